@@ -1,0 +1,136 @@
+"""A run's files: artifacts, the source snapshot and logs, all stored as blobs.
+
+Names are checked by :mod:`jupyter_mlws.artifact_names`; content goes to the
+content-addressed blob store; the run's file table maps names to digests.
+Logs of a running run are appended to ``live/<run id>/`` in the workspace and
+become blobs when the run ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from .artifact_names import atomic_copy, safe_join, validate_name
+from .errors import InvalidInput, NotFound
+from .runs import RunService
+from .store.blobs import LocalBlobStore
+
+ARTIFACT, SNAPSHOT, LOG = "artifact", "snapshot", "log"
+KINDS = (ARTIFACT, SNAPSHOT, LOG)
+
+
+class ArtifactService:
+    """Store and fetch a run's files.
+
+    Parameters
+    ----------
+    runs : RunService
+        Where the file table lives.
+    blobs : LocalBlobStore
+        Where the bytes live.
+    live_root : Path
+        Directory for logs of running runs.
+    """
+
+    def __init__(self, runs: RunService, blobs: LocalBlobStore, live_root: Path):
+        self.runs = runs
+        self.blobs = blobs
+        self.live_root = live_root
+
+    def upload_file(self, run_pk: int, name: str, path: str | os.PathLike, kind: str = ARTIFACT) -> str:
+        """Store one file as ``name``; return the normalised name."""
+        name = validate_name(name)
+        if not os.path.isfile(path):
+            raise InvalidInput(f"cannot upload {str(path)!r}: it is not a file")
+        sha, size = self.blobs.put_file(path)
+        self.runs.add_files(run_pk, kind, [(name, sha, size)])
+        return name
+
+    def upload_folder(self, run_pk: int, name: str, path: str | os.PathLike) -> list[str]:
+        """Store every regular file below ``path`` under the prefix ``name``."""
+        prefix = validate_name(name)
+        root = Path(path)
+        if not root.is_dir():
+            raise InvalidInput(f"cannot upload {str(path)!r}: it is not a folder")
+        entries = []
+        for file in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+            rel = validate_name(f"{prefix}/{file.relative_to(root).as_posix()}")
+            entries.append((rel, *self.blobs.put_file(file)))
+        self.runs.add_files(run_pk, ARTIFACT, entries)
+        return [e[0] for e in entries]
+
+    def store_snapshot(self, run_pk: int, files) -> int:
+        """Store snapshot files (from :func:`jupyter_mlws.snapshot.collect`); return the bytes."""
+        entries = [(f.path, *self.blobs.put_file(f.abspath)) for f in files]
+        self.runs.add_files(run_pk, SNAPSHOT, entries)
+        return sum(e[2] for e in entries)
+
+    # -- logs ----------------------------------------------------------------
+
+    def live_log(self, run_id: str, name: str) -> Path:
+        """The file a running run's log ``name`` is appended to."""
+        path = safe_join(self.live_root / run_id, validate_name(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def attach_log(self, run_pk: int, name: str, source: str | os.PathLike | bytes) -> None:
+        """Store a log given as bytes or as a file path."""
+        name = validate_name(name)
+        if isinstance(source, bytes):
+            sha, size = self.blobs.put_bytes(source)
+        else:
+            sha, size = self.blobs.put_file(source)
+        self.runs.add_files(run_pk, LOG, [(name, sha, size)])
+
+    def store_live_logs(self, run_pk: int, run_id: str) -> None:
+        """Turn the live logs of an ending run into stored blobs."""
+        live = self.live_root / run_id
+        if not live.is_dir():
+            return
+        entries = [(p.relative_to(live).as_posix(), *self.blobs.put_file(p))
+                   for p in sorted(live.rglob("*")) if p.is_file()]
+        self.runs.add_files(run_pk, LOG, entries)
+        shutil.rmtree(live, ignore_errors=True)
+
+    def read_log(self, run_pk: int, run_id: str, name: str | None = None) -> dict[str, bytes]:
+        """The logs of a run by name: stored ones, else the live files of a running run."""
+        stored = {f["path"]: f["sha256"] for f in self.runs.files(run_pk, LOG)}
+        wanted = [validate_name(name)] if name else None
+        out = {n: self.blobs.read_bytes(sha) for n, sha in stored.items() if not wanted or n in wanted}
+        live = self.live_root / run_id
+        if live.is_dir():
+            for p in sorted(live.rglob("*")):
+                rel = p.relative_to(live).as_posix()
+                if p.is_file() and rel not in out and (not wanted or rel in wanted):
+                    out[rel] = p.read_bytes()
+        if wanted and not out:
+            raise NotFound(f"the run has no log {name!r}: 'mlws run logs RUN' lists them")
+        return out
+
+    # -- reading files back ----------------------------------------------------
+
+    def open(self, run_pk: int, name: str, kind: str = ARTIFACT):
+        """Open one stored file of a run for reading."""
+        name = validate_name(name)
+        for f in self.runs.files(run_pk, kind):
+            if f["path"] == name:
+                return self.blobs.open(f["sha256"])
+        raise NotFound(f"the run has no {kind} {name!r}: 'mlws run show RUN' lists its files")
+
+    def download(self, run_pk: int, path: str | None, dest: str | os.PathLike,
+                 kind: str = ARTIFACT) -> list[Path]:
+        """Copy files at or below ``path`` into ``dest``, keeping their relative names."""
+        prefix = validate_name(path) if path else ""
+        files = [f for f in self.runs.files(run_pk, kind)
+                 if not prefix or f["path"] == prefix or f["path"].startswith(prefix + "/")]
+        if not files:
+            what = f"no {kind} at {prefix!r}" if prefix else f"no {kind}s"
+            raise NotFound(f"the run has {what}: 'mlws run show RUN' lists its files")
+        written = []
+        for f in files:
+            target = safe_join(dest, f["path"])
+            atomic_copy(self.blobs.path(f["sha256"]), target)
+            written.append(target)
+        return written

@@ -1,0 +1,326 @@
+"""The ``mlws`` command line: a thin face over :class:`~jupyter_mlws.workspace.Workspace`.
+
+Each command parses its options, calls the workspace and prints the answer;
+``--json`` prints it for scripts.  Workspace errors become one line on stderr
+and an exit code per kind (see ``EXIT_CODES``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from functools import wraps
+
+import click
+
+from . import errors as E
+
+EXIT_CODES = {E.InvalidInput: 2, E.NotFound: 3, E.AlreadyExists: 4, E.Conflict: 5,
+              E.PermissionDenied: 6, E.Unavailable: 7, E.MlwsError: 1}
+
+
+def _fail(exc: E.MlwsError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    code = next(c for kind, c in EXIT_CODES.items() if isinstance(exc, kind))
+    sys.exit(code)
+
+
+def handles_errors(fn):
+    """Turn workspace errors into a one-line message and an exit code."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except E.MlwsError as exc:
+            _fail(exc)
+    return wrapper
+
+
+def _ws(ctx: click.Context):
+    from .workspace import Workspace
+
+    ws = Workspace.open(ctx.obj["workspace"])
+    ctx.call_on_close(ws.close)
+    return ws
+
+
+def _time(ms: int | None) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
+
+
+def _duration(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f}s"
+
+
+def _json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _table(headers: list[str], rows: list[list]) -> None:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "-" if value is None else str(value)
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise E.InvalidInput(f"{what} {item!r} is not KEY=VALUE")
+        out[key] = value
+    return out
+
+
+@click.group()
+@click.option("--workspace", "-w", envvar="MLWS_WORKSPACE", default=None,
+              help="Workspace folder (default: $MLWS_WORKSPACE, else the current folder or a parent).")
+@click.version_option(package_name="jupyter_mlws")
+@click.pass_context
+def main(ctx: click.Context, workspace: str | None) -> None:
+    """jupyter_mlws: your machine-learning workspace, from the notebook you already use."""
+    ctx.ensure_object(dict)
+    ctx.obj["workspace"] = workspace
+
+
+# -- quickstart -------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--path", default=".", show_default=True, help="Folder of the workspace.")
+@handles_errors
+def quickstart(path: str) -> None:
+    """Create a workspace here (or reuse it) and run a small sample experiment."""
+    from .quickstart import run_sample
+
+    summary = run_sample(path)
+    click.echo(summary)
+
+
+# -- workspace --------------------------------------------------------------------
+
+
+@main.group()
+def workspace() -> None:
+    """Create, describe and back up workspaces."""
+
+
+@workspace.command("create")
+@click.argument("path", default=".")
+@click.option("--name", help="Display name (default: the folder's name).")
+@click.option("--metadata", help="SQLAlchemy URL of the metadata store, e.g. postgresql+psycopg://...")
+@click.option("--artifacts", help="Folder for artifacts (default: PATH/artifacts).")
+@handles_errors
+def workspace_create(path: str, name: str | None, metadata: str | None, artifacts: str | None) -> None:
+    """Create a workspace in PATH."""
+    from .workspace import Workspace
+
+    with Workspace.create(path, name=name, metadata=metadata, artifacts=artifacts) as ws:
+        click.echo(f"created workspace {ws.name!r} in {ws.root}")
+
+
+@workspace.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def workspace_show(ctx: click.Context, as_json: bool) -> None:
+    """Describe the workspace."""
+    info = _ws(ctx).describe()
+    if as_json:
+        return _json(info)
+    for key, value in info.items():
+        click.echo(f"{key + ':':<20}{value}")
+
+
+@workspace.command("backup")
+@click.argument("dest")
+@click.pass_context
+@handles_errors
+def workspace_backup(ctx: click.Context, dest: str) -> None:
+    """Copy the workspace to DEST consistently, even while runs write."""
+    click.echo(f"backed up to {_ws(ctx).backup(dest)}")
+
+
+# -- experiments --------------------------------------------------------------------
+
+
+@main.group()
+def experiment() -> None:
+    """List experiments."""
+
+
+@experiment.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def experiment_list(ctx: click.Context, as_json: bool) -> None:
+    """List experiments with their run counts."""
+    exps = _ws(ctx).list_experiments()
+    if as_json:
+        return _json(exps)
+    _table(["NAME", "RUNS", "LAST RUN"], [[e["name"], e["runs"], _time(e["last_run"])] for e in exps])
+
+
+# -- runs -----------------------------------------------------------------------------
+
+
+@main.group()
+def run() -> None:
+    """Start, list, show, compare and download runs."""
+
+
+@run.command("start", context_settings={"ignore_unknown_options": True})
+@click.option("--experiment", "-e", default="default", show_default=True)
+@click.option("--name", help="Display name of the run.")
+@click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
+@click.option("--no-snapshot", is_flag=True, help="Do not keep a snapshot of the current folder.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+@handles_errors
+def run_start(ctx, experiment, name, tags, no_snapshot, command) -> None:
+    """Run COMMAND as a run, capturing its output: mlws run start -- python train.py"""
+    from .launcher import run_command
+
+    ended = run_command(_ws(ctx), experiment, command, name=name, tags=_pairs(tags, "tag"),
+                        snapshot=not no_snapshot)
+    click.echo(f"run {ended.id} {ended.status}" + (f": {ended.record.error}" if ended.record.error else ""),
+               err=True)
+    if ended.status != "completed":
+        sys.exit(1)
+
+
+@run.command("list")
+@click.option("--experiment", "-e", "experiments", multiple=True, help="Only these experiments.")
+@click.option("--filter", "-f", "filter_string", help="e.g. \"metrics.acc > 0.9 and params.model = 'rf'\"")
+@click.option("--order-by", "-o", multiple=True, help="e.g. 'metrics.acc DESC' (repeatable).")
+@click.option("--max-results", "-n", default=50, show_default=True, type=int)
+@click.option("--page-token", help="Token printed by the previous page.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def run_list(ctx, experiments, filter_string, order_by, max_results, page_token, as_json) -> None:
+    """List runs, newest first, with search and paging."""
+    page = _ws(ctx).search_runs(filter_string, experiments=experiments or None, order_by=order_by or None,
+                                max_results=max_results, page_token=page_token)
+    if as_json:
+        return _json({"runs": [r.record.to_dict() for r in page], "next_page_token": page.next_page_token})
+    metric_keys = sorted({k for r in page for k in r.metrics})[:4]
+    _table(["ID", "NAME", "EXPERIMENT", "STATUS", "STARTED", "DURATION", *metric_keys],
+           [[r.id, r.name, r.record.experiment, r.status, _time(r.record.start_time),
+             _duration(r.record.duration_ms), *[_fmt(r.metrics.get(k)) for k in metric_keys]]
+            for r in page])
+    if page.next_page_token:
+        click.echo(f"more: --page-token {page.next_page_token}")
+
+
+@run.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def run_show(ctx, run_id, as_json) -> None:
+    """Show a run: status, params, metrics, tags and files."""
+    r = _ws(ctx).get_run(run_id)
+    files = r.files()
+    if as_json:
+        return _json({**r.record.to_dict(), "files": files,
+                      "children": [c.id for c in r.children()]})
+    rec = r.record
+    for label, value in (("id", rec.id), ("name", rec.name), ("experiment", rec.experiment),
+                         ("status", rec.status), ("started", _time(rec.start_time)),
+                         ("ended", _time(rec.end_time)), ("duration", _duration(rec.duration_ms)),
+                         ("parent", rec.parent_id or "-"),
+                         ("source", f"{rec.source_type} {rec.source_name}".strip()),
+                         ("git", f"{rec.git_commit or '-'} {rec.git_branch or ''}"
+                                 f"{' (dirty)' if rec.git_dirty else ''}")):
+        click.echo(f"{label + ':':<12}{value}")
+    if rec.description:
+        click.echo(f"{'description:':<12}{rec.description}")
+    if rec.error:
+        click.echo("error:\n  " + rec.error.strip().replace("\n", "\n  "))
+    for title, values in (("params", rec.params), ("metrics", rec.metrics), ("tags", rec.tags)):
+        if values:
+            click.echo(f"{title}:")
+            for key, value in values.items():
+                click.echo(f"  {key} = {_fmt(value)}")
+    if files:
+        click.echo("files:")
+        for f in files:
+            click.echo(f"  [{f['kind']}] {f['path']} ({f['size']} bytes)")
+
+
+@run.command("compare")
+@click.argument("run_ids", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def run_compare(ctx, run_ids, as_json) -> None:
+    """Params and last metrics of several runs side by side."""
+    table = _ws(ctx).compare_runs(list(run_ids))
+    if as_json:
+        return _json(table)
+    rows = [["status", *table["status"]]]
+    rows += [[f"params.{k}", *map(_fmt, v)] for k, v in table["params"].items()]
+    rows += [[f"metrics.{k}", *map(_fmt, v)] for k, v in table["metrics"].items()]
+    _table(["", *table["runs"]], rows)
+
+
+@run.command("logs")
+@click.argument("run_id")
+@click.option("--name", help="Only this log (e.g. stdout.log).")
+@click.pass_context
+@handles_errors
+def run_logs(ctx, run_id, name) -> None:
+    """Print a run's logs."""
+    logs = _ws(ctx).run_logs(run_id, name)
+    if not logs:
+        click.echo("this run has no logs", err=True)
+    for log_name, data in logs.items():
+        if len(logs) > 1 or not name:
+            click.echo(f"==> {log_name} <==")
+        click.echo(data.decode(errors="replace"), nl=not data.endswith(b"\n"))
+
+
+@run.command("download")
+@click.argument("run_id")
+@click.argument("path", required=False)
+@click.option("--dest", "-d", default=".", show_default=True, help="Folder to write into.")
+@click.option("--snapshot", is_flag=True, help="Download the source snapshot instead of artifacts.")
+@click.pass_context
+@handles_errors
+def run_download(ctx, run_id, path, dest, snapshot) -> None:
+    """Download a run's artifacts (all, or PATH and below) into --dest."""
+    ws = _ws(ctx)
+    rec = ws.runs.get(run_id)
+    written = ws.artifacts.download(rec.pk, path, dest, kind="snapshot" if snapshot else "artifact")
+    for p in written:
+        click.echo(str(p))
+
+
+@run.command("history")
+@click.argument("run_id")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def run_history(ctx, run_id, key, as_json) -> None:
+    """Every logged point of metric KEY: step, time, value."""
+    from .runs import json_number
+
+    points = _ws(ctx).get_run(run_id).metric_history(key)
+    if as_json:
+        return _json([{"step": s, "ts": t, "value": json_number(v)} for s, t, v in points])
+    _table(["STEP", "TIME", "VALUE"], [[s, _time(t), repr(v)] for s, t, v in points])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

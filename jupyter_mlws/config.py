@@ -1,0 +1,119 @@
+"""Where a workspace is and what its config file says.
+
+A workspace is a directory holding ``mlws.toml``.  Its metadata defaults to
+``mlws.db`` (SQLite) and its artifacts to ``artifacts/`` beside it; a team sets
+``metadata`` to a PostgreSQL URL.  Scripts find the workspace from an explicit
+path, else ``MLWS_WORKSPACE``, else by walking up from the current directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AlreadyExists, InvalidInput, NotFound
+
+CONFIG_FILE = "mlws.toml"
+DB_FILE = "mlws.db"
+ENV_WORKSPACE = "MLWS_WORKSPACE"
+#: the on-disk layout version of the directory (the schema has its own)
+FORMAT = 1
+
+
+@dataclass
+class WorkspaceConfig:
+    """The parsed ``mlws.toml`` of a workspace directory."""
+
+    root: Path
+    name: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    metadata: str | None = None
+    artifacts: str | None = None
+    heartbeat_interval: float = 5.0
+    heartbeat_timeout: float = 60.0
+    snapshot_max_mb: int = 300
+
+    @property
+    def metadata_url(self) -> str:
+        """The SQLAlchemy URL of the metadata store."""
+        return self.metadata or f"sqlite:///{self.root / DB_FILE}"
+
+    @property
+    def artifact_root(self) -> Path:
+        """Where content-addressed blobs are kept."""
+        return Path(self.artifacts) if self.artifacts else self.root / "artifacts"
+
+    def to_toml(self) -> str:
+        """The file text: one ``[workspace]`` table of plain values."""
+        lines = ["# jupyter_mlws workspace", "[workspace]", f"format = {FORMAT}"]
+        for key in ("name", "id", "metadata", "artifacts"):
+            value = getattr(self, key)
+            if value is not None:
+                lines.append(f"{key} = {json.dumps(str(value))}")
+        for key in ("heartbeat_interval", "heartbeat_timeout", "snapshot_max_mb"):
+            lines.append(f"{key} = {getattr(self, key)!r}")
+        return "\n".join(lines) + "\n"
+
+
+def load(root: Path) -> WorkspaceConfig:
+    """Read the config of the workspace at ``root``."""
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        raise NotFound(
+            f"no workspace at {str(root)!r} (no {CONFIG_FILE}): "
+            "create one with 'mlws workspace create PATH'"
+        )
+    try:
+        data = tomllib.loads(path.read_text())["workspace"]
+        fmt = int(data.get("format", 1))
+    except (tomllib.TOMLDecodeError, KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            f"the workspace config {CONFIG_FILE} in {str(root)!r} is damaged ({exc}): "
+            "fix the file or restore it from a backup"
+        ) from None
+    if fmt > FORMAT:
+        raise InvalidInput(
+            f"the workspace at {str(root)!r} has format {fmt}, newer than this jupyter_mlws "
+            f"understands ({FORMAT}): upgrade with pip install -U jupyter_mlws"
+        )
+    known = {k: data[k] for k in WorkspaceConfig.__dataclass_fields__ if k in data and k != "root"}
+    return WorkspaceConfig(root=root, **known)
+
+
+def write_new(config: WorkspaceConfig) -> None:
+    """Write the config of a new workspace; refuse to overwrite one."""
+    config.root.mkdir(parents=True, exist_ok=True)
+    path = config.root / CONFIG_FILE
+    try:
+        with open(path, "x") as f:
+            f.write(config.to_toml())
+    except FileExistsError:
+        raise AlreadyExists(
+            f"a workspace already exists at {str(config.root)!r}: open it instead"
+        ) from None
+
+
+def find_root(path: str | os.PathLike | None = None) -> Path:
+    """The workspace directory for ``path``, ``$MLWS_WORKSPACE`` or the current directory.
+
+    An explicit path or the variable must name a workspace; otherwise the
+    current directory and its parents are searched.
+    """
+    explicit = path if path is not None else os.environ.get(ENV_WORKSPACE)
+    if explicit:
+        root = Path(explicit).expanduser().absolute()
+        if not (root / CONFIG_FILE).is_file():
+            load(root)  # raises the clear "no workspace" error
+        return root
+    here = Path.cwd()
+    for candidate in (here, *here.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise NotFound(
+        "no workspace found in the current directory or its parents: pass --workspace PATH, "
+        f"set {ENV_WORKSPACE}, or create one with 'mlws workspace create PATH'"
+    )

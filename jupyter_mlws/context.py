@@ -1,0 +1,39 @@
+"""The current run of this process, for ``mlws.log(...)`` and ``mlws.current_run()``.
+
+Inside a ``with ... start_run()`` block the current run is that run.  In a
+process the workspace started for a run (``mlws run start``), it is that run,
+found through ``MLWS_RUN_ID`` and ``MLWS_WORKSPACE``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+
+from .errors import Conflict
+from .run import Run, active_runs
+
+_attached: dict[str, Run] = {}
+
+
+def current_run() -> Run:
+    """The run code in this process logs to; Conflict when there is none."""
+    runs = active_runs()
+    if runs:
+        return runs[-1]
+    run_id = os.environ.get("MLWS_RUN_ID")
+    if run_id:
+        if run_id not in _attached:
+            from .workspace import Workspace
+
+            _attached[run_id] = Workspace.open().attach_run(run_id)
+            atexit.register(_attached[run_id].flush)
+        return _attached[run_id]
+    raise Conflict(
+        "no active run: start one with 'with ws.experiment(NAME).start_run() as run:', "
+        "or run the code with 'mlws run start -- python script.py'")
+
+
+def log(key: str, value: float, step: int | None = None) -> None:
+    """Log a metric point to the current run."""
+    current_run().log(key, value, step=step)

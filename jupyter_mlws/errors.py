@@ -1,0 +1,56 @@
+"""One error tree for the whole workspace.
+
+Every message says what is wrong and what to do, and is safe to show a client:
+no secrets and no server paths beyond what the user typed.  Faces map the kinds
+to HTTP status codes or CLI exit codes in one place each.
+"""
+
+
+class MlwsError(Exception):
+    """Base of every error the workspace raises on purpose."""
+
+    #: a short machine-readable reason, also used by the faces
+    reason = "error"
+
+
+class NotFound(MlwsError):
+    """A named thing (workspace, experiment, run, artifact) does not exist."""
+
+    reason = "not_found"
+
+
+class AlreadyExists(MlwsError):
+    """Creating something whose name is taken."""
+
+    reason = "already_exists"
+
+
+class InvalidInput(MlwsError):
+    """The caller passed a value the workspace cannot accept."""
+
+    reason = "invalid_input"
+
+
+class PermissionDenied(MlwsError):
+    """The caller's role does not allow the action."""
+
+    reason = "permission_denied"
+
+
+class Conflict(MlwsError):
+    """The action does not fit the current state (e.g. logging to a finished run)."""
+
+    reason = "conflict"
+
+
+class Unavailable(MlwsError):
+    """A backing service or an optional dependency is missing or down."""
+
+    reason = "unavailable"
+
+
+def missing_dependency(package: str, extra: str) -> Unavailable:
+    """The error for an optional dependency that is not installed."""
+    return Unavailable(
+        f"this feature needs the '{package}' package: pip install 'jupyter_mlws[{extra}]'"
+    )

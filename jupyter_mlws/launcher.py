@@ -1,0 +1,103 @@
+"""Runs the workspace starts: a command executed as a run, its output captured.
+
+The child process gets ``MLWS_WORKSPACE`` and ``MLWS_RUN_ID``, so that
+``mlws.log(...)`` and ``mlws.current_run()`` inside it log to this run.  Its
+stdout and stderr are copied to the terminal and to the run's live logs; the
+launcher beats the heartbeat while the child lives, and the exit status sets
+the run's status.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Mapping, Sequence
+
+from . import runs as R
+from .errors import InvalidInput
+from .metrics import MetricWriter
+from .run import Run, activate
+from .workspace import ENV_RUN_ID, Workspace
+
+
+def _pump(src: IO[bytes], log_path: Path, echo: IO[bytes] | None) -> None:
+    """Copy a child's stream to its log file (and the terminal) until it closes."""
+    with open(log_path, "ab") as log:
+        for chunk in iter(lambda: src.read1(65536), b""):
+            log.write(chunk)
+            log.flush()
+            if echo is not None:
+                echo.write(chunk)
+                echo.flush()
+
+
+def run_command(
+    ws: Workspace,
+    experiment: str,
+    argv: Sequence[str],
+    *,
+    name: str | None = None,
+    tags: Mapping | None = None,
+    cwd: str | os.PathLike | None = None,
+    echo: bool = True,
+    snapshot: bool = True,
+) -> Run:
+    """Execute ``argv`` as a run of ``experiment`` and wait for it; return the ended run."""
+    if not argv:
+        raise InvalidInput("no command given: mlws run start -- python train.py")
+    cwd = Path(cwd or os.getcwd()).absolute()
+    from .snapshot import collect, git_info
+
+    files = collect(cwd, max_bytes=ws.config.snapshot_max_mb << 20) if snapshot else []
+    record = ws.runs.create(experiment, name=name, tags=tags, source_type="command",
+                            source_name=shlex.join(argv), git=git_info(cwd))
+    # the launcher only beats the heartbeat; the child writes its own metrics
+    writer = MetricWriter(lambda pts: ws.runs.write_points(record.pk, pts),
+                          lambda: ws.runs.heartbeat(record.pk),
+                          heartbeat_interval=ws.config.heartbeat_interval)
+    run = activate(Run(ws, record, writer), str(cwd / "outputs"))
+    if files:
+        ws.artifacts.store_snapshot(record.pk, files)
+    env = {**os.environ, "MLWS_WORKSPACE": str(ws.root), ENV_RUN_ID: record.id,
+           "PYTHONUNBUFFERED": "1"}
+    try:
+        child = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        run.end(R.FAILED, f"could not start {argv[0]!r}: {exc.strerror}")
+        raise InvalidInput(f"could not start {argv[0]!r}: {exc.strerror}") from None
+    pumps = [threading.Thread(target=_pump, args=(stream, ws.artifacts.live_log(record.id, f"{n}.log"),
+                                                  out.buffer if echo else None), daemon=True)
+             for stream, n, out in ((child.stdout, "stdout", sys.stdout), (child.stderr, "stderr", sys.stderr))]
+    for p in pumps:
+        p.start()
+    status, error = _wait(child)
+    for p in pumps:
+        p.join()
+    run.end(status, error)
+    return run
+
+
+def _wait(child: subprocess.Popen) -> tuple[str, str | None]:
+    """Wait for the child; Ctrl-C or SIGTERM here stops it and cancels the run."""
+    try:
+        code = child.wait()
+    except (KeyboardInterrupt, SystemExit):
+        os.killpg(child.pid, signal.SIGTERM)
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        return R.CANCELED, "stopped by the user"
+    if code == 0:
+        return R.COMPLETED, None
+    if code < 0:
+        sig = signal.Signals(-code).name
+        return (R.KILLED if sig == "SIGKILL" else R.FAILED), f"killed by {sig}"
+    return R.FAILED, f"exited with status {code}"

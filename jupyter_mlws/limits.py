@@ -1,0 +1,110 @@
+"""Documented limits of what a run accepts, checked in one place.
+
+- metric and param keys: 1 to 250 characters, no NUL or newline
+- steps: integers from -2**63 to 2**63 - 1 (a 64-bit signed integer)
+- timestamps: integer milliseconds since the epoch, from 0 (1970) to
+  253402300799999 (the end of year 9999)
+- metric values: any double, NaN, +Inf, -Inf and -0.0 included, stored exactly
+- param values: up to 6,000 characters once turned into text
+- tag values: up to 5,000 characters
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from .errors import InvalidInput
+
+KEY_MAX = 250
+STEP_MIN, STEP_MAX = -(2**63), 2**63 - 1
+TS_MIN, TS_MAX = 0, 253402300799999
+PARAM_VALUE_MAX = 6000
+TAG_VALUE_MAX = 5000
+
+
+def check_key(key: object, what: str = "metric") -> str:
+    """A valid key, or InvalidInput saying why not."""
+    if not isinstance(key, str) or not key:
+        raise InvalidInput(f"a {what} name must be a non-empty string, got {key!r}")
+    if len(key) > KEY_MAX:
+        raise InvalidInput(f"{what} name {key[:40]!r}... is longer than {KEY_MAX} characters")
+    if "\0" in key or "\n" in key or "\r" in key:
+        raise InvalidInput(f"{what} name {key!r} contains a NUL or newline: use a plain name")
+    return key
+
+
+def check_value(key: str, value: object) -> float:
+    """The metric value as a float (bools and numpy scalars included)."""
+    if isinstance(value, numbers.Real):
+        return float(value)
+    try:
+        return float(value)  # numpy 0-d arrays, Decimal
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"metric {key!r} needs a number, got {type(value).__name__} {value!r:.60}: "
+            "use log_list, log_table or a tag for other values"
+        ) from None
+
+
+def check_step(key: str, step: object) -> int:
+    """The step as an int inside the 64-bit range."""
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        if isinstance(step, float) and step.is_integer():
+            step = int(step)
+        else:
+            raise InvalidInput(f"metric {key!r}: step must be an integer, got {step!r}")
+    step = int(step)
+    if not STEP_MIN <= step <= STEP_MAX:
+        raise InvalidInput(
+            f"metric {key!r}: step {step} is outside the 64-bit range [{STEP_MIN}, {STEP_MAX}]"
+        )
+    return step
+
+
+def check_timestamp(key: str, ts: object) -> int:
+    """A timestamp in integer milliseconds inside the documented range."""
+    if isinstance(ts, bool) or not isinstance(ts, numbers.Real) or not math.isfinite(ts):
+        raise InvalidInput(f"metric {key!r}: timestamp must be a number of ms, got {ts!r}")
+    ts = int(ts)
+    if not TS_MIN <= ts <= TS_MAX:
+        raise InvalidInput(
+            f"metric {key!r}: timestamp {ts} ms is outside [{TS_MIN}, {TS_MAX}] "
+            "(milliseconds since 1970, up to the year 9999)"
+        )
+    return ts
+
+
+def param_text(key: str, value: object) -> tuple[str, float | None]:
+    """A param value as stored: its text, and its number when it is one."""
+    if isinstance(value, str):
+        text = value
+    elif value is None or isinstance(value, (bool, int, float)):
+        text = "None" if value is None else repr(value) if isinstance(value, float) else str(value)
+    else:
+        text = str(value)
+    if len(text) > PARAM_VALUE_MAX:
+        raise InvalidInput(
+            f"param {key!r} is {len(text)} characters long, over the {PARAM_VALUE_MAX} limit: "
+            "upload it as a file with run.upload_file instead"
+        )
+    return text, _number(value, text)
+
+
+def _number(value: object, text: str) -> float | None:
+    """The numeric reading of a param (``100``, ``0.1``, ``"1e-3"``), else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        num = float(value if isinstance(value, (int, float)) else text)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return num if math.isfinite(num) else None
+
+
+def tag_text(key: str, value: object) -> str:
+    """A tag value as stored text."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > TAG_VALUE_MAX:
+        raise InvalidInput(f"tag {key!r} is longer than {TAG_VALUE_MAX} characters")
+    return text

@@ -1,0 +1,103 @@
+"""The client-side metric buffer: logging costs a list append, writing happens in batches.
+
+A :class:`MetricWriter` owns one background thread per active run.  It drains
+the buffer when it holds ``flush_size`` points or every ``flush_interval``
+seconds, writes each batch in one transaction, and beats the run's heartbeat.
+The buffer is capped: past ``max_buffer`` points the logging thread writes the
+batch itself (back-pressure), so memory never grows without limit.  A batch
+that fails to write goes back to the front of the buffer and is retried; the
+error surfaces on the next :meth:`MetricWriter.flush`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+
+class MetricWriter:
+    """Buffers ``(key, value, step, ts)`` points and writes them in batches.
+
+    Parameters
+    ----------
+    write : callable
+        Persists a list of points in one transaction (all or nothing).
+    heartbeat : callable
+        Records that the run's process is alive.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[Sequence[tuple]], None],
+        heartbeat: Callable[[], None],
+        *,
+        flush_size: int = 20_000,
+        flush_interval: float = 1.0,
+        max_buffer: int = 200_000,
+        heartbeat_interval: float = 5.0,
+    ):
+        self.buffer: deque = deque()
+        self.flush_size = flush_size
+        self.max_buffer = max_buffer
+        self._write = write
+        self._heartbeat = heartbeat
+        self._flush_interval = flush_interval
+        self._heartbeat_interval = heartbeat_interval
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="mlws-metric-writer", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask the background thread to write now (the buffer is full enough)."""
+        if len(self.buffer) >= self.max_buffer:
+            self.flush()  # back-pressure: the logging thread pays for the write
+        else:
+            self._wake.set()
+
+    def flush(self) -> None:
+        """Write everything buffered so far; raise the last write error, if any."""
+        with self._lock:
+            self._drain()
+            error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        """Stop the thread after a final write; raise if points could not be written."""
+        self._stop = True
+        self._wake.set()
+        self._thread.join()
+        self.flush()
+
+    def _drain(self) -> None:
+        buffer = self.buffer
+        while buffer:
+            batch = [buffer.popleft() for _ in range(min(len(buffer), 5 * self.flush_size))]
+            try:
+                self._write(batch)
+            except BaseException as exc:  # keep the points: put them back in order
+                buffer.extendleft(reversed(batch))
+                self._error = exc
+                return
+
+    def _loop(self) -> None:
+        next_beat = time.monotonic() + self._heartbeat_interval
+        while not self._stop:
+            self._wake.wait(min(self._flush_interval, max(0.0, next_beat - time.monotonic())))
+            self._wake.clear()
+            with self._lock:
+                self._drain()
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + self._heartbeat_interval
+                try:
+                    self._heartbeat()
+                except Exception as exc:  # a missed beat is retried next interval
+                    log.warning("mlws: heartbeat failed: %s", exc)

@@ -1,0 +1,424 @@
+"""The SDK's run handle: log to a run while it runs, read it any time.
+
+Use it as a context manager::
+
+    with ws.experiment("iris").start_run() as run:
+        run.log("loss", 0.1)
+
+Leaving the block normally completes the run.  An exception, ``sys.exit(n)``
+with ``n != 0`` or SIGTERM marks it failed with the error; everything logged
+before is kept.  A run whose process dies without a word (kill -9) is marked
+killed once its heartbeat is older than the workspace's ``heartbeat_timeout``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from . import runs as R
+from .errors import Conflict, InvalidInput
+from .limits import (
+    STEP_MAX, STEP_MIN, check_key, check_step, check_timestamp, check_value, param_text,
+)
+from .metrics import MetricWriter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .workspace import Workspace
+
+#: runs started in this process and not yet ended, innermost last
+_active: list["Run"] = []
+_active_lock = threading.Lock()
+_hooks_installed = False
+_terminated_by: str | None = None
+_time = time.time
+
+#: a single list/table value larger than this is refused (upload a file instead)
+VALUE_MAX_BYTES = 16 * 1024 * 1024
+
+
+class Run:
+    """A run of an experiment.
+
+    Obtain one from :meth:`Experiment.start_run`, :meth:`Run.child`,
+    :meth:`Workspace.get_run` or :func:`jupyter_mlws.current_run`; do not
+    construct it directly.
+    """
+
+    def __init__(self, workspace: "Workspace", record: R.RunRecord, writer: MetricWriter | None = None):
+        self.workspace = workspace
+        self.record = record
+        self._writer = writer
+        self._steps: dict[str, int] = {}
+        self._buffer = writer.buffer if writer else None
+        self._flush_size = writer.flush_size if writer else 0
+        self._outputs_dir: str | None = None
+        self._owns = False
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.record.name!r} {self.record.status}>"
+
+    # -- identity and state ----------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The run's id (16 hex digits)."""
+        return self.record.id
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def status(self) -> str:
+        """The status as last read: running, completed, failed, canceled or killed."""
+        return self.record.status
+
+    @property
+    def params(self) -> dict[str, str]:
+        return self.record.params
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The latest value of each metric, as last read (see :meth:`refresh`)."""
+        return self.record.metrics
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.record.tags
+
+    @property
+    def is_active(self) -> bool:
+        """Whether this handle can log (the run is running and attached here)."""
+        return self._writer is not None
+
+    def refresh(self) -> "Run":
+        """Re-read the run from the workspace (after flushing what this handle logged)."""
+        if self._writer is not None:
+            self._writer.flush()
+        self.record = self.workspace.runs.get(self.id)
+        return self
+
+    # -- logging ------------------------------------------------------------
+
+    def log(self, key: str, value: float, step: int | None = None, timestamp: float | None = None) -> None:
+        """Log one point of the scalar metric ``key``.
+
+        ``step`` defaults to one past the metric's last step in this handle;
+        ``timestamp`` (ms since the epoch) defaults to now.  Buffered: the
+        point is written in the next batch (see :meth:`flush`).
+        """
+        buffer = self._buffer
+        if buffer is None:
+            self._not_running()
+        next_step = self._steps.get(key)
+        if next_step is None:
+            check_key(key)
+            next_step = 0
+        if type(value) is not float:
+            value = check_value(key, value)
+        if step is None:
+            step = next_step
+        elif type(step) is not int or not STEP_MIN <= step <= STEP_MAX:
+            step = check_step(key, step)
+        self._steps[key] = step + 1
+        ts = int(_time() * 1000) if timestamp is None else check_timestamp(key, timestamp)
+        buffer.append((key, value, step, ts))
+        if len(buffer) >= self._flush_size:
+            self._writer.wake()
+
+    def log_metrics(self, values: Mapping[str, float], step: int | None = None) -> None:
+        """Log several metrics at the same step."""
+        for key, value in values.items():
+            self.log(key, value, step=step)
+
+    def log_batch(self, key: str, values: Iterable[float], steps: Iterable[int] | None = None,
+                  timestamps: Iterable[float] | None = None) -> int:
+        """Write many points of one metric now, in as few transactions as possible.
+
+        Returns the number of points written.  Unlike :meth:`log` this is
+        synchronous: when it returns, the points are in the store.
+        """
+        if self._writer is None:
+            self._not_running()
+        check_key(key)
+        values = [v if type(v) is float else check_value(key, v) for v in values]
+        start = self._steps.get(key, 0)
+        steps = range(start, start + len(values)) if steps is None else [check_step(key, s) for s in steps]
+        if timestamps is None:
+            now = int(_time() * 1000)
+            stamps: Iterable[int] = [now] * len(values)
+        else:
+            stamps = [check_timestamp(key, t) for t in timestamps]
+        points = list(zip([key] * len(values), values, steps, stamps))
+        if len(points) != len(values) or (steps is not None and len(steps) != len(values)):
+            raise InvalidInput(f"metric {key!r}: values, steps and timestamps differ in length")
+        if points:
+            self._writer.flush()  # keep the logging order
+            self.workspace.runs.write_points(self.record.pk, points)
+            self._steps[key] = max(self._steps.get(key, 0), points[-1][2] + 1)
+        return len(points)
+
+    def flush(self) -> None:
+        """Write every buffered point now."""
+        if self._writer is not None:
+            self._writer.flush()
+
+    def log_params(self, values: Mapping[str, Any]) -> None:
+        """Record parameters (a param keeps its first value)."""
+        self._check_running()
+        self.workspace.runs.log_params(self.record.pk, dict(values))
+        self.record.params.update({k: param_text(k, v)[0] for k, v in values.items()})
+
+    def log_param(self, key: str, value: Any) -> None:
+        """Record one parameter."""
+        self.log_params({key: value})
+
+    def set_tags(self, values: Mapping[str, Any]) -> None:
+        """Set tags (allowed on ended runs too)."""
+        self.workspace.runs.set_tags(self.record.pk, dict(values))
+        self.record.tags.update({k: str(v) for k, v in values.items()})
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set one tag."""
+        self.set_tags({key: value})
+
+    def set_description(self, description: str) -> None:
+        """Replace the run's description."""
+        self.workspace.runs.set_description(self.record.pk, description)
+        self.record.description = description
+
+    def log_list(self, key: str, values: Iterable[Any], step: int | None = None) -> None:
+        """Log a list of values (e.g. accuracy per class) as one step of ``key``."""
+        self._log_value(key, "list", [_plain(v) for v in values], step)
+
+    def log_table(self, key: str, table: Any, step: int | None = None) -> None:
+        """Log a table: a mapping of column to list, or a pandas DataFrame."""
+        if hasattr(table, "to_dict") and hasattr(table, "columns"):
+            table = {str(c): list(table[c]) for c in table.columns}
+        if not isinstance(table, Mapping):
+            raise InvalidInput(f"log_table({key!r}) needs a dict of column -> list or a DataFrame")
+        columns = {str(c): [_plain(v) for v in vals] for c, vals in table.items()}
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) > 1:
+            raise InvalidInput(f"table {key!r}: columns have different lengths {sorted(lengths)}")
+        self._log_value(key, "table", columns, step)
+
+    def log_image(self, key: str, image: Any, step: int | None = None) -> None:
+        """Log an image: a path to a PNG/JPEG/SVG file, PNG bytes, or a matplotlib figure."""
+        self._check_running()
+        check_key(key, "image")
+        if hasattr(image, "savefig"):
+            buf = io.BytesIO()
+            image.savefig(buf, format="png")
+            data = buf.getvalue()
+        elif isinstance(image, (bytes, bytearray)):
+            data = bytes(image)
+        elif isinstance(image, (str, os.PathLike)):
+            data = _read_file(image, f"image {key!r}")
+        else:
+            raise InvalidInput(f"log_image({key!r}) needs a file path, PNG bytes or a matplotlib figure")
+        sha, size = self.workspace.blobs.put_bytes(data)
+        self.workspace.runs.add_value(self.record.pk, key, "image", self._value_step(key, step),
+                                      int(_time() * 1000), data=json.dumps({"size": size}), blob=sha)
+
+    def _log_value(self, key: str, kind: str, value: Any, step: int | None) -> None:
+        self._check_running()
+        check_key(key, kind)
+        data = json.dumps(value, allow_nan=True)
+        if len(data) > VALUE_MAX_BYTES:
+            raise InvalidInput(f"{kind} {key!r} is over {VALUE_MAX_BYTES >> 20} MB: upload it as a file")
+        self.workspace.runs.add_value(self.record.pk, key, kind, self._value_step(key, step),
+                                      int(_time() * 1000), data=data)
+
+    def _value_step(self, key: str, step: int | None) -> int:
+        key = "\0" + key  # rich values count their steps apart from scalar metrics
+        step = self._steps.get(key, 0) if step is None else check_step(key[1:], step)
+        self._steps[key] = step + 1
+        return step
+
+    def upload_file(self, name: str, path: str | os.PathLike) -> str:
+        """Store the file at ``path`` as artifact ``name``; return the normalised name."""
+        return self.workspace.artifacts.upload_file(self.record.pk, name, path)
+
+    def upload_folder(self, name: str, path: str | os.PathLike) -> list[str]:
+        """Store every file under ``path`` as artifacts below ``name``."""
+        return self.workspace.artifacts.upload_folder(self.record.pk, name, path)
+
+    def attach_log(self, name: str, source: str | os.PathLike | bytes) -> None:
+        """Attach a log to the run: a file path, or the log's text as bytes."""
+        self.workspace.artifacts.attach_log(self.record.pk, name, source)
+
+    # -- reading ------------------------------------------------------------
+
+    def metric_history(self, key: str) -> list[tuple[int, int, float]]:
+        """All points of a metric as ``(step, timestamp_ms, value)``."""
+        self.flush()
+        return self.workspace.runs.metric_history(self.record.pk, key)
+
+    def values(self, key: str | None = None) -> list[dict]:
+        """Logged lists, tables and images (``data`` is JSON text; images have a ``blob``)."""
+        return self.workspace.runs.values(self.record.pk, key)
+
+    def files(self, kind: str | None = None) -> list[dict]:
+        """The run's artifacts, snapshot files and logs."""
+        return self.workspace.runs.files(self.record.pk, kind)
+
+    def children(self) -> list["Run"]:
+        """Child runs, oldest first."""
+        return [Run(self.workspace, r) for r in self.workspace.runs.children(self.record.pk)]
+
+    def download(self, path: str | None = None, dest: str | os.PathLike = ".") -> list[Path]:
+        """Copy the run's artifacts (all, or those at or below ``path``) into ``dest``."""
+        return self.workspace.artifacts.download(self.record.pk, path, dest)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def child(self, name: str | None = None, *, tags: Mapping | None = None, description: str = "") -> "Run":
+        """Start a child run of this run, in the same experiment."""
+        return self.workspace._start_run(self.record.experiment, name=name, tags=tags,
+                                         description=description, parent=self, snapshot=False)
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._writer is None:
+            return
+        if exc_type is None:
+            self.end(R.COMPLETED)
+        elif issubclass(exc_type, SystemExit) and exc.code in (0, None) and _terminated_by is None:
+            self.end(R.COMPLETED)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.end(R.CANCELED, "interrupted (KeyboardInterrupt)")
+        else:
+            self.end(R.FAILED, _describe_error(exc_type, exc, tb))
+
+    def end(self, status: str = R.COMPLETED, error: str | None = None) -> None:
+        """End the run: write buffered points, upload ``outputs/`` and logs, set the status."""
+        if self._writer is None:
+            raise Conflict(f"run {self.id} is not running in this process")
+        writer, self._writer, self._buffer = self._writer, None, None
+        _forget(self)
+        problems = []
+        for step in (writer.close, self._upload_outputs):
+            try:
+                step()
+            except Exception as exc:  # the run still ends; say what was lost
+                problems.append(f"{type(exc).__name__}: {exc}")
+        if problems and status == R.COMPLETED:
+            status, error = R.FAILED, "while ending the run: " + "; ".join(problems)
+        self.workspace.artifacts.store_live_logs(self.record.pk, self.id)
+        self.record = self.workspace.runs.end(self.id, status, error)
+
+    def fail(self, error: str) -> None:
+        """End the run as failed with a message."""
+        self.end(R.FAILED, error)
+
+    def cancel(self) -> None:
+        """End the run as canceled."""
+        self.end(R.CANCELED)
+
+    def _upload_outputs(self) -> None:
+        if self._outputs_dir and os.path.isdir(self._outputs_dir):
+            self.upload_folder("outputs", self._outputs_dir)
+
+    def _check_running(self) -> None:
+        if self._writer is None:
+            self._not_running()
+
+    def _not_running(self):
+        raise Conflict(
+            f"run {self.id} is {self.record.status}, not running in this process: "
+            "log to a run from inside its 'with' block (or start a new run)")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly scalar (numpy scalars become Python ones)."""
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return value
+
+
+def _read_file(path: str | os.PathLike, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{what}: cannot read {str(path)!r}: {exc.strerror}") from None
+
+
+def _describe_error(exc_type, exc, tb) -> str:
+    if _terminated_by is not None:
+        return f"terminated by {_terminated_by}"
+    if issubclass(exc_type, SystemExit):
+        return f"exited with status {exc.code}"
+    lines = traceback.format_exception(exc_type, exc, tb)
+    return "".join(lines[-12:])[-4000:]
+
+
+# -- the runs active in this process ------------------------------------------
+
+
+def activate(run: Run, outputs_dir: str | None) -> Run:
+    """Register a run started in this process for exit handling."""
+    run._outputs_dir = outputs_dir
+    run._owns = True
+    with _active_lock:
+        _active.append(run)
+    _install_hooks()
+    return run
+
+
+def _forget(run: Run) -> None:
+    with _active_lock:
+        if run in _active:
+            _active.remove(run)
+
+
+def active_runs() -> list[Run]:
+    """Runs started in this process and still running, innermost last."""
+    return list(_active)
+
+
+def _install_hooks() -> None:
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_end_all_at_exit)
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum, frame) -> None:
+    global _terminated_by
+    _terminated_by = "SIGTERM"
+    raise SystemExit(128 + signum)
+
+
+def _end_all_at_exit() -> None:
+    """At interpreter exit, end runs left open (not used as a context manager)."""
+    error = getattr(sys, "last_value", None)
+    for run in reversed(active_runs()):
+        try:
+            if _terminated_by is not None:
+                run.end(R.FAILED, f"terminated by {_terminated_by}")
+            elif error is not None:
+                run.end(R.FAILED, _describe_error(type(error), error, error.__traceback__))
+            else:
+                run.end(R.COMPLETED)
+        except Exception as exc:  # never break interpreter exit
+            print(f"mlws: could not end run {run.id}: {exc}", file=sys.stderr)

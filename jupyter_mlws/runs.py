@@ -1,0 +1,528 @@
+"""Runs in the metadata store: create, record, end, read and search.
+
+This is the one place that writes run rows.  The SDK's :class:`~jupyter_mlws.run.Run`
+handle, the CLI and the server all come through here.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import json
+import math
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.engine import Connection
+
+from .errors import Conflict, InvalidInput, NotFound
+from .limits import check_key, param_text, tag_text
+from .store import schema as S
+from .store.db import Database
+
+RUNNING = "running"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELED = "canceled"
+KILLED = "killed"
+STATUSES = (RUNNING, COMPLETED, FAILED, CANCELED, KILLED)
+ENDED = (COMPLETED, FAILED, CANCELED, KILLED)
+
+#: rows per transaction when a large batch is written
+BATCH_ROWS = 50_000
+
+
+def now_ms() -> int:
+    """The current time in integer milliseconds."""
+    return int(time.time() * 1000)
+
+
+@dataclass
+class RunRecord:
+    """Everything the store knows about a run, as plain values."""
+
+    id: str
+    pk: int
+    experiment: str
+    number: int
+    name: str
+    status: str
+    start_time: int
+    end_time: int | None = None
+    description: str = ""
+    error: str | None = None
+    parent_id: str | None = None
+    source_type: str = "script"
+    source_name: str = ""
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_dirty: bool | None = None
+    user: str = ""
+    host: str = ""
+    heartbeat_at: int | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration_ms(self) -> int | None:
+        """Milliseconds from start to end, None while running."""
+        return None if self.end_time is None else self.end_time - self.start_time
+
+    def to_dict(self) -> dict:
+        """A JSON-friendly dict (NaN and infinities as strings)."""
+        out = {k: v for k, v in self.__dict__.items() if k != "pk"}
+        out["metrics"] = {k: json_number(v) for k, v in self.metrics.items()}
+        return out
+
+
+def json_number(value: float) -> float | str:
+    """A float JSON can carry: NaN and infinities become strings."""
+    return value if math.isfinite(value) else repr(value)
+
+
+@dataclass
+class RunPage:
+    """One page of a search: runs and the token of the next page (None at the end)."""
+
+    runs: list[RunRecord]
+    next_page_token: str | None
+
+
+def _value_out(value) -> float:
+    return math.nan if value is None else float(value)
+
+
+class RunService:
+    """Create, change and read runs.
+
+    Parameters
+    ----------
+    db : Database
+        The metadata store.
+    heartbeat_timeout : float
+        Seconds without a heartbeat after which a running run is marked killed.
+    """
+
+    def __init__(self, db: Database, heartbeat_timeout: float = 60.0):
+        self.db = db
+        self.heartbeat_timeout = heartbeat_timeout
+        self._last_reap = 0.0
+        ph = db.placeholder
+        self._insert_points = (
+            "INSERT INTO metrics (run_pk, key, step, seq, ts, value) "
+            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}, {ph})"
+        )
+
+    # -- experiments -------------------------------------------------------
+
+    def experiment_pk(self, name: str, create: bool = True) -> int:
+        """The pk of the experiment ``name``, created on first use when ``create``."""
+        check_key(name, "experiment")
+        with self.db.read() as conn:
+            pk = conn.execute(
+                select(S.experiments.c.pk).where(S.experiments.c.name == name)
+            ).scalar()
+        if pk is not None:
+            return pk
+        if not create:
+            raise NotFound(f"no experiment named {name!r}: 'mlws experiment list' shows them")
+
+        def insert(conn: Connection) -> int:
+            found = conn.execute(
+                select(S.experiments.c.pk).where(S.experiments.c.name == name)
+            ).scalar()
+            if found is not None:
+                return found
+            return conn.execute(
+                S.experiments.insert().values(name=name, description="", created_at=now_ms())
+            ).inserted_primary_key[0]
+
+        return self.db.transact(insert)
+
+    def list_experiments(self) -> list[dict]:
+        """Every experiment with its number of runs and last activity."""
+        e, r = S.experiments, S.runs
+        query = (
+            select(e.c.name, e.c.description, e.c.created_at,
+                   func.count(r.c.pk), func.max(r.c.start_time))
+            .select_from(e.outerjoin(r, r.c.experiment_pk == e.c.pk))
+            .group_by(e.c.pk).order_by(e.c.name)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return [dict(name=n, description=d, created_at=c, runs=k, last_run=m)
+                for n, d, c, k, m in rows]
+
+    # -- creating and ending -------------------------------------------------
+
+    def create(
+        self,
+        experiment: str,
+        *,
+        name: str | None = None,
+        description: str = "",
+        parent_id: str | None = None,
+        tags: dict | None = None,
+        source_type: str = "script",
+        source_name: str = "",
+        git: object | None = None,
+    ) -> RunRecord:
+        """Record a new running run and return it."""
+        exp_pk = self.experiment_pk(experiment)
+        tag_rows = {check_key(k, "tag"): tag_text(k, v) for k, v in (tags or {}).items()}
+        run_id = uuid.uuid4().hex[:16]
+        started = now_ms()
+
+        def insert(conn: Connection) -> tuple[int, int, int | None]:
+            parent_pk = self._pk(conn, parent_id) if parent_id else None
+            number = conn.execute(
+                S.experiments.update().where(S.experiments.c.pk == exp_pk)
+                .values(run_counter=S.experiments.c.run_counter + 1)
+                .returning(S.experiments.c.run_counter)
+            ).scalar_one()
+            pk = conn.execute(S.runs.insert().values(
+                id=run_id, experiment_pk=exp_pk, parent_pk=parent_pk, number=number,
+                name=name or f"{experiment}-{number}", description=description,
+                status=RUNNING, start_time=started, heartbeat_at=started,
+                source_type=source_type, source_name=source_name,
+                git_commit=getattr(git, "commit", None), git_branch=getattr(git, "branch", None),
+                git_dirty=getattr(git, "dirty", None), user_name=_user(),
+                host=socket.gethostname(), pid=os.getpid(), point_seq=0,
+            )).inserted_primary_key[0]
+            if tag_rows:
+                conn.execute(S.tags.insert(), [
+                    dict(run_pk=pk, key=k, value=v) for k, v in tag_rows.items()])
+            return pk, number, parent_pk
+
+        self.db.transact(insert)
+        return self.get(run_id)
+
+    def end(self, run_id: str, status: str, error: str | None = None) -> RunRecord:
+        """Mark a running run ended with ``status``; ending an ended run is a Conflict."""
+        if status not in ENDED:
+            raise InvalidInput(f"unknown end status {status!r}: use one of {', '.join(ENDED)}")
+
+        def update(conn: Connection) -> None:
+            pk = self._pk(conn, run_id)
+            done = conn.execute(
+                S.runs.update().where(and_(S.runs.c.pk == pk, S.runs.c.status == RUNNING))
+                .values(status=status, end_time=now_ms(), error=error)
+            ).rowcount
+            if not done:
+                current = conn.execute(select(S.runs.c.status).where(S.runs.c.pk == pk)).scalar()
+                raise Conflict(f"run {run_id} has already ended ({current})")
+
+        self.db.transact(update)
+        return self.get(run_id)
+
+    def heartbeat(self, run_pk: int) -> None:
+        """Record that the process of a running run is alive."""
+        self.db.transact(lambda conn: conn.execute(
+            S.runs.update().where(and_(S.runs.c.pk == run_pk, S.runs.c.status == RUNNING))
+            .values(heartbeat_at=now_ms())))
+
+    def reap_stale(self, force: bool = False) -> int:
+        """Mark running runs whose heartbeat is stale as killed; return how many.
+
+        Checked at most once every few seconds per process, and the write
+        happens only when a stale run exists.
+        """
+        now = time.monotonic()
+        if not force and now - self._last_reap < min(5.0, self.heartbeat_timeout / 2):
+            return 0
+        self._last_reap = now
+        limit = now_ms() - int(self.heartbeat_timeout * 1000)
+        stale = and_(S.runs.c.status == RUNNING, S.runs.c.heartbeat_at < limit)
+        with self.db.read() as conn:
+            if conn.execute(select(S.runs.c.pk).where(stale).limit(1)).first() is None:
+                return 0
+        message = (f"killed: no heartbeat for {self.heartbeat_timeout:g} s "
+                   "(the process that ran it died or was killed)")
+        return self.db.transact(lambda conn: conn.execute(
+            S.runs.update().where(stale)
+            .values(status=KILLED, end_time=S.runs.c.heartbeat_at, error=message)).rowcount)
+
+    # -- params, tags, metrics, values, files --------------------------------
+
+    def log_params(self, run_pk: int, values: dict) -> None:
+        """Record params; a param keeps its first value (a different one is a Conflict)."""
+        rows = {check_key(k, "param"): param_text(k, v) for k, v in values.items()}
+        if not rows:
+            return
+
+        def write(conn: Connection) -> None:
+            old = dict(conn.execute(
+                select(S.params.c.key, S.params.c.value)
+                .where(and_(S.params.c.run_pk == run_pk, S.params.c.key.in_(list(rows))))).all())
+            for key, (value, _num) in rows.items():
+                if key in old and old[key] != value:
+                    raise Conflict(
+                        f"param {key!r} is already {old[key]!r} on this run and params do not "
+                        "change: start a new run, or record the new value as a tag or metric")
+            new = [dict(run_pk=run_pk, key=k, value=v, num=n)
+                   for k, (v, n) in rows.items() if k not in old]
+            if new:
+                conn.execute(S.params.insert(), new)
+
+        self.db.transact(write)
+
+    def set_tags(self, run_pk: int, values: dict) -> None:
+        """Set (or overwrite) tags."""
+        rows = {check_key(k, "tag"): tag_text(k, v) for k, v in values.items()}
+        if not rows:
+            return
+
+        def write(conn: Connection) -> None:
+            conn.execute(S.tags.delete().where(
+                and_(S.tags.c.run_pk == run_pk, S.tags.c.key.in_(list(rows)))))
+            conn.execute(S.tags.insert(), [
+                dict(run_pk=run_pk, key=k, value=v) for k, v in rows.items()])
+
+        self.db.transact(write)
+
+    def delete_tag(self, run_pk: int, key: str) -> None:
+        """Remove a tag; a missing tag is NotFound."""
+        def write(conn: Connection) -> None:
+            gone = conn.execute(S.tags.delete().where(
+                and_(S.tags.c.run_pk == run_pk, S.tags.c.key == key))).rowcount
+            if not gone:
+                raise NotFound(f"the run has no tag {key!r}")
+
+        self.db.transact(write)
+
+    def set_description(self, run_pk: int, description: str) -> None:
+        """Replace the run's description."""
+        self.db.transact(lambda conn: conn.execute(
+            S.runs.update().where(S.runs.c.pk == run_pk).values(description=str(description))))
+
+    def write_points(self, run_pk: int, points: Sequence[tuple]) -> None:
+        """Persist metric points ``(key, value, step, ts)``, all-or-nothing per transaction.
+
+        A point's ``seq`` (its place in the run's logging order) is taken from
+        the run row inside the same transaction, so concurrent writers of one
+        run never collide.  Large inputs go in transactions of BATCH_ROWS.
+        """
+        for start in range(0, len(points), BATCH_ROWS):
+            chunk = points[start:start + BATCH_ROWS]
+            self.db.transact(lambda conn, chunk=chunk: self._write_chunk(conn, run_pk, chunk))
+
+    def _write_chunk(self, conn: Connection, run_pk: int, points: Sequence[tuple]) -> None:
+        n = len(points)
+        base = conn.execute(
+            S.runs.update().where(S.runs.c.pk == run_pk)
+            .values(point_seq=S.runs.c.point_seq + n).returning(S.runs.c.point_seq)
+        ).scalar() - n
+        rows, latest, counts = [], {}, {}
+        append = rows.append
+        for i, (key, value, step, ts) in enumerate(points, base):
+            append((run_pk, key, step, i, ts, value if value == value else None))
+            if key in latest:
+                counts[key] += 1
+                if step >= latest[key][0]:
+                    latest[key] = (step, ts, rows[-1][5])
+            else:
+                counts[key] = 1
+                latest[key] = (step, ts, rows[-1][5])
+        conn.connection.dbapi_connection.cursor().executemany(self._insert_points, rows)
+        conn.execute(text(
+            "INSERT INTO latest_metrics (run_pk, key, step, ts, value, count) "
+            "VALUES (:run_pk, :key, :step, :ts, :value, :count) "
+            "ON CONFLICT (run_pk, key) DO UPDATE SET "
+            "value = CASE WHEN excluded.step >= latest_metrics.step "
+            "THEN excluded.value ELSE latest_metrics.value END, "
+            "ts = CASE WHEN excluded.step >= latest_metrics.step "
+            "THEN excluded.ts ELSE latest_metrics.ts END, "
+            "step = CASE WHEN excluded.step >= latest_metrics.step "
+            "THEN excluded.step ELSE latest_metrics.step END, "
+            "count = latest_metrics.count + excluded.count"
+        ), [dict(run_pk=run_pk, key=k, step=s, ts=t, value=v, count=counts[k])
+            for k, (s, t, v) in latest.items()])
+
+    def add_value(self, run_pk: int, key: str, kind: str, step: int, ts: int,
+                  data: str | None = None, blob: str | None = None) -> None:
+        """Record a list, table or image value."""
+        self.db.transact(lambda conn: conn.execute(S.run_values.insert().values(
+            run_pk=run_pk, key=key, kind=kind, step=step, ts=ts, data=data, blob=blob)))
+
+    def add_files(self, run_pk: int, kind: str, files: Iterable[tuple[str, str, int]]) -> None:
+        """Record files ``(path, sha256, size)`` of a run; a path logged again is replaced."""
+        rows = [dict(run_pk=run_pk, kind=kind, path=p, sha256=h, size=n) for p, h, n in files]
+        if not rows:
+            return
+
+        def write(conn: Connection) -> None:
+            t = S.run_files
+            conn.execute(t.delete().where(and_(
+                t.c.run_pk == run_pk, t.c.kind == kind, t.c.path.in_([r["path"] for r in rows]))))
+            conn.execute(t.insert(), rows)
+
+        self.db.transact(write)
+
+    # -- reading ---------------------------------------------------------------
+
+    def _pk(self, conn: Connection, run_id: str) -> int:
+        pk = conn.execute(select(S.runs.c.pk).where(S.runs.c.id == run_id)).scalar()
+        if pk is None:
+            matches = conn.execute(
+                select(S.runs.c.pk).where(S.runs.c.id.like(_escape_like(run_id) + "%", escape="\\"))
+                .limit(2)).scalars().all() if len(run_id) >= 4 else []
+            if len(matches) == 1:
+                return matches[0]
+            hint = "the prefix is ambiguous" if matches else "'mlws run list' shows run ids"
+            raise NotFound(f"no run {run_id!r}: {hint}")
+        return pk
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run with this id (or a unique prefix of at least 4 characters)."""
+        if not isinstance(run_id, str) or not run_id:
+            raise InvalidInput(f"a run id must be a non-empty string, got {run_id!r}")
+        self.reap_stale()
+        with self.db.read() as conn:
+            return self._records(conn, [self._pk(conn, run_id)])[0]
+
+    def children(self, run_pk: int) -> list[RunRecord]:
+        """The child runs of a run, oldest first."""
+        with self.db.read() as conn:
+            pks = conn.execute(select(S.runs.c.pk).where(S.runs.c.parent_pk == run_pk)
+                               .order_by(S.runs.c.pk)).scalars().all()
+            return self._records(conn, pks)
+
+    def _records(self, conn: Connection, pks: Sequence[int]) -> list[RunRecord]:
+        """Whole records for ``pks``, in that order, in four queries."""
+        if not pks:
+            return []
+        r, e = S.runs, S.experiments
+        parent = r.alias("parent")
+        rows = conn.execute(
+            select(r, e.c.name.label("experiment"), parent.c.id.label("parent_id"))
+            .select_from(r.join(e, e.c.pk == r.c.experiment_pk)
+                         .outerjoin(parent, parent.c.pk == r.c.parent_pk))
+            .where(r.c.pk.in_(pks))).mappings().all()
+        records = {row["pk"]: _record(row) for row in rows}
+        for table, attr, conv in ((S.params, "params", str), (S.tags, "tags", str),
+                                  (S.latest_metrics, "metrics", _value_out)):
+            for pk, key, value in conn.execute(
+                    select(table.c.run_pk, table.c.key, table.c.value)
+                    .where(table.c.run_pk.in_(pks)).order_by(table.c.key)):
+                getattr(records[pk], attr)[key] = conv(value)
+        return [records[pk] for pk in pks]
+
+    def search(
+        self,
+        filter_string: str | None = None,
+        *,
+        experiments: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> RunPage:
+        """Runs matching a filter, one page at a time (see :mod:`jupyter_mlws.search`)."""
+        from .search import compile_search
+
+        if not isinstance(max_results, int) or not 1 <= max_results <= 50_000:
+            raise InvalidInput(f"max_results must be an integer from 1 to 50000, got {max_results!r}")
+        self.reap_stale()
+        query_key = json.dumps([filter_string, list(experiments or []), list(order_by or [])])
+        offset = _read_token(page_token, query_key)
+        with self.db.read() as conn:
+            exp_pks = None
+            if experiments:
+                exp_pks = conn.execute(select(S.experiments.c.pk).where(
+                    S.experiments.c.name.in_(list(experiments)))).scalars().all()
+                if len(exp_pks) < len(set(experiments)):
+                    known = set(conn.execute(select(S.experiments.c.name)).scalars())
+                    missing = sorted(set(experiments) - known)
+                    raise NotFound(f"no experiment named {missing[0]!r}: "
+                                   "'mlws experiment list' shows them")
+            query = compile_search(filter_string, list(order_by or []), exp_pks)
+            pks = conn.execute(query.limit(max_results + 1).offset(offset)).scalars().all()
+            records = self._records(conn, pks[:max_results])
+        token = _make_token(offset + max_results, query_key) if len(pks) > max_results else None
+        return RunPage(records, token)
+
+    def metric_history(self, run_pk: int, key: str) -> list[tuple[int, int, float]]:
+        """Every point of one metric as ``(step, ts, value)``, in step then logging order."""
+        m = S.metrics
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(m.c.step, m.c.ts, m.c.value)
+                .where(and_(m.c.run_pk == run_pk, m.c.key == key))
+                .order_by(m.c.step, m.c.seq)).all()
+        return [(s, t, _value_out(v)) for s, t, v in rows]
+
+    def values(self, run_pk: int, key: str | None = None) -> list[dict]:
+        """Lists, tables and images logged to a run."""
+        v = S.run_values
+        query = select(v.c.key, v.c.kind, v.c.step, v.c.ts, v.c.data, v.c.blob).where(
+            v.c.run_pk == run_pk)
+        if key is not None:
+            query = query.where(v.c.key == key)
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(v.c.key, v.c.step, v.c.pk)).mappings().all()
+        return [dict(row) for row in rows]
+
+    def files(self, run_pk: int, kind: str | None = None) -> list[dict]:
+        """Files of a run (``kind``: artifact, snapshot or log)."""
+        f = S.run_files
+        query = select(f.c.kind, f.c.path, f.c.sha256, f.c.size).where(f.c.run_pk == run_pk)
+        if kind:
+            query = query.where(f.c.kind == kind)
+        with self.db.read() as conn:
+            return [dict(r) for r in conn.execute(query.order_by(f.c.kind, f.c.path)).mappings()]
+
+
+def _record(row) -> RunRecord:
+    return RunRecord(
+        id=row["id"], pk=row["pk"], experiment=row["experiment"], number=row["number"],
+        name=row["name"], status=row["status"], start_time=row["start_time"],
+        end_time=row["end_time"], description=row["description"], error=row["error"],
+        parent_id=row["parent_id"], source_type=row["source_type"],
+        source_name=row["source_name"], git_commit=row["git_commit"],
+        git_branch=row["git_branch"],
+        git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
+        user=row["user_name"], host=row["host"], heartbeat_at=row["heartbeat_at"],
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _make_token(offset: int, query_key: str) -> str:
+    body = json.dumps({"o": offset, "q": hash_text(query_key)}).encode()
+    return base64.urlsafe_b64encode(body).decode().rstrip("=")
+
+
+def _read_token(token: str | None, query_key: str) -> int:
+    if not token:
+        return 0
+    try:
+        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset, key = int(body["o"]), body["q"]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput("the page token is not valid: pass the token a search returned") from None
+    if key != hash_text(query_key) or offset < 0:
+        raise InvalidInput(
+            "the page token belongs to a different search: repeat the same filter, "
+            "experiments and order with it")
+    return offset
+
+
+def hash_text(value: str) -> str:
+    """A short stable digest of a text."""
+    import hashlib
+
+    return hashlib.sha256(value.encode()).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""The workspace's storage: metadata (SQLAlchemy) and artifacts (content-addressed blobs)."""

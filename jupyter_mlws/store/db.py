@@ -1,0 +1,130 @@
+"""The metadata database: one engine per process, short transactions, safe under contention.
+
+SQLite rules (see ARCHITECTURE.md, data safety): WAL, a busy timeout, and every
+writer starts with ``BEGIN IMMEDIATE`` so that a read-then-write never has to
+upgrade its lock (a deferred upgrade fails at once under contention, whatever
+the timeout).  The URL, never an engine, crosses process boundaries.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from ..errors import Unavailable
+
+T = TypeVar("T")
+
+#: how long a writer waits for the SQLite write lock before giving up
+BUSY_TIMEOUT_S = 60.0
+
+
+def _is_busy(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+class Database:
+    """A metadata store reached through a SQLAlchemy URL.
+
+    Parameters
+    ----------
+    url : str
+        ``sqlite:////abs/path/mlws.db`` (the embedded default) or
+        ``postgresql+psycopg://user@host:port/db`` for a team server.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine = self._create_engine(url)
+        #: DB-API placeholder for raw executemany on the hot path
+        self.placeholder = "?" if self.is_sqlite else "%s"
+
+    def _create_engine(self, url: str) -> Engine:
+        if not self.is_sqlite:
+            try:
+                return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
+            except ModuleNotFoundError as exc:
+                raise Unavailable(
+                    f"the database driver for this URL is not installed ({exc.name}): "
+                    "pip install 'jupyter_mlws[postgres]'"
+                ) from None
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
+            pool_size=4,
+            max_overflow=8,
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit."""
+        with self.engine.connect().execution_options(mlws_write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction: a consistent snapshot, never blocks writers."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def transact(self, fn: Callable[[Connection], T], attempts: int = 8) -> T:
+        """Run ``fn(conn)`` in a write transaction, retrying if the database stays busy.
+
+        The busy timeout already waits for the lock; this retry is the second
+        line of defence so that "database is locked" never reaches a caller
+        while another process holds the lock for long.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.write() as conn:
+                    return fn(conn)
+            except OperationalError as exc:
+                if not (self.is_sqlite and _is_busy(exc)) or attempt == attempts - 1:
+                    raise _unavailable(exc) from None
+                time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _unavailable(exc: DBAPIError) -> Exception:
+    if _is_busy(exc):
+        return Unavailable(
+            "the workspace database stayed locked by another process for too long; "
+            "try again, and check for a process stuck holding it"
+        )
+    return exc
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    # let SQLAlchemy's "begin" event decide how a transaction starts
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA cache_size=-32000")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get("mlws_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")

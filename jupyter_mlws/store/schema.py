@@ -1,0 +1,167 @@
+"""The metadata tables (SQLAlchemy Core), one definition for SQLite and PostgreSQL.
+
+Times are integer milliseconds since the epoch.  Runs carry an integer ``pk``
+for compact joins and a public ``id`` (16 hex digits).
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.types import UserDefinedType
+
+
+class MetricValue(UserDefinedType):
+    """A double that keeps its exact bits.
+
+    SQLite folds ``-0.0`` into ``0`` in a column of REAL affinity, so there the
+    column is declared ``BLOB`` (no affinity: floats are stored as they are).
+    NaN is stored as NULL on every database, since SQLite cannot store NaN.
+    """
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw):
+        return "DOUBLE PRECISION"
+
+
+@compiles(MetricValue, "sqlite")
+def _metric_value_sqlite(element, compiler, **kw):
+    return "BLOB"
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("run_counter", Integer, nullable=False, default=0),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", Text, nullable=False, unique=True),
+    Column("experiment_pk", Integer, ForeignKey("experiments.pk"), nullable=False),
+    Column("parent_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("number", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("status", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("heartbeat_at", BigInteger, nullable=True),
+    Column("source_type", Text, nullable=False, default="script"),
+    Column("source_name", Text, nullable=False, default=""),
+    Column("git_commit", Text, nullable=True),
+    Column("git_branch", Text, nullable=True),
+    Column("git_dirty", Boolean, nullable=True),
+    Column("user_name", Text, nullable=False, default=""),
+    Column("host", Text, nullable=False, default=""),
+    Column("pid", Integer, nullable=True),
+    # the number of metric points ever written: the next batch's sequence base
+    Column("point_seq", BigInteger, nullable=False, default=0),
+)
+Index("ix_runs_experiment_start", runs.c.experiment_pk, runs.c.start_time)
+Index("ix_runs_parent", runs.c.parent_pk)
+Index("ix_runs_status", runs.c.status)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    # the value as a number when it is one, so that params.n > 5 compares numbers
+    Column("num", Float, nullable=True),
+    PrimaryKeyConstraint("run_pk", "key"),
+)
+Index("ix_params_key_value", params.c.key, params.c.value)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_pk", "key"),
+)
+Index("ix_tags_key_value", tags.c.key, tags.c.value)
+
+# One row per logged point, clustered by (run, key, step) so that a series reads
+# in order; ``seq`` is the point's place in the run's logging order.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", MetricValue, nullable=True),
+    PrimaryKeyConstraint("run_pk", "key", "step", "seq"),
+    sqlite_with_rowid=False,
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", MetricValue, nullable=True),
+    Column("count", BigInteger, nullable=False, default=0),
+    PrimaryKeyConstraint("run_pk", "key"),
+)
+Index("ix_latest_metrics_key_value", latest_metrics.c.key, latest_metrics.c.value)
+
+# lists, tables and images: rich values with a step, JSON inline or a blob
+run_values = Table(
+    "run_values",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("data", Text, nullable=True),
+    Column("blob", Text, nullable=True),
+)
+Index("ix_run_values_run_key", run_values.c.run_pk, run_values.c.key)
+
+# files of a run: artifacts, the source snapshot and logs, each a content-addressed blob
+run_files = Table(
+    "run_files",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_pk", "kind", "path"),
+)

@@ -1,0 +1,348 @@
+"""The workspace: the one composition root of every service.
+
+``Workspace.create(path)`` makes a workspace directory; ``Workspace.open()``
+opens one (see :mod:`jupyter_mlws.config` for how it is found).  Every face,
+the SDK, the CLI and later the server and widgets, calls these methods.
+"""
+
+from __future__ import annotations
+
+import __main__
+import os
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from . import config as C
+from .artifacts import ArtifactService
+from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, Unavailable
+from .metrics import MetricWriter
+from .run import Run, active_runs, activate
+from .runs import RunPage, RunService
+
+#: the run a process started by the workspace logs to
+ENV_RUN_ID = "MLWS_RUN_ID"
+
+
+class Experiment:
+    """A named group of runs; created in the store by its first run."""
+
+    def __init__(self, workspace: "Workspace", name: str):
+        self.workspace = workspace
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<Experiment {self.name!r}>"
+
+    def start_run(
+        self,
+        name: str | None = None,
+        *,
+        tags: Mapping | None = None,
+        description: str = "",
+        snapshot: bool | str | os.PathLike = True,
+        outputs: str | None = "outputs",
+    ) -> Run:
+        """Start a run; use it as a context manager so that it ends with the block.
+
+        Parameters
+        ----------
+        name : str, optional
+            A display name (default ``<experiment>-<number>``).
+        tags : mapping, optional
+            Tags set at start.
+        description : str
+            Free text.
+        snapshot : bool or path
+            Keep a snapshot of the source folder (the script's folder, else the
+            current directory), or of the folder given.  ``False`` skips it.
+        outputs : str or None
+            A folder whose files are uploaded as artifacts when the run ends.
+        """
+        return self.workspace._start_run(self.name, name=name, tags=tags, description=description,
+                                         snapshot=snapshot, outputs=outputs)
+
+    def search_runs(self, filter_string: str | None = None, **kwargs) -> RunPage:
+        """Search this experiment's runs (see :meth:`Workspace.search_runs`)."""
+        return self.workspace.search_runs(filter_string, experiments=[self.name], **kwargs)
+
+
+class Workspace:
+    """A workspace: experiments, runs and their artifacts in one place.
+
+    Use :meth:`create` or :meth:`open`; close it (or use ``with``) when done.
+    """
+
+    def __init__(self, cfg: C.WorkspaceConfig):
+        from .store import migrations
+        from .store.blobs import LocalBlobStore
+        from .store.db import Database
+
+        self.config = cfg
+        self.db = Database(cfg.metadata_url)
+        try:
+            migrations.upgrade(self.db, create=False)
+        except BaseException:
+            self.db.dispose()
+            raise
+        self.runs = RunService(self.db, heartbeat_timeout=cfg.heartbeat_timeout)
+        self.blobs = LocalBlobStore(cfg.artifact_root / "blobs")
+        self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
+
+    # -- creating and opening ---------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike = ".",
+        *,
+        name: str | None = None,
+        metadata: str | None = None,
+        artifacts: str | None = None,
+        heartbeat_interval: float = 5.0,
+        heartbeat_timeout: float = 60.0,
+    ) -> "Workspace":
+        """Create a workspace in ``path`` (created if missing) and open it.
+
+        ``metadata`` is a SQLAlchemy URL (default: ``mlws.db`` SQLite in the
+        folder); ``artifacts`` a folder for blobs (default ``artifacts/``).
+        """
+        from .store import migrations
+        from .store.db import Database
+
+        root = Path(path).expanduser().absolute()
+        if heartbeat_timeout <= heartbeat_interval:
+            raise InvalidInput("heartbeat_timeout must be longer than heartbeat_interval")
+        cfg = C.WorkspaceConfig(root=root, name=name or root.name or "workspace",
+                                metadata=metadata, artifacts=artifacts,
+                                heartbeat_interval=heartbeat_interval,
+                                heartbeat_timeout=heartbeat_timeout)
+        if (root / C.CONFIG_FILE).exists():
+            raise AlreadyExists(f"a workspace already exists at {str(root)!r}: open it instead")
+        if metadata is None and (root / C.DB_FILE).exists():
+            raise Conflict(f"{str(root / C.DB_FILE)!r} exists without a workspace config: "
+                           "move it away or restore the workspace's mlws.toml")
+        root.mkdir(parents=True, exist_ok=True)
+        db = Database(cfg.metadata_url)
+        try:
+            migrations.upgrade(db, create=True)
+        finally:
+            db.dispose()
+        C.write_new(cfg)
+        return cls(cfg)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None) -> "Workspace":
+        """Open the workspace at ``path``, ``$MLWS_WORKSPACE`` or above the current directory.
+
+        A missing or damaged workspace is an error, and nothing is created.
+        """
+        root = C.find_root(path)
+        cfg = C.load(root)
+        if cfg.metadata is None and not (root / C.DB_FILE).is_file():
+            raise InvalidInput(
+                f"the workspace at {str(root)!r} has lost its database {C.DB_FILE}: "
+                "restore it from a backup")
+        return cls(cfg)
+
+    def close(self) -> None:
+        """End this process's runs and release the database."""
+        for run in reversed(active_runs()):
+            if run.workspace is self:
+                run.end()
+        self.db.dispose()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.config.name!r} at {str(self.root)!r}>"
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def describe(self) -> dict:
+        """What the workspace is and holds."""
+        exps = self.runs.list_experiments()
+        return {
+            "name": self.name, "id": self.config.id, "path": str(self.root),
+            "metadata": _redact(self.config.metadata_url),
+            "artifacts": str(self.config.artifact_root),
+            "experiments": len(exps), "runs": sum(e["runs"] for e in exps),
+            "heartbeat_interval": self.config.heartbeat_interval,
+            "heartbeat_timeout": self.config.heartbeat_timeout,
+        }
+
+    # -- experiments and runs ---------------------------------------------------
+
+    def experiment(self, name: str) -> Experiment:
+        """The experiment ``name`` (created by its first run)."""
+        from .limits import check_key
+
+        return Experiment(self, check_key(name, "experiment"))
+
+    def list_experiments(self) -> list[dict]:
+        """Experiments with their run counts."""
+        return self.runs.list_experiments()
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with this id (or a unique prefix of 4+ characters)."""
+        for run in active_runs():
+            if run.id == run_id and run.workspace is self:
+                return run
+        return Run(self, self.runs.get(run_id))
+
+    def search_runs(
+        self,
+        filter_string: str | None = None,
+        *,
+        experiments: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> "RunList":
+        """Runs matching a filter such as ``"metrics.acc > 0.9 and params.model = 'rf'"``.
+
+        Returns one page (a list of :class:`Run`) whose ``next_page_token``
+        fetches the next page, None at the end.
+        """
+        page = self.runs.search(filter_string, experiments=experiments, order_by=order_by,
+                                max_results=max_results, page_token=page_token)
+        return RunList([Run(self, r) for r in page.runs], page.next_page_token)
+
+    def compare_runs(self, run_ids: Sequence[str]) -> dict:
+        """Params and last metrics of several runs side by side."""
+        if len(run_ids) < 2:
+            raise InvalidInput("compare needs at least two runs")
+        records = [self.runs.get(r) for r in run_ids]
+        return {
+            "runs": [r.id for r in records],
+            "names": [r.name for r in records],
+            "status": [r.status for r in records],
+            "params": _side_by_side([r.params for r in records]),
+            "metrics": _side_by_side([r.metrics for r in records]),
+        }
+
+    def run_logs(self, run_id: str, name: str | None = None) -> dict[str, bytes]:
+        """The logs of a run (stored, or live while it runs)."""
+        record = self.runs.get(run_id)
+        return self.artifacts.read_log(record.pk, record.id, name)
+
+    def _start_run(self, experiment: str, *, name=None, tags=None, description="",
+                   parent: Run | None = None, snapshot=True, outputs: str | None = None) -> Run:
+        """Create a running run owned by this process (the SDK's start_run and child)."""
+        from .snapshot import git_info
+
+        source_type, source_name, source_dir = _source()
+        parent_id = parent.id if parent else _env_parent(self)
+        snap_dir = Path(snapshot) if isinstance(snapshot, (str, os.PathLike)) else source_dir
+        files = self._collect_snapshot(snap_dir) if snapshot and parent is None else []
+        record = self.runs.create(
+            experiment, name=name, description=description, parent_id=parent_id, tags=tags,
+            source_type=source_type, source_name=source_name, git=git_info(snap_dir))
+        run = Run(self, record, self._writer(record.pk))
+        if files:
+            self.artifacts.store_snapshot(record.pk, files)
+        outputs_dir = os.path.abspath(outputs) if outputs and parent is None else None
+        return activate(run, outputs_dir)
+
+    def attach_run(self, run_id: str) -> Run:
+        """A logging handle on a running run started elsewhere (e.g. by ``mlws run start``)."""
+        record = self.runs.get(run_id)
+        if record.status != "running":
+            raise Conflict(f"run {record.id} is {record.status}: only a running run takes logs")
+        return Run(self, record, self._writer(record.pk))
+
+    def _writer(self, run_pk: int) -> MetricWriter:
+        return MetricWriter(lambda pts: self.runs.write_points(run_pk, pts),
+                            lambda: self.runs.heartbeat(run_pk),
+                            heartbeat_interval=self.config.heartbeat_interval)
+
+    def _collect_snapshot(self, folder: Path):
+        from .snapshot import collect
+
+        return collect(folder, max_bytes=self.config.snapshot_max_mb * 1024 * 1024)
+
+    # -- maintenance --------------------------------------------------------------
+
+    def backup(self, dest: str | os.PathLike) -> Path:
+        """Copy the workspace to ``dest`` consistently, even while runs are writing.
+
+        The database is copied with SQLite's online backup API; blobs are
+        immutable once written, so copying them is safe.
+        """
+        if not self.db.is_sqlite:
+            raise Unavailable("backup copies SQLite workspaces; back up PostgreSQL with pg_dump")
+        dest = Path(dest).expanduser().absolute()
+        if dest.exists() and any(dest.iterdir()):
+            raise Conflict(f"backup destination {str(dest)!r} is not empty: choose a new folder")
+        dest.mkdir(parents=True, exist_ok=True)
+        src_db = sqlite3.connect(str(self.root / C.DB_FILE), timeout=60)
+        dst_db = sqlite3.connect(str(dest / C.DB_FILE))
+        try:
+            src_db.backup(dst_db)
+        finally:
+            dst_db.close()
+            src_db.close()
+        blobs = self.config.artifact_root / "blobs"
+        if blobs.is_dir():
+            shutil.copytree(blobs, dest / "artifacts" / "blobs",
+                            ignore=shutil.ignore_patterns("tmp"))
+        backup_cfg = C.WorkspaceConfig(**{**self.config.__dict__, "root": dest, "artifacts": None})
+        C.write_new(backup_cfg)
+        return dest
+
+
+class RunList(list):
+    """A page of runs; ``next_page_token`` fetches the next page (None at the end)."""
+
+    def __init__(self, runs: list[Run], next_page_token: str | None):
+        super().__init__(runs)
+        self.next_page_token = next_page_token
+
+
+def _side_by_side(dicts: list[dict]) -> dict[str, list]:
+    keys = sorted(set().union(*dicts))
+    return {k: [d.get(k) for d in dicts] for k in keys}
+
+
+def _source() -> tuple[str, str, Path]:
+    """What is running: (source type, name, folder to snapshot)."""
+    main_file = getattr(__main__, "__file__", None)
+    if main_file and not main_file.endswith("ipykernel_launcher.py") and os.path.isfile(main_file):
+        path = Path(main_file).absolute()
+        return "script", path.name, path.parent
+    if "ipykernel" in sys.modules:
+        return "notebook", os.environ.get("JPY_SESSION_NAME", "unknown"), Path.cwd()
+    return "interactive", "", Path.cwd()
+
+
+def _env_parent(ws: Workspace) -> str | None:
+    """The run this process was started for, if any (a managed run's id)."""
+    run_id = os.environ.get(ENV_RUN_ID)
+    if not run_id:
+        return None
+    try:
+        ws.runs.get(run_id)
+    except NotFound:
+        return None
+    return run_id
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+    return url
