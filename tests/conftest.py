@@ -1,0 +1,86 @@
+"""Shared fixtures: workspaces on SQLite in tmp dirs, and a real PostgreSQL server per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    """A fresh SQLite workspace; the test runs inside its folder."""
+    from jupyter_mlws import Workspace
+
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    monkeypatch.delenv("MLWS_RUN_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    workspace = Workspace.create(tmp_path / "ws")
+    yield workspace
+    workspace.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(cmd: str) -> None:
+    prefix = [] if os.geteuid() != 0 else ["su", "postgres", "-c"]
+    args = prefix + [cmd] if prefix else ["sh", "-c", cmd]
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server on 127.0.0.1 for this test session; yields its base URL."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    pytest.importorskip("psycopg")
+    data = Path(tempfile.mkdtemp(prefix="mlws-pg-"))
+    shutil.chown(data, "postgres") if os.geteuid() == 0 else None
+    port = _free_port()
+    _as_postgres(f"{PG_BIN}/initdb -D {data}/db -U mlws --auth=trust")
+    _as_postgres(f"{PG_BIN}/pg_ctl -D {data}/db -w -l {data}/log -o "
+                 f"'-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={data} "
+                 "-c fsync=off -c max_connections=200' start")
+    try:
+        yield f"postgresql+psycopg://mlws@127.0.0.1:{port}"
+    finally:
+        _as_postgres(f"{PG_BIN}/pg_ctl -D {data}/db -w -m immediate stop")
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A new empty PostgreSQL database on the session's server."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server.replace("postgresql+psycopg", "postgresql") + "/postgres",
+                         autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{pg_server}/{name}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_ws(request, tmp_path, monkeypatch):
+    """A workspace on each metadata store: SQLite and PostgreSQL."""
+    from jupyter_mlws import Workspace
+
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    monkeypatch.delenv("MLWS_RUN_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    workspace = Workspace.create(tmp_path / "ws", metadata=url)
+    yield workspace
+    workspace.close()

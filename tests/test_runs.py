@@ -1,0 +1,331 @@
+"""Runs as the SDK user meets them: logging, status, failure handling, files and search."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import jupyter_mlws as mlws
+from jupyter_mlws.errors import Conflict, InvalidInput, NotFound
+
+
+def test_the_readme_example_records_everything(ws, tmp_path):
+    (tmp_path / "roc.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "model.pkl").write_bytes(b"model-bytes")
+    with ws.experiment("iris").start_run(tags={"team": "a"}, snapshot=False) as run:
+        run.log_params({"model": "rf", "n": 100})
+        for step in range(1000):
+            run.log("loss", 1 / (step + 1), step=step)
+        run.log_list("acc_per_class", [0.9, 0.8, 0.95])
+        run.log_table("confusion", {"pred": [0, 1, 1], "true": [0, 1, 0]})
+        run.log_image("roc", "roc.png")
+        run.upload_file("model.pkl", "out/model.pkl")
+    got = ws.get_run(run.id)
+    assert got.status == "completed" and got.record.end_time >= got.record.start_time
+    assert got.params == {"model": "rf", "n": "100"}
+    assert got.tags == {"team": "a"}
+    assert got.metrics == {"loss": 1 / 1000}
+    history = got.metric_history("loss")
+    assert [s for s, _, _ in history] == list(range(1000))
+    assert history[3][2] == 1 / 4
+    kinds = {v["key"]: v["kind"] for v in got.values()}
+    assert kinds == {"acc_per_class": "list", "confusion": "table", "roc": "image"}
+    image = next(v for v in got.values() if v["key"] == "roc")
+    assert ws.blobs.read_bytes(image["blob"]).endswith(b"fake")
+    assert [f["path"] for f in got.files("artifact")] == ["model.pkl"]
+    assert got.download(dest=tmp_path / "dl")[0].read_bytes() == b"model-bytes"
+
+
+def test_matplotlib_like_figures_are_saved_as_png(ws):
+    class Figure:
+        def savefig(self, buf, format):
+            buf.write(b"png:" + format.encode())
+
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        run.log_image("fig", Figure())
+    assert ws.blobs.read_bytes(run.values("fig")[0]["blob"]) == b"png:png"
+
+
+def test_special_floats_round_trip_exactly(any_ws):
+    values = [math.nan, math.inf, -math.inf, -0.0, 1e308, 5e-324, 0.0, -1.5]
+    with any_ws.experiment("e").start_run(snapshot=False) as run:
+        for v in values:
+            run.log("x", v)
+        run.log_batch("y", values)
+    for key in ("x", "y"):
+        got = [v for _, _, v in run.metric_history(key)]
+        assert [_bits(v) for v in got] == [_bits(v) for v in values]
+    assert _bits(any_ws.get_run(run.id).metrics["x"]) == _bits(-1.5)
+
+
+def _bits(v):
+    return "nan" if math.isnan(v) else (v, math.copysign(1, v))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"step": 2**63}, "64-bit range"),
+    ({"step": 1.5}, "step must be an integer"),
+    ({"timestamp": -1}, "outside"),
+    ({"timestamp": 2.6e14}, "year 9999"),
+])
+def test_steps_and_timestamps_beyond_the_limits_are_rejected(ws, kwargs, message):
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        with pytest.raises(InvalidInput, match=message):
+            run.log("x", 1.0, **kwargs)
+        run.log("x", 1.0, step=2**63 - 1, timestamp=253402300799999)
+    assert run.metric_history("x") == [(2**63 - 1, 253402300799999, 1.0)]
+
+
+def test_bad_metric_values_and_names_are_clear_errors(ws):
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        with pytest.raises(InvalidInput, match="needs a number"):
+            run.log("x", "high")
+        with pytest.raises(InvalidInput, match="non-empty string"):
+            run.log("", 1)
+        with pytest.raises(InvalidInput, match="longer than 250"):
+            run.log("k" * 300, 1)
+
+
+def test_params_keep_their_first_value(ws):
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        run.log_params({"lr": 0.1})
+        run.log_params({"lr": 0.1})
+        with pytest.raises(Conflict, match="already '0.1'"):
+            run.log_param("lr", 0.2)
+    assert ws.get_run(run.id).params == {"lr": "0.1"}
+
+
+def test_an_exception_fails_the_run_and_keeps_what_was_logged(ws):
+    with pytest.raises(ZeroDivisionError):
+        with ws.experiment("e").start_run(snapshot=False) as run:
+            run.log("before", 1.0)
+            1 / 0
+    got = ws.get_run(run.id)
+    assert got.status == "failed"
+    assert "ZeroDivisionError" in got.record.error
+    assert got.metrics == {"before": 1.0}
+
+
+def test_keyboard_interrupt_cancels(ws):
+    with pytest.raises(KeyboardInterrupt):
+        with ws.experiment("e").start_run(snapshot=False) as run:
+            raise KeyboardInterrupt
+    assert ws.get_run(run.id).status == "canceled"
+
+
+def test_logging_to_an_ended_run_is_a_conflict(ws):
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        pass
+    with pytest.raises(Conflict, match="completed, not running"):
+        run.log("x", 1)
+    with pytest.raises(Conflict, match="already ended"):
+        ws.runs.end(run.id, "failed")
+    run.set_tag("reviewed", "yes")  # tags stay editable
+    assert ws.get_run(run.id).tags == {"reviewed": "yes"}
+
+
+def test_child_runs_and_description(ws):
+    with ws.experiment("sweep").start_run(snapshot=False, description="grid") as parent:
+        for lr in (0.1, 0.01):
+            with parent.child(name=f"lr={lr}", tags={"lr": lr}) as child:
+                child.log("acc", lr * 5)
+    kids = ws.get_run(parent.id).children()
+    assert [k.name for k in kids] == ["lr=0.1", "lr=0.01"]
+    assert all(k.record.parent_id == parent.id for k in kids)
+    assert ws.get_run(parent.id).record.description == "grid"
+    assert {r.id for r in ws.search_runs(f"parent_id = '{parent.id}'")} == {k.id for k in kids}
+
+
+def test_unknown_and_prefix_run_ids(ws):
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        pass
+    assert ws.get_run(run.id[:6]).id == run.id
+    with pytest.raises(NotFound, match="mlws run list"):
+        ws.get_run("ffffffffffff")
+
+
+def test_search_filters_orders_and_pages(ws):
+    for i in range(25):
+        with ws.experiment("a" if i % 2 else "b").start_run(snapshot=False, tags={"team": "x"}) as run:
+            run.log_params({"model": "rf" if i % 3 else "svm", "n": i})
+            run.log("acc", i / 25)
+    page = ws.search_runs("metrics.acc > 0.5 and params.model = 'rf'", order_by=["metrics.acc DESC"])
+    accs = [r.metrics["acc"] for r in page]
+    assert accs == sorted(accs, reverse=True) and min(accs) > 0.5
+    assert all(r.params["model"] == "rf" for r in page)
+    assert len(ws.search_runs("params.n >= 20", experiments=["a"])) == 2
+    seen, token = [], None
+    while True:
+        page = ws.search_runs(order_by=["params.n"], max_results=7, page_token=token)
+        seen += [int(r.params["n"]) for r in page]
+        token = page.next_page_token
+        if token is None:
+            break
+    assert seen == list(range(25))
+    with pytest.raises(InvalidInput, match="different search"):
+        ws.search_runs("params.n > 1", max_results=7,
+                       page_token=ws.search_runs(max_results=7).next_page_token)
+    with pytest.raises(InvalidInput, match=r"\^"):
+        ws.search_runs("metrics.acc >> 0.9")
+    with pytest.raises(NotFound, match="no experiment named 'zzz'"):
+        ws.search_runs(experiments=["zzz"])
+
+
+def test_compare_puts_runs_side_by_side(ws):
+    ids = []
+    for lr in (0.1, 0.2):
+        with ws.experiment("e").start_run(snapshot=False) as run:
+            run.log_params({"lr": lr})
+            run.log("acc", lr * 2)
+        ids.append(run.id)
+    table = ws.compare_runs(ids)
+    assert table["params"] == {"lr": ["0.1", "0.2"]}
+    assert table["metrics"] == {"acc": [0.2, 0.4]}
+
+
+def test_snapshot_outputs_and_git_state(ws, tmp_path):
+    project = tmp_path / "project"
+    (project / "outputs").mkdir(parents=True)
+    (project / "train.py").write_text("print('hi')\n")
+    (project / ".gitignore").write_text("data/\n")
+    (project / "data").mkdir()
+    (project / "data" / "big.csv").write_text("1,2\n")
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    subprocess.run(["git", "-C", str(project), "-c", "user.email=a@b", "-c", "user.name=a",
+                    "commit", "-q", "--allow-empty", "-m", "init"], check=True)
+    os.chdir(project)
+    with ws.experiment("e").start_run(snapshot=project) as run:
+        (project / "outputs" / "result.txt").write_text("42")
+    got = ws.get_run(run.id)
+    assert [f["path"] for f in got.files("snapshot")] == [".gitignore", "train.py"]
+    assert [f["path"] for f in got.files("artifact")] == ["outputs/result.txt"]
+    assert len(got.record.git_commit) == 40 and got.record.git_dirty is False
+
+
+def test_snapshots_are_stored_once_across_runs(ws, tmp_path):
+    project = tmp_path / "p"
+    project.mkdir()
+    for i in range(20):
+        (project / f"f{i}.py").write_text(f"x = {i}\n" * 100)
+    for _ in range(30):
+        with ws.experiment("e").start_run(snapshot=project):
+            pass
+    blobs = [p for p in (ws.root / "artifacts" / "blobs").rglob("*") if p.is_file()]
+    assert len(blobs) == 20
+
+
+def test_a_too_large_snapshot_says_how_to_fix_it(ws, tmp_path):
+    ws.config.snapshot_max_mb = 1
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "weights.bin").write_bytes(b"\0" * (2 << 20))
+    with pytest.raises(InvalidInput, match=r"\.mlwsignore.*snapshot=False"):
+        ws.experiment("e").start_run(snapshot=project)
+    assert ws.describe()["runs"] == 0
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/abs", "a\\..\\b", "%2e%2e/x", "a\0b"])
+def test_artifact_names_that_escape_are_rejected(ws, tmp_path, name):
+    (tmp_path / "f").write_text("x")
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        with pytest.raises(InvalidInput):
+            run.upload_file(name, tmp_path / "f")
+    assert run.files() == []
+
+
+def test_module_level_log_goes_to_the_innermost_run(ws):
+    with pytest.raises(Conflict, match="no active run"):
+        mlws.log("x", 1)
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        mlws.log("x", 1)
+        assert mlws.current_run() is run
+    assert ws.get_run(run.id).metrics == {"x": 1.0}
+
+
+# -- runs in their own processes -------------------------------------------------------
+
+
+def _script(ws, body, tmp_path):
+    code = textwrap.dedent(f"""
+        import os, signal, sys, time
+        import jupyter_mlws as mlws
+        ws = mlws.Workspace.open({str(ws.root)!r})
+    """) + textwrap.dedent(body)
+    path = tmp_path / "script.py"
+    path.write_text(code)
+    return [sys.executable, str(path)]
+
+
+def _last_run(ws):
+    return ws.search_runs(max_results=1)[0]
+
+
+def test_sys_exit_fails_the_run_but_zero_completes(ws, tmp_path):
+    for code, status in ((3, "failed"), (0, "completed")):
+        argv = _script(ws, f"""
+            with ws.experiment("e").start_run(snapshot=False) as run:
+                run.log("x", 1)
+                sys.exit({code})
+        """, tmp_path)
+        assert subprocess.run(argv).returncode == code
+        got = _last_run(ws)
+        assert got.status == status and got.metrics == {"x": 1.0}
+    assert "exited with status 3" in ws.search_runs("status = 'failed'")[0].record.error
+
+
+def test_sigterm_fails_the_run_and_keeps_its_metrics(ws, tmp_path):
+    argv = _script(ws, """
+        with ws.experiment("e").start_run(snapshot=False) as run:
+            for i in range(100):
+                run.log("x", i)
+            run.flush()
+            print(run.id, flush=True)
+            time.sleep(60)
+    """, tmp_path)
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
+        run_id = proc.stdout.readline().strip()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 128 + signal.SIGTERM
+    got = ws.get_run(run_id)
+    assert got.status == "failed" and got.record.error == "terminated by SIGTERM"
+    assert len(got.metric_history("x")) == 100
+
+
+def test_a_run_without_a_with_block_is_ended_at_exit(ws, tmp_path):
+    argv = _script(ws, """
+        run = ws.experiment("e").start_run(snapshot=False)
+        run.log("x", 2)
+    """, tmp_path)
+    subprocess.run(argv, check=True)
+    got = _last_run(ws)
+    assert got.status == "completed" and got.metrics == {"x": 2.0}
+
+
+def test_kill_9_marks_the_run_killed_once_its_heartbeat_is_stale(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    ws = mlws.Workspace.create(tmp_path / "ws", heartbeat_interval=0.2, heartbeat_timeout=1.5)
+    argv = _script(ws, """
+        run = ws.experiment("e").start_run(snapshot=False)
+        run.log("x", 7)
+        run.flush()
+        print(run.id, flush=True)
+        time.sleep(60)
+    """, tmp_path)
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
+        run_id = proc.stdout.readline().strip()
+        time.sleep(1.8)  # heartbeats keep a live run running past the timeout
+        assert ws.runs.reap_stale(force=True) == 0
+        assert ws.get_run(run_id).status == "running"
+        proc.kill()
+    time.sleep(2)
+    ws.runs.reap_stale(force=True)
+    got = ws.get_run(run_id)
+    assert got.status == "killed" and "no heartbeat" in got.record.error
+    assert got.metrics == {"x": 7.0}
+    ws.close()
