@@ -21,6 +21,13 @@ ARTIFACT, SNAPSHOT, LOG = "artifact", "snapshot", "log"
 KINDS = (ARTIFACT, SNAPSHOT, LOG)
 
 
+def _safe_name(name: str) -> bool:
+    try:
+        return validate_name(name) == name
+    except InvalidInput:
+        return False
+
+
 class ArtifactService:
     """Store and fetch a run's files.
 
@@ -62,8 +69,12 @@ class ArtifactService:
         return [e[0] for e in entries]
 
     def store_snapshot(self, run_pk: int, files) -> int:
-        """Store snapshot files (from :func:`jupyter_mlws.snapshot.collect`); return the bytes."""
-        entries = [(f.path, *self.blobs.put_file(f.abspath)) for f in files]
+        """Store snapshot files (from :func:`jupyter_mlws.snapshot.collect`); return the bytes.
+
+        A file whose name could not be downloaded safely (a backslash, a control
+        character) is left out.
+        """
+        entries = [(f.path, *self.blobs.put_file(f.abspath)) for f in files if _safe_name(f.path)]
         self.runs.add_files(run_pk, SNAPSHOT, entries)
         return sum(e[2] for e in entries)
 

@@ -1,0 +1,256 @@
+"""Artifact names: validation, confinement to a run's artifact space, atomic writes.
+
+An artifact name is a relative POSIX path inside a run's artifact space, such as
+``out/model.pkl``.  :func:`validate_name` turns what a user typed into the one
+normalised form the workspace stores; :func:`safe_join` maps it to a file under
+an artifact root and refuses anything that would land outside that root.
+:func:`atomic_write` and :func:`atomic_copy` put a file in place so that readers
+see either the old content or the new one, never a half-written file.
+"""
+
+import os
+import pathlib
+import re
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from urllib.parse import unquote_to_bytes
+
+from .errors import InvalidInput
+
+#: longest accepted name, in characters (after percent-decoding)
+MAX_NAME_CHARS = 1024
+#: longest accepted path segment, in UTF-8 bytes (the common filesystem limit)
+MAX_SEGMENT_BYTES = 255
+#: percent-decoding rounds before a name counts as maliciously nested
+_MAX_DECODE_ROUNDS = 8
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CHUNK = 1024 * 1024
+
+
+def _invalid(name: str, reason: str) -> InvalidInput:
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    return InvalidInput(
+        f"invalid artifact name {shown!r}: {reason}; "
+        "use a relative path like 'out/model.pkl'"
+    )
+
+
+def _decode(original: str) -> str:
+    """Percent-decode ``original`` until it no longer changes."""
+    name = original
+    for _ in range(_MAX_DECODE_ROUNDS):
+        if "%" not in name:
+            return name
+        try:
+            decoded = unquote_to_bytes(name).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _invalid(original, "a percent-encoding is not valid UTF-8") from None
+        if decoded == name:
+            return name
+        name = decoded
+    raise _invalid(original, "too many nested percent-encodings")
+
+
+def _check_text(original: str, name: str) -> None:
+    """Refuse control characters, backslashes, absolute paths and overlong names."""
+    if not name:
+        raise _invalid(original, "the name is empty")
+    if len(name) > MAX_NAME_CHARS:
+        raise _invalid(original, f"the name is longer than {MAX_NAME_CHARS} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise _invalid(original, "the name contains a NUL byte, another control character or invalid Unicode")
+    if "\\" in name:
+        raise _invalid(original, "backslashes are not allowed, separate folders with '/'")
+    if name.startswith("/") or _DRIVE.match(name):
+        raise _invalid(original, "absolute paths are not allowed")
+
+
+def _segments(original: str, name: str) -> list[str]:
+    """Split on '/', drop empty and '.' segments, refuse '..' and overlong ones."""
+    parts = []
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            raise _invalid(original, "'..' segments are not allowed")
+        if len(part.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            raise _invalid(
+                original, f"a path segment is longer than {MAX_SEGMENT_BYTES} bytes"
+            )
+        parts.append(part)
+    if not parts:
+        raise _invalid(original, "the name has no file name in it")
+    return parts
+
+
+def validate_name(name: str) -> str:
+    """Validate a user-supplied artifact name and return its normalised form.
+
+    Percent-encodings are decoded repeatedly until the name is stable, and the
+    checks apply to the decoded name, which is also what is returned (so
+    ``a%20b.txt`` is stored as ``a b.txt``).
+
+    Parameters
+    ----------
+    name : str
+        A relative path inside a run's artifact space, e.g. ``out/model.pkl``.
+
+    Returns
+    -------
+    str
+        The normalised POSIX form: ``.`` and empty segments dropped, no leading
+        or trailing ``/``.  ``./a//b/`` becomes ``a/b``.
+
+    Raises
+    ------
+    InvalidInput
+        If the name is not a string, is empty, is longer than 1024 characters,
+        has a segment longer than 255 bytes, contains a control character or a
+        backslash, is absolute (``/x``, ``//server``, ``C:\\x``, ``C:/x``) or
+        has a ``..`` segment, before or after percent-decoding.
+    """
+    if not isinstance(name, str):
+        raise InvalidInput(
+            f"invalid artifact name {name!r}: expected a string; "
+            "use a relative path like 'out/model.pkl'"
+        )
+    _check_text(name, name)
+    decoded = _decode(name)
+    _check_text(name, decoded)
+    return "/".join(_segments(name, decoded))
+
+
+def safe_join(root: str | os.PathLike, name: str) -> pathlib.Path:
+    """Resolve an artifact name under ``root``, refusing anything outside it.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The artifact root of a run.  It need not exist yet.
+    name : str
+        A user-supplied artifact name, validated with :func:`validate_name`.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute path with symlinks resolved; it lies strictly inside the
+        resolved ``root``.
+
+    Raises
+    ------
+    InvalidInput
+        If the name is invalid, or if it resolves (through a symlink) outside
+        the root or onto the root itself.
+
+    Notes
+    -----
+    Containment is checked on whole path components, so a sibling such as
+    ``artifacts2`` never passes for ``artifacts``.  The check is made at call
+    time: it cannot guard against a symlink created inside the root later.
+    """
+    clean = validate_name(name)
+    real_root = pathlib.Path(os.path.realpath(root))
+    target = pathlib.Path(os.path.realpath(real_root / clean))
+    if target == real_root:
+        raise _invalid(name, "it resolves to the artifact folder itself (through a symlink)")
+    if not target.is_relative_to(real_root):
+        raise _invalid(name, "it resolves outside the run's artifacts (through a symlink)")
+    return target
+
+
+def _fsync_dir(directory: pathlib.Path) -> None:
+    """Make a rename in ``directory`` durable (a no-op where unsupported)."""
+    if os.name == "nt":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_atomically(path, fill) -> int:
+    """Create ``path`` through a temp file that ``fill(file)`` writes; return its size."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:50]}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            fill(out)
+            out.flush()
+            os.fsync(out.fileno())
+            size = out.tell()
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return size
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | Iterable[bytes]) -> int:
+    """Write a file so that readers never see it half-written.
+
+    The data goes to a temp file in the same directory, which is fsynced and
+    then renamed over ``path``; the directory is fsynced too.  On any error the
+    temp file is removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The destination; missing parent directories are created.
+    data : bytes or iterable of bytes
+        The whole content, or chunks of it (e.g. from a generator).
+
+    Returns
+    -------
+    int
+        The number of bytes written.
+    """
+    def fill(out):
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            out.write(data)
+        else:
+            for chunk in data:
+                out.write(chunk)
+
+    return _write_atomically(path, fill)
+
+
+def atomic_copy(src: str | os.PathLike, dest: str | os.PathLike) -> int:
+    """Copy the content of ``src`` to ``dest`` atomically, as :func:`atomic_write` does.
+
+    Parameters
+    ----------
+    src : str or os.PathLike
+        The file to copy; only its content is copied, not its mode or times.
+    dest : str or os.PathLike
+        The destination; missing parent directories are created.
+
+    Returns
+    -------
+    int
+        The number of bytes copied.
+    """
+    with open(src, "rb") as source:
+        return _write_atomically(dest, lambda out: shutil.copyfileobj(source, out, _CHUNK))
