@@ -54,7 +54,20 @@ def _duration(ms: int | None) -> str:
 
 
 def _json(data) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    click.echo(json.dumps(_finite(data), indent=2, default=str, allow_nan=False))
+
+
+def _finite(data):
+    """``data`` with NaN and infinities as strings ("nan", "inf"): JSON has no such numbers."""
+    if isinstance(data, float):
+        from .runs import json_number
+
+        return json_number(data)
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    return data
 
 
 def _table(headers: list[str], rows: list[list]) -> None:
@@ -118,7 +131,8 @@ def workspace() -> None:
 @click.argument("path", default=".")
 @click.option("--name", help="Display name (default: the folder's name).")
 @click.option("--metadata", help="SQLAlchemy URL of the metadata store, e.g. postgresql+psycopg://...")
-@click.option("--artifacts", help="Folder for artifacts (default: PATH/artifacts).")
+@click.option("--artifacts", type=click.Path(file_okay=False, resolve_path=True),
+              help="Folder for artifacts (default: PATH/artifacts).")
 @handles_errors
 def workspace_create(path: str, name: str | None, metadata: str | None, artifacts: str | None) -> None:
     """Create a workspace in PATH."""
@@ -242,7 +256,7 @@ def run_show(ctx, run_id, as_json) -> None:
                          ("source", f"{rec.source_type} {rec.source_name}".strip()),
                          ("git", f"{rec.git_commit or '-'} {rec.git_branch or ''}"
                                  f"{' (dirty)' if rec.git_dirty else ''}")):
-        click.echo(f"{label + ':':<12}{value}")
+        click.echo(f"{label + ':':<12}{value}".rstrip())
     if rec.description:
         click.echo(f"{'description:':<12}{rec.description}")
     if rec.error:
@@ -299,9 +313,7 @@ def run_logs(ctx, run_id, name) -> None:
 @handles_errors
 def run_download(ctx, run_id, path, dest, snapshot) -> None:
     """Download a run's artifacts (all, or PATH and below) into --dest."""
-    ws = _ws(ctx)
-    rec = ws.runs.get(run_id)
-    written = ws.artifacts.download(rec.pk, path, dest, kind="snapshot" if snapshot else "artifact")
+    written = _ws(ctx).get_run(run_id).download(path, dest, kind="snapshot" if snapshot else "artifact")
     for p in written:
         click.echo(str(p))
 

@@ -44,8 +44,8 @@ class WorkspaceConfig:
 
     @property
     def artifact_root(self) -> Path:
-        """Where content-addressed blobs are kept."""
-        return Path(self.artifacts) if self.artifacts else self.root / "artifacts"
+        """Where content-addressed blobs are kept (a relative folder is under the workspace)."""
+        return self.root / self.artifacts if self.artifacts else self.root / "artifacts"
 
     def to_toml(self) -> str:
         """The file text: one ``[workspace]`` table of plain values."""

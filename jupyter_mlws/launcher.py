@@ -25,15 +25,18 @@ from .run import Run, activate
 from .workspace import ENV_RUN_ID, Workspace
 
 
-def _pump(src: IO[bytes], log_path: Path, echo: IO[bytes] | None) -> None:
+def _pump(src: IO[bytes], log_path: Path, echo: IO | None) -> None:
     """Copy a child's stream to its log file (and the terminal) until it closes."""
-    with open(log_path, "ab") as log:
+    binary = getattr(echo, "buffer", None)
+    with src, open(log_path, "ab") as log:
         for chunk in iter(lambda: src.read1(65536), b""):
             log.write(chunk)
             log.flush()
-            if echo is not None:
-                echo.write(chunk)
-                echo.flush()
+            if binary is not None:
+                binary.write(chunk)
+                binary.flush()
+            elif echo is not None:  # a text stream, e.g. redirected to StringIO
+                echo.write(chunk.decode(errors="replace"))
 
 
 def run_command(
@@ -72,7 +75,7 @@ def run_command(
         run.end(R.FAILED, f"could not start {argv[0]!r}: {exc.strerror}")
         raise InvalidInput(f"could not start {argv[0]!r}: {exc.strerror}") from None
     pumps = [threading.Thread(target=_pump, args=(stream, ws.artifacts.live_log(record.id, f"{n}.log"),
-                                                  out.buffer if echo else None), daemon=True)
+                                                  out if echo else None), daemon=True)
              for stream, n, out in ((child.stdout, "stdout", sys.stdout), (child.stderr, "stderr", sys.stderr))]
     for p in pumps:
         p.start()

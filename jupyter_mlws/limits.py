@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from array import array
+from typing import Iterable, Sequence
 
 from .errors import InvalidInput
 
@@ -108,3 +110,45 @@ def tag_text(key: str, value: object) -> str:
     if len(text) > TAG_VALUE_MAX:
         raise InvalidInput(f"tag {key!r} is longer than {TAG_VALUE_MAX} characters")
     return text
+
+
+def check_values(key: str, values: Iterable) -> list[float]:
+    """Many metric values as floats, converted in C; a non-number is a clear error."""
+    try:
+        return array("d", values).tolist()
+    except TypeError:
+        values = list(values) if not isinstance(values, Sequence) else values
+        return [check_value(key, v) for v in values]
+
+
+def check_steps(key: str, steps: Iterable, count: int) -> Sequence[int]:
+    """Many steps: ints inside the 64-bit range, one per value."""
+    if isinstance(steps, range):
+        if len(steps) and not (STEP_MIN <= min(steps[0], steps[-1]) and max(steps[0], steps[-1]) <= STEP_MAX):
+            raise InvalidInput(f"metric {key!r}: steps go outside the 64-bit range")
+        checked: Sequence[int] = steps
+    else:
+        try:
+            checked = array("q", steps).tolist()
+        except (TypeError, OverflowError):
+            checked = [check_step(key, s) for s in steps]
+    _same_length(key, "steps", len(checked), count)
+    return checked
+
+
+def check_timestamps(key: str, stamps: Iterable, count: int) -> list[int]:
+    """Many timestamps in ms inside the documented range, one per value."""
+    try:
+        checked = array("q", stamps).tolist()
+    except (TypeError, OverflowError):
+        checked = [check_timestamp(key, t) for t in stamps]
+    if checked and not (TS_MIN <= min(checked) and max(checked) <= TS_MAX):
+        bad = next(t for t in checked if not TS_MIN <= t <= TS_MAX)
+        check_timestamp(key, bad)
+    _same_length(key, "timestamps", len(checked), count)
+    return checked
+
+
+def _same_length(key: str, what: str, got: int, count: int) -> None:
+    if got != count:
+        raise InvalidInput(f"metric {key!r}: {got} {what} for {count} values; give one per value")

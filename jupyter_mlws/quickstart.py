@@ -26,8 +26,8 @@ def run_sample(path: str | os.PathLike = ".") -> str:
         runs = [run_command(ws, "quickstart", [sys.executable, SAMPLE.name, lr], cwd=project,
                             echo=False, tags={"sample": "true"})
                 for lr in LEARNING_RATES]
-        best = ws.search_runs("tags.sample = 'true'", experiments=["quickstart"],
-                              order_by=["metrics.loss ASC"], max_results=1)[0]
+        ids = ", ".join(f"'{r.id}'" for r in runs)
+        best = ws.search_runs(f"id IN ({ids})", order_by=["metrics.loss ASC"], max_results=1)[0]
         lines = [f"workspace {ws.name!r} in {ws.root}",
                  f"ran {len(runs)} sample runs in experiment 'quickstart' "
                  f"({', '.join(r.id + ' ' + r.status for r in runs)})",

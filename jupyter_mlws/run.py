@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from . import runs as R
 from .errors import Conflict, InvalidInput
 from .limits import (
-    STEP_MAX, STEP_MIN, check_key, check_step, check_timestamp, check_value, param_text,
+    STEP_MAX, STEP_MIN, check_key, check_step, check_steps, check_timestamp, check_timestamps,
+    check_value, check_values, param_text,
 )
 from .metrics import MetricWriter
 
@@ -146,28 +147,26 @@ class Run:
                   timestamps: Iterable[float] | None = None) -> int:
         """Write many points of one metric now, in as few transactions as possible.
 
-        Returns the number of points written.  Unlike :meth:`log` this is
-        synchronous: when it returns, the points are in the store.
+        ``steps`` default to the metric's next steps; ``timestamps`` (ms) to
+        now.  Returns the number of points written.  Unlike :meth:`log` this
+        is synchronous: when it returns, the points are in the store.
         """
         if self._writer is None:
             self._not_running()
         check_key(key)
-        values = [v if type(v) is float else check_value(key, v) for v in values]
+        values = check_values(key, values)
+        n = len(values)
         start = self._steps.get(key, 0)
-        steps = range(start, start + len(values)) if steps is None else [check_step(key, s) for s in steps]
+        steps = range(start, start + n) if steps is None else check_steps(key, steps, n)
         if timestamps is None:
-            now = int(_time() * 1000)
-            stamps: Iterable[int] = [now] * len(values)
+            stamps = [int(_time() * 1000)] * n
         else:
-            stamps = [check_timestamp(key, t) for t in timestamps]
-        points = list(zip([key] * len(values), values, steps, stamps))
-        if len(points) != len(values) or (steps is not None and len(steps) != len(values)):
-            raise InvalidInput(f"metric {key!r}: values, steps and timestamps differ in length")
-        if points:
+            stamps = check_timestamps(key, timestamps, n)
+        if n:
             self._writer.flush()  # keep the logging order
-            self.workspace.runs.write_points(self.record.pk, points)
-            self._steps[key] = max(self._steps.get(key, 0), points[-1][2] + 1)
-        return len(points)
+            self.workspace.runs.write_series(self.record.pk, [R.Series(key, values, steps, stamps)])
+            self._steps[key] = max(start, max(steps) + 1)
+        return n
 
     def flush(self) -> None:
         """Write every buffered point now."""
@@ -278,9 +277,13 @@ class Run:
         """Child runs, oldest first."""
         return [Run(self.workspace, r) for r in self.workspace.runs.children(self.record.pk)]
 
-    def download(self, path: str | None = None, dest: str | os.PathLike = ".") -> list[Path]:
-        """Copy the run's artifacts (all, or those at or below ``path``) into ``dest``."""
-        return self.workspace.artifacts.download(self.record.pk, path, dest)
+    def download(self, path: str | None = None, dest: str | os.PathLike = ".",
+                 kind: str = "artifact") -> list[Path]:
+        """Copy the run's files (all, or those at or below ``path``) into ``dest``.
+
+        ``kind`` is ``artifact`` (default), ``snapshot`` or ``log``.
+        """
+        return self.workspace.artifacts.download(self.record.pk, path, dest, kind)
 
     # -- lifecycle ---------------------------------------------------------
 

@@ -15,6 +15,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Iterable, Sequence
 
 from sqlalchemy import and_, func, select, text
@@ -115,7 +116,7 @@ class RunService:
         self._last_reap = 0.0
         ph = db.placeholder
         self._insert_points = (
-            "INSERT INTO metrics (run_pk, key, step, seq, ts, value) "
+            "INSERT INTO metrics (id, run_pk, key, step, ts, value) "
             f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}, {ph})"
         )
 
@@ -302,47 +303,66 @@ class RunService:
             S.runs.update().where(S.runs.c.pk == run_pk).values(description=str(description))))
 
     def write_points(self, run_pk: int, points: Sequence[tuple]) -> None:
-        """Persist metric points ``(key, value, step, ts)``, all-or-nothing per transaction.
+        """Persist buffered metric points ``(key, value, step, ts)`` in logging order."""
+        if not points:
+            return
+        keys, values, steps, stamps = zip(*points)
+        if len(set(keys)) == 1:
+            self.write_series(run_pk, [Series(keys[0], values, steps, stamps)])
+            return
+        by_key: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            by_key.setdefault(key, []).append(i)
+        self.write_series(run_pk, [
+            Series(key, [values[i] for i in idx], [steps[i] for i in idx], [stamps[i] for i in idx])
+            for key, idx in by_key.items()])
 
-        A point's ``seq`` (its place in the run's logging order) is taken from
-        the run row inside the same transaction, so concurrent writers of one
-        run never collide.  Large inputs go in transactions of BATCH_ROWS.
+    def write_series(self, run_pk: int, series: Sequence["Series"]) -> None:
+        """Persist checked series, all-or-nothing per transaction of at most BATCH_ROWS points.
+
+        A point's id (the run, then its place in the run's logging order) is
+        taken from the run row inside the same transaction, so concurrent
+        writers of one run never collide.
         """
-        for start in range(0, len(points), BATCH_ROWS):
-            chunk = points[start:start + BATCH_ROWS]
-            self.db.transact(lambda conn, chunk=chunk: self._write_chunk(conn, run_pk, chunk))
+        chunk: list[Series] = []
+        size = 0
+        for s in series:
+            for start in range(0, len(s.values), BATCH_ROWS):
+                part = s.slice(start, start + BATCH_ROWS) if len(s.values) > BATCH_ROWS else s
+                if size + len(part.values) > BATCH_ROWS and chunk:
+                    self._transact_chunk(run_pk, chunk)
+                    chunk, size = [], 0
+                chunk.append(part)
+                size += len(part.values)
+        if chunk:
+            self._transact_chunk(run_pk, chunk)
 
-    def _write_chunk(self, conn: Connection, run_pk: int, points: Sequence[tuple]) -> None:
-        n = len(points)
-        base = conn.execute(
+    def _transact_chunk(self, run_pk: int, chunk: list["Series"]) -> None:
+        self.db.transact(lambda conn: self._write_chunk(conn, run_pk, chunk))
+
+    def _write_chunk(self, conn: Connection, run_pk: int, chunk: list["Series"]) -> None:
+        n = sum(len(s.values) for s in chunk)
+        count = conn.execute(
             S.runs.update().where(S.runs.c.pk == run_pk)
             .values(point_seq=S.runs.c.point_seq + n).returning(S.runs.c.point_seq)
-        ).scalar() - n
-        rows, latest, counts = [], {}, {}
-        append = rows.append
-        for i, (key, value, step, ts) in enumerate(points, base):
-            append((run_pk, key, step, i, ts, value if value == value else None))
-            if key in latest:
-                counts[key] += 1
-                if step >= latest[key][0]:
-                    latest[key] = (step, ts, rows[-1][5])
-            else:
-                counts[key] = 1
-                latest[key] = (step, ts, rows[-1][5])
+        ).scalar()
+        if count >= 1 << S.POINT_BITS:
+            raise Conflict(f"the run holds the most metric points a run can ({1 << S.POINT_BITS}): "
+                           "log further points to a new run")
+        seq = (run_pk << S.POINT_BITS) + count - n
+        rows: list[tuple] = []
+        latest = []
+        for s in chunk:
+            m = len(s.values)
+            values = s.stored_values()
+            rows.extend(zip(range(seq, seq + m), repeat(run_pk, m), repeat(s.key, m), s.steps,
+                            s.stamps, values))
+            last = s.last_index()
+            latest.append(dict(run_pk=run_pk, key=s.key, step=s.steps[last], ts=s.stamps[last],
+                               value=values[last], count=m))
+            seq += m
         conn.connection.dbapi_connection.cursor().executemany(self._insert_points, rows)
-        conn.execute(text(
-            "INSERT INTO latest_metrics (run_pk, key, step, ts, value, count) "
-            "VALUES (:run_pk, :key, :step, :ts, :value, :count) "
-            "ON CONFLICT (run_pk, key) DO UPDATE SET "
-            "value = CASE WHEN excluded.step >= latest_metrics.step "
-            "THEN excluded.value ELSE latest_metrics.value END, "
-            "ts = CASE WHEN excluded.step >= latest_metrics.step "
-            "THEN excluded.ts ELSE latest_metrics.ts END, "
-            "step = CASE WHEN excluded.step >= latest_metrics.step "
-            "THEN excluded.step ELSE latest_metrics.step END, "
-            "count = latest_metrics.count + excluded.count"
-        ), [dict(run_pk=run_pk, key=k, step=s, ts=t, value=v, count=counts[k])
-            for k, (s, t, v) in latest.items()])
+        conn.execute(_UPSERT_LATEST, latest)
 
     def add_value(self, run_pk: int, key: str, kind: str, step: int, ts: int,
                   data: str | None = None, blob: str | None = None) -> None:
@@ -448,13 +468,24 @@ class RunService:
 
     def metric_history(self, run_pk: int, key: str) -> list[tuple[int, int, float]]:
         """Every point of one metric as ``(step, ts, value)``, in step then logging order."""
-        m = S.metrics
+        first = run_pk << S.POINT_BITS
+        ph = self.db.placeholder
         with self.db.read() as conn:
-            rows = conn.execute(
-                select(m.c.step, m.c.ts, m.c.value)
-                .where(and_(m.c.run_pk == run_pk, m.c.key == key))
-                .order_by(m.c.step, m.c.seq)).all()
-        return [(s, t, _value_out(v)) for s, t, v in rows]
+            cursor = conn.connection.dbapi_connection.cursor()
+            # rows come in id (logging) order, a range scan; a stable sort by step
+            # is then nearly free when steps were logged in order
+            cursor.execute(f"SELECT step, ts, value FROM metrics WHERE id >= {ph} AND id < {ph} "
+                           f"AND key = {ph} ORDER BY id", (first, first + (1 << S.POINT_BITS), key))
+            rows = cursor.fetchall()
+            if not rows:
+                keys = conn.execute(select(S.latest_metrics.c.key).where(
+                    S.latest_metrics.c.run_pk == run_pk).order_by(S.latest_metrics.c.key)).scalars().all()
+                known = ", ".join(keys[:20]) or "none yet"
+                raise NotFound(f"the run has no metric {key!r} (its metrics: {known})")
+        rows.sort(key=_step_of)
+        if any(r[2] is None for r in rows):
+            rows = [(s, t, math.nan if v is None else v) for s, t, v in rows]
+        return rows
 
     def values(self, run_pk: int, key: str | None = None) -> list[dict]:
         """Lists, tables and images logged to a run."""
@@ -475,6 +506,53 @@ class RunService:
             query = query.where(f.c.kind == kind)
         with self.db.read() as conn:
             return [dict(r) for r in conn.execute(query.order_by(f.c.kind, f.c.path)).mappings()]
+
+
+# Keeps the point with the highest step (the later one among equal steps) as the latest.
+_UPSERT_LATEST = text(
+    "INSERT INTO latest_metrics (run_pk, key, step, ts, value, count) "
+    "VALUES (:run_pk, :key, :step, :ts, :value, :count) "
+    "ON CONFLICT (run_pk, key) DO UPDATE SET "
+    "value = CASE WHEN excluded.step >= latest_metrics.step "
+    "THEN excluded.value ELSE latest_metrics.value END, "
+    "ts = CASE WHEN excluded.step >= latest_metrics.step "
+    "THEN excluded.ts ELSE latest_metrics.ts END, "
+    "step = CASE WHEN excluded.step >= latest_metrics.step "
+    "THEN excluded.step ELSE latest_metrics.step END, "
+    "count = latest_metrics.count + excluded.count"
+)
+
+
+@dataclass
+class Series:
+    """Checked points of one metric as columns: floats, int steps, int ms timestamps."""
+
+    key: str
+    values: Sequence[float]
+    steps: Sequence[int]
+    stamps: Sequence[int]
+
+    def slice(self, start: int, stop: int) -> "Series":
+        return Series(self.key, self.values[start:stop], self.steps[start:stop],
+                      self.stamps[start:stop])
+
+    def stored_values(self) -> Sequence[float | None]:
+        """The values as stored: NaN becomes NULL (SQLite cannot hold NaN)."""
+        if any(map(math.isnan, self.values)):
+            return [None if v != v else v for v in self.values]
+        return self.values
+
+    def last_index(self) -> int:
+        """The index of the latest point: the highest step, the last logged among equals."""
+        steps = self.steps
+        if isinstance(steps, range) and steps.step > 0:
+            return len(steps) - 1
+        top = max(steps)
+        return len(steps) - 1 - list(reversed(steps)).index(top)
+
+
+def _step_of(row: tuple) -> int:
+    return row[0]
 
 
 def _record(row) -> RunRecord:

@@ -113,6 +113,8 @@ class Workspace:
         from .store.db import Database
 
         root = Path(path).expanduser().absolute()
+        if artifacts is not None:
+            artifacts = str(Path(artifacts).expanduser().absolute())
         if heartbeat_timeout <= heartbeat_interval:
             raise InvalidInput("heartbeat_timeout must be longer than heartbeat_interval")
         cfg = C.WorkspaceConfig(root=root, name=name or root.name or "workspace",

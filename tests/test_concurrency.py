@@ -44,7 +44,8 @@ WORKER = textwrap.dedent("""
 
 def _spawn(ws, mode, tmp_path, **kw):
     script = tmp_path / "worker.py"
-    script.write_text(WORKER)
+    if not script.exists():  # written once: a rewrite could be read half-way by a starting worker
+        script.write_text(WORKER)
     return subprocess.Popen([sys.executable, str(script), str(ws.root), mode],
                             stderr=subprocess.PIPE, text=True, **kw)
 

@@ -82,7 +82,7 @@ runs = Table(
     Column("user_name", Text, nullable=False, default=""),
     Column("host", Text, nullable=False, default=""),
     Column("pid", Integer, nullable=True),
-    # the number of metric points ever written: the next batch's sequence base
+    # the number of metric points ever written: the next batch's id base
     Column("point_seq", BigInteger, nullable=False, default=0),
 )
 Index("ix_runs_experiment_start", runs.c.experiment_pk, runs.c.start_time)
@@ -111,19 +111,21 @@ tags = Table(
 )
 Index("ix_tags_key_value", tags.c.key, tags.c.value)
 
-# One row per logged point, clustered by (run, key, step) so that a series reads
-# in order; ``seq`` is the point's place in the run's logging order.
+#: a metric point's id is ``run_pk << POINT_BITS | n``: the n-th point the run logged
+POINT_BITS = 36
+
+# One row per logged point.  The id clusters the table by run, then logging
+# order (on SQLite it is the rowid), so a run's points read as one range scan
+# and appends need no secondary index.  Limits: 2**36 points per run, 2**27 runs.
 metrics = Table(
     "metrics",
     metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
     Column("run_pk", Integer, nullable=False),
     Column("key", Text, nullable=False),
     Column("step", BigInteger, nullable=False),
-    Column("seq", BigInteger, nullable=False),
     Column("ts", BigInteger, nullable=False),
     Column("value", MetricValue, nullable=True),
-    PrimaryKeyConstraint("run_pk", "key", "step", "seq"),
-    sqlite_with_rowid=False,
 )
 
 latest_metrics = Table(
