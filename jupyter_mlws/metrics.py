@@ -38,7 +38,7 @@ class MetricWriter:
         *,
         flush_size: int = 20_000,
         flush_interval: float = 1.0,
-        max_buffer: int = 200_000,
+        max_buffer: int = 100_000,
         heartbeat_interval: float = 5.0,
     ):
         self.buffer: deque = deque()

@@ -1,4 +1,7 @@
-"""Many processes on one SQLite workspace: no lost points, no "database is locked", no half batch."""
+"""Many processes on one workspace: no lost points, no "database is locked", no half batch.
+
+The first two run on SQLite and PostgreSQL; the crash and backup tests are about SQLite files.
+"""
 
 import random
 import sqlite3
@@ -20,7 +23,7 @@ WORKER = textwrap.dedent("""
     elif mode == "read-write":
         with ws.experiment("rw").start_run(snapshot=False, outputs=None) as mine:
             pass
-        for i in range(150):
+        for i in range(60):
             other = ws.search_runs(experiments=["rw"], max_results=1)[0]
             mine.set_tag(f"seen{i % 5}", other.id)
             ws.get_run(mine.id).set_description(f"round {i}")
@@ -58,7 +61,8 @@ def _integrity(path) -> str:
         conn.close()
 
 
-def test_8_processes_logging_at_once_lose_nothing(ws, tmp_path):
+def test_8_processes_logging_at_once_lose_nothing(any_ws, tmp_path):
+    ws = any_ws
     procs = [_spawn(ws, "log", tmp_path) for _ in range(8)]
     errors = [p.communicate(timeout=240)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, errors
@@ -71,11 +75,12 @@ def test_8_processes_logging_at_once_lose_nothing(ws, tmp_path):
     assert all(len(r.metric_history("m")) == 10_000 for r in runs)
 
 
-def test_read_then_write_from_many_processes_never_sees_busy(ws, tmp_path):
+def test_read_then_write_from_many_processes_never_sees_busy(any_ws, tmp_path):
+    ws = any_ws
     procs = [_spawn(ws, "read-write", tmp_path) for _ in range(6)]
     errors = [p.communicate(timeout=240)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, errors
-    assert all(r.record.description == "round 149" for r in ws.search_runs(experiments=["rw"]))
+    assert all(r.record.description == "round 59" for r in ws.search_runs(experiments=["rw"]))
 
 
 def test_kill_9_during_batches_leaves_no_half_batch(ws, tmp_path):

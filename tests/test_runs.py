@@ -14,6 +14,12 @@ import jupyter_mlws as mlws
 from jupyter_mlws.errors import Conflict, InvalidInput, NotFound
 
 
+@pytest.fixture
+def ws(any_ws):
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return any_ws
+
+
 def test_the_readme_example_records_everything(ws, tmp_path):
     (tmp_path / "roc.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     (tmp_path / "out").mkdir()
@@ -52,7 +58,8 @@ def test_matplotlib_like_figures_are_saved_as_png(ws):
     assert ws.blobs.read_bytes(run.values("fig")[0]["blob"]) == b"png:png"
 
 
-def test_special_floats_round_trip_exactly(any_ws):
+def test_special_floats_round_trip_exactly(ws):
+    any_ws = ws
     values = [math.nan, math.inf, -math.inf, -0.0, 1e308, 5e-324, 0.0, -1.5]
     with any_ws.experiment("e").start_run(snapshot=False) as run:
         for v in values:
