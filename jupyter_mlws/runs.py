@@ -135,14 +135,12 @@ class RunService:
             raise NotFound(f"no experiment named {name!r}: 'mlws experiment list' shows them")
 
         def insert(conn: Connection) -> int:
-            found = conn.execute(
-                select(S.experiments.c.pk).where(S.experiments.c.name == name)
-            ).scalar()
-            if found is not None:
-                return found
+            # ON CONFLICT: two processes may create the same experiment at once
+            conn.execute(self.db.insert(S.experiments)
+                         .values(name=name, description="", created_at=now_ms(), run_counter=0)
+                         .on_conflict_do_nothing(index_elements=["name"]))
             return conn.execute(
-                S.experiments.insert().values(name=name, description="", created_at=now_ms())
-            ).inserted_primary_key[0]
+                select(S.experiments.c.pk).where(S.experiments.c.name == name)).scalar_one()
 
         return self.db.transact(insert)
 
@@ -258,18 +256,17 @@ class RunService:
             return
 
         def write(conn: Connection) -> None:
-            old = dict(conn.execute(
+            conn.execute(self.db.insert(S.params).on_conflict_do_nothing(
+                index_elements=["run_pk", "key"]),
+                [dict(run_pk=run_pk, key=k, value=v, num=n) for k, (v, n) in rows.items()])
+            stored = dict(conn.execute(
                 select(S.params.c.key, S.params.c.value)
                 .where(and_(S.params.c.run_pk == run_pk, S.params.c.key.in_(list(rows))))).all())
             for key, (value, _num) in rows.items():
-                if key in old and old[key] != value:
+                if stored[key] != value:  # raising rolls the whole call back
                     raise Conflict(
-                        f"param {key!r} is already {old[key]!r} on this run and params do not "
+                        f"param {key!r} is already {stored[key]!r} on this run and params do not "
                         "change: start a new run, or record the new value as a tag or metric")
-            new = [dict(run_pk=run_pk, key=k, value=v, num=n)
-                   for k, (v, n) in rows.items() if k not in old]
-            if new:
-                conn.execute(S.params.insert(), new)
 
         self.db.transact(write)
 
@@ -279,13 +276,9 @@ class RunService:
         if not rows:
             return
 
-        def write(conn: Connection) -> None:
-            conn.execute(S.tags.delete().where(
-                and_(S.tags.c.run_pk == run_pk, S.tags.c.key.in_(list(rows)))))
-            conn.execute(S.tags.insert(), [
-                dict(run_pk=run_pk, key=k, value=v) for k, v in rows.items()])
-
-        self.db.transact(write)
+        stmt, params = self.db.upsert(
+            S.tags, [dict(run_pk=run_pk, key=k, value=v) for k, v in rows.items()], ["run_pk", "key"])
+        self.db.transact(lambda conn: conn.execute(stmt, params))
 
     def delete_tag(self, run_pk: int, key: str) -> None:
         """Remove a tag; a missing tag is NotFound."""
@@ -375,14 +368,8 @@ class RunService:
         rows = [dict(run_pk=run_pk, kind=kind, path=p, sha256=h, size=n) for p, h, n in files]
         if not rows:
             return
-
-        def write(conn: Connection) -> None:
-            t = S.run_files
-            conn.execute(t.delete().where(and_(
-                t.c.run_pk == run_pk, t.c.kind == kind, t.c.path.in_([r["path"] for r in rows]))))
-            conn.execute(t.insert(), rows)
-
-        self.db.transact(write)
+        stmt, params = self.db.upsert(S.run_files, rows, ["run_pk", "kind", "path"])
+        self.db.transact(lambda conn: conn.execute(stmt, params))
 
     # -- reading ---------------------------------------------------------------
 

@@ -97,6 +97,20 @@ class Database:
                 time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
+    def insert(self, table):
+        """An INSERT for this database that supports ``on_conflict_do_update/nothing``."""
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        return insert(table)
+
+    def upsert(self, table, rows: list[dict], keys: list[str]):
+        """INSERT rows, replacing the other columns of rows whose ``keys`` exist."""
+        stmt = self.insert(table)
+        others = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        return stmt.on_conflict_do_update(index_elements=keys, set_=others), rows
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
