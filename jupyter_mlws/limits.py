@@ -112,13 +112,16 @@ def tag_text(key: str, value: object) -> str:
     return text
 
 
-def check_values(key: str, values: Iterable) -> list[float]:
-    """Many metric values as floats, converted in C; a non-number is a clear error."""
+def check_values(key: str, values: Iterable) -> Sequence[float]:
+    """Many metric values as a packed array of doubles, converted in C.
+
+    A non-number is a clear error naming the value.
+    """
     try:
-        return array("d", values).tolist()
+        return array("d", values)
     except TypeError:
         values = list(values) if not isinstance(values, Sequence) else values
-        return [check_value(key, v) for v in values]
+        return array("d", [check_value(key, v) for v in values])
 
 
 def check_steps(key: str, steps: Iterable, count: int) -> Sequence[int]:
@@ -129,18 +132,18 @@ def check_steps(key: str, steps: Iterable, count: int) -> Sequence[int]:
         checked: Sequence[int] = steps
     else:
         try:
-            checked = array("q", steps).tolist()
+            checked = array("q", steps)
         except (TypeError, OverflowError):
             checked = [check_step(key, s) for s in steps]
     _same_length(key, "steps", len(checked), count)
     return checked
 
 
-def check_timestamps(key: str, stamps: Iterable, count: int) -> list[int]:
+def check_timestamps(key: str, stamps: Iterable, count: int) -> Sequence[int]:
     """Many timestamps in ms inside the documented range, one per value."""
     try:
-        checked = array("q", stamps).tolist()
-    except (TypeError, OverflowError):
+        checked = array("q", (int(t) if type(t) is float else t for t in stamps))
+    except (TypeError, OverflowError, ValueError):
         checked = [check_timestamp(key, t) for t in stamps]
     if checked and not (TS_MIN <= min(checked) and max(checked) <= TS_MAX):
         bad = next(t for t in checked if not TS_MIN <= t <= TS_MAX)

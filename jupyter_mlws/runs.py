@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Iterable, Sequence
 
 from sqlalchemy import and_, func, select, text
@@ -343,18 +343,20 @@ class RunService:
             raise Conflict(f"the run holds the most metric points a run can ({1 << S.POINT_BITS}): "
                            "log further points to a new run")
         seq = (run_pk << S.POINT_BITS) + count - n
-        rows: list[tuple] = []
+        rows = []
         latest = []
         for s in chunk:
             m = len(s.values)
             values = s.stored_values()
-            rows.extend(zip(range(seq, seq + m), repeat(run_pk, m), repeat(s.key, m), s.steps,
+            # row tuples are made lazily, as executemany consumes them: no list of a
+            # million tuples, and nothing for the cycle collector to walk
+            rows.append(zip(range(seq, seq + m), repeat(run_pk, m), repeat(s.key, m), s.steps,
                             s.stamps, values))
             last = s.last_index()
             latest.append(dict(run_pk=run_pk, key=s.key, step=s.steps[last], ts=s.stamps[last],
                                value=values[last], count=m))
             seq += m
-        conn.connection.dbapi_connection.cursor().executemany(self._insert_points, rows)
+        conn.connection.dbapi_connection.cursor().executemany(self._insert_points, chain(*rows))
         conn.execute(_UPSERT_LATEST, latest)
 
     def add_value(self, run_pk: int, key: str, kind: str, step: int, ts: int,

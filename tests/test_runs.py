@@ -336,3 +336,19 @@ def test_kill_9_marks_the_run_killed_once_its_heartbeat_is_stale(tmp_path, monke
     assert got.status == "killed" and "no heartbeat" in got.record.error
     assert got.metrics == {"x": 7.0}
     ws.close()
+
+
+def test_log_batch_checks_its_columns_and_writes_nothing_on_error(ws):
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        with pytest.raises(InvalidInput, match="needs a number, got str"):
+            run.log_batch("x", [1.0, "two"])
+        with pytest.raises(InvalidInput, match="2 steps for 3 values"):
+            run.log_batch("x", [1, 2, 3], steps=[0, 1])
+        with pytest.raises(InvalidInput, match="64-bit range"):
+            run.log_batch("x", [1, 2], steps=[0, 2**64])
+        with pytest.raises(InvalidInput, match="timestamp must be a number"):
+            run.log_batch("x", [1, 2], timestamps=[1.0, math.nan])
+        assert run.log_batch("x", [1, 2.5, True], steps=[5, 3, 4], timestamps=[1e3, 2e3, 3e3]) == 3
+        run.log("x", 9.0)  # continues after the highest step
+    assert run.metric_history("x") == [(3, 2000, 2.5), (4, 3000, 1.0), (5, 1000, 1.0), (6, run.metric_history("x")[-1][1], 9.0)]
+    assert ws.get_run(run.id).metrics == {"x": 9.0}
