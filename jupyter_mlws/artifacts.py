@@ -80,8 +80,8 @@ class ArtifactService:
 
     # -- logs ----------------------------------------------------------------
 
-    def live_log(self, run_id: str, name: str) -> Path:
-        """The file a running run's log ``name`` is appended to."""
+    def live_file(self, run_id: str, name: str) -> Path:
+        """A file of a running run (a log being appended to); logs become blobs at the end."""
         path = safe_join(self.live_root / run_id, validate_name(name))
         path.parent.mkdir(parents=True, exist_ok=True)
         return path

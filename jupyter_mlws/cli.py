@@ -212,6 +212,143 @@ def run_start(ctx, experiment, name, tags, no_snapshot, command) -> None:
         sys.exit(1)
 
 
+def _notebook_parameters(params, raw, parameters_file) -> dict:
+    from .parameters import check_parameters, load_file, parse_value
+
+    values = load_file(parameters_file) if parameters_file else {}
+    values.update({name: parse_value(name, text) for name, text in params})
+    values.update(dict(raw))
+    return check_parameters(values)
+
+
+class _Progress:
+    """A one-line progress bar on stderr: cells done out of total."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty() or enabled == "always"
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or not total:
+            return
+        width = 30
+        filled = width * done // total
+        click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} cells", err=True, nl=False)
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            click.echo(err=True)
+
+
+def _report_end(record, as_json: bool) -> None:
+    if as_json:
+        _json(record.to_dict())
+    else:
+        tail = f": {record.error.splitlines()[0]}" if record.error else ""
+        click.echo(f"run {record.id} {record.status}{tail}", err=True)
+    if record.status != "completed":
+        sys.exit(1)
+
+
+@run.command("submit")
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="A parameter typed as YAML/JSON: -p lr 0.1 -p layers '[64, 32]'.")
+@click.option("-r", "--raw", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="A parameter passed as a plain string.")
+@click.option("-f", "--parameters-file", help="A YAML or JSON file of parameters.")
+@click.option("--experiment", "-e", help="Experiment name (default: the notebook's name).")
+@click.option("--timeout", type=float, help="Seconds a cell may run before the run times out.")
+@click.option("--retries", type=int, default=0, show_default=True, help="Attempts after a failure.")
+@click.option("--kernel", "-k", help="Kernel name (default: the notebook's).")
+@click.option("--project-dir", help="Folder snapshotted and run in (default: the notebook's).")
+@click.option("--name", help="Display name of the run.")
+@click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
+@click.option("--output", help="A copy of the output notebook inside the workspace: 'reports/{run_name}.ipynb'.")
+@click.option("--grid", multiple=True, help="NAME=V1,V2: one child run per combination (repeatable).")
+@click.option("--max-parallel", type=int, default=2, show_default=True, help="Children run at once.")
+@click.option("--wait", is_flag=True, help="Wait for the run, showing cells done.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout, retries, kernel,
+               project_dir, name, tags, output, grid, max_parallel, wait, as_json) -> None:
+    """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
+    from .parameters import parse_grid
+
+    ws = _ws(ctx)
+    values = _notebook_parameters(params, raw, parameters_file)
+    options = dict(experiment=experiment, timeout=timeout, retries=retries, kernel=kernel,
+                   project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output)
+    announce = (lambda sub: [click.echo(f"warning: {w}", err=True) for w in sub.warnings]
+                + [click.echo(sub.run_id) if not as_json else None])
+    if wait and not grid:
+        from .executor import submit_and_execute
+
+        progress = _Progress(not as_json)
+        try:
+            record = submit_and_execute(ws, notebook, values, on_progress=progress,
+                                        on_submitted=announce, **options)
+        finally:
+            progress.end()
+        return _report_end(record, as_json)
+    run_ = ws.submit_notebook(notebook, values, grid=parse_grid(grid) if grid else None,
+                              max_parallel=max_parallel, **options)
+    announce(type("Sub", (), {"run_id": run_.id, "warnings": run_.warnings}))
+    if wait:
+        _report_end(_wait_with_progress(ws, run_.id, not as_json), as_json)
+    elif as_json:
+        _json(run_.record.to_dict())
+
+
+def _wait_with_progress(ws, run_id: str, show: bool):
+    progress = _Progress(show)
+    import time
+
+    try:
+        while True:
+            state = ws.notebooks.progress(run_id)
+            if state["status"] not in ("queued", "running"):
+                return ws.runs.get(run_id)
+            kids = ws.runs.children(ws.runs.get(run_id).pk)
+            if kids:  # a sweep: children done out of all
+                progress(sum(k.status not in ("queued", "running") for k in kids), len(kids))
+            else:
+                progress(state["done"], state["total"])
+            time.sleep(0.2)
+    finally:
+        progress.end()
+
+
+@run.command("rerun")
+@click.argument("run_id")
+@click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="Override a parameter (typed as YAML/JSON).")
+@click.option("-r", "--raw", nargs=2, multiple=True, metavar="NAME VALUE")
+@click.option("--wait", is_flag=True, help="Wait for the run, showing cells done.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def run_rerun(ctx, run_id, params, raw, wait, as_json) -> None:
+    """Re-execute a notebook run from its snapshot, parameters and kernel."""
+    ws = _ws(ctx)
+    new = ws.rerun(run_id, _notebook_parameters(params, raw, None))
+    click.echo(new.id)
+    if wait:
+        _report_end(_wait_with_progress(ws, new.id, not as_json), as_json)
+
+
+@run.command("cancel")
+@click.argument("run_id")
+@click.pass_context
+@handles_errors
+def run_cancel(ctx, run_id) -> None:
+    """Stop a queued or running run (its processes and kernel included)."""
+    got = _ws(ctx).cancel_run(run_id)
+    click.echo(f"run {got.id} {got.status}")
+
+
 @run.command("list")
 @click.option("--experiment", "-e", "experiments", multiple=True, help="Only these experiments.")
 @click.option("--filter", "-f", "filter_string", help="e.g. \"metrics.acc > 0.9 and params.model = 'rf'\"")

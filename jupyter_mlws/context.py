@@ -26,12 +26,22 @@ def current_run() -> Run:
         if run_id not in _attached:
             from .workspace import Workspace
 
-            _attached[run_id] = Workspace.open().attach_run(run_id)
-            atexit.register(_attached[run_id].flush)
+            run = _attached[run_id] = Workspace.open().attach_run(run_id)
+            atexit.register(run.flush)
+            _flush_after_each_cell(run)
         return _attached[run_id]
     raise Conflict(
         "no active run: start one with 'with ws.experiment(NAME).start_run() as run:', "
         "or run the code with 'mlws run start -- python script.py'")
+
+
+def _flush_after_each_cell(run: Run) -> None:
+    """In a kernel, write the cell's points when it finishes, so nothing waits on exit."""
+    import sys
+
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    if shell is not None:
+        shell.events.register("post_execute", run.flush)
 
 
 def log(key: str, value: float, step: int | None = None) -> None:

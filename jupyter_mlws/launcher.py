@@ -74,7 +74,8 @@ def run_command(
     except OSError as exc:
         run.end(R.FAILED, f"could not start {argv[0]!r}: {exc.strerror}")
         raise InvalidInput(f"could not start {argv[0]!r}: {exc.strerror}") from None
-    pumps = [threading.Thread(target=_pump, args=(stream, ws.artifacts.live_log(record.id, f"{n}.log"),
+    ws.runs.set_process(record.pk, child.pid)  # what 'mlws run cancel' stops
+    pumps = [threading.Thread(target=_pump, args=(stream, ws.artifacts.live_file(record.id, f"{n}.log"),
                                                   out if echo else None), daemon=True)
              for stream, n, out in ((child.stdout, "stdout", sys.stdout), (child.stderr, "stderr", sys.stderr))]
     for p in pumps:

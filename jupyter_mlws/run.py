@@ -322,7 +322,10 @@ class Run:
         if problems and status == R.COMPLETED:
             status, error = R.FAILED, "while ending the run: " + "; ".join(problems)
         self.workspace.artifacts.store_live_logs(self.record.pk, self.id)
-        self.record = self.workspace.runs.end(self.id, status, error)
+        try:
+            self.record = self.workspace.runs.end(self.id, status, error)
+        except Conflict:  # ended elsewhere meanwhile, e.g. canceled: that status stands
+            self.record = self.workspace.runs.get(self.id)
 
     def fail(self, error: str) -> None:
         """End the run as failed with a message."""

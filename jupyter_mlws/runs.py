@@ -26,16 +26,23 @@ from .limits import check_key, param_text, tag_text
 from .store import schema as S
 from .store.db import Database
 
+QUEUED = "queued"
 RUNNING = "running"
 COMPLETED = "completed"
 FAILED = "failed"
 CANCELED = "canceled"
 KILLED = "killed"
-STATUSES = (RUNNING, COMPLETED, FAILED, CANCELED, KILLED)
-ENDED = (COMPLETED, FAILED, CANCELED, KILLED)
+TIMED_OUT = "timed_out"
+STATUSES = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELED, KILLED, TIMED_OUT)
+ENDED = (COMPLETED, FAILED, CANCELED, KILLED, TIMED_OUT)
 
 #: rows per transaction when a large batch is written
 BATCH_ROWS = 50_000
+
+
+def new_run_id() -> str:
+    """A fresh run id: 16 hex digits."""
+    return uuid.uuid4().hex[:16]
 
 
 def now_ms() -> int:
@@ -171,11 +178,13 @@ class RunService:
         source_type: str = "script",
         source_name: str = "",
         git: object | None = None,
+        status: str = RUNNING,
+        run_id: str | None = None,
     ) -> RunRecord:
-        """Record a new running run and return it."""
+        """Record a new run (running, or queued for an executor) and return it."""
         exp_pk = self.experiment_pk(experiment)
         tag_rows = {check_key(k, "tag"): tag_text(k, v) for k, v in (tags or {}).items()}
-        run_id = uuid.uuid4().hex[:16]
+        run_id = run_id or new_run_id()
         started = now_ms()
 
         def insert(conn: Connection) -> tuple[int, int, int | None]:
@@ -188,11 +197,12 @@ class RunService:
             pk = conn.execute(S.runs.insert().values(
                 id=run_id, experiment_pk=exp_pk, parent_pk=parent_pk, number=number,
                 name=name or f"{experiment}-{number}", description=description,
-                status=RUNNING, start_time=started, heartbeat_at=started,
+                status=status, start_time=started, heartbeat_at=started,
                 source_type=source_type, source_name=source_name,
                 git_commit=getattr(git, "commit", None), git_branch=getattr(git, "branch", None),
                 git_dirty=getattr(git, "dirty", None), user_name=_user(),
-                host=socket.gethostname(), pid=os.getpid(), point_seq=0,
+                host=socket.gethostname(), pid=os.getpid() if status == RUNNING else None,
+                point_seq=0,
             )).inserted_primary_key[0]
             if tag_rows:
                 conn.execute(S.tags.insert(), [
@@ -210,12 +220,27 @@ class RunService:
         def update(conn: Connection) -> None:
             pk = self._pk(conn, run_id)
             done = conn.execute(
-                S.runs.update().where(and_(S.runs.c.pk == pk, S.runs.c.status == RUNNING))
+                S.runs.update().where(and_(S.runs.c.pk == pk, S.runs.c.status.in_([RUNNING, QUEUED])))
                 .values(status=status, end_time=now_ms(), error=error)
             ).rowcount
             if not done:
                 current = conn.execute(select(S.runs.c.status).where(S.runs.c.pk == pk)).scalar()
                 raise Conflict(f"run {run_id} has already ended ({current})")
+
+        self.db.transact(update)
+        return self.get(run_id)
+
+    def set_process(self, run_pk: int, pid: int) -> None:
+        """Record the process executing a run on this host (what cancel stops)."""
+        self.db.transact(lambda conn: conn.execute(
+            S.runs.update().where(S.runs.c.pk == run_pk).values(pid=pid, host=socket.gethostname())))
+
+    def mark_started(self, run_id: str) -> RunRecord:
+        """Move a queued run to running (an executor picked it up)."""
+        def update(conn: Connection) -> None:
+            pk = self._pk(conn, run_id)
+            conn.execute(S.runs.update().where(and_(S.runs.c.pk == pk, S.runs.c.status == QUEUED))
+                         .values(status=RUNNING, heartbeat_at=now_ms(), start_time=now_ms()))
 
         self.db.transact(update)
         return self.get(run_id)

@@ -90,6 +90,7 @@ class Workspace:
         self.runs = RunService(self.db, heartbeat_timeout=cfg.heartbeat_timeout)
         self.blobs = LocalBlobStore(cfg.artifact_root / "blobs")
         self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
+        self._notebooks = None
 
     # -- creating and opening ---------------------------------------------------
 
@@ -261,9 +262,95 @@ class Workspace:
     def attach_run(self, run_id: str) -> Run:
         """A logging handle on a running run started elsewhere (e.g. by ``mlws run start``)."""
         record = self.runs.get(run_id)
+        if record.status == "queued":
+            record = self.runs.mark_started(run_id)
         if record.status != "running":
             raise Conflict(f"run {record.id} is {record.status}: only a running run takes logs")
         return Run(self, record, self._writer(record.pk))
+
+    # -- notebooks ----------------------------------------------------------------
+
+    @property
+    def notebooks(self):
+        """The notebook service (built on first use: it loads nbformat and jupyter_client)."""
+        if self._notebooks is None:
+            from .notebooks import NotebookService
+
+            self._notebooks = NotebookService(self)
+        return self._notebooks
+
+    def submit_notebook(self, notebook: str | os.PathLike, parameters: Mapping | None = None, *,
+                        grid: Mapping | None = None, max_parallel: int = 2, wait: bool = False,
+                        **options) -> Run:
+        """Execute a notebook as a run with Papermill, in the background; return the run at once.
+
+        Parameters
+        ----------
+        notebook : path
+            The ``.ipynb`` file.
+        parameters : mapping
+            Injected after the cell tagged ``parameters``; recorded as the run's params.
+        grid : mapping of name to values, optional
+            Make a parent run with one child per combination, ``max_parallel`` at a time.
+        wait : bool
+            Block until the run ends.
+        **options
+            ``experiment`` (default: the notebook's name), ``kernel``, ``timeout`` (seconds a
+            cell may run), ``retries``, ``project_dir`` (the folder snapshotted and run in;
+            default: the notebook's), ``name``, ``tags``, ``output`` (a path template inside
+            the workspace for a copy of the output notebook, e.g. ``"reports/{run_name}.ipynb"``).
+
+        The returned run's ``warnings`` list what looked wrong but did not stop it.
+        """
+        if grid:
+            sub = self.notebooks.submit_grid(notebook, grid, parameters, max_parallel=max_parallel,
+                                             **options)
+        else:
+            sub = self.notebooks.submit(notebook, parameters, **options)
+        run = self.get_run(sub.run_id)
+        run.warnings = sub.warnings
+        return self.wait(run.id) if wait else run
+
+    def rerun(self, run_id: str, parameters: Mapping | None = None, *, wait: bool = False) -> Run:
+        """Re-execute a notebook run from its snapshot, parameters (with overrides) and kernel."""
+        sub = self.notebooks.rerun(run_id, parameters)
+        return self.wait(sub.run_id) if wait else self.get_run(sub.run_id)
+
+    def wait(self, run_id: str, timeout: float | None = None, poll: float = 0.2) -> Run:
+        """Block until a run has ended; return it."""
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            record = self.runs.get(run_id)
+            if record.status not in ("queued", "running"):
+                return Run(self, record)
+            if deadline is not None and time.monotonic() > deadline:
+                raise Unavailable(f"run {record.id} is still {record.status} after {timeout:g} s")
+            time.sleep(poll)
+
+    def cancel_run(self, run_id: str, grace: float = 15.0) -> Run:
+        """Stop a queued or running run and mark it canceled.
+
+        A run the workspace started (a notebook, a sweep, ``mlws run start``)
+        has its process group stopped, kernel included: SIGTERM, then SIGKILL
+        after ``grace`` seconds.  A run a user's own process is logging to is
+        only marked canceled: its process is not ours to stop.
+        """
+        import socket
+
+        from .notebooks import stop_process_group
+
+        record = self.runs.get(run_id)
+        if record.status not in ("queued", "running"):
+            raise Conflict(f"run {record.id} has already ended ({record.status})")
+        self.runs.end(record.id, "canceled", "canceled by the user")
+        with self.db.read() as conn:
+            pid, host = conn.execute(select_pid(record.pk)).one()
+        if (record.source_type in ("notebook", "sweep", "command") and pid
+                and host == socket.gethostname() and pid != os.getpid()):
+            stop_process_group(pid, grace)
+        return self.get_run(run_id)
 
     def _writer(self, run_pk: int) -> MetricWriter:
         return MetricWriter(lambda pts: self.runs.write_points(run_pk, pts),
@@ -339,6 +426,15 @@ def _env_parent(ws: Workspace) -> str | None:
     except NotFound:
         return None
     return run_id
+
+
+def select_pid(run_pk: int):
+    """The query for the process (pid, host) recorded on a run."""
+    from sqlalchemy import select
+
+    from .store import schema as S
+
+    return select(S.runs.c.pid, S.runs.c.host).where(S.runs.c.pk == run_pk)
 
 
 def _redact(url: str) -> str:

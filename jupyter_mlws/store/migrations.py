@@ -19,12 +19,20 @@ from .db import Database
 
 
 def _initial(conn: Connection) -> None:
-    schema.metadata.create_all(conn)
+    # the tables of version 1 only: later steps add their own
+    later = {schema.notebook_runs.name}
+    schema.metadata.create_all(conn, tables=[t for t in schema.metadata.sorted_tables
+                                             if t.name not in later])
+
+
+def _notebook_runs(conn: Connection) -> None:
+    schema.notebook_runs.create(conn, checkfirst=True)
 
 
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
+    (2, "notebook runs", _notebook_runs),
 ]
 LATEST = MIGRATIONS[-1][0]
 

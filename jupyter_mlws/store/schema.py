@@ -167,3 +167,24 @@ run_files = Table(
     Column("size", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_pk", "kind", "path"),
 )
+
+# how a notebook run executes: enough to re-execute it from its record (migration 2)
+notebook_runs = Table(
+    "notebook_runs",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), primary_key=True, autoincrement=False),
+    # the notebook, relative to the snapshot root, and where it ran
+    Column("notebook", Text, nullable=False),
+    Column("workdir", Text, nullable=False),
+    Column("kernel", Text, nullable=False),
+    # typed parameters as JSON, exactly as injected
+    Column("parameters", Text, nullable=False),
+    Column("timeout", Float, nullable=True),
+    Column("retries", Integer, nullable=False, default=0),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("cells_total", Integer, nullable=False, default=0),
+    Column("cells_done", Integer, nullable=False, default=0),
+    Column("rerun_of", Integer, ForeignKey("runs.pk"), nullable=True),
+    # a copy of the output notebook inside the workspace, a template like "reports/{run_name}.ipynb"
+    Column("output", Text, nullable=True),
+)

@@ -1,0 +1,333 @@
+"""Executes a notebook run with Papermill and records everything on the run.
+
+Runs either in its own detached process (``python -m jupyter_mlws.executor
+WORKSPACE RUN_ID``, what ``submit`` starts) or in the calling process
+(``submit(..., wait=True)`` from the CLI).  It beats the run's heartbeat,
+reports cells done, saves the output notebook atomically as cells complete,
+and ends the run: completed, failed (with the cell, its source and the error),
+timed_out, or canceled on SIGTERM (``mlws run cancel``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from . import runs as R
+from .artifact_names import atomic_write
+from .environment import capture as capture_environment
+from .errors import MlwsError
+from .workspace import ENV_RUN_ID, Workspace
+
+#: captured stdout/stderr of a notebook run stop growing past this (a marker says so)
+LOG_CAP_BYTES = 10 << 20
+#: the least time between two progress writes or output-notebook saves
+REPORT_EVERY_S = 0.5
+
+
+class CappedLog:
+    """A text log file that stops growing at a cap and says so once."""
+
+    def __init__(self, path: Path, cap: int = LOG_CAP_BYTES):
+        self._file = open(path, "a", encoding="utf-8", errors="replace")
+        self._left = cap
+
+    def write(self, text: str) -> int:
+        if self._left > 0:
+            piece = text[: self._left]
+            self._file.write(piece)
+            self._left -= len(piece)
+            if self._left <= 0:
+                self._file.write(f"\n[mlws: log truncated at {LOG_CAP_BYTES >> 20} MB]\n")
+            self._file.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class Reporter:
+    """Progress and output-notebook saves, throttled; the last report is always written."""
+
+    def __init__(self, ws: Workspace, run_pk: int, live_notebook: Path,
+                 on_progress: Callable[[int, int], None] | None = None):
+        self.ws = ws
+        self.run_pk = run_pk
+        self.live_notebook = live_notebook
+        self.on_progress = on_progress
+        self.done = 0
+        self._last = 0.0
+
+    def save(self, nb, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < REPORT_EVERY_S:
+            return
+        self._last = now
+        import nbformat
+
+        atomic_write(self.live_notebook, nbformat.writes(nb).encode())
+        self.ws.notebooks.set_progress(self.run_pk, self.done, len(nb.cells))
+
+    def cell_done(self, nb) -> None:
+        self.done += 1
+        if self.on_progress:
+            self.on_progress(self.done, len(nb.cells))
+        self.save(nb, force=self.done == len(nb.cells))
+
+
+def _engine():
+    """The Papermill engine that reports to a :class:`Reporter` (built when first needed)."""
+    from papermill.engines import NBClientEngine
+
+    class MlwsEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, mlws_reporter=None, **kwargs):
+            reporter: Reporter = mlws_reporter
+            complete = nb_man.cell_complete
+
+            def cell_complete(cell, cell_index=None, **kw):
+                complete(cell, cell_index=cell_index, **kw)
+                reporter.cell_done(nb_man.nb)
+
+            nb_man.save = lambda **kw: reporter.save(nb_man.nb)
+            nb_man.cell_complete = cell_complete
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            finally:
+                reporter.save(nb_man.nb, force=True)
+
+    return MlwsEngine
+
+
+def submit_and_execute(ws: Workspace, notebook, parameters=None, *,
+                       on_progress: Callable[[int, int], None] | None = None,
+                       on_submitted: Callable | None = None, **options) -> R.RunRecord:
+    """Submit a notebook run and execute it in this process (``mlws run submit --wait``).
+
+    The kernel is started first, so that it boots while the run is recorded.
+    """
+    from jupyter_client.manager import KernelManager
+
+    from .notebooks import check_kernel, load_notebook
+
+    nb = load_notebook(Path(notebook).expanduser().absolute())
+    kernel = options.get("kernel") or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    check_kernel(kernel)
+    km = KernelManager(kernel_name=kernel)
+    workdir = Path(options.get("project_dir") or Path(notebook).absolute().parent)
+    env = {**os.environ, "MLWS_WORKSPACE": str(ws.root)}
+    run_id = R.new_run_id()
+    kernel_log = open(ws.artifacts.live_file(run_id, "kernel.log"), "ab")
+    try:
+        km.start_kernel(cwd=str(workdir), env={**env, ENV_RUN_ID: run_id},
+                        stdout=kernel_log, stderr=kernel_log)
+        sub = ws.notebooks.submit(notebook, parameters, detach=False, _run_id=run_id,
+                                  **{**options, "kernel": kernel})
+        if on_submitted is not None:
+            on_submitted(sub)
+        return execute(ws, sub.run_id, km=km, on_progress=on_progress)
+    finally:
+        if km.has_kernel:  # gracefully: the kernel flushes what it logged on its way out
+            km.shutdown_kernel()
+        kernel_log.close()
+
+
+def execute(ws: Workspace, run_id: str, *, km=None,
+            on_progress: Callable[[int, int], None] | None = None) -> R.RunRecord:
+    """Execute the notebook run ``run_id`` (already recorded by submit) and end it."""
+    from papermill.engines import papermill_engines
+
+    papermill_engines.register("mlws", _engine())
+    run = ws.attach_run(run_id)
+    spec = ws.notebooks.spec(run.record.pk)
+    workdir = Path(spec["workdir"])
+    os.environ.update({"MLWS_WORKSPACE": str(ws.root), ENV_RUN_ID: run.id})
+    ws.runs.set_process(run.record.pk, os.getpid())
+    previous = signal.signal(signal.SIGTERM, _raise_cancel) if _main_thread() else None
+    stop_watching = _watch_for_cancel(ws, run.id) if previous is not None else None
+    live_nb = ws.artifacts.live_file(run.id, "output.ipynb")
+    status, error = R.FAILED, "the executor stopped before the notebook ran"
+    try:
+        _record_environment(ws, run, spec["kernel"])
+        for attempt in range(spec["retries"] + 1):
+            ws.notebooks.set_attempt(run.record.pk, attempt + 1)
+            status, error = _attempt(ws, run, spec, workdir, live_nb, km if attempt == 0 else None,
+                                     on_progress)
+            ws.notebooks.record_attempt(run, attempt + 1, status, error)
+            if status in (R.COMPLETED, R.CANCELED):
+                break
+    except _Canceled:
+        status, error = R.CANCELED, "canceled"
+    finally:
+        if stop_watching is not None:
+            stop_watching.set()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        _finish(ws, run, spec, workdir, live_nb, status, error)
+    return run.record
+
+
+def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, on_progress) -> tuple[str, str | None]:
+    import papermill as pm
+
+    reporter = Reporter(ws, run.record.pk, live_nb, on_progress)
+    stdout = CappedLog(ws.artifacts.live_file(run.id, "stdout.log"))
+    stderr = CappedLog(ws.artifacts.live_file(run.id, "stderr.log"))
+    extra = {"km": km} if km is not None else {}
+    try:
+        pm.execute_notebook(
+            str(workdir / spec["notebook"]), None, parameters=spec["parameters"],
+            engine_name="mlws", kernel_name=spec["kernel"], progress_bar=False,
+            cwd=str(workdir), stdout_file=stdout, stderr_file=stderr,
+            execution_timeout=spec["timeout"], mlws_reporter=reporter, **extra)
+        return R.COMPLETED, None
+    except pm.PapermillExecutionError as exc:
+        source = "\n".join(exc.source.splitlines()[:6])
+        return R.FAILED, (f"cell {exc.cell_index} (In [{exc.exec_count}]) raised "
+                          f"{exc.ename}: {exc.evalue}\n{source}")
+    except _Canceled:
+        raise
+    except Exception as exc:  # nbclient's timeouts and kernel deaths
+        return _classify(exc)
+    finally:
+        stdout.close()
+        stderr.close()
+
+
+def _classify(exc: Exception) -> tuple[str, str]:
+    name = type(exc).__name__
+    if name == "CellTimeoutError" or isinstance(exc, TimeoutError):
+        return R.TIMED_OUT, f"timed out: {str(exc).splitlines()[0] if str(exc) else 'a cell ran too long'}"
+    if name == "DeadKernelError":
+        return R.FAILED, "kernel died"
+    return R.FAILED, f"{name}: {exc}"
+
+
+def _record_environment(ws: Workspace, run, kernel: str) -> None:
+    env = capture_environment(kernel)
+    run.set_tags({"kernel": kernel, "env_hash": env["packages_hash"][:16],
+                  "python": env["python"].split()[0]})
+    sha, size = ws.blobs.put_bytes(json.dumps(env, indent=1).encode())
+    ws.runs.add_files(run.record.pk, "artifact", [("environment.json", sha, size)])
+
+
+def _finish(ws: Workspace, run, spec, workdir: Path, live_nb: Path, status: str, error) -> None:
+    """Store what the run produced and end it; a failure here is reported on the run."""
+    problems = []
+    for step in (lambda: ws.notebooks.record_cells(run, live_nb),
+                 lambda: _store_output(ws, run, spec, live_nb),
+                 lambda: _upload_outputs(ws, run, workdir / "outputs"),
+                 lambda: ws.notebooks.copy_output(run, live_nb, spec)):
+        try:
+            step()
+        except (MlwsError, OSError, ValueError) as exc:
+            problems.append(str(exc))
+    if problems and status == R.COMPLETED:
+        status, error = R.FAILED, "while storing the results: " + "; ".join(problems)
+    run.end(status, error)
+
+
+def _upload_outputs(ws: Workspace, run, folder: Path) -> None:
+    if folder.is_dir():
+        ws.artifacts.upload_folder(run.record.pk, "outputs", folder)
+
+
+def _store_output(ws: Workspace, run, spec, live_nb: Path) -> None:
+    if live_nb.is_file():
+        name = Path(spec["notebook"]).name
+        ws.artifacts.upload_file(run.record.pk, f"notebook/{name}", live_nb)
+        live_nb.unlink()
+
+
+def _watch_for_cancel(ws: Workspace, run_id: str):
+    """Raise _Canceled in the main thread once the run is ended elsewhere (mlws run cancel)."""
+    import _thread
+    import threading
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.5):
+            try:
+                status = ws.runs.get(run_id).status
+            except MlwsError:
+                continue
+            if status != R.RUNNING:
+                _thread.interrupt_main(signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="mlws-cancel-watch", daemon=True).start()
+    return stop
+
+
+class _Canceled(BaseException):
+    """SIGTERM: stop the notebook (the kernel is shut down on the way out)."""
+
+
+def _raise_cancel(signum, frame) -> None:
+    raise _Canceled()
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def run_sweep(ws: Workspace, parent_id: str, max_parallel: int) -> R.RunRecord:
+    """Execute a sweep's queued children, ``max_parallel`` executor processes at a time."""
+    import subprocess
+
+    parent = ws.attach_run(parent_id)
+    ws.runs.set_process(parent.record.pk, os.getpid())
+    queue = [c.id for c in ws.runs.children(parent.record.pk) if c.status == R.QUEUED]
+    running: list[subprocess.Popen] = []
+    try:
+        while queue or running:
+            while queue and len(running) < max_parallel:
+                running.append(subprocess.Popen(
+                    [sys.executable, "-m", "jupyter_mlws.executor", str(ws.root), queue.pop(0)],
+                    stdin=subprocess.DEVNULL, start_new_session=True))
+            time.sleep(0.05)
+            running = [p for p in running if p.poll() is None]
+            if ws.runs.get(parent_id).status != R.RUNNING:
+                raise _Canceled()
+    except (_Canceled, KeyboardInterrupt):
+        for child_id in queue:
+            ws.runs.end(child_id, R.CANCELED, "the sweep was canceled")
+        for proc in running:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in running:
+            proc.wait()
+        parent.end(R.CANCELED, "canceled")
+        return parent.record
+    children = ws.runs.children(parent.record.pk)
+    failed = [c for c in children if c.status != R.COMPLETED]
+    parent.end(R.FAILED if failed else R.COMPLETED,
+               f"{len(failed)} of {len(children)} runs did not complete" if failed else None)
+    return parent.record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the detached executor process: ``WORKSPACE RUN_ID [--sweep N]``."""
+    args = argv if argv is not None else sys.argv[1:]
+    root, run_id = args[:2]
+    with Workspace.open(root) as ws:
+        if args[2:3] == ["--sweep"]:
+            signal.signal(signal.SIGTERM, _raise_cancel)
+            record = run_sweep(ws, run_id, int(args[3]))
+        else:
+            record = execute(ws, run_id)
+    return 0 if record.status == R.COMPLETED else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""Notebooks as experiments: submit a parameterised notebook as a run, re-run it, sweep it.
+
+Everything is checked before a kernel starts: the notebook (valid nbformat),
+the kernel, parameter names and values, the output path.  A submitted run is
+recorded at once (params, snapshot, how to execute it) and executed by
+:mod:`jupyter_mlws.executor`, in a detached process unless the caller executes
+it itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from sqlalchemy import select
+
+from . import runs as R
+from .artifact_names import atomic_copy, safe_join
+from .errors import InvalidInput, NotFound
+from .limits import PARAM_VALUE_MAX
+from .parameters import check_parameters, expand_grid
+from .store import schema as S
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .run import Run
+    from .workspace import Workspace
+
+
+@dataclass
+class Submission:
+    """A submitted notebook run: its id and what was worth a warning."""
+
+    run_id: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_notebook(path: Path):
+    """Read and validate a notebook; a clear error when it is missing or malformed."""
+    import nbformat
+
+    if not path.is_file():
+        raise NotFound(f"no notebook at {str(path)!r}")
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises JSON, validation and reader errors
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(f"{path.name} is not a valid notebook ({first}): "
+                           "open it in Jupyter and save it again") from None
+    return nb
+
+
+def declared_parameters(nb) -> list[str] | None:
+    """Names assigned in the cell tagged ``parameters``; None when there is no such cell."""
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                return []
+            names = []
+            for node in tree.body:
+                targets = node.targets if isinstance(node, ast.Assign) else (
+                    [node.target] if isinstance(node, ast.AnnAssign) else [])
+                names += [t.id for t in targets if isinstance(t, ast.Name)]
+            return names
+    return None
+
+
+def check_kernel(name: str) -> None:
+    """Refuse a kernel that is not installed, listing those that are."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    if name not in specs:
+        raise InvalidInput(f"no kernel named {name!r} is installed (installed: "
+                           f"{', '.join(sorted(specs)) or 'none'}): pass --kernel with one of them")
+
+
+class NotebookService:
+    """Submit, track, re-run and sweep notebook runs of a workspace."""
+
+    def __init__(self, ws: "Workspace"):
+        self.ws = ws
+
+    # -- submitting ---------------------------------------------------------------
+
+    def submit(
+        self,
+        notebook: str | os.PathLike,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        experiment: str | None = None,
+        kernel: str | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        project_dir: str | os.PathLike | None = None,
+        name: str | None = None,
+        tags: Mapping | None = None,
+        output: str | None = None,
+        parent_id: str | None = None,
+        detach: bool = True,
+        _rerun_of: int | None = None,
+        _run_id: str | None = None,
+    ) -> Submission:
+        """Record a notebook run and start it (see :meth:`Workspace.submit_notebook`)."""
+        path = Path(notebook).expanduser().absolute()
+        project = Path(project_dir).expanduser().absolute() if project_dir else path.parent
+        if not path.is_relative_to(project):
+            raise InvalidInput(f"the notebook {path.name!r} is not inside the project folder "
+                               f"{str(project)!r}: pass the folder that holds it")
+        params = check_parameters(parameters or {})
+        if not isinstance(retries, int) or not 0 <= retries <= 10:
+            raise InvalidInput(f"retries must be an integer from 0 to 10, got {retries!r}")
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
+        nb = load_notebook(path)
+        kernel = kernel or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+        check_kernel(kernel)
+        warnings = _parameter_warnings(nb, params, path.name)
+        experiment = experiment or path.stem
+        run_name = name or None
+        if output is not None:
+            self._output_path(output, run_name or f"{experiment}-N", experiment, params)
+        files = self.ws._collect_snapshot(project)
+        from .snapshot import git_info
+
+        record = self.ws.runs.create(
+            experiment, name=run_name, parent_id=parent_id, tags=tags, source_type="notebook",
+            source_name=path.relative_to(project).as_posix(), git=git_info(project),
+            status=R.QUEUED, run_id=_run_id)
+        try:
+            self.ws.runs.log_params(record.pk, _param_texts(params))
+            self.ws.runs.set_tags(record.pk, {"kernel": kernel})
+            self.ws.artifacts.store_snapshot(record.pk, files)
+            self._insert_spec(record.pk, path.relative_to(project).as_posix(), project, kernel,
+                              params, timeout, retries, output, _rerun_of)
+            if output is not None:
+                self._output_path(output, record.name, experiment, params)
+        except BaseException as exc:
+            self.ws.runs.end(record.id, R.FAILED, f"could not be submitted: {exc}")
+            raise
+        if detach:
+            self._spawn(record.id)
+        return Submission(record.id, warnings)
+
+    def submit_grid(self, notebook, grid: Mapping[str, Sequence[Any]], parameters=None, *,
+                    max_parallel: int = 2, experiment: str | None = None, detach: bool = True,
+                    **options) -> Submission:
+        """One parent run with a child per combination of the grid, run ``max_parallel`` at a time."""
+        if not isinstance(max_parallel, int) or max_parallel < 1:
+            raise InvalidInput(f"max_parallel must be a positive integer, got {max_parallel!r}")
+        combos = expand_grid(grid)
+        base = check_parameters(parameters or {})
+        path = Path(notebook).expanduser().absolute()
+        load_notebook(path)
+        experiment = experiment or path.stem
+        parent = self.ws.runs.create(experiment, source_type="sweep", source_name=path.name,
+                                     tags={"grid": json.dumps(grid, default=str)[:4000],
+                                           "max_parallel": max_parallel}, status=R.QUEUED)
+        warnings: list[str] = []
+        try:
+            for combo in combos:
+                sub = self.submit(path, {**base, **combo}, experiment=experiment,
+                                  parent_id=parent.id, detach=False, **options)
+                warnings = warnings or sub.warnings
+        except BaseException as exc:
+            self.ws.runs.end(parent.id, R.FAILED, f"could not be submitted: {exc}")
+            raise
+        if detach:
+            self._spawn(parent.id, "--sweep", str(max_parallel))
+        return Submission(parent.id, warnings)
+
+    def rerun(self, run_id: str, overrides: Mapping[str, Any] | None = None, *,
+              detach: bool = True) -> Submission:
+        """Re-execute a notebook run from its snapshot, parameters and kernel."""
+        source = self.ws.runs.get(run_id)
+        spec = self.spec(source.pk)
+        workdir = Path(tempfile.mkdtemp(prefix=f"rerun-{source.id}-", dir=self._rerun_root()))
+        self.ws.artifacts.download(source.pk, None, workdir, kind="snapshot")
+        params = {**spec["parameters"], **check_parameters(overrides or {})}
+        return self.submit(workdir / spec["notebook"], params, experiment=source.experiment,
+                           kernel=spec["kernel"], timeout=spec["timeout"], retries=spec["retries"],
+                           project_dir=workdir, tags={"rerun_of": source.id}, detach=detach,
+                           _rerun_of=source.pk)
+
+    def _rerun_root(self) -> Path:
+        root = self.ws.root / "reruns"
+        root.mkdir(exist_ok=True)
+        return root
+
+    def _spawn(self, run_id: str, *extra: str) -> None:
+        log = self.ws.artifacts.live_file(run_id, "executor.log")
+        with open(log, "ab") as out:
+            subprocess.Popen([sys.executable, "-m", "jupyter_mlws.executor", str(self.ws.root),
+                              run_id, *extra], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                             start_new_session=True, close_fds=True)
+
+    # -- the record ---------------------------------------------------------------
+
+    def _insert_spec(self, run_pk, notebook, workdir, kernel, params, timeout, retries, output,
+                     rerun_of) -> None:
+        self.ws.db.transact(lambda conn: conn.execute(S.notebook_runs.insert().values(
+            run_pk=run_pk, notebook=notebook, workdir=str(workdir), kernel=kernel,
+            parameters=json.dumps(params), timeout=timeout, retries=retries, attempt=0,
+            cells_total=0, cells_done=0, rerun_of=rerun_of, output=output)))
+
+    def spec(self, run_pk: int) -> dict:
+        """How a notebook run executes (NotFound for other runs)."""
+        t = S.notebook_runs
+        with self.ws.db.read() as conn:
+            row = conn.execute(select(t).where(t.c.run_pk == run_pk)).mappings().first()
+        if row is None:
+            raise NotFound("that run was not made from a notebook: only notebook runs re-run")
+        return {**row, "parameters": json.loads(row["parameters"])}
+
+    def _update(self, run_pk: int, **values) -> None:
+        t = S.notebook_runs
+        self.ws.db.transact(lambda conn: conn.execute(t.update().where(t.c.run_pk == run_pk)
+                                                      .values(**values)))
+
+    def set_progress(self, run_pk: int, done: int, total: int) -> None:
+        """Record how many cells of the notebook have run."""
+        self._update(run_pk, cells_done=done, cells_total=total)
+
+    def set_attempt(self, run_pk: int, attempt: int) -> None:
+        """Record the attempt now executing (1 is the first)."""
+        self._update(run_pk, attempt=attempt, cells_done=0)
+
+    def progress(self, run_id: str) -> dict:
+        """Cells done and total, the attempt, and the run's status."""
+        record = self.ws.runs.get(run_id)
+        try:
+            spec = self.spec(record.pk)
+        except NotFound:
+            spec = {"cells_done": 0, "cells_total": 0, "attempt": 0}
+        return {"status": record.status, "done": spec["cells_done"], "total": spec["cells_total"],
+                "attempt": spec["attempt"], "error": record.error}
+
+    def record_attempt(self, run: "Run", attempt: int, status: str, error: str | None) -> None:
+        """Keep the outcome of one attempt."""
+        self.ws.runs.add_value(run.record.pk, "attempts", "attempt", attempt, R.now_ms(),
+                               data=json.dumps({"attempt": attempt, "status": status, "error": error}))
+
+    def record_cells(self, run: "Run", live_nb: Path) -> None:
+        """Per-cell timings and status from the output notebook's papermill metadata."""
+        nb_path = live_nb
+        if not nb_path.is_file():
+            return
+        import nbformat
+
+        nb = nbformat.read(str(nb_path), as_version=4)
+        cells = []
+        for index, cell in enumerate(nb.cells):
+            meta = cell.get("metadata", {}).get("papermill", {})
+            cells.append({"index": index, "type": cell.cell_type,
+                          "execution_count": cell.get("execution_count"),
+                          "status": meta.get("status"), "start": meta.get("start_time"),
+                          "duration": meta.get("duration"), "source": cell.source[:200]})
+        self.ws.runs.add_value(run.record.pk, "cells", "cells", 0, R.now_ms(), data=json.dumps(cells))
+
+    def cells(self, run_id: str) -> list[dict]:
+        """Per-cell records of a notebook run."""
+        record = self.ws.runs.get(run_id)
+        rows = self.ws.runs.values(record.pk, "cells")
+        return json.loads(rows[-1]["data"]) if rows else []
+
+    # -- output copies ---------------------------------------------------------------
+
+    def _output_path(self, template: str, run_name: str, experiment: str, params: dict) -> Path:
+        try:
+            rel = template.format(run_name=run_name, experiment=experiment, **params)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise InvalidInput(f"output path {template!r} names an unknown field {exc}: use "
+                               "{run_name}, {experiment} or a parameter name") from None
+        return safe_join(self.ws.root, rel)
+
+    def copy_output(self, run: "Run", live_nb: Path, spec: dict) -> None:
+        """Copy the output notebook to the run's output path, if it asked for one."""
+        if not spec.get("output"):
+            return
+        stored = [f for f in run.files("artifact") if f["path"].startswith("notebook/")]
+        if stored:
+            target = self._output_path(spec["output"], run.record.name, run.record.experiment,
+                                       spec["parameters"])
+            atomic_copy(self.ws.blobs.path(stored[0]["sha256"]), target)
+
+
+def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:
+    """Params as the run's params table shows them (long values shortened)."""
+    out = {}
+    for k, v in params.items():
+        text = v if isinstance(v, str) else json.dumps(v)
+        out[k] = text if len(text) <= PARAM_VALUE_MAX else text[:PARAM_VALUE_MAX - 40] + "... (truncated)"
+    return out
+
+
+def _parameter_warnings(nb, params: Mapping[str, Any], name: str) -> list[str]:
+    if not params:
+        return []
+    declared = declared_parameters(nb)
+    if declared is None:
+        return [f"{name} has no cell tagged 'parameters': the parameters are injected at the top"]
+    return [f"{name} does not declare parameter {p!r} in its 'parameters' cell (passed anyway)"
+            for p in params if p not in declared]
+
+
+def stop_process_group(pid: int, grace: float) -> None:
+    """SIGTERM the process group led by ``pid``, SIGKILL it if still there after ``grace`` s.
+
+    Only a group leader is signalled (executors and launched commands start
+    their own session), so a stale pid never takes its neighbours down.
+    """
+    import signal
+    import time
+
+    try:
+        if os.getpgid(pid) != pid:
+            return
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+

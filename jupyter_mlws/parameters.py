@@ -1,0 +1,105 @@
+"""Notebook parameters: names checked before any kernel starts, values typed and bounded.
+
+Papermill pastes parameter *names* raw into code, so a name such as
+``a = 1\\nimport os`` would run: names must be Python identifiers and not
+keywords.  Values may hold anything (quotes, newlines, ``\"\"\"``, NUL): they are
+injected through papermill's translator, which escapes them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import keyword
+from typing import Any, Iterable, Mapping
+
+from .errors import InvalidInput
+
+#: the largest value, once serialised to JSON, a parameter may carry
+VALUE_MAX_BYTES = 1 << 20
+
+
+def check_name(name: object) -> str:
+    """A parameter name that is safe to paste into code."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise InvalidInput(
+            f"parameter name {name!r} is not a Python identifier (letters, digits and _, "
+            "not starting with a digit, not a keyword): rename it")
+    return name
+
+
+def check_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Checked parameters: identifiers, JSON-serialisable values under the size limit."""
+    if not isinstance(parameters, Mapping):
+        raise InvalidInput("parameters must be a mapping of name to value")
+    out = {}
+    for name, value in parameters.items():
+        check_name(name)
+        try:
+            size = len(json.dumps(value).encode())
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"parameter {name!r}: a {type(value).__name__} cannot be passed to a notebook; "
+                "use numbers, strings, booleans, None, lists and dicts") from None
+        if size > VALUE_MAX_BYTES:
+            raise InvalidInput(
+                f"parameter {name!r} is {size / 1e6:.1f} MB, over the {VALUE_MAX_BYTES >> 20} MB limit: "
+                "save the value to a file and pass its path")
+        out[name] = value
+    return out
+
+
+def parse_value(name: str, text: str) -> Any:
+    """A value typed from its text, as YAML reads it (JSON is YAML): ``0.1``, ``[64, 32]``, ``rf``."""
+    import yaml
+
+    if len(text.encode()) > VALUE_MAX_BYTES:
+        raise InvalidInput(f"parameter {name!r} is over the {VALUE_MAX_BYTES >> 20} MB limit: "
+                           "save the value to a file and pass its path")
+    try:
+        return yaml.safe_load(text) if text.strip() else text
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at column {where.column + 1}" if where else ""
+        raise InvalidInput(
+            f"parameter {name!r}: {text[:60]!r} is not valid YAML/JSON{at} "
+            f"({getattr(exc, 'problem', exc)}); pass it raw with -r {name} VALUE") from None
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """Parameters from a YAML or JSON file."""
+    import yaml
+
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read parameters file {path!r}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"parameters file {path!r} is not valid YAML/JSON: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidInput(f"parameters file {path!r} must hold a mapping of name to value")
+    return check_parameters(data)
+
+
+def expand_grid(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in order (the last name varies fastest)."""
+    names = [check_name(n) for n in grid]
+    values = [list(v) for v in grid.values()]
+    if any(not v for v in values):
+        raise InvalidInput("a --grid entry needs at least one value: --grid lr=0.1,0.01")
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+
+
+def parse_grid(entries: Iterable[str]) -> dict[str, list[Any]]:
+    """``lr=0.1,0.01`` entries as typed value lists."""
+    grid: dict[str, list[Any]] = {}
+    for entry in entries:
+        name, sep, values = entry.partition("=")
+        if not sep:
+            raise InvalidInput(f"--grid {entry!r} is not NAME=V1,V2,...")
+        check_name(name)
+        grid[name] = [parse_value(name, v) for v in values.split(",")]
+    return grid
