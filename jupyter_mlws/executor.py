@@ -65,6 +65,7 @@ class Reporter:
         self.on_progress = on_progress
         self.done = 0
         self._last = 0.0
+        self.injected_at: int | None = None
 
     def save(self, nb, force: bool = False) -> None:
         now = time.monotonic()
@@ -85,11 +86,21 @@ class Reporter:
 
 def _engine():
     """The Papermill engine that reports to a :class:`Reporter` (built when first needed)."""
-    from papermill.engines import NBClientEngine
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import Engine
 
-    class MlwsEngine(NBClientEngine):
+    class Client(PapermillNotebookClient):
+        def __init__(self, nb_man, **kw):
+            super().__init__(nb_man, **kw)
+            # a kernel started for this run (even one handed in) ends with it, gracefully,
+            # and the client's sockets are closed
+            self.owns_km = True
+
+    class MlwsEngine(Engine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, mlws_reporter=None, **kwargs):
+        def execute_managed_notebook(cls, nb_man, kernel_name, mlws_reporter=None, km=None,
+                                     stdout_file=None, stderr_file=None, start_timeout=60,
+                                     execution_timeout=None, **_ignored):
             reporter: Reporter = mlws_reporter
             complete = nb_man.cell_complete
 
@@ -99,8 +110,14 @@ def _engine():
 
             nb_man.save = lambda **kw: reporter.save(nb_man.nb)
             nb_man.cell_complete = cell_complete
+            reporter.injected_at = next(
+                (i for i, c in enumerate(nb_man.nb.cells)
+                 if "injected-parameters" in c.get("metadata", {}).get("tags", [])), None)
+            client = Client(nb_man, km=km, kernel_name=kernel_name, timeout=execution_timeout,
+                            startup_timeout=start_timeout, stdout_file=stdout_file,
+                            stderr_file=stderr_file)
             try:
-                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+                return client.execute()
             finally:
                 reporter.save(nb_man.nb, force=True)
 
@@ -191,7 +208,8 @@ def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, on_progress) -> tu
         return R.COMPLETED, None
     except pm.PapermillExecutionError as exc:
         source = "\n".join(exc.source.splitlines()[:6])
-        return R.FAILED, (f"cell {exc.cell_index} (In [{exc.exec_count}]) raised "
+        index = _source_cell_index(reporter.injected_at, exc.cell_index)
+        return R.FAILED, (f"cell {index} (In [{exc.exec_count}]) raised "
                           f"{exc.ename}: {exc.evalue}\n{source}")
     except _Canceled:
         raise
@@ -200,6 +218,11 @@ def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, on_progress) -> tu
     finally:
         stdout.close()
         stderr.close()
+
+
+def _source_cell_index(injected_at: int | None, index: int) -> int:
+    """The failing cell's index in the user's notebook (without the injected parameters cell)."""
+    return index - 1 if injected_at is not None and index > injected_at else index
 
 
 def _classify(exc: Exception) -> tuple[str, str]:

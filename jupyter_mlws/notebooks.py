@@ -197,11 +197,13 @@ class NotebookService:
         return root
 
     def _spawn(self, run_id: str, *extra: str) -> None:
+        """Start the executor detached: its own session, not our child (no zombie, no wait)."""
         log = self.ws.artifacts.live_file(run_id, "executor.log")
+        argv = [sys.executable, "-m", "jupyter_mlws.executor", str(self.ws.root), run_id, *extra]
         with open(log, "ab") as out:
-            subprocess.Popen([sys.executable, "-m", "jupyter_mlws.executor", str(self.ws.root),
-                              run_id, *extra], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                             start_new_session=True, close_fds=True)
+            # setsid --fork returns at once, leaving the executor to init
+            subprocess.run(["setsid", "--fork", *argv], stdin=subprocess.DEVNULL, stdout=out,
+                           stderr=out, check=True)
 
     # -- the record ---------------------------------------------------------------
 
@@ -280,7 +282,11 @@ class NotebookService:
         except (KeyError, IndexError, ValueError) as exc:
             raise InvalidInput(f"output path {template!r} names an unknown field {exc}: use "
                                "{run_name}, {experiment} or a parameter name") from None
-        return safe_join(self.ws.root, rel)
+        try:
+            return safe_join(self.ws.root, rel)
+        except InvalidInput:
+            raise InvalidInput(f"output path {template!r} becomes {rel!r}, which is outside the "
+                               "workspace: give a relative path inside it, without '..'") from None
 
     def copy_output(self, run: "Run", live_nb: Path, spec: dict) -> None:
         """Copy the output notebook to the run's output path, if it asked for one."""

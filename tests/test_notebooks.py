@@ -1,0 +1,233 @@
+"""Notebooks as runs, with real ipykernel kernels and the tiny notebooks in tests/notebooks/."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+import jupyter_mlws as mlws
+from jupyter_mlws.cli import main as cli
+from jupyter_mlws.errors import InvalidInput, NotFound
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A project folder holding copies of the test notebooks."""
+    folder = tmp_path / "project"
+    shutil.copytree(NOTEBOOKS, folder)
+    return folder
+
+
+@pytest.fixture
+def nbws(tmp_path, project, monkeypatch):
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    monkeypatch.delenv("MLWS_RUN_ID", raising=False)
+    monkeypatch.chdir(project)
+    ws = mlws.Workspace.create(tmp_path / "ws", heartbeat_interval=0.3, heartbeat_timeout=3)
+    yield ws
+    ws.close()
+
+
+def _output_notebook(ws, run):
+    [f] = [f for f in run.files("artifact") if f["path"].startswith("notebook/")]
+    return nbformat.reads(ws.blobs.read_bytes(f["sha256"]).decode(), as_version=4)
+
+
+def _outputs(nb):
+    return [[o.get("text") or o.get("data", {}).get("text/plain") for o in c.get("outputs", [])]
+            for c in nb.cells if c.cell_type == "code"]
+
+
+TRICKY = 'a "quote" \'single\' \n newline """ triple \0 nul'
+
+
+def test_a_submitted_notebook_records_everything(nbws, project):
+    run = nbws.submit_notebook(project / "train.ipynb",
+                               {"lr": 0.5, "layers": [64, 32], "message": TRICKY},
+                               experiment="iris")
+    assert run.status == "queued"  # returned at once; a detached executor runs it
+    done = nbws.wait(run.id, timeout=120)
+    assert done.status == "completed", done.record.error
+    assert done.params == {"lr": "0.5", "layers": "[64, 32]", "message": TRICKY}
+    assert done.metrics == {"loss": 0.5**5}  # logged from inside the notebook
+    assert len(done.metric_history("loss")) == 5
+    assert done.tags["kernel"] == "python3" and len(done.tags["env_hash"]) == 16
+    paths = {f["path"] for f in done.files("artifact")}
+    assert {"notebook/train.ipynb", "outputs/result.txt", "environment.json"} <= paths
+    assert {f["path"] for f in done.files("snapshot")} >= {"train.ipynb", "fails.ipynb"}
+    out = _output_notebook(nbws, done)
+    assert out.cells[2].metadata.tags == ["injected-parameters"]
+    assert _outputs(out)[-1] == [repr(repr(TRICKY))]  # the value arrived literally
+    cells = nbws.notebooks.cells(run.id)
+    assert [c["status"] for c in cells] == ["completed"] * len(out.cells)
+    assert all(c["duration"] is not None for c in cells)
+    assert nbws.run_logs(run.id, "stdout.log")["stdout.log"] == b"final loss 0.03125\n"
+    with nbws.artifacts.open(done.record.pk, "environment.json") as f:
+        env = json.load(f)
+    assert any(p.startswith("papermill==") for p in env["packages"])
+
+
+def test_a_failing_cell_fails_the_run_with_the_cell_and_error_after_its_retries(nbws, project):
+    run = nbws.submit_notebook(project / "fails.ipynb", {"x": 41}, retries=1, wait=True)
+    assert run.status == "failed"
+    assert run.record.error.startswith("cell 2 (In [4]) raised ValueError: bad value 42")
+    assert "raise ValueError" in run.record.error
+    attempts = [json.loads(v["data"]) for v in run.values("attempts")]
+    assert [(a["attempt"], a["status"]) for a in attempts] == [(1, "failed"), (2, "failed")]
+    out = _output_notebook(nbws, run)  # saved and valid although the run failed
+    assert out.cells[-1].metadata.papermill.status == "pending"
+
+
+def test_a_cell_past_the_timeout_times_the_run_out(nbws, project):
+    run = nbws.submit_notebook(project / "slow.ipynb", {"seconds": 30}, timeout=1, wait=True)
+    assert run.status == "timed_out" and "timed out" in run.record.error
+
+
+def test_a_dying_kernel_fails_the_run(nbws, project):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; os._exit(1)")],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "P"}})
+    nbformat.write(nb, project / "dies.ipynb")
+    run = nbws.submit_notebook(project / "dies.ipynb", wait=True)
+    assert run.status == "failed" and run.record.error == "kernel died"
+
+
+def test_cancel_stops_the_executor_and_its_kernel(nbws, project):
+    run = nbws.submit_notebook(project / "slow.ipynb", {"seconds": 60})
+    deadline = time.monotonic() + 60
+    while "sleeping" not in nbws.run_logs(run.id).get("stdout.log", b"").decode():
+        assert time.monotonic() < deadline, "the notebook never started"
+        time.sleep(0.2)
+    kernels = _kernel_pids()
+    assert kernels, "a kernel is running the notebook"
+    got = nbws.cancel_run(run.id)
+    assert got.status == "canceled"
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in kernels):
+        assert time.monotonic() < deadline, "the kernel outlived the canceled run"
+        time.sleep(0.2)
+    assert nbws.wait(run.id).status == "canceled"
+
+
+def _kernel_pids():
+    out = subprocess.run(["pgrep", "-f", "ipykernel_launcher"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text().split()
+    return stat[2] != "Z"
+
+
+def test_a_killed_executor_leaves_a_killed_run(nbws, project):
+    run = nbws.submit_notebook(project / "slow.ipynb", {"seconds": 60})
+    deadline = time.monotonic() + 60
+    while nbws.runs.get(run.id).status != "running" or _pid(nbws, run) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(_pid(nbws, run), signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while nbws.runs.get(run.id).status == "running":
+        assert time.monotonic() < deadline, "the run was never marked killed"
+        nbws.runs.reap_stale(force=True)
+        time.sleep(0.3)
+    assert nbws.runs.get(run.id).status == "killed"
+
+
+def _pid(ws, run):
+    from jupyter_mlws.workspace import select_pid
+
+    with ws.db.read() as conn:
+        return conn.execute(select_pid(run.record.pk)).one()[0]
+
+
+def test_rerun_reproduces_a_deterministic_notebook_with_lineage(nbws, project):
+    first = nbws.submit_notebook(project / "train.ipynb", {"lr": 0.25}, wait=True)
+    (project / "train.ipynb").write_text("changed after the run")  # the rerun uses the snapshot
+    again = nbws.rerun(first.id, wait=True)
+    assert again.status == "completed", again.record.error
+    assert again.tags["rerun_of"] == first.id
+    assert again.params == first.params and again.metrics == first.metrics
+    assert _outputs(_output_notebook(nbws, again)) == _outputs(_output_notebook(nbws, first))
+    changed = nbws.rerun(first.id, {"lr": 0.5}, wait=True)
+    assert changed.params["lr"] == "0.5" and changed.metrics["loss"] == 0.5**5
+    with pytest.raises(NotFound, match="only notebook runs re-run"):
+        with nbws.experiment("e").start_run(snapshot=False) as plain:
+            pass
+        nbws.rerun(plain.id)
+
+
+def test_a_grid_makes_one_child_per_combination(nbws, project):
+    parent = nbws.submit_notebook(project / "train.ipynb", grid={"lr": [0.1, 0.2], "epochs": [1, 2]},
+                                  max_parallel=2, experiment="sweep", wait=True)
+    assert parent.status == "completed", parent.record.error
+    kids = parent.children()
+    assert sorted((k.params["lr"], k.params["epochs"]) for k in kids) == [
+        ("0.1", "1"), ("0.1", "2"), ("0.2", "1"), ("0.2", "2")]
+    assert {k.status for k in kids} == {"completed"}
+    best = nbws.search_runs(f"parent_id = '{parent.id}'", order_by=["metrics.loss ASC"])[0]
+    assert (best.params["lr"], best.params["epochs"]) == ("0.2", "2")
+
+
+@pytest.mark.parametrize("args, message", [
+    (("missing.ipynb", {}), "no notebook at"),
+    (("broken.ipynb", {}), "is not a valid notebook"),
+    (("train.ipynb", {"a = 1\nimport os": 1}), "not a Python identifier"),
+    (("train.ipynb", {"class": 1}), "not a Python identifier"),
+    (("train.ipynb", {"lr": "x" * (10 << 20)}), "over the 1 MB limit"),
+    (("train.ipynb", {"lr": object()}), "cannot be passed to a notebook"),
+])
+def test_bad_submissions_are_refused_before_anything_is_recorded(nbws, project, args, message):
+    name, params = args
+    with pytest.raises((InvalidInput, NotFound), match=message):
+        nbws.submit_notebook(project / name, params)
+    assert nbws.describe()["runs"] == 0
+
+
+def test_an_unknown_kernel_and_an_escaping_output_path_are_refused(nbws, project):
+    with pytest.raises(InvalidInput, match="no kernel named 'nope' is installed.*python3"):
+        nbws.submit_notebook(project / "train.ipynb", kernel="nope")
+    with pytest.raises(InvalidInput, match="outside"):
+        nbws.submit_notebook(project / "train.ipynb", name="../../x", output="reports/{run_name}.ipynb")
+    assert nbws.describe()["runs"] == 0
+
+
+def test_parameters_a_notebook_does_not_declare_are_warned_about(nbws, project):
+    run = nbws.submit_notebook(project / "noparams.ipynb", {"lr": 1})
+    assert run.warnings == ["noparams.ipynb has no cell tagged 'parameters': "
+                            "the parameters are injected at the top"]
+    nbws.cancel_run(run.id)
+    run = nbws.submit_notebook(project / "train.ipynb", {"lr": 1, "extra": 2})
+    assert run.warnings == ["train.ipynb does not declare parameter 'extra' in its 'parameters' "
+                            "cell (passed anyway)"]
+    nbws.cancel_run(run.id)
+
+
+def test_the_cli_submits_waits_and_copies_the_output(nbws, project):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-w", str(nbws.root), "run", "submit", "train.ipynb", "-p", "lr", "0.5",
+                                 "-p", "layers", "[64, 32]", "-r", "message", "0.1", "-e", "iris",
+                                 "--output", "reports/{run_name}.ipynb", "--wait"])
+    assert result.exit_code == 0, result.output
+    run_id = result.stdout.splitlines()[0]
+    run = nbws.get_run(run_id)
+    assert run.params == {"lr": "0.5", "layers": "[64, 32]", "message": "0.1"}
+    assert run.metrics["loss"] == 0.5**5
+    copy = nbws.root / "reports" / f"{run.name}.ipynb"
+    assert nbformat.read(copy, as_version=4).cells[1].source.startswith("lr = 0.1")
+    bad = runner.invoke(cli, ["-w", str(nbws.root), "run", "submit", "train.ipynb", "-p", "lr", "[1,"])
+    assert bad.exit_code == 2 and "is not valid YAML/JSON" in bad.output
+    failed = runner.invoke(cli, ["-w", str(nbws.root), "run", "submit", "fails.ipynb", "--wait"])
+    assert failed.exit_code == 1 and "ValueError: bad value 2" in failed.output
