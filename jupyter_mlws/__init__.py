@@ -37,3 +37,17 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(__all__)
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext jupyter_mlws``: track this kernel session's cells as a run."""
+    from .celltracker import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    """``%unload_ext jupyter_mlws``: stop tracking and complete the session run."""
+    from .celltracker import unload
+
+    unload(ipython)

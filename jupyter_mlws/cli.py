@@ -339,6 +339,21 @@ def run_rerun(ctx, run_id, params, raw, wait, as_json) -> None:
         _report_end(_wait_with_progress(ws, new.id, not as_json), as_json)
 
 
+@run.command("promote")
+@click.argument("run_id")
+@click.option("--wait", is_flag=True, help="Wait for the new run, showing cells done.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def run_promote(ctx, run_id, wait, as_json) -> None:
+    """Turn a session run's cells into a notebook and run it as an experiment."""
+    ws = _ws(ctx)
+    new = ws.promote(run_id)
+    click.echo(new.id)
+    if wait:
+        _report_end(_wait_with_progress(ws, new.id, not as_json), as_json)
+
+
 @run.command("cancel")
 @click.argument("run_id")
 @click.pass_context

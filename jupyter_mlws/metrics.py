@@ -36,12 +36,16 @@ class MetricWriter:
         write: Callable[[Sequence[tuple]], None],
         heartbeat: Callable[[], None],
         *,
+        write_records: Callable[[Sequence[tuple]], None] | None = None,
         flush_size: int = 20_000,
         flush_interval: float = 1.0,
         max_buffer: int = 100_000,
         heartbeat_interval: float = 5.0,
     ):
         self.buffer: deque = deque()
+        #: other small records written in the same batches (e.g. executed cells)
+        self.records: deque = deque()
+        self._write_records = write_records
         self.flush_size = flush_size
         self.max_buffer = max_buffer
         self._write = write
@@ -78,6 +82,14 @@ class MetricWriter:
         self.flush()
 
     def _drain(self) -> None:
+        if self.records and self._write_records is not None:
+            records = [self.records.popleft() for _ in range(len(self.records))]
+            try:
+                self._write_records(records)
+            except BaseException as exc:
+                self.records.extendleft(reversed(records))
+                self._error = exc
+                return
         buffer = self.buffer
         while buffer:
             batch = [buffer.popleft() for _ in range(min(len(buffer), 5 * self.flush_size))]

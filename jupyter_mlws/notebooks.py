@@ -274,6 +274,39 @@ class NotebookService:
         rows = self.ws.runs.values(record.pk, "cells")
         return json.loads(rows[-1]["data"]) if rows else []
 
+    # -- promoting a session ------------------------------------------------------------
+
+    def promote(self, run_id: str, **options) -> Submission:
+        """Turn a session run's successful cells, in execution order, into a notebook run."""
+        import nbformat
+
+        from .artifact_names import atomic_write
+
+        record = self.ws.runs.get(run_id)
+        if record.source_type != "session":
+            raise InvalidInput(f"run {record.id} is a {record.source_type} run: only session runs "
+                               "(cells tracked by %load_ext jupyter_mlws) can be promoted")
+        cells = [json.loads(v["data"]) for v in self.ws.runs.values(record.pk, "cells")]
+        sources = [_without_tracking_magic(c["source"]) for c in cells if c["status"] == "completed"]
+        sources = [s for s in sources if s.strip()]
+        if not sources:
+            raise InvalidInput(f"session run {record.id} has no successful cells to promote")
+        kernel = record.tags.get("kernel", "python3")
+        kernel = kernel if kernel != "unknown" else "python3"
+        nb = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(s) for s in sources],
+            metadata={"kernelspec": {"name": kernel, "display_name": kernel}})
+        folder = Path(record.tags.get("cwd", ""))
+        folder = folder if folder.is_absolute() and folder.is_dir() else self.ws.root / "promoted"
+        stem = Path(record.source_name).stem if record.source_name != "unknown" else "session"
+        path = folder / f"{stem}-promoted-{record.id[:8]}.ipynb"
+        atomic_write(path, nbformat.writes(nb).encode())
+        sub = self.submit(path, experiment=options.pop("experiment", record.experiment),
+                          tags={"promoted_from": record.id, **(options.pop("tags", None) or {})},
+                          project_dir=options.pop("project_dir", folder), **options)
+        self.ws.runs.set_tags(record.pk, {"promoted_to": sub.run_id})
+        return sub
+
     # -- output copies ---------------------------------------------------------------
 
     def _output_path(self, template: str, run_name: str, experiment: str, params: dict) -> Path:
@@ -297,6 +330,12 @@ class NotebookService:
             target = self._output_path(spec["output"], run.record.name, run.record.experiment,
                                        spec["parameters"])
             atomic_copy(self.ws.blobs.path(stored[0]["sha256"]), target)
+
+
+def _without_tracking_magic(source: str) -> str:
+    """A cell's source without the lines that (re)load this extension."""
+    return "\n".join(line for line in source.splitlines()
+                     if not line.strip().startswith(("%load_ext jupyter_mlws", "%reload_ext jupyter_mlws")))
 
 
 def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:

@@ -168,6 +168,12 @@ class Run:
             self._steps[key] = max(start, max(steps) + 1)
         return n
 
+    def record_cell(self, ordinal: int, cell: dict) -> None:
+        """Buffer the record of an executed cell (written with the next batch)."""
+        if self._writer is None:
+            self._not_running()
+        self._writer.records.append((ordinal, int(_time() * 1000), cell))
+
     def flush(self) -> None:
         """Write every buffered point now."""
         if self._writer is not None:

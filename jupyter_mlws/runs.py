@@ -390,6 +390,12 @@ class RunService:
         self.db.transact(lambda conn: conn.execute(S.run_values.insert().values(
             run_pk=run_pk, key=key, kind=kind, step=step, ts=ts, data=data, blob=blob)))
 
+    def add_cells(self, run_pk: int, cells: Sequence[tuple[int, int, dict]]) -> None:
+        """Record executed cells ``(ordinal, ts, record)`` of a session run."""
+        rows = [dict(run_pk=run_pk, key="cells", kind="cell", step=n, ts=ts, data=json.dumps(c))
+                for n, ts, c in cells]
+        self.db.transact(lambda conn: conn.execute(S.run_values.insert(), rows))
+
     def add_files(self, run_pk: int, kind: str, files: Iterable[tuple[str, str, int]]) -> None:
         """Record files ``(path, sha256, size)`` of a run; a path logged again is replaced."""
         rows = [dict(run_pk=run_pk, kind=kind, path=p, sha256=h, size=n) for p, h, n in files]

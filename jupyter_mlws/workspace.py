@@ -311,6 +311,11 @@ class Workspace:
         run.warnings = sub.warnings
         return self.wait(run.id) if wait else run
 
+    def promote(self, run_id: str, *, wait: bool = False, **options) -> Run:
+        """Turn a session run's cells into a notebook and submit it as a run linked to the session."""
+        sub = self.notebooks.promote(run_id, **options)
+        return self.wait(sub.run_id) if wait else self.get_run(sub.run_id)
+
     def rerun(self, run_id: str, parameters: Mapping | None = None, *, wait: bool = False) -> Run:
         """Re-execute a notebook run from its snapshot, parameters (with overrides) and kernel."""
         sub = self.notebooks.rerun(run_id, parameters)
@@ -355,6 +360,7 @@ class Workspace:
     def _writer(self, run_pk: int) -> MetricWriter:
         return MetricWriter(lambda pts: self.runs.write_points(run_pk, pts),
                             lambda: self.runs.heartbeat(run_pk),
+                            write_records=lambda cells: self.runs.add_cells(run_pk, cells),
                             heartbeat_interval=self.config.heartbeat_interval)
 
     def _collect_snapshot(self, folder: Path):

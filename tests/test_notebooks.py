@@ -231,3 +231,14 @@ def test_the_cli_submits_waits_and_copies_the_output(nbws, project):
     assert bad.exit_code == 2 and "is not valid YAML/JSON" in bad.output
     failed = runner.invoke(cli, ["-w", str(nbws.root), "run", "submit", "fails.ipynb", "--wait"])
     assert failed.exit_code == 1 and "ValueError: bad value 2" in failed.output
+
+
+def test_a_flood_of_output_is_capped_in_the_run_logs(nbws, project):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import sys\nfor _ in range(24):\n    sys.stdout.write('x' * (1 << 20))\nprint('end')")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "P"}})
+    nbformat.write(nb, project / "flood.ipynb")
+    run = nbws.submit_notebook(project / "flood.ipynb", wait=True)
+    assert run.status == "completed"
+    log = nbws.run_logs(run.id, "stdout.log")["stdout.log"]
+    assert len(log) < (10 << 20) + 200 and log.endswith(b"[mlws: log truncated at 10 MB]\n")
