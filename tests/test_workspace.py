@@ -105,3 +105,28 @@ def test_backup_is_a_workspace_with_the_same_runs(ws, tmp_path):
 def _file(path, data):
     path.write_bytes(data)
     return path
+
+
+def test_an_older_workspace_is_migrated_on_open_and_keeps_its_runs(tmp_path, monkeypatch):
+    from sqlalchemy import inspect
+
+    from jupyter_mlws.config import WorkspaceConfig, write_new
+    from jupyter_mlws.store import migrations
+    from jupyter_mlws.store.db import Database
+
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    root = tmp_path / "old"
+    root.mkdir()
+    db = Database(f"sqlite:///{root / 'mlws.db'}")
+    first = migrations.MIGRATIONS[0]
+    db.transact(lambda conn: (first[2](conn), migrations._set_version(conn, first[0])))
+    db.dispose()
+    write_new(WorkspaceConfig(root=root, name="old"))
+    with Workspace.open(root) as ws:
+        with ws.db.read() as conn:
+            assert migrations.current_version(conn) == migrations.LATEST
+            assert "notebook_runs" in inspect(conn).get_table_names()
+        with ws.experiment("e").start_run(snapshot=False) as run:
+            run.log("x", 1.0)
+    with Workspace.open(root) as ws:
+        assert ws.get_run(run.id).metrics == {"x": 1.0}
