@@ -30,16 +30,29 @@ def current_run() -> Run:
             atexit.register(run.flush)
             _flush_after_each_cell(run)
         return _attached[run_id]
+    shell = _shell()
+    if shell is not None:  # a notebook run by hand: log to its session run
+        from .celltracker import load
+
+        load(shell)
+        if active_runs():
+            return active_runs()[-1]
     raise Conflict(
         "no active run: start one with 'with ws.experiment(NAME).start_run() as run:', "
         "or run the code with 'mlws run start -- python script.py'")
 
 
-def _flush_after_each_cell(run: Run) -> None:
-    """In a kernel, write the cell's points when it finishes, so nothing waits on exit."""
+def _shell():
+    """The IPython shell running this code, if any (IPython is never imported here)."""
     import sys
 
-    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    ipython = sys.modules.get("IPython")
+    return ipython.get_ipython() if ipython is not None else None
+
+
+def _flush_after_each_cell(run: Run) -> None:
+    """In a kernel, write the cell's points when it finishes, so nothing waits on exit."""
+    shell = _shell()
     if shell is not None:
         shell.events.register("post_execute", run.flush)
 

@@ -96,3 +96,15 @@ def test_without_a_workspace_tracking_is_off_and_cells_run(tmp_path, monkeypatch
     nb = _execute(["%load_ext jupyter_mlws", "1 + 1"], monkeypatch)
     assert "cell tracking is off: no workspace found" in nb.cells[0].outputs[0]["text"]
     assert nb.cells[1].outputs[0]["data"]["text/plain"] == "2"
+
+
+def test_logging_in_a_notebook_run_by_hand_starts_its_session_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ws = mlws.Workspace.create(tmp_path / "ws")
+    _execute(["import jupyter_mlws as mlws\nmlws.log('loss', 0.5)", "mlws.log('loss', 0.25)"],
+             monkeypatch, ws, session=str(tmp_path / "by_hand.ipynb"))
+    run = _session_run(ws)
+    assert run.record.experiment == "by_hand" and run.status == "completed"
+    assert [v for _, _, v in run.metric_history("loss")] == [0.5, 0.25]
+    assert len(run.values("cells")) == 2  # the cell that started it is recorded too
+    ws.close()
