@@ -264,6 +264,13 @@ class Run:
         """Attach a log to the run: a file path, or the log's text as bytes."""
         self.workspace.artifacts.attach_log(self.record.pk, name, source)
 
+    def register_model(self, name: str, artifact: str | None = None, *,
+                       path: str | os.PathLike | None = None, **options):
+        """Register a model from this run's artifact (or a local path), with this run as lineage."""
+        self.flush()
+        return self.workspace.models.register(name, path, run=self.id,
+                                              artifact=artifact, **options)
+
     # -- reading ------------------------------------------------------------
 
     def metric_history(self, key: str) -> list[tuple[int, int, float]]:

@@ -91,6 +91,7 @@ class Workspace:
         self.blobs = LocalBlobStore(cfg.artifact_root / "blobs")
         self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
         self._notebooks = None
+        self._models = None
 
     # -- creating and opening ---------------------------------------------------
 
@@ -267,6 +268,21 @@ class Workspace:
         if record.status != "running":
             raise Conflict(f"run {record.id} is {record.status}: only a running run takes logs")
         return Run(self, record, self._writer(record.pk))
+
+    # -- models -------------------------------------------------------------------
+
+    @property
+    def models(self):
+        """The model registry."""
+        if self._models is None:
+            from .models import ModelRegistry
+
+            self._models = ModelRegistry(self)
+        return self._models
+
+    def register_model(self, name: str, path: str | os.PathLike | None = None, **options):
+        """Register the next version of model ``name`` (see :meth:`ModelRegistry.register`)."""
+        return self.models.register(name, path, **options)
 
     # -- notebooks ----------------------------------------------------------------
 

@@ -19,20 +19,26 @@ from .db import Database
 
 
 def _initial(conn: Connection) -> None:
-    # the tables of version 1 only: later steps add their own
-    later = {schema.notebook_runs.name}
-    schema.metadata.create_all(conn, tables=[t for t in schema.metadata.sorted_tables
-                                             if t.name not in later])
+    # the tables of version 1 only: later steps create their own
+    for table in (schema.meta, schema.experiments, schema.runs, schema.params, schema.tags,
+                  schema.metrics, schema.latest_metrics, schema.run_values, schema.run_files):
+        table.create(conn, checkfirst=True)
 
 
 def _notebook_runs(conn: Connection) -> None:
     schema.notebook_runs.create(conn, checkfirst=True)
 
 
+def _registry(conn: Connection) -> None:
+    for table in (schema.models, schema.model_versions, schema.model_files, schema.model_aliases):
+        table.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
     (2, "notebook runs", _notebook_runs),
+    (3, "model registry", _registry),
 ]
 LATEST = MIGRATIONS[-1][0]
 

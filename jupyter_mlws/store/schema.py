@@ -16,6 +16,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import UserDefinedType
@@ -187,4 +188,55 @@ notebook_runs = Table(
     Column("rerun_of", Integer, ForeignKey("runs.pk"), nullable=True),
     # a copy of the output notebook inside the workspace, a template like "reports/{run_name}.ipynb"
     Column("output", Text, nullable=True),
+)
+
+# -- the model registry (migration 3) ----------------------------------------------------
+
+models = Table(
+    "models",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("version_counter", Integer, nullable=False, default=0),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("model_pk", Integer, ForeignKey("models.pk"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("flavor", Text, nullable=False, default="unknown"),
+    Column("size", BigInteger, nullable=False),
+    # sha256 over the sorted (path, file sha256) list: two identical versions hash alike
+    Column("sha256", Text, nullable=False),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("source", Text, nullable=False, default=""),
+    # the run's params and metrics when registered, as JSON (lineage that survives later edits)
+    Column("lineage", Text, nullable=False, default="{}"),
+    Column("tags", Text, nullable=False, default="{}"),
+    UniqueConstraint("model_pk", "version"),
+)
+
+model_files = Table(
+    "model_files",
+    metadata,
+    Column("version_pk", Integer, ForeignKey("model_versions.pk"), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    PrimaryKeyConstraint("version_pk", "path"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("models.pk"), nullable=False),
+    Column("alias", Text, nullable=False),
+    Column("version_pk", Integer, ForeignKey("model_versions.pk"), nullable=False),
+    PrimaryKeyConstraint("model_pk", "alias"),
 )

@@ -1,0 +1,361 @@
+"""The model registry: named, versioned models with lineage to the run that made them.
+
+A version is a set of files (content-addressed blobs), its framework flavour
+when it can be told without running anything, its size and hash, and the
+params and metrics of its run at registration.  ``NAME`` (the latest
+version), ``NAME:3`` and ``NAME@champion`` name a version everywhere.
+
+Nothing is ever unpickled here: flavours are read from pickle opcodes, and
+models are only loaded inside an endpoint's own process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickletools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Mapping
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
+
+from . import runs as R
+from .artifact_names import atomic_copy, safe_join, validate_name
+from .errors import Conflict, InvalidInput, NotFound
+from .store import schema as S
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .workspace import Workspace
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+REF_RE = re.compile(r"^(?P<name>[^:@]+)(?::(?P<version>[^:@]+)|@(?P<alias>[^:@]+))?$")
+
+
+@dataclass
+class ModelVersion:
+    """One registered version of a model."""
+
+    name: str
+    version: int
+    pk: int
+    description: str
+    created_at: int
+    flavor: str
+    size: int
+    sha256: str
+    run_id: str | None
+    source: str
+    lineage: dict
+    tags: dict
+    aliases: list[str] = field(default_factory=list)
+    files: list[dict] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        """``name:version``."""
+        return f"{self.name}:{self.version}"
+
+    def to_dict(self) -> dict:
+        """A JSON-friendly dict."""
+        return {k: v for k, v in self.__dict__.items() if k != "pk"} | {"ref": self.ref}
+
+
+def check_name(name: object, what: str = "model name") -> str:
+    """A model or alias name: letters, digits, '.', '_' and '-', up to 128 characters."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InvalidInput(f"{what} {name!r} is not valid: use letters, digits, '.', '_' and '-' "
+                           "(starting with a letter or digit, up to 128 characters)")
+    return name
+
+
+def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
+    """``NAME``, ``NAME:3`` or ``NAME@alias`` as (name, version, alias)."""
+    match = REF_RE.match(ref or "")
+    if not match:
+        raise InvalidInput(f"{ref!r} does not name a model: use NAME, NAME:VERSION or NAME@ALIAS")
+    version = match["version"]
+    if version is not None and not version.isdigit():
+        raise InvalidInput(f"{ref!r}: the version after ':' must be a number (or use NAME@ALIAS)")
+    return check_name(match["name"]), int(version) if version else None, match["alias"]
+
+
+def detect_flavor(files: list[tuple[str, Path]]) -> str:
+    """The framework a model's files come from, read without executing anything."""
+    names = [name for name, _ in files]
+    if any(Path(n).name == "MLmodel" for n in names):
+        return "mlflow"
+    for suffixes, flavor in (((".onnx",), "onnx"), ((".pt", ".pth"), "pytorch"),
+                             ((".h5", ".keras"), "keras"), ((".safetensors",), "safetensors")):
+        if any(n.endswith(suffixes) for n in names):
+            return flavor
+    for name, path in files:
+        if name.endswith((".pkl", ".pickle", ".joblib")):
+            return _pickle_flavor(path)
+    return "unknown"
+
+
+def _pickle_flavor(path: Path) -> str:
+    """The top-level package of the classes a pickle names (its opcodes, never loaded)."""
+    known = ("sklearn", "xgboost", "lightgbm", "catboost", "torch", "statsmodels")
+    strings: list[str] = []
+    try:
+        with open(path, "rb") as f:
+            for op, arg, _pos in pickletools.genops(f):
+                module = None
+                if op.name in ("GLOBAL", "INST") and isinstance(arg, str):
+                    module = arg.split(" ")[0]
+                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    module = strings[-2]
+                elif isinstance(arg, str):
+                    strings.append(arg)
+                if module and module.split(".")[0] in known:
+                    return module.split(".")[0]
+    except Exception:  # compressed joblib files and the like
+        return "pickle"
+    return "pickle"
+
+
+class ModelRegistry:
+    """Register, name, list and fetch model versions.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace whose store and blobs hold the models.
+    in_use : callable, optional
+        Given a version's pk, the names of endpoints serving it (deletion refuses those).
+    """
+
+    def __init__(self, ws: "Workspace", in_use: Callable[[int], list[str]] | None = None):
+        self.ws = ws
+        self.in_use = in_use or (lambda version_pk: [])
+
+    # -- registering --------------------------------------------------------------
+
+    def register(self, name: str, path: str | os.PathLike | None = None, *, run: str | None = None,
+                 artifact: str | None = None, tags: Mapping | None = None,
+                 description: str = "") -> ModelVersion:
+        """Register the next version of ``name`` from a file or folder, or from a run's artifact.
+
+        ``path`` is a local file or folder; or ``run`` with ``artifact``, a run's artifact
+        (a file or a folder of artifacts).  A run given with ``path`` becomes the lineage.
+        """
+        check_name(name)
+        tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        record = self.ws.runs.get(run) if run else None
+        if path is not None:
+            entries = self._from_path(Path(path))
+            source = str(Path(path).name)
+        elif record is not None and artifact:
+            entries = self._from_run(record, artifact)
+            source = f"runs:/{record.id}/{validate_name(artifact)}"
+        else:
+            raise InvalidInput("give the model's files: --path FILE_OR_FOLDER, or --run RUN "
+                               "with --artifact PATH")
+        flavor = detect_flavor([(n, p) for n, p, _, _ in entries if p is not None])
+        files = [(n, sha, size) for n, _, sha, size in entries]
+        digest = hashlib.sha256(json.dumps(sorted((n, s) for n, s, _ in files)).encode()).hexdigest()
+        lineage = ({"run_id": record.id, "experiment": record.experiment, "params": record.params,
+                    "metrics": {k: R.json_number(v) for k, v in record.metrics.items()}}
+                   if record else {})
+        version_pk = self.ws.db.transact(lambda conn: self._insert(
+            conn, name, description, flavor, files, digest, record, source, lineage, tags))
+        return self._version_by_pk(version_pk)
+
+    def _from_path(self, path: Path) -> list[tuple]:
+        if not path.exists():
+            raise NotFound(f"no model file or folder at {str(path)!r}")
+        if path.is_file():
+            return [(validate_name(path.name), path, *self.ws.blobs.put_file(path))]
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+        if not files:
+            raise InvalidInput(f"the folder {str(path)!r} holds no files to register")
+        return [(validate_name(p.relative_to(path).as_posix()), p, *self.ws.blobs.put_file(p))
+                for p in files]
+
+    def _from_run(self, record: R.RunRecord, artifact: str) -> list[tuple]:
+        prefix = validate_name(artifact)
+        found = [f for f in self.ws.runs.files(record.pk, "artifact")
+                 if f["path"] == prefix or f["path"].startswith(prefix + "/")]
+        if not found:
+            raise NotFound(f"run {record.id} has no artifact {prefix!r}: 'mlws run show "
+                           f"{record.id}' lists its files")
+        if len(found) == 1 and found[0]["path"] == prefix:  # one file: keep its own name
+            base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+        else:  # a folder: names relative to it
+            base = prefix + "/"
+        return [(f["path"][len(base):], self.ws.blobs.path(f["sha256"]), f["sha256"], f["size"])
+                for f in found]
+
+    def _insert(self, conn: Connection, name, description, flavor, files, digest, record, source,
+                lineage, tags) -> int:
+        conn.execute(self.ws.db.insert(S.models).values(
+            name=name, description="", created_at=R.now_ms(), version_counter=0)
+            .on_conflict_do_nothing(index_elements=["name"]))
+        model_pk, version = conn.execute(
+            S.models.update().where(S.models.c.name == name)
+            .values(version_counter=S.models.c.version_counter + 1)
+            .returning(S.models.c.pk, S.models.c.version_counter)).one()
+        version_pk = conn.execute(S.model_versions.insert().values(
+            model_pk=model_pk, version=version, description=description, created_at=R.now_ms(),
+            flavor=flavor, size=sum(f[2] for f in files), sha256=digest,
+            run_pk=record.pk if record else None, source=source, lineage=json.dumps(lineage),
+            tags=json.dumps(tags))).inserted_primary_key[0]
+        conn.execute(S.model_files.insert(), [
+            dict(version_pk=version_pk, path=n, sha256=h, size=s) for n, h, s in files])
+        return version_pk
+
+    # -- naming and reading ---------------------------------------------------------
+
+    def resolve(self, ref: str) -> ModelVersion:
+        """The version ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS`` names."""
+        name, version, alias = parse_ref(ref)
+        v, m, a = S.model_versions, S.models, S.model_aliases
+        query = select(v.c.pk).select_from(v.join(m, m.c.pk == v.c.model_pk)).where(m.c.name == name)
+        if alias is not None:
+            query = query.join(a, and_(a.c.version_pk == v.c.pk, a.c.alias == alias))
+        elif version is not None:
+            query = query.where(v.c.version == version)
+        else:
+            query = query.order_by(v.c.version.desc()).limit(1)
+        with self.ws.db.read() as conn:
+            pk = conn.execute(query).scalar()
+            if pk is None:
+                raise NotFound(self._missing(conn, name, version, alias))
+        return self._version_by_pk(pk)
+
+    def _missing(self, conn: Connection, name: str, version, alias) -> str:
+        model_pk = conn.execute(select(S.models.c.pk).where(S.models.c.name == name)).scalar()
+        if model_pk is None:
+            return f"no model named {name!r}: 'mlws model list' shows them"
+        if alias is not None:
+            return f"model {name!r} has no alias {alias!r}: set it with 'mlws model alias {name}@{alias} VERSION'"
+        return f"model {name!r} has no version {version}: 'mlws model show {name}' lists its versions"
+
+    def _version_by_pk(self, pk: int) -> ModelVersion:
+        v, m = S.model_versions, S.models
+        with self.ws.db.read() as conn:
+            row = conn.execute(
+                select(v, m.c.name, S.runs.c.id.label("run_id"))
+                .select_from(v.join(m, m.c.pk == v.c.model_pk)
+                             .outerjoin(S.runs, S.runs.c.pk == v.c.run_pk))
+                .where(v.c.pk == pk)).mappings().one()
+            aliases = conn.execute(select(S.model_aliases.c.alias)
+                                   .where(S.model_aliases.c.version_pk == pk)
+                                   .order_by(S.model_aliases.c.alias)).scalars().all()
+            files = [dict(r) for r in conn.execute(
+                select(S.model_files.c.path, S.model_files.c.sha256, S.model_files.c.size)
+                .where(S.model_files.c.version_pk == pk).order_by(S.model_files.c.path)).mappings()]
+        return ModelVersion(
+            name=row["name"], version=row["version"], pk=pk, description=row["description"],
+            created_at=row["created_at"], flavor=row["flavor"], size=row["size"],
+            sha256=row["sha256"], run_id=row["run_id"], source=row["source"],
+            lineage=json.loads(row["lineage"]), tags=json.loads(row["tags"]),
+            aliases=list(aliases), files=files)
+
+    def list(self) -> list[dict]:
+        """Every model with its latest version, number of versions and aliases."""
+        m, v, a = S.models, S.model_versions, S.model_aliases
+        with self.ws.db.read() as conn:
+            rows = conn.execute(
+                select(m.c.name, m.c.description, func.max(v.c.version), func.count(v.c.pk),
+                       func.max(v.c.created_at))
+                .select_from(m.join(v, v.c.model_pk == m.c.pk)).group_by(m.c.pk)
+                .order_by(m.c.name)).all()
+            aliases = conn.execute(
+                select(m.c.name, a.c.alias, v.c.version)
+                .select_from(a.join(m, m.c.pk == a.c.model_pk).join(v, v.c.pk == a.c.version_pk))
+                .order_by(a.c.alias)).all()
+        by_model: dict[str, dict] = {}
+        for name, alias, version in aliases:
+            by_model.setdefault(name, {})[alias] = version
+        return [dict(name=n, description=d, latest=latest, versions=count, updated_at=t,
+                     aliases=by_model.get(n, {})) for n, d, latest, count, t in rows]
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        """Every version of a model, newest first."""
+        check_name(name)
+        m, v = S.models, S.model_versions
+        with self.ws.db.read() as conn:
+            pks = conn.execute(select(v.c.pk).select_from(v.join(m, m.c.pk == v.c.model_pk))
+                               .where(m.c.name == name).order_by(v.c.version.desc())).scalars().all()
+        if not pks:
+            raise NotFound(f"no model named {name!r}: 'mlws model list' shows them")
+        return [self._version_by_pk(pk) for pk in pks]
+
+    # -- aliases, deletion, files ---------------------------------------------------------
+
+    def set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
+        """Point ``NAME@alias`` at a version (moving it if it pointed elsewhere)."""
+        check_name(alias, "alias")
+        if alias.isdigit():
+            raise InvalidInput(f"alias {alias!r} is a number: it would read like a version")
+        target = self.resolve(f"{name}:{int(version)}")
+        model_pk = self._model_pk(name)
+        stmt, rows = self.ws.db.upsert(
+            S.model_aliases, [dict(model_pk=model_pk, alias=alias, version_pk=target.pk)],
+            ["model_pk", "alias"])
+        self.ws.db.transact(lambda conn: conn.execute(stmt, rows))
+        return self.resolve(f"{name}@{alias}")
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Remove ``NAME@alias``."""
+        model_pk = self._model_pk(name)
+        a = S.model_aliases
+
+        def delete(conn: Connection) -> None:
+            if not conn.execute(a.delete().where(and_(a.c.model_pk == model_pk,
+                                                      a.c.alias == alias))).rowcount:
+                raise NotFound(f"model {name!r} has no alias {alias!r}")
+
+        self.ws.db.transact(delete)
+
+    def _model_pk(self, name: str) -> int:
+        with self.ws.db.read() as conn:
+            pk = conn.execute(select(S.models.c.pk).where(S.models.c.name == name)).scalar()
+        if pk is None:
+            raise NotFound(f"no model named {name!r}: 'mlws model list' shows them")
+        return pk
+
+    def delete(self, ref: str) -> list[str]:
+        """Delete a version (``NAME:3``, ``NAME@alias``) or every version (``NAME``).
+
+        A version an endpoint serves is refused, naming the endpoint.  The blobs
+        stay (other versions or runs may share them).
+        """
+        name, version, alias = parse_ref(ref)
+        targets = [self.resolve(ref)] if version is not None or alias else self.versions(name)
+        for target in targets:
+            serving = self.in_use(target.pk)
+            if serving:
+                raise Conflict(f"{target.ref} is served by endpoint {', '.join(serving)}: "
+                               "move the endpoint to another version or delete it first")
+
+        model_pk = self._model_pk(name)
+
+        def delete(conn: Connection) -> None:
+            pks = [t.pk for t in targets]
+            conn.execute(S.model_aliases.delete().where(S.model_aliases.c.version_pk.in_(pks)))
+            conn.execute(S.model_files.delete().where(S.model_files.c.version_pk.in_(pks)))
+            conn.execute(S.model_versions.delete().where(S.model_versions.c.pk.in_(pks)))
+            left = conn.execute(select(func.count()).select_from(S.model_versions)
+                                .where(S.model_versions.c.model_pk == model_pk)).scalar()
+            if not left:
+                conn.execute(S.models.delete().where(S.models.c.pk == model_pk))
+
+        self.ws.db.transact(delete)
+        return [t.ref for t in targets]
+
+    def download(self, ref: str, dest: str | os.PathLike) -> list[Path]:
+        """Copy a version's files into ``dest`` (what an endpoint loads its model from)."""
+        target = self.resolve(ref) if isinstance(ref, str) else ref
+        written = []
+        for f in target.files:
+            path = safe_join(dest, f["path"])
+            atomic_copy(self.ws.blobs.path(f["sha256"]), path)
+            written.append(path)
+        return written
