@@ -86,13 +86,17 @@ def test_flavours_are_read_from_pickle_opcodes_without_loading(tmp_path, monkeyp
         pass
 
     Fake.__module__, Fake.__qualname__ = "sklearn.linear_model._logistic", "LogisticRegression"
-    monkeypatch.setitem(sys.modules, "sklearn.linear_model._logistic",
-                        type(sys)("sklearn.linear_model._logistic"))
+    for name in ("sklearn", "sklearn.linear_model", "sklearn.linear_model._logistic"):
+        monkeypatch.setitem(sys.modules, name, type(sys)(name))
     sys.modules["sklearn.linear_model._logistic"].LogisticRegression = Fake
     path = tmp_path / "m.pkl"
-    path.write_bytes(pickle.dumps(Fake()))
-    monkeypatch.delitem(sys.modules, "sklearn.linear_model._logistic")
+    path.write_bytes(pickle.dumps(Fake()))  # protocol 4+: STACK_GLOBAL
+    old = tmp_path / "old.pkl"
+    old.write_bytes(pickle.dumps(Fake(), protocol=0))  # GLOBAL
+    for name in ("sklearn", "sklearn.linear_model", "sklearn.linear_model._logistic"):
+        monkeypatch.delitem(sys.modules, name)
     assert detect_flavor([("m.pkl", path)]) == "sklearn"
+    assert detect_flavor([("old.pkl", old)]) == "sklearn"
     onnx = tmp_path / "m.onnx"
     onnx.write_bytes(b"x")
     assert detect_flavor([("m.onnx", onnx)]) == "onnx"
