@@ -277,8 +277,18 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
     """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
     from .parameters import parse_grid
 
-    ws = _ws(ctx)
-    values = _notebook_parameters(params, raw, parameters_file)
+    early = None
+    if wait and not grid:  # start the kernel first: it boots while the rest is prepared
+        from .executor import EarlyKernel
+
+        early = EarlyKernel(notebook, kernel, project_dir, ctx.obj["workspace"])
+    try:
+        ws = _ws(ctx)
+        values = _notebook_parameters(params, raw, parameters_file)
+    except BaseException:
+        if early is not None:
+            early.shutdown()
+        raise
     options = dict(experiment=experiment, timeout=timeout, retries=retries, kernel=kernel,
                    project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output)
     announce = (lambda sub: [click.echo(f"warning: {w}", err=True) for w in sub.warnings]
@@ -288,7 +298,7 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
 
         progress = _Progress(not as_json)
         try:
-            record = submit_and_execute(ws, notebook, values, on_progress=progress,
+            record = submit_and_execute(ws, notebook, values, early=early, on_progress=progress,
                                         on_submitted=announce, **options)
         finally:
             progress.end()
@@ -609,6 +619,77 @@ def model_alias(ctx, target, version, remove) -> None:
     if version is None:
         raise E.InvalidInput("give the VERSION the alias points to, or --delete")
     click.echo(f"{name}@{alias} -> {ws.models.set_alias(name, alias, version).ref}")
+
+
+# -- access -----------------------------------------------------------------------
+
+
+@main.group()
+def access() -> None:
+    """Workspace roles: owner, contributor, reader."""
+
+
+@access.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def access_list(ctx, as_json) -> None:
+    """Who has which role (before any grant: the workspace's creator, as owner)."""
+    rows = _ws(ctx).access.assignments()
+    if as_json:
+        return _json(rows)
+    _table(["USER", "ROLE", "GRANTED BY", "GRANTED"],
+           [[r["user"], r["role"], r["granted_by"] or "-", _time(r["granted_at"])] for r in rows])
+
+
+@access.command("grant")
+@click.argument("user")
+@click.argument("role")
+@click.pass_context
+@handles_errors
+def access_grant(ctx, user, role) -> None:
+    """Give USER the ROLE (owner, contributor or reader); only an owner may."""
+    from .access import os_user
+
+    done = _ws(ctx).access.grant(os_user(), user, role)
+    click.echo(f"{done['user']} is now {done['role']}")
+
+
+@access.command("revoke")
+@click.argument("user")
+@click.pass_context
+@handles_errors
+def access_revoke(ctx, user) -> None:
+    """Remove USER's role; only an owner may, and never the last owner's."""
+    from .access import os_user
+
+    _ws(ctx).access.revoke(os_user(), user)
+    click.echo(f"{user} has no role now")
+
+
+# -- server -----------------------------------------------------------------------
+
+
+@main.command("server", context_settings={"ignore_unknown_options": True})
+@click.option("--port", type=int, default=8890, show_default=True, help="Port to listen on.")
+@click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--enforce-roles/--no-enforce-roles", default=False, show_default=True,
+              help="Let workspace roles decide per signed-in user (a team server, JupyterHub).")
+@click.argument("server_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+@handles_errors
+def server(ctx, port, ip, enforce_roles, server_args) -> None:
+    """Serve the workspace's REST API alone (a Jupyter server with only this extension).
+
+    Extra arguments go to Jupyter, e.g. --IdentityProvider.token=SECRET.
+    """
+    from .config import find_root
+    from .server.extension import MlwsApp
+
+    root = find_root(ctx.obj["workspace"])
+    MlwsApp.launch_instance(argv=[f"--port={port}", f"--ip={ip}", "--no-browser",
+                                  f"--MlwsApp.workspace={root}",
+                                  f"--MlwsApp.enforce_roles={enforce_roles}", *server_args])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,8 @@ import json
 import os
 import signal
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -124,37 +126,72 @@ def _engine():
     return MlwsEngine
 
 
-def submit_and_execute(ws: Workspace, notebook, parameters=None, *,
+class EarlyKernel:
+    """A kernel started before anything else, so that it boots while the run is prepared.
+
+    Only the notebook's JSON is read for its kernel name; a notebook that cannot be
+    read starts no kernel (submit then reports what is wrong with it).
+    """
+
+    def __init__(self, notebook, kernel: str | None = None, project_dir=None, workspace=None):
+        from .config import find_root
+
+        self.run_id = R.new_run_id()
+        self.kernel = kernel or _kernel_name_of(Path(notebook))
+        self.km = None
+        self.log = tempfile.NamedTemporaryFile(prefix="mlws-kernel-", suffix=".log", delete=False)
+        if self.kernel is None:
+            return
+        from jupyter_client.kernelspec import NoSuchKernel
+        from jupyter_client.manager import KernelManager
+
+        workdir = Path(project_dir or Path(notebook).absolute().parent)
+        env = {**os.environ, "MLWS_WORKSPACE": str(find_root(workspace)), ENV_RUN_ID: self.run_id}
+        km = KernelManager(kernel_name=self.kernel)
+        try:
+            km.start_kernel(cwd=str(workdir), env=env, stdout=self.log, stderr=self.log)
+        except (NoSuchKernel, OSError):
+            return  # submit refuses the kernel with the list of installed ones
+        self.km = km
+
+    def shutdown(self, ws: Workspace | None = None) -> None:
+        """Stop the kernel if it still runs, and keep its output as the run's kernel.log."""
+        if self.km is not None and self.km.has_kernel:
+            self.km.shutdown_kernel()  # gracefully: the kernel flushes what it logged
+        self.log.close()
+        try:
+            if ws is not None and ws.runs_exists(self.run_id) and os.path.getsize(self.log.name):
+                ws.artifacts.attach_log(ws.runs.get(self.run_id).pk, "kernel.log", self.log.name)
+        finally:
+            os.unlink(self.log.name)
+
+
+def _kernel_name_of(path: Path) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get("metadata", {}).get("kernelspec", {}).get("name") or "python3"
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def submit_and_execute(ws: Workspace, notebook, parameters=None, *, early: EarlyKernel | None = None,
                        on_progress: Callable[[int, int], None] | None = None,
                        on_submitted: Callable | None = None, **options) -> R.RunRecord:
     """Submit a notebook run and execute it in this process (``mlws run submit --wait``).
 
-    The kernel is started first, so that it boots while the run is recorded.
+    The kernel is started first (or was, ``early``), so that it boots while
+    the run is recorded.
     """
-    from jupyter_client.manager import KernelManager
-
-    from .notebooks import check_kernel, load_notebook
-
-    nb = load_notebook(Path(notebook).expanduser().absolute())
-    kernel = options.get("kernel") or nb.metadata.get("kernelspec", {}).get("name") or "python3"
-    check_kernel(kernel)
-    km = KernelManager(kernel_name=kernel)
-    workdir = Path(options.get("project_dir") or Path(notebook).absolute().parent)
-    env = {**os.environ, "MLWS_WORKSPACE": str(ws.root)}
-    run_id = R.new_run_id()
-    kernel_log = open(ws.artifacts.live_file(run_id, "kernel.log"), "ab")
+    early = early or EarlyKernel(notebook, options.get("kernel"), options.get("project_dir"), ws.root)
     try:
-        km.start_kernel(cwd=str(workdir), env={**env, ENV_RUN_ID: run_id},
-                        stdout=kernel_log, stderr=kernel_log)
-        sub = ws.notebooks.submit(notebook, parameters, detach=False, _run_id=run_id,
+        kernel = options.get("kernel") or early.kernel
+        sub = ws.notebooks.submit(notebook, parameters, detach=False, _run_id=early.run_id,
                                   **{**options, "kernel": kernel})
         if on_submitted is not None:
             on_submitted(sub)
-        return execute(ws, sub.run_id, km=km, on_progress=on_progress)
+        return execute(ws, sub.run_id, km=early.km, on_progress=on_progress)
     finally:
-        if km.has_kernel:  # gracefully: the kernel flushes what it logged on its way out
-            km.shutdown_kernel()
-        kernel_log.close()
+        early.shutdown(ws)
 
 
 def execute(ws: Workspace, run_id: str, *, km=None,
@@ -172,8 +209,11 @@ def execute(ws: Workspace, run_id: str, *, km=None,
     stop_watching = _watch_for_cancel(ws, run.id) if previous is not None else None
     live_nb = ws.artifacts.live_file(run.id, "output.ipynb")
     status, error = R.FAILED, "the executor stopped before the notebook ran"
+    environment: dict = {}
+    capturing = threading.Thread(target=lambda: environment.update(capture_environment(spec["kernel"])),
+                                 name="mlws-environment", daemon=True)
+    capturing.start()  # reads installed packages while the kernel boots
     try:
-        _record_environment(ws, run, spec["kernel"])
         for attempt in range(spec["retries"] + 1):
             ws.notebooks.set_attempt(run.record.pk, attempt + 1)
             status, error = _attempt(ws, run, spec, workdir, live_nb, km if attempt == 0 else None,
@@ -188,7 +228,8 @@ def execute(ws: Workspace, run_id: str, *, km=None,
             stop_watching.set()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        _finish(ws, run, spec, workdir, live_nb, status, error)
+        capturing.join()
+        _finish(ws, run, spec, workdir, live_nb, status, error, environment)
     return run.record
 
 
@@ -234,18 +275,21 @@ def _classify(exc: Exception) -> tuple[str, str]:
     return R.FAILED, f"{name}: {exc}"
 
 
-def _record_environment(ws: Workspace, run, kernel: str) -> None:
-    env = capture_environment(kernel)
+def _record_environment(ws: Workspace, run, kernel: str, env: dict) -> None:
+    if not env:
+        return
     run.set_tags({"kernel": kernel, "env_hash": env["packages_hash"][:16],
                   "python": env["python"].split()[0]})
     sha, size = ws.blobs.put_bytes(json.dumps(env, indent=1).encode())
     ws.runs.add_files(run.record.pk, "artifact", [("environment.json", sha, size)])
 
 
-def _finish(ws: Workspace, run, spec, workdir: Path, live_nb: Path, status: str, error) -> None:
+def _finish(ws: Workspace, run, spec, workdir: Path, live_nb: Path, status: str, error,
+            environment: dict) -> None:
     """Store what the run produced and end it; a failure here is reported on the run."""
     problems = []
-    for step in (lambda: ws.notebooks.record_cells(run, live_nb),
+    for step in (lambda: _record_environment(ws, run, spec["kernel"], environment),
+                 lambda: ws.notebooks.record_cells(run, live_nb),
                  lambda: _store_output(ws, run, spec, live_nb),
                  lambda: _upload_outputs(ws, run, workdir / "outputs"),
                  lambda: ws.notebooks.copy_output(run, live_nb, spec)):

@@ -92,6 +92,7 @@ class Workspace:
         self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
         self._notebooks = None
         self._models = None
+        self._endpoints = None
 
     # -- creating and opening ---------------------------------------------------
 
@@ -260,6 +261,13 @@ class Workspace:
         outputs_dir = os.path.abspath(outputs) if outputs and parent is None else None
         return activate(run, outputs_dir)
 
+    def runs_exists(self, run_id: str) -> bool:
+        """Whether a run with exactly this id is recorded."""
+        try:
+            return self.runs.get(run_id).id == run_id
+        except NotFound:
+            return False
+
     def attach_run(self, run_id: str) -> Run:
         """A logging handle on a running run started elsewhere (e.g. by ``mlws run start``)."""
         record = self.runs.get(run_id)
@@ -277,12 +285,44 @@ class Workspace:
         if self._models is None:
             from .models import ModelRegistry
 
-            self._models = ModelRegistry(self)
+            # a version an endpoint serves cannot be deleted
+            self._models = ModelRegistry(self, in_use=lambda pk: self.endpoints.serving(pk))
         return self._models
 
     def register_model(self, name: str, path: str | os.PathLike | None = None, **options):
         """Register the next version of model ``name`` (see :meth:`ModelRegistry.register`)."""
         return self.models.register(name, path, **options)
+
+    # -- endpoints ----------------------------------------------------------------
+
+    @property
+    def endpoints(self):
+        """The endpoint service: models served over HTTP (see :mod:`jupyter_mlws.endpoints`)."""
+        if self._endpoints is None:
+            from .endpoints import EndpointService
+
+            self._endpoints = EndpointService(self)
+        return self._endpoints
+
+    def deploy(self, model, name: str, entry_script: str | os.PathLike, **options) -> dict:
+        """Serve ``model`` (``"iris:2"``, a ModelVersion, or a list) as endpoint ``name``.
+
+        Creates the endpoint, starts it and waits until it is healthy; returns
+        :meth:`EndpointService.show`.  ``options`` are those of
+        :meth:`EndpointService.create` (``workers``, ``port``, ``request_timeout``, ...).
+        """
+        return self.endpoints.create(name, model, entry_script, **options)
+
+    # -- access -------------------------------------------------------------------
+
+    @property
+    def access(self):
+        """Workspace roles (owner, contributor, reader): see :mod:`jupyter_mlws.access`."""
+        if getattr(self, "_access", None) is None:
+            from .access import AccessService
+
+            self._access = AccessService(self.db)
+        return self._access
 
     # -- notebooks ----------------------------------------------------------------
 
