@@ -1,0 +1,690 @@
+"""Endpoints: registered models behind a scoring script, served over HTTP and monitored.
+
+An endpoint is a managed server process (:mod:`jupyter_mlws.serving`) that outlives
+whoever started it.  It holds one or more *deployments* (e.g. ``blue`` and
+``green``), each a scoring script plus the model versions it loads, and splits its
+traffic between them by weight.  Every scoring call needs one of the endpoint's two
+keys; the keys rotate one at a time without a restart.
+
+The store keeps each endpoint's state (``creating``, ``healthy``, ``failed``,
+``stopped``), its deployments, restarts, and request statistics in 10-second buckets.
+
+The scoring-script contract is Azure ML's: ``init()`` loads the model from the folder
+in ``$MLWS_MODEL_DIR`` (all models: ``$MLWS_MODEL_DIRS``, JSON ``{"name:version":
+folder}``), ``run(data)`` returns something JSON can hold.  Module-level
+``input_schema`` / ``output_schema`` dicts (a JSON-Schema subset) validate requests and
+are published at ``GET /openapi.json``.
+
+Not yet: drift monitoring against a registered training dataset (datasets do not
+exist yet; the sampled payloads in ``endpoint_samples`` are what it will compare).
+"""
+
+from __future__ import annotations
+
+import ast
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Connection
+
+from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied, Unavailable
+from .store import schema as S
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import ModelVersion
+    from .workspace import Workspace
+
+CREATING, HEALTHY, FAILED, STOPPED = "creating", "healthy", "failed", "stopped"
+
+#: per-endpoint settings and their defaults
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "request_timeout": 30.0,      # seconds a run() call may take before the caller gets 504
+    "stuck_grace": 10.0,          # after timeout + grace a worker still in run() is replaced
+    "max_body_bytes": 10 * 1024 * 1024,
+    "max_inflight": 64,           # requests per worker beyond which it answers 503 + Retry-After
+    "threads": 4,                 # run() calls at once per worker
+    "sample_rate": 0.0,           # fraction of requests whose payloads are stored
+    "sample_max_bytes": 65536,    # payloads are cut to this size when sampled
+    "flush_interval": 2.0,        # seconds between statistics batches
+    "keep_alive": 5,
+}
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def _check_settings(given: Mapping[str, Any]) -> dict:
+    unknown = sorted(set(given) - set(DEFAULT_SETTINGS))
+    if unknown:
+        raise InvalidInput(f"unknown endpoint setting(s) {', '.join(unknown)}: use "
+                           f"{', '.join(DEFAULT_SETTINGS)}")
+    out = dict(DEFAULT_SETTINGS)
+    for key, value in given.items():
+        if value is None:
+            continue
+        kind = type(DEFAULT_SETTINGS[key])
+        try:
+            value = kind(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"setting {key} must be a number, got {value!r}") from None
+        if key == "sample_rate":
+            if not 0 <= value <= 1:
+                raise InvalidInput(f"sample_rate must be between 0 and 1, got {value}")
+        elif value <= 0:
+            raise InvalidInput(f"setting {key} must be positive, got {value}")
+        out[key] = value
+    return out
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether ``pid`` is a live (not zombie) endpoint supervisor on this machine."""
+    if not pid:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except OSError:
+        return False
+    state = stat.rsplit(b")", 1)[-1].split()[0]
+    return state not in (b"Z", b"X") and b"jupyter_mlws.serving" in cmdline
+
+
+def check_entry_script(path: str | os.PathLike) -> Path:
+    """A readable Python file that defines ``run`` at module level (checked without running it)."""
+    script = Path(path).expanduser()
+    if not script.is_file():
+        raise NotFound(f"no entry script at {str(path)!r}: give the path of your score.py")
+    if script.suffix != ".py":
+        raise InvalidInput(f"the entry script {script.name!r} must be a .py file")
+    try:
+        tree = ast.parse(script.read_bytes(), filename=script.name)
+    except SyntaxError as exc:
+        raise InvalidInput(f"{script.name} line {exc.lineno}: {exc.msg}: fix the script") from None
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+              if isinstance(t, ast.Name)}
+    if "run" not in names:
+        raise InvalidInput(f"{script.name} defines no run(data) function: the scoring contract is "
+                           "init() to load the model and run(data) to score")
+    return script
+
+
+class EndpointService:
+    """Create, change, watch and call endpoints.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace whose store, blobs and model registry the endpoints use.
+    """
+
+    def __init__(self, ws: "Workspace"):
+        self.ws = ws
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def endpoint_dir(self, name: str) -> Path:
+        """Where the endpoint's materialised deployments and log live."""
+        return self.ws.root / "endpoints" / name
+
+    def log_path(self, name: str) -> Path:
+        return self.endpoint_dir(name) / "endpoint.log"
+
+    # -- creating -----------------------------------------------------------------------------
+
+    def create(self, name: str, models: Sequence | str | "ModelVersion", entry_script, *,
+               deployment: str = "blue", workers: int = 1, host: str = "127.0.0.1",
+               port: int | None = None, wait: bool = True, timeout: float = 120.0,
+               **settings) -> dict:
+        """Create an endpoint serving ``models`` with ``entry_script`` and start it.
+
+        Parameters
+        ----------
+        name : str
+            The endpoint's name.
+        models : ref, ModelVersion or a list of them
+            ``"iris:2"``, ``"iris@champion"``, ``"iris"`` (latest); the first is ``MLWS_MODEL_DIR``.
+        entry_script : path
+            The scoring script (``init()`` and ``run(data)``).
+        deployment : str
+            The first deployment's name (it takes 100 % of the traffic).
+        workers : int
+            Worker processes sharing the listening socket.
+        host, port : str, int
+            Where to listen (default 127.0.0.1 and a free port).
+        wait : bool
+            Block until the endpoint is healthy (returned) or failed (raises Unavailable).
+        **settings
+            See :data:`DEFAULT_SETTINGS` (``request_timeout``, ``max_body_bytes``, ...).
+        """
+        from .models import check_name
+
+        check_name(name, "endpoint name")
+        check_name(deployment, "deployment name")
+        if not isinstance(workers, int) or not 1 <= workers <= 64:
+            raise InvalidInput(f"workers must be an integer from 1 to 64, got {workers!r}")
+        if port is not None and not (isinstance(port, int) and 0 <= port <= 65535):
+            raise InvalidInput(f"port must be from 1 to 65535, got {port!r}")
+        if not host or any(c.isspace() for c in host):
+            raise InvalidInput(f"host {host!r} is not an address to listen on")
+        conf = _check_settings(settings)
+        versions = self._versions(models)
+        sha, entry_name = self._store_script(entry_script)
+        now = _now()
+
+        def insert(conn: Connection) -> None:
+            if conn.execute(select(S.endpoints.c.pk).where(S.endpoints.c.name == name)).first():
+                raise AlreadyExists(f"endpoint {name!r} exists: add a deployment with 'mlws endpoint "
+                                    f"deploy {name} ...', or delete it first")
+            endpoint_pk = conn.execute(S.endpoints.insert().values(
+                name=name, state=CREATING, host=host, port=port or None, workers=workers,
+                primary_key=secrets.token_urlsafe(32), secondary_key=secrets.token_urlsafe(32),
+                config_version=1, pid=None, machine="", error=None, restarts=0, created_at=now,
+                updated_at=now, settings=json.dumps(conf))).inserted_primary_key[0]
+            self._insert_deployment(conn, endpoint_pk, deployment, 100, sha, entry_name, versions)
+
+        self.ws.db.transact(insert)
+        self._spawn(name)
+        return self._wait_started(name, timeout) if wait else self.show(name)
+
+    def _versions(self, models) -> list["ModelVersion"]:
+        from .models import ModelVersion
+
+        if isinstance(models, (str, ModelVersion)):
+            models = [models]
+        models = list(models or [])
+        if not models:
+            raise InvalidInput("give at least one model to serve: --model NAME:VERSION")
+        out = [m if isinstance(m, ModelVersion) else self.ws.models.resolve(str(m)) for m in models]
+        refs = [v.ref for v in out]
+        if len(set(refs)) != len(refs):
+            raise InvalidInput(f"a model is given twice: {', '.join(refs)}")
+        return out
+
+    def _store_script(self, entry_script) -> tuple[str, str]:
+        script = check_entry_script(entry_script)
+        sha, _size = self.ws.blobs.put_file(script)
+        return sha, script.name
+
+    def _insert_deployment(self, conn: Connection, endpoint_pk: int, name: str, traffic: int,
+                           sha: str, entry_name: str, versions) -> int:
+        now = _now()
+        models = json.dumps([{"pk": v.pk, "ref": v.ref} for v in versions])
+        d = S.deployments
+        existing = conn.execute(select(d.c.pk).where(and_(d.c.endpoint_pk == endpoint_pk,
+                                                          d.c.name == name))).scalar()
+        if existing is None:
+            pk = conn.execute(d.insert().values(
+                endpoint_pk=endpoint_pk, name=name, traffic=traffic, entry_script=sha,
+                entry_name=entry_name, models=models, state=CREATING, error=None, created_at=now,
+                updated_at=now)).inserted_primary_key[0]
+        else:
+            pk = existing
+            conn.execute(d.update().where(d.c.pk == pk).values(
+                entry_script=sha, entry_name=entry_name, models=models, state=CREATING, error=None,
+                updated_at=now))
+            conn.execute(S.deployment_models.delete().where(S.deployment_models.c.deployment_pk == pk))
+        conn.execute(S.deployment_models.insert(),
+                     [{"deployment_pk": pk, "version_pk": v.pk} for v in versions])
+        return pk
+
+    def deploy(self, name: str, deployment: str, models, entry_script, *, traffic: int = 0,
+               wait: bool = True, timeout: float = 120.0) -> dict:
+        """Add (or replace) a deployment of an endpoint; the running server rolls over to it.
+
+        A new deployment takes ``traffic`` 0 (reach it with the ``x-mlws-deployment``
+        header) or 100 (all traffic moves to it once it is healthy); other splits are
+        set afterwards with :meth:`set_traffic`.
+        """
+        from .models import check_name
+
+        check_name(deployment, "deployment name")
+        if traffic not in (0, 100):
+            raise InvalidInput("a new deployment takes --traffic 0 or 100; split traffic once it "
+                               "is healthy with 'mlws endpoint traffic NAME blue=90 green=10'")
+        row = self._row(name)
+        versions = self._versions(models)
+        sha, entry_name = self._store_script(entry_script)
+
+        def insert(conn: Connection) -> None:
+            self._insert_deployment(conn, row["pk"], deployment, 0, sha, entry_name, versions)
+            self._bump(conn, row["pk"])
+
+        self.ws.db.transact(insert)
+        running = self._running(self._row(name))
+        if wait and running:
+            state = self._wait_deployment(name, deployment, timeout)
+            if state["state"] == FAILED:
+                raise Unavailable(f"deployment {deployment} of endpoint {name} failed to start: "
+                                  f"{state['error']}\n('mlws endpoint logs {name}' shows the log; "
+                                  "the other deployments keep serving)")
+        if traffic == 100:
+            self.set_traffic(name, {deployment: 100})
+        return self.show(name)
+
+    # -- traffic and keys -------------------------------------------------------------------
+
+    def set_traffic(self, name: str, shares: Mapping[str, int]) -> dict:
+        """Split traffic between deployments, in whole percents summing to 100.
+
+        Deployments not named get 0 %.
+        """
+        row = self._row(name)
+        deps = {d["name"]: d for d in self._deployment_rows(row["pk"])}
+        clean: dict[str, int] = {}
+        for dep, share in shares.items():
+            if dep not in deps:
+                raise NotFound(f"endpoint {name} has no deployment {dep!r}: it has "
+                               f"{', '.join(sorted(deps))}")
+            try:
+                value = int(share)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"traffic for {dep} must be a whole percent, got {share!r}") from None
+            if value != share and str(value) != str(share) or not 0 <= value <= 100:
+                raise InvalidInput(f"traffic for {dep} must be a whole percent from 0 to 100, "
+                                   f"got {share!r}")
+            clean[dep] = value
+        total = sum(clean.values())
+        if total != 100:
+            raise InvalidInput(f"traffic must sum to 100, got {total}: e.g. blue=90 green=10")
+        for dep, value in clean.items():
+            if value > 0 and deps[dep]["state"] == FAILED:
+                raise Conflict(f"deployment {dep} failed to start ({deps[dep]['error']}): "
+                               "fix it with 'mlws endpoint deploy' before sending it traffic")
+
+        def write(conn: Connection) -> None:
+            for dep in deps:
+                conn.execute(S.deployments.update().where(and_(
+                    S.deployments.c.endpoint_pk == row["pk"], S.deployments.c.name == dep))
+                    .values(traffic=clean.get(dep, 0)))
+            self._bump(conn, row["pk"])
+
+        self.ws.db.transact(write)
+        return self.show(name)
+
+    def keys(self, name: str) -> dict:
+        """The endpoint's two keys (either one authorises a call)."""
+        row = self._row(name)
+        return {"primary": row["primary_key"], "secondary": row["secondary_key"]}
+
+    def regenerate(self, name: str, key: str = "secondary") -> dict:
+        """Replace one key; clients of the other keep working, running workers follow within ~1 s."""
+        if key not in ("primary", "secondary"):
+            raise InvalidInput(f"--key must be primary or secondary, got {key!r}")
+        row = self._row(name)
+        column = S.endpoints.c.primary_key if key == "primary" else S.endpoints.c.secondary_key
+
+        def write(conn: Connection) -> None:
+            conn.execute(S.endpoints.update().where(S.endpoints.c.pk == row["pk"])
+                         .values({column: secrets.token_urlsafe(32)}))
+            self._bump(conn, row["pk"])
+
+        self.ws.db.transact(write)
+        return self.keys(name)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def _spawn(self, name: str) -> None:
+        """Start the supervisor detached: its own session, not our child."""
+        log = self.log_path(name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "jupyter_mlws.serving", str(self.ws.root), name]
+        env = {k: v for k, v in os.environ.items() if k != "MLWS_RUN_ID"}
+        with open(log, "ab") as out:
+            subprocess.run(["setsid", "--fork", *argv], stdin=subprocess.DEVNULL, stdout=out,
+                           stderr=out, check=True, env=env)
+
+    def _wait_started(self, name: str, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        spawned = time.monotonic()
+        while True:
+            row = self._row(name)
+            if row["state"] == HEALTHY:
+                return self.show(name)
+            if row["state"] in (FAILED, STOPPED):
+                raise Unavailable(f"endpoint {name} failed to start: {row['error'] or 'stopped'}\n"
+                                  f"('mlws endpoint logs {name}' shows the log)")
+            if row["pid"] is None and time.monotonic() - spawned > 30:
+                self._update_endpoint(row["pk"], state=FAILED,
+                                      error="the server process did not start: " + self.log_tail(name, 5))
+                continue
+            if row["pid"] is not None and not _alive(row["pid"]):
+                self._update_endpoint(row["pk"], state=FAILED, pid=None,
+                                      error="the server process exited while starting: "
+                                      + self.log_tail(name, 10))
+                continue
+            if time.monotonic() > deadline:
+                raise Unavailable(f"endpoint {name} is still starting after {timeout:g} s: watch "
+                                  f"'mlws endpoint show {name}' and 'mlws endpoint logs {name}'")
+            time.sleep(0.05)
+
+    def _wait_deployment(self, name: str, deployment: str, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        row = self._row(name)
+        while True:
+            dep = next((d for d in self._deployment_rows(row["pk"]) if d["name"] == deployment), None)
+            if dep is None:
+                raise NotFound(f"deployment {deployment} of endpoint {name} was deleted meanwhile")
+            if dep["state"] != CREATING:
+                return dep
+            if not self._running(self._row(name)):
+                raise Unavailable(f"endpoint {name} stopped while deploying {deployment}")
+            if time.monotonic() > deadline:
+                raise Unavailable(f"deployment {deployment} is still starting after {timeout:g} s: "
+                                  f"watch 'mlws endpoint show {name}'")
+            time.sleep(0.05)
+
+    def _running(self, row: Mapping) -> bool:
+        return row["state"] in (CREATING, HEALTHY) and _alive(row["pid"]) and \
+            row["machine"] == socket.gethostname()
+
+    def stop(self, name: str, grace: float | None = None) -> dict:
+        """Stop the server: in-flight calls finish (up to the request timeout), then it exits."""
+        row = self._row(name)
+        pid = row["pid"]
+        if pid and row["machine"] == socket.gethostname() and _alive(pid):
+            if grace is None:
+                grace = self._settings(row)["request_timeout"] + 5
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + grace
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                while _alive(pid) and time.monotonic() < deadline + 5:
+                    time.sleep(0.05)
+        elif pid and row["machine"] != socket.gethostname():
+            raise Unavailable(f"endpoint {name} runs on {row['machine']}: stop it there")
+        self._update_endpoint(row["pk"], state=STOPPED, pid=None)
+        return self.show(name)
+
+    def start(self, name: str, *, wait: bool = True, timeout: float = 120.0) -> dict:
+        """Start a stopped or failed endpoint (same port, same keys)."""
+        row = self._row(name)
+        if self._running(row):
+            raise Conflict(f"endpoint {name} is running: use 'mlws endpoint restart {name}'")
+        self._update_endpoint(row["pk"], state=CREATING, error=None, pid=None)
+
+        def reset(conn: Connection) -> None:
+            conn.execute(S.deployments.update().where(S.deployments.c.endpoint_pk == row["pk"])
+                         .values(state=CREATING, error=None))
+
+        self.ws.db.transact(reset)
+        self._spawn(name)
+        return self._wait_started(name, timeout) if wait else self.show(name)
+
+    def restart(self, name: str, *, wait: bool = True, timeout: float = 120.0) -> dict:
+        """Stop the endpoint if it runs, then start it again."""
+        self.stop(name)
+        return self.start(name, wait=wait, timeout=timeout)
+
+    def delete(self, name: str) -> None:
+        """Stop the endpoint and remove it, its deployments and its statistics."""
+        import shutil
+
+        row = self._row(name)
+        self.stop(name)
+
+        def remove(conn: Connection) -> None:
+            dep_pks = select(S.deployments.c.pk).where(S.deployments.c.endpoint_pk == row["pk"])
+            conn.execute(S.deployment_models.delete().where(
+                S.deployment_models.c.deployment_pk.in_(dep_pks)))
+            conn.execute(S.deployments.delete().where(S.deployments.c.endpoint_pk == row["pk"]))
+            conn.execute(S.endpoint_metrics.delete().where(S.endpoint_metrics.c.endpoint_pk == row["pk"]))
+            conn.execute(S.endpoint_samples.delete().where(S.endpoint_samples.c.endpoint_pk == row["pk"]))
+            conn.execute(S.endpoints.delete().where(S.endpoints.c.pk == row["pk"]))
+
+        self.ws.db.transact(remove)
+        shutil.rmtree(self.endpoint_dir(name), ignore_errors=True)
+
+    def delete_deployment(self, name: str, deployment: str) -> dict:
+        """Remove a deployment that takes no traffic; the server rolls over without it."""
+        row = self._row(name)
+        deps = {d["name"]: d for d in self._deployment_rows(row["pk"])}
+        if deployment not in deps:
+            raise NotFound(f"endpoint {name} has no deployment {deployment!r}: it has "
+                           f"{', '.join(sorted(deps))}")
+        if len(deps) == 1:
+            raise Conflict(f"{deployment} is the last deployment of {name}: delete the endpoint "
+                           f"instead ('mlws endpoint delete {name}')")
+        if deps[deployment]["traffic"] > 0:
+            others = [d for d in deps if d != deployment]
+            hint = f" {others[0]}=100"
+            raise Conflict(f"deployment {deployment} takes {deps[deployment]['traffic']} % of the "
+                           f"traffic: move it first with 'mlws endpoint traffic {name}{hint}'")
+        pk = deps[deployment]["pk"]
+
+        def remove(conn: Connection) -> None:
+            conn.execute(S.deployment_models.delete().where(S.deployment_models.c.deployment_pk == pk))
+            conn.execute(S.deployments.delete().where(S.deployments.c.pk == pk))
+            self._bump(conn, row["pk"])
+
+        self.ws.db.transact(remove)
+        return self.show(name)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def list(self) -> list[dict]:
+        """Every endpoint with its state, URL and deployments' traffic."""
+        with self.ws.db.read() as conn:
+            names = conn.execute(select(S.endpoints.c.name).order_by(S.endpoints.c.name)).scalars().all()
+        return [self.show(n) for n in names]
+
+    def show(self, name: str) -> dict:
+        """An endpoint's state, URL, settings, restarts and deployments (never its keys)."""
+        row = self._row(name)
+        state, error = row["state"], row["error"]
+        if (state in (CREATING, HEALTHY) and row["pid"] and row["machine"] == socket.gethostname()
+                and not _alive(row["pid"])):
+            state = FAILED
+            error = (f"the server process is gone (killed, or the machine restarted): "
+                     f"'mlws endpoint start {name}' starts it again")
+        deps = []
+        for d in self._deployment_rows(row["pk"]):
+            deps.append({"name": d["name"], "traffic": d["traffic"], "state": d["state"],
+                         "error": d["error"], "entry_script": d["entry_name"],
+                         "entry_script_sha256": d["entry_script"],
+                         "models": [m["ref"] for m in json.loads(d["models"])],
+                         "created_at": d["created_at"], "updated_at": d["updated_at"]})
+        return {"name": name, "state": state, "error": error, "url": self._url(row),
+                "scoring_uri": self._url(row) + "/score" if row["port"] else None,
+                "host": row["host"], "port": row["port"], "workers": row["workers"],
+                "restarts": row["restarts"], "pid": row["pid"], "created_at": row["created_at"],
+                "updated_at": row["updated_at"], "settings": self._settings(row),
+                "deployments": deps}
+
+    def _url(self, row: Mapping) -> str | None:
+        if not row["port"]:
+            return None
+        host = row["host"]
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{row['port']}"
+
+    def logs(self, name: str, tail: int | None = 200) -> str:
+        """The endpoint's log (supervisor and workers), the last ``tail`` lines."""
+        self._row(name)
+        return self.log_tail(name, tail)
+
+    def log_tail(self, name: str, lines: int | None = 200) -> str:
+        path = self.log_path(name)
+        try:
+            with open(path, "rb") as f:
+                if lines is not None:
+                    f.seek(0, os.SEEK_END)
+                    f.seek(max(0, f.tell() - max(65536, lines * 400)))
+                data = f.read()
+        except FileNotFoundError:
+            return ""
+        text = data.decode("utf-8", "replace")
+        if lines is None:
+            return text
+        return "\n".join(text.splitlines()[-lines:])
+
+    def metrics(self, name: str, since: float = 3600.0, *, deployment: str | None = None) -> dict:
+        """Request counts, status codes, errors and latency percentiles over the last ``since`` s.
+
+        Returns totals per deployment and overall, and a 10-second series.
+        """
+        from .serving.monitor import BUCKET_MS, merge
+
+        row = self._row(name)
+        start = _now() - int(since * 1000)
+        m = S.endpoint_metrics
+        query = (select(m.c.deployment, m.c.bucket_start, m.c.count, m.c.errors, m.c.statuses,
+                        m.c.latency, m.c.latency_sum_ms)
+                 .where(and_(m.c.endpoint_pk == row["pk"], m.c.bucket_start >= start - BUCKET_MS))
+                 .order_by(m.c.bucket_start))
+        if deployment:
+            query = query.where(m.c.deployment == deployment)
+        with self.ws.db.read() as conn:
+            rows = [dict(r._mapping, statuses=json.loads(r.statuses), latency=json.loads(r.latency))
+                    for r in conn.execute(query)]
+        per_dep: dict[str, list] = {}
+        per_bucket: dict[tuple, list] = {}
+        for r in rows:
+            per_dep.setdefault(r["deployment"], []).append(r)
+            per_bucket.setdefault((r["bucket_start"], r["deployment"]), []).append(r)
+        series = [{"bucket_start": b, "deployment": d, **merge(rs)}
+                  for (b, d), rs in sorted(per_bucket.items())]
+        return {"endpoint": name, "since_s": since, "bucket_s": BUCKET_MS / 1000,
+                "total": merge(rows), "deployments": {d: merge(rs) for d, rs in sorted(per_dep.items())},
+                "series": series}
+
+    def samples(self, name: str, limit: int = 100) -> list[dict]:
+        """The latest sampled request/response payloads (sampling is off unless sample_rate > 0)."""
+        row = self._row(name)
+        s = S.endpoint_samples
+        with self.ws.db.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                select(s.c.deployment, s.c.ts, s.c.status, s.c.request, s.c.response)
+                .where(s.c.endpoint_pk == row["pk"]).order_by(s.c.ts.desc()).limit(limit))]
+
+    def serving(self, version_pk: int) -> list[str]:
+        """Names of the endpoints whose deployments serve a model version."""
+        dm, d, e = S.deployment_models, S.deployments, S.endpoints
+        with self.ws.db.read() as conn:
+            return list(conn.execute(
+                select(e.c.name).distinct().select_from(
+                    dm.join(d, d.c.pk == dm.c.deployment_pk).join(e, e.c.pk == d.c.endpoint_pk))
+                .where(dm.c.version_pk == version_pk).order_by(e.c.name)).scalars())
+
+    # -- calling ----------------------------------------------------------------------------
+
+    def invoke(self, name: str, data: Any, *, deployment: str | None = None,
+               timeout: float | None = None, raw: bool = False) -> Any:
+        """Score ``data`` (a JSON-able value, or JSON text/bytes with ``raw=True``) on the endpoint.
+
+        Uses the endpoint's primary key; ``deployment`` calls one deployment directly.
+        """
+        row = self._row(name)
+        if not row["port"] or row["state"] != HEALTHY:
+            raise Unavailable(f"endpoint {name} is {row['state']}: start it with "
+                              f"'mlws endpoint start {name}'")
+        if raw:
+            body = data.encode() if isinstance(data, str) else bytes(data)
+        else:
+            try:
+                body = json.dumps(data, allow_nan=False).encode()
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput(f"the data is not JSON: {exc}") from None
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {row['primary_key']}"}
+        if deployment:
+            headers["x-mlws-deployment"] = deployment
+        host = row["host"] if row["host"] not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        if timeout is None:
+            timeout = self._settings(row)["request_timeout"] + 10
+        conn = http.client.HTTPConnection(host, row["port"], timeout=timeout)
+        try:
+            conn.request("POST", "/score", body=body, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise Unavailable(f"endpoint {name} did not answer ({exc}): 'mlws endpoint show {name}' "
+                              "and 'mlws endpoint logs' tell why") from None
+        finally:
+            conn.close()
+        if response.status == 200:
+            return json.loads(payload)
+        try:
+            message = json.loads(payload)["error"]
+        except (ValueError, KeyError, TypeError):
+            message = payload[:200].decode("utf-8", "replace")
+        kind = {400: InvalidInput, 413: InvalidInput, 415: InvalidInput, 401: PermissionDenied,
+                404: NotFound}.get(response.status, Unavailable)
+        error = kind(f"endpoint {name} answered {response.status}: {message}")
+        error.status = response.status
+        raise error
+
+    # -- internals shared with the supervisor ----------------------------------------------
+
+    def _row(self, name: str) -> dict:
+        with self.ws.db.read() as conn:
+            row = conn.execute(select(S.endpoints).where(S.endpoints.c.name == name)).mappings().first()
+        if row is None:
+            raise NotFound(f"no endpoint named {name!r}: 'mlws endpoint list' shows them")
+        return dict(row)
+
+    def _settings(self, row: Mapping) -> dict:
+        return {**DEFAULT_SETTINGS, **json.loads(row["settings"] or "{}")}
+
+    def _deployment_rows(self, endpoint_pk: int) -> list[dict]:
+        with self.ws.db.read() as conn:
+            return [dict(r) for r in conn.execute(
+                select(S.deployments).where(S.deployments.c.endpoint_pk == endpoint_pk)
+                .order_by(S.deployments.c.name)).mappings()]
+
+    def _bump(self, conn: Connection, endpoint_pk: int) -> None:
+        conn.execute(S.endpoints.update().where(S.endpoints.c.pk == endpoint_pk).values(
+            config_version=S.endpoints.c.config_version + 1, updated_at=_now()))
+
+    def _update_endpoint(self, endpoint_pk: int, **values) -> None:
+        self.ws.db.transact(lambda conn: conn.execute(
+            S.endpoints.update().where(S.endpoints.c.pk == endpoint_pk)
+            .values(updated_at=_now(), **values)))
+
+    def _update_deployments(self, endpoint_pk: int, names: Iterable[str], state: str,
+                            error: str | None = None) -> None:
+        names = list(names)
+        if not names:
+            return
+        self.ws.db.transact(lambda conn: conn.execute(
+            S.deployments.update().where(and_(S.deployments.c.endpoint_pk == endpoint_pk,
+                                              S.deployments.c.name.in_(names)))
+            .values(state=state, error=error)))
+
+    def _count_restart(self, endpoint_pk: int) -> None:
+        self.ws.db.transact(lambda conn: conn.execute(
+            S.endpoints.update().where(S.endpoints.c.pk == endpoint_pk)
+            .values(restarts=S.endpoints.c.restarts + 1)))
+
+    def _write_stats(self, rows: list[dict], samples: list[dict]) -> None:
+        def write(conn: Connection) -> None:
+            if rows:
+                conn.execute(S.endpoint_metrics.insert(), rows)
+            if samples:
+                conn.execute(S.endpoint_samples.insert(), samples)
+
+        self.ws.db.transact(write)
+

@@ -1,0 +1,347 @@
+"""The scoring server's ASGI app: a raw ASGI callable, no framework on the hot path.
+
+Routes: ``POST /score`` (key required), ``GET /openapi.json`` (key required),
+``GET /health`` and ``GET /ready`` (open, reveal nothing).  A request picks its
+deployment by the ``x-mlws-deployment`` header, else at random by traffic
+weight.  ``run()`` executes in a thread pool so that a slow call can time out
+(504) while the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import hmac
+import json
+import random
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .jsonschema import validate
+from .monitor import Monitor
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+@dataclass
+class LoadedDeployment:
+    """A deployment's scoring module, loaded and initialised in this worker."""
+
+    name: str
+    run: Callable[[Any], Any]
+    input_schema: dict | None = None
+    output_schema: dict | None = None
+    models: list[str] = field(default_factory=list)
+
+
+def _default(obj):
+    """JSON for numpy arrays and scalars (and anything with ``tolist``)."""
+    for attr in ("tolist", "item"):
+        if hasattr(obj, attr):
+            return getattr(obj, attr)()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _dumps(obj) -> bytes:
+    return json.dumps(obj, default=_default, allow_nan=False, separators=(",", ":")).encode()
+
+
+_CANNED = {}
+
+
+def _error_body(message: str) -> bytes:
+    body = _CANNED.get(message)
+    if body is None:
+        body = json.dumps({"error": message}).encode()
+        if len(_CANNED) < 64:
+            _CANNED[message] = body
+    return body
+
+
+class ScoringApp:
+    """The ASGI app of one worker process.
+
+    Parameters
+    ----------
+    deployments : dict
+        Name to :class:`LoadedDeployment`.
+    settings : dict
+        ``request_timeout`` (s), ``max_body_bytes``, ``max_inflight`` (requests in this
+        worker beyond which it answers 503), ``threads``.
+    monitor : Monitor
+        Receives every scoring request's deployment, status and latency.
+    """
+
+    def __init__(self, endpoint: str, deployments: dict[str, LoadedDeployment], settings: dict,
+                 monitor: Monitor, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)):
+        self.endpoint = endpoint
+        self.deployments = deployments
+        self.timeout = float(settings["request_timeout"])
+        self.max_body = int(settings["max_body_bytes"])
+        self.max_inflight = int(settings["max_inflight"])
+        self.pool = ThreadPoolExecutor(max_workers=int(settings["threads"]),
+                                       thread_name_prefix="mlws-run")
+        self.monitor = monitor
+        self.log = log
+        self.inflight = 0
+        #: thread ident -> (monotonic start, deployment) of run() calls under way
+        self.running: dict[int, tuple[float, str]] = {}
+        self._keys: tuple[bytes, bytes] = (b"\0" * 43 + b"!", b"\0" * 43 + b"?")
+        self._routes: tuple[list[int], list[str]] = ([], [])
+        self.configured = threading.Event()
+
+    # -- configuration (from the supervisor, on a reader thread) ------------------------
+
+    def configure(self, keys: list[str], traffic: dict[str, int]) -> None:
+        """Take new keys and traffic weights; in effect for the next request."""
+        if len(keys) == 2 and all(keys):
+            self._keys = (keys[0].encode(), keys[1].encode())
+        cum, names, total = [], [], 0
+        for name, share in sorted(traffic.items()):
+            if share > 0 and name in self.deployments:
+                total += share
+                cum.append(total)
+                names.append(name)
+        self._routes = (cum, names)
+        self.configured.set()
+
+    # -- ASGI -------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                while True:
+                    message = await receive()
+                    if message["type"] == "lifespan.startup":
+                        await send({"type": "lifespan.startup.complete"})
+                    elif message["type"] == "lifespan.shutdown":
+                        await send({"type": "lifespan.shutdown.complete"})
+                        return
+            return
+        path = scope["path"]
+        method = scope["method"]
+        if path == "/score":
+            if method != "POST":
+                return await self._send(send, 405, _error_body("use POST /score with a JSON body"),
+                                        [(b"allow", b"POST")])
+            return await self._score(scope, receive, send)
+        if method == "GET" and path in ("/health", "/ready"):
+            return await self._send(send, 200, b'{"status":"ok"}' if path == "/health"
+                                    else b'{"status":"ready"}')
+        if path == "/openapi.json" and method == "GET":
+            headers = dict(scope["headers"])
+            if not self._authorised(headers):
+                return await self._unauthorised(send)
+            wanted = headers.get(b"x-mlws-deployment", b"").decode("latin-1")
+            return await self._send(send, 200, _dumps(self.openapi(wanted or None)))
+        return await self._send(send, 404, _error_body(
+            "no such route: score with POST /score; GET /health, /ready and /openapi.json"))
+
+    async def _send(self, send, status: int, body: bytes, extra=()) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _authorised(self, headers: dict) -> bool:
+        given = headers.get(b"authorization")
+        if given is not None:
+            if given[:7].lower() != b"bearer ":
+                return False
+            given = given[7:].strip()
+        else:
+            given = headers.get(b"x-api-key")
+            if given is None:
+                return False
+        k1, k2 = self._keys
+        # both comparisons always run: the time taken tells nothing about which key is close
+        ok1 = hmac.compare_digest(given, k1)
+        ok2 = hmac.compare_digest(given, k2)
+        return ok1 | ok2
+
+    async def _unauthorised(self, send) -> None:
+        await self._send(send, 401, _error_body(
+            "missing or wrong key: send 'Authorization: Bearer KEY' or 'x-api-key: KEY' "
+            "('mlws endpoint keys NAME' shows the keys; keys in the URL are never accepted)"),
+            [(b"www-authenticate", b'Bearer realm="mlws"')])
+
+    def _pick(self, wanted: bytes | None) -> str | None:
+        if wanted:
+            name = wanted.decode("latin-1")
+            return name if name in self.deployments else None
+        cum, names = self._routes
+        if not names:
+            return None
+        if len(names) == 1:
+            return names[0]
+        return names[bisect.bisect_right(cum, random.random() * cum[-1])]
+
+    async def _score(self, scope, receive, send) -> None:
+        start = time.perf_counter()
+        headers = dict(scope["headers"])
+        deployment = "-"
+        status = 500
+        body = b""
+        try:
+            if not self._authorised(headers):
+                status = 401
+                return await self._unauthorised(send)
+            wanted = headers.get(b"x-mlws-deployment")
+            name = self._pick(wanted)
+            if name is None:
+                if wanted:
+                    status = 404
+                    return await self._send(send, 404, _error_body(
+                        "no such deployment: 'mlws endpoint show NAME' lists them"))
+                status = 503
+                return await self._send(send, 503, _error_body(
+                    "no deployment takes traffic: set it with 'mlws endpoint traffic'"),
+                    [(b"retry-after", b"5")])
+            deployment = name
+            dep = self.deployments[name]
+            if self.inflight >= self.max_inflight:
+                status = 503
+                return await self._send(send, 503, _error_body(
+                    "the endpoint is overloaded: retry later"), [(b"retry-after", b"1")])
+            ctype = headers.get(b"content-type", b"")
+            if not ctype.split(b";", 1)[0].strip().lower() == b"application/json":
+                status = 415
+                return await self._send(send, 415, _error_body(
+                    "send the request body as JSON with 'Content-Type: application/json'"))
+            length = headers.get(b"content-length")
+            if length is not None:
+                try:
+                    declared = int(length)
+                except ValueError:
+                    status = 400
+                    return await self._send(send, 400, _error_body("bad Content-Length"))
+                if declared > self.max_body:
+                    status = 413
+                    return await self._send(send, 413, self._too_large(), [(b"connection", b"close")])
+            body, too_large = await self._read(receive)
+            if too_large:
+                status = 413
+                return await self._send(send, 413, self._too_large(), [(b"connection", b"close")])
+            try:
+                data = json.loads(body)
+            except ValueError as exc:
+                status = 400
+                return await self._send(send, 400, _error_body(f"the body is not valid JSON: {exc}"))
+            if dep.input_schema is not None:
+                err = validate(data, dep.input_schema)
+                if err:
+                    status = 400
+                    return await self._send(send, 400, _error_body(
+                        f"the input does not match the endpoint's schema: {err} "
+                        "(GET /openapi.json shows it)"))
+            status, out = await self._run(dep, data)
+            extra = [(b"x-mlws-deployment", name.encode())]
+            if status == 504:
+                extra.append((b"retry-after", b"1"))
+            await self._send(send, status, out, extra)
+            if self.monitor.sample_rate and self.monitor.want_sample():
+                self.monitor.sample(name, status, body, out)
+        finally:
+            self.monitor.record(deployment, status, (time.perf_counter() - start) * 1000.0)
+
+    def _too_large(self) -> bytes:
+        return _error_body(f"the request body is larger than this endpoint's limit of "
+                           f"{self.max_body} bytes: send less data per call")
+
+    async def _read(self, receive) -> tuple[bytes, bool]:
+        message = await receive()
+        body = message.get("body", b"")
+        if not message.get("more_body"):
+            return body, len(body) > self.max_body
+        chunks = [body]
+        size = len(body)
+        while message.get("more_body"):
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return b"", True  # stop reading: the rest is never buffered
+            chunks.append(chunk)
+        return b"".join(chunks), False
+
+    def _call(self, dep: LoadedDeployment, data):
+        ident = threading.get_ident()
+        self.running[ident] = (time.monotonic(), dep.name)
+        try:
+            return dep.run(data)
+        finally:
+            self.running.pop(ident, None)
+
+    async def _run(self, dep: LoadedDeployment, data) -> tuple[int, bytes]:
+        self.inflight += 1
+        try:
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(self.pool, self._call, dep, data)
+            try:
+                result = await asyncio.wait_for(future, self.timeout)
+            except asyncio.TimeoutError:
+                self.log(f"deployment {dep.name}: run() took longer than {self.timeout:g} s: "
+                         "answered 504")
+                return 504, _error_body(f"scoring took longer than {self.timeout:g} s")
+            except Exception:
+                self.log(f"deployment {dep.name}: run() raised\n{traceback.format_exc()}")
+                return 500, _error_body("scoring failed: the endpoint's logs have the details")
+            try:
+                out = _dumps(result)
+            except (TypeError, ValueError) as exc:
+                self.log(f"deployment {dep.name}: run() returned something JSON cannot hold: {exc}")
+                return 500, _error_body("scoring failed: the endpoint's logs have the details")
+            if dep.output_schema is not None:
+                err = validate(result, dep.output_schema)
+                if err:
+                    self.log(f"deployment {dep.name}: run() output does not match output_schema: {err}")
+                    return 500, _error_body("scoring failed: the endpoint's logs have the details")
+            return 200, out
+        finally:
+            self.inflight -= 1
+
+    def stuck(self, grace: float) -> list[str]:
+        """Deployments with a run() call under way for longer than timeout + grace."""
+        limit = time.monotonic() - self.timeout - grace
+        return [dep for started, dep in list(self.running.values()) if started < limit]
+
+    def openapi(self, deployment: str | None = None) -> dict:
+        """An OpenAPI 3 document of POST /score with the deployment's schemas."""
+        names = sorted(self.deployments)
+        cum, routed = self._routes
+        chosen = deployment if deployment in self.deployments else (routed[0] if routed else
+                                                                    names[0] if names else None)
+        dep = self.deployments.get(chosen) if chosen else None
+        request_schema = (dep.input_schema if dep and dep.input_schema is not None else {})
+        response_schema = (dep.output_schema if dep and dep.output_schema is not None else {})
+        error = {"type": "object", "properties": {"error": {"type": "string"}}}
+        responses = {"200": {"description": "the scoring result",
+                             "content": {"application/json": {"schema": response_schema}}}}
+        for code, text in (("400", "malformed JSON or schema mismatch"), ("401", "missing or wrong key"),
+                           ("413", "body too large"), ("415", "not JSON"), ("500", "run() failed"),
+                           ("503", "overloaded"), ("504", "run() timed out")):
+            responses[code] = {"description": text, "content": {"application/json": {"schema": error}}}
+        return {
+            "openapi": "3.0.3",
+            "info": {"title": f"endpoint {self.endpoint}", "version": chosen or "-"},
+            "paths": {"/score": {"post": {
+                "summary": "score data",
+                "security": [{"bearer": []}, {"apiKey": []}],
+                "parameters": [{"name": "x-mlws-deployment", "in": "header", "required": False,
+                                "schema": {"type": "string", "enum": names}}],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": request_schema}}},
+                "responses": responses}},
+                "/health": {"get": {"responses": {"200": {"description": "alive"}}}},
+                "/ready": {"get": {"responses": {"200": {"description": "ready"}}}}},
+            "components": {"securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}}},
+            "x-mlws-deployments": {
+                n: {"input_schema": d.input_schema, "output_schema": d.output_schema,
+                    "models": d.models} for n, d in self.deployments.items()},
+        }

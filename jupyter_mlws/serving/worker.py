@@ -1,0 +1,171 @@
+"""One worker process of an endpoint: loads every deployment's scoring script, then serves.
+
+Started by the supervisor as ``python -m jupyter_mlws.serving.worker SPEC SOCK_FD STATUS_FD``:
+
+- ``SPEC`` is a JSON file (no secrets): the deployments, their folders and the settings;
+- ``SOCK_FD`` is the listening socket the supervisor bound (shared by all workers: the
+  kernel balances connections);
+- ``STATUS_FD`` is a pipe to the supervisor, one JSON object a line: ``ready``, ``failed``,
+  heartbeats, ``stuck`` and batches of request statistics.
+
+The supervisor writes configuration lines (keys, traffic) to the worker's stdin; keys
+therefore never appear in argv, the environment or a file.  End of stdin means the
+supervisor is gone, and the worker stops.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+
+
+class StatusPipe:
+    """Thread-safe JSON lines to the supervisor."""
+
+    def __init__(self, fd: int):
+        self._file = os.fdopen(fd, "w", buffering=1)
+        self._lock = threading.Lock()
+
+    def send(self, **event) -> None:
+        line = json.dumps(event, separators=(",", ":")) + "\n"
+        with self._lock:
+            try:
+                self._file.write(line)
+                self._file.flush()
+            except (BrokenPipeError, OSError):
+                pass
+
+
+def load_deployment(dep: dict):
+    """Import a deployment's score.py in a module of its own and call its ``init()``."""
+    from .app import LoadedDeployment
+    from .jsonschema import check_schema
+
+    os.environ["MLWS_MODEL_DIR"] = dep["model_dir"]
+    os.environ["AZUREML_MODEL_DIR"] = dep["model_dir"]
+    os.environ["MLWS_MODEL_DIRS"] = json.dumps(dep["model_dirs"])
+    os.environ["MLWS_DEPLOYMENT"] = dep["name"]
+    module_name = f"mlws_score_{dep['name'].replace('-', '_').replace('.', '_')}"
+    spec = importlib.util.spec_from_file_location(module_name, dep["script"])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    sys.path.insert(0, dep["dir"])
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(dep["dir"])
+    run = getattr(module, "run", None)
+    if not callable(run):
+        raise RuntimeError(f"{dep['entry_name']} defines no run(data) function")
+    init = getattr(module, "init", None)
+    if callable(init):
+        init()
+    schemas = {}
+    for attr in ("input_schema", "output_schema"):
+        value = getattr(module, attr, None)
+        if value is not None:
+            check_schema(value, attr)
+        schemas[attr] = value
+    return LoadedDeployment(dep["name"], run, models=list(dep["model_dirs"]), **schemas)
+
+
+def _log(message: str) -> None:
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    sys.stderr.write(f"{stamp} worker {os.getpid()}: {message}\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str]) -> int:
+    spec_path, sock_fd, status_fd = argv[0], int(argv[1]), int(argv[2])
+    status = StatusPipe(status_fd)
+    with open(spec_path) as f:
+        spec = json.load(f)
+    settings = spec["settings"]
+
+    loaded = {}
+    for dep in spec["deployments"]:
+        try:
+            loaded[dep["name"]] = load_deployment(dep)
+        except BaseException as exc:  # init() may raise anything, SystemExit included
+            tb = traceback.format_exc()
+            _log(f"deployment {dep['name']}: loading {dep['entry_name']} failed\n{tb}")
+            last = tb.strip().splitlines()[-6:]
+            status.send(event="failed", deployment=dep["name"],
+                        error=f"{type(exc).__name__}: {exc}", excerpt="\n".join(last))
+            return 3
+
+    import uvicorn
+
+    from .app import ScoringApp
+    from .monitor import Monitor
+
+    monitor = Monitor(lambda buckets, samples: status.send(event="metrics", buckets=buckets,
+                                                           samples=samples),
+                      flush_interval=float(settings["flush_interval"]),
+                      sample_rate=float(settings["sample_rate"]),
+                      sample_max_bytes=int(settings["sample_max_bytes"]))
+    app = ScoringApp(spec["endpoint"], loaded, settings, monitor, log=_log)
+    import socket
+
+    sock = socket.socket(fileno=sock_fd)
+    config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
+                            timeout_keep_alive=int(settings.get("keep_alive", 5)),
+                            timeout_graceful_shutdown=float(settings["request_timeout"]) + 1)
+    server = uvicorn.Server(config)
+
+    def read_config() -> None:
+        for line in sys.stdin:
+            try:
+                message = json.loads(line)
+                app.configure(message["keys"], message["traffic"])
+            except (ValueError, KeyError, TypeError):
+                _log("ignored a malformed configuration line")
+        # the supervisor is gone: stop serving
+        server.should_exit = True
+        app.configured.set()
+
+    threading.Thread(target=read_config, name="mlws-config", daemon=True).start()
+    if not app.configured.wait(30) or server.should_exit:
+        _log("no configuration from the supervisor: exiting")
+        return 4
+
+    def watchdog() -> None:
+        grace = float(settings["stuck_grace"])
+        reported = False
+        while not server.should_exit:
+            status.send(event="hb")
+            if not reported and app.stuck(grace):
+                reported = True
+                _log(f"run() stuck longer than {app.timeout:g} s + {grace:g} s: asking for a restart")
+                monitor.flush()
+                status.send(event="stuck", deployments=app.stuck(grace))
+            time.sleep(0.5)
+
+    threading.Thread(target=watchdog, name="mlws-watchdog", daemon=True).start()
+
+    original_startup = server.startup
+
+    async def startup(sockets=None):
+        import asyncio
+
+        monitor.loop = asyncio.get_running_loop()
+        await original_startup(sockets=sockets)
+        status.send(event="ready")
+
+    server.startup = startup
+    monitor.start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        monitor.loop = None
+        monitor.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,443 @@
+"""Endpoints for real: detached server processes on 127.0.0.1, called over HTTP.
+
+One healthy endpoint is shared by the module (its start costs a few seconds);
+tests run in file order and leave it healthy for the next.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import json
+import os
+import pickle
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn")
+pytest.importorskip("uvicorn")
+
+from click.testing import CliRunner  # noqa: E402
+
+from jupyter_mlws import Workspace  # noqa: E402
+from jupyter_mlws.cli import main as cli  # noqa: E402
+from jupyter_mlws.errors import Conflict, InvalidInput, NotFound, Unavailable  # noqa: E402
+
+SCRIPTS = Path(__file__).parent / "endpoint_scripts"
+SAMPLE = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+
+pytestmark = pytest.mark.timeout(120)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def wait_for(predicate, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def group_pids(leader: int | None) -> list[int]:
+    """Live processes in the process group led by ``leader`` (the supervisor and its workers)."""
+    if not leader:
+        return []
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(b")", 1)[-1].split()
+        if int(fields[2]) == leader and fields[0] not in (b"Z", b"X"):
+            out.append(int(entry))
+    return out
+
+
+def worker_pids(ws, name) -> list[int]:
+    leader = ws.endpoints.show(name)["pid"]
+    return [p for p in group_pids(leader) if p != leader]
+
+
+def call(info, body=b"{}", *, key=None, headers=None, path="/score", method="POST",
+         content_type="application/json"):
+    """(status, headers, parsed JSON body) of one HTTP call."""
+    conn = http.client.HTTPConnection("127.0.0.1", info["port"], timeout=30)
+    try:
+        h = {} if content_type is None else {"Content-Type": content_type}
+        if key:
+            h["Authorization"] = f"Bearer {key}"
+        h.update(headers or {})
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        conn.request(method, path, body=body if method == "POST" else None, headers=h)
+        resp = conn.getresponse()
+        raw = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, json.loads(raw) if raw else None
+    finally:
+        conn.close()
+
+
+def raw_exchange(port: int, request: bytes, then: bytes = b"") -> bytes:
+    """Send raw bytes, read the answer (the server may answer before the body is all sent)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        if then:
+            try:
+                s.sendall(then)
+            except OSError:
+                pass
+        data = b""
+        while b"\r\n\r\n" not in data or len(data) < data.find(b"\r\n\r\n") + 4 + _length(data):
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def _length(data: bytes) -> int:
+    for line in data.split(b"\r\n\r\n")[0].split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":")[1])
+    return 0
+
+
+# -- fixtures -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    root = tmp_path_factory.mktemp("endpoints")
+    old = os.environ.pop("MLWS_WORKSPACE", None)
+    ws = Workspace.create(root / "ws")
+    X, y = load_iris(return_X_y=True)
+    models = []
+    for i, c in enumerate((1.0, 0.1)):
+        folder = root / f"model{i}"
+        folder.mkdir()
+        model = LogisticRegression(C=c, max_iter=1000).fit(X, y)
+        with open(folder / "model.pkl", "wb") as f:
+            pickle.dump(model, f)
+        models.append(model)
+        ws.register_model("iris", folder)
+    try:
+        yield ws, models
+    finally:
+        for item in ws.endpoints.list():
+            try:
+                ws.endpoints.delete(item["name"])
+            except Exception:
+                pass
+        ws.close()
+        if old is not None:
+            os.environ["MLWS_WORKSPACE"] = old
+
+
+@pytest.fixture(scope="module")
+def served(env):
+    ws, models = env
+    info = ws.deploy("iris:1", "main", SCRIPTS / "score.py", workers=2, request_timeout=1.0,
+                     stuck_grace=1.0, max_body_bytes=1_000_000, max_inflight=3, flush_interval=0.5)
+    return ws, models, info
+
+
+def keys(ws, name="main"):
+    return ws.endpoints.keys(name)
+
+
+# -- tests --------------------------------------------------------------------------------
+
+
+def test_create_is_healthy_and_scores(served):
+    ws, models, info = served
+    assert info["state"] == "healthy"
+    assert info["url"].startswith("http://127.0.0.1:")
+    assert info["deployments"][0]["traffic"] == 100
+    out = ws.endpoints.invoke("main", {"data": SAMPLE})
+    assert out["predictions"] == models[0].predict(SAMPLE).tolist()
+    assert out["models"] == ["iris:1"]
+    # the CLI: invoke with the key, show without keys, keys only from 'keys'
+    runner = CliRunner()
+    base = ["--workspace", str(ws.root), "endpoint"]
+    res = runner.invoke(cli, [*base, "invoke", "main", "--data", json.dumps({"data": SAMPLE})])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["predictions"] == out["predictions"]
+    res = runner.invoke(cli, [*base, "show", "main", "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["state"] == "healthy"
+    k = keys(ws)
+    assert k["primary"] not in res.output and k["secondary"] not in res.output
+    res = runner.invoke(cli, [*base, "keys", "main", "--json"])
+    assert json.loads(res.output) == k
+    res = runner.invoke(cli, [*base, "list"])
+    assert "main" in res.output and "blue=100" in res.output
+
+
+def test_health_routes_are_open_and_reveal_nothing(served):
+    ws, _, info = served
+    for path in ("/health", "/ready"):
+        status, _, body = call(info, path=path, method="GET")
+        assert status == 200
+        text = json.dumps(body)
+        assert "iris" not in text and keys(ws)["primary"] not in text
+    # the OpenAPI document needs a key, and publishes the script's schemas
+    assert call(info, path="/openapi.json", method="GET")[0] == 401
+    status, _, doc = call(info, path="/openapi.json", method="GET", key=keys(ws)["primary"])
+    assert status == 200
+    schema = doc["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["data"]
+
+
+def test_auth(served):
+    ws, _, info = served
+    k = keys(ws)
+    body = {"data": SAMPLE}
+    assert call(info, body)[0] == 401
+    assert call(info, body, key="wrong")[0] == 401
+    assert call(info, body, headers={"x-api-key": "x" * 43})[0] == 401
+    status, _, err = call(info, body, path=f"/score?key={k['primary']}")
+    assert status == 401 and "never accepted" in err["error"]
+    status, _, err = call(info, body, path=f"/score?api-key={k['primary']}&code={k['secondary']}")
+    assert status == 401
+    assert call(info, body, key=k["primary"])[0] == 200
+    assert call(info, body, headers={"x-api-key": k["secondary"]})[0] == 200
+    # rotating the secondary key: the primary keeps working throughout
+    new = ws.endpoints.regenerate("main", "secondary")
+    assert new["primary"] == k["primary"] and new["secondary"] != k["secondary"]
+    assert call(info, body, key=k["primary"])[0] == 200
+    wait_for(lambda: all(call(info, body, key=new["secondary"])[0] == 200 for _ in range(6))
+             and all(call(info, body, key=k["secondary"])[0] == 401 for _ in range(6)),
+             timeout=5, what="workers to pick up the new key")
+    assert call(info, body, key=k["primary"])[0] == 200
+
+
+def test_bad_requests_get_json_errors(served):
+    ws, _, info = served
+    key = keys(ws)["primary"]
+    status, _, err = call(info, b"{not json", key=key)
+    assert status == 400 and "not valid JSON" in err["error"]
+    status, _, err = call(info, json.dumps({"data": SAMPLE}), key=key, content_type="text/plain")
+    assert status == 415 and "application/json" in err["error"]
+    status, _, err = call(info, {"rows": SAMPLE}, key=key)
+    assert status == 400 and "data" in err["error"]
+    status, _, err = call(info, {"data": [[1, 2, "x", 4]]}, key=key)
+    assert status == 400 and "$.data[0][2]" in err["error"]
+    status, _, err = call(info, {"data": SAMPLE}, key=key, method="GET")
+    assert status == 405
+    # run() raising: a generic 500, the traceback in the logs only
+    status, _, err = call(info, {"data": SAMPLE, "raise": True}, key=key)
+    assert status == 500 and "secret" not in json.dumps(err) and "Traceback" not in err["error"]
+    wait_for(lambda: "secret internal detail" in ws.endpoints.logs("main"), what="traceback in logs")
+    assert "Traceback" in ws.endpoints.logs("main")
+
+
+def test_body_limit_answers_413_without_reading_everything(served):
+    ws, _, info = served
+    key = keys(ws)["primary"]
+    head = (f"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {key}\r\n").encode()
+    # a declared length over the limit: answered before any of the body is sent
+    answer = raw_exchange(info["port"], head + b"Content-Length: 50000000\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 413") and b'"error"' in answer
+    # chunked, growing past the limit: reading stops there
+    chunk = b"[" + b"1," * 200_000 + b"1]"
+    chunked = b"".join(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n" for _ in range(4))
+    answer = raw_exchange(info["port"], head + b"Transfer-Encoding: chunked\r\n\r\n", chunked)
+    assert answer.startswith(b"HTTP/1.1 413")
+    # the endpoint is still fine
+    assert call(info, {"data": SAMPLE}, key=key)[0] == 200
+
+
+def test_overload_answers_503_with_retry_after(served):
+    ws, _, info = served
+    key = keys(ws)["primary"]
+    wait_for(lambda: len(worker_pids(ws, "main")) == 2, what="two workers")
+    with concurrent.futures.ThreadPoolExecutor(24) as pool:
+        results = list(pool.map(lambda _: call(info, {"data": SAMPLE, "sleep": 0.6}, key=key),
+                                range(24)))
+    statuses = [r[0] for r in results]
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(503) >= 6 and statuses.count(200) >= 2, statuses
+    overloaded = next(r for r in results if r[0] == 503)
+    assert overloaded[1]["retry-after"] == "1" and "overloaded" in overloaded[2]["error"]
+    assert call(info, {"data": SAMPLE}, key=key)[0] == 200
+
+
+def test_timeout_504_and_a_stuck_worker_is_replaced(served):
+    ws, _, info = served
+    key = keys(ws)["primary"]
+    before = ws.endpoints.show("main")["restarts"]
+    started = time.monotonic()
+    status, _, err = call(info, {"data": SAMPLE, "sleep": 8}, key=key)
+    assert status == 504 and "longer than 1 s" in err["error"]
+    assert time.monotonic() - started < 5
+    # the event loop is free meanwhile
+    assert call(info, {"data": SAMPLE}, key=key)[0] == 200
+    wait_for(lambda: ws.endpoints.show("main")["restarts"] > before, timeout=15,
+             what="the stuck worker to be replaced")
+    assert "stuck" in ws.endpoints.logs("main")
+    assert ws.endpoints.show("main")["state"] == "healthy"
+
+
+def test_a_killed_worker_is_restarted(served):
+    ws, _, info = served
+    key = keys(ws)["primary"]
+    wait_for(lambda: len(worker_pids(ws, "main")) == 2, what="two workers")
+    before = ws.endpoints.show("main")["restarts"]
+    victim = worker_pids(ws, "main")[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: ws.endpoints.show("main")["restarts"] == before + 1, what="a restart")
+    pids = wait_for(lambda: len(worker_pids(ws, "main")) == 2 and worker_pids(ws, "main"),
+                    what="a replacement worker")
+    assert victim not in pids
+    for _ in range(10):
+        assert call(info, {"data": SAMPLE}, key=key)[0] == 200
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "endpoint", "show", "main"])
+    assert f"restarts:  {before + 1}" in res.output
+
+
+def test_metrics_count_requests_with_percentiles(served):
+    ws, _, info = served
+    key = keys(ws)["primary"]
+    first = ws.endpoints.metrics("main", 3600)["total"]["count"]
+    for _ in range(30):
+        assert call(info, {"data": SAMPLE}, key=key)[0] == 200
+    m = wait_for(lambda: (lambda m: m["total"]["count"] >= first + 30 and m)(
+        ws.endpoints.metrics("main", 3600)), timeout=15, what="metrics to be flushed")
+    blue = m["deployments"]["blue"]
+    assert blue["statuses"]["200"] >= 30
+    assert blue["statuses"].get("500", 0) >= 1 and blue["errors"] >= 1  # the raising call
+    assert blue["statuses"].get("400", 0) >= 2 and blue["statuses"].get("504", 0) >= 1
+    lat = blue["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"]
+    assert m["deployments"]["-"]["statuses"]["401"] >= 3  # refused before any deployment was picked
+    assert m["series"] and all(s["bucket_start"] % 10_000 == 0 for s in m["series"])
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "endpoint", "metrics", "main",
+                                   "--since", "1h"])
+    assert res.exit_code == 0 and "P95_MS" in res.output and "blue" in res.output
+
+
+def test_blue_green(served):
+    ws, models, info = served
+    key = keys(ws)["primary"]
+    ws.endpoints.deploy("main", "green", ["iris:2", "iris:1"], SCRIPTS / "score.py", traffic=0)
+    shown = ws.endpoints.show("main")
+    assert {d["name"]: (d["traffic"], d["state"]) for d in shown["deployments"]} == {
+        "blue": (100, "healthy"), "green": (0, "healthy")}
+    # at 0 % green is reached only through the header
+    status, headers, out = call(info, {"data": SAMPLE}, key=key, headers={"x-mlws-deployment": "green"})
+    assert status == 200 and headers["x-mlws-deployment"] == "green"
+    assert out["models"] == ["iris:1", "iris:2"] and out["deployment"] == "green"
+    assert out["predictions"] == models[1].predict(SAMPLE).tolist()
+    assert ws.endpoints.invoke("main", {"data": SAMPLE}, deployment="green")["deployment"] == "green"
+    assert all(call(info, {"data": SAMPLE}, key=key)[1]["x-mlws-deployment"] == "blue"
+               for _ in range(10))
+    assert call(info, {"data": SAMPLE}, key=key, headers={"x-mlws-deployment": "nope"})[0] == 404
+    # splitting traffic
+    with pytest.raises(InvalidInput, match="sum to 100"):
+        ws.endpoints.set_traffic("main", {"blue": 90, "green": 20})
+    with pytest.raises(NotFound):
+        ws.endpoints.set_traffic("main", {"blue": 90, "red": 10})
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "endpoint", "traffic", "main",
+                                   "blue=90", "green=10"])
+    assert res.exit_code == 0, res.output
+    time.sleep(1.5)  # workers pick up traffic within ~1 s
+    seen = [call(info, {"data": SAMPLE}, key=key)[1]["x-mlws-deployment"] for _ in range(200)]
+    assert 3 <= seen.count("green") <= 45, seen.count("green")
+    m = wait_for(lambda: (lambda m: m["deployments"].get("green", {}).get("count", 0) >= 3 and m)(
+        ws.endpoints.metrics("main", 600)), timeout=15, what="green metrics")
+    assert m["deployments"]["blue"]["count"] > m["deployments"]["green"]["count"]
+    assert [(d["name"], d["traffic"]) for d in ws.endpoints.show("main")["deployments"]] == [
+        ("blue", 90), ("green", 10)]
+    # rollback
+    with pytest.raises(Conflict, match="traffic"):
+        ws.endpoints.delete_deployment("main", "green")
+    ws.endpoints.set_traffic("main", {"blue": 100})
+    ws.endpoints.delete_deployment("main", "green")
+    assert [d["name"] for d in ws.endpoints.show("main")["deployments"]] == ["blue"]
+    wait_for(lambda: call(info, {"data": SAMPLE}, key=key,
+                          headers={"x-mlws-deployment": "green"})[0] == 404 and
+             call(info, {"data": SAMPLE}, key=key,
+                  headers={"x-mlws-deployment": "green"})[0] == 404,
+             timeout=30, what="the roll-over without green")
+    assert call(info, {"data": SAMPLE}, key=key)[0] == 200
+    with pytest.raises(Conflict, match="last deployment"):
+        ws.endpoints.delete_deployment("main", "blue")
+
+
+def test_deleting_a_served_model_version_is_refused(served):
+    ws, _, _ = served
+    with pytest.raises(Conflict, match="main"):
+        ws.models.delete("iris:1")
+    ws.models.resolve("iris:1")
+
+
+def test_init_failure_marks_the_endpoint_failed(env):
+    ws, _ = env
+    with pytest.raises(Unavailable, match="weights are corrupt"):
+        ws.endpoints.create("broken", "iris:2", SCRIPTS / "score_bad_init.py")
+    shown = ws.endpoints.show("broken")
+    assert shown["state"] == "failed"
+    assert "RuntimeError: cannot load the model: weights are corrupt" in shown["error"]
+    assert shown["deployments"][0]["state"] == "failed"
+    assert "weights are corrupt" in ws.endpoints.logs("broken")
+    assert shown["pid"] is None
+    with pytest.raises(Unavailable):
+        ws.endpoints.invoke("broken", {"x": 1})
+    ws.endpoints.delete("broken")
+    with pytest.raises(NotFound):
+        ws.endpoints.show("broken")
+
+
+def test_bad_inputs_are_refused_before_anything_starts(env, tmp_path):
+    ws, _ = env
+    no_run = tmp_path / "norun.py"
+    no_run.write_text("def init():\n    pass\n")
+    with pytest.raises(InvalidInput, match="run"):
+        ws.endpoints.create("x", "iris:1", no_run)
+    with pytest.raises(NotFound):
+        ws.endpoints.create("x", "iris:9", SCRIPTS / "score.py")
+    with pytest.raises(InvalidInput):
+        ws.endpoints.create("bad name", "iris:1", SCRIPTS / "score.py")
+    with pytest.raises(InvalidInput, match="unknown endpoint setting"):
+        ws.endpoints.create("x", "iris:1", SCRIPTS / "score.py", request_timout=3)
+    assert [e["name"] for e in ws.endpoints.list()] in ([], ["main"])
+
+
+def test_stop_restart_and_delete_leave_no_process(served):
+    ws, _, info = served
+    k = keys(ws)
+    leader = ws.endpoints.show("main")["pid"]
+    assert len(group_pids(leader)) == 3
+    assert ws.endpoints.stop("main")["state"] == "stopped"
+    assert group_pids(leader) == []
+    with pytest.raises(Unavailable):
+        ws.endpoints.invoke("main", {"data": SAMPLE})
+    again = ws.endpoints.start("main")
+    assert again["state"] == "healthy" and again["port"] == info["port"]
+    assert keys(ws) == k
+    assert call(info, {"data": SAMPLE}, key=k["primary"])[0] == 200
+    leader = again["pid"]
+    log = ws.endpoints.logs("main", None)
+    assert "healthy on 127.0.0.1" in log
+    assert k["primary"] not in log and k["secondary"] not in log  # keys are never logged
+    ws.endpoints.delete("main")
+    assert group_pids(leader) == []
+    assert not ws.endpoints.endpoint_dir("main").exists()
+    ws.models.delete("iris:1")  # no longer served
