@@ -39,6 +39,13 @@ def __dir__():
     return sorted(__all__)
 
 
+def _jupyter_server_extension_points():
+    """The Jupyter server extension (the REST API); its module loads only when the server asks."""
+    from .server.extension import MlwsApp
+
+    return [{"module": "jupyter_mlws.server.extension", "app": MlwsApp}]
+
+
 def load_ipython_extension(ipython):
     """``%load_ext jupyter_mlws``: track this kernel session's cells as a run."""
     from .celltracker import load

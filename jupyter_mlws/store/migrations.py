@@ -34,11 +34,33 @@ def _registry(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _endpoints(conn: Connection) -> None:
+    for table in (schema.endpoints, schema.deployments, schema.deployment_models,
+                  schema.endpoint_metrics, schema.endpoint_samples):
+        table.create(conn, checkfirst=True)
+
+
+def _roles(conn: Connection) -> None:
+    import getpass
+
+    schema.role_assignments.create(conn, checkfirst=True)
+    # the bootstrap owner: whoever creates (or upgrades) the workspace
+    try:
+        creator = getpass.getuser()
+    except (KeyError, OSError):
+        creator = ""
+    meta = schema.meta
+    if conn.execute(select(meta.c.key).where(meta.c.key == "creator")).first() is None:
+        conn.execute(meta.insert().values(key="creator", value=creator))
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
     (2, "notebook runs", _notebook_runs),
     (3, "model registry", _registry),
+    (4, "endpoints", _endpoints),
+    (5, "workspace roles", _roles),
 ]
 LATEST = MIGRATIONS[-1][0]
 

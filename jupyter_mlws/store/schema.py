@@ -240,3 +240,106 @@ model_aliases = Table(
     Column("version_pk", Integer, ForeignKey("model_versions.pk"), nullable=False),
     PrimaryKeyConstraint("model_pk", "alias"),
 )
+
+# -- endpoints (migration 4) ----------------------------------------------------------
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    # creating, healthy, failed, stopped
+    Column("state", Text, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("port", Integer, nullable=True),
+    Column("workers", Integer, nullable=False),
+    Column("primary_key", Text, nullable=False),
+    Column("secondary_key", Text, nullable=False),
+    # bumped on every change a running server must pick up (keys, traffic, deployments)
+    Column("config_version", Integer, nullable=False, default=0),
+    # the supervisor process and the machine it runs on
+    Column("pid", Integer, nullable=True),
+    Column("machine", Text, nullable=False, default=""),
+    Column("error", Text, nullable=True),
+    Column("restarts", Integer, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    # JSON: timeouts, limits, sampling
+    Column("settings", Text, nullable=False, default="{}"),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint_pk", Integer, ForeignKey("endpoints.pk"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("traffic", Integer, nullable=False, default=0),
+    # the scoring script: a blob and the file name it was given as
+    Column("entry_script", Text, nullable=False),
+    Column("entry_name", Text, nullable=False),
+    # JSON list of {"pk", "ref"} in the order given (the first is MLWS_MODEL_DIR)
+    Column("models", Text, nullable=False),
+    # creating, healthy, failed
+    Column("state", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("endpoint_pk", "name"),
+)
+
+# which model versions a deployment serves (the registry refuses to delete those)
+deployment_models = Table(
+    "deployment_models",
+    metadata,
+    Column("deployment_pk", Integer, ForeignKey("deployments.pk"), nullable=False),
+    Column("version_pk", Integer, ForeignKey("model_versions.pk"), nullable=False),
+    PrimaryKeyConstraint("deployment_pk", "version_pk"),
+)
+Index("ix_deployment_models_version", deployment_models.c.version_pk)
+
+# request statistics per deployment and time bucket; several rows per bucket add up
+endpoint_metrics = Table(
+    "endpoint_metrics",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint_pk", Integer, ForeignKey("endpoints.pk"), nullable=False),
+    Column("deployment", Text, nullable=False),
+    Column("bucket_start", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    # JSON {"200": n, ...}
+    Column("statuses", Text, nullable=False),
+    # JSON {"bin index": n}: latency histogram (bins in jupyter_mlws.serving.monitor)
+    Column("latency", Text, nullable=False),
+    Column("latency_sum_ms", Float, nullable=False, default=0.0),
+)
+Index("ix_endpoint_metrics_endpoint_bucket", endpoint_metrics.c.endpoint_pk,
+      endpoint_metrics.c.bucket_start)
+
+# sampled request/response payloads (off unless the endpoint's sample rate is > 0)
+endpoint_samples = Table(
+    "endpoint_samples",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint_pk", Integer, ForeignKey("endpoints.pk"), nullable=False),
+    Column("deployment", Text, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("request", Text, nullable=False),
+    Column("response", Text, nullable=False),
+)
+Index("ix_endpoint_samples_endpoint_ts", endpoint_samples.c.endpoint_pk, endpoint_samples.c.ts)
+
+# -- workspace roles (migration 5) ------------------------------------------------------
+
+# who may do what: owner, contributor or reader (jupyter_mlws.access); the workspace's
+# creator (meta "creator") is the owner while this table is empty
+role_assignments = Table(
+    "role_assignments",
+    metadata,
+    Column("user_name", Text, primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("granted_by", Text, nullable=False, default=""),
+    Column("granted_at", BigInteger, nullable=False),
+)

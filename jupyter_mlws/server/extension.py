@@ -1,0 +1,152 @@
+"""The Jupyter server extension: the workspace's REST API, roles and live run events.
+
+Enabled on install (``jupyter-config/server-config/jupyter_mlws.json``), or
+standalone for a team with ``mlws server`` / ``jupyter mlws`` (this app alone,
+no other extension).  Configure with::
+
+    c.MlwsApp.workspace = "/srv/team-ws"   # default: $MLWS_WORKSPACE, else the server's root
+    c.MlwsApp.enforce_roles = True          # a team server: the role table decides per user
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Float, Unicode
+
+from .. import errors as E
+from ..access import OWNER, role_allows
+
+HERE = Path(__file__).parent
+RUN_STATUS_SCHEMA = "https://jupyter-mlws.org/events/run-status"
+NO_WORKSPACE = ("no workspace is open on this server: create one in the server's folder with "
+                "'mlws workspace create .', or point c.MlwsApp.workspace (or MLWS_WORKSPACE) at one; "
+                "the API picks it up without a restart")
+
+
+class MlwsApp(ExtensionApp):
+    """Serve a workspace under ``{base_url}mlws/api/``."""
+
+    name = "jupyter_mlws"
+    description = "A self-hosted machine-learning workspace: REST API"
+    extension_url = "/mlws/api/workspace"
+    # launched on its own (mlws server), it serves the workspace API and nothing else
+    load_other_extensions = False
+
+    workspace = Unicode(
+        "", config=True,
+        help="The workspace folder (default: $MLWS_WORKSPACE, else the server's root folder).")
+    enforce_roles = Bool(
+        False, config=True,
+        help="Apply workspace roles per signed-in user (a team server, JupyterHub). Off, every "
+             "authenticated Jupyter user acts as the workspace's owner (a personal server).")
+    poll_interval = Float(
+        1.0, config=True, help="Seconds between looks for run status changes (live events).")
+
+    # -- setup -----------------------------------------------------------------------
+
+    def initialize_settings(self):
+        self._ws = None
+        self._ws_lock = threading.Lock()
+        self._watch_task = None
+        self.serverapp.event_logger.register_event_schema(HERE / "events" / "run-status.yaml")
+
+    def initialize_handlers(self):
+        from .handlers import handlers
+
+        self.handlers.extend(handlers())
+
+    async def _start_jupyter_server_extension(self, serverapp):
+        # one poll loop per server, started once the event loop runs
+        self._watch_task = asyncio.create_task(self._watch())
+
+    async def stop_extension(self):
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            try:
+                await self._watch_task
+            except asyncio.CancelledError:
+                pass
+            self._watch_task = None
+        if self._ws is not None:
+            self._ws.close()
+            self._ws = None
+
+    # -- the workspace -----------------------------------------------------------------
+
+    def workspace_path(self) -> Path:
+        path = self.workspace or os.environ.get("MLWS_WORKSPACE") or self.serverapp.root_dir
+        return Path(path).expanduser().absolute()
+
+    def open_workspace(self):
+        """The workspace, opened on first use; none is ever created here (blocking: call in a thread)."""
+        if self._ws is not None:
+            return self._ws
+        from ..config import CONFIG_FILE
+        from ..workspace import Workspace
+
+        with self._ws_lock:
+            if self._ws is None:
+                path = self.workspace_path()
+                if not (path / CONFIG_FILE).is_file():
+                    raise E.NotFound(NO_WORKSPACE)
+                try:
+                    self._ws = Workspace.open(path)
+                except E.InvalidInput as exc:  # a damaged workspace is no client's mistake
+                    raise E.Unavailable(str(exc)) from None
+        return self._ws
+
+    # -- roles -----------------------------------------------------------------------
+
+    def role_of(self, user: str) -> str | None:
+        """The workspace role of a Jupyter user (everyone is owner when roles are not enforced)."""
+        if not self.enforce_roles:
+            return OWNER
+        return self.open_workspace().access.role_of(user)
+
+    def require_role(self, user: str, action: str, concept: str) -> None:
+        """PermissionDenied unless ``user`` may do ``action`` on ``concept`` (blocking)."""
+        if not self.enforce_roles:
+            role_allows(OWNER, action)  # still refuses an unknown action
+            return
+        self.open_workspace().access.require(user, action, concept)
+
+    # -- notebooks -----------------------------------------------------------------------
+
+    def notebook_path(self, name) -> Path:
+        """A notebook path inside the server's root folder (relative, no '..')."""
+        from ..artifact_names import safe_join
+
+        if not isinstance(name, str) or not name.endswith(".ipynb"):
+            raise E.InvalidInput('give the notebook as a path inside the server\'s folder: '
+                                 '{"notebook": "folder/train.ipynb"}')
+        try:
+            return safe_join(self.serverapp.root_dir, name)
+        except E.InvalidInput:
+            raise E.InvalidInput(f"the notebook {name!r} is not a path inside the server's folder: "
+                                 "give a relative path such as 'folder/train.ipynb'") from None
+
+    # -- live run-status events ---------------------------------------------------------
+
+    async def _watch(self) -> None:
+        from .status import RunStatusWatcher
+
+        watcher = None
+        while True:
+            try:
+                if watcher is None:
+                    watcher = RunStatusWatcher(await asyncio.to_thread(self.open_workspace))
+                for event in await asyncio.to_thread(watcher.poll):
+                    self.serverapp.event_logger.emit(schema_id=RUN_STATUS_SCHEMA, data=event)
+            except E.MlwsError:
+                pass  # no workspace yet, or the store is busy: look again later
+            except Exception:  # never let the loop die silently
+                self.log.exception("jupyter_mlws: the run status poll failed")
+            await asyncio.sleep(self.poll_interval)
+
+
+main = launch_new_instance = MlwsApp.launch_instance

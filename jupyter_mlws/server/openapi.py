@@ -1,0 +1,173 @@
+"""The OpenAPI 3 description of ``{base_url}mlws/api/``, served at ``mlws/api/openapi.json``.
+
+Written by hand, next to the routes in ``handlers.ROUTES``; a test checks that
+every registered route and method is described here and nothing else is.
+"""
+
+from __future__ import annotations
+
+from .. import __version__
+
+_ERRORS = {
+    "400": "Invalid input (a bad filter, parameter or body)",
+    "403": "Not signed in, or the workspace role does not allow it",
+    "404": "No such run, model, file or workspace",
+    "409": "Conflicts with the current state (e.g. the run has ended)",
+    "503": "A backing service is unavailable",
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _param(name: str, where: str = "path", description: str = "", type_: str = "string",
+           array: bool = False) -> dict:
+    schema = {"type": "array", "items": {"type": type_}} if array else {"type": type_}
+    return {"name": name, "in": where, "required": where == "path", "description": description,
+            "schema": schema}
+
+
+def _op(summary: str, tag: str, response: str | None = "Object", *, params=(), body: str | None = None,
+        status: str = "200", content_type: str = "application/json") -> dict:
+    responses = {code: {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
+                 for code, text in _ERRORS.items()}
+    if response is None:
+        responses[status] = {"description": "Done"}
+    else:
+        schema = {"type": "string", "format": "binary"} if content_type != "application/json" else _ref(response)
+        responses[status] = {"description": "OK", "content": {content_type: {"schema": schema}}}
+    op = {"summary": summary, "tags": [tag], "parameters": list(params), "responses": responses}
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    return op
+
+
+RUN_ID = _param("run_id", description="A run id, or a unique prefix of 4+ characters")
+REF = _param("ref", description="NAME (every version), NAME:VERSION or NAME@ALIAS")
+
+PATHS = {
+    "/workspace": {"get": _op("Describe the workspace, with your user and role", "workspace")},
+    "/openapi.json": {"get": _op("This document", "workspace")},
+    "/experiments": {"get": _op("Experiments with their run counts", "experiments")},
+    "/runs": {
+        "get": _op("Search runs with the filter language, one page at a time", "runs", "RunPage", params=[
+            _param("filter", "query", "e.g. metrics.acc > 0.9 and params.model = 'rf'"),
+            _param("experiment", "query", "Only these experiments (repeatable)", array=True),
+            _param("order_by", "query", "e.g. 'metrics.acc DESC' (repeatable)", array=True),
+            _param("max_results", "query", "1 to 50000 (default 100)", "integer"),
+            _param("page_token", "query", "The next_page_token of the previous page")]),
+        "post": _op("Submit a notebook inside the server's folder as a run (returns at once)", "runs",
+                    "Run", body="NotebookSubmission", status="201"),
+    },
+    "/runs/{run_id}": {"get": _op("A run: status, params, metrics, tags, error", "runs", "Run",
+                                  params=[RUN_ID])},
+    "/runs/{run_id}/{part}": {"get": _op("The run's params or latest metrics", "runs", params=[
+        RUN_ID, {**_param("part"), "schema": {"enum": ["params", "metrics"]}}])},
+    "/runs/{run_id}/tags": {
+        "get": _op("The run's tags", "runs", params=[RUN_ID]),
+        "patch": _op("Set and delete tags (also after the run ended)", "runs", params=[RUN_ID],
+                     body="TagUpdate"),
+    },
+    "/runs/{run_id}/metrics/{key}": {"get": _op(
+        "A metric's points, at most max_points of them (min/max per bucket kept)", "runs",
+        "MetricHistory", params=[RUN_ID, _param("key", description="The metric's name"),
+                                 _param("max_points", "query", "Downsample to at most this many",
+                                        "integer")])},
+    "/runs/{run_id}/logs": {"get": _op("Logs as text from since_bytes on (a live tail)", "runs", params=[
+        RUN_ID, _param("name", "query", "Only this log, e.g. stdout.log"),
+        _param("since_bytes", "query", "Skip the first bytes already shown", "integer")])},
+    "/runs/{run_id}/files": {"get": _op("The run's files", "runs", params=[
+        RUN_ID, _param("kind", "query", "artifact, snapshot or log")])},
+    "/runs/{run_id}/artifacts/{path}": {"get": _op(
+        "Download a file; only PNG/JPEG/GIF/WebP inline, everything else as a sandboxed attachment",
+        "runs", "File", content_type="application/octet-stream",
+        params=[RUN_ID, _param("path", description="The artifact's name, e.g. out/model.pkl"),
+                _param("kind", "query", "artifact (default) or snapshot")])},
+    "/runs/{run_id}/{action}": {"post": _op(
+        "cancel a queued or running run; rerun a notebook run ({parameters}); promote a session run",
+        "runs", "Run", params=[RUN_ID, {**_param("action"),
+                                        "schema": {"enum": ["cancel", "rerun", "promote"]}}])},
+    "/models": {
+        "get": _op("Registered models", "models"),
+        "post": _op("Register a run's artifact as the model's next version", "models", "ModelVersion",
+                    body="ModelRegistration", status="201"),
+    },
+    "/models/{ref}": {
+        "get": _op("A version (NAME:3, NAME@alias) or every version of NAME", "models", params=[REF]),
+        "delete": _op("Delete a version, or every version of NAME", "models", params=[REF]),
+    },
+    "/models/{name}/aliases/{alias}": {
+        "put": _op("Point NAME@ALIAS at a version", "models", "ModelVersion",
+                   params=[_param("name"), _param("alias")], body="AliasTarget"),
+        "delete": _op("Remove the alias", "models", None, params=[_param("name"), _param("alias")],
+                      status="204"),
+    },
+    "/access": {"get": _op("Role assignments, and your own role", "access")},
+    "/access/{user}": {
+        "put": _op("Grant USER a role (owners only)", "access", params=[_param("user")], body="RoleGrant"),
+        "delete": _op("Revoke USER's role (owners only; never the last owner)", "access", None,
+                      params=[_param("user")], status="204"),
+    },
+}
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["message", "reason"], "properties": {
+        "message": {"type": "string", "description": "What is wrong and what to do"},
+        "reason": {"type": "string", "enum": ["invalid_input", "permission_denied", "not_found",
+                                              "already_exists", "conflict", "unavailable",
+                                              "unauthenticated", "method_not_allowed", "error",
+                                              "internal"]}}},
+    "Object": {"type": "object"},
+    "File": {"type": "string", "format": "binary"},
+    "Run": {"type": "object", "properties": {
+        "id": {"type": "string"}, "experiment": {"type": "string"}, "name": {"type": "string"},
+        "status": {"type": "string", "enum": ["queued", "running", "completed", "failed", "canceled",
+                                              "killed", "timed_out"]},
+        "start_time": {"type": "integer"}, "end_time": {"type": ["integer", "null"]},
+        "params": {"type": "object"}, "metrics": {"type": "object"}, "tags": {"type": "object"},
+        "error": {"type": ["string", "null"]}, "parent_id": {"type": ["string", "null"]}}},
+    "RunPage": {"type": "object", "properties": {
+        "runs": {"type": "array", "items": _ref("Run")},
+        "next_page_token": {"type": ["string", "null"]}}},
+    "MetricHistory": {"type": "object", "properties": {
+        "key": {"type": "string"}, "total": {"type": "integer"}, "downsampled": {"type": "boolean"},
+        "steps": {"type": "array", "items": {"type": "integer"}},
+        "timestamps": {"type": "array", "items": {"type": "integer"}},
+        "values": {"type": "array", "items": {"type": ["number", "string"]},
+                   "description": "NaN and infinities as the strings 'nan', 'inf', '-inf'"}}},
+    "NotebookSubmission": {"type": "object", "required": ["notebook"], "properties": {
+        "notebook": {"type": "string", "description": "Relative to the server's folder"},
+        "parameters": {"type": "object"}, "experiment": {"type": "string"},
+        "kernel": {"type": "string"}, "timeout": {"type": "number"}, "retries": {"type": "integer"},
+        "name": {"type": "string"}, "tags": {"type": "object"}}},
+    "TagUpdate": {"type": "object", "properties": {
+        "set": {"type": "object"}, "delete": {"type": "array", "items": {"type": "string"}}}},
+    "ModelRegistration": {"type": "object", "required": ["name", "run", "artifact"], "properties": {
+        "name": {"type": "string"}, "run": {"type": "string"}, "artifact": {"type": "string"},
+        "tags": {"type": "object"}, "description": {"type": "string"}}},
+    "ModelVersion": {"type": "object", "properties": {
+        "name": {"type": "string"}, "version": {"type": "integer"}, "ref": {"type": "string"},
+        "flavor": {"type": "string"}, "run_id": {"type": ["string", "null"]},
+        "aliases": {"type": "array", "items": {"type": "string"}}}},
+    "AliasTarget": {"type": "object", "required": ["version"],
+                    "properties": {"version": {"type": "integer"}}},
+    "RoleGrant": {"type": "object", "required": ["role"], "properties": {
+        "role": {"type": "string", "enum": ["owner", "contributor", "reader"]}}},
+}
+
+
+def document(base_url: str = "/") -> dict:
+    """The OpenAPI document, its server URL under ``base_url``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "jupyter_mlws workspace API", "version": __version__,
+                 "description": "Runs, experiments, models and roles of the workspace. Errors are "
+                                "JSON {message, reason}. Authenticate as with any Jupyter API "
+                                "(Authorization: token ..., or the session cookie with _xsrf)."},
+        "servers": [{"url": base_url.rstrip("/") + "/mlws/api"}],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "token": {"type": "apiKey", "in": "header", "name": "Authorization"}}},
+        "security": [{"token": []}],
+    }

@@ -1,0 +1,65 @@
+"""Which runs changed status since the last look: the source of the run-status events.
+
+One watcher per server polls the runs table cheaply: rows past the highest pk
+seen so far (new runs) plus the few runs last seen queued or running.  No
+tornado here: the extension calls :meth:`RunStatusWatcher.poll` from a thread.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_, select
+
+from ..runs import QUEUED, RUNNING
+from ..store import schema as S
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..workspace import Workspace
+
+_LIVE = (QUEUED, RUNNING)
+
+
+class RunStatusWatcher:
+    """Reports status changes of a workspace's runs between two polls."""
+
+    def __init__(self, ws: "Workspace"):
+        self.ws = ws
+        self.max_pk: int | None = None
+        self.live: dict[int, str] = {}
+
+    def poll(self) -> list[dict]:
+        """Changes since the previous poll; the first poll only takes a baseline."""
+        self.ws.runs.reap_stale()  # so that dead runs show up as killed
+        r = S.runs
+        with self.ws.db.read() as conn:
+            if self.max_pk is None:
+                self.max_pk = conn.execute(select(func.max(r.c.pk))).scalar() or 0
+                self.live = dict(conn.execute(
+                    select(r.c.pk, r.c.status).where(r.c.status.in_(_LIVE))).all())
+                return []
+            rows = conn.execute(self._query(or_(r.c.pk > self.max_pk,
+                                                r.c.pk.in_(list(self.live))))).mappings().all()
+        return [event for row in rows if (event := self._see(row)) is not None]
+
+    @staticmethod
+    def _query(where):
+        r, e = S.runs, S.experiments
+        parent = r.alias("parent")
+        return (select(r.c.pk, r.c.id, r.c.name, r.c.status, r.c.end_time,
+                       e.c.name.label("experiment"), parent.c.id.label("parent_id"))
+                .select_from(r.join(e, e.c.pk == r.c.experiment_pk)
+                             .outerjoin(parent, parent.c.pk == r.c.parent_pk))
+                .where(where).order_by(r.c.pk))
+
+    def _see(self, row) -> dict | None:
+        pk, status = row["pk"], row["status"]
+        previous = self.live.pop(pk, None)
+        if status in _LIVE:
+            self.live[pk] = status
+        self.max_pk = max(self.max_pk or 0, pk)
+        if status == previous:
+            return None
+        return {"run_id": row["id"], "name": row["name"], "experiment": row["experiment"],
+                "status": status, "previous_status": previous, "parent_id": row["parent_id"],
+                "end_time": row["end_time"]}

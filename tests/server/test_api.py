@@ -1,0 +1,214 @@
+"""The REST API per route family, against real runs made through the SDK."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+
+
+def _runs(ws, n=5, experiment="exp"):
+    ids = []
+    for i in range(n):
+        with ws.experiment(experiment).start_run(snapshot=False, outputs=None) as run:
+            run.log_params({"i": i, "model": "rf" if i % 2 else "lr"})
+            run.log("acc", i / 10)
+            ids.append(run.id)
+    return ids
+
+
+def _no_traceback(reply):
+    assert set(reply.json) == {"message", "reason"}, reply
+    assert "Traceback" not in reply.raw.decode()
+
+
+async def test_workspace_and_experiments(api, mlws_ws):
+    _runs(mlws_ws, 2)
+    r = await api("GET", "workspace")
+    assert r.code == 200
+    assert r.json["name"] == "ws" and r.json["runs"] == 2
+    assert r.json["you"]["role"] == "owner" and r.json["roles_enforced"] is False
+    assert str(mlws_ws.root) not in r.raw.decode()  # no server paths
+    r = await api("GET", "experiments")
+    assert [e["name"] for e in r.json["experiments"]] == ["exp"]
+
+
+async def test_search_pages_in_order(api, mlws_ws):
+    _runs(mlws_ws, 5)
+    seen, token = [], None
+    while True:
+        params = {"filter": "metrics.acc >= 0.1", "order_by": "metrics.acc DESC", "max_results": "2"}
+        if token:
+            params["page_token"] = token
+        r = await api("GET", "runs", params=params)
+        assert r.code == 200, r
+        assert len(r.json["runs"]) <= 2
+        seen += [run["metrics"]["acc"] for run in r.json["runs"]]
+        token = r.json["next_page_token"]
+        if token is None:
+            break
+    assert seen == [0.4, 0.3, 0.2, 0.1]
+    r = await api("GET", "runs", params={"filter": "params.model = 'rf'"})
+    assert sorted(run["params"]["i"] for run in r.json["runs"]) == ["1", "3"]
+
+
+async def test_client_mistakes_are_json_errors(api, mlws_ws):
+    ids = _runs(mlws_ws, 1)
+    r = await api("GET", "runs", params={"filter": "metrics.acc > and x"})
+    assert r.code == 400 and r.json["reason"] == "invalid_input"
+    assert "position" in r.json["message"]
+    _no_traceback(r)
+    for params in ({"page_token": "garbage!"}, {"max_results": "many"}, {"max_results": "0"}):
+        r = await api("GET", "runs", params=params)
+        assert r.code == 400, (params, r)
+        _no_traceback(r)
+    r = await api("GET", "runs", "ffffffffffffffff")
+    assert r.code == 404 and r.json["reason"] == "not_found"
+    _no_traceback(r)
+    r = await api("POST", "runs", ids[0], "cancel")  # it has ended
+    assert r.code == 409 and r.json["reason"] == "conflict"
+    _no_traceback(r)
+    r = await api("PATCH", "runs", ids[0], "tags", body="{not json")
+    assert r.code == 400
+    _no_traceback(r)
+    r = await api("GET", "no", "such", "route")
+    assert r.code == 404 and r.json["reason"] == "not_found"
+    assert "openapi.json" in r.json["message"]
+
+
+async def test_run_parts_and_tags(api, mlws_ws):
+    run_id = _runs(mlws_ws, 1)[0]
+    r = await api("GET", "runs", run_id[:6])  # a unique prefix
+    assert r.code == 200 and r.json["id"] == run_id and r.json["status"] == "completed"
+    assert (await api("GET", "runs", run_id, "params")).json == {"params": {"i": "0", "model": "lr"}}
+    assert (await api("GET", "runs", run_id, "metrics")).json == {"metrics": {"acc": 0.0}}
+    r = await api("PATCH", "runs", run_id, "tags", body={"set": {"team": "a", "x": "1"}})
+    assert r.code == 200 and r.json["tags"] == {"team": "a", "x": "1"}
+    r = await api("PATCH", "runs", run_id, "tags", body={"delete": ["x"]})
+    assert r.json["tags"] == {"team": "a"}
+    assert mlws_ws.runs.get(run_id).tags == {"team": "a"}
+    r = await api("PATCH", "runs", run_id, "tags", body={"delete": ["nope"]})
+    assert r.code == 404
+
+
+async def test_metric_history_is_downsampled_with_peaks(api, mlws_ws):
+    with mlws_ws.experiment("long").start_run(snapshot=False, outputs=None) as run:
+        values = [1.0] * 20_000
+        values[12_345] = 99.0
+        values[777] = -5.0
+        values[-1] = float("nan")
+        run.log_batch("loss", values)
+    r = await api("GET", "runs", run.id, "metrics", "loss", params={"max_points": "1000"})
+    assert r.code == 200
+    assert r.json["total"] == 20_000 and r.json["downsampled"] is True
+    assert len(r.json["values"]) <= 1000
+    assert 99.0 in r.json["values"] and -5.0 in r.json["values"]
+    assert r.json["steps"][0] == 0 and r.json["steps"][-1] == 19_999
+    assert r.json["values"][-1] == "nan"
+    assert r.json["steps"] == sorted(r.json["steps"])
+    full = await api("GET", "runs", run.id, "metrics", "loss")
+    assert len(full.json["values"]) == 20_000 and full.json["downsampled"] is False
+    r = await api("GET", "runs", run.id, "metrics", "nope")
+    assert r.code == 404
+
+
+async def test_logs_tail_from_an_offset(api, mlws_ws):
+    with mlws_ws.experiment("logs").start_run(snapshot=False, outputs=None) as run:
+        run.attach_log("stdout.log", "hello wörld\n".encode())
+    r = await api("GET", "runs", run.id, "logs", params={"name": "stdout.log", "since_bytes": "6"})
+    assert r.code == 200
+    log = r.json["logs"]["stdout.log"]
+    assert log["text"] == "wörld\n" and log["size"] == 13 and log["offset"] == 6
+    r = await api("GET", "runs", run.id, "logs", params={"since_bytes": "100"})
+    assert r.json["logs"]["stdout.log"]["text"] == ""
+
+
+async def test_artifacts_are_served_safely(api, mlws_ws, tmp_path):
+    files = {"page.html": b"<script>alert(1)</script>", "pic.svg": b"<svg onload='alert(1)'/>",
+             "plot.png": b"\x89PNG\r\n\x1a\nfake", "blob.weird": b"\x00\x01"}
+    with mlws_ws.experiment("art").start_run(snapshot=False, outputs=None) as run:
+        for name, data in files.items():
+            (tmp_path / name).write_bytes(data)
+            run.upload_file(f"out/{name}", tmp_path / name)
+    r = await api("GET", "runs", run.id, "files", params={"kind": "artifact"})
+    assert sorted(f["path"] for f in r.json["files"]) == sorted(f"out/{n}" for n in files)
+    for name in ("page.html", "pic.svg", "blob.weird"):
+        r = await api("GET", "runs", run.id, "artifacts", "out", name)
+        assert r.code == 200 and r.raw == files[name]
+        assert r.headers["Content-Disposition"].startswith("attachment;")
+        assert r.headers["Content-Type"] == "application/octet-stream"
+        assert "sandbox" in r.headers["Content-Security-Policy"]
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    r = await api("GET", "runs", run.id, "artifacts", "out", "plot.png")
+    assert r.headers["Content-Disposition"].startswith("inline;")
+    assert r.headers["Content-Type"] == "image/png" and r.raw == files["plot.png"]
+    r = await api("GET", "runs", run.id, "artifacts", "out", "%2e%2e", "secret")
+    assert r.code == 400 and r.json["reason"] == "invalid_input"
+    assert "Content-Disposition" not in r.headers
+    r = await api("GET", "runs", run.id, "artifacts", "out", "missing.txt")
+    assert r.code == 404 and r.json["reason"] == "not_found"
+    r = await api("GET", "runs", run.id, "files", params={"kind": "secrets"})
+    assert r.code == 400
+
+
+async def test_models_register_alias_delete(api, mlws_ws, tmp_path):
+    (tmp_path / "model.pkl").write_bytes(b"not really a pickle")
+    with mlws_ws.experiment("m").start_run(snapshot=False, outputs=None) as run:
+        run.upload_file("model.pkl", tmp_path / "model.pkl")
+    r = await api("POST", "models", body={"name": "iris", "run": run.id, "artifact": "model.pkl"})
+    assert r.code == 201 and r.json["ref"] == "iris:1" and r.json["run_id"] == run.id
+    r = await api("POST", "models", body={"name": "iris", "run": run.id, "artifact": "nope"})
+    assert r.code == 404
+    r = await api("POST", "models", body={"name": "bad name!", "run": run.id, "artifact": "model.pkl"})
+    assert r.code == 400
+    assert [m["name"] for m in (await api("GET", "models")).json["models"]] == ["iris"]
+    r = await api("PUT", "models", "iris", "aliases", "champion", body={"version": 1})
+    assert r.code == 200 and "champion" in r.json["aliases"]
+    r = await api("GET", "models", "iris@champion")
+    assert r.code == 200 and r.json["version"] == 1
+    r = await api("GET", "models", "iris")
+    assert [v["version"] for v in r.json["versions"]] == [1]
+    assert (await api("DELETE", "models", "iris", "aliases", "champion")).code == 204
+    assert (await api("GET", "models", "iris@champion")).code == 404
+    r = await api("DELETE", "models", "iris:1")
+    assert r.code == 200 and r.json == {"deleted": ["iris:1"]}
+    assert (await api("GET", "models", "iris")).code == 404
+
+
+async def test_access_on_a_personal_server(api, mlws_ws):
+    r = await api("PUT", "access", "bob", body={"role": "Reader"})
+    assert r.code == 200 and r.json["role"] == "reader"
+    r = await api("GET", "access")
+    assert {a["user"]: a["role"] for a in r.json["assignments"]}["bob"] == "reader"
+    assert (await api("PUT", "access", "bob", body={"role": "admin"})).code == 400
+    assert (await api("DELETE", "access", "bob")).code == 204
+    owner = mlws_ws.access.creator()
+    r = await api("DELETE", "access", owner)  # the last owner
+    assert r.code == 409 and "last owner" in r.json["message"]
+
+
+async def test_submit_a_notebook_returns_at_once_and_completes(api, mlws_ws, jp_root_dir):
+    shutil.copy(NOTEBOOKS / "noparams.ipynb", jp_root_dir / "nb.ipynb")
+    r = await api("POST", "runs", body={"notebook": "../nb.ipynb"})
+    assert r.code == 400
+    r = await api("POST", "runs", body={"notebook": "missing.ipynb"})
+    assert r.code == 404, r
+    started = time.monotonic()
+    r = await api("POST", "runs", body={"notebook": "nb.ipynb", "experiment": "nb",
+                                        "tags": {"via": "rest"}})
+    assert r.code == 201, r
+    assert time.monotonic() - started < 10  # it did not wait for the kernel
+    assert r.json["status"] in ("queued", "running")
+    run_id = r.json["id"]
+    deadline = time.monotonic() + 90
+    while True:
+        status = (await api("GET", "runs", run_id)).json["status"]
+        if status not in ("queued", "running") or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.3)
+    assert status == "completed"
+    r = await api("GET", "runs", run_id, "logs")
+    assert "no parameters cell" in "".join(log["text"] for log in r.json["logs"].values())

@@ -1,0 +1,44 @@
+"""Every route the extension registers demands authentication; unknown routes are denied."""
+
+from __future__ import annotations
+
+import re
+
+
+def _concrete(template: str) -> list[str]:
+    """Sample paths for a template: each choice of a {name:a|b} parameter, 'x' for the rest."""
+    paths = [template]
+    for name, choices in re.findall(r"\{(\w+)(?::([^}]*))?\}", template):
+        values = choices.split("|") if choices else ["x"]
+        paths = [p.replace(re.search(r"\{" + name + r"[^}]*\}", p).group(0), v, 1)
+                 for p in paths for v in values]
+    return paths
+
+
+async def test_no_route_answers_without_auth(api, routes):
+    assert len(routes) > 15
+    checked = 0
+    for template, (handler, methods) in routes.items():
+        for method in methods:
+            for path in _concrete(template.replace("{rest:/.*}?", "/anything")):
+                parts = [p for p in path.split("/") if p]
+                r = await api(method.upper(), *parts, headers={"Authorization": ""})
+                assert r.code in (401, 403, 302), (method, path, r)
+                assert r.code != 200
+                checked += 1
+    assert checked > 25
+
+
+async def test_every_handler_is_authenticated_and_authorized(routes):
+    for template, (handler, methods) in routes.items():
+        assert handler.auth_resource.startswith("mlws:"), handler
+        for method in methods:
+            fn = getattr(handler, method)
+            # @web.authenticated wraps @authorized wraps the method: both leave their mark
+            assert fn.__wrapped__ is not None, (handler, method)
+            assert getattr(fn.__wrapped__, "__wrapped__", None) is not None, (handler, method)
+
+
+async def test_a_bad_token_is_refused(api):
+    r = await api("GET", "workspace", headers={"Authorization": "token wrong"})
+    assert r.code == 403 and r.json["reason"] == "permission_denied"

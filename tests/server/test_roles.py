@@ -1,0 +1,118 @@
+"""Workspace roles on a team server: every route x {owner, contributor, reader, no role}."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from jupyter_server.auth.identity import IdentityProvider, User
+
+OWNER, CONTRIBUTOR, READER, NOBODY = "alice", "carol", "rita", "nobody"
+TOKEN = re.compile(r"token (\w+)-token")
+
+
+class TokenPerUser(IdentityProvider):
+    """``Authorization: token <user>-token`` signs in as <user> (a test's JupyterHub)."""
+
+    def get_user(self, handler):
+        match = TOKEN.fullmatch(handler.request.headers.get("Authorization", ""))
+        if not match:
+            return None
+        handler._token_authenticated = True  # so that no XSRF cookie is expected, as with tokens
+        return User(match.group(1))
+
+
+@pytest.fixture
+def mlws_config():
+    return {"ServerApp": {"identity_provider_class": TokenPerUser},
+            "MlwsApp": {"enforce_roles": True}}
+
+
+@pytest.fixture
+def team(mlws_ws, tmp_path):
+    """Roles assigned by the creator, a finished run with an artifact and a registered model."""
+    from jupyter_mlws.access import os_user
+
+    for user, role in ((OWNER, "owner"), (CONTRIBUTOR, "contributor"), (READER, "reader")):
+        mlws_ws.access.grant(os_user(), user, role)
+    (tmp_path / "a.txt").write_text("a")
+    with mlws_ws.experiment("e").start_run(snapshot=False, outputs=None) as run:
+        run.log("acc", 0.5)
+        run.log_param("p", 1)
+        run.set_tag("t", "1")
+        run.upload_file("a.txt", tmp_path / "a.txt")
+    mlws_ws.register_model("m", run=run.id, artifact="a.txt")
+    mlws_ws.models.set_alias("m", "champ", 1)
+    return run.id
+
+
+def _requests(routes, run_id):
+    """(method, path parts) for every route and method, parameters filled with real names."""
+    sample = {"run_id": run_id, "key": "acc", "path": "a.txt", "ref": "m:1", "name": "m",
+              "alias": "champ", "user": CONTRIBUTOR}
+    out = []
+    for template, (handler, methods) in routes.items():
+        if handler.__name__ == "NotFoundHandler":
+            continue
+        paths = [template]
+        for name, choices in re.findall(r"\{(\w+)(?::([^}]*))?\}", template):
+            values = choices.split("|") if choices else [sample[name]]
+            paths = [re.sub(r"\{" + name + r"[^}]*\}", v, p, count=1) for p in paths for v in values]
+        out += [(m.upper(), [p for p in path.split("/") if p], handler) for path in paths
+                for m in methods]
+    return out
+
+
+def _state(ws):
+    """Everything a mutating route could change."""
+    runs = ws.search_runs(max_results=1000)
+    return ([(r.id, r.status, r.tags, r.params) for r in runs], ws.models.list(),
+            [(v.ref, v.aliases) for v in ws.models.versions("m")], ws.access.assignments())
+
+
+async def test_role_matrix(api, routes, team, mlws_ws):
+    requests = _requests(routes, team)
+    assert len(requests) > 20
+    before = _state(mlws_ws)
+    for method, parts, handler in requests:
+        for user in (READER, NOBODY):
+            r = await api(method, *parts, user=user)
+            if method == "GET" and user == READER and handler.read_action == "read":
+                assert r.code == 200, (user, method, parts, r)
+            else:
+                assert r.code == 403, (user, method, parts, r)
+                assert r.json["reason"] == "permission_denied"
+    assert _state(mlws_ws) == before, "a refused request changed the workspace"
+    # a contributor may change everything but roles; run the harmless methods first
+    for method, parts, handler in sorted(requests, key=lambda q: q[0] == "DELETE"):
+        r = await api(method, *parts, user=CONTRIBUTOR)
+        if handler.write_action == "admin" and method != "GET":
+            assert r.code == 403, (method, parts, r)
+        else:
+            assert r.code != 403, (method, parts, r)
+    assert mlws_ws.access.role_of(CONTRIBUTOR) == "contributor"
+
+
+async def test_owner_manages_roles_and_keeps_one_owner(api, team, mlws_ws):
+    r = await api("GET", "workspace", user=OWNER)
+    assert r.json["you"] == {"user": OWNER, "role": "owner"} and r.json["roles_enforced"] is True
+    assert (await api("PUT", "access", NOBODY, body={"role": "reader"}, user=OWNER)).code == 200
+    assert (await api("GET", "runs", user=NOBODY)).code == 200
+    assert (await api("PATCH", "runs", team, "tags", body={"set": {"x": "1"}}, user=NOBODY)).code == 403
+    assert (await api("PUT", "access", NOBODY, body={"role": "owner"}, user=CONTRIBUTOR)).code == 403
+    assert (await api("DELETE", "access", NOBODY, user=OWNER)).code == 204
+    assert (await api("GET", "runs", user=NOBODY)).code == 403
+    # demote every owner but alice, then alice cannot demote herself
+    for a in mlws_ws.access.assignments():
+        if a["role"] == "owner" and a["user"] != OWNER:
+            assert (await api("DELETE", "access", a["user"], user=OWNER)).code == 204
+    r = await api("PUT", "access", OWNER, body={"role": "reader"}, user=OWNER)
+    assert r.code == 409 and "last owner" in r.json["message"]
+    assert mlws_ws.access.role_of(OWNER) == "owner"
+
+
+async def test_unknown_users_and_routes(api, team):
+    assert (await api("GET", "workspace", user="stranger")).code == 403
+    assert (await api("GET", "workspace", headers={"Authorization": "token nope"})).code == 403
+    r = await api("GET", "secret", "place", user=OWNER)
+    assert r.code == 404 and r.json["reason"] == "not_found"
