@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AlreadyExists, InvalidInput, NotFound
+from .errors import AlreadyExists, InvalidInput, NotFound, Unavailable
 
 CONFIG_FILE = "mlws.toml"
 DB_FILE = "mlws.db"
@@ -39,7 +39,18 @@ class WorkspaceConfig:
 
     @property
     def metadata_url(self) -> str:
-        """The SQLAlchemy URL of the metadata store."""
+        """The SQLAlchemy URL of the metadata store.
+
+        ``metadata = "env:NAME"`` reads it from the environment variable NAME, so a
+        password never sits in the workspace folder.
+        """
+        if self.metadata and self.metadata.startswith("env:"):
+            name = self.metadata[4:]
+            value = os.environ.get(name)
+            if not value:
+                raise Unavailable(f"the workspace's metadata URL comes from ${name}, which is not "
+                                  "set: export it before opening the workspace")
+            return value
         return self.metadata or f"sqlite:///{self.root / DB_FILE}"
 
     @property

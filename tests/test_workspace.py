@@ -130,3 +130,19 @@ def test_an_older_workspace_is_migrated_on_open_and_keeps_its_runs(tmp_path, mon
             run.log("x", 1.0)
     with Workspace.open(root) as ws:
         assert ws.get_run(run.id).metrics == {"x": 1.0}
+
+
+@pytest.mark.postgres
+def test_a_team_workspace_can_read_its_database_url_from_the_environment(pg_url, tmp_path, monkeypatch):
+    from jupyter_mlws.errors import Unavailable
+
+    monkeypatch.setenv("MLWS_TEST_DB", pg_url)
+    with Workspace.create(tmp_path / "team", metadata="env:MLWS_TEST_DB") as ws:
+        with ws.experiment("e").start_run(snapshot=False) as run:
+            run.log("x", 1.0)
+    assert "postgresql" not in (tmp_path / "team" / "mlws.toml").read_text()
+    with Workspace.open(tmp_path / "team") as ws:
+        assert ws.get_run(run.id).metrics == {"x": 1.0}
+    monkeypatch.delenv("MLWS_TEST_DB")
+    with pytest.raises(Unavailable, match=r"\$MLWS_TEST_DB, which is not set"):
+        Workspace.open(tmp_path / "team")
