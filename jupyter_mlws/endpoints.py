@@ -87,6 +87,21 @@ def _check_settings(given: Mapping[str, Any]) -> dict:
     return out
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process of the group ``pgid`` is still there."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[-1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
+
+
 def _alive(pid: int | None) -> bool:
     """Whether ``pid`` is a live (not zombie) endpoint supervisor on this machine."""
     if not pid:
@@ -405,12 +420,15 @@ class EndpointService:
             deadline = time.monotonic() + grace
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _alive(pid):
+            # the workers share the supervisor's process group: wait for all of them too
+            while _group_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _group_alive(pid):
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-                while _alive(pid) and time.monotonic() < deadline + 5:
+                while _group_alive(pid) and time.monotonic() < deadline + 5:
                     time.sleep(0.05)
         elif pid and row["machine"] != socket.gethostname():
             raise Unavailable(f"endpoint {name} runs on {row['machine']}: stop it there")
