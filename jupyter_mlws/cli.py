@@ -110,13 +110,25 @@ def main(ctx: click.Context, workspace: str | None) -> None:
 
 @main.command()
 @click.option("--path", default=".", show_default=True, help="Folder of the workspace.")
+@click.option("--no-lab", is_flag=True,
+              help="Do not start JupyterLab afterwards; print its command instead.")
 @handles_errors
-def quickstart(path: str) -> None:
-    """Create a workspace here (or reuse it) and run a small sample experiment."""
-    from .quickstart import run_sample
+def quickstart(path: str, no_lab: bool) -> None:
+    """Create a workspace here (or reuse it), run a small sample experiment, open JupyterLab.
+
+    JupyterLab starts only at an interactive terminal; with --no-lab, in CI or when the output
+    is piped, the command to start it is printed instead.
+    """
+    from .quickstart import can_open_lab, exec_lab, lab_hint, run_sample
 
     summary = run_sample(path)
     click.echo(summary)
+    click.echo("")
+    if no_lab or not can_open_lab():
+        click.echo(lab_hint(path))
+        return
+    click.echo("starting JupyterLab with the 'ML workspace' sidebar open (Ctrl+C stops it)...")
+    exec_lab(path)
 
 
 # -- workspace --------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``mlws quickstart``: a workspace in a folder and a small sample experiment in it."""
+"""``mlws quickstart``: a workspace in a folder, a small sample experiment in it, then JupyterLab."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from .launcher import run_command
 from .workspace import Workspace
 
 SAMPLE = Path(__file__).parent / "samples" / "train_line.py"
+#: JupyterLab's landing URL: ``?mlws=open`` makes the lab extension open its sidebar
+LAB_URL = "/lab?mlws=open"
 LEARNING_RATES = ("0.01", "0.05", "0.2")
 
 
@@ -40,3 +42,43 @@ def run_sample(path: str | os.PathLike = ".") -> str:
                  f"  mlws run logs {best.id}",
                  f"  mlws run history {best.id} loss"]
     return "\n".join(lines)
+
+
+def lab_command() -> list[str]:
+    """The ``jupyter lab`` command that opens the workspace sidebar (run it in the workspace folder)."""
+    cmd = ["jupyter", "lab", f"--LabApp.default_url={LAB_URL}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # Jupyter refuses root otherwise; quickstart was run as root
+    return cmd
+
+
+def lab_hint(path: str | os.PathLike = ".") -> str:
+    """How to open the workspace in JupyterLab yourself."""
+    import shlex
+
+    return (f"open it in JupyterLab (the 'ML workspace' sidebar):\n"
+            f"  cd {shlex.quote(str(Path(path).absolute()))} && {shlex.join(lab_command())}")
+
+
+def can_open_lab() -> bool:
+    """Whether to start JupyterLab now: an interactive terminal, not CI, and JupyterLab installed.
+
+    Output piped or captured (scripts, tests) counts as non-interactive too, so that
+    ``mlws quickstart`` never blocks anything but a person at a terminal.
+    """
+    import importlib.util
+
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    return interactive and not os.environ.get("CI") and importlib.util.find_spec("jupyterlab") is not None
+
+
+def exec_lab(path: str | os.PathLike = ".") -> None:
+    """Replace this process with JupyterLab in the workspace folder (does not return)."""
+    cmd = lab_command()
+    os.chdir(Path(path).absolute())
+    sys.stdout.flush()
+    # the venv's own jupyter, next to this interpreter, else the one on PATH
+    local = Path(sys.executable).with_name("jupyter")
+    if local.exists():
+        cmd[0] = str(local)
+    os.execvp(cmd[0], cmd)

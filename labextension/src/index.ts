@@ -1,0 +1,48 @@
+/** Plugin wiring only: the sidebar in the left area and its commands. */
+
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { LabIcon } from '@jupyterlab/ui-components';
+
+import { SidebarModel } from './model';
+import { Sidebar } from './sidebar';
+import { CommandIDs, OPEN_QUERY_PARAM, PLUGIN_ID, SIDEBAR_ID } from './tokens';
+
+const ICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
+  '<g class="jp-icon3" fill="#616161"><path d="M3 20h18v2H3z"/><path d="M5 10h3v8H5zM10.5 4h3v14h-3zM16 13h3v5h-3z"/></g>' +
+  '</svg>';
+
+export const mlwsIcon = new LabIcon({ name: 'jupyter-mlws:workspace', svgstr: ICON_SVG });
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'The ML workspace sidebar: runs, metrics, logs, files and models.',
+  autoStart: true,
+  optional: [ILayoutRestorer, ICommandPalette],
+  activate: (app: JupyterFrontEnd, restorer: ILayoutRestorer | null, palette: ICommandPalette | null) => {
+    const sidebar = new Sidebar(new SidebarModel());
+    sidebar.title.icon = mlwsIcon;
+    sidebar.title.caption = 'ML workspace';
+    app.shell.add(sidebar, 'left', { rank: 650 });
+    restorer?.add(sidebar, SIDEBAR_ID);
+
+    app.commands.addCommand(CommandIDs.openSidebar, {
+      label: 'Open the ML workspace',
+      execute: () => app.shell.activateById(SIDEBAR_ID)
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh the ML workspace',
+      execute: () => sidebar.model.refresh()
+    });
+    palette?.addItem({ command: CommandIDs.openSidebar, category: 'ML workspace' });
+    palette?.addItem({ command: CommandIDs.refresh, category: 'ML workspace' });
+
+    // `?mlws=open` (mlws quickstart's URL) opens the panel once the layout is restored
+    if (new URLSearchParams(window.location.search).get(OPEN_QUERY_PARAM) === 'open') {
+      void app.restored.then(() => app.shell.activateById(SIDEBAR_ID));
+    }
+  }
+};
+
+export default plugin;

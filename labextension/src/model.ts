@@ -1,0 +1,314 @@
+/**
+ * State of the sidebar, apart from any view: the runs table (query, sort, pages), the open
+ * run, and the models.  Each model fetches through `requestAPI` and emits `changed`.
+ */
+
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { errorMessage, query, requestAPI } from './request';
+import {
+  CHART_MAX_POINTS,
+  IExperiment,
+  ILogs,
+  IMetricHistory,
+  IModelVersion,
+  IRun,
+  IRunFile,
+  IRunPage,
+  ISort,
+  PAGE_SIZE
+} from './tokens';
+
+/** What every model shares: a `changed` signal, a loading flag and the last error, verbatim. */
+abstract class FetchingModel {
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  loading = false;
+  error: string | null = null;
+
+  /** Run `work`, keeping `loading` and `error` current; true when it succeeded. */
+  protected async fetching(work: () => Promise<void>): Promise<boolean> {
+    const ticket = ++this._ticket;
+    this.loading = true;
+    this.emit();
+    try {
+      await work();
+      if (ticket === this._ticket) {
+        this.error = null;
+      }
+      return true;
+    } catch (error) {
+      if (ticket === this._ticket) {
+        this.error = errorMessage(error);
+      }
+      return false;
+    } finally {
+      if (ticket === this._ticket) {
+        this.loading = false;
+      }
+      this.emit();
+    }
+  }
+
+  /** Whether a fetch started after `ticket` supersedes it (a stale answer is dropped). */
+  protected stale(ticket: number): boolean {
+    return ticket !== this._ticket;
+  }
+
+  protected get ticket(): number {
+    return this._ticket;
+  }
+
+  protected emit(): void {
+    this._changed.emit();
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _ticket = 0;
+}
+
+/** The runs table: experiment, filter, sort and server-side pages (`page_token`). */
+export class RunsModel extends FetchingModel {
+  experiments: IExperiment[] = [];
+  experiment = '';
+  filter = '';
+  sort: ISort = { key: 'start_time', descending: true };
+  runs: IRun[] = [];
+  /** Tokens of the pages before the current one (the first page has none). */
+  private _tokens: Array<string | null> = [];
+  private _token: string | null = null;
+  private _next: string | null = null;
+
+  get pageNumber(): number {
+    return this._tokens.length + 1;
+  }
+
+  get hasNext(): boolean {
+    return this._next !== null;
+  }
+
+  get hasPrevious(): boolean {
+    return this._tokens.length > 0;
+  }
+
+  /** Metric names among the shown runs: the table's extra columns. */
+  get metricKeys(): string[] {
+    const keys = new Set<string>();
+    for (const run of this.runs) {
+      Object.keys(run.metrics || {}).forEach(key => keys.add(key));
+    }
+    return [...keys].sort().slice(0, 4);
+  }
+
+  async refresh(): Promise<void> {
+    await Promise.all([this.loadExperiments(), this.loadPage(this._token)]);
+  }
+
+  async loadExperiments(): Promise<void> {
+    try {
+      const reply = await requestAPI<{ experiments: IExperiment[] }>('experiments');
+      this.experiments = reply.experiments;
+      this.emit();
+    } catch {
+      // the runs request reports the same error where the user looks
+    }
+  }
+
+  /** A new query (experiment, filter or sort): back to the first page. */
+  async search(change: Partial<Pick<RunsModel, 'experiment' | 'filter' | 'sort'>>): Promise<void> {
+    Object.assign(this, change);
+    this._tokens = [];
+    await this.loadPage(null);
+  }
+
+  /** Sort by a column; the same column again flips the direction. */
+  async sortBy(key: string): Promise<void> {
+    const descending = this.sort.key === key ? !this.sort.descending : true;
+    await this.search({ sort: { key, descending } });
+  }
+
+  async nextPage(): Promise<void> {
+    if (this._next !== null) {
+      const previous = this._token;
+      if (await this.loadPage(this._next)) {
+        this._tokens.push(previous);
+        this.emit();
+      }
+    }
+  }
+
+  async previousPage(): Promise<void> {
+    if (this._tokens.length > 0) {
+      const token = this._tokens[this._tokens.length - 1];
+      if (await this.loadPage(token)) {
+        this._tokens.pop();
+        this.emit();
+      }
+    }
+  }
+
+  private async loadPage(token: string | null): Promise<boolean> {
+    const params = query({
+      filter: this.filter.trim(),
+      experiment: this.experiment,
+      order_by: `${this.sort.key} ${this.sort.descending ? 'DESC' : 'ASC'}`,
+      max_results: PAGE_SIZE,
+      page_token: token
+    });
+    const ok = await this.fetching(async () => {
+      const ticket = this.ticket;
+      const page = await requestAPI<IRunPage>(`runs${params}`);
+      if (!this.stale(ticket)) {
+        this.runs = page.runs;
+        this._token = token;
+        this._next = page.next_page_token;
+      }
+    });
+    if (!ok) {
+      this.runs = [];
+      this._next = null;
+    }
+    return ok;
+  }
+}
+
+/** One run: its record, one metric's history for the chart, a logs tail and its files. */
+export class RunModel extends FetchingModel {
+  constructor(readonly runId: string) {
+    super();
+  }
+
+  run: IRun | null = null;
+  files: IRunFile[] = [];
+  logs: ILogs | null = null;
+  metric = '';
+  history: IMetricHistory | null = null;
+  historyError: string | null = null;
+
+  async refresh(): Promise<void> {
+    await this.fetching(async () => {
+      const id = encodeURIComponent(this.runId);
+      const [run, files, logs] = await Promise.all([
+        requestAPI<IRun>(`runs/${id}`),
+        requestAPI<{ files: IRunFile[] }>(`runs/${id}/files`),
+        requestAPI<ILogs>(`runs/${id}/logs`)
+      ]);
+      this.run = run;
+      this.files = files.files;
+      this.logs = logs;
+      const keys = Object.keys(run.metrics || {}).sort();
+      if (!keys.includes(this.metric)) {
+        this.metric = keys[0] ?? '';
+      }
+    });
+    if (this.metric) {
+      await this.showMetric(this.metric);
+    }
+  }
+
+  /** Fetch a metric's history, downsampled by the server to `CHART_MAX_POINTS`. */
+  async showMetric(key: string): Promise<void> {
+    this.metric = key;
+    this.emit();
+    const path = `runs/${encodeURIComponent(this.runId)}/metrics/${encodeURIComponent(key)}`;
+    try {
+      const history = await requestAPI<IMetricHistory>(`${path}${query({ max_points: CHART_MAX_POINTS })}`);
+      if (this.metric === key) {
+        this.history = history;
+        this.historyError = null;
+      }
+    } catch (error) {
+      this.history = null;
+      this.historyError = errorMessage(error);
+    }
+    this.emit();
+  }
+
+  /** The last `lines` lines of each log. */
+  tail(lines = 40): Array<[string, string]> {
+    const logs = this.logs?.logs ?? {};
+    return Object.entries(logs).map(([name, part]) => {
+      const all = part.text.replace(/\n$/, '').split('\n');
+      return [name, all.slice(-lines).join('\n')];
+    });
+  }
+}
+
+/** A registered model as listed: latest version, count and aliases. */
+export interface IModelSummary {
+  name: string;
+  description?: string;
+  latest: number;
+  versions: number;
+  aliases: Record<string, number>;
+}
+
+/** The models tab: every model, and the versions of the one opened. */
+export class ModelsModel extends FetchingModel {
+  models: IModelSummary[] = [];
+  opened: string | null = null;
+  versions: IModelVersion[] = [];
+
+  async refresh(): Promise<void> {
+    await this.fetching(async () => {
+      this.models = (await requestAPI<{ models: IModelSummary[] }>('models')).models;
+    });
+  }
+
+  async open(name: string | null): Promise<void> {
+    this.opened = name;
+    this.versions = [];
+    if (name === null) {
+      this.emit();
+      return;
+    }
+    await this.fetching(async () => {
+      const reply = await requestAPI<{ versions?: IModelVersion[] } | IModelVersion[]>(
+        `models/${encodeURIComponent(name)}`
+      );
+      this.versions = Array.isArray(reply) ? reply : reply.versions ?? [];
+    });
+  }
+}
+
+export type Tab = 'runs' | 'models';
+
+/** The sidebar's navigation: the tab shown and the run opened, if any. */
+export class SidebarModel {
+  readonly runs = new RunsModel();
+  readonly models = new ModelsModel();
+  tab: Tab = 'runs';
+  run: RunModel | null = null;
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  showTab(tab: Tab): void {
+    this.tab = tab;
+    this.run = null;
+    this._changed.emit();
+    void (tab === 'runs' ? this.runs.refresh() : this.models.refresh());
+  }
+
+  openRun(runId: string | null): void {
+    this.run = runId === null ? null : new RunModel(runId);
+    this._changed.emit();
+    void this.run?.refresh();
+  }
+
+  /** Everything shown, fetched again. */
+  async refresh(): Promise<void> {
+    if (this.run) {
+      await this.run.refresh();
+    } else if (this.tab === 'runs') {
+      await this.runs.refresh();
+    } else {
+      await this.models.refresh();
+    }
+  }
+
+  private _changed = new Signal<this, void>(this);
+}

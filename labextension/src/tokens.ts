@@ -1,0 +1,90 @@
+/**
+ * Ids, command names and the REST API's data types: a leaf module (imports nothing of ours),
+ * mirroring the server's JSON under `{base_url}mlws/api/` (see `mlws/api/openapi.json`).
+ */
+
+export const PLUGIN_ID = 'jupyter-mlws:sidebar';
+export const SIDEBAR_ID = 'mlws-sidebar';
+
+export namespace CommandIDs {
+  export const openSidebar = 'mlws:open-sidebar';
+  export const refresh = 'mlws:refresh';
+}
+
+/** `?mlws=open` in the JupyterLab URL opens the sidebar on load (used by `mlws quickstart`). */
+export const OPEN_QUERY_PARAM = 'mlws';
+
+/** Rows per page of the runs table (the server's `max_results`). */
+export const PAGE_SIZE = 50;
+/** Points of a metric's history the chart asks for (the server downsamples, extremes kept). */
+export const CHART_MAX_POINTS = 1000;
+
+export type Scalar = string | number | boolean | null;
+
+export interface IRun {
+  id: string;
+  name?: string | null;
+  experiment: string;
+  status: string;
+  start_time?: number | string | null;
+  end_time?: number | string | null;
+  params: Record<string, Scalar>;
+  metrics: Record<string, Scalar>;
+  tags: Record<string, string>;
+  error?: string | null;
+  [key: string]: unknown;
+}
+
+export interface IRunPage {
+  runs: IRun[];
+  next_page_token: string | null;
+}
+
+export interface IExperiment {
+  name: string;
+  runs: number;
+  [key: string]: unknown;
+}
+
+export interface IMetricHistory {
+  key: string;
+  total: number;
+  downsampled: boolean;
+  steps: number[];
+  timestamps: number[];
+  values: Array<number | string>;
+}
+
+export interface ILogPart {
+  size: number;
+  offset: number;
+  text: string;
+}
+
+export interface ILogs {
+  status: string;
+  logs: Record<string, ILogPart>;
+}
+
+export interface IRunFile {
+  kind: string;
+  path: string;
+  size?: number;
+  [key: string]: unknown;
+}
+
+export interface IModelVersion {
+  name: string;
+  version: number;
+  aliases?: string[];
+  run_id?: string | null;
+  flavor?: string;
+  created_at?: number;
+  [key: string]: unknown;
+}
+
+/** A sort of the runs table: a column's `order_by` key and its direction. */
+export interface ISort {
+  key: string;
+  descending: boolean;
+}

@@ -1,0 +1,146 @@
+"""A real ``jupyter lab`` on 127.0.0.1 serving a workspace full of runs, and headless Chromium.
+
+The server is started once per session, in a temporary HOME and Jupyter dirs so nothing leaks in
+or out; Chromium is Debian's (``apt-get install chromium``), driven by Python Playwright with
+``executable_path`` (never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+#: runs in the workspace: SWEEP_RUNS in "sweep" (lr cycling over LRS) and one long run in "long"
+SWEEP_RUNS = 240
+LRS = ("0.01", "0.05", "0.2")
+LONG_POINTS = 10_000
+# no news toast, no update check: they cover the page
+NO_NEWS = {"fetchNews": "false", "checkForUpdates": False}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _fill(root: Path) -> dict:
+    """Create the workspace's runs through the SDK; return what the tests expect to see."""
+    from jupyter_mlws import Workspace
+
+    with Workspace.create(root / "ws") as ws:
+        sweep = ws.experiment("sweep")
+        for i in range(SWEEP_RUNS):
+            with sweep.start_run(f"sweep-{i:03d}", snapshot=False, outputs=None) as run:
+                run.log_params({"lr": LRS[i % len(LRS)], "seed": i})
+                run.log_batch("acc", [i / SWEEP_RUNS, (i + 0.5) / SWEEP_RUNS])
+        with ws.experiment("long").start_run("long-run", snapshot=False, outputs=None) as run:
+            run.log_params({"lr": "0.001"})
+            run.log_batch("loss", [1.0 / (1 + 0.01 * s) for s in range(LONG_POINTS)])
+            summary = root / "summary.json"
+            summary.write_text('{"loss": 0.0099}')
+            run.upload_file("summary.json", summary)
+            long_id = run.id
+    return {"total": SWEEP_RUNS + 1, "lr_05": sum(1 for i in range(SWEEP_RUNS) if LRS[i % 3] == "0.05"),
+            "long_id": long_id}
+
+
+def _wait_ready(url: str, token: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with {proc.returncode}")
+        try:
+            req = urllib.request.Request(f"{url}api/status", headers={"Authorization": f"token {token}"})
+            with urllib.request.urlopen(req, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("jupyter lab did not answer /api/status in time")
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """``jupyter lab`` on a free port serving a filled workspace; yields url, token, expectations."""
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    root = Path(tempfile.mkdtemp(prefix="mlws-ui-"))
+    expected = _fill(root)
+    home = root / "home"
+    settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps(NO_NEWS))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MLWS_"))}
+    env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"), JUPYTER_PLATFORM_DIRS="1")
+    port, token = _free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False",
+           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root / 'ws'}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(root / "lab.log", "wb")
+    proc = subprocess.Popen(cmd, cwd=root / "ws", env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_ready(url, token, proc)
+        yield {"url": url, "token": token, **expected}
+    except Exception:
+        log.flush()
+        print((root / "lab.log").read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser(lab):
+    """Debian's headless Chromium through Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, lab):
+    """A fresh page at JupyterLab, signed in with the token."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{lab['url']}lab?token={lab['token']}")
+    page.wait_for_selector("#jp-main-dock-panel")
+    yield page
+    context.close()
