@@ -55,14 +55,21 @@ class ArtifactService:
         self.runs.add_files(run_pk, kind, [(name, sha, size)])
         return name
 
-    def upload_folder(self, run_pk: int, name: str, path: str | os.PathLike) -> list[str]:
-        """Store every regular file below ``path`` under the prefix ``name``."""
+    def upload_folder(self, run_pk: int, name: str, path: str | os.PathLike,
+                      since_ms: int | None = None) -> list[str]:
+        """Store every regular file below ``path`` under the prefix ``name``.
+
+        With ``since_ms``, only files modified since then: a run's ``outputs/``
+        never picks up what an earlier run left in the same folder.
+        """
         prefix = validate_name(name)
         root = Path(path)
         if not root.is_dir():
             raise InvalidInput(f"cannot upload {str(path)!r}: it is not a folder")
         entries = []
         for file in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+            if since_ms is not None and file.stat().st_mtime * 1000 < since_ms - 50:
+                continue  # older than the run (50 ms of slack: file times lag the clock a little)
             rel = validate_name(f"{prefix}/{file.relative_to(root).as_posix()}")
             entries.append((rel, *self.blobs.put_file(file)))
         self.runs.add_files(run_pk, ARTIFACT, entries)

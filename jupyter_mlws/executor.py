@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -300,11 +301,13 @@ def _finish(ws: Workspace, run, spec, workdir: Path, live_nb: Path, status: str,
     if problems and status == R.COMPLETED:
         status, error = R.FAILED, "while storing the results: " + "; ".join(problems)
     run.end(status, error)
+    if ws.notebooks.is_work_dir(workdir):  # a sweep child's or a rerun's own copy
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _upload_outputs(ws: Workspace, run, folder: Path) -> None:
     if folder.is_dir():
-        ws.artifacts.upload_folder(run.record.pk, "outputs", folder)
+        ws.artifacts.upload_folder(run.record.pk, "outputs", folder, since_ms=run.record.start_time)
 
 
 def _store_output(ws: Workspace, run, spec, live_nb: Path) -> None:

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -107,10 +106,15 @@ class NotebookService:
         output: str | None = None,
         parent_id: str | None = None,
         detach: bool = True,
+        isolate: bool = False,
         _rerun_of: int | None = None,
         _run_id: str | None = None,
     ) -> Submission:
-        """Record a notebook run and start it (see :meth:`Workspace.submit_notebook`)."""
+        """Record a notebook run and start it (see :meth:`Workspace.submit_notebook`).
+
+        With ``isolate`` the run executes in its own copy of the snapshot (what sweeps
+        do, so that children running at once never share an ``outputs/`` folder).
+        """
         path = Path(notebook).expanduser().absolute()
         project = Path(project_dir).expanduser().absolute() if project_dir else path.parent
         if not path.is_relative_to(project):
@@ -140,7 +144,11 @@ class NotebookService:
             self.ws.runs.log_params(record.pk, _param_texts(params))
             self.ws.runs.set_tags(record.pk, {"kernel": kernel})
             self.ws.artifacts.store_snapshot(record.pk, files)
-            self._insert_spec(record.pk, path.relative_to(project).as_posix(), project, kernel,
+            workdir = project
+            if isolate:
+                workdir = self.work_dir(record.id)
+                self.ws.artifacts.download(record.pk, None, workdir, kind="snapshot")
+            self._insert_spec(record.pk, path.relative_to(project).as_posix(), workdir, kernel,
                               params, timeout, retries, output, _rerun_of)
             if output is not None:
                 self._output_path(output, record.name, experiment, params)
@@ -169,7 +177,7 @@ class NotebookService:
         try:
             for combo in combos:
                 sub = self.submit(path, {**base, **combo}, experiment=experiment,
-                                  parent_id=parent.id, detach=False, **options)
+                                  parent_id=parent.id, detach=False, isolate=True, **options)
                 warnings = warnings or sub.warnings
         except BaseException as exc:
             self.ws.runs.end(parent.id, R.FAILED, f"could not be submitted: {exc}")
@@ -183,7 +191,7 @@ class NotebookService:
         """Re-execute a notebook run from its snapshot, parameters and kernel."""
         source = self.ws.runs.get(run_id)
         spec = self.spec(source.pk)
-        workdir = Path(tempfile.mkdtemp(prefix=f"rerun-{source.id}-", dir=self._rerun_root()))
+        workdir = self.work_dir(f"rerun-of-{source.id}-{R.new_run_id()[:6]}")
         self.ws.artifacts.download(source.pk, None, workdir, kind="snapshot")
         params = {**spec["parameters"], **check_parameters(overrides or {})}
         return self.submit(workdir / spec["notebook"], params, experiment=source.experiment,
@@ -191,10 +199,15 @@ class NotebookService:
                            project_dir=workdir, tags={"rerun_of": source.id}, detach=detach,
                            _rerun_of=source.pk)
 
-    def _rerun_root(self) -> Path:
-        root = self.ws.root / "reruns"
-        root.mkdir(exist_ok=True)
-        return root
+    def work_dir(self, name: str) -> Path:
+        """A working folder the workspace owns (removed when its run ends)."""
+        path = self.ws.root / "work" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def is_work_dir(self, path: Path) -> bool:
+        """Whether ``path`` is one of the workspace's own working folders."""
+        return path.resolve().is_relative_to((self.ws.root / "work").resolve())
 
     def _spawn(self, run_id: str, *extra: str) -> None:
         """Start the executor detached: its own session, not our child (no zombie, no wait)."""

@@ -350,7 +350,8 @@ class Run:
 
     def _upload_outputs(self) -> None:
         if self._outputs_dir and os.path.isdir(self._outputs_dir):
-            self.upload_folder("outputs", self._outputs_dir)
+            self.workspace.artifacts.upload_folder(self.record.pk, "outputs", self._outputs_dir,
+                                                   since_ms=self.record.start_time)
 
     def _check_running(self) -> None:
         if self._writer is None:

@@ -177,6 +177,10 @@ def test_a_grid_makes_one_child_per_combination(nbws, project):
     assert sorted((k.params["lr"], k.params["epochs"]) for k in kids) == [
         ("0.1", "1"), ("0.1", "2"), ("0.2", "1"), ("0.2", "2")]
     assert {k.status for k in kids} == {"completed"}
+    for kid in kids:  # each child ran in its own copy: no sibling's outputs/
+        with nbws.artifacts.open(kid.record.pk, "outputs/result.txt") as f:
+            assert f.read().decode().startswith(kid.params["lr"] + " ")
+    assert not list((nbws.root / "work").iterdir())  # the copies are gone
     best = nbws.search_runs(f"parent_id = '{parent.id}'", order_by=["metrics.loss ASC"])[0]
     assert (best.params["lr"], best.params["epochs"]) == ("0.2", "2")
 

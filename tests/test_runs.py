@@ -215,6 +215,18 @@ def test_snapshot_outputs_and_git_state(ws, tmp_path):
     assert len(got.record.git_commit) == 40 and got.record.git_dirty is False
 
 
+def test_outputs_left_by_an_earlier_run_are_not_uploaded_again(ws, tmp_path):
+    os.chdir(tmp_path)
+    (tmp_path / "outputs").mkdir()
+    with ws.experiment("e").start_run(snapshot=False) as first:
+        (tmp_path / "outputs" / "a.txt").write_text("first")
+    time.sleep(0.1)
+    with ws.experiment("e").start_run(snapshot=False) as second:
+        (tmp_path / "outputs" / "b.txt").write_text("second")
+    assert [f["path"] for f in first.files("artifact")] == ["outputs/a.txt"]
+    assert [f["path"] for f in second.files("artifact")] == ["outputs/b.txt"]
+
+
 def test_snapshots_are_stored_once_across_runs(ws, tmp_path):
     project = tmp_path / "p"
     project.mkdir()
