@@ -338,7 +338,7 @@ def _wait_with_progress(ws, run_id: str, show: bool):
                 progress(sum(k.status not in ("queued", "running") for k in kids), len(kids))
             else:
                 progress(state["done"], state["total"])
-            time.sleep(0.2)
+            time.sleep(0.5 if kids else 0.2)
     finally:
         progress.end()
 

@@ -366,9 +366,9 @@ def run_sweep(ws: Workspace, parent_id: str, max_parallel: int) -> R.RunRecord:
                 running.append(subprocess.Popen(
                     [sys.executable, "-m", "jupyter_mlws.executor", str(ws.root), queue.pop(0)],
                     stdin=subprocess.DEVNULL, start_new_session=True))
-            time.sleep(0.05)
+            time.sleep(0.2)
             running = [p for p in running if p.poll() is None]
-            if ws.runs.get(parent_id).status != R.RUNNING:
+            if ws.runs.get(parent_id).status != R.RUNNING:  # canceled by the user
                 raise _Canceled()
     except (_Canceled, KeyboardInterrupt):
         for child_id in queue:
