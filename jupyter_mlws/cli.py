@@ -54,20 +54,9 @@ def _duration(ms: int | None) -> str:
 
 
 def _json(data) -> None:
-    click.echo(json.dumps(_finite(data), indent=2, default=str, allow_nan=False))
+    from .runs import jsonable
 
-
-def _finite(data):
-    """``data`` with NaN and infinities as strings ("nan", "inf"): JSON has no such numbers."""
-    if isinstance(data, float):
-        from .runs import json_number
-
-        return json_number(data)
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_finite(v) for v in data]
-    return data
+    click.echo(json.dumps(jsonable(data), indent=2, default=str, allow_nan=False))
 
 
 def _table(headers: list[str], rows: list[list]) -> None:

@@ -94,6 +94,17 @@ def json_number(value: float) -> float | str:
     return value if math.isfinite(value) else repr(value)
 
 
+def jsonable(data):
+    """``data`` with NaN and infinities as strings ("nan", "inf"): JSON has no such numbers."""
+    if isinstance(data, float):
+        return json_number(data)
+    if isinstance(data, dict):
+        return {k: jsonable(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [jsonable(v) for v in data]
+    return data
+
+
 @dataclass
 class RunPage:
     """One page of a search: runs and the token of the next page (None at the end)."""

@@ -27,7 +27,7 @@ from tornado import web
 
 from .. import errors as E
 from ..access import check_role
-from ..runs import json_number
+from ..runs import jsonable
 
 #: one place maps the workspace's error kinds to HTTP
 STATUS = {E.InvalidInput: 400, E.PermissionDenied: 403, E.NotFound: 404, E.AlreadyExists: 409,
@@ -45,17 +45,6 @@ _CHUNK = 1 << 20
 def status_for(exc: E.MlwsError) -> int:
     """The HTTP status of a workspace error."""
     return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
-
-
-def jsonable(data: Any) -> Any:
-    """``data`` with NaN and infinities as strings: JSON has no such numbers."""
-    if isinstance(data, float):
-        return json_number(data)
-    if isinstance(data, dict):
-        return {k: jsonable(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [jsonable(v) for v in data]
-    return data
 
 
 class MlwsHandler(ExtensionHandlerMixin, APIHandler):
