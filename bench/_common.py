@@ -26,7 +26,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS = BENCH / "RESULTS.md"
+#: BENCH_RESULTS points elsewhere for trial runs (e.g. with small counts) that must not land in RESULTS.md
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or BENCH / "RESULTS.md")
 OUT = BENCH / "out"
 
 # MLflow must never touch the network nor draw progress bars; set before it is imported.
@@ -326,7 +327,10 @@ def write_section(name: str, title: str, body: str, data: dict) -> None:
         tmp = RESULTS.with_name(RESULTS.name + ".tmp")
         tmp.write_text(_ordered(text))
         os.replace(tmp, RESULTS)
-    (OUT / f"{name}.json").write_text(json.dumps(
+    # a trial run (BENCH_RESULTS set) keeps its figures beside its own results file
+    json_path = OUT / f"{name}.json" if RESULTS == BENCH / "RESULTS.md" else RESULTS.with_name(
+        f"{RESULTS.stem}.{name}.json")
+    json_path.write_text(json.dumps(
         {"name": name, "date": when, "command": command_line(), "machine": m,
          "loadavg_start_end": [LOAD_AT_START, loadavg()], **data},
         indent=2, default=str))

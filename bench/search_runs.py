@@ -3,8 +3,9 @@
 Set-up (not timed): the same 5,000 runs, 5 params and 5 metrics each, in both
 tools.  jupyter_mlws: rows inserted straight into its tables (SQLAlchemy Core,
 ``_common.insert_runs``), or through its SDK (``start_run``, ``log_params``,
-``log``) with ``--sdk-setup`` (about 13 ms a run, so a minute more); MLflow with ``create_run`` + one ``log_batch`` (params and metrics) per run, in
-a subprocess that runs at the same time (its SQLite engine gets
+``log``) with ``--sdk-setup`` (about 13 ms a run, so a minute more); MLflow
+with ``create_run`` + one ``log_batch`` (params and metrics) per run, in a
+subprocess that runs at the same time (its SQLite engine gets
 ``synchronous=OFF`` there, to shorten the set-up; the reads are unaffected).
 
 Timed (median of ``--repeat`` after warm-up, the three alternating):
