@@ -424,11 +424,20 @@ def loadgen_child(spec: dict) -> None:
                       "p95_ms": pick(0.95), "p99_ms": pick(0.99), "max_ms": lat[-1] * 1000 if lat else None}))
 
 
+def machine_busy_s() -> float:
+    """CPU-seconds the whole machine has been busy (all CPUs, /proc/stat; idle and iowait left out)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / TICK
+
+
 def load(t: Target, conns: int, seconds: float, gen: str, tmp: Path) -> dict:
     pids = t.pids()
     c0 = cpu_s(pids)
+    m0 = machine_busy_s()
     r = run_wrk(t, conns, max(1, round(seconds)), tmp) if gen == "wrk" else run_asyncio(t, conns, seconds)
     r["server_cpu_s"] = cpu_s(pids) - c0
+    # what the rest of the machine did meanwhile (other work; the other, idle, servers; this script)
+    r["other_cores"] = max(0.0, (machine_busy_s() - m0 - r["server_cpu_s"] - r["loadgen_cpu_s"]) / r["seconds"])
     t.sent += r["requests"]
     r["cpu_us_per_req"] = r["server_cpu_s"] / max(1, r["requests"]) * 1e6
     return r
@@ -918,6 +927,8 @@ def main() -> None:
                                             collections.Counter())),
                     "cpu_us_per_req": statistics.median(r["cpu_us_per_req"] for r in rs),
                     "loadgen_cpu_pct": statistics.median(100 * r["loadgen_cpu_s"] / r["seconds"] for r in rs),
+                    "other_cores": statistics.median(r["other_cores"] for r in rs),
+                    "other_cores_max": max(r["other_cores"] for r in rs),
                 }
         res["monitor_pairs"] = {c: [a["rps"] / b["rps"] for a, b in zip(cells["ours-w1"][c],
                                                                        cells["ours-nomon"][c])]
@@ -1002,9 +1013,11 @@ def report(res: dict, args) -> None:
             rows.append([conns, LABELS[key], fmt(s["rps"], 0), fmt(s["p50_ms"], 2), fmt(s["p95_ms"], 2),
                          fmt(s["p99_ms"], 2), f"{s['errors']}" + (f" ({kinds})" if kinds else ""),
                          f"{s['requests']:,}", fmt(s["cpu_us_per_req"], 0),
-                         fmt(s["rps"] * s["cpu_us_per_req"] / 1e6, 2), fmt(s["loadgen_cpu_pct"], 0)])
+                         fmt(s["rps"] * s["cpu_us_per_req"] / 1e6, 2), fmt(s["loadgen_cpu_pct"], 0),
+                         f"{s['other_cores']:.2f} ({s['other_cores_max']:.2f})"])
     table1 = C.table(["clients", "server", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "requests",
-                      "server CPU µs/req", "server cores busy", "loadgen CPU %"], rows)
+                      "server CPU µs/req", "server cores busy", "loadgen CPU %",
+                      "other work, cores (max)"], rows)
 
     def ratio(a: str, b: str) -> float:
         return S[a]["rps"] / S[b]["rps"]
@@ -1132,7 +1145,9 @@ def report(res: dict, args) -> None:
   "loadgen CPU %" of a core. Per-round figures: bench/out/serving.json.
 - Server CPU µs/req: CPU time of every process of the server (/proc utime + stime: supervisor and
   workers; uvicorn's manager and workers; MLflow's CLI and uvicorn) over a round, divided by its requests;
-  "cores busy" = req/s x that. On a busy machine a single-threaded server (bare w1) gets less CPU than a
+  "cores busy" = req/s x that. "Other work": the machine's busy CPU (/proc/stat) minus the server's and the
+  load generator's, in cores, median (max) over the rounds: anything above ~0.1 is someone else's work
+  competing for the 2 cores. On a busy machine a single-threaded server (bare w1) gets less CPU than a
   worker with 5 runnable threads (ours), which flatters ours in req/s; requests per CPU-second do not
   depend on that share, hence the second ours/bare row.
 - \\*Monitoring has **no off switch** in the service (`DEFAULT_SETTINGS` has none; payload sampling,
