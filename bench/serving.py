@@ -4,13 +4,11 @@ One small scikit-learn model (LogisticRegression on iris), served on 127.0.0.1 b
 
 - ``ours w1`` / ``ours w2``: a jupyter_mlws endpoint (``ws.register_model`` +
   ``ws.endpoints.create(..., workers=N)``), a score.py whose ``run()`` calls
-  ``model.predict``, key auth on (``Authorization: Bearer KEY``), monitoring on (it
-  has no switch: it is always on), every other setting at its default;
-- ``ours w1, Monitor.record stubbed``: the same endpoint started with a bench-only
-  ``sitecustomize`` (on ``PYTHONPATH``, for that endpoint's processes only) that makes
-  ``Monitor.record`` a no-op: the closest thing to "monitoring off" without editing
-  the package (the monitoring verdict itself prices ``Monitor.record`` and the worker's
-  side threads against the CPU of a request: the A/B is too noisy here for 5 %);
+  ``model.predict``, key auth on (``Authorization: Bearer KEY``), monitoring on, every
+  other setting at its default (``threads=0``: ``run()`` on the worker's event loop);
+- ``ours w1, monitoring off``: the same endpoint with ``monitoring=False`` (the monitoring
+  verdict itself prices ``Monitor.record`` and the worker's side threads against the CPU
+  of a request: the A/B is too noisy here for 5 %);
 - ``mlflow serve``: ``mlflow models serve -m runs:/RUN/model --env-manager local`` on
   the same fitted model, logged with ``mlflow.sklearn.log_model`` into a ``sqlite:///``
   store in a temp dir (its defaults: 1 uvicorn worker, access log on);
@@ -29,9 +27,9 @@ CPU per request is read from /proc.
 Then: endpoint start-up (create -> healthy, 1 worker, median of ``--starts``, next to
 the bare app's spawn -> first 200 as the floor); four 1-worker servers back to back
 under 64 connections, each profiled with py-spy (``--no-profile``: measured only): ours
-as shipped, ours with ``threads=1``, ours with ``run()`` called inline on the event loop
-(a bench-only patch, like the monitor stub: it prices the thread handoff) and the bare
-app, the CPU of every thread per request split by its samples; memory on a fresh
+as shipped (``run()`` on the event loop), ours with ``threads=4`` (``run()`` in a thread
+pool: the price of the hand-off) and the bare app, the CPU of every thread per request
+split by its samples; memory on a fresh
 1-worker endpoint: RSS after a warm-up vs after ``--mem-seconds`` (60, shortened from 10
 min) paced at half the ``ours w1`` peak, then a 200 MB body (with Content-Length, and
 chunked) against the default 10 MB limit.
@@ -127,31 +125,6 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200,
                 "headers": HEADERS + [(b"content-length", str(len(out)).encode())]})
     await send({"type": "http.response.body", "body": out})
-'''
-
-# On the PYTHONPATH of two bench-only endpoints (their supervisor and workers), nothing else:
-# MLWS_BENCH_MONITOR_OFF=1 makes Monitor.record a no-op; MLWS_BENCH_INLINE=1 makes the worker call
-# run() on the event loop instead of handing it to its thread pool under asyncio.wait_for (no
-# timeout then): the two A/B variants that price monitoring and the thread handoff.
-SITECUSTOMIZE = '''\
-import os
-if os.environ.get("MLWS_BENCH_MONITOR_OFF") == "1":
-    from jupyter_mlws.serving import monitor as _m
-    _m.Monitor.record = lambda self, deployment, status, latency_ms: None
-if os.environ.get("MLWS_BENCH_INLINE") == "1":
-    from jupyter_mlws.serving import app as _a
-
-    async def _run(self, dep, data):
-        self.inflight += 1
-        try:
-            try:
-                return 200, _a._dumps(dep.run(data))
-            except Exception:
-                return 500, _a._error_body("scoring failed: the endpoint's logs have the details")
-        finally:
-            self.inflight -= 1
-
-    _a.ScoringApp._run = _run
 '''
 
 WRK_LUA = '''\
@@ -506,18 +479,9 @@ def create_endpoint(ws, name: str, script: Path, workers: int, env: dict | None 
     return {"healthy": took, **marks}
 
 
-def start_endpoint(ws, name: str, script: Path, workers: int, env: dict | None = None, **settings) -> None:
-    """``ws.endpoints.create(..., wait=False)`` with ``env`` added to what its processes inherit."""
-    saved = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    try:
-        ws.endpoints.create(name, "iris:1", script, workers=workers, wait=False, **settings)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def start_endpoint(ws, name: str, script: Path, workers: int, **settings) -> None:
+    """``ws.endpoints.create(..., wait=False)``: started side by side, waited for together."""
+    ws.endpoints.create(name, "iris:1", script, workers=workers, wait=False, **settings)
 
 
 def wait_healthy(ws, names: list[str], t0: float, timeout: float = 300) -> dict[str, float]:
@@ -778,7 +742,7 @@ def fmt(x, nd=1):
 
 
 LABELS = {"ours-w1": "jupyter_mlws endpoint, 1 worker",
-          "ours-nomon": "jupyter_mlws endpoint, 1 worker, Monitor.record stubbed*",
+          "ours-nomon": "jupyter_mlws endpoint, 1 worker, monitoring off",
           "ours-w2": "jupyter_mlws endpoint, 2 workers",
           "mlflow": "`mlflow models serve` (1 worker)",
           "bare-w1": "bare ASGI app + uvicorn, 1 worker",
@@ -786,10 +750,10 @@ LABELS = {"ours-w1": "jupyter_mlws endpoint, 1 worker",
 #: run back to back in every round (the pair compared for the monitoring cost)
 GROUPS = [["ours-w1", "ours-nomon"], ["ours-w2"], ["mlflow"], ["bare-w1"], ["bare-w2"]]
 #: profiled back to back at the end, 64 connections (ours as shipped, two variants, the ceiling)
-PROFILED = ["ours-w1", "ours-t1", "ours-inline", "bare-w1"]
+PROFILED = ["ours-w1", "ours-t4", "bare-w1"]
 PROFILE_S = 4  # py-spy seconds, inside a load of PROFILE_S + 2
-PROFILE_LABELS = {"ours-w1": "ours w1 (as shipped: threads=4)", "ours-t1": "ours w1, threads=1",
-                  "ours-inline": "ours w1, run() inline*", "bare-w1": "bare w1"}
+PROFILE_LABELS = {"ours-w1": "ours w1 (as shipped: run() on the loop)",
+                  "ours-t4": "ours w1, threads=4 (run() in a pool)", "bare-w1": "bare w1"}
 
 
 def main() -> None:
@@ -825,9 +789,6 @@ def main() -> None:
     ws.register_model("iris", model_dir)
     script = tmp / "score.py"
     script.write_text(SCORE_PY)
-    site = tmp / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
     (tmp / "bare_app.py").write_text(BARE_APP)
     mlflow, _client, _exp = C.mlflow_setup(tmp / "mlflow", "serving")
     with mlflow.start_run() as run:
@@ -864,14 +825,12 @@ def main() -> None:
         for w, (proc, _port, _t0) in bare.items():
             servers[f"bare-w{w}"] = proc
         # our endpoints start side by side (create(wait=False), then wait for all of them)
-        patched = {"PYTHONPATH": str(site)}
-        variants = {"ours-w1": (1, None, {}), "ours-nomon": (1, {**patched, "MLWS_BENCH_MONITOR_OFF": "1"}, {}),
-                    "ours-w2": (2, None, {}), "ours-t1": (1, None, {"threads": 1}),
-                    "ours-inline": (1, {**patched, "MLWS_BENCH_INLINE": "1"}, {})}
+        variants = {"ours-w1": (1, {}), "ours-nomon": (1, {"monitoring": False}),
+                    "ours-w2": (2, {}), "ours-t4": (1, {"threads": 4})}
         t0o = time.perf_counter()
-        for name, (workers, extra, settings) in variants.items():
+        for name, (workers, settings) in variants.items():
             endpoints.append(name)
-            start_endpoint(ws, name, script, workers, extra, **settings)
+            start_endpoint(ws, name, script, workers, **settings)
         up = wait_healthy(ws, list(variants), t0o)
         for w, (proc, port, t0) in bare.items():
             up[f"bare-w{w}"] = wait_http(port, "/health", proc, 60, logs / f"bare-w{w}.log", t0)
@@ -890,8 +849,7 @@ def main() -> None:
                               lambda: servers["bare-w2"].pid, 2),
         }
         extra_targets = {
-            "ours-t1": ours_target(ws, "ours-t1", 1, "jupyter_mlws endpoint, 1 worker, threads=1"),
-            "ours-inline": ours_target(ws, "ours-inline", 1, "jupyter_mlws endpoint, 1 worker, run() inline*"),
+            "ours-t4": ours_target(ws, "ours-t4", 1, "jupyter_mlws endpoint, 1 worker, threads=4"),
         }
         for t in [*targets.values(), *extra_targets.values()]:
             check_answer(t, expected)
@@ -1049,9 +1007,9 @@ def report(res: dict, args) -> None:
             a, b = S[f"ours-w{w}@{conns}"]["p99_ms"], S[f"mlflow@{conns}"]["p99_ms"]
             v.append([f"p99: ours w{w} vs `mlflow models serve`, {conns} clients", f"{a:.1f} vs {b:.1f} ms",
                       "below MLflow's", C.verdict(a < b)])
-    # monitoring: the service cannot turn it off; the verdict prices what it adds per request
-    # (Monitor.record on the loop + the worker's other threads: flush, status pipe, watchdog) against
-    # the request's CPU; the A/B with the stubbed twin is shown with its noise
+    # monitoring: the verdict prices what it adds per request (Monitor.record on the loop + the
+    # worker's other threads: flush, status pipe, watchdog) against the request's CPU; the A/B with
+    # the monitoring-off twin is shown with its noise
     record_us = res["monitor_record_ns"] / 1000
     prof = res.get("profile") or {}
     po = prof.get("ours-w1") or {}
@@ -1065,7 +1023,7 @@ def report(res: dict, args) -> None:
     for conns in CONCURRENCY:
         pairs = res["monitor_pairs"][conns]
         cost = 1 - statistics.median(pairs)
-        v.append([f"monitoring A/B, {conns} clients: 1 - on/stubbed req/s, median of {len(pairs)} "
+        v.append([f"monitoring A/B, {conns} clients: 1 - on/off req/s, median of {len(pairs)} "
                   "back-to-back pairs", f"{100 * cost:+.1f} % (pairs: "
                   + ", ".join(f"{100 * (1 - p):+.0f}" for p in pairs) + ")", "(info: noisy)", ""])
     starts = [s["healthy"] for s in res["starts"]]
@@ -1104,18 +1062,16 @@ def report(res: dict, args) -> None:
                              + [PROFILE_LABELS[k] for k in keys], head)
         if "by_label" in prof[keys[0]]:
             p1 = prof[keys[0]]
-            ex = p1["samples"].get("executor threads (run())", 0)
-            gil = sum(p1["numpy_gil_samples"].values())
-            prof_text = (f"{table_prof}\n\n- The four ran back to back after the main rounds, 64 connections for {PROFILE_S + 2} s "
+            p2 = prof[keys[1]] if len(keys) > 2 else p1
+            ex = p2["samples"].get("executor threads (run())", 0)
+            gil = sum(p2["numpy_gil_samples"].values())
+            prof_text = (f"{table_prof}\n\n- The three ran back to back after the main rounds, 64 connections for {PROFILE_S + 2} s "
                          f"each; `py-spy record --nonblocking --threads -r 100` sampled {PROFILE_S} s of it. Each thread's CPU "
                          f"(/proc/PID/task/TID/stat over the run) is split by that thread's own samples, leaving out "
-                         f"samples whose leaf is a wait (queue get, condition wait, sleep). In `{PROFILE_LABELS[keys[0]]}`, "
+                         f"samples whose leaf is a wait (queue get, condition wait, sleep). In `{PROFILE_LABELS[keys[1]]}`, "
                          f"{gil} of the executor threads' {ex} samples sit in numpy `argmax`/`take` (inside "
                          f"`predict`), the calls that release the GIL: threads waiting to take it back. Raw "
-                         f"stacks: bench/out/serving.pyspy-*.txt.\n- \\*`run() inline` is a bench-only variant "
-                         f"(sitecustomize, as for the monitor stub): the worker calls `run()` on its event loop "
-                         f"instead of `loop.run_in_executor(pool, ...)` under `asyncio.wait_for`, so it has no "
-                         f"504 timeout: it prices the thread handoff, it is not a proposal as is.")
+                         f"stacks: bench/out/serving.pyspy-*.txt.")
         else:
             prof_text = f"{table_prof}\n\n(no py-spy: --no-profile, or py-spy missing)"
     else:
@@ -1139,7 +1095,7 @@ def report(res: dict, args) -> None:
 - Load: {loadgen}, closed loop on 16 and 64 keep-alive connections; each request a 2-row iris
   JSON body (`{{"data": [[...], [...]]}}`; MLflow `{{"inputs": [[...], [...]]}}`). All servers ran at once
   and answered the same predictions (checked). Each cell: {res['rounds']} rounds of {round_s} s,
-  interleaved across servers (the order rotates every round; `ours w1` and its stubbed twin always back to
+  interleaved across servers (the order rotates every round; `ours w1` and its monitoring-off twin always back to
   back), after a 1 s warm-up each. **req/s, p50, p95 and p99 are medians of the rounds**: this 2-core machine
   is shared and other work ran meanwhile (load average above); the load generator itself used the
   "loadgen CPU %" of a core. Per-round figures: bench/out/serving.json.
@@ -1150,12 +1106,10 @@ def report(res: dict, args) -> None:
   competing for the 2 cores. On a busy machine a single-threaded server (bare w1) gets less CPU than a
   worker with 5 runnable threads (ours), which flatters ours in req/s; requests per CPU-second do not
   depend on that share, hence the second ours/bare row.
-- \\*Monitoring has **no off switch** in the service (`DEFAULT_SETTINGS` has none; payload sampling,
-  `sample_rate`, is already 0). "Monitor.record stubbed" is the same endpoint started with a bench-only
-  `sitecustomize.py` on its `PYTHONPATH` that turns `Monitor.record` into a no-op (the flush thread still
-  runs). Checked: the store counted {counted['ours-w1']:,} requests for `ours w1` (the load generator completed
+- "Monitoring off" is the same endpoint created with `monitoring=False` (payload sampling,
+  `sample_rate`, is 0 in both). Checked: the store counted {counted['ours-w1']:,} requests for `ours w1` (the load generator completed
   {sent['ours-w1']:,}; each run stops with up to N requests in flight), {counted['ours-w2']:,} for `ours w2`
-  ({sent['ours-w2']:,}), {counted['ours-nomon']:,} for the stubbed one. One `Monitor.record` call costs
+  ({sent['ours-w2']:,}), {counted['ours-nomon']:,} for the one with monitoring off. One `Monitor.record` call costs
   {res['monitor_record_ns']:.0f} ns here (median of 5 x 100,000 calls).
 - MLflow: `mlflow models serve -m runs:/RUN/model --env-manager local -h 127.0.0.1 -p PORT` with its defaults
   (1 uvicorn worker, access log on), the model from `mlflow.sklearn.log_model` in a `sqlite:///` store;

@@ -706,7 +706,11 @@ _SETTING_OPTIONS = [
     click.option("--max-body", "max_body_bytes", type=int,
                  help="Largest request body in bytes (default 10 MB)."),
     click.option("--max-inflight", type=int, help="Requests per worker before 503 (default 64)."),
-    click.option("--threads", type=int, help="run() calls at once per worker (default 4)."),
+    click.option("--threads", type=int,
+                 help="0 (default): run() on each worker's event loop, fastest; N: a pool of N "
+                      "threads per worker, for a run() that waits on I/O."),
+    click.option("--monitoring/--no-monitoring", default=None,
+                 help="Record request statistics (default on)."),
     click.option("--sample-rate", type=float,
                  help="Fraction of requests whose payloads are stored (default 0)."),
 ]
@@ -770,6 +774,21 @@ def endpoint_create(ctx, name, models, entry_script, deployment, workers, host, 
         return _json(info)
     click.echo(f"endpoint {name} is healthy: {info['scoring_uri']}")
     click.echo(f"keys: mlws endpoint keys {name}   call: mlws endpoint invoke {name} --data @input.json")
+
+
+@endpoint.command("update")
+@click.argument("name")
+@_settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def endpoint_update(ctx, name, as_json, **settings) -> None:
+    """Change settings of endpoint NAME; a running endpoint restarts (same port and keys)."""
+    info = _ws(ctx).endpoints.update(name, **{k: v for k, v in settings.items() if v is not None})
+    if as_json:
+        return _json(info)
+    click.echo(f"endpoint {name}: {info['state']}; settings: "
+               + ", ".join(f"{k}={v}" for k, v in info["settings"].items()))
 
 
 @endpoint.command("deploy")
@@ -948,6 +967,9 @@ def endpoint_metrics(ctx, name, since, deployment, as_json) -> None:
     data = _ws(ctx).endpoints.metrics(name, _since(since), deployment=deployment)
     if as_json:
         return _json(data)
+    if not data["monitoring"]:
+        click.echo(f"monitoring is off for {name}: turn it on with "
+                   f"'mlws endpoint update {name} --monitoring' (figures below are from before)", err=True)
     rows = [[dep, m["count"], m["errors"], _fmt(m["latency_ms"]["p50"]), _fmt(m["latency_ms"]["p95"]),
              _fmt(m["latency_ms"]["p99"]), " ".join(f"{k}:{v}" for k, v in m["statuses"].items())]
             for dep, m in [*data["deployments"].items(), ("(all)", data["total"])]]

@@ -52,7 +52,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "stuck_grace": 10.0,          # after timeout + grace a worker still in run() is replaced
     "max_body_bytes": 10 * 1024 * 1024,
     "max_inflight": 64,           # requests per worker beyond which it answers 503 + Retry-After
-    "threads": 4,                 # run() calls at once per worker
+    "threads": 0,                 # 0: run() on the worker's event loop; N: a pool of N threads
+    "monitoring": True,           # request statistics recorded in the workspace
     "sample_rate": 0.0,           # fraction of requests whose payloads are stored
     "sample_max_bytes": 65536,    # payloads are cut to this size when sampled
     "flush_interval": 2.0,        # seconds between statistics batches
@@ -74,6 +75,9 @@ def _check_settings(given: Mapping[str, Any]) -> dict:
         if value is None:
             continue
         kind = type(DEFAULT_SETTINGS[key])
+        if kind is bool:
+            out[key] = _flag(key, value)
+            continue
         try:
             value = kind(value)
         except (TypeError, ValueError):
@@ -81,10 +85,24 @@ def _check_settings(given: Mapping[str, Any]) -> dict:
         if key == "sample_rate":
             if not 0 <= value <= 1:
                 raise InvalidInput(f"sample_rate must be between 0 and 1, got {value}")
+        elif key == "threads":
+            if value < 0:
+                raise InvalidInput(f"threads must be 0 (run() on the event loop) or more, got {value}")
         elif value <= 0:
             raise InvalidInput(f"setting {key} must be positive, got {value}")
         out[key] = value
     return out
+
+
+def _flag(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no"):
+        return False
+    raise InvalidInput(f"setting {key} must be true or false, got {value!r}")
 
 
 def _group_alive(pgid: int) -> bool:
@@ -450,6 +468,18 @@ class EndpointService:
         self._spawn(name)
         return self._wait_started(name, timeout) if wait else self.show(name)
 
+    def update(self, name: str, *, wait: bool = True, timeout: float = 120.0, **settings) -> dict:
+        """Change settings (see :data:`DEFAULT_SETTINGS`); a running endpoint restarts with them
+        on the same port and keys."""
+        row = self._row(name)
+        if not settings:
+            raise InvalidInput(f"give a setting to change: {', '.join(DEFAULT_SETTINGS)}")
+        conf = _check_settings({**self._settings(row), **settings})
+        self._update_endpoint(row["pk"], settings=json.dumps(conf))
+        if self._running(row):
+            return self.restart(name, wait=wait, timeout=timeout)
+        return self.show(name)
+
     def restart(self, name: str, *, wait: bool = True, timeout: float = 120.0) -> dict:
         """Stop the endpoint if it runs, then start it again."""
         self.stop(name)
@@ -587,7 +617,8 @@ class EndpointService:
         series = [{"bucket_start": b, "deployment": d, **merge(rs)}
                   for (b, d), rs in sorted(per_bucket.items())]
         return {"endpoint": name, "since_s": since, "bucket_s": BUCKET_MS / 1000,
-                "total": merge(rows), "deployments": {d: merge(rs) for d, rs in sorted(per_dep.items())},
+                "monitoring": self._settings(row)["monitoring"], "total": merge(rows),
+                "deployments": {d: merge(rs) for d, rs in sorted(per_dep.items())},
                 "series": series}
 
     def samples(self, name: str, limit: int = 100) -> list[dict]:

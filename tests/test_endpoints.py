@@ -279,7 +279,7 @@ def test_overload_answers_503_with_retry_after(served):
     assert call(info, {"data": SAMPLE}, key=key)[0] == 200
 
 
-def test_timeout_504_and_a_stuck_worker_is_replaced(served):
+def test_timeout_504_frees_the_worker(served):
     ws, _, info = served
     key = keys(ws)["primary"]
     before = ws.endpoints.show("main")["restarts"]
@@ -287,7 +287,22 @@ def test_timeout_504_and_a_stuck_worker_is_replaced(served):
     status, _, err = call(info, {"data": SAMPLE, "sleep": 8}, key=key)
     assert status == 504 and "longer than 1 s" in err["error"]
     assert time.monotonic() - started < 5
-    # the event loop is free meanwhile
+    # the call was interrupted: the same workers go on serving, none was replaced
+    for _ in range(6):
+        assert call(info, {"data": SAMPLE}, key=key)[0] == 200
+    assert ws.endpoints.show("main")["restarts"] == before
+    assert "took longer than 1 s: answered 504" in ws.endpoints.logs("main")
+
+
+def test_a_stuck_worker_is_replaced(served):
+    ws, _, info = served
+    key = keys(ws)["primary"]
+    wait_for(lambda: len(worker_pids(ws, "main")) == 2, what="two workers")
+    before = ws.endpoints.show("main")["restarts"]
+    # run() ignores the interruption: its worker is replaced after timeout + grace, its caller's
+    # connection is closed, and the other worker serves meanwhile
+    with pytest.raises((ConnectionError, http.client.HTTPException)):
+        call(info, {"data": SAMPLE, "stuck": 8}, key=key)
     assert call(info, {"data": SAMPLE}, key=key)[0] == 200
     wait_for(lambda: ws.endpoints.show("main")["restarts"] > before, timeout=15,
              what="the stuck worker to be replaced")
@@ -386,6 +401,50 @@ def test_deleting_a_served_model_version_is_refused(served):
     with pytest.raises(Conflict, match="main"):
         ws.models.delete("iris:1")
     ws.models.resolve("iris:1")
+
+
+def test_thread_pool_async_run_monitoring_switch_and_update(env):
+    ws, models = env
+    side = ws.endpoints.create("side", "iris:1", SCRIPTS / "score.py", threads=2, monitoring=False,
+                               request_timeout=1.0, flush_interval=0.5)
+    k = keys(ws, "side")
+    # run() in a pool of threads: a slow call times out while the loop answers others
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(call, side, {"data": SAMPLE, "sleep": 3}, key=k["primary"])
+        time.sleep(0.2)
+        assert call(side, {"data": SAMPLE}, key=k["primary"])[0] == 200
+        assert slow.result()[0] == 504
+    # monitoring off: nothing is counted, and the CLI says so
+    time.sleep(1.5)
+    m = ws.endpoints.metrics("side", 600)
+    assert m["monitoring"] is False and m["total"]["count"] == 0
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "endpoint", "metrics", "side"])
+    assert res.exit_code == 0 and "monitoring is off for side" in res.output
+    # a bad setting changes nothing
+    with pytest.raises(InvalidInput, match="true or false"):
+        ws.endpoints.update("side", monitoring="maybe")
+    with pytest.raises(InvalidInput, match="threads"):
+        ws.endpoints.update("side", threads=-1)
+    assert ws.endpoints.show("side")["settings"]["threads"] == 2
+    # update: the endpoint restarts with the new settings on the same port, with the same keys
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "endpoint", "update", "side",
+                                   "--monitoring", "--threads", "0"])
+    assert res.exit_code == 0, res.output
+    shown = ws.endpoints.show("side")
+    assert shown["state"] == "healthy" and shown["port"] == side["port"] and keys(ws, "side") == k
+    assert shown["settings"]["monitoring"] is True and shown["settings"]["threads"] == 0
+    # an async def run() is awaited on the loop, and times out like any other
+    ws.endpoints.deploy("side", "aio", "iris:2", SCRIPTS / "score_async.py")
+    aio = {"x-mlws-deployment": "aio"}
+    status, _, out = call(side, {"data": SAMPLE}, key=k["primary"], headers=aio)
+    assert status == 200 and out == {"predictions": models[1].predict(SAMPLE).tolist(), "async": True}
+    assert call(side, {"data": SAMPLE, "sleep": 3}, key=k["primary"], headers=aio)[0] == 504
+    for _ in range(5):
+        assert call(side, {"data": SAMPLE}, key=k["primary"])[0] == 200
+    counted = wait_for(lambda: (lambda m: m["total"]["count"] >= 7 and m)(
+        ws.endpoints.metrics("side", 600)), timeout=15, what="monitoring back on")
+    assert counted["deployments"]["aio"]["statuses"]["504"] == 1
+    ws.endpoints.delete("side")
 
 
 def test_init_failure_marks_the_endpoint_failed(env):

@@ -3,8 +3,15 @@
 Routes: ``POST /score`` (key required), ``GET /openapi.json`` (key required),
 ``GET /health`` and ``GET /ready`` (open, reveal nothing).  A request picks its
 deployment by the ``x-mlws-deployment`` header, else at random by traffic
-weight.  ``run()`` executes in a thread pool so that a slow call can time out
-(504) while the event loop keeps serving.
+weight.
+
+``run()`` is called on the event loop's own thread by default (``threads=0``): a
+hand-off to a thread pool costs more than scoring a small model.  A call that
+outlives ``request_timeout`` is interrupted by a ``SIGALRM`` timer (the caller gets
+504 and the worker goes on serving); one that cannot be interrupted (stuck in C
+code) is caught by the worker's watchdog and the worker is replaced.  With
+``threads=N`` the calls run in a pool of N threads instead, for ``run()`` functions
+that wait on I/O; ``async def run`` is awaited on the loop.
 """
 
 from __future__ import annotations
@@ -13,7 +20,11 @@ import asyncio
 import bisect
 import hmac
 import json
+import inspect
 import random
+import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -37,6 +48,16 @@ class LoadedDeployment:
     input_schema: dict | None = None
     output_schema: dict | None = None
     models: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.is_async = inspect.iscoroutinefunction(self.run)
+
+
+class RunTimeout(BaseException):
+    """Raised inside an inline ``run()`` call that outlived the request timeout.
+
+    A ``BaseException``, so that a scoring script's ``except Exception`` cannot swallow it.
+    """
 
 
 def _default(obj):
@@ -72,20 +93,32 @@ class ScoringApp:
         Name to :class:`LoadedDeployment`.
     settings : dict
         ``request_timeout`` (s), ``max_body_bytes``, ``max_inflight`` (requests in this
-        worker beyond which it answers 503), ``threads``.
-    monitor : Monitor
-        Receives every scoring request's deployment, status and latency.
+        worker beyond which it answers 503), ``threads`` (0: ``run()`` on the event
+        loop's thread, which must be the main thread; N: a pool of N threads).
+    monitor : Monitor or None
+        Receives every scoring request's deployment, status and latency; None turns
+        monitoring off.
+    listener : socket, optional
+        The listening socket shared by ``workers`` processes: connections waiting in its
+        accept queue count towards ``max_inflight`` when ``run()`` is called inline.
     """
 
     def __init__(self, endpoint: str, deployments: dict[str, LoadedDeployment], settings: dict,
-                 monitor: Monitor, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)):
+                 monitor: Monitor | None, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+                 listener: socket.socket | None = None, workers: int = 1):
         self.endpoint = endpoint
         self.deployments = deployments
         self.timeout = float(settings["request_timeout"])
         self.max_body = int(settings["max_body_bytes"])
         self.max_inflight = int(settings["max_inflight"])
-        self.pool = ThreadPoolExecutor(max_workers=int(settings["threads"]),
-                                       thread_name_prefix="mlws-run")
+        threads = int(settings.get("threads", 0))
+        self.pool = (ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mlws-run")
+                     if threads > 0 else None)
+        self._in_run = False
+        if self.pool is None:
+            signal.signal(signal.SIGALRM, self._alarm)
+        self.listener = listener
+        self.workers = max(1, int(workers))
         self.monitor = monitor
         self.log = log
         self.inflight = 0
@@ -186,6 +219,7 @@ class ScoringApp:
         deployment = "-"
         status = 500
         body = b""
+        admitted = False
         try:
             if not self._authorised(headers):
                 status = 401
@@ -203,7 +237,17 @@ class ScoringApp:
                     [(b"retry-after", b"5")])
             deployment = name
             dep = self.deployments[name]
-            if self.inflight >= self.max_inflight:
+            self.inflight += 1
+            admitted = True
+            place = self.inflight
+            if self.pool is None:
+                # inline run() calls never overlap, so requests wait before they are read: in
+                # new connections not yet accepted (this worker's share of the accept queue),
+                # and on open connections, which take their places here while this one yields
+                if self.listener is not None:
+                    place += -(-self._accept_queue() // self.workers)
+                await asyncio.sleep(0)
+            if place > self.max_inflight:
                 status = 503
                 return await self._send(send, 503, _error_body(
                     "the endpoint is overloaded: retry later"), [(b"retry-after", b"1")])
@@ -243,10 +287,22 @@ class ScoringApp:
             if status == 504:
                 extra.append((b"retry-after", b"1"))
             await self._send(send, status, out, extra)
-            if self.monitor.sample_rate and self.monitor.want_sample():
-                self.monitor.sample(name, status, body, out)
+            monitor = self.monitor
+            if monitor is not None and monitor.sample_rate and monitor.want_sample():
+                monitor.sample(name, status, body, out)
         finally:
-            self.monitor.record(deployment, status, (time.perf_counter() - start) * 1000.0)
+            if admitted:
+                self.inflight -= 1
+            if self.monitor is not None:
+                self.monitor.record(deployment, status, (time.perf_counter() - start) * 1000.0)
+
+    def _accept_queue(self) -> int:
+        """Connections waiting in the listening socket's accept queue (Linux TCP_INFO)."""
+        try:
+            info = self.listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
+            return struct.unpack_from("=I", info, 24)[0]  # tcpi_unacked: the accept queue
+        except (OSError, AttributeError, struct.error):
+            return 0
 
     def _too_large(self) -> bytes:
         return _error_body(f"the request body is larger than this endpoint's limit of "
@@ -276,33 +332,50 @@ class ScoringApp:
         finally:
             self.running.pop(ident, None)
 
-    async def _run(self, dep: LoadedDeployment, data) -> tuple[int, bytes]:
-        self.inflight += 1
+    def _alarm(self, signum, frame) -> None:
+        if self._in_run:  # only ever interrupt run() itself, never the event loop
+            raise RunTimeout()
+
+    def _call_inline(self, dep: LoadedDeployment, data):
+        ident = threading.get_ident()
+        self.running[ident] = (time.monotonic(), dep.name)
+        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        self._in_run = True
         try:
-            loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(self.pool, self._call, dep, data)
-            try:
-                result = await asyncio.wait_for(future, self.timeout)
-            except asyncio.TimeoutError:
-                self.log(f"deployment {dep.name}: run() took longer than {self.timeout:g} s: "
-                         "answered 504")
-                return 504, _error_body(f"scoring took longer than {self.timeout:g} s")
-            except Exception:
-                self.log(f"deployment {dep.name}: run() raised\n{traceback.format_exc()}")
-                return 500, _error_body("scoring failed: the endpoint's logs have the details")
-            try:
-                out = _dumps(result)
-            except (TypeError, ValueError) as exc:
-                self.log(f"deployment {dep.name}: run() returned something JSON cannot hold: {exc}")
-                return 500, _error_body("scoring failed: the endpoint's logs have the details")
-            if dep.output_schema is not None:
-                err = validate(result, dep.output_schema)
-                if err:
-                    self.log(f"deployment {dep.name}: run() output does not match output_schema: {err}")
-                    return 500, _error_body("scoring failed: the endpoint's logs have the details")
-            return 200, out
+            return dep.run(data)
         finally:
-            self.inflight -= 1
+            self._in_run = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self.running.pop(ident, None)
+
+    async def _run(self, dep: LoadedDeployment, data) -> tuple[int, bytes]:
+        try:
+            if dep.is_async:
+                result = await asyncio.wait_for(dep.run(data), self.timeout)
+            elif self.pool is None:
+                result = self._call_inline(dep, data)
+            else:
+                loop = asyncio.get_running_loop()
+                result = await asyncio.wait_for(
+                    loop.run_in_executor(self.pool, self._call, dep, data), self.timeout)
+        except (asyncio.TimeoutError, RunTimeout):
+            self.log(f"deployment {dep.name}: run() took longer than {self.timeout:g} s: "
+                     "answered 504")
+            return 504, _error_body(f"scoring took longer than {self.timeout:g} s")
+        except Exception:
+            self.log(f"deployment {dep.name}: run() raised\n{traceback.format_exc()}")
+            return 500, _error_body("scoring failed: the endpoint's logs have the details")
+        try:
+            out = _dumps(result)
+        except (TypeError, ValueError) as exc:
+            self.log(f"deployment {dep.name}: run() returned something JSON cannot hold: {exc}")
+            return 500, _error_body("scoring failed: the endpoint's logs have the details")
+        if dep.output_schema is not None:
+            err = validate(result, dep.output_schema)
+            if err:
+                self.log(f"deployment {dep.name}: run() output does not match output_schema: {err}")
+                return 500, _error_body("scoring failed: the endpoint's logs have the details")
+        return 200, out
 
     def stuck(self, grace: float) -> list[str]:
         """Deployments with a run() call under way for longer than timeout + grace."""

@@ -72,6 +72,8 @@ class Monitor:
         self._thread: threading.Thread | None = None
         #: the event loop that calls record(), once serving
         self.loop = None
+        #: a swap scheduled on the loop that a busy loop has not run yet (collected next time)
+        self._pending: concurrent.futures.Future | None = None
 
     def record(self, deployment: str, status: int, latency_ms: float) -> None:
         """Count one request (called on the event loop: no I/O, no allocation beyond a bucket)."""
@@ -104,21 +106,40 @@ class Monitor:
                     "request": request[:cap].decode("utf-8", "replace"),
                     "response": response[:cap].decode("utf-8", "replace")})
 
-    def take(self) -> tuple[list[dict], list[dict]]:
-        """Swap out what was recorded so far, as JSON-friendly dicts."""
+    def take(self, timeout: float | None = 10.0) -> tuple[list[dict], list[dict]]:
+        """Swap out what was recorded so far, as JSON-friendly dicts.
+
+        The swap runs on the event loop's thread; if the loop is busy for longer than
+        ``timeout`` (an inline ``run()`` call), nothing is taken now and the swap, once
+        the loop has run it, is collected by the next call: nothing is lost.
+        """
         loop = self.loop
         if loop is not None and loop.is_running():
             # swap on the event loop's own thread: record() never holds a bucket being taken
-            done = concurrent.futures.Future()
-            loop.call_soon_threadsafe(lambda: done.set_result(self._swap()))
-            buckets, samples = done.result(timeout=10)
+            done = self._pending
+            if done is None:
+                done = concurrent.futures.Future()
+                loop.call_soon_threadsafe(lambda: done.set_result(self._swap()))
+            try:
+                buckets, samples = done.result(timeout=timeout)
+            except concurrent.futures.TimeoutError:
+                self._pending = done
+                return [], []
+            self._pending = None
         else:
             buckets, samples = self._swap()
-        out = [{"deployment": dep, "bucket_start": start, "count": b[0], "errors": b[1],
-                "statuses": {str(k): v for k, v in b[2].items()},
-                "latency": {str(k): v for k, v in b[3].items()}, "latency_sum_ms": b[4]}
-               for (dep, start), b in buckets.items()]
-        return out, samples
+            pending, self._pending = self._pending, None
+            if pending is not None and pending.done():  # the loop ran the swap, then stopped
+                earlier, earlier_samples = pending.result()
+                return self._rows(earlier) + self._rows(buckets), earlier_samples + samples
+        return self._rows(buckets), samples
+
+    @staticmethod
+    def _rows(buckets: dict) -> list[dict]:
+        return [{"deployment": dep, "bucket_start": start, "count": b[0], "errors": b[1],
+                 "statuses": {str(k): v for k, v in b[2].items()},
+                 "latency": {str(k): v for k, v in b[3].items()}, "latency_sum_ms": b[4]}
+                for (dep, start), b in buckets.items()]
 
     def _swap(self):
         with self._lock:
@@ -126,9 +147,9 @@ class Monitor:
             samples, self._samples = self._samples, []
         return buckets, samples
 
-    def flush(self) -> None:
-        """Hand everything recorded to the sink now."""
-        buckets, samples = self.take()
+    def flush(self, timeout: float | None = 10.0) -> None:
+        """Hand everything recorded to the sink now (see :meth:`take` for ``timeout``)."""
+        buckets, samples = self.take(timeout)
         if buckets or samples:
             self.sink(buckets, samples)
 

@@ -128,7 +128,8 @@ class Supervisor:
             out.append({"name": d["name"], "dir": str(ddir), "script": str(script),
                         "entry_name": d["entry_name"], "model_dirs": model_dirs,
                         "model_dir": next(iter(model_dirs.values()), str(models_dir))})
-        spec = {"endpoint": self.name, "deployments": out, "settings": self.settings}
+        spec = {"endpoint": self.name, "deployments": out, "settings": self.settings,
+                "workers": int(self.row["workers"])}
         path = gen_dir / "spec.json"
         gen_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(spec, indent=1))

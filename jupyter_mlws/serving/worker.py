@@ -104,15 +104,18 @@ def main(argv: list[str]) -> int:
     from .app import ScoringApp
     from .monitor import Monitor
 
-    monitor = Monitor(lambda buckets, samples: status.send(event="metrics", buckets=buckets,
-                                                           samples=samples),
-                      flush_interval=float(settings["flush_interval"]),
-                      sample_rate=float(settings["sample_rate"]),
-                      sample_max_bytes=int(settings["sample_max_bytes"]))
-    app = ScoringApp(spec["endpoint"], loaded, settings, monitor, log=_log)
+    monitor = None
+    if settings.get("monitoring", True):
+        monitor = Monitor(lambda buckets, samples: status.send(event="metrics", buckets=buckets,
+                                                               samples=samples),
+                          flush_interval=float(settings["flush_interval"]),
+                          sample_rate=float(settings["sample_rate"]),
+                          sample_max_bytes=int(settings["sample_max_bytes"]))
     import socket
 
     sock = socket.socket(fileno=sock_fd)
+    app = ScoringApp(spec["endpoint"], loaded, settings, monitor, log=_log, listener=sock,
+                     workers=int(spec.get("workers", 1)))
     config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
                             timeout_keep_alive=int(settings.get("keep_alive", 5)),
                             timeout_graceful_shutdown=float(settings["request_timeout"]) + 1)
@@ -142,7 +145,8 @@ def main(argv: list[str]) -> int:
             if not reported and app.stuck(grace):
                 reported = True
                 _log(f"run() stuck longer than {app.timeout:g} s + {grace:g} s: asking for a restart")
-                monitor.flush()
+                if monitor is not None:
+                    monitor.flush(timeout=0.2)  # the loop may be the one stuck
                 status.send(event="stuck", deployments=app.stuck(grace))
             time.sleep(0.5)
 
@@ -153,17 +157,20 @@ def main(argv: list[str]) -> int:
     async def startup(sockets=None):
         import asyncio
 
-        monitor.loop = asyncio.get_running_loop()
+        if monitor is not None:
+            monitor.loop = asyncio.get_running_loop()
         await original_startup(sockets=sockets)
         status.send(event="ready")
 
     server.startup = startup
-    monitor.start()
+    if monitor is not None:
+        monitor.start()
     try:
         server.run(sockets=[sock])
     finally:
-        monitor.loop = None
-        monitor.stop()
+        if monitor is not None:
+            monitor.loop = None
+            monitor.stop()
     return 0
 
 

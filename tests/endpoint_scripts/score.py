@@ -1,7 +1,8 @@
 """Iris scoring script for the endpoint tests (Azure ML contract), with test hooks.
 
 A request is {"data": [[4 floats], ...]} and may carry test switches: "sleep" (seconds
-run() sleeps), "raise" (run() raises), "exit" (the worker process dies).
+run() sleeps), "stuck" (seconds run() sleeps, ignoring any interruption), "raise" (run()
+raises), "exit" (the worker process dies).
 """
 
 import json
@@ -19,6 +20,7 @@ input_schema = {
         "data": {"type": "array", "items": {"type": "array", "items": {"type": "number"},
                                             "minItems": 4, "maxItems": 4}},
         "sleep": {"type": "number"},
+        "stuck": {"type": "number"},
         "raise": {"type": "boolean"},
         "exit": {"type": "boolean"},
     },
@@ -39,6 +41,13 @@ def init():
 def run(data):
     if data.get("sleep"):
         time.sleep(data["sleep"])
+    if data.get("stuck"):
+        end = time.monotonic() + data["stuck"]
+        while time.monotonic() < end:
+            try:
+                time.sleep(max(0.0, end - time.monotonic()))
+            except BaseException:  # a run() that will not be interrupted
+                pass
     if data.get("raise"):
         raise ValueError("secret internal detail")
     if data.get("exit"):
