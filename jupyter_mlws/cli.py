@@ -90,6 +90,9 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.pass_context
 def main(ctx: click.Context, workspace: str | None) -> None:
     """jupyter_mlws: your machine-learning workspace, from the notebook you already use."""
+    from .startup import skip_iri_format_checks
+
+    skip_iri_format_checks()
     ctx.ensure_object(dict)
     ctx.obj["workspace"] = workspace
 

@@ -134,23 +134,27 @@ class EarlyKernel:
     read starts no kernel (submit then reports what is wrong with it).
     """
 
-    def __init__(self, notebook, kernel: str | None = None, project_dir=None, workspace=None):
+    def __init__(self, notebook, kernel: str | None = None, project_dir=None, workspace=None,
+                 run_id: str | None = None):
         from .config import find_root
 
-        self.run_id = R.new_run_id()
+        self.run_id = run_id or R.new_run_id()
         self.kernel = kernel or _kernel_name_of(Path(notebook))
         self.km = None
         self.log = tempfile.NamedTemporaryFile(prefix="mlws-kernel-", suffix=".log", delete=False)
         if self.kernel is None:
             return
         from jupyter_client.kernelspec import NoSuchKernel
-        from jupyter_client.manager import KernelManager
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_client.utils import run_sync
 
         workdir = Path(project_dir or Path(notebook).absolute().parent)
         env = {**os.environ, "MLWS_WORKSPACE": str(find_root(workspace)), ENV_RUN_ID: self.run_id}
-        km = KernelManager(kernel_name=self.kernel)
+        # async, as nbclient's own: with a blocking client its wait for output would block the
+        # loop that enforces the cell timeout
+        km = AsyncKernelManager(kernel_name=self.kernel)
         try:
-            km.start_kernel(cwd=str(workdir), env=env, stdout=self.log, stderr=self.log)
+            run_sync(km.start_kernel)(cwd=str(workdir), env=env, stdout=self.log, stderr=self.log)
         except (NoSuchKernel, OSError):
             return  # submit refuses the kernel with the list of installed ones
         self.km = km
@@ -158,7 +162,9 @@ class EarlyKernel:
     def shutdown(self, ws: Workspace | None = None) -> None:
         """Stop the kernel if it still runs, and keep its output as the run's kernel.log."""
         if self.km is not None and self.km.has_kernel:
-            self.km.shutdown_kernel()  # gracefully: the kernel flushes what it logged
+            from jupyter_client.utils import run_sync
+
+            run_sync(self.km.shutdown_kernel)()  # gracefully: the kernel flushes what it logged
         self.log.close()
         try:
             if ws is not None and ws.runs_exists(self.run_id) and os.path.getsize(self.log.name):
@@ -388,6 +394,9 @@ def run_sweep(ws: Workspace, parent_id: str, max_parallel: int) -> R.RunRecord:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the detached executor process: ``WORKSPACE RUN_ID [--sweep N]``."""
+    from .startup import skip_iri_format_checks
+
+    skip_iri_format_checks()
     args = argv if argv is not None else sys.argv[1:]
     root, run_id = args[:2]
     with Workspace.open(root) as ws:
@@ -395,7 +404,14 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, _raise_cancel)
             record = run_sweep(ws, run_id, int(args[3]))
         else:
-            record = execute(ws, run_id)
+            # the kernel boots while papermill is imported and the run is set up
+            spec = ws.notebooks.spec(ws.runs.get(run_id).pk)
+            early = EarlyKernel(Path(spec["workdir"]) / spec["notebook"], spec["kernel"], spec["workdir"],
+                                ws.root, run_id)
+            try:
+                record = execute(ws, run_id, km=early.km)
+            finally:
+                early.shutdown(ws)
     return 0 if record.status == R.COMPLETED else 1
 
 

@@ -235,6 +235,10 @@ def test_the_cli_submits_waits_and_copies_the_output(nbws, project):
     assert bad.exit_code == 2 and "is not valid YAML/JSON" in bad.output
     failed = runner.invoke(cli, ["-w", str(nbws.root), "run", "submit", "fails.ipynb", "--wait"])
     assert failed.exit_code == 1 and "ValueError: bad value 2" in failed.output
+    # the kernel started early for --wait still honours the cell timeout
+    slow = runner.invoke(cli, ["-w", str(nbws.root), "run", "submit", "slow.ipynb", "-p", "seconds", "30",
+                               "--timeout", "1", "--wait"])
+    assert slow.exit_code == 1 and "timed_out" in slow.output
 
 
 def test_a_flood_of_output_is_capped_in_the_run_logs(nbws, project):

@@ -1,0 +1,27 @@
+"""The CLI's start-up trim keeps notebook validation whole."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from jupyter_mlws import Workspace
+
+
+def test_the_cli_still_refuses_a_notebook_that_breaks_the_schema(tmp_path):
+    ws = Workspace.create(tmp_path / "ws")
+    ws.close()
+    bad = tmp_path / "bad.ipynb"
+    # valid JSON, but a cell type the notebook format does not have
+    bad.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                               "cells": [{"cell_type": "sql", "metadata": {}, "source": "x"}]}))
+    probe = ("import sys; from jupyter_mlws.cli import main; "
+             "sys.argv = ['mlws', '--workspace', sys.argv[1], 'run', 'submit', sys.argv[2]]; "
+             "main()")
+    res = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "ws"), str(bad)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    assert "bad.ipynb is not a valid notebook" in res.stderr
+    with Workspace.open(tmp_path / "ws") as again:
+        assert again.describe()["runs"] == 0
