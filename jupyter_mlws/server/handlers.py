@@ -574,5 +574,7 @@ def route_pattern(template: str) -> str:
 
 def handlers() -> list[tuple[str, type]]:
     """Every route of the extension, the catch-all 404 last."""
-    return [(route_pattern(t), h) for t, h in ROUTES] + [
+    from .endpoint_handlers import ROUTES as ENDPOINT_ROUTES
+
+    return [(route_pattern(t), h) for t, h in ROUTES + ENDPOINT_ROUTES] + [
         (rf"/{API_PREFIX}(?P<rest>/.*)?", NotFoundHandler)]

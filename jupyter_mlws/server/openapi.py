@@ -45,6 +45,7 @@ def _op(summary: str, tag: str, response: str | None = "Object", *, params=(), b
 
 RUN_ID = _param("run_id", description="A run id, or a unique prefix of 4+ characters")
 REF = _param("ref", description="NAME (every version), NAME:VERSION or NAME@ALIAS")
+ENDPOINT = _param("endpoint", description="The endpoint's name")
 
 PATHS = {
     "/workspace": {"get": _op("Describe the workspace, with your user and role", "workspace")},
@@ -109,6 +110,43 @@ PATHS = {
         "delete": _op("Revoke USER's role (owners only; never the last owner)", "access", None,
                       params=[_param("user")], status="204"),
     },
+    "/endpoints": {
+        "get": _op("Endpoints with state, URL and each deployment's traffic (never keys)", "endpoints"),
+        "post": _op("Serve a model version behind a scoring script (returns at once, state "
+                    "'creating'; watch GET /endpoints/{endpoint})", "endpoints", "Endpoint",
+                    body="EndpointCreation", status="202"),
+    },
+    "/endpoints/{endpoint}": {
+        "get": _op("An endpoint: state, URL, deployments with traffic, restarts, error (never keys)",
+                   "endpoints", "Endpoint", params=[ENDPOINT]),
+        "delete": _op("Stop the endpoint and remove it with its statistics", "endpoints", None,
+                      params=[ENDPOINT], status="204"),
+    },
+    "/endpoints/{endpoint}/{action}": {"post": _op(
+        "start a stopped or failed endpoint (returns at once, 202); stop it (in-flight calls finish)",
+        "endpoints", "Endpoint", params=[ENDPOINT, {**_param("action"),
+                                                    "schema": {"enum": ["start", "stop"]}}])},
+    "/endpoints/{endpoint}/traffic": {"put": _op(
+        "Split traffic between deployments in whole percents summing to 100", "endpoints",
+        "Endpoint", params=[ENDPOINT], body="TrafficSplit")},
+    "/endpoints/{endpoint}/logs": {"get": _op(
+        "The last lines of the endpoint's log", "endpoints", params=[
+            ENDPOINT, _param("tail", "query", "Lines, 1 to 10000 (default 200)", "integer")])},
+    "/endpoints/{endpoint}/metrics": {"get": _op(
+        "Requests, errors, status codes and latency p50/p95/p99 (ms), totals and a 10 s series",
+        "endpoints", params=[ENDPOINT,
+                             _param("since", "query", "Seconds back (default 3600)", "number"),
+                             _param("deployment", "query", "Only this deployment")])},
+    "/endpoints/{endpoint}/keys": {
+        "get": _op("The endpoint's two keys (contributors and owners only)", "endpoints", "EndpointKeys",
+                   params=[ENDPOINT]),
+        "post": _op("Regenerate one key ({\"key\": \"secondary\"}); the other keeps working",
+                    "endpoints", "EndpointKeys", params=[ENDPOINT], body="KeyChoice"),
+    },
+    "/endpoints/{endpoint}/invoke": {"post": _op(
+        "Score the JSON body on the endpoint with its key; its refusals come back as errors",
+        "endpoints", params=[ENDPOINT, _param("deployment", "query", "Call this deployment directly")],
+        body="Object")},
 }
 
 SCHEMAS = {
@@ -154,6 +192,29 @@ SCHEMAS = {
                     "properties": {"version": {"type": "integer"}}},
     "RoleGrant": {"type": "object", "required": ["role"], "properties": {
         "role": {"type": "string", "enum": ["owner", "contributor", "reader"]}}},
+    "EndpointCreation": {"type": "object", "required": ["name", "model", "script"], "properties": {
+        "name": {"type": "string"},
+        "model": {"type": "string", "description": "NAME:VERSION, NAME@ALIAS or NAME (latest)"},
+        "script": {"type": "string", "description": "The scoring script (init() and run(data)), "
+                                                     "relative to the server's folder"},
+        "workers": {"type": "integer", "minimum": 1, "maximum": 64},
+        "deployment": {"type": "string", "description": "The first deployment (default blue)"}}},
+    "Endpoint": {"type": "object", "properties": {
+        "name": {"type": "string"},
+        "state": {"type": "string", "enum": ["creating", "healthy", "failed", "stopped"]},
+        "error": {"type": ["string", "null"], "description": "Why it failed, with a log excerpt"},
+        "url": {"type": ["string", "null"]}, "scoring_uri": {"type": ["string", "null"]},
+        "workers": {"type": "integer"}, "restarts": {"type": "integer"},
+        "deployments": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "traffic": {"type": "integer"}, "state": {"type": "string"},
+            "models": {"type": "array", "items": {"type": "string"}},
+            "entry_script": {"type": "string"}, "error": {"type": ["string", "null"]}}}}}},
+    "TrafficSplit": {"type": "object", "additionalProperties": {"type": "integer"},
+                     "description": "Deployment name: percent, e.g. {\"blue\": 90, \"green\": 10}"},
+    "EndpointKeys": {"type": "object", "properties": {
+        "primary": {"type": "string"}, "secondary": {"type": "string"}}},
+    "KeyChoice": {"type": "object", "properties": {
+        "key": {"type": "string", "enum": ["primary", "secondary"]}}},
 }
 
 
@@ -162,7 +223,7 @@ def document(base_url: str = "/") -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "jupyter_mlws workspace API", "version": __version__,
-                 "description": "Runs, experiments, models and roles of the workspace. Errors are "
+                 "description": "Runs, experiments, models, endpoints and roles of the workspace. Errors are "
                                 "JSON {message, reason}. Authenticate as with any Jupyter API "
                                 "(Authorization: token ..., or the session cookie with _xsrf)."},
         "servers": [{"url": base_url.rstrip("/") + "/mlws/api"}],
