@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
@@ -46,10 +48,22 @@ def team(mlws_ws, tmp_path):
     return run.id
 
 
+@pytest.fixture
+def endpoint(team, mlws_ws, jp_root_dir):
+    """A healthy endpoint "ep" serving m:1 (a model-less echo script); removed afterwards."""
+    pytest.importorskip("uvicorn")
+    script = jp_root_dir / "echo.py"
+    shutil.copy(Path(__file__).parent.parent / "endpoint_scripts" / "score_echo.py", script)
+    mlws_ws.deploy("m:1", "ep", script)
+    yield "ep"
+    for item in mlws_ws.endpoints.list():
+        mlws_ws.endpoints.delete(item["name"])
+
+
 def _requests(routes, run_id):
     """(method, path parts) for every route and method, parameters filled with real names."""
     sample = {"run_id": run_id, "key": "acc", "path": "a.txt", "ref": "m:1", "name": "m",
-              "alias": "champ", "user": CONTRIBUTOR}
+              "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep"}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":
@@ -66,11 +80,13 @@ def _requests(routes, run_id):
 def _state(ws):
     """Everything a mutating route could change."""
     runs = ws.search_runs(max_results=1000)
+    endpoints = [(e["name"], e["state"], e["pid"], [(d["name"], d["traffic"]) for d in e["deployments"]],
+                  ws.endpoints.keys(e["name"])) for e in ws.endpoints.list()]
     return ([(r.id, r.status, r.tags, r.params) for r in runs], ws.models.list(),
-            [(v.ref, v.aliases) for v in ws.models.versions("m")], ws.access.assignments())
+            [(v.ref, v.aliases) for v in ws.models.versions("m")], ws.access.assignments(), endpoints)
 
 
-async def test_role_matrix(api, routes, team, mlws_ws):
+async def test_role_matrix(api, routes, team, endpoint, mlws_ws):
     requests = _requests(routes, team)
     assert len(requests) > 20
     before = _state(mlws_ws)
