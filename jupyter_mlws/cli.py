@@ -205,7 +205,9 @@ def run() -> None:
 @click.pass_context
 @handles_errors
 def run_start(ctx, experiment, name, tags, no_snapshot, command) -> None:
-    """Run COMMAND as a run, capturing its output: mlws run start -- python train.py"""
+    """Run COMMAND as a run, capturing its output: mlws run start -- python train.py
+
+    Exits with the command's own status."""
     from .launcher import run_command
 
     ended = run_command(_ws(ctx), experiment, command, name=name, tags=_pairs(tags, "tag"),
@@ -213,7 +215,7 @@ def run_start(ctx, experiment, name, tags, no_snapshot, command) -> None:
     click.echo(f"run {ended.id} {ended.status}" + (f": {ended.record.error}" if ended.record.error else ""),
                err=True)
     if ended.status != "completed":
-        sys.exit(1)
+        sys.exit(ended.exit_code or 1)  # the command's own status, as a shell would give it
 
 
 def _notebook_parameters(params, raw, parameters_file) -> dict:

@@ -50,7 +50,10 @@ def run_command(
     echo: bool = True,
     snapshot: bool = True,
 ) -> Run:
-    """Execute ``argv`` as a run of ``experiment`` and wait for it; return the ended run."""
+    """Execute ``argv`` as a run of ``experiment`` and wait for it; return the ended run.
+
+    The run's ``exit_code`` is the command's exit status as a shell reports it.
+    """
     if not argv:
         raise InvalidInput("no command given: mlws run start -- python train.py")
     cwd = Path(cwd or os.getcwd()).absolute()
@@ -84,6 +87,9 @@ def run_command(
     for p in pumps:
         p.join()
     run.end(status, error)
+    code = child.returncode
+    #: what a shell would report for the command: its status, 128 + N if signal N ended it
+    run.exit_code = 130 if status == R.CANCELED else (128 - code if code < 0 else code)
     return run
 
 
