@@ -366,16 +366,19 @@ def run_sweep(ws: Workspace, parent_id: str, max_parallel: int) -> R.RunRecord:
     ws.runs.set_process(parent.record.pk, os.getpid())
     queue = [c.id for c in ws.runs.children(parent.record.pk) if c.status == R.QUEUED]
     running: list[subprocess.Popen] = []
+    checked = time.monotonic()
     try:
         while queue or running:
             while queue and len(running) < max_parallel:
                 running.append(subprocess.Popen(
                     [sys.executable, "-m", "jupyter_mlws.executor", str(ws.root), queue.pop(0)],
                     stdin=subprocess.DEVNULL, start_new_session=True))
-            time.sleep(0.2)
+            time.sleep(0.05)  # the next child starts as soon as a slot frees
             running = [p for p in running if p.poll() is None]
-            if ws.runs.get(parent_id).status != R.RUNNING:  # canceled by the user
-                raise _Canceled()
+            if time.monotonic() - checked > 0.5:
+                checked = time.monotonic()
+                if ws.runs.get(parent_id).status != R.RUNNING:  # canceled by the user
+                    raise _Canceled()
     except (_Canceled, KeyboardInterrupt):
         for child_id in queue:
             ws.runs.end(child_id, R.CANCELED, "the sweep was canceled")

@@ -117,6 +117,22 @@ def test_cancel_stops_the_executor_and_its_kernel(nbws, project):
     assert nbws.wait(run.id).status == "canceled"
 
 
+def test_canceling_a_sweep_stops_its_running_child_and_cancels_the_queued_ones(nbws, project):
+    sweep = nbws.submit_notebook(project / "slow.ipynb", grid={"seconds": [60, 61, 62]}, max_parallel=1)
+    deadline = time.monotonic() + 60
+    while not any(c.status == "running" for c in nbws.get_run(sweep.id).children()):
+        assert time.monotonic() < deadline, "no child started"
+        time.sleep(0.2)
+    assert nbws.cancel_run(sweep.id).status == "canceled"
+    deadline = time.monotonic() + 30
+    while any(c.status in ("running", "queued") for c in nbws.get_run(sweep.id).children()):
+        assert time.monotonic() < deadline, "children outlived the canceled sweep"
+        time.sleep(0.2)
+    kids = nbws.get_run(sweep.id).children()
+    assert sorted(c.status for c in kids) == ["canceled"] * 3
+    assert nbws.get_run(sweep.id).status == "canceled"
+
+
 def _kernel_pids():
     out = subprocess.run(["pgrep", "-f", "ipykernel_launcher"], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
