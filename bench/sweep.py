@@ -225,12 +225,12 @@ def main() -> None:
 - Inside the sweeps (median, from the runs' recorded times): a child run lasts {m(2, 'child_mean_s'):.2f} s two at
   a time vs {m(1, 'child_mean_s'):.2f} s alone; the first child starts {m(2, 'submit_to_first_child_s'):.2f} s /
   {m(1, 'submit_to_first_child_s'):.2f} s after the parent run is recorded (recording the 8 child runs with their
-  snapshots, then the detached sweep executor's start-up); the parent ends {m(2, 'last_child_to_parent_end_s'):.2f} s /
+  snapshots, then the detached sweep executor's start-up and its first forks); the parent ends {m(2, 'last_child_to_parent_end_s'):.2f} s /
   {m(1, 'last_child_to_parent_end_s'):.2f} s after the last child.  The `mlws` CLI process itself (submitting, then
-  polling every 0.2 s) used {cli_cpu.get(2, float('nan')):.2f} s / {cli_cpu.get(1, float('nan')):.2f} s of CPU.
+  polling every 0.5 s) used {cli_cpu.get(2, float('nan')):.2f} s / {cli_cpu.get(1, float('nan')):.2f} s of CPU.
   In the sequential sweep, {m(1, 'gap_between_children_s'):.2f} s pass between one child's end and the next one's
-  start (the next executor process starting and importing before it marks its run started, the sweep's
-  0.05 s poll, the previous executor exiting): {m(1, 'gap_between_children_s') * len(LRS):.1f} s of the
+  start (the previous child's kernel shutting down and its process exiting, the sweep's 0.05 s poll,
+  the fork of the next child from the sweep's process, which imported the executor's libraries once): {m(1, 'gap_between_children_s') * len(LRS):.1f} s of the
   {seq:.1f} s.
 {by_hand}- Checked: all {info['runs_checked']} runs completed with their own `lr` and final `loss` = (1 - lr)^5; every sweep's
   parent completed with 8 children; the parallel sweeps ran 2 at once (never more), the sequential ones 1.

@@ -358,41 +358,105 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def run_sweep(ws: Workspace, parent_id: str, max_parallel: int) -> R.RunRecord:
-    """Execute a sweep's queued children, ``max_parallel`` executor processes at a time."""
-    import subprocess
+def execute_detached(ws: Workspace, run_id: str) -> R.RunRecord:
+    """Execute a queued notebook run in this process, its kernel started first."""
+    spec = ws.notebooks.spec(ws.runs.get(run_id).pk)
+    # the kernel boots while papermill is imported and the run is set up
+    early = EarlyKernel(Path(spec["workdir"]) / spec["notebook"], spec["kernel"], spec["workdir"],
+                        ws.root, run_id)
+    try:
+        return execute(ws, run_id, km=early.km)
+    finally:
+        early.shutdown(ws)
 
-    parent = ws.attach_run(parent_id)
-    ws.runs.set_process(parent.record.pk, os.getpid())
-    queue = [c.id for c in ws.runs.children(parent.record.pk) if c.status == R.QUEUED]
-    running: list[subprocess.Popen] = []
-    checked = time.monotonic()
+
+def _fork_child(root: Path, run_id: str) -> int:
+    """Execute one child run of a sweep in a forked process; return its pid.
+
+    The sweep's process imported the executor's libraries once, before the first fork, and
+    runs no thread, so a fork is safe and each child starts in milliseconds.  The child leads
+    a process group of its own (what cancel stops), opens the workspace afresh (never the
+    parent's connections) and leaves with ``os._exit``.
+    """
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with Workspace.open(root) as ws:
+            code = 0 if execute_detached(ws, run_id).status == R.COMPLETED else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _reap(pid: int) -> bool:
+    """Whether the forked child ``pid`` has exited (and is reaped)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return True
+
+
+def run_sweep(ws: Workspace, parent_id: str, max_parallel: int) -> R.RunRecord:
+    """Execute a sweep's queued children, ``max_parallel`` at a time, each in a forked process."""
+    record = ws.runs.get(parent_id)
+    if record.status == R.QUEUED:
+        record = ws.runs.mark_started(parent_id)
+    ws.runs.set_process(record.pk, os.getpid())
+    queue = [c.id for c in ws.runs.children(record.pk) if c.status == R.QUEUED]
+    running: list[int] = []
+    beat = checked = time.monotonic()
+    warm = False
     try:
         while queue or running:
             while queue and len(running) < max_parallel:
-                running.append(subprocess.Popen(
-                    [sys.executable, "-m", "jupyter_mlws.executor", str(ws.root), queue.pop(0)],
-                    stdin=subprocess.DEVNULL, start_new_session=True))
+                running.append(_fork_child(ws.root, queue.pop(0)))
+            if not warm:
+                # the first children import what they need themselves; meanwhile this process
+                # imports it once for every later child to inherit
+                import nbclient  # noqa: F401
+                import papermill  # noqa: F401
+                from jupyter_client.manager import AsyncKernelManager  # noqa: F401
+
+                warm = True
             time.sleep(0.05)  # the next child starts as soon as a slot frees
-            running = [p for p in running if p.poll() is None]
-            if time.monotonic() - checked > 0.5:
-                checked = time.monotonic()
+            running = [pid for pid in running if not _reap(pid)]
+            now = time.monotonic()
+            if now - beat > ws.config.heartbeat_interval:
+                beat = now
+                ws.runs.heartbeat(record.pk)
+            if now - checked > 0.5:
+                checked = now
                 if ws.runs.get(parent_id).status != R.RUNNING:  # canceled by the user
                     raise _Canceled()
     except (_Canceled, KeyboardInterrupt):
         for child_id in queue:
             ws.runs.end(child_id, R.CANCELED, "the sweep was canceled")
-        for proc in running:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in running:
-            proc.wait()
-        parent.end(R.CANCELED, "canceled")
-        return parent.record
-    children = ws.runs.children(parent.record.pk)
+        for pid in running:
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for pid in running:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        if ws.runs.get(parent_id).status == R.RUNNING:
+            ws.runs.end(parent_id, R.CANCELED, "canceled")
+        return ws.runs.get(parent_id)
+    children = ws.runs.children(record.pk)
     failed = [c for c in children if c.status != R.COMPLETED]
-    parent.end(R.FAILED if failed else R.COMPLETED,
-               f"{len(failed)} of {len(children)} runs did not complete" if failed else None)
-    return parent.record
+    return ws.runs.end(parent_id, R.FAILED if failed else R.COMPLETED,
+                       f"{len(failed)} of {len(children)} runs did not complete" if failed else None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,14 +471,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, _raise_cancel)
             record = run_sweep(ws, run_id, int(args[3]))
         else:
-            # the kernel boots while papermill is imported and the run is set up
-            spec = ws.notebooks.spec(ws.runs.get(run_id).pk)
-            early = EarlyKernel(Path(spec["workdir"]) / spec["notebook"], spec["kernel"], spec["workdir"],
-                                ws.root, run_id)
-            try:
-                record = execute(ws, run_id, km=early.km)
-            finally:
-                early.shutdown(ws)
+            record = execute_detached(ws, run_id)
     return 0 if record.status == R.COMPLETED else 1
 
 
