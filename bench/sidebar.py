@@ -1,0 +1,198 @@
+"""Sidebar: the runs table's first page in a real browser, on a workspace of 10,000+ runs.
+
+A real ``jupyter lab`` on 127.0.0.1 serves a workspace filled with N runs (5 params and 5
+metrics each, inserted straight into the tables: set-up, not timed), and Debian's headless
+Chromium (Playwright, ``executable_path``) opens JupyterLab.  Timed inside the page with
+``performance.now()``, each round on a freshly loaded JupyterLab:
+
+- first page: from the click on the sidebar's tab to 50 run rows in the DOM (the REST call,
+  the server's search, JSON, rendering);
+- next page: from the click on "next" to the 50 rows of page 2.
+
+Target (issue 5): the first page renders in under 1 s at 10,000+ runs.  Larger workspaces
+are shown for information (``--runs 10000,100000``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+from search_runs import dataset  # noqa: E402
+
+TARGET_MS = 1000.0
+PAGE_SIZE = 50  # labextension/src/tokens.ts
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+# Arm a timer: t0 at the real pointer event on `target` (Lumino tabs act on mousedown, so the
+# click itself comes from Playwright's mouse), done when `size` rows show and `changed` holds.
+ARM_JS = """([target, size, mode]) => {
+  const rows = () => document.querySelectorAll('.mlws-Sidebar .mlws-RunRow');
+  const first = () => rows()[0]?.dataset.runId;
+  const before = first();
+  window.__mlws = {t0: null, ms: null};
+  document.querySelector(target).addEventListener('pointerdown', () => {
+    window.__mlws.t0 = performance.now();
+    const tick = () => {
+      if (rows().length >= size && (mode === 'first' || first() !== before)) {
+        window.__mlws.ms = performance.now() - window.__mlws.t0;
+      } else {
+        requestAnimationFrame(tick);
+      }
+    };
+    requestAnimationFrame(tick);
+  }, {capture: true, once: true});
+}"""
+TAB = '.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]'
+NEXT = ".mlws-Sidebar .mlws-Next"
+
+
+def timed_click(page, target: str, mode: str) -> float:
+    """Milliseconds from the pointer event on ``target`` to a full page of rows."""
+    page.evaluate(ARM_JS, [target, PAGE_SIZE, mode])
+    page.locator(target).click()
+    page.wait_for_function("window.__mlws.ms !== null", timeout=30_000)
+    return page.evaluate("window.__mlws.ms")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_lab(root: Path, ws_dir: Path) -> tuple[subprocess.Popen, str, str]:
+    """``jupyter lab`` on ``ws_dir`` in a private HOME (no news toast, no update check)."""
+    home = root / "home"
+    settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MLWS_"))}
+    env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"), JUPYTER_PLATFORM_DIRS="1")
+    port, token = free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={ws_dir}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    proc = subprocess.Popen(cmd, cwd=ws_dir, env=env, stdout=open(root / "lab.log", "wb"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            req = urllib.request.Request(f"{url}api/status", headers={"Authorization": f"token {token}"})
+            with urllib.request.urlopen(req, timeout=2):
+                return proc, url, token
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("jupyter lab did not start: " + (root / "lab.log").read_text()[-2000:])
+            time.sleep(0.2)
+
+
+def stop_lab(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def measure(browser, url: str, token: str, rounds: int) -> dict:
+    first, following = [], []
+    for _ in range(rounds + 1):  # the first round warms the server and the browser cache
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}lab?token={token}")
+        page.wait_for_selector(TAB)
+        try:
+            t_first = timed_click(page, TAB, "first")
+            t_next = timed_click(page, NEXT, "next")
+        except Exception:
+            C.OUT.mkdir(exist_ok=True)
+            page.screenshot(path=str(C.OUT / "sidebar-failed.png"))
+            raise
+        context.close()
+        first.append(t_first)
+        following.append(t_next)
+    return {"first_ms": first[1:], "next_ms": following[1:], "warmup_first_ms": first[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", default="10000,100000",
+                    help="workspace sizes, comma-separated; the target is judged on the first")
+    ap.add_argument("--rounds", type=int, default=5, help="timed page loads per size (default 5)")
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.runs.split(",")]
+    if not Path(CHROMIUM).exists():
+        sys.exit("chromium is not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    from jupyter_mlws import Workspace
+
+    tmp = C.tmpdir("sidebar")
+    results = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for n in sizes:
+                root = tmp / f"n{n}"
+                root.mkdir()
+                t0 = time.perf_counter()
+                with Workspace.create(root / "ws") as ws:
+                    C.insert_runs(ws, "sweep", dataset(n, 7))
+                fill_s = time.perf_counter() - t0
+                proc, url, token = start_lab(root, root / "ws")
+                try:
+                    results[n] = {**measure(browser, url, token, args.rounds), "fill_s": fill_s}
+                finally:
+                    stop_lab(proc)
+                r = results[n]
+                print(f"{n:,} runs: first page {C.median(r['first_ms']):.0f} ms, "
+                      f"next page {C.median(r['next_ms']):.0f} ms", flush=True)
+        finally:
+            browser.close()
+
+    rows = []
+    for i, n in enumerate(sizes):
+        r = results[n]
+        med, worst = C.median(r["first_ms"]), max(r["first_ms"])
+        judged = i == 0 and n >= 10_000
+        rows.append([f"{n:,}", f"{med:.0f}", f"{worst:.0f}", f"{C.median(r['next_ms']):.0f}",
+                     f"< {TARGET_MS:.0f}" if judged else "(info)", C.verdict(med < TARGET_MS) if judged else ""])
+    body = C.table(["runs in the workspace", "first page, median ms", "first page, worst ms",
+                    "next page, median ms", "target", "result"], rows)
+    body += f"""
+
+- Each of {args.rounds} rounds (after one warm-up) loads JupyterLab afresh in Debian's headless Chromium
+  (Playwright), then times inside the page with `performance.now()`: the click on the sidebar's tab until
+  {PAGE_SIZE} run rows are in the DOM (the REST call, the server's search over all runs newest first, the JSON,
+  the rendering), then the click on "next" until page 2's {PAGE_SIZE} rows replaced them.
+- Runs: 5 params and 5 metrics each, inserted straight into the tables (set-up, not timed).
+"""
+    C.write_section("sidebar", "sidebar: the runs table's first page in a real browser", body,
+                    {"sizes": sizes, "results": {str(k): v for k, v in results.items()}})
+
+
+if __name__ == "__main__":
+    main()
