@@ -5,6 +5,7 @@
 
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { EndpointsModel } from './endpointsModel';
 import { errorMessage, query, requestAPI } from './request';
 import {
   CHART_MAX_POINTS,
@@ -279,6 +280,8 @@ export type Tab = 'runs' | 'models';
 export class SidebarModel {
   readonly runs = new RunsModel();
   readonly models = new ModelsModel();
+  /** Endpoints, shown in the models tab. */
+  readonly endpoints = new EndpointsModel();
   tab: Tab = 'runs';
   run: RunModel | null = null;
 
@@ -290,7 +293,7 @@ export class SidebarModel {
     this.tab = tab;
     this.run = null;
     this._changed.emit();
-    void (tab === 'runs' ? this.runs.refresh() : this.models.refresh());
+    void (tab === 'runs' ? this.runs.refresh() : Promise.all([this.models.refresh(), this.endpoints.refresh()]));
   }
 
   openRun(runId: string | null): void {
@@ -306,7 +309,7 @@ export class SidebarModel {
     } else if (this.tab === 'runs') {
       await this.runs.refresh();
     } else {
-      await this.models.refresh();
+      await Promise.all([this.models.refresh(), this.endpoints.refresh()]);
     }
   }
 

@@ -1,14 +1,19 @@
-/** The models tab: registered models with their versions and aliases. */
+/** The models & endpoints tab: registered models with their versions and aliases, and endpoints. */
 
 import * as React from 'react';
 
+import { EndpointsPanel, useWhileVisible } from './endpoints';
+import { EndpointsModel } from './endpointsModel';
 import { ModelsModel } from './model';
 import { formatTime } from './runs';
 
-export function ModelsList(props: { model: ModelsModel }): JSX.Element {
-  const { model } = props;
+export function ModelsList(props: { model: ModelsModel; endpoints: EndpointsModel }): JSX.Element {
+  const { model, endpoints } = props;
+  const root = React.useRef<HTMLDivElement>(null);
+  // endpoint states and metrics stay live while this tab is on screen, and only then
+  useWhileVisible(root, () => endpoints.tick());
   return (
-    <div className="mlws-Models">
+    <div className="mlws-Models" ref={root}>
       {model.error && <div className="mlws-Error" role="alert">{model.error}</div>}
       {!model.loading && !model.error && model.models.length === 0 && (
         <div className="mlws-Empty">No models yet: mlws model register NAME --run RUN --artifact PATH</div>
@@ -49,12 +54,22 @@ export function ModelsList(props: { model: ModelsModel }): JSX.Element {
                   <td>{v.flavor ?? ''}</td>
                   <td>{v.run_id ? v.run_id.slice(0, 8) : ''}</td>
                   <td>{formatTime(v.created_at)}</td>
+                  <td>
+                    <button
+                      className="mlws-DeployVersion"
+                      title={`Serve ${v.name}:${v.version} as an endpoint`}
+                      onClick={() => endpoints.openDeploy(`${v.name}:${v.version}`)}
+                    >
+                      Deploy
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </section>
       )}
+      <EndpointsPanel model={endpoints} />
     </div>
   );
 }

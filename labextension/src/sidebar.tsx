@@ -22,7 +22,7 @@ function Body(props: { model: SidebarModel }): JSX.Element {
     );
   }
   if (model.tab === 'models') {
-    return <UseSignal key="models" signal={model.models.changed}>{() => <ModelsList model={model.models} />}</UseSignal>;
+    return <UseSignal key="models" signal={model.models.changed}>{() => <ModelsList model={model.models} endpoints={model.endpoints} />}</UseSignal>;
   }
   return (
     <UseSignal key="runs" signal={model.runs.changed}>
@@ -45,7 +45,7 @@ function Tabs(props: { model: SidebarModel }): JSX.Element {
   return (
     <div className="mlws-Tabs" role="tablist">
       {tab('runs', 'Runs')}
-      {tab('models', 'Models')}
+      {tab('models', 'Models & endpoints')}
       <button className="mlws-Refresh" title="Refresh" onClick={() => void model.refresh()}>
         ⟳
       </button>

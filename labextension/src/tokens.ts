@@ -88,3 +88,44 @@ export interface ISort {
   key: string;
   descending: boolean;
 }
+
+/** How often the endpoints view refreshes while it is visible (ms); 1 s while one is starting. */
+export const ENDPOINTS_POLL_MS = 5000;
+export const ENDPOINTS_BUSY_POLL_MS = 1000;
+
+export interface IEndpointDeployment {
+  name: string;
+  traffic: number;
+  state: string;
+  error?: string | null;
+  models: string[];
+  entry_script?: string;
+}
+
+/** An endpoint as `GET mlws/api/endpoints/{name}` shows it (never its keys). */
+export interface IEndpoint {
+  name: string;
+  state: 'creating' | 'healthy' | 'failed' | 'stopped' | string;
+  error?: string | null;
+  url?: string | null;
+  scoring_uri?: string | null;
+  workers?: number;
+  restarts?: number;
+  deployments: IEndpointDeployment[];
+  [key: string]: unknown;
+}
+
+export interface IEndpointTotals {
+  count: number;
+  errors: number;
+  statuses: Record<string, number>;
+  latency_ms: { mean: number | null; p50: number | null; p95: number | null; p99: number | null };
+}
+
+export interface IEndpointMetrics {
+  endpoint: string;
+  since_s: number;
+  monitoring: boolean;
+  total: IEndpointTotals;
+  deployments: Record<string, IEndpointTotals>;
+}

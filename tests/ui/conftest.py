@@ -57,8 +57,34 @@ def _fill(root: Path) -> dict:
             summary.write_text('{"loss": 0.0099}')
             run.upload_file("summary.json", summary)
             long_id = run.id
+        _register_iris(ws, root)
     return {"total": SWEEP_RUNS + 1, "lr_05": sum(1 for i in range(SWEEP_RUNS) if LRS[i % 3] == "0.05"),
             "long_id": long_id}
+
+
+def _register_iris(ws, root: Path) -> None:
+    """A registered sklearn model ``iris:1`` and its scoring script ``score.py`` in the server's folder."""
+    import pickle
+
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    folder = root / "iris-model"
+    folder.mkdir()
+    with open(folder / "model.pkl", "wb") as f:
+        pickle.dump(LogisticRegression(max_iter=1000).fit(X, y), f)
+    ws.register_model("iris", folder)
+    shutil.copy(Path(__file__).parents[1] / "endpoint_scripts" / "score.py", root / "ws" / "score.py")
+
+
+def _stop_endpoints(path: Path) -> None:
+    """Stop and remove every endpoint the tests deployed (their servers outlive jupyter lab)."""
+    from jupyter_mlws import Workspace
+
+    with Workspace.open(path) as ws:
+        for item in ws.endpoints.list():
+            ws.endpoints.delete(item["name"])
 
 
 def _wait_ready(url: str, token: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -109,6 +135,7 @@ def lab():
         print((root / "lab.log").read_text(errors="replace")[-4000:])
         raise
     finally:
+        _stop_endpoints(root / "ws")
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             try:

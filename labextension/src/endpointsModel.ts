@@ -1,0 +1,209 @@
+/**
+ * State of the endpoints part of the "Models & endpoints" tab, apart from any view: the
+ * endpoints with their live metrics, the deploy form's progress, and each endpoint's test box.
+ * Everything goes through `requestAPI`; errors are kept verbatim.
+ */
+
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { errorMessage, query, requestAPI } from './request';
+import { ENDPOINTS_BUSY_POLL_MS, ENDPOINTS_POLL_MS, IEndpoint, IEndpointMetrics } from './tokens';
+
+/** What the deploy form sends: `POST mlws/api/endpoints`. */
+export interface IDeployRequest {
+  name: string;
+  model: string;
+  script: string;
+  workers: number;
+}
+
+/** The deploy form: the version it deploys, and the progress of its last submission. */
+export interface IDeployment {
+  /** The model version, e.g. `iris:2`. */
+  model: string;
+  /** The endpoint being created, once the server accepted the request. */
+  endpoint: string | null;
+  submitting: boolean;
+  /** The server's refusal of the request, verbatim. */
+  error: string | null;
+}
+
+/** One endpoint's "Test" box. */
+export interface ITestBox {
+  input: string;
+  busy: boolean;
+  output: string | null;
+  error: string | null;
+}
+
+/** Seconds of request statistics the list shows. */
+export const METRICS_SINCE_S = 3600;
+
+const EXAMPLE_INPUT = '{"data": [[5.1, 3.5, 1.4, 0.2]]}';
+
+export class EndpointsModel {
+  endpoints: IEndpoint[] = [];
+  metrics: Record<string, IEndpointMetrics> = {};
+  loading = false;
+  /** The list's last fetch error, verbatim. */
+  error: string | null = null;
+  /** The last start/stop refusal, verbatim. */
+  actionError: string | null = null;
+  deploy: IDeployment | null = null;
+  tests: Record<string, ITestBox> = {};
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** Whether an endpoint is starting (the view then refreshes every second). */
+  get busy(): boolean {
+    return this.endpoints.some(e => e.state === 'creating');
+  }
+
+  /** The endpoint the deploy form created, as last fetched. */
+  get deployed(): IEndpoint | null {
+    const name = this.deploy?.endpoint;
+    return (name && this.endpoints.find(e => e.name === name)) || null;
+  }
+
+  /** Called every second while the view is visible: refresh when due (never two at once). */
+  tick(): void {
+    const due = this.busy ? ENDPOINTS_BUSY_POLL_MS : ENDPOINTS_POLL_MS;
+    if (!this._inflight && Date.now() - this._last >= due - 50) {
+      void this.refresh();
+    }
+  }
+
+  /** Every endpoint, and the metrics of those that serve. */
+  async refresh(): Promise<void> {
+    if (this._inflight) {
+      return this._inflight;
+    }
+    this._inflight = this._refresh().finally(() => {
+      this._inflight = null;
+      this._last = Date.now();
+    });
+    return this._inflight;
+  }
+
+  private async _refresh(): Promise<void> {
+    this.loading = true;
+    this.emit();
+    try {
+      const reply = await requestAPI<{ endpoints: IEndpoint[] }>('endpoints');
+      const serving = reply.endpoints.filter(e => e.state === 'healthy');
+      const metrics = await Promise.all(
+        serving.map(e =>
+          requestAPI<IEndpointMetrics>(
+            `endpoints/${encodeURIComponent(e.name)}/metrics${query({ since: METRICS_SINCE_S })}`
+          ).catch(() => null)
+        )
+      );
+      this.endpoints = reply.endpoints;
+      this.metrics = {};
+      serving.forEach((e, i) => {
+        const m = metrics[i];
+        if (m) {
+          this.metrics[e.name] = m;
+        }
+      });
+      this.error = null;
+    } catch (error) {
+      this.error = errorMessage(error);
+    } finally {
+      this.loading = false;
+      this.emit();
+    }
+  }
+
+  /** Open the deploy form for a model version (`NAME:VERSION`), or close it with null. */
+  openDeploy(model: string | null): void {
+    this.deploy = model === null ? null : { model, endpoint: null, submitting: false, error: null };
+    this.emit();
+  }
+
+  /** Create the endpoint; the server answers at once and the refreshes show its progress. */
+  async submitDeploy(request: Omit<IDeployRequest, 'model'>): Promise<void> {
+    const deploy = this.deploy;
+    if (!deploy || deploy.submitting) {
+      return;
+    }
+    deploy.submitting = true;
+    deploy.error = null;
+    deploy.endpoint = null;
+    this.emit();
+    try {
+      const created = await requestAPI<IEndpoint>('endpoints', {
+        method: 'POST',
+        body: JSON.stringify({ ...request, model: deploy.model })
+      });
+      deploy.endpoint = created.name;
+      this.endpoints = [...this.endpoints.filter(e => e.name !== created.name), created].sort((a, b) =>
+        a.name.localeCompare(b.name)
+      );
+    } catch (error) {
+      deploy.error = errorMessage(error);
+    } finally {
+      deploy.submitting = false;
+      this.emit();
+    }
+    if (deploy.endpoint) {
+      await this.refresh();
+    }
+  }
+
+  /** The test box of an endpoint (created with an example input). */
+  testBox(name: string): ITestBox {
+    if (!this.tests[name]) {
+      this.tests[name] = { input: EXAMPLE_INPUT, busy: false, output: null, error: null };
+    }
+    return this.tests[name];
+  }
+
+  setTestInput(name: string, input: string): void {
+    this.testBox(name).input = input;
+    this.emit();
+  }
+
+  /** Send the test box's JSON to the endpoint; show its answer, or the error verbatim. */
+  async invoke(name: string): Promise<void> {
+    const box = this.testBox(name);
+    box.busy = true;
+    box.error = null;
+    box.output = null;
+    this.emit();
+    try {
+      const reply = await requestAPI<unknown>(`endpoints/${encodeURIComponent(name)}/invoke`, {
+        method: 'POST',
+        body: box.input
+      });
+      box.output = JSON.stringify(reply, null, 2);
+    } catch (error) {
+      box.error = errorMessage(error);
+    } finally {
+      box.busy = false;
+      this.emit();
+    }
+    void this.refresh(); // the call shows up in the metrics
+  }
+
+  /** Stop or start an endpoint (start answers at once; refreshes follow its progress). */
+  async act(name: string, action: 'start' | 'stop'): Promise<void> {
+    try {
+      await requestAPI<IEndpoint>(`endpoints/${encodeURIComponent(name)}/${action}`, { method: 'POST' });
+      this.actionError = null;
+    } catch (error) {
+      this.actionError = errorMessage(error);
+    }
+    await this.refresh();
+  }
+
+  private emit(): void {
+    this._changed.emit();
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _inflight: Promise<void> | null = null;
+  private _last = 0;
+}
