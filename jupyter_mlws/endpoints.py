@@ -61,6 +61,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
+#: a server process that has not recorded its pid this long after it was spawned never started
+START_GRACE_MS = 30_000
+
+
 def _now() -> int:
     return int(time.time() * 1000)
 
@@ -390,7 +394,7 @@ class EndpointService:
             if row["state"] in (FAILED, STOPPED):
                 raise Unavailable(f"endpoint {name} failed to start: {row['error'] or 'stopped'}\n"
                                   f"('mlws endpoint logs {name}' shows the log)")
-            if row["pid"] is None and time.monotonic() - spawned > 30:
+            if row["pid"] is None and time.monotonic() - spawned > START_GRACE_MS / 1000:
                 self._update_endpoint(row["pk"], state=FAILED,
                                       error="the server process did not start: " + self.log_tail(name, 5))
                 continue
@@ -546,6 +550,9 @@ class EndpointService:
             state = FAILED
             error = (f"the server process is gone (killed, or the machine restarted): "
                      f"'mlws endpoint start {name}' starts it again")
+        elif state == CREATING and row["pid"] is None and _now() - row["updated_at"] > START_GRACE_MS:
+            state = FAILED
+            error = "the server process did not start: " + self.log_tail(name, 5)
         deps = []
         for d in self._deployment_rows(row["pk"]):
             deps.append({"name": d["name"], "traffic": d["traffic"], "state": d["state"],

@@ -464,6 +464,20 @@ def test_init_failure_marks_the_endpoint_failed(env):
         ws.endpoints.show("broken")
 
 
+def test_a_server_process_that_never_starts_shows_as_failed(env, monkeypatch):
+    import jupyter_mlws.endpoints as endpoints_module
+
+    ws, _ = env
+    monkeypatch.setattr(ws.endpoints, "_spawn", lambda name: None)  # the process dies unseen
+    assert ws.endpoints.create("ghost", "iris:1", SCRIPTS / "score.py", wait=False)["state"] == "creating"
+    later = endpoints_module._now() + endpoints_module.START_GRACE_MS + 1000
+    monkeypatch.setattr(endpoints_module, "_now", lambda: later)
+    shown = ws.endpoints.show("ghost")
+    assert shown["state"] == "failed" and "did not start" in shown["error"]
+    monkeypatch.undo()
+    ws.endpoints.delete("ghost")
+
+
 def test_bad_inputs_are_refused_before_anything_starts(env, tmp_path):
     ws, _ = env
     no_run = tmp_path / "norun.py"
