@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import hmac
-import json
 import inspect
+import json
 import random
 import signal
 import socket
