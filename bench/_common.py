@@ -295,17 +295,25 @@ See bench/README.md for what each workload measures.
 """
 
 
-def write_section(name: str, title: str, body: str, data: dict) -> None:
-    """Print the section and replace it in RESULTS.md; dump ``data`` to bench/out/<name>.json."""
-    m = machine()
-    when = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+def write_section(name: str, title: str, body: str, data: dict, recorded: dict | None = None) -> None:
+    """Print the section and replace it in RESULTS.md; dump ``data`` to bench/out/<name>.json.
+
+    ``recorded``: the JSON of an earlier run whose report is rendered again (its command, date,
+    machine and load are kept, and the section says it was re-rendered).
+    """
+    m = recorded["machine"] if recorded else machine()
+    when = recorded["date"] if recorded else _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    command = recorded["command"] if recorded else command_line()
+    load = recorded["loadavg_start_end"] if recorded else [LOAD_AT_START, loadavg()]
+    again = (f"- report rendered again from that run's figures by `{command_line()}`\n"
+             if recorded else "")
     section = (
         f"<!-- bench:{name} -->\n## {title}\n\n"
-        f"- command: `{command_line()}`\n"
+        f"- command: `{command}`\n"
         f"- date: {when}\n"
         f"- machine: {machine_line(m)}\n"
-        f"- load average (1 min) at start / end: {LOAD_AT_START} / {loadavg()} on {m['nproc']} CPUs "
-        f"(this benchmark itself counts for about 1)\n\n"
+        f"- load average (1 min) at start / end: {load[0]} / {load[1]} on {m['nproc']} CPUs "
+        f"(this benchmark itself counts for about 1)\n{again}\n"
         f"{body.strip()}\n<!-- /bench:{name} -->\n"
     )
     print()
@@ -330,9 +338,10 @@ def write_section(name: str, title: str, body: str, data: dict) -> None:
     # a trial run (BENCH_RESULTS set) keeps its figures beside its own results file
     json_path = OUT / f"{name}.json" if RESULTS == BENCH / "RESULTS.md" else RESULTS.with_name(
         f"{RESULTS.stem}.{name}.json")
+    if recorded:
+        return  # the figures on disk are the run's own
     json_path.write_text(json.dumps(
-        {"name": name, "date": when, "command": command_line(), "machine": m,
-         "loadavg_start_end": [LOAD_AT_START, loadavg()], **data},
+        {"name": name, "date": when, "command": command, "machine": m, "loadavg_start_end": load, **data},
         indent=2, default=str))
 
 
