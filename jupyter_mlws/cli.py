@@ -309,12 +309,22 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
         finally:
             progress.end()
         return _report_end(record, as_json)
+    if wait:  # a sweep: this process runs it, as the detached executor would
+        from .executor import run_sweep
+
+        sub = ws.notebooks.submit_grid(notebook, parse_grid(grid), values, max_parallel=max_parallel,
+                                       detach=False, **options)
+        announce(sub)
+        progress = _Progress(not as_json)
+        try:
+            record = run_sweep(ws, sub.run_id, max_parallel, on_progress=progress)
+        finally:
+            progress.end()
+        return _report_end(record, as_json)
     run_ = ws.submit_notebook(notebook, values, grid=parse_grid(grid) if grid else None,
                               max_parallel=max_parallel, **options)
     announce(type("Sub", (), {"run_id": run_.id, "warnings": run_.warnings}))
-    if wait:
-        _report_end(_wait_with_progress(ws, run_.id, not as_json), as_json)
-    elif as_json:
+    if as_json:
         _json(run_.record.to_dict())
 
 
@@ -327,12 +337,8 @@ def _wait_with_progress(ws, run_id: str, show: bool):
             state = ws.notebooks.progress(run_id)
             if state["status"] not in ("queued", "running"):
                 return ws.runs.get(run_id)
-            kids = ws.runs.children(ws.runs.get(run_id).pk)
-            if kids:  # a sweep: children done out of all
-                progress(sum(k.status not in ("queued", "running") for k in kids), len(kids))
-            else:
-                progress(state["done"], state["total"])
-            time.sleep(0.5 if kids else 0.2)
+            progress(state["done"], state["total"])
+            time.sleep(0.2)
     finally:
         progress.end()
 

@@ -210,6 +210,9 @@ def execute(ws: Workspace, run_id: str, *, km=None,
     run = ws.attach_run(run_id)
     spec = ws.notebooks.spec(run.record.pk)
     workdir = Path(spec["workdir"])
+    # kernels started for this run (a retry's included) inherit these; put back afterwards, so
+    # that a process executing runs in-process (mlws run submit --wait) keeps its own
+    saved_env = {k: os.environ.get(k) for k in ("MLWS_WORKSPACE", ENV_RUN_ID)}
     os.environ.update({"MLWS_WORKSPACE": str(ws.root), ENV_RUN_ID: run.id})
     ws.runs.set_process(run.record.pk, os.getpid())
     previous = signal.signal(signal.SIGTERM, _raise_cancel) if _main_thread() else None
@@ -236,6 +239,11 @@ def execute(ws: Workspace, run_id: str, *, km=None,
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         capturing.join()
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         _finish(ws, run, spec, workdir, live_nb, status, error, environment)
     return run.record
 
@@ -405,13 +413,21 @@ def _reap(pid: int) -> bool:
         return True
 
 
-def run_sweep(ws: Workspace, parent_id: str, max_parallel: int) -> R.RunRecord:
-    """Execute a sweep's queued children, ``max_parallel`` at a time, each in a forked process."""
+def run_sweep(ws: Workspace, parent_id: str, max_parallel: int,
+              on_progress: Callable[[int, int], None] | None = None) -> R.RunRecord:
+    """Execute a sweep's queued children, ``max_parallel`` at a time, each in a forked process.
+
+    Forking needs a process that runs no other thread: the detached executor, or the ``mlws``
+    CLI waiting for its sweep.
+    """
+    if threading.active_count() > 1:
+        raise RuntimeError("run_sweep forks: call it from a process that runs no other thread")
     record = ws.runs.get(parent_id)
     if record.status == R.QUEUED:
         record = ws.runs.mark_started(parent_id)
     ws.runs.set_process(record.pk, os.getpid())
     queue = [c.id for c in ws.runs.children(record.pk) if c.status == R.QUEUED]
+    total = len(queue)
     running: list[int] = []
     beat = checked = time.monotonic()
     warm = False
@@ -429,6 +445,8 @@ def run_sweep(ws: Workspace, parent_id: str, max_parallel: int) -> R.RunRecord:
                 warm = True
             time.sleep(0.05)  # the next child starts as soon as a slot frees
             running = [pid for pid in running if not _reap(pid)]
+            if on_progress is not None:
+                on_progress(total - len(queue) - len(running), total)
             now = time.monotonic()
             if now - beat > ws.config.heartbeat_interval:
                 beat = now

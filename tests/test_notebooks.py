@@ -201,6 +201,25 @@ def test_a_grid_makes_one_child_per_combination(nbws, project):
     assert (best.params["lr"], best.params["epochs"]) == ("0.2", "2")
 
 
+def test_the_cli_waits_for_a_sweep_it_runs_itself(nbws, project):
+    import sys
+
+    mlws_bin = Path(sys.executable).parent / "mlws"
+    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
+    res = subprocess.run([str(mlws_bin), "-w", str(nbws.root), "run", "submit", "train.ipynb",
+                          "--grid", "lr=0.1,0.2,0.3", "--max-parallel", "2", "--wait", "--json"],
+                         cwd=project, env=env, capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    shown = json.loads(res.stdout)
+    assert shown["status"] == "completed" and shown["source_type"] == "sweep"
+    parent = nbws.get_run(shown["id"])
+    kids = parent.children()
+    assert sorted(k.params["lr"] for k in kids) == ["0.1", "0.2", "0.3"]
+    assert {k.status for k in kids} == {"completed"}
+    assert sorted(k.metrics["loss"] for k in kids) == pytest.approx(
+        sorted((1 - lr) ** 5 for lr in (0.1, 0.2, 0.3)))
+
+
 @pytest.mark.parametrize("args, message", [
     (("missing.ipynb", {}), "no notebook at"),
     (("broken.ipynb", {}), "is not a valid notebook"),
@@ -241,6 +260,8 @@ def test_the_cli_submits_waits_and_copies_the_output(nbws, project):
                                  "-p", "layers", "[64, 32]", "-r", "message", "0.1", "-e", "iris",
                                  "--output", "reports/{run_name}.ipynb", "--wait"])
     assert result.exit_code == 0, result.output
+    # the run executed in this process, which keeps its own environment afterwards
+    assert "MLWS_RUN_ID" not in os.environ and "MLWS_WORKSPACE" not in os.environ
     run_id = result.stdout.splitlines()[0]
     run = nbws.get_run(run_id)
     assert run.params == {"lr": "0.5", "layers": "[64, 32]", "message": "0.1"}
