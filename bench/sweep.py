@@ -225,9 +225,9 @@ def main() -> None:
 - Inside the sweeps (median, from the runs' recorded times): a child run lasts {m(2, 'child_mean_s'):.2f} s two at
   a time vs {m(1, 'child_mean_s'):.2f} s alone; the first child starts {m(2, 'submit_to_first_child_s'):.2f} s /
   {m(1, 'submit_to_first_child_s'):.2f} s after the parent run is recorded (recording the 8 child runs with their
-  snapshots, then the detached sweep executor's start-up and its first forks); the parent ends {m(2, 'last_child_to_parent_end_s'):.2f} s /
-  {m(1, 'last_child_to_parent_end_s'):.2f} s after the last child.  The `mlws` CLI process itself (submitting, then
-  polling every 0.5 s) used {cli_cpu.get(2, float('nan')):.2f} s / {cli_cpu.get(1, float('nan')):.2f} s of CPU.
+  snapshots, then the first forks); the parent ends {m(2, 'last_child_to_parent_end_s'):.2f} s /
+  {m(1, 'last_child_to_parent_end_s'):.2f} s after the last child.  The `mlws` CLI process, which runs the sweep (its
+  forked children and their kernels count here), used {cli_cpu.get(2, float('nan')):.2f} s / {cli_cpu.get(1, float('nan')):.2f} s of CPU.
   In the sequential sweep, {m(1, 'gap_between_children_s'):.2f} s pass between one child's end and the next one's
   start (the previous child's kernel shutting down and its process exiting, the sweep's 0.05 s poll,
   the fork of the next child from the sweep's process, which imported the executor's libraries once): {m(1, 'gap_between_children_s') * len(LRS):.1f} s of the

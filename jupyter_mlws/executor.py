@@ -440,8 +440,10 @@ def run_sweep(ws: Workspace, parent_id: str, max_parallel: int,
                 # imports it once for every later child to inherit
                 import nbclient  # noqa: F401
                 import papermill  # noqa: F401
+                from jupyter_client.kernelspec import KernelSpecManager  # noqa: F401
                 from jupyter_client.manager import AsyncKernelManager  # noqa: F401
 
+                capture_environment()  # fills the platform caches every later child reads
                 warm = True
             time.sleep(0.05)  # the next child starts as soon as a slot frees
             running = [pid for pid in running if not _reap(pid)]
