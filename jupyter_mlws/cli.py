@@ -542,16 +542,21 @@ def _version_lines(v) -> None:
 @click.option("--artifact", help="With --run: the run's artifact file or folder.")
 @click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
 @click.option("--description", default="")
+@click.option("--training-data", help="A .csv or .parquet of the training features: its per-feature "
+                                      "statistics are kept for drift (never the rows).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
-def model_register(ctx, name, path, run_id, artifact, tags, description, as_json) -> None:
+def model_register(ctx, name, path, run_id, artifact, tags, description, training_data, as_json) -> None:
     """Register the next version of model NAME."""
     version = _ws(ctx).register_model(name, path, run=run_id, artifact=artifact,
-                                      tags=_pairs(tags, "tag"), description=description)
+                                      tags=_pairs(tags, "tag"), description=description,
+                                      training_data=training_data)
     if as_json:
         return _json(version.to_dict())
-    click.echo(f"registered {version.ref} ({version.flavor}, {version.size} bytes)")
+    click.echo(f"registered {version.ref} ({version.flavor}, {version.size} bytes)"
+               + (f"; training data: {version.training_data['rows']} rows, "
+                  f"{len(version.training_data['features'])} features" if version.training_data else ""))
 
 
 @model.command("list")
@@ -985,6 +990,26 @@ def endpoint_metrics(ctx, name, since, deployment, as_json) -> None:
              _fmt(m["latency_ms"]["p99"]), " ".join(f"{k}:{v}" for k, v in m["statuses"].items())]
             for dep, m in [*data["deployments"].items(), ("(all)", data["total"])]]
     _table(["DEPLOYMENT", "REQUESTS", "ERRORS", "P50_MS", "P95_MS", "P99_MS", "STATUS"], rows)
+
+
+@endpoint.command("drift")
+@click.argument("name")
+@click.option("--since", default="1h", show_default=True, help="How far back: 90s, 15m, 1h, 2d.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def endpoint_drift(ctx, name, since, as_json) -> None:
+    """How far the endpoint's sampled inputs drift from each model's training data (PSI)."""
+    data = _ws(ctx).endpoints.drift(name, _since(since))
+    if as_json:
+        return _json(data)
+    for dep, d in data["deployments"].items():
+        click.echo(f"{dep} ({d['model']}): {d['verdict']}, {d['samples']} sampled rows"
+                   + (f"; {d['message']}" if d["message"] else ""))
+        if d["features"]:
+            _table(["FEATURE", "PSI", "MEAN_SHIFT_STD", "VERDICT"],
+                   [[f["name"], _fmt(f["psi"]), _fmt(f["mean_shift_std"]), f["verdict"]]
+                    for f in d["features"]])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -637,6 +637,51 @@ class EndpointService:
                 select(s.c.deployment, s.c.ts, s.c.status, s.c.request, s.c.response)
                 .where(s.c.endpoint_pk == row["pk"]).order_by(s.c.ts.desc()).limit(limit))]
 
+    def drift(self, name: str, since: float = 3600.0) -> dict:
+        """Per deployment: how far sampled inputs of the last ``since`` s drift from the training
+        data of the deployment's first model (PSI per feature; see :mod:`jupyter_mlws.drift`).
+
+        Each deployment says why when there is no verdict: no training statistics, sampling
+        off, or too few sampled inputs.
+        """
+        from . import drift as D
+
+        row = self._row(name)
+        settings = self._settings(row)
+        s = S.endpoint_samples
+        start = _now() - int(since * 1000)
+        out = {}
+        for dep in self._deployment_rows(row["pk"]):
+            ref = json.loads(dep["models"])[0]
+            version = self.ws.models._version_by_pk(ref["pk"])
+            result = {"model": version.ref, "samples": 0, "skipped": 0, "verdict": "unknown",
+                      "psi_max": None, "features": [], "message": None}
+            out[dep["name"]] = result
+            stats = self.ws.models.training_stats(version)
+            if stats is None:
+                result["message"] = (f"{version.ref} was registered without training data: register "
+                                     f"the next version with --training-data train.csv (or "
+                                     f"training_data=...) and deploy it")
+                continue
+            with self.ws.db.read() as conn:
+                samples = [dict(r._mapping) for r in conn.execute(
+                    select(s.c.request).where(and_(s.c.endpoint_pk == row["pk"],
+                                                   s.c.deployment == dep["name"], s.c.ts >= start))
+                    .order_by(s.c.ts.desc()).limit(10_000))]
+            rows, result["skipped"] = D.sampled_rows(samples)
+            result["samples"] = len(rows)
+            if not samples and not settings["sample_rate"]:
+                result["message"] = (f"input sampling is off: turn it on with 'mlws endpoint update "
+                                     f"{name} --sample-rate 0.1'")
+                continue
+            if len(rows) < D.MIN_SAMPLES:
+                result["message"] = (f"only {len(rows)} sampled input rows in this window; a verdict "
+                                     f"needs {D.MIN_SAMPLES}: wait for more traffic or widen --since")
+                continue
+            result.update(D.compare(stats, rows))
+        return {"endpoint": name, "since_s": since, "sample_rate": settings["sample_rate"],
+                "deployments": out}
+
     def serving(self, version_pk: int) -> list[str]:
         """Names of the endpoints whose deployments serve a model version."""
         dm, d, e = S.deployment_models, S.deployments, S.endpoints

@@ -18,7 +18,7 @@ import pickletools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
@@ -53,6 +53,8 @@ class ModelVersion:
     tags: dict
     aliases: list[str] = field(default_factory=list)
     files: list[dict] = field(default_factory=list)
+    #: rows and feature names of the training data summarised at registration (None: none given)
+    training_data: dict | None = None
 
     @property
     def ref(self) -> str:
@@ -138,13 +140,21 @@ class ModelRegistry:
 
     def register(self, name: str, path: str | os.PathLike | None = None, *, run: str | None = None,
                  artifact: str | None = None, tags: Mapping | None = None,
-                 description: str = "") -> ModelVersion:
+                 description: str = "", training_data: Any = None) -> ModelVersion:
         """Register the next version of ``name`` from a file or folder, or from a run's artifact.
 
         ``path`` is a local file or folder; or ``run`` with ``artifact``, a run's artifact
         (a file or a folder of artifacts).  A run given with ``path`` becomes the lineage.
+        ``training_data`` (a DataFrame, a 2-D array, rows, or a .csv/.parquet path) is
+        summarised per feature and kept with the version: endpoints serving it then report
+        drift (``mlws endpoint drift``).  Only the statistics are stored, never the rows.
         """
         check_name(name)
+        stats = None
+        if training_data is not None:
+            from .drift import feature_stats
+
+            stats = feature_stats(training_data)  # before anything is stored: bad data stores nothing
         tags = {str(k): str(v) for k, v in (tags or {}).items()}
         record = self.ws.runs.get(run) if run else None
         if path is not None:
@@ -163,7 +173,7 @@ class ModelRegistry:
                     "metrics": {k: R.json_number(v) for k, v in record.metrics.items()}}
                    if record else {})
         version_pk = self.ws.db.transact(lambda conn: self._insert(
-            conn, name, description, flavor, files, digest, record, source, lineage, tags))
+            conn, name, description, flavor, files, digest, record, source, lineage, tags, stats))
         return self._version_by_pk(version_pk)
 
     def _from_path(self, path: Path) -> list[tuple]:
@@ -192,7 +202,7 @@ class ModelRegistry:
                 for f in found]
 
     def _insert(self, conn: Connection, name, description, flavor, files, digest, record, source,
-                lineage, tags) -> int:
+                lineage, tags, stats) -> int:
         conn.execute(self.ws.db.insert(S.models).values(
             name=name, description="", created_at=R.now_ms(), version_counter=0)
             .on_conflict_do_nothing(index_elements=["name"]))
@@ -207,7 +217,17 @@ class ModelRegistry:
             tags=json.dumps(tags))).inserted_primary_key[0]
         conn.execute(S.model_files.insert(), [
             dict(version_pk=version_pk, path=n, sha256=h, size=s) for n, h, s in files])
+        if stats is not None:
+            conn.execute(S.model_training_stats.insert().values(version_pk=version_pk,
+                                                                stats=json.dumps(stats)))
         return version_pk
+
+    def training_stats(self, version: ModelVersion) -> dict | None:
+        """The per-feature statistics of the version's training data (None: none was given)."""
+        t = S.model_training_stats
+        with self.ws.db.read() as conn:
+            text = conn.execute(select(t.c.stats).where(t.c.version_pk == version.pk)).scalar()
+        return None if text is None else json.loads(text)
 
     # -- naming and reading ---------------------------------------------------------
 
@@ -250,12 +270,18 @@ class ModelRegistry:
             files = [dict(r) for r in conn.execute(
                 select(S.model_files.c.path, S.model_files.c.sha256, S.model_files.c.size)
                 .where(S.model_files.c.version_pk == pk).order_by(S.model_files.c.path)).mappings()]
+            stats = conn.execute(select(S.model_training_stats.c.stats)
+                                 .where(S.model_training_stats.c.version_pk == pk)).scalar()
+        training = None
+        if stats is not None:
+            parsed = json.loads(stats)
+            training = {"rows": parsed["rows"], "features": [f["name"] for f in parsed["features"]]}
         return ModelVersion(
             name=row["name"], version=row["version"], pk=pk, description=row["description"],
             created_at=row["created_at"], flavor=row["flavor"], size=row["size"],
             sha256=row["sha256"], run_id=row["run_id"], source=row["source"],
             lineage=json.loads(row["lineage"]), tags=json.loads(row["tags"]),
-            aliases=list(aliases), files=files)
+            aliases=list(aliases), files=files, training_data=training)
 
     def list(self) -> list[dict]:
         """Every model with its latest version, number of versions and aliases."""
@@ -341,6 +367,8 @@ class ModelRegistry:
             pks = [t.pk for t in targets]
             conn.execute(S.model_aliases.delete().where(S.model_aliases.c.version_pk.in_(pks)))
             conn.execute(S.model_files.delete().where(S.model_files.c.version_pk.in_(pks)))
+            conn.execute(S.model_training_stats.delete()
+                         .where(S.model_training_stats.c.version_pk.in_(pks)))
             conn.execute(S.model_versions.delete().where(S.model_versions.c.pk.in_(pks)))
             left = conn.execute(select(func.count()).select_from(S.model_versions)
                                 .where(S.model_versions.c.model_pk == model_pk)).scalar()

@@ -54,6 +54,10 @@ def _roles(conn: Connection) -> None:
         conn.execute(meta.insert().values(key="creator", value=creator))
 
 
+def _training_stats(conn: Connection) -> None:
+    schema.model_training_stats.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -61,6 +65,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "model registry", _registry),
     (4, "endpoints", _endpoints),
     (5, "workspace roles", _roles),
+    (6, "training-data statistics of model versions", _training_stats),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -331,6 +331,16 @@ endpoint_samples = Table(
 )
 Index("ix_endpoint_samples_endpoint_ts", endpoint_samples.c.endpoint_pk, endpoint_samples.c.ts)
 
+# -- training-data statistics of model versions (migration 6) -----------------------------
+
+model_training_stats = Table(
+    "model_training_stats",
+    metadata,
+    Column("version_pk", Integer, ForeignKey("model_versions.pk"), primary_key=True),
+    # JSON from jupyter_mlws.drift.feature_stats: per-feature summary, no rows
+    Column("stats", Text, nullable=False),
+)
+
 # -- workspace roles (migration 5) ------------------------------------------------------
 
 # who may do what: owner, contributor or reader (jupyter_mlws.access); the workspace's
