@@ -12,8 +12,9 @@ from .launcher import run_command
 from .workspace import Workspace
 
 SAMPLE = Path(__file__).parent / "samples" / "train_line.py"
-#: JupyterLab's landing URL: ``?mlws=open`` makes the lab extension open its sidebar
-LAB_URL = "/lab?mlws=open"
+#: JupyterLab's landing URL: in the JupyterLab workspace named ``mlws`` the lab extension opens
+#: its sidebar.  A path, not a query: Jupyter appends ``?token=...`` to it in the URL it prints.
+LAB_URL = "/lab/workspaces/mlws"
 LEARNING_RATES = ("0.01", "0.05", "0.2")
 
 

@@ -2,11 +2,12 @@
 
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { SidebarModel } from './model';
 import { Sidebar } from './sidebar';
-import { CommandIDs, OPEN_QUERY_PARAM, PLUGIN_ID, SIDEBAR_ID } from './tokens';
+import { CommandIDs, OPEN_QUERY_PARAM, OPEN_WORKSPACE, PLUGIN_ID, SIDEBAR_ID } from './tokens';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
@@ -38,8 +39,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette?.addItem({ command: CommandIDs.openSidebar, category: 'ML workspace' });
     palette?.addItem({ command: CommandIDs.refresh, category: 'ML workspace' });
 
-    // `?mlws=open` (mlws quickstart's URL) opens the panel once the layout is restored
-    if (new URLSearchParams(window.location.search).get(OPEN_QUERY_PARAM) === 'open') {
+    // the `mlws` workspace (mlws quickstart's URL: a path, so that Jupyter can append
+    // `?token=`) or `?mlws=open` open the panel once the layout is restored
+    if (
+      PageConfig.getOption('workspace') === OPEN_WORKSPACE ||
+      new URLSearchParams(window.location.search).get(OPEN_QUERY_PARAM) === 'open'
+    ) {
       void app.restored.then(() => app.shell.activateById(SIDEBAR_ID));
     }
   }

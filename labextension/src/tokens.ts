@@ -13,6 +13,8 @@ export namespace CommandIDs {
 
 /** `?mlws=open` in the JupyterLab URL opens the sidebar on load (used by `mlws quickstart`). */
 export const OPEN_QUERY_PARAM = 'mlws';
+/** The JupyterLab workspace `mlws quickstart` opens (`/lab/workspaces/mlws`): the panel opens in it. */
+export const OPEN_WORKSPACE = 'mlws';
 
 /** Rows per page of the runs table (the server's `max_results`). */
 export const PAGE_SIZE = 50;

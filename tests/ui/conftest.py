@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_mlws.quickstart import LAB_URL
+
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
@@ -120,7 +122,8 @@ def lab():
     port, token = _free_port(), secrets.token_hex(16)
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root / 'ws'}"]
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root / 'ws'}",
+           f"--LabApp.default_url={LAB_URL}"]  # as mlws quickstart starts it
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = open(root / "lab.log", "wb")
@@ -129,7 +132,7 @@ def lab():
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_ready(url, token, proc)
-        yield {"url": url, "token": token, **expected}
+        yield {"url": url, "token": token, "log": root / "lab.log", **expected}
     except Exception:
         log.flush()
         print((root / "lab.log").read_text(errors="replace")[-4000:])
