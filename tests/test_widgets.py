@@ -1,0 +1,113 @@
+"""The notebook widgets over a real workspace (their rendering in a browser: tests/ui/test_widgets.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+
+from jupyter_mlws import Workspace
+from jupyter_mlws.widgets import Deploy, RegisterModel, RunDetails
+
+SCRIPTS = Path(__file__).parent / "endpoint_scripts"
+
+
+@pytest.fixture
+def wws(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    monkeypatch.delenv("MLWS_RUN_ID", raising=False)
+    ws = Workspace.create(tmp_path / "ws")
+    yield ws
+    for item in ws.endpoints.list():
+        ws.endpoints.delete(item["name"])
+    ws.close()
+
+
+def test_run_details_follows_a_live_run_to_its_end(wws):
+    parent = wws.experiment("w").start_run("train", snapshot=False, outputs=None)
+    parent.log_params({"lr": 0.1})
+    with parent.child("fold-1") as kid:
+        kid.log("acc", 0.9)
+    for step in range(50):
+        parent.log("loss", 1 / (step + 1), step=step)
+    parent.flush()
+    details = RunDetails(parent, refresh=0.2)
+    assert "running" in details.header.value and "train" in details.header.value
+    assert "lr" in details.params.value and "0.1" in details.params.value
+    assert details.metrics.value == ("loss",)
+    assert details.chart.value.count("<polyline") == 1 and 'data-metric="loss"' in details.chart.value
+    assert "fold-1" in details.runs.value and "acc=0.9" in details.runs.value
+    # new points and the end arrive without a call
+    parent.log("acc", 0.5, step=0)
+    parent.end("completed")
+    assert details.wait(10) == "completed"
+    assert "completed" in details.header.value
+    assert "acc" in details.metrics.options
+    details.metrics.value = ("acc", "loss")
+    assert details.chart.value.count("<polyline") == 2
+    # by id, and a run that does not exist shows the service's message
+    assert "completed" in RunDetails(parent.id, workspace=wws).header.value
+    missing = RunDetails("ffffffffffffffff", workspace=wws)
+    assert "no run" in missing.error.value.lower() and "Traceback" not in missing.error.value
+
+
+def test_register_model_from_a_run_artifact_and_refusals(wws, tmp_path):
+    model_file = tmp_path / "model.pkl"
+    model_file.write_bytes(pickle.dumps({"w": [1, 2]}))
+    with wws.experiment("w").start_run("fit", snapshot=False, outputs=None) as run:
+        run.upload_file("model/model.pkl", model_file)
+    form = RegisterModel(run)
+    assert "model" in form.artifact.options and "model/model.pkl" in form.artifact.options
+    form.name.value = "bad name!"
+    form.button.click()
+    assert "not valid" in form.result.value and form.version is None
+    with pytest.raises(Exception):
+        wws.models.resolve("bad name!")
+    form.name.value = "clf"
+    form.artifact.value = "model"
+    form.tags.value = "stage=dev"
+    form.button.click()
+    assert form.version is not None and form.version.ref == "clf:1"
+    assert "clf:1" in form.result.value and run.id in form.result.value
+    assert wws.models.resolve("clf:1").tags == {"stage": "dev"}
+    # from a path
+    by_path = RegisterModel(str(model_file), workspace=wws)
+    assert by_path.name.value == "model"
+    assert by_path.register().ref == "model:1"
+
+
+def test_deploy_starts_an_endpoint_off_the_kernel_and_calls_it(wws, tmp_path):
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    folder = tmp_path / "iris"
+    folder.mkdir()
+    with open(folder / "model.pkl", "wb") as f:
+        pickle.dump(LogisticRegression(max_iter=1000).fit(X, y), f)
+    version = wws.register_model("iris", folder)
+    wws.models.set_alias("iris", "champion", 1)
+    form = Deploy("iris@champion", workspace=wws, entry_script=str(SCRIPTS / "score.py"))
+    assert form.version.value == "iris:1" and "@champion" in form.version.options[0][0]
+    started = time.monotonic()
+    form.button.click()
+    assert time.monotonic() - started < 1.0  # the click returns at once: the start runs in a thread
+    info = form.wait(120)
+    assert info is not None, form.status.value + form.result.value
+    assert "healthy" in form.status.value and info["scoring_uri"] in form.result.value
+    key = wws.endpoints.keys("iris-api")["primary"]
+    assert f"writeText(&quot;{key}&quot;)" in form.result.value  # the copy button holds the key
+    form.data.value = json.dumps({"data": X[:2].tolist()})
+    assert form.invoke()["predictions"] == [0, 0]
+    assert "predictions" in form.answer.value
+    form.data.value = "{not json"
+    assert form.invoke() is None and "not JSON" in form.answer.value
+    # a second deploy under the same name says so, and the first endpoint keeps serving
+    again = Deploy(version, workspace=wws, entry_script=str(SCRIPTS / "score.py"))
+    again.button.click()
+    assert again.wait(30) is None and "exists" in again.status.value
+    assert wws.endpoints.show("iris-api")["state"] == "healthy"
