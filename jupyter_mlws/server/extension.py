@@ -16,7 +16,9 @@ import threading
 from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Unicode
+from jupyter_server.serverapp import ServerApp
+from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+from traitlets import Bool, Float, Unicode, default
 
 from .. import errors as E
 from ..access import OWNER, role_allows
@@ -28,6 +30,27 @@ NO_WORKSPACE = ("no workspace is open on this server: create one in the server's
                 "the API picks it up without a restart")
 
 
+class WorkspaceServerApp(ServerApp):
+    """The Jupyter server of ``mlws server``: no contents, files, kernels or terminals APIs.
+
+    A team server shares the workspace, not the machine: nobody reads the server's files or
+    runs code on it through Jupyter.  Sign-in, status, events and the workspace API remain.
+    """
+
+    default_services = ("api", "auth", "security", "shutdown", "events")
+
+    @default("contents_manager_class")
+    def _contents_manager_class_default(self):
+        return _NoFilesContentsManager
+
+
+class _NoFilesContentsManager(AsyncLargeFileManager):
+    """No ``/files/`` route (the one route a contents manager adds beside the contents API)."""
+
+    def get_extra_handlers(self):
+        return []
+
+
 class MlwsApp(ExtensionApp):
     """Serve a workspace under ``{base_url}mlws/api/``."""
 
@@ -36,6 +59,7 @@ class MlwsApp(ExtensionApp):
     extension_url = "/mlws/api/workspace"
     # launched on its own (mlws server), it serves the workspace API and nothing else
     load_other_extensions = False
+    serverapp_class = WorkspaceServerApp
 
     workspace = Unicode(
         "", config=True,
