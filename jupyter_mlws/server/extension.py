@@ -25,6 +25,7 @@ from ..access import OWNER, role_allows
 
 HERE = Path(__file__).parent
 RUN_STATUS_SCHEMA = "https://jupyter-mlws.org/events/run-status"
+RUN_METRICS_SCHEMA = "https://jupyter-mlws.org/events/run-metrics"
 NO_WORKSPACE = ("no workspace is open on this server: create one in the server's folder with "
                 "'mlws workspace create .', or point c.MlwsApp.workspace (or MLWS_WORKSPACE) at one; "
                 "the API picks it up without a restart")
@@ -78,6 +79,7 @@ class MlwsApp(ExtensionApp):
         self._ws_lock = threading.Lock()
         self._watch_task = None
         self.serverapp.event_logger.register_event_schema(HERE / "events" / "run-status.yaml")
+        self.serverapp.event_logger.register_event_schema(HERE / "events" / "run-metrics.yaml")
 
     def initialize_handlers(self):
         from .handlers import handlers
@@ -166,6 +168,8 @@ class MlwsApp(ExtensionApp):
                     watcher = RunStatusWatcher(await asyncio.to_thread(self.open_workspace))
                 for event in await asyncio.to_thread(watcher.poll):
                     self.serverapp.event_logger.emit(schema_id=RUN_STATUS_SCHEMA, data=event)
+                for event in watcher.metric_events:
+                    self.serverapp.event_logger.emit(schema_id=RUN_METRICS_SCHEMA, data=event)
             except E.MlwsError:
                 pass  # no workspace yet, or the store is busy: look again later
             except Exception:  # never let the loop die silently

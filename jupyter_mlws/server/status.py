@@ -1,8 +1,10 @@
-"""Which runs changed status since the last look: the source of the run-status events.
+"""Which runs changed status, or logged metrics, since the last look: the live events' source.
 
 One watcher per server polls the runs table cheaply: rows past the highest pk
-seen so far (new runs) plus the few runs last seen queued or running.  No
-tornado here: the extension calls :meth:`RunStatusWatcher.poll` from a thread.
+seen so far (new runs) plus the few runs last seen queued or running.  A live
+run whose point count grew gives one metrics event per poll, however many points
+it logged.  No tornado here: the extension calls :meth:`RunStatusWatcher.poll`
+from a thread.
 """
 
 from __future__ import annotations
@@ -27,16 +29,24 @@ class RunStatusWatcher:
         self.ws = ws
         self.max_pk: int | None = None
         self.live: dict[int, str] = {}
+        #: points logged so far by each live run
+        self.points: dict[int, int] = {}
 
     def poll(self) -> list[dict]:
-        """Changes since the previous poll; the first poll only takes a baseline."""
+        """Status changes since the previous poll; the first poll only takes a baseline.
+
+        After :meth:`poll`, :attr:`metric_events` holds the live runs that logged points.
+        """
+        self.metric_events: list[dict] = []
         self.ws.runs.reap_stale()  # so that dead runs show up as killed
         r = S.runs
         with self.ws.db.read() as conn:
             if self.max_pk is None:
                 self.max_pk = conn.execute(select(func.max(r.c.pk))).scalar() or 0
-                self.live = dict(conn.execute(
-                    select(r.c.pk, r.c.status).where(r.c.status.in_(_LIVE))).all())
+                live = conn.execute(select(r.c.pk, r.c.status, r.c.point_seq)
+                                    .where(r.c.status.in_(_LIVE))).all()
+                self.live = {pk: status for pk, status, _ in live}
+                self.points = {pk: seq or 0 for pk, _, seq in live}
                 return []
             rows = conn.execute(self._query(or_(r.c.pk > self.max_pk,
                                                 r.c.pk.in_(list(self.live))))).mappings().all()
@@ -46,7 +56,7 @@ class RunStatusWatcher:
     def _query(where):
         r, e = S.runs, S.experiments
         parent = r.alias("parent")
-        return (select(r.c.pk, r.c.id, r.c.name, r.c.status, r.c.end_time,
+        return (select(r.c.pk, r.c.id, r.c.name, r.c.status, r.c.end_time, r.c.point_seq,
                        e.c.name.label("experiment"), parent.c.id.label("parent_id"))
                 .select_from(r.join(e, e.c.pk == r.c.experiment_pk)
                              .outerjoin(parent, parent.c.pk == r.c.parent_pk))
@@ -55,8 +65,12 @@ class RunStatusWatcher:
     def _see(self, row) -> dict | None:
         pk, status = row["pk"], row["status"]
         previous = self.live.pop(pk, None)
+        seen_points, points = self.points.pop(pk, 0), row["point_seq"] or 0
+        if points > seen_points:
+            self.metric_events.append({"run_id": row["id"], "points": points})
         if status in _LIVE:
             self.live[pk] = status
+            self.points[pk] = points
         self.max_pk = max(self.max_pk or 0, pk)
         if status == previous:
             return None

@@ -7,7 +7,15 @@ import { LabIcon } from '@jupyterlab/ui-components';
 
 import { SidebarModel } from './model';
 import { Sidebar } from './sidebar';
-import { CommandIDs, OPEN_QUERY_PARAM, OPEN_WORKSPACE, PLUGIN_ID, SIDEBAR_ID } from './tokens';
+import {
+  CommandIDs,
+  OPEN_QUERY_PARAM,
+  OPEN_WORKSPACE,
+  PLUGIN_ID,
+  RUN_METRICS_SCHEMA,
+  RUN_STATUS_SCHEMA,
+  SIDEBAR_ID
+} from './tokens';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
@@ -38,6 +46,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     palette?.addItem({ command: CommandIDs.openSidebar, category: 'ML workspace' });
     palette?.addItem({ command: CommandIDs.refresh, category: 'ML workspace' });
+
+    // live updates: the server extension's events on Jupyter's events stream (no polling)
+    app.serviceManager.events.stream.connect((_, event) => {
+      const kind =
+        event.schema_id === RUN_STATUS_SCHEMA ? 'status' : event.schema_id === RUN_METRICS_SCHEMA ? 'metrics' : null;
+      if (kind && sidebar.isVisible && typeof event.run_id === 'string') {
+        sidebar.model.onRunEvent(kind, event.run_id);
+      }
+    });
 
     // the `mlws` workspace (mlws quickstart's URL: a path, so that Jupyter can append
     // `?token=`) or `?mlws=open` open the panel once the layout is restored

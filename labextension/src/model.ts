@@ -17,6 +17,7 @@ import {
   IRunFile,
   IRunPage,
   ISort,
+  LIVE_REFRESH_MS,
   PAGE_SIZE
 } from './tokens';
 
@@ -301,6 +302,34 @@ export class SidebarModel {
     this._changed.emit();
     void this.run?.refresh();
   }
+
+  /**
+   * A live event about a run (its status changed, or it logged points): what shows it is
+   * fetched again, at most once a second however many events arrive.
+   */
+  onRunEvent(kind: 'status' | 'metrics', runId: string): void {
+    if (this.run && this.run.runId === runId) {
+      const run = this.run;
+      this._later('run', () => run.refresh());
+    } else if (!this.run && this.tab === 'runs' && kind === 'status') {
+      this._later('runs', () => this.runs.refresh());
+    }
+  }
+
+  private _later(key: string, work: () => Promise<void>): void {
+    if (this._timers.has(key)) {
+      return;
+    }
+    this._timers.set(
+      key,
+      window.setTimeout(() => {
+        this._timers.delete(key);
+        void work();
+      }, LIVE_REFRESH_MS)
+    );
+  }
+
+  private _timers = new Map<string, number>();
 
   /** Everything shown, fetched again. */
   async refresh(): Promise<void> {

@@ -15,6 +15,11 @@ export namespace CommandIDs {
 export const OPEN_QUERY_PARAM = 'mlws';
 /** The JupyterLab workspace `mlws quickstart` opens (`/lab/workspaces/mlws`): the panel opens in it. */
 export const OPEN_WORKSPACE = 'mlws';
+/** Live events the server extension emits on Jupyter's events stream. */
+export const RUN_STATUS_SCHEMA = 'https://jupyter-mlws.org/events/run-status';
+export const RUN_METRICS_SCHEMA = 'https://jupyter-mlws.org/events/run-metrics';
+/** Live events refresh what shows a run at most this often (ms). */
+export const LIVE_REFRESH_MS = 1000;
 
 /** Rows per page of the runs table (the server's `max_results`). */
 export const PAGE_SIZE = 50;

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 SCHEMA = "https://jupyter-mlws.org/events/run-status"
+METRICS = "https://jupyter-mlws.org/events/run-metrics"
 
 
 async def _next_event(socket, run_id, status, timeout=15):
@@ -31,5 +32,28 @@ async def test_a_status_change_arrives_on_the_events_websocket(jp_ws_fetch, jp_s
         run.end("completed")
         ended = await _next_event(socket, run.id, "completed")
         assert ended["previous_status"] == "running" and ended["end_time"]
+    finally:
+        socket.close()
+
+
+async def test_points_a_live_run_logs_arrive_as_one_event_per_poll(jp_ws_fetch, jp_serverapp, api, mlws_ws):
+    await jp_serverapp.extension_manager.start_all_extensions()
+    assert (await api("GET", "workspace")).code == 200
+    socket = await jp_ws_fetch("api", "events", "subscribe")
+    try:
+        run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
+        await _next_event(socket, run.id, "running")
+        run.log_batch("loss", [1.0, 0.5, 0.25])
+
+        async def metrics_event():
+            while True:
+                message = json.loads(await socket.read_message())
+                if message.get("schema_id") == METRICS and message["run_id"] == run.id:
+                    return message
+
+        event = await asyncio.wait_for(metrics_event(), 15)
+        assert event["points"] == 3
+        run.end("completed")
+        await _next_event(socket, run.id, "completed")
     finally:
         socket.close()

@@ -1,0 +1,34 @@
+"""Live updates: what the SDK does elsewhere shows in the open sidebar without a reload or a click."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jupyter_mlws import Workspace
+
+from .conftest import SCREENSHOTS
+
+
+def test_a_new_run_its_points_and_its_end_reach_the_open_sidebar(page, lab):
+    page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
+    page.wait_for_selector(".mlws-Sidebar .mlws-RunRow")
+    with Workspace.open(Path(lab["log"]).parent / "ws") as ws:
+        run = ws.experiment("live").start_run("live-run", snapshot=False, outputs=None)
+        try:
+            # a new run appears in the table by itself (the server's run-status event)
+            row = page.locator(f'.mlws-RunRow[data-run-id="{run.id}"]')
+            row.wait_for(timeout=15_000)
+            row.click()
+            view = page.locator(".mlws-RunView")
+            view.locator(".mlws-Status", has_text="running").wait_for()
+            # points logged now are drawn without a reload (the run-metrics event)
+            run.log_batch("live_loss", [1.0, 0.5, 0.25])
+            view.locator(".mlws-Metrics", has_text="live_loss").wait_for(timeout=15_000)
+            run.end("completed")
+            view.locator(".mlws-Status", has_text="completed").wait_for(timeout=15_000)
+            page.screenshot(path=str(SCREENSHOTS / "live.png"))
+        finally:
+            if run.is_active:
+                run.end("canceled")
+    # leave the panel collapsed, as the other sidebar tests expect to find it
+    page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
