@@ -16,6 +16,7 @@ import {
   IRun,
   IRunFile,
   IRunPage,
+  IEnvironment,
   ISort,
   LIVE_REFRESH_MS,
   PAGE_SIZE
@@ -73,6 +74,16 @@ abstract class FetchingModel {
 
 /** The runs table: experiment, filter, sort and server-side pages (`page_token`). */
 export class RunsModel extends FetchingModel {
+  /** Runs ticked for comparison (kept across pages and searches). */
+  readonly selected = new Set<string>();
+
+  toggle(runId: string): void {
+    if (!this.selected.delete(runId)) {
+      this.selected.add(runId);
+    }
+    this.emit();
+  }
+
   experiments: IExperiment[] = [];
   experiment = '';
   filter = '';
@@ -275,6 +286,57 @@ export class ModelsModel extends FetchingModel {
   }
 }
 
+/** Several runs side by side: one metric overlaid, params and environments diffed. */
+export class CompareModel extends FetchingModel {
+  constructor(readonly runIds: string[]) {
+    super();
+  }
+
+  runs: IRun[] = [];
+  metric = '';
+  histories: IMetricHistory[] = [];
+  /** Each run's environment.json (notebook runs record one), or null. */
+  environments: Array<IEnvironment | null> = [];
+
+  /** Metric keys any of the runs has. */
+  get metricKeys(): string[] {
+    return [...new Set(this.runs.flatMap(run => Object.keys(run.metrics || {})))].sort();
+  }
+
+  async refresh(): Promise<void> {
+    await this.fetching(async () => {
+      this.runs = await Promise.all(this.runIds.map(id => requestAPI<IRun>(`runs/${encodeURIComponent(id)}`)));
+      this.environments = await Promise.all(
+        this.runIds.map(id =>
+          requestAPI<IEnvironment>(`runs/${encodeURIComponent(id)}/artifacts/environment.json`).catch(() => null)
+        )
+      );
+      if (!this.metricKeys.includes(this.metric)) {
+        this.metric = this.metricKeys[0] ?? '';
+      }
+    });
+    await this.showMetric(this.metric);
+  }
+
+  async showMetric(key: string): Promise<void> {
+    this.metric = key;
+    await this.fetching(async () => {
+      this.histories = key
+        ? await Promise.all(
+            this.runs
+              .filter(run => key in (run.metrics || {}))
+              .map(run =>
+                requestAPI<IMetricHistory>(
+                  `runs/${encodeURIComponent(run.id)}/metrics/${encodeURIComponent(key)}` +
+                    query({ max_points: CHART_MAX_POINTS })
+                ).then(history => ({ ...history, key: run.name || run.id }))
+              )
+          )
+        : [];
+    });
+  }
+}
+
 export type Tab = 'runs' | 'models';
 
 /** The sidebar's navigation: the tab shown and the run opened, if any. */
@@ -285,6 +347,7 @@ export class SidebarModel {
   readonly endpoints = new EndpointsModel();
   tab: Tab = 'runs';
   run: RunModel | null = null;
+  compare: CompareModel | null = null;
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -293,14 +356,24 @@ export class SidebarModel {
   showTab(tab: Tab): void {
     this.tab = tab;
     this.run = null;
+    this.compare = null;
     this._changed.emit();
     void (tab === 'runs' ? this.runs.refresh() : Promise.all([this.models.refresh(), this.endpoints.refresh()]));
   }
 
   openRun(runId: string | null): void {
     this.run = runId === null ? null : new RunModel(runId);
+    this.compare = null;
     this._changed.emit();
     void this.run?.refresh();
+  }
+
+  /** Compare runs (null: back to the table). */
+  openCompare(runIds: string[] | null): void {
+    this.compare = runIds === null ? null : new CompareModel(runIds);
+    this.run = null;
+    this._changed.emit();
+    void this.compare?.refresh();
   }
 
   /**

@@ -72,7 +72,11 @@ function SearchBar(props: { model: RunsModel }): JSX.Element {
   );
 }
 
-export function RunsTable(props: { model: RunsModel; onOpen: (run: IRun) => void }): JSX.Element {
+export function RunsTable(props: {
+  model: RunsModel;
+  onOpen: (run: IRun) => void;
+  onCompare: (runIds: string[]) => void;
+}): JSX.Element {
   const { model } = props;
   const columns: IColumn[] = [
     ...BASE_COLUMNS,
@@ -87,6 +91,7 @@ export function RunsTable(props: { model: RunsModel; onOpen: (run: IRun) => void
         <table className="mlws-Table">
           <thead>
             <tr>
+              <th title="Tick runs to compare them" />
               {columns.map(column => (
                 <th key={column.key} title={`Sort by ${column.key}`} onClick={() => void model.sortBy(column.key)}>
                   {column.label}
@@ -98,6 +103,15 @@ export function RunsTable(props: { model: RunsModel; onOpen: (run: IRun) => void
           <tbody>
             {model.runs.map(run => (
               <tr key={run.id} className="mlws-RunRow" data-run-id={run.id} onClick={() => props.onOpen(run)}>
+                <td onClick={event => event.stopPropagation()}>
+                  <input
+                    type="checkbox"
+                    className="mlws-Select"
+                    aria-label={`Compare ${run.name || run.id}`}
+                    checked={model.selected.has(run.id)}
+                    onChange={() => model.toggle(run.id)}
+                  />
+                </td>
                 {columns.map(column => (
                   <td key={column.key} className={column.key === 'status' ? `mlws-status-${run.status}` : ''}>
                     {formatValue(column.value(run))}
@@ -120,6 +134,14 @@ export function RunsTable(props: { model: RunsModel; onOpen: (run: IRun) => void
         </span>
         <button className="mlws-Next" disabled={!model.hasNext || model.loading} onClick={() => void model.nextPage()}>
           Next ›
+        </button>
+        <button
+          className="mlws-Compare-open"
+          disabled={model.selected.size < 2}
+          title="Tick two runs or more"
+          onClick={() => props.onCompare([...model.selected])}
+        >
+          Compare ({model.selected.size})
         </button>
       </div>
     </div>

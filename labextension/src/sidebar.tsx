@@ -3,8 +3,9 @@
 import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import * as React from 'react';
 
+import { CompareView } from './compare';
 import { ModelsList } from './models';
-import { RunModel, SidebarModel } from './model';
+import { CompareModel, RunModel, SidebarModel } from './model';
 import { RunView } from './run';
 import { RunsTable } from './runs';
 import { SIDEBAR_ID } from './tokens';
@@ -21,12 +22,22 @@ function Body(props: { model: SidebarModel }): JSX.Element {
       <UseSignal key={`run-${run.runId}`} signal={run.changed}>{() => <RunView model={run} onBack={() => model.openRun(null)} />}</UseSignal>
     );
   }
+  if (model.compare) {
+    const compare: CompareModel = model.compare;
+    return (
+      <UseSignal key={`compare-${compare.runIds.join(',')}`} signal={compare.changed}>
+        {() => <CompareView model={compare} onBack={() => model.openCompare(null)} />}
+      </UseSignal>
+    );
+  }
   if (model.tab === 'models') {
     return <UseSignal key="models" signal={model.models.changed}>{() => <ModelsList model={model.models} endpoints={model.endpoints} />}</UseSignal>;
   }
   return (
     <UseSignal key="runs" signal={model.runs.changed}>
-      {() => <RunsTable model={model.runs} onOpen={run => model.openRun(run.id)} />}
+      {() => (
+        <RunsTable model={model.runs} onOpen={run => model.openRun(run.id)} onCompare={ids => model.openCompare(ids)} />
+      )}
     </UseSignal>
   );
 }

@@ -53,6 +53,15 @@ export interface IExperiment {
   [key: string]: unknown;
 }
 
+/** A run's environment.json (notebook runs): Python, platform and installed packages. */
+export interface IEnvironment {
+  python?: string;
+  platform?: string;
+  packages?: string[];
+  packages_hash?: string;
+  [key: string]: unknown;
+}
+
 export interface IMetricHistory {
   key: string;
   total: number;

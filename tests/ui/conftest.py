@@ -52,6 +52,16 @@ def _fill(root: Path) -> dict:
             with sweep.start_run(f"sweep-{i:03d}", snapshot=False, outputs=None) as run:
                 run.log_params({"lr": LRS[i % len(LRS)], "seed": i})
                 run.log_batch("acc", [i / SWEEP_RUNS, (i + 0.5) / SWEEP_RUNS])
+        compared = []  # two runs for the compare view, with environments that differ in numpy
+        for lr, numpy in (("0.1", "2.1.0"), ("0.2", "2.2.0")):
+            env = root / f"env-{lr}.json"
+            env.write_text(json.dumps({"python": "3.11.7 (main)", "packages_hash": numpy,
+                                       "packages": [f"numpy=={numpy}", "pandas==2.2.0"]}))
+            with ws.experiment("cmp").start_run(f"cmp-{lr}", snapshot=False, outputs=None) as run:
+                run.log_params({"lr": lr, "seed": "1"})
+                run.log_batch("loss", [float(lr) * k for k in (3, 2, 1)])
+                run.upload_file("environment.json", env)
+                compared.append(run.id)
         with ws.experiment("long").start_run("long-run", snapshot=False, outputs=None) as run:
             run.log_params({"lr": "0.001"})
             run.log_batch("loss", [1.0 / (1 + 0.01 * s) for s in range(LONG_POINTS)])
@@ -60,7 +70,7 @@ def _fill(root: Path) -> dict:
             run.upload_file("summary.json", summary)
             long_id = run.id
         _register_iris(ws, root)
-    return {"total": SWEEP_RUNS + 1, "lr_05": sum(1 for i in range(SWEEP_RUNS) if LRS[i % 3] == "0.05"),
+    return {"total": SWEEP_RUNS + 3, "compared": compared, "lr_05": sum(1 for i in range(SWEEP_RUNS) if LRS[i % 3] == "0.05"),
             "long_id": long_id}
 
 
@@ -164,13 +174,19 @@ def browser(lab):
 
 
 @pytest.fixture
-def page(browser, lab):
-    """A fresh page at JupyterLab, signed in with the token."""
+def page(browser, lab, request):
+    """A fresh page at JupyterLab, signed in with the token.
+
+    Each test gets a JupyterLab workspace of its own (``lab/workspaces/<test>``), so that the
+    layout one test leaves (a panel open or closed, a notebook tab) never reaches the next;
+    ``lab["home"]`` is that URL's path, to go back to it with other query parameters.
+    """
     SCREENSHOTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(f"{lab['url']}lab?token={lab['token']}")
+    lab["home"] = f"lab/workspaces/{request.node.name.replace('_', '-')[:60]}"
+    page.goto(f"{lab['url']}{lab['home']}?token={lab['token']}")
     page.wait_for_selector("#jp-main-dock-panel")
     yield page
     context.close()

@@ -10,7 +10,9 @@ from .conftest import SCREENSHOTS
 
 
 def test_a_new_run_its_points_and_its_end_reach_the_open_sidebar(page, lab):
-    page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
+    # ?mlws=open opens the panel (an activation, where a click on its tab would toggle it)
+    page.goto(f"{lab['url']}{lab['home']}?mlws=open&token={lab['token']}")
+    page.wait_for_selector(".mlws-Sidebar .mlws-RunRow")
     page.wait_for_selector(".mlws-Sidebar .mlws-RunRow")
     with Workspace.open(Path(lab["log"]).parent / "ws") as ws:
         run = ws.experiment("live").start_run("live-run", snapshot=False, outputs=None)
@@ -30,5 +32,3 @@ def test_a_new_run_its_points_and_its_end_reach_the_open_sidebar(page, lab):
         finally:
             if run.is_active:
                 run.end("canceled")
-    # leave the panel collapsed, as the other sidebar tests expect to find it
-    page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
