@@ -58,18 +58,37 @@ def load_notebook(path: Path):
 
 def declared_parameters(nb) -> list[str] | None:
     """Names assigned in the cell tagged ``parameters``; None when there is no such cell."""
+    found = parameter_defaults(nb)
+    return None if found is None else [p["name"] for p in found]
+
+
+def parameter_defaults(nb) -> list[dict] | None:
+    """The cell tagged ``parameters``, read without running it: each assigned name with its
+    default (``value``: the literal, or None when it is an expression; ``source``: the
+    expression's text; ``type``: the literal's type name).  None when there is no such cell."""
     for cell in nb.cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             try:
                 tree = ast.parse(cell.source)
             except SyntaxError:
                 return []
-            names = []
+            out = []
             for node in tree.body:
                 targets = node.targets if isinstance(node, ast.Assign) else (
                     [node.target] if isinstance(node, ast.AnnAssign) else [])
-                names += [t.id for t in targets if isinstance(t, ast.Name)]
-            return names
+                value = getattr(node, "value", None)
+                for target in targets:
+                    if not isinstance(target, ast.Name):
+                        continue
+                    try:
+                        literal = ast.literal_eval(value) if value is not None else None
+                        json.dumps(literal)  # a form can show and send it back
+                        kind = type(literal).__name__
+                    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                        literal, kind = None, "expression"
+                    out.append({"name": target.id, "value": literal, "type": kind,
+                                "source": ast.get_source_segment(cell.source, value) if value else ""})
+            return out
     return None
 
 

@@ -204,6 +204,24 @@ class RunsHandler(MlwsHandler):
         self.reply(_run_dict(run), 201)
 
 
+class NotebookParametersHandler(MlwsHandler):
+    """GET ``?notebook=folder/train.ipynb``: its parameters cell (names, defaults, types) and kernel."""
+
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        from ..notebooks import load_notebook, parameter_defaults
+
+        name = self.get_query_argument("notebook", None)
+        nb = await self.call(load_notebook, self.app.notebook_path(name))
+        found = parameter_defaults(nb)
+        self.reply({"notebook": name, "has_parameters_cell": found is not None,
+                    "parameters": found or [],
+                    "kernel": nb.metadata.get("kernelspec", {}).get("name") or "python3"})
+
+
 class RunHandler(MlwsHandler):
     auth_resource = "mlws:runs"
 
@@ -553,6 +571,7 @@ ROUTES = [
     ("/runs/{run_id}/files", RunFilesHandler),
     ("/runs/{run_id}/artifacts/{path}", ArtifactHandler),
     ("/runs/{run_id}/{action:cancel|rerun|promote}", RunActionHandler),
+    ("/notebook-parameters", NotebookParametersHandler),
     ("/models", ModelsHandler),
     ("/models/{ref}", ModelHandler),
     ("/models/{name}/aliases/{alias}", ModelAliasHandler),

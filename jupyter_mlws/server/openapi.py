@@ -89,6 +89,9 @@ PATHS = {
         "cancel a queued or running run; rerun a notebook run ({parameters}); promote a session run",
         "runs", "Run", params=[RUN_ID, {**_param("action"),
                                         "schema": {"enum": ["cancel", "rerun", "promote"]}}])},
+    "/notebook-parameters": {"get": _op(
+        "The parameters cell of a notebook in the server's folder, read without running it",
+        "runs", params=[_param("notebook", "query", "path of the .ipynb inside the server's folder")])},
     "/models": {
         "get": _op("Registered models", "models"),
         "post": _op("Register a run's artifact as the model's next version", "models", "ModelVersion",

@@ -212,3 +212,20 @@ async def test_submit_a_notebook_returns_at_once_and_completes(api, mlws_ws, jp_
     assert status == "completed"
     r = await api("GET", "runs", run_id, "logs")
     assert "no parameters cell" in "".join(log["text"] for log in r.json["logs"].values())
+
+
+async def test_a_notebooks_parameters_cell_is_read_without_running_it(api, mlws_ws, jp_root_dir):
+    shutil.copy(NOTEBOOKS / "train.ipynb", jp_root_dir / "train.ipynb")
+    shutil.copy(NOTEBOOKS / "noparams.ipynb", jp_root_dir / "plain.ipynb")
+    r = await api("GET", "notebook-parameters", params={"notebook": "train.ipynb"})
+    assert r.code == 200, r
+    assert r.json["has_parameters_cell"] and r.json["kernel"] == "python3"
+    lr = next(p for p in r.json["parameters"] if p["name"] == "lr")
+    assert lr["value"] == 0.1 and lr["type"] == "float" and lr["source"] == "0.1"
+    r = await api("GET", "notebook-parameters", params={"notebook": "plain.ipynb"})
+    assert r.code == 200 and r.json == {"notebook": "plain.ipynb", "has_parameters_cell": False,
+                                        "parameters": [], "kernel": "python3"}
+    for bad, code in (("../train.ipynb", 400), ("missing.ipynb", 404), ("train.py", 400)):
+        r = await api("GET", "notebook-parameters", params={"notebook": bad})
+        assert r.code == code and "Traceback" not in r.json["message"], (bad, r.json)
+    assert mlws_ws.describe()["runs"] == 0  # nothing ran

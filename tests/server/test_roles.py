@@ -60,8 +60,13 @@ def endpoint(team, mlws_ws, jp_root_dir):
         mlws_ws.endpoints.delete(item["name"])
 
 
+#: query parameters a route needs to answer a request (its path parameters come from _requests)
+SAMPLE_QUERY = {"/notebook-parameters": {"notebook": "params.ipynb"}}
+
+
 def _requests(routes, run_id):
-    """(method, path parts) for every route and method, parameters filled with real names."""
+    """(method, path parts, handler, query) for every route and method, parameters filled with
+    real names."""
     sample = {"run_id": run_id, "key": "acc", "path": "a.txt", "ref": "m:1", "name": "m",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep"}
     out = []
@@ -72,7 +77,8 @@ def _requests(routes, run_id):
         for name, choices in re.findall(r"\{(\w+)(?::([^}]*))?\}", template):
             values = choices.split("|") if choices else [sample[name]]
             paths = [re.sub(r"\{" + name + r"[^}]*\}", v, p, count=1) for p in paths for v in values]
-        out += [(m.upper(), [p for p in path.split("/") if p], handler) for path in paths
+        query = SAMPLE_QUERY.get(template)
+        out += [(m.upper(), [p for p in path.split("/") if p], handler, query) for path in paths
                 for m in methods]
     return out
 
@@ -86,13 +92,14 @@ def _state(ws):
             [(v.ref, v.aliases) for v in ws.models.versions("m")], ws.access.assignments(), endpoints)
 
 
-async def test_role_matrix(api, routes, team, endpoint, mlws_ws):
+async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir):
+    shutil.copy(Path(__file__).parents[1] / "notebooks" / "train.ipynb", jp_root_dir / "params.ipynb")
     requests = _requests(routes, team)
     assert len(requests) > 20
     before = _state(mlws_ws)
-    for method, parts, handler in requests:
+    for method, parts, handler, query in requests:
         for user in (READER, NOBODY):
-            r = await api(method, *parts, user=user)
+            r = await api(method, *parts, user=user, params=query)
             if method == "GET" and user == READER and handler.read_action == "read":
                 assert r.code == 200, (user, method, parts, r)
             else:
@@ -100,8 +107,8 @@ async def test_role_matrix(api, routes, team, endpoint, mlws_ws):
                 assert r.json["reason"] == "permission_denied"
     assert _state(mlws_ws) == before, "a refused request changed the workspace"
     # a contributor may change everything but roles; run the harmless methods first
-    for method, parts, handler in sorted(requests, key=lambda q: q[0] == "DELETE"):
-        r = await api(method, *parts, user=CONTRIBUTOR)
+    for method, parts, handler, query in sorted(requests, key=lambda q: q[0] == "DELETE"):
+        r = await api(method, *parts, user=CONTRIBUTOR, params=query)
         if handler.write_action == "admin" and method != "GET":
             assert r.code == 403, (method, parts, r)
         else:
