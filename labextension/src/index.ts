@@ -1,12 +1,13 @@
 /** Plugin wiring only: the sidebar in the left area and its commands. */
 
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { SidebarModel } from './model';
 import { Sidebar } from './sidebar';
+import { submitNotebook } from './submit';
 import {
   CommandIDs,
   OPEN_QUERY_PARAM,
@@ -44,6 +45,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: 'Refresh the ML workspace',
       execute: () => sidebar.model.refresh()
     });
+    // "Submit as experiment": a button in every notebook's toolbar (the path is the notebook's)
+    app.commands.addCommand(CommandIDs.submitNotebook, {
+      label: 'Submit as experiment…',
+      caption: 'Run this notebook as an experiment with Papermill, with a parameter form',
+      execute: async args => {
+        const run = await submitNotebook(String(args.path));
+        if (run) {
+          app.shell.activateById(SIDEBAR_ID);
+          sidebar.model.openRun(run.id);
+        }
+      }
+    });
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (panel: any, context: any) => {
+        const button = new ToolbarButton({
+          className: 'mlws-SubmitButton',
+          label: 'Submit as experiment',
+          tooltip: 'Run this notebook as an experiment (ML workspace)',
+          onClick: () => void app.commands.execute(CommandIDs.submitNotebook, { path: context.path })
+        });
+        panel.toolbar.insertItem(10, 'mlwsSubmit', button);
+        return button;
+      }
+    });
+
     palette?.addItem({ command: CommandIDs.openSidebar, category: 'ML workspace' });
     palette?.addItem({ command: CommandIDs.refresh, category: 'ML workspace' });
 

@@ -9,6 +9,7 @@ export const SIDEBAR_ID = 'mlws-sidebar';
 export namespace CommandIDs {
   export const openSidebar = 'mlws:open-sidebar';
   export const refresh = 'mlws:refresh';
+  export const submitNotebook = 'mlws:submit-notebook';
 }
 
 /** `?mlws=open` in the JupyterLab URL opens the sidebar on load (used by `mlws quickstart`). */
@@ -144,4 +145,12 @@ export interface IEndpointMetrics {
   monitoring: boolean;
   total: IEndpointTotals;
   deployments: Record<string, IEndpointTotals>;
+}
+
+/** GET notebook-parameters: a notebook's parameters cell, read by the server without running it. */
+export interface INotebookParameters {
+  notebook: string;
+  has_parameters_cell: boolean;
+  kernel: string;
+  parameters: Array<{ name: string; value: unknown; type: string; source: string }>;
 }
