@@ -6,6 +6,7 @@ import { MetricChart } from './chart';
 import { RunModel } from './model';
 import { apiUrl } from './request';
 import { formatTime, formatValue } from './runs';
+import { RunActions, registerFromArtifact } from './runActions';
 import { IRunFile, Scalar } from './tokens';
 
 function KeyValues(props: { title: string; values: Record<string, Scalar>; className: string }): JSX.Element {
@@ -37,28 +38,78 @@ function fileUrl(runId: string, file: IRunFile): string {
   return apiUrl(`runs/${encodeURIComponent(runId)}/artifacts/${path}${kind}`);
 }
 
+function FileLink(props: { runId: string; file: IRunFile; label?: string }): JSX.Element {
+  const { file } = props;
+  return (
+    <>
+      <a href={fileUrl(props.runId, file)} download={file.path.split('/').pop()} target="_blank" rel="noopener noreferrer">
+        {props.label ?? file.path}
+      </a>
+      <span className="mlws-Muted">{typeof file.size === 'number' ? ` · ${file.size} B` : ''}</span>
+    </>
+  );
+}
+
+/** The snapshot as a folder tree: one collapsible level per folder. */
+function SnapshotTree(props: { runId: string; files: IRunFile[]; depth: number }): JSX.Element {
+  const folders = new Map<string, IRunFile[]>();
+  const here: IRunFile[] = [];
+  for (const file of props.files) {
+    const parts = file.path.split('/');
+    if (parts.length > props.depth + 1) {
+      const name = parts[props.depth];
+      folders.set(name, [...(folders.get(name) ?? []), file]);
+    } else {
+      here.push(file);
+    }
+  }
+  return (
+    <ul>
+      {[...folders.entries()].sort().map(([name, files]) => (
+        <li key={`d/${name}`}>
+          <details>
+            <summary>{name}/</summary>
+            <SnapshotTree runId={props.runId} files={files} depth={props.depth + 1} />
+          </details>
+        </li>
+      ))}
+      {here.map(file => (
+        <li key={file.path}>
+          <FileLink runId={props.runId} file={file} label={file.path.split('/').pop()} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function Files(props: { model: RunModel }): JSX.Element {
-  const runId = props.model.runId;
-  // logs are shown above; artifacts and snapshot files download
-  const files = props.model.files.filter(f => f.kind !== 'log');
+  const { model } = props;
+  const runId = model.runId;
+  // logs are shown above; artifacts download (and register as a model); the snapshot is a tree
+  const artifacts = model.files.filter(f => f.kind === 'artifact');
+  const snapshot = model.files.filter(f => f.kind === 'snapshot');
   return (
     <section className="mlws-Files">
       <h3>Files</h3>
-      {files.length === 0 && <div className="mlws-Empty">none</div>}
+      {artifacts.length === 0 && <div className="mlws-Empty">no artifacts</div>}
       <ul>
-        {files.map(file => (
-          <li key={`${file.kind}/${file.path}`}>
-            <a href={fileUrl(runId, file)} download={file.path.split('/').pop()} target="_blank" rel="noopener noreferrer">
-              {file.path}
-            </a>
-            <span className="mlws-Muted">
-              {' '}
-              {file.kind}
-              {typeof file.size === 'number' ? ` · ${file.size} B` : ''}
-            </span>
+        {artifacts.map(file => (
+          <li key={file.path} data-path={file.path}>
+            <FileLink runId={runId} file={file} />{' '}
+            {model.run && (
+              <button className="mlws-RegisterArtifact" title="Register as a model" onClick={() => void registerFromArtifact(model.run!, file)}>
+                register
+              </button>
+            )}
           </li>
         ))}
       </ul>
+      {snapshot.length > 0 && (
+        <details className="mlws-Snapshot">
+          <summary>Snapshot of the source ({snapshot.length} files)</summary>
+          <SnapshotTree runId={runId} files={snapshot} depth={0} />
+        </details>
+      )}
     </section>
   );
 }
@@ -94,7 +145,7 @@ function Chart(props: { model: RunModel }): JSX.Element | null {
   );
 }
 
-export function RunView(props: { model: RunModel; onBack: () => void }): JSX.Element {
+export function RunView(props: { model: RunModel; onBack: () => void; onOpen: (runId: string) => void }): JSX.Element {
   const { model } = props;
   const run = model.run;
   return (
@@ -115,6 +166,7 @@ export function RunView(props: { model: RunModel; onBack: () => void }): JSX.Ele
             <span className={`mlws-Status mlws-status-${run.status}`}>{run.status}</span> · {run.experiment} ·{' '}
             {run.id} · {formatTime(run.start_time)}
           </div>
+          <RunActions run={run} onChanged={() => void model.refresh()} onOpen={props.onOpen} />
           {run.error && <pre className="mlws-Error">{run.error}</pre>}
           <KeyValues title="Params" values={run.params} className="mlws-Params" />
           <KeyValues title="Metrics" values={run.metrics} className="mlws-Metrics" />
