@@ -289,7 +289,7 @@ class MetricHistoryHandler(MlwsHandler):
 
 
 def _history(ws, run_id: str, key: str, max_points: int | None) -> dict:
-    from .downsample import downsample
+    from ..downsample import downsample
 
     points = ws.runs.metric_history(ws.runs.get(run_id).pk, key)
     shown = downsample(points, max_points) if max_points else points

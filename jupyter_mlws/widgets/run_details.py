@@ -9,7 +9,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..runs import QUEUED, RUNNING
-from ..server.downsample import downsample
+from ..downsample import downsample
 from .common import error_html, esc, run_id_of, status_badge, svg_chart, table, workspace_of
 
 #: characters of each log shown (its end)

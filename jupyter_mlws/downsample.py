@@ -3,7 +3,7 @@
 Min/max per bucket: the series is cut into ``max_points // 2`` buckets of equal
 point counts, and each bucket keeps its lowest and highest point, in logging
 order, so spikes survive however long the series.  The first and last points
-always stay.  Pure Python and no tornado: the widgets can use it too.
+always stay.  Pure Python: the REST API and the notebook widgets both draw with it.
 """
 
 from __future__ import annotations
