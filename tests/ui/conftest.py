@@ -160,6 +160,23 @@ def lab():
         shutil.rmtree(root, ignore_errors=True)
 
 
+#: screenshots the README shows (tests/ui/screenshots/NAME -> docs/NAME), refreshed only on request
+DOCS_SCREENSHOTS = {"run.png": "sidebar.png", "compare.png": "compare.png", "endpoints.png": "endpoints.png",
+                    "widgets.png": "widgets.png", "submit.png": "submit.png"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docs_screenshots():
+    """With MLWS_UPDATE_DOCS_SCREENSHOTS=1, copy the README's pictures to docs/ after the tests."""
+    yield
+    if os.environ.get("MLWS_UPDATE_DOCS_SCREENSHOTS") == "1":
+        docs = Path(__file__).parents[2] / "docs"
+        docs.mkdir(exist_ok=True)
+        for shot, name in DOCS_SCREENSHOTS.items():
+            if (SCREENSHOTS / shot).exists():
+                shutil.copy(SCREENSHOTS / shot, docs / name)
+
+
 @pytest.fixture(scope="session")
 def browser(lab):
     """Debian's headless Chromium through Playwright (no browser download)."""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 import urllib.parse
 import urllib.request
@@ -13,7 +11,6 @@ from pathlib import Path
 from .conftest import SCREENSHOTS
 
 PAGE_SIZE = 50  # labextension/src/tokens.ts
-DOCS_PNG = Path(__file__).parents[2] / "docs" / "sidebar.png"
 
 
 def _api(lab, path: str):
@@ -133,9 +130,7 @@ def test_run_view_draws_the_metric_chart(page, lab):
     # files download through the API with the browser's own session
     link = view.locator(".mlws-Files a", has_text="summary.json")
     assert page.request.get(link.get_attribute("href")).text() == '{"loss": 0.0099}'
-    page.screenshot(path=str(SCREENSHOTS / "run.png"))
-    if os.environ.get("MLWS_UPDATE_DOCS_SCREENSHOTS") == "1":  # the README's picture, on request
-        shutil.copy(SCREENSHOTS / "run.png", DOCS_PNG)
+    page.screenshot(path=str(SCREENSHOTS / "run.png"))  # the README's docs/sidebar.png (conftest.py)
 
     view.locator(".mlws-Back").click()
     page.wait_for_selector(".mlws-RunRow")
