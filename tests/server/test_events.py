@@ -9,12 +9,13 @@ SCHEMA = "https://jupyter-mlws.org/events/run-status"
 METRICS = "https://jupyter-mlws.org/events/run-metrics"
 
 
-async def _next_event(socket, run_id, status, timeout=15):
+async def _next_event(socket, run_id, status=None, *, schema=SCHEMA, timeout=15):
+    """The next event of ``schema`` about ``run_id`` (with that ``status``, when given)."""
     async def read():
         while True:
             message = json.loads(await socket.read_message())
-            if (message.get("schema_id") == SCHEMA and message["run_id"] == run_id
-                    and message["status"] == status):
+            if (message.get("schema_id") == schema and message["run_id"] == run_id
+                    and (status is None or message["status"] == status)):
                 return message
 
     return await asyncio.wait_for(read(), timeout)
@@ -44,14 +45,7 @@ async def test_points_a_live_run_logs_arrive_as_one_event_per_poll(jp_ws_fetch, 
         run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
         await _next_event(socket, run.id, "running")
         run.log_batch("loss", [1.0, 0.5, 0.25])
-
-        async def metrics_event():
-            while True:
-                message = json.loads(await socket.read_message())
-                if message.get("schema_id") == METRICS and message["run_id"] == run.id:
-                    return message
-
-        event = await asyncio.wait_for(metrics_event(), 15)
+        event = await _next_event(socket, run.id, schema=METRICS)
         assert event["points"] == 3
         run.end("completed")
         await _next_event(socket, run.id, "completed")
