@@ -7,12 +7,14 @@ tests run in file order and leave it healthy for the next.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import http.client
 import json
 import os
 import pickle
 import signal
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -86,6 +88,30 @@ def call(info, body=b"{}", *, key=None, headers=None, path="/score", method="POS
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, json.loads(raw) if raw else None
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def steady_load(info, key, clients=4):
+    """Call the endpoint without pause (a new connection each call) from ``clients`` threads;
+    yields the list of outcomes: a status code, or the exception a failed call raised."""
+    outcomes, stop = [], threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            try:
+                outcomes.append(call(info, {"data": SAMPLE}, key=key)[0])
+            except Exception as exc:  # noqa: BLE001 - every failure is an outcome to report
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    try:
+        yield outcomes
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
 
 
 def raw_exchange(port: int, request: bytes, then: bytes = b"") -> bytes:
@@ -384,13 +410,22 @@ def test_blue_green(served):
     with pytest.raises(Conflict, match="traffic"):
         ws.endpoints.delete_deployment("main", "green")
     ws.endpoints.set_traffic("main", {"blue": 100})
-    ws.endpoints.delete_deployment("main", "green")
-    assert [d["name"] for d in ws.endpoints.show("main")["deployments"]] == ["blue"]
-    wait_for(lambda: call(info, {"data": SAMPLE}, key=key,
-                          headers={"x-mlws-deployment": "green"})[0] == 404 and
-             call(info, {"data": SAMPLE}, key=key,
-                  headers={"x-mlws-deployment": "green"})[0] == 404,
-             timeout=30, what="the roll-over without green")
+    leader = ws.endpoints.show("main")["pid"]
+    old_workers = set(worker_pids(ws, "main"))
+    with steady_load(info, key) as outcomes:
+        ws.endpoints.delete_deployment("main", "green")
+        assert [d["name"] for d in ws.endpoints.show("main")["deployments"]] == ["blue"]
+        wait_for(lambda: call(info, {"data": SAMPLE}, key=key,
+                              headers={"x-mlws-deployment": "green"})[0] == 404 and
+                 call(info, {"data": SAMPLE}, key=key,
+                      headers={"x-mlws-deployment": "green"})[0] == 404,
+                 timeout=30, what="the roll-over without green")
+        wait_for(lambda: not old_workers & set(group_pids(leader)), timeout=30,
+                 what="the old workers to drain and exit")
+    # no client saw the roll-over: every call during it was answered (503 is the endpoint's
+    # max_inflight=3 refusing the fourth client, a deliberate answer)
+    failed = [o for o in outcomes if o not in (200, 503)]
+    assert len(outcomes) > 20 and not failed, (len(outcomes), failed[:5])
     assert call(info, {"data": SAMPLE}, key=key)[0] == 200
     with pytest.raises(Conflict, match="last deployment"):
         ws.endpoints.delete_deployment("main", "blue")

@@ -23,6 +23,7 @@ import threading
 import time
 import traceback
 
+DRAIN_S = 0.5  # after it stops accepting, how long a stopping worker lets accepted connections speak
 
 class StatusPipe:
     """Thread-safe JSON lines to the supervisor."""
@@ -162,7 +163,21 @@ def main(argv: list[str]) -> int:
         await original_startup(sockets=sockets)
         status.send(event="ready")
 
+    original_shutdown = server.shutdown
+
+    async def shutdown(sockets=None):
+        import asyncio
+
+        # Stop accepting first: the listening socket is shared, so new connections go to the
+        # other workers.  A connection this worker accepted a moment ago may not have had its
+        # request read yet; uvicorn would close it as idle and its client would see a reset.
+        for listening in server.servers:
+            listening.close()
+        await asyncio.sleep(DRAIN_S)
+        await original_shutdown(sockets=sockets)
+
     server.startup = startup
+    server.shutdown = shutdown
     if monitor is not None:
         monitor.start()
     try:
