@@ -161,7 +161,10 @@ class NotebookService:
             status=R.QUEUED, run_id=_run_id)
         try:
             self.ws.runs.log_params(record.pk, _param_texts(params))
-            self.ws.runs.set_tags(record.pk, {"kernel": kernel})
+            system_tags = {"kernel": kernel}
+            if not self.is_work_dir(path):  # where the notebook lives (a re-run keeps its source's)
+                system_tags["notebook"] = str(path)
+            self.ws.runs.set_tags(record.pk, system_tags)
             self.ws.artifacts.store_snapshot(record.pk, files)
             workdir = project
             if isolate:
@@ -213,9 +216,12 @@ class NotebookService:
         workdir = self.work_dir(f"rerun-of-{source.id}-{R.new_run_id()[:6]}")
         self.ws.artifacts.download(source.pk, None, workdir, kind="snapshot")
         params = {**spec["parameters"], **check_parameters(overrides or {})}
+        tags = {"rerun_of": source.id}
+        if source.tags.get("notebook"):
+            tags["notebook"] = source.tags["notebook"]
         return self.submit(workdir / spec["notebook"], params, experiment=source.experiment,
                            kernel=spec["kernel"], timeout=spec["timeout"], retries=spec["retries"],
-                           project_dir=workdir, tags={"rerun_of": source.id}, detach=detach,
+                           project_dir=workdir, tags=tags, detach=detach,
                            _rerun_of=source.pk)
 
     def work_dir(self, name: str) -> Path:

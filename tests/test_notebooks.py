@@ -61,6 +61,7 @@ def test_a_submitted_notebook_records_everything(nbws, project):
     assert done.metrics == {"loss": 0.5**5}  # logged from inside the notebook
     assert len(done.metric_history("loss")) == 5
     assert done.tags["kernel"] == "python3" and len(done.tags["env_hash"]) == 16
+    assert done.tags["notebook"] == str(project / "train.ipynb")  # where the source lives
     paths = {f["path"] for f in done.files("artifact")}
     assert {"notebook/train.ipynb", "outputs/result.txt", "environment.json"} <= paths
     assert {f["path"] for f in done.files("snapshot")} >= {"train.ipynb", "fails.ipynb"}
@@ -175,6 +176,7 @@ def test_rerun_reproduces_a_deterministic_notebook_with_lineage(nbws, project):
     again = nbws.rerun(first.id, wait=True)
     assert again.status == "completed", again.record.error
     assert again.tags["rerun_of"] == first.id
+    assert again.tags["notebook"] == str(project / "train.ipynb")  # not the re-run's working copy
     assert again.params == first.params and again.metrics == first.metrics
     assert _outputs(_output_notebook(nbws, again)) == _outputs(_output_notebook(nbws, first))
     changed = nbws.rerun(first.id, {"lr": 0.5}, wait=True)

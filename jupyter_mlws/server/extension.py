@@ -156,6 +156,28 @@ class MlwsApp(ExtensionApp):
             raise E.InvalidInput(f"the notebook {name!r} is not a path inside the server's folder: "
                                  "give a relative path such as 'folder/train.ipynb'") from None
 
+    def source_notebook(self, record) -> str | None:
+        """The notebook a run came from, as a path inside the server's folder (None when the
+        run has none, or it is gone or outside the folder: the snapshot still has a copy)."""
+        if record.source_type == "session":
+            where = record.source_name
+        elif record.source_type == "notebook":
+            where = record.tags.get("notebook")
+        else:
+            return None
+        if not where or not where.endswith(".ipynb"):
+            return None
+        path, root = Path(where), Path(self.serverapp.root_dir).resolve()
+        if not path.is_absolute():  # older Jupyter servers name the session relative to the root
+            path = root / path
+        try:
+            path = path.resolve()
+        except OSError:
+            return None
+        if not path.is_file() or not path.is_relative_to(root):
+            return None
+        return path.relative_to(root).as_posix()
+
     # -- live run-status events ---------------------------------------------------------
 
     async def _watch(self) -> None:

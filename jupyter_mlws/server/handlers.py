@@ -229,7 +229,8 @@ class RunHandler(MlwsHandler):
     @authorized
     async def get(self, run_id):
         ws = await self.ws()
-        self.reply((await self.call(ws.runs.get, run_id)).to_dict())
+        record = await self.call(ws.runs.get, run_id)
+        self.reply({**record.to_dict(), "notebook": self.app.source_notebook(record)})
 
 
 class RunPartHandler(MlwsHandler):

@@ -167,7 +167,10 @@ SCHEMAS = {
                                               "killed", "timed_out"]},
         "start_time": {"type": "integer"}, "end_time": {"type": ["integer", "null"]},
         "params": {"type": "object"}, "metrics": {"type": "object"}, "tags": {"type": "object"},
-        "error": {"type": ["string", "null"]}, "parent_id": {"type": ["string", "null"]}}},
+        "error": {"type": ["string", "null"]}, "parent_id": {"type": ["string", "null"]},
+        "notebook": {"type": ["string", "null"], "description": (
+            "GET /runs/{run_id} only: the source notebook's path inside the server's folder, "
+            "when it is there")}}},
     "RunPage": {"type": "object", "properties": {
         "runs": {"type": "array", "items": _ref("Run")},
         "next_page_token": {"type": ["string", "null"]}}},

@@ -3,6 +3,7 @@
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { SidebarModel } from './model';
@@ -29,9 +30,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'The ML workspace sidebar: runs, metrics, logs, files and models.',
   autoStart: true,
-  optional: [ILayoutRestorer, ICommandPalette],
-  activate: (app: JupyterFrontEnd, restorer: ILayoutRestorer | null, palette: ICommandPalette | null) => {
-    const sidebar = new Sidebar(new SidebarModel());
+  optional: [ILayoutRestorer, ICommandPalette, IDefaultFileBrowser],
+  activate: (
+    app: JupyterFrontEnd,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    browser: IDefaultFileBrowser | null
+  ) => {
+    const model = new SidebarModel();
+    model.openNotebook = path => void app.commands.execute('docmanager:open', { path });
+    const sidebar = new Sidebar(model);
     sidebar.title.icon = mlwsIcon;
     sidebar.title.caption = 'ML workspace';
     app.shell.add(sidebar, 'left', { rank: 650 });
@@ -46,11 +54,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => sidebar.model.refresh()
     });
     // "Submit as experiment": a button in every notebook's toolbar (the path is the notebook's)
+    // and a command on notebooks in the file browser (the path is the selected item's)
+    const selectedNotebook = (): string | null => {
+      const item = browser?.selectedItems().next();
+      const model = item && !item.done ? item.value : null;
+      return model && model.type === 'notebook' ? model.path : null;
+    };
     app.commands.addCommand(CommandIDs.submitNotebook, {
       label: 'Submit as experiment…',
       caption: 'Run this notebook as an experiment with Papermill, with a parameter form',
+      isEnabled: args => typeof args.path === 'string' || selectedNotebook() !== null,
       execute: async args => {
-        const run = await submitNotebook(String(args.path));
+        const path = typeof args.path === 'string' ? args.path : selectedNotebook();
+        if (path === null) {
+          return;
+        }
+        const run = await submitNotebook(path);
         if (run) {
           app.shell.activateById(SIDEBAR_ID);
           sidebar.model.openRun(run.id);
@@ -68,6 +87,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         panel.toolbar.insertItem(10, 'mlwsSubmit', button);
         return button;
       }
+    });
+
+    app.contextMenu.addItem({
+      command: CommandIDs.submitNotebook,
+      selector: '.jp-DirListing-item[data-file-type="notebook"]',
+      rank: 3
     });
 
     palette?.addItem({ command: CommandIDs.openSidebar, category: 'ML workspace' });

@@ -347,6 +347,8 @@ export class SidebarModel {
   readonly endpoints = new EndpointsModel();
   tab: Tab = 'runs';
   run: RunModel | null = null;
+  /** Opens a notebook of the server's folder (JupyterLab's document manager); null: no link. */
+  openNotebook: ((path: string) => void) | null = null;
   compare: CompareModel | null = null;
 
   get changed(): ISignal<this, void> {

@@ -145,8 +145,13 @@ function Chart(props: { model: RunModel }): JSX.Element | null {
   );
 }
 
-export function RunView(props: { model: RunModel; onBack: () => void; onOpen: (runId: string) => void }): JSX.Element {
-  const { model } = props;
+export function RunView(props: {
+  model: RunModel;
+  onBack: () => void;
+  onOpen: (runId: string) => void;
+  onOpenNotebook?: ((path: string) => void) | null;
+}): JSX.Element {
+  const { model, onOpenNotebook } = props;
   const run = model.run;
   return (
     <div className="mlws-RunView" data-run-id={model.runId}>
@@ -166,6 +171,14 @@ export function RunView(props: { model: RunModel; onBack: () => void; onOpen: (r
             <span className={`mlws-Status mlws-status-${run.status}`}>{run.status}</span> · {run.experiment} ·{' '}
             {run.id} · {formatTime(run.start_time)}
           </div>
+          {run.notebook && onOpenNotebook && (
+            <div className="mlws-Source">
+              <button className="mlws-OpenNotebook" title="Open the notebook this run came from" onClick={() => onOpenNotebook(run.notebook!)}>
+                Open notebook
+              </button>{' '}
+              <span className="mlws-Muted">{run.notebook}</span>
+            </div>
+          )}
           <RunActions run={run} onChanged={() => void model.refresh()} onOpen={props.onOpen} />
           {run.error && <pre className="mlws-Error">{run.error}</pre>}
           <KeyValues title="Params" values={run.params} className="mlws-Params" />

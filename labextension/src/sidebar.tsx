@@ -19,7 +19,7 @@ function Body(props: { model: SidebarModel }): JSX.Element {
   if (model.run) {
     const run: RunModel = model.run;
     return (
-      <UseSignal key={`run-${run.runId}`} signal={run.changed}>{() => <RunView model={run} onBack={() => model.openRun(null)} onOpen={id => model.openRun(id)} />}</UseSignal>
+      <UseSignal key={`run-${run.runId}`} signal={run.changed}>{() => <RunView model={run} onBack={() => model.openRun(null)} onOpen={id => model.openRun(id)} onOpenNotebook={model.openNotebook} />}</UseSignal>
     );
   }
   if (model.compare) {

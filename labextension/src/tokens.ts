@@ -40,6 +40,8 @@ export interface IRun {
   metrics: Record<string, Scalar>;
   tags: Record<string, string>;
   error?: string | null;
+  /** GET /runs/{id} only: the source notebook's path in the server's folder, when it is there. */
+  notebook?: string | null;
   [key: string]: unknown;
 }
 

@@ -212,6 +212,16 @@ async def test_submit_a_notebook_returns_at_once_and_completes(api, mlws_ws, jp_
     assert status == "completed"
     r = await api("GET", "runs", run_id, "logs")
     assert "no parameters cell" in "".join(log["text"] for log in r.json["logs"].values())
+    # the run view's "open the notebook" link: the source's path in the server's folder
+    assert (await api("GET", "runs", run_id)).json["notebook"] == "nb.ipynb"
+    (jp_root_dir / "nb.ipynb").unlink()  # gone: no link (the snapshot keeps a copy)
+    assert (await api("GET", "runs", run_id)).json["notebook"] is None
+    session = mlws_ws.runs.create("s", source_type="session", source_name=str(jp_root_dir / "s.ipynb"))
+    assert (await api("GET", "runs", session.id)).json["notebook"] is None
+    (jp_root_dir / "s.ipynb").write_text("{}")
+    assert (await api("GET", "runs", session.id)).json["notebook"] == "s.ipynb"
+    outside = mlws_ws.runs.create("s", source_type="session", source_name=str(NOTEBOOKS / "noparams.ipynb"))
+    assert (await api("GET", "runs", outside.id)).json["notebook"] is None
 
 
 async def test_a_notebooks_parameters_cell_is_read_without_running_it(api, mlws_ws, jp_root_dir):

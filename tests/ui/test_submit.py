@@ -1,4 +1,5 @@
-"""'Submit as experiment' from a notebook's toolbar: a form from its parameters cell, then a run."""
+"""'Submit as experiment' from the file browser and a notebook's toolbar: a form from its
+parameters cell, then a run whose view opens the notebook again."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 def test_submit_a_notebook_with_its_parameter_form(page, lab):
     root_dir = Path(lab["log"]).parent / "ws"
     shutil.copy(NOTEBOOKS / "train.ipynb", root_dir / "submit-me.ipynb")
-    page.goto(f"{lab['url']}{lab['home']}/tree/submit-me.ipynb?token={lab['token']}")
-    page.locator(".mlws-SubmitButton").click()
+    page.goto(f"{lab['url']}{lab['home']}?token={lab['token']}")
+    # the file browser's context menu on the notebook
+    item = page.locator(".jp-DirListing-item[data-file-type='notebook']", has_text="submit-me.ipynb")
+    item.click(button="right")
+    page.locator(".lm-Menu-item", has_text="Submit as experiment").click()
 
     dialog = page.locator(".jp-Dialog")
     lr = dialog.locator(".mlws-SubmitParam[data-param='lr']")
@@ -36,3 +40,14 @@ def test_submit_a_notebook_with_its_parameter_form(page, lab):
         assert run.params["lr"] == "0.5" and run.record.source_type == "notebook"
     assert run_id in view.inner_text()
     assert "0.5" in view.locator(".mlws-Params").inner_text()
+
+    # the run view opens the source notebook, whose toolbar submits it too
+    assert view.locator(".mlws-Source").inner_text().endswith("submit-me.ipynb")
+    view.locator(".mlws-OpenNotebook").click()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="submit-me.ipynb")
+    tab.wait_for()
+    page.locator(".jp-NotebookPanel:visible .mlws-SubmitButton").click()
+    dialog.locator(".mlws-SubmitParam[data-param='lr']").wait_for()
+    assert dialog.locator(".mlws-SubmitParam[data-param='lr']").input_value() == "0.1"
+    dialog.locator("button", has_text="Cancel").click()
+    dialog.wait_for(state="detached")
