@@ -26,6 +26,7 @@ from ..access import OWNER, role_allows
 HERE = Path(__file__).parent
 RUN_STATUS_SCHEMA = "https://jupyter-mlws.org/events/run-status"
 RUN_METRICS_SCHEMA = "https://jupyter-mlws.org/events/run-metrics"
+ENDPOINT_HEALTH_SCHEMA = "https://jupyter-mlws.org/events/endpoint-health"
 NO_WORKSPACE = ("no workspace is open on this server: create one in the server's folder with "
                 "'mlws workspace create .', or point c.MlwsApp.workspace (or MLWS_WORKSPACE) at one; "
                 "the API picks it up without a restart")
@@ -70,7 +71,7 @@ class MlwsApp(ExtensionApp):
         help="Apply workspace roles per signed-in user (a team server, JupyterHub). Off, every "
              "authenticated Jupyter user acts as the workspace's owner (a personal server).")
     poll_interval = Float(
-        1.0, config=True, help="Seconds between looks for run status changes (live events).")
+        1.0, config=True, help="Seconds between looks for changes of runs and endpoints (live events).")
 
     # -- setup -----------------------------------------------------------------------
 
@@ -80,6 +81,7 @@ class MlwsApp(ExtensionApp):
         self._watch_task = None
         self.serverapp.event_logger.register_event_schema(HERE / "events" / "run-status.yaml")
         self.serverapp.event_logger.register_event_schema(HERE / "events" / "run-metrics.yaml")
+        self.serverapp.event_logger.register_event_schema(HERE / "events" / "endpoint-health.yaml")
 
     def initialize_handlers(self):
         from .handlers import handlers
@@ -178,20 +180,24 @@ class MlwsApp(ExtensionApp):
             return None
         return path.relative_to(root).as_posix()
 
-    # -- live run-status events ---------------------------------------------------------
+    # -- live events (runs, endpoints) ---------------------------------------------------------
 
     async def _watch(self) -> None:
-        from .status import RunStatusWatcher
+        from .status import EndpointHealthWatcher, RunStatusWatcher
 
-        watcher = None
+        runs = endpoints = None
+        emit = self.serverapp.event_logger.emit
         while True:
             try:
-                if watcher is None:
-                    watcher = RunStatusWatcher(await asyncio.to_thread(self.open_workspace))
-                for event in await asyncio.to_thread(watcher.poll):
-                    self.serverapp.event_logger.emit(schema_id=RUN_STATUS_SCHEMA, data=event)
-                for event in watcher.metric_events:
-                    self.serverapp.event_logger.emit(schema_id=RUN_METRICS_SCHEMA, data=event)
+                if runs is None:
+                    ws = await asyncio.to_thread(self.open_workspace)
+                    runs, endpoints = RunStatusWatcher(ws), EndpointHealthWatcher(ws)
+                for event in await asyncio.to_thread(runs.poll):
+                    emit(schema_id=RUN_STATUS_SCHEMA, data=event)
+                for event in runs.metric_events:
+                    emit(schema_id=RUN_METRICS_SCHEMA, data=event)
+                for event in await asyncio.to_thread(endpoints.poll):
+                    emit(schema_id=ENDPOINT_HEALTH_SCHEMA, data=event)
             except E.MlwsError:
                 pass  # no workspace yet, or the store is busy: look again later
             except Exception:  # never let the loop die silently

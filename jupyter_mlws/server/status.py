@@ -1,10 +1,11 @@
-"""Which runs changed status, or logged metrics, since the last look: the live events' source.
+"""What changed since the last look: the live events' source.
 
-One watcher per server polls the runs table cheaply: rows past the highest pk
+One run watcher per server polls the runs table cheaply: rows past the highest pk
 seen so far (new runs) plus the few runs last seen queued or running.  A live
 run whose point count grew gives one metrics event per poll, however many points
-it logged.  No tornado here: the extension calls :meth:`RunStatusWatcher.poll`
-from a thread.
+it logged.  One endpoint watcher reports each endpoint whose health, deployments
+or traffic changed, or that served requests, once per poll.  No tornado here: the
+extension calls the ``poll`` methods from a thread.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..workspace import Workspace
 
 _LIVE = (QUEUED, RUNNING)
+#: the state of an endpoint's last event once it is deleted
+DELETED = "deleted"
 
 
 class RunStatusWatcher:
@@ -77,3 +80,53 @@ class RunStatusWatcher:
         return {"run_id": row["id"], "name": row["name"], "experiment": row["experiment"],
                 "status": status, "previous_status": previous, "parent_id": row["parent_id"],
                 "end_time": row["end_time"]}
+
+
+class EndpointHealthWatcher:
+    """Reports endpoints whose health or deployments changed, or that served requests."""
+
+    def __init__(self, ws: "Workspace"):
+        self.ws = ws
+        self.seen: dict[str, tuple] | None = None
+        self.max_metric_pk = 0
+
+    def poll(self) -> list[dict]:
+        """Events since the previous poll; the first poll only takes a baseline."""
+        m = S.endpoint_metrics
+        shown = {e["name"]: e for e in self.ws.endpoints.list()}
+        with self.ws.db.read() as conn:
+            top = conn.execute(select(func.max(m.c.pk))).scalar() or 0
+            traffic = {}
+            if self.seen is not None and top > self.max_metric_pk:
+                e = S.endpoints
+                traffic = {name: (requests, errors) for name, requests, errors in conn.execute(
+                    select(e.c.name, func.sum(m.c.count), func.sum(m.c.errors))
+                    .select_from(m.join(e, e.c.pk == m.c.endpoint_pk))
+                    .where(m.c.pk > self.max_metric_pk).group_by(e.c.name))}
+        self.max_metric_pk = top
+        now = {name: _health(info) for name, info in shown.items()}
+        before, self.seen = self.seen, now
+        if before is None:
+            return []
+        events = []
+        for name, health in now.items():
+            requests, errors = traffic.get(name, (0, 0))
+            if health != before.get(name) or requests:
+                info = shown[name]
+                events.append({
+                    "endpoint": name, "state": info["state"],
+                    "previous_state": before[name][0] if name in before else None,
+                    "error": info["error"], "restarts": info["restarts"],
+                    "deployments": [{"name": d["name"], "state": d["state"], "traffic": d["traffic"]}
+                                    for d in info["deployments"]],
+                    "requests": int(requests or 0), "errors": int(errors or 0)})
+        events += [{"endpoint": name, "state": DELETED, "previous_state": health[0], "error": None,
+                    "restarts": 0, "deployments": [], "requests": 0, "errors": 0}
+                   for name, health in before.items() if name not in now]
+        return events
+
+
+def _health(info: dict) -> tuple:
+    """What an endpoint's health event reports, less its traffic: equal tuples, no event."""
+    return (info["state"], info["error"], info["restarts"], info["port"],
+            tuple((d["name"], d["state"], d["traffic"]) for d in info["deployments"]))

@@ -9,46 +9,6 @@ import * as React from 'react';
 import { EndpointsModel } from './endpointsModel';
 import { IEndpoint, IEndpointMetrics } from './tokens';
 
-/**
- * Call `tick` every second while `ref`'s element is on screen and the browser tab is shown:
- * a hidden sidebar, another tab or a background browser tab polls nothing.
- */
-export function useWhileVisible(ref: React.RefObject<HTMLElement>, tick: () => void): void {
-  const latest = React.useRef(tick);
-  latest.current = tick;
-  React.useEffect(() => {
-    const element = ref.current;
-    if (!element) {
-      return;
-    }
-    let onScreen = false;
-    let timer: number | undefined;
-    const update = () => {
-      const on = onScreen && document.visibilityState === 'visible';
-      if (on && timer === undefined) {
-        latest.current();
-        timer = window.setInterval(() => latest.current(), 1000);
-      } else if (!on && timer !== undefined) {
-        window.clearInterval(timer);
-        timer = undefined;
-      }
-    };
-    const observer = new IntersectionObserver(entries => {
-      onScreen = entries.some(entry => entry.isIntersecting);
-      update();
-    });
-    observer.observe(element);
-    document.addEventListener('visibilitychange', update);
-    return () => {
-      observer.disconnect();
-      document.removeEventListener('visibilitychange', update);
-      if (timer !== undefined) {
-        window.clearInterval(timer);
-      }
-    };
-  }, [ref]);
-}
-
 function ms(value: number | null | undefined): string {
   return value === null || value === undefined ? '–' : `${value} ms`;
 }

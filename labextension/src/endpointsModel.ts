@@ -7,7 +7,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorMessage, query, requestAPI } from './request';
-import { ENDPOINTS_BUSY_POLL_MS, ENDPOINTS_POLL_MS, IEndpoint, IEndpointMetrics } from './tokens';
+import { IEndpoint, IEndpointMetrics } from './tokens';
 
 /** What the deploy form sends: `POST mlws/api/endpoints`. */
 export interface IDeployRequest {
@@ -56,23 +56,10 @@ export class EndpointsModel {
     return this._changed;
   }
 
-  /** Whether an endpoint is starting (the view then refreshes every second). */
-  get busy(): boolean {
-    return this.endpoints.some(e => e.state === 'creating');
-  }
-
   /** The endpoint the deploy form created, as last fetched. */
   get deployed(): IEndpoint | null {
     const name = this.deploy?.endpoint;
     return (name && this.endpoints.find(e => e.name === name)) || null;
-  }
-
-  /** Called every second while the view is visible: refresh when due (never two at once). */
-  tick(): void {
-    const due = this.busy ? ENDPOINTS_BUSY_POLL_MS : ENDPOINTS_POLL_MS;
-    if (!this._inflight && Date.now() - this._last >= due - 50) {
-      void this.refresh();
-    }
   }
 
   /** Every endpoint, and the metrics of those that serve. */
@@ -82,7 +69,6 @@ export class EndpointsModel {
     }
     this._inflight = this._refresh().finally(() => {
       this._inflight = null;
-      this._last = Date.now();
     });
     return this._inflight;
   }
@@ -205,5 +191,4 @@ export class EndpointsModel {
 
   private _changed = new Signal<this, void>(this);
   private _inflight: Promise<void> | null = null;
-  private _last = 0;
 }

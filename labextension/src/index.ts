@@ -11,6 +11,7 @@ import { Sidebar } from './sidebar';
 import { submitNotebook } from './submit';
 import {
   CommandIDs,
+  ENDPOINT_HEALTH_SCHEMA,
   OPEN_QUERY_PARAM,
   OPEN_WORKSPACE,
   PLUGIN_ID,
@@ -104,6 +105,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         event.schema_id === RUN_STATUS_SCHEMA ? 'status' : event.schema_id === RUN_METRICS_SCHEMA ? 'metrics' : null;
       if (kind && sidebar.isVisible && typeof event.run_id === 'string') {
         sidebar.model.onRunEvent(kind, event.run_id);
+      } else if (event.schema_id === ENDPOINT_HEALTH_SCHEMA && sidebar.isVisible) {
+        sidebar.model.onEndpointEvent();
       }
     });
 

@@ -391,6 +391,13 @@ export class SidebarModel {
     }
   }
 
+  /** A live event about an endpoint (health, traffic, requests served): the tab fetches again. */
+  onEndpointEvent(): void {
+    if (!this.run && !this.compare && this.tab === 'models') {
+      this._later('endpoints', () => this.endpoints.refresh());
+    }
+  }
+
   private _later(key: string, work: () => Promise<void>): void {
     if (this._timers.has(key)) {
       return;

@@ -2,18 +2,16 @@
 
 import * as React from 'react';
 
-import { EndpointsPanel, useWhileVisible } from './endpoints';
+import { EndpointsPanel } from './endpoints';
 import { EndpointsModel } from './endpointsModel';
 import { ModelsModel } from './model';
 import { formatTime } from './runs';
 
 export function ModelsList(props: { model: ModelsModel; endpoints: EndpointsModel }): JSX.Element {
   const { model, endpoints } = props;
-  const root = React.useRef<HTMLDivElement>(null);
-  // endpoint states and metrics stay live while this tab is on screen, and only then
-  useWhileVisible(root, () => endpoints.tick());
+  // endpoint states and metrics stay live through the server's endpoint-health events
   return (
-    <div className="mlws-Models" ref={root}>
+    <div className="mlws-Models">
       {model.error && <div className="mlws-Error" role="alert">{model.error}</div>}
       {!model.loading && !model.error && model.models.length === 0 && (
         <div className="mlws-Empty">No models yet: mlws model register NAME --run RUN --artifact PATH</div>

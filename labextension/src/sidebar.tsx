@@ -72,11 +72,9 @@ export class Sidebar extends ReactWidget {
   }
 
   protected onAfterShow(): void {
-    // fetch when first shown, never at page load for users who do not open the panel
-    if (!this._shown) {
-      this._shown = true;
-      void this.model.refresh();
-    }
+    // fetch when shown (never at page load for users who do not open the panel); live events
+    // are not followed while the panel is hidden, so what it shows is fetched again
+    void this.model.refresh();
   }
 
   render(): JSX.Element {
@@ -92,6 +90,4 @@ export class Sidebar extends ReactWidget {
       </UseSignal>
     );
   }
-
-  private _shown = false;
 }

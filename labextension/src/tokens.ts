@@ -19,6 +19,8 @@ export const OPEN_WORKSPACE = 'mlws';
 /** Live events the server extension emits on Jupyter's events stream. */
 export const RUN_STATUS_SCHEMA = 'https://jupyter-mlws.org/events/run-status';
 export const RUN_METRICS_SCHEMA = 'https://jupyter-mlws.org/events/run-metrics';
+/** An endpoint's health, deployments or traffic changed, or it served requests. */
+export const ENDPOINT_HEALTH_SCHEMA = 'https://jupyter-mlws.org/events/endpoint-health';
 /** Live events refresh what shows a run at most this often (ms). */
 export const LIVE_REFRESH_MS = 1000;
 
@@ -107,10 +109,6 @@ export interface ISort {
   key: string;
   descending: boolean;
 }
-
-/** How often the endpoints view refreshes while it is visible (ms); 1 s while one is starting. */
-export const ENDPOINTS_POLL_MS = 5000;
-export const ENDPOINTS_BUSY_POLL_MS = 1000;
 
 export interface IEndpointDeployment {
   name: string;

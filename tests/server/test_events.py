@@ -1,21 +1,28 @@
-"""Run status changes reach the events websocket the sidebar subscribes to."""
+"""Run status changes, metric points and endpoint health reach the events websocket the
+sidebar subscribes to."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+
+import pytest
 
 SCHEMA = "https://jupyter-mlws.org/events/run-status"
 METRICS = "https://jupyter-mlws.org/events/run-metrics"
+HEALTH = "https://jupyter-mlws.org/events/endpoint-health"
+ECHO = Path(__file__).parent.parent / "endpoint_scripts" / "score_echo.py"
 
 
-async def _next_event(socket, run_id, status=None, *, schema=SCHEMA, timeout=15):
+async def _next_event(socket, run_id, status=None, *, schema=SCHEMA, timeout=15, key="run_id",
+                      state_key="status"):
     """The next event of ``schema`` about ``run_id`` (with that ``status``, when given)."""
     async def read():
         while True:
             message = json.loads(await socket.read_message())
-            if (message.get("schema_id") == schema and message["run_id"] == run_id
-                    and (status is None or message["status"] == status)):
+            if (message.get("schema_id") == schema and message[key] == run_id
+                    and (status is None or message[state_key] == status)):
                 return message
 
     return await asyncio.wait_for(read(), timeout)
@@ -51,3 +58,45 @@ async def test_points_a_live_run_logs_arrive_as_one_event_per_poll(jp_ws_fetch, 
         await _next_event(socket, run.id, "completed")
     finally:
         socket.close()
+
+
+@pytest.mark.timeout(120)
+async def test_endpoint_health_and_traffic_arrive_as_events(jp_ws_fetch, jp_serverapp, api, mlws_ws,
+                                                           tmp_path):
+    pytest.importorskip("uvicorn")
+    await jp_serverapp.extension_manager.start_all_extensions()
+    assert (await api("GET", "workspace")).code == 200
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "weights.txt").write_text("1")
+    mlws_ws.register_model("echo", tmp_path / "m")
+    socket = await jp_ws_fetch("api", "events", "subscribe")
+
+    async def health(state=None, **kw):
+        return await _next_event(socket, "live", state, schema=HEALTH, key="endpoint",
+                                 state_key="state", **kw)
+    try:
+        await asyncio.sleep(1.5)  # the watcher's baseline poll
+        await asyncio.to_thread(mlws_ws.endpoints.create, "live", "echo:1", ECHO, wait=False)
+        created = await health()
+        assert created["previous_state"] is None
+        assert created["deployments"] == [{"name": "blue", "state": created["deployments"][0]["state"],
+                                           "traffic": 100}]
+        ready = created if created["state"] == "healthy" else await health("healthy", timeout=60)
+        assert ready["deployments"][0]["state"] == "healthy"
+        for _ in range(3):
+            await asyncio.to_thread(mlws_ws.endpoints.invoke, "live", {"x": 1})
+        served, counted = None, 0
+        while counted < 3:  # monitoring flushes within a few seconds; each event counts the new ones
+            served = await health("healthy", timeout=20)
+            counted += served["requests"]
+        assert counted == 3 and served["errors"] == 0
+        assert "key" not in json.dumps(served).lower()  # events never carry keys
+        await asyncio.to_thread(mlws_ws.endpoints.stop, "live")
+        stopped = await health("stopped")
+        assert stopped["previous_state"] == "healthy"
+        await asyncio.to_thread(mlws_ws.endpoints.delete, "live")
+        assert (await health("deleted"))["previous_state"] == "stopped"
+    finally:
+        socket.close()
+        for item in mlws_ws.endpoints.list():
+            mlws_ws.endpoints.delete(item["name"])

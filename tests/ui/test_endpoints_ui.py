@@ -94,15 +94,23 @@ def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
     page.wait_for_function(f"{count} === 2", timeout=30_000)
     page.screenshot(path=str(SCREENSHOTS / "endpoints.png"))
 
-    # refreshed while shown, not at all once the panel is collapsed (the layout JupyterLab
-    # restores for the next test is a collapsed panel again)
+    # no polling: an idle endpoint costs the page no request; a call from elsewhere (the SDK,
+    # curl) reaches the view through the server's endpoint-health event
     polled = []
     page.on("request", lambda r: polled.append(r.url) if "/mlws/api/endpoints" in r.url else None)
-    page.wait_for_timeout(5_500)
+    page.wait_for_timeout(1_500)  # a refresh already under way may still finish
+    polled.clear()
+    page.wait_for_timeout(5_000)
+    assert polled == []
+    assert _api(lab, "POST", "endpoints/iris-ui/invoke", SAMPLE)[0] == 200
+    page.wait_for_function(f"{count} === 3", timeout=30_000)
     assert any(url.split("?")[0].endswith("/mlws/api/endpoints") for url in polled)
+    # and nothing at all once the panel is collapsed (the layout JupyterLab restores for the
+    # next test is a collapsed panel again)
     page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
     page.wait_for_selector(".mlws-Sidebar", state="hidden")
-    page.wait_for_timeout(500)  # a request already under way may still finish
+    page.wait_for_timeout(500)
     polled.clear()
+    assert _api(lab, "POST", "endpoints/iris-ui/invoke", SAMPLE)[0] == 200
     page.wait_for_timeout(6_000)
     assert polled == []
