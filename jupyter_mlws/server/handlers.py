@@ -495,6 +495,8 @@ class AccessHandler(MlwsHandler):
     async def get(self):
         ws = await self.ws()
         self.reply({"you": {"user": self.username,
+                            "display_name": getattr(self.current_user, "display_name", None)
+                            or self.username,
                             "role": await self.call(self.app.role_of, self.username)},
                     "roles_enforced": self.app.enforce_roles,
                     "assignments": await self.call(ws.access.assignments)})

@@ -5,7 +5,9 @@
 
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { AccessModel } from './accessModel';
 import { EndpointsModel } from './endpointsModel';
+import { FetchingModel } from './fetching';
 import { errorMessage, query, requestAPI } from './request';
 import {
   CHART_MAX_POINTS,
@@ -21,56 +23,6 @@ import {
   LIVE_REFRESH_MS,
   PAGE_SIZE
 } from './tokens';
-
-/** What every model shares: a `changed` signal, a loading flag and the last error, verbatim. */
-abstract class FetchingModel {
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
-  loading = false;
-  error: string | null = null;
-
-  /** Run `work`, keeping `loading` and `error` current; true when it succeeded. */
-  protected async fetching(work: () => Promise<void>): Promise<boolean> {
-    const ticket = ++this._ticket;
-    this.loading = true;
-    this.emit();
-    try {
-      await work();
-      if (ticket === this._ticket) {
-        this.error = null;
-      }
-      return true;
-    } catch (error) {
-      if (ticket === this._ticket) {
-        this.error = errorMessage(error);
-      }
-      return false;
-    } finally {
-      if (ticket === this._ticket) {
-        this.loading = false;
-      }
-      this.emit();
-    }
-  }
-
-  /** Whether a fetch started after `ticket` supersedes it (a stale answer is dropped). */
-  protected stale(ticket: number): boolean {
-    return ticket !== this._ticket;
-  }
-
-  protected get ticket(): number {
-    return this._ticket;
-  }
-
-  protected emit(): void {
-    this._changed.emit();
-  }
-
-  private _changed = new Signal<this, void>(this);
-  private _ticket = 0;
-}
 
 /** The runs table: experiment, filter, sort and server-side pages (`page_token`). */
 export class RunsModel extends FetchingModel {
@@ -337,7 +289,7 @@ export class CompareModel extends FetchingModel {
   }
 }
 
-export type Tab = 'runs' | 'models';
+export type Tab = 'runs' | 'models' | 'access';
 
 /** The sidebar's navigation: the tab shown and the run opened, if any. */
 export class SidebarModel {
@@ -345,6 +297,7 @@ export class SidebarModel {
   readonly models = new ModelsModel();
   /** Endpoints, shown in the models tab. */
   readonly endpoints = new EndpointsModel();
+  readonly access = new AccessModel();
   tab: Tab = 'runs';
   run: RunModel | null = null;
   /** Opens a notebook of the server's folder (JupyterLab's document manager); null: no link. */
@@ -360,7 +313,7 @@ export class SidebarModel {
     this.run = null;
     this.compare = null;
     this._changed.emit();
-    void (tab === 'runs' ? this.runs.refresh() : Promise.all([this.models.refresh(), this.endpoints.refresh()]));
+    void this.refresh();
   }
 
   openRun(runId: string | null): void {
@@ -419,6 +372,8 @@ export class SidebarModel {
       await this.run.refresh();
     } else if (this.tab === 'runs') {
       await this.runs.refresh();
+    } else if (this.tab === 'access') {
+      await this.access.refresh();
     } else {
       await Promise.all([this.models.refresh(), this.endpoints.refresh()]);
     }

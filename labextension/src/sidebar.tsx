@@ -3,9 +3,10 @@
 import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import * as React from 'react';
 
+import { AccessView } from './access';
 import { CompareView } from './compare';
 import { ModelsList } from './models';
-import { CompareModel, RunModel, SidebarModel } from './model';
+import { CompareModel, RunModel, SidebarModel, Tab } from './model';
 import { RunView } from './run';
 import { RunsTable } from './runs';
 import { SIDEBAR_ID } from './tokens';
@@ -30,6 +31,9 @@ function Body(props: { model: SidebarModel }): JSX.Element {
       </UseSignal>
     );
   }
+  if (model.tab === 'access') {
+    return <UseSignal key="access" signal={model.access.changed}>{() => <AccessView model={model.access} />}</UseSignal>;
+  }
   if (model.tab === 'models') {
     return <UseSignal key="models" signal={model.models.changed}>{() => <ModelsList model={model.models} endpoints={model.endpoints} />}</UseSignal>;
   }
@@ -44,7 +48,7 @@ function Body(props: { model: SidebarModel }): JSX.Element {
 
 function Tabs(props: { model: SidebarModel }): JSX.Element {
   const { model } = props;
-  const tab = (name: 'runs' | 'models', label: string) => (
+  const tab = (name: Tab, label: string) => (
     <button
       className={`mlws-Tab${model.tab === name ? ' mlws-mod-active' : ''}`}
       aria-pressed={model.tab === name}
@@ -57,6 +61,7 @@ function Tabs(props: { model: SidebarModel }): JSX.Element {
     <div className="mlws-Tabs" role="tablist">
       {tab('runs', 'Runs')}
       {tab('models', 'Models & endpoints')}
+      {tab('access', 'Access')}
       <button className="mlws-Refresh" title="Refresh" onClick={() => void model.refresh()}>
         ⟳
       </button>

@@ -104,6 +104,24 @@ export interface IModelVersion {
   [key: string]: unknown;
 }
 
+/** Workspace roles, from most to least allowed. */
+export const ROLES = ['owner', 'contributor', 'reader'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface IRoleAssignment {
+  user: string;
+  role: Role;
+  granted_by: string;
+  granted_at: number | null;
+}
+
+/** GET mlws/api/access */
+export interface IAccess {
+  you: { user: string; display_name?: string; role: Role | null };
+  roles_enforced: boolean;
+  assignments: IRoleAssignment[];
+}
+
 /** A sort of the runs table: a column's `order_by` key and its direction. */
 export interface ISort {
   key: string;

@@ -119,6 +119,9 @@ async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir):
 async def test_owner_manages_roles_and_keeps_one_owner(api, team, mlws_ws):
     r = await api("GET", "workspace", user=OWNER)
     assert r.json["you"] == {"user": OWNER, "role": "owner"} and r.json["roles_enforced"] is True
+    r = await api("GET", "access", user=OWNER)
+    assert r.json["you"]["user"] == OWNER and r.json["you"]["role"] == "owner"
+    assert r.json["you"]["display_name"]  # what the Access tab shows
     assert (await api("PUT", "access", NOBODY, body={"role": "reader"}, user=OWNER)).code == 200
     assert (await api("GET", "runs", user=NOBODY)).code == 200
     assert (await api("PATCH", "runs", team, "tags", body={"set": {"x": "1"}}, user=NOBODY)).code == 403

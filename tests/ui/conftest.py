@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -34,6 +35,19 @@ LRS = ("0.01", "0.05", "0.2")
 LONG_POINTS = 10_000
 # no news toast, no update check: they cover the page
 NO_NEWS = {"fetchNews": "false", "checkForUpdates": False}
+
+
+def lab_api(lab, method: str, path: str, body=None):
+    """Call an API path with the token; returns (status, JSON or None)."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = urllib.request.Request(f"{lab['url']}mlws/api/{path}", data=data, method=method,
+                                 headers={"Authorization": f"token {lab['token']}"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as err:
+        return err.code, json.load(err)
 
 
 def _free_port() -> int:
@@ -162,7 +176,8 @@ def lab():
 
 #: screenshots the README shows (tests/ui/screenshots/NAME -> docs/NAME), refreshed only on request
 DOCS_SCREENSHOTS = {"run.png": "sidebar.png", "compare.png": "compare.png", "endpoints.png": "endpoints.png",
-                    "widgets.png": "widgets.png", "submit.png": "submit.png"}
+                    "widgets.png": "widgets.png", "submit.png": "submit.png",
+                    "access.png": "access.png"}
 
 
 @pytest.fixture(scope="session", autouse=True)

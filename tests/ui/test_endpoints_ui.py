@@ -4,12 +4,10 @@ registered sklearn model from the form, watch it become healthy, and call it fro
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 
 import pytest
 
-from .conftest import SCREENSHOTS
+from .conftest import SCREENSHOTS, lab_api
 
 pytest.importorskip("sklearn")
 pytest.importorskip("uvicorn")
@@ -17,25 +15,12 @@ pytest.importorskip("uvicorn")
 SAMPLE = {"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}  # a setosa and a virginica
 
 
-def _api(lab, method: str, path: str, body=None):
-    """Call an API path with the token; returns (status, JSON or None)."""
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    req = urllib.request.Request(f"{lab['url']}mlws/api/{path}", data=data, method=method,
-                                 headers={"Authorization": f"token {lab['token']}"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as err:
-        return err.code, json.load(err)
-
-
 @pytest.fixture
 def no_endpoints_left(lab):
     """Endpoints the test deployed are stopped and removed after it."""
     yield
-    for item in _api(lab, "GET", "endpoints")[1]["endpoints"]:
-        assert _api(lab, "DELETE", f"endpoints/{item['name']}")[0] == 204
+    for item in lab_api(lab, "GET", "endpoints")[1]["endpoints"]:
+        assert lab_api(lab, "DELETE", f"endpoints/{item['name']}")[0] == 204
 
 
 def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
@@ -52,10 +37,10 @@ def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
     form.locator(".mlws-DeployName").fill("iris-ui")
     form.locator(".mlws-DeployScript").fill("../score.py")
     form.locator(".mlws-DeploySubmit").click()
-    expected = _api(lab, "POST", "endpoints", {"name": "iris-ui", "model": "iris:1", "script": "../score.py"})
+    expected = lab_api(lab, "POST", "endpoints", {"name": "iris-ui", "model": "iris:1", "script": "../score.py"})
     assert expected[0] == 400
     assert form.locator(".mlws-Error").inner_text() == expected[1]["message"]
-    assert _api(lab, "GET", "endpoints")[1]["endpoints"] == []
+    assert lab_api(lab, "GET", "endpoints")[1]["endpoints"] == []
 
     # deploy: progress from creating to healthy, then the endpoint in the list
     form.locator(".mlws-DeployScript").fill("score.py")
@@ -63,7 +48,7 @@ def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
     form.locator(".mlws-DeploySubmit").click()
     page.wait_for_selector(".mlws-DeployProgress[data-state='creating']")
     page.wait_for_selector(".mlws-DeployProgress[data-state='healthy']", timeout=90_000)
-    shown = _api(lab, "GET", "endpoints/iris-ui")[1]
+    shown = lab_api(lab, "GET", "endpoints/iris-ui")[1]
     assert shown["state"] == "healthy"
     card = page.locator(".mlws-Endpoint[data-endpoint='iris-ui']")
     assert card.get_attribute("data-state") == "healthy"
@@ -80,7 +65,7 @@ def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
     card.locator(".mlws-TestInput").fill("{not json")
     card.locator(".mlws-TestSend").click()
     card.locator(".mlws-TestBox .mlws-Error").wait_for()
-    bad = _api(lab, "POST", "endpoints/iris-ui/invoke", b"{not json")
+    bad = lab_api(lab, "POST", "endpoints/iris-ui/invoke", b"{not json")
     assert bad[0] == 400 and card.locator(".mlws-TestBox .mlws-Error").inner_text() == bad[1]["message"]
 
     # live metrics: each call is counted once the endpoint flushes and the view refreshes
@@ -102,7 +87,7 @@ def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
     polled.clear()
     page.wait_for_timeout(5_000)
     assert polled == []
-    assert _api(lab, "POST", "endpoints/iris-ui/invoke", SAMPLE)[0] == 200
+    assert lab_api(lab, "POST", "endpoints/iris-ui/invoke", SAMPLE)[0] == 200
     page.wait_for_function(f"{count} === 3", timeout=30_000)
     assert any(url.split("?")[0].endswith("/mlws/api/endpoints") for url in polled)
     # and nothing at all once the panel is collapsed (the layout JupyterLab restores for the
@@ -111,6 +96,6 @@ def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
     page.wait_for_selector(".mlws-Sidebar", state="hidden")
     page.wait_for_timeout(500)
     polled.clear()
-    assert _api(lab, "POST", "endpoints/iris-ui/invoke", SAMPLE)[0] == 200
+    assert lab_api(lab, "POST", "endpoints/iris-ui/invoke", SAMPLE)[0] == 200
     page.wait_for_timeout(6_000)
     assert polled == []

@@ -8,20 +8,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from .conftest import SCREENSHOTS
+from .conftest import SCREENSHOTS, lab_api
 
 PAGE_SIZE = 50  # labextension/src/tokens.ts
-
-
-def _api(lab, path: str):
-    """GET an API path with the token; returns (status, JSON)."""
-    req = urllib.request.Request(f"{lab['url']}mlws/api/{path}",
-                                 headers={"Authorization": f"token {lab['token']}"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.load(resp)
-    except urllib.error.HTTPError as err:
-        return err.code, json.load(err)
 
 
 def _rows(page):
@@ -58,7 +47,7 @@ def test_runs_table_pages_searches_sorts_and_shows_errors(page, lab):
 
     # the filter language, evaluated by the server: fewer rows
     _search(page, "params.lr = '0.05' and metrics.acc < 0.5")
-    expected = _api(lab, "runs?" + urllib.parse.urlencode(
+    expected = lab_api(lab, "GET", "runs?" + urllib.parse.urlencode(
         {"filter": "params.lr = '0.05' and metrics.acc < 0.5", "max_results": 1000}))[1]["runs"]
     assert 0 < len(expected) < PAGE_SIZE
     page.wait_for_function(f"document.querySelectorAll('.mlws-RunRow').length === {len(expected)}")
@@ -73,7 +62,7 @@ def test_runs_table_pages_searches_sorts_and_shows_errors(page, lab):
 
     # the server's error message, verbatim
     bad = "metrics.acc >>> 1"
-    status, error = _api(lab, "runs?" + urllib.parse.urlencode({"filter": bad}))
+    status, error = lab_api(lab, "GET", "runs?" + urllib.parse.urlencode({"filter": bad}))
     assert status == 400
     _search(page, bad)
     alert = page.locator(".mlws-Runs .mlws-Error")
