@@ -696,7 +696,8 @@ def access_revoke(ctx, user) -> None:
 @click.pass_context
 @handles_errors
 def server(ctx, port, ip, enforce_roles, server_args) -> None:
-    """Serve the workspace's REST API alone (a Jupyter server with only this extension).
+    """Serve the workspace alone for a team: its page at /mlws/ and its REST API (a Jupyter
+    server with only this extension: no files, kernels or terminals).
 
     Extra arguments go to Jupyter, e.g. --IdentityProvider.token=SECRET.
     """

@@ -54,12 +54,12 @@ class _NoFilesContentsManager(AsyncLargeFileManager):
 
 
 class MlwsApp(ExtensionApp):
-    """Serve a workspace under ``{base_url}mlws/api/``."""
+    """Serve a workspace: its page at ``{base_url}mlws/``, its API under ``{base_url}mlws/api/``."""
 
     name = "jupyter_mlws"
-    description = "A self-hosted machine-learning workspace: REST API"
-    extension_url = "/mlws/api/workspace"
-    # launched on its own (mlws server), it serves the workspace API and nothing else
+    description = "A self-hosted machine-learning workspace: its web page and REST API"
+    extension_url = "/mlws/"
+    # launched on its own (mlws server), it serves the workspace page and API and nothing else
     load_other_extensions = False
     serverapp_class = WorkspaceServerApp
 
@@ -85,8 +85,9 @@ class MlwsApp(ExtensionApp):
 
     def initialize_handlers(self):
         from .handlers import handlers
+        from .page import page_handlers
 
-        self.handlers.extend(handlers())
+        self.handlers.extend(handlers() + page_handlers())
 
     async def _start_jupyter_server_extension(self, serverapp):
         # one poll loop per server, started once the event loop runs

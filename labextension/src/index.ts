@@ -9,16 +9,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { SidebarModel } from './model';
 import { Sidebar } from './sidebar';
 import { submitNotebook } from './submit';
-import {
-  CommandIDs,
-  ENDPOINT_HEALTH_SCHEMA,
-  OPEN_QUERY_PARAM,
-  OPEN_WORKSPACE,
-  PLUGIN_ID,
-  RUN_METRICS_SCHEMA,
-  RUN_STATUS_SCHEMA,
-  SIDEBAR_ID
-} from './tokens';
+import { CommandIDs, OPEN_QUERY_PARAM, OPEN_WORKSPACE, PLUGIN_ID, SIDEBAR_ID } from './tokens';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
@@ -101,12 +92,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // live updates: the server extension's events on Jupyter's events stream (no polling)
     app.serviceManager.events.stream.connect((_, event) => {
-      const kind =
-        event.schema_id === RUN_STATUS_SCHEMA ? 'status' : event.schema_id === RUN_METRICS_SCHEMA ? 'metrics' : null;
-      if (kind && sidebar.isVisible && typeof event.run_id === 'string') {
-        sidebar.model.onRunEvent(kind, event.run_id);
-      } else if (event.schema_id === ENDPOINT_HEALTH_SCHEMA && sidebar.isVisible) {
-        sidebar.model.onEndpointEvent();
+      if (sidebar.isVisible) {
+        sidebar.model.onServerEvent(event);
       }
     });
 

@@ -11,6 +11,7 @@ import { FetchingModel } from './fetching';
 import { errorMessage, query, requestAPI } from './request';
 import {
   CHART_MAX_POINTS,
+  ENDPOINT_HEALTH_SCHEMA,
   IExperiment,
   ILogs,
   IMetricHistory,
@@ -21,7 +22,9 @@ import {
   IEnvironment,
   ISort,
   LIVE_REFRESH_MS,
-  PAGE_SIZE
+  PAGE_SIZE,
+  RUN_METRICS_SCHEMA,
+  RUN_STATUS_SCHEMA
 } from './tokens';
 
 /** The runs table: experiment, filter, sort and server-side pages (`page_token`). */
@@ -329,6 +332,17 @@ export class SidebarModel {
     this.run = null;
     this._changed.emit();
     void this.compare?.refresh();
+  }
+
+  /** One of the server's live events (Jupyter's events stream): what it concerns is fetched again. */
+  onServerEvent(event: { schema_id: string; [key: string]: unknown }): void {
+    if (event.schema_id === RUN_STATUS_SCHEMA || event.schema_id === RUN_METRICS_SCHEMA) {
+      if (typeof event.run_id === 'string') {
+        this.onRunEvent(event.schema_id === RUN_STATUS_SCHEMA ? 'status' : 'metrics', event.run_id);
+      }
+    } else if (event.schema_id === ENDPOINT_HEALTH_SCHEMA) {
+      this.onEndpointEvent();
+    }
   }
 
   /**

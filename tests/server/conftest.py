@@ -95,6 +95,8 @@ def route_templates(app) -> dict[str, type]:
     """Every route the extension registered, as a template under mlws/api ({} per parameter)."""
     out = {}
     for pattern, handler, *_ in app.handlers:
+        if not pattern.startswith("/mlws/api"):
+            continue  # the workspace page and its script (tests/server/test_auth.py)
         template = re.sub(r"\(\?P<(\w+)>([^)]*)\)", _param, pattern)
         out[template.removeprefix("/mlws/api")] = handler
     return out

@@ -29,10 +29,14 @@ async def test_no_route_answers_without_auth(api, routes):
     assert checked > 25
 
 
-async def test_every_handler_is_authenticated_and_authorized(routes):
-    for template, (handler, methods) in routes.items():
+async def test_every_handler_is_authenticated_and_authorized(mlws_app):
+    from tornado.web import RequestHandler
+
+    assert len(mlws_app.handlers) > 15
+    for _pattern, handler, *_ in mlws_app.handlers:  # the API's, and the page's
         assert handler.auth_resource.startswith("mlws:"), handler
-        for method in methods:
+        for method in [m for m in ("get", "post", "put", "patch", "delete", "head")
+                       if getattr(handler, m) is not getattr(RequestHandler, m)]:
             fn = getattr(handler, method)
             # @web.authenticated wraps @authorized wraps the method: both leave their mark
             assert fn.__wrapped__ is not None, (handler, method)
@@ -42,3 +46,11 @@ async def test_every_handler_is_authenticated_and_authorized(routes):
 async def test_a_bad_token_is_refused(api):
     r = await api("GET", "workspace", headers={"Authorization": "token wrong"})
     assert r.code == 403 and r.json["reason"] == "permission_denied"
+
+
+async def test_the_workspace_page_and_its_script_need_sign_in(jp_fetch):
+    for parts in (("mlws", ""), ("mlws",), ("mlws", "static", "mlws.js"), ("mlws", "static", "x")):
+        r = await jp_fetch(*parts, headers={"Authorization": ""}, raise_error=False,
+                           follow_redirects=False)
+        assert r.code in (302, 403), (parts, r.code)  # 302: to the login page
+        assert b"mlws" not in r.body or b"login" in r.body

@@ -137,6 +137,28 @@ async def test_owner_manages_roles_and_keeps_one_owner(api, team, mlws_ws):
     assert mlws_ws.access.role_of(OWNER) == "owner"
 
 
+async def test_the_workspace_page_needs_a_role(jp_fetch, jp_base_url, team):
+    async def get(*parts, user=None):
+        headers = {"Authorization": f"token {user}-token"} if user else {"Authorization": ""}
+        return await jp_fetch(*parts, headers=headers, raise_error=False, follow_redirects=False)
+
+    assert (await get("mlws", "")).code == 302  # to the login page
+    r = await get("mlws", "", user=NOBODY)
+    assert r.code == 403 and b"has no role in this workspace" in r.body
+    r = await get("mlws", "", user=READER)
+    assert r.code == 200 and r.headers["Content-Type"].startswith("text/html")
+    page = r.body.decode()
+    assert "<title>ws \u00b7 ML workspace</title>" in page
+    assert "token" not in page.lower() and "/tmp" not in page  # no secret, no server path
+    script = re.search(r'<script src="([^"?]+)', page).group(1)
+    assert script.startswith(jp_base_url)
+    parts = script.removeprefix(jp_base_url).split("/")
+    r = await get(*parts, user=READER)
+    assert r.code == 200 and "javascript" in r.headers["Content-Type"] and len(r.body) > 100_000
+    assert (await get(*parts, user=NOBODY)).code == 403
+    assert (await get("mlws", "static", "..", "..", "page.py", user=READER)).code in (403, 404)
+
+
 async def test_unknown_users_and_routes(api, team):
     assert (await api("GET", "workspace", user="stranger")).code == 403
     assert (await api("GET", "workspace", headers={"Authorization": "token nope"})).code == 403

@@ -177,7 +177,7 @@ def lab():
 #: screenshots the README shows (tests/ui/screenshots/NAME -> docs/NAME), refreshed only on request
 DOCS_SCREENSHOTS = {"run.png": "sidebar.png", "compare.png": "compare.png", "endpoints.png": "endpoints.png",
                     "widgets.png": "widgets.png", "submit.png": "submit.png",
-                    "access.png": "access.png"}
+                    "access.png": "access.png", "team-page.png": "team-page.png"}
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,0 +1,115 @@
+"""`mlws server`: a Jupyter server with the workspace alone, for a team: its own web page (the
+sidebar's views, live) and its API, and nothing of the machine (no files, kernels, terminals)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from jupyter_mlws import Workspace
+
+from .conftest import SCREENSHOTS
+
+
+def _get(url: str, token: str | None = None) -> int:
+    headers = {"Authorization": f"token {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except urllib.error.URLError:  # not listening yet
+        return 0
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    """`mlws server` on a workspace with two runs; yields its URL, token and workspace path."""
+    root = tmp_path_factory.mktemp("team")
+    with Workspace.create(root / "ws") as ws:
+        for lr in (0.1, 0.2):
+            with ws.experiment("team").start_run(f"lr-{lr}", snapshot=False, outputs=None) as run:
+                run.log_param("lr", lr)
+                run.log_batch("loss", [1 / (step + 1 + lr) for step in range(40)])
+    (root / "ws" / "secret.txt").write_text("not for the team")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MLWS_"))}
+    env.update(HOME=str(root), JUPYTER_CONFIG_DIR=str(root / "cfg"),
+               JUPYTER_RUNTIME_DIR=str(root / "rt"), JUPYTER_DATA_DIR=str(root / "data"))
+    cmd = [str(Path(sys.executable).parent / "mlws"), "-w", str(root / "ws"), "server", "--port", str(port),
+           f"--IdentityProvider.token={token}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(root / "server.log", "wb")  # noqa: SIM115 - closed after the server
+    proc = subprocess.Popen(cmd, cwd=root / "ws", env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while _get(base + "api/status", token) != 200:
+            assert proc.poll() is None and time.monotonic() < deadline, (root / "server.log").read_text()
+            time.sleep(0.2)
+        yield {"url": base, "token": token, "ws": root / "ws"}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
+        log.close()
+
+
+def test_the_team_server_serves_the_workspace_and_not_the_machine(team):
+    base, token = team["url"], team["token"]
+    assert _get(base + "mlws/api/workspace", token) == 200
+    with urllib.request.urlopen(urllib.request.Request(
+            base + "mlws/api/workspace", headers={"Authorization": f"token {token}"})) as resp:
+        assert json.load(resp)["name"] == "ws"
+    assert _get(base + "mlws/api/workspace") in (401, 403)  # sign-in required
+    for route in ("api/contents", "api/contents/secret.txt", "files/secret.txt", "api/kernels",
+                  "api/sessions", "api/terminals", "lab"):
+        assert _get(base + route, token) == 404, route
+
+
+def test_the_team_page_shows_the_workspace_live(browser, team):
+    context = browser.new_context(viewport={"width": 1300, "height": 850})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        # the server's address leads to the workspace page (after sign-in with the token)
+        page.goto(f"{team['url']}?token={team['token']}")
+        page.wait_for_url("**/mlws/**")
+        assert page.title() == "ws · ML workspace"
+        rows = page.locator(".mlws-RunRow")
+        rows.first.wait_for()
+        assert rows.count() == 2
+        assert page.locator(".mlws-Tab", has_text="Access").count() == 1
+
+        # a run opened: its params and its chart drawn
+        page.locator(".mlws-RunRow", has_text="lr-0.1").click()
+        view = page.locator(".mlws-RunView")
+        view.locator(".mlws-Chart canvas").wait_for()
+        assert "0.1" in view.locator(".mlws-Params").inner_text()
+        assert page.locator(".mlws-OpenNotebook").count() == 0  # no notebooks on a team server
+        page.screenshot(path=str(SCREENSHOTS / "team-page.png"))
+
+        # live: a run started elsewhere shows up without a reload (the server's events)
+        view.locator(".mlws-Back").click()
+        rows.first.wait_for()
+        with Workspace.open(team["ws"]) as ws:
+            with ws.experiment("team").start_run("arrived-live", snapshot=False, outputs=None) as run:
+                run.log("loss", 0.5)
+        page.locator(".mlws-RunRow", has_text="arrived-live").wait_for(timeout=15_000)
+    finally:
+        context.close()
