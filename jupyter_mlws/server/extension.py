@@ -82,6 +82,9 @@ class MlwsApp(ExtensionApp):
         self.serverapp.event_logger.register_event_schema(HERE / "events" / "run-status.yaml")
         self.serverapp.event_logger.register_event_schema(HERE / "events" / "run-metrics.yaml")
         self.serverapp.event_logger.register_event_schema(HERE / "events" / "endpoint-health.yaml")
+        from .authorizer import install
+
+        install(self)  # workspace roles decide mlws:* resources, after the server's authorizer
 
     def initialize_handlers(self):
         from .handlers import handlers

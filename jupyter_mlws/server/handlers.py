@@ -1,10 +1,11 @@
 """REST handlers under ``{base_url}mlws/api/``: parse, call the Workspace, render.
 
 Every handler is ``@web.authenticated`` and ``@authorized`` against an
-``auth_resource`` named ``mlws:<concept>``, so the server's configured
-Authorizer (JupyterHub's included) decides first.  On top of it the base
-handler applies the workspace roles to the Jupyter identity, by method:
-GET/HEAD read, POST/PUT/PATCH/DELETE write, access management admin.
+``auth_resource`` named ``mlws:<concept>``.  The authorizer is the extension's
+:class:`~.authorizer.WorkspaceAuthorizer`: the server's configured Authorizer
+(JupyterHub's included) decides first, then the workspace roles of the Jupyter
+identity, by method: GET/HEAD ``read_action``, POST/PUT/PATCH/DELETE
+``write_action`` (access management: admin).
 Workspace errors become JSON ``{message, reason}`` in one place
 (:meth:`MlwsHandler.write_error`).  Workspace calls run in a thread: the
 event loop never waits on the database, a kernel or a file.
@@ -34,7 +35,6 @@ STATUS = {E.InvalidInput: 400, E.PermissionDenied: 403, E.NotFound: 404, E.Alrea
           E.Conflict: 409, E.Unavailable: 503}
 _REASONS = {400: "invalid_input", 401: "unauthenticated", 403: "permission_denied",
             404: "not_found", 405: "method_not_allowed", 409: "conflict", 503: "unavailable"}
-_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 #: artifacts the browser may show inline: images that cannot run script
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 #: artifacts downloaded with their own type; everything else is application/octet-stream
@@ -45,6 +45,14 @@ _CHUNK = 1 << 20
 def status_for(exc: E.MlwsError) -> int:
     """The HTTP status of a workspace error."""
     return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
+
+
+def log_workspace_error(handler, typ, value, tb) -> None:
+    """A workspace error is the client's (logged in a line); anything else keeps its traceback."""
+    if isinstance(value, E.MlwsError):
+        handler.log.info("%s %s: %s", handler.request.method, handler.request.path, value)
+    else:
+        web.RequestHandler.log_exception(handler, typ, value, tb)
 
 
 class MlwsHandler(ExtensionHandlerMixin, APIHandler):
@@ -65,13 +73,6 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
     def username(self) -> str:
         return getattr(self.current_user, "username", "") or ""
 
-    async def prepare(self) -> None:
-        await super().prepare()
-        if self.current_user and self.request.method != "OPTIONS":
-            action = self.write_action if self.request.method in _WRITE_METHODS else self.read_action
-            await asyncio.to_thread(self.app.require_role, self.username, action,
-                                    self.auth_resource.split(":", 1)[-1])
-
     # -- errors: one mapping ---------------------------------------------------------
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -89,10 +90,7 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         self.finish(json.dumps({"message": message, "reason": reason}))
 
     def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, E.MlwsError):
-            self.log.info("%s %s: %s", self.request.method, self.request.path, value)
-        else:
-            super().log_exception(typ, value, tb)
+        log_workspace_error(self, typ, value, tb)
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .. import errors as E
+from .handlers import log_workspace_error, status_for
 
 STATIC = Path(__file__).parent / "static"
 SCRIPT = "mlws.js"
@@ -37,22 +38,26 @@ _PAGE = """<!doctype html>
 """
 
 
-class _WorkspaceRole:
-    """Sign-in, then the workspace role 'read' (a user with no role gets a 403 page)."""
+class _PageErrors:
+    """A workspace error (a user with no role: PermissionDenied from the authorizer) as an HTML
+    error page with the workspace's message, not a 500."""
 
     auth_resource = "mlws:workspace"
 
-    async def prepare(self):
-        await super().prepare()
-        if self.current_user:
-            user = getattr(self.current_user, "username", "") or ""
-            try:
-                await asyncio.to_thread(self.extensionapp.require_role, user, "read", "workspace")
-            except E.PermissionDenied as exc:
-                raise web.HTTPError(403, str(exc)) from None
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        if isinstance(exc, E.MlwsError):
+            status_code = status_for(exc)
+            self.set_status(status_code)
+            page = web.HTTPError(status_code, str(exc).replace("%", "%%"))
+            kwargs["exc_info"] = (web.HTTPError, page, None)
+        super().write_error(status_code, **kwargs)
+
+    def log_exception(self, typ, value, tb) -> None:
+        log_workspace_error(self, typ, value, tb)
 
 
-class WorkspacePageHandler(_WorkspaceRole, ExtensionHandlerMixin, JupyterHandler):
+class WorkspacePageHandler(_PageErrors, ExtensionHandlerMixin, JupyterHandler):
     """GET the page: a script and the settings it needs (base URL; never a token or a path)."""
 
     @web.authenticated
@@ -76,7 +81,7 @@ class WorkspacePageHandler(_WorkspaceRole, ExtensionHandlerMixin, JupyterHandler
             script=html.escape(f"{self.base_url}mlws/static/{SCRIPT}?v={stamp}")))
 
 
-class WorkspaceAssetHandler(_WorkspaceRole, ExtensionHandlerMixin, AuthenticatedFileHandler):
+class WorkspaceAssetHandler(_PageErrors, ExtensionHandlerMixin, AuthenticatedFileHandler):
     """The page's script and its assets."""
 
     auth_resource = "mlws:workspace"

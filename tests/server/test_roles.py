@@ -159,8 +159,13 @@ async def test_the_workspace_page_needs_a_role(jp_fetch, jp_base_url, team):
     assert (await get("mlws", "static", "..", "..", "page.py", user=READER)).code in (403, 404)
 
 
-async def test_unknown_users_and_routes(api, team):
+async def test_unknown_users_and_routes(api, team, jp_fetch):
     assert (await api("GET", "workspace", user="stranger")).code == 403
+    r = await api("GET", "workspace", user="stranger")
+    assert "has no role in this workspace" in r.json["message"]  # and what to do about it
+    # the workspace roles decide the workspace's resources only: Jupyter's own are the server's
+    r = await jp_fetch("api", "contents", headers={"Authorization": "token stranger-token"})
+    assert r.code == 200
     assert (await api("GET", "workspace", headers={"Authorization": "token nope"})).code == 403
     r = await api("GET", "secret", "place", user=OWNER)
     assert r.code == 404 and r.json["reason"] == "not_found"

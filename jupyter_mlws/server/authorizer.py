@@ -1,0 +1,66 @@
+"""The workspace roles as a Jupyter ``Authorizer``: it decides ``mlws:<concept>`` resources.
+
+The extension installs it around the server's own authorizer (AllowAll by default, or the one
+the deployer configured, e.g. JupyterHub's): that one decides first and alone for Jupyter's own
+resources; for the workspace's, the Jupyter identity must then hold a workspace role that
+allows the action.  Unknown ``mlws:`` resources are denied.  A refusal raises
+``PermissionDenied`` with the reason and what to do, which the handlers show verbatim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.authorizer import Authorizer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .extension import MlwsApp
+
+PREFIX = "mlws:"
+#: the workspace's resources (``auth_resource`` of its handlers)
+CONCEPTS = ("workspace", "experiments", "runs", "models", "endpoints", "access")
+_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class WorkspaceAuthorizer(Authorizer):
+    """Workspace roles on top of ``base`` (the server's configured authorizer)."""
+
+    def __init__(self, base: Authorizer, app: MlwsApp, **kwargs):
+        super().__init__(parent=base.parent, identity_provider=base.identity_provider, **kwargs)
+        self.base = base
+        self.app = app
+
+    async def is_authorized(self, handler, user, action: str, resource: str) -> bool:
+        if not await ensure_async(self.base.is_authorized(handler, user, action, resource)):
+            return False
+        if not resource.startswith(PREFIX):
+            return True  # Jupyter's own resources: the base decides
+        concept = resource[len(PREFIX):]
+        if concept not in CONCEPTS:
+            return False
+        needed = workspace_action(handler, action)
+        username = getattr(user, "username", "") or ""
+        await asyncio.to_thread(self.app.require_role, username, needed, concept)
+        return True
+
+
+def workspace_action(handler, jupyter_action: str) -> str:
+    """The workspace action a request needs: a handler's ``read_action`` (GET, HEAD) or
+    ``write_action`` (other methods) when it names them, else Jupyter's action (read/write)."""
+    method = handler.request.method.upper()
+    if method in _WRITE_METHODS:
+        return getattr(handler, "write_action", "write")
+    if method in ("GET", "HEAD"):
+        return getattr(handler, "read_action", "read")
+    return "read" if jupyter_action == "read" else "write"
+
+
+def install(app: MlwsApp) -> None:
+    """Wrap the web app's authorizer (once) so that every handler's ``@authorized`` applies roles."""
+    current = app.serverapp.web_app.settings["authorizer"]
+    if not isinstance(current, WorkspaceAuthorizer):
+        # the extension's settings are copied over the web app's once it is initialised
+        app.settings["authorizer"] = app.serverapp.web_app.settings["authorizer"] = \
+            WorkspaceAuthorizer(current, app)
