@@ -1,56 +1,11 @@
 /** Compare runs: one metric overlaid (uPlot), params and environments diffed. */
 
 import * as React from 'react';
-import uPlot from 'uplot';
 
+import { MetricChart } from './chart';
 import { CompareModel } from './model';
 import { formatValue } from './runs';
-import { IEnvironment, IMetricHistory } from './tokens';
-
-const COLORS = ['#1976d2', '#e65100', '#2e7d32', '#6a1b9a', '#c62828', '#00838f'];
-
-/** uPlot wants one x array: the union of every run's steps, each run's values aligned on it. */
-function aligned(histories: IMetricHistory[]): uPlot.AlignedData {
-  const steps = [...new Set(histories.flatMap(h => h.steps))].sort((a, b) => a - b);
-  const series = histories.map(h => {
-    const at = new Map<number, number | null>();
-    h.steps.forEach((step, i) => {
-      const v = h.values[i];
-      at.set(step, typeof v === 'number' ? v : Number.isFinite(Number(v)) ? Number(v) : null);
-    });
-    return steps.map(step => (at.has(step) ? (at.get(step) as number | null) : null));
-  });
-  return [steps, ...series] as uPlot.AlignedData;
-}
-
-function OverlayChart(props: { histories: IMetricHistory[] }): JSX.Element {
-  const host = React.useRef<HTMLDivElement>(null);
-  React.useEffect(() => {
-    const element = host.current;
-    if (!element || props.histories.length === 0) {
-      return;
-    }
-    const css = getComputedStyle(element);
-    const text = css.getPropertyValue('--jp-ui-font-color1').trim() || '#333';
-    const plot = new uPlot(
-      {
-        width: Math.max(200, element.clientWidth || 260),
-        height: 200,
-        scales: { x: { time: false } },
-        cursor: { drag: { x: true, y: false } },
-        axes: [{ stroke: text }, { stroke: text, size: 50 }],
-        series: [
-          { label: 'step' },
-          ...props.histories.map((h, i) => ({ label: h.key, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }))
-        ]
-      },
-      aligned(props.histories),
-      element
-    );
-    return () => plot.destroy();
-  }, [props.histories]);
-  return <div className="mlws-CompareChart" ref={host} data-series={props.histories.length} />;
-}
+import { IEnvironment } from './tokens';
 
 /** Packages that are not the same in every environment that has some. */
 function packageDiff(envs: Array<IEnvironment | null>): Array<[string, string[]]> {
@@ -94,7 +49,7 @@ export function CompareView(props: { model: CompareModel; onBack: () => void }):
           ))}
         </select>
       </label>
-      <OverlayChart histories={model.histories} />
+      <MetricChart histories={model.histories} className="mlws-CompareChart" height={200} />
       <h4>Params</h4>
       <table className="mlws-Table mlws-CompareParams">
         <thead>

@@ -142,7 +142,7 @@ export class RunsModel extends FetchingModel {
   }
 }
 
-/** One run: its record, one metric's history for the chart, a logs tail and its files. */
+/** One run: its record, the histories of the metrics its chart shows, a logs tail and its files. */
 export class RunModel extends FetchingModel {
   constructor(readonly runId: string) {
     super();
@@ -151,8 +151,9 @@ export class RunModel extends FetchingModel {
   run: IRun | null = null;
   files: IRunFile[] = [];
   logs: ILogs | null = null;
-  metric = '';
-  history: IMetricHistory | null = null;
+  /** The metrics the chart overlays (the first metric at first). */
+  shown: string[] = [];
+  histories: IMetricHistory[] = [];
   historyError: string | null = null;
 
   async refresh(): Promise<void> {
@@ -167,32 +168,51 @@ export class RunModel extends FetchingModel {
       this.files = files.files;
       this.logs = logs;
       const keys = Object.keys(run.metrics || {}).sort();
-      if (!keys.includes(this.metric)) {
-        this.metric = keys[0] ?? '';
+      this.shown = this.shown.filter(key => keys.includes(key));
+      if (this.shown.length === 0 && keys.length > 0 && !this._chosen) {
+        this.shown = [keys[0]];
       }
     });
-    if (this.metric) {
-      await this.showMetric(this.metric);
-    }
+    await this.loadHistories();
   }
 
-  /** Fetch a metric's history, downsampled by the server to `CHART_MAX_POINTS`. */
-  async showMetric(key: string): Promise<void> {
-    this.metric = key;
+  /** Show or hide a metric on the chart. */
+  async toggleMetric(key: string): Promise<void> {
+    this._chosen = true;
+    this.shown = this.shown.includes(key) ? this.shown.filter(k => k !== key) : [...this.shown, key];
     this.emit();
-    const path = `runs/${encodeURIComponent(this.runId)}/metrics/${encodeURIComponent(key)}`;
+    await this.loadHistories();
+  }
+
+  /** Fetch the shown metrics' histories, each downsampled by the server to `CHART_MAX_POINTS`. */
+  async loadHistories(): Promise<void> {
+    const keys = [...this.shown];
+    const ticket = ++this._historyTicket;
     try {
-      const history = await requestAPI<IMetricHistory>(`${path}${query({ max_points: CHART_MAX_POINTS })}`);
-      if (this.metric === key) {
-        this.history = history;
+      const histories = await Promise.all(
+        keys.map(key =>
+          requestAPI<IMetricHistory>(
+            `runs/${encodeURIComponent(this.runId)}/metrics/${encodeURIComponent(key)}` +
+              query({ max_points: CHART_MAX_POINTS })
+          )
+        )
+      );
+      if (ticket === this._historyTicket) {
+        this.histories = histories;
         this.historyError = null;
       }
     } catch (error) {
-      this.history = null;
-      this.historyError = errorMessage(error);
+      if (ticket === this._historyTicket) {
+        this.histories = [];
+        this.historyError = errorMessage(error);
+      }
     }
     this.emit();
   }
+
+  private _historyTicket = 0;
+  /** Whether the user picked the metrics (then none shown stays none). */
+  private _chosen = false;
 
   /** The last `lines` lines of each log. */
   tail(lines = 40): Array<[string, string]> {

@@ -120,24 +120,31 @@ function Chart(props: { model: RunModel }): JSX.Element | null {
   if (keys.length === 0) {
     return null;
   }
+  const histories = model.histories.filter(h => model.shown.includes(h.key));
   return (
     <section className="mlws-Metric">
-      <h3>
-        Chart{' '}
-        <select aria-label="Metric" value={model.metric} onChange={event => void model.showMetric(event.target.value)}>
-          {keys.map(key => (
-            <option key={key} value={key}>
-              {key}
-            </option>
-          ))}
-        </select>
-      </h3>
+      <h3>Chart</h3>
+      <div className="mlws-MetricToggles" role="group" aria-label="Metrics on the chart">
+        {keys.map(key => (
+          <button
+            key={key}
+            className={`mlws-MetricToggle${model.shown.includes(key) ? ' mlws-mod-active' : ''}`}
+            aria-pressed={model.shown.includes(key)}
+            data-metric={key}
+            onClick={() => void model.toggleMetric(key)}
+          >
+            {key}
+          </button>
+        ))}
+      </div>
       {model.historyError && <div className="mlws-Error" role="alert">{model.historyError}</div>}
-      {model.history && model.history.key === model.metric && (
+      {histories.length > 0 && (
         <>
-          <MetricChart history={model.history} />
+          <MetricChart histories={histories} />
           <div className="mlws-Muted mlws-ChartInfo">
-            {model.history.total} points{model.history.downsampled ? `, ${model.history.steps.length} shown` : ''}
+            {histories
+              .map(h => `${histories.length > 1 ? `${h.key}: ` : ''}${h.total} points${h.downsampled ? `, ${h.steps.length} shown` : ''}`)
+              .join(' · ')}
           </div>
         </>
       )}

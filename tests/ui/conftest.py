@@ -79,6 +79,8 @@ def _fill(root: Path) -> dict:
         with ws.experiment("long").start_run("long-run", snapshot=False, outputs=None) as run:
             run.log_params({"lr": "0.001"})
             run.log_batch("loss", [1.0 / (1 + 0.01 * s) for s in range(LONG_POINTS)])
+            run.log_batch("val_loss", [1.2 / (1 + 0.01 * s) for s in range(0, LONG_POINTS, 100)],
+                          steps=range(0, LONG_POINTS, 100))
             summary = root / "summary.json"
             summary.write_text('{"loss": 0.0099}')
             run.upload_file("summary.json", summary)

@@ -116,6 +116,13 @@ def test_run_view_draws_the_metric_chart(page, lab):
         return n;
     }""")
     assert drawn > 100
+    # a second metric overlaid: both series on one chart, each with its own count
+    view.locator(".mlws-MetricToggle[data-metric='val_loss']").click()
+    page.wait_for_selector(".mlws-RunView .mlws-Chart[data-series='2'] canvas")
+    assert view.locator(".mlws-MetricToggle[aria-pressed='true']").all_inner_texts() == ["loss", "val_loss"]
+    info = view.locator(".mlws-ChartInfo").inner_text()
+    assert info.startswith("loss: 10000 points") and "val_loss: 100 points" in info, info
+    assert view.locator(".mlws-Chart .u-legend").inner_text().count("loss") == 2
     # files download through the API with the browser's own session
     link = view.locator(".mlws-Files a", has_text="summary.json")
     assert page.request.get(link.get_attribute("href")).text() == '{"loss": 0.0099}'
