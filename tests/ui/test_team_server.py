@@ -111,5 +111,13 @@ def test_the_team_page_shows_the_workspace_live(browser, team):
             with ws.experiment("team").start_run("arrived-live", snapshot=False, outputs=None) as run:
                 run.log("loss", 0.5)
         page.locator(".mlws-RunRow", has_text="arrived-live").wait_for(timeout=15_000)
+
+        # changes go through too (the page sends Jupyter's XSRF token with its cookie)
+        page.locator(".mlws-Tab", has_text="Access").click()
+        page.locator(".mlws-GrantUser").fill("bob")
+        page.locator(".mlws-GrantSubmit").click()
+        page.locator(".mlws-Roles tr[data-user='bob']").wait_for()
+        with Workspace.open(team["ws"]) as ws:
+            assert ws.access.role_of("bob") == "reader"
     finally:
         context.close()
