@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import random
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from mlws_testing import iris_model
 
 from jupyter_mlws import Workspace
 from jupyter_mlws.cli import main as cli
@@ -70,17 +70,11 @@ def test_training_data_from_a_csv_a_dataframe_and_bad_inputs(tmp_path):
 
 @pytest.fixture(scope="module")
 def drift_ws(tmp_path_factory):
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
     root = tmp_path_factory.mktemp("drift")
     old = os.environ.pop("MLWS_WORKSPACE", None)
     ws = Workspace.create(root / "ws")
-    X, y = load_iris(return_X_y=True)
     folder = root / "model"
-    folder.mkdir()
-    with open(folder / "model.pkl", "wb") as f:
-        pickle.dump(LogisticRegression(max_iter=1000).fit(X, y), f)
+    _, X = iris_model(folder)
     try:
         yield ws, folder, X
     finally:

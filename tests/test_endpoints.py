@@ -11,7 +11,6 @@ import contextlib
 import http.client
 import json
 import os
-import pickle
 import signal
 import socket
 import threading
@@ -24,6 +23,7 @@ pytest.importorskip("sklearn")
 pytest.importorskip("uvicorn")
 
 from click.testing import CliRunner  # noqa: E402
+from mlws_testing import iris_model  # noqa: E402
 
 from jupyter_mlws import Workspace  # noqa: E402
 from jupyter_mlws.cli import main as cli  # noqa: E402
@@ -147,22 +147,13 @@ def _length(data: bytes) -> int:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
     root = tmp_path_factory.mktemp("endpoints")
     old = os.environ.pop("MLWS_WORKSPACE", None)
     ws = Workspace.create(root / "ws")
-    X, y = load_iris(return_X_y=True)
     models = []
     for i, c in enumerate((1.0, 0.1)):
-        folder = root / f"model{i}"
-        folder.mkdir()
-        model = LogisticRegression(C=c, max_iter=1000).fit(X, y)
-        with open(folder / "model.pkl", "wb") as f:
-            pickle.dump(model, f)
-        models.append(model)
-        ws.register_model("iris", folder)
+        models.append(iris_model(root / f"model{i}", C=c)[0])
+        ws.register_model("iris", root / f"model{i}")
     try:
         yield ws, models
     finally:

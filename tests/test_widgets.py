@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from mlws_testing import iris_model
 
 from jupyter_mlws import Workspace
 from jupyter_mlws.widgets import Deploy, RegisterModel, RunDetails
@@ -80,14 +81,8 @@ def test_register_model_from_a_run_artifact_and_refusals(wws, tmp_path):
 
 
 def test_deploy_starts_an_endpoint_off_the_kernel_and_calls_it(wws, tmp_path):
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    X, y = load_iris(return_X_y=True)
     folder = tmp_path / "iris"
-    folder.mkdir()
-    with open(folder / "model.pkl", "wb") as f:
-        pickle.dump(LogisticRegression(max_iter=1000).fit(X, y), f)
+    _, X = iris_model(folder)
     version = wws.register_model("iris", folder)
     wws.models.set_alias("iris", "champion", 1)
     form = Deploy("iris@champion", workspace=wws, entry_script=str(SCRIPTS / "score.py"))

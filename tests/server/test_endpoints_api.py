@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import pickle
 import shutil
 import time
 from pathlib import Path
 
 import pytest
+from mlws_testing import iris_model
 
 pytest.importorskip("sklearn")
 pytest.importorskip("uvicorn")
@@ -29,16 +29,8 @@ pytestmark = pytest.mark.timeout(180)
 def iris(mlws_ws, jp_root_dir, tmp_path):
     """A registered iris model (iris:1), the scoring scripts in the server's folder; endpoints
     left behind are stopped and removed."""
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    X, y = load_iris(return_X_y=True)
-    model = LogisticRegression(max_iter=1000).fit(X, y)
-    folder = tmp_path / "model"
-    folder.mkdir()
-    with open(folder / "model.pkl", "wb") as f:
-        pickle.dump(model, f)
-    mlws_ws.register_model("iris", folder)
+    model, _ = iris_model(tmp_path / "model")
+    mlws_ws.register_model("iris", tmp_path / "model")
     (jp_root_dir / "serving").mkdir()
     for name in ("score.py", "score_bad_init.py"):
         shutil.copy(SCRIPTS / name, jp_root_dir / "serving" / name)

@@ -92,17 +92,10 @@ def _fill(root: Path) -> dict:
 
 def _register_iris(ws, root: Path) -> None:
     """A registered sklearn model ``iris:1`` and its scoring script ``score.py`` in the server's folder."""
-    import pickle
+    from mlws_testing import iris_model
 
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    X, y = load_iris(return_X_y=True)
-    folder = root / "iris-model"
-    folder.mkdir()
-    with open(folder / "model.pkl", "wb") as f:
-        pickle.dump(LogisticRegression(max_iter=1000).fit(X, y), f)
-    ws.register_model("iris", folder)
+    iris_model(root / "iris-model")
+    ws.register_model("iris", root / "iris-model")
     shutil.copy(Path(__file__).parents[1] / "endpoint_scripts" / "score.py", root / "ws" / "score.py")
 
 
