@@ -3,8 +3,10 @@
 The extension installs it around the server's own authorizer (AllowAll by default, or the one
 the deployer configured, e.g. JupyterHub's): that one decides first and alone for Jupyter's own
 resources; for the workspace's, the Jupyter identity must then hold a workspace role that
-allows the action.  Unknown ``mlws:`` resources are denied.  A refusal raises
-``PermissionDenied`` with the reason and what to do, which the handlers show verbatim.
+allows the action.  Unknown ``mlws:`` resources are denied.  With roles enforced, Jupyter's
+events stream (which carries the workspace's live events) needs the reader role too.  A refusal
+leaves its reason (who lacks which role, and what to do) on the handler as ``mlws_denied``,
+which the workspace's handlers show verbatim.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.authorizer import Authorizer
+
+from .. import errors as E
 
 if TYPE_CHECKING:  # pragma: no cover
     from .extension import MlwsApp
@@ -35,14 +39,25 @@ class WorkspaceAuthorizer(Authorizer):
     async def is_authorized(self, handler, user, action: str, resource: str) -> bool:
         if not await ensure_async(self.base.is_authorized(handler, user, action, resource)):
             return False
+        if resource == "events" and self.app.enforce_roles:
+            # the live events name the workspace's runs and endpoints: its readers' alone
+            return await self._allows(handler, user, "read", "workspace")
         if not resource.startswith(PREFIX):
             return True  # Jupyter's own resources: the base decides
         concept = resource[len(PREFIX):]
         if concept not in CONCEPTS:
             return False
-        needed = workspace_action(handler, action)
+        return await self._allows(handler, user, workspace_action(handler, action), concept)
+
+    async def _allows(self, handler, user, action: str, concept: str) -> bool:
+        """Whether the user's role allows it; a refusal's reason is left on the handler
+        (``mlws_denied``) for its error page or JSON."""
         username = getattr(user, "username", "") or ""
-        await asyncio.to_thread(self.app.require_role, username, needed, concept)
+        try:
+            await asyncio.to_thread(self.app.require_role, username, action, concept)
+        except E.PermissionDenied as exc:
+            handler.mlws_denied = str(exc)
+            return False
         return True
 
 

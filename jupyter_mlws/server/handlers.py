@@ -47,6 +47,16 @@ def status_for(exc: E.MlwsError) -> int:
     return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
 
 
+def workspace_error(handler, error_kwargs: dict):
+    """The exception a request failed with; a refusal by the authorizer (a 403 with its reason
+    left on the handler) as the ``PermissionDenied`` it was."""
+    exc = (error_kwargs.get("exc_info") or (None, None, None))[1]
+    denied = getattr(handler, "mlws_denied", None)
+    if denied and isinstance(exc, web.HTTPError) and exc.status_code == 403:
+        return E.PermissionDenied(denied)
+    return exc
+
+
 def log_workspace_error(handler, typ, value, tb) -> None:
     """A workspace error is the client's (logged in a line); anything else keeps its traceback."""
     if isinstance(value, E.MlwsError):
@@ -56,7 +66,8 @@ def log_workspace_error(handler, typ, value, tb) -> None:
 
 
 class MlwsHandler(ExtensionHandlerMixin, APIHandler):
-    """The base of every mlws handler: roles, error mapping, JSON in and out."""
+    """The base of every mlws handler: the workspace actions its methods need (for the
+    authorizer), error mapping, JSON in and out."""
 
     auth_resource = "mlws:workspace"
     #: the action a GET needs: "write" for routes that return secrets or keys
@@ -76,7 +87,7 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
     # -- errors: one mapping ---------------------------------------------------------
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        exc = workspace_error(self, kwargs)
         if isinstance(exc, E.MlwsError):
             status_code = status_for(exc)
             message, reason = str(exc), exc.reason

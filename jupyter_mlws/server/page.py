@@ -19,7 +19,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .. import errors as E
-from .handlers import log_workspace_error, status_for
+from .handlers import log_workspace_error, status_for, workspace_error
 
 STATIC = Path(__file__).parent / "static"
 SCRIPT = "mlws.js"
@@ -39,13 +39,13 @@ _PAGE = """<!doctype html>
 
 
 class _PageErrors:
-    """A workspace error (a user with no role: PermissionDenied from the authorizer) as an HTML
-    error page with the workspace's message, not a 500."""
+    """A workspace error (a user without the role the authorizer asked for) as an HTML error
+    page with the workspace's message."""
 
     auth_resource = "mlws:workspace"
 
     def write_error(self, status_code: int, **kwargs) -> None:
-        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        exc = workspace_error(self, kwargs)
         if isinstance(exc, E.MlwsError):
             status_code = status_for(exc)
             self.set_status(status_code)

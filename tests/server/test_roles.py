@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
+from tornado.httpclient import HTTPClientError
 
 OWNER, CONTRIBUTOR, READER, NOBODY = "alice", "carol", "rita", "nobody"
 TOKEN = re.compile(r"token (\w+)-token")
@@ -159,13 +160,23 @@ async def test_the_workspace_page_needs_a_role(jp_fetch, jp_base_url, team):
     assert (await get("mlws", "static", "..", "..", "page.py", user=READER)).code in (403, 404)
 
 
-async def test_unknown_users_and_routes(api, team, jp_fetch):
+async def test_unknown_users_and_routes(api, team, jp_fetch, jp_ws_fetch):
     assert (await api("GET", "workspace", user="stranger")).code == 403
     r = await api("GET", "workspace", user="stranger")
     assert "has no role in this workspace" in r.json["message"]  # and what to do about it
     # the workspace roles decide the workspace's resources only: Jupyter's own are the server's
     r = await jp_fetch("api", "contents", headers={"Authorization": "token stranger-token"})
     assert r.code == 200
+    # but the events stream carries the workspace's live events: readers and above only
+    for user, allowed in (("stranger", False), (READER, True)):
+        try:
+            socket = await jp_ws_fetch("api", "events", "subscribe",
+                                       headers={"Authorization": f"token {user}-token"})
+        except HTTPClientError as err:
+            assert not allowed and err.code == 403, (user, err)
+        else:
+            socket.close()
+            assert allowed, user
     assert (await api("GET", "workspace", headers={"Authorization": "token nope"})).code == 403
     r = await api("GET", "secret", "place", user=OWNER)
     assert r.code == 404 and r.json["reason"] == "not_found"
