@@ -16,20 +16,15 @@ are shown for information (``--runs 10000,100000``).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests"))
 import _common as C  # noqa: E402
+from mlws_testing import start_jupyter, stop_jupyter  # noqa: E402  (the UI tests start it so too)
 from search_runs import dataset  # noqa: E402
 
 TARGET_MS = 1000.0
@@ -67,53 +62,6 @@ def timed_click(page, target: str, mode: str) -> float:
     page.locator(target).click()
     page.wait_for_function("window.__mlws.ms !== null", timeout=30_000)
     return page.evaluate("window.__mlws.ms")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_lab(root: Path, ws_dir: Path) -> tuple[subprocess.Popen, str, str]:
-    """``jupyter lab`` on ``ws_dir`` in a private HOME (no news toast, no update check)."""
-    home = root / "home"
-    settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True, exist_ok=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MLWS_"))}
-    env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"), JUPYTER_PLATFORM_DIRS="1")
-    port, token = free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={ws_dir}"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    proc = subprocess.Popen(cmd, cwd=ws_dir, env=env, stdout=open(root / "lab.log", "wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            req = urllib.request.Request(f"{url}api/status", headers={"Authorization": f"token {token}"})
-            with urllib.request.urlopen(req, timeout=2):
-                return proc, url, token
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("jupyter lab did not start: " + (root / "lab.log").read_text()[-2000:])
-            time.sleep(0.2)
-
-
-def stop_lab(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def measure(browser, url: str, token: str, rounds: int) -> dict:
@@ -162,11 +110,15 @@ def main() -> None:
                 with Workspace.create(root / "ws") as ws:
                     C.insert_runs(ws, "sweep", dataset(n, 7))
                 fill_s = time.perf_counter() - t0
-                proc, url, token = start_lab(root, root / "ws")
+                lab = start_jupyter(root, lambda port, token: [
+                    sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+                    f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+                    f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root / 'ws'}"],
+                    cwd=root / "ws")
                 try:
-                    results[n] = {**measure(browser, url, token, args.rounds), "fill_s": fill_s}
+                    results[n] = {**measure(browser, lab.url, lab.token, args.rounds), "fill_s": fill_s}
                 finally:
-                    stop_lab(proc)
+                    stop_jupyter(lab)
                 r = results[n]
                 print(f"{n:,} runs: first page {C.median(r['first_ms']):.0f} ms, "
                       f"next page {C.median(r['next_ms']):.0f} ms", flush=True)

@@ -1,8 +1,18 @@
-"""What several test folders share (importable everywhere: setup.cfg puts tests/ on sys.path)."""
+"""What several test folders (and bench/) share; setup.cfg puts tests/ on sys.path."""
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -18,3 +28,67 @@ def iris_model(folder: Path, C: float = 1.0):
     with open(folder / "model.pkl", "wb") as f:
         pickle.dump(model, f)
     return model, X
+
+
+# -- a Jupyter server in a private HOME ------------------------------------------------------
+
+#: JupyterLab settings that keep toasts off the page (no news, no update check)
+NO_NEWS = {"fetchNews": "false", "checkForUpdates": False}
+
+
+@dataclass
+class JupyterServer:
+    proc: subprocess.Popen
+    url: str
+    token: str
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
+                  timeout: float = 60) -> JupyterServer:
+    """Start ``argv(port, token)`` (``jupyter lab``, ``mlws server``) with HOME and every Jupyter
+    folder under ``root/home``, nothing of the caller's Jupyter or MLWS_ environment, and wait
+    for ``/api/status``; its output goes to ``root/server.log``."""
+    home = root / "home"
+    settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps(NO_NEWS))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MLWS_"))}
+    env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"), JUPYTER_PLATFORM_DIRS="1")
+    port, token = free_port(), secrets.token_hex(16)
+    cmd = argv(port, token) + (["--allow-root"] if os.geteuid() == 0 else [])
+    log = root / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    server = JupyterServer(proc, f"http://127.0.0.1:{port}/", token, log)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            req = urllib.request.Request(f"{server.url}api/status", headers={"Authorization": f"token {token}"})
+            with urllib.request.urlopen(req, timeout=2):
+                return server
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop_jupyter(server)
+                raise RuntimeError(f"{cmd[0]} did not start: " + log.read_text(errors="replace")[-3000:])
+            time.sleep(0.2)
+
+
+def stop_jupyter(server: JupyterServer) -> None:
+    """Stop the server's process group (SIGTERM, then SIGKILL after 10 s)."""
+    if server.proc.poll() is None:
+        os.killpg(server.proc.pid, signal.SIGTERM)
+        try:
+            server.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+            server.proc.wait(5)

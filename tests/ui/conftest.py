@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from mlws_testing import start_jupyter, stop_jupyter
 
 from jupyter_mlws.quickstart import LAB_URL
 
@@ -33,8 +29,6 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 SWEEP_RUNS = 240
 LRS = ("0.01", "0.05", "0.2")
 LONG_POINTS = 10_000
-# no news toast, no update check: they cover the page
-NO_NEWS = {"fetchNews": "false", "checkForUpdates": False}
 
 
 def lab_api(lab, method: str, path: str, body=None):
@@ -48,12 +42,6 @@ def lab_api(lab, method: str, path: str, body=None):
             return resp.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as err:
         return err.code, json.load(err)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _fill(root: Path) -> dict:
@@ -108,21 +96,6 @@ def _stop_endpoints(path: Path) -> None:
             ws.endpoints.delete(item["name"])
 
 
-def _wait_ready(url: str, token: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {proc.returncode}")
-        try:
-            req = urllib.request.Request(f"{url}api/status", headers={"Authorization": f"token {token}"})
-            with urllib.request.urlopen(req, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("jupyter lab did not answer /api/status in time")
-
-
 @pytest.fixture(scope="session")
 def lab():
     """``jupyter lab`` on a free port serving a filled workspace; yields url, token, expectations."""
@@ -130,42 +103,18 @@ def lab():
         pytest.skip("chromium is not installed (apt-get install chromium)")
     root = Path(tempfile.mkdtemp(prefix="mlws-ui-"))
     expected = _fill(root)
-    home = root / "home"
-    settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(json.dumps(NO_NEWS))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MLWS_"))}
-    env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"), JUPYTER_PLATFORM_DIRS="1")
-    port, token = _free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root / 'ws'}",
-           f"--LabApp.default_url={LAB_URL}"]  # as mlws quickstart starts it
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(root / "lab.log", "wb")
-    proc = subprocess.Popen(cmd, cwd=root / "ws", env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
+    server = None
     try:
-        _wait_ready(url, token, proc)
-        yield {"url": url, "token": token, "log": root / "lab.log", **expected}
-    except Exception:
-        log.flush()
-        print((root / "lab.log").read_text(errors="replace")[-4000:])
-        raise
+        server = start_jupyter(root, lambda port, token: [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root / 'ws'}",
+            f"--LabApp.default_url={LAB_URL}"], cwd=root / "ws")  # as mlws quickstart starts it
+        yield {"url": server.url, "token": server.token, "log": server.log, **expected}
     finally:
         _stop_endpoints(root / "ws")
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        log.close()
+        if server is not None:
+            stop_jupyter(server)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -4,18 +4,13 @@ sidebar's views, live) and its API, and nothing of the machine (no files, kernel
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from mlws_testing import start_jupyter, stop_jupyter
 
 from jupyter_mlws import Workspace
 
@@ -29,8 +24,6 @@ def _get(url: str, token: str | None = None) -> int:
             return resp.status
     except urllib.error.HTTPError as err:
         return err.code
-    except urllib.error.URLError:  # not listening yet
-        return 0
 
 
 @pytest.fixture(scope="module")
@@ -43,31 +36,13 @@ def team(tmp_path_factory):
                 run.log_param("lr", lr)
                 run.log_batch("loss", [1 / (step + 1 + lr) for step in range(40)])
     (root / "ws" / "secret.txt").write_text("not for the team")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    token = secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MLWS_"))}
-    env.update(HOME=str(root), JUPYTER_CONFIG_DIR=str(root / "cfg"),
-               JUPYTER_RUNTIME_DIR=str(root / "rt"), JUPYTER_DATA_DIR=str(root / "data"))
-    cmd = [str(Path(sys.executable).parent / "mlws"), "-w", str(root / "ws"), "server", "--port", str(port),
-           f"--IdentityProvider.token={token}"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(root / "server.log", "wb")  # noqa: SIM115 - closed after the server
-    proc = subprocess.Popen(cmd, cwd=root / "ws", env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}/"
+    server = start_jupyter(root, lambda port, token: [
+        str(Path(sys.executable).parent / "mlws"), "-w", str(root / "ws"), "server", "--port", str(port),
+        f"--IdentityProvider.token={token}"], cwd=root / "ws")
     try:
-        deadline = time.monotonic() + 60
-        while _get(base + "api/status", token) != 200:
-            assert proc.poll() is None and time.monotonic() < deadline, (root / "server.log").read_text()
-            time.sleep(0.2)
-        yield {"url": base, "token": token, "ws": root / "ws"}
+        yield {"url": server.url, "token": server.token, "ws": root / "ws"}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(15)
-        log.close()
+        stop_jupyter(server)
 
 
 def test_the_team_server_serves_the_workspace_and_not_the_machine(team):
