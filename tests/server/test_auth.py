@@ -54,3 +54,33 @@ async def test_the_workspace_page_and_its_script_need_sign_in(jp_fetch):
                            follow_redirects=False)
         assert r.code in (302, 403), (parts, r.code)  # 302: to the login page
         assert b"mlws" not in r.body or b"login" in r.body
+
+
+async def test_xsrf_and_origin_are_checked_as_jupyter_does(jp_serverapp, http_server_client, jp_base_url,
+                                                           mlws_ws):
+    """A browser session (cookie sign-in) must send the _xsrf token with a change, and a page of
+    another origin cannot use the session; the workspace adds no exception."""
+    from http.cookies import SimpleCookie
+
+    client, base = http_server_client, jp_base_url
+    token = jp_serverapp.identity_provider.token
+    # sign in as a browser does: the token once in the URL, then cookies (login and _xsrf)
+    r = await client.fetch(f"{base}mlws/?token={token}", follow_redirects=False, raise_error=False)
+    assert r.code == 200, r.code
+    jar = SimpleCookie()
+    for header in r.headers.get_list("Set-Cookie"):
+        jar.load(header)
+    assert "_xsrf" in jar
+    cookie = "; ".join(f"{k}={v.value}" for k, v in jar.items())
+
+    async def grant(user, **headers):
+        return await client.fetch(f"{base}mlws/api/access/{user}", method="PUT", body='{"role": "reader"}',
+                                  headers={"Cookie": cookie, **headers}, raise_error=False)
+
+    assert (await client.fetch(f"{base}mlws/api/workspace", headers={"Cookie": cookie})).code == 200
+    assert (await grant("x1")).code == 403  # no XSRF token: refused, nothing granted
+    assert (await grant("x2", **{"X-XSRFToken": "forged"})).code == 403
+    assert (await grant("x3", **{"X-XSRFToken": jar["_xsrf"].value, "Origin": "http://evil.example"})).code in (403, 404)
+    assert [a["user"] for a in mlws_ws.access.assignments() if a["user"].startswith("x")] == []
+    assert (await grant("x4", **{"X-XSRFToken": jar["_xsrf"].value})).code == 200
+    assert mlws_ws.access.role_of("x4") == "reader"
