@@ -114,18 +114,39 @@ class ArtifactService:
 
     def read_log(self, run_pk: int, run_id: str, name: str | None = None) -> dict[str, bytes]:
         """The logs of a run by name: stored ones, else the live files of a running run."""
-        stored = {f["path"]: f["sha256"] for f in self.runs.files(run_pk, LOG)}
+        return {n: data for n, (_size, _offset, data) in self.read_log_parts(run_pk, run_id, name).items()}
+
+    def read_log_parts(self, run_pk: int, run_id: str, name: str | None = None, since: int = 0,
+                       tail: int | None = None) -> dict[str, tuple[int, int, bytes]]:
+        """Each log as ``(size, offset, bytes from offset on)``: from byte ``since``, or only the
+        last ``tail`` bytes; only that part is read (a live tail of a 10 MB log stays cheap)."""
         wanted = [validate_name(name)] if name else None
-        out = {n: self.blobs.read_bytes(sha) for n, sha in stored.items() if not wanted or n in wanted}
+        files = {f["path"]: (self.blobs.open, f["sha256"]) for f in self.runs.files(run_pk, LOG)
+                 if not wanted or f["path"] in wanted}
         live = self.live_root / run_id
         if live.is_dir():
             for p in sorted(live.rglob("*")):
                 rel = p.relative_to(live).as_posix()
-                if p.is_file() and rel not in out and (not wanted or rel in wanted):
-                    out[rel] = p.read_bytes()
-        if wanted and not out:
+                if p.is_file() and rel not in files and (not wanted or rel in wanted):
+                    files[rel] = (lambda path: open(path, "rb"), p)
+        if wanted and not files:
             raise NotFound(f"the run has no log {name!r}: 'mlws run logs RUN' lists them")
+        out = {}
+        for n, (opener, where) in files.items():
+            with opener(where) as f:
+                size = os.fstat(f.fileno()).st_size
+                offset = min(max(since, size - tail if tail is not None else 0), size)
+                f.seek(offset)
+                out[n] = (size, offset, f.read(size - offset))
         return out
+
+    def live_log_sizes(self, run_id: str) -> dict[str, int]:
+        """The sizes of a running run's live logs (what a live tail watches)."""
+        live = self.live_root / run_id
+        if not live.is_dir():
+            return {}
+        return {p.relative_to(live).as_posix(): p.stat().st_size
+                for p in sorted(live.rglob("*")) if p.is_file()}
 
     # -- reading files back ----------------------------------------------------
 

@@ -26,6 +26,7 @@ from ..access import OWNER, role_allows
 HERE = Path(__file__).parent
 RUN_STATUS_SCHEMA = "https://jupyter-mlws.org/events/run-status"
 RUN_METRICS_SCHEMA = "https://jupyter-mlws.org/events/run-metrics"
+RUN_LOGS_SCHEMA = "https://jupyter-mlws.org/events/run-logs"
 ENDPOINT_HEALTH_SCHEMA = "https://jupyter-mlws.org/events/endpoint-health"
 NO_WORKSPACE = ("no workspace is open on this server: create one in the server's folder with "
                 "'mlws workspace create .', or point c.MlwsApp.workspace (or MLWS_WORKSPACE) at one; "
@@ -79,9 +80,8 @@ class MlwsApp(ExtensionApp):
         self._ws = None
         self._ws_lock = threading.Lock()
         self._watch_task = None
-        self.serverapp.event_logger.register_event_schema(HERE / "events" / "run-status.yaml")
-        self.serverapp.event_logger.register_event_schema(HERE / "events" / "run-metrics.yaml")
-        self.serverapp.event_logger.register_event_schema(HERE / "events" / "endpoint-health.yaml")
+        for schema in ("run-status", "run-metrics", "run-logs", "endpoint-health"):
+            self.serverapp.event_logger.register_event_schema(HERE / "events" / f"{schema}.yaml")
         from .authorizer import install
 
         install(self)  # workspace roles decide mlws:* resources, after the server's authorizer
@@ -200,6 +200,8 @@ class MlwsApp(ExtensionApp):
                     emit(schema_id=RUN_STATUS_SCHEMA, data=event)
                 for event in runs.metric_events:
                     emit(schema_id=RUN_METRICS_SCHEMA, data=event)
+                for event in runs.log_events:
+                    emit(schema_id=RUN_LOGS_SCHEMA, data=event)
                 for event in await asyncio.to_thread(endpoints.poll):
                     emit(schema_id=ENDPOINT_HEALTH_SCHEMA, data=event)
             except E.MlwsError:

@@ -309,7 +309,8 @@ def _history(ws, run_id: str, key: str, max_points: int | None) -> dict:
 
 
 class RunLogsHandler(MlwsHandler):
-    """Logs as text from byte ``since_bytes`` on (a live tail polls with the last size)."""
+    """Logs as text from byte ``since_bytes`` on, or their last ``tail_bytes`` (a live tail
+    asks for a log's new bytes with ``name`` and the size it has)."""
 
     auth_resource = "mlws:runs"
 
@@ -317,17 +318,19 @@ class RunLogsHandler(MlwsHandler):
     @authorized
     async def get(self, run_id):
         since = self.int_arg("since_bytes", 0)
+        tail = self.int_arg("tail_bytes", None, 1)
         name = self.get_query_argument("name", None) or None
         ws = await self.ws()
-        record, logs = await self.call(_logs, ws, run_id, name)
+        record, logs = await self.call(_logs, ws, run_id, name, since, tail)
+        # a cut in the middle of a UTF-8 character shows as one replacement character
         self.reply({"status": record.status, "logs": {
-            n: {"size": len(data), "offset": min(since, len(data)),
-                "text": data[since:].decode("utf-8", errors="replace")} for n, data in logs.items()}})
+            n: {"size": size, "offset": offset, "text": data.decode("utf-8", errors="replace")}
+            for n, (size, offset, data) in logs.items()}})
 
 
-def _logs(ws, run_id: str, name: str | None):
+def _logs(ws, run_id: str, name: str | None, since: int, tail: int | None):
     record = ws.runs.get(run_id)
-    return record, ws.artifacts.read_log(record.pk, record.id, name)
+    return record, ws.artifacts.read_log_parts(record.pk, record.id, name, since, tail)
 
 
 class RunFilesHandler(MlwsHandler):

@@ -75,9 +75,11 @@ PATHS = {
         "MetricHistory", params=[RUN_ID, _param("key", description="The metric's name"),
                                  _param("max_points", "query", "Downsample to at most this many",
                                         "integer")])},
-    "/runs/{run_id}/logs": {"get": _op("Logs as text from since_bytes on (a live tail)", "runs", params=[
-        RUN_ID, _param("name", "query", "Only this log, e.g. stdout.log"),
-        _param("since_bytes", "query", "Skip the first bytes already shown", "integer")])},
+    "/runs/{run_id}/logs": {"get": _op(
+        "Logs as text from since_bytes on, or their last tail_bytes (a live tail)", "runs", params=[
+            RUN_ID, _param("name", "query", "Only this log, e.g. stdout.log"),
+            _param("since_bytes", "query", "Skip the first bytes already shown", "integer"),
+            _param("tail_bytes", "query", "Only the last bytes of each log", "integer")])},
     "/runs/{run_id}/files": {"get": _op("The run's files", "runs", params=[
         RUN_ID, _param("kind", "query", "artifact, snapshot or log")])},
     "/runs/{run_id}/artifacts/{path}": {"get": _op(

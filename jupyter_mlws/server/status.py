@@ -3,7 +3,8 @@
 One run watcher per server polls the runs table cheaply: rows past the highest pk
 seen so far (new runs) plus the few runs last seen queued or running.  A live
 run whose point count grew gives one metrics event per poll, however many points
-it logged.  One endpoint watcher reports each endpoint whose health, deployments
+it logged; a running run whose live logs grew gives one logs event (the sizes of
+its log files: a stat each, nothing read).  One endpoint watcher reports each endpoint whose health, deployments
 or traffic changed, or that served requests, once per poll.  No tornado here: the
 extension calls the ``poll`` methods from a thread.
 """
@@ -34,26 +35,49 @@ class RunStatusWatcher:
         self.live: dict[int, str] = {}
         #: points logged so far by each live run
         self.points: dict[int, int] = {}
+        #: each live run's id, and its live logs' sizes
+        self.ids: dict[int, str] = {}
+        self.log_sizes: dict[int, dict[str, int]] = {}
 
     def poll(self) -> list[dict]:
         """Status changes since the previous poll; the first poll only takes a baseline.
 
-        After :meth:`poll`, :attr:`metric_events` holds the live runs that logged points.
+        After :meth:`poll`, :attr:`metric_events` holds the live runs that logged points, and
+        :attr:`log_events` the running runs whose logs grew (with each log's size).
         """
         self.metric_events: list[dict] = []
+        self.log_events: list[dict] = []
         self.ws.runs.reap_stale()  # so that dead runs show up as killed
         r = S.runs
         with self.ws.db.read() as conn:
             if self.max_pk is None:
                 self.max_pk = conn.execute(select(func.max(r.c.pk))).scalar() or 0
-                live = conn.execute(select(r.c.pk, r.c.status, r.c.point_seq)
+                live = conn.execute(select(r.c.pk, r.c.status, r.c.point_seq, r.c.id)
                                     .where(r.c.status.in_(_LIVE))).all()
-                self.live = {pk: status for pk, status, _ in live}
-                self.points = {pk: seq or 0 for pk, _, seq in live}
+                self.live = {pk: status for pk, status, _, _ in live}
+                self.points = {pk: seq or 0 for pk, _, seq, _ in live}
+                self.ids = {pk: run_id for pk, _, _, run_id in live}
+                self._watch_logs()
+                self.log_events = []
                 return []
             rows = conn.execute(self._query(or_(r.c.pk > self.max_pk,
                                                 r.c.pk.in_(list(self.live))))).mappings().all()
-        return [event for row in rows if (event := self._see(row)) is not None]
+        events = [event for row in rows if (event := self._see(row)) is not None]
+        self._watch_logs()
+        return events
+
+    def _watch_logs(self) -> None:
+        """A log event for each running run whose live logs grew since the previous poll."""
+        for pk in list(self.log_sizes):
+            if pk not in self.live:
+                del self.log_sizes[pk]
+        for pk, status in self.live.items():
+            if status != RUNNING:
+                continue
+            sizes = self.ws.artifacts.live_log_sizes(self.ids[pk])
+            if sizes != self.log_sizes.get(pk, {}) and any(sizes.values()):
+                self.log_events.append({"run_id": self.ids[pk], "logs": sizes})
+            self.log_sizes[pk] = sizes
 
     @staticmethod
     def _query(where):
@@ -74,6 +98,9 @@ class RunStatusWatcher:
         if status in _LIVE:
             self.live[pk] = status
             self.points[pk] = points
+            self.ids[pk] = row["id"]
+        else:
+            self.ids.pop(pk, None)
         self.max_pk = max(self.max_pk or 0, pk)
         if status == previous:
             return None

@@ -22,7 +22,9 @@ import {
   IEnvironment,
   ISort,
   LIVE_REFRESH_MS,
+  LOG_TAIL_BYTES,
   PAGE_SIZE,
+  RUN_LOGS_SCHEMA,
   RUN_METRICS_SCHEMA,
   RUN_STATUS_SCHEMA
 } from './tokens';
@@ -150,7 +152,8 @@ export class RunModel extends FetchingModel {
 
   run: IRun | null = null;
   files: IRunFile[] = [];
-  logs: ILogs | null = null;
+  /** The end of each log: at most `LOG_TAIL_BYTES` of it, and the log's size. */
+  logs: Record<string, { size: number; text: string }> = {};
   /** The metrics the chart overlays (the first metric at first). */
   shown: string[] = [];
   histories: IMetricHistory[] = [];
@@ -162,11 +165,14 @@ export class RunModel extends FetchingModel {
       const [run, files, logs] = await Promise.all([
         requestAPI<IRun>(`runs/${id}`),
         requestAPI<{ files: IRunFile[] }>(`runs/${id}/files`),
-        requestAPI<ILogs>(`runs/${id}/logs`)
+        requestAPI<ILogs>(`runs/${id}/logs${query({ tail_bytes: LOG_TAIL_BYTES })}`)
       ]);
       this.run = run;
       this.files = files.files;
-      this.logs = logs;
+      this.logs = {};
+      for (const [name, part] of Object.entries(logs.logs)) {
+        this.logs[name] = { size: part.size, text: part.text };
+      }
       const keys = Object.keys(run.metrics || {}).sort();
       this.shown = this.shown.filter(key => keys.includes(key));
       if (this.shown.length === 0 && keys.length > 0 && !this._chosen) {
@@ -210,14 +216,41 @@ export class RunModel extends FetchingModel {
     this.emit();
   }
 
+  /**
+   * A live tail: fetch only the new bytes of the logs whose size (from a run-logs event) grew
+   * past what is shown; a new log's end.
+   */
+  async followLogs(sizes: Record<string, number>): Promise<void> {
+    const id = encodeURIComponent(this.runId);
+    const grown = Object.entries(sizes).filter(([name, size]) => size > (this.logs[name]?.size ?? 0));
+    try {
+      const parts = await Promise.all(
+        grown.map(([name]) => {
+          const known = this.logs[name];
+          const from = known ? { since_bytes: known.size } : { tail_bytes: LOG_TAIL_BYTES };
+          return requestAPI<ILogs>(`runs/${id}/logs${query({ name, ...from })}`).then(reply => [name, reply.logs[name]] as const);
+        })
+      );
+      for (const [name, part] of parts) {
+        const known = this.logs[name];
+        // the new bytes continue what is shown, unless the log was replaced meanwhile
+        const text = known && part.offset === known.size ? known.text + part.text : part.text;
+        this.logs[name] = { size: part.size, text: text.slice(-LOG_TAIL_BYTES) };
+      }
+    } catch {
+      await this.refresh(); // a log went away (the run ended and stored it): read it afresh
+      return;
+    }
+    this.emit();
+  }
+
   private _historyTicket = 0;
   /** Whether the user picked the metrics (then none shown stays none). */
   private _chosen = false;
 
   /** The last `lines` lines of each log. */
   tail(lines = 40): Array<[string, string]> {
-    const logs = this.logs?.logs ?? {};
-    return Object.entries(logs).map(([name, part]) => {
+    return Object.entries(this.logs).map(([name, part]) => {
       const all = part.text.replace(/\n$/, '').split('\n');
       return [name, all.slice(-lines).join('\n')];
     });
@@ -340,6 +373,7 @@ export class SidebarModel {
   }
 
   openRun(runId: string | null): void {
+    this._logSizes = {};
     this.run = runId === null ? null : new RunModel(runId);
     this.compare = null;
     this._changed.emit();
@@ -359,6 +393,12 @@ export class SidebarModel {
     if (event.schema_id === RUN_STATUS_SCHEMA || event.schema_id === RUN_METRICS_SCHEMA) {
       if (typeof event.run_id === 'string') {
         this.onRunEvent(event.schema_id === RUN_STATUS_SCHEMA ? 'status' : 'metrics', event.run_id);
+      }
+    } else if (event.schema_id === RUN_LOGS_SCHEMA) {
+      const run = this.run;
+      if (run && run.runId === event.run_id && event.logs && typeof event.logs === 'object') {
+        this._logSizes = { ...this._logSizes, ...(event.logs as Record<string, number>) };
+        this._later('logs', () => run.followLogs(this._logSizes));
       }
     } else if (event.schema_id === ENDPOINT_HEALTH_SCHEMA) {
       this.onEndpointEvent();
@@ -399,6 +439,8 @@ export class SidebarModel {
   }
 
   private _timers = new Map<string, number>();
+  /** The open run's log sizes, as the latest run-logs events told them. */
+  private _logSizes: Record<string, number> = {};
 
   /** Everything shown, fetched again. */
   async refresh(): Promise<void> {

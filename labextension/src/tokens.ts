@@ -19,6 +19,8 @@ export const OPEN_WORKSPACE = 'mlws';
 /** Live events the server extension emits on Jupyter's events stream. */
 export const RUN_STATUS_SCHEMA = 'https://jupyter-mlws.org/events/run-status';
 export const RUN_METRICS_SCHEMA = 'https://jupyter-mlws.org/events/run-metrics';
+/** A running run's live logs grew (each log's size). */
+export const RUN_LOGS_SCHEMA = 'https://jupyter-mlws.org/events/run-logs';
 /** An endpoint's health, deployments or traffic changed, or it served requests. */
 export const ENDPOINT_HEALTH_SCHEMA = 'https://jupyter-mlws.org/events/endpoint-health';
 /** Live events refresh what shows a run at most this often (ms). */
@@ -28,6 +30,8 @@ export const LIVE_REFRESH_MS = 1000;
 export const PAGE_SIZE = 50;
 /** Points of a metric's history the chart asks for (the server downsamples, extremes kept). */
 export const CHART_MAX_POINTS = 1000;
+/** How much of each log's end the run view keeps and shows (bytes fetched; the rest downloads). */
+export const LOG_TAIL_BYTES = 64 * 1024;
 
 export type Scalar = string | number | boolean | null;
 

@@ -12,6 +12,7 @@ import pytest
 SCHEMA = "https://jupyter-mlws.org/events/run-status"
 METRICS = "https://jupyter-mlws.org/events/run-metrics"
 HEALTH = "https://jupyter-mlws.org/events/endpoint-health"
+LOGS = "https://jupyter-mlws.org/events/run-logs"
 ECHO = Path(__file__).parent.parent / "endpoint_scripts" / "score_echo.py"
 
 
@@ -56,6 +57,39 @@ async def test_points_a_live_run_logs_arrive_as_one_event_per_poll(jp_ws_fetch, 
         assert event["points"] == 3
         run.end("completed")
         await _next_event(socket, run.id, "completed")
+    finally:
+        socket.close()
+
+
+async def test_a_running_runs_log_output_arrives_as_events_and_reads_from_an_offset(
+        jp_ws_fetch, jp_serverapp, api, mlws_ws):
+    await jp_serverapp.extension_manager.start_all_extensions()
+    assert (await api("GET", "workspace")).code == 200
+    socket = await jp_ws_fetch("api", "events", "subscribe")
+    try:
+        run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
+        await _next_event(socket, run.id, "running")
+        log = mlws_ws.artifacts.live_file(run.id, "stdout.log")
+        with open(log, "ab") as f:
+            f.write(b"epoch 1\n")
+        first = await _next_event(socket, run.id, schema=LOGS)
+        assert first["logs"] == {"stdout.log": 8} and "text" not in first  # sizes, never text
+        with open(log, "ab") as f:
+            f.write(b"epoch 2 \xc3\xa9\n")
+        grown = await _next_event(socket, run.id, schema=LOGS)
+        assert grown["logs"] == {"stdout.log": 19}
+        # the new bytes only, as the sidebar asks for them
+        r = await api("GET", "runs", run.id, "logs", params={"name": "stdout.log", "since_bytes": "8"})
+        assert r.json["logs"]["stdout.log"] == {"size": 19, "offset": 8, "text": "epoch 2 \u00e9\n"}
+        r = await api("GET", "runs", run.id, "logs", params={"tail_bytes": "3"})
+        assert r.json["logs"]["stdout.log"]["offset"] == 16
+        r = await api("GET", "runs", run.id, "logs", params={"tail_bytes": "0"})
+        assert r.code == 400
+        run.end("completed")
+        await _next_event(socket, run.id, "completed")
+        # stored at the end: the same reads from the stored log
+        r = await api("GET", "runs", run.id, "logs", params={"name": "stdout.log", "since_bytes": "8"})
+        assert r.json["logs"]["stdout.log"]["text"] == "epoch 2 \u00e9\n"
     finally:
         socket.close()
 

@@ -26,6 +26,19 @@ def test_a_new_run_its_points_and_its_end_reach_the_open_sidebar(page, lab):
             # points logged now are drawn without a reload (the run-metrics event)
             run.log_batch("live_loss", [1.0, 0.5, 0.25])
             view.locator(".mlws-Metrics", has_text="live_loss").wait_for(timeout=15_000)
+            # what it prints is tailed live (the run-logs event; only the new bytes are fetched)
+            log = ws.artifacts.live_file(run.id, "stdout.log")
+            with open(log, "a") as f:
+                f.write("epoch 1: loss 0.5\n")
+            logs = view.locator(".mlws-Logs")
+            logs.locator("pre", has_text="epoch 1: loss 0.5").wait_for(timeout=15_000)
+            fetched = []
+            page.on("request", lambda r: fetched.append(r.url) if "/logs" in r.url else None)
+            with open(log, "a") as f:
+                f.write("epoch 2: loss 0.25\n")
+            logs.locator("pre", has_text="epoch 2: loss 0.25").wait_for(timeout=15_000)
+            assert "epoch 1: loss 0.5\nepoch 2: loss 0.25" in logs.inner_text()
+            assert any("since_bytes=18" in url for url in fetched), fetched
             run.end("completed")
             view.locator(".mlws-Status", has_text="completed").wait_for(timeout=15_000)
             page.screenshot(path=str(SCREENSHOTS / "live.png"))
