@@ -238,10 +238,11 @@ class Workspace:
             "metrics": _side_by_side([r.metrics for r in records]),
         }
 
-    def run_logs(self, run_id: str, name: str | None = None) -> dict[str, bytes]:
-        """The logs of a run (stored, or live while it runs)."""
+    def run_logs(self, run_id: str, name: str | None = None, tail: int | None = None) -> dict[str, bytes]:
+        """The logs of a run (stored, or live while it runs); with ``tail``, each log's last bytes."""
         record = self.runs.get(run_id)
-        return self.artifacts.read_log(record.pk, record.id, name)
+        parts = self.artifacts.read_log_parts(record.pk, record.id, name, tail=tail)
+        return {n: data for n, (_size, _offset, data) in parts.items()}
 
     def _start_run(self, experiment: str, *, name=None, tags=None, description="",
                    parent: Run | None = None, snapshot=True, outputs: str | None = None) -> Run:

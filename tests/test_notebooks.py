@@ -289,3 +289,5 @@ def test_a_flood_of_output_is_capped_in_the_run_logs(nbws, project):
     assert run.status == "completed"
     log = nbws.run_logs(run.id, "stdout.log")["stdout.log"]
     assert len(log) < (10 << 20) + 200 and log.endswith(b"[mlws: log truncated at 10 MB]\n")
+    # the end alone, read without the rest (what the widgets and the sidebar tail)
+    assert nbws.run_logs(run.id, "stdout.log", tail=100)["stdout.log"] == log[-100:]

@@ -83,7 +83,7 @@ class RunDetails(W.VBox):
             self.metrics.options = keys
             self.metrics.value = tuple(chosen)
         self._draw_chart()
-        logs = self._ws.run_logs(record.id)
+        logs = self._ws.run_logs(record.id, tail=4 * LOG_TAIL)  # bytes: enough for LOG_TAIL characters
         self.logs.value = "\n".join(f"== {name}\n{data.decode('utf-8', 'replace')[-LOG_TAIL:]}"
                                     for name, data in sorted(logs.items())) or "(no logs)"
         kids = self._ws.runs.children(record.pk)
