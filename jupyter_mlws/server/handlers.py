@@ -365,7 +365,7 @@ class ArtifactHandler(MlwsHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id, path):
-        kind = _kind(self.get_query_argument("kind", None)) or "artifact"
+        kind = _kind(self.get_query_argument("kind", None), allow_log=True) or "artifact"
         ws = await self.ws()
         record = await self.call(ws.runs.get, run_id)
         f = await self.call(ws.artifacts.open, record.pk, path, kind)

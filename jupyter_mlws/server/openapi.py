@@ -86,7 +86,7 @@ PATHS = {
         "Download a file; only PNG/JPEG/GIF/WebP inline, everything else as a sandboxed attachment",
         "runs", "File", content_type="application/octet-stream",
         params=[RUN_ID, _param("path", description="The artifact's name, e.g. out/model.pkl"),
-                _param("kind", "query", "artifact (default) or snapshot")])},
+                _param("kind", "query", "artifact (default), snapshot or log (a stored log)")])},
     "/runs/{run_id}/{action}": {"post": _op(
         "cancel a queued or running run; rerun a notebook run ({parameters}); promote a session run",
         "runs", "Run", params=[RUN_ID, {**_param("action"),

@@ -194,12 +194,23 @@ export function RunView(props: {
           <section className="mlws-Logs">
             <h3>Logs</h3>
             {model.tail().length === 0 && <div className="mlws-Empty">none</div>}
-            {model.tail().map(([name, text]) => (
-              <details key={name} open>
-                <summary>{name}</summary>
-                <pre>{text}</pre>
-              </details>
-            ))}
+            {model.tail().map(([name, text]) => {
+              const stored = model.files.find(f => f.kind === 'log' && f.path === name);
+              return (
+                <details key={name} open>
+                  <summary>
+                    {name}
+                    {stored && (
+                      <>
+                        {' '}
+                        <FileLink runId={model.runId} file={stored} label="download" />
+                      </>
+                    )}
+                  </summary>
+                  <pre>{text}</pre>
+                </details>
+              );
+            })}
           </section>
           <Files model={model} />
         </>

@@ -124,6 +124,10 @@ async def test_logs_tail_from_an_offset(api, mlws_ws):
     assert log["text"] == "wörld\n" and log["size"] == 13 and log["offset"] == 6
     r = await api("GET", "runs", run.id, "logs", params={"since_bytes": "100"})
     assert r.json["logs"]["stdout.log"]["text"] == ""
+    # the whole stored log downloads (the run view links it), as a plain-text attachment
+    r = await api("GET", "runs", run.id, "artifacts", "stdout.log", params={"kind": "log"})
+    assert r.code == 200 and r.raw == "hello wörld\n".encode()
+    assert "attachment" in r.headers["Content-Disposition"]
 
 
 async def test_artifacts_are_served_safely(api, mlws_ws, tmp_path):

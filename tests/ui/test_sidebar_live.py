@@ -41,6 +41,11 @@ def test_a_new_run_its_points_and_its_end_reach_the_open_sidebar(page, lab):
             assert any("since_bytes=18" in url for url in fetched), fetched
             run.end("completed")
             view.locator(".mlws-Status", has_text="completed").wait_for(timeout=15_000)
+            # once stored, the whole log downloads from its heading
+            link = logs.locator("summary a", has_text="download")
+            link.wait_for()
+            assert page.request.get(link.get_attribute("href")).text() == (
+                "epoch 1: loss 0.5\nepoch 2: loss 0.25\n")
             page.screenshot(path=str(SCREENSHOTS / "live.png"))
         finally:
             if run.is_active:
