@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from .artifact_names import atomic_copy, safe_join, validate_name
@@ -117,9 +118,11 @@ class ArtifactService:
         return {n: data for n, (_size, _offset, data) in self.read_log_parts(run_pk, run_id, name).items()}
 
     def read_log_parts(self, run_pk: int, run_id: str, name: str | None = None, since: int = 0,
-                       tail: int | None = None) -> dict[str, tuple[int, int, bytes]]:
-        """Each log as ``(size, offset, bytes from offset on)``: from byte ``since``, or only the
-        last ``tail`` bytes; only that part is read (a live tail of a 10 MB log stays cheap)."""
+                       tail: int | None = None, offsets: Mapping[str, int] | None = None,
+                       ) -> dict[str, tuple[int, int, bytes]]:
+        """Each log as ``(size, offset, bytes from offset on)``: from byte ``since`` (or its own
+        entry in ``offsets``), or only the last ``tail`` bytes; only that part is read (a live
+        tail of a 10 MB log stays cheap)."""
         wanted = [validate_name(name)] if name else None
         files = {f["path"]: (self.blobs.open, f["sha256"]) for f in self.runs.files(run_pk, LOG)
                  if not wanted or f["path"] in wanted}
@@ -135,7 +138,8 @@ class ArtifactService:
         for n, (opener, where) in files.items():
             with opener(where) as f:
                 size = os.fstat(f.fileno()).st_size
-                offset = min(max(since, size - tail if tail is not None else 0), size)
+                start = (offsets or {}).get(n, since)
+                offset = min(max(start, size - tail if tail is not None else 0), size)
                 f.seek(offset)
                 out[n] = (size, offset, f.read(size - offset))
         return out

@@ -465,10 +465,23 @@ def run_compare(ctx, run_ids, as_json) -> None:
 @run.command("logs")
 @click.argument("run_id")
 @click.option("--name", help="Only this log (e.g. stdout.log).")
+@click.option("--follow", "-f", is_flag=True,
+              help="Keep printing what the run writes until it ends (Ctrl-C stops following).")
 @click.pass_context
 @handles_errors
-def run_logs(ctx, run_id, name) -> None:
+def run_logs(ctx, run_id, name, follow) -> None:
     """Print a run's logs."""
+    if follow:
+        shown = None
+        try:
+            for log_name, data in _ws(ctx).follow_logs(run_id, name):
+                if log_name != shown and not name:
+                    click.echo(f"==> {log_name} <==")
+                shown = log_name
+                click.echo(data.decode(errors="replace"), nl=False)
+        except KeyboardInterrupt:
+            pass  # stop following; the run goes on
+        return
     logs = _ws(ctx).run_logs(run_id, name)
     if not logs:
         click.echo("this run has no logs", err=True)

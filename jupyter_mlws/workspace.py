@@ -13,14 +13,14 @@ import shutil
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from . import config as C
 from .artifacts import ArtifactService
 from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, Unavailable
 from .metrics import MetricWriter
 from .run import Run, active_runs, activate
-from .runs import RunPage, RunService
+from .runs import QUEUED, RUNNING, RunPage, RunService
 
 #: the run a process started by the workspace logs to
 ENV_RUN_ID = "MLWS_RUN_ID"
@@ -243,6 +243,30 @@ class Workspace:
         record = self.runs.get(run_id)
         parts = self.artifacts.read_log_parts(record.pk, record.id, name, tail=tail)
         return {n: data for n, (_size, _offset, data) in parts.items()}
+
+    def follow_logs(self, run_id: str, name: str | None = None, *, interval: float = 0.5,
+                    ) -> Iterator[tuple[str, bytes]]:
+        """Yield ``(log name, bytes)`` as a run's logs grow, from their start, until the run has
+        ended and all of it is read (``tail -f`` for a run; a run that ended yields its logs)."""
+        import time
+
+        offsets: dict[str, int] = {}
+        while True:
+            record = self.runs.get(run_id)
+            live = record.status in (QUEUED, RUNNING)
+            try:
+                parts = self.artifacts.read_log_parts(record.pk, record.id, name, offsets=offsets)
+            except (NotFound, FileNotFoundError):
+                if not live:
+                    raise
+                parts = {}  # that log is not written yet, or is being stored as the run ends
+            for log_name, (size, offset, data) in sorted(parts.items()):
+                offsets[log_name] = size
+                if data and offset <= size:
+                    yield log_name, data
+            if not live:
+                return
+            time.sleep(interval)
 
     def _start_run(self, experiment: str, *, name=None, tags=None, description="",
                    parent: Run | None = None, snapshot=True, outputs: str | None = None) -> Run:

@@ -14,6 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -254,6 +256,31 @@ def test_run_start_captures_output_metrics_and_outputs(ws, tmp_path):
     dest = tmp_path / "dl"
     ok(mlws("-w", ws.root, "run", "download", run_id, "outputs/x.txt", "--dest", dest))
     assert (dest / "outputs" / "x.txt").read_text() == "the model\n"
+
+
+def test_run_logs_follow_prints_what_the_run_writes_until_it_ends(ws, w):
+    run = ws.experiment("f").start_run(snapshot=False, outputs=None)
+    log = ws.artifacts.live_file(run.id, "stdout.log")
+    log.write_text("epoch 1\n")
+
+    def later():
+        time.sleep(1.0)
+        with open(log, "a") as f:
+            f.write("epoch 2 é\n")
+        time.sleep(0.6)
+        run.end("completed")
+
+    writer = threading.Thread(target=later)
+    writer.start()
+    started = time.monotonic()
+    out = ok(mlws("-w", ws.root, "run", "logs", run.id, "--follow"))
+    writer.join()
+    assert out == "==> stdout.log <==\nepoch 1\nepoch 2 é\n"
+    assert time.monotonic() - started >= 1.5  # it waited for the run to end
+    # a run that has ended: its logs, at once; a log it never had: a clear error
+    assert ok(mlws("-w", ws.root, "run", "logs", run.id, "-f", "--name", "stdout.log")) == "epoch 1\nepoch 2 é\n"
+    res = mlws("-w", ws.root, "run", "logs", run.id, "-f", "--name", "nope.log")
+    assert res.exit_code == 3 and "no log 'nope.log'" in res.output
 
 
 def test_run_start_of_a_failing_script_fails_the_run_and_mlws(ws):
