@@ -16,12 +16,12 @@ LOGS = "https://jupyter-mlws.org/events/run-logs"
 ECHO = Path(__file__).parent.parent / "endpoint_scripts" / "score_echo.py"
 
 
-async def _next_event(socket, run_id, status=None, *, schema=SCHEMA, timeout=15, key="run_id",
+async def _next_event(events, run_id, status=None, *, schema=SCHEMA, timeout=15, key="run_id",
                       state_key="status"):
     """The next event of ``schema`` about ``run_id`` (with that ``status``, when given)."""
     async def read():
         while True:
-            message = json.loads(await socket.read_message())
+            message = json.loads(await events.read_message())
             if (message.get("schema_id") == schema and message[key] == run_id
                     and (status is None or message[state_key] == status)):
                 return message
@@ -29,84 +29,82 @@ async def _next_event(socket, run_id, status=None, *, schema=SCHEMA, timeout=15,
     return await asyncio.wait_for(read(), timeout)
 
 
-async def test_a_status_change_arrives_on_the_events_websocket(jp_ws_fetch, jp_serverapp, api, mlws_ws):
-    # pytest-jupyter does not run the server's start phase; do what ServerApp._post_start does
-    await jp_serverapp.extension_manager.start_all_extensions()
-    assert (await api("GET", "workspace")).code == 200
-    socket = await jp_ws_fetch("api", "events", "subscribe")
-    try:
-        run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
-        started = await _next_event(socket, run.id, "running")
-        assert started["experiment"] == "live"
-        run.end("completed")
-        ended = await _next_event(socket, run.id, "completed")
-        assert ended["previous_status"] == "running" and ended["end_time"]
-    finally:
+@pytest.fixture
+def subscribe(jp_ws_fetch, jp_serverapp, api):
+    """``await subscribe()``: the events websocket the sidebar subscribes to, on a server whose
+    watcher runs (closed after the test)."""
+    opened = []
+
+    async def open_events():
+        # pytest-jupyter does not run the server's start phase; do what ServerApp._post_start does
+        await jp_serverapp.extension_manager.start_all_extensions()
+        assert (await api("GET", "workspace")).code == 200
+        opened.append(await jp_ws_fetch("api", "events", "subscribe"))
+        return opened[-1]
+
+    yield open_events
+    for socket in opened:
         socket.close()
 
 
-async def test_points_a_live_run_logs_arrive_as_one_event_per_poll(jp_ws_fetch, jp_serverapp, api, mlws_ws):
-    await jp_serverapp.extension_manager.start_all_extensions()
-    assert (await api("GET", "workspace")).code == 200
-    socket = await jp_ws_fetch("api", "events", "subscribe")
-    try:
-        run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
-        await _next_event(socket, run.id, "running")
-        run.log_batch("loss", [1.0, 0.5, 0.25])
-        event = await _next_event(socket, run.id, schema=METRICS)
-        assert event["points"] == 3
-        run.end("completed")
-        await _next_event(socket, run.id, "completed")
-    finally:
-        socket.close()
+async def test_a_status_change_arrives_on_the_events_websocket(subscribe, mlws_ws):
+    events = await subscribe()
+    run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
+    started = await _next_event(events, run.id, "running")
+    assert started["experiment"] == "live"
+    run.end("completed")
+    ended = await _next_event(events, run.id, "completed")
+    assert ended["previous_status"] == "running" and ended["end_time"]
 
 
-async def test_a_running_runs_log_output_arrives_as_events_and_reads_from_an_offset(
-        jp_ws_fetch, jp_serverapp, api, mlws_ws):
-    await jp_serverapp.extension_manager.start_all_extensions()
-    assert (await api("GET", "workspace")).code == 200
-    socket = await jp_ws_fetch("api", "events", "subscribe")
-    try:
-        run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
-        await _next_event(socket, run.id, "running")
-        log = mlws_ws.artifacts.live_file(run.id, "stdout.log")
-        with open(log, "ab") as f:
-            f.write(b"epoch 1\n")
-        first = await _next_event(socket, run.id, schema=LOGS)
-        assert first["logs"] == {"stdout.log": 8} and "text" not in first  # sizes, never text
-        with open(log, "ab") as f:
-            f.write(b"epoch 2 \xc3\xa9\n")
-        grown = await _next_event(socket, run.id, schema=LOGS)
-        assert grown["logs"] == {"stdout.log": 19}
-        # the new bytes only, as the sidebar asks for them
-        r = await api("GET", "runs", run.id, "logs", params={"name": "stdout.log", "since_bytes": "8"})
-        assert r.json["logs"]["stdout.log"] == {"size": 19, "offset": 8, "text": "epoch 2 \u00e9\n"}
-        r = await api("GET", "runs", run.id, "logs", params={"tail_bytes": "3"})
-        assert r.json["logs"]["stdout.log"]["offset"] == 16
-        r = await api("GET", "runs", run.id, "logs", params={"tail_bytes": "0"})
-        assert r.code == 400
-        run.end("completed")
-        await _next_event(socket, run.id, "completed")
-        # stored at the end: the same reads from the stored log
-        r = await api("GET", "runs", run.id, "logs", params={"name": "stdout.log", "since_bytes": "8"})
-        assert r.json["logs"]["stdout.log"]["text"] == "epoch 2 \u00e9\n"
-    finally:
-        socket.close()
+async def test_points_a_live_run_logs_arrive_as_one_event_per_poll(subscribe, mlws_ws):
+    events = await subscribe()
+    run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
+    await _next_event(events, run.id, "running")
+    run.log_batch("loss", [1.0, 0.5, 0.25])
+    event = await _next_event(events, run.id, schema=METRICS)
+    assert event["points"] == 3
+    run.end("completed")
+    await _next_event(events, run.id, "completed")
+
+
+async def test_a_running_runs_log_output_arrives_as_events_and_reads_from_an_offset(subscribe, api, mlws_ws):
+    events = await subscribe()
+    run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
+    await _next_event(events, run.id, "running")
+    log = mlws_ws.artifacts.live_file(run.id, "stdout.log")
+    with open(log, "ab") as f:
+        f.write(b"epoch 1\n")
+    first = await _next_event(events, run.id, schema=LOGS)
+    assert first["logs"] == {"stdout.log": 8} and "text" not in first  # sizes, never text
+    with open(log, "ab") as f:
+        f.write(b"epoch 2 \xc3\xa9\n")
+    grown = await _next_event(events, run.id, schema=LOGS)
+    assert grown["logs"] == {"stdout.log": 19}
+    # the new bytes only, as the sidebar asks for them
+    r = await api("GET", "runs", run.id, "logs", params={"name": "stdout.log", "since_bytes": "8"})
+    assert r.json["logs"]["stdout.log"] == {"size": 19, "offset": 8, "text": "epoch 2 \u00e9\n"}
+    r = await api("GET", "runs", run.id, "logs", params={"tail_bytes": "3"})
+    assert r.json["logs"]["stdout.log"]["offset"] == 16
+    r = await api("GET", "runs", run.id, "logs", params={"tail_bytes": "0"})
+    assert r.code == 400
+    run.end("completed")
+    await _next_event(events, run.id, "completed")
+    # stored at the end: the same reads from the stored log
+    r = await api("GET", "runs", run.id, "logs", params={"name": "stdout.log", "since_bytes": "8"})
+    assert r.json["logs"]["stdout.log"]["text"] == "epoch 2 \u00e9\n"
 
 
 @pytest.mark.timeout(120)
-async def test_endpoint_health_and_traffic_arrive_as_events(jp_ws_fetch, jp_serverapp, api, mlws_ws,
-                                                           tmp_path):
+async def test_endpoint_health_and_traffic_arrive_as_events(subscribe, mlws_ws, tmp_path):
     pytest.importorskip("uvicorn")
-    await jp_serverapp.extension_manager.start_all_extensions()
-    assert (await api("GET", "workspace")).code == 200
+    events = await subscribe()
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "weights.txt").write_text("1")
     mlws_ws.register_model("echo", tmp_path / "m")
-    socket = await jp_ws_fetch("api", "events", "subscribe")
 
     async def health(state=None, **kw):
-        return await _next_event(socket, "live", state, schema=HEALTH, key="endpoint",
+        return await _next_event(events, "live", state, schema=HEALTH, key="endpoint",
                                  state_key="state", **kw)
     try:
         await asyncio.sleep(1.5)  # the watcher's baseline poll
@@ -131,6 +129,5 @@ async def test_endpoint_health_and_traffic_arrive_as_events(jp_ws_fetch, jp_serv
         await asyncio.to_thread(mlws_ws.endpoints.delete, "live")
         assert (await health("deleted"))["previous_state"] == "stopped"
     finally:
-        socket.close()
         for item in mlws_ws.endpoints.list():
             mlws_ws.endpoints.delete(item["name"])
