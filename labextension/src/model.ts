@@ -442,8 +442,19 @@ export class SidebarModel {
   /** The open run's log sizes, as the latest run-logs events told them. */
   private _logSizes: Record<string, number> = {};
 
+  /** The workspace's name for the header (fetched once; null until then, or if it failed). */
+  workspaceName: string | null = null;
+
   /** Everything shown, fetched again. */
   async refresh(): Promise<void> {
+    if (this.workspaceName === null) {
+      void requestAPI<{ name: string }>('workspace')
+        .then(info => {
+          this.workspaceName = info.name;
+          this._changed.emit();
+        })
+        .catch(() => undefined); // the tab's own request shows what is wrong
+    }
     if (this.run) {
       await this.run.refresh();
     } else if (this.tab === 'runs') {

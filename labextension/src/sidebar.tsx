@@ -87,7 +87,9 @@ export class Sidebar extends ReactWidget {
       <UseSignal signal={this.model.changed}>
         {() => (
           <>
-            <div className="mlws-Header">ML workspace</div>
+            <div className="mlws-Header">
+              ML workspace{this.model.workspaceName ? ` · ${this.model.workspaceName}` : ''}
+            </div>
             <Tabs model={this.model} />
             <Body model={this.model} />
           </>

@@ -66,6 +66,7 @@ def test_the_team_page_shows_the_workspace_live(browser, team):
         page.goto(f"{team['url']}?token={team['token']}")
         page.wait_for_url("**/mlws/**")
         assert page.title() == "ws · ML workspace"
+        page.locator(".mlws-Header", has_text="ML workspace · ws").wait_for()
         rows = page.locator(".mlws-RunRow")
         rows.first.wait_for()
         assert rows.count() == 2
