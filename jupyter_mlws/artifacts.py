@@ -113,9 +113,12 @@ class ArtifactService:
         self.runs.add_files(run_pk, LOG, entries)
         shutil.rmtree(live, ignore_errors=True)
 
-    def read_log(self, run_pk: int, run_id: str, name: str | None = None) -> dict[str, bytes]:
-        """The logs of a run by name: stored ones, else the live files of a running run."""
-        return {n: data for n, (_size, _offset, data) in self.read_log_parts(run_pk, run_id, name).items()}
+    def read_log(self, run_pk: int, run_id: str, name: str | None = None,
+                 tail: int | None = None) -> dict[str, bytes]:
+        """The logs of a run by name: stored ones, else the live files of a running run (with
+        ``tail``, each one's last bytes)."""
+        parts = self.read_log_parts(run_pk, run_id, name, tail=tail)
+        return {n: data for n, (_size, _offset, data) in parts.items()}
 
     def read_log_parts(self, run_pk: int, run_id: str, name: str | None = None, since: int = 0,
                        tail: int | None = None, offsets: Mapping[str, int] | None = None,

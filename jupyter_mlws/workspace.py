@@ -241,8 +241,7 @@ class Workspace:
     def run_logs(self, run_id: str, name: str | None = None, tail: int | None = None) -> dict[str, bytes]:
         """The logs of a run (stored, or live while it runs); with ``tail``, each log's last bytes."""
         record = self.runs.get(run_id)
-        parts = self.artifacts.read_log_parts(record.pk, record.id, name, tail=tail)
-        return {n: data for n, (_size, _offset, data) in parts.items()}
+        return self.artifacts.read_log(record.pk, record.id, name, tail=tail)
 
     def follow_logs(self, run_id: str, name: str | None = None, *, interval: float = 0.5,
                     ) -> Iterator[tuple[str, bytes]]:
