@@ -4,9 +4,10 @@ One run watcher per server polls the runs table cheaply: rows past the highest p
 seen so far (new runs) plus the few runs last seen queued or running.  A live
 run whose point count grew gives one metrics event per poll, however many points
 it logged; a running run whose live logs grew gives one logs event (the sizes of
-its log files: a stat each, nothing read).  One endpoint watcher reports each endpoint whose health, deployments
-or traffic changed, or that served requests, once per poll.  No tornado here: the
-extension calls the ``poll`` methods from a thread.
+its log files: a stat each, nothing read).  One endpoint watcher reports each
+endpoint whose health, deployments or traffic changed, or that served requests,
+once per poll.  No tornado here: the extension calls the ``poll`` methods from a
+thread.
 """
 
 from __future__ import annotations
