@@ -129,12 +129,9 @@ class ArtifactService:
         wanted = [validate_name(name)] if name else None
         files = {f["path"]: (self.blobs.open, f["sha256"]) for f in self.runs.files(run_pk, LOG)
                  if not wanted or f["path"] in wanted}
-        live = self.live_root / run_id
-        if live.is_dir():
-            for p in sorted(live.rglob("*")):
-                rel = p.relative_to(live).as_posix()
-                if p.is_file() and rel not in files and (not wanted or rel in wanted):
-                    files[rel] = (lambda path: open(path, "rb"), p)
+        for rel, p in self._live_logs(run_id).items():
+            if rel not in files and (not wanted or rel in wanted):
+                files[rel] = (lambda path: open(path, "rb"), p)
         if wanted and not files:
             raise NotFound(f"the run has no log {name!r}: 'mlws run logs RUN' lists them")
         out = {}
@@ -149,11 +146,14 @@ class ArtifactService:
 
     def live_log_sizes(self, run_id: str) -> dict[str, int]:
         """The sizes of a running run's live logs (what a live tail watches)."""
+        return {rel: p.stat().st_size for rel, p in self._live_logs(run_id).items()}
+
+    def _live_logs(self, run_id: str) -> dict[str, Path]:
+        """A running run's live log files by name (none once the run has stored them)."""
         live = self.live_root / run_id
         if not live.is_dir():
             return {}
-        return {p.relative_to(live).as_posix(): p.stat().st_size
-                for p in sorted(live.rglob("*")) if p.is_file()}
+        return {p.relative_to(live).as_posix(): p for p in sorted(live.rglob("*")) if p.is_file()}
 
     # -- reading files back ----------------------------------------------------
 

@@ -34,6 +34,8 @@ CANCELED = "canceled"
 KILLED = "killed"
 TIMED_OUT = "timed_out"
 STATUSES = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELED, KILLED, TIMED_OUT)
+#: the statuses of a run that has not ended
+LIVE = (QUEUED, RUNNING)
 ENDED = (COMPLETED, FAILED, CANCELED, KILLED, TIMED_OUT)
 
 #: rows per transaction when a large batch is written

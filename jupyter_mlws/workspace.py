@@ -20,7 +20,7 @@ from .artifacts import ArtifactService
 from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, Unavailable
 from .metrics import MetricWriter
 from .run import Run, active_runs, activate
-from .runs import QUEUED, RUNNING, RunPage, RunService
+from .runs import LIVE, RunPage, RunService
 
 #: the run a process started by the workspace logs to
 ENV_RUN_ID = "MLWS_RUN_ID"
@@ -252,16 +252,16 @@ class Workspace:
         offsets: dict[str, int] = {}
         while True:
             record = self.runs.get(run_id)
-            live = record.status in (QUEUED, RUNNING)
+            live = record.status in LIVE
             try:
                 parts = self.artifacts.read_log_parts(record.pk, record.id, name, offsets=offsets)
             except (NotFound, FileNotFoundError):
                 if not live:
                     raise
                 parts = {}  # that log is not written yet, or is being stored as the run ends
-            for log_name, (size, offset, data) in sorted(parts.items()):
+            for log_name, (size, _offset, data) in sorted(parts.items()):
                 offsets[log_name] = size
-                if data and offset <= size:
+                if data:
                     yield log_name, data
             if not live:
                 return

@@ -84,8 +84,6 @@ class WorkspacePageHandler(_PageErrors, ExtensionHandlerMixin, JupyterHandler):
 class WorkspaceAssetHandler(_PageErrors, ExtensionHandlerMixin, AuthenticatedFileHandler):
     """The page's script and its assets."""
 
-    auth_resource = "mlws:workspace"
-
 
 def page_handlers() -> list[tuple[str, type, dict] | tuple[str, type]]:
     """The page's routes (under the server's base URL)."""

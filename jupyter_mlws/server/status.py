@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 
-from ..runs import QUEUED, RUNNING
+from ..runs import LIVE, RUNNING
 from ..store import schema as S
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..workspace import Workspace
 
-_LIVE = (QUEUED, RUNNING)
 #: the state of an endpoint's last event once it is deleted
 DELETED = "deleted"
 
@@ -54,7 +53,7 @@ class RunStatusWatcher:
             if self.max_pk is None:
                 self.max_pk = conn.execute(select(func.max(r.c.pk))).scalar() or 0
                 live = conn.execute(select(r.c.pk, r.c.status, r.c.point_seq, r.c.id)
-                                    .where(r.c.status.in_(_LIVE))).all()
+                                    .where(r.c.status.in_(LIVE))).all()
                 self.live = {pk: status for pk, status, _, _ in live}
                 self.points = {pk: seq or 0 for pk, _, seq, _ in live}
                 self.ids = {pk: run_id for pk, _, _, run_id in live}
@@ -96,7 +95,7 @@ class RunStatusWatcher:
         seen_points, points = self.points.pop(pk, 0), row["point_seq"] or 0
         if points > seen_points:
             self.metric_events.append({"run_id": row["id"], "points": points})
-        if status in _LIVE:
+        if status in LIVE:
             self.live[pk] = status
             self.points[pk] = points
             self.ids[pk] = row["id"]

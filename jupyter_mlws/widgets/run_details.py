@@ -8,13 +8,12 @@ from typing import Any
 
 import ipywidgets as W
 
-from ..runs import QUEUED, RUNNING
+from ..runs import LIVE
 from ..downsample import downsample
 from .common import error_html, esc, run_id_of, status_badge, svg_chart, table, workspace_of
 
 #: characters of each log shown (its end)
 LOG_TAIL = 4000
-ACTIVE = (QUEUED, RUNNING)
 
 
 class RunDetails(W.VBox):
@@ -52,7 +51,7 @@ class RunDetails(W.VBox):
         self.status = "unknown"
         self.metrics.observe(lambda _change: self._draw_chart(), names="value")
         self.update()
-        if refresh > 0 and self.status in ACTIVE:
+        if refresh > 0 and self.status in LIVE:
             self._thread = threading.Thread(target=self._follow, args=(refresh,),
                                             name="mlws-run-details", daemon=True)
             self._thread.start()
@@ -104,7 +103,7 @@ class RunDetails(W.VBox):
     def _follow(self, every: float) -> None:
         while not self._stop.wait(every):
             self.update()
-            if self.status not in ACTIVE:  # one last update showed the end: stop following
+            if self.status not in LIVE:  # one last update showed the end: stop following
                 return
 
     def stop(self) -> None:
@@ -118,6 +117,6 @@ class RunDetails(W.VBox):
     def wait(self, timeout: float = 60.0) -> str:
         """Block until the run has ended and the widget shows it; return its status."""
         deadline = time.monotonic() + timeout
-        while self.status in ACTIVE and time.monotonic() < deadline:
+        while self.status in LIVE and time.monotonic() < deadline:
             time.sleep(0.05)
         return self.status
