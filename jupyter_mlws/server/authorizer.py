@@ -4,18 +4,22 @@ The extension installs it around the server's own authorizer (AllowAll by defaul
 the deployer configured, e.g. JupyterHub's): that one decides first and alone for Jupyter's own
 resources; for the workspace's, the Jupyter identity must then hold a workspace role that
 allows the action.  Unknown ``mlws:`` resources are denied.  With roles enforced, Jupyter's
-events stream (which carries the workspace's live events) needs the reader role too.  A refusal
-leaves its reason (who lacks which role, and what to do) on the handler as ``mlws_denied``,
-which the workspace's handlers show verbatim.
+events stream (which carries the workspace's live events) needs the reader role too, for as
+long as it is open: the authorizer keeps the streams it let in, and the extension has it decide
+again for each before it publishes workspace events (:meth:`end_refused_streams`), so a
+revoked user's stream closes.  A refusal leaves its reason (who lacks which role, and what to do)
+on the handler as ``mlws_denied``, which the workspace's handlers show verbatim.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import TYPE_CHECKING
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.authorizer import Authorizer
+from tornado.websocket import WebSocketHandler
 
 from .. import errors as E
 
@@ -26,6 +30,11 @@ PREFIX = "mlws:"
 #: the workspace's resources (``auth_resource`` of its handlers)
 CONCEPTS = ("workspace", "experiments", "runs", "models", "endpoints", "access")
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+#: the close frame of a stream whose user may no longer read it (RFC 6455 "policy violation";
+#: a close reason holds at most 123 bytes)
+REFUSED_CODE = 1008
+REFUSED_REASON = "your workspace role no longer allows reading the workspace's events"
+UNCHECKED_REASON = "the workspace roles cannot be read now: subscribe again later"
 
 
 class WorkspaceAuthorizer(Authorizer):
@@ -35,19 +44,50 @@ class WorkspaceAuthorizer(Authorizer):
         super().__init__(parent=base.parent, identity_provider=base.identity_provider, **kwargs)
         self.base = base
         self.app = app
+        #: the events streams let in with roles enforced, while they live
+        self._streams: weakref.WeakSet[WebSocketHandler] = weakref.WeakSet()
 
     async def is_authorized(self, handler, user, action: str, resource: str) -> bool:
         if not await ensure_async(self.base.is_authorized(handler, user, action, resource)):
             return False
         if resource == "events" and self.app.enforce_roles:
             # the live events name the workspace's runs and endpoints: its readers' alone
-            return await self._allows(handler, user, "read", "workspace")
+            allowed = await self._allows(handler, user, "read", "workspace")
+            if allowed and isinstance(handler, WebSocketHandler):
+                self._streams.add(handler)  # decided again while it is open
+            return allowed
         if not resource.startswith(PREFIX):
             return True  # Jupyter's own resources: the base decides
         concept = resource[len(PREFIX):]
         if concept not in CONCEPTS:
             return False
         return await self._allows(handler, user, workspace_action(handler, action), concept)
+
+    async def end_refused_streams(self) -> int:
+        """Decide again for every open events stream (as when it was opened) and close, with
+        code 1008, each one its user may no longer open: a revoked role, or one that no longer
+        reads.  When the roles cannot be read, the stream is closed too (its user may subscribe
+        again).  Returns how many streams were closed.  The extension calls this before it
+        publishes workspace events, so none reaches a stream refused by then.
+        """
+        closed = 0
+        for handler in list(self._streams):
+            if handler.ws_connection is None:
+                continue  # not open yet (decided again next time), or closed already
+            reason = REFUSED_REASON
+            try:
+                allowed = await self.is_authorized(handler, handler.current_user, "execute", "events")
+            except E.MlwsError as exc:
+                allowed, reason = False, UNCHECKED_REASON
+                handler.mlws_denied = str(exc)
+            if not allowed and handler.ws_connection is not None:
+                self._streams.discard(handler)
+                self.log.info("jupyter_mlws: events stream of %r closed: %s",
+                              getattr(handler.current_user, "username", ""),
+                              getattr(handler, "mlws_denied", reason))
+                handler.close(REFUSED_CODE, reason)
+                closed += 1
+        return closed
 
     async def _allows(self, handler, user, action: str, concept: str) -> bool:
         """Whether the user's role allows it; a refusal's reason is left on the handler
@@ -72,10 +112,12 @@ def workspace_action(handler, jupyter_action: str) -> str:
     return "read" if jupyter_action == "read" else "write"
 
 
-def install(app: MlwsApp) -> None:
-    """Wrap the web app's authorizer (once) so that every handler's ``@authorized`` applies roles."""
+def install(app: MlwsApp) -> WorkspaceAuthorizer:
+    """Wrap the web app's authorizer (once) so that every handler's ``@authorized`` applies roles;
+    returns the wrapper."""
     current = app.serverapp.web_app.settings["authorizer"]
     if not isinstance(current, WorkspaceAuthorizer):
         # the extension's settings are copied over the web app's once it is initialised
-        app.settings["authorizer"] = app.serverapp.web_app.settings["authorizer"] = \
+        current = app.settings["authorizer"] = app.serverapp.web_app.settings["authorizer"] = \
             WorkspaceAuthorizer(current, app)
+    return current

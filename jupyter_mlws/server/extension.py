@@ -1,5 +1,9 @@
 """The Jupyter server extension: the workspace's REST API, roles and live run events.
 
+Live events: one loop polls the workspace every ``poll_interval`` seconds and, before it
+publishes what changed, has the authorizer close every events stream whose user may no longer
+read the workspace (a revoked role), so such a stream ends within one poll.
+
 Enabled on install (``jupyter-config/server-config/jupyter_mlws.json``), or
 standalone for a team with ``mlws server`` / ``jupyter mlws`` (this app alone,
 no other extension).  Configure with::
@@ -84,7 +88,8 @@ class MlwsApp(ExtensionApp):
             self.serverapp.event_logger.register_event_schema(HERE / "events" / f"{schema}.yaml")
         from .authorizer import install
 
-        install(self)  # workspace roles decide mlws:* resources, after the server's authorizer
+        # workspace roles decide mlws:* resources (and the events stream), after the server's authorizer
+        self._authorizer = install(self)
 
     def initialize_handlers(self):
         from .handlers import handlers
@@ -196,13 +201,17 @@ class MlwsApp(ExtensionApp):
                 if runs is None:
                     ws = await asyncio.to_thread(self.open_workspace)
                     runs, endpoints = RunStatusWatcher(ws), EndpointHealthWatcher(ws)
-                for event in await asyncio.to_thread(runs.poll):
+                statuses = await asyncio.to_thread(runs.poll)
+                health = await asyncio.to_thread(endpoints.poll)
+                # a stream whose user lost the right to read gets none of these: closed first
+                await self._authorizer.end_refused_streams()
+                for event in statuses:
                     emit(schema_id=RUN_STATUS_SCHEMA, data=event)
                 for event in runs.metric_events:
                     emit(schema_id=RUN_METRICS_SCHEMA, data=event)
                 for event in runs.log_events:
                     emit(schema_id=RUN_LOGS_SCHEMA, data=event)
-                for event in await asyncio.to_thread(endpoints.poll):
+                for event in health:
                     emit(schema_id=ENDPOINT_HEALTH_SCHEMA, data=event)
             except E.MlwsError:
                 pass  # no workspace yet, or the store is busy: look again later

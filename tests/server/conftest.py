@@ -80,6 +80,26 @@ def api(jp_fetch):
 
 
 @pytest.fixture
+def subscribe(jp_ws_fetch, jp_serverapp, api):
+    """``await subscribe(user=None)``: the events websocket the sidebar subscribes to (as
+    ``user``, with ``Authorization: token <user>-token``), on a server whose watcher runs
+    (closed after the test)."""
+    opened = []
+
+    async def open_events(user=None):
+        if not opened:  # pytest-jupyter does not run the server's start phase: do what
+            await jp_serverapp.extension_manager.start_all_extensions()  # ServerApp._post_start does
+        assert (await api("GET", "workspace", user=user)).code == 200
+        headers = {"Authorization": f"token {user}-token"} if user is not None else None
+        opened.append(await jp_ws_fetch("api", "events", "subscribe", headers=headers))
+        return opened[-1]
+
+    yield open_events
+    for socket in opened:
+        socket.close()
+
+
+@pytest.fixture
 def mlws_app(jp_serverapp):
     """The running MlwsApp."""
     return jp_serverapp.extension_manager.extension_points["jupyter_mlws"].app

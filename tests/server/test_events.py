@@ -29,24 +29,6 @@ async def _next_event(events, run_id, status=None, *, schema=SCHEMA, timeout=15,
     return await asyncio.wait_for(read(), timeout)
 
 
-@pytest.fixture
-def subscribe(jp_ws_fetch, jp_serverapp, api):
-    """``await subscribe()``: the events websocket the sidebar subscribes to, on a server whose
-    watcher runs (closed after the test)."""
-    opened = []
-
-    async def open_events():
-        # pytest-jupyter does not run the server's start phase; do what ServerApp._post_start does
-        await jp_serverapp.extension_manager.start_all_extensions()
-        assert (await api("GET", "workspace")).code == 200
-        opened.append(await jp_ws_fetch("api", "events", "subscribe"))
-        return opened[-1]
-
-    yield open_events
-    for socket in opened:
-        socket.close()
-
-
 async def test_a_status_change_arrives_on_the_events_websocket(subscribe, mlws_ws):
     events = await subscribe()
     run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import shutil
 from pathlib import Path
@@ -180,3 +182,46 @@ async def test_unknown_users_and_routes(api, team, jp_fetch, jp_ws_fetch):
     assert (await api("GET", "workspace", headers={"Authorization": "token nope"})).code == 403
     r = await api("GET", "secret", "place", user=OWNER)
     assert r.code == 404 and r.json["reason"] == "not_found"
+
+
+RUN_STATUS = "https://jupyter-mlws.org/events/run-status"
+
+
+async def _status_events(socket, run_id, until_status):
+    """The run-status events of ``run_id`` on ``socket`` up to the one with ``until_status``,
+    or up to the socket's close (then the last item is None)."""
+    seen = []
+    while True:
+        message = await socket.read_message()
+        if message is None:
+            return seen + [None]
+        event = json.loads(message)
+        if event.get("schema_id") == RUN_STATUS and event["run_id"] == run_id:
+            seen.append(event["status"])
+            if event["status"] == until_status:
+                return seen
+
+
+@pytest.mark.parametrize("how", ["revoked", "removed by the CLI"])
+async def test_revoked_access_ends_the_live_event_stream(subscribe, api, team, mlws_ws, jp_ws_fetch,
+                                                        how):
+    from jupyter_mlws.access import os_user
+
+    kept, revoked = await subscribe(CONTRIBUTOR), await subscribe(READER)
+    run = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
+    for socket in (kept, revoked):  # both read the workspace's events
+        assert await asyncio.wait_for(_status_events(socket, run.id, "running"), 30) == ["running"]
+    if how == "revoked":
+        assert (await api("DELETE", "access", READER, user=OWNER)).code == 204
+    else:  # another process changes the roles: the server learns it from the store alone
+        await asyncio.to_thread(mlws_ws.access.revoke, os_user(), READER)
+    assert (await api("GET", "runs", user=READER)).code == 403
+    run.end("completed")  # an event produced after the revocation
+    assert await asyncio.wait_for(_status_events(kept, run.id, "completed"), 30) == ["completed"]
+    # the revoked reader's stream is closed, and the event never reached it
+    assert await asyncio.wait_for(_status_events(revoked, run.id, "completed"), 30) == [None]
+    assert revoked.close_code == 1008 and "role" in revoked.close_reason
+    # nor can they subscribe again
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_ws_fetch("api", "events", "subscribe", headers={"Authorization": f"token {READER}-token"})
+    assert refused.value.code == 403
