@@ -743,6 +743,14 @@ _SETTING_OPTIONS = [
                  help="Record request statistics (default on)."),
     click.option("--sample-rate", type=float,
                  help="Fraction of requests whose payloads are stored (default 0)."),
+    click.option("--header-timeout", type=float,
+                 help="Seconds a connection may take to send a request head before it is "
+                      "closed (default 30)."),
+    click.option("--body-timeout", type=float,
+                 help="Seconds a request's body may take after its head before the connection "
+                      "is closed (default 60)."),
+    click.option("--max-connections", type=int,
+                 help="Open connections per worker; one more gets 503 (default 500)."),
 ]
 
 

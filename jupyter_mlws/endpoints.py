@@ -58,6 +58,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "sample_max_bytes": 65536,    # payloads are cut to this size when sampled
     "flush_interval": 2.0,        # seconds between statistics batches
     "keep_alive": 5,
+    "header_timeout": 30.0,       # seconds a connection may take to send a request head, else closed
+    "body_timeout": 60.0,         # seconds a request's body may take after its head, else closed
+    "max_connections": 500,       # open connections per worker; one more is answered 503 and closed
 }
 
 

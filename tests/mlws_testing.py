@@ -92,3 +92,45 @@ def stop_jupyter(server: JupyterServer) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.proc.pid, signal.SIGKILL)
             server.proc.wait(5)
+
+
+# -- slow clients ---------------------------------------------------------------------------
+
+
+def trickling_clients(port: int, data: bytes, count: int, *, at_once: bytes = b"",
+                      every: float = 0.5, limit: float = 20.0) -> list[bool]:
+    """Open ``count`` connections to 127.0.0.1:``port``, send each ``at_once``, then ``data`` one
+    byte every ``every`` seconds, never its last byte (a request that is never finished), until
+    the server closes them or ``limit`` seconds pass; then close what is left.  Returns, per
+    connection, whether the server closed it (bounded: at most ``limit`` seconds and ``count``
+    sockets)."""
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(count)]
+    for s in socks:
+        s.sendall(at_once)
+        s.setblocking(False)
+    closed = [False] * count
+    deadline, sent = time.monotonic() + limit, 0
+    try:
+        while not all(closed) and time.monotonic() < deadline:
+            for i, s in enumerate(socks):
+                if closed[i]:
+                    continue
+                try:
+                    closed[i] = s.recv(4096) == b""  # an answer is no close; the end of stream is
+                except BlockingIOError:
+                    pass
+                except OSError:  # reset
+                    closed[i] = True
+                if not closed[i] and sent < len(data) - 1:
+                    try:
+                        s.send(data[sent:sent + 1])
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        closed[i] = True
+            sent += 1
+            time.sleep(every)
+    finally:
+        for s in socks:
+            s.close()
+    return closed

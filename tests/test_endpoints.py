@@ -23,7 +23,7 @@ pytest.importorskip("sklearn")
 pytest.importorskip("uvicorn")
 
 from click.testing import CliRunner  # noqa: E402
-from mlws_testing import iris_model  # noqa: E402
+from mlws_testing import iris_model, trickling_clients  # noqa: E402
 
 from jupyter_mlws import Workspace  # noqa: E402
 from jupyter_mlws.cli import main as cli  # noqa: E402
@@ -471,6 +471,39 @@ def test_thread_pool_async_run_monitoring_switch_and_update(env):
         ws.endpoints.metrics("side", 600)), timeout=15, what="monitoring back on")
     assert counted["deployments"]["aio"]["statuses"]["504"] == 1
     ws.endpoints.delete("side")
+
+
+def test_clients_that_never_finish_a_request_are_dropped(env):
+    ws, models = env
+    ws.endpoints.create("slowpoke", "iris:1", SCRIPTS / "score.py")
+    k = keys(ws, "slowpoke")["primary"]
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "endpoint", "update", "slowpoke",
+                                   "--header-timeout", "2", "--body-timeout", "2"])
+    assert res.exit_code == 0, res.output
+    info = ws.endpoints.show("slowpoke")
+    assert info["state"] == "healthy" and info["settings"]["header_timeout"] == 2.0
+    head = (b"POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + k.encode() + b"\r\nContent-Length: 40\r\n\r\n")
+    closed = {}
+    clients = [threading.Thread(target=lambda: closed.update(  # a head, byte by byte
+                   heads=trickling_clients(info["port"], head, 6, every=0.5, limit=25))),
+               threading.Thread(target=lambda: closed.update(  # a whole head, then a body so
+                   bodies=trickling_clients(info["port"], b'{"data": ' + b" " * 31, 3, at_once=head,
+                                            every=0.5, limit=25)))]
+    for t in clients:
+        t.start()
+    try:
+        for _ in range(3):  # others are served meanwhile
+            status, _, out = call(info, {"data": SAMPLE}, key=k)
+            assert status == 200 and out["predictions"] == models[0].predict(SAMPLE).tolist()
+    finally:
+        for t in clients:
+            t.join(40)
+    assert closed == {"heads": [True] * 6, "bodies": [True] * 3}  # by the server, within the bound
+    with pytest.raises(InvalidInput, match="header_timeout must be positive"):
+        ws.endpoints.update("slowpoke", header_timeout=0)
+    assert ws.endpoints.show("slowpoke")["settings"]["header_timeout"] == 2.0
+    ws.endpoints.delete("slowpoke")
 
 
 def test_init_failure_marks_the_endpoint_failed(env):

@@ -8,6 +8,9 @@ Started by the supervisor as ``python -m jupyter_mlws.serving.worker SPEC SOCK_F
 - ``STATUS_FD`` is a pipe to the supervisor, one JSON object a line: ``ready``, ``failed``,
   heartbeats, ``stuck`` and batches of request statistics.
 
+Its HTTP protocol is uvicorn's with the endpoint's connection guards (:mod:`.protocol`: request
+head and body deadlines, a cap of open connections).
+
 The supervisor writes configuration lines (keys, traffic) to the worker's stdin; keys
 therefore never appear in argv, the environment or a file.  End of stdin means the
 supervisor is gone, and the worker stops.
@@ -101,9 +104,11 @@ def main(argv: list[str]) -> int:
             return 3
 
     import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     from .app import ScoringApp
     from .monitor import Monitor
+    from .protocol import guarded
 
     monitor = None
     if settings.get("monitoring", True):
@@ -117,7 +122,9 @@ def main(argv: list[str]) -> int:
     sock = socket.socket(fileno=sock_fd)
     app = ScoringApp(spec["endpoint"], loaded, settings, monitor, log=_log, listener=sock,
                      workers=int(spec.get("workers", 1)))
-    config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
+    http = guarded(AutoHTTPProtocol, float(settings["header_timeout"]),
+                   float(settings["body_timeout"]), int(settings["max_connections"]))
+    config = uvicorn.Config(app, http=http, lifespan="off", access_log=False, log_level="warning",
                             timeout_keep_alive=int(settings.get("keep_alive", 5)),
                             timeout_graceful_shutdown=float(settings["request_timeout"]) + 1)
     server = uvicorn.Server(config)
