@@ -444,6 +444,10 @@ def test_run_show_of_an_unknown_run_is_a_helpful_error(ws, w):
     assert result.exit_code == 3
     assert result.stderr.strip() == "error: no run 'nosuchrun': 'mlws run list' shows run ids"
     assert result.stdout == ""
+    short = mlws(*w, "run", "show", make_run(ws)[:2])  # unique, but too short to be a prefix
+    assert short.exit_code == 3
+    assert short.stderr.strip().endswith("a prefix of a run id needs at least 4 characters "
+                                         "('mlws run list' shows run ids)")
 
 
 def test_run_compare_side_by_side(ws, w):

@@ -155,6 +155,9 @@ def test_unknown_and_prefix_run_ids(ws):
     assert ws.get_run(run.id[:6]).id == run.id
     with pytest.raises(NotFound, match="mlws run list"):
         ws.get_run("ffffffffffff")
+    # a unique prefix too short to name a run says how long one must be
+    with pytest.raises(NotFound, match=f"no run '{run.id[:2]}': a prefix of a run id needs at least 4"):
+        ws.get_run(run.id[:2])
 
 
 def test_search_filters_orders_and_pages(ws):
