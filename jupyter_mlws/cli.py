@@ -67,6 +67,14 @@ def _table(headers: list[str], rows: list[list]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
+def _fields(pairs) -> None:
+    """``label: value`` lines, values aligned one space past the longest label."""
+    pairs = list(pairs)
+    width = max(len(label) for label, _ in pairs) + 2
+    for label, value in pairs:
+        click.echo(f"{label + ':':<{width}}{value}".rstrip())
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
@@ -155,8 +163,7 @@ def workspace_show(ctx: click.Context, as_json: bool) -> None:
     info = _ws(ctx).describe()
     if as_json:
         return _json(info)
-    for key, value in info.items():
-        click.echo(f"{key + ':':<20}{value}")
+    _fields(info.items())
 
 
 @workspace.command("backup")
@@ -423,16 +430,13 @@ def run_show(ctx, run_id, as_json) -> None:
         return _json({**r.record.to_dict(), "files": files,
                       "children": [c.id for c in r.children()]})
     rec = r.record
-    for label, value in (("id", rec.id), ("name", rec.name), ("experiment", rec.experiment),
-                         ("status", rec.status), ("started", _time(rec.start_time)),
-                         ("ended", _time(rec.end_time)), ("duration", _duration(rec.duration_ms)),
-                         ("parent", rec.parent_id or "-"),
-                         ("source", f"{rec.source_type} {rec.source_name}".strip()),
-                         ("git", f"{rec.git_commit or '-'} {rec.git_branch or ''}"
-                                 f"{' (dirty)' if rec.git_dirty else ''}")):
-        click.echo(f"{label + ':':<12}{value}".rstrip())
-    if rec.description:
-        click.echo(f"{'description:':<12}{rec.description}")
+    _fields([("id", rec.id), ("name", rec.name), ("experiment", rec.experiment),
+             ("status", rec.status), ("started", _time(rec.start_time)),
+             ("ended", _time(rec.end_time)), ("duration", _duration(rec.duration_ms)),
+             ("parent", rec.parent_id or "-"),
+             ("source", f"{rec.source_type} {rec.source_name}".strip()),
+             ("git", f"{rec.git_commit or '-'} {rec.git_branch or ''}{' (dirty)' if rec.git_dirty else ''}"),
+             *([("description", rec.description)] if rec.description else [])])
     if rec.error:
         click.echo("error:\n  " + rec.error.strip().replace("\n", "\n  "))
     for title, values in (("params", rec.params), ("metrics", rec.metrics), ("tags", rec.tags)):
@@ -530,13 +534,10 @@ def model() -> None:
 
 
 def _version_lines(v) -> None:
-    for label, value in (("model", v.ref), ("flavor", v.flavor), ("size", f"{v.size} bytes"),
-                         ("sha256", v.sha256), ("created", _time(v.created_at)),
-                         ("run", v.run_id or "-"), ("source", v.source),
-                         ("aliases", ", ".join(v.aliases) or "-")):
-        click.echo(f"{label + ':':<12}{value}")
-    if v.description:
-        click.echo(f"{'description:':<12}{v.description}")
+    _fields([("model", v.ref), ("flavor", v.flavor), ("size", f"{v.size} bytes"),
+             ("sha256", v.sha256), ("created", _time(v.created_at)), ("run", v.run_id or "-"),
+             ("source", v.source), ("aliases", ", ".join(v.aliases) or "-"),
+             *([("description", v.description)] if v.description else [])])
     for title, values in (("tags", v.tags), ("params", v.lineage.get("params", {})),
                           ("metrics", v.lineage.get("metrics", {}))):
         if values:
@@ -753,12 +754,9 @@ def _settings_options(fn):
 
 
 def _endpoint_lines(info: dict) -> None:
-    for label, value in (("endpoint", info["name"]), ("state", info["state"]),
-                         ("url", info["scoring_uri"] or "-"), ("workers", info["workers"]),
-                         ("restarts", info["restarts"]), ("created", _time(info["created_at"]))):
-        click.echo(f"{label + ':':<11}{value}")
-    if info["error"]:
-        click.echo(f"{'error:':<11}{info['error']}")
+    _fields([("endpoint", info["name"]), ("state", info["state"]), ("url", info["scoring_uri"] or "-"),
+             ("workers", info["workers"]), ("restarts", info["restarts"]),
+             ("created", _time(info["created_at"])), *([("error", info["error"])] if info["error"] else [])])
     click.echo("deployments:")
     _table(["NAME", "TRAFFIC", "STATE", "MODELS", "SCRIPT"],
            [[d["name"], f"{d['traffic']}%", d["state"], ", ".join(d["models"]), d["entry_script"]]

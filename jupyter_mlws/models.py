@@ -1,11 +1,11 @@
 """The model registry: named, versioned models with lineage to the run that made them.
 
-A version is a set of files (content-addressed blobs), its framework flavour
+A version is a set of files (content-addressed blobs), its framework flavor
 when it can be told without running anything, its size and hash, and the
 params and metrics of its run at registration.  ``NAME`` (the latest
 version), ``NAME:3`` and ``NAME@champion`` name a version everywhere.
 
-Nothing is ever unpickled here: flavours are read from pickle opcodes, and
+Nothing is ever unpickled here: flavors are read from pickle opcodes, and
 models are only loaded inside an endpoint's own process.
 """
 

@@ -438,6 +438,27 @@ def test_run_show_by_id_and_prefix(ws, w):
     assert "pk" not in data
 
 
+def _aligned(text: str) -> dict[str, str]:
+    """The ``label: value`` lines of a show command; each value starts one space or more past
+    its colon, all in one column."""
+    fields = re.findall(r"^([a-z0-9_]+):( +)(\S.*)$", text, re.M)
+    columns = {len(label) + 1 + len(space) for label, space, _ in fields}
+    assert len(columns) == 1, text
+    assert not re.search(r"^[a-z0-9_]+:[^\s]", text, re.M), text  # no value glued to its label
+    return {label: value for label, _, value in fields}
+
+
+def test_show_commands_put_a_space_between_every_label_and_its_value(ws, w, tmp_path):
+    with ws.experiment("exp").start_run(snapshot=False, outputs=None) as run:
+        run.set_description("rf depth 4")
+    assert _aligned(ok(mlws(*w, "run", "show", run.id)))["description"] == "rf depth 4"
+    (tmp_path / "m.pkl").write_bytes(b"not really a model")
+    ok(mlws(*w, "model", "register", "wine", "--path", tmp_path / "m.pkl", "--description", "rf depth 4"))
+    shown = _aligned(ok(mlws(*w, "model", "show", "wine:1")))
+    assert shown["description"] == "rf depth 4" and shown["flavor"] == "unknown"
+    assert _aligned(ok(mlws(*w, "workspace", "show")))["name"] == "ws"
+
+
 def test_run_show_of_an_unknown_run_is_a_helpful_error(ws, w):
     make_run(ws)
     result = mlws(*w, "run", "show", "nosuchrun")
