@@ -16,8 +16,9 @@ import click
 
 from . import errors as E
 
+#: the first kind that matches decides (EndpointError before Unavailable, its base)
 EXIT_CODES = {E.InvalidInput: 2, E.NotFound: 3, E.AlreadyExists: 4, E.Conflict: 5,
-              E.PermissionDenied: 6, E.Unavailable: 7, E.MlwsError: 1}
+              E.PermissionDenied: 6, E.EndpointError: 8, E.Unavailable: 7, E.MlwsError: 1}
 
 
 def _fail(exc: E.MlwsError) -> None:
@@ -53,10 +54,10 @@ def _duration(ms: int | None) -> str:
     return "-" if ms is None else f"{ms / 1000:.1f}s"
 
 
-def _json(data) -> None:
+def _json(data, compact: bool = False) -> None:
     from .runs import jsonable
 
-    click.echo(json.dumps(jsonable(data), indent=2, default=str, allow_nan=False))
+    click.echo(json.dumps(jsonable(data), indent=None if compact else 2, default=str, allow_nan=False))
 
 
 def _table(headers: list[str], rows: list[list]) -> None:
@@ -782,7 +783,9 @@ def _since(text: str) -> float:
               help="NAME:VERSION, NAME@ALIAS or NAME; repeatable (the first is MLWS_MODEL_DIR).")
 @click.option("--entry-script", required=True, type=click.Path(dir_okay=False),
               help="The scoring script: init() and run(data).")
-@click.option("--deployment", default="blue", show_default=True, help="The first deployment's name.")
+@click.option("--deployment", default="blue", show_default=True,
+              help="The first deployment's name; it takes all traffic. Blue/green: deploy the next "
+                   "version as another deployment ('green'), then split traffic between the two.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, help="Port (default: a free one).")
@@ -794,13 +797,22 @@ def _since(text: str) -> float:
 @handles_errors
 def endpoint_create(ctx, name, models, entry_script, deployment, workers, host, port, wait_timeout,
                     as_json, **settings) -> None:
-    """Create endpoint NAME and wait until it is healthy; print its URL."""
+    """Create endpoint NAME and wait until it is healthy; print its URL.
+
+    Its first deployment is named 'blue' (or --deployment) and takes all traffic; for
+    blue/green, 'mlws endpoint deploy NAME --deployment green ...' adds a second one.
+    """
     info = _ws(ctx).endpoints.create(name, list(models), entry_script, deployment=deployment,
                                      workers=workers, host=host, port=port, timeout=wait_timeout,
                                      **{k: v for k, v in settings.items() if v is not None})
     if as_json:
         return _json(info)
+    first = info["deployments"][0]["name"]
+    other = "green" if first != "green" else "blue"
     click.echo(f"endpoint {name} is healthy: {info['scoring_uri']}")
+    click.echo(f"deployment {first!r} takes 100% of traffic; blue/green: mlws endpoint deploy {name} "
+               f"--deployment {other} --model REF --entry-script SCRIPT, then "
+               f"mlws endpoint traffic {name} {first}=90 {other}=10")
     click.echo(f"keys: mlws endpoint keys {name}   call: mlws endpoint invoke {name} --data @input.json")
 
 
@@ -971,7 +983,11 @@ def endpoint_delete_deployment(ctx, name, deployment) -> None:
 @click.pass_context
 @handles_errors
 def endpoint_invoke(ctx, name, data, deployment) -> None:
-    """Score data on an endpoint with its key: mlws endpoint invoke iris --data @input.json"""
+    """Score data on an endpoint with its key: mlws endpoint invoke iris --data @input.json
+
+    Prints the answer as one line of JSON.  An error answered by the endpoint (its run()
+    raised or timed out) exits with 8; an endpoint that is stopped or does not answer, with 7.
+    """
     if data.startswith("@"):
         try:
             body = open(data[1:], "rb").read()
@@ -980,7 +996,7 @@ def endpoint_invoke(ctx, name, data, deployment) -> None:
     else:
         body = data.encode()
     result = _ws(ctx).endpoints.invoke(name, body, deployment=deployment, raw=True)
-    _json(result)
+    _json(result, compact=True)  # one line, as the endpoint answered: for pipes and for reading
 
 
 @endpoint.command("metrics")

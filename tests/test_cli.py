@@ -459,6 +459,13 @@ def test_show_commands_put_a_space_between_every_label_and_its_value(ws, w, tmp_
     assert _aligned(ok(mlws(*w, "workspace", "show")))["name"] == "ws"
 
 
+def test_endpoint_help_names_the_first_deployment_and_the_exit_codes():
+    create = ok(mlws("endpoint", "create", "--help"))
+    assert "first deployment is named 'blue'" in " ".join(create.split())
+    invoke = " ".join(ok(mlws("endpoint", "invoke", "--help")).split())
+    assert "one line of JSON" in invoke and "exits with 8" in invoke
+
+
 def test_run_show_of_an_unknown_run_is_a_helpful_error(ws, w):
     make_run(ws)
     result = mlws(*w, "run", "show", "nosuchrun")
