@@ -236,19 +236,32 @@ def _notebook_parameters(params, raw, parameters_file) -> dict:
 
 
 class _Progress:
-    """A one-line progress bar on stderr: cells done out of total."""
+    """Items done out of total on stderr, as they finish: a one-line bar at a terminal, else
+    (a pipe, a CI log) a line per item.  ``unit`` is what is counted: cells of a notebook run,
+    or the child runs of a sweep."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty() or enabled == "always"
+    def __init__(self, enabled: bool, unit: str = "cell"):
+        self.enabled = enabled
+        self.bar = sys.stderr.isatty()
+        self.unit = unit
+        self.done = 0
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or not total:
+        if not self.enabled or not total or done == self.done:
             return
-        width = 30
-        filled = width * done // total
-        click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} cells", err=True, nl=False)
-        self.shown = True
+        if done < self.done:  # a retry starts its cells again
+            self.done = 0
+        if self.bar:
+            width = 30
+            filled = width * done // total
+            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {self.unit}s",
+                       err=True, nl=False)
+            self.shown = True
+        else:
+            for n in range(self.done + 1, done + 1):
+                click.echo(f"{self.unit} {n}/{total} done", err=True)
+        self.done = done
 
     def end(self) -> None:
         if self.shown:
@@ -282,7 +295,9 @@ def _report_end(record, as_json: bool) -> None:
 @click.option("--output", help="A copy of the output notebook inside the workspace: 'reports/{run_name}.ipynb'.")
 @click.option("--grid", multiple=True, help="NAME=V1,V2: one child run per combination (repeatable).")
 @click.option("--max-parallel", type=int, default=2, show_default=True, help="Children run at once.")
-@click.option("--wait", is_flag=True, help="Wait for the run, showing cells done.")
+@click.option("--wait", is_flag=True,
+              help="Wait for the run, showing cells (of a sweep: child runs) done on stderr: "
+                   "a bar at a terminal, else a line each.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
@@ -323,7 +338,7 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
         sub = ws.notebooks.submit_grid(notebook, parse_grid(grid), values, max_parallel=max_parallel,
                                        detach=False, **options)
         announce(sub)
-        progress = _Progress(not as_json)
+        progress = _Progress(not as_json, unit="run")
         try:
             record = run_sweep(ws, sub.run_id, max_parallel, on_progress=progress)
         finally:

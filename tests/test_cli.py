@@ -330,6 +330,74 @@ def test_run_start_refuses_a_malformed_tag_and_a_missing_command(ws, w):
     assert strict_json(ok(mlws(*w, "run", "list", "--json")))["runs"] == []
 
 
+# -- mlws run submit --wait: what it shows while it waits ----------------------------------
+
+
+def _notebook(path: Path, cells: list[str]) -> Path:
+    """A tiny notebook whose first cell is its ``parameters`` cell."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(src) for src in cells],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                  "language_info": {"name": "python"}})
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, path)
+    return path
+
+
+def _sweep_process(args, cwd, stderr_tty: bool) -> tuple[int, str, str]:
+    """``mlws ARGS`` as a real process (a sweep forks its children); stderr a pipe or a terminal."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
+    master, slave = pty.openpty() if stderr_tty else (None, subprocess.PIPE)
+    proc = subprocess.Popen([MLWS, *map(str, args)], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=slave, text=True)
+    if not stderr_tty:
+        out, err = proc.communicate(timeout=240)
+        return proc.returncode, out, err
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    out = proc.communicate(timeout=60)[0]
+    return proc.returncode, out, b"".join(chunks).decode(errors="replace")
+
+
+def test_run_submit_wait_prints_a_line_per_cell_when_not_at_a_terminal(ws, w, tmp_path):
+    _notebook(tmp_path / "four.ipynb", ["x = 0", "y = x + 1", "z = y * 2", "print(z)"])
+    result = mlws(*w, "run", "submit", tmp_path / "four.ipynb", "-p", "x", "1", "--wait")
+    assert ID.match(ok(result).strip())  # stdout: the run id alone, for scripts
+    lines = result.stderr.splitlines()
+    progress = [line for line in lines if line.startswith("cell ")]
+    total = int(progress[-1].split("/")[1].split()[0])
+    assert progress == [f"cell {n}/{total} done" for n in range(1, total + 1)] and total >= 4
+    assert lines[-1] == f"run {result.stdout.strip()} completed"
+
+
+def test_a_sweep_counts_its_child_runs_a_line_each_or_on_a_bar(ws, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    _notebook(project / "one.ipynb", ["x = 0", "print(x)"])
+    base = ["-w", ws.root, "run", "submit", "one.ipynb", "--max-parallel", "2", "--wait"]
+    code, out, err = _sweep_process([*base, "--grid", "x=1,2"], project, stderr_tty=False)
+    assert code == 0, err
+    assert [line for line in err.splitlines() if line.startswith("run ")][:2] == ["run 1/2 done",
+                                                                                 "run 2/2 done"]
+    # at a terminal: a bar that counts the children, not cells
+    code, out, err = _sweep_process([*base, "--grid", "x=3"], project, stderr_tty=True)
+    assert code == 0, err
+    assert re.search(r"\] 1/1 runs", err) and "cells" not in err
+
+
 # -- listing and searching runs ---------------------------------------------------------
 
 
