@@ -630,6 +630,24 @@ def test_run_history_table_and_json_with_nan_and_inf(ws, w):
     assert shown["metrics"] == {"loss": 0.25}
 
 
+# -- mlws server ------------------------------------------------------------------------------
+
+
+def test_mlws_server_starts_for_whoever_runs_it_root_included(ws, tmp_path):
+    from mlws_testing import start_jupyter, stop_jupyter
+
+    server = start_jupyter(tmp_path, lambda port, token: [
+        MLWS, "-w", ws.root, "server", "--port", str(port), f"--IdentityProvider.token={token}"],
+        cwd=tmp_path, allow_root=False)  # no --allow-root from the caller
+    try:
+        log = server.log.read_text(errors="replace")
+        assert "Running as root is not recommended" not in log
+        if os.geteuid() == 0:
+            assert "running as root, so Jupyter is started with --allow-root" in log
+    finally:
+        stop_jupyter(server)
+
+
 # -- quickstart ----------------------------------------------------------------------------
 
 
