@@ -680,11 +680,15 @@ def test_quickstart_in_an_empty_folder_then_again(tmp_path, monkeypatch):
     assert len(strict_json(ok(mlws("run", "history", best, "loss", "--json")))) == 60
     workspace_id = strict_json(ok(mlws("workspace", "show", "--json")))["id"]
 
+    # again: the same workspace, and the sample runs already there are reused, and said so
     proc = mlws_process("quickstart", cwd=folder)
     assert proc.returncode == 0, proc.stderr
     assert f"workspace 'fresh' in {folder}" in proc.stdout
+    assert f"reused the 3 sample runs already in experiment 'quickstart' ({ran}); train another: " \
+           in proc.stdout
+    assert f"best run: {best} " in proc.stdout
     info = strict_json(ok(mlws("workspace", "show", "--json")))
     assert info["id"] == workspace_id
-    assert info["runs"] == 6
+    assert info["runs"] == 3
     exps = strict_json(ok(mlws("experiment", "list", "--json")))
-    assert [(e["name"], e["runs"]) for e in exps] == [("quickstart", 6)]
+    assert [(e["name"], e["runs"]) for e in exps] == [("quickstart", 3)]
