@@ -208,18 +208,21 @@ def run() -> None:
 @click.option("--experiment", "-e", default="default", show_default=True)
 @click.option("--name", help="Display name of the run.")
 @click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
-@click.option("--no-snapshot", is_flag=True, help="Do not keep a snapshot of the current folder.")
+@click.option("--project-dir", type=click.Path(file_okay=False, exists=True),
+              help="Folder snapshotted and run in (default: the current folder).")
+@click.option("--no-snapshot", is_flag=True, help="Do not keep a snapshot of the project folder.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
 @handles_errors
-def run_start(ctx, experiment, name, tags, no_snapshot, command) -> None:
+def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, command) -> None:
     """Run COMMAND as a run, capturing its output: mlws run start -- python train.py
 
     Exits with the command's own status."""
     from .launcher import run_command
 
     ended = run_command(_ws(ctx), experiment, command, name=name, tags=_pairs(tags, "tag"),
-                        snapshot=not no_snapshot)
+                        cwd=project_dir, snapshot=not no_snapshot,
+                        on_warning=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"run {ended.id} {ended.status}" + (f": {ended.record.error}" if ended.record.error else ""),
                err=True)
     if ended.status != "completed":

@@ -315,6 +315,27 @@ def test_run_start_of_a_missing_program_is_a_clear_error(ws):
     assert "could not start" in run["error"]
 
 
+def test_run_start_in_the_workspace_folder_warns_and_says_what_to_do(ws, w, monkeypatch, tmp_path):
+    monkeypatch.chdir(ws.root)
+    script = "import os; os.makedirs('outputs'); open('outputs/m.txt', 'w').write('m')"
+    result = mlws(*w, "run", "start", "--", sys.executable, "-c", script)
+    assert result.exit_code == 0, result.output
+    assert ("warning: the source snapshot is empty: this folder is the workspace itself, whose own "
+            "files are never kept, and the run's outputs/ will be written into it; run from your "
+            "project folder") in result.stderr
+    assert "--project-dir PROJECT" in result.stderr
+    # --project-dir: the snapshot and the outputs are the project's, and nothing to warn about
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text(script)
+    result = mlws(*w, "run", "start", "--project-dir", project, "--", sys.executable, "train.py")
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.output
+    run_id = RUN_LINE.search(result.stderr).group(1)
+    files = {(f["kind"], f["path"]) for f in strict_json(ok(mlws(*w, "run", "show", run_id, "--json")))["files"]}
+    assert {("snapshot", "train.py"), ("artifact", "outputs/m.txt")} <= files
+    assert (project / "outputs" / "m.txt").exists()
+
+
 def test_run_start_in_process_leaks_no_file_descriptors(ws, w):
     ok(mlws(*w, "run", "start", "--no-snapshot", "--", sys.executable, "-c", "print('hi')"))
     gc.collect()
