@@ -68,10 +68,9 @@ def _earlier_sample(ws: Workspace, lr: str):
 
 def lab_command() -> list[str]:
     """The ``jupyter lab`` command that opens the workspace sidebar (run it in the workspace folder)."""
-    cmd = ["jupyter", "lab", f"--LabApp.default_url={LAB_URL}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # Jupyter refuses root otherwise; quickstart was run as root
-    return cmd
+    from .startup import allow_root_args
+
+    return ["jupyter", "lab", f"--LabApp.default_url={LAB_URL}", *allow_root_args()]
 
 
 def lab_hint(path: str | os.PathLike = ".") -> str:
