@@ -713,3 +713,18 @@ def test_quickstart_in_an_empty_folder_then_again(tmp_path, monkeypatch):
     assert info["runs"] == 3
     exps = strict_json(ok(mlws("experiment", "list", "--json")))
     assert [(e["name"], e["runs"]) for e in exps] == [("quickstart", 3)]
+
+
+# -- the README tells the truth about what exists ----------------------------------------------
+
+
+def test_the_readme_roles_name_only_what_the_roles_guard():
+    from jupyter_mlws.server.authorizer import CONCEPTS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    roles = readme.split("### Roles", 1)[1].split("```", 1)[0]
+    changed = re.search(r"Contributor \(create and change ([^)]*)\)", roles).group(1)
+    things = re.split(r",\s*|\s+and\s+", changed)
+    assert things and all(thing in CONCEPTS for thing in things), things
+    for missing in ("compute", "VM", "secret"):  # not part of the product (yet)
+        assert missing not in roles
