@@ -331,7 +331,8 @@ def test_run_start_in_the_workspace_folder_warns_and_says_what_to_do(ws, w, monk
     result = mlws(*w, "run", "start", "--project-dir", project, "--", sys.executable, "train.py")
     assert result.exit_code == 0 and "warning" not in result.stderr, result.output
     run_id = RUN_LINE.search(result.stderr).group(1)
-    files = {(f["kind"], f["path"]) for f in strict_json(ok(mlws(*w, "run", "show", run_id, "--json")))["files"]}
+    shown = strict_json(ok(mlws(*w, "run", "show", run_id, "--json")))
+    files = {(f["kind"], f["path"]) for f in shown["files"]}
     assert {("snapshot", "train.py"), ("artifact", "outputs/m.txt")} <= files
     assert (project / "outputs" / "m.txt").exists()
 
@@ -541,8 +542,8 @@ def test_show_commands_put_a_space_between_every_label_and_its_value(ws, w, tmp_
     with ws.experiment("exp").start_run(snapshot=False, outputs=None) as run:
         run.set_description("rf depth 4")
     assert _aligned(ok(mlws(*w, "run", "show", run.id)))["description"] == "rf depth 4"
-    (tmp_path / "m.pkl").write_bytes(b"not really a model")
-    ok(mlws(*w, "model", "register", "wine", "--path", tmp_path / "m.pkl", "--description", "rf depth 4"))
+    (tmp_path / "m.bin").write_bytes(b"weights")
+    ok(mlws(*w, "model", "register", "wine", "--path", tmp_path / "m.bin", "--description", "rf depth 4"))
     shown = _aligned(ok(mlws(*w, "model", "show", "wine:1")))
     assert shown["description"] == "rf depth 4" and shown["flavor"] == "unknown"
     assert _aligned(ok(mlws(*w, "workspace", "show")))["name"] == "ws"
