@@ -3,8 +3,8 @@
 Three roles, each including the one below it:
 
 - ``owner``: everything, including assigning roles;
-- ``contributor``: create and change runs, models, endpoints and compute; no role changes;
-- ``reader``: read only, and no secret values, endpoint keys or VM connection details.
+- ``contributor``: create and change runs, models and endpoints; no role changes;
+- ``reader``: read only, and never endpoint keys.
 
 Actions are ``read`` (reader+), ``write`` (contributor+) and ``admin`` (owner).
 Assignments live in the ``role_assignments`` table.  While that table is empty

@@ -20,6 +20,37 @@ from .store.blobs import LocalBlobStore
 
 ARTIFACT, SNAPSHOT, LOG = "artifact", "snapshot", "log"
 KINDS = (ARTIFACT, SNAPSHOT, LOG)
+#: the image formats a run may log, told by their first bytes (SVG: see :func:`image_format`)
+IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"),
+                    (b"GIF89a", "gif"))
+IMAGE_FORMATS = ("png", "jpeg", "gif", "webp", "svg")
+#: bytes of an SVG file read for its <svg element (past an XML declaration, comments, a doctype)
+_SVG_HEAD = 4096
+
+
+def image_format(data: bytes) -> str | None:
+    """The format of an image's bytes (one of ``IMAGE_FORMATS``), None if they are not one.
+
+    Read from the content, never the name: PNG, JPEG, GIF and WebP by their signatures; SVG
+    as text that begins with ``<`` and opens an ``<svg`` element within its first 4 KB.
+    """
+    for signature, fmt in IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return fmt
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    head = data[:_SVG_HEAD].decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    return "svg" if head.startswith("<") and "<svg" in head else None
+
+
+def check_image(data: bytes, what: str) -> str:
+    """The format of ``data``; InvalidInput, naming ``what``, if it is empty or not an image."""
+    fmt = image_format(data)
+    if fmt is None:
+        found = "an empty file" if not data else "not an image"
+        raise InvalidInput(f"{what} is {found}: log a PNG, JPEG, GIF, WebP or SVG file "
+                           "(or a matplotlib figure)")
+    return fmt
 
 
 def _safe_name(name: str) -> bool:

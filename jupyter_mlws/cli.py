@@ -16,8 +16,9 @@ import click
 
 from . import errors as E
 
+#: the first kind that matches decides (EndpointError before Unavailable, its base)
 EXIT_CODES = {E.InvalidInput: 2, E.NotFound: 3, E.AlreadyExists: 4, E.Conflict: 5,
-              E.PermissionDenied: 6, E.Unavailable: 7, E.MlwsError: 1}
+              E.PermissionDenied: 6, E.EndpointError: 8, E.Unavailable: 7, E.MlwsError: 1}
 
 
 def _fail(exc: E.MlwsError) -> None:
@@ -53,10 +54,10 @@ def _duration(ms: int | None) -> str:
     return "-" if ms is None else f"{ms / 1000:.1f}s"
 
 
-def _json(data) -> None:
+def _json(data, compact: bool = False) -> None:
     from .runs import jsonable
 
-    click.echo(json.dumps(jsonable(data), indent=2, default=str, allow_nan=False))
+    click.echo(json.dumps(jsonable(data), indent=None if compact else 2, default=str, allow_nan=False))
 
 
 def _table(headers: list[str], rows: list[list]) -> None:
@@ -65,6 +66,14 @@ def _table(headers: list[str], rows: list[list]) -> None:
     click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in cells:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def _fields(pairs) -> None:
+    """``label: value`` lines, values aligned one space past the longest label."""
+    pairs = list(pairs)
+    width = max(len(label) for label, _ in pairs) + 2
+    for label, value in pairs:
+        click.echo(f"{label + ':':<{width}}{value}".rstrip())
 
 
 def _fmt(value) -> str:
@@ -155,8 +164,7 @@ def workspace_show(ctx: click.Context, as_json: bool) -> None:
     info = _ws(ctx).describe()
     if as_json:
         return _json(info)
-    for key, value in info.items():
-        click.echo(f"{key + ':':<20}{value}")
+    _fields(info.items())
 
 
 @workspace.command("backup")
@@ -200,18 +208,21 @@ def run() -> None:
 @click.option("--experiment", "-e", default="default", show_default=True)
 @click.option("--name", help="Display name of the run.")
 @click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
-@click.option("--no-snapshot", is_flag=True, help="Do not keep a snapshot of the current folder.")
+@click.option("--project-dir", type=click.Path(file_okay=False, exists=True),
+              help="Folder snapshotted and run in (default: the current folder).")
+@click.option("--no-snapshot", is_flag=True, help="Do not keep a snapshot of the project folder.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
 @handles_errors
-def run_start(ctx, experiment, name, tags, no_snapshot, command) -> None:
+def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, command) -> None:
     """Run COMMAND as a run, capturing its output: mlws run start -- python train.py
 
     Exits with the command's own status."""
     from .launcher import run_command
 
     ended = run_command(_ws(ctx), experiment, command, name=name, tags=_pairs(tags, "tag"),
-                        snapshot=not no_snapshot)
+                        cwd=project_dir, snapshot=not no_snapshot,
+                        on_warning=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"run {ended.id} {ended.status}" + (f": {ended.record.error}" if ended.record.error else ""),
                err=True)
     if ended.status != "completed":
@@ -228,19 +239,32 @@ def _notebook_parameters(params, raw, parameters_file) -> dict:
 
 
 class _Progress:
-    """A one-line progress bar on stderr: cells done out of total."""
+    """Items done out of total on stderr, as they finish: a one-line bar at a terminal, else
+    (a pipe, a CI log) a line per item.  ``unit`` is what is counted: cells of a notebook run,
+    or the child runs of a sweep."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty() or enabled == "always"
+    def __init__(self, enabled: bool, unit: str = "cell"):
+        self.enabled = enabled
+        self.bar = sys.stderr.isatty()
+        self.unit = unit
+        self.done = 0
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or not total:
+        if not self.enabled or not total or done == self.done:
             return
-        width = 30
-        filled = width * done // total
-        click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} cells", err=True, nl=False)
-        self.shown = True
+        if done < self.done:  # a retry starts its cells again
+            self.done = 0
+        if self.bar:
+            width = 30
+            filled = width * done // total
+            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {self.unit}s",
+                       err=True, nl=False)
+            self.shown = True
+        else:
+            for n in range(self.done + 1, done + 1):
+                click.echo(f"{self.unit} {n}/{total} done", err=True)
+        self.done = done
 
     def end(self) -> None:
         if self.shown:
@@ -274,7 +298,9 @@ def _report_end(record, as_json: bool) -> None:
 @click.option("--output", help="A copy of the output notebook inside the workspace: 'reports/{run_name}.ipynb'.")
 @click.option("--grid", multiple=True, help="NAME=V1,V2: one child run per combination (repeatable).")
 @click.option("--max-parallel", type=int, default=2, show_default=True, help="Children run at once.")
-@click.option("--wait", is_flag=True, help="Wait for the run, showing cells done.")
+@click.option("--wait", is_flag=True,
+              help="Wait for the run, showing cells (of a sweep: child runs) done on stderr: "
+                   "a bar at a terminal, else a line each.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
@@ -315,7 +341,7 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
         sub = ws.notebooks.submit_grid(notebook, parse_grid(grid), values, max_parallel=max_parallel,
                                        detach=False, **options)
         announce(sub)
-        progress = _Progress(not as_json)
+        progress = _Progress(not as_json, unit="run")
         try:
             record = run_sweep(ws, sub.run_id, max_parallel, on_progress=progress)
         finally:
@@ -423,16 +449,13 @@ def run_show(ctx, run_id, as_json) -> None:
         return _json({**r.record.to_dict(), "files": files,
                       "children": [c.id for c in r.children()]})
     rec = r.record
-    for label, value in (("id", rec.id), ("name", rec.name), ("experiment", rec.experiment),
-                         ("status", rec.status), ("started", _time(rec.start_time)),
-                         ("ended", _time(rec.end_time)), ("duration", _duration(rec.duration_ms)),
-                         ("parent", rec.parent_id or "-"),
-                         ("source", f"{rec.source_type} {rec.source_name}".strip()),
-                         ("git", f"{rec.git_commit or '-'} {rec.git_branch or ''}"
-                                 f"{' (dirty)' if rec.git_dirty else ''}")):
-        click.echo(f"{label + ':':<12}{value}".rstrip())
-    if rec.description:
-        click.echo(f"{'description:':<12}{rec.description}")
+    _fields([("id", rec.id), ("name", rec.name), ("experiment", rec.experiment),
+             ("status", rec.status), ("started", _time(rec.start_time)),
+             ("ended", _time(rec.end_time)), ("duration", _duration(rec.duration_ms)),
+             ("parent", rec.parent_id or "-"),
+             ("source", f"{rec.source_type} {rec.source_name}".strip()),
+             ("git", f"{rec.git_commit or '-'} {rec.git_branch or ''}{' (dirty)' if rec.git_dirty else ''}"),
+             *([("description", rec.description)] if rec.description else [])])
     if rec.error:
         click.echo("error:\n  " + rec.error.strip().replace("\n", "\n  "))
     for title, values in (("params", rec.params), ("metrics", rec.metrics), ("tags", rec.tags)):
@@ -530,13 +553,10 @@ def model() -> None:
 
 
 def _version_lines(v) -> None:
-    for label, value in (("model", v.ref), ("flavor", v.flavor), ("size", f"{v.size} bytes"),
-                         ("sha256", v.sha256), ("created", _time(v.created_at)),
-                         ("run", v.run_id or "-"), ("source", v.source),
-                         ("aliases", ", ".join(v.aliases) or "-")):
-        click.echo(f"{label + ':':<12}{value}")
-    if v.description:
-        click.echo(f"{'description:':<12}{v.description}")
+    _fields([("model", v.ref), ("flavor", v.flavor), ("size", f"{v.size} bytes"),
+             ("sha256", v.sha256), ("created", _time(v.created_at)), ("run", v.run_id or "-"),
+             ("source", v.source), ("aliases", ", ".join(v.aliases) or "-"),
+             *([("description", v.description)] if v.description else [])])
     for title, values in (("tags", v.tags), ("params", v.lineage.get("params", {})),
                           ("metrics", v.lineage.get("metrics", {}))):
         if values:
@@ -712,15 +732,20 @@ def server(ctx, port, ip, enforce_roles, server_args) -> None:
     """Serve the workspace alone for a team: its page at /mlws/ and its REST API (a Jupyter
     server with only this extension: no files, kernels or terminals).
 
-    Extra arguments go to Jupyter, e.g. --IdentityProvider.token=SECRET.
+    Extra arguments go to Jupyter, e.g. --IdentityProvider.token=SECRET.  Run as root, it
+    passes --allow-root to Jupyter (as quickstart does) and says so.
     """
     from .config import find_root
     from .server.extension import MlwsApp
+    from .startup import allow_root_args
 
     root = find_root(ctx.obj["workspace"])
+    as_root = [a for a in allow_root_args() if a not in server_args]
+    if as_root:
+        click.echo("mlws server: running as root, so Jupyter is started with --allow-root", err=True)
     MlwsApp.launch_instance(argv=[f"--port={port}", f"--ip={ip}", "--no-browser",
                                   f"--MlwsApp.workspace={root}",
-                                  f"--MlwsApp.enforce_roles={enforce_roles}", *server_args])
+                                  f"--MlwsApp.enforce_roles={enforce_roles}", *as_root, *server_args])
 
 
 # -- endpoints ------------------------------------------------------------------------
@@ -761,12 +786,9 @@ def _settings_options(fn):
 
 
 def _endpoint_lines(info: dict) -> None:
-    for label, value in (("endpoint", info["name"]), ("state", info["state"]),
-                         ("url", info["scoring_uri"] or "-"), ("workers", info["workers"]),
-                         ("restarts", info["restarts"]), ("created", _time(info["created_at"]))):
-        click.echo(f"{label + ':':<11}{value}")
-    if info["error"]:
-        click.echo(f"{'error:':<11}{info['error']}")
+    _fields([("endpoint", info["name"]), ("state", info["state"]), ("url", info["scoring_uri"] or "-"),
+             ("workers", info["workers"]), ("restarts", info["restarts"]),
+             ("created", _time(info["created_at"])), *([("error", info["error"])] if info["error"] else [])])
     click.echo("deployments:")
     _table(["NAME", "TRAFFIC", "STATE", "MODELS", "SCRIPT"],
            [[d["name"], f"{d['traffic']}%", d["state"], ", ".join(d["models"]), d["entry_script"]]
@@ -792,7 +814,9 @@ def _since(text: str) -> float:
               help="NAME:VERSION, NAME@ALIAS or NAME; repeatable (the first is MLWS_MODEL_DIR).")
 @click.option("--entry-script", required=True, type=click.Path(dir_okay=False),
               help="The scoring script: init() and run(data).")
-@click.option("--deployment", default="blue", show_default=True, help="The first deployment's name.")
+@click.option("--deployment", default="blue", show_default=True,
+              help="The first deployment's name; it takes all traffic. Blue/green: deploy the next "
+                   "version as another deployment ('green'), then split traffic between the two.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, help="Port (default: a free one).")
@@ -804,13 +828,22 @@ def _since(text: str) -> float:
 @handles_errors
 def endpoint_create(ctx, name, models, entry_script, deployment, workers, host, port, wait_timeout,
                     as_json, **settings) -> None:
-    """Create endpoint NAME and wait until it is healthy; print its URL."""
+    """Create endpoint NAME and wait until it is healthy; print its URL.
+
+    Its first deployment is named 'blue' (or --deployment) and takes all traffic; for
+    blue/green, 'mlws endpoint deploy NAME --deployment green ...' adds a second one.
+    """
     info = _ws(ctx).endpoints.create(name, list(models), entry_script, deployment=deployment,
                                      workers=workers, host=host, port=port, timeout=wait_timeout,
                                      **{k: v for k, v in settings.items() if v is not None})
     if as_json:
         return _json(info)
+    first = info["deployments"][0]["name"]
+    other = "green" if first != "green" else "blue"
     click.echo(f"endpoint {name} is healthy: {info['scoring_uri']}")
+    click.echo(f"deployment {first!r} takes 100% of traffic; blue/green: mlws endpoint deploy {name} "
+               f"--deployment {other} --model REF --entry-script SCRIPT, then "
+               f"mlws endpoint traffic {name} {first}=90 {other}=10")
     click.echo(f"keys: mlws endpoint keys {name}   call: mlws endpoint invoke {name} --data @input.json")
 
 
@@ -981,7 +1014,11 @@ def endpoint_delete_deployment(ctx, name, deployment) -> None:
 @click.pass_context
 @handles_errors
 def endpoint_invoke(ctx, name, data, deployment) -> None:
-    """Score data on an endpoint with its key: mlws endpoint invoke iris --data @input.json"""
+    """Score data on an endpoint with its key: mlws endpoint invoke iris --data @input.json
+
+    Prints the answer as one line of JSON.  An error answered by the endpoint (its run()
+    raised or timed out) exits with 8; an endpoint that is stopped or does not answer, with 7.
+    """
     if data.startswith("@"):
         try:
             body = open(data[1:], "rb").read()
@@ -990,7 +1027,7 @@ def endpoint_invoke(ctx, name, data, deployment) -> None:
     else:
         body = data.encode()
     result = _ws(ctx).endpoints.invoke(name, body, deployment=deployment, raw=True)
-    _json(result)
+    _json(result, compact=True)  # one line, as the endpoint answered: for pipes and for reading
 
 
 @endpoint.command("metrics")

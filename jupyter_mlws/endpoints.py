@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
-from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied, Unavailable
+from .errors import (AlreadyExists, Conflict, EndpointError, InvalidInput, NotFound, PermissionDenied,
+                     Unavailable)
 from .store import schema as S
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -701,6 +702,16 @@ class EndpointService:
         """Score ``data`` (a JSON-able value, or JSON text/bytes with ``raw=True``) on the endpoint.
 
         Uses the endpoint's primary key; ``deployment`` calls one deployment directly.
+        Returns the decoded JSON answer.
+
+        Raises
+        ------
+        InvalidInput, PermissionDenied, NotFound
+            The endpoint refused the call (400/413/415, 401, 404).
+        Unavailable
+            The endpoint is not healthy, did not answer, or is overloaded (503).
+        EndpointError
+            It answered with an error of its own: ``run()`` raised (500), timed out (504), ...
         """
         row = self._row(name)
         if not row["port"] or row["state"] != HEALTHY:
@@ -736,7 +747,7 @@ class EndpointService:
         except (ValueError, KeyError, TypeError):
             message = payload[:200].decode("utf-8", "replace")
         kind = {400: InvalidInput, 413: InvalidInput, 415: InvalidInput, 401: PermissionDenied,
-                404: NotFound}.get(response.status, Unavailable)
+                404: NotFound, 503: Unavailable}.get(response.status, EndpointError)
         error = kind(f"endpoint {name} answered {response.status}: {message}")
         error.status = response.status
         raise error

@@ -49,6 +49,16 @@ class Unavailable(MlwsError):
     reason = "unavailable"
 
 
+class EndpointError(Unavailable):
+    """An endpoint answered a call with an error of its own (its ``run()`` raised or timed out).
+
+    A kind of :class:`Unavailable` for HTTP (the service behind could not answer the call);
+    the CLI gives it its own exit code, so scripts tell a failing model from a stopped one.
+    """
+
+    reason = "endpoint_error"
+
+
 def missing_dependency(package: str, extra: str) -> Unavailable:
     """The error for an optional dependency that is not installed."""
     return Unavailable(

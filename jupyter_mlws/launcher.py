@@ -16,8 +16,9 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import IO, Mapping, Sequence
+from typing import IO, Callable, Mapping, Sequence
 
+from . import config as C
 from . import runs as R
 from .errors import InvalidInput
 from .metrics import MetricWriter
@@ -49,9 +50,12 @@ def run_command(
     cwd: str | os.PathLike | None = None,
     echo: bool = True,
     snapshot: bool = True,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Run:
-    """Execute ``argv`` as a run of ``experiment`` and wait for it; return the ended run.
+    """Execute ``argv`` as a run of ``experiment`` in ``cwd`` and wait for it; return the ended run.
 
+    ``cwd`` (default: the current folder) is snapshotted and run in; ``on_warning`` hears,
+    before the command starts, what the user should know (an empty snapshot).
     The run's ``exit_code`` is the command's exit status as a shell reports it.
     """
     if not argv:
@@ -60,6 +64,8 @@ def run_command(
     from .snapshot import collect, git_info
 
     files = collect(cwd, max_bytes=ws.config.snapshot_max_mb << 20) if snapshot else []
+    if snapshot and not files and on_warning is not None:
+        on_warning(empty_snapshot_warning(cwd))
     record = ws.runs.create(experiment, name=name, tags=tags, source_type="command",
                             source_name=shlex.join(argv), git=git_info(cwd))
     # the launcher only beats the heartbeat; the child writes its own metrics
@@ -91,6 +97,16 @@ def run_command(
     #: what a shell would report for the command: its status, 128 + N if signal N ended it
     run.exit_code = 130 if status == R.CANCELED else (128 - code if code < 0 else code)
     return run
+
+
+def empty_snapshot_warning(folder: Path) -> str:
+    """What to tell a user whose run's folder gives an empty snapshot, and what to do."""
+    fix = ("run from your project folder (with -w WORKSPACE, or MLWS_WORKSPACE, naming the workspace), "
+           "or pass --project-dir PROJECT; --no-snapshot takes no snapshot and says nothing")
+    if (folder / C.CONFIG_FILE).is_file():
+        return ("the source snapshot is empty: this folder is the workspace itself, whose own files "
+                "are never kept, and the run's outputs/ will be written into it; " + fix)
+    return f"the source snapshot is empty: {folder.name or folder} holds no files to keep; " + fix
 
 
 def _wait(child: subprocess.Popen) -> tuple[str, str | None]:

@@ -1,11 +1,11 @@
 """The model registry: named, versioned models with lineage to the run that made them.
 
-A version is a set of files (content-addressed blobs), its framework flavour
+A version is a set of files (content-addressed blobs), its framework flavor
 when it can be told without running anything, its size and hash, and the
 params and metrics of its run at registration.  ``NAME`` (the latest
 version), ``NAME:3`` and ``NAME@champion`` name a version everywhere.
 
-Nothing is ever unpickled here: flavours are read from pickle opcodes, and
+Nothing is ever unpickled here: flavors are read from pickle opcodes, and
 models are only loaded inside an endpoint's own process.
 """
 
@@ -33,6 +33,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 REF_RE = re.compile(r"^(?P<name>[^:@]+)(?::(?P<version>[^:@]+)|@(?P<alias>[^:@]+))?$")
+#: file suffixes that tell a model's flavor, first match wins
+SUFFIX_FLAVORS = (((".onnx",), "onnx"), ((".pt", ".pth"), "pytorch"), ((".h5", ".keras"), "keras"),
+                  ((".safetensors",), "safetensors"))
+#: pickled models, whose flavor is read from their opcodes
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
+MODEL_SUFFIXES = tuple(s for group, _ in SUFFIX_FLAVORS for s in group) + PICKLE_SUFFIXES
 
 
 @dataclass
@@ -90,14 +96,30 @@ def detect_flavor(files: list[tuple[str, Path]]) -> str:
     names = [name for name, _ in files]
     if any(Path(n).name == "MLmodel" for n in names):
         return "mlflow"
-    for suffixes, flavor in (((".onnx",), "onnx"), ((".pt", ".pth"), "pytorch"),
-                             ((".h5", ".keras"), "keras"), ((".safetensors",), "safetensors")):
+    for suffixes, flavor in SUFFIX_FLAVORS:
         if any(n.endswith(suffixes) for n in names):
             return flavor
     for name, path in files:
-        if name.endswith((".pkl", ".pickle", ".joblib")):
+        if name.endswith(PICKLE_SUFFIXES):
             return _pickle_flavor(path)
     return "unknown"
+
+
+def likely_model_artifact(paths: list[str]) -> str | None:
+    """Of a run's artifact paths, the file or folder most likely its model; None when unsure.
+
+    The folder holding an ``MLmodel`` file; else the one file with a model suffix
+    (``MODEL_SUFFIXES``), or the folder that holds all such files.  Never a guess between
+    several candidates (an ``MLmodel`` in two folders, model files in two folders).
+    """
+    mlmodel = {p.rpartition("/")[0] for p in paths if p.rpartition("/")[2] == "MLmodel"}
+    if mlmodel:
+        return (mlmodel.pop() or None) if len(mlmodel) == 1 else None
+    models = [p for p in paths if p.endswith(MODEL_SUFFIXES)]
+    if len(models) == 1:
+        return models[0]
+    folders = {p.rpartition("/")[0] for p in models}
+    return (folders.pop() or None) if len(folders) == 1 else None
 
 
 def _pickle_flavor(path: Path) -> str:

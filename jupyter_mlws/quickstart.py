@@ -19,21 +19,35 @@ LEARNING_RATES = ("0.01", "0.05", "0.2")
 
 
 def run_sample(path: str | os.PathLike = ".") -> str:
-    """Open or create the workspace at ``path``, run the sample three times; return a summary."""
+    """Open or create the workspace at ``path``, run the sample three times; return a summary.
+
+    Sample runs that completed in an earlier quickstart are reused, not run again.
+    """
     root = Path(path).absolute()
     ws = Workspace.open(root) if (root / C.CONFIG_FILE).is_file() else Workspace.create(root)
     with ws:
         project = root / "quickstart"
         project.mkdir(exist_ok=True)
         shutil.copy(SAMPLE, project / SAMPLE.name)
-        runs = [run_command(ws, "quickstart", [sys.executable, SAMPLE.name, lr], cwd=project,
-                            echo=False, tags={"sample": "true"})
-                for lr in LEARNING_RATES]
+        found = [_earlier_sample(ws, lr) for lr in LEARNING_RATES]
+        runs = [run or run_command(ws, "quickstart", [sys.executable, SAMPLE.name, lr], cwd=project,
+                                   echo=False, tags={"sample": "true"})
+                for run, lr in zip(found, LEARNING_RATES)]
         ids = ", ".join(f"'{r.id}'" for r in runs)
         best = ws.search_runs(f"id IN ({ids})", order_by=["metrics.loss ASC"], max_results=1)[0]
+        listed = ", ".join(r.id + " " + r.status for r in runs)
+        reused = sum(run is not None for run in found)
+        if not reused:
+            ran = f"ran {len(runs)} sample runs in experiment 'quickstart' ({listed})"
+        elif reused == len(runs):
+            ran = (f"reused the {reused} sample runs already in experiment 'quickstart' ({listed}); "
+                   f"train another: cd quickstart && mlws run start -e quickstart -- "
+                   f"python {SAMPLE.name} 0.1")
+        else:
+            ran = (f"ran {len(runs) - reused} and reused {reused} sample runs in experiment "
+                   f"'quickstart' ({listed})")
         lines = [f"workspace {ws.name!r} in {ws.root}",
-                 f"ran {len(runs)} sample runs in experiment 'quickstart' "
-                 f"({', '.join(r.id + ' ' + r.status for r in runs)})",
+                 ran,
                  f"best run: {best.id} (lr={best.params.get('lr')}, loss={best.metrics['loss']:.4g})",
                  "",
                  "look at them:",
@@ -45,12 +59,18 @@ def run_sample(path: str | os.PathLike = ".") -> str:
     return "\n".join(lines)
 
 
+def _earlier_sample(ws: Workspace, lr: str):
+    """The latest completed sample run with learning rate ``lr``, or None."""
+    page = ws.search_runs(f"experiment = 'quickstart' and tags.sample = 'true' and status = 'completed' "
+                          f"and params.lr = {lr}", order_by=["start_time DESC"], max_results=1)
+    return page[0] if len(page) else None
+
+
 def lab_command() -> list[str]:
     """The ``jupyter lab`` command that opens the workspace sidebar (run it in the workspace folder)."""
-    cmd = ["jupyter", "lab", f"--LabApp.default_url={LAB_URL}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # Jupyter refuses root otherwise; quickstart was run as root
-    return cmd
+    from .startup import allow_root_args
+
+    return ["jupyter", "lab", f"--LabApp.default_url={LAB_URL}", *allow_root_args()]
 
 
 def lab_hint(path: str | os.PathLike = ".") -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import runs as R
+from .artifacts import check_image
 from .errors import Conflict, InvalidInput
 from .limits import (
     STEP_MAX, STEP_MIN, check_key, check_step, check_steps, check_timestamp, check_timestamps,
@@ -220,7 +221,11 @@ class Run:
         self._log_value(key, "table", columns, step)
 
     def log_image(self, key: str, image: Any, step: int | None = None) -> None:
-        """Log an image: a path to a PNG/JPEG/SVG file, PNG bytes, or a matplotlib figure."""
+        """Log an image: a path to a PNG/JPEG/GIF/WebP/SVG file, its bytes, or a matplotlib figure.
+
+        Raises InvalidInput, and records nothing, for an empty file or one that is not an image
+        of those formats (told by its content, not its name).
+        """
         self._check_running()
         check_key(key, "image")
         if hasattr(image, "savefig"):
@@ -232,10 +237,12 @@ class Run:
         elif isinstance(image, (str, os.PathLike)):
             data = _read_file(image, f"image {key!r}")
         else:
-            raise InvalidInput(f"log_image({key!r}) needs a file path, PNG bytes or a matplotlib figure")
+            raise InvalidInput(f"log_image({key!r}) needs a file path, image bytes or a matplotlib figure")
+        fmt = check_image(data, f"image {key!r}")
         sha, size = self.workspace.blobs.put_bytes(data)
         self.workspace.runs.add_value(self.record.pk, key, "image", self._value_step(key, step),
-                                      int(_time() * 1000), data=json.dumps({"size": size}), blob=sha)
+                                      int(_time() * 1000), data=json.dumps({"size": size, "format": fmt}),
+                                      blob=sha)
 
     def _log_value(self, key: str, kind: str, value: Any, step: int | None) -> None:
         self._check_running()

@@ -40,6 +40,8 @@ ENDED = (COMPLETED, FAILED, CANCELED, KILLED, TIMED_OUT)
 
 #: rows per transaction when a large batch is written
 BATCH_ROWS = 50_000
+#: the fewest characters of a run id that name a run by prefix
+MIN_PREFIX = 4
 
 
 def new_run_id() -> str:
@@ -422,9 +424,12 @@ class RunService:
     def _pk(self, conn: Connection, run_id: str) -> int:
         pk = conn.execute(select(S.runs.c.pk).where(S.runs.c.id == run_id)).scalar()
         if pk is None:
+            if len(run_id) < MIN_PREFIX:
+                raise NotFound(f"no run {run_id!r}: a prefix of a run id needs at least {MIN_PREFIX} "
+                               "characters ('mlws run list' shows run ids)")
             matches = conn.execute(
                 select(S.runs.c.pk).where(S.runs.c.id.like(_escape_like(run_id) + "%", escape="\\"))
-                .limit(2)).scalars().all() if len(run_id) >= 4 else []
+                .limit(2)).scalars().all()
             if len(matches) == 1:
                 return matches[0]
             hint = "the prefix is ambiguous" if matches else "'mlws run list' shows run ids"
@@ -432,7 +437,7 @@ class RunService:
         return pk
 
     def get(self, run_id: str) -> RunRecord:
-        """The run with this id (or a unique prefix of at least 4 characters)."""
+        """The run with this id (or a unique prefix of at least ``MIN_PREFIX`` characters)."""
         if not isinstance(run_id, str) or not run_id:
             raise InvalidInput(f"a run id must be a non-empty string, got {run_id!r}")
         self.reap_stale()

@@ -5,6 +5,7 @@ Never called in a process that runs the user's code (a kernel, a script using th
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -19,3 +20,13 @@ def skip_iri_format_checks() -> None:
     """
     if "rfc3987_syntax" not in sys.modules:
         sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+
+
+def allow_root_args() -> list[str]:
+    """``["--allow-root"]`` when this process runs as root, else ``[]``: for the Jupyter servers
+    the CLI starts (``mlws server``, quickstart's ``jupyter lab``).
+
+    Jupyter refuses to start as root without it; whoever ran ``mlws`` as root (a container,
+    a VM's first login) asked for a server, so the CLI passes the flag rather than fail.
+    """
+    return ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []

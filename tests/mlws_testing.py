@@ -51,10 +51,11 @@ def free_port() -> int:
 
 
 def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
-                  timeout: float = 60) -> JupyterServer:
+                  timeout: float = 60, allow_root: bool = True) -> JupyterServer:
     """Start ``argv(port, token)`` (``jupyter lab``, ``mlws server``) with HOME and every Jupyter
     folder under ``root/home``, nothing of the caller's Jupyter or MLWS_ environment, and wait
-    for ``/api/status``; its output goes to ``root/server.log``."""
+    for ``/api/status``; its output goes to ``root/server.log``.  ``allow_root``: add
+    ``--allow-root`` when the tests run as root."""
     home = root / "home"
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)
@@ -64,7 +65,7 @@ def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"), JUPYTER_PLATFORM_DIRS="1")
     port, token = free_port(), secrets.token_hex(16)
-    cmd = argv(port, token) + (["--allow-root"] if os.geteuid() == 0 else [])
+    cmd = argv(port, token) + (["--allow-root"] if allow_root and os.geteuid() == 0 else [])
     log = root / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,

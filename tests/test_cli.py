@@ -315,6 +315,28 @@ def test_run_start_of_a_missing_program_is_a_clear_error(ws):
     assert "could not start" in run["error"]
 
 
+def test_run_start_in_the_workspace_folder_warns_and_says_what_to_do(ws, w, monkeypatch, tmp_path):
+    monkeypatch.chdir(ws.root)
+    script = "import os; os.makedirs('outputs'); open('outputs/m.txt', 'w').write('m')"
+    result = mlws(*w, "run", "start", "--", sys.executable, "-c", script)
+    assert result.exit_code == 0, result.output
+    assert ("warning: the source snapshot is empty: this folder is the workspace itself, whose own "
+            "files are never kept, and the run's outputs/ will be written into it; run from your "
+            "project folder") in result.stderr
+    assert "--project-dir PROJECT" in result.stderr
+    # --project-dir: the snapshot and the outputs are the project's, and nothing to warn about
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text(script)
+    result = mlws(*w, "run", "start", "--project-dir", project, "--", sys.executable, "train.py")
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.output
+    run_id = RUN_LINE.search(result.stderr).group(1)
+    shown = strict_json(ok(mlws(*w, "run", "show", run_id, "--json")))
+    files = {(f["kind"], f["path"]) for f in shown["files"]}
+    assert {("snapshot", "train.py"), ("artifact", "outputs/m.txt")} <= files
+    assert (project / "outputs" / "m.txt").exists()
+
+
 def test_run_start_in_process_leaks_no_file_descriptors(ws, w):
     ok(mlws(*w, "run", "start", "--no-snapshot", "--", sys.executable, "-c", "print('hi')"))
     gc.collect()
@@ -328,6 +350,74 @@ def test_run_start_refuses_a_malformed_tag_and_a_missing_command(ws, w):
     assert result.exit_code == 2
     assert "Missing argument" in result.stderr
     assert strict_json(ok(mlws(*w, "run", "list", "--json")))["runs"] == []
+
+
+# -- mlws run submit --wait: what it shows while it waits ----------------------------------
+
+
+def _notebook(path: Path, cells: list[str]) -> Path:
+    """A tiny notebook whose first cell is its ``parameters`` cell."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(src) for src in cells],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                  "language_info": {"name": "python"}})
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, path)
+    return path
+
+
+def _sweep_process(args, cwd, stderr_tty: bool) -> tuple[int, str, str]:
+    """``mlws ARGS`` as a real process (a sweep forks its children); stderr a pipe or a terminal."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
+    master, slave = pty.openpty() if stderr_tty else (None, subprocess.PIPE)
+    proc = subprocess.Popen([MLWS, *map(str, args)], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=slave, text=True)
+    if not stderr_tty:
+        out, err = proc.communicate(timeout=240)
+        return proc.returncode, out, err
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    out = proc.communicate(timeout=60)[0]
+    return proc.returncode, out, b"".join(chunks).decode(errors="replace")
+
+
+def test_run_submit_wait_prints_a_line_per_cell_when_not_at_a_terminal(ws, w, tmp_path):
+    _notebook(tmp_path / "four.ipynb", ["x = 0", "y = x + 1", "z = y * 2", "print(z)"])
+    result = mlws(*w, "run", "submit", tmp_path / "four.ipynb", "-p", "x", "1", "--wait")
+    assert ID.match(ok(result).strip())  # stdout: the run id alone, for scripts
+    lines = result.stderr.splitlines()
+    progress = [line for line in lines if line.startswith("cell ")]
+    total = int(progress[-1].split("/")[1].split()[0])
+    assert progress == [f"cell {n}/{total} done" for n in range(1, total + 1)] and total >= 4
+    assert lines[-1] == f"run {result.stdout.strip()} completed"
+
+
+def test_a_sweep_counts_its_child_runs_a_line_each_or_on_a_bar(ws, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    _notebook(project / "one.ipynb", ["x = 0", "print(x)"])
+    base = ["-w", ws.root, "run", "submit", "one.ipynb", "--max-parallel", "2", "--wait"]
+    code, out, err = _sweep_process([*base, "--grid", "x=1,2"], project, stderr_tty=False)
+    assert code == 0, err
+    assert [line for line in err.splitlines() if line.startswith("run ")][:2] == ["run 1/2 done",
+                                                                                 "run 2/2 done"]
+    # at a terminal: a bar that counts the children, not cells
+    code, out, err = _sweep_process([*base, "--grid", "x=3"], project, stderr_tty=True)
+    assert code == 0, err
+    assert re.search(r"\] 1/1 runs", err) and "cells" not in err
 
 
 # -- listing and searching runs ---------------------------------------------------------
@@ -438,12 +528,44 @@ def test_run_show_by_id_and_prefix(ws, w):
     assert "pk" not in data
 
 
+def _aligned(text: str) -> dict[str, str]:
+    """The ``label: value`` lines of a show command; each value starts one space or more past
+    its colon, all in one column."""
+    fields = re.findall(r"^([a-z0-9_]+):( +)(\S.*)$", text, re.M)
+    columns = {len(label) + 1 + len(space) for label, space, _ in fields}
+    assert len(columns) == 1, text
+    assert not re.search(r"^[a-z0-9_]+:[^\s]", text, re.M), text  # no value glued to its label
+    return {label: value for label, _, value in fields}
+
+
+def test_show_commands_put_a_space_between_every_label_and_its_value(ws, w, tmp_path):
+    with ws.experiment("exp").start_run(snapshot=False, outputs=None) as run:
+        run.set_description("rf depth 4")
+    assert _aligned(ok(mlws(*w, "run", "show", run.id)))["description"] == "rf depth 4"
+    (tmp_path / "m.bin").write_bytes(b"weights")
+    ok(mlws(*w, "model", "register", "wine", "--path", tmp_path / "m.bin", "--description", "rf depth 4"))
+    shown = _aligned(ok(mlws(*w, "model", "show", "wine:1")))
+    assert shown["description"] == "rf depth 4" and shown["flavor"] == "unknown"
+    assert _aligned(ok(mlws(*w, "workspace", "show")))["name"] == "ws"
+
+
+def test_endpoint_help_names_the_first_deployment_and_the_exit_codes():
+    create = ok(mlws("endpoint", "create", "--help"))
+    assert "first deployment is named 'blue'" in " ".join(create.split())
+    invoke = " ".join(ok(mlws("endpoint", "invoke", "--help")).split())
+    assert "one line of JSON" in invoke and "exits with 8" in invoke
+
+
 def test_run_show_of_an_unknown_run_is_a_helpful_error(ws, w):
     make_run(ws)
     result = mlws(*w, "run", "show", "nosuchrun")
     assert result.exit_code == 3
     assert result.stderr.strip() == "error: no run 'nosuchrun': 'mlws run list' shows run ids"
     assert result.stdout == ""
+    short = mlws(*w, "run", "show", make_run(ws)[:2])  # unique, but too short to be a prefix
+    assert short.exit_code == 3
+    assert short.stderr.strip().endswith("a prefix of a run id needs at least 4 characters "
+                                         "('mlws run list' shows run ids)")
 
 
 def test_run_compare_side_by_side(ws, w):
@@ -530,6 +652,24 @@ def test_run_history_table_and_json_with_nan_and_inf(ws, w):
     assert shown["metrics"] == {"loss": 0.25}
 
 
+# -- mlws server ------------------------------------------------------------------------------
+
+
+def test_mlws_server_starts_for_whoever_runs_it_root_included(ws, tmp_path):
+    from mlws_testing import start_jupyter, stop_jupyter
+
+    server = start_jupyter(tmp_path, lambda port, token: [
+        MLWS, "-w", ws.root, "server", "--port", str(port), f"--IdentityProvider.token={token}"],
+        cwd=tmp_path, allow_root=False)  # no --allow-root from the caller
+    try:
+        log = server.log.read_text(errors="replace")
+        assert "Running as root is not recommended" not in log
+        if os.geteuid() == 0:
+            assert "running as root, so Jupyter is started with --allow-root" in log
+    finally:
+        stop_jupyter(server)
+
+
 # -- quickstart ----------------------------------------------------------------------------
 
 
@@ -562,11 +702,30 @@ def test_quickstart_in_an_empty_folder_then_again(tmp_path, monkeypatch):
     assert len(strict_json(ok(mlws("run", "history", best, "loss", "--json")))) == 60
     workspace_id = strict_json(ok(mlws("workspace", "show", "--json")))["id"]
 
+    # again: the same workspace, and the sample runs already there are reused, and said so
     proc = mlws_process("quickstart", cwd=folder)
     assert proc.returncode == 0, proc.stderr
     assert f"workspace 'fresh' in {folder}" in proc.stdout
+    assert f"reused the 3 sample runs already in experiment 'quickstart' ({ran}); train another: " \
+           in proc.stdout
+    assert f"best run: {best} " in proc.stdout
     info = strict_json(ok(mlws("workspace", "show", "--json")))
     assert info["id"] == workspace_id
-    assert info["runs"] == 6
+    assert info["runs"] == 3
     exps = strict_json(ok(mlws("experiment", "list", "--json")))
-    assert [(e["name"], e["runs"]) for e in exps] == [("quickstart", 6)]
+    assert [(e["name"], e["runs"]) for e in exps] == [("quickstart", 3)]
+
+
+# -- the README tells the truth about what exists ----------------------------------------------
+
+
+def test_the_readme_roles_name_only_what_the_roles_guard():
+    from jupyter_mlws.server.authorizer import CONCEPTS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    roles = readme.split("### Roles", 1)[1].split("```", 1)[0]
+    changed = re.search(r"Contributor \(create and change ([^)]*)\)", roles).group(1)
+    things = re.split(r",\s*|\s+and\s+", changed)
+    assert things and all(thing in CONCEPTS for thing in things), things
+    for missing in ("compute", "VM", "secret"):  # not part of the product (yet)
+        assert missing not in roles

@@ -1,5 +1,6 @@
 """Runs as the SDK user meets them: logging, status, failure handling, files and search."""
 
+import json
 import math
 import os
 import signal
@@ -48,14 +49,38 @@ def test_the_readme_example_records_everything(ws, tmp_path):
     assert got.download(dest=tmp_path / "dl")[0].read_bytes() == b"model-bytes"
 
 
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
 def test_matplotlib_like_figures_are_saved_as_png(ws):
     class Figure:
         def savefig(self, buf, format):
-            buf.write(b"png:" + format.encode())
+            buf.write(PNG + format.encode())
 
     with ws.experiment("e").start_run(snapshot=False) as run:
         run.log_image("fig", Figure())
-    assert ws.blobs.read_bytes(run.values("fig")[0]["blob"]) == b"png:png"
+    assert ws.blobs.read_bytes(run.values("fig")[0]["blob"]) == PNG + b"png"
+
+
+def test_log_image_refuses_what_is_not_an_image_and_records_nothing(ws, tmp_path):
+    images = {"a.png": PNG + b"data", "b.jpg": b"\xff\xd8\xff\xe0data", "c.gif": b"GIF89adata",
+              "d.webp": b"RIFF\x04\x00\x00\x00WEBPVP8 ", "e.svg": b'\xef\xbb\xbf<?xml version="1.0"?>\n'
+              b'<!-- drawn by hand -->\n<svg xmlns="http://www.w3.org/2000/svg"></svg>'}
+    bad = {"empty.png": (b"", "is an empty file"), "text.png": (b"not a picture", "is not an image"),
+           "page.svg": (b"<html><body>hi</body></html>", "is not an image")}
+    for name, data in {**images, **{n: d for n, (d, _) in bad.items()}}.items():
+        (tmp_path / name).write_bytes(data)
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        for name in images:
+            run.log_image(name.split(".")[0], tmp_path / name)
+        for name, (data, message) in bad.items():
+            with pytest.raises(InvalidInput, match=f"image 'bad' {message}: log a PNG, JPEG, GIF, WebP"):
+                run.log_image("bad", tmp_path / name)
+            with pytest.raises(InvalidInput, match=message):
+                run.log_image("bad", data)
+    values = run.values()
+    assert [json.loads(v["data"])["format"] for v in values] == ["png", "jpeg", "gif", "webp", "svg"]
+    assert all(v["key"] != "bad" for v in values)
 
 
 def test_special_floats_round_trip_exactly(ws):
@@ -155,6 +180,9 @@ def test_unknown_and_prefix_run_ids(ws):
     assert ws.get_run(run.id[:6]).id == run.id
     with pytest.raises(NotFound, match="mlws run list"):
         ws.get_run("ffffffffffff")
+    # a unique prefix too short to name a run says how long one must be
+    with pytest.raises(NotFound, match=f"no run '{run.id[:2]}': a prefix of a run id needs at least 4"):
+        ws.get_run(run.id[:2])
 
 
 def test_search_filters_orders_and_pages(ws):

@@ -73,6 +73,7 @@ def test_register_model_from_a_run_artifact_and_refusals(wws, tmp_path):
     form.button.click()
     assert form.version is not None and form.version.ref == "clf:1"
     assert "clf:1" in form.result.value and run.id in form.result.value
+    assert ">flavor</td>" in form.result.value  # the CLI's word, and the API field's
     assert wws.models.resolve("clf:1").tags == {"stage": "dev"}
     # from a path
     by_path = RegisterModel(str(model_file), workspace=wws)
@@ -105,3 +106,43 @@ def test_deploy_starts_an_endpoint_off_the_kernel_and_calls_it(wws, tmp_path):
     again.button.click()
     assert again.wait(30) is None and "exists" in again.status.value
     assert wws.endpoints.show("iris-api")["state"] == "healthy"
+
+
+def test_register_model_preselects_only_a_plain_model_artifact(wws, tmp_path):
+    (tmp_path / "m.pkl").write_bytes(pickle.dumps({"w": 1}))
+    (tmp_path / "nb.ipynb").write_text("{}")
+    with wws.experiment("w").start_run("nb", snapshot=False, outputs=None) as run:
+        run.upload_file("notebook/train.ipynb", tmp_path / "nb.ipynb")
+        run.upload_file("outputs/model/model.pkl", tmp_path / "m.pkl")
+        run.upload_file("outputs/scores.csv", tmp_path / "nb.ipynb")
+    form = RegisterModel(run)
+    assert form.artifact.options[0] == "notebook"  # listed first, but not chosen
+    assert form.artifact.value == "outputs/model/model.pkl"
+    # two candidate models: none is chosen, and Register asks for one, registering nothing
+    with wws.experiment("w").start_run("two", snapshot=False, outputs=None) as two:
+        two.upload_file("notebook/train.ipynb", tmp_path / "nb.ipynb")
+        two.upload_file("a/model.pkl", tmp_path / "m.pkl")
+        two.upload_file("b/model.onnx", tmp_path / "m.pkl")
+    form = RegisterModel(two)
+    assert form.artifact.value is None
+    assert form.register() is None and "choose the artifact to register" in form.result.value
+    assert wws.models.list() == []
+    form.artifact.value = "b"
+    assert form.register().ref == "two:1"
+
+
+def test_a_widget_that_fails_to_build_raises_once_and_leaves_no_noise(tmp_path, monkeypatch):
+    import gc
+    import sys
+
+    from jupyter_mlws.errors import NotFound
+
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)  # no workspace here or above
+    ignored = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+    for widget in (RunDetails, RegisterModel, Deploy):
+        with pytest.raises(NotFound, match="no workspace found"):
+            widget("0123456789abcdef")
+        gc.collect()
+    assert [f"{u.exc_type.__name__}: {u.exc_value}" for u in ignored] == []

@@ -8,6 +8,8 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..errors import InvalidInput
+from ..models import likely_model_artifact
 from .common import error_html, esc, run_id_of, table, workspace_of
 
 
@@ -19,6 +21,8 @@ class RegisterModel(W.VBox):
     run_or_path : Run, RunRecord, run id, or path
         A run (its artifacts and outputs are offered, and it becomes the lineage), or a
         local model file or folder.  A string that is an existing path is a path.
+        Of a run's artifacts, the one that is plainly its model (a single model file, an
+        MLflow model folder) is preselected; otherwise none is, and Register asks for one.
     workspace : Workspace, optional
         Where to register (default: the run's own, else the workspace found from here).
     """
@@ -29,16 +33,19 @@ class RegisterModel(W.VBox):
         self.path = None
         if isinstance(run_or_path, (str, os.PathLike)) and Path(run_or_path).expanduser().exists():
             self.path = Path(run_or_path).expanduser()
-            default_name, choices = self.path.stem, []
+            default_name, choices, likely = self.path.stem, [], None
         else:
             self.run_id = run_id_of(run_or_path)
             record = self._ws.runs.get(self.run_id)
             default_name = record.name
             files = [f["path"] for f in self._ws.runs.files(record.pk) if f["kind"] == "artifact"]
-            folders = sorted({p.split("/")[0] for p in files if "/" in p})
-            choices = folders + sorted(files)
+            likely = likely_model_artifact(files)
+            folders = {p.split("/")[0] for p in files if "/" in p}
+            if likely and likely not in files:
+                folders.add(likely)  # a nested folder, e.g. outputs/model
+            choices = sorted(folders) + sorted(files)
         self.name = W.Text(value=_model_name(default_name), description="name")
-        self.artifact = W.Dropdown(options=choices, description="artifact",
+        self.artifact = W.Dropdown(options=choices, value=likely, description="artifact",
                                    layout=W.Layout(display="" if self.run_id else "none"))
         self.tags = W.Text(placeholder="stage=dev, owner=me", description="tags")
         self.description = W.Text(description="description")
@@ -62,6 +69,8 @@ class RegisterModel(W.VBox):
                 if not sep or not key.strip():
                     raise ValueError(f"tag {item!r} is not KEY=VALUE")
                 tags[key.strip()] = value.strip()
+            if self.run_id and not self.artifact.value:
+                raise InvalidInput("choose the artifact to register: the model file or folder of the run")
             if self.run_id:
                 version = self._ws.register_model(self.name.value, run=self.run_id,
                                                   artifact=self.artifact.value, tags=tags,
@@ -77,7 +86,7 @@ class RegisterModel(W.VBox):
         self.version = version
         self.result.value = (
             f'<div class="mlws-RegisteredVersion">registered <b>{esc(version.ref)}</b></div>'
-            + table(["", ""], [["flavour", version.flavor], ["size", f"{version.size:,} bytes"],
+            + table(["", ""], [["flavor", version.flavor], ["size", f"{version.size:,} bytes"],
                                ["sha256", version.sha256[:16] + "…"], ["run", version.run_id or "-"],
                                ["files", ", ".join(f["path"] for f in version.files)]]))
         return version

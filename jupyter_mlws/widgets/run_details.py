@@ -32,6 +32,10 @@ class RunDetails(W.VBox):
     """
 
     def __init__(self, run: Any, *, workspace=None, refresh: float = 2.0, max_points: int = 500):
+        # first: close() (called by ipywidgets' __del__ too) must work on a widget whose
+        # construction failed below, e.g. for want of a workspace
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self._ws = workspace_of(run, workspace)
         self.run_id = run_id_of(run)
         self.max_points = max_points
@@ -45,8 +49,6 @@ class RunDetails(W.VBox):
         super().__init__([self.header, self.params, self.metrics, self.chart,
                           W.HTML("<b>logs</b>"), self.logs, self.runs, self.error])
         self.add_class("mlws-RunDetails")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.record = None
         self.status = "unknown"
         self.metrics.observe(lambda _change: self._draw_chart(), names="value")

@@ -46,6 +46,9 @@ def test_run_details_and_register_model_render_and_work_in_a_notebook(page, lab)
     name = form.locator("input[type='text']").first
     name.fill("ui-model")
     name.press("Enter")
+    artifact = form.locator("select")
+    assert artifact.input_value() == ""  # summary.json is no plain model: nothing is chosen for you
+    artifact.select_option("summary.json")
     form.locator("button", has_text="Register").click()
     form.locator(".mlws-RegisteredVersion", has_text="ui-model:1").wait_for()
     page.screenshot(path=str(SCREENSHOTS / "widgets.png"))
