@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from . import runs as R
 from .artifact_names import atomic_copy, safe_join, validate_name
 from .errors import Conflict, InvalidInput, NotFound
+from .limits import check_text
 from .store import schema as S
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -150,12 +151,13 @@ class ModelRegistry:
         drift (``mlws endpoint drift``).  Only the statistics are stored, never the rows.
         """
         check_name(name)
+        check_text(description, "the description")
+        tags = R.tag_rows(tags or {})
         stats = None
         if training_data is not None:
             from .drift import feature_stats
 
             stats = feature_stats(training_data)  # before anything is stored: bad data stores nothing
-        tags = {str(k): str(v) for k, v in (tags or {}).items()}
         record = self.ws.runs.get(run) if run else None
         if path is not None:
             entries = self._from_path(Path(path))

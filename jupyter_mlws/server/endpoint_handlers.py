@@ -10,7 +10,6 @@ appear in list or show.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -122,9 +121,6 @@ class EndpointTrafficHandler(EndpointBase):
     @authorized
     async def put(self, endpoint):
         shares = self.body()
-        if not shares:
-            raise E.InvalidInput('give each deployment\'s share in whole percents summing to 100: '
-                                 '{"blue": 90, "green": 10}')
         ws = await self.ws()
         self.reply(await self.call(ws.endpoints.set_traffic, endpoint, shares))
 
@@ -191,11 +187,7 @@ class EndpointInvokeHandler(EndpointBase):
     @web.authenticated
     @authorized
     async def post(self, endpoint):
-        try:
-            data = json.loads(self.request.body or b"")
-        except (ValueError, UnicodeDecodeError):
-            raise E.InvalidInput('the data to score is not valid JSON: e.g. {"data": [[5.1, 3.5, 1.4, 0.2]]}'
-                                 ) from None
+        data = self.body(any_json=True)
         deployment = self.get_query_argument("deployment", None) or None
         ws = await self.ws()
         self.reply(await self.call(ws.endpoints.invoke, endpoint, data, deployment=deployment))
