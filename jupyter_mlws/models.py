@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from . import runs as R
-from .artifact_names import atomic_copy, safe_join, validate_name
+from .artifact_names import atomic_copy, safe_join, shown_path, validate_name
 from .errors import Conflict, InvalidInput, NotFound
 from .limits import check_text
 from .store import schema as S
@@ -180,12 +180,12 @@ class ModelRegistry:
 
     def _from_path(self, path: Path) -> list[tuple]:
         if not path.exists():
-            raise NotFound(f"no model file or folder at {str(path)!r}")
+            raise NotFound(f"no model file or folder at {shown_path(path)!r}")
         if path.is_file():
             return [(validate_name(path.name), path, *self.ws.blobs.put_file(path))]
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
         if not files:
-            raise InvalidInput(f"the folder {str(path)!r} holds no files to register")
+            raise InvalidInput(f"the folder {shown_path(path)!r} holds no files to register")
         return [(validate_name(p.relative_to(path).as_posix()), p, *self.ws.blobs.put_file(p))
                 for p in files]
 

@@ -2,7 +2,7 @@
 
 Everything goes through ``ws.endpoints`` / ``ws.deploy``.  Creating and starting an
 endpoint answer 202 at once with state ``creating``: the spawn runs in a thread and the
-endpoint's own supervisor moves it to ``healthy`` or ``failed`` (with a log excerpt),
+endpoint's own supervisor moves it to ``healthy`` or ``failed`` (with the error's type and message),
 which clients watch with ``GET /endpoints/{endpoint}``.  Keys come only from
 ``/endpoints/{endpoint}/keys``, which needs the write role (readers get 403), and never
 appear in list or show.
@@ -126,7 +126,10 @@ class EndpointTrafficHandler(EndpointBase):
 
 
 class EndpointLogsHandler(EndpointBase):
-    """The last ``tail`` lines of the endpoint's log (supervisor and workers)."""
+    """The last ``tail`` lines of the endpoint's log (supervisor and workers): tracebacks that
+    name server paths, so contributors and owners only."""
+
+    read_action = "write"
 
     @web.authenticated
     @authorized

@@ -225,9 +225,14 @@ class RunsHandler(MlwsHandler):
 
 
 class NotebookParametersHandler(MlwsHandler):
-    """GET ``?notebook=folder/train.ipynb``: its parameters cell (names, defaults, types) and kernel."""
+    """GET ``?notebook=folder/train.ipynb``: its parameters cell (names, defaults, types) and kernel.
+
+    Part of submitting, and it tells which files exist in the server's folder: contributors
+    and owners only (readers read runs, not the server's files).
+    """
 
     auth_resource = "mlws:runs"
+    read_action = "write"
 
     @web.authenticated
     @authorized
@@ -235,7 +240,7 @@ class NotebookParametersHandler(MlwsHandler):
         from ..notebooks import load_notebook, parameter_defaults
 
         name = self.get_query_argument("notebook", None)
-        nb = await self.call(load_notebook, self.app.notebook_path(name))
+        nb = await self.call(load_notebook, self.app.notebook_path(name), name)
         found = parameter_defaults(nb)
         self.reply({"notebook": name, "has_parameters_cell": found is not None,
                     "parameters": found or [],

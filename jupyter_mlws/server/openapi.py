@@ -113,7 +113,8 @@ PATHS = {
                                         "schema": {"enum": ["cancel", "rerun", "promote"]}}],
         body="RunAction", body_required=False)},
     "/notebook-parameters": {"get": _op(
-        "The parameters cell of a notebook in the server's folder, read without running it",
+        "The parameters cell of a notebook in the server's folder, read without running it "
+        "(contributors and owners only: it tells which files exist)",
         "runs", params=[_param("notebook", "query", "path of the .ipynb inside the server's folder")])},
     "/models": {
         "get": _op("Registered models", "models"),
@@ -156,7 +157,8 @@ PATHS = {
         "Split traffic between deployments in whole percents summing to 100", "endpoints",
         "Endpoint", params=[ENDPOINT], body="TrafficSplit")},
     "/endpoints/{endpoint}/logs": {"get": _op(
-        "The last lines of the endpoint's log", "endpoints", params=[
+        "The last lines of the endpoint's log, tracebacks included (contributors and owners only)",
+        "endpoints", params=[
             ENDPOINT, _param("tail", "query", "Lines, 1 to 10000 (default 200)", "integer")])},
     "/endpoints/{endpoint}/metrics": {"get": _op(
         "Requests, errors, status codes and latency p50/p95/p99 (ms), totals and a 10 s series",
@@ -241,7 +243,9 @@ SCHEMAS = {
     "Endpoint": {"type": "object", "properties": {
         "name": {"type": "string"},
         "state": {"type": "string", "enum": ["creating", "healthy", "failed", "stopped"]},
-        "error": {"type": ["string", "null"], "description": "Why it failed, with a log excerpt"},
+        "error": {"type": ["string", "null"], "description": (
+            "Why it failed: the exception's type and message, paths relative to the workspace "
+            "(the endpoint's log has the traceback)")},
         "url": {"type": ["string", "null"]}, "scoring_uri": {"type": ["string", "null"]},
         "workers": {"type": "integer"}, "restarts": {"type": "integer"},
         "deployments": {"type": "array", "items": {"type": "object", "properties": {
