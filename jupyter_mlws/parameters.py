@@ -60,6 +60,7 @@ def parse_value(name: str, text: str) -> Any:
     """A value typed from its text, as YAML reads it (JSON is YAML): ``0.1``, ``[64, 32]``, ``rf``."""
     import yaml
 
+    check_text(text, f"parameter {name!r}")
     if len(text.encode()) > VALUE_MAX_BYTES:
         raise InvalidInput(f"parameter {name!r} is over the {VALUE_MAX_BYTES >> 20} MB limit: "
                            "save the value to a file and pass its path")

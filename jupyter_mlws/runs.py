@@ -455,6 +455,7 @@ class RunService:
         """The run with this id (or a unique prefix of at least 4 characters)."""
         if not isinstance(run_id, str) or not run_id:
             raise InvalidInput(f"a run id must be a non-empty string, got {run_id!r}")
+        check_text(run_id, "the run id")
         self.reap_stale()
         with self.db.read() as conn:
             return self._records(conn, [self._pk(conn, run_id)])[0]
@@ -500,6 +501,8 @@ class RunService:
 
         if not isinstance(max_results, int) or not 1 <= max_results <= 50_000:
             raise InvalidInput(f"max_results must be an integer from 1 to 50000, got {max_results!r}")
+        for text in [filter_string or "", *(experiments or ()), *(order_by or ()), page_token or ""]:
+            check_text(text, "the search")
         self.reap_stale()
         query_key = json.dumps([filter_string, list(experiments or []), list(order_by or [])])
         offset = _read_token(page_token, query_key)
