@@ -11,6 +11,7 @@
 - text of any kind (names, keys, values, descriptions): valid Unicode that UTF-8 can hold
   (a lone surrogate such as ``"\\ud800"`` is refused)
 - parameters per submission and params or tags per call: at most 1,000
+- model versions: 1 to 2**53
 - JSON input (every REST body, parameter files): at most 8 MiB, nested at most 32 levels
   deep, at most 100,000 values in all
 """
@@ -30,6 +31,8 @@ STEP_MIN, STEP_MAX = -(2**63), 2**63 - 1
 TS_MIN, TS_MAX = 0, 253402300799999
 PARAM_VALUE_MAX = 6000
 TAG_VALUE_MAX = 5000
+#: the highest model version number (the largest integer a double holds exactly)
+VERSION_MAX = 2**53
 #: parameters of one submission, and params or tags of one call
 PARAMS_MAX = TAGS_MAX = 1000
 #: the largest JSON input (a REST body), in bytes

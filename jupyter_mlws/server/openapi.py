@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .. import __version__
-from ..limits import KEY_MAX, PARAMS_MAX, TAG_VALUE_MAX, TAGS_MAX
+from ..limits import KEY_MAX, PARAMS_MAX, TAG_VALUE_MAX, TAGS_MAX, VERSION_MAX
 
 _ERRORS = {
     "400": "Invalid input (a bad filter, parameter or body)",
@@ -58,7 +58,7 @@ _TEXT = {"type": "string", "maxLength": 4096}
 _NAME = {"type": "string", "minLength": 1, "maxLength": KEY_MAX}
 _TAGS = {"type": "object", "maxProperties": TAGS_MAX,
          "description": "Name: value; a value that is not a string is stored as its JSON"}
-_VERSION = {"type": "integer", "minimum": 1, "maximum": 2**53}
+_VERSION = {"type": "integer", "minimum": 1, "maximum": VERSION_MAX}
 
 
 def _body(required: list[str], properties: dict, example: dict) -> dict:

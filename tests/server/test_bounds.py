@@ -116,11 +116,22 @@ def filled(mlws_ws, tmp_path, jp_root_dir):
             "name": "m", "alias": "champ", "user": "bob", "endpoint": "ep", "action": "rerun"}
 
 
+#: path parameters that name nothing the workspace can hold
+BAD_PATH_VALUES = {"ref": [f"m:{2**70}", "m:" + "9" * 5000, "m:0", "m:-1", "m@" + "a" * 3000],
+                   "run_id": ["x" * 3000, "%"], "key": ["x" * 3000], "endpoint": ["x" * 3000],
+                   "user": ["x" * 3000], "alias": ["x" * 3000, "7"], "name": ["x" * 3000],
+                   "path": ["x" * 3000, "../../etc/passwd"]}
+
+
 def _requests(filled: dict):
     """(method, path parts, query, body) of every bad request, over every documented route."""
     for template, ops in PATHS.items():
         parts = [filled.get(seg[1:-1], seg) if seg.startswith("{") else seg
                  for seg in template.strip("/").split("/")]
+        for i, seg in enumerate(template.strip("/").split("/")):
+            for bad in BAD_PATH_VALUES.get(seg[1:-1], []):
+                for method in ops:
+                    yield method.upper(), parts[:i] + [bad] + parts[i + 1:], None, None
         for method, op in ops.items():
             for query in _queries(op):
                 yield method.upper(), parts, query, None
