@@ -707,6 +707,8 @@ class EndpointService:
         else:
             try:
                 body = json.dumps(data, allow_nan=False).encode()
+            except RecursionError:
+                raise InvalidInput("the data is nested too deeply for JSON: send flatter data") from None
             except (TypeError, ValueError) as exc:
                 raise InvalidInput(f"the data is not JSON: {exc}") from None
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {row['primary_key']}"}

@@ -160,7 +160,7 @@ class NotebookService:
         params = check_parameters(parameters or {})
         if not isinstance(retries, int) or not 0 <= retries <= 10:
             raise InvalidInput(f"retries must be an integer from 0 to 10, got {retries!r}")
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
             raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
         nb = load_notebook(path)
         kernel = kernel or nb.metadata.get("kernelspec", {}).get("name") or "python3"

@@ -136,3 +136,14 @@ def test_json_input_is_bounded(raw, message):
     with pytest.raises(InvalidInput, match=message):
         load_json(raw)
     assert load_json(json.dumps(_deep(JSON_MAX_DEPTH))) == _deep(JSON_MAX_DEPTH)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"timeout": float("inf")}, "timeout must be a positive number"),
+    ({"timeout": float("nan")}, "timeout must be a positive number"),
+    ({"retries": 11}, "retries must be an integer from 0 to 10"),
+])
+def test_numbers_out_of_range_record_no_run(ws, tmp_path, options, message):
+    with pytest.raises(InvalidInput, match=message):
+        ws.submit_notebook(tmp_path / "train.ipynb", {"lr": 0.1}, detach=False, **options)
+    assert ws.search_runs() == []

@@ -7,14 +7,13 @@ oversized, too-deep and non-text values: nothing answers 5xx, and nothing change
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from jupyter_mlws.limits import JSON_MAX_BYTES, JSON_MAX_DEPTH, JSON_MAX_ITEMS, PARAMS_MAX
-from jupyter_mlws.server.openapi import PATHS, SCHEMAS, request_schema
+from jupyter_mlws.server.openapi import PATHS, request_schema
 
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 SURROGATE = '"\\ud800"'  # JSON text of a lone surrogate: valid JSON, not valid text
