@@ -254,3 +254,30 @@ def atomic_copy(src: str | os.PathLike, dest: str | os.PathLike) -> int:
     """
     with open(src, "rb") as source:
         return _write_atomically(dest, lambda out: shutil.copyfileobj(source, out, _CHUNK))
+
+
+def shown_path(path: str | os.PathLike, *bases: str | os.PathLike) -> str:
+    """``path`` as a message shows it: relative to the first of ``bases`` (default: the
+    current folder) that holds it, else its name alone; never a server's absolute path."""
+    path = pathlib.Path(path)
+    for base in bases or (os.getcwd(),):
+        for a, b in ((path, pathlib.Path(base)), (_resolved(path), _resolved(base))):
+            if a.is_absolute() and a.is_relative_to(b) and a != b:
+                return a.relative_to(b).as_posix()
+    return path.as_posix() if not path.is_absolute() else path.name
+
+
+def without_roots(text: str, *roots: str | os.PathLike) -> str:
+    """``text`` (an error message) with each root folder's absolute path cut from the paths
+    it names, so that they read relative to it."""
+    for root in roots:
+        for form in {str(pathlib.Path(root)), str(_resolved(root))}:
+            text = text.replace(form.rstrip(os.sep) + os.sep, "")
+    return text
+
+
+def _resolved(path: str | os.PathLike) -> pathlib.Path:
+    try:
+        return pathlib.Path(path).resolve()
+    except (OSError, RuntimeError):
+        return pathlib.Path(path)

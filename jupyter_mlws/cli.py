@@ -92,7 +92,22 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
-@click.group()
+class _TextArgs(click.Group):
+    """The root command: every argument must be text UTF-8 can hold (bytes that are not
+    arrive as lone surrogates), checked once, before any command runs."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from .limits import check_text
+
+        for i, arg in enumerate(args):
+            try:
+                check_text(arg, f"argument {i + 1}")
+            except E.InvalidInput as exc:
+                raise click.UsageError(str(exc), ctx) from None
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_TextArgs)
 @click.option("--workspace", "-w", envvar="MLWS_WORKSPACE", default=None,
               help="Workspace folder (default: $MLWS_WORKSPACE, else the current folder or a parent).")
 @click.version_option(package_name="jupyter_mlws")

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from .artifact_names import shown_path
 from .errors import InvalidInput, NotFound
 
 #: quantile bins per numeric feature
@@ -78,7 +79,7 @@ def load_columns(data: Any) -> tuple[list[str], list[list]]:
     if isinstance(data, (str, os.PathLike)):
         path = Path(data).expanduser()
         if not path.is_file():
-            raise NotFound(f"no training data file at {str(path)!r}")
+            raise NotFound(f"no training data file at {shown_path(path)!r}")
         if path.suffix.lower() == ".csv":
             return _read_csv(path)
         if path.suffix.lower() == ".parquet":

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
+from .artifact_names import shown_path
 from .errors import (AlreadyExists, Conflict, EndpointError, InvalidInput, NotFound, PermissionDenied,
                      Unavailable)
 from .store import schema as S
@@ -147,7 +148,7 @@ def check_entry_script(path: str | os.PathLike) -> Path:
     """A readable Python file that defines ``run`` at module level (checked without running it)."""
     script = Path(path).expanduser()
     if not script.is_file():
-        raise NotFound(f"no entry script at {str(path)!r}: give the path of your score.py")
+        raise NotFound(f"no entry script at {shown_path(path)!r}: give the path of your score.py")
     if script.suffix != ".py":
         raise InvalidInput(f"the entry script {script.name!r} must be a .py file")
     try:
@@ -399,13 +400,11 @@ class EndpointService:
                 raise Unavailable(f"endpoint {name} failed to start: {row['error'] or 'stopped'}\n"
                                   f"('mlws endpoint logs {name}' shows the log)")
             if row["pid"] is None and time.monotonic() - spawned > START_GRACE_MS / 1000:
-                self._update_endpoint(row["pk"], state=FAILED,
-                                      error="the server process did not start: " + self.log_tail(name, 5))
+                self._update_endpoint(row["pk"], state=FAILED, error=_not_started(name, "did not start"))
                 continue
             if row["pid"] is not None and not _alive(row["pid"]):
                 self._update_endpoint(row["pk"], state=FAILED, pid=None,
-                                      error="the server process exited while starting: "
-                                      + self.log_tail(name, 10))
+                                      error=_not_started(name, "exited while starting"))
                 continue
             if time.monotonic() > deadline:
                 raise Unavailable(f"endpoint {name} is still starting after {timeout:g} s: watch "
@@ -556,7 +555,7 @@ class EndpointService:
                      f"'mlws endpoint start {name}' starts it again")
         elif state == CREATING and row["pid"] is None and _now() - row["updated_at"] > START_GRACE_MS:
             state = FAILED
-            error = "the server process did not start: " + self.log_tail(name, 5)
+            error = _not_started(name, "did not start")
         deps = []
         for d in self._deployment_rows(row["pk"]):
             deps.append({"name": d["name"], "traffic": d["traffic"], "state": d["state"],
@@ -722,6 +721,8 @@ class EndpointService:
         else:
             try:
                 body = json.dumps(data, allow_nan=False).encode()
+            except RecursionError:
+                raise InvalidInput("the data is nested too deeply for JSON: send flatter data") from None
             except (TypeError, ValueError) as exc:
                 raise InvalidInput(f"the data is not JSON: {exc}") from None
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {row['primary_key']}"}
@@ -803,3 +804,8 @@ class EndpointService:
 
         self.ws.db.transact(write)
 
+
+def _not_started(name: str, what: str) -> str:
+    """The error readers see when the server process never came up (the log, which may
+    name server paths, is for contributors: ``mlws endpoint logs``)."""
+    return f"the server process {what}: 'mlws endpoint logs {name}' shows why"

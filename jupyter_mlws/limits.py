@@ -6,11 +6,19 @@
   253402300799999 (the end of year 9999)
 - metric values: any double, NaN, +Inf, -Inf and -0.0 included, stored exactly
 - param values: up to 6,000 characters once turned into text
-- tag values: up to 5,000 characters
+- tag values: up to 5,000 characters; a value that is not a string is stored as its
+  canonical JSON (``[1]``, ``true``, ``null``), a string as itself
+- text of any kind (names, keys, values, descriptions): valid Unicode that UTF-8 can hold
+  (a lone surrogate such as ``"\\ud800"`` is refused)
+- parameters per submission and params or tags per call: at most 1,000
+- model versions: 1 to 2**53
+- JSON input (every REST body, parameter files): at most 8 MiB, nested at most 32 levels
+  deep, at most 100,000 values in all
 """
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from array import array
@@ -23,12 +31,97 @@ STEP_MIN, STEP_MAX = -(2**63), 2**63 - 1
 TS_MIN, TS_MAX = 0, 253402300799999
 PARAM_VALUE_MAX = 6000
 TAG_VALUE_MAX = 5000
+#: the highest model version number (the largest integer a double holds exactly)
+VERSION_MAX = 2**53
+#: parameters of one submission, and params or tags of one call
+PARAMS_MAX = TAGS_MAX = 1000
+#: the largest JSON input (a REST body), in bytes
+JSON_MAX_BYTES = 8 << 20
+#: how deep arrays and objects may nest in JSON input (the top level is depth 1)
+JSON_MAX_DEPTH = 32
+#: how many values (containers, keys' values and items, all levels) JSON input may hold
+JSON_MAX_ITEMS = 100_000
+
+
+def check_text(value: object, what: str) -> str:
+    """``value`` when it is a string UTF-8 can hold, else InvalidInput naming ``what``.
+
+    Python strings may hold lone surrogates (``"\\ud800"``, from a JSON escape or from
+    undecodable bytes in a command line), which no UTF-8 store or file can hold.
+    """
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            f"{what} holds {value[exc.start:exc.end]!r} at character {exc.start}, which is not a "
+            "Unicode character (a lone surrogate): send valid UTF-8 text") from None
+    return value
+
+
+def check_count(count: int, limit: int, what: str) -> None:
+    """InvalidInput when ``count`` of ``what`` is over ``limit``."""
+    if count > limit:
+        raise InvalidInput(f"{count} {what} in one call, over the limit of {limit}: "
+                           "send them in several calls, or save them to a file")
+
+
+def check_json(value: object, what: str = "the input", max_depth: int = JSON_MAX_DEPTH,
+               max_items: int = JSON_MAX_ITEMS) -> object:
+    """``value`` when it is JSON data inside the bounds: nested at most ``max_depth`` levels,
+    at most ``max_items`` values in all, every string and key valid text.  InvalidInput
+    names the first place that is not (``what.key[3]``)."""
+    count = 0
+    stack = [(value, 1, what)]
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > max_depth:
+            raise InvalidInput(f"{what} is nested deeper than {max_depth} levels (at {where}): "
+                               "send flatter data")
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, item in items:
+            count += 1
+            if isinstance(key, str):
+                check_text(key, f"a key in {where}")
+                path = f"{where}.{key}"
+            else:
+                path = f"{where}[{key}]"
+            if isinstance(item, str):
+                check_text(item, path)
+            elif isinstance(item, (dict, list, tuple)):
+                stack.append((item, depth + 1, path))
+        if count > max_items:
+            raise InvalidInput(f"{what} holds more than {max_items} values: send less per call")
+    return value
+
+
+def load_json(raw: bytes | str, what: str = "the request body", max_bytes: int = JSON_MAX_BYTES,
+              max_depth: int | None = JSON_MAX_DEPTH, max_items: int = JSON_MAX_ITEMS) -> object:
+    """Parse JSON input inside the documented bounds (see :func:`check_json`); any breach,
+    and JSON that does not parse, is InvalidInput.  ``max_depth=None`` checks only what the
+    parser itself can take (a hot path that walks nothing)."""
+    if len(raw) > max_bytes:
+        raise InvalidInput(f"{what} is {len(raw)} bytes, over the limit of {max_bytes}: "
+                           "send less per request")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{what} is not UTF-8 text: send JSON encoded as UTF-8") from None
+    except ValueError as exc:
+        raise InvalidInput(f"{what} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidInput(f"{what} is nested too deeply to read: send flatter data") from None
+    if max_depth is not None and isinstance(data, (dict, list)):
+        check_json(data, what.removeprefix("the "), max_depth, max_items)
+    return data
 
 
 def check_key(key: object, what: str = "metric") -> str:
     """A valid key, or InvalidInput saying why not."""
     if not isinstance(key, str) or not key:
         raise InvalidInput(f"a {what} name must be a non-empty string, got {key!r}")
+    check_text(key, f"{what} name")
     if len(key) > KEY_MAX:
         raise InvalidInput(f"{what} name {key[:40]!r}... is longer than {KEY_MAX} characters")
     if "\0" in key or "\n" in key or "\r" in key:
@@ -85,6 +178,7 @@ def param_text(key: str, value: object) -> tuple[str, float | None]:
         text = "None" if value is None else repr(value) if isinstance(value, float) else str(value)
     else:
         text = str(value)
+    check_text(text, f"param {key!r}")
     if len(text) > PARAM_VALUE_MAX:
         raise InvalidInput(
             f"param {key!r} is {len(text)} characters long, over the {PARAM_VALUE_MAX} limit: "
@@ -105,8 +199,19 @@ def _number(value: object, text: str) -> float | None:
 
 
 def tag_text(key: str, value: object) -> str:
-    """A tag value as stored text."""
-    text = value if isinstance(value, str) else str(value)
+    """A tag value as stored text: a string as itself, anything else as canonical JSON
+    (``[1]``, ``true``, ``null``, ``{"a": 1}``, numpy scalars as numbers); a value JSON
+    cannot hold is InvalidInput."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, sort_keys=True, ensure_ascii=False,
+                              default=_plain_json)
+        except (TypeError, ValueError, RecursionError):
+            raise InvalidInput(f"tag {key!r}: a {type(value).__name__} has no JSON form; "
+                               "give a string, number, boolean, None, list or dict") from None
+    check_text(text, f"tag {key!r}")
     if len(text) > TAG_VALUE_MAX:
         raise InvalidInput(f"tag {key!r} is longer than {TAG_VALUE_MAX} characters")
     return text
@@ -155,3 +260,11 @@ def check_timestamps(key: str, stamps: Iterable, count: int) -> Sequence[int]:
 def _same_length(key: str, what: str, got: int, count: int) -> None:
     if got != count:
         raise InvalidInput(f"metric {key!r}: {got} {what} for {count} values; give one per value")
+
+
+def _plain_json(value: object):
+    """numpy scalars and arrays as their Python values (``tolist``/``item``)."""
+    for attr in ("tolist", "item"):
+        if hasattr(value, attr):
+            return getattr(value, attr)()
+    raise TypeError(type(value).__name__)

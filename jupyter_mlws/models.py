@@ -24,8 +24,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from . import runs as R
-from .artifact_names import atomic_copy, safe_join, validate_name
+from .artifact_names import atomic_copy, safe_join, shown_path, validate_name
 from .errors import Conflict, InvalidInput, NotFound
+from .limits import VERSION_MAX, check_text
 from .store import schema as S
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,9 +87,21 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     if not match:
         raise InvalidInput(f"{ref!r} does not name a model: use NAME, NAME:VERSION or NAME@ALIAS")
     version = match["version"]
-    if version is not None and not version.isdigit():
-        raise InvalidInput(f"{ref!r}: the version after ':' must be a number (or use NAME@ALIAS)")
-    return check_name(match["name"]), int(version) if version else None, match["alias"]
+    if version is not None:
+        version = check_version(version if version.isdecimal() and len(version) <= 16 else -1, ref)
+    return check_name(match["name"]), version, match["alias"]
+
+
+def check_version(version: object, ref: str = "") -> int:
+    """A model version number, 1 to ``VERSION_MAX``, else InvalidInput."""
+    try:
+        number = int(version) if not isinstance(version, bool) else -1
+    except (TypeError, ValueError, OverflowError):
+        number = -1
+    if not 1 <= number <= VERSION_MAX:
+        raise InvalidInput(f"{ref or version!r:.80}: the version must be a number from 1 to {VERSION_MAX} "
+                           "(or use NAME@ALIAS)")
+    return number
 
 
 def detect_flavor(files: list[tuple[str, Path]]) -> str:
@@ -172,12 +185,13 @@ class ModelRegistry:
         drift (``mlws endpoint drift``).  Only the statistics are stored, never the rows.
         """
         check_name(name)
+        check_text(description, "the description")
+        tags = R.tag_rows(tags or {})
         stats = None
         if training_data is not None:
             from .drift import feature_stats
 
             stats = feature_stats(training_data)  # before anything is stored: bad data stores nothing
-        tags = {str(k): str(v) for k, v in (tags or {}).items()}
         record = self.ws.runs.get(run) if run else None
         if path is not None:
             entries = self._from_path(Path(path))
@@ -200,12 +214,12 @@ class ModelRegistry:
 
     def _from_path(self, path: Path) -> list[tuple]:
         if not path.exists():
-            raise NotFound(f"no model file or folder at {str(path)!r}")
+            raise NotFound(f"no model file or folder at {shown_path(path)!r}")
         if path.is_file():
             return [(validate_name(path.name), path, *self.ws.blobs.put_file(path))]
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
         if not files:
-            raise InvalidInput(f"the folder {str(path)!r} holds no files to register")
+            raise InvalidInput(f"the folder {shown_path(path)!r} holds no files to register")
         return [(validate_name(p.relative_to(path).as_posix()), p, *self.ws.blobs.put_file(p))
                 for p in files]
 
@@ -342,7 +356,7 @@ class ModelRegistry:
         check_name(alias, "alias")
         if alias.isdigit():
             raise InvalidInput(f"alias {alias!r} is a number: it would read like a version")
-        target = self.resolve(f"{name}:{int(version)}")
+        target = self.resolve(f"{name}:{check_version(version)}")
         model_pk = self._model_pk(name)
         stmt, rows = self.ws.db.upsert(
             S.model_aliases, [dict(model_pk=model_pk, alias=alias, version_pk=target.pk)],

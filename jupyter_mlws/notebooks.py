@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from sqlalchemy import select
 
 from . import runs as R
-from .artifact_names import atomic_copy, safe_join
+from .artifact_names import atomic_copy, safe_join, shown_path, without_roots
 from .errors import InvalidInput, NotFound
 from .limits import PARAM_VALUE_MAX
 from .parameters import check_parameters, expand_grid
@@ -40,18 +41,34 @@ class Submission:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_notebook(path: Path):
-    """Read and validate a notebook; a clear error when it is missing or malformed."""
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
+def check_local(ref: str | os.PathLike) -> None:
+    """InvalidInput for a notebook given as a URL (``s3://b/k.ipynb``, ``http://...``,
+    ``file:///...``): only notebook files are submitted, never fetched."""
+    if isinstance(ref, str) and _URL.match(ref):
+        raise InvalidInput(f"{ref!r} is a URL: only notebook files inside the server's (or "
+                           "project's) folder can be submitted; copy it there and give its path")
+
+
+def load_notebook(path: Path, shown: str | None = None):
+    """Read and validate a notebook; a clear error when it is missing or malformed.
+
+    Messages name it as ``shown`` (default: relative to the current folder, else its
+    name alone), never by a server's absolute path.
+    """
     import nbformat
 
+    shown = shown or shown_path(path)
     if not path.is_file():
-        raise NotFound(f"no notebook at {str(path)!r}")
+        raise NotFound(f"no notebook at {shown!r}")
     try:
         nb = nbformat.read(str(path), as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises JSON, validation and reader errors
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise InvalidInput(f"{path.name} is not a valid notebook ({first}): "
+        raise InvalidInput(f"{shown} is not a valid notebook ({without_roots(first, path.parent)}): "
                            "open it in Jupyter and save it again") from None
     return nb
 
@@ -134,15 +151,16 @@ class NotebookService:
         With ``isolate`` the run executes in its own copy of the snapshot (what sweeps
         do, so that children running at once never share an ``outputs/`` folder).
         """
+        check_local(notebook)
         path = Path(notebook).expanduser().absolute()
         project = Path(project_dir).expanduser().absolute() if project_dir else path.parent
         if not path.is_relative_to(project):
             raise InvalidInput(f"the notebook {path.name!r} is not inside the project folder "
-                               f"{str(project)!r}: pass the folder that holds it")
+                               f"{shown_path(project)!r}: pass the folder that holds it")
         params = check_parameters(parameters or {})
         if not isinstance(retries, int) or not 0 <= retries <= 10:
             raise InvalidInput(f"retries must be an integer from 0 to 10, got {retries!r}")
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
             raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
         nb = load_notebook(path)
         kernel = kernel or nb.metadata.get("kernelspec", {}).get("name") or "python3"
@@ -189,6 +207,7 @@ class NotebookService:
             raise InvalidInput(f"max_parallel must be a positive integer, got {max_parallel!r}")
         combos = expand_grid(grid)
         base = check_parameters(parameters or {})
+        check_local(notebook)
         path = Path(notebook).expanduser().absolute()
         load_notebook(path)
         experiment = experiment or path.stem

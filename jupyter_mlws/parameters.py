@@ -14,6 +14,7 @@ import keyword
 from typing import Any, Iterable, Mapping
 
 from .errors import InvalidInput
+from .limits import JSON_MAX_BYTES, PARAMS_MAX, check_count, check_json, check_text
 
 #: the largest value, once serialised to JSON, a parameter may carry
 VALUE_MAX_BYTES = 1 << 20
@@ -29,12 +30,18 @@ def check_name(name: object) -> str:
 
 
 def check_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """Checked parameters: identifiers, JSON-serialisable values under the size limit."""
+    """Checked parameters: at most ``PARAMS_MAX`` identifiers, JSON-serialisable values
+    (valid text, nested as :func:`~.limits.check_json` allows) under the size limit."""
     if not isinstance(parameters, Mapping):
         raise InvalidInput("parameters must be a mapping of name to value")
+    check_count(len(parameters), PARAMS_MAX, "parameters")
     out = {}
     for name, value in parameters.items():
         check_name(name)
+        if isinstance(value, str):
+            check_text(value, f"parameter {name!r}")
+        elif isinstance(value, (dict, list, tuple)):
+            check_json(value, f"parameter {name!r}")
         try:
             size = len(json.dumps(value).encode())
         except (TypeError, ValueError):
@@ -53,11 +60,14 @@ def parse_value(name: str, text: str) -> Any:
     """A value typed from its text, as YAML reads it (JSON is YAML): ``0.1``, ``[64, 32]``, ``rf``."""
     import yaml
 
+    check_text(text, f"parameter {name!r}")
     if len(text.encode()) > VALUE_MAX_BYTES:
         raise InvalidInput(f"parameter {name!r} is over the {VALUE_MAX_BYTES >> 20} MB limit: "
                            "save the value to a file and pass its path")
     try:
         return yaml.safe_load(text) if text.strip() else text
+    except RecursionError:
+        raise InvalidInput(f"parameter {name!r} is nested too deeply: send flatter data") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at column {where.column + 1}" if where else ""
@@ -71,10 +81,16 @@ def load_file(path: str) -> dict[str, Any]:
     import yaml
 
     try:
-        with open(path) as f:
-            data = yaml.safe_load(f)
+        with open(path, "rb") as f:
+            raw = f.read(JSON_MAX_BYTES + 1)
+        if len(raw) > JSON_MAX_BYTES:
+            raise InvalidInput(f"parameters file {path!r} is over the {JSON_MAX_BYTES >> 20} MiB "
+                               "limit: save large values to files and pass their paths")
+        data = yaml.safe_load(raw)
     except OSError as exc:
         raise InvalidInput(f"cannot read parameters file {path!r}: {exc.strerror}") from None
+    except RecursionError:
+        raise InvalidInput(f"parameters file {path!r} is nested too deeply") from None
     except yaml.YAMLError as exc:
         raise InvalidInput(f"parameters file {path!r} is not valid YAML/JSON: {exc}") from None
     if data is None:

@@ -31,7 +31,7 @@ from .artifacts import check_image
 from .errors import Conflict, InvalidInput
 from .limits import (
     STEP_MAX, STEP_MIN, check_key, check_step, check_steps, check_timestamp, check_timestamps,
-    check_value, check_values, param_text,
+    check_value, check_values, param_text, tag_text,
 )
 from .metrics import MetricWriter
 
@@ -193,7 +193,7 @@ class Run:
     def set_tags(self, values: Mapping[str, Any]) -> None:
         """Set tags (allowed on ended runs too)."""
         self.workspace.runs.set_tags(self.record.pk, dict(values))
-        self.record.tags.update({k: str(v) for k, v in values.items()})
+        self.record.tags.update({k: tag_text(k, v) for k, v in values.items()})
 
     def set_tag(self, key: str, value: Any) -> None:
         """Set one tag."""

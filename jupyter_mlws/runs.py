@@ -16,13 +16,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.engine import Connection
 
 from .errors import Conflict, InvalidInput, NotFound
-from .limits import check_key, param_text, tag_text
+from .limits import PARAMS_MAX, TAGS_MAX, check_count, check_key, check_text, param_text, tag_text
 from .store import schema as S
 from .store.db import Database
 
@@ -197,8 +197,11 @@ class RunService:
         run_id: str | None = None,
     ) -> RunRecord:
         """Record a new run (running, or queued for an executor) and return it."""
+        tags_in = tag_rows(tags or {})
+        for text, what in ((name or "", "the run name"), (description, "the description"),
+                           (source_name, "the source name")):
+            check_text(text, what)
         exp_pk = self.experiment_pk(experiment)
-        tag_rows = {check_key(k, "tag"): tag_text(k, v) for k, v in (tags or {}).items()}
         run_id = run_id or new_run_id()
         started = now_ms()
 
@@ -219,9 +222,9 @@ class RunService:
                 host=socket.gethostname(), pid=os.getpid() if status == RUNNING else None,
                 point_seq=0,
             )).inserted_primary_key[0]
-            if tag_rows:
+            if tags_in:
                 conn.execute(S.tags.insert(), [
-                    dict(run_pk=pk, key=k, value=v) for k, v in tag_rows.items()])
+                    dict(run_pk=pk, key=k, value=v) for k, v in tags_in.items()])
             return pk, number, parent_pk
 
         self.db.transact(insert)
@@ -291,6 +294,7 @@ class RunService:
 
     def log_params(self, run_pk: int, values: dict) -> None:
         """Record params; a param keeps its first value (a different one is a Conflict)."""
+        check_count(len(values), PARAMS_MAX, "params")
         rows = {check_key(k, "param"): param_text(k, v) for k, v in values.items()}
         if not rows:
             return
@@ -311,29 +315,45 @@ class RunService:
         self.db.transact(write)
 
     def set_tags(self, run_pk: int, values: dict) -> None:
-        """Set (or overwrite) tags."""
-        rows = {check_key(k, "tag"): tag_text(k, v) for k, v in values.items()}
-        if not rows:
-            return
-
-        stmt, params = self.db.upsert(
-            S.tags, [dict(run_pk=run_pk, key=k, value=v) for k, v in rows.items()], ["run_pk", "key"])
-        self.db.transact(lambda conn: conn.execute(stmt, params))
+        """Set (or overwrite) tags (values as :func:`~.limits.tag_text` stores them)."""
+        self.update_tags(run_pk, values)
 
     def delete_tag(self, run_pk: int, key: str) -> None:
         """Remove a tag; a missing tag is NotFound."""
+        self.update_tags(run_pk, delete=[key])
+
+    def update_tags(self, run_pk: int, to_set: Mapping | None = None,
+                    delete: Sequence[str] = ()) -> None:
+        """Set some tags and delete others in one transaction: all of it or nothing.
+
+        Raises InvalidInput for a bad key or value, or more than ``TAGS_MAX`` of either,
+        and NotFound for a tag to delete that the run does not have (nothing is then set).
+        """
+        rows = tag_rows(to_set or {})
+        check_count(len(delete), TAGS_MAX, "tags to delete")
+        doomed = [check_key(k, "tag") for k in delete]
+        if not rows and not doomed:
+            return
+        upsert = self.db.upsert(
+            S.tags, [dict(run_pk=run_pk, key=k, value=v) for k, v in rows.items()], ["run_pk", "key"]
+        ) if rows else None
+
         def write(conn: Connection) -> None:
-            gone = conn.execute(S.tags.delete().where(
-                and_(S.tags.c.run_pk == run_pk, S.tags.c.key == key))).rowcount
-            if not gone:
-                raise NotFound(f"the run has no tag {key!r}")
+            if upsert:
+                conn.execute(*upsert)
+            for key in doomed:
+                gone = conn.execute(S.tags.delete().where(
+                    and_(S.tags.c.run_pk == run_pk, S.tags.c.key == key))).rowcount
+                if not gone:  # raising rolls the whole call back
+                    raise NotFound(f"the run has no tag {key!r}: nothing was changed")
 
         self.db.transact(write)
 
     def set_description(self, run_pk: int, description: str) -> None:
         """Replace the run's description."""
+        text = check_text(str(description), "the description")
         self.db.transact(lambda conn: conn.execute(
-            S.runs.update().where(S.runs.c.pk == run_pk).values(description=str(description))))
+            S.runs.update().where(S.runs.c.pk == run_pk).values(description=text)))
 
     def write_points(self, run_pk: int, points: Sequence[tuple]) -> None:
         """Persist buffered metric points ``(key, value, step, ts)`` in logging order."""
@@ -440,6 +460,7 @@ class RunService:
         """The run with this id (or a unique prefix of at least ``MIN_PREFIX`` characters)."""
         if not isinstance(run_id, str) or not run_id:
             raise InvalidInput(f"a run id must be a non-empty string, got {run_id!r}")
+        check_text(run_id, "the run id")
         self.reap_stale()
         with self.db.read() as conn:
             return self._records(conn, [self._pk(conn, run_id)])[0]
@@ -485,6 +506,8 @@ class RunService:
 
         if not isinstance(max_results, int) or not 1 <= max_results <= 50_000:
             raise InvalidInput(f"max_results must be an integer from 1 to 50000, got {max_results!r}")
+        for text in [filter_string or "", *(experiments or ()), *(order_by or ()), page_token or ""]:
+            check_text(text, "the search")
         self.reap_stale()
         query_key = json.dumps([filter_string, list(experiments or []), list(order_by or [])])
         offset = _read_token(page_token, query_key)
@@ -591,6 +614,12 @@ class Series:
 
 def _step_of(row: tuple) -> int:
     return row[0]
+
+
+def tag_rows(tags: Mapping) -> dict[str, str]:
+    """Tags as stored: checked keys, values as text, at most ``TAGS_MAX`` of them."""
+    check_count(len(tags), TAGS_MAX, "tags")
+    return {check_key(k, "tag"): tag_text(k, v) for k, v in tags.items()}
 
 
 def _record(row) -> RunRecord:

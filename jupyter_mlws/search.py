@@ -355,7 +355,8 @@ class _Parser:
     def value(self, after: _Token) -> Value:
         tok = self.next()
         if tok.kind == "number":
-            is_int = re.fullmatch(r"[-+]?\d+", tok.text)
+            # an integer SQLite's 64 bits cannot hold compares as the double it is close to
+            is_int = re.fullmatch(r"[-+]?\d{1,18}", tok.text)
             return Value(int(tok.text) if is_int else float(tok.text), tok.pos, tok.text)
         if tok.kind == "string":
             return Value(_unquote(tok.text), tok.pos, tok.text)

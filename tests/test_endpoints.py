@@ -250,6 +250,8 @@ def test_bad_requests_get_json_errors(served):
     key = keys(ws)["primary"]
     status, _, err = call(info, b"{not json", key=key)
     assert status == 400 and "not valid JSON" in err["error"]
+    status, _, err = call(info, b"[" * 100_000 + b"]" * 100_000, key=key)  # too deep to read
+    assert status == 400 and "nested too deeply" in err["error"]
     status, _, err = call(info, json.dumps({"data": SAMPLE}), key=key, content_type="text/plain")
     assert status == 415 and "application/json" in err["error"]
     status, _, err = call(info, {"rows": SAMPLE}, key=key)
@@ -524,9 +526,12 @@ def test_init_failure_marks_the_endpoint_failed(env):
         ws.endpoints.create("broken", "iris:2", SCRIPTS / "score_bad_init.py")
     shown = ws.endpoints.show("broken")
     assert shown["state"] == "failed"
-    assert "RuntimeError: cannot load the model: weights are corrupt" in shown["error"]
+    assert "RuntimeError: cannot load the model: weights are corrupt in endpoints/broken/" in shown["error"]
+    for error in (shown["error"], shown["deployments"][0]["error"]):  # what readers see
+        assert str(ws.root) not in error and "Traceback" not in error and 'File "' not in error
+        assert "mlws endpoint logs broken" in error
     assert shown["deployments"][0]["state"] == "failed"
-    assert "weights are corrupt" in ws.endpoints.logs("broken")
+    assert "Traceback" in ws.endpoints.logs("broken")  # the traceback, for contributors
     assert shown["pid"] is None
     with pytest.raises(Unavailable):
         ws.endpoints.invoke("broken", {"x": 1})

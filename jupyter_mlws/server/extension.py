@@ -155,17 +155,24 @@ class MlwsApp(ExtensionApp):
     # -- notebooks -----------------------------------------------------------------------
 
     def notebook_path(self, name) -> Path:
-        """A notebook path inside the server's root folder (relative, no '..')."""
+        """An existing notebook inside the server's root folder, given relative to it (no
+        '..', no URL).  Messages name it as given, never by its path on the server."""
         from ..artifact_names import safe_join
+        from ..notebooks import check_local
 
         if not isinstance(name, str) or not name.endswith(".ipynb"):
             raise E.InvalidInput('give the notebook as a path inside the server\'s folder: '
                                  '{"notebook": "folder/train.ipynb"}')
+        check_local(name)
         try:
-            return safe_join(self.serverapp.root_dir, name)
+            path = safe_join(self.serverapp.root_dir, name)
         except E.InvalidInput:
             raise E.InvalidInput(f"the notebook {name!r} is not a path inside the server's folder: "
                                  "give a relative path such as 'folder/train.ipynb'") from None
+        if not path.is_file():
+            raise E.NotFound(f"no notebook {name!r} in the server's folder: give its path "
+                             "relative to that folder")
+        return path
 
     def source_notebook(self, record) -> str | None:
         """The notebook a run came from, as a path inside the server's folder (None when the

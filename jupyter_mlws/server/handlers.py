@@ -112,15 +112,28 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
     async def ws(self):
         return await self.call(self.app.open_workspace)
 
-    def body(self) -> dict:
-        if not self.request.body:
-            return {}
-        try:
-            data = json.loads(self.request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise E.InvalidInput("the request body is not valid JSON") from None
-        if not isinstance(data, dict):
+    def initialize(self, name: str, route: str = "", **kwargs) -> None:
+        self.route = route  # the template in ROUTES: it names the body's schema
+        super().initialize(name, **kwargs)
+
+    def body(self, any_json: bool = False) -> Any:
+        """The request body, bounded (:func:`~jupyter_mlws.limits.load_json`) and checked
+        against the route's schema in the OpenAPI document: an object unless ``any_json``.
+        InvalidInput names what does not fit, before anything is done."""
+        from ..limits import load_json
+        from ..serving.jsonschema import validate
+        from .openapi import request_schema
+
+        if not self.request.body and any_json:
+            raise E.InvalidInput("the request body is empty: send JSON")
+        data = load_json(self.request.body) if self.request.body else {}
+        if not any_json and not isinstance(data, dict):
             raise E.InvalidInput("the request body must be a JSON object")
+        schema = request_schema(self.route, self.request.method)
+        err = validate(data, schema, "body") if schema else None
+        if err:
+            example = schema.get("example")
+            raise E.InvalidInput(err + (f": e.g. {json.dumps(example)}" if example else ""))
         return data
 
     def int_arg(self, name: str, default: int | None, low: int = 0, high: int = 1 << 62) -> int | None:
@@ -204,8 +217,6 @@ class RunsHandler(MlwsHandler):
         body = self.body()
         notebook = self.app.notebook_path(body.get("notebook"))
         params = body.get("parameters") or {}
-        if not isinstance(params, dict):
-            raise E.InvalidInput("parameters must be a JSON object of name: value")
         options = {k: body[k] for k in ("experiment", "kernel", "timeout", "retries", "name", "tags")
                    if body.get(k) is not None}
         ws = await self.ws()
@@ -214,9 +225,14 @@ class RunsHandler(MlwsHandler):
 
 
 class NotebookParametersHandler(MlwsHandler):
-    """GET ``?notebook=folder/train.ipynb``: its parameters cell (names, defaults, types) and kernel."""
+    """GET ``?notebook=folder/train.ipynb``: its parameters cell (names, defaults, types) and kernel.
+
+    Part of submitting, and it tells which files exist in the server's folder: contributors
+    and owners only (readers read runs, not the server's files).
+    """
 
     auth_resource = "mlws:runs"
+    read_action = "write"
 
     @web.authenticated
     @authorized
@@ -224,7 +240,7 @@ class NotebookParametersHandler(MlwsHandler):
         from ..notebooks import load_notebook, parameter_defaults
 
         name = self.get_query_argument("notebook", None)
-        nb = await self.call(load_notebook, self.app.notebook_path(name))
+        nb = await self.call(load_notebook, self.app.notebook_path(name), name)
         found = parameter_defaults(nb)
         self.reply({"notebook": name, "has_parameters_cell": found is not None,
                     "parameters": found or [],
@@ -270,18 +286,14 @@ class RunTagsHandler(MlwsHandler):
     @authorized
     async def patch(self, run_id):
         body = self.body()
-        to_set, to_delete = body.get("set") or {}, body.get("delete") or []
-        if not isinstance(to_set, dict) or not isinstance(to_delete, list):
-            raise E.InvalidInput('give {"set": {"key": "value"}, "delete": ["key"]}')
         ws = await self.ws()
-        self.reply({"tags": await self.call(_update_tags, ws, run_id, to_set, to_delete)})
+        self.reply({"tags": await self.call(_update_tags, ws, run_id, body.get("set") or {},
+                                            body.get("delete") or [])})
 
 
 def _update_tags(ws, run_id: str, to_set: dict, to_delete: list) -> dict:
     record = ws.runs.get(run_id)
-    ws.runs.set_tags(record.pk, to_set)
-    for key in to_delete:
-        ws.runs.delete_tag(record.pk, str(key))
+    ws.runs.update_tags(record.pk, to_set, to_delete)  # all of it or nothing
     return ws.runs.get(run_id).tags
 
 
@@ -404,10 +416,7 @@ class RunActionHandler(MlwsHandler):
         if action == "cancel":
             run = await self.call(ws.cancel_run, run_id)
         elif action == "rerun":
-            params = body.get("parameters") or {}
-            if not isinstance(params, dict):
-                raise E.InvalidInput("parameters must be a JSON object of name: value")
-            run = await self.call(ws.rerun, run_id, params)
+            run = await self.call(ws.rerun, run_id, body.get("parameters") or {})
         else:
             run = await self.call(ws.promote, run_id)
         self.reply(_run_dict(run), 200 if action == "cancel" else 201)
@@ -431,15 +440,10 @@ class ModelsHandler(MlwsHandler):
     @authorized
     async def post(self):
         body = self.body()
-        if not body.get("run") or not body.get("artifact"):
-            raise E.InvalidInput('give the run and its artifact: {"name", "run", "artifact"}')
-        tags = body.get("tags") or {}
-        if not isinstance(tags, dict):
-            raise E.InvalidInput("tags must be a JSON object")
         ws = await self.ws()
-        version = await self.call(ws.models.register, body.get("name"), run=str(body["run"]),
-                                  artifact=str(body["artifact"]), tags=tags,
-                                  description=str(body.get("description") or ""))
+        version = await self.call(ws.models.register, body["name"], run=body["run"],
+                                  artifact=body["artifact"], tags=body.get("tags") or {},
+                                  description=body.get("description") or "")
         self.reply(version.to_dict(), 201)
 
 
@@ -478,9 +482,7 @@ class ModelAliasHandler(MlwsHandler):
     @web.authenticated
     @authorized
     async def put(self, name, alias):
-        version = self.body().get("version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise E.InvalidInput('give the version the alias points to: {"version": 3}')
+        version = int(self.body()["version"])
         ws = await self.ws()
         self.reply((await self.call(ws.models.set_alias, name, alias, version)).to_dict())
 
@@ -610,5 +612,5 @@ def handlers() -> list[tuple[str, type]]:
     """Every route of the extension, the catch-all 404 last."""
     from .endpoint_handlers import ROUTES as ENDPOINT_ROUTES
 
-    return [(route_pattern(t), h) for t, h in ROUTES + ENDPOINT_ROUTES] + [
+    return [(route_pattern(t), h, {"route": t}) for t, h in ROUTES + ENDPOINT_ROUTES] + [
         (rf"/{API_PREFIX}(?P<rest>/.*)?", NotFoundHandler)]

@@ -1,12 +1,17 @@
 """The OpenAPI 3 description of ``{base_url}mlws/api/``, served at ``mlws/api/openapi.json``.
 
 Written by hand, next to the routes in ``handlers.ROUTES``; a test checks that
-every registered route and method is described here and nothing else is.
+every registered route and method is described here and nothing else is.  The
+request bodies' schemas are also what the handlers validate bodies against
+(:func:`request_schema`): a field of the wrong type or out of range is a 400 naming it.
 """
 
 from __future__ import annotations
 
+import re
+
 from .. import __version__
+from ..limits import KEY_MAX, PARAMS_MAX, TAG_VALUE_MAX, TAGS_MAX, VERSION_MAX
 
 _ERRORS = {
     "400": "Invalid input (a bad filter, parameter or body)",
@@ -29,7 +34,7 @@ def _param(name: str, where: str = "path", description: str = "", type_: str = "
 
 
 def _op(summary: str, tag: str, response: str | None = "Object", *, params=(), body: str | None = None,
-        status: str = "200", content_type: str = "application/json") -> dict:
+        status: str = "200", content_type: str = "application/json", body_required: bool = True) -> dict:
     responses = {code: {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
                  for code, text in _ERRORS.items()}
     if response is None:
@@ -39,13 +44,28 @@ def _op(summary: str, tag: str, response: str | None = "Object", *, params=(), b
         responses[status] = {"description": "OK", "content": {content_type: {"schema": schema}}}
     op = {"summary": summary, "tags": [tag], "parameters": list(params), "responses": responses}
     if body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+        op["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": _ref(body)}}}
     return op
 
 
 RUN_ID = _param("run_id", description="A run id, or a unique prefix of 4+ characters")
 REF = _param("ref", description="NAME (every version), NAME:VERSION or NAME@ALIAS")
 ENDPOINT = _param("endpoint", description="The endpoint's name")
+
+#: the longest a notebook run may be given (--timeout), in seconds: a year
+MAX_TIMEOUT_S = 365 * 86400
+_TEXT = {"type": "string", "maxLength": 4096}
+_NAME = {"type": "string", "minLength": 1, "maxLength": KEY_MAX}
+_TAGS = {"type": "object", "maxProperties": TAGS_MAX,
+         "description": "Name: value; a value that is not a string is stored as its JSON"}
+_VERSION = {"type": "integer", "minimum": 1, "maximum": VERSION_MAX}
+
+
+def _body(required: list[str], properties: dict, example: dict) -> dict:
+    """A request body: an object with these properties and no others."""
+    return {"type": "object", "required": required, "properties": properties,
+            "additionalProperties": False, "example": example}
+
 
 PATHS = {
     "/workspace": {"get": _op("Describe the workspace, with your user and role", "workspace")},
@@ -90,9 +110,11 @@ PATHS = {
     "/runs/{run_id}/{action}": {"post": _op(
         "cancel a queued or running run; rerun a notebook run ({parameters}); promote a session run",
         "runs", "Run", params=[RUN_ID, {**_param("action"),
-                                        "schema": {"enum": ["cancel", "rerun", "promote"]}}])},
+                                        "schema": {"enum": ["cancel", "rerun", "promote"]}}],
+        body="RunAction", body_required=False)},
     "/notebook-parameters": {"get": _op(
-        "The parameters cell of a notebook in the server's folder, read without running it",
+        "The parameters cell of a notebook in the server's folder, read without running it "
+        "(contributors and owners only: it tells which files exist)",
         "runs", params=[_param("notebook", "query", "path of the .ipynb inside the server's folder")])},
     "/models": {
         "get": _op("Registered models", "models"),
@@ -135,7 +157,8 @@ PATHS = {
         "Split traffic between deployments in whole percents summing to 100", "endpoints",
         "Endpoint", params=[ENDPOINT], body="TrafficSplit")},
     "/endpoints/{endpoint}/logs": {"get": _op(
-        "The last lines of the endpoint's log", "endpoints", params=[
+        "The last lines of the endpoint's log, tracebacks included (contributors and owners only)",
+        "endpoints", params=[
             ENDPOINT, _param("tail", "query", "Lines, 1 to 10000 (default 200)", "integer")])},
     "/endpoints/{endpoint}/metrics": {"get": _op(
         "Requests, errors, status codes and latency p50/p95/p99 (ms), totals and a 10 s series",
@@ -151,7 +174,7 @@ PATHS = {
     "/endpoints/{endpoint}/invoke": {"post": _op(
         "Score the JSON body on the endpoint with its key; its refusals come back as errors",
         "endpoints", params=[ENDPOINT, _param("deployment", "query", "Call this deployment directly")],
-        body="Object")},
+        body="ScoringData")},
 }
 
 SCHEMAS = {
@@ -182,48 +205,73 @@ SCHEMAS = {
         "timestamps": {"type": "array", "items": {"type": "integer"}},
         "values": {"type": "array", "items": {"type": ["number", "string"]},
                    "description": "NaN and infinities as the strings 'nan', 'inf', '-inf'"}}},
-    "NotebookSubmission": {"type": "object", "required": ["notebook"], "properties": {
-        "notebook": {"type": "string", "description": "Relative to the server's folder"},
-        "parameters": {"type": "object"}, "experiment": {"type": "string"},
-        "kernel": {"type": "string"}, "timeout": {"type": "number"}, "retries": {"type": "integer"},
-        "name": {"type": "string"}, "tags": {"type": "object"}}},
-    "TagUpdate": {"type": "object", "properties": {
-        "set": {"type": "object"}, "delete": {"type": "array", "items": {"type": "string"}}}},
-    "ModelRegistration": {"type": "object", "required": ["name", "run", "artifact"], "properties": {
-        "name": {"type": "string"}, "run": {"type": "string"}, "artifact": {"type": "string"},
-        "tags": {"type": "object"}, "description": {"type": "string"}}},
+    "NotebookSubmission": _body(["notebook"], {
+        "notebook": {**_TEXT, "minLength": 1, "description": "Relative to the server's folder"},
+        "parameters": {"type": "object", "maxProperties": PARAMS_MAX},
+        "experiment": _NAME, "kernel": _NAME,
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_S,
+                    "description": "Seconds"},
+        "retries": {"type": "integer", "minimum": 0, "maximum": 10},
+        "name": {**_NAME, "minLength": 0}, "tags": _TAGS},
+        {"notebook": "folder/train.ipynb", "parameters": {"C": 0.5}}),
+    "TagUpdate": _body([], {
+        "set": _TAGS, "delete": {"type": "array", "maxItems": TAGS_MAX, "items": _NAME}},
+        {"set": {"stage": "review"}, "delete": ["draft"]}),
+    "RunAction": _body([], {"parameters": {"type": "object", "maxProperties": PARAMS_MAX,
+                                           "description": "rerun: the parameters to change"}},
+                       {"parameters": {"C": 0.2}}),
+    "ModelRegistration": _body(["name", "run", "artifact"], {
+        "name": _NAME, "run": _NAME, "artifact": {**_TEXT, "minLength": 1}, "tags": _TAGS,
+        "description": {**_TEXT, "maxLength": TAG_VALUE_MAX}},
+        {"name": "iris", "run": "0123abcd", "artifact": "model.pkl"}),
     "ModelVersion": {"type": "object", "properties": {
         "name": {"type": "string"}, "version": {"type": "integer"}, "ref": {"type": "string"},
         "flavor": {"type": "string"}, "run_id": {"type": ["string", "null"]},
         "aliases": {"type": "array", "items": {"type": "string"}}}},
-    "AliasTarget": {"type": "object", "required": ["version"],
-                    "properties": {"version": {"type": "integer"}}},
-    "RoleGrant": {"type": "object", "required": ["role"], "properties": {
-        "role": {"type": "string", "enum": ["owner", "contributor", "reader"]}}},
-    "EndpointCreation": {"type": "object", "required": ["name", "model", "script"], "properties": {
-        "name": {"type": "string"},
-        "model": {"type": "string", "description": "NAME:VERSION, NAME@ALIAS or NAME (latest)"},
-        "script": {"type": "string", "description": "The scoring script (init() and run(data)), "
-                                                     "relative to the server's folder"},
+    "AliasTarget": _body(["version"], {"version": _VERSION}, {"version": 3}),
+    "RoleGrant": _body(["role"], {"role": {"type": "string", "maxLength": 32,
+                                           "description": "owner, contributor or reader (any case)"}},
+                       {"role": "reader"}),
+    "EndpointCreation": _body(["name", "model", "script"], {
+        "name": _NAME,
+        "model": {**_NAME, "description": "NAME:VERSION, NAME@ALIAS or NAME (latest)"},
+        "script": {**_TEXT, "minLength": 1, "description": "The scoring script (init() and run(data)), "
+                                                          "relative to the server's folder"},
         "workers": {"type": "integer", "minimum": 1, "maximum": 64},
-        "deployment": {"type": "string", "description": "The first deployment (default blue)"}}},
+        "deployment": {**_NAME, "description": "The first deployment (default blue)"}},
+        {"name": "iris", "model": "iris:2", "script": "serving/score.py"}),
     "Endpoint": {"type": "object", "properties": {
         "name": {"type": "string"},
         "state": {"type": "string", "enum": ["creating", "healthy", "failed", "stopped"]},
-        "error": {"type": ["string", "null"], "description": "Why it failed, with a log excerpt"},
+        "error": {"type": ["string", "null"], "description": (
+            "Why it failed: the exception's type and message, paths relative to the workspace "
+            "(the endpoint's log has the traceback)")},
         "url": {"type": ["string", "null"]}, "scoring_uri": {"type": ["string", "null"]},
         "workers": {"type": "integer"}, "restarts": {"type": "integer"},
         "deployments": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "traffic": {"type": "integer"}, "state": {"type": "string"},
             "models": {"type": "array", "items": {"type": "string"}},
             "entry_script": {"type": "string"}, "error": {"type": ["string", "null"]}}}}}},
-    "TrafficSplit": {"type": "object", "additionalProperties": {"type": "integer"},
-                     "description": "Deployment name: percent, e.g. {\"blue\": 90, \"green\": 10}"},
+    "TrafficSplit": {"type": "object", "minProperties": 1, "maxProperties": 64,
+                     "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 100},
+                     "description": "Deployment name: percent, e.g. {\"blue\": 90, \"green\": 10}",
+                     "example": {"blue": 90, "green": 10}},
     "EndpointKeys": {"type": "object", "properties": {
         "primary": {"type": "string"}, "secondary": {"type": "string"}}},
-    "KeyChoice": {"type": "object", "properties": {
-        "key": {"type": "string", "enum": ["primary", "secondary"]}}},
+    "KeyChoice": _body([], {"key": {"type": "string", "enum": ["primary", "secondary"]}},
+                       {"key": "secondary"}),
+    "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
+                    "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
 }
+
+
+def request_schema(template: str, method: str) -> dict | None:
+    """The schema a route's request body must fit (``template`` as in ``handlers.ROUTES``),
+    None when the route takes no body."""
+    path = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", template)
+    op = PATHS.get(path, {}).get(method.lower(), {})
+    content = op.get("requestBody", {}).get("content", {}).get("application/json")
+    return SCHEMAS[content["schema"]["$ref"].rsplit("/", 1)[1]] if content else None
 
 
 def document(base_url: str = "/") -> dict:

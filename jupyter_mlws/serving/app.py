@@ -33,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..errors import InvalidInput
+from ..limits import load_json
 from .jsonschema import validate
 from .monitor import Monitor
 
@@ -270,11 +272,11 @@ class ScoringApp:
             if too_large:
                 status = 413
                 return await self._send(send, 413, self._too_large(), [(b"connection", b"close")])
-            try:
-                data = json.loads(body)
-            except ValueError as exc:
+            try:  # bounded like every JSON input (its size was checked above)
+                data = load_json(body, "the body", max_bytes=self.max_body, max_depth=None)
+            except InvalidInput as exc:
                 status = 400
-                return await self._send(send, 400, _error_body(f"the body is not valid JSON: {exc}"))
+                return await self._send(send, 400, _error_body(str(exc)))
             if dep.input_schema is not None:
                 err = validate(data, dep.input_schema)
                 if err:

@@ -7,7 +7,8 @@ with ``setsid --fork``).  It
   ``<workspace>/endpoints/<endpoint>/``;
 - binds the listening socket once and passes it to N worker processes;
 - marks the endpoint healthy when every worker has loaded every deployment, or failed
-  with the error (and a log excerpt) when one could not;
+  with the error (the exception's type and message; the log has the traceback) when one
+  could not;
 - restarts a worker that dies, stops answering, or reports a run() stuck past the
   grace period, counting restarts in the store;
 - polls the endpoint's ``config_version`` and pushes new keys and traffic to the
@@ -246,13 +247,12 @@ class Supervisor:
                 if code is not None and not w.ready:
                     self.read_events(w)
                     return w.failed or {"error": f"a worker exited with code {code} while starting",
-                                        "deployment": None, "excerpt": self.svc.log_tail(self.name, 20)}
+                                        "deployment": None}
             if all(w.ready for w in workers):
                 return None
         if self.stop_requested:
-            return {"error": "stopped while starting", "deployment": None, "excerpt": ""}
-        return {"error": f"the workers were not ready after {timeout:g} s", "deployment": None,
-                "excerpt": self.svc.log_tail(self.name, 20)}
+            return {"error": "stopped while starting", "deployment": None}
+        return {"error": f"the workers were not ready after {timeout:g} s", "deployment": None}
 
     def stop_workers(self, workers: list[Worker], grace: float) -> None:
         for w in workers:
@@ -312,10 +312,17 @@ class Supervisor:
         return True
 
     def failure_text(self, failure: dict) -> str:
+        """What readers of the endpoint see: the exception's type and message, paths
+        relative to the workspace (the traceback is in the endpoint's log)."""
         where = f"deployment {failure['deployment']}: " if failure.get("deployment") else ""
-        text = f"{where}{failure.get('error')}"
-        excerpt = (failure.get("excerpt") or "").strip()
-        return f"{text}\n{excerpt}"[:4000] if excerpt else text
+        return self.shown(f"{where}{failure.get('error')} ('mlws endpoint logs {self.name}' "
+                          "shows the details)")
+
+    def shown(self, text: str) -> str:
+        """An error as stored for readers: server paths relative to the workspace, bounded."""
+        from ..artifact_names import without_roots
+
+        return without_roots(text, self.ws.root)[:4000]
 
     def check_config(self) -> None:
         row = self.svc._row(self.name)
@@ -358,7 +365,7 @@ class Supervisor:
                 failure = w.failed
             elif w.proc.poll() is not None and not w.ready:
                 failure = {"error": f"a worker exited with code {w.proc.returncode} while starting",
-                           "deployment": None, "excerpt": self.svc.log_tail(self.name, 20)}
+                           "deployment": None}
         if failure is None and time.monotonic() > p["deadline"]:
             failure = {"error": "the new workers were not ready in time", "deployment": None}
         if failure:
@@ -454,7 +461,7 @@ class Supervisor:
                 code = 1
         except Exception as exc:
             log(f"failed: {traceback.format_exc()}")
-            self.update(state="failed", error=str(exc))
+            self.update(state="failed", error=self.shown(f"{type(exc).__name__}: {exc}"))
             code = 1
         finally:
             try:

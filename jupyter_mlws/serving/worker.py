@@ -96,11 +96,11 @@ def main(argv: list[str]) -> int:
         try:
             loaded[dep["name"]] = load_deployment(dep)
         except BaseException as exc:  # init() may raise anything, SystemExit included
-            tb = traceback.format_exc()
-            _log(f"deployment {dep['name']}: loading {dep['entry_name']} failed\n{tb}")
-            last = tb.strip().splitlines()[-6:]
+            # the traceback (server paths included) goes to the log, for contributors
+            _log(f"deployment {dep['name']}: loading {dep['entry_name']} failed\n"
+                 f"{traceback.format_exc()}")
             status.send(event="failed", deployment=dep["name"],
-                        error=f"{type(exc).__name__}: {exc}", excerpt="\n".join(last))
+                        error=f"{type(exc).__name__}: {exc}")
             return 3
 
     import uvicorn

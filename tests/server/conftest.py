@@ -100,6 +100,24 @@ def subscribe(jp_ws_fetch, jp_serverapp, api):
 
 
 @pytest.fixture
+def workspace_state():
+    """``workspace_state(ws)``: a dump of everything a request could change, to compare."""
+    return _workspace_state
+
+
+def _workspace_state(ws):
+    """Everything a mutating request could change: runs with params and tags, experiments,
+    models with versions and aliases, role assignments, endpoints with traffic and keys."""
+    runs = ws.search_runs(max_results=1000)
+    endpoints = [(e["name"], e["state"], e["pid"], [(d["name"], d["traffic"]) for d in e["deployments"]],
+                  ws.endpoints.keys(e["name"])) for e in ws.endpoints.list()]
+    models = ws.models.list()
+    return ([(r.id, r.status, r.name, r.tags, r.params) for r in runs], ws.list_experiments(), models,
+            [(v.ref, v.aliases, v.tags, v.description) for m in models for v in ws.models.versions(m["name"])],
+            ws.access.assignments(), endpoints)
+
+
+@pytest.fixture
 def mlws_app(jp_serverapp):
     """The running MlwsApp."""
     return jp_serverapp.extension_manager.extension_points["jupyter_mlws"].app

@@ -141,13 +141,14 @@ async def test_endpoint_life_cycle(api, iris, mlws_ws):
     assert (await api("GET", "endpoints")).json == {"endpoints": []}
 
 
-async def test_a_failed_start_shows_the_log_excerpt(api, iris):
+async def test_a_failed_start_shows_the_error_without_server_paths(api, iris, jp_root_dir):
     r = await api("POST", "endpoints", body={"name": "broken", "model": "iris",
                                              "script": "serving/score_bad_init.py"})
     assert r.code == 202, r
     shown = await _until(api, "broken", ("healthy", "failed"))
     assert shown["state"] == "failed"
-    assert "RuntimeError: cannot load the model: weights are corrupt" in shown["error"]
+    assert "RuntimeError: cannot load the model: weights are corrupt in endpoints/broken/" in shown["error"]
+    assert str(jp_root_dir) not in json.dumps(shown) and "Traceback" not in json.dumps(shown)
     assert shown["deployments"][0]["state"] == "failed"
     r = await api("POST", "endpoints", "broken", "invoke", body={"data": SAMPLE})
     assert r.code == 503 and "broken is failed" in r.json["message"]
@@ -159,13 +160,13 @@ async def test_a_failed_start_shows_the_log_excerpt(api, iris):
     ({"name": "e", "model": "iris:1", "script": "serving/../../x.py"}, 400, "not a path inside"),
     ({"name": "e", "model": "iris:1", "script": "serving/nope.py"}, 404, "no scoring script at 'serving/nope.py'"),
     ({"name": "e", "model": "iris:1", "script": "serving/norun.py"}, 400, "defines no run(data)"),
-    ({"name": "e", "model": "iris:1"}, 400, "give the scoring script"),
+    ({"name": "e", "model": "iris:1"}, 400, "body lacks the required property 'script'"),
     ({"name": "e", "model": "iris:9", "script": "serving/score.py"}, 404, "iris"),
     ({"name": "e", "model": "iris:1", "script": "serving/score.py", "workers": "two"}, 400, "workers"),
     ({"name": "e", "model": "iris:1", "script": "serving/score.py", "workers": 0}, 400, "workers"),
     ({"name": "e", "model": "iris:1", "script": "serving/score.py", "workers": True}, 400, "workers"),
     ({"name": "no spaces", "model": "iris:1", "script": "serving/score.py"}, 400, "endpoint name"),
-    ({"model": "iris:1", "script": "serving/score.py"}, 400, "give the endpoint's name"),
+    ({"model": "iris:1", "script": "serving/score.py"}, 400, "body lacks the required property 'name'"),
     ("[1, 2]", 400, "must be a JSON object"),
 ])
 async def test_bad_requests_are_refused_before_anything_starts(api, iris, jp_root_dir, body, code, message):

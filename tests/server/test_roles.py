@@ -86,20 +86,11 @@ def _requests(routes, run_id):
     return out
 
 
-def _state(ws):
-    """Everything a mutating route could change."""
-    runs = ws.search_runs(max_results=1000)
-    endpoints = [(e["name"], e["state"], e["pid"], [(d["name"], d["traffic"]) for d in e["deployments"]],
-                  ws.endpoints.keys(e["name"])) for e in ws.endpoints.list()]
-    return ([(r.id, r.status, r.tags, r.params) for r in runs], ws.models.list(),
-            [(v.ref, v.aliases) for v in ws.models.versions("m")], ws.access.assignments(), endpoints)
-
-
-async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir):
+async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, workspace_state):
     shutil.copy(Path(__file__).parents[1] / "notebooks" / "train.ipynb", jp_root_dir / "params.ipynb")
     requests = _requests(routes, team)
     assert len(requests) > 20
-    before = _state(mlws_ws)
+    before = workspace_state(mlws_ws)
     for method, parts, handler, query in requests:
         for user in (READER, NOBODY):
             r = await api(method, *parts, user=user, params=query)
@@ -108,7 +99,7 @@ async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir):
             else:
                 assert r.code == 403, (user, method, parts, r)
                 assert r.json["reason"] == "permission_denied"
-    assert _state(mlws_ws) == before, "a refused request changed the workspace"
+    assert workspace_state(mlws_ws) == before, "a refused request changed the workspace"
     # a contributor may change everything but roles; run the harmless methods first
     for method, parts, handler, query in sorted(requests, key=lambda q: q[0] == "DELETE"):
         r = await api(method, *parts, user=CONTRIBUTOR, params=query)
@@ -225,3 +216,19 @@ async def test_revoked_access_ends_the_live_event_stream(subscribe, api, team, m
     with pytest.raises(HTTPClientError) as refused:
         await jp_ws_fetch("api", "events", "subscribe", headers={"Authorization": f"token {READER}-token"})
     assert refused.value.code == 403
+
+
+async def test_readers_cannot_probe_the_servers_files(api, team, jp_root_dir):
+    """notebook-parameters is part of submitting: contributors and owners; a reader gets the
+    same refusal whether the notebook exists or not."""
+    shutil.copy(Path(__file__).parents[1] / "notebooks" / "train.ipynb", jp_root_dir / "params.ipynb")
+    refusals = set()
+    for name in ("params.ipynb", "missing.ipynb", "../outside.ipynb"):
+        r = await api("GET", "notebook-parameters", params={"notebook": name}, user=READER)
+        assert r.code == 403 and r.json["reason"] == "permission_denied", (name, r)
+        refusals.add(r.json["message"])
+    assert len(refusals) == 1 and "contributor" in refusals.pop()
+    r = await api("GET", "notebook-parameters", params={"notebook": "params.ipynb"}, user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["has_parameters_cell"]
+    r = await api("GET", "notebook-parameters", params={"notebook": "missing.ipynb"}, user=CONTRIBUTOR)
+    assert r.code == 404 and str(jp_root_dir) not in r.json["message"]
