@@ -5,12 +5,14 @@
 - timestamps: integer milliseconds since the epoch, from 0 (1970) to
   253402300799999 (the end of year 9999)
 - metric values: any double, NaN, +Inf, -Inf and -0.0 included, stored exactly
-- param values: up to 6,000 characters once turned into text
+- param values: up to 6,000 characters once turned into text (strings as
+  themselves, other values as JSON: see :func:`param_json`)
 - tag values: up to 5,000 characters
 """
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from array import array
@@ -77,19 +79,56 @@ def check_timestamp(key: str, ts: object) -> int:
     return ts
 
 
-def param_text(key: str, value: object) -> tuple[str, float | None]:
-    """A param value as stored: its text, and its number when it is one."""
+def param_json(value: object) -> str:
+    """A param value's canonical text, whichever face records it (the one rule).
+
+    A string is stored as itself.  Any other value is stored as JSON: ``None`` as
+    ``null``, ``True`` as ``true``, ``1.0`` as ``1.0`` (a float keeps its point),
+    ``(1, 2)`` as ``[1, 2]``, ``{"a": 1}``; NaN and infinities as ``NaN``,
+    ``Infinity`` and ``-Infinity`` (as Python's ``json`` writes them).  numpy scalars
+    and arrays count as the Python values they hold.  Inside a list or dict, a value
+    JSON cannot hold becomes its ``str()``; any other object is stored as its
+    ``str()``, as a string would be.  Non-ASCII text is kept as it is.
+    """
     if isinstance(value, str):
-        text = value
-    elif value is None or isinstance(value, (bool, int, float)):
-        text = "None" if value is None else repr(value) if isinstance(value, float) else str(value)
-    else:
-        text = str(value)
+        return value
+    if _is_numpy(value):
+        value = value.tolist()
+    if value is None or isinstance(value, (bool, int, float, list, tuple, dict)):
+        try:
+            return json.dumps(value, ensure_ascii=False, default=_plain)
+        except (TypeError, ValueError, RecursionError):  # keys JSON cannot hold, cycles
+            pass
+    return str(value)
+
+
+def _is_numpy(obj: object) -> bool:
+    """Whether ``obj`` is a numpy scalar or array (or alike), without importing numpy."""
+    return not isinstance(obj, type) and callable(getattr(obj, "tolist", None))
+
+
+def _plain(obj: object) -> object:
+    """What JSON holds for an object inside a list or dict it cannot hold itself."""
+    return obj.tolist() if _is_numpy(obj) else str(obj)
+
+
+def param_text(key: str, value: object) -> tuple[str, float | None]:
+    """A param value as stored: its canonical text (:func:`param_json`) and its number
+    when it is one (``100``, ``0.1``, the string ``"1e-3"``), so that filters compare
+    numbers.  InvalidInput when the text is over :data:`PARAM_VALUE_MAX` characters or
+    is not valid Unicode."""
+    text = param_json(value)
     if len(text) > PARAM_VALUE_MAX:
         raise InvalidInput(
             f"param {key!r} is {len(text)} characters long, over the {PARAM_VALUE_MAX} limit: "
             "upload it as a file with run.upload_file instead"
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            f"param {key!r} holds text that is not valid Unicode (a lone surrogate such as "
+            "'\\ud800'): pass text that can be written as UTF-8") from None
     return text, _number(value, text)
 
 
