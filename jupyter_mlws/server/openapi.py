@@ -88,7 +88,8 @@ PATHS = {
         params=[RUN_ID, _param("path", description="The artifact's name, e.g. out/model.pkl"),
                 _param("kind", "query", "artifact (default), snapshot or log (a stored log)")])},
     "/runs/{run_id}/{action}": {"post": _op(
-        "cancel a queued or running run; rerun a notebook run ({parameters}); promote a session run",
+        "cancel a queued or running run; rerun a notebook run ({parameters, parameter_texts}); "
+        "promote a session run",
         "runs", "Run", params=[RUN_ID, {**_param("action"),
                                         "schema": {"enum": ["cancel", "rerun", "promote"]}}])},
     "/notebook-parameters": {"get": _op(
@@ -184,7 +185,11 @@ SCHEMAS = {
                    "description": "NaN and infinities as the strings 'nan', 'inf', '-inf'"}}},
     "NotebookSubmission": {"type": "object", "required": ["notebook"], "properties": {
         "notebook": {"type": "string", "description": "Relative to the server's folder"},
-        "parameters": {"type": "object"}, "experiment": {"type": "string"},
+        "parameters": {"type": "object", "description": "Typed values (JSON)"},
+        "parameter_texts": {"type": "object", "additionalProperties": {"type": "string"},
+                            "description": "Values as text, typed as `mlws run submit -p` types "
+                                           "them (JSON/YAML: '1.0' stays a float); over parameters"},
+        "experiment": {"type": "string"},
         "kernel": {"type": "string"}, "timeout": {"type": "number"}, "retries": {"type": "integer"},
         "name": {"type": "string"}, "tags": {"type": "object"}}},
     "TagUpdate": {"type": "object", "properties": {
