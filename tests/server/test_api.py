@@ -271,6 +271,9 @@ async def test_a_submission_records_the_same_params_as_the_cli_and_the_sdk(api, 
     assert form["params"] == {"C": "2.0", "seed": "7", "label": "null", "steps": "list(range(3))",
                               "lr": "1e-05"}
     assert form["tags"]["overridden_params"] == '["C", "lr", "seed"]'
+    r = await api("POST", "runs", form["id"], "rerun", body={"parameter_texts": {"C": "3.0"}})
+    assert r.code == 201 and (await api("POST", "runs", r.json["id"], "cancel")).code == 200
+    assert r.json["params"] == {**form["params"], "C": "3.0"}
     with mlws_ws.experiment("c").start_run(snapshot=False, outputs=None) as run:
         run.log_params({"C": 2.0, "seed": 7, "label": None, "steps": "list(range(3))", "lr": 1e-05})
     r = await api("GET", "runs", params={"filter": "params.C = 2 and params.lr < 0.001 and "
