@@ -23,7 +23,7 @@ from sqlalchemy import select
 from . import runs as R
 from .artifact_names import atomic_copy, safe_join
 from .errors import InvalidInput, NotFound
-from .limits import PARAM_VALUE_MAX, param_json
+from .limits import PARAM_VALUE_MAX, TAG_VALUE_MAX, param_json
 from .parameters import check_parameters, expand_grid
 from .store import schema as S
 
@@ -183,7 +183,7 @@ class NotebookService:
             status=R.QUEUED, run_id=_run_id)
         try:
             self.ws.runs.log_params(record.pk, recorded)
-            system_tags = {"kernel": kernel, OVERRIDDEN_TAG: param_json(sorted(params))}
+            system_tags = {"kernel": kernel, OVERRIDDEN_TAG: _overridden(params)}
             if not self.is_work_dir(path):  # where the notebook lives (a re-run keeps its source's)
                 system_tags["notebook"] = str(path)
             self.ws.runs.set_tags(record.pk, system_tags)
@@ -409,6 +409,16 @@ def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:
         text = param_json(v)
         out[k] = text if len(text) <= PARAM_VALUE_MAX else text[:PARAM_VALUE_MAX - 40] + "... (truncated)"
     return out
+
+
+def _overridden(params: Mapping[str, Any]) -> str:
+    """The given names as a JSON list, ending in "..." where a tag cannot hold them all."""
+    names = sorted(params)
+    text = param_json(names)
+    while len(text) > TAG_VALUE_MAX:
+        names = names[:len(names) * 3 // 4]
+        text = param_json([*names, "..."])
+    return text
 
 
 def fill_template(template: str, values: Mapping[str, str]) -> str:

@@ -268,6 +268,11 @@ def test_a_notebook_run_records_every_declared_parameter_and_which_were_given(nb
     assert nbws.notebooks.spec(run.record.pk)["parameters"] == {"flag": False, "extra": 1}  # injected
     shown = CliRunner().invoke(cli, ["-w", str(nbws.root), "run", "show", run.id])
     assert '  C = 1.0\n' in shown.output and '  overridden_params = ["extra", "flag"]\n' in shown.output
+    many = {f"p{i:03d}_a_longer_name": i for i in range(400)}  # more names than a tag holds
+    run = nbws.get_run(nbws.notebooks.submit(nb, many, detach=False).run_id)
+    assert run.status == "queued" and len(run.params) == 6 + 400
+    listed = json.loads(run.tags["overridden_params"])
+    assert listed[-1] == "..." and listed[:-1] == sorted(many)[:len(listed) - 1]
 
 
 @pytest.mark.parametrize("template, message", [
