@@ -5,9 +5,9 @@
 - timestamps: integer milliseconds since the epoch, from 0 (1970) to
   253402300799999 (the end of year 9999)
 - metric values: any double, NaN, +Inf, -Inf and -0.0 included, stored exactly
-- param values: up to 6,000 characters once turned into text
-- tag values: up to 5,000 characters; a value that is not a string is stored as its
-  canonical JSON (``[1]``, ``true``, ``null``), a string as itself
+- param and tag values: up to 6,000 (params) and 5,000 (tags) characters once turned into
+  text: strings as themselves, other values as JSON (``null``, ``true``, ``1.0``, ``[1]``;
+  see :func:`param_json`)
 - text of any kind (names, keys, values, descriptions): valid Unicode that UTF-8 can hold
   (a lone surrogate such as ``"\\ud800"`` is refused)
 - parameters per submission and params or tags per call: at most 1,000
@@ -170,14 +170,45 @@ def check_timestamp(key: str, ts: object) -> int:
     return ts
 
 
-def param_text(key: str, value: object) -> tuple[str, float | None]:
-    """A param value as stored: its text, and its number when it is one."""
+def param_json(value: object) -> str:
+    """A param value's canonical text, whichever face records it (the one rule).
+
+    A string is stored as itself.  Any other value is stored as JSON: ``None`` as
+    ``null``, ``True`` as ``true``, ``1.0`` as ``1.0`` (a float keeps its point),
+    ``(1, 2)`` as ``[1, 2]``, ``{"a": 1}``; NaN and infinities as ``NaN``,
+    ``Infinity`` and ``-Infinity`` (as Python's ``json`` writes them).  numpy scalars
+    and arrays count as the Python values they hold.  Inside a list or dict, a value
+    JSON cannot hold becomes its ``str()``; any other object is stored as its
+    ``str()``, as a string would be.  Non-ASCII text is kept as it is.
+    """
     if isinstance(value, str):
-        text = value
-    elif value is None or isinstance(value, (bool, int, float)):
-        text = "None" if value is None else repr(value) if isinstance(value, float) else str(value)
-    else:
-        text = str(value)
+        return value
+    if _is_numpy(value):
+        value = value.tolist()
+    if value is None or isinstance(value, (bool, int, float, list, tuple, dict)):
+        try:
+            return json.dumps(value, ensure_ascii=False, default=_plain)
+        except (TypeError, ValueError, RecursionError):  # keys JSON cannot hold, cycles
+            pass
+    return str(value)
+
+
+def _is_numpy(obj: object) -> bool:
+    """Whether ``obj`` is a numpy scalar or array (or alike), without importing numpy."""
+    return not isinstance(obj, type) and callable(getattr(obj, "tolist", None))
+
+
+def _plain(obj: object) -> object:
+    """What JSON holds for an object inside a list or dict it cannot hold itself."""
+    return obj.tolist() if _is_numpy(obj) else str(obj)
+
+
+def param_text(key: str, value: object) -> tuple[str, float | None]:
+    """A param value as stored: its canonical text (:func:`param_json`) and its number
+    when it is one (``100``, ``0.1``, the string ``"1e-3"``), so that filters compare
+    numbers.  InvalidInput when the text is over :data:`PARAM_VALUE_MAX` characters or
+    is not valid Unicode."""
+    text = param_json(value)
     check_text(text, f"param {key!r}")
     if len(text) > PARAM_VALUE_MAX:
         raise InvalidInput(
@@ -199,19 +230,10 @@ def _number(value: object, text: str) -> float | None:
 
 
 def tag_text(key: str, value: object) -> str:
-    """A tag value as stored text: a string as itself, anything else as canonical JSON
-    (``[1]``, ``true``, ``null``, ``{"a": 1}``, numpy scalars as numbers); a value JSON
-    cannot hold is InvalidInput."""
-    if isinstance(value, str):
-        text = value
-    else:
-        try:
-            text = json.dumps(value, sort_keys=True, ensure_ascii=False,
-                              default=_plain_json)
-        except (TypeError, ValueError, RecursionError):
-            raise InvalidInput(f"tag {key!r}: a {type(value).__name__} has no JSON form; "
-                               "give a string, number, boolean, None, list or dict") from None
-    check_text(text, f"tag {key!r}")
+    """A tag value as stored text, encoded as params are (:func:`param_json`: a string as
+    itself, anything else as JSON: ``[1]``, ``true``, ``null``); InvalidInput when it is over
+    :data:`TAG_VALUE_MAX` characters or is not valid Unicode."""
+    text = check_text(param_json(value), f"tag {key!r}")
     if len(text) > TAG_VALUE_MAX:
         raise InvalidInput(f"tag {key!r} is longer than {TAG_VALUE_MAX} characters")
     return text
@@ -260,11 +282,3 @@ def check_timestamps(key: str, stamps: Iterable, count: int) -> Sequence[int]:
 def _same_length(key: str, what: str, got: int, count: int) -> None:
     if got != count:
         raise InvalidInput(f"metric {key!r}: {got} {what} for {count} values; give one per value")
-
-
-def _plain_json(value: object):
-    """numpy scalars and arrays as their Python values (``tolist``/``item``)."""
-    for attr in ("tolist", "item"):
-        if hasattr(value, attr):
-            return getattr(value, attr)()
-    raise TypeError(type(value).__name__)

@@ -24,13 +24,18 @@ from sqlalchemy import select
 from . import runs as R
 from .artifact_names import atomic_copy, safe_join, shown_path, without_roots
 from .errors import InvalidInput, NotFound
-from .limits import PARAM_VALUE_MAX
+from .limits import PARAM_VALUE_MAX, TAG_VALUE_MAX, param_json
 from .parameters import check_parameters, expand_grid
 from .store import schema as S
 
 if TYPE_CHECKING:  # pragma: no cover
     from .run import Run
     from .workspace import Workspace
+
+
+#: the tag of a notebook run listing, as a JSON list, the params given to it (the rest
+#: are the notebook's defaults)
+OVERRIDDEN_TAG = "overridden_params"
 
 
 @dataclass
@@ -82,7 +87,9 @@ def declared_parameters(nb) -> list[str] | None:
 def parameter_defaults(nb) -> list[dict] | None:
     """The cell tagged ``parameters``, read without running it: each assigned name with its
     default (``value``: the literal, or None when it is an expression; ``source``: the
-    expression's text; ``type``: the literal's type name).  None when there is no such cell."""
+    expression's text; ``type``: the literal's type name; ``text``: the literal as JSON, which
+    ``-p`` and a form's ``parameter_texts`` read back as the same value (``1.0`` stays a
+    float), or an expression's source).  None when there is no such cell."""
     for cell in nb.cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             try:
@@ -103,10 +110,24 @@ def parameter_defaults(nb) -> list[dict] | None:
                         kind = type(literal).__name__
                     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                         literal, kind = None, "expression"
+                    source = ast.get_source_segment(cell.source, value) if value else ""
+                    text = json.dumps(literal, ensure_ascii=False) if kind != "expression" and source \
+                        else source
                     out.append({"name": target.id, "value": literal, "type": kind,
-                                "source": ast.get_source_segment(cell.source, value) if value else ""})
+                                "source": source, "text": text})
             return out
     return None
+
+
+def recorded_parameters(nb, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """What a notebook run records as its params: every name the ``parameters`` cell
+    assigns, with its default as written (``1.0`` stays a float; an expression that is
+    not a literal, such as ``np.arange(3)``, as its source text), then the overrides
+    (also names the cell does not declare).  A name annotated without a value counts
+    only when it is overridden."""
+    defaults = {p["name"]: p["source"] if p["type"] == "expression" else p["value"]
+                for p in parameter_defaults(nb) or [] if p["source"]}
+    return {**defaults, **overrides}
 
 
 def check_kernel(name: str) -> None:
@@ -168,8 +189,9 @@ class NotebookService:
         warnings = _parameter_warnings(nb, params, path.name)
         experiment = experiment or path.stem
         run_name = name or None
+        recorded = _param_texts(recorded_parameters(nb, params))
         if output is not None:
-            self._output_path(output, run_name or f"{experiment}-N", experiment, params)
+            self._output_path(output, run_name or f"{experiment}-N", experiment, recorded)
         files = self.ws._collect_snapshot(project)
         from .snapshot import git_info
 
@@ -178,8 +200,8 @@ class NotebookService:
             source_name=path.relative_to(project).as_posix(), git=git_info(project),
             status=R.QUEUED, run_id=_run_id)
         try:
-            self.ws.runs.log_params(record.pk, _param_texts(params))
-            system_tags = {"kernel": kernel}
+            self.ws.runs.log_params(record.pk, recorded)
+            system_tags = {"kernel": kernel, OVERRIDDEN_TAG: _overridden(params)}
             if not self.is_work_dir(path):  # where the notebook lives (a re-run keeps its source's)
                 system_tags["notebook"] = str(path)
             self.ws.runs.set_tags(record.pk, system_tags)
@@ -191,7 +213,7 @@ class NotebookService:
             self._insert_spec(record.pk, path.relative_to(project).as_posix(), workdir, kernel,
                               params, timeout, retries, output, _rerun_of)
             if output is not None:
-                self._output_path(output, record.name, experiment, params)
+                self._output_path(output, record.name, experiment, recorded)
         except BaseException as exc:
             self.ws.runs.end(record.id, R.FAILED, f"could not be submitted: {exc}")
             raise
@@ -209,8 +231,11 @@ class NotebookService:
         base = check_parameters(parameters or {})
         check_local(notebook)
         path = Path(notebook).expanduser().absolute()
-        load_notebook(path)
+        nb = load_notebook(path)
         experiment = experiment or path.stem
+        if options.get("output") is not None:  # before any run is recorded
+            self._output_path(options["output"], options.get("name") or f"{experiment}-N",
+                              experiment, _param_texts(recorded_parameters(nb, {**base, **combos[0]})))
         parent = self.ws.runs.create(experiment, source_type="sweep", source_name=path.name,
                                      tags={"grid": json.dumps(grid, default=str)[:4000],
                                            "max_parallel": max_parallel}, status=R.QUEUED)
@@ -366,12 +391,12 @@ class NotebookService:
 
     # -- output copies ---------------------------------------------------------------
 
-    def _output_path(self, template: str, run_name: str, experiment: str, params: dict) -> Path:
-        try:
-            rel = template.format(run_name=run_name, experiment=experiment, **params)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise InvalidInput(f"output path {template!r} names an unknown field {exc}: use "
-                               "{run_name}, {experiment} or a parameter name") from None
+    def _output_path(self, template: str, run_name: str, experiment: str,
+                     params: Mapping[str, str]) -> Path:
+        """The output copy's path: ``template`` with its plain ``{name}`` fields filled
+        (run_name, experiment, or a param's recorded text); InvalidInput when a field is
+        not plain or unknown, or the path leaves the workspace."""
+        rel = fill_template(template, {**params, "run_name": run_name, "experiment": experiment})
         try:
             return safe_join(self.ws.root, rel)
         except InvalidInput:
@@ -385,7 +410,7 @@ class NotebookService:
         stored = [f for f in run.files("artifact") if f["path"].startswith("notebook/")]
         if stored:
             target = self._output_path(spec["output"], run.record.name, run.record.experiment,
-                                       spec["parameters"])
+                                       run.record.params)
             atomic_copy(self.ws.blobs.path(stored[0]["sha256"]), target)
 
 
@@ -396,12 +421,63 @@ def _without_tracking_magic(source: str) -> str:
 
 
 def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:
-    """Params as the run's params table shows them (long values shortened)."""
+    """Params as the run's params table stores them (:func:`limits.param_json`; values over
+    the limit shortened, since a notebook may take a value of up to 1 MB)."""
     out = {}
     for k, v in params.items():
-        text = v if isinstance(v, str) else json.dumps(v)
+        text = param_json(v)
         out[k] = text if len(text) <= PARAM_VALUE_MAX else text[:PARAM_VALUE_MAX - 40] + "... (truncated)"
     return out
+
+
+def _overridden(params: Mapping[str, Any]) -> str:
+    """The given names as a JSON list, ending in "..." where a tag cannot hold them all."""
+    names = sorted(params)
+    text = param_json(names)
+    while len(text) > TAG_VALUE_MAX:
+        names = names[:len(names) * 3 // 4]
+        text = param_json([*names, "..."])
+    return text
+
+
+def fill_template(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with each plain ``{name}`` field replaced by ``values[name]`` (``{{`` and
+    ``}}`` are braces).  A field with an attribute, index, ``!conversion`` or ``:format``,
+    or a name not in ``values``, is an InvalidInput: only names are looked up, never
+    attributes of a value."""
+    import string
+
+    if not isinstance(template, str):
+        raise InvalidInput(f"an output path must be text such as 'reports/{{run_name}}.ipynb', "
+                           f"not a {type(template).__name__}")
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise InvalidInput(f"output path {template!r} is not a valid template ({exc}): "
+                           "write {{ and }} for a literal brace") from None
+    out = []
+    for literal, field_name, spec, conversion in parts:
+        out.append(literal)
+        if field_name is None:
+            continue
+        shown = "{" + field_name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        shown += "}"
+        if not field_name.isidentifier() or spec or conversion:
+            raise InvalidInput(
+                f"output path {template!r}: {shown} is not a plain field; use {{run_name}}, "
+                "{experiment} or {parameter_name}, with no attribute, index, !conversion or "
+                ":format (write {{ and }} for a literal brace)")
+        if field_name not in values:
+            raise InvalidInput(
+                f"output path {template!r} names an unknown field {shown}: use {{run_name}}, "
+                f"{{experiment}} or a parameter name ({_names(values)})")
+        out.append(values[field_name])
+    return "".join(out)
+
+
+def _names(values: Mapping[str, str]) -> str:
+    names = sorted(set(values) - {"run_name", "experiment"})
+    return ", ".join(names) if names else "this run has none"
 
 
 def _parameter_warnings(nb, params: Mapping[str, Any], name: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import keyword
+import re
 from typing import Any, Iterable, Mapping
 
 from .errors import InvalidInput
@@ -56,14 +57,26 @@ def check_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: a JSON number; YAML 1.1 (PyYAML) reads ``1e-05`` as text, JSON as the float it is
+_JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
 def parse_value(name: str, text: str) -> Any:
-    """A value typed from its text, as YAML reads it (JSON is YAML): ``0.1``, ``[64, 32]``, ``rf``."""
+    """A value typed from its text, as YAML reads it (JSON is YAML): ``0.1``, ``1e-05``,
+    ``1.0`` (a float), ``[64, 32]``, ``null``, ``rf`` (text).  A JSON number is read as
+    JSON, so that ``1e-05`` is a float as the recorded params write it."""
     import yaml
 
     check_text(text, f"parameter {name!r}")
     if len(text.encode()) > VALUE_MAX_BYTES:
         raise InvalidInput(f"parameter {name!r} is over the {VALUE_MAX_BYTES >> 20} MB limit: "
                            "save the value to a file and pass its path")
+    if _JSON_NUMBER.fullmatch(text.strip()):
+        try:
+            return json.loads(text)
+        except ValueError:  # an integer of more digits than Python converts
+            raise InvalidInput(f"parameter {name!r}: {text[:40]!r}... has too many digits to be "
+                               f"a number; pass it as text with -r {name} VALUE") from None
     try:
         return yaml.safe_load(text) if text.strip() else text
     except RecursionError:
@@ -74,6 +87,25 @@ def parse_value(name: str, text: str) -> Any:
         raise InvalidInput(
             f"parameter {name!r}: {text[:60]!r} is not valid YAML/JSON{at} "
             f"({getattr(exc, 'problem', exc)}); pass it raw with -r {name} VALUE") from None
+
+
+def parse_texts(texts: object) -> dict[str, Any]:
+    """Parameters given as ``{name: text}``, each typed by :func:`parse_value` (what ``-p``
+    does), so that ``1.0`` typed in a form stays a float.  InvalidInput for anything else."""
+    if not isinstance(texts, Mapping) or not all(isinstance(v, str) for v in texts.values()):
+        raise InvalidInput("parameter_texts must be a JSON object of name: text, e.g. "
+                           '{"C": "1.0", "layers": "[64, 32]"}')
+    return check_parameters({check_name(k): parse_value(k, v) for k, v in texts.items()})
+
+
+def given_parameters(values: object, texts: object = None) -> dict[str, Any]:
+    """Parameters as a request gives them: ``values`` already typed (a JSON object, as
+    ``-r``/``-f`` give them), and ``texts`` typed from text by :func:`parse_texts` (as ``-p``
+    types them); a name in both takes its text.  InvalidInput for a bad shape or value."""
+    if values is not None and not isinstance(values, Mapping):
+        raise InvalidInput("parameters must be a JSON object of name: value")
+    typed = parse_texts(texts) if texts is not None else {}
+    return {**check_parameters(values or {}), **typed}
 
 
 def load_file(path: str) -> dict[str, Any]:

@@ -181,7 +181,10 @@ class Run:
             self._writer.flush()
 
     def log_params(self, values: Mapping[str, Any]) -> None:
-        """Record parameters (a param keeps its first value)."""
+        """Record parameters: a string as itself, any other value as JSON (``None`` as
+        ``null``, ``1.0`` as ``1.0``; see :func:`jupyter_mlws.limits.param_json`), the same
+        text whichever face records it.  A param keeps its first value (Conflict for a
+        different one); InvalidInput for a bad name or a text over 6,000 characters."""
         self._check_running()
         self.workspace.runs.log_params(self.record.pk, dict(values))
         self.record.params.update({k: param_text(k, v)[0] for k, v in values.items()})

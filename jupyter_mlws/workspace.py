@@ -369,7 +369,9 @@ class Workspace:
         notebook : path
             The ``.ipynb`` file.
         parameters : mapping
-            Injected after the cell tagged ``parameters``; recorded as the run's params.
+            Injected after the cell tagged ``parameters``.  The run's params record every
+            parameter the cell declares (its default as written, or the value given) and the
+            given ones; the tag ``overridden_params`` lists the given names (a JSON list).
         grid : mapping of name to values, optional
             Make a parent run with one child per combination, ``max_parallel`` at a time.
         wait : bool
@@ -378,7 +380,8 @@ class Workspace:
             ``experiment`` (default: the notebook's name), ``kernel``, ``timeout`` (seconds a
             cell may run), ``retries``, ``project_dir`` (the folder snapshotted and run in;
             default: the notebook's), ``name``, ``tags``, ``output`` (a path template inside
-            the workspace for a copy of the output notebook, e.g. ``"reports/{run_name}.ipynb"``).
+            the workspace for a copy of the output notebook, e.g. ``"reports/{run_name}.ipynb"``;
+            plain ``{run_name}``, ``{experiment}`` or ``{param}`` fields only, else InvalidInput).
 
         The returned run's ``warnings`` list what looked wrong but did not stop it.
         """

@@ -57,7 +57,7 @@ def test_a_submitted_notebook_records_everything(nbws, project):
     assert run.status == "queued"  # returned at once; a detached executor runs it
     done = nbws.wait(run.id, timeout=120)
     assert done.status == "completed", done.record.error
-    assert done.params == {"lr": "0.5", "layers": "[64, 32]", "message": TRICKY}
+    assert done.params == {"lr": "0.5", "layers": "[64, 32]", "message": TRICKY, "epochs": "5"}
     assert done.metrics == {"loss": 0.5**5}  # logged from inside the notebook
     assert len(done.metric_history("loss")) == 5
     assert done.tags["kernel"] == "python3" and len(done.tags["env_hash"]) == 16
@@ -245,6 +245,56 @@ def test_an_unknown_kernel_and_an_escaping_output_path_are_refused(nbws, project
     assert nbws.describe()["runs"] == 0
 
 
+def _notebook(path, params_source):
+    cell = nbformat.v4.new_code_cell(params_source)
+    cell.metadata["tags"] = ["parameters"]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("pass")], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), path)
+    return path
+
+
+def test_a_notebook_run_records_every_declared_parameter_and_which_were_given(nbws, project):
+    # recorded at submission, before any kernel: detach=False records without executing
+    sub = nbws.notebooks.submit(project / "train.ipynb", {"lr": 0.5}, detach=False)
+    run = nbws.get_run(sub.run_id)
+    assert run.params == {"lr": "0.5", "layers": "[8]", "epochs": "5", "message": "hi"}
+    assert json.loads(run.tags["overridden_params"]) == ["lr"]
+    nb = _notebook(project / "kinds.ipynb", "import numpy as np\nC = 1.0\nsteps = np.arange(3)\n"
+                   "label: str | None = None\nneeded: int\ncfg = {'a': (1, 2)}\nflag = True\nlr = 1e-05")
+    run = nbws.get_run(nbws.notebooks.submit(nb, {"flag": False, "extra": 1}, detach=False).run_id)
+    assert run.params == {"C": "1.0", "steps": "np.arange(3)", "label": "null", "cfg": '{"a": [1, 2]}',
+                          "flag": "false", "lr": "1e-05", "extra": "1"}  # `needed` has no default
+    assert json.loads(run.tags["overridden_params"]) == ["extra", "flag"]
+    assert nbws.notebooks.spec(run.record.pk)["parameters"] == {"flag": False, "extra": 1}  # injected
+    shown = CliRunner().invoke(cli, ["-w", str(nbws.root), "run", "show", run.id])
+    assert '  C = 1.0\n' in shown.output and '  overridden_params = ["extra", "flag"]\n' in shown.output
+    many = {f"p{i:03d}_a_longer_name": i for i in range(400)}  # more names than a tag holds
+    run = nbws.get_run(nbws.notebooks.submit(nb, many, detach=False).run_id)
+    assert run.status == "queued" and len(run.params) == 6 + 400
+    listed = json.loads(run.tags["overridden_params"])
+    assert listed[-1] == "..." and listed[:-1] == sorted(many)[:len(listed) - 1]
+
+
+@pytest.mark.parametrize("template, message", [
+    ("o/{x.__class__.__name__}.ipynb", "{x.__class__.__name__} is not a plain field"),
+    ("o/{x.__class__.__init__.__globals__}.ipynb", "is not a plain field"),
+    ("o/{x[0]}.ipynb", "{x[0]} is not a plain field"),
+    ("o/{x!r}.ipynb", "{x!r} is not a plain field"),
+    ("o/{x:>99999999}.ipynb", "is not a plain field"),
+    ("o/{}.ipynb", "{} is not a plain field"),
+    ("o/{nope}.ipynb", "unknown field {nope}: use {run_name}, {experiment} or a parameter name "
+                       "(epochs, layers, lr, message, x)"),
+    ("o/{x.ipynb", "is not a valid template"),
+])
+def test_output_templates_take_plain_names_only(nbws, project, template, message):
+    for sweep in ([], ["--grid", "lr=0.1,0.2"]):  # a sweep refuses it before its parent is recorded
+        result = CliRunner().invoke(cli, ["-w", str(nbws.root), "run", "submit", "train.ipynb",
+                                          "-p", "x", "1", "--output", template, *sweep])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert message in result.output
+    assert nbws.describe()["runs"] == 0
+
+
 def test_parameters_a_notebook_does_not_declare_are_warned_about(nbws, project):
     run = nbws.submit_notebook(project / "noparams.ipynb", {"lr": 1})
     assert run.warnings == ["noparams.ipynb has no cell tagged 'parameters': "
@@ -260,15 +310,17 @@ def test_the_cli_submits_waits_and_copies_the_output(nbws, project):
     runner = CliRunner()
     result = runner.invoke(cli, ["-w", str(nbws.root), "run", "submit", "train.ipynb", "-p", "lr", "0.5",
                                  "-p", "layers", "[64, 32]", "-r", "message", "0.1", "-e", "iris",
-                                 "--output", "reports/{run_name}.ipynb", "--wait"])
+                                 "--output", "reports/{run_name}-{epochs}-{{x}}.ipynb", "--wait"])
     assert result.exit_code == 0, result.output
     # the run executed in this process, which keeps its own environment afterwards
     assert "MLWS_RUN_ID" not in os.environ and "MLWS_WORKSPACE" not in os.environ
     run_id = result.stdout.splitlines()[0]
     run = nbws.get_run(run_id)
-    assert run.params == {"lr": "0.5", "layers": "[64, 32]", "message": "0.1"}
+    # every declared parameter (epochs is the notebook's default), the given ones listed
+    assert run.params == {"lr": "0.5", "layers": "[64, 32]", "message": "0.1", "epochs": "5"}
+    assert json.loads(run.tags["overridden_params"]) == ["layers", "lr", "message"]
     assert run.metrics["loss"] == 0.5**5
-    copy = nbws.root / "reports" / f"{run.name}.ipynb"
+    copy = nbws.root / "reports" / f"{run.name}-5-{{x}}.ipynb"  # plain fields, the defaults' too
     assert nbformat.read(copy, as_version=4).cells[1].source.startswith("lr = 0.1")
     bad = runner.invoke(cli, ["-w", str(nbws.root), "run", "submit", "train.ipynb", "-p", "lr", "[1,"])
     assert bad.exit_code == 2 and "is not valid YAML/JSON" in bad.output

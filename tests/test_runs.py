@@ -133,6 +133,36 @@ def test_params_keep_their_first_value(ws):
     assert ws.get_run(run.id).params == {"lr": "0.1"}
 
 
+def test_params_of_every_type_are_recorded_in_one_encoding(ws):
+    import numpy as np
+
+    values = {"none": None, "flag": True, "C": 1.0, "n": 3, "layers": (64, 32),
+              "cfg": {"a": 1, "b": None, "c": "é"}, "model": "rf", "word": "None",
+              "np_float": np.float64(0.5), "np_bool": np.bool_(False), "arr": np.arange(2),
+              "nan": float("nan"), "lr": "1e-3"}
+    expected = {"none": "null", "flag": "true", "C": "1.0", "n": "3", "layers": "[64, 32]",
+                "cfg": '{"a": 1, "b": null, "c": "é"}', "model": "rf", "word": "None",
+                "np_float": "0.5", "np_bool": "false", "arr": "[0, 1]", "nan": "NaN", "lr": "1e-3"}
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        run.log_params(values)
+        assert run.params == expected
+        run.log_params({"none": None, "cfg": {"a": 1, "b": None, "c": "é"}})  # the same value again
+        with pytest.raises(Conflict, match="already 'null'"):
+            run.log_param("none", "other")
+    assert ws.get_run(run.id).params == expected
+    query = ("params.none = 'null' and params.flag = true and params.C > 0.5 and params.C = 1 "
+             "and params.cfg = '{\"a\": 1, \"b\": null, \"c\": \"é\"}' and params.lr < 0.01 "
+             "and params.np_float = 0.5 and params.np_bool = false")
+    assert [r.id for r in ws.search_runs(query)] == [run.id]
+
+
+def test_a_param_holding_a_lone_surrogate_is_refused(ws):
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        with pytest.raises(InvalidInput, match="param 'cfg' holds .* lone surrogate"):
+            run.log_params({"cfg": {"a": "\ud800"}})
+        assert run.params == {}
+
+
 def test_an_exception_fails_the_run_and_keeps_what_was_logged(ws):
     with pytest.raises(ZeroDivisionError):
         with ws.experiment("e").start_run(snapshot=False) as run:

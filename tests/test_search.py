@@ -499,3 +499,22 @@ def test_5000_runs_give_the_same_top_100_as_python(tmp_path):
                       key=lambda pk: (-metrics[pk]["m0"], -pk))[:100]
     assert got == expected
     engine.dispose()
+
+
+def test_one_filter_matches_a_notebook_run_and_an_sdk_run_with_the_same_params(any_ws, tmp_path):
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("C = 1.0\nlabel = None\nflag = True\ncfg = {'a': 1}\nlayers = (64, 32)")
+    cell.metadata["tags"] = ["parameters"]
+    nb = tmp_path / "p.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}), nb)
+    notebook = any_ws.notebooks.submit(nb, {"layers": [64, 32]}, experiment="p", detach=False).run_id
+    with any_ws.experiment("p").start_run(snapshot=False) as run:
+        run.log_params({"C": 1.0, "label": None, "flag": True, "cfg": {"a": 1}, "layers": (64, 32)})
+    both = {notebook, run.id}
+    for query in ("params.C > 0.5", "params.C = 1.0", "params.label = 'null'", "params.flag = true",
+                  "params.cfg = '{\"a\": 1}'", "params.layers = '[64, 32]'"):
+        assert {r.id for r in any_ws.search_runs(query, experiments=["p"])} == both, query
+    table = any_ws.compare_runs([notebook, run.id])
+    assert all(a == b for a, b in table["params"].values()), table["params"]

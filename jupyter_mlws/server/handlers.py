@@ -28,6 +28,7 @@ from tornado import web
 
 from .. import errors as E
 from ..access import check_role
+from ..parameters import given_parameters
 from ..runs import jsonable
 
 #: one place maps the workspace's error kinds to HTTP
@@ -216,7 +217,7 @@ class RunsHandler(MlwsHandler):
     async def post(self):
         body = self.body()
         notebook = self.app.notebook_path(body.get("notebook"))
-        params = body.get("parameters") or {}
+        params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
         options = {k: body[k] for k in ("experiment", "kernel", "timeout", "retries", "name", "tags")
                    if body.get(k) is not None}
         ws = await self.ws()
@@ -404,7 +405,7 @@ def _quote(name: str) -> str:
 
 
 class RunActionHandler(MlwsHandler):
-    """POST /runs/{id}/cancel, /rerun (``{"parameters": {...}}``), /promote."""
+    """POST /runs/{id}/cancel, /rerun (``{"parameters": {...}, "parameter_texts": {...}}``), /promote."""
 
     auth_resource = "mlws:runs"
 
@@ -416,7 +417,8 @@ class RunActionHandler(MlwsHandler):
         if action == "cancel":
             run = await self.call(ws.cancel_run, run_id)
         elif action == "rerun":
-            run = await self.call(ws.rerun, run_id, body.get("parameters") or {})
+            params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
+            run = await self.call(ws.rerun, run_id, params)
         else:
             run = await self.call(ws.promote, run_id)
         self.reply(_run_dict(run), 200 if action == "cancel" else 201)

@@ -56,6 +56,10 @@ ENDPOINT = _param("endpoint", description="The endpoint's name")
 MAX_TIMEOUT_S = 365 * 86400
 _TEXT = {"type": "string", "maxLength": 4096}
 _NAME = {"type": "string", "minLength": 1, "maxLength": KEY_MAX}
+_PARAMETER_TEXTS = {"type": "object", "maxProperties": PARAMS_MAX,
+                    "additionalProperties": {**_TEXT, "maxLength": 1 << 20},
+                    "description": "Values as text, typed as `mlws run submit -p` types them "
+                                   "(JSON/YAML: '1.0' stays a float); over parameters"}
 _TAGS = {"type": "object", "maxProperties": TAGS_MAX,
          "description": "Name: value; a value that is not a string is stored as its JSON"}
 _VERSION = {"type": "integer", "minimum": 1, "maximum": VERSION_MAX}
@@ -108,7 +112,8 @@ PATHS = {
         params=[RUN_ID, _param("path", description="The artifact's name, e.g. out/model.pkl"),
                 _param("kind", "query", "artifact (default), snapshot or log (a stored log)")])},
     "/runs/{run_id}/{action}": {"post": _op(
-        "cancel a queued or running run; rerun a notebook run ({parameters}); promote a session run",
+        "cancel a queued or running run; rerun a notebook run ({parameters, parameter_texts}); "
+        "promote a session run",
         "runs", "Run", params=[RUN_ID, {**_param("action"),
                                         "schema": {"enum": ["cancel", "rerun", "promote"]}}],
         body="RunAction", body_required=False)},
@@ -207,7 +212,8 @@ SCHEMAS = {
                    "description": "NaN and infinities as the strings 'nan', 'inf', '-inf'"}}},
     "NotebookSubmission": _body(["notebook"], {
         "notebook": {**_TEXT, "minLength": 1, "description": "Relative to the server's folder"},
-        "parameters": {"type": "object", "maxProperties": PARAMS_MAX},
+        "parameters": {"type": "object", "maxProperties": PARAMS_MAX, "description": "Typed values (JSON)"},
+        "parameter_texts": _PARAMETER_TEXTS,
         "experiment": _NAME, "kernel": _NAME,
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_S,
                     "description": "Seconds"},
@@ -218,7 +224,8 @@ SCHEMAS = {
         "set": _TAGS, "delete": {"type": "array", "maxItems": TAGS_MAX, "items": _NAME}},
         {"set": {"stage": "review"}, "delete": ["draft"]}),
     "RunAction": _body([], {"parameters": {"type": "object", "maxProperties": PARAMS_MAX,
-                                           "description": "rerun: the parameters to change"}},
+                                           "description": "rerun: the parameters to change"},
+                            "parameter_texts": _PARAMETER_TEXTS},
                        {"parameters": {"C": 0.2}}),
     "ModelRegistration": _body(["name", "run", "artifact"], {
         "name": _NAME, "run": _NAME, "artifact": {**_TEXT, "minLength": 1}, "tags": _TAGS,

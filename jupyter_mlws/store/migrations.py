@@ -7,9 +7,11 @@ To change the schema, append a step; never edit a released one.
 
 from __future__ import annotations
 
+import ast
+import json
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
 
@@ -58,6 +60,81 @@ def _training_stats(conn: Connection) -> None:
     schema.model_training_stats.create(conn, checkfirst=True)
 
 
+#: params written before version 7 as Python's str(): the text of each value it can only be
+_REPR_TEXTS = {"None": "null", "True": "true", "False": "false",
+               "nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+#: the longest param text (limits.PARAM_VALUE_MAX; store/ does not import the core)
+_PARAM_TEXT_MAX = 6000
+
+
+def _json_params(conn: Connection) -> None:
+    """Params in the one encoding of version 7: strings as themselves, other values as JSON.
+
+    Before, ``log_params`` stored ``str(value)`` (``None``, ``True``, ``{'a': 1}``, ``nan``)
+    while notebook runs stored JSON (``null``).  A notebook run's injected parameters are
+    known exactly (typed, in ``notebook_runs.parameters``): they are re-encoded from there.
+    Any other text that is exactly Python's ``str()`` of None, a bool, NaN/inf, or a
+    dict/list/tuple of literals is read as that value, as the SDK call that wrote it almost
+    always meant it.  The old texts cannot tell ``log_param("x", None)`` from
+    ``log_param("x", "None")``: such a string is now ``null``.  Every other text is kept.
+    """
+    p, nb = schema.params, schema.notebook_runs
+    injected: dict[tuple[int, str], str | None] = {}  # None: a string, stored as itself
+    for run_pk, parameters in conn.execute(select(nb.c.run_pk, nb.c.parameters)):
+        for key, value in json.loads(parameters).items():
+            injected[(run_pk, key)] = None if isinstance(value, str) else _truncated(
+                json.dumps(value, ensure_ascii=False))
+    looks_like_repr = or_(p.c.value.in_(list(_REPR_TEXTS)), p.c.value.like("{%"),
+                          p.c.value.like("[%"), p.c.value.like("(%"),
+                          p.c.run_pk.in_(select(nb.c.run_pk)))
+    changed: dict[tuple[int, str], tuple[str, str]] = {}
+    for run_pk, key, old in conn.execute(select(p.c.run_pk, p.c.key, p.c.value)
+                                         .where(looks_like_repr)).all():
+        new = injected[(run_pk, key)] if (run_pk, key) in injected else _from_repr(old)
+        if new is not None and new != old:
+            conn.execute(p.update().where(and_(p.c.run_pk == run_pk, p.c.key == key)).values(value=new))
+            changed[(run_pk, key)] = (old, new)
+    _lineage_params(conn, changed)
+
+
+def _truncated(text: str) -> str:
+    """A long value shortened as notebook runs record it."""
+    return text if len(text) <= _PARAM_TEXT_MAX else text[:_PARAM_TEXT_MAX - 40] + "... (truncated)"
+
+
+def _from_repr(text: str) -> str | None:
+    """The JSON of a value whose ``str()`` is ``text``, None when ``text`` is no such str()."""
+    if text in _REPR_TEXTS:
+        return _REPR_TEXTS[text]
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(value, (dict, list, tuple)) or repr(value) != text:
+        return None  # not what str() writes for it: some other text
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):  # sets, bytes, tuple keys: JSON cannot hold them
+        return None
+
+
+def _lineage_params(conn: Connection, changed: dict[tuple[int, str], tuple[str, str]]) -> None:
+    """Registered versions keep a copy of their run's params: convert the same values there."""
+    mv = schema.model_versions
+    runs = {run_pk for run_pk, _key in changed}
+    if not runs:
+        return
+    for pk, run_pk, lineage in conn.execute(select(mv.c.pk, mv.c.run_pk, mv.c.lineage)
+                                            .where(mv.c.run_pk.in_(runs))).all():
+        data = json.loads(lineage)
+        params = data.get("params") or {}
+        hits = {k: changed[(run_pk, k)][1] for k, v in params.items()
+                if (run_pk, k) in changed and changed[(run_pk, k)][0] == v}
+        if hits:
+            data["params"] = {**params, **hits}
+            conn.execute(mv.update().where(mv.c.pk == pk).values(lineage=json.dumps(data)))
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -66,6 +143,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "endpoints", _endpoints),
     (5, "workspace roles", _roles),
     (6, "training-data statistics of model versions", _training_stats),
+    (7, "params in one encoding: strings as themselves, other values as JSON", _json_params),
 ]
 LATEST = MIGRATIONS[-1][0]
 

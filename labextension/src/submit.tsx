@@ -8,16 +8,8 @@ import { INotebookParameters, IRun } from './tokens';
 
 export interface ISubmission {
   experiment: string;
-  parameters: Record<string, unknown>;
-}
-
-/** What a field holds: JSON when it parses (0.5, [8], "x", true), else the text as a string. */
-function typed(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  /** only the fields the user changed, as typed: the server types them as `-p` does */
+  parameterTexts: Record<string, string>;
 }
 
 class SubmitForm extends ReactWidget {
@@ -26,21 +18,21 @@ class SubmitForm extends ReactWidget {
     this.addClass('mlws-SubmitForm');
     this.experiment = experiment;
     for (const p of spec.parameters) {
-      this.defaults[p.name] = p.type === 'expression' ? p.source : JSON.stringify(p.value);
-      this.values[p.name] = this.defaults[p.name];
+      this.defaults[p.name] = p.text;
+      this.values[p.name] = p.text;
     }
   }
 
   getValue(): ISubmission {
-    const parameters: Record<string, unknown> = {};
+    // a field left as it is keeps the notebook's default (recorded by the server as written,
+    // so 1.0 stays a float); a changed one is sent as its text, which the server types
+    const parameterTexts: Record<string, string> = {};
     for (const p of this.spec.parameters) {
-      const text = this.values[p.name];
-      // an expression left as it is stays the notebook's own
-      if (!(p.type === 'expression' && text === this.defaults[p.name])) {
-        parameters[p.name] = typed(text);
+      if (this.values[p.name] !== this.defaults[p.name]) {
+        parameterTexts[p.name] = this.values[p.name];
       }
     }
-    return { experiment: this.experiment, parameters };
+    return { experiment: this.experiment, parameterTexts };
   }
 
   render(): JSX.Element {
@@ -69,7 +61,10 @@ class SubmitForm extends ReactWidget {
             />
           </label>
         ))}
-        <div className="mlws-Hint">Values are JSON (0.5, [64, 32], "text"); anything else is sent as text.</div>
+        <div className="mlws-Hint">
+          Values are JSON or YAML, as with mlws run submit -p (1.0, [64, 32], "text"; anything else is
+          text). Only the values you change are sent: the others stay the notebook's defaults.
+        </div>
       </div>
     );
   }
@@ -104,7 +99,11 @@ export async function submitNotebook(path: string): Promise<IRun | null> {
   try {
     return await requestAPI<IRun>('runs', {
       method: 'POST',
-      body: JSON.stringify({ notebook: path, experiment: result.value.experiment, parameters: result.value.parameters })
+      body: JSON.stringify({
+        notebook: path,
+        experiment: result.value.experiment,
+        parameter_texts: result.value.parameterTexts
+      })
     });
   } catch (error) {
     await showErrorMessage('Submit as experiment', errorMessage(error));

@@ -174,5 +174,6 @@ export interface INotebookParameters {
   notebook: string;
   has_parameters_cell: boolean;
   kernel: string;
-  parameters: Array<{ name: string; value: unknown; type: string; source: string }>;
+  /** `text`: the default as a field shows it, JSON (1.0 stays 1.0) or an expression's source */
+  parameters: Array<{ name: string; value: unknown; type: string; source: string; text: string }>;
 }

@@ -235,7 +235,7 @@ async def test_a_notebooks_parameters_cell_is_read_without_running_it(api, mlws_
     assert r.code == 200, r
     assert r.json["has_parameters_cell"] and r.json["kernel"] == "python3"
     lr = next(p for p in r.json["parameters"] if p["name"] == "lr")
-    assert lr["value"] == 0.1 and lr["type"] == "float" and lr["source"] == "0.1"
+    assert lr["value"] == 0.1 and lr["type"] == "float" and lr["source"] == "0.1" and lr["text"] == "0.1"
     r = await api("GET", "notebook-parameters", params={"notebook": "plain.ipynb"})
     assert r.code == 200 and r.json == {"notebook": "plain.ipynb", "has_parameters_cell": False,
                                         "parameters": [], "kernel": "python3"}
@@ -243,3 +243,40 @@ async def test_a_notebooks_parameters_cell_is_read_without_running_it(api, mlws_
         r = await api("GET", "notebook-parameters", params={"notebook": bad})
         assert r.code == code and "Traceback" not in r.json["message"], (bad, r.json)
     assert mlws_ws.describe()["runs"] == 0  # nothing ran
+
+
+async def test_a_submission_records_the_same_params_as_the_cli_and_the_sdk(api, mlws_ws, jp_root_dir):
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("C = 1.0\nseed = 0\nlabel = None\nsteps = list(range(3))\nlr = 0.1")
+    cell.metadata["tags"] = ["parameters"]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}), jp_root_dir / "c.ipynb")
+    shown = {p["name"]: p["text"] for p in (await api("GET", "notebook-parameters",
+                                                      params={"notebook": "c.ipynb"})).json["parameters"]}
+    assert shown == {"C": "1.0", "seed": "0", "label": "null", "steps": "list(range(3))", "lr": "0.1"}
+    for bad, message in (({"parameter_texts": {"seed": 7}}, "parameter_texts.seed must be string"),
+                         ({"parameter_texts": ["seed"]}, "parameter_texts must be object"),
+                         ({"parameter_texts": {"a b": "1"}}, "not a Python identifier"),
+                         ({"parameters": "seed=7"}, "parameters must be")):
+        r = await api("POST", "runs", body={"notebook": "c.ipynb", **bad})
+        assert r.code == 400 and message in r.json["message"], r
+    assert mlws_ws.describe()["runs"] == 0
+    # what the sidebar's form sends: only the changed fields, as typed (1e-05 and 2.0 stay floats)
+    r = await api("POST", "runs", body={"notebook": "c.ipynb", "experiment": "c",
+                                        "parameter_texts": {"seed": "7", "lr": "1e-05", "C": "2.0"}})
+    assert r.code == 201, r
+    form = r.json
+    assert (await api("POST", "runs", form["id"], "cancel")).code == 200  # its params are all we need
+    assert form["params"] == {"C": "2.0", "seed": "7", "label": "null", "steps": "list(range(3))",
+                              "lr": "1e-05"}
+    assert form["tags"]["overridden_params"] == '["C", "lr", "seed"]'
+    r = await api("POST", "runs", form["id"], "rerun", body={"parameter_texts": {"C": "3.0"}})
+    assert r.code == 201 and (await api("POST", "runs", r.json["id"], "cancel")).code == 200
+    assert r.json["params"] == {**form["params"], "C": "3.0"}
+    with mlws_ws.experiment("c").start_run(snapshot=False, outputs=None) as run:
+        run.log_params({"C": 2.0, "seed": 7, "label": None, "steps": "list(range(3))", "lr": 1e-05})
+    r = await api("GET", "runs", params={"filter": "params.C = 2 and params.lr < 0.001 and "
+                                                   "params.label = 'null'"})
+    assert {x["id"] for x in r.json["runs"]} == {form["id"], run.id}
+    assert mlws_ws.get_run(run.id).params == form["params"]

@@ -3,8 +3,10 @@ parameters cell, then a run whose view opens the notebook again."""
 
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
+
+import nbformat
 
 from jupyter_mlws import Workspace
 
@@ -15,7 +17,9 @@ NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 
 def test_submit_a_notebook_with_its_parameter_form(page, lab):
     root_dir = Path(lab["log"]).parent / "ws"
-    shutil.copy(NOTEBOOKS / "train.ipynb", root_dir / "submit-me.ipynb")
+    nb = nbformat.read(NOTEBOOKS / "train.ipynb", as_version=4)
+    nb.cells[1].source = "lr = 0.1\nC = 1.0\nlayers = [8]\nepochs = 5\nmessage = 'hi'"  # the parameters
+    nbformat.write(nb, root_dir / "submit-me.ipynb")
     page.goto(f"{lab['url']}{lab['home']}?token={lab['token']}")
     # the file browser's context menu on the notebook
     item = page.locator(".jp-DirListing-item[data-file-type='notebook']", has_text="submit-me.ipynb")
@@ -26,7 +30,10 @@ def test_submit_a_notebook_with_its_parameter_form(page, lab):
     lr = dialog.locator(".mlws-SubmitParam[data-param='lr']")
     lr.wait_for()
     assert lr.input_value() == "0.1"  # the notebook's default, read by the server
+    c = dialog.locator(".mlws-SubmitParam[data-param='C']")
+    assert c.input_value() == "1.0"  # a float shown as written, not as JavaScript's 1
     lr.fill("0.5")
+    c.fill("2.0")
     dialog.locator(".mlws-SubmitExperiment").fill("ui-submit")
     page.screenshot(path=str(SCREENSHOTS / "submit.png"))
     dialog.locator("button", has_text="Submit").click()
@@ -37,7 +44,11 @@ def test_submit_a_notebook_with_its_parameter_form(page, lab):
     with Workspace.open(root_dir) as ws:
         [run] = ws.search_runs(experiments=["ui-submit"])
         run_id = run.id
-        assert run.params["lr"] == "0.5" and run.record.source_type == "notebook"
+        assert run.record.source_type == "notebook"
+        # the same record as `mlws run submit submit-me.ipynb -p lr 0.5 -p C 2.0`: every declared
+        # parameter, floats kept as typed, the changed ones listed
+        assert run.params == {"lr": "0.5", "C": "2.0", "layers": "[8]", "epochs": "5", "message": "hi"}
+        assert json.loads(run.tags["overridden_params"]) == ["C", "lr"]
     assert run_id in view.inner_text()
     assert "0.5" in view.locator(".mlws-Params").inner_text()
 
