@@ -23,6 +23,7 @@ from sqlalchemy import select
 from . import runs as R
 from .artifact_names import atomic_copy, safe_join
 from .errors import InvalidInput, NotFound
+from .kernels import resolve as resolve_kernel
 from .limits import PARAM_VALUE_MAX
 from .parameters import check_parameters, expand_grid
 from .store import schema as S
@@ -92,14 +93,18 @@ def parameter_defaults(nb) -> list[dict] | None:
     return None
 
 
-def check_kernel(name: str) -> None:
-    """Refuse a kernel that is not installed, listing those that are."""
-    from jupyter_client.kernelspec import KernelSpecManager
+def cell_number(injected_at: int | None, index: int) -> int | None:
+    """A cell of an executed notebook as the user counts it in the notebook they submitted: 1 is
+    the first cell; None for the injected parameters cell (at ``injected_at``, if any)."""
+    if injected_at is not None and index >= injected_at:
+        return None if index == injected_at else index
+    return index + 1
 
-    specs = KernelSpecManager().find_kernel_specs()
-    if name not in specs:
-        raise InvalidInput(f"no kernel named {name!r} is installed (installed: "
-                           f"{', '.join(sorted(specs)) or 'none'}): pass --kernel with one of them")
+
+def injected_index(nb) -> int | None:
+    """Where Papermill injected the parameters into an executed notebook (None: nowhere)."""
+    return next((i for i, c in enumerate(nb.cells)
+                 if "injected-parameters" in c.get("metadata", {}).get("tags", [])), None)
 
 
 class NotebookService:
@@ -145,8 +150,7 @@ class NotebookService:
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
             raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
         nb = load_notebook(path)
-        kernel = kernel or nb.metadata.get("kernelspec", {}).get("name") or "python3"
-        check_kernel(kernel)
+        kernel = resolve_kernel(nb.metadata, kernel, path.name).name
         warnings = _parameter_warnings(nb, params, path.name)
         experiment = experiment or path.stem
         run_name = name or None
@@ -190,7 +194,7 @@ class NotebookService:
         combos = expand_grid(grid)
         base = check_parameters(parameters or {})
         path = Path(notebook).expanduser().absolute()
-        load_notebook(path)
+        resolve_kernel(load_notebook(path).metadata, options.get("kernel"), path.name)
         experiment = experiment or path.stem
         parent = self.ws.runs.create(experiment, source_type="sweep", source_name=path.name,
                                      tags={"grid": json.dumps(grid, default=str)[:4000],
@@ -297,17 +301,25 @@ class NotebookService:
         import nbformat
 
         nb = nbformat.read(str(nb_path), as_version=4)
+        injected_at = injected_index(nb)
         cells = []
         for index, cell in enumerate(nb.cells):
             meta = cell.get("metadata", {}).get("papermill", {})
-            cells.append({"index": index, "type": cell.cell_type,
+            cells.append({"index": index, "number": cell_number(injected_at, index),
+                          "type": cell.cell_type,
                           "execution_count": cell.get("execution_count"),
                           "status": meta.get("status"), "start": meta.get("start_time"),
                           "duration": meta.get("duration"), "source": cell.source[:200]})
         self.ws.runs.add_value(run.record.pk, "cells", "cells", 0, R.now_ms(), data=json.dumps(cells))
 
     def cells(self, run_id: str) -> list[dict]:
-        """Per-cell records of a notebook run."""
+        """Per-cell records of a notebook run, in the executed notebook's order.
+
+        Each: ``index`` (0-based, in the executed notebook), ``number`` (the cell as the user
+        counts it in the notebook they submitted, 1 the first, as error messages name it; None
+        for the injected parameters cell), ``type``, ``execution_count``, ``status``, ``start``
+        (ISO text), ``duration`` (seconds), ``source`` (its first 200 characters).
+        """
         record = self.ws.runs.get(run_id)
         rows = self.ws.runs.values(record.pk, "cells")
         return json.loads(rows[-1]["data"]) if rows else []
