@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from . import runs as R
 from .artifact_names import atomic_copy, safe_join
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, MlwsError, NotFound
 from .kernels import resolve as resolve_kernel
 from .limits import PARAM_VALUE_MAX
 from .parameters import check_parameters, expand_grid
@@ -327,7 +327,15 @@ class NotebookService:
     # -- promoting a session ------------------------------------------------------------
 
     def promote(self, run_id: str, **options) -> Submission:
-        """Turn a session run's successful cells, in execution order, into a notebook run."""
+        """Turn a session run's successful cells, in execution order, into a notebook run.
+
+        The notebook is written beside the session's (else under ``promoted/``), valid, with
+        its kernel (``kernelspec`` and ``language_info``).  When the session executed the
+        ``parameters`` cell of its notebook (found by the cell's id, else by its source), the
+        last execution keeps the tag, so the promoted notebook takes the same parameters.
+        ``options`` are :meth:`submit`'s.  Raises InvalidInput for a run that is not a session
+        run or has no successful cell, and for a kernel that cannot be resolved.
+        """
         import nbformat
 
         from .artifact_names import atomic_write
@@ -337,15 +345,25 @@ class NotebookService:
             raise InvalidInput(f"run {record.id} is a {record.source_type} run: only session runs "
                                "(cells tracked by %load_ext jupyter_mlws) can be promoted")
         cells = [json.loads(v["data"]) for v in self.ws.runs.values(record.pk, "cells")]
-        sources = [_without_tracking_magic(c["source"]) for c in cells if c["status"] == "completed"]
-        sources = [s for s in sources if s.strip()]
-        if not sources:
+        cells = [{**c, "source": _without_tracking_magic(c["source"])} for c in cells
+                 if c["status"] == "completed"]
+        cells = [c for c in cells if c["source"].strip()]
+        if not cells:
             raise InvalidInput(f"session run {record.id} has no successful cells to promote")
-        kernel = record.tags.get("kernel", "python3")
-        kernel = kernel if kernel != "unknown" else "python3"
+        source = _session_notebook(record)
+        metadata = {"language_info": {"name": "python"}}  # the tracker runs in IPython
+        metadata.update({k: source.metadata[k] for k in ("kernelspec", "language_info")
+                         if source is not None and k in source.metadata})
+        tagged = record.tags.get("kernel") if "kernelspec" not in metadata else None
+        kernel = resolve_kernel(metadata, options.get("kernel") or (
+            tagged if tagged != "unknown" else None), f"the notebook of session run {record.id}")
+        params_at = _parameters_cell(cells, source)
         nb = nbformat.v4.new_notebook(
-            cells=[nbformat.v4.new_code_cell(s) for s in sources],
-            metadata={"kernelspec": {"name": kernel, "display_name": kernel}})
+            cells=[nbformat.v4.new_code_cell(c["source"], metadata={"tags": ["parameters"]}
+                                             if i == params_at else {}) for i, c in enumerate(cells)],
+            metadata={"language_info": dict(metadata["language_info"])})
+        kernel.stamp(nb.metadata)
+        nbformat.validate(nb)
         folder = Path(record.tags.get("cwd", ""))
         folder = folder if folder.is_absolute() and folder.is_dir() else self.ws.root / "promoted"
         stem = Path(record.source_name).stem if record.source_name != "unknown" else "session"
@@ -355,6 +373,9 @@ class NotebookService:
                           tags={"promoted_from": record.id, **(options.pop("tags", None) or {})},
                           project_dir=options.pop("project_dir", folder), **options)
         self.ws.runs.set_tags(record.pk, {"promoted_to": sub.run_id})
+        if source is None:
+            sub.warnings.append(f"the notebook of session run {record.id} ({record.source_name}) "
+                                "cannot be read: the promoted notebook has no 'parameters' cell")
         return sub
 
     # -- output copies ---------------------------------------------------------------
@@ -386,6 +407,32 @@ def _without_tracking_magic(source: str) -> str:
     """A cell's source without the lines that (re)load this extension."""
     return "\n".join(line for line in source.splitlines()
                      if not line.strip().startswith(("%load_ext jupyter_mlws", "%reload_ext jupyter_mlws")))
+
+
+def _session_notebook(record):
+    """The notebook a session run ran in, if it can still be read (else None)."""
+    name = record.source_name
+    if not name or name == "unknown":
+        return None
+    path = Path(name)
+    if not path.is_absolute():  # a path from the server's root: the kernel ran in its folder
+        path = Path(record.tags.get("cwd") or ".") / path.name
+    try:
+        return load_notebook(path)
+    except MlwsError:
+        return None
+
+
+def _parameters_cell(cells: list[dict], source) -> int | None:
+    """Which of the promoted ``cells`` is the session notebook's ``parameters`` cell: the last
+    execution of it, known by its cell id (else, for records without one, by its source)."""
+    tagged = [c for c in (source.cells if source is not None else [])
+              if "parameters" in c.get("metadata", {}).get("tags", [])]
+    ids = {c.get("id") for c in tagged} - {None}
+    texts = {c.source.strip() for c in tagged}
+    hits = [i for i, c in enumerate(cells)
+            if (c["cell_id"] in ids if c.get("cell_id") else c["source"].strip() in texts)]
+    return hits[-1] if hits else None
 
 
 def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:
