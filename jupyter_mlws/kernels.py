@@ -37,9 +37,12 @@ class Kernel:
 
     def stamp(self, metadata: dict) -> None:
         """Make a notebook's metadata say it runs in this kernel (``kernelspec`` and
-        ``language_info``), keeping what already agrees (a fuller ``language_info``)."""
-        metadata["kernelspec"] = {"name": self.name, "display_name": self.display_name,
-                                  "language": self.language}
+        ``language_info``), keeping what already agrees (the notebook's own entries for the
+        same kernel, a fuller ``language_info``)."""
+        spec = metadata.get("kernelspec")
+        spec = dict(spec) if isinstance(spec, dict) and spec.get("name") == self.name else {}
+        metadata["kernelspec"] = {"display_name": self.display_name, "language": self.language,
+                                  **spec, "name": self.name}
         info = metadata.get("language_info")
         if not isinstance(info, dict) or str(info.get("name", "")).lower() != self.language.lower():
             metadata["language_info"] = {"name": self.language}

@@ -376,6 +376,9 @@ class NotebookService:
         if source is None:
             sub.warnings.append(f"the notebook of session run {record.id} ({record.source_name}) "
                                 "cannot be read: the promoted notebook has no 'parameters' cell")
+        elif params_at is None and _tagged_parameters(source):
+            sub.warnings.append(f"session run {record.id} did not run the 'parameters' cell of its "
+                                "notebook successfully: the promoted notebook has none")
         return sub
 
     # -- output copies ---------------------------------------------------------------
@@ -426,13 +429,18 @@ def _session_notebook(record):
 def _parameters_cell(cells: list[dict], source) -> int | None:
     """Which of the promoted ``cells`` is the session notebook's ``parameters`` cell: the last
     execution of it, known by its cell id (else, for records without one, by its source)."""
-    tagged = [c for c in (source.cells if source is not None else [])
-              if "parameters" in c.get("metadata", {}).get("tags", [])]
+    tagged = _tagged_parameters(source)
     ids = {c.get("id") for c in tagged} - {None}
     texts = {c.source.strip() for c in tagged}
     hits = [i for i, c in enumerate(cells)
             if (c["cell_id"] in ids if c.get("cell_id") else c["source"].strip() in texts)]
     return hits[-1] if hits else None
+
+
+def _tagged_parameters(nb) -> list:
+    """The cells of ``nb`` (None: no notebook) tagged ``parameters``."""
+    return [c for c in (nb.cells if nb is not None else [])
+            if "parameters" in c.get("metadata", {}).get("tags", [])]
 
 
 def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:

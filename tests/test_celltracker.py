@@ -179,4 +179,9 @@ def test_without_cell_ids_the_parameters_cell_is_found_by_its_source(tmp_path):
     nbformat.validate(nb)
     assert nb.metadata.kernelspec.name == "python3" and nb.metadata.language_info.name == "python"
     assert [c.metadata.get("tags") for c in nb.cells] == [None, None, ["parameters"]]  # the last run
+    other = ws.runs.create("study", source_type="session", source_name=str(tmp_path / "study.ipynb"))
+    ws.runs.add_cells(other.pk, [(1, 0, {"source": "print(2)", "status": "completed"})])
+    assert ws.notebooks.promote(other.id, detach=False).warnings == [
+        f"session run {other.id} did not run the 'parameters' cell of its notebook successfully: "
+        "the promoted notebook has none"]
     ws.close()
