@@ -28,7 +28,7 @@ from .environment import capture as capture_environment
 from .errors import InvalidInput, MlwsError
 from .kernels import Kernel, drop_noise, metadata_of
 from .kernels import resolve as resolve_kernel
-from .notebooks import cell_number, injected_index
+from .notebooks import cell_number, injected_index, inserted_index
 from .workspace import ENV_RUN_ID, Workspace
 
 #: captured stdout/stderr of a notebook run stop growing past this (a marker says so)
@@ -285,7 +285,8 @@ def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, kernel: Kernel,
         return R.COMPLETED, None
     except pm.PapermillExecutionError as exc:
         source = "\n".join(exc.source.splitlines()[:6])
-        number = cell_number(reporter.injected_at, exc.cell_index)
+        inserted_at = inserted_index(reporter.injected_at, workdir / spec["notebook"])
+        number = cell_number(inserted_at, exc.cell_index)
         return R.FAILED, (f"cell {number} (In [{exc.exec_count}]) raised "
                           f"{exc.ename}: {exc.evalue}\n{source}")
     except _Canceled:
@@ -338,7 +339,7 @@ def _finish(ws: Workspace, run, spec, workdir: Path, live_nb: Path, status: str,
     """Store what the run produced and end it; a failure here is reported on the run."""
     problems = []
     for step in (lambda: _record_environment(ws, run, spec["kernel"], environment),
-                 lambda: ws.notebooks.record_cells(run, live_nb),
+                 lambda: ws.notebooks.record_cells(run, live_nb, workdir / spec["notebook"]),
                  lambda: _store_output(ws, run, spec, live_nb),
                  lambda: _upload_outputs(ws, run, workdir / "outputs"),
                  lambda: ws.notebooks.copy_output(run, live_nb, spec)):

@@ -93,11 +93,11 @@ def parameter_defaults(nb) -> list[dict] | None:
     return None
 
 
-def cell_number(injected_at: int | None, index: int) -> int | None:
+def cell_number(inserted_at: int | None, index: int) -> int | None:
     """A cell of an executed notebook as the user counts it in the notebook they submitted: 1 is
-    the first cell; None for the injected parameters cell (at ``injected_at``, if any)."""
-    if injected_at is not None and index >= injected_at:
-        return None if index == injected_at else index
+    the first cell; None for the parameters cell Papermill inserted (at ``inserted_at``, if any)."""
+    if inserted_at is not None and index >= inserted_at:
+        return None if index == inserted_at else index
     return index + 1
 
 
@@ -105,6 +105,18 @@ def injected_index(nb) -> int | None:
     """Where Papermill injected the parameters into an executed notebook (None: nowhere)."""
     return next((i for i, c in enumerate(nb.cells)
                  if "injected-parameters" in c.get("metadata", {}).get("tags", [])), None)
+
+
+def inserted_index(injected_at: int | None, submitted: Path) -> int | None:
+    """Where Papermill inserted a cell: ``injected_at``, unless the ``submitted`` notebook (an
+    executed one, submitted again) already held that cell, which Papermill then replaced."""
+    try:
+        with open(submitted, encoding="utf-8") as f:
+            cells = json.load(f).get("cells", [])
+        had = any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells)
+    except (OSError, ValueError, AttributeError, TypeError):
+        had = False
+    return None if had else injected_at
 
 
 class NotebookService:
@@ -293,19 +305,20 @@ class NotebookService:
         self.ws.runs.add_value(run.record.pk, "attempts", "attempt", attempt, R.now_ms(),
                                data=json.dumps({"attempt": attempt, "status": status, "error": error}))
 
-    def record_cells(self, run: "Run", live_nb: Path) -> None:
-        """Per-cell timings and status from the output notebook's papermill metadata."""
+    def record_cells(self, run: "Run", live_nb: Path, submitted: Path) -> None:
+        """Per-cell timings and status from the output notebook's papermill metadata
+        (``submitted``: the notebook it was executed from, to number the cells)."""
         nb_path = live_nb
         if not nb_path.is_file():
             return
         import nbformat
 
         nb = nbformat.read(str(nb_path), as_version=4)
-        injected_at = injected_index(nb)
+        inserted_at = inserted_index(injected_index(nb), submitted)
         cells = []
         for index, cell in enumerate(nb.cells):
             meta = cell.get("metadata", {}).get("papermill", {})
-            cells.append({"index": index, "number": cell_number(injected_at, index),
+            cells.append({"index": index, "number": cell_number(inserted_at, index),
                           "type": cell.cell_type,
                           "execution_count": cell.get("execution_count"),
                           "status": meta.get("status"), "start": meta.get("start_time"),

@@ -303,7 +303,10 @@ def test_a_notebook_without_kernel_metadata_runs_on_every_path_and_what_it_write
         assert run.status == "completed", run.record.error
         assert nbws.run_logs(run.id, "stdout.log")["stdout.log"] == f"x is {x}\n".encode()
 
-    runs_with(nbws.submit_notebook(copy, {"x": 3}, wait=True), 3)  # the --output copy
+    from_copy = nbws.submit_notebook(copy, {"x": 3}, wait=True)  # the --output copy
+    runs_with(from_copy, 3)
+    # its injected cell is replaced, not inserted again: every cell is one the user sees in it
+    assert [c["number"] for c in nbws.notebooks.cells(from_copy.id)] == [1, 2, 3]
     rerun = nbws.rerun(first.id, {"x": 4}, wait=True)  # the detached executor, from the snapshot
     runs_with(rerun, 4)
     (project / "rerun.ipynb").write_bytes(
