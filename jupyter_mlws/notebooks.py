@@ -330,7 +330,7 @@ class NotebookService:
 
         Each: ``index`` (0-based, in the executed notebook), ``number`` (the cell as the user
         counts it in the notebook they submitted, 1 the first, as error messages name it; None
-        for the injected parameters cell), ``type``, ``execution_count``, ``status``, ``start``
+        for the parameters cell Papermill inserted), ``type``, ``execution_count``, ``status``, ``start``
         (ISO text), ``duration`` (seconds), ``source`` (its first 200 characters).
         """
         record = self.ws.runs.get(run_id)
@@ -432,7 +432,9 @@ def _session_notebook(record):
         return None
     path = Path(name)
     if not path.is_absolute():  # a path from the server's root: the kernel ran in its folder
-        path = Path(record.tags.get("cwd") or ".") / path.name
+        if not record.tags.get("cwd"):
+            return None
+        path = Path(record.tags["cwd"]) / path.name
     try:
         return load_notebook(path)
     except MlwsError:
