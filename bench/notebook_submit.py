@@ -200,7 +200,7 @@ def p_cli(m):
     patch(m, "_ws", "import + open the workspace")
 def p_notebooks(m):
     patch(m, "load_notebook", "load + validate the notebook")
-    patch(m, "check_kernel", "check the kernel is installed")
+    patch(m, "resolve_kernel", "resolve the kernel (installed kernelspecs)")
     patch(m.NotebookService, "submit", "record the run (submit)")
 def p_executor(m):
     patch(m, "execute", "executor.execute")

@@ -2,9 +2,10 @@
 
 ``%load_ext jupyter_mlws`` opens the workspace (``MLWS_WORKSPACE`` or above the
 kernel's folder) and starts one *session run* for the kernel.  Each executed
-cell is recorded: execution count, source, start, duration, status, the
-error's name and value, a short summary of its result (type and size, never
-the payload) and the metrics it logged.  ``mlws.log(...)`` in a cell lands in
+cell is recorded: execution count, source, the notebook's id of the cell (what
+Jupyter sends with it, so that promote finds the cell's tags), start, duration,
+status, the error's name and value, a short summary of its result (type and
+size, never the payload) and the metrics it logged.  ``mlws.log(...)`` in a cell lands in
 the session run.  Records are buffered and written in batches with the run's
 metrics, so a trivial cell costs microseconds.
 
@@ -70,11 +71,13 @@ class CellTracker:
     def _cell_record(self, result) -> dict:
         error = result.error_in_exec or result.error_before_exec
         source = result.info.raw_cell if result.info is not None else ""
+        cell_id = getattr(result.info, "cell_id", None)
         logged = {k: v - self._steps_before.get(k, 0) for k, v in self.run._steps.items()
                   if v != self._steps_before.get(k) and not k.startswith("\0")}
         return {
             "execution_count": result.execution_count,
             "source": source[:SOURCE_MAX],
+            "cell_id": cell_id if isinstance(cell_id, str) else None,
             # the cell that loaded the extension ran before the hooks existed
             "start": int(self._start * 1000) if self._start else None,
             "duration": round(time.time() - self._start, 6) if self._start else None,

@@ -412,6 +412,8 @@ def run_promote(ctx, run_id, wait, as_json) -> None:
     """Turn a session run's cells into a notebook and run it as an experiment."""
     ws = _ws(ctx)
     new = ws.promote(run_id)
+    for warning in new.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(new.id)
     if wait:
         _report_end(_wait_with_progress(ws, new.id, not as_json), as_json)

@@ -11,6 +11,7 @@ timed_out, or canceled on SIGTERM (``mlws run cancel``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -24,7 +25,10 @@ from typing import Callable
 from . import runs as R
 from .artifact_names import atomic_write
 from .environment import capture as capture_environment
-from .errors import MlwsError
+from .errors import InvalidInput, MlwsError
+from .kernels import Kernel, drop_noise, metadata_of
+from .kernels import resolve as resolve_kernel
+from .notebooks import cell_number, injected_index, inserted_index
 from .workspace import ENV_RUN_ID, Workspace
 
 #: captured stdout/stderr of a notebook run stop growing past this (a marker says so)
@@ -103,8 +107,10 @@ def _engine():
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, mlws_reporter=None, km=None,
                                      stdout_file=None, stderr_file=None, start_timeout=60,
-                                     execution_timeout=None, **_ignored):
+                                     execution_timeout=None, mlws_kernel=None, **_ignored):
             reporter: Reporter = mlws_reporter
+            if mlws_kernel is not None:  # the executed notebook says what it ran in
+                mlws_kernel.stamp(nb_man.nb.metadata)
             complete = nb_man.cell_complete
 
             def cell_complete(cell, cell_index=None, **kw):
@@ -113,9 +119,7 @@ def _engine():
 
             nb_man.save = lambda **kw: reporter.save(nb_man.nb)
             nb_man.cell_complete = cell_complete
-            reporter.injected_at = next(
-                (i for i, c in enumerate(nb_man.nb.cells)
-                 if "injected-parameters" in c.get("metadata", {}).get("tags", [])), None)
+            reporter.injected_at = injected_index(nb_man.nb)
             client = Client(nb_man, km=km, kernel_name=kernel_name, timeout=execution_timeout,
                             startup_timeout=start_timeout, stdout_file=stdout_file,
                             stderr_file=stderr_file)
@@ -128,36 +132,45 @@ def _engine():
 
 
 class EarlyKernel:
-    """A kernel started before anything else, so that it boots while the run is prepared.
+    """The kernel of a run, started before anything else, so that it boots while the run is
+    prepared; a retry's fresh kernel is started here too (:meth:`start`).
 
-    Only the notebook's JSON is read for its kernel name; a notebook that cannot be
-    read starts no kernel (submit then reports what is wrong with it).
+    Only the notebook's JSON is read to resolve its kernel; a notebook that cannot be read or
+    whose kernel cannot be resolved starts none (submit then says what is wrong).  The kernels'
+    own output is kept as the run's ``kernel.log``, without the :data:`kernels.NOISE` lines.
     """
 
     def __init__(self, notebook, kernel: str | None = None, project_dir=None, workspace=None,
                  run_id: str | None = None):
-        from .config import find_root
-
         self.run_id = run_id or R.new_run_id()
-        self.kernel = kernel or _kernel_name_of(Path(notebook))
+        self.kernel = _resolved_name(Path(notebook), kernel)
         self.km = None
         self.log = tempfile.NamedTemporaryFile(prefix="mlws-kernel-", suffix=".log", delete=False)
+        self._cwd = str(Path(project_dir or Path(notebook).absolute().parent))
+        self._workspace = workspace
+        self.start()
+
+    def start(self):
+        """Start a kernel for the run (None when it cannot start); it becomes :attr:`km`."""
+        self.km = None
         if self.kernel is None:
-            return
+            return None
         from jupyter_client.kernelspec import NoSuchKernel
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_client.utils import run_sync
 
-        workdir = Path(project_dir or Path(notebook).absolute().parent)
-        env = {**os.environ, "MLWS_WORKSPACE": str(find_root(workspace)), ENV_RUN_ID: self.run_id}
+        from .config import find_root
+
+        env = {**os.environ, "MLWS_WORKSPACE": str(find_root(self._workspace)), ENV_RUN_ID: self.run_id}
         # async, as nbclient's own: with a blocking client its wait for output would block the
         # loop that enforces the cell timeout
         km = AsyncKernelManager(kernel_name=self.kernel)
         try:
-            run_sync(km.start_kernel)(cwd=str(workdir), env=env, stdout=self.log, stderr=self.log)
+            run_sync(km.start_kernel)(cwd=self._cwd, env=env, stdout=self.log, stderr=self.log)
         except (NoSuchKernel, OSError):
-            return  # submit refuses the kernel with the list of installed ones
+            return None  # submit refuses the kernel with the list of installed ones
         self.km = km
+        return km
 
     def shutdown(self, ws: Workspace | None = None) -> None:
         """Stop the kernel if it still runs, and keep its output as the run's kernel.log."""
@@ -167,17 +180,16 @@ class EarlyKernel:
             run_sync(self.km.shutdown_kernel)()  # gracefully: the kernel flushes what it logged
         self.log.close()
         try:
-            if ws is not None and ws.runs_exists(self.run_id) and os.path.getsize(self.log.name):
+            if ws is not None and ws.runs_exists(self.run_id) and drop_noise(self.log.name):
                 ws.artifacts.attach_log(ws.runs.get(self.run_id).pk, "kernel.log", self.log.name)
         finally:
             os.unlink(self.log.name)
 
 
-def _kernel_name_of(path: Path) -> str | None:
+def _resolved_name(path: Path, kernel: str | None) -> str | None:
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f).get("metadata", {}).get("kernelspec", {}).get("name") or "python3"
-    except (OSError, ValueError, AttributeError):
+        return resolve_kernel(metadata_of(path), kernel).name
+    except InvalidInput:
         return None
 
 
@@ -196,17 +208,22 @@ def submit_and_execute(ws: Workspace, notebook, parameters=None, *, early: Early
                                   **{**options, "kernel": kernel})
         if on_submitted is not None:
             on_submitted(sub)
-        return execute(ws, sub.run_id, km=early.km, on_progress=on_progress)
+        return execute(ws, sub.run_id, kernel=early, on_progress=on_progress)
     finally:
         early.shutdown(ws)
 
 
-def execute(ws: Workspace, run_id: str, *, km=None,
+def execute(ws: Workspace, run_id: str, *, kernel: EarlyKernel | None = None,
             on_progress: Callable[[int, int], None] | None = None) -> R.RunRecord:
-    """Execute the notebook run ``run_id`` (already recorded by submit) and end it."""
+    """Execute the notebook run ``run_id`` (already recorded by submit) and end it.
+
+    ``kernel`` holds the kernel started for the run (else Papermill starts one); each retry
+    gets a fresh one from it.
+    """
     from papermill.engines import papermill_engines
 
     papermill_engines.register("mlws", _engine())
+    _quiet_papermill()
     run = ws.attach_run(run_id)
     spec = ws.notebooks.spec(run.record.pk)
     workdir = Path(spec["workdir"])
@@ -224,15 +241,18 @@ def execute(ws: Workspace, run_id: str, *, km=None,
                                  name="mlws-environment", daemon=True)
     capturing.start()  # reads installed packages while the kernel boots
     try:
+        resolved = resolve_kernel(metadata_of(workdir / spec["notebook"]), spec["kernel"])
         for attempt in range(spec["retries"] + 1):
             ws.notebooks.set_attempt(run.record.pk, attempt + 1)
-            status, error = _attempt(ws, run, spec, workdir, live_nb, km if attempt == 0 else None,
-                                     on_progress)
+            km = None if kernel is None else kernel.km if attempt == 0 else kernel.start()
+            status, error = _attempt(ws, run, spec, workdir, live_nb, km, resolved, on_progress)
             ws.notebooks.record_attempt(run, attempt + 1, status, error)
             if status in (R.COMPLETED, R.CANCELED):
                 break
     except _Canceled:
         status, error = R.CANCELED, "canceled"
+    except InvalidInput as exc:  # its kernel was uninstalled since it was submitted
+        status, error = R.FAILED, str(exc)
     finally:
         if stop_watching is not None:
             stop_watching.set()
@@ -248,7 +268,8 @@ def execute(ws: Workspace, run_id: str, *, km=None,
     return run.record
 
 
-def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, on_progress) -> tuple[str, str | None]:
+def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, kernel: Kernel,
+             on_progress) -> tuple[str, str | None]:
     import papermill as pm
 
     reporter = Reporter(ws, run.record.pk, live_nb, on_progress)
@@ -258,14 +279,15 @@ def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, on_progress) -> tu
     try:
         pm.execute_notebook(
             str(workdir / spec["notebook"]), None, parameters=spec["parameters"],
-            engine_name="mlws", kernel_name=spec["kernel"], progress_bar=False,
-            cwd=str(workdir), stdout_file=stdout, stderr_file=stderr,
-            execution_timeout=spec["timeout"], mlws_reporter=reporter, **extra)
+            engine_name="mlws", kernel_name=kernel.name, language=kernel.language,
+            progress_bar=False, cwd=str(workdir), stdout_file=stdout, stderr_file=stderr,
+            execution_timeout=spec["timeout"], mlws_reporter=reporter, mlws_kernel=kernel, **extra)
         return R.COMPLETED, None
     except pm.PapermillExecutionError as exc:
         source = "\n".join(exc.source.splitlines()[:6])
-        index = _source_cell_index(reporter.injected_at, exc.cell_index)
-        return R.FAILED, (f"cell {index} (In [{exc.exec_count}]) raised "
+        inserted_at = inserted_index(reporter.injected_at, workdir / spec["notebook"])
+        number = cell_number(inserted_at, exc.cell_index)
+        return R.FAILED, (f"cell {number} (In [{exc.exec_count}]) raised "
                           f"{exc.ename}: {exc.evalue}\n{source}")
     except _Canceled:
         raise
@@ -276,9 +298,22 @@ def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, on_progress) -> tu
         stderr.close()
 
 
-def _source_cell_index(injected_at: int | None, index: int) -> int:
-    """The failing cell's index in the user's notebook (without the injected parameters cell)."""
-    return index - 1 if injected_at is not None and index > injected_at else index
+class _PapermillParameterWarnings(logging.Filter):
+    """Drops Papermill's own warnings about parameters: the product checks parameters itself
+    (with a parser that reads annotated ones) and words one warning per fact (submit's)."""
+
+    MESSAGES = ("Passed unknown parameter", "Input notebook does not contain a cell with tag",
+                "does not support parameter introspection")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(m in record.getMessage() for m in self.MESSAGES)
+
+
+def _quiet_papermill() -> None:
+    """Install :class:`_PapermillParameterWarnings` on Papermill's logger, once per process."""
+    logger = logging.getLogger("papermill")
+    if not any(isinstance(f, _PapermillParameterWarnings) for f in logger.filters):
+        logger.addFilter(_PapermillParameterWarnings())
 
 
 def _classify(exc: Exception) -> tuple[str, str]:
@@ -304,7 +339,7 @@ def _finish(ws: Workspace, run, spec, workdir: Path, live_nb: Path, status: str,
     """Store what the run produced and end it; a failure here is reported on the run."""
     problems = []
     for step in (lambda: _record_environment(ws, run, spec["kernel"], environment),
-                 lambda: ws.notebooks.record_cells(run, live_nb),
+                 lambda: ws.notebooks.record_cells(run, live_nb, workdir / spec["notebook"]),
                  lambda: _store_output(ws, run, spec, live_nb),
                  lambda: _upload_outputs(ws, run, workdir / "outputs"),
                  lambda: ws.notebooks.copy_output(run, live_nb, spec)):
@@ -373,7 +408,7 @@ def execute_detached(ws: Workspace, run_id: str) -> R.RunRecord:
     early = EarlyKernel(Path(spec["workdir"]) / spec["notebook"], spec["kernel"], spec["workdir"],
                         ws.root, run_id)
     try:
-        return execute(ws, run_id, km=early.km)
+        return execute(ws, run_id, kernel=early)
     finally:
         early.shutdown(ws)
 

@@ -23,7 +23,8 @@ from sqlalchemy import select
 
 from . import runs as R
 from .artifact_names import atomic_copy, safe_join, shown_path, without_roots
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, MlwsError, NotFound
+from .kernels import resolve as resolve_kernel
 from .limits import PARAM_VALUE_MAX, TAG_VALUE_MAX, param_json
 from .parameters import check_parameters, expand_grid
 from .store import schema as S
@@ -130,14 +131,30 @@ def recorded_parameters(nb, overrides: Mapping[str, Any]) -> dict[str, Any]:
     return {**defaults, **overrides}
 
 
-def check_kernel(name: str) -> None:
-    """Refuse a kernel that is not installed, listing those that are."""
-    from jupyter_client.kernelspec import KernelSpecManager
+def cell_number(inserted_at: int | None, index: int) -> int | None:
+    """A cell of an executed notebook as the user counts it in the notebook they submitted: 1 is
+    the first cell; None for the parameters cell Papermill inserted (at ``inserted_at``, if any)."""
+    if inserted_at is not None and index >= inserted_at:
+        return None if index == inserted_at else index
+    return index + 1
 
-    specs = KernelSpecManager().find_kernel_specs()
-    if name not in specs:
-        raise InvalidInput(f"no kernel named {name!r} is installed (installed: "
-                           f"{', '.join(sorted(specs)) or 'none'}): pass --kernel with one of them")
+
+def injected_index(nb) -> int | None:
+    """Where Papermill injected the parameters into an executed notebook (None: nowhere)."""
+    return next((i for i, c in enumerate(nb.cells)
+                 if "injected-parameters" in c.get("metadata", {}).get("tags", [])), None)
+
+
+def inserted_index(injected_at: int | None, submitted: Path) -> int | None:
+    """Where Papermill inserted a cell: ``injected_at``, unless the ``submitted`` notebook (an
+    executed one, submitted again) already held that cell, which Papermill then replaced."""
+    try:
+        with open(submitted, encoding="utf-8") as f:
+            cells = json.load(f).get("cells", [])
+        had = any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells)
+    except (OSError, ValueError, AttributeError, TypeError):
+        had = False
+    return None if had else injected_at
 
 
 class NotebookService:
@@ -184,8 +201,7 @@ class NotebookService:
         if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
             raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
         nb = load_notebook(path)
-        kernel = kernel or nb.metadata.get("kernelspec", {}).get("name") or "python3"
-        check_kernel(kernel)
+        kernel = resolve_kernel(nb.metadata, kernel, path.name).name
         warnings = _parameter_warnings(nb, params, path.name)
         experiment = experiment or path.stem
         run_name = name or None
@@ -232,6 +248,7 @@ class NotebookService:
         check_local(notebook)
         path = Path(notebook).expanduser().absolute()
         nb = load_notebook(path)
+        resolve_kernel(nb.metadata, options.get("kernel"), path.name)
         experiment = experiment or path.stem
         if options.get("output") is not None:  # before any run is recorded
             self._output_path(options["output"], options.get("name") or f"{experiment}-N",
@@ -333,25 +350,34 @@ class NotebookService:
         self.ws.runs.add_value(run.record.pk, "attempts", "attempt", attempt, R.now_ms(),
                                data=json.dumps({"attempt": attempt, "status": status, "error": error}))
 
-    def record_cells(self, run: "Run", live_nb: Path) -> None:
-        """Per-cell timings and status from the output notebook's papermill metadata."""
+    def record_cells(self, run: "Run", live_nb: Path, submitted: Path) -> None:
+        """Per-cell timings and status from the output notebook's papermill metadata
+        (``submitted``: the notebook it was executed from, to number the cells)."""
         nb_path = live_nb
         if not nb_path.is_file():
             return
         import nbformat
 
         nb = nbformat.read(str(nb_path), as_version=4)
+        inserted_at = inserted_index(injected_index(nb), submitted)
         cells = []
         for index, cell in enumerate(nb.cells):
             meta = cell.get("metadata", {}).get("papermill", {})
-            cells.append({"index": index, "type": cell.cell_type,
+            cells.append({"index": index, "number": cell_number(inserted_at, index),
+                          "type": cell.cell_type,
                           "execution_count": cell.get("execution_count"),
                           "status": meta.get("status"), "start": meta.get("start_time"),
                           "duration": meta.get("duration"), "source": cell.source[:200]})
         self.ws.runs.add_value(run.record.pk, "cells", "cells", 0, R.now_ms(), data=json.dumps(cells))
 
     def cells(self, run_id: str) -> list[dict]:
-        """Per-cell records of a notebook run."""
+        """Per-cell records of a notebook run, in the executed notebook's order.
+
+        Each: ``index`` (0-based, in the executed notebook), ``number`` (the cell as the user
+        counts it in the notebook they submitted, 1 the first, as error messages name it; None
+        for the parameters cell Papermill inserted), ``type``, ``execution_count``, ``status``, ``start``
+        (ISO text), ``duration`` (seconds), ``source`` (its first 200 characters).
+        """
         record = self.ws.runs.get(run_id)
         rows = self.ws.runs.values(record.pk, "cells")
         return json.loads(rows[-1]["data"]) if rows else []
@@ -359,7 +385,15 @@ class NotebookService:
     # -- promoting a session ------------------------------------------------------------
 
     def promote(self, run_id: str, **options) -> Submission:
-        """Turn a session run's successful cells, in execution order, into a notebook run."""
+        """Turn a session run's successful cells, in execution order, into a notebook run.
+
+        The notebook is written beside the session's (else under ``promoted/``), valid, with
+        its kernel (``kernelspec`` and ``language_info``).  When the session executed the
+        ``parameters`` cell of its notebook (found by the cell's id, else by its source), the
+        last execution keeps the tag, so the promoted notebook takes the same parameters.
+        ``options`` are :meth:`submit`'s.  Raises InvalidInput for a run that is not a session
+        run or has no successful cell, and for a kernel that cannot be resolved.
+        """
         import nbformat
 
         from .artifact_names import atomic_write
@@ -369,15 +403,25 @@ class NotebookService:
             raise InvalidInput(f"run {record.id} is a {record.source_type} run: only session runs "
                                "(cells tracked by %load_ext jupyter_mlws) can be promoted")
         cells = [json.loads(v["data"]) for v in self.ws.runs.values(record.pk, "cells")]
-        sources = [_without_tracking_magic(c["source"]) for c in cells if c["status"] == "completed"]
-        sources = [s for s in sources if s.strip()]
-        if not sources:
+        cells = [{**c, "source": _without_tracking_magic(c["source"])} for c in cells
+                 if c["status"] == "completed"]
+        cells = [c for c in cells if c["source"].strip()]
+        if not cells:
             raise InvalidInput(f"session run {record.id} has no successful cells to promote")
-        kernel = record.tags.get("kernel", "python3")
-        kernel = kernel if kernel != "unknown" else "python3"
+        source = _session_notebook(record)
+        metadata = {"language_info": {"name": "python"}}  # the tracker runs in IPython
+        metadata.update({k: source.metadata[k] for k in ("kernelspec", "language_info")
+                         if source is not None and k in source.metadata})
+        tagged = record.tags.get("kernel") if "kernelspec" not in metadata else None
+        kernel = resolve_kernel(metadata, options.get("kernel") or (
+            tagged if tagged != "unknown" else None), f"the notebook of session run {record.id}")
+        params_at = _parameters_cell(cells, source)
         nb = nbformat.v4.new_notebook(
-            cells=[nbformat.v4.new_code_cell(s) for s in sources],
-            metadata={"kernelspec": {"name": kernel, "display_name": kernel}})
+            cells=[nbformat.v4.new_code_cell(c["source"], metadata={"tags": ["parameters"]}
+                                             if i == params_at else {}) for i, c in enumerate(cells)],
+            metadata={"language_info": dict(metadata["language_info"])})
+        kernel.stamp(nb.metadata)
+        nbformat.validate(nb)
         folder = Path(record.tags.get("cwd", ""))
         folder = folder if folder.is_absolute() and folder.is_dir() else self.ws.root / "promoted"
         stem = Path(record.source_name).stem if record.source_name != "unknown" else "session"
@@ -387,6 +431,12 @@ class NotebookService:
                           tags={"promoted_from": record.id, **(options.pop("tags", None) or {})},
                           project_dir=options.pop("project_dir", folder), **options)
         self.ws.runs.set_tags(record.pk, {"promoted_to": sub.run_id})
+        if source is None:
+            sub.warnings.append(f"the notebook of session run {record.id} ({record.source_name}) "
+                                "cannot be read: the promoted notebook has no 'parameters' cell")
+        elif params_at is None and _tagged_parameters(source):
+            sub.warnings.append(f"session run {record.id} did not run the 'parameters' cell of its "
+                                "notebook successfully: the promoted notebook has none")
         return sub
 
     # -- output copies ---------------------------------------------------------------
@@ -418,6 +468,39 @@ def _without_tracking_magic(source: str) -> str:
     """A cell's source without the lines that (re)load this extension."""
     return "\n".join(line for line in source.splitlines()
                      if not line.strip().startswith(("%load_ext jupyter_mlws", "%reload_ext jupyter_mlws")))
+
+
+def _session_notebook(record):
+    """The notebook a session run ran in, if it can still be read (else None)."""
+    name = record.source_name
+    if not name or name == "unknown":
+        return None
+    path = Path(name)
+    if not path.is_absolute():  # a path from the server's root: the kernel ran in its folder
+        if not record.tags.get("cwd"):
+            return None
+        path = Path(record.tags["cwd"]) / path.name
+    try:
+        return load_notebook(path)
+    except MlwsError:
+        return None
+
+
+def _parameters_cell(cells: list[dict], source) -> int | None:
+    """Which of the promoted ``cells`` is the session notebook's ``parameters`` cell: the last
+    execution of it, known by its cell id (else, for records without one, by its source)."""
+    tagged = _tagged_parameters(source)
+    ids = {c.get("id") for c in tagged} - {None}
+    texts = {c.source.strip() for c in tagged}
+    hits = [i for i, c in enumerate(cells)
+            if (c["cell_id"] in ids if c.get("cell_id") else c["source"].strip() in texts)]
+    return hits[-1] if hits else None
+
+
+def _tagged_parameters(nb) -> list:
+    """The cells of ``nb`` (None: no notebook) tagged ``parameters``."""
+    return [c for c in (nb.cells if nb is not None else [])
+            if "parameters" in c.get("metadata", {}).get("tags", [])]
 
 
 def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:

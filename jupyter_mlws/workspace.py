@@ -395,9 +395,14 @@ class Workspace:
         return self.wait(run.id) if wait else run
 
     def promote(self, run_id: str, *, wait: bool = False, **options) -> Run:
-        """Turn a session run's cells into a notebook and submit it as a run linked to the session."""
+        """Turn a session run's cells into a notebook and submit it as a run linked to the session.
+
+        The returned run's ``warnings`` list what looked wrong but did not stop it.
+        """
         sub = self.notebooks.promote(run_id, **options)
-        return self.wait(sub.run_id) if wait else self.get_run(sub.run_id)
+        run = self.wait(sub.run_id) if wait else self.get_run(sub.run_id)
+        run.warnings = sub.warnings
+        return run
 
     def rerun(self, run_id: str, parameters: Mapping | None = None, *, wait: bool = False) -> Run:
         """Re-execute a notebook run from its snapshot, parameters (with overrides) and kernel."""

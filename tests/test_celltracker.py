@@ -4,9 +4,11 @@ import json
 
 import nbformat
 import pytest
+from click.testing import CliRunner
 from nbclient import NotebookClient
 
 import jupyter_mlws as mlws
+from jupyter_mlws.cli import main as cli
 from jupyter_mlws.errors import InvalidInput
 
 CELLS = [
@@ -86,8 +88,60 @@ def test_promote_turns_the_session_into_a_notebook_run(session):
     assert promoted.tags["promoted_from"] == source.id
     assert ws.get_run(source.id).tags["promoted_to"] == promoted.id
     assert [v for _, _, v in promoted.metric_history("acc")] == [0.0, 0.1, 0.2]
+    assert promoted.warnings == [f"the notebook of session run {source.id} (/work/analysis.ipynb) "
+                                 "cannot be read: the promoted notebook has no 'parameters' cell"]
     with pytest.raises(InvalidInput, match="only session runs"):
         ws.promote(promoted.id)
+
+
+def _execute_as_jupyterlab(nb):
+    """Execute the cells as JupyterLab does: each execute_request names its cell's id."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        for cell in nb.cells:
+            msg = kc.session.msg("execute_request", {"code": cell.source, "silent": False},
+                                 metadata={"cellId": cell.id})
+            kc.shell_channel.send(msg)
+            while kc.get_shell_msg(timeout=60)["parent_header"].get("msg_id") != msg["msg_id"]:
+                pass
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel()
+
+
+def test_a_promoted_notebook_keeps_its_kernel_and_parameters_cell_and_runs_with_parameters(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ws = mlws.Workspace.create(tmp_path / "ws")
+    study = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in (
+        "%load_ext jupyter_mlws", "C = 1.0", "import jupyter_mlws as mlws\nmlws.log('c', C)")])
+    study.cells[1].metadata["tags"] = ["parameters"]
+    monkeypatch.setenv("MLWS_WORKSPACE", str(ws.root))
+    monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "study.ipynb"))
+    _execute_as_jupyterlab(study)
+    study.cells[1].source = "C = 2.0"  # edited, not run again: the tag is found by the cell's id
+    nbformat.write(study, tmp_path / "study.ipynb")
+    session = _session_run(ws)
+    promoted = ws.promote(session.id, wait=True)
+    assert promoted.status == "completed", promoted.record.error
+    assert promoted.metrics == {"c": 1.0} and promoted.warnings == []
+    written = tmp_path / f"study-promoted-{session.id[:8]}.ipynb"
+    nb = nbformat.read(written, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3" and nb.metadata.language_info.name == "python"
+    assert [(c.source, c.metadata.get("tags")) for c in nb.cells] == [
+        ("C = 1.0", ["parameters"]), ("import jupyter_mlws as mlws\nmlws.log('c', C)", None)]
+    # submitted again with a parameter: a declared one (no warning), and it runs
+    res = CliRunner().invoke(cli, ["-w", str(ws.root), "run", "submit", str(written), "-p", "C", "0.2",
+                                   "--wait"])
+    assert res.exit_code == 0, res.output
+    assert "warning" not in res.output
+    assert ws.get_run(res.stdout.split()[0]).metrics == {"c": 0.2}
+    again = ws.rerun(promoted.id, {"C": 0.3}, wait=True)
+    assert again.status == "completed" and again.metrics == {"c": 0.3}
+    ws.close()
 
 
 def test_without_a_workspace_tracking_is_off_and_cells_run(tmp_path, monkeypatch):
@@ -107,4 +161,27 @@ def test_logging_in_a_notebook_run_by_hand_starts_its_session_run(tmp_path, monk
     assert run.record.experiment == "by_hand" and run.status == "completed"
     assert [v for _, _, v in run.metric_history("loss")] == [0.5, 0.25]
     assert len(run.values("cells")) == 2  # the cell that started it is recorded too
+    ws.close()
+
+
+def test_without_cell_ids_the_parameters_cell_is_found_by_its_source(tmp_path):
+    ws = mlws.Workspace.create(tmp_path / "ws")
+    study = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("C = 1.0"),
+                                            nbformat.v4.new_code_cell("print(C)")])
+    study.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(study, tmp_path / "study.ipynb")
+    session = ws.runs.create("study", source_type="session", source_name="study.ipynb",
+                             tags={"kernel": "unknown", "cwd": str(tmp_path)})
+    ws.runs.add_cells(session.pk, [(n, 0, {"source": s, "status": "completed"})  # older records
+                                   for n, s in enumerate(["C = 1.0", "print(C)", "C = 1.0"], 1)])
+    ws.notebooks.promote(session.id, detach=False)  # recorded, not executed
+    nb = nbformat.read(tmp_path / f"study-promoted-{session.id[:8]}.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3" and nb.metadata.language_info.name == "python"
+    assert [c.metadata.get("tags") for c in nb.cells] == [None, None, ["parameters"]]  # the last run
+    other = ws.runs.create("study", source_type="session", source_name=str(tmp_path / "study.ipynb"))
+    ws.runs.add_cells(other.pk, [(1, 0, {"source": "print(2)", "status": "completed"})])
+    assert ws.notebooks.promote(other.id, detach=False).warnings == [
+        f"session run {other.id} did not run the 'parameters' cell of its notebook successfully: "
+        "the promoted notebook has none"]
     ws.close()

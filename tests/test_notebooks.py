@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 import jupyter_mlws as mlws
 from jupyter_mlws.cli import main as cli
 from jupyter_mlws.errors import InvalidInput, NotFound
+from jupyter_mlws.kernels import drop_noise
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -40,6 +42,19 @@ def nbws(tmp_path, project, monkeypatch):
 def _output_notebook(ws, run):
     [f] = [f for f in run.files("artifact") if f["path"].startswith("notebook/")]
     return nbformat.reads(ws.blobs.read_bytes(f["sha256"]).decode(), as_version=4)
+
+
+def _cli(ws, *args, cwd):
+    """The real ``mlws`` command in its own process, as a user runs it (what it prints is what
+    the user sees: pytest's log capture is not in the way)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
+    return subprocess.run([str(Path(sys.executable).parent / "mlws"), "-w", str(ws.root), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
+
+
+def _no_kernel_noise(ws, run_id):
+    logs = ws.run_logs(run_id)
+    assert not any(b"without encryption" in text for text in logs.values()), logs
 
 
 def _outputs(nb):
@@ -72,6 +87,7 @@ def test_a_submitted_notebook_records_everything(nbws, project):
     assert [c["status"] for c in cells] == ["completed"] * len(out.cells)
     assert all(c["duration"] is not None for c in cells)
     assert nbws.run_logs(run.id, "stdout.log")["stdout.log"] == b"final loss 0.03125\n"
+    _no_kernel_noise(nbws, run.id)
     with nbws.artifacts.open(done.record.pk, "environment.json") as f:
         env = json.load(f)
     assert any(p.startswith("papermill==") for p in env["packages"])
@@ -80,8 +96,12 @@ def test_a_submitted_notebook_records_everything(nbws, project):
 def test_a_failing_cell_fails_the_run_with_the_cell_and_error_after_its_retries(nbws, project):
     run = nbws.submit_notebook(project / "fails.ipynb", {"x": 41}, retries=1, wait=True)
     assert run.status == "failed"
-    assert run.record.error.startswith("cell 2 (In [4]) raised ValueError: bad value 42")
+    # counted as the user counts the cells of fails.ipynb: the third one
+    assert run.record.error.startswith("cell 3 (In [4]) raised ValueError: bad value 42")
     assert "raise ValueError" in run.record.error
+    cells = nbws.notebooks.cells(run.id)
+    assert [c["number"] for c in cells] == [1, None, 2, 3, 4]  # None: the injected parameters
+    _no_kernel_noise(nbws, run.id)  # the retry's kernel included
     attempts = [json.loads(v["data"]) for v in run.values("attempts")]
     assert [(a["attempt"], a["status"]) for a in attempts] == [(1, "failed"), (2, "failed")]
     out = _output_notebook(nbws, run)  # saved and valid although the run failed
@@ -204,13 +224,8 @@ def test_a_grid_makes_one_child_per_combination(nbws, project):
 
 
 def test_the_cli_waits_for_a_sweep_it_runs_itself(nbws, project):
-    import sys
-
-    mlws_bin = Path(sys.executable).parent / "mlws"
-    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
-    res = subprocess.run([str(mlws_bin), "-w", str(nbws.root), "run", "submit", "train.ipynb",
-                          "--grid", "lr=0.1,0.2,0.3", "--max-parallel", "2", "--wait", "--json"],
-                         cwd=project, env=env, capture_output=True, text=True, timeout=180)
+    res = _cli(nbws, "run", "submit", "train.ipynb", "--grid", "lr=0.1,0.2,0.3", "--max-parallel",
+               "2", "--wait", "--json", cwd=project)
     assert res.returncode == 0, res.stderr
     shown = json.loads(res.stdout)
     assert shown["status"] == "completed" and shown["source_type"] == "sweep"
@@ -293,6 +308,88 @@ def test_output_templates_take_plain_names_only(nbws, project, template, message
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
         assert message in result.output
     assert nbws.describe()["runs"] == 0
+
+
+def test_a_kernel_that_cannot_be_resolved_is_refused_naming_the_installed_ones(nbws, project):
+    nbformat.write(nbformat.v4.new_notebook(metadata={"language_info": {"name": "cobol"}}),
+                   project / "cobol.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "gone", "display_name": "G"}}),
+                   project / "gone.ipynb")
+    cobol = r"cobol.ipynb is written in 'cobol' and no installed kernel runs it \(installed: .*python3"
+    with pytest.raises(InvalidInput, match=cobol):
+        nbws.submit_notebook(project / "cobol.ipynb", {"x": 1})
+    with pytest.raises(InvalidInput, match=cobol):  # a sweep: not even its parent is recorded
+        nbws.submit_notebook(project / "cobol.ipynb", grid={"x": [1, 2]})
+    with pytest.raises(InvalidInput, match="gone.ipynb asks for a kernel that is not installed: "
+                                           "no kernel named 'gone' is installed.*python3"):
+        nbws.submit_notebook(project / "gone.ipynb")
+    waited = CliRunner().invoke(cli, ["-w", str(nbws.root), "run", "submit", "cobol.ipynb", "-p", "x",
+                                      "1", "--wait"])
+    assert waited.exit_code == 2 and "no installed kernel runs it" in waited.output
+    assert nbws.describe()["runs"] == 0
+
+
+def _runnable(nb):
+    """A notebook the product wrote: valid, and saying which kernel and language it runs in."""
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3" and nb.metadata.language_info.name == "python"
+    return nb
+
+
+def test_a_notebook_without_kernel_metadata_runs_on_every_path_and_what_it_writes_runs_again(
+        nbws, project):
+    # bare.ipynb has no kernelspec and no language_info (nbformat.v4.new_notebook(), nbstripout)
+    res = _cli(nbws, "run", "submit", "bare.ipynb", "-p", "x", "2", "--output",
+               "reports/{run_name}.ipynb", "--wait", cwd=project)
+    assert res.returncode == 0, res.stderr
+    first = nbws.get_run(res.stdout.split()[0])
+    assert first.tags["kernel"] == "python3"
+    assert nbws.run_logs(first.id, "stdout.log")["stdout.log"] == b"x is 2\n"
+    _runnable(_output_notebook(nbws, first))
+    copy = nbws.root / "reports" / f"{first.name}.ipynb"
+    _runnable(nbformat.read(copy, as_version=4))
+
+    def runs_with(run, x):
+        assert run.status == "completed", run.record.error
+        assert nbws.run_logs(run.id, "stdout.log")["stdout.log"] == f"x is {x}\n".encode()
+
+    from_copy = nbws.submit_notebook(copy, {"x": 3}, wait=True)  # the --output copy
+    runs_with(from_copy, 3)
+    # its injected cell is replaced, not inserted again: every cell is one the user sees in it
+    assert [c["number"] for c in nbws.notebooks.cells(from_copy.id)] == [1, 2, 3]
+    rerun = nbws.rerun(first.id, {"x": 4}, wait=True)  # the detached executor, from the snapshot
+    runs_with(rerun, 4)
+    (project / "rerun.ipynb").write_bytes(
+        nbformat.writes(_runnable(_output_notebook(nbws, rerun))).encode())
+    runs_with(nbws.submit_notebook(project / "rerun.ipynb", {"x": 5}, wait=True), 5)
+    sweep = nbws.submit_notebook(project / "bare.ipynb", grid={"x": [6]}, wait=True)
+    assert sweep.status == "completed", sweep.record.error
+    runs_with(sweep.children()[0], 6)
+
+
+def test_only_the_product_warns_about_parameters_once_per_fact(nbws, project):
+    # typed.ipynb declares foo: None | str = None, baz: Optional[str] = None, bar: int = 3
+    res = _cli(nbws, "run", "submit", "typed.ipynb", "-p", "foo", "BAR", "-p", "nope", "1", "--wait",
+               cwd=project)
+    assert res.returncode == 0, res.stderr
+    run_id = res.stdout.split()[0]
+    assert res.stderr.splitlines() == [
+        "warning: typed.ipynb does not declare parameter 'nope' in its 'parameters' cell (passed anyway)",
+        f"run {run_id} completed"]
+    assert nbws.run_logs(run_id, "stdout.log")["stdout.log"] == b"foo=BAR baz=None bar=3\n"
+    sub = nbws.notebooks.submit(project / "noparams.ipynb", {"x": 1})  # the detached executor
+    assert sub.warnings == ["noparams.ipynb has no cell tagged 'parameters': "
+                            "the parameters are injected at the top"]
+    assert nbws.wait(sub.run_id, timeout=120).status == "completed"
+    assert nbws.run_logs(sub.run_id, "executor.log")["executor.log"] == b""
+
+
+def test_known_noise_is_dropped_from_a_kernel_log_and_the_rest_kept(tmp_path):
+    log = tmp_path / "kernel.log"
+    log.write_bytes(b"[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All ...\n"
+                    b"native library: out of cheese\n")
+    assert drop_noise(log) == len(b"native library: out of cheese\n")
+    assert log.read_bytes() == b"native library: out of cheese\n"
 
 
 def test_parameters_a_notebook_does_not_declare_are_warned_about(nbws, project):

@@ -195,15 +195,17 @@ async def test_access_on_a_personal_server(api, mlws_ws):
 
 
 async def test_submit_a_notebook_returns_at_once_and_completes(api, mlws_ws, jp_root_dir):
-    shutil.copy(NOTEBOOKS / "noparams.ipynb", jp_root_dir / "nb.ipynb")
+    # no kernelspec and no language_info in it: what nbstripout and jupytext leave
+    shutil.copy(NOTEBOOKS / "bare.ipynb", jp_root_dir / "nb.ipynb")
     r = await api("POST", "runs", body={"notebook": "../nb.ipynb"})
     assert r.code == 400
     r = await api("POST", "runs", body={"notebook": "missing.ipynb"})
     assert r.code == 404, r
     started = time.monotonic()
-    r = await api("POST", "runs", body={"notebook": "nb.ipynb", "experiment": "nb",
-                                        "tags": {"via": "rest"}})
+    r = await api("POST", "runs", body={"notebook": "nb.ipynb", "experiment": "nb", "kernel": "python3",
+                                        "parameters": {"x": 2}, "tags": {"via": "rest"}})
     assert r.code == 201, r
+    assert "warnings" not in r.json  # x is declared
     assert time.monotonic() - started < 10  # it did not wait for the kernel
     assert r.json["status"] in ("queued", "running")
     run_id = r.json["id"]
@@ -215,7 +217,8 @@ async def test_submit_a_notebook_returns_at_once_and_completes(api, mlws_ws, jp_
         await asyncio.sleep(0.3)
     assert status == "completed"
     r = await api("GET", "runs", run_id, "logs")
-    assert "no parameters cell" in "".join(log["text"] for log in r.json["logs"].values())
+    assert r.json["logs"]["stdout.log"]["text"] == "x is 2\n"
+    assert "without encryption" not in "".join(log["text"] for log in r.json["logs"].values())
     # the run view's "open the notebook" link: the source's path in the server's folder
     assert (await api("GET", "runs", run_id)).json["notebook"] == "nb.ipynb"
     (jp_root_dir / "nb.ipynb").unlink()  # gone: no link (the snapshot keeps a copy)

@@ -1,0 +1,123 @@
+"""Which kernel executes a notebook, in which language, and what of its own log is noise.
+
+One rule, wherever a notebook is submitted, executed or written (submit, sweeps, rerun,
+promote, the executor): the kernel asked for (``--kernel``), else the one the notebook's
+``kernelspec`` names, else an installed kernel for the notebook's language
+(``language_info``), else ``python3``.  The language is the chosen kernelspec's (else the
+notebook's).  So a notebook stripped of its metadata (nbstripout, jupytext,
+``nbformat.v4.new_notebook()``) runs, and Papermill is always told both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from .errors import InvalidInput
+
+#: the kernel of a notebook that names neither a kernel nor a language
+DEFAULT_KERNEL = "python3"
+
+#: lines a kernel writes on every start that say nothing about the user's code: ipykernel
+#: warns that its local ZeroMQ sockets are not encrypted (they listen on 127.0.0.1 only)
+NOISE = ("Kernel is running over TCP without encryption",)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A resolved kernel: its kernelspec ``name``, the ``language`` it runs, its display name."""
+
+    name: str
+    language: str
+    display_name: str
+
+    def stamp(self, metadata: dict) -> None:
+        """Make a notebook's metadata say it runs in this kernel (``kernelspec`` and
+        ``language_info``), keeping what already agrees (the notebook's own entries for the
+        same kernel, a fuller ``language_info``)."""
+        spec = metadata.get("kernelspec")
+        spec = dict(spec) if isinstance(spec, dict) and spec.get("name") == self.name else {}
+        metadata["kernelspec"] = {"display_name": self.display_name, "language": self.language,
+                                  **spec, "name": self.name}
+        info = metadata.get("language_info")
+        if not isinstance(info, dict) or str(info.get("name", "")).lower() != self.language.lower():
+            metadata["language_info"] = {"name": self.language}
+
+
+def installed() -> dict[str, dict]:
+    """The installed kernelspecs by name: each one's ``language`` and ``display_name``."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return {name: found.get("spec", {}) for name, found in KernelSpecManager().get_all_specs().items()}
+
+
+def resolve(metadata: Mapping | None, requested: str | None = None, what: str = "the notebook") -> Kernel:
+    """The kernel that runs a notebook with this ``metadata`` (see the module's rule).
+
+    Raises
+    ------
+    InvalidInput
+        When the kernel asked for (or named by the notebook) is not installed, when no installed
+        kernel runs the notebook's language, or when nobody says which language it is; the
+        message lists the installed kernels.
+    """
+    specs = installed()
+    meta = metadata if isinstance(metadata, Mapping) else {}
+    kernelspec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), Mapping) else {}
+    info = meta.get("language_info") if isinstance(meta.get("language_info"), Mapping) else {}
+    nb_language = info.get("name") or kernelspec.get("language") or None
+    name = requested or kernelspec.get("name") or _for_language(specs, nb_language, what)
+    if name not in specs:
+        asked = "" if requested else f"{what} asks for a kernel that is not installed: "
+        raise InvalidInput(f"{asked}no kernel named {name!r} is installed (installed: "
+                           f"{_listing(specs)}): pass --kernel with one of them")
+    spec = specs[name]
+    language = spec.get("language") or nb_language
+    if not language:
+        raise InvalidInput(f"kernel {name!r} does not say which language it runs, and neither does "
+                           f"{what}: pass --kernel with one that does (installed: {_listing(specs)})")
+    return Kernel(name, language, spec.get("display_name") or name)
+
+
+def _for_language(specs: dict[str, dict], language: str | None, what: str) -> str:
+    if language is None:
+        if DEFAULT_KERNEL in specs:
+            return DEFAULT_KERNEL
+        raise InvalidInput(f"{what} names no kernel and no language, and there is no "
+                           f"{DEFAULT_KERNEL!r} kernel (installed: {_listing(specs)}): "
+                           "pass --kernel with one of them")
+    fits = sorted(n for n, s in specs.items() if str(s.get("language", "")).lower() == language.lower())
+    if not fits:
+        raise InvalidInput(f"{what} is written in {language!r} and no installed kernel runs it "
+                           f"(installed: {_listing(specs)}): install one, or pass --kernel")
+    return DEFAULT_KERNEL if DEFAULT_KERNEL in fits else fits[0]
+
+
+def _listing(specs: dict[str, dict]) -> str:
+    return ", ".join(f"{n} ({s.get('language') or '?'})" for n, s in sorted(specs.items())) or "none"
+
+
+def metadata_of(path: Path) -> dict:
+    """A notebook file's top-level metadata, read as plain JSON ({} when unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def drop_noise(path: str | os.PathLike) -> int:
+    """Remove the :data:`NOISE` lines from a kernel's log file, in place; its size afterwards."""
+    path = Path(path)
+    with open(path, "rb") as src, tempfile.NamedTemporaryFile(
+            "wb", dir=path.parent, prefix=".clean-", delete=False) as dst:
+        for line in src:
+            if not any(n.encode() in line for n in NOISE):
+                dst.write(line)
+    os.replace(dst.name, path)
+    return path.stat().st_size
