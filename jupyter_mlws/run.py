@@ -7,8 +7,11 @@ Use it as a context manager::
 
 Leaving the block normally completes the run.  An exception, ``sys.exit(n)``
 with ``n != 0`` or SIGTERM marks it failed with the error; everything logged
-before is kept.  A run whose process dies without a word (kill -9) is marked
-killed once its heartbeat is older than the workspace's ``heartbeat_timeout``.
+before is kept; Ctrl-C marks it canceled.  A run started without ``with`` is ended
+when the interpreter exits, with the same rules (see :mod:`jupyter_mlws.exitwatch`
+for how the exit's cause is seen).  A run whose process dies without a word
+(kill -9, ``os._exit``) is marked killed once its heartbeat is older than the
+workspace's ``heartbeat_timeout``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from . import exitwatch
 from . import runs as R
 from .errors import Conflict, InvalidInput
 from .limits import (
@@ -309,16 +313,8 @@ class Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self._writer is None:
-            return
-        if exc_type is None:
-            self.end(R.COMPLETED)
-        elif issubclass(exc_type, SystemExit) and exc.code in (0, None) and _terminated_by is None:
-            self.end(R.COMPLETED)
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.end(R.CANCELED, "interrupted (KeyboardInterrupt)")
-        else:
-            self.end(R.FAILED, _describe_error(exc_type, exc, tb))
+        if self._writer is not None:
+            self.end(*_outcome(exc))
 
     def end(self, status: str = R.COMPLETED, error: str | None = None) -> None:
         """End the run: write buffered points, upload ``outputs/`` and logs, set the status."""
@@ -379,13 +375,23 @@ def _read_file(path: str | os.PathLike, what: str) -> bytes:
         raise InvalidInput(f"{what}: cannot read {str(path)!r}: {exc.strerror}") from None
 
 
-def _describe_error(exc_type, exc, tb) -> str:
+def _outcome(exc: BaseException | None) -> tuple[str, str | None]:
+    """The status and error of a run its code left with ``exc`` (None: it ran to its end)."""
+    if exc is None:
+        return R.COMPLETED, None
     if _terminated_by is not None:
-        return f"terminated by {_terminated_by}"
-    if issubclass(exc_type, SystemExit):
-        return f"exited with status {exc.code}"
-    lines = traceback.format_exception(exc_type, exc, tb)
-    return "".join(lines[-12:])[-4000:]
+        return R.FAILED, f"terminated by {_terminated_by}"
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None or (isinstance(code, int) and code == 0):
+            return R.COMPLETED, None
+        if isinstance(code, int):
+            return R.FAILED, f"exited with status {int(code)}"
+        return R.FAILED, f"exited with status 1: {code}"  # sys.exit("message")
+    if isinstance(exc, KeyboardInterrupt):
+        return R.CANCELED, "interrupted (KeyboardInterrupt)"
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return R.FAILED, "".join(lines[-12:])[-4000:]
 
 
 # -- the runs active in this process ------------------------------------------
@@ -418,6 +424,7 @@ def _install_hooks() -> None:
         return
     _hooks_installed = True
     atexit.register(_end_all_at_exit)
+    exitwatch.install()
     if threading.current_thread() is threading.main_thread():
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
             signal.signal(signal.SIGTERM, _on_sigterm)
@@ -430,15 +437,15 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def _end_all_at_exit() -> None:
-    """At interpreter exit, end runs left open (not used as a context manager)."""
-    error = getattr(sys, "last_value", None)
+    """At interpreter exit, end runs left open (not used as a context manager) as the
+    program ended: see :mod:`jupyter_mlws.exitwatch` for what is seen."""
+    ending = exitwatch.ending()
+    if ending is None and _terminated_by is not None:
+        outcome = R.FAILED, f"terminated by {_terminated_by}"
+    else:
+        outcome = _outcome(ending)
     for run in reversed(active_runs()):
         try:
-            if _terminated_by is not None:
-                run.end(R.FAILED, f"terminated by {_terminated_by}")
-            elif error is not None:
-                run.end(R.FAILED, _describe_error(type(error), error, error.__traceback__))
-            else:
-                run.end(R.COMPLETED)
+            run.end(*outcome)
         except Exception as exc:  # never break interpreter exit
             print(f"mlws: could not end run {run.id}: {exc}", file=sys.stderr)
