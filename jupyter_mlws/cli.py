@@ -17,7 +17,7 @@ import click
 from . import errors as E
 
 EXIT_CODES = {E.InvalidInput: 2, E.NotFound: 3, E.AlreadyExists: 4, E.Conflict: 5,
-              E.PermissionDenied: 6, E.Unavailable: 7, E.MlwsError: 1}
+              E.PermissionDenied: 6, E.InsufficientStorage: 9, E.Unavailable: 7, E.MlwsError: 1}
 
 
 def _fail(exc: E.MlwsError) -> None:

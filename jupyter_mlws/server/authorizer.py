@@ -6,7 +6,8 @@ resources; for the workspace's, the Jupyter identity must then hold a workspace 
 allows the action.  Unknown ``mlws:`` resources are denied.  With roles enforced, Jupyter's
 events stream (which carries the workspace's live events) needs the reader role too.  A refusal
 leaves its reason (who lacks which role, and what to do) on the handler as ``mlws_denied``,
-which the workspace's handlers show verbatim.
+which the workspace's handlers show verbatim.  When the roles cannot be read (the store fails)
+the request is answered 503 (507 for a full disk) with the reason, never 500.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.authorizer import Authorizer
+from tornado import web
 
 from .. import errors as E
 
@@ -58,7 +60,20 @@ class WorkspaceAuthorizer(Authorizer):
         except E.PermissionDenied as exc:
             handler.mlws_denied = str(exc)
             return False
+        except E.MlwsError as exc:  # the roles cannot be read (the store fails): no answer
+            raise _cannot_decide(handler, exc) from None
         return True
+
+
+def _cannot_decide(handler, exc: E.MlwsError) -> Exception:
+    """What a request gets when its roles cannot be read: the workspace's handlers map the error
+    themselves (503, or 507 for a full disk, with its message); Jupyter's (the events stream)
+    get a tornado error with the same status and message, never a 500."""
+    if str(getattr(handler, "auth_resource", "")).startswith(PREFIX):
+        return exc
+    from .handlers import status_for
+
+    return web.HTTPError(status_for(exc), str(exc))
 
 
 def workspace_action(handler, jupyter_action: str) -> str:
