@@ -336,6 +336,16 @@ class Run:
         except Conflict:  # ended elsewhere meanwhile, e.g. canceled: that status stands
             self.record = self.workspace.runs.get(self.id)
 
+    def detach(self) -> None:
+        """Write what is buffered and stop logging through this handle; the run goes on (a run
+        another process started, e.g. ``mlws run start``, is that process's to end).
+
+        Raises InsufficientStorage or Unavailable when the points cannot be written.
+        """
+        writer, self._writer, self._buffer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+
     def fail(self, error: str) -> None:
         """End the run as failed with a message."""
         self.end(R.FAILED, error)

@@ -79,6 +79,16 @@ def test_a_full_disk_is_one_clear_error_and_the_workspace_works_again_once_space
     assert proc.stderr.startswith("error: no space left on the device holding the workspace's "
                                   "artifact store (artifacts/blobs)")
     assert "Traceback" not in proc.stderr
+    # a process logging to the run through mlws.log (as under 'mlws run start'): one line at exit
+    child = subprocess.run(
+        [sys.executable, "-c", "import jupyter_mlws as mlws\nfor i in range(5000): mlws.log('c', i)"],
+        env={**os.environ, "MLWS_WORKSPACE": str(ws.root), "MLWS_RUN_ID": run.id},
+        capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0
+    assert child.stderr == (f"mlws: the last points of run {run.id} were not written: no space left "
+                            "on the device holding the workspace database (mlws.db): free space "
+                            "there, then try again (the workspace needs no restart); nothing of this "
+                            "change was written, and what was recorded before is intact\n")
 
     filler.unlink()  # space is freed: the same objects work again, nothing to restart
     assert run.log_batch("loss", [float(i) for i in range(20_000)]) == 20_000
