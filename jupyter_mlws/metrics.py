@@ -7,7 +7,7 @@ The buffer is capped: past ``max_buffer`` points the logging thread writes the
 batch itself (back-pressure), so memory never grows without limit.  A batch
 that fails to write goes back to the front of the buffer and is retried; the
 error surfaces on the next :meth:`MetricWriter.flush` (a full disk: saying that the
-points are kept).
+points are kept) unless a retry has written them by then.
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ class MetricWriter:
                 buffer.extendleft(reversed(batch))
                 self._error = exc
                 return
+        self._error = None  # all written, the retried points too: nothing to report
 
     def _loop(self) -> None:
         next_beat = time.monotonic() + self._heartbeat_interval
