@@ -113,13 +113,29 @@ def test_a_read_only_workspace_folder_is_told_apart_from_a_damaged_database(smal
     finally:
         remount(small_fs, "rw")
     message = str(opened.value)
-    assert message.startswith("the workspace folder is read-only for this user, so its database "
-                              "mlws.db cannot be opened for writing")
-    assert "make the folder writable, or mount it read-write" in message
+    assert message == ("the workspace folder is read-only (its filesystem is mounted read-only), "
+                       "so its database mlws.db cannot be opened for writing (SQLite writes its "
+                       "-wal and -shm files beside it): mount the folder read-write, then try "
+                       "again; nothing recorded was lost")
     assert "backup" not in message and "damaged" not in message
     _plain(message, small_fs)
     assert proc.returncode == 7 and proc.stderr == f"error: {message}\n"
     Workspace.open(small_fs / "ws").close()  # writable again: it opens
+
+    # the database file alone read-only (bind-mounted so): it reads, and a write says why not
+    db = small_fs / "ws" / "mlws.db"
+    subprocess.run(["mount", "--bind", db, db], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", db], check=True)
+        with Workspace.open(small_fs / "ws") as ws:
+            assert ws.describe()["runs"] == 0
+            with pytest.raises(Unavailable) as write:
+                ws.experiment("e").start_run(snapshot=False)
+    finally:
+        subprocess.run(["umount", db], check=True)
+    assert str(write.value) == ("the workspace file mlws.db is read-only (its filesystem is mounted "
+                                "read-only): mount it read-write, then try again; nothing recorded "
+                                "was lost")
 
     # a damaged database says so, names the file, and only it says to restore a backup
     (small_fs / "ws" / "mlws.db").write_bytes(b"this is not a database" * 100)

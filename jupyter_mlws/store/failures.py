@@ -109,14 +109,25 @@ def _unwritable(db: Path, name: str, root) -> str | None:
     if not os.access(folder, os.W_OK | os.X_OK):
         where = ("the workspace folder" if root is not None and folder == Path(root)
                  else f"the folder holding the workspace database {name}")
-        return (f"{where} is read-only for this user, so its database {name} cannot be opened "
-                "for writing (SQLite writes its -wal and -shm files beside it): make the folder "
-                "writable, or mount it read-write, then try again")
+        how, fix = _read_only(folder, "the folder")
+        return (f"{where} is read-only {how}, so its database {name} cannot be opened for "
+                f"writing (SQLite writes its -wal and -shm files beside it): {fix}, then try again")
     for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-            return (f"the workspace file {shown(path, root)} is not readable and writable by "
-                    "this user: give it read and write permission, then try again")
+            how, fix = _read_only(path, "it")
+            return f"the workspace file {shown(path, root)} is read-only {how}: {fix}, then try again"
     return None
+
+
+def _read_only(path: Path, it: str) -> tuple[str, str]:
+    """How ``path`` is read-only, and the fix: a read-only mount, or this user's permissions."""
+    try:
+        mounted_ro = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        mounted_ro = False
+    if mounted_ro:
+        return "(its filesystem is mounted read-only)", f"mount {it} read-write"
+    return "for this user", f"give this user write permission on {it}"
 
 
 def _server_error(exc: DBAPIError, url) -> MlwsError:
