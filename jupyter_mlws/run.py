@@ -153,7 +153,9 @@ class Run:
 
         ``steps`` default to the metric's next steps; ``timestamps`` (ms) to
         now.  Returns the number of points written.  Unlike :meth:`log` this
-        is synchronous: when it returns, the points are in the store.
+        is synchronous: when it returns, the points are in the store.  On a full
+        disk it raises InsufficientStorage (Unavailable for another failure of the
+        store) and writes none of them: log them again once space is freed.
         """
         if self._writer is None:
             self._not_running()
@@ -179,7 +181,11 @@ class Run:
         self._writer.records.append((ordinal, int(_time() * 1000), cell))
 
     def flush(self) -> None:
-        """Write every buffered point now."""
+        """Write every buffered point now.
+
+        Raises InsufficientStorage (a full disk) or Unavailable when they cannot be written;
+        the points stay buffered and are written once the store works again.
+        """
         if self._writer is not None:
             self._writer.flush()
 
@@ -257,7 +263,10 @@ class Run:
         return step
 
     def upload_file(self, name: str, path: str | os.PathLike) -> str:
-        """Store the file at ``path`` as artifact ``name``; return the normalised name."""
+        """Store the file at ``path`` as artifact ``name``; return the normalised name.
+
+        Raises InsufficientStorage (a full disk) or Unavailable, with nothing stored.
+        """
         return self.workspace.artifacts.upload_file(self.record.pk, name, path)
 
     def upload_folder(self, name: str, path: str | os.PathLike) -> list[str]:
