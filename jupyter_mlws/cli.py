@@ -18,7 +18,8 @@ from . import errors as E
 
 #: the first kind that matches decides (EndpointError before Unavailable, its base)
 EXIT_CODES = {E.InvalidInput: 2, E.NotFound: 3, E.AlreadyExists: 4, E.Conflict: 5,
-              E.PermissionDenied: 6, E.EndpointError: 8, E.Unavailable: 7, E.MlwsError: 1}
+              E.PermissionDenied: 6, E.EndpointError: 8, E.InsufficientStorage: 9, E.Unavailable: 7,
+              E.MlwsError: 1}
 
 
 def _fail(exc: E.MlwsError) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 
-from .errors import Conflict
+from .errors import Conflict, MlwsError
 from .run import Run, active_runs
 
 _attached: dict[str, Run] = {}
@@ -27,7 +28,7 @@ def current_run() -> Run:
             from .workspace import Workspace
 
             run = _attached[run_id] = Workspace.open().attach_run(run_id)
-            atexit.register(run.flush)
+            atexit.register(_flush_at_exit, run)
             _flush_after_each_cell(run)
         return _attached[run_id]
     shell = _shell()
@@ -42,10 +43,16 @@ def current_run() -> Run:
         "or run the code with 'mlws run start -- python script.py'")
 
 
+def _flush_at_exit(run: Run) -> None:
+    """Write what is buffered as the process exits; a failure is one line, never a traceback."""
+    try:
+        run.detach()
+    except MlwsError as exc:
+        print(f"mlws: the last points of run {run.id} were not written: {exc}", file=sys.stderr)
+
+
 def _shell():
     """The IPython shell running this code, if any (IPython is never imported here)."""
-    import sys
-
     ipython = sys.modules.get("IPython")
     return ipython.get_ipython() if ipython is not None else None
 

@@ -64,3 +64,13 @@ def missing_dependency(package: str, extra: str) -> Unavailable:
     return Unavailable(
         f"this feature needs the '{package}' package: pip install 'jupyter_mlws[{extra}]'"
     )
+
+
+class InsufficientStorage(Unavailable):
+    """The device holding the workspace (its database or artifacts) is full.
+
+    The write that met it changed nothing; once space is freed the same workspace object
+    works again.  HTTP 507, CLI exit code 9.
+    """
+
+    reason = "insufficient_storage"

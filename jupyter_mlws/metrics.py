@@ -6,7 +6,8 @@ seconds, writes each batch in one transaction, and beats the run's heartbeat.
 The buffer is capped: past ``max_buffer`` points the logging thread writes the
 batch itself (back-pressure), so memory never grows without limit.  A batch
 that fails to write goes back to the front of the buffer and is retried; the
-error surfaces on the next :meth:`MetricWriter.flush`.
+error surfaces on the next :meth:`MetricWriter.flush` (a full disk: saying that the
+points are kept) unless a retry has written them by then.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import threading
 import time
 from collections import deque
 from typing import Callable, Sequence
+
+from .errors import MlwsError
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,10 @@ class MetricWriter:
         with self._lock:
             self._drain()
             error, self._error = self._error, None
+            waiting = len(self.buffer) + len(self.records)
+        if isinstance(error, MlwsError) and waiting and not self._stop:
+            raise type(error)(f"{error}; the {waiting} points not yet written are kept and "
+                              "written once this is fixed") from None
         if error is not None:
             raise error
 
@@ -99,6 +106,7 @@ class MetricWriter:
                 buffer.extendleft(reversed(batch))
                 self._error = exc
                 return
+        self._error = None  # all written, the retried points too: nothing to report
 
     def _loop(self) -> None:
         next_beat = time.monotonic() + self._heartbeat_interval

@@ -7,8 +7,11 @@ Use it as a context manager::
 
 Leaving the block normally completes the run.  An exception, ``sys.exit(n)``
 with ``n != 0`` or SIGTERM marks it failed with the error; everything logged
-before is kept.  A run whose process dies without a word (kill -9) is marked
-killed once its heartbeat is older than the workspace's ``heartbeat_timeout``.
+before is kept; Ctrl-C marks it canceled.  A run started without ``with`` is ended
+when the interpreter exits, with the same rules (see :mod:`jupyter_mlws.exitwatch`
+for how the exit's cause is seen).  A run whose process dies without a word
+(kill -9, ``os._exit``) is marked killed once its heartbeat is older than the
+workspace's ``heartbeat_timeout``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from . import exitwatch
 from . import runs as R
 from .artifacts import check_image
 from .errors import Conflict, InvalidInput
@@ -150,7 +154,9 @@ class Run:
 
         ``steps`` default to the metric's next steps; ``timestamps`` (ms) to
         now.  Returns the number of points written.  Unlike :meth:`log` this
-        is synchronous: when it returns, the points are in the store.
+        is synchronous: when it returns, the points are in the store.  On a full
+        disk it raises InsufficientStorage (Unavailable for another failure of the
+        store) and writes none of them: log them again once space is freed.
         """
         if self._writer is None:
             self._not_running()
@@ -176,7 +182,11 @@ class Run:
         self._writer.records.append((ordinal, int(_time() * 1000), cell))
 
     def flush(self) -> None:
-        """Write every buffered point now."""
+        """Write every buffered point now.
+
+        Raises InsufficientStorage (a full disk) or Unavailable when they cannot be written;
+        the points stay buffered and are written once the store works again.
+        """
         if self._writer is not None:
             self._writer.flush()
 
@@ -263,7 +273,10 @@ class Run:
         return step
 
     def upload_file(self, name: str, path: str | os.PathLike) -> str:
-        """Store the file at ``path`` as artifact ``name``; return the normalised name."""
+        """Store the file at ``path`` as artifact ``name``; return the normalised name.
+
+        Raises InsufficientStorage (a full disk) or Unavailable, with nothing stored.
+        """
         return self.workspace.artifacts.upload_file(self.record.pk, name, path)
 
     def upload_folder(self, name: str, path: str | os.PathLike) -> list[str]:
@@ -319,16 +332,8 @@ class Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self._writer is None:
-            return
-        if exc_type is None:
-            self.end(R.COMPLETED)
-        elif issubclass(exc_type, SystemExit) and exc.code in (0, None) and _terminated_by is None:
-            self.end(R.COMPLETED)
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.end(R.CANCELED, "interrupted (KeyboardInterrupt)")
-        else:
-            self.end(R.FAILED, _describe_error(exc_type, exc, tb))
+        if self._writer is not None:
+            self.end(*_outcome(exc))
 
     def end(self, status: str = R.COMPLETED, error: str | None = None) -> None:
         """End the run: write buffered points, upload ``outputs/`` and logs, set the status."""
@@ -349,6 +354,16 @@ class Run:
             self.record = self.workspace.runs.end(self.id, status, error)
         except Conflict:  # ended elsewhere meanwhile, e.g. canceled: that status stands
             self.record = self.workspace.runs.get(self.id)
+
+    def detach(self) -> None:
+        """Write what is buffered and stop logging through this handle; the run goes on (a run
+        another process started, e.g. ``mlws run start``, is that process's to end).
+
+        Raises InsufficientStorage or Unavailable when the points cannot be written.
+        """
+        writer, self._writer, self._buffer = self._writer, None, None
+        if writer is not None:
+            writer.close()
 
     def fail(self, error: str) -> None:
         """End the run as failed with a message."""
@@ -389,13 +404,23 @@ def _read_file(path: str | os.PathLike, what: str) -> bytes:
         raise InvalidInput(f"{what}: cannot read {str(path)!r}: {exc.strerror}") from None
 
 
-def _describe_error(exc_type, exc, tb) -> str:
+def _outcome(exc: BaseException | None) -> tuple[str, str | None]:
+    """The status and error of a run its code left with ``exc`` (None: it ran to its end)."""
+    if exc is None:
+        return R.COMPLETED, None
     if _terminated_by is not None:
-        return f"terminated by {_terminated_by}"
-    if issubclass(exc_type, SystemExit):
-        return f"exited with status {exc.code}"
-    lines = traceback.format_exception(exc_type, exc, tb)
-    return "".join(lines[-12:])[-4000:]
+        return R.FAILED, f"terminated by {_terminated_by}"
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None or (isinstance(code, int) and code == 0):
+            return R.COMPLETED, None
+        if isinstance(code, int):
+            return R.FAILED, f"exited with status {int(code)}"
+        return R.FAILED, f"exited with status 1: {code}"  # sys.exit("message")
+    if isinstance(exc, KeyboardInterrupt):
+        return R.CANCELED, "interrupted (KeyboardInterrupt)"
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return R.FAILED, "".join(lines[-12:])[-4000:]
 
 
 # -- the runs active in this process ------------------------------------------
@@ -428,6 +453,7 @@ def _install_hooks() -> None:
         return
     _hooks_installed = True
     atexit.register(_end_all_at_exit)
+    exitwatch.install()
     if threading.current_thread() is threading.main_thread():
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
             signal.signal(signal.SIGTERM, _on_sigterm)
@@ -440,15 +466,15 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def _end_all_at_exit() -> None:
-    """At interpreter exit, end runs left open (not used as a context manager)."""
-    error = getattr(sys, "last_value", None)
+    """At interpreter exit, end runs left open (not used as a context manager) as the
+    program ended: see :mod:`jupyter_mlws.exitwatch` for what is seen."""
+    ending = exitwatch.ending()
+    if ending is None and _terminated_by is not None:
+        outcome = R.FAILED, f"terminated by {_terminated_by}"
+    else:
+        outcome = _outcome(ending)
     for run in reversed(active_runs()):
         try:
-            if _terminated_by is not None:
-                run.end(R.FAILED, f"terminated by {_terminated_by}")
-            elif error is not None:
-                run.end(R.FAILED, _describe_error(type(error), error, error.__traceback__))
-            else:
-                run.end(R.COMPLETED)
+            run.end(*outcome)
         except Exception as exc:  # never break interpreter exit
             print(f"mlws: could not end run {run.id}: {exc}", file=sys.stderr)

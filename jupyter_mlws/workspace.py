@@ -81,14 +81,15 @@ class Workspace:
         from .store.db import Database
 
         self.config = cfg
-        self.db = Database(cfg.metadata_url)
+        self.db = Database(cfg.metadata_url, cfg.root)
         try:
             migrations.upgrade(self.db, create=False)
         except BaseException:
             self.db.dispose()
             raise
         self.runs = RunService(self.db, heartbeat_timeout=cfg.heartbeat_timeout)
-        self.blobs = LocalBlobStore(cfg.artifact_root / "blobs")
+        self.blobs = LocalBlobStore(cfg.artifact_root / "blobs", cfg.root)
+        self.blobs.remove_stale_temps()  # uploads killed mid-way (only dead writers' files)
         self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
         self._notebooks = None
         self._models = None
@@ -130,7 +131,7 @@ class Workspace:
             raise Conflict(f"{str(root / C.DB_FILE)!r} exists without a workspace config: "
                            "move it away or restore the workspace's mlws.toml")
         root.mkdir(parents=True, exist_ok=True)
-        db = Database(cfg.metadata_url)
+        db = Database(cfg.metadata_url, root)
         try:
             migrations.upgrade(db, create=True)
         finally:

@@ -135,3 +135,47 @@ def trickling_clients(port: int, data: bytes, count: int, *, at_once: bytes = b"
         for s in socks:
             s.close()
     return closed
+
+
+# -- real filesystems that run out of space or go read-only ----------------------------------
+
+
+def small_filesystem(path: Path, size_mb: int = 3) -> Path:
+    """Mount a real ``size_mb`` MB filesystem (tmpfs) at ``path``; pytest skips the test when
+    this process may not mount (it needs root).  Unmount it with :func:`unmount`."""
+    import pytest
+
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)],
+            capture_output=True).returncode != 0:
+        pytest.skip("a small real filesystem (a tmpfs mount) needs root")
+    return path
+
+
+def unmount(path: Path) -> None:
+    subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def remount(path: Path, mode: str) -> None:
+    """Remount the filesystem at ``path`` read-only (``"ro"``) or read-write (``"rw"``)."""
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(path)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Fill the filesystem holding ``folder`` until the device reports it full; return the file
+    that holds the space (delete it to free the space)."""
+    filler = folder / "filler.bin"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+        except OSError as exc:
+            assert exc.errno == 28, exc  # ENOSPC
+    with open(filler, "ab", buffering=0) as f:  # the last few bytes too
+        try:
+            while True:
+                f.write(b"\0" * 512)
+        except OSError:
+            pass
+    return filler

@@ -373,9 +373,10 @@ def test_only_the_product_warns_about_parameters_once_per_fact(nbws, project):
                cwd=project)
     assert res.returncode == 0, res.stderr
     run_id = res.stdout.split()[0]
+    progress = [f"cell {n}/3 done" for n in (1, 2, 3)]  # a line per cell: stderr is not a terminal
     assert res.stderr.splitlines() == [
         "warning: typed.ipynb does not declare parameter 'nope' in its 'parameters' cell (passed anyway)",
-        f"run {run_id} completed"]
+        *progress, f"run {run_id} completed"]
     assert nbws.run_logs(run_id, "stdout.log")["stdout.log"] == b"foo=BAR baz=None bar=3\n"
     sub = nbws.notebooks.submit(project / "noparams.ipynb", {"x": 1})  # the detached executor
     assert sub.warnings == ["noparams.ipynb has no cell tagged 'parameters': "

@@ -374,14 +374,65 @@ def test_sigterm_fails_the_run_and_keeps_its_metrics(ws, tmp_path):
     assert len(got.metric_history("x")) == 100
 
 
-def test_a_run_without_a_with_block_is_ended_at_exit(ws, tmp_path):
-    argv = _script(ws, """
+# how a program ends -> its exit status, and the status and error of the runs it left open
+ENDINGS = {
+    "runs to its end": ("", 0, "completed", None),
+    "sys.exit(3)": ("sys.exit(3)", 3, "failed", "exited with status 3"),
+    "sys.exit(0)": ("sys.exit(0)", 0, "completed", None),
+    "sys.exit(main())": ("def main():\n    return 2\nsys.exit(main())", 2, "failed",
+                         "exited with status 2"),
+    "exit(4) builtin": ("exit(4)", 4, "failed", "exited with status 4"),
+    "sys.exit(message)": ("sys.exit('bad config')", 1, "failed", "exited with status 1: bad config"),
+    "an exception": ("raise ValueError('boom')", 1, "failed", "ValueError: boom"),
+    "Ctrl-C": ("raise KeyboardInterrupt", -signal.SIGINT, "canceled", "interrupted (KeyboardInterrupt)"),
+    "a sys.exit caught": ("try:\n    sys.exit(5)\nexcept SystemExit:\n    run.log('after', 1)",
+                          0, "completed", None),
+    "a thread's sys.exit": ("import threading\nt = threading.Thread(target=sys.exit, args=(6,))\n"
+                            "t.start(); t.join()", 0, "completed", None),
+}
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_a_run_without_a_with_block_ends_as_its_program_ends(ws, tmp_path, ending):
+    code, exit_status, status, error = ENDINGS[ending]
+    argv = _script(ws, textwrap.dedent("""
         run = ws.experiment("e").start_run(snapshot=False)
+        child = run.child("fold-1")
         run.log("x", 2)
-    """, tmp_path)
-    subprocess.run(argv, check=True)
-    got = _last_run(ws)
-    assert got.status == "completed" and got.metrics == {"x": 2.0}
+    """) + code + "\n", tmp_path)
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    assert proc.returncode == exit_status, proc.stderr
+    got = ws.search_runs()
+    assert [r.status for r in got] == [status, status]  # the run and its child alike
+    assert [r.metrics.get("x") for r in got if r.record.parent_id is None] == [2.0]
+    for run in got:
+        assert (run.record.error is None) if error is None else (error in run.record.error)
+
+
+def test_run_start_of_a_script_that_exits_3_fails_every_run_it_made(ws, tmp_path):
+    """``mlws run start``: the launcher's run (logged to through ``mlws.log``) fails with the
+    command's status, and so do the runs the script started itself without ``with``."""
+    (tmp_path / "train.py").write_text(textwrap.dedent("""
+        import sys
+        import jupyter_mlws as mlws
+        mlws.log("loss", 0.5)
+        own = mlws.Workspace.open().experiment("inner").start_run(snapshot=False)
+        own.log("acc", 0.9)
+        sys.exit(3)
+    """))
+    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_mlws.cli", "-w", str(ws.root), "run", "start", "-e", "outer",
+         "--no-snapshot", "--", sys.executable, "train.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    [outer] = ws.search_runs(experiments=["outer"])
+    [inner] = ws.search_runs(experiments=["inner"])
+    assert (outer.status, outer.record.error, outer.metrics) == ("failed", "exited with status 3",
+                                                                  {"loss": 0.5})
+    assert (inner.status, inner.record.error, inner.metrics) == ("failed", "exited with status 3",
+                                                                  {"acc": 0.9})
+    assert inner.record.parent_id == outer.id
 
 
 def test_kill_9_marks_the_run_killed_once_its_heartbeat_is_stale(tmp_path, monkeypatch):

@@ -9,6 +9,8 @@ long as it is open: the authorizer keeps the streams it let in, and the extensio
 again for each before it publishes workspace events (:meth:`end_refused_streams`), so a
 revoked user's stream closes.  A refusal leaves its reason (who lacks which role, and what to do)
 on the handler as ``mlws_denied``, which the workspace's handlers show verbatim.
+When the roles cannot be read (the store fails) the request is answered 503 (507 for a full
+disk) with the reason, never 500.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.authorizer import Authorizer
+from tornado import web
 from tornado.websocket import WebSocketHandler
 
 from .. import errors as E
@@ -77,9 +80,9 @@ class WorkspaceAuthorizer(Authorizer):
             reason = REFUSED_REASON
             try:
                 allowed = await self.is_authorized(handler, handler.current_user, "execute", "events")
-            except E.MlwsError as exc:
+            except (E.MlwsError, web.HTTPError) as exc:  # the roles cannot be read
                 allowed, reason = False, UNCHECKED_REASON
-                handler.mlws_denied = str(exc)
+                handler.mlws_denied = getattr(exc, "log_message", None) or str(exc)
             if not allowed and handler.ws_connection is not None:
                 self._streams.discard(handler)
                 self.log.info("jupyter_mlws: events stream of %r closed: %s",
@@ -98,7 +101,20 @@ class WorkspaceAuthorizer(Authorizer):
         except E.PermissionDenied as exc:
             handler.mlws_denied = str(exc)
             return False
+        except E.MlwsError as exc:  # the roles cannot be read (the store fails): no answer
+            raise _cannot_decide(handler, exc) from None
         return True
+
+
+def _cannot_decide(handler, exc: E.MlwsError) -> Exception:
+    """What a request gets when its roles cannot be read: the workspace's handlers map the error
+    themselves (503, or 507 for a full disk, with its message); Jupyter's (the events stream)
+    get a tornado error with the same status and message, never a 500."""
+    if str(getattr(handler, "auth_resource", "")).startswith(PREFIX):
+        return exc
+    from .handlers import status_for
+
+    return web.HTTPError(status_for(exc), str(exc))
 
 
 def workspace_action(handler, jupyter_action: str) -> str:

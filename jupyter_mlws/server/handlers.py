@@ -33,9 +33,10 @@ from ..runs import jsonable
 
 #: one place maps the workspace's error kinds to HTTP
 STATUS = {E.InvalidInput: 400, E.PermissionDenied: 403, E.NotFound: 404, E.AlreadyExists: 409,
-          E.Conflict: 409, E.Unavailable: 503}
+          E.Conflict: 409, E.InsufficientStorage: 507, E.Unavailable: 503}
 _REASONS = {400: "invalid_input", 401: "unauthenticated", 403: "permission_denied",
-            404: "not_found", 405: "method_not_allowed", 409: "conflict", 503: "unavailable"}
+            404: "not_found", 405: "method_not_allowed", 409: "conflict", 503: "unavailable",
+            507: "insufficient_storage"}
 #: artifacts the browser may show inline: images that cannot run script
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 #: artifacts downloaded with their own type; everything else is application/octet-stream

@@ -19,6 +19,7 @@ _ERRORS = {
     "404": "No such run, model, file or workspace",
     "409": "Conflicts with the current state (e.g. the run has ended)",
     "503": "A backing service is unavailable",
+    "507": "No space left on the device holding the workspace: nothing of the request was written",
 }
 
 

@@ -3,20 +3,58 @@
 A blob is written to a temp file beside its final place, fsynced, renamed and
 the directory fsynced; a blob file is therefore either absent or whole, and
 never changes once written.  The same files across 1,000 run snapshots cost
-one copy.
+one copy.  A write that fails (a full disk, a read-only folder) removes its temp
+file and raises InsufficientStorage or Unavailable.
+
+Temp files are named ``<host>_<pid>_...`` after their writer (the host is its name and
+its PID namespace, so containers sharing a host name never judge each other's pids).  A writer killed
+mid-way leaves its temp file; :meth:`LocalBlobStore.remove_stale_temps` (run when
+a workspace opens) removes those whose writer is gone: a process of this host
+that no longer runs, or, for another host's (a shared artifact store) and older
+names, a file not written for :data:`STALE_TEMP_S`.  A live writer writes its
+file continuously, so it is never taken for a dead one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import socket
 import tempfile
+import time
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
-from ..errors import NotFound
+from ..errors import MlwsError, NotFound
+from .failures import file_error
 
 CHUNK = 1 << 20
+#: a temp file of a writer not known to be alive is stale once not written for this long
+STALE_TEMP_S = 3600
+_TEMP_NAME = re.compile(r"^(?P<host>.+)_(?P<pid>\d+)_")
+
+
+def _this_host() -> str:
+    """This host as temp file names give it: its name and its PID namespace."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()}.{namespace}"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host runs (a pid reused by another process counts)."""
+    if pid <= 0:
+        return True  # not a name this store writes: never judged by it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:
@@ -30,9 +68,11 @@ def _fsync_dir(path: Path) -> None:
 class LocalBlobStore:
     """Blobs in a local directory: ``<root>/<sha[:2]>/<sha[2:]>``."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, workspace_root: str | os.PathLike | None = None):
         self.root = Path(root)
         self._tmp = self.root / "tmp"
+        #: the workspace folder: messages name the store relative to it
+        self.workspace_root = workspace_root
 
     def path(self, sha256: str) -> Path:
         """Where the blob with this digest lives (it may not exist)."""
@@ -45,31 +85,73 @@ class LocalBlobStore:
         return self.path(sha256).is_file()
 
     def put_chunks(self, chunks: Iterable[bytes]) -> tuple[str, int]:
-        """Store a stream of bytes; return ``(sha256, size)``."""
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self._tmp)
+        """Store a stream of bytes; return ``(sha256, size)``.
+
+        Raises InsufficientStorage (the device is full) or Unavailable (the store cannot be
+        written) with nothing stored; an error of the source itself (``chunks``) passes as is.
+        """
+        store = self._store
+        store(self._tmp.mkdir, parents=True, exist_ok=True)
+        fd, tmp = store(tempfile.mkstemp, dir=self._tmp,
+                        prefix=f"{_this_host()}_{os.getpid()}_")
         digest, size = hashlib.sha256(), 0
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
                     digest.update(chunk)
                     size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+                    store(out.write, chunk)
+                store(out.flush)
+                store(os.fsync, out.fileno())
             sha = digest.hexdigest()
             final = self.path(sha)
             if final.exists():
                 os.unlink(tmp)
             else:
-                final.parent.mkdir(exist_ok=True)
-                os.replace(tmp, final)
-                _fsync_dir(final.parent)
+                store(final.parent.mkdir, exist_ok=True)
+                store(os.replace, tmp, final)
+                store(_fsync_dir, final.parent)
             return sha, size
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+    def _store(self, write: Callable, *args, **kwargs):
+        """``write(*args, **kwargs)``, a failure of the store raised as the workspace's error."""
+        try:
+            return write(*args, **kwargs)
+        except OSError as exc:
+            raise self.error(exc) from None
+
+    def error(self, exc: OSError) -> MlwsError:
+        """The workspace error for a failed write to this store."""
+        return file_error(exc, "artifact store", self.root, self.workspace_root)
+
+    def remove_stale_temps(self, now: float | None = None) -> int:
+        """Remove temp files left by writers that died mid-way (see the module); return how many.
+
+        Safe while other processes write: a live writer's file is never removed.
+        """
+        now = time.time() if now is None else now
+        host, removed = _this_host(), 0
+        try:
+            entries = list(os.scandir(self._tmp))
+        except OSError:
+            return 0  # none yet, or unreadable: nothing to do
+        for entry in entries:
+            named = _TEMP_NAME.match(entry.name)
+            try:
+                if named and named["host"] == host:
+                    stale = not _alive(int(named["pid"]))
+                else:
+                    stale = now - entry.stat().st_mtime > STALE_TEMP_S
+                if stale:
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                continue  # gone meanwhile, or a read-only store: left for next time
+        return removed
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         """Store bytes; return ``(sha256, size)``."""

@@ -4,10 +4,15 @@ SQLite rules (see ARCHITECTURE.md, data safety): WAL, a busy timeout, and every
 writer starts with ``BEGIN IMMEDIATE`` so that a read-then-write never has to
 upgrade its lock (a deferred upgrade fails at once under contention, whatever
 the timeout).  The URL, never an engine, crosses process boundaries.
+
+Every transaction (``read``, ``write``, ``transact``) turns a failure of the store into one
+error of the workspace's tree (:mod:`.failures`): a full disk, a read-only folder, a failing
+device or an unreachable server, never a driver's exception.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from contextlib import contextmanager
@@ -15,19 +20,15 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from ..errors import Unavailable
+from .failures import database_error, is_busy
 
 T = TypeVar("T")
 
 #: how long a writer waits for the SQLite write lock before giving up
 BUSY_TIMEOUT_S = 60.0
-
-
-def _is_busy(exc: BaseException) -> bool:
-    text = str(getattr(exc, "orig", exc)).lower()
-    return "database is locked" in text or "database is busy" in text
 
 
 class Database:
@@ -38,12 +39,18 @@ class Database:
     url : str
         ``sqlite:////abs/path/mlws.db`` (the embedded default) or
         ``postgresql+psycopg://user@host:port/db`` for a team server.
+    root : path, optional
+        The workspace folder: messages name files relative to it.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, root: str | os.PathLike | None = None):
         self.url = url
+        self.root = root
         self.is_sqlite = url.startswith("sqlite")
         self.engine = self._create_engine(url)
+        #: what a failing store raises: SQLAlchemy's errors, and the driver's own (raw cursors)
+        self._driver_error = self.engine.dialect.loaded_dbapi.Error
+        self._failing = (DBAPIError, self._driver_error)
         #: DB-API placeholder for raw executemany on the hot path
         self.placeholder = "?" if self.is_sqlite else "%s"
 
@@ -68,17 +75,43 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit."""
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit.
+
+        Raises InsufficientStorage or Unavailable when the store fails (nothing written).
+        """
+        with self._failures():
+            with self._write() as conn:
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction: a consistent snapshot, never blocks writers.
+
+        Raises Unavailable when the store fails.
+        """
+        with self._failures():
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
         with self.engine.connect().execution_options(mlws_write=True) as conn:
             with conn.begin():
                 yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A read-only transaction: a consistent snapshot, never blocks writers."""
-        with self.engine.connect() as conn:
-            with conn.begin():
-                yield conn
+    def _failures(self) -> Iterator[None]:
+        try:
+            yield
+        except self._failing as exc:
+            raise self.error(exc) from None
+
+    def error(self, exc: Exception) -> Exception:
+        """The workspace error for a failure of this store (the exception itself for a bug)."""
+        wrapped = exc if isinstance(exc, DBAPIError) else \
+            DBAPIError.instance(None, None, exc, self._driver_error)  # a raw cursor's
+        return database_error(wrapped, self.url, self.root) or exc
 
     def transact(self, fn: Callable[[Connection], T], attempts: int = 8) -> T:
         """Run ``fn(conn)`` in a write transaction, retrying if the database stays busy.
@@ -89,11 +122,11 @@ class Database:
         """
         for attempt in range(attempts):
             try:
-                with self.write() as conn:
+                with self._write() as conn:
                     return fn(conn)
-            except OperationalError as exc:
-                if not (self.is_sqlite and _is_busy(exc)) or attempt == attempts - 1:
-                    raise _unavailable(exc) from None
+            except self._failing as exc:
+                if not (self.is_sqlite and is_busy(exc)) or attempt == attempts - 1:
+                    raise self.error(exc) from None
                 time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
@@ -114,15 +147,6 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
-
-
-def _unavailable(exc: DBAPIError) -> Exception:
-    if _is_busy(exc):
-        return Unavailable(
-            "the workspace database stayed locked by another process for too long; "
-            "try again, and check for a process stuck holding it"
-        )
-    return exc
 
 
 def _sqlite_on_connect(dbapi_conn, _record) -> None:

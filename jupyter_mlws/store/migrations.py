@@ -13,7 +13,6 @@ from typing import Callable
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DatabaseError
 
 from ..errors import Conflict, InvalidInput
 from . import schema
@@ -191,10 +190,5 @@ def upgrade(db: Database, *, create: bool) -> int:
                 _set_version(conn, version)
         return found or 0
 
-    try:
-        return db.transact(step)
-    except DatabaseError as exc:
-        raise InvalidInput(
-            "the workspace database cannot be read (" + str(exc.orig).split("\n")[0] + "): "
-            "it is damaged or not a jupyter_mlws workspace; restore it from a backup"
-        ) from None
+    # a damaged, read-only or full store is reported by the database layer (store/failures.py)
+    return db.transact(step)
