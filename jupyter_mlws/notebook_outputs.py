@@ -19,6 +19,8 @@ CELL_OUTPUT_CAP = 5 << 20
 NOTEBOOK_OUTPUT_CAP = 20 << 20
 #: bytes an error output's value and traceback keep each (an error is always kept)
 ERROR_FIELD_CAP = 64 << 10
+#: bytes a stream output takes besides its text (its keys, as the notebook file is indented)
+_STREAM_KEYS = 100
 
 
 def _size(value) -> int:
@@ -30,14 +32,15 @@ def _mb(n: int) -> str:
     return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(1, n >> 10)} KB"
 
 
-def _fit(text: str, room: int) -> str:
-    """The longest prefix of ``text`` (found in a few steps) whose JSON takes at most ``room``."""
+def _fit(text: str, room: int) -> tuple[str, int]:
+    """A long prefix of ``text`` (found in a few steps) whose JSON takes at most ``room``, and
+    that size."""
     piece = text[:max(room, 0)]
     size = _size(piece)
     while piece and size > room:
         piece = piece[:max(len(piece) * room // size - 1, 0)]
         size = _size(piece)
-    return piece
+    return piece, size
 
 
 class _Cell:
@@ -107,7 +110,7 @@ class OutputCap:
         text = out.get("text", "")
         outputs.pop()  # kept below, coalesced into the previous stream where there is one
         if cell.marker is None:
-            piece = _fit(text, self._room(cell) - 40)  # room for a new output's own keys
+            piece, size = _fit(text, self._room(cell) - _STREAM_KEYS)
             if piece:
                 prev = outputs[-1] if outputs else None
                 if prev is not None and prev.get("output_type") == "stream" \
@@ -115,11 +118,11 @@ class OutputCap:
                     if isinstance(prev["text"], str):  # a list of pieces: appending stays cheap
                         prev["text"] = [prev["text"]]
                     prev["text"].append(piece)
-                    self._count(cell, _size(piece))
+                    self._count(cell, size)
                 else:
                     out["text"] = piece
                     outputs.append(out)
-                    self._count(cell, _size(out))
+                    self._count(cell, size + _STREAM_KEYS)
             text = text[len(piece):]
         if text:
             name = out.get("name", "stream")

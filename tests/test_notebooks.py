@@ -148,6 +148,17 @@ def test_a_kernel_that_goes_silent_after_a_reply_fails_the_run_naming_the_cell(n
         "(the kernel is stuck, or its output channel was lost)\n\nimport sys, time\n")
 
 
+def test_a_huge_error_is_kept_bounded_in_the_reason_and_the_notebook(nbws, project):
+    nb = _code_notebook(project / "huge.ipynb", "raise ValueError('v' * (1 << 20))")
+    run = nbws.submit_notebook(nb, wait=True)
+    assert run.status == "failed"
+    assert "raised ValueError: vvvv" in run.record.error
+    assert len(run.record.error) < 4100 and run.record.error.endswith(" more characters]")
+    [error] = _output_notebook(nbws, run).cells[0].outputs
+    assert len(error.evalue) < (64 << 10) + 100 and error.evalue.endswith(" characters cut]")
+    assert error.traceback and len(json.dumps(error.traceback)) < (64 << 10) + 100
+
+
 def test_a_dying_kernel_fails_the_run(nbws, project):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; os._exit(1)")],
                                   metadata={"kernelspec": {"name": "python3", "display_name": "P"}})
@@ -382,12 +393,30 @@ def test_a_flood_of_output_is_capped_in_the_run_logs_and_in_the_notebook(nbws, p
             "cap; display outputs past the cap are not stored.]\n")
     # a cell keeps one stdout output (its pieces coalesced), cut at 5 MB, then the marker
     assert [o.get("name") for o in cells[0]] == ["stdout", "stderr"]
-    assert 5 << 20 > len(cells[0][0].text) > (5 << 20) - 100 and set(cells[0][0].text) == {"x"}
+    assert 5 << 20 > len(cells[0][0].text) > (5 << 20) - 1000 and set(cells[0][0].text) == {"x"}
     assert cells[0][1].text == "[mlws: output cut: 7.0 MB of stdout " + note
     assert [len(c[0].text) for c in cells[1:4]] == [(4 << 20) + 4] * 3  # whole, under both caps
     assert cells[4][1].text.startswith("[mlws: output cut: 1.0 MB of stdout not kept")  # 20 MB in all
     assert cells[5] == [nbformat.v4.new_output("stream", name="stderr",
                                                text="[mlws: output cut: 1 display output(s) " + note)]
+
+
+def test_outputs_replaced_in_place_count_once_and_an_oversized_update_is_dropped(nbws, project):
+    nb = _code_notebook(
+        project / "replaced.ipynb",
+        # 30 x 300 KB, each clearing the last: 300 KB kept, nothing cut
+        "from IPython.display import HTML, clear_output, display\nfor i in range(30):\n"
+        "    clear_output(wait=True)\n    print(i, 'x' * (300 << 10))",
+        "h = display(HTML('small'), display_id=True)\nfor i in range(30):\n"
+        "    h.update(HTML(str(i % 10) * (300 << 10)))",
+        "h.update(HTML('z' * (6 << 20)))  # more than a cell keeps")
+    run = nbws.submit_notebook(nb, wait=True)
+    assert run.status == "completed", run.record.error
+    first, second, third = (c.outputs for c in _output_notebook(nbws, run).cells)
+    assert [o.text for o in first] == ["29 " + "x" * (300 << 10) + "\n"]
+    assert second[0].output_type == "display_data" and second[0].data == {}
+    assert second[1].text.startswith("[mlws: output cut: 1 display output(s) not kept")
+    assert third == []
 
 
 def _live_cell_running(path, index):
