@@ -279,8 +279,8 @@ def _cell_label(injected_at: int | None, index: int, cell) -> str:
     """A cell as its user counts it: ``cell 2 (In [3])``, 1-based, the injected cell left out."""
     if index == injected_at:
         return "the injected parameters cell"
-    count = cell.get("execution_count")
-    return f"cell {_source_cell_index(injected_at, index) + 1} (In [{count if count else ' '}])"
+    count = cell.get("execution_count")  # unknown if the kernel died before it said
+    return f"cell {_source_cell_index(injected_at, index) + 1}" + (f" (In [{count}])" if count else "")
 
 
 def _excerpt(source: str) -> str:

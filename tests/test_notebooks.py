@@ -164,7 +164,9 @@ def test_a_dying_kernel_fails_the_run(nbws, project):
                                   metadata={"kernelspec": {"name": "python3", "display_name": "P"}})
     nbformat.write(nb, project / "dies.ipynb")
     run = nbws.submit_notebook(project / "dies.ipynb", wait=True)
-    assert run.status == "failed" and run.record.error == "kernel died while running cell 1 (In [1])"
+    assert run.status == "failed"
+    # "(In [1])" too, unless the kernel died before the executor heard of its execution count
+    assert run.record.error.startswith("kernel died while running cell 1")
 
 
 def test_cancel_stops_the_executor_and_its_kernel(nbws, project):
