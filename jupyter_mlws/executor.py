@@ -3,9 +3,11 @@
 Runs either in its own detached process (``python -m jupyter_mlws.executor
 WORKSPACE RUN_ID``, what ``submit`` starts) or in the calling process
 (``submit(..., wait=True)`` from the CLI).  It beats the run's heartbeat,
-reports cells done, saves the output notebook atomically as cells complete,
-and ends the run: completed, failed (with the cell, its source and the error),
-timed_out, or canceled on SIGTERM (``mlws run cancel``).
+reports cells done, saves the output notebook atomically as it changes (at most
+every :data:`REPORT_EVERY_S`, the last change never lost), keeps its outputs
+within the caps of :mod:`jupyter_mlws.notebook_outputs`, and ends the run:
+completed, failed (with the cell, its source and the error), timed_out (the
+run's own ``timeout`` only), or canceled on SIGTERM (``mlws run cancel``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .environment import capture as capture_environment
 from .errors import InvalidInput, MlwsError
 from .kernels import Kernel, drop_noise, metadata_of
 from .kernels import resolve as resolve_kernel
+from .notebook_outputs import OutputCap
 from .notebooks import cell_number, injected_index, inserted_index
 from .workspace import ENV_RUN_ID, Workspace
 
@@ -35,22 +38,27 @@ from .workspace import ENV_RUN_ID, Workspace
 LOG_CAP_BYTES = 10 << 20
 #: the least time between two progress writes or output-notebook saves
 REPORT_EVERY_S = 0.5
+#: after a cell's reply, how long the kernel may send none of the cell's remaining output
+#: before the run fails (output that keeps arriving is waited for however long it takes)
+IOPUB_QUIET_S = 120
+#: characters of a run's failure reason kept
+REASON_CAP = 4000
 
 
 class CappedLog:
-    """A text log file that stops growing at a cap and says so once."""
+    """A text log file that stops growing at ``cap`` bytes (UTF-8) and says so once."""
 
     def __init__(self, path: Path, cap: int = LOG_CAP_BYTES):
-        self._file = open(path, "a", encoding="utf-8", errors="replace")
-        self._left = cap
+        self._file = open(path, "ab")
+        self._cap = self._left = cap
 
     def write(self, text: str) -> int:
         if self._left > 0:
-            piece = text[: self._left]
+            piece = text.encode("utf-8", "replace")[: self._left]
             self._file.write(piece)
             self._left -= len(piece)
             if self._left <= 0:
-                self._file.write(f"\n[mlws: log truncated at {LOG_CAP_BYTES >> 20} MB]\n")
+                self._file.write(f"\n[mlws: log truncated at {self._cap >> 20} MB]\n".encode())
             self._file.flush()
         return len(text)
 
@@ -62,27 +70,63 @@ class CappedLog:
 
 
 class Reporter:
-    """Progress and output-notebook saves, throttled; the last report is always written."""
+    """Progress and output-notebook saves, throttled but never lost.
 
-    def __init__(self, ws: Workspace, run_pk: int, live_notebook: Path,
+    A save asked for too soon after the last one is delayed, not dropped: a timer on the
+    event loop that executes the notebook writes the latest state once the interval has passed
+    (on the loop's own thread, so the notebook is never read while nbclient changes it).  The
+    disk copy thus reflects every change within about :data:`REPORT_EVERY_S` (longer for a
+    notebook that takes long to write), even if the executor is then killed.
+    """
+
+    def __init__(self, ws: Workspace, run_pk: int, live_notebook: Path, submitted: Path,
                  on_progress: Callable[[int, int], None] | None = None):
         self.ws = ws
+        self.submitted = submitted
         self.run_pk = run_pk
         self.live_notebook = live_notebook
         self.on_progress = on_progress
         self.done = 0
+        self.current: int | None = None  # index of the cell executing (or last executed)
+        #: where Papermill inserted its parameters cell in the executed notebook (None: it
+        #: inserted none, or replaced the one a re-submitted executed notebook held)
+        self.inserted_at: int | None = None
+        self._nb = None
         self._last = 0.0
-        self.injected_at: int | None = None
+        self._every = REPORT_EVERY_S
+        self._timer = None
 
     def save(self, nb, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < REPORT_EVERY_S:
-            return
-        self._last = now
+        """Write ``nb`` now if due (or ``force``), else once it is due."""
+        self._nb = nb
+        wait = self._last + self._every - time.monotonic()
+        if force or wait <= 0:
+            self._write()
+        elif self._timer is None:
+            from jupyter_core.utils import ensure_event_loop
+
+            self._timer = ensure_event_loop().call_later(wait, self._write)
+
+    def _write(self) -> None:
         import nbformat
 
-        atomic_write(self.live_notebook, nbformat.writes(nb).encode())
-        self.ws.notebooks.set_progress(self.run_pk, self.done, len(nb.cells))
+        self._cancel()
+        started = time.monotonic()
+        # unvalidated and unsplit: the cheapest valid notebook JSON (outputs are capped already)
+        atomic_write(self.live_notebook, nbformat.v4.writes(self._nb, split_lines=False).encode())
+        self.ws.notebooks.set_progress(self.run_pk, self.done, len(self._nb.cells))
+        self._last = time.monotonic()
+        self._every = max(REPORT_EVERY_S, 2 * (self._last - started))
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def flush(self) -> None:
+        """Write the latest state now, if there is one (the end of an attempt)."""
+        if self._nb is not None:
+            self._write()
 
     def cell_done(self, nb) -> None:
         self.done += 1
@@ -91,19 +135,92 @@ class Reporter:
         self.save(nb, force=self.done == len(nb.cells))
 
 
+class _CellStopped(Exception):
+    """The notebook stopped in a cell for a reason the engine knows (``status``, ``reason``)."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+#: nbclient's own bound on the wait for a cell's output after its reply, which it applies to
+#: the whole wait: effectively none here, as :class:`_QuietWait` bounds the silence instead
+_IOPUB_NO_LIMIT_S = 10**9
+
+
+class _QuietWait:
+    """nbclient's wait for the rest of a cell's output once the cell has replied.
+
+    nbclient bounds that wait in total (4 s): a cell that printed much, on a busy machine,
+    failed while its output was still arriving.  This wait lasts as long as output keeps
+    coming, and ends (as nbclient's timeout, ``stalled`` set) only after
+    :data:`IOPUB_QUIET_S` without any.
+    """
+
+    def __init__(self, client, task):
+        self.client, self.task = client, task
+
+    def __await__(self):
+        return self._drain().__await__()
+
+    async def _drain(self):
+        import asyncio
+
+        while True:
+            seen = self.client.mlws_seen
+            done, _ = await asyncio.wait({self.task}, timeout=IOPUB_QUIET_S)
+            if done:
+                return self.task.result()
+            if self.client.mlws_seen == seen:
+                self.client.mlws_stalled = True
+                self.task.cancel()
+                raise asyncio.TimeoutError()
+
+
 def _engine():
     """The Papermill engine that reports to a :class:`Reporter` (built when first needed)."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import Engine
 
     class Client(PapermillNotebookClient):
-        def __init__(self, nb_man, **kw):
-            super().__init__(nb_man, **kw)
+        def __init__(self, nb_man, reporter: Reporter, cap: OutputCap, **kw):
+            super().__init__(nb_man, iopub_timeout=_IOPUB_NO_LIMIT_S, **kw)
             # a kernel started for this run (even one handed in) ends with it, gracefully,
             # and the client's sockets are closed
             self.owns_km = True
+            self.mlws_reporter, self.mlws_cap = reporter, cap
+            self.mlws_seen = 0  # IOPub messages received (what _QuietWait watches)
+            self.mlws_stalled = False
+
+        def process_message(self, msg, cell, cell_index):
+            self.mlws_seen += 1
+            self.mlws_cap.bound_update(msg, self._display_id_map, self.nb.cells)
+            try:
+                return super().process_message(msg, cell, cell_index)
+            finally:
+                self.mlws_reporter.save(self.nb)  # throttled; the last change is never lost
+
+        def output(self, outs, msg, display_id, cell_index):
+            before = len(outs)
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is not None:  # None: nothing added (e.g. an output widget took it)
+                self.mlws_cap.admit(outs, before, cell_index, display_id)
+            return out  # whole, for the run's logs (capped on their own)
+
+        async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
+                                        task_poll_kernel_alive):
+            return await super()._async_poll_for_reply(
+                msg_id, cell, timeout, _QuietWait(self, task_poll_output_msg), task_poll_kernel_alive)
 
     class MlwsEngine(Engine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, **kwargs):
+            try:
+                return super().execute_notebook(nb, kernel_name, **kwargs)
+            finally:  # the final state, papermill's last metadata included, reaches disk
+                kwargs["mlws_reporter"].flush()
+
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, mlws_reporter=None, km=None,
                                      stdout_file=None, stderr_file=None, start_timeout=60,
@@ -111,24 +228,78 @@ def _engine():
             reporter: Reporter = mlws_reporter
             if mlws_kernel is not None:  # the executed notebook says what it ran in
                 mlws_kernel.stamp(nb_man.nb.metadata)
-            complete = nb_man.cell_complete
+            cap = OutputCap(log_note=f"The run's stdout.log and stderr.log keep the streams, each up "
+                                     f"to its own {LOG_CAP_BYTES >> 20} MB cap; display outputs past "
+                                     "the cap are not stored.")
+            start, complete = nb_man.cell_start, nb_man.cell_complete
+
+            def cell_start(cell, cell_index=None, **kw):
+                reporter.current = cell_index
+                start(cell, cell_index=cell_index, **kw)
 
             def cell_complete(cell, cell_index=None, **kw):
+                cap.finish(cell)
                 complete(cell, cell_index=cell_index, **kw)
                 reporter.cell_done(nb_man.nb)
 
             nb_man.save = lambda **kw: reporter.save(nb_man.nb)
-            nb_man.cell_complete = cell_complete
-            reporter.injected_at = injected_index(nb_man.nb)
-            client = Client(nb_man, km=km, kernel_name=kernel_name, timeout=execution_timeout,
-                            startup_timeout=start_timeout, stdout_file=stdout_file,
-                            stderr_file=stderr_file)
+            nb_man.autosave_cell = lambda: None  # every message saves through the reporter
+            nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
+            reporter.inserted_at = inserted_index(injected_index(nb_man.nb), reporter.submitted)
+            client = Client(nb_man, reporter, cap, km=km, kernel_name=kernel_name,
+                            timeout=execution_timeout, startup_timeout=start_timeout,
+                            stdout_file=stdout_file, stderr_file=stderr_file)
             try:
                 return client.execute()
-            finally:
-                reporter.save(nb_man.nb, force=True)
+            except CellTimeoutError as exc:
+                raise _stopped(nb_man.nb, reporter, execution_timeout, client.mlws_stalled,
+                               exc) from None
+            except DeadKernelError:
+                raise _CellStopped(R.FAILED, "kernel died" + _while_running(nb_man.nb, reporter)) from None
 
     return MlwsEngine
+
+
+def _stopped(nb, reporter: Reporter, timeout, stalled: bool, exc: Exception) -> _CellStopped:
+    """Why nbclient timed a cell out: the run's own timeout, or a kernel that went silent."""
+    cell = nb.cells[reporter.current] if reporter.current is not None else None
+    name = _cell_label(reporter.inserted_at, reporter.current, cell) if cell else "a cell"
+    excerpt = "\n" + _excerpt(cell.source) if cell else ""
+    if stalled:
+        return _CellStopped(R.FAILED, (
+            f"{name} finished, but the kernel then sent none of its remaining output for "
+            f"{IOPUB_QUIET_S} s (the kernel is stuck, or its output channel was lost){excerpt}"))
+    if not timeout:  # not the run's timeout: none was set
+        return _CellStopped(R.FAILED, f"{name}: {type(exc).__name__}: {exc}")
+    return _CellStopped(R.TIMED_OUT, f"timed out: {name} ran longer than the run's timeout of "
+                                     f"{timeout:g} s{excerpt}")
+
+
+def _while_running(nb, reporter: Reporter) -> str:
+    if reporter.current is None:
+        return ""
+    return " while running " + _cell_label(reporter.inserted_at, reporter.current,
+                                           nb.cells[reporter.current])
+
+
+def _cell_label(inserted_at: int | None, index: int, cell=None, count: int | None = None) -> str:
+    """A cell as its user counts it (:func:`notebooks.cell_number`): ``cell 2 (In [3])``."""
+    number = cell_number(inserted_at, index)
+    if number is None:
+        return "the injected parameters cell"
+    count = count if cell is None else cell.get("execution_count")  # unknown if the kernel died first
+    return f"cell {number}" + (f" (In [{count}])" if count else "")
+
+
+def _excerpt(source: str) -> str:
+    return "\n".join(source.splitlines()[:6])
+
+
+def _bounded(reason: str | None) -> str | None:
+    """A failure reason kept whole up to :data:`REASON_CAP` characters."""
+    if reason is None or len(reason) <= REASON_CAP:
+        return reason
+    return reason[:REASON_CAP] + f"... [{len(reason) - REASON_CAP} more characters]"
 
 
 class EarlyKernel:
@@ -246,6 +417,7 @@ def execute(ws: Workspace, run_id: str, *, kernel: EarlyKernel | None = None,
             ws.notebooks.set_attempt(run.record.pk, attempt + 1)
             km = None if kernel is None else kernel.km if attempt == 0 else kernel.start()
             status, error = _attempt(ws, run, spec, workdir, live_nb, km, resolved, on_progress)
+            error = _bounded(error)
             ws.notebooks.record_attempt(run, attempt + 1, status, error)
             if status in (R.COMPLETED, R.CANCELED):
                 break
@@ -272,7 +444,7 @@ def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, kernel: Kernel,
              on_progress) -> tuple[str, str | None]:
     import papermill as pm
 
-    reporter = Reporter(ws, run.record.pk, live_nb, on_progress)
+    reporter = Reporter(ws, run.record.pk, live_nb, workdir / spec["notebook"], on_progress)
     stdout = CappedLog(ws.artifacts.live_file(run.id, "stdout.log"))
     stderr = CappedLog(ws.artifacts.live_file(run.id, "stderr.log"))
     extra = {"km": km} if km is not None else {}
@@ -284,14 +456,13 @@ def _attempt(ws, run, spec, workdir: Path, live_nb: Path, km, kernel: Kernel,
             execution_timeout=spec["timeout"], mlws_reporter=reporter, mlws_kernel=kernel, **extra)
         return R.COMPLETED, None
     except pm.PapermillExecutionError as exc:
-        source = "\n".join(exc.source.splitlines()[:6])
-        inserted_at = inserted_index(reporter.injected_at, workdir / spec["notebook"])
-        number = cell_number(inserted_at, exc.cell_index)
-        return R.FAILED, (f"cell {number} (In [{exc.exec_count}]) raised "
-                          f"{exc.ename}: {exc.evalue}\n{source}")
+        name = _cell_label(reporter.inserted_at, exc.cell_index, count=exc.exec_count)
+        return R.FAILED, f"{name} raised {exc.ename}: {exc.evalue}\n{_excerpt(exc.source)}"
+    except _CellStopped as exc:  # the run's timeout, a silent or a dead kernel
+        return exc.status, exc.reason
     except _Canceled:
         raise
-    except Exception as exc:  # nbclient's timeouts and kernel deaths
+    except Exception as exc:
         return _classify(exc)
     finally:
         stdout.close()
@@ -317,12 +488,9 @@ def _quiet_papermill() -> None:
 
 
 def _classify(exc: Exception) -> tuple[str, str]:
-    name = type(exc).__name__
-    if name == "CellTimeoutError" or isinstance(exc, TimeoutError):
-        return R.TIMED_OUT, f"timed out: {str(exc).splitlines()[0] if str(exc) else 'a cell ran too long'}"
-    if name == "DeadKernelError":
-        return R.FAILED, "kernel died"
-    return R.FAILED, f"{name}: {exc}"
+    """Any other failure (a kernel that would not start, ...): failed, with its whole message;
+    ``timed_out`` is only for the run's own timeout."""
+    return R.FAILED, f"{type(exc).__name__}: {exc}"
 
 
 def _record_environment(ws: Workspace, run, kernel: str, env: dict) -> None:
@@ -364,6 +532,19 @@ def _store_output(ws: Workspace, run, spec, live_nb: Path) -> None:
         name = Path(spec["notebook"]).name
         ws.artifacts.upload_file(run.record.pk, f"notebook/{name}", live_nb)
         live_nb.unlink()
+
+
+def keep_live_notebook(ws: Workspace, run_pk: int, run_id: str) -> None:
+    """Store the output notebook a killed executor left (its last save) as the run's artifact,
+    with its cell records and output copy, as :func:`execute` would have at the end."""
+    live_nb = ws.artifacts.live_root / run_id / "output.ipynb"
+    if not live_nb.is_file():
+        return
+    run = ws.get_run(run_id)
+    spec = ws.notebooks.spec(run_pk)
+    ws.notebooks.record_cells(run, live_nb)
+    _store_output(ws, run, spec, live_nb)
+    ws.notebooks.copy_output(run, live_nb, spec)
 
 
 def _watch_for_cancel(ws: Workspace, run_id: str):

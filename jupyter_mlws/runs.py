@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.engine import Connection
@@ -136,6 +136,9 @@ class RunService:
         self.db = db
         self.heartbeat_timeout = heartbeat_timeout
         self._last_reap = 0.0
+        #: called as ``keep(run pk, run id)`` for each run this process marks killed: what keeps
+        #: the files the run's dead process left (the workspace stores them on the run)
+        self.on_killed: list[Callable[[int, str], None]] = []
         ph = db.placeholder
         self._insert_points = (
             "INSERT INTO metrics (id, run_pk, key, step, ts, value) "
@@ -273,7 +276,8 @@ class RunService:
         """Mark running runs whose heartbeat is stale as killed; return how many.
 
         Checked at most once every few seconds per process, and the write
-        happens only when a stale run exists.
+        happens only when a stale run exists.  Each run marked is then handed
+        to the :attr:`on_killed` callbacks (in the one process that marked it).
         """
         now = time.monotonic()
         if not force and now - self._last_reap < min(5.0, self.heartbeat_timeout / 2):
@@ -286,9 +290,14 @@ class RunService:
                 return 0
         message = (f"killed: no heartbeat for {self.heartbeat_timeout:g} s "
                    "(the process that ran it died or was killed)")
-        return self.db.transact(lambda conn: conn.execute(
+        killed = self.db.transact(lambda conn: conn.execute(
             S.runs.update().where(stale)
-            .values(status=KILLED, end_time=S.runs.c.heartbeat_at, error=message)).rowcount)
+            .values(status=KILLED, end_time=S.runs.c.heartbeat_at, error=message)
+            .returning(S.runs.c.pk, S.runs.c.id)).all())
+        for pk, run_id in killed:
+            for keep in self.on_killed:
+                keep(pk, run_id)
+        return len(killed)
 
     # -- params, tags, metrics, values, files --------------------------------
 

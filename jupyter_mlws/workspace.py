@@ -91,6 +91,7 @@ class Workspace:
         self.blobs = LocalBlobStore(cfg.artifact_root / "blobs", cfg.root)
         self.blobs.remove_stale_temps()  # uploads killed mid-way (only dead writers' files)
         self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
+        self.runs.on_killed.append(self._keep_what_a_killed_run_left)
         self._notebooks = None
         self._models = None
         self._endpoints = None
@@ -200,6 +201,19 @@ class Workspace:
     def list_experiments(self) -> list[dict]:
         """Experiments with their run counts."""
         return self.runs.list_experiments()
+
+    def _keep_what_a_killed_run_left(self, run_pk: int, run_id: str) -> None:
+        """Store the live files of a run marked killed on it: a notebook run's executed notebook
+        (its artifact, as far as it ran) and its logs.  Should that fail, the live files stay,
+        and still read as the run's logs."""
+        from .errors import MlwsError
+        from .executor import keep_live_notebook
+
+        try:
+            keep_live_notebook(self, run_pk, run_id)
+            self.artifacts.store_live_logs(run_pk, run_id)
+        except (MlwsError, OSError, ValueError):
+            pass
 
     def get_run(self, run_id: str) -> Run:
         """The run with this id (or a unique prefix of 4+ characters)."""

@@ -110,7 +110,73 @@ def test_a_failing_cell_fails_the_run_with_the_cell_and_error_after_its_retries(
 
 def test_a_cell_past_the_timeout_times_the_run_out(nbws, project):
     run = nbws.submit_notebook(project / "slow.ipynb", {"seconds": 30}, timeout=1, wait=True)
-    assert run.status == "timed_out" and "timed out" in run.record.error
+    assert run.status == "timed_out"
+    assert run.record.error == ("timed out: cell 2 (In [3]) ran longer than the run's timeout of 1 s\n"
+                                "import time\nprint('sleeping', flush=True)\ntime.sleep(seconds)")
+
+
+def _code_notebook(path, *sources):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "P"}})
+    nbformat.write(nb, path)
+    return path
+
+
+# Prints its lines after the kernel has replied to the cell (from the kernel's own flush before it
+# reports idle), one every 0.1 s for 6 s: what a loaded machine does to a cell that printed much.
+LATE_OUTPUT = """
+import sys, time
+
+class LateOutput:
+    def __init__(self, out):
+        self.out = out
+    def write(self, text):
+        return self.out.write(text)
+    def flush(self):
+        if sys._getframe(1).f_code.co_name == "dispatch_shell":  # after the execute_reply
+            sys.stdout = self.out
+            for i in range(60):
+                print("late", i, flush=True)
+                time.sleep(0.1)
+        self.out.flush()
+
+sys.stdout = LateOutput(sys.stdout)
+"""
+
+
+def test_output_still_arriving_after_a_cell_replied_is_waited_for(nbws, project):
+    # nbclient waits 4 s in all for it, and ended such a run timed_out although no timeout was set
+    nb = _code_notebook(project / "late.ipynb", "x = 1", LATE_OUTPUT, "print('next')")
+    run = nbws.submit_notebook(nb, wait=True)
+    assert run.status == "completed", run.record.error
+    out = _output_notebook(nbws, run)
+    assert _outputs(out)[1] == ["".join(f"late {i}\n" for i in range(60))]
+    assert _outputs(out)[2] == ["next\n"]
+
+
+def test_a_kernel_that_goes_silent_after_a_reply_fails_the_run_naming_the_cell(nbws, project,
+                                                                                 monkeypatch):
+    from jupyter_mlws import executor
+
+    monkeypatch.setattr(executor, "IOPUB_QUIET_S", 2)
+    silent = LATE_OUTPUT.replace('print("late", i, flush=True)', "pass")
+    nb = _code_notebook(project / "silent.ipynb", "x = 1", silent, "print('next')")
+    run = executor.submit_and_execute(nbws, nb)  # in this process (mlws run submit --wait)
+    assert run.status == "failed"
+    assert run.error.startswith(
+        "cell 2 (In [2]) finished, but the kernel then sent none of its remaining output for 2 s "
+        "(the kernel is stuck, or its output channel was lost)\n\nimport sys, time\n")
+
+
+def test_a_huge_error_is_kept_bounded_in_the_reason_and_the_notebook(nbws, project):
+    nb = _code_notebook(project / "huge.ipynb", "raise ValueError('v' * (1 << 20))")
+    run = nbws.submit_notebook(nb, wait=True)
+    assert run.status == "failed"
+    assert "raised ValueError: vvvv" in run.record.error
+    assert len(run.record.error) < 4100 and run.record.error.endswith(" more characters]")
+    [error] = _output_notebook(nbws, run).cells[0].outputs
+    assert len(error.evalue) < (64 << 10) + 100 and error.evalue.endswith(" characters cut]")
+    assert error.traceback and len(json.dumps(error.traceback)) < (64 << 10) + 100
 
 
 def test_a_dying_kernel_fails_the_run(nbws, project):
@@ -118,7 +184,9 @@ def test_a_dying_kernel_fails_the_run(nbws, project):
                                   metadata={"kernelspec": {"name": "python3", "display_name": "P"}})
     nbformat.write(nb, project / "dies.ipynb")
     run = nbws.submit_notebook(project / "dies.ipynb", wait=True)
-    assert run.status == "failed" and run.record.error == "kernel died"
+    assert run.status == "failed"
+    # "(In [1])" too, unless the kernel died before the executor heard of its execution count
+    assert run.record.error.startswith("kernel died while running cell 1")
 
 
 def test_cancel_stops_the_executor_and_its_kernel(nbws, project):
@@ -168,11 +236,17 @@ def _alive(pid):
     return stat[2] != "Z"
 
 
-def test_a_killed_executor_leaves_a_killed_run(nbws, project):
-    run = nbws.submit_notebook(project / "slow.ipynb", {"seconds": 60})
+def test_a_killed_executor_leaves_a_killed_run_with_its_notebook_as_it_was(nbws, project):
+    nb = _code_notebook(project / "killed.ipynb", "x = 1", "print('first')",
+                        "import time\nprint('sleeping', flush=True)\ntime.sleep(60)")
+    run = nbws.submit_notebook(nb)
+    live = nbws.artifacts.live_file(run.id, "output.ipynb")
     deadline = time.monotonic() + 60
-    while nbws.runs.get(run.id).status != "running" or _pid(nbws, run) is None:
-        assert time.monotonic() < deadline
+    # the last change (the output of the cell now sleeping) reaches the disk although nothing
+    # follows it for a minute: saves too close to the previous one were dropped, not delayed
+    while not _live_cell_running(live, 2) or _outputs(nbformat.read(live, as_version=4))[2] != [
+            "sleeping\n"]:
+        assert time.monotonic() < deadline, "the live notebook never showed the last cell's output"
         time.sleep(0.1)
     os.killpg(_pid(nbws, run), signal.SIGKILL)
     deadline = time.monotonic() + 30
@@ -180,7 +254,16 @@ def test_a_killed_executor_leaves_a_killed_run(nbws, project):
         assert time.monotonic() < deadline, "the run was never marked killed"
         nbws.runs.reap_stale(force=True)
         time.sleep(0.3)
-    assert nbws.runs.get(run.id).status == "killed"
+    killed = nbws.get_run(run.id)
+    assert killed.status == "killed"
+    # what the killed executor left is the run's: its notebook, cell records and logs
+    out = _output_notebook(nbws, killed)
+    assert _outputs(out) == [[], ["first\n"], ["sleeping\n"]]
+    assert [c.metadata.papermill.status for c in out.cells] == ["completed", "completed", "running"]
+    assert [c["status"] for c in nbws.notebooks.cells(run.id)] == ["completed", "completed", "running"]
+    assert {f["path"] for f in killed.files("log")} >= {"stdout.log"}
+    assert nbws.run_logs(run.id, "stdout.log")["stdout.log"] == b"first\nsleeping\n"
+    assert not (nbws.artifacts.live_root / run.id).exists()
 
 
 def _pid(ws, run):
@@ -430,14 +513,67 @@ def test_the_cli_submits_waits_and_copies_the_output(nbws, project):
     assert slow.exit_code == 1 and "timed_out" in slow.output
 
 
-def test_a_flood_of_output_is_capped_in_the_run_logs(nbws, project):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import sys\nfor _ in range(24):\n    sys.stdout.write('x' * (1 << 20))\nprint('end')")],
-        metadata={"kernelspec": {"name": "python3", "display_name": "P"}})
-    nbformat.write(nb, project / "flood.ipynb")
-    run = nbws.submit_notebook(project / "flood.ipynb", wait=True)
-    assert run.status == "completed"
+def test_a_flood_of_output_is_capped_in_the_run_logs_and_in_the_notebook(nbws, project):
+    mb = "import sys\nfor _ in range({}):\n    sys.stdout.write('x' * (1 << 20))\nprint('end')"
+    nb = _code_notebook(
+        project / "flood.ipynb", mb.format(12), *[mb.format(4)] * 4,
+        "from IPython.display import HTML, display\ndisplay(HTML('y' * 1000))",
+        # waits for the test to look at the live copy
+        "import os, time\nwhile not os.path.exists('go'):\n    time.sleep(0.1)")
+    run = nbws.submit_notebook(nb)
+    live = nbws.artifacts.live_file(run.id, "output.ipynb")
+    deadline = time.monotonic() + 240
+    try:
+        while not _live_cell_running(live, 6):
+            assert time.monotonic() < deadline, "the notebook never reached its last cell"
+            time.sleep(0.2)
+        assert live.stat().st_size < (20 << 20) + (100 << 10)  # capped while it runs, not only at the end
+    finally:
+        (project / "go").touch()  # the run ends, whatever happened
+    run = nbws.wait(run.id, timeout=120)
+    assert run.status == "completed", run.record.error
     log = nbws.run_logs(run.id, "stdout.log")["stdout.log"]
     assert len(log) < (10 << 20) + 200 and log.endswith(b"[mlws: log truncated at 10 MB]\n")
     # the end alone, read without the rest (what the widgets and the sidebar tail)
     assert nbws.run_logs(run.id, "stdout.log", tail=100)["stdout.log"] == log[-100:]
+
+    [stored] = [f for f in run.files("artifact") if f["path"] == "notebook/flood.ipynb"]
+    assert stored["size"] < (20 << 20) + (100 << 10)  # was 44 MB: every output kept
+    cells = [c.outputs for c in _output_notebook(nbws, run).cells]
+    note = ("not kept in this notebook, which keeps at most 5.0 MB of output per cell and 20.0 MB "
+            "in all. The run's stdout.log and stderr.log keep the streams, each up to its own 10 MB "
+            "cap; display outputs past the cap are not stored.]\n")
+    # a cell keeps one stdout output (its pieces coalesced), cut at 5 MB, then the marker
+    assert [o.get("name") for o in cells[0]] == ["stdout", "stderr"]
+    assert 5 << 20 > len(cells[0][0].text) > (5 << 20) - 1000 and set(cells[0][0].text) == {"x"}
+    assert cells[0][1].text == "[mlws: output cut: 7.0 MB of stdout " + note
+    assert [len(c[0].text) for c in cells[1:4]] == [(4 << 20) + 4] * 3  # whole, under both caps
+    assert cells[4][1].text.startswith("[mlws: output cut: 1.0 MB of stdout not kept")  # 20 MB in all
+    assert cells[5] == [nbformat.v4.new_output("stream", name="stderr",
+                                               text="[mlws: output cut: 1 display output(s) " + note)]
+
+
+def test_outputs_replaced_in_place_count_once_and_an_oversized_update_is_dropped(nbws, project):
+    nb = _code_notebook(
+        project / "replaced.ipynb",
+        # 30 x 300 KB, each clearing the last: 300 KB kept, nothing cut
+        "from IPython.display import HTML, clear_output, display\nfor i in range(30):\n"
+        "    clear_output(wait=True)\n    print(i, 'x' * (300 << 10))",
+        "h = display(HTML('small'), display_id=True)\nfor i in range(30):\n"
+        "    h.update(HTML(str(i % 10) * (300 << 10)))",
+        "h.update(HTML('z' * (6 << 20)))  # more than a cell keeps")
+    run = nbws.submit_notebook(nb, wait=True)
+    assert run.status == "completed", run.record.error
+    first, second, third = (c.outputs for c in _output_notebook(nbws, run).cells)
+    assert [o.text for o in first] == ["29 " + "x" * (300 << 10) + "\n"]
+    assert second[0].output_type == "display_data" and second[0].data == {}
+    assert second[1].text.startswith("[mlws: output cut: 1 display output(s) not kept")
+    assert third == []
+
+
+def _live_cell_running(path, index):
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return False
+    return nb.cells[index].metadata.papermill.status == "running"
