@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from functools import wraps
 
@@ -100,6 +101,7 @@ class _TextArgs(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         from .limits import check_text
 
+        args = [os.fspath(a) if isinstance(a, os.PathLike) else a for a in args]  # as Python callers pass
         for i, arg in enumerate(args):
             try:
                 check_text(arg, f"argument {i + 1}")

@@ -542,7 +542,7 @@ def keep_live_notebook(ws: Workspace, run_pk: int, run_id: str) -> None:
         return
     run = ws.get_run(run_id)
     spec = ws.notebooks.spec(run_pk)
-    ws.notebooks.record_cells(run, live_nb)
+    ws.notebooks.record_cells(run, live_nb, Path(spec["workdir"]) / spec["notebook"])
     _store_output(ws, run, spec, live_nb)
     ws.notebooks.copy_output(run, live_nb, spec)
 
