@@ -204,9 +204,11 @@ def _engine():
         def output(self, outs, msg, display_id, cell_index):
             before = len(outs)
             out = super().output(outs, msg, display_id, cell_index)
-            if out is not None:  # None: nothing added (e.g. an output widget took it)
-                self.mlws_cap.admit(outs, before, cell_index, display_id)
-            return out  # whole, for the run's logs (capped on their own)
+            if out is None:  # nothing added (e.g. an output widget took it)
+                return None
+            whole = type(out)(out)  # the cap may cut the notebook's copy in place
+            self.mlws_cap.admit(outs, before, cell_index, display_id)
+            return whole  # whole, for the run's logs (capped on their own)
 
         async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
                                         task_poll_kernel_alive):

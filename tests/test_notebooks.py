@@ -534,6 +534,7 @@ def test_a_flood_of_output_is_capped_in_the_run_logs_and_in_the_notebook(nbws, p
     assert run.status == "completed", run.record.error
     log = nbws.run_logs(run.id, "stdout.log")["stdout.log"]
     assert len(log) < (10 << 20) + 200 and log.endswith(b"[mlws: log truncated at 10 MB]\n")
+    assert set(log[:10 << 20]) == {ord("x")}  # the first cell's 12 MB, not the notebook's 5 MB of it
     # the end alone, read without the rest (what the widgets and the sidebar tail)
     assert nbws.run_logs(run.id, "stdout.log", tail=100)["stdout.log"] == log[-100:]
 
