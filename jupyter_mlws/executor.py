@@ -114,7 +114,7 @@ class Reporter:
         started = time.monotonic()
         # unvalidated and unsplit: the cheapest valid notebook JSON (outputs are capped already)
         atomic_write(self.live_notebook, nbformat.v4.writes(self._nb, split_lines=False).encode())
-        self.ws.notebooks.set_progress(self.run_pk, self.done, len(self._nb.cells))
+        self.ws.notebooks.set_progress(self.run_pk, self.done, self.total(self._nb))
         self._last = time.monotonic()
         self._every = max(REPORT_EVERY_S, 2 * (self._last - started))
 
@@ -128,11 +128,19 @@ class Reporter:
         if self._nb is not None:
             self._write()
 
-    def cell_done(self, nb) -> None:
-        self.done += 1
-        if self.on_progress:
-            self.on_progress(self.done, len(nb.cells))
-        self.save(nb, force=self.done == len(nb.cells))
+    def total(self, nb) -> int:
+        """The cells as the user counts them: the notebook's, not the inserted parameters cell."""
+        return len(nb.cells) - (self.inserted_at is not None)
+
+    def cell_done(self, nb, index: int) -> None:
+        """Cell ``index`` has ended: it counts as done when it completed (not when it raised)
+        and is one of the user's (not the inserted parameters cell)."""
+        cell = nb.cells[index]
+        if index != self.inserted_at and cell.metadata.get("papermill", {}).get("status") == "completed":
+            self.done += 1
+            if self.on_progress:
+                self.on_progress(self.done, self.total(nb))
+        self.save(nb, force=index == len(nb.cells) - 1)
 
 
 class _CellStopped(Exception):
@@ -242,7 +250,7 @@ def _engine():
             def cell_complete(cell, cell_index=None, **kw):
                 cap.finish(cell)
                 complete(cell, cell_index=cell_index, **kw)
-                reporter.cell_done(nb_man.nb)
+                reporter.cell_done(nb_man.nb, cell_index)
 
             nb_man.save = lambda **kw: reporter.save(nb_man.nb)
             nb_man.autosave_cell = lambda: None  # every message saves through the reporter

@@ -400,9 +400,15 @@ def test_run_submit_wait_prints_a_line_per_cell_when_not_at_a_terminal(ws, w, tm
     assert ID.match(ok(result).strip())  # stdout: the run id alone, for scripts
     lines = result.stderr.splitlines()
     progress = [line for line in lines if line.startswith("cell ")]
-    total = int(progress[-1].split("/")[1].split()[0])
-    assert progress == [f"cell {n}/{total} done" for n in range(1, total + 1)] and total >= 4
+    # the user's four cells, as the user counts them (not the parameters cell Papermill inserts)
+    assert progress == [f"cell {n}/4 done" for n in range(1, 5)]
     assert lines[-1] == f"run {result.stdout.strip()} completed"
+    # a failing cell is not done: the count stops before it, and the error names it the same way
+    _notebook(tmp_path / "fails.ipynb", ["x = 0", "raise ValueError('bad')", "print('never')"])
+    result = mlws(*w, "run", "submit", tmp_path / "fails.ipynb", "-p", "x", "1", "--wait")
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if line.startswith("cell ")] == ["cell 1/3 done"]
+    assert "failed: cell 2 (In [3]) raised ValueError: bad" in lines[-1], lines  # In [2]: the injected cell
 
 
 def test_a_sweep_counts_its_child_runs_a_line_each_or_on_a_bar(ws, tmp_path):
