@@ -92,7 +92,7 @@ class MlwsApp(ExtensionApp):
         self._authorizer = install(self)
 
     def initialize_handlers(self):
-        from .handlers import handlers
+        from .routes import handlers
         from .page import page_handlers
 
         self.handlers.extend(handlers() + page_handlers())
