@@ -211,3 +211,15 @@ class ArtifactService:
             atomic_copy(self.blobs.path(f["sha256"]), target)
             written.append(target)
         return written
+
+    # -- by run id: what the faces call (they never hold a primary key) --------------
+
+    def open_file(self, run_id: str, name: str, kind: str = ARTIFACT):
+        """:meth:`open` one stored file of the run with this id (or a unique prefix)."""
+        return self.open(self.runs.get(run_id).pk, name, kind)
+
+    def log_parts(self, run_id: str, name: str | None = None, since: int = 0,
+                  tail: int | None = None) -> dict[str, tuple[int, int, bytes]]:
+        """:meth:`read_log_parts` of the run with this id (or a unique prefix)."""
+        record = self.runs.get(run_id)
+        return self.read_log_parts(record.pk, record.id, name, since, tail)

@@ -3,7 +3,8 @@
 Min/max per bucket: the series is cut into ``max_points // 2`` buckets of equal
 point counts, and each bucket keeps its lowest and highest point, in logging
 order, so spikes survive however long the series.  The first and last points
-always stay.  Pure Python: the REST API and the notebook widgets both draw with it.
+always stay.  Pure Python, core only: every face (the REST API, the notebook widgets) gets
+thinned points from :meth:`~jupyter_mlws.runs.RunService.metric_points`.
 """
 
 from __future__ import annotations

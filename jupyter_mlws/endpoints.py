@@ -605,8 +605,10 @@ class EndpointService:
 
         Returns totals per deployment and overall, and a 10-second series.
         """
+        from .limits import check_window
         from .serving.monitor import BUCKET_MS, merge
 
+        since = check_window(since)  # one cap for every face
         row = self._row(name)
         start = _now() - int(since * 1000)
         m = S.endpoint_metrics

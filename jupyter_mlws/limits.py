@@ -14,6 +14,7 @@
 - model versions: 1 to 2**53
 - JSON input (every REST body, parameter files): at most 8 MiB, nested at most 32 levels
   deep, at most 100,000 values in all
+- time windows of reports (an endpoint's metrics): more than 0 seconds, at most 30 days
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ JSON_MAX_BYTES = 8 << 20
 JSON_MAX_DEPTH = 32
 #: how many values (containers, keys' values and items, all levels) JSON input may hold
 JSON_MAX_ITEMS = 100_000
+#: the longest time window a report looks back over, in seconds (30 days)
+WINDOW_MAX_S = 30 * 86400
 
 
 def check_text(value: object, what: str) -> str:
@@ -282,3 +285,12 @@ def check_timestamps(key: str, stamps: Iterable, count: int) -> Sequence[int]:
 def _same_length(key: str, what: str, got: int, count: int) -> None:
     if got != count:
         raise InvalidInput(f"metric {key!r}: {got} {what} for {count} values; give one per value")
+
+
+def check_window(since: object, what: str = "since") -> float:
+    """``since`` (seconds back from now) when it is a number more than 0 and at most
+    ``WINDOW_MAX_S``; else InvalidInput.  Every face gets the same cap."""
+    ok = isinstance(since, numbers.Real) and not isinstance(since, bool) and 0 < since <= WINDOW_MAX_S
+    if not ok:  # NaN fails the comparison too
+        raise InvalidInput(f"{what} must be a number of seconds from 1 to {WINDOW_MAX_S}, got {since!r}")
+    return since

@@ -577,6 +577,40 @@ class RunService:
         with self.db.read() as conn:
             return [dict(r) for r in conn.execute(query.order_by(f.c.kind, f.c.path)).mappings()]
 
+    # -- by run id: what the faces call (they never hold a primary key) --------------
+
+    def files_of(self, run_id: str, kind: str | None = None) -> list[dict]:
+        """:meth:`files` of the run with this id (or a unique prefix)."""
+        return self.files(self.get(run_id).pk, kind)
+
+    def children_of(self, run_id: str) -> list[RunRecord]:
+        """:meth:`children` of the run with this id (or a unique prefix)."""
+        return self.children(self.get(run_id).pk)
+
+    def edit_tags(self, run_id: str, to_set: Mapping | None = None,
+                  delete: Sequence[str] = ()) -> dict[str, str]:
+        """:meth:`update_tags` (all of it or nothing) on the run with this id; its tags after."""
+        self.update_tags(self.get(run_id).pk, to_set, delete)
+        return self.get(run_id).tags
+
+    def metric_points(self, run_id: str, key: str, max_points: int | None = None) -> dict:
+        """One metric of a run as columns: every point, or at most ``max_points`` of them with
+        the extremes kept (:func:`~jupyter_mlws.downsample.downsample`).
+
+        Returns ``{"key", "total", "downsampled", "steps", "timestamps", "values"}``: ``total``
+        counts every point logged, ``downsampled`` says whether some were left out.
+        """
+        from .downsample import downsample
+
+        if max_points is not None and (isinstance(max_points, bool) or not isinstance(max_points, int)
+                                       or max_points < 1):
+            raise InvalidInput(f"max_points must be a whole number of at least 1, got {max_points!r}")
+        points = self.metric_history(self.get(run_id).pk, key)
+        shown = downsample(points, max_points) if max_points else points
+        return {"key": key, "total": len(points), "downsampled": len(shown) < len(points),
+                "steps": [p[0] for p in shown], "timestamps": [p[1] for p in shown],
+                "values": [p[2] for p in shown]}
+
 
 # Keeps the point with the highest step (the later one among equal steps) as the latest.
 _UPSERT_LATEST = text(

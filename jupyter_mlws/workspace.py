@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import sys
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
@@ -499,6 +500,16 @@ class Workspace:
         backup_cfg = C.WorkspaceConfig(**{**self.config.__dict__, "root": dest, "artifacts": None})
         C.write_new(backup_cfg)
         return dest
+
+    # -- the change feed ------------------------------------------------------------
+
+    @cached_property
+    def changes(self):
+        """What changed since a cursor: runs and endpoints (the source of the server's live
+        events; see :mod:`jupyter_mlws.watch`).  Built on first use."""
+        from .watch import ChangeFeed
+
+        return ChangeFeed(self.db, self.runs, self.artifacts, self.endpoints)
 
 
 class RunList(list):

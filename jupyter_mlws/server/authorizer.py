@@ -112,7 +112,7 @@ def _cannot_decide(handler, exc: E.MlwsError) -> Exception:
     get a tornado error with the same status and message, never a 500."""
     if str(getattr(handler, "auth_resource", "")).startswith(PREFIX):
         return exc
-    from .handlers import status_for
+    from .handlers.base import status_for
 
     return web.HTTPError(status_for(exc), str(exc))
 

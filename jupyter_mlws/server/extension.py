@@ -1,8 +1,9 @@
 """The Jupyter server extension: the workspace's REST API, roles and live run events.
 
-Live events: one loop polls the workspace every ``poll_interval`` seconds and, before it
-publishes what changed, has the authorizer close every events stream whose user may no longer
-read the workspace (a revoked role), so such a stream ends within one poll.
+Live events: one loop (``status.py``) polls the workspace's change feed every ``poll_interval``
+seconds and, before it publishes what changed, has the authorizer close every events stream
+whose user may no longer read the workspace (a revoked role), so such a stream ends within one
+poll.
 
 Enabled on install (``jupyter-config/server-config/jupyter_mlws.json``), or
 standalone for a team with ``mlws server`` / ``jupyter mlws`` (this app alone,
@@ -27,11 +28,6 @@ from traitlets import Bool, Float, Unicode, default
 from .. import errors as E
 from ..access import OWNER, role_allows
 
-HERE = Path(__file__).parent
-RUN_STATUS_SCHEMA = "https://jupyter-mlws.org/events/run-status"
-RUN_METRICS_SCHEMA = "https://jupyter-mlws.org/events/run-metrics"
-RUN_LOGS_SCHEMA = "https://jupyter-mlws.org/events/run-logs"
-ENDPOINT_HEALTH_SCHEMA = "https://jupyter-mlws.org/events/endpoint-health"
 NO_WORKSPACE = ("no workspace is open on this server: create one in the server's folder with "
                 "'mlws workspace create .', or point c.MlwsApp.workspace (or MLWS_WORKSPACE) at one; "
                 "the API picks it up without a restart")
@@ -84,15 +80,16 @@ class MlwsApp(ExtensionApp):
         self._ws = None
         self._ws_lock = threading.Lock()
         self._watch_task = None
-        for schema in ("run-status", "run-metrics", "run-logs", "endpoint-health"):
-            self.serverapp.event_logger.register_event_schema(HERE / "events" / f"{schema}.yaml")
         from .authorizer import install
+        from .status import register_schemas
+
+        register_schemas(self.serverapp.event_logger)  # the live events
 
         # workspace roles decide mlws:* resources (and the events stream), after the server's authorizer
         self._authorizer = install(self)
 
     def initialize_handlers(self):
-        from .handlers import handlers
+        from .routes import handlers
         from .page import page_handlers
 
         self.handlers.extend(handlers() + page_handlers())
@@ -199,32 +196,10 @@ class MlwsApp(ExtensionApp):
     # -- live events (runs, endpoints) ---------------------------------------------------------
 
     async def _watch(self) -> None:
-        from .status import EndpointHealthWatcher, RunStatusWatcher
+        from .status import publish_changes
 
-        runs = endpoints = None
-        emit = self.serverapp.event_logger.emit
-        while True:
-            try:
-                if runs is None:
-                    ws = await asyncio.to_thread(self.open_workspace)
-                    runs, endpoints = RunStatusWatcher(ws), EndpointHealthWatcher(ws)
-                statuses = await asyncio.to_thread(runs.poll)
-                health = await asyncio.to_thread(endpoints.poll)
-                # a stream whose user lost the right to read gets none of these: closed first
-                await self._authorizer.end_refused_streams()
-                for event in statuses:
-                    emit(schema_id=RUN_STATUS_SCHEMA, data=event)
-                for event in runs.metric_events:
-                    emit(schema_id=RUN_METRICS_SCHEMA, data=event)
-                for event in runs.log_events:
-                    emit(schema_id=RUN_LOGS_SCHEMA, data=event)
-                for event in health:
-                    emit(schema_id=ENDPOINT_HEALTH_SCHEMA, data=event)
-            except E.MlwsError:
-                pass  # no workspace yet, or the store is busy: look again later
-            except Exception:  # never let the loop die silently
-                self.log.exception("jupyter_mlws: the run status poll failed")
-            await asyncio.sleep(self.poll_interval)
+        await publish_changes(self.open_workspace, self.serverapp.event_logger.emit,
+                              self._authorizer.end_refused_streams, self.poll_interval, self.log)
 
 
 main = launch_new_instance = MlwsApp.launch_instance

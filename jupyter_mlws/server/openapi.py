@@ -1,6 +1,6 @@
 """The OpenAPI 3 description of ``{base_url}mlws/api/``, served at ``mlws/api/openapi.json``.
 
-Written by hand, next to the routes in ``handlers.ROUTES``; a test checks that
+Written by hand, next to the routes joined in ``routes.ROUTES``; a test checks that
 every registered route and method is described here and nothing else is.  The
 request bodies' schemas are also what the handlers validate bodies against
 (:func:`request_schema`): a field of the wrong type or out of range is a 400 naming it.
@@ -274,7 +274,7 @@ SCHEMAS = {
 
 
 def request_schema(template: str, method: str) -> dict | None:
-    """The schema a route's request body must fit (``template`` as in ``handlers.ROUTES``),
+    """The schema a route's request body must fit (``template`` as in ``routes.ROUTES``),
     None when the route takes no body."""
     path = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", template)
     op = PATHS.get(path, {}).get(method.lower(), {})

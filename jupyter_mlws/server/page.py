@@ -19,7 +19,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .. import errors as E
-from .handlers import log_workspace_error, status_for, workspace_error
+from .handlers.base import log_workspace_error, status_for, workspace_error
 
 STATIC = Path(__file__).parent / "static"
 SCRIPT = "mlws.js"

@@ -9,7 +9,6 @@ from typing import Any
 import ipywidgets as W
 
 from ..runs import LIVE
-from ..downsample import downsample
 from .common import error_html, esc, run_id_of, status_badge, svg_chart, table, workspace_of
 
 #: characters of each log shown (its end)
@@ -87,7 +86,7 @@ class RunDetails(W.VBox):
         logs = self._ws.run_logs(record.id, tail=4 * LOG_TAIL)  # bytes: enough for LOG_TAIL characters
         self.logs.value = "\n".join(f"== {name}\n{data.decode('utf-8', 'replace')[-LOG_TAIL:]}"
                                     for name, data in sorted(logs.items())) or "(no logs)"
-        kids = self._ws.runs.children(record.pk)
+        kids = self._ws.runs.children_of(record.id)
         self.runs.value = ("<b>child runs</b>" + table(
             ["run", "status", "metrics"],
             [[k.name, k.status, ", ".join(f"{m}={v:.4g}" for m, v in sorted(k.metrics.items())[:3])]
@@ -98,8 +97,8 @@ class RunDetails(W.VBox):
             return
         series = {}
         for key in self.metrics.value:
-            points = downsample(self._ws.runs.metric_history(self.record.pk, key), self.max_points)
-            series[key] = [(step, value) for step, _ts, value in points]
+            points = self._ws.runs.metric_points(self.record.id, key, self.max_points)
+            series[key] = list(zip(points["steps"], points["values"]))
         self.chart.value = svg_chart(series)
 
     def _follow(self, every: float) -> None:

@@ -10,24 +10,22 @@ appear in list or show.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from tornado import web
 from jupyter_server.auth.decorator import authorized
+from tornado import web
 
-from .. import errors as E
-from .handlers import MlwsHandler
+from ... import errors as E
+from ...limits import WINDOW_MAX_S
+from .base import MlwsHandler
 
 #: the longest log tail a client may ask for, in lines
 MAX_LOG_LINES = 10_000
-#: the longest metrics window, in seconds (30 days)
-MAX_SINCE_S = 30 * 86400
 
 
 def script_path(root: str, name) -> Path:
     """A scoring script inside the server's folder, given relative to it (no '..', no absolute path)."""
-    from ..artifact_names import safe_join
+    from ...artifact_names import safe_join
 
     if not isinstance(name, str) or not name.strip():
         raise E.InvalidInput('give the scoring script as a path inside the server\'s folder: '
@@ -147,14 +145,12 @@ class EndpointMetricsHandler(EndpointBase):
     async def get(self, endpoint):
         raw = self.get_query_argument("since", None)
         since = 3600.0
-        if raw is not None:
+        if raw is not None:  # the core caps the window (limits.check_window)
             try:
                 since = float(raw)
             except ValueError:
-                since = math.nan
-            if not 0 < since <= MAX_SINCE_S:
-                raise E.InvalidInput(f"since must be a number of seconds from 1 to {MAX_SINCE_S}, "
-                                     f"got {raw!r}")
+                raise E.InvalidInput(f"since must be a number of seconds from 1 to {WINDOW_MAX_S}, "
+                                     f"got {raw!r}") from None
         deployment = self.get_query_argument("deployment", None) or None
         ws = await self.ws()
         self.reply(await self.call(ws.endpoints.metrics, endpoint, since, deployment=deployment))
@@ -196,7 +192,7 @@ class EndpointInvokeHandler(EndpointBase):
         self.reply(await self.call(ws.endpoints.invoke, endpoint, data, deployment=deployment))
 
 
-#: (route template under mlws/api, handler), registered with the rest in ``handlers.ROUTES``
+#: (route template under mlws/api, handler), joined with the rest in ``server.routes``
 ROUTES = [
     ("/endpoints", EndpointsHandler),
     ("/endpoints/{endpoint}", EndpointHandler),

@@ -1,0 +1,145 @@
+"""The base of every REST handler under ``{base_url}mlws/api/``: auth, errors, JSON.
+
+Every handler is ``@web.authenticated`` and ``@authorized`` against an
+``auth_resource`` named ``mlws:<concept>``.  The authorizer is the extension's
+:class:`~..authorizer.WorkspaceAuthorizer`: the server's configured Authorizer
+(JupyterHub's included) decides first, then the workspace roles of the Jupyter
+identity, by method: GET/HEAD ``read_action``, POST/PUT/PATCH/DELETE
+``write_action`` (access management: admin).
+Workspace errors become JSON ``{message, reason}`` in one place
+(:meth:`MlwsHandler.write_error`); request bodies are checked against the OpenAPI
+document's schemas in one place (:meth:`MlwsHandler.body`).  Workspace calls run in a
+thread: the event loop never waits on the database, a kernel or a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from http.client import responses
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ... import errors as E
+from ...runs import jsonable
+
+#: one place maps the workspace's error kinds to HTTP
+STATUS = {E.InvalidInput: 400, E.PermissionDenied: 403, E.NotFound: 404, E.AlreadyExists: 409,
+          E.Conflict: 409, E.InsufficientStorage: 507, E.Unavailable: 503}
+_REASONS = {400: "invalid_input", 401: "unauthenticated", 403: "permission_denied",
+            404: "not_found", 405: "method_not_allowed", 409: "conflict", 503: "unavailable",
+            507: "insufficient_storage"}
+
+
+def status_for(exc: E.MlwsError) -> int:
+    """The HTTP status of a workspace error."""
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
+
+
+def workspace_error(handler, error_kwargs: dict):
+    """The exception a request failed with; a refusal by the authorizer (a 403 with its reason
+    left on the handler) as the ``PermissionDenied`` it was."""
+    exc = (error_kwargs.get("exc_info") or (None, None, None))[1]
+    denied = getattr(handler, "mlws_denied", None)
+    if denied and isinstance(exc, web.HTTPError) and exc.status_code == 403:
+        return E.PermissionDenied(denied)
+    return exc
+
+
+def log_workspace_error(handler, typ, value, tb) -> None:
+    """A workspace error is the client's (logged in a line); anything else keeps its traceback."""
+    if isinstance(value, E.MlwsError):
+        handler.log.info("%s %s: %s", handler.request.method, handler.request.path, value)
+    else:
+        web.RequestHandler.log_exception(handler, typ, value, tb)
+
+
+class MlwsHandler(ExtensionHandlerMixin, APIHandler):
+    """The base of every mlws handler: the workspace actions its methods need (for the
+    authorizer), error mapping, JSON in and out."""
+
+    auth_resource = "mlws:workspace"
+    #: the action a GET needs: "write" for routes that return secrets or keys
+    read_action = "read"
+    #: the action a POST/PUT/PATCH/DELETE needs: "admin" for access management
+    write_action = "write"
+
+    @property
+    def app(self):
+        """The MlwsApp (handlers reach the workspace through it, never by import)."""
+        return self.extensionapp
+
+    @property
+    def username(self) -> str:
+        return getattr(self.current_user, "username", "") or ""
+
+    # -- errors: one mapping ---------------------------------------------------------
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = workspace_error(self, kwargs)
+        if isinstance(exc, E.MlwsError):
+            status_code = status_for(exc)
+            message, reason = str(exc), exc.reason
+        elif isinstance(exc, web.HTTPError):
+            message = exc.log_message or responses.get(status_code, "error")
+            reason = _REASONS.get(status_code, "error")
+        else:  # a bug of ours: logged with its traceback, never sent
+            message, reason = "internal error: the server log has the details", "internal"
+        self.set_status(status_code)
+        self.clear_header("Content-Disposition")
+        self.finish(json.dumps({"message": message, "reason": reason}))
+
+    def log_exception(self, typ, value, tb) -> None:
+        log_workspace_error(self, typ, value, tb)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    async def call(self, fn, *args, **kwargs):
+        """Run a workspace call in a thread (it may touch the database, files or a kernel)."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def ws(self):
+        return await self.call(self.app.open_workspace)
+
+    def initialize(self, name: str, route: str = "", **kwargs) -> None:
+        self.route = route  # the template in routes.ROUTES: it names the body's schema
+        super().initialize(name, **kwargs)
+
+    def body(self, any_json: bool = False) -> Any:
+        """The request body, bounded (:func:`~jupyter_mlws.limits.load_json`) and checked
+        against the route's schema in the OpenAPI document: an object unless ``any_json``.
+        InvalidInput names what does not fit, before anything is done."""
+        from ...limits import load_json
+        from ...serving.jsonschema import validate
+        from ..openapi import request_schema
+
+        if not self.request.body and any_json:
+            raise E.InvalidInput("the request body is empty: send JSON")
+        data = load_json(self.request.body) if self.request.body else {}
+        if not any_json and not isinstance(data, dict):
+            raise E.InvalidInput("the request body must be a JSON object")
+        schema = request_schema(self.route, self.request.method)
+        err = validate(data, schema, "body") if schema else None
+        if err:
+            example = schema.get("example")
+            raise E.InvalidInput(err + (f": e.g. {json.dumps(example)}" if example else ""))
+        return data
+
+    def int_arg(self, name: str, default: int | None, low: int = 0, high: int = 1 << 62) -> int | None:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise E.InvalidInput(f"{name} must be an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise E.InvalidInput(f"{name} must be from {low} to {high}, got {value}")
+        return value
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(jsonable(data), allow_nan=False, default=str))

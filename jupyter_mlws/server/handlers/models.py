@@ -1,0 +1,86 @@
+"""Registered models: list, register a run's artifact as a version, show, delete, aliases."""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from .base import MlwsHandler
+
+
+class ModelsHandler(MlwsHandler):
+    """List models (GET) or register a run's artifact as the next version (POST)."""
+
+    auth_resource = "mlws:models"
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        ws = await self.ws()
+        self.reply({"models": await self.call(ws.models.list)})
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        body = self.body()
+        ws = await self.ws()
+        version = await self.call(ws.models.register, body["name"], run=body["run"],
+                                  artifact=body["artifact"], tags=body.get("tags") or {},
+                                  description=body.get("description") or "")
+        self.reply(version.to_dict(), 201)
+
+
+class ModelHandler(MlwsHandler):
+    """GET/DELETE ``NAME`` (every version), ``NAME:3`` or ``NAME@alias``."""
+
+    auth_resource = "mlws:models"
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref):
+        ws = await self.ws()
+        self.reply(await self.call(_model, ws, ref))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, ref):
+        ws = await self.ws()
+        self.reply({"deleted": await self.call(ws.models.delete, ref)})
+
+
+def _model(ws, ref: str) -> dict:
+    from ...models import parse_ref
+
+    name, version, alias = parse_ref(ref)
+    if version is not None or alias is not None:
+        return ws.models.resolve(ref).to_dict()
+    return {"name": name, "versions": [v.to_dict() for v in ws.models.versions(name)]}
+
+
+class ModelAliasHandler(MlwsHandler):
+    """PUT ``{"version": 3}`` points NAME@ALIAS at a version; DELETE removes the alias."""
+
+    auth_resource = "mlws:models"
+
+    @web.authenticated
+    @authorized
+    async def put(self, name, alias):
+        version = int(self.body()["version"])
+        ws = await self.ws()
+        self.reply((await self.call(ws.models.set_alias, name, alias, version)).to_dict())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name, alias):
+        ws = await self.ws()
+        await self.call(ws.models.delete_alias, name, alias)
+        self.set_status(204)
+        self.finish()
+
+
+#: (route template under mlws/api, handler)
+ROUTES = [
+    ("/models", ModelsHandler),
+    ("/models/{ref}", ModelHandler),
+    ("/models/{name}/aliases/{alias}", ModelAliasHandler),
+]

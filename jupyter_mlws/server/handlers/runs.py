@@ -1,0 +1,164 @@
+"""Runs: search, submit a notebook as a run, read one, edit its tags, follow its metrics and
+logs, cancel, rerun and promote it.  Handlers name runs by id; the services resolve them."""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ...parameters import given_parameters
+from .base import MlwsHandler
+
+
+def _run_dict(run) -> dict:
+    record = getattr(run, "record", run)
+    out = record.to_dict()
+    if getattr(run, "warnings", None):
+        out["warnings"] = list(run.warnings)
+    return out
+
+
+class RunsHandler(MlwsHandler):
+    """Search runs (GET) or submit a notebook as a run (POST)."""
+
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        ws = await self.ws()
+        page = await self.call(
+            ws.runs.search, self.get_query_argument("filter", None) or None,
+            experiments=self.get_query_arguments("experiment") or None,
+            order_by=self.get_query_arguments("order_by") or None,
+            max_results=self.int_arg("max_results", 100, 1, 50_000),
+            page_token=self.get_query_argument("page_token", None) or None)
+        self.reply({"runs": [r.to_dict() for r in page.runs],
+                    "next_page_token": page.next_page_token})
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        body = self.body()
+        notebook = self.app.notebook_path(body.get("notebook"))
+        params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
+        options = {k: body[k] for k in ("experiment", "kernel", "timeout", "retries", "name", "tags")
+                   if body.get(k) is not None}
+        ws = await self.ws()
+        run = await self.call(ws.submit_notebook, notebook, params, **options)
+        self.reply(_run_dict(run), 201)
+
+
+class RunHandler(MlwsHandler):
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id):
+        ws = await self.ws()
+        record = await self.call(ws.runs.get, run_id)
+        self.reply({**record.to_dict(), "notebook": self.app.source_notebook(record)})
+
+
+class RunPartHandler(MlwsHandler):
+    """GET /runs/{id}/params, /metrics: one part of the record."""
+
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id, part):
+        ws = await self.ws()
+        record = await self.call(ws.runs.get, run_id)
+        self.reply({part: getattr(record, part)})
+
+
+class RunTagsHandler(MlwsHandler):
+    """GET the tags; PATCH ``{"set": {k: v}, "delete": [k]}`` (tags stay editable after the run)."""
+
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id):
+        ws = await self.ws()
+        self.reply({"tags": (await self.call(ws.runs.get, run_id)).tags})
+
+    @web.authenticated
+    @authorized
+    async def patch(self, run_id):
+        body = self.body()
+        ws = await self.ws()
+        # all of it or nothing
+        self.reply({"tags": await self.call(ws.runs.edit_tags, run_id, body.get("set") or {},
+                                            body.get("delete") or [])})
+
+
+class MetricHistoryHandler(MlwsHandler):
+    """Every point of a metric, or at most ``max_points`` of them with the extremes kept."""
+
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id, key):
+        max_points = self.int_arg("max_points", None, 1, 10_000_000)
+        ws = await self.ws()
+        self.reply(await self.call(ws.runs.metric_points, run_id, key, max_points))
+
+
+class RunLogsHandler(MlwsHandler):
+    """Logs as text from byte ``since_bytes`` on, or their last ``tail_bytes`` (a live tail
+    asks for a log's new bytes with ``name`` and the size it has)."""
+
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id):
+        since = self.int_arg("since_bytes", 0)
+        tail = self.int_arg("tail_bytes", None, 1)
+        name = self.get_query_argument("name", None) or None
+        ws = await self.ws()
+        record, logs = await self.call(_logs, ws, run_id, name, since, tail)
+        # a cut in the middle of a UTF-8 character shows as one replacement character
+        self.reply({"status": record.status, "logs": {
+            n: {"size": size, "offset": offset, "text": data.decode("utf-8", errors="replace")}
+            for n, (size, offset, data) in logs.items()}})
+
+
+def _logs(ws, run_id: str, name: str | None, since: int, tail: int | None):
+    record = ws.runs.get(run_id)
+    return record, ws.artifacts.log_parts(record.id, name, since, tail)
+
+
+class RunActionHandler(MlwsHandler):
+    """POST /runs/{id}/cancel, /rerun (``{"parameters": {...}, "parameter_texts": {...}}``), /promote."""
+
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def post(self, run_id, action):
+        body = self.body()
+        ws = await self.ws()
+        if action == "cancel":
+            run = await self.call(ws.cancel_run, run_id)
+        elif action == "rerun":
+            params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
+            run = await self.call(ws.rerun, run_id, params)
+        else:
+            run = await self.call(ws.promote, run_id)
+        self.reply(_run_dict(run), 200 if action == "cancel" else 201)
+
+
+#: (route template under mlws/api, handler); ``{part:a|b}`` matches one of the choices
+ROUTES = [
+    ("/runs", RunsHandler),
+    ("/runs/{run_id}", RunHandler),
+    ("/runs/{run_id}/{part:params|metrics}", RunPartHandler),
+    ("/runs/{run_id}/tags", RunTagsHandler),
+    ("/runs/{run_id}/metrics/{key}", MetricHistoryHandler),
+    ("/runs/{run_id}/logs", RunLogsHandler),
+    ("/runs/{run_id}/{action:cancel|rerun|promote}", RunActionHandler),
+]
