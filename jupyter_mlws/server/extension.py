@@ -157,10 +157,13 @@ class MlwsApp(ExtensionApp):
         from ..artifact_names import safe_join
         from ..notebooks import check_local
 
-        if not isinstance(name, str) or not name.endswith(".ipynb"):
+        if not isinstance(name, str) or not name:
             raise E.InvalidInput('give the notebook as a path inside the server\'s folder: '
                                  '{"notebook": "folder/train.ipynb"}')
         check_local(name)
+        if not name.endswith(".ipynb"):
+            raise E.InvalidInput(f"{name!r} is not a notebook: only .ipynb files can be submitted "
+                                 "or read for parameters")
         try:
             path = safe_join(self.serverapp.root_dir, name)
         except E.InvalidInput:

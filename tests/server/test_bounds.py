@@ -210,4 +210,8 @@ async def test_a_url_or_missing_notebook_never_shows_a_server_path(api, mlws_ws,
         for reply in (r, r2):
             assert reply.code == code and name in reply.json["message"], reply
             assert str(jp_root_dir) not in reply.raw.decode() and "/tmp" not in reply.raw.decode()
+    (jp_root_dir / "README.md").write_text("# not a notebook")
+    r = await api("GET", "notebook-parameters", params={"notebook": "README.md"})
+    assert r.code == 400 and r.json["message"] == (
+        "'README.md' is not a notebook: only .ipynb files can be submitted or read for parameters"), r
     assert mlws_ws.search_runs() == []
