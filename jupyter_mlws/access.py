@@ -37,6 +37,9 @@ ROLES = (OWNER, CONTRIBUTOR, READER)
 _RANK = {READER: 1, CONTRIBUTOR: 2, OWNER: 3}
 #: the least role each action needs
 ACTIONS = {"read": READER, "write": CONTRIBUTOR, "admin": OWNER}
+#: why an action on a concept needs more than it seems to (shown with a refusal)
+_WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells",
+        ("write", "endpoints"): "changing endpoints, reading their keys and logs"}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 
@@ -120,8 +123,9 @@ class AccessService:
             return role
         needed = ACTIONS[action]
         has = f"has the role {role}" if role else "has no role in this workspace"
+        why = f" ({_WHY[action, concept]})" if (action, concept) in _WHY else ""
         raise PermissionDenied(
-            f"user {user!r} {has}: {action} on {concept} needs {needed} or above; "
+            f"user {user!r} {has}: {action} access to {concept}{why} needs {needed} or above; "
             "an owner can grant it with 'mlws access grant USER ROLE'")
 
     # -- changing -------------------------------------------------------------------
