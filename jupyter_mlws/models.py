@@ -189,7 +189,7 @@ class ModelRegistry:
         tags = R.tag_rows(tags or {})
         stats = None
         if training_data is not None:
-            from .drift import feature_stats
+            from .endpoints.drift import feature_stats
 
             stats = feature_stats(training_data)  # before anything is stored: bad data stores nothing
         record = self.ws.runs.get(run) if run else None

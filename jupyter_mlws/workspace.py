@@ -338,7 +338,7 @@ class Workspace:
     def endpoints(self):
         """The endpoint service: models served over HTTP (see :mod:`jupyter_mlws.endpoints`)."""
         if self._endpoints is None:
-            from .endpoints import EndpointService
+            from .endpoints.service import EndpointService
 
             self._endpoints = EndpointService(self)
         return self._endpoints

@@ -541,7 +541,7 @@ def test_init_failure_marks_the_endpoint_failed(env):
 
 
 def test_a_server_process_that_never_starts_shows_as_failed(env, monkeypatch):
-    import jupyter_mlws.endpoints as endpoints_module
+    import jupyter_mlws.endpoints.service as endpoints_module
 
     ws, _ = env
     monkeypatch.setattr(ws.endpoints, "_spawn", lambda name: None)  # the process dies unseen

@@ -1,6 +1,6 @@
 """Endpoints: registered models behind a scoring script, served over HTTP and monitored.
 
-An endpoint is a managed server process (:mod:`jupyter_mlws.serving`) that outlives
+An endpoint is a managed server process (:mod:`jupyter_mlws.endpoints.serving`) that outlives
 whoever started it.  It holds one or more *deployments* (e.g. ``blue`` and
 ``green``), each a scoring script plus the model versions it loads, and splits its
 traffic between them by weight.  Every scoring call needs one of the endpoint's two
@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
-from .artifact_names import shown_path
-from .errors import (AlreadyExists, Conflict, EndpointError, InvalidInput, NotFound, PermissionDenied,
+from ..artifact_names import shown_path
+from ..errors import (AlreadyExists, Conflict, EndpointError, InvalidInput, NotFound, PermissionDenied,
                      Unavailable)
-from .store import schema as S
+from ..store import schema as S
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .models import ModelVersion
-    from .workspace import Workspace
+    from ..models import ModelVersion
+    from ..workspace import Workspace
 
 CREATING, HEALTHY, FAILED, STOPPED = "creating", "healthy", "failed", "stopped"
 
@@ -141,7 +141,7 @@ def _alive(pid: int | None) -> bool:
     except OSError:
         return False
     state = stat.rsplit(b")", 1)[-1].split()[0]
-    return state not in (b"Z", b"X") and b"jupyter_mlws.serving" in cmdline
+    return state not in (b"Z", b"X") and b"jupyter_mlws.endpoints.serving" in cmdline
 
 
 def check_entry_script(path: str | os.PathLike) -> Path:
@@ -212,7 +212,7 @@ class EndpointService:
         **settings
             See :data:`DEFAULT_SETTINGS` (``request_timeout``, ``max_body_bytes``, ...).
         """
-        from .models import check_name
+        from ..models import check_name
 
         check_name(name, "endpoint name")
         check_name(deployment, "deployment name")
@@ -243,7 +243,7 @@ class EndpointService:
         return self._wait_started(name, timeout) if wait else self.show(name)
 
     def _versions(self, models) -> list["ModelVersion"]:
-        from .models import ModelVersion
+        from ..models import ModelVersion
 
         if isinstance(models, (str, ModelVersion)):
             models = [models]
@@ -291,7 +291,7 @@ class EndpointService:
         header) or 100 (all traffic moves to it once it is healthy); other splits are
         set afterwards with :meth:`set_traffic`.
         """
-        from .models import check_name
+        from ..models import check_name
 
         check_name(deployment, "deployment name")
         if traffic not in (0, 100):
@@ -383,7 +383,7 @@ class EndpointService:
         """Start the supervisor detached: its own session, not our child."""
         log = self.log_path(name)
         log.parent.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "jupyter_mlws.serving", str(self.ws.root), name]
+        argv = [sys.executable, "-m", "jupyter_mlws.endpoints.serving", str(self.ws.root), name]
         env = {k: v for k, v in os.environ.items() if k != "MLWS_RUN_ID"}
         with open(log, "ab") as out:
             subprocess.run(["setsid", "--fork", *argv], stdin=subprocess.DEVNULL, stdout=out,

@@ -1,6 +1,6 @@
 """The supervisor of one endpoint: binds the socket, runs and watches the worker processes.
 
-``python -m jupyter_mlws.serving WORKSPACE ENDPOINT`` (detached by the endpoint service
+``python -m jupyter_mlws.endpoints.serving WORKSPACE ENDPOINT`` (detached by the endpoint service
 with ``setsid --fork``).  It
 
 - materialises each deployment (its models and scoring script) under
@@ -67,7 +67,7 @@ class Worker:
 
 class Supervisor:
     def __init__(self, root: str, name: str):
-        from ..workspace import Workspace
+        from ...workspace import Workspace
 
         self.ws = Workspace.open(root)
         self.svc = self.ws.endpoints
@@ -123,7 +123,7 @@ class Supervisor:
                 model_dirs[version.ref] = str(mdir)
             script = ddir / d["entry_name"]
             if not script.is_file():
-                from ..artifact_names import atomic_copy
+                from ...artifact_names import atomic_copy
 
                 atomic_copy(self.ws.blobs.path(d["entry_script"]), script)
             out.append({"name": d["name"], "dir": str(ddir), "script": str(script),
@@ -150,7 +150,7 @@ class Supervisor:
         env = dict(os.environ)
         env.pop("MLWS_RUN_ID", None)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_mlws.serving.worker", str(spec),
+            [sys.executable, "-m", "jupyter_mlws.endpoints.serving.worker", str(spec),
              str(self.sock.fileno()), str(write_fd)],
             stdin=subprocess.PIPE, stdout=sys.stderr, stderr=sys.stderr,
             pass_fds=(self.sock.fileno(), write_fd), env=env, cwd=str(spec.parent))
@@ -320,7 +320,7 @@ class Supervisor:
 
     def shown(self, text: str) -> str:
         """An error as stored for readers: server paths relative to the workspace, bounded."""
-        from ..artifact_names import without_roots
+        from ...artifact_names import without_roots
 
         return without_roots(text, self.ws.root)[:4000]
 
@@ -480,6 +480,6 @@ class Supervisor:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m jupyter_mlws.serving WORKSPACE ENDPOINT", file=sys.stderr)
+        print("usage: python -m jupyter_mlws.endpoints.serving WORKSPACE ENDPOINT", file=sys.stderr)
         return 2
     return Supervisor(argv[0], argv[1]).main()
