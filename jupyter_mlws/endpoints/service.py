@@ -55,6 +55,9 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
+_SUPERVISOR_MODULES = (b"jupyter_mlws.endpoints.serving", b"jupyter_mlws.serving")
+
+
 def _group_alive(pgid: int) -> bool:
     """Whether a live (not zombie) process of the group ``pgid`` is still there."""
     for entry in os.listdir("/proc"):
@@ -82,7 +85,8 @@ def _alive(pid: int | None) -> bool:
     except OSError:
         return False
     state = stat.rsplit(b")", 1)[-1].split()[0]
-    return state not in (b"Z", b"X") and b"jupyter_mlws.endpoints.serving" in cmdline
+    # jupyter_mlws.serving: its earlier name (a supervisor started before an upgrade can be stopped)
+    return state not in (b"Z", b"X") and any(m in cmdline for m in _SUPERVISOR_MODULES)
 
 
 def check_entry_script(path: str | os.PathLike) -> Path:
