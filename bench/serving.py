@@ -458,7 +458,7 @@ def create_endpoint(ws, name: str, script: Path, workers: int, env: dict | None 
                         cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
                     except OSError:
                         continue
-                    if b"jupyter_mlws.serving" in cmd and needle in cmd:
+                    if b"jupyter_mlws.endpoints.serving" in cmd and needle in cmd:
                         marks.setdefault("worker" if b"serving.worker" in cmd else "supervisor", now)
             time.sleep(0.005)
 
@@ -608,8 +608,8 @@ def big_body(port: int, key: str, pid: int, chunked: bool) -> dict:
 # A sample goes to the first category one of whose substrings is in one of its frames.
 CATEGORIES = [
     ("model: predict (sklearn, numpy) in score.py / the bare app", ["sklearn/", "numpy/", "(score.py"]),
-    ("monitoring: Monitor.record", ["record (jupyter_mlws/serving/monitor.py"]),
-    ("auth: _authorised (2 x hmac.compare_digest)", ["_authorised (jupyter_mlws/serving/app.py"]),
+    ("monitoring: Monitor.record", ["record (jupyter_mlws/endpoints/serving/monitor.py"]),
+    ("auth: _authorised (2 x hmac.compare_digest)", ["_authorised (jupyter_mlws/endpoints/serving/app.py"]),
     ("request JSON: json.loads", ["loads (json/__init__.py"]),
     ("response JSON: json.dumps", ["dumps (json/__init__.py"]),
     ("handoff, loop side: ThreadPoolExecutor.submit (Future + Condition, Semaphore, queue)",
@@ -619,10 +619,10 @@ CATEGORIES = [
     ("handoff, loop side: run_in_executor result chaining",
      ["_chain_future", "_copy_future_state", "wrap_future", "run_in_executor", "_call_check_cancel"]),
     ("handoff, executor side: _WorkItem, _call, set_result, wake the loop",
-     ["concurrent/futures/", "_call (jupyter_mlws/serving/app.py"]),
+     ["concurrent/futures/", "_call (jupyter_mlws/endpoints/serving/app.py"]),
     ("ASGI send -> uvicorn send (headers, transport.write)", ["RequestResponseCycle.send (uvicorn"]),
     ("app code, own lines (_score, _run, __call__, _read, _send)",
-     ["jupyter_mlws/serving/app.py", "(bare_app.py"]),
+     ["jupyter_mlws/endpoints/serving/app.py", "(bare_app.py"]),
     ("uvicorn: HTTP parsing, a task per request", ["uvicorn/protocols/"]),
     ("worker's own threads: watchdog, status pipe, monitor flush",
      ["watchdog (jupyter_mlws", "StatusPipe", "Monitor.flush", "Monitor.take", "Monitor.start",
@@ -719,7 +719,7 @@ def profile(t: Target, pid: int, conns: int, seconds: int, gen: str, tmp: Path, 
 
 def monitor_record_ns() -> float:
     """One ``Monitor.record`` call in this process (median of 5 x 100,000)."""
-    from jupyter_mlws.serving.monitor import Monitor
+    from jupyter_mlws.endpoints.serving.monitor import Monitor
 
     m = Monitor(lambda b, s: None)
     rec = m.record

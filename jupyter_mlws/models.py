@@ -164,12 +164,12 @@ class ModelRegistry:
     ws : Workspace
         The workspace whose store and blobs hold the models.
     in_use : callable, optional
-        Given a version's pk, the names of endpoints serving it (deletion refuses those).
+        Given a version's ``NAME:VERSION``, the names of endpoints serving it (deletion refuses those).
     """
 
-    def __init__(self, ws: "Workspace", in_use: Callable[[int], list[str]] | None = None):
+    def __init__(self, ws: "Workspace", in_use: Callable[[str], list[str]] | None = None):
         self.ws = ws
-        self.in_use = in_use or (lambda version_pk: [])
+        self.in_use = in_use or (lambda ref: [])
 
     # -- registering --------------------------------------------------------------
 
@@ -189,7 +189,7 @@ class ModelRegistry:
         tags = R.tag_rows(tags or {})
         stats = None
         if training_data is not None:
-            from .drift import feature_stats
+            from .endpoints.drift import feature_stats
 
             stats = feature_stats(training_data)  # before anything is stored: bad data stores nothing
         record = self.ws.runs.get(run) if run else None
@@ -392,7 +392,7 @@ class ModelRegistry:
         name, version, alias = parse_ref(ref)
         targets = [self.resolve(ref)] if version is not None or alias else self.versions(name)
         for target in targets:
-            serving = self.in_use(target.pk)
+            serving = self.in_use(target.ref)
             if serving:
                 raise Conflict(f"{target.ref} is served by endpoint {', '.join(serving)}: "
                                "move the endpoint to another version or delete it first")

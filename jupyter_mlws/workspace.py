@@ -326,7 +326,7 @@ class Workspace:
             from .models import ModelRegistry
 
             # a version an endpoint serves cannot be deleted
-            self._models = ModelRegistry(self, in_use=lambda pk: self.endpoints.serving(pk))
+            self._models = ModelRegistry(self, in_use=lambda ref: self.endpoints.serving(ref))
         return self._models
 
     def register_model(self, name: str, path: str | os.PathLike | None = None, **options):
@@ -337,11 +337,12 @@ class Workspace:
 
     @property
     def endpoints(self):
-        """The endpoint service: models served over HTTP (see :mod:`jupyter_mlws.endpoints`)."""
+        """The endpoint service: models served over HTTP (see :mod:`jupyter_mlws.endpoints.service`)."""
         if self._endpoints is None:
-            from .endpoints import EndpointService
+            from .endpoints.service import EndpointService
 
-            self._endpoints = EndpointService(self)
+            self._endpoints = EndpointService(self.db, models=self.models, blobs=self.blobs,
+                                              root=self.root)
         return self._endpoints
 
     def deploy(self, model, name: str, entry_script: str | os.PathLike, **options) -> dict:

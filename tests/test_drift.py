@@ -14,7 +14,7 @@ from mlws_testing import iris_model
 
 from jupyter_mlws import Workspace
 from jupyter_mlws.cli import main as cli
-from jupyter_mlws.drift import compare, feature_stats
+from jupyter_mlws.endpoints.drift import compare, feature_stats
 from jupyter_mlws.errors import InvalidInput, NotFound
 
 SCRIPTS = Path(__file__).parent / "endpoint_scripts"

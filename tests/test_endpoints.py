@@ -522,8 +522,9 @@ def test_clients_that_never_finish_a_request_are_dropped(env):
 
 def test_init_failure_marks_the_endpoint_failed(env):
     ws, _ = env
-    with pytest.raises(Unavailable, match="weights are corrupt"):
+    with pytest.raises(Unavailable, match="weights are corrupt") as refused:
         ws.endpoints.create("broken", "iris:2", SCRIPTS / "score_bad_init.py")
+    assert str(refused.value).count("mlws endpoint logs broken") == 1  # where to read more, once
     shown = ws.endpoints.show("broken")
     assert shown["state"] == "failed"
     assert "RuntimeError: cannot load the model: weights are corrupt in endpoints/broken/" in shown["error"]
@@ -541,7 +542,7 @@ def test_init_failure_marks_the_endpoint_failed(env):
 
 
 def test_a_server_process_that_never_starts_shows_as_failed(env, monkeypatch):
-    import jupyter_mlws.endpoints as endpoints_module
+    import jupyter_mlws.endpoints.service as endpoints_module
 
     ws, _ = env
     monkeypatch.setattr(ws.endpoints, "_spawn", lambda name: None)  # the process dies unseen

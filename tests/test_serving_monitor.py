@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 
-from jupyter_mlws.serving.monitor import Monitor
+from jupyter_mlws.endpoints.serving.monitor import Monitor
 
 
 def test_a_busy_loop_delays_statistics_but_loses_none():

@@ -16,7 +16,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from mlws_testing import trickling_clients  # noqa: E402
 
-from jupyter_mlws.serving.protocol import guarded  # noqa: E402
+from jupyter_mlws.endpoints.serving.protocol import guarded  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 

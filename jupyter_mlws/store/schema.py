@@ -310,7 +310,7 @@ endpoint_metrics = Table(
     Column("errors", Integer, nullable=False),
     # JSON {"200": n, ...}
     Column("statuses", Text, nullable=False),
-    # JSON {"bin index": n}: latency histogram (bins in jupyter_mlws.serving.monitor)
+    # JSON {"bin index": n}: latency histogram (bins in jupyter_mlws.endpoints.serving.monitor)
     Column("latency", Text, nullable=False),
     Column("latency_sum_ms", Float, nullable=False, default=0.0),
 )

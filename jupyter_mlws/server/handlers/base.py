@@ -113,7 +113,7 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         against the route's schema in the OpenAPI document: an object unless ``any_json``.
         InvalidInput names what does not fit, before anything is done."""
         from ...limits import load_json
-        from ...serving.jsonschema import validate
+        from ...jsonschema import validate
         from ..openapi import request_schema
 
         if not self.request.body and any_json:

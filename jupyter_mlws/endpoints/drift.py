@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .artifact_names import shown_path
-from .errors import InvalidInput, NotFound
+from ..artifact_names import shown_path
+from ..errors import InvalidInput, NotFound
 
 #: quantile bins per numeric feature
 BINS = 10

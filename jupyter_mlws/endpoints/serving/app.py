@@ -33,9 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import InvalidInput
-from ..limits import load_json
-from .jsonschema import validate
+from ...errors import InvalidInput
+from ...limits import load_json
+from ...jsonschema import validate
 from .monitor import Monitor
 
 JSON_HEADERS = [(b"content-type", b"application/json")]

@@ -1,4 +1,4 @@
-"""A small JSON-Schema subset for scoring scripts' ``input_schema`` / ``output_schema``.
+"""A small JSON-Schema subset: scoring scripts' ``input_schema`` / ``output_schema``, REST bodies.
 
 Supported: ``type`` (a name or a list of names), ``properties``, ``required``,
 ``additionalProperties`` (false, or a schema for the other properties), ``minProperties``/

@@ -1,6 +1,6 @@
 """The supervisor of one endpoint: binds the socket, runs and watches the worker processes.
 
-``python -m jupyter_mlws.serving WORKSPACE ENDPOINT`` (detached by the endpoint service
+``python -m jupyter_mlws.endpoints.serving WORKSPACE ENDPOINT`` (detached by the endpoint service
 with ``setsid --fork``).  It
 
 - materialises each deployment (its models and scoring script) under
@@ -67,14 +67,16 @@ class Worker:
 
 class Supervisor:
     def __init__(self, root: str, name: str):
-        from ..workspace import Workspace
+        from ...workspace import Workspace
+        from ..settings import stored
 
         self.ws = Workspace.open(root)
         self.svc = self.ws.endpoints
+        self.records = self.svc.records
         self.name = name
-        self.row = self.svc._row(name)
+        self.row = self.records.row(name)
         self.pk = self.row["pk"]
-        self.settings = self.svc._settings(self.row)
+        self.settings = stored(self.row["settings"])
         self.dir = self.svc.endpoint_dir(name)
         self.sock: socket.socket | None = None
         self.selector = selectors.DefaultSelector()
@@ -93,15 +95,15 @@ class Supervisor:
     # -- store helpers --------------------------------------------------------------------
 
     def update(self, **values) -> None:
-        self.svc._update_endpoint(self.pk, **values)
+        self.records.update(self.pk, **values)
 
     def set_deployments_state(self, names, state: str, error: str | None = None) -> None:
-        self.svc._update_deployments(self.pk, names, state, error)
+        self.records.set_deployments_state(self.pk, names, state, error)
 
     # -- materialising deployments ------------------------------------------------------------
 
     def snapshot(self) -> tuple[str, list[dict]]:
-        deps = self.svc._deployment_rows(self.pk)
+        deps = self.records.deployments(self.pk)
         sig = hashlib.sha256(json.dumps(
             [(d["name"], d["entry_script"], d["models"], d["updated_at"]) for d in deps]
         ).encode()).hexdigest()[:16]
@@ -116,16 +118,16 @@ class Supervisor:
             models_dir = ddir / "models"
             model_dirs = {}
             for m in json.loads(d["models"]):
-                version = self.ws.models._version_by_pk(m["pk"])
+                version = self.svc.models.resolve(m["ref"])
                 mdir = models_dir / version.name / str(version.version)
                 if not mdir.is_dir():
-                    self.ws.models.download(version, mdir)
+                    self.svc.models.download(version, mdir)
                 model_dirs[version.ref] = str(mdir)
             script = ddir / d["entry_name"]
             if not script.is_file():
-                from ..artifact_names import atomic_copy
+                from ...artifact_names import atomic_copy
 
-                atomic_copy(self.ws.blobs.path(d["entry_script"]), script)
+                atomic_copy(self.svc.blobs.path(d["entry_script"]), script)
             out.append({"name": d["name"], "dir": str(ddir), "script": str(script),
                         "entry_name": d["entry_name"], "model_dirs": model_dirs,
                         "model_dir": next(iter(model_dirs.values()), str(models_dir))})
@@ -139,8 +141,8 @@ class Supervisor:
     # -- workers ----------------------------------------------------------------------------
 
     def config_line(self) -> bytes:
-        row = self.svc._row(self.name)
-        traffic = {d["name"]: d["traffic"] for d in self.svc._deployment_rows(self.pk)}
+        row = self.records.row(self.name)
+        traffic = {d["name"]: d["traffic"] for d in self.records.deployments(self.pk)}
         self.config_version = row["config_version"]
         return (json.dumps({"keys": [row["primary_key"], row["secondary_key"]],
                             "traffic": traffic}) + "\n").encode()
@@ -150,7 +152,7 @@ class Supervisor:
         env = dict(os.environ)
         env.pop("MLWS_RUN_ID", None)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_mlws.serving.worker", str(spec),
+            [sys.executable, "-m", "jupyter_mlws.endpoints.serving.worker", str(spec),
              str(self.sock.fileno()), str(write_fd)],
             stdin=subprocess.PIPE, stdout=sys.stderr, stderr=sys.stderr,
             pass_fds=(self.sock.fileno(), write_fd), env=env, cwd=str(spec.parent))
@@ -320,12 +322,12 @@ class Supervisor:
 
     def shown(self, text: str) -> str:
         """An error as stored for readers: server paths relative to the workspace, bounded."""
-        from ..artifact_names import without_roots
+        from ...artifact_names import without_roots
 
-        return without_roots(text, self.ws.root)[:4000]
+        return without_roots(text, self.svc.root)[:4000]
 
     def check_config(self) -> None:
-        row = self.svc._row(self.name)
+        row = self.records.row(self.name)
         if row["config_version"] == self.config_version:
             return
         line = self.config_line()
@@ -411,7 +413,7 @@ class Supervisor:
                 continue
             log(f"worker {w.pid} exited with code {code}: starting a replacement")
             self.crashes = [t for t in self.crashes if now - t < 60] + [now]
-            self.svc._count_restart(self.pk)
+            self.records.count_restart(self.pk)
             if len(self.crashes) > 5:
                 time.sleep(min(5.0, 0.5 * (len(self.crashes) - 5)))  # crash loop: back off
             self.spawn(self.spec_path, self.generation, self.config_line())
@@ -421,7 +423,7 @@ class Supervisor:
         self.metric_rows, self.sample_rows = [], []
         if rows or samples:
             try:
-                self.svc._write_stats(rows, samples)
+                self.records.write_stats(rows, samples)
             except Exception:
                 log(f"could not write request statistics: {traceback.format_exc()}")
 
@@ -467,7 +469,7 @@ class Supervisor:
             try:
                 self.shutdown()
             finally:
-                row = self.svc._row(self.name)
+                row = self.records.row(self.name)
                 if row["state"] != "failed":
                     self.update(state="stopped")
                 self.update(pid=None)
@@ -480,6 +482,6 @@ class Supervisor:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m jupyter_mlws.serving WORKSPACE ENDPOINT", file=sys.stderr)
+        print("usage: python -m jupyter_mlws.endpoints.serving WORKSPACE ENDPOINT", file=sys.stderr)
         return 2
     return Supervisor(argv[0], argv[1]).main()

@@ -1,6 +1,6 @@
 """One worker process of an endpoint: loads every deployment's scoring script, then serves.
 
-Started by the supervisor as ``python -m jupyter_mlws.serving.worker SPEC SOCK_FD STATUS_FD``:
+Started by the supervisor as ``python -m jupyter_mlws.endpoints.serving.worker SPEC SOCK_FD STATUS_FD``:
 
 - ``SPEC`` is a JSON file (no secrets): the deployments, their folders and the settings;
 - ``SOCK_FD`` is the listening socket the supervisor bound (shared by all workers: the
@@ -48,7 +48,7 @@ class StatusPipe:
 def load_deployment(dep: dict):
     """Import a deployment's score.py in a module of its own and call its ``init()``."""
     from .app import LoadedDeployment
-    from .jsonschema import check_schema
+    from ...jsonschema import check_schema
 
     os.environ["MLWS_MODEL_DIR"] = dep["model_dir"]
     os.environ["AZUREML_MODEL_DIR"] = dep["model_dir"]

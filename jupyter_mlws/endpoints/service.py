@@ -1,6 +1,6 @@
 """Endpoints: registered models behind a scoring script, served over HTTP and monitored.
 
-An endpoint is a managed server process (:mod:`jupyter_mlws.serving`) that outlives
+An endpoint is a managed server process (:mod:`jupyter_mlws.endpoints.serving`) that outlives
 whoever started it.  It holds one or more *deployments* (e.g. ``blue`` and
 ``green``), each a scoring script plus the model versions it loads, and splits its
 traffic between them by weight.  Every scoring call needs one of the endpoint's two
@@ -25,46 +25,27 @@ import ast
 import http.client
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from sqlalchemy import and_, select
-from sqlalchemy.engine import Connection
-
-from .artifact_names import shown_path
-from .errors import (AlreadyExists, Conflict, EndpointError, InvalidInput, NotFound, PermissionDenied,
-                     Unavailable)
-from .store import schema as S
+from ..artifact_names import shown_path
+from ..errors import Conflict, EndpointError, InvalidInput, NotFound, PermissionDenied, Unavailable
+from . import settings as settings_
+from .records import EndpointRecords
+from .reports import EndpointReports
+from .settings import DEFAULT_SETTINGS, check_settings
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .models import ModelVersion
-    from .workspace import Workspace
+    from ..models import ModelRegistry, ModelVersion
+    from ..store.blobs import LocalBlobStore
+    from ..store.db import Database
 
 CREATING, HEALTHY, FAILED, STOPPED = "creating", "healthy", "failed", "stopped"
-
-#: per-endpoint settings and their defaults
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "request_timeout": 30.0,      # seconds a run() call may take before the caller gets 504
-    "stuck_grace": 10.0,          # after timeout + grace a worker still in run() is replaced
-    "max_body_bytes": 10 * 1024 * 1024,
-    "max_inflight": 64,           # requests per worker beyond which it answers 503 + Retry-After
-    "threads": 0,                 # 0: run() on the worker's event loop; N: a pool of N threads
-    "monitoring": True,           # request statistics recorded in the workspace
-    "sample_rate": 0.0,           # fraction of requests whose payloads are stored
-    "sample_max_bytes": 65536,    # payloads are cut to this size when sampled
-    "flush_interval": 2.0,        # seconds between statistics batches
-    "keep_alive": 5,
-    "header_timeout": 30.0,       # seconds a connection may take to send a request head, else closed
-    "body_timeout": 60.0,         # seconds a request's body may take after its head, else closed
-    "max_connections": 500,       # open connections per worker; one more is answered 503 and closed
-}
-
 
 #: a server process that has not recorded its pid this long after it was spawned never started
 START_GRACE_MS = 30_000
@@ -74,44 +55,7 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-def _check_settings(given: Mapping[str, Any]) -> dict:
-    unknown = sorted(set(given) - set(DEFAULT_SETTINGS))
-    if unknown:
-        raise InvalidInput(f"unknown endpoint setting(s) {', '.join(unknown)}: use "
-                           f"{', '.join(DEFAULT_SETTINGS)}")
-    out = dict(DEFAULT_SETTINGS)
-    for key, value in given.items():
-        if value is None:
-            continue
-        kind = type(DEFAULT_SETTINGS[key])
-        if kind is bool:
-            out[key] = _flag(key, value)
-            continue
-        try:
-            value = kind(value)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"setting {key} must be a number, got {value!r}") from None
-        if key == "sample_rate":
-            if not 0 <= value <= 1:
-                raise InvalidInput(f"sample_rate must be between 0 and 1, got {value}")
-        elif key == "threads":
-            if value < 0:
-                raise InvalidInput(f"threads must be 0 (run() on the event loop) or more, got {value}")
-        elif value <= 0:
-            raise InvalidInput(f"setting {key} must be positive, got {value}")
-        out[key] = value
-    return out
-
-
-def _flag(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "on", "yes"):
-        return True
-    if text in ("0", "false", "off", "no"):
-        return False
-    raise InvalidInput(f"setting {key} must be true or false, got {value!r}")
+_SUPERVISOR_MODULES = (b"jupyter_mlws.endpoints.serving", b"jupyter_mlws.serving")
 
 
 def _group_alive(pgid: int) -> bool:
@@ -141,7 +85,8 @@ def _alive(pid: int | None) -> bool:
     except OSError:
         return False
     state = stat.rsplit(b")", 1)[-1].split()[0]
-    return state not in (b"Z", b"X") and b"jupyter_mlws.serving" in cmdline
+    # jupyter_mlws.serving: its earlier name (a supervisor started before an upgrade can be stopped)
+    return state not in (b"Z", b"X") and any(m in cmdline for m in _SUPERVISOR_MODULES)
 
 
 def check_entry_script(path: str | os.PathLike) -> Path:
@@ -169,18 +114,30 @@ class EndpointService:
 
     Parameters
     ----------
-    ws : Workspace
-        The workspace whose store, blobs and model registry the endpoints use.
+    db : Database
+        The metadata store holding the endpoint tables.
+    models : ModelRegistry
+        Resolves model refs (``iris:2``, ``iris@champion``) and their training statistics.
+    blobs : LocalBlobStore
+        Stores the scoring scripts (the supervisor materialises them from there).
+    root : path
+        The workspace folder: endpoints keep their deployments and log under ``root/endpoints``,
+        and the supervisor opens the workspace from it.
     """
 
-    def __init__(self, ws: "Workspace"):
-        self.ws = ws
+    def __init__(self, db: "Database", *, models: "ModelRegistry", blobs: "LocalBlobStore",
+                 root: str | os.PathLike):
+        self.records = EndpointRecords(db)
+        self.reports = EndpointReports(self.records, models)
+        self.models = models
+        self.blobs = blobs
+        self.root = Path(root)
 
     # -- paths ------------------------------------------------------------------------------
 
     def endpoint_dir(self, name: str) -> Path:
         """Where the endpoint's materialised deployments and log live."""
-        return self.ws.root / "endpoints" / name
+        return self.root / "endpoints" / name
 
     def log_path(self, name: str) -> Path:
         return self.endpoint_dir(name) / "endpoint.log"
@@ -212,7 +169,7 @@ class EndpointService:
         **settings
             See :data:`DEFAULT_SETTINGS` (``request_timeout``, ``max_body_bytes``, ...).
         """
-        from .models import check_name
+        from ..models import check_name
 
         check_name(name, "endpoint name")
         check_name(deployment, "deployment name")
@@ -222,35 +179,24 @@ class EndpointService:
             raise InvalidInput(f"port must be from 1 to 65535, got {port!r}")
         if not host or any(c.isspace() for c in host):
             raise InvalidInput(f"host {host!r} is not an address to listen on")
-        conf = _check_settings(settings)
+        conf = check_settings(settings)
         versions = self._versions(models)
         sha, entry_name = self._store_script(entry_script)
-        now = _now()
-
-        def insert(conn: Connection) -> None:
-            if conn.execute(select(S.endpoints.c.pk).where(S.endpoints.c.name == name)).first():
-                raise AlreadyExists(f"endpoint {name!r} exists: add a deployment with 'mlws endpoint "
-                                    f"deploy {name} ...', or delete it first")
-            endpoint_pk = conn.execute(S.endpoints.insert().values(
-                name=name, state=CREATING, host=host, port=port or None, workers=workers,
-                primary_key=secrets.token_urlsafe(32), secondary_key=secrets.token_urlsafe(32),
-                config_version=1, pid=None, machine="", error=None, restarts=0, created_at=now,
-                updated_at=now, settings=json.dumps(conf))).inserted_primary_key[0]
-            self._insert_deployment(conn, endpoint_pk, deployment, 100, sha, entry_name, versions)
-
-        self.ws.db.transact(insert)
+        self.records.insert(name, host=host, port=port, workers=workers, settings=conf,
+                            deployment=deployment, entry_script=sha, entry_name=entry_name,
+                            versions=versions)
         self._spawn(name)
         return self._wait_started(name, timeout) if wait else self.show(name)
 
     def _versions(self, models) -> list["ModelVersion"]:
-        from .models import ModelVersion
+        from ..models import ModelVersion
 
         if isinstance(models, (str, ModelVersion)):
             models = [models]
         models = list(models or [])
         if not models:
             raise InvalidInput("give at least one model to serve: --model NAME:VERSION")
-        out = [m if isinstance(m, ModelVersion) else self.ws.models.resolve(str(m)) for m in models]
+        out = [m if isinstance(m, ModelVersion) else self.models.resolve(str(m)) for m in models]
         refs = [v.ref for v in out]
         if len(set(refs)) != len(refs):
             raise InvalidInput(f"a model is given twice: {', '.join(refs)}")
@@ -258,30 +204,8 @@ class EndpointService:
 
     def _store_script(self, entry_script) -> tuple[str, str]:
         script = check_entry_script(entry_script)
-        sha, _size = self.ws.blobs.put_file(script)
+        sha, _size = self.blobs.put_file(script)
         return sha, script.name
-
-    def _insert_deployment(self, conn: Connection, endpoint_pk: int, name: str, traffic: int,
-                           sha: str, entry_name: str, versions) -> int:
-        now = _now()
-        models = json.dumps([{"pk": v.pk, "ref": v.ref} for v in versions])
-        d = S.deployments
-        existing = conn.execute(select(d.c.pk).where(and_(d.c.endpoint_pk == endpoint_pk,
-                                                          d.c.name == name))).scalar()
-        if existing is None:
-            pk = conn.execute(d.insert().values(
-                endpoint_pk=endpoint_pk, name=name, traffic=traffic, entry_script=sha,
-                entry_name=entry_name, models=models, state=CREATING, error=None, created_at=now,
-                updated_at=now)).inserted_primary_key[0]
-        else:
-            pk = existing
-            conn.execute(d.update().where(d.c.pk == pk).values(
-                entry_script=sha, entry_name=entry_name, models=models, state=CREATING, error=None,
-                updated_at=now))
-            conn.execute(S.deployment_models.delete().where(S.deployment_models.c.deployment_pk == pk))
-        conn.execute(S.deployment_models.insert(),
-                     [{"deployment_pk": pk, "version_pk": v.pk} for v in versions])
-        return pk
 
     def deploy(self, name: str, deployment: str, models, entry_script, *, traffic: int = 0,
                wait: bool = True, timeout: float = 120.0) -> dict:
@@ -291,7 +215,7 @@ class EndpointService:
         header) or 100 (all traffic moves to it once it is healthy); other splits are
         set afterwards with :meth:`set_traffic`.
         """
-        from .models import check_name
+        from ..models import check_name
 
         check_name(deployment, "deployment name")
         if traffic not in (0, 100):
@@ -300,19 +224,14 @@ class EndpointService:
         row = self._row(name)
         versions = self._versions(models)
         sha, entry_name = self._store_script(entry_script)
-
-        def insert(conn: Connection) -> None:
-            self._insert_deployment(conn, row["pk"], deployment, 0, sha, entry_name, versions)
-            self._bump(conn, row["pk"])
-
-        self.ws.db.transact(insert)
+        self.records.put_deployment(row["pk"], deployment, sha, entry_name, versions)
         running = self._running(self._row(name))
         if wait and running:
             state = self._wait_deployment(name, deployment, timeout)
             if state["state"] == FAILED:
                 raise Unavailable(f"deployment {deployment} of endpoint {name} failed to start: "
-                                  f"{state['error']}\n('mlws endpoint logs {name}' shows the log; "
-                                  "the other deployments keep serving)")
+                                  f"{_with_log_hint(name, state['error'])}; the other deployments "
+                                  "keep serving")
         if traffic == 100:
             self.set_traffic(name, {deployment: 100})
         return self.show(name)
@@ -346,15 +265,7 @@ class EndpointService:
             if value > 0 and deps[dep]["state"] == FAILED:
                 raise Conflict(f"deployment {dep} failed to start ({deps[dep]['error']}): "
                                "fix it with 'mlws endpoint deploy' before sending it traffic")
-
-        def write(conn: Connection) -> None:
-            for dep in deps:
-                conn.execute(S.deployments.update().where(and_(
-                    S.deployments.c.endpoint_pk == row["pk"], S.deployments.c.name == dep))
-                    .values(traffic=clean.get(dep, 0)))
-            self._bump(conn, row["pk"])
-
-        self.ws.db.transact(write)
+        self.records.set_traffic(row["pk"], deps, clean)
         return self.show(name)
 
     def keys(self, name: str) -> dict:
@@ -366,15 +277,7 @@ class EndpointService:
         """Replace one key; clients of the other keep working, running workers follow within ~1 s."""
         if key not in ("primary", "secondary"):
             raise InvalidInput(f"--key must be primary or secondary, got {key!r}")
-        row = self._row(name)
-        column = S.endpoints.c.primary_key if key == "primary" else S.endpoints.c.secondary_key
-
-        def write(conn: Connection) -> None:
-            conn.execute(S.endpoints.update().where(S.endpoints.c.pk == row["pk"])
-                         .values({column: secrets.token_urlsafe(32)}))
-            self._bump(conn, row["pk"])
-
-        self.ws.db.transact(write)
+        self.records.new_key(self._row(name)["pk"], key)
         return self.keys(name)
 
     # -- life cycle --------------------------------------------------------------------------
@@ -383,7 +286,7 @@ class EndpointService:
         """Start the supervisor detached: its own session, not our child."""
         log = self.log_path(name)
         log.parent.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "jupyter_mlws.serving", str(self.ws.root), name]
+        argv = [sys.executable, "-m", "jupyter_mlws.endpoints.serving", str(self.root), name]
         env = {k: v for k, v in os.environ.items() if k != "MLWS_RUN_ID"}
         with open(log, "ab") as out:
             subprocess.run(["setsid", "--fork", *argv], stdin=subprocess.DEVNULL, stdout=out,
@@ -397,8 +300,8 @@ class EndpointService:
             if row["state"] == HEALTHY:
                 return self.show(name)
             if row["state"] in (FAILED, STOPPED):
-                raise Unavailable(f"endpoint {name} failed to start: {row['error'] or 'stopped'}\n"
-                                  f"('mlws endpoint logs {name}' shows the log)")
+                raise Unavailable(f"endpoint {name} failed to start: "
+                                  f"{_with_log_hint(name, row['error'] or 'stopped')}")
             if row["pid"] is None and time.monotonic() - spawned > START_GRACE_MS / 1000:
                 self._update_endpoint(row["pk"], state=FAILED, error=_not_started(name, "did not start"))
                 continue
@@ -466,12 +369,7 @@ class EndpointService:
         if self._running(row):
             raise Conflict(f"endpoint {name} is running: use 'mlws endpoint restart {name}'")
         self._update_endpoint(row["pk"], state=CREATING, error=None, pid=None)
-
-        def reset(conn: Connection) -> None:
-            conn.execute(S.deployments.update().where(S.deployments.c.endpoint_pk == row["pk"])
-                         .values(state=CREATING, error=None))
-
-        self.ws.db.transact(reset)
+        self.records.reset_deployments(row["pk"])
         self._spawn(name)
         return self._wait_started(name, timeout) if wait else self.show(name)
 
@@ -481,7 +379,7 @@ class EndpointService:
         row = self._row(name)
         if not settings:
             raise InvalidInput(f"give a setting to change: {', '.join(DEFAULT_SETTINGS)}")
-        conf = _check_settings({**self._settings(row), **settings})
+        conf = check_settings({**self._settings(row), **settings})
         self._update_endpoint(row["pk"], settings=json.dumps(conf))
         if self._running(row):
             return self.restart(name, wait=wait, timeout=timeout)
@@ -498,17 +396,7 @@ class EndpointService:
 
         row = self._row(name)
         self.stop(name)
-
-        def remove(conn: Connection) -> None:
-            dep_pks = select(S.deployments.c.pk).where(S.deployments.c.endpoint_pk == row["pk"])
-            conn.execute(S.deployment_models.delete().where(
-                S.deployment_models.c.deployment_pk.in_(dep_pks)))
-            conn.execute(S.deployments.delete().where(S.deployments.c.endpoint_pk == row["pk"]))
-            conn.execute(S.endpoint_metrics.delete().where(S.endpoint_metrics.c.endpoint_pk == row["pk"]))
-            conn.execute(S.endpoint_samples.delete().where(S.endpoint_samples.c.endpoint_pk == row["pk"]))
-            conn.execute(S.endpoints.delete().where(S.endpoints.c.pk == row["pk"]))
-
-        self.ws.db.transact(remove)
+        self.records.delete(row["pk"])
         shutil.rmtree(self.endpoint_dir(name), ignore_errors=True)
 
     def delete_deployment(self, name: str, deployment: str) -> dict:
@@ -526,23 +414,14 @@ class EndpointService:
             hint = f" {others[0]}=100"
             raise Conflict(f"deployment {deployment} takes {deps[deployment]['traffic']} % of the "
                            f"traffic: move it first with 'mlws endpoint traffic {name}{hint}'")
-        pk = deps[deployment]["pk"]
-
-        def remove(conn: Connection) -> None:
-            conn.execute(S.deployment_models.delete().where(S.deployment_models.c.deployment_pk == pk))
-            conn.execute(S.deployments.delete().where(S.deployments.c.pk == pk))
-            self._bump(conn, row["pk"])
-
-        self.ws.db.transact(remove)
+        self.records.delete_deployment(row["pk"], deps[deployment]["pk"])
         return self.show(name)
 
     # -- reading ----------------------------------------------------------------------------
 
     def list(self) -> list[dict]:
         """Every endpoint with its state, URL and deployments' traffic."""
-        with self.ws.db.read() as conn:
-            names = conn.execute(select(S.endpoints.c.name).order_by(S.endpoints.c.name)).scalars().all()
-        return [self.show(n) for n in names]
+        return [self.show(n) for n in self.records.names()]
 
     def show(self, name: str) -> dict:
         """An endpoint's state, URL, settings, restarts and deployments (never its keys)."""
@@ -601,100 +480,25 @@ class EndpointService:
         return "\n".join(text.splitlines()[-lines:])
 
     def metrics(self, name: str, since: float = 3600.0, *, deployment: str | None = None) -> dict:
-        """Request counts, status codes, errors and latency percentiles over the last ``since`` s.
-
-        Returns totals per deployment and overall, and a 10-second series.
-        """
-        from .limits import check_window
-        from .serving.monitor import BUCKET_MS, merge
-
-        since = check_window(since)  # one cap for every face
-        row = self._row(name)
-        start = _now() - int(since * 1000)
-        m = S.endpoint_metrics
-        query = (select(m.c.deployment, m.c.bucket_start, m.c.count, m.c.errors, m.c.statuses,
-                        m.c.latency, m.c.latency_sum_ms)
-                 .where(and_(m.c.endpoint_pk == row["pk"], m.c.bucket_start >= start - BUCKET_MS))
-                 .order_by(m.c.bucket_start))
-        if deployment:
-            query = query.where(m.c.deployment == deployment)
-        with self.ws.db.read() as conn:
-            rows = [dict(r._mapping, statuses=json.loads(r.statuses), latency=json.loads(r.latency))
-                    for r in conn.execute(query)]
-        per_dep: dict[str, list] = {}
-        per_bucket: dict[tuple, list] = {}
-        for r in rows:
-            per_dep.setdefault(r["deployment"], []).append(r)
-            per_bucket.setdefault((r["bucket_start"], r["deployment"]), []).append(r)
-        series = [{"bucket_start": b, "deployment": d, **merge(rs)}
-                  for (b, d), rs in sorted(per_bucket.items())]
-        return {"endpoint": name, "since_s": since, "bucket_s": BUCKET_MS / 1000,
-                "monitoring": self._settings(row)["monitoring"], "total": merge(rows),
-                "deployments": {d: merge(rs) for d, rs in sorted(per_dep.items())},
-                "series": series}
+        """Request counts, status codes, errors and latency percentiles over the last ``since`` s
+        (see :meth:`EndpointReports.metrics`)."""
+        return self.reports.metrics(name, since, deployment=deployment)
 
     def samples(self, name: str, limit: int = 100) -> list[dict]:
-        """The latest sampled request/response payloads (sampling is off unless sample_rate > 0)."""
-        row = self._row(name)
-        s = S.endpoint_samples
-        with self.ws.db.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(
-                select(s.c.deployment, s.c.ts, s.c.status, s.c.request, s.c.response)
-                .where(s.c.endpoint_pk == row["pk"]).order_by(s.c.ts.desc()).limit(limit))]
+        """The latest sampled request/response payloads (see :meth:`EndpointReports.samples`)."""
+        return self.reports.samples(name, limit)
 
     def drift(self, name: str, since: float = 3600.0) -> dict:
-        """Per deployment: how far sampled inputs of the last ``since`` s drift from the training
-        data of the deployment's first model (PSI per feature; see :mod:`jupyter_mlws.drift`).
+        """How far each deployment's sampled inputs drift from its model's training data
+        (see :meth:`EndpointReports.drift`)."""
+        return self.reports.drift(name, since)
 
-        Each deployment says why when there is no verdict: no training statistics, sampling
-        off, or too few sampled inputs.
-        """
-        from . import drift as D
+    def serving(self, ref: str) -> list[str]:
+        """Names of the endpoints whose deployments serve the model version ``NAME:VERSION``."""
+        from ..models import parse_ref
 
-        row = self._row(name)
-        settings = self._settings(row)
-        s = S.endpoint_samples
-        start = _now() - int(since * 1000)
-        out = {}
-        for dep in self._deployment_rows(row["pk"]):
-            ref = json.loads(dep["models"])[0]
-            version = self.ws.models._version_by_pk(ref["pk"])
-            result = {"model": version.ref, "samples": 0, "skipped": 0, "verdict": "unknown",
-                      "psi_max": None, "features": [], "message": None}
-            out[dep["name"]] = result
-            stats = self.ws.models.training_stats(version)
-            if stats is None:
-                result["message"] = (f"{version.ref} was registered without training data: register "
-                                     f"the next version with --training-data train.csv (or "
-                                     f"training_data=...) and deploy it")
-                continue
-            with self.ws.db.read() as conn:
-                samples = [dict(r._mapping) for r in conn.execute(
-                    select(s.c.request).where(and_(s.c.endpoint_pk == row["pk"],
-                                                   s.c.deployment == dep["name"], s.c.ts >= start))
-                    .order_by(s.c.ts.desc()).limit(10_000))]
-            rows, result["skipped"] = D.sampled_rows(samples)
-            result["samples"] = len(rows)
-            if not samples and not settings["sample_rate"]:
-                result["message"] = (f"input sampling is off: turn it on with 'mlws endpoint update "
-                                     f"{name} --sample-rate 0.1'")
-                continue
-            if len(rows) < D.MIN_SAMPLES:
-                result["message"] = (f"only {len(rows)} sampled input rows in this window; a verdict "
-                                     f"needs {D.MIN_SAMPLES}: wait for more traffic or widen --since")
-                continue
-            result.update(D.compare(stats, rows))
-        return {"endpoint": name, "since_s": since, "sample_rate": settings["sample_rate"],
-                "deployments": out}
-
-    def serving(self, version_pk: int) -> list[str]:
-        """Names of the endpoints whose deployments serve a model version."""
-        dm, d, e = S.deployment_models, S.deployments, S.endpoints
-        with self.ws.db.read() as conn:
-            return list(conn.execute(
-                select(e.c.name).distinct().select_from(
-                    dm.join(d, d.c.pk == dm.c.deployment_pk).join(e, e.c.pk == d.c.endpoint_pk))
-                .where(dm.c.version_pk == version_pk).order_by(e.c.name)).scalars())
+        model, version, _alias = parse_ref(ref)
+        return self.records.serving(model, version) if version is not None else []
 
     # -- calling ----------------------------------------------------------------------------
 
@@ -755,59 +559,28 @@ class EndpointService:
         error.status = response.status
         raise error
 
-    # -- internals shared with the supervisor ----------------------------------------------
+    # -- internals ---------------------------------------------------------------------------
 
     def _row(self, name: str) -> dict:
-        with self.ws.db.read() as conn:
-            row = conn.execute(select(S.endpoints).where(S.endpoints.c.name == name)).mappings().first()
-        if row is None:
-            raise NotFound(f"no endpoint named {name!r}: 'mlws endpoint list' shows them")
-        return dict(row)
+        return self.records.row(name)
 
     def _settings(self, row: Mapping) -> dict:
-        return {**DEFAULT_SETTINGS, **json.loads(row["settings"] or "{}")}
+        return settings_.stored(row["settings"])
 
     def _deployment_rows(self, endpoint_pk: int) -> list[dict]:
-        with self.ws.db.read() as conn:
-            return [dict(r) for r in conn.execute(
-                select(S.deployments).where(S.deployments.c.endpoint_pk == endpoint_pk)
-                .order_by(S.deployments.c.name)).mappings()]
-
-    def _bump(self, conn: Connection, endpoint_pk: int) -> None:
-        conn.execute(S.endpoints.update().where(S.endpoints.c.pk == endpoint_pk).values(
-            config_version=S.endpoints.c.config_version + 1, updated_at=_now()))
+        return self.records.deployments(endpoint_pk)
 
     def _update_endpoint(self, endpoint_pk: int, **values) -> None:
-        self.ws.db.transact(lambda conn: conn.execute(
-            S.endpoints.update().where(S.endpoints.c.pk == endpoint_pk)
-            .values(updated_at=_now(), **values)))
-
-    def _update_deployments(self, endpoint_pk: int, names: Iterable[str], state: str,
-                            error: str | None = None) -> None:
-        names = list(names)
-        if not names:
-            return
-        self.ws.db.transact(lambda conn: conn.execute(
-            S.deployments.update().where(and_(S.deployments.c.endpoint_pk == endpoint_pk,
-                                              S.deployments.c.name.in_(names)))
-            .values(state=state, error=error)))
-
-    def _count_restart(self, endpoint_pk: int) -> None:
-        self.ws.db.transact(lambda conn: conn.execute(
-            S.endpoints.update().where(S.endpoints.c.pk == endpoint_pk)
-            .values(restarts=S.endpoints.c.restarts + 1)))
-
-    def _write_stats(self, rows: list[dict], samples: list[dict]) -> None:
-        def write(conn: Connection) -> None:
-            if rows:
-                conn.execute(S.endpoint_metrics.insert(), rows)
-            if samples:
-                conn.execute(S.endpoint_samples.insert(), samples)
-
-        self.ws.db.transact(write)
+        self.records.update(endpoint_pk, **values)
 
 
 def _not_started(name: str, what: str) -> str:
     """The error readers see when the server process never came up (the log, which may
     name server paths, is for contributors: ``mlws endpoint logs``)."""
     return f"the server process {what}: 'mlws endpoint logs {name}' shows why"
+
+
+def _with_log_hint(name: str, error: str) -> str:
+    """``error`` with where to read more, once (the supervisor's own failures say it already)."""
+    hint = f"mlws endpoint logs {name}"
+    return error if hint in error else f"{error} ('{hint}' shows the log)"
