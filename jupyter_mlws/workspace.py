@@ -8,9 +8,8 @@ the SDK, the CLI and later the server and widgets, calls these methods.
 from __future__ import annotations
 
 import __main__
+import dataclasses
 import os
-import shutil
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -485,19 +484,10 @@ class Workspace:
         if dest.exists() and any(dest.iterdir()):
             raise Conflict(f"backup destination {str(dest)!r} is not empty: choose a new folder")
         dest.mkdir(parents=True, exist_ok=True)
-        src_db = sqlite3.connect(str(self.root / C.DB_FILE), timeout=60)
-        dst_db = sqlite3.connect(str(dest / C.DB_FILE))
-        try:
-            src_db.backup(dst_db)
-        finally:
-            dst_db.close()
-            src_db.close()
-        blobs = self.config.artifact_root / "blobs"
-        if blobs.is_dir():
-            shutil.copytree(blobs, dest / "artifacts" / "blobs",
-                            ignore=shutil.ignore_patterns("tmp"))
-        backup_cfg = C.WorkspaceConfig(**{**self.config.__dict__, "root": dest, "artifacts": None})
-        C.write_new(backup_cfg)
+        self.db.backup_to(dest / C.DB_FILE)
+        self.blobs.copy_to(dest / "artifacts" / "blobs")
+        # the copy is a workspace of its own: its database and artifacts in its folder
+        C.write_new(dataclasses.replace(self.config, root=dest, metadata=None, artifacts=None))
         return dest
 
 
