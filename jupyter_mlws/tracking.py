@@ -12,13 +12,14 @@ from __future__ import annotations
 import __main__
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from . import runs as R
 from .artifacts import ArtifactService
 from .config import WorkspaceConfig
-from .errors import Conflict, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .metrics import MetricWriter
 from .models import ModelRegistry
 from .run import Run, activate, active_runs
@@ -125,6 +126,50 @@ class Tracking:
                                 max_results=max_results, page_token=page_token)
         return RunList([self.handle(r) for r in page.runs], page.next_page_token)
 
+    def compare(self, run_ids: Sequence[str]) -> dict:
+        """Params and last metrics of several runs side by side."""
+        if len(run_ids) < 2:
+            raise InvalidInput("compare needs at least two runs")
+        records = [self.runs.get(r) for r in run_ids]
+        return {
+            "runs": [r.id for r in records],
+            "names": [r.name for r in records],
+            "status": [r.status for r in records],
+            "params": _side_by_side([r.params for r in records]),
+            "metrics": _side_by_side([r.metrics for r in records]),
+        }
+
+    # -- logs ---------------------------------------------------------------------
+
+    def logs(self, run_id: str, name: str | None = None, tail: int | None = None) -> dict[str, bytes]:
+        """The logs of a run (stored, or live while it runs); with ``tail``, each log's last bytes."""
+        record = self.runs.get(run_id)
+        return self.artifacts.read_log(record.pk, record.id, name, tail=tail)
+
+    def follow_logs(self, run_id: str, name: str | None = None, *, interval: float = 0.5,
+                    ) -> Iterator[tuple[str, bytes]]:
+        """Yield ``(log name, bytes)`` as a run's logs grow, until the run has ended and all of
+        it is read."""
+        offsets: dict[str, int] = {}
+        while True:
+            record = self.runs.get(run_id)
+            live = record.status in R.LIVE
+            try:
+                parts = self.artifacts.read_log_parts(record.pk, record.id, name, offsets=offsets)
+            except (NotFound, FileNotFoundError):
+                if not live:
+                    raise
+                parts = {}  # that log is not written yet, or is being stored as the run ends
+            for log_name, (size, _offset, data) in sorted(parts.items()):
+                offsets[log_name] = size
+                if data:
+                    yield log_name, data
+            if not live:
+                return
+            time.sleep(interval)
+
+    # -- logging handles ----------------------------------------------------------
+
     def writer(self, run_pk: int) -> MetricWriter:
         """The metric buffer of a run this process logs to (points, cell records, heartbeat)."""
         return MetricWriter(lambda pts: self.runs.write_points(run_pk, pts),
@@ -199,6 +244,11 @@ class Tracking:
         except NotFound:
             return None
         return run_id
+
+
+def _side_by_side(dicts: list[dict]) -> dict[str, list]:
+    keys = sorted(set().union(*dicts))
+    return {k: [d.get(k) for d in dicts] for k in keys}
 
 
 def session_experiment(notebook: str) -> str:

@@ -2,7 +2,12 @@
 
 ``Workspace.create(path)`` makes a workspace directory; ``Workspace.open()``
 opens one (see :mod:`jupyter_mlws.config` for how it is found).  Every face,
-the SDK, the CLI and later the server and widgets, calls these methods.
+the SDK, the CLI, the server and the widgets, calls these methods.
+
+The Workspace builds each service once, in ``__init__`` (the heavy ones on first
+use), gives it its collaborators explicitly, and closes them; its methods hand
+work to those services by run id.  It holds no persistence of its own: SQL lives
+in the services and ``store/``, bytes in the :class:`~jupyter_mlws.store.blobs.BlobStore`.
 """
 
 from __future__ import annotations
@@ -196,45 +201,17 @@ class Workspace:
 
     def compare_runs(self, run_ids: Sequence[str]) -> dict:
         """Params and last metrics of several runs side by side."""
-        if len(run_ids) < 2:
-            raise InvalidInput("compare needs at least two runs")
-        records = [self.runs.get(r) for r in run_ids]
-        return {
-            "runs": [r.id for r in records],
-            "names": [r.name for r in records],
-            "status": [r.status for r in records],
-            "params": _side_by_side([r.params for r in records]),
-            "metrics": _side_by_side([r.metrics for r in records]),
-        }
+        return self.tracking.compare(run_ids)
 
     def run_logs(self, run_id: str, name: str | None = None, tail: int | None = None) -> dict[str, bytes]:
         """The logs of a run (stored, or live while it runs); with ``tail``, each log's last bytes."""
-        record = self.runs.get(run_id)
-        return self.artifacts.read_log(record.pk, record.id, name, tail=tail)
+        return self.tracking.logs(run_id, name, tail=tail)
 
     def follow_logs(self, run_id: str, name: str | None = None, *, interval: float = 0.5,
                     ) -> Iterator[tuple[str, bytes]]:
         """Yield ``(log name, bytes)`` as a run's logs grow, from their start, until the run has
         ended and all of it is read (``tail -f`` for a run; a run that ended yields its logs)."""
-        import time
-
-        offsets: dict[str, int] = {}
-        while True:
-            record = self.runs.get(run_id)
-            live = record.status in LIVE
-            try:
-                parts = self.artifacts.read_log_parts(record.pk, record.id, name, offsets=offsets)
-            except (NotFound, FileNotFoundError):
-                if not live:
-                    raise
-                parts = {}  # that log is not written yet, or is being stored as the run ends
-            for log_name, (size, _offset, data) in sorted(parts.items()):
-                offsets[log_name] = size
-                if data:
-                    yield log_name, data
-            if not live:
-                return
-            time.sleep(interval)
+        return self.tracking.follow_logs(run_id, name, interval=interval)
 
     def runs_exists(self, run_id: str) -> bool:
         """Whether a run with exactly this id is recorded."""
@@ -394,11 +371,6 @@ class Workspace:
         # the copy is a workspace of its own: its database and artifacts in its folder
         C.write_new(dataclasses.replace(self.config, root=dest, metadata=None, artifacts=None))
         return dest
-
-
-def _side_by_side(dicts: list[dict]) -> dict[str, list]:
-    keys = sorted(set().union(*dicts))
-    return {k: [d.get(k) for d in dicts] for k in keys}
 
 
 def _redact(url: str) -> str:
