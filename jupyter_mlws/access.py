@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from .runs import now_ms
 from .store import schema as S
 from .store.db import Database
 
@@ -145,7 +146,7 @@ class AccessService:
             r = S.role_assignments
             conn.execute(r.delete().where(r.c.user_name == user))
             conn.execute(r.insert().values(user_name=user, role=role, granted_by=actor,
-                                           granted_at=_now()))
+                                           granted_at=now_ms()))
             _keep_an_owner(conn, f"{user!r} is the last owner: grant owner to someone else first")
 
         self.db.transact(write)
@@ -172,12 +173,6 @@ class AccessService:
                                    "ask an owner ('mlws access list' shows them)")
 
 
-def _now() -> int:
-    from .runs import now_ms
-
-    return now_ms()
-
-
 def _creator(conn: Connection) -> str:
     return conn.execute(select(S.meta.c.value).where(S.meta.c.key == "creator")).scalar() or ""
 
@@ -198,7 +193,7 @@ def _materialise_bootstrap(conn: Connection) -> None:
     r = S.role_assignments
     if conn.execute(select(r.c.user_name).limit(1)).first() is None and _creator(conn):
         conn.execute(r.insert().values(user_name=_creator(conn), role=OWNER, granted_by="",
-                                       granted_at=_now()))
+                                       granted_at=now_ms()))
 
 
 def _keep_an_owner(conn: Connection, message: str) -> None:

@@ -1,7 +1,8 @@
 """A run's files: artifacts, the source snapshot and logs, all stored as blobs.
 
 Names are checked by :mod:`jupyter_mlws.artifact_names`; content goes to the
-content-addressed blob store; the run's file table maps names to digests.
+content-addressed blob store (any :class:`~jupyter_mlws.store.blobs.BlobStore`, read and
+written as streams); the run's file table maps names to digests.
 Logs of a running run are appended to ``live/<run id>/`` in the workspace and
 become blobs when the run ends.
 """
@@ -13,10 +14,10 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from .artifact_names import atomic_copy, safe_join, validate_name
+from .artifact_names import atomic_write, safe_join, validate_name
 from .errors import InvalidInput, NotFound
 from .runs import RunService
-from .store.blobs import LocalBlobStore
+from .store.blobs import BlobStore
 
 ARTIFACT, SNAPSHOT, LOG = "artifact", "snapshot", "log"
 KINDS = (ARTIFACT, SNAPSHOT, LOG)
@@ -26,6 +27,8 @@ IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp", "svg")
 #: bytes of an SVG file read for its <svg element (past an XML declaration, comments, a doctype)
 _SVG_HEAD = 4096
+#: bytes read at a time when a blob is copied out
+_COPY_CHUNK = 1 << 20
 
 
 def image_format(data: bytes) -> str | None:
@@ -53,6 +56,12 @@ def check_image(data: bytes, what: str) -> str:
     return fmt
 
 
+def copy_blob(blobs: BlobStore, sha256: str, dest: str | os.PathLike) -> int:
+    """Write a stored blob to the local file ``dest`` atomically, streamed; return its size."""
+    with blobs.open(sha256) as src:
+        return atomic_write(dest, iter(lambda: src.read(_COPY_CHUNK), b""))
+
+
 def _safe_name(name: str) -> bool:
     try:
         return validate_name(name) == name
@@ -67,13 +76,13 @@ class ArtifactService:
     ----------
     runs : RunService
         Where the file table lives.
-    blobs : LocalBlobStore
+    blobs : BlobStore
         Where the bytes live.
     live_root : Path
         Directory for logs of running runs.
     """
 
-    def __init__(self, runs: RunService, blobs: LocalBlobStore, live_root: Path):
+    def __init__(self, runs: RunService, blobs: BlobStore, live_root: Path):
         self.runs = runs
         self.blobs = blobs
         self.live_root = live_root
@@ -106,6 +115,11 @@ class ArtifactService:
             entries.append((rel, *self.blobs.put_file(file)))
         self.runs.add_files(run_pk, ARTIFACT, entries)
         return [e[0] for e in entries]
+
+    def store_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store bytes (a logged image, say) as a blob; return ``(sha256, size)`` for the
+        caller to record where they belong."""
+        return self.blobs.put_bytes(data)
 
     def store_snapshot(self, run_pk: int, files) -> int:
         """Store snapshot files (from :func:`jupyter_mlws.snapshot.collect`); return the bytes.
@@ -168,7 +182,7 @@ class ArtifactService:
         out = {}
         for n, (opener, where) in files.items():
             with opener(where) as f:
-                size = os.fstat(f.fileno()).st_size
+                size = f.seek(0, os.SEEK_END)  # any seekable stream, not only a local file
                 start = (offsets or {}).get(n, since)
                 offset = min(max(start, size - tail if tail is not None else 0), size)
                 f.seek(offset)
@@ -208,7 +222,7 @@ class ArtifactService:
         written = []
         for f in files:
             target = safe_join(dest, f["path"])
-            atomic_copy(self.blobs.path(f["sha256"]), target)
+            copy_blob(self.blobs, f["sha256"], target)
             written.append(target)
         return written
 

@@ -19,7 +19,6 @@ import atexit
 import os
 import sys
 import time
-from pathlib import Path
 
 from . import runs as R
 
@@ -55,7 +54,7 @@ class CellTracker:
             return
         try:
             self._start = time.time()
-            self._steps_before = dict(self.run._steps)
+            self._steps_before = dict(self.run.next_steps)
         except Exception as exc:  # never break the user's cell
             self._fail(exc)
 
@@ -72,7 +71,7 @@ class CellTracker:
         error = result.error_in_exec or result.error_before_exec
         source = result.info.raw_cell if result.info is not None else ""
         cell_id = getattr(result.info, "cell_id", None)
-        logged = {k: v - self._steps_before.get(k, 0) for k, v in self.run._steps.items()
+        logged = {k: v - self._steps_before.get(k, 0) for k, v in self.run.next_steps.items()
                   if v != self._steps_before.get(k) and not k.startswith("\0")}
         return {
             "execution_count": result.execution_count,
@@ -117,7 +116,6 @@ def load(shell) -> None:
     if os.environ.get("MLWS_RUN_ID"):
         return  # a notebook run executed by the workspace is tracked by its executor
     from .errors import MlwsError
-    from .run import activate
     from .workspace import Workspace
 
     try:
@@ -126,19 +124,14 @@ def load(shell) -> None:
         print(f"jupyter_mlws: cell tracking is off: {exc}", file=sys.stderr)
         return
     notebook = os.environ.get("JPY_SESSION_NAME") or "unknown"
-    from .snapshot import git_info
-
-    record = ws.runs.create(
-        experiment=_experiment_name(notebook), source_type="session", source_name=notebook,
-        git=git_info(Path.cwd()), tags={"kernel": _kernel_name(), "cwd": os.getcwd()})
-    run = activate(ws.attach_run(record.id), outputs_dir=None)
+    run = ws.start_session_run(notebook, kernel=_kernel_name())
     _tracker = CellTracker(shell, ws, run)
     _tracker.register()
     # a failing cell does not fail the session: it ends completed when the kernel exits
     # (atexit runs this before the generic handler, which was registered earlier)
     atexit.register(unload, shell)
-    print(f"jupyter_mlws: tracking this session as run {record.id} "
-          f"(experiment {record.experiment!r})", file=sys.stderr)
+    print(f"jupyter_mlws: tracking this session as run {run.id} "
+          f"(experiment {run.record.experiment!r})", file=sys.stderr)
 
 
 def unload(shell) -> None:
@@ -150,10 +143,6 @@ def unload(shell) -> None:
     if _tracker.run.is_active:
         _tracker.run.end(R.COMPLETED)
     _tracker = None
-
-
-def _experiment_name(notebook: str) -> str:
-    return Path(notebook).stem if notebook != "unknown" else "sessions"
 
 
 def _kernel_name() -> str:

@@ -72,7 +72,7 @@ def run_command(
     writer = MetricWriter(lambda pts: ws.runs.write_points(record.pk, pts),
                           lambda: ws.runs.heartbeat(record.pk),
                           heartbeat_interval=ws.config.heartbeat_interval)
-    run = activate(Run(ws, record, writer), str(cwd / "outputs"))
+    run = activate(ws.tracking.handle(record, writer), str(cwd / "outputs"))
     if files:
         ws.artifacts.store_snapshot(record.pk, files)
     env = {**os.environ, "MLWS_WORKSPACE": str(ws.root), ENV_RUN_ID: record.id,

@@ -11,6 +11,7 @@ models are only loaded inside an endpoint's own process.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -18,19 +19,19 @@ import pickletools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, BinaryIO, Callable, Mapping, Union
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from . import runs as R
-from .artifact_names import atomic_copy, safe_join, shown_path, validate_name
+from .artifact_names import safe_join, shown_path, validate_name
+from .artifacts import copy_blob
 from .errors import Conflict, InvalidInput, NotFound
 from .limits import VERSION_MAX, check_text
 from .store import schema as S
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .workspace import Workspace
+from .store.blobs import BlobStore
+from .store.db import Database
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 REF_RE = re.compile(r"^(?P<name>[^:@]+)(?::(?P<version>[^:@]+)|@(?P<alias>[^:@]+))?$")
@@ -40,6 +41,8 @@ SUFFIX_FLAVORS = (((".onnx",), "onnx"), ((".pt", ".pth"), "pytorch"), ((".h5", "
 #: pickled models, whose flavor is read from their opcodes
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 MODEL_SUFFIXES = tuple(s for group, _ in SUFFIX_FLAVORS for s in group) + PICKLE_SUFFIXES
+#: a model file's content: a local path, or a callable opening it as a binary stream (a blob)
+Source = Union[str, os.PathLike, Callable[[], BinaryIO]]
 
 
 @dataclass
@@ -104,8 +107,9 @@ def check_version(version: object, ref: str = "") -> int:
     return number
 
 
-def detect_flavor(files: list[tuple[str, Path]]) -> str:
-    """The framework a model's files come from, read without executing anything."""
+def detect_flavor(files: list[tuple[str, Source]]) -> str:
+    """The framework a model's files ``(name, path or opener)`` come from, read without
+    executing anything."""
     names = [name for name, _ in files]
     if any(Path(n).name == "MLmodel" for n in names):
         return "mlflow"
@@ -135,12 +139,12 @@ def likely_model_artifact(paths: list[str]) -> str | None:
     return (folders.pop() or None) if len(folders) == 1 else None
 
 
-def _pickle_flavor(path: Path) -> str:
+def _pickle_flavor(source: Source) -> str:
     """The top-level package of the classes a pickle names (its opcodes, never loaded)."""
     known = ("sklearn", "xgboost", "lightgbm", "catboost", "torch", "statsmodels")
     strings: list[str] = []
     try:
-        with open(path, "rb") as f:
+        with (source() if callable(source) else open(source, "rb")) as f:
             for op, arg, _pos in pickletools.genops(f):
                 module = None
                 if op.name in ("GLOBAL", "INST") and isinstance(arg, str):
@@ -161,14 +165,21 @@ class ModelRegistry:
 
     Parameters
     ----------
-    ws : Workspace
-        The workspace whose store and blobs hold the models.
+    db : Database
+        The metadata store holding the model tables.
+    runs : RunService
+        The runs models are registered from (lineage, artifacts).
+    blobs : BlobStore
+        Where the models' files live.
     in_use : callable, optional
         Given a version's ``NAME:VERSION``, the names of endpoints serving it (deletion refuses those).
     """
 
-    def __init__(self, ws: "Workspace", in_use: Callable[[str], list[str]] | None = None):
-        self.ws = ws
+    def __init__(self, db: Database, runs: R.RunService, blobs: BlobStore,
+                 in_use: Callable[[str], list[str]] | None = None):
+        self.db = db
+        self.runs = runs
+        self.blobs = blobs
         self.in_use = in_use or (lambda ref: [])
 
     # -- registering --------------------------------------------------------------
@@ -192,7 +203,7 @@ class ModelRegistry:
             from .endpoints.drift import feature_stats
 
             stats = feature_stats(training_data)  # before anything is stored: bad data stores nothing
-        record = self.ws.runs.get(run) if run else None
+        record = self.runs.get(run) if run else None
         if path is not None:
             entries = self._from_path(Path(path))
             source = str(Path(path).name)
@@ -208,7 +219,7 @@ class ModelRegistry:
         lineage = ({"run_id": record.id, "experiment": record.experiment, "params": record.params,
                     "metrics": {k: R.json_number(v) for k, v in record.metrics.items()}}
                    if record else {})
-        version_pk = self.ws.db.transact(lambda conn: self._insert(
+        version_pk = self.db.transact(lambda conn: self._insert(
             conn, name, description, flavor, files, digest, record, source, lineage, tags, stats))
         return self._version_by_pk(version_pk)
 
@@ -216,16 +227,16 @@ class ModelRegistry:
         if not path.exists():
             raise NotFound(f"no model file or folder at {shown_path(path)!r}")
         if path.is_file():
-            return [(validate_name(path.name), path, *self.ws.blobs.put_file(path))]
+            return [(validate_name(path.name), path, *self.blobs.put_file(path))]
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
         if not files:
             raise InvalidInput(f"the folder {shown_path(path)!r} holds no files to register")
-        return [(validate_name(p.relative_to(path).as_posix()), p, *self.ws.blobs.put_file(p))
+        return [(validate_name(p.relative_to(path).as_posix()), p, *self.blobs.put_file(p))
                 for p in files]
 
     def _from_run(self, record: R.RunRecord, artifact: str) -> list[tuple]:
         prefix = validate_name(artifact)
-        found = [f for f in self.ws.runs.files(record.pk, "artifact")
+        found = [f for f in self.runs.files(record.pk, "artifact")
                  if f["path"] == prefix or f["path"].startswith(prefix + "/")]
         if not found:
             raise NotFound(f"run {record.id} has no artifact {prefix!r}: 'mlws run show "
@@ -234,12 +245,12 @@ class ModelRegistry:
             base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
         else:  # a folder: names relative to it
             base = prefix + "/"
-        return [(f["path"][len(base):], self.ws.blobs.path(f["sha256"]), f["sha256"], f["size"])
-                for f in found]
+        return [(f["path"][len(base):], functools.partial(self.blobs.open, f["sha256"]),
+                 f["sha256"], f["size"]) for f in found]
 
     def _insert(self, conn: Connection, name, description, flavor, files, digest, record, source,
                 lineage, tags, stats) -> int:
-        conn.execute(self.ws.db.insert(S.models).values(
+        conn.execute(self.db.insert(S.models).values(
             name=name, description="", created_at=R.now_ms(), version_counter=0)
             .on_conflict_do_nothing(index_elements=["name"]))
         model_pk, version = conn.execute(
@@ -261,7 +272,7 @@ class ModelRegistry:
     def training_stats(self, version: ModelVersion) -> dict | None:
         """The per-feature statistics of the version's training data (None: none was given)."""
         t = S.model_training_stats
-        with self.ws.db.read() as conn:
+        with self.db.read() as conn:
             text = conn.execute(select(t.c.stats).where(t.c.version_pk == version.pk)).scalar()
         return None if text is None else json.loads(text)
 
@@ -278,7 +289,7 @@ class ModelRegistry:
             query = query.where(v.c.version == version)
         else:
             query = query.order_by(v.c.version.desc()).limit(1)
-        with self.ws.db.read() as conn:
+        with self.db.read() as conn:
             pk = conn.execute(query).scalar()
             if pk is None:
                 raise NotFound(self._missing(conn, name, version, alias))
@@ -294,7 +305,7 @@ class ModelRegistry:
 
     def _version_by_pk(self, pk: int) -> ModelVersion:
         v, m = S.model_versions, S.models
-        with self.ws.db.read() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(v, m.c.name, S.runs.c.id.label("run_id"))
                 .select_from(v.join(m, m.c.pk == v.c.model_pk)
@@ -322,7 +333,7 @@ class ModelRegistry:
     def list(self) -> list[dict]:
         """Every model with its latest version, number of versions and aliases."""
         m, v, a = S.models, S.model_versions, S.model_aliases
-        with self.ws.db.read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(m.c.name, m.c.description, func.max(v.c.version), func.count(v.c.pk),
                        func.max(v.c.created_at))
@@ -342,7 +353,7 @@ class ModelRegistry:
         """Every version of a model, newest first."""
         check_name(name)
         m, v = S.models, S.model_versions
-        with self.ws.db.read() as conn:
+        with self.db.read() as conn:
             pks = conn.execute(select(v.c.pk).select_from(v.join(m, m.c.pk == v.c.model_pk))
                                .where(m.c.name == name).order_by(v.c.version.desc())).scalars().all()
         if not pks:
@@ -358,10 +369,10 @@ class ModelRegistry:
             raise InvalidInput(f"alias {alias!r} is a number: it would read like a version")
         target = self.resolve(f"{name}:{check_version(version)}")
         model_pk = self._model_pk(name)
-        stmt, rows = self.ws.db.upsert(
+        stmt, rows = self.db.upsert(
             S.model_aliases, [dict(model_pk=model_pk, alias=alias, version_pk=target.pk)],
             ["model_pk", "alias"])
-        self.ws.db.transact(lambda conn: conn.execute(stmt, rows))
+        self.db.transact(lambda conn: conn.execute(stmt, rows))
         return self.resolve(f"{name}@{alias}")
 
     def delete_alias(self, name: str, alias: str) -> None:
@@ -374,10 +385,10 @@ class ModelRegistry:
                                                       a.c.alias == alias))).rowcount:
                 raise NotFound(f"model {name!r} has no alias {alias!r}")
 
-        self.ws.db.transact(delete)
+        self.db.transact(delete)
 
     def _model_pk(self, name: str) -> int:
-        with self.ws.db.read() as conn:
+        with self.db.read() as conn:
             pk = conn.execute(select(S.models.c.pk).where(S.models.c.name == name)).scalar()
         if pk is None:
             raise NotFound(f"no model named {name!r}: 'mlws model list' shows them")
@@ -411,7 +422,7 @@ class ModelRegistry:
             if not left:
                 conn.execute(S.models.delete().where(S.models.c.pk == model_pk))
 
-        self.ws.db.transact(delete)
+        self.db.transact(delete)
         return [t.ref for t in targets]
 
     def download(self, ref: str, dest: str | os.PathLike) -> list[Path]:
@@ -420,6 +431,6 @@ class ModelRegistry:
         written = []
         for f in target.files:
             path = safe_join(dest, f["path"])
-            atomic_copy(self.ws.blobs.path(f["sha256"]), path)
+            copy_blob(self.blobs, f["sha256"], path)
             written.append(path)
         return written

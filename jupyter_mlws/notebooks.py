@@ -208,7 +208,7 @@ class NotebookService:
         recorded = _param_texts(recorded_parameters(nb, params))
         if output is not None:
             self._output_path(output, run_name or f"{experiment}-N", experiment, recorded)
-        files = self.ws._collect_snapshot(project)
+        files = self.ws.tracking.collect_snapshot(project)
         from .snapshot import git_info
 
         record = self.ws.runs.create(

@@ -27,20 +27,18 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Protocol
 
 from . import exitwatch
 from . import runs as R
-from .artifacts import check_image
+from .artifacts import ArtifactService, check_image
 from .errors import Conflict, InvalidInput
 from .limits import (
     STEP_MAX, STEP_MIN, check_key, check_step, check_steps, check_timestamp, check_timestamps,
     check_value, check_values, param_text, tag_text,
 )
 from .metrics import MetricWriter
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .workspace import Workspace
+from .models import ModelRegistry
 
 #: runs started in this process and not yet ended, innermost last
 _active: list["Run"] = []
@@ -53,15 +51,37 @@ _time = time.time
 VALUE_MAX_BYTES = 16 * 1024 * 1024
 
 
+class RunServices(Protocol):
+    """What a run handle works through (:class:`jupyter_mlws.tracking.Tracking` is the one the
+    workspace builds): the services of runs, artifacts and models, and making handles."""
+
+    runs: R.RunService
+    artifacts: ArtifactService
+    models: ModelRegistry
+
+    def start(self, experiment: str, *, name: str | None = None, tags: Mapping | None = None,
+              description: str = "", parent: "Run | None" = None,
+              snapshot: bool | str | os.PathLike = True, outputs: str | None = None) -> "Run":
+        """Start a run owned by this process (a child of ``parent`` when given)."""
+
+    def handle(self, record: R.RunRecord, writer: MetricWriter | None = None) -> "Run":
+        """A handle on a recorded run (one that logs when given a writer)."""
+
+
 class Run:
     """A run of an experiment.
 
     Obtain one from :meth:`Experiment.start_run`, :meth:`Run.child`,
     :meth:`Workspace.get_run` or :func:`jupyter_mlws.current_run`; do not
     construct it directly.
+
+    ``services`` is all the handle works through; ``workspace`` is only handed back to
+    faces that need the workspace a run came from (the widgets), never called here.
     """
 
-    def __init__(self, workspace: "Workspace", record: R.RunRecord, writer: MetricWriter | None = None):
+    def __init__(self, services: RunServices, record: R.RunRecord, writer: MetricWriter | None = None,
+                 *, workspace: object = None):
+        self.services = services
         self.workspace = workspace
         self.record = record
         self._writer = writer
@@ -104,6 +124,12 @@ class Run:
         return self.record.tags
 
     @property
+    def next_steps(self) -> Mapping[str, int]:
+        """The next step of each metric this handle logged (read-only: what a cell logged is
+        told from it)."""
+        return self._steps
+
+    @property
     def is_active(self) -> bool:
         """Whether this handle can log (the run is running and attached here)."""
         return self._writer is not None
@@ -112,7 +138,7 @@ class Run:
         """Re-read the run from the workspace (after flushing what this handle logged)."""
         if self._writer is not None:
             self._writer.flush()
-        self.record = self.workspace.runs.get(self.id)
+        self.record = self.services.runs.get(self.id)
         return self
 
     # -- logging ------------------------------------------------------------
@@ -171,7 +197,7 @@ class Run:
             stamps = check_timestamps(key, timestamps, n)
         if n:
             self._writer.flush()  # keep the logging order
-            self.workspace.runs.write_series(self.record.pk, [R.Series(key, values, steps, stamps)])
+            self.services.runs.write_series(self.record.pk, [R.Series(key, values, steps, stamps)])
             self._steps[key] = max(start, max(steps) + 1)
         return n
 
@@ -196,7 +222,7 @@ class Run:
         text whichever face records it.  A param keeps its first value (Conflict for a
         different one); InvalidInput for a bad name or a text over 6,000 characters."""
         self._check_running()
-        self.workspace.runs.log_params(self.record.pk, dict(values))
+        self.services.runs.log_params(self.record.pk, dict(values))
         self.record.params.update({k: param_text(k, v)[0] for k, v in values.items()})
 
     def log_param(self, key: str, value: Any) -> None:
@@ -205,7 +231,7 @@ class Run:
 
     def set_tags(self, values: Mapping[str, Any]) -> None:
         """Set tags (allowed on ended runs too)."""
-        self.workspace.runs.set_tags(self.record.pk, dict(values))
+        self.services.runs.set_tags(self.record.pk, dict(values))
         self.record.tags.update({k: tag_text(k, v) for k, v in values.items()})
 
     def set_tag(self, key: str, value: Any) -> None:
@@ -214,7 +240,7 @@ class Run:
 
     def set_description(self, description: str) -> None:
         """Replace the run's description."""
-        self.workspace.runs.set_description(self.record.pk, description)
+        self.services.runs.set_description(self.record.pk, description)
         self.record.description = description
 
     def log_list(self, key: str, values: Iterable[Any], step: int | None = None) -> None:
@@ -252,8 +278,8 @@ class Run:
         else:
             raise InvalidInput(f"log_image({key!r}) needs a file path, image bytes or a matplotlib figure")
         fmt = check_image(data, f"image {key!r}")
-        sha, size = self.workspace.blobs.put_bytes(data)
-        self.workspace.runs.add_value(self.record.pk, key, "image", self._value_step(key, step),
+        sha, size = self.services.artifacts.store_bytes(data)
+        self.services.runs.add_value(self.record.pk, key, "image", self._value_step(key, step),
                                       int(_time() * 1000), data=json.dumps({"size": size, "format": fmt}),
                                       blob=sha)
 
@@ -263,7 +289,7 @@ class Run:
         data = json.dumps(value, allow_nan=True)
         if len(data) > VALUE_MAX_BYTES:
             raise InvalidInput(f"{kind} {key!r} is over {VALUE_MAX_BYTES >> 20} MB: upload it as a file")
-        self.workspace.runs.add_value(self.record.pk, key, kind, self._value_step(key, step),
+        self.services.runs.add_value(self.record.pk, key, kind, self._value_step(key, step),
                                       int(_time() * 1000), data=data)
 
     def _value_step(self, key: str, step: int | None) -> int:
@@ -277,41 +303,41 @@ class Run:
 
         Raises InsufficientStorage (a full disk) or Unavailable, with nothing stored.
         """
-        return self.workspace.artifacts.upload_file(self.record.pk, name, path)
+        return self.services.artifacts.upload_file(self.record.pk, name, path)
 
     def upload_folder(self, name: str, path: str | os.PathLike) -> list[str]:
         """Store every file under ``path`` as artifacts below ``name``."""
-        return self.workspace.artifacts.upload_folder(self.record.pk, name, path)
+        return self.services.artifacts.upload_folder(self.record.pk, name, path)
 
     def attach_log(self, name: str, source: str | os.PathLike | bytes) -> None:
         """Attach a log to the run: a file path, or the log's text as bytes."""
-        self.workspace.artifacts.attach_log(self.record.pk, name, source)
+        self.services.artifacts.attach_log(self.record.pk, name, source)
 
     def register_model(self, name: str, artifact: str | None = None, *,
                        path: str | os.PathLike | None = None, **options):
         """Register a model from this run's artifact (or a local path), with this run as lineage."""
         self.flush()
-        return self.workspace.models.register(name, path, run=self.id,
-                                              artifact=artifact, **options)
+        return self.services.models.register(name, path, run=self.id,
+                                             artifact=artifact, **options)
 
     # -- reading ------------------------------------------------------------
 
     def metric_history(self, key: str) -> list[tuple[int, int, float]]:
         """All points of a metric as ``(step, timestamp_ms, value)``."""
         self.flush()
-        return self.workspace.runs.metric_history(self.record.pk, key)
+        return self.services.runs.metric_history(self.record.pk, key)
 
     def values(self, key: str | None = None) -> list[dict]:
         """Logged lists, tables and images (``data`` is JSON text; images have a ``blob``)."""
-        return self.workspace.runs.values(self.record.pk, key)
+        return self.services.runs.values(self.record.pk, key)
 
     def files(self, kind: str | None = None) -> list[dict]:
         """The run's artifacts, snapshot files and logs."""
-        return self.workspace.runs.files(self.record.pk, kind)
+        return self.services.runs.files(self.record.pk, kind)
 
     def children(self) -> list["Run"]:
         """Child runs, oldest first."""
-        return [Run(self.workspace, r) for r in self.workspace.runs.children(self.record.pk)]
+        return [self.services.handle(r) for r in self.services.runs.children(self.record.pk)]
 
     def download(self, path: str | None = None, dest: str | os.PathLike = ".",
                  kind: str = "artifact") -> list[Path]:
@@ -319,14 +345,14 @@ class Run:
 
         ``kind`` is ``artifact`` (default), ``snapshot`` or ``log``.
         """
-        return self.workspace.artifacts.download(self.record.pk, path, dest, kind)
+        return self.services.artifacts.download(self.record.pk, path, dest, kind)
 
     # -- lifecycle ---------------------------------------------------------
 
     def child(self, name: str | None = None, *, tags: Mapping | None = None, description: str = "") -> "Run":
         """Start a child run of this run, in the same experiment."""
-        return self.workspace._start_run(self.record.experiment, name=name, tags=tags,
-                                         description=description, parent=self, snapshot=False)
+        return self.services.start(self.record.experiment, name=name, tags=tags,
+                                   description=description, parent=self, snapshot=False)
 
     def __enter__(self) -> "Run":
         return self
@@ -349,11 +375,11 @@ class Run:
                 problems.append(f"{type(exc).__name__}: {exc}")
         if problems and status == R.COMPLETED:
             status, error = R.FAILED, "while ending the run: " + "; ".join(problems)
-        self.workspace.artifacts.store_live_logs(self.record.pk, self.id)
+        self.services.artifacts.store_live_logs(self.record.pk, self.id)
         try:
-            self.record = self.workspace.runs.end(self.id, status, error)
+            self.record = self.services.runs.end(self.id, status, error)
         except Conflict:  # ended elsewhere meanwhile, e.g. canceled: that status stands
-            self.record = self.workspace.runs.get(self.id)
+            self.record = self.services.runs.get(self.id)
 
     def detach(self) -> None:
         """Write what is buffered and stop logging through this handle; the run goes on (a run
@@ -375,7 +401,7 @@ class Run:
 
     def _upload_outputs(self) -> None:
         if self._outputs_dir and os.path.isdir(self._outputs_dir):
-            self.workspace.artifacts.upload_folder(self.record.pk, "outputs", self._outputs_dir,
+            self.services.artifacts.upload_folder(self.record.pk, "outputs", self._outputs_dir,
                                                    since_ms=self.record.start_time)
 
     def _check_running(self) -> None:

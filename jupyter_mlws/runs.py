@@ -256,6 +256,11 @@ class RunService:
         self.db.transact(lambda conn: conn.execute(
             S.runs.update().where(S.runs.c.pk == run_pk).values(pid=pid, host=socket.gethostname())))
 
+    def process_of(self, run_id: str) -> tuple[int | None, str]:
+        """The process recorded as executing a run: ``(pid, host)``, pid None when none is."""
+        with self.db.read() as conn:
+            return tuple(conn.execute(select_pid(self._pk(conn, run_id))).one())
+
     def mark_started(self, run_id: str) -> RunRecord:
         """Move a queued run to running (an executor picked it up)."""
         def update(conn: Connection) -> None:
@@ -657,6 +662,11 @@ class Series:
 
 def _step_of(row: tuple) -> int:
     return row[0]
+
+
+def select_pid(run_pk: int):
+    """The query for the process (pid, host) recorded on a run."""
+    return select(S.runs.c.pid, S.runs.c.host).where(S.runs.c.pk == run_pk)
 
 
 def tag_rows(tags: Mapping) -> dict[str, str]:

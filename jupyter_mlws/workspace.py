@@ -2,72 +2,33 @@
 
 ``Workspace.create(path)`` makes a workspace directory; ``Workspace.open()``
 opens one (see :mod:`jupyter_mlws.config` for how it is found).  Every face,
-the SDK, the CLI and later the server and widgets, calls these methods.
+the SDK, the CLI, the server and the widgets, calls these methods.
+
+The Workspace builds each service once, in ``__init__`` (the heavy ones on first
+use), gives it its collaborators explicitly, and closes them; its methods hand
+work to those services by run id.  It holds no persistence of its own: SQL lives
+in the services and ``store/``, bytes in the :class:`~jupyter_mlws.store.blobs.BlobStore`.
 """
 
 from __future__ import annotations
 
-import __main__
+import dataclasses
 import os
-import shutil
-import sqlite3
-import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from . import config as C
+from .access import AccessService
 from .artifacts import ArtifactService
 from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, Unavailable
-from .metrics import MetricWriter
-from .run import Run, active_runs, activate
-from .runs import LIVE, RunPage, RunService
+from .models import ModelRegistry
+from .run import Run
+from .runs import LIVE, RunService
+from .store.blobs import BlobStore, LocalBlobStore
+from .tracking import ENV_RUN_ID, Experiment, RunList, Tracking
 
-#: the run a process started by the workspace logs to
-ENV_RUN_ID = "MLWS_RUN_ID"
-
-
-class Experiment:
-    """A named group of runs; created in the store by its first run."""
-
-    def __init__(self, workspace: "Workspace", name: str):
-        self.workspace = workspace
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<Experiment {self.name!r}>"
-
-    def start_run(
-        self,
-        name: str | None = None,
-        *,
-        tags: Mapping | None = None,
-        description: str = "",
-        snapshot: bool | str | os.PathLike = True,
-        outputs: str | None = "outputs",
-    ) -> Run:
-        """Start a run; use it as a context manager so that it ends with the block.
-
-        Parameters
-        ----------
-        name : str, optional
-            A display name (default ``<experiment>-<number>``).
-        tags : mapping, optional
-            Tags set at start.
-        description : str
-            Free text.
-        snapshot : bool or path
-            Keep a snapshot of the source folder (the script's folder, else the
-            current directory), or of the folder given.  ``False`` skips it.
-        outputs : str or None
-            A folder whose files are uploaded as artifacts when the run ends.
-        """
-        return self.workspace._start_run(self.name, name=name, tags=tags, description=description,
-                                         snapshot=snapshot, outputs=outputs)
-
-    def search_runs(self, filter_string: str | None = None, **kwargs) -> RunPage:
-        """Search this experiment's runs (see :meth:`Workspace.search_runs`)."""
-        return self.workspace.search_runs(filter_string, experiments=[self.name], **kwargs)
+__all__ = ["ENV_RUN_ID", "Experiment", "RunList", "Workspace"]
 
 
 class Workspace:
@@ -78,7 +39,6 @@ class Workspace:
 
     def __init__(self, cfg: C.WorkspaceConfig):
         from .store import migrations
-        from .store.blobs import LocalBlobStore
         from .store.db import Database
 
         self.config = cfg
@@ -88,14 +48,19 @@ class Workspace:
         except BaseException:
             self.db.dispose()
             raise
+        # every service is built here, once, with its collaborators given explicitly
         self.runs = RunService(self.db, heartbeat_timeout=cfg.heartbeat_timeout)
-        self.blobs = LocalBlobStore(cfg.artifact_root / "blobs", cfg.root)
+        self.blobs: BlobStore = LocalBlobStore(cfg.artifact_root / "blobs", cfg.root)
         self.blobs.remove_stale_temps()  # uploads killed mid-way (only dead writers' files)
         self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
+        self.access = AccessService(self.db)
+        # a version an endpoint serves cannot be deleted
+        self.models = ModelRegistry(self.db, self.runs, self.blobs,
+                                    in_use=lambda ref: self.endpoints.serving(ref))
+        self.tracking = Tracking(self.runs, self.artifacts, self.models, cfg, owner=self)
         self.runs.on_killed.append(self._keep_what_a_killed_run_left)
-        self._notebooks = None
-        self._models = None
-        self._endpoints = None
+        self._notebooks = None  # built on first use: see the notebooks property
+        self._endpoints = None  # built on first use: see the endpoints property
 
     # -- creating and opening ---------------------------------------------------
 
@@ -157,9 +122,7 @@ class Workspace:
 
     def close(self) -> None:
         """End this process's runs and release the database."""
-        for run in reversed(active_runs()):
-            if run.workspace is self:
-                run.end()
+        self.tracking.end_all()
         self.db.dispose()
 
     def __enter__(self) -> "Workspace":
@@ -197,7 +160,7 @@ class Workspace:
         """The experiment ``name`` (created by its first run)."""
         from .limits import check_key
 
-        return Experiment(self, check_key(name, "experiment"))
+        return Experiment(self.tracking, check_key(name, "experiment"))
 
     def list_experiments(self) -> list[dict]:
         """Experiments with their run counts."""
@@ -218,10 +181,7 @@ class Workspace:
 
     def get_run(self, run_id: str) -> Run:
         """The run with this id (or a unique prefix of 4+ characters)."""
-        for run in active_runs():
-            if run.id == run_id and run.workspace is self:
-                return run
-        return Run(self, self.runs.get(run_id))
+        return self.tracking.get(run_id)
 
     def search_runs(
         self,
@@ -237,69 +197,22 @@ class Workspace:
         Returns one page (a list of :class:`Run`) whose ``next_page_token``
         fetches the next page, None at the end.
         """
-        page = self.runs.search(filter_string, experiments=experiments, order_by=order_by,
-                                max_results=max_results, page_token=page_token)
-        return RunList([Run(self, r) for r in page.runs], page.next_page_token)
+        return self.tracking.search(filter_string, experiments=experiments, order_by=order_by,
+                                    max_results=max_results, page_token=page_token)
 
     def compare_runs(self, run_ids: Sequence[str]) -> dict:
         """Params and last metrics of several runs side by side."""
-        if len(run_ids) < 2:
-            raise InvalidInput("compare needs at least two runs")
-        records = [self.runs.get(r) for r in run_ids]
-        return {
-            "runs": [r.id for r in records],
-            "names": [r.name for r in records],
-            "status": [r.status for r in records],
-            "params": _side_by_side([r.params for r in records]),
-            "metrics": _side_by_side([r.metrics for r in records]),
-        }
+        return self.tracking.compare(run_ids)
 
     def run_logs(self, run_id: str, name: str | None = None, tail: int | None = None) -> dict[str, bytes]:
         """The logs of a run (stored, or live while it runs); with ``tail``, each log's last bytes."""
-        record = self.runs.get(run_id)
-        return self.artifacts.read_log(record.pk, record.id, name, tail=tail)
+        return self.tracking.logs(run_id, name, tail=tail)
 
     def follow_logs(self, run_id: str, name: str | None = None, *, interval: float = 0.5,
                     ) -> Iterator[tuple[str, bytes]]:
         """Yield ``(log name, bytes)`` as a run's logs grow, from their start, until the run has
         ended and all of it is read (``tail -f`` for a run; a run that ended yields its logs)."""
-        import time
-
-        offsets: dict[str, int] = {}
-        while True:
-            record = self.runs.get(run_id)
-            live = record.status in LIVE
-            try:
-                parts = self.artifacts.read_log_parts(record.pk, record.id, name, offsets=offsets)
-            except (NotFound, FileNotFoundError):
-                if not live:
-                    raise
-                parts = {}  # that log is not written yet, or is being stored as the run ends
-            for log_name, (size, _offset, data) in sorted(parts.items()):
-                offsets[log_name] = size
-                if data:
-                    yield log_name, data
-            if not live:
-                return
-            time.sleep(interval)
-
-    def _start_run(self, experiment: str, *, name=None, tags=None, description="",
-                   parent: Run | None = None, snapshot=True, outputs: str | None = None) -> Run:
-        """Create a running run owned by this process (the SDK's start_run and child)."""
-        from .snapshot import git_info
-
-        source_type, source_name, source_dir = _source()
-        parent_id = parent.id if parent else _env_parent(self)
-        snap_dir = Path(snapshot) if isinstance(snapshot, (str, os.PathLike)) else source_dir
-        files = self._collect_snapshot(snap_dir) if snapshot and parent is None else []
-        record = self.runs.create(
-            experiment, name=name, description=description, parent_id=parent_id, tags=tags,
-            source_type=source_type, source_name=source_name, git=git_info(snap_dir))
-        run = Run(self, record, self._writer(record.pk))
-        if files:
-            self.artifacts.store_snapshot(record.pk, files)
-        outputs_dir = os.path.abspath(outputs) if outputs and parent is None else None
-        return activate(run, outputs_dir)
+        return self.tracking.follow_logs(run_id, name, interval=interval)
 
     def runs_exists(self, run_id: str) -> bool:
         """Whether a run with exactly this id is recorded."""
@@ -310,24 +223,15 @@ class Workspace:
 
     def attach_run(self, run_id: str) -> Run:
         """A logging handle on a running run started elsewhere (e.g. by ``mlws run start``)."""
-        record = self.runs.get(run_id)
-        if record.status == "queued":
-            record = self.runs.mark_started(run_id)
-        if record.status != "running":
-            raise Conflict(f"run {record.id} is {record.status}: only a running run takes logs")
-        return Run(self, record, self._writer(record.pk))
+        return self.tracking.attach(run_id)
+
+    def start_session_run(self, notebook: str, *, kernel: str = "unknown",
+                          cwd: str | os.PathLike | None = None) -> Run:
+        """Start the session run of this kernel (what ``%load_ext jupyter_mlws`` records cells
+        on); see :meth:`Tracking.start_session`."""
+        return self.tracking.start_session(notebook, kernel=kernel, cwd=cwd)
 
     # -- models -------------------------------------------------------------------
-
-    @property
-    def models(self):
-        """The model registry."""
-        if self._models is None:
-            from .models import ModelRegistry
-
-            # a version an endpoint serves cannot be deleted
-            self._models = ModelRegistry(self, in_use=lambda ref: self.endpoints.serving(ref))
-        return self._models
 
     def register_model(self, name: str, path: str | os.PathLike | None = None, **options):
         """Register the next version of model ``name`` (see :meth:`ModelRegistry.register`)."""
@@ -353,17 +257,6 @@ class Workspace:
         :meth:`EndpointService.create` (``workers``, ``port``, ``request_timeout``, ...).
         """
         return self.endpoints.create(name, model, entry_script, **options)
-
-    # -- access -------------------------------------------------------------------
-
-    @property
-    def access(self):
-        """Workspace roles (owner, contributor, reader): see :mod:`jupyter_mlws.access`."""
-        if getattr(self, "_access", None) is None:
-            from .access import AccessService
-
-            self._access = AccessService(self.db)
-        return self._access
 
     # -- notebooks ----------------------------------------------------------------
 
@@ -433,8 +326,8 @@ class Workspace:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             record = self.runs.get(run_id)
-            if record.status not in ("queued", "running"):
-                return Run(self, record)
+            if record.status not in LIVE:
+                return self.tracking.handle(record)
             if deadline is not None and time.monotonic() > deadline:
                 raise Unavailable(f"run {record.id} is still {record.status} after {timeout:g} s")
             time.sleep(poll)
@@ -452,26 +345,14 @@ class Workspace:
         from .notebooks import stop_process_group
 
         record = self.runs.get(run_id)
-        if record.status not in ("queued", "running"):
+        if record.status not in LIVE:
             raise Conflict(f"run {record.id} has already ended ({record.status})")
         self.runs.end(record.id, "canceled", "canceled by the user")
-        with self.db.read() as conn:
-            pid, host = conn.execute(select_pid(record.pk)).one()
+        pid, host = self.runs.process_of(record.id)
         if (record.source_type in ("notebook", "sweep", "command") and pid
                 and host == socket.gethostname() and pid != os.getpid()):
             stop_process_group(pid, grace)
         return self.get_run(run_id)
-
-    def _writer(self, run_pk: int) -> MetricWriter:
-        return MetricWriter(lambda pts: self.runs.write_points(run_pk, pts),
-                            lambda: self.runs.heartbeat(run_pk),
-                            write_records=lambda cells: self.runs.add_cells(run_pk, cells),
-                            heartbeat_interval=self.config.heartbeat_interval)
-
-    def _collect_snapshot(self, folder: Path):
-        from .snapshot import collect
-
-        return collect(folder, max_bytes=self.config.snapshot_max_mb * 1024 * 1024)
 
     # -- maintenance --------------------------------------------------------------
 
@@ -487,19 +368,10 @@ class Workspace:
         if dest.exists() and any(dest.iterdir()):
             raise Conflict(f"backup destination {str(dest)!r} is not empty: choose a new folder")
         dest.mkdir(parents=True, exist_ok=True)
-        src_db = sqlite3.connect(str(self.root / C.DB_FILE), timeout=60)
-        dst_db = sqlite3.connect(str(dest / C.DB_FILE))
-        try:
-            src_db.backup(dst_db)
-        finally:
-            dst_db.close()
-            src_db.close()
-        blobs = self.config.artifact_root / "blobs"
-        if blobs.is_dir():
-            shutil.copytree(blobs, dest / "artifacts" / "blobs",
-                            ignore=shutil.ignore_patterns("tmp"))
-        backup_cfg = C.WorkspaceConfig(**{**self.config.__dict__, "root": dest, "artifacts": None})
-        C.write_new(backup_cfg)
+        self.db.backup_to(dest / C.DB_FILE)
+        self.blobs.copy_to(dest / "artifacts" / "blobs")
+        # the copy is a workspace of its own: its database and artifacts in its folder
+        C.write_new(dataclasses.replace(self.config, root=dest, metadata=None, artifacts=None))
         return dest
 
     # -- the change feed ------------------------------------------------------------
@@ -511,51 +383,6 @@ class Workspace:
         from .watch import ChangeFeed
 
         return ChangeFeed(self.db, self.runs, self.artifacts, self.endpoints)
-
-
-class RunList(list):
-    """A page of runs; ``next_page_token`` fetches the next page (None at the end)."""
-
-    def __init__(self, runs: list[Run], next_page_token: str | None):
-        super().__init__(runs)
-        self.next_page_token = next_page_token
-
-
-def _side_by_side(dicts: list[dict]) -> dict[str, list]:
-    keys = sorted(set().union(*dicts))
-    return {k: [d.get(k) for d in dicts] for k in keys}
-
-
-def _source() -> tuple[str, str, Path]:
-    """What is running: (source type, name, folder to snapshot)."""
-    main_file = getattr(__main__, "__file__", None)
-    if main_file and not main_file.endswith("ipykernel_launcher.py") and os.path.isfile(main_file):
-        path = Path(main_file).absolute()
-        return "script", path.name, path.parent
-    if "ipykernel" in sys.modules:
-        return "notebook", os.environ.get("JPY_SESSION_NAME", "unknown"), Path.cwd()
-    return "interactive", "", Path.cwd()
-
-
-def _env_parent(ws: Workspace) -> str | None:
-    """The run this process was started for, if any (a managed run's id)."""
-    run_id = os.environ.get(ENV_RUN_ID)
-    if not run_id:
-        return None
-    try:
-        ws.runs.get(run_id)
-    except NotFound:
-        return None
-    return run_id
-
-
-def select_pid(run_pk: int):
-    """The query for the process (pid, host) recorded on a run."""
-    from sqlalchemy import select
-
-    from .store import schema as S
-
-    return select(S.runs.c.pid, S.runs.c.host).where(S.runs.c.pk == run_pk)
 
 
 def _redact(url: str) -> str:

@@ -267,7 +267,7 @@ def test_a_killed_executor_leaves_a_killed_run_with_its_notebook_as_it_was(nbws,
 
 
 def _pid(ws, run):
-    from jupyter_mlws.workspace import select_pid
+    from jupyter_mlws.runs import select_pid
 
     with ws.db.read() as conn:
         return conn.execute(select_pid(run.record.pk)).one()[0]

@@ -102,6 +102,21 @@ def test_backup_is_a_workspace_with_the_same_runs(ws, tmp_path):
         ws.backup(dest)
 
 
+def test_backup_copies_the_database_the_metadata_url_names(tmp_path):
+    # the metadata in another file than the folder's mlws.db: that file is what is backed up
+    meta = tmp_path / "elsewhere" / "meta.db"
+    meta.parent.mkdir()
+    with Workspace.create(tmp_path / "ws", metadata=f"sqlite:///{meta}") as ws:
+        with ws.experiment("e").start_run(snapshot=False) as run:
+            run.log("x", 2.5)
+        dest = ws.backup(tmp_path / "copy")
+    assert not (tmp_path / "ws" / "mlws.db").exists()  # nothing made up in the folder
+    meta.unlink()  # the copy stands on its own
+    with Workspace.open(dest) as copy:
+        assert copy.get_run(run.id).metrics == {"x": 2.5}
+        assert copy.describe()["metadata"] == f"sqlite:///{dest / 'mlws.db'}"
+
+
 def _file(path, data):
     path.write_bytes(data)
     return path

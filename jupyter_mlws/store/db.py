@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
@@ -143,6 +144,21 @@ class Database:
         stmt = self.insert(table)
         others = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
         return stmt.on_conflict_do_update(index_elements=keys, set_=others), rows
+
+    def backup_to(self, dest: str | os.PathLike) -> None:
+        """Copy a SQLite database to the new file ``dest`` with SQLite's online backup API:
+        consistent even while others write.  The file copied is the one the URL names."""
+        if not self.is_sqlite:
+            raise Unavailable("backup copies SQLite workspaces; back up PostgreSQL with pg_dump")
+        source = sqlite3.connect(self.engine.url.database, timeout=BUSY_TIMEOUT_S)
+        try:
+            target = sqlite3.connect(os.fspath(dest))
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -1,8 +1,8 @@
-"""Content-addressed blobs: every file is stored once, under its sha256.
+"""Blobs in a local directory: the embedded default :class:`~.base.BlobStore`.
 
-A blob is written to a temp file beside its final place, fsynced, renamed and
-the directory fsynced; a blob file is therefore either absent or whole, and
-never changes once written.  The same files across 1,000 run snapshots cost
+Every file is stored once, under its sha256, at ``<root>/<sha[:2]>/<sha[2:]>``.  A blob
+is written to a temp file beside its final place, fsynced, renamed and the directory
+fsynced; a blob file is therefore either absent or whole, and never changes once written.  The same files across 1,000 run snapshots cost
 one copy.  A write that fails (a full disk, a read-only folder) removes its temp
 file and raises InsufficientStorage or Unavailable.
 
@@ -20,16 +20,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
-from ..errors import MlwsError, NotFound
-from .failures import file_error
+from ...errors import MlwsError, NotFound
+from ..failures import file_error
+from .base import BlobStore, check_sha256
 
-CHUNK = 1 << 20
 #: a temp file of a writer not known to be alive is stale once not written for this long
 STALE_TEMP_S = 3600
 _TEMP_NAME = re.compile(r"^(?P<host>.+)_(?P<pid>\d+)_")
@@ -65,7 +66,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class LocalBlobStore:
+class LocalBlobStore(BlobStore):
     """Blobs in a local directory: ``<root>/<sha[:2]>/<sha[2:]>``."""
 
     def __init__(self, root: str | os.PathLike, workspace_root: str | os.PathLike | None = None):
@@ -75,14 +76,24 @@ class LocalBlobStore:
         self.workspace_root = workspace_root
 
     def path(self, sha256: str) -> Path:
-        """Where the blob with this digest lives (it may not exist)."""
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
-            raise NotFound(f"no blob {sha256!r}: a blob id is 64 hex digits")
+        """Where the blob with this digest lives (it may not exist).
+
+        Local only, not part of :class:`BlobStore`: code outside the store reads blobs with
+        :meth:`open`.
+        """
+        check_sha256(sha256)
         return self.root / sha256[:2] / sha256[2:]
 
     def exists(self, sha256: str) -> bool:
         """Whether the blob is stored."""
         return self.path(sha256).is_file()
+
+    def size(self, sha256: str) -> int:
+        """The size of a stored blob in bytes."""
+        try:
+            return self.path(sha256).stat().st_size
+        except FileNotFoundError:
+            raise _missing(sha256) from None
 
     def put_chunks(self, chunks: Iterable[bytes]) -> tuple[str, int]:
         """Store a stream of bytes; return ``(sha256, size)``.
@@ -153,37 +164,19 @@ class LocalBlobStore:
                 continue  # gone meanwhile, or a read-only store: left for next time
         return removed
 
-    def put_bytes(self, data: bytes) -> tuple[str, int]:
-        """Store bytes; return ``(sha256, size)``."""
-        sha = hashlib.sha256(data).hexdigest()
-        if self.exists(sha):
-            return sha, len(data)
-        return self.put_chunks([data])
-
-    def put_file(self, src: str | os.PathLike) -> tuple[str, int]:
-        """Store a file's content; return ``(sha256, size)``.
-
-        The file is hashed first, so a file already stored is never copied again.
-        """
-        with open(src, "rb") as f:
-            digest = hashlib.file_digest(f, "sha256")
-            sha, size = digest.hexdigest(), f.tell()
-            if self.exists(sha):
-                return sha, size
-            f.seek(0)
-            return self.put_chunks(iter(lambda: f.read(CHUNK), b""))
-
     def open(self, sha256: str) -> BinaryIO:
         """Open a stored blob for reading."""
         try:
             return open(self.path(sha256), "rb")
         except FileNotFoundError:
-            raise NotFound(
-                f"blob {sha256[:12]} is missing from the artifact store: restore the "
-                "workspace's artifacts/ directory from a backup"
-            ) from None
+            raise _missing(sha256) from None
 
-    def read_bytes(self, sha256: str) -> bytes:
-        """The whole content of a stored blob."""
-        with self.open(sha256) as f:
-            return f.read()
+    def copy_to(self, dest: Path) -> None:
+        """Copy every blob into the folder ``dest`` (blobs never change: safe while others write)."""
+        if self.root.is_dir():
+            shutil.copytree(self.root, dest, ignore=shutil.ignore_patterns("tmp"))
+
+
+def _missing(sha256: str) -> NotFound:
+    return NotFound(f"blob {sha256[:12]} is missing from the artifact store: restore the "
+                    "workspace's artifacts/ directory from a backup")
