@@ -15,7 +15,7 @@ from functools import wraps
 
 import click
 
-from . import errors as E
+from .. import errors as E
 
 #: the first kind that matches decides (EndpointError before Unavailable, its base)
 EXIT_CODES = {E.InvalidInput: 2, E.NotFound: 3, E.AlreadyExists: 4, E.Conflict: 5,
@@ -41,7 +41,7 @@ def handles_errors(fn):
 
 
 def _ws(ctx: click.Context):
-    from .workspace import Workspace
+    from ..workspace import Workspace
 
     ws = Workspace.open(ctx.obj["workspace"])
     ctx.call_on_close(ws.close)
@@ -57,7 +57,7 @@ def _duration(ms: int | None) -> str:
 
 
 def _json(data, compact: bool = False) -> None:
-    from .runs import jsonable
+    from ..runs import jsonable
 
     click.echo(json.dumps(jsonable(data), indent=None if compact else 2, default=str, allow_nan=False))
 
@@ -99,7 +99,7 @@ class _TextArgs(click.Group):
     arrive as lone surrogates), checked once, before any command runs."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        from .limits import check_text
+        from ..limits import check_text
 
         args = [os.fspath(a) if isinstance(a, os.PathLike) else a for a in args]  # as Python callers pass
         for i, arg in enumerate(args):
@@ -117,7 +117,7 @@ class _TextArgs(click.Group):
 @click.pass_context
 def main(ctx: click.Context, workspace: str | None) -> None:
     """jupyter_mlws: your machine-learning workspace, from the notebook you already use."""
-    from .startup import skip_iri_format_checks
+    from ..startup import skip_iri_format_checks
 
     skip_iri_format_checks()
     ctx.ensure_object(dict)
@@ -138,7 +138,7 @@ def quickstart(path: str, no_lab: bool) -> None:
     JupyterLab starts only at an interactive terminal; with --no-lab, in CI or when the output
     is piped, the command to start it is printed instead.
     """
-    from .quickstart import can_open_lab, exec_lab, lab_hint, run_sample
+    from ..quickstart import can_open_lab, exec_lab, lab_hint, run_sample
 
     summary = run_sample(path)
     click.echo(summary)
@@ -167,7 +167,7 @@ def workspace() -> None:
 @handles_errors
 def workspace_create(path: str, name: str | None, metadata: str | None, artifacts: str | None) -> None:
     """Create a workspace in PATH."""
-    from .workspace import Workspace
+    from ..workspace import Workspace
 
     with Workspace.create(path, name=name, metadata=metadata, artifacts=artifacts) as ws:
         click.echo(f"created workspace {ws.name!r} in {ws.root}")
@@ -236,7 +236,7 @@ def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, command) ->
     """Run COMMAND as a run, capturing its output: mlws run start -- python train.py
 
     Exits with the command's own status."""
-    from .launcher import run_command
+    from ..launcher import run_command
 
     ended = run_command(_ws(ctx), experiment, command, name=name, tags=_pairs(tags, "tag"),
                         cwd=project_dir, snapshot=not no_snapshot,
@@ -248,7 +248,7 @@ def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, command) ->
 
 
 def _notebook_parameters(params, raw, parameters_file) -> dict:
-    from .parameters import check_parameters, load_file, parse_value
+    from ..parameters import check_parameters, load_file, parse_value
 
     values = load_file(parameters_file) if parameters_file else {}
     values.update({name: parse_value(name, text) for name, text in params})
@@ -325,11 +325,11 @@ def _report_end(record, as_json: bool) -> None:
 def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout, retries, kernel,
                project_dir, name, tags, output, grid, max_parallel, wait, as_json) -> None:
     """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
-    from .parameters import parse_grid
+    from ..parameters import parse_grid
 
     early = None
     if wait and not grid:  # start the kernel first: it boots while the rest is prepared
-        from .executor import EarlyKernel
+        from ..executor import EarlyKernel
 
         early = EarlyKernel(notebook, kernel, project_dir, ctx.obj["workspace"])
     try:
@@ -344,7 +344,7 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
     announce = (lambda sub: [click.echo(f"warning: {w}", err=True) for w in sub.warnings]
                 + [click.echo(sub.run_id) if not as_json else None])
     if wait and not grid:
-        from .executor import submit_and_execute
+        from ..executor import submit_and_execute
 
         progress = _Progress(not as_json)
         try:
@@ -354,7 +354,7 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
             progress.end()
         return _report_end(record, as_json)
     if wait:  # a sweep: this process runs it, as the detached executor would
-        from .executor import run_sweep
+        from ..executor import run_sweep
 
         sub = ws.notebooks.submit_grid(notebook, parse_grid(grid), values, max_parallel=max_parallel,
                                        detach=False, **options)
@@ -556,7 +556,7 @@ def run_download(ctx, run_id, path, dest, snapshot) -> None:
 @handles_errors
 def run_history(ctx, run_id, key, as_json) -> None:
     """Every logged point of metric KEY: step, time, value."""
-    from .runs import json_number
+    from ..runs import json_number
 
     points = _ws(ctx).get_run(run_id).metric_history(key)
     if as_json:
@@ -634,7 +634,7 @@ def model_list(ctx, as_json) -> None:
 @handles_errors
 def model_show(ctx, ref, as_json) -> None:
     """A version (NAME:3, NAME@alias), or every version of NAME."""
-    from .models import parse_ref
+    from ..models import parse_ref
 
     ws = _ws(ctx)
     name, version, alias = parse_ref(ref)
@@ -677,7 +677,7 @@ def model_delete(ctx, ref) -> None:
 @handles_errors
 def model_alias(ctx, target, version, remove) -> None:
     """Point NAME@ALIAS at VERSION (or --delete it): mlws model alias iris@champion 3"""
-    from .models import parse_ref
+    from ..models import parse_ref
 
     name, _version, alias = parse_ref(target)
     if alias is None:
@@ -719,7 +719,7 @@ def access_list(ctx, as_json) -> None:
 @handles_errors
 def access_grant(ctx, user, role) -> None:
     """Give USER the ROLE (owner, contributor or reader); only an owner may."""
-    from .access import os_user
+    from ..access import os_user
 
     done = _ws(ctx).access.grant(os_user(), user, role)
     click.echo(f"{done['user']} is now {done['role']}")
@@ -731,7 +731,7 @@ def access_grant(ctx, user, role) -> None:
 @handles_errors
 def access_revoke(ctx, user) -> None:
     """Remove USER's role; only an owner may, and never the last owner's."""
-    from .access import os_user
+    from ..access import os_user
 
     _ws(ctx).access.revoke(os_user(), user)
     click.echo(f"{user} has no role now")
@@ -755,9 +755,9 @@ def server(ctx, port, ip, enforce_roles, server_args) -> None:
     Extra arguments go to Jupyter, e.g. --IdentityProvider.token=SECRET.  Run as root, it
     passes --allow-root to Jupyter (as quickstart does) and says so.
     """
-    from .config import find_root
-    from .server.extension import MlwsApp
-    from .startup import allow_root_args
+    from ..config import find_root
+    from ..server.extension import MlwsApp
+    from ..startup import allow_root_args
 
     root = find_root(ctx.obj["workspace"])
     as_root = [a for a in allow_root_args() if a not in server_args]
@@ -1090,6 +1090,3 @@ def endpoint_drift(ctx, name, since, as_json) -> None:
                    [[f["name"], _fmt(f["psi"]), _fmt(f["mean_shift_std"]), f["verdict"]]
                     for f in d["features"]])
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
