@@ -219,7 +219,7 @@ def p_nbclient(m):
     patch(m.NotebookClient, "execute_cell", "execute the 10 cells")
     patch(m.NotebookClient, "_cleanup_kernel", "shut the kernel down")
 
-PATCHES = {"jupyter_mlws.cli": p_cli, "jupyter_mlws.notebooks": p_notebooks,
+PATCHES = {"jupyter_mlws.cli.runs": p_cli, "jupyter_mlws.notebooks": p_notebooks,
            "jupyter_mlws.executor": p_executor, "jupyter_client.manager": p_manager,
            "nbclient.client": p_nbclient}
 IMPORTS = {"papermill": "import papermill", "sqlalchemy": "import sqlalchemy",
@@ -378,7 +378,7 @@ def cprofile(b: Bench, path: Path) -> list[tuple[str, float, float]]:
 
 
 # the call chain every row of the profile sits under: not worth a line in RESULTS.md
-CHAIN = ("cli.py:1(<module>)", "(wrapper)", "(run_submit)", "(submit_and_execute)", "(execute)",
+CHAIN = ("cli/__main__.py:1(<module>)", "(wrapper)", "(run_submit)", "(submit_and_execute)", "(execute)",
          "(execute_managed_notebook)", "(_attempt)")
 
 

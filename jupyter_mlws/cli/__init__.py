@@ -1,0 +1,28 @@
+"""The ``mlws`` command line: a thin face over :class:`~jupyter_mlws.workspace.Workspace`.
+
+``main`` (in :mod:`.main`, with the helpers every command shares: errors to exit codes,
+tables, ``label: value`` fields, JSON) is the root command; each other module holds one
+command group and imports only from ``.main``.  The groups join the root here, in one place.
+"""
+
+from __future__ import annotations
+
+from .main import main
+
+
+def _join_groups() -> None:
+    # names bound in here only: the package's attributes stay its modules (cli.runs, cli.access, ...)
+    from .access import access
+    from .endpoints import endpoint
+    from .models import model
+    from .runs import run
+    from .server import server
+    from .workspace import experiment, quickstart, workspace
+
+    for command in (quickstart, workspace, experiment, run, model, access, server, endpoint):
+        main.add_command(command)
+
+
+_join_groups()
+
+__all__ = ["main"]

@@ -1,0 +1,124 @@
+"""The ``mlws`` command line: a thin face over :class:`~jupyter_mlws.workspace.Workspace`.
+
+Each command parses its options, calls the workspace and prints the answer;
+``--json`` prints it for scripts.  Workspace errors become one line on stderr
+and an exit code per kind (see ``EXIT_CODES``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from functools import wraps
+
+import click
+
+from .. import errors as E
+
+#: the first kind that matches decides (EndpointError before Unavailable, its base)
+EXIT_CODES = {E.InvalidInput: 2, E.NotFound: 3, E.AlreadyExists: 4, E.Conflict: 5,
+              E.PermissionDenied: 6, E.EndpointError: 8, E.InsufficientStorage: 9, E.Unavailable: 7,
+              E.MlwsError: 1}
+
+
+def _fail(exc: E.MlwsError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    code = next(c for kind, c in EXIT_CODES.items() if isinstance(exc, kind))
+    sys.exit(code)
+
+
+def handles_errors(fn):
+    """Turn workspace errors into a one-line message and an exit code."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except E.MlwsError as exc:
+            _fail(exc)
+    return wrapper
+
+
+def _ws(ctx: click.Context):
+    from ..workspace import Workspace
+
+    ws = Workspace.open(ctx.obj["workspace"])
+    ctx.call_on_close(ws.close)
+    return ws
+
+
+def _time(ms: int | None) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
+
+
+def _duration(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f}s"
+
+
+def _json(data, compact: bool = False) -> None:
+    from ..runs import jsonable
+
+    click.echo(json.dumps(jsonable(data), indent=None if compact else 2, default=str, allow_nan=False))
+
+
+def _table(headers: list[str], rows: list[list]) -> None:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def _fields(pairs) -> None:
+    """``label: value`` lines, values aligned one space past the longest label."""
+    pairs = list(pairs)
+    width = max(len(label) for label, _ in pairs) + 2
+    for label, value in pairs:
+        click.echo(f"{label + ':':<{width}}{value}".rstrip())
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "-" if value is None else str(value)
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise E.InvalidInput(f"{what} {item!r} is not KEY=VALUE")
+        out[key] = value
+    return out
+
+
+class _TextArgs(click.Group):
+    """The root command: every argument must be text UTF-8 can hold (bytes that are not
+    arrive as lone surrogates), checked once, before any command runs."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from ..limits import check_text
+
+        args = [os.fspath(a) if isinstance(a, os.PathLike) else a for a in args]  # as Python callers pass
+        for i, arg in enumerate(args):
+            try:
+                check_text(arg, f"argument {i + 1}")
+            except E.InvalidInput as exc:
+                raise click.UsageError(str(exc), ctx) from None
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_TextArgs)
+@click.option("--workspace", "-w", envvar="MLWS_WORKSPACE", default=None,
+              help="Workspace folder (default: $MLWS_WORKSPACE, else the current folder or a parent).")
+@click.version_option(package_name="jupyter_mlws")
+@click.pass_context
+def main(ctx: click.Context, workspace: str | None) -> None:
+    """jupyter_mlws: your machine-learning workspace, from the notebook you already use."""
+    from ..startup import skip_iri_format_checks
+
+    skip_iri_format_checks()
+    ctx.ensure_object(dict)
+    ctx.obj["workspace"] = workspace
