@@ -251,10 +251,21 @@ class RunService:
         self.db.transact(update)
         return self.get(run_id)
 
-    def set_process(self, run_pk: int, pid: int) -> None:
-        """Record the process executing a run on this host (what cancel stops)."""
+    def set_process(self, run_pk: int, process) -> None:
+        """Record the process executing a run (a :class:`~.compute.local.Process`: what cancel
+        stops, once it has checked the pid is still that process)."""
         self.db.transact(lambda conn: conn.execute(
-            S.runs.update().where(S.runs.c.pk == run_pk).values(pid=pid, host=socket.gethostname())))
+            S.runs.update().where(S.runs.c.pk == run_pk).values(
+                pid=process.pid, host=process.host, pid_started=process.started)))
+
+    def process(self, run_pk: int):
+        """The process recorded as executing a run (a :class:`~.compute.local.Process`), or None."""
+        from .compute.local import Process
+
+        r = S.runs
+        with self.db.read() as conn:
+            row = conn.execute(select(r.c.pid, r.c.host, r.c.pid_started).where(r.c.pk == run_pk)).first()
+        return Process(row.pid, row.host, row.pid_started) if row is not None and row.pid else None
 
     def mark_started(self, run_id: str) -> RunRecord:
         """Move a queued run to running (an executor picked it up)."""

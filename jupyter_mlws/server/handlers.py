@@ -28,7 +28,7 @@ from tornado import web
 
 from .. import errors as E
 from ..access import check_role
-from ..parameters import given_parameters
+from ..notebooks.parameters import given_parameters
 from ..runs import jsonable
 
 #: one place maps the workspace's error kinds to HTTP
