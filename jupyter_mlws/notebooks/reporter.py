@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator
 
 from .. import runs as R
 from ..compute.local import Process
-from ..errors import Conflict, MlwsError, NotFound
+from ..errors import MlwsError, NotFound
 from .job import NotebookJob
 
 if TYPE_CHECKING:  # pragma: no cover
