@@ -219,8 +219,8 @@ def p_nbclient(m):
     patch(m.NotebookClient, "execute_cell", "execute the 10 cells")
     patch(m.NotebookClient, "_cleanup_kernel", "shut the kernel down")
 
-PATCHES = {"jupyter_mlws.cli.runs": p_cli, "jupyter_mlws.notebooks": p_notebooks,
-           "jupyter_mlws.executor": p_executor, "jupyter_client.manager": p_manager,
+PATCHES = {"jupyter_mlws.cli.runs": p_cli, "jupyter_mlws.notebooks.service": p_notebooks,
+           "jupyter_mlws.notebooks.executor": p_executor, "jupyter_client.manager": p_manager,
            "nbclient.client": p_nbclient}
 IMPORTS = {"papermill": "import papermill", "sqlalchemy": "import sqlalchemy",
            "jupyter_client": "import jupyter_client", "nbformat": "import nbformat"}

@@ -20,6 +20,7 @@ from typing import IO, Callable, Mapping, Sequence
 
 from . import config as C
 from . import runs as R
+from .compute import local
 from .errors import InvalidInput
 from .metrics import MetricWriter
 from .run import Run, activate
@@ -78,12 +79,12 @@ def run_command(
     env = {**os.environ, "MLWS_WORKSPACE": str(ws.root), ENV_RUN_ID: record.id,
            "PYTHONUNBUFFERED": "1"}
     try:
-        child = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, start_new_session=True)
+        child = local.start_session(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
     except OSError as exc:
         run.end(R.FAILED, f"could not start {argv[0]!r}: {exc.strerror}")
         raise InvalidInput(f"could not start {argv[0]!r}: {exc.strerror}") from None
-    ws.runs.set_process(record.pk, child.pid)  # what 'mlws run cancel' stops
+    ws.runs.set_process(record.pk, local.Process.of(child.pid))  # what 'mlws run cancel' stops
     pumps = [threading.Thread(target=_pump, args=(stream, ws.artifacts.live_file(record.id, f"{n}.log"),
                                                   out if echo else None), daemon=True)
              for stream, n, out in ((child.stdout, "stdout", sys.stdout), (child.stderr, "stderr", sys.stderr))]
@@ -114,12 +115,7 @@ def _wait(child: subprocess.Popen) -> tuple[str, str | None]:
     try:
         code = child.wait()
     except (KeyboardInterrupt, SystemExit):
-        os.killpg(child.pid, signal.SIGTERM)
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
+        local.stop_child(child, 10)
         return R.CANCELED, "stopped by the user"
     if code == 0:
         return R.COMPLETED, None

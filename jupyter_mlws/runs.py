@@ -251,15 +251,21 @@ class RunService:
         self.db.transact(update)
         return self.get(run_id)
 
-    def set_process(self, run_pk: int, pid: int) -> None:
-        """Record the process executing a run on this host (what cancel stops)."""
+    def set_process(self, run_pk: int, process) -> None:
+        """Record the process executing a run (a :class:`~.compute.local.Process`: what cancel
+        stops, once it has checked the pid is still that process)."""
         self.db.transact(lambda conn: conn.execute(
-            S.runs.update().where(S.runs.c.pk == run_pk).values(pid=pid, host=socket.gethostname())))
+            S.runs.update().where(S.runs.c.pk == run_pk).values(
+                pid=process.pid, host=process.host, pid_started=process.started)))
 
-    def process_of(self, run_id: str) -> tuple[int | None, str]:
-        """The process recorded as executing a run: ``(pid, host)``, pid None when none is."""
+    def process_of(self, run_id: str):
+        """The process recorded as executing a run (a :class:`~.compute.local.Process`: pid, host
+        and start time), or None when none is."""
+        from .compute.local import Process
+
         with self.db.read() as conn:
-            return tuple(conn.execute(select_pid(self._pk(conn, run_id))).one())
+            row = conn.execute(select_pid(self._pk(conn, run_id))).first()
+        return Process(row.pid, row.host, row.pid_started) if row is not None and row.pid else None
 
     def mark_started(self, run_id: str) -> RunRecord:
         """Move a queued run to running (an executor picked it up)."""
@@ -665,8 +671,8 @@ def _step_of(row: tuple) -> int:
 
 
 def select_pid(run_pk: int):
-    """The query for the process (pid, host) recorded on a run."""
-    return select(S.runs.c.pid, S.runs.c.host).where(S.runs.c.pk == run_pk)
+    """The query for the process (pid, host, start time) recorded on a run."""
+    return select(S.runs.c.pid, S.runs.c.host, S.runs.c.pid_started).where(S.runs.c.pk == run_pk)
 
 
 def tag_rows(tags: Mapping) -> dict[str, str]:

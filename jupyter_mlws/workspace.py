@@ -16,7 +16,7 @@ import dataclasses
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from . import config as C
 from .access import AccessService
@@ -60,6 +60,7 @@ class Workspace:
         self.tracking = Tracking(self.runs, self.artifacts, self.models, cfg, owner=self)
         self.runs.on_killed.append(self._keep_what_a_killed_run_left)
         self._notebooks = None  # built on first use: see the notebooks property
+        self._compute = None  # built on first use: see the compute property
         self._endpoints = None  # built on first use: see the endpoints property
 
     # -- creating and opening ---------------------------------------------------
@@ -171,10 +172,9 @@ class Workspace:
         (its artifact, as far as it ran) and its logs.  Should that fail, the live files stay,
         and still read as the run's logs."""
         from .errors import MlwsError
-        from .executor import keep_live_notebook
 
         try:
-            keep_live_notebook(self, run_pk, run_id)
+            self.notebooks.keep_live_notebook(run_id)
             self.artifacts.store_live_logs(run_pk, run_id)
         except (MlwsError, OSError, ValueError):
             pass
@@ -258,20 +258,36 @@ class Workspace:
         """
         return self.endpoints.create(name, model, entry_script, **options)
 
-    # -- notebooks ----------------------------------------------------------------
+    # -- compute and notebooks ----------------------------------------------------
+
+    @property
+    def compute(self):
+        """Where the workspace executes runs: compute targets by name (``local``), built on use."""
+        if self._compute is None:
+            from .compute.registry import TargetRegistry
+
+            self._compute = TargetRegistry({"local": {"root": self.root,
+                                                      "live_root": self.artifacts.live_root}})
+        return self._compute
 
     @property
     def notebooks(self):
         """The notebook service (built on first use: it loads nbformat and jupyter_client)."""
         if self._notebooks is None:
-            from .notebooks import NotebookService
+            from .notebooks.service import NotebookService
 
-            self._notebooks = NotebookService(self)
+            self._notebooks = NotebookService(
+                db=self.db, runs=self.runs, artifacts=self.artifacts, blobs=self.blobs,
+                root=self.root, snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
+                heartbeat_interval=self.config.heartbeat_interval, compute=self.compute,
+                attach_run=self.attach_run, reopen=lambda: Workspace.open(self.root))
         return self._notebooks
 
     def submit_notebook(self, notebook: str | os.PathLike, parameters: Mapping | None = None, *,
                         grid: Mapping | None = None, max_parallel: int = 2, wait: bool = False,
-                        **options) -> Run:
+                        on_progress: Callable[[int, int], None] | None = None,
+                        on_submitted: Callable[[Run], None] | None = None,
+                        in_process: bool = False, **options) -> Run:
         """Execute a notebook as a run with Papermill, in the background; return the run at once.
 
         Parameters
@@ -285,7 +301,16 @@ class Workspace:
         grid : mapping of name to values, optional
             Make a parent run with one child per combination, ``max_parallel`` at a time.
         wait : bool
-            Block until the run ends.
+            Block until the run ends; return it ended.
+        on_progress : callable, optional
+            With ``wait``: ``on_progress(done, total)`` as cells run (of a sweep: as child
+            runs end).
+        on_submitted : callable, optional
+            Called with the recorded run (and its ``warnings``) before it executes.
+        in_process : bool
+            With ``wait``: execute in this process instead of a detached one (what ``mlws run
+            submit --wait`` does: the kernel starts first and boots while the run is
+            recorded).  A sweep then forks, so this process must run no other thread.
         **options
             ``experiment`` (default: the notebook's name), ``kernel``, ``timeout`` (seconds a
             cell may run), ``retries``, ``project_dir`` (the folder snapshotted and run in;
@@ -295,32 +320,65 @@ class Workspace:
 
         The returned run's ``warnings`` list what looked wrong but did not stop it.
         """
+        told = self._told(on_submitted)
+        if wait and in_process:
+            sub = self.notebooks.execute_here(notebook, parameters, grid=grid,
+                                              max_parallel=max_parallel, on_progress=on_progress,
+                                              on_submitted=told, **options)
+            return self._submitted(sub)
         if grid:
             sub = self.notebooks.submit_grid(notebook, grid, parameters, max_parallel=max_parallel,
                                              **options)
         else:
             sub = self.notebooks.submit(notebook, parameters, **options)
-        run = self.get_run(sub.run_id)
-        run.warnings = sub.warnings
-        return self.wait(run.id) if wait else run
+        return self._then(sub, told, wait, on_progress)
 
-    def promote(self, run_id: str, *, wait: bool = False, **options) -> Run:
+    def promote(self, run_id: str, *, wait: bool = False,
+                on_progress: Callable[[int, int], None] | None = None,
+                on_submitted: Callable[[Run], None] | None = None, **options) -> Run:
         """Turn a session run's cells into a notebook and submit it as a run linked to the session.
 
-        The returned run's ``warnings`` list what looked wrong but did not stop it.
+        ``wait``, ``on_progress`` and ``on_submitted`` as for :meth:`submit_notebook`.  The
+        returned run's ``warnings`` list what looked wrong but did not stop it.
         """
         sub = self.notebooks.promote(run_id, **options)
-        run = self.wait(sub.run_id) if wait else self.get_run(sub.run_id)
+        return self._then(sub, self._told(on_submitted), wait, on_progress)
+
+    def rerun(self, run_id: str, parameters: Mapping | None = None, *, wait: bool = False,
+              on_progress: Callable[[int, int], None] | None = None,
+              on_submitted: Callable[[Run], None] | None = None) -> Run:
+        """Re-execute a notebook run from its snapshot, parameters (with overrides) and kernel.
+
+        ``wait``, ``on_progress`` and ``on_submitted`` as for :meth:`submit_notebook`.
+        """
+        sub = self.notebooks.rerun(run_id, parameters)
+        return self._then(sub, self._told(on_submitted), wait, on_progress)
+
+    def _submitted(self, sub) -> Run:
+        """The run of a notebook submission, with its warnings."""
+        run = self.get_run(sub.run_id)
         run.warnings = sub.warnings
         return run
 
-    def rerun(self, run_id: str, parameters: Mapping | None = None, *, wait: bool = False) -> Run:
-        """Re-execute a notebook run from its snapshot, parameters (with overrides) and kernel."""
-        sub = self.notebooks.rerun(run_id, parameters)
-        return self.wait(sub.run_id) if wait else self.get_run(sub.run_id)
+    def _told(self, on_submitted: Callable[[Run], None] | None):
+        """``on_submitted`` as the notebook service calls it (with its Submission)."""
+        return None if on_submitted is None else lambda sub: on_submitted(self._submitted(sub))
 
-    def wait(self, run_id: str, timeout: float | None = None, poll: float = 0.2) -> Run:
-        """Block until a run has ended; return it."""
+    def _then(self, sub, told, wait: bool, on_progress) -> Run:
+        """Tell of a submission, wait for it if asked; the run, with its warnings."""
+        if told is not None:
+            told(sub)
+        if wait:
+            self.wait(sub.run_id, on_progress=on_progress)
+        return self._submitted(sub)
+
+    def wait(self, run_id: str, timeout: float | None = None, poll: float = 0.2,
+             on_progress: Callable[[int, int], None] | None = None) -> Run:
+        """Block until a run has ended; return it.
+
+        ``on_progress(done, total)`` hears, at each poll, how far it is (cells of a notebook
+        run, ended children of a sweep).  Raises Unavailable after ``timeout`` seconds.
+        """
         import time
 
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -328,6 +386,8 @@ class Workspace:
             record = self.runs.get(run_id)
             if record.status not in LIVE:
                 return self.tracking.handle(record)
+            if on_progress is not None:
+                on_progress(*self.notebooks.done(record.id))
             if deadline is not None and time.monotonic() > deadline:
                 raise Unavailable(f"run {record.id} is still {record.status} after {timeout:g} s")
             time.sleep(poll)
@@ -340,18 +400,15 @@ class Workspace:
         after ``grace`` seconds.  A run a user's own process is logging to is
         only marked canceled: its process is not ours to stop.
         """
-        import socket
-
-        from .notebooks import stop_process_group
+        from .compute.local import LocalTarget
 
         record = self.runs.get(run_id)
         if record.status not in LIVE:
             raise Conflict(f"run {record.id} has already ended ({record.status})")
         self.runs.end(record.id, "canceled", "canceled by the user")
-        pid, host = self.runs.process_of(record.id)
-        if (record.source_type in ("notebook", "sweep", "command") and pid
-                and host == socket.gethostname() and pid != os.getpid()):
-            stop_process_group(pid, grace)
+        if record.source_type in ("notebook", "sweep", "command"):
+            handle = LocalTarget.handle(record.id, self.runs.process_of(record.id))
+            self.compute.get("local").cancel(handle, grace)
         return self.get_run(run_id)
 
     # -- maintenance --------------------------------------------------------------

@@ -156,12 +156,13 @@ def test_output_still_arriving_after_a_cell_replied_is_waited_for(nbws, project)
 
 def test_a_kernel_that_goes_silent_after_a_reply_fails_the_run_naming_the_cell(nbws, project,
                                                                                  monkeypatch):
-    from jupyter_mlws import executor
+    from jupyter_mlws.notebooks import engine
 
-    monkeypatch.setattr(executor, "IOPUB_QUIET_S", 2)
+    monkeypatch.setattr(engine, "IOPUB_QUIET_S", 2)
     silent = LATE_OUTPUT.replace('print("late", i, flush=True)', "pass")
     nb = _code_notebook(project / "silent.ipynb", "x = 1", silent, "print('next')")
-    run = executor.submit_and_execute(nbws, nb)  # in this process (mlws run submit --wait)
+    # in this process (mlws run submit --wait)
+    run = nbws.submit_notebook(nb, wait=True, in_process=True).record
     assert run.status == "failed"
     assert run.error.startswith(
         "cell 2 (In [2]) finished, but the kernel then sent none of its remaining output for 2 s "

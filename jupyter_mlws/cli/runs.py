@@ -40,7 +40,7 @@ def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, command) ->
 
 
 def _notebook_parameters(params, raw, parameters_file) -> dict:
-    from ..parameters import check_parameters, load_file, parse_value
+    from ..notebooks.parameters import check_parameters, load_file, parse_value
 
     values = load_file(parameters_file) if parameters_file else {}
     values.update({name: parse_value(name, text) for name, text in params})
@@ -117,68 +117,33 @@ def _report_end(record, as_json: bool) -> None:
 def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout, retries, kernel,
                project_dir, name, tags, output, grid, max_parallel, wait, as_json) -> None:
     """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
-    from ..parameters import parse_grid
+    from ..notebooks.parameters import parse_grid
 
-    early = None
-    if wait and not grid:  # start the kernel first: it boots while the rest is prepared
-        from ..executor import EarlyKernel
-
-        early = EarlyKernel(notebook, kernel, project_dir, ctx.obj["workspace"])
-    try:
-        ws = _ws(ctx)
-        values = _notebook_parameters(params, raw, parameters_file)
-    except BaseException:
-        if early is not None:
-            early.shutdown()
-        raise
+    ws = _ws(ctx)
+    values = _notebook_parameters(params, raw, parameters_file)
     options = dict(experiment=experiment, timeout=timeout, retries=retries, kernel=kernel,
                    project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output)
-    announce = (lambda sub: [click.echo(f"warning: {w}", err=True) for w in sub.warnings]
-                + [click.echo(sub.run_id) if not as_json else None])
-    if wait and not grid:
-        from ..executor import submit_and_execute
-
-        progress = _Progress(not as_json)
-        try:
-            record = submit_and_execute(ws, notebook, values, early=early, on_progress=progress,
-                                        on_submitted=announce, **options)
-        finally:
-            progress.end()
-        return _report_end(record, as_json)
-    if wait:  # a sweep: this process runs it, as the detached executor would
-        from ..executor import run_sweep
-
-        sub = ws.notebooks.submit_grid(notebook, parse_grid(grid), values, max_parallel=max_parallel,
-                                       detach=False, **options)
-        announce(sub)
-        progress = _Progress(not as_json, unit="run")
-        try:
-            record = run_sweep(ws, sub.run_id, max_parallel, on_progress=progress)
-        finally:
-            progress.end()
-        return _report_end(record, as_json)
-    run_ = ws.submit_notebook(notebook, values, grid=parse_grid(grid) if grid else None,
-                              max_parallel=max_parallel, **options)
-    announce(type("Sub", (), {"run_id": run_.id, "warnings": run_.warnings}))
+    progress = _Progress(wait and not as_json, unit="run" if grid else "cell")
+    try:
+        run_ = ws.submit_notebook(notebook, values, grid=parse_grid(grid) if grid else None,
+                                  max_parallel=max_parallel, wait=wait, in_process=True,
+                                  on_progress=progress, on_submitted=_announcer(as_json), **options)
+    finally:
+        progress.end()
+    if wait:
+        return _report_end(run_.record, as_json)
     if as_json:
         _json(run_.record.to_dict())
 
 
-def _wait_with_progress(ws, run_id: str, show: bool):
-    import time
-
-    from ..runs import LIVE
-
-    progress = _Progress(show)
-    try:
-        while True:
-            state = ws.notebooks.progress(run_id)
-            if state["status"] not in LIVE:
-                return ws.runs.get(run_id)
-            progress(state["done"], state["total"])
-            time.sleep(0.2)
-    finally:
-        progress.end()
+def _announcer(as_json: bool, warn: bool = True):
+    """Tell of a submitted run on stderr (its warnings) and stdout (its id, unless --json)."""
+    def announce(run_) -> None:
+        for warning in run_.warnings if warn else []:
+            click.echo(f"warning: {warning}", err=True)
+        if not as_json:
+            click.echo(run_.id)
+    return announce
 
 
 @run.command("rerun")
@@ -193,10 +158,14 @@ def _wait_with_progress(ws, run_id: str, show: bool):
 def run_rerun(ctx, run_id, params, raw, wait, as_json) -> None:
     """Re-execute a notebook run from its snapshot, parameters and kernel."""
     ws = _ws(ctx)
-    new = ws.rerun(run_id, _notebook_parameters(params, raw, None))
-    click.echo(new.id)
+    progress = _Progress(not as_json)
+    try:
+        new = ws.rerun(run_id, _notebook_parameters(params, raw, None), wait=wait,
+                       on_progress=progress, on_submitted=lambda r: click.echo(r.id))
+    finally:
+        progress.end()
     if wait:
-        _report_end(_wait_with_progress(ws, new.id, not as_json), as_json)
+        _report_end(new.record, as_json)
 
 
 @run.command("promote")
@@ -208,12 +177,14 @@ def run_rerun(ctx, run_id, params, raw, wait, as_json) -> None:
 def run_promote(ctx, run_id, wait, as_json) -> None:
     """Turn a session run's cells into a notebook and run it as an experiment."""
     ws = _ws(ctx)
-    new = ws.promote(run_id)
-    for warning in new.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(new.id)
+    progress = _Progress(not as_json)
+    try:
+        new = ws.promote(run_id, wait=wait, on_progress=progress,
+                         on_submitted=_announcer(False))
+    finally:
+        progress.end()
     if wait:
-        _report_end(_wait_with_progress(ws, new.id, not as_json), as_json)
+        _report_end(new.record, as_json)
 
 
 @run.command("cancel")

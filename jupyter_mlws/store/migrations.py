@@ -134,6 +134,14 @@ def _lineage_params(conn: Connection, changed: dict[tuple[int, str], tuple[str, 
             conn.execute(mv.update().where(mv.c.pk == pk).values(lineage=json.dumps(data)))
 
 
+def _process_start(conn: Connection) -> None:
+    """Runs record when their process started, besides its pid (``runs.pid_started``)."""
+    from sqlalchemy import inspect, text
+
+    if "pid_started" not in {c["name"] for c in inspect(conn).get_columns("runs")}:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN pid_started BIGINT"))
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -143,6 +151,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "workspace roles", _roles),
     (6, "training-data statistics of model versions", _training_stats),
     (7, "params in one encoding: strings as themselves, other values as JSON", _json_params),
+    (8, "the start time of a run's process, so that a reused pid is never signalled", _process_start),
 ]
 LATEST = MIGRATIONS[-1][0]
 

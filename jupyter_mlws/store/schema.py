@@ -83,6 +83,8 @@ runs = Table(
     Column("user_name", Text, nullable=False, default=""),
     Column("host", Text, nullable=False, default=""),
     Column("pid", Integer, nullable=True),
+    # when that process started (clock ticks since boot): a pid reused later is not the run's
+    Column("pid_started", BigInteger, nullable=True),
     # the number of metric points ever written: the next batch's id base
     Column("point_seq", BigInteger, nullable=False, default=0),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...parameters import given_parameters
+from ...notebooks.parameters import given_parameters
 from .base import MlwsHandler
 
 

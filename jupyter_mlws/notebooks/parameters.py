@@ -1,4 +1,5 @@
-"""Notebook parameters: names checked before any kernel starts, values typed and bounded.
+"""Notebook parameters: names checked before any kernel starts, values typed and bounded,
+and the ``parameters`` cell read without running it (names, defaults, what a run records).
 
 Papermill pastes parameter *names* raw into code, so a name such as
 ``a = 1\\nimport os`` would run: names must be Python identifiers and not
@@ -8,14 +9,16 @@ injected through papermill's translator, which escapes them.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import keyword
 import re
 from typing import Any, Iterable, Mapping
 
-from .errors import InvalidInput
-from .limits import JSON_MAX_BYTES, PARAMS_MAX, check_count, check_json, check_text
+from ..errors import InvalidInput
+from ..limits import (JSON_MAX_BYTES, PARAM_VALUE_MAX, PARAMS_MAX, TAG_VALUE_MAX, check_count,
+                      check_json, check_text, param_json)
 
 #: the largest value, once serialised to JSON, a parameter may carry
 VALUE_MAX_BYTES = 1 << 20
@@ -151,3 +154,95 @@ def parse_grid(entries: Iterable[str]) -> dict[str, list[Any]]:
         check_name(name)
         grid[name] = [parse_value(name, v) for v in values.split(",")]
     return grid
+
+
+# -- the parameters cell ----------------------------------------------------------------------
+
+#: the tag of a notebook run listing, as a JSON list, the params given to it (the rest
+#: are the notebook's defaults)
+OVERRIDDEN_TAG = "overridden_params"
+
+
+def declared_parameters(nb) -> list[str] | None:
+    """Names assigned in the cell tagged ``parameters``; None when there is no such cell."""
+    found = parameter_defaults(nb)
+    return None if found is None else [p["name"] for p in found]
+
+
+def parameter_defaults(nb) -> list[dict] | None:
+    """The cell tagged ``parameters``, read without running it: each assigned name with its
+    default (``value``: the literal, or None when it is an expression; ``source``: the
+    expression's text; ``type``: the literal's type name; ``text``: the literal as JSON, which
+    ``-p`` and a form's ``parameter_texts`` read back as the same value (``1.0`` stays a
+    float), or an expression's source).  None when there is no such cell."""
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                return []
+            return [_default(cell.source, target, getattr(node, "value", None))
+                    for node in tree.body for target in _targets(node)]
+    return None
+
+
+def _targets(node) -> list:
+    """The plain names an assignment statement assigns."""
+    targets = node.targets if isinstance(node, ast.Assign) else (
+        [node.target] if isinstance(node, ast.AnnAssign) else [])
+    return [t for t in targets if isinstance(t, ast.Name)]
+
+
+def _default(source: str, target, value) -> dict:
+    """One name of the parameters cell with its default (see :func:`parameter_defaults`)."""
+    try:
+        literal = ast.literal_eval(value) if value is not None else None
+        json.dumps(literal)  # a form can show and send it back
+        kind = type(literal).__name__
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        literal, kind = None, "expression"
+    text_of = ast.get_source_segment(source, value) if value else ""
+    text = json.dumps(literal, ensure_ascii=False) if kind != "expression" and text_of else text_of
+    return {"name": target.id, "value": literal, "type": kind, "source": text_of, "text": text}
+
+
+def recorded_parameters(nb, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """What a notebook run records as its params: every name the ``parameters`` cell
+    assigns, with its default as written (``1.0`` stays a float; an expression that is
+    not a literal, such as ``np.arange(3)``, as its source text), then the overrides
+    (also names the cell does not declare).  A name annotated without a value counts
+    only when it is overridden."""
+    defaults = {p["name"]: p["source"] if p["type"] == "expression" else p["value"]
+                for p in parameter_defaults(nb) or [] if p["source"]}
+    return {**defaults, **overrides}
+
+
+def parameter_warnings(nb, params: Mapping[str, Any], name: str) -> list[str]:
+    """What to tell a user whose parameters the notebook ``name`` does not declare."""
+    if not params:
+        return []
+    declared = declared_parameters(nb)
+    if declared is None:
+        return [f"{name} has no cell tagged 'parameters': the parameters are injected at the top"]
+    return [f"{name} does not declare parameter {p!r} in its 'parameters' cell (passed anyway)"
+            for p in params if p not in declared]
+
+
+def param_texts(params: Mapping[str, Any]) -> dict[str, str]:
+    """Params as the run's params table stores them (:func:`limits.param_json`; values over
+    the limit shortened, since a notebook may take a value of up to 1 MB)."""
+    out = {}
+    for k, v in params.items():
+        text = param_json(v)
+        out[k] = text if len(text) <= PARAM_VALUE_MAX else text[:PARAM_VALUE_MAX - 40] + "... (truncated)"
+    return out
+
+
+def overridden(params: Mapping[str, Any]) -> str:
+    """The given names as a JSON list, ending in "..." where a tag cannot hold them all."""
+    names = sorted(params)
+    text = param_json(names)
+    while len(text) > TAG_VALUE_MAX:
+        names = names[:len(names) * 3 // 4]
+        text = param_json([*names, "..."])
+    return text

@@ -1,0 +1,126 @@
+"""The compute target: what every backend (``local``, later ``ssh``, ``dask``, ``vm``) does.
+
+A target is handed a job (a serialisable spec such as
+:class:`jupyter_mlws.notebooks.job.NotebookJob`) and starts the executor for it somewhere.
+The executor reports the run's status, progress and files through a reporter, never
+through the target: a target only starts, watches and stops the work.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+#: the job is accepted but its executor has not started yet
+QUEUED = "queued"
+#: the job's executor runs
+RUNNING = "running"
+#: the job's executor has ended (how the run went is what the executor reported)
+EXITED = "exited"
+#: the target cannot tell (its machine or scheduler is out of reach)
+UNKNOWN = "unknown"
+STATES = (QUEUED, RUNNING, EXITED, UNKNOWN)
+
+
+class Job(Protocol):
+    """What a target is handed: a run id, the kind of executor, and a JSON-able spec."""
+
+    kind: str
+    run_id: str
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Handle:
+    """Where a target runs a job: enough to poll, cancel and read it later, from any process.
+
+    Attributes
+    ----------
+    target : str
+        The target's name (``"local"``).
+    run_id : str
+        The run the job executes.
+    data : dict
+        The target's own JSON-able facts (for ``local``: ``pid``, ``host``, ``started``).
+    """
+
+    target: str
+    run_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "run_id": self.run_id, "data": dict(self.data)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Handle":
+        return cls(d["target"], d["run_id"], dict(d.get("data") or {}))
+
+
+class ComputeTarget(ABC):
+    """A place that executes jobs.
+
+    Subclasses set :attr:`name` and implement the four operations.  Errors are the
+    workspace's own (:mod:`jupyter_mlws.errors`): ``Unavailable`` when the target cannot be
+    reached, ``InvalidInput`` for a job it cannot run.
+    """
+
+    #: the name runs record and users pass (``--compute NAME``)
+    name: str = ""
+
+    @abstractmethod
+    def submit(self, job: Job) -> Handle:
+        """Start the executor of ``job``; return at once.
+
+        Parameters
+        ----------
+        job : Job
+            The run's spec; ``job.kind`` says which executor (``"notebook"``, ``"sweep"``).
+
+        Returns
+        -------
+        Handle
+            How to find the job again.  Its ``data`` may be empty until the executor reports
+            where it runs.
+
+        Raises
+        ------
+        Unavailable
+            The target could not start the executor (its machine, scheduler or disk).
+        """
+
+    @abstractmethod
+    def poll(self, handle: Handle) -> str:
+        """The state of the job's executor: one of :data:`STATES`.
+
+        This is the executor's process, not the run's status: a run ends ``completed`` or
+        ``failed`` by what its executor reported; an :data:`EXITED` executor whose run is
+        still running died without saying so.
+        """
+
+    @abstractmethod
+    def cancel(self, handle: Handle, grace: float) -> None:
+        """Stop the job's executor and everything it started (a kernel included).
+
+        Parameters
+        ----------
+        handle : Handle
+            From :meth:`submit` (or rebuilt from what the run recorded).
+        grace : float
+            Seconds, >= 0, the executor has to end on its own (SIGTERM locally) before it is
+            killed.  Returns once it is gone, or after ``grace`` and the kill.
+
+        A job that has already ended, or whose process is no longer the one started for it,
+        is left alone.
+        """
+
+    @abstractmethod
+    def logs(self, handle: Handle) -> dict[str, bytes]:
+        """The executor's own output (not the notebook's streams), by log name.
+
+        Returns
+        -------
+        dict of str to bytes
+            E.g. ``{"executor.log": b"..."}``; empty when there is none yet.
+        """

@@ -1,0 +1,399 @@
+"""Executes a notebook run with Papermill and reports everything through its reporter.
+
+Runs either in its own detached process (``python -m jupyter_mlws.notebooks.executor
+WORKSPACE RUN_ID [--sweep N]``, what the ``local`` compute target starts) or in the calling
+process (``ws.submit_notebook(..., wait=True, in_process=True)``, ``mlws run submit --wait``).
+It reads the run's :class:`~.job.NotebookJob` from its :class:`~.reporter.Reporter`, never
+the store: the executed notebook (saved as it changes, see :mod:`.engine`), cells done,
+attempts, the environment, files and the final status all go through the reporter.  The
+run ends completed, failed (with the cell, its source and the error), timed_out (the run's
+own ``timeout`` only), or canceled on SIGTERM (``mlws run cancel``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable, Mapping
+
+from .. import runs as R
+from ..environment import capture as capture_environment
+from ..errors import InvalidInput, MlwsError
+from ..kernels import Kernel, drop_noise, metadata_of
+from ..kernels import resolve as resolve_kernel
+from .document import cell_records
+from .engine import LOG_CAP_BYTES, CellStopped, LiveNotebook, build_engine, cell_label, excerpt
+from .reporter import Reporter
+
+#: characters of a run's failure reason kept
+REASON_CAP = 4000
+
+__all__ = ["EarlyKernel", "execute", "execute_with_kernel", "main", "LOG_CAP_BYTES"]
+
+
+class CappedLog:
+    """A text log file that stops growing at ``cap`` bytes (UTF-8) and says so once."""
+
+    def __init__(self, path: Path, cap: int = LOG_CAP_BYTES):
+        self._file = open(path, "ab")
+        self._cap = self._left = cap
+
+    def write(self, text: str) -> int:
+        if self._left > 0:
+            piece = text.encode("utf-8", "replace")[: self._left]
+            self._file.write(piece)
+            self._left -= len(piece)
+            if self._left <= 0:
+                self._file.write(f"\n[mlws: log truncated at {self._cap >> 20} MB]\n".encode())
+            self._file.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _bounded(reason: str | None) -> str | None:
+    """A failure reason kept whole up to :data:`REASON_CAP` characters."""
+    if reason is None or len(reason) <= REASON_CAP:
+        return reason
+    return reason[:REASON_CAP] + f"... [{len(reason) - REASON_CAP} more characters]"
+
+
+class EarlyKernel:
+    """The kernel of a run, started before anything else, so that it boots while the run is
+    prepared; a retry's fresh kernel is started here too (:meth:`start`).
+
+    Only the notebook's JSON is read to resolve its kernel; a notebook that cannot be read or
+    whose kernel cannot be resolved starts none (submit then says what is wrong).  The kernels'
+    own output is kept as the run's ``kernel.log``, without the :data:`kernels.NOISE` lines.
+
+    Parameters
+    ----------
+    notebook : path
+        The notebook the run executes.
+    kernel : str, optional
+        The kernel asked for (default: the notebook's).
+    cwd : path, optional
+        Where the kernel runs (default: the notebook's folder).
+    env : mapping, optional
+        Added to this process's environment for the kernel (the reporter's
+        :meth:`~.reporter.Reporter.kernel_env`).
+    run_id : str, optional
+        The run's id (default: a new one, for a run recorded once the kernel boots).
+    """
+
+    def __init__(self, notebook, kernel: str | None = None, cwd=None,
+                 env: Mapping[str, str] | None = None, run_id: str | None = None):
+        self.run_id = run_id or R.new_run_id()
+        self.kernel = _resolved_name(Path(notebook), kernel)
+        self.km = None
+        self.log = tempfile.NamedTemporaryFile(prefix="mlws-kernel-", suffix=".log", delete=False)
+        self._cwd = str(Path(cwd or Path(notebook).absolute().parent))
+        self._env = dict(env or {})
+        self.start()
+
+    def start(self):
+        """Start a kernel for the run (None when it cannot start); it becomes :attr:`km`."""
+        self.km = None
+        if self.kernel is None:
+            return None
+        from jupyter_client.kernelspec import NoSuchKernel
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_client.utils import run_sync
+
+        # async, as nbclient's own: with a blocking client its wait for output would block the
+        # loop that enforces the cell timeout
+        km = AsyncKernelManager(kernel_name=self.kernel)
+        try:
+            run_sync(km.start_kernel)(cwd=self._cwd, env={**os.environ, **self._env},
+                                      stdout=self.log, stderr=self.log)
+        except (NoSuchKernel, OSError):
+            return None  # submit refuses the kernel with the list of installed ones
+        self.km = km
+        return km
+
+    def shutdown(self, keep_log: Callable[[str, Path], None] | None = None) -> None:
+        """Stop the kernel if it still runs, and hand its output to ``keep_log("kernel.log",
+        path)`` (the reporter's :meth:`~.reporter.Reporter.log`) unless it holds only noise."""
+        if self.km is not None and self.km.has_kernel:
+            from jupyter_client.utils import run_sync
+
+            run_sync(self.km.shutdown_kernel)()  # gracefully: the kernel flushes what it logged
+        self.log.close()
+        try:
+            if keep_log is not None and drop_noise(self.log.name):
+                keep_log("kernel.log", Path(self.log.name))
+        finally:
+            os.unlink(self.log.name)
+
+
+def _resolved_name(path: Path, kernel: str | None) -> str | None:
+    try:
+        return resolve_kernel(metadata_of(path), kernel).name
+    except InvalidInput:
+        return None
+
+
+def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
+            on_progress: Callable[[int, int], None] | None = None) -> str:
+    """Execute the notebook run of ``reporter`` (recorded ``queued`` by submit) and end it;
+    return its final status.
+
+    ``kernel`` holds the kernel started for the run (else Papermill starts one); each retry
+    gets a fresh one from it.  ``on_progress(done, total)`` hears of each cell done.
+    Raises Conflict when the run ended before it started (canceled while queued).
+    """
+    from papermill.engines import papermill_engines
+
+    papermill_engines.register("mlws", build_engine())
+    _quiet_papermill()
+    job = reporter.job()
+    reporter.started()
+    workdir = Path(job.workdir)
+    # kernels started for this run (a retry's included) inherit these; put back afterwards, so
+    # that a process executing runs in-process (mlws run submit --wait) keeps its own
+    env = reporter.kernel_env()
+    saved_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    undo_cancel = install_cancel() if _main_thread() else None
+    stop_watching = _watch_for_cancel(reporter) if undo_cancel is not None else None
+    live_nb = reporter.live_file("output.ipynb")
+    status, error = R.FAILED, "the executor stopped before the notebook ran"
+    environment: dict = {}
+    capturing = threading.Thread(target=lambda: environment.update(capture_environment(job.kernel)),
+                                 name="mlws-environment", daemon=True)
+    capturing.start()  # reads installed packages while the kernel boots
+    try:
+        resolved = resolve_kernel(metadata_of(job.path), job.kernel)
+        for attempt in range(job.retries + 1):
+            reporter.attempt(attempt + 1)
+            km = None if kernel is None else kernel.km if attempt == 0 else kernel.start()
+            status, error = _attempt(reporter, job, live_nb, km, resolved, on_progress)
+            error = _bounded(error)
+            reporter.attempt_ended(attempt + 1, status, error)
+            if status in (R.COMPLETED, R.CANCELED):
+                break
+    except _Canceled:
+        status, error = R.CANCELED, "canceled"
+    except InvalidInput as exc:  # its kernel was uninstalled since it was submitted
+        status, error = R.FAILED, str(exc)
+    finally:
+        if stop_watching is not None:
+            stop_watching.set()
+        if undo_cancel is not None:
+            undo_cancel()
+        capturing.join()
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        status = _finish(reporter, job, live_nb, status, error, environment)
+    return status
+
+
+def _attempt(reporter: Reporter, job, live_nb: Path, km, kernel: Kernel,
+             on_progress) -> tuple[str, str | None]:
+    import papermill as pm
+
+    live = LiveNotebook(live_nb, job.path, reporter.progress, on_progress)
+    stdout = CappedLog(reporter.live_file("stdout.log"))
+    stderr = CappedLog(reporter.live_file("stderr.log"))
+    extra = {"km": km} if km is not None else {}
+    try:
+        pm.execute_notebook(
+            str(job.path), None, parameters=job.parameters,
+            engine_name="mlws", kernel_name=kernel.name, language=kernel.language,
+            progress_bar=False, cwd=job.workdir, stdout_file=stdout, stderr_file=stderr,
+            execution_timeout=job.timeout, mlws_live=live, mlws_kernel=kernel, **extra)
+        return R.COMPLETED, None
+    except pm.PapermillExecutionError as exc:
+        name = cell_label(live.inserted_at, exc.cell_index, count=exc.exec_count)
+        return R.FAILED, f"{name} raised {exc.ename}: {exc.evalue}\n{excerpt(exc.source)}"
+    except CellStopped as exc:  # the run's timeout, a silent or a dead kernel
+        return exc.status, exc.reason
+    except _Canceled:
+        raise
+    except Exception as exc:
+        return _classify(exc)
+    finally:
+        stdout.close()
+        stderr.close()
+
+
+class _PapermillParameterWarnings(logging.Filter):
+    """Drops Papermill's own warnings about parameters: the product checks parameters itself
+    (with a parser that reads annotated ones) and words one warning per fact (submit's)."""
+
+    MESSAGES = ("Passed unknown parameter", "Input notebook does not contain a cell with tag",
+                "does not support parameter introspection")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(m in record.getMessage() for m in self.MESSAGES)
+
+
+def _quiet_papermill() -> None:
+    """Install :class:`_PapermillParameterWarnings` on Papermill's logger, once per process."""
+    logger = logging.getLogger("papermill")
+    if not any(isinstance(f, _PapermillParameterWarnings) for f in logger.filters):
+        logger.addFilter(_PapermillParameterWarnings())
+
+
+def _classify(exc: Exception) -> tuple[str, str]:
+    """Any other failure (a kernel that would not start, ...): failed, with its whole message;
+    ``timed_out`` is only for the run's own timeout."""
+    return R.FAILED, f"{type(exc).__name__}: {exc}"
+
+
+def _finish(reporter: Reporter, job, live_nb: Path, status: str, error, environment: dict) -> str:
+    """Report what the run produced and end it; a failure here is reported on the run."""
+    problems = []
+    for step in (lambda: reporter.environment(job.kernel, environment),
+                 lambda: _report_cells(reporter, live_nb, job.path),
+                 lambda: store_notebook(reporter, job, live_nb),
+                 lambda: _store_outputs(reporter, Path(job.workdir) / "outputs"),
+                 reporter.copy_output):
+        try:
+            step()
+        except (MlwsError, OSError, ValueError) as exc:
+            problems.append(str(exc))
+    if problems and status == R.COMPLETED:
+        status, error = R.FAILED, "while storing the results: " + "; ".join(problems)
+    final = reporter.ended(status, error)
+    if job.scratch:  # a sweep child's or a rerun's own copy
+        shutil.rmtree(job.workdir, ignore_errors=True)
+    return final
+
+
+def _report_cells(reporter: Reporter, live_nb: Path, submitted: Path) -> None:
+    records = cell_records(live_nb, submitted)
+    if records is not None:
+        reporter.cells(records)
+
+
+def _store_outputs(reporter: Reporter, folder: Path) -> None:
+    if folder.is_dir():
+        reporter.store_outputs(folder)
+
+
+def store_notebook(reporter: Reporter, job, live_nb: Path) -> None:
+    """Hand the executed notebook to the reporter, then remove the live copy."""
+    if live_nb.is_file():
+        reporter.store_notebook(Path(job.notebook).name, live_nb)
+        live_nb.unlink()
+
+
+def _watch_for_cancel(reporter: Reporter):
+    """Raise _Canceled in the main thread once the run is ended elsewhere (mlws run cancel), or
+    again when a SIGTERM's was dropped."""
+    import _thread
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.5):
+            if cancel_dropped() or reporter.is_canceled():
+                _thread.interrupt_main(signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="mlws-cancel-watch", daemon=True).start()
+    return stop
+
+
+class _Canceled(BaseException):
+    """SIGTERM: stop the notebook (the kernel is shut down on the way out)."""
+
+
+def _raise_cancel(signum, frame) -> None:
+    raise _Canceled()
+
+
+def cancel_dropped() -> bool:
+    """Whether a SIGTERM's cancel was dropped (see :func:`install_cancel`); asking clears it."""
+    dropped = _dropped_cancel.is_set()
+    _dropped_cancel.clear()
+    return dropped
+
+
+#: set when a cancel was raised where Python drops exceptions: it is raised again from there
+_dropped_cancel = threading.Event()
+
+
+def install_cancel() -> Callable[[], None]:
+    """Make SIGTERM raise ``_Canceled`` in the main thread; return what undoes it.
+
+    A signal that lands while Python runs a callback that cannot raise (a weakref callback
+    during garbage collection, a ``__del__``) would see its exception printed and dropped:
+    :func:`cancel_dropped` then says so, and the cancel watch (or the sweep's loop) raises it
+    again.
+    """
+    previous = signal.signal(signal.SIGTERM, _raise_cancel)
+    hook = sys.unraisablehook
+    _dropped_cancel.clear()
+
+    def redeliver(unraisable) -> None:
+        if isinstance(unraisable.exc_value, _Canceled):
+            _dropped_cancel.set()
+        else:
+            hook(unraisable)
+
+    sys.unraisablehook = redeliver
+
+    def undo() -> None:
+        signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = hook
+
+    return undo
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def execute_with_kernel(reporter: Reporter) -> str:
+    """Execute a queued notebook run in this process, its kernel started first; its status."""
+    job = reporter.job()
+    # the kernel boots while papermill is imported and the run is set up
+    early = EarlyKernel(job.path, job.kernel, job.workdir, reporter.kernel_env(), reporter.run_id)
+    try:
+        return execute(reporter, kernel=early)
+    finally:
+        early.shutdown(reporter.log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the detached executor process: ``WORKSPACE RUN_ID [--sweep N]``.
+
+    This is the ``local`` target's side: it opens the workspace and reports into it.
+    """
+    from ..startup import skip_iri_format_checks
+    from ..workspace import Workspace
+
+    skip_iri_format_checks()
+    args = argv if argv is not None else sys.argv[1:]
+    root, run_id = args[:2]
+    with Workspace.open(root) as ws:
+        if args[2:3] == ["--sweep"]:
+            from .sweep import run_sweep
+
+            install_cancel()
+            status = run_sweep(ws.notebooks.sweep_reporter(run_id), int(args[3]))
+        else:
+            status = execute_with_kernel(ws.notebooks.reporter(run_id))
+    return 0 if status == R.COMPLETED else 1
+
+
+if __name__ == "__main__":
+    # run the imported module, not this __main__ copy: the sweep catches the imported _Canceled
+    from jupyter_mlws.notebooks import executor
+
+    sys.exit(executor.main())

@@ -1,0 +1,379 @@
+"""Notebooks as experiments: submit a parameterised notebook as a run, re-run it, sweep it.
+
+Everything is checked before a kernel starts: the notebook (valid nbformat), the kernel,
+parameter names and values, the output path.  A submitted run is recorded at once (params,
+snapshot, and its :class:`~.job.NotebookJob` in ``notebook_runs``) and handed to a compute
+target (``local``: a detached :mod:`.executor`), unless the caller executes it itself
+(:meth:`NotebookService.execute_here`).  The executor reports through a reporter this
+service builds (:meth:`NotebookService.reporter`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Mapping, Sequence
+
+from sqlalchemy import select
+
+from .. import runs as R
+from ..artifact_names import atomic_copy, shown_path
+from ..errors import InvalidInput, NotFound
+from ..kernels import resolve as resolve_kernel
+from ..store import schema as S
+from .document import check_local, load_notebook
+from .job import NotebookJob, SweepJob
+from .parameters import (OVERRIDDEN_TAG, check_parameters, expand_grid, overridden, param_texts,
+                         parameter_warnings, recorded_parameters)
+from .reporter import LocalReporter, LocalSweepReporter
+from .template import output_path
+
+__all__ = ["NotebookService", "Submission", "OVERRIDDEN_TAG"]
+
+
+@dataclass
+class Submission:
+    """A submitted notebook run: its id and what was worth a warning."""
+
+    run_id: str
+    warnings: list[str] = field(default_factory=list)
+
+
+class NotebookService:
+    """Submit, track, re-run and sweep notebook runs of a workspace.
+
+    Parameters
+    ----------
+    db : Database
+        The store holding ``notebook_runs`` (each run's job and progress).
+    runs, artifacts, blobs
+        The run service, the artifact service and the blob store.
+    root : Path
+        The workspace folder (its ``work/`` holds runs' own copies; output paths stay inside).
+    snapshot_max_bytes : int
+        The largest project folder a run snapshots.
+    heartbeat_interval : float
+        Seconds between heartbeats of a run's executor.
+    compute : TargetRegistry
+        Where jobs execute (``local`` today).
+    attach_run : callable
+        ``attach_run(run_id) -> Run``: a logging handle on a queued run, marking it running.
+    reopen : callable
+        ``reopen()`` opens the workspace afresh (a context manager): what a sweep's forked
+        child reports through.
+    """
+
+    def __init__(self, *, db, runs, artifacts, blobs, root: Path, snapshot_max_bytes: int,
+                 heartbeat_interval: float, compute, attach_run: Callable[[str], Any],
+                 reopen: Callable[[], ContextManager[Any]]):
+        self.db, self.runs, self.artifacts, self.blobs = db, runs, artifacts, blobs
+        self.root = root
+        self.snapshot_max_bytes = snapshot_max_bytes
+        self.heartbeat_interval = heartbeat_interval
+        self.compute = compute
+        self._attach_run = attach_run
+        self._reopen = reopen
+
+    # -- submitting ---------------------------------------------------------------
+
+    def submit(
+        self,
+        notebook: str | os.PathLike,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        experiment: str | None = None,
+        kernel: str | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        project_dir: str | os.PathLike | None = None,
+        name: str | None = None,
+        tags: Mapping | None = None,
+        output: str | None = None,
+        parent_id: str | None = None,
+        detach: bool = True,
+        isolate: bool = False,
+        _rerun_of: int | None = None,
+        _run_id: str | None = None,
+    ) -> Submission:
+        """Record a notebook run and start it (see :meth:`Workspace.submit_notebook`).
+
+        With ``detach=False`` it is only recorded (queued), for the caller to execute.  With
+        ``isolate`` the run executes in its own copy of the snapshot (what sweeps do, so that
+        children running at once never share an ``outputs/`` folder).
+        """
+        check_local(notebook)
+        path = Path(notebook).expanduser().absolute()
+        project = Path(project_dir).expanduser().absolute() if project_dir else path.parent
+        if not path.is_relative_to(project):
+            raise InvalidInput(f"the notebook {path.name!r} is not inside the project folder "
+                               f"{shown_path(project)!r}: pass the folder that holds it")
+        params = check_parameters(parameters or {})
+        if not isinstance(retries, int) or not 0 <= retries <= 10:
+            raise InvalidInput(f"retries must be an integer from 0 to 10, got {retries!r}")
+        if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
+            raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
+        nb = load_notebook(path)
+        kernel = resolve_kernel(nb.metadata, kernel, path.name).name
+        warnings = parameter_warnings(nb, params, path.name)
+        experiment = experiment or path.stem
+        run_name = name or None
+        recorded = param_texts(recorded_parameters(nb, params))
+        if output is not None:
+            self._output_path(output, run_name or f"{experiment}-N", experiment, recorded)
+        from ..snapshot import collect, git_info
+
+        files = collect(project, max_bytes=self.snapshot_max_bytes)
+        record = self.runs.create(
+            experiment, name=run_name, parent_id=parent_id, tags=tags, source_type="notebook",
+            source_name=path.relative_to(project).as_posix(), git=git_info(project),
+            status=R.QUEUED, run_id=_run_id)
+        try:
+            self.runs.log_params(record.pk, recorded)
+            system_tags = {"kernel": kernel, OVERRIDDEN_TAG: overridden(params)}
+            if not self.is_work_dir(path):  # where the notebook lives (a re-run keeps its source's)
+                system_tags["notebook"] = str(path)
+            self.runs.set_tags(record.pk, system_tags)
+            self.artifacts.store_snapshot(record.pk, files)
+            workdir = project
+            if isolate:
+                workdir = self.work_dir(record.id)
+                self.artifacts.download(record.pk, None, workdir, kind="snapshot")
+            job = NotebookJob(record.id, path.relative_to(project).as_posix(), str(workdir), kernel,
+                              params, timeout, retries, output, scratch=self.is_work_dir(workdir))
+            self._insert_spec(record.pk, job, _rerun_of)
+            if output is not None:
+                self._output_path(output, record.name, experiment, recorded)
+        except BaseException as exc:
+            self.runs.end(record.id, R.FAILED, f"could not be submitted: {exc}")
+            raise
+        if detach:
+            self.compute.get("local").submit(job)
+        return Submission(record.id, warnings)
+
+    def submit_grid(self, notebook, grid: Mapping[str, Sequence[Any]], parameters=None, *,
+                    max_parallel: int = 2, experiment: str | None = None, detach: bool = True,
+                    **options) -> Submission:
+        """One parent run with a child per combination of the grid, run ``max_parallel`` at a time."""
+        if not isinstance(max_parallel, int) or max_parallel < 1:
+            raise InvalidInput(f"max_parallel must be a positive integer, got {max_parallel!r}")
+        combos = expand_grid(grid)
+        base = check_parameters(parameters or {})
+        check_local(notebook)
+        path = Path(notebook).expanduser().absolute()
+        nb = load_notebook(path)
+        resolve_kernel(nb.metadata, options.get("kernel"), path.name)
+        experiment = experiment or path.stem
+        if options.get("output") is not None:  # before any run is recorded
+            self._output_path(options["output"], options.get("name") or f"{experiment}-N",
+                              experiment, param_texts(recorded_parameters(nb, {**base, **combos[0]})))
+        parent = self.runs.create(experiment, source_type="sweep", source_name=path.name,
+                                  tags={"grid": json.dumps(grid, default=str)[:4000],
+                                        "max_parallel": max_parallel}, status=R.QUEUED)
+        warnings: list[str] = []
+        try:
+            for combo in combos:
+                sub = self.submit(path, {**base, **combo}, experiment=experiment,
+                                  parent_id=parent.id, detach=False, isolate=True, **options)
+                warnings = warnings or sub.warnings
+        except BaseException as exc:
+            self.runs.end(parent.id, R.FAILED, f"could not be submitted: {exc}")
+            raise
+        if detach:
+            self.compute.get("local").submit(SweepJob(parent.id, max_parallel))
+        return Submission(parent.id, warnings)
+
+    def rerun(self, run_id: str, overrides: Mapping[str, Any] | None = None, *,
+              detach: bool = True) -> Submission:
+        """Re-execute a notebook run from its snapshot, parameters and kernel."""
+        source = self.runs.get(run_id)
+        spec = self.spec(source.pk)
+        workdir = self.work_dir(f"rerun-of-{source.id}-{R.new_run_id()[:6]}")
+        self.artifacts.download(source.pk, None, workdir, kind="snapshot")
+        params = {**spec["parameters"], **check_parameters(overrides or {})}
+        tags = {"rerun_of": source.id}
+        if source.tags.get("notebook"):
+            tags["notebook"] = source.tags["notebook"]
+        return self.submit(workdir / spec["notebook"], params, experiment=source.experiment,
+                           kernel=spec["kernel"], timeout=spec["timeout"], retries=spec["retries"],
+                           project_dir=workdir, tags=tags, detach=detach,
+                           _rerun_of=source.pk)
+
+    def promote(self, run_id: str, **options) -> Submission:
+        """Turn a session run's successful cells into a notebook run (see :mod:`.promote`)."""
+        from .promote import promote
+
+        return promote(self, run_id, **options)
+
+    # -- executing in this process ---------------------------------------------------------
+
+    def execute_here(self, notebook, parameters=None, *, grid: Mapping | None = None,
+                     max_parallel: int = 2, on_progress: Callable[[int, int], None] | None = None,
+                     on_submitted: Callable[[Submission], None] | None = None,
+                     **options) -> Submission:
+        """Submit a notebook run (or a sweep) and execute it in this process; return once it ended.
+
+        A run's kernel is started first, so that it boots while the run is recorded.
+        ``on_submitted`` hears of the recorded run before it executes; ``on_progress(done,
+        total)`` of cells done (of a sweep: child runs ended).  A sweep forks: this process
+        must run no other thread.
+        """
+        if grid:
+            sub = self.submit_grid(notebook, grid, parameters, max_parallel=max_parallel,
+                                   detach=False, **options)
+            if on_submitted is not None:
+                on_submitted(sub)
+            from .sweep import run_sweep
+
+            run_sweep(self.sweep_reporter(sub.run_id), max_parallel, on_progress)
+            return sub
+        from .executor import EarlyKernel, execute
+
+        run_id = R.new_run_id()
+        reporter = self.reporter(run_id)
+        early = EarlyKernel(notebook, options.get("kernel"), options.get("project_dir"),
+                            reporter.kernel_env(), run_id)
+        try:
+            kernel = options.get("kernel") or early.kernel
+            sub = self.submit(notebook, parameters, detach=False, _run_id=run_id,
+                              **{**options, "kernel": kernel})
+            if on_submitted is not None:
+                on_submitted(sub)
+            execute(reporter, kernel=early, on_progress=on_progress)
+        finally:
+            early.shutdown(reporter.log)
+        return sub
+
+    def reporter(self, run_id: str) -> LocalReporter:
+        """What an executor on this machine reports run ``run_id`` through."""
+        return LocalReporter(run_id, notebooks=self, attach_run=self._attach_run, root=self.root,
+                             heartbeat_interval=self.heartbeat_interval)
+
+    def sweep_reporter(self, run_id: str) -> LocalSweepReporter:
+        """What a sweep executed on this machine reports through."""
+        return LocalSweepReporter(run_id, runs=self.runs, reopen=self._reopen,
+                                  heartbeat_interval=self.heartbeat_interval)
+
+    # -- working folders ------------------------------------------------------------------
+
+    def work_dir(self, name: str) -> Path:
+        """A working folder the workspace owns (removed when its run ends)."""
+        path = self.root / "work" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def is_work_dir(self, path: Path) -> bool:
+        """Whether ``path`` is one of the workspace's own working folders."""
+        return Path(path).resolve().is_relative_to((self.root / "work").resolve())
+
+    # -- the record ---------------------------------------------------------------
+
+    def _insert_spec(self, run_pk: int, job: NotebookJob, rerun_of: int | None) -> None:
+        self.db.transact(lambda conn: conn.execute(S.notebook_runs.insert().values(
+            run_pk=run_pk, notebook=job.notebook, workdir=job.workdir, kernel=job.kernel,
+            parameters=json.dumps(job.parameters), timeout=job.timeout, retries=job.retries,
+            attempt=0, cells_total=0, cells_done=0, rerun_of=rerun_of, output=job.output)))
+
+    def spec(self, run: str | int) -> dict:
+        """The stored record of a notebook run (``run``: its id, or its primary key): its job's
+        fields, ``attempt``, ``cells_done``, ``cells_total`` and ``rerun_of``.  NotFound for
+        other runs."""
+        run_pk = run if isinstance(run, int) else self.runs.get(run).pk
+        t = S.notebook_runs
+        with self.db.read() as conn:
+            row = conn.execute(select(t).where(t.c.run_pk == run_pk)).mappings().first()
+        if row is None:
+            raise NotFound("that run was not made from a notebook: only notebook runs re-run")
+        return {**row, "parameters": json.loads(row["parameters"])}
+
+    def job(self, run_id: str) -> NotebookJob:
+        """How notebook run ``run_id`` executes (NotFound for other runs)."""
+        record = self.runs.get(run_id)
+        spec = self.spec(record.pk)
+        return NotebookJob.from_dict({**spec, "run_id": record.id,
+                                      "scratch": self.is_work_dir(Path(spec["workdir"]))})
+
+    def _update(self, run_pk: int, **values) -> None:
+        t = S.notebook_runs
+        self.db.transact(lambda conn: conn.execute(t.update().where(t.c.run_pk == run_pk)
+                                                   .values(**values)))
+
+    def set_progress(self, run_pk: int, done: int, total: int) -> None:
+        """Record how many cells of the notebook have run (a reporter's call)."""
+        self._update(run_pk, cells_done=done, cells_total=total)
+
+    def set_attempt(self, run_pk: int, attempt: int) -> None:
+        """Record the attempt now executing (1 is the first; a reporter's call)."""
+        self._update(run_pk, attempt=attempt, cells_done=0)
+
+    def record_cells(self, run_pk: int, records: list[dict]) -> None:
+        """Keep the per-cell records of an executed notebook (a reporter's call)."""
+        self.runs.add_value(run_pk, "cells", "cells", 0, R.now_ms(), data=json.dumps(records))
+
+    def progress(self, run_id: str) -> dict:
+        """Cells done and total, the attempt, and the run's status."""
+        record = self.runs.get(run_id)
+        try:
+            spec = self.spec(record.pk)
+        except NotFound:
+            spec = {"cells_done": 0, "cells_total": 0, "attempt": 0}
+        return {"status": record.status, "done": spec["cells_done"], "total": spec["cells_total"],
+                "attempt": spec["attempt"], "error": record.error}
+
+    def done(self, run_id: str) -> tuple[int, int]:
+        """How far a run is, as ``(done, total)``: cells of a notebook run, ended children of a
+        sweep, ``(0, 0)`` for other runs."""
+        record = self.runs.get(run_id)
+        if record.source_type == "sweep":
+            children = self.runs.children(record.pk)
+            return sum(c.status not in R.LIVE for c in children), len(children)
+        state = self.progress(record.id)
+        return state["done"], state["total"]
+
+    def cells(self, run_id: str) -> list[dict]:
+        """Per-cell records of a notebook run, in the executed notebook's order.
+
+        Each: ``index`` (0-based, in the executed notebook), ``number`` (the cell as the user
+        counts it in the notebook they submitted, 1 the first, as error messages name it; None
+        for the parameters cell Papermill inserted), ``type``, ``execution_count``, ``status``, ``start``
+        (ISO text), ``duration`` (seconds), ``source`` (its first 200 characters).
+        """
+        record = self.runs.get(run_id)
+        rows = self.runs.values(record.pk, "cells")
+        return json.loads(rows[-1]["data"]) if rows else []
+
+    def keep_live_notebook(self, run_id: str) -> None:
+        """Store the output notebook a killed executor left (its last save) as the run's
+        artifact, with its cell records and output copy, as the executor would have at the end."""
+        from .executor import store_notebook
+
+        live_nb = self.artifacts.live_root / run_id / "output.ipynb"
+        if not live_nb.is_file():
+            return
+        reporter = self.reporter(run_id)
+        job = reporter.job()
+        from .document import cell_records
+
+        records = cell_records(live_nb, job.path)
+        if records is not None:
+            reporter.cells(records)
+        store_notebook(reporter, job, live_nb)
+        reporter.copy_output()
+
+    # -- output copies ---------------------------------------------------------------
+
+    def _output_path(self, template: str, run_name: str, experiment: str,
+                     params: Mapping[str, str]) -> Path:
+        return output_path(self.root, template, run_name, experiment, params)
+
+    def copy_output(self, run_id: str) -> None:
+        """Copy the stored output notebook to the run's output path, if it asked for one."""
+        record = self.runs.get(run_id)
+        spec = self.spec(record.pk)
+        if not spec.get("output"):
+            return
+        stored = [f for f in self.runs.files(record.pk, "artifact") if f["path"].startswith("notebook/")]
+        if stored:
+            target = self._output_path(spec["output"], record.name, record.experiment, record.params)
+            atomic_copy(self.blobs.path(stored[0]["sha256"]), target)
