@@ -1,6 +1,6 @@
 """A run's files: artifacts, the source snapshot and logs, all stored as blobs.
 
-Names are checked by :mod:`jupyter_mlws.artifact_names`; content goes to the
+Names are checked by :mod:`jupyter_mlws.fsutil`; content goes to the
 content-addressed blob store (any :class:`~jupyter_mlws.store.blobs.BlobStore`, read and
 written as streams); the run's file table maps names to digests.
 Logs of a running run are appended to ``live/<run id>/`` in the workspace and
@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from .artifact_names import atomic_write, safe_join, validate_name
+from .fsutil import atomic_write, safe_join, validate_name
 from .errors import InvalidInput, NotFound
 from .runs import RunService
 from .store.blobs import BlobStore

@@ -25,7 +25,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from . import runs as R
-from .artifact_names import safe_join, shown_path, validate_name
+from .fsutil import safe_join, shown_path, validate_name
 from .artifacts import copy_blob
 from .errors import Conflict, InvalidInput, NotFound
 from .limits import VERSION_MAX, check_text

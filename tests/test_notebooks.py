@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import jupyter_mlws as mlws
 from jupyter_mlws.cli import main as cli
 from jupyter_mlws.errors import InvalidInput, NotFound
-from jupyter_mlws.kernels import drop_noise
+from jupyter_mlws.notebooks.kernels import drop_noise
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 

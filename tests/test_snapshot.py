@@ -410,7 +410,7 @@ def test_git_info_status_timeout_keeps_commit(repo, monkeypatch):
 
 
 def test_import_is_light():
-    code = "import sys, jupyter_mlws.snapshot, jupyter_mlws.artifact_names; print('pathspec' in sys.modules)"
+    code = "import sys, jupyter_mlws.snapshot, jupyter_mlws.fsutil; print('pathspec' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

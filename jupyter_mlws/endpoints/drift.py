@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..artifact_names import shown_path
+from ..fsutil import shown_path
 from ..errors import InvalidInput, NotFound
 
 #: quantile bins per numeric feature

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..artifact_names import shown_path
+from ..fsutil import shown_path
 from ..errors import Conflict, EndpointError, InvalidInput, NotFound, PermissionDenied, Unavailable
 from . import settings as settings_
 from .records import EndpointRecords

@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from ..artifact_names import shown_path, without_roots
+from ..fsutil import shown_path, without_roots
 from ..errors import InvalidInput, NotFound
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")

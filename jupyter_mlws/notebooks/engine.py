@@ -2,7 +2,7 @@
 
 Built on Papermill's engine and nbclient's client (imported when first needed), it keeps
 the executed notebook on disk as it changes (:class:`LiveNotebook`: throttled, the last
-change never lost), reports cells done, bounds outputs (:mod:`jupyter_mlws.notebook_outputs`),
+change never lost), reports cells done, bounds outputs (:mod:`jupyter_mlws.notebooks.outputs`),
 waits for a cell's late output as long as it keeps coming, and says why a cell stopped.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from .. import runs as R
-from ..artifact_names import atomic_write
-from ..notebook_outputs import OutputCap
+from ..fsutil import atomic_write
+from .outputs import OutputCap
 from .document import cell_number, injected_index, inserted_index
 
 #: captured stdout/stderr of a notebook run stop growing past this (a marker says so)

@@ -25,8 +25,8 @@ from typing import Callable, Mapping
 from .. import runs as R
 from ..environment import capture as capture_environment
 from ..errors import InvalidInput, MlwsError
-from ..kernels import Kernel, drop_noise, metadata_of
-from ..kernels import resolve as resolve_kernel
+from .kernels import Kernel, drop_noise, metadata_of
+from .kernels import resolve as resolve_kernel
 from .document import cell_records
 from .engine import LOG_CAP_BYTES, CellStopped, LiveNotebook, build_engine, cell_label, excerpt
 from .reporter import Reporter

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput, MlwsError
-from ..kernels import resolve as resolve_kernel
+from .kernels import resolve as resolve_kernel
 from .document import load_notebook
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +27,7 @@ def promote(service: "NotebookService", run_id: str, **options) -> "Submission":
     """
     import nbformat
 
-    from ..artifact_names import atomic_write
+    from ..fsutil import atomic_write
 
     runs = service.runs
     record = runs.get(run_id)

@@ -19,9 +19,9 @@ from typing import Any, Callable, ContextManager, Mapping, Sequence
 from sqlalchemy import select
 
 from .. import runs as R
-from ..artifact_names import atomic_copy, shown_path
+from ..fsutil import atomic_copy, shown_path
 from ..errors import InvalidInput, NotFound
-from ..kernels import resolve as resolve_kernel
+from .kernels import resolve as resolve_kernel
 from ..store import schema as S
 from .document import check_local, load_notebook
 from .job import NotebookJob, SweepJob

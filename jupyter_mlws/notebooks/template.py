@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from ..artifact_names import safe_join
+from ..fsutil import safe_join
 from ..errors import InvalidInput
 
 

@@ -154,7 +154,7 @@ class MlwsApp(ExtensionApp):
     def notebook_path(self, name) -> Path:
         """An existing notebook inside the server's root folder, given relative to it (no
         '..', no URL).  Messages name it as given, never by its path on the server."""
-        from ..artifact_names import safe_join
+        from ..fsutil import safe_join
         from ..notebooks import check_local
 
         if not isinstance(name, str) or not name:

@@ -125,7 +125,7 @@ class Supervisor:
                 model_dirs[version.ref] = str(mdir)
             script = ddir / d["entry_name"]
             if not script.is_file():
-                from ...artifact_names import atomic_copy
+                from ...fsutil import atomic_copy
 
                 atomic_copy(self.svc.blobs.path(d["entry_script"]), script)
             out.append({"name": d["name"], "dir": str(ddir), "script": str(script),
@@ -322,7 +322,7 @@ class Supervisor:
 
     def shown(self, text: str) -> str:
         """An error as stored for readers: server paths relative to the workspace, bounded."""
-        from ...artifact_names import without_roots
+        from ...fsutil import without_roots
 
         return without_roots(text, self.svc.root)[:4000]
 

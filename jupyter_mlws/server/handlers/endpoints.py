@@ -25,7 +25,7 @@ MAX_LOG_LINES = 10_000
 
 def script_path(root: str, name) -> Path:
     """A scoring script inside the server's folder, given relative to it (no '..', no absolute path)."""
-    from ...artifact_names import safe_join
+    from ...fsutil import safe_join
 
     if not isinstance(name, str) or not name.strip():
         raise E.InvalidInput('give the scoring script as a path inside the server\'s folder: '

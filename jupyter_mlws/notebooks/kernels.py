@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 #: the kernel of a notebook that names neither a kernel nor a language
 DEFAULT_KERNEL = "python3"

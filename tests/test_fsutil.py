@@ -3,8 +3,8 @@ import pathlib
 
 import pytest
 
-from jupyter_mlws import artifact_names
-from jupyter_mlws.artifact_names import atomic_copy, atomic_write, safe_join, validate_name
+from jupyter_mlws import fsutil as artifact_names
+from jupyter_mlws.fsutil import atomic_copy, atomic_write, safe_join, validate_name
 from jupyter_mlws.errors import InvalidInput
 
 

@@ -1,4 +1,6 @@
-"""Artifact names: validation, confinement to a run's artifact space, atomic writes.
+"""File safety, in one place: name validation, confinement to a root, atomic writes.
+
+Used for artifact names, output-notebook paths, model files and every file the workspace writes.
 
 An artifact name is a relative POSIX path inside a run's artifact space, such as
 ``out/model.pkl``.  :func:`validate_name` turns what a user typed into the one
