@@ -6,15 +6,12 @@ handle, the CLI and the server all come through here.
 
 from __future__ import annotations
 
-import base64
 import getpass
 import json
 import math
 import os
 import socket
 import time
-import uuid
-from dataclasses import dataclass, field
 from itertools import chain, repeat
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -25,96 +22,17 @@ from .errors import Conflict, InvalidInput, NotFound
 from .limits import PARAMS_MAX, TAGS_MAX, check_count, check_key, check_text, param_text, tag_text
 from .store import schema as S
 from .store.db import Database
-
-QUEUED = "queued"
-RUNNING = "running"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELED = "canceled"
-KILLED = "killed"
-TIMED_OUT = "timed_out"
-STATUSES = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELED, KILLED, TIMED_OUT)
-#: the statuses of a run that has not ended
-LIVE = (QUEUED, RUNNING)
-ENDED = (COMPLETED, FAILED, CANCELED, KILLED, TIMED_OUT)
+# what a run is, as plain values (re-exported: callers use runs.RunRecord, runs.QUEUED, ...)
+from .run_records import (  # noqa: F401
+    CANCELED, COMPLETED, ENDED, FAILED, KILLED, LIVE, QUEUED, RUNNING, STATUSES, TIMED_OUT, RunPage,
+    RunRecord, Series, hash_text, json_number, jsonable, make_token, new_run_id, now_ms, read_token,
+    record_of, step_of,
+)
 
 #: rows per transaction when a large batch is written
 BATCH_ROWS = 50_000
 #: the fewest characters of a run id that name a run by prefix
 MIN_PREFIX = 4
-
-
-def new_run_id() -> str:
-    """A fresh run id: 16 hex digits."""
-    return uuid.uuid4().hex[:16]
-
-
-def now_ms() -> int:
-    """The current time in integer milliseconds."""
-    return int(time.time() * 1000)
-
-
-@dataclass
-class RunRecord:
-    """Everything the store knows about a run, as plain values."""
-
-    id: str
-    pk: int
-    experiment: str
-    number: int
-    name: str
-    status: str
-    start_time: int
-    end_time: int | None = None
-    description: str = ""
-    error: str | None = None
-    parent_id: str | None = None
-    source_type: str = "script"
-    source_name: str = ""
-    git_commit: str | None = None
-    git_branch: str | None = None
-    git_dirty: bool | None = None
-    user: str = ""
-    host: str = ""
-    heartbeat_at: int | None = None
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def duration_ms(self) -> int | None:
-        """Milliseconds from start to end, None while running."""
-        return None if self.end_time is None else self.end_time - self.start_time
-
-    def to_dict(self) -> dict:
-        """A JSON-friendly dict (NaN and infinities as strings)."""
-        out = {k: v for k, v in self.__dict__.items() if k != "pk"}
-        out["metrics"] = {k: json_number(v) for k, v in self.metrics.items()}
-        return out
-
-
-def json_number(value: float) -> float | str:
-    """A float JSON can carry: NaN and infinities become strings."""
-    return value if math.isfinite(value) else repr(value)
-
-
-def jsonable(data):
-    """``data`` with NaN and infinities as strings ("nan", "inf"): JSON has no such numbers."""
-    if isinstance(data, float):
-        return json_number(data)
-    if isinstance(data, dict):
-        return {k: jsonable(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [jsonable(v) for v in data]
-    return data
-
-
-@dataclass
-class RunPage:
-    """One page of a search: runs and the token of the next page (None at the end)."""
-
-    runs: list[RunRecord]
-    next_page_token: str | None
 
 
 def _value_out(value) -> float:
@@ -503,7 +421,7 @@ class RunService:
             .select_from(r.join(e, e.c.pk == r.c.experiment_pk)
                          .outerjoin(parent, parent.c.pk == r.c.parent_pk))
             .where(r.c.pk.in_(pks))).mappings().all()
-        records = {row["pk"]: _record(row) for row in rows}
+        records = {row["pk"]: record_of(row) for row in rows}
         for table, attr, conv in ((S.params, "params", str), (S.tags, "tags", str),
                                   (S.latest_metrics, "metrics", _value_out)):
             for pk, key, value in conn.execute(
@@ -530,7 +448,7 @@ class RunService:
             check_text(text, "the search")
         self.reap_stale()
         query_key = json.dumps([filter_string, list(experiments or []), list(order_by or [])])
-        offset = _read_token(page_token, query_key)
+        offset = read_token(page_token, query_key)
         with self.db.read() as conn:
             exp_pks = None
             if experiments:
@@ -544,7 +462,7 @@ class RunService:
             query = compile_search(filter_string, list(order_by or []), exp_pks)
             pks = conn.execute(query.limit(max_results + 1).offset(offset)).scalars().all()
             records = self._records(conn, pks[:max_results])
-        token = _make_token(offset + max_results, query_key) if len(pks) > max_results else None
+        token = make_token(offset + max_results, query_key) if len(pks) > max_results else None
         return RunPage(records, token)
 
     def metric_history(self, run_pk: int, key: str) -> list[tuple[int, int, float]]:
@@ -563,7 +481,7 @@ class RunService:
                     S.latest_metrics.c.run_pk == run_pk).order_by(S.latest_metrics.c.key)).scalars().all()
                 known = ", ".join(keys[:20]) or "none yet"
                 raise NotFound(f"the run has no metric {key!r} (its metrics: {known})")
-        rows.sort(key=_step_of)
+        rows.sort(key=step_of)
         if any(r[2] is None for r in rows):
             rows = [(s, t, math.nan if v is None else v) for s, t, v in rows]
         return rows
@@ -638,38 +556,6 @@ _UPSERT_LATEST = text(
 )
 
 
-@dataclass
-class Series:
-    """Checked points of one metric as columns: floats, int steps, int ms timestamps."""
-
-    key: str
-    values: Sequence[float]
-    steps: Sequence[int]
-    stamps: Sequence[int]
-
-    def slice(self, start: int, stop: int) -> "Series":
-        return Series(self.key, self.values[start:stop], self.steps[start:stop],
-                      self.stamps[start:stop])
-
-    def stored_values(self) -> Sequence[float | None]:
-        """The values as stored: NaN becomes NULL (SQLite cannot hold NaN)."""
-        if any(map(math.isnan, self.values)):
-            return [None if v != v else v for v in self.values]
-        return self.values
-
-    def last_index(self) -> int:
-        """The index of the latest point: the highest step, the last logged among equals."""
-        steps = self.steps
-        if isinstance(steps, range) and steps.step > 0:
-            return len(steps) - 1
-        top = max(steps)
-        return len(steps) - 1 - list(reversed(steps)).index(top)
-
-
-def _step_of(row: tuple) -> int:
-    return row[0]
-
-
 def select_pid(run_pk: int):
     """The query for the process (pid, host, start time) recorded on a run."""
     return select(S.runs.c.pid, S.runs.c.host, S.runs.c.pid_started).where(S.runs.c.pk == run_pk)
@@ -679,19 +565,6 @@ def tag_rows(tags: Mapping) -> dict[str, str]:
     """Tags as stored: checked keys, values as text, at most ``TAGS_MAX`` of them."""
     check_count(len(tags), TAGS_MAX, "tags")
     return {check_key(k, "tag"): tag_text(k, v) for k, v in tags.items()}
-
-
-def _record(row) -> RunRecord:
-    return RunRecord(
-        id=row["id"], pk=row["pk"], experiment=row["experiment"], number=row["number"],
-        name=row["name"], status=row["status"], start_time=row["start_time"],
-        end_time=row["end_time"], description=row["description"], error=row["error"],
-        parent_id=row["parent_id"], source_type=row["source_type"],
-        source_name=row["source_name"], git_commit=row["git_commit"],
-        git_branch=row["git_branch"],
-        git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
-        user=row["user_name"], host=row["host"], heartbeat_at=row["heartbeat_at"],
-    )
 
 
 def _user() -> str:
@@ -705,28 +578,3 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _make_token(offset: int, query_key: str) -> str:
-    body = json.dumps({"o": offset, "q": hash_text(query_key)}).encode()
-    return base64.urlsafe_b64encode(body).decode().rstrip("=")
-
-
-def _read_token(token: str | None, query_key: str) -> int:
-    if not token:
-        return 0
-    try:
-        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        offset, key = int(body["o"]), body["q"]
-    except (ValueError, KeyError, TypeError):
-        raise InvalidInput("the page token is not valid: pass the token a search returned") from None
-    if key != hash_text(query_key) or offset < 0:
-        raise InvalidInput(
-            "the page token belongs to a different search: repeat the same filter, "
-            "experiments and order with it")
-    return offset
-
-
-def hash_text(value: str) -> str:
-    """A short stable digest of a text."""
-    import hashlib
-
-    return hashlib.sha256(value.encode()).hexdigest()[:16]

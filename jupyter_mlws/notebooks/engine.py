@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .. import runs as R
+from .. import run_records as R
 from ..fsutil import atomic_write
 from .outputs import OutputCap
 from .document import cell_number, injected_index, inserted_index

@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .. import runs as R
+from .. import run_records as R
 from ..environment import capture as capture_environment
 from ..errors import InvalidInput, MlwsError
 from .kernels import Kernel, drop_noise, metadata_of

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Callable
 
-from .. import runs as R
+from .. import run_records as R
 from ..compute import local
 from ..environment import capture as capture_environment
 from .executor import _Canceled, cancel_dropped, execute_with_kernel
