@@ -121,3 +121,15 @@ def drop_noise(path: str | os.PathLike) -> int:
                 dst.write(line)
     os.replace(dst.name, path)
     return path.stat().st_size
+
+
+def kernel_name(metadata: Mapping | None) -> str:
+    """The kernel a submission of a notebook with this ``metadata`` would run in (:func:`resolve`'s
+    rule), for showing before it is submitted; when that rule finds none, the name the notebook
+    asks for (else ``python3``), which submitting then refuses with the reason."""
+    try:
+        return resolve(metadata).name
+    except InvalidInput:
+        meta = metadata if isinstance(metadata, Mapping) else {}
+        kernelspec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), Mapping) else {}
+        return kernelspec.get("name") or "python3"

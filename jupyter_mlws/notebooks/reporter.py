@@ -177,7 +177,7 @@ class LocalReporter(Reporter):
         return self._job
 
     def kernel_env(self) -> dict[str, str]:
-        from ..workspace import ENV_RUN_ID
+        from ..tracking import ENV_RUN_ID
 
         return {"MLWS_WORKSPACE": str(self._root), ENV_RUN_ID: self.run_id}
 

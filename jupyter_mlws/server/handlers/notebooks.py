@@ -22,13 +22,14 @@ class NotebookParametersHandler(MlwsHandler):
     @authorized
     async def get(self):
         from ...notebooks import load_notebook, parameter_defaults
+        from ...notebooks.kernels import kernel_name
 
         name = self.get_query_argument("notebook", None)
         nb = await self.call(load_notebook, self.app.notebook_path(name), name)
         found = parameter_defaults(nb)
         self.reply({"notebook": name, "has_parameters_cell": found is not None,
                     "parameters": found or [],
-                    "kernel": nb.metadata.get("kernelspec", {}).get("name") or "python3"})
+                    "kernel": kernel_name(nb.metadata)})
 
 
 #: (route template under mlws/api, handler)
