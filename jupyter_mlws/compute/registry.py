@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Mapping
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, Unavailable
 from .base import ComputeTarget
 
 #: the backends this package ships: name -> "module:Class"
@@ -56,11 +56,28 @@ class TargetRegistry:
         ------
         InvalidInput
             No such backend (the message lists the known ones).
+        Unavailable
+            The backend cannot be loaded (its module or a dependency is missing) or is not a
+            :class:`ComputeTarget`.
         """
         if name not in self._built:
             if name not in self._backends:
                 raise InvalidInput(f"no compute target {name!r}: use one of {', '.join(self.names())}")
-            module, _, attr = self._backends[name].partition(":")
-            cls = getattr(importlib.import_module(module), attr)
-            self._built[name] = cls(**self._settings.get(name, {}))
+            self._built[name] = self._load(name)(**self._settings.get(name, {}))
         return self._built[name]
+
+    def _load(self, name: str) -> type[ComputeTarget]:
+        """The class backend ``name`` names; Unavailable when it cannot be imported or is no
+        :class:`ComputeTarget` (a missing optional dependency says which)."""
+        ref = self._backends[name]
+        module, _, attr = ref.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except ImportError as exc:
+            raise Unavailable(f"compute target {name!r} ({ref}) cannot be loaded: {exc}; "
+                              "install what it needs") from None
+        except AttributeError:
+            raise Unavailable(f"compute target {name!r}: {module} has no {attr!r}") from None
+        if not (isinstance(cls, type) and issubclass(cls, ComputeTarget)):
+            raise Unavailable(f"compute target {name!r}: {ref} is not a ComputeTarget")
+        return cls
