@@ -175,7 +175,7 @@ def _fsync_dir(directory: pathlib.Path) -> None:
 
 def _umask() -> int:
     """The process umask, read without changing it where the OS allows."""
-    try:
+    try:  # this process's own status (no process control: that is compute.local's)
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
                 if line.startswith("Umask:"):

@@ -57,15 +57,16 @@ def start_ticks(pid: int) -> int | None:
     return int(fields[19]) if fields and len(fields) > 19 else None
 
 
-def alive(pid: int | None, *, cmdline: bytes | None = None) -> bool:
+def alive(pid: int | None, *, cmdline: bytes | Sequence[bytes] | None = None) -> bool:
     """Whether ``pid`` is a live process of this machine (a zombie is not).
 
     Parameters
     ----------
     pid : int or None
         None or 0 is never alive.
-    cmdline : bytes, optional
-        Also require this text in the process's command line (e.g. ``b"jupyter_mlws.serving"``).
+    cmdline : bytes or a sequence of them, optional
+        Also require this text (one of these texts) in the process's command line, e.g.
+        ``b"jupyter_mlws.endpoints.serving"``: a pid reused by another program is not ours.
     """
     if not pid or pid < 0:
         return False
@@ -74,11 +75,13 @@ def alive(pid: int | None, *, cmdline: bytes | None = None) -> bool:
         return False
     if cmdline is None:
         return True
+    markers = (cmdline,) if isinstance(cmdline, bytes) else tuple(cmdline)
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return cmdline in f.read()
+            line = f.read()
     except OSError:
         return False
+    return any(marker in line for marker in markers)
 
 
 def group_alive(pgid: int) -> bool:

@@ -25,14 +25,12 @@ import ast
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from ..compute import local
 from ..fsutil import shown_path
 from ..errors import Conflict, EndpointError, InvalidInput, NotFound, PermissionDenied, Unavailable
 from . import settings as settings_
@@ -55,38 +53,19 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
+#: what a supervisor's command line holds (jupyter_mlws.serving: its earlier name, so that a
+#: supervisor started before an upgrade is still recognised, and can be stopped)
 _SUPERVISOR_MODULES = (b"jupyter_mlws.endpoints.serving", b"jupyter_mlws.serving")
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether a live (not zombie) process of the group ``pgid`` is still there."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[-1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
 
 
 def _alive(pid: int | None) -> bool:
     """Whether ``pid`` is a live (not zombie) endpoint supervisor on this machine."""
-    if not pid:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read()
-    except OSError:
-        return False
-    state = stat.rsplit(b")", 1)[-1].split()[0]
-    # jupyter_mlws.serving: its earlier name (a supervisor started before an upgrade can be stopped)
-    return state not in (b"Z", b"X") and any(m in cmdline for m in _SUPERVISOR_MODULES)
+    return local.alive(pid, cmdline=_SUPERVISOR_MODULES)
+
+
+def _here(row: Mapping) -> bool:
+    """Whether the endpoint's server was started on this machine."""
+    return row["machine"] == local.this_host()
 
 
 def check_entry_script(path: str | os.PathLike) -> Path:
@@ -283,14 +262,10 @@ class EndpointService:
     # -- life cycle --------------------------------------------------------------------------
 
     def _spawn(self, name: str) -> None:
-        """Start the supervisor detached: its own session, not our child."""
-        log = self.log_path(name)
-        log.parent.mkdir(parents=True, exist_ok=True)
+        """Start the supervisor detached: its own session, not our child (it records its pid)."""
         argv = [sys.executable, "-m", "jupyter_mlws.endpoints.serving", str(self.root), name]
-        env = {k: v for k, v in os.environ.items() if k != "MLWS_RUN_ID"}
-        with open(log, "ab") as out:
-            subprocess.run(["setsid", "--fork", *argv], stdin=subprocess.DEVNULL, stdout=out,
-                           stderr=out, check=True, env=env)
+        env = {k: v for k, v in os.environ.items() if k != "MLWS_RUN_ID"}  # not part of a run
+        local.spawn_detached(argv, self.log_path(name), env=env)
 
     def _wait_started(self, name: str, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
@@ -331,34 +306,19 @@ class EndpointService:
             time.sleep(0.05)
 
     def _running(self, row: Mapping) -> bool:
-        return row["state"] in (CREATING, HEALTHY) and _alive(row["pid"]) and \
-            row["machine"] == socket.gethostname()
+        return row["state"] in (CREATING, HEALTHY) and _alive(row["pid"]) and _here(row)
 
     def stop(self, name: str, grace: float | None = None) -> dict:
         """Stop the server: in-flight calls finish (up to the request timeout), then it exits."""
         row = self._row(name)
         pid = row["pid"]
-        if pid and row["machine"] == socket.gethostname() and _alive(pid):
+        if pid and _here(row) and _alive(pid):
             if grace is None:
                 grace = self._settings(row)["request_timeout"] + 5
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + grace
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            # the workers share the supervisor's process group: wait for all of them too
-            while _group_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _group_alive(pid):
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                while _group_alive(pid) and time.monotonic() < deadline + 5:
-                    time.sleep(0.05)
-        elif pid and row["machine"] != socket.gethostname():
+            # SIGTERM to the supervisor only (it drains its workers, which share its process
+            # group); once the grace is over, SIGKILL for whatever of the group is left
+            local.stop_group(pid, grace, leader_first=True, settle=5.0)
+        elif pid and not _here(row):
             raise Unavailable(f"endpoint {name} runs on {row['machine']}: stop it there")
         self._update_endpoint(row["pk"], state=STOPPED, pid=None)
         return self.show(name)
@@ -427,8 +387,7 @@ class EndpointService:
         """An endpoint's state, URL, settings, restarts and deployments (never its keys)."""
         row = self._row(name)
         state, error = row["state"], row["error"]
-        if (state in (CREATING, HEALTHY) and row["pid"] and row["machine"] == socket.gethostname()
-                and not _alive(row["pid"])):
+        if state in (CREATING, HEALTHY) and row["pid"] and _here(row) and not _alive(row["pid"]):
             state = FAILED
             error = (f"the server process is gone (killed, or the machine restarted): "
                      f"'mlws endpoint start {name}' starts it again")

@@ -1,7 +1,8 @@
 """The supervisor of one endpoint: binds the socket, runs and watches the worker processes.
 
 ``python -m jupyter_mlws.endpoints.serving WORKSPACE ENDPOINT`` (detached by the endpoint service
-with ``setsid --fork``).  It
+with :func:`~jupyter_mlws.compute.local.spawn_detached`, so it leads its own process group,
+which its workers share).  It
 
 - materialises each deployment (its models and scoring script) under
   ``<workspace>/endpoints/<endpoint>/``;
@@ -32,6 +33,8 @@ import sys
 import time
 import traceback
 from pathlib import Path
+
+from ...compute import local
 
 POLL_S = 0.25
 CONFIG_POLL_S = 0.5
@@ -148,6 +151,8 @@ class Supervisor:
                             "traffic": traffic}) + "\n").encode()
 
     def spawn(self, spec: Path, generation: int, config: bytes) -> Worker:
+        # a plain child in the supervisor's process group (not local.start_session): stopping
+        # the endpoint's group stops its workers too, and only the supervisor waits for them
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env.pop("MLWS_RUN_ID", None)
@@ -186,6 +191,7 @@ class Supervisor:
             pass
 
     def kill(self, worker: Worker, sig=signal.SIGKILL) -> None:
+        # one worker only, never the group (local.signal_group): the group is the supervisor's own
         try:
             worker.proc.send_signal(sig)
         except ProcessLookupError:
@@ -257,6 +263,7 @@ class Supervisor:
         return {"error": f"the workers were not ready after {timeout:g} s", "deployment": None}
 
     def stop_workers(self, workers: list[Worker], grace: float) -> None:
+        # each worker on its own (not local.stop_child, which signals a group: workers lead none)
         for w in workers:
             w.stopping = True
             self.kill(w, signal.SIGTERM)
@@ -454,7 +461,8 @@ class Supervisor:
     def main(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        self.update(pid=os.getpid(), machine=socket.gethostname(), state="creating", error=None)
+        me = local.Process.current()  # no start time: the endpoint table records pid and host
+        self.update(pid=me.pid, machine=me.host, state="creating", error=None)
         code = 0
         try:
             if self.start():

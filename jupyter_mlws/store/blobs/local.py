@@ -47,6 +47,7 @@ def _this_host() -> str:
 
 def _alive(pid: int) -> bool:
     """Whether process ``pid`` of this host runs (a pid reused by another process counts)."""
+    # not compute.local.alive: store/ imports nothing of the package but errors and config
     if pid <= 0:
         return True  # not a name this store writes: never judged by it
     try:
