@@ -9,8 +9,6 @@ from __future__ import annotations
 import getpass
 import json
 import math
-import os
-import socket
 import time
 from itertools import chain, repeat
 from typing import Callable, Iterable, Mapping, Sequence
@@ -20,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from .errors import Conflict, InvalidInput, NotFound
 from .limits import PARAMS_MAX, TAGS_MAX, check_count, check_key, check_text, param_text, tag_text
+from .compute import local
 from .store import schema as S
 from .store.db import Database
 # what a run is, as plain values (re-exported: callers use runs.RunRecord, runs.QUEUED, ...)
@@ -125,6 +124,7 @@ class RunService:
         exp_pk = self.experiment_pk(experiment)
         run_id = run_id or new_run_id()
         started = now_ms()
+        me = local.Process.current()  # a running run is this process's (what cancel checks)
 
         def insert(conn: Connection) -> tuple[int, int, int | None]:
             parent_pk = self._pk(conn, parent_id) if parent_id else None
@@ -140,8 +140,8 @@ class RunService:
                 source_type=source_type, source_name=source_name,
                 git_commit=getattr(git, "commit", None), git_branch=getattr(git, "branch", None),
                 git_dirty=getattr(git, "dirty", None), user_name=_user(),
-                host=socket.gethostname(), pid=os.getpid() if status == RUNNING else None,
-                point_seq=0,
+                host=me.host, pid=me.pid if status == RUNNING else None,
+                pid_started=me.started if status == RUNNING else None, point_seq=0,
             )).inserted_primary_key[0]
             if tags_in:
                 conn.execute(S.tags.insert(), [
