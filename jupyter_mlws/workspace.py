@@ -231,6 +231,25 @@ class Workspace:
         on); see :meth:`Tracking.start_session`."""
         return self.tracking.start_session(notebook, kernel=kernel, cwd=cwd)
 
+    def run_command(self, command: Sequence[str], *, experiment: str = "default",
+                    name: str | None = None, tags: Mapping | None = None,
+                    cwd: str | os.PathLike | None = None, echo: bool = True, snapshot: bool = True,
+                    on_warning: Callable[[str], None] | None = None) -> Run:
+        """Execute ``command`` (an argv) as a run of ``experiment`` and wait for it; return the
+        ended run (what ``mlws run start`` does).
+
+        The command runs in ``cwd`` (default: the current folder), which is snapshotted unless
+        ``snapshot`` is false; it logs to the run through ``MLWS_WORKSPACE`` and ``MLWS_RUN_ID``.
+        Its stdout and stderr become the run's logs (and are copied here with ``echo``).
+        ``on_warning`` hears, before the command starts, what the user should know (an empty
+        snapshot).  The run's ``exit_code`` is the command's status as a shell reports it.
+        """
+        from .launcher import run_command
+
+        return run_command(command, experiment=experiment, tracking=self.tracking, runs=self.runs,
+                           artifacts=self.artifacts, root=self.root, name=name, tags=tags, cwd=cwd,
+                           echo=echo, snapshot=snapshot, on_warning=on_warning)
+
     # -- models -------------------------------------------------------------------
 
     def register_model(self, name: str, path: str | os.PathLike | None = None, **options):
