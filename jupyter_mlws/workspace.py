@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
@@ -299,8 +300,22 @@ class Workspace:
                 db=self.db, runs=self.runs, artifacts=self.artifacts, blobs=self.blobs,
                 root=self.root, snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
                 heartbeat_interval=self.config.heartbeat_interval, compute=self.compute,
-                attach_run=self.attach_run, reopen=lambda: Workspace.open(self.root))
+                attach_run=self.attach_run, child_reporter=self._sweep_child_reporter)
         return self._notebooks
+
+    @contextmanager
+    def _sweep_child_reporter(self, run_id: str):
+        """The reporter of one child of a sweep, over connections of its own (called in the
+        forked child, which must not use its parent's database connections).
+
+        It opens this workspace afresh rather than building a few services by hand: the
+        reporter needs the same graph the Workspace composes (the run service with its
+        killed-run hook, which a ``runs.get`` may fire, and that hook's notebook and artifact
+        services; the blob store; Tracking's ``attach``), and a second place wiring it would
+        drift from this one.  The reporter itself sees only the services it is given.
+        """
+        with Workspace.open(self.root) as fresh:
+            yield fresh.notebooks.reporter(run_id)
 
     def submit_notebook(self, notebook: str | os.PathLike, parameters: Mapping | None = None, *,
                         grid: Mapping | None = None, max_parallel: int = 2, wait: bool = False,
