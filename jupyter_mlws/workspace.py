@@ -274,7 +274,9 @@ class Workspace:
 
         Creates the endpoint, starts it and waits until it is healthy; returns
         :meth:`EndpointService.show`.  ``options`` are those of
-        :meth:`EndpointService.create` (``workers``, ``port``, ``request_timeout``, ...).
+        :meth:`EndpointService.create` (``workers``, ``port``, ``request_timeout``, ...;
+        ``timeout``: the seconds to wait, after which it raises Unavailable, the endpoint still
+        starting).
         """
         return self.endpoints.create(name, model, entry_script, **options)
 
