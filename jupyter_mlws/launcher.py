@@ -20,11 +20,11 @@ from typing import IO, Callable, Mapping, Sequence
 
 from . import config as C
 from . import runs as R
+from .artifacts import ArtifactService
 from .compute import local
 from .errors import InvalidInput
-from .metrics import MetricWriter
-from .run import Run, activate
-from .workspace import ENV_RUN_ID, Workspace
+from .run import Run
+from .tracking import ENV_RUN_ID, Tracking
 
 
 def _pump(src: IO[bytes], log_path: Path, echo: IO | None) -> None:
@@ -42,10 +42,13 @@ def _pump(src: IO[bytes], log_path: Path, echo: IO | None) -> None:
 
 
 def run_command(
-    ws: Workspace,
-    experiment: str,
     argv: Sequence[str],
     *,
+    experiment: str,
+    tracking: Tracking,
+    runs: R.RunService,
+    artifacts: ArtifactService,
+    root: Path,
     name: str | None = None,
     tags: Mapping | None = None,
     cwd: str | os.PathLike | None = None,
@@ -53,39 +56,32 @@ def run_command(
     snapshot: bool = True,
     on_warning: Callable[[str], None] | None = None,
 ) -> Run:
-    """Execute ``argv`` as a run of ``experiment`` in ``cwd`` and wait for it; return the ended run.
+    """Execute ``argv`` as a run of ``experiment`` in ``cwd`` and wait for it; return the ended run
+    (what :meth:`Workspace.run_command <jupyter_mlws.workspace.Workspace.run_command>` does).
 
-    ``cwd`` (default: the current folder) is snapshotted and run in; ``on_warning`` hears,
-    before the command starts, what the user should know (an empty snapshot).
-    The run's ``exit_code`` is the command's exit status as a shell reports it.
+    ``tracking`` creates the run and its handle, ``runs`` records its process (what ``mlws run
+    cancel`` stops), ``artifacts`` gives its live log files; ``root`` is the workspace folder the
+    child's ``MLWS_WORKSPACE`` names.  ``cwd`` (default: the current folder) is snapshotted and
+    run in; ``on_warning`` hears, before the command starts, what the user should know (an
+    empty snapshot).  The run's ``exit_code`` is the command's exit status as a shell reports it.
     """
     if not argv:
         raise InvalidInput("no command given: mlws run start -- python train.py")
     cwd = Path(cwd or os.getcwd()).absolute()
-    from .snapshot import collect, git_info
-
-    files = collect(cwd, max_bytes=ws.config.snapshot_max_mb << 20) if snapshot else []
+    files = tracking.collect_snapshot(cwd) if snapshot else []
     if snapshot and not files and on_warning is not None:
         on_warning(empty_snapshot_warning(cwd))
-    record = ws.runs.create(experiment, name=name, tags=tags, source_type="command",
-                            source_name=shlex.join(argv), git=git_info(cwd))
-    # the launcher only beats the heartbeat; the child writes its own metrics
-    writer = MetricWriter(lambda pts: ws.runs.write_points(record.pk, pts),
-                          lambda: ws.runs.heartbeat(record.pk),
-                          heartbeat_interval=ws.config.heartbeat_interval)
-    run = activate(ws.tracking.handle(record, writer), str(cwd / "outputs"))
-    if files:
-        ws.artifacts.store_snapshot(record.pk, files)
-    env = {**os.environ, "MLWS_WORKSPACE": str(ws.root), ENV_RUN_ID: record.id,
-           "PYTHONUNBUFFERED": "1"}
+    run = tracking.start_command(experiment, shlex.join(argv), cwd=cwd, name=name, tags=tags,
+                                 files=files)
+    env = {**os.environ, "MLWS_WORKSPACE": str(root), ENV_RUN_ID: run.id, "PYTHONUNBUFFERED": "1"}
     try:
         child = local.start_session(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE)
     except OSError as exc:
         run.end(R.FAILED, f"could not start {argv[0]!r}: {exc.strerror}")
         raise InvalidInput(f"could not start {argv[0]!r}: {exc.strerror}") from None
-    ws.runs.set_process(record.pk, local.Process.of(child.pid))  # what 'mlws run cancel' stops
-    pumps = [threading.Thread(target=_pump, args=(stream, ws.artifacts.live_file(record.id, f"{n}.log"),
+    runs.set_process(run.record.pk, local.Process.of(child.pid))  # what 'mlws run cancel' stops
+    pumps = [threading.Thread(target=_pump, args=(stream, artifacts.live_file(run.id, f"{n}.log"),
                                                   out if echo else None), daemon=True)
              for stream, n, out in ((child.stdout, "stdout", sys.stdout), (child.stderr, "stderr", sys.stderr))]
     for p in pumps:

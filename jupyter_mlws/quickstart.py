@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from . import config as C
-from .launcher import run_command
 from .workspace import Workspace
 
 SAMPLE = Path(__file__).parent / "samples" / "train_line.py"
@@ -30,8 +29,8 @@ def run_sample(path: str | os.PathLike = ".") -> str:
         project.mkdir(exist_ok=True)
         shutil.copy(SAMPLE, project / SAMPLE.name)
         found = [_earlier_sample(ws, lr) for lr in LEARNING_RATES]
-        runs = [run or run_command(ws, "quickstart", [sys.executable, SAMPLE.name, lr], cwd=project,
-                                   echo=False, tags={"sample": "true"})
+        runs = [run or ws.run_command([sys.executable, SAMPLE.name, lr], experiment="quickstart",
+                                      cwd=project, echo=False, tags={"sample": "true"})
                 for run, lr in zip(found, LEARNING_RATES)]
         ids = ", ".join(f"'{r.id}'" for r in runs)
         best = ws.search_runs(f"id IN ({ids})", order_by=["metrics.loss ASC"], max_results=1)[0]

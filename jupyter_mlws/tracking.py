@@ -3,8 +3,9 @@
 The Workspace builds one :class:`Tracking` with its collaborators; a Run handle works
 through it (it is the handle's :class:`~jupyter_mlws.run.RunServices`), never through the
 Workspace.  Every way a run of this process begins comes through here: a script's
-``start_run``, a child run, a run started elsewhere and attached to (``mlws run start``, a
-notebook executor), and a kernel's session run (the cell tracker).
+``start_run``, a child run, the run of a command this process launches (``mlws run start``),
+a run started elsewhere and attached to (the command's own process, a notebook executor), and a
+kernel's session run (the cell tracker).
 """
 
 from __future__ import annotations
@@ -212,6 +213,23 @@ class Tracking:
         if record.status != R.RUNNING:
             raise Conflict(f"run {record.id} is {record.status}: only a running run takes logs")
         return self.handle(record, self.writer(record.pk))
+
+    def start_command(self, experiment: str, command: str, *, cwd: Path, name: str | None = None,
+                      tags: Mapping | None = None, files: Sequence = ()) -> Run:
+        """Create the running run of a command this process launches in ``cwd`` (``mlws run
+        start``; see :mod:`jupyter_mlws.launcher`), ``files`` its snapshot.
+
+        This process only beats the heartbeat: the command logs to the run through its id.
+        Its ``outputs/`` (in ``cwd``) is uploaded when the run ends.
+        """
+        from .snapshot import git_info
+
+        record = self.runs.create(experiment, name=name, tags=tags, source_type="command",
+                                  source_name=command, git=git_info(cwd))
+        run = activate(self.handle(record, self.writer(record.pk)), str(cwd / "outputs"))
+        if files:
+            self.artifacts.store_snapshot(record.pk, files)
+        return run
 
     def start_session(self, notebook: str, *, kernel: str = "unknown",
                       cwd: str | os.PathLike | None = None) -> Run:

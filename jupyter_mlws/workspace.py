@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
@@ -231,6 +232,25 @@ class Workspace:
         on); see :meth:`Tracking.start_session`."""
         return self.tracking.start_session(notebook, kernel=kernel, cwd=cwd)
 
+    def run_command(self, command: Sequence[str], *, experiment: str = "default",
+                    name: str | None = None, tags: Mapping | None = None,
+                    cwd: str | os.PathLike | None = None, echo: bool = True, snapshot: bool = True,
+                    on_warning: Callable[[str], None] | None = None) -> Run:
+        """Execute ``command`` (an argv) as a run of ``experiment`` and wait for it; return the
+        ended run (what ``mlws run start`` does).
+
+        The command runs in ``cwd`` (default: the current folder), which is snapshotted unless
+        ``snapshot`` is false; it logs to the run through ``MLWS_WORKSPACE`` and ``MLWS_RUN_ID``.
+        Its stdout and stderr become the run's logs (and are copied here with ``echo``).
+        ``on_warning`` hears, before the command starts, what the user should know (an empty
+        snapshot).  The run's ``exit_code`` is the command's status as a shell reports it.
+        """
+        from .launcher import run_command
+
+        return run_command(command, experiment=experiment, tracking=self.tracking, runs=self.runs,
+                           artifacts=self.artifacts, root=self.root, name=name, tags=tags, cwd=cwd,
+                           echo=echo, snapshot=snapshot, on_warning=on_warning)
+
     # -- models -------------------------------------------------------------------
 
     def register_model(self, name: str, path: str | os.PathLike | None = None, **options):
@@ -254,7 +274,9 @@ class Workspace:
 
         Creates the endpoint, starts it and waits until it is healthy; returns
         :meth:`EndpointService.show`.  ``options`` are those of
-        :meth:`EndpointService.create` (``workers``, ``port``, ``request_timeout``, ...).
+        :meth:`EndpointService.create` (``workers``, ``port``, ``request_timeout``, ...;
+        ``timeout``: the seconds to wait, after which it raises Unavailable, the endpoint still
+        starting).
         """
         return self.endpoints.create(name, model, entry_script, **options)
 
@@ -280,8 +302,22 @@ class Workspace:
                 db=self.db, runs=self.runs, artifacts=self.artifacts, blobs=self.blobs,
                 root=self.root, snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
                 heartbeat_interval=self.config.heartbeat_interval, compute=self.compute,
-                attach_run=self.attach_run, reopen=lambda: Workspace.open(self.root))
+                attach_run=self.attach_run, child_reporter=self._sweep_child_reporter)
         return self._notebooks
+
+    @contextmanager
+    def _sweep_child_reporter(self, run_id: str):
+        """The reporter of one child of a sweep, over connections of its own (called in the
+        forked child, which must not use its parent's database connections).
+
+        It opens this workspace afresh rather than building a few services by hand: the
+        reporter needs the same graph the Workspace composes (the run service with its
+        killed-run hook, which a ``runs.get`` may fire, and that hook's notebook and artifact
+        services; the blob store; Tracking's ``attach``), and a second place wiring it would
+        drift from this one.  The reporter itself sees only the services it is given.
+        """
+        with Workspace.open(self.root) as fresh:
+            yield fresh.notebooks.reporter(run_id)
 
     def submit_notebook(self, notebook: str | os.PathLike, parameters: Mapping | None = None, *,
                         grid: Mapping | None = None, max_parallel: int = 2, wait: bool = False,

@@ -435,6 +435,47 @@ def test_run_start_of_a_script_that_exits_3_fails_every_run_it_made(ws, tmp_path
     assert inner.record.parent_id == outer.id
 
 
+def test_run_command_records_the_command_as_one_run(ws, tmp_path, monkeypatch):
+    """``Workspace.run_command`` (what ``mlws run start`` calls): the command's run has its
+    source, snapshot, tags, logs, outputs, process and exit status; a run the calling process
+    is itself managed under is not its parent."""
+    project = tmp_path / "proj"
+    (project / "outputs").mkdir(parents=True)
+    (project / "train.py").write_text(textwrap.dedent("""
+        import sys
+        import jupyter_mlws as mlws
+        mlws.log("loss", 0.25)
+        open("outputs/m.txt", "w").write("m")
+        print("out here")
+        print("err here", file=sys.stderr)
+        sys.exit(4)
+    """))
+    outer = ws.experiment("outer").start_run(snapshot=False, outputs=None)
+    monkeypatch.setenv("MLWS_RUN_ID", outer.id)
+    warnings = []
+    run = ws.run_command([sys.executable, "train.py"], experiment="cmd", tags={"k": "v"},
+                         cwd=project, echo=False, on_warning=warnings.append)
+    outer.end()
+    assert warnings == []
+    assert (run.status, run.record.error, run.exit_code) == ("failed", "exited with status 4", 4)
+    got = ws.get_run(run.id)
+    assert (got.record.experiment, got.record.source_type) == ("cmd", "command")
+    assert got.record.source_name.endswith(" train.py") and got.record.parent_id is None
+    assert got.tags == {"k": "v"} and got.metrics == {"loss": 0.25}
+    files = {(f["kind"], f["path"]) for f in got.files()}
+    assert {("snapshot", "train.py"), ("artifact", "outputs/m.txt"),
+            ("log", "stdout.log"), ("log", "stderr.log")} <= files
+    assert ws.run_logs(run.id) == {"stdout.log": b"out here\n", "stderr.log": b"err here\n"}
+    # an empty folder warns before the command runs; a command that cannot start fails its run
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InvalidInput, match="could not start"):
+        ws.run_command(["/nonexistent/cmd"], cwd=empty, echo=False, on_warning=warnings.append)
+    assert len(warnings) == 1 and "snapshot is empty" in warnings[0]
+    [failed] = ws.search_runs(experiments=["default"])
+    assert failed.status == "failed" and "could not start" in failed.record.error
+
+
 def test_kill_9_marks_the_run_killed_once_its_heartbeat_is_stale(tmp_path, monkeypatch):
     monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
     ws = mlws.Workspace.create(tmp_path / "ws", heartbeat_interval=0.2, heartbeat_timeout=1.5)

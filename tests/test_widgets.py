@@ -108,6 +108,29 @@ def test_deploy_starts_an_endpoint_off_the_kernel_and_calls_it(wws, tmp_path):
     assert wws.endpoints.show("iris-api")["state"] == "healthy"
 
 
+def test_deploy_says_why_an_endpoint_failed_and_stops_waiting_at_its_timeout(wws, tmp_path):
+    folder = tmp_path / "iris"
+    iris_model(folder)
+    wws.register_model("iris", folder)
+    # init() raises: the endpoint failed, and the widget shows its state and why
+    bad = Deploy("iris", workspace=wws, entry_script=str(SCRIPTS / "score_bad_init.py"))
+    bad.endpoint.value = "bad"
+    bad.button.click()
+    assert bad.wait(120) is None
+    assert "failed" in bad.status.value and "weights are corrupt" in bad.result.value
+    assert not bad.button.disabled
+    # init() takes longer than the widget's timeout: the core's wait ends, and says so
+    (tmp_path / "slow.py").write_text("import time\n\n\ndef init():\n    time.sleep(60)\n\n\n"
+                                      "def run(data):\n    return data\n")
+    slow = Deploy("iris", workspace=wws, entry_script=str(tmp_path / "slow.py"), timeout=1.0)
+    slow.endpoint.value = "slow"
+    started = time.monotonic()
+    slow.button.click()
+    assert slow.wait(60) is None and time.monotonic() - started < 30
+    assert "still starting after 1 s" in slow.status.value, slow.status.value
+    assert not slow.button.disabled and slow.result.value == ""
+
+
 def test_register_model_preselects_only_a_plain_model_artifact(wws, tmp_path):
     (tmp_path / "m.pkl").write_bytes(pickle.dumps({"w": 1}))
     (tmp_path / "nb.ipynb").write_text("{}")

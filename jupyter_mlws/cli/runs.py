@@ -28,11 +28,9 @@ def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, command) ->
     """Run COMMAND as a run, capturing its output: mlws run start -- python train.py
 
     Exits with the command's own status."""
-    from ..launcher import run_command
-
-    ended = run_command(_ws(ctx), experiment, command, name=name, tags=_pairs(tags, "tag"),
-                        cwd=project_dir, snapshot=not no_snapshot,
-                        on_warning=lambda text: click.echo(f"warning: {text}", err=True))
+    ended = _ws(ctx).run_command(command, experiment=experiment, name=name, tags=_pairs(tags, "tag"),
+                                 cwd=project_dir, snapshot=not no_snapshot,
+                                 on_warning=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"run {ended.id} {ended.status}" + (f": {ended.record.error}" if ended.record.error else ""),
                err=True)
     if ended.status != "completed":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -29,6 +28,7 @@ from .kernels import Kernel, drop_noise, metadata_of
 from .kernels import resolve as resolve_kernel
 from .document import cell_records
 from .engine import LOG_CAP_BYTES, CellStopped, LiveNotebook, build_engine, cell_label, excerpt
+from .cancel import Canceled, install_cancel, watch_for_cancel
 from .reporter import Reporter
 
 #: characters of a run's failure reason kept
@@ -165,7 +165,7 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
     saved_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     undo_cancel = install_cancel() if _main_thread() else None
-    stop_watching = _watch_for_cancel(reporter) if undo_cancel is not None else None
+    stop_watching = watch_for_cancel(reporter.is_canceled) if undo_cancel is not None else None
     live_nb = reporter.live_file("output.ipynb")
     status, error = R.FAILED, "the executor stopped before the notebook ran"
     environment: dict = {}
@@ -182,7 +182,7 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
             reporter.attempt_ended(attempt + 1, status, error)
             if status in (R.COMPLETED, R.CANCELED):
                 break
-    except _Canceled:
+    except Canceled:
         status, error = R.CANCELED, "canceled"
     except InvalidInput as exc:  # its kernel was uninstalled since it was submitted
         status, error = R.FAILED, str(exc)
@@ -221,7 +221,7 @@ def _attempt(reporter: Reporter, job, live_nb: Path, km, kernel: Kernel,
         return R.FAILED, f"{name} raised {exc.ename}: {exc.evalue}\n{excerpt(exc.source)}"
     except CellStopped as exc:  # the run's timeout, a silent or a dead kernel
         return exc.status, exc.reason
-    except _Canceled:
+    except Canceled:
         raise
     except Exception as exc:
         return _classify(exc)
@@ -292,69 +292,6 @@ def store_notebook(reporter: Reporter, job, live_nb: Path) -> None:
         live_nb.unlink()
 
 
-def _watch_for_cancel(reporter: Reporter):
-    """Raise _Canceled in the main thread once the run is ended elsewhere (mlws run cancel), or
-    again when a SIGTERM's was dropped."""
-    import _thread
-
-    stop = threading.Event()
-
-    def watch() -> None:
-        while not stop.wait(0.5):
-            if cancel_dropped() or reporter.is_canceled():
-                _thread.interrupt_main(signal.SIGTERM)
-                return
-
-    threading.Thread(target=watch, name="mlws-cancel-watch", daemon=True).start()
-    return stop
-
-
-class _Canceled(BaseException):
-    """SIGTERM: stop the notebook (the kernel is shut down on the way out)."""
-
-
-def _raise_cancel(signum, frame) -> None:
-    raise _Canceled()
-
-
-def cancel_dropped() -> bool:
-    """Whether a SIGTERM's cancel was dropped (see :func:`install_cancel`); asking clears it."""
-    dropped = _dropped_cancel.is_set()
-    _dropped_cancel.clear()
-    return dropped
-
-
-#: set when a cancel was raised where Python drops exceptions: it is raised again from there
-_dropped_cancel = threading.Event()
-
-
-def install_cancel() -> Callable[[], None]:
-    """Make SIGTERM raise ``_Canceled`` in the main thread; return what undoes it.
-
-    A signal that lands while Python runs a callback that cannot raise (a weakref callback
-    during garbage collection, a ``__del__``) would see its exception printed and dropped:
-    :func:`cancel_dropped` then says so, and the cancel watch (or the sweep's loop) raises it
-    again.
-    """
-    previous = signal.signal(signal.SIGTERM, _raise_cancel)
-    hook = sys.unraisablehook
-    _dropped_cancel.clear()
-
-    def redeliver(unraisable) -> None:
-        if isinstance(unraisable.exc_value, _Canceled):
-            _dropped_cancel.set()
-        else:
-            hook(unraisable)
-
-    sys.unraisablehook = redeliver
-
-    def undo() -> None:
-        signal.signal(signal.SIGTERM, previous)
-        sys.unraisablehook = hook
-
-    return undo
-
-
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
@@ -383,17 +320,16 @@ def main(argv: list[str] | None = None) -> int:
     root, run_id = args[:2]
     with Workspace.open(root) as ws:
         if args[2:3] == ["--sweep"]:
-            from .sweep import run_sweep
-
             install_cancel()
-            status = run_sweep(ws.notebooks.sweep_reporter(run_id), int(args[3]))
+            status = ws.notebooks.execute_sweep(run_id, int(args[3]))
         else:
             status = execute_with_kernel(ws.notebooks.reporter(run_id))
     return 0 if status == R.COMPLETED else 1
 
 
 if __name__ == "__main__":
-    # run the imported module, not this __main__ copy: the sweep catches the imported _Canceled
+    # run the imported module, not this __main__ copy: a sweep imports it too, and then it is
+    # loaded once, not twice
     from jupyter_mlws.notebooks import executor
 
     sys.exit(executor.main())

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ContextManager
 
 from .. import runs as R
 from ..compute.local import Process
@@ -240,16 +239,16 @@ class LocalReporter(Reporter):
 class LocalSweepReporter(SweepReporter):
     """A sweep executed on this machine, recorded straight into the workspace.
 
-    ``reopen()`` opens the workspace afresh (a context manager yielding it): each forked child
-    reports through its own connections, never its parent's.
+    ``child_reporter(run_id)`` is a context manager yielding one child's :class:`Reporter` over
+    connections of its own: each forked child reports through those, never its parent's.
     """
 
-    def __init__(self, run_id: str, *, runs, reopen: Callable[[], ContextManager[Any]],
+    def __init__(self, run_id: str, *, runs, child_reporter: Callable[[str], ContextManager[Reporter]],
                  heartbeat_interval: float = 5.0):
         self.run_id = run_id
         self.heartbeat_interval = heartbeat_interval
         self._runs = runs
-        self._reopen = reopen
+        self._child_reporter = child_reporter
         self._pk: int | None = None
 
     def started(self) -> list[str]:
@@ -281,7 +280,5 @@ class LocalSweepReporter(SweepReporter):
                               f"{len(failed)} of {len(children)} runs did not complete"
                               if failed else None).status
 
-    @contextmanager
-    def child(self, run_id: str) -> Iterator[Reporter]:
-        with self._reopen() as ws:
-            yield ws.notebooks.reporter(run_id)
+    def child(self, run_id: str) -> ContextManager[Reporter]:
+        return self._child_reporter(run_id)

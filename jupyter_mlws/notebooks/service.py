@@ -27,7 +27,7 @@ from .document import check_local, load_notebook
 from .job import NotebookJob, SweepJob
 from .parameters import (OVERRIDDEN_TAG, check_parameters, expand_grid, overridden, param_texts,
                          parameter_warnings, recorded_parameters)
-from .reporter import LocalReporter, LocalSweepReporter
+from .reporter import LocalReporter, LocalSweepReporter, Reporter
 from .template import output_path
 
 __all__ = ["NotebookService", "Submission", "OVERRIDDEN_TAG"]
@@ -60,21 +60,22 @@ class NotebookService:
         Where jobs execute (``local`` today).
     attach_run : callable
         ``attach_run(run_id) -> Run``: a logging handle on a queued run, marking it running.
-    reopen : callable
-        ``reopen()`` opens the workspace afresh (a context manager): what a sweep's forked
-        child reports through.
+    child_reporter : callable
+        ``child_reporter(run_id)``: a context manager yielding the :class:`Reporter` of one
+        child of a sweep over connections of its own (a sweep's forked child calls it; it must
+        not use its parent's).
     """
 
     def __init__(self, *, db, runs, artifacts, blobs, root: Path, snapshot_max_bytes: int,
                  heartbeat_interval: float, compute, attach_run: Callable[[str], Any],
-                 reopen: Callable[[], ContextManager[Any]]):
+                 child_reporter: Callable[[str], ContextManager[Reporter]]):
         self.db, self.runs, self.artifacts, self.blobs = db, runs, artifacts, blobs
         self.root = root
         self.snapshot_max_bytes = snapshot_max_bytes
         self.heartbeat_interval = heartbeat_interval
         self.compute = compute
         self._attach_run = attach_run
-        self._reopen = reopen
+        self._child_reporter = child_reporter
 
     # -- submitting ---------------------------------------------------------------
 
@@ -224,9 +225,7 @@ class NotebookService:
                                    detach=False, **options)
             if on_submitted is not None:
                 on_submitted(sub)
-            from .sweep import run_sweep
-
-            run_sweep(self.sweep_reporter(sub.run_id), max_parallel, on_progress)
+            self.execute_sweep(sub.run_id, max_parallel, on_progress)
             return sub
         from .executor import EarlyKernel, execute
 
@@ -252,8 +251,16 @@ class NotebookService:
 
     def sweep_reporter(self, run_id: str) -> LocalSweepReporter:
         """What a sweep executed on this machine reports through."""
-        return LocalSweepReporter(run_id, runs=self.runs, reopen=self._reopen,
+        return LocalSweepReporter(run_id, runs=self.runs, child_reporter=self._child_reporter,
                                   heartbeat_interval=self.heartbeat_interval)
+
+    def execute_sweep(self, run_id: str, max_parallel: int,
+                      on_progress: Callable[[int, int], None] | None = None) -> str:
+        """Execute the queued children of sweep ``run_id`` in this process, ``max_parallel`` at a
+        time, each in a forked process (see :func:`.sweep.run_sweep`); return its final status."""
+        from .sweep import run_sweep
+
+        return run_sweep(self.sweep_reporter(run_id), max_parallel, on_progress)
 
     # -- working folders ------------------------------------------------------------------
 

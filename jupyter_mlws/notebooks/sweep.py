@@ -15,7 +15,8 @@ from typing import Callable
 from .. import run_records as R
 from ..compute import local
 from ..environment import capture as capture_environment
-from .executor import _Canceled, cancel_dropped, execute_with_kernel
+from .cancel import Canceled, cancel_dropped
+from .executor import execute_with_kernel
 from .reporter import SweepReporter
 
 
@@ -25,7 +26,7 @@ def run_sweep(sweep: SweepReporter, max_parallel: int,
 
     Forking needs a process that runs no other thread: the detached executor, or a process
     waiting for its sweep in-process (``mlws run submit --grid ... --wait``).  A cancel (the
-    sweep ended elsewhere, SIGTERM raising ``_Canceled``, or Ctrl-C) cancels the queued
+    sweep ended elsewhere, SIGTERM raising ``Canceled``, or Ctrl-C) cancels the queued
     children and stops the running ones.
     """
     if threading.active_count() > 1:
@@ -53,8 +54,8 @@ def run_sweep(sweep: SweepReporter, max_parallel: int,
             if now - checked > 0.5:
                 checked = now
                 if cancel_dropped() or sweep.is_canceled():  # by the user
-                    raise _Canceled()
-    except (_Canceled, KeyboardInterrupt):
+                    raise Canceled()
+    except (Canceled, KeyboardInterrupt):
         sweep.cancel_queued(queue, "the sweep was canceled")
         for pid in running:
             local.signal_group(pid)

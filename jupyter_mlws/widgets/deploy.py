@@ -9,6 +9,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..errors import MlwsError, Unavailable
 from .common import error_html, esc, status_badge, workspace_of
 
 
@@ -21,12 +22,17 @@ class Deploy(W.VBox):
         ``"iris"``, ``"iris:2"``, ``"iris@champion"`` or a registered version.
     workspace : Workspace, optional
         Where the model is registered (default: the workspace found from here).
+    timeout : float
+        Seconds the endpoint may take to become healthy before the widget says it is still
+        starting (the core's wait: :meth:`Workspace.deploy`).
 
     The start runs in a thread: the kernel stays free while the endpoint comes up.
     """
 
-    def __init__(self, model: Any, *, workspace=None, entry_script: str = "score.py"):
+    def __init__(self, model: Any, *, workspace=None, entry_script: str = "score.py",
+                 timeout: float = 120.0):
         self._ws = workspace_of(model, workspace)
+        self.timeout = timeout
         chosen = model if not isinstance(model, str) else self._ws.models.resolve(model)
         versions = self._ws.models.versions(chosen.name)
         self.version = W.Dropdown(
@@ -62,18 +68,27 @@ class Deploy(W.VBox):
     def _deploy(self) -> None:
         name = self.endpoint.value
         started = time.monotonic()
-        try:
-            self._ws.endpoints.create(name, self.version.value, self.script.value,
-                                      workers=int(self.workers.value), wait=False)
-            while True:
-                info = self._ws.endpoints.show(name)
-                if info["state"] != "creating":
-                    break
+        done = threading.Event()
+
+        def tick() -> None:  # the seconds it has been starting, while the core waits
+            while not done.wait(0.25):
                 self.status.value = (f"{status_badge('creating')} starting {esc(name)}… "
                                      f"{time.monotonic() - started:.1f} s")
-                time.sleep(0.25)
+
+        ticker = threading.Thread(target=tick, name="mlws-deploy-tick", daemon=True)
+        ticker.start()
+        try:
+            info, error = self._ws.deploy(self.version.value, name, self.script.value,
+                                          workers=int(self.workers.value), timeout=self.timeout), None
+        except Unavailable as exc:  # it failed to start, or is still starting after the timeout
+            info, error = self._ended(name), exc
         except Exception as exc:
-            self.status.value = error_html(exc)
+            info, error = None, exc
+        finally:
+            done.set()
+            ticker.join()
+        if info is None:
+            self.status.value = error_html(error)
             self.button.disabled = False
             return
         self.info = info
@@ -89,6 +104,14 @@ class Deploy(W.VBox):
             f'<button class="mlws-CopyKey" onclick="navigator.clipboard.writeText({esc(json.dumps(key))})">'
             f"copy key</button> (call with <code>Authorization: Bearer KEY</code>)</div>")
         self.test.disabled = False
+
+    def _ended(self, name: str) -> dict | None:
+        """The endpoint that failed to start (None while it is still starting, or is gone)."""
+        try:
+            info = self._ws.endpoints.show(name)
+        except MlwsError:
+            return None
+        return None if info["state"] in ("creating", "healthy") else info
 
     def wait(self, timeout: float = 120.0) -> dict | None:
         """Block until the deployment has finished starting; return the endpoint (None if it failed)."""
