@@ -18,14 +18,17 @@ time.sleep(60)
 
 
 def test_alive_takes_one_command_line_marker_or_several():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "marker-new"])
+    child = subprocess.Popen([sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(60)",
+                              "marker-new"], stdout=subprocess.PIPE)
     try:
+        assert child.stdout.readline().strip() == b"ready"  # exec'd: its command line is its own
         assert local.alive(child.pid, cmdline=b"marker-new")
         assert local.alive(child.pid, cmdline=(b"marker-old", b"marker-new"))
         assert not local.alive(child.pid, cmdline=(b"marker-old",))
     finally:
         child.kill()
         child.wait()
+        child.stdout.close()
     assert not local.alive(child.pid)
 
 
