@@ -406,10 +406,13 @@ class RunService:
         with self.db.read() as conn:
             pk = self._pk(conn, run_id)
             full = conn.execute(select(S.runs.c.id).where(S.runs.c.pk == pk)).scalar_one()
+        return self._remember(pk, full), full
+
+    def _remember(self, pk: int, run_id: str) -> int:
         if len(self._pks) >= KEYS_KEPT:
             self._pks.clear()  # bounded: an id forgotten is looked up again
-        self._pks[full] = pk
-        return pk, full
+        self._pks[run_id] = pk
+        return pk
 
     def _pk(self, conn: Connection, run_id: str) -> int:
         pk = conn.execute(select(S.runs.c.pk).where(S.runs.c.id == run_id)).scalar()
@@ -431,7 +434,9 @@ class RunService:
         _check_run_id(run_id)
         self.reap_stale()
         with self.db.read() as conn:
-            return self._records(conn, [self._pk(conn, run_id)])[0]
+            record = self._records(conn, [self._pk(conn, run_id)])[0]
+        self._remember(record.pk, record.id)  # a handle's first batch needs no lookup
+        return record
 
     def children(self, run_id: str) -> list[RunRecord]:
         """The child runs of a run, oldest first."""
