@@ -158,7 +158,7 @@ def verify(out: dict) -> int:
         rec = ws.runs.get(out["run_id"])
         assert rec.status == "completed", f"session run {rec.id} is {rec.status}"
         assert rec.source_type == "session" and rec.experiment == "bench_cells", rec
-        cells = ws.runs.values(rec.pk, "cells")
+        cells = ws.runs.values(rec.id, "cells")
         assert len(cells) == out["records_expected"], \
             f"{len(cells)} cells recorded, {out['records_expected']} expected"
         last = json.loads(cells[-1]["data"])

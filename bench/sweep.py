@@ -120,7 +120,7 @@ class Bench:
             for parent_id, max_parallel in self.sweeps:
                 parent = ws.runs.get(parent_id)
                 assert parent.status == "completed", f"sweep {parent_id} is {parent.status}: {parent.error}"
-                kids = ws.runs.children(parent.pk)
+                kids = ws.runs.children(parent.id)
                 assert len(kids) == len(LRS), f"sweep {parent_id} has {len(kids)} children"
                 for kid in kids:
                     check_run(kid.id, float(kid.params["lr"]), f"max-parallel {max_parallel}")

@@ -87,16 +87,16 @@ class ArtifactService:
         self.blobs = blobs
         self.live_root = live_root
 
-    def upload_file(self, run_pk: int, name: str, path: str | os.PathLike, kind: str = ARTIFACT) -> str:
+    def upload_file(self, run_id: str, name: str, path: str | os.PathLike, kind: str = ARTIFACT) -> str:
         """Store one file as ``name``; return the normalised name."""
         name = validate_name(name)
         if not os.path.isfile(path):
             raise InvalidInput(f"cannot upload {str(path)!r}: it is not a file")
         sha, size = self.blobs.put_file(path)
-        self.runs.add_files(run_pk, kind, [(name, sha, size)])
+        self.runs.add_files(run_id, kind, [(name, sha, size)])
         return name
 
-    def upload_folder(self, run_pk: int, name: str, path: str | os.PathLike,
+    def upload_folder(self, run_id: str, name: str, path: str | os.PathLike,
                       since_ms: int | None = None) -> list[str]:
         """Store every regular file below ``path`` under the prefix ``name``.
 
@@ -113,7 +113,7 @@ class ArtifactService:
                 continue  # older than the run (50 ms of slack: file times lag the clock a little)
             rel = validate_name(f"{prefix}/{file.relative_to(root).as_posix()}")
             entries.append((rel, *self.blobs.put_file(file)))
-        self.runs.add_files(run_pk, ARTIFACT, entries)
+        self.runs.add_files(run_id, ARTIFACT, entries)
         return [e[0] for e in entries]
 
     def store_bytes(self, data: bytes) -> tuple[str, int]:
@@ -121,14 +121,14 @@ class ArtifactService:
         caller to record where they belong."""
         return self.blobs.put_bytes(data)
 
-    def store_snapshot(self, run_pk: int, files) -> int:
+    def store_snapshot(self, run_id: str, files) -> int:
         """Store snapshot files (from :func:`jupyter_mlws.snapshot.collect`); return the bytes.
 
         A file whose name could not be downloaded safely (a backslash, a control
         character) is left out.
         """
         entries = [(f.path, *self.blobs.put_file(f.abspath)) for f in files if _safe_name(f.path)]
-        self.runs.add_files(run_pk, SNAPSHOT, entries)
+        self.runs.add_files(run_id, SNAPSHOT, entries)
         return sum(e[2] for e in entries)
 
     # -- logs ----------------------------------------------------------------
@@ -139,40 +139,41 @@ class ArtifactService:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def attach_log(self, run_pk: int, name: str, source: str | os.PathLike | bytes) -> None:
+    def attach_log(self, run_id: str, name: str, source: str | os.PathLike | bytes) -> None:
         """Store a log given as bytes or as a file path."""
         name = validate_name(name)
         if isinstance(source, bytes):
             sha, size = self.blobs.put_bytes(source)
         else:
             sha, size = self.blobs.put_file(source)
-        self.runs.add_files(run_pk, LOG, [(name, sha, size)])
+        self.runs.add_files(run_id, LOG, [(name, sha, size)])
 
-    def store_live_logs(self, run_pk: int, run_id: str) -> None:
+    def store_live_logs(self, run_id: str) -> None:
         """Turn the live logs of an ending run into stored blobs."""
         live = self.live_root / run_id
         if not live.is_dir():
             return
         entries = [(p.relative_to(live).as_posix(), *self.blobs.put_file(p))
                    for p in sorted(live.rglob("*")) if p.is_file()]
-        self.runs.add_files(run_pk, LOG, entries)
+        self.runs.add_files(run_id, LOG, entries)
         shutil.rmtree(live, ignore_errors=True)
 
-    def read_log(self, run_pk: int, run_id: str, name: str | None = None,
+    def read_log(self, run_id: str, name: str | None = None,
                  tail: int | None = None) -> dict[str, bytes]:
         """The logs of a run by name: stored ones, else the live files of a running run (with
         ``tail``, each one's last bytes)."""
-        parts = self.read_log_parts(run_pk, run_id, name, tail=tail)
+        parts = self.read_log_parts(run_id, name, tail=tail)
         return {n: data for n, (_size, _offset, data) in parts.items()}
 
-    def read_log_parts(self, run_pk: int, run_id: str, name: str | None = None, since: int = 0,
+    def read_log_parts(self, run_id: str, name: str | None = None, since: int = 0,
                        tail: int | None = None, offsets: Mapping[str, int] | None = None,
                        ) -> dict[str, tuple[int, int, bytes]]:
         """Each log as ``(size, offset, bytes from offset on)``: from byte ``since`` (or its own
         entry in ``offsets``), or only the last ``tail`` bytes; only that part is read (a live
         tail of a 10 MB log stays cheap)."""
+        run_id = self.runs.id_of(run_id)  # a unique prefix names the run too
         wanted = [validate_name(name)] if name else None
-        files = {f["path"]: (self.blobs.open, f["sha256"]) for f in self.runs.files(run_pk, LOG)
+        files = {f["path"]: (self.blobs.open, f["sha256"]) for f in self.runs.files(run_id, LOG)
                  if not wanted or f["path"] in wanted}
         for rel, p in self._live_logs(run_id).items():
             if rel not in files and (not wanted or rel in wanted):
@@ -202,19 +203,19 @@ class ArtifactService:
 
     # -- reading files back ----------------------------------------------------
 
-    def open(self, run_pk: int, name: str, kind: str = ARTIFACT):
+    def open(self, run_id: str, name: str, kind: str = ARTIFACT):
         """Open one stored file of a run for reading."""
         name = validate_name(name)
-        for f in self.runs.files(run_pk, kind):
+        for f in self.runs.files(run_id, kind):
             if f["path"] == name:
                 return self.blobs.open(f["sha256"])
         raise NotFound(f"the run has no {kind} {name!r}: 'mlws run show RUN' lists its files")
 
-    def download(self, run_pk: int, path: str | None, dest: str | os.PathLike,
+    def download(self, run_id: str, path: str | None, dest: str | os.PathLike,
                  kind: str = ARTIFACT) -> list[Path]:
         """Copy files at or below ``path`` into ``dest``, keeping their relative names."""
         prefix = validate_name(path) if path else ""
-        files = [f for f in self.runs.files(run_pk, kind)
+        files = [f for f in self.runs.files(run_id, kind)
                  if not prefix or f["path"] == prefix or f["path"].startswith(prefix + "/")]
         if not files:
             what = f"no {kind} at {prefix!r}" if prefix else f"no {kind}s"
@@ -225,15 +226,3 @@ class ArtifactService:
             copy_blob(self.blobs, f["sha256"], target)
             written.append(target)
         return written
-
-    # -- by run id: what the faces call (they never hold a primary key) --------------
-
-    def open_file(self, run_id: str, name: str, kind: str = ARTIFACT):
-        """:meth:`open` one stored file of the run with this id (or a unique prefix)."""
-        return self.open(self.runs.get(run_id).pk, name, kind)
-
-    def log_parts(self, run_id: str, name: str | None = None, since: int = 0,
-                  tail: int | None = None) -> dict[str, tuple[int, int, bytes]]:
-        """:meth:`read_log_parts` of the run with this id (or a unique prefix)."""
-        record = self.runs.get(run_id)
-        return self.read_log_parts(record.pk, record.id, name, since, tail)

@@ -80,7 +80,7 @@ def run_command(
     except OSError as exc:
         run.end(R.FAILED, f"could not start {argv[0]!r}: {exc.strerror}")
         raise InvalidInput(f"could not start {argv[0]!r}: {exc.strerror}") from None
-    runs.set_process(run.record.pk, local.Process.of(child.pid))  # what 'mlws run cancel' stops
+    runs.set_process(run.id, local.Process.of(child.pid))  # what 'mlws run cancel' stops
     pumps = [threading.Thread(target=_pump, args=(stream, artifacts.live_file(run.id, f"{n}.log"),
                                                   out if echo else None), daemon=True)
              for stream, n, out in ((child.stdout, "stdout", sys.stdout), (child.stderr, "stderr", sys.stderr))]

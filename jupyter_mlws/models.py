@@ -236,7 +236,7 @@ class ModelRegistry:
 
     def _from_run(self, record: R.RunRecord, artifact: str) -> list[tuple]:
         prefix = validate_name(artifact)
-        found = [f for f in self.runs.files(record.pk, "artifact")
+        found = [f for f in self.runs.files(record.id, "artifact")
                  if f["path"] == prefix or f["path"].startswith(prefix + "/")]
         if not found:
             raise NotFound(f"run {record.id} has no artifact {prefix!r}: 'mlws run show "

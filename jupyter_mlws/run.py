@@ -197,7 +197,7 @@ class Run:
             stamps = check_timestamps(key, timestamps, n)
         if n:
             self._writer.flush()  # keep the logging order
-            self.services.runs.write_series(self.record.pk, [R.Series(key, values, steps, stamps)])
+            self.services.runs.write_series(self.id, [R.Series(key, values, steps, stamps)])
             self._steps[key] = max(start, max(steps) + 1)
         return n
 
@@ -222,7 +222,7 @@ class Run:
         text whichever face records it.  A param keeps its first value (Conflict for a
         different one); InvalidInput for a bad name or a text over 6,000 characters."""
         self._check_running()
-        self.services.runs.log_params(self.record.pk, dict(values))
+        self.services.runs.log_params(self.id, dict(values))
         self.record.params.update({k: param_text(k, v)[0] for k, v in values.items()})
 
     def log_param(self, key: str, value: Any) -> None:
@@ -231,7 +231,7 @@ class Run:
 
     def set_tags(self, values: Mapping[str, Any]) -> None:
         """Set tags (allowed on ended runs too)."""
-        self.services.runs.set_tags(self.record.pk, dict(values))
+        self.services.runs.set_tags(self.id, dict(values))
         self.record.tags.update({k: tag_text(k, v) for k, v in values.items()})
 
     def set_tag(self, key: str, value: Any) -> None:
@@ -240,7 +240,7 @@ class Run:
 
     def set_description(self, description: str) -> None:
         """Replace the run's description."""
-        self.services.runs.set_description(self.record.pk, description)
+        self.services.runs.set_description(self.id, description)
         self.record.description = description
 
     def log_list(self, key: str, values: Iterable[Any], step: int | None = None) -> None:
@@ -279,7 +279,7 @@ class Run:
             raise InvalidInput(f"log_image({key!r}) needs a file path, image bytes or a matplotlib figure")
         fmt = check_image(data, f"image {key!r}")
         sha, size = self.services.artifacts.store_bytes(data)
-        self.services.runs.add_value(self.record.pk, key, "image", self._value_step(key, step),
+        self.services.runs.add_value(self.id, key, "image", self._value_step(key, step),
                                       int(_time() * 1000), data=json.dumps({"size": size, "format": fmt}),
                                       blob=sha)
 
@@ -289,7 +289,7 @@ class Run:
         data = json.dumps(value, allow_nan=True)
         if len(data) > VALUE_MAX_BYTES:
             raise InvalidInput(f"{kind} {key!r} is over {VALUE_MAX_BYTES >> 20} MB: upload it as a file")
-        self.services.runs.add_value(self.record.pk, key, kind, self._value_step(key, step),
+        self.services.runs.add_value(self.id, key, kind, self._value_step(key, step),
                                       int(_time() * 1000), data=data)
 
     def _value_step(self, key: str, step: int | None) -> int:
@@ -303,15 +303,15 @@ class Run:
 
         Raises InsufficientStorage (a full disk) or Unavailable, with nothing stored.
         """
-        return self.services.artifacts.upload_file(self.record.pk, name, path)
+        return self.services.artifacts.upload_file(self.id, name, path)
 
     def upload_folder(self, name: str, path: str | os.PathLike) -> list[str]:
         """Store every file under ``path`` as artifacts below ``name``."""
-        return self.services.artifacts.upload_folder(self.record.pk, name, path)
+        return self.services.artifacts.upload_folder(self.id, name, path)
 
     def attach_log(self, name: str, source: str | os.PathLike | bytes) -> None:
         """Attach a log to the run: a file path, or the log's text as bytes."""
-        self.services.artifacts.attach_log(self.record.pk, name, source)
+        self.services.artifacts.attach_log(self.id, name, source)
 
     def register_model(self, name: str, artifact: str | None = None, *,
                        path: str | os.PathLike | None = None, **options):
@@ -325,19 +325,19 @@ class Run:
     def metric_history(self, key: str) -> list[tuple[int, int, float]]:
         """All points of a metric as ``(step, timestamp_ms, value)``."""
         self.flush()
-        return self.services.runs.metric_history(self.record.pk, key)
+        return self.services.runs.metric_history(self.id, key)
 
     def values(self, key: str | None = None) -> list[dict]:
         """Logged lists, tables and images (``data`` is JSON text; images have a ``blob``)."""
-        return self.services.runs.values(self.record.pk, key)
+        return self.services.runs.values(self.id, key)
 
     def files(self, kind: str | None = None) -> list[dict]:
         """The run's artifacts, snapshot files and logs."""
-        return self.services.runs.files(self.record.pk, kind)
+        return self.services.runs.files(self.id, kind)
 
     def children(self) -> list["Run"]:
         """Child runs, oldest first."""
-        return [self.services.handle(r) for r in self.services.runs.children(self.record.pk)]
+        return [self.services.handle(r) for r in self.services.runs.children(self.id)]
 
     def download(self, path: str | None = None, dest: str | os.PathLike = ".",
                  kind: str = "artifact") -> list[Path]:
@@ -345,7 +345,7 @@ class Run:
 
         ``kind`` is ``artifact`` (default), ``snapshot`` or ``log``.
         """
-        return self.services.artifacts.download(self.record.pk, path, dest, kind)
+        return self.services.artifacts.download(self.id, path, dest, kind)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -375,7 +375,7 @@ class Run:
                 problems.append(f"{type(exc).__name__}: {exc}")
         if problems and status == R.COMPLETED:
             status, error = R.FAILED, "while ending the run: " + "; ".join(problems)
-        self.services.artifacts.store_live_logs(self.record.pk, self.id)
+        self.services.artifacts.store_live_logs(self.id)
         try:
             self.record = self.services.runs.end(self.id, status, error)
         except Conflict:  # ended elsewhere meanwhile, e.g. canceled: that status stands
@@ -401,7 +401,7 @@ class Run:
 
     def _upload_outputs(self) -> None:
         if self._outputs_dir and os.path.isdir(self._outputs_dir):
-            self.services.artifacts.upload_folder(self.record.pk, "outputs", self._outputs_dir,
+            self.services.artifacts.upload_folder(self.id, "outputs", self._outputs_dir,
                                                    since_ms=self.record.start_time)
 
     def _check_running(self) -> None:

@@ -32,6 +32,8 @@ from .run_records import (  # noqa: F401
 BATCH_ROWS = 50_000
 #: the fewest characters of a run id that name a run by prefix
 MIN_PREFIX = 4
+#: run ids whose key a RunService remembers (it forgets them all when this many are held)
+KEYS_KEPT = 4096
 
 
 def _value_out(value) -> float:
@@ -53,9 +55,10 @@ class RunService:
         self.db = db
         self.heartbeat_timeout = heartbeat_timeout
         self._last_reap = 0.0
-        #: called as ``keep(run pk, run id)`` for each run this process marks killed: what keeps
+        #: called as ``keep(run id)`` for each run this process marks killed: what keeps
         #: the files the run's dead process left (the workspace stores them on the run)
-        self.on_killed: list[Callable[[int, str], None]] = []
+        self.on_killed: list[Callable[[str], None]] = []
+        self._pks: dict[str, int] = {}  # run id -> primary key (see pk_of)
         ph = db.placeholder
         self._insert_points = (
             "INSERT INTO metrics (id, run_pk, key, step, ts, value) "
@@ -169,9 +172,10 @@ class RunService:
         self.db.transact(update)
         return self.get(run_id)
 
-    def set_process(self, run_pk: int, process) -> None:
+    def set_process(self, run_id: str, process) -> None:
         """Record the process executing a run (a :class:`~.compute.local.Process`: what cancel
         stops, once it has checked the pid is still that process)."""
+        run_pk = self.pk_of(run_id)
         self.db.transact(lambda conn: conn.execute(
             S.runs.update().where(S.runs.c.pk == run_pk).values(
                 pid=process.pid, host=process.host, pid_started=process.started)))
@@ -179,11 +183,9 @@ class RunService:
     def process_of(self, run_id: str):
         """The process recorded as executing a run (a :class:`~.compute.local.Process`: pid, host
         and start time), or None when none is."""
-        from .compute.local import Process
-
         with self.db.read() as conn:
-            row = conn.execute(select_pid(self._pk(conn, run_id))).first()
-        return Process(row.pid, row.host, row.pid_started) if row is not None and row.pid else None
+            row = conn.execute(select_pid(self._pk(conn, run_id))).one()
+        return local.Process(row.pid, row.host, row.pid_started) if row.pid else None
 
     def mark_started(self, run_id: str) -> RunRecord:
         """Move a queued run to running (an executor picked it up)."""
@@ -195,8 +197,9 @@ class RunService:
         self.db.transact(update)
         return self.get(run_id)
 
-    def heartbeat(self, run_pk: int) -> None:
+    def heartbeat(self, run_id: str) -> None:
         """Record that the process of a running run is alive."""
+        run_pk = self.pk_of(run_id)
         self.db.transact(lambda conn: conn.execute(
             S.runs.update().where(and_(S.runs.c.pk == run_pk, S.runs.c.status == RUNNING))
             .values(heartbeat_at=now_ms())))
@@ -222,20 +225,21 @@ class RunService:
         killed = self.db.transact(lambda conn: conn.execute(
             S.runs.update().where(stale)
             .values(status=KILLED, end_time=S.runs.c.heartbeat_at, error=message)
-            .returning(S.runs.c.pk, S.runs.c.id)).all())
-        for pk, run_id in killed:
+            .returning(S.runs.c.id)).scalars().all())
+        for run_id in killed:
             for keep in self.on_killed:
-                keep(pk, run_id)
+                keep(run_id)
         return len(killed)
 
     # -- params, tags, metrics, values, files --------------------------------
 
-    def log_params(self, run_pk: int, values: dict) -> None:
+    def log_params(self, run_id: str, values: dict) -> None:
         """Record params; a param keeps its first value (a different one is a Conflict)."""
         check_count(len(values), PARAMS_MAX, "params")
         rows = {check_key(k, "param"): param_text(k, v) for k, v in values.items()}
         if not rows:
             return
+        run_pk = self.pk_of(run_id)
 
         def write(conn: Connection) -> None:
             conn.execute(self.db.insert(S.params).on_conflict_do_nothing(
@@ -252,15 +256,15 @@ class RunService:
 
         self.db.transact(write)
 
-    def set_tags(self, run_pk: int, values: dict) -> None:
+    def set_tags(self, run_id: str, values: dict) -> None:
         """Set (or overwrite) tags (values as :func:`~.limits.tag_text` stores them)."""
-        self.update_tags(run_pk, values)
+        self.update_tags(run_id, values)
 
-    def delete_tag(self, run_pk: int, key: str) -> None:
+    def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag; a missing tag is NotFound."""
-        self.update_tags(run_pk, delete=[key])
+        self.update_tags(run_id, delete=[key])
 
-    def update_tags(self, run_pk: int, to_set: Mapping | None = None,
+    def update_tags(self, run_id: str, to_set: Mapping | None = None,
                     delete: Sequence[str] = ()) -> None:
         """Set some tags and delete others in one transaction: all of it or nothing.
 
@@ -272,6 +276,7 @@ class RunService:
         doomed = [check_key(k, "tag") for k in delete]
         if not rows and not doomed:
             return
+        run_pk = self.pk_of(run_id)
         upsert = self.db.upsert(
             S.tags, [dict(run_pk=run_pk, key=k, value=v) for k, v in rows.items()], ["run_pk", "key"]
         ) if rows else None
@@ -287,34 +292,36 @@ class RunService:
 
         self.db.transact(write)
 
-    def set_description(self, run_pk: int, description: str) -> None:
+    def set_description(self, run_id: str, description: str) -> None:
         """Replace the run's description."""
         text = check_text(str(description), "the description")
+        run_pk = self.pk_of(run_id)
         self.db.transact(lambda conn: conn.execute(
             S.runs.update().where(S.runs.c.pk == run_pk).values(description=text)))
 
-    def write_points(self, run_pk: int, points: Sequence[tuple]) -> None:
+    def write_points(self, run_id: str, points: Sequence[tuple]) -> None:
         """Persist buffered metric points ``(key, value, step, ts)`` in logging order."""
         if not points:
             return
         keys, values, steps, stamps = zip(*points)
         if len(set(keys)) == 1:
-            self.write_series(run_pk, [Series(keys[0], values, steps, stamps)])
+            self.write_series(run_id, [Series(keys[0], values, steps, stamps)])
             return
         by_key: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             by_key.setdefault(key, []).append(i)
-        self.write_series(run_pk, [
+        self.write_series(run_id, [
             Series(key, [values[i] for i in idx], [steps[i] for i in idx], [stamps[i] for i in idx])
             for key, idx in by_key.items()])
 
-    def write_series(self, run_pk: int, series: Sequence["Series"]) -> None:
+    def write_series(self, run_id: str, series: Sequence["Series"]) -> None:
         """Persist checked series, all-or-nothing per transaction of at most BATCH_ROWS points.
 
         A point's id (the run, then its place in the run's logging order) is
         taken from the run row inside the same transaction, so concurrent
         writers of one run never collide.
         """
+        run_pk = self.pk_of(run_id)
         chunk: list[Series] = []
         size = 0
         for s in series:
@@ -357,20 +364,23 @@ class RunService:
         conn.connection.dbapi_connection.cursor().executemany(self._insert_points, chain(*rows))
         conn.execute(_UPSERT_LATEST, latest)
 
-    def add_value(self, run_pk: int, key: str, kind: str, step: int, ts: int,
+    def add_value(self, run_id: str, key: str, kind: str, step: int, ts: int,
                   data: str | None = None, blob: str | None = None) -> None:
         """Record a list, table or image value."""
+        run_pk = self.pk_of(run_id)
         self.db.transact(lambda conn: conn.execute(S.run_values.insert().values(
             run_pk=run_pk, key=key, kind=kind, step=step, ts=ts, data=data, blob=blob)))
 
-    def add_cells(self, run_pk: int, cells: Sequence[tuple[int, int, dict]]) -> None:
+    def add_cells(self, run_id: str, cells: Sequence[tuple[int, int, dict]]) -> None:
         """Record executed cells ``(ordinal, ts, record)`` of a session run."""
+        run_pk = self.pk_of(run_id)
         rows = [dict(run_pk=run_pk, key="cells", kind="cell", step=n, ts=ts, data=json.dumps(c))
                 for n, ts, c in cells]
         self.db.transact(lambda conn: conn.execute(S.run_values.insert(), rows))
 
-    def add_files(self, run_pk: int, kind: str, files: Iterable[tuple[str, str, int]]) -> None:
+    def add_files(self, run_id: str, kind: str, files: Iterable[tuple[str, str, int]]) -> None:
         """Record files ``(path, sha256, size)`` of a run; a path logged again is replaced."""
+        run_pk = self.pk_of(run_id)
         rows = [dict(run_pk=run_pk, kind=kind, path=p, sha256=h, size=n) for p, h, n in files]
         if not rows:
             return
@@ -378,6 +388,31 @@ class RunService:
         self.db.transact(lambda conn: conn.execute(stmt, params))
 
     # -- reading ---------------------------------------------------------------
+
+    def pk_of(self, run_id: str) -> int:
+        """The primary key of the run with this id (or a unique prefix), for the methods here
+        and for a service keeping its own rows keyed by a run.  A whole id resolved once is
+        remembered (ids and keys never change, runs are never deleted): the logging path pays
+        a dict lookup per batch, not a query."""
+        pk = self._pks.get(run_id) if isinstance(run_id, str) else None
+        return self._resolve(run_id)[0] if pk is None else pk
+
+    def id_of(self, run_id: str) -> str:
+        """The whole id of the run with this id or a unique prefix of it."""
+        return run_id if isinstance(run_id, str) and run_id in self._pks else self._resolve(run_id)[1]
+
+    def _resolve(self, run_id: str) -> tuple[int, str]:
+        _check_run_id(run_id)
+        with self.db.read() as conn:
+            pk = self._pk(conn, run_id)
+            full = conn.execute(select(S.runs.c.id).where(S.runs.c.pk == pk)).scalar_one()
+        return self._remember(pk, full), full
+
+    def _remember(self, pk: int, run_id: str) -> int:
+        if len(self._pks) >= KEYS_KEPT:
+            self._pks.clear()  # bounded: an id forgotten is looked up again
+        self._pks[run_id] = pk
+        return pk
 
     def _pk(self, conn: Connection, run_id: str) -> int:
         pk = conn.execute(select(S.runs.c.pk).where(S.runs.c.id == run_id)).scalar()
@@ -396,15 +431,16 @@ class RunService:
 
     def get(self, run_id: str) -> RunRecord:
         """The run with this id (or a unique prefix of at least ``MIN_PREFIX`` characters)."""
-        if not isinstance(run_id, str) or not run_id:
-            raise InvalidInput(f"a run id must be a non-empty string, got {run_id!r}")
-        check_text(run_id, "the run id")
+        _check_run_id(run_id)
         self.reap_stale()
         with self.db.read() as conn:
-            return self._records(conn, [self._pk(conn, run_id)])[0]
+            record = self._records(conn, [self._pk(conn, run_id)])[0]
+        self._remember(record.pk, record.id)  # a handle's first batch needs no lookup
+        return record
 
-    def children(self, run_pk: int) -> list[RunRecord]:
+    def children(self, run_id: str) -> list[RunRecord]:
         """The child runs of a run, oldest first."""
+        run_pk = self.pk_of(run_id)
         with self.db.read() as conn:
             pks = conn.execute(select(S.runs.c.pk).where(S.runs.c.parent_pk == run_pk)
                                .order_by(S.runs.c.pk)).scalars().all()
@@ -465,8 +501,9 @@ class RunService:
         token = make_token(offset + max_results, query_key) if len(pks) > max_results else None
         return RunPage(records, token)
 
-    def metric_history(self, run_pk: int, key: str) -> list[tuple[int, int, float]]:
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, int, float]]:
         """Every point of one metric as ``(step, ts, value)``, in step then logging order."""
+        run_pk = self.pk_of(run_id)
         first = run_pk << S.POINT_BITS
         ph = self.db.placeholder
         with self.db.read() as conn:
@@ -486,40 +523,33 @@ class RunService:
             rows = [(s, t, math.nan if v is None else v) for s, t, v in rows]
         return rows
 
-    def values(self, run_pk: int, key: str | None = None) -> list[dict]:
+    def values(self, run_id: str, key: str | None = None) -> list[dict]:
         """Lists, tables and images logged to a run."""
         v = S.run_values
         query = select(v.c.key, v.c.kind, v.c.step, v.c.ts, v.c.data, v.c.blob).where(
-            v.c.run_pk == run_pk)
+            v.c.run_pk == self.pk_of(run_id))
         if key is not None:
             query = query.where(v.c.key == key)
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(v.c.key, v.c.step, v.c.pk)).mappings().all()
         return [dict(row) for row in rows]
 
-    def files(self, run_pk: int, kind: str | None = None) -> list[dict]:
+    def files(self, run_id: str, kind: str | None = None) -> list[dict]:
         """Files of a run (``kind``: artifact, snapshot or log)."""
         f = S.run_files
-        query = select(f.c.kind, f.c.path, f.c.sha256, f.c.size).where(f.c.run_pk == run_pk)
+        query = select(f.c.kind, f.c.path, f.c.sha256, f.c.size).where(
+            f.c.run_pk == self.pk_of(run_id))
         if kind:
             query = query.where(f.c.kind == kind)
         with self.db.read() as conn:
             return [dict(r) for r in conn.execute(query.order_by(f.c.kind, f.c.path)).mappings()]
 
-    # -- by run id: what the faces call (they never hold a primary key) --------------
-
-    def files_of(self, run_id: str, kind: str | None = None) -> list[dict]:
-        """:meth:`files` of the run with this id (or a unique prefix)."""
-        return self.files(self.get(run_id).pk, kind)
-
-    def children_of(self, run_id: str) -> list[RunRecord]:
-        """:meth:`children` of the run with this id (or a unique prefix)."""
-        return self.children(self.get(run_id).pk)
+    # -- for the faces ----------------------------------------------------------------
 
     def edit_tags(self, run_id: str, to_set: Mapping | None = None,
                   delete: Sequence[str] = ()) -> dict[str, str]:
         """:meth:`update_tags` (all of it or nothing) on the run with this id; its tags after."""
-        self.update_tags(self.get(run_id).pk, to_set, delete)
+        self.update_tags(run_id, to_set, delete)
         return self.get(run_id).tags
 
     def metric_points(self, run_id: str, key: str, max_points: int | None = None) -> dict:
@@ -534,7 +564,7 @@ class RunService:
         if max_points is not None and (isinstance(max_points, bool) or not isinstance(max_points, int)
                                        or max_points < 1):
             raise InvalidInput(f"max_points must be a whole number of at least 1, got {max_points!r}")
-        points = self.metric_history(self.get(run_id).pk, key)
+        points = self.metric_history(run_id, key)
         shown = downsample(points, max_points) if max_points else points
         return {"key": key, "total": len(points), "downsampled": len(shown) < len(points),
                 "steps": [p[0] for p in shown], "timestamps": [p[1] for p in shown],
@@ -559,6 +589,12 @@ _UPSERT_LATEST = text(
 def select_pid(run_pk: int):
     """The query for the process (pid, host, start time) recorded on a run."""
     return select(S.runs.c.pid, S.runs.c.host, S.runs.c.pid_started).where(S.runs.c.pk == run_pk)
+
+
+def _check_run_id(run_id) -> None:
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidInput(f"a run id must be a non-empty string, got {run_id!r}")
+    check_text(run_id, "the run id")
 
 
 def tag_rows(tags: Mapping) -> dict[str, str]:

@@ -145,7 +145,7 @@ class Tracking:
     def logs(self, run_id: str, name: str | None = None, tail: int | None = None) -> dict[str, bytes]:
         """The logs of a run (stored, or live while it runs); with ``tail``, each log's last bytes."""
         record = self.runs.get(run_id)
-        return self.artifacts.read_log(record.pk, record.id, name, tail=tail)
+        return self.artifacts.read_log(record.id, name, tail=tail)
 
     def follow_logs(self, run_id: str, name: str | None = None, *, interval: float = 0.5,
                     ) -> Iterator[tuple[str, bytes]]:
@@ -156,7 +156,7 @@ class Tracking:
             record = self.runs.get(run_id)
             live = record.status in R.LIVE
             try:
-                parts = self.artifacts.read_log_parts(record.pk, record.id, name, offsets=offsets)
+                parts = self.artifacts.read_log_parts(record.id, name, offsets=offsets)
             except (NotFound, FileNotFoundError):
                 if not live:
                     raise
@@ -171,11 +171,11 @@ class Tracking:
 
     # -- logging handles ----------------------------------------------------------
 
-    def writer(self, run_pk: int) -> MetricWriter:
+    def writer(self, run_id: str) -> MetricWriter:
         """The metric buffer of a run this process logs to (points, cell records, heartbeat)."""
-        return MetricWriter(lambda pts: self.runs.write_points(run_pk, pts),
-                            lambda: self.runs.heartbeat(run_pk),
-                            write_records=lambda cells: self.runs.add_cells(run_pk, cells),
+        return MetricWriter(lambda pts: self.runs.write_points(run_id, pts),
+                            lambda: self.runs.heartbeat(run_id),
+                            write_records=lambda cells: self.runs.add_cells(run_id, cells),
                             heartbeat_interval=self.config.heartbeat_interval)
 
     def end_all(self) -> None:
@@ -199,9 +199,9 @@ class Tracking:
         record = self.runs.create(
             experiment, name=name, description=description, parent_id=parent_id, tags=tags,
             source_type=source_type, source_name=source_name, git=git_info(snap_dir))
-        run = self.handle(record, self.writer(record.pk))
+        run = self.handle(record, self.writer(record.id))
         if files:
-            self.artifacts.store_snapshot(record.pk, files)
+            self.artifacts.store_snapshot(record.id, files)
         outputs_dir = os.path.abspath(outputs) if outputs and parent is None else None
         return activate(run, outputs_dir)
 
@@ -212,7 +212,7 @@ class Tracking:
             record = self.runs.mark_started(run_id)
         if record.status != R.RUNNING:
             raise Conflict(f"run {record.id} is {record.status}: only a running run takes logs")
-        return self.handle(record, self.writer(record.pk))
+        return self.handle(record, self.writer(record.id))
 
     def start_command(self, experiment: str, command: str, *, cwd: Path, name: str | None = None,
                       tags: Mapping | None = None, files: Sequence = ()) -> Run:
@@ -226,9 +226,9 @@ class Tracking:
 
         record = self.runs.create(experiment, name=name, tags=tags, source_type="command",
                                   source_name=command, git=git_info(cwd))
-        run = activate(self.handle(record, self.writer(record.pk)), str(cwd / "outputs"))
+        run = activate(self.handle(record, self.writer(record.id)), str(cwd / "outputs"))
         if files:
-            self.artifacts.store_snapshot(record.pk, files)
+            self.artifacts.store_snapshot(record.id, files)
         return run
 
     def start_session(self, notebook: str, *, kernel: str = "unknown",

@@ -168,7 +168,7 @@ class Workspace:
         """Experiments with their run counts."""
         return self.runs.list_experiments()
 
-    def _keep_what_a_killed_run_left(self, run_pk: int, run_id: str) -> None:
+    def _keep_what_a_killed_run_left(self, run_id: str) -> None:
         """Store the live files of a run marked killed on it: a notebook run's executed notebook
         (its artifact, as far as it ran) and its logs.  Should that fail, the live files stay,
         and still read as the run's logs."""
@@ -176,7 +176,7 @@ class Workspace:
 
         try:
             self.notebooks.keep_live_notebook(run_id)
-            self.artifacts.store_live_logs(run_pk, run_id)
+            self.artifacts.store_live_logs(run_id)
         except (MlwsError, OSError, ValueError):
             pass
 

@@ -172,7 +172,7 @@ def test_without_cell_ids_the_parameters_cell_is_found_by_its_source(tmp_path):
     nbformat.write(study, tmp_path / "study.ipynb")
     session = ws.runs.create("study", source_type="session", source_name="study.ipynb",
                              tags={"kernel": "unknown", "cwd": str(tmp_path)})
-    ws.runs.add_cells(session.pk, [(n, 0, {"source": s, "status": "completed"})  # older records
+    ws.runs.add_cells(session.id, [(n, 0, {"source": s, "status": "completed"})  # older records
                                    for n, s in enumerate(["C = 1.0", "print(C)", "C = 1.0"], 1)])
     ws.notebooks.promote(session.id, detach=False)  # recorded, not executed
     nb = nbformat.read(tmp_path / f"study-promoted-{session.id[:8]}.ipynb", as_version=4)
@@ -180,7 +180,7 @@ def test_without_cell_ids_the_parameters_cell_is_found_by_its_source(tmp_path):
     assert nb.metadata.kernelspec.name == "python3" and nb.metadata.language_info.name == "python"
     assert [c.metadata.get("tags") for c in nb.cells] == [None, None, ["parameters"]]  # the last run
     other = ws.runs.create("study", source_type="session", source_name=str(tmp_path / "study.ipynb"))
-    ws.runs.add_cells(other.pk, [(1, 0, {"source": "print(2)", "status": "completed"})])
+    ws.runs.add_cells(other.id, [(1, 0, {"source": "print(2)", "status": "completed"})])
     assert ws.notebooks.promote(other.id, detach=False).warnings == [
         f"session run {other.id} did not run the 'parameters' cell of its notebook successfully: "
         "the promoted notebook has none"]

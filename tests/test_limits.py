@@ -76,9 +76,9 @@ def test_a_tag_update_applies_whole_or_not_at_all(ws):
         run.set_tag("keep", "1")
     before = ws.runs.get(run.id).tags
     with pytest.raises(NotFound, match="no_such_tag"):
-        ws.runs.update_tags(run.record.pk, {"a": "1"}, ["no_such_tag"])
+        ws.runs.update_tags(run.id, {"a": "1"}, ["no_such_tag"])
     with pytest.raises(InvalidInput, match="lone surrogate"):
-        ws.runs.update_tags(run.record.pk, {"a": "1", "b": LONE}, ["keep"])
+        ws.runs.update_tags(run.id, {"a": "1", "b": LONE}, ["keep"])
     assert ws.runs.get(run.id).tags == before
 
 

@@ -88,7 +88,7 @@ def test_a_submitted_notebook_records_everything(nbws, project):
     assert all(c["duration"] is not None for c in cells)
     assert nbws.run_logs(run.id, "stdout.log")["stdout.log"] == b"final loss 0.03125\n"
     _no_kernel_noise(nbws, run.id)
-    with nbws.artifacts.open(done.record.pk, "environment.json") as f:
+    with nbws.artifacts.open(done.id, "environment.json") as f:
         env = json.load(f)
     assert any(p.startswith("papermill==") for p in env["packages"])
 
@@ -300,7 +300,7 @@ def test_a_grid_makes_one_child_per_combination(nbws, project):
         ("0.1", "1"), ("0.1", "2"), ("0.2", "1"), ("0.2", "2")]
     assert {k.status for k in kids} == {"completed"}
     for kid in kids:  # each child ran in its own copy: no sibling's outputs/
-        with nbws.artifacts.open(kid.record.pk, "outputs/result.txt") as f:
+        with nbws.artifacts.open(kid.id, "outputs/result.txt") as f:
             assert f.read().decode().startswith(kid.params["lr"] + " ")
     assert not list((nbws.root / "work").iterdir())  # the copies are gone
     best = nbws.search_runs(f"parent_id = '{parent.id}'", order_by=["metrics.loss ASC"])[0]
@@ -364,7 +364,7 @@ def test_a_notebook_run_records_every_declared_parameter_and_which_were_given(nb
     assert run.params == {"C": "1.0", "steps": "np.arange(3)", "label": "null", "cfg": '{"a": [1, 2]}',
                           "flag": "false", "lr": "1e-05", "extra": "1"}  # `needed` has no default
     assert json.loads(run.tags["overridden_params"]) == ["extra", "flag"]
-    assert nbws.notebooks.spec(run.record.pk)["parameters"] == {"flag": False, "extra": 1}  # injected
+    assert nbws.notebooks.spec(run.id)["parameters"] == {"flag": False, "extra": 1}  # injected
     shown = CliRunner().invoke(cli, ["-w", str(nbws.root), "run", "show", run.id])
     assert '  C = 1.0\n' in shown.output and '  overridden_params = ["extra", "flag"]\n' in shown.output
     many = {f"p{i:03d}_a_longer_name": i for i in range(400)}  # more names than a tag holds

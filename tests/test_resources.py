@@ -71,7 +71,7 @@ def test_a_full_disk_is_one_clear_error_and_the_workspace_works_again_once_space
         run.flush()
     # nothing was half-written, and what was recorded before is intact
     assert "loss" not in ws.get_run(run.id).metrics
-    assert [p[2] for p in ws.runs.metric_history(run.record.pk, "before")] == [1.0]
+    assert [p[2] for p in ws.runs.metric_history(run.id, "before")] == [1.0]
     # the CLI: one line and its exit code for a full disk
     proc = _cli("-w", small_fs / "ws", "model", "register", "m", "--path", tmp_path / "model.bin",
                 cwd=tmp_path)

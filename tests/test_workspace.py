@@ -96,7 +96,7 @@ def test_backup_is_a_workspace_with_the_same_runs(ws, tmp_path):
     with Workspace.open(dest) as copy:
         got = copy.get_run(run.id)
         assert got.metrics == {"x": 1.5}
-        with copy.artifacts.open(got.record.pk, "a.txt") as f:
+        with copy.artifacts.open(got.id, "a.txt") as f:
             assert f.read() == b"hello"
     with pytest.raises(Conflict, match="not empty"):
         ws.backup(dest)

@@ -34,7 +34,7 @@ def promote(service: "NotebookService", run_id: str, **options) -> "Submission":
     if record.source_type != "session":
         raise InvalidInput(f"run {record.id} is a {record.source_type} run: only session runs "
                            "(cells tracked by %load_ext jupyter_mlws) can be promoted")
-    cells = [json.loads(v["data"]) for v in runs.values(record.pk, "cells")]
+    cells = [json.loads(v["data"]) for v in runs.values(record.id, "cells")]
     cells = [{**c, "source": _without_tracking_magic(c["source"])} for c in cells
              if c["status"] == "completed"]
     cells = [c for c in cells if c["source"].strip()]
@@ -62,7 +62,7 @@ def promote(service: "NotebookService", run_id: str, **options) -> "Submission":
     sub = service.submit(path, experiment=options.pop("experiment", record.experiment),
                          tags={"promoted_from": record.id, **(options.pop("tags", None) or {})},
                          project_dir=options.pop("project_dir", folder), **options)
-    runs.set_tags(record.pk, {"promoted_to": sub.run_id})
+    runs.set_tags(record.id, {"promoted_to": sub.run_id})
     if source is None:
         sub.warnings.append(f"the notebook of session run {record.id} ({record.source_name}) "
                             "cannot be read: the promoted notebook has no 'parameters' cell")

@@ -166,10 +166,6 @@ class LocalReporter(Reporter):
         self._job: NotebookJob | None = None
         self._run = None
 
-    @property
-    def _pk(self) -> int:
-        return self._run.record.pk if self._run is not None else self._runs.get(self.run_id).pk
-
     def job(self) -> NotebookJob:
         if self._job is None:
             self._job = self._nb.job(self.run_id)
@@ -182,19 +178,19 @@ class LocalReporter(Reporter):
 
     def started(self) -> None:
         self._run = self._attach_run(self.run_id)
-        self._runs.set_process(self._pk, Process.current())
+        self._runs.set_process(self.run_id, Process.current())
 
     def live_file(self, name: str) -> Path:
         return self._artifacts.live_file(self.run_id, name)
 
     def progress(self, done: int, total: int) -> None:
-        self._nb.set_progress(self._pk, done, total)
+        self._nb.set_progress(self.run_id, done, total)
 
     def attempt(self, number: int) -> None:
-        self._nb.set_attempt(self._pk, number)
+        self._nb.set_attempt(self.run_id, number)
 
     def attempt_ended(self, number: int, status: str, error: str | None) -> None:
-        self._runs.add_value(self._pk, "attempts", "attempt", number, R.now_ms(),
+        self._runs.add_value(self.run_id, "attempts", "attempt", number, R.now_ms(),
                              data=json.dumps({"attempt": number, "status": status, "error": error}))
 
     def is_canceled(self) -> bool:
@@ -209,16 +205,16 @@ class LocalReporter(Reporter):
         self._run.set_tags({"kernel": kernel, "env_hash": captured["packages_hash"][:16],
                             "python": captured["python"].split()[0]})
         sha, size = self._blobs.put_bytes(json.dumps(captured, indent=1).encode())
-        self._runs.add_files(self._pk, "artifact", [("environment.json", sha, size)])
+        self._runs.add_files(self.run_id, "artifact", [("environment.json", sha, size)])
 
     def cells(self, records: list[dict]) -> None:
-        self._nb.record_cells(self._pk, records)
+        self._nb.record_cells(self.run_id, records)
 
     def store_notebook(self, name: str, path: Path) -> None:
-        self._artifacts.upload_file(self._pk, f"notebook/{name}", path)
+        self._artifacts.upload_file(self.run_id, f"notebook/{name}", path)
 
     def store_outputs(self, folder: Path) -> None:
-        self._artifacts.upload_folder(self._pk, "outputs", folder, since_ms=self._run.record.start_time)
+        self._artifacts.upload_folder(self.run_id, "outputs", folder, since_ms=self._run.record.start_time)
 
     def copy_output(self) -> None:
         self._nb.copy_output(self.run_id)
@@ -233,7 +229,7 @@ class LocalReporter(Reporter):
         except NotFound:
             return  # never recorded (submit refused it)
         if record.id == self.run_id:
-            self._artifacts.attach_log(record.pk, name, path)
+            self._artifacts.attach_log(record.id, name, path)
 
 
 class LocalSweepReporter(SweepReporter):
@@ -249,18 +245,16 @@ class LocalSweepReporter(SweepReporter):
         self.heartbeat_interval = heartbeat_interval
         self._runs = runs
         self._child_reporter = child_reporter
-        self._pk: int | None = None
 
     def started(self) -> list[str]:
         record = self._runs.get(self.run_id)
         if record.status == R.QUEUED:
             record = self._runs.mark_started(self.run_id)
-        self._pk = record.pk
-        self._runs.set_process(record.pk, Process.current())
-        return [c.id for c in self._runs.children(record.pk) if c.status == R.QUEUED]
+        self._runs.set_process(record.id, Process.current())
+        return [c.id for c in self._runs.children(record.id) if c.status == R.QUEUED]
 
     def heartbeat(self) -> None:
-        self._runs.heartbeat(self._pk)
+        self._runs.heartbeat(self.run_id)
 
     def is_canceled(self) -> bool:
         return self._runs.get(self.run_id).status != R.RUNNING
@@ -274,7 +268,7 @@ class LocalSweepReporter(SweepReporter):
             if self._runs.get(self.run_id).status == R.RUNNING:
                 self._runs.end(self.run_id, R.CANCELED, "canceled")
             return self._runs.get(self.run_id).status
-        children = self._runs.children(self._pk)
+        children = self._runs.children(self.run_id)
         failed = [c for c in children if c.status != R.COMPLETED]
         return self._runs.end(self.run_id, R.FAILED if failed else R.COMPLETED,
                               f"{len(failed)} of {len(children)} runs did not complete"

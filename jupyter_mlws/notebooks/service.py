@@ -95,7 +95,7 @@ class NotebookService:
         parent_id: str | None = None,
         detach: bool = True,
         isolate: bool = False,
-        _rerun_of: int | None = None,
+        _rerun_of: str | None = None,
         _run_id: str | None = None,
     ) -> Submission:
         """Record a notebook run and start it (see :meth:`Workspace.submit_notebook`).
@@ -131,19 +131,19 @@ class NotebookService:
             source_name=path.relative_to(project).as_posix(), git=git_info(project),
             status=R.QUEUED, run_id=_run_id)
         try:
-            self.runs.log_params(record.pk, recorded)
+            self.runs.log_params(record.id, recorded)
             system_tags = {"kernel": kernel, OVERRIDDEN_TAG: overridden(params)}
             if not self.is_work_dir(path):  # where the notebook lives (a re-run keeps its source's)
                 system_tags["notebook"] = str(path)
-            self.runs.set_tags(record.pk, system_tags)
-            self.artifacts.store_snapshot(record.pk, files)
+            self.runs.set_tags(record.id, system_tags)
+            self.artifacts.store_snapshot(record.id, files)
             workdir = project
             if isolate:
                 workdir = self.work_dir(record.id)
-                self.artifacts.download(record.pk, None, workdir, kind="snapshot")
+                self.artifacts.download(record.id, None, workdir, kind="snapshot")
             job = NotebookJob(record.id, path.relative_to(project).as_posix(), str(workdir), kernel,
                               params, timeout, retries, output, scratch=self.is_work_dir(workdir))
-            self._insert_spec(record.pk, job, _rerun_of)
+            self._insert_spec(record.id, job, _rerun_of)
             if output is not None:
                 self._output_path(output, record.name, experiment, recorded)
         except BaseException as exc:
@@ -189,9 +189,9 @@ class NotebookService:
               detach: bool = True) -> Submission:
         """Re-execute a notebook run from its snapshot, parameters and kernel."""
         source = self.runs.get(run_id)
-        spec = self.spec(source.pk)
+        spec = self.spec(source.id)
         workdir = self.work_dir(f"rerun-of-{source.id}-{R.new_run_id()[:6]}")
-        self.artifacts.download(source.pk, None, workdir, kind="snapshot")
+        self.artifacts.download(source.id, None, workdir, kind="snapshot")
         params = {**spec["parameters"], **check_parameters(overrides or {})}
         tags = {"rerun_of": source.id}
         if source.tags.get("notebook"):
@@ -199,7 +199,7 @@ class NotebookService:
         return self.submit(workdir / spec["notebook"], params, experiment=source.experiment,
                            kernel=spec["kernel"], timeout=spec["timeout"], retries=spec["retries"],
                            project_dir=workdir, tags=tags, detach=detach,
-                           _rerun_of=source.pk)
+                           _rerun_of=source.id)
 
     def promote(self, run_id: str, **options) -> Submission:
         """Turn a session run's successful cells into a notebook run (see :mod:`.promote`)."""
@@ -276,17 +276,17 @@ class NotebookService:
 
     # -- the record ---------------------------------------------------------------
 
-    def _insert_spec(self, run_pk: int, job: NotebookJob, rerun_of: int | None) -> None:
+    def _insert_spec(self, run_id: str, job: NotebookJob, rerun_of: str | None) -> None:
+        run_pk, rerun_of = self.runs.pk_of(run_id), rerun_of and self.runs.pk_of(rerun_of)
         self.db.transact(lambda conn: conn.execute(S.notebook_runs.insert().values(
             run_pk=run_pk, notebook=job.notebook, workdir=job.workdir, kernel=job.kernel,
             parameters=json.dumps(job.parameters), timeout=job.timeout, retries=job.retries,
             attempt=0, cells_total=0, cells_done=0, rerun_of=rerun_of, output=job.output)))
 
-    def spec(self, run: str | int) -> dict:
-        """The stored record of a notebook run (``run``: its id, or its primary key): its job's
-        fields, ``attempt``, ``cells_done``, ``cells_total`` and ``rerun_of``.  NotFound for
-        other runs."""
-        run_pk = run if isinstance(run, int) else self.runs.get(run).pk
+    def spec(self, run_id: str) -> dict:
+        """The stored record of a notebook run: its job's fields, ``attempt``, ``cells_done``,
+        ``cells_total`` and ``rerun_of``.  NotFound for other runs."""
+        run_pk = self.runs.pk_of(run_id)
         t = S.notebook_runs
         with self.db.read() as conn:
             row = conn.execute(select(t).where(t.c.run_pk == run_pk)).mappings().first()
@@ -297,7 +297,7 @@ class NotebookService:
     def job(self, run_id: str) -> NotebookJob:
         """How notebook run ``run_id`` executes (NotFound for other runs)."""
         record = self.runs.get(run_id)
-        spec = self.spec(record.pk)
+        spec = self.spec(record.id)
         return NotebookJob.from_dict({**spec, "run_id": record.id,
                                       "scratch": self.is_work_dir(Path(spec["workdir"]))})
 
@@ -306,23 +306,23 @@ class NotebookService:
         self.db.transact(lambda conn: conn.execute(t.update().where(t.c.run_pk == run_pk)
                                                    .values(**values)))
 
-    def set_progress(self, run_pk: int, done: int, total: int) -> None:
+    def set_progress(self, run_id: str, done: int, total: int) -> None:
         """Record how many cells of the notebook have run (a reporter's call)."""
-        self._update(run_pk, cells_done=done, cells_total=total)
+        self._update(self.runs.pk_of(run_id), cells_done=done, cells_total=total)
 
-    def set_attempt(self, run_pk: int, attempt: int) -> None:
+    def set_attempt(self, run_id: str, attempt: int) -> None:
         """Record the attempt now executing (1 is the first; a reporter's call)."""
-        self._update(run_pk, attempt=attempt, cells_done=0)
+        self._update(self.runs.pk_of(run_id), attempt=attempt, cells_done=0)
 
-    def record_cells(self, run_pk: int, records: list[dict]) -> None:
+    def record_cells(self, run_id: str, records: list[dict]) -> None:
         """Keep the per-cell records of an executed notebook (a reporter's call)."""
-        self.runs.add_value(run_pk, "cells", "cells", 0, R.now_ms(), data=json.dumps(records))
+        self.runs.add_value(run_id, "cells", "cells", 0, R.now_ms(), data=json.dumps(records))
 
     def progress(self, run_id: str) -> dict:
         """Cells done and total, the attempt, and the run's status."""
         record = self.runs.get(run_id)
         try:
-            spec = self.spec(record.pk)
+            spec = self.spec(record.id)
         except NotFound:
             spec = {"cells_done": 0, "cells_total": 0, "attempt": 0}
         return {"status": record.status, "done": spec["cells_done"], "total": spec["cells_total"],
@@ -333,7 +333,7 @@ class NotebookService:
         sweep, ``(0, 0)`` for other runs."""
         record = self.runs.get(run_id)
         if record.source_type == "sweep":
-            children = self.runs.children(record.pk)
+            children = self.runs.children(record.id)
             return sum(c.status not in R.LIVE for c in children), len(children)
         state = self.progress(record.id)
         return state["done"], state["total"]
@@ -347,7 +347,7 @@ class NotebookService:
         (ISO text), ``duration`` (seconds), ``source`` (its first 200 characters).
         """
         record = self.runs.get(run_id)
-        rows = self.runs.values(record.pk, "cells")
+        rows = self.runs.values(record.id, "cells")
         return json.loads(rows[-1]["data"]) if rows else []
 
     def keep_live_notebook(self, run_id: str) -> None:
@@ -377,10 +377,10 @@ class NotebookService:
     def copy_output(self, run_id: str) -> None:
         """Copy the stored output notebook to the run's output path, if it asked for one."""
         record = self.runs.get(run_id)
-        spec = self.spec(record.pk)
+        spec = self.spec(record.id)
         if not spec.get("output"):
             return
-        stored = [f for f in self.runs.files(record.pk, "artifact") if f["path"].startswith("notebook/")]
+        stored = [f for f in self.runs.files(record.id, "artifact") if f["path"].startswith("notebook/")]
         if stored:
             target = self._output_path(spec["output"], record.name, record.experiment, record.params)
             atomic_copy(self.blobs.path(stored[0]["sha256"]), target)

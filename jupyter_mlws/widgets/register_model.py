@@ -38,7 +38,7 @@ class RegisterModel(W.VBox):
             self.run_id = run_id_of(run_or_path)
             record = self._ws.runs.get(self.run_id)
             default_name = record.name
-            files = [f["path"] for f in self._ws.runs.files_of(record.id) if f["kind"] == "artifact"]
+            files = [f["path"] for f in self._ws.runs.files(record.id) if f["kind"] == "artifact"]
             likely = likely_model_artifact(files)
             folders = {p.split("/")[0] for p in files if "/" in p}
             if likely and likely not in files:

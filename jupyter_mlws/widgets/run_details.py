@@ -86,7 +86,7 @@ class RunDetails(W.VBox):
         logs = self._ws.run_logs(record.id, tail=4 * LOG_TAIL)  # bytes: enough for LOG_TAIL characters
         self.logs.value = "\n".join(f"== {name}\n{data.decode('utf-8', 'replace')[-LOG_TAIL:]}"
                                     for name, data in sorted(logs.items())) or "(no logs)"
-        kids = self._ws.runs.children_of(record.id)
+        kids = self._ws.runs.children(record.id)
         self.runs.value = ("<b>child runs</b>" + table(
             ["run", "status", "metrics"],
             [[k.name, k.status, ", ".join(f"{m}={v:.4g}" for m, v in sorted(k.metrics.items())[:3])]

@@ -33,7 +33,7 @@ class RunFilesHandler(MlwsHandler):
     async def get(self, run_id):
         kind = _kind(self.get_query_argument("kind", None), allow_log=True)
         ws = await self.ws()
-        self.reply({"files": await self.call(ws.runs.files_of, run_id, kind)})
+        self.reply({"files": await self.call(ws.runs.files, run_id, kind)})
 
 
 class ArtifactHandler(MlwsHandler):
@@ -51,7 +51,7 @@ class ArtifactHandler(MlwsHandler):
     async def get(self, run_id, path):
         kind = _kind(self.get_query_argument("kind", None), allow_log=True) or "artifact"
         ws = await self.ws()
-        f = await self.call(ws.artifacts.open_file, run_id, path, kind)
+        f = await self.call(ws.artifacts.open, run_id, path, kind)
         try:
             name = PurePosixPath(path).name
             guessed = mimetypes.guess_type(name)[0] or ""

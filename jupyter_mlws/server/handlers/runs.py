@@ -129,7 +129,7 @@ class RunLogsHandler(MlwsHandler):
 
 def _logs(ws, run_id: str, name: str | None, since: int, tail: int | None):
     record = ws.runs.get(run_id)
-    return record, ws.artifacts.log_parts(record.id, name, since, tail)
+    return record, ws.artifacts.read_log_parts(record.id, name, since, tail)
 
 
 class RunActionHandler(MlwsHandler):
