@@ -27,7 +27,7 @@ from ..errors import InvalidInput, MlwsError
 from .kernels import Kernel, drop_noise, metadata_of
 from .kernels import resolve as resolve_kernel
 from .document import cell_records
-from .engine import LOG_CAP_BYTES, CellStopped, LiveNotebook, build_engine, cell_label, excerpt
+from .engine import LOG_CAP_BYTES, CappedLog, CellStopped, LiveNotebook, build_engine, cell_label, excerpt
 from .cancel import Canceled, install_cancel, watch_for_cancel
 from .reporter import Reporter
 
@@ -35,30 +35,6 @@ from .reporter import Reporter
 REASON_CAP = 4000
 
 __all__ = ["EarlyKernel", "execute", "execute_with_kernel", "main", "LOG_CAP_BYTES"]
-
-
-class CappedLog:
-    """A text log file that stops growing at ``cap`` bytes (UTF-8) and says so once."""
-
-    def __init__(self, path: Path, cap: int = LOG_CAP_BYTES):
-        self._file = open(path, "ab")
-        self._cap = self._left = cap
-
-    def write(self, text: str) -> int:
-        if self._left > 0:
-            piece = text.encode("utf-8", "replace")[: self._left]
-            self._file.write(piece)
-            self._left -= len(piece)
-            if self._left <= 0:
-                self._file.write(f"\n[mlws: log truncated at {self._cap >> 20} MB]\n".encode())
-            self._file.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def _bounded(reason: str | None) -> str | None:
@@ -158,7 +134,6 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
     _quiet_papermill()
     job = reporter.job()
     reporter.started()
-    workdir = Path(job.workdir)
     # kernels started for this run (a retry's included) inherit these; put back afterwards, so
     # that a process executing runs in-process (mlws run submit --wait) keeps its own
     env = reporter.kernel_env()
