@@ -546,12 +546,6 @@ class RunService:
 
     # -- for the faces ----------------------------------------------------------------
 
-    def edit_tags(self, run_id: str, to_set: Mapping | None = None,
-                  delete: Sequence[str] = ()) -> dict[str, str]:
-        """:meth:`update_tags` (all of it or nothing) on the run with this id; its tags after."""
-        self.update_tags(run_id, to_set, delete)
-        return self.get(run_id).tags
-
     def metric_points(self, run_id: str, key: str, max_points: int | None = None) -> dict:
         """One metric of a run as columns: every point, or at most ``max_points`` of them with
         the extremes kept (:func:`~jupyter_mlws.downsample.downsample`).

@@ -129,13 +129,6 @@ class Process:
             return False
         return self.started is None or start_ticks(self.pid) == self.started
 
-    def leads_group(self) -> bool:
-        """Whether it leads its own process group (what the workspace starts always does)."""
-        try:
-            return os.getpgid(self.pid) == self.pid
-        except (ProcessLookupError, PermissionError):
-            return False
-
     def to_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "host": self.host, "started": self.started}
 

@@ -89,9 +89,9 @@ class RunTagsHandler(MlwsHandler):
     async def patch(self, run_id):
         body = self.body()
         ws = await self.ws()
-        # all of it or nothing
-        self.reply({"tags": await self.call(ws.runs.edit_tags, run_id, body.get("set") or {},
-                                            body.get("delete") or [])})
+        await self.call(ws.runs.update_tags, run_id, body.get("set") or {},
+                        body.get("delete") or [])  # all of it or nothing
+        self.reply({"tags": (await self.call(ws.runs.get, run_id)).tags})
 
 
 class MetricHistoryHandler(MlwsHandler):
