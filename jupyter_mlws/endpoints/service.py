@@ -275,6 +275,9 @@ class EndpointService:
             if row["state"] == HEALTHY:
                 return self.show(name)
             if row["state"] in (FAILED, STOPPED):
+                if row["pid"] is not None and _alive(row["pid"]) and time.monotonic() < deadline:
+                    time.sleep(0.05)  # the failure is final; its supervisor is still shutting down
+                    continue
                 raise Unavailable(f"endpoint {name} failed to start: "
                                   f"{_with_log_hint(name, row['error'] or 'stopped')}")
             if row["pid"] is None and time.monotonic() - spawned > START_GRACE_MS / 1000:
