@@ -1,12 +1,15 @@
-/** Plugin wiring only: the sidebar in the left area and its commands. */
+/** Plugin wiring only: the sidebar in the left area, main-area pages and their commands. */
 
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { SidebarModel } from './model';
+import { LabPageHost } from './pages/host';
+import { asPageRequest, IPageContext } from './pages/page';
 import { Sidebar } from './sidebar';
 import { submitNotebook } from './submit';
 import { CommandIDs, OPEN_QUERY_PARAM, OPEN_WORKSPACE, PLUGIN_ID, SIDEBAR_ID } from './tokens';
@@ -22,13 +25,39 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'The ML workspace sidebar: runs, metrics, logs, files and models.',
   autoStart: true,
-  optional: [ILayoutRestorer, ICommandPalette, IDefaultFileBrowser],
+  optional: [ILayoutRestorer, ICommandPalette, IDefaultFileBrowser, IRenderMimeRegistry],
   activate: (
     app: JupyterFrontEnd,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-    browser: IDefaultFileBrowser | null
+    browser: IDefaultFileBrowser | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
+    // main-area pages: one tab per item (opening it again focuses it), restored on reload
+    const context: IPageContext = {
+      open: request => void app.commands.execute(CommandIDs.openPage, request as any),
+      openNotebook: path => void app.commands.execute('docmanager:open', { path }),
+      events: app.serviceManager.events.stream,
+      rendermime
+    };
+    const pages = new LabPageHost(app, () => context, restorer, CommandIDs.openPage);
+    app.commands.addCommand(CommandIDs.openPage, {
+      label: args => String(args.label ?? 'Open a workspace page'),
+      execute: args => {
+        const request = asPageRequest(args);
+        if (request) {
+          pages.open(request);
+        }
+      }
+    });
+    for (const [kind, label] of [
+      ['runs', 'Runs table'],
+      ['models', 'Models'],
+      ['endpoints', 'Endpoints']
+    ] as const) {
+      palette?.addItem({ command: CommandIDs.openPage, args: { kind, label }, category: 'ML workspace' });
+    }
+
     const model = new SidebarModel();
     model.openNotebook = path => void app.commands.execute('docmanager:open', { path });
     const sidebar = new Sidebar(model);

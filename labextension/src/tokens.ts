@@ -10,6 +10,8 @@ export namespace CommandIDs {
   export const openSidebar = 'mlws:open-sidebar';
   export const refresh = 'mlws:refresh';
   export const submitNotebook = 'mlws:submit-notebook';
+  /** Open (or focus) a main-area page: args are an `IPageRequest` (pages/page.ts), plus `label`. */
+  export const openPage = 'mlws:open-page';
 }
 
 /** `?mlws=open` in the JupyterLab URL opens the sidebar on load (used by `mlws quickstart`). */

@@ -1,0 +1,100 @@
+/**
+ * Where pages open.  In JupyterLab: main-area tabs (`MainAreaWidget`), tracked so that opening
+ * the same item focuses its tab and the layout restorer brings open tabs back on reload.
+ * On the workspace's own page (`mlws server`): tabs of a dock panel beside the sidebar.
+ */
+
+import { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
+import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { DockPanel, Widget } from '@lumino/widgets';
+
+import { IPageContext, IPageRequest, pageKey } from './page';
+import { createPage } from './registry';
+
+/** Opens pages: focuses the one already showing a request, or creates it. */
+export interface IPageHost {
+  open(request: IPageRequest): void;
+}
+
+let counter = 0;
+
+/** A page's content with the request that made it (kept for the restorer and for focusing). */
+function build(request: IPageRequest, context: IPageContext): Widget {
+  const content = createPage(request, context);
+  content.id = content.id || `mlws-page-${++counter}`;
+  content.addClass('mlws-Page');
+  content.title.closable = true;
+  (content as any).mlwsRequest = request;
+  return content;
+}
+
+export function requestOf(widget: Widget): IPageRequest | null {
+  return ((widget as any).content ?? widget).mlwsRequest ?? null;
+}
+
+/** JupyterLab's main area. */
+export class LabPageHost implements IPageHost {
+  readonly tracker = new WidgetTracker<MainAreaWidget>({ namespace: 'mlws-pages' });
+
+  constructor(
+    private readonly app: JupyterFrontEnd,
+    private readonly context: () => IPageContext,
+    restorer: ILayoutRestorer | null,
+    command: string
+  ) {
+    if (restorer) {
+      void restorer.restore(this.tracker, {
+        command,
+        args: widget => ({ ...(requestOf(widget) as any) }),
+        name: widget => pageKey(requestOf(widget)!)
+      });
+    }
+  }
+
+  open(request: IPageRequest): void {
+    const key = pageKey(request);
+    const open = this.tracker.find(widget => {
+      const shown = requestOf(widget);
+      return shown !== null && pageKey(shown) === key;
+    });
+    if (open) {
+      this.app.shell.activateById(open.id);
+      return;
+    }
+    const content = build(request, this.context());
+    const widget = new MainAreaWidget({ content });
+    widget.id = `${content.id}-tab`;
+    widget.title.label = content.title.label;
+    widget.title.closable = true;
+    content.title.changed.connect(() => {
+      widget.title.label = content.title.label;
+      widget.title.caption = content.title.caption;
+    });
+    (widget as any).mlwsRequest = request;
+    void this.tracker.add(widget);
+    this.app.shell.add(widget, 'main');
+    this.app.shell.activateById(widget.id);
+  }
+}
+
+/** The workspace's own page: tabs in a dock panel. */
+export class DockPageHost implements IPageHost {
+  constructor(
+    readonly dock: DockPanel,
+    private readonly context: () => IPageContext
+  ) {}
+
+  open(request: IPageRequest): void {
+    const key = pageKey(request);
+    for (const widget of this.dock.widgets()) {
+      const shown = requestOf(widget);
+      if (shown && pageKey(shown) === key) {
+        this.dock.activateWidget(widget);
+        return;
+      }
+    }
+    const content = build(request, this.context());
+    this.dock.addWidget(content);
+    this.dock.activateWidget(content);
+  }
+}

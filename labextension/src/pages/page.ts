@@ -1,0 +1,65 @@
+/**
+ * Main-area pages: what a page is asked to show (`IPageRequest`), what it may use
+ * (`IPageContext`), and the one id a request maps to (so opening the same item again focuses
+ * its tab instead of opening a second one).  A leaf of the pages: imports no page.
+ */
+
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Event } from '@jupyterlab/services';
+import { ISignal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+
+/** Every kind of main-area page. */
+export type PageKind = 'runs' | 'run' | 'compare' | 'models' | 'model' | 'endpoints' | 'endpoint';
+
+/**
+ * What to open.  `id`: a run id (run), a model name (model) or an endpoint name (endpoint);
+ * `ids`: the run ids of a comparison (2 to 100); `experiment`: the runs table's experiment.
+ * JSON-serialisable: the layout restorer stores it and reopens the page on reload.
+ */
+export interface IPageRequest {
+  kind: PageKind;
+  id?: string;
+  ids?: string[];
+  experiment?: string;
+}
+
+/** What a page may use besides the REST API (`requestAPI`). */
+export interface IPageContext {
+  /** Open a page, or focus it when it is already open. */
+  open(request: IPageRequest): void;
+  /** Open a notebook of the server's folder (a no-op outside JupyterLab). */
+  openNotebook(path: string): void;
+  /** The server's live events (run status, metrics, logs, endpoint health): nothing polls. */
+  readonly events: ISignal<unknown, Event.Emission>;
+  /** JupyterLab's renderers (e.g. Vega-Lite), or null on the workspace's own page. */
+  readonly rendermime: IRenderMimeRegistry | null;
+}
+
+/** Builds a page's content widget; it sets its own `title.label` (and updates it as it loads). */
+export type PageFactory = (request: IPageRequest, context: IPageContext) => Widget;
+
+/** The one key of the page a request opens: the same item always gives the same key. */
+export function pageKey(request: IPageRequest): string {
+  const key = request.ids ? [...request.ids].sort().join(',') : request.id ?? request.experiment ?? '';
+  return `${request.kind}:${key}`;
+}
+
+/** The request a command's args carry, or null when they are not one. */
+export function asPageRequest(args: any): IPageRequest | null {
+  const kinds: PageKind[] = ['runs', 'run', 'compare', 'models', 'model', 'endpoints', 'endpoint'];
+  if (!args || !kinds.includes(args.kind)) {
+    return null;
+  }
+  const request: IPageRequest = { kind: args.kind };
+  if (typeof args.id === 'string') {
+    request.id = args.id;
+  }
+  if (Array.isArray(args.ids)) {
+    request.ids = args.ids.filter((id: unknown) => typeof id === 'string');
+  }
+  if (typeof args.experiment === 'string') {
+    request.experiment = args.experiment;
+  }
+  return request;
+}
