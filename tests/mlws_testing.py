@@ -60,6 +60,14 @@ def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps(NO_NEWS))
+    # this checkout's built lab extension, ahead of the one installed in the environment (the
+    # Jupyter data dir comes first on the lab's extension path): a worktree's tests see its build
+    built = Path(__file__).resolve().parents[1] / "jupyter_mlws" / "labextension"
+    if (built / "package.json").exists():
+        (home / "data" / "labextensions").mkdir(parents=True, exist_ok=True)
+        link = home / "data" / "labextensions" / "jupyter-mlws"
+        if not link.exists():
+            link.symlink_to(built, target_is_directory=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MLWS_"))}
     env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
