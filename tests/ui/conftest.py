@@ -110,7 +110,9 @@ def lab():
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root / 'ws'}",
             f"--LabApp.default_url={LAB_URL}"], cwd=root / "ws")  # as mlws quickstart starts it
-        yield {"url": server.url, "token": server.token, "log": server.log, **expected}
+        # "root": the workspace's folder (the server's folder too): a test module may add its own
+        # runs there through the SDK (the server picks them up, as it would a user's)
+        yield {"url": server.url, "token": server.token, "log": server.log, "root": root / "ws", **expected}
     finally:
         _stop_endpoints(root / "ws")
         if server is not None:
