@@ -89,7 +89,8 @@ class RunDetails(W.VBox):
             + (f'<div style="margin-top:2px">{tags}</div>' if tags else "")
             + (f'<div style="color:#c62828;white-space:pre-wrap">{esc(record.error)}</div>'
                if record.error else ""))
-        self.params.value = table(["param", "value"], sorted(record.params.items()), "mlws-WidgetParams")
+        self.params.value = table(["param", "value"], sorted(record.params.items()),
+                                  "mlws-WidgetParams") if record.params else ""
         counts = self._ws.values.metric_counts(record.id)
         self.numbers.value = numbers_html(record.metrics, counts)
         keys = sorted(k for k in record.metrics if counts.get(k, 0) > 1)  # a chart needs two points

@@ -72,7 +72,7 @@ def _value(item: dict, thumbnail) -> str:
         return (f'<figure class="mlws-WidgetImage" style="display:inline-block;margin:4px 8px 0 0">'
                 f'<img src="{src}" alt="{esc(item["key"])} at step {item["step"]}" '
                 f'style="max-width:160px;max-height:120px;border:1px solid #e0e0e0"/>'
-                f"<figcaption>{step}</figcaption></figure>")
+                f'<figcaption style="font-size:11px;margin:0">{step}</figcaption></figure>')
     value = item["value"]
     if value is None:
         return f"<div>{step} (too large to show here)</div>"
