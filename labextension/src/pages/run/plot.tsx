@@ -101,7 +101,17 @@ export function MetricPlot(props: { histories: IMetricHistory[]; options: IPlotO
           },
           { stroke: text, grid: { stroke: grid }, size: 60 }
         ],
-        series
+        series,
+        hooks: {
+          // the shown x range, for whoever reads the page (a zoom changes it)
+          setScale: [
+            (u, key) => {
+              if (key === 'x') {
+                element.dataset.range = `${u.scales.x.min},${u.scales.x.max}`;
+              }
+            }
+          ]
+        }
       },
       plotData(histories, options),
       element
