@@ -8,6 +8,7 @@
 - param and tag values: up to 6,000 (params) and 5,000 (tags) characters once turned into
   text: strings as themselves, other values as JSON (``null``, ``true``, ``1.0``, ``[1]``;
   see :func:`param_json`)
+- a run's description: up to 20,000 characters
 - text of any kind (names, keys, values, descriptions): valid Unicode that UTF-8 can hold
   (a lone surrogate such as ``"\\ud800"`` is refused)
 - parameters per submission and params or tags per call: at most 1,000
@@ -32,6 +33,8 @@ STEP_MIN, STEP_MAX = -(2**63), 2**63 - 1
 TS_MIN, TS_MAX = 0, 253402300799999
 PARAM_VALUE_MAX = 6000
 TAG_VALUE_MAX = 5000
+#: the longest description of a run, in characters
+DESCRIPTION_MAX = 20_000
 #: the highest model version number (the largest integer a double holds exactly)
 VERSION_MAX = 2**53
 #: parameters of one submission, and params or tags of one call
@@ -61,6 +64,16 @@ def check_text(value: object, what: str) -> str:
             f"{what} holds {value[exc.start:exc.end]!r} at character {exc.start}, which is not a "
             "Unicode character (a lone surrogate): send valid UTF-8 text") from None
     return value
+
+
+def check_description(value: object) -> str:
+    """A run's description: text (:func:`check_text`) of at most :data:`DESCRIPTION_MAX`
+    characters, else InvalidInput."""
+    text = check_text(value, "the description")
+    if len(text) > DESCRIPTION_MAX:
+        raise InvalidInput(f"the description is {len(text)} characters long, over the "
+                           f"{DESCRIPTION_MAX} limit: keep longer notes in a file artifact")
+    return text
 
 
 def check_count(count: int, limit: int, what: str) -> None:

@@ -77,6 +77,18 @@ class RunRecord:
         out["metrics"] = {k: json_number(v) for k, v in self.metrics.items()}
         return out
 
+    def details(self) -> dict:
+        """:meth:`to_dict` with what a run's page shows besides: ``duration_s`` (seconds, None
+        while it runs), ``git`` (``{"commit", "branch", "dirty"}``, None when the source was
+        not in a git repository) and ``environment_hash`` (the first 16 hex digits of the
+        hash of its installed packages, recorded for notebook runs; else None)."""
+        duration = self.duration_ms
+        git = None
+        if self.git_commit or self.git_branch:
+            git = {"commit": self.git_commit, "branch": self.git_branch, "dirty": self.git_dirty}
+        return {**self.to_dict(), "duration_s": None if duration is None else duration / 1000,
+                "git": git, "environment_hash": self.tags.get("env_hash")}
+
 
 def json_number(value: float) -> float | str:
     """A float JSON can carry: NaN and infinities become strings."""

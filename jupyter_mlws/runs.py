@@ -17,7 +17,9 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.engine import Connection
 
 from .errors import Conflict, InvalidInput, NotFound
-from .limits import PARAMS_MAX, TAGS_MAX, check_count, check_key, check_text, param_text, tag_text
+from .limits import (
+    PARAMS_MAX, TAGS_MAX, check_count, check_description, check_key, check_text, param_text, tag_text,
+)
 from .compute import local
 from .store import schema as S
 from .store.db import Database
@@ -121,8 +123,8 @@ class RunService:
     ) -> RunRecord:
         """Record a new run (running, or queued for an executor) and return it."""
         tags_in = tag_rows(tags or {})
-        for text, what in ((name or "", "the run name"), (description, "the description"),
-                           (source_name, "the source name")):
+        check_description(description)
+        for text, what in ((name or "", "the run name"), (source_name, "the source name")):
             check_text(text, what)
         exp_pk = self.experiment_pk(experiment)
         run_id = run_id or new_run_id()
@@ -293,8 +295,9 @@ class RunService:
         self.db.transact(write)
 
     def set_description(self, run_id: str, description: str) -> None:
-        """Replace the run's description."""
-        text = check_text(str(description), "the description")
+        """Replace the run's description (InvalidInput when it is not text or is over
+        :data:`~.limits.DESCRIPTION_MAX` characters)."""
+        text = check_description(str(description))
         run_pk = self.pk_of(run_id)
         self.db.transact(lambda conn: conn.execute(
             S.runs.update().where(S.runs.c.pk == run_pk).values(description=text)))

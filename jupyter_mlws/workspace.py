@@ -251,6 +251,29 @@ class Workspace:
                            artifacts=self.artifacts, root=self.root, name=name, tags=tags, cwd=cwd,
                            echo=echo, snapshot=snapshot, on_warning=on_warning)
 
+    # -- what a run's page shows besides its record (built on first use) -----------------
+
+    @cached_property
+    def values(self):
+        """The lists, tables and images runs logged (see :mod:`jupyter_mlws.values`)."""
+        from .values import ValueService
+
+        return ValueService(self.db, self.runs, self.blobs)
+
+    @cached_property
+    def cells(self):
+        """The cells session runs recorded (see :mod:`jupyter_mlws.cells`)."""
+        from .cells import CellService
+
+        return CellService(self.db, self.runs)
+
+    @cached_property
+    def lineage(self):
+        """Links between runs and to model versions (see :mod:`jupyter_mlws.lineage`)."""
+        from .lineage import LineageService
+
+        return LineageService(self.db, self.runs)
+
     # -- models -------------------------------------------------------------------
 
     def register_model(self, name: str, path: str | os.PathLike | None = None, **options):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .. import __version__
-from ..limits import KEY_MAX, PARAMS_MAX, TAG_VALUE_MAX, TAGS_MAX, VERSION_MAX
+from ..limits import DESCRIPTION_MAX, KEY_MAX, PARAMS_MAX, TAG_VALUE_MAX, TAGS_MAX, VERSION_MAX
 
 _ERRORS = {
     "400": "Invalid input (a bad filter, parameter or body)",
@@ -86,8 +86,34 @@ PATHS = {
         "post": _op("Submit a notebook inside the server's folder as a run (returns at once)", "runs",
                     "Run", body="NotebookSubmission", status="201"),
     },
-    "/runs/{run_id}": {"get": _op("A run: status, params, metrics, tags, error", "runs", "Run",
-                                  params=[RUN_ID])},
+    "/runs/{run_id}": {
+        "get": _op("A run: status, times, params, metrics (and each one's point count), tags, "
+                   "description, git state, environment hash, error", "runs", "Run", params=[RUN_ID]),
+        "patch": _op("Change the run's description (also after the run ended)", "runs", "Run",
+                     params=[RUN_ID], body="RunUpdate"),
+    },
+    "/runs/{run_id}/cells": {"get": _op(
+        "The cells a session run executed, with the last value of each metric each logged "
+        "([] for other runs)", "runs", "Cells", params=[RUN_ID])},
+    "/runs/{run_id}/lineage": {"get": _op(
+        "Parent and children, rerun_of and re-runs, promoted from and to, model versions "
+        "registered from the run", "runs", "Lineage", params=[RUN_ID])},
+    "/runs/{run_id}/values": {"get": _op(
+        "Logged lists, tables and images: the newest max_results steps of each key, and every key "
+        "with its count", "runs", "Values", params=[
+            RUN_ID, _param("key", "query", "Only this key"),
+            _param("max_results", "query", "Steps per key, 1 to 1000 (default 50)", "integer")])},
+    "/runs/{run_id}/values/{key}/{step}/image": {"get": _op(
+        "A logged image's bytes: PNG/JPEG/GIF/WebP inline, SVG as a sandboxed attachment", "runs",
+        "File", content_type="application/octet-stream",
+        params=[RUN_ID, _param("key", description="The image's key"),
+                _param("step", description="The step it was logged at", type_="integer")])},
+    "/runs/{run_id}/snapshot": {"get": _op("The files of the run's source snapshot", "runs",
+                                           "SnapshotFiles", params=[RUN_ID])},
+    "/runs/{run_id}/snapshot/{path}": {"get": _op(
+        "One file of the snapshot, as a sandboxed attachment (UTF-8 text as text/plain)", "runs",
+        "File", content_type="application/octet-stream",
+        params=[RUN_ID, _param("path", description="The file's path in the snapshot, e.g. src/train.py")])},
     "/runs/{run_id}/{part}": {"get": _op("The run's params or latest metrics", "runs", params=[
         RUN_ID, {**_param("part"), "schema": {"enum": ["params", "metrics"]}}])},
     "/runs/{run_id}/tags": {
@@ -105,8 +131,9 @@ PATHS = {
             RUN_ID, _param("name", "query", "Only this log, e.g. stdout.log"),
             _param("since_bytes", "query", "Skip the first bytes already shown", "integer"),
             _param("tail_bytes", "query", "Only the last bytes of each log", "integer")])},
-    "/runs/{run_id}/files": {"get": _op("The run's files", "runs", params=[
-        RUN_ID, _param("kind", "query", "artifact, snapshot or log")])},
+    "/runs/{run_id}/files": {"get": _op(
+        "The run's files, and how many lists, tables and images it logged (logged_values)", "runs",
+        params=[RUN_ID, _param("kind", "query", "artifact, snapshot or log")])},
     "/runs/{run_id}/artifacts/{path}": {"get": _op(
         "Download a file; only PNG/JPEG/GIF/WebP inline, everything else as a sandboxed attachment",
         "runs", "File", content_type="application/octet-stream",
@@ -201,7 +228,56 @@ SCHEMAS = {
         "error": {"type": ["string", "null"]}, "parent_id": {"type": ["string", "null"]},
         "notebook": {"type": ["string", "null"], "description": (
             "GET /runs/{run_id} only: the source notebook's path inside the server's folder, "
-            "when it is there")}}},
+            "when it is there")},
+        "description": {"type": "string"},
+        "duration_s": {"type": ["number", "null"], "description": "GET /runs/{run_id}: None while it runs"},
+        "git": {"type": ["object", "null"], "description": "GET /runs/{run_id}: {commit, branch, dirty}",
+                "properties": {"commit": {"type": ["string", "null"]},
+                               "branch": {"type": ["string", "null"]},
+                               "dirty": {"type": ["boolean", "null"]}}},
+        "environment_hash": {"type": ["string", "null"], "description": (
+            "GET /runs/{run_id}: the hash of the installed packages (notebook runs)")},
+        "metric_counts": {"type": "object", "additionalProperties": {"type": "integer"},
+                          "description": "GET /runs/{run_id}: points per metric (1: a single value)"}}},
+    "RunUpdate": _body([], {"description": {"type": "string", "maxLength": DESCRIPTION_MAX}},
+                       {"description": "baseline with the new features"}),
+    "RunBrief": {"type": "object", "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}, "status": {"type": "string"}}},
+    "Lineage": {"type": "object", "properties": {
+        "parent": {"oneOf": [_ref("RunBrief"), {"type": "null"}]},
+        "children": {"type": "array", "items": _ref("RunBrief"), "description": "The first 100"},
+        "child_count": {"type": "integer"},
+        "rerun_of": {"oneOf": [_ref("RunBrief"), {"type": "null"}]},
+        "reruns": {"type": "array", "items": _ref("RunBrief")},
+        "promoted_from": {"oneOf": [_ref("RunBrief"), {"type": "null"}]},
+        "promoted_to": {"type": "array", "items": _ref("RunBrief")},
+        "models": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "version": {"type": "integer"}}}}}},
+    "Cells": {"type": "object", "properties": {"cells": {"type": "array", "items": {
+        "type": "object", "properties": {
+            "number": {"type": "integer", "description": "The execution count"},
+            "cell_id": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["completed", "failed"]},
+            "started": {"type": ["integer", "null"], "description": "ms since the epoch"},
+            "duration_s": {"type": ["number", "null"]}, "source": {"type": "string"},
+            "error": {"type": ["string", "null"], "description": "Name: message"},
+            "metrics": {"type": "object", "description": "key: the last value the cell logged"}}}}}},
+    "Values": {"type": "object", "properties": {
+        "values": {"type": "array", "items": {"type": "object", "properties": {
+            "key": {"type": "string"}, "kind": {"type": "string", "enum": ["list", "table", "image"]},
+            "step": {"type": "integer"}, "timestamp": {"type": "integer", "description": "ms"},
+            "value": {"type": ["array", "object", "null"],
+                      "description": "A list, a table as {column: [...]}, null for an image"},
+            "image": {"type": ["object", "null"], "properties": {
+                "url": {"type": "string", "description": "Relative to mlws/api/"},
+                "format": {"type": "string"}, "size": {"type": "integer"}}},
+            "truncated": {"type": "boolean", "description": (
+                "The answer's size limit left this older value's content out: ask for its key "
+                "with a smaller max_results")}}}},
+        "keys": {"type": "array", "items": {"type": "object", "properties": {
+            "key": {"type": "string"}, "kind": {"type": "string"}, "count": {"type": "integer"}}}}}},
+    "SnapshotFiles": {"type": "object", "properties": {"files": {"type": "array", "items": {
+        "type": "object", "properties": {"path": {"type": "string"}, "size": {"type": "integer"}}}}}},
     "RunPage": {"type": "object", "properties": {
         "runs": {"type": "array", "items": _ref("Run")},
         "next_page_token": {"type": ["string", "null"]}}},

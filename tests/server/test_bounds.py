@@ -111,15 +111,17 @@ def filled(mlws_ws, tmp_path, jp_root_dir):
     mlws_ws.register_model("m", run=run.id, artifact="a.txt")
     mlws_ws.models.set_alias("m", "champ", 1)
     mlws_ws.access.grant(os_user(), "bob", "reader")
-    return {"run_id": sub.run_id, "part": "params", "key": "acc", "path": "a.txt", "ref": "m:1",
-            "name": "m", "alias": "champ", "user": "bob", "endpoint": "ep", "action": "rerun"}
+    return {"run_id": sub.run_id, "part": "params", "key": "acc", "step": "0", "path": "a.txt",
+            "ref": "m:1", "name": "m", "alias": "champ", "user": "bob", "endpoint": "ep",
+            "action": "rerun"}
 
 
 #: path parameters that name nothing the workspace can hold
 BAD_PATH_VALUES = {"ref": [f"m:{2**70}", "m:" + "9" * 5000, "m:0", "m:-1", "m@" + "a" * 3000],
                    "run_id": ["x" * 3000, "%"], "key": ["x" * 3000], "endpoint": ["x" * 3000],
                    "user": ["x" * 3000], "alias": ["x" * 3000, "7"], "name": ["x" * 3000],
-                   "path": ["x" * 3000, "../../etc/passwd"]}
+                   "path": ["x" * 3000, "../../etc/passwd"],
+                   "step": ["x", "1.5", str(2**70), "-" + "9" * 5000]}
 
 
 def _requests(filled: dict):

@@ -13,6 +13,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import HTTPClientError
 
 OWNER, CONTRIBUTOR, READER, NOBODY = "alice", "carol", "rita", "nobody"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(16)
 TOKEN = re.compile(r"token (\w+)-token")
 
 
@@ -41,11 +42,12 @@ def team(mlws_ws, tmp_path):
     for user, role in ((OWNER, "owner"), (CONTRIBUTOR, "contributor"), (READER, "reader")):
         mlws_ws.access.grant(os_user(), user, role)
     (tmp_path / "a.txt").write_text("a")
-    with mlws_ws.experiment("e").start_run(snapshot=False, outputs=None) as run:
+    with mlws_ws.experiment("e").start_run(snapshot=tmp_path, outputs=None) as run:  # a.txt in it
         run.log("acc", 0.5)
         run.log_param("p", 1)
         run.set_tag("t", "1")
         run.upload_file("a.txt", tmp_path / "a.txt")
+        run.log_image("acc", PNG)  # at step 0
     mlws_ws.register_model("m", run=run.id, artifact="a.txt")
     mlws_ws.models.set_alias("m", "champ", 1)
     return run.id
@@ -70,7 +72,7 @@ SAMPLE_QUERY = {"/notebook-parameters": {"notebook": "params.ipynb"}}
 def _requests(routes, run_id):
     """(method, path parts, handler, query) for every route and method, parameters filled with
     real names."""
-    sample = {"run_id": run_id, "key": "acc", "path": "a.txt", "ref": "m:1", "name": "m",
+    sample = {"run_id": run_id, "key": "acc", "step": "0", "path": "a.txt", "ref": "m:1", "name": "m",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep"}
     out = []
     for template, (handler, methods) in routes.items():
@@ -232,3 +234,16 @@ async def test_readers_cannot_probe_the_servers_files(api, team, jp_root_dir):
     assert r.code == 200 and r.json["has_parameters_cell"]
     r = await api("GET", "notebook-parameters", params={"notebook": "missing.ipynb"}, user=CONTRIBUTOR)
     assert r.code == 404 and str(jp_root_dir) not in r.json["message"]
+
+
+async def test_readers_read_a_runs_details_and_only_contributors_edit_its_description(api, team, mlws_ws):
+    for part in ("values", "cells", "lineage", "snapshot"):
+        assert (await api("GET", "runs", team, part, user=READER)).code == 200, part
+    r = await api("GET", "runs", team, "values", "acc", "0", "image", user=READER)
+    assert r.code == 200 and r.headers["Content-Type"] == "image/png"
+    r = await api("PATCH", "runs", team, body={"description": "mine now"}, user=READER)
+    assert r.code == 403 and r.json["reason"] == "permission_denied"
+    assert mlws_ws.runs.get(team).description == ""
+    r = await api("PATCH", "runs", team, body={"description": "tuned"}, user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["description"] == "tuned"
+    assert mlws_ws.runs.get(team).description == "tuned"

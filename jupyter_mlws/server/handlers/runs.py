@@ -1,5 +1,6 @@
-"""Runs: search, submit a notebook as a run, read one, edit its tags, follow its metrics and
-logs, cancel, rerun and promote it.  Handlers name runs by id; the services resolve them."""
+"""Runs: search, submit a notebook as a run, read one (its cells, its lineage), edit its
+description and tags, follow its metrics and logs, cancel, rerun and promote it.  Handlers name
+runs by id; the services resolve them."""
 
 from __future__ import annotations
 
@@ -50,14 +51,30 @@ class RunsHandler(MlwsHandler):
 
 
 class RunHandler(MlwsHandler):
+    """GET a run with what its page shows (:meth:`~jupyter_mlws.runs.RunRecord.details`, each
+    metric's point count, its source notebook); PATCH ``{"description": "..."}``."""
+
     auth_resource = "mlws:runs"
 
     @web.authenticated
     @authorized
     async def get(self, run_id):
         ws = await self.ws()
-        record = await self.call(ws.runs.get, run_id)
-        self.reply({**record.to_dict(), "notebook": self.app.source_notebook(record)})
+        self.reply(await self.call(self._details, ws, run_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, run_id):
+        body = self.body()
+        ws = await self.ws()
+        if "description" in body:
+            await self.call(ws.runs.set_description, run_id, body["description"])
+        self.reply(await self.call(self._details, ws, run_id))
+
+    def _details(self, ws, run_id: str) -> dict:
+        record = ws.runs.get(run_id)
+        return {**record.details(), "metric_counts": ws.values.metric_counts(record.id),
+                "notebook": self.app.source_notebook(record)}
 
 
 class RunPartHandler(MlwsHandler):
@@ -92,6 +109,30 @@ class RunTagsHandler(MlwsHandler):
         await self.call(ws.runs.update_tags, run_id, body.get("set") or {},
                         body.get("delete") or [])  # all of it or nothing
         self.reply({"tags": (await self.call(ws.runs.get, run_id)).tags})
+
+
+class RunCellsHandler(MlwsHandler):
+    """The cells a session run executed (``[]`` for other runs)."""
+
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id):
+        ws = await self.ws()
+        self.reply({"cells": await self.call(ws.cells.list, run_id)})
+
+
+class RunLineageHandler(MlwsHandler):
+    """Parent and children, re-runs, promotion and registered model versions of a run."""
+
+    auth_resource = "mlws:runs"
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id):
+        ws = await self.ws()
+        self.reply(await self.call(ws.lineage.of, run_id))
 
 
 class MetricHistoryHandler(MlwsHandler):
@@ -158,6 +199,8 @@ ROUTES = [
     ("/runs/{run_id}", RunHandler),
     ("/runs/{run_id}/{part:params|metrics}", RunPartHandler),
     ("/runs/{run_id}/tags", RunTagsHandler),
+    ("/runs/{run_id}/cells", RunCellsHandler),
+    ("/runs/{run_id}/lineage", RunLineageHandler),
     ("/runs/{run_id}/metrics/{key}", MetricHistoryHandler),
     ("/runs/{run_id}/logs", RunLogsHandler),
     ("/runs/{run_id}/{action:cancel|rerun|promote}", RunActionHandler),
