@@ -108,7 +108,7 @@ async function registerModel(model: RunPageModel, context: IPageContext): Promis
   }
 }
 
-/** The page's action bar. */
+/** The page's action bar (a session run's Promote is on its Cells tab). */
 export function RunActionBar(props: { model: RunPageModel; context: IPageContext }): JSX.Element {
   const { model, context } = props;
   const run = model.run!;
@@ -124,7 +124,6 @@ export function RunActionBar(props: { model: RunPageModel; context: IPageContext
           Re-run…
         </button>
       )}
-      {run.source_type === 'session' && <PromoteButton model={model} context={context} />}
       <button className="mlws-Button mlws-RegisterModel" onClick={() => void registerModel(model, context)}>
         Register model…
       </button>

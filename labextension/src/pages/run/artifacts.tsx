@@ -59,6 +59,7 @@ export function Artifacts(props: { model: RunPageModel; context: IPageContext })
           {loaded.error}
         </div>
       )}
+      {loaded.value === undefined && loaded.loading && <div className="mlws-Muted">loading…</div>}
       {loaded.value && files.length === 0 && <div className="mlws-Empty">This run stored no artifacts.</div>}
       {files.length > 0 && (
         <>

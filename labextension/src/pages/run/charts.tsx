@@ -142,6 +142,7 @@ export function Charts(props: { model: RunPageModel }): JSX.Element {
           {loaded.error}
         </div>
       )}
+      {loaded.value === undefined && loaded.loading && <div className="mlws-Muted">loading…</div>}
       {charted && singles.length === 0 && charts.length === 0 && <div className="mlws-Empty">This run logged no metrics.</div>}
       {singles.length > 0 && (
         <section className="mlws-Singles" aria-label="Metrics with a single value">

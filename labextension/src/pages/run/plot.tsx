@@ -82,7 +82,8 @@ export function MetricPlot(props: { histories: IMetricHistory[]; options: IPlotO
       const stroke = colors[i % colors.length];
       const gaps = histories.length > 1;
       if (options.smoothing > 0) {
-        series.push({ label: `${h.key} (raw)`, stroke, width: 1, alpha: 0.3, spanGaps: gaps });
+        // the raw points, faint; their legend entry is hidden (the smoothed line names the metric)
+        series.push({ label: `${h.key} (raw)`, class: 'mlws-RawSeries', stroke, width: 1, alpha: 0.3, spanGaps: gaps });
       }
       series.push({ label: h.key, stroke, width: 1.5, spanGaps: gaps });
     });
@@ -134,6 +135,7 @@ export function MetricPlot(props: { histories: IMetricHistory[]; options: IPlotO
       className="mlws-Plot"
       ref={host}
       data-series={histories.length}
+      data-lines={histories.length * (options.smoothing > 0 ? 2 : 1)}
       data-points={histories.reduce((n, h) => n + h.steps.length, 0)}
       data-x={options.x}
       data-log={String(options.log)}

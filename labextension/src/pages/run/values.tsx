@@ -117,6 +117,7 @@ export function LoggedValues(props: { model: RunPageModel }): JSX.Element {
           {loaded.error}
         </div>
       )}
+      {loaded.value === undefined && loaded.loading && <div className="mlws-Muted">loading…</div>}
       {data && data.keys.length === 0 && <div className="mlws-Empty">This run logged no tables, lists or images.</div>}
       {data?.keys.map(({ key, kind, count }) => {
         const values = byKey.get(key) ?? [];
