@@ -266,6 +266,9 @@ def test_live_log_tail_appends_and_keeps_its_first_lines(browser, lab, runs):
         run = ws.submit_notebook(lab["root"] / "live.ipynb", experiment="page")
     context, page = open_pages(browser, lab, run.id, name="run-page-live")
     try:
+        # a log's new bytes arrive 1.5 s late, as from a loaded server: later events and the
+        # status refresh overtake them (the old rule then showed only the last second's lines)
+        page.route(lambda url: "since_bytes" in url, lambda route: (page.wait_for_timeout(1500), route.continue_()))
         view = run_page(page, run.id)
         logs = tab(view, "logs")
         text = logs.locator(".mlws-LogText[data-log='stdout.log']")
