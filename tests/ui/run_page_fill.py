@@ -32,6 +32,7 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
 
 def _notebook(cells: list[dict]) -> str:
+    cells = [{**cell, "id": f"cell-{i}"} for i, cell in enumerate(cells)]
     return json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}})
 

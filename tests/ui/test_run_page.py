@@ -292,4 +292,5 @@ def test_live_log_tail_appends_and_keeps_its_first_lines(browser, lab, runs):
         view.locator(".mlws-RunPageHeader .mlws-Status", has_text="canceled").wait_for(timeout=30_000)
         assert text.inner_text().startswith(samples[-1])
     finally:
+        page.unroute_all(behavior="ignoreErrors")  # a delayed reply must not outlive the page
         context.close()

@@ -12,6 +12,7 @@ import { IPageContext } from '../page';
 import { useFetch } from './fetch';
 import { formatSize } from './format';
 import { FilePreview } from './preview';
+import { LoadNote } from './notes';
 import { RunPageModel } from './runPageModel';
 import { FileTree } from './tree';
 
@@ -54,12 +55,7 @@ export function Artifacts(props: { model: RunPageModel; context: IPageContext })
   };
   return (
     <div className="mlws-Artifacts mlws-TwoPanes">
-      {loaded.error && (
-        <div className="mlws-Error" role="alert">
-          {loaded.error}
-        </div>
-      )}
-      {loaded.value === undefined && loaded.loading && <div className="mlws-Muted">loading…</div>}
+      <LoadNote loaded={loaded} />
       {loaded.value && files.length === 0 && <div className="mlws-Empty">This run stored no artifacts.</div>}
       {files.length > 0 && (
         <>

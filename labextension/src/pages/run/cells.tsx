@@ -12,6 +12,7 @@ import { PromoteButton } from './actions';
 import { useFetch } from './fetch';
 import { formatDuration, formatMoment } from './format';
 import { highlight } from './preview';
+import { LoadNote } from './notes';
 import { RunPageModel } from './runPageModel';
 import { ICell } from './types';
 
@@ -53,11 +54,7 @@ export function Cells(props: { model: RunPageModel; context: IPageContext }): JS
         </span>
         <PromoteButton model={model} context={context} />
       </div>
-      {loaded.error && (
-        <div className="mlws-Error" role="alert">
-          {loaded.error}
-        </div>
-      )}
+      <LoadNote loaded={loaded} />
       {loaded.value && cells.length === 0 && <div className="mlws-Empty">No cell recorded yet.</div>}
       <ol className="mlws-CellList">
         {cells.map(cell => (

@@ -11,6 +11,7 @@ import { formatValue } from '../../runs';
 import { CHART_MAX_POINTS, IMetricHistory, Scalar } from '../../tokens';
 import { useFetch } from './fetch';
 import { MetricPlot } from './plot';
+import { LoadNote } from './notes';
 import { RunPageModel } from './runPageModel';
 import { IChartSettings } from './types';
 
@@ -137,12 +138,7 @@ export function Charts(props: { model: RunPageModel }): JSX.Element {
   const charts = Object.keys(charted?.histories ?? {});
   return (
     <div className="mlws-Charts">
-      {loaded.error && (
-        <div className="mlws-Error" role="alert">
-          {loaded.error}
-        </div>
-      )}
-      {loaded.value === undefined && loaded.loading && <div className="mlws-Muted">loading…</div>}
+      <LoadNote loaded={loaded} />
       {charted && singles.length === 0 && charts.length === 0 && <div className="mlws-Empty">This run logged no metrics.</div>}
       {singles.length > 0 && (
         <section className="mlws-Singles" aria-label="Metrics with a single value">

@@ -12,6 +12,7 @@ import { artifactPath } from './artifacts';
 import { useFetch } from './fetch';
 import { formatSize } from './format';
 import { LogsModel } from './logsModel';
+import { Problem } from './notes';
 import { RunPageModel } from './runPageModel';
 
 /** stdout and stderr first, then the others by name; the live notebook is not a log. */
@@ -105,11 +106,7 @@ export function Logs(props: { model: RunPageModel }): JSX.Element {
       <UseSignal signal={model.logs.changed}>
         {() => (
           <>
-            {model.logs.error && (
-              <div className="mlws-Error" role="alert">
-                {model.logs.error}
-              </div>
-            )}
+            <Problem error={model.logs.error} />
             <LogList logs={model.logs} stored={stored.value ?? []} runId={model.runId} live={model.live} />
           </>
         )}

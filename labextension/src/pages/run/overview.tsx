@@ -7,10 +7,11 @@
 import * as React from 'react';
 
 import { errorMessage } from '../../request';
-import { formatValue } from '../../runs';
-import { IRun, Scalar } from '../../tokens';
+import { KeyValues } from '../../keyValues';
+import { IRun } from '../../tokens';
 import { IPageContext } from '../page';
 import { formatDuration, formatMoment } from './format';
+import { Problem } from './notes';
 import { RunPageModel } from './runPageModel';
 import { IRunRef } from './types';
 
@@ -157,11 +158,7 @@ function Description(props: { model: RunPageModel }): JSX.Element {
           </div>
         </form>
       )}
-      {error && (
-        <div className="mlws-Error" role="alert">
-          {error}
-        </div>
-      )}
+      <Problem error={error} />
     </section>
   );
 }
@@ -219,34 +216,7 @@ function Tags(props: { model: RunPageModel }): JSX.Element {
           </button>
         </form>
       )}
-      {error && (
-        <div className="mlws-Error" role="alert">
-          {error}
-        </div>
-      )}
-    </section>
-  );
-}
-
-export function KeyValues(props: { title: string; values: Record<string, Scalar>; className: string }): JSX.Element {
-  const entries = Object.entries(props.values || {}).sort(([a], [b]) => a.localeCompare(b));
-  return (
-    <section className={props.className}>
-      <h3>{props.title}</h3>
-      {entries.length === 0 ? (
-        <div className="mlws-Empty">none</div>
-      ) : (
-        <table className="mlws-KeyValues">
-          <tbody>
-            {entries.map(([key, value]) => (
-              <tr key={key} data-key={key}>
-                <th scope="row">{key}</th>
-                <td>{formatValue(value)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Problem error={error} />
     </section>
   );
 }
@@ -286,11 +256,7 @@ function Lineage(props: { model: RunPageModel; context: IPageContext }): JSX.Ele
   return (
     <section className="mlws-Lineage">
       <h3>Lineage</h3>
-      {model.lineageError && (
-        <div className="mlws-Error" role="alert">
-          {model.lineageError}
-        </div>
-      )}
+      <Problem error={model.lineageError} />
       {empty && <div className="mlws-Empty">no parent, children, re-runs, promotions or models</div>}
       {lineage && (
         <dl className="mlws-Fields">

@@ -11,6 +11,7 @@ import * as React from 'react';
 import { formatSize } from './format';
 import { PREVIEW_MAX_BYTES, requestText, useFetch } from './fetch';
 import { NotebookPreview } from './notebookPreview';
+import { Problem } from './notes';
 import { SortableTable } from './table';
 
 /** CSV/TSV rows a preview shows. */
@@ -174,11 +175,7 @@ export function FilePreview(props: { path: string; size?: number; url: string; h
     return <div className="mlws-Empty">Too large to preview ({formatSize(props.size)}): download it.</div>;
   }
   if (fetched.error) {
-    return (
-      <div className="mlws-Error" role="alert">
-        {fetched.error}
-      </div>
-    );
+    return <Problem error={fetched.error} />;
   }
   const text = fetched.value;
   if (text === undefined || fetched.loading) {

@@ -6,6 +6,7 @@ import { apiUrl, requestAPI } from '../../request';
 import { PreviewHeader } from './artifacts';
 import { useFetch } from './fetch';
 import { FilePreview } from './preview';
+import { LoadNote } from './notes';
 import { RunPageModel } from './runPageModel';
 import { FileTree } from './tree';
 import { ISnapshotFile } from './types';
@@ -25,11 +26,7 @@ export function Snapshot(props: { model: RunPageModel }): JSX.Element {
   const file = files.find(f => f.path === selected) ?? null;
   return (
     <div className="mlws-Snapshot mlws-TwoPanes">
-      {loaded.error && (
-        <div className="mlws-Error" role="alert">
-          {loaded.error}
-        </div>
-      )}
+      <LoadNote loaded={loaded} />
       {loaded.value && files.length === 0 && <div className="mlws-Empty">This run kept no snapshot of its source.</div>}
       {files.length > 0 && (
         <>

@@ -8,6 +8,7 @@ import * as React from 'react';
 import { apiUrl, query, requestAPI } from '../../request';
 import { formatSize } from './format';
 import { useFetch } from './fetch';
+import { LoadNote } from './notes';
 import { RunPageModel } from './runPageModel';
 import { SortableTable } from './table';
 import { ILoggedValue, IValues } from './types';
@@ -112,12 +113,7 @@ export function LoggedValues(props: { model: RunPageModel }): JSX.Element {
   }
   return (
     <div className="mlws-Values">
-      {loaded.error && (
-        <div className="mlws-Error" role="alert">
-          {loaded.error}
-        </div>
-      )}
-      {loaded.value === undefined && loaded.loading && <div className="mlws-Muted">loading…</div>}
+      <LoadNote loaded={loaded} />
       {data && data.keys.length === 0 && <div className="mlws-Empty">This run logged no tables, lists or images.</div>}
       {data?.keys.map(({ key, kind, count }) => {
         const values = byKey.get(key) ?? [];
