@@ -139,7 +139,8 @@ def fill(ws, root: Path, scratch: Path) -> dict:
     shutil.copy(Path(__file__).parents[1] / "notebooks" / "fails.ipynb", root / "fails.ipynb")
     failed = ws.submit_notebook(root / "fails.ipynb", experiment="page", wait=True)
 
-    session = ws.start_session_run("analysis.ipynb", kernel="python3")
+    # its folder is the server's: Promote writes the cells' notebook there
+    session = ws.start_session_run("analysis.ipynb", kernel="python3", cwd=root)
     session.record_cell(1, {"execution_count": 1, "source": "import pandas as pd\ndf = pd.DataFrame()",
                             "start": None, "duration": 0.25, "status": "completed", "metrics": {}})
     session.record_cell(2, {"execution_count": 2, "source": "train(df)", "start": None, "duration": 1.5,
