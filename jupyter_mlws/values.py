@@ -11,6 +11,8 @@ and notebook runs share the table but are not logged values (see :mod:`jupyter_m
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -121,6 +123,24 @@ class ValueService:
         """:meth:`image` and its bytes, opened for reading (the caller closes the stream)."""
         info = self.image(run_id, key, step)
         return info, self.blobs.open(info["sha256"])
+
+    def save_images(self, run_id: str, dest: str | os.PathLike, key: str | None = None,
+                    max_results: int = DEFAULT_RESULTS) -> list[Path]:
+        """Write the images of :meth:`page` (the newest ``max_results`` steps of each image key,
+        or of ``key``) into the folder ``dest`` as ``KEY-STEP.FORMAT`` (a key's characters
+        other than letters, digits, ``-``, ``_`` and ``.`` as ``_``); return the files
+        written, each written whole or not at all."""
+        from .artifacts import copy_blob
+        from .fsutil import safe_join
+
+        shown = self.page(run_id, key, max_results)["values"]
+        written = []
+        for item in (v for v in shown if v["kind"] == "image"):
+            info = self.image(run_id, item["key"], item["step"])
+            target = safe_join(dest, info["name"])
+            copy_blob(self.blobs, info["sha256"], target)
+            written.append(target)
+        return written
 
     def count(self, run_id: str) -> int:
         """How many lists, tables and images the run logged (every step of every key)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import pickle
+import re
 import time
 from pathlib import Path
 
@@ -41,14 +43,14 @@ def test_run_details_follows_a_live_run_to_its_end(wws):
     assert details.metrics.value == ("loss",)
     assert details.chart.value.count("<polyline") == 1 and 'data-metric="loss"' in details.chart.value
     assert "fold-1" in details.runs.value and "acc=0.9" in details.runs.value
-    # new points and the end arrive without a call
+    # new points and the end arrive without a call; a metric logged once is a number
     parent.log("acc", 0.5, step=0)
     parent.end("completed")
     assert details.wait(10) == "completed"
     assert "completed" in details.header.value
-    assert "acc" in details.metrics.options
-    details.metrics.value = ("acc", "loss")
-    assert details.chart.value.count("<polyline") == 2
+    assert details.metrics.options == ("loss",)
+    assert re.search(r'data-metric="acc".*>0\.5</div>', details.numbers.value)
+    assert 'data-metric="acc"' not in details.chart.value
     # by id, and a run that does not exist shows the service's message
     assert "completed" in RunDetails(parent.id, workspace=wws).header.value
     missing = RunDetails("ffffffffffffffff", workspace=wws)
@@ -169,3 +171,57 @@ def test_a_widget_that_fails_to_build_raises_once_and_leaves_no_noise(tmp_path, 
             widget("0123456789abcdef")
         gc.collect()
     assert [f"{u.exc_type.__name__}: {u.exc_value}" for u in ignored] == []
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(24)
+SVG = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'><rect width='4' height='4'/></svg>"
+
+
+def test_run_details_shows_numbers_values_and_thumbnails_in_brief(wws):
+    with wws.experiment("w").start_run("eval", description="rf, depth 4", tags={"stage": "dev"},
+                                       snapshot=False, outputs=None) as run:
+        run.log("acc", 0.875)
+        run.log_list("per_class", list(range(15)))
+        for step in range(3):
+            run.log_table("confusion", {"label": ["cat", "dog"], "n": [step, 12]})
+        for step in range(6):
+            run.log_image("roc", PNG + bytes([step]))
+        run.log_image("drawing", SVG)
+        run.log_image("huge", PNG + bytes(2 << 20))
+    details = RunDetails(run, refresh=0)
+    assert "rf, depth 4" in details.header.value and "stage=dev" in details.header.value
+    # the only metric is a single value: a number, no chart, no metric picker
+    assert '<div style="font-size:20px">0.875</div>' in details.numbers.value
+    assert details.metrics.options == () and details.metrics.layout.display == "none"
+    assert details.chart.value == ""
+    html = details.values.value
+    assert "<b>confusion</b>" in html and "table, 3 steps" in html
+    assert html.count('class="mlws-WidgetTable"') == 1 and "<td style=\"padding:2px 8px\">2</td>" in html
+    assert "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, … (5 more)]" in html
+    # the newest four of six images, from the stored bytes; SVG only as an <img> (no script runs)
+    roc = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="roc at step (\d)"', html)
+    assert [int(step) for _, step in roc] == [5, 4, 3, 2]
+    assert base64.b64decode(roc[0][0]) == PNG + bytes([5])
+    assert f'src="data:image/svg+xml;base64,{base64.b64encode(SVG).decode()}"' in html
+    assert "<svg" not in html and "onload" not in html
+    assert f"png, {len(PNG) + (2 << 20)} bytes (too large to show here)" in html
+    assert details.cells.value == ""  # not a session run
+
+
+def test_run_details_shows_a_sessions_cells(wws):
+    session = wws.runs.create("study", source_type="session", source_name="study.ipynb")
+    with wws.attach_run(session.id) as handle:
+        handle.log("loss", 0.5)
+        handle.log("loss", 0.25)
+    start = wws.runs.get(session.id).start_time
+    wws.runs.add_cells(session.id, [
+        (1, start, {"execution_count": 1, "source": "for i in range(2):\n    log(i)", "start": start,
+                    "duration": 60.0, "status": "completed", "metrics": {"loss": 2}}),  # the points in it
+        (2, start, {"execution_count": 2, "source": "1 / 0", "start": start + 61_000, "duration": 0.01,
+                    "status": "failed", "ename": "ZeroDivisionError", "evalue": "division by zero",
+                    "metrics": {}})])
+    cells = RunDetails(session.id, workspace=wws, refresh=0).cells.value
+    rows = re.findall(r"<tr>(.*?)</tr>", cells)[1:]
+    texts = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+    assert texts == [["[1]", "completed", "60.00 s", "loss=0.25", "for i in range(2): …", ""],
+                     ["[2]", "failed", "0.01 s", "", "1 / 0", "ZeroDivisionError: division by zero"]]

@@ -15,10 +15,13 @@ def _join_groups() -> None:
     from .access import access
     from .endpoints import endpoint
     from .models import model
+    from .run_values import run_cells, run_values
     from .runs import run
     from .server import server
     from .workspace import experiment, quickstart, workspace
 
+    for command in (run_values, run_cells):
+        run.add_command(command)
     for command in (quickstart, workspace, experiment, run, model, access, server, endpoint):
         main.add_command(command)
 

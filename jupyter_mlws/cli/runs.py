@@ -1,4 +1,5 @@
-"""``mlws run ...``: start, submit, rerun, promote, cancel, list, show, compare, logs, download, history."""
+"""``mlws run ...``: start, submit, rerun, promote, cancel, list, show, compare, logs, download, history
+(``values`` and ``cells``: :mod:`.run_values`)."""
 
 from __future__ import annotations
 
@@ -225,12 +226,16 @@ def run_list(ctx, experiments, filter_string, order_by, max_results, page_token,
 @click.pass_context
 @handles_errors
 def run_show(ctx, run_id, as_json) -> None:
-    """Show a run: status, params, metrics, tags and files."""
-    r = _ws(ctx).get_run(run_id)
+    """Show a run: status, description, params, metrics, tags, logged values (the newest step
+    of each), a session's cells, lineage and files."""
+    from .run_values import details_json, echo_details
+
+    ws = _ws(ctx)
+    r = ws.get_run(run_id)
     files = r.files()
     if as_json:
-        return _json({**r.record.to_dict(), "files": files,
-                      "children": [c.id for c in r.children()]})
+        return _json({**r.record.details(), "files": files,
+                      "children": [c.id for c in r.children()], **details_json(ws, r.id)})
     rec = r.record
     _fields([("id", rec.id), ("name", rec.name), ("experiment", rec.experiment),
              ("status", rec.status), ("started", _time(rec.start_time)),
@@ -246,6 +251,7 @@ def run_show(ctx, run_id, as_json) -> None:
             click.echo(f"{title}:")
             for key, value in values.items():
                 click.echo(f"  {key} = {_fmt(value)}")
+    echo_details(ws, rec.id)
     if files:
         click.echo("files:")
         for f in files:

@@ -213,11 +213,13 @@ async def test_snapshot_files_read_as_text_attachments(api, raw_get, mlws_ws, tm
     (project / "src" / "train.py").write_text("print('héllo')\n")
     (project / "page.html").write_text("<script>alert(1)</script>")
     (project / "weights.bin").write_bytes(b"\x00\x01\x02")
+    (project / "long.txt").write_text("a" * 8191 + "é" * 3)  # the text sniffed cuts a character
     with mlws_ws.experiment("snap").start_run(snapshot=project, outputs=None) as run:
         pass
     r = await api("GET", "runs", run.id, "snapshot")
     assert r.code == 200 and r.json == {"files": [
-        {"path": "page.html", "size": 25}, {"path": "src/train.py", "size": 16},
+        {"path": "long.txt", "size": 8197}, {"path": "page.html", "size": 25},
+        {"path": "src/train.py", "size": 16},
         {"path": "weights.bin", "size": 3}]}
     r = await api("GET", "runs", run.id, "snapshot", "src", "train.py")
     assert r.code == 200 and r.raw.decode() == "print('héllo')\n"
@@ -227,6 +229,8 @@ async def test_snapshot_files_read_as_text_attachments(api, raw_get, mlws_ws, tm
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     r = await api("GET", "runs", run.id, "snapshot", "page.html")  # text, never HTML
     assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
+    r = await api("GET", "runs", run.id, "snapshot", "long.txt")
+    assert r.headers["Content-Type"] == "text/plain; charset=utf-8" and r.raw.decode().endswith("ééé")
     r = await api("GET", "runs", run.id, "snapshot", "weights.bin")
     assert r.headers["Content-Type"] == "application/octet-stream" and r.raw == b"\x00\x01\x02"
     for path in ("%2e%2e/secret", "..%2F..%2Fetc/passwd", "%2Fetc%2Fpasswd", "src/../../x.py"):

@@ -114,10 +114,13 @@ class SnapshotFileHandler(FileHandler):
     async def get(self, run_id, path):
         ws = await self.ws()
         f = await self.call(ws.artifacts.open, run_id, path, "snapshot")
-        head = await self.call(f.read, _SNIFF)
-        await self.call(f.seek, 0)
-        name = PurePosixPath(path).name
-        await self.send(f, name, "", as_text=_is_text(head))
+        try:
+            head = await self.call(f.read, _SNIFF)
+            await self.call(f.seek, 0)
+        except BaseException:
+            await self.call(f.close)
+            raise
+        await self.send(f, PurePosixPath(path).name, "", as_text=_is_text(head))
 
 
 def _is_text(head: bytes) -> bool:
@@ -126,8 +129,8 @@ def _is_text(head: bytes) -> bool:
         return False
     try:
         head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start >= len(head) - 3 and len(head) == _SNIFF
+    except UnicodeDecodeError as exc:  # a file longer than the head may cut a character
+        return len(head) == _SNIFF and exc.reason == "unexpected end of data"
     return True
 
 
