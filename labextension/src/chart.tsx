@@ -12,7 +12,7 @@ import { IMetricHistory } from './tokens';
 export const SERIES_COLORS = ['#1976d2', '#e65100', '#2e7d32', '#6a1b9a', '#c62828', '#00838f'];
 
 /** A value as a number: the server sends NaN and infinities as strings (drawn as gaps). */
-function numeric(v: number | string): number | null {
+export function numeric(v: number | string): number | null {
   return typeof v === 'number' ? v : Number.isFinite(Number(v)) ? Number(v) : null;
 }
 

@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { AccessModel } from './accessModel';
 import { EndpointsModel } from './endpointsModel';
 import { FetchingModel } from './fetching';
+import { IShownLog, mergeLogPart } from './logTail';
 import { errorMessage, query, requestAPI } from './request';
 import {
   CHART_MAX_POINTS,
@@ -153,7 +154,7 @@ export class RunModel extends FetchingModel {
   run: IRun | null = null;
   files: IRunFile[] = [];
   /** The end of each log: at most `LOG_TAIL_BYTES` of it, and the log's size. */
-  logs: Record<string, { size: number; text: string }> = {};
+  logs: Record<string, IShownLog> = {};
   /** The metrics the chart overlays (the first metric at first). */
   shown: string[] = [];
   histories: IMetricHistory[] = [];
@@ -169,9 +170,9 @@ export class RunModel extends FetchingModel {
       ]);
       this.run = run;
       this.files = files.files;
-      this.logs = {};
+      // merged into what is shown (a tail fetched meanwhile may already be further on)
       for (const [name, part] of Object.entries(logs.logs)) {
-        this.logs[name] = { size: part.size, text: part.text };
+        this.logs[name] = mergeLogPart(this.logs[name], part, LOG_TAIL_BYTES);
       }
       const keys = Object.keys(run.metrics || {}).sort();
       this.shown = this.shown.filter(key => keys.includes(key));
@@ -232,10 +233,7 @@ export class RunModel extends FetchingModel {
         })
       );
       for (const [name, part] of parts) {
-        const known = this.logs[name];
-        // the new bytes continue what is shown, unless the log was replaced meanwhile
-        const text = known && part.offset === known.size ? known.text + part.text : part.text;
-        this.logs[name] = { size: part.size, text: text.slice(-LOG_TAIL_BYTES) };
+        this.logs[name] = mergeLogPart(this.logs[name], part, LOG_TAIL_BYTES);
       }
     } catch {
       await this.refresh(); // a log went away (the run ended and stored it): read it afresh

@@ -3,34 +3,12 @@
 import * as React from 'react';
 
 import { MetricChart } from './chart';
+import { KeyValues } from './keyValues';
 import { RunModel } from './model';
 import { apiUrl } from './request';
-import { formatTime, formatValue } from './runs';
+import { formatTime } from './runs';
 import { RunActions, registerFromArtifact } from './runActions';
-import { IRunFile, Scalar } from './tokens';
-
-function KeyValues(props: { title: string; values: Record<string, Scalar>; className: string }): JSX.Element {
-  const entries = Object.entries(props.values || {});
-  return (
-    <section className={props.className}>
-      <h3>{props.title}</h3>
-      {entries.length === 0 ? (
-        <div className="mlws-Empty">none</div>
-      ) : (
-        <table className="mlws-KeyValues">
-          <tbody>
-            {entries.map(([key, value]) => (
-              <tr key={key}>
-                <th>{key}</th>
-                <td>{formatValue(value)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
-  );
-}
+import { IRunFile } from './tokens';
 
 function fileUrl(runId: string, file: IRunFile): string {
   const path = file.path.split('/').map(encodeURIComponent).join('/');

@@ -7,7 +7,8 @@ import * as React from 'react';
 import { errorMessage, requestAPI } from './request';
 import { IModelVersion, IRun, IRunFile } from './tokens';
 
-async function post<T>(path: string, body: unknown = {}): Promise<T | null> {
+/** POST to the API; a refusal is shown in a dialog as the server words it (then null). */
+export async function post<T>(path: string, body: unknown = {}): Promise<T | null> {
   try {
     return await requestAPI<T>(path, { method: 'POST', body: JSON.stringify(body) });
   } catch (error) {

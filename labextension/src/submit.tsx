@@ -12,11 +12,13 @@ export interface ISubmission {
   parameterTexts: Record<string, string>;
 }
 
-class SubmitForm extends ReactWidget {
-  constructor(readonly spec: INotebookParameters, experiment: string) {
+/** A form of a notebook's parameters (and, unless `experiment` is null, its experiment). */
+export class SubmitForm extends ReactWidget {
+  constructor(readonly spec: INotebookParameters, experiment: string | null) {
     super();
     this.addClass('mlws-SubmitForm');
-    this.experiment = experiment;
+    this.experiment = experiment ?? '';
+    this.askExperiment = experiment !== null;
     for (const p of spec.parameters) {
       this.defaults[p.name] = p.text;
       this.values[p.name] = p.text;
@@ -39,14 +41,16 @@ class SubmitForm extends ReactWidget {
     const { spec } = this;
     return (
       <div>
-        <label className="mlws-SubmitField">
-          <span>experiment</span>
-          <input
-            className="mlws-SubmitExperiment"
-            defaultValue={this.experiment}
-            onChange={event => (this.experiment = event.target.value)}
-          />
-        </label>
+        {this.askExperiment && (
+          <label className="mlws-SubmitField">
+            <span>experiment</span>
+            <input
+              className="mlws-SubmitExperiment"
+              defaultValue={this.experiment}
+              onChange={event => (this.experiment = event.target.value)}
+            />
+          </label>
+        )}
         {!spec.has_parameters_cell && (
           <div className="mlws-Empty">This notebook has no cell tagged "parameters": it runs as it is.</div>
         )}
@@ -70,6 +74,7 @@ class SubmitForm extends ReactWidget {
   }
 
   experiment: string;
+  private askExperiment: boolean;
   private defaults: Record<string, string> = {};
   private values: Record<string, string> = {};
 }

@@ -1,0 +1,208 @@
+/**
+ * The state of a run's page: its record, lineage and the reader's role, the tab shown, and
+ * what the server's live events say changed (counters the sections reload on).  Events for this
+ * run are debounced (at most one reload per kind and second); nothing polls.
+ */
+
+import { Event } from '@jupyterlab/services';
+
+import { FetchingModel } from '../../fetching';
+import { errorMessage, requestAPI } from '../../request';
+import {
+  IAccess,
+  IRun,
+  LIVE_REFRESH_MS,
+  RUN_LOGS_SCHEMA,
+  RUN_METRICS_SCHEMA,
+  RUN_STATUS_SCHEMA
+} from '../../tokens';
+import { LogsModel } from './logsModel';
+import { DEFAULT_CHART_SETTINGS, IChartSettings, ILineage } from './types';
+
+/** The page's tabs, in the order shown (Cells and Sweep only when the run has them). */
+export const TABS = [
+  'overview',
+  'charts',
+  'values',
+  'artifacts',
+  'logs',
+  'cells',
+  'snapshot',
+  'environment',
+  'sweep'
+] as const;
+export type RunTab = (typeof TABS)[number];
+
+export const TAB_LABELS: Record<RunTab, string> = {
+  overview: 'Overview',
+  charts: 'Charts',
+  values: 'Logged values',
+  artifacts: 'Artifacts',
+  logs: 'Logs',
+  cells: 'Cells',
+  snapshot: 'Snapshot',
+  environment: 'Environment',
+  sweep: 'Sweep'
+};
+
+export class RunPageModel extends FetchingModel {
+  constructor(readonly runId: string) {
+    super();
+    this.logs = new LogsModel(runId);
+  }
+
+  run: IRun | null = null;
+  lineage: ILineage | null = null;
+  lineageError: string | null = null;
+  /** Whether the server lets this user edit (false for a reader where roles are enforced). */
+  canEdit = true;
+  tab: RunTab = 'overview';
+  /** Bumped when the run logged points (the charts reload). */
+  metricsVersion = 0;
+  /** Bumped when the run's status or record changed (sections that depend on it reload). */
+  statusVersion = 0;
+  /** The live logs' sizes from the latest run-logs events. */
+  logSizes: Record<string, number> = {};
+  /** The logs tab's text: followed live once the tab was first shown. */
+  readonly logs: LogsModel;
+
+  get id(): string {
+    return encodeURIComponent(this.runId);
+  }
+
+  get live(): boolean {
+    return this.run?.status === 'queued' || this.run?.status === 'running';
+  }
+
+  /** The tabs this run has: Cells for session runs, Sweep for a run with children. */
+  get tabs(): RunTab[] {
+    return TABS.filter(tab => {
+      if (tab === 'cells') {
+        return this.run?.source_type === 'session';
+      }
+      if (tab === 'sweep') {
+        return (this.lineage?.child_count ?? this.lineage?.children.length ?? 0) > 0;
+      }
+      return true;
+    });
+  }
+
+  /** The charts' smoothing, x axis, scale and overlays (kept across tabs). */
+  chartSettings: IChartSettings = DEFAULT_CHART_SETTINGS;
+
+  setChartSettings(change: Partial<IChartSettings>): void {
+    this.chartSettings = { ...this.chartSettings, ...change };
+    this.emit();
+  }
+
+  show(tab: RunTab): void {
+    this.tab = tab;
+    this.emit();
+  }
+
+  async refresh(): Promise<void> {
+    await Promise.all([this.loadRun(), this.loadLineage(), this.loadRole()]);
+  }
+
+  async loadRun(): Promise<void> {
+    await this.fetching(async () => {
+      this.run = await requestAPI<IRun>(`runs/${this.id}`);
+    });
+  }
+
+  async loadLineage(): Promise<void> {
+    try {
+      this.lineage = await requestAPI<ILineage>(`runs/${this.id}/lineage`);
+      this.lineageError = null;
+    } catch (error) {
+      this.lineageError = errorMessage(error);
+    }
+    this.emit();
+  }
+
+  private async loadRole(): Promise<void> {
+    try {
+      const access = await requestAPI<IAccess>('access');
+      this.canEdit = !access.roles_enforced || access.you.role !== 'reader';
+    } catch {
+      this.canEdit = true; // the server still decides, and its refusal is shown as it words it
+    }
+    this.emit();
+  }
+
+  /** PATCH the run (`{"description": ...}`); the server's refusal is thrown as it words it. */
+  async saveDescription(description: string): Promise<void> {
+    const reply = await requestAPI<Partial<IRun> | null>(`runs/${this.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ description })
+    });
+    this.run = { ...this.run!, ...(reply ?? {}), description };
+    this.emit();
+  }
+
+  /** Set and delete tags in one request; the server's refusal is thrown as it words it. */
+  async saveTags(set: Record<string, string>, remove: string[]): Promise<void> {
+    const reply = await requestAPI<{ tags: Record<string, string> }>(`runs/${this.id}/tags`, {
+      method: 'PATCH',
+      body: JSON.stringify({ set, delete: remove })
+    });
+    this.run = { ...this.run!, tags: reply.tags };
+    this.emit();
+  }
+
+  /** One of the server's live events: what concerns this run (or its children) reloads, debounced. */
+  onEvent(event: Event.Emission): void {
+    const runId = event.run_id;
+    if (event.schema_id === RUN_STATUS_SCHEMA) {
+      if (runId === this.runId) {
+        this.later('status', async () => {
+          await Promise.all([this.loadRun(), this.loadLineage()]);
+          this.statusVersion++;
+          this.emit();
+          if (this.logs.loaded) {
+            await this.logs.follow(null); // an ended run's logs are stored: read to their ends
+          }
+        });
+      } else if (event.parent_id === this.runId) {
+        this.later('lineage', () => this.loadLineage());
+      }
+    } else if (event.schema_id === RUN_METRICS_SCHEMA && runId === this.runId) {
+      this.later('metrics', async () => {
+        await this.loadRun();
+        this.metricsVersion++;
+        this.emit();
+      });
+    } else if (event.schema_id === RUN_LOGS_SCHEMA && runId === this.runId && event.logs) {
+      this.logSizes = { ...this.logSizes, ...(event.logs as Record<string, number>) };
+      this.later('logs', async () => {
+        if (this.logs.loaded) {
+          await this.logs.follow(this.logSizes);
+        }
+      });
+    }
+  }
+
+  private later(key: string, work: () => Promise<void>): void {
+    if (this.timers.has(key) || this.disposed) {
+      return;
+    }
+    this.timers.set(
+      key,
+      window.setTimeout(() => {
+        this.timers.delete(key);
+        if (!this.disposed) {
+          void work();
+        }
+      }, LIVE_REFRESH_MS)
+    );
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.timers.forEach(timer => window.clearTimeout(timer));
+    this.timers.clear();
+  }
+
+  private disposed = false;
+  private timers = new Map<string, number>();
+}
