@@ -674,6 +674,11 @@ def test_the_mlws_process_exits_with_its_status_and_every_byte_it_printed(ws, tm
                              cwd=tmp_path, timeout=120)
     assert (missing.returncode, missing.stdout) == (3, "")
     assert missing.stderr == "error: no run '0000aaaa': 'mlws run list' shows run ids\n"
+    # under a profiler the ordinary exit: cProfile writes its file after the program returned
+    profiled = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(tmp_path / "prof"), *argv[1:],
+                               run.id, "loss"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                              timeout=120)
+    assert profiled.returncode == 0 and (tmp_path / "prof").stat().st_size > 0, profiled.stderr
 
 
 # -- mlws server ------------------------------------------------------------------------------

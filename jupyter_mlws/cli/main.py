@@ -127,10 +127,13 @@ def _leave(exc: SystemExit) -> NoReturn:
     left to do: the command has returned and closed its workspace, the exit handlers run here
     (they are what closes or removes anything still open), both streams are flushed, and the
     status is the one Python would give (``sys.exit("text")`` prints it and exits 1; a stream
-    that cannot be flushed, 120).  While another non-daemon thread runs, the ordinary exit,
-    which waits for it."""
+    that cannot be flushed, 120).  The ordinary exit instead while another non-daemon thread
+    runs (it waits for it), or under a profiler, tracer or debugger (``python -m cProfile -o``
+    writes its file after the program returns)."""
     main_thread = threading.main_thread()
     if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
+        raise exc
+    if sys.getprofile() is not None or sys.gettrace() is not None:
         raise exc
     code = exc.code
     if code is None or isinstance(code, bool):
