@@ -100,6 +100,49 @@ def mlflow_setup(path: Path, experiment: str = "bench"):
     return mlflow, client, exp_id
 
 
+def our_durability(ws) -> dict:
+    """The SQLite settings of a workspace's connections that decide durability and speed
+    (journal mode, synchronous level, page cache), read from one of its connections."""
+    with ws.db.read() as conn:
+        cur = conn.connection.dbapi_connection.cursor()
+        got = {p: cur.execute(f"PRAGMA {p}").fetchone()[0]
+               for p in ("journal_mode", "synchronous", "cache_size")}
+        cur.close()
+    return got
+
+
+SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+
+def durability_text(d: dict) -> str:
+    return f"journal_mode={d['journal_mode'].upper()}, synchronous={SYNCHRONOUS.get(d['synchronous'], d['synchronous'])}"
+
+
+def apply_durability(con, d: dict) -> None:
+    """Give a plain ``sqlite3`` connection the settings :func:`our_durability` read."""
+    for pragma in ("journal_mode", "synchronous", "cache_size"):
+        con.execute(f"PRAGMA {pragma}={d[pragma]}")
+
+
+def mlflow_at_durability(path: Path, d: dict) -> None:
+    """Make every SQLite connection SQLAlchemy opens to a database under ``path`` use the
+    settings ``d`` (MLflow's store then writes as durably as ours, no more, no less).
+    Call before MLflow opens that store."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    where = str(path)
+
+    def on_connect(dbapi_conn, _record):
+        if not type(dbapi_conn).__module__.startswith("sqlite3"):
+            return
+        files = [row[2] for row in dbapi_conn.execute("PRAGMA database_list")]
+        if any(f and f.startswith(where) for f in files):
+            apply_durability(dbapi_conn, d)
+
+    event.listen(Engine, "connect", on_connect)
+
+
 def insert_runs(ws, experiment: str, runs, batch: int = 10_000) -> int:
     """Insert ended runs straight into the workspace's tables (SQLAlchemy Core), fast.
 

@@ -20,6 +20,8 @@ from .errors import AlreadyExists, InvalidInput, NotFound, Unavailable
 CONFIG_FILE = "mlws.toml"
 DB_FILE = "mlws.db"
 ENV_WORKSPACE = "MLWS_WORKSPACE"
+#: the run a process started by the workspace logs to
+ENV_RUN_ID = "MLWS_RUN_ID"
 #: the on-disk layout version of the directory (the schema has its own)
 FORMAT = 1
 
@@ -128,3 +130,9 @@ def find_root(path: str | os.PathLike | None = None) -> Path:
         "no workspace found in the current directory or its parents: pass --workspace PATH, "
         f"set {ENV_WORKSPACE}, or create one with 'mlws workspace create PATH'"
     )
+
+
+def run_env(root: str | os.PathLike, run_id: str) -> dict[str, str]:
+    """The environment variables of a process working for run ``run_id`` of the workspace at
+    ``root`` (a command, a kernel), so that code in it logs to that run."""
+    return {ENV_WORKSPACE: str(root), ENV_RUN_ID: run_id}

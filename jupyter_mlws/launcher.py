@@ -24,7 +24,7 @@ from .artifacts import ArtifactService
 from .compute import local
 from .errors import InvalidInput
 from .run import Run
-from .tracking import ENV_RUN_ID, Tracking
+from .tracking import Tracking
 
 
 def _pump(src: IO[bytes], log_path: Path, echo: IO | None) -> None:
@@ -73,7 +73,7 @@ def run_command(
         on_warning(empty_snapshot_warning(cwd))
     run = tracking.start_command(experiment, shlex.join(argv), cwd=cwd, name=name, tags=tags,
                                  files=files)
-    env = {**os.environ, "MLWS_WORKSPACE": str(root), ENV_RUN_ID: run.id, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **C.run_env(root, run.id), "PYTHONUNBUFFERED": "1"}
     try:
         child = local.start_session(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE)

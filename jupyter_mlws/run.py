@@ -46,6 +46,7 @@ _active_lock = threading.Lock()
 _hooks_installed = False
 _terminated_by: str | None = None
 _time = time.time
+_time_ns = time.time_ns
 
 #: a single list/table value larger than this is refused (upload a file instead)
 VALUE_MAX_BYTES = 16 * 1024 * 1024
@@ -153,19 +154,18 @@ class Run:
         buffer = self._buffer
         if buffer is None:
             self._not_running()
-        next_step = self._steps.get(key)
-        if next_step is None:
+        steps = self._steps  # the hot path: each test below is one branch when all is well
+        if key not in steps:
             check_key(key)
-            next_step = 0
         if type(value) is not float:
             value = check_value(key, value)
         if step is None:
-            step = next_step
+            step = steps.get(key, 0)
         elif type(step) is not int or not STEP_MIN <= step <= STEP_MAX:
             step = check_step(key, step)
-        self._steps[key] = step + 1
-        ts = int(_time() * 1000) if timestamp is None else check_timestamp(key, timestamp)
-        buffer.append((key, value, step, ts))
+        steps[key] = step + 1
+        buffer.append((key, value, step, _time_ns() // 1_000_000 if timestamp is None
+                       else check_timestamp(key, timestamp)))
         if len(buffer) >= self._flush_size:
             self._writer.wake()
 

@@ -10,7 +10,8 @@ import getpass
 import json
 import math
 import time
-from itertools import chain, repeat
+from itertools import chain, islice, repeat
+from operator import itemgetter
 from typing import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import and_, func, select, text
@@ -64,6 +65,11 @@ class RunService:
         ph = db.placeholder
         self._insert_points = (
             "INSERT INTO metrics (id, run_pk, key, step, ts, value) "
+            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}, {ph})"
+        )
+        # the same row in the order of a buffered point: id, run, then (key, value, step, ts)
+        self._insert_buffered = (
+            "INSERT INTO metrics (id, run_pk, key, value, step, ts) "
             f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}, {ph})"
         )
 
@@ -303,19 +309,50 @@ class RunService:
             S.runs.update().where(S.runs.c.pk == run_pk).values(description=text)))
 
     def write_points(self, run_id: str, points: Sequence[tuple]) -> None:
-        """Persist buffered metric points ``(key, value, step, ts)`` in logging order."""
+        """Persist buffered metric points ``(key, value, step, ts)`` in logging order,
+        all-or-nothing per transaction of at most BATCH_ROWS points.
+
+        The driver binds the buffered tuples as they are (on PostgreSQL behind their id and
+        run key): no transposing into columns and back.
+        """
         if not points:
             return
-        keys, values, steps, stamps = zip(*points)
-        if len(set(keys)) == 1:
-            self.write_series(run_id, [Series(keys[0], values, steps, stamps)])
-            return
-        by_key: dict[str, list[int]] = {}
-        for i, key in enumerate(keys):
-            by_key.setdefault(key, []).append(i)
-        self.write_series(run_id, [
-            Series(key, [values[i] for i in idx], [steps[i] for i in idx], [stamps[i] for i in idx])
-            for key, idx in by_key.items()])
+        run_pk = self.pk_of(run_id)
+        for start in range(0, len(points), BATCH_ROWS):
+            part = points[start:start + BATCH_ROWS] if len(points) > BATCH_ROWS else points
+            self.db.transact(lambda conn, part=part: self._write_points(conn, run_pk, part))
+
+    def _write_points(self, conn: Connection, run_pk: int, points: Sequence[tuple]) -> None:
+        n = len(points)
+        seq = self._take_ids(conn, run_pk, n)
+        if not self.db.is_sqlite and any(v != v for _k, v, _s, _t in points):
+            # NaN is stored as NULL everywhere (SQLite's driver does it when binding)
+            points = [(k, None if v != v else v, s, t) for k, v, s, t in points]
+        latest = [dict(run_pk=run_pk, key=key, step=step, ts=ts, value=None if value != value
+                       else value, count=count)
+                  for key, value, step, ts, count in _latest_points(points)]
+        cursor = conn.connection.dbapi_connection.cursor()
+        if self.db.is_sqlite:
+            # the first row names its id; each next one takes the id after the row before
+            # (last_insert_rowid() is this connection's, in this transaction): the driver
+            # binds the buffered tuples as they are, with no row built per point
+            cursor.execute(self._insert_buffered, (seq, run_pk, *points[0]))
+            cursor.executemany(_INSERT_NEXT.format(run_pk=int(run_pk)), islice(points, 1, None))
+        else:
+            cursor.executemany(self._insert_buffered, map(
+                tuple.__add__, zip(range(seq, seq + n), repeat(run_pk, n)), points))
+        conn.execute(_UPSERT_LATEST, latest)
+
+    def _take_ids(self, conn: Connection, run_pk: int, n: int) -> int:
+        """Reserve ``n`` point ids of a run in this transaction; return the first."""
+        count = conn.execute(
+            S.runs.update().where(S.runs.c.pk == run_pk)
+            .values(point_seq=S.runs.c.point_seq + n).returning(S.runs.c.point_seq)
+        ).scalar()
+        if count >= 1 << S.POINT_BITS:
+            raise Conflict(f"the run holds the most metric points a run can ({1 << S.POINT_BITS}): "
+                           "log further points to a new run")
+        return (run_pk << S.POINT_BITS) + count - n
 
     def write_series(self, run_id: str, series: Sequence["Series"]) -> None:
         """Persist checked series, all-or-nothing per transaction of at most BATCH_ROWS points.
@@ -342,15 +379,7 @@ class RunService:
         self.db.transact(lambda conn: self._write_chunk(conn, run_pk, chunk))
 
     def _write_chunk(self, conn: Connection, run_pk: int, chunk: list["Series"]) -> None:
-        n = sum(len(s.values) for s in chunk)
-        count = conn.execute(
-            S.runs.update().where(S.runs.c.pk == run_pk)
-            .values(point_seq=S.runs.c.point_seq + n).returning(S.runs.c.point_seq)
-        ).scalar()
-        if count >= 1 << S.POINT_BITS:
-            raise Conflict(f"the run holds the most metric points a run can ({1 << S.POINT_BITS}): "
-                           "log further points to a new run")
-        seq = (run_pk << S.POINT_BITS) + count - n
+        seq = self._take_ids(conn, run_pk, sum(len(s.values) for s in chunk))
         rows = []
         latest = []
         for s in chunk:
@@ -453,13 +482,7 @@ class RunService:
         """Whole records for ``pks``, in that order, in four queries."""
         if not pks:
             return []
-        r, e = S.runs, S.experiments
-        parent = r.alias("parent")
-        rows = conn.execute(
-            select(r, e.c.name.label("experiment"), parent.c.id.label("parent_id"))
-            .select_from(r.join(e, e.c.pk == r.c.experiment_pk)
-                         .outerjoin(parent, parent.c.pk == r.c.parent_pk))
-            .where(r.c.pk.in_(pks))).mappings().all()
+        rows = conn.execute(_RECORDS.where(S.runs.c.pk.in_(pks))).mappings().all()
         records = {row["pk"]: record_of(row) for row in rows}
         for table, attr, conv in ((S.params, "params", str), (S.tags, "tags", str),
                                   (S.latest_metrics, "metrics", _value_out)):
@@ -568,6 +591,23 @@ class RunService:
                 "values": [p[2] for p in shown]}
 
 
+def _select_records():
+    r, e = S.runs, S.experiments
+    parent = r.alias("parent")
+    return (select(r, e.c.name.label("experiment"), parent.c.id.label("parent_id"))
+            .select_from(r.join(e, e.c.pk == r.c.experiment_pk)
+                         .outerjoin(parent, parent.c.pk == r.c.parent_pk)))
+
+
+# Whole run rows with their experiment's name and parent's id, built once: an alias made per
+# call costs SQLAlchemy more than the query (it makes and registers a proxy of every column)
+_RECORDS = _select_records()
+
+# SQLite: a buffered point (key, value, step, ts) of run {run_pk} whose id follows the last
+# row this connection inserted
+_INSERT_NEXT = ("INSERT INTO metrics (id, run_pk, key, value, step, ts) "
+                "VALUES (last_insert_rowid() + 1, {run_pk}, ?, ?, ?, ?)")
+
 # Keeps the point with the highest step (the later one among equal steps) as the latest.
 _UPSERT_LATEST = text(
     "INSERT INTO latest_metrics (run_pk, key, step, ts, value, count) "
@@ -581,6 +621,26 @@ _UPSERT_LATEST = text(
     "THEN excluded.step ELSE latest_metrics.step END, "
     "count = latest_metrics.count + excluded.count"
 )
+
+
+def _latest_points(points: Sequence[tuple]) -> list[tuple]:
+    """Each key's latest point ``(key, value, step, ts, points of the key)``: the highest step,
+    the last logged among equals."""
+    last = points[-1]
+    if points[0][0] == last[0]:  # likely one key (the common case): passes in C over the points
+        steps = list(map(itemgetter(2), points))
+        if steps[-1] >= max(steps) and len(set(map(itemgetter(0), points))) == 1:
+            return [(*last, len(points))]
+    best: dict[str, list] = {}
+    for k, v, s, t in points:
+        b = best.get(k)
+        if b is None:
+            best[k] = [k, v, s, t, 1]
+        else:
+            if s >= b[2]:
+                b[1], b[2], b[3] = v, s, t
+            b[4] += 1
+    return [tuple(b) for b in best.values()]
 
 
 def select_pid(run_pk: int):

@@ -65,13 +65,14 @@ class GitInfo:
 
 def _load_spec(path: str):
     """A GitIgnoreSpec from an ignore file, or None if it is missing or empty."""
-    import pathspec
-
     try:
-        with open(path, encoding="utf-8", errors="replace") as lines:
-            spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.readlines()
     except OSError:
         return None
+    import pathspec  # only for a folder that has rules (its import costs 10 to 15 ms)
+
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
     return spec if len(spec) else None
 
 

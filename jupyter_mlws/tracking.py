@@ -19,14 +19,13 @@ from typing import Iterator, Mapping, Sequence
 
 from . import runs as R
 from .artifacts import ArtifactService
-from .config import WorkspaceConfig
+from .config import ENV_RUN_ID, WorkspaceConfig
 from .errors import Conflict, InvalidInput, NotFound
 from .metrics import MetricWriter
 from .models import ModelRegistry
 from .run import Run, activate, active_runs
 
-#: the run a process started by the workspace logs to
-ENV_RUN_ID = "MLWS_RUN_ID"
+__all__ = ["ENV_RUN_ID", "Experiment", "RunList", "Tracking"]
 
 
 class Experiment:

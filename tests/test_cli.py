@@ -658,6 +658,29 @@ def test_run_history_table_and_json_with_nan_and_inf(ws, w):
     assert shown["metrics"] == {"loss": 0.25}
 
 
+def test_the_mlws_process_exits_with_its_status_and_every_byte_it_printed(ws, tmp_path):
+    # the real process through a pipe: its output outgrows stdout's buffer and the pipe's
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        run.log_batch("loss", [i / 7 for i in range(20_000)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLWS_")}
+    argv = [sys.executable, "-m", "jupyter_mlws.cli", "-w", str(ws.root), "run", "history"]
+    done = subprocess.run([*argv, run.id, "loss", "--json"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    points = json.loads(done.stdout)
+    assert len(points) == 20_000 and points[-1] == {"step": 19_999, "ts": points[-1]["ts"],
+                                                    "value": 19_999 / 7}
+    missing = subprocess.run([*argv, "0000aaaa", "loss"], capture_output=True, text=True, env=env,
+                             cwd=tmp_path, timeout=120)
+    assert (missing.returncode, missing.stdout) == (3, "")
+    assert missing.stderr == "error: no run '0000aaaa': 'mlws run list' shows run ids\n"
+    # under a profiler the ordinary exit: cProfile writes its file after the program returned
+    profiled = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(tmp_path / "prof"), *argv[1:],
+                               run.id, "loss"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                              timeout=120)
+    assert profiled.returncode == 0 and (tmp_path / "prof").stat().st_size > 0, profiled.stderr
+
+
 # -- mlws server ------------------------------------------------------------------------------
 
 

@@ -514,6 +514,33 @@ def test_the_cli_submits_waits_and_copies_the_output(nbws, project):
     assert slow.exit_code == 1 and "timed_out" in slow.output
 
 
+def test_submit_wait_refused_after_its_kernel_started_leaves_no_kernel(nbws, project):
+    # --wait launches the run's kernel before it opens the workspace or reads the options
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["-w", str(nbws.root), "run", "submit", "train.ipynb", "-p", "lr", "[1,",
+                              "--wait"])
+    assert bad.exit_code == 2 and "is not valid YAML/JSON" in bad.output
+    lost = runner.invoke(cli, ["-w", str(project), "run", "submit", "train.ipynb", "--wait"])
+    assert lost.exit_code != 0 and "workspace" in lost.output
+    assert _kernels_of_this_process() == []
+    assert nbws.describe()["runs"] == 0
+
+
+def _kernels_of_this_process() -> list[int]:
+    """The pids of kernels this process started that still run."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            status = (proc / "status").read_text()
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        ppid = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:"))
+        if ppid == os.getpid() and b"ipykernel" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
 def test_a_flood_of_output_is_capped_in_the_run_logs_and_in_the_notebook(nbws, project):
     mb = "import sys\nfor _ in range({}):\n    sys.stdout.write('x' * (1 << 20))\nprint('end')"
     nb = _code_notebook(

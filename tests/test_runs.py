@@ -100,6 +100,27 @@ def _bits(v):
     return "nan" if math.isnan(v) else (v, math.copysign(1, v))
 
 
+def test_each_metric_s_latest_is_its_highest_step_the_last_logged_among_equals(ws):
+    with ws.experiment("e").start_run(snapshot=False) as run:  # keys interleaved in one batch
+        for step in range(3):
+            run.log("a", float(step + 1), step=step)
+            run.log("b", 10.0 * (step + 1), step=step)
+        run.log("a", 9.0, step=0)  # late, at a lower step: not the latest
+        run.log("b", 31.0, step=2)  # the highest step again, logged later: the latest
+        run.log("c", math.nan, step=5)
+        run.log("c", 4.0, step=1)
+    with ws.experiment("e").start_run(snapshot=False) as one:  # one key, steps out of order
+        for step, value in [(3, 1.0), (5, 2.0), (4, 3.0)]:
+            one.log("d", value, step=step)
+    got = ws.get_run(run.id).metrics
+    assert (got["a"], got["b"]) == (3.0, 31.0) and math.isnan(got["c"])
+    assert ws.get_run(one.id).metrics == {"d": 2.0}
+    assert [(s, v) for s, _, v in run.metric_history("a")] == [(0, 1.0), (0, 9.0), (1, 2.0), (2, 3.0)]
+    assert [(s, v) for s, _, v in run.metric_history("b")] == [(0, 10.0), (1, 20.0), (2, 30.0),
+                                                               (2, 31.0)]
+    assert [(s, v) for s, _, v in one.metric_history("d")] == [(3, 1.0), (4, 3.0), (5, 2.0)]
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"step": 2**63}, "64-bit range"),
     ({"step": 1.5}, "step must be an integer"),

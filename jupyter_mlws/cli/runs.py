@@ -118,21 +118,35 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
     """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
     from ..notebooks.parameters import parse_grid
 
-    ws = _ws(ctx)
-    values = _notebook_parameters(params, raw, parameters_file)
-    options = dict(experiment=experiment, timeout=timeout, retries=retries, kernel=kernel,
-                   project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output)
+    # waiting for one run: its kernel is launched first, and boots while the workspace opens
+    early = _early_kernel(ctx, notebook, kernel, project_dir) if wait and not grid else None
     progress = _Progress(wait and not as_json, unit="run" if grid else "cell")
     try:
+        ws = _ws(ctx)
+        values = _notebook_parameters(params, raw, parameters_file)
+        options = dict(experiment=experiment, timeout=timeout, retries=retries, kernel=kernel,
+                       project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output)
+        if early is not None:
+            options["_kernel"] = early  # the run takes it (and shuts it down)
         run_ = ws.submit_notebook(notebook, values, grid=parse_grid(grid) if grid else None,
                                   max_parallel=max_parallel, wait=wait, in_process=True,
                                   on_progress=progress, on_submitted=_announcer(as_json), **options)
     finally:
         progress.end()
+        if early is not None:  # nothing once the run took it; else (an error before) it ran no code
+            early.shutdown(now=True)
     if wait:
         return _report_end(run_.record, as_json)
     if as_json:
         _json(run_.record.to_dict())
+
+
+def _early_kernel(ctx, notebook: str, kernel: str | None, project_dir: str | None):
+    """The kernel of the run about to be submitted, launched before the workspace is opened."""
+    from ..config import find_root
+    from ..notebooks.kernels import EarlyKernel
+
+    return EarlyKernel.for_run(notebook, kernel, project_dir, find_root(ctx.obj["workspace"]))
 
 
 def _announcer(as_json: bool, warn: bool = True):

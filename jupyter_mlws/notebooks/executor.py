@@ -16,15 +16,14 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import threading
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable
 
 from .. import run_records as R
 from ..environment import capture as capture_environment
 from ..errors import InvalidInput, MlwsError
-from .kernels import Kernel, drop_noise, metadata_of
+from .kernels import EarlyKernel, Kernel, metadata_of
 from .kernels import resolve as resolve_kernel
 from .document import cell_records
 from .engine import LOG_CAP_BYTES, CappedLog, CellStopped, LiveNotebook, build_engine, cell_label, excerpt
@@ -42,81 +41,6 @@ def _bounded(reason: str | None) -> str | None:
     if reason is None or len(reason) <= REASON_CAP:
         return reason
     return reason[:REASON_CAP] + f"... [{len(reason) - REASON_CAP} more characters]"
-
-
-class EarlyKernel:
-    """The kernel of a run, started before anything else, so that it boots while the run is
-    prepared; a retry's fresh kernel is started here too (:meth:`start`).
-
-    Only the notebook's JSON is read to resolve its kernel; a notebook that cannot be read or
-    whose kernel cannot be resolved starts none (submit then says what is wrong).  The kernels'
-    own output is kept as the run's ``kernel.log``, without the :data:`kernels.NOISE` lines.
-
-    Parameters
-    ----------
-    notebook : path
-        The notebook the run executes.
-    kernel : str, optional
-        The kernel asked for (default: the notebook's).
-    cwd : path, optional
-        Where the kernel runs (default: the notebook's folder).
-    env : mapping, optional
-        Added to this process's environment for the kernel (the reporter's
-        :meth:`~.reporter.Reporter.kernel_env`).
-    run_id : str, optional
-        The run's id (default: a new one, for a run recorded once the kernel boots).
-    """
-
-    def __init__(self, notebook, kernel: str | None = None, cwd=None,
-                 env: Mapping[str, str] | None = None, run_id: str | None = None):
-        self.run_id = run_id or R.new_run_id()
-        self.kernel = _resolved_name(Path(notebook), kernel)
-        self.km = None
-        self.log = tempfile.NamedTemporaryFile(prefix="mlws-kernel-", suffix=".log", delete=False)
-        self._cwd = str(Path(cwd or Path(notebook).absolute().parent))
-        self._env = dict(env or {})
-        self.start()
-
-    def start(self):
-        """Start a kernel for the run (None when it cannot start); it becomes :attr:`km`."""
-        self.km = None
-        if self.kernel is None:
-            return None
-        from jupyter_client.kernelspec import NoSuchKernel
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_client.utils import run_sync
-
-        # async, as nbclient's own: with a blocking client its wait for output would block the
-        # loop that enforces the cell timeout
-        km = AsyncKernelManager(kernel_name=self.kernel)
-        try:
-            run_sync(km.start_kernel)(cwd=self._cwd, env={**os.environ, **self._env},
-                                      stdout=self.log, stderr=self.log)
-        except (NoSuchKernel, OSError):
-            return None  # submit refuses the kernel with the list of installed ones
-        self.km = km
-        return km
-
-    def shutdown(self, keep_log: Callable[[str, Path], None] | None = None) -> None:
-        """Stop the kernel if it still runs, and hand its output to ``keep_log("kernel.log",
-        path)`` (the reporter's :meth:`~.reporter.Reporter.log`) unless it holds only noise."""
-        if self.km is not None and self.km.has_kernel:
-            from jupyter_client.utils import run_sync
-
-            run_sync(self.km.shutdown_kernel)()  # gracefully: the kernel flushes what it logged
-        self.log.close()
-        try:
-            if keep_log is not None and drop_noise(self.log.name):
-                keep_log("kernel.log", Path(self.log.name))
-        finally:
-            os.unlink(self.log.name)
-
-
-def _resolved_name(path: Path, kernel: str | None) -> str | None:
-    try:
-        return resolve_kernel(metadata_of(path), kernel).name
-    except InvalidInput:
-        return None
 
 
 def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,

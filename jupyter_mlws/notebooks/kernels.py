@@ -6,17 +6,23 @@ promote, the executor): the kernel asked for (``--kernel``), else the one the no
 (``language_info``), else ``python3``.  The language is the chosen kernelspec's (else the
 notebook's).  So a notebook stripped of its metadata (nbstripout, jupytext,
 ``nbformat.v4.new_notebook()``) runs, and Papermill is always told both.
+
+:class:`EarlyKernel` starts a run's kernel before anything else.  This module imports neither
+the store nor Jupyter's libraries at import time, so a caller can launch the kernel first (``mlws
+run submit --wait`` does, before it opens the workspace).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
+from ..config import run_env
 from ..errors import InvalidInput
 
 #: the kernel of a notebook that names neither a kernel nor a language
@@ -133,3 +139,111 @@ def kernel_name(metadata: Mapping | None) -> str:
         meta = metadata if isinstance(metadata, Mapping) else {}
         kernelspec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), Mapping) else {}
         return kernelspec.get("name") or "python3"
+
+
+class EarlyKernel:
+    """The kernel of a run, started before anything else, so that it boots while the run is
+    prepared; a retry's fresh kernel is started here too (:meth:`start`).
+
+    Only the notebook's JSON is read to resolve its kernel; a notebook that cannot be read or
+    whose kernel cannot be resolved starts none (submit then says what is wrong).  The kernels'
+    own output is kept as the run's ``kernel.log``, without the :data:`NOISE` lines.
+
+    Parameters
+    ----------
+    notebook : path
+        The notebook the run executes.
+    kernel : str, optional
+        The kernel asked for (default: the notebook's).
+    cwd : path, optional
+        Where the kernel runs (default: the notebook's folder).
+    env : mapping, optional
+        Added to this process's environment for the kernel (the reporter's
+        :meth:`~.reporter.Reporter.kernel_env`).
+    run_id : str, optional
+        The run's id (default: a new one, for a run recorded once the kernel boots).
+    """
+
+    def __init__(self, notebook, kernel: str | None = None, cwd=None,
+                 env: Mapping[str, str] | None = None, run_id: str | None = None):
+        if run_id is None:
+            from ..run_records import new_run_id
+
+            run_id = new_run_id()
+        self.run_id = run_id
+        self.kernel = _resolved_name(Path(notebook), kernel)
+        self.km = None
+        self.log = tempfile.NamedTemporaryFile(prefix="mlws-kernel-", suffix=".log", delete=False)
+        self._cwd = str(Path(cwd or Path(notebook).absolute().parent))
+        self._env = dict(env or {})
+        self._shut = False
+        self.start()
+
+    @classmethod
+    def for_run(cls, notebook, kernel: str | None, cwd, root: str | os.PathLike) -> "EarlyKernel":
+        """The kernel of a new run of the workspace at ``root``, its id chosen here (the run is
+        recorded with :attr:`run_id` once the kernel boots); code in the kernel logs to the run."""
+        from ..run_records import new_run_id
+
+        run_id = new_run_id()
+        return cls(notebook, kernel, cwd, run_env(root, run_id), run_id)
+
+    def start(self):
+        """Start a kernel for the run (None when it cannot start); it becomes :attr:`km`."""
+        self.km = None
+        if self.kernel is None:
+            return None
+        from jupyter_client.kernelspec import NoSuchKernel
+        from jupyter_client.utils import run_sync
+
+        # async, as nbclient's own: with a blocking client its wait for output would block the
+        # loop that enforces the cell timeout
+        km = _manager_class()(kernel_name=self.kernel)
+        try:
+            run_sync(km.start_kernel)(cwd=self._cwd, env={**os.environ, **self._env},
+                                      stdout=self.log, stderr=self.log)
+        except (NoSuchKernel, OSError):
+            return None  # submit refuses the kernel with the list of installed ones
+        self.km = km
+        return km
+
+    def shutdown(self, keep_log: Callable[[str, Path], None] | None = None, *,
+                 now: bool = False) -> None:
+        """Stop the kernel if it still runs, and hand its output to ``keep_log("kernel.log",
+        path)`` (the reporter's :meth:`~.reporter.Reporter.log`) unless it holds only noise.
+        ``now``: kill it rather than ask it to end (a kernel that ran nothing: a still booting
+        one does not answer a request for seconds).  Called again, it does nothing."""
+        if self._shut:
+            return
+        self._shut = True
+        if self.km is not None and self.km.has_kernel:
+            from jupyter_client.utils import run_sync
+
+            # gracefully (unless ``now``): the kernel flushes what it logged
+            run_sync(self.km.shutdown_kernel)(now=now)
+        self.log.close()
+        try:
+            if keep_log is not None and drop_noise(self.log.name):
+                keep_log("kernel.log", Path(self.log.name))
+        finally:
+            os.unlink(self.log.name)
+
+
+def _resolved_name(path: Path, kernel: str | None) -> str | None:
+    try:
+        return resolve(metadata_of(path), kernel).name
+    except InvalidInput:
+        return None
+
+
+@functools.cache
+def _manager_class():
+    """jupyter_client's AsyncKernelManager, noticing a kernel's exit within 10 ms: it polls
+    every 100 ms by default, which made every graceful shutdown last 100 ms or more."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class PromptKernelManager(AsyncKernelManager):
+        async def _async_finish_shutdown(self, waittime=None, pollinterval=0.01, restart=False):
+            await super()._async_finish_shutdown(waittime, pollinterval, restart)
+
+    return PromptKernelManager

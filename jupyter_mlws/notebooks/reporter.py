@@ -172,9 +172,9 @@ class LocalReporter(Reporter):
         return self._job
 
     def kernel_env(self) -> dict[str, str]:
-        from ..tracking import ENV_RUN_ID
+        from ..config import run_env
 
-        return {"MLWS_WORKSPACE": str(self._root), ENV_RUN_ID: self.run_id}
+        return run_env(self._root, self.run_id)
 
     def started(self) -> None:
         self._run = self._attach_run(self.run_id)

@@ -218,9 +218,13 @@ class NotebookService:
         A run's kernel is started first, so that it boots while the run is recorded.
         ``on_submitted`` hears of the recorded run before it executes; ``on_progress(done,
         total)`` of cells done (of a sweep: child runs ended).  A sweep forks: this process
-        must run no other thread.
+        must run no other thread.  ``_kernel``: the run's :class:`~.kernels.EarlyKernel`, when
+        the caller started it before it opened the workspace (this then shuts it down).
         """
+        early = options.pop("_kernel", None)
         if grid:
+            if early is not None:
+                early.shutdown(now=True)  # it ran nothing: a sweep's children start their own
             sub = self.submit_grid(notebook, grid, parameters, max_parallel=max_parallel,
                                    detach=False, **options)
             if on_submitted is not None:
@@ -229,13 +233,13 @@ class NotebookService:
             return sub
         from .executor import EarlyKernel, execute
 
-        run_id = R.new_run_id()
-        reporter = self.reporter(run_id)
-        early = EarlyKernel(notebook, options.get("kernel"), options.get("project_dir"),
-                            reporter.kernel_env(), run_id)
+        if early is None:
+            early = EarlyKernel.for_run(notebook, options.get("kernel"), options.get("project_dir"),
+                                        self.root)
+        reporter = self.reporter(early.run_id)
         try:
             kernel = options.get("kernel") or early.kernel
-            sub = self.submit(notebook, parameters, detach=False, _run_id=run_id,
+            sub = self.submit(notebook, parameters, detach=False, _run_id=early.run_id,
                               **{**options, "kernel": kernel})
             if on_submitted is not None:
                 on_submitted(sub)
