@@ -801,8 +801,9 @@ LABELS = {"ours-w1": "jupyter_mlws endpoint",
           "ours-nomon": "jupyter_mlws endpoint, monitoring off"}
 WORKERS = {"ours-w1": 1, "bare-w1": 1, "mlflow-w1": 1, "ours-w2": 2, "bare-w2": 2, "mlflow-w2": 2,
            "ours-nomon": 1}
-#: run back to back in every round (the pair compared for the monitoring cost)
-GROUPS = [["ours-w1", "ours-nomon"], ["ours-w2"], ["mlflow-w1"], ["mlflow-w2"], ["bare-w1"], ["bare-w2"]]
+#: run back to back in every round, in this order or reversed: the servers compared with each other
+#: (same worker count; ours w1 and its monitoring-off twin) run seconds apart
+GROUPS = [["ours-nomon", "ours-w1", "bare-w1", "mlflow-w1"], ["ours-w2", "bare-w2", "mlflow-w2"]]
 #: profiled back to back at the end, 64 connections (ours as shipped, two variants, the ceiling)
 PROFILED = ["ours-w1", "ours-t4", "bare-w1"]
 PROFILE_S = 4  # py-spy seconds, inside a load of PROFILE_S + 2
@@ -1044,7 +1045,8 @@ def report(res: dict, args, recorded: dict | None = None) -> None:
             s = S[f"{key}@{conns}"]
             kinds = ", ".join(f"{k} {v}" for k, v in s["error_kinds"].items())
             rows.append([conns, WORKERS[key], LABELS[key], fmt(s["rps"], 0), fmt(s["p50_ms"], 2),
-                         fmt(s["p95_ms"], 2), fmt(s["p99_ms"], 2), f"{s['errors']}" + (f" ({kinds})" if kinds else ""),
+                         fmt(s["p95_ms"], 2), fmt(s["p99_ms"], 2),
+                         f"{s['errors']}" + (f" ({kinds})" if kinds else ""),
                          f"{s['requests']:,}", fmt(s["cpu_us_per_req"], 0),
                          fmt(s["rps"] * s["cpu_us_per_req"] / 1e6, 2), fmt(s["loadgen_cpu_pct"], 0),
                          f"{s['other_cores']:.2f} ({s['other_cores_max']:.2f})"])
@@ -1066,44 +1068,42 @@ def report(res: dict, args, recorded: dict | None = None) -> None:
     def rounds_of(a: str, b: str, conns: int) -> list[tuple[dict, dict]]:
         return list(zip(cells[a][conns], cells[b][conns]))
 
+    def every_round(peer: str, name: str, target: float, as_ratio, p99_rule: str, p99_ok) -> None:
+        """Verdict rows of ours against ``peer`` (same worker count), judged in every round."""
+        for w in (1, 2):
+            for conns in CONCURRENCY:
+                pairs = rounds_of(f"ours-w{w}", f"{peer}-w{w}", conns)
+                ratios = [a["rps"] / b["rps"] for a, b in pairs]
+                v.append([f"req/s: ours w{w} / {name.format(w=w)}, {conns} clients, every round",
+                          f"worst {as_ratio(min(ratios))} (rounds: " + ", ".join(map(as_ratio, ratios)) + ")",
+                          f">= {as_ratio(target)} in every round", C.verdict(min(ratios) >= target)])
+                p99s = [(a["p99_ms"], b["p99_ms"]) for a, b in pairs]
+                v.append([f"p99: ours w{w} vs {name.format(w=w)}, {conns} clients, every round",
+                          ", ".join(f"{a:.1f} vs {b:.1f}" for a, b in p99s) + " ms",
+                          f"{p99_rule} in every round", C.verdict(all(p99_ok(a, b) for a, b in p99s))])
+
     v = []
+    every_round("bare", "bare w{w}", TARGET_VS_BARE, lambda x: f"{100 * x:.0f} %",
+                "no worse than bare's", lambda a, b: a <= b)
+    every_round("mlflow", "`mlflow models serve -w {w}`", TARGET_VS_MLFLOW, lambda x: f"{x:.2f}x",
+                "below MLflow's", lambda a, b: a < b)
     for w in (1, 2):
         for conns in CONCURRENCY:
-            pairs = rounds_of(f"ours-w{w}", f"bare-w{w}", conns)
-            ratios = [a["rps"] / b["rps"] for a, b in pairs]
-            v.append([f"req/s: ours w{w} / bare w{w}, {conns} clients, every round",
-                      f"worst {100 * min(ratios):.0f} % (rounds: " + ", ".join(f"{100 * x:.0f}" for x in ratios) + ")",
-                      f">= {100 * TARGET_VS_BARE:.0f} % in every round", C.verdict(min(ratios) >= TARGET_VS_BARE)])
-            p99s = [(a["p99_ms"], b["p99_ms"]) for a, b in pairs]
-            v.append([f"p99: ours w{w} vs bare w{w}, {conns} clients, every round",
-                      ", ".join(f"{a:.1f} vs {b:.1f}" for a, b in p99s) + " ms",
-                      "no worse than bare's in every round", C.verdict(all(a <= b for a, b in p99s))])
-    for w in (1, 2):
-        for conns in CONCURRENCY:
-            pairs = rounds_of(f"ours-w{w}", f"mlflow-w{w}", conns)
-            ratios = [a["rps"] / b["rps"] for a, b in pairs]
-            v.append([f"req/s: ours w{w} / `mlflow models serve -w {w}`, {conns} clients, every round",
-                      f"worst {min(ratios):.2f}x (rounds: " + ", ".join(f"{x:.2f}" for x in ratios) + ")",
-                      f">= {TARGET_VS_MLFLOW:g}x in every round", C.verdict(min(ratios) >= TARGET_VS_MLFLOW)])
-            p99s = [(a["p99_ms"], b["p99_ms"]) for a, b in pairs]
-            v.append([f"p99: ours w{w} vs `mlflow models serve -w {w}`, {conns} clients, every round",
-                      ", ".join(f"{a:.1f} vs {b:.1f}" for a, b in p99s) + " ms",
-                      "below MLflow's in every round", C.verdict(all(a < b for a, b in p99s))])
-    for w in (1, 2):
-        for conns in CONCURRENCY:
-            v.append([f"req/s (info): the ceiling, bare w{w} / `mlflow models serve -w {w}`, {conns} clients, medians",
-                      fmt(S[f"bare-w{w}@{conns}"]["rps"] / S[f"mlflow-w{w}@{conns}"]["rps"], 2) + "x", "(info)", ""])
+            ceiling = S[f"bare-w{w}@{conns}"]["rps"] / S[f"mlflow-w{w}@{conns}"]["rps"]
+            v.append([f"req/s (info): the ceiling, bare w{w} / `mlflow models serve -w {w}`, "
+                      f"{conns} clients, medians", fmt(ceiling, 2) + "x", "(info)", ""])
     for w in (1, 2):
         for conns in CONCURRENCY:
             a, b = S[f"ours-w{w}@{conns}"]["cpu_us_per_req"], S[f"bare-w{w}@{conns}"]["cpu_us_per_req"]
-            v.append([f"requests per CPU-second (info): ours w{w} / bare w{w}, {conns} clients (bare µs/req ÷ ours)",
+            v.append([f"requests per CPU-second (info): ours w{w} / bare w{w}, {conns} clients "
+                      "(bare µs/req ÷ ours)",
                       f"{100 * b / a:.0f} % ({b:.0f} / {a:.0f} µs)", "(info)", ""])
     for key in ("ours-w2", "bare-w2", "mlflow-w2"):
         for conns in CONCURRENCY:
             splits = [r.get("split") for r in cells[key][conns]]
             lone = sum(1 for sp in splits if sp and min(sp) == 0)
             worst = max((max(sp) for sp in splits if sp), default=None)
-            v.append([f"connections per worker (info): {key}, {conns} clients",
+            v.append([f"connections per worker (info): {key.replace('-', ' ')}, {conns} clients",
                       f"{lone} of {len(splits)} rounds with an idle worker; busiest worker held at most "
                       f"{worst} of {conns}" if worst is not None else "not sampled (no ss)", "(info)", ""])
     # monitoring: the verdict prices what it adds per request (Monitor.record on the loop + the
@@ -1201,8 +1201,8 @@ for a multi-process server, one figure per worker; round r of every server ran i
 - Load: {loadgen}, closed loop on 16 and 64 keep-alive connections; each request a 2-row iris
   JSON body (`{{"data": [[...], [...]]}}`; MLflow `{{"inputs": [[...], [...]]}}`). All servers ran at once
   and answered the same predictions (checked). Each cell: {res['rounds']} rounds of {round_s} s,
-  interleaved across servers (the order rotates every round; `ours w1` and its monitoring-off twin always back to
-  back), after a 1 s warm-up each. The first table gives **medians of the rounds**; the targets are judged
+  interleaved across servers (the servers of one worker count back to back, in an order that flips and
+  rotates every round, `ours w1` next to its monitoring-off twin and to `bare w1`), after a 1 s warm-up each. The first table gives **medians of the rounds**; the targets are judged
   **round by round** (round r of ours against round r of its peer at the same worker count). This 2-core
   machine is shared and other work ran meanwhile: the 1-minute load average after each round ranged
   {load_range}; the load generator itself used the "loadgen CPU %" of a core.

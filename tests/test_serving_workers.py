@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import socket
-import threading
 
 import pytest
 
@@ -21,10 +20,9 @@ pytest.importorskip("sklearn")
 pytest.importorskip("uvicorn")
 
 from click.testing import CliRunner  # noqa: E402
-from mlws_testing import iris_model  # noqa: E402
-from test_endpoints import SAMPLE, SCRIPTS, call, keys, steady_load, wait_for, worker_pids  # noqa: E402
+from test_endpoints import (SAMPLE, SCRIPTS, call, env, keys, steady_load, wait_for,  # noqa: E402,F401
+                            worker_pids)
 
-from jupyter_mlws import Workspace  # noqa: E402
 from jupyter_mlws.cli import main as cli  # noqa: E402
 from jupyter_mlws.errors import Unavailable  # noqa: E402
 
@@ -34,25 +32,9 @@ CONNECTIONS = 32
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    root = tmp_path_factory.mktemp("spread")
-    old = os.environ.pop("MLWS_WORKSPACE", None)
-    ws = Workspace.create(root / "ws")
-    for i, c in enumerate((1.0, 0.1)):
-        iris_model(root / f"model{i}", C=c)
-        ws.register_model("iris", root / f"model{i}")
-    try:
-        info = ws.deploy("iris:1", "two", SCRIPTS / "score.py", workers=2)
-        yield ws, info
-    finally:
-        for item in ws.endpoints.list():
-            try:
-                ws.endpoints.delete(item["name"])
-            except Exception:
-                pass
-        ws.close()
-        if old is not None:
-            os.environ["MLWS_WORKSPACE"] = old
+def served(env):  # noqa: F811 - the fixture of test_endpoints, imported above
+    ws, _models = env
+    return ws, ws.deploy("iris:1", "two", SCRIPTS / "score.py", workers=2)
 
 
 def served_by(ws, name="two") -> dict[int, dict]:
