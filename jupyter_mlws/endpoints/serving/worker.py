@@ -62,7 +62,6 @@ class Stealer:
 
         self.loop, self.others, self.factory, self.stopping = loop, others, protocol_factory, stopping
         self.seen = [0] * len(others)
-        self.taken = 0
         self._queue = accept_queue
 
     def start(self) -> None:
@@ -80,7 +79,6 @@ class Stealer:
                 except OSError:  # drained meanwhile (BlockingIOError), or the slot is gone
                     break
                 conn.setblocking(False)
-                self.taken += 1
                 self.loop.create_task(self._serve(conn))
             self.seen[i] = waiting
         self.loop.call_later(STEAL_S, self.tick)
@@ -90,6 +88,7 @@ class Stealer:
             await self.loop.connect_accepted_socket(self.factory, conn)
         except OSError:  # the client went away first
             conn.close()
+
 
 class StatusPipe:
     """Thread-safe JSON lines to the supervisor."""
