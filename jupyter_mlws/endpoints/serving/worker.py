@@ -32,6 +32,10 @@ import traceback
 
 DRAIN_S = 0.5  # after it stops accepting, how long a stopping worker lets accepted connections speak
 STEAL_S = 0.1  # how often a worker looks at the other slots' accept queues
+#: how long connections must have waited on another slot (non-empty at every look) before a
+#: worker takes them over: far longer than a busy machine keeps a healthy worker off the CPU
+#: (a shorter wait took connections from a worker merely descheduled at load 15 on 2 cores)
+STEAL_AFTER_S = 0.5
 
 
 class Stealer:
@@ -40,10 +44,9 @@ class Stealer:
     The kernel hashes a new connection to one slot's socket whether or not that slot's
     worker accepts: it may be in a long ``run()`` call (inline, the loop waits), stuck, or
     being replaced.  Every ``STEAL_S`` seconds this worker's event loop reads the other
-    sockets' accept queues (TCP_INFO); a queue that was not empty at the previous look
-    either is not being drained, and this worker accepts as many connections as waited
-    then and serves them.  A busy worker does not look (its loop is busy): only a free one
-    takes over.
+    sockets' accept queues (TCP_INFO); a queue found non-empty at every look for
+    ``STEAL_AFTER_S`` is not being drained, and this worker accepts what waits there and
+    serves it.  A busy worker does not look (its loop is busy): only a free one takes over.
 
     Parameters
     ----------
@@ -61,7 +64,8 @@ class Stealer:
         from .app import accept_queue
 
         self.loop, self.others, self.factory, self.stopping = loop, others, protocol_factory, stopping
-        self.seen = [0] * len(others)
+        #: loop time since which each other queue has been seen non-empty at every look
+        self.since: list[float | None] = [None] * len(others)
         self._queue = accept_queue
 
     def start(self) -> None:
@@ -71,16 +75,23 @@ class Stealer:
     def tick(self) -> None:
         if self.stopping():
             return
+        now = self.loop.time()
         for i, sock in enumerate(self.others):
             waiting = self._queue(sock)
-            for _ in range(min(waiting, self.seen[i])):
+            since = self.since[i]
+            if not waiting or since is None:
+                self.since[i] = now if waiting else None
+                continue
+            if now - since < STEAL_AFTER_S:
+                continue
+            self.since[i] = None
+            for _ in range(waiting):
                 try:
                     conn, _addr = sock.accept()
                 except OSError:  # drained meanwhile (BlockingIOError), or the slot is gone
                     break
                 conn.setblocking(False)
                 self.loop.create_task(self._serve(conn))
-            self.seen[i] = waiting
         self.loop.call_later(STEAL_S, self.tick)
 
     async def _serve(self, conn) -> None:
