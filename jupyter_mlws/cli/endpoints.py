@@ -53,6 +53,11 @@ def _endpoint_lines(info: dict) -> None:
     for d in info["deployments"]:
         if d["error"]:
             click.echo(f"{d['name']} error: {d['error']}")
+    if info.get("worker_status"):
+        click.echo("worker processes:")
+        _table(["SLOT", "PID", "GENERATION", "STATE", "REQUESTS", "CONNECTIONS"],
+               [[w["slot"], w["pid"], w["generation"], w["state"], w["requests"], w["connections"]]
+                for w in info["worker_status"]])
 
 
 def _since(text: str) -> float:

@@ -121,6 +121,10 @@ class EndpointService:
     def log_path(self, name: str) -> Path:
         return self.endpoint_dir(name) / "endpoint.log"
 
+    def workers_path(self, name: str) -> Path:
+        """Where a running endpoint's supervisor keeps what each worker served (JSON)."""
+        return self.endpoint_dir(name) / "workers.json"
+
     # -- creating -----------------------------------------------------------------------------
 
     def create(self, name: str, models: Sequence | str | "ModelVersion", entry_script, *,
@@ -409,7 +413,19 @@ class EndpointService:
                 "host": row["host"], "port": row["port"], "workers": row["workers"],
                 "restarts": row["restarts"], "pid": row["pid"], "created_at": row["created_at"],
                 "updated_at": row["updated_at"], "settings": self._settings(row),
-                "deployments": deps}
+                "deployments": deps,
+                "worker_status": self._worker_status(name) if state in (CREATING, HEALTHY) else []}
+
+    def _worker_status(self, name: str) -> list[dict]:
+        """The running workers, as their supervisor last wrote them (every 2 s): ``slot``,
+        ``pid``, ``generation``, ``state`` (starting, serving, draining), ``requests`` (HTTP
+        requests answered since the worker started), ``connections`` (open now) and
+        ``started_at`` (ms); [] before the first write or elsewhere than the endpoint's machine."""
+        try:
+            rows = json.loads(self.workers_path(name).read_text())
+        except (OSError, ValueError):
+            return []
+        return rows if isinstance(rows, list) else []
 
     def _url(self, row: Mapping) -> str | None:
         if not row["port"]:

@@ -335,7 +335,15 @@ SCHEMAS = {
         "deployments": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "traffic": {"type": "integer"}, "state": {"type": "string"},
             "models": {"type": "array", "items": {"type": "string"}},
-            "entry_script": {"type": "string"}, "error": {"type": ["string", "null"]}}}}}},
+            "entry_script": {"type": "string"}, "error": {"type": ["string", "null"]}}}},
+        "worker_status": {"type": "array", "description": (
+            "The running worker processes, as their supervisor last wrote them (every 2 s)"),
+            "items": {"type": "object", "properties": {
+                "slot": {"type": "integer"}, "pid": {"type": "integer"}, "generation": {"type": "integer"},
+                "state": {"type": "string", "enum": ["starting", "serving", "draining"]},
+                "requests": {"type": "integer", "description": "HTTP requests answered since it started"},
+                "connections": {"type": "integer", "description": "Connections open now"},
+                "started_at": {"type": "integer", "description": "ms since the epoch"}}}}}},
     "TrafficSplit": {"type": "object", "minProperties": 1, "maxProperties": 64,
                      "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 100},
                      "description": "Deployment name: percent, e.g. {\"blue\": 90, \"green\": 10}",

@@ -77,6 +77,15 @@ def _dumps(obj) -> bytes:
 _CANNED = {}
 
 
+def accept_queue(listener: socket.socket) -> int:
+    """Connections waiting in a listening socket's accept queue (Linux TCP_INFO; 0 elsewhere)."""
+    try:
+        info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
+        return struct.unpack_from("=I", info, 24)[0]  # tcpi_unacked: the accept queue
+    except (OSError, AttributeError, struct.error):
+        return 0
+
+
 def _error_body(message: str) -> bytes:
     body = _CANNED.get(message)
     if body is None:
@@ -101,13 +110,20 @@ class ScoringApp:
         Receives every scoring request's deployment, status and latency; None turns
         monitoring off.
     listener : socket, optional
-        The listening socket shared by ``workers`` processes: connections waiting in its
-        accept queue count towards ``max_inflight`` when ``run()`` is called inline.
+        This worker's own listening socket (one per worker, ``SO_REUSEPORT``): connections
+        waiting in its accept queue count towards ``max_inflight`` when ``run()`` is called
+        inline.
+
+    Attributes
+    ----------
+    requests : int
+        HTTP requests this worker has answered or is answering (every route), for the
+        supervisor's per-worker figures.
     """
 
     def __init__(self, endpoint: str, deployments: dict[str, LoadedDeployment], settings: dict,
                  monitor: Monitor | None, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
-                 listener: socket.socket | None = None, workers: int = 1):
+                 listener: socket.socket | None = None):
         self.endpoint = endpoint
         self.deployments = deployments
         self.timeout = float(settings["request_timeout"])
@@ -120,7 +136,7 @@ class ScoringApp:
         if self.pool is None:
             signal.signal(signal.SIGALRM, self._alarm)
         self.listener = listener
-        self.workers = max(1, int(workers))
+        self.requests = 0
         self.monitor = monitor
         self.log = log
         self.inflight = 0
@@ -158,6 +174,7 @@ class ScoringApp:
                         await send({"type": "lifespan.shutdown.complete"})
                         return
             return
+        self.requests += 1
         path = scope["path"]
         method = scope["method"]
         if path == "/score":
@@ -244,10 +261,10 @@ class ScoringApp:
             place = self.inflight
             if self.pool is None:
                 # inline run() calls never overlap, so requests wait before they are read: in
-                # new connections not yet accepted (this worker's share of the accept queue),
-                # and on open connections, which take their places here while this one yields
+                # new connections not yet accepted (this worker's own accept queue), and on
+                # open connections, which take their places here while this one yields
                 if self.listener is not None:
-                    place += -(-self._accept_queue() // self.workers)
+                    place += self._accept_queue()
                 await asyncio.sleep(0)
             if place > self.max_inflight:
                 status = 503
@@ -299,12 +316,7 @@ class ScoringApp:
                 self.monitor.record(deployment, status, (time.perf_counter() - start) * 1000.0)
 
     def _accept_queue(self) -> int:
-        """Connections waiting in the listening socket's accept queue (Linux TCP_INFO)."""
-        try:
-            info = self.listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
-            return struct.unpack_from("=I", info, 24)[0]  # tcpi_unacked: the accept queue
-        except (OSError, AttributeError, struct.error):
-            return 0
+        return accept_queue(self.listener)
 
     def _too_large(self) -> bytes:
         return _error_body(f"the request body is larger than this endpoint's limit of "

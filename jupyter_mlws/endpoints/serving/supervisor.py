@@ -6,7 +6,9 @@ which its workers share).  It
 
 - materialises each deployment (its models and scoring script) under
   ``<workspace>/endpoints/<endpoint>/``;
-- binds the listening socket once and passes it to N worker processes;
+- binds one listening socket per worker slot, all on the endpoint's port with
+  ``SO_REUSEPORT`` (see :meth:`Supervisor.bind`), holds them for its whole life and passes
+  them to the worker processes: the worker of slot *i* accepts on socket *i*;
 - marks the endpoint healthy when every worker has loaded every deployment, or failed
   with the error (the exception's type and message; the log has the traceback) when one
   could not;
@@ -15,7 +17,8 @@ which its workers share).  It
 - polls the endpoint's ``config_version`` and pushes new keys and traffic to the
   workers within half a second, and rolls the workers over (new ones first, then the
   old ones drain) when deployments change;
-- writes the workers' request statistics to the store in batches;
+- writes the workers' request statistics to the store in batches, and what each live
+  worker has served to its status file (``EndpointService.workers_path``, which ``show`` reads);
 - on SIGTERM stops the workers gracefully and marks the endpoint stopped.
 """
 
@@ -41,6 +44,7 @@ CONFIG_POLL_S = 0.5
 FLUSH_S = 2.0
 HEARTBEAT_TIMEOUT_S = 15.0
 START_TIMEOUT_S = 300.0
+BACKLOG = 2048
 
 
 def log(message: str) -> None:
@@ -52,10 +56,15 @@ def log(message: str) -> None:
 class Worker:
     """A worker process and the read end of its status pipe."""
 
-    def __init__(self, proc: subprocess.Popen, status_fd: int, generation: int):
+    def __init__(self, proc: subprocess.Popen, status_fd: int, generation: int, slot: int):
         self.proc = proc
         self.fd = status_fd
         self.generation = generation
+        self.slot = slot
+        #: from its heartbeats: HTTP requests answered so far, connections open now
+        self.requests = 0
+        self.connections = 0
+        self.started_at = int(time.time() * 1000)
         self.buffer = b""
         self.ready = False
         self.failed: dict | None = None
@@ -81,7 +90,8 @@ class Supervisor:
         self.pk = self.row["pk"]
         self.settings = stored(self.row["settings"])
         self.dir = self.svc.endpoint_dir(name)
-        self.sock: socket.socket | None = None
+        #: one listening socket per worker slot (index = slot), bound for the supervisor's life
+        self.listeners: list[socket.socket] = []
         self.selector = selectors.DefaultSelector()
         self.workers: dict[int, Worker] = {}
         self.generation = 0
@@ -94,6 +104,7 @@ class Supervisor:
         self.metric_rows: list[dict] = []
         self.sample_rows: list[dict] = []
         self.crashes: list[float] = []
+        self.workers_text = ""
 
     # -- store helpers --------------------------------------------------------------------
 
@@ -150,24 +161,27 @@ class Supervisor:
         return (json.dumps({"keys": [row["primary_key"], row["secondary_key"]],
                             "traffic": traffic}) + "\n").encode()
 
-    def spawn(self, spec: Path, generation: int, config: bytes) -> Worker:
+    def spawn(self, spec: Path, generation: int, config: bytes, slot: int) -> Worker:
         # a plain child in the supervisor's process group (not local.start_session): stopping
-        # the endpoint's group stops its workers too, and only the supervisor waits for them
+        # the endpoint's group stops its workers too, and only the supervisor waits for them.
+        # It gets every slot's socket: it accepts on its own, and takes over connections that
+        # wait on another slot whose worker is not accepting (worker.Stealer)
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env.pop("MLWS_RUN_ID", None)
+        fds = [s.fileno() for s in self.listeners]
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter_mlws.endpoints.serving.worker", str(spec),
-             str(self.sock.fileno()), str(write_fd)],
+             ",".join(map(str, fds)), str(slot), str(write_fd)],
             stdin=subprocess.PIPE, stdout=sys.stderr, stderr=sys.stderr,
-            pass_fds=(self.sock.fileno(), write_fd), env=env, cwd=str(spec.parent))
+            pass_fds=(*fds, write_fd), env=env, cwd=str(spec.parent))
         os.close(write_fd)
         os.set_blocking(read_fd, False)
-        worker = Worker(proc, read_fd, generation)
+        worker = Worker(proc, read_fd, generation, slot)
         self.workers[proc.pid] = worker
         self.selector.register(read_fd, selectors.EVENT_READ, worker)
         self.send(worker, config)
-        log(f"started worker {proc.pid} (generation {generation})")
+        log(f"started worker {proc.pid} (generation {generation}, slot {slot})")
         return worker
 
     def send(self, worker: Worker, line: bytes) -> None:
@@ -219,7 +233,10 @@ class Supervisor:
     def handle(self, worker: Worker, event: dict) -> None:
         kind = event.get("event")
         worker.last_beat = time.monotonic()
-        if kind == "ready":
+        if kind == "hb":
+            worker.requests = event.get("requests", worker.requests)
+            worker.connections = event.get("connections", worker.connections)
+        elif kind == "ready":
             worker.ready = True
         elif kind == "failed":
             worker.failed = event
@@ -280,20 +297,60 @@ class Supervisor:
     # -- life cycle --------------------------------------------------------------------------
 
     def bind(self) -> None:
+        """Bind one listening socket per worker slot, all on the endpoint's port.
+
+        Why not one socket shared by every worker (as before): its accept queue is raced for.
+        Each idle worker's event loop is woken by a new connection and accepts one per
+        wake-up; whichever worker the scheduler runs first takes the burst. With wrk's 16 or
+        64 keep-alive connections opened at once, ``ss`` showed every connection on one worker
+        in 1 to 3 rounds out of 10, for a bare ``uvicorn --workers 2`` app too: a race of the
+        scheduler, not of our code (strace, which slows every accept alike, evened it out).
+        With ``SO_REUSEPORT`` the kernel hashes each new connection to one socket of the group,
+        so the split no longer depends on who wakes first.
+
+        A port already in use (by anyone, another endpoint of this user included, which
+        ``SO_REUSEPORT`` alone would let us join) fails with a clear error: the port is first
+        bound without it.  The supervisor keeps the sockets for its life, so a slot's queued
+        connections survive its worker: a replacement, or the next generation, accepts them.
+        """
         host, port = self.row["host"], self.row["port"] or 0
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+        def new_socket(reuse_port: bool) -> socket.socket:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            return sock
+
+        def refused(exc: OSError):
+            return RuntimeError(f"cannot listen on {host}:{port} ({exc.strerror}): choose another "
+                                "port with --port, or stop what uses it")
+
+        probe = new_socket(False)
         try:
-            sock.bind((host, port))
+            probe.bind((host, port))
+            port = probe.getsockname()[1]
         except OSError as exc:
+            raise refused(exc) from None
+        finally:
+            probe.close()
+        try:
+            for _ in range(int(self.row["workers"])):
+                sock = new_socket(True)
+                self.listeners.append(sock)
+                sock.bind((host, port))
+                sock.listen(BACKLOG)
+                sock.set_inheritable(True)
+        except OSError as exc:
+            self.close_listeners()
+            raise refused(exc) from None
+        self.update(port=port)
+
+    def close_listeners(self) -> None:
+        for sock in self.listeners:
             sock.close()
-            raise RuntimeError(f"cannot listen on {host}:{port} ({exc.strerror}): choose another "
-                               "port with --port, or stop what uses it") from None
-        sock.listen(2048)
-        sock.set_inheritable(True)
-        self.sock = sock
-        self.update(port=sock.getsockname()[1])
+        self.listeners = []
 
     def start(self) -> bool:
         sig, deps = self.snapshot()
@@ -303,7 +360,7 @@ class Supervisor:
         self.bind()
         self.generation = 1
         config = self.config_line()
-        workers = [self.spawn(self.spec_path, 1, config) for _ in range(self.row["workers"])]
+        workers = [self.spawn(self.spec_path, 1, config, slot) for slot in range(len(self.listeners))]
         failure = self.wait_ready(workers, START_TIMEOUT_S)
         if failure:
             self.stop_workers(workers, 2.0)
@@ -316,7 +373,7 @@ class Supervisor:
         self.current_sig = sig
         self.set_deployments_state([d["name"] for d in deps], "healthy")
         self.update(state="healthy", error=None)
-        log(f"healthy on {self.row['host']}:{self.sock.getsockname()[1]} with "
+        log(f"healthy on {self.row['host']}:{self.listeners[0].getsockname()[1]} with "
             f"{len(workers)} worker(s)")
         return True
 
@@ -360,7 +417,10 @@ class Supervisor:
             self.failed_sig = sig
             return
         self.generation += 1
-        workers = [self.spawn(spec, self.generation, config) for _ in range(self.row["workers"])]
+        # the new worker of each slot accepts on the slot's socket next to the old one, which
+        # stops accepting once the new generation is ready: the socket stays open (held here),
+        # so connections queued on it are accepted by the new worker, never reset
+        workers = [self.spawn(spec, self.generation, config, slot) for slot in range(len(self.listeners))]
         self.pending = {"sig": sig, "spec": spec, "workers": workers, "changed": changed,
                         "deadline": time.monotonic() + START_TIMEOUT_S}
 
@@ -423,7 +483,7 @@ class Supervisor:
             self.records.count_restart(self.pk)
             if len(self.crashes) > 5:
                 time.sleep(min(5.0, 0.5 * (len(self.crashes) - 5)))  # crash loop: back off
-            self.spawn(self.spec_path, self.generation, self.config_line())
+            self.spawn(self.spec_path, self.generation, self.config_line(), w.slot)
 
     def flush(self) -> None:
         rows, samples = self.metric_rows, self.sample_rows
@@ -433,6 +493,28 @@ class Supervisor:
                 self.records.write_stats(rows, samples)
             except Exception:
                 log(f"could not write request statistics: {traceback.format_exc()}")
+        self.write_workers()
+
+    def write_workers(self) -> None:
+        """What each live worker served (from its last heartbeat), for ``show``: replaced
+        whole (a status file, not a record: no fsync), only when it changed."""
+        current = sorted((w for w in self.workers.values() if w.proc.poll() is None),
+                         key=lambda w: (w.slot, w.generation))
+        rows = [{"slot": w.slot, "pid": w.pid, "generation": w.generation,
+                 "state": "draining" if w.stopping else "serving" if w.ready else "starting",
+                 "requests": w.requests, "connections": w.connections, "started_at": w.started_at}
+                for w in current]
+        text = json.dumps(rows)
+        if text == self.workers_text:
+            return
+        path = self.svc.workers_path(self.name)
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, path)
+            self.workers_text = text
+        except OSError as exc:
+            log(f"could not write {path.name}: {exc}")
 
     def serve(self) -> None:
         next_config = next_flush = time.monotonic()
@@ -455,8 +537,11 @@ class Supervisor:
         workers = list(self.workers.values())
         self.stop_workers(workers, float(self.settings["request_timeout"]) + 2)
         self.flush()
-        if self.sock:
-            self.sock.close()
+        self.close_listeners()
+        try:
+            self.svc.workers_path(self.name).unlink()
+        except OSError:
+            pass
 
     def main(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)

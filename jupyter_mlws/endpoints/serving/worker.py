@@ -1,12 +1,16 @@
 """One worker process of an endpoint: loads every deployment's scoring script, then serves.
 
-Started by the supervisor as ``python -m jupyter_mlws.endpoints.serving.worker SPEC SOCK_FD STATUS_FD``:
+Started by the supervisor as
+``python -m jupyter_mlws.endpoints.serving.worker SPEC SOCK_FDS SLOT STATUS_FD``:
 
 - ``SPEC`` is a JSON file (no secrets): the deployments, their folders and the settings;
-- ``SOCK_FD`` is the listening socket the supervisor bound (shared by all workers: the
-  kernel balances connections);
+- ``SOCK_FDS`` are the listening sockets the supervisor bound, one per worker slot, comma
+  separated (all on the endpoint's port with ``SO_REUSEPORT``: the kernel hashes each new
+  connection to one of them); this worker accepts on the one of its ``SLOT``, and takes over
+  connections left waiting on the others (:class:`Stealer`);
 - ``STATUS_FD`` is a pipe to the supervisor, one JSON object a line: ``ready``, ``failed``,
-  heartbeats, ``stuck`` and batches of request statistics.
+  heartbeats (with the requests answered and the connections open), ``stuck`` and batches of
+  request statistics.
 
 Its HTTP protocol is uvicorn's with the endpoint's connection guards (:mod:`.protocol`: request
 head and body deadlines, a cap of open connections).
@@ -27,6 +31,75 @@ import time
 import traceback
 
 DRAIN_S = 0.5  # after it stops accepting, how long a stopping worker lets accepted connections speak
+STEAL_S = 0.1  # how often a worker looks at the other slots' accept queues
+#: how long connections must have waited on another slot (non-empty at every look) before a
+#: worker takes them over: far longer than a busy machine keeps a healthy worker off the CPU
+#: (a shorter wait took connections from a worker merely descheduled at load 15 on 2 cores)
+STEAL_AFTER_S = 0.5
+
+
+class Stealer:
+    """Accepts connections that wait on other slots' sockets while their workers do not.
+
+    The kernel hashes a new connection to one slot's socket whether or not that slot's
+    worker accepts: it may be in a long ``run()`` call (inline, the loop waits), stuck, or
+    being replaced.  Every ``STEAL_S`` seconds this worker's event loop reads the other
+    sockets' accept queues (TCP_INFO); a queue found non-empty at every look for
+    ``STEAL_AFTER_S`` is not being drained, and this worker accepts what waits there and
+    serves it.  A busy worker does not look (its loop is busy): only a free one takes over.
+
+    Parameters
+    ----------
+    loop : asyncio loop
+        The worker's running loop.
+    others : list of socket
+        The other slots' listening sockets (non-blocking).
+    protocol_factory : callable
+        Makes the HTTP protocol of a connection (uvicorn's, guarded).
+    stopping : callable
+        True once the worker is shutting down: it looks no more.
+    """
+
+    def __init__(self, loop, others, protocol_factory, stopping):
+        from .app import accept_queue
+
+        self.loop, self.others, self.factory, self.stopping = loop, others, protocol_factory, stopping
+        #: loop time since which each other queue has been seen non-empty at every look
+        self.since: list[float | None] = [None] * len(others)
+        self._queue = accept_queue
+
+    def start(self) -> None:
+        if self.others:
+            self.loop.call_later(STEAL_S, self.tick)
+
+    def tick(self) -> None:
+        if self.stopping():
+            return
+        now = self.loop.time()
+        for i, sock in enumerate(self.others):
+            waiting = self._queue(sock)
+            since = self.since[i]
+            if not waiting or since is None:
+                self.since[i] = now if waiting else None
+                continue
+            if now - since < STEAL_AFTER_S:
+                continue
+            self.since[i] = None
+            for _ in range(waiting):
+                try:
+                    conn, _addr = sock.accept()
+                except OSError:  # drained meanwhile (BlockingIOError), or the slot is gone
+                    break
+                conn.setblocking(False)
+                self.loop.create_task(self._serve(conn))
+        self.loop.call_later(STEAL_S, self.tick)
+
+    async def _serve(self, conn) -> None:
+        try:
+            await self.loop.connect_accepted_socket(self.factory, conn)
+        except OSError:  # the client went away first
+            conn.close()
+
 
 class StatusPipe:
     """Thread-safe JSON lines to the supervisor."""
@@ -85,7 +158,8 @@ def _log(message: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    spec_path, sock_fd, status_fd = argv[0], int(argv[1]), int(argv[2])
+    spec_path, slot, status_fd = argv[0], int(argv[2]), int(argv[3])
+    sock_fds = [int(fd) for fd in argv[1].split(",")]
     status = StatusPipe(status_fd)
     with open(spec_path) as f:
         spec = json.load(f)
@@ -119,9 +193,11 @@ def main(argv: list[str]) -> int:
                           sample_max_bytes=int(settings["sample_max_bytes"]))
     import socket
 
-    sock = socket.socket(fileno=sock_fd)
-    app = ScoringApp(spec["endpoint"], loaded, settings, monitor, log=_log, listener=sock,
-                     workers=int(spec.get("workers", 1)))
+    listeners = [socket.socket(fileno=fd) for fd in sock_fds]
+    for listening in listeners:
+        listening.setblocking(False)
+    sock = listeners[slot]
+    app = ScoringApp(spec["endpoint"], loaded, settings, monitor, log=_log, listener=sock)
     http = guarded(AutoHTTPProtocol, float(settings["header_timeout"]),
                    float(settings["body_timeout"]), int(settings["max_connections"]))
     config = uvicorn.Config(app, http=http, lifespan="off", access_log=False, log_level="warning",
@@ -149,7 +225,8 @@ def main(argv: list[str]) -> int:
         grace = float(settings["stuck_grace"])
         reported = False
         while not server.should_exit:
-            status.send(event="hb")
+            status.send(event="hb", requests=app.requests,
+                        connections=len(server.server_state.connections))
             if not reported and app.stuck(grace):
                 reported = True
                 _log(f"run() stuck longer than {app.timeout:g} s + {grace:g} s: asking for a restart")
@@ -168,6 +245,14 @@ def main(argv: list[str]) -> int:
         if monitor is not None:
             monitor.loop = asyncio.get_running_loop()
         await original_startup(sockets=sockets)
+        config = server.config
+
+        def protocol_factory():  # as uvicorn's own startup() makes them
+            return config.http_protocol_class(config=config, server_state=server.server_state,
+                                              app_state=server.lifespan.state)
+
+        Stealer(asyncio.get_running_loop(), [s for i, s in enumerate(listeners) if i != slot],
+                protocol_factory, lambda: server.should_exit).start()
         status.send(event="ready")
 
     original_shutdown = server.shutdown
@@ -175,8 +260,9 @@ def main(argv: list[str]) -> int:
     async def shutdown(sockets=None):
         import asyncio
 
-        # Stop accepting first: the listening socket is shared, so new connections go to the
-        # other workers.  A connection this worker accepted a moment ago may not have had its
+        # Stop accepting first: the supervisor holds the slot's socket open, so connections
+        # queued on it wait for the slot's next worker (a roll-over starts it first) instead of
+        # being reset.  A connection this worker accepted a moment ago may not have had its
         # request read yet; uvicorn would close it as idle and its client would see a reset.
         for listening in server.servers:
             listening.close()
