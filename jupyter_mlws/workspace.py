@@ -383,7 +383,12 @@ class Workspace:
             cell may run), ``retries``, ``project_dir`` (the folder snapshotted and run in;
             default: the notebook's), ``name``, ``tags``, ``output`` (a path template inside
             the workspace for a copy of the output notebook, e.g. ``"reports/{run_name}.ipynb"``;
-            plain ``{run_name}``, ``{experiment}`` or ``{param}`` fields only, else InvalidInput).
+            plain ``{run_name}``, ``{experiment}`` or ``{param}`` fields only, else InvalidInput),
+            ``secrets`` (``["NAME", "NAME=ENVVAR"]``: the workspace's secrets given to the
+            kernel as environment variables, the default variable being NAME with ``-`` as
+            ``_``; masked in the run's logs and outputs; the run records their names only),
+            ``actor`` (who submits, default this OS user: secrets need a contributor or owner)
+            and ``check_actor`` (False: the caller decided the actor may).
 
         The returned run's ``warnings`` list what looked wrong but did not stop it.
         """
@@ -413,12 +418,16 @@ class Workspace:
 
     def rerun(self, run_id: str, parameters: Mapping | None = None, *, wait: bool = False,
               on_progress: Callable[[int, int], None] | None = None,
-              on_submitted: Callable[[Run], None] | None = None) -> Run:
-        """Re-execute a notebook run from its snapshot, parameters (with overrides) and kernel.
+              on_submitted: Callable[[Run], None] | None = None, secrets=None,
+              actor: str | None = None, check_actor: bool = True) -> Run:
+        """Re-execute a notebook run from its snapshot, parameters (with overrides), kernel and
+        secrets (with ``secrets`` added).
 
-        ``wait``, ``on_progress`` and ``on_submitted`` as for :meth:`submit_notebook`.
+        ``wait``, ``on_progress``, ``on_submitted``, ``secrets``, ``actor`` and ``check_actor``
+        as for :meth:`submit_notebook`.
         """
-        sub = self.notebooks.rerun(run_id, parameters)
+        sub = self.notebooks.rerun(run_id, parameters, secrets=secrets, actor=actor,
+                                   check_actor=check_actor)
         return self._then(sub, self._told(on_submitted), wait, on_progress)
 
     def _submitted(self, sub) -> Run:

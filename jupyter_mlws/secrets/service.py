@@ -279,6 +279,10 @@ class SecretService:
         self.db.transact(write)
         return bindings
 
+    def unbind(self, run_id: str) -> None:
+        """Forget the secrets given to ``run_id`` (a submission that was refused)."""
+        self.db.transact(lambda conn: conn.execute(delete(B).where(B.c.run_id == run_id)))
+
     def bindings(self, run_id: str) -> dict[str, str]:
         """The secrets run ``run_id`` was given, as ``{ENVVAR: NAME}``."""
         with self.db.read() as conn:
