@@ -16,10 +16,11 @@ def _join_groups() -> None:
     from .endpoints import endpoint
     from .models import model
     from .runs import run
+    from .secrets import secret
     from .server import server
     from .workspace import experiment, quickstart, workspace
 
-    for command in (quickstart, workspace, experiment, run, model, access, server, endpoint):
+    for command in (quickstart, workspace, experiment, run, model, access, secret, server, endpoint):
         main.add_command(command)
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 
-from .handlers import access, artifacts, endpoints, experiments, models, notebooks, runs, workspace
+from .handlers import (access, artifacts, endpoints, experiments, models, notebooks, runs, secrets,
+                       workspace)
 
 API_PREFIX = "mlws/api"
 
 #: (route template under mlws/api, handler), concept by concept
 ROUTES = (workspace.ROUTES + experiments.ROUTES + runs.ROUTES + artifacts.ROUTES + notebooks.ROUTES
-          + models.ROUTES + access.ROUTES + endpoints.ROUTES)
+          + models.ROUTES + access.ROUTES + endpoints.ROUTES + secrets.ROUTES)
 
 
 def route_pattern(template: str) -> str:
