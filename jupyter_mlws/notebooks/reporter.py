@@ -242,8 +242,17 @@ class LocalReporter(Reporter):
     def copy_output(self) -> None:
         self._nb.copy_output(self.run_id)
 
+    def _read_masker(self):
+        """The run's masker; an empty one when its secrets could not be read (none reached it)."""
+        from ..secrets.masking import Masker
+
+        try:
+            return self.masker()
+        except MlwsError:
+            return Masker()
+
     def ended(self, status: str, error: str | None) -> str:
-        masker = self.masker()
+        masker = self._read_masker()
         if masker:  # the live logs are stored as the run ends: the executor's own included
             for live_log in (self._artifacts.live_root / self.run_id).glob("*.log"):
                 mask_file(masker, live_log)
@@ -256,7 +265,7 @@ class LocalReporter(Reporter):
         except NotFound:
             return  # never recorded (submit refused it)
         if record.id == self.run_id:
-            mask_file(self.masker(), path)
+            mask_file(self._read_masker(), path)
             self._artifacts.attach_log(record.id, name, path)
 
 
