@@ -194,3 +194,28 @@ def test_mlws_get_secret_in_a_notebook_run_reads_given_secrets_only(ws, tmp_path
     assert "was not given secret 'other'" in run.record.error
     assert [e["action"] for e in ws.secrets.audit("other")] == ["set"]
     assert sum(e["action"] == "read" and e["run_id"] == run.id for e in ws.secrets.audit("given")) == 2
+
+
+def test_what_a_running_run_shows_is_masked_and_a_canceled_run_keeps_no_trace(ws, project, tmp_path):
+    """The live logs and the live notebook are masked as they are written, not only at the end:
+    a run canceled (or killed) mid-cell keeps them as they are."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, sys, time\nprint('live', os.environ['API_TOKEN'], flush=True)\n"
+        "sys.stderr.write(os.environ['API_TOKEN'])\nsys.stderr.flush()\ntime.sleep(120)")])
+    nbformat.write(nb, project / "live.ipynb")
+    run = ws.submit_notebook(project / "live.ipynb", secrets=["api-token=API_TOKEN"])
+    live_nb = ws.artifacts.live_root / run.id / "output.ipynb"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        logs = ws.run_logs(run.id)
+        if b"live" in logs.get("stdout.log", b"") and b"***" in logs.get("stderr.log", b"") \
+                and live_nb.is_file() and "live ***" in live_nb.read_text():
+            break
+        time.sleep(0.2)
+    assert logs["stdout.log"] == b"live ***\n" and logs["stderr.log"] == b"***", logs
+    assert VALUE not in live_nb.read_text()
+    assert ws.cancel_run(run.id, grace=5).status == "canceled"
+    ws.wait(run.id, timeout=60)
+    assert leaks(ws.root, VALUE) == []
