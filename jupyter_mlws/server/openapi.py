@@ -315,8 +315,9 @@ def document(base_url: str = "/") -> dict:
         "openapi": "3.1.0",
         "info": {"title": "jupyter_mlws workspace API", "version": __version__,
                  "description": "Runs, experiments, models, endpoints, secrets (never their values) "
-                                "and roles of the workspace. Errors are JSON {message, reason}. Authenticate as with any Jupyter API "
-                                "(Authorization: token ..., or the session cookie with _xsrf)."},
+                                "and roles of the workspace. Errors are JSON {message, reason}. "
+                                "Authenticate as with any Jupyter API (Authorization: token ..., or "
+                                "the session cookie with _xsrf)."},
         "servers": [{"url": base_url.rstrip("/") + "/mlws/api"}],
         "paths": PATHS,
         "components": {"schemas": SCHEMAS, "securitySchemes": {
