@@ -259,7 +259,8 @@ class NotebookService:
         from .executor import EarlyKernel, execute
 
         run_id = R.new_run_id()
-        if options.get("secrets"):  # recorded first: the kernel starts with them
+        given = bool(options.get("secrets"))
+        if given:  # recorded first: the kernel starts with them
             self.secrets.bind(_actor(options.get("actor")), run_id, options["secrets"],
                               check_actor=options.get("check_actor", True))
         reporter = self.reporter(run_id)
@@ -267,7 +268,8 @@ class NotebookService:
             early = EarlyKernel(notebook, options.get("kernel"), options.get("project_dir"),
                                 reporter.kernel_env(), run_id)
         except BaseException:
-            self.secrets.unbind(run_id)
+            if given:
+                self.secrets.unbind(run_id)
             raise
         recorded = False
         try:
@@ -280,7 +282,7 @@ class NotebookService:
             execute(reporter, kernel=early, on_progress=on_progress)
         finally:
             early.shutdown(reporter.log)
-            if not recorded:
+            if given and not recorded:
                 self.secrets.unbind(run_id)
         return sub
 
