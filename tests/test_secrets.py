@@ -324,3 +324,15 @@ def test_jupyter_messages_are_masked_but_images_are_left_alone():
     assert VALUE not in str([m["content"] for m in msgs[:2]])
     assert msgs[2]["content"]["data"] == {"text/plain": "'***'", "image/png": png,
                                           "application/json": {"k": ["***"]}}
+
+
+def test_secrets_on_each_store(any_ws, me):
+    """SQLite and PostgreSQL alike: versions, the encrypting key's lock, rotation, soft delete."""
+    any_ws.secrets.set(me, "s1", VALUE)
+    any_ws.secrets.set(me, "s1", VALUE + "-2")
+    assert any_ws.secrets.rotate_key(me)["re_encrypted"] == 2
+    assert any_ws.get_secret("s1", version=1) == VALUE and any_ws.get_secret("s1") == VALUE + "-2"
+    any_ws.secrets.delete(me, "s1")
+    any_ws.secrets.purge(me, "s1")
+    assert any_ws.secrets.list(deleted=True) == [] and any_ws.secrets.count_versions() == {}
+    assert (any_ws.root / ".mlws" / "secrets.key").is_file()  # apart from the database, wherever it is

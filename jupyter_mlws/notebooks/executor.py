@@ -154,7 +154,7 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
             reporter.attempt(attempt + 1)
             km = None if kernel is None else kernel.km if attempt == 0 else kernel.start()
             status, error = _attempt(reporter, job, live_nb, km, resolved, on_progress, masker)
-            error = _bounded(error)
+            error = _bounded(masker.text(error) if error else error)
             reporter.attempt_ended(attempt + 1, status, error)
             if status in (R.COMPLETED, R.CANCELED):
                 break
