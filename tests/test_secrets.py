@@ -88,7 +88,8 @@ def test_names_values_and_bindings_are_checked_and_messages_never_quote_a_value(
     for bad in ("", "9lives", "a b", "x" * 128, "a/b", "é"):
         with pytest.raises(InvalidInput, match="invalid secret name"):
             ws.secrets.set(me, bad, VALUE)
-    for bad, reason in (("abc", "shorter than 4"), ("ab\0cdef", "NUL"), ("x" * (64 << 10) + "y", "over the limit"),
+    for bad, reason in (("abc", "shorter than 4"), ("ab\0cdef", "NUL"),
+                        ("x" * (64 << 10) + "y", "over the limit"),
                         ("\ud800abcd", "lone surrogate"), (b"bytes-value", "must be text")):
         with pytest.raises(InvalidInput, match=reason) as refused:
             ws.secrets.set(me, "ok-name", bad)
@@ -164,8 +165,10 @@ def test_roles_readers_never_read_values_contributors_change_owners_purge_and_ro
     ws.access.grant(me, "rita", "reader")
     ws.secrets.set("carol", "shared", VALUE)
     assert ws.secrets.read("carol", "shared") == VALUE
-    for call in (lambda: ws.secrets.read("rita", "shared"), lambda: ws.secrets.set("rita", "shared", "abcdef"),
-                 lambda: ws.secrets.delete("rita", "shared"), lambda: ws.secrets.bind("rita", "r1", ["shared"]),
+    for call in (lambda: ws.secrets.read("rita", "shared"),
+                 lambda: ws.secrets.set("rita", "shared", "abcdef"),
+                 lambda: ws.secrets.delete("rita", "shared"),
+                 lambda: ws.secrets.bind("rita", "r1", ["shared"]),
                  lambda: ws.secrets.read("stranger", "shared")):
         with pytest.raises(PermissionDenied, match="contributor or above"):
             call()

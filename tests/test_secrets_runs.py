@@ -120,7 +120,8 @@ def test_a_secret_deleted_after_submission_fails_the_run_with_the_reason(ws, pro
 
 def test_secret_commands_read_values_from_stdin_never_argv(ws):
     w = ["-w", ws.root]
-    assert mlws(*w, "secret", "set", "db-pass", input="from-stdin-123\n").stdout == "secret db-pass version 1 set\n"
+    set_ = mlws(*w, "secret", "set", "db-pass", input="from-stdin-123\n")
+    assert set_.stdout == "secret db-pass version 1 set\n"
     assert ws.get_secret("db-pass") == "from-stdin-123"  # one trailing newline dropped
     key = "-----BEGIN KEY-----\nabcdef\n-----END KEY-----\n"
     assert mlws(*w, "secret", "set", "ssh-key", "--stdin", input=key).exit_code == 0
@@ -138,7 +139,8 @@ def test_secret_commands_read_values_from_stdin_never_argv(ws):
     assert mlws(*w, "secret", "recover", "db-pass").exit_code == 0
     audit = mlws(*w, "secret", "audit", "db-pass").stdout
     assert [line.split()[3:6] for line in audit.splitlines()[1:]] == [
-        ["recover", "-", os_user()], ["delete", "-", os_user()], ["read", "1", os_user()], ["set", "1", os_user()]]
+        ["recover", "-", os_user()], ["delete", "-", os_user()], ["read", "1", os_user()],
+        ["set", "1", os_user()]]
     assert "from-stdin" not in audit
     assert "re-encrypted 2 version(s)" in mlws(*w, "secret", "rotate-key").stdout
     # an owner only purges
@@ -187,7 +189,8 @@ def test_mlws_get_secret_in_a_notebook_run_reads_given_secrets_only(ws, tmp_path
     ws.secrets.set(os_user(), "given", "given-value-1")
     ws.secrets.set(os_user(), "other", "other-value-2")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import jupyter_mlws as mlws\nassert mlws.get_secret('given') == 'given-value-1'\nmlws.get_secret('other')")])
+        "import jupyter_mlws as mlws\nassert mlws.get_secret('given') == 'given-value-1'\n"
+        "mlws.get_secret('other')")])
     nbformat.write(nb, tmp_path / "read.ipynb")
     run = ws.submit_notebook(tmp_path / "read.ipynb", secrets=["given"], wait=True, in_process=True)
     assert run.status == "failed" and "PermissionDenied: run" in run.record.error

@@ -113,7 +113,8 @@ def _workspace_state(ws):
     endpoints = [(e["name"], e["state"], e["pid"], [(d["name"], d["traffic"]) for d in e["deployments"]],
                   ws.endpoints.keys(e["name"])) for e in ws.endpoints.list()]
     models = ws.models.list()
-    secrets = [(s["name"], s["version"], s["state"]) for s in ws.secrets.list() + ws.secrets.list(deleted=True)]
+    secrets = [(s["name"], s["version"], s["state"])
+               for s in ws.secrets.list() + ws.secrets.list(deleted=True)]
     return ([(r.id, r.status, r.name, r.tags, r.params) for r in runs], ws.list_experiments(), models,
             [(v.ref, v.aliases, v.tags, v.description) for m in models for v in ws.models.versions(m["name"])],
             ws.access.assignments(), endpoints, secrets)

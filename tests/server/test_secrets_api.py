@@ -38,8 +38,8 @@ def server_log(jp_serverapp, mlws_app):
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setLevel(logging.DEBUG)
-    loggers = [jp_serverapp.log, mlws_app.log, logging.getLogger(), *(logging.getLogger(f"tornado.{n}")
-                                                                     for n in ("access", "application", "general"))]
+    loggers = [jp_serverapp.log, mlws_app.log, logging.getLogger(),
+               *(logging.getLogger(f"tornado.{n}") for n in ("access", "application", "general"))]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)
@@ -61,8 +61,8 @@ async def test_roles_on_secrets(api, team, mlws_ws):
         assert [s["name"] for s in listed.json["secrets"]] == ["db-pass"]
         assert shown.json["versions"][0]["version"] == 1
         assert VALUE not in listed.raw.decode() + shown.raw.decode()
-    for method, parts, body in (("PUT", ("db-pass",), {"value": "reader-value"}), ("DELETE", ("db-pass",), None),
-                                ("POST", ("db-pass", "recover"), None)):
+    for method, parts, body in (("PUT", ("db-pass",), {"value": "reader-value"}),
+                                ("DELETE", ("db-pass",), None), ("POST", ("db-pass", "recover"), None)):
         r = await api(method, "secrets", *parts, body=body, user=READER)
         assert r.code == 403 and "contributor or above" in r.json["message"], (method, r)
     for method in ("GET", "PUT", "DELETE"):
