@@ -68,9 +68,10 @@ def test_a_notebook_printing_a_secret_ten_ways_leaves_no_trace(ws, project):
     assert "10b split on two lines: s3cr3t\n/Tok+en=?&xyz-CANARY-4242" in stdout  # cannot be masked
     notebook = _executed(ws, run_id)
     assert notebook.count("***") >= 12 and "RuntimeError" in notebook
-    # a sweep (forked children) and a detached run do the same
-    sweep = mlws("-w", ws.root, "run", "submit", project / "leaks.ipynb", "--secret", "api-token=API_TOKEN",
-                 "--grid", "x=1,2", "--wait")
+    # a sweep does the same: its children are forked by a real mlws process (forking needs a
+    # process that runs no other thread, which this test's process may not be)
+    sweep = mlws_process("-w", ws.root, "run", "submit", project / "leaks.ipynb", "--secret",
+                         "api-token=API_TOKEN", "--grid", "x=1,2", "--wait", cwd=project, timeout=240)
     children = ws.runs.children(sweep.stdout.split()[0])
     assert [c.error.splitlines()[0] for c in children] == [
         "cell 11 (In [12]) raised RuntimeError: 6 exception: bad token ***"] * 2
