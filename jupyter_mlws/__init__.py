@@ -12,6 +12,7 @@ _LAZY = {
     "Run": ("run", "Run"),
     "current_run": ("context", "current_run"),
     "log": ("context", "log"),
+    "get_secret": ("context", "get_secret"),
     "MlwsError": ("errors", "MlwsError"),
     "NotFound": ("errors", "NotFound"),
     "AlreadyExists": ("errors", "AlreadyExists"),

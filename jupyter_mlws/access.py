@@ -3,8 +3,9 @@
 Three roles, each including the one below it:
 
 - ``owner``: everything, including assigning roles;
-- ``contributor``: create and change runs, models and endpoints; no role changes;
-- ``reader``: read only, and never endpoint keys.
+- ``contributor``: create and change runs, models, endpoints and secrets, read secrets' values;
+  no role changes, no purging secrets or rotating their key;
+- ``reader``: read only, and never endpoint keys or secrets' values.
 
 Actions are ``read`` (reader+), ``write`` (contributor+) and ``admin`` (owner).
 Assignments live in the ``role_assignments`` table.  While that table is empty
@@ -40,7 +41,9 @@ _RANK = {READER: 1, CONTRIBUTOR: 2, OWNER: 3}
 ACTIONS = {"read": READER, "write": CONTRIBUTOR, "admin": OWNER}
 #: why an action on a concept needs more than it seems to (shown with a refusal)
 _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells",
-        ("write", "endpoints"): "changing endpoints, reading their keys and logs"}
+        ("write", "endpoints"): "changing endpoints, reading their keys and logs",
+        ("write", "secrets"): "setting, deleting and recovering secrets, reading their values",
+        ("admin", "secrets"): "purging secrets, rotating their key"}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 

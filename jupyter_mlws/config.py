@@ -19,6 +19,8 @@ from .errors import AlreadyExists, InvalidInput, NotFound, Unavailable
 
 CONFIG_FILE = "mlws.toml"
 DB_FILE = "mlws.db"
+#: the default key file of the workspace's secrets, inside its folder
+SECRETS_KEY = Path(".mlws") / "secrets.key"
 ENV_WORKSPACE = "MLWS_WORKSPACE"
 #: the run a process started by the workspace logs to
 ENV_RUN_ID = "MLWS_RUN_ID"
@@ -38,6 +40,10 @@ class WorkspaceConfig:
     heartbeat_interval: float = 5.0
     heartbeat_timeout: float = 60.0
     snapshot_max_mb: int = 300
+    #: the secrets' key file (relative to the workspace folder); default .mlws/secrets.key
+    secrets_key: str | None = None
+    #: days a deleted secret can be recovered before it is purged
+    secret_retention_days: float = 7.0
 
     @property
     def metadata_url(self) -> str:
@@ -56,6 +62,12 @@ class WorkspaceConfig:
         return self.metadata or f"sqlite:///{self.root / DB_FILE}"
 
     @property
+    def secrets_key_path(self) -> Path:
+        """The key file the workspace's secrets are encrypted under (kept apart from the
+        database; see :mod:`jupyter_mlws.secrets.keyfile`)."""
+        return self.root / (Path(self.secrets_key).expanduser() if self.secrets_key else SECRETS_KEY)
+
+    @property
     def artifact_root(self) -> Path:
         """Where content-addressed blobs are kept (a relative folder is under the workspace)."""
         return self.root / self.artifacts if self.artifacts else self.root / "artifacts"
@@ -63,11 +75,12 @@ class WorkspaceConfig:
     def to_toml(self) -> str:
         """The file text: one ``[workspace]`` table of plain values."""
         lines = ["# jupyter_mlws workspace", "[workspace]", f"format = {FORMAT}"]
-        for key in ("name", "id", "metadata", "artifacts"):
+        for key in ("name", "id", "metadata", "artifacts", "secrets_key"):
             value = getattr(self, key)
             if value is not None:
                 lines.append(f"{key} = {json.dumps(str(value))}")
-        for key in ("heartbeat_interval", "heartbeat_timeout", "snapshot_max_mb"):
+        for key in ("heartbeat_interval", "heartbeat_timeout", "snapshot_max_mb",
+                    "secret_retention_days"):
             lines.append(f"{key} = {getattr(self, key)!r}")
         return "\n".join(lines) + "\n"
 

@@ -67,3 +67,22 @@ def _flush_after_each_cell(run: Run) -> None:
 def log(key: str, value: float, step: int | None = None) -> None:
     """Log a metric point to the current run."""
     current_run().log(key, value, step=step)
+
+
+def get_secret(name: str, *, version: int | None = None) -> str:
+    """The value of the workspace's secret ``name``, from code in a run.
+
+    The workspace is the run's (``MLWS_WORKSPACE``, else the one found from the current folder).
+    In a run the workspace started, only a secret the run was given (``--secret NAME``) is
+    read, and every read is audited for the run; see :meth:`Workspace.get_secret
+    <jupyter_mlws.workspace.Workspace.get_secret>`.  The workspace stays open for later calls.
+    """
+    from .workspace import Workspace
+
+    global _secrets_ws
+    if _secrets_ws is None:
+        _secrets_ws = Workspace.open()
+    return _secrets_ws.get_secret(name, version=version)
+
+
+_secrets_ws = None

@@ -9,6 +9,8 @@ the run's status.
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import shlex
 import signal
@@ -23,15 +25,20 @@ from . import runs as R
 from .artifacts import ArtifactService
 from .compute import local
 from .errors import InvalidInput
+from .errors import MlwsError
 from .run import Run
+from .secrets.masking import MaskedBytes, Masker
 from .tracking import Tracking
 
 
-def _pump(src: IO[bytes], log_path: Path, echo: IO | None) -> None:
-    """Copy a child's stream to its log file (and the terminal) until it closes."""
+def _pump(src: IO[bytes], log_path: Path, echo: IO | None, masker: Masker) -> None:
+    """Copy a child's stream to its log file (and the terminal) until it closes, the run's
+    secrets masked in both."""
     binary = getattr(echo, "buffer", None)
+    masked = MaskedBytes(masker)
     with src, open(log_path, "ab") as log:
-        for chunk in iter(lambda: src.read1(65536), b""):
+        for chunk in itertools.chain(iter(lambda: src.read1(65536), b""), [None]):
+            chunk = masked.write(chunk) if chunk is not None else masked.flush()
             log.write(chunk)
             log.flush()
             if binary is not None:
@@ -55,6 +62,9 @@ def run_command(
     echo: bool = True,
     snapshot: bool = True,
     on_warning: Callable[[str], None] | None = None,
+    secrets=None,
+    secret_specs: Sequence[str] | None = None,
+    actor: str = "",
 ) -> Run:
     """Execute ``argv`` as a run of ``experiment`` in ``cwd`` and wait for it; return the ended run
     (what :meth:`Workspace.run_command <jupyter_mlws.workspace.Workspace.run_command>` does).
@@ -64,9 +74,14 @@ def run_command(
     child's ``MLWS_WORKSPACE`` names.  ``cwd`` (default: the current folder) is snapshotted and
     run in; ``on_warning`` hears, before the command starts, what the user should know (an
     empty snapshot).  The run's ``exit_code`` is the command's exit status as a shell reports it.
+    ``secret_specs`` (``["NAME", "NAME=ENVVAR"]``, checked for ``actor`` by ``secrets``, the
+    :class:`~jupyter_mlws.secrets.service.SecretService`) reach the child as environment variables
+    only (never its argv or a file), and are masked in its logs and echo.
     """
     if not argv:
         raise InvalidInput("no command given: mlws run start -- python train.py")
+    if secret_specs:  # before any run is recorded
+        secrets.check_bindings(actor, secret_specs)
     cwd = Path(cwd or os.getcwd()).absolute()
     files = tracking.collect_snapshot(cwd) if snapshot else []
     if snapshot and not files and on_warning is not None:
@@ -74,6 +89,17 @@ def run_command(
     run = tracking.start_command(experiment, shlex.join(argv), cwd=cwd, name=name, tags=tags,
                                  files=files)
     env = {**os.environ, **C.run_env(root, run.id), "PYTHONUNBUFFERED": "1"}
+    given: dict[str, str] = {}
+    if secret_specs:
+        try:
+            secrets.bind(actor, run.id, secret_specs)
+            given = secrets.env_for_run(run.id)
+        except MlwsError as exc:
+            run.end(R.FAILED, f"its secrets could not be read: {exc}")
+            raise
+        run.set_tags({"secrets": json.dumps(sorted(set(secrets.bindings(run.id).values())))})
+    masker = Masker(given.values())
+    env.update(given)
     try:
         child = local.start_session(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE)
@@ -82,7 +108,7 @@ def run_command(
         raise InvalidInput(f"could not start {argv[0]!r}: {exc.strerror}") from None
     runs.set_process(run.id, local.Process.of(child.pid))  # what 'mlws run cancel' stops
     pumps = [threading.Thread(target=_pump, args=(stream, artifacts.live_file(run.id, f"{n}.log"),
-                                                  out if echo else None), daemon=True)
+                                                  out if echo else None, masker), daemon=True)
              for stream, n, out in ((child.stdout, "stdout", sys.stdout), (child.stderr, "stderr", sys.stderr))]
     for p in pumps:
         p.start()

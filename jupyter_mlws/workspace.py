@@ -55,6 +55,7 @@ class Workspace:
         self.blobs.remove_stale_temps()  # uploads killed mid-way (only dead writers' files)
         self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
         self.access = AccessService(self.db)
+        self.secrets = _secret_service(cfg, self.db, self.access)
         # a version an endpoint serves cannot be deleted
         self.models = ModelRegistry(self.db, self.runs, self.blobs,
                                     in_use=lambda ref: self.endpoints.serving(ref))
@@ -235,7 +236,8 @@ class Workspace:
     def run_command(self, command: Sequence[str], *, experiment: str = "default",
                     name: str | None = None, tags: Mapping | None = None,
                     cwd: str | os.PathLike | None = None, echo: bool = True, snapshot: bool = True,
-                    on_warning: Callable[[str], None] | None = None) -> Run:
+                    on_warning: Callable[[str], None] | None = None,
+                    secrets: Sequence[str] | None = None) -> Run:
         """Execute ``command`` (an argv) as a run of ``experiment`` and wait for it; return the
         ended run (what ``mlws run start`` does).
 
@@ -244,12 +246,40 @@ class Workspace:
         Its stdout and stderr become the run's logs (and are copied here with ``echo``).
         ``on_warning`` hears, before the command starts, what the user should know (an empty
         snapshot).  The run's ``exit_code`` is the command's status as a shell reports it.
+        ``secrets`` (``["NAME", "NAME=ENVVAR"]``) are given to the command as environment
+        variables, and masked in its logs and in what is echoed
+        (:mod:`jupyter_mlws.secrets.masking`).
         """
+        from .access import os_user
         from .launcher import run_command
 
         return run_command(command, experiment=experiment, tracking=self.tracking, runs=self.runs,
                            artifacts=self.artifacts, root=self.root, name=name, tags=tags, cwd=cwd,
-                           echo=echo, snapshot=snapshot, on_warning=on_warning)
+                           echo=echo, snapshot=snapshot, on_warning=on_warning,
+                           secrets=self.secrets, secret_specs=secrets, actor=os_user())
+
+    # -- secrets ------------------------------------------------------------------
+
+    def get_secret(self, name: str, *, version: int | None = None) -> str:
+        """The value of secret ``name`` (its latest version, or ``version``), as text.
+
+        In a run the workspace started (a notebook run, ``mlws run start``; ``MLWS_RUN_ID`` names
+        it) only a secret the run was given (``--secret NAME``, ``secrets=[...]``) is read, as
+        the run's submitter, so that the run's outputs mask it.  Elsewhere the OS user reads it
+        (a contributor or owner), and the audit names the run this process logs to, if any.
+
+        Raises NotFound, Conflict (the secret is deleted), PermissionDenied (a reader; a secret
+        the run was not given), Unavailable (the key file is missing or damaged).
+        """
+        from .access import os_user
+        from .run import active_runs
+
+        run_id = os.environ.get(ENV_RUN_ID)
+        if run_id and self.runs_exists(run_id):
+            return self.secrets.read_in_run(run_id, name, version=version)
+        active = active_runs()
+        return self.secrets.read(os_user(), name, version=version,
+                                 run_id=active[-1].id if active else None)
 
     # -- what a run's page shows besides its record (built on first use) -----------------
 
@@ -325,7 +355,8 @@ class Workspace:
                 db=self.db, runs=self.runs, artifacts=self.artifacts, blobs=self.blobs,
                 root=self.root, snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
                 heartbeat_interval=self.config.heartbeat_interval, compute=self.compute,
-                attach_run=self.attach_run, child_reporter=self._sweep_child_reporter)
+                attach_run=self.attach_run, child_reporter=self._sweep_child_reporter,
+                secrets=self.secrets)
         return self._notebooks
 
     @contextmanager
@@ -375,7 +406,12 @@ class Workspace:
             cell may run), ``retries``, ``project_dir`` (the folder snapshotted and run in;
             default: the notebook's), ``name``, ``tags``, ``output`` (a path template inside
             the workspace for a copy of the output notebook, e.g. ``"reports/{run_name}.ipynb"``;
-            plain ``{run_name}``, ``{experiment}`` or ``{param}`` fields only, else InvalidInput).
+            plain ``{run_name}``, ``{experiment}`` or ``{param}`` fields only, else InvalidInput),
+            ``secrets`` (``["NAME", "NAME=ENVVAR"]``: the workspace's secrets given to the
+            kernel as environment variables, the default variable being NAME with ``-`` as
+            ``_``; masked in the run's logs and outputs; the run records their names only),
+            ``actor`` (who submits, default this OS user: secrets need a contributor or owner)
+            and ``check_actor`` (False: the caller decided the actor may).
 
         The returned run's ``warnings`` list what looked wrong but did not stop it.
         """
@@ -405,12 +441,16 @@ class Workspace:
 
     def rerun(self, run_id: str, parameters: Mapping | None = None, *, wait: bool = False,
               on_progress: Callable[[int, int], None] | None = None,
-              on_submitted: Callable[[Run], None] | None = None) -> Run:
-        """Re-execute a notebook run from its snapshot, parameters (with overrides) and kernel.
+              on_submitted: Callable[[Run], None] | None = None, secrets=None,
+              actor: str | None = None, check_actor: bool = True) -> Run:
+        """Re-execute a notebook run from its snapshot, parameters (with overrides), kernel and
+        secrets (with ``secrets`` added).
 
-        ``wait``, ``on_progress`` and ``on_submitted`` as for :meth:`submit_notebook`.
+        ``wait``, ``on_progress``, ``on_submitted``, ``secrets``, ``actor`` and ``check_actor``
+        as for :meth:`submit_notebook`.
         """
-        sub = self.notebooks.rerun(run_id, parameters)
+        sub = self.notebooks.rerun(run_id, parameters, secrets=secrets, actor=actor,
+                                   check_actor=check_actor)
         return self._then(sub, self._told(on_submitted), wait, on_progress)
 
     def _submitted(self, sub) -> Run:
@@ -486,8 +526,11 @@ class Workspace:
         dest.mkdir(parents=True, exist_ok=True)
         self.db.backup_to(dest / C.DB_FILE)
         self.blobs.copy_to(dest / "artifacts" / "blobs")
-        # the copy is a workspace of its own: its database and artifacts in its folder
-        C.write_new(dataclasses.replace(self.config, root=dest, metadata=None, artifacts=None))
+        # its secrets' key too (0600): without it the copy's secrets could not be read
+        self.secrets.vault.keyfile.copy_to(dest / C.SECRETS_KEY)
+        # the copy is a workspace of its own: its database, artifacts and key in its folder
+        C.write_new(dataclasses.replace(self.config, root=dest, metadata=None, artifacts=None,
+                                        secrets_key=None))
         return dest
 
     # -- the change feed ------------------------------------------------------------
@@ -499,6 +542,19 @@ class Workspace:
         from .watch import ChangeFeed
 
         return ChangeFeed(self.db, self.runs, self.artifacts, self.endpoints)
+
+
+def _secret_service(cfg: C.WorkspaceConfig, db, access):
+    """The secret service of a workspace, over its key file (nothing is read until used)."""
+    from .fsutil import shown_path
+    from .secrets.keyfile import KeyFile
+    from .secrets.service import SecretService
+    from .secrets.vault import Vault
+
+    path = cfg.secrets_key_path
+    keyfile = KeyFile(path, shown=f"({shown_path(path, cfg.root)} of the workspace)")
+    return SecretService(db, access=access, vault=Vault(keyfile),
+                         retention_days=cfg.secret_retention_days)
 
 
 def _redact(url: str) -> str:

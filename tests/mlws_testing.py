@@ -190,3 +190,30 @@ def fill(folder: Path) -> Path:
         except OSError:
             pass
     return filler
+
+
+# -- secrets: what a leak looks like ----------------------------------------------------------
+
+
+def secret_forms(value: str) -> dict[str, bytes]:
+    """A secret's value as code most often prints it: itself, base64 (standard and URL-safe),
+    URL-encoded; what no file of a workspace may hold."""
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    raw = value.encode()
+    return {"value": raw, "base64": base64.b64encode(raw), "urlsafe base64": base64.urlsafe_b64encode(raw),
+            "url-encoded": quote(value, safe="").encode(), "url-encoded (plus)": quote_plus(value).encode(),
+            "url-encoded (path)": quote(value).encode()}
+
+
+def leaks(folder: Path, value: str, extra: dict[str, bytes] | None = None) -> list[str]:
+    """Every file under ``folder`` (raw bytes: databases, their WAL, blobs, logs) holding a form of
+    ``value``, as ``"path: form"``."""
+    forms = {**secret_forms(value), **(extra or {})}
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            found += [f"{path.relative_to(folder)}: {name}" for name, form in forms.items() if form in data]
+    return found

@@ -756,5 +756,5 @@ def test_the_readme_roles_name_only_what_the_roles_guard():
     changed = re.search(r"Contributor \(create and change ([^)]*)\)", roles).group(1)
     things = re.split(r",\s*|\s+and\s+", changed)
     assert things and all(thing in CONCEPTS for thing in things), things
-    for missing in ("compute", "VM", "secret"):  # not part of the product (yet)
+    for missing in ("compute", "VM"):  # not part of the product (yet)
         assert missing not in roles

@@ -17,12 +17,13 @@ def _join_groups() -> None:
     from .models import model
     from .run_values import run_cells, run_values
     from .runs import run
+    from .secrets import secret
     from .server import server
     from .workspace import experiment, quickstart, workspace
 
     for command in (run_values, run_cells):
         run.add_command(command)
-    for command in (quickstart, workspace, experiment, run, model, access, server, endpoint):
+    for command in (quickstart, workspace, experiment, run, model, access, secret, server, endpoint):
         main.add_command(command)
 
 

@@ -22,15 +22,18 @@ def run() -> None:
 @click.option("--project-dir", type=click.Path(file_okay=False, exists=True),
               help="Folder snapshotted and run in (default: the current folder).")
 @click.option("--no-snapshot", is_flag=True, help="Do not keep a snapshot of the project folder.")
+@click.option("--secret", "secrets", multiple=True, metavar="NAME[=ENVVAR]",
+              help="Give the run the workspace's secret NAME as environment variable ENVVAR "
+                   "(default NAME, '-' as '_'); repeatable. Masked in its logs and outputs.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
 @handles_errors
-def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, command) -> None:
+def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, secrets, command) -> None:
     """Run COMMAND as a run, capturing its output: mlws run start -- python train.py
 
     Exits with the command's own status."""
     ended = _ws(ctx).run_command(command, experiment=experiment, name=name, tags=_pairs(tags, "tag"),
-                                 cwd=project_dir, snapshot=not no_snapshot,
+                                 cwd=project_dir, snapshot=not no_snapshot, secrets=secrets,
                                  on_warning=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"run {ended.id} {ended.status}" + (f": {ended.record.error}" if ended.record.error else ""),
                err=True)
@@ -107,6 +110,9 @@ def _report_end(record, as_json: bool) -> None:
 @click.option("--output", help="A copy of the output notebook inside the workspace: 'reports/{run_name}.ipynb'.")
 @click.option("--grid", multiple=True, help="NAME=V1,V2: one child run per combination (repeatable).")
 @click.option("--max-parallel", type=int, default=2, show_default=True, help="Children run at once.")
+@click.option("--secret", "secrets", multiple=True, metavar="NAME[=ENVVAR]",
+              help="Give the run the workspace's secret NAME as environment variable ENVVAR "
+                   "(default NAME, '-' as '_'); repeatable. Masked in its logs and outputs.")
 @click.option("--wait", is_flag=True,
               help="Wait for the run, showing cells (of a sweep: child runs) done on stderr: "
                    "a bar at a terminal, else a line each.")
@@ -114,18 +120,21 @@ def _report_end(record, as_json: bool) -> None:
 @click.pass_context
 @handles_errors
 def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout, retries, kernel,
-               project_dir, name, tags, output, grid, max_parallel, wait, as_json) -> None:
+               project_dir, name, tags, output, grid, max_parallel, secrets, wait, as_json) -> None:
     """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
     from ..notebooks.parameters import parse_grid
 
     # waiting for one run: its kernel is launched first, and boots while the workspace opens
-    early = _early_kernel(ctx, notebook, kernel, project_dir) if wait and not grid else None
+    # (not with secrets: the kernel starts with them, once they are bound to the run)
+    early = (_early_kernel(ctx, notebook, kernel, project_dir) if wait and not grid and not secrets
+             else None)
     progress = _Progress(wait and not as_json, unit="run" if grid else "cell")
     try:
         ws = _ws(ctx)
         values = _notebook_parameters(params, raw, parameters_file)
         options = dict(experiment=experiment, timeout=timeout, retries=retries, kernel=kernel,
-                       project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output)
+                       project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output,
+                       secrets=list(secrets))
         if early is not None:
             options["_kernel"] = early  # the run takes it (and shuts it down)
         run_ = ws.submit_notebook(notebook, values, grid=parse_grid(grid) if grid else None,
@@ -164,16 +173,19 @@ def _announcer(as_json: bool, warn: bool = True):
 @click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="NAME VALUE",
               help="Override a parameter (typed as YAML/JSON).")
 @click.option("-r", "--raw", nargs=2, multiple=True, metavar="NAME VALUE")
+@click.option("--secret", "secrets", multiple=True, metavar="NAME[=ENVVAR]",
+              help="Also give the run the workspace's secret NAME as environment variable ENVVAR "
+                   "(default NAME, '-' as '_'); repeatable. Masked in its logs and outputs.")
 @click.option("--wait", is_flag=True, help="Wait for the run, showing cells done.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
-def run_rerun(ctx, run_id, params, raw, wait, as_json) -> None:
-    """Re-execute a notebook run from its snapshot, parameters and kernel."""
+def run_rerun(ctx, run_id, params, raw, secrets, wait, as_json) -> None:
+    """Re-execute a notebook run from its snapshot, parameters, kernel and secrets."""
     ws = _ws(ctx)
     progress = _Progress(not as_json)
     try:
-        new = ws.rerun(run_id, _notebook_parameters(params, raw, None), wait=wait,
+        new = ws.rerun(run_id, _notebook_parameters(params, raw, None), wait=wait, secrets=list(secrets),
                        on_progress=progress, on_submitted=lambda r: click.echo(r.id))
     finally:
         progress.end()

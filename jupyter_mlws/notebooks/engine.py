@@ -14,6 +14,7 @@ from typing import Callable
 
 from .. import run_records as R
 from ..fsutil import atomic_write
+from ..secrets.masking import MaskedStream, Masker, mask_message, mask_outputs
 from .outputs import OutputCap
 from .document import cell_number, injected_index, inserted_index
 
@@ -29,13 +30,19 @@ IOPUB_QUIET_S = 120
 
 
 class CappedLog:
-    """A text log file that stops growing at ``cap`` bytes (UTF-8) and says so once."""
+    """A text log file that stops growing at ``cap`` bytes (UTF-8) and says so once; the run's
+    secrets (``masker``) are masked in it, also when a value comes in two writes."""
 
-    def __init__(self, path: Path, cap: int = LOG_CAP_BYTES):
+    def __init__(self, path: Path, cap: int = LOG_CAP_BYTES, masker: Masker | None = None):
         self._file = open(path, "ab")
         self._cap = self._left = cap
+        self._mask = MaskedStream(masker) if masker else None
 
     def write(self, text: str) -> int:
+        self._write(self._mask.write(text) if self._mask is not None else text)
+        return len(text)
+
+    def _write(self, text: str) -> None:
         if self._left > 0:
             piece = text.encode("utf-8", "replace")[: self._left]
             self._file.write(piece)
@@ -43,12 +50,13 @@ class CappedLog:
             if self._left <= 0:
                 self._file.write(f"\n[mlws: log truncated at {self._cap >> 20} MB]\n".encode())
             self._file.flush()
-        return len(text)
 
     def flush(self) -> None:
         self._file.flush()
 
     def close(self) -> None:
+        if self._mask is not None:
+            self._write(self._mask.flush())
         self._file.close()
 
 
@@ -175,8 +183,9 @@ def build_engine():
     from papermill.engines import Engine
 
     class Client(PapermillNotebookClient):
-        def __init__(self, nb_man, live: LiveNotebook, cap: OutputCap, **kw):
+        def __init__(self, nb_man, live: LiveNotebook, cap: OutputCap, mask: Masker, **kw):
             super().__init__(nb_man, iopub_timeout=_IOPUB_NO_LIMIT_S, **kw)
+            self.mlws_mask = mask
             # a kernel started for this run (even one handed in) ends with it, gracefully,
             # and the client's sockets are closed
             self.owns_km = True
@@ -186,6 +195,7 @@ def build_engine():
 
         def process_message(self, msg, cell, cell_index):
             self.mlws_seen += 1
+            mask_message(self.mlws_mask, msg)  # the run's secrets, before anything keeps the message
             self.mlws_cap.bound_update(msg, self._display_id_map, self.nb.cells)
             try:
                 return super().process_message(msg, cell, cell_index)
@@ -217,7 +227,8 @@ def build_engine():
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, mlws_live=None, km=None,
                                      stdout_file=None, stderr_file=None, start_timeout=60,
-                                     execution_timeout=None, mlws_kernel=None, **_ignored):
+                                     execution_timeout=None, mlws_kernel=None, mlws_mask=None,
+                                     **_ignored):
             live: LiveNotebook = mlws_live
             if mlws_kernel is not None:  # the executed notebook says what it ran in
                 mlws_kernel.stamp(nb_man.nb.metadata)
@@ -232,6 +243,7 @@ def build_engine():
 
             def cell_complete(cell, cell_index=None, **kw):
                 cap.finish(cell)
+                mask_outputs(mask, cell.get("outputs", []))  # a value split over stream pieces
                 complete(cell, cell_index=cell_index, **kw)
                 live.cell_done(nb_man.nb, cell_index)
 
@@ -239,7 +251,8 @@ def build_engine():
             nb_man.autosave_cell = lambda: None  # every message saves through the live notebook
             nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
             live.inserted_at = inserted_index(injected_index(nb_man.nb), live.submitted)
-            client = Client(nb_man, live, cap, km=km, kernel_name=kernel_name,
+            mask = mlws_mask or Masker()
+            client = Client(nb_man, live, cap, mask, km=km, kernel_name=kernel_name,
                             timeout=execution_timeout, startup_timeout=start_timeout,
                             stdout_file=stdout_file, stderr_file=stderr_file)
             try:

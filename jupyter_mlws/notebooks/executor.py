@@ -60,7 +60,8 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
     reporter.started()
     # kernels started for this run (a retry's included) inherit these; put back afterwards, so
     # that a process executing runs in-process (mlws run submit --wait) keeps its own
-    env = reporter.kernel_env()
+    env = reporter.kernel_env()  # the run's secrets included: the kernel's environment only
+    masker = reporter.masker()
     saved_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     undo_cancel = install_cancel() if _main_thread() else None
@@ -76,8 +77,8 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
         for attempt in range(job.retries + 1):
             reporter.attempt(attempt + 1)
             km = None if kernel is None else kernel.km if attempt == 0 else kernel.start()
-            status, error = _attempt(reporter, job, live_nb, km, resolved, on_progress)
-            error = _bounded(error)
+            status, error = _attempt(reporter, job, live_nb, km, resolved, on_progress, masker)
+            error = _bounded(masker.text(error) if error else error)
             reporter.attempt_ended(attempt + 1, status, error)
             if status in (R.COMPLETED, R.CANCELED):
                 break
@@ -101,19 +102,20 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
 
 
 def _attempt(reporter: Reporter, job, live_nb: Path, km, kernel: Kernel,
-             on_progress) -> tuple[str, str | None]:
+             on_progress, masker) -> tuple[str, str | None]:
     import papermill as pm
 
     live = LiveNotebook(live_nb, job.path, reporter.progress, on_progress)
-    stdout = CappedLog(reporter.live_file("stdout.log"))
-    stderr = CappedLog(reporter.live_file("stderr.log"))
+    stdout = CappedLog(reporter.live_file("stdout.log"), masker=masker)
+    stderr = CappedLog(reporter.live_file("stderr.log"), masker=masker)
     extra = {"km": km} if km is not None else {}
     try:
         pm.execute_notebook(
             str(job.path), None, parameters=job.parameters,
             engine_name="mlws", kernel_name=kernel.name, language=kernel.language,
             progress_bar=False, cwd=job.workdir, stdout_file=stdout, stderr_file=stderr,
-            execution_timeout=job.timeout, mlws_live=live, mlws_kernel=kernel, **extra)
+            execution_timeout=job.timeout, mlws_live=live, mlws_kernel=kernel, mlws_mask=masker,
+            **extra)
         return R.COMPLETED, None
     except pm.PapermillExecutionError as exc:
         name = cell_label(live.inserted_at, exc.cell_index, count=exc.exec_count)
@@ -198,8 +200,13 @@ def _main_thread() -> bool:
 def execute_with_kernel(reporter: Reporter) -> str:
     """Execute a queued notebook run in this process, its kernel started first; its status."""
     job = reporter.job()
+    try:
+        env = reporter.kernel_env()
+    except MlwsError as exc:  # its secrets cannot be read (one was deleted since it was submitted)
+        reporter.started()
+        return reporter.ended(R.FAILED, f"its secrets could not be read: {exc}")
     # the kernel boots while papermill is imported and the run is set up
-    early = EarlyKernel(job.path, job.kernel, job.workdir, reporter.kernel_env(), reporter.run_id)
+    early = EarlyKernel(job.path, job.kernel, job.workdir, env, reporter.run_id)
     try:
         return execute(reporter, kernel=early)
     finally:

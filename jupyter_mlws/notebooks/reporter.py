@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager
 from .. import runs as R
 from ..compute.local import Process
 from ..errors import MlwsError, NotFound
+from ..secrets.masking import mask_file
 from .job import NotebookJob
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,7 +45,23 @@ class Reporter(ABC):
     @abstractmethod
     def kernel_env(self) -> dict[str, str]:
         """Environment variables a kernel of this run gets, so that code in it logs to the run
-        (``MLWS_WORKSPACE``, ``MLWS_RUN_ID``)."""
+        (``MLWS_WORKSPACE``, ``MLWS_RUN_ID``), and the run's secrets (:meth:`secret_env`).
+
+        Raises MlwsError when the run's secrets cannot be read (one was deleted since)."""
+
+    @abstractmethod
+    def secret_env(self) -> dict[str, str]:
+        """The run's secrets as environment variables (``--secret NAME[=ENVVAR]``), values read
+        once a reporter (each read audited).  The kernel's environment is the one channel they
+        reach the run's code by: never an argv, a file or the run's record."""
+
+    def masker(self):
+        """What masks the run's secrets in its logs and outputs (:mod:`jupyter_mlws.secrets.masking`)."""
+        from ..secrets.masking import Masker
+
+        if getattr(self, "_masker", None) is None:
+            self._masker = Masker(self.secret_env().values())
+        return self._masker
 
     @abstractmethod
     def started(self) -> None:
@@ -165,6 +182,7 @@ class LocalReporter(Reporter):
         self._root = root
         self._job: NotebookJob | None = None
         self._run = None
+        self._secret_env: dict[str, str] | None = None
 
     def job(self) -> NotebookJob:
         if self._job is None:
@@ -174,7 +192,12 @@ class LocalReporter(Reporter):
     def kernel_env(self) -> dict[str, str]:
         from ..config import run_env
 
-        return run_env(self._root, self.run_id)
+        return {**run_env(self._root, self.run_id), **self.secret_env()}
+
+    def secret_env(self) -> dict[str, str]:
+        if self._secret_env is None:
+            self._secret_env = self._nb.secrets.env_for_run(self.run_id)
+        return self._secret_env
 
     def started(self) -> None:
         self._run = self._attach_run(self.run_id)
@@ -219,8 +242,21 @@ class LocalReporter(Reporter):
     def copy_output(self) -> None:
         self._nb.copy_output(self.run_id)
 
+    def _read_masker(self):
+        """The run's masker; an empty one when its secrets could not be read (none reached it)."""
+        from ..secrets.masking import Masker
+
+        try:
+            return self.masker()
+        except MlwsError:
+            return Masker()
+
     def ended(self, status: str, error: str | None) -> str:
-        self._run.end(status, error)
+        masker = self._read_masker()
+        if masker:  # the live logs are stored as the run ends: the executor's own included
+            for live_log in (self._artifacts.live_root / self.run_id).glob("*.log"):
+                mask_file(masker, live_log)
+        self._run.end(status, masker.text(error) if error else error)
         return self._run.record.status
 
     def log(self, name: str, path: Path) -> None:
@@ -229,6 +265,7 @@ class LocalReporter(Reporter):
         except NotFound:
             return  # never recorded (submit refused it)
         if record.id == self.run_id:
+            mask_file(self._read_masker(), path)
             self._artifacts.attach_log(record.id, name, path)
 
 

@@ -33,6 +33,13 @@ from .template import output_path
 __all__ = ["NotebookService", "Submission", "OVERRIDDEN_TAG"]
 
 
+def _actor(actor: str | None) -> str:
+    """Who submits: the given identity, else this process's OS user."""
+    from ..access import os_user
+
+    return os_user() if actor is None else actor
+
+
 @dataclass
 class Submission:
     """A submitted notebook run: its id and what was worth a warning."""
@@ -64,11 +71,14 @@ class NotebookService:
         ``child_reporter(run_id)``: a context manager yielding the :class:`Reporter` of one
         child of a sweep over connections of its own (a sweep's forked child calls it; it must
         not use its parent's).
+    secrets : SecretService
+        Checks and records the secrets a run is given (``secrets=["NAME", "NAME=ENVVAR"]``);
+        its reporter reads their values when the run executes.
     """
 
     def __init__(self, *, db, runs, artifacts, blobs, root: Path, snapshot_max_bytes: int,
                  heartbeat_interval: float, compute, attach_run: Callable[[str], Any],
-                 child_reporter: Callable[[str], ContextManager[Reporter]]):
+                 child_reporter: Callable[[str], ContextManager[Reporter]], secrets):
         self.db, self.runs, self.artifacts, self.blobs = db, runs, artifacts, blobs
         self.root = root
         self.snapshot_max_bytes = snapshot_max_bytes
@@ -76,6 +86,7 @@ class NotebookService:
         self.compute = compute
         self._attach_run = attach_run
         self._child_reporter = child_reporter
+        self.secrets = secrets
 
     # -- submitting ---------------------------------------------------------------
 
@@ -95,6 +106,9 @@ class NotebookService:
         parent_id: str | None = None,
         detach: bool = True,
         isolate: bool = False,
+        secrets=None,
+        actor: str | None = None,
+        check_actor: bool = True,
         _rerun_of: str | None = None,
         _run_id: str | None = None,
     ) -> Submission:
@@ -102,9 +116,14 @@ class NotebookService:
 
         With ``detach=False`` it is only recorded (queued), for the caller to execute.  With
         ``isolate`` the run executes in its own copy of the snapshot (what sweeps do, so that
-        children running at once never share an ``outputs/`` folder).
+        children running at once never share an ``outputs/`` folder).  ``secrets``
+        (``["NAME", "NAME=ENVVAR"]``) are given to the run's kernel as environment variables,
+        ``actor`` (default: this OS user) submitting it: a contributor or owner, unless
+        ``check_actor`` is false (the caller decided).
         """
         check_local(notebook)
+        actor = _actor(actor)
+        given = self.secrets.check_bindings(actor, secrets, check_actor=check_actor)
         path = Path(notebook).expanduser().absolute()
         project = Path(project_dir).expanduser().absolute() if project_dir else path.parent
         if not path.is_relative_to(project):
@@ -135,6 +154,9 @@ class NotebookService:
             system_tags = {"kernel": kernel, OVERRIDDEN_TAG: overridden(params)}
             if not self.is_work_dir(path):  # where the notebook lives (a re-run keeps its source's)
                 system_tags["notebook"] = str(path)
+            if given:  # names only: values are read when it executes
+                self.secrets.bind(actor, record.id, given, check_actor=False)
+                system_tags["secrets"] = json.dumps(sorted(set(given.values())))
             self.runs.set_tags(record.id, system_tags)
             self.artifacts.store_snapshot(record.id, files)
             workdir = project
@@ -162,6 +184,8 @@ class NotebookService:
         combos = expand_grid(grid)
         base = check_parameters(parameters or {})
         check_local(notebook)
+        self.secrets.check_bindings(_actor(options.get("actor")), options.get("secrets"),
+                                    check_actor=options.get("check_actor", True))
         path = Path(notebook).expanduser().absolute()
         nb = load_notebook(path)
         resolve_kernel(nb.metadata, options.get("kernel"), path.name)
@@ -186,10 +210,15 @@ class NotebookService:
         return Submission(parent.id, warnings)
 
     def rerun(self, run_id: str, overrides: Mapping[str, Any] | None = None, *,
-              detach: bool = True) -> Submission:
-        """Re-execute a notebook run from its snapshot, parameters and kernel."""
+              detach: bool = True, secrets=None, actor: str | None = None,
+              check_actor: bool = True) -> Submission:
+        """Re-execute a notebook run from its snapshot, parameters, kernel and secrets (with
+        ``secrets`` added: ``["NAME", "NAME=ENVVAR"]``)."""
+        from ..secrets.names import parse_bindings
+
         source = self.runs.get(run_id)
         spec = self.spec(source.id)
+        given = {**self.secrets.bindings(source.id), **parse_bindings(secrets)}
         workdir = self.work_dir(f"rerun-of-{source.id}-{R.new_run_id()[:6]}")
         self.artifacts.download(source.id, None, workdir, kind="snapshot")
         params = {**spec["parameters"], **check_parameters(overrides or {})}
@@ -198,8 +227,8 @@ class NotebookService:
             tags["notebook"] = source.tags["notebook"]
         return self.submit(workdir / spec["notebook"], params, experiment=source.experiment,
                            kernel=spec["kernel"], timeout=spec["timeout"], retries=spec["retries"],
-                           project_dir=workdir, tags=tags, detach=detach,
-                           _rerun_of=source.id)
+                           project_dir=workdir, tags=tags, detach=detach, secrets=given,
+                           actor=actor, check_actor=check_actor, _rerun_of=source.id)
 
     def promote(self, run_id: str, **options) -> Submission:
         """Turn a session run's successful cells into a notebook run (see :mod:`.promote`)."""
@@ -233,19 +262,39 @@ class NotebookService:
             return sub
         from .executor import EarlyKernel, execute
 
+        given = bool(options.get("secrets"))
+        if early is not None and given:
+            early.shutdown(now=True)  # started without the run's secrets: start one with them
+            early = None
         if early is None:
-            early = EarlyKernel.for_run(notebook, options.get("kernel"), options.get("project_dir"),
-                                        self.root)
-        reporter = self.reporter(early.run_id)
+            run_id = R.new_run_id()
+            if given:  # recorded first: the kernel starts with them
+                self.secrets.bind(_actor(options.get("actor")), run_id, options["secrets"],
+                                  check_actor=options.get("check_actor", True))
+            reporter = self.reporter(run_id)
+            try:
+                early = EarlyKernel(notebook, options.get("kernel"), options.get("project_dir"),
+                                    reporter.kernel_env(), run_id)
+            except BaseException:
+                if given:
+                    self.secrets.unbind(run_id)
+                raise
+        else:
+            reporter = self.reporter(early.run_id)
+        run_id = early.run_id
+        recorded = False
         try:
             kernel = options.get("kernel") or early.kernel
             sub = self.submit(notebook, parameters, detach=False, _run_id=early.run_id,
                               **{**options, "kernel": kernel})
+            recorded = True
             if on_submitted is not None:
                 on_submitted(sub)
             execute(reporter, kernel=early, on_progress=on_progress)
         finally:
             early.shutdown(reporter.log)
+            if given and not recorded:
+                self.secrets.unbind(run_id)
         return sub
 
     def reporter(self, run_id: str) -> LocalReporter:

@@ -12,6 +12,7 @@ import re
 
 from .. import __version__
 from ..limits import DESCRIPTION_MAX, KEY_MAX, PARAMS_MAX, TAG_VALUE_MAX, TAGS_MAX, VERSION_MAX
+from ..secrets.names import BINDINGS_MAX, VALUE_MAX_BYTES, VALUE_MIN_CHARS
 
 _ERRORS = {
     "400": "Invalid input (a bad filter, parameter or body)",
@@ -52,6 +53,11 @@ def _op(summary: str, tag: str, response: str | None = "Object", *, params=(), b
 RUN_ID = _param("run_id", description="A run id, or a unique prefix of 4+ characters")
 REF = _param("ref", description="NAME (every version), NAME:VERSION or NAME@ALIAS")
 ENDPOINT = _param("endpoint", description="The endpoint's name")
+SECRET = _param("secret", description="The secret's name")
+_SECRET_SPECS = {"type": "array", "maxItems": BINDINGS_MAX,
+                 "items": {"type": "string", "minLength": 1, "maxLength": 400},
+                 "description": "The workspace's secrets given to the run as environment variables: "
+                                "'NAME' or 'NAME=ENVVAR' (masked in its logs and outputs)"}
 
 #: the longest a notebook run may be given (--timeout), in seconds: a year
 MAX_TIMEOUT_S = 365 * 86400
@@ -170,6 +176,20 @@ PATHS = {
         "delete": _op("Revoke USER's role (owners only; never the last owner)", "access", None,
                       params=[_param("user")], status="204"),
     },
+    "/secrets": {"get": _op("Secrets: names, versions and dates; never a value (no route returns one)",
+                            "secrets", params=[_param("deleted", "query",
+                                                      "true: the deleted ones still recoverable",
+                                                      "boolean")])},
+    "/secrets/{secret}": {
+        "get": _op("A secret's metadata and versions (never its value)", "secrets", params=[SECRET]),
+        "put": _op("Set the secret's next version (contributors and owners); 409 when it is deleted",
+                   "secrets", params=[SECRET], body="SecretValue"),
+        "delete": _op("Delete the secret, recoverable until its purge_at; ?purge=true removes a "
+                      "deleted one for good (owners only, 204)", "secrets", params=[
+                          SECRET, _param("purge", "query", "true: purge a deleted secret", "boolean")]),
+    },
+    "/secrets/{secret}/recover": {"post": _op("Bring a deleted secret back (contributors and owners)",
+                                              "secrets", params=[SECRET])},
     "/endpoints": {
         "get": _op("Endpoints with state, URL and each deployment's traffic (never keys)", "endpoints"),
         "post": _op("Serve a model version behind a scoring script (returns at once, state "
@@ -295,14 +315,16 @@ SCHEMAS = {
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_S,
                     "description": "Seconds"},
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
-        "name": {**_NAME, "minLength": 0}, "tags": _TAGS},
+        "name": {**_NAME, "minLength": 0}, "tags": _TAGS, "secrets": _SECRET_SPECS},
         {"notebook": "folder/train.ipynb", "parameters": {"C": 0.5}}),
     "TagUpdate": _body([], {
         "set": _TAGS, "delete": {"type": "array", "maxItems": TAGS_MAX, "items": _NAME}},
         {"set": {"stage": "review"}, "delete": ["draft"]}),
     "RunAction": _body([], {"parameters": {"type": "object", "maxProperties": PARAMS_MAX,
                                            "description": "rerun: the parameters to change"},
-                            "parameter_texts": _PARAMETER_TEXTS},
+                            "parameter_texts": _PARAMETER_TEXTS,
+                            "secrets": {**_SECRET_SPECS, "description": "rerun: secrets to give "
+                                        "besides the run's own ('NAME' or 'NAME=ENVVAR')"}},
                        {"parameters": {"C": 0.2}}),
     "ModelRegistration": _body(["name", "run", "artifact"], {
         "name": _NAME, "run": _NAME, "artifact": {**_TEXT, "minLength": 1}, "tags": _TAGS,
@@ -352,6 +374,11 @@ SCHEMAS = {
         "primary": {"type": "string"}, "secondary": {"type": "string"}}},
     "KeyChoice": _body([], {"key": {"type": "string", "enum": ["primary", "secondary"]}},
                        {"key": "secondary"}),
+    "SecretValue": _body(["value"], {"value": {
+        "type": "string", "minLength": VALUE_MIN_CHARS, "maxLength": VALUE_MAX_BYTES,
+        "description": f"The value: text of {VALUE_MIN_CHARS} characters to {VALUE_MAX_BYTES} bytes "
+                       "of UTF-8, no NUL; never logged or returned"}},
+        {"value": "s3cr3t-value"}),
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
 }
@@ -371,9 +398,10 @@ def document(base_url: str = "/") -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "jupyter_mlws workspace API", "version": __version__,
-                 "description": "Runs, experiments, models, endpoints and roles of the workspace. Errors are "
-                                "JSON {message, reason}. Authenticate as with any Jupyter API "
-                                "(Authorization: token ..., or the session cookie with _xsrf)."},
+                 "description": "Runs, experiments, models, endpoints, secrets (never their values) "
+                                "and roles of the workspace. Errors are JSON {message, reason}. "
+                                "Authenticate as with any Jupyter API (Authorization: token ..., or "
+                                "the session cookie with _xsrf)."},
         "servers": [{"url": base_url.rstrip("/") + "/mlws/api"}],
         "paths": PATHS,
         "components": {"schemas": SCHEMAS, "securitySchemes": {

@@ -142,6 +142,11 @@ def _process_start(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE runs ADD COLUMN pid_started BIGINT"))
 
 
+def _secrets(conn: Connection) -> None:
+    for table in (schema.secrets, schema.secret_versions, schema.secret_events, schema.run_secrets):
+        table.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -152,6 +157,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (6, "training-data statistics of model versions", _training_stats),
     (7, "params in one encoding: strings as themselves, other values as JSON", _json_params),
     (8, "the start time of a run's process, so that a reused pid is never signalled", _process_start),
+    (9, "secrets: the workspace's key vault (values encrypted at rest), its audit, runs' secrets",
+     _secrets),
 ]
 LATEST = MIGRATIONS[-1][0]
 

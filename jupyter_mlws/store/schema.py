@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -354,4 +355,66 @@ role_assignments = Table(
     Column("role", Text, nullable=False),
     Column("granted_by", Text, nullable=False, default=""),
     Column("granted_at", BigInteger, nullable=False),
+)
+
+# -- secrets: the workspace's key vault (migration 9) -------------------------------------
+
+# one row per name, live or soft-deleted (a deleted name is kept until purge_at, then purged)
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    # the latest version's number (versions count from 1)
+    Column("version", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False, default=""),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_by", Text, nullable=False, default=""),
+    Column("deleted_at", BigInteger, nullable=True),
+    Column("deleted_by", Text, nullable=True),
+    Column("purge_at", BigInteger, nullable=True),
+)
+
+# every version's value, encrypted (nonce || AES-GCM ciphertext) under the key file's key key_id
+secret_versions = Table(
+    "secret_versions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("secret_pk", Integer, ForeignKey("secrets.pk"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False, default=""),
+    UniqueConstraint("secret_pk", "version"),
+)
+Index("ix_secret_versions_key", secret_versions.c.key_id)
+
+# what happened to secrets, and every read of a value: who, when, which run; never a value.
+# Kept by name (no key): a purged secret's history stays.
+secret_events = Table(
+    "secret_events",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    # set, read, delete, recover, purge, expire, rotate-key
+    Column("action", Text, nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("user_name", Text, nullable=False, default=""),
+    Column("run_id", Text, nullable=True),
+    Column("ts", BigInteger, nullable=False),
+)
+Index("ix_secret_events_name_ts", secret_events.c.name, secret_events.c.ts)
+
+# the secrets a run was given, and the environment variable each is injected as (names only)
+run_secrets = Table(
+    "run_secrets",
+    metadata,
+    Column("run_id", Text, nullable=False),
+    Column("env", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    # who submitted the run: its reads of the values are theirs in the audit
+    Column("bound_by", Text, nullable=False, default=""),
+    PrimaryKeyConstraint("run_id", "env"),
 )

@@ -107,15 +107,18 @@ def workspace_state():
 
 def _workspace_state(ws):
     """Everything a mutating request could change: runs with params and tags, experiments,
-    models with versions and aliases, role assignments, endpoints with traffic and keys."""
+    models with versions and aliases, role assignments, endpoints with traffic and keys, secrets
+    with their versions and state."""
     runs = ws.search_runs(max_results=1000)
     endpoints = [(e["name"], e["state"], e["pid"], [(d["name"], d["traffic"]) for d in e["deployments"]],
                   ws.endpoints.keys(e["name"])) for e in ws.endpoints.list()]
     models = ws.models.list()
+    secrets = [(s["name"], s["version"], s["state"])
+               for s in ws.secrets.list() + ws.secrets.list(deleted=True)]
     return ([(r.id, r.status, r.name, r.tags, r.params, r.record.description) for r in runs],
             ws.list_experiments(), models,
             [(v.ref, v.aliases, v.tags, v.description) for m in models for v in ws.models.versions(m["name"])],
-            ws.access.assignments(), endpoints)
+            ws.access.assignments(), endpoints, secrets)
 
 
 @pytest.fixture

@@ -111,9 +111,10 @@ def filled(mlws_ws, tmp_path, jp_root_dir):
     mlws_ws.register_model("m", run=run.id, artifact="a.txt")
     mlws_ws.models.set_alias("m", "champ", 1)
     mlws_ws.access.grant(os_user(), "bob", "reader")
+    mlws_ws.secrets.set(os_user(), "db-pass", "a-value-1")
     return {"run_id": sub.run_id, "part": "params", "key": "acc", "step": "0", "path": "a.txt",
             "ref": "m:1", "name": "m", "alias": "champ", "user": "bob", "endpoint": "ep",
-            "action": "rerun"}
+            "action": "rerun", "secret": "db-pass"}
 
 
 #: path parameters that name nothing the workspace can hold
@@ -121,7 +122,8 @@ BAD_PATH_VALUES = {"ref": [f"m:{2**70}", "m:" + "9" * 5000, "m:0", "m:-1", "m@" 
                    "run_id": ["x" * 3000, "%"], "key": ["x" * 3000], "endpoint": ["x" * 3000],
                    "user": ["x" * 3000], "alias": ["x" * 3000, "7"], "name": ["x" * 3000],
                    "path": ["x" * 3000, "../../etc/passwd"],
-                   "step": ["x", "1.5", str(2**70), "-" + "9" * 5000]}
+                   "step": ["x", "1.5", str(2**70), "-" + "9" * 5000],
+                   "secret": ["x" * 3000, "9lives", "a b"]}
 
 
 def _requests(filled: dict):
@@ -147,7 +149,8 @@ async def test_every_route_refuses_bad_input_and_changes_nothing(api, mlws_ws, f
     requests = list(_requests(filled))
     assert len(requests) > 300
     assert {t for t, ops in PATHS.items() for m in ops if request_schema(t, m)} >= {
-        "/runs", "/runs/{run_id}/tags", "/models", "/endpoints", "/endpoints/{endpoint}/traffic"}
+        "/runs", "/runs/{run_id}/tags", "/models", "/endpoints", "/endpoints/{endpoint}/traffic",
+        "/secrets/{secret}"}
     before = workspace_state(mlws_ws)
     for method, parts, query, body in requests:
         r = await api(method, *parts, params=query, body=body)

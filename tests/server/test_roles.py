@@ -50,6 +50,7 @@ def team(mlws_ws, tmp_path):
         run.log_image("acc", PNG)  # at step 0
     mlws_ws.register_model("m", run=run.id, artifact="a.txt")
     mlws_ws.models.set_alias("m", "champ", 1)
+    mlws_ws.secrets.set(os_user(), "db-pass", "a-value-1")
     return run.id
 
 
@@ -73,7 +74,7 @@ def _requests(routes, run_id):
     """(method, path parts, handler, query) for every route and method, parameters filled with
     real names."""
     sample = {"run_id": run_id, "key": "acc", "step": "0", "path": "a.txt", "ref": "m:1", "name": "m",
-              "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep"}
+              "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass"}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":

@@ -140,6 +140,18 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
             raise E.InvalidInput(f"{name} must be from {low} to {high}, got {value}")
         return value
 
+    def bool_arg(self, name: str, default: bool) -> bool:
+        """A query flag: ``true``/``1``/``yes`` or ``false``/``0``/``no`` (any case); else
+        InvalidInput."""
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        if raw.lower() in ("true", "1", "yes"):
+            return True
+        if raw.lower() in ("false", "0", "no"):
+            return False
+        raise E.InvalidInput(f"{name} must be true or false, got {raw[:40]!r}")
+
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(jsonable(data), allow_nan=False, default=str))

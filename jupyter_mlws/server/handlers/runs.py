@@ -43,9 +43,11 @@ class RunsHandler(MlwsHandler):
         body = self.body()
         notebook = self.app.notebook_path(body.get("notebook"))
         params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
-        options = {k: body[k] for k in ("experiment", "kernel", "timeout", "retries", "name", "tags")
+        options = {k: body[k] for k in ("experiment", "kernel", "timeout", "retries", "name", "tags",
+                                         "secrets")
                    if body.get(k) is not None}
         ws = await self.ws()
+        options.update(actor=self.username, check_actor=self.app.enforce_roles)
         run = await self.call(ws.submit_notebook, notebook, params, **options)
         self.reply(_run_dict(run), 201)
 
@@ -187,7 +189,8 @@ class RunActionHandler(MlwsHandler):
             run = await self.call(ws.cancel_run, run_id)
         elif action == "rerun":
             params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
-            run = await self.call(ws.rerun, run_id, params)
+            run = await self.call(ws.rerun, run_id, params, secrets=body.get("secrets"),
+                                  actor=self.username, check_actor=self.app.enforce_roles)
         else:
             run = await self.call(ws.promote, run_id)
         self.reply(_run_dict(run), 200 if action == "cancel" else 201)
