@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
+
+import jupyter_mlws
 
 from .conftest import SCREENSHOTS
 
@@ -121,3 +124,23 @@ def test_a_run_that_is_not_there_is_named(page, lab, six):
     alert.wait_for()
     assert alert.inner_text() == "No run 0123456789abcdef in this workspace."
     assert page.locator(".mlws-ComparePage .mlws-CompareMetrics tr.mlws-ResultRow").count() == 1
+
+
+def _our_scripts(page) -> set[str]:
+    """The files of our lab extension the page has loaded so far."""
+    return set(page.evaluate("""performance.getEntriesByType('resource').map(e => e.name)
+        .filter(n => n.includes('/jupyter-mlws/static/')).map(n => n.split('?')[0].split('/').pop())"""))
+
+
+def test_the_compare_and_sweep_views_load_only_when_opened(page, lab, six):
+    static = Path(jupyter_mlws.__file__).parent / "labextension" / "static"  # the build under test
+    chunks = {name: {p.name for p in static.glob("*.js") if text in p.read_text()}
+              for name, text in (("compare", "Only differences"), ("sweep", "read off the children"))}
+    assert all(chunks.values()), chunks
+    page.locator(".lm-TabBar-tab[title='ML workspace']").wait_for()  # our plugin has started
+    page.wait_for_load_state("networkidle")
+    at_start = _our_scripts(page)
+    assert at_start and not (chunks["compare"] | chunks["sweep"]) & at_start
+    open_page(page, lab, {"kind": "compare", "ids": six})
+    page.locator(".mlws-ComparePage[data-loaded='true']").wait_for()
+    assert chunks["compare"] <= _our_scripts(page)

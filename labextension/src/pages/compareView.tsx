@@ -13,6 +13,7 @@ import { paramDiffers, paramKeys, runLabels } from './best';
 import { BestBy } from './bestBy';
 import { ComparisonModel, COMPARE_MAX_RUNS } from './compareModel';
 import { environmentRows, IDiffRow, paramRows } from './diff';
+import { followRuns } from './follow';
 import { IPageContext } from './page';
 import { plotTheme } from './plotTheme';
 import { IResultsSort, metricColumn, ResultsTable, STATUS_COLUMN } from './resultsTable';
@@ -186,9 +187,13 @@ function CompareBody(props: { model: ComparisonModel; context: IPageContext }): 
   );
 }
 
-/** The compare page: loads the runs, shows what they share and where they differ. */
-export default function CompareView(props: { model: ComparisonModel; context: IPageContext }): JSX.Element {
-  const { model } = props;
+/** The compare page: loads the runs, follows their live events, shows what they share and where they differ. */
+export default function CompareView(props: { ids: string[]; context: IPageContext }): JSX.Element {
+  const model = React.useMemo(() => new ComparisonModel(props.ids), [props.ids.join()]);
+  React.useEffect(() => {
+    void model.refresh();
+    return followRuns(props.context.events, runId => model.runIds.includes(runId), () => void model.refresh());
+  }, [model]);
   return (
     <UseSignal signal={model.changed}>
       {() => (
