@@ -124,6 +124,7 @@ def lab():
 DOCS_SCREENSHOTS = {"run.png": "sidebar.png", "compare.png": "compare.png", "endpoints.png": "endpoints.png",
                     "widgets.png": "widgets.png", "submit.png": "submit.png",
                     "access.png": "access.png", "team-page.png": "team-page.png"}
+DOCS_SCREENSHOTS["sweep.png"] = "sweep.png"  # tests/ui/test_sweep_page.py
 
 
 @pytest.fixture(scope="session", autouse=True)

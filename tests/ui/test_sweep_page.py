@@ -43,6 +43,31 @@ def sweep(lab):
     return {"parent": parent.id, "children": children}
 
 
+#: children of the large sweep: one more than the page draws
+BIG = 1001
+
+
+@pytest.fixture(scope="module")
+def big_sweep(lab):
+    """A sweep parent with BIG children (recorded through the run service: seconds, not a
+    notebook each) whose best child by acc is the last one, past the drawn 1,000; its grid tag
+    is cut (as a too long one is), so the page reads the grid off the children."""
+    from jupyter_mlws import Workspace
+    from jupyter_mlws.runs import COMPLETED, now_ms
+
+    with Workspace.open(lab["root"]) as ws:
+        cut = json.dumps({"seed": list(range(BIG))})[:40]
+        parent = ws.runs.create("big", name="big-sweep", source_type="sweep", tags={"grid": cut})
+        for i in range(BIG):
+            kid = ws.runs.create("big", name=f"seed-{i:04d}", parent_id=parent.id)
+            ws.runs.log_params(kid.id, {"seed": i})
+            acc = 0.99 if i == BIG - 1 else 0.5 + i / (4 * BIG)
+            ws.runs.write_points(kid.id, [("acc", acc, 0, now_ms())])
+            ws.runs.end(kid.id, COMPLETED)
+        ws.runs.end(parent.id, COMPLETED)
+    return parent.id
+
+
 def row_texts(view) -> list[list[str]]:
     return [row.locator("td").all_inner_texts() for row in view.locator(".mlws-SweepChildren tr.mlws-ResultRow").all()]
 
@@ -124,3 +149,19 @@ def test_the_sweep_page_follows_the_dark_theme(page, lab, sweep):
         page.screenshot(path=str(SCREENSHOTS / "sweep-dark.png"))
     finally:
         _theme(lab, None)
+
+
+def test_a_large_sweep_draws_its_first_1000_children_and_its_best_of_all(page, lab, big_sweep):
+    open_page(page, lab, {"kind": "run", "id": big_sweep})
+    view = page.locator(".mlws-Sweep[data-loaded='true']")
+    view.wait_for(timeout=60_000)
+    note = view.locator(".mlws-Note").inner_text()
+    assert note == ("This sweep has more than 1000 children: the table and charts show the first 1000, "
+                    "and its best child of all.")
+    assert "read off the children" in view.locator(".mlws-GridTable caption").inner_text()
+    seeds = view.locator(".mlws-GridTable tr[data-param='seed']")
+    assert seeds.locator(".mlws-Chip").count() == 24 and "and 976 more" in seeds.inner_text()
+    assert view.locator(".mlws-SweepChildren tr.mlws-ResultRow").count() == 1001
+    best = view.locator(".mlws-SweepChildren tr.mlws-Best")
+    assert best.locator("td").first.inner_text() == "seed-1000★ best"
+    assert vega_marks(view, ".mlws-Parallel", "line").count() == 1001

@@ -15,6 +15,9 @@ import { metricColumn, paramColumn, ResultsTable, IResultsSort, STATUS_COLUMN } 
 import { ParallelCoordinates, ParamScatter } from './runCharts';
 import { SWEEP_MAX_CHILDREN, SweepModel } from './sweepModel';
 
+/** Values of a grid param shown as chips (the rest are counted). */
+const GRID_VALUES_SHOWN = 24;
+
 function GridTable(props: { model: SweepModel }): JSX.Element {
   const { model } = props;
   const grid = model.grid;
@@ -32,11 +35,14 @@ function GridTable(props: { model: SweepModel }): JSX.Element {
             <tr key={key} data-param={key}>
               <th scope="row">{key}</th>
               <td>
-                {values.map((value, i) => (
+                {values.slice(0, GRID_VALUES_SHOWN).map((value, i) => (
                   <span className="mlws-Chip" key={i}>
                     {typeof value === 'string' ? value : JSON.stringify(value)}
                   </span>
                 ))}
+                {values.length > GRID_VALUES_SHOWN && (
+                  <span className="mlws-Muted"> and {values.length - GRID_VALUES_SHOWN} more</span>
+                )}
               </td>
             </tr>
           ))}
