@@ -29,8 +29,8 @@ LAZY = {"compare page (lazy)": "Only differences",
         "charts, tables of runs (lazy, shared)": "Parallel coordinates:"}
 #: chunks that load at start, known the same way
 #: (the CSS first: it holds uPlot's stylesheet, so its class names too)
-KNOWN = {"remoteEntry": "remoteEntry.", "the plugin": "mlws:open-page", "CSS (ours and uPlot's)": ".mlws-Sidebar",
-         "uPlot": "u-legend"}
+KNOWN = {"remoteEntry": "remoteEntry.", "the plugin": "mlws:open-page",
+         "CSS (ours and uPlot's)": ".mlws-Sidebar", "uPlot": "u-legend"}
 
 
 def role(path: Path) -> str:
@@ -92,8 +92,8 @@ def main() -> None:
         "- Chunks are known by a string only they hold (see `LAZY` / `KNOWN` in bench/bundle.py); "
         "tests/ui/test_compare.py checks in Chromium that the lazy ones are not fetched at start.\n")
     C.write_section("bundle", "bundle: the lab extension's JavaScript, at start and on first use", body,
-                    {"build": {k: v for k, v in now.items()}, "reference": before,
-                     "start_bytes": start_now[0], "reference_start_bytes": start_before[0] if before else None})
+                    {"build": now, "reference": before, "start_bytes": start_now[0],
+                     "reference_start_bytes": start_before[0] if before else None})
 
 
 if __name__ == "__main__":

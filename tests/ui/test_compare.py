@@ -25,7 +25,8 @@ def open_page(page, lab, request: dict) -> None:
     """Open a main-area page as the layout restorer reopens it on reload: a JupyterLab workspace
     whose saved state holds the page's request (``mlws:open-page`` runs with it)."""
     name = f"mlws-{uuid.uuid4().hex[:8]}"
-    key = f"mlws-pages:{request['kind']}:{','.join(sorted(request['ids'])) if 'ids' in request else request['id']}"
+    item = ",".join(sorted(request["ids"])) if "ids" in request else request["id"]
+    key = f"mlws-pages:{request['kind']}:{item}"  # pageKey (labextension/src/pages/page.ts)
     body = json.dumps({"data": {key: {"data": request}}, "metadata": {"id": name}}).encode()
     req = urllib.request.Request(f"{lab['url']}lab/api/workspaces/{name}", data=body, method="PUT",
                                  headers={"Authorization": f"token {lab['token']}",
@@ -114,7 +115,8 @@ def test_parallel_coordinates_and_diffs_show_where_the_runs_differ(page, lab, si
     view.locator(".mlws-OnlyDifferences").check()
     assert params.locator("tr[data-key='kernel']").count() == 0
     assert env.locator("tr[data-key='pandas']").count() == 0
-    assert env.locator("tr[data-key='numpy']").count() == 1 and params.locator("tr[data-key='C']").count() == 1
+    assert env.locator("tr[data-key='numpy']").count() == 1
+    assert params.locator("tr[data-key='C']").count() == 1
     page.screenshot(path=str(SCREENSHOTS / "compare-diff.png"), full_page=True)
 
 

@@ -69,7 +69,8 @@ def big_sweep(lab):
 
 
 def row_texts(view) -> list[list[str]]:
-    return [row.locator("td").all_inner_texts() for row in view.locator(".mlws-SweepChildren tr.mlws-ResultRow").all()]
+    rows = view.locator(".mlws-SweepChildren tr.mlws-ResultRow").all()
+    return [row.locator("td").all_inner_texts() for row in rows]
 
 
 def test_a_sweep_shows_its_grid_children_and_best_child(page, lab, sweep):
@@ -80,8 +81,9 @@ def test_a_sweep_shows_its_grid_children_and_best_child(page, lab, sweep):
     view.wait_for()
     # the grid as recorded on the parent
     assert view.locator(".mlws-GridTable caption").inner_text() == "Grid"
-    assert view.locator(".mlws-GridTable tr[data-param='lr'] .mlws-Chip").all_inner_texts() == ["0.01", "0.1", "0.3"]
-    assert view.locator(".mlws-GridTable tr[data-param='depth'] .mlws-Chip").all_inner_texts() == ["2", "4"]
+    grid = view.locator(".mlws-GridTable")
+    assert grid.locator("tr[data-param='lr'] .mlws-Chip").all_inner_texts() == ["0.01", "0.1", "0.3"]
+    assert grid.locator("tr[data-param='depth'] .mlws-Chip").all_inner_texts() == ["2", "4"]
     assert "6 completed" in view.locator(".mlws-SweepCounts").inner_text()
     # the children with params and final metrics, best first by acc (highest), marked
     header = view.locator(".mlws-SweepChildren thead th").all_inner_texts()
@@ -109,7 +111,8 @@ def test_the_best_follows_the_chosen_metric_and_direction_and_columns_sort(page,
     view.locator(".mlws-BestMetric").select_option("loss")
     view.locator(".mlws-BestDirection").select_option("min")
     marked = view.locator(".mlws-SweepChildren tr.mlws-Best")
-    assert marked.locator("td.mlws-Col-param").all_inner_texts() == [lowest.params["lr"], lowest.params["depth"]]
+    params = marked.locator("td.mlws-Col-param").all_inner_texts()
+    assert params == [lowest.params["lr"], lowest.params["depth"]]
     assert [float(r[5]) for r in row_texts(view)][0] == pytest.approx(lowest.metrics["loss"], rel=1e-3)
     # a header is a button: sort by lr (ascending), then again (descending)
     view.locator(".mlws-SweepChildren thead button", has_text="lr").click()
@@ -144,7 +147,8 @@ def test_the_sweep_page_follows_the_dark_theme(page, lab, sweep):
         assert vega_marks(view, ".mlws-Parallel", "line").count() == 6
         # the charts' text is the theme's (light on dark), read from its CSS variables
         label = view.locator(".mlws-Parallel svg g.role-axis-label text").first
-        color = page.evaluate("getComputedStyle(document.body).getPropertyValue('--jp-ui-font-color1').trim()")
+        color = page.evaluate(
+            "getComputedStyle(document.body).getPropertyValue('--jp-ui-font-color1').trim()")
         assert label.get_attribute("fill") == color
         page.screenshot(path=str(SCREENSHOTS / "sweep-dark.png"))
     finally:

@@ -102,6 +102,7 @@ function CompareBody(props: { model: ComparisonModel; context: IPageContext }): 
   const best = model.best;
   const differing = paramKeys(runs).filter(key => paramDiffers(runs, key));
   const open = (run: IRun) => context.open({ kind: 'run', id: run.id });
+  const chart = { runs, labels, metric: model.metric, direction: model.direction, best, rendermime: context.rendermime };
   const metrics = model.metrics;
   return (
     <>
@@ -123,7 +124,7 @@ function CompareBody(props: { model: ComparisonModel; context: IPageContext }): 
           <BestBy metrics={metrics} metric={model.metric} direction={model.direction} onChange={(m, d) => model.rankBy(m, d)} />
           <div className="mlws-ChartRow">
             <section className="mlws-ChartCell">
-              <ResultBars runs={runs} labels={labels} metric={model.metric} direction={model.direction} best={best} rendermime={context.rendermime} />
+              <ResultBars {...chart} />
             </section>
             <section className="mlws-ChartCell mlws-Wide">
               <ResultsTable
@@ -144,15 +145,7 @@ function CompareBody(props: { model: ComparisonModel; context: IPageContext }): 
           {differing.length > 0 && (
             <section className="mlws-CompareSection">
               <h3>Parallel coordinates</h3>
-              <ParallelCoordinates
-                runs={runs}
-                labels={labels}
-                params={differing}
-                metric={model.metric}
-                direction={model.direction}
-                best={best}
-                rendermime={context.rendermime}
-              />
+              <ParallelCoordinates {...chart} params={differing} />
             </section>
           )}
         </>

@@ -75,6 +75,7 @@ function SweepBody(props: { model: SweepModel; context: IPageContext }): JSX.Ele
     [children, best]
   );
   const open = (run: IRun) => context.open({ kind: 'run', id: run.id });
+  const chart = { runs: shown, labels, metric: model.metric, direction: model.direction, best, rendermime: context.rendermime };
   const columns = [STATUS_COLUMN, ...varying.map(paramColumn), ...metrics.map(metricColumn)];
   const metricSort = { key: `metrics.${model.metric}`, descending: model.direction === 'max' };
   return (
@@ -112,28 +113,11 @@ function SweepBody(props: { model: SweepModel; context: IPageContext }): JSX.Ele
             <div className="mlws-ChartRow">
               <section className="mlws-ChartCell mlws-Wide">
                 <h3>Parallel coordinates</h3>
-                <ParallelCoordinates
-                  runs={shown}
-                  labels={labels}
-                  params={varying}
-                  metric={model.metric}
-                  direction={model.direction}
-                  best={best}
-                  rendermime={context.rendermime}
-                />
+                <ParallelCoordinates {...chart} params={varying} />
               </section>
               <section className="mlws-ChartCell">
                 <h3>Param against metric</h3>
-                <ParamScatter
-                  runs={shown}
-                  labels={labels}
-                  params={varying}
-                  metrics={metrics}
-                  metric={model.metric}
-                  direction={model.direction}
-                  best={best}
-                  rendermime={context.rendermime}
-                />
+                <ParamScatter {...chart} params={varying} metrics={metrics} />
               </section>
             </div>
           )}
