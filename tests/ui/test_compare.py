@@ -37,6 +37,19 @@ def open_page(page, lab, request: dict) -> None:
     page.wait_for_selector("#jp-main-dock-panel .mlws-Page")
 
 
+def make_older(ws, experiment: str) -> None:
+    """Move an experiment's runs back 30 days: the served workspace is shared by every UI test
+    module, and the runs `_fill` made (tests/ui/conftest.py) must stay the newest, on the first
+    page of a table sorted newest first, where other modules look for them."""
+    from sqlalchemy import text
+
+    month = 30 * 24 * 3600 * 1000
+    with ws.db.write() as conn:
+        conn.execute(text(
+            "UPDATE runs SET start_time = start_time - :d, end_time = end_time - :d WHERE experiment_pk = "
+            "(SELECT pk FROM experiments WHERE name = :e)"), {"d": month, "e": experiment})
+
+
 def vega_marks(view, chart: str, mark: str):
     """The marks of a Vega chart once JupyterLab's renderer has drawn it (as SVG)."""
     view.locator(f"{chart} .mlws-PlotHost[data-drawn='true'] svg").wait_for()
@@ -63,6 +76,7 @@ def six(lab):
                 run.log("acc", acc)
                 run.upload_file("environment.json", env)
                 ids.append(run.id)
+        make_older(ws, "cmp6")
     return ids
 
 

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from .conftest import SCREENSHOTS
-from .test_compare import open_page, vega_marks
+from .test_compare import make_older, open_page, vega_marks
 
 GRID = {"lr": [0.01, 0.1, 0.3], "depth": [2, 4]}
 TRAIN = """import jupyter_mlws as mlws
@@ -40,6 +40,7 @@ def sweep(lab):
                                     experiment="wine", wait=True)
         assert parent.status == "completed", parent.record.error
         children = {(float(k.params["lr"]), int(k.params["depth"])): k.record for k in parent.children()}
+        make_older(ws, "wine")
     return {"parent": parent.id, "children": children}
 
 
@@ -65,6 +66,7 @@ def big_sweep(lab):
             ws.runs.write_points(kid.id, [("acc", acc, 0, now_ms())])
             ws.runs.end(kid.id, COMPLETED)
         ws.runs.end(parent.id, COMPLETED)
+        make_older(ws, "big")
     return parent.id
 
 
