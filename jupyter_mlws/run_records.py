@@ -65,6 +65,8 @@ class RunRecord:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: points logged per metric (1: a single value, shown as a number rather than a chart)
+    metric_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def duration_ms(self) -> int | None:

@@ -484,12 +484,17 @@ class RunService:
             return []
         rows = conn.execute(_RECORDS.where(S.runs.c.pk.in_(pks))).mappings().all()
         records = {row["pk"]: record_of(row) for row in rows}
-        for table, attr, conv in ((S.params, "params", str), (S.tags, "tags", str),
-                                  (S.latest_metrics, "metrics", _value_out)):
+        for table, attr, conv in ((S.params, "params", str), (S.tags, "tags", str)):
             for pk, key, value in conn.execute(
                     select(table.c.run_pk, table.c.key, table.c.value)
                     .where(table.c.run_pk.in_(pks)).order_by(table.c.key)):
                 getattr(records[pk], attr)[key] = conv(value)
+        latest = S.latest_metrics.c
+        for pk, key, value, count in conn.execute(
+                select(latest.run_pk, latest.key, latest.value, latest.count)
+                .where(latest.run_pk.in_(pks)).order_by(latest.key)):
+            records[pk].metrics[key] = _value_out(value)
+            records[pk].metric_counts[key] = count
         return [records[pk] for pk in pks]
 
     def search(

@@ -236,6 +236,17 @@ def test_unknown_and_prefix_run_ids(ws):
         ws.get_run(run.id[:2])
 
 
+def test_a_record_counts_the_points_of_each_metric(ws):
+    with ws.experiment("e").start_run(snapshot=False) as run:
+        run.log("acc", 0.9)
+        run.log_batch("loss", [0.5, 0.4, 0.3])
+        run.log("loss", 0.2, step=10)
+    record = ws.get_run(run.id).record
+    assert record.metric_counts == {"acc": 1, "loss": 4}
+    assert record.to_dict()["metric_counts"] == {"acc": 1, "loss": 4}
+    assert ws.search_runs(f"id = '{run.id}'")[0].record.metric_counts == {"acc": 1, "loss": 4}
+
+
 def test_search_filters_orders_and_pages(ws):
     for i in range(25):
         with ws.experiment("a" if i % 2 else "b").start_run(snapshot=False, tags={"team": "x"}) as run:

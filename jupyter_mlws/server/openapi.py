@@ -245,6 +245,8 @@ SCHEMAS = {
                                               "killed", "timed_out"]},
         "start_time": {"type": "integer"}, "end_time": {"type": ["integer", "null"]},
         "params": {"type": "object"}, "metrics": {"type": "object"}, "tags": {"type": "object"},
+        "metric_counts": {"type": "object", "description": (
+            "points logged per metric: 1 is a single value (a number, not a chart)")},
         "error": {"type": ["string", "null"]}, "parent_id": {"type": ["string", "null"]},
         "notebook": {"type": ["string", "null"], "description": (
             "GET /runs/{run_id} only: the source notebook's path inside the server's folder, "

@@ -30,7 +30,13 @@ export function aligned(histories: IMetricHistory[]): uPlot.AlignedData {
   return [steps, ...series] as uPlot.AlignedData;
 }
 
-export function MetricChart(props: { histories: IMetricHistory[]; className?: string; height?: number }): JSX.Element {
+export function MetricChart(props: {
+  histories: IMetricHistory[];
+  className?: string;
+  height?: number;
+  /** A colour per history (e.g. the theme's, one per run); else the default cycle. */
+  colors?: string[];
+}): JSX.Element {
   const host = React.useRef<HTMLDivElement>(null);
   const { histories } = props;
 
@@ -60,7 +66,7 @@ export function MetricChart(props: { histories: IMetricHistory[]; className?: st
           { label: 'step' },
           ...histories.map((h, i) => ({
             label: h.key,
-            stroke: i === 0 ? first : SERIES_COLORS[i % SERIES_COLORS.length],
+            stroke: props.colors?.[i] || (i === 0 ? first : SERIES_COLORS[i % SERIES_COLORS.length]),
             width: 1.5,
             spanGaps: histories.length > 1
           }))
@@ -70,7 +76,7 @@ export function MetricChart(props: { histories: IMetricHistory[]; className?: st
       element
     );
     return () => plot.destroy();
-  }, [histories, props.height]);
+  }, [histories, props.height, props.colors?.join()]);
 
   return (
     <div

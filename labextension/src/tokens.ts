@@ -46,7 +46,10 @@ export interface IRun {
   end_time?: number | string | null;
   params: Record<string, Scalar>;
   metrics: Record<string, Scalar>;
+  /** Points logged per metric (1: a single value). */
+  metric_counts?: Record<string, number>;
   tags: Record<string, string>;
+  parent_id?: string | null;
   error?: string | null;
   /** GET /runs/{id} only: the source notebook's path in the server's folder, when it is there. */
   notebook?: string | null;

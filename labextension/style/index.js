@@ -3,3 +3,4 @@ import './base.css';
 import './endpoints.css';
 import './access.css';
 import './run-page.css';
+import './sweep-compare.css';

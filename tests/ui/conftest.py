@@ -125,6 +125,7 @@ DOCS_SCREENSHOTS = {"run.png": "sidebar.png", "compare.png": "compare.png", "end
                     "widgets.png": "widgets.png", "run-details-widget.png": "run-details-widget.png",
                     "submit.png": "submit.png",
                     "access.png": "access.png", "team-page.png": "team-page.png"}
+DOCS_SCREENSHOTS["sweep.png"] = "sweep.png"  # tests/ui/test_sweep_page.py
 
 
 @pytest.fixture(scope="session", autouse=True)

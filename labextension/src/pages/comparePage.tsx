@@ -1,21 +1,23 @@
-/** Compare runs at full size (placeholder over the sidebar's compare view: sweep10 rewrites it). */
+/**
+ * The compare page (2 to 100 runs, `request.ids`).  Its view loads on first use (a chunk of its
+ * own), so JupyterLab's start does not pay for it.
+ */
 
-import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
+import { ReactWidget } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { CompareView } from '../compare';
-import { CompareModel } from '../model';
 import { IPageContext, IPageRequest } from './page';
 
+const CompareView = React.lazy(() => import('./compareView'));
+
 export function createComparePage(request: IPageRequest, context: IPageContext): Widget {
-  const model = new CompareModel(request.ids ?? []);
+  const ids = [...new Set(request.ids ?? [])];
   const widget = ReactWidget.create(
-    <UseSignal signal={model.changed}>
-      {() => <CompareView model={model} onBack={() => context.open({ kind: 'runs' })} />}
-    </UseSignal>
+    <React.Suspense fallback={<div className="mlws-Muted">Loading…</div>}>
+      <CompareView ids={ids} context={context} />
+    </React.Suspense>
   );
-  widget.title.label = `Compare ${model.runIds.length} runs`;
-  void model.refresh();
+  widget.title.label = `Compare ${ids.length} runs`;
   return widget;
 }

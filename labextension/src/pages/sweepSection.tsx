@@ -1,26 +1,19 @@
-/** A sweep parent's section on its run page (placeholder: its children, each opening its page). */
+/**
+ * A sweep parent's section of its run page (the "Sweep" tab): the grid, the children, the best
+ * one, parallel coordinates and a scatter.  The view loads on first use (its own chunk), so
+ * JupyterLab's start does not pay for it.
+ */
 
 import * as React from 'react';
 
-import { requestAPI } from '../request';
 import { IPageContext } from './page';
 
+const SweepView = React.lazy(() => import('./sweepView'));
+
 export function SweepSection(props: { runId: string; context: IPageContext }): JSX.Element {
-  const [children, setChildren] = React.useState<Array<{ id: string; name?: string | null }>>([]);
-  React.useEffect(() => {
-    void requestAPI<{ children: Array<{ id: string; name?: string | null }> }>(`runs/${encodeURIComponent(props.runId)}/lineage`)
-      .then(reply => setChildren(reply.children))
-      .catch(() => setChildren([]));
-  }, [props.runId]);
   return (
-    <ul className="mlws-SweepChildren">
-      {children.map(child => (
-        <li key={child.id}>
-          <button className="mlws-Link" onClick={() => props.context.open({ kind: 'run', id: child.id })}>
-            {child.name || child.id}
-          </button>
-        </li>
-      ))}
-    </ul>
+    <React.Suspense fallback={<div className="mlws-Muted">Loading the sweep…</div>}>
+      <SweepView runId={props.runId} context={props.context} />
+    </React.Suspense>
   );
 }

@@ -1,0 +1,105 @@
+/**
+ * Runs compared side by side (2 to 100): their records (one search), environments, the
+ * histories of one metric with many steps (overlaid), and the metric that ranks them.
+ */
+
+import { FetchingModel } from '../fetching';
+import { query, requestAPI } from '../request';
+import { CHART_MAX_POINTS, IEnvironment, IMetricHistory, IRun, IRunPage } from '../tokens';
+import { bestRun, defaultMetric, Direction, guessDirection, metricKeys } from './best';
+
+/** The most runs a comparison shows. */
+export const COMPARE_MAX_RUNS = 100;
+
+export class ComparisonModel extends FetchingModel {
+  constructor(runIds: string[]) {
+    super();
+    this.runIds = [...new Set(runIds)].slice(0, COMPARE_MAX_RUNS);
+    this.dropped = new Set(runIds).size - this.runIds.length;
+  }
+
+  readonly runIds: string[];
+  /** Ids asked for beyond `COMPARE_MAX_RUNS`, left out. */
+  readonly dropped: number;
+  runs: IRun[] = [];
+  /** Asked-for ids the workspace does not have. */
+  missing: string[] = [];
+  /** Each run's environment.json (notebook runs record one), or null. */
+  environments: Array<IEnvironment | null> = [];
+  /** The metric the overlay shows (one with many steps), and its histories, one per run. */
+  stepped = '';
+  histories: IMetricHistory[] = [];
+  /** The metric that ranks the runs (the bars, the table's best). */
+  metric = '';
+  direction: Direction = 'max';
+
+  get metrics(): string[] {
+    return metricKeys(this.runs);
+  }
+
+  /** Metrics some run logged at more than one step: overlaid over steps. */
+  get steppedMetrics(): string[] {
+    return this.metrics.filter(key => this.runs.some(run => (run.metric_counts?.[key] ?? 1) > 1));
+  }
+
+  /** Metrics every run logged once at most: bars, never lone dots at step 0. */
+  get singleMetrics(): string[] {
+    const stepped = this.steppedMetrics;
+    return this.metrics.filter(key => !stepped.includes(key));
+  }
+
+  get best(): IRun | null {
+    return bestRun(this.runs, this.metric, this.direction);
+  }
+
+  async refresh(): Promise<void> {
+    await this.fetching(async () => {
+      const quoted = this.runIds.map(id => `'${id.replace(/'/g, "''")}'`).join(', ');
+      const [page, environments] = await Promise.all([
+        requestAPI<IRunPage>(`runs${query({ filter: `id IN (${quoted})`, max_results: COMPARE_MAX_RUNS })}`),
+        Promise.all(
+          this.runIds.map(id =>
+            requestAPI<IEnvironment>(`runs/${encodeURIComponent(id)}/artifacts/environment.json`).catch(() => null)
+          )
+        )
+      ]);
+      const byId = new Map(page.runs.map(run => [run.id, run]));
+      this.runs = this.runIds.flatMap(id => (byId.has(id) ? [byId.get(id)!] : []));
+      this.missing = this.runIds.filter(id => !byId.has(id));
+      this.environments = this.runIds.flatMap((id, i) => (byId.has(id) ? [environments[i]] : []));
+      if (!this.metrics.includes(this.metric)) {
+        this.metric = defaultMetric(this.singleMetrics.length ? this.singleMetrics : this.metrics);
+        this.direction = guessDirection(this.metric);
+      }
+      if (!this.steppedMetrics.includes(this.stepped)) {
+        this.stepped = this.steppedMetrics[0] ?? '';
+      }
+    });
+    await this.showStepped(this.stepped);
+  }
+
+  rankBy(metric: string, direction: Direction): void {
+    this.metric = metric;
+    this.direction = direction;
+    this.emit();
+  }
+
+  /** Overlay another metric: each run's history, downsampled by the server (extremes kept). */
+  async showStepped(key: string): Promise<void> {
+    this.stepped = key;
+    await this.fetching(async () => {
+      const ticket = this.ticket;
+      const runs = this.runs.filter(run => key in (run.metrics || {}));
+      const histories = await Promise.all(
+        runs.map(run =>
+          requestAPI<IMetricHistory>(
+            `runs/${encodeURIComponent(run.id)}/metrics/${encodeURIComponent(key)}${query({ max_points: CHART_MAX_POINTS })}`
+          )
+        )
+      );
+      if (!this.stale(ticket)) {
+        this.histories = histories.map((history, i) => ({ ...history, key: runs[i].id }));
+      }
+    });
+  }
+}

@@ -1,0 +1,39 @@
+/** Live updates of a page that shows some runs: their events reload it, at most once a second. */
+
+import { Event } from '@jupyterlab/services';
+import { ISignal } from '@lumino/signaling';
+
+import { LIVE_REFRESH_MS, RUN_METRICS_SCHEMA, RUN_STATUS_SCHEMA } from '../tokens';
+
+/**
+ * Call `reload` once `LIVE_REFRESH_MS` after a run-status or run-metrics event about a run
+ * `shows(runId)` (however many arrive meanwhile).  Returns what stops following.
+ */
+export function followRuns(
+  events: ISignal<unknown, Event.Emission>,
+  shows: (runId: string) => boolean,
+  reload: () => void
+): () => void {
+  let timer: number | null = null;
+  const onEvent = (_: unknown, event: Event.Emission) => {
+    const schema = event.schema_id;
+    if (
+      (schema === RUN_STATUS_SCHEMA || schema === RUN_METRICS_SCHEMA) &&
+      typeof event.run_id === 'string' &&
+      shows(event.run_id) &&
+      timer === null
+    ) {
+      timer = window.setTimeout(() => {
+        timer = null;
+        reload();
+      }, LIVE_REFRESH_MS);
+    }
+  };
+  events.connect(onEvent);
+  return () => {
+    events.disconnect(onEvent);
+    if (timer !== null) {
+      window.clearTimeout(timer);
+    }
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * A sweep: its parent run, its grid and its children (paged from the runs search API with
+ * `parent_id = 'PARENT'`), and which child is best by a chosen metric and direction.
+ */
+
+import { Event } from '@jupyterlab/services';
+import { ISignal } from '@lumino/signaling';
+
+import { FetchingModel } from '../fetching';
+import { query, requestAPI } from '../request';
+import { IRun, IRunPage, Scalar } from '../tokens';
+import { bestRun, defaultMetric, Direction, guessDirection, metricKeys, paramDiffers, paramKeys } from './best';
+import { followRuns } from './follow';
+
+/** Children drawn at most: a larger sweep shows its first ones, and its best child of all. */
+export const SWEEP_MAX_CHILDREN = 1000;
+/** Children per request. */
+const PAGE = 500;
+
+/** A sweep's grid: each param's values, as recorded on the parent (or read off the children). */
+export interface ISweepGrid {
+  params: Array<[string, Scalar[]]>;
+  /** False: the parent's `grid` tag is missing or cut, so the values are the children's. */
+  recorded: boolean;
+}
+
+/** A filter string literal (quotes doubled). */
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** The `grid` tag `mlws run submit --grid` records on the parent: `{"lr": [0.1, 0.01], ...}`. */
+function recordedGrid(parent: IRun | null): ISweepGrid | null {
+  try {
+    const grid = JSON.parse(parent?.tags?.grid ?? '');
+    if (grid && typeof grid === 'object' && !Array.isArray(grid)) {
+      const params = Object.entries(grid).filter((entry): entry is [string, Scalar[]] => Array.isArray(entry[1]));
+      return { params, recorded: true };
+    }
+  } catch {
+    // not recorded, or cut at the tag's length: read it off the children
+  }
+  return null;
+}
+
+export class SweepModel extends FetchingModel {
+  constructor(readonly parentId: string) {
+    super();
+  }
+
+  parent: IRun | null = null;
+  children: IRun[] = [];
+  /** Whether the sweep has more children than `SWEEP_MAX_CHILDREN`. */
+  more = false;
+  /** The best child of all when it is not among those loaded (a sweep with more children). */
+  bestBeyond: IRun | null = null;
+  metric = '';
+  direction: Direction = 'max';
+  private _chosen = false;
+
+  get metrics(): string[] {
+    return metricKeys(this.children);
+  }
+
+  get grid(): ISweepGrid {
+    const recorded = recordedGrid(this.parent);
+    if (recorded) {
+      return recorded;
+    }
+    const params = paramKeys(this.children)
+      .filter(key => paramDiffers(this.children, key))
+      .map((key): [string, Scalar[]] => [key, [...new Set(this.children.map(run => run.params[key]))]]);
+    return { params, recorded: false };
+  }
+
+  /** The grid's params, then any other param that varies across the children. */
+  get varying(): string[] {
+    const grid = this.grid.params.map(([key]) => key);
+    const others = paramKeys(this.children).filter(key => !grid.includes(key) && paramDiffers(this.children, key));
+    return [...grid, ...others];
+  }
+
+  get best(): IRun | null {
+    return this.bestBeyond ?? bestRun(this.children, this.metric, this.direction);
+  }
+
+  async refresh(): Promise<void> {
+    await this.fetching(async () => {
+      const ticket = this.ticket;
+      const parent = await requestAPI<IRun>(`runs/${encodeURIComponent(this.parentId)}`);
+      const children: IRun[] = [];
+      let token: string | null = null;
+      do {
+        const page: IRunPage = await requestAPI<IRunPage>(
+          `runs${query({
+            filter: `parent_id = ${literal(parent.id)}`,
+            order_by: 'start_time ASC',
+            max_results: Math.min(PAGE, SWEEP_MAX_CHILDREN - children.length),
+            page_token: token
+          })}`
+        );
+        children.push(...page.runs);
+        token = page.next_page_token;
+      } while (token !== null && children.length < SWEEP_MAX_CHILDREN);
+      if (this.stale(ticket)) {
+        return;
+      }
+      this.parent = parent;
+      this.children = children;
+      this.more = token !== null;
+      if (!this._chosen || !this.metrics.includes(this.metric)) {
+        this.metric = defaultMetric(this.metrics);
+        this.direction = guessDirection(this.metric);
+      }
+      await this.findBestBeyond();
+    });
+  }
+
+  /** Rank the children by another metric, or the other way. */
+  async rankBy(metric: string, direction: Direction): Promise<void> {
+    this._chosen = true;
+    this.metric = metric;
+    this.direction = direction;
+    this.emit();
+    await this.fetching(() => this.findBestBeyond());
+  }
+
+  /** Past the cap, the best child is asked of the server (the search sorts on any metric). */
+  private async findBestBeyond(): Promise<void> {
+    this.bestBeyond = null;
+    if (!this.more || !this.metric || !this.parent) {
+      return;
+    }
+    const page = await requestAPI<IRunPage>(
+      `runs${query({
+        filter: `parent_id = ${literal(this.parent.id)}`,
+        order_by: `metrics.\`${this.metric.replace(/`/g, '``')}\` ${this.direction === 'max' ? 'DESC' : 'ASC'}`,
+        max_results: 1
+      })}`
+    );
+    const top = page.runs[0];
+    if (top && top.metrics?.[this.metric] !== undefined) {
+      this.bestBeyond = this.children.find(run => run.id === top.id) ?? top;
+    }
+  }
+
+  /** Follow the server's live events about the parent and its children (see `followRuns`). */
+  follow(events: ISignal<unknown, Event.Emission>): () => void {
+    return followRuns(
+      events,
+      runId => runId === this.parent?.id || runId === this.parentId || this.children.some(run => run.id === runId),
+      () => void this.refresh()
+    );
+  }
+}
