@@ -58,6 +58,9 @@ def test_overview_edits_and_lineage(browser, lab, runs):
     context, page = open_pages(browser, lab, rich, name="run-page-overview")
     try:
         view = run_page(page, rich)
+        # a run with children opens on its Sweep tab (its children first); Overview is a click away
+        view.locator(".mlws-RunTab.mlws-mod-active[data-tab='sweep']").wait_for()
+        tab(view, "overview")
         assert view.locator(".mlws-RunPageHeader .mlws-Status").inner_text() == "completed"
         overview = view.locator(".mlws-Overview")
         git = overview.locator(".mlws-Git").inner_text()
@@ -68,8 +71,6 @@ def test_overview_edits_and_lineage(browser, lab, runs):
         lineage = overview.locator(".mlws-Lineage")
         lineage.locator(".mlws-Children .mlws-RunLink", has_text="rich-child-1").wait_for()
         assert lineage.locator(".mlws-LineageModels").inner_text().endswith("rich-model:1")
-        # a run with children has a Sweep tab
-        assert view.locator(".mlws-RunTab[data-tab='sweep']").is_visible()
         page.screenshot(path=str(SCREENSHOTS / "run-page.png"))
 
         # description and tags are saved on the server

@@ -43,7 +43,9 @@ export function VegaChart(props: {
   const { rendermime, spec } = props;
   const drawable = canDrawVega(rendermime) && failed === null;
 
-  React.useEffect(() => {
+  // a layout effect: its clean-up runs while the host is still in the document (a passive
+  // effect's runs after React removed it, and Lumino refuses to detach a widget that is not)
+  React.useLayoutEffect(() => {
     const element = host.current;
     if (!element || !canDrawVega(rendermime)) {
       return;

@@ -97,8 +97,12 @@ export class RunPageModel extends FetchingModel {
 
   show(tab: RunTab): void {
     this.tab = tab;
+    this._chosen = true;
     this.emit();
   }
+
+  /** Whether the user picked a tab (else a sweep parent opens on its Sweep tab). */
+  private _chosen = false;
 
   async refresh(): Promise<void> {
     await Promise.all([this.loadRun(), this.loadLineage(), this.loadRole()]);
@@ -114,6 +118,9 @@ export class RunPageModel extends FetchingModel {
     try {
       this.lineage = await requestAPI<ILineage>(`runs/${this.id}/lineage`);
       this.lineageError = null;
+      if (!this._chosen && this.tabs.includes('sweep')) {
+        this.tab = 'sweep'; // a sweep parent's page is first of all its children
+      }
     } catch (error) {
       this.lineageError = errorMessage(error);
     }
