@@ -140,6 +140,13 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
             raise E.InvalidInput(f"{name} must be from {low} to {high}, got {value}")
         return value
 
+    def bool_arg(self, name: str) -> bool:
+        """A query flag: ``true``/``1`` or ``false``/``0`` (absent: false); anything else is a 400."""
+        raw = self.get_query_argument(name, "false").lower()
+        if raw not in ("true", "1", "false", "0"):
+            raise E.InvalidInput(f"{name} must be true or false, got {raw!r}")
+        return raw in ("true", "1")
+
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(jsonable(data), allow_nan=False, default=str))
