@@ -1,148 +1,24 @@
 /**
- * State of the sidebar, apart from any view: the runs table (query, sort, pages), the open
- * run, and the models.  Each model fetches through `requestAPI` and emits `changed`.
+ * State of the pages' views, apart from any view: a run, the models, a comparison.  Each
+ * model fetches through `requestAPI` and emits `changed`.
  */
 
-import { ISignal, Signal } from '@lumino/signaling';
-
-import { AccessModel } from './accessModel';
-import { EndpointsModel } from './endpointsModel';
 import { FetchingModel } from './fetching';
 import { errorMessage, query, requestAPI } from './request';
 import {
   CHART_MAX_POINTS,
-  ENDPOINT_HEALTH_SCHEMA,
-  IExperiment,
   ILogs,
   IMetricHistory,
   IModelVersion,
   IRun,
   IRunFile,
-  IRunPage,
   IEnvironment,
-  ISort,
   LIVE_REFRESH_MS,
   LOG_TAIL_BYTES,
-  PAGE_SIZE,
   RUN_LOGS_SCHEMA,
   RUN_METRICS_SCHEMA,
   RUN_STATUS_SCHEMA
 } from './tokens';
-
-/** The runs table: experiment, filter, sort and server-side pages (`page_token`). */
-export class RunsModel extends FetchingModel {
-  /** Runs ticked for comparison (kept across pages and searches). */
-  readonly selected = new Set<string>();
-
-  toggle(runId: string): void {
-    if (!this.selected.delete(runId)) {
-      this.selected.add(runId);
-    }
-    this.emit();
-  }
-
-  experiments: IExperiment[] = [];
-  experiment = '';
-  filter = '';
-  sort: ISort = { key: 'start_time', descending: true };
-  runs: IRun[] = [];
-  /** Tokens of the pages before the current one (the first page has none). */
-  private _tokens: Array<string | null> = [];
-  private _token: string | null = null;
-  private _next: string | null = null;
-
-  get pageNumber(): number {
-    return this._tokens.length + 1;
-  }
-
-  get hasNext(): boolean {
-    return this._next !== null;
-  }
-
-  get hasPrevious(): boolean {
-    return this._tokens.length > 0;
-  }
-
-  /** Metric names among the shown runs: the table's extra columns. */
-  get metricKeys(): string[] {
-    const keys = new Set<string>();
-    for (const run of this.runs) {
-      Object.keys(run.metrics || {}).forEach(key => keys.add(key));
-    }
-    return [...keys].sort().slice(0, 4);
-  }
-
-  async refresh(): Promise<void> {
-    await Promise.all([this.loadExperiments(), this.loadPage(this._token)]);
-  }
-
-  async loadExperiments(): Promise<void> {
-    try {
-      const reply = await requestAPI<{ experiments: IExperiment[] }>('experiments');
-      this.experiments = reply.experiments;
-      this.emit();
-    } catch {
-      // the runs request reports the same error where the user looks
-    }
-  }
-
-  /** A new query (experiment, filter or sort): back to the first page. */
-  async search(change: Partial<Pick<RunsModel, 'experiment' | 'filter' | 'sort'>>): Promise<void> {
-    Object.assign(this, change);
-    this._tokens = [];
-    await this.loadPage(null);
-  }
-
-  /** Sort by a column; the same column again flips the direction. */
-  async sortBy(key: string): Promise<void> {
-    const descending = this.sort.key === key ? !this.sort.descending : true;
-    await this.search({ sort: { key, descending } });
-  }
-
-  async nextPage(): Promise<void> {
-    if (this._next !== null) {
-      const previous = this._token;
-      if (await this.loadPage(this._next)) {
-        this._tokens.push(previous);
-        this.emit();
-      }
-    }
-  }
-
-  async previousPage(): Promise<void> {
-    if (this._tokens.length > 0) {
-      const token = this._tokens[this._tokens.length - 1];
-      if (await this.loadPage(token)) {
-        this._tokens.pop();
-        this.emit();
-      }
-    }
-  }
-
-  private async loadPage(token: string | null): Promise<boolean> {
-    const params = query({
-      filter: this.filter.trim(),
-      experiment: this.experiment,
-      order_by: `${this.sort.key} ${this.sort.descending ? 'DESC' : 'ASC'}`,
-      max_results: PAGE_SIZE,
-      page_token: token
-    });
-    const ok = await this.fetching(async () => {
-      const ticket = this.ticket;
-      const page = await requestAPI<IRunPage>(`runs${params}`);
-      if (!this.stale(ticket)) {
-        this.runs = page.runs;
-        this._token = token;
-        this._next = page.next_page_token;
-      }
-    });
-    if (!ok) {
-      this.runs = [];
-      this._next = null;
-    }
-    return ok;
-  }
-}
 
 /** One run: its record, the histories of the metrics its chart shows, a logs tail and its files. */
 export class RunModel extends FetchingModel {
@@ -244,6 +120,37 @@ export class RunModel extends FetchingModel {
     this.emit();
   }
 
+  /**
+   * One of the server's live events: this run's status or points are fetched again (at most
+   * once a second however many events arrive), its grown logs tailed (only the new bytes).
+   */
+  onServerEvent(event: { schema_id: string; [key: string]: unknown }): void {
+    if (event.run_id !== this.runId) {
+      return;
+    }
+    if (event.schema_id === RUN_STATUS_SCHEMA || event.schema_id === RUN_METRICS_SCHEMA) {
+      this._later('run', () => this.refresh());
+    } else if (event.schema_id === RUN_LOGS_SCHEMA && event.logs && typeof event.logs === 'object') {
+      this._logSizes = { ...this._logSizes, ...(event.logs as Record<string, number>) };
+      this._later('logs', () => this.followLogs(this._logSizes));
+    }
+  }
+
+  private _later(key: string, work: () => Promise<void>): void {
+    if (!this._timers.has(key)) {
+      this._timers.set(
+        key,
+        window.setTimeout(() => {
+          this._timers.delete(key);
+          void work();
+        }, LIVE_REFRESH_MS)
+      );
+    }
+  }
+
+  private _timers = new Map<string, number>();
+  /** The log sizes the latest run-logs events told. */
+  private _logSizes: Record<string, number> = {};
   private _historyTicket = 0;
   /** Whether the user picked the metrics (then none shown stays none). */
   private _chosen = false;
@@ -343,128 +250,4 @@ export class CompareModel extends FetchingModel {
         : [];
     });
   }
-}
-
-export type Tab = 'runs' | 'models' | 'access';
-
-/** The sidebar's navigation: the tab shown and the run opened, if any. */
-export class SidebarModel {
-  readonly runs = new RunsModel();
-  readonly models = new ModelsModel();
-  /** Endpoints, shown in the models tab. */
-  readonly endpoints = new EndpointsModel();
-  readonly access = new AccessModel();
-  tab: Tab = 'runs';
-  run: RunModel | null = null;
-  /** Opens a notebook of the server's folder (JupyterLab's document manager); null: no link. */
-  openNotebook: ((path: string) => void) | null = null;
-  compare: CompareModel | null = null;
-
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
-  showTab(tab: Tab): void {
-    this.tab = tab;
-    this.run = null;
-    this.compare = null;
-    this._changed.emit();
-    void this.refresh();
-  }
-
-  openRun(runId: string | null): void {
-    this._logSizes = {};
-    this.run = runId === null ? null : new RunModel(runId);
-    this.compare = null;
-    this._changed.emit();
-    void this.run?.refresh();
-  }
-
-  /** Compare runs (null: back to the table). */
-  openCompare(runIds: string[] | null): void {
-    this.compare = runIds === null ? null : new CompareModel(runIds);
-    this.run = null;
-    this._changed.emit();
-    void this.compare?.refresh();
-  }
-
-  /** One of the server's live events (Jupyter's events stream): what it concerns is fetched again. */
-  onServerEvent(event: { schema_id: string; [key: string]: unknown }): void {
-    if (event.schema_id === RUN_STATUS_SCHEMA || event.schema_id === RUN_METRICS_SCHEMA) {
-      if (typeof event.run_id === 'string') {
-        this.onRunEvent(event.schema_id === RUN_STATUS_SCHEMA ? 'status' : 'metrics', event.run_id);
-      }
-    } else if (event.schema_id === RUN_LOGS_SCHEMA) {
-      const run = this.run;
-      if (run && run.runId === event.run_id && event.logs && typeof event.logs === 'object') {
-        this._logSizes = { ...this._logSizes, ...(event.logs as Record<string, number>) };
-        this._later('logs', () => run.followLogs(this._logSizes));
-      }
-    } else if (event.schema_id === ENDPOINT_HEALTH_SCHEMA) {
-      this.onEndpointEvent();
-    }
-  }
-
-  /**
-   * A live event about a run (its status changed, or it logged points): what shows it is
-   * fetched again, at most once a second however many events arrive.
-   */
-  onRunEvent(kind: 'status' | 'metrics', runId: string): void {
-    if (this.run && this.run.runId === runId) {
-      const run = this.run;
-      this._later('run', () => run.refresh());
-    } else if (!this.run && this.tab === 'runs' && kind === 'status') {
-      this._later('runs', () => this.runs.refresh());
-    }
-  }
-
-  /** A live event about an endpoint (health, traffic, requests served): the tab fetches again. */
-  onEndpointEvent(): void {
-    if (!this.run && !this.compare && this.tab === 'models') {
-      this._later('endpoints', () => this.endpoints.refresh());
-    }
-  }
-
-  private _later(key: string, work: () => Promise<void>): void {
-    if (this._timers.has(key)) {
-      return;
-    }
-    this._timers.set(
-      key,
-      window.setTimeout(() => {
-        this._timers.delete(key);
-        void work();
-      }, LIVE_REFRESH_MS)
-    );
-  }
-
-  private _timers = new Map<string, number>();
-  /** The open run's log sizes, as the latest run-logs events told them. */
-  private _logSizes: Record<string, number> = {};
-
-  /** The workspace's name for the header (fetched once; null until then, or if it failed). */
-  workspaceName: string | null = null;
-
-  /** Everything shown, fetched again. */
-  async refresh(): Promise<void> {
-    if (this.workspaceName === null) {
-      void requestAPI<{ name: string }>('workspace')
-        .then(info => {
-          this.workspaceName = info.name;
-          this._changed.emit();
-        })
-        .catch(() => undefined); // the tab's own request shows what is wrong
-    }
-    if (this.run) {
-      await this.run.refresh();
-    } else if (this.tab === 'runs') {
-      await this.runs.refresh();
-    } else if (this.tab === 'access') {
-      await this.access.refresh();
-    } else {
-      await Promise.all([this.models.refresh(), this.endpoints.refresh()]);
-    }
-  }
-
-  private _changed = new Signal<this, void>(this);
 }

@@ -2,3 +2,5 @@ import 'uplot/dist/uPlot.min.css';
 import './base.css';
 import './endpoints.css';
 import './access.css';
+import './navigator.css';
+import './runsTable.css';

@@ -8,8 +8,16 @@ from .conftest import SCREENSHOTS
 
 def palette(page, label: str) -> None:
     """Run a command from JupyterLab's command palette (Ctrl+Shift+C), as a user would."""
-    page.keyboard.press("Control+Shift+C")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     search = page.locator(".lm-CommandPalette-input")
+    for _ in range(10):  # a loaded machine: JupyterLab may not take keys yet
+        page.keyboard.press("Control+Shift+C")
+        try:
+            search.wait_for(state="visible", timeout=2_000)
+            break
+        except PlaywrightTimeout:
+            continue
     search.fill(label)
     page.locator(".lm-CommandPalette-item", has_text=label).first.click()
 

@@ -29,5 +29,8 @@ export function createRunPage(request: IPageRequest, context: IPageContext): Wid
     }
   });
   void model.refresh();
+  const follow = (_: unknown, event: { schema_id: string }) => model.onServerEvent(event);
+  context.events.connect(follow); // live status, points and logs (shell10: the sidebar did this)
+  widget.disposed.connect(() => context.events.disconnect(follow));
   return widget;
 }
