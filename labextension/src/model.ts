@@ -4,7 +4,9 @@
  */
 
 import { FetchingModel } from './fetching';
+import { Later } from './later';
 import { errorMessage, query, requestAPI } from './request';
+import { primaryMetric } from './runColumns';
 import {
   CHART_MAX_POINTS,
   ILogs,
@@ -13,7 +15,6 @@ import {
   IRun,
   IRunFile,
   IEnvironment,
-  LIVE_REFRESH_MS,
   LOG_TAIL_BYTES,
   RUN_LOGS_SCHEMA,
   RUN_METRICS_SCHEMA,
@@ -52,7 +53,7 @@ export class RunModel extends FetchingModel {
       const keys = Object.keys(run.metrics || {}).sort();
       this.shown = this.shown.filter(key => keys.includes(key));
       if (this.shown.length === 0 && keys.length > 0 && !this._chosen) {
-        this.shown = [keys[0]];
+        this.shown = [primaryMetric(run.experiment, [run]) ?? keys[0]]; // the experiment's, e.g. a loss
       }
     });
     await this.loadHistories();
@@ -129,26 +130,14 @@ export class RunModel extends FetchingModel {
       return;
     }
     if (event.schema_id === RUN_STATUS_SCHEMA || event.schema_id === RUN_METRICS_SCHEMA) {
-      this._later('run', () => this.refresh());
+      this._later.run('run', () => this.refresh());
     } else if (event.schema_id === RUN_LOGS_SCHEMA && event.logs && typeof event.logs === 'object') {
       this._logSizes = { ...this._logSizes, ...(event.logs as Record<string, number>) };
-      this._later('logs', () => this.followLogs(this._logSizes));
+      this._later.run('logs', () => this.followLogs(this._logSizes));
     }
   }
 
-  private _later(key: string, work: () => Promise<void>): void {
-    if (!this._timers.has(key)) {
-      this._timers.set(
-        key,
-        window.setTimeout(() => {
-          this._timers.delete(key);
-          void work();
-        }, LIVE_REFRESH_MS)
-      );
-    }
-  }
-
-  private _timers = new Map<string, number>();
+  private _later = new Later();
   /** The log sizes the latest run-logs events told. */
   private _logSizes: Record<string, number> = {};
   private _historyTicket = 0;

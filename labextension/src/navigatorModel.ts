@@ -7,6 +7,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { AccessModel } from './accessModel';
+import { Later } from './later';
 import { IModelSummary } from './model';
 import { errorMessage, query, requestAPI } from './request';
 import { loadPrefs, primaryMetric } from './runColumns';
@@ -16,12 +17,11 @@ import {
   IExperiment,
   IRun,
   IRunPage,
-  LIVE_REFRESH_MS,
   RUN_STATUS_SCHEMA
 } from './tokens';
 
 /** Runs the navigator lists (the latest; the runs table has them all). */
-export const NAV_RUNS = 30;
+export const NAV_RUNS = 15;
 
 export type NavigatorTab = 'workspace' | 'access';
 
@@ -99,9 +99,9 @@ export class NavigatorModel {
       return;
     }
     if (event.schema_id === RUN_STATUS_SCHEMA) {
-      this.later('runs', () => this.loadExperiments().then(() => this.loadRuns()));
+      this._later.run('runs', () => this.loadExperiments().then(() => this.loadRuns()));
     } else if (event.schema_id === ENDPOINT_HEALTH_SCHEMA) {
-      this.later('endpoints', () => this.loadEndpoints());
+      this._later.run('endpoints', () => this.loadEndpoints());
     }
   }
 
@@ -150,23 +150,10 @@ export class NavigatorModel {
     this.emit();
   }
 
-  private later(key: string, work: () => Promise<void>): void {
-    if (this._timers.has(key)) {
-      return;
-    }
-    this._timers.set(
-      key,
-      window.setTimeout(() => {
-        this._timers.delete(key);
-        void work();
-      }, LIVE_REFRESH_MS)
-    );
-  }
-
   private emit(): void {
     this._changed.emit();
   }
 
-  private _timers = new Map<string, number>();
+  private _later = new Later();
   private _changed = new Signal<this, void>(this);
 }

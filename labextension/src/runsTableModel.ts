@@ -59,6 +59,7 @@ export class RunsTableModel extends FetchingModel {
   constructor(experiment?: string) {
     super();
     this._asked = experiment;
+    this.ready = new Promise(resolve => (this._resolveReady = resolve));
   }
 
   experiments: IExperiment[] = [];
@@ -76,7 +77,7 @@ export class RunsTableModel extends FetchingModel {
   keys: IColumnKeys | null = null;
   best: IBest | null = null;
   /** Resolves once the first page and the best run are known. */
-  readonly ready: Promise<void> = new Promise(resolve => (this._resolveReady = resolve));
+  readonly ready: Promise<void>;
 
   /** The columns shown: the user's choice for this experiment, else a default from its keys. */
   get columns(): IColumn[] {
@@ -123,6 +124,9 @@ export class RunsTableModel extends FetchingModel {
   /** A new query (experiment, filter, nesting or sort): back to the first page. */
   async search(change: Partial<Pick<RunsTableModel, 'experiment' | 'filter' | 'nested' | 'sort'>>): Promise<void> {
     const experimentChanged = change.experiment !== undefined && change.experiment !== this.experiment;
+    if (change.experiment !== undefined) {
+      this._asked = change.experiment; // chosen before the first load ended: it stays chosen
+    }
     Object.assign(this, change);
     this._tokens = [];
     if (experimentChanged) {

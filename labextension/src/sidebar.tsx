@@ -9,7 +9,7 @@ import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import { AccessView } from './access';
-import { INavList, NavigatorModel } from './navigatorModel';
+import { INavList, NAV_RUNS, NavigatorModel } from './navigatorModel';
 import { IPageRequest } from './pages/page';
 import { formatValue } from './runColumns';
 import { SIDEBAR_ID } from './tokens';
@@ -114,6 +114,13 @@ function Runs(props: { model: NavigatorModel; open: Open }): JSX.Element {
           />
         );
       })}
+      {model.runs.items.length >= NAV_RUNS && (
+        <li className="mlws-NavMore">
+          <button className="mlws-Button mlws-NavMoreButton" onClick={() => open({ kind: 'runs' })}>
+            All runs in the runs table ›
+          </button>
+        </li>
+      )}
       {selected.length > 0 && (
         <li className="mlws-NavCompare">
           <button

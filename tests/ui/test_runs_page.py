@@ -50,7 +50,7 @@ def _open_table(page, experiment: str = GRID):
     palette(page, "Runs table")
     table = page.locator("#jp-main-dock-panel .mlws-RunsPage")
     table.locator(".mlws-Experiment").wait_for()
-    page.wait_for_function("document.querySelectorAll('.mlws-RunsPage .mlws-Experiment option').length > 1")
+    table.locator(".mlws-RunRow").first.wait_for()  # the first page of the latest experiment
     table.locator(".mlws-Experiment").select_option(experiment)
     return table
 

@@ -2,12 +2,12 @@
 
 import { Widget } from '@lumino/widgets';
 
-import { LIVE_REFRESH_MS } from '../tokens';
+import { Later } from '../later';
 import { IPageContext } from './page';
 
 /**
- * Run `work` after events `accept` takes, at most once every `LIVE_REFRESH_MS` however many
- * arrive, until `widget` is disposed.
+ * Run `work` after events `accept` takes, at most once a second however many arrive, until
+ * `widget` is disposed.
  */
 export function followEvents(
   widget: Widget,
@@ -15,21 +15,15 @@ export function followEvents(
   accept: (event: { schema_id: string; [key: string]: unknown }) => boolean,
   work: () => unknown
 ): void {
-  let timer = 0;
+  const later = new Later();
   const onEvent = (_: unknown, event: { schema_id: string; [key: string]: unknown }) => {
-    if (timer || !accept(event)) {
-      return;
+    if (accept(event)) {
+      later.run('', () => (widget.isDisposed ? undefined : work()));
     }
-    timer = window.setTimeout(() => {
-      timer = 0;
-      if (!widget.isDisposed) {
-        void work();
-      }
-    }, LIVE_REFRESH_MS);
   };
   context.events.connect(onEvent);
   widget.disposed.connect(() => {
     context.events.disconnect(onEvent);
-    window.clearTimeout(timer);
+    later.clear();
   });
 }

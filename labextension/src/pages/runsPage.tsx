@@ -12,7 +12,8 @@ import * as React from 'react';
 import { ColumnChooser } from '../runColumnChooser';
 import { columnField, columnId, columnLabel, columnText, IColumn, IRunRow } from '../runColumns';
 import { COMPARE_MAX, RunsTableModel } from '../runsTableModel';
-import { LIVE_REFRESH_MS, RUN_STATUS_SCHEMA } from '../tokens';
+import { Later } from '../later';
+import { RUN_STATUS_SCHEMA } from '../tokens';
 import { IPageContext, IPageRequest } from './page';
 
 /** A status as a coloured dot and its word (the word is never cut: the column fits it). */
@@ -328,7 +329,7 @@ export class RunsPageWidget extends ReactWidget {
 
   dispose(): void {
     this.context.events.disconnect(this.onEvent, this);
-    window.clearTimeout(this._timer);
+    this._later.clear();
     super.dispose();
   }
 
@@ -349,16 +350,11 @@ export class RunsPageWidget extends ReactWidget {
       this._stale = true;
       return;
     }
-    if (!this._timer) {
-      this._timer = window.setTimeout(() => {
-        this._timer = 0;
-        void this.model.refresh();
-      }, LIVE_REFRESH_MS);
-    }
+    this._later.run('page', () => this.model.refresh());
   }
 
   private _stale = false;
-  private _timer = 0;
+  private _later = new Later();
 }
 
 export function createRunsPage(request: IPageRequest, context: IPageContext): RunsPageWidget {
