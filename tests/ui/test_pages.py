@@ -11,15 +11,16 @@ def palette(page, label: str) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     search = page.locator(".lm-CommandPalette-input")
-    for _ in range(10):  # a loaded machine: JupyterLab may not take keys yet
-        page.keyboard.press("Control+Shift+C")
+    for attempt in range(5):  # a loaded machine: JupyterLab may not take keys yet
+        if not search.is_visible():
+            page.keyboard.press("Control+Shift+C")
         try:
-            search.wait_for(state="visible", timeout=2_000)
-            break
+            search.fill(label, timeout=8_000)
+            page.locator(".lm-CommandPalette-item", has_text=label).first.click(timeout=8_000)
+            return
         except PlaywrightTimeout:
-            continue
-    search.fill(label)
-    page.locator(".lm-CommandPalette-item", has_text=label).first.click()
+            if attempt == 4:
+                raise
 
 
 def test_a_page_opens_in_the_main_area_once(page, lab):
