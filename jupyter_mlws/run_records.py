@@ -110,10 +110,19 @@ def jsonable(data):
 
 @dataclass
 class RunPage:
-    """One page of a search: runs and the token of the next page (None at the end)."""
+    """One page of a search: runs and the token of the next page (None at the end).
+
+    What a runs table asked for besides (:meth:`RunService.search`): ``children``, run id ->
+    number of child runs (runs without children left out); ``ranges``, run id -> metric ->
+    ``{"min", "max"}`` over all its points; ``keys``, the experiments' param, metric and tag
+    keys (``{"params": [...], "metrics": [...], "tags": [...]}``).  None when not asked.
+    """
 
     runs: list[RunRecord]
     next_page_token: str | None
+    children: dict[str, int] | None = None
+    ranges: dict[str, dict[str, dict]] | None = None
+    keys: dict[str, list[str]] | None = None
 
 
 @dataclass

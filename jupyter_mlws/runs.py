@@ -499,22 +499,32 @@ class RunService:
 
     def search(
         self,
-        filter_string: str | None = None,
+        filter_string: str | Sequence[str] | None = None,
         *,
         experiments: Sequence[str] | None = None,
         order_by: Sequence[str] | None = None,
         max_results: int = 100,
         page_token: str | None = None,
+        children: bool = False,
+        ranges: Sequence[str] = (),
+        keys: bool = False,
     ) -> RunPage:
-        """Runs matching a filter, one page at a time (see :mod:`jupyter_mlws.search`)."""
-        from .search import compile_search
+        """Runs matching a filter (or all of several), one page at a time (:mod:`.search`).
+
+        ``children``, ``ranges`` (metric names) and ``keys`` add what a runs table shows
+        besides the records (:class:`RunPage`, :mod:`.run_table`).
+        """
+        from . import run_table
+        from .search_sql import compile_search
 
         if not isinstance(max_results, int) or not 1 <= max_results <= 50_000:
             raise InvalidInput(f"max_results must be an integer from 1 to 50000, got {max_results!r}")
-        for text in [filter_string or "", *(experiments or ()), *(order_by or ()), page_token or ""]:
+        filters = [filter_string] if filter_string is None or isinstance(filter_string, str) else list(filter_string)
+        ranges = run_table.check_ranges(ranges)
+        for text in [*(f or "" for f in filters), *(experiments or ()), *(order_by or ()), page_token or ""]:
             check_text(text, "the search")
         self.reap_stale()
-        query_key = json.dumps([filter_string, list(experiments or []), list(order_by or [])])
+        query_key = json.dumps([filters, list(experiments or []), list(order_by or [])])
         offset = read_token(page_token, query_key)
         with self.db.read() as conn:
             exp_pks = None
@@ -526,11 +536,13 @@ class RunService:
                     missing = sorted(set(experiments) - known)
                     raise NotFound(f"no experiment named {missing[0]!r}: "
                                    "'mlws experiment list' shows them")
-            query = compile_search(filter_string, list(order_by or []), exp_pks)
+            query = compile_search(filters, list(order_by or []), exp_pks)
             pks = conn.execute(query.limit(max_results + 1).offset(offset)).scalars().all()
             records = self._records(conn, pks[:max_results])
-        token = make_token(offset + max_results, query_key) if len(pks) > max_results else None
-        return RunPage(records, token)
+            page = RunPage(records, make_token(offset + max_results, query_key)
+                           if len(pks) > max_results else None)
+            run_table.add_extras(conn, page, exp_pks, children=children, ranges=ranges, keys=keys)
+        return page
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, int, float]]:
         """Every point of one metric as ``(step, ts, value)``, in step then logging order."""

@@ -31,7 +31,9 @@ Semantics:
   database: case-sensitive on PostgreSQL, ASCII case-insensitive on SQLite
   unless ``PRAGMA case_sensitive_like`` is on.
 
-Order-by entries are ``<field> [ASC|DESC]`` (default ``start_time DESC``).
+Order-by entries are ``<field> [ASC|DESC]`` (default ``start_time DESC``), or
+``min(metrics.<key>) [ASC|DESC]`` / ``max(metrics.<key>) ...`` to sort by the smallest
+or largest value a metric ever had in the run (not only its latest).
 Runs lacking the key (or with a NaN metric) sort last in both directions;
 params sort numeric values first (as numbers), then the rest as text.  The
 run's ``pk`` is always the final tiebreaker, so paging is stable.
@@ -40,15 +42,11 @@ run's ``pk`` is always the final tiebreaker, so paging is stable.
 from __future__ import annotations
 
 import difflib
-import operator
 import re
 from dataclasses import dataclass, field as dc_field
 from typing import Iterable, Union
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select
-
 from .errors import InvalidInput
-from .store.schema import experiments, latest_metrics, params, runs, tags
 
 #: attributes a filter can name without a prefix, with their value type
 ATTRIBUTES: dict[str, str] = {
@@ -66,7 +64,6 @@ ATTRIBUTES: dict[str, str] = {
     "parent_id": "text",
     "description": "text",
 }
-_NULLABLE = {"end_time", "duration", "git_commit", "parent_id"}
 _ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name", "user_name": "user"}
 _PREFIXES = {
     "metrics": "metric",
@@ -79,11 +76,10 @@ _PREFIXES = {
     "attribute": "attribute",
     "run": "attribute",
 }
-_TABLES = {"metric": latest_metrics, "param": params, "tag": tags}
-_CMP = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-        ">": operator.gt, ">=": operator.ge}
 _LIKES = ("LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE")
 _KEYWORDS = ("and", "or", "not", "in", "is", "null", "like", "ilike", "true", "false", "asc", "desc")
+#: what order_by may sort a metric by besides its latest value: ``min(metrics.loss)``
+AGGREGATES = ("min", "max")
 
 
 # --- the AST ------------------------------------------------------------------
@@ -144,10 +140,11 @@ class Not:
 
 @dataclass(frozen=True)
 class OrderKey:
-    """One order_by entry."""
+    """One order_by entry; ``aggregate`` is "min" or "max" for ``min(metrics.<key>)``, else ""."""
 
     field: Field
     descending: bool = False
+    aggregate: str = ""
 
 
 Node = Union[Comparison, And, Or, Not]
@@ -342,6 +339,22 @@ class _Parser:
             return self.attribute(key, tok.pos)
         return Field(kind, key, tok.pos)
 
+    def order_field(self) -> tuple[str, Field]:
+        """An order_by field: ``field`` or ``min(metrics.<key>)`` / ``max(...)``."""
+        tok = self.peek()
+        after = self.tokens[self.i + 1] if tok.kind != "end" else tok
+        if not (tok.is_kw(*AGGREGATES) and after.text == "(" and after.kind == "punct"):
+            return "", self.field()
+        self.i += 2
+        fld = self.field()
+        if fld.kind != "metric":
+            raise self.error(f"{tok.text.lower()}() takes a metric, e.g. {tok.text.lower()}(metrics.loss)",
+                             fld.pos)
+        close = self.next()
+        if close.text != ")" or close.kind != "punct":
+            raise self.error(f"expected ')' after '{fld}', found {_show(close)}", close.pos)
+        return tok.text.lower(), fld
+
     def attribute(self, name: str, pos: int) -> Field:
         key = _ATTRIBUTE_ALIASES.get(name.lower(), name.lower())
         if key not in ATTRIBUTES:
@@ -444,7 +457,8 @@ def parse_order_by(entries: Iterable[str] | str | None) -> list[OrderKey]:
     Parameters
     ----------
     entries : list of str, str or None
-        Each entry is ``<field> [ASC|DESC]``; a lone string is one entry.
+        Each entry is ``<field> [ASC|DESC]`` or ``min(metrics.<key>) [ASC|DESC]`` (also
+        ``max``); a lone string is one entry.
 
     Returns
     -------
@@ -465,150 +479,8 @@ def parse_order_by(entries: Iterable[str] | str | None) -> list[OrderKey]:
         if not isinstance(entry, str) or not entry.strip():
             raise InvalidInput(f"invalid order_by: each entry must be '<field> [ASC|DESC]', got {entry!r}")
         parser = _Parser(entry, "order_by")
-        fld = parser.field()
+        aggregate, fld = parser.order_field()
         direction = parser.accept_kw("asc", "desc")
         parser.expect_end("expected ASC, DESC or the end of the entry")
-        keys.append(OrderKey(fld, direction is not None and direction.text.lower() == "desc"))
+        keys.append(OrderKey(fld, direction is not None and direction.text.lower() == "desc", aggregate))
     return keys
-
-
-# --- the compiler ----------------------------------------------------------------------
-
-
-class _Compiler:
-    """Turns AST nodes into SQLAlchemy expressions, collecting the joins they need."""
-
-    def __init__(self):
-        self.source = runs
-        self.joined: dict[tuple, object] = {}
-
-    def join(self, name: tuple, table, on_clause_of, outer: bool = True):
-        if name not in self.joined:
-            alias = table.alias(f"j{len(self.joined)}")
-            on = on_clause_of(alias)
-            self.source = self.source.outerjoin(alias, on) if outer else self.source.join(alias, on)
-            self.joined[name] = alias
-        return self.joined[name]
-
-    def keyed(self, fld: Field):
-        """The aliased metrics/params/tags row of this key, LEFT JOINed on its primary key."""
-        return self.join(
-            (fld.kind, fld.key), _TABLES[fld.kind],
-            lambda t: and_(t.c.run_pk == runs.c.pk, t.c.key == fld.key),
-        )
-
-    def attribute(self, key: str) -> ColumnElement:
-        if key == "experiment":
-            exp = self.join(("experiment",), experiments,
-                            lambda t: t.c.pk == runs.c.experiment_pk, outer=False)
-            return exp.c.name
-        if key == "parent_id":
-            return self.join(("parent",), runs, lambda t: t.c.pk == runs.c.parent_pk).c.id
-        if key == "duration":
-            return runs.c.end_time - runs.c.start_time
-        return runs.c["user_name" if key == "user" else key]
-
-    def column(self, fld: Field) -> ColumnElement:
-        """The field's own value: NULL exactly when the run lacks it (or a metric is NaN)."""
-        if fld.kind == "attribute":
-            return self.attribute(fld.key)
-        return self.keyed(fld).c.value
-
-    def target(self, fld: Field, v) -> tuple[str, ColumnElement, object]:
-        """What a literal compares against: (group, column, bound value)."""
-        if fld.kind == "metric":
-            return "num", self.column(fld), float(v) if isinstance(v, bool) else v
-        if isinstance(v, bool):
-            return "bool", func.lower(self.column(fld)), "true" if v else "false"
-        if fld.kind == "param" and not isinstance(v, str):
-            return "num", self.keyed(fld).c.num, v
-        return "text", self.column(fld), v
-
-    def condition(self, node: Node) -> ColumnElement:
-        if isinstance(node, And):
-            return and_(*map(self.condition, node.items))
-        if isinstance(node, Or):
-            return or_(*map(self.condition, node.items))
-        if isinstance(node, Not):
-            return not_(self.condition(node.item))
-        return self.comparison(node)
-
-    def comparison(self, c: Comparison) -> ColumnElement:
-        """A comparison that is never NULL, so that NOT is plain negation."""
-        if c.op in ("IS NULL", "IS NOT NULL"):
-            col = self.column(c.field)
-            return col.is_(None) if c.op == "IS NULL" else col.is_not(None)
-        groups: dict[str, tuple[ColumnElement, list]] = {}
-        for v in c.value if isinstance(c.value, tuple) else (c.value,):
-            group, col, bound = self.target(c.field, v.value)
-            groups.setdefault(group, (col, []))[1].append(bound)
-        parts = [and_(col.is_not(None), _apply(col, c.op, bound)) for col, bound in groups.values()]
-        return or_(*parts) if c.op == "IN" else and_(*parts)
-
-    def order(self, key: OrderKey) -> list:
-        def direction(col):
-            return col.desc() if key.descending else col.asc()
-
-        col = self.column(key.field)
-        never_null = key.field.kind == "attribute" and key.field.key not in _NULLABLE
-        terms = [] if never_null else [_last_if_null(col)]  # lets an index order the runs
-        if key.field.kind == "param":
-            num = self.keyed(key.field).c.num
-            terms += [_last_if_null(num), direction(num)]
-        return terms + [direction(col)]
-
-
-def _apply(col: ColumnElement, op: str, bound) -> ColumnElement:
-    if op == "IN":
-        return col.in_(bound)
-    if op == "NOT IN":
-        return col.not_in(bound)
-    if op in _CMP:
-        return _CMP[op](col, bound[0])
-    pattern = bound[0]
-    if op.endswith("ILIKE"):
-        col, pattern = func.lower(col), func.lower(pattern)
-    like = col.like(pattern, escape="\\")
-    return not_(like) if op.startswith("NOT") else like
-
-
-def _last_if_null(col: ColumnElement) -> ColumnElement:
-    return case((col.is_(None), 1), else_=0)
-
-
-def compile_search(
-    filter_string: str | None,
-    order_by: list[str] | None = None,
-    experiment_pks: list[int] | None = None,
-) -> Select:
-    """Compile a run search to ``SELECT runs.pk ... ORDER BY ...`` (no LIMIT/OFFSET).
-
-    Parameters
-    ----------
-    filter_string : str or None
-        The filter (see the module docstring); None or blank matches every run.
-    order_by : list of str, optional
-        Entries ``<field> [ASC|DESC]``; default ``start_time DESC``.  ``runs.pk``
-        is always appended as the tiebreaker (in the direction of the last entry).
-    experiment_pks : list of int, optional
-        Restrict to runs of these experiments; None means every experiment.
-
-    Returns
-    -------
-    sqlalchemy.Select
-        Selects the matching run pks in order; the caller adds LIMIT and OFFSET.
-
-    Raises
-    ------
-    InvalidInput
-        If the filter or an order_by entry is malformed.
-    """
-    tree = parse_filter(filter_string)
-    keys = parse_order_by(order_by) or [OrderKey(Field("attribute", "start_time"), True)]
-    compiler = _Compiler()
-    where = [] if tree is None else [compiler.condition(tree)]
-    if experiment_pks is not None:
-        where.append(runs.c.experiment_pk.in_(list(experiment_pks)))
-    terms = [term for key in keys for term in compiler.order(key)]
-    terms.append(runs.c.pk.desc() if keys[-1].descending else runs.c.pk.asc())
-    return select(runs.c.pk).select_from(compiler.source).where(*where).order_by(*terms)

@@ -17,10 +17,10 @@ from jupyter_mlws.search import (
     Or,
     OrderKey,
     Value,
-    compile_search,
     parse_filter,
     parse_order_by,
 )
+from jupyter_mlws.search_sql import compile_search
 from jupyter_mlws.store import schema
 
 
@@ -354,6 +354,16 @@ def test_parse_order_by():
     assert parse_order_by("run.name desc") == [OrderKey(Field("attribute", "name"), True)]
 
 
+def test_parse_order_by_aggregates():
+    assert parse_order_by(["min(metrics.loss) DESC", "MAX( metrics.`f1-score` )"]) == [
+        OrderKey(Field("metric", "loss"), True, "min"), OrderKey(Field("metric", "f1-score"), False, "max")]
+
+
+def test_several_filters_must_all_hold(engine):
+    assert sorted(search(engine, ["metrics.loss > 0", "parent_id IS NULL", "  "])) == [1, 2, 5]
+    assert search(engine, ["tags.team = 'a'", "parent_id IS NOT NULL"]) == [3]
+
+
 def test_compile_selects_only_pks_without_limit():
     query = compile_search("metrics.a > 1 and metrics.a < 2", ["metrics.a"], [1])
     assert [c.name for c in query.selected_columns] == ["pk"]
@@ -450,6 +460,9 @@ def test_unknown_prefix_suggests_metrics_params_tags():
     ("bogus", "unknown attribute 'bogus'", 0),
     ("metrik.acc", "unknown field prefix 'metrik'", 0),
     ("DESC", "expected a field", 0),
+    ("min(params.lr)", "min() takes a metric, e.g. min(metrics.loss)", 4),
+    ("max(metrics.loss DESC", "expected ')' after 'metrics.loss', found 'DESC'", 17),
+    ("min(", "expected a field", 4),
 ])
 def test_order_by_errors(entry, message, pos):
     with pytest.raises(InvalidInput) as info:

@@ -84,11 +84,20 @@ PATHS = {
     "/experiments": {"get": _op("Experiments with their run counts", "experiments")},
     "/runs": {
         "get": _op("Search runs with the filter language, one page at a time", "runs", "RunPage", params=[
-            _param("filter", "query", "e.g. metrics.acc > 0.9 and params.model = 'rf'"),
+            _param("filter", "query", "e.g. metrics.acc > 0.9 and params.model = 'rf' (repeatable: all "
+                   "must hold, e.g. a user's filter and 'parent_id IS NULL' for top-level runs; an "
+                   "error's caret points into the one it is in)", array=True),
             _param("experiment", "query", "Only these experiments (repeatable)", array=True),
-            _param("order_by", "query", "e.g. 'metrics.acc DESC' (repeatable)", array=True),
+            _param("order_by", "query", "e.g. 'metrics.acc DESC', or 'min(metrics.loss) ASC' for the "
+                   "smallest value a metric ever had (repeatable)", array=True),
             _param("max_results", "query", "1 to 50000 (default 100)", "integer"),
-            _param("page_token", "query", "The next_page_token of the previous page")]),
+            _param("page_token", "query", "The next_page_token of the previous page"),
+            _param("children", "query", "true: each run gets 'children', its number of child runs",
+                   "boolean"),
+            _param("ranges", "query", "A metric name (repeatable, up to 50): each run gets 'ranges', "
+                   "{metric: {min, max}} over all its points", array=True),
+            _param("keys", "query", "true: the page gets 'keys', the param, metric and tag keys of the "
+                   "experiments searched (for a column chooser)", "boolean")]),
         "post": _op("Submit a notebook inside the server's folder as a run (returns at once)", "runs",
                     "Run", body="NotebookSubmission", status="201"),
     },
@@ -248,6 +257,9 @@ SCHEMAS = {
         "metric_counts": {"type": "object", "description": (
             "points logged per metric: 1 is a single value (a number, not a chart)")},
         "error": {"type": ["string", "null"]}, "parent_id": {"type": ["string", "null"]},
+        "children": {"type": "integer", "description": "GET /runs?children=true only: child runs"},
+        "ranges": {"type": "object", "description": (
+            "GET /runs?ranges=KEY only: {KEY: {min, max}} over all the metric's points")},
         "notebook": {"type": ["string", "null"], "description": (
             "GET /runs/{run_id} only: the source notebook's path inside the server's folder, "
             "when it is there")},
@@ -302,7 +314,10 @@ SCHEMAS = {
         "type": "object", "properties": {"path": {"type": "string"}, "size": {"type": "integer"}}}}}},
     "RunPage": {"type": "object", "properties": {
         "runs": {"type": "array", "items": _ref("Run")},
-        "next_page_token": {"type": ["string", "null"]}}},
+        "next_page_token": {"type": ["string", "null"]},
+        "keys": {"type": "object", "description": "keys=true only: {params, metrics, tags}: sorted key lists",
+                 "properties": {kind: {"type": "array", "items": {"type": "string"}}
+                                for kind in ("params", "metrics", "tags")}}}},
     "MetricHistory": {"type": "object", "properties": {
         "key": {"type": "string"}, "total": {"type": "integer"}, "downsampled": {"type": "boolean"},
         "steps": {"type": "array", "items": {"type": "integer"}},

@@ -1,15 +1,18 @@
-/** Plugin wiring only: the sidebar in the left area, main-area pages and their commands. */
+/** Plugin wiring only: the navigator in the left area, main-area pages and their commands. */
 
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification, ToolbarButton } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { LabIcon } from '@jupyterlab/ui-components';
 
-import { SidebarModel } from './model';
+import { NavigatorModel } from './navigatorModel';
 import { LabPageHost } from './pages/host';
 import { asPageRequest, IPageContext } from './pages/page';
+import { RunsPageWidget } from './pages/runsPage';
+import { COMPARE_MAX } from './runsTableModel';
 import { Sidebar } from './sidebar';
 import { submitNotebook } from './submit';
 import { CommandIDs, OPEN_QUERY_PARAM, OPEN_WORKSPACE, PLUGIN_ID, SIDEBAR_ID } from './tokens';
@@ -21,17 +24,26 @@ const ICON_SVG =
 
 export const mlwsIcon = new LabIcon({ name: 'jupyter-mlws:workspace', svgstr: ICON_SVG });
 
+/** The list pages, as the palette and the launcher offer them. */
+const LIST_PAGES = [
+  ['runs', 'Runs table'],
+  ['models', 'Models'],
+  ['endpoints', 'Endpoints']
+] as const;
+const CATEGORY = 'ML workspace';
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'The ML workspace sidebar: runs, metrics, logs, files and models.',
+  description: 'The ML workspace: a navigator in the sidebar, runs, models and endpoints in the main area.',
   autoStart: true,
-  optional: [ILayoutRestorer, ICommandPalette, IDefaultFileBrowser, IRenderMimeRegistry],
+  optional: [ILayoutRestorer, ICommandPalette, IDefaultFileBrowser, IRenderMimeRegistry, ILauncher],
   activate: (
     app: JupyterFrontEnd,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     browser: IDefaultFileBrowser | null,
-    rendermime: IRenderMimeRegistry | null
+    rendermime: IRenderMimeRegistry | null,
+    launcher: ILauncher | null
   ) => {
     // main-area pages: one tab per item (opening it again focuses it), restored on reload
     const context: IPageContext = {
@@ -43,6 +55,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const pages = new LabPageHost(app, () => context, restorer, CommandIDs.openPage);
     app.commands.addCommand(CommandIDs.openPage, {
       label: args => String(args.label ?? 'Open a workspace page'),
+      icon: mlwsIcon,
       execute: args => {
         const request = asPageRequest(args);
         if (request) {
@@ -50,21 +63,60 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
-    for (const [kind, label] of [
-      ['runs', 'Runs table'],
-      ['models', 'Models'],
-      ['endpoints', 'Endpoints']
-    ] as const) {
-      palette?.addItem({ command: CommandIDs.openPage, args: { kind, label }, category: 'ML workspace' });
-    }
 
-    const model = new SidebarModel();
-    model.openNotebook = path => void app.commands.execute('docmanager:open', { path });
-    const sidebar = new Sidebar(model);
+    // the navigator
+    const navigator = new NavigatorModel();
+    const sidebar = new Sidebar(navigator, context.open);
     sidebar.title.icon = mlwsIcon;
     sidebar.title.caption = 'ML workspace';
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, SIDEBAR_ID);
+
+    // "Compare selected runs": the ticked runs of the current runs table, else of the sidebar
+    const ticked = (): string[] => {
+      const content = pages.tracker.currentWidget?.content;
+      const table = content instanceof RunsPageWidget ? [...content.model.selected] : [];
+      return table.length > 0 ? table : [...navigator.selected];
+    };
+    app.commands.addCommand(CommandIDs.compareSelected, {
+      label: 'Compare selected runs',
+      caption: `Compare the runs ticked in the runs table or the sidebar (2 to ${COMPARE_MAX})`,
+      icon: mlwsIcon,
+      isEnabled: () => ticked().length >= 2 && ticked().length <= COMPARE_MAX,
+      execute: () => {
+        const ids = ticked();
+        if (ids.length < 2 || ids.length > COMPARE_MAX) {
+          Notification.warning(`Tick 2 to ${COMPARE_MAX} runs in the runs table or the sidebar to compare them (${ids.length} ticked).`, {
+            autoClose: 5000
+          });
+          return;
+        }
+        pages.open({ kind: 'compare', ids });
+      }
+    });
+    let shownCount = 0; // the palette and launcher redraw on a change of the count only
+    const selectionChanged = () => {
+      if (ticked().length !== shownCount) {
+        shownCount = ticked().length;
+        app.commands.notifyCommandChanged(CommandIDs.compareSelected);
+      }
+    };
+    navigator.changed.connect(selectionChanged);
+    pages.tracker.currentChanged.connect(selectionChanged);
+    pages.tracker.widgetAdded.connect((_, widget) => {
+      if (widget.content instanceof RunsPageWidget) {
+        widget.content.model.changed.connect(selectionChanged);
+      }
+    });
+
+    for (const [kind, label] of LIST_PAGES) {
+      palette?.addItem({ command: CommandIDs.openPage, args: { kind, label }, category: CATEGORY });
+    }
+    palette?.addItem({ command: CommandIDs.compareSelected, category: CATEGORY });
+    LIST_PAGES.forEach(([kind, label], rank) =>
+      launcher?.add({ command: CommandIDs.openPage, args: { kind, label }, category: CATEGORY, rank })
+    );
+    launcher?.add({ command: CommandIDs.compareSelected, category: CATEGORY, rank: LIST_PAGES.length });
 
     app.commands.addCommand(CommandIDs.openSidebar, {
       label: 'Open the ML workspace',
@@ -92,8 +144,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         const run = await submitNotebook(path);
         if (run) {
-          app.shell.activateById(SIDEBAR_ID);
-          sidebar.model.openRun(run.id);
+          pages.open({ kind: 'run', id: run.id });
         }
       }
     });
@@ -116,23 +167,35 @@ const plugin: JupyterFrontEndPlugin<void> = {
       rank: 3
     });
 
-    palette?.addItem({ command: CommandIDs.openSidebar, category: 'ML workspace' });
-    palette?.addItem({ command: CommandIDs.refresh, category: 'ML workspace' });
+    palette?.addItem({ command: CommandIDs.openSidebar, category: CATEGORY });
+    palette?.addItem({ command: CommandIDs.refresh, category: CATEGORY });
 
     // live updates: the server extension's events on Jupyter's events stream (no polling)
     app.serviceManager.events.stream.connect((_, event) => {
       if (sidebar.isVisible) {
-        sidebar.model.onServerEvent(event);
+        navigator.onServerEvent(event);
       }
     });
 
-    // the `mlws` workspace (mlws quickstart's URL: a path, so that Jupyter can append
-    // `?token=`) or `?mlws=open` open the panel once the layout is restored
-    if (
-      PageConfig.getOption('workspace') === OPEN_WORKSPACE ||
-      new URLSearchParams(window.location.search).get(OPEN_QUERY_PARAM) === 'open'
-    ) {
-      void app.restored.then(() => app.shell.activateById(SIDEBAR_ID));
+    // `?mlws=open` opens the panel once the layout is restored; the `mlws` workspace (mlws
+    // quickstart's URL: a path, so that Jupyter can append `?token=`) shows the first view too:
+    // the runs table of the latest experiment and, beside it, its best run's page with its chart
+    const quickstart = PageConfig.getOption('workspace') === OPEN_WORKSPACE;
+    if (quickstart || new URLSearchParams(window.location.search).get(OPEN_QUERY_PARAM) === 'open') {
+      void app.restored.then(async () => {
+        app.shell.activateById(SIDEBAR_ID);
+        if (!quickstart) {
+          return;
+        }
+        const table = pages.open({ kind: 'runs' });
+        if (table.content instanceof RunsPageWidget) {
+          await table.content.model.ready;
+          const best = table.content.model.best?.run;
+          if (best) {
+            pages.open({ kind: 'run', id: best.id }, { mode: 'split-right', ref: table.id });
+          }
+        }
+      });
     }
   }
 };

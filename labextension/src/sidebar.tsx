@@ -1,54 +1,210 @@
-/** The "ML workspace" panel of the left area: a ReactWidget rendering the SidebarModel. */
+/**
+ * The "ML workspace" panel of the left area: the navigator.  Compact lists of runs (latest
+ * first, of the chosen experiment), models and endpoints; each row a status dot, a name and
+ * one key metric.  A row opens its page in the main area (`open`); the buttons open the list
+ * pages.  The Access tab stays here.
+ */
 
 import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import { AccessView } from './access';
-import { CompareView } from './compare';
-import { ModelsList } from './models';
-import { CompareModel, RunModel, SidebarModel, Tab } from './model';
-import { RunView } from './run';
-import { RunsTable } from './runs';
+import { INavList, NAV_RUNS, NavigatorModel } from './navigatorModel';
+import { IPageRequest } from './pages/page';
+import { formatValue } from './runColumns';
 import { SIDEBAR_ID } from './tokens';
 
-/**
- * The shown page.  Each UseSignal has its own key: UseSignal connects once, on mount, so React
- * must not reuse one instance for another model's signal.
- */
-function Body(props: { model: SidebarModel }): JSX.Element {
-  const { model } = props;
-  if (model.run) {
-    const run: RunModel = model.run;
-    return (
-      <UseSignal key={`run-${run.runId}`} signal={run.changed}>{() => <RunView model={run} onBack={() => model.openRun(null)} onOpen={id => model.openRun(id)} onOpenNotebook={model.openNotebook} />}</UseSignal>
-    );
-  }
-  if (model.compare) {
-    const compare: CompareModel = model.compare;
-    return (
-      <UseSignal key={`compare-${compare.runIds.join(',')}`} signal={compare.changed}>
-        {() => <CompareView model={compare} onBack={() => model.openCompare(null)} />}
-      </UseSignal>
-    );
-  }
-  if (model.tab === 'access') {
-    return <UseSignal key="access" signal={model.access.changed}>{() => <AccessView model={model.access} />}</UseSignal>;
-  }
-  if (model.tab === 'models') {
-    return <UseSignal key="models" signal={model.models.changed}>{() => <ModelsList model={model.models} endpoints={model.endpoints} />}</UseSignal>;
-  }
+type Open = (request: IPageRequest) => void;
+
+/** A row of the navigator: a real button (Enter and Space open it; focus shows). */
+function NavRow(props: {
+  className: string;
+  dot: string;
+  dotLabel: string;
+  name: string;
+  detail: string;
+  detailTitle?: string;
+  onOpen: () => void;
+  data?: Record<string, string>;
+  select?: { checked: boolean; onChange: () => void };
+}): JSX.Element {
+  const data = Object.fromEntries(Object.entries(props.data ?? {}).map(([k, v]) => [`data-${k}`, v]));
   return (
-    <UseSignal key="runs" signal={model.runs.changed}>
-      {() => (
-        <RunsTable model={model.runs} onOpen={run => model.openRun(run.id)} onCompare={ids => model.openCompare(ids)} />
+    <li className={`mlws-NavItem ${props.className}`} {...data}>
+      {props.select && (
+        <input
+          type="checkbox"
+          className="mlws-NavSelect"
+          aria-label={`Select ${props.name} to compare`}
+          checked={props.select.checked}
+          onChange={props.select.onChange}
+        />
       )}
-    </UseSignal>
+      <button className="mlws-NavOpen" title={`Open ${props.name} (${props.dotLabel})`} onClick={props.onOpen}>
+        <span className={`mlws-Dot ${props.dot}`} role="img" aria-label={props.dotLabel} />
+        <span className="mlws-NavName">{props.name}</span>
+        <span className="mlws-NavDetail" title={props.detailTitle}>
+          {props.detail}
+        </span>
+      </button>
+    </li>
   );
 }
 
-function Tabs(props: { model: SidebarModel }): JSX.Element {
+function Section(props: {
+  title: string;
+  list: INavList<unknown>;
+  empty: string;
+  tools?: React.ReactNode;
+  children: React.ReactNode;
+}): JSX.Element {
+  const { list } = props;
+  return (
+    <section className="mlws-NavSection" aria-label={props.title}>
+      <div className="mlws-NavHeading">
+        <h3>{props.title}</h3>
+        {props.tools}
+      </div>
+      {list.error && (
+        <div className="mlws-Error" role="alert">
+          {list.error}
+        </div>
+      )}
+      {!list.error && !list.loading && list.items.length === 0 && <div className="mlws-Empty">{props.empty}</div>}
+      <ul className="mlws-NavList">{props.children}</ul>
+    </section>
+  );
+}
+
+function Runs(props: { model: NavigatorModel; open: Open }): JSX.Element {
+  const { model, open } = props;
+  const metric = model.metric;
+  const selected = [...model.selected];
+  const tools = (
+    <select
+      className="mlws-NavExperiment"
+      aria-label="Experiment"
+      value={model.experiment ?? ''}
+      onChange={event => void model.chooseExperiment(event.target.value)}
+    >
+      <option value="">All experiments</option>
+      {model.experiments.map(exp => (
+        <option key={exp.name} value={exp.name}>
+          {exp.name}
+        </option>
+      ))}
+    </select>
+  );
+  return (
+    <Section title="Runs" list={model.runs} empty="No runs yet: mlws quickstart runs a sample" tools={tools}>
+      {model.runs.items.map(run => {
+        const value = metric ? run.metrics?.[metric] : undefined;
+        return (
+          <NavRow
+            key={run.id}
+            className="mlws-NavRun"
+            data={{ 'run-id': run.id, status: run.status }}
+            dot={`mlws-status-${run.status}`}
+            dotLabel={run.status}
+            name={run.name || run.id.slice(0, 8)}
+            detail={value === undefined ? '' : `${metric} ${formatValue(value)}`}
+            detailTitle={metric ?? undefined}
+            onOpen={() => open({ kind: 'run', id: run.id })}
+            select={{ checked: model.selected.has(run.id), onChange: () => model.toggleSelect(run.id) }}
+          />
+        );
+      })}
+      {model.runs.items.length >= NAV_RUNS && (
+        <li className="mlws-NavMore">
+          <button className="mlws-Button mlws-NavMoreButton" onClick={() => open({ kind: 'runs' })}>
+            All runs in the runs table ›
+          </button>
+        </li>
+      )}
+      {selected.length > 0 && (
+        <li className="mlws-NavCompare">
+          <button
+            className="mlws-Button mlws-NavCompareButton"
+            disabled={selected.length < 2}
+            title={selected.length < 2 ? 'Tick two runs or more' : 'Compare the ticked runs'}
+            onClick={() => open({ kind: 'compare', ids: selected })}
+          >
+            Compare {selected.length} runs
+          </button>
+        </li>
+      )}
+    </Section>
+  );
+}
+
+function Models(props: { model: NavigatorModel; open: Open }): JSX.Element {
+  const { model, open } = props;
+  return (
+    <Section title="Models" list={model.models} empty="No models registered">
+      {model.models.items.map(m => {
+        const aliases = Object.keys(m.aliases ?? {}).map(alias => `@${alias}`);
+        return (
+          <NavRow
+            key={m.name}
+            className="mlws-NavModel"
+            data={{ model: m.name }}
+            dot="mlws-mod-model"
+            dotLabel={`${m.versions} versions`}
+            name={m.name}
+            detail={[`v${m.latest}`, ...aliases].join(' ')}
+            onOpen={() => open({ kind: 'model', id: m.name })}
+          />
+        );
+      })}
+    </Section>
+  );
+}
+
+function Endpoints(props: { model: NavigatorModel; open: Open }): JSX.Element {
+  const { model, open } = props;
+  return (
+    <Section title="Endpoints" list={model.endpoints} empty="No endpoints">
+      {model.endpoints.items.map(e => (
+        <NavRow
+          key={e.name}
+          className="mlws-NavEndpoint"
+          data={{ endpoint: e.name, state: e.state }}
+          dot={`mlws-state-${e.state}`}
+          dotLabel={e.state}
+          name={e.name}
+          detail={e.state}
+          onOpen={() => open({ kind: 'endpoint', id: e.name })}
+        />
+      ))}
+    </Section>
+  );
+}
+
+function Navigator(props: { model: NavigatorModel; open: Open }): JSX.Element {
+  const { open } = props;
+  return (
+    <div className="mlws-Navigator">
+      <div className="mlws-NavPages" role="group" aria-label="Pages">
+        <button className="mlws-Button mlws-OpenRunsTable" onClick={() => open({ kind: 'runs' })}>
+          Runs table
+        </button>
+        <button className="mlws-Button mlws-OpenModels" onClick={() => open({ kind: 'models' })}>
+          Models
+        </button>
+        <button className="mlws-Button mlws-OpenEndpoints" onClick={() => open({ kind: 'endpoints' })}>
+          Endpoints
+        </button>
+      </div>
+      <Runs {...props} />
+      <Models {...props} />
+      <Endpoints {...props} />
+    </div>
+  );
+}
+
+function Tabs(props: { model: NavigatorModel }): JSX.Element {
   const { model } = props;
-  const tab = (name: Tab, label: string) => (
+  const tab = (name: 'workspace' | 'access', label: string) => (
     <button
       className={`mlws-Tab${model.tab === name ? ' mlws-mod-active' : ''}`}
       aria-pressed={model.tab === name}
@@ -58,11 +214,10 @@ function Tabs(props: { model: SidebarModel }): JSX.Element {
     </button>
   );
   return (
-    <div className="mlws-Tabs" role="tablist">
-      {tab('runs', 'Runs')}
-      {tab('models', 'Models & endpoints')}
+    <div className="mlws-Tabs">
+      {tab('workspace', 'Workspace')}
       {tab('access', 'Access')}
-      <button className="mlws-Refresh" title="Refresh" onClick={() => void model.refresh()}>
+      <button className="mlws-Refresh" title="Refresh" aria-label="Refresh" onClick={() => void model.refresh()}>
         ⟳
       </button>
     </div>
@@ -70,7 +225,10 @@ function Tabs(props: { model: SidebarModel }): JSX.Element {
 }
 
 export class Sidebar extends ReactWidget {
-  constructor(readonly model: SidebarModel) {
+  constructor(
+    readonly model: NavigatorModel,
+    private readonly open: Open
+  ) {
     super();
     this.id = SIDEBAR_ID;
     this.addClass('mlws-Sidebar');
@@ -87,11 +245,15 @@ export class Sidebar extends ReactWidget {
       <UseSignal signal={this.model.changed}>
         {() => (
           <>
-            <div className="mlws-Header">
-              ML workspace{this.model.workspaceName ? ` · ${this.model.workspaceName}` : ''}
-            </div>
+            <div className="mlws-Header">ML workspace{this.model.workspaceName ? ` · ${this.model.workspaceName}` : ''}</div>
             <Tabs model={this.model} />
-            <Body model={this.model} />
+            {this.model.tab === 'access' ? (
+              <UseSignal key="access" signal={this.model.access.changed}>
+                {() => <AccessView model={this.model.access} />}
+              </UseSignal>
+            ) : (
+              <Navigator model={this.model} open={this.open} />
+            )}
           </>
         )}
       </UseSignal>

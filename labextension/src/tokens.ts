@@ -12,11 +12,16 @@ export namespace CommandIDs {
   export const submitNotebook = 'mlws:submit-notebook';
   /** Open (or focus) a main-area page: args are an `IPageRequest` (pages/page.ts), plus `label`. */
   export const openPage = 'mlws:open-page';
+  /** Compare the ticked runs of the current runs table (else of the sidebar): 2 to 100 of them. */
+  export const compareSelected = 'mlws:compare-selected';
 }
 
-/** `?mlws=open` in the JupyterLab URL opens the sidebar on load (used by `mlws quickstart`). */
+/** `?mlws=open` in the JupyterLab URL opens the sidebar on load. */
 export const OPEN_QUERY_PARAM = 'mlws';
-/** The JupyterLab workspace `mlws quickstart` opens (`/lab/workspaces/mlws`): the panel opens in it. */
+/**
+ * The JupyterLab workspace `mlws quickstart` opens (`/lab/workspaces/mlws`): the sidebar, the
+ * runs table of the latest experiment and, beside it, the page of its best run.
+ */
 export const OPEN_WORKSPACE = 'mlws';
 /** Live events the server extension emits on Jupyter's events stream. */
 export const RUN_STATUS_SCHEMA = 'https://jupyter-mlws.org/events/run-status';

@@ -4,3 +4,5 @@ import './endpoints.css';
 import './access.css';
 import './run-page.css';
 import './sweep-compare.css';
+import './navigator.css';
+import './runsTable.css';

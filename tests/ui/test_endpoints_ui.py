@@ -1,5 +1,6 @@
-"""Models & endpoints in the sidebar, in a real JupyterLab and a real browser: deploy a
-registered sklearn model from the form, watch it become healthy, and call it from the test box."""
+"""Models & endpoints in a real JupyterLab and a real browser: from the navigator, the models
+page deploys a registered sklearn model from the form, watches it become healthy, and calls it
+from the test box; the navigator shows the endpoint's state."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ def no_endpoints_left(lab):
 
 def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
     page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
-    page.wait_for_selector(".mlws-Sidebar .mlws-RunRow")
-    page.locator(".mlws-Tab", has_text="Models & endpoints").click()
-    page.locator(".mlws-ModelRow", has_text="iris").click()
+    page.wait_for_selector(".mlws-Sidebar .mlws-NavRun")
+    page.locator(".mlws-Sidebar .mlws-NavModel[data-model='iris'] .mlws-NavOpen").click()
+    page.locator("#jp-main-dock-panel .mlws-ModelRow", has_text="iris").click()
     page.locator(".mlws-Versions .mlws-DeployVersion").first.click()
     form = page.locator(".mlws-DeployForm")
     assert form.locator("h3").inner_text() == "Deploy iris:1"
@@ -54,6 +55,8 @@ def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
     assert card.get_attribute("data-state") == "healthy"
     assert card.locator(".mlws-EndpointUrl").inner_text() == shown["scoring_uri"]
     assert card.locator(".mlws-TrafficShare").inner_text().startswith("blue 100%")
+    # the navigator lists it, its state as a dot (the server's endpoint-health events)
+    page.locator(".mlws-Sidebar .mlws-NavEndpoint[data-endpoint='iris-ui'][data-state='healthy']").wait_for()
 
     # the test box: JSON in, the model's predictions out; bad JSON gets the server's message
     card.locator(".mlws-TestBox summary").click()
@@ -90,8 +93,10 @@ def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
     assert lab_api(lab, "POST", "endpoints/iris-ui/invoke", SAMPLE)[0] == 200
     page.wait_for_function(f"{count} === 3", timeout=30_000)
     assert any(url.split("?")[0].endswith("/mlws/api/endpoints") for url in polled)
-    # and nothing at all once the panel is collapsed (the layout JupyterLab restores for the
-    # next test is a collapsed panel again)
+    # and nothing at all once the page is closed and the panel collapsed (the layout JupyterLab
+    # restores for the next test is a collapsed panel again)
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Model iris").locator(".lm-TabBar-tabCloseIcon").click()
+    page.wait_for_selector(".mlws-Endpoint", state="detached")
     page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
     page.wait_for_selector(".mlws-Sidebar", state="hidden")
     page.wait_for_timeout(500)

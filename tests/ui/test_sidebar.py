@@ -1,80 +1,140 @@
-"""The "ML workspace" sidebar in a real JupyterLab and a real browser."""
+"""The ML workspace in a real JupyterLab and a real browser: the navigator in the sidebar, the
+runs table page it opens (paging, filter, sort, errors) and what quickstart's URL shows."""
 
 from __future__ import annotations
 
 import json
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-from .conftest import SCREENSHOTS, lab_api
+from .conftest import CHROMIUM_ARGS, SCREENSHOTS, lab_api  # noqa: F401
+from .test_pages import palette
 
 PAGE_SIZE = 50  # labextension/src/tokens.ts
+TABLE = "#jp-main-dock-panel .mlws-RunsPage"
 
 
 def _rows(page):
-    return page.locator(".mlws-Sidebar .mlws-RunRow")
+    return page.locator(f"{TABLE} .mlws-RunRow")
 
 
 def _search(page, text: str) -> None:
-    box = page.locator(".mlws-Filter")
+    box = page.locator(f"{TABLE} .mlws-Filter")
     box.fill(text)
     box.press("Enter")
 
 
-def _open_sidebar(page) -> None:
-    page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
-    page.wait_for_selector(".mlws-Sidebar .mlws-RunRow")
+def _ids(page) -> list[str]:
+    return _rows(page).evaluate_all("rows => rows.map(r => r.dataset.runId)")
+
+
+def _api_ids(lab, **params) -> list[str]:
+    return [r["id"] for r in lab_api(lab, "GET", "runs?" + urllib.parse.urlencode(params, doseq=True))[1]["runs"]]
 
 
 def test_runs_table_pages_searches_sorts_and_shows_errors(page, lab):
-    _open_sidebar(page)
-    page.wait_for_function(f"document.querySelectorAll('.mlws-RunRow').length === {PAGE_SIZE}")
-    page.wait_for_selector(".mlws-PageInfo:has-text('page 1 · 50 runs')")
-    # newest first by default (other test modules may have added runs since the long run)
-    newest = lab_api(lab, "GET", "runs?max_results=1")[1]["runs"][0]["id"]
-    assert _rows(page).first.get_attribute("data-run-id") == newest
+    palette(page, "Runs table")
+    page.locator(f"{TABLE} .mlws-RunRow").first.wait_for()
+    page.locator(f"{TABLE} .mlws-Experiment").select_option("")  # every experiment
+    page.wait_for_function(f"document.querySelectorAll('{TABLE} .mlws-RunRow').length === {PAGE_SIZE}")
+    page.wait_for_selector(f"{TABLE} .mlws-PageInfo:has-text('page 1 · 50 runs')")
+    # newest first by default, top-level runs (sweep children sit under their parent)
+    first = _api_ids(lab, filter="parent_id IS NULL", max_results=PAGE_SIZE)
+    page.wait_for_selector(f"{TABLE} .mlws-RunRow[data-run-id='{first[0]}']")
+    assert _ids(page) == first
+    assert lab["long_id"] in first
     page.screenshot(path=str(SCREENSHOTS / "runs.png"))
-    first_page = _rows(page).evaluate_all("rows => rows.map(r => r.dataset.runId)")
 
     # server-side paging: the next page holds other runs, and back again
-    page.locator(".mlws-Next").click()
-    page.wait_for_selector(".mlws-PageInfo:has-text('page 2')")
-    second_page = _rows(page).evaluate_all("rows => rows.map(r => r.dataset.runId)")
-    assert len(second_page) == PAGE_SIZE and not set(first_page) & set(second_page)
-    page.locator(".mlws-Prev").click()
-    page.wait_for_selector(".mlws-PageInfo:has-text('page 1')")
+    page.locator(f"{TABLE} .mlws-Next").click()
+    page.wait_for_selector(f"{TABLE} .mlws-PageInfo:has-text('page 2')")
+    second_page = _ids(page)
+    assert len(second_page) == PAGE_SIZE and not set(first) & set(second_page)
+    page.locator(f"{TABLE} .mlws-Prev").click()
+    page.wait_for_selector(f"{TABLE} .mlws-PageInfo:has-text('page 1')")
 
     # the filter language, evaluated by the server: fewer rows
     _search(page, "params.lr = '0.05' and metrics.acc < 0.5")
     expected = lab_api(lab, "GET", "runs?" + urllib.parse.urlencode(
         {"filter": "params.lr = '0.05' and metrics.acc < 0.5", "max_results": 1000}))[1]["runs"]
     assert 0 < len(expected) < PAGE_SIZE
-    page.wait_for_function(f"document.querySelectorAll('.mlws-RunRow').length === {len(expected)}")
-    assert _rows(page).evaluate_all("rows => rows.map(r => r.dataset.runId)") == [r["id"] for r in expected]
+    page.wait_for_function(f"document.querySelectorAll('{TABLE} .mlws-RunRow').length === {len(expected)}")
+    assert _ids(page) == [r["id"] for r in expected]
     page.screenshot(path=str(SCREENSHOTS / "search.png"))
 
     # sorting by a metric column is server-side order_by: the best acc first
-    page.locator(".mlws-Table th", has_text="acc").click()
+    page.locator(f"{TABLE} th[data-column='metric:last:acc'] button").click()
     best = max(expected, key=lambda r: r["metrics"]["acc"])
     page.wait_for_function(
-        f"document.querySelector('.mlws-RunRow')?.dataset.runId === {json.dumps(best['id'])}")
+        f"document.querySelector('{TABLE} .mlws-RunRow')?.dataset.runId === {json.dumps(best['id'])}")
 
     # the server's error message, verbatim
     bad = "metrics.acc >>> 1"
     status, error = lab_api(lab, "GET", "runs?" + urllib.parse.urlencode({"filter": bad}))
     assert status == 400
     _search(page, bad)
-    alert = page.locator(".mlws-Runs .mlws-Error")
+    alert = page.locator(f"{TABLE} .mlws-RunsError")
     alert.wait_for()
-    assert alert.inner_text().strip() == error["message"]
+    assert alert.inner_text() == error["message"]
     assert _rows(page).count() == 0
 
     # the experiment filter
     _search(page, "")
-    page.locator(".mlws-Experiment").select_option("long")
-    page.wait_for_function("document.querySelectorAll('.mlws-RunRow').length === 1")
+    page.locator(f"{TABLE} .mlws-Experiment").select_option("long")
+    page.wait_for_function(f"document.querySelectorAll('{TABLE} .mlws-RunRow').length === 1")
+
+
+def test_the_navigator_lists_runs_models_and_opens_their_pages(browser, lab):
+    """At 1440x900 with the sidebar at its default width: nothing cut, rows open pages (also
+    with the keyboard), ticked runs compare."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{lab['url']}lab/workspaces/navigator?mlws=open&token={lab['token']}")
+        nav = page.locator(".mlws-Sidebar")
+        nav.locator(".mlws-NavRun").first.wait_for()
+        nav.locator(".mlws-NavExperiment").select_option("sweep")
+        page.wait_for_function("document.querySelector('.mlws-NavRun .mlws-NavName')?.textContent.startsWith('sweep-')")
+        # the latest runs first, each with its status as a dot and its experiment's metric
+        latest = _api_ids(lab, experiment="sweep", filter="parent_id IS NULL", max_results=15)
+        assert nav.locator(".mlws-NavRun").evaluate_all("rs => rs.map(r => r.dataset.runId)") == latest
+        row = nav.locator(f".mlws-NavRun[data-run-id='{latest[0]}']")
+        assert row.locator(".mlws-Dot").get_attribute("aria-label") == "completed"
+        assert row.locator(".mlws-NavDetail").inner_text().startswith("acc 0.9")
+        # nothing cut at the sidebar's default width: names, metrics, models and buttons in full
+        cut = page.evaluate("""() => [...document.querySelectorAll(
+              '.mlws-Sidebar .mlws-NavName, .mlws-Sidebar .mlws-NavDetail, .mlws-Sidebar button, .mlws-Sidebar h3')]
+            .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)""")
+        assert cut == []
+        assert 200 <= nav.bounding_box()["width"] <= 320
+        assert nav.locator(".mlws-NavMoreButton").is_visible()  # the rest: in the runs table
+        assert nav.locator(".mlws-NavModel[data-model='iris'] .mlws-NavDetail").inner_text() == "v1"
+        page.screenshot(path=str(SCREENSHOTS / "navigator.png"))
+
+        # a row opens its run's page; Enter on a focused row too; again: the same tab
+        row.locator(".mlws-NavOpen").click()
+        page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{latest[0]}'] .mlws-RunTitle").wait_for()
+        nav.locator(f".mlws-NavRun[data-run-id='{latest[1]}'] .mlws-NavOpen").focus()
+        page.keyboard.press("Enter")
+        page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{latest[1]}'] .mlws-RunTitle").wait_for()
+        row.locator(".mlws-NavOpen").click()
+        assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="sweep-").count() == 2
+
+        # models and the list pages
+        nav.locator(".mlws-NavModel[data-model='iris'] .mlws-NavOpen").click()
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Model iris").wait_for()
+        nav.locator(".mlws-OpenRunsTable").click()
+        page.locator(f"{TABLE} .mlws-RunRow").first.wait_for()
+
+        # ticked runs compare ("Compare selected runs" takes the sidebar's when the table has none)
+        for run_id in latest[:2]:
+            nav.locator(f".mlws-NavRun[data-run-id='{run_id}'] .mlws-NavSelect").check()
+        nav.locator(".mlws-NavCompareButton", has_text="Compare 2 runs").click()
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Compare 2 runs").wait_for()
+    finally:
+        context.close()
 
 
 def _printed_url(lab) -> str:
@@ -90,15 +150,17 @@ def _printed_url(lab) -> str:
     raise AssertionError("jupyter printed no URL")
 
 
-def test_run_view_draws_the_metric_chart(page, lab):
+def test_run_page_draws_the_metric_chart(page, lab):
     # the URL Jupyter prints for quickstart's server: its query must still carry the token
-    # (a configured token prints as "..."), and it opens the sidebar without a click
+    # (a configured token prints as "..."), and it opens the navigator without a click
     printed = urllib.parse.urlsplit(_printed_url(lab))
     assert urllib.parse.parse_qs(printed.query) == {"token": ["..."]}, printed
     page.goto(urllib.parse.urlunsplit(printed._replace(query=f"token={lab['token']}")))
-    page.wait_for_selector(".mlws-Sidebar .mlws-RunRow")  # opened without a click
-    page.locator(f'.mlws-RunRow[data-run-id="{lab["long_id"]}"]').click()
-    view = page.locator(".mlws-RunView")
+    nav = page.locator(".mlws-Sidebar")
+    nav.locator(".mlws-NavRun").first.wait_for()  # opened without a click
+    nav.locator(".mlws-NavExperiment").select_option("long")
+    nav.locator(f'.mlws-NavRun[data-run-id="{lab["long_id"]}"] .mlws-NavOpen').click()
+    view = page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{lab['long_id']}']")
     view.locator(".mlws-RunTitle", has_text="long-run").wait_for()
     assert "completed" in view.locator(".mlws-Status").inner_text()
     assert view.locator(".mlws-Params", has_text="0.001").count() == 1
@@ -119,7 +181,7 @@ def test_run_view_draws_the_metric_chart(page, lab):
     assert drawn > 100
     # a second metric overlaid: both series on one chart, each with its own count
     view.locator(".mlws-MetricToggle[data-metric='val_loss']").click()
-    page.wait_for_selector(".mlws-RunView .mlws-Chart[data-series='2'] canvas")
+    view.locator(".mlws-Chart[data-series='2'] canvas").wait_for()
     assert view.locator(".mlws-MetricToggle[aria-pressed='true']").all_inner_texts() == ["loss", "val_loss"]
     info = view.locator(".mlws-ChartInfo").inner_text()
     assert info.startswith("loss: 10000 points") and "val_loss: 100 points" in info, info
@@ -127,7 +189,4 @@ def test_run_view_draws_the_metric_chart(page, lab):
     # files download through the API with the browser's own session
     link = view.locator(".mlws-Files a", has_text="summary.json")
     assert page.request.get(link.get_attribute("href")).text() == '{"loss": 0.0099}'
-    page.screenshot(path=str(SCREENSHOTS / "run.png"))  # the README's docs/sidebar.png (conftest.py)
-
-    view.locator(".mlws-Back").click()
-    page.wait_for_selector(".mlws-RunRow")
+    page.screenshot(path=str(SCREENSHOTS / "run.png"))

@@ -1,4 +1,5 @@
-"""Live updates: what the SDK does elsewhere shows in the open sidebar without a reload or a click."""
+"""Live updates: what the SDK does elsewhere shows in the open navigator and a run's page without a
+reload or a click."""
 
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ from jupyter_mlws import Workspace
 from .conftest import SCREENSHOTS
 
 
-def test_a_new_run_its_points_and_its_end_reach_the_open_sidebar(page, lab):
+def test_a_new_run_its_points_and_its_end_reach_the_navigator_and_its_page(page, lab):
     # ?mlws=open opens the panel (an activation, where a click on its tab would toggle it)
     page.goto(f"{lab['url']}{lab['home']}?mlws=open&token={lab['token']}")
-    page.wait_for_selector(".mlws-Sidebar .mlws-RunRow")
-    page.wait_for_selector(".mlws-Sidebar .mlws-RunRow")
+    page.wait_for_selector(".mlws-Sidebar .mlws-NavRun")
+    page.locator(".mlws-NavExperiment").select_option("")  # every experiment
     with Workspace.open(Path(lab["log"]).parent / "ws") as ws:
         run = ws.experiment("live").start_run("live-run", snapshot=False, outputs=None)
         try:
-            # a new run appears in the table by itself (the server's run-status event)
-            row = page.locator(f'.mlws-RunRow[data-run-id="{run.id}"]')
+            # a new run appears in the navigator by itself (the server's run-status event)
+            row = page.locator(f'.mlws-NavRun[data-run-id="{run.id}"]')
             row.wait_for(timeout=15_000)
-            row.click()
-            view = page.locator(".mlws-RunView")
+            row.locator(".mlws-NavOpen").click()
+            view = page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{run.id}']")
             view.locator(".mlws-Status", has_text="running").wait_for()
             # points logged now are drawn without a reload (the run-metrics event)
             run.log_batch("live_loss", [1.0, 0.5, 0.25])

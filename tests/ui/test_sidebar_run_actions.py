@@ -1,4 +1,5 @@
-"""The run view's actions in a real browser: cancel a run, browse its snapshot, register a model.
+"""A run page's actions in a real browser (opened from the navigator): cancel a run, browse its
+snapshot, register a model.
 
 (Named after test_sidebar.py so that it runs after it: its runs would change what that test sees.)
 """
@@ -22,8 +23,9 @@ def test_cancel_a_run_browse_its_snapshot_and_register_a_model(page, lab, tmp_pa
         run.upload_file("weights.bin", source / "train.py")
         run.flush()
         page.goto(f"{lab['url']}{lab['home']}?mlws=open&token={lab['token']}")
-        page.locator(f'.mlws-RunRow[data-run-id="{run.id}"]').click()
-        view = page.locator(".mlws-RunView")
+        page.locator(".mlws-NavExperiment").select_option("actions")
+        page.locator(f'.mlws-NavRun[data-run-id="{run.id}"] .mlws-NavOpen').click()
+        view = page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{run.id}']")
         view.locator(".mlws-Status", has_text="running").wait_for()
 
         # the snapshot, as a folder tree

@@ -1,5 +1,5 @@
 """'Submit as experiment' from the file browser and a notebook's toolbar: a form from its
-parameters cell, then a run whose view opens the notebook again."""
+parameters cell, then the new run's page, which opens the notebook again."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_submit_a_notebook_with_its_parameter_form(page, lab):
     page.screenshot(path=str(SCREENSHOTS / "submit.png"))
     dialog.locator("button", has_text="Submit").click()
 
-    view = page.locator(".mlws-RunView")
+    view = page.locator("#jp-main-dock-panel .mlws-RunView")  # the new run's page
     view.locator(".mlws-RunTitle").wait_for()
     run_id = None
     with Workspace.open(root_dir) as ws:

@@ -1,5 +1,6 @@
 """`mlws server`: a Jupyter server with the workspace alone, for a team: its own web page (the
-sidebar's views, live) and its API, and nothing of the machine (no files, kernels, terminals)."""
+navigator beside the same pages as in JupyterLab, live) and its API, and nothing of the machine
+(no files, kernels, terminals)."""
 
 from __future__ import annotations
 
@@ -67,26 +68,31 @@ def test_the_team_page_shows_the_workspace_live(browser, team):
         page.wait_for_url("**/mlws/**")
         assert page.title() == "ws · ML workspace"
         page.locator(".mlws-Header", has_text="ML workspace · ws").wait_for()
-        rows = page.locator(".mlws-RunRow")
+        rows = page.locator(".mlws-Sidebar .mlws-NavRun")
         rows.first.wait_for()
         assert rows.count() == 2
         assert page.locator(".mlws-Tab", has_text="Access").count() == 1
+        # the runs table opens beside the navigator, as a tab of the page's dock
+        table = page.locator("#mlws-dock .mlws-RunsPage")
+        table.locator(".mlws-RunRow", has_text="lr-0.2").wait_for()
+        assert table.locator(".mlws-RunRow").count() == 2
 
-        # a run opened: its params and its chart drawn
-        page.locator(".mlws-RunRow", has_text="lr-0.1").click()
-        view = page.locator(".mlws-RunView")
+        # a run opened from the navigator: its page, params and chart drawn
+        rows.filter(has_text="lr-0.1").locator(".mlws-NavOpen").click()
+        view = page.locator("#mlws-dock .mlws-RunView")
         view.locator(".mlws-Chart canvas").wait_for()
         assert "0.1" in view.locator(".mlws-Params").inner_text()
         assert page.locator(".mlws-OpenNotebook").count() == 0  # no notebooks on a team server
+        assert page.locator("#mlws-dock .lm-TabBar-tab").all_inner_texts() == ["Runs · team", "lr-0.1"]
         page.screenshot(path=str(SCREENSHOTS / "team-page.png"))
 
         # live: a run started elsewhere shows up without a reload (the server's events)
-        view.locator(".mlws-Back").click()
-        rows.first.wait_for()
         with Workspace.open(team["ws"]) as ws:
             with ws.experiment("team").start_run("arrived-live", snapshot=False, outputs=None) as run:
                 run.log("loss", 0.5)
-        page.locator(".mlws-RunRow", has_text="arrived-live").wait_for(timeout=15_000)
+        rows.filter(has_text="arrived-live").wait_for(timeout=15_000)
+        page.locator("#mlws-dock .lm-TabBar-tab", has_text="Runs").click()
+        table.locator(".mlws-RunRow", has_text="arrived-live").wait_for(timeout=15_000)
 
         # changes go through too (the page sends Jupyter's XSRF token with its cookie)
         page.locator(".mlws-Tab", has_text="Access").click()

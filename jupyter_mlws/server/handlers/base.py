@@ -140,7 +140,7 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
             raise E.InvalidInput(f"{name} must be from {low} to {high}, got {value}")
         return value
 
-    def bool_arg(self, name: str, default: bool) -> bool:
+    def bool_arg(self, name: str, default: bool = False) -> bool:
         """A query flag: ``true``/``1``/``yes`` or ``false``/``0``/``no`` (any case); else
         InvalidInput."""
         raw = self.get_query_argument(name, None)

@@ -29,13 +29,21 @@ class RunsHandler(MlwsHandler):
     async def get(self):
         ws = await self.ws()
         page = await self.call(
-            ws.runs.search, self.get_query_argument("filter", None) or None,
+            ws.runs.search, [f for f in self.get_query_arguments("filter") if f.strip()] or None,
             experiments=self.get_query_arguments("experiment") or None,
             order_by=self.get_query_arguments("order_by") or None,
             max_results=self.int_arg("max_results", 100, 1, 50_000),
-            page_token=self.get_query_argument("page_token", None) or None)
-        self.reply({"runs": [r.to_dict() for r in page.runs],
-                    "next_page_token": page.next_page_token})
+            page_token=self.get_query_argument("page_token", None) or None,
+            children=self.bool_arg("children"), ranges=self.get_query_arguments("ranges"),
+            keys=self.bool_arg("keys"))
+        runs = [r.to_dict() for r in page.runs]
+        for run in runs:
+            if page.children is not None:
+                run["children"] = page.children.get(run["id"], 0)
+            if page.ranges is not None:
+                run["ranges"] = page.ranges.get(run["id"], {})
+        self.reply({"runs": runs, "next_page_token": page.next_page_token,
+                    **({"keys": page.keys} if page.keys is not None else {})})
 
     @web.authenticated
     @authorized

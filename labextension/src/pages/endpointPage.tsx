@@ -6,6 +6,8 @@ import * as React from 'react';
 
 import { EndpointsPanel } from '../endpoints';
 import { EndpointsModel } from '../endpointsModel';
+import { ENDPOINT_HEALTH_SCHEMA } from '../tokens';
+import { followEvents } from './live';
 import { IPageContext, IPageRequest } from './page';
 
 export function createEndpointsPage(request: IPageRequest, context: IPageContext): Widget {
@@ -13,6 +15,7 @@ export function createEndpointsPage(request: IPageRequest, context: IPageContext
   const widget = ReactWidget.create(<EndpointsPanel model={model} />);
   widget.title.label = 'Endpoints';
   void model.refresh();
+  followEvents(widget, context, e => e.schema_id === ENDPOINT_HEALTH_SCHEMA, () => model.refresh());
   return widget;
 }
 

@@ -11,9 +11,15 @@ import { DockPanel, Widget } from '@lumino/widgets';
 import { IPageContext, IPageRequest, pageKey } from './page';
 import { createPage } from './registry';
 
-/** Opens pages: focuses the one already showing a request, or creates it. */
+/** Where a new page goes: beside or below another (`ref`: its id), or as a tab (default). */
+export interface IPlacement {
+  mode?: 'split-right' | 'split-left' | 'split-top' | 'split-bottom' | 'tab-after';
+  ref?: string;
+}
+
+/** Opens pages: focuses the one already showing a request, or creates it; returns its widget. */
 export interface IPageHost {
-  open(request: IPageRequest): void;
+  open(request: IPageRequest, placement?: IPlacement): Widget;
 }
 
 let counter = 0;
@@ -51,7 +57,7 @@ export class LabPageHost implements IPageHost {
     }
   }
 
-  open(request: IPageRequest): void {
+  open(request: IPageRequest, placement: IPlacement = {}): MainAreaWidget {
     const key = pageKey(request);
     const open = this.tracker.find(widget => {
       const shown = requestOf(widget);
@@ -59,7 +65,7 @@ export class LabPageHost implements IPageHost {
     });
     if (open) {
       this.app.shell.activateById(open.id);
-      return;
+      return open;
     }
     const content = build(request, this.context());
     const widget = new MainAreaWidget({ content });
@@ -72,8 +78,9 @@ export class LabPageHost implements IPageHost {
     });
     (widget as any).mlwsRequest = request;
     void this.tracker.add(widget);
-    this.app.shell.add(widget, 'main');
+    this.app.shell.add(widget, 'main', placement);
     this.app.shell.activateById(widget.id);
+    return widget;
   }
 }
 
@@ -84,17 +91,19 @@ export class DockPageHost implements IPageHost {
     private readonly context: () => IPageContext
   ) {}
 
-  open(request: IPageRequest): void {
+  open(request: IPageRequest, placement: IPlacement = {}): Widget {
     const key = pageKey(request);
     for (const widget of this.dock.widgets()) {
       const shown = requestOf(widget);
       if (shown && pageKey(shown) === key) {
         this.dock.activateWidget(widget);
-        return;
+        return widget;
       }
     }
     const content = build(request, this.context());
-    this.dock.addWidget(content);
+    const ref = placement.ref ? [...this.dock.widgets()].find(w => w.id === placement.ref) ?? null : null;
+    this.dock.addWidget(content, { mode: placement.mode ?? 'tab-after', ref });
     this.dock.activateWidget(content);
+    return content;
   }
 }

@@ -7,6 +7,8 @@ import * as React from 'react';
 import { EndpointsModel } from '../endpointsModel';
 import { ModelsModel } from '../model';
 import { ModelsList } from '../models';
+import { ENDPOINT_HEALTH_SCHEMA } from '../tokens';
+import { followEvents } from './live';
 import { IPageContext, IPageRequest } from './page';
 
 export function createModelsPage(request: IPageRequest, context: IPageContext): Widget {
@@ -17,6 +19,8 @@ export function createModelsPage(request: IPageRequest, context: IPageContext): 
   );
   widget.title.label = 'Models';
   void models.refresh();
+  void endpoints.refresh();
+  followEvents(widget, context, e => e.schema_id === ENDPOINT_HEALTH_SCHEMA, () => endpoints.refresh());
   return widget;
 }
 

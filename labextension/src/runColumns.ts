@@ -1,0 +1,206 @@
+/**
+ * The columns of the runs table (attributes, params, metrics as last/min/max, tags): how each
+ * is labelled, sorted (`order_by`) and read from a run, and what a user chose for an
+ * experiment (columns, the "best" metric and its direction), remembered in the browser's
+ * localStorage per experiment (JupyterLab's state database is not there on the team page).
+ * Also the experiment's primary metric, which the sidebar's run rows show.
+ */
+
+import { IRun, Scalar } from './tokens';
+
+export type ColumnKind = 'attribute' | 'param' | 'metric' | 'tag';
+/** A metric column's value: its latest value, or the smallest / largest it ever was. */
+export type Aggregate = 'last' | 'min' | 'max';
+export type Direction = 'min' | 'max';
+
+export interface IColumn {
+  kind: ColumnKind;
+  key: string;
+  /** Metrics only (default "last"). */
+  agg?: Aggregate;
+}
+
+/** A run as the runs table reads it: `children` and `ranges` come with `children=true` / `ranges=`. */
+export interface IRunRow extends IRun {
+  children?: number;
+  ranges?: Record<string, { min: number | string | null; max: number | string | null }>;
+}
+
+/** The keys a column chooser offers (GET runs?keys=true). */
+export interface IColumnKeys {
+  params: string[];
+  metrics: string[];
+  tags: string[];
+}
+
+/** Attributes a column can show, in the chooser's order. */
+export const ATTRIBUTES: Array<{ key: string; label: string }> = [
+  { key: 'status', label: 'Status' },
+  { key: 'start_time', label: 'Started' },
+  { key: 'duration', label: 'Duration' },
+  { key: 'end_time', label: 'Ended' },
+  { key: 'user', label: 'User' },
+  { key: 'source_name', label: 'Source' },
+  { key: 'source_type', label: 'Source type' },
+  { key: 'git_commit', label: 'Git commit' },
+  { key: 'description', label: 'Description' },
+  { key: 'id', label: 'Run id' }
+];
+
+export function columnId(column: IColumn): string {
+  return `${column.kind}:${column.kind === 'metric' ? column.agg ?? 'last' : ''}:${column.key}`;
+}
+
+export function columnLabel(column: IColumn): string {
+  if (column.kind === 'attribute') {
+    return ATTRIBUTES.find(a => a.key === column.key)?.label ?? column.key;
+  }
+  const agg = column.kind === 'metric' && column.agg && column.agg !== 'last' ? ` (${column.agg})` : '';
+  return `${column.key}${agg}`;
+}
+
+/** A key as the filter language names it: bare when it can be, else in backticks. */
+export function quoteKey(key: string): string {
+  return /^[A-Za-z_][\w.-]*$/.test(key) ? key : '`' + key.replace(/`/g, '``') + '`';
+}
+
+/** The column's field in the filter language (and `order_by`). */
+export function columnField(column: IColumn): string {
+  const key = quoteKey(column.key);
+  switch (column.kind) {
+    case 'attribute':
+      return column.key;
+    case 'param':
+      return `params.${key}`;
+    case 'tag':
+      return `tags.${key}`;
+    default:
+      return column.agg && column.agg !== 'last' ? `${column.agg}(metrics.${key})` : `metrics.${key}`;
+  }
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) {
+    return `${s}s`;
+  }
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+export function formatTime(value: unknown): string {
+  if (typeof value !== 'number') {
+    return value ? String(value) : '';
+  }
+  const date = new Date(value);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(
+    date.getHours()
+  )}:${pad(date.getMinutes())}`;
+}
+
+export function formatValue(value: Scalar | undefined): string {
+  if (typeof value === 'number') {
+    return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  }
+  return value === null || value === undefined ? '' : String(value);
+}
+
+/** The raw value of a column for a run (undefined when the run lacks it). */
+export function columnValue(column: IColumn, run: IRunRow): Scalar | undefined {
+  switch (column.kind) {
+    case 'param':
+      return run.params?.[column.key];
+    case 'tag':
+      return run.tags?.[column.key];
+    case 'metric': {
+      const agg = column.agg ?? 'last';
+      return agg === 'last' ? run.metrics?.[column.key] : run.ranges?.[column.key]?.[agg] ?? undefined;
+    }
+    default:
+      if (column.key === 'duration') {
+        const { start_time: start, end_time: end } = run;
+        return typeof start === 'number' && typeof end === 'number' ? end - start : undefined;
+      }
+      return run[column.key] as Scalar | undefined;
+  }
+}
+
+/** A column's value as the table shows it. */
+export function columnText(column: IColumn, run: IRunRow): string {
+  const value = columnValue(column, run);
+  if (column.kind === 'attribute' && (column.key === 'start_time' || column.key === 'end_time')) {
+    return formatTime(value);
+  }
+  if (column.kind === 'attribute' && column.key === 'duration') {
+    return typeof value === 'number' ? formatDuration(value) : run.status === 'running' ? 'running' : '';
+  }
+  return formatValue(value);
+}
+
+/** Whether lower is better for a metric of this name (loss, error, ...): the best run's default direction. */
+export function lowerIsBetter(key: string): boolean {
+  return /loss|err|mse|mae|rmse|perplexity|wer|cer|latency|time|duration|cost|regret/i.test(key);
+}
+
+/** The metric an experiment is judged by when nobody chose one: a loss, else a score, else the first. */
+export function preferredMetric(keys: string[]): string | null {
+  const sorted = [...keys].sort();
+  return (
+    sorted.find(key => /loss/i.test(key)) ?? sorted.find(key => /acc|f1|auc|score|r2/i.test(key)) ?? sorted[0] ?? null
+  );
+}
+
+/** What a user chose for an experiment's runs table. */
+export interface IRunsPrefs {
+  columns?: IColumn[];
+  best?: { metric: string; direction: Direction };
+  /** The last experiment the runs table showed (kept under the '' experiment's entry). */
+  experiment?: string;
+}
+
+const PREFS_PREFIX = 'jupyter-mlws:runs-table:';
+
+export function loadPrefs(experiment: string): IRunsPrefs {
+  try {
+    const raw = window.localStorage.getItem(PREFS_PREFIX + experiment);
+    const prefs = raw ? JSON.parse(raw) : {};
+    return prefs && typeof prefs === 'object' ? prefs : {};
+  } catch {
+    return {}; // storage disabled or a value not ours: nothing remembered
+  }
+}
+
+export function savePrefs(experiment: string, change: IRunsPrefs): void {
+  try {
+    window.localStorage.setItem(PREFS_PREFIX + experiment, JSON.stringify({ ...loadPrefs(experiment), ...change }));
+  } catch {
+    // storage full or disabled: the choice lasts until the page closes
+  }
+}
+
+/** The metric the sidebar shows for an experiment's runs: the one its table judges by, else a preferred one. */
+export function primaryMetric(experiment: string, runs: IRun[]): string | null {
+  const chosen = loadPrefs(experiment).best?.metric;
+  if (chosen) {
+    return chosen;
+  }
+  return preferredMetric([...new Set(runs.flatMap(run => Object.keys(run.metrics || {})))]);
+}
+
+/** The columns a table starts with: status, times, a few params and metrics. */
+export function defaultColumns(keys: IColumnKeys): IColumn[] {
+  return [
+    { kind: 'attribute', key: 'status' },
+    { kind: 'attribute', key: 'start_time' },
+    { kind: 'attribute', key: 'duration' },
+    ...keys.params.slice(0, 4).map(key => ({ kind: 'param' as const, key })),
+    ...keys.metrics.slice(0, 4).map(key => ({ kind: 'metric' as const, key, agg: 'last' as const }))
+  ];
+}
+
+/** The keys of some runs (before the server's list of the experiment's keys arrives). */
+export function keysOf(runs: IRun[]): IColumnKeys {
+  const keys = (pick: (run: IRun) => object) => [...new Set(runs.flatMap(run => Object.keys(pick(run) || {})))].sort();
+  return { params: keys(run => run.params), metrics: keys(run => run.metrics), tags: keys(run => run.tags) };
+}

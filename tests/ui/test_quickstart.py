@@ -1,0 +1,92 @@
+"""What `mlws quickstart` shows a new user: its own sample runs, in JupyterLab at 1440x900 as
+quickstart starts it; the navigator, the runs table of its experiment with the best run marked,
+and that run's page with its chart beside it, in view without resizing anything."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlws_testing import start_jupyter, stop_jupyter
+
+from jupyter_mlws.quickstart import lab_command
+
+from .conftest import SCREENSHOTS
+from .test_pages import palette
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    """`mlws quickstart --no-lab` in a fresh folder, then the `jupyter lab` it would start."""
+    root = tmp_path_factory.mktemp("quickstart")
+    (root / "ws").mkdir()
+    mlws = str(Path(sys.executable).parent / "mlws")
+    out = subprocess.run([mlws, "quickstart", "--no-lab", "--path", str(root / "ws")], capture_output=True,
+                         text=True, timeout=300, check=True).stdout
+    best = re.search(r"best run: (\w+)", out).group(1)
+    args = [arg for arg in lab_command()[2:] if arg != "--allow-root"]  # what quickstart passes `jupyter lab`
+    server = start_jupyter(root, lambda port, token: [
+        sys.executable, "-m", "jupyterlab", *args, "--no-browser", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"],
+        cwd=root / "ws")
+    try:
+        yield {"url": server.url, "token": server.token, "best": best}
+    finally:
+        stop_jupyter(server)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _inside(box, width=1440, height=900) -> bool:
+    return box is not None and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width \
+        and box["y"] + box["height"] <= height
+
+
+def test_quickstart_shows_the_best_run_and_its_chart(browser, quickstart):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{quickstart['url']}?token={quickstart['token']}")  # lands on quickstart's URL
+        page.wait_for_url("**/lab/workspaces/mlws**")
+        # the navigator, open by itself
+        page.locator(".mlws-Sidebar .mlws-NavRun").first.wait_for()
+        assert page.locator(".mlws-Sidebar .mlws-NavRun").count() == 3
+        # the runs table of the sample's experiment, the best run marked (lowest loss)
+        table = page.locator("#jp-main-dock-panel .mlws-RunsPage")
+        best = table.locator(".mlws-RunRow.mlws-mod-best")
+        best.wait_for()
+        assert best.get_attribute("data-run-id") == quickstart["best"]
+        assert table.locator(".mlws-Experiment").input_value() == "quickstart"
+        assert table.locator(".mlws-RunRow").count() == 3
+        assert table.locator(".mlws-BestMetric").input_value() == "loss"
+        assert table.locator(".mlws-BestDirection").inner_text() == "lowest"
+        # beside it, the best run's page with its chart drawn, both in view
+        view = page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{quickstart['best']}']")
+        chart = view.locator(".mlws-Chart canvas")
+        try:
+            chart.wait_for()
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / "quickstart-failed.png"))
+            raise
+        page.wait_for_timeout(500)  # the split settles
+        assert _inside(chart.bounding_box()), chart.bounding_box()
+        assert _inside(best.bounding_box()), best.bounding_box()
+        status = best.locator("td").nth(2)
+        assert status.inner_text().strip() == "completed"
+        assert status.evaluate("td => td.scrollWidth <= td.clientWidth")
+        page.mouse.move(0, 890)
+        page.screenshot(path=str(SCREENSHOTS / "quickstart.png"))
+
+        # the dark theme: the same view in JupyterLab's dark colours (looked at, not committed)
+        palette(page, "JupyterLab Dark")
+        page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(SCREENSHOTS / "quickstart-dark.png"))
+        palette(page, "JupyterLab Light")
+        page.wait_for_function("document.body.dataset.jpThemeLight === 'true'")
+    finally:
+        context.close()
