@@ -71,7 +71,7 @@ def _requests(routes, run_id):
     """(method, path parts, handler, query) for every route and method, parameters filled with
     real names."""
     sample = {"run_id": run_id, "key": "acc", "path": "a.txt", "ref": "m:1", "name": "m",
-              "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep"}
+              "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "deployment": "blue"}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":
