@@ -71,7 +71,10 @@ def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MLWS_"))}
     env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"), JUPYTER_PLATFORM_DIRS="1")
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"), JUPYTER_PLATFORM_DIRS="1",
+               # in a venv, Jupyter puts the environment's paths first unless told otherwise:
+               # the data dir (with this checkout's build) must come first
+               JUPYTER_PREFER_ENV_PATH="0")
     port, token = free_port(), secrets.token_hex(16)
     cmd = argv(port, token) + (["--allow-root"] if allow_root and os.geteuid() == 0 else [])
     log = root / "server.log"
