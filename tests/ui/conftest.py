@@ -121,7 +121,8 @@ def lab():
 
 
 #: screenshots the README shows (tests/ui/screenshots/NAME -> docs/NAME), refreshed only on request
-DOCS_SCREENSHOTS = {"run.png": "sidebar.png", "compare.png": "compare.png", "endpoints.png": "endpoints.png",
+DOCS_SCREENSHOTS = {"run.png": "sidebar.png", "compare.png": "compare.png",
+                    "model-page.png": "model-page.png", "endpoint-page.png": "endpoint-page.png",
                     "widgets.png": "widgets.png", "submit.png": "submit.png",
                     "access.png": "access.png", "team-page.png": "team-page.png"}
 

@@ -1,0 +1,170 @@
+"""A model's page in a real JupyterLab and a real browser: versions with aliases (move one),
+a version's description, tags, lineage (its run's params and metrics, its training data's
+statistics) and files; Deploy from the page; and a version an endpoint serves that the
+workspace refuses to delete, with its own words."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import SCREENSHOTS, lab_api
+
+pytest.importorskip("sklearn")
+pytest.importorskip("uvicorn")
+
+def palette(page, label: str) -> None:
+    """Run a command from JupyterLab's command palette (Ctrl+Shift+C), as a user would, once
+    JupyterLab has restored its layout (until then the palette may lose its focus and close);
+    tried again when it closed all the same before the label was typed."""
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    search = page.locator(".lm-CommandPalette-input")
+    for _ in range(5):
+        if not search.is_visible():
+            page.keyboard.press("Control+Shift+C")
+        try:
+            search.fill(label, timeout=5_000)
+            page.locator(".lm-CommandPalette-item", has_text=label).first.click(timeout=5_000)
+            return
+        except Exception:  # playwright's TimeoutError: the palette closed meanwhile
+            continue
+    raise AssertionError(f"the command palette did not run {label!r}")
+
+
+MODEL = "flower"
+ENDPOINT = "flower-ep"
+
+
+@pytest.fixture(scope="module")
+def flower(lab):
+    """flower:1 registered from a run (params, a metric, training data), flower:2 and :3 from
+    files; @champion on 1.  The endpoint a test deploys is removed at the end."""
+    from mlws_testing import iris_model
+
+    from jupyter_mlws import Workspace
+
+    root = lab["root"].parent
+    with Workspace.open(lab["root"]) as ws:
+        _, X = iris_model(root / "flower-1")
+        with ws.experiment("flowers").start_run("fit-C1", snapshot=False, outputs=None) as run:
+            run.log_params({"C": 1.0, "max_iter": 1000})
+            run.log("accuracy", 0.973)
+            run.upload_file("model.pkl", root / "flower-1" / "model.pkl")
+        ws.models.register(MODEL, run=run.id, artifact="model.pkl", training_data=X.tolist(),
+                           description="LogisticRegression on iris", tags={"stage": "dev"})
+        for n in (2, 3):
+            iris_model(root / f"flower-{n}", C=1.0 / n)
+            ws.register_model(MODEL, root / f"flower-{n}")
+        ws.models.set_alias(MODEL, "champion", 1)
+    yield run.id
+    lab_api(lab, "DELETE", f"endpoints/{ENDPOINT}")
+
+
+def _open_model_page(page):
+    palette(page, "Models")
+    row = page.locator("#jp-main-dock-panel .mlws-ModelsPage .mlws-ModelRow[data-model='flower']")
+    row.wait_for()
+    row.locator(".mlws-ModelOpen").click()
+    view = page.locator(f"#jp-main-dock-panel .mlws-ModelPage[data-model='{MODEL}']")
+    view.locator(".mlws-VersionRow").first.wait_for()
+    return view
+
+
+def test_versions_aliases_lineage_and_edits(page, lab, flower):
+    palette(page, "Models")
+    row = page.locator("#jp-main-dock-panel .mlws-ModelsPage .mlws-ModelRow[data-model='flower']")
+    row.wait_for()
+    assert row.locator(".mlws-ModelAliases").inner_text() == "@champion → v1"
+    assert [c.inner_text() for c in row.locator("td").all()[1:5]] == ["v3", "@champion → v1", "3", "–"]
+    view = _open_model_page(page)
+    assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"Model {MODEL}").count() == 1
+    rows = view.locator(".mlws-VersionRow")
+    assert [rows.nth(i).get_attribute("data-version") for i in range(rows.count())] == ["3", "2", "1"]
+    assert view.locator(".mlws-VersionDetail").get_attribute("data-version") == "3"  # the latest first
+
+    # version 1: its run's params and metric, its training data's statistics, its file
+    view.locator(".mlws-VersionRow[data-version='1'] .mlws-VersionOpen").click()
+    detail = view.locator(".mlws-VersionDetail[data-version='1']")
+    detail.wait_for()
+    assert detail.locator(".mlws-LineageRun").inner_text() == flower[:8]
+    params = detail.locator(".mlws-LineageParams").inner_text()
+    assert "C" in params and "1.0" in params and "max_iter" in params
+    assert "0.973" in detail.locator(".mlws-LineageMetrics").inner_text()
+    stats = detail.locator(".mlws-FeatureStats tbody tr")
+    stats.first.wait_for()
+    assert stats.count() == 4 and "150 rows, 4 features" in detail.locator(".mlws-TrainingData").inner_text()
+    expected = lab_api(lab, "GET", f"models/{MODEL}:1/training-data")[1]["features"][0]
+    assert stats.first.locator("td").nth(4).inner_text() == str(float(f"{expected['mean']:.4g}"))
+    assert detail.locator(".mlws-VersionFiles").inner_text().count("model.pkl") == 1
+    assert detail.locator(".mlws-DescriptionInput").input_value() == "LogisticRegression on iris"
+
+    # move @champion from 1 to 2: the server has it, the table shows it
+    alias = view.locator(".mlws-AliasRow[data-alias='champion']")
+    assert alias.get_attribute("data-version") == "1"
+    alias.locator(".mlws-AliasTarget").select_option("2")
+    alias.locator(".mlws-AliasMove").click()
+    view.locator(".mlws-AliasRow[data-alias='champion'][data-version='2']").wait_for()
+    assert lab_api(lab, "GET", f"models/{MODEL}@champion")[1]["version"] == 2
+    assert view.locator(".mlws-VersionRow[data-version='2'] .mlws-VersionAliases").inner_text() == "@champion"
+    # a new alias, with a name the server refuses first (its words, verbatim)
+    view.locator(".mlws-AliasName").fill("42")
+    view.locator(".mlws-AliasSet").click()
+    error = view.locator(".mlws-ModelActionError")
+    error.wait_for()
+    refused = lab_api(lab, "PUT", f"models/{MODEL}/aliases/42", {"version": 1})
+    assert refused[0] == 400 and error.inner_text() == refused[1]["message"]
+    view.locator(".mlws-AliasName").fill("baseline")
+    view.locator(".mlws-AliasSet").click()
+    view.locator(".mlws-AliasRow[data-alias='baseline'][data-version='1']").wait_for()
+
+    # description and tags, kept by the server
+    detail.locator(".mlws-DescriptionInput").fill("LogisticRegression on iris, C=1")
+    detail.locator(".mlws-DescriptionSave").click()
+    page.wait_for_function("!document.querySelector('.mlws-DescriptionSave:not([disabled])')")
+    detail.locator(".mlws-TagKey").fill("reviewed")
+    detail.locator(".mlws-TagValue").fill("yes")
+    detail.locator(".mlws-TagAdd").click()
+    detail.locator(".mlws-Tag[data-tag='reviewed']").wait_for()
+    detail.locator(".mlws-Tag[data-tag='stage'] .mlws-TagRemove").click()
+    detail.locator(".mlws-Tag[data-tag='stage']").wait_for(state="detached")
+    shown = lab_api(lab, "GET", f"models/{MODEL}:1")[1]
+    assert shown["description"] == "LogisticRegression on iris, C=1" and shown["tags"] == {"reviewed": "yes"}
+    page.screenshot(path=str(SCREENSHOTS / "model-page.png"))
+
+
+def test_deploy_then_a_served_version_cannot_be_deleted(page, lab, flower):
+    view = _open_model_page(page)
+    view.locator(".mlws-VersionRow[data-version='2'] .mlws-VersionOpen").click()
+    detail = view.locator(".mlws-VersionDetail[data-version='2']")
+    detail.locator(".mlws-DeployVersion").click()
+    form = detail.locator(".mlws-DeployForm")
+    assert form.locator("h3").inner_text() == f"Deploy {MODEL}:2"
+    form.locator(".mlws-DeployName").fill(ENDPOINT)
+    form.locator(".mlws-DeployScript").fill("score.py")
+    form.locator(".mlws-DeploySubmit").click()
+    # the start's progress arrives through the server's events; then "served by" shows it
+    page.wait_for_selector(".mlws-DeployProgress[data-state='healthy']", timeout=90_000)
+    view.locator(f".mlws-VersionRow[data-version='2'] .mlws-ServedBy", has_text=ENDPOINT).wait_for()
+
+    # delete the served version: asked to confirm, then the workspace's refusal, verbatim
+    detail.locator(".mlws-DeleteVersion").click()
+    detail.locator(".mlws-DeleteConfirm").click()
+    error = view.locator(".mlws-ModelActionError")
+    error.wait_for()
+    refused = lab_api(lab, "DELETE", f"models/{MODEL}:2")
+    assert refused[0] == 409 and ENDPOINT in refused[1]["message"]
+    assert error.inner_text() == refused[1]["message"]
+    assert view.locator(".mlws-VersionRow").count() == 3
+
+    # version 3 serves nowhere: deleted, and gone from the page
+    view.locator(".mlws-VersionRow[data-version='3'] .mlws-VersionOpen").click()
+    view.locator(".mlws-VersionDetail[data-version='3'] .mlws-DeleteVersion").click()
+    view.locator(".mlws-VersionDetail[data-version='3'] .mlws-DeleteCancel").click()  # changed my mind
+    assert view.locator(".mlws-VersionRow").count() == 3
+    view.locator(".mlws-VersionDetail[data-version='3'] .mlws-DeleteVersion").click()
+    view.locator(".mlws-VersionDetail[data-version='3'] .mlws-DeleteConfirm").click()
+    view.locator(".mlws-VersionRow[data-version='3']").wait_for(state="detached")
+    assert [v["version"] for v in lab_api(lab, "GET", f"models/{MODEL}")[1]["versions"]] == [2, 1]
+
+    # the endpoint's link opens its page
+    view.locator(".mlws-VersionRow[data-version='2'] .mlws-ServedBy").click()
+    page.locator(f"#jp-main-dock-panel .mlws-EndpointPage[data-endpoint='{ENDPOINT}']").wait_for()
