@@ -168,3 +168,74 @@ def test_deploy_then_a_served_version_cannot_be_deleted(page, lab, flower):
     # the endpoint's link opens its page
     view.locator(".mlws-VersionRow[data-version='2'] .mlws-ServedBy").click()
     page.locator(f"#jp-main-dock-panel .mlws-EndpointPage[data-endpoint='{ENDPOINT}']").wait_for()
+
+
+@pytest.fixture(scope="module")
+def team_lab(tmp_path_factory):
+    """A ``jupyter lab`` that applies workspace roles (a team's server), on a workspace with
+    flower:1 and flower:2; yields its URL, token and workspace folder."""
+    import sys
+
+    from mlws_testing import iris_model, start_jupyter, stop_jupyter
+
+    from jupyter_mlws import Workspace
+
+    root = tmp_path_factory.mktemp("team-lab")
+    with Workspace.create(root / "ws") as ws:
+        for n in (1, 2):
+            iris_model(root / f"m{n}", C=1.0 / n)
+            ws.register_model(MODEL, root / f"m{n}")
+        ws.models.set_alias(MODEL, "champion", 1)
+    server = start_jupyter(root, lambda port, token: [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root / 'ws'}", "--MlwsApp.enforce_roles=True"], cwd=root / "ws")
+    try:
+        yield {"url": server.url, "token": server.token, "ws": root / "ws"}
+    finally:
+        stop_jupyter(server)
+
+
+def test_readers_see_no_enabled_controls_and_refusals_show_verbatim(browser, team_lab):
+    from jupyter_mlws import Workspace
+    from jupyter_mlws.access import os_user
+    from jupyter_mlws.errors import PermissionDenied
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{team_lab['url']}lab/workspaces/roles?token={team_lab['token']}")
+        page.wait_for_selector("#jp-main-dock-panel")
+        user = page.evaluate("fetch('/api/me').then(r => r.json()).then(me => me.identity.username)")
+        with Workspace.open(team_lab["ws"]) as ws:
+            ws.access.grant(os_user(), user, "contributor")
+        view = _open_model_page(page)
+        alias = view.locator(".mlws-AliasRow[data-alias='champion']")
+        alias.locator(".mlws-AliasTarget").select_option("2")
+        assert alias.locator(".mlws-AliasMove").is_enabled()
+
+        # demoted while the page is open: the server refuses, and the page shows its words
+        with Workspace.open(team_lab["ws"]) as ws:
+            ws.access.grant(os_user(), user, "reader")
+            with pytest.raises(PermissionDenied) as refusal:
+                ws.access.require(user, "write", "models")
+        alias.locator(".mlws-AliasMove").click()
+        error = view.locator(".mlws-ModelActionError")
+        error.wait_for()
+        assert error.inner_text() == str(refusal.value)
+        with Workspace.open(team_lab["ws"]) as ws:
+            assert ws.models.resolve(f"{MODEL}@champion").version == 1
+
+        # opened again as a reader: nothing to click that would change the model
+        page.reload()
+        view = _open_model_page(page)  # restored with the layout, or opened again
+        assert "you are a reader" in view.locator(".mlws-PageHeader").inner_text()
+        controls = view.locator(".mlws-VersionActions button, .mlws-Aliases button, .mlws-Aliases select, "
+                                ".mlws-Aliases input")
+        assert controls.count() >= 6
+        assert all(c.is_disabled() for c in controls.all())
+        assert view.locator(".mlws-DescriptionInput, .mlws-TagForm, .mlws-TagRemove").count() == 0
+        page.screenshot(path=str(SCREENSHOTS / "model-page-reader.png"))
+    finally:
+        context.close()

@@ -248,7 +248,7 @@ function Aliases(props: { model: ModelPageModel }): JSX.Element {
           <input
             className="mlws-AliasName"
             value={alias}
-            placeholder="champion"
+            placeholder="e.g. staging"
             disabled={disabled}
             onChange={e => setAlias(e.target.value)}
           />
