@@ -13,20 +13,13 @@ import * as React from 'react';
 import { EndpointsModel } from '../endpointsModel';
 import { ENDPOINT_HEALTH_SCHEMA, IEndpoint } from '../tokens';
 import { EndpointPageModel, IDriftDeployment, IKeys, ITimelinePoint, WINDOWS } from './endpointPageModel';
+import { ErrorBox } from './errorBox';
 import { followEvents } from './live';
 import { IPageContext, IPageRequest } from './page';
 import { ITimeSeries, SERIES_VARS, TimeChart } from './timeChart';
 
 function ms(value: number | null | undefined): string {
   return value === null || value === undefined ? '–' : `${value < 10 ? value.toFixed(2) : Math.round(value)} ms`;
-}
-
-function ErrorBox(props: { message: string | null; className?: string }): JSX.Element | null {
-  return props.message ? (
-    <div className={`mlws-Error ${props.className ?? ''}`} role="alert">
-      {props.message}
-    </div>
-  ) : null;
 }
 
 function StateBadge(props: { state: string }): JSX.Element {

@@ -15,6 +15,7 @@ import { DeployForm } from '../endpoints';
 import { EndpointsModel } from '../endpointsModel';
 import { formatTime, formatValue } from '../runs';
 import { ENDPOINT_HEALTH_SCHEMA, Scalar } from '../tokens';
+import { ErrorBox } from './errorBox';
 import { followEvents } from './live';
 import { IFeatureStats, IModelSummary, ITrainingData, IVersionDetail, ModelPageModel, ModelsPageModel } from './modelPageModel';
 import { IPageContext, IPageRequest } from './page';
@@ -34,14 +35,6 @@ export function formatBytes(size: number): string {
 /** A statistic in 4 significant digits, without trailing zeros. */
 function number(value: number | undefined): string {
   return value === undefined || value === null ? '–' : String(Number(value.toPrecision(4)));
-}
-
-function ErrorBox(props: { message: string | null; className?: string }): JSX.Element | null {
-  return props.message ? (
-    <div className={`mlws-Error ${props.className ?? ''}`} role="alert">
-      {props.message}
-    </div>
-  ) : null;
 }
 
 /** Endpoint names as links to their pages. */
