@@ -62,7 +62,13 @@ function EndpointsTable(props: { model: EndpointsModel; context: IPageContext })
               return (
                 <tr key={e.name} className="mlws-EndpointRow" data-endpoint={e.name} data-state={e.state} onClick={() => open(e)}>
                   <td>
-                    <button className="mlws-LinkButton mlws-EndpointOpen" onClick={() => open(e)}>
+                    <button
+                      className="mlws-LinkButton mlws-EndpointOpen"
+                      onClick={event => {
+                        event.stopPropagation(); // the row opens it too
+                        open(e);
+                      }}
+                    >
                       {e.name}
                     </button>
                   </td>

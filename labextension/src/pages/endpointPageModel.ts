@@ -134,9 +134,12 @@ export class EndpointPageModel extends FetchingModel {
       this.role = await fetchRole();
       this.roleKnown = true;
     }
-    await this.fetching(async () => {
+    const found = await this.fetching(async () => {
       this.endpoint = await requestAPI<IEndpoint>(`endpoints/${encodeURIComponent(this.name)}`);
     });
+    if (!found) {
+      return; // e.g. deleted meanwhile: its error says so, and there is nothing else to read
+    }
     await Promise.all([
       this.loadMetrics(),
       this.loadDrift(),

@@ -86,7 +86,13 @@ function ModelsTable(props: { model: ModelsPageModel; context: IPageContext }): 
             {model.models.map(m => (
               <tr key={m.name} className="mlws-ModelRow" data-model={m.name} onClick={() => open(m)}>
                 <td>
-                  <button className="mlws-LinkButton mlws-ModelOpen" onClick={() => open(m)}>
+                  <button
+                    className="mlws-LinkButton mlws-ModelOpen"
+                    onClick={event => {
+                      event.stopPropagation(); // the row opens it too
+                      open(m);
+                    }}
+                  >
                     {m.name}
                   </button>
                   {m.description ? <div className="mlws-Muted">{m.description}</div> : null}
@@ -157,7 +163,13 @@ function VersionsTable(props: { model: ModelPageModel; context: IPageContext }):
             onClick={() => model.select(v.version)}
           >
             <td>
-              <button className="mlws-LinkButton mlws-VersionOpen" onClick={() => model.select(v.version)}>
+              <button
+                className="mlws-LinkButton mlws-VersionOpen"
+                onClick={event => {
+                  event.stopPropagation(); // the row selects it too
+                  model.select(v.version);
+                }}
+              >
                 v{v.version}
               </button>
             </td>
