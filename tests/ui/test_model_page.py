@@ -36,8 +36,9 @@ ENDPOINT = "flower-ep"
 
 @pytest.fixture(scope="module")
 def flower(lab):
-    """flower:1 registered from a run (params, a metric, training data), flower:2 and :3 from
-    files; @champion on 1.  The endpoint a test deploys is removed at the end."""
+    """flower:1 registered from the workspace's long run (its params and metrics) with iris as
+    its training data, flower:2 and :3 from files; @champion on 1.  No run is added (other
+    modules count the workspace's runs); the endpoint a test deploys is removed at the end."""
     from mlws_testing import iris_model
 
     from jupyter_mlws import Workspace
@@ -45,17 +46,13 @@ def flower(lab):
     root = lab["root"].parent
     with Workspace.open(lab["root"]) as ws:
         _, X = iris_model(root / "flower-1")
-        with ws.experiment("flowers").start_run("fit-C1", snapshot=False, outputs=None) as run:
-            run.log_params({"C": 1.0, "max_iter": 1000})
-            run.log("accuracy", 0.973)
-            run.upload_file("model.pkl", root / "flower-1" / "model.pkl")
-        ws.models.register(MODEL, run=run.id, artifact="model.pkl", training_data=X.tolist(),
-                           description="LogisticRegression on iris", tags={"stage": "dev"})
+        ws.models.register(MODEL, run=lab["long_id"], artifact="summary.json", training_data=X.tolist(),
+                           description="The long run's model", tags={"stage": "dev"})
         for n in (2, 3):
             iris_model(root / f"flower-{n}", C=1.0 / n)
             ws.register_model(MODEL, root / f"flower-{n}")
         ws.models.set_alias(MODEL, "champion", 1)
-    yield run.id
+    yield lab["long_id"]
     lab_api(lab, "DELETE", f"endpoints/{ENDPOINT}")
 
 
@@ -86,16 +83,18 @@ def test_versions_aliases_lineage_and_edits(page, lab, flower):
     detail = view.locator(".mlws-VersionDetail[data-version='1']")
     detail.wait_for()
     assert detail.locator(".mlws-LineageRun").inner_text() == flower[:8]
-    params = detail.locator(".mlws-LineageParams").inner_text()
-    assert "C" in params and "1.0" in params and "max_iter" in params
-    assert "0.973" in detail.locator(".mlws-LineageMetrics").inner_text()
+    lineage = lab_api(lab, "GET", f"models/{MODEL}:1")[1]["lineage"]
+    assert lineage["params"] == {"lr": "0.001"} and lineage["experiment"] == "long"
+    assert detail.locator(".mlws-LineageParams").inner_text().split() == ["lr", "0.001"]
+    metrics = detail.locator(".mlws-LineageMetrics").inner_text()
+    assert "val_loss" in metrics and "loss" in metrics.replace("val_loss", "")
     stats = detail.locator(".mlws-FeatureStats tbody tr")
     stats.first.wait_for()
     assert stats.count() == 4 and "150 rows, 4 features" in detail.locator(".mlws-TrainingData").inner_text()
     expected = lab_api(lab, "GET", f"models/{MODEL}:1/training-data")[1]["features"][0]
     assert stats.first.locator("td").nth(4).inner_text() == str(float(f"{expected['mean']:.4g}"))
-    assert detail.locator(".mlws-VersionFiles").inner_text().count("model.pkl") == 1
-    assert detail.locator(".mlws-DescriptionInput").input_value() == "LogisticRegression on iris"
+    assert detail.locator(".mlws-VersionFiles").inner_text().count("summary.json") == 1
+    assert detail.locator(".mlws-DescriptionInput").input_value() == "The long run's model"
 
     # move @champion from 1 to 2: the server has it, the table shows it
     alias = view.locator(".mlws-AliasRow[data-alias='champion']")
@@ -117,7 +116,7 @@ def test_versions_aliases_lineage_and_edits(page, lab, flower):
     view.locator(".mlws-AliasRow[data-alias='baseline'][data-version='1']").wait_for()
 
     # description and tags, kept by the server
-    detail.locator(".mlws-DescriptionInput").fill("LogisticRegression on iris, C=1")
+    detail.locator(".mlws-DescriptionInput").fill("The long run's model, lr=0.001")
     detail.locator(".mlws-DescriptionSave").click()
     page.wait_for_function("!document.querySelector('.mlws-DescriptionSave:not([disabled])')")
     detail.locator(".mlws-TagKey").fill("reviewed")
@@ -127,7 +126,7 @@ def test_versions_aliases_lineage_and_edits(page, lab, flower):
     detail.locator(".mlws-Tag[data-tag='stage'] .mlws-TagRemove").click()
     detail.locator(".mlws-Tag[data-tag='stage']").wait_for(state="detached")
     shown = lab_api(lab, "GET", f"models/{MODEL}:1")[1]
-    assert shown["description"] == "LogisticRegression on iris, C=1" and shown["tags"] == {"reviewed": "yes"}
+    assert shown["description"] == "The long run's model, lr=0.001" and shown["tags"] == {"reviewed": "yes"}
     page.screenshot(path=str(SCREENSHOTS / "model-page.png"))
 
 
