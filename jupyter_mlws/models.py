@@ -28,7 +28,7 @@ from . import runs as R
 from .fsutil import safe_join, shown_path, validate_name
 from .artifacts import copy_blob
 from .errors import Conflict, InvalidInput, NotFound
-from .limits import VERSION_MAX, check_text
+from .limits import TAGS_MAX, VERSION_MAX, check_count, check_key, check_text
 from .store import schema as S
 from .store.blobs import BlobStore
 from .store.db import Database
@@ -172,7 +172,8 @@ class ModelRegistry:
     blobs : BlobStore
         Where the models' files live.
     in_use : callable, optional
-        Given a version's ``NAME:VERSION``, the names of endpoints serving it (deletion refuses those).
+        Given a version's ``NAME:VERSION`` (or a model's ``NAME``: any of its versions), the
+        names of endpoints serving it (deletion refuses those).
     """
 
     def __init__(self, db: Database, runs: R.RunService, blobs: BlobStore,
@@ -331,7 +332,8 @@ class ModelRegistry:
             aliases=list(aliases), files=files, training_data=training)
 
     def list(self) -> list[dict]:
-        """Every model with its latest version, number of versions and aliases."""
+        """Every model with its latest version, number of versions, aliases and ``served_by``
+        (the endpoints serving any of its versions)."""
         m, v, a = S.models, S.model_versions, S.model_aliases
         with self.db.read() as conn:
             rows = conn.execute(
@@ -347,7 +349,70 @@ class ModelRegistry:
         for name, alias, version in aliases:
             by_model.setdefault(name, {})[alias] = version
         return [dict(name=n, description=d, latest=latest, versions=count, updated_at=t,
-                     aliases=by_model.get(n, {})) for n, d, latest, count, t in rows]
+                     aliases=by_model.get(n, {}), served_by=self.in_use(n))
+                for n, d, latest, count, t in rows]
+
+    def show(self, ref: str) -> dict:
+        """What a model's page shows, JSON-friendly: a version (``NAME:3``, ``NAME@alias``) or,
+        for ``NAME``, ``{"name", "versions": [...]}`` newest first; each version with
+        ``served_by``, the endpoints serving it (such a version cannot be deleted)."""
+        name, version, alias = parse_ref(ref)
+
+        def shown(v: ModelVersion) -> dict:
+            return v.to_dict() | {"served_by": self.in_use(v.ref)}
+
+        if version is not None or alias is not None:
+            return shown(self.resolve(ref))
+        return {"name": name, "versions": [shown(v) for v in self.versions(name)]}
+
+    def update(self, ref: str, *, description: str | None = None, set_tags: Mapping | None = None,
+               delete_tags: "list[str] | tuple[str, ...]" = ()) -> ModelVersion:
+        """Change a version's description and tags (``NAME:3`` or ``NAME@alias``), all or nothing.
+
+        Raises InvalidInput for ``NAME`` alone (name a version), a bad tag or text, and NotFound
+        for a tag to delete that the version does not have (nothing is then changed).
+        """
+        _name, version, alias = parse_ref(ref)
+        if version is None and alias is None:
+            raise InvalidInput(f"{ref!r} names a whole model: give the version to change, "
+                               f"e.g. {ref}:1 or {ref}@champion")
+        if description is not None:
+            description = check_text(description, "the description")
+        rows = R.tag_rows(set_tags or {})
+        check_count(len(delete_tags), TAGS_MAX, "tags to delete")
+        doomed = [check_key(k, "tag") for k in delete_tags]
+        target = self.resolve(ref)
+        v = S.model_versions
+
+        def write(conn: Connection) -> None:
+            tags = json.loads(conn.execute(select(v.c.tags).where(v.c.pk == target.pk)).scalar())
+            for key in doomed:
+                if key not in tags:  # raising rolls the whole call back
+                    raise NotFound(f"{target.ref} has no tag {key!r}: nothing was changed")
+                del tags[key]
+            tags.update(rows)
+            check_count(len(tags), TAGS_MAX, "tags")
+            values = {"tags": json.dumps(tags)}
+            if description is not None:
+                values["description"] = description
+            conn.execute(v.update().where(v.c.pk == target.pk).values(**values))
+
+        self.db.transact(write)
+        return self._version_by_pk(target.pk)
+
+    def training_data(self, ref: str) -> dict:
+        """The per-feature statistics of a version's training data (:func:`.endpoints.drift.
+        feature_stats`: rows, and per feature its kind, count, missing, mean, std, min, max and
+        bin fractions), what drift is measured against.  ``rows`` is None, with a ``message``
+        saying how to record them, for a version registered without training data."""
+        version = self.resolve(ref)
+        stats = self.training_stats(version)
+        if stats is None:
+            return {"ref": version.ref, "rows": None, "features": [],
+                    "message": f"{version.ref} was registered without training data: register a "
+                               "version with training_data=... (or --training-data train.csv) to "
+                               "see its statistics and measure drift"}
+        return {"ref": version.ref, **stats, "message": None}
 
     def versions(self, name: str) -> list[ModelVersion]:
         """Every version of a model, newest first."""

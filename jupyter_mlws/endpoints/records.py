@@ -184,16 +184,17 @@ class EndpointRecords:
 
         self.db.transact(remove)
 
-    def serving(self, model: str, version: int) -> list[str]:
-        """Names of the endpoints whose deployments serve ``model:version``."""
+    def serving(self, model: str, version: int | None) -> list[str]:
+        """Names of the endpoints whose deployments serve ``model:version`` (None: any version)."""
         dm, d, e = S.deployment_models, S.deployments, S.endpoints
         v, m = S.model_versions, S.models
+        which = m.c.name == model if version is None else and_(m.c.name == model, v.c.version == version)
         with self.db.read() as conn:
             return list(conn.execute(
                 select(e.c.name).distinct().select_from(
                     dm.join(d, d.c.pk == dm.c.deployment_pk).join(e, e.c.pk == d.c.endpoint_pk)
                     .join(v, v.c.pk == dm.c.version_pk).join(m, m.c.pk == v.c.model_pk))
-                .where(and_(m.c.name == model, v.c.version == version)).order_by(e.c.name)).scalars())
+                .where(which).order_by(e.c.name)).scalars())
 
     # -- request statistics -------------------------------------------------------------------
 

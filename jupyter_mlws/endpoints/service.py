@@ -457,10 +457,11 @@ class EndpointService:
             return text
         return "\n".join(text.splitlines()[-lines:])
 
-    def metrics(self, name: str, since: float = 3600.0, *, deployment: str | None = None) -> dict:
-        """Request counts, status codes, errors and latency percentiles over the last ``since`` s
-        (see :meth:`EndpointReports.metrics`)."""
-        return self.reports.metrics(name, since, deployment=deployment)
+    def metrics(self, name: str, since: float = 3600.0, *, deployment: str | None = None,
+                buckets: int | None = None) -> dict:
+        """Request counts, status codes, errors and latency percentiles over the last ``since`` s,
+        with a ``timeline`` of ``buckets`` buckets when given (see :meth:`EndpointReports.metrics`)."""
+        return self.reports.metrics(name, since, deployment=deployment, buckets=buckets)
 
     def samples(self, name: str, limit: int = 100) -> list[dict]:
         """The latest sampled request/response payloads (see :meth:`EndpointReports.samples`)."""
@@ -472,11 +473,12 @@ class EndpointService:
         return self.reports.drift(name, since)
 
     def serving(self, ref: str) -> list[str]:
-        """Names of the endpoints whose deployments serve the model version ``NAME:VERSION``."""
+        """Names of the endpoints whose deployments serve the model version ``NAME:VERSION``,
+        or any version of the model ``NAME``; ``NAME@alias`` names none (resolve it first)."""
         from ..models import parse_ref
 
-        model, version, _alias = parse_ref(ref)
-        return self.records.serving(model, version) if version is not None else []
+        model, version, alias = parse_ref(ref)
+        return [] if alias is not None else self.records.serving(model, version)
 
     # -- calling ----------------------------------------------------------------------------
 

@@ -170,9 +170,16 @@ PATHS = {
                     body="ModelRegistration", status="201"),
     },
     "/models/{ref}": {
-        "get": _op("A version (NAME:3, NAME@alias) or every version of NAME", "models", params=[REF]),
-        "delete": _op("Delete a version, or every version of NAME", "models", params=[REF]),
+        "get": _op("A version (NAME:3, NAME@alias) or every version of NAME, each with served_by "
+                   "(the endpoints serving it)", "models", params=[REF]),
+        "patch": _op("Change a version's description and tags (NAME:3 or NAME@alias), all or nothing",
+                     "models", "ModelVersion", params=[REF], body="ModelUpdate"),
+        "delete": _op("Delete a version, or every version of NAME (409 while an endpoint serves it)",
+                      "models", params=[REF]),
     },
+    "/models/{ref}/training-data": {"get": _op(
+        "Per-feature statistics of the version's training data (rows null, with a message, when "
+        "none was recorded)", "models", params=[REF])},
     "/models/{name}/aliases/{alias}": {
         "put": _op("Point NAME@ALIAS at a version", "models", "ModelVersion",
                    params=[_param("name"), _param("alias")], body="AliasTarget"),
@@ -223,10 +230,25 @@ PATHS = {
         "endpoints", params=[
             ENDPOINT, _param("tail", "query", "Lines, 1 to 10000 (default 200)", "integer")])},
     "/endpoints/{endpoint}/metrics": {"get": _op(
-        "Requests, errors, status codes and latency p50/p95/p99 (ms), totals and a 10 s series",
+        "Requests, errors, status codes and latency p50/p95/p99 (ms), totals and a 10 s series; "
+        "with buckets, a timeline: per deployment, arrays of {t (ms), count, errors, p50, p95, p99}",
         "endpoints", params=[ENDPOINT,
                              _param("since", "query", "Seconds back (default 3600)", "number"),
-                             _param("deployment", "query", "Only this deployment")])},
+                             _param("deployment", "query", "Only this deployment"),
+                             _param("buckets", "query", "Cut the window into this many buckets "
+                                    "(1 to 1000; each a whole 10 s or more)", "integer")])},
+    "/endpoints/{endpoint}/drift": {"get": _op(
+        "Per deployment and feature, the drift (PSI) of sampled inputs from the model's training "
+        "data, or why there is no verdict", "endpoints",
+        params=[ENDPOINT, _param("since", "query", "Seconds back (default 3600)", "number")])},
+    "/endpoints/{endpoint}/deployments/{deployment}": {
+        "put": _op("Add or replace a deployment taking no traffic (returns at once, 202; split "
+                   "traffic once it is healthy)", "endpoints", "Endpoint",
+                   params=[ENDPOINT, _param("deployment", description="e.g. green")],
+                   body="DeploymentCreation", status="202"),
+        "delete": _op("Remove a deployment that takes no traffic", "endpoints", "Endpoint",
+                      params=[ENDPOINT, _param("deployment")]),
+    },
     "/endpoints/{endpoint}/keys": {
         "get": _op("The endpoint's two keys (contributors and owners only)", "endpoints", "EndpointKeys",
                    params=[ENDPOINT]),
@@ -350,7 +372,16 @@ SCHEMAS = {
     "ModelVersion": {"type": "object", "properties": {
         "name": {"type": "string"}, "version": {"type": "integer"}, "ref": {"type": "string"},
         "flavor": {"type": "string"}, "run_id": {"type": ["string", "null"]},
-        "aliases": {"type": "array", "items": {"type": "string"}}}},
+        "aliases": {"type": "array", "items": {"type": "string"}},
+        "description": {"type": "string"}, "tags": {"type": "object"},
+        "lineage": {"type": "object", "description": "run_id, experiment, params and metrics at registration"},
+        "files": {"type": "array", "items": {"type": "object"}},
+        "served_by": {"type": "array", "items": {"type": "string"},
+                      "description": "The endpoints serving this version"}}},
+    "ModelUpdate": _body([], {
+        "description": {**_TEXT, "maxLength": TAG_VALUE_MAX}, "set": _TAGS,
+        "delete": {"type": "array", "maxItems": TAGS_MAX, "items": _NAME}},
+        {"description": "LogisticRegression, C=0.5", "set": {"stage": "review"}, "delete": ["draft"]}),
     "AliasTarget": _body(["version"], {"version": _VERSION}, {"version": 3}),
     "RoleGrant": _body(["role"], {"role": {"type": "string", "maxLength": 32,
                                            "description": "owner, contributor or reader (any case)"}},
@@ -363,6 +394,11 @@ SCHEMAS = {
         "workers": {"type": "integer", "minimum": 1, "maximum": 64},
         "deployment": {**_NAME, "description": "The first deployment (default blue)"}},
         {"name": "iris", "model": "iris:2", "script": "serving/score.py"}),
+    "DeploymentCreation": _body(["model", "script"], {
+        "model": {**_NAME, "description": "NAME:VERSION, NAME@ALIAS or NAME (latest)"},
+        "script": {**_TEXT, "minLength": 1, "description": "The scoring script, relative to the "
+                                                          "server's folder"}},
+        {"model": "iris:2", "script": "serving/score.py"}),
     "Endpoint": {"type": "object", "properties": {
         "name": {"type": "string"},
         "state": {"type": "string", "enum": ["creating", "healthy", "failed", "stopped"]},

@@ -6,3 +6,4 @@ import './run-page.css';
 import './sweep-compare.css';
 import './navigator.css';
 import './runsTable.css';
+import './modelPages.css';

@@ -122,7 +122,8 @@ def lab():
 
 #: screenshots the README shows (tests/ui/screenshots/NAME -> docs/NAME), refreshed only on request
 DOCS_SCREENSHOTS = {"quickstart.png": "quickstart.png", "runs-table.png": "runs-table.png",
-                    "compare.png": "compare.png", "endpoints.png": "endpoints.png",
+                    "compare.png": "compare.png", "model-page.png": "model-page.png",
+                    "endpoint-page.png": "endpoint-page.png",
                     "widgets.png": "widgets.png", "run-details-widget.png": "run-details-widget.png",
                     "submit.png": "submit.png",
                     "access.png": "access.png", "team-page.png": "team-page.png"}

@@ -1,6 +1,7 @@
-"""Models & endpoints in a real JupyterLab and a real browser: from the navigator, the models
-page deploys a registered sklearn model from the form, watches it become healthy, and calls it
-from the test box; the navigator shows the endpoint's state."""
+"""An endpoint's page in a real JupyterLab and a real browser, against one real endpoint serving
+a real sklearn model: charts of requests over time drawn after calls from the test box, drift per
+feature, keys masked and copied, the log, a second deployment with a 90/10 traffic split, and
+live updates through the server's events (nothing polls)."""
 
 from __future__ import annotations
 
@@ -9,98 +10,176 @@ import json
 import pytest
 
 from .conftest import SCREENSHOTS, lab_api
+from .test_model_page import palette
 
 pytest.importorskip("sklearn")
 pytest.importorskip("uvicorn")
 
 SAMPLE = {"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}  # a setosa and a virginica
+MODEL = "petal"
+ENDPOINT = "petal-ep"
+#: 120 rows like the training data's: enough sampled rows for a drift verdict
+ROWS = [[5.0 + i % 20 / 10, 3.0 + i % 10 / 10, 1.5 + i % 40 / 10, 0.2 + i % 20 / 10] for i in range(120)]
 
 
-@pytest.fixture
-def no_endpoints_left(lab):
-    """Endpoints the test deployed are stopped and removed after it."""
-    yield
-    for item in lab_api(lab, "GET", "endpoints")[1]["endpoints"]:
-        assert lab_api(lab, "DELETE", f"endpoints/{item['name']}")[0] == 204
+@pytest.fixture(scope="module")
+def endpoint(lab):
+    """petal:1 (with its training data) served by one endpoint sampling every request; petal:2
+    for a second deployment.  The endpoint is removed at the end."""
+    from mlws_testing import iris_model
+
+    from jupyter_mlws import Workspace
+
+    root = lab["root"].parent
+    with Workspace.open(lab["root"]) as ws:
+        _, X = iris_model(root / "petal-1")
+        ws.models.register(MODEL, root / "petal-1", training_data=X.tolist())
+        iris_model(root / "petal-2", C=0.3)
+        ws.register_model(MODEL, root / "petal-2")
+        ws.deploy(f"{MODEL}:1", ENDPOINT, lab["root"] / "score.py", sample_rate=1.0, flush_interval=0.5)
+    yield ENDPOINT
+    assert lab_api(lab, "DELETE", f"endpoints/{ENDPOINT}")[0] == 204
 
 
-def test_deploy_from_the_form_and_invoke(page, lab, no_endpoints_left):
-    page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
-    page.wait_for_selector(".mlws-Sidebar .mlws-NavRun")
-    page.locator(".mlws-Sidebar .mlws-NavModel[data-model='iris'] .mlws-NavOpen").click()
-    page.locator("#jp-main-dock-panel .mlws-ModelRow", has_text="iris").click()
-    page.locator(".mlws-Versions .mlws-DeployVersion").first.click()
-    form = page.locator(".mlws-DeployForm")
-    assert form.locator("h3").inner_text() == "Deploy iris:1"
-    assert form.locator(".mlws-DeployName").input_value() == "iris"
+def _open(page):
+    palette(page, "Endpoints")
+    row = page.locator(f"#jp-main-dock-panel .mlws-EndpointsPage .mlws-EndpointRow[data-endpoint='{ENDPOINT}']")
+    row.wait_for()
+    assert row.get_attribute("data-state") == "healthy"
+    row.locator(".mlws-EndpointOpen").click()
+    view = page.locator(f"#jp-main-dock-panel .mlws-EndpointPage[data-endpoint='{ENDPOINT}']")
+    view.locator(".mlws-Deployments").wait_for()
+    return view
 
-    # a script outside the server's folder: the server's message, verbatim, and nothing created
-    form.locator(".mlws-DeployName").fill("iris-ui")
-    form.locator(".mlws-DeployScript").fill("../score.py")
-    form.locator(".mlws-DeploySubmit").click()
-    expected = lab_api(lab, "POST", "endpoints", {"name": "iris-ui", "model": "iris:1", "script": "../score.py"})
-    assert expected[0] == 400
-    assert form.locator(".mlws-Error").inner_text() == expected[1]["message"]
-    assert lab_api(lab, "GET", "endpoints")[1]["endpoints"] == []
 
-    # deploy: progress from creating to healthy, then the endpoint in the list
-    form.locator(".mlws-DeployScript").fill("score.py")
-    form.locator(".mlws-DeployWorkers").fill("1")
-    form.locator(".mlws-DeploySubmit").click()
-    page.wait_for_selector(".mlws-DeployProgress[data-state='creating']")
-    page.wait_for_selector(".mlws-DeployProgress[data-state='healthy']", timeout=90_000)
-    shown = lab_api(lab, "GET", "endpoints/iris-ui")[1]
-    assert shown["state"] == "healthy"
-    card = page.locator(".mlws-Endpoint[data-endpoint='iris-ui']")
-    assert card.get_attribute("data-state") == "healthy"
-    assert card.locator(".mlws-EndpointUrl").inner_text() == shown["scoring_uri"]
-    assert card.locator(".mlws-TrafficShare").inner_text().startswith("blue 100%")
-    # the navigator lists it, its state as a dot (the server's endpoint-health events)
-    page.locator(".mlws-Sidebar .mlws-NavEndpoint[data-endpoint='iris-ui'][data-state='healthy']").wait_for()
+def _send(view, data) -> None:
+    view.locator(".mlws-EndpointTest .mlws-TestInput").fill(json.dumps(data))
+    view.locator(".mlws-TestSend").click()
 
-    # the test box: JSON in, the model's predictions out; bad JSON gets the server's message
-    card.locator(".mlws-TestBox summary").click()
-    card.locator(".mlws-TestInput").fill(json.dumps(SAMPLE))
-    card.locator(".mlws-TestSend").click()
-    output = card.locator(".mlws-TestOutput")
+
+def test_charts_drift_keys_and_log(page, lab, endpoint):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    view = _open(page)
+    assert view.locator(".mlws-NoRequests").is_visible()  # nothing served yet
+
+    # the test box: the model's predictions; bad JSON gets the server's message verbatim
+    _send(view, SAMPLE)
+    output = view.locator(".mlws-TestOutput")
     output.wait_for()
     assert json.loads(output.inner_text())["predictions"] == [0, 2]
-    card.locator(".mlws-TestInput").fill("{not json")
-    card.locator(".mlws-TestSend").click()
-    card.locator(".mlws-TestBox .mlws-Error").wait_for()
-    bad = lab_api(lab, "POST", "endpoints/iris-ui/invoke", b"{not json")
-    assert bad[0] == 400 and card.locator(".mlws-TestBox .mlws-Error").inner_text() == bad[1]["message"]
+    view.locator(".mlws-EndpointTest .mlws-TestInput").fill("{not json")
+    view.locator(".mlws-TestSend").click()
+    error = view.locator(".mlws-TestError")
+    error.wait_for()
+    bad = lab_api(lab, "POST", f"endpoints/{ENDPOINT}/invoke", b"{not json")
+    assert bad[0] == 400 and error.inner_text() == bad[1]["message"]
+    for _ in range(2):
+        _send(view, {"data": ROWS})
+        output.wait_for()
 
-    # live metrics: each call is counted once the endpoint flushes and the view refreshes
-    count = ("Number(document.querySelector(\".mlws-Endpoint[data-endpoint='iris-ui'] .mlws-EndpointMetrics\")"
-             "?.dataset.count ?? 0)")
-    page.wait_for_function(f"{count} === 1", timeout=30_000)  # the bad JSON never reached it
-    assert "p95" in card.locator(".mlws-EndpointMetrics").inner_text()
-    card.locator(".mlws-TestInput").fill(json.dumps(SAMPLE))
-    card.locator(".mlws-TestSend").click()
-    output.wait_for()
-    page.wait_for_function(f"{count} === 2", timeout=30_000)
-    page.screenshot(path=str(SCREENSHOTS / "endpoints.png"))
+    # the charts, drawn once the calls reach the page through the server's events
+    requests = view.locator(".mlws-RequestsChart")
+    page.wait_for_function(
+        "Number(document.querySelector('.mlws-EndpointPage .mlws-RequestsChart')?.dataset.sum ?? 0) >= 3",
+        timeout=30_000)
+    for chart in ("mlws-RequestsChart", "mlws-ErrorsChart", "mlws-LatencyChart"):
+        assert view.locator(f".{chart} canvas").count() == 1, chart
+    assert requests.get_attribute("data-series") == "1"  # one deployment
+    assert view.locator(".mlws-LatencyChart").get_attribute("data-series") == "3"  # p50, p95, p99
+    assert view.locator(".mlws-Totals").get_attribute("data-count") == "3"
 
-    # no polling: an idle endpoint costs the page no request; a call from elsewhere (the SDK,
-    # curl) reaches the view through the server's endpoint-health event
+    # drift per feature: 240 sampled rows against the training data
+    drift = view.locator(".mlws-DriftDeployment[data-deployment='blue']")
+    drift.locator(".mlws-DriftTable").wait_for(timeout=30_000)
+    features = drift.locator(".mlws-DriftTable tbody tr")
+    assert [features.nth(i).get_attribute("data-feature") for i in range(features.count())] == ["0", "1", "2", "3"]
+    expected = lab_api(lab, "GET", f"endpoints/{ENDPOINT}/drift?since=3600")[1]["deployments"]["blue"]
+    assert features.first.locator("td").nth(1).inner_text() == str(expected["features"][0]["psi"])
+    assert drift.get_attribute("data-verdict") == expected["verdict"]
+
+    # keys: never on the page; Copy puts the key on the clipboard
+    keys = lab_api(lab, "GET", f"endpoints/{ENDPOINT}/keys")[1]
+    assert view.locator(".mlws-KeyRow").count() == 2
+    html = page.content()
+    assert keys["primary"] not in html and keys["secondary"] not in html
+    view.locator(".mlws-KeyRow[data-key='primary'] .mlws-KeyCopy").click()
+    view.locator(".mlws-KeyRow[data-key='primary'] .mlws-KeyCopy", has_text="Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == keys["primary"]
+    assert keys["primary"] not in page.content()
+
+    # the log: the endpoint's own lines
+    assert "healthy on 127.0.0.1" in view.locator(".mlws-EndpointLog").inner_text()
+
+    # nothing polls: an idle page sends no request; a call from elsewhere reaches it as an event
     polled = []
-    page.on("request", lambda r: polled.append(r.url) if "/mlws/api/endpoints" in r.url else None)
-    page.wait_for_timeout(1_500)  # a refresh already under way may still finish
+    page.on("request", lambda r: polled.append(r.url) if "/mlws/api/" in r.url else None)
+    page.wait_for_timeout(2_000)  # a refresh already under way may still finish
     polled.clear()
     page.wait_for_timeout(5_000)
     assert polled == []
-    assert lab_api(lab, "POST", "endpoints/iris-ui/invoke", SAMPLE)[0] == 200
-    page.wait_for_function(f"{count} === 3", timeout=30_000)
-    assert any(url.split("?")[0].endswith("/mlws/api/endpoints") for url in polled)
-    # and nothing at all once the page is closed and the panel collapsed (the layout JupyterLab
-    # restores for the next test is a collapsed panel again)
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Model iris").locator(".lm-TabBar-tabCloseIcon").click()
-    page.wait_for_selector(".mlws-Endpoint", state="detached")
-    page.locator('.jp-SideBar.jp-mod-left [data-id="mlws-sidebar"]').click()
-    page.wait_for_selector(".mlws-Sidebar", state="hidden")
-    page.wait_for_timeout(500)
-    polled.clear()
-    assert lab_api(lab, "POST", "endpoints/iris-ui/invoke", SAMPLE)[0] == 200
-    page.wait_for_timeout(6_000)
-    assert polled == []
+    assert lab_api(lab, "POST", f"endpoints/{ENDPOINT}/invoke", SAMPLE)[0] == 200
+    page.wait_for_function(
+        "document.querySelector('.mlws-EndpointPage .mlws-Totals')?.dataset.count === '4'", timeout=30_000)
+    assert any("/metrics" in url for url in polled)
+
+
+def test_traffic_split_between_two_deployments(page, lab, endpoint):
+    view = _open(page)
+    blue = view.locator(".mlws-DeploymentRow[data-deployment='blue']")
+    assert blue.get_attribute("data-traffic") == "100"
+
+    # a second deployment, from the page; it starts with no traffic
+    view.locator(".mlws-AddDeployment summary").click()
+    assert view.locator(".mlws-NewDeploymentName").input_value() == "green"
+    view.locator(".mlws-NewDeploymentModel").fill(f"{MODEL}:2")
+    view.locator(".mlws-NewDeploymentScript").fill("score.py")
+    view.locator(".mlws-NewDeploymentSubmit").click()
+    green = view.locator(".mlws-DeploymentRow[data-deployment='green']")
+    view.locator(".mlws-DeploymentRow[data-deployment='green'][data-state='healthy']").wait_for(timeout=90_000)
+    assert green.get_attribute("data-traffic") == "0"
+
+    # shares that do not sum to 100 cannot be applied
+    blue.locator(".mlws-TrafficInput").fill("80")
+    green.locator(".mlws-TrafficInput").fill("10")
+    assert view.locator(".mlws-TrafficSum").get_attribute("data-sum") == "90"
+    assert view.locator(".mlws-TrafficApply").is_disabled()
+    # 90/10: applied by the server, shown on the page and in the bar
+    blue.locator(".mlws-TrafficInput").fill("90")
+    view.locator(".mlws-TrafficApply").click()
+    view.locator(".mlws-DeploymentRow[data-deployment='green'][data-traffic='10']").wait_for()
+    shown = lab_api(lab, "GET", f"endpoints/{ENDPOINT}")[1]
+    assert {d["name"]: d["traffic"] for d in shown["deployments"]} == {"blue": 90, "green": 10}
+    assert [s.inner_text() for s in view.locator(".mlws-TrafficSegment").all()] == ["blue 90%", "green 10%"]
+
+    # calls to green, from the test box: its own series in the charts
+    view.locator(".mlws-TestDeployment").select_option("green")
+    _send(view, SAMPLE)
+    assert json.loads(view.locator(".mlws-TestOutput").inner_text())["deployment"] == "green"
+    page.wait_for_function(
+        "document.querySelector('.mlws-EndpointPage .mlws-RequestsChart')?.dataset.series === '2'", timeout=30_000)
+    view.locator(".mlws-Window").select_option("900")  # the last 15 minutes: 60 buckets of 20 s
+    view.locator(".mlws-Totals .mlws-Muted", has_text="20 s buckets").wait_for()
+    view.locator(".mlws-Window").select_option("300")  # the last 5 minutes: 30 buckets of 10 s
+    view.locator(".mlws-Totals .mlws-Muted", has_text="10 s buckets").wait_for()
+    assert view.locator(".mlws-RequestsChart").get_attribute("data-points") == "60"  # 2 deployments
+    page.screenshot(path=str(SCREENSHOTS / "endpoint-page.png"))
+    view.locator(".mlws-Drift").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "endpoint-page-below.png"))
+
+    # the dark theme: the same page with JupyterLab's dark colours (switched back afterwards)
+    palette(page, "Use Theme: JupyterLab Dark")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+    try:
+        view.locator(".mlws-RequestsChart canvas").wait_for()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SCREENSHOTS / "endpoint-page-dark.png"))
+    finally:
+        palette(page, "Use Theme: JupyterLab Light")
+        page.wait_for_function("document.body.dataset.jpThemeLight === 'true'")
+
+    # a refusal comes back verbatim: a deployment taking traffic cannot be removed
+    green.locator(".mlws-RemoveDeployment").click()
+    error = view.locator(".mlws-Deployments .mlws-DeploymentError")
+    error.wait_for()
+    refused = lab_api(lab, "DELETE", f"endpoints/{ENDPOINT}/deployments/green")
+    assert refused[0] == 409 and error.inner_text() == refused[1]["message"]

@@ -52,6 +52,17 @@ def _workers(value) -> int:
 class EndpointBase(MlwsHandler):
     auth_resource = "mlws:endpoints"
 
+    def since(self) -> float:
+        """The ``since`` query argument: seconds back from now (default an hour)."""
+        raw = self.get_query_argument("since", None)
+        if raw is None:
+            return 3600.0
+        try:  # the core caps the window (limits.check_window)
+            return float(raw)
+        except ValueError:
+            raise E.InvalidInput(f"since must be a number of seconds from 1 to {WINDOW_MAX_S}, "
+                                 f"got {raw!r}") from None
+
 
 class EndpointsHandler(EndpointBase):
     """List endpoints (GET) or create one from a model version and a scoring script (POST, 202)."""
@@ -138,22 +149,51 @@ class EndpointLogsHandler(EndpointBase):
 
 
 class EndpointMetricsHandler(EndpointBase):
-    """Request counts, errors, status codes and latency percentiles over the last ``since`` seconds."""
+    """Request counts, errors, status codes and latency percentiles over the last ``since`` seconds;
+    with ``buckets``, a timeline of that many buckets per deployment."""
 
     @web.authenticated
     @authorized
     async def get(self, endpoint):
-        raw = self.get_query_argument("since", None)
-        since = 3600.0
-        if raw is not None:  # the core caps the window (limits.check_window)
-            try:
-                since = float(raw)
-            except ValueError:
-                raise E.InvalidInput(f"since must be a number of seconds from 1 to {WINDOW_MAX_S}, "
-                                     f"got {raw!r}") from None
+        since = self.since()
         deployment = self.get_query_argument("deployment", None) or None
+        buckets = self.int_arg("buckets", None)  # the core checks the range
         ws = await self.ws()
-        self.reply(await self.call(ws.endpoints.metrics, endpoint, since, deployment=deployment))
+        self.reply(await self.call(ws.endpoints.metrics, endpoint, since, deployment=deployment,
+                                   buckets=buckets))
+
+
+class EndpointDriftHandler(EndpointBase):
+    """Per deployment and feature, how far sampled inputs of the last ``since`` seconds drift
+    from the training data of the deployment's model (PSI), or why there is no verdict."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, endpoint):
+        since = self.since()
+        ws = await self.ws()
+        self.reply(await self.call(ws.endpoints.drift, endpoint, since))
+
+
+class EndpointDeploymentHandler(EndpointBase):
+    """PUT ``{"model": "iris:2", "script": "score.py"}`` adds (or replaces) a deployment taking
+    no traffic (202: it starts in the endpoint's own process; watch its state); DELETE removes
+    a deployment that takes no traffic."""
+
+    @web.authenticated
+    @authorized
+    async def put(self, endpoint, deployment):
+        body = self.body()
+        script = script_path(self.app.serverapp.root_dir, body.get("script"))
+        ws = await self.ws()
+        self.reply(await self.call(ws.endpoints.deploy, endpoint, deployment, body["model"], script,
+                                   wait=False), 202)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, endpoint, deployment):
+        ws = await self.ws()
+        self.reply(await self.call(ws.endpoints.delete_deployment, endpoint, deployment))
 
 
 class EndpointKeysHandler(EndpointBase):
@@ -200,6 +240,8 @@ ROUTES = [
     ("/endpoints/{endpoint}/traffic", EndpointTrafficHandler),
     ("/endpoints/{endpoint}/logs", EndpointLogsHandler),
     ("/endpoints/{endpoint}/metrics", EndpointMetricsHandler),
+    ("/endpoints/{endpoint}/drift", EndpointDriftHandler),
+    ("/endpoints/{endpoint}/deployments/{deployment}", EndpointDeploymentHandler),
     ("/endpoints/{endpoint}/keys", EndpointKeysHandler),
     ("/endpoints/{endpoint}/invoke", EndpointInvokeHandler),
 ]

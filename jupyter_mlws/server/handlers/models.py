@@ -1,4 +1,5 @@
-"""Registered models: list, register a run's artifact as a version, show, delete, aliases."""
+"""Registered models: list, register a run's artifact as a version, show, edit, delete, aliases,
+the training data's statistics."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ class ModelsHandler(MlwsHandler):
 
 
 class ModelHandler(MlwsHandler):
-    """GET/DELETE ``NAME`` (every version), ``NAME:3`` or ``NAME@alias``."""
+    """GET/DELETE ``NAME`` (every version), ``NAME:3`` or ``NAME@alias``; PATCH a version's
+    description and tags (``{"description": ..., "set": {k: v}, "delete": [k]}``)."""
 
     auth_resource = "mlws:models"
 
@@ -39,7 +41,16 @@ class ModelHandler(MlwsHandler):
     @authorized
     async def get(self, ref):
         ws = await self.ws()
-        self.reply(await self.call(_model, ws, ref))
+        self.reply(await self.call(ws.models.show, ref))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, ref):
+        body = self.body()
+        ws = await self.ws()
+        await self.call(ws.models.update, ref, description=body.get("description"),
+                        set_tags=body.get("set") or {}, delete_tags=body.get("delete") or [])
+        self.reply(await self.call(ws.models.show, ref))
 
     @web.authenticated
     @authorized
@@ -48,13 +59,16 @@ class ModelHandler(MlwsHandler):
         self.reply({"deleted": await self.call(ws.models.delete, ref)})
 
 
-def _model(ws, ref: str) -> dict:
-    from ...models import parse_ref
+class ModelTrainingDataHandler(MlwsHandler):
+    """GET the per-feature statistics of a version's training data (what drift compares with)."""
 
-    name, version, alias = parse_ref(ref)
-    if version is not None or alias is not None:
-        return ws.models.resolve(ref).to_dict()
-    return {"name": name, "versions": [v.to_dict() for v in ws.models.versions(name)]}
+    auth_resource = "mlws:models"
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref):
+        ws = await self.ws()
+        self.reply(await self.call(ws.models.training_data, ref))
 
 
 class ModelAliasHandler(MlwsHandler):
@@ -82,5 +96,6 @@ class ModelAliasHandler(MlwsHandler):
 ROUTES = [
     ("/models", ModelsHandler),
     ("/models/{ref}", ModelHandler),
+    ("/models/{ref}/training-data", ModelTrainingDataHandler),
     ("/models/{name}/aliases/{alias}", ModelAliasHandler),
 ]

@@ -1,29 +1,60 @@
-/** Pages follow the server's live events (nothing polls): a helper that connects and debounces. */
+/**
+ * What a page does with the server's live events: the events it cares about schedule one fetch,
+ * at most once a second however many arrive, and none while its tab is hidden (it fetches once
+ * when shown again).  Nothing polls.
+ */
 
+import { Event } from '@jupyterlab/services';
+import { ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { Later } from '../later';
-import { IPageContext } from './page';
+import { LIVE_REFRESH_MS } from '../tokens';
 
 /**
- * Run `work` after events `accept` takes, at most once a second however many arrive, until
- * `widget` is disposed.
+ * Follow `events` for `widget`: `wanted(event)` picks the events that concern it, `refresh`
+ * fetches again.  Disconnects when the widget is disposed.
  */
 export function followEvents(
   widget: Widget,
-  context: IPageContext,
-  accept: (event: { schema_id: string; [key: string]: unknown }) => boolean,
-  work: () => unknown
+  events: ISignal<unknown, Event.Emission>,
+  wanted: (event: Event.Emission) => boolean,
+  refresh: () => Promise<void> | void
 ): void {
-  const later = new Later();
-  const onEvent = (_: unknown, event: { schema_id: string; [key: string]: unknown }) => {
-    if (accept(event)) {
-      later.run('', () => (widget.isDisposed ? undefined : work()));
+  let timer = 0;
+  let missed = false;
+  const run = () => {
+    timer = 0;
+    if (widget.isDisposed) {
+      return;
+    }
+    if (!widget.isVisible) {
+      missed = true; // fetched when the tab shows again
+      return;
+    }
+    void refresh();
+  };
+  const onEvent = (_: unknown, event: Event.Emission) => {
+    if (!timer && wanted(event)) {
+      timer = window.setTimeout(run, LIVE_REFRESH_MS);
     }
   };
-  context.events.connect(onEvent);
+  events.connect(onEvent);
+  const shown = () => {
+    if (missed && widget.isVisible) {
+      missed = false;
+      void refresh();
+    }
+  };
+  // Lumino has no "shown" signal: watch the widget's node becoming visible again
+  const observer = new IntersectionObserver(entries => {
+    if (entries.some(entry => entry.isIntersecting)) {
+      shown();
+    }
+  });
+  observer.observe(widget.node);
   widget.disposed.connect(() => {
-    context.events.disconnect(onEvent);
-    later.clear();
+    events.disconnect(onEvent);
+    observer.disconnect();
+    window.clearTimeout(timer);
   });
 }

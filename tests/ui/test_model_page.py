@@ -1,0 +1,240 @@
+"""A model's page in a real JupyterLab and a real browser: versions with aliases (move one),
+a version's description, tags, lineage (its run's params and metrics, its training data's
+statistics) and files; Deploy from the page; and a version an endpoint serves that the
+workspace refuses to delete, with its own words."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import SCREENSHOTS, lab_api
+
+pytest.importorskip("sklearn")
+pytest.importorskip("uvicorn")
+
+def palette(page, label: str) -> None:
+    """Run a command from JupyterLab's command palette (Ctrl+Shift+C), as a user would, once
+    JupyterLab has restored its layout (until then the palette may lose its focus and close);
+    tried again when it closed all the same before the label was typed."""
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    search = page.locator(".lm-CommandPalette-input")
+    for _ in range(5):
+        if not search.is_visible():
+            page.keyboard.press("Control+Shift+C")
+        try:
+            search.fill(label, timeout=5_000)
+            page.locator(".lm-CommandPalette-item", has_text=label).first.click(timeout=5_000)
+            return
+        except Exception:  # playwright's TimeoutError: the palette closed meanwhile
+            continue
+    raise AssertionError(f"the command palette did not run {label!r}")
+
+
+MODEL = "flower"
+ENDPOINT = "flower-ep"
+
+
+@pytest.fixture(scope="module")
+def flower(lab):
+    """flower:1 registered from the workspace's long run (its params and metrics) with iris as
+    its training data, flower:2 and :3 from files; @champion on 1.  No run is added (other
+    modules count the workspace's runs); the endpoint a test deploys is removed at the end."""
+    from mlws_testing import iris_model
+
+    from jupyter_mlws import Workspace
+
+    root = lab["root"].parent
+    with Workspace.open(lab["root"]) as ws:
+        _, X = iris_model(root / "flower-1")
+        ws.models.register(MODEL, run=lab["long_id"], artifact="summary.json", training_data=X.tolist(),
+                           description="The long run's model", tags={"stage": "dev"})
+        for n in (2, 3):
+            iris_model(root / f"flower-{n}", C=1.0 / n)
+            ws.register_model(MODEL, root / f"flower-{n}")
+        ws.models.set_alias(MODEL, "champion", 1)
+    yield lab["long_id"]
+    lab_api(lab, "DELETE", f"endpoints/{ENDPOINT}")
+
+
+def _open_model_page(page):
+    palette(page, "Models")
+    row = page.locator("#jp-main-dock-panel .mlws-ModelsPage .mlws-ModelRow[data-model='flower']")
+    row.wait_for()
+    row.locator(".mlws-ModelOpen").click()
+    view = page.locator(f"#jp-main-dock-panel .mlws-ModelPage[data-model='{MODEL}']")
+    view.locator(".mlws-VersionRow").first.wait_for()
+    return view
+
+
+def test_versions_aliases_lineage_and_edits(page, lab, flower):
+    palette(page, "Models")
+    row = page.locator("#jp-main-dock-panel .mlws-ModelsPage .mlws-ModelRow[data-model='flower']")
+    row.wait_for()
+    assert row.locator(".mlws-ModelAliases").inner_text() == "@champion → v1"
+    assert [c.inner_text() for c in row.locator("td").all()[1:5]] == ["v3", "@champion → v1", "3", "–"]
+    view = _open_model_page(page)
+    assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"Model {MODEL}").count() == 1
+    rows = view.locator(".mlws-VersionRow")
+    assert [rows.nth(i).get_attribute("data-version") for i in range(rows.count())] == ["3", "2", "1"]
+    assert view.locator(".mlws-VersionDetail").get_attribute("data-version") == "3"  # the latest first
+
+    # version 1: its run's params and metric, its training data's statistics, its file
+    view.locator(".mlws-VersionRow[data-version='1'] .mlws-VersionOpen").click()
+    detail = view.locator(".mlws-VersionDetail[data-version='1']")
+    detail.wait_for()
+    assert detail.locator(".mlws-LineageRun").inner_text() == flower[:8]
+    lineage = lab_api(lab, "GET", f"models/{MODEL}:1")[1]["lineage"]
+    assert lineage["params"] == {"lr": "0.001"} and lineage["experiment"] == "long"
+    assert detail.locator(".mlws-LineageParams").inner_text().split() == ["lr", "0.001"]
+    metrics = detail.locator(".mlws-LineageMetrics").inner_text()
+    assert "val_loss" in metrics and "loss" in metrics.replace("val_loss", "")
+    stats = detail.locator(".mlws-FeatureStats tbody tr")
+    stats.first.wait_for()
+    assert stats.count() == 4 and "150 rows, 4 features" in detail.locator(".mlws-TrainingData").inner_text()
+    expected = lab_api(lab, "GET", f"models/{MODEL}:1/training-data")[1]["features"][0]
+    assert stats.first.locator("td").nth(4).inner_text() == str(float(f"{expected['mean']:.4g}"))
+    assert detail.locator(".mlws-VersionFiles").inner_text().count("summary.json") == 1
+    assert detail.locator(".mlws-DescriptionInput").input_value() == "The long run's model"
+
+    # move @champion from 1 to 2: the server has it, the table shows it
+    alias = view.locator(".mlws-AliasRow[data-alias='champion']")
+    assert alias.get_attribute("data-version") == "1"
+    alias.locator(".mlws-AliasTarget").select_option("2")
+    alias.locator(".mlws-AliasMove").click()
+    view.locator(".mlws-AliasRow[data-alias='champion'][data-version='2']").wait_for()
+    assert lab_api(lab, "GET", f"models/{MODEL}@champion")[1]["version"] == 2
+    assert view.locator(".mlws-VersionRow[data-version='2'] .mlws-VersionAliases").inner_text() == "@champion"
+    # a new alias, with a name the server refuses first (its words, verbatim)
+    view.locator(".mlws-AliasName").fill("42")
+    view.locator(".mlws-AliasSet").click()
+    error = view.locator(".mlws-ModelActionError")
+    error.wait_for()
+    refused = lab_api(lab, "PUT", f"models/{MODEL}/aliases/42", {"version": 1})
+    assert refused[0] == 400 and error.inner_text() == refused[1]["message"]
+    view.locator(".mlws-AliasName").fill("baseline")
+    view.locator(".mlws-AliasSet").click()
+    view.locator(".mlws-AliasRow[data-alias='baseline'][data-version='1']").wait_for()
+
+    # description and tags, kept by the server
+    detail.locator(".mlws-DescriptionInput").fill("The long run's model, lr=0.001")
+    detail.locator(".mlws-DescriptionSave").click()
+    page.wait_for_function("!document.querySelector('.mlws-DescriptionSave:not([disabled])')")
+    detail.locator(".mlws-TagKey").fill("reviewed")
+    detail.locator(".mlws-TagValue").fill("yes")
+    detail.locator(".mlws-TagAdd").click()
+    detail.locator(".mlws-Tag[data-tag='reviewed']").wait_for()
+    detail.locator(".mlws-Tag[data-tag='stage'] .mlws-TagRemove").click()
+    detail.locator(".mlws-Tag[data-tag='stage']").wait_for(state="detached")
+    shown = lab_api(lab, "GET", f"models/{MODEL}:1")[1]
+    assert shown["description"] == "The long run's model, lr=0.001" and shown["tags"] == {"reviewed": "yes"}
+    page.screenshot(path=str(SCREENSHOTS / "model-page.png"))
+
+
+def test_deploy_then_a_served_version_cannot_be_deleted(page, lab, flower):
+    view = _open_model_page(page)
+    view.locator(".mlws-VersionRow[data-version='2'] .mlws-VersionOpen").click()
+    detail = view.locator(".mlws-VersionDetail[data-version='2']")
+    detail.locator(".mlws-DeployVersion").click()
+    form = detail.locator(".mlws-DeployForm")
+    assert form.locator("h3").inner_text() == f"Deploy {MODEL}:2"
+    form.locator(".mlws-DeployName").fill(ENDPOINT)
+    form.locator(".mlws-DeployScript").fill("score.py")
+    form.locator(".mlws-DeploySubmit").click()
+    # the start's progress arrives through the server's events; then "served by" shows it
+    page.wait_for_selector(".mlws-DeployProgress[data-state='healthy']", timeout=90_000)
+    view.locator(f".mlws-VersionRow[data-version='2'] .mlws-ServedBy", has_text=ENDPOINT).wait_for()
+
+    # delete the served version: asked to confirm, then the workspace's refusal, verbatim
+    detail.locator(".mlws-DeleteVersion").click()
+    detail.locator(".mlws-DeleteConfirm").click()
+    error = view.locator(".mlws-ModelActionError")
+    error.wait_for()
+    refused = lab_api(lab, "DELETE", f"models/{MODEL}:2")
+    assert refused[0] == 409 and ENDPOINT in refused[1]["message"]
+    assert error.inner_text() == refused[1]["message"]
+    assert view.locator(".mlws-VersionRow").count() == 3
+
+    # version 3 serves nowhere: deleted, and gone from the page
+    view.locator(".mlws-VersionRow[data-version='3'] .mlws-VersionOpen").click()
+    view.locator(".mlws-VersionDetail[data-version='3'] .mlws-DeleteVersion").click()
+    view.locator(".mlws-VersionDetail[data-version='3'] .mlws-DeleteCancel").click()  # changed my mind
+    assert view.locator(".mlws-VersionRow").count() == 3
+    view.locator(".mlws-VersionDetail[data-version='3'] .mlws-DeleteVersion").click()
+    view.locator(".mlws-VersionDetail[data-version='3'] .mlws-DeleteConfirm").click()
+    view.locator(".mlws-VersionRow[data-version='3']").wait_for(state="detached")
+    assert [v["version"] for v in lab_api(lab, "GET", f"models/{MODEL}")[1]["versions"]] == [2, 1]
+
+    # the endpoint's link opens its page
+    view.locator(".mlws-VersionRow[data-version='2'] .mlws-ServedBy").click()
+    page.locator(f"#jp-main-dock-panel .mlws-EndpointPage[data-endpoint='{ENDPOINT}']").wait_for()
+
+
+@pytest.fixture(scope="module")
+def team_lab(tmp_path_factory):
+    """A ``jupyter lab`` that applies workspace roles (a team's server), on a workspace with
+    flower:1 and flower:2; yields its URL, token and workspace folder."""
+    import sys
+
+    from mlws_testing import iris_model, start_jupyter, stop_jupyter
+
+    from jupyter_mlws import Workspace
+
+    root = tmp_path_factory.mktemp("team-lab")
+    with Workspace.create(root / "ws") as ws:
+        for n in (1, 2):
+            iris_model(root / f"m{n}", C=1.0 / n)
+            ws.register_model(MODEL, root / f"m{n}")
+        ws.models.set_alias(MODEL, "champion", 1)
+    server = start_jupyter(root, lambda port, token: [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root / 'ws'}", "--MlwsApp.enforce_roles=True"], cwd=root / "ws")
+    try:
+        yield {"url": server.url, "token": server.token, "ws": root / "ws"}
+    finally:
+        stop_jupyter(server)
+
+
+def test_readers_see_no_enabled_controls_and_refusals_show_verbatim(browser, team_lab):
+    from jupyter_mlws import Workspace
+    from jupyter_mlws.access import os_user
+    from jupyter_mlws.errors import PermissionDenied
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{team_lab['url']}lab/workspaces/roles?token={team_lab['token']}")
+        page.wait_for_selector("#jp-main-dock-panel")
+        user = page.evaluate("fetch('/api/me').then(r => r.json()).then(me => me.identity.username)")
+        with Workspace.open(team_lab["ws"]) as ws:
+            ws.access.grant(os_user(), user, "contributor")
+        view = _open_model_page(page)
+        alias = view.locator(".mlws-AliasRow[data-alias='champion']")
+        alias.locator(".mlws-AliasTarget").select_option("2")
+        assert alias.locator(".mlws-AliasMove").is_enabled()
+
+        # demoted while the page is open: the server refuses, and the page shows its words
+        with Workspace.open(team_lab["ws"]) as ws:
+            ws.access.grant(os_user(), user, "reader")
+            with pytest.raises(PermissionDenied) as refusal:
+                ws.access.require(user, "write", "models")
+        alias.locator(".mlws-AliasMove").click()
+        error = view.locator(".mlws-ModelActionError")
+        error.wait_for()
+        assert error.inner_text() == str(refusal.value)
+        with Workspace.open(team_lab["ws"]) as ws:
+            assert ws.models.resolve(f"{MODEL}@champion").version == 1
+
+        # opened again as a reader: nothing to click that would change the model
+        page.reload()
+        view = _open_model_page(page)  # restored with the layout, or opened again
+        assert "you are a reader" in view.locator(".mlws-PageHeader").inner_text()
+        controls = view.locator(".mlws-VersionActions button, .mlws-Aliases button, .mlws-Aliases select, "
+                                ".mlws-Aliases input")
+        assert controls.count() >= 6
+        assert all(c.is_disabled() for c in controls.all())
+        assert view.locator(".mlws-DescriptionInput, .mlws-TagForm, .mlws-TagRemove").count() == 0
+        page.screenshot(path=str(SCREENSHOTS / "model-page-reader.png"))
+    finally:
+        context.close()
