@@ -141,14 +141,14 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         return value
 
     def bool_arg(self, name: str, default: bool = False) -> bool:
-        """A query flag: ``true``/``1``/``yes`` or ``false``/``0``/``no`` (any case); else
-        InvalidInput."""
+        """A query flag: ``true``/``1`` or ``false``/``0`` (any case); absent: ``default``; else
+        InvalidInput (a 400)."""
         raw = self.get_query_argument(name, None)
         if raw is None:
             return default
-        if raw.lower() in ("true", "1", "yes"):
+        if raw.lower() in ("true", "1"):
             return True
-        if raw.lower() in ("false", "0", "no"):
+        if raw.lower() in ("false", "0"):
             return False
         raise E.InvalidInput(f"{name} must be true or false, got {raw[:40]!r}")
 
