@@ -10,7 +10,11 @@ from pathlib import Path
 from . import config as C
 from .workspace import Workspace
 
-SAMPLE = Path(__file__).parent / "samples" / "train_line.py"
+SAMPLES = Path(__file__).parent / "samples"
+SAMPLE = SAMPLES / "train_line.py"
+#: also copied into the project folder, for the README's next steps: the sample as a notebook
+#: (a ``parameters`` cell: submit it, sweep it) and a scoring script for the model it writes
+EXTRAS = ("train_line.ipynb", "score_line.py")
 #: JupyterLab's landing URL: in the JupyterLab workspace named ``mlws`` the lab extension opens
 #: its navigator, the runs table of the latest experiment with its best run marked, and that run's
 #: page beside it.  A path, not a query: Jupyter appends ``?token=...`` to it in the URL it prints.
@@ -29,6 +33,9 @@ def run_sample(path: str | os.PathLike = ".") -> str:
         project = root / "quickstart"
         project.mkdir(exist_ok=True)
         shutil.copy(SAMPLE, project / SAMPLE.name)
+        for extra in EXTRAS:
+            if not (project / extra).exists():  # never overwrite a user's edits
+                shutil.copy(SAMPLES / extra, project / extra)
         found = [_earlier_sample(ws, lr) for lr in LEARNING_RATES]
         runs = [run or ws.run_command([sys.executable, SAMPLE.name, lr], experiment="quickstart",
                                       cwd=project, echo=False, tags={"sample": "true"})

@@ -8,6 +8,7 @@ are what is being tested.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import os
 import re
@@ -743,6 +744,40 @@ def test_quickstart_in_an_empty_folder_then_again(tmp_path, monkeypatch):
     assert info["runs"] == 3
     exps = strict_json(ok(mlws("experiment", "list", "--json")))
     assert [(e["name"], e["runs"]) for e in exps] == [("quickstart", 3)]
+
+
+def test_quickstart_next_steps_work_as_the_readme_shows(tmp_path, monkeypatch):
+    """README 'Next, with the sample': the sample notebook runs with a parameter and its model,
+    registered from the run's outputs, is scored by the sample's scoring script."""
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    assert mlws_process("quickstart", cwd=folder).returncode == 0
+    project = folder / "quickstart"
+    assert {"train_line.ipynb", "score_line.py"} <= {p.name for p in project.iterdir()}
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "mlws run submit train_line.ipynb -p lr 0.1 --wait" in readme
+    monkeypatch.chdir(project)
+
+    proc = mlws_process("run", "submit", "train_line.ipynb", "-p", "lr", "0.1", "--wait", "--json",
+                        cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    run = strict_json(proc.stdout)
+    assert run["status"] == "completed" and run["params"]["lr"] == "0.1" and "loss" in run["metrics"]
+    assert ok(mlws("model", "register", "line", "--run", run["id"], "--artifact", "outputs/model.json"))
+    ok(mlws("model", "download", "line:1", "--dest", str(tmp_path / "m")))
+    monkeypatch.setenv("MLWS_MODEL_DIR", str(tmp_path / "m"))
+    spec = importlib.util.spec_from_file_location("score_line", project / "score_line.py")
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    score.init()
+    predictions = score.run({"x": [0.5, 1.0]})["predictions"]
+    assert abs(predictions[0] - 2.0) < 0.2 and abs(predictions[1] - 3.0) < 0.2
+
+    # quickstart again keeps the user's edits of the copied samples
+    (project / "score_line.py").write_text("# mine\n")
+    assert mlws_process("quickstart", cwd=folder).returncode == 0
+    assert (project / "score_line.py").read_text() == "# mine\n"
 
 
 # -- the README tells the truth about what exists ----------------------------------------------
