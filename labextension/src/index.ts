@@ -179,7 +179,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // `?mlws=open` opens the panel once the layout is restored; the `mlws` workspace (mlws
     // quickstart's URL: a path, so that Jupyter can append `?token=`) shows the first view too:
-    // the runs table of the latest experiment and, beside it, its best run's page with its chart
+    // the runs table of the latest experiment and, beside it, its best run's page on its charts
     const quickstart = PageConfig.getOption('workspace') === OPEN_WORKSPACE;
     if (quickstart || new URLSearchParams(window.location.search).get(OPEN_QUERY_PARAM) === 'open') {
       void app.restored.then(async () => {
@@ -192,7 +192,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           await table.content.model.ready;
           const best = table.content.model.best?.run;
           if (best) {
-            pages.open({ kind: 'run', id: best.id }, { mode: 'split-right', ref: table.id });
+            pages.open({ kind: 'run', id: best.id, tab: 'charts' }, { mode: 'split-right', ref: table.id });
           }
         }
       });

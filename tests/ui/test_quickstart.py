@@ -64,9 +64,10 @@ def test_quickstart_shows_the_best_run_and_its_chart(browser, quickstart):
         assert table.locator(".mlws-RunRow").count() == 3
         assert table.locator(".mlws-BestMetric").input_value() == "loss"
         assert table.locator(".mlws-BestDirection").inner_text() == "lowest"
-        # beside it, the best run's page with its chart drawn, both in view
-        view = page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{quickstart['best']}']")
-        chart = view.locator(".mlws-Chart canvas")
+        # beside it, the best run's page on its Charts tab, its loss drawn, both in view
+        view = page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{quickstart['best']}']")
+        view.locator(".mlws-RunTab.mlws-mod-active[data-tab='charts']").wait_for()
+        chart = view.locator(".mlws-RunSection[data-tab='charts'] .mlws-ChartCard[data-metric='loss'] canvas")
         try:
             chart.wait_for()
         except Exception:
