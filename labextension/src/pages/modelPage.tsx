@@ -11,7 +11,7 @@ import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { DeployForm } from '../endpoints';
+import { DeployForm } from '../deployForm';
 import { EndpointsModel } from '../endpointsModel';
 import { formatTime, formatValue } from '../runs';
 import { ENDPOINT_HEALTH_SCHEMA, Scalar } from '../tokens';
