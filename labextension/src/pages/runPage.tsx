@@ -101,6 +101,7 @@ export function RunPageView(props: { model: RunPageModel; context: IPageContext 
             <span className={`mlws-Status mlws-status-${run.status}`}>{run.status}</span>
             <span className="mlws-Muted">
               {run.experiment} · {run.id}
+              {model.role && !model.canEdit ? ` · you are a ${model.role}: changes need a contributor` : ''}
             </span>
             <RunActionBar model={model} context={context} />
           </header>
