@@ -100,7 +100,9 @@ def test_the_team_page_shows_the_workspace_live(browser, team):
         rows.filter(has_text="grid").locator(".mlws-NavOpen").click()
         sweep = page.locator("#mlws-dock .mlws-RunPage", has=page.locator(".mlws-RunTitle", has_text="grid"))
         sweep.locator(".mlws-RunTab.mlws-mod-active[data-tab='sweep']").wait_for()
-        assert sweep.locator(".mlws-SweepChildren tr.mlws-ResultRow").count() == 2
+        children = sweep.locator(".mlws-SweepChildren tr.mlws-ResultRow")
+        children.first.wait_for()
+        assert children.count() == 2
         parallel = sweep.locator(".mlws-ParallelTable")
         parallel.wait_for()
         assert parallel.locator("tr.mlws-Best").inner_text().startswith("grid-depth4")
