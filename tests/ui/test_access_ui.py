@@ -45,7 +45,8 @@ def test_an_owner_manages_roles_from_the_sidebar(page, lab):
         const controls = [...document.querySelectorAll('.mlws-Roles button, .mlws-Roles select')];
         const right = panel.getBoundingClientRect().right;
         return document.querySelector('.mlws-Roles').getBoundingClientRect().right <= right
-            && controls.every(c => c.getBoundingClientRect().right <= right && c.getBoundingClientRect().height < 32);
+            && controls.every(c => c.getBoundingClientRect().right <= right
+                              && c.getBoundingClientRect().height < 32);  // one line each
     }""")
     page.screenshot(path=str(SCREENSHOTS / "access.png"))
 
