@@ -83,8 +83,12 @@ def test_quickstart_shows_the_best_run_and_its_chart(browser, quickstart):
         page.screenshot(path=str(SCREENSHOTS / "quickstart.png"))
 
         # the dark theme: the same view in JupyterLab's dark colours (looked at, not committed)
+        plot = view.locator(".mlws-ChartCard[data-metric='loss'] .mlws-Plot")
+        assert plot.get_attribute("data-theme") == "JupyterLab Light"
         palette(page, "JupyterLab Dark")
         page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+        # the chart is drawn again in the dark theme's colours (a canvas cannot follow CSS variables)
+        view.locator(".mlws-ChartCard[data-metric='loss'] .mlws-Plot[data-theme='JupyterLab Dark'] canvas").wait_for()
         page.wait_for_timeout(1000)
         page.screenshot(path=str(SCREENSHOTS / "quickstart-dark.png"))
         palette(page, "JupyterLab Light")

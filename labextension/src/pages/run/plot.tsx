@@ -11,6 +11,7 @@ import uPlot from 'uplot';
 
 import { aligned, numeric, SERIES_COLORS } from '../../chart';
 import { IMetricHistory } from '../../tokens';
+import { useThemeName } from '../plotTheme';
 import { IPlotOptions } from './types';
 
 /** The theme's colours for series, read when drawing (a canvas cannot use CSS variables). */
@@ -73,6 +74,7 @@ export function MetricPlot(props: {
   const host = React.useRef<HTMLDivElement>(null);
   const { histories, options } = props;
   const height = props.height ?? 220;
+  const themeName = useThemeName(); // the canvas's colours are the theme's at draw time: redraw on a change
 
   React.useEffect(() => {
     const element = host.current;
@@ -124,6 +126,7 @@ export function MetricPlot(props: {
       plotData(histories, options),
       element
     );
+    element.dataset.theme = themeName ?? ''; // the theme it was drawn in
     const resized = new ResizeObserver(() => {
       const width = Math.max(200, element.clientWidth);
       if (width !== plot.width) {
@@ -135,7 +138,7 @@ export function MetricPlot(props: {
       resized.disconnect();
       plot.destroy();
     };
-  }, [histories, options.x, options.smoothing, options.log, height, props.colors?.join()]);
+  }, [histories, options.x, options.smoothing, options.log, height, props.colors?.join(), themeName]);
 
   return (
     <div
