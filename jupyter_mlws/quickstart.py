@@ -16,8 +16,8 @@ SAMPLE = SAMPLES / "train_line.py"
 #: (a ``parameters`` cell: submit it, sweep it) and a scoring script for the model it writes
 EXTRAS = ("train_line.ipynb", "score_line.py")
 #: JupyterLab's landing URL: in the JupyterLab workspace named ``mlws`` the lab extension opens
-#: its navigator, the runs table of the latest experiment with its best run marked, and that run's
-#: page beside it.  A path, not a query: Jupyter appends ``?token=...`` to it in the URL it prints.
+#: its navigator, the runs table of the latest experiment with its best run marked, and below it that
+#: run's page on its charts.  A path, not a query: Jupyter appends ``?token=...`` to it in the URL it prints.
 LAB_URL = "/lab/workspaces/mlws"
 LEARNING_RATES = ("0.01", "0.05", "0.2")
 

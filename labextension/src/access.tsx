@@ -74,15 +74,19 @@ export function AccessView(props: { model: AccessModel }): JSX.Element {
           <tr>
             <th>User</th>
             <th>Role</th>
-            <th>Granted by</th>
-            <th>Since</th>
             {manage && <th />}
           </tr>
         </thead>
         <tbody>
           {model.assignments.map(a => (
             <tr key={a.user} data-user={a.user}>
-              <td>{a.user}</td>
+              <td>
+                {a.user}
+                {/* who granted it and when, under the name: the table fits the sidebar's width */}
+                <div className="mlws-Muted mlws-Granted">
+                  {[a.granted_by && `by ${a.granted_by}`, a.granted_at && `since ${formatTime(a.granted_at)}`].filter(Boolean).join(' · ')}
+                </div>
+              </td>
               <td>
                 {manage ? (
                   <RoleSelect
@@ -95,8 +99,6 @@ export function AccessView(props: { model: AccessModel }): JSX.Element {
                   a.role
                 )}
               </td>
-              <td>{a.granted_by || '–'}</td>
-              <td>{a.granted_at ? formatTime(a.granted_at) : '–'}</td>
               {manage && (
                 <td>
                   <button className="mlws-Revoke" disabled={model.busy} onClick={() => void model.revoke(a.user)}>

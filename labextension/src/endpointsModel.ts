@@ -1,7 +1,7 @@
 /**
- * State of the endpoints part of the "Models & endpoints" tab, apart from any view: the
- * endpoints with their live metrics, the deploy form's progress, and each endpoint's test box.
- * Everything goes through `requestAPI`; errors are kept verbatim.
+ * The endpoints with their request statistics (the Endpoints page's list) and the deploy
+ * form's progress (a model's page), apart from any view.  Everything goes through
+ * `requestAPI`; errors are kept verbatim.
  */
 
 import { ISignal, Signal } from '@lumino/signaling';
@@ -28,18 +28,8 @@ export interface IDeployment {
   error: string | null;
 }
 
-/** One endpoint's "Test" box. */
-export interface ITestBox {
-  input: string;
-  busy: boolean;
-  output: string | null;
-  error: string | null;
-}
-
 /** Seconds of request statistics the list shows. */
 export const METRICS_SINCE_S = 3600;
-
-const EXAMPLE_INPUT = '{"data": [[5.1, 3.5, 1.4, 0.2]]}';
 
 export class EndpointsModel {
   endpoints: IEndpoint[] = [];
@@ -47,10 +37,7 @@ export class EndpointsModel {
   loading = false;
   /** The list's last fetch error, verbatim. */
   error: string | null = null;
-  /** The last start/stop refusal, verbatim. */
-  actionError: string | null = null;
   deploy: IDeployment | null = null;
-  tests: Record<string, ITestBox> = {};
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -137,52 +124,6 @@ export class EndpointsModel {
     if (deploy.endpoint) {
       await this.refresh();
     }
-  }
-
-  /** The test box of an endpoint (created with an example input). */
-  testBox(name: string): ITestBox {
-    if (!this.tests[name]) {
-      this.tests[name] = { input: EXAMPLE_INPUT, busy: false, output: null, error: null };
-    }
-    return this.tests[name];
-  }
-
-  setTestInput(name: string, input: string): void {
-    this.testBox(name).input = input;
-    this.emit();
-  }
-
-  /** Send the test box's JSON to the endpoint; show its answer, or the error verbatim. */
-  async invoke(name: string): Promise<void> {
-    const box = this.testBox(name);
-    box.busy = true;
-    box.error = null;
-    box.output = null;
-    this.emit();
-    try {
-      const reply = await requestAPI<unknown>(`endpoints/${encodeURIComponent(name)}/invoke`, {
-        method: 'POST',
-        body: box.input
-      });
-      box.output = JSON.stringify(reply, null, 2);
-    } catch (error) {
-      box.error = errorMessage(error);
-    } finally {
-      box.busy = false;
-      this.emit();
-    }
-    void this.refresh(); // the call shows up in the metrics
-  }
-
-  /** Stop or start an endpoint (start answers at once; refreshes follow its progress). */
-  async act(name: string, action: 'start' | 'stop'): Promise<void> {
-    try {
-      await requestAPI<IEndpoint>(`endpoints/${encodeURIComponent(name)}/${action}`, { method: 'POST' });
-      this.actionError = null;
-    } catch (error) {
-      this.actionError = errorMessage(error);
-    }
-    await this.refresh();
   }
 
   private emit(): void {

@@ -1,4 +1,7 @@
-/** The base of the sidebar's models: a `changed` signal, a loading flag and the last error. */
+/**
+ * The base of the models behind the views: a `changed` signal, a loading flag and the last
+ * error; `ActingModel` adds the sending of changes (busy, the refusal verbatim, then a refresh).
+ */
 
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -52,4 +55,39 @@ export abstract class FetchingModel {
 
   private _changed = new Signal<this, void>(this);
   private _ticket = 0;
+}
+
+/** A model whose changes go to the server: `busy` while one is sent, its refusal kept verbatim. */
+export abstract class ActingModel extends FetchingModel {
+  /** Whether a change is being sent (the controls wait meanwhile). */
+  busy = false;
+  /** The last change's refusal, as the server words it. */
+  actionError: string | null = null;
+
+  abstract refresh(): Promise<void>;
+
+  /**
+   * Send a change; its refusal goes to `actionError` (or to `fail`), then everything is fetched
+   * again.  True when the server accepted it.
+   */
+  protected async act(work: () => Promise<unknown>, fail?: (message: string) => void): Promise<boolean> {
+    this.busy = true;
+    this.actionError = null;
+    this.emit();
+    let ok = true;
+    try {
+      await work();
+    } catch (error) {
+      const message = errorMessage(error);
+      if (fail) {
+        fail(message);
+      } else {
+        this.actionError = message;
+      }
+      ok = false;
+    }
+    this.busy = false;
+    await this.refresh();
+    return ok;
+  }
 }

@@ -7,6 +7,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { DockPanel, Widget } from '@lumino/widgets';
 
 import { NavigatorModel } from './navigatorModel';
 import { LabPageHost } from './pages/host';
@@ -179,7 +180,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // `?mlws=open` opens the panel once the layout is restored; the `mlws` workspace (mlws
     // quickstart's URL: a path, so that Jupyter can append `?token=`) shows the first view too:
-    // the runs table of the latest experiment and, beside it, its best run's page with its chart
+    // the runs table of the latest experiment and, below it, its best run's page on its charts
     const quickstart = PageConfig.getOption('workspace') === OPEN_WORKSPACE;
     if (quickstart || new URLSearchParams(window.location.search).get(OPEN_QUERY_PARAM) === 'open') {
       void app.restored.then(async () => {
@@ -192,12 +193,32 @@ const plugin: JupyterFrontEndPlugin<void> = {
           await table.content.model.ready;
           const best = table.content.model.best?.run;
           if (best) {
-            pages.open({ kind: 'run', id: best.id }, { mode: 'split-right', ref: table.id });
+            const run = pages.open({ kind: 'run', id: best.id, tab: 'charts' }, { mode: 'split-bottom', ref: table.id });
+            shareHeight(run, TABLE_SHARE);
           }
         }
       });
     }
   }
 };
+
+/** The first view's share of the main area's height for the runs table (a few sample runs). */
+const TABLE_SHARE = 0.36;
+
+/**
+ * Give the table above `below` (just split off it) `share` of the height: the table shows every
+ * column at full width, the run's page below it its chart, both in view at 1440x900.
+ */
+function shareHeight(below: Widget, share: number): void {
+  const dock = below.parent;
+  if (!(dock instanceof DockPanel)) {
+    return;
+  }
+  const layout = dock.saveLayout();
+  const main = layout.main;
+  if (main?.type === 'split-area' && main.orientation === 'vertical' && main.children.length === 2) {
+    dock.restoreLayout({ main: { ...main, sizes: [share, 1 - share] } });
+  }
+}
 
 export default plugin;

@@ -1,17 +1,26 @@
-/** Keys and values (a run's params or metrics) as a two-column table, sorted by key. */
+/**
+ * Keys and values (a run's params or metrics, a model version's lineage) as a two-column table,
+ * sorted by key; `empty` (default "none") where there are none.
+ */
 
 import * as React from 'react';
 
 import { formatValue } from './runs';
 import { Scalar } from './tokens';
 
-export function KeyValues(props: { title: string; values: Record<string, Scalar>; className: string }): JSX.Element {
+export function KeyValues(props: {
+  values: Record<string, Scalar> | undefined;
+  className: string;
+  /** A heading above the table (none: the caller heads it). */
+  title?: string;
+  empty?: string;
+}): JSX.Element {
   const entries = Object.entries(props.values || {}).sort(([a], [b]) => a.localeCompare(b));
   return (
     <section className={props.className}>
-      <h3>{props.title}</h3>
+      {props.title && <h3>{props.title}</h3>}
       {entries.length === 0 ? (
-        <div className="mlws-Empty">none</div>
+        <div className="mlws-Empty">{props.empty ?? 'none'}</div>
       ) : (
         <table className="mlws-KeyValues">
           <tbody>

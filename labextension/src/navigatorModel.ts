@@ -8,7 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { AccessModel } from './accessModel';
 import { Later } from './later';
-import { IModelSummary } from './model';
+import { IModelSummary } from './pages/modelPageModel';
 import { errorMessage, query, requestAPI } from './request';
 import { loadPrefs, primaryMetric } from './runColumns';
 import {

@@ -37,8 +37,6 @@ export const LIVE_REFRESH_MS = 1000;
 export const PAGE_SIZE = 50;
 /** Points of a metric's history the chart asks for (the server downsamples, extremes kept). */
 export const CHART_MAX_POINTS = 1000;
-/** How much of each log's end the run view keeps and shows (bytes fetched; the rest downloads). */
-export const LOG_TAIL_BYTES = 64 * 1024;
 
 export type Scalar = string | number | boolean | null;
 

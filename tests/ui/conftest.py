@@ -128,6 +128,8 @@ DOCS_SCREENSHOTS = {"quickstart.png": "quickstart.png", "runs-table.png": "runs-
                     "submit.png": "submit.png",
                     "access.png": "access.png", "team-page.png": "team-page.png"}
 DOCS_SCREENSHOTS["sweep.png"] = "sweep.png"  # tests/ui/test_sweep_page.py
+DOCS_SCREENSHOTS.update({"run-page.png": "run-page.png",  # tests/ui/test_run_page.py
+                         "run-page-charts.png": "run-page-charts.png"})
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -36,6 +36,18 @@ def test_an_owner_manages_roles_from_the_sidebar(page, lab):
         "!document.querySelector('.mlws-Roles select:disabled')")
     assert {a["user"]: a["role"] for a in lab_api(lab, "GET", "access")[1]["assignments"]} == {
         owner: "owner", "alice": "reader"}
+    # who granted a role and when, under the user's name; the table fits the sidebar, nothing cut
+    alice = page.locator(".mlws-Roles tr[data-user='alice'] .mlws-Granted").inner_text()
+    [granted] = [a for a in lab_api(lab, "GET", "access")[1]["assignments"] if a["user"] == "alice"]
+    assert alice.startswith(f"by {granted['granted_by']} · since ")
+    assert page.evaluate("""() => {
+        const panel = document.querySelector('.mlws-Access');
+        const controls = [...document.querySelectorAll('.mlws-Roles button, .mlws-Roles select')];
+        const right = panel.getBoundingClientRect().right;
+        return document.querySelector('.mlws-Roles').getBoundingClientRect().right <= right
+            && controls.every(c => c.getBoundingClientRect().right <= right
+                              && c.getBoundingClientRect().height < 32);  // one line each
+    }""")
     page.screenshot(path=str(SCREENSHOTS / "access.png"))
 
     # the last owner cannot go: the server's refusal, verbatim, and nothing changed

@@ -172,7 +172,7 @@ def test_deploy_then_a_served_version_cannot_be_deleted(page, lab, flower):
 @pytest.fixture(scope="module")
 def team_lab(tmp_path_factory):
     """A ``jupyter lab`` that applies workspace roles (a team's server), on a workspace with
-    flower:1 and flower:2; yields its URL, token and workspace folder."""
+    flower:1 and flower:2 and a run; yields its URL, token, workspace folder and the run's id."""
     import sys
 
     from mlws_testing import iris_model, start_jupyter, stop_jupyter
@@ -185,12 +185,15 @@ def team_lab(tmp_path_factory):
             iris_model(root / f"m{n}", C=1.0 / n)
             ws.register_model(MODEL, root / f"m{n}")
         ws.models.set_alias(MODEL, "champion", 1)
+        with ws.experiment("team").start_run("team-run", snapshot=False, outputs=None) as run:
+            run.set_tag("stage", "dev")
+            run_id = run.id
     server = start_jupyter(root, lambda port, token: [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root / 'ws'}", "--MlwsApp.enforce_roles=True"], cwd=root / "ws")
     try:
-        yield {"url": server.url, "token": server.token, "ws": root / "ws"}
+        yield {"url": server.url, "token": server.token, "ws": root / "ws", "run": run_id}
     finally:
         stop_jupyter(server)
 
@@ -236,5 +239,13 @@ def test_readers_see_no_enabled_controls_and_refusals_show_verbatim(browser, tea
         assert all(c.is_disabled() for c in controls.all())
         assert view.locator(".mlws-DescriptionInput, .mlws-TagForm, .mlws-TagRemove").count() == 0
         page.screenshot(path=str(SCREENSHOTS / "model-page-reader.png"))
+
+        # a run's page follows the same rule (pages/role.ts): its description and tags are read only
+        page.goto(f"{team_lab['url']}lab/workspaces/roles?mlws=open&token={team_lab['token']}")
+        page.locator(f".mlws-NavRun[data-run-id='{team_lab['run']}'] .mlws-NavOpen").click()
+        run = page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{team_lab['run']}']")
+        run.locator(".mlws-RunPageHeader", has_text="you are a reader: changes need a contributor").wait_for()
+        run.locator(".mlws-Tag[data-tag='stage']").wait_for()
+        assert run.locator(".mlws-EditDescription, .mlws-TagForm, .mlws-TagRemove").count() == 0
     finally:
         context.close()

@@ -64,9 +64,10 @@ def test_quickstart_shows_the_best_run_and_its_chart(browser, quickstart):
         assert table.locator(".mlws-RunRow").count() == 3
         assert table.locator(".mlws-BestMetric").input_value() == "loss"
         assert table.locator(".mlws-BestDirection").inner_text() == "lowest"
-        # beside it, the best run's page with its chart drawn, both in view
-        view = page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{quickstart['best']}']")
-        chart = view.locator(".mlws-Chart canvas")
+        # beside it, the best run's page on its Charts tab, its loss drawn, both in view
+        view = page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{quickstart['best']}']")
+        view.locator(".mlws-RunTab.mlws-mod-active[data-tab='charts']").wait_for()
+        chart = view.locator(".mlws-RunSection[data-tab='charts'] .mlws-ChartCard[data-metric='loss'] canvas")
         try:
             chart.wait_for()
         except Exception:
@@ -82,8 +83,12 @@ def test_quickstart_shows_the_best_run_and_its_chart(browser, quickstart):
         page.screenshot(path=str(SCREENSHOTS / "quickstart.png"))
 
         # the dark theme: the same view in JupyterLab's dark colours (looked at, not committed)
+        plot = view.locator(".mlws-ChartCard[data-metric='loss'] .mlws-Plot")
+        assert plot.get_attribute("data-theme") == "JupyterLab Light"
         palette(page, "JupyterLab Dark")
         page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+        # the chart is drawn again in the dark theme's colours (a canvas cannot follow CSS variables)
+        view.locator(".mlws-ChartCard[data-metric='loss'] .mlws-Plot[data-theme='JupyterLab Dark'] canvas").wait_for()
         page.wait_for_timeout(1000)
         page.screenshot(path=str(SCREENSHOTS / "quickstart-dark.png"))
         palette(page, "JupyterLab Light")

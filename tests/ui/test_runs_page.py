@@ -181,7 +181,7 @@ def test_columns_are_remembered_per_experiment_and_rows_open_with_the_keyboard(p
     assert row.evaluate("r => document.activeElement === r && getComputedStyle(r).outlineStyle") == "solid"
     page.keyboard.press("Enter")
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="lone").wait_for()
-    page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{grid['lone']}'] .mlws-RunTitle").wait_for()
+    page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{grid['lone']}'] .mlws-RunTitle").wait_for()
 
 
 def test_palette_launcher_and_restored_tabs(page, lab, grid):

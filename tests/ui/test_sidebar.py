@@ -115,10 +115,10 @@ def test_the_navigator_lists_runs_models_and_opens_their_pages(browser, lab):
 
         # a row opens its run's page; Enter on a focused row too; again: the same tab
         row.locator(".mlws-NavOpen").click()
-        page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{latest[0]}'] .mlws-RunTitle").wait_for()
+        page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{latest[0]}'] .mlws-RunTitle").wait_for()
         nav.locator(f".mlws-NavRun[data-run-id='{latest[1]}'] .mlws-NavOpen").focus()
         page.keyboard.press("Enter")
-        page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{latest[1]}'] .mlws-RunTitle").wait_for()
+        page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{latest[1]}'] .mlws-RunTitle").wait_for()
         row.locator(".mlws-NavOpen").click()
         assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="sweep-").count() == 2
 
@@ -160,16 +160,18 @@ def test_run_page_draws_the_metric_chart(page, lab):
     nav.locator(".mlws-NavRun").first.wait_for()  # opened without a click
     nav.locator(".mlws-NavExperiment").select_option("long")
     nav.locator(f'.mlws-NavRun[data-run-id="{lab["long_id"]}"] .mlws-NavOpen').click()
-    view = page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{lab['long_id']}']")
+    view = page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{lab['long_id']}']")
     view.locator(".mlws-RunTitle", has_text="long-run").wait_for()
-    assert "completed" in view.locator(".mlws-Status").inner_text()
-    assert view.locator(".mlws-Params", has_text="0.001").count() == 1
+    assert view.locator(".mlws-RunPageHeader .mlws-Status").inner_text() == "completed"
+    assert view.locator(".mlws-Params tr[data-key='lr'] td").inner_text() == "0.001"  # the Overview tab
 
-    canvas = view.locator(".mlws-Chart canvas")
+    view.locator(".mlws-RunTab[data-tab='charts']").click()
+    loss = view.locator(".mlws-RunSection[data-tab='charts'] .mlws-ChartCard[data-metric='loss']")
+    canvas = loss.locator("canvas")
     canvas.wait_for()
-    info = view.locator(".mlws-ChartInfo").inner_text()
-    assert info.startswith("10000 points") and "shown" in info  # downsampled by the server
-    # the canvas really holds a drawn line: some pixel of the series' colour
+    info = loss.locator(".mlws-ChartInfo").inner_text()
+    assert info.startswith("10000 points") and "drawn" in info, info  # downsampled by the server
+    # the canvas really holds a drawn line: some pixel of the series' colour (the theme's brand blue)
     drawn = canvas.evaluate("""c => {
         const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0;
@@ -180,13 +182,17 @@ def test_run_page_draws_the_metric_chart(page, lab):
     }""")
     assert drawn > 100
     # a second metric overlaid: both series on one chart, each with its own count
-    view.locator(".mlws-MetricToggle[data-metric='val_loss']").click()
-    view.locator(".mlws-Chart[data-series='2'] canvas").wait_for()
-    assert view.locator(".mlws-MetricToggle[aria-pressed='true']").all_inner_texts() == ["loss", "val_loss"]
-    info = view.locator(".mlws-ChartInfo").inner_text()
+    loss.locator(".mlws-AddSeries").select_option("val_loss")
+    loss.locator(".mlws-Plot[data-series='2'] canvas").wait_for()
+    assert loss.locator(".mlws-Overlay").evaluate_all("os => os.map(o => o.dataset.metric)") == ["val_loss"]
+    info = loss.locator(".mlws-ChartInfo").inner_text()
     assert info.startswith("loss: 10000 points") and "val_loss: 100 points" in info, info
-    assert view.locator(".mlws-Chart .u-legend").inner_text().count("loss") == 2
-    # files download through the API with the browser's own session
-    link = view.locator(".mlws-Files a", has_text="summary.json")
-    assert page.request.get(link.get_attribute("href")).text() == '{"loss": 0.0099}'
+    assert loss.locator(".u-legend").inner_text().count("loss") == 2
     page.screenshot(path=str(SCREENSHOTS / "run.png"))
+    # files download through the API with the browser's own session
+    view.locator(".mlws-RunTab[data-tab='artifacts']").click()
+    artifacts = view.locator(".mlws-RunSection[data-tab='artifacts']")
+    artifacts.locator(".mlws-TreeFile[data-path='summary.json']").click()
+    artifacts.locator(".mlws-JsonText", has_text="0.0099").wait_for()
+    link = artifacts.locator(".mlws-Preview .mlws-Download")
+    assert page.request.get(link.get_attribute("href")).text() == '{"loss": 0.0099}'

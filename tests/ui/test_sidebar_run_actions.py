@@ -25,26 +25,36 @@ def test_cancel_a_run_browse_its_snapshot_and_register_a_model(page, lab, tmp_pa
         page.goto(f"{lab['url']}{lab['home']}?mlws=open&token={lab['token']}")
         page.locator(".mlws-NavExperiment").select_option("actions")
         page.locator(f'.mlws-NavRun[data-run-id="{run.id}"] .mlws-NavOpen').click()
-        view = page.locator(f"#jp-main-dock-panel .mlws-RunView[data-run-id='{run.id}']")
-        view.locator(".mlws-Status", has_text="running").wait_for()
+        view = page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{run.id}']")
+        status = view.locator(".mlws-RunPageHeader .mlws-Status")
+        status.filter(has_text="running").wait_for()
 
-        # the snapshot, as a folder tree
-        view.locator(".mlws-Snapshot summary", has_text="Snapshot of the source (2 files)").click()
-        view.locator(".mlws-Snapshot summary", has_text="pkg/").click()
-        assert view.locator(".mlws-Snapshot a", has_text="model.py").is_visible()
+        # the snapshot, as a folder tree; a file's text beside it
+        view.locator(".mlws-RunTab[data-tab='snapshot']").click()
+        snapshot = view.locator(".mlws-RunSection[data-tab='snapshot']")
+        snapshot.locator(".mlws-Tree summary[data-folder='pkg']").wait_for()
+        assert snapshot.locator(".mlws-TreeFile").evaluate_all("fs => fs.map(f => f.dataset.path)") == [
+            "pkg/model.py", "train.py"]
+        snapshot.locator(".mlws-TreeFile[data-path='pkg/model.py']").click()
+        snapshot.locator(".mlws-Preview pre", has_text="W = 1").wait_for()
 
-        # register a model from an artifact
-        view.locator("li[data-path='weights.bin'] .mlws-RegisterArtifact").click()
+        # register a model from an artifact: its page opens
+        view.locator(".mlws-RunTab[data-tab='artifacts']").click()
+        artifacts = view.locator(".mlws-RunSection[data-tab='artifacts']")
+        artifacts.locator(".mlws-TreeFile[data-path='weights.bin']").click()
+        artifacts.locator(".mlws-RegisterArtifact").click()
         page.locator(".jp-Dialog .mlws-RegisterName").fill("from-ui")
         page.locator(".jp-Dialog button", has_text="Register").click()
         page.locator(".jp-Dialog", has_text="from-ui:1").wait_for()
         page.locator(".jp-Dialog button", has_text="Ok").click()
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Model from-ui").wait_for()
         assert ws.models.resolve("from-ui:1").run_id == run.id
 
         # cancel, after a confirmation
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="to-cancel").click()
         view.locator(".mlws-CancelRun").click()
         page.locator(".jp-Dialog button", has_text="Cancel run").click()
-        view.locator(".mlws-Status", has_text="canceled").wait_for()
+        status.filter(has_text="canceled").wait_for()
         page.screenshot(path=str(SCREENSHOTS / "run-actions.png"))
         assert ws.runs.get(run.id).status == "canceled"
         assert not view.locator(".mlws-CancelRun").count()

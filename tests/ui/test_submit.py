@@ -38,7 +38,7 @@ def test_submit_a_notebook_with_its_parameter_form(page, lab):
     page.screenshot(path=str(SCREENSHOTS / "submit.png"))
     dialog.locator("button", has_text="Submit").click()
 
-    view = page.locator("#jp-main-dock-panel .mlws-RunView")  # the new run's page
+    view = page.locator("#jp-main-dock-panel .mlws-RunPage")  # the new run's page
     view.locator(".mlws-RunTitle").wait_for()
     run_id = None
     with Workspace.open(root_dir) as ws:
@@ -49,11 +49,13 @@ def test_submit_a_notebook_with_its_parameter_form(page, lab):
         # parameter, floats kept as typed, the changed ones listed
         assert run.params == {"lr": "0.5", "C": "2.0", "layers": "[8]", "epochs": "5", "message": "hi"}
         assert json.loads(run.tags["overridden_params"]) == ["C", "lr"]
-    assert run_id in view.inner_text()
-    assert "0.5" in view.locator(".mlws-Params").inner_text()
+    assert view.get_attribute("data-run-id") == run_id
+    assert run_id in view.locator(".mlws-RunPageHeader").inner_text()
+    assert view.locator(".mlws-Params tr[data-key='lr'] td").inner_text() == "0.5"
 
-    # the run view opens the source notebook, whose toolbar submits it too
-    assert view.locator(".mlws-Source").inner_text().endswith("submit-me.ipynb")
+    # the run's page opens the source notebook, whose toolbar submits it too
+    assert "notebook · submit-me.ipynb" in view.locator(".mlws-Source dd").inner_text()
+    assert view.locator(".mlws-OpenNotebook").inner_text() == "open submit-me.ipynb"
     view.locator(".mlws-OpenNotebook").click()
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="submit-me.ipynb")
     tab.wait_for()

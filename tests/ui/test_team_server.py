@@ -29,9 +29,15 @@ def _get(url: str, token: str | None = None) -> int:
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
-    """`mlws server` on a workspace with two runs; yields its URL, token and workspace path."""
+    """`mlws server` on a workspace with a sweep parent (two children) and two runs; yields its
+    URL, token and workspace path."""
     root = tmp_path_factory.mktemp("team")
     with Workspace.create(root / "ws") as ws:
+        with ws.experiment("team").start_run("grid", snapshot=False, outputs=None) as parent:
+            for depth in (2, 4):
+                with parent.child(f"grid-depth{depth}") as child:
+                    child.log_param("depth", depth)
+                    child.log("acc", 0.5 + depth / 10)
         for lr in (0.1, 0.2):
             with ws.experiment("team").start_run(f"lr-{lr}", snapshot=False, outputs=None) as run:
                 run.log_param("lr", lr)
@@ -70,21 +76,37 @@ def test_the_team_page_shows_the_workspace_live(browser, team):
         page.locator(".mlws-Header", has_text="ML workspace · ws").wait_for()
         rows = page.locator(".mlws-Sidebar .mlws-NavRun")
         rows.first.wait_for()
-        assert rows.count() == 2
+        assert rows.count() == 3
         assert page.locator(".mlws-Tab", has_text="Access").count() == 1
         # the runs table opens beside the navigator, as a tab of the page's dock
         table = page.locator("#mlws-dock .mlws-RunsPage")
         table.locator(".mlws-RunRow", has_text="lr-0.2").wait_for()
-        assert table.locator(".mlws-RunRow").count() == 2
+        assert table.locator(".mlws-RunRow[data-depth='0']").count() == 3
 
-        # a run opened from the navigator: its page, params and chart drawn
+        # a run opened from the navigator: its page, params, and its chart on the Charts tab
         rows.filter(has_text="lr-0.1").locator(".mlws-NavOpen").click()
-        view = page.locator("#mlws-dock .mlws-RunView")
-        view.locator(".mlws-Chart canvas").wait_for()
-        assert "0.1" in view.locator(".mlws-Params").inner_text()
+        view = page.locator("#mlws-dock .mlws-RunPage", has=page.locator(".mlws-RunTitle", has_text="lr-0.1"))
+        assert view.locator(".mlws-Params tr[data-key='lr'] td").inner_text() == "0.1"
         assert page.locator(".mlws-OpenNotebook").count() == 0  # no notebooks on a team server
+        view.locator(".mlws-RunTab[data-tab='charts']").click()
+        chart = view.locator(".mlws-ChartCard[data-metric='loss']")
+        chart.locator("canvas").wait_for()
+        assert chart.locator(".mlws-ChartInfo").inner_text() == "40 points"
         assert page.locator("#mlws-dock .lm-TabBar-tab").all_inner_texts() == ["Runs · team", "lr-0.1"]
         page.screenshot(path=str(SCREENSHOTS / "team-page.png"))
+
+        # a sweep parent's page opens on its Sweep tab; without JupyterLab's Vega renderer its
+        # parallel coordinates are a table, the best child marked
+        rows.filter(has_text="grid").locator(".mlws-NavOpen").click()
+        sweep = page.locator("#mlws-dock .mlws-RunPage", has=page.locator(".mlws-RunTitle", has_text="grid"))
+        sweep.locator(".mlws-RunTab.mlws-mod-active[data-tab='sweep']").wait_for()
+        children = sweep.locator(".mlws-SweepChildren tr.mlws-ResultRow")
+        children.first.wait_for()
+        assert children.count() == 2
+        parallel = sweep.locator(".mlws-ParallelTable")
+        parallel.wait_for()
+        assert parallel.locator("tr.mlws-Best").inner_text().startswith("grid-depth4")
+        assert sweep.locator(".mlws-Parallel svg").count() == 0
 
         # live: a run started elsewhere shows up without a reload (the server's events)
         with Workspace.open(team["ws"]) as ws:

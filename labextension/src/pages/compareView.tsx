@@ -7,7 +7,6 @@
 import { UseSignal } from '@jupyterlab/apputils';
 import * as React from 'react';
 
-import { MetricChart } from '../chart';
 import { IRun } from '../tokens';
 import { paramDiffers, paramKeys, runLabels } from './best';
 import { BestBy } from './bestBy';
@@ -17,6 +16,7 @@ import { followRuns } from './follow';
 import { IPageContext } from './page';
 import { plotTheme } from './plotTheme';
 import { IResultsSort, metricColumn, ResultsTable, STATUS_COLUMN } from './resultsTable';
+import { MetricPlot } from './run/plot';
 import { ParallelCoordinates, ResultBars } from './runCharts';
 
 function DiffTable(props: {
@@ -63,6 +63,9 @@ function DiffTable(props: {
   );
 }
 
+/** Runs overlaid on their steps, unsmoothed. */
+const STEPS = { x: 'step', smoothing: 0, log: false } as const;
+
 function Stepped(props: { model: ComparisonModel; labels: Map<string, string>; colors: Map<string, string> }): JSX.Element {
   const { model, labels, colors } = props;
   const histories = React.useMemo(
@@ -83,7 +86,7 @@ function Stepped(props: { model: ComparisonModel; labels: Map<string, string>; c
           </select>
         </label>
       </div>
-      <MetricChart histories={histories} colors={seriesColors} className="mlws-CompareChart" height={260} />
+      <MetricPlot histories={histories} options={STEPS} colors={seriesColors} className="mlws-CompareChart" height={260} />
     </section>
   );
 }

@@ -7,7 +7,7 @@
 
 import { Clipboard } from '@jupyterlab/apputils';
 
-import { FetchingModel } from '../fetching';
+import { ActingModel } from '../fetching';
 import { errorMessage, query, requestAPI } from '../request';
 import { IEndpoint, IEndpointMetrics, Role } from '../tokens';
 import { canChange, fetchRole } from './role';
@@ -82,7 +82,7 @@ async function copyText(text: string): Promise<void> {
   }
 }
 
-export class EndpointPageModel extends FetchingModel {
+export class EndpointPageModel extends ActingModel {
   constructor(readonly name: string) {
     super();
   }
@@ -104,11 +104,8 @@ export class EndpointPageModel extends FetchingModel {
   /** The traffic editor's numbers while being edited (null: showing the endpoint's split). */
   trafficDraft: Record<string, string> | null = null;
   trafficError: string | null = null;
-  /** The last refusal of start/stop, verbatim. */
-  actionError: string | null = null;
-  /** The last refusal of a new deployment or of a deployment's removal, verbatim. */
+  /** The last refusal of a new deployment or of a deployment's removal, verbatim (start/stop's: `actionError`). */
   deploymentError: string | null = null;
-  busy = false;
   test = { input: EXAMPLE_INPUT, deployment: '', busy: false, output: null as string | null, error: null as string | null };
 
   get canChange(): boolean {
@@ -260,7 +257,7 @@ export class EndpointPageModel extends FetchingModel {
 
   /** Add (or replace) a deployment, taking no traffic until the editor gives it some. */
   addDeployment(deployment: string, model: string, script: string): Promise<boolean> {
-    return this.act('deploymentError', () =>
+    return this.changeDeployments(() =>
       requestAPI(this.url(`deployments/${encodeURIComponent(deployment)}`), {
         method: 'PUT',
         body: JSON.stringify({ model, script })
@@ -269,14 +266,15 @@ export class EndpointPageModel extends FetchingModel {
   }
 
   removeDeployment(deployment: string): Promise<boolean> {
-    return this.act('deploymentError', () =>
+    return this.changeDeployments(() =>
       requestAPI(this.url(`deployments/${encodeURIComponent(deployment)}`), { method: 'DELETE' })
     );
   }
 
   /** Start a stopped endpoint (answers at once) or stop it. */
   startStop(action: 'start' | 'stop'): Promise<boolean> {
-    return this.act('actionError', () => requestAPI(this.url(action), { method: 'POST' }));
+    this.deploymentError = null;
+    return this.act(() => requestAPI(this.url(action), { method: 'POST' }));
   }
 
   setTest(change: Partial<EndpointPageModel['test']>): void {
@@ -302,19 +300,9 @@ export class EndpointPageModel extends FetchingModel {
     this.emit();
   }
 
-  private async act(shown: 'actionError' | 'deploymentError', work: () => Promise<unknown>): Promise<boolean> {
-    this.busy = true;
-    this.actionError = this.deploymentError = null;
-    this.emit();
-    let ok = true;
-    try {
-      await work();
-    } catch (error) {
-      this[shown] = errorMessage(error);
-      ok = false;
-    }
-    this.busy = false;
-    await this.refresh();
-    return ok;
+
+  private changeDeployments(work: () => Promise<unknown>): Promise<boolean> {
+    this.deploymentError = null;
+    return this.act(work, message => (this.deploymentError = message));
   }
 }

@@ -11,26 +11,16 @@ import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { DeployForm } from '../endpoints';
+import { DeployForm } from '../deployForm';
 import { EndpointsModel } from '../endpointsModel';
-import { formatTime, formatValue } from '../runs';
-import { ENDPOINT_HEALTH_SCHEMA, Scalar } from '../tokens';
+import { KeyValues } from '../keyValues';
+import { formatTime } from '../runs';
+import { ENDPOINT_HEALTH_SCHEMA } from '../tokens';
 import { ErrorBox } from './errorBox';
 import { followEvents } from './live';
 import { IFeatureStats, IModelSummary, ITrainingData, IVersionDetail, ModelPageModel, ModelsPageModel } from './modelPageModel';
 import { IPageContext, IPageRequest } from './page';
-
-/** A size in bytes, as people read it. */
-export function formatBytes(size: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = size;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
+import { formatSize } from './run/format';
 
 /** A statistic in 4 significant digits, without trailing zeros. */
 function number(value: number | undefined): string {
@@ -182,7 +172,7 @@ function VersionsTable(props: { model: ModelPageModel; context: IPageContext }):
             </td>
             <td>{formatTime(v.created_at)}</td>
             <td>{v.flavor}</td>
-            <td>{formatBytes(v.size)}</td>
+            <td>{formatSize(v.size)}</td>
             <td className="mlws-VersionServedBy">
               {v.served_by.length ? <EndpointLinks names={v.served_by} context={context} /> : <span className="mlws-Muted">–</span>}
             </td>
@@ -362,25 +352,6 @@ function Tags(props: { model: ModelPageModel; version: IVersionDetail }): JSX.El
   );
 }
 
-function KeyValues(props: { values: Record<string, Scalar> | undefined; className: string; empty: string }): JSX.Element {
-  const entries = Object.entries(props.values ?? {});
-  if (entries.length === 0) {
-    return <div className="mlws-Muted">{props.empty}</div>;
-  }
-  return (
-    <table className={`mlws-KeyValues ${props.className}`}>
-      <tbody>
-        {entries.map(([k, v]) => (
-          <tr key={k}>
-            <th>{k}</th>
-            <td>{formatValue(v)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
 function Lineage(props: { version: IVersionDetail; context: IPageContext }): JSX.Element {
   const { version, context } = props;
   const lineage = version.lineage ?? {};
@@ -494,7 +465,7 @@ function Files(props: { version: IVersionDetail }): JSX.Element {
         {props.version.files.map(f => (
           <tr key={f.path}>
             <td>{f.path}</td>
-            <td>{formatBytes(f.size)}</td>
+            <td>{formatSize(f.size)}</td>
             <td className="mlws-Hash" title={f.sha256}>
               {f.sha256.slice(0, 12)}
             </td>

@@ -5,7 +5,7 @@
  * Everything goes through `requestAPI`; the server's refusals are kept verbatim.
  */
 
-import { FetchingModel } from '../fetching';
+import { ActingModel, FetchingModel } from '../fetching';
 import { errorMessage, requestAPI } from '../request';
 import { IModelVersion, Role, Scalar } from '../tokens';
 import { canChange, fetchRole } from './role';
@@ -71,7 +71,7 @@ export class ModelsPageModel extends FetchingModel {
 const path = (ref: string) => `models/${encodeURIComponent(ref)}`;
 
 /** One model: its versions, the one shown in detail, and what contributors may change. */
-export class ModelPageModel extends FetchingModel {
+export class ModelPageModel extends ActingModel {
   constructor(readonly name: string) {
     super();
   }
@@ -80,9 +80,6 @@ export class ModelPageModel extends FetchingModel {
   /** The version shown in detail (the latest at first). */
   selected: number | null = null;
   role: Role | null = null;
-  /** The last refusal of a change (alias, delete, edit), verbatim. */
-  actionError: string | null = null;
-  busy = false;
   /** The version whose deletion waits for a confirmation. */
   confirmDelete: number | null = null;
   training: Record<number, ITrainingData> = {};
@@ -175,19 +172,4 @@ export class ModelPageModel extends FetchingModel {
     return this.act(() => requestAPI(path(`${this.name}:${version}`), { method: 'PATCH', body: JSON.stringify(change) }));
   }
 
-  private async act(work: () => Promise<unknown>): Promise<boolean> {
-    this.busy = true;
-    this.actionError = null;
-    this.emit();
-    let ok = true;
-    try {
-      await work();
-    } catch (error) {
-      this.actionError = errorMessage(error);
-      ok = false;
-    }
-    this.busy = false;
-    await this.refresh();
-    return ok;
-  }
 }

@@ -14,7 +14,8 @@ export type PageKind = 'runs' | 'run' | 'compare' | 'models' | 'model' | 'endpoi
 
 /**
  * What to open.  `id`: a run id (run), a model name (model) or an endpoint name (endpoint);
- * `ids`: the run ids of a comparison (2 to 100); `experiment`: the runs table's experiment.
+ * `ids`: the run ids of a comparison (2 to 100); `experiment`: the runs table's experiment;
+ * `tab`: the section a run's page opens on (e.g. 'charts'; not part of the page's key).
  * JSON-serialisable: the layout restorer stores it and reopens the page on reload.
  */
 export interface IPageRequest {
@@ -22,6 +23,7 @@ export interface IPageRequest {
   id?: string;
   ids?: string[];
   experiment?: string;
+  tab?: string;
 }
 
 /** What a page may use besides the REST API (`requestAPI`). */
@@ -60,6 +62,9 @@ export function asPageRequest(args: any): IPageRequest | null {
   }
   if (typeof args.experiment === 'string') {
     request.experiment = args.experiment;
+  }
+  if (typeof args.tab === 'string') {
+    request.tab = args.tab;
   }
   return request;
 }

@@ -3,6 +3,8 @@
  * Vega spec cannot use `var(...)`), so that charts follow the light and dark themes.
  */
 
+import * as React from 'react';
+
 /** The theme's colours a chart uses. */
 export interface IPlotTheme {
   font: string;
@@ -64,4 +66,15 @@ export function vegaConfig(theme: IPlotTheme): Record<string, unknown> {
     text: { color: theme.text, font: theme.font },
     range: { category: theme.series }
   };
+}
+
+/** JupyterLab's theme's name, changing with it: a chart that depends on it redraws in the new colours. */
+export function useThemeName(): string | undefined {
+  const [name, setName] = React.useState(document.body.dataset.jpThemeName);
+  React.useEffect(() => {
+    const observer = new MutationObserver(() => setName(document.body.dataset.jpThemeName));
+    observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name'] });
+    return () => observer.disconnect();
+  }, []);
+  return name;
 }

@@ -18,7 +18,7 @@ import { Charts } from './run/charts';
 import { Environment } from './run/environment';
 import { Logs } from './run/logs';
 import { Overview } from './run/overview';
-import { RunPageModel, RunTab, TAB_LABELS } from './run/runPageModel';
+import { RunPageModel, RunTab, TABS, TAB_LABELS } from './run/runPageModel';
 import { Snapshot } from './run/snapshot';
 import { LoggedValues } from './run/values';
 import { SweepSection } from './sweepSection';
@@ -101,6 +101,7 @@ export function RunPageView(props: { model: RunPageModel; context: IPageContext 
             <span className={`mlws-Status mlws-status-${run.status}`}>{run.status}</span>
             <span className="mlws-Muted">
               {run.experiment} · {run.id}
+              {model.role && !model.canEdit ? ` · you are a ${model.role}: changes need a contributor` : ''}
             </span>
             <RunActionBar model={model} context={context} />
           </header>
@@ -116,6 +117,9 @@ export function RunPageView(props: { model: RunPageModel; context: IPageContext 
 
 export function createRunPage(request: IPageRequest, context: IPageContext): Widget {
   const model = new RunPageModel(request.id!);
+  if (TABS.includes(request.tab as RunTab)) {
+    model.show(request.tab as RunTab); // a tab the run turns out not to have shows the overview
+  }
   const widget = ReactWidget.create(
     <UseSignal signal={model.changed}>{() => <RunPageView model={model} context={context} />}</UseSignal>
   );

@@ -9,23 +9,12 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { errorMessage } from '../request';
-import { IPlotTheme, plotTheme } from './plotTheme';
+import { IPlotTheme, plotTheme, useThemeName } from './plotTheme';
 import { VEGALITE_MIME } from './plots';
 
 /** Whether JupyterLab can draw Vega-Lite here. */
 export function canDrawVega(rendermime: IRenderMimeRegistry | null): rendermime is IRenderMimeRegistry {
   return rendermime !== null && rendermime.mimeTypes.includes(VEGALITE_MIME);
-}
-
-/** Redraws when JupyterLab's theme changes (its colours are read at draw time). */
-function useThemeName(): string | undefined {
-  const [name, setName] = React.useState(document.body.dataset.jpThemeName);
-  React.useEffect(() => {
-    const observer = new MutationObserver(() => setName(document.body.dataset.jpThemeName));
-    observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name'] });
-    return () => observer.disconnect();
-  }, []);
-  return name;
 }
 
 export function VegaChart(props: {

@@ -66,7 +66,7 @@ function Status(props: { model: RunPageModel; context: IPageContext }): JSX.Elem
           {formatDuration(duration(run))}
           {live ? ' so far' : ''}
         </Field>
-        <Field label="Source">
+        <Field label="Source" className="mlws-Source">
           {run.source_type as string}
           {run.source_name ? ` · ${run.source_name}` : ''}
           {run.notebook && (

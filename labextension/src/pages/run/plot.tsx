@@ -11,6 +11,7 @@ import uPlot from 'uplot';
 
 import { aligned, numeric, SERIES_COLORS } from '../../chart';
 import { IMetricHistory } from '../../tokens';
+import { useThemeName } from '../plotTheme';
 import { IPlotOptions } from './types';
 
 /** The theme's colours for series, read when drawing (a canvas cannot use CSS variables). */
@@ -62,10 +63,18 @@ export function plotData(histories: IMetricHistory[], options: IPlotOptions): uP
   return aligned(series.map(s => ({ ...s, values: s.values.map(v => (v === null ? 'nan' : v)) })));
 }
 
-export function MetricPlot(props: { histories: IMetricHistory[]; options: IPlotOptions; height?: number }): JSX.Element {
+export function MetricPlot(props: {
+  histories: IMetricHistory[];
+  options: IPlotOptions;
+  height?: number;
+  /** A colour per history (e.g. one per run, as the page's other charts colour it); else the theme's cycle. */
+  colors?: string[];
+  className?: string;
+}): JSX.Element {
   const host = React.useRef<HTMLDivElement>(null);
   const { histories, options } = props;
   const height = props.height ?? 220;
+  const themeName = useThemeName(); // the canvas's colours are the theme's at draw time: redraw on a change
 
   React.useEffect(() => {
     const element = host.current;
@@ -79,7 +88,7 @@ export function MetricPlot(props: { histories: IMetricHistory[]; options: IPlotO
     const colors = COLOR_VARIABLES.map((name, i) => color(name, SERIES_COLORS[i]));
     const series: uPlot.Series[] = [{ label: options.x === 'time' ? 'time' : 'step', value: (_u, v) => (v === null ? '' : options.x === 'time' ? tick(v) : String(v)) }];
     histories.forEach((h, i) => {
-      const stroke = colors[i % colors.length];
+      const stroke = props.colors?.[i] || colors[i % colors.length];
       const gaps = histories.length > 1;
       if (options.smoothing > 0) {
         // the raw points, faint; their legend entry is hidden (the smoothed line names the metric)
@@ -117,6 +126,7 @@ export function MetricPlot(props: { histories: IMetricHistory[]; options: IPlotO
       plotData(histories, options),
       element
     );
+    element.dataset.theme = themeName ?? ''; // the theme it was drawn in
     const resized = new ResizeObserver(() => {
       const width = Math.max(200, element.clientWidth);
       if (width !== plot.width) {
@@ -128,11 +138,11 @@ export function MetricPlot(props: { histories: IMetricHistory[]; options: IPlotO
       resized.disconnect();
       plot.destroy();
     };
-  }, [histories, options.x, options.smoothing, options.log, height]);
+  }, [histories, options.x, options.smoothing, options.log, height, props.colors?.join(), themeName]);
 
   return (
     <div
-      className="mlws-Plot"
+      className={`mlws-Plot ${props.className ?? ''}`}
       ref={host}
       data-series={histories.length}
       data-lines={histories.length * (options.smoothing > 0 ? 2 : 1)}

@@ -9,13 +9,14 @@ import { Event } from '@jupyterlab/services';
 import { FetchingModel } from '../../fetching';
 import { errorMessage, requestAPI } from '../../request';
 import {
-  IAccess,
   IRun,
   LIVE_REFRESH_MS,
   RUN_LOGS_SCHEMA,
   RUN_METRICS_SCHEMA,
-  RUN_STATUS_SCHEMA
+  RUN_STATUS_SCHEMA,
+  Role
 } from '../../tokens';
+import { canChange, fetchRole } from '../role';
 import { LogsModel } from './logsModel';
 import { DEFAULT_CHART_SETTINGS, IChartSettings, ILineage } from './types';
 
@@ -54,8 +55,14 @@ export class RunPageModel extends FetchingModel {
   run: IRun | null = null;
   lineage: ILineage | null = null;
   lineageError: string | null = null;
-  /** Whether the server lets this user edit (false for a reader where roles are enforced). */
-  canEdit = true;
+  /** Your role in the workspace (null until known, or for none). */
+  role: Role | null = null;
+
+  /** Whether you may edit the run (contributors and owners: the rule of pages/role.ts). */
+  get canEdit(): boolean {
+    return canChange(this.role);
+  }
+
   tab: RunTab = 'overview';
   /** Bumped when the run logged points (the charts reload). */
   metricsVersion = 0;
@@ -128,12 +135,7 @@ export class RunPageModel extends FetchingModel {
   }
 
   private async loadRole(): Promise<void> {
-    try {
-      const access = await requestAPI<IAccess>('access');
-      this.canEdit = !access.roles_enforced || access.you.role !== 'reader';
-    } catch {
-      this.canEdit = true; // the server still decides, and its refusal is shown as it words it
-    }
+    this.role = await fetchRole();
     this.emit();
   }
 
