@@ -189,8 +189,12 @@ class EarlyKernel:
         return cls(notebook, kernel, cwd, run_env(root, run_id), run_id)
 
     def start(self):
-        """Start a kernel for the run (None when it cannot start); it becomes :attr:`km`."""
-        self.km = None
+        """Start a kernel for the run (None when it cannot start); it becomes :attr:`km`.
+
+        A kernel started before (a failed attempt's) is waited for, or stopped, first."""
+        previous, self.km = self.km, None
+        if previous is not None:
+            _end(previous)
         if self.kernel is None:
             return None
         from jupyter_client.kernelspec import NoSuchKernel
@@ -216,11 +220,8 @@ class EarlyKernel:
         if self._shut:
             return
         self._shut = True
-        if self.km is not None and self.km.has_kernel:
-            from jupyter_client.utils import run_sync
-
-            # gracefully (unless ``now``): the kernel flushes what it logged
-            run_sync(self.km.shutdown_kernel)(now=now)
+        if self.km is not None:
+            _end(self.km, now)
         self.log.close()
         try:
             if keep_log is not None and drop_noise(self.log.name):
@@ -236,14 +237,54 @@ def _resolved_name(path: Path, kernel: str | None) -> str | None:
         return None
 
 
+def _end(km, now: bool = False) -> None:
+    """Stop a run's kernel: wait for its exit if it was asked to end (see
+    ``mlws_ask_to_end``), else shut it down gracefully (unless ``now``: kill it); either way
+    it is gone (killed once the manager's ``shutdown_wait_time`` has passed) and its
+    resources are released when this returns."""
+    if not km.has_kernel:
+        return
+    from jupyter_client.utils import run_sync
+
+    if km.mlws_asked and not now:
+        run_sync(km.mlws_wait_for_end)()
+    else:
+        # gracefully (unless ``now``): the kernel flushes what it logged
+        run_sync(km.shutdown_kernel)(now=now)
+
+
 @functools.cache
 def _manager_class():
-    """jupyter_client's AsyncKernelManager, noticing a kernel's exit within 10 ms: it polls
-    every 100 ms by default, which made every graceful shutdown last 100 ms or more."""
+    """jupyter_client's AsyncKernelManager, noticing a kernel's exit within 10 ms (it polls
+    every 100 ms by default, which made every graceful shutdown last 100 ms or more), and
+    whose graceful shutdown can be split in two: ask the kernel to end, do other work while it
+    exits, then wait for its exit."""
     from jupyter_client.manager import AsyncKernelManager
 
     class PromptKernelManager(AsyncKernelManager):
+        #: asked to end by :meth:`mlws_ask_to_end`, not yet waited for
+        mlws_asked = False
+
         async def _async_finish_shutdown(self, waittime=None, pollinterval=0.01, restart=False):
             await super()._async_finish_shutdown(waittime, pollinterval, restart)
+
+        async def mlws_ask_to_end(self) -> None:
+            """The first half of a graceful ``shutdown_kernel``: interrupt the kernel and send
+            it the shutdown request, without waiting for it to exit.  :func:`_end` (from
+            :meth:`EarlyKernel.shutdown`) does the second half."""
+            if not self.owns_kernel or not self.has_kernel:
+                return
+            self.shutting_down = True
+            self.stop_restarter()
+            await self._async_interrupt_kernel()
+            await self._async_request_shutdown()
+            self.mlws_asked = True
+
+        async def mlws_wait_for_end(self) -> None:
+            """The second half: wait for the kernel to exit (SIGTERM, then SIGKILL once
+            ``shutdown_wait_time`` has passed), then release its connection file and sockets."""
+            self.mlws_asked = False
+            await self._async_finish_shutdown()
+            await self._async_cleanup_resources()
 
     return PromptKernelManager
