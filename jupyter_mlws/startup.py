@@ -42,6 +42,21 @@ def skip_papermill_remote_io() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
+#: what jsonschema imports at its own import for string formats that no notebook schema uses
+#: ("duration": isoduration, which loads arrow; "uri": rfc3986_validator; "color"; "uri-template")
+UNUSED_FORMAT_CHECKS = ("isoduration", "rfc3986_validator", "webcolors", "uri_template")
+
+
+def skip_unused_format_checks() -> None:
+    """Let jsonschema go without its "duration", "uri", "color" and "uri-template" format
+    checks in this process, as :func:`skip_iri_format_checks` does for "iri": nbformat validates
+    notebooks without format checks, and importing them is a third of nbformat's import.  For a
+    process that executes notebook runs; nothing here uses jsonschema's format checks."""
+    for name in UNUSED_FORMAT_CHECKS:
+        if name not in sys.modules:
+            sys.modules[name] = None  # type: ignore[assignment]
+
+
 def allow_root_args() -> list[str]:
     """``["--allow-root"]`` when this process runs as root, else ``[]``: for the Jupyter servers
     the CLI starts (``mlws server``, quickstart's ``jupyter lab``).

@@ -518,11 +518,12 @@ def _processes_of(run_id: str) -> list[int]:
     return found
 
 
-def test_submit_wait_loads_papermill_without_its_remote_backends(nbws, project):
+def test_submit_wait_loads_papermill_without_its_remote_backends_nor_unused_format_checks(nbws, project):
     pytest.importorskip("pyarrow.fs")  # installed here: Papermill's HDFS support would load it
+    pytest.importorskip("isoduration")  # installed here: jsonschema's "duration" check would load it
     probe = ("import atexit, sys; from jupyter_mlws.cli import main; "
-             "atexit.register(lambda: print('loaded:', sorted({'pyarrow', 'numpy', 'papermill'} "
-             "& set(sys.modules)))); "
+             "atexit.register(lambda: print('loaded:', sorted({'pyarrow', 'numpy', 'papermill', "
+             "'isoduration', 'arrow'} & {k for k, m in sys.modules.items() if m}))); "
              "sys.argv = ['mlws', '-w', sys.argv[1], 'run', 'submit', 'trivial10.ipynb', '--wait']; main()")
     env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
     res = subprocess.run([sys.executable, "-c", probe, str(nbws.root)], cwd=project, env=env,

@@ -25,3 +25,22 @@ def test_the_cli_still_refuses_a_notebook_that_breaks_the_schema(tmp_path):
     assert "bad.ipynb is not a valid notebook" in res.stderr
     with Workspace.open(tmp_path / "ws") as again:
         assert again.describe()["runs"] == 0
+
+
+def test_submit_wait_still_refuses_a_notebook_that_breaks_the_schema(tmp_path):
+    # --wait trims more of jsonschema (the format checks nbformat does not use)
+    ws = Workspace.create(tmp_path / "ws")
+    ws.close()
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                               "cells": [{"cell_type": "code", "metadata": {}, "source": "x",
+                                          "outputs": [], "execution_count": "one"}]}))
+    probe = ("import sys; from jupyter_mlws.cli import main; "
+             "sys.argv = ['mlws', '--workspace', sys.argv[1], 'run', 'submit', sys.argv[2], '--wait']; "
+             "main()")
+    res = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "ws"), str(bad)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    assert "bad.ipynb is not a valid notebook" in res.stderr
+    with Workspace.open(tmp_path / "ws") as again:
+        assert again.describe()["runs"] == 0
