@@ -518,12 +518,12 @@ def _processes_of(run_id: str) -> list[int]:
     return found
 
 
-def test_submit_wait_loads_papermill_without_its_remote_backends_nor_unused_format_checks(nbws, project):
+def test_submit_wait_loads_neither_papermill_remote_backends_nor_unused_format_checks_nor_ipython(nbws, project):
     pytest.importorskip("pyarrow.fs")  # installed here: Papermill's HDFS support would load it
     pytest.importorskip("isoduration")  # installed here: jsonschema's "duration" check would load it
     probe = ("import atexit, sys; from jupyter_mlws.cli import main; "
              "atexit.register(lambda: print('loaded:', sorted({'pyarrow', 'numpy', 'papermill', "
-             "'isoduration', 'arrow'} & {k for k, m in sys.modules.items() if m}))); "
+             "'isoduration', 'arrow', 'IPython'} & {k for k, m in sys.modules.items() if m}))); "
              "sys.argv = ['mlws', '-w', sys.argv[1], 'run', 'submit', 'trivial10.ipynb', '--wait']; main()")
     env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
     res = subprocess.run([sys.executable, "-c", probe, str(nbws.root)], cwd=project, env=env,
@@ -533,6 +533,25 @@ def test_submit_wait_loads_papermill_without_its_remote_backends_nor_unused_form
     assert loaded == "loaded: ['papermill']"
     assert nbws.get_run(run_id).status == "completed"
     assert len(nbws.notebooks.cells(run_id)) == 10
+
+
+def test_a_kernel_installed_in_ipythons_folder_runs_a_submitted_notebook(nbws, project, tmp_path):
+    # jupyter_client also searches $IPYTHONDIR/kernels; the CLI finds it there without IPython
+    spec = tmp_path / "ipython" / "kernels" / "legacy-py"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Legacy Python", "language": "python"}))
+    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
+    res = subprocess.run([str(Path(sys.executable).parent / "mlws"), "-w", str(nbws.root), "run", "submit",
+                          "trivial10.ipynb", "--kernel", "legacy-py", "--wait"], cwd=project,
+                         env={**env, "IPYTHONDIR": str(tmp_path / "ipython")}, capture_output=True,
+                         text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    run = nbws.get_run(res.stdout.split()[0])
+    assert run.status == "completed", run.record.error
+    assert run.tags["kernel"] == "legacy-py"
+    assert len(nbws.notebooks.cells(run.id)) == 10
 
 
 def test_known_noise_is_dropped_from_a_kernel_log_and_the_rest_kept(tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +57,26 @@ class Kernel:
 
 def installed() -> dict[str, dict]:
     """The installed kernelspecs by name: each one's ``language`` and ``display_name``."""
-    from jupyter_client.kernelspec import KernelSpecManager
+    return {name: found.get("spec", {}) for name, found in spec_manager().get_all_specs().items()}
 
-    return {name: found.get("spec", {}) for name, found in KernelSpecManager().get_all_specs().items()}
+
+def spec_manager():
+    """jupyter_client's KernelSpecManager over the folders it searches by default: Jupyter's
+    ``kernels`` folders and IPython's (``$IPYTHONDIR/kernels``, else ``~/.ipython/kernels``).
+
+    Its default asks IPython for IPython's folder, which imports IPython (20 to 50 ms here), in
+    a process that executes no code of its own and, for ``mlws run submit --wait``, before the
+    run's kernel could launch.  The folder is asked of IPython only where it is already loaded.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_core.paths import jupyter_path
+
+    ipython = sys.modules.get("IPython.paths")
+    if ipython is not None:
+        ipython_dir = ipython.get_ipython_dir()
+    else:
+        ipython_dir = os.path.normpath(os.path.expanduser(os.environ.get("IPYTHONDIR") or "~/.ipython"))
+    return KernelSpecManager(kernel_dirs=[*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")])
 
 
 def resolve(metadata: Mapping | None, requested: str | None = None, what: str = "the notebook") -> Kernel:
@@ -202,7 +220,7 @@ class EarlyKernel:
 
         # async, as nbclient's own: with a blocking client its wait for output would block the
         # loop that enforces the cell timeout
-        km = _manager_class()(kernel_name=self.kernel)
+        km = _manager_class()(kernel_name=self.kernel, kernel_spec_manager=spec_manager())
         try:
             run_sync(km.start_kernel)(cwd=self._cwd, env={**os.environ, **self._env},
                                       stdout=self.log, stderr=self.log)
