@@ -208,10 +208,14 @@ def build_engine():
             ask = getattr(self.km, "mlws_ask_to_end", None)
             if ask is None or self.shutdown_kernel == "immediate":
                 return await super()._async_cleanup_kernel()
+            asked = False
             try:
                 if await ensure_async(self.km.is_alive()):
                     await ask()
+                    asked = True
             finally:
+                if not asked:  # a dead kernel: released now, as nbclient's own cleanup does
+                    await ensure_async(self.km.cleanup_resources())
                 if self.kc is not None:
                     await ensure_async(self.kc.stop_channels())
                     self.kc = None
