@@ -21,7 +21,7 @@ import _common as C
 #: the cell: what a user types, with the phase clock around each step
 OURS = """\
 import time as _t
-_t0 = _t.perf_counter()
+_c0, _t0 = _t.process_time(), _t.perf_counter()
 from jupyter_mlws import Workspace
 _t1 = _t.perf_counter()
 ws = Workspace.open({ws!r})
@@ -32,11 +32,12 @@ run.log("loss", 0.5)
 run.end()
 _t4 = _t.perf_counter()
 print("PHASES", _t1 - _t0, _t2 - _t1, _t3 - _t2, _t4 - _t3, run.id)
+print("CPU", _t.process_time() - _c0)
 """
 
 MLFLOW = """\
 import time as _t
-_t0 = _t.perf_counter()
+_c0, _t0 = _t.process_time(), _t.perf_counter()
 import mlflow
 _t1 = _t.perf_counter()
 mlflow.set_tracking_uri({uri!r})
@@ -48,6 +49,7 @@ mlflow.log_metric("loss", 0.5)
 mlflow.end_run()
 _t4 = _t.perf_counter()
 print("PHASES", _t1 - _t0, _t2 - _t1, _t3 - _t2, _t4 - _t3, run.info.run_id)
+print("CPU", _t.process_time() - _c0)
 """
 
 PHASES = ["import", "open", "start_run", "log + end"]
@@ -94,9 +96,12 @@ def in_python(code: str, cwd: Path) -> dict:
 
 
 def _phases(out: str) -> dict:
+    """The cell's phase marks (wall s), its run id and its CPU seconds (the process's, all its
+    threads: in a kernel, its own idle threads too)."""
     line = next(x for x in out.splitlines() if x.startswith("PHASES"))
     *secs, run_id = line.split()[1:]
-    return {"phases_s": [float(s) for s in secs], "run_id": run_id}
+    cpu = next(float(x.split()[1]) for x in out.splitlines() if x.startswith("CPU"))
+    return {"phases_s": [float(s) for s in secs], "run_id": run_id, "cpu_s": cpu}
 
 
 def project(tmp: Path) -> Path:

@@ -57,6 +57,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=10)
     args = ap.parse_args()
     tmp = C.tmpdir("import_time")
+    compiled = C.byte_compile()
 
     for _, code in CASES:  # warm the OS file cache and the .pyc files
         wall(code, tmp)
@@ -93,6 +94,7 @@ def main() -> None:
 
 - Median wall time of {args.repeat} fresh `{Path(sys.executable).name} -c ...` subprocesses each (interleaved,
   after one warm-up of each), from an empty directory; it includes the interpreter's own start-up.
+  {compiled}.
 - Above the bare interpreter, `import mlflow` costs {ours_text},
   and {ws_text} what `from jupyter_mlws import Workspace` (which loads SQLAlchemy) costs.
 

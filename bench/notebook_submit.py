@@ -189,14 +189,16 @@ T0 = time.time()
 OUT, MODE, ARGS = sys.argv[1], sys.argv[2], sys.argv[3:]
 EVENTS = []
 
+CPU = time.process_time  # this process's CPU seconds, all its threads
+
 def timed(name, fn):
     @functools.wraps(fn)
     def wrapper(*a, **k):
-        s = time.time()
+        s, c = time.time(), CPU()
         try:
             return fn(*a, **k)
         finally:
-            EVENTS.append((name, s, time.time()))
+            EVENTS.append((name, s, time.time(), c, CPU()))
     return wrapper
 
 def patch(obj, attr, name):
@@ -256,10 +258,10 @@ class Hook(importlib.abc.MetaPathFinder):
             return None
         run = spec.loader.exec_module
         def exec_module(module, run=run, name=name):
-            s = time.time()
+            s, c = time.time(), CPU()
             run(module)
             if name in IMPORTS:
-                EVENTS.append((IMPORTS[name], s, time.time()))
+                EVENTS.append((IMPORTS[name], s, time.time(), c, CPU()))
             if name in PATCHES:
                 PATCHES[name](module)
         spec.loader.exec_module = exec_module
@@ -268,25 +270,25 @@ class Hook(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Hook())
 
 def report():
-    EVENTS.append(("atexit", time.time(), time.time()))
+    EVENTS.append(("atexit", time.time(), time.time(), CPU(), CPU()))
     with open(OUT, "w") as f:
         json.dump({"spawn": T_SPAWN, "t0": T0, "events": EVENTS}, f)
 atexit.register(report)  # registered first: runs after every other exit handler
 
-s = time.time()
+s, c = time.time(), CPU()
 if MODE == "mlws":
     from jupyter_mlws.cli import main
-    EVENTS.append(("import the CLI", s, time.time()))
+    EVENTS.append(("import the CLI", s, time.time(), c, CPU()))
     sys.argv = ["mlws", *ARGS]
 else:
     from papermill.__main__ import papermill as main
-    EVENTS.append(("import the CLI", s, time.time()))
+    EVENTS.append(("import the CLI", s, time.time(), c, CPU()))
     sys.argv = ["papermill", *ARGS]
-s = time.time()
+s, c = time.time(), CPU()
 try:
     main()
 finally:
-    EVENTS.append(("main()", s, time.time()))
+    EVENTS.append(("main()", s, time.time(), c, CPU()))
 '''
 
 # phases in the order a reader follows them; (label, event name, which tools)
@@ -327,24 +329,40 @@ def phase_run(b: Bench, mode: str, out: Path) -> dict:
         raise RuntimeError(f"instrumented {mode} failed:\n{done.stderr[-3000:]}")
     data = json.loads(out.read_text())
     spawn = data["spawn"]
-    spans: dict[str, list[tuple[float, float]]] = {}
-    for name, s, e in data["events"]:
-        spans.setdefault(name, []).append((s, e))
+    spans: dict[str, list[tuple[float, float, float, float]]] = {}
+    for name, s, e, cs, ce in data["events"]:
+        spans.setdefault(name, []).append((s, e, cs, ce))
     sums = {name: _union(v) for name, v in spans.items()}  # nested same-name calls count once
     sums["_startup"] = data["t0"] - spawn
-    atexit_t = next(s for name, s, _ in data["events"] if name == "atexit")
+    atexit_t, atexit_cpu = next((s, cs) for name, s, _, cs, _ in data["events"] if name == "atexit")
     sums["_exit"] = t_end - atexit_t
     sums["_total"] = total
-    starts = {name: min(s for s, _ in v) - spawn for name, v in spans.items()}
+    starts = {name: min(s for s, *_ in v) - spawn for name, v in spans.items()}
     starts["_startup"] = 0.0
     starts["_exit"] = atexit_t - spawn
-    timeline = sorted(((n, s - spawn, e - s) for n, s, e in data["events"]), key=lambda x: x[1])
-    return {"sums": sums, "starts": starts, "timeline": timeline}
+    # CPU seconds of the command's own process (all its threads; its kernel not included)
+    cpu = {name: _outer_cpu(v) for name, v in spans.items()}
+    cpu["_total"] = atexit_cpu
+    ready = spans.get("wait for the kernel to be ready")
+    cpu["_before_ready"] = min(cs for _s, _e, cs, _ce in ready) if ready else None
+    timeline = sorted(((n, s - spawn, e - s, ce - cs) for n, s, e, cs, ce in data["events"]),
+                      key=lambda x: x[1])
+    return {"sums": sums, "starts": starts, "cpu": cpu, "timeline": timeline}
 
 
-def _union(spans: list[tuple[float, float]]) -> float:
+def _outer_cpu(spans: list[tuple[float, float, float, float]]) -> float:
+    """CPU seconds inside the spans, a span nested in another of the same name counted once."""
     total, end = 0.0, float("-inf")
-    for s, e in sorted(spans):
+    for s, e, cs, ce in sorted(spans):
+        if s >= end:
+            total += ce - cs
+            end = e
+    return total
+
+
+def _union(spans: list[tuple]) -> float:
+    total, end = 0.0, float("-inf")
+    for s, e, *_ in sorted(spans):
         if e > end:
             total += e - max(s, end)
             end = e
@@ -410,6 +428,7 @@ def main() -> None:
     ap.add_argument("--no-diagnose", action="store_true", help="skip the phase timer, importtime and cProfile")
     args = ap.parse_args()
     tmp = C.tmpdir("notebook_submit")
+    compiled = C.byte_compile()
     b = Bench(tmp)
     import papermill  # noqa: F401  (the in-process row excludes the import)
 
@@ -471,6 +490,7 @@ def main() -> None:
   round); wall-clock from this process.  mlws: `mlws run submit trivial10.ipynb --wait` in a subprocess, on a
   fresh workspace made with `mlws workspace create` (`MLWS_WORKSPACE`), from a folder holding only the
   notebook.  Papermill: `papermill trivial10.ipynb out.ipynb`.  In-process rows: Papermill already imported.
+  {compiled}.
 - Checked, so that nothing a run records is lost to speed: {checked['mlws_runs_checked']} mlws runs completed,
   each with {CELLS} cells recorded, its snapshot, `environment.json` and the kernel/env_hash/python tags,
   and the executed notebook stored with execution counts 1..{CELLS};
@@ -545,6 +565,9 @@ def diagnose(b: Bench, runs: int) -> dict:
         out[mode] = {k: C.median([r["sums"].get(k, 0.0) for r in reps]) for k in keys}
         out[mode + "_starts"] = {k: C.median([r["starts"][k] for r in reps if k in r["starts"]])
                                  for k in keys if any(k in r["starts"] for r in reps)}
+        cpu_keys = set().union(*(r["cpu"] for r in reps))
+        out[mode + "_cpu"] = {k: C.median([r["cpu"][k] for r in reps if r["cpu"].get(k) is not None])
+                              for k in cpu_keys if any(r["cpu"].get(k) is not None for r in reps)}
         out["timelines"][mode] = reps[len(reps) // 2]["timeline"]
     return out
 
@@ -565,16 +588,24 @@ def what_if_text(w: dict) -> str:
 def diagnosis_text(d: dict, ok: bool) -> str:
     m, p = d["mlws"], d["papermill"]
     ms, ps = d["mlws_starts"], d["papermill_starts"]
+    mc, pc = d["mlws_cpu"], d["papermill_cpu"]
+
+    def cpu(c: dict, key: str) -> str:
+        return f"{c[key] * 1000:.0f}" if c.get(key) is not None else ""
+
     rows = []
     for label, key in PHASE_ROWS:
         a, c = m.get(key), p.get(key)
         if not a and not c:
             continue
         rows.append([label,
-                     f"{ms[key] * 1000:.0f}" if a else "", f"{a * 1000:.0f}" if a else "-",
-                     f"{ps[key] * 1000:.0f}" if c else "", f"{c * 1000:.0f}" if c else "-"])
-    rows.append(["**whole command (wall, instrumented)**", "", f"{m['_total'] * 1000:.0f}", "",
-                 f"{p['_total'] * 1000:.0f}"])
+                     f"{ms[key] * 1000:.0f}" if a else "", f"{a * 1000:.0f}" if a else "-", cpu(mc, key),
+                     f"{ps[key] * 1000:.0f}" if c else "", f"{c * 1000:.0f}" if c else "-", cpu(pc, key)])
+    rows.append(["**the command's own CPU before it waits for the kernel**", "", "", cpu(mc, "_before_ready"),
+                 "", "", cpu(pc, "_before_ready")])
+    rows.append(["**whole command (wall, instrumented; CPU: its own process)**", "",
+                 f"{m['_total'] * 1000:.0f}", cpu(mc, "_total"), "", f"{p['_total'] * 1000:.0f}",
+                 cpu(pc, "_total")])
     im, ip = d["imports"]["mlws"], d["imports"]["papermill"]
     prof = d["cprofile_top"]
     top = "\n".join(f"  - `{name}`: {ct * 1000:.0f} ms cumulative" for name, ct, _ in
@@ -590,9 +621,13 @@ def diagnosis_text(d: dict, ok: bool) -> str:
 around the functions that do the work (patched in as their modules load, so nothing moves; median of
 {d['phase_runs']} instrumented runs each).  "at" is when the phase starts, in ms after the process was
 spawned; phases nest (the notebook is loaded inside "record the run") and overlap the kernel booting
-in the background, so durations do not add up to the total:
+in the background, so durations do not add up to the total.  "CPU" is the command's own process's CPU
+time in the phase (`time.process_time`: all its threads, not its kernel), which other work on the
+machine moves far less than wall time; until the kernel is ready, that process and the booting kernel
+share the machine's 2 cores:
 
-{C.table(["phase", "mlws at", "mlws ms", "papermill at", "papermill ms"], rows)}
+{C.table(["phase", "mlws at", "mlws ms", "mlws CPU ms", "papermill at", "papermill ms", "papermill CPU ms"],
+         rows)}
 
 - `python -X importtime` of each real command, cumulative ms of each heavy package where it is first imported:
   mlws {imp(im)} (all modules: {im['total_ms']:.0f} ms); papermill {imp(ip)} (all: {ip['total_ms']:.0f} ms).

@@ -50,9 +50,9 @@ def capture(kernel: str | None = None) -> dict:
 
 def _kernelspec(name: str) -> dict:
     try:
-        from jupyter_client.kernelspec import KernelSpecManager
+        from .notebooks.kernels import spec_manager
 
-        spec = KernelSpecManager().get_kernel_spec(name)
+        spec = spec_manager().get_kernel_spec(name)
     except Exception as exc:  # the kernel may have been removed since
         return {"error": str(exc)}
     return {"display_name": spec.display_name, "language": spec.language, "argv": spec.argv}

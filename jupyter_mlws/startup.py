@@ -22,6 +22,41 @@ def skip_iri_format_checks() -> None:
         sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
 
 
+#: what Papermill's I/O module tries to import at its own import, for notebooks at remote paths:
+#: HDFS through ``pyarrow.fs`` (which loads pyarrow and numpy), GCS, GitHub, S3 (boto3) and Azure
+PAPERMILL_REMOTE_IO = ("pyarrow.fs", "gcsfs", "github", "papermill.s3", "papermill.adl", "papermill.abs")
+
+
+def skip_papermill_remote_io() -> None:
+    """Let Papermill load without its remote-path backends in this process.
+
+    A notebook run executes a local file and keeps its output through the workspace, never
+    at a remote path (submit refuses URLs), yet ``import papermill`` tries every backend it
+    knows: with pyarrow installed that loads pyarrow and numpy, about half of Papermill's
+    import, before a run's first cell can execute.  Marking those modules absent makes
+    Papermill's I/O fall back to its "install X" stubs for them and changes nothing else.
+    For a process that executes notebook runs (``mlws run submit --wait``, the executor).
+    """
+    for name in PAPERMILL_REMOTE_IO:
+        if name not in sys.modules:
+            sys.modules[name] = None  # type: ignore[assignment]
+
+
+#: what jsonschema imports at its own import for string formats that no notebook schema uses
+#: ("duration": isoduration, which loads arrow; "uri": rfc3986_validator; "color"; "uri-template")
+UNUSED_FORMAT_CHECKS = ("isoduration", "rfc3986_validator", "webcolors", "uri_template")
+
+
+def skip_unused_format_checks() -> None:
+    """Let jsonschema go without its "duration", "uri", "color" and "uri-template" format
+    checks in this process, as :func:`skip_iri_format_checks` does for "iri": nbformat validates
+    notebooks without format checks, and importing them is a third of nbformat's import.  For a
+    process that executes notebook runs; nothing here uses jsonschema's format checks."""
+    for name in UNUSED_FORMAT_CHECKS:
+        if name not in sys.modules:
+            sys.modules[name] = None  # type: ignore[assignment]
+
+
 def allow_root_args() -> list[str]:
     """``["--allow-root"]`` when this process runs as root, else ``[]``: for the Jupyter servers
     the CLI starts (``mlws server``, quickstart's ``jupyter lab``).

@@ -191,12 +191,13 @@ def test_a_dying_kernel_fails_the_run(nbws, project):
 
 
 def test_cancel_stops_the_executor_and_its_kernel(nbws, project):
+    others = set(_kernel_pids())  # kernels of other work on this machine
     run = nbws.submit_notebook(project / "slow.ipynb", {"seconds": 60})
     deadline = time.monotonic() + 60
     while "sleeping" not in nbws.run_logs(run.id).get("stdout.log", b"").decode():
         assert time.monotonic() < deadline, "the notebook never started"
         time.sleep(0.2)
-    kernels = _kernel_pids()
+    kernels = [pid for pid in _kernel_pids() if pid not in others]
     assert kernels, "a kernel is running the notebook"
     got = nbws.cancel_run(run.id)
     assert got.status == "canceled"
@@ -467,6 +468,91 @@ def test_only_the_product_warns_about_parameters_once_per_fact(nbws, project):
                             "the parameters are injected at the top"]
     assert nbws.wait(sub.run_id, timeout=120).status == "completed"
     assert nbws.run_logs(sub.run_id, "executor.log")["executor.log"] == b""
+
+
+#: a cell whose kernel, as it exits, waits for its run to have ended, then says so on its stderr
+AT_EXIT_WAITS_FOR_THE_RUN = """\
+import atexit, os, sqlite3, time
+
+def _say_how_the_run_stands():
+    db = os.path.join(os.environ["MLWS_WORKSPACE"], "mlws.db")
+    status = "running"
+    for _ in range(3000):  # the kernel is SIGTERMed 2.5 s after the wait for its exit began
+        con = sqlite3.connect(db)
+        [status] = con.execute("SELECT status FROM runs WHERE id = ?", (os.environ["MLWS_RUN_ID"],)).fetchone()
+        con.close()
+        if status != "running":
+            break
+        time.sleep(0.01)
+    os.write(2, f"as the kernel exits, the run is {status}\\n".encode())
+
+atexit.register(_say_how_the_run_stands)
+"""
+
+
+def test_a_run_is_stored_and_ended_while_its_kernel_exits_and_its_kernel_log_is_whole(nbws, project):
+    # mlws run submit --wait asks the kernel to end after the last cell, stores the run's
+    # results and ends it while the kernel exits, then waits for the exit and keeps its log
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(AT_EXIT_WAITS_FOR_THE_RUN),
+                                         nbformat.v4.new_code_cell("x = 1")])
+    (project / "atexit.ipynb").write_text(nbformat.writes(nb))
+    res = _cli(nbws, "run", "submit", "atexit.ipynb", "--wait", cwd=project)
+    assert res.returncode == 0, res.stderr
+    run_id = res.stdout.split()[0]
+    run = nbws.get_run(run_id)
+    assert run.status == "completed", run.record.error
+    assert [c["execution_count"] for c in nbws.notebooks.cells(run_id)] == [1, 2]
+    log = nbws.run_logs(run_id, "kernel.log")["kernel.log"].decode()
+    assert "as the kernel exits, the run is completed" in log, log
+    assert _processes_of(run_id) == []  # its kernel is gone
+
+
+def _processes_of(run_id: str) -> list[int]:
+    """The pids of processes working for run ``run_id`` (its id in their environment)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"MLWS_RUN_ID={run_id}".encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone, or not ours to read
+            pass
+    return found
+
+
+def test_submit_wait_loads_neither_papermill_remote_backends_nor_unused_format_checks_nor_ipython(nbws, project):
+    pytest.importorskip("pyarrow.fs")  # installed here: Papermill's HDFS support would load it
+    pytest.importorskip("isoduration")  # installed here: jsonschema's "duration" check would load it
+    probe = ("import atexit, sys; from jupyter_mlws.cli import main; "
+             "atexit.register(lambda: print('loaded:', sorted({'pyarrow', 'numpy', 'papermill', "
+             "'isoduration', 'arrow', 'IPython'} & {k for k, m in sys.modules.items() if m}))); "
+             "sys.argv = ['mlws', '-w', sys.argv[1], 'run', 'submit', 'trivial10.ipynb', '--wait']; main()")
+    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
+    res = subprocess.run([sys.executable, "-c", probe, str(nbws.root)], cwd=project, env=env,
+                         capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    run_id, loaded = res.stdout.splitlines()
+    assert loaded == "loaded: ['papermill']"
+    assert nbws.get_run(run_id).status == "completed"
+    assert len(nbws.notebooks.cells(run_id)) == 10
+
+
+def test_a_kernel_installed_in_ipythons_folder_runs_a_submitted_notebook(nbws, project, tmp_path):
+    # jupyter_client also searches $IPYTHONDIR/kernels; the CLI finds it there without IPython
+    spec = tmp_path / "ipython" / "kernels" / "legacy-py"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Legacy Python", "language": "python"}))
+    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
+    res = subprocess.run([str(Path(sys.executable).parent / "mlws"), "-w", str(nbws.root), "run", "submit",
+                          "trivial10.ipynb", "--kernel", "legacy-py", "--wait"], cwd=project,
+                         env={**env, "IPYTHONDIR": str(tmp_path / "ipython")}, capture_output=True,
+                         text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    run = nbws.get_run(res.stdout.split()[0])
+    assert run.status == "completed", run.record.error
+    assert run.tags["kernel"] == "legacy-py"
+    assert len(nbws.notebooks.cells(run.id)) == 10
 
 
 def test_known_noise_is_dropped_from_a_kernel_log_and_the_rest_kept(tmp_path):

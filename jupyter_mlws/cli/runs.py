@@ -124,6 +124,11 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
     """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
     from ..notebooks.parameters import parse_grid
 
+    if wait:  # this process executes the run (a sweep's children: in processes forked from it)
+        from ..startup import skip_papermill_remote_io, skip_unused_format_checks
+
+        skip_unused_format_checks()
+        skip_papermill_remote_io()
     # waiting for one run: its kernel is launched first, and boots while the workspace opens
     # (not with secrets: the kernel starts with them, once they are bound to the run)
     early = (_early_kernel(ctx, notebook, kernel, project_dir) if wait and not grid and not secrets

@@ -179,6 +179,7 @@ class _QuietWait:
 def build_engine():
     """The Papermill engine that saves through a :class:`LiveNotebook` (built when first needed)."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbclient.util import ensure_async, run_sync
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import Engine
 
@@ -210,6 +211,27 @@ def build_engine():
             whole = type(out)(out)  # the cap may cut the notebook's copy in place
             self.mlws_cap.admit(outs, before, cell_index, display_id)
             return whole  # whole, for the run's logs (capped on their own)
+
+        async def _async_cleanup_kernel(self):
+            # a run's own kernel (kernels.EarlyKernel's) is only asked to end here: the run's
+            # results are stored while it exits, and its EarlyKernel then waits for the exit
+            ask = getattr(self.km, "mlws_ask_to_end", None)
+            if ask is None or self.shutdown_kernel == "immediate":
+                return await super()._async_cleanup_kernel()
+            asked = False
+            try:
+                if await ensure_async(self.km.is_alive()):
+                    await ask()
+                    asked = True
+            finally:
+                if not asked:  # a dead kernel: released now, as nbclient's own cleanup does
+                    await ensure_async(self.km.cleanup_resources())
+                if self.kc is not None:
+                    await ensure_async(self.kc.stop_channels())
+                    self.kc = None
+                    self.km = None
+
+        _cleanup_kernel = run_sync(_async_cleanup_kernel)  # nbclient's binds its own
 
         async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
                                         task_poll_kernel_alive):

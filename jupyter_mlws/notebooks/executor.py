@@ -218,10 +218,12 @@ def main(argv: list[str] | None = None) -> int:
 
     This is the ``local`` target's side: it opens the workspace and reports into it.
     """
-    from ..startup import skip_iri_format_checks
+    from ..startup import skip_iri_format_checks, skip_papermill_remote_io, skip_unused_format_checks
     from ..workspace import Workspace
 
     skip_iri_format_checks()
+    skip_unused_format_checks()
+    skip_papermill_remote_io()
     args = argv if argv is not None else sys.argv[1:]
     root, run_id = args[:2]
     with Workspace.open(root) as ws:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +57,26 @@ class Kernel:
 
 def installed() -> dict[str, dict]:
     """The installed kernelspecs by name: each one's ``language`` and ``display_name``."""
-    from jupyter_client.kernelspec import KernelSpecManager
+    return {name: found.get("spec", {}) for name, found in spec_manager().get_all_specs().items()}
 
-    return {name: found.get("spec", {}) for name, found in KernelSpecManager().get_all_specs().items()}
+
+def spec_manager():
+    """jupyter_client's KernelSpecManager over the folders it searches by default: Jupyter's
+    ``kernels`` folders and IPython's (``$IPYTHONDIR/kernels``, else ``~/.ipython/kernels``).
+
+    Its default asks IPython for IPython's folder, which imports IPython (20 to 50 ms here), in
+    a process that executes no code of its own and, for ``mlws run submit --wait``, before the
+    run's kernel could launch.  The folder is asked of IPython only where it is already loaded.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_core.paths import jupyter_path
+
+    ipython = sys.modules.get("IPython.paths")
+    if ipython is not None:
+        ipython_dir = ipython.get_ipython_dir()
+    else:
+        ipython_dir = os.path.normpath(os.path.expanduser(os.environ.get("IPYTHONDIR") or "~/.ipython"))
+    return KernelSpecManager(kernel_dirs=[*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")])
 
 
 def resolve(metadata: Mapping | None, requested: str | None = None, what: str = "the notebook") -> Kernel:
@@ -189,8 +207,12 @@ class EarlyKernel:
         return cls(notebook, kernel, cwd, run_env(root, run_id), run_id)
 
     def start(self):
-        """Start a kernel for the run (None when it cannot start); it becomes :attr:`km`."""
-        self.km = None
+        """Start a kernel for the run (None when it cannot start); it becomes :attr:`km`.
+
+        A kernel started before (a failed attempt's) is waited for, or stopped, first."""
+        previous, self.km = self.km, None
+        if previous is not None:
+            _end(previous)
         if self.kernel is None:
             return None
         from jupyter_client.kernelspec import NoSuchKernel
@@ -198,7 +220,7 @@ class EarlyKernel:
 
         # async, as nbclient's own: with a blocking client its wait for output would block the
         # loop that enforces the cell timeout
-        km = _manager_class()(kernel_name=self.kernel)
+        km = _manager_class()(kernel_name=self.kernel, kernel_spec_manager=spec_manager())
         try:
             run_sync(km.start_kernel)(cwd=self._cwd, env={**os.environ, **self._env},
                                       stdout=self.log, stderr=self.log)
@@ -216,11 +238,8 @@ class EarlyKernel:
         if self._shut:
             return
         self._shut = True
-        if self.km is not None and self.km.has_kernel:
-            from jupyter_client.utils import run_sync
-
-            # gracefully (unless ``now``): the kernel flushes what it logged
-            run_sync(self.km.shutdown_kernel)(now=now)
+        if self.km is not None:
+            _end(self.km, now)
         self.log.close()
         try:
             if keep_log is not None and drop_noise(self.log.name):
@@ -236,14 +255,54 @@ def _resolved_name(path: Path, kernel: str | None) -> str | None:
         return None
 
 
+def _end(km, now: bool = False) -> None:
+    """Stop a run's kernel: wait for its exit if it was asked to end (see
+    ``mlws_ask_to_end``), else shut it down gracefully (unless ``now``: kill it); either way
+    it is gone (killed once the manager's ``shutdown_wait_time`` has passed) and its
+    resources are released when this returns."""
+    if not km.has_kernel:
+        return
+    from jupyter_client.utils import run_sync
+
+    if km.mlws_asked and not now:
+        run_sync(km.mlws_wait_for_end)()
+    else:
+        # gracefully (unless ``now``): the kernel flushes what it logged
+        run_sync(km.shutdown_kernel)(now=now)
+
+
 @functools.cache
 def _manager_class():
-    """jupyter_client's AsyncKernelManager, noticing a kernel's exit within 10 ms: it polls
-    every 100 ms by default, which made every graceful shutdown last 100 ms or more."""
+    """jupyter_client's AsyncKernelManager, noticing a kernel's exit within 10 ms (it polls
+    every 100 ms by default, which made every graceful shutdown last 100 ms or more), and
+    whose graceful shutdown can be split in two: ask the kernel to end, do other work while it
+    exits, then wait for its exit."""
     from jupyter_client.manager import AsyncKernelManager
 
     class PromptKernelManager(AsyncKernelManager):
+        #: asked to end by :meth:`mlws_ask_to_end`, not yet waited for
+        mlws_asked = False
+
         async def _async_finish_shutdown(self, waittime=None, pollinterval=0.01, restart=False):
             await super()._async_finish_shutdown(waittime, pollinterval, restart)
+
+        async def mlws_ask_to_end(self) -> None:
+            """The first half of a graceful ``shutdown_kernel``: interrupt the kernel and send
+            it the shutdown request, without waiting for it to exit.  :func:`_end` (from
+            :meth:`EarlyKernel.shutdown`) does the second half."""
+            if not self.owns_kernel or not self.has_kernel:
+                return
+            self.shutting_down = True
+            self.stop_restarter()
+            await self._async_interrupt_kernel()
+            await self._async_request_shutdown()
+            self.mlws_asked = True
+
+        async def mlws_wait_for_end(self) -> None:
+            """The second half: wait for the kernel to exit (SIGTERM, then SIGKILL once
+            ``shutdown_wait_time`` has passed), then release its connection file and sockets."""
+            self.mlws_asked = False
+            await self._async_finish_shutdown()
+            await self._async_cleanup_resources()
 
     return PromptKernelManager
