@@ -185,7 +185,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (quickstart || new URLSearchParams(window.location.search).get(OPEN_QUERY_PARAM) === 'open') {
       void app.restored.then(async () => {
         app.shell.activateById(SIDEBAR_ID);
-        if (!quickstart) {
+        // the first view once: a reload (or a later visit) keeps the tabs the user left, and
+        // never adds the view again beside them
+        if (!quickstart || pages.tracker.size > 0) {
           return;
         }
         const table = pages.open({ kind: 'runs' });

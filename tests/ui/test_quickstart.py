@@ -93,5 +93,19 @@ def test_quickstart_shows_the_best_run_and_its_chart(browser, quickstart):
         page.screenshot(path=str(SCREENSHOTS / "quickstart-dark.png"))
         palette(page, "JupyterLab Light")
         page.wait_for_function("document.body.dataset.jpThemeLight === 'true'")
+
+        # the first view is shown once: a reload keeps the tabs as the user left them (the run's
+        # page closed stays closed), and adds no second table or run page beside them
+        tabs = page.locator("#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab")
+        assert tabs.count() == 2
+        page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").last.click()
+        page.wait_for_function(
+            "document.querySelectorAll('#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab').length === 1")
+        page.wait_for_timeout(1500)  # the layout is saved
+        page.reload()
+        table.locator(".mlws-RunRow.mlws-mod-best").wait_for()
+        page.wait_for_timeout(1500)  # anything the first view would add has been added
+        assert tabs.count() == 1
+        assert page.locator("#jp-main-dock-panel .mlws-RunPage").count() == 0
     finally:
         context.close()
