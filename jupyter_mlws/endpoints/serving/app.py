@@ -180,7 +180,7 @@ class ScoringApp:
         self.monitor = monitor
         self.log = log
         self.inflight = 0
-        #: thread ident -> (monotonic start, deployment) of run() calls under way
+        #: thread ident -> (monotonic start, deployment) of run() calls under way in the pool
         self.running: dict[int, tuple[float, str]] = {}
         self._keys: tuple[bytes, bytes] = (b"\0" * 43 + b"!", b"\0" * 43 + b"?")
         self._routes: tuple[list[int], list[str]] = ([], [])
