@@ -1184,7 +1184,9 @@ def counts_text(res: dict) -> str:
             "that other work on the machine would change). Ours is a second worker of the `ours w1` "
             "endpoint: the endpoint's own worker command and spec (its score.py, model, settings: "
             "key check, monitoring, guards, timeouts), started as its supervisor starts one, on a "
-            "socket of its own. `iris` `predict` is most of both. The kernel's work is not in these "
+            "socket of its own. `iris` `predict` is most of both. Valgrind runs a process some 50 times "
+            "slower, so what ours does per second rather than per request (its heartbeat, the statistics "
+            "flush) is shared among fewer requests than at full speed. The kernel's work is not in these "
             "counts: its system calls follow.")
     if sc:
         o, b = sc["ours-w1"], sc["bare-w1"]
