@@ -28,7 +28,15 @@ rows.  Every (server, concurrency) cell gets ``--seconds`` (20) split into ``--r
 hits them alike.  Every round is printed and recorded: req/s, p99, and how the
 connections were split over the server's worker processes (``ss``, 1.5 s into the round);
 the summary table gives the medians, the targets are judged round by round.  Server CPU
-per request is read from /proc.
+per request is read from /proc, for every process of the server and for its worker processes
+alone.
+
+CPU seconds per request move with the share of the CPU a server gets on a busy machine, so the
+cost of a request is also counted in units other work does not change ("Per request,
+counted"; ``--no-counts`` skips it): the instructions the ``ours w1`` worker and ``bare w1``
+execute per request (valgrind's callgrind, one keep-alive connection; ours is a second worker
+started from the endpoint's own spec, on a socket of its own), and the system calls they make
+per request (``strace -c -f`` attached while 16 connections run).
 
 Then: endpoint start-up (create -> healthy, 1 worker, median of ``--starts``, next to
 the bare app's spawn -> first 200 as the floor); four 1-worker servers back to back
@@ -44,8 +52,8 @@ Targets, at every (workers, clients) pair and in every round (round r of ours ag
 round r of its peer): ours >= 90 % of the bare app's req/s and p99 no worse than the bare
 app's; ours >= 3.5x ``mlflow models serve`` req/s with p99 below MLflow's.  Also:
 monitoring <= 5 % of throughput; create -> healthy < 3 s; worker RSS within 1.2x; the
-1 GB body refused with 413 and the worker's peak RSS up by < 50 MB.  About 8 minutes
-(5 min of it the 20 s cells).
+1 GB body refused with 413 and the worker's peak RSS up by < 50 MB.  About 11 minutes
+(5 min of it the 20 s cells, 2 to 3 min the callgrind counts).
 """
 
 from __future__ import annotations
@@ -71,6 +79,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
+import _counts  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
@@ -448,12 +457,16 @@ def load(t: Target, conns: int, seconds: float, gen: str, tmp: Path, split: bool
     if split:
         timer.start()
     c0 = cpu_s(pids)
+    w0 = cpu_s(workers)
     m0 = machine_busy_s()
     r = run_wrk(t, conns, max(1, round(seconds)), tmp) if gen == "wrk" else run_asyncio(t, conns, seconds)
     timer.cancel()
     if split:
         r["split"] = sample.get("split")
         r["worker_pids"] = workers
+        # the worker processes alone (ours: without the supervisor; uvicorn's and MLflow's: without
+        # their manager process)
+        r["worker_cpu_us_per_req"] = (cpu_s(workers) - w0) / max(1, r["requests"]) * 1e6
     r["server_cpu_s"] = cpu_s(pids) - c0
     # what the rest of the machine did meanwhile (other work; the other, idle, servers; this script)
     r["other_cores"] = max(0.0, (machine_busy_s() - m0 - r["server_cpu_s"] - r["loadgen_cpu_s"]) / r["seconds"])
@@ -763,6 +776,108 @@ def profile(t: Target, pid: int, conns: int, seconds: int, gen: str, tmp: Path, 
             "numpy_gil_samples": dict(numpy_gil)}
 
 
+# -- per request, counted: instructions (callgrind) and system calls (strace) ---------------
+
+COUNT_S = 8  # seconds of load per server and round under callgrind
+COUNT_ROUNDS = 2
+SYSCALL_S = 3  # seconds of load while strace counts
+
+
+def _drain(fd: int, ready: threading.Event) -> None:
+    """Read a worker's status pipe until it closes (so that it never blocks), noting ``ready``."""
+    with os.fdopen(fd, "rb") as f:
+        for line in f:
+            if b'"event":"ready"' in line:
+                ready.set()
+
+
+def callgrind_ours(ws, name: str, tmp: Path, logs: Path) -> tuple[_counts.Callgrind, Target]:
+    """A second worker of endpoint ``name``, under callgrind, serving a socket of its own.
+
+    It is the endpoint's own worker command (its spec: deployments, settings; read from the
+    running worker's /proc/PID/cmdline) started the way the supervisor starts one: the listening
+    socket and a status pipe passed down, the keys and traffic written to its stdin.
+    """
+    argv = Path(f"/proc/{worker_pid(ws, name)}/cmdline").read_bytes().decode().split("\0")
+    spec = argv[argv.index("jupyter_mlws.endpoints.serving.worker") + 1]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    read_fd, write_fd = os.pipe()
+    env = dict(os.environ)
+    env.pop("MLWS_RUN_ID", None)
+    cg = _counts.Callgrind([argv[0], "-m", "jupyter_mlws.endpoints.serving.worker", spec,
+                            str(sock.fileno()), "0", str(write_fd)], tmp / "callgrind",
+                           logs / "callgrind-ours.log", stdin=subprocess.PIPE,
+                           pass_fds=(sock.fileno(), write_fd), env=env, cwd=str(Path(spec).parent))
+    os.close(write_fd)
+    ready = threading.Event()
+    threading.Thread(target=_drain, args=(read_fd, ready), daemon=True).start()
+    keys = ws.endpoints.keys(name)
+    traffic = {d["name"]: d["traffic"] for d in ws.endpoints.show(name)["deployments"]}
+    cg.proc.stdin.write((json.dumps({"keys": [keys["primary"], keys["secondary"]],
+                                     "traffic": traffic}) + "\n").encode())
+    cg.proc.stdin.flush()
+    port = sock.getsockname()[1]
+    sock.close()  # the worker holds its own copy
+    if not ready.wait(600):
+        raise RuntimeError(f"the worker under callgrind did not start: {logs / 'callgrind-ours.log'}")
+    return cg, Target("ours w1 (callgrind)", port, "/score", json.dumps({"data": ROWS}).encode(),
+                      keys["primary"], lambda: cg.proc.pid, 1)
+
+
+def callgrind_bare(tmp: Path, logs: Path, env: dict) -> tuple[_counts.Callgrind, Target]:
+    """The bare app, 1 worker, under callgrind."""
+    port = free_port()
+    t0 = time.perf_counter()
+    cg = _counts.Callgrind([sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(tmp),
+                            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                            "--no-access-log", "--log-level", "warning", "--lifespan", "off"],
+                           tmp / "callgrind", logs / "callgrind-bare.log", env=env, cwd=str(tmp))
+    wait_http(port, "/health", cg.proc, 600, logs / "callgrind-bare.log", t0)
+    return cg, Target("bare w1 (callgrind)", port, "/score", json.dumps({"data": ROWS}).encode(), None,
+                      lambda: cg.proc.pid, 1)
+
+
+def count_instructions(ws, tmp: Path, logs: Path, bare_env: dict, expected: list) -> dict:
+    """Instructions per request of ``ours-w1``'s worker and of the bare app (1 worker each), on one
+    keep-alive connection (each request a wake-up of its own: no batching that a busy machine
+    would change), ``COUNT_ROUNDS`` rounds of ``COUNT_S`` s each, alternating."""
+    servers = {}
+    try:
+        servers["ours-w1"] = callgrind_ours(ws, "ours-w1", tmp, logs)
+        servers["bare-w1"] = callgrind_bare(tmp, logs, bare_env)
+        for _cg, t in servers.values():
+            check_answer(t, expected)
+            run_wrk(t, 1, 1, tmp)  # warm-up, instrumentation off
+        out: dict = {k: [] for k in servers}
+        for rnd in range(COUNT_ROUNDS):
+            for key in (list(servers) if rnd % 2 == 0 else list(servers)[::-1]):
+                cg, t = servers[key]
+                instr, r = cg.count(lambda t=t: run_wrk(t, 1, COUNT_S, tmp))
+                out[key].append({"instructions": instr, "requests": r["requests"], "errors": r["errors"],
+                                 "per_request": instr / max(1, r["requests"])})
+                print(f"  callgrind round {rnd + 1}  {key:<8} {instr / max(1, r['requests']) / 1000:8.1f} "
+                      f"k instructions/request ({r['requests']} requests, {r['errors']} errors)", flush=True)
+        return out
+    finally:
+        for cg, _t in servers.values():
+            cg.stop()
+
+
+def count_syscalls(targets: dict, pids: dict, gen: str, tmp: Path) -> dict:
+    """System calls per request of each of ``pids`` (key -> pid) under 16 connections (strace)."""
+    out = {}
+    for key, pid in pids.items():
+        t = targets[key]
+        counts, r = _counts.syscalls(pid, lambda t=t: (run_wrk(t, 16, SYSCALL_S, tmp) if gen == "wrk"
+                                                       else run_asyncio(t, 16, SYSCALL_S)),
+                                     tmp / f"strace-{key}.txt")
+        t.sent += r["requests"]
+        out[key] = {"requests": r["requests"], "calls": counts}
+    return out
+
+
 def monitor_record_ns() -> float:
     """One ``Monitor.record`` call in this process (median of 5 x 100,000)."""
     from jupyter_mlws.endpoints.serving.monitor import Monitor
@@ -821,6 +936,8 @@ def main() -> None:
     ap.add_argument("--loadgen", choices=["auto", "wrk", "asyncio"], default="auto",
                     help="auto: wrk when on PATH, else the asyncio generator")
     ap.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
+    ap.add_argument("--no-counts", action="store_true",
+                    help="skip the instructions (valgrind) and system calls (strace) per request")
     ap.add_argument("--report-from", metavar="JSON",
                     help="render the report again from a run's figures (bench/out/serving.json)")
     ap.add_argument("--_loadgen", help=argparse.SUPPRESS)
@@ -942,7 +1059,8 @@ def main() -> None:
                         cells[key][conns].append(r)
                         print(f"  c={conns:<3} round {rnd + 1}  {key:<10} {r['rps']:7,.0f} req/s  p50 "
                               f"{r['p50_ms']:6.2f}  p99 {r['p99_ms']:7.2f} ms  errors {r['errors']}  "
-                              f"server {r['cpu_us_per_req']:5.0f} µs CPU/req  split {split_text(r)}  "
+                              f"server {r['cpu_us_per_req']:5.0f} µs CPU/req (workers "
+                              f"{r['worker_cpu_us_per_req']:5.0f})  split {split_text(r)}  "
                               f"load {r['loadavg']}", flush=True)
         summary: dict = {}
         for key in targets:
@@ -959,6 +1077,7 @@ def main() -> None:
                     "error_kinds": dict(sum((collections.Counter(r["error_kinds"]) for r in rs),
                                             collections.Counter())),
                     "cpu_us_per_req": statistics.median(r["cpu_us_per_req"] for r in rs),
+                    "worker_cpu_us_per_req": statistics.median(r["worker_cpu_us_per_req"] for r in rs),
                     "loadgen_cpu_pct": statistics.median(100 * r["loadgen_cpu_s"] / r["seconds"] for r in rs),
                     "other_cores": statistics.median(r["other_cores"] for r in rs),
                     "other_cores_max": max(r["other_cores"] for r in rs),
@@ -982,6 +1101,12 @@ def main() -> None:
             if res["profile"][key] and (tmp / f"pyspy-{key}.txt").exists():
                 C.OUT.mkdir(exist_ok=True)
                 shutil.copy(tmp / f"pyspy-{key}.txt", C.OUT / f"serving.pyspy-{key}.txt")
+        # -- per request, counted (other work does not move these): system calls, instructions
+        if not args.no_counts and _counts.available("strace"):
+            res["syscalls"] = count_syscalls(every, {"ours-w1": worker_pid(ws, "ours-w1"),
+                                                     "bare-w1": servers["bare-w1"].pid}, gen, tmp)
+        if not args.no_counts and _counts.available("valgrind"):
+            res["instructions"] = count_instructions(ws, tmp, logs, bare_env, expected)
         # monitoring counted what was served (the worker flushes every 2 s, the supervisor writes
         # every 2 s: the bare app's profile run gave them the time)
         res["monitor_counted"] = {k: ws.endpoints.metrics(k, 3600)["total"]["count"]
@@ -1033,6 +1158,52 @@ def main() -> None:
         ws.close()
     res["total_s"] = time.perf_counter() - t_start
     report(res, args)
+
+
+def counts_text(res: dict) -> str:
+    """The instructions and system calls per request of ours w1 and bare w1, as Markdown."""
+    ins, sc = res.get("instructions"), res.get("syscalls")
+    if not ins and not sc:
+        return "Not measured (`--no-counts`, or neither valgrind nor strace on PATH)."
+    parts = []
+    if ins:
+        ours = [r["per_request"] for r in ins["ours-w1"]]
+        bare = [r["per_request"] for r in ins["bare-w1"]]
+        rows = [["ours w1: the endpoint's worker process"] + [fmt(x / 1000, 1) for x in ours]
+                + [fmt(statistics.median(ours) / 1000, 1)],
+                ["bare w1"] + [fmt(x / 1000, 1) for x in bare] + [fmt(statistics.median(bare) / 1000, 1)],
+                ["**ours / bare**"] + [f"{a / b:.3f}x" for a, b in zip(ours, bare)]
+                + [f"{statistics.median(ours) / statistics.median(bare):.3f}x"]]
+        parts.append(C.table(["thousand instructions per request"] + [f"round {i + 1}" for i in range(len(ours))]
+                             + ["median"], rows))
+        parts.append(
+            "Instructions executed in user space by every thread of the server process, per request "
+            "served: `valgrind --tool=callgrind`, instrumentation switched on only while the load ran "
+            f"(wrk, **one** keep-alive connection, {COUNT_S} s per round, the two alternating; one "
+            "connection makes every request a wake-up of the event loop of its own, so no batching "
+            "that other work on the machine would change). Ours is a second worker of the `ours w1` "
+            "endpoint: the endpoint's own worker command and spec (its score.py, model, settings: "
+            "key check, monitoring, guards, timeouts), started as its supervisor starts one, on a "
+            "socket of its own. `iris` `predict` is most of both. Valgrind runs a process some 50 times "
+            "slower, so what ours does per second rather than per request (its heartbeat, the statistics "
+            "flush) is shared among fewer requests than at full speed. The kernel's work is not in these "
+            "counts: its system calls follow.")
+    if sc:
+        o, b = sc["ours-w1"], sc["bare-w1"]
+        per = {k: {name: n / max(1, d["requests"]) for name, n in d["calls"].items()} for k, d in sc.items()}
+        names = sorted({n for k in per for n, x in per[k].items() if x >= 0.01},
+                       key=lambda n: -max(per[k].get(n, 0) for k in per))
+        rows = [[f"`{n}`", fmt(per["ours-w1"].get(n, 0.0), 2), fmt(per["bare-w1"].get(n, 0.0), 2)] for n in names]
+        rows.append(["**all**", fmt(sum(per["ours-w1"].values()), 2), fmt(sum(per["bare-w1"].values()), 2)])
+        parts.append(C.table(["system calls per request", "ours w1 (worker process)", "bare w1"], rows))
+        parts.append(
+            f"`strace -c -f` attached to the process (every thread) while wrk ran 16 connections for "
+            f"{SYSCALL_S} s ({o['requests']:,} and {b['requests']:,} requests); calls made at least once "
+            "per 100 requests by one of them. strace slows the process down: only the counts are shown, "
+            "and calls made per unit of time count for more requests than at full speed (ours: "
+            "`getsockopt` reads its accept queue for `max_inflight` at most once a millisecond; "
+            "`futex`: its side threads).")
+    return "\n\n".join(parts)
 
 
 def report(res: dict, args, recorded: dict | None = None) -> None:
@@ -1096,8 +1267,20 @@ def report(res: dict, args, recorded: dict | None = None) -> None:
         for conns in CONCURRENCY:
             a, b = S[f"ours-w{w}@{conns}"]["cpu_us_per_req"], S[f"bare-w{w}@{conns}"]["cpu_us_per_req"]
             v.append([f"requests per CPU-second (info): ours w{w} / bare w{w}, {conns} clients "
-                      "(bare µs/req ÷ ours)",
+                      "(bare µs/req ÷ ours, every process of the server)",
                       f"{100 * b / a:.0f} % ({b:.0f} / {a:.0f} µs)", "(info)", ""])
+    for w in (1, 2):
+        for conns in CONCURRENCY:
+            pairs = [(a.get("worker_cpu_us_per_req"), b.get("worker_cpu_us_per_req"))
+                     for a, b in rounds_of(f"ours-w{w}", f"bare-w{w}", conns)]
+            if any(a is None or b is None for a, b in pairs):
+                continue  # figures of a run from before the worker processes were counted apart
+            a, b = (S[f"ours-w{w}@{conns}"]["worker_cpu_us_per_req"],
+                    S[f"bare-w{w}@{conns}"]["worker_cpu_us_per_req"])
+            v.append([f"requests per CPU-second of the worker processes (info): ours w{w} / bare w{w}, "
+                      f"{conns} clients (bare µs/req ÷ ours)",
+                      f"medians {100 * b / a:.0f} % ({b:.0f} / {a:.0f} µs); rounds: "
+                      + ", ".join(f"{100 * y / x:.0f} %" for x, y in pairs), "(info)", ""])
     for key in ("ours-w2", "bare-w2", "mlflow-w2"):
         for conns in CONCURRENCY:
             splits = [r.get("split") for r in cells[key][conns]]
@@ -1139,6 +1322,12 @@ def report(res: dict, args, recorded: dict | None = None) -> None:
         v.append([f"1 GB body ({b['mode']}), default 10 MB limit",
                   f"{b['status']}; worker peak RSS +{b['peak_growth_mb']:.1f} MB",
                   f"413, < {TARGET_BIG_MB:g} MB", C.verdict(ok)])
+    ins = res.get("instructions")
+    if ins:
+        ratio = (statistics.median(r["per_request"] for r in ins["ours-w1"])
+                 / statistics.median(r["per_request"] for r in ins["bare-w1"]))
+        v.append(["instructions per request (info): ours w1 / bare w1 (callgrind, user space, 1 connection)",
+                  f"{ratio:.3f}x (see \"Per request, counted\")", "(info)", ""])
     table2 = C.table(["target", "measured", "target value", "result"], v)
 
     srows = [[i + 1, fmt(s.get("supervisor"), 2), fmt(s.get("worker"), 2), fmt(s["healthy"], 2),
@@ -1207,7 +1396,8 @@ for a multi-process server, one figure per worker; round r of every server ran i
   machine is shared and other work ran meanwhile: the 1-minute load average after each round ranged
   {load_range}; the load generator itself used the "loadgen CPU %" of a core.
 - Server CPU µs/req: CPU time of every process of the server (/proc utime + stime: supervisor and
-  workers; uvicorn's manager and workers; MLflow's CLI and uvicorn) over a round, divided by its requests;
+  workers; uvicorn's manager and workers; MLflow's CLI and uvicorn) over a round, divided by its requests
+  (the "worker processes" rows: the processes that serve the port alone, every round);
   "cores busy" = req/s x that. "Other work": the machine's busy CPU (/proc/stat) minus the server's and the
   load generator's, in cores, median (max) over the rounds: anything above ~0.1 is someone else's work
   competing for the 2 cores. On a busy machine a single-threaded server (bare w1) gets less CPU than a
@@ -1247,6 +1437,10 @@ the first create.)
   {mem['rss_after_mb']:.1f} MB.
 - 1 GB body to the same endpoint (default `max_body_bytes` 10 MB), sent in 1 MB writes while reading the answer:
 {big_lines}
+
+### Per request, counted (other work on the machine does not move these)
+
+{counts_text(res)}
 
 ### Where the time goes (1 worker, 64 clients)
 

@@ -42,72 +42,96 @@ def check_schema(schema: object, where: str) -> None:
 
 def validate(value: object, schema: dict, path: str = "$") -> str | None:
     """The first mismatch of ``value`` against ``schema`` as a message, None when it fits."""
+    err = _check(value, schema)
+    if err is None:
+        return None
+    steps, message = err
+    return path + "".join(reversed(steps)) + message
+
+
+# _check and its helpers return None, or the mismatch as (steps, message): ``message`` follows
+# the mismatched value's path, whose steps (".key", "[3]") are collected innermost first on the
+# way out, so that a value that fits builds no path at all.
+
+def _check(value: object, schema: dict):
     kinds = schema.get("type")
     if kinds is not None:
-        names = [kinds] if isinstance(kinds, str) else list(kinds)
-        if not any(_TYPES[k](value) for k in names if k in _TYPES):
-            return f"{path} must be {' or '.join(names)}, got {_name(value)}"
+        if isinstance(kinds, str):
+            fits = kinds in _TYPES and _TYPES[kinds](value)
+            names = [kinds]
+        else:
+            names = list(kinds)
+            fits = False
+            for k in names:
+                if k in _TYPES and _TYPES[k](value):
+                    fits = True
+                    break
+        if not fits:
+            return [], f" must be {' or '.join(names)}, got {_name(value)}"
     if "enum" in schema and value not in schema["enum"]:
-        return f"{path} must be one of {schema['enum']!r}"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        err = _bounds(value, schema, path)
-        if err:
-            return err
-    if isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            return f"{path} needs at least {schema['minLength']} characters"
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            return f"{path} takes at most {schema['maxLength']} characters, got {len(value)}"
-    if isinstance(value, dict):
-        return _object(value, schema, path)
+        return [], f" must be one of {schema['enum']!r}"
     if isinstance(value, list):
         if "minItems" in schema and len(value) < schema["minItems"]:
-            return f"{path} needs at least {schema['minItems']} items"
+            return [], f" needs at least {schema['minItems']} items"
         if "maxItems" in schema and len(value) > schema["maxItems"]:
-            return f"{path} takes at most {schema['maxItems']} items"
+            return [], f" takes at most {schema['maxItems']} items"
         items = schema.get("items")
         if isinstance(items, dict):
             for i, item in enumerate(value):
-                err = validate(item, items, f"{path}[{i}]")
-                if err:
+                err = _check(item, items)
+                if err is not None:
+                    err[0].append(f"[{i}]")
                     return err
+        return None
+    if isinstance(value, dict):
+        return _object(value, schema)
+    if isinstance(value, str):
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            return [], f" needs at least {schema['minLength']} characters"
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            return [], f" takes at most {schema['maxLength']} characters, got {len(value)}"
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _bounds(value, schema)
     return None
 
 
-def _bounds(value: float, schema: dict, path: str) -> str | None:
+def _bounds(value: float, schema: dict):
     finite = not isinstance(value, float) or math.isfinite(value)
     if "minimum" in schema and not (finite and value >= schema["minimum"]):
-        return f"{path} must be >= {schema['minimum']}, got {value!r}"
+        return [], f" must be >= {schema['minimum']}, got {value!r}"
     if "exclusiveMinimum" in schema and not (finite and value > schema["exclusiveMinimum"]):
-        return f"{path} must be > {schema['exclusiveMinimum']}, got {value!r}"
+        return [], f" must be > {schema['exclusiveMinimum']}, got {value!r}"
     if "maximum" in schema and not (finite and value <= schema["maximum"]):
-        return f"{path} must be <= {schema['maximum']}, got {value!r}"
+        return [], f" must be <= {schema['maximum']}, got {value!r}"
     return None
 
 
-def _object(value: dict, schema: dict, path: str) -> str | None:
+def _object(value: dict, schema: dict):
     for key in schema.get("required", ()):
         if key not in value:
-            return f"{path} lacks the required property {key!r}"
+            return [], f" lacks the required property {key!r}"
     if "minProperties" in schema and len(value) < schema["minProperties"]:
-        return f"{path} needs at least {schema['minProperties']} properties"
+        return [], f" needs at least {schema['minProperties']} properties"
     if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-        return f"{path} takes at most {schema['maxProperties']} properties, got {len(value)}"
+        return [], f" takes at most {schema['maxProperties']} properties, got {len(value)}"
     props = schema.get("properties") or {}
     for key, sub in props.items():
         if key in value:
-            err = validate(value[key], sub, f"{path}.{key}")
-            if err:
+            err = _check(value[key], sub)
+            if err is not None:
+                err[0].append(f".{key}")
                 return err
     others = schema.get("additionalProperties")
-    extra = [k for k in value if k not in props]
-    if others is False and extra:
-        return f"{path} has unexpected properties {sorted(extra)!r}"
-    if isinstance(others, dict):
-        for key in extra:
-            err = validate(value[key], others, f"{path}.{key}")
-            if err:
-                return err
+    if others is False or isinstance(others, dict):
+        extra = [k for k in value if k not in props]
+        if others is False and extra:
+            return [], f" has unexpected properties {sorted(extra)!r}"
+        if isinstance(others, dict):
+            for key in extra:
+                err = _check(value[key], others)
+                if err is not None:
+                    err[0].append(f".{key}")
+                    return err
     return None
 
 

@@ -112,6 +112,25 @@ def check_json(value: object, what: str = "the input", max_depth: int = JSON_MAX
     return value
 
 
+_scan = json.JSONDecoder().scan_once
+
+
+def _loads(raw: bytes | str) -> object:
+    """``json.loads(raw)``, the common case faster: bytes that start with ``{`` or ``[`` (so
+    UTF-8, as json.loads would detect) holding one value with nothing after it are scanned
+    without json.loads' encoding detection and whitespace regexes.  Anything else, failures
+    included, goes to json.loads (which raises its own errors)."""
+    if type(raw) is bytes and len(raw) > 1 and raw[0] in b"{[" and raw[1]:
+        try:
+            text = raw.decode("utf-8", "surrogatepass")
+            data, end = _scan(text, 0)
+        except Exception:
+            return json.loads(raw)
+        if end == len(text):
+            return data
+    return json.loads(raw)
+
+
 def load_json(raw: bytes | str, what: str = "the request body", max_bytes: int = JSON_MAX_BYTES,
               max_depth: int | None = JSON_MAX_DEPTH, max_items: int = JSON_MAX_ITEMS) -> object:
     """Parse JSON input inside the documented bounds (see :func:`check_json`); any breach,
@@ -121,7 +140,7 @@ def load_json(raw: bytes | str, what: str = "the request body", max_bytes: int =
         raise InvalidInput(f"{what} is {len(raw)} bytes, over the limit of {max_bytes}: "
                            "send less per request")
     try:
-        data = json.loads(raw)
+        data = _loads(raw)
     except UnicodeDecodeError:
         raise InvalidInput(f"{what} is not UTF-8 text: send JSON encoded as UTF-8") from None
     except ValueError as exc:

@@ -152,3 +152,20 @@ def test_numbers_out_of_range_record_no_run(ws, tmp_path, options, message):
     with pytest.raises(InvalidInput, match=message):
         ws.submit_notebook(tmp_path / "train.ipynb", {"lr": 0.1}, detach=False, **options)
     assert ws.search_runs() == []
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"data": [[5.1, 3.5], [6.7, 3.0]]}', b'[1, 2]', b'[1, 2] \n', b'{"a": 1} x', b'{"a": NaN}',
+    b'["\xed\xa0\x80"]', b'{"\xff": 1}', b'[', b'{\x00"a": 1}', b' {"a": 1}', b'"text"', b'12',
+    '{"a": 1}'.encode("utf-16"), '[1]'.encode("utf-8-sig"), '{"a": "\\ud800"}',
+])
+def test_json_bytes_read_as_json_loads_reads_them(raw):
+    """load_json's bytes: the value json.loads gives, or InvalidInput where json.loads fails."""
+    try:
+        expected = json.loads(raw)
+    except (ValueError, RecursionError):
+        with pytest.raises(InvalidInput):
+            load_json(raw, max_depth=None)
+        return
+    got = load_json(raw, max_depth=None)
+    assert json.dumps(got) == json.dumps(expected)

@@ -122,3 +122,42 @@ def test_connections_over_the_cap_get_503(protocol):
                 break
             threading.Event().wait(0.1)
         assert _get(port) == (200, None)
+
+
+def _trickle_until_closed(sock, data, every=0.3, limit=15.0) -> bool:
+    """Send ``data`` one byte every ``every`` s (never its last) on ``sock``, then wait, until the
+    server closes it (True) or ``limit`` s pass (False)."""
+    sock.setblocking(False)
+    for i in range(int(limit / every)):
+        try:
+            if sock.recv(4096) == b"":
+                return True
+        except BlockingIOError:  # nothing to read: not closed
+            pass
+        except OSError:  # reset
+            return True
+        if i < len(data) - 1:
+            try:
+                sock.send(data[i:i + 1])  # one byte: never blocks
+            except OSError:  # closed meanwhile
+                return True
+        threading.Event().wait(every)
+    return False
+
+
+@pytest.mark.parametrize("protocol", _protocols())
+def test_a_keep_alive_connection_is_held_while_its_requests_come_in_time(protocol):
+    with serving(protocol, header_timeout=1.0) as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            # 3 s on one connection, well past the 1 s head deadline it opened with: every head
+            # comes within 1 s of the answer before it, so the connection is kept
+            for _ in range(6):
+                conn.request("POST", "/", body=b"{}", headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                assert (response.status, response.read()) == (200, b"{}")
+                threading.Event().wait(0.5)
+            # then the same connection trickles a head: it is closed like a new one
+            assert _trickle_until_closed(conn.sock, HEAD)
+        finally:
+            conn.close()

@@ -7,8 +7,8 @@ weight.
 
 ``run()`` is called on the event loop's own thread by default (``threads=0``): a
 hand-off to a thread pool costs more than scoring a small model.  A call that
-outlives ``request_timeout`` is interrupted by a ``SIGALRM`` timer (the caller gets
-504 and the worker goes on serving); one that cannot be interrupted (stuck in C
+outlives ``request_timeout`` is interrupted by a ``SIGALRM`` that a timer thread sends it
+(the caller gets 504 and the worker goes on serving); one that cannot be interrupted (stuck in C
 code) is caught by the worker's watchdog and the worker is replaced.  With
 ``threads=N`` the calls run in a pool of N threads instead, for ``run()`` functions
 that wait on I/O; ``async def run`` is awaited on the loop.
@@ -31,6 +31,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any, Callable
 
 from ...errors import InvalidInput
@@ -39,6 +40,12 @@ from ...jsonschema import validate
 from .monitor import Monitor
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+#: how early (s) the run() timer may wake, and still end the call it times
+ALARM_SLACK_S = 0.002
+#: how long (s) a reading of the accept queue stands for the requests that follow it
+QUEUE_TTL_S = 0.001
+_perf_counter = time.perf_counter
+_monotonic = time.monotonic
 
 
 @dataclass
@@ -53,6 +60,8 @@ class LoadedDeployment:
 
     def __post_init__(self):
         self.is_async = inspect.iscoroutinefunction(self.run)
+        #: the response header naming it
+        self.header = (b"x-mlws-deployment", self.name.encode())
 
 
 class RunTimeout(BaseException):
@@ -70,8 +79,26 @@ def _default(obj):
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+_ENCODER = json.JSONEncoder(default=_default, allow_nan=False, separators=(",", ":"))
+#: the C encoder ``_ENCODER.encode`` builds on every call, built once (None: json without its C part)
+_MARKERS: dict = {}
+_C_ENCODE = (c_make_encoder(_MARKERS, _default, encode_basestring_ascii, None, ":", ",", False, False,
+                            False) if c_make_encoder is not None else None)
+
+
 def _dumps(obj) -> bytes:
-    return json.dumps(obj, default=_default, allow_nan=False, separators=(",", ":")).encode()
+    """``json.dumps(obj, default=_default, allow_nan=False, separators=(",", ":"))`` as bytes.
+
+    Raises TypeError (not JSON serialisable) and ValueError (NaN or infinity, a circular
+    reference) as ``json.dumps`` does.
+    """
+    if _C_ENCODE is None:  # pragma: no cover - CPython always has it
+        return _ENCODER.encode(obj).encode()
+    try:
+        return "".join(_C_ENCODE(obj, 0)).encode()
+    except BaseException:
+        _MARKERS.clear()  # what a failed call left behind (circular-reference bookkeeping)
+        raise
 
 
 _CANNED = {}
@@ -113,6 +140,12 @@ class ScoringApp:
         This worker's own listening socket (one per worker, ``SO_REUSEPORT``): connections
         waiting in its accept queue count towards ``max_inflight`` when ``run()`` is called
         inline.
+    pending : sized collection, optional
+        The requests the server has started and not finished (uvicorn's
+        ``server_state.tasks``).  With ``run()`` inline, a request for which it and the accept
+        queue add up to no more than ``max_inflight`` is admitted at once; without it, and
+        above, every request yields once to the loop so that those queued ahead take their
+        places first.
 
     Attributes
     ----------
@@ -123,7 +156,7 @@ class ScoringApp:
 
     def __init__(self, endpoint: str, deployments: dict[str, LoadedDeployment], settings: dict,
                  monitor: Monitor | None, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
-                 listener: socket.socket | None = None):
+                 listener: socket.socket | None = None, pending=None):
         self.endpoint = endpoint
         self.deployments = deployments
         self.timeout = float(settings["request_timeout"])
@@ -133,14 +166,21 @@ class ScoringApp:
         self.pool = (ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mlws-run")
                      if threads > 0 else None)
         self._in_run = False
+        #: (monotonic start, deployment) of the inline run() call under way, else None
+        self._inline: tuple[float, str] | None = None
         if self.pool is None:
             signal.signal(signal.SIGALRM, self._alarm)
+            threading.Thread(target=self._time_calls, args=(threading.main_thread().ident,),
+                             name="mlws-run-timer", daemon=True).start()
         self.listener = listener
+        self.pending = pending
+        self._queue = 0
+        self._queue_until = 0.0
         self.requests = 0
         self.monitor = monitor
         self.log = log
         self.inflight = 0
-        #: thread ident -> (monotonic start, deployment) of run() calls under way
+        #: thread ident -> (monotonic start, deployment) of run() calls under way in the pool
         self.running: dict[int, tuple[float, str]] = {}
         self._keys: tuple[bytes, bytes] = (b"\0" * 43 + b"!", b"\0" * 43 + b"?")
         self._routes: tuple[list[int], list[str]] = ([], [])
@@ -233,7 +273,7 @@ class ScoringApp:
         return names[bisect.bisect_right(cum, random.random() * cum[-1])]
 
     async def _score(self, scope, receive, send) -> None:
-        start = time.perf_counter()
+        start = _perf_counter()
         headers = dict(scope["headers"])
         deployment = "-"
         status = 500
@@ -262,16 +302,20 @@ class ScoringApp:
             if self.pool is None:
                 # inline run() calls never overlap, so requests wait before they are read: in
                 # new connections not yet accepted (this worker's own accept queue), and on
-                # open connections, which take their places here while this one yields
-                if self.listener is not None:
-                    place += self._accept_queue()
-                await asyncio.sleep(0)
+                # open connections.  When all of them together are within the limit, this one
+                # is; else it yields, and those queued ahead of it take their places first.
+                waiting = self._accept_queue()
+                place += waiting
+                pending = self.pending
+                if pending is None or len(pending) + waiting > self.max_inflight:
+                    await asyncio.sleep(0)
             if place > self.max_inflight:
                 status = 503
                 return await self._send(send, 503, _error_body(
                     "the endpoint is overloaded: retry later"), [(b"retry-after", b"1")])
             ctype = headers.get(b"content-type", b"")
-            if not ctype.split(b";", 1)[0].strip().lower() == b"application/json":
+            if (ctype != b"application/json"
+                    and ctype.split(b";", 1)[0].strip().lower() != b"application/json"):
                 status = 415
                 return await self._send(send, 415, _error_body(
                     "send the request body as JSON with 'Content-Type: application/json'"))
@@ -301,11 +345,15 @@ class ScoringApp:
                     return await self._send(send, 400, _error_body(
                         f"the input does not match the endpoint's schema: {err} "
                         "(GET /openapi.json shows it)"))
-            status, out = await self._run(dep, data)
-            extra = [(b"x-mlws-deployment", name.encode())]
+            if self.pool is None and not dep.is_async:
+                status, out = self._run_inline(dep, data)
+            else:
+                status, out = await self._run(dep, data)
+            headers = [*JSON_HEADERS, (b"content-length", str(len(out)).encode()), dep.header]
             if status == 504:
-                extra.append((b"retry-after", b"1"))
-            await self._send(send, status, out, extra)
+                headers.append((b"retry-after", b"1"))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": out})
             monitor = self.monitor
             if monitor is not None and monitor.sample_rate and monitor.want_sample():
                 monitor.sample(name, status, body, out)
@@ -313,10 +361,17 @@ class ScoringApp:
             if admitted:
                 self.inflight -= 1
             if self.monitor is not None:
-                self.monitor.record(deployment, status, (time.perf_counter() - start) * 1000.0)
+                self.monitor.record(deployment, status, (_perf_counter() - start) * 1000.0)
 
     def _accept_queue(self) -> int:
-        return accept_queue(self.listener)
+        """Connections waiting in this worker's accept queue, read at most every ``QUEUE_TTL_S``."""
+        if self.listener is None:
+            return 0
+        now = _monotonic()
+        if now >= self._queue_until:
+            self._queue = accept_queue(self.listener)
+            self._queue_until = now + QUEUE_TTL_S
+        return self._queue
 
     def _too_large(self) -> bytes:
         return _error_body(f"the request body is larger than this endpoint's limit of "
@@ -347,38 +402,74 @@ class ScoringApp:
             self.running.pop(ident, None)
 
     def _alarm(self, signum, frame) -> None:
-        if self._in_run:  # only ever interrupt run() itself, never the event loop
+        # only ever interrupt run() itself, never the event loop, and only a call past its time
+        call = self._inline
+        if self._in_run and call is not None and _monotonic() - call[0] >= self.timeout - ALARM_SLACK_S:
             raise RunTimeout()
 
+    def _time_calls(self, main: int) -> None:
+        """On a thread of its own: SIGALRM to the main thread when an inline run() call
+        outlives the timeout.  It sleeps until the deadline of the call under way (a full
+        timeout when none is: no call starting later can end sooner), so it wakes about once a
+        timeout, and a call costs no timer system call."""
+        timeout = self.timeout
+        signalled = None
+        while True:
+            call = self._inline
+            if call is None or call is signalled:
+                time.sleep(timeout)
+                continue
+            left = call[0] + timeout - _monotonic()
+            if left > ALARM_SLACK_S:
+                time.sleep(left)
+                continue
+            signalled = call  # once per call: _alarm raises RunTimeout in it
+            signal.pthread_kill(main, signal.SIGALRM)
+
     def _call_inline(self, dep: LoadedDeployment, data):
-        ident = threading.get_ident()
-        self.running[ident] = (time.monotonic(), dep.name)
-        signal.setitimer(signal.ITIMER_REAL, self.timeout)
-        self._in_run = True
         try:
+            self._inline = (_monotonic(), dep.name)
+            self._in_run = True
             return dep.run(data)
         finally:
             self._in_run = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            self.running.pop(ident, None)
+            self._inline = None
+
+    def _run_inline(self, dep: LoadedDeployment, data) -> tuple[int, bytes]:
+        """Status and body of a sync ``run()`` called on the loop's thread (``threads=0``)."""
+        try:
+            result = self._call_inline(dep, data)
+        except (asyncio.TimeoutError, RunTimeout):
+            return self._timed_out(dep)
+        except Exception:
+            return self._failed(dep)
+        return self._answer(dep, result)
 
     async def _run(self, dep: LoadedDeployment, data) -> tuple[int, bytes]:
+        """Status and body of an ``async def run`` on the loop, or a sync one in the pool."""
         try:
             if dep.is_async:
                 result = await asyncio.wait_for(dep.run(data), self.timeout)
-            elif self.pool is None:
-                result = self._call_inline(dep, data)
             else:
                 loop = asyncio.get_running_loop()
                 result = await asyncio.wait_for(
                     loop.run_in_executor(self.pool, self._call, dep, data), self.timeout)
         except (asyncio.TimeoutError, RunTimeout):
-            self.log(f"deployment {dep.name}: run() took longer than {self.timeout:g} s: "
-                     "answered 504")
-            return 504, _error_body(f"scoring took longer than {self.timeout:g} s")
+            return self._timed_out(dep)
         except Exception:
-            self.log(f"deployment {dep.name}: run() raised\n{traceback.format_exc()}")
-            return 500, _error_body("scoring failed: the endpoint's logs have the details")
+            return self._failed(dep)
+        return self._answer(dep, result)
+
+    def _timed_out(self, dep: LoadedDeployment) -> tuple[int, bytes]:
+        self.log(f"deployment {dep.name}: run() took longer than {self.timeout:g} s: answered 504")
+        return 504, _error_body(f"scoring took longer than {self.timeout:g} s")
+
+    def _failed(self, dep: LoadedDeployment) -> tuple[int, bytes]:
+        self.log(f"deployment {dep.name}: run() raised\n{traceback.format_exc()}")
+        return 500, _error_body("scoring failed: the endpoint's logs have the details")
+
+    def _answer(self, dep: LoadedDeployment, result) -> tuple[int, bytes]:
+        """200 and ``result`` as JSON, or 500 when JSON cannot hold it or it misses the output schema."""
         try:
             out = _dumps(result)
         except (TypeError, ValueError) as exc:
@@ -394,7 +485,11 @@ class ScoringApp:
     def stuck(self, grace: float) -> list[str]:
         """Deployments with a run() call under way for longer than timeout + grace."""
         limit = time.monotonic() - self.timeout - grace
-        return [dep for started, dep in list(self.running.values()) if started < limit]
+        calls = list(self.running.values())
+        inline = self._inline
+        if inline is not None:
+            calls.append(inline)
+        return [dep for started, dep in calls if started < limit]
 
     def openapi(self, deployment: str | None = None) -> dict:
         """An OpenAPI 3 document of POST /score with the deployment's schemas."""

@@ -27,6 +27,8 @@ OVER_CAP_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: applica
                      + str(len(_BUSY)).encode() + b"\r\n\r\n" + _BUSY)
 #: seconds a connection over the cap is kept (its request dropped) after its 503, at most
 REFUSED_LINGER_S = 1.0
+#: what a connection waits for: a request head, or the rest of a request body
+_HEAD, _BODY = "head", "body"
 
 
 def guarded(base: type[asyncio.Protocol], header_timeout: float, body_timeout: float,
@@ -43,7 +45,16 @@ def guarded(base: type[asyncio.Protocol], header_timeout: float, body_timeout: f
         raise ValueError("the timeouts must be positive and max_connections at least 1")
 
     class Guarded(base):  # type: ignore[valid-type,misc]
+        # One timer per connection, re-armed lazily: a request moves the deadline (an attribute)
+        # and the timer, when it fires, closes the connection only if the deadline has passed,
+        # else waits on until it.  A keep-alive connection thus costs no timer call per request.
         _timer: asyncio.TimerHandle | None = None
+        #: loop time the timer fires at
+        _timer_at = 0.0
+        #: what the connection is waiting for: _HEAD, _BODY, or None (a request being answered)
+        _waiting: object = None
+        #: loop time by which it must have come
+        _deadline = 0.0
         _refused = False
         #: the request cycle current when the deadline was set
         _watched = None
@@ -69,10 +80,11 @@ def guarded(base: type[asyncio.Protocol], header_timeout: float, body_timeout: f
             super().data_received(data)
             cycle = self.cycle
             if cycle is not self._watched:  # a request head is complete
-                self._stop_timer()
                 self._watched = cycle
                 if cycle.more_body and not cycle.response_complete:
-                    self._timer = self.loop.call_later(body_timeout, self._body_late, cycle)
+                    self._expect(_BODY, body_timeout)
+                else:
+                    self._waiting = None
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -80,29 +92,42 @@ def guarded(base: type[asyncio.Protocol], header_timeout: float, body_timeout: f
                 self._await_head()
 
         def connection_lost(self, exc) -> None:
-            self._stop_timer()
-            super().connection_lost(exc)
-
-        def _await_head(self) -> None:
-            self._stop_timer()
-            self._watched = self.cycle
-            self._timer = self.loop.call_later(header_timeout, self._head_late, self.cycle)
-
-        def _head_late(self, cycle) -> None:
-            self._timer = None
-            waiting = self.cycle is cycle and (cycle is None or cycle.response_complete)
-            if waiting and not self.transport.is_closing():
-                self.transport.close()
-
-        def _body_late(self, cycle) -> None:
-            self._timer = None
-            if cycle.more_body and not cycle.response_complete and not self.transport.is_closing():
-                self.transport.close()
-
-        def _stop_timer(self) -> None:
+            self._waiting = None
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            super().connection_lost(exc)
+
+        def _await_head(self) -> None:
+            self._watched = self.cycle
+            self._expect(_HEAD, header_timeout)
+
+        def _expect(self, what, timeout: float) -> None:
+            self._waiting = what
+            deadline = self._deadline = self.loop.time() + timeout
+            timer = self._timer
+            if timer is None or self._timer_at > deadline:
+                if timer is not None:
+                    timer.cancel()
+                self._timer_at = deadline
+                self._timer = self.loop.call_at(deadline, self._late)
+
+        def _late(self) -> None:
+            self._timer = None
+            what = self._waiting
+            if what is None or self.transport.is_closing():
+                return  # nothing awaited now: the next wait arms the timer again
+            if self.loop.time() < self._deadline:  # the deadline moved on since: wait on
+                self._timer_at = self._deadline
+                self._timer = self.loop.call_at(self._deadline, self._late)
+                return
+            cycle = self._watched
+            if what is _HEAD:
+                late = self.cycle is cycle and (cycle is None or cycle.response_complete)
+            else:
+                late = cycle.more_body and not cycle.response_complete
+            if late:
+                self.transport.close()
 
     Guarded.__name__ = Guarded.__qualname__ = f"Guarded{base.__name__}"
     return Guarded

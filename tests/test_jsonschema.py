@@ -1,0 +1,37 @@
+"""The JSON-Schema subset: the first mismatch, named by its path, or None."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_mlws.jsonschema import validate
+
+ROWS = {"type": "object", "required": ["data"], "additionalProperties": False,
+        "properties": {"data": {"type": "array", "minItems": 1, "items": {
+            "type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 2, "maxItems": 2}},
+            "tags": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 3}},
+            "mode": {"enum": ["fast", "exact"]}, "k": {"type": ["integer", "null"], "maximum": 9}}}
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"data": [[1, 2], [3.5, 4]], "tags": {"a": "x"}, "mode": "fast", "k": None}, None),
+    ({"data": [[1, 2], [3, "4"]]}, "$.data[1][1] must be number, got string"),
+    ({"data": [[1, 2], [3, -1]]}, "$.data[1][1] must be >= 0, got -1"),
+    ({"data": [[1, 2], [3, float("nan")]]}, "$.data[1][1] must be >= 0, got nan"),
+    ({"data": [[1, 2], [3]]}, "$.data[1] needs at least 2 items"),
+    ({"data": []}, "$.data needs at least 1 items"),
+    ({"data": [[True, 1]]}, "$.data[0][0] must be number, got boolean"),
+    ({"data": [[1, 2]], "tags": {"a": "long"}}, "$.tags.a takes at most 3 characters, got 4"),
+    ({"data": [[1, 2]], "mode": "slow"}, "$.mode must be one of ['fast', 'exact']"),
+    ({"data": [[1, 2]], "k": 10}, "$.k must be <= 9, got 10"),
+    ({"data": [[1, 2]], "k": 1.5}, "$.k must be integer or null, got number"),
+    ({"data": [[1, 2]], "other": 1}, "$ has unexpected properties ['other']"),
+    ({}, "$ lacks the required property 'data'"),
+    ([1], "$ must be object, got array"),
+])
+def test_the_first_mismatch_is_named_by_its_path(value, message):
+    assert validate(value, ROWS) == message
+
+
+def test_the_path_starts_where_the_caller_says():
+    assert validate({"data": [["x", 1]]}, ROWS, "body") == "body.data[0][0] must be number, got string"
