@@ -10,7 +10,8 @@ import { AccessModel } from './accessModel';
 import { Later } from './later';
 import { IModelSummary } from './model';
 import { errorMessage, query, requestAPI } from './request';
-import { loadPrefs, primaryMetric } from './runColumns';
+import { primaryMetric } from './ranking';
+import { loadPrefs } from './runColumns';
 import {
   ENDPOINT_HEALTH_SCHEMA,
   IEndpoint,

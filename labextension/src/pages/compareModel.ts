@@ -6,7 +6,8 @@
 import { FetchingModel } from '../fetching';
 import { query, requestAPI } from '../request';
 import { CHART_MAX_POINTS, IEnvironment, IMetricHistory, IRun, IRunPage } from '../tokens';
-import { bestRun, defaultMetric, Direction, guessDirection, metricKeys } from './best';
+import { bestBy, bestRun, chooseBest, Direction, sharedExperiment } from '../ranking';
+import { metricKeys } from './best';
 
 /** The most runs a comparison shows. */
 export const COMPARE_MAX_RUNS = 100;
@@ -68,8 +69,10 @@ export class ComparisonModel extends FetchingModel {
       this.missing = this.runIds.filter(id => !byId.has(id));
       this.environments = this.runIds.flatMap((id, i) => (byId.has(id) ? [environments[i]] : []));
       if (!this.metrics.includes(this.metric)) {
-        this.metric = defaultMetric(this.singleMetrics.length ? this.singleMetrics : this.metrics);
-        this.direction = guessDirection(this.metric);
+        // the experiment's remembered choice, else the preferred of the metrics the bars can show
+        const by = bestBy(sharedExperiment(this.runs), this.singleMetrics.length ? this.singleMetrics : this.metrics);
+        this.metric = by?.metric ?? '';
+        this.direction = by?.direction ?? 'max';
       }
       if (!this.steppedMetrics.includes(this.stepped)) {
         this.stepped = this.steppedMetrics[0] ?? '';
@@ -78,9 +81,11 @@ export class ComparisonModel extends FetchingModel {
     await this.showStepped(this.stepped);
   }
 
-  rankBy(metric: string, direction: Direction): void {
-    this.metric = metric;
-    this.direction = direction;
+  /** Rank by a metric (in its own direction unless one is given), remembered for the runs' experiment. */
+  rankBy(metric: string, direction?: Direction): void {
+    const chosen = chooseBest(sharedExperiment(this.runs), metric, direction);
+    this.metric = chosen.metric;
+    this.direction = chosen.direction;
     this.emit();
   }
 
