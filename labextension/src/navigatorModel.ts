@@ -14,6 +14,7 @@ import { primaryMetric } from './ranking';
 import { loadPrefs } from './runColumns';
 import {
   ENDPOINT_HEALTH_SCHEMA,
+  MODEL_CHANGE_SCHEMA,
   IEndpoint,
   IExperiment,
   IRun,
@@ -103,6 +104,8 @@ export class NavigatorModel {
       this._later.run('runs', () => this.loadExperiments().then(() => this.loadRuns()));
     } else if (event.schema_id === ENDPOINT_HEALTH_SCHEMA) {
       this._later.run('endpoints', () => this.loadEndpoints());
+    } else if (event.schema_id === MODEL_CHANGE_SCHEMA) {
+      this._later.run('models', () => this.loadModels());
     }
   }
 

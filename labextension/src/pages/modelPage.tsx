@@ -14,7 +14,7 @@ import * as React from 'react';
 import { DeployForm } from '../endpoints';
 import { EndpointsModel } from '../endpointsModel';
 import { formatTime, formatValue } from '../runs';
-import { ENDPOINT_HEALTH_SCHEMA, Scalar } from '../tokens';
+import { ENDPOINT_HEALTH_SCHEMA, MODEL_CHANGE_SCHEMA, Scalar } from '../tokens';
 import { ErrorBox } from './errorBox';
 import { followEvents } from './live';
 import { IFeatureStats, IModelSummary, ITrainingData, IVersionDetail, ModelPageModel, ModelsPageModel } from './modelPageModel';
@@ -119,10 +119,13 @@ function ModelsTable(props: { model: ModelsPageModel; context: IPageContext }): 
   );
 }
 
-/** An endpoint changed state or deployments (not: it only served requests, which changes no model). */
+/**
+ * A model changed (registered, a version, an alias: from any face), or an endpoint changed state or
+ * deployments (not: it only served requests, which changes no model).
+ */
 function endpointChanged(event: { schema_id: string; [key: string]: unknown }): boolean {
   const onlyServed = Number(event.requests ?? 0) > 0 && event.state === event.previous_state;
-  return event.schema_id === ENDPOINT_HEALTH_SCHEMA && !onlyServed;
+  return event.schema_id === MODEL_CHANGE_SCHEMA || (event.schema_id === ENDPOINT_HEALTH_SCHEMA && !onlyServed);
 }
 
 export function createModelsPage(request: IPageRequest, context: IPageContext): Widget {
