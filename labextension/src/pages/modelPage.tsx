@@ -14,9 +14,10 @@ import * as React from 'react';
 import { DeployForm } from '../endpoints';
 import { EndpointsModel } from '../endpointsModel';
 import { formatTime, formatValue } from '../runs';
-import { ENDPOINT_HEALTH_SCHEMA, MODEL_CHANGE_SCHEMA, Scalar } from '../tokens';
+import { ENDPOINT_HEALTH_SCHEMA, Scalar } from '../tokens';
 import { ErrorBox } from './errorBox';
 import { followEvents } from './live';
+import { MODEL_CHANGE_SCHEMA } from '../tokens';
 import { IFeatureStats, IModelSummary, ITrainingData, IVersionDetail, ModelPageModel, ModelsPageModel } from './modelPageModel';
 import { IPageContext, IPageRequest } from './page';
 
