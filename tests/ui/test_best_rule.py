@@ -35,22 +35,25 @@ def open_request(page, lab, request: dict) -> None:
     page.wait_for_selector("#jp-main-dock-panel .mlws-Page")
 
 
-@pytest.fixture(scope="module")
-def three(lab):
-    """Three runs of "rank3" logging `b` and `loss` once each; their ids, newest first (so that
-    the first of equals in the page's order is not the one that started first)."""
+def make_three(lab, experiment: str) -> dict[str, str]:
+    """Three runs of ``experiment`` logging `b` and `loss` once each (RUNS); their ids by name."""
     from jupyter_mlws import Workspace
 
     ids = {}
     with Workspace.open(lab["root"]) as ws:
         for name, (b, loss) in RUNS.items():
-            with ws.experiment(EXPERIMENT).start_run(name, snapshot=False, outputs=None) as run:
+            with ws.experiment(experiment).start_run(name, snapshot=False, outputs=None) as run:
                 run.log("b", b)
                 run.log("loss", loss)
                 ids[name] = run.id
             time.sleep(0.01)  # distinct start times
-        make_older(ws, EXPERIMENT)
+        make_older(ws, experiment)
     return ids
+
+
+@pytest.fixture(scope="module")
+def three(lab):
+    return make_three(lab, EXPERIMENT)
 
 
 def best_row(view) -> str:

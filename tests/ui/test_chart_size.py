@@ -7,7 +7,16 @@ import json
 import urllib.request
 import uuid
 
-from .test_best_rule import three  # noqa: F401 (a module fixture: three runs of "rank3")
+import pytest
+
+from .test_best_rule import make_three
+
+EXPERIMENT = "sized3"
+
+
+@pytest.fixture(scope="module")
+def three(lab):
+    return make_three(lab, EXPERIMENT)
 
 
 def restore(page, lab, requests: list[dict]) -> None:
@@ -34,9 +43,9 @@ def widths(page, selector: str) -> tuple[float, float]:
         "h => [h.querySelector('svg').getBoundingClientRect().width, h.getBoundingClientRect().width]")
 
 
-def test_a_compare_page_restored_behind_another_draws_when_shown_and_follows_resizes(page, lab, three):  # noqa: F811
+def test_a_compare_page_restored_behind_another_draws_when_shown_and_follows_resizes(page, lab, three):
     restore(page, lab, [{"kind": "compare", "ids": list(three.values())},
-                        {"kind": "runs", "experiment": "rank3"}])
+                        {"kind": "runs", "experiment": EXPERIMENT}])
     tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab")
     compare_tab = tabs.filter(has_text="Compare")
     compare_tab.wait_for()
@@ -51,7 +60,7 @@ def test_a_compare_page_restored_behind_another_draws_when_shown_and_follows_res
     chart, container = widths(page, host)
     assert container > 300 and abs(chart - container) < 40, (chart, container)
     # the panel narrows (as when a side panel is dragged wider: no window resize): the bars follow
-    view.evaluate("v => { v.style.width = '700px'; }")
+    view.evaluate("v => { v.style.width = '350px'; }")
     page.wait_for_function(
         """([s, w]) => { const h = document.querySelector(s); const svg = h && h.querySelector('svg');
              return svg && h.getBoundingClientRect().width < w - 50
