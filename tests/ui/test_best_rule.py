@@ -66,6 +66,8 @@ def test_compare_ranks_a_loss_lowest_and_follows_the_metric_picked(page, lab, th
     open_request(page, lab, {"kind": "compare", "ids": [three["gamma"], three["beta"], three["alpha"]]})
     view = page.locator(".mlws-ComparePage[data-loaded='true']")
     view.wait_for()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-mod-current")
+    assert tab.inner_text().strip() == "Compare 3: gamma, beta, alpha"
     # at first: the loss, lowest first; of the tie, the run that started first
     assert view.locator(".mlws-BestMetric").input_value() == "loss"
     assert view.locator(".mlws-BestDirection").input_value() == "min"
