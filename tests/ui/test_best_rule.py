@@ -63,6 +63,8 @@ def best_row(view) -> str:
 
 
 def test_compare_ranks_a_loss_lowest_and_follows_the_metric_picked(page, lab, three):
+    missing = []  # runs without environment.json: the compare page asks their files, never 404s
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 and "/mlws/" in r.url else None)
     open_request(page, lab, {"kind": "compare", "ids": [three["gamma"], three["beta"], three["alpha"]]})
     view = page.locator(".mlws-ComparePage[data-loaded='true']")
     view.wait_for()
@@ -72,6 +74,8 @@ def test_compare_ranks_a_loss_lowest_and_follows_the_metric_picked(page, lab, th
     assert view.locator(".mlws-BestMetric").input_value() == "loss"
     assert view.locator(".mlws-BestDirection").input_value() == "min"
     assert "beta" in best_row(view)
+    assert view.locator(".mlws-CompareSection", has_text="No environment recorded").count() == 1
+    assert missing == []
     # another metric takes its own direction; back to loss is lowest again (never the worst run)
     view.locator(".mlws-BestMetric").select_option("b")
     assert view.locator(".mlws-BestDirection").input_value() == "max"

@@ -58,11 +58,7 @@ export class ComparisonModel extends FetchingModel {
       const quoted = this.runIds.map(id => `'${id.replace(/'/g, "''")}'`).join(', ');
       const [page, environments] = await Promise.all([
         requestAPI<IRunPage>(`runs${query({ filter: `id IN (${quoted})`, max_results: COMPARE_MAX_RUNS })}`),
-        Promise.all(
-          this.runIds.map(id =>
-            requestAPI<IEnvironment>(`runs/${encodeURIComponent(id)}/artifacts/environment.json`).catch(() => null)
-          )
-        )
+        Promise.all(this.runIds.map(id => this.environment(id)))
       ]);
       const byId = new Map(page.runs.map(run => [run.id, run]));
       this.runs = this.runIds.flatMap(id => (byId.has(id) ? [byId.get(id)!] : []));
@@ -80,6 +76,34 @@ export class ComparisonModel extends FetchingModel {
     });
     await this.showStepped(this.stepped);
   }
+
+  /**
+   * A run's environment.json, fetched once per run (live events refresh the rest) and only when
+   * its files list one (no 404 for a run without); null when it has none or it cannot be read.
+   */
+  private environment(id: string): Promise<IEnvironment | null> {
+    let asked = this._environments.get(id);
+    if (!asked) {
+      const run = `runs/${encodeURIComponent(id)}`;
+      asked = requestAPI<{ files: Array<{ path: string }> }>(`${run}/files${query({ kind: 'artifact' })}`)
+        .then(listed =>
+          listed.files.some(file => file.path === 'environment.json')
+            ? requestAPI<IEnvironment>(`${run}/artifacts/environment.json`)
+            : null
+        )
+        .catch(() => null)
+        .then(environment => {
+          if (environment === null) {
+            this._environments.delete(id); // none yet: a live run may record one later
+          }
+          return environment;
+        });
+      this._environments.set(id, asked);
+    }
+    return asked;
+  }
+
+  private _environments = new Map<string, Promise<IEnvironment | null>>();
 
   /** Rank by a metric (in its own direction unless one is given), remembered for the runs' experiment. */
   rankBy(metric: string, direction?: Direction): void {
