@@ -76,6 +76,17 @@ def test_compare_ranks_a_loss_lowest_and_follows_the_metric_picked(page, lab, th
     assert "beta" in best_row(view)
     assert view.locator(".mlws-CompareSection", has_text="No environment recorded").count() == 1
     assert missing == []
+    # the best run's highlight has a colour of its own, not another run's series colour
+    best_fill = view.locator(".mlws-Bars svg g.mark-rect.role-mark path").evaluate_all(
+        "paths => paths.map(p => p.getAttribute('fill'))")
+    swatches = view.locator(".mlws-RunChips .mlws-Swatch").evaluate_all(
+        "spans => spans.map(s => { const c = document.createElement('canvas').getContext('2d');"
+        " c.fillStyle = getComputedStyle(s).backgroundColor; return c.fillStyle; })")
+    normalized = page.evaluate(
+        "fills => fills.map(f => { const c = document.createElement('canvas').getContext('2d');"
+        " c.fillStyle = f; return c.fillStyle; })", best_fill)
+    assert len(set(normalized)) == 2  # the best, and the others
+    assert not set(normalized) & set(swatches), (normalized, swatches)
     # another metric takes its own direction; back to loss is lowest again (never the worst run)
     view.locator(".mlws-BestMetric").select_option("b")
     assert view.locator(".mlws-BestDirection").input_value() == "max"

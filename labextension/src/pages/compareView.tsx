@@ -95,7 +95,9 @@ function CompareBody(props: { model: ComparisonModel; context: IPageContext }): 
   const runs = model.runs;
   const labels = React.useMemo(() => runLabels(runs), [runs]);
   const colors = React.useMemo(() => {
-    const series = plotTheme().series;
+    // the first colour marks the best run on the bars and lines: no run's series takes it
+    const theme = plotTheme();
+    const series = theme.series.length > 1 ? theme.series.filter(color => color !== theme.best) : theme.series;
     return new Map(runs.map((run, i) => [run.id, series[i % series.length]]));
   }, [runs]);
   const names = runs.map(run => labels.get(run.id)!);
