@@ -396,8 +396,12 @@ function Lineage(props: { version: IVersionDetail; context: IPageContext }): JSX
     <div className="mlws-Lineage">
       <div>
         From run{' '}
-        <button className="mlws-LinkButton mlws-LineageRun" onClick={() => context.open({ kind: 'run', id: runId })}>
-          {runId.slice(0, 8)}
+        <button
+          className="mlws-LinkButton mlws-LineageRun"
+          title={`Open run ${runId}`}
+          onClick={() => context.open({ kind: 'run', id: runId })}
+        >
+          {lineage.run_name || runId.slice(0, 8)}
         </button>
         {lineage.experiment ? <span className="mlws-Muted"> in experiment {lineage.experiment}</span> : null}
         <span className="mlws-Muted"> (params and metrics when it was registered)</span>
