@@ -217,7 +217,8 @@ class ModelRegistry:
         flavor = detect_flavor([(n, p) for n, p, _, _ in entries if p is not None])
         files = [(n, sha, size) for n, _, sha, size in entries]
         digest = hashlib.sha256(json.dumps(sorted((n, s) for n, s, _ in files)).encode()).hexdigest()
-        lineage = ({"run_id": record.id, "experiment": record.experiment, "params": record.params,
+        lineage = ({"run_id": record.id, "run_name": record.name, "experiment": record.experiment,
+                    "params": record.params,
                     "metrics": {k: R.json_number(v) for k, v in record.metrics.items()}}
                    if record else {})
         version_pk = self.db.transact(lambda conn: self._insert(

@@ -7,7 +7,8 @@ back the one it got, never builds or reads one.  :class:`RunWatch` and :class:`E
 turn the feed into events between two polls: a run whose status changed, a live run that
 logged points (one event per poll, however many points), a running run whose live logs grew
 (their sizes: a stat each, nothing read), an endpoint whose health, deployments or traffic
-changed or that served requests.  Plain data, no server here: the server's status loop
+changed or that served requests, a model registered, given a version or an alias, edited or
+deleted (:class:`ModelWatch`).  Plain data, no server here: the server's status loop
 publishes the events (``server/status.py``).
 """
 
@@ -113,6 +114,28 @@ class ChangeFeed:
     def watch_runs(self) -> "RunWatch":
         """A new watcher of run status changes, metrics and live logs between two polls."""
         return RunWatch(self)
+
+    def model_states(self) -> dict[str, tuple]:
+        """``{model: (versions, latest version, description, ((alias, version), ...))}`` for
+        every registered model: one cheap query each, what a model's event reports."""
+        m, v, a = S.models, S.model_versions, S.model_aliases
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(m.c.name, m.c.description, func.count(v.c.pk), func.max(v.c.version))
+                .select_from(m.outerjoin(v, v.c.model_pk == m.c.pk)).group_by(m.c.pk)).all()
+            aliases = conn.execute(
+                select(m.c.name, a.c.alias, v.c.version)
+                .select_from(a.join(m, m.c.pk == a.c.model_pk).join(v, v.c.pk == a.c.version_pk))
+                .order_by(m.c.name, a.c.alias)).all()
+        by_model: dict[str, list] = {}
+        for name, alias, version in aliases:
+            by_model.setdefault(name, []).append((alias, version))
+        return {name: (count, latest, description, tuple(by_model.get(name, ())))
+                for name, description, count, latest in rows}
+
+    def watch_models(self) -> "ModelWatch":
+        """A new watcher of model registrations, versions and aliases between two polls."""
+        return ModelWatch(self)
 
     def watch_endpoints(self) -> "EndpointWatch":
         """A new watcher of endpoint health and traffic between two polls."""
@@ -227,6 +250,29 @@ class EndpointWatch:
         events += [{"endpoint": name, "state": DELETED, "previous_state": health[0], "error": None,
                     "restarts": 0, "deployments": [], "requests": 0, "errors": 0}
                    for name, health in before.items() if name not in now]
+        return events
+
+
+class ModelWatch:
+    """Models registered, given a version or an alias, edited or deleted between two polls."""
+
+    def __init__(self, feed: ChangeFeed):
+        self.feed = feed
+        self.seen: dict[str, tuple] | None = None
+
+    def poll(self) -> list[dict]:
+        """One event per model that changed since the previous poll (the first poll only takes
+        a baseline): ``{model, change: "registered" | "changed" | "deleted", versions,
+        latest_version, aliases: {alias: version}}``."""
+        now = self.feed.model_states()
+        before, self.seen = self.seen, now
+        if before is None:
+            return []
+        events = [{"model": name, "change": "changed" if name in before else "registered",
+                   "versions": state[0], "latest_version": state[1], "aliases": dict(state[3])}
+                  for name, state in now.items() if state != before.get(name)]
+        events += [{"model": name, "change": DELETED, "versions": 0, "latest_version": None,
+                    "aliases": {}} for name in before if name not in now]
         return events
 
 

@@ -31,7 +31,7 @@ def test_each_registration_gets_the_next_version_with_files_hash_and_lineage(ws,
     assert (v1.ref, v2.ref) == ("iris:1", "iris:2")
     assert [f["path"] for f in v1.files] == ["meta/info.json", "model.pkl"]
     assert [f["path"] for f in v2.files] == ["model.pkl"]
-    assert v1.lineage == {"run_id": run.id, "experiment": "iris", "params": {"C": "1.0"},
+    assert v1.lineage == {"run_id": run.id, "run_name": run.name, "experiment": "iris", "params": {"C": "1.0"},
                           "metrics": {"acc": 0.93}}
     assert v2.tags == {"stage": "dev"} and v1.description == "first"
     assert v1.size == 2 * model_file.stat().st_size and len(v1.sha256) == 64

@@ -64,3 +64,22 @@ def test_every_face_gets_the_same_time_window_cap():
     for bad in (0, -1, WINDOW_MAX_S + 1, float("nan"), "1h", True):
         with pytest.raises(InvalidInput, match="since must be a number of seconds"):
             check_window(bad)
+
+
+def test_a_model_watch_reports_registrations_versions_aliases_and_deletions(ws, tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "weights.txt").write_text("1")
+    watch = ws.changes.watch_models()
+    assert watch.poll() == []  # a baseline
+    ws.register_model("clf", tmp_path / "m")
+    assert watch.poll() == [{"model": "clf", "change": "registered", "versions": 1, "latest_version": 1,
+                             "aliases": {}}]
+    assert watch.poll() == []
+    (tmp_path / "m" / "weights.txt").write_text("2")
+    ws.register_model("clf", tmp_path / "m")
+    ws.models.set_alias("clf", "prod", 1)
+    assert watch.poll() == [{"model": "clf", "change": "changed", "versions": 2, "latest_version": 2,
+                             "aliases": {"prod": 1}}]
+    ws.models.delete("clf")
+    assert watch.poll() == [{"model": "clf", "change": "deleted", "versions": 0, "latest_version": None,
+                             "aliases": {}}]

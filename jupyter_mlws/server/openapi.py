@@ -374,7 +374,7 @@ SCHEMAS = {
         "flavor": {"type": "string"}, "run_id": {"type": ["string", "null"]},
         "aliases": {"type": "array", "items": {"type": "string"}},
         "description": {"type": "string"}, "tags": {"type": "object"},
-        "lineage": {"type": "object", "description": "run_id, experiment, params and metrics at registration"},
+        "lineage": {"type": "object", "description": "run_id, run_name, experiment, params and metrics at registration"},
         "files": {"type": "array", "items": {"type": "object"}},
         "served_by": {"type": "array", "items": {"type": "string"},
                       "description": "The endpoints serving this version"}}},

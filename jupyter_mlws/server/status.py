@@ -2,7 +2,8 @@
 
 One loop per server polls the change feed (:mod:`jupyter_mlws.watch`) every ``poll_interval``
 seconds, in a thread, and emits what changed under the event schemas in ``events/``: run
-status, run metrics (at most one event per run and poll), run logs, endpoint health.  Before it
+status, run metrics (at most one event per run and poll), run logs, endpoint health, model
+changes (registered, a new version or alias, deleted).  Before it
 publishes, every events stream whose user may no longer read the workspace (a revoked role)
 is closed, so such a stream ends within one poll.
 """
@@ -20,8 +21,9 @@ RUN_STATUS_SCHEMA = "https://jupyter-mlws.org/events/run-status"
 RUN_METRICS_SCHEMA = "https://jupyter-mlws.org/events/run-metrics"
 RUN_LOGS_SCHEMA = "https://jupyter-mlws.org/events/run-logs"
 ENDPOINT_HEALTH_SCHEMA = "https://jupyter-mlws.org/events/endpoint-health"
+MODEL_CHANGE_SCHEMA = "https://jupyter-mlws.org/events/model-change"
 #: the schema files in ``events/``
-SCHEMA_FILES = ("run-status", "run-metrics", "run-logs", "endpoint-health")
+SCHEMA_FILES = ("run-status", "run-metrics", "run-logs", "endpoint-health", "model-change")
 
 
 def register_schemas(event_logger) -> None:
@@ -34,14 +36,16 @@ async def publish_changes(open_workspace: Callable, emit: Callable,
                           end_refused_streams: Callable[[], Awaitable], interval: float, log) -> None:
     """Poll the workspace's change feed every ``interval`` seconds and ``emit`` what changed,
     until cancelled (``open_workspace`` blocks: it runs in a thread, like every poll)."""
-    runs = endpoints = None
+    runs = endpoints = models = None
     while True:
         try:
             if runs is None:
                 ws = await asyncio.to_thread(open_workspace)
                 runs, endpoints = ws.changes.watch_runs(), ws.changes.watch_endpoints()
+                models = ws.changes.watch_models()
             statuses = await asyncio.to_thread(runs.poll)
             health = await asyncio.to_thread(endpoints.poll)
+            model_changes = await asyncio.to_thread(models.poll)
             # a stream whose user lost the right to read gets none of these: closed first
             await end_refused_streams()
             for event in statuses:
@@ -52,6 +56,8 @@ async def publish_changes(open_workspace: Callable, emit: Callable,
                 emit(schema_id=RUN_LOGS_SCHEMA, data=event)
             for event in health:
                 emit(schema_id=ENDPOINT_HEALTH_SCHEMA, data=event)
+            for event in model_changes:
+                emit(schema_id=MODEL_CHANGE_SCHEMA, data=event)
         except E.MlwsError:
             pass  # no workspace yet, or the store is busy: look again later
         except Exception:  # never let the loop die silently

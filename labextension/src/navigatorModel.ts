@@ -10,9 +10,11 @@ import { AccessModel } from './accessModel';
 import { Later } from './later';
 import { IModelSummary } from './pages/modelPageModel';
 import { errorMessage, query, requestAPI } from './request';
-import { loadPrefs, primaryMetric } from './runColumns';
+import { primaryMetric } from './ranking';
+import { loadPrefs } from './runColumns';
 import {
   ENDPOINT_HEALTH_SCHEMA,
+  MODEL_CHANGE_SCHEMA,
   IEndpoint,
   IExperiment,
   IRun,
@@ -102,6 +104,8 @@ export class NavigatorModel {
       this._later.run('runs', () => this.loadExperiments().then(() => this.loadRuns()));
     } else if (event.schema_id === ENDPOINT_HEALTH_SCHEMA) {
       this._later.run('endpoints', () => this.loadEndpoints());
+    } else if (event.schema_id === MODEL_CHANGE_SCHEMA) {
+      this._later.run('models', () => this.loadModels());
     }
   }
 

@@ -3,15 +3,14 @@
  * is labelled, sorted (`order_by`) and read from a run, and what a user chose for an
  * experiment (columns, the "best" metric and its direction), remembered in the browser's
  * localStorage per experiment (JupyterLab's state database is not there on the team page).
- * Also the experiment's primary metric, which the sidebar's run rows show.
  */
 
+import type { Direction } from './ranking';
 import { IRun, Scalar } from './tokens';
 
 export type ColumnKind = 'attribute' | 'param' | 'metric' | 'tag';
 /** A metric column's value: its latest value, or the smallest / largest it ever was. */
 export type Aggregate = 'last' | 'min' | 'max';
-export type Direction = 'min' | 'max';
 
 export interface IColumn {
   kind: ColumnKind;
@@ -138,19 +137,6 @@ export function columnText(column: IColumn, run: IRunRow): string {
   return formatValue(value);
 }
 
-/** Whether lower is better for a metric of this name (loss, error, ...): the best run's default direction. */
-export function lowerIsBetter(key: string): boolean {
-  return /loss|err|mse|mae|rmse|perplexity|wer|cer|latency|time|duration|cost|regret/i.test(key);
-}
-
-/** The metric an experiment is judged by when nobody chose one: a loss, else a score, else the first. */
-export function preferredMetric(keys: string[]): string | null {
-  const sorted = [...keys].sort();
-  return (
-    sorted.find(key => /loss/i.test(key)) ?? sorted.find(key => /acc|f1|auc|score|r2/i.test(key)) ?? sorted[0] ?? null
-  );
-}
-
 /** What a user chose for an experiment's runs table. */
 export interface IRunsPrefs {
   columns?: IColumn[];
@@ -177,15 +163,6 @@ export function savePrefs(experiment: string, change: IRunsPrefs): void {
   } catch {
     // storage full or disabled: the choice lasts until the page closes
   }
-}
-
-/** The metric the sidebar shows for an experiment's runs: the one its table judges by, else a preferred one. */
-export function primaryMetric(experiment: string, runs: IRun[]): string | null {
-  const chosen = loadPrefs(experiment).best?.metric;
-  if (chosen) {
-    return chosen;
-  }
-  return preferredMetric([...new Set(runs.flatMap(run => Object.keys(run.metrics || {})))]);
 }
 
 /** The columns a table starts with: status, times, a few params and metrics. */

@@ -10,17 +10,15 @@ import { errorMessage, query, requestAPI } from './request';
 import {
   columnField,
   defaultColumns,
-  Direction,
   IColumn,
   IColumnKeys,
   IRunRow,
   keysOf,
   loadPrefs,
-  lowerIsBetter,
-  preferredMetric,
   quoteKey,
   savePrefs
 } from './runColumns';
+import { BEST_TIE_BREAK, chooseBest, defaultDirection, Direction, preferredMetric } from './ranking';
 import { IExperiment, ISort, PAGE_SIZE } from './tokens';
 
 /** Children fetched per expanded row (more on request). */
@@ -161,8 +159,7 @@ export class RunsTableModel extends FetchingModel {
 
   /** Mark the best run by this metric and direction (remembered for the experiment). */
   async setBest(metric: string, direction?: Direction): Promise<void> {
-    const chosen = { metric, direction: direction ?? (lowerIsBetter(metric) ? 'min' : 'max') } as const;
-    savePrefs(this.experiment, { best: chosen });
+    const chosen = chooseBest(this.experiment, metric, direction);
     this.best = { ...chosen, run: null, error: null };
     this.emit();
     await this.loadBest();
@@ -327,7 +324,7 @@ export class RunsTableModel extends FetchingModel {
       this.emit();
       return;
     }
-    const direction = this.best?.metric === metric ? this.best.direction : lowerIsBetter(metric) ? 'min' : 'max';
+    const direction = this.best?.metric === metric ? this.best.direction : defaultDirection(metric);
     const field = `metrics.${quoteKey(metric)}`;
     const experiment = this.experiment;
     const best: IBest = { metric, direction, run: null, error: null };
@@ -336,7 +333,7 @@ export class RunsTableModel extends FetchingModel {
         `runs${query({
           filter: [this.filter.trim(), `${field} IS NOT NULL`].filter(Boolean),
           experiment,
-          order_by: `${field} ${direction === 'min' ? 'ASC' : 'DESC'}`,
+          order_by: [`${field} ${direction === 'min' ? 'ASC' : 'DESC'}`, ...BEST_TIE_BREAK],
           max_results: 1
         })}`
       );

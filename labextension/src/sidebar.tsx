@@ -185,7 +185,11 @@ function Navigator(props: { model: NavigatorModel; open: Open }): JSX.Element {
   return (
     <div className="mlws-Navigator">
       <div className="mlws-NavPages" role="group" aria-label="Pages">
-        <button className="mlws-Button mlws-OpenRunsTable" onClick={() => open({ kind: 'runs' })}>
+        <button
+          className="mlws-Button mlws-OpenRunsTable"
+          title="The runs table of the experiment chosen below"
+          onClick={() => open({ kind: 'runs', experiment: props.model.experiment ?? undefined })}
+        >
           Runs table
         </button>
         <button className="mlws-Button mlws-OpenModels" onClick={() => open({ kind: 'models' })}>

@@ -30,6 +30,8 @@ export const RUN_METRICS_SCHEMA = 'https://jupyter-mlws.org/events/run-metrics';
 export const RUN_LOGS_SCHEMA = 'https://jupyter-mlws.org/events/run-logs';
 /** An endpoint's health, deployments or traffic changed, or it served requests. */
 export const ENDPOINT_HEALTH_SCHEMA = 'https://jupyter-mlws.org/events/endpoint-health';
+/** A model was registered, got a version or an alias, was edited or deleted (`model`, `change`). */
+export const MODEL_CHANGE_SCHEMA = 'https://jupyter-mlws.org/events/model-change';
 /** Live events refresh what shows a run at most this often (ms). */
 export const LIVE_REFRESH_MS = 1000;
 

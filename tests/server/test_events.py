@@ -113,3 +113,16 @@ async def test_endpoint_health_and_traffic_arrive_as_events(subscribe, mlws_ws, 
     finally:
         for item in mlws_ws.endpoints.list():
             mlws_ws.endpoints.delete(item["name"])
+
+
+MODELS = "https://jupyter-mlws.org/events/model-change"
+
+
+async def test_a_model_registered_through_the_sdk_arrives_as_an_event(subscribe, mlws_ws, tmp_path):
+    events = await subscribe()
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "weights.txt").write_text("1")
+    await asyncio.sleep(1.5)  # the watcher's baseline poll
+    mlws_ws.register_model("fresh", tmp_path / "m")
+    event = await _next_event(events, "fresh", schema=MODELS, key="model", state_key="change")
+    assert (event["change"], event["versions"], event["latest_version"]) == ("registered", 1, 1)

@@ -84,7 +84,9 @@ def test_single_valued_metrics_are_bars_and_a_table_with_the_best_marked(page, l
     open_page(page, lab, {"kind": "compare", "ids": six})
     view = page.locator(".mlws-ComparePage[data-loaded='true']")
     view.wait_for()
-    assert page.locator(".lm-DockPanel-tabBar .lm-mod-current").inner_text().strip() == "Compare 6 runs"
+    # the tab names the runs (cut to fit; all of them in its caption)
+    tab = page.locator(".lm-DockPanel-tabBar .lm-mod-current")
+    assert tab.inner_text().strip() == "Compare 6: svm-C0.1, svm-C0.3, svm-C1, svm…"
     assert view.locator(".mlws-BestMetric").input_value() == "acc"
     # a bar per run, best first, each with its value written
     bars = vega_marks(view, ".mlws-Bars", "rect")

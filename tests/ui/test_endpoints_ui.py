@@ -87,6 +87,13 @@ def test_charts_drift_keys_and_log(page, lab, endpoint):
     assert requests.get_attribute("data-series") == "1"  # one deployment
     assert view.locator(".mlws-LatencyChart").get_attribute("data-series") == "3"  # p50, p95, p99
     assert view.locator(".mlws-Totals").get_attribute("data-count") == "3"
+    # in a narrow panel the charts go one under the other, each redrawn within it (none cut off)
+    view.evaluate("v => { v.style.width = '260px'; }")
+    page.wait_for_function(
+        """() => { const page = document.querySelector('.mlws-EndpointPage').getBoundingClientRect();
+             const canvases = [...document.querySelectorAll('.mlws-EndpointPage .mlws-TimeChart canvas')];
+             return canvases.length === 3 && canvases.every(c => c.getBoundingClientRect().right <= page.right + 1); }""")
+    view.evaluate("v => { v.style.width = ''; }")
 
     # drift per feature: 240 sampled rows against the training data
     drift = view.locator(".mlws-DriftDeployment[data-deployment='blue']")

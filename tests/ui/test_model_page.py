@@ -82,7 +82,8 @@ def test_versions_aliases_lineage_and_edits(page, lab, flower):
     view.locator(".mlws-VersionRow[data-version='1'] .mlws-VersionOpen").click()
     detail = view.locator(".mlws-VersionDetail[data-version='1']")
     detail.wait_for()
-    assert detail.locator(".mlws-LineageRun").inner_text() == flower[:8]
+    assert detail.locator(".mlws-LineageRun").inner_text() == "long-run"  # its name, not its id
+    assert detail.locator(".mlws-LineageRun").get_attribute("title") == f"Open run {flower}"
     lineage = lab_api(lab, "GET", f"models/{MODEL}:1")[1]["lineage"]
     assert lineage["params"] == {"lr": "0.001"} and lineage["experiment"] == "long"
     assert detail.locator(".mlws-LineageParams").inner_text().split() == ["lr", "0.001"]

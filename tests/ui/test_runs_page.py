@@ -90,6 +90,8 @@ def test_columns_nesting_best_sort_filter_and_compare(page, lab, grid):
     table.locator(f".mlws-RunRow[data-run-id='{grid['sweep-a']}'] .mlws-Expand").click()
     page.wait_for_function("document.querySelectorAll('.mlws-RunsPage .mlws-RunRow[data-depth=\"1\"]').length === 10")
     assert table.locator(f".mlws-RunRow[data-run-id='{grid['sweep-a']}'] .mlws-Expand").get_attribute("aria-expanded") == "true"
+    # the footer counts the page's runs and the children shown under them
+    assert table.locator(".mlws-PageInfo").inner_text() == "page 1 · 3 runs + 10 children shown"
 
     # the column chooser: the experiment's keys; loss as its smallest value, a tag, the user
     table.locator(".mlws-ColumnsButton").click()
@@ -152,7 +154,7 @@ def test_columns_nesting_best_sort_filter_and_compare(page, lab, grid):
     for name in ("lone", "sweep-b-lr0.03-b16"):
         table.locator(f".mlws-RunRow[data-run-id='{grid[name]}'] .mlws-Select").check()
     table.locator(".mlws-Compare-open", has_text="Compare selected (2)").click()
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Compare 2 runs").wait_for()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Compare 2: ").wait_for()  # and the names
 
 
 def test_columns_are_remembered_per_experiment_and_rows_open_with_the_keyboard(page, lab, grid):
@@ -203,7 +205,7 @@ def test_palette_launcher_and_restored_tabs(page, lab, grid):
     table.locator(f".mlws-RunRow[data-run-id='{grid['lone']}'] .mlws-Select").check()
     table.locator(f".mlws-RunRow[data-run-id='{grid['sweep-a']}'] .mlws-Select").check()
     palette(page, "Compare selected runs")  # the ticked runs of the runs table
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Compare 2 runs").wait_for()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Compare 2: ").wait_for()  # and the names
     palette(page, "Models")
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Models").wait_for()
 
@@ -211,7 +213,7 @@ def test_palette_launcher_and_restored_tabs(page, lab, grid):
     page.wait_for_timeout(1000)  # the layout is saved a moment after a change
     page.reload()
     page.wait_for_selector("#jp-main-dock-panel")
-    for label in ("^Runs · grid$", "^Compare 2 runs$", "^Models$"):
+    for label in ("^Runs · grid$", "^Compare 2: ", "^Models$"):
         page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=re.compile(label)).wait_for()
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=re.compile("^Runs")).click()
     page.locator("#jp-main-dock-panel .mlws-RunsPage .mlws-RunRow").first.wait_for()

@@ -87,6 +87,14 @@ def test_a_sweep_shows_its_grid_children_and_best_child(page, lab, sweep):
     assert grid.locator("tr[data-param='lr'] .mlws-Chip").all_inner_texts() == ["0.01", "0.1", "0.3"]
     assert grid.locator("tr[data-param='depth'] .mlws-Chip").all_inner_texts() == ["2", "4"]
     assert "6 completed" in view.locator(".mlws-SweepCounts").inner_text()
+    # ranked as the runs table ranks the experiment (src/ranking.ts): by the loss, lowest first
+    assert view.locator(".mlws-BestMetric").input_value() == "loss"
+    assert view.locator(".mlws-BestDirection").input_value() == "min"
+    lowest = min(sweep["children"].values(), key=lambda r: r.metrics["loss"])
+    assert float(row_texts(view)[0][5]) == pytest.approx(lowest.metrics["loss"], rel=1e-3)
+    # picking acc ranks it highest first, by itself
+    view.locator(".mlws-BestMetric").select_option("acc")
+    assert view.locator(".mlws-BestDirection").input_value() == "max"
     # the children with params and final metrics, best first by acc (highest), marked
     header = view.locator(".mlws-SweepChildren thead th").all_inner_texts()
     assert [h.strip(" ▼▲") for h in header] == ["Run", "Status", "lr", "depth", "acc", "loss"]

@@ -9,13 +9,14 @@ export function BestBy(props: {
   metrics: string[];
   metric: string;
   direction: Direction;
-  onChange(metric: string, direction: Direction): void;
+  /** Without a direction: another metric was picked, ranked in its own direction. */
+  onChange(metric: string, direction?: Direction): void;
 }): JSX.Element {
   return (
     <div className="mlws-Controls mlws-BestBy">
       <label>
         Best by{' '}
-        <select className="mlws-BestMetric" value={props.metric} onChange={event => props.onChange(event.target.value, props.direction)}>
+        <select className="mlws-BestMetric" value={props.metric} onChange={event => props.onChange(event.target.value)}>
           {props.metrics.map(key => (
             <option key={key}>{key}</option>
           ))}

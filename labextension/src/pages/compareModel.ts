@@ -6,7 +6,8 @@
 import { FetchingModel } from '../fetching';
 import { query, requestAPI } from '../request';
 import { CHART_MAX_POINTS, IEnvironment, IMetricHistory, IRun, IRunPage } from '../tokens';
-import { bestRun, defaultMetric, Direction, guessDirection, metricKeys } from './best';
+import { bestBy, bestRun, chooseBest, Direction, sharedExperiment } from '../ranking';
+import { metricKeys } from './best';
 
 /** The most runs a comparison shows. */
 export const COMPARE_MAX_RUNS = 100;
@@ -57,19 +58,17 @@ export class ComparisonModel extends FetchingModel {
       const quoted = this.runIds.map(id => `'${id.replace(/'/g, "''")}'`).join(', ');
       const [page, environments] = await Promise.all([
         requestAPI<IRunPage>(`runs${query({ filter: `id IN (${quoted})`, max_results: COMPARE_MAX_RUNS })}`),
-        Promise.all(
-          this.runIds.map(id =>
-            requestAPI<IEnvironment>(`runs/${encodeURIComponent(id)}/artifacts/environment.json`).catch(() => null)
-          )
-        )
+        Promise.all(this.runIds.map(id => this.environment(id)))
       ]);
       const byId = new Map(page.runs.map(run => [run.id, run]));
       this.runs = this.runIds.flatMap(id => (byId.has(id) ? [byId.get(id)!] : []));
       this.missing = this.runIds.filter(id => !byId.has(id));
       this.environments = this.runIds.flatMap((id, i) => (byId.has(id) ? [environments[i]] : []));
       if (!this.metrics.includes(this.metric)) {
-        this.metric = defaultMetric(this.singleMetrics.length ? this.singleMetrics : this.metrics);
-        this.direction = guessDirection(this.metric);
+        // the experiment's remembered choice, else the preferred of the metrics the bars can show
+        const by = bestBy(sharedExperiment(this.runs), this.singleMetrics.length ? this.singleMetrics : this.metrics);
+        this.metric = by?.metric ?? '';
+        this.direction = by?.direction ?? 'max';
       }
       if (!this.steppedMetrics.includes(this.stepped)) {
         this.stepped = this.steppedMetrics[0] ?? '';
@@ -78,9 +77,39 @@ export class ComparisonModel extends FetchingModel {
     await this.showStepped(this.stepped);
   }
 
-  rankBy(metric: string, direction: Direction): void {
-    this.metric = metric;
-    this.direction = direction;
+  /**
+   * A run's environment.json, fetched once per run (live events refresh the rest) and only when
+   * its files list one (no 404 for a run without); null when it has none or it cannot be read.
+   */
+  private environment(id: string): Promise<IEnvironment | null> {
+    let asked = this._environments.get(id);
+    if (!asked) {
+      const run = `runs/${encodeURIComponent(id)}`;
+      asked = requestAPI<{ files: Array<{ path: string }> }>(`${run}/files${query({ kind: 'artifact' })}`)
+        .then(listed =>
+          listed.files.some(file => file.path === 'environment.json')
+            ? requestAPI<IEnvironment>(`${run}/artifacts/environment.json`)
+            : null
+        )
+        .catch(() => null)
+        .then(environment => {
+          if (environment === null) {
+            this._environments.delete(id); // none yet: a live run may record one later
+          }
+          return environment;
+        });
+      this._environments.set(id, asked);
+    }
+    return asked;
+  }
+
+  private _environments = new Map<string, Promise<IEnvironment | null>>();
+
+  /** Rank by a metric (in its own direction unless one is given), remembered for the runs' experiment. */
+  rankBy(metric: string, direction?: Direction): void {
+    const chosen = chooseBest(sharedExperiment(this.runs), metric, direction);
+    this.metric = chosen.metric;
+    this.direction = chosen.direction;
     this.emit();
   }
 

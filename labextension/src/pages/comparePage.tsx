@@ -13,9 +13,14 @@ const CompareView = React.lazy(() => import('./compareView'));
 
 export function createComparePage(request: IPageRequest, context: IPageContext): Widget {
   const ids = [...new Set(request.ids ?? [])];
+  // the tab names the runs once they are loaded (two comparisons are told apart)
+  const retitle = (label: string, caption: string) => {
+    widget.title.label = label;
+    widget.title.caption = caption;
+  };
   const widget = ReactWidget.create(
     <React.Suspense fallback={<div className="mlws-Muted">Loading…</div>}>
-      <CompareView ids={ids} context={context} />
+      <CompareView ids={ids} context={context} onTitle={retitle} />
     </React.Suspense>
   );
   widget.title.label = `Compare ${ids.length} runs`;

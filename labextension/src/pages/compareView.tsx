@@ -98,7 +98,9 @@ function CompareBody(props: { model: ComparisonModel; context: IPageContext }): 
   const runs = model.runs;
   const labels = React.useMemo(() => runLabels(runs), [runs]);
   const colors = React.useMemo(() => {
-    const series = plotTheme().series;
+    // the first colour marks the best run on the bars and lines: no run's series takes it
+    const theme = plotTheme();
+    const series = theme.series.length > 1 ? theme.series.filter(color => color !== theme.best) : theme.series;
     return new Map(runs.map((run, i) => [run.id, series[i % series.length]]));
   }, [runs]);
   const names = runs.map(run => labels.get(run.id)!);
@@ -183,13 +185,41 @@ function CompareBody(props: { model: ComparisonModel; context: IPageContext }): 
   );
 }
 
+/** A comparison's tab title: its runs' names, cut to fit a tab (all of them in the caption). */
+export function compareTitle(names: string[]): { label: string; caption: string } {
+  const all = names.join(', ');
+  const shown = all.length > TITLE_NAMES_CHARS ? `${all.slice(0, TITLE_NAMES_CHARS - 1).trimEnd()}…` : all;
+  return { label: `Compare ${names.length}: ${shown}`, caption: `Compare ${names.length} runs: ${all}` };
+}
+
+/** How much of the runs' names a compare tab's title shows. */
+const TITLE_NAMES_CHARS = 32;
+
 /** The compare page: loads the runs, follows their live events, shows what they share and where they differ. */
-export default function CompareView(props: { ids: string[]; context: IPageContext }): JSX.Element {
+export default function CompareView(props: {
+  ids: string[];
+  context: IPageContext;
+  /** Called with the tab's title once the runs' names are known. */
+  onTitle?: (label: string, caption: string) => void;
+}): JSX.Element {
   const model = React.useMemo(() => new ComparisonModel(props.ids), [props.ids.join()]);
   React.useEffect(() => {
     void model.refresh();
     return followRuns(props.context.events, runId => model.runIds.includes(runId), () => void model.refresh());
   }, [model]);
+  React.useEffect(() => {
+    const retitle = () => {
+      if (model.runs.length > 0 && props.onTitle) {
+        const labels = runLabels(model.runs);
+        const title = compareTitle(model.runs.map(run => labels.get(run.id)!));
+        props.onTitle(title.label, title.caption);
+      }
+    };
+    model.changed.connect(retitle);
+    return () => {
+      model.changed.disconnect(retitle);
+    };
+  }, [model, props.onTitle]);
   return (
     <UseSignal signal={model.changed}>
       {() => (

@@ -18,6 +18,7 @@ import { formatTime } from '../runs';
 import { ENDPOINT_HEALTH_SCHEMA } from '../tokens';
 import { ErrorBox } from './errorBox';
 import { followEvents } from './live';
+import { MODEL_CHANGE_SCHEMA } from '../tokens';
 import { IFeatureStats, IModelSummary, ITrainingData, IVersionDetail, ModelPageModel, ModelsPageModel } from './modelPageModel';
 import { IPageContext, IPageRequest } from './page';
 import { formatSize } from './run/format';
@@ -109,10 +110,13 @@ function ModelsTable(props: { model: ModelsPageModel; context: IPageContext }): 
   );
 }
 
-/** An endpoint changed state or deployments (not: it only served requests, which changes no model). */
+/**
+ * A model changed (registered, a version, an alias: from any face), or an endpoint changed state or
+ * deployments (not: it only served requests, which changes no model).
+ */
 function endpointChanged(event: { schema_id: string; [key: string]: unknown }): boolean {
   const onlyServed = Number(event.requests ?? 0) > 0 && event.state === event.previous_state;
-  return event.schema_id === ENDPOINT_HEALTH_SCHEMA && !onlyServed;
+  return event.schema_id === MODEL_CHANGE_SCHEMA || (event.schema_id === ENDPOINT_HEALTH_SCHEMA && !onlyServed);
 }
 
 export function createModelsPage(request: IPageRequest, context: IPageContext): Widget {
@@ -363,8 +367,12 @@ function Lineage(props: { version: IVersionDetail; context: IPageContext }): JSX
     <div className="mlws-Lineage">
       <div>
         From run{' '}
-        <button className="mlws-LinkButton mlws-LineageRun" onClick={() => context.open({ kind: 'run', id: runId })}>
-          {runId.slice(0, 8)}
+        <button
+          className="mlws-LinkButton mlws-LineageRun"
+          title={`Open run ${runId}`}
+          onClick={() => context.open({ kind: 'run', id: runId })}
+        >
+          {lineage.run_name || runId.slice(0, 8)}
         </button>
         {lineage.experiment ? <span className="mlws-Muted"> in experiment {lineage.experiment}</span> : null}
         <span className="mlws-Muted"> (params and metrics when it was registered)</span>

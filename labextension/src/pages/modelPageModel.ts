@@ -30,7 +30,7 @@ export interface IVersionDetail extends IModelVersion {
   sha256: string;
   source: string;
   /** The run it was registered from, with that run's params and metrics at registration. */
-  lineage: { run_id?: string; experiment?: string; params?: Record<string, Scalar>; metrics?: Record<string, Scalar> };
+  lineage: { run_id?: string; run_name?: string | null; experiment?: string; params?: Record<string, Scalar>; metrics?: Record<string, Scalar> };
   files: Array<{ path: string; size: number; sha256: string }>;
   training_data: { rows: number; features: string[] } | null;
   /** The endpoints serving this version (the server refuses to delete it meanwhile). */

@@ -7,7 +7,8 @@ import * as React from 'react';
 
 import { formatValue } from '../runs';
 import { IRun, Scalar } from '../tokens';
-import { Direction, guessDirection, numberOf } from './best';
+import { defaultDirection } from '../ranking';
+import { Direction, numberOf } from './best';
 
 /** A column: a param, a metric (its final value) or an attribute. */
 export interface IResultColumn {
@@ -67,7 +68,7 @@ export function ResultsTable(props: {
   // the best value of each metric column (by the ranked metric's direction, else by its name)
   const bestValues = new Map<string, number>();
   for (const c of columns.filter(c => c.kind === 'metric')) {
-    const up = (c.label === props.bestBy.metric ? props.bestBy.direction : guessDirection(c.label)) === 'max';
+    const up = (c.label === props.bestBy.metric ? props.bestBy.direction : defaultDirection(c.label)) === 'max';
     const values = runs.map(run => numberOf(c.value(run))).filter((v): v is number => v !== null);
     if (values.length > 1) {
       bestValues.set(c.key, up ? Math.max(...values) : Math.min(...values));

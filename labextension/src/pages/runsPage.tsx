@@ -72,6 +72,13 @@ function Toolbar(props: { model: RunsTableModel }): JSX.Element {
   );
 }
 
+/** "3 runs" on the page, and how many child runs its expanded rows show besides ("1 run + 6 children shown"). */
+function pageCount(model: RunsTableModel): string {
+  const children = [...model.expanded.values()].reduce((n, rows) => n + rows.runs.length, 0);
+  const runs = `${model.runs.length} run${model.runs.length === 1 ? '' : 's'}`;
+  return children ? `${runs} + ${children} ${children === 1 ? 'child' : 'children'} shown` : runs;
+}
+
 /** "Best by [metric] [lowest|highest]: run (value)". */
 function BestPicker(props: { model: RunsTableModel }): JSX.Element | null {
   const { model } = props;
@@ -285,7 +292,8 @@ export function RunsTableView(props: { model: RunsTableModel; context: IPageCont
           ‹ Prev
         </button>
         <span className="mlws-PageInfo">
-          page {model.pageNumber} · {model.runs.length} runs{model.loading ? ' · loading…' : ''}
+          page {model.pageNumber} · {pageCount(model)}
+          {model.loading ? ' · loading…' : ''}
         </span>
         <button className="mlws-Button mlws-Next" disabled={!model.hasNext || model.loading} onClick={() => void model.nextPage()}>
           Next ›

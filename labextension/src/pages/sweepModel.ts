@@ -9,7 +9,8 @@ import { ISignal } from '@lumino/signaling';
 import { FetchingModel } from '../fetching';
 import { query, requestAPI } from '../request';
 import { IRun, IRunPage, Scalar } from '../tokens';
-import { bestRun, defaultMetric, Direction, guessDirection, metricKeys, paramDiffers, paramKeys } from './best';
+import { BEST_TIE_BREAK, bestBy, bestRun, chooseBest, Direction } from '../ranking';
+import { metricKeys, paramDiffers, paramKeys } from './best';
 import { followRuns } from './follow';
 
 /** Children drawn at most: a larger sweep shows its first ones, and its best child of all. */
@@ -109,18 +110,20 @@ export class SweepModel extends FetchingModel {
       this.children = children;
       this.more = token !== null;
       if (!this._chosen || !this.metrics.includes(this.metric)) {
-        this.metric = defaultMetric(this.metrics);
-        this.direction = guessDirection(this.metric);
+        const by = bestBy(parent.experiment, this.metrics);
+        this.metric = by?.metric ?? '';
+        this.direction = by?.direction ?? 'max';
       }
       await this.findBestBeyond();
     });
   }
 
   /** Rank the children by another metric, or the other way. */
-  async rankBy(metric: string, direction: Direction): Promise<void> {
+  async rankBy(metric: string, direction?: Direction): Promise<void> {
+    const chosen = chooseBest(this.parent?.experiment ?? '', metric, direction);
     this._chosen = true;
-    this.metric = metric;
-    this.direction = direction;
+    this.metric = chosen.metric;
+    this.direction = chosen.direction;
     this.emit();
     await this.fetching(() => this.findBestBeyond());
   }
@@ -134,7 +137,7 @@ export class SweepModel extends FetchingModel {
     const page = await requestAPI<IRunPage>(
       `runs${query({
         filter: `parent_id = ${literal(this.parent.id)}`,
-        order_by: `metrics.\`${this.metric.replace(/`/g, '``')}\` ${this.direction === 'max' ? 'DESC' : 'ASC'}`,
+        order_by: [`metrics.\`${this.metric.replace(/`/g, '``')}\` ${this.direction === 'max' ? 'DESC' : 'ASC'}`, ...BEST_TIE_BREAK],
         max_results: 1
       })}`
     );

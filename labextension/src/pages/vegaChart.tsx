@@ -11,6 +11,7 @@ import * as React from 'react';
 import { errorMessage } from '../request';
 import { IPlotTheme, plotTheme, useThemeName } from './plotTheme';
 import { VEGALITE_MIME } from './plots';
+import { useDrawnWidth } from './drawnWidth';
 
 /** Whether JupyterLab can draw Vega-Lite here. */
 export function canDrawVega(rendermime: IRenderMimeRegistry | null): rendermime is IRenderMimeRegistry {
@@ -31,12 +32,14 @@ export function VegaChart(props: {
   const themeName = useThemeName();
   const { rendermime, spec } = props;
   const drawable = canDrawVega(rendermime) && failed === null;
+  // drawn once its tab is shown (a hidden tab is 0 wide) and again at each new width
+  const width = useDrawnWidth(host, drawable);
 
   // a layout effect: its clean-up runs while the host is still in the document (a passive
   // effect's runs after React removed it, and Lumino refuses to detach a widget that is not)
   React.useLayoutEffect(() => {
     const element = host.current;
-    if (!element || !canDrawVega(rendermime)) {
+    if (!element || !canDrawVega(rendermime) || width === 0) {
       return;
     }
     const renderer = rendermime.createRenderer(VEGALITE_MIME);
@@ -56,7 +59,7 @@ export function VegaChart(props: {
       element.removeAttribute('data-drawn');
       renderer.dispose();
     };
-  }, [rendermime, spec, themeName]);
+  }, [rendermime, spec, themeName, width]);
 
   return (
     <figure className={`mlws-Plot ${props.className}`} aria-label={props.label}>

@@ -46,3 +46,8 @@ export function formatSize(bytes: number | null | undefined): string {
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** A logged number in 4 significant digits without trailing zeros (`0.3`, `0.3333`, `1.235e+7`); integers whole. */
+export function formatNumber(value: number): string {
+  return Number.isInteger(value) || !Number.isFinite(value) ? String(value) : String(Number(value.toPrecision(4)));
+}

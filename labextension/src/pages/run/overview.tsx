@@ -185,7 +185,7 @@ function Tags(props: { model: RunPageModel }): JSX.Element {
       <ul className="mlws-TagList">
         {Object.entries(tags).map(([k, v]) => (
           <li key={k} className="mlws-Tag" data-tag={k}>
-            <span>
+            <span className="mlws-TagText" title={v !== '' ? `${k}=${v}` : k}>
               {k}
               {v !== '' ? `=${v}` : ''}
             </span>

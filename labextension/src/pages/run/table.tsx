@@ -2,6 +2,8 @@
 
 import * as React from 'react';
 
+import { formatNumber } from './format';
+
 function compare(a: unknown, b: unknown): number {
   const x = typeof a === 'number' ? a : Number(a);
   const y = typeof b === 'number' ? b : Number(b);
@@ -11,11 +13,20 @@ function compare(a: unknown, b: unknown): number {
   return String(a ?? '').localeCompare(String(b ?? ''));
 }
 
+/** A cell's text: numbers in 4 significant digits as everywhere else (the full value in its title). */
 function cell(value: unknown): string {
   if (value === null || value === undefined) {
     return '';
   }
+  if (typeof value === 'number') {
+    return formatNumber(value);
+  }
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** The full value of a number shown shorter, else nothing. */
+function fullValue(value: unknown): string | undefined {
+  return typeof value === 'number' && formatNumber(value) !== String(value) ? String(value) : undefined;
 }
 
 export function SortableTable(props: { header: string[]; rows: unknown[][]; className?: string; caption?: string }): JSX.Element {
@@ -53,7 +64,9 @@ export function SortableTable(props: { header: string[]; rows: unknown[][]; clas
           {rows.map((row, r) => (
             <tr key={r}>
               {props.header.map((_, c) => (
-                <td key={c}>{cell(row[c])}</td>
+                <td key={c} title={fullValue(row[c])}>
+                  {cell(row[c])}
+                </td>
               ))}
             </tr>
           ))}

@@ -6,7 +6,7 @@
 import * as React from 'react';
 
 import { apiUrl, query, requestAPI } from '../../request';
-import { formatSize } from './format';
+import { formatNumber, formatSize } from './format';
 import { useFetch } from './fetch';
 import { LoadNote } from './notes';
 import { RunPageModel } from './runPageModel';
@@ -32,7 +32,9 @@ function ListValue(props: { value: ILoggedValue }): JSX.Element {
   return (
     <ol className="mlws-LoggedList" start={0}>
       {items.map((item, i) => (
-        <li key={i}>{typeof item === 'object' ? JSON.stringify(item) : String(item)}</li>
+        <li key={i} title={typeof item === 'number' ? String(item) : undefined}>
+          {typeof item === 'number' ? formatNumber(item) : typeof item === 'object' ? JSON.stringify(item) : String(item)}
+        </li>
       ))}
     </ol>
   );
