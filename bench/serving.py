@@ -1201,8 +1201,8 @@ def counts_text(res: dict) -> str:
             f"{SYSCALL_S} s ({o['requests']:,} and {b['requests']:,} requests); calls made at least once "
             "per 100 requests by one of them. strace slows the process down: only the counts are shown, "
             "and calls made per unit of time count for more requests than at full speed (ours: "
-            "`getsockopt` reads its accept queue for `max_inflight` at most once a millisecond; "
-            "`futex`: its side threads).")
+            "`getsockopt` reads its accept queue for `max_inflight`, once a request; `futex`: its "
+            "side threads).")
     return "\n\n".join(parts)
 
 

@@ -42,8 +42,6 @@ from .monitor import Monitor
 JSON_HEADERS = [(b"content-type", b"application/json")]
 #: how early (s) the run() timer may wake, and still end the call it times
 ALARM_SLACK_S = 0.002
-#: how long (s) a reading of the accept queue stands for the requests that follow it
-QUEUE_TTL_S = 0.001
 _perf_counter = time.perf_counter
 _monotonic = time.monotonic
 
@@ -174,8 +172,6 @@ class ScoringApp:
                              name="mlws-run-timer", daemon=True).start()
         self.listener = listener
         self.pending = pending
-        self._queue = 0
-        self._queue_until = 0.0
         self.requests = 0
         self.monitor = monitor
         self.log = log
@@ -303,8 +299,10 @@ class ScoringApp:
                 # inline run() calls never overlap, so requests wait before they are read: in
                 # new connections not yet accepted (this worker's own accept queue), and on
                 # open connections.  When all of them together are within the limit, this one
-                # is; else it yields, and those queued ahead of it take their places first.
-                waiting = self._accept_queue()
+                # is; else it yields, and those queued ahead of it take their places first.  The
+                # queue is read afresh (a reading kept for later requests would count connections
+                # accepted since then twice: as waiting, and by their requests)
+                waiting = accept_queue(self.listener) if self.listener is not None else 0
                 place += waiting
                 pending = self.pending
                 if pending is None or len(pending) + waiting > self.max_inflight:
@@ -362,16 +360,6 @@ class ScoringApp:
                 self.inflight -= 1
             if self.monitor is not None:
                 self.monitor.record(deployment, status, (_perf_counter() - start) * 1000.0)
-
-    def _accept_queue(self) -> int:
-        """Connections waiting in this worker's accept queue, read at most every ``QUEUE_TTL_S``."""
-        if self.listener is None:
-            return 0
-        now = _monotonic()
-        if now >= self._queue_until:
-            self._queue = accept_queue(self.listener)
-            self._queue_until = now + QUEUE_TTL_S
-        return self._queue
 
     def _too_large(self) -> bytes:
         return _error_body(f"the request body is larger than this endpoint's limit of "
