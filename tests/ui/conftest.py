@@ -14,6 +14,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,42 @@ def page(browser, lab, request):
     page.wait_for_selector("#jp-main-dock-panel")
     yield page
     context.close()
+
+
+# -- helpers the browser tests share ------------------------------------------------------------
+
+
+def palette(page, label: str) -> None:
+    """Run a command from JupyterLab's command palette (Ctrl+Shift+C), as a user would, once
+    JupyterLab has restored its layout (until then the palette may lose its focus and close);
+    tried again when it closed all the same before the label was typed."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    search = page.locator(".lm-CommandPalette-input")
+    for attempt in range(5):  # a loaded machine: JupyterLab may not take keys yet
+        if not search.is_visible():
+            page.keyboard.press("Control+Shift+C")
+        try:
+            search.fill(label, timeout=8_000)
+            page.locator(".lm-CommandPalette-item", has_text=label).first.click(timeout=8_000)
+            return
+        except PlaywrightTimeout:  # the palette closed meanwhile
+            if attempt == 4:
+                raise AssertionError(f"the command palette did not run {label!r}")
+
+
+def open_page(page, lab, request: dict) -> None:
+    """Open a main-area page as the layout restorer reopens it on reload: a JupyterLab workspace
+    whose saved state holds the page's request (``mlws:open-page`` runs with it)."""
+    name = f"mlws-{uuid.uuid4().hex[:8]}"
+    item = ",".join(sorted(request["ids"])) if "ids" in request else request.get("id") or request["experiment"]
+    key = f"mlws-pages:{request['kind']}:{item}"  # pageKey (labextension/src/pages/page.ts)
+    body = json.dumps({"data": {key: {"data": request}}, "metadata": {"id": name}}).encode()
+    req = urllib.request.Request(f"{lab['url']}lab/api/workspaces/{name}", data=body, method="PUT",
+                                 headers={"Authorization": f"token {lab['token']}",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 204
+    page.goto(f"{lab['url']}lab/workspaces/{name}?token={lab['token']}")
+    page.wait_for_selector("#jp-main-dock-panel .mlws-Page")

@@ -5,13 +5,11 @@ runs table's)."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
-import uuid
 
 import pytest
 
+from .conftest import open_page
 from .test_compare import make_older
 
 EXPERIMENT = "rank3"
@@ -20,19 +18,6 @@ EXPERIMENT = "rank3"
 RUNS = {"alpha": (3.0, 0.9), "beta": (1.0, 0.3), "gamma": (2.0, 0.3)}
 
 
-def open_request(page, lab, request: dict) -> None:
-    """Open a main-area page as the layout restorer reopens it (a saved JupyterLab workspace)."""
-    name = f"mlws-{uuid.uuid4().hex[:8]}"
-    item = ",".join(sorted(request["ids"])) if "ids" in request else request.get("id") or request["experiment"]
-    body = json.dumps({"data": {f"mlws-pages:{request['kind']}:{item}": {"data": request}},
-                       "metadata": {"id": name}}).encode()
-    req = urllib.request.Request(f"{lab['url']}lab/api/workspaces/{name}", data=body, method="PUT",
-                                 headers={"Authorization": f"token {lab['token']}",
-                                          "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        assert resp.status == 204
-    page.goto(f"{lab['url']}lab/workspaces/{name}?token={lab['token']}")
-    page.wait_for_selector("#jp-main-dock-panel .mlws-Page")
 
 
 def make_three(lab, experiment: str) -> dict[str, str]:
@@ -65,7 +50,7 @@ def best_row(view) -> str:
 def test_compare_ranks_a_loss_lowest_and_follows_the_metric_picked(page, lab, three):
     missing = []  # runs without environment.json: the compare page asks their files, never 404s
     page.on("response", lambda r: missing.append(r.url) if r.status == 404 and "/mlws/" in r.url else None)
-    open_request(page, lab, {"kind": "compare", "ids": [three["gamma"], three["beta"], three["alpha"]]})
+    open_page(page, lab, {"kind": "compare", "ids": [three["gamma"], three["beta"], three["alpha"]]})
     view = page.locator(".mlws-ComparePage[data-loaded='true']")
     view.wait_for()
     tab = page.locator(".lm-DockPanel-tabBar .lm-mod-current")
@@ -96,7 +81,7 @@ def test_compare_ranks_a_loss_lowest_and_follows_the_metric_picked(page, lab, th
     assert "beta" in best_row(view)
     # the choice is the experiment's: the runs table judges by it, and names the same best run
     view.locator(".mlws-BestMetric").select_option("b")
-    open_request(page, lab, {"kind": "runs", "experiment": EXPERIMENT})
+    open_page(page, lab, {"kind": "runs", "experiment": EXPERIMENT})
     picker = page.locator(".mlws-BestPicker")
     picker.wait_for()
     assert picker.locator(".mlws-BestMetric").input_value() == "b"

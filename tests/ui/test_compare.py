@@ -5,15 +5,13 @@ diffed with the differences highlighted."""
 from __future__ import annotations
 
 import json
-import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
 
 import jupyter_mlws
 
-from .conftest import SCREENSHOTS
+from .conftest import SCREENSHOTS, open_page
 
 #: six runs whose `acc` is logged once each (the field report's case): C=1 is the best
 CS = ("0.1", "0.3", "1", "3", "10", "30")
@@ -21,20 +19,6 @@ ACCS = (0.81, 0.86, 0.93, 0.91, 0.88, 0.84)
 LOSS_STEPS = 30
 
 
-def open_page(page, lab, request: dict) -> None:
-    """Open a main-area page as the layout restorer reopens it on reload: a JupyterLab workspace
-    whose saved state holds the page's request (``mlws:open-page`` runs with it)."""
-    name = f"mlws-{uuid.uuid4().hex[:8]}"
-    item = ",".join(sorted(request["ids"])) if "ids" in request else request["id"]
-    key = f"mlws-pages:{request['kind']}:{item}"  # pageKey (labextension/src/pages/page.ts)
-    body = json.dumps({"data": {key: {"data": request}}, "metadata": {"id": name}}).encode()
-    req = urllib.request.Request(f"{lab['url']}lab/api/workspaces/{name}", data=body, method="PUT",
-                                 headers={"Authorization": f"token {lab['token']}",
-                                          "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        assert resp.status == 204
-    page.goto(f"{lab['url']}lab/workspaces/{name}?token={lab['token']}")
-    page.wait_for_selector("#jp-main-dock-panel .mlws-Page")
 
 
 def make_older(ws, experiment: str) -> None:

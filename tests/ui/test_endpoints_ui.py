@@ -10,7 +10,7 @@ import json
 import pytest
 
 from .conftest import SCREENSHOTS, lab_api
-from .test_model_page import palette
+from .conftest import palette
 
 pytest.importorskip("sklearn")
 pytest.importorskip("uvicorn")

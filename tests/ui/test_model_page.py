@@ -7,27 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import SCREENSHOTS, lab_api
+from .conftest import SCREENSHOTS, lab_api, palette
 
 pytest.importorskip("sklearn")
 pytest.importorskip("uvicorn")
 
-def palette(page, label: str) -> None:
-    """Run a command from JupyterLab's command palette (Ctrl+Shift+C), as a user would, once
-    JupyterLab has restored its layout (until then the palette may lose its focus and close);
-    tried again when it closed all the same before the label was typed."""
-    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
-    search = page.locator(".lm-CommandPalette-input")
-    for _ in range(5):
-        if not search.is_visible():
-            page.keyboard.press("Control+Shift+C")
-        try:
-            search.fill(label, timeout=5_000)
-            page.locator(".lm-CommandPalette-item", has_text=label).first.click(timeout=5_000)
-            return
-        except Exception:  # playwright's TimeoutError: the palette closed meanwhile
-            continue
-    raise AssertionError(f"the command palette did not run {label!r}")
 
 
 MODEL = "flower"

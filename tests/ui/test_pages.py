@@ -3,24 +3,9 @@ focuses that tab instead of opening a second one."""
 
 from __future__ import annotations
 
-from .conftest import SCREENSHOTS
+from .conftest import SCREENSHOTS, palette
 
 
-def palette(page, label: str) -> None:
-    """Run a command from JupyterLab's command palette (Ctrl+Shift+C), as a user would."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    search = page.locator(".lm-CommandPalette-input")
-    for attempt in range(5):  # a loaded machine: JupyterLab may not take keys yet
-        if not search.is_visible():
-            page.keyboard.press("Control+Shift+C")
-        try:
-            search.fill(label, timeout=8_000)
-            page.locator(".lm-CommandPalette-item", has_text=label).first.click(timeout=8_000)
-            return
-        except PlaywrightTimeout:
-            if attempt == 4:
-                raise
 
 
 def test_a_page_opens_in_the_main_area_once(page, lab):

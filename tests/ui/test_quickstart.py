@@ -16,7 +16,7 @@ from mlws_testing import start_jupyter, stop_jupyter
 from jupyter_mlws.quickstart import lab_command
 
 from .conftest import SCREENSHOTS
-from .test_pages import palette
+from .conftest import palette
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import urllib.parse
 import pytest
 
 from .conftest import SCREENSHOTS, lab_api
-from .test_pages import palette
+from .conftest import palette
 
 GRID = "grid"
 

@@ -8,8 +8,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from .conftest import CHROMIUM_ARGS, SCREENSHOTS, lab_api  # noqa: F401
-from .test_pages import palette
+from .conftest import SCREENSHOTS, lab_api, palette
 
 PAGE_SIZE = 50  # labextension/src/tokens.ts
 TABLE = "#jp-main-dock-panel .mlws-RunsPage"

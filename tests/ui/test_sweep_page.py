@@ -10,7 +10,8 @@ import urllib.request
 import pytest
 
 from .conftest import SCREENSHOTS
-from .test_compare import make_older, open_page, vega_marks
+from .conftest import open_page
+from .test_compare import make_older, vega_marks
 
 GRID = {"lr": [0.01, 0.1, 0.3], "depth": [2, 4]}
 TRAIN = """import jupyter_mlws as mlws
