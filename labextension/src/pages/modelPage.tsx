@@ -15,17 +15,16 @@ import { DeployForm } from '../deployForm';
 import { EndpointsModel } from '../endpointsModel';
 import { KeyValues } from '../keyValues';
 import { formatTime } from '../runs';
-import { ENDPOINT_HEALTH_SCHEMA } from '../tokens';
+import { ENDPOINT_HEALTH_SCHEMA, MODEL_CHANGE_SCHEMA } from '../tokens';
 import { ErrorBox } from './errorBox';
 import { followEvents } from './live';
-import { MODEL_CHANGE_SCHEMA } from '../tokens';
 import { IFeatureStats, IModelSummary, ITrainingData, IVersionDetail, ModelPageModel, ModelsPageModel } from './modelPageModel';
 import { IPageContext, IPageRequest } from './page';
-import { formatSize } from './run/format';
+import { formatNumber, formatSize } from './run/format';
 
-/** A statistic in 4 significant digits, without trailing zeros. */
+/** A statistic as logged values show numbers (4 significant digits), or a dash. */
 function number(value: number | undefined): string {
-  return value === undefined || value === null ? '–' : String(Number(value.toPrecision(4)));
+  return value === undefined || value === null ? '–' : formatNumber(value);
 }
 
 /** Endpoint names as links to their pages. */
