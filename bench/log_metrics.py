@@ -10,7 +10,7 @@ own DDL (read from the workspace's file), with our connections' journal mode, sy
 level and page cache (read from them), in one ``BEGIN IMMEDIATE`` ... ``COMMIT``; one new run's
 rows per round, appended as ours are.  Share of the ceiling = its time / ours, per round.
 
-A user's first run in a new kernel (see ``first_run.py``): a fresh ipykernel per round, the
+A user's first run in a new kernel (see ``_first_run.py``): a fresh ipykernel per round, the
 cell ``from jupyter_mlws import Workspace`` / open / ``start_run()`` / one ``log`` / ``end()``
 timed from the request to the kernel's idle; ``python -c`` as the cross-check; MLflow's
 equivalent cell as the peer.
@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
-import first_run  # noqa: E402
+import _first_run as first_run  # noqa: E402
 
 TARGET_RATE = 200_000
 TARGET_SHARE = 0.60
