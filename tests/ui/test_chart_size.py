@@ -1,5 +1,6 @@
 """Charts draw at their container's width: a compare page restored in a background tab (0 wide
-while hidden) draws its bars once shown, and the charts follow when their panel is resized."""
+while hidden) draws its bars once shown, and the charts follow when their panel is resized; a
+run page's uPlot charts built in a background tab take their box's width once it is shown."""
 
 from __future__ import annotations
 
@@ -67,3 +68,35 @@ def test_a_compare_page_restored_behind_another_draws_when_shown_and_follows_res
                && Math.abs(svg.getBoundingClientRect().width - h.getBoundingClientRect().width) < 40; }""",
         arg=[host, container])
     assert view.locator(".mlws-Bars svg g.mark-rect.role-mark path").count() == 3
+
+
+def canvas_widths(page, selector: str) -> list[tuple[float, float]]:
+    """Per uPlot chart under `selector`: its canvas's drawn width and its container's (px)."""
+    return page.locator(selector).evaluate_all(
+        "hosts => hosts.map(h => [h.querySelector('canvas').getBoundingClientRect().width, h.clientWidth])")
+
+
+def test_a_run_pages_charts_restored_behind_another_take_their_width_when_shown(page, lab):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    # the long run's charts (loss, val_loss: uPlot canvases) are built while their tab is hidden
+    restore(page, lab, [{"kind": "run", "id": lab["long_id"], "tab": "charts"},
+                        {"kind": "runs", "experiment": "long"}])
+    run_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text="long-run")
+    run_tab.wait_for()
+    page.locator(".mlws-BestPicker").wait_for()  # the runs table, current
+    assert "lm-mod-current" not in run_tab.get_attribute("class")
+    plots = ".mlws-RunPage .mlws-ChartCard .mlws-Plot"
+    page.locator(f"{plots} canvas").first.wait_for(state="attached")  # drawn while hidden
+    run_tab.click()
+    page.locator(plots).first.wait_for()
+    assert page.locator(plots).count() == 2
+    try:  # once shown, each canvas is as wide as its box (a width, whenever it comes)
+        page.wait_for_function(
+            """s => [...document.querySelectorAll(s)].every(h => h.clientWidth > 300
+                 && Math.abs(h.querySelector('canvas').getBoundingClientRect().width - h.clientWidth) <= 2)""",
+            arg=plots)
+    except PlaywrightTimeout:
+        pass  # the assertion below names the widths
+    for canvas, container in canvas_widths(page, plots):
+        assert container > 300 and abs(canvas - container) <= 2, (canvas, container)
