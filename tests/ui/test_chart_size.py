@@ -70,33 +70,35 @@ def test_a_compare_page_restored_behind_another_draws_when_shown_and_follows_res
     assert view.locator(".mlws-Bars svg g.mark-rect.role-mark path").count() == 3
 
 
-def canvas_widths(page, selector: str) -> list[tuple[float, float]]:
-    """Per uPlot chart under `selector`: its canvas's drawn width and its container's (px)."""
-    return page.locator(selector).evaluate_all(
+def shown_charts_take_their_width(page, lab, request: dict, tab_label: str, charts: str, count: int) -> None:
+    """Restore the page of `request` behind the "long" runs table, let its uPlot charts (`count`
+    boxes matching `charts`) be drawn while its tab is hidden, show the tab: each canvas is then
+    as wide as its box."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    restore(page, lab, [request, {"kind": "runs", "experiment": "long"}])
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text=tab_label)
+    tab.wait_for()
+    page.locator(".mlws-BestPicker").wait_for()  # the runs table, current
+    assert "lm-mod-current" not in tab.get_attribute("class")
+    page.locator(f"{charts} canvas").first.wait_for(state="attached")  # drawn while hidden
+    tab.click()
+    page.locator(charts).first.wait_for()
+    assert page.locator(charts).count() == count
+    try:  # once shown, each canvas is as wide as its box (a width, whenever it comes)
+        page.wait_for_function(
+            """s => [...document.querySelectorAll(s)].every(h => h.clientWidth > 200
+                 && Math.abs(h.querySelector('canvas').getBoundingClientRect().width - h.clientWidth) <= 2)""",
+            arg=charts)
+    except PlaywrightTimeout:
+        pass  # the assertion below names the widths
+    widths = page.locator(charts).evaluate_all(
         "hosts => hosts.map(h => [h.querySelector('canvas').getBoundingClientRect().width, h.clientWidth])")
+    for canvas, box in widths:
+        assert box > 200 and abs(canvas - box) <= 2, (canvas, box)
 
 
 def test_a_run_pages_charts_restored_behind_another_take_their_width_when_shown(page, lab):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    # the long run's charts (loss, val_loss: uPlot canvases) are built while their tab is hidden
-    restore(page, lab, [{"kind": "run", "id": lab["long_id"], "tab": "charts"},
-                        {"kind": "runs", "experiment": "long"}])
-    run_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text="long-run")
-    run_tab.wait_for()
-    page.locator(".mlws-BestPicker").wait_for()  # the runs table, current
-    assert "lm-mod-current" not in run_tab.get_attribute("class")
-    plots = ".mlws-RunPage .mlws-ChartCard .mlws-Plot"
-    page.locator(f"{plots} canvas").first.wait_for(state="attached")  # drawn while hidden
-    run_tab.click()
-    page.locator(plots).first.wait_for()
-    assert page.locator(plots).count() == 2
-    try:  # once shown, each canvas is as wide as its box (a width, whenever it comes)
-        page.wait_for_function(
-            """s => [...document.querySelectorAll(s)].every(h => h.clientWidth > 300
-                 && Math.abs(h.querySelector('canvas').getBoundingClientRect().width - h.clientWidth) <= 2)""",
-            arg=plots)
-    except PlaywrightTimeout:
-        pass  # the assertion below names the widths
-    for canvas, container in canvas_widths(page, plots):
-        assert container > 300 and abs(canvas - container) <= 2, (canvas, container)
+    # the long run's charts (loss, val_loss): uPlot canvases
+    shown_charts_take_their_width(page, lab, {"kind": "run", "id": lab["long_id"], "tab": "charts"}, "long-run",
+                                  ".mlws-RunPage .mlws-ChartCard .mlws-Plot", 2)

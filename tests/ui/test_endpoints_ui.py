@@ -196,31 +196,12 @@ def test_traffic_split_between_two_deployments(page, lab, endpoint):
 def test_charts_built_behind_another_tab_take_their_width_when_shown(page, lab, endpoint):
     """The page's uPlot charts, built while its tab is hidden, are as wide as their boxes once
     the tab is shown."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    from .test_chart_size import canvas_widths, restore
+    from .test_chart_size import shown_charts_take_their_width
 
     assert lab_api(lab, "POST", f"endpoints/{ENDPOINT}/invoke", SAMPLE)[0] == 200
     for _ in range(120):  # until the call is counted (the endpoint flushes every 0.5 s)
         if lab_api(lab, "GET", f"endpoints/{ENDPOINT}/metrics?since=3600")[1]["total"]["count"]:
             break
         time.sleep(0.25)
-    restore(page, lab, [{"kind": "endpoint", "id": ENDPOINT}, {"kind": "runs", "experiment": "long"}])
-    endpoint_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text=f"Endpoint {ENDPOINT}")
-    endpoint_tab.wait_for()
-    page.locator(".mlws-BestPicker").wait_for()  # the runs table, current
-    assert "lm-mod-current" not in endpoint_tab.get_attribute("class")
-    charts = ".mlws-EndpointPage .mlws-TimeChartCanvas"
-    page.locator(f"{charts} canvas").first.wait_for(state="attached")  # drawn while hidden
-    endpoint_tab.click()
-    page.locator(charts).first.wait_for()
-    assert page.locator(charts).count() == 3
-    try:  # once shown, each canvas is as wide as its box (a width, whenever it comes)
-        page.wait_for_function(
-            """s => [...document.querySelectorAll(s)].every(h => h.clientWidth > 200
-                 && Math.abs(h.querySelector('canvas').getBoundingClientRect().width - h.clientWidth) <= 2)""",
-            arg=charts)
-    except PlaywrightTimeout:
-        pass  # the assertion below names the widths
-    for canvas, container in canvas_widths(page, charts):
-        assert container > 200 and abs(canvas - container) <= 2, (canvas, container)
+    shown_charts_take_their_width(page, lab, {"kind": "endpoint", "id": ENDPOINT}, f"Endpoint {ENDPOINT}",
+                                  ".mlws-EndpointPage .mlws-TimeChartCanvas", 3)
