@@ -3,8 +3,9 @@
 Reads the built extension (``jupyter_mlws/labextension/static/*.js``: run ``cd labextension &&
 jlpm build:prod`` first) and, with ``--reference DIR``, another build of it (e.g. main's) for
 the before/after.  Each chunk is named by a string only it holds: the lazily loaded views (the
-compare page, a sweep's section, the charts both share) load when first opened; every other chunk
-loads with JupyterLab (tests/ui/test_compare.py checks in Chromium that the lazy ones do not).
+compare page, a sweep's section, the charts both share, the models and the endpoints pages) load
+when first opened; every other chunk loads with JupyterLab (tests/ui/test_compare.py checks in
+Chromium that the lazy ones do not).
 The Vega-Lite renderer the charts use is JupyterLab's own (its vega5 extension): it adds
 nothing to our build.
 
@@ -26,7 +27,9 @@ BUILD = C.ROOT / "jupyter_mlws" / "labextension" / "static"
 #: chunks of the lazily loaded views, each known by a string of its own
 LAZY = {"compare page (lazy)": "Only differences",
         "sweep section (lazy)": "read off the children",
-        "charts, tables of runs (lazy, shared)": "Parallel coordinates:"}
+        "charts, tables of runs (lazy, shared)": "Parallel coordinates:",
+        "models pages (lazy)": "Training data",
+        "endpoints pages (lazy)": "Latency p50 / p95 / p99"}
 #: chunks that load at start, known the same way
 #: (the CSS first: it holds uPlot's stylesheet, so its class names too)
 KNOWN = {"remoteEntry": "remoteEntry.", "the plugin": "mlws:open-page",
@@ -35,11 +38,15 @@ KNOWN = {"remoteEntry": "remoteEntry.", "the plugin": "mlws:open-page",
 
 def role(path: Path) -> str:
     text = path.read_text(errors="replace")
+    if path.name.startswith("remoteEntry."):
+        return "remoteEntry"
+    # the plugin's chunk first: a view a build imports eagerly (as main did the models and
+    # endpoints pages before they were lazy) has its marker there, and loads at start
+    if KNOWN["the plugin"] in text:
+        return "the plugin"
     for name, marker in LAZY.items():
         if marker in text:
             return name
-    if path.name.startswith("remoteEntry."):
-        return "remoteEntry"
     return next((name for name, marker in KNOWN.items() if marker in text), "other (at start)")
 
 
@@ -84,7 +91,7 @@ def main() -> None:
     table = C.table(["chunk", "reference KiB", "KiB", "gzip KiB", "change KiB"], rows)
     growth = (start_now[0] / start_before[0] - 1) * 100 if before and start_before[0] else None
     body = table + "\n\n" + (
-        f"- What JupyterLab loads at start grew by {growth:+.1f} % against the reference build "
+        f"- What JupyterLab loads at start changed by {growth:+.1f} % against the reference build "
         f"(`{args.reference}`); the views themselves load on first use.\n" if growth is not None else "") + (
         "- Charts of many runs (parallel coordinates, bars, scatter) are drawn by JupyterLab's own "
         "Vega-Lite renderer (its vega5 extension, loaded by JupyterLab the first time a chart shows): "

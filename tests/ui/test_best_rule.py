@@ -62,6 +62,7 @@ def test_compare_ranks_a_loss_lowest_and_follows_the_metric_picked(page, lab, th
     assert view.locator(".mlws-CompareSection", has_text="No environment recorded").count() == 1
     assert missing == []
     # the best run's highlight has a colour of its own, not another run's series colour
+    view.locator(".mlws-Bars .mlws-PlotHost[data-drawn='true']").wait_for()  # drawn: under load, later
     best_fill = view.locator(".mlws-Bars svg g.mark-rect.role-mark path").evaluate_all(
         "paths => paths.map(p => p.getAttribute('fill'))")
     swatches = view.locator(".mlws-RunChips .mlws-Swatch").evaluate_all(

@@ -1,5 +1,6 @@
 """Charts draw at their container's width: a compare page restored in a background tab (0 wide
-while hidden) draws its bars once shown, and the charts follow when their panel is resized."""
+while hidden) draws its bars once shown, and the charts follow when their panel is resized; a
+run page's uPlot charts built in a background tab take their box's width once it is shown."""
 
 from __future__ import annotations
 
@@ -67,3 +68,37 @@ def test_a_compare_page_restored_behind_another_draws_when_shown_and_follows_res
                && Math.abs(svg.getBoundingClientRect().width - h.getBoundingClientRect().width) < 40; }""",
         arg=[host, container])
     assert view.locator(".mlws-Bars svg g.mark-rect.role-mark path").count() == 3
+
+
+def shown_charts_take_their_width(page, lab, request: dict, tab_label: str, charts: str, count: int) -> None:
+    """Restore the page of `request` behind the "long" runs table, let its uPlot charts (`count`
+    boxes matching `charts`) be drawn while its tab is hidden, show the tab: each canvas is then
+    as wide as its box."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    restore(page, lab, [request, {"kind": "runs", "experiment": "long"}])
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text=tab_label)
+    tab.wait_for()
+    page.locator(".mlws-BestPicker").wait_for()  # the runs table, current
+    assert "lm-mod-current" not in tab.get_attribute("class")
+    page.locator(f"{charts} canvas").first.wait_for(state="attached")  # drawn while hidden
+    tab.click()
+    page.locator(charts).first.wait_for()
+    assert page.locator(charts).count() == count
+    try:  # once shown, each canvas is as wide as its box (a width, whenever it comes)
+        page.wait_for_function(
+            """s => [...document.querySelectorAll(s)].every(h => h.clientWidth > 200
+                 && Math.abs(h.querySelector('canvas').getBoundingClientRect().width - h.clientWidth) <= 2)""",
+            arg=charts)
+    except PlaywrightTimeout:
+        pass  # the assertion below names the widths
+    widths = page.locator(charts).evaluate_all(
+        "hosts => hosts.map(h => [h.querySelector('canvas').getBoundingClientRect().width, h.clientWidth])")
+    for canvas, box in widths:
+        assert box > 200 and abs(canvas - box) <= 2, (canvas, box)
+
+
+def test_a_run_pages_charts_restored_behind_another_take_their_width_when_shown(page, lab):
+    # the long run's charts (loss, val_loss): uPlot canvases
+    shown_charts_take_their_width(page, lab, {"kind": "run", "id": lab["long_id"], "tab": "charts"}, "long-run",
+                                  ".mlws-RunPage .mlws-ChartCard .mlws-Plot", 2)

@@ -11,7 +11,7 @@ import pytest
 
 import jupyter_mlws
 
-from .conftest import SCREENSHOTS, open_page
+from .conftest import SCREENSHOTS, open_page, palette
 
 #: six runs whose `acc` is logged once each (the field report's case): C=1 is the best
 CS = ("0.1", "0.3", "1", "3", "10", "30")
@@ -134,15 +134,27 @@ def _our_scripts(page) -> set[str]:
         .filter(n => n.includes('/jupyter-mlws/static/')).map(n => n.split('?')[0].split('/').pop())"""))
 
 
-def test_the_compare_and_sweep_views_load_only_when_opened(page, lab, six):
+#: a string only each lazily loaded view's chunk holds (as bench/bundle.py knows them)
+LAZY_VIEWS = {"compare": "Only differences", "sweep": "read off the children",
+              "model": "Training data", "endpoint": "Latency p50 / p95 / p99"}
+
+
+def test_the_heavy_views_load_only_when_opened(page, lab, six):
     static = Path(jupyter_mlws.__file__).parent / "labextension" / "static"  # the build under test
     chunks = {name: {p.name for p in static.glob("*.js") if text in p.read_text()}
-              for name, text in (("compare", "Only differences"), ("sweep", "read off the children"))}
+              for name, text in LAZY_VIEWS.items()}
     assert all(chunks.values()), chunks
     page.locator(".lm-TabBar-tab[title='ML workspace']").wait_for()  # our plugin has started
     page.wait_for_load_state("networkidle")
     at_start = _our_scripts(page)
-    assert at_start and not (chunks["compare"] | chunks["sweep"]) & at_start
+    assert at_start and not set().union(*chunks.values()) & at_start
     open_page(page, lab, {"kind": "compare", "ids": six})
     page.locator(".mlws-ComparePage[data-loaded='true']").wait_for()
     assert chunks["compare"] <= _our_scripts(page)
+    # the models and endpoints pages: their modules come when one is opened, and the page works
+    open_page(page, lab, {"kind": "model", "id": "iris"})
+    page.locator(".mlws-ModelPage[data-model='iris'] .mlws-VersionsTable").wait_for()
+    assert chunks["model"] <= _our_scripts(page)
+    palette(page, "Endpoints")
+    page.locator("#jp-main-dock-panel .mlws-EndpointsPage").wait_for()
+    assert chunks["endpoint"] <= _our_scripts(page) and not chunks["endpoint"] & at_start

@@ -6,6 +6,7 @@ live updates through the server's events (nothing polls)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -190,3 +191,17 @@ def test_traffic_split_between_two_deployments(page, lab, endpoint):
     error.wait_for()
     refused = lab_api(lab, "DELETE", f"endpoints/{ENDPOINT}/deployments/green")
     assert refused[0] == 409 and error.inner_text() == refused[1]["message"]
+
+
+def test_charts_built_behind_another_tab_take_their_width_when_shown(page, lab, endpoint):
+    """The page's uPlot charts, built while its tab is hidden, are as wide as their boxes once
+    the tab is shown."""
+    from .test_chart_size import shown_charts_take_their_width
+
+    assert lab_api(lab, "POST", f"endpoints/{ENDPOINT}/invoke", SAMPLE)[0] == 200
+    for _ in range(120):  # until the call is counted (the endpoint flushes every 0.5 s)
+        if lab_api(lab, "GET", f"endpoints/{ENDPOINT}/metrics?since=3600")[1]["total"]["count"]:
+            break
+        time.sleep(0.25)
+    shown_charts_take_their_width(page, lab, {"kind": "endpoint", "id": ENDPOINT}, f"Endpoint {ENDPOINT}",
+                                  ".mlws-EndpointPage .mlws-TimeChartCanvas", 3)

@@ -71,6 +71,9 @@ const STORED_BUCKET_S = 10;
 /** Lines of the endpoint's log shown. */
 export const LOG_LINES = 200;
 
+/** Where the error of each part the page fetches on its own is kept. */
+type PartError = 'metricsError' | 'driftError' | 'logsError' | 'keysError';
+
 const EXAMPLE_INPUT = '{"data": [[5.1, 3.5, 1.4, 0.2]]}';
 
 /** Put text on the system clipboard (the async API where the page may use it). */
@@ -149,47 +152,36 @@ export class EndpointPageModel extends ActingModel {
     return `endpoints/${encodeURIComponent(this.name)}/${part}${query(params)}`;
   }
 
-  async loadMetrics(): Promise<void> {
+  /**
+   * Fetch one part of the page: `keep` its reply and clear its error, or keep the error verbatim
+   * in `error` (the last good reply stays shown beside it).
+   */
+  private async load<T>(path: string, keep: (reply: T) => void, error: PartError): Promise<void> {
     try {
-      this.metrics = await requestAPI<IMetricsTimeline>(this.url('metrics', {
-        since: this.since,
-        buckets: Math.max(1, Math.min(BUCKETS, Math.floor(this.since / STORED_BUCKET_S)))
-      }));
-      this.metricsError = null;
-    } catch (error) {
-      this.metricsError = errorMessage(error);
+      keep(await requestAPI<T>(path));
+      this[error] = null;
+    } catch (reason) {
+      this[error] = errorMessage(reason);
     }
     this.emit();
   }
 
-  async loadDrift(): Promise<void> {
-    try {
-      this.drift = await requestAPI<IDrift>(this.url('drift', { since: this.since }));
-      this.driftError = null;
-    } catch (error) {
-      this.driftError = errorMessage(error);
-    }
-    this.emit();
+  loadMetrics(): Promise<void> {
+    const buckets = Math.max(1, Math.min(BUCKETS, Math.floor(this.since / STORED_BUCKET_S)));
+    const path = this.url('metrics', { since: this.since, buckets });
+    return this.load<IMetricsTimeline>(path, reply => (this.metrics = reply), 'metricsError');
   }
 
-  async loadLogs(): Promise<void> {
-    try {
-      this.logs = (await requestAPI<{ text: string }>(this.url('logs', { tail: LOG_LINES }))).text;
-      this.logsError = null;
-    } catch (error) {
-      this.logsError = errorMessage(error);
-    }
-    this.emit();
+  loadDrift(): Promise<void> {
+    return this.load<IDrift>(this.url('drift', { since: this.since }), reply => (this.drift = reply), 'driftError');
   }
 
-  async loadKeys(): Promise<void> {
-    try {
-      this.keys = await requestAPI<IKeys>(this.url('keys'));
-      this.keysError = null;
-    } catch (error) {
-      this.keysError = errorMessage(error);
-    }
-    this.emit();
+  loadLogs(): Promise<void> {
+    return this.load<{ text: string }>(this.url('logs', { tail: LOG_LINES }), reply => (this.logs = reply.text), 'logsError');
+  }
+
+  loadKeys(): Promise<void> {
+    return this.load<IKeys>(this.url('keys'), reply => (this.keys = reply), 'keysError');
   }
 
   /** Show another window in the charts and the drift table. */
@@ -299,7 +291,6 @@ export class EndpointPageModel extends ActingModel {
     test.busy = false;
     this.emit();
   }
-
 
   private changeDeployments(work: () => Promise<unknown>): Promise<boolean> {
     this.deploymentError = null;

@@ -3,10 +3,11 @@
 import { Event } from '@jupyterlab/services';
 import { ISignal } from '@lumino/signaling';
 
-import { LIVE_REFRESH_MS, RUN_METRICS_SCHEMA, RUN_STATUS_SCHEMA } from '../tokens';
+import { Later } from '../later';
+import { RUN_METRICS_SCHEMA, RUN_STATUS_SCHEMA } from '../tokens';
 
 /**
- * Call `reload` once `LIVE_REFRESH_MS` after a run-status or run-metrics event about a run
+ * Call `reload` once, `LIVE_REFRESH_MS` after a run-status or run-metrics event about a run
  * `shows(runId)` (however many arrive meanwhile).  Returns what stops following.
  */
 export function followRuns(
@@ -14,26 +15,20 @@ export function followRuns(
   shows: (runId: string) => boolean,
   reload: () => void
 ): () => void {
-  let timer: number | null = null;
+  const later = new Later();
   const onEvent = (_: unknown, event: Event.Emission) => {
     const schema = event.schema_id;
     if (
       (schema === RUN_STATUS_SCHEMA || schema === RUN_METRICS_SCHEMA) &&
       typeof event.run_id === 'string' &&
-      shows(event.run_id) &&
-      timer === null
+      shows(event.run_id)
     ) {
-      timer = window.setTimeout(() => {
-        timer = null;
-        reload();
-      }, LIVE_REFRESH_MS);
+      later.run('reload', reload);
     }
   };
   events.connect(onEvent);
   return () => {
     events.disconnect(onEvent);
-    if (timer !== null) {
-      window.clearTimeout(timer);
-    }
+    later.clear();
   };
 }

@@ -8,7 +8,7 @@ import { Event } from '@jupyterlab/services';
 import { ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { LIVE_REFRESH_MS } from '../tokens';
+import { Later } from '../later';
 
 /**
  * Follow `events` for `widget`: `wanted(event)` picks the events that concern it, `refresh`
@@ -20,10 +20,9 @@ export function followEvents(
   wanted: (event: Event.Emission) => boolean,
   refresh: () => Promise<void> | void
 ): void {
-  let timer = 0;
+  const later = new Later();
   let missed = false;
   const run = () => {
-    timer = 0;
     if (widget.isDisposed) {
       return;
     }
@@ -34,8 +33,8 @@ export function followEvents(
     void refresh();
   };
   const onEvent = (_: unknown, event: Event.Emission) => {
-    if (!timer && wanted(event)) {
-      timer = window.setTimeout(run, LIVE_REFRESH_MS);
+    if (wanted(event)) {
+      later.run('refresh', run);
     }
   };
   events.connect(onEvent);
@@ -55,6 +54,6 @@ export function followEvents(
   widget.disposed.connect(() => {
     events.disconnect(onEvent);
     observer.disconnect();
-    window.clearTimeout(timer);
+    later.clear();
   });
 }

@@ -43,6 +43,18 @@ export function plotTheme(element: Element = document.body): IPlotTheme {
   };
 }
 
+let measuring: CanvasRenderingContext2D | null = null;
+
+/** How wide `text` is drawn in `font` at `size` px (bold or not), in px: to fit a chart's labels before it is drawn. */
+export function textWidth(text: string, font: string, size: number, bold = false): number {
+  measuring = measuring ?? document.createElement('canvas').getContext('2d');
+  if (!measuring) {
+    return text.length * size * 0.6; // about, where there is no canvas
+  }
+  measuring.font = `${bold ? 'bold ' : ''}${size}px ${font}`;
+  return measuring.measureText(text).width;
+}
+
 /** A Vega-Lite `config` in the theme's colours (transparent background, theme font). */
 export function vegaConfig(theme: IPlotTheme): Record<string, unknown> {
   const axis = {

@@ -3,8 +3,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { createComparePage } from './comparePage';
-import { createEndpointPage, createEndpointsPage } from './endpointPage';
-import { createModelPage, createModelsPage } from './modelPage';
+import { lazyPage } from './lazyPage';
 import { IPageContext, IPageRequest, PageFactory, PageKind } from './page';
 import { createRunPage } from './runPage';
 import { createRunsPage } from './runsPage';
@@ -13,10 +12,11 @@ const FACTORIES: Record<PageKind, PageFactory> = {
   runs: createRunsPage,
   run: createRunPage,
   compare: createComparePage,
-  models: createModelsPage,
-  model: createModelPage,
-  endpoints: createEndpointsPage,
-  endpoint: createEndpointPage
+  // models and endpoints: their modules load when first opened (chunks of their own)
+  models: lazyPage(() => import('./modelPage').then(m => m.createModelsPage), () => 'Models'),
+  model: lazyPage(() => import('./modelPage').then(m => m.createModelPage), r => `Model ${r.id ?? ''}`),
+  endpoints: lazyPage(() => import('./endpointPage').then(m => m.createEndpointsPage), () => 'Endpoints'),
+  endpoint: lazyPage(() => import('./endpointPage').then(m => m.createEndpointPage), r => `Endpoint ${r.id ?? ''}`)
 };
 
 export function createPage(request: IPageRequest, context: IPageContext): Widget {

@@ -73,7 +73,7 @@ export function ParallelCoordinates(props: IRunsChart & { params: string[] }): J
   const { runs, labels, metric, direction, best, params } = props;
   const dims = React.useMemo(() => dimensionsOf(params, metric), [params.join('\n'), metric]);
   const spec = React.useCallback(
-    (theme: IPlotTheme) => parallelSpec(runs, labels, dims, metric, direction, best, theme),
+    (theme: IPlotTheme, width: number) => parallelSpec(runs, labels, dims, metric, direction, best, theme, width),
     [runs, labels, dims, metric, direction, best]
   );
   return (
@@ -140,7 +140,10 @@ export function ParamScatter(props: IRunsChart & { params: string[]; metrics: st
   React.useEffect(() => setMetric(props.metric), [props.metric]);
   const x = params.includes(param) ? param : params[0] ?? '';
   const y = metrics.includes(metric) ? metric : props.metric;
-  const spec = React.useCallback((theme: IPlotTheme) => scatterSpec(runs, labels, x, y, best, theme), [runs, labels, x, y, best]);
+  const spec = React.useCallback(
+    (theme: IPlotTheme, width: number) => scatterSpec(runs, labels, x, y, best, theme, width),
+    [runs, labels, x, y, best]
+  );
   const byParam = (run: IRun) => numberOf(run.params?.[x]) ?? Number.NaN;
   return (
     <div className="mlws-Scatter">

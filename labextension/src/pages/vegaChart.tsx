@@ -20,8 +20,8 @@ export function canDrawVega(rendermime: IRenderMimeRegistry | null): rendermime 
 
 export function VegaChart(props: {
   rendermime: IRenderMimeRegistry | null;
-  /** The spec in the theme's colours; a new function redraws the chart. */
-  spec: (theme: IPlotTheme) => Record<string, unknown>;
+  /** The spec in the theme's colours, fitted to the chart's width (px); a new function redraws the chart. */
+  spec: (theme: IPlotTheme, width: number) => Record<string, unknown>;
   /** What to show without Vega: the same data, accessibly. */
   fallback: () => JSX.Element;
   className: string;
@@ -44,7 +44,7 @@ export function VegaChart(props: {
     }
     const renderer = rendermime.createRenderer(VEGALITE_MIME);
     const model = rendermime.createModel({
-      data: { [VEGALITE_MIME]: spec(plotTheme(element)) as any },
+      data: { [VEGALITE_MIME]: spec(plotTheme(element), width) as any },
       // svg: crisp at any zoom, and each run's line is an element a test (or a reader) can find
       metadata: { [VEGALITE_MIME]: { embed_options: { actions: false, renderer: 'svg' } } }
     });

@@ -7,10 +7,10 @@
 import { Event } from '@jupyterlab/services';
 
 import { FetchingModel } from '../../fetching';
+import { Later } from '../../later';
 import { errorMessage, requestAPI } from '../../request';
 import {
   IRun,
-  LIVE_REFRESH_MS,
   RUN_LOGS_SCHEMA,
   RUN_METRICS_SCHEMA,
   RUN_STATUS_SCHEMA,
@@ -192,26 +192,16 @@ export class RunPageModel extends FetchingModel {
   }
 
   private later(key: string, work: () => Promise<void>): void {
-    if (this.timers.has(key) || this.disposed) {
-      return;
+    if (!this.disposed) {
+      this._later.run(key, work);
     }
-    this.timers.set(
-      key,
-      window.setTimeout(() => {
-        this.timers.delete(key);
-        if (!this.disposed) {
-          void work();
-        }
-      }, LIVE_REFRESH_MS)
-    );
   }
 
   dispose(): void {
     this.disposed = true;
-    this.timers.forEach(timer => window.clearTimeout(timer));
-    this.timers.clear();
+    this._later.clear();
   }
 
   private disposed = false;
-  private timers = new Map<string, number>();
+  private _later = new Later();
 }
