@@ -98,7 +98,7 @@ def test_bad_settings_are_refused_and_nothing_is_recorded(ws, name, kind, settin
 
 
 def test_the_key_secret_must_exist_and_be_live(ws):
-    with pytest.raises(NotFound, match="secret 'gpu-key'"):
+    with pytest.raises(NotFound, match="no secret named 'gpu-key'"):
         ws.compute.create("gpu", "ssh", host="h", user="u", key_secret="gpu-key", host_key=ED25519)
     ws.secrets.set(os_user(), "gpu-key", "not really a key")
     ws.secrets.delete(os_user(), "gpu-key")

@@ -132,8 +132,8 @@ def ssh_checks(connect: Callable, python: str, workdir: str) -> list[Check]:
         checks.append(Check(exc.step, FAIL, exc.why))
         return checks + _skipped(_after(checks, [*CONNECT_STEPS, "python", "jupyter_mlws", "disk"]))
     except MlwsError as exc:  # the key's secret cannot be read (missing, deleted)
-        return checks + [Check("authentication", FAIL, str(exc))] \
-            + _skipped(["python", "jupyter_mlws", "disk"])
+        checks.append(Check("authentication", FAIL, str(exc)))
+        return checks + _skipped(_after(checks, [*CONNECT_STEPS, "python", "jupyter_mlws", "disk"]))
     with conn:
         found = _python(conn, python)
         checks.append(found)

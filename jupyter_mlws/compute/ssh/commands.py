@@ -35,6 +35,8 @@ WRAPPER = 'echo "$$"; eval "$(cat)"; exec "$@" </dev/null'
 OUTPUT_KEEP = 1 << 20
 #: seconds the host has to start a command and report its process group
 START_TIMEOUT = 30.0
+#: seconds :meth:`RemoteProcess.stop` waits, after SIGKILL, for the group's processes to be reaped
+SETTLE = 5.0
 _CHUNK = 64 * 1024
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 
@@ -156,7 +158,8 @@ def signal_group(conn, pgid: int, signal: str = "TERM") -> bool:
         raise InvalidInput(f"a process group id is an integer above 1, got {pgid!r}")
     if signal not in ("TERM", "KILL", "INT", "0"):
         raise InvalidInput(f"unknown signal {signal!r}")
-    return _fixed(conn, f"kill -{signal} -- -{pgid} 2>/dev/null") == 0
+    # no "--": dash's kill refuses it, and a negative pid after the signal is a group everywhere
+    return _fixed(conn, f"kill -{signal} -{pgid} 2>/dev/null") == 0
 
 
 def _fixed(conn, line: str) -> int:
@@ -205,7 +208,10 @@ class RemoteProcess:
             chunks.append(("stdout", ch.recv(_CHUNK)))
         while ch.recv_stderr_ready():
             chunks.append(("stderr", ch.recv_stderr(_CHUNK)))
-        return [(stream, data) for stream, data in chunks if data]
+        chunks = [(stream, data) for stream, data in chunks if data]
+        if not chunks and not self._ended():
+            time.sleep(0.01)  # the channel's pipe may stay readable once it was set: never spin
+        return chunks
 
     def _read_group(self, deadline: float) -> None:
         """Read the process group the wrapper prints first; keep what came after it."""
@@ -261,12 +267,19 @@ class RemoteProcess:
     def stop(self, grace: float = 5.0) -> None:
         """Stop the command and everything it started: SIGTERM to its process group, then
         SIGKILL if a process of it is still there after ``grace`` seconds.  Returns once the
-        group is gone (or after the SIGKILL)."""
+        group is gone (or :data:`SETTLE` seconds after the SIGKILL)."""
         if self.pgid is None or not signal_group(self.conn, self.pgid, "TERM"):
             return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not self.alive():
-                return
-            time.sleep(0.1)
+        if self._gone_within(grace):
+            return
         signal_group(self.conn, self.pgid, "KILL")
+        self._gone_within(SETTLE)
+
+    def _gone_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the group to be gone (its processes reaped); whether it is."""
+        deadline = time.monotonic() + seconds
+        while self.alive():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
