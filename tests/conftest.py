@@ -88,6 +88,15 @@ def any_ws(request, tmp_path, monkeypatch):
     workspace.close()
 
 
+@pytest.fixture
+def listener():
+    """A port on 127.0.0.1 that accepts TCP connections (what a Dask scheduler's does first)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        yield s.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def sshd():
     """A real OpenSSH server on 127.0.0.1 for this test session (see tests/sshd.py): its

@@ -25,15 +25,6 @@ def mlws(ws, *args):
     return CliRunner().invoke(main, ["-w", str(ws.root), *map(str, args)], catch_exceptions=False)
 
 
-@pytest.fixture
-def listener():
-    """A TCP port that accepts connections (what a scheduler's port does first)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen(8)
-        yield s.getsockname()[1]
-
-
 def dead_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,32 +4,9 @@ accepted, and a fingerprint that does not match is a 409."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
-from test_roles import CONTRIBUTOR, NOBODY, OWNER, READER, TokenPerUser
-
-
-@pytest.fixture
-def mlws_config():
-    return {"ServerApp": {"identity_provider_class": TokenPerUser},
-            "MlwsApp": {"enforce_roles": True}}
-
-
-@pytest.fixture
-def team(mlws_ws):
-    from jupyter_mlws.access import os_user
-
-    for user, role in ((OWNER, "owner"), (CONTRIBUTOR, "contributor"), (READER, "reader")):
-        mlws_ws.access.grant(os_user(), user, role)
-
-
-@pytest.fixture
-def listener():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen(8)
-        yield s.getsockname()[1]
+from test_roles import CONTRIBUTOR, NOBODY, OWNER, READER
+from test_secrets_api import mlws_config, team  # noqa: F401  (a team server: roles enforced)
 
 
 async def test_roles_on_compute_targets(api, team, mlws_ws, listener):
