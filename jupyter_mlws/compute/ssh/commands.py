@@ -35,7 +35,7 @@ WRAPPER = 'echo "$$"; eval "$(cat)"; exec "$@" </dev/null'
 OUTPUT_KEEP = 1 << 20
 #: seconds the host has to start a command and report its process group
 START_TIMEOUT = 30.0
-#: seconds :meth:`RemoteProcess.stop` waits, after SIGKILL, for the group's processes to be reaped
+#: seconds :func:`stop_group` waits, after SIGKILL, for the group's processes to be reaped
 SETTLE = 5.0
 _CHUNK = 64 * 1024
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
@@ -265,21 +265,29 @@ class RemoteProcess:
         return self.pgid is not None and signal_group(self.conn, self.pgid, "0")
 
     def stop(self, grace: float = 5.0) -> None:
-        """Stop the command and everything it started: SIGTERM to its process group, then
-        SIGKILL if a process of it is still there after ``grace`` seconds.  Returns once the
-        group is gone (or :data:`SETTLE` seconds after the SIGKILL)."""
-        if self.pgid is None or not signal_group(self.conn, self.pgid, "TERM"):
-            return
-        if self._gone_within(grace):
-            return
-        signal_group(self.conn, self.pgid, "KILL")
-        self._gone_within(SETTLE)
+        """Stop the command and everything it started (:func:`stop_group`)."""
+        if self.pgid is not None:
+            stop_group(self.conn, self.pgid, grace)
 
-    def _gone_within(self, seconds: float) -> bool:
-        """Wait up to ``seconds`` for the group to be gone (its processes reaped); whether it is."""
-        deadline = time.monotonic() + seconds
-        while self.alive():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.1)
-        return True
+
+def stop_group(conn, pgid: int, grace: float = 5.0) -> None:
+    """Stop the host's process group ``pgid`` (a command :func:`start` reported, from this
+    connection or a later one): SIGTERM, then SIGKILL if a process of it is still there after
+    ``grace`` seconds.  Returns once the group is gone, or :data:`SETTLE` seconds after the
+    SIGKILL; at once when there is no such group."""
+    if not signal_group(conn, pgid, "TERM"):
+        return
+    if _gone_within(conn, pgid, grace):
+        return
+    signal_group(conn, pgid, "KILL")
+    _gone_within(conn, pgid, SETTLE)
+
+
+def _gone_within(conn, pgid: int, seconds: float) -> bool:
+    """Wait up to ``seconds`` for group ``pgid`` to be gone (its processes reaped); whether it is."""
+    deadline = time.monotonic() + seconds
+    while signal_group(conn, pgid, "0"):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True

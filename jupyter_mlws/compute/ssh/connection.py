@@ -203,6 +203,14 @@ class SSHConnection:
 
         return run(self, argv, env=env, cwd=cwd, timeout=timeout, on_output=on_output)
 
+    def stop_group(self, pgid: int, grace: float = 5.0) -> None:
+        """Stop the host's process group ``pgid`` (a :class:`~.commands.RemoteProcess`'s
+        ``pgid``, recorded by whoever started it): SIGTERM, then SIGKILL after ``grace``
+        seconds.  See :func:`.commands.stop_group`."""
+        from .commands import stop_group
+
+        stop_group(self, pgid, grace)
+
     # -- files -------------------------------------------------------------------------
 
     @property
