@@ -291,7 +291,7 @@ def _tell_passed(told: OnStep, transport, failed: str | None) -> None:
 def _load_known(client, known_hosts: KnownHosts) -> None:
     """Load the workspace's known_hosts file into ``client`` (after checking its mode); with no
     file, the client knows no host and refuses every one."""
-    known_hosts.keys("", 0)  # reads the file: Unavailable if others may change it
+    known_hosts.check()
     if known_hosts.path.is_file():
         client.load_host_keys(str(known_hosts.path))
 

@@ -144,6 +144,10 @@ class KnownHosts:
                                   "their keys again on their next connection)")
             return f.read().decode("utf-8", "replace").splitlines()
 
+    def check(self) -> None:
+        """Read the file (if any), to refuse one that cannot be read or others may change."""
+        self._lines()
+
     def keys(self, host: str, port: int) -> dict[str, str]:
         """The keys the file pins for ``host``:``port``, as ``{type: base64}``."""
         name = known_name(host, port)
