@@ -3,7 +3,8 @@
 Three roles, each including the one below it:
 
 - ``owner``: everything, including assigning roles;
-- ``contributor``: create and change runs, models, endpoints and secrets, read secrets' values;
+- ``contributor``: create and change runs, models, endpoints, secrets and compute targets, read
+  secrets' values;
   no role changes, no purging secrets or rotating their key;
 - ``reader``: read only, and never endpoint keys or secrets' values.
 
@@ -43,7 +44,8 @@ ACTIONS = {"read": READER, "write": CONTRIBUTOR, "admin": OWNER}
 _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells",
         ("write", "endpoints"): "changing endpoints, reading their keys and logs",
         ("write", "secrets"): "setting, deleting and recovering secrets, reading their values",
-        ("admin", "secrets"): "purging secrets, rotating their key"}
+        ("admin", "secrets"): "purging secrets, rotating their key",
+        ("write", "compute"): "creating, deleting and testing compute targets"}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 

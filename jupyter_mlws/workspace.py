@@ -337,12 +337,18 @@ class Workspace:
 
     @property
     def compute(self):
-        """Where the workspace executes runs: compute targets by name (``local``), built on use."""
+        """Where the workspace executes runs: its compute targets by name (``local`` built in;
+        ssh hosts, Dask schedulers), built on first use (see :mod:`jupyter_mlws.compute.targets`)."""
         if self._compute is None:
             from .compute.registry import TargetRegistry
+            from .compute.ssh.hostkeys import KNOWN_HOSTS, KnownHosts
+            from .compute.targets import ComputeService
 
-            self._compute = TargetRegistry({"local": {"root": self.root,
-                                                      "live_root": self.artifacts.live_root}})
+            backends = TargetRegistry({"local": {"root": self.root,
+                                                 "live_root": self.artifacts.live_root}})
+            self._compute = ComputeService(self.db, access=self.access, secrets=self.secrets,
+                                           known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
+                                           backends=backends)
         return self._compute
 
     @property
@@ -507,7 +513,7 @@ class Workspace:
         self.runs.end(record.id, "canceled", "canceled by the user")
         if record.source_type in ("notebook", "sweep", "command"):
             handle = LocalTarget.handle(record.id, self.runs.process_of(record.id))
-            self.compute.get("local").cancel(handle, grace)
+            self.compute.target("local").cancel(handle, grace)
         return self.get_run(run_id)
 
     # -- maintenance --------------------------------------------------------------

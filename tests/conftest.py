@@ -86,3 +86,35 @@ def any_ws(request, tmp_path, monkeypatch):
     workspace = Workspace.create(tmp_path / "ws", metadata=url)
     yield workspace
     workspace.close()
+
+
+@pytest.fixture
+def listener():
+    """A port on 127.0.0.1 that accepts TCP connections (what a Dask scheduler's does first)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        yield s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def sshd():
+    """A real OpenSSH server on 127.0.0.1 for this test session (see tests/sshd.py): its
+    ``port``, ``host_key`` (``ssh-ed25519 AAAA...``) and ``user`` (``name``, ``home``,
+    ``private_key``)."""
+    from sshd import SSHD, SshServer, login_user
+
+    required = os.environ.get("MLWS_REQUIRE_SSH")
+    if not SSHD.is_file():
+        if required:
+            pytest.fail("MLWS_REQUIRE_SSH is set but OpenSSH's server is not installed")
+        pytest.skip("OpenSSH's server is not installed (apt-get install openssh-server)")
+    try:
+        import paramiko  # noqa: F401
+    except ImportError:
+        if required:
+            pytest.fail("MLWS_REQUIRE_SSH is set but paramiko is not installed: pip install -e '.[test]'")
+        pytest.skip("paramiko is not installed (pip install 'jupyter_mlws[ssh]')")
+    server = SshServer(login_user()).start()
+    yield server
+    server.remove()

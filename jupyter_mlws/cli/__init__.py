@@ -13,6 +13,7 @@ from .main import main
 def _join_groups() -> None:
     # names bound in here only: the package's attributes stay its modules (cli.runs, cli.access, ...)
     from .access import access
+    from .compute import compute
     from .endpoints import endpoint
     from .models import model
     from .run_values import run_cells, run_values
@@ -23,7 +24,8 @@ def _join_groups() -> None:
 
     for command in (run_values, run_cells):
         run.add_command(command)
-    for command in (quickstart, workspace, experiment, run, model, access, secret, server, endpoint):
+    for command in (quickstart, workspace, experiment, run, model, access, secret, compute, server,
+                    endpoint):
         main.add_command(command)
 
 

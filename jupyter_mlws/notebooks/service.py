@@ -63,7 +63,7 @@ class NotebookService:
         The largest project folder a run snapshots.
     heartbeat_interval : float
         Seconds between heartbeats of a run's executor.
-    compute : TargetRegistry
+    compute : ComputeService
         Where jobs execute (``local`` today).
     attach_run : callable
         ``attach_run(run_id) -> Run``: a logging handle on a queued run, marking it running.
@@ -172,7 +172,7 @@ class NotebookService:
             self.runs.end(record.id, R.FAILED, f"could not be submitted: {exc}")
             raise
         if detach:
-            self.compute.get("local").submit(job)
+            self.compute.target("local").submit(job)
         return Submission(record.id, warnings)
 
     def submit_grid(self, notebook, grid: Mapping[str, Sequence[Any]], parameters=None, *,
@@ -206,7 +206,7 @@ class NotebookService:
             self.runs.end(parent.id, R.FAILED, f"could not be submitted: {exc}")
             raise
         if detach:
-            self.compute.get("local").submit(SweepJob(parent.id, max_parallel))
+            self.compute.target("local").submit(SweepJob(parent.id, max_parallel))
         return Submission(parent.id, warnings)
 
     def rerun(self, run_id: str, overrides: Mapping[str, Any] | None = None, *,

@@ -54,6 +54,7 @@ RUN_ID = _param("run_id", description="A run id, or a unique prefix of 4+ charac
 REF = _param("ref", description="NAME (every version), NAME:VERSION or NAME@ALIAS")
 ENDPOINT = _param("endpoint", description="The endpoint's name")
 SECRET = _param("secret", description="The secret's name")
+TARGET = _param("target", description="The compute target's name")
 _SECRET_SPECS = {"type": "array", "maxItems": BINDINGS_MAX,
                  "items": {"type": "string", "minLength": 1, "maxLength": 400},
                  "description": "The workspace's secrets given to the run as environment variables: "
@@ -206,6 +207,25 @@ PATHS = {
     },
     "/secrets/{secret}/recover": {"post": _op("Bring a deleted secret back (contributors and owners)",
                                               "secrets", params=[SECRET])},
+    "/compute": {
+        "get": _op("Compute targets: local (built in), ssh hosts with their pinned host keys, Dask "
+                   "schedulers (never a private key)", "compute"),
+        "post": _op("Create a compute target (contributors and owners). An ssh host's key is pinned: "
+                    "host_key as given, else the key the host presents, once accepted by "
+                    "accept_host_key or a matching host_key_fingerprint (without either, 400 with "
+                    "its fingerprint; nothing is created)", "compute", "ComputeTarget",
+                    body="ComputeTargetCreation", status="201"),
+    },
+    "/compute/{target}": {
+        "get": _op("A compute target's settings", "compute", "ComputeTarget", params=[TARGET]),
+        "delete": _op("Delete a compute target (contributors and owners; 409 for local, or while "
+                      "runs are queued or running on it)", "compute", None, params=[TARGET],
+                      status="204"),
+    },
+    "/compute/{target}/test": {"post": _op(
+        "Check the target step by step: DNS, TCP connect, SSH handshake, host key, authentication, "
+        "Python, jupyter_mlws, disk (contributors and owners: it reads the key's secret). 200 "
+        "with ok false when a check fails", "compute", "ComputeTest", params=[TARGET])},
     "/endpoints": {
         "get": _op("Endpoints with state, URL and each deployment's traffic (never keys)", "endpoints"),
         "post": _op("Serve a model version behind a scoring script (returns at once, state "
@@ -432,6 +452,41 @@ SCHEMAS = {
         "description": f"The value: text of {VALUE_MIN_CHARS} characters to {VALUE_MAX_BYTES} bytes "
                        "of UTF-8, no NUL; never logged or returned"}},
         {"value": "s3cr3t-value"}),
+    "ComputeTargetCreation": _body(["name", "type"], {
+        "name": _NAME, "type": {"type": "string", "enum": ["ssh", "dask"]},
+        "host": {"type": "string", "minLength": 1, "maxLength": 253, "description": "ssh"},
+        "user": {"type": "string", "minLength": 1, "maxLength": 64, "description": "ssh: the login"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "ssh (22)"},
+        "workdir": {"type": "string", "minLength": 1, "maxLength": 1024,
+                    "description": "ssh: the folder runs work in, relative to the login folder or "
+                                   "absolute (mlws-work)"},
+        "python": {"type": "string", "minLength": 1, "maxLength": 1024,
+                   "description": "ssh: the interpreter on the host (python3)"},
+        "key_secret": {"type": "string", "minLength": 1, "maxLength": 127,
+                       "description": "ssh: the workspace secret holding the private key"},
+        "host_key": {"type": "string", "minLength": 1, "maxLength": 4096,
+                     "description": "ssh: pin this key, 'ssh-ed25519 AAAA...', without connecting"},
+        "accept_host_key": {"type": "boolean", "description": "ssh: pin the key the host presents now"},
+        "host_key_fingerprint": {"type": "string", "minLength": 1, "maxLength": 100,
+                                 "description": "ssh: pin the key the host presents now if it has "
+                                                "this fingerprint ('SHA256:...'; 409 otherwise)"},
+        "address": {"type": "string", "minLength": 1, "maxLength": 300,
+                    "description": "dask: the scheduler, tcp://HOST:PORT"}},
+        {"name": "gpu1", "type": "ssh", "host": "gpu1.example.org", "user": "alice",
+         "key_secret": "gpu1-key", "accept_host_key": True}),
+    "ComputeTarget": {"type": "object", "properties": {
+        "name": {"type": "string"}, "type": {"type": "string", "enum": ["local", "ssh", "dask"]},
+        "builtin": {"type": "boolean"}, "created_at": {"type": ["integer", "null"]},
+        "created_by": {"type": "string"}, "host": {"type": "string"}, "user": {"type": "string"},
+        "port": {"type": "integer"}, "workdir": {"type": "string"}, "python": {"type": "string"},
+        "key_secret": {"type": ["string", "null"]}, "host_key": {"type": "string"},
+        "host_key_fingerprint": {"type": "string"}, "address": {"type": "string"}}},
+    "ComputeTest": {"type": "object", "properties": {
+        "target": {"type": "string"}, "type": {"type": "string"}, "ok": {"type": "boolean"},
+        "checks": {"type": "array", "items": {"type": "object", "properties": {
+            "check": {"type": "string"}, "title": {"type": "string"},
+            "status": {"type": "string", "enum": ["ok", "fail", "skip"]},
+            "detail": {"type": "string"}}}}}},
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
 }
@@ -451,9 +506,9 @@ def document(base_url: str = "/") -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "jupyter_mlws workspace API", "version": __version__,
-                 "description": "Runs, experiments, models, endpoints, secrets (never their values) "
-                                "and roles of the workspace. Errors are JSON {message, reason}. "
-                                "Authenticate as with any Jupyter API (Authorization: token ..., or "
+                 "description": "Runs, experiments, models, endpoints, secrets (never their values), "
+                                "compute targets and roles of the workspace. Errors are JSON "
+                                "{message, reason}. Authenticate as with any Jupyter API (Authorization: token ..., or "
                                 "the session cookie with _xsrf)."},
         "servers": [{"url": base_url.rstrip("/") + "/mlws/api"}],
         "paths": PATHS,

@@ -147,6 +147,11 @@ def _secrets(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _compute_targets(conn: Connection) -> None:
+    for table in (schema.compute_targets, schema.run_compute):
+        table.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -159,6 +164,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (8, "the start time of a run's process, so that a reused pid is never signalled", _process_start),
     (9, "secrets: the workspace's key vault (values encrypted at rest), its audit, runs' secrets",
      _secrets),
+    (11, "compute targets: named SSH hosts and Dask schedulers, and where each run executes",
+     _compute_targets),
 ]
 LATEST = MIGRATIONS[-1][0]
 

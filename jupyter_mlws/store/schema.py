@@ -418,3 +418,32 @@ run_secrets = Table(
     Column("bound_by", Text, nullable=False, default=""),
     PrimaryKeyConstraint("run_id", "env"),
 )
+
+# -- compute targets (migration 11) --------------------------------------------------------
+
+# named places runs execute besides this machine (``local`` is built in, never a row)
+compute_targets = Table(
+    "compute_targets",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    # ssh or dask
+    Column("type", Text, nullable=False),
+    # the type's settings as JSON (ssh: host, user, port, workdir, python, key_secret; dask: address)
+    Column("settings", Text, nullable=False),
+    # an ssh target's pinned host key, "TYPE BASE64"
+    Column("host_key", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False, default=""),
+)
+
+# where a run executes when not on this machine: the target and its handle (JSON) to find it again
+run_compute = Table(
+    "run_compute",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("target", Text, nullable=False),
+    Column("handle", Text, nullable=True),
+    Column("assigned_at", BigInteger, nullable=False),
+)
+Index("ix_run_compute_target", run_compute.c.target)

@@ -1,0 +1,132 @@
+"""``mlws compute ...``: the workspace's compute targets (this machine, SSH hosts, Dask schedulers)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .main import _fields, _json, _table, _time, _ws, handles_errors
+
+
+@click.group()
+def compute() -> None:
+    """Compute targets: where runs execute (local, ssh hosts, Dask schedulers)."""
+
+
+def _confirm_on_tty(yes: bool):
+    """How a host's key is accepted: ``--yes`` (None: the service is told to accept), a prompt
+    on a terminal, else nobody (the service refuses, saying to pass --yes or --host-key)."""
+    if yes or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+
+    def confirm(where, key) -> bool:
+        click.echo(f"The host {where} presents a {key.type} key with fingerprint\n"
+                   f"  {key.fingerprint}", err=True)
+        return click.confirm("Is this the host's key? Pin it for this target", default=False,
+                             err=True)
+
+    return confirm
+
+
+@compute.command("create")
+@click.argument("name")
+@click.option("--type", "kind", required=True, type=click.Choice(["ssh", "dask"]), help="The target's type.")
+@click.option("--host", help="ssh: the host name or IP address.")
+@click.option("--user", help="ssh: the login name on the host.")
+@click.option("--port", type=int, help="ssh: the SSH port (default 22).")
+@click.option("--key-secret", help="ssh: the workspace secret holding the private key "
+                                   "(mlws secret set NAME --stdin < KEYFILE).")
+@click.option("--workdir", help="ssh: the folder runs work in on the host, relative to the login "
+                                "folder or absolute (default mlws-work).")
+@click.option("--python", "python", help="ssh: the interpreter on the host (default python3).")
+@click.option("--host-key", help="ssh: pin this key ('ssh-ed25519 AAAA...') without asking.")
+@click.option("--yes", "-y", is_flag=True, help="ssh: accept the key the host presents now.")
+@click.option("--address", help="dask: the scheduler's address, tcp://HOST:PORT.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def compute_create(ctx, name, kind, host, user, port, key_secret, workdir, python, host_key, yes,
+                   address, as_json) -> None:
+    """Create compute target NAME (an ssh host's key is shown to confirm, then pinned)."""
+    options = dict(host=host, user=user, port=port, key_secret=key_secret, workdir=workdir,
+                   python=python, address=address)
+    target = _ws(ctx).compute.create(name, kind, host_key=host_key, accept_host_key=yes,
+                                     confirm=_confirm_on_tty(yes),
+                                     **{k: v for k, v in options.items() if v is not None})
+    if as_json:
+        return _json(target)
+    pinned = f", host key {target['host_key_fingerprint']} pinned" if kind == "ssh" else ""
+    click.echo(f"compute target {target['name']} ({kind}) created{pinned}; check it with "
+               f"'mlws compute test {target['name']}'")
+
+
+def _where(t: dict) -> str:
+    if t["type"] == "ssh":
+        return f"{t['user']}@{t['host']}:{t['port']}"
+    return t.get("address", "this machine")
+
+
+@compute.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def compute_list(ctx, as_json) -> None:
+    """Compute targets: name, type, where, created."""
+    rows = _ws(ctx).compute.list()
+    if as_json:
+        return _json(rows)
+    _table(["NAME", "TYPE", "WHERE", "CREATED", "BY"],
+           [[t["name"], t["type"], _where(t), _time(t["created_at"]) if t["created_at"] else "built in",
+             t["created_by"] or "-"] for t in rows])
+
+
+@compute.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def compute_show(ctx, name, as_json) -> None:
+    """A compute target's settings (an ssh host's pinned key with its fingerprint)."""
+    t = _ws(ctx).compute.get(name)
+    if as_json:
+        return _json(t)
+    pairs = [("target", t["name"]), ("type", t["type"])]
+    if t["type"] == "ssh":
+        pairs += [("host", t["host"]), ("port", t["port"]), ("user", t["user"]),
+                  ("key secret", t["key_secret"] or "-"), ("work folder", t["workdir"]),
+                  ("python", t["python"]), ("host key", t["host_key_fingerprint"]),
+                  ("", t["host_key"][:60] + ("..." if len(t["host_key"]) > 60 else ""))]
+    elif t["type"] == "dask":
+        pairs += [("address", t["address"])]
+    pairs.append(("created", f"{_time(t['created_at'])} by {t['created_by']}" if t["created_at"]
+                  else "built in (this machine)"))
+    _fields(pairs)
+
+
+@compute.command("delete")
+@click.argument("name")
+@click.pass_context
+@handles_errors
+def compute_delete(ctx, name) -> None:
+    """Delete compute target NAME (refused while runs are queued or running on it)."""
+    _ws(ctx).compute.delete(name)
+    click.echo(f"compute target {name} deleted")
+
+
+@compute.command("test")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def compute_test(ctx, name, as_json) -> None:
+    """Check NAME step by step (connection, Python, jupyter_mlws, disk); exit 1 if one fails."""
+    found = _ws(ctx).compute.test(name)
+    if as_json:
+        _json(found)
+    else:
+        width = max(len(c["title"]) for c in found["checks"]) + 2
+        for c in found["checks"]:
+            click.echo(f"{c['title']:<{width}}{c['status'].upper():<6}{c['detail']}".rstrip())
+    if not found["ok"]:
+        ctx.exit(1)

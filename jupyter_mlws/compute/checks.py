@@ -1,0 +1,188 @@
+"""``compute test``: whether a target can run work, check by check, each OK, FAIL or SKIP with
+a reason.
+
+- ssh: the connection's steps (DNS, TCP connect, SSH handshake, host key, authentication), then
+  the host's Python (its version), whether it imports jupyter_mlws (which version), and the
+  free space in the work folder (created if missing);
+- dask: DNS and TCP connect to the scheduler, then the scheduler itself when ``distributed`` is
+  installed here (its workers);
+- local: this Python, jupyter_mlws, the free space in the workspace folder.
+
+A check that fails stops the ones that need it (they are SKIP, "not reached").
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import MlwsError
+from .failures import CONNECT_STEPS, DNS, TCP, TITLES, StepFailed
+from .network import address_of, connect_tcp, resolve
+
+OK, FAIL, SKIP = "ok", "fail", "skip"
+#: less free space than this in the work folder fails the disk check
+MIN_FREE_BYTES = 256 << 20
+#: the oldest Python the executor runs on
+MIN_PYTHON = (3, 10)
+#: seconds a remote check's command may take
+COMMAND_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: ``name`` (``dns``, ``python``, ...), ``status`` (ok, fail, skip), ``detail``."""
+
+    name: str
+    status: str
+    detail: str
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.name, self.name)
+
+    def to_dict(self) -> dict:
+        return {"check": self.name, "title": self.title, "status": self.status, "detail": self.detail}
+
+
+def report(name: str, kind: str, checks: list[Check]) -> dict:
+    """``{target, type, ok, checks: [{check, title, status, detail}]}``; ``ok`` when none failed."""
+    return {"target": name, "type": kind, "ok": all(c.status != FAIL for c in checks),
+            "checks": [c.to_dict() for c in checks]}
+
+
+def _skipped(names) -> list[Check]:
+    return [Check(n, SKIP, "not reached") for n in names]
+
+
+def _after(checks: list[Check], names: list[str]) -> list[str]:
+    """The ``names`` no check was made for."""
+    done = {c.name for c in checks}
+    return [n for n in names if n not in done]
+
+
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.0f} MiB"
+
+
+def _disk(free: int, where: str) -> Check:
+    if free < MIN_FREE_BYTES:
+        return Check("disk", FAIL, f"only {_gib(free)} free in {where}: free some space "
+                                   f"(runs need at least {_gib(MIN_FREE_BYTES)})")
+    return Check("disk", OK, f"{_gib(free)} free in {where}")
+
+
+# -- local ---------------------------------------------------------------------------------
+
+
+def local_checks(root) -> list[Check]:
+    """This machine: its Python, jupyter_mlws, the free space in the workspace folder."""
+    from .. import __version__
+
+    return [Check("python", OK, "%d.%d.%d" % sys.version_info[:3]),
+            Check("jupyter_mlws", OK, __version__),
+            _disk(shutil.disk_usage(root).free, "the workspace folder")]
+
+
+# -- dask -----------------------------------------------------------------------------------
+
+
+def dask_checks(address: str, host: str, port: int, timeout: float) -> list[Check]:
+    """A scheduler at ``address``: DNS, TCP connect, then the scheduler (with ``distributed``)."""
+    where = f"dask {address}"
+    checks: list[Check] = []
+    try:
+        infos = resolve(host, port, where)
+        checks.append(Check(DNS, OK, infos[0][4][0]))
+        sock = connect_tcp(infos, port, where, timeout)
+        checks.append(Check(TCP, OK, address_of(sock)))
+        sock.close()
+    except StepFailed as exc:
+        checks.append(Check(exc.step, FAIL, exc.why))
+        return checks + _skipped(_after(checks, [DNS, TCP, "scheduler"]))
+    return checks + [_scheduler(address, timeout)]
+
+
+def _scheduler(address: str, timeout: float) -> Check:
+    try:
+        from distributed import Client
+    except ImportError:
+        return Check("scheduler", SKIP, "the 'distributed' package is not installed here (pip "
+                                        "install 'dask[distributed]'): its port answers")
+    try:
+        with Client(address, timeout=timeout) as client:
+            workers = len(client.scheduler_info().get("workers", {}))
+    except Exception as exc:  # noqa: BLE001 - any failure of the client is the check's answer
+        return Check("scheduler", FAIL, f"no Dask scheduler answered ({type(exc).__name__})")
+    return Check("scheduler", OK, f"{workers} worker{'s' if workers != 1 else ''}")
+
+
+# -- ssh --------------------------------------------------------------------------------------
+
+
+def ssh_checks(connect: Callable, python: str, workdir: str) -> list[Check]:
+    """An SSH host: ``connect(on_step)`` opens the connection (telling each step that passed);
+    then Python, jupyter_mlws and the disk over it."""
+    checks: list[Check] = []
+    try:
+        conn = connect(lambda step, detail: checks.append(Check(step, OK, detail)))
+    except StepFailed as exc:
+        checks.append(Check(exc.step, FAIL, exc.why))
+        return checks + _skipped(_after(checks, [*CONNECT_STEPS, "python", "jupyter_mlws", "disk"]))
+    except MlwsError as exc:  # the key's secret cannot be read (missing, deleted)
+        checks.append(Check("authentication", FAIL, str(exc)))
+        return checks + _skipped(_after(checks, [*CONNECT_STEPS, "python", "jupyter_mlws", "disk"]))
+    with conn:
+        found = _python(conn, python)
+        checks.append(found)
+        checks.append(_package(conn, python) if found.status == OK
+                      else Check("jupyter_mlws", SKIP, "needs Python"))
+        checks.append(_remote_disk(conn, workdir))
+    return checks
+
+
+def _last_line(output: str) -> str:
+    lines = [ln.strip() for ln in output.strip().splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else "no output"
+
+
+def _python(conn, python: str) -> Check:
+    status, out = conn.run([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                           timeout=COMMAND_TIMEOUT)
+    if status == 127:
+        return Check("python", FAIL, f"{python!r} is not on the host (or not on its PATH): install "
+                                     "Python 3 there, or give the target's interpreter (--python)")
+    version = out.strip().splitlines()[-1] if status == 0 and out.strip() else ""
+    parts = tuple(int(p) for p in version.split(".") if p.isdigit())
+    if status != 0 or len(parts) != 3:
+        return Check("python", FAIL, f"{python!r} did not run: {_last_line(out)}")
+    if parts[:2] < MIN_PYTHON:
+        return Check("python", FAIL, f"{python!r} is Python {version}: runs need "
+                                     f"{'.'.join(map(str, MIN_PYTHON))} or newer")
+    return Check("python", OK, version)
+
+
+def _package(conn, python: str) -> Check:
+    from .. import __version__
+
+    status, out = conn.run([python, "-c", "import jupyter_mlws; print(jupyter_mlws.__version__)"],
+                           timeout=COMMAND_TIMEOUT)
+    if status != 0:
+        return Check("jupyter_mlws", FAIL, f"{python!r} on the host cannot import jupyter_mlws, which "
+                                           "executes runs there: pip install jupyter_mlws on the host")
+    there = _last_line(out)
+    same = "" if there == __version__ else f" (this machine has {__version__})"
+    return Check("jupyter_mlws", OK, there + same)
+
+
+def _remote_disk(conn, workdir: str) -> Check:
+    status, out = conn.run(["mkdir", "-p", "--", workdir], timeout=COMMAND_TIMEOUT)
+    if status != 0:
+        return Check("disk", FAIL, f"the work folder cannot be created: {_last_line(out)}")
+    status, out = conn.run(["df", "-Pk", "--", workdir], timeout=COMMAND_TIMEOUT)
+    fields = out.strip().splitlines()[-1].split() if status == 0 and out.strip() else []
+    if len(fields) < 4 or not fields[3].isdigit():
+        return Check("disk", FAIL, f"the free space in the work folder is unknown: {_last_line(out)}")
+    return _disk(int(fields[3]) * 1024, "the work folder")

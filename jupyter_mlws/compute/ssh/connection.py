@@ -1,0 +1,333 @@
+"""One verified, authenticated SSH connection, and everything done over it.
+
+:meth:`SSHConnection.open` takes the steps in order (DNS, TCP connect, SSH handshake, host key,
+authentication) and names the one that fails (:class:`~..failures.StepFailed`).  The host key
+is checked against the workspace's known_hosts file with paramiko's ``RejectPolicy`` (an
+unknown host is refused, never added); no agent, no keys from ``~/.ssh``: the only key offered
+is the one given, read from a workspace secret and kept in memory, never written to a file.
+
+Over the connection (what a per-run runner, an environment build or ``compute test`` need):
+
+- :meth:`~SSHConnection.run` / :meth:`~SSHConnection.start`: a command from an argv list, every
+  value quoted, in its own process group, its output streamed back (:mod:`.commands`);
+- :meth:`~SSHConnection.put` / :meth:`~SSHConnection.get` / :meth:`~SSHConnection.remove`:
+  files and folder trees over SFTP (:mod:`.transfer`);
+- :meth:`~SSHConnection.reverse_tunnel`: a port on the host's 127.0.0.1 forwarded back to a
+  host:port reachable from here (:mod:`.tunnel`), so that a remote executor reaches the user's
+  workspace server over HTTP.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from ...errors import MlwsError, missing_dependency
+from ..failures import AUTHENTICATION, DNS, HANDSHAKE, HOST_KEY, TCP, StepFailed
+from ..network import DEFAULT_TIMEOUT, address_of, connect_tcp, resolve
+from .hostkeys import HostKey, KnownHosts, known_name
+
+try:
+    import paramiko
+except ImportError:  # the ssh extra is not installed
+    raise missing_dependency("paramiko", "ssh") from None
+
+#: ``on_step(step, detail)``: told of each connection step that passed
+OnStep = Callable[[str, str], None]
+
+
+class _UnknownHost(paramiko.SSHException):
+    """The host presented a key the known_hosts file does not pin."""
+
+    def __init__(self, name: str, key):
+        super().__init__(f"{name} is not in the workspace's known_hosts")
+        self.name, self.key = name, key
+
+
+class _Refuse(paramiko.RejectPolicy):
+    """paramiko's RejectPolicy, raising an error that keeps the key the host presented."""
+
+    def missing_host_key(self, client, hostname, key):
+        raise _UnknownHost(hostname, key)
+
+
+def load_private_key(text: str, secret: str, where: str):
+    """The paramiko key of a private key's text (OpenSSH or PEM: ed25519, ECDSA, RSA), in
+    memory; StepFailed at the authentication step when it is none of them or needs a passphrase."""
+    for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return cls.from_private_key(io.StringIO(text))
+        except paramiko.PasswordRequiredException:
+            raise StepFailed(AUTHENTICATION, where, f"the private key in secret {secret!r} is "
+                             "encrypted with a passphrase: store a copy without one (ssh-keygen -p "
+                             "-N '' -f COPY, then mlws secret set NAME --stdin < COPY)") from None
+        except (paramiko.SSHException, ValueError, TypeError, IndexError, AssertionError):
+            continue
+    raise StepFailed(AUTHENTICATION, where, f"secret {secret!r} does not hold an SSH private key "
+                     "(OpenSSH or PEM; ed25519, ECDSA or RSA): set it from the key file with "
+                     f"'mlws secret set {secret} --stdin < KEYFILE'")
+
+
+class SSHConnection:
+    """An open SSH connection to one host; use :meth:`open`, and close it (or use ``with``).
+
+    Attributes
+    ----------
+    host, user : str
+    port : int
+    where : str
+        ``ssh user@host:port``: how messages name it.
+    """
+
+    def __init__(self, client, host: str, port: int, user: str):
+        self.client = client
+        self.host, self.port, self.user = host, port, user
+        self.where = f"ssh {user}@{host}:{port}"
+        self._sftp = None
+        self._forwards: dict[int, tuple[str, int]] = {}
+
+    # -- connecting ---------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, host: str, port: int, user: str, *, known_hosts: KnownHosts,
+             private_key: str | None, key_secret: str | None = None,
+             timeout: float = DEFAULT_TIMEOUT, on_step: OnStep | None = None) -> "SSHConnection":
+        """Connect and authenticate.
+
+        Parameters
+        ----------
+        host, port, user
+            Whom to reach, as the target names them.
+        known_hosts : KnownHosts
+            The workspace's file; the host's key must be pinned there.
+        private_key : str or None
+            The private key's text (from a workspace secret), kept in memory.  None: no key is
+            offered, and authentication fails saying so.
+        key_secret : str, optional
+            The secret's name, for messages.
+        timeout : float
+            Seconds each step may take (TCP connect, the SSH banner, the handshake,
+            authentication).
+        on_step : callable, optional
+            ``on_step(step, detail)`` for each step that passed, in order.
+
+        Raises
+        ------
+        StepFailed
+            With ``step`` one of ``dns``, ``tcp``, ``handshake``, ``host_key``,
+            ``authentication``; the message names the host and the reason (for a changed key:
+            both fingerprints).
+        """
+        where = f"ssh {user}@{host}:{port}"
+        told = on_step or (lambda step, detail: None)
+        infos = resolve(host, port, where)
+        told(DNS, infos[0][4][0])
+        sock = connect_tcp(infos, port, where, timeout)
+        told(TCP, address_of(sock))
+        client = paramiko.SSHClient()
+        try:
+            pkey = load_private_key(private_key, key_secret or "", where) if private_key else None
+            _load_known(client, known_hosts)
+            client.set_missing_host_key_policy(_Refuse())
+            client.connect(host, port, username=user, pkey=pkey, sock=sock, timeout=timeout,
+                           banner_timeout=timeout, auth_timeout=timeout, allow_agent=False,
+                           look_for_keys=False)
+        except BaseException as exc:
+            transport = client.get_transport()
+            failure = _failure(exc, client, host, port, user, key_secret, where) \
+                if isinstance(exc, Exception) else None
+            if getattr(failure, "step", None) in (HOST_KEY, AUTHENTICATION):
+                _tell_passed(told, transport, failure.step)
+            client.close()
+            sock.close()
+            if failure is None:
+                raise
+            raise failure from None
+        _tell_passed(told, client.get_transport(), None)
+        told(AUTHENTICATION, f"as {user}")
+        return cls(client, host, port, user)
+
+    @property
+    def transport(self):
+        """The paramiko ``Transport`` (one TCP connection; channels multiplexed over it)."""
+        return self.client.get_transport()
+
+    def is_active(self) -> bool:
+        """Whether the connection is still up."""
+        transport = self.transport
+        return transport is not None and transport.is_active()
+
+    def close(self) -> None:
+        """Close the SFTP session, the tunnels and the connection (a command still running on
+        the host goes on: stop it first)."""
+        for port in list(self._forwards):
+            self.close_tunnel(port)
+        if self._sftp is not None:
+            self._sftp.close()
+            self._sftp = None
+        self.client.close()
+
+    def __enter__(self) -> "SSHConnection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- commands ---------------------------------------------------------------------
+
+    def start(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+              cwd: str | None = None):
+        """Start ``argv`` on the host in a process group of its own; return at once.
+
+        See :func:`.commands.start`: values are quoted, ``env`` travels on the command's
+        stdin (never in a command line the host's process list shows).  Returns a
+        :class:`~.commands.RemoteProcess` (its ``pgid``, ``wait``, ``stop``).
+        """
+        from .commands import start
+
+        return start(self, argv, env=env, cwd=cwd)
+
+    def run(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+            cwd: str | None = None, timeout: float | None = None,
+            on_output: Callable[[str, bytes], None] | None = None):
+        """Run ``argv`` on the host and wait for it; return ``(status, output)``.
+
+        ``output`` is stdout and stderr as text, in arrival order (its last 1 MiB);
+        ``on_output(stream, data)`` also hears each chunk as it arrives (``stream``:
+        ``"stdout"`` or ``"stderr"``).  After ``timeout`` seconds the command's process group
+        is stopped and StepFailed (execution) raised; so it is when the connection drops.
+        """
+        from .commands import run
+
+        return run(self, argv, env=env, cwd=cwd, timeout=timeout, on_output=on_output)
+
+    def stop_group(self, pgid: int, grace: float = 5.0) -> None:
+        """Stop the host's process group ``pgid`` (a :class:`~.commands.RemoteProcess`'s
+        ``pgid``, recorded by whoever started it): SIGTERM, then SIGKILL after ``grace``
+        seconds.  See :func:`.commands.stop_group`."""
+        from .commands import stop_group
+
+        stop_group(self, pgid, grace)
+
+    # -- files -------------------------------------------------------------------------
+
+    @property
+    def sftp(self):
+        """The connection's SFTP session (opened on first use)."""
+        if self._sftp is None:
+            self._sftp = self.client.open_sftp()
+        return self._sftp
+
+    def put(self, local: str | os.PathLike, remote: str) -> int:
+        """Upload a file or a folder tree to ``remote`` (relative to the login folder, or
+        absolute); return the bytes sent.  See :func:`.transfer.put`."""
+        from .transfer import put
+
+        return put(self, Path(local), remote)
+
+    def get(self, remote: str, local: str | os.PathLike, *, max_bytes: int | None = None) -> int:
+        """Download a file or a folder tree from ``remote`` into ``local``; return the bytes
+        received.  See :func:`.transfer.get`."""
+        from .transfer import get
+
+        return get(self, remote, Path(local), max_bytes=max_bytes)
+
+    def remove(self, remote: str) -> None:
+        """Remove the remote folder ``remote`` and everything in it (a run's work folder).
+        See :func:`.transfer.remove`."""
+        from .transfer import remove
+
+        remove(self, remote)
+
+    # -- tunnels ------------------------------------------------------------------------
+
+    def reverse_tunnel(self, local_port: int, local_host: str = "127.0.0.1",
+                       remote_port: int = 0) -> int:
+        """Forward connections to the host's ``127.0.0.1:remote_port`` (0: a free port the host
+        picks) back to ``local_host:local_port`` as reached from here; return the host's port.
+        See :mod:`.tunnel`."""
+        from .tunnel import open_reverse
+
+        return open_reverse(self, local_host, local_port, remote_port)
+
+    def close_tunnel(self, remote_port: int) -> None:
+        """Stop forwarding the host's ``remote_port``."""
+        from .tunnel import close_reverse
+
+        close_reverse(self, remote_port)
+
+
+def fetch_host_key(host: str, port: int, timeout: float = DEFAULT_TIMEOUT) -> HostKey:
+    """The key ``host``:``port`` presents (DNS, TCP connect and the SSH handshake; no
+    authentication): what ``compute create`` shows to confirm.  StepFailed names the step that
+    failed."""
+    where = f"ssh {host}:{port}"
+    sock = connect_tcp(resolve(host, port, where), port, where, timeout)
+    transport = paramiko.Transport(sock)
+    transport.banner_timeout = timeout
+    try:
+        transport.start_client(timeout=timeout)
+        return HostKey.of(transport.get_remote_server_key())
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise StepFailed(HANDSHAKE, where, f"no SSH handshake with the server on port {port} "
+                         f"({detail}): is it an SSH server?") from None
+    finally:
+        transport.close()
+        sock.close()
+
+
+def _tell_passed(told: OnStep, transport, failed: str | None) -> None:
+    """Tell the handshake (and the host key, unless that failed) passed, before ``failed``."""
+    if transport is None or getattr(transport, "host_key", None) is None:
+        return  # the key exchange did not end: the failure was the handshake's
+    told(HANDSHAKE, transport.remote_version)
+    if failed != HOST_KEY:
+        told(HOST_KEY, f"{HostKey.of(transport.get_remote_server_key()).fingerprint} as pinned")
+
+
+def _load_known(client, known_hosts: KnownHosts) -> None:
+    """Load the workspace's known_hosts file into ``client`` (after checking its mode); with no
+    file, the client knows no host and refuses every one."""
+    known_hosts.check()
+    if known_hosts.path.is_file():
+        client.load_host_keys(str(known_hosts.path))
+
+
+def _failure(exc: Exception, client, host: str, port: int, user: str, key_secret: str | None,
+             where: str) -> Exception:
+    """The step ``client.connect`` failed at, and why (the workspace's own errors as they are)."""
+    name = known_name(host, port)
+    if isinstance(exc, MlwsError):
+        return exc
+    if isinstance(exc, paramiko.BadHostKeyException):
+        got, pinned = HostKey.of(exc.key), HostKey.of(exc.expected_key)
+        return StepFailed(HOST_KEY, where, (
+            f"the host {name} presented a {got.type} key with fingerprint {got.fingerprint}, but "
+            f"the workspace pinned {pinned.fingerprint} for it: the host was reinstalled or its "
+            "key replaced, or someone is intercepting the connection. Nothing was sent. If you "
+            "know the new key is right, delete the target and create it again (it shows the new "
+            "key to confirm, or pins --host-key)"))
+    if isinstance(exc, _UnknownHost):
+        got = HostKey.of(exc.key)
+        return StepFailed(HOST_KEY, where, (
+            f"the host {name} presented a {got.type} key with fingerprint {got.fingerprint}, which "
+            "the workspace has not pinned: create a compute target for it, which shows the key "
+            "to confirm ('mlws compute create ... --yes' or --host-key)"))
+    if isinstance(exc, paramiko.AuthenticationException):
+        return StepFailed(AUTHENTICATION, where, (
+            f"user {user!r} was refused with the key in secret {key_secret!r}: add its public key "
+            f"to that user's authorized_keys on the host (ssh-keygen -y -f KEYFILE prints it)"))
+    transport = client.get_transport()
+    past_kex = transport is not None and getattr(transport, "host_key", None) is not None
+    if isinstance(exc, paramiko.SSHException) and "No authentication methods" in str(exc):
+        return StepFailed(AUTHENTICATION, where, "the target has no key to offer: create it with "
+                          "--key-secret NAME, a workspace secret holding its private key")
+    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    if past_kex:
+        return StepFailed(AUTHENTICATION, where, f"the connection ended during authentication ({detail})")
+    return StepFailed(HANDSHAKE, where, f"no SSH handshake with the server on port {port} "
+                      f"({detail}): is it an SSH server, and does it accept new connections?")
+

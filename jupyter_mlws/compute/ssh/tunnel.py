@@ -1,0 +1,103 @@
+"""Reverse tunnels: a port on the host's 127.0.0.1 forwarded, over the SSH connection, to a
+host:port reachable from here.  A remote executor reaches the user's workspace server this way
+(``MLWS_WORKSPACE=http://127.0.0.1:PORT`` on the host), with no port opened on either network.
+
+paramiko keeps one handler of forwarded connections per transport: each connection's handler
+looks the server port up in the connection's own table, so several tunnels share it, and one
+closed (``cancel-tcpip-forward``) leaves the others working.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+
+import paramiko
+
+from ...errors import InvalidInput
+from ..failures import TUNNEL, StepFailed
+
+#: the host's address the forwarded port listens on (never a public one)
+REMOTE_HOST = "127.0.0.1"
+#: bytes moved per read
+_CHUNK = 64 * 1024
+
+
+def _check_port(port: object, what: str, low: int) -> int:
+    if isinstance(port, bool) or not isinstance(port, int) or not low <= port <= 65535:
+        raise InvalidInput(f"{what} must be a port number from {low} to 65535, got {port!r}")
+    return port
+
+
+def open_reverse(conn, local_host: str, local_port: int, remote_port: int = 0) -> int:
+    """Forward the host's ``127.0.0.1:remote_port`` (0: one the host picks) to
+    ``local_host:local_port``; return the host's port.
+
+    Each connection made to it on the host is carried back over the SSH connection and joined
+    to a new TCP connection to ``local_host:local_port`` from here (refused ones are closed on
+    the host's side).  StepFailed (tunnel) when the host's sshd refuses to forward (its
+    ``AllowTcpForwarding``) or the port is taken there.
+    """
+    _check_port(local_port, "the local port", 1)
+    _check_port(remote_port, "the remote port", 0)
+    transport = conn.transport
+    try:
+        port = transport.request_port_forward(
+            REMOTE_HOST, remote_port, handler=lambda channel, origin, server: _accept(conn, channel, server))
+    except paramiko.SSHException:
+        raise StepFailed(TUNNEL, conn.where, (
+            f"the host refused to listen on {REMOTE_HOST}:{remote_port or 'a free port'} for us: its "
+            "sshd must allow TCP forwarding (AllowTcpForwarding yes or remote), and the port must "
+            "be free")) from None
+    conn._forwards[port] = (local_host, local_port)
+    return port
+
+
+def close_reverse(conn, remote_port: int) -> None:
+    """Stop forwarding the host's ``remote_port`` (connections already carried go on)."""
+    if conn._forwards.pop(remote_port, None) is None:
+        return
+    transport = conn.transport
+    if transport is not None and transport.is_active():
+        transport.global_request("cancel-tcpip-forward", (REMOTE_HOST, remote_port), wait=True)
+
+
+def _accept(conn, channel, server: tuple[str, int]) -> None:
+    """A connection arrived on a forwarded port (in paramiko's thread: hand it to a thread)."""
+    target = conn._forwards.get(server[1])
+    if target is None:
+        channel.close()
+        return
+    threading.Thread(target=_carry, args=(channel, target), name="mlws-ssh-tunnel",
+                     daemon=True).start()
+
+
+def _carry(channel, target: tuple[str, int]) -> None:
+    """Join ``channel`` to a new TCP connection to ``target`` until both sides have ended."""
+    try:
+        sock = socket.create_connection(target, timeout=10)
+    except OSError:
+        channel.close()
+        return
+    sock.settimeout(None)
+    other = {sock: channel, channel: sock}
+    reading = {sock, channel}
+    try:
+        while reading:
+            ready, _, _ = select.select(list(reading), [], [], 5.0)
+            for src in ready:
+                data = src.recv(_CHUNK)
+                if data:
+                    other[src].sendall(data)
+                    continue
+                reading.discard(src)  # one side ended: tell the other it gets no more
+                if other[src] is sock:
+                    sock.shutdown(socket.SHUT_WR)
+                else:
+                    channel.shutdown_write()
+    except (OSError, EOFError, paramiko.SSHException):
+        pass
+    finally:
+        channel.close()
+        sock.close()

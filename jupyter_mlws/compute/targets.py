@@ -1,0 +1,324 @@
+"""Compute targets as workspace records: named places runs execute, what every face calls.
+
+``local`` (this machine) is built in: always listed, never created or deleted.  Other targets
+are created by name with a type and its settings (:mod:`.settings`): ``ssh`` (a host, a login,
+the workspace secret holding the private key, the host's pinned key) or ``dask`` (a scheduler's
+address).  Creating an ssh target fetches the host's key and pins it once it is confirmed (a
+``confirm`` callback, ``accept_host_key``, an expected fingerprint) or given (``host_key``);
+nothing is recorded otherwise.  ``test`` checks a target step by step (:mod:`.checks`);
+``connect`` opens a verified SSH connection to one (:mod:`.ssh.connection`) for whatever runs
+there.
+
+Roles (:mod:`jupyter_mlws.access`): readers list and show targets; contributors and owners
+create, delete and test them (a test reads the key's secret, an audited read of its value).
+A target with queued or running runs cannot be deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import AlreadyExists, Conflict, InvalidInput, NotFound, Unavailable
+from ..run_records import LIVE, now_ms
+from ..store import schema as S
+from . import settings as T
+from .network import DEFAULT_TIMEOUT
+from .ssh.hostkeys import HostKey, KnownHosts, known_name, parse_host_key
+
+#: ``confirm(where, key) -> bool``: asks whoever creates a target to accept a host's key
+Confirm = Callable[[str, HostKey], bool]
+#: the backend each type's runs execute with (types without one cannot run work yet)
+BACKEND_OF = {T.LOCAL: "local"}
+C, R = S.compute_targets, S.run_compute
+
+
+def _me() -> str:
+    from ..access import os_user
+
+    return os_user()
+
+
+class ComputeService:
+    """The compute targets of one workspace.
+
+    Parameters
+    ----------
+    db : Database
+        The metadata store (tables ``compute_targets``, ``run_compute``; ``runs`` is read).
+    access : AccessService
+        Decides who may do what (``actor`` below, default this OS user; ``check_actor=False``
+        when the caller has decided already, as a personal Jupyter server does).
+    secrets : SecretService
+        Holds the targets' private keys (by the secret's name).
+    known_hosts : KnownHosts
+        The workspace's known_hosts file.
+    backends : TargetRegistry
+        The execution backends (``local``).
+    timeout : float
+        Seconds each network step may take.
+    """
+
+    def __init__(self, db, *, access, secrets, known_hosts: KnownHosts, backends,
+                 timeout: float = DEFAULT_TIMEOUT):
+        self.db, self.access, self.secrets = db, access, secrets
+        self.known_hosts, self.backends, self.timeout = known_hosts, backends, timeout
+
+    def _require(self, actor: str | None, action: str, check: bool) -> str:
+        actor = _me() if actor is None else actor
+        if check:
+            self.access.require(actor, action, "compute")
+        return actor
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def list(self) -> list[dict]:
+        """Every target, ``local`` first, then by name (see :meth:`get` for the fields)."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(C).order_by(C.c.name)).mappings().all()
+        return [_LOCAL, *(_describe(r) for r in rows)]
+
+    def get(self, name: str) -> dict:
+        """One target: ``name, type, builtin, created_at, created_by`` and its settings (ssh:
+        ``host, user, port, workdir, python, key_secret, host_key, host_key_fingerprint``; dask:
+        ``address``).  NotFound when there is none."""
+        name = T.check_target_name(name)
+        if name == T.LOCAL:
+            return dict(_LOCAL)
+        with self.db.read() as conn:
+            row = conn.execute(select(C).where(C.c.name == name)).mappings().first()
+        if row is None:
+            raise NotFound(f"no compute target {name!r}: 'mlws compute list' shows them")
+        return _describe(row)
+
+    # -- changing ------------------------------------------------------------------------------
+
+    def create(self, name: str, type: str, *, actor: str | None = None, check_actor: bool = True,
+               host_key: str | None = None, accept_host_key: bool = False,
+               host_key_fingerprint: str | None = None, confirm: Confirm | None = None,
+               **settings) -> dict:
+        """Record target ``name`` of ``type`` (``ssh``, ``dask``) with its ``settings``; return
+        it (:meth:`get`).  Contributors and owners.
+
+        For ssh, the host's key is pinned: ``host_key`` (``"ssh-ed25519 AAAA..."``) as given,
+        without connecting; else the key the host presents now, fetched and then accepted by
+        ``accept_host_key``, by matching ``host_key_fingerprint`` (``"SHA256:..."``), or by
+        ``confirm(where, key)``.
+
+        Raises
+        ------
+        InvalidInput
+            A bad name, type or setting; an ssh host key nobody accepted (the message shows its
+            fingerprint and how to accept it).
+        AlreadyExists
+            The name is taken (``local`` included).
+        NotFound, Conflict
+            ``key_secret`` names no secret, or a deleted one.
+        Conflict
+            The host's key does not have the expected fingerprint.
+        StepFailed
+            The host's key could not be fetched (the step: DNS, TCP connect, SSH handshake).
+        PermissionDenied
+            A reader (or nobody).
+        """
+        name = T.check_target_name(name)
+        kind = T.check_type(type)
+        values = T.settings_for(kind, settings)
+        actor = self._require(actor, "write", check_actor)
+        if kind != T.SSH and (host_key is not None or accept_host_key or host_key_fingerprint):
+            raise InvalidInput("a host key is pinned for ssh targets only")
+        self._check_free(name)
+        pinned = None
+        if kind == T.SSH:
+            self._check_key_secret(values["key_secret"])
+            pinned = self._host_key(values, host_key, accept_host_key, host_key_fingerprint, confirm)
+        row = {"name": name, "type": kind, "settings": json.dumps(values), "created_at": now_ms(),
+               "created_by": actor, "host_key": pinned.text if pinned else None}
+
+        def write(conn) -> None:
+            if conn.execute(select(C.c.pk).where(C.c.name == name)).first() is not None:
+                raise _taken(name)
+            conn.execute(insert(C).values(**row))
+
+        try:
+            self.db.transact(write)
+        except IntegrityError:
+            raise _taken(name) from None
+        if pinned is not None:
+            self.known_hosts.pin(values["host"], values["port"], pinned)
+        return self.get(name)
+
+    def _check_free(self, name: str) -> None:
+        if name == T.LOCAL:
+            raise _taken(name)
+        with self.db.read() as conn:
+            if conn.execute(select(C.c.pk).where(C.c.name == name)).first() is not None:
+                raise _taken(name)
+
+    def _check_key_secret(self, secret: str | None) -> None:
+        """The key's secret exists and is not deleted (its value is not read here)."""
+        if secret is not None and self.secrets.show(secret)["state"] == "deleted":
+            raise Conflict(f"secret {secret!r} is deleted: recover it ('mlws secret recover "
+                           f"{secret}') or give another --key-secret")
+
+    def _host_key(self, values: dict, given: str | None, accept: bool, expected: str | None,
+                  confirm: Confirm | None) -> HostKey:
+        """The key to pin for an ssh target: given, or fetched and accepted."""
+        if given is not None:
+            return parse_host_key(given)
+        from .ssh.connection import fetch_host_key
+
+        key = fetch_host_key(values["host"], values["port"], self.timeout)
+        where = known_name(values["host"], values["port"])
+        if expected is not None:
+            if key.fingerprint != expected:
+                raise Conflict(f"the host {where} presents a {key.type} key with fingerprint "
+                               f"{key.fingerprint}, not the {expected} you confirmed: nothing "
+                               "was created; check the host before you create the target again")
+            return key
+        if accept:
+            return key
+        if confirm is None:
+            raise InvalidInput(
+                f"the host {where} presents a {key.type} key with fingerprint {key.fingerprint}; "
+                "nothing was created: check it (ssh-keygen -lf on the host's key) and accept it "
+                "with --yes (REST: accept_host_key, or host_key_fingerprint), or pin a key you "
+                "checked with --host-key 'TYPE BASE64' (REST: host_key)")
+        if not confirm(where, key):
+            raise InvalidInput(f"the host key of {where} was not accepted: nothing was created")
+        return key
+
+    def delete(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> None:
+        """Remove target ``name`` (its host's pin too, unless another target pins that host).
+        Contributors and owners.  NotFound; Conflict for ``local`` or while runs are queued or
+        running on it."""
+        name = T.check_target_name(name)
+        self._require(actor, "write", check_actor)
+        if name == T.LOCAL:
+            raise Conflict("the local target is built in: it cannot be deleted")
+
+        def write(conn) -> dict:
+            row = conn.execute(select(C).where(C.c.name == name)).mappings().first()
+            if row is None:
+                raise NotFound(f"no compute target {name!r}: 'mlws compute list' shows them")
+            live = conn.execute(select(S.runs.c.id).join(R, R.c.run_id == S.runs.c.id)
+                                .where(R.c.target == name, S.runs.c.status.in_(LIVE))
+                                .order_by(S.runs.c.id).limit(6)).scalars().all()
+            if live:
+                shown = ", ".join(live[:5]) + (", ..." if len(live) > 5 else "")
+                raise Conflict(f"compute target {name!r} has queued or running runs ({shown}): "
+                               "wait for them to end, or cancel them ('mlws run cancel RUN'), "
+                               "then delete it")
+            conn.execute(delete(C).where(C.c.pk == row["pk"]))
+            return _describe(row)
+
+        gone = self.db.transact(write)
+        if gone["type"] == T.SSH and not self._pinned_elsewhere(gone["host"], gone["port"]):
+            self.known_hosts.forget(gone["host"], gone["port"])
+
+    def _pinned_elsewhere(self, host: str, port: int) -> bool:
+        return any(t["type"] == T.SSH and (t["host"], t["port"]) == (host, port) for t in self.list())
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def assign(self, run_id: str, name: str, handle: dict | None = None) -> None:
+        """Record that run ``run_id`` executes on target ``name`` (with the target's ``handle``,
+        JSON-able, to find it again); replaces what was recorded.  NotFound for no such target."""
+        name = self.get(name)["name"]
+        data = None if handle is None else json.dumps(handle)
+
+        def write(conn) -> None:
+            conn.execute(delete(R).where(R.c.run_id == run_id))
+            conn.execute(insert(R).values(run_id=run_id, target=name, handle=data,
+                                          assigned_at=now_ms()))
+
+        self.db.transact(write)
+
+    def target_of(self, run_id: str) -> tuple[str, dict | None]:
+        """Where run ``run_id`` executes: ``(target name, handle)``; ``("local", None)`` when
+        nothing was recorded."""
+        with self.db.read() as conn:
+            row = conn.execute(select(R.c.target, R.c.handle).where(R.c.run_id == run_id)).first()
+        if row is None:
+            return T.LOCAL, None
+        return row.target, (json.loads(row.handle) if row.handle else None)
+
+    def target(self, name: str = T.LOCAL):
+        """The execution backend of target ``name`` (a
+        :class:`~jupyter_mlws.compute.base.ComputeTarget`).  Unavailable for a type whose runs
+        cannot execute yet."""
+        kind = self.get(name)["type"]
+        if kind not in BACKEND_OF:
+            raise Unavailable(f"runs cannot execute on {kind} targets with this version of "
+                              "jupyter_mlws: use the local target")
+        return self.backends.get(BACKEND_OF[kind])
+
+    # -- using ---------------------------------------------------------------------------------
+
+    def test(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
+        """Check target ``name`` step by step: ``{target, type, ok, checks: [{check, title,
+        status, detail}]}`` (see :mod:`.checks`); a failed check is in the report, not raised.
+        Contributors and owners (an ssh test reads the key's secret, audited)."""
+        from . import checks
+
+        target = self.get(name)
+        actor = self._require(actor, "write", check_actor)
+        kind = target["type"]
+        if kind == T.LOCAL:
+            found = checks.local_checks(self.backends.get("local").root)
+        elif kind == T.DASK:
+            host, port = T.dask_host_port(target["address"])
+            found = checks.dask_checks(target["address"], host, port, self.timeout)
+        else:
+            found = checks.ssh_checks(lambda on_step: self.connect(name, actor=actor, check_actor=False,
+                                                                   on_step=on_step),
+                                      target["python"], target["workdir"])
+        return checks.report(target["name"], kind, found)
+
+    def connect(self, name: str, *, actor: str | None = None, check_actor: bool = True,
+                on_step=None):
+        """An open, verified SSH connection to ssh target ``name``
+        (:class:`~jupyter_mlws.compute.ssh.connection.SSHConnection`; close it).
+
+        The private key is read from the target's secret (an audited read by ``actor``) and
+        kept in memory; the host's key must be the one pinned.  Contributors and owners.
+        ``on_step(step, detail)`` hears each connection step that passed.  Raises StepFailed
+        naming the step, InvalidInput for a target that is not ssh, and the secret's errors.
+        """
+        target = self.get(name)
+        if target["type"] != T.SSH:
+            raise InvalidInput(f"compute target {target['name']!r} is a {target['type']} target, "
+                               "not ssh")
+        actor = self._require(actor, "write", check_actor)
+        from .ssh.connection import SSHConnection
+
+        secret = target["key_secret"]
+        key = self.secrets.read(actor, secret, check_actor=False) if secret else None
+        host, port = target["host"], target["port"]
+        self.known_hosts.ensure(host, port, parse_host_key(target["host_key"]))
+        return SSHConnection.open(host, port, target["user"], known_hosts=self.known_hosts,
+                                  private_key=key, key_secret=secret, timeout=self.timeout,
+                                  on_step=on_step)
+
+
+_LOCAL = {"name": T.LOCAL, "type": T.LOCAL, "builtin": True, "created_at": None, "created_by": ""}
+
+
+def _taken(name: str) -> AlreadyExists:
+    if name == T.LOCAL:
+        return AlreadyExists("the local target is built in: choose another name")
+    return AlreadyExists(f"compute target {name!r} exists: delete it first ('mlws compute delete "
+                         f"{name}') or choose another name")
+
+
+def _describe(row) -> dict:
+    out = {"name": row["name"], "type": row["type"], "builtin": False,
+           "created_at": row["created_at"], "created_by": row["created_by"],
+           **json.loads(row["settings"])}
+    if row["host_key"]:
+        key = HostKey(*row["host_key"].split(" ", 1))
+        out.update(host_key=key.text, host_key_fingerprint=key.fingerprint)
+    return out

@@ -1,0 +1,214 @@
+"""Compute targets as workspace records (no SSH server needed here: see test_compute_ssh.py):
+the built-in local target, dask targets, settings refused with a clear message and nothing
+recorded, roles, deleting a target runs still use, ``compute test`` of local and dask targets,
+and the ``mlws compute`` commands."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from sshd import ed25519_pair
+
+from jupyter_mlws.access import os_user
+from jupyter_mlws.cli import main
+from jupyter_mlws.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
+
+ED25519 = " ".join(ed25519_pair()[1].split()[:2])
+
+
+def mlws(ws, *args):
+    return CliRunner().invoke(main, ["-w", str(ws.root), *map(str, args)], catch_exceptions=False)
+
+
+def dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_local_is_built_in_listed_first_and_never_deleted(ws):
+    assert ws.compute.list() == [{"name": "local", "type": "local", "builtin": True,
+                                  "created_at": None, "created_by": ""}]
+    assert ws.compute.get("local")["builtin"] is True
+    with pytest.raises(Conflict, match="built in: it cannot be deleted"):
+        ws.compute.delete("local")
+    with pytest.raises(InvalidInput, match="the local target is built in"):
+        ws.compute.create("local2", "local")
+    with pytest.raises(AlreadyExists, match="built in: choose another name"):
+        ws.compute.create("local", "dask", address="tcp://127.0.0.1:8786")
+
+
+def test_a_dask_target_is_recorded_shown_and_deleted(ws):
+    target = ws.compute.create("cluster", "dask", address="tcp://127.0.0.1:8786")
+    assert target["type"] == "dask" and target["address"] == "tcp://127.0.0.1:8786"
+    assert target["created_by"] == os_user() and target["created_at"] > 0 and not target["builtin"]
+    assert [t["name"] for t in ws.compute.list()] == ["local", "cluster"]
+    assert ws.compute.get("cluster") == target
+    with pytest.raises(AlreadyExists, match="'mlws compute delete cluster'"):
+        ws.compute.create("cluster", "dask", address="tcp://127.0.0.1:9999")
+    ws.compute.delete("cluster")
+    with pytest.raises(NotFound, match="no compute target 'cluster'"):
+        ws.compute.get("cluster")
+    with pytest.raises(NotFound):
+        ws.compute.delete("cluster")
+
+
+@pytest.mark.parametrize("name, kind, settings, message", [
+    ("bad name!", "dask", {"address": "tcp://h:1"}, "compute target name 'bad name!' is not valid"),
+    ("x", "slurm", {}, "unknown compute target type 'slurm': use one of ssh, dask"),
+    ("x", "dask", {}, "needs --address"),
+    ("x", "dask", {"address": "http://h:8786"}, "give tcp://HOST:PORT"),
+    ("x", "dask", {"address": "tcp://h"}, "give tcp://HOST:PORT"),
+    ("x", "dask", {"address": "tcp://h:99999"}, "give tcp://HOST:PORT"),
+    ("x", "dask", {"address": "tcp://h:1", "host": "h"}, "host is not a setting of dask targets"),
+    ("x", "ssh", {"host": "h"}, "needs --host and --user"),
+    ("x", "ssh", {"host": "h; rm", "user": "u"}, "invalid host 'h; rm'"),
+    ("x", "ssh", {"host": "-oProxyCommand=x", "user": "u"}, "invalid host"),
+    ("x", "ssh", {"host": "h", "user": "u", "port": 0}, "invalid port 0"),
+    ("x", "ssh", {"host": "h", "user": "u", "port": True}, "invalid port True"),
+    ("x", "ssh", {"host": "h", "user": "u;id"}, "invalid user"),
+    ("x", "ssh", {"host": "h", "user": "u", "workdir": "~/w"}, "starts with '~'"),
+    ("x", "ssh", {"host": "h", "user": "u", "workdir": "/"}, "cannot be '/'"),
+    ("x", "ssh", {"host": "h", "user": "u", "workdir": "a\nb"}, "without control characters"),
+    ("x", "ssh", {"host": "h", "user": "u", "key_secret": "no such"}, "invalid secret name"),
+    ("x", "ssh", {"host": "h", "user": "u", "address": "tcp://h:1"}, "address is not a setting of ssh"),
+    ("x", "ssh", {"host": "h", "user": "u", "host_key": "ssh-dss AAAA"}, "starts with its type"),
+    ("x", "ssh", {"host": "h", "user": "u", "host_key": "ssh-ed25519 not-base64!"}, "not base64"),
+    ("x", "ssh", {"host": "h", "user": "u", "host_key": "ssh-rsa " + ED25519.split()[1]},
+     "not a ssh-rsa key"),
+])
+def test_bad_settings_are_refused_and_nothing_is_recorded(ws, name, kind, settings, message):
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(").replace("?", r"\?")):
+        ws.compute.create(name, kind, **settings)
+    assert [t["name"] for t in ws.compute.list()] == ["local"]
+
+
+def test_the_key_secret_must_exist_and_be_live(ws):
+    with pytest.raises(NotFound, match="no secret named 'gpu-key'"):
+        ws.compute.create("gpu", "ssh", host="h", user="u", key_secret="gpu-key", host_key=ED25519)
+    ws.secrets.set(os_user(), "gpu-key", "not really a key")
+    ws.secrets.delete(os_user(), "gpu-key")
+    with pytest.raises(Conflict, match="secret 'gpu-key' is deleted"):
+        ws.compute.create("gpu", "ssh", host="h", user="u", key_secret="gpu-key", host_key=ED25519)
+    assert [t["name"] for t in ws.compute.list()] == ["local"]
+
+
+def test_a_given_host_key_is_pinned_without_connecting(ws):
+    # nothing listens on that port: --host-key needs no connection
+    target = ws.compute.create("gpu", "ssh", host="127.0.0.1", port=dead_port(), user="alice",
+                               host_key=ED25519 + " a comment")
+    assert target["host_key"] == ED25519
+    assert target["host_key_fingerprint"] == "SHA256:" + _sha256(ED25519)
+    assert target["workdir"] == "mlws-work" and target["python"] == "python3"
+    assert target["key_secret"] is None and target["port"] != 22
+
+
+def _sha256(key: str) -> str:
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.sha256(base64.b64decode(key.split()[1])).digest()).decode().rstrip("=")
+
+
+def test_roles_readers_list_and_show_contributors_change(ws):
+    me = os_user()
+    ws.access.grant(me, "carol", "contributor")
+    ws.access.grant(me, "rita", "reader")
+    ws.compute.create("cluster", "dask", address="tcp://127.0.0.1:1", actor="carol")
+    with pytest.raises(PermissionDenied, match="rita.*contributor or above"):
+        ws.compute.create("c2", "dask", address="tcp://127.0.0.1:1", actor="rita")
+    with pytest.raises(PermissionDenied):
+        ws.compute.delete("cluster", actor="rita")
+    with pytest.raises(PermissionDenied):
+        ws.compute.test("local", actor="rita")
+    with pytest.raises(PermissionDenied):
+        ws.compute.create("c3", "dask", address="tcp://127.0.0.1:1", actor="nobody")
+    assert [t["name"] for t in ws.compute.list()] == ["local", "cluster"]
+    assert ws.compute.get("cluster")["created_by"] == "carol"
+    ws.compute.delete("cluster", actor="carol")
+
+
+def test_a_target_with_live_runs_cannot_be_deleted(ws):
+    ws.compute.create("cluster", "dask", address="tcp://127.0.0.1:1")
+    run = ws.experiment("e").start_run()
+    ws.compute.assign(run.id, "cluster", {"key": "abc"})
+    assert ws.compute.target_of(run.id) == ("cluster", {"key": "abc"})
+    with pytest.raises(Conflict, match=f"'cluster' has queued or running runs \\({run.id}\\).*cancel"):
+        ws.compute.delete("cluster")
+    run.end()
+    ws.compute.delete("cluster")
+    assert ws.compute.target_of("0" * 16) == ("local", None)
+    with pytest.raises(NotFound):
+        ws.compute.assign(run.id, "cluster")
+
+
+def test_only_local_targets_execute_runs_yet(ws):
+    from jupyter_mlws.compute.base import ComputeTarget
+    from jupyter_mlws.errors import Unavailable
+
+    assert isinstance(ws.compute.target("local"), ComputeTarget)
+    ws.compute.create("cluster", "dask", address="tcp://127.0.0.1:1")
+    with pytest.raises(Unavailable, match="cannot execute on dask targets"):
+        ws.compute.target("cluster")
+
+
+def test_testing_local_and_dask_targets(ws, listener):
+    report = ws.compute.test("local")
+    assert report["ok"] and [c["check"] for c in report["checks"]] == ["python", "jupyter_mlws", "disk"]
+    assert all(c["status"] == "ok" for c in report["checks"])
+    ws.compute.create("up", "dask", address=f"tcp://127.0.0.1:{listener}")
+    report = ws.compute.test("up")
+    checks = {c["check"]: c for c in report["checks"]}
+    assert checks["dns"]["status"] == checks["tcp"]["status"] == "ok"
+    assert checks["tcp"]["detail"] == f"127.0.0.1:{listener}"
+    # the scheduler itself is asked when distributed is installed here
+    assert checks["scheduler"]["status"] in ("ok", "fail", "skip")
+    ws.compute.create("down", "dask", address=f"tcp://127.0.0.1:{dead_port()}")
+    report = ws.compute.test("down")
+    assert not report["ok"]
+    assert [(c["check"], c["status"]) for c in report["checks"]] == [
+        ("dns", "ok"), ("tcp", "fail"), ("scheduler", "skip")]
+    assert "connection refused" in report["checks"][1]["detail"]
+    ws.compute.create("nowhere", "dask", address="tcp://no-such-host.invalid:8786")
+    report = ws.compute.test("nowhere")
+    assert [(c["check"], c["status"]) for c in report["checks"]] == [
+        ("dns", "fail"), ("tcp", "skip"), ("scheduler", "skip")]
+    assert "'no-such-host.invalid' does not resolve" in report["checks"][0]["detail"]
+
+
+def test_the_cli(ws, listener):
+    r = mlws(ws, "compute", "create", "cluster", "--type", "dask", "--address", f"tcp://127.0.0.1:{listener}")
+    assert r.exit_code == 0 and "compute target cluster (dask) created" in r.stdout
+    r = mlws(ws, "compute", "list")
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "TYPE", "WHERE", "CREATED", "BY"]
+    assert lines[1].split()[:3] == ["local", "local", "this"] and "built in" in lines[1]
+    assert lines[2].split()[:3] == ["cluster", "dask", f"tcp://127.0.0.1:{listener}"]
+    assert json.loads(mlws(ws, "compute", "show", "cluster", "--json").stdout)["address"].endswith(str(listener))
+    r = mlws(ws, "compute", "test", "cluster")
+    assert r.exit_code == 0 and r.stdout.splitlines()[1].split()[:3] == ["TCP", "connect", "OK"]
+    r = mlws(ws, "compute", "create", "bad", "--type", "dask", "--address", "tcp://127.0.0.1:" + str(dead_port()))
+    assert r.exit_code == 0
+    r = mlws(ws, "compute", "test", "bad")
+    assert r.exit_code == 1 and "FAIL" in r.stdout and "connection refused" in r.stdout
+    r = mlws(ws, "compute", "create", "x", "--type", "dask", "--host", "h", "--address", "tcp://h:1")
+    assert r.exit_code == 2 and "host is not a setting of dask targets" in r.stderr
+    r = mlws(ws, "compute", "delete", "local")
+    assert r.exit_code == 5 and "built in" in r.stderr
+    assert mlws(ws, "compute", "delete", "cluster").exit_code == 0
+    assert mlws(ws, "compute", "show", "cluster").exit_code == 3
+
+
+def test_listing_targets_loads_no_ssh_library(ws):
+    ws.compute.create("gpu", "ssh", host="h", user="u", host_key=ED25519)
+    code = ("import sys\nfrom jupyter_mlws import Workspace\n"
+            f"ws = Workspace.open({str(ws.root)!r})\n"
+            "names = [t['name'] for t in ws.compute.list()]\n"
+            "print(names, 'paramiko' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['local', 'gpu'] False"
