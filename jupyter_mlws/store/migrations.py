@@ -164,7 +164,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (8, "the start time of a run's process, so that a reused pid is never signalled", _process_start),
     (9, "secrets: the workspace's key vault (values encrypted at rest), its audit, runs' secrets",
      _secrets),
-    (11, "compute targets: named SSH hosts and Dask schedulers, and where each run executes",
+    (10, "compute targets: named SSH hosts and Dask schedulers, and where each run executes",
      _compute_targets),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -419,7 +419,7 @@ run_secrets = Table(
     PrimaryKeyConstraint("run_id", "env"),
 )
 
-# -- compute targets (migration 11) --------------------------------------------------------
+# -- compute targets (migration 10) --------------------------------------------------------
 
 # named places runs execute besides this machine (``local`` is built in, never a row)
 compute_targets = Table(
