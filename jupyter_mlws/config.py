@@ -24,6 +24,8 @@ SECRETS_KEY = Path(".mlws") / "secrets.key"
 ENV_WORKSPACE = "MLWS_WORKSPACE"
 #: the run a process started by the workspace logs to
 ENV_RUN_ID = "MLWS_RUN_ID"
+#: the token a process gives a workspace server reached by URL (``MLWS_WORKSPACE=https://...``)
+ENV_TOKEN = "MLWS_TOKEN"
 #: the on-disk layout version of the directory (the schema has its own)
 FORMAT = 1
 
@@ -44,6 +46,9 @@ class WorkspaceConfig:
     secrets_key: str | None = None
     #: days a deleted secret can be recovered before it is purged
     secret_retention_days: float = 7.0
+    #: the largest file a run stores (an artifact, a log, a snapshot file), in MB, whichever
+    #: way it comes (the SDK on the store, or over HTTP)
+    upload_max_mb: int = 5120
 
     @property
     def metadata_url(self) -> str:
@@ -80,7 +85,7 @@ class WorkspaceConfig:
             if value is not None:
                 lines.append(f"{key} = {json.dumps(str(value))}")
         for key in ("heartbeat_interval", "heartbeat_timeout", "snapshot_max_mb",
-                    "secret_retention_days"):
+                    "secret_retention_days", "upload_max_mb"):
             lines.append(f"{key} = {getattr(self, key)!r}")
         return "\n".join(lines) + "\n"
 

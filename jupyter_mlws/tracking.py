@@ -175,7 +175,8 @@ class Tracking:
         return MetricWriter(lambda pts: self.runs.write_points(run_id, pts),
                             lambda: self.runs.heartbeat(run_id),
                             write_records=lambda cells: self.runs.add_cells(run_id, cells),
-                            heartbeat_interval=self.config.heartbeat_interval)
+                            heartbeat_interval=self.config.heartbeat_interval,
+                            batch_max=self.runs.batch_points)
 
     def end_all(self) -> None:
         """End the runs this process started through here and still logs to (innermost first)."""

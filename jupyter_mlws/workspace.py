@@ -53,7 +53,8 @@ class Workspace:
         self.runs = RunService(self.db, heartbeat_timeout=cfg.heartbeat_timeout)
         self.blobs: BlobStore = LocalBlobStore(cfg.artifact_root / "blobs", cfg.root)
         self.blobs.remove_stale_temps()  # uploads killed mid-way (only dead writers' files)
-        self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
+        self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live",
+                                         max_file_bytes=int(cfg.upload_max_mb) * 1024 * 1024)
         self.access = AccessService(self.db)
         self.secrets = _secret_service(cfg, self.db, self.access)
         # a version an endpoint serves cannot be deleted
@@ -289,6 +290,23 @@ class Workspace:
         from .values import ValueService
 
         return ValueService(self.db, self.runs, self.blobs)
+
+    @cached_property
+    def run_tokens(self):
+        """The tokens runs elsewhere write to the workspace with over HTTP (see
+        :mod:`jupyter_mlws.run_tokens`): ``issue(run_id)`` for an executor, ``verify`` for the
+        server."""
+        from .run_tokens import RunTokens
+
+        return RunTokens(self.db, self.runs)
+
+    @cached_property
+    def run_writes(self):
+        """What the server's REST write API calls to create and write to runs (see
+        :mod:`jupyter_mlws.run_writes`)."""
+        from .run_writes import RunWrites
+
+        return RunWrites(self.runs, self.artifacts, self.run_tokens, self.config)
 
     @cached_property
     def cells(self):
