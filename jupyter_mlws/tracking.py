@@ -85,9 +85,11 @@ class Tracking:
     Parameters
     ----------
     runs : RunService
-        Where runs are recorded.
+        Where runs are recorded: the store's service, or its HTTP stand-in
+        (:class:`~jupyter_mlws.remote.store.RemoteRuns`) for a workspace reached by URL.
     artifacts : ArtifactService
-        Where their files go (snapshots, outputs, logs, images).
+        Where their files go (snapshots, outputs, logs, images), or its stand-in
+        (:class:`~jupyter_mlws.remote.store.RemoteArtifacts`).
     models : ModelRegistry
         Where a run registers models.
     config : WorkspaceConfig

@@ -43,9 +43,10 @@ def test_a_token_dies_with_its_run_whatever_ends_it(ws):
         ws.run_tokens.issue(run.id)
 
 
-def test_expired_revoked_unknown_and_malformed_tokens_are_refused(ws, monkeypatch):
+def test_expired_revoked_unknown_and_malformed_tokens_are_refused(any_ws, monkeypatch):
     from jupyter_mlws import run_tokens
 
+    ws = any_ws
     run = _running(ws)
     token = ws.run_tokens.issue(run.id, ttl=60)
     later = run_tokens.now_ms() + 61_000
@@ -69,7 +70,8 @@ def test_expired_revoked_unknown_and_malformed_tokens_are_refused(ws, monkeypatc
     run.end()
 
 
-def test_a_token_covers_its_run_and_the_runs_below_it_only(ws):
+def test_a_token_covers_its_run_and_the_runs_below_it_only(any_ws):
+    ws = any_ws
     top = _running(ws, "top")
     child = top.child("child")
     grandchild = child.child("grandchild")
