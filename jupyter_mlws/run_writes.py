@@ -55,8 +55,8 @@ class RunWrites:
     tokens : RunTokens
         Decides which runs a run's token covers.
     config : WorkspaceConfig
-        ``heartbeat_interval`` and ``snapshot_max_mb`` (told to clients), ``root`` (where an
-        upload is spooled while it arrives: ``.mlws/uploads``).
+        ``heartbeat_interval`` and ``snapshot_max_mb`` (told to clients), ``artifact_root``
+        (an upload is spooled to its ``uploads/`` folder while it arrives, on the blobs' disk).
     """
 
     def __init__(self, runs: RunService, artifacts: ArtifactService, tokens: RunTokens,
@@ -65,7 +65,7 @@ class RunWrites:
         self.artifacts = artifacts
         self.tokens = tokens
         self.config = config
-        self._spool_dir = config.root / ".mlws" / "uploads"
+        self._spool_dir = config.artifact_root / "uploads"
         self._swept = False
 
     def settings(self, scope: str | None = None) -> dict:
@@ -194,7 +194,7 @@ class RunWrites:
     def spool(self) -> IO[bytes]:
         """A new file, in the workspace, to receive an upload into while it arrives (the caller
         removes it once :meth:`upload` has stored it, or the upload failed)."""
-        self._spool_dir.mkdir(parents=True, exist_ok=True)
+        self._spool_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not self._swept:  # what a killed server left
             self._swept = True
             for old in self._spool_dir.glob("upload-*"):

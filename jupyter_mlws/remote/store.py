@@ -93,18 +93,21 @@ class RemoteRuns:
                source_name: str = "", git: object | None = None) -> RunRecord:
         from ..compute.local import this_host
 
-        body = {"name": name or "", "description": description, "parent_id": parent_id,
+        body = {"name": name or "", "description": description,
                 "tags": {k: tag_text(k, v) for k, v in (tags or {}).items()},
                 "source_type": source_type, "source_name": source_name, "host": this_host(),
-                "git": {k: getattr(git, k, None) for k in ("commit", "branch", "dirty")}}
+                "git": {k: v for k in ("commit", "branch", "dirty")
+                        if (v := getattr(git, k, None)) is not None}}
+        if parent_id:
+            body["parent_id"] = parent_id
         return record_of(self.client.call("POST", ("experiments", experiment, "runs"), body))
 
     def mark_started(self, run_id: str) -> RunRecord:
         return record_of(self.client.call("POST", ("runs", run_id, "start")))
 
     def end(self, run_id: str, status: str, error: str | None = None) -> RunRecord:
-        return record_of(self.client.call("POST", ("runs", run_id, "end"),
-                                          {"status": status, "error": error}))
+        body = {"status": status} if error is None else {"status": status, "error": error}
+        return record_of(self.client.call("POST", ("runs", run_id, "end"), body))
 
     def heartbeat(self, run_id: str) -> None:
         self.client.call("POST", ("runs", run_id, "heartbeat"))

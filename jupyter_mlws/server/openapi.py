@@ -489,15 +489,15 @@ SCHEMAS = {
         {"value": "s3cr3t-value"}),
     "RunCreation": _body([], {
         "name": {**_NAME, "minLength": 0}, "description": {"type": "string", "maxLength": DESCRIPTION_MAX},
-        "parent_id": {"type": ["string", "null"], "maxLength": 64, "description": (
+        "parent_id": {"type": "string", "minLength": 1, "maxLength": 64, "description": (
             "The parent run (required with a run's token: a run it covers)")},
         "tags": _TAGS, "source_type": {"type": "string", "enum": list(SOURCE_TYPES)},
         "source_name": _TEXT, "host": {"type": "string", "maxLength": 255, "description": (
             "The machine the run's process runs on")},
-        "git": {"type": ["object", "null"], "additionalProperties": False, "properties": {
-            "commit": {"type": ["string", "null"], "maxLength": 64},
-            "branch": {"type": ["string", "null"], "maxLength": 1024},
-            "dirty": {"type": ["boolean", "null"]}}}},
+        "git": {"type": "object", "additionalProperties": False, "properties": {
+            "commit": {"type": "string", "maxLength": 64},
+            "branch": {"type": "string", "maxLength": 1024},
+            "dirty": {"type": "boolean"}}}},
         {"name": "rf-1", "tags": {"team": "a"}, "source_type": "script", "source_name": "train.py"}),
     "RunBatch": _body([], {
         "params": {"type": "object", "maxProperties": PARAMS_MAX, "description": (
@@ -512,13 +512,14 @@ SCHEMAS = {
         {"params": {"lr": 0.1}, "metrics": [["loss", 0.25, 0, 1700000000000]]}),
     "RunEnd": _body(["status"], {
         "status": {"type": "string", "enum": list(ENDED)},
-        "error": {"type": ["string", "null"], "maxLength": DESCRIPTION_MAX}},
+        "error": {"type": "string", "maxLength": DESCRIPTION_MAX}},
         {"status": "failed", "error": "ValueError: bad input"}),
     "LoggedValue": _body(["key", "kind", "step", "value"], {
         "key": _NAME, "kind": {"type": "string", "enum": ["list", "table"]},
         "step": {"type": "integer", "minimum": STEP_MIN, "maximum": STEP_MAX},
         "timestamp": {"type": "integer", "minimum": TS_MIN, "maximum": TS_MAX},
-        "value": {"type": ["array", "object"], "description": "A list, or a table as {column: [...]}"}},
+        "value": {"description": "A list (kind list), or a table as {column: [...]} (kind table), "
+                                 "at most 16 MB as JSON"}},
         {"key": "acc_per_class", "kind": "list", "step": 0, "value": [0.9, 0.8]}),
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},

@@ -71,7 +71,8 @@ async def test_a_run_written_over_rest_reads_back_as_the_sdk_wrote_it(api, mlws_
     assert files["out/model.pkl"]["size"] == 13 and files["train.log"]["kind"] == "log"
     assert mlws_ws.runs.files(run_id, "artifact")[0]["path"] == "out/model.pkl"
     # nothing left behind while the upload arrived
-    assert not any((mlws_ws.root / ".mlws" / "uploads").glob("*"))
+    uploads = mlws_ws.config.artifact_root / "uploads"
+    assert uploads.is_dir() and not any(uploads.iterdir())
 
 
 async def test_a_batch_is_all_or_nothing_and_bad_bodies_are_400s(api, mlws_ws):
@@ -146,7 +147,8 @@ async def test_an_upload_over_the_limit_is_refused_and_leaves_nothing(api, mlws_
     r = await api("PUT", "runs", run.id, "files", "ok.bin", body=b"x" * 1000)
     assert r.code == 201
     assert [f["path"] for f in mlws_ws.runs.files(run.id)] == ["ok.bin"]
-    assert not any((mlws_ws.root / ".mlws" / "uploads").glob("*"))
+    uploads = mlws_ws.config.artifact_root / "uploads"
+    assert uploads.is_dir() and not any(uploads.iterdir())
     run.end()
 
 

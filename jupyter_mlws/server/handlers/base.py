@@ -116,24 +116,28 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         self.route = route  # the template in routes.ROUTES: it names the body's schema
         super().initialize(name, **kwargs)
 
-    def body(self, any_json: bool = False, *, max_bytes: int | None = None, walk: bool = True) -> Any:
+    def body(self, any_json: bool = False, *, max_bytes: int | None = None,
+             unbounded: tuple[str, ...] = ()) -> Any:
         """The request body, bounded (:func:`~jupyter_mlws.limits.load_json`) and checked
         against the route's schema in the OpenAPI document: an object unless ``any_json``.
         InvalidInput names what does not fit, before anything is done.
 
-        ``max_bytes`` and ``walk=False`` are for routes whose bodies are larger than others
-        and whose values the service checks itself (a batch of metric points): another byte
-        limit, and no walk counting every value."""
-        from ...limits import JSON_MAX_BYTES, JSON_MAX_DEPTH, load_json
+        ``max_bytes`` and ``unbounded`` are for routes whose bodies may be larger than others
+        and whose large parts the service checks itself (a batch's metric points, a logged
+        list): another byte limit, and the properties named in ``unbounded`` left out of the
+        count of values and depth (the rest of the body is bounded as any other)."""
+        from ...limits import JSON_MAX_BYTES, JSON_MAX_DEPTH, check_json, load_json
         from ...jsonschema import validate
         from ..openapi import request_schema
 
         if not self.request.body and any_json:
             raise E.InvalidInput("the request body is empty: send JSON")
         data = load_json(self.request.body, max_bytes=max_bytes or JSON_MAX_BYTES,
-                         max_depth=JSON_MAX_DEPTH if walk else None) if self.request.body else {}
+                         max_depth=None if unbounded else JSON_MAX_DEPTH) if self.request.body else {}
         if not any_json and not isinstance(data, dict):
             raise E.InvalidInput("the request body must be a JSON object")
+        if unbounded:
+            check_json({k: v for k, v in data.items() if k not in unbounded}, "body")
         schema = request_schema(self.route, self.request.method)
         err = validate(data, schema, "body") if schema else None
         if err:

@@ -69,8 +69,8 @@ class BatchHandler(TrackingWriteHandler):
 
     def _write(self, ws, run_id: str) -> int:
         # a batch may hold far more values than other bodies: its points are checked one by one
-        # by the service, so the parser walks nothing (the schema leaves their items to it)
-        body = self.body(max_bytes=BATCH_MAX_BYTES, walk=False)
+        # by the service (the schema leaves their items to it), so they are not walked here
+        body = self.body(max_bytes=BATCH_MAX_BYTES, unbounded=("metrics",))
         return ws.run_writes.batch(run_id, params=body.get("params"), tags=body.get("tags"),
                                    metrics=body.get("metrics"), cells=body.get("cells"))
 

@@ -36,8 +36,9 @@ class ValuesHandler(MlwsHandler):
         self.reply(await self.call(self._log_value, ws, run_id), 201)
 
     def _log_value(self, ws, run_id: str) -> dict:
-        # a value may be as large as the SDK takes (16 MB of JSON): its own byte limit, no walk
-        body = self.body(max_bytes=VALUE_MAX_BYTES + (64 << 10), walk=False)
+        # a value may be as large as the SDK takes (16 MB of JSON): its own byte limit, and the
+        # service checks its shape as log_list / log_table do
+        body = self.body(max_bytes=VALUE_MAX_BYTES + (64 << 10), unbounded=("value",))
         return ws.run_writes.add_value(run_id, body["key"], body["kind"], body["step"],
                                        body["value"], body.get("timestamp"))
 
