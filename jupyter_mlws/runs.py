@@ -145,8 +145,8 @@ class RunService:
         exp_pk = self.experiment_pk(experiment)
         run_id = run_id or new_run_id()
         started = now_ms()
-        here = host is None and status == RUNNING
-        me = local.Process.current() if host is None else local.Process(0, host[:255])
+        me = local.Process.current() if host is None else None
+        here = me is not None and status == RUNNING
 
         def insert(conn: Connection) -> tuple[int, int, int | None]:
             parent_pk = self._pk(conn, parent_id) if parent_id else None
@@ -162,7 +162,7 @@ class RunService:
                 source_type=source_type, source_name=source_name,
                 git_commit=getattr(git, "commit", None), git_branch=getattr(git, "branch", None),
                 git_dirty=getattr(git, "dirty", None), user_name=_user(),
-                host=me.host, pid=me.pid if here else None,
+                host=me.host if me else host[:255], pid=me.pid if here else None,
                 pid_started=me.started if here else None, point_seq=0,
             )).inserted_primary_key[0]
             if tags_in:
