@@ -9,6 +9,7 @@ become blobs when the run ends.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from .fsutil import atomic_write, safe_join, validate_name
 from .errors import InvalidInput, NotFound
+from .limits import check_key, check_upload_size, check_value_size
 from .runs import RunService
 from .store.blobs import BlobStore
 
@@ -80,21 +82,50 @@ class ArtifactService:
         Where the bytes live.
     live_root : Path
         Directory for logs of running runs.
+    max_file_bytes : int, optional
+        The largest file a run stores (InvalidInput past it); None: no limit.
     """
 
-    def __init__(self, runs: RunService, blobs: BlobStore, live_root: Path):
+    def __init__(self, runs: RunService, blobs: BlobStore, live_root: Path,
+                 max_file_bytes: int | None = None):
         self.runs = runs
         self.blobs = blobs
         self.live_root = live_root
+        self.max_file_bytes = max_file_bytes
 
-    def upload_file(self, run_id: str, name: str, path: str | os.PathLike, kind: str = ARTIFACT) -> str:
-        """Store one file as ``name``; return the normalised name."""
+    def upload_file(self, run_id: str, name: str, path: str | os.PathLike, kind: str = ARTIFACT,
+                    shown: str | None = None) -> str:
+        """Store one file as ``name``; return the normalised name.
+
+        ``shown``: how messages name the file (default: its path).  Raises InvalidInput for a
+        bad name, a missing file or one over ``max_file_bytes`` (nothing stored).
+        """
         name = validate_name(name)
+        if kind not in KINDS:
+            raise InvalidInput(f"unknown file kind {kind!r}: use one of {', '.join(KINDS)}")
         if not os.path.isfile(path):
-            raise InvalidInput(f"cannot upload {str(path)!r}: it is not a file")
+            raise InvalidInput(f"cannot upload {shown or str(path)!r}: it is not a file")
+        self.check_size(shown or str(path), os.path.getsize(path))
         sha, size = self.blobs.put_file(path)
         self.runs.add_files(run_id, kind, [(name, sha, size)])
         return name
+
+    def check_size(self, name: str, size: int) -> None:
+        """InvalidInput when a file of ``size`` bytes is over the workspace's limit."""
+        if self.max_file_bytes is not None:
+            check_upload_size(name, size, self.max_file_bytes)
+
+    def add_image(self, run_id: str, key: str, step: int, ts: int, data: bytes) -> str:
+        """Record ``data`` as the image logged as ``key`` at ``step`` (``ts`` in ms); return its
+        format.  InvalidInput, and nothing recorded, for a bad key, bytes that are not a PNG,
+        JPEG, GIF, WebP or SVG image (told by the content), or over 16 MB."""
+        check_key(key, "image")
+        check_value_size(key, "image", len(data))
+        fmt = check_image(data, f"image {key!r}")
+        sha, size = self.blobs.put_bytes(data)
+        self.runs.add_value(run_id, key, "image", step, ts,
+                            data=json.dumps({"size": size, "format": fmt}), blob=sha)
+        return fmt
 
     def upload_folder(self, run_id: str, name: str, path: str | os.PathLike,
                       since_ms: int | None = None) -> list[str]:
@@ -103,23 +134,12 @@ class ArtifactService:
         With ``since_ms``, only files modified since then: a run's ``outputs/``
         never picks up what an earlier run left in the same folder.
         """
-        prefix = validate_name(name)
-        root = Path(path)
-        if not root.is_dir():
-            raise InvalidInput(f"cannot upload {str(path)!r}: it is not a folder")
-        entries = []
-        for file in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
-            if since_ms is not None and file.stat().st_mtime * 1000 < since_ms - 50:
-                continue  # older than the run (50 ms of slack: file times lag the clock a little)
-            rel = validate_name(f"{prefix}/{file.relative_to(root).as_posix()}")
-            entries.append((rel, *self.blobs.put_file(file)))
+        files = folder_files(name, path, since_ms)
+        for rel, file in files:
+            self.check_size(str(file), file.stat().st_size)
+        entries = [(rel, *self.blobs.put_file(file)) for rel, file in files]
         self.runs.add_files(run_id, ARTIFACT, entries)
         return [e[0] for e in entries]
-
-    def store_bytes(self, data: bytes) -> tuple[str, int]:
-        """Store bytes (a logged image, say) as a blob; return ``(sha256, size)`` for the
-        caller to record where they belong."""
-        return self.blobs.put_bytes(data)
 
     def store_snapshot(self, run_id: str, files) -> int:
         """Store snapshot files (from :func:`jupyter_mlws.snapshot.collect`); return the bytes.
@@ -143,8 +163,10 @@ class ArtifactService:
         """Store a log given as bytes or as a file path."""
         name = validate_name(name)
         if isinstance(source, bytes):
+            self.check_size(name, len(source))
             sha, size = self.blobs.put_bytes(source)
         else:
+            self.check_size(str(source), os.path.getsize(source))
             sha, size = self.blobs.put_file(source)
         self.runs.add_files(run_id, LOG, [(name, sha, size)])
 
@@ -214,15 +236,39 @@ class ArtifactService:
     def download(self, run_id: str, path: str | None, dest: str | os.PathLike,
                  kind: str = ARTIFACT) -> list[Path]:
         """Copy files at or below ``path`` into ``dest``, keeping their relative names."""
-        prefix = validate_name(path) if path else ""
-        files = [f for f in self.runs.files(run_id, kind)
-                 if not prefix or f["path"] == prefix or f["path"].startswith(prefix + "/")]
-        if not files:
-            what = f"no {kind} at {prefix!r}" if prefix else f"no {kind}s"
-            raise NotFound(f"the run has {what}: 'mlws run show RUN' lists its files")
+        files = select_files(self.runs.files(run_id, kind), path, kind)
         written = []
         for f in files:
             target = safe_join(dest, f["path"])
             copy_blob(self.blobs, f["sha256"], target)
             written.append(target)
         return written
+
+
+def folder_files(name: str, path: str | os.PathLike, since_ms: int | None = None) -> list[tuple[str, Path]]:
+    """The regular files below the folder ``path`` as ``(artifact name under the prefix
+    name, file)``, by name; with ``since_ms``, only those modified since then (a run's
+    ``outputs/`` never picks up what an earlier run left in the same folder).  InvalidInput
+    when ``path`` is not a folder or a name is not a safe artifact name."""
+    prefix = validate_name(name)
+    root = Path(path)
+    if not root.is_dir():
+        raise InvalidInput(f"cannot upload {str(path)!r}: it is not a folder")
+    out = []
+    for file in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+        if since_ms is not None and file.stat().st_mtime * 1000 < since_ms - 50:
+            continue  # older than the run (50 ms of slack: file times lag the clock a little)
+        out.append((validate_name(f"{prefix}/{file.relative_to(root).as_posix()}"), file))
+    return out
+
+
+def select_files(files: list[dict], path: str | None, kind: str) -> list[dict]:
+    """The files (rows of a run's file list) at or below ``path`` (all when None); NotFound
+    when there is none."""
+    prefix = validate_name(path) if path else ""
+    chosen = [f for f in files
+              if not prefix or f["path"] == prefix or f["path"].startswith(prefix + "/")]
+    if not chosen:
+        what = f"no {kind} at {prefix!r}" if prefix else f"no {kind}s"
+        raise NotFound(f"the run has {what}: 'mlws run show RUN' lists its files")
+    return chosen

@@ -24,6 +24,8 @@ SECRETS_KEY = Path(".mlws") / "secrets.key"
 ENV_WORKSPACE = "MLWS_WORKSPACE"
 #: the run a process started by the workspace logs to
 ENV_RUN_ID = "MLWS_RUN_ID"
+#: the token a process gives a workspace server reached by URL (``MLWS_WORKSPACE=https://...``)
+ENV_TOKEN = "MLWS_TOKEN"
 #: the on-disk layout version of the directory (the schema has its own)
 FORMAT = 1
 
@@ -44,6 +46,9 @@ class WorkspaceConfig:
     secrets_key: str | None = None
     #: days a deleted secret can be recovered before it is purged
     secret_retention_days: float = 7.0
+    #: the largest file a run stores (an artifact, a log, a snapshot file), in MB, whichever
+    #: way it comes (the SDK on the store, or over HTTP)
+    upload_max_mb: int = 5120
 
     @property
     def metadata_url(self) -> str:
@@ -80,7 +85,7 @@ class WorkspaceConfig:
             if value is not None:
                 lines.append(f"{key} = {json.dumps(str(value))}")
         for key in ("heartbeat_interval", "heartbeat_timeout", "snapshot_max_mb",
-                    "secret_retention_days"):
+                    "secret_retention_days", "upload_max_mb"):
             lines.append(f"{key} = {getattr(self, key)!r}")
         return "\n".join(lines) + "\n"
 
@@ -130,6 +135,10 @@ def find_root(path: str | os.PathLike | None = None) -> Path:
     current directory and its parents are searched.
     """
     explicit = path if path is not None else os.environ.get(ENV_WORKSPACE)
+    if is_url(explicit):
+        raise InvalidInput(
+            f"{shown_url(str(explicit))} is a workspace server's URL, and this needs a workspace "
+            "folder: give its path, or reach the server from Python with Workspace.connect(URL)")
     if explicit:
         root = Path(explicit).expanduser().absolute()
         if not (root / CONFIG_FILE).is_file():
@@ -149,3 +158,23 @@ def run_env(root: str | os.PathLike, run_id: str) -> dict[str, str]:
     """The environment variables of a process working for run ``run_id`` of the workspace at
     ``root`` (a command, a kernel), so that code in it logs to that run."""
     return {ENV_WORKSPACE: str(root), ENV_RUN_ID: run_id}
+
+
+def is_url(where: object) -> bool:
+    """Whether ``where`` (a path, or ``MLWS_WORKSPACE``) names a workspace server by URL."""
+    return isinstance(where, str) and where.lower().startswith(("http://", "https://"))
+
+
+def shown_url(url: str) -> str:
+    """A URL as messages show it: scheme, host, port and path; never credentials or a query
+    (a token given in it stays out of every message and log)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the workspace server's URL"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{port}{parts.path}"

@@ -74,3 +74,15 @@ class InsufficientStorage(Unavailable):
     """
 
     reason = "insufficient_storage"
+
+
+def from_reason(reason: str, message: str) -> MlwsError:
+    """The error a face reported as ``{"reason", "message"}`` (the REST API's error JSON), as the
+    kind it was; an unknown reason is a plain MlwsError.  What the SDK raises for a server's
+    refusal, so that code over HTTP catches the same kinds as code on the store."""
+    kinds = (NotFound, AlreadyExists, InvalidInput, PermissionDenied, Conflict, EndpointError,
+             InsufficientStorage, Unavailable)
+    kind = next((k for k in kinds if k.reason == reason), None)
+    if kind is None and reason == "unauthenticated":
+        kind = PermissionDenied
+    return (kind or MlwsError)(message)

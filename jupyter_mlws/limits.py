@@ -14,7 +14,9 @@
 - parameters per submission and params or tags per call: at most 1,000
 - model versions: 1 to 2**53
 - JSON input (every REST body, parameter files): at most 8 MiB, nested at most 32 levels
-  deep, at most 100,000 values in all
+  deep, at most 100,000 values in all (a batch of metric points over HTTP has its own bounds:
+  ``jupyter_mlws.run_writes``)
+- a logged list or table (as JSON) and a logged image: at most 16 MiB
 - time windows of reports (an endpoint's metrics): more than 0 seconds, at most 30 days
 """
 
@@ -47,6 +49,10 @@ JSON_MAX_DEPTH = 32
 JSON_MAX_ITEMS = 100_000
 #: the longest time window a report looks back over, in seconds (30 days)
 WINDOW_MAX_S = 30 * 86400
+#: the largest logged list or table (as JSON) and logged image, in bytes: larger is a file
+VALUE_MAX_BYTES = 16 * 1024 * 1024
+#: the kinds of value ``log_list`` / ``log_table`` record
+VALUE_KINDS = ("list", "table")
 
 
 def check_text(value: object, what: str) -> str:
@@ -326,3 +332,70 @@ def check_window(since: object, what: str = "since") -> float:
     if not ok:  # NaN fails the comparison too
         raise InvalidInput(f"{what} must be a number of seconds from 1 to {WINDOW_MAX_S}, got {since!r}")
     return since
+
+
+def check_points(points: object, what: str = "metrics") -> list[tuple]:
+    """Metric points ``[key, value, step, timestamp]`` from outside (a REST batch) as the
+    ``(key, value, step, ts)`` tuples a run's buffer holds, each checked exactly as
+    ``run.log`` checks it (same functions, same messages, prefixed with the point's place)."""
+    if not isinstance(points, list):
+        raise InvalidInput(f"{what} must be an array of [key, value, step, timestamp] points, "
+                           f"got {type(points).__name__}")
+    out: list[tuple] = []
+    keys: set[str] = set()
+    i = 0
+    try:
+        for i, point in enumerate(points):  # the common case costs a few type tests a point
+            if type(point) is not list or len(point) != 4:
+                raise InvalidInput("a point is [key, value, step, timestamp (ms)], e.g. "
+                                   '["loss", 0.25, 3, 1700000000000]')
+            key, value, step, ts = point
+            if type(key) is not str or key not in keys:
+                keys.add(check_key(key))
+            if type(value) is not float:
+                value = check_value(key, value)
+            if type(step) is not int or not STEP_MIN <= step <= STEP_MAX:
+                step = check_step(key, step)
+            if type(ts) is not int or not TS_MIN <= ts <= TS_MAX:
+                ts = check_timestamp(key, ts)
+            out.append((key, value, step, ts))
+    except InvalidInput as exc:
+        raise InvalidInput(f"{what}[{i}]: {exc}") from None
+    return out
+
+
+def check_logged_value(key: object, kind: str, value: object) -> str:
+    """The stored text (JSON, NaN allowed) of a list or table logged as ``key``: a list for
+    ``"list"``; for ``"table"`` a mapping of column name to a list, every column as long.
+    InvalidInput for a bad key or kind, another shape, or text over :data:`VALUE_MAX_BYTES`."""
+    if kind not in VALUE_KINDS:
+        raise InvalidInput(f"unknown kind of value {kind!r}: use one of {', '.join(VALUE_KINDS)}")
+    check_key(key, kind)
+    if kind == "list" and not isinstance(value, list):
+        raise InvalidInput(f"list {key!r} must be an array of values, got {type(value).__name__}")
+    if kind == "table":
+        if not isinstance(value, dict) or not all(isinstance(c, list) for c in value.values()):
+            raise InvalidInput(f"table {key!r} must map each column's name to a list of values")
+        lengths = {len(c) for c in value.values()}
+        if len(lengths) > 1:
+            raise InvalidInput(f"table {key!r}: columns have different lengths {sorted(lengths)}")
+    try:
+        data = json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(f"{kind} {key!r} cannot be stored as JSON ({exc})") from None
+    check_value_size(key, kind, len(data))
+    return data
+
+
+def check_value_size(key: object, kind: str, size: int) -> None:
+    """InvalidInput when a logged value of ``size`` bytes is over :data:`VALUE_MAX_BYTES`."""
+    if size > VALUE_MAX_BYTES:
+        raise InvalidInput(f"{kind} {key!r} is over {VALUE_MAX_BYTES >> 20} MB: upload it as a file")
+
+
+def check_upload_size(name: str, size: int, max_bytes: int) -> None:
+    """InvalidInput when a file of ``size`` bytes is over a workspace's upload limit."""
+    if size > max_bytes:
+        raise InvalidInput(
+            f"{name!r} is {size:,} bytes, over the workspace's limit of {max_bytes:,} bytes per "
+            "file (upload_max_mb in its mlws.toml): split it, or raise the limit")

@@ -29,7 +29,8 @@ class MetricWriter:
     Parameters
     ----------
     write : callable
-        Persists a list of points in one transaction (all or nothing).
+        Persists a list of at most ``batch_max`` points in one transaction (all or nothing): the
+        store's own, or a POST to a workspace server (:mod:`jupyter_mlws.remote`).
     heartbeat : callable
         Records that the run's process is alive.
     """
@@ -44,6 +45,7 @@ class MetricWriter:
         flush_interval: float = 1.0,
         max_buffer: int = 100_000,
         heartbeat_interval: float = 5.0,
+        batch_max: int | None = None,
     ):
         self.buffer: deque = deque()
         #: other small records written in the same batches (e.g. executed cells)
@@ -51,6 +53,9 @@ class MetricWriter:
         self._write_records = write_records
         self.flush_size = flush_size
         self.max_buffer = max_buffer
+        #: the most points one ``write`` takes: its all-or-nothing unit (a retried batch is
+        #: never half written already)
+        self.batch_max = batch_max or 5 * flush_size
         self._write = write
         self._heartbeat = heartbeat
         self._flush_interval = flush_interval
@@ -99,7 +104,7 @@ class MetricWriter:
                 return
         buffer = self.buffer
         while buffer:
-            batch = [buffer.popleft() for _ in range(min(len(buffer), 5 * self.flush_size))]
+            batch = [buffer.popleft() for _ in range(min(len(buffer), self.batch_max))]
             try:
                 self._write(batch)
             except BaseException as exc:  # keep the points: put them back in order

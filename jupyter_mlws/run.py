@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import atexit
 import io
-import json
 import math
 import os
 import signal
@@ -32,10 +31,10 @@ from typing import Any, Iterable, Mapping, Protocol
 from . import exitwatch
 from . import runs as R
 from .artifacts import ArtifactService, check_image
-from .errors import Conflict, InvalidInput
-from .limits import (
-    STEP_MAX, STEP_MIN, check_key, check_step, check_steps, check_timestamp, check_timestamps,
-    check_value, check_values, param_text, tag_text,
+from .errors import Conflict, InvalidInput, PermissionDenied
+from .limits import (  # noqa: F401 (VALUE_MAX_BYTES: re-exported)
+    STEP_MAX, STEP_MIN, VALUE_MAX_BYTES, check_key, check_logged_value, check_step, check_steps,
+    check_timestamp, check_timestamps, check_value, check_values, param_text, tag_text,
 )
 from .metrics import MetricWriter
 from .models import ModelRegistry
@@ -47,9 +46,6 @@ _hooks_installed = False
 _terminated_by: str | None = None
 _time = time.time
 _time_ns = time.time_ns
-
-#: a single list/table value larger than this is refused (upload a file instead)
-VALUE_MAX_BYTES = 16 * 1024 * 1024
 
 
 class RunServices(Protocol):
@@ -254,16 +250,13 @@ class Run:
         if not isinstance(table, Mapping):
             raise InvalidInput(f"log_table({key!r}) needs a dict of column -> list or a DataFrame")
         columns = {str(c): [_plain(v) for v in vals] for c, vals in table.items()}
-        lengths = {len(v) for v in columns.values()}
-        if len(lengths) > 1:
-            raise InvalidInput(f"table {key!r}: columns have different lengths {sorted(lengths)}")
         self._log_value(key, "table", columns, step)
 
     def log_image(self, key: str, image: Any, step: int | None = None) -> None:
         """Log an image: a path to a PNG/JPEG/GIF/WebP/SVG file, its bytes, or a matplotlib figure.
 
-        Raises InvalidInput, and records nothing, for an empty file or one that is not an image
-        of those formats (told by its content, not its name).
+        Raises InvalidInput, and records nothing, for an empty file, one that is not an image
+        of those formats (told by its content, not its name), or one over 16 MB.
         """
         self._check_running()
         check_key(key, "image")
@@ -277,18 +270,13 @@ class Run:
             data = _read_file(image, f"image {key!r}")
         else:
             raise InvalidInput(f"log_image({key!r}) needs a file path, image bytes or a matplotlib figure")
-        fmt = check_image(data, f"image {key!r}")
-        sha, size = self.services.artifacts.store_bytes(data)
-        self.services.runs.add_value(self.id, key, "image", self._value_step(key, step),
-                                      int(_time() * 1000), data=json.dumps({"size": size, "format": fmt}),
-                                      blob=sha)
+        check_image(data, f"image {key!r}")  # before a step is spent (and before any upload)
+        self.services.artifacts.add_image(self.id, key, self._value_step(key, step),
+                                          int(_time() * 1000), data)
 
     def _log_value(self, key: str, kind: str, value: Any, step: int | None) -> None:
         self._check_running()
-        check_key(key, kind)
-        data = json.dumps(value, allow_nan=True)
-        if len(data) > VALUE_MAX_BYTES:
-            raise InvalidInput(f"{kind} {key!r} is over {VALUE_MAX_BYTES >> 20} MB: upload it as a file")
+        data = check_logged_value(key, kind, value)
         self.services.runs.add_value(self.id, key, kind, self._value_step(key, step),
                                       int(_time() * 1000), data=data)
 
@@ -379,7 +367,10 @@ class Run:
         try:
             self.record = self.services.runs.end(self.id, status, error)
         except Conflict:  # ended elsewhere meanwhile, e.g. canceled: that status stands
-            self.record = self.services.runs.get(self.id)
+            try:
+                self.record = self.services.runs.get(self.id)
+            except PermissionDenied:  # over HTTP with the run's token, which died with the run
+                pass
 
     def detach(self) -> None:
         """Write what is buffered and stop logging through this handle; the run goes on (a run

@@ -54,6 +54,9 @@ class RunService:
         Seconds without a heartbeat after which a running run is marked killed.
     """
 
+    #: the most buffered points one write takes in one transaction (a metric buffer's batch)
+    batch_points = BATCH_ROWS
+
     def __init__(self, db: Database, heartbeat_timeout: float = 60.0):
         self.db = db
         self.heartbeat_timeout = heartbeat_timeout
@@ -126,16 +129,24 @@ class RunService:
         git: object | None = None,
         status: str = RUNNING,
         run_id: str | None = None,
+        host: str | None = None,
     ) -> RunRecord:
-        """Record a new run (running, or queued for an executor) and return it."""
+        """Record a new run (running, or queued for an executor) and return it.
+
+        ``host``: the run is a process's on that machine, which logs to it over HTTP; no process
+        is recorded (there is none here to signal).  Without it, a running run is this
+        process's (what cancel checks).
+        """
         tags_in = tag_rows(tags or {})
         check_description(description)
-        for text, what in ((name or "", "the run name"), (source_name, "the source name")):
+        for text, what in ((name or "", "the run name"), (source_name, "the source name"),
+                           (host or "", "the host name")):
             check_text(text, what)
         exp_pk = self.experiment_pk(experiment)
         run_id = run_id or new_run_id()
         started = now_ms()
-        me = local.Process.current()  # a running run is this process's (what cancel checks)
+        me = local.Process.current() if host is None else None
+        here = me is not None and status == RUNNING
 
         def insert(conn: Connection) -> tuple[int, int, int | None]:
             parent_pk = self._pk(conn, parent_id) if parent_id else None
@@ -151,8 +162,8 @@ class RunService:
                 source_type=source_type, source_name=source_name,
                 git_commit=getattr(git, "commit", None), git_branch=getattr(git, "branch", None),
                 git_dirty=getattr(git, "dirty", None), user_name=_user(),
-                host=me.host, pid=me.pid if status == RUNNING else None,
-                pid_started=me.started if status == RUNNING else None, point_seq=0,
+                host=me.host if me else host[:255], pid=me.pid if here else None,
+                pid_started=me.started if here else None, point_seq=0,
             )).inserted_primary_key[0]
             if tags_in:
                 conn.execute(S.tags.insert(), [
@@ -243,24 +254,55 @@ class RunService:
 
     def log_params(self, run_id: str, values: dict) -> None:
         """Record params; a param keeps its first value (a different one is a Conflict)."""
-        check_count(len(values), PARAMS_MAX, "params")
-        rows = {check_key(k, "param"): param_text(k, v) for k, v in values.items()}
+        rows = param_rows(values)
         if not rows:
             return
         run_pk = self.pk_of(run_id)
+        self.db.transact(lambda conn: self._write_params(conn, run_pk, rows))
+
+    def _write_params(self, conn: Connection, run_pk: int, rows: dict) -> None:
+        conn.execute(self.db.insert(S.params).on_conflict_do_nothing(
+            index_elements=["run_pk", "key"]),
+            [dict(run_pk=run_pk, key=k, value=v, num=n) for k, (v, n) in rows.items()])
+        stored = dict(conn.execute(
+            select(S.params.c.key, S.params.c.value)
+            .where(and_(S.params.c.run_pk == run_pk, S.params.c.key.in_(list(rows))))).all())
+        for key, (value, _num) in rows.items():
+            if stored[key] != value:  # raising rolls the whole call back
+                raise Conflict(
+                    f"param {key!r} is already {stored[key]!r} on this run and params do not "
+                    "change: start a new run, or record the new value as a tag or metric")
+
+    def write_batch(self, run_id: str, *, params: Mapping | None = None, tags: Mapping | None = None,
+                    points: Sequence[tuple] = (), cells: Sequence[tuple] = ()) -> None:
+        """Record params, tags, metric points ``(key, value, step, ts)`` (checked as
+        :meth:`~jupyter_mlws.run.Run.log` checks them) and executed cells ``(ordinal, ts,
+        record)`` of a running run in one transaction: all of it, or nothing.
+
+        Raises InvalidInput for a bad param or tag (or more than :data:`BATCH_ROWS` points), and
+        Conflict when the run is not running or a param would change.
+        """
+        prows, trows = param_rows(params or {}), tag_rows(tags or {})
+        if len(points) > BATCH_ROWS:
+            raise InvalidInput(f"{len(points)} points in one batch, over the limit of {BATCH_ROWS}: "
+                               "send them in several batches")
+        run_pk = self.pk_of(run_id)
+        upsert = self.db.upsert(S.tags, [dict(run_pk=run_pk, key=k, value=v)
+                                         for k, v in trows.items()], ["run_pk", "key"]) if trows else None
 
         def write(conn: Connection) -> None:
-            conn.execute(self.db.insert(S.params).on_conflict_do_nothing(
-                index_elements=["run_pk", "key"]),
-                [dict(run_pk=run_pk, key=k, value=v, num=n) for k, (v, n) in rows.items()])
-            stored = dict(conn.execute(
-                select(S.params.c.key, S.params.c.value)
-                .where(and_(S.params.c.run_pk == run_pk, S.params.c.key.in_(list(rows))))).all())
-            for key, (value, _num) in rows.items():
-                if stored[key] != value:  # raising rolls the whole call back
-                    raise Conflict(
-                        f"param {key!r} is already {stored[key]!r} on this run and params do not "
-                        "change: start a new run, or record the new value as a tag or metric")
+            status = conn.execute(select(S.runs.c.status).where(S.runs.c.pk == run_pk)).scalar()
+            if status != RUNNING:
+                raise Conflict(f"run {run_id} is {status}: only a running run takes params, "
+                               "metrics and cells")
+            if prows:
+                self._write_params(conn, run_pk, prows)
+            if upsert:
+                conn.execute(*upsert)
+            if points:
+                self._write_points(conn, run_pk, points)
+            if cells:
+                conn.execute(S.run_values.insert(), self._cell_rows(run_pk, cells))
 
         self.db.transact(write)
 
@@ -405,10 +447,13 @@ class RunService:
 
     def add_cells(self, run_id: str, cells: Sequence[tuple[int, int, dict]]) -> None:
         """Record executed cells ``(ordinal, ts, record)`` of a session run."""
-        run_pk = self.pk_of(run_id)
-        rows = [dict(run_pk=run_pk, key="cells", kind="cell", step=n, ts=ts, data=json.dumps(c))
-                for n, ts, c in cells]
+        rows = self._cell_rows(self.pk_of(run_id), cells)
         self.db.transact(lambda conn: conn.execute(S.run_values.insert(), rows))
+
+    @staticmethod
+    def _cell_rows(run_pk: int, cells: Sequence[tuple[int, int, dict]]) -> list[dict]:
+        return [dict(run_pk=run_pk, key="cells", kind="cell", step=n, ts=ts, data=json.dumps(c))
+                for n, ts, c in cells]
 
     def add_files(self, run_id: str, kind: str, files: Iterable[tuple[str, str, int]]) -> None:
         """Record files ``(path, sha256, size)`` of a run; a path logged again is replaced."""
@@ -669,6 +714,12 @@ def _check_run_id(run_id) -> None:
     if not isinstance(run_id, str) or not run_id:
         raise InvalidInput(f"a run id must be a non-empty string, got {run_id!r}")
     check_text(run_id, "the run id")
+
+
+def param_rows(params: Mapping) -> dict[str, tuple[str, float | None]]:
+    """Params as stored: checked keys, ``(text, number)`` values, at most ``PARAMS_MAX``."""
+    check_count(len(params), PARAMS_MAX, "params")
+    return {check_key(k, "param"): param_text(k, v) for k, v in params.items()}
 
 
 def tag_rows(tags: Mapping) -> dict[str, str]:

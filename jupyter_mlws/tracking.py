@@ -85,9 +85,11 @@ class Tracking:
     Parameters
     ----------
     runs : RunService
-        Where runs are recorded.
+        Where runs are recorded: the store's service, or its HTTP stand-in
+        (:class:`~jupyter_mlws.remote.store.RemoteRuns`) for a workspace reached by URL.
     artifacts : ArtifactService
-        Where their files go (snapshots, outputs, logs, images).
+        Where their files go (snapshots, outputs, logs, images), or its stand-in
+        (:class:`~jupyter_mlws.remote.store.RemoteArtifacts`).
     models : ModelRegistry
         Where a run registers models.
     config : WorkspaceConfig
@@ -175,7 +177,8 @@ class Tracking:
         return MetricWriter(lambda pts: self.runs.write_points(run_id, pts),
                             lambda: self.runs.heartbeat(run_id),
                             write_records=lambda cells: self.runs.add_cells(run_id, cells),
-                            heartbeat_interval=self.config.heartbeat_interval)
+                            heartbeat_interval=self.config.heartbeat_interval,
+                            batch_max=self.runs.batch_points)
 
     def end_all(self) -> None:
         """End the runs this process started through here and still logs to (innermost first)."""

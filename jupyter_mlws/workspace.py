@@ -53,7 +53,8 @@ class Workspace:
         self.runs = RunService(self.db, heartbeat_timeout=cfg.heartbeat_timeout)
         self.blobs: BlobStore = LocalBlobStore(cfg.artifact_root / "blobs", cfg.root)
         self.blobs.remove_stale_temps()  # uploads killed mid-way (only dead writers' files)
-        self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live")
+        self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live",
+                                         max_file_bytes=int(cfg.upload_max_mb) * 1024 * 1024)
         self.access = AccessService(self.db)
         self.secrets = _secret_service(cfg, self.db, self.access)
         # a version an endpoint serves cannot be deleted
@@ -113,8 +114,13 @@ class Workspace:
     def open(cls, path: str | os.PathLike | None = None) -> "Workspace":
         """Open the workspace at ``path``, ``$MLWS_WORKSPACE`` or above the current directory.
 
-        A missing or damaged workspace is an error, and nothing is created.
+        A missing or damaged workspace is an error, and nothing is created.  A workspace
+        server's URL (``http(s)://...``, given or in ``MLWS_WORKSPACE``) is reached over HTTP
+        with the token in ``MLWS_TOKEN``: see :meth:`connect`.
         """
+        where = path if path is not None else os.environ.get(C.ENV_WORKSPACE)
+        if C.is_url(where):
+            return cls.connect(str(where), os.environ.get(C.ENV_TOKEN) or None)
         root = C.find_root(path)
         cfg = C.load(root)
         if cfg.metadata is None and not (root / C.DB_FILE).is_file():
@@ -122,6 +128,23 @@ class Workspace:
                 f"the workspace at {str(root)!r} has lost its database {C.DB_FILE}: "
                 "restore it from a backup")
         return cls(cfg)
+
+    @staticmethod
+    def connect(url: str, token: str | None = None, *, timeout: float = 30.0):
+        """The workspace served at ``url`` (any Jupyter server with the extension, or ``mlws
+        server``), reached over HTTP with ``token``: a user's Jupyter token (its workspace role
+        applies), or a run's token (see :mod:`jupyter_mlws.run_tokens`).
+
+        Returns a :class:`~jupyter_mlws.remote.workspace.RemoteWorkspace`: ``experiment(...)
+        .start_run()`` and the run handle's calls work as on a local workspace (metrics are
+        buffered and sent in batches), and so do ``get_run``, ``search_runs`` and
+        ``list_experiments`` for a user.  ``timeout``: seconds a request may take.  Raises
+        Unavailable (naming the URL, never the token) when the server cannot be reached,
+        PermissionDenied when it refuses the token.
+        """
+        from .remote.workspace import RemoteWorkspace
+
+        return RemoteWorkspace.connect(url, token, timeout=timeout)
 
     def close(self) -> None:
         """End this process's runs and release the database."""
@@ -289,6 +312,23 @@ class Workspace:
         from .values import ValueService
 
         return ValueService(self.db, self.runs, self.blobs)
+
+    @cached_property
+    def run_tokens(self):
+        """The tokens runs elsewhere write to the workspace with over HTTP (see
+        :mod:`jupyter_mlws.run_tokens`): ``issue(run_id)`` for an executor, ``verify`` for the
+        server."""
+        from .run_tokens import RunTokens
+
+        return RunTokens(self.db, self.runs)
+
+    @cached_property
+    def run_writes(self):
+        """What the server's REST write API calls to create and write to runs (see
+        :mod:`jupyter_mlws.run_writes`)."""
+        from .run_writes import RunWrites
+
+        return RunWrites(self.runs, self.artifacts, self.run_tokens, self.config)
 
     @cached_property
     def cells(self):

@@ -118,3 +118,37 @@ def sshd():
     server = SshServer(login_user()).start()
     yield server
     server.remove()
+
+
+class HttpWorkspace:
+    """A workspace served by a real ``mlws server`` subprocess: its ``url``, the Jupyter
+    ``token`` of its user, the server's ``log`` file, and ``ws``, the same workspace opened
+    locally (to read back what came over HTTP)."""
+
+    def __init__(self, ws, server):
+        self.ws = ws
+        self.url = server.url
+        self.token = server.token
+        self.log = server.log
+
+
+@pytest.fixture(scope="session")
+def http_workspace(tmp_path_factory):
+    """One ``mlws server`` per session over a workspace of its own, logging at DEBUG level
+    (whatever it logs can be searched for tokens)."""
+    import sys
+
+    from jupyter_mlws import Workspace
+    from mlws_testing import start_jupyter, stop_jupyter
+
+    root = tmp_path_factory.mktemp("http-ws")
+    ws = Workspace.create(root / "ws")
+    mlws = str(Path(sys.executable).parent / "mlws")
+    server = start_jupyter(root, lambda port, token: [
+        mlws, "-w", str(ws.root), "server", "--port", str(port), f"--IdentityProvider.token={token}",
+        "--log-level=DEBUG"], cwd=root)
+    try:
+        yield HttpWorkspace(ws, server)
+    finally:
+        stop_jupyter(server)
+        ws.close()

@@ -11,6 +11,12 @@ revoked user's stream closes.  A refusal leaves its reason (who lacks which role
 on the handler as ``mlws_denied``, which the workspace's handlers show verbatim.
 When the roles cannot be read (the store fails) the request is answered 503 (507 for a full
 disk) with the reason, never 500.
+
+A request signed in with a run's token (a :class:`~.identity.RunPrincipal`) is decided here
+alone: the server's authorizer knows nothing of runs.  It may use only the ``mlws:runs`` routes
+whose handler lists the method in ``run_token_methods``, and only on runs its token covers (its
+run and the runs below it): no other run, no secret, endpoint, model or role, and none of
+Jupyter's own resources (its events stream included).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from tornado import web
 from tornado.websocket import WebSocketHandler
 
 from .. import errors as E
+from .identity import RunPrincipal
 
 if TYPE_CHECKING:  # pragma: no cover
     from .extension import MlwsApp
@@ -52,6 +59,8 @@ class WorkspaceAuthorizer(Authorizer):
         self._streams: weakref.WeakSet[WebSocketHandler] = weakref.WeakSet()
 
     async def is_authorized(self, handler, user, action: str, resource: str) -> bool:
+        if isinstance(user, RunPrincipal):
+            return await self._allows_run(handler, user, resource)
         if not await ensure_async(self.base.is_authorized(handler, user, action, resource)):
             return False
         if resource == "events" and self.app.enforce_roles:
@@ -92,6 +101,26 @@ class WorkspaceAuthorizer(Authorizer):
                 handler.close(REFUSED_CODE, reason)
                 closed += 1
         return closed
+
+    async def _allows_run(self, handler, user: RunPrincipal, resource: str) -> bool:
+        """Whether a run's token may make this request (see the module's docstring); a refusal's
+        reason is left on the handler."""
+        method = handler.request.method.upper()
+        if resource != PREFIX + "runs" or method not in getattr(handler, "run_token_methods", ()):
+            handler.mlws_denied = (f"a run's token reads and writes its run only (run {user.run_id}): "
+                                   "it cannot make this request")
+            return False
+        run_id = handler.path_kwargs.get("run_id")
+        if run_id is None:
+            return True  # the route names no run: its service applies the token's scope
+        try:
+            covered = await asyncio.to_thread(self.app.run_token_covers, user.run_id, run_id)
+        except E.MlwsError as exc:
+            raise _cannot_decide(handler, exc) from None
+        if not covered:
+            handler.mlws_denied = (f"this token belongs to run {user.run_id}: it cannot read or "
+                                   f"write run {run_id[:40]!r}")
+        return covered
 
     async def _allows(self, handler, user, action: str, concept: str) -> bool:
         """Whether the user's role allows it; a refusal's reason is left on the handler

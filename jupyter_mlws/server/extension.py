@@ -87,6 +87,10 @@ class MlwsApp(ExtensionApp):
 
         # workspace roles decide mlws:* resources (and the events stream), after the server's authorizer
         self._authorizer = install(self)
+        # a run's token signs in as that run, on the workspace's API only (beside the server's sign-in)
+        from .identity import install as install_run_tokens
+
+        install_run_tokens(self)
 
     def initialize_handlers(self):
         from .routes import handlers
@@ -148,6 +152,16 @@ class MlwsApp(ExtensionApp):
             role_allows(OWNER, action)  # still refuses an unknown action
             return
         self.open_workspace().access.require(user, action, concept)
+
+    # -- run tokens (blocking: call in a thread) ------------------------------------------
+
+    def verify_run_token(self, token: str) -> str:
+        """The run a run's token belongs to; PermissionDenied when it is not (or no longer) valid."""
+        return self.open_workspace().run_tokens.verify(token)
+
+    def run_token_covers(self, scope_run_id: str, run_id: str) -> bool:
+        """Whether a token of run ``scope_run_id`` may touch run ``run_id``."""
+        return self.open_workspace().run_tokens.covers(scope_run_id, run_id)
 
     # -- notebooks -----------------------------------------------------------------------
 

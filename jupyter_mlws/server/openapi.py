@@ -11,7 +11,12 @@ from __future__ import annotations
 import re
 
 from .. import __version__
-from ..limits import DESCRIPTION_MAX, KEY_MAX, PARAMS_MAX, TAG_VALUE_MAX, TAGS_MAX, VERSION_MAX
+from ..limits import (
+    DESCRIPTION_MAX, KEY_MAX, PARAMS_MAX, STEP_MAX, STEP_MIN, TAG_VALUE_MAX, TAGS_MAX, TS_MAX, TS_MIN,
+    VERSION_MAX,
+)
+from ..run_records import ENDED
+from ..run_writes import BATCH_MAX_POINTS, CELLS_MAX, SOURCE_TYPES
 from ..secrets.names import BINDINGS_MAX, VALUE_MAX_BYTES, VALUE_MIN_CHARS
 
 _ERRORS = {
@@ -55,6 +60,7 @@ REF = _param("ref", description="NAME (every version), NAME:VERSION or NAME@ALIA
 ENDPOINT = _param("endpoint", description="The endpoint's name")
 SECRET = _param("secret", description="The secret's name")
 TARGET = _param("target", description="The compute target's name")
+EXPERIMENT = _param("experiment", description="The experiment's name")
 _SECRET_SPECS = {"type": "array", "maxItems": BINDINGS_MAX,
                  "items": {"type": "string", "minLength": 1, "maxLength": 400},
                  "description": "The workspace's secrets given to the run as environment variables: "
@@ -78,6 +84,51 @@ def _body(required: list[str], properties: dict, example: dict) -> dict:
     return {"type": "object", "required": required, "properties": properties,
             "additionalProperties": False, "example": example}
 
+
+def _raw_body(description: str) -> dict:
+    """A request body of bytes (an image, a file), not JSON."""
+    return {"required": True, "description": description, "content": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+#: the tracking write API: what the SDK sends over HTTP (run tokens may call these on their runs)
+TRACKING_PATHS = {
+    "/tracking": {"get": _op(
+        "What a client writes by: heartbeat_interval (s), snapshot_max_mb, upload_max_bytes, "
+        "batch_max_points, batch_max_bytes, value_max_bytes, and run_id (a run token's run, else "
+        "null)", "tracking")},
+    "/experiments/{experiment}/runs": {"post": _op(
+        "Start a running run of the experiment (created by its first run); a run's token starts "
+        "children of its run only", "tracking", "Run", params=[EXPERIMENT], body="RunCreation",
+        status="201")},
+    "/runs/{run_id}/batch": {"post": _op(
+        "Write params, tags, metric points and executed cells to a running run, all or nothing; "
+        "answers {points}", "tracking", params=[RUN_ID], body="RunBatch")},
+    "/runs/{run_id}/start": {"post": _op(
+        "A queued run is picked up by a process elsewhere: it becomes running", "tracking", "Run",
+        params=[RUN_ID])},
+    "/runs/{run_id}/end": {"post": _op(
+        "End a running run with a status and error (its token then stops working)", "tracking",
+        "Run", params=[RUN_ID], body="RunEnd")},
+    "/runs/{run_id}/heartbeat": {"post": _op(
+        "The process of a running run is alive", "tracking", None, params=[RUN_ID], status="204")},
+    "/runs/{run_id}/children": {"get": _op("The run's child runs, oldest first", "tracking",
+                                           params=[RUN_ID])},
+    "/runs/{run_id}/images/{key}": {"post": {
+        **_op("Log an image (PNG, JPEG, GIF, WebP or SVG, told by its content; at most 16 MB) at "
+              "?step=N of a running run", "tracking", params=[
+                  RUN_ID, _param("key", description="The image's key"),
+                  _param("step", "query", "The step", "integer"),
+                  _param("timestamp", "query", "ms since the epoch (default: now)", "integer")],
+              status="201"),
+        "requestBody": _raw_body("The image's bytes")}},
+    "/runs/{run_id}/files/{path}": {"put": {
+        **_op("Store the body as the run's file PATH, streamed (at most the workspace's "
+              "upload_max_mb); answers {path, kind, size}", "tracking", params=[
+                  RUN_ID, _param("path", description="The file's name, e.g. out/model.pkl"),
+                  _param("kind", "query", "artifact (default), log or snapshot")], status="201"),
+        "requestBody": _raw_body("The file's bytes")}},
+}
 
 PATHS = {
     "/workspace": {"get": _op("Describe the workspace, with your user and role", "workspace")},
@@ -118,7 +169,10 @@ PATHS = {
         "Logged lists, tables and images: the newest max_results steps of each key, and every key "
         "with its count", "runs", "Values", params=[
             RUN_ID, _param("key", "query", "Only this key"),
-            _param("max_results", "query", "Steps per key, 1 to 1000 (default 50)", "integer")])},
+            _param("max_results", "query", "Steps per key, 1 to 1000 (default 50)", "integer")]),
+        "post": _op("Log a list or table at a step of a running run (checked as run.log_list and "
+                    "run.log_table check it; at most 16 MB of JSON)", "tracking", params=[RUN_ID],
+                    body="LoggedValue", status="201")},
     "/runs/{run_id}/values/{key}/{step}/image": {"get": _op(
         "A logged image's bytes: PNG/JPEG/GIF/WebP inline, SVG as a sandboxed attachment", "runs",
         "File", content_type="application/octet-stream",
@@ -161,6 +215,7 @@ PATHS = {
         "runs", "Run", params=[RUN_ID, {**_param("action"),
                                         "schema": {"enum": ["cancel", "rerun", "promote"]}}],
         body="RunAction", body_required=False)},
+    **TRACKING_PATHS,
     "/notebook-parameters": {"get": _op(
         "The parameters cell of a notebook in the server's folder, read without running it "
         "(contributors and owners only: it tells which files exist)",
@@ -487,6 +542,40 @@ SCHEMAS = {
             "check": {"type": "string"}, "title": {"type": "string"},
             "status": {"type": "string", "enum": ["ok", "fail", "skip"]},
             "detail": {"type": "string"}}}}}},
+    "RunCreation": _body([], {
+        "name": {**_NAME, "minLength": 0}, "description": {"type": "string", "maxLength": DESCRIPTION_MAX},
+        "parent_id": {"type": "string", "minLength": 1, "maxLength": 64, "description": (
+            "The parent run (required with a run's token: a run it covers)")},
+        "tags": _TAGS, "source_type": {"type": "string", "enum": list(SOURCE_TYPES)},
+        "source_name": _TEXT, "host": {"type": "string", "maxLength": 255, "description": (
+            "The machine the run's process runs on")},
+        "git": {"type": "object", "additionalProperties": False, "properties": {
+            "commit": {"type": "string", "maxLength": 64},
+            "branch": {"type": "string", "maxLength": 1024},
+            "dirty": {"type": "boolean"}}}},
+        {"name": "rf-1", "tags": {"team": "a"}, "source_type": "script", "source_name": "train.py"}),
+    "RunBatch": _body([], {
+        "params": {"type": "object", "maxProperties": PARAMS_MAX, "description": (
+            "Name: value; a value that is not a string is stored as its JSON (a param keeps its "
+            "first value)")},
+        "tags": _TAGS,
+        "metrics": {"type": "array", "maxItems": BATCH_MAX_POINTS, "description": (
+            "Points [key, value, step, timestamp (ms)], each checked as run.log checks it; NaN "
+            "and infinities as JSON's NaN / Infinity / -Infinity")},
+        "cells": {"type": "array", "maxItems": CELLS_MAX, "description": (
+            "Executed cells of a session run: [ordinal, timestamp (ms), record]")}},
+        {"params": {"lr": 0.1}, "metrics": [["loss", 0.25, 0, 1700000000000]]}),
+    "RunEnd": _body(["status"], {
+        "status": {"type": "string", "enum": list(ENDED)},
+        "error": {"type": "string", "maxLength": DESCRIPTION_MAX}},
+        {"status": "failed", "error": "ValueError: bad input"}),
+    "LoggedValue": _body(["key", "kind", "step", "value"], {
+        "key": _NAME, "kind": {"type": "string", "enum": ["list", "table"]},
+        "step": {"type": "integer", "minimum": STEP_MIN, "maximum": STEP_MAX},
+        "timestamp": {"type": "integer", "minimum": TS_MIN, "maximum": TS_MAX},
+        "value": {"description": "A list (kind list), or a table as {column: [...]} (kind table), "
+                                 "at most 16 MB as JSON"}},
+        {"key": "acc_per_class", "kind": "list", "step": 0, "value": [0.9, 0.8]}),
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
 }

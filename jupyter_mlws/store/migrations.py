@@ -152,6 +152,10 @@ def _compute_targets(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _run_tokens(conn: Connection) -> None:
+    schema.run_tokens.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -166,6 +170,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
      _secrets),
     (10, "compute targets: named SSH hosts and Dask schedulers, and where each run executes",
      _compute_targets),
+    (11, "run-scoped tokens: what a process elsewhere writes to its run over HTTP with", _run_tokens),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -447,3 +447,20 @@ run_compute = Table(
     Column("assigned_at", BigInteger, nullable=False),
 )
 Index("ix_run_compute_target", run_compute.c.target)
+
+# -- run-scoped tokens (migration 11) ------------------------------------------------------
+
+# a token that lets a process elsewhere (an SSH machine, a Dask worker) write to one run over the
+# workspace server's REST API (jupyter_mlws.run_tokens); only the sha256 of the token is kept
+run_tokens = Table(
+    "run_tokens",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Text, nullable=False),
+    # hex sha256 of the whole token: what a request's token is looked up by
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+Index("ix_run_tokens_run", run_tokens.c.run_id)

@@ -5,7 +5,9 @@ The server's base URL is ``/a%40b/`` on purpose: no test hard-codes a path.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
 
 import pytest
@@ -119,6 +121,24 @@ def _workspace_state(ws):
             ws.list_experiments(), models,
             [(v.ref, v.aliases, v.tags, v.description) for m in models for v in ws.models.versions(m["name"])],
             ws.access.assignments(), endpoints, secrets, ws.compute.list())
+
+
+@pytest.fixture
+def server_log(jp_serverapp, mlws_app):
+    """Everything the server logs at any level (its own, the extension's, tornado's)."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setLevel(logging.DEBUG)
+    loggers = [jp_serverapp.log, mlws_app.log, logging.getLogger(),
+               *(logging.getLogger(f"tornado.{n}") for n in ("access", "application", "general"))]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.DEBUG)
+    yield out
+    for lg, level in zip(loggers, levels):
+        lg.removeHandler(handler)
+        lg.setLevel(level)
 
 
 @pytest.fixture

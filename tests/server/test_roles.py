@@ -74,6 +74,7 @@ def _requests(routes, run_id):
     """(method, path parts, handler, query) for every route and method, parameters filled with
     real names."""
     sample = {"run_id": run_id, "key": "acc", "step": "0", "path": "a.txt", "ref": "m:1", "name": "m",
+              "experiment": "e",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass",
               "deployment": "blue", "target": "local"}
     out = []

@@ -4,9 +4,7 @@ the server's log, or any file of the workspace, even when a submitted notebook p
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import logging
 import shutil
 from pathlib import Path
 
@@ -30,24 +28,6 @@ def team(mlws_ws):
 
     for user, role in ((OWNER, "owner"), (CONTRIBUTOR, "contributor"), (READER, "reader")):
         mlws_ws.access.grant(os_user(), user, role)
-
-
-@pytest.fixture
-def server_log(jp_serverapp, mlws_app):
-    """Everything the server logs at any level (its own, the extension's, tornado's)."""
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setLevel(logging.DEBUG)
-    loggers = [jp_serverapp.log, mlws_app.log, logging.getLogger(),
-               *(logging.getLogger(f"tornado.{n}") for n in ("access", "application", "general"))]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.setLevel(logging.DEBUG)
-    yield out
-    for lg, level in zip(loggers, levels):
-        lg.removeHandler(handler)
-        lg.setLevel(level)
 
 
 async def test_roles_on_secrets(api, team, mlws_ws):

@@ -33,6 +33,7 @@ class RunFilesHandler(MlwsHandler):
     (``logged_values``: a run with no files may still have logged those)."""
 
     auth_resource = "mlws:runs"
+    run_token_methods = ("GET",)
 
     @web.authenticated
     @authorized
@@ -53,6 +54,7 @@ class FileHandler(MlwsHandler):
     else an attachment; never sniffed, and sandboxed should a browser render it anyway."""
 
     auth_resource = "mlws:runs"
+    run_token_methods = ("GET",)
 
     @property
     def content_security_policy(self) -> str:

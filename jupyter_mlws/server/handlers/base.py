@@ -24,7 +24,8 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ... import errors as E
-from ...runs import jsonable
+from ...run_records import jsonable
+from ..identity import RunPrincipal
 
 #: one place maps the workspace's error kinds to HTTP
 STATUS = {E.InvalidInput: 400, E.PermissionDenied: 403, E.NotFound: 404, E.AlreadyExists: 409,
@@ -66,6 +67,8 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
     read_action = "read"
     #: the action a POST/PUT/PATCH/DELETE needs: "admin" for access management
     write_action = "write"
+    #: the methods a run's token may call, on the runs it covers (see ..authorizer)
+    run_token_methods: tuple[str, ...] = ()
 
     @property
     def app(self):
@@ -75,6 +78,11 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
     @property
     def username(self) -> str:
         return getattr(self.current_user, "username", "") or ""
+
+    @property
+    def scope(self) -> str | None:
+        """The run a request's token is scoped to (its services apply it); None for a user."""
+        return self.current_user.run_id if isinstance(self.current_user, RunPrincipal) else None
 
     # -- errors: one mapping ---------------------------------------------------------
 
@@ -108,19 +116,28 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         self.route = route  # the template in routes.ROUTES: it names the body's schema
         super().initialize(name, **kwargs)
 
-    def body(self, any_json: bool = False) -> Any:
+    def body(self, any_json: bool = False, *, max_bytes: int | None = None,
+             unbounded: tuple[str, ...] = ()) -> Any:
         """The request body, bounded (:func:`~jupyter_mlws.limits.load_json`) and checked
         against the route's schema in the OpenAPI document: an object unless ``any_json``.
-        InvalidInput names what does not fit, before anything is done."""
-        from ...limits import load_json
+        InvalidInput names what does not fit, before anything is done.
+
+        ``max_bytes`` and ``unbounded`` are for routes whose bodies may be larger than others
+        and whose large parts the service checks itself (a batch's metric points, a logged
+        list): another byte limit, and the properties named in ``unbounded`` left out of the
+        count of values and depth (the rest of the body is bounded as any other)."""
+        from ...limits import JSON_MAX_BYTES, JSON_MAX_DEPTH, check_json, load_json
         from ...jsonschema import validate
         from ..openapi import request_schema
 
         if not self.request.body and any_json:
             raise E.InvalidInput("the request body is empty: send JSON")
-        data = load_json(self.request.body) if self.request.body else {}
+        data = load_json(self.request.body, max_bytes=max_bytes or JSON_MAX_BYTES,
+                         max_depth=None if unbounded else JSON_MAX_DEPTH) if self.request.body else {}
         if not any_json and not isinstance(data, dict):
             raise E.InvalidInput("the request body must be a JSON object")
+        if unbounded:
+            check_json({k: v for k, v in data.items() if k not in unbounded}, "body")
         schema = request_schema(self.route, self.request.method)
         err = validate(data, schema, "body") if schema else None
         if err:

@@ -65,6 +65,7 @@ class RunHandler(MlwsHandler):
     metric's point count, its source notebook); PATCH ``{"description": "..."}``."""
 
     auth_resource = "mlws:runs"
+    run_token_methods = ("GET", "PATCH")
 
     @web.authenticated
     @authorized
@@ -91,6 +92,7 @@ class RunPartHandler(MlwsHandler):
     """GET /runs/{id}/params, /metrics: one part of the record."""
 
     auth_resource = "mlws:runs"
+    run_token_methods = ("GET",)
 
     @web.authenticated
     @authorized
@@ -104,6 +106,7 @@ class RunTagsHandler(MlwsHandler):
     """GET the tags; PATCH ``{"set": {k: v}, "delete": [k]}`` (tags stay editable after the run)."""
 
     auth_resource = "mlws:runs"
+    run_token_methods = ("GET", "PATCH")
 
     @web.authenticated
     @authorized
@@ -149,6 +152,7 @@ class MetricHistoryHandler(MlwsHandler):
     """Every point of a metric, or at most ``max_points`` of them with the extremes kept."""
 
     auth_resource = "mlws:runs"
+    run_token_methods = ("GET",)
 
     @web.authenticated
     @authorized

@@ -1,0 +1,72 @@
+"""Run tokens as Jupyter identities: ``Authorization: token mlws_run_...`` signs in as a run.
+
+The extension installs this around the server's own IdentityProvider (the one configured:
+token, password, JupyterHub's): a request whose Authorization header carries a run's token
+(:mod:`jupyter_mlws.run_tokens`) is that run's :class:`RunPrincipal`, on the workspace's API
+(``{base_url}mlws/api/``) only; every other request, and every other credential, is the
+configured provider's to judge, as before.  What a run principal may then do is the
+:class:`~.authorizer.WorkspaceAuthorizer`'s to decide (its run's routes only).
+
+The provider is wrapped on its instance, not replaced: its class, configuration and state stay
+what the deployer chose (Jupyter checks its type in places), and only ``get_user`` looks at run
+tokens first.  A refused token leaves its reason on the handler (``mlws_denied``, naming the
+run, never the token), which the workspace's handlers answer 403 with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from jupyter_server.auth.identity import User
+from jupyter_server.utils import url_path_join
+
+from .. import errors as E
+from ..run_tokens import PREFIX
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .extension import MlwsApp
+
+_HEADER = re.compile(r"(?:token|bearer)\s+(" + re.escape(PREFIX) + r"\S+)", re.IGNORECASE)
+_ELSEWHERE = "a run's token reaches its run on the workspace's API only"
+
+
+@dataclass
+class RunPrincipal(User):
+    """The identity of a request made with a run's token: the run it may write to."""
+
+    run_id: str = ""
+
+
+def install(app: MlwsApp) -> None:
+    """Have the web app's IdentityProvider recognise run tokens (once)."""
+    provider = app.serverapp.web_app.settings["identity_provider"]
+    if getattr(provider, "_mlws_run_tokens", False):
+        return
+    configured = provider.get_user
+    api = url_path_join(app.serverapp.base_url, "mlws/api/")
+
+    def get_user(handler):
+        match = _HEADER.fullmatch(handler.request.headers.get("Authorization", "").strip())
+        if match is None:
+            return configured(handler)
+        return _run_principal(app, handler, match.group(1), api)
+
+    provider.get_user = get_user
+    provider._mlws_run_tokens = True
+
+
+async def _run_principal(app: MlwsApp, handler, token: str, api: str) -> RunPrincipal | None:
+    """The run a token signs in as, or None (refused, the reason left on the handler)."""
+    if not handler.request.path.startswith(api):
+        handler.mlws_denied = _ELSEWHERE
+        return None
+    try:
+        run_id = await asyncio.to_thread(app.verify_run_token, token)
+    except E.PermissionDenied as exc:
+        handler.mlws_denied = str(exc)
+        return None
+    handler._token_authenticated = True  # a header credential: no XSRF cookie, as with tokens
+    return RunPrincipal(username=f"run:{run_id}", display_name=f"run {run_id}", run_id=run_id)
