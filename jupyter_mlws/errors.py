@@ -74,3 +74,14 @@ class InsufficientStorage(Unavailable):
     """
 
     reason = "insufficient_storage"
+
+
+class BuildFailed(Unavailable):
+    """An environment could not be built on its compute target.
+
+    The message names the target, the step (the venv, the distributions, a local package's
+    wheel) and the installer's lines naming the distribution; nothing half-built is left
+    there.  A kind of :class:`Unavailable` (HTTP 503, CLI exit code 7).
+    """
+
+    reason = "build_failed"

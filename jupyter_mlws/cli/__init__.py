@@ -14,6 +14,7 @@ def _join_groups() -> None:
     # names bound in here only: the package's attributes stay its modules (cli.runs, cli.access, ...)
     from .access import access
     from .endpoints import endpoint
+    from .environments import env
     from .models import model
     from .run_values import run_cells, run_values
     from .runs import run
@@ -23,7 +24,8 @@ def _join_groups() -> None:
 
     for command in (run_values, run_cells):
         run.add_command(command)
-    for command in (quickstart, workspace, experiment, run, model, access, secret, server, endpoint):
+    for command in (quickstart, workspace, experiment, run, model, access, secret, server, endpoint,
+                    env):
         main.add_command(command)
 
 

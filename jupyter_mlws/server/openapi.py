@@ -206,6 +206,24 @@ PATHS = {
     },
     "/secrets/{secret}/recover": {"post": _op("Bring a deleted secret back (contributors and owners)",
                                               "secrets", params=[SECRET])},
+    "/environments": {"get": _op("Environments built per compute target, from the records (the "
+                                 "targets are not contacted)", "environments",
+                                 params=[_param("compute", "query", "One target's (e.g. local)")])},
+    "/environments/diff": {"get": _op(
+        "How a target's ready environments differ from a kernel's (default: the server's own): "
+        "state same, current, none or differs; missing, different and extra distributions",
+        "environments", params=[_param("compute", "query", "The target (default local)"),
+                                _param("kernel", "query", "An installed kernel's name")])},
+    "/environments/{action}": {"post": _op(
+        "build: build an environment on a target, or find it built (contributors and owners); "
+        "its record, state ready or failed (with the reason). prune: remove environments unused "
+        "for a while: {removed, errors}",
+        "environments", params=[{**_param("action"), "schema": {"enum": ["build", "prune"]}}],
+        body="EnvironmentAction", body_required=False)},
+    "/environments/{env_hash}": {"get": _op(
+        "One environment: its spec and where it is built", "environments",
+        params=[_param("env_hash", description="Its hash, or a unique prefix of 6+ hex digits "
+                                                "(a run's env_hash)")])},
     "/endpoints": {
         "get": _op("Endpoints with state, URL and each deployment's traffic (never keys)", "endpoints"),
         "post": _op("Serve a model version behind a scoring script (returns at once, state "
@@ -292,7 +310,8 @@ SCHEMAS = {
                                "branch": {"type": ["string", "null"]},
                                "dirty": {"type": ["boolean", "null"]}}},
         "environment_hash": {"type": ["string", "null"], "description": (
-            "GET /runs/{run_id}: the hash of the installed packages (notebook runs)")},
+            "GET /runs/{run_id}: the first 16 hex digits of its environment spec's hash (notebook "
+            "runs; GET /environments/{env_hash} shows it once built)")},
         "metric_counts": {"type": "object", "additionalProperties": {"type": "integer"},
                           "description": "GET /runs/{run_id}: points per metric (1: a single value)"}}},
     "RunUpdate": _body([], {"description": {"type": "string", "maxLength": DESCRIPTION_MAX}},
@@ -432,6 +451,19 @@ SCHEMAS = {
         "description": f"The value: text of {VALUE_MIN_CHARS} characters to {VALUE_MAX_BYTES} bytes "
                        "of UTF-8, no NUL; never logged or returned"}},
         {"value": "s3cr3t-value"}),
+    "EnvironmentAction": _body([], {
+        "compute": {**_NAME, "description": "The target (default local)"},
+        "run": {**_NAME, "description": "build: the environment this run executed in"},
+        "kernel": {**_NAME, "description": "build: the environment of this installed kernel"},
+        "spec": {"type": "object", "description": "build: a spec, as GET /environments/{env_hash} "
+                                                  "gives it"},
+        "installer": {"type": "string", "enum": ["auto", "uv", "pip"]},
+        "index_url": {**_TEXT, "minLength": 1},
+        "find_links": {"type": "array", "maxItems": 16, "items": {**_TEXT, "minLength": 1}},
+        "no_index": {"type": "boolean"},
+        "unused_for": {"type": "string", "maxLength": 32,
+                       "description": "prune: a duration, e.g. 30d, 12h (default 30d)"}},
+        {"compute": "local", "run": "0123abcd"}),
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
 }
@@ -451,8 +483,8 @@ def document(base_url: str = "/") -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "jupyter_mlws workspace API", "version": __version__,
-                 "description": "Runs, experiments, models, endpoints, secrets (never their values) "
-                                "and roles of the workspace. Errors are JSON {message, reason}. "
+                 "description": "Runs, experiments, models, endpoints, secrets (never their values), "
+                                "environments and roles of the workspace. Errors are JSON {message, reason}. "
                                 "Authenticate as with any Jupyter API (Authorization: token ..., or "
                                 "the session cookie with _xsrf)."},
         "servers": [{"url": base_url.rstrip("/") + "/mlws/api"}],

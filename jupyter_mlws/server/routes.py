@@ -11,14 +11,16 @@ from __future__ import annotations
 import re
 
 from .handlers import (
-    access, artifacts, endpoints, experiments, models, notebooks, runs, secrets, values, workspace,
+    access, artifacts, endpoints, environments, experiments, models, notebooks, runs, secrets, values,
+    workspace,
 )
 
 API_PREFIX = "mlws/api"
 
 #: (route template under mlws/api, handler), concept by concept
 ROUTES = (workspace.ROUTES + experiments.ROUTES + runs.ROUTES + artifacts.ROUTES + values.ROUTES
-          + notebooks.ROUTES + models.ROUTES + access.ROUTES + endpoints.ROUTES + secrets.ROUTES)
+          + notebooks.ROUTES + models.ROUTES + access.ROUTES + endpoints.ROUTES + secrets.ROUTES
+          + environments.ROUTES)
 
 
 def route_pattern(template: str) -> str:

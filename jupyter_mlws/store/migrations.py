@@ -147,6 +147,10 @@ def _secrets(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _environments(conn: Connection) -> None:
+    schema.environments.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -159,6 +163,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (8, "the start time of a run's process, so that a reused pid is never signalled", _process_start),
     (9, "secrets: the workspace's key vault (values encrypted at rest), its audit, runs' secrets",
      _secrets),
+    (12, "environments built on compute targets: spec, state, path, sizes, last use", _environments),
 ]
 LATEST = MIGRATIONS[-1][0]
 
