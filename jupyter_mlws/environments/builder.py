@@ -106,7 +106,8 @@ def run_script(place: Place, request: dict, timeout: float) -> dict:
         local.write_text(json.dumps(request))
         place.shell.put(local, remote)
     try:
-        result = place.shell.run([place.python, script, remote], timeout=timeout)
+        # in the target's environments folder: no project's or workspace's config around it
+        result = place.shell.run([place.python, script, remote], cwd=place.root, timeout=timeout)
     finally:
         place.shell.run(["rm", "-f", remote])
     for line in reversed(result.output.splitlines()):

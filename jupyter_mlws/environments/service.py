@@ -22,7 +22,6 @@ import time
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.engine import Connection
 
 from ..errors import BuildFailed, InvalidInput, MlwsError, NotFound, Unavailable
 from ..store import schema as S
@@ -213,12 +212,10 @@ class EnvironmentService:
         values = dict(spec=json.dumps(spec.to_dict()), state=BUILDING, path=place.env_path(spec.hash),
                       error=None, updated_at=now)
 
-        def write(conn: Connection) -> None:
-            where = and_(T.c.target == target, T.c.hash == spec.hash)
-            if conn.execute(update(T).where(where).values(**values)).rowcount == 0:
-                conn.execute(T.insert().values(target=target, hash=spec.hash, created_at=now,
-                                               created_by=actor, builds=0, **values))
-        self.db.transact(write)
+        stmt = self.db.insert(T).values(target=target, hash=spec.hash, created_at=now,
+                                        created_by=actor, builds=0, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["target", "hash"], set_=values)
+        self.db.transact(lambda conn: conn.execute(stmt))
 
     def _finish(self, target: str, env_hash: str, result: dict) -> None:
         now = self._now()

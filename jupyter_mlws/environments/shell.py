@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Protocol, Sequence, runtime_checkable
@@ -119,7 +120,7 @@ class LocalShell:
     def put(self, local: Path, remote: str) -> None:
         try:
             Path(remote).parent.mkdir(parents=True, exist_ok=True)
-            tmp = f"{remote}.part-{os.getpid()}"
+            tmp = f"{remote}.part-{uuid.uuid4().hex[:12]}"
             shutil.copyfile(local, tmp)
             os.replace(tmp, remote)
         except OSError as exc:
