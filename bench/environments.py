@@ -136,7 +136,7 @@ def main() -> None:
         spec = all_specs[name]
         rows.append([name, len(spec.packages) + len(spec.local), installer,
                      *(f"{steps[s]['seconds']:.2f} s" for s in ("cold", "warm cache", "reuse")),
-                     f"{steps['cold']['size_bytes'] / 2**20:.0f} MB"])
+                     f"{steps['cold']['size_bytes'] / 2**20:.1f} MB"])
     ratio = {n: results[f"{n}/pip"]["cold"]["seconds"] / results[f"{n}/uv"]["cold"]["seconds"]
              for n in all_specs if f"{n}/uv" in results and f"{n}/pip" in results}
     body = (C.table(["spec", "distributions", "installer", "cold", "warm cache (after prune)",

@@ -101,8 +101,9 @@ def test_the_hash_is_stable_across_processes():
     assert other.stdout.strip() == current().hash
 
 
-def test_a_runs_env_hash_is_its_spec_hash(ws):
-    run = ws.submit_notebook(NOTEBOOKS / "train.ipynb", {"epochs": 1}, wait=True, in_process=True)
+def test_a_runs_env_hash_is_its_spec_hash(ws, tmp_path):
+    notebook = shutil.copy(NOTEBOOKS / "train.ipynb", tmp_path / "train.ipynb")  # it writes outputs/
+    run = ws.submit_notebook(notebook, {"epochs": 1}, wait=True, in_process=True)
     assert run.status == "completed"
     spec = ws.environments.of_run(run.id)
     assert run.tags["env_hash"] == spec.short_hash == current().short_hash
