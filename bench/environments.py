@@ -16,7 +16,8 @@ For each installer (uv, pip) and spec, on a fresh workspace (empty caches):
    again: the installer's cache and the wheel cache are warm;
 3. reuse: the same build once more: the environment is built, nothing runs.
 
-Also timed: taking this environment's spec in-process (``current()``: listing the installed
+Also timed: jupyter_mlws's wheel from this checkout (empty caches, uv's cache warm, found in the
+wheel cache), and taking this environment's spec in-process (``current()``: listing the installed
 distributions and hashing the local packages' sources), what a notebook run does while its
 kernel starts.  Every build is checked: state ready, the build count in the record.
 """
@@ -106,6 +107,25 @@ def one(tmp: Path, name: str, spec, installer: str) -> dict:
     return out
 
 
+def wheel_cost(tmp: Path, pkg) -> dict:
+    """Seconds to get jupyter_mlws's wheel from this checkout: built with empty caches, built
+    again with uv's cache warm, and found in the wheel cache."""
+    import shutil
+
+    from jupyter_mlws.environments.wheels import BuildOptions, WheelCache, find_uv
+
+    cache = WheelCache(tmp / "wheel-bench" / "wheels", find_uv())
+    out = {}
+    for step in ("empty caches", "uv cache warm", "cached wheel"):
+        if step == "uv cache warm":
+            shutil.rmtree(cache.folder(pkg))
+        t0 = time.perf_counter()
+        wheel = cache.wheel(pkg, BuildOptions())
+        out[step] = {"seconds": time.perf_counter() - t0, "bytes": wheel.stat().st_size}
+        print(f"jupyter_mlws wheel, {step:13} {out[step]['seconds']:6.2f} s", flush=True)
+    return out
+
+
 def spec_cost(rounds: int = 5) -> list[float]:
     from jupyter_mlws.environments.spec import current
 
@@ -130,6 +150,7 @@ def main() -> None:
         for installer in ("uv", "pip"):
             results[f"{name}/{installer}"] = one(tmp, name, spec, installer)
     cost = spec_cost()
+    wheel = wheel_cost(tmp, all_specs["realistic"].local[0])
     rows = []
     for key, steps in results.items():
         name, installer = key.split("/")
@@ -148,11 +169,15 @@ def main() -> None:
             "wheel cache are warm.\n- reuse: the record says ready and the marker is there: no "
             "builder runs (the CLI's own start and the workspace's open are what is left).\n"
             + "".join(f"- {n}: pip cold / uv cold = {r:.1f}x\n" for n, r in ratio.items())
+            + "\n" + C.table(["jupyter_mlws's wheel from this checkout (uv build, JavaScript "
+                              "build skipped: skip-if-exists)", "seconds", "size"],
+                             [[k, f"{v['seconds']:.2f}", f"{v['bytes'] / 2**20:.1f} MB"]
+                              for k, v in wheel.items()]) + "\n\n"
             + f"- taking this environment's spec in-process (`current()`: "
             f"the distributions listed and local sources hashed): median "
             f"{C.median(cost) * 1000:.0f} ms of {len(cost)}.\n")
     C.write_section("environments", "environments: `mlws env build` cold, warm and reused; uv and pip",
-                    body, {"results": results, "spec_seconds": cost})
+                    body, {"results": results, "spec_seconds": cost, "wheel": wheel})
 
 
 if __name__ == "__main__":

@@ -284,3 +284,18 @@ def test_no_drift_talk_for_local_without_environments(ws):
     listed = CliRunner().invoke(main, ["-w", ws.root, "env", "list"])
     assert listed.exit_code == 0 and listed.output.split() == ["HASH", "TARGET", "STATE", "PYTHON",
                                                                "PACKAGES", "SIZE", "LAST", "USED"]
+
+
+def test_run_submit_warns_of_drift_and_can_skip_the_check(ws, wheelhouse, tmp_path):
+    assert ws.environments.build(EnvironmentSpec(PY, ("six==1.16.0",)),
+                                 options=offline(wheelhouse))["state"] == "ready"
+    notebook = shutil.copy(NOTEBOOKS / "train.ipynb", tmp_path / "train.ipynb")
+    refused = ["--output", "../outside/{run_name}.ipynb"]  # refused after the check, before a run
+    warned = CliRunner().invoke(main, ["-w", ws.root, "run", "submit", notebook, *refused])
+    assert warned.exit_code == 2 and "outside" in warned.stderr
+    assert "warning: local's closest environment" in warned.stderr
+    assert "warning:   missing: " in warned.stderr and "--build-env" in warned.stderr
+    quiet = CliRunner().invoke(main, ["-w", ws.root, "run", "submit", notebook, "--no-env-check",
+                                      *refused])
+    assert quiet.exit_code == 2 and "warning" not in quiet.stderr
+    assert ws.search_runs() == []

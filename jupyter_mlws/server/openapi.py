@@ -214,12 +214,14 @@ PATHS = {
         "state same, current, none or differs; missing, different and extra distributions",
         "environments", params=[_param("compute", "query", "The target (default local)"),
                                 _param("kernel", "query", "An installed kernel's name")])},
-    "/environments/{action}": {"post": _op(
-        "build: build an environment on a target, or find it built (contributors and owners); "
-        "its record, state ready or failed (with the reason). prune: remove environments unused "
-        "for a while: {removed, errors}",
-        "environments", params=[{**_param("action"), "schema": {"enum": ["build", "prune"]}}],
-        body="EnvironmentAction", body_required=False)},
+    "/environments/build": {"post": _op(
+        "Build an environment on a target, or find it built (contributors and owners): its "
+        "record, state ready or failed (with the reason naming the step and the distribution)",
+        "environments", body="EnvironmentBuild", body_required=False)},
+    "/environments/prune": {"post": _op(
+        "Remove the environments not used for a while, failed ones included, from their "
+        "targets and the records (contributors and owners): {removed, errors}",
+        "environments", body="EnvironmentPrune", body_required=False)},
     "/environments/{env_hash}": {"get": _op(
         "One environment: its spec and where it is built", "environments",
         params=[_param("env_hash", description="Its hash, or a unique prefix of 6+ hex digits "
@@ -451,19 +453,21 @@ SCHEMAS = {
         "description": f"The value: text of {VALUE_MIN_CHARS} characters to {VALUE_MAX_BYTES} bytes "
                        "of UTF-8, no NUL; never logged or returned"}},
         {"value": "s3cr3t-value"}),
-    "EnvironmentAction": _body([], {
+    "EnvironmentBuild": _body([], {
         "compute": {**_NAME, "description": "The target (default local)"},
-        "run": {**_NAME, "description": "build: the environment this run executed in"},
-        "kernel": {**_NAME, "description": "build: the environment of this installed kernel"},
-        "spec": {"type": "object", "description": "build: a spec, as GET /environments/{env_hash} "
-                                                  "gives it"},
+        "run": {**_NAME, "description": "The environment this run executed in"},
+        "kernel": {**_NAME, "description": "The environment of this installed kernel"},
+        "spec": {"type": "object", "description": "A spec, as GET /environments/{env_hash} gives it"},
         "installer": {"type": "string", "enum": ["auto", "uv", "pip"]},
         "index_url": {**_TEXT, "minLength": 1},
         "find_links": {"type": "array", "maxItems": 16, "items": {**_TEXT, "minLength": 1}},
-        "no_index": {"type": "boolean"},
-        "unused_for": {"type": "string", "maxLength": 32,
-                       "description": "prune: a duration, e.g. 30d, 12h (default 30d)"}},
+        "no_index": {"type": "boolean"}},
         {"compute": "local", "run": "0123abcd"}),
+    "EnvironmentPrune": _body([], {
+        "compute": {**_NAME, "description": "One target's (default: every target's)"},
+        "unused_for": {"type": "string", "minLength": 1, "maxLength": 32,
+                       "description": "A duration, e.g. 30d, 12h (default 30d)"}},
+        {"compute": "local", "unused_for": "30d"}),
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
 }

@@ -52,23 +52,18 @@ class EnvironmentDiffHandler(MlwsHandler):
         self.reply(await self.call(diff))
 
 
-class EnvironmentActionHandler(MlwsHandler):
-    """POST build ``{compute?, run? | kernel? | spec?, installer?, index_url?, find_links?,
-    no_index?}`` (none of run, kernel, spec: the server's environment) -> the record (state
-    ready or failed, with its reason); POST prune ``{compute?, unused_for?}`` -> ``{removed,
-    errors}``."""
+class EnvironmentBuildHandler(MlwsHandler):
+    """POST ``{compute?, run? | kernel? | spec?, installer?, index_url?, find_links?, no_index?}``
+    (none of run, kernel, spec: the server's environment): build it on the target, or find it
+    built -> its record (state ready, or failed with the reason)."""
 
     auth_resource = "mlws:environments"
 
     @web.authenticated
     @authorized
-    async def post(self, action):
+    async def post(self):
         body = self.body()
         ws = await self.ws()
-        if action == "prune":
-            self.reply(await self.call(ws.environments.prune, body.get("compute"),
-                                       unused_for=body.get("unused_for", "30d")))
-            return
 
         def build():
             from ...environments.wheels import BuildOptions
@@ -86,10 +81,26 @@ class EnvironmentActionHandler(MlwsHandler):
         self.reply(await self.call(build))
 
 
+class EnvironmentPruneHandler(MlwsHandler):
+    """POST ``{compute?, unused_for?}``: remove the environments unused that long (default 30d)
+    -> ``{removed, errors}``."""
+
+    auth_resource = "mlws:environments"
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        body = self.body()
+        ws = await self.ws()
+        self.reply(await self.call(ws.environments.prune, body.get("compute"),
+                                   unused_for=body.get("unused_for", "30d")))
+
+
 #: (route template under mlws/api, handler); the fixed paths before the hash
 ROUTES = [
     ("/environments", EnvironmentsHandler),
     ("/environments/diff", EnvironmentDiffHandler),
-    ("/environments/{action:build|prune}", EnvironmentActionHandler),
+    ("/environments/build", EnvironmentBuildHandler),
+    ("/environments/prune", EnvironmentPruneHandler),
     ("/environments/{env_hash}", EnvironmentHandler),
 ]
