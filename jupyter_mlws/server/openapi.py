@@ -215,8 +215,9 @@ PATHS = {
         "environments", params=[_param("compute", "query", "The target (default local)"),
                                 _param("kernel", "query", "An installed kernel's name")])},
     "/environments/build": {"post": _op(
-        "Build an environment on a target, or find it built (contributors and owners): its "
-        "record, state ready or failed (with the reason naming the step and the distribution)",
+        "Build an environment (one of run, kernel, spec) on a target, or find it built "
+        "(contributors and owners): its record, state ready or failed (with the reason naming "
+        "the step and the distribution)",
         "environments", body="EnvironmentBuild", body_required=False)},
     "/environments/prune": {"post": _op(
         "Remove the environments not used for a while, failed ones included, from their "

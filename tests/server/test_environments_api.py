@@ -5,26 +5,12 @@ from __future__ import annotations
 
 import sys
 
-import pytest
-from test_roles import CONTRIBUTOR, OWNER, READER, TokenPerUser
+from test_roles import CONTRIBUTOR, OWNER, READER
+from test_secrets_api import mlws_config, team  # noqa: F401  (the same team server)
 
 from jupyter_mlws.environments.spec import EnvironmentSpec
 
 PY = "%d.%d" % sys.version_info[:2]
-
-
-@pytest.fixture
-def mlws_config():
-    return {"ServerApp": {"identity_provider_class": TokenPerUser},
-            "MlwsApp": {"enforce_roles": True}}
-
-
-@pytest.fixture
-def team(mlws_ws):
-    from jupyter_mlws.access import os_user
-
-    for user, role in ((OWNER, "owner"), (CONTRIBUTOR, "contributor"), (READER, "reader")):
-        mlws_ws.access.grant(os_user(), user, role)
 
 
 async def test_environments_over_rest(api, team, mlws_ws, wheelhouse):
@@ -65,7 +51,11 @@ async def test_bad_environment_requests(api, team, mlws_ws):
         (("POST", "environments", "prune"), {"unused_for": "soon"}, 400, "is not a duration"),
         (("POST", "environments", "build"), {"spec": {"python": "3"}}, 400, "major.minor"),
         (("POST", "environments", "build"), {"installer": "conda"}, 400, "installer"),
-        (("POST", "environments", "build"), {"compute": "mars"}, 400, "no compute target 'mars'"),
+        (("POST", "environments", "build"), {"compute": "mars", "kernel": "python3"}, 400,
+         "no compute target 'mars'"),
+        (("POST", "environments", "build"), {}, 400, "say which environment to build"),
+        (("POST", "environments", "build"), {"run": "abcd", "kernel": "python3"}, 400, "one of run"),
+        (("POST", "environments", "build"), {"run": "abcd"}, 404, "abcd"),
     ]
     for (method, *parts), body, code, text in cases:
         r = await api(method, *parts, body=body, user=OWNER)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ... import errors as E
 from .base import MlwsHandler
 
 
@@ -53,9 +54,9 @@ class EnvironmentDiffHandler(MlwsHandler):
 
 
 class EnvironmentBuildHandler(MlwsHandler):
-    """POST ``{compute?, run? | kernel? | spec?, installer?, index_url?, find_links?, no_index?}``
-    (none of run, kernel, spec: the server's environment): build it on the target, or find it
-    built -> its record (state ready, or failed with the reason)."""
+    """POST ``{compute?, run | kernel | spec, installer?, index_url?, find_links?, no_index?}``:
+    build that environment on the target, or find it built -> its record (state ready, or
+    failed with the reason)."""
 
     auth_resource = "mlws:environments"
 
@@ -63,6 +64,9 @@ class EnvironmentBuildHandler(MlwsHandler):
     @authorized
     async def post(self):
         body = self.body()
+        if sum(1 for k in ("run", "kernel", "spec") if body.get(k)) != 1:
+            raise E.InvalidInput("say which environment to build: one of run (a run's id), "
+                                 "kernel (an installed kernel's name) or spec (a spec object)")
         ws = await self.ws()
 
         def build():
@@ -74,8 +78,7 @@ class EnvironmentBuildHandler(MlwsHandler):
                                    no_index=bool(body.get("no_index")))
             envs = ws.environments
             spec = (envs.of_run(body["run"]) if body.get("run") else
-                    envs.of_kernel(body["kernel"]) if body.get("kernel") else
-                    envs.parse(body["spec"]) if body.get("spec") else envs.current())
+                    envs.of_kernel(body["kernel"]) if body.get("kernel") else envs.parse(body["spec"]))
             return envs.build(spec, body.get("compute") or "local", options=options,
                               actor=self.username)
         self.reply(await self.call(build))
