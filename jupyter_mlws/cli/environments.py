@@ -83,10 +83,12 @@ def env_show(ctx, hash_, as_json) -> None:
              ("packages", len(spec["packages"])), ("local", len(spec["local"]))])
     for note in spec.get("notes") or []:
         click.echo(f"note: {note}")
+    click.echo("built on:")
     for target in info["targets"]:
         line = f"  {target['target']}: {target['state']}, {_size(target['size_bytes'])}, " \
                f"last used {_time(target['last_used_at'])}"
         click.echo(line + (f"\n    {target['error'].splitlines()[0]}" if target["error"] else ""))
+    click.echo("distributions:")
     for pin in spec["packages"]:
         click.echo(f"  {pin}")
     for p in spec["local"]:
