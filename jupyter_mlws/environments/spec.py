@@ -291,7 +291,9 @@ class Difference:
 
     def lines(self, limit: int = 20) -> list[str]:
         """The difference in words, a line each (at most ``limit`` per kind, then a count)."""
-        out = [f"Python {self.python[0]} in the kernel, {self.python[1]} on the target"] if self.python else []
+        out = []
+        if self.python:
+            out.append(f"Python {self.python[0]} in the kernel, {self.python[1]} on the target")
         out += _capped([f"missing: {n} {v}" for n, v in self.missing], limit)
         out += _capped([f"different: {n} {w} in the kernel, {h} on the target"
                         for n, w, h in self.different], limit)
