@@ -373,6 +373,28 @@ class Workspace:
         """
         return self.endpoints.create(name, model, entry_script, **options)
 
+    # -- environments ---------------------------------------------------------------
+
+    @cached_property
+    def environments(self):
+        """Environment specs, and the environments built from them on compute targets (see
+        :mod:`jupyter_mlws.environments.service`).  Built on first use."""
+        from .environments.service import EnvironmentService
+        from .environments.wheels import WheelCache, find_uv
+
+        return EnvironmentService(self.db, places=self._environment_place,
+                                  wheels=WheelCache(self.root / ".mlws" / "wheels", find_uv()),
+                                  runs=self.runs, artifacts=self.artifacts)
+
+    def _environment_place(self, target: str):
+        """Where compute target ``target`` keeps its environments (``local``: the workspace's
+        ``.mlws/environments``).  A backend reached another way (SSH) adds its place here."""
+        from .environments.builder import local_place
+
+        if target == "local":
+            return local_place(self.root / ".mlws" / "environments")
+        raise InvalidInput(f"no compute target {target!r} to build environments on: use local")
+
     # -- compute and notebooks ----------------------------------------------------
 
     @property

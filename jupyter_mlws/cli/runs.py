@@ -116,11 +116,16 @@ def _report_end(record, as_json: bool) -> None:
 @click.option("--wait", is_flag=True,
               help="Wait for the run, showing cells (of a sweep: child runs) done on stderr: "
                    "a bar at a terminal, else a line each.")
+@click.option("--build-env", is_flag=True,
+              help="Build the kernel's environment on the target first (if it lacks it).")
+@click.option("--no-env-check", is_flag=True,
+              help="Do not compare the target's environments with the kernel's.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
 def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout, retries, kernel,
-               project_dir, name, tags, output, grid, max_parallel, secrets, wait, as_json) -> None:
+               project_dir, name, tags, output, grid, max_parallel, secrets, wait, build_env,
+               no_env_check, as_json) -> None:
     """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
     from ..notebooks.parameters import parse_grid
 
@@ -137,6 +142,10 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
     try:
         ws = _ws(ctx)
         values = _notebook_parameters(params, raw, parameters_file)
+        if not no_env_check or build_env:  # the target: "local" until runs take --compute
+            from .environments import check_before_submit
+
+            check_before_submit(ws, notebook, kernel, "local", build_env, None)
         options = dict(experiment=experiment, timeout=timeout, retries=retries, kernel=kernel,
                        project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output,
                        secrets=list(secrets))

@@ -225,7 +225,9 @@ class LocalReporter(Reporter):
     def environment(self, kernel: str, captured: dict[str, Any]) -> None:
         if not captured:
             return
-        self._run.set_tags({"kernel": kernel, "env_hash": captured["packages_hash"][:16],
+        from ..environment import env_hash
+
+        self._run.set_tags({"kernel": kernel, "env_hash": env_hash(captured),
                             "python": captured["python"].split()[0]})
         sha, size = self._blobs.put_bytes(json.dumps(captured, indent=1).encode())
         self._runs.add_files(self.run_id, "artifact", [("environment.json", sha, size)])

@@ -281,6 +281,27 @@ PATHS = {
         "Check the target step by step: DNS, TCP connect, SSH handshake, host key, authentication, "
         "Python, jupyter_mlws, disk (contributors and owners: it reads the key's secret). 200 "
         "with ok false when a check fails", "compute", "ComputeTest", params=[TARGET])},
+    "/environments": {"get": _op("Environments built per compute target, from the records (the "
+                                 "targets are not contacted)", "environments",
+                                 params=[_param("compute", "query", "One target's (e.g. local)")])},
+    "/environments/diff": {"get": _op(
+        "How a target's ready environments differ from a kernel's (default: the server's own): "
+        "state same, current, none or differs; missing, different and extra distributions",
+        "environments", params=[_param("compute", "query", "The target (default local)"),
+                                _param("kernel", "query", "An installed kernel's name")])},
+    "/environments/build": {"post": _op(
+        "Build an environment (one of run, kernel, spec) on a target, or find it built "
+        "(contributors and owners): its record, state ready or failed (with the reason naming "
+        "the step and the distribution)",
+        "environments", body="EnvironmentBuild", body_required=False)},
+    "/environments/prune": {"post": _op(
+        "Remove the environments not used for a while, failed ones included, from their "
+        "targets and the records (contributors and owners): {removed, errors}",
+        "environments", body="EnvironmentPrune", body_required=False)},
+    "/environments/{env_hash}": {"get": _op(
+        "One environment: its spec and where it is built", "environments",
+        params=[_param("env_hash", description="Its hash, or a unique prefix of 6+ hex digits "
+                                                "(a run's env_hash)")])},
     "/endpoints": {
         "get": _op("Endpoints with state, URL and each deployment's traffic (never keys)", "endpoints"),
         "post": _op("Serve a model version behind a scoring script (returns at once, state "
@@ -367,7 +388,8 @@ SCHEMAS = {
                                "branch": {"type": ["string", "null"]},
                                "dirty": {"type": ["boolean", "null"]}}},
         "environment_hash": {"type": ["string", "null"], "description": (
-            "GET /runs/{run_id}: the hash of the installed packages (notebook runs)")},
+            "GET /runs/{run_id}: the first 16 hex digits of its environment spec's hash (notebook "
+            "runs; GET /environments/{env_hash} shows it once built)")},
         "metric_counts": {"type": "object", "additionalProperties": {"type": "integer"},
                           "description": "GET /runs/{run_id}: points per metric (1: a single value)"}}},
     "RunUpdate": _body([], {"description": {"type": "string", "maxLength": DESCRIPTION_MAX}},
@@ -576,6 +598,21 @@ SCHEMAS = {
         "value": {"description": "A list (kind list), or a table as {column: [...]} (kind table), "
                                  "at most 16 MB as JSON"}},
         {"key": "acc_per_class", "kind": "list", "step": 0, "value": [0.9, 0.8]}),
+    "EnvironmentBuild": _body([], {
+        "compute": {**_NAME, "description": "The target (default local)"},
+        "run": {**_NAME, "description": "The environment this run executed in"},
+        "kernel": {**_NAME, "description": "The environment of this installed kernel"},
+        "spec": {"type": "object", "description": "A spec, as GET /environments/{env_hash} gives it"},
+        "installer": {"type": "string", "enum": ["auto", "uv", "pip"]},
+        "index_url": {**_TEXT, "minLength": 1},
+        "find_links": {"type": "array", "maxItems": 16, "items": {**_TEXT, "minLength": 1}},
+        "no_index": {"type": "boolean"}},
+        {"compute": "local", "run": "0123abcd"}),
+    "EnvironmentPrune": _body([], {
+        "compute": {**_NAME, "description": "One target's (default: every target's)"},
+        "unused_for": {"type": "string", "minLength": 1, "maxLength": 32,
+                       "description": "A duration, e.g. 30d, 12h (default 30d)"}},
+        {"compute": "local", "unused_for": "30d"}),
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
 }
@@ -598,6 +635,8 @@ def document(base_url: str = "/") -> dict:
                  "description": "Runs, experiments, models, endpoints, secrets (never their values), "
                                 "compute targets and roles of the workspace. Errors are JSON "
                                 "{message, reason}. Authenticate as with any Jupyter API (Authorization: token ..., or "
+                                "environments and roles of the workspace. Errors are JSON {message, reason}. "
+                                "Authenticate as with any Jupyter API (Authorization: token ..., or "
                                 "the session cookie with _xsrf)."},
         "servers": [{"url": base_url.rstrip("/") + "/mlws/api"}],
         "paths": PATHS,
