@@ -151,21 +151,18 @@ class ScoringApp:
         This worker's own listening socket (one per worker, ``SO_REUSEPORT``).
 
     Admission: a scoring request is refused (503) when it would make more than ``max_inflight``
-    waiting in this worker: those admitted and not answered yet, plus connections accepted
-    that have not sent their first request (:attr:`fresh`).  The loop accepts every waiting
-    connection each time it polls, between two drains of the run queue; connections that wait
-    in the kernel's accept queue meanwhile (read from ``listener`` with one ``getsockopt``) are
-    counted too, but only after a drain that kept the loop from polling for longer than
-    :data:`QUEUE_CHECK_S` (run() calls that take long): at any other moment that queue holds
-    only what arrived within the last moments, which the next poll takes in.
+    in this worker: those admitted and not answered yet, plus the connections waiting in the
+    kernel's accept queue (read from ``listener`` with one ``getsockopt``).  That queue is read
+    only after a drain of the run queue that kept the loop from polling for longer than
+    :data:`QUEUE_CHECK_S` (run() calls that take long), until the next drain: the loop accepts
+    every waiting connection each time it polls, so at any other moment the queue holds only
+    what arrived within the last moments, which the next poll takes in.
 
     Attributes
     ----------
     requests : int
         HTTP requests this worker has answered or is answering (every route), for the
         supervisor's per-worker figures.
-    fresh : int
-        Connections accepted that have not sent a byte yet (kept by :mod:`.connection`).
     tasks : set
         The tasks of ``async def run`` and thread-pool calls under way (uvicorn's
         ``server_state.tasks``, so that a graceful shutdown waits for them).
@@ -191,7 +188,6 @@ class ScoringApp:
                              name="mlws-run-timer", daemon=True).start()
         self.listener = listener
         self.requests = 0
-        self.fresh = 0
         self.tasks: set = set()
         self.monitor = monitor
         self.log = log
@@ -299,7 +295,7 @@ class ScoringApp:
                 "no deployment takes traffic: set it with 'mlws endpoint traffic'"), b"retry-after: 5\r\n")
         req.deployment = name
         req.dep = self.deployments[name]
-        place = self.inflight + 1 + self.fresh
+        place = self.inflight + 1
         if self._check_queue and self.listener is not None:
             place += accept_queue(self.listener)
         if place > self.max_inflight:

@@ -110,11 +110,11 @@ def scoring_protocol(app) -> type[asyncio.Protocol]:
             self._url = b""
             self._headers: dict = {}
             self._in_head = False
-            self._head_bytes = 0
+            self._head_bytes = 0  # bytes of the head under way, counted read by read
+            self._cut = False  # a request ended in the read being parsed
             self._keep_alive = True  # False: close after the answer under way
             self._advancing = False  # on_response_complete() is starting pipelined requests
             self._closed = False
-            self._fresh = False  # accepted, no byte received yet
             self._read_paused = False
             self._write_paused = False
             #: loop time of the last answer while idle since (None: a request is under way)
@@ -126,15 +126,10 @@ def scoring_protocol(app) -> type[asyncio.Protocol]:
         def connection_made(self, transport) -> None:
             self.transport = transport
             self.connections.add(self)
-            self._fresh = True
-            app.fresh += 1
 
         def data_received(self, data: bytes) -> None:
             self._idle_at = None
-            if self._fresh:
-                self._fresh = False
-                app.fresh -= 1
-            in_head = self._in_head
+            self._cut = False
             try:
                 self.parser.feed_data(data)
             except httptools.HttpParserUpgrade:
@@ -150,7 +145,9 @@ def scoring_protocol(app) -> type[asyncio.Protocol]:
             except httptools.HttpParserError:
                 self._fail(400, _BAD_REQUEST, not self._in_head)
                 return
-            if in_head and self._in_head:  # a head that spans reads: count what it has taken
+            if self._in_head and not self._cut:
+                # a head not complete yet, begun in this read or before it (a read in which a
+                # request ended, and this head began, is not counted: one read at most)
                 self._head_bytes += len(data)
                 if self._head_bytes > MAX_HEAD_BYTES:
                     self._fail(431, _HEAD_TOO_LARGE, False)
@@ -158,9 +155,6 @@ def scoring_protocol(app) -> type[asyncio.Protocol]:
         def connection_lost(self, exc) -> None:
             self.connections.discard(self)
             self._closed = True
-            if self._fresh:
-                self._fresh = False
-                app.fresh -= 1
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None
@@ -211,6 +205,8 @@ def scoring_protocol(app) -> type[asyncio.Protocol]:
             keep = parser.should_keep_alive()
             if keep and b"connection" in headers and parser.get_http_version() == "1.0":
                 keep = False  # HTTP/1.0 keep-alive is not offered (as uvicorn)
+            if b"upgrade" in headers:
+                keep = False  # answered as plain HTTP/1.1, then closed: no protocol switch here
             req = Request(parser.get_method(), path, headers, keep)
             expect = headers.get(b"expect")
             if expect is not None and expect.lower() == b"100-continue":
@@ -244,6 +240,7 @@ def scoring_protocol(app) -> type[asyncio.Protocol]:
                 req.body += body
 
         def on_message_complete(self) -> None:
+            self._cut = True
             req = self.cycle
             req.more_body = False
             if req.started and not req.response_complete:
