@@ -788,6 +788,9 @@ def profile(t: Target, pid: int, conns: int, seconds: int, gen: str, tmp: Path, 
 COUNT_S = 8  # seconds of load per server and round under callgrind
 COUNT_ROUNDS = 2
 SYSCALL_S = 3  # seconds of load while strace counts
+#: the same counts at commit a6c4a38 (on a quiet machine), before the workers spoke HTTP themselves:
+#: uvicorn's HTTP protocol and an ASGI app, the accept queue read once a request
+EARLIER = {"commit": "a6c4a38", "instructions_k": (1091.1, 1072.6), "syscalls": (4.13, 3.10)}
 
 
 def _drain(fd: int, ready: threading.Event) -> None:
@@ -916,10 +919,10 @@ def fmt(x, nd=1):
 
 LABELS = {"ours-w1": "jupyter_mlws endpoint",
           "bare-w1": "bare ASGI app + uvicorn",
+          "ctrl-w1": "control: a second bare app + uvicorn",
           "mlflow-w1": "`mlflow models serve -w 1` (MLflow's default)",
           "ours-w2": "jupyter_mlws endpoint",
           "bare-w2": "bare ASGI app + `uvicorn --workers 2`",
-          "ctrl-w1": "control: a second bare app + uvicorn",
           "ctrl-w2": "control: a second bare app + `uvicorn --workers 2`",
           "mlflow-w2": "`mlflow models serve -w 2`",
           "ours-nomon": "jupyter_mlws endpoint, monitoring off"}
@@ -1201,6 +1204,11 @@ def counts_text(res: dict) -> str:
             "slower, so what ours does per second rather than per request (its heartbeat, the statistics "
             "flush) is shared among fewer requests than at full speed. The kernel's work is not in these "
             "counts: its system calls follow.")
+        (o_k, b_k), (o_s, b_s) = EARLIER["instructions_k"], EARLIER["syscalls"]
+        parts.append(
+            f"Before, at commit {EARLIER['commit']} (uvicorn's HTTP protocol and an ASGI app in the workers, "
+            f"their accept queue read once a request; a quiet machine): {o_k:,.1f} k against {b_k:,.1f} k "
+            f"instructions ({o_k / b_k:.3f}x), {o_s:.2f} against {b_s:.2f} system calls per request.")
     if sc:
         o, b = sc["ours-w1"], sc["bare-w1"]
         per = {k: {name: n / max(1, d["requests"]) for name, n in d["calls"].items()} for k, d in sc.items()}
@@ -1215,8 +1223,8 @@ def counts_text(res: dict) -> str:
             "per 100 requests by one of them. strace slows the process down: only the counts are shown, "
             "and calls made per unit of time count for more requests than at full speed (ours: one "
             "`write` per answer, head and body together; `getsockopt` reads its accept queue for "
-            "`max_inflight` only after run() calls kept its loop from polling for over 10 ms, which "
-            "strace's slowing down makes more frequent; `futex`: its side threads).")
+            "`max_inflight` only after run() calls kept its loop from polling for over 10 ms, until "
+            "it finds the queue empty; `futex`: its side threads).")
     return "\n\n".join(parts)
 
 

@@ -154,9 +154,10 @@ class ScoringApp:
     in this worker: those admitted and not answered yet, plus the connections waiting in the
     kernel's accept queue (read from ``listener`` with one ``getsockopt``).  That queue is read
     only after a drain of the run queue that kept the loop from polling for longer than
-    :data:`QUEUE_CHECK_S` (run() calls that take long), until the next drain: the loop accepts
-    every waiting connection each time it polls, so at any other moment the queue holds only
-    what arrived within the last moments, which the next poll takes in.
+    :data:`QUEUE_CHECK_S` (run() calls that take long, or the process kept off the CPU), and
+    until a reading finds it empty or the next drain starts: the loop accepts every waiting
+    connection each time it polls, so at any other moment the queue holds only what arrived
+    within the last moments, which the next poll takes in.
 
     Attributes
     ----------
@@ -297,7 +298,11 @@ class ScoringApp:
         req.dep = self.deployments[name]
         place = self.inflight + 1
         if self._check_queue and self.listener is not None:
-            place += accept_queue(self.listener)
+            waiting = accept_queue(self.listener)
+            if waiting:
+                place += waiting
+            else:  # none waits: the poll under way has taken them all in (or none came)
+                self._check_queue = False
         if place > self.max_inflight:
             return self.reply(conn, req, 503, _error_body("the endpoint is overloaded: retry later"),
                               b"retry-after: 1\r\n")

@@ -264,10 +264,13 @@ def scoring_protocol(app) -> type[asyncio.Protocol]:
                     head = cls._prefixes.get((status, extra)) or self._prefix(status, extra)
                 else:
                     head = self._prefix(status, extra)
-                if req.method == b"HEAD":
-                    self.transport.write(b"%s%d\r\n\r\n" % (head, len(body)))
-                else:
-                    self.transport.write(b"%s%d\r\n\r\n%s" % (head, len(body), body))
+                try:
+                    if req.method == b"HEAD":
+                        self.transport.write(b"%s%d\r\n\r\n" % (head, len(body)))
+                    else:
+                        self.transport.write(b"%s%d\r\n\r\n%s" % (head, len(body), body))
+                except RuntimeError:  # the transport closed (a reset) before connection_lost() came
+                    self._closed = True
             self.server_state.total_requests += 1
             self.on_response_complete()
 
@@ -334,7 +337,7 @@ def scoring_protocol(app) -> type[asyncio.Protocol]:
                     self.transport.write(b"%s%d\r\n\r\n%s" % (self._prefix(status, _CLOSE), len(body), body))
                 self._close()
             elif in_body and active is self.cycle and active.more_body and not active.response_complete:
-                self.respond(active, status, body, close=True)
+                app.reply(self, active, status, body, close=True)  # the app counts it, and frees its place
             # else a request behind the active one is broken: the connection closes after its answer
 
         # -- the connection --------------------------------------------------------------
