@@ -80,9 +80,10 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = workspace_error(self, kwargs)
+        details = None
         if isinstance(exc, E.MlwsError):
             status_code = status_for(exc)
-            message, reason = str(exc), exc.reason
+            message, reason, details = str(exc), exc.reason, exc.details
         elif isinstance(exc, web.HTTPError):
             message = exc.log_message or responses.get(status_code, "error")
             reason = _REASONS.get(status_code, "error")
@@ -90,7 +91,8 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
             message, reason = "internal error: the server log has the details", "internal"
         self.set_status(status_code)
         self.clear_header("Content-Disposition")
-        self.finish(json.dumps({"message": message, "reason": reason}))
+        self.finish(json.dumps({"message": message, "reason": reason,
+                                **({"details": details} if details else {})}))
 
     def log_exception(self, typ, value, tb) -> None:
         log_workspace_error(self, typ, value, tb)
