@@ -16,10 +16,22 @@ import pytest
 from mlws_testing import start_jupyter, stop_jupyter
 
 from .conftest import CHROMIUM, SCREENSHOTS
+from .test_compare import _our_scripts
 
 KEY = "box-key"
 CANARY = "pw-CANARY-7341-secret"
 READER_TITLE = "needs the contributor role (you are a reader)"
+#: a string only the pages' lazily loaded chunk holds (as bench/bundle.py knows it)
+LAZY = "The fingerprint matches"
+
+
+def chunks() -> set[str]:
+    import jupyter_mlws
+
+    static = Path(jupyter_mlws.__file__).parent / "labextension" / "static"  # the build under test
+    found = {p.name for p in static.glob("*.js") if LAZY in p.read_text()}
+    assert found
+    return found
 
 
 NAMED_USER = """
@@ -139,8 +151,12 @@ def test_targets_in_the_navigator_a_dask_target_created_and_tested(page, team_la
     assert nav.first.get_attribute("data-target") == "local"  # local first
     assert "this machine" in nav.first.inner_text()
     assert page.locator(".mlws-NavSecrets").inner_text().endswith("1 secret")  # old-token is deleted
+    page.wait_for_load_state("networkidle")
+    at_start = _our_scripts(page)  # the pages' modules load when first opened, not with JupyterLab
+    assert at_start and not chunks() & at_start
 
     view = open_compute(page)
+    assert chunks() <= _our_scripts(page)
     port = closed_port()
     fill_form(view, "dask", name="cluster", address=f"tcp://127.0.0.1:{port}")
     row = view.locator(".mlws-TargetRow[data-target='cluster']")

@@ -6,7 +6,8 @@ Every handler is ``@web.authenticated`` and ``@authorized`` against an
 (JupyterHub's included) decides first, then the workspace roles of the Jupyter
 identity, by method: GET/HEAD ``read_action``, POST/PUT/PATCH/DELETE
 ``write_action`` (access management: admin).
-Workspace errors become JSON ``{message, reason}`` in one place
+Workspace errors become JSON ``{message, reason}`` (and ``details`` when the error has facts a
+client may act on) in one place
 (:meth:`MlwsHandler.write_error`); request bodies are checked against the OpenAPI
 document's schemas in one place (:meth:`MlwsHandler.body`).  Workspace calls run in a
 thread: the event loop never waits on the database, a kernel or a file.
