@@ -11,6 +11,9 @@ class MlwsError(Exception):
 
     #: a short machine-readable reason, also used by the faces
     reason = "error"
+    #: facts a client may act on (JSON-able, safe to show as the message is), sent beside the
+    #: message by the REST API as ``details``; None for most errors
+    details: dict | None = None
 
 
 class NotFound(MlwsError):

@@ -111,8 +111,9 @@ class ComputeService:
         Raises
         ------
         InvalidInput
-            A bad name, type or setting; an ssh host key nobody accepted (the message shows its
-            fingerprint and how to accept it).
+            A bad name, type or setting; an ssh host key nobody accepted
+            (:class:`UnconfirmedHostKey`: the message shows its fingerprint and how to accept
+            it, its ``details`` the fingerprint alone).
         AlreadyExists
             The name is taken (``local`` included).
         NotFound, Conflict
@@ -182,11 +183,7 @@ class ComputeService:
         if accept:
             return key
         if confirm is None:
-            raise InvalidInput(
-                f"the host {where} presents a {key.type} key with fingerprint {key.fingerprint}; "
-                "nothing was created: check it (ssh-keygen -lf on the host's key) and accept it "
-                "with --yes (REST: accept_host_key, or host_key_fingerprint), or pin a key you "
-                "checked with --host-key 'TYPE BASE64' (REST: host_key)")
+            raise UnconfirmedHostKey(where, key)
         if not confirm(where, key):
             raise InvalidInput(f"the host key of {where} was not accepted: nothing was created")
         return key
@@ -305,6 +302,21 @@ class ComputeService:
 
 
 _LOCAL = {"name": T.LOCAL, "type": T.LOCAL, "builtin": True, "created_at": None, "created_by": ""}
+
+
+class UnconfirmedHostKey(InvalidInput):
+    """An ssh host's key that nobody accepted: nothing was created.  ``details`` (the REST
+    API's) holds ``host`` (``HOST`` or ``[HOST]:PORT``), ``key_type`` and ``fingerprint``
+    (``SHA256:...``), for a client to show and have confirmed (then it sends
+    ``host_key_fingerprint``)."""
+
+    def __init__(self, where: str, key: HostKey):
+        super().__init__(
+            f"the host {where} presents a {key.type} key with fingerprint {key.fingerprint}; "
+            "nothing was created: check it (ssh-keygen -lf on the host's key) and accept it "
+            "with --yes (REST: accept_host_key, or host_key_fingerprint), or pin a key you "
+            "checked with --host-key 'TYPE BASE64' (REST: host_key)")
+        self.details = {"host": where, "key_type": key.type, "fingerprint": key.fingerprint}
 
 
 def _taken(name: str) -> AlreadyExists:

@@ -18,6 +18,7 @@ from ..limits import (
 from ..run_records import ENDED
 from ..run_writes import BATCH_MAX_POINTS, CELLS_MAX, SOURCE_TYPES
 from ..secrets.names import BINDINGS_MAX, VALUE_MAX_BYTES, VALUE_MIN_CHARS
+from ..secrets.service import AUDIT_MAX
 
 _ERRORS = {
     "400": "Invalid input (a bad filter, parameter or body)",
@@ -262,6 +263,11 @@ PATHS = {
     },
     "/secrets/{secret}/recover": {"post": _op("Bring a deleted secret back (contributors and owners)",
                                               "secrets", params=[SECRET])},
+    "/secrets-audit": {"get": _op(
+        "The audit log, newest first: who read or changed which secret, when, in which run and "
+        "version (owners only; never a value)", "secrets", "SecretsAudit", params=[
+            _param("secret", "query", "Only this secret's entries"),
+            _param("max_results", "query", f"Entries at most (1 to {AUDIT_MAX}; 100)", "integer")])},
     "/compute": {
         "get": _op("Compute targets: local (built in), ssh hosts with their pinned host keys, Dask "
                    "schedulers (never a private key)", "compute"),
@@ -360,6 +366,8 @@ PATHS = {
 SCHEMAS = {
     "Error": {"type": "object", "required": ["message", "reason"], "properties": {
         "message": {"type": "string", "description": "What is wrong and what to do"},
+        "details": {"type": "object", "description": "Facts to act on, for some errors: an ssh "
+                    "host key nobody accepted (POST compute) gives host, key_type, fingerprint"},
         "reason": {"type": "string", "enum": ["invalid_input", "permission_denied", "not_found",
                                               "already_exists", "conflict", "unavailable",
                                               "unauthenticated", "method_not_allowed", "error",
@@ -529,6 +537,13 @@ SCHEMAS = {
         "description": f"The value: text of {VALUE_MIN_CHARS} characters to {VALUE_MAX_BYTES} bytes "
                        "of UTF-8, no NUL; never logged or returned"}},
         {"value": "s3cr3t-value"}),
+    "SecretsAudit": {"type": "object", "properties": {"entries": {"type": "array", "items": {
+        "type": "object", "properties": {
+            "name": {"type": "string"}, "ts": {"type": "integer", "description": "ms since the epoch"},
+            "action": {"type": "string", "enum": ["set", "read", "delete", "recover", "purge",
+                                                  "expire", "rotate-key"]},
+            "version": {"type": ["integer", "null"]}, "user": {"type": "string"},
+            "run_id": {"type": ["string", "null"], "description": "The run that read it"}}}}}},
     "ComputeTargetCreation": _body(["name", "type"], {
         "name": _NAME, "type": {"type": "string", "enum": ["ssh", "dask"]},
         "host": {"type": "string", "minLength": 1, "maxLength": 253, "description": "ssh"},
