@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tarfile
 import time
 import uuid
@@ -37,8 +38,9 @@ from .fsutil import atomic_write, validate_name
 from .limits import DESCRIPTION_MAX, check_text
 from .store import schema as S
 
-#: the longest attempt id a target may choose
+#: the longest attempt id a target may choose, and its characters (a header's)
 ATTEMPT_MAX = 200
+_ATTEMPT = re.compile(r"[!-~](?:[ -~]{0,%d}[!-~])?" % (ATTEMPT_MAX - 2))
 #: the most bytes one live-log append carries, and the most a live log grows to (a run's
 #: captured output stops at 10 MB, see notebooks.engine.LOG_CAP_BYTES; a marker follows it)
 LOG_APPEND_MAX = 1 << 20
@@ -56,10 +58,10 @@ def _attempt_id(attempt: object) -> str:
     """A target's attempt id, checked (None: a new one)."""
     if attempt is None:
         return uuid.uuid4().hex[:16]
-    if not isinstance(attempt, str) or not 0 < len(attempt) <= ATTEMPT_MAX:
-        raise InvalidInput(f"an attempt is a text of 1 to {ATTEMPT_MAX} characters, e.g. a task "
-                           "key and its retry number")
-    return check_text(attempt, "the attempt")
+    if not isinstance(attempt, str) or not _ATTEMPT.fullmatch(attempt):
+        raise InvalidInput(f"an attempt is 1 to {ATTEMPT_MAX} printable ASCII characters (it "
+                           "travels in a header), e.g. a task key and its retry number")
+    return attempt
 
 
 def _count(value: object, what: str, high: int) -> int:
@@ -352,8 +354,11 @@ class Executions:
 
     def ended(self, run_id: str) -> None:
         """A run executed elsewhere has ended: its live logs become stored logs (what a local
-        run's handle does as it ends)."""
-        self.artifacts.store_live_logs(self.runs.id_of(run_id))
+        run's handle does as it ends); the live copy of its notebook is dropped (its executor
+        stored the executed notebook)."""
+        run_id = self.runs.id_of(run_id)
+        (self.artifacts.live_root / run_id / LIVE_NOTEBOOK).unlink(missing_ok=True)
+        self.artifacts.store_live_logs(run_id)
 
     def _require_running(self, run_id: str):
         record = self.runs.get(run_id)
