@@ -211,16 +211,16 @@ class HttpReporter(Reporter):
         self._ship_notebook(final)
 
     def _ship_log(self, path: Path) -> None:
-        sent = self._sent.get(path.name, 0)
+        sent = self._sent.get(path.name)
         with open(path, "rb") as f:
             while True:
-                f.seek(sent)
+                f.seek(sent or 0)
                 piece = f.read(LOG_APPEND_MAX)
-                if not piece:
-                    return
+                if not piece and sent is not None:
+                    return  # an empty log is sent once: the run has it, as a local run does
                 try:
                     reply = self.client.send("POST", ("runs", self.run_id, "logs", path.name), piece,
-                                             query={"offset": sent},
+                                             query={"offset": sent or 0},
                                              content_type="application/octet-stream")
                 except Conflict:  # the server has less than thought: send again from its start
                     self._sent[path.name] = 0
