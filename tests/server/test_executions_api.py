@@ -4,6 +4,7 @@ attempt fence (a superseded attempt's writes refused, its results cleared)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import shutil
@@ -220,3 +221,35 @@ async def test_an_ended_run_is_not_executed_again(api, mlws_ws, queued):
                   headers=_auth(token, "A"))
     assert r.code == 403 and "has ended (canceled)" in r.json["message"], r
     assert mlws_ws.executions.current_attempt(run_id) is None
+
+
+async def test_a_notebook_submitted_over_rest_executes_on_the_target_it_names(
+        api, mlws_ws, jp_root_dir, monkeypatch):
+    """The REST submit body's ``compute``: the run is recorded on that target and its executor
+    (a process of its own here: tests/remote_target.py) reports back to this server."""
+    import remote_target
+    from jupyter_mlws.compute import registry
+
+    monkeypatch.setitem(registry.BACKENDS, "dask", "remote_target:ProcessTarget")
+    mlws_ws.compute.create("box", "dask", address="tcp://127.0.0.1:1", check_actor=False)
+    (jp_root_dir / "nb").mkdir()
+    shutil.copy(NOTEBOOKS / "train.ipynb", jp_root_dir / "nb" / "train.ipynb")
+    r = await api("POST", "runs", body={"notebook": "nb/train.ipynb", "compute": "nowhere"})
+    assert r.code == 404 and "no compute target 'nowhere'" in r.json["message"], r
+    assert mlws_ws.search_runs().next_page_token is None and len(mlws_ws.search_runs()) == 0
+    r = await api("POST", "runs", body={"notebook": "nb/train.ipynb", "parameters": {"lr": 0.5},
+                                        "compute": "box"})
+    assert r.code == 201, r
+    run_id = r.json["id"]
+    try:
+        for _ in range(1200):
+            if mlws_ws.runs.get(run_id).status not in ("queued", "running"):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        remote_target.reap()
+    record = mlws_ws.runs.get(run_id)
+    assert record.status == "completed", record.error
+    assert record.metrics["loss"] == pytest.approx(0.5 ** 5)
+    r = await api("GET", "runs", run_id)
+    assert r.json["compute"] == "box" and r.json["status"] == "completed"
