@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from jupyter_mlws.compute.base import EXITED, QUEUED, RUNNING, Handle, RemoteTarget
-from jupyter_mlws.compute.local import Process, stop_group
+from jupyter_mlws.compute.base import Handle, RemoteTarget
+from jupyter_mlws.compute.local import LocalTarget, Process, stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,16 +43,9 @@ class ProcessTarget(RemoteTarget):
         STARTED.append(proc)
         return Handle(self.name, job.run_id, {**Process.of(proc.pid).to_dict(), "cwd": cwd})
 
-    def poll(self, handle: Handle) -> str:
-        process = Process.from_dict(handle.data)
-        if process is None:
-            return QUEUED
-        return RUNNING if process.is_mine() else EXITED
-
-    def cancel(self, handle: Handle, grace: float) -> None:
-        process = Process.from_dict(handle.data)
-        if process is not None and process.is_mine():
-            stop_group(process.pid, grace)
+    # its executor is a process of this machine, recorded in the handle as LocalTarget's
+    poll = LocalTarget.poll
+    cancel = LocalTarget.cancel
 
     def logs(self, handle: Handle) -> dict[str, bytes]:
         return {}

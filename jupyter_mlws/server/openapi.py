@@ -149,7 +149,7 @@ EXECUTION_PATHS = {
         params=[RUN_ID], body="ExecutionStart", status="201")},
     "/runs/{run_id}/progress": {"post": _op(
         "Cells done of the notebook, in retry `attempt`" + _FENCED, "executions",
-        params=[RUN_ID], body="ExecutionProgress")},
+        params=[RUN_ID], body="ExecutionProgress", status="201")},
     "/runs/{run_id}/attempts": {"post": _op(
         "How a retry of the notebook ended" + _FENCED, "executions", params=[RUN_ID],
         body="AttemptEnd", status="201")},
@@ -162,7 +162,7 @@ EXECUTION_PATHS = {
         body="CellRecords")},
     "/runs/{run_id}/output-copy": {"post": _op(
         "Copy the stored executed notebook to the run's output path, if it asked for one"
-        + _FENCED, "executions", params=[RUN_ID])},
+        + _FENCED, "executions", params=[RUN_ID], status="201")},
     "/runs/{run_id}/logs/{name}": {"post": {
         **_op("Write the body at byte ?offset=N of the running run's live log NAME (NAME.log, "
               "at most 1 MB a piece): idempotent, bytes the log has are not written again; 409 "

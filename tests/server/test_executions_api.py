@@ -67,7 +67,7 @@ async def test_an_attempt_starts_the_run_and_records_what_it_executes(api, mlws_
     auth = _auth(token, "A")
     r = await api("POST", "runs", run_id, "progress", body={"attempt": 1, "done": 2, "total": 5},
                   headers=auth)
-    assert r.code == 200, r
+    assert r.code == 201, r
     assert mlws_ws.notebooks.progress(run_id)["done"] == 2
     r = await api("POST", "runs", run_id, "attempts",
                   body={"attempt": 1, "status": "failed", "error": "cell 2 raised ValueError"},

@@ -86,75 +86,78 @@ class StartHandler(ExecutionHandler):
         self.reply({**started, "run": started["run"].to_dict()}, 201)
 
 
-class ProgressHandler(ExecutionHandler):
+class _RecordHandler(ExecutionHandler):
+    """A route that records one thing of the run: ``ws.executions.<action>(run_id, *fields of
+    the body)``; answers ``{"run_id"}``."""
+
+    action = ""
+    fields: tuple[str, ...] = ()
+
+    async def _record(self, run_id) -> None:
+        body = self.body()
+        ws = await self.ws()
+        await self.call(getattr(ws.executions, self.action), run_id, *map(body.get, self.fields))
+        self.reply({"run_id": run_id}, 201 if self.request.method == "POST" else 200)
+
+
+class ProgressHandler(_RecordHandler):
     """POST ``{"attempt", "done", "total"}``: cells done in retry ``attempt``."""
 
     run_token_methods = ("POST",)
+    action, fields = "progress", ("attempt", "done", "total")
 
     @web.authenticated
     @authorized
     async def post(self, run_id):
-        body = self.body()
-        ws = await self.ws()
-        await self.call(ws.executions.progress, run_id, body["attempt"], body["done"], body["total"])
-        self.reply({"done": body["done"], "total": body["total"]})
+        await self._record(run_id)
 
 
-class AttemptsHandler(ExecutionHandler):
+class AttemptsHandler(_RecordHandler):
     """POST ``{"attempt", "status", "error"}``: how a retry ended."""
 
     run_token_methods = ("POST",)
+    action, fields = "attempt_ended", ("attempt", "status", "error")
 
     @web.authenticated
     @authorized
     async def post(self, run_id):
-        body = self.body()
-        ws = await self.ws()
-        await self.call(ws.executions.attempt_ended, run_id, body["attempt"], body["status"],
-                        body.get("error"))
-        self.reply({"attempt": body["attempt"], "status": body["status"]}, 201)
+        await self._record(run_id)
 
 
-class EnvironmentHandler(ExecutionHandler):
+class EnvironmentHandler(_RecordHandler):
     """PUT ``{"kernel", "captured"}``: the environment the run's kernel executed in."""
 
     run_token_methods = ("PUT",)
+    action, fields = "environment", ("kernel", "captured")
 
     @web.authenticated
     @authorized
     async def put(self, run_id):
-        body = self.body()
-        ws = await self.ws()
-        await self.call(ws.executions.environment, run_id, body["kernel"], body["captured"])
-        self.reply({"kernel": body["kernel"]})
+        await self._record(run_id)
 
 
-class CellRecordsHandler(ExecutionHandler):
+class CellRecordsHandler(_RecordHandler):
     """PUT ``{"cells": [...]}``: the per-cell records of the executed notebook."""
 
     run_token_methods = ("PUT",)
+    action, fields = "cells", ("cells",)
 
     @web.authenticated
     @authorized
     async def put(self, run_id):
-        body = self.body()
-        ws = await self.ws()
-        await self.call(ws.executions.cells, run_id, body["cells"])
-        self.reply({"cells": len(body["cells"])})
+        await self._record(run_id)
 
 
-class OutputCopyHandler(ExecutionHandler):
+class OutputCopyHandler(_RecordHandler):
     """POST: copy the stored executed notebook to the run's output path, if it asked for one."""
 
     run_token_methods = ("POST",)
+    action = "copy_output"
 
     @web.authenticated
     @authorized
     async def post(self, run_id):
-        self.body()
-        ws = await self.ws()
-        await self.call(ws.executions.copy_output, run_id)
-        self.reply({})
+        await self._record(run_id)
 
 
 class LiveLogHandler(ExecutionHandler):
