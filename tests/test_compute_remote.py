@@ -9,7 +9,6 @@ only by URL, reporting to a real ``mlws server``."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import time

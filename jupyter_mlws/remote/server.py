@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..compute.local import Process, spawn_detached
-from ..errors import Unavailable
+from ..errors import InvalidInput, Unavailable
 
 #: where the background server is recorded, and its output, in the workspace folder
 RUNTIME = Path(".mlws") / "server.json"
@@ -45,9 +45,14 @@ def ensure_server(ws, *, idle: float = IDLE_S) -> str:
     docstring), ending with ``/``; a background ``mlws server`` is started when none is.
 
     Raises Unavailable when the background server does not start (its log's last lines say
-    why).
+    why), InvalidInput for a ``server_url`` that is not an http(s) URL.
     """
+    from ..config import is_url
+
     served = getattr(ws, "served_at", None) or getattr(ws.config, "server_url", None)
+    if served and not is_url(served):
+        raise InvalidInput(f"server_url in the workspace's mlws.toml must be an http:// or "
+                           f"https:// URL, got {str(served)[:80]!r}")
     if served:
         return served.rstrip("/") + "/"
     return BackgroundServer(ws.root).ensure(idle)
