@@ -36,6 +36,7 @@ class TargetRegistry:
         self._backends = dict(BACKENDS if backends is None else backends)
         self._settings = {k: dict(v) for k, v in settings.items()}
         self._built: dict[str, ComputeTarget] = {}
+        self._bound: dict[tuple[str, str], ComputeTarget] = {}
 
     def names(self) -> list[str]:
         """The backend names, sorted."""
@@ -65,6 +66,23 @@ class TargetRegistry:
                 raise InvalidInput(f"no compute target {name!r}: use one of {', '.join(self.names())}")
             self._built[name] = self._load(name)(**self._settings.get(name, {}))
         return self._built[name]
+
+    def has(self, name: str) -> bool:
+        """Whether backend ``name`` is known (it may still fail to load)."""
+        return name in self._backends
+
+    def for_target(self, backend: str, target: Mapping[str, Any], launch: Any) -> ComputeTarget:
+        """Backend ``backend`` built for one named target: ``cls(target, launch)`` (a
+        :class:`~.base.RemoteTarget`), built once per target and settings.  Raises as :meth:`get`."""
+        import json
+
+        key = (str(target["name"]), json.dumps(dict(target), sort_keys=True, default=str))
+        if key not in self._bound:
+            if backend not in self._backends:
+                raise InvalidInput(f"no compute backend {backend!r}: use one of {', '.join(self.names())}")
+            self._bound = {k: v for k, v in self._bound.items() if k[0] != key[0]}  # changed since
+            self._bound[key] = self._load(backend)(dict(target), launch)
+        return self._bound[key]
 
     def _load(self, name: str) -> type[ComputeTarget]:
         """The class backend ``name`` names; Unavailable when it cannot be imported or is no

@@ -112,7 +112,8 @@ TRACKING_PATHS = {
         "End a running run with a status and error (its token then stops working)", "tracking",
         "Run", params=[RUN_ID], body="RunEnd")},
     "/runs/{run_id}/heartbeat": {"post": _op(
-        "The process of a running run is alive", "tracking", None, params=[RUN_ID], status="204")},
+        "The process of a running run is alive; answers {status, cancel}: whether it is asked to "
+        "stop (mlws run cancel, or the run ended)", "tracking", params=[RUN_ID])},
     "/runs/{run_id}/children": {"get": _op("The run's child runs, oldest first", "tracking",
                                            params=[RUN_ID])},
     "/runs/{run_id}/images/{key}": {"post": {
@@ -129,6 +130,51 @@ TRACKING_PATHS = {
                   RUN_ID, _param("path", description="The file's name, e.g. out/model.pkl"),
                   _param("kind", "query", "artifact (default), log or snapshot")], status="201"),
         "requestBody": _raw_body("The file's bytes")}},
+}
+
+_FENCED = (" (a run's token: from the attempt executing the run only, named in X-Mlws-Attempt; "
+           "409 for another)")
+#: runs executed on other machines: what their executor reports through (jupyter_mlws.executions)
+EXECUTION_PATHS = {
+    "/runs/{run_id}/job": {"get": _op(
+        "The run's job, as an executor elsewhere reads it: notebook, kernel, parameters, timeout, "
+        "retries and secret_env (the names of the variables its secrets are given as; never "
+        "their values)", "executions", params=[RUN_ID])},
+    "/runs/{run_id}/bundle": {"get": _op(
+        "The run's bundle: a tar of its snapshot with its notebook (what the executor runs in)",
+        "executions", params=[RUN_ID], content_type="application/x-tar")},
+    "/runs/{run_id}/execution": {"post": _op(
+        "An attempt starts executing the run: it becomes running; when another attempt started "
+        "before, what that one recorded is cleared and its writes are refused from now on (409). "
+        "409 for a run that has ended. Answers {attempt, attempts, run}", "executions",
+        params=[RUN_ID], body="ExecutionStart", status="201")},
+    "/runs/{run_id}/progress": {"post": _op(
+        "Cells done of the notebook, in retry `attempt`" + _FENCED, "executions",
+        params=[RUN_ID], body="ExecutionProgress", status="201")},
+    "/runs/{run_id}/attempts": {"post": _op(
+        "How a retry of the notebook ended" + _FENCED, "executions", params=[RUN_ID],
+        body="AttemptEnd", status="201")},
+    "/runs/{run_id}/environment": {"put": _op(
+        "The environment the run's kernel executed in (tags kernel, env_hash, python and the "
+        "artifact environment.json)" + _FENCED, "executions", params=[RUN_ID],
+        body="ExecutionEnvironment")},
+    "/runs/{run_id}/cell-records": {"put": _op(
+        "The per-cell records of the executed notebook" + _FENCED, "executions", params=[RUN_ID],
+        body="CellRecords")},
+    "/runs/{run_id}/output-copy": {"post": _op(
+        "Copy the stored executed notebook to the run's output path, if it asked for one"
+        + _FENCED, "executions", params=[RUN_ID], status="201")},
+    "/runs/{run_id}/logs/{name}": {"post": {
+        **_op("Write the body at byte ?offset=N of the running run's live log NAME (NAME.log, "
+              "at most 1 MB a piece): idempotent, bytes the log has are not written again; 409 "
+              "for an offset past its end. Answers {name, size}" + _FENCED, "executions", params=[
+                  RUN_ID, _param("name", description="The log, e.g. stdout.log"),
+                  _param("offset", "query", "The byte the piece starts at", "integer")]),
+        "requestBody": _raw_body("The log's bytes from offset on")}},
+    "/runs/{run_id}/live-notebook": {"put": {
+        **_op("The executed notebook so far (what a run whose executor vanished keeps; at most "
+              "64 MB)" + _FENCED, "executions", None, params=[RUN_ID], status="204"),
+        "requestBody": _raw_body("The .ipynb file's bytes")}},
 }
 
 PATHS = {
@@ -217,6 +263,7 @@ PATHS = {
                                         "schema": {"enum": ["cancel", "rerun", "promote"]}}],
         body="RunAction", body_required=False)},
     **TRACKING_PATHS,
+    **EXECUTION_PATHS,
     "/notebook-parameters": {"get": _op(
         "The parameters cell of a notebook in the server's folder, read without running it "
         "(contributors and owners only: it tells which files exist)",
@@ -389,6 +436,8 @@ SCHEMAS = {
         "notebook": {"type": ["string", "null"], "description": (
             "GET /runs/{run_id} only: the source notebook's path inside the server's folder, "
             "when it is there")},
+        "compute": {"type": "string", "description": (
+            "GET /runs/{run_id} only: the compute target it executes on (local by default)")},
         "description": {"type": "string"},
         "duration_s": {"type": ["number", "null"], "description": "GET /runs/{run_id}: None while it runs"},
         "git": {"type": ["object", "null"], "description": "GET /runs/{run_id}: {commit, branch, dirty}",
@@ -459,7 +508,8 @@ SCHEMAS = {
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_S,
                     "description": "Seconds"},
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
-        "name": {**_NAME, "minLength": 0}, "tags": _TAGS, "secrets": _SECRET_SPECS},
+        "name": {**_NAME, "minLength": 0}, "tags": _TAGS, "secrets": _SECRET_SPECS,
+        "compute": {**_NAME, "description": "The compute target it executes on (default local)"}},
         {"notebook": "folder/train.ipynb", "parameters": {"C": 0.5}}),
     "TagUpdate": _body([], {
         "set": _TAGS, "delete": {"type": "array", "maxItems": TAGS_MAX, "items": _NAME}},
@@ -468,7 +518,9 @@ SCHEMAS = {
                                            "description": "rerun: the parameters to change"},
                             "parameter_texts": _PARAMETER_TEXTS,
                             "secrets": {**_SECRET_SPECS, "description": "rerun: secrets to give "
-                                        "besides the run's own ('NAME' or 'NAME=ENVVAR')"}},
+                                        "besides the run's own ('NAME' or 'NAME=ENVVAR')"},
+                            "compute": {**_NAME, "description": "rerun: the compute target it "
+                                        "executes on (default local)"}},
                        {"parameters": {"C": 0.2}}),
     "ModelRegistration": _body(["name", "run", "artifact"], {
         "name": _NAME, "run": _NAME, "artifact": {**_TEXT, "minLength": 1}, "tags": _TAGS,
@@ -602,6 +654,30 @@ SCHEMAS = {
         "cells": {"type": "array", "maxItems": CELLS_MAX, "description": (
             "Executed cells of a session run: [ordinal, timestamp (ms), record]")}},
         {"params": {"lr": 0.1}, "metrics": [["loss", 0.25, 0, 1700000000000]]}),
+    "ExecutionStart": _body([], {
+        "attempt": {"type": "string", "minLength": 1, "maxLength": 200, "description": (
+            "The attempt's id, chosen by the target (e.g. a task key and its retry); default: "
+            "a new one")},
+        "host": {"type": "string", "maxLength": 255, "description": "The machine executing it"}},
+        {"attempt": "train-3f2a-1", "host": "gpu-box"}),
+    "ExecutionProgress": _body(["attempt", "done", "total"], {
+        "attempt": {"type": "integer", "minimum": 1, "maximum": 11, "description": "The retry, 1 the first"},
+        "done": {"type": "integer", "minimum": 0, "maximum": 1000000},
+        "total": {"type": "integer", "minimum": 0, "maximum": 1000000}},
+        {"attempt": 1, "done": 3, "total": 8}),
+    "AttemptEnd": _body(["attempt", "status"], {
+        "attempt": {"type": "integer", "minimum": 1, "maximum": 11},
+        "status": {"type": "string", "enum": list(ENDED)},
+        "error": {"type": "string", "maxLength": DESCRIPTION_MAX}},
+        {"attempt": 1, "status": "failed", "error": "cell 3 raised ValueError: bad input"}),
+    "ExecutionEnvironment": _body(["kernel", "captured"], {
+        "kernel": _NAME, "captured": {"type": "object", "required": ["python", "packages_hash"],
+                                      "description": "jupyter_mlws.environment.capture()'s dict"}},
+        {"kernel": "python3", "captured": {"python": "3.11.7", "packages_hash": "ab12...",
+                                           "packages": ["numpy==1.26.4"]}}),
+    "CellRecords": _body(["cells"], {"cells": {"type": "array", "maxItems": 20000,
+                                               "items": {"type": "object"}}},
+                         {"cells": [{"index": 0, "number": 1, "status": "ok"}]}),
     "RunEnd": _body(["status"], {
         "status": {"type": "string", "enum": list(ENDED)},
         "error": {"type": "string", "maxLength": DESCRIPTION_MAX}},

@@ -493,3 +493,21 @@ environments = Table(
     UniqueConstraint("target", "hash"),
 )
 Index("ix_environments_hash", environments.c.hash)
+
+# -- runs executing elsewhere (migration 13) -----------------------------------------------
+
+# a run executed by a process elsewhere (an SSH host, a Dask worker) through the REST API: the
+# attempt that executes it now (a retried execution is a new attempt; writes of an older one are
+# refused) and a cancel asked for, which the executor hears on its heartbeat's reply
+run_executions = Table(
+    "run_executions",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    # the attempt's id, chosen by the target (e.g. a Dask task key and retry) or by the server
+    Column("attempt", Text, nullable=False),
+    Column("host", Text, nullable=False, default=""),
+    Column("started_at", BigInteger, nullable=False),
+    # how many attempts have started (the first is 1)
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("cancel_requested_at", BigInteger, nullable=True),
+)

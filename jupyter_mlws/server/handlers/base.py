@@ -70,6 +70,9 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
     write_action = "write"
     #: the methods a run's token may call, on the runs it covers (see ..authorizer)
     run_token_methods: tuple[str, ...] = ()
+    #: whether a run token's request must come from the attempt executing its run (see
+    #: jupyter_mlws.executions): off for what an attempt reads or sends before it is one
+    attempt_fenced = True
 
     @property
     def app(self):
