@@ -327,6 +327,12 @@ export class RunsPageWidget extends ReactWidget {
     this.addClass('mlws-RunsPageWidget');
     context.events.connect(this.onEvent, this);
     model.changed.connect(() => {
+      // the request names the experiment shown (chosen, or resolved from none): the same table is
+      // found again by it, and the layout restorer reopens this experiment, not the latest one
+      const request: IPageRequest | undefined = (this as any).mlwsRequest;
+      if (request && model.resolved && request.experiment !== model.experiment) {
+        (this as any).mlwsRequest = { ...request, experiment: model.experiment };
+      }
       this.title.label = model.experiment ? `Runs · ${model.experiment}` : 'Runs';
     });
   }
