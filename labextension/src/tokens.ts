@@ -155,7 +155,10 @@ export interface IEndpointDeployment {
   state: string;
   error?: string | null;
   models: string[];
+  /** The scoring script's path in the workspace folder (its file name when it was outside). */
   entry_script?: string;
+  /** A request to start a test from (the script's input_example, else from its input_schema), or null. */
+  input_example?: unknown;
 }
 
 /** An endpoint as `GET mlws/api/endpoints/{name}` shows it (never its keys). */
