@@ -144,10 +144,19 @@ export class RunsTableModel extends FetchingModel {
     await Promise.all([this.loadBest(), this.reloadExpanded()]);
   }
 
-  /** Sort by a column; the same column again flips the direction. */
+  /**
+   * Sort by a column; the same column again flips the direction.  A metric's first click puts the
+   * best first (its direction in the best-run picker, else its name's: a loss lowest first); a
+   * name ascending; other columns descending.
+   */
   async sortBy(column: IColumn): Promise<void> {
     const key = columnField(column);
-    const descending = this.sort.key === key ? !this.sort.descending : column.kind !== 'attribute' || key !== 'name';
+    let first = column.kind !== 'attribute' || key !== 'name';
+    if (column.kind === 'metric') {
+      const direction = this.best?.metric === column.key ? this.best.direction : defaultDirection(column.key);
+      first = direction === 'max';
+    }
+    const descending = this.sort.key === key ? !this.sort.descending : first;
     await this.search({ sort: { key, descending } });
   }
 

@@ -138,6 +138,11 @@ def test_charts_drift_keys_and_log(page, lab, endpoint):
     page.wait_for_function(
         "document.querySelector('.mlws-EndpointPage .mlws-Totals')?.dataset.count === '4'", timeout=30_000)
     assert any("/metrics" in url for url in polled)
+    # a call whose run() raises: one error, worded in the singular
+    assert lab_api(lab, "POST", f"endpoints/{ENDPOINT}/invoke", {**SAMPLE, "raise": True})[0] >= 400
+    page.wait_for_function(
+        "document.querySelector('.mlws-EndpointPage .mlws-Totals')?.dataset.errors === '1'", timeout=30_000)
+    assert view.locator(".mlws-Totals").inner_text().split()[:4] == ["5", "requests", "1", "error"]
 
 
 def test_traffic_split_between_two_deployments(page, lab, endpoint):

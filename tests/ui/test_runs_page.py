@@ -98,6 +98,8 @@ def test_columns_nesting_best_sort_filter_and_compare(page, lab, grid):
     chooser = table.locator(".mlws-ColumnChooser")
     assert "batch" in chooser.locator("fieldset", has_text="Params").inner_text()
     chooser.locator("[data-column='metric:min:loss'] input").check()
+    # a metric's last/min/max boxes are named for the metric, not only "min"
+    assert chooser.get_by_role("checkbox", name="loss: min", exact=True).is_checked()
     chooser.locator("[data-column='tag::kind'] input").check()
     chooser.locator("[data-column='attribute::user'] input").check()
     chooser.locator("[data-column='attribute::duration'] input").uncheck()
@@ -115,7 +117,12 @@ def test_columns_nesting_best_sort_filter_and_compare(page, lab, grid):
     page.mouse.move(0, 880)
     page.screenshot(path=str(SCREENSHOTS / "runs-table.png"))
 
-    # sort by the smallest loss, on the server: the children of an expanded parent follow it
+    # sort by the smallest loss, on the server: the children of an expanded parent follow it;
+    # the first click sorts best first (a loss: lowest first), the next one flips it
+    table.locator("th[data-column='metric:last:acc'] button").click()
+    table.locator("th[data-column='metric:last:acc'][aria-sort='descending']").wait_for()
+    table.locator("th[data-column='metric:min:loss'] button").click()
+    table.locator("th[data-column='metric:min:loss'][aria-sort='ascending']").wait_for()
     table.locator("th[data-column='metric:min:loss'] button").click()
     table.locator("th[data-column='metric:min:loss'][aria-sort='descending']").wait_for()
     table.locator("th[data-column='metric:min:loss'] button").click()
@@ -137,6 +144,9 @@ def test_columns_nesting_best_sort_filter_and_compare(page, lab, grid):
     alert.wait_for()
     assert alert.inner_text() == error["message"]
     assert alert.evaluate("e => getComputedStyle(e).whiteSpace") == "pre"
+    # only the error speaks: no "page 1 · 0 runs", no "no run has loss" beside it
+    page.wait_for_function("document.querySelector('.mlws-RunsPage .mlws-PageInfo').textContent === ''")
+    assert table.locator(".mlws-BestRun").inner_text() == ""
     # a filter on what only children have: none at the top level, all of them flat
     table.locator(".mlws-Filter").fill("metrics.acc > 0.5")
     table.locator(".mlws-Filter").press("Enter")

@@ -160,10 +160,10 @@ function Charts(props: { model: EndpointPageModel }): JSX.Element {
       {total && (
         <div className="mlws-Totals" data-count={total.count} data-errors={total.errors}>
           <span>
-            <strong>{total.count}</strong> requests
+            <strong>{total.count}</strong> {total.count === 1 ? 'request' : 'requests'}
           </span>
           <span>
-            <strong>{total.errors}</strong> errors
+            <strong>{total.errors}</strong> {total.errors === 1 ? 'error' : 'errors'}
           </span>
           <span>p50 {ms(total.latency_ms.p50)}</span>
           <span>p95 {ms(total.latency_ms.p95)}</span>

@@ -108,7 +108,7 @@ function BestPicker(props: { model: RunsTableModel }): JSX.Element | null {
         {best.direction === 'min' ? 'lowest' : 'highest'}
       </button>
       <span className="mlws-BestRun" data-run-id={best.run?.id ?? ''}>
-        {best.run ? (
+        {model.error ? null : best.run ? (
           <>
             {' '}★ {best.run.name || best.run.id} ({best.metric} = {typeof value === 'number' ? value.toPrecision(4) : String(value)})
           </>
@@ -291,9 +291,10 @@ export function RunsTableView(props: { model: RunsTableModel; context: IPageCont
         <button className="mlws-Button mlws-Prev" disabled={!model.hasPrevious || model.loading} onClick={() => void model.previousPage()}>
           ‹ Prev
         </button>
+        {/* while the filter (or the server) refuses, only its error speaks: no "0 runs" */}
         <span className="mlws-PageInfo">
-          page {model.pageNumber} · {pageCount(model)}
-          {model.loading ? ' · loading…' : ''}
+          {model.error ? '' : `page ${model.pageNumber} · ${pageCount(model)}`}
+          {model.loading ? (model.error ? 'loading…' : ' · loading…') : ''}
         </span>
         <button className="mlws-Button mlws-Next" disabled={!model.hasNext || model.loading} onClick={() => void model.nextPage()}>
           Next ›
