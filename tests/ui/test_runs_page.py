@@ -227,3 +227,39 @@ def test_palette_launcher_and_restored_tabs(page, lab, grid):
         page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=re.compile(label)).wait_for()
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=re.compile("^Runs")).click()
     page.locator("#jp-main-dock-panel .mlws-RunsPage .mlws-RunRow").first.wait_for()
+
+
+def test_long_numbers_are_short_and_the_name_stays_in_view_sideways(page, lab):
+    """A run with params at full float precision: cells show 4 significant digits (the full value
+    in their tooltip); in a narrow tab scrolled sideways, the tick box and the name stay."""
+    from jupyter_mlws import Workspace
+
+    from .test_compare import make_older
+
+    with Workspace.open(lab["root"]) as ws:
+        with ws.experiment("wide").start_run("wide-1", snapshot=False, outputs=None) as run:
+            run.log_params({"alpha": 0.6765663658770239, "l1_ratio": 1.5942394656008927e-05,
+                            "penalty": "elasticnet", "solver": "saga"})
+            run.log("acc", 0.5)
+            run_id = run.id
+        make_older(ws, "wide")  # not the latest experiment for the modules after this one
+    table = _open_table(page, "wide")
+    row = table.locator(f".mlws-RunRow[data-run-id='{run_id}']")
+    row.wait_for()
+    alpha = row.locator("td.mlws-col-param").first
+    assert alpha.inner_text() == "0.6766" and alpha.get_attribute("title") == "0.6765663658770239"
+    l1 = row.locator("td.mlws-col-param").nth(1)
+    assert l1.inner_text() == "0.00001594" and l1.get_attribute("title") == "1.5942394656008927e-05"
+    scroll = table.locator(".mlws-RunsScroll")
+    scroll.evaluate("s => { s.style.width = '480px'; s.scrollLeft = s.scrollWidth; }")
+    page.wait_for_function("document.querySelector('.mlws-RunsPage .mlws-RunsScroll').scrollLeft > 200")
+    left = scroll.bounding_box()["x"]
+    for cell in (".mlws-SelectCell", ".mlws-NameCell"):
+        box = row.locator(f"td{cell}").bounding_box()
+        assert left - 1 <= box["x"] <= left + 40, (cell, box, left)
+    # what is under the name is hidden by it: the name is what a click there hits
+    name = row.locator(".mlws-RunName").bounding_box()
+    hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.closest('td')?.className",
+                        [name["x"] + 2, name["y"] + name["height"] / 2])
+    assert "mlws-NameCell" in hit
+    page.screenshot(path=str(SCREENSHOTS / "runs-table-sideways.png"))

@@ -10,7 +10,7 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { ColumnChooser } from '../runColumnChooser';
-import { columnField, columnId, columnLabel, columnText, IColumn, IRunRow } from '../runColumns';
+import { columnField, columnId, columnLabel, columnText, columnTitle, IColumn, IRunRow } from '../runColumns';
 import { COMPARE_MAX, RunsTableModel } from '../runsTableModel';
 import { Later } from '../later';
 import { RUN_STATUS_SCHEMA } from '../tokens';
@@ -214,7 +214,7 @@ function RunRows(props: IRowProps): JSX.Element {
           )}
         </td>
         {columns.map(column => (
-          <td key={columnId(column)} className={`mlws-col-${column.kind}`}>
+          <td key={columnId(column)} className={`mlws-col-${column.kind}`} title={columnTitle(column, run)}>
             {column.kind === 'attribute' && column.key === 'status' && <StatusDot status={run.status} />}
             {columnText(column, run)}
           </td>
