@@ -67,14 +67,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     // what the layout restorer runs: a tab whose item is gone (deleted since, or saved by another
-    // project) is not reopened, and the restorer forgets it (the command fails)
+    // project) is not reopened, and the restorer forgets it (the command fails); the others open
+    // in the order the restorer asks (their checks run at once)
+    let restoring: Promise<void> = Promise.resolve();
     app.commands.addCommand(CommandIDs.restorePage, {
-      execute: async args => {
+      execute: args => {
         const request = asPageRequest(args);
-        if (request === null || !(await stillThere(request))) {
-          throw new Error(`not reopened: ${request?.kind} ${request?.id ?? request?.experiment ?? ''} is gone`);
-        }
-        pages.open(request);
+        const there = request === null ? Promise.resolve(false) : stillThere(request);
+        const opened = restoring.then(async () => {
+          if (request === null || !(await there)) {
+            throw new Error(`not reopened: ${request?.kind} ${request?.id ?? request?.experiment ?? ''} is gone`);
+          }
+          pages.open(request);
+        });
+        restoring = opened.catch(() => undefined);
+        return opened;
       }
     });
 
