@@ -140,3 +140,28 @@ def _name(value: object) -> str:
         if _TYPES[kind](value):
             return kind
     return type(value).__name__
+
+
+def example_of(schema: object) -> object:
+    """A small value ``schema`` accepts, to start a request from: an object with its required
+    properties (all of them when none is required), ``minItems`` items (at least one) of an
+    array, the first ``enum`` value, the ``minimum`` of a number (else 0), ``""``, ``False``.
+    An unusable schema gives ``{}``."""
+    if not isinstance(schema, dict):
+        return {}
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kinds = schema.get("type")
+    kind = kinds if isinstance(kinds, str) else next(iter(kinds or []), None)
+    if kind is None:
+        kind = "object" if "properties" in schema else "array" if "items" in schema else None
+    if kind == "object":
+        props = schema.get("properties") or {}
+        names = [k for k in schema.get("required", ()) if k in props] or list(props)
+        return {name: example_of(props[name]) for name in names}
+    if kind == "array":
+        return [example_of(schema.get("items")) for _ in range(max(1, int(schema.get("minItems", 1))))]
+    if kind in ("number", "integer"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        return low + (1 if "minimum" not in schema else 0) if isinstance(low, (int, float)) else 0
+    return {"string": "", "boolean": False, "null": None}.get(kind, {})

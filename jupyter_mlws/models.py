@@ -77,7 +77,12 @@ class ModelVersion:
 
 
 def check_name(name: object, what: str = "model name") -> str:
-    """A model or alias name: letters, digits, '.', '_' and '-', up to 128 characters."""
+    """A model or alias name: letters, digits, '.', '_' and '-', up to 128 characters.
+
+    Raises InvalidInput for anything else, an empty name included (never a default in its place)."""
+    if isinstance(name, str) and not name.strip():
+        raise InvalidInput(f"give the {what}: letters, digits, '.', '_' and '-' (starting with a "
+                           "letter or digit, up to 128 characters), e.g. 'wine'")
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise InvalidInput(f"{what} {name!r} is not valid: use letters, digits, '.', '_' and '-' "
                            "(starting with a letter or digit, up to 128 characters)")

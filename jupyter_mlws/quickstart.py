@@ -15,10 +15,8 @@ SAMPLE = SAMPLES / "train_line.py"
 #: also copied into the project folder, for the README's next steps: the sample as a notebook
 #: (a ``parameters`` cell: submit it, sweep it) and a scoring script for the model it writes
 EXTRAS = ("train_line.ipynb", "score_line.py")
-#: JupyterLab's landing URL: in the JupyterLab workspace named ``mlws`` the lab extension opens
-#: its navigator, the runs table of the latest experiment with its best run marked, and below it that
-#: run's page on its charts.  A path, not a query: Jupyter appends ``?token=...`` to it in the URL it prints.
-LAB_URL = "/lab/workspaces/mlws"
+#: the experiment the sample runs are in (the lab extension's first view opens its runs table)
+EXPERIMENT = "quickstart"
 LEARNING_RATES = ("0.01", "0.05", "0.2")
 
 
@@ -37,7 +35,7 @@ def run_sample(path: str | os.PathLike = ".") -> str:
             if not (project / extra).exists():  # never overwrite a user's edits
                 shutil.copy(SAMPLES / extra, project / extra)
         found = [_earlier_sample(ws, lr) for lr in LEARNING_RATES]
-        runs = [run or ws.run_command([sys.executable, SAMPLE.name, lr], experiment="quickstart",
+        runs = [run or ws.run_command([sys.executable, SAMPLE.name, lr], experiment=EXPERIMENT,
                                       cwd=project, echo=False, tags={"sample": "true"})
                 for run, lr in zip(found, LEARNING_RATES)]
         ids = ", ".join(f"'{r.id}'" for r in runs)
@@ -73,11 +71,38 @@ def _earlier_sample(ws: Workspace, lr: str):
     return page[0] if len(page) else None
 
 
-def lab_command() -> list[str]:
-    """The ``jupyter lab`` command that opens the workspace sidebar (run it in the workspace folder)."""
+def lab_workspace(path: str | os.PathLike = ".") -> str:
+    """The JupyterLab workspace (its saved layout) of the mlws workspace at ``path``: ``mlws-``
+    and 8 hex digits of the workspace's id (of its folder for a workspace without one).
+
+    JupyterLab keeps its workspaces per user, not per folder: one name per mlws workspace keeps
+    another project's tabs out.  In a workspace of this name the lab extension shows its first
+    view once: the navigator, the runs table of the sample's experiment with its best completed
+    run marked, and below it that run's page on its charts.
+    """
+    import hashlib
+    import tomllib
+
+    root = Path(path).absolute()
+    try:
+        stable = tomllib.loads((root / C.CONFIG_FILE).read_text())["workspace"].get("id")
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        stable = None
+    return "mlws-" + hashlib.sha256(str(stable or root).encode()).hexdigest()[:8]
+
+
+def lab_url(path: str | os.PathLike = ".") -> str:
+    """JupyterLab's landing URL for the workspace at ``path`` (``/lab/workspaces/mlws-<8 hex>``).
+    A path, not a query: Jupyter appends ``?token=...`` to it in the URL it prints."""
+    return f"/lab/workspaces/{lab_workspace(path)}"
+
+
+def lab_command(path: str | os.PathLike = ".") -> list[str]:
+    """The ``jupyter lab`` command that opens the sidebar of the workspace at ``path`` (run it
+    in the workspace folder)."""
     from .startup import allow_root_args
 
-    return ["jupyter", "lab", f"--LabApp.default_url={LAB_URL}", *allow_root_args()]
+    return ["jupyter", "lab", f"--LabApp.default_url={lab_url(path)}", *allow_root_args()]
 
 
 def lab_hint(path: str | os.PathLike = ".") -> str:
@@ -85,7 +110,7 @@ def lab_hint(path: str | os.PathLike = ".") -> str:
     import shlex
 
     return (f"open it in JupyterLab (the 'ML workspace' sidebar):\n"
-            f"  cd {shlex.quote(str(Path(path).absolute()))} && {shlex.join(lab_command())}")
+            f"  cd {shlex.quote(str(Path(path).absolute()))} && {shlex.join(lab_command(path))}")
 
 
 def can_open_lab() -> bool:
@@ -102,7 +127,7 @@ def can_open_lab() -> bool:
 
 def exec_lab(path: str | os.PathLike = ".") -> None:
     """Replace this process with JupyterLab in the workspace folder (does not return)."""
-    cmd = lab_command()
+    cmd = lab_command(path)
     os.chdir(Path(path).absolute())
     sys.stdout.flush()
     # the venv's own jupyter, next to this interpreter, else the one on PATH

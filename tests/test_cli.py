@@ -746,6 +746,24 @@ def test_quickstart_in_an_empty_folder_then_again(tmp_path, monkeypatch):
     assert [(e["name"], e["runs"]) for e in exps] == [("quickstart", 3)]
 
 
+def test_quickstart_opens_a_jupyterlab_workspace_of_its_own(tmp_path, monkeypatch):
+    """JupyterLab keeps its saved layouts per user: each mlws workspace lands on one of its own
+    (``mlws-`` and 8 hex digits of its id), the same every time, so that another project's tabs
+    never come back in it."""
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    hints = {}
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        proc = mlws_process("quickstart", "--no-lab", cwd=folder)
+        assert proc.returncode == 0, proc.stderr
+        hint = r"--LabApp\.default_url=/lab/workspaces/(mlws-[0-9a-f]{8})\b"
+        hints[name] = re.search(hint, proc.stdout).group(1)
+        again = mlws_process("quickstart", "--no-lab", cwd=folder).stdout
+        assert re.search(hint, again).group(1) == hints[name]
+    assert hints["one"] != hints["two"]
+
+
 def test_quickstart_next_steps_work_as_the_readme_shows(tmp_path, monkeypatch):
     """README 'Next, with the sample': the sample notebook runs with a parameter and its model,
     registered from the run's outputs, is scored by the sample's scoring script."""

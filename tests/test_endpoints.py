@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import threading
@@ -376,10 +377,17 @@ def test_metrics_count_requests_with_percentiles(served):
 def test_blue_green(served):
     ws, models, info = served
     key = keys(ws)["primary"]
-    ws.endpoints.deploy("main", "green", ["iris:2", "iris:1"], SCRIPTS / "score.py", traffic=0)
+    # green's script in a folder of the workspace: shown by its path there (what the endpoint page
+    # offers a new deployment again); blue's, outside the workspace, by its file name only
+    script = ws.root / "serving" / "score_iris.py"
+    script.parent.mkdir()
+    shutil.copy(SCRIPTS / "score.py", script)
+    ws.endpoints.deploy("main", "green", ["iris:2", "iris:1"], script, traffic=0)
     shown = ws.endpoints.show("main")
-    assert {d["name"]: (d["traffic"], d["state"]) for d in shown["deployments"]} == {
-        "blue": (100, "healthy"), "green": (0, "healthy")}
+    assert {d["name"]: (d["traffic"], d["state"], d["entry_script"]) for d in shown["deployments"]} == {
+        "blue": (100, "healthy", "score.py"), "green": (0, "healthy", "serving/score_iris.py")}
+    # a request to start a test from: what the script's input_schema accepts
+    assert shown["deployments"][0]["input_example"] == {"data": [[0, 0, 0, 0]]}
     # at 0 % green is reached only through the header
     status, headers, out = call(info, {"data": SAMPLE}, key=key, headers={"x-mlws-deployment": "green"})
     assert status == 200 and headers["x-mlws-deployment"] == "green"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_mlws.jsonschema import validate
+from jupyter_mlws.endpoints.example import input_example
+from jupyter_mlws.jsonschema import example_of, validate
 
 ROWS = {"type": "object", "required": ["data"], "additionalProperties": False,
         "properties": {"data": {"type": "array", "minItems": 1, "items": {
@@ -35,3 +36,29 @@ def test_the_first_mismatch_is_named_by_its_path(value, message):
 
 def test_the_path_starts_where_the_caller_says():
     assert validate({"data": [["x", 1]]}, ROWS, "body") == "body.data[0][0] must be number, got string"
+
+
+def test_an_example_is_a_value_the_schema_accepts():
+    example = example_of(ROWS)
+    assert example == {"data": [[0, 0]]}
+    assert validate(example, ROWS) is None
+    assert example_of({"type": "object", "properties": {"mode": {"enum": ["fast", "exact"]},
+                                                        "n": {"type": "integer", "exclusiveMinimum": 2}}}) \
+        == {"mode": "fast", "n": 3}
+    assert example_of("not a schema") == {}
+
+
+def test_a_scoring_scripts_example_is_read_without_running_it(tmp_path):
+    """The endpoint page's test box starts from it: the script's input_example, else a value its
+    input_schema accepts, else None (nothing of the script runs)."""
+    script = tmp_path / "with_example.py"
+    script.write_text("import sys\nsys.exit(3)\ninput_schema = {'type': 'object'}\n"
+                      "input_example = {'data': [[5.1, 3.5]]}\ndef run(data): return data\n")
+    assert input_example(str(script)) == {"data": [[5.1, 3.5]]}
+    script = tmp_path / "with_schema.py"
+    script.write_text(f"input_schema = {ROWS!r}\ndef run(data): return data\n")
+    assert input_example(str(script)) == {"data": [[0, 0]]}
+    script = tmp_path / "bare.py"
+    script.write_text("def run(data): return data\n")
+    assert input_example(str(script)) is None
+    assert input_example(str(tmp_path / "missing.py")) is None

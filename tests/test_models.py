@@ -68,6 +68,13 @@ def test_bad_references_are_clear_errors(ws, model_file, ref, error, message):
         ws.models.resolve(ref)
 
 
+def test_an_empty_model_name_is_refused_with_what_to_give(ws, model_file):
+    for empty in ("", " "):
+        with pytest.raises(InvalidInput, match="^give the model name: letters, digits"):
+            ws.register_model(empty, model_file)
+    assert ws.models.list() == []
+
+
 def test_registering_nothing_or_a_missing_artifact_is_refused(ws, model_file, tmp_path):
     with pytest.raises(NotFound, match="no model file or folder"):
         ws.register_model("iris", tmp_path / "missing.pkl")

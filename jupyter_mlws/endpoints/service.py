@@ -34,6 +34,7 @@ from ..compute import local
 from ..fsutil import shown_path
 from ..errors import Conflict, EndpointError, InvalidInput, NotFound, PermissionDenied, Unavailable
 from . import settings as settings_
+from .example import input_example
 from .records import EndpointRecords
 from .reports import EndpointReports
 from .settings import DEFAULT_SETTINGS, check_settings
@@ -186,9 +187,15 @@ class EndpointService:
         return out
 
     def _store_script(self, entry_script) -> tuple[str, str]:
+        """The script's blob and the name a deployment shows it by: its path in the workspace
+        folder (``wine/score_wine.py``, what a new deployment is offered again), else its file name."""
         script = check_entry_script(entry_script)
         sha, _size = self.blobs.put_file(script)
-        return sha, script.name
+        try:
+            shown = script.absolute().relative_to(self.root.absolute()).as_posix()
+        except ValueError:
+            shown = script.name  # outside the workspace: no server path in what is shown
+        return sha, shown
 
     def deploy(self, name: str, deployment: str, models, entry_script, *, traffic: int = 0,
                wait: bool = True, timeout: float = 120.0) -> dict:
@@ -406,6 +413,7 @@ class EndpointService:
             deps.append({"name": d["name"], "traffic": d["traffic"], "state": d["state"],
                          "error": d["error"], "entry_script": d["entry_name"],
                          "entry_script_sha256": d["entry_script"],
+                         "input_example": input_example(str(self.blobs.path(d["entry_script"]))),
                          "models": [m["ref"] for m in json.loads(d["models"])],
                          "created_at": d["created_at"], "updated_at": d["updated_at"]})
         return {"name": name, "state": state, "error": error, "url": self._url(row),

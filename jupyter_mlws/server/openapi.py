@@ -567,7 +567,13 @@ SCHEMAS = {
         "deployments": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "traffic": {"type": "integer"}, "state": {"type": "string"},
             "models": {"type": "array", "items": {"type": "string"}},
-            "entry_script": {"type": "string"}, "error": {"type": ["string", "null"]}}}},
+            "entry_script": {"type": "string", "description": (
+                "The scoring script's path in the workspace folder (its file name when it was "
+                "outside)")},
+            "input_example": {"description": (
+                "A request to start a test from: the script's input_example, else a value its "
+                "input_schema accepts; null when it has neither")},
+            "error": {"type": ["string", "null"]}}}},
         "worker_status": {"type": "array", "description": (
             "The running worker processes, as their supervisor last wrote them (every 2 s)"),
             "items": {"type": "object", "properties": {

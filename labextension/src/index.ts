@@ -12,11 +12,13 @@ import { DockPanel, Widget } from '@lumino/widgets';
 import { NavigatorModel } from './navigatorModel';
 import { LabPageHost } from './pages/host';
 import { asPageRequest, IPageContext } from './pages/page';
+import { firstViewExperiment } from './pages/firstView';
+import { stillThere } from './pages/restore';
 import { RunsPageWidget } from './pages/runsPage';
 import { COMPARE_MAX } from './runsTableModel';
 import { Sidebar } from './sidebar';
 import { submitNotebook } from './submit';
-import { CommandIDs, OPEN_QUERY_PARAM, OPEN_WORKSPACE, PLUGIN_ID, SIDEBAR_ID } from './tokens';
+import { CommandIDs, isFirstViewWorkspace, OPEN_QUERY_PARAM, PLUGIN_ID, SIDEBAR_ID } from './tokens';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
@@ -55,7 +57,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       events: app.serviceManager.events.stream,
       rendermime
     };
-    const pages = new LabPageHost(app, () => context, restorer, CommandIDs.openPage);
+    const pages = new LabPageHost(app, () => context, restorer, CommandIDs.restorePage);
     app.commands.addCommand(CommandIDs.openPage, {
       label: args => String(args.label ?? 'Open a workspace page'),
       icon: mlwsIcon,
@@ -64,6 +66,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (request) {
           pages.open(request);
         }
+      }
+    });
+    // what the layout restorer runs: a tab whose item is gone (deleted since, or saved by another
+    // project) is not reopened, and the restorer forgets it (the command fails); the others open
+    // in the order the restorer asks (their checks run at once)
+    let restoring: Promise<void> = Promise.resolve();
+    app.commands.addCommand(CommandIDs.restorePage, {
+      execute: args => {
+        const request = asPageRequest(args);
+        const there = request === null ? Promise.resolve(false) : stillThere(request);
+        const opened = restoring.then(async () => {
+          if (request === null || !(await there)) {
+            throw new Error(`not reopened: ${request?.kind} ${request?.id ?? request?.experiment ?? ''} is gone`);
+          }
+          pages.open(request);
+        });
+        restoring = opened.catch(() => undefined);
+        return opened;
       }
     });
 
@@ -180,10 +200,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    // `?mlws=open` opens the panel once the layout is restored; the `mlws` workspace (mlws
+    // `?mlws=open` opens the panel once the layout is restored; the `mlws-<id>` workspace (mlws
     // quickstart's URL: a path, so that Jupyter can append `?token=`) shows the first view too:
-    // the runs table of the latest experiment and, below it, its best run's page on its charts
-    const quickstart = PageConfig.getOption('workspace') === OPEN_WORKSPACE;
+    // the runs table of quickstart's experiment and, below it, its best completed run's page on its charts
+    const quickstart = isFirstViewWorkspace(PageConfig.getOption('workspace'));
     if (quickstart || new URLSearchParams(window.location.search).get(OPEN_QUERY_PARAM) === 'open') {
       void app.restored.then(async () => {
         app.shell.activateById(SIDEBAR_ID);
@@ -192,10 +212,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!quickstart || pages.tracker.size > 0) {
           return;
         }
-        const table = pages.open({ kind: 'runs' });
+        const table = pages.open({ kind: 'runs', experiment: await firstViewExperiment() });
         if (table.content instanceof RunsPageWidget) {
           await table.content.model.ready;
-          const best = table.content.model.best?.run;
+          const best = await table.content.model.bestCompleted();
           if (best) {
             const run = pages.open({ kind: 'run', id: best.id, tab: 'charts' }, { mode: 'split-bottom', ref: table.id });
             shareHeight(run, TABLE_SHARE);

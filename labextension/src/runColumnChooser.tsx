@@ -10,7 +10,7 @@ import { RunsTableModel } from './runsTableModel';
 
 const AGGREGATES: Aggregate[] = ['last', 'min', 'max'];
 
-function Choice(props: { model: RunsTableModel; column: IColumn; label: string }): JSX.Element {
+function Choice(props: { model: RunsTableModel; column: IColumn; label: string; name?: string }): JSX.Element {
   const { model, column } = props;
   const id = columnId(column);
   const shown = model.columns.some(c => columnId(c) === id);
@@ -18,6 +18,7 @@ function Choice(props: { model: RunsTableModel; column: IColumn; label: string }
     <label className="mlws-Choice" data-column={id}>
       <input
         type="checkbox"
+        aria-label={props.name}
         checked={shown}
         onChange={() =>
           void model.setColumns(shown ? model.columns.filter(c => columnId(c) !== id) : [...model.columns, column])
@@ -84,7 +85,7 @@ export function ColumnChooser(props: { model: RunsTableModel; onClose: () => voi
             <div key={key} className="mlws-MetricChoice">
               <span className="mlws-MetricChoiceKey">{key}</span>
               {AGGREGATES.map(agg => (
-                <Choice key={agg} model={model} column={{ kind: 'metric', key, agg }} label={agg} />
+                <Choice key={agg} model={model} column={{ kind: 'metric', key, agg }} label={agg} name={`${key}: ${agg}`} />
               ))}
             </div>
           ))}

@@ -5,6 +5,7 @@
  * localStorage per experiment (JupyterLab's state database is not there on the team page).
  */
 
+import { formatNumber } from './pages/run/format';
 import type { Direction } from './ranking';
 import { IRun, Scalar } from './tokens';
 
@@ -128,6 +129,9 @@ export function columnValue(column: IColumn, run: IRunRow): Scalar | undefined {
 /** A column's value as the table shows it. */
 export function columnText(column: IColumn, run: IRunRow): string {
   const value = columnValue(column, run);
+  if (column.kind === 'param' && typeof value === 'string') {
+    return shortParam(value);
+  }
   if (column.kind === 'attribute' && (column.key === 'start_time' || column.key === 'end_time')) {
     return formatTime(value);
   }
@@ -135,6 +139,19 @@ export function columnText(column: IColumn, run: IRunRow): string {
     return typeof value === 'number' ? formatDuration(value) : run.status === 'running' ? 'running' : '';
   }
   return formatValue(value);
+}
+
+/** A param's text as a cell shows it: a long number in 4 significant digits (`0.6766`, `1.594e-5`), anything else whole. */
+export function shortParam(text: string): string {
+  const n = text.length > 8 && text.trim() !== '' ? Number(text) : NaN;
+  return Number.isFinite(n) ? formatNumber(n) : text;
+}
+
+/** A cell's full value when the cell shows it shortened (its tooltip), else undefined. */
+export function columnTitle(column: IColumn, run: IRunRow): string | undefined {
+  const value = columnValue(column, run);
+  const full = value === null || value === undefined ? '' : String(value);
+  return full && full !== columnText(column, run) && column.kind !== 'attribute' ? full : undefined;
 }
 
 /** What a user chose for an experiment's runs table. */

@@ -74,6 +74,10 @@ export class RunsTableModel extends FetchingModel {
   /** The experiment's keys (null until the server listed them). */
   keys: IColumnKeys | null = null;
   best: IBest | null = null;
+  /** Whether `experiment` is the one shown (asked for, or chosen by the first load). */
+  get resolved(): boolean {
+    return this._started && this._resolved;
+  }
   /** Resolves once the first page and the best run are known. */
   readonly ready: Promise<void>;
 
@@ -109,6 +113,7 @@ export class RunsTableModel extends FetchingModel {
       this._started = true;
       await this.loadExperiments();
       this.experiment = this.initialExperiment();
+      this._resolved = true;
       this.loadChoices();
     } else {
       void this.loadExperiments();
@@ -124,6 +129,7 @@ export class RunsTableModel extends FetchingModel {
     const experimentChanged = change.experiment !== undefined && change.experiment !== this.experiment;
     if (change.experiment !== undefined) {
       this._asked = change.experiment; // chosen before the first load ended: it stays chosen
+      this._resolved = true;
     }
     Object.assign(this, change);
     this._tokens = [];
@@ -138,10 +144,19 @@ export class RunsTableModel extends FetchingModel {
     await Promise.all([this.loadBest(), this.reloadExpanded()]);
   }
 
-  /** Sort by a column; the same column again flips the direction. */
+  /**
+   * Sort by a column; the same column again flips the direction.  A metric's first click puts the
+   * best first (its direction in the best-run picker, else its name's: a loss lowest first); a
+   * name ascending; other columns descending.
+   */
   async sortBy(column: IColumn): Promise<void> {
     const key = columnField(column);
-    const descending = this.sort.key === key ? !this.sort.descending : column.kind !== 'attribute' || key !== 'name';
+    let first = column.kind !== 'attribute' || key !== 'name';
+    if (column.kind === 'metric') {
+      const direction = this.best?.metric === column.key ? this.best.direction : defaultDirection(column.key);
+      first = direction === 'max';
+    }
+    const descending = this.sort.key === key ? !this.sort.descending : first;
     await this.search({ sort: { key, descending } });
   }
 
@@ -316,6 +331,36 @@ export class RunsTableModel extends FetchingModel {
     await Promise.all([...this.expanded.keys()].map(id => this.loadChildren(id, null)));
   }
 
+  /**
+   * The best completed run by the metric the table marks the best by (under no filter), or null:
+   * the first view opens its page (a run still running is not the best one yet).
+   */
+  async bestCompleted(): Promise<IRunRow | null> {
+    const best = this.best;
+    if (!best) {
+      return null;
+    }
+    try {
+      return await this.bestBy(best.metric, best.direction, "status = 'completed'");
+    } catch {
+      return null;
+    }
+  }
+
+  /** The best run of the experiment by a metric in a direction, among the runs a filter matches. */
+  private async bestBy(metric: string, direction: Direction, filter: string): Promise<IRunRow | null> {
+    const field = `metrics.${quoteKey(metric)}`;
+    const page = await requestAPI<IPage>(
+      `runs${query({
+        filter: [filter, `${field} IS NOT NULL`].filter(Boolean),
+        experiment: this.experiment,
+        order_by: [`${field} ${direction === 'min' ? 'ASC' : 'DESC'}`, ...BEST_TIE_BREAK],
+        max_results: 1
+      })}`
+    );
+    return page.runs[0] ?? null;
+  }
+
   /** The best run by the chosen (else the preferred) metric, among every run the filter matches. */
   private async loadBest(): Promise<void> {
     const metric = this.best?.metric ?? preferredMetric(this.metricKeys);
@@ -325,19 +370,10 @@ export class RunsTableModel extends FetchingModel {
       return;
     }
     const direction = this.best?.metric === metric ? this.best.direction : defaultDirection(metric);
-    const field = `metrics.${quoteKey(metric)}`;
     const experiment = this.experiment;
     const best: IBest = { metric, direction, run: null, error: null };
     try {
-      const page = await requestAPI<IPage>(
-        `runs${query({
-          filter: [this.filter.trim(), `${field} IS NOT NULL`].filter(Boolean),
-          experiment,
-          order_by: [`${field} ${direction === 'min' ? 'ASC' : 'DESC'}`, ...BEST_TIE_BREAK],
-          max_results: 1
-        })}`
-      );
-      best.run = page.runs[0] ?? null;
+      best.run = await this.bestBy(metric, direction, this.filter.trim());
     } catch (error) {
       best.error = errorMessage(error);
     }
@@ -357,6 +393,7 @@ export class RunsTableModel extends FetchingModel {
 
   private _asked: string | undefined;
   private _started = false;
+  private _resolved = false;
   private _columns: IColumn[] | null = null;
   private _shownBest = new Set<string>();
   private _resolveReady: () => void = () => undefined;

@@ -24,6 +24,8 @@ function NavRow(props: {
   dotLabel: string;
   name: string;
   detail: string;
+  /** A number after the detail (a run's metric value): never cut, the name and the detail give way first. */
+  value?: string;
   detailTitle?: string;
   onOpen: () => void;
   data?: Record<string, string>;
@@ -45,7 +47,8 @@ function NavRow(props: {
         <span className={`mlws-Dot ${props.dot}`} role="img" aria-label={props.dotLabel} />
         <span className="mlws-NavName">{props.name}</span>
         <span className="mlws-NavDetail" title={props.detailTitle}>
-          {props.detail}
+          <span className="mlws-NavDetailText">{props.detail}</span>
+          {props.value !== undefined && <span className="mlws-NavValue">{props.value}</span>}
         </span>
       </button>
     </li>
@@ -108,8 +111,9 @@ function Runs(props: { model: NavigatorModel; open: Open }): JSX.Element {
             dot={`mlws-status-${run.status}`}
             dotLabel={run.status}
             name={run.name || run.id.slice(0, 8)}
-            detail={value === undefined ? '' : `${metric} ${formatValue(value)}`}
-            detailTitle={metric ?? undefined}
+            detail={value === undefined ? '' : metric ?? ''}
+            value={value === undefined ? undefined : formatValue(value)}
+            detailTitle={value === undefined ? undefined : `${metric} ${formatValue(value)}`}
             onOpen={() => open({ kind: 'run', id: run.id })}
             select={{ checked: model.selected.has(run.id), onChange: () => model.toggleSelect(run.id) }}
           />

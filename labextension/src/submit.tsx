@@ -12,16 +12,31 @@ export interface ISubmission {
   parameterTexts: Record<string, string>;
 }
 
-/** A form of a notebook's parameters (and, unless `experiment` is null, its experiment). */
+/**
+ * A parameter's value as a field shows it: the text a run records for it (a string as itself,
+ * `l2`; anything else as JSON or as written, `1.0`), the same in the Submit and Re-run forms.
+ */
+export function fieldText(p: { value: unknown; text: string }): string {
+  return typeof p.value === 'string' ? p.value : p.text;
+}
+
+/**
+ * A form of a notebook's parameters (and, unless `experiment` is null, its experiment).
+ * `keptFrom`: what the fields left as they are keep (the notebook's defaults, or a run's values).
+ */
 export class SubmitForm extends ReactWidget {
-  constructor(readonly spec: INotebookParameters, experiment: string | null) {
+  constructor(
+    readonly spec: INotebookParameters,
+    experiment: string | null,
+    private readonly keptFrom = "the notebook's defaults"
+  ) {
     super();
     this.addClass('mlws-SubmitForm');
     this.experiment = experiment ?? '';
     this.askExperiment = experiment !== null;
     for (const p of spec.parameters) {
-      this.defaults[p.name] = p.text;
-      this.values[p.name] = p.text;
+      this.defaults[p.name] = fieldText(p);
+      this.values[p.name] = fieldText(p);
     }
   }
 
@@ -67,7 +82,7 @@ export class SubmitForm extends ReactWidget {
         ))}
         <div className="mlws-Hint">
           Values are JSON or YAML, as with mlws run submit -p (1.0, [64, 32], "text"; anything else is
-          text). Only the values you change are sent: the others stay the notebook's defaults.
+          text). Only the values you change are sent: the others keep {this.keptFrom}.
         </div>
       </div>
     );

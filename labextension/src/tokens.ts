@@ -12,6 +12,8 @@ export namespace CommandIDs {
   export const submitNotebook = 'mlws:submit-notebook';
   /** Open (or focus) a main-area page: args are an `IPageRequest` (pages/page.ts), plus `label`. */
   export const openPage = 'mlws:open-page';
+  /** What the layout restorer runs: `openPage`, unless the page's item is gone. */
+  export const restorePage = 'mlws:restore-page';
   /** Compare the ticked runs of the current runs table (else of the sidebar): 2 to 100 of them. */
   export const compareSelected = 'mlws:compare-selected';
 }
@@ -19,10 +21,15 @@ export namespace CommandIDs {
 /** `?mlws=open` in the JupyterLab URL opens the sidebar on load. */
 export const OPEN_QUERY_PARAM = 'mlws';
 /**
- * The JupyterLab workspace `mlws quickstart` opens (`/lab/workspaces/mlws`): the sidebar, the
- * runs table of the latest experiment and, beside it, the page of its best run.
+ * Whether a JupyterLab workspace is one `mlws quickstart` opens (`/lab/workspaces/mlws-<8 hex>`,
+ * one per mlws workspace, quickstart.py's `lab_workspace`; `mlws` before): the sidebar, the runs
+ * table of quickstart's experiment and, below it, the page of its best completed run.
  */
-export const OPEN_WORKSPACE = 'mlws';
+export function isFirstViewWorkspace(name: string): boolean {
+  return /^mlws(-[0-9a-f]{8})?$/.test(name);
+}
+/** The experiment of quickstart's sample runs (quickstart.py's `EXPERIMENT`). */
+export const QUICKSTART_EXPERIMENT = 'quickstart';
 /** Live events the server extension emits on Jupyter's events stream. */
 export const RUN_STATUS_SCHEMA = 'https://jupyter-mlws.org/events/run-status';
 export const RUN_METRICS_SCHEMA = 'https://jupyter-mlws.org/events/run-metrics';
@@ -148,7 +155,10 @@ export interface IEndpointDeployment {
   state: string;
   error?: string | null;
   models: string[];
+  /** The scoring script's path in the workspace folder (its file name when it was outside). */
   entry_script?: string;
+  /** A request to start a test from (the script's input_example, else from its input_schema), or null. */
+  input_example?: unknown;
 }
 
 /** An endpoint as `GET mlws/api/endpoints/{name}` shows it (never its keys). */

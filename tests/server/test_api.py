@@ -168,6 +168,10 @@ async def test_models_register_alias_delete(api, mlws_ws, tmp_path):
     assert r.code == 404
     r = await api("POST", "models", body={"name": "bad name!", "run": run.id, "artifact": "model.pkl"})
     assert r.code == 400
+    for empty in ("", "  "):  # refused with what to give, never registered under a default name
+        r = await api("POST", "models", body={"name": empty, "run": run.id, "artifact": "model.pkl"})
+        assert r.code == 400 and "name" in r.json["message"], r.json
+    assert r.json["message"].startswith("give the model name: letters, digits")  # the core's rule
     assert [m["name"] for m in (await api("GET", "models")).json["models"]] == ["iris"]
     r = await api("PUT", "models", "iris", "aliases", "champion", body={"version": 1})
     assert r.code == 200 and "champion" in r.json["aliases"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from mlws_testing import start_jupyter, stop_jupyter
 
-from jupyter_mlws.quickstart import LAB_URL
+from jupyter_mlws.quickstart import lab_url
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -110,7 +110,7 @@ def lab():
             sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root / 'ws'}",
-            f"--LabApp.default_url={LAB_URL}"], cwd=root / "ws")  # as mlws quickstart starts it
+            f"--LabApp.default_url={lab_url(root / 'ws')}"], cwd=root / "ws")  # as mlws quickstart starts it
         # "root": the workspace's folder (the server's folder too): a test module may add its own
         # runs there through the SDK (the server picks them up, as it would a user's)
         yield {"url": server.url, "token": server.token, "log": server.log, "root": root / "ws", **expected}
@@ -208,7 +208,7 @@ def palette(page, label: str) -> None:
 def open_page(page, lab, request: dict) -> None:
     """Open a main-area page as the layout restorer reopens it on reload: a JupyterLab workspace
     whose saved state holds the page's request (``mlws:open-page`` runs with it)."""
-    name = f"mlws-{uuid.uuid4().hex[:8]}"
+    name = f"page-{uuid.uuid4().hex[:8]}"  # not mlws-<8 hex>: quickstart's first view
     item = ",".join(sorted(request["ids"])) if "ids" in request else request.get("id") or request["experiment"]
     key = f"mlws-pages:{request['kind']}:{item}"  # pageKey (labextension/src/pages/page.ts)
     body = json.dumps({"data": {key: {"data": request}}, "metadata": {"id": name}}).encode()

@@ -23,7 +23,7 @@ def three(lab):
 def restore(page, lab, requests: list[dict]) -> None:
     """A JupyterLab workspace whose saved state holds these pages: the last opened is the current
     tab, the others are restored behind it."""
-    name = f"mlws-{uuid.uuid4().hex[:8]}"
+    name = f"page-{uuid.uuid4().hex[:8]}"
     data = {}
     for request in requests:
         item = ",".join(sorted(request["ids"])) if "ids" in request else request.get("id") or request["experiment"]

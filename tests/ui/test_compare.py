@@ -158,3 +158,47 @@ def test_the_heavy_views_load_only_when_opened(page, lab, six):
     palette(page, "Endpoints")
     page.locator("#jp-main-dock-panel .mlws-EndpointsPage").wait_for()
     assert chunks["endpoint"] <= _our_scripts(page) and not chunks["endpoint"] & at_start
+
+
+def test_over_steps_starts_on_the_ranking_metric(page, lab):
+    """Two runs logging acc and val_loss at every step, in the same environment: ranked by
+    val_loss (a loss), which "Over steps" shows first; nothing of the environment differs."""
+    from jupyter_mlws import Workspace
+
+    ids = []
+    with Workspace.open(lab["root"]) as ws:
+        env = lab["root"].parent / "steps2-env.json"
+        env.write_text(json.dumps({"python": "3.11.7 (main)", "packages_hash": "same",
+                                   "packages": ["numpy==2.1.0"]}))
+        for i in (1, 2):
+            with ws.experiment("steps2").start_run(f"steps2-{i}", snapshot=False, outputs=None) as run:
+                run.log_params({"seed": i})
+                run.log_batch("acc", [0.5 + 0.1 * s / i for s in range(4)])
+                run.log_batch("val_loss", [0.4 / (1 + s * i) for s in range(4)])
+                run.upload_file("environment.json", env)
+                ids.append(run.id)
+        make_older(ws, "steps2")
+    view = page.locator(".mlws-ComparePage[data-loaded='true']")
+    open_page(page, lab, {"kind": "compare", "ids": ids})
+    view.wait_for()
+    assert view.locator(".mlws-BestMetric").input_value() == "val_loss"
+    assert view.locator(".mlws-SteppedMetric").input_value() == "val_loss"
+    view.locator(".mlws-OnlyDifferences").check()
+    assert view.locator(".mlws-EnvDiff-none").inner_text() == "No package differs."
+
+
+def test_bar_axis_labels_do_not_overlap(page, lab, six):
+    view = page.locator(".mlws-ComparePage[data-loaded='true']")
+    # the six runs' bars: their axis labels side by side, none over the next
+    open_page(page, lab, {"kind": "compare", "ids": six})
+    view.wait_for()
+    vega_marks(view, ".mlws-Bars", "rect").first.wait_for()
+    boxes = view.locator(".mlws-Bars svg g.role-axis-label text").evaluate_all(
+        "ts => ts.map(t => t.getBoundingClientRect()).filter(b => b.width > 0)"
+        ".map(b => [b.left, b.right, b.top])")
+    rows = {}
+    for left, right, top in boxes:
+        rows.setdefault(round(top), []).append((left, right))
+    for row in rows.values():
+        row.sort()
+        assert all(a[1] <= b[0] for a, b in zip(row, row[1:])), row

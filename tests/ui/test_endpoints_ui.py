@@ -6,6 +6,7 @@ live updates through the server's events (nothing polls)."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import pytest
@@ -37,7 +38,10 @@ def endpoint(lab):
         ws.models.register(MODEL, root / "petal-1", training_data=X.tolist())
         iris_model(root / "petal-2", C=0.3)
         ws.register_model(MODEL, root / "petal-2")
-        ws.deploy(f"{MODEL}:1", ENDPOINT, lab["root"] / "score.py", sample_rate=1.0, flush_interval=0.5)
+        script = lab["root"] / "serving" / "score_petal.py"  # a scoring script in a folder
+        script.parent.mkdir(exist_ok=True)
+        shutil.copy(lab["root"] / "score.py", script)
+        ws.deploy(f"{MODEL}:1", ENDPOINT, script, sample_rate=1.0, flush_interval=0.5)
     yield ENDPOINT
     assert lab_api(lab, "DELETE", f"endpoints/{ENDPOINT}")[0] == 204
 
@@ -63,7 +67,12 @@ def test_charts_drift_keys_and_log(page, lab, endpoint):
     view = _open(page)
     assert view.locator(".mlws-NoRequests").is_visible()  # nothing served yet
 
-    # the test box: the model's predictions; bad JSON gets the server's message verbatim
+    # the test box starts from what the scoring script's input_schema accepts (4 numbers a row)
+    box = view.locator(".mlws-EndpointTest .mlws-TestInput")
+    page.wait_for_function("el => el.value !== ''", arg=box.element_handle())
+    assert json.loads(box.input_value()) == {"data": [[0, 0, 0, 0]]}
+    assert view.locator(".mlws-TestHint").count() == 0
+    # the model's predictions; bad JSON gets the server's message verbatim
     _send(view, SAMPLE)
     output = view.locator(".mlws-TestOutput")
     output.wait_for()
@@ -129,6 +138,11 @@ def test_charts_drift_keys_and_log(page, lab, endpoint):
     page.wait_for_function(
         "document.querySelector('.mlws-EndpointPage .mlws-Totals')?.dataset.count === '4'", timeout=30_000)
     assert any("/metrics" in url for url in polled)
+    # a call whose run() raises: one error, worded in the singular
+    assert lab_api(lab, "POST", f"endpoints/{ENDPOINT}/invoke", {**SAMPLE, "raise": True})[0] >= 400
+    page.wait_for_function(
+        "document.querySelector('.mlws-EndpointPage .mlws-Totals')?.dataset.errors === '1'", timeout=30_000)
+    assert view.locator(".mlws-Totals").inner_text().split()[:4] == ["5", "requests", "1", "error"]
 
 
 def test_traffic_split_between_two_deployments(page, lab, endpoint):
@@ -140,7 +154,8 @@ def test_traffic_split_between_two_deployments(page, lab, endpoint):
     view.locator(".mlws-AddDeployment summary").click()
     assert view.locator(".mlws-NewDeploymentName").input_value() == "green"
     view.locator(".mlws-NewDeploymentModel").fill(f"{MODEL}:2")
-    view.locator(".mlws-NewDeploymentScript").fill("score.py")
+    # offered: the current deployment's scoring script, by its path in the server's folder
+    assert view.locator(".mlws-NewDeploymentScript").input_value() == "serving/score_petal.py"
     view.locator(".mlws-NewDeploymentSubmit").click()
     green = view.locator(".mlws-DeploymentRow[data-deployment='green']")
     view.locator(".mlws-DeploymentRow[data-deployment='green'][data-state='healthy']").wait_for(timeout=90_000)

@@ -114,6 +114,30 @@ def test_versions_aliases_lineage_and_edits(page, lab, flower):
     assert shown["description"] == "The long run's model, lr=0.001" and shown["tags"] == {"reviewed": "yes"}
     page.screenshot(path=str(SCREENSHOTS / "model-page.png"))
 
+    # the alias pills read well in both themes (WCAG AAA: 7:1 against what is behind them)
+    pill = view.locator(".mlws-AliasRow[data-alias='champion'] .mlws-Alias")
+    assert _contrast(pill) >= 7
+    palette(page, "JupyterLab Dark")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_timeout(500)
+    assert _contrast(pill) >= 7
+    page.screenshot(path=str(SCREENSHOTS / "model-page-dark.png"))
+    palette(page, "JupyterLab Light")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'true'")
+
+
+def _contrast(locator) -> float:
+    """The contrast ratio of an element's text against the first background behind it that is not transparent."""
+    return locator.evaluate("""el => {
+        const rgb = c => c.match(/[\\d.]+/g).map(Number);
+        const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                           return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        let under = el, bg = getComputedStyle(el).backgroundColor;
+        while (rgb(bg).length === 4 && rgb(bg)[3] === 0) { under = under.parentElement; bg = getComputedStyle(under).backgroundColor; }
+        const [a, b] = [lum(getComputedStyle(el).color), lum(bg)];
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    }""")
+
 
 def test_deploy_then_a_served_version_cannot_be_deleted(page, lab, flower):
     view = _open_model_page(page)

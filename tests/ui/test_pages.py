@@ -23,3 +23,35 @@ def test_a_page_opens_in_the_main_area_once(page, lab):
     page.wait_for_function("document.querySelector('.lm-DockPanel-tabBar .lm-mod-current').textContent.includes('long-run')")
     assert tab.count() == 1
     page.screenshot(path=str(SCREENSHOTS / "pages.png"))
+
+
+def test_tabs_of_items_gone_are_not_restored(page, lab):
+    """A saved layout (another project's, or items deleted since) whose tabs name a run, an
+    experiment, a model and a comparison that do not exist: they are not reopened as error tabs,
+    the tab whose run exists is."""
+    import json
+    import urllib.request
+
+    requests = {"mlws-pages:run:f6f9dead00000000": {"kind": "run", "id": "f6f9dead00000000"},
+                "mlws-pages:runs:wine-cv": {"kind": "runs", "experiment": "wine-cv"},
+                "mlws-pages:model:no-such-model": {"kind": "model", "id": "no-such-model"},
+                "mlws-pages:compare:f6f9dead00000000,f6f9dead00000001": {
+                    "kind": "compare", "ids": ["f6f9dead00000000", "f6f9dead00000001"]},
+                f"mlws-pages:run:{lab['long_id']}": {"kind": "run", "id": lab["long_id"]}}
+    keys = list(requests)
+    layout = {"main": {"dock": {"type": "tab-area", "currentIndex": 0, "widgets": keys}, "current": keys[0]},
+              "left": {"collapsed": True, "visible": True, "widgets": []},
+              "right": {"collapsed": True, "visible": True, "widgets": []}}
+    data = {"layout-restorer:data": layout, **{key: {"data": request} for key, request in requests.items()}}
+    name = "stale-tabs"
+    body = json.dumps({"data": data, "metadata": {"id": name}}).encode()
+    req = urllib.request.Request(f"{lab['url']}lab/api/workspaces/{name}", data=body, method="PUT",
+                                 headers={"Authorization": f"token {lab['token']}",
+                                          "Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).close()
+    page.goto(f"{lab['url']}lab/workspaces/{name}?token={lab['token']}")
+    page.locator("#jp-main-dock-panel .mlws-RunTitle", has_text="long-run").wait_for()
+    page.wait_for_timeout(1500)  # every restored tab is open
+    tabs = page.locator("#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab")
+    assert tabs.all_inner_texts() == ["long-run"]
+    assert page.locator("#jp-main-dock-panel .mlws-Error").count() == 0

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from mlws_testing import start_jupyter, stop_jupyter
 
-from jupyter_mlws.quickstart import lab_command
+from jupyter_mlws import Workspace
+from jupyter_mlws.quickstart import lab_command, lab_workspace
 
 from .conftest import SCREENSHOTS
 from .conftest import palette
@@ -28,13 +29,13 @@ def quickstart(tmp_path_factory):
     out = subprocess.run([mlws, "quickstart", "--no-lab", "--path", str(root / "ws")], capture_output=True,
                          text=True, timeout=300, check=True).stdout
     best = re.search(r"best run: (\w+)", out).group(1)
-    args = [arg for arg in lab_command()[2:] if arg != "--allow-root"]  # what quickstart passes `jupyter lab`
+    args = [arg for arg in lab_command(root / "ws")[2:] if arg != "--allow-root"]  # what quickstart passes `jupyter lab`
     server = start_jupyter(root, lambda port, token: [
         sys.executable, "-m", "jupyterlab", *args, "--no-browser", "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"],
         cwd=root / "ws")
     try:
-        yield {"url": server.url, "token": server.token, "best": best}
+        yield {"url": server.url, "token": server.token, "best": best, "root": root / "ws"}
     finally:
         stop_jupyter(server)
         shutil.rmtree(root, ignore_errors=True)
@@ -51,7 +52,11 @@ def test_quickstart_shows_the_best_run_and_its_chart(browser, quickstart):
     page.set_default_timeout(30_000)
     try:
         page.goto(f"{quickstart['url']}?token={quickstart['token']}")  # lands on quickstart's URL
-        page.wait_for_url("**/lab/workspaces/mlws**")
+        # a JupyterLab workspace of this mlws workspace's own (JupyterLab keeps them per user:
+        # another project's layout never comes back here)
+        name = lab_workspace(quickstart["root"])
+        assert re.fullmatch(r"mlws-[0-9a-f]{8}", name)
+        page.wait_for_url(f"**/lab/workspaces/{name}*")
         # the navigator, open by itself
         page.locator(".mlws-Sidebar .mlws-NavRun").first.wait_for()
         assert page.locator(".mlws-Sidebar .mlws-NavRun").count() == 3
@@ -107,5 +112,43 @@ def test_quickstart_shows_the_best_run_and_its_chart(browser, quickstart):
         page.wait_for_timeout(1500)  # anything the first view would add has been added
         assert tabs.count() == 1
         assert page.locator("#jp-main-dock-panel .mlws-RunPage").count() == 0
+
+        # one runs table per experiment: the sidebar's "Runs table" (its experiment) and the
+        # palette's focus the first view's table, they open no second one
+        page.locator(".mlws-Sidebar .mlws-OpenRunsTable").click()
+        palette(page, "Runs table")
+        page.wait_for_timeout(1000)
+        assert tabs.count() == 1
+        assert page.locator("#jp-main-dock-panel .mlws-RunsPage").count() == 1
     finally:
         context.close()
+
+
+def test_the_first_view_is_the_same_on_every_visit(browser, quickstart):
+    """A later experiment and a better run still running change nothing of the first view: after a
+    reload the table stays on quickstart's experiment, and a reset opens its best completed run."""
+    with Workspace.open(quickstart["root"]) as ws:
+        live = ws.experiment("quickstart").start_run("live", snapshot=False, outputs=None)
+        try:
+            live.log("loss", 1e-9)  # better than every sample, but not finished
+            with ws.experiment("later").start_run("later-1", snapshot=False, outputs=None) as run:
+                run.log("loss", 0.5)  # the experiment with the latest run
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            url = f"{quickstart['url']}lab/workspaces/{lab_workspace(quickstart['root'])}"
+            try:
+                for visit in (f"{url}?reset&token={quickstart['token']}", f"{url}?token={quickstart['token']}"):
+                    page.goto(visit)
+                    table = page.locator("#jp-main-dock-panel .mlws-RunsPage")
+                    table.locator(".mlws-RunRow").first.wait_for()
+                    view = page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{quickstart['best']}']")
+                    view.wait_for()
+                    page.wait_for_timeout(1000)  # anything the first view would add has been added
+                    assert table.locator(".mlws-Experiment").input_value() == "quickstart", visit
+                    assert page.locator("#jp-main-dock-panel .mlws-RunPage").count() == 1, visit
+                    assert page.locator("#jp-main-dock-panel .mlws-RunsPage").count() == 1, visit
+            finally:
+                context.close()
+        finally:
+            live.end()

@@ -147,6 +147,9 @@ def test_charts_numbers_smoothing_axes_overlays_and_zoom(browser, lab, runs):
         charts.locator(".mlws-XAxis").select_option("time")
         charts.locator(".mlws-LogScale").check()
         loss.locator(".mlws-Plot[data-x='time'][data-log='true'] canvas").wait_for()
+        # points logged within a second: ticks in ms, each its own label (not every one "0s")
+        ticks = loss.locator(".mlws-Plot[data-x='time']").get_attribute("data-x-ticks").split()
+        assert len(ticks) >= 3 and len(set(ticks)) == len(ticks), ticks
     finally:
         context.close()
 
@@ -237,6 +240,7 @@ def test_failed_notebook_run_and_session_cells(browser, lab, runs):
         view.locator(".mlws-RerunRun").click()
         dialog = page.locator(".jp-Dialog")
         assert dialog.locator(".mlws-SubmitParam[data-param='x']").input_value() == "1"
+        assert dialog.locator(".mlws-Hint").inner_text().endswith("the others keep this run's values.")
         dialog.locator(".jp-mod-reject").click()
         # the source notebook opens in JupyterLab
         overview.locator(".mlws-OpenNotebook").click()

@@ -98,6 +98,8 @@ def test_columns_nesting_best_sort_filter_and_compare(page, lab, grid):
     chooser = table.locator(".mlws-ColumnChooser")
     assert "batch" in chooser.locator("fieldset", has_text="Params").inner_text()
     chooser.locator("[data-column='metric:min:loss'] input").check()
+    # a metric's last/min/max boxes are named for the metric, not only "min"
+    assert chooser.get_by_role("checkbox", name="loss: min", exact=True).is_checked()
     chooser.locator("[data-column='tag::kind'] input").check()
     chooser.locator("[data-column='attribute::user'] input").check()
     chooser.locator("[data-column='attribute::duration'] input").uncheck()
@@ -115,7 +117,12 @@ def test_columns_nesting_best_sort_filter_and_compare(page, lab, grid):
     page.mouse.move(0, 880)
     page.screenshot(path=str(SCREENSHOTS / "runs-table.png"))
 
-    # sort by the smallest loss, on the server: the children of an expanded parent follow it
+    # sort by the smallest loss, on the server: the children of an expanded parent follow it;
+    # the first click sorts best first (a loss: lowest first), the next one flips it
+    table.locator("th[data-column='metric:last:acc'] button").click()
+    table.locator("th[data-column='metric:last:acc'][aria-sort='descending']").wait_for()
+    table.locator("th[data-column='metric:min:loss'] button").click()
+    table.locator("th[data-column='metric:min:loss'][aria-sort='ascending']").wait_for()
     table.locator("th[data-column='metric:min:loss'] button").click()
     table.locator("th[data-column='metric:min:loss'][aria-sort='descending']").wait_for()
     table.locator("th[data-column='metric:min:loss'] button").click()
@@ -137,6 +144,9 @@ def test_columns_nesting_best_sort_filter_and_compare(page, lab, grid):
     alert.wait_for()
     assert alert.inner_text() == error["message"]
     assert alert.evaluate("e => getComputedStyle(e).whiteSpace") == "pre"
+    # only the error speaks: no "page 1 · 0 runs", no "no run has loss" beside it
+    page.wait_for_function("document.querySelector('.mlws-RunsPage .mlws-PageInfo').textContent === ''")
+    assert table.locator(".mlws-BestRun").inner_text() == ""
     # a filter on what only children have: none at the top level, all of them flat
     table.locator(".mlws-Filter").fill("metrics.acc > 0.5")
     table.locator(".mlws-Filter").press("Enter")
@@ -217,3 +227,39 @@ def test_palette_launcher_and_restored_tabs(page, lab, grid):
         page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=re.compile(label)).wait_for()
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=re.compile("^Runs")).click()
     page.locator("#jp-main-dock-panel .mlws-RunsPage .mlws-RunRow").first.wait_for()
+
+
+def test_long_numbers_are_short_and_the_name_stays_in_view_sideways(page, lab):
+    """A run with params at full float precision: cells show 4 significant digits (the full value
+    in their tooltip); in a narrow tab scrolled sideways, the tick box and the name stay."""
+    from jupyter_mlws import Workspace
+
+    from .test_compare import make_older
+
+    with Workspace.open(lab["root"]) as ws:
+        with ws.experiment("wide").start_run("wide-1", snapshot=False, outputs=None) as run:
+            run.log_params({"alpha": 0.6765663658770239, "l1_ratio": 1.5942394656008927e-05,
+                            "penalty": "elasticnet", "solver": "saga"})
+            run.log("acc", 0.5)
+            run_id = run.id
+        make_older(ws, "wide")  # not the latest experiment for the modules after this one
+    table = _open_table(page, "wide")
+    row = table.locator(f".mlws-RunRow[data-run-id='{run_id}']")
+    row.wait_for()
+    alpha = row.locator("td.mlws-col-param").first
+    assert alpha.inner_text() == "0.6766" and alpha.get_attribute("title") == "0.6765663658770239"
+    l1 = row.locator("td.mlws-col-param").nth(1)
+    assert l1.inner_text() == "0.00001594" and l1.get_attribute("title") == "1.5942394656008927e-05"
+    scroll = table.locator(".mlws-RunsScroll")
+    scroll.evaluate("s => { s.style.width = '480px'; s.scrollLeft = s.scrollWidth; }")
+    page.wait_for_function("document.querySelector('.mlws-RunsPage .mlws-RunsScroll').scrollLeft > 200")
+    left = scroll.bounding_box()["x"]
+    for cell in (".mlws-SelectCell", ".mlws-NameCell"):
+        box = row.locator(f"td{cell}").bounding_box()
+        assert left - 1 <= box["x"] <= left + 40, (cell, box, left)
+    # what is under the name is hidden by it: the name is what a click there hits
+    name = row.locator(".mlws-RunName").bounding_box()
+    hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.closest('td')?.className",
+                        [name["x"] + 2, name["y"] + name["height"] / 2])
+    assert "mlws-NameCell" in hit
+    page.screenshot(path=str(SCREENSHOTS / "runs-table-sideways.png"))

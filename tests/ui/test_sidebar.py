@@ -101,7 +101,8 @@ def test_the_navigator_lists_runs_models_and_opens_their_pages(browser, lab):
         assert nav.locator(".mlws-NavRun").evaluate_all("rs => rs.map(r => r.dataset.runId)") == latest
         row = nav.locator(f".mlws-NavRun[data-run-id='{latest[0]}']")
         assert row.locator(".mlws-Dot").get_attribute("aria-label") == "completed"
-        assert row.locator(".mlws-NavDetail").inner_text().startswith("acc 0.9")
+        assert row.locator(".mlws-NavDetailText").inner_text() == "acc"
+        assert row.locator(".mlws-NavValue").inner_text().startswith("0.9")
         # nothing cut at the sidebar's default width: names, metrics, models and buttons in full
         cut = page.evaluate("""() => [...document.querySelectorAll(
               '.mlws-Sidebar .mlws-NavName, .mlws-Sidebar .mlws-NavDetail, .mlws-Sidebar button, .mlws-Sidebar h3')]
@@ -111,6 +112,15 @@ def test_the_navigator_lists_runs_models_and_opens_their_pages(browser, lab):
         assert nav.locator(".mlws-NavMoreButton").is_visible()  # the rest: in the runs table
         assert nav.locator(".mlws-NavModel[data-model='iris'] .mlws-NavDetail").inner_text() == "v1"
         page.screenshot(path=str(SCREENSHOTS / "navigator.png"))
+        # narrower rows: the run's name gives way first, the metric's value stays whole
+        nav.locator(".mlws-NavList").first.evaluate("list => { list.style.width = '150px'; }")
+        widths = row.evaluate("""r => Object.fromEntries(['.mlws-NavName', '.mlws-NavValue'].map(s => {
+            const e = r.querySelector(s); return [s, [e.scrollWidth, e.clientWidth]]; }))""")
+        name, value = widths[".mlws-NavName"], widths[".mlws-NavValue"]
+        assert name[0] > name[1] and value[0] <= value[1], widths  # the name cut, the value whole
+        box, list_box = row.locator(".mlws-NavValue").bounding_box(), nav.locator(".mlws-NavList").first.bounding_box()
+        assert box["x"] + box["width"] <= list_box["x"] + list_box["width"] + 1
+        nav.locator(".mlws-NavList").first.evaluate("list => { list.style.width = ''; }")
 
         # a row opens its run's page; Enter on a focused row too; again: the same tab
         row.locator(".mlws-NavOpen").click()
@@ -162,7 +172,7 @@ def test_run_page_draws_the_metric_chart(page, lab):
     view = page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{lab['long_id']}']")
     view.locator(".mlws-RunTitle", has_text="long-run").wait_for()
     assert view.locator(".mlws-RunPageHeader .mlws-Status").inner_text() == "completed"
-    # the first view had opened this (best) run on its Charts tab: the click focused that tab
+    # the Overview tab (the first view may have opened this run's page already, on its charts)
     view.locator(".mlws-RunTab[data-tab='overview']").click()
     assert view.locator(".mlws-Params tr[data-key='lr'] td").inner_text() == "0.001"
 

@@ -43,6 +43,12 @@ def test_cancel_a_run_browse_its_snapshot_and_register_a_model(page, lab, tmp_pa
         artifacts = view.locator(".mlws-RunSection[data-tab='artifacts']")
         artifacts.locator(".mlws-TreeFile[data-path='weights.bin']").click()
         artifacts.locator(".mlws-RegisterArtifact").click()
+        # the name offered: the run's experiment, as 'weights' says nothing of the model
+        assert page.locator(".jp-Dialog .mlws-RegisterName").input_value() == "actions"
+        # an empty name cannot be sent (never a default in its place), and the dialog says why
+        page.locator(".jp-Dialog .mlws-RegisterName").fill("")
+        assert page.locator(".jp-Dialog button", has_text="Register").is_disabled()
+        assert page.locator(".jp-Dialog .mlws-RegisterNameHint").inner_text().startswith("Required: letters")
         page.locator(".jp-Dialog .mlws-RegisterName").fill("from-ui")
         page.locator(".jp-Dialog button", has_text="Register").click()
         page.locator(".jp-Dialog", has_text="from-ui:1").wait_for()
@@ -55,6 +61,12 @@ def test_cancel_a_run_browse_its_snapshot_and_register_a_model(page, lab, tmp_pa
         view.locator(".mlws-CancelRun").click()
         page.locator(".jp-Dialog button", has_text="Cancel run").click()
         status.filter(has_text="canceled").wait_for()
+        # a neutral note says who stopped it: a canceled run did not fail
+        view.locator(".mlws-RunTab[data-tab='overview']").click()
+        note = view.locator(".mlws-RunSection[data-tab='overview'] .mlws-Canceled")
+        note.wait_for()
+        assert note.inner_text().split() == ["Canceled", "canceled", "by", "the", "user"]
+        assert view.locator(".mlws-Failure").count() == 0
         page.screenshot(path=str(SCREENSHOTS / "run-actions.png"))
         assert ws.runs.get(run.id).status == "canceled"
         assert not view.locator(".mlws-CancelRun").count()

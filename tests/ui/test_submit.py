@@ -32,6 +32,9 @@ def test_submit_a_notebook_with_its_parameter_form(page, lab):
     assert lr.input_value() == "0.1"  # the notebook's default, read by the server
     c = dialog.locator(".mlws-SubmitParam[data-param='C']")
     assert c.input_value() == "1.0"  # a float shown as written, not as JavaScript's 1
+    # a string as itself, as the run will record it and the Re-run form shows it (not 'hi')
+    assert dialog.locator(".mlws-SubmitParam[data-param='message']").input_value() == "hi"
+    assert dialog.locator(".mlws-Hint").inner_text().endswith("the others keep the notebook's defaults.")
     lr.fill("0.5")
     c.fill("2.0")
     dialog.locator(".mlws-SubmitExperiment").fill("ui-submit")

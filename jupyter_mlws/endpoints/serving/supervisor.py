@@ -137,7 +137,7 @@ class Supervisor:
                 if not mdir.is_dir():
                     self.svc.models.download(version, mdir)
                 model_dirs[version.ref] = str(mdir)
-            script = ddir / d["entry_name"]
+            script = ddir / Path(d["entry_name"]).name  # the name shown may be a path in the workspace
             if not script.is_file():
                 from ...fsutil import atomic_copy
 

@@ -71,7 +71,9 @@ export class ComparisonModel extends FetchingModel {
         this.direction = by?.direction ?? 'max';
       }
       if (!this.steppedMetrics.includes(this.stepped)) {
-        this.stepped = this.steppedMetrics[0] ?? '';
+        // the metric the runs are ranked by when it has steps, else the one the ranking rule prefers
+        const stepped = this.steppedMetrics;
+        this.stepped = stepped.includes(this.metric) ? this.metric : bestBy(sharedExperiment(this.runs), stepped)?.metric ?? '';
       }
     });
     await this.showStepped(this.stepped);

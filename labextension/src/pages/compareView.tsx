@@ -25,10 +25,16 @@ function DiffTable(props: {
   onlyDifferences: boolean;
   className: string;
   title: string;
+  /** One row's name, for "No package differs." */
+  item: string;
 }): JSX.Element {
   const rows = props.onlyDifferences ? props.rows.filter(row => row.differs) : props.rows;
   if (rows.length === 0) {
-    return <div className="mlws-Muted">{props.onlyDifferences ? `No ${props.title} differ.` : `No ${props.title}.`}</div>;
+    return (
+      <div className={`mlws-Muted ${props.className}-none`}>
+        {props.onlyDifferences && props.rows.length > 0 ? `No ${props.item} differs.` : `No ${props.title}.`}
+      </div>
+    );
   }
   return (
     <div className="mlws-ResultsScroll">
@@ -168,7 +174,7 @@ function CompareBody(props: { model: ComparisonModel; context: IPageContext }): 
             Only differences
           </label>
         </div>
-        <DiffTable rows={paramRows(runs)} names={names} onlyDifferences={onlyDifferences} className="mlws-ParamsDiff" title="params" />
+        <DiffTable rows={paramRows(runs)} names={names} onlyDifferences={onlyDifferences} className="mlws-ParamsDiff" title="params" item="param" />
         {model.environments.every(env => env === null) ? (
           <div className="mlws-Muted">No environment recorded (notebook runs record one).</div>
         ) : (
@@ -178,6 +184,7 @@ function CompareBody(props: { model: ComparisonModel; context: IPageContext }): 
             onlyDifferences={onlyDifferences}
             className="mlws-EnvDiff"
             title="environment"
+            item="package"
           />
         )}
       </section>

@@ -160,10 +160,10 @@ function Charts(props: { model: EndpointPageModel }): JSX.Element {
       {total && (
         <div className="mlws-Totals" data-count={total.count} data-errors={total.errors}>
           <span>
-            <strong>{total.count}</strong> requests
+            <strong>{total.count}</strong> {total.count === 1 ? 'request' : 'requests'}
           </span>
           <span>
-            <strong>{total.errors}</strong> errors
+            <strong>{total.errors}</strong> {total.errors === 1 ? 'error' : 'errors'}
           </span>
           <span>p50 {ms(total.latency_ms.p50)}</span>
           <span>p95 {ms(total.latency_ms.p95)}</span>
@@ -213,8 +213,10 @@ function AddDeployment(props: { model: EndpointPageModel }): JSX.Element {
   const deps = model.endpoint?.deployments ?? [];
   const suggested = ['blue', 'green'].find(n => !deps.some(d => d.name === n)) ?? '';
   const [name, setName] = React.useState(suggested);
-  const [ref, setRef] = React.useState(deps[0]?.models[0] ?? '');
-  const [script, setScript] = React.useState(deps[0]?.entry_script ?? 'score.py');
+  // offered: what the deployment taking the most traffic serves (its script's path in the workspace)
+  const current = [...deps].sort((a, b) => b.traffic - a.traffic)[0];
+  const [ref, setRef] = React.useState(current?.models[0] ?? '');
+  const [script, setScript] = React.useState(current?.entry_script ?? 'score.py');
   const disabled = !model.canChange || model.busy;
   const submit = (event: React.FormEvent) => {
     event.preventDefault();
@@ -349,6 +351,12 @@ function TestBox(props: { model: EndpointPageModel }): JSX.Element {
         value={test.input}
         onChange={e => model.setTest({ input: e.target.value })}
       />
+      {model.testFilled && !model.testHasExample && (
+        <p className="mlws-Muted mlws-TestHint">
+          Write the JSON its <code>run(data)</code> takes. (The scoring script declares no <code>input_example</code> or{' '}
+          <code>input_schema</code> to start from.)
+        </p>
+      )}
       <div className="mlws-TestControls">
         <label>
           to{' '}

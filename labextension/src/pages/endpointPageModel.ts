@@ -74,8 +74,6 @@ export const LOG_LINES = 200;
 /** Where the error of each part the page fetches on its own is kept. */
 type PartError = 'metricsError' | 'driftError' | 'logsError' | 'keysError';
 
-const EXAMPLE_INPUT = '{"data": [[5.1, 3.5, 1.4, 0.2]]}';
-
 /** Put text on the system clipboard (the async API where the page may use it). */
 async function copyText(text: string): Promise<void> {
   if (navigator.clipboard && window.isSecureContext) {
@@ -109,7 +107,11 @@ export class EndpointPageModel extends ActingModel {
   trafficError: string | null = null;
   /** The last refusal of a new deployment or of a deployment's removal, verbatim (start/stop's: `actionError`). */
   deploymentError: string | null = null;
-  test = { input: EXAMPLE_INPUT, deployment: '', busy: false, output: null as string | null, error: null as string | null };
+  test = { input: '', deployment: '', busy: false, output: null as string | null, error: null as string | null };
+  /** Whether the test box is filled (from the scoring script's example once the endpoint is known; then the user's). */
+  testFilled = false;
+  /** Whether the serving deployment's script says what a request looks like (else the box starts as `{}`). */
+  testHasExample = false;
 
   get canChange(): boolean {
     return canChange(this.role);
@@ -140,6 +142,7 @@ export class EndpointPageModel extends ActingModel {
     if (!found) {
       return; // e.g. deleted meanwhile: its error says so, and there is nothing else to read
     }
+    this.fillTest();
     await Promise.all([
       this.loadMetrics(),
       this.loadDrift(),
@@ -267,6 +270,19 @@ export class EndpointPageModel extends ActingModel {
   startStop(action: 'start' | 'stop'): Promise<boolean> {
     this.deploymentError = null;
     return this.act(() => requestAPI(this.url(action), { method: 'POST' }));
+  }
+
+  /** Start the test box from the example of the deployment taking the most traffic, else `{}` (once). */
+  private fillTest(): void {
+    const deps = this.endpoint?.deployments ?? [];
+    if (this.testFilled || deps.length === 0) {
+      return;
+    }
+    const serving = [...deps].sort((a, b) => b.traffic - a.traffic)[0];
+    const example = serving.input_example;
+    this.testHasExample = example !== null && example !== undefined;
+    this.test.input = this.testHasExample ? JSON.stringify(example) : '{}';
+    this.testFilled = true;
   }
 
   setTest(change: Partial<EndpointPageModel['test']>): void {

@@ -8,7 +8,7 @@ import { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { DockPanel, Widget } from '@lumino/widgets';
 
-import { IPageContext, IPageRequest, pageKey } from './page';
+import { IPageContext, IPageRequest, pageKey, sameItem } from './page';
 import { createPage } from './registry';
 
 /** Where a new page goes: beside or below another (`ref`: its id), or as a tab (default). */
@@ -46,6 +46,7 @@ export class LabPageHost implements IPageHost {
     private readonly app: JupyterFrontEnd,
     private readonly context: () => IPageContext,
     restorer: ILayoutRestorer | null,
+    /** The command that reopens a saved request (it may refuse one whose item is gone). */
     command: string
   ) {
     if (restorer) {
@@ -58,10 +59,9 @@ export class LabPageHost implements IPageHost {
   }
 
   open(request: IPageRequest, placement: IPlacement = {}): MainAreaWidget {
-    const key = pageKey(request);
     const open = this.tracker.find(widget => {
       const shown = requestOf(widget);
-      return shown !== null && pageKey(shown) === key;
+      return shown !== null && sameItem(shown, request);
     });
     if (open) {
       this.app.shell.activateById(open.id);
@@ -75,6 +75,7 @@ export class LabPageHost implements IPageHost {
     content.title.changed.connect(() => {
       widget.title.label = content.title.label;
       widget.title.caption = content.title.caption;
+      void this.tracker.save(widget); // a runs table names the experiment it shows in its request
     });
     (widget as any).mlwsRequest = request;
     void this.tracker.add(widget);
@@ -92,10 +93,9 @@ export class DockPageHost implements IPageHost {
   ) {}
 
   open(request: IPageRequest, placement: IPlacement = {}): Widget {
-    const key = pageKey(request);
     for (const widget of this.dock.widgets()) {
       const shown = requestOf(widget);
-      if (shown && pageKey(shown) === key) {
+      if (shown && sameItem(shown, request)) {
         this.dock.activateWidget(widget);
         return widget;
       }

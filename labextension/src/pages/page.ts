@@ -57,6 +57,17 @@ export function pageKey(request: IPageRequest): string {
   return `${request.kind}:${key}`;
 }
 
+/**
+ * Whether the page showing `shown` is the one `request` asks for: the same key, or any runs table
+ * for a runs table of no experiment in particular (the palette's "Runs table": the one open).
+ */
+export function sameItem(shown: IPageRequest, request: IPageRequest): boolean {
+  if (request.kind === 'runs' && request.experiment === undefined) {
+    return shown.kind === 'runs';
+  }
+  return pageKey(shown) === pageKey(request);
+}
+
 /** The request a command's args carry, or null when they are not one. */
 export function asPageRequest(args: any): IPageRequest | null {
   const kinds: PageKind[] = ['runs', 'run', 'compare', 'models', 'model', 'endpoints', 'endpoint', 'compute', 'secrets'];

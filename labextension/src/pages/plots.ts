@@ -271,7 +271,8 @@ export function barsSpec(
   const sign = direction === 'max' ? -1 : 1;
   const order = [...values].sort((a, b) => sign * (a.value - b.value)).map(v => v.name);
   const y = { field: 'name', type: 'nominal', title: null, sort: order, axis: { labelLimit: 220 } };
-  const x = { field: 'value', type: 'quantitative', title: metric };
+  // a few short labels that never run into each other ("0.000.05" was the field report)
+  const x = { field: 'value', type: 'quantitative', title: metric, axis: { format: '~g', tickCount: 4, labelOverlap: 'greedy', labelFlush: true } };
   return {
     ...base(theme, Math.max(60, values.length * 24)),
     description: `${metric} of ${values.length} runs as bars`,

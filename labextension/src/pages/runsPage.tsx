@@ -10,7 +10,7 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { ColumnChooser } from '../runColumnChooser';
-import { columnField, columnId, columnLabel, columnText, IColumn, IRunRow } from '../runColumns';
+import { columnField, columnId, columnLabel, columnText, columnTitle, IColumn, IRunRow } from '../runColumns';
 import { COMPARE_MAX, RunsTableModel } from '../runsTableModel';
 import { Later } from '../later';
 import { RUN_STATUS_SCHEMA } from '../tokens';
@@ -108,7 +108,7 @@ function BestPicker(props: { model: RunsTableModel }): JSX.Element | null {
         {best.direction === 'min' ? 'lowest' : 'highest'}
       </button>
       <span className="mlws-BestRun" data-run-id={best.run?.id ?? ''}>
-        {best.run ? (
+        {model.error ? null : best.run ? (
           <>
             {' '}★ {best.run.name || best.run.id} ({best.metric} = {typeof value === 'number' ? value.toPrecision(4) : String(value)})
           </>
@@ -214,7 +214,7 @@ function RunRows(props: IRowProps): JSX.Element {
           )}
         </td>
         {columns.map(column => (
-          <td key={columnId(column)} className={`mlws-col-${column.kind}`}>
+          <td key={columnId(column)} className={`mlws-col-${column.kind}`} title={columnTitle(column, run)}>
             {column.kind === 'attribute' && column.key === 'status' && <StatusDot status={run.status} />}
             {columnText(column, run)}
           </td>
@@ -291,9 +291,10 @@ export function RunsTableView(props: { model: RunsTableModel; context: IPageCont
         <button className="mlws-Button mlws-Prev" disabled={!model.hasPrevious || model.loading} onClick={() => void model.previousPage()}>
           ‹ Prev
         </button>
+        {/* while the filter (or the server) refuses, only its error speaks: no "0 runs" */}
         <span className="mlws-PageInfo">
-          page {model.pageNumber} · {pageCount(model)}
-          {model.loading ? ' · loading…' : ''}
+          {model.error ? '' : `page ${model.pageNumber} · ${pageCount(model)}`}
+          {model.loading ? (model.error ? 'loading…' : ' · loading…') : ''}
         </span>
         <button className="mlws-Button mlws-Next" disabled={!model.hasNext || model.loading} onClick={() => void model.nextPage()}>
           Next ›
@@ -327,6 +328,12 @@ export class RunsPageWidget extends ReactWidget {
     this.addClass('mlws-RunsPageWidget');
     context.events.connect(this.onEvent, this);
     model.changed.connect(() => {
+      // the request names the experiment shown (chosen, or resolved from none): the same table is
+      // found again by it, and the layout restorer reopens this experiment, not the latest one
+      const request: IPageRequest | undefined = (this as any).mlwsRequest;
+      if (request && model.resolved && request.experiment !== model.experiment) {
+        (this as any).mlwsRequest = { ...request, experiment: model.experiment };
+      }
       this.title.label = model.experiment ? `Runs · ${model.experiment}` : 'Runs';
     });
   }

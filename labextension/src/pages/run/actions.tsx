@@ -44,7 +44,7 @@ async function rerun(model: RunPageModel, context: IPageContext): Promise<void> 
   const run = model.run!;
   const result = await showDialog<ISubmission>({
     title: `Re-run ${run.name || run.id}`,
-    body: new SubmitForm(rerunSpec(run), null),
+    body: new SubmitForm(rerunSpec(run), null, "this run's values"),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Re-run' })]
   });
   if (!result.button.accept || !result.value) {

@@ -95,7 +95,13 @@ function Status(props: { model: RunPageModel; context: IPageContext }): JSX.Elem
           {run.host ? `@${run.host}` : ''}
         </Field>
       </dl>
-      {run.error && (
+      {run.error && run.status === 'canceled' ? (
+        // a run someone stopped did not fail: a neutral note, who or what stopped it
+        <div className="mlws-Canceled">
+          <h3>Canceled</h3>
+          <p className="mlws-CanceledReason">{run.error}</p>
+        </div>
+      ) : run.error && (
         <div className="mlws-Failure">
           <h3>Failure</h3>
           <pre className="mlws-Error" role="alert">

@@ -34,8 +34,14 @@ export function smooth(values: Array<number | null>, weight: number): Array<numb
   });
 }
 
-/** Seconds as an axis tick: `45s`, `3m20s`, `1h05m`. */
+/** Seconds as an axis tick: `250ms` (points logged within a second), `1.5s`, `45s`, `3m20s`, `1h05m`. */
 function tick(seconds: number): string {
+  if (seconds !== 0 && Math.abs(seconds) < 1) {
+    return `${Number((seconds * 1000).toPrecision(3))}ms`;
+  }
+  if (Math.abs(seconds) < 10 && !Number.isInteger(seconds)) {
+    return `${Number(seconds.toPrecision(3))}s`;
+  }
   const s = Math.round(seconds);
   if (Math.abs(s) < 60) {
     return `${s}s`;
@@ -107,7 +113,11 @@ export function MetricPlot(props: {
           {
             stroke: text,
             grid: { stroke: grid },
-            values: options.x === 'time' ? (_u, ticks) => ticks.map(tick) : undefined
+            values: (_u, ticks) => {
+              const labels = options.x === 'time' ? ticks.map(tick) : ticks.map(String);
+              element.dataset.xTicks = labels.join(' '); // the labels drawn, for whoever reads the page
+              return labels;
+            }
           },
           { stroke: text, grid: { stroke: grid }, size: 60 }
         ],
