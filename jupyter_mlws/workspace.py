@@ -149,6 +149,8 @@ class Workspace:
     def close(self) -> None:
         """End this process's runs and release the database."""
         self.tracking.end_all()
+        if self._compute is not None:
+            self._compute.close()
         self.db.dispose()
 
     def __enter__(self) -> "Workspace":
@@ -384,12 +386,20 @@ class Workspace:
             from .compute.ssh.hostkeys import KNOWN_HOSTS, KnownHosts
             from .compute.targets import ComputeService
 
-            backends = TargetRegistry({"local": {"root": self.root,
-                                                 "live_root": self.artifacts.live_root}})
+            backends = TargetRegistry({
+                "local": {"root": self.root, "live_root": self.artifacts.live_root},
+                "dask": {"runs": self.runs, "tokens": self.run_tokens, "server_url": self._server_url,
+                         "live_root": self.artifacts.live_root}})
             self._compute = ComputeService(self.db, access=self.access, secrets=self.secrets,
                                            known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
                                            backends=backends)
         return self._compute
+
+    def _server_url(self) -> str:
+        """The URL of the workspace server runs elsewhere report to (started if needed)."""
+        from .remote.server import ensure_server
+
+        return ensure_server(self)
 
     @property
     def notebooks(self):

@@ -69,6 +69,12 @@ class ComputeTarget(ABC):
     #: the name runs record and users pass (``--compute NAME``)
     name: str = ""
 
+    def for_target(self, record: dict[str, Any]) -> "ComputeTarget":
+        """This backend for one target's record (:meth:`ComputeService.get
+        <jupyter_mlws.compute.targets.ComputeService.get>`: its name and settings, such as a
+        Dask scheduler's address); a backend with one place only (``local``) is itself."""
+        return self
+
     @abstractmethod
     def submit(self, job: Job) -> Handle:
         """Start the executor of ``job``; return at once.

@@ -16,6 +16,7 @@ from .base import ComputeTarget
 #: the backends this package ships: name -> "module:Class"
 BACKENDS: Mapping[str, str] = {
     "local": "jupyter_mlws.compute.local:LocalTarget",
+    "dask": "jupyter_mlws.compute.dask:DaskTarget",
 }
 
 
@@ -26,7 +27,7 @@ class TargetRegistry:
     ----------
     settings : mapping of str to dict
         Keyword arguments each backend's class is built with, by name (``local``: ``root``,
-        ``live_root``).
+        ``live_root``; ``dask``: ``runs``, ``tokens``, ``server_url``, ``live_root``).
     backends : mapping of str to str, optional
         ``name -> "module:Class"``; default :data:`BACKENDS`.
     """
@@ -65,6 +66,13 @@ class TargetRegistry:
                 raise InvalidInput(f"no compute target {name!r}: use one of {', '.join(self.names())}")
             self._built[name] = self._load(name)(**self._settings.get(name, {}))
         return self._built[name]
+
+    def close(self) -> None:
+        """Close the backends built so far that hold connections (a Dask client)."""
+        for target in self._built.values():
+            close = getattr(target, "close", None)
+            if close is not None:
+                close()
 
     def _load(self, name: str) -> type[ComputeTarget]:
         """The class backend ``name`` names; Unavailable when it cannot be imported or is no

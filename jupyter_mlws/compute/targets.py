@@ -32,7 +32,7 @@ from .ssh.hostkeys import HostKey, KnownHosts, known_name, parse_host_key
 #: ``confirm(where, key) -> bool``: asks whoever creates a target to accept a host's key
 Confirm = Callable[[str, HostKey], bool]
 #: the backend each type's runs execute with (types without one cannot run work yet)
-BACKEND_OF = {T.LOCAL: "local"}
+BACKEND_OF = {T.LOCAL: "local", T.DASK: "dask"}
 C, R = S.compute_targets, S.run_compute
 
 
@@ -246,15 +246,20 @@ class ComputeService:
             return T.LOCAL, None
         return row.target, (json.loads(row.handle) if row.handle else None)
 
+    def close(self) -> None:
+        """Close the backends' connections (a Dask target's client)."""
+        self.backends.close()
+
     def target(self, name: str = T.LOCAL):
         """The execution backend of target ``name`` (a
-        :class:`~jupyter_mlws.compute.base.ComputeTarget`).  Unavailable for a type whose runs
+        :class:`~jupyter_mlws.compute.base.ComputeTarget`, bound to the target's record).  Unavailable for a type whose runs
         cannot execute yet."""
-        kind = self.get(name)["type"]
+        record = self.get(name)
+        kind = record["type"]
         if kind not in BACKEND_OF:
             raise Unavailable(f"runs cannot execute on {kind} targets with this version of "
                               "jupyter_mlws: use the local target")
-        return self.backends.get(BACKEND_OF[kind])
+        return self.backends.get(BACKEND_OF[kind]).for_target(record)
 
     # -- using ---------------------------------------------------------------------------------
 
