@@ -29,7 +29,8 @@ LAZY = {"compare page (lazy)": "Only differences",
         "sweep section (lazy)": "read off the children",
         "charts, tables of runs (lazy, shared)": "Parallel coordinates:",
         "models pages (lazy)": "Training data",
-        "endpoints pages (lazy)": "Latency p50 / p95 / p99"}
+        "endpoints pages (lazy)": "Latency p50 / p95 / p99",
+        "compute and secrets pages (lazy)": "The fingerprint matches"}  # tests/ui/test_compute_page.py
 #: chunks that load at start, known the same way
 #: (the CSS first: it holds uPlot's stylesheet, so its class names too)
 KNOWN = {"remoteEntry": "remoteEntry.", "the plugin": "mlws:open-page",

@@ -13,17 +13,20 @@ One small scikit-learn model (LogisticRegression on iris), served on 127.0.0.1 b
   local -w N`` on the same fitted model, logged with ``mlflow.sklearn.log_model`` into a
   ``sqlite:///`` store in a temp dir (its other defaults: access log on); ``-w 1`` is
   MLflow's default, so the ``mlflow w1`` row is also "MLflow as it comes";
-- ``bare w1`` / ``bare w2``: the ceiling, a single-file raw ASGI app on uvicorn (the same
-  uvicorn defaults as our workers: uvloop + httptools) that reads the body,
-  ``json.loads``, calls ``predict`` in-process on the event loop, ``json.dumps``;
-  ``uvicorn --workers 2`` shares one listening socket between its workers.
+- ``bare w1`` / ``bare w2``: the ceiling, a single-file raw ASGI app on uvicorn (uvloop +
+  httptools, as our workers use) that reads the body, ``json.loads``, calls ``predict``
+  in-process on the event loop, ``json.dumps``; ``uvicorn --workers 2`` shares one listening
+  socket between its workers;
+- ``control w1`` / ``control w2``: a second copy of the bare app, run next to it in every
+  round: the per-round rule applied to two identical servers shows what the machine's noise
+  alone does to it (printed as information next to each ours/bare verdict).
 
 Every comparison is at equal worker counts: ours wN against bare wN and mlflow wN.
 
 Load: ``wrk`` (one thread, keep-alive connections; ``--loadgen asyncio``, or no wrk on
 PATH, uses the asyncio generator in this file: raw HTTP/1.1 keep-alive, bounded in time
 and count) at 16 and 64 connections, closed loop, each request a JSON body of 2 iris
-rows.  Every (server, concurrency) cell gets ``--seconds`` (20) split into ``--rounds``
+rows.  Every (server, concurrency) cell gets ``--seconds`` (28) split into ``--rounds``
 (4) rounds, interleaved across servers so that other work on the shared 2-core machine
 hits them alike.  Every round is printed and recorded: req/s, p99, and how the
 connections were split over the server's worker processes (``ss``, 1.5 s into the round);
@@ -52,8 +55,8 @@ Targets, at every (workers, clients) pair and in every round (round r of ours ag
 round r of its peer): ours >= 90 % of the bare app's req/s and p99 no worse than the bare
 app's; ours >= 3.5x ``mlflow models serve`` req/s with p99 below MLflow's.  Also:
 monitoring <= 5 % of throughput; create -> healthy < 3 s; worker RSS within 1.2x; the
-1 GB body refused with 413 and the worker's peak RSS up by < 50 MB.  About 11 minutes
-(5 min of it the 20 s cells, 2 to 3 min the callgrind counts).
+1 GB body refused with 413 and the worker's peak RSS up by < 50 MB.  About 12 minutes
+(about 8.5 min of it the 28 s cells, 2 to 3 min the callgrind counts).
 """
 
 from __future__ import annotations
@@ -577,12 +580,13 @@ def check_answer(t: Target, expected: list) -> None:
     t.sent += 1
 
 
-def spawn_bare(tmp: Path, workers: int, logs: Path, env: dict) -> tuple[subprocess.Popen, int, float]:
+def spawn_bare(tmp: Path, workers: int, logs: Path, env: dict, name: str = "bare"
+               ) -> tuple[subprocess.Popen, int, float]:
     port = free_port()
     t0 = time.perf_counter()
     proc = spawn([sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(tmp), "--host",
                   "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
-                  "--log-level", "warning", "--lifespan", "off"], logs / f"bare-w{workers}.log", env=env)
+                  "--log-level", "warning", "--lifespan", "off"], logs / f"{name}-w{workers}.log", env=env)
     return proc, port, t0
 
 
@@ -679,10 +683,13 @@ CATEGORIES = [
      ["_chain_future", "_copy_future_state", "wrap_future", "run_in_executor", "_call_check_cancel"]),
     ("handoff, executor side: _WorkItem, _call, set_result, wake the loop",
      ["concurrent/futures/", "_call (jupyter_mlws/endpoints/serving/app.py"]),
-    ("ASGI send -> uvicorn send (headers, transport.write)", ["RequestResponseCycle.send (uvicorn"]),
-    ("app code, own lines (_score, _run, __call__, _read, _send)",
+    ("the answer: our respond() (one transport.write) / uvicorn's ASGI send (headers, transport.write)",
+     ["respond (jupyter_mlws/endpoints/serving/connection.py", "RequestResponseCycle.send (uvicorn"]),
+    ("app code, own lines (ours: head, _admit, _drain, _score, reply)",
      ["jupyter_mlws/endpoints/serving/app.py", "(bare_app.py"]),
-    ("uvicorn: HTTP parsing, a task per request", ["uvicorn/protocols/"]),
+    ("HTTP: parsing, the connection (ours: connection.py + guards; uvicorn's protocol, a task per request)",
+     ["jupyter_mlws/endpoints/serving/connection.py", "jupyter_mlws/endpoints/serving/protocol.py",
+      "uvicorn/protocols/"]),
     ("worker's own threads: watchdog, status pipe, monitor flush",
      ["watchdog (jupyter_mlws", "StatusPipe", "Monitor.flush", "Monitor.take", "Monitor.start",
       "read_config (jupyter_mlws"]),
@@ -781,6 +788,9 @@ def profile(t: Target, pid: int, conns: int, seconds: int, gen: str, tmp: Path, 
 COUNT_S = 8  # seconds of load per server and round under callgrind
 COUNT_ROUNDS = 2
 SYSCALL_S = 3  # seconds of load while strace counts
+#: the same counts at commit a6c4a38 (on a quiet machine), before the workers spoke HTTP themselves:
+#: uvicorn's HTTP protocol and an ASGI app, the accept queue read once a request
+EARLIER = {"commit": "a6c4a38", "instructions_k": (1091.1, 1072.6), "syscalls": (4.13, 3.10)}
 
 
 def _drain(fd: int, ready: threading.Event) -> None:
@@ -909,16 +919,21 @@ def fmt(x, nd=1):
 
 LABELS = {"ours-w1": "jupyter_mlws endpoint",
           "bare-w1": "bare ASGI app + uvicorn",
+          "ctrl-w1": "control: a second bare app + uvicorn",
           "mlflow-w1": "`mlflow models serve -w 1` (MLflow's default)",
           "ours-w2": "jupyter_mlws endpoint",
           "bare-w2": "bare ASGI app + `uvicorn --workers 2`",
+          "ctrl-w2": "control: a second bare app + `uvicorn --workers 2`",
           "mlflow-w2": "`mlflow models serve -w 2`",
           "ours-nomon": "jupyter_mlws endpoint, monitoring off"}
 WORKERS = {"ours-w1": 1, "bare-w1": 1, "mlflow-w1": 1, "ours-w2": 2, "bare-w2": 2, "mlflow-w2": 2,
+           "ctrl-w1": 1, "ctrl-w2": 2,
            "ours-nomon": 1}
 #: run back to back in every round, in this order or reversed: the servers compared with each other
-#: (same worker count; ours w1 and its monitoring-off twin) run seconds apart
-GROUPS = [["ours-nomon", "ours-w1", "bare-w1", "mlflow-w1"], ["ours-w2", "bare-w2", "mlflow-w2"]]
+#: (same worker count; ours w1 and its monitoring-off twin; the bare app and its control copy) run
+#: seconds apart, each pair as close as ours and the bare app
+GROUPS = [["ours-nomon", "ours-w1", "bare-w1", "ctrl-w1", "mlflow-w1"],
+          ["ours-w2", "bare-w2", "ctrl-w2", "mlflow-w2"]]
 #: profiled back to back at the end, 64 connections (ours as shipped, two variants, the ceiling)
 PROFILED = ["ours-w1", "ours-t4", "bare-w1"]
 PROFILE_S = 4  # py-spy seconds, inside a load of PROFILE_S + 2
@@ -928,8 +943,8 @@ PROFILE_LABELS = {"ours-w1": "ours w1 (as shipped: run() on the loop)",
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=float, default=20,
-                    help="load seconds per server and concurrency (default 20)")
+    ap.add_argument("--seconds", type=float, default=28,
+                    help="load seconds per server and concurrency (default 28: 4 rounds of 7 s)")
     ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds they are split in (default 4)")
     ap.add_argument("--mem-seconds", type=float, default=60, help="the sustained half-peak run (default 60)")
     ap.add_argument("--starts", type=int, default=3, help="endpoint starts timed (default 3)")
@@ -1007,9 +1022,12 @@ def main() -> None:
             servers[f"mlflow-w{w}"] = spawn([str(BIN / "mlflow"), "models", "serve", "-m", mlflow_uri,
                                              "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mport),
                                              "-w", str(w)], logs / f"mlflow-w{w}.log", env=env)
-        bare = {w: spawn_bare(tmp, w, logs, bare_env) for w in (1, 2)}
-        for w, (proc, _port, _t0) in bare.items():
-            servers[f"bare-w{w}"] = proc
+        # the bare app, and a second copy of it: the control pair that shows what the per-round
+        # rule gives for two identical servers (the noise of the machine)
+        bare = {f"{kind}-w{w}": spawn_bare(tmp, w, logs, bare_env, kind) for kind in ("bare", "ctrl")
+                for w in (1, 2)}
+        for key, (proc, _port, _t0) in bare.items():
+            servers[key] = proc
         # our endpoints start side by side (create(wait=False), then wait for all of them)
         variants = {"ours-w1": (1, {}), "ours-nomon": (1, {"monitoring": False}),
                     "ours-w2": (2, {}), "ours-t4": (1, {"threads": 4})}
@@ -1018,8 +1036,8 @@ def main() -> None:
             endpoints.append(name)
             start_endpoint(ws, name, script, workers, **settings)
         up = wait_healthy(ws, list(variants), t0o)
-        for w, (proc, port, t0) in bare.items():
-            up[f"bare-w{w}"] = wait_http(port, "/health", proc, 60, logs / f"bare-w{w}.log", t0)
+        for key, (proc, port, t0) in bare.items():
+            up[key] = wait_http(port, "/health", proc, 60, logs / f"{key}.log", t0)
         for w, mport in mports.items():
             up[f"mlflow-w{w}"] = wait_http(mport, "/ping", servers[f"mlflow-w{w}"], 180,
                                            logs / f"mlflow-w{w}.log", t0m)
@@ -1033,10 +1051,8 @@ def main() -> None:
                                       json.dumps({"inputs": ROWS}).encode(), None,
                                       lambda w=w: servers[f"mlflow-w{w}"].pid, w)
                for w, mport in mports.items()},
-            "bare-w1": Target(LABELS["bare-w1"], bare[1][1], "/score", body, None,
-                              lambda: servers["bare-w1"].pid, 1),
-            "bare-w2": Target(LABELS["bare-w2"], bare[2][1], "/score", body, None,
-                              lambda: servers["bare-w2"].pid, 2),
+            **{key: Target(LABELS[key], port, "/score", body, None, lambda key=key: servers[key].pid,
+                           WORKERS[key]) for key, (_proc, port, _t0) in bare.items()},
         }
         extra_targets = {
             "ours-t4": ours_target(ws, "ours-t4", 1, "jupyter_mlws endpoint, 1 worker, threads=4"),
@@ -1188,6 +1204,11 @@ def counts_text(res: dict) -> str:
             "slower, so what ours does per second rather than per request (its heartbeat, the statistics "
             "flush) is shared among fewer requests than at full speed. The kernel's work is not in these "
             "counts: its system calls follow.")
+        (o_k, b_k), (o_s, b_s) = EARLIER["instructions_k"], EARLIER["syscalls"]
+        parts.append(
+            f"Before, at commit {EARLIER['commit']} (uvicorn's HTTP protocol and an ASGI app in the workers, "
+            f"their accept queue read once a request; a quiet machine): {o_k:,.1f} k against {b_k:,.1f} k "
+            f"instructions ({o_k / b_k:.3f}x), {o_s:.2f} against {b_s:.2f} system calls per request.")
     if sc:
         o, b = sc["ours-w1"], sc["bare-w1"]
         per = {k: {name: n / max(1, d["requests"]) for name, n in d["calls"].items()} for k, d in sc.items()}
@@ -1200,9 +1221,10 @@ def counts_text(res: dict) -> str:
             f"`strace -c -f` attached to the process (every thread) while wrk ran 16 connections for "
             f"{SYSCALL_S} s ({o['requests']:,} and {b['requests']:,} requests); calls made at least once "
             "per 100 requests by one of them. strace slows the process down: only the counts are shown, "
-            "and calls made per unit of time count for more requests than at full speed (ours: "
-            "`getsockopt` reads its accept queue for `max_inflight`, once a request; `futex`: its "
-            "side threads).")
+            "and calls made per unit of time count for more requests than at full speed (ours: one "
+            "`write` per answer, head and body together; `getsockopt` reads its accept queue for "
+            "`max_inflight` only after run() calls kept its loop from polling for over 10 ms, until "
+            "it finds the queue empty; `futex`: its side threads).")
     return "\n\n".join(parts)
 
 
@@ -1211,8 +1233,9 @@ def report(res: dict, args, recorded: dict | None = None) -> None:
     cells = res["cells"]
     gen, round_s = res["loadgen"], res["round_s"]
     rows = []
+    shown = [k for k in LABELS if k in cells]  # a run recorded before the control pair has none
     for conns in CONCURRENCY:
-        for key in LABELS:
+        for key in shown:
             s = S[f"{key}@{conns}"]
             kinds = ", ".join(f"{k} {v}" for k, v in s["error_kinds"].items())
             rows.append([conns, WORKERS[key], LABELS[key], fmt(s["rps"], 0), fmt(s["p50_ms"], 2),
@@ -1229,7 +1252,7 @@ def report(res: dict, args, recorded: dict | None = None) -> None:
     nrounds = max(len(cells[k][c]) for k in cells for c in CONCURRENCY)
     per_round = []
     for conns in CONCURRENCY:
-        for key in LABELS:
+        for key in shown:
             per_round.append([conns, WORKERS[key], LABELS[key]] + [
                 f"{fmt(r['rps'], 0)} · {fmt(r['p99_ms'], 1)} ms · {split_text(r)}"
                 for r in cells[key][conns]])
@@ -1239,23 +1262,38 @@ def report(res: dict, args, recorded: dict | None = None) -> None:
     def rounds_of(a: str, b: str, conns: int) -> list[tuple[dict, dict]]:
         return list(zip(cells[a][conns], cells[b][conns]))
 
-    def every_round(peer: str, name: str, target: float, as_ratio, p99_rule: str, p99_ok) -> None:
-        """Verdict rows of ours against ``peer`` (same worker count), judged in every round."""
+    def every_round(peer: str, name: str, target: float, as_ratio, p99_rule: str, p99_ok,
+                    control: bool = False) -> None:
+        """Verdict rows of ours against ``peer`` (same worker count), judged in every round; with
+        ``control``, each followed by what the same rule gives for the bare app's second copy
+        against the bare app (information: two identical servers, so only the machine's noise)."""
+        def rows(mine: str, mine_name: str, w: int, conns: int, info: bool) -> list[list]:
+            pairs = rounds_of(f"{mine}-w{w}", f"{peer}-w{w}", conns)
+            ratios = [a["rps"] / b["rps"] for a, b in pairs]
+            p99s = [(a["p99_ms"], b["p99_ms"]) for a, b in pairs]
+            ok_rps, ok_p99 = min(ratios) >= target, all(p99_ok(a, b) for a, b in p99s)
+            prefix = "control (info): " if info else ""
+            return [[f"{prefix}req/s: {mine_name} w{w} / {name.format(w=w)}, {conns} clients, every round",
+                     f"worst {as_ratio(min(ratios))} (rounds: " + ", ".join(map(as_ratio, ratios)) + ")",
+                     f">= {as_ratio(target)} in every round",
+                     f"(would {'pass' if ok_rps else 'FAIL'})" if info else C.verdict(ok_rps)],
+                    [f"{prefix}p99: {mine_name} w{w} vs {name.format(w=w)}, {conns} clients, every round",
+                     ", ".join(f"{a:.1f} vs {b:.1f}" for a, b in p99s) + " ms",
+                     f"{p99_rule} in every round",
+                     f"(would {'pass' if ok_p99 else 'FAIL'})" if info else C.verdict(ok_p99)]]
+
         for w in (1, 2):
             for conns in CONCURRENCY:
-                pairs = rounds_of(f"ours-w{w}", f"{peer}-w{w}", conns)
-                ratios = [a["rps"] / b["rps"] for a, b in pairs]
-                v.append([f"req/s: ours w{w} / {name.format(w=w)}, {conns} clients, every round",
-                          f"worst {as_ratio(min(ratios))} (rounds: " + ", ".join(map(as_ratio, ratios)) + ")",
-                          f">= {as_ratio(target)} in every round", C.verdict(min(ratios) >= target)])
-                p99s = [(a["p99_ms"], b["p99_ms"]) for a, b in pairs]
-                v.append([f"p99: ours w{w} vs {name.format(w=w)}, {conns} clients, every round",
-                          ", ".join(f"{a:.1f} vs {b:.1f}" for a, b in p99s) + " ms",
-                          f"{p99_rule} in every round", C.verdict(all(p99_ok(a, b) for a, b in p99s))])
+                ours = rows("ours", "ours", w, conns, False)
+                if control and all(cells.get(f"ctrl-w{w}", {}).get(conns) for w in (1, 2)):
+                    ctrl = rows("ctrl", "a second bare", w, conns, True)
+                    v.extend([ours[0], ctrl[0], ours[1], ctrl[1]])
+                else:
+                    v.extend(ours)
 
     v = []
     every_round("bare", "bare w{w}", TARGET_VS_BARE, lambda x: f"{100 * x:.0f} %",
-                "no worse than bare's", lambda a, b: a <= b)
+                "no worse than bare's", lambda a, b: a <= b, control=True)
     every_round("mlflow", "`mlflow models serve -w {w}`", TARGET_VS_MLFLOW, lambda x: f"{x:.2f}x",
                 "below MLflow's", lambda a, b: a < b)
     for w in (1, 2):
@@ -1391,7 +1429,8 @@ for a multi-process server, one figure per worker; round r of every server ran i
   JSON body (`{{"data": [[...], [...]]}}`; MLflow `{{"inputs": [[...], [...]]}}`). All servers ran at once
   and answered the same predictions (checked). Each cell: {res['rounds']} rounds of {round_s} s,
   interleaved across servers (the servers of one worker count back to back, in an order that flips and
-  rotates every round, `ours w1` next to its monitoring-off twin and to `bare w1`), after a 1 s warm-up each. The first table gives **medians of the rounds**; the targets are judged
+  rotates every round, `ours w1` next to its monitoring-off twin and to `bare w1`, `bare wN` next to
+  its control copy), after a 1 s warm-up each. The first table gives **medians of the rounds**; the targets are judged
   **round by round** (round r of ours against round r of its peer at the same worker count). This 2-core
   machine is shared and other work ran meanwhile: the 1-minute load average after each round ranged
   {load_range}; the load generator itself used the "loadgen CPU %" of a core.
@@ -1403,6 +1442,11 @@ for a multi-process server, one figure per worker; round r of every server ran i
   competing for the 2 cores. On a busy machine a single-threaded server (bare w1) gets less CPU than a
   worker with 5 runnable threads (ours), which flatters ours in req/s; requests per CPU-second do not
   depend on that share, hence the second ours/bare row.
+- The control pair: a second, identical bare app at each worker count (`control: a second bare
+  app`), interleaved in the same rounds as close to `bare wN` as ours is; the "control (info)" rows
+  apply the per-round rule to it against `bare wN`. Two identical servers differ only by the
+  machine's noise: where the rule fails for them, a failure of ours by a similar margin in the same
+  rounds says little about ours.
 - "Monitoring off" is the same endpoint created with `monitoring=False` (payload sampling,
   `sample_rate`, is 0 in both). Checked: the store counted {counted['ours-w1']:,} requests for `ours w1` (the load generator completed
   {sent['ours-w1']:,}; each run stops with up to N requests in flight), {counted['ours-w2']:,} for `ours w2`

@@ -5,7 +5,7 @@ Three roles, each including the one below it:
 - ``owner``: everything, including assigning roles;
 - ``contributor``: create and change runs, models, endpoints, secrets and compute targets, read
   secrets' values;
-  no role changes, no purging secrets or rotating their key;
+  no role changes, no purging secrets, rotating their key or reading their audit log;
 - ``reader``: read only, and never endpoint keys or secrets' values.
 
 Actions are ``read`` (reader+), ``write`` (contributor+) and ``admin`` (owner).
@@ -44,7 +44,7 @@ ACTIONS = {"read": READER, "write": CONTRIBUTOR, "admin": OWNER}
 _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells",
         ("write", "endpoints"): "changing endpoints, reading their keys and logs",
         ("write", "secrets"): "setting, deleting and recovering secrets, reading their values",
-        ("admin", "secrets"): "purging secrets, rotating their key",
+        ("admin", "secrets"): "purging secrets, rotating their key, reading the audit log",
         ("write", "compute"): "creating, deleting and testing compute targets"}
 #: longest accepted user name
 MAX_USER_CHARS = 256

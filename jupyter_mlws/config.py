@@ -26,6 +26,8 @@ ENV_WORKSPACE = "MLWS_WORKSPACE"
 ENV_RUN_ID = "MLWS_RUN_ID"
 #: the token a process gives a workspace server reached by URL (``MLWS_WORKSPACE=https://...``)
 ENV_TOKEN = "MLWS_TOKEN"
+#: the attempt a process executing a run elsewhere works for (see jupyter_mlws.executions)
+ENV_ATTEMPT = "MLWS_ATTEMPT"
 #: the on-disk layout version of the directory (the schema has its own)
 FORMAT = 1
 
@@ -49,6 +51,9 @@ class WorkspaceConfig:
     #: the largest file a run stores (an artifact, a log, a snapshot file), in MB, whichever
     #: way it comes (the SDK on the store, or over HTTP)
     upload_max_mb: int = 5120
+    #: the URL of a workspace server serving this workspace that runs on other machines can
+    #: reach (a team's server); default: a background server on 127.0.0.1 when one is needed
+    server_url: str | None = None
 
     @property
     def metadata_url(self) -> str:
@@ -80,7 +85,7 @@ class WorkspaceConfig:
     def to_toml(self) -> str:
         """The file text: one ``[workspace]`` table of plain values."""
         lines = ["# jupyter_mlws workspace", "[workspace]", f"format = {FORMAT}"]
-        for key in ("name", "id", "metadata", "artifacts", "secrets_key"):
+        for key in ("name", "id", "metadata", "artifacts", "secrets_key", "server_url"):
             value = getattr(self, key)
             if value is not None:
                 lines.append(f"{key} = {json.dumps(str(value))}")

@@ -1,41 +1,43 @@
-"""The software environment a run executed in: Python, platform, kernel and packages.
+"""The software environment a run executed in: Python, platform, kernel, packages and its spec.
 
-Two runs can be compared by ``packages_hash``: the sha256 of the sorted
-``name==version`` list of installed distributions.
+``spec`` is the environment as a reproducible spec (:mod:`jupyter_mlws.environments.spec`) and
+``spec_hash`` its hash: the run's ``env_hash`` tag is its first 16 hex digits, and
+``mlws env build --from-run RUN`` builds it.  ``packages`` (sorted ``name==version`` lines) and
+``packages_hash`` (their sha256) are kept as before: older runs' ``env_hash`` was the first 16
+hex digits of ``packages_hash``, and they stay readable as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import platform
 import sys
 
+from .errors import MlwsError
+
 
 def packages() -> list[str]:
-    """Installed distributions as sorted ``name==version`` lines.
+    """Installed distributions as sorted ``name==version`` lines (names normalized, PEP 503).
 
     Read from the ``*.dist-info`` / ``*.egg-info`` folder names on ``sys.path``
     (what pip writes), which is far cheaper than parsing every METADATA file.
     """
-    seen: dict[str, str] = {}
-    for entry in sys.path:
-        try:
-            names = os.listdir(entry or ".")
-        except OSError:
-            continue
-        for name in names:
-            stem, dot, suffix = name.rpartition(".")
-            if suffix in ("dist-info", "egg-info") and "-" in stem:
-                dist, _, version = stem.partition("-")
-                key = dist.lower().replace("_", "-")
-                seen.setdefault(key, f"{key}=={version.split('-')[0]}")
-    return sorted(seen.values())
+    from .environments.probe import distributions
+
+    return [f"{d['name']}=={d['version']}" for d in distributions()]
 
 
 def capture(kernel: str | None = None) -> dict:
-    """A JSON-friendly description of this process's environment (and the kernel's spec)."""
-    pkgs = packages()
+    """A JSON-friendly description of this process's environment (and the kernel's spec).
+
+    ``spec``/``spec_hash`` describe this interpreter, the kernel's when it runs the same one
+    (a ``python3`` kernel); for a kernel with an interpreter of its own, that one is asked.
+    When no spec can be taken (a local package's source is gone), ``spec_error`` says why.
+    """
+    from .environments.probe import describe
+
+    probe = describe()
+    pkgs = [f"{d['name']}=={d['version']}" for d in probe["distributions"]]
     env = {
         "python": sys.version,
         "executable": sys.executable,
@@ -43,9 +45,32 @@ def capture(kernel: str | None = None) -> dict:
         "packages": pkgs,
         "packages_hash": hashlib.sha256("\n".join(pkgs).encode()).hexdigest(),
     }
+    try:
+        spec = _spec(probe, kernel)
+        env["spec"], env["spec_hash"] = spec.to_dict(), spec.hash
+    except MlwsError as exc:
+        env["spec_error"] = str(exc)
     if kernel:
         env["kernel"] = {"name": kernel, **_kernelspec(kernel)}
     return env
+
+
+def _spec(probe: dict, kernel: str | None):
+    """The kernel's spec: from ``probe`` (this interpreter's) unless the kernel has its own."""
+    from .environments.spec import from_probe
+
+    if kernel:
+        from .environments.interpreters import kernel_interpreter, spec_of_kernel
+
+        if kernel_interpreter(kernel) is not None:
+            return spec_of_kernel(kernel)
+    return from_probe(probe)
+
+
+def env_hash(captured: dict) -> str:
+    """The ``env_hash`` tag of a run whose environment is ``captured``: its spec's hash, else
+    (no spec could be taken) its packages' hash, 16 hex digits."""
+    return (captured.get("spec_hash") or captured["packages_hash"])[:16]
 
 
 def _kernelspec(name: str) -> dict:

@@ -11,6 +11,9 @@ class MlwsError(Exception):
 
     #: a short machine-readable reason, also used by the faces
     reason = "error"
+    #: facts a client may act on (JSON-able, safe to show as the message is), sent beside the
+    #: message by the REST API as ``details``; None for most errors
+    details: dict | None = None
 
 
 class NotFound(MlwsError):
@@ -86,3 +89,14 @@ def from_reason(reason: str, message: str) -> MlwsError:
     if kind is None and reason == "unauthenticated":
         kind = PermissionDenied
     return (kind or MlwsError)(message)
+
+
+class BuildFailed(Unavailable):
+    """An environment could not be built on its compute target.
+
+    The message names the target, the step (the venv, the distributions, a local package's
+    wheel) and the installer's lines naming the distribution; nothing half-built is left
+    there.  A kind of :class:`Unavailable` (HTTP 503, CLI exit code 7).
+    """
+
+    reason = "build_failed"

@@ -82,8 +82,9 @@ class RunRecord:
     def details(self) -> dict:
         """:meth:`to_dict` with what a run's page shows besides: ``duration_s`` (seconds, None
         while it runs), ``git`` (``{"commit", "branch", "dirty"}``, None when the source was
-        not in a git repository) and ``environment_hash`` (the first 16 hex digits of the
-        hash of its installed packages, recorded for notebook runs; else None)."""
+        not in a git repository) and ``environment_hash`` (the first 16 hex digits of its
+        environment spec's hash, what ``mlws env show`` takes, recorded for notebook runs; a
+        run recorded before environment specs: of its installed packages' hash; else None)."""
         duration = self.duration_ms
         git = None
         if self.git_commit or self.git_branch:

@@ -216,6 +216,36 @@ class RunService:
         self.db.transact(update)
         return self.get(run_id)
 
+    def started_elsewhere(self, run_id: str, host: str) -> RunRecord:
+        """A process on ``host`` now executes the run (over HTTP): a queued run becomes running
+        (its start time now), a running one stays; its heartbeat is now, and no process of this
+        machine is recorded on it (there is none here to signal)."""
+        now = now_ms()
+
+        def update(conn: Connection) -> None:
+            pk = self._pk(conn, run_id)
+            live = and_(S.runs.c.pk == pk, S.runs.c.status.in_([RUNNING, QUEUED]))
+            conn.execute(S.runs.update().where(and_(live, S.runs.c.status == QUEUED))
+                         .values(status=RUNNING, start_time=now))
+            conn.execute(S.runs.update().where(live).values(
+                heartbeat_at=now, host=(host or "unknown")[:255], pid=None, pid_started=None))
+
+        self.db.transact(update)
+        return self.get(run_id)
+
+    def clear_results(self, run_id: str) -> None:
+        """Forget what a run recorded as it executed (an execution that another one replaced):
+        its metrics, logged values and files other than its snapshot.  Its params, tags and
+        snapshot, recorded at submission, stay."""
+        def clear(conn: Connection) -> None:
+            pk = self._pk(conn, run_id)
+            for table in (S.metrics, S.latest_metrics, S.run_values):
+                conn.execute(table.delete().where(table.c.run_pk == pk))
+            conn.execute(S.run_files.delete().where(and_(S.run_files.c.run_pk == pk,
+                                                         S.run_files.c.kind != "snapshot")))
+
+        self.db.transact(clear)
+
     def heartbeat(self, run_id: str) -> None:
         """Record that the process of a running run is alive."""
         run_pk = self.pk_of(run_id)

@@ -313,8 +313,13 @@ def _strip_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _parse_status(out: str) -> GitInfo:
-    """Read commit, branch and dirtiness from ``git status --porcelain=v2 --branch``."""
+def _parse_status(out: str, folder: str = "", untracked_in=None) -> GitInfo:
+    """Read commit, branch and dirtiness from ``git status --porcelain=v2 --branch``.
+
+    A changed tracked file anywhere in the repository makes it dirty; an untracked one
+    (``? path``, relative to the repository's top) only when ``untracked_in(path)`` says it
+    belongs to the run's folder ``folder`` (the repository-relative prefix, ``""`` at the top).
+    """
     commit = branch = None
     dirty = False
     for line in out.splitlines():
@@ -322,6 +327,9 @@ def _parse_status(out: str) -> GitInfo:
             commit = line.split(" ", 2)[2]
         elif line.startswith("# branch.head "):
             branch = line.split(" ", 2)[2]
+        elif line.startswith("? "):
+            if untracked_in is not None and untracked_in(line[2:], folder):
+                dirty = True
         elif line and not line.startswith("#"):
             dirty = True
     return GitInfo(
@@ -330,6 +338,20 @@ def _parse_status(out: str) -> GitInfo:
         dirty=dirty,
         remote=None,
     )
+
+
+def _untracked_source(entry: str, folder: str) -> bool:
+    """Whether the untracked ``entry`` (repository-relative; a folder ends in ``/``) holds files
+    the run's folder ``folder`` (a prefix ending in ``/``, or ``""``) snapshots: inside it, or a
+    folder containing it; not its ``outputs/`` or a workspace's own files (what the snapshot
+    leaves out too)."""
+    if folder.startswith(entry):  # the run's folder itself is (inside) an untracked folder
+        return True
+    if not entry.startswith(folder):
+        return False
+    first = entry[len(folder):].split("/", 1)[0]
+    return not (first in ("outputs", *_SKIP_DIRS)
+                or any(fnmatchcase(first, p) for p in _WORKSPACE_ENTRIES))
 
 
 def _head_only(path: str) -> GitInfo | None:
@@ -348,8 +370,8 @@ def _head_only(path: str) -> GitInfo | None:
 def git_info(path: str | os.PathLike) -> GitInfo | None:
     """The git state of the repository holding ``path``.
 
-    Runs two git commands (``status --porcelain=v2 --branch`` ignoring
-    untracked files, and ``config --get remote.origin.url``), each with a 5 s
+    Runs three git commands (``status --porcelain=v2 --branch``, ``rev-parse
+    --show-prefix`` and ``config --get remote.origin.url``), each with a 5 s
     timeout, taking no repository locks.
 
     Parameters
@@ -363,18 +385,25 @@ def git_info(path: str | os.PathLike) -> GitInfo | None:
         None when ``path`` is not inside a git repository or git is not
         installed.  ``commit`` is None before the first commit, ``branch`` is
         None on a detached HEAD, ``dirty`` (tracked files changed, staged or
-        not) is None when ``git status`` timed out, and ``remote`` (the origin
+        not, or files in ``path``'s folder that git does not track and are not
+        ignored, so the commit alone would not give back the code that ran;
+        ``outputs/`` and a workspace's own files excepted) is None when
+        ``git status`` timed out, and ``remote`` (the origin
         URL, credentials stripped) is None when there is no origin.
     """
     path = os.fspath(path)
     if not os.path.isdir(path):
         path = os.path.dirname(path) or "."
     try:
-        done = _git(path, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+        done = _git(path, "-c", "status.relativePaths=false", "status", "--porcelain=v2", "--branch",
+                    "--untracked-files=normal")
+        prefix = _git(path, "rev-parse", "--show-prefix") if done and done.returncode == 0 else None
     except subprocess.TimeoutExpired:
         info = _head_only(path)
     else:
-        info = _parse_status(done.stdout) if done and done.returncode == 0 else None
+        folder = prefix.stdout.strip() if prefix is not None and prefix.returncode == 0 else ""
+        info = (_parse_status(done.stdout, folder, _untracked_source)
+                if done and done.returncode == 0 else None)
     if info is None:
         return None
     try:

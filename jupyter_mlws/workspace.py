@@ -65,6 +65,9 @@ class Workspace:
         self._notebooks = None  # built on first use: see the notebooks property
         self._compute = None  # built on first use: see the compute property
         self._endpoints = None  # built on first use: see the endpoints property
+        #: the base URL this process serves the workspace at (set by the Jupyter server
+        #: extension), which runs elsewhere report to (see jupyter_mlws.remote.server)
+        self.served_at: str | None = None
 
     # -- creating and opening ---------------------------------------------------
 
@@ -120,7 +123,8 @@ class Workspace:
         """
         where = path if path is not None else os.environ.get(C.ENV_WORKSPACE)
         if C.is_url(where):
-            return cls.connect(str(where), os.environ.get(C.ENV_TOKEN) or None)
+            return cls.connect(str(where), os.environ.get(C.ENV_TOKEN) or None,
+                               attempt=os.environ.get(C.ENV_ATTEMPT) or None)
         root = C.find_root(path)
         cfg = C.load(root)
         if cfg.metadata is None and not (root / C.DB_FILE).is_file():
@@ -130,7 +134,8 @@ class Workspace:
         return cls(cfg)
 
     @staticmethod
-    def connect(url: str, token: str | None = None, *, timeout: float = 30.0):
+    def connect(url: str, token: str | None = None, *, timeout: float = 30.0,
+                attempt: str | None = None):
         """The workspace served at ``url`` (any Jupyter server with the extension, or ``mlws
         server``), reached over HTTP with ``token``: a user's Jupyter token (its workspace role
         applies), or a run's token (see :mod:`jupyter_mlws.run_tokens`).
@@ -140,11 +145,12 @@ class Workspace:
         buffered and sent in batches), and so do ``get_run``, ``search_runs`` and
         ``list_experiments`` for a user.  ``timeout``: seconds a request may take.  Raises
         Unavailable (naming the URL, never the token) when the server cannot be reached,
-        PermissionDenied when it refuses the token.
+        PermissionDenied when it refuses the token.  ``attempt``: the attempt of a run executed
+        elsewhere this process works for (``MLWS_ATTEMPT``; see :mod:`jupyter_mlws.executions`).
         """
         from .remote.workspace import RemoteWorkspace
 
-        return RemoteWorkspace.connect(url, token, timeout=timeout)
+        return RemoteWorkspace.connect(url, token, timeout=timeout, attempt=attempt)
 
     def close(self) -> None:
         """End this process's runs and release the database."""
@@ -375,6 +381,28 @@ class Workspace:
         """
         return self.endpoints.create(name, model, entry_script, **options)
 
+    # -- environments ---------------------------------------------------------------
+
+    @cached_property
+    def environments(self):
+        """Environment specs, and the environments built from them on compute targets (see
+        :mod:`jupyter_mlws.environments.service`).  Built on first use."""
+        from .environments.service import EnvironmentService
+        from .environments.wheels import WheelCache, find_uv
+
+        return EnvironmentService(self.db, places=self._environment_place,
+                                  wheels=WheelCache(self.root / ".mlws" / "wheels", find_uv()),
+                                  runs=self.runs, artifacts=self.artifacts)
+
+    def _environment_place(self, target: str):
+        """Where compute target ``target`` keeps its environments (``local``: the workspace's
+        ``.mlws/environments``).  A backend reached another way (SSH) adds its place here."""
+        from .environments.builder import local_place
+
+        if target == "local":
+            return local_place(self.root / ".mlws" / "environments")
+        raise InvalidInput(f"no compute target {target!r} to build environments on: use local")
+
     # -- compute and notebooks ----------------------------------------------------
 
     @property
@@ -386,20 +414,30 @@ class Workspace:
             from .compute.ssh.hostkeys import KNOWN_HOSTS, KnownHosts
             from .compute.targets import ComputeService
 
-            backends = TargetRegistry({
-                "local": {"root": self.root, "live_root": self.artifacts.live_root},
-                "dask": {"runs": self.runs, "tokens": self.run_tokens, "server_url": self._server_url,
-                         "live_root": self.artifacts.live_root}})
+            from .compute.base import RemoteLaunch
+            from .remote.server import ensure_server
+
+            backends = TargetRegistry({"local": {"root": self.root,
+                                                 "live_root": self.artifacts.live_root}})
+            launch = RemoteLaunch(
+                server_url=lambda: ensure_server(self),
+                issue_token=lambda run_id: self.run_tokens.issue(run_id),
+                secret_env=lambda run_id: self.secrets.env_for_run(run_id),
+                connect=lambda name: self.compute.connect(name, check_actor=False),
+                runs=self.runs)
             self._compute = ComputeService(self.db, access=self.access, secrets=self.secrets,
                                            known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
-                                           backends=backends)
+                                           backends=backends, launch=launch)
         return self._compute
 
-    def _server_url(self) -> str:
-        """The URL of the workspace server runs elsewhere report to (started if needed)."""
-        from .remote.server import ensure_server
+    @cached_property
+    def executions(self):
+        """Runs executed on other machines, as the workspace server sees them: their job and
+        bundle, attempts, cancels, live logs (see :mod:`jupyter_mlws.executions`)."""
+        from .executions import Executions
 
-        return ensure_server(self)
+        return Executions(self.db, runs=self.runs, artifacts=self.artifacts,
+                          notebooks=lambda: self.notebooks, secrets=self.secrets)
 
     @property
     def notebooks(self):
@@ -412,7 +450,7 @@ class Workspace:
                 root=self.root, snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
                 heartbeat_interval=self.config.heartbeat_interval, compute=self.compute,
                 attach_run=self.attach_run, child_reporter=self._sweep_child_reporter,
-                secrets=self.secrets)
+                secrets=self.secrets, cancel_run=self.cancel_run)
         return self._notebooks
 
     @contextmanager
@@ -466,13 +504,15 @@ class Workspace:
             ``secrets`` (``["NAME", "NAME=ENVVAR"]``: the workspace's secrets given to the
             kernel as environment variables, the default variable being NAME with ``-`` as
             ``_``; masked in the run's logs and outputs; the run records their names only),
+            ``compute`` (the compute target the run executes on, default ``local``; a sweep's
+            children each execute there; ``in_process`` applies to ``local`` only),
             ``actor`` (who submits, default this OS user: secrets need a contributor or owner)
             and ``check_actor`` (False: the caller decided the actor may).
 
         The returned run's ``warnings`` list what looked wrong but did not stop it.
         """
         told = self._told(on_submitted)
-        if wait and in_process:
+        if wait and in_process and self.compute.is_local(options.get("compute") or "local"):
             sub = self.notebooks.execute_here(notebook, parameters, grid=grid,
                                               max_parallel=max_parallel, on_progress=on_progress,
                                               on_submitted=told, **options)
@@ -498,15 +538,16 @@ class Workspace:
     def rerun(self, run_id: str, parameters: Mapping | None = None, *, wait: bool = False,
               on_progress: Callable[[int, int], None] | None = None,
               on_submitted: Callable[[Run], None] | None = None, secrets=None,
-              actor: str | None = None, check_actor: bool = True) -> Run:
+              actor: str | None = None, check_actor: bool = True,
+              compute: str | None = None) -> Run:
         """Re-execute a notebook run from its snapshot, parameters (with overrides), kernel and
         secrets (with ``secrets`` added).
 
-        ``wait``, ``on_progress``, ``on_submitted``, ``secrets``, ``actor`` and ``check_actor``
-        as for :meth:`submit_notebook`.
+        ``wait``, ``on_progress``, ``on_submitted``, ``secrets``, ``actor``, ``check_actor`` and
+        ``compute`` (default ``local``) as for :meth:`submit_notebook`.
         """
         sub = self.notebooks.rerun(run_id, parameters, secrets=secrets, actor=actor,
-                                   check_actor=check_actor)
+                                   check_actor=check_actor, compute=compute)
         return self._then(sub, self._told(on_submitted), wait, on_progress)
 
     def _submitted(self, sub) -> Run:
@@ -552,7 +593,9 @@ class Workspace:
 
         A run the workspace started (a notebook, a sweep, ``mlws run start``)
         has its process group stopped, kernel included: SIGTERM, then SIGKILL
-        after ``grace`` seconds.  A run a user's own process is logging to is
+        after ``grace`` seconds.  A notebook run on another machine's target is asked to
+        stop (its executor hears it on its heartbeat, stops its kernel and ends the run,
+        keeping what it made); after ``grace`` seconds its target stops what is left.  A run a user's own process is logging to is
         only marked canceled: its process is not ours to stop.
         """
         from .compute.local import LocalTarget
@@ -560,6 +603,15 @@ class Workspace:
         record = self.runs.get(run_id)
         if record.status not in LIVE:
             raise Conflict(f"run {record.id} has already ended ({record.status})")
+        target, data = self.compute.target_of(record.id)
+        if record.source_type == "notebook" and not self.compute.is_local(target):
+            # its executor elsewhere is asked to stop, ends the run and keeps what it made
+            from .compute.base import Handle
+
+            self.executions.cancel(record.id, self.compute.target(target),
+                                   Handle(target, record.id, data or {}), grace,
+                                   keep=self._keep_what_a_killed_run_left)
+            return self.get_run(run_id)
         self.runs.end(record.id, "canceled", "canceled by the user")
         if record.source_type in ("notebook", "sweep", "command"):
             handle = LocalTarget.handle(record.id, self.runs.process_of(record.id))

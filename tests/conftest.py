@@ -154,6 +154,25 @@ def http_workspace(tmp_path_factory):
         ws.close()
 
 
+#: the small pure-Python wheels environment builds install (--no-index --find-links), and the
+#: build backend of a tiny local package
+WHEELHOUSE_PINS = ("six==1.16.0", "iniconfig==2.0.0", "flit_core==3.9.0")
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory) -> Path:
+    """A folder of a few small wheels, downloaded once per session from the package index: every
+    environment build in the tests installs from it alone (--no-index --find-links)."""
+    import sys
+
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                           "--only-binary=:all:", "--disable-pip-version-check", "-d", str(folder),
+                           *WHEELHOUSE_PINS], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"cannot download the test wheels: {done.stderr[-2000:]}"
+    return folder
+
+
 def _need_distributed():
     try:
         import distributed  # noqa: F401

@@ -302,7 +302,8 @@ def test_snapshot_outputs_and_git_state(ws, tmp_path):
     got = ws.get_run(run.id)
     assert [f["path"] for f in got.files("snapshot")] == [".gitignore", "train.py"]
     assert [f["path"] for f in got.files("artifact")] == ["outputs/result.txt"]
-    assert len(got.record.git_commit) == 40 and got.record.git_dirty is False
+    # train.py and .gitignore ran but are not in the (empty) commit: the state is not clean
+    assert len(got.record.git_commit) == 40 and got.record.git_dirty is True
 
 
 def test_outputs_left_by_an_earlier_run_are_not_uploaded_again(ws, tmp_path):

@@ -336,9 +336,27 @@ def test_git_info_clean(repo):
 
 
 @needs_git
-def test_git_info_untracked_is_not_dirty(repo):
-    make(repo, {"new.py": ""})
-    assert git_info(repo).dirty is False
+def test_git_info_untracked_code_of_the_run_is_dirty(repo):
+    # the code that ran is not in the commit: "clean" would claim the commit gives it back
+    make(repo, {"wine/train.py": "", "other/scratch.py": ""})
+    assert git_info(repo / "wine").dirty is True
+    assert git_info(repo).dirty is True
+    make(repo, {".gitignore": "wine/\nother/\n"})
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-q", "-m", "ignore")
+    assert git_info(repo / "wine").dirty is False  # ignored files are not the run's source
+
+
+@needs_git
+def test_git_info_untracked_elsewhere_outputs_and_workspace_are_not_dirty(repo):
+    make(repo, {"src/a.py": ""})
+    git(repo, "add", "src/a.py")
+    git(repo, "commit", "-q", "-m", "src")
+    make(repo, {"scratch/x.py": "", "src/outputs/model.json": "{}", "src/mlws.toml": "",
+                "src/mlws.db": "", "src/artifacts/b": "", "src/.mlws/known_hosts": ""})
+    assert git_info(repo / "src").dirty is False
+    make(repo, {"src/b.py": ""})
+    assert git_info(repo / "src").dirty is True
 
 
 @needs_git

@@ -15,6 +15,7 @@ def _join_groups() -> None:
     from .access import access
     from .compute import compute
     from .endpoints import endpoint
+    from .environments import env
     from .models import model
     from .run_values import run_cells, run_values
     from .runs import run
@@ -24,8 +25,8 @@ def _join_groups() -> None:
 
     for command in (run_values, run_cells):
         run.add_command(command)
-    for command in (quickstart, workspace, experiment, run, model, access, secret, compute, server,
-                    endpoint):
+    for command in (quickstart, workspace, experiment, run, model, access, secret, compute, env,
+                    server, endpoint):
         main.add_command(command)
 
 

@@ -113,14 +113,22 @@ def _report_end(record, as_json: bool) -> None:
 @click.option("--secret", "secrets", multiple=True, metavar="NAME[=ENVVAR]",
               help="Give the run the workspace's secret NAME as environment variable ENVVAR "
                    "(default NAME, '-' as '_'); repeatable. Masked in its logs and outputs.")
+@click.option("--compute", metavar="NAME",
+              help="The compute target it executes on (default: local; 'mlws compute list'). "
+                   "A sweep's children each execute there.")
 @click.option("--wait", is_flag=True,
               help="Wait for the run, showing cells (of a sweep: child runs) done on stderr: "
                    "a bar at a terminal, else a line each.")
+@click.option("--build-env", is_flag=True,
+              help="Build the kernel's environment on the target first (if it lacks it).")
+@click.option("--no-env-check", is_flag=True,
+              help="Do not compare the target's environments with the kernel's.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
 def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout, retries, kernel,
-               project_dir, name, tags, output, grid, max_parallel, secrets, wait, as_json) -> None:
+               project_dir, name, tags, output, grid, max_parallel, secrets, compute, wait, build_env,
+               no_env_check, as_json) -> None:
     """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
     from ..notebooks.parameters import parse_grid
 
@@ -131,15 +139,19 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
         skip_papermill_remote_io()
     # waiting for one run: its kernel is launched first, and boots while the workspace opens
     # (not with secrets: the kernel starts with them, once they are bound to the run)
-    early = (_early_kernel(ctx, notebook, kernel, project_dir) if wait and not grid and not secrets
-             else None)
+    early = (_early_kernel(ctx, notebook, kernel, project_dir)
+             if wait and not grid and not secrets and compute in (None, "local") else None)
     progress = _Progress(wait and not as_json, unit="run" if grid else "cell")
     try:
         ws = _ws(ctx)
         values = _notebook_parameters(params, raw, parameters_file)
+        if not no_env_check or build_env:
+            from .environments import check_before_submit
+
+            check_before_submit(ws, notebook, kernel, compute or "local", build_env, None)
         options = dict(experiment=experiment, timeout=timeout, retries=retries, kernel=kernel,
                        project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output,
-                       secrets=list(secrets))
+                       secrets=list(secrets), **({"compute": compute} if compute else {}))
         if early is not None:
             options["_kernel"] = early  # the run takes it (and shuts it down)
         run_ = ws.submit_notebook(notebook, values, grid=parse_grid(grid) if grid else None,
@@ -181,17 +193,20 @@ def _announcer(as_json: bool, warn: bool = True):
 @click.option("--secret", "secrets", multiple=True, metavar="NAME[=ENVVAR]",
               help="Also give the run the workspace's secret NAME as environment variable ENVVAR "
                    "(default NAME, '-' as '_'); repeatable. Masked in its logs and outputs.")
+@click.option("--compute", metavar="NAME",
+              help="The compute target it executes on (default: local; 'mlws compute list').")
 @click.option("--wait", is_flag=True, help="Wait for the run, showing cells done.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
-def run_rerun(ctx, run_id, params, raw, secrets, wait, as_json) -> None:
+def run_rerun(ctx, run_id, params, raw, secrets, compute, wait, as_json) -> None:
     """Re-execute a notebook run from its snapshot, parameters, kernel and secrets."""
     ws = _ws(ctx)
     progress = _Progress(not as_json)
     try:
         new = ws.rerun(run_id, _notebook_parameters(params, raw, None), wait=wait, secrets=list(secrets),
-                       on_progress=progress, on_submitted=lambda r: click.echo(r.id))
+                       on_progress=progress, on_submitted=lambda r: click.echo(r.id),
+                       compute=compute)
     finally:
         progress.end()
     if wait:
@@ -264,8 +279,9 @@ def run_show(ctx, run_id, as_json) -> None:
     ws = _ws(ctx)
     r = ws.get_run(run_id)
     files = r.files()
+    compute = ws.compute.target_of(r.id)[0]
     if as_json:
-        return _json({**r.record.details(), "files": files,
+        return _json({**r.record.details(), "files": files, "compute": compute,
                       "children": [c.id for c in r.children()], **details_json(ws, r.id)})
     rec = r.record
     _fields([("id", rec.id), ("name", rec.name), ("experiment", rec.experiment),
@@ -273,6 +289,7 @@ def run_show(ctx, run_id, as_json) -> None:
              ("ended", _time(rec.end_time)), ("duration", _duration(rec.duration_ms)),
              ("parent", rec.parent_id or "-"),
              ("source", f"{rec.source_type} {rec.source_name}".strip()),
+             *([("compute", compute)] if rec.source_type in ("notebook", "sweep") else []),
              ("git", f"{rec.git_commit or '-'} {rec.git_branch or ''}{' (dirty)' if rec.git_dirty else ''}"),
              *([("description", rec.description)] if rec.description else [])])
     if rec.error:

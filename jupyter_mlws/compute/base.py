@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 #: the job is accepted but its executor has not started yet
 QUEUED = "queued"
@@ -130,3 +130,66 @@ class ComputeTarget(ABC):
         dict of str to bytes
             E.g. ``{"executor.log": b"..."}``; empty when there is none yet.
         """
+
+
+# -- targets that execute runs on other machines --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteLaunch:
+    """What the workspace gives a target that executes runs on other machines (``ssh``,
+    ``dask``): everything an executor there needs to report into this workspace over HTTP.
+
+    Attributes
+    ----------
+    server_url : callable
+        ``server_url() -> str``: the base URL of a workspace server serving this workspace
+        (:func:`jupyter_mlws.remote.server.ensure_server`; started on first call when none is).
+    issue_token : callable
+        ``issue_token(run_id) -> str``: a new token scoped to that run (it dies with the run).
+    secret_env : callable
+        ``secret_env(run_id) -> {ENVVAR: value}``: the run's secrets, read now (audited).  They
+        reach the executor through its environment, never argv or a file.
+    connect : callable
+        ``connect(target_name)``: an open, verified SSH connection to an ssh target.
+    """
+
+    server_url: Callable[[], str]
+    issue_token: Callable[[str], str]
+    secret_env: Callable[[str], dict]
+    connect: Callable[[str], Any]
+
+
+class RemoteTarget(ComputeTarget):
+    """A named target whose executor runs elsewhere: ``python -m jupyter_mlws.remote.executor``
+    (or :func:`jupyter_mlws.remote.executor.execute_remote` in a worker), reporting over HTTP.
+
+    Built by the workspace for one target record (:meth:`ComputeService.get
+    <jupyter_mlws.compute.targets.ComputeService.get>`: ``name``, ``type`` and its settings)
+    and the :class:`RemoteLaunch` it executes runs with.  Subclasses implement
+    :meth:`submit`, :meth:`poll`, :meth:`cancel` and :meth:`logs`.
+
+    Cancel: the workspace first asks the executor to stop (it hears it on its heartbeat's
+    reply, stops its kernel and ends the run itself, keeping what it produced) and waits up to
+    the grace; :meth:`cancel` is then called to stop whatever is left (a process over SSH, a
+    queued Dask task).  The run is ended ``canceled`` by the workspace if it still is not.
+    """
+
+    def __init__(self, target: dict, launch: RemoteLaunch):
+        self.target = dict(target)
+        self.name = self.target["name"]
+        self.launch = launch
+
+    def executor_env(self, run_id: str, *, url: str | None = None,
+                     attempt: str | None = None) -> dict[str, str]:
+        """The environment of ``python -m jupyter_mlws.remote.executor`` for run ``run_id``:
+        ``MLWS_WORKSPACE`` (``url``, default :attr:`RemoteLaunch.server_url`), a new
+        ``MLWS_TOKEN`` for the run, ``MLWS_RUN_ID``, ``MLWS_ATTEMPT`` when given, and the run's
+        secrets.  Holds a token and secret values: give it to the process's environment only
+        (over SSH: on stdin), never argv, a file or a log."""
+        env = {**self.launch.secret_env(run_id),
+               "MLWS_WORKSPACE": url or self.launch.server_url(),
+               "MLWS_TOKEN": self.launch.issue_token(run_id), "MLWS_RUN_ID": run_id}
+        if attempt is not None:
+            env["MLWS_ATTEMPT"] = attempt
+        return env

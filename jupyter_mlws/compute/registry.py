@@ -27,7 +27,7 @@ class TargetRegistry:
     ----------
     settings : mapping of str to dict
         Keyword arguments each backend's class is built with, by name (``local``: ``root``,
-        ``live_root``; ``dask``: ``runs``, ``tokens``, ``server_url``, ``live_root``).
+        ``live_root``).
     backends : mapping of str to str, optional
         ``name -> "module:Class"``; default :data:`BACKENDS`.
     """
@@ -37,6 +37,7 @@ class TargetRegistry:
         self._backends = dict(BACKENDS if backends is None else backends)
         self._settings = {k: dict(v) for k, v in settings.items()}
         self._built: dict[str, ComputeTarget] = {}
+        self._bound: dict[tuple[str, str], ComputeTarget] = {}
 
     def names(self) -> list[str]:
         """The backend names, sorted."""
@@ -67,12 +68,28 @@ class TargetRegistry:
             self._built[name] = self._load(name)(**self._settings.get(name, {}))
         return self._built[name]
 
+    def has(self, name: str) -> bool:
+        """Whether backend ``name`` is known (it may still fail to load)."""
+        return name in self._backends
+
+    def for_target(self, backend: str, target: Mapping[str, Any], launch: Any) -> ComputeTarget:
+        """Backend ``backend`` built for one named target: ``cls(target, launch)`` (a
+        :class:`~.base.RemoteTarget`), built once per target and settings.  Raises as :meth:`get`."""
+        import json
+
+        key = (str(target["name"]), json.dumps(dict(target), sort_keys=True, default=str))
+        if key not in self._bound:
+            if backend not in self._backends:
+                raise InvalidInput(f"no compute backend {backend!r}: use one of {', '.join(self.names())}")
+            for old in [k for k in self._bound if k[0] == key[0]]:  # changed since
+                _close(self._bound.pop(old))
+            self._bound[key] = self._load(backend)(dict(target), launch)
+        return self._bound[key]
+
     def close(self) -> None:
-        """Close the backends built so far that hold connections (a Dask client)."""
-        for target in self._built.values():
-            close = getattr(target, "close", None)
-            if close is not None:
-                close()
+        """Close the backends built so far that hold connections (a Dask target's client)."""
+        for target in [*self._built.values(), *self._bound.values()]:
+            _close(target)
 
     def _load(self, name: str) -> type[ComputeTarget]:
         """The class backend ``name`` names; Unavailable when it cannot be imported or is no
@@ -89,3 +106,10 @@ class TargetRegistry:
         if not (isinstance(cls, type) and issubclass(cls, ComputeTarget)):
             raise Unavailable(f"compute target {name!r}: {ref} is not a ComputeTarget")
         return cls
+
+
+def _close(target: ComputeTarget) -> None:
+    """Close a backend that holds connections (a Dask target's client)."""
+    close = getattr(target, "close", None)
+    if close is not None:
+        close()

@@ -31,8 +31,8 @@ from .ssh.hostkeys import HostKey, KnownHosts, known_name, parse_host_key
 
 #: ``confirm(where, key) -> bool``: asks whoever creates a target to accept a host's key
 Confirm = Callable[[str, HostKey], bool]
-#: the backend each type's runs execute with (types without one cannot run work yet)
-BACKEND_OF = {T.LOCAL: "local", T.DASK: "dask"}
+#: the backend each type's runs execute with (a backend not in the registry cannot run work yet)
+BACKEND_OF = {T.LOCAL: "local", T.SSH: "ssh", T.DASK: "dask"}
 C, R = S.compute_targets, S.run_compute
 
 
@@ -57,15 +57,19 @@ class ComputeService:
     known_hosts : KnownHosts
         The workspace's known_hosts file.
     backends : TargetRegistry
-        The execution backends (``local``).
+        The execution backends (``local``; ``ssh``, ``dask`` where installed).
+    launch : RemoteLaunch, optional
+        What a target executing runs on other machines is built with (the workspace server's
+        URL, run tokens, the runs' secrets).
     timeout : float
         Seconds each network step may take.
     """
 
     def __init__(self, db, *, access, secrets, known_hosts: KnownHosts, backends,
-                 timeout: float = DEFAULT_TIMEOUT):
+                 launch=None, timeout: float = DEFAULT_TIMEOUT):
         self.db, self.access, self.secrets = db, access, secrets
         self.known_hosts, self.backends, self.timeout = known_hosts, backends, timeout
+        self.launch = launch
 
     def _require(self, actor: str | None, action: str, check: bool) -> str:
         actor = _me() if actor is None else actor
@@ -111,8 +115,9 @@ class ComputeService:
         Raises
         ------
         InvalidInput
-            A bad name, type or setting; an ssh host key nobody accepted (the message shows its
-            fingerprint and how to accept it).
+            A bad name, type or setting; an ssh host key nobody accepted
+            (:class:`UnconfirmedHostKey`: the message shows its fingerprint and how to accept
+            it, its ``details`` the fingerprint alone).
         AlreadyExists
             The name is taken (``local`` included).
         NotFound, Conflict
@@ -182,11 +187,7 @@ class ComputeService:
         if accept:
             return key
         if confirm is None:
-            raise InvalidInput(
-                f"the host {where} presents a {key.type} key with fingerprint {key.fingerprint}; "
-                "nothing was created: check it (ssh-keygen -lf on the host's key) and accept it "
-                "with --yes (REST: accept_host_key, or host_key_fingerprint), or pin a key you "
-                "checked with --host-key 'TYPE BASE64' (REST: host_key)")
+            raise UnconfirmedHostKey(where, key)
         if not confirm(where, key):
             raise InvalidInput(f"the host key of {where} was not accepted: nothing was created")
         return key
@@ -252,14 +253,31 @@ class ComputeService:
 
     def target(self, name: str = T.LOCAL):
         """The execution backend of target ``name`` (a
-        :class:`~jupyter_mlws.compute.base.ComputeTarget`, bound to the target's record).  Unavailable for a type whose runs
-        cannot execute yet."""
+        :class:`~jupyter_mlws.compute.base.ComputeTarget`; for a target other than ``local``, a
+        :class:`~jupyter_mlws.compute.base.RemoteTarget` built for its record).  NotFound for
+        no such target; Unavailable for a type whose runs cannot execute with this installation
+        (or whose backend cannot be loaded: the message says what to install)."""
         record = self.get(name)
-        kind = record["type"]
-        if kind not in BACKEND_OF:
-            raise Unavailable(f"runs cannot execute on {kind} targets with this version of "
-                              "jupyter_mlws: use the local target")
-        return self.backends.get(BACKEND_OF[kind]).for_target(record)
+        backend = BACKEND_OF.get(record["type"])
+        if backend is None or not self.backends.has(backend):
+            raise Unavailable(f"runs cannot execute on {record['type']} targets with this version "
+                              "of jupyter_mlws: use the local target")
+        if record["type"] == T.LOCAL:
+            return self.backends.get(backend)
+        if self.launch is None:
+            raise Unavailable("this workspace executes runs on this machine only")
+        return self.backends.for_target(backend, record, self.launch)
+
+    def live_elsewhere(self) -> bool:
+        """Whether a queued or running run is assigned to a target other than ``local``."""
+        with self.db.read() as conn:
+            return conn.execute(select(R.c.run_id).join(S.runs, R.c.run_id == S.runs.c.id)
+                                .where(R.c.target != T.LOCAL, S.runs.c.status.in_(LIVE))
+                                .limit(1)).first() is not None
+
+    def is_local(self, name: str) -> bool:
+        """Whether target ``name`` is this machine (``local``)."""
+        return self.get(name)["type"] == T.LOCAL
 
     # -- using ---------------------------------------------------------------------------------
 
@@ -310,6 +328,21 @@ class ComputeService:
 
 
 _LOCAL = {"name": T.LOCAL, "type": T.LOCAL, "builtin": True, "created_at": None, "created_by": ""}
+
+
+class UnconfirmedHostKey(InvalidInput):
+    """An ssh host's key that nobody accepted: nothing was created.  ``details`` (the REST
+    API's) holds ``host`` (``HOST`` or ``[HOST]:PORT``), ``key_type`` and ``fingerprint``
+    (``SHA256:...``), for a client to show and have confirmed (then it sends
+    ``host_key_fingerprint``)."""
+
+    def __init__(self, where: str, key: HostKey):
+        super().__init__(
+            f"the host {where} presents a {key.type} key with fingerprint {key.fingerprint}; "
+            "nothing was created: check it (ssh-keygen -lf on the host's key) and accept it "
+            "with --yes (REST: accept_host_key, or host_key_fingerprint), or pin a key you "
+            "checked with --host-key 'TYPE BASE64' (REST: host_key)")
+        self.details = {"host": where, "key_type": key.type, "fingerprint": key.fingerprint}
 
 
 def _taken(name: str) -> AlreadyExists:

@@ -9,7 +9,6 @@ a Dask worker) gets a reporter that sends the same calls over HTTP.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager
@@ -177,7 +176,7 @@ class LocalReporter(Reporter):
         self.run_id = run_id
         self.heartbeat_interval = heartbeat_interval
         self._nb = notebooks
-        self._runs, self._artifacts, self._blobs = notebooks.runs, notebooks.artifacts, notebooks.blobs
+        self._runs, self._artifacts = notebooks.runs, notebooks.artifacts
         self._attach_run = attach_run
         self._root = root
         self._job: NotebookJob | None = None
@@ -213,8 +212,7 @@ class LocalReporter(Reporter):
         self._nb.set_attempt(self.run_id, number)
 
     def attempt_ended(self, number: int, status: str, error: str | None) -> None:
-        self._runs.add_value(self.run_id, "attempts", "attempt", number, R.now_ms(),
-                             data=json.dumps({"attempt": number, "status": status, "error": error}))
+        self._nb.record_attempt(self.run_id, number, status, error)
 
     def is_canceled(self) -> bool:
         try:
@@ -223,12 +221,7 @@ class LocalReporter(Reporter):
             return False
 
     def environment(self, kernel: str, captured: dict[str, Any]) -> None:
-        if not captured:
-            return
-        self._run.set_tags({"kernel": kernel, "env_hash": captured["packages_hash"][:16],
-                            "python": captured["python"].split()[0]})
-        sha, size = self._blobs.put_bytes(json.dumps(captured, indent=1).encode())
-        self._runs.add_files(self.run_id, "artifact", [("environment.json", sha, size)])
+        self._nb.record_environment(self.run_id, kernel, captured)
 
     def cells(self, records: list[dict]) -> None:
         self._nb.record_cells(self.run_id, records)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Mapping, Sequence
@@ -74,11 +75,15 @@ class NotebookService:
     secrets : SecretService
         Checks and records the secrets a run is given (``secrets=["NAME", "NAME=ENVVAR"]``);
         its reporter reads their values when the run executes.
+    cancel_run : callable, optional
+        ``cancel_run(run_id)``: stops a run wherever it executes (a sweep's children on a
+        target other than ``local``, when the sweep is canceled).
     """
 
     def __init__(self, *, db, runs, artifacts, blobs, root: Path, snapshot_max_bytes: int,
                  heartbeat_interval: float, compute, attach_run: Callable[[str], Any],
-                 child_reporter: Callable[[str], ContextManager[Reporter]], secrets):
+                 child_reporter: Callable[[str], ContextManager[Reporter]], secrets,
+                 cancel_run: Callable[[str], Any] | None = None):
         self.db, self.runs, self.artifacts, self.blobs = db, runs, artifacts, blobs
         self.root = root
         self.snapshot_max_bytes = snapshot_max_bytes
@@ -87,6 +92,7 @@ class NotebookService:
         self._attach_run = attach_run
         self._child_reporter = child_reporter
         self.secrets = secrets
+        self._cancel_run = cancel_run
 
     # -- submitting ---------------------------------------------------------------
 
@@ -109,6 +115,7 @@ class NotebookService:
         secrets=None,
         actor: str | None = None,
         check_actor: bool = True,
+        compute: str | None = None,
         _rerun_of: str | None = None,
         _run_id: str | None = None,
     ) -> Submission:
@@ -119,9 +126,11 @@ class NotebookService:
         children running at once never share an ``outputs/`` folder).  ``secrets``
         (``["NAME", "NAME=ENVVAR"]``) are given to the run's kernel as environment variables,
         ``actor`` (default: this OS user) submitting it: a contributor or owner, unless
-        ``check_actor`` is false (the caller decided).
+        ``check_actor`` is false (the caller decided).  ``compute`` names the target it executes
+        on (default ``local``), recorded on the run.
         """
         check_local(notebook)
+        target = self._target(compute)
         actor = _actor(actor)
         given = self.secrets.check_bindings(actor, secrets, check_actor=check_actor)
         path = Path(notebook).expanduser().absolute()
@@ -168,22 +177,47 @@ class NotebookService:
             self._insert_spec(record.id, job, _rerun_of)
             if output is not None:
                 self._output_path(output, record.name, experiment, recorded)
+            if compute is not None:
+                self.compute.assign(record.id, compute)
         except BaseException as exc:
             self.runs.end(record.id, R.FAILED, f"could not be submitted: {exc}")
             raise
         if detach:
-            self.compute.target("local").submit(job)
+            self._hand_over(target, job)
         return Submission(record.id, warnings)
+
+    def _target(self, compute: str | None):
+        """The backend of target ``compute`` (None: ``local``), checked before anything is
+        recorded: NotFound for no such target, Unavailable for one that cannot execute runs."""
+        if compute is not None and not isinstance(compute, str):
+            raise InvalidInput(f"compute is a target's name, got {compute!r}")
+        return self.compute.target(compute or "local")
+
+    def _hand_over(self, target, job) -> None:
+        """Hand ``job`` to ``target``, recording its handle on the run (a target other than
+        ``local``); a target that refuses it ends the run failed, saying why."""
+        from ..errors import MlwsError
+
+        try:
+            handle = target.submit(job)
+        except MlwsError as exc:
+            self.runs.end(job.run_id, R.FAILED, f"could not be started on {target.name}: {exc}")
+            raise
+        if target.name != "local":
+            self.compute.assign(job.run_id, target.name, handle.data or None)
 
     def submit_grid(self, notebook, grid: Mapping[str, Sequence[Any]], parameters=None, *,
                     max_parallel: int = 2, experiment: str | None = None, detach: bool = True,
                     **options) -> Submission:
-        """One parent run with a child per combination of the grid, run ``max_parallel`` at a time."""
+        """One parent run with a child per combination of the grid, run ``max_parallel`` at a time
+        (with ``compute``: each child on that target, handed over by the sweep's process here)."""
         if not isinstance(max_parallel, int) or max_parallel < 1:
             raise InvalidInput(f"max_parallel must be a positive integer, got {max_parallel!r}")
         combos = expand_grid(grid)
         base = check_parameters(parameters or {})
         check_local(notebook)
+        compute = options.get("compute")
+        elsewhere = not self.compute.is_local(self._target(compute).name)
         self.secrets.check_bindings(_actor(options.get("actor")), options.get("secrets"),
                                     check_actor=options.get("check_actor", True))
         path = Path(notebook).expanduser().absolute()
@@ -198,9 +232,12 @@ class NotebookService:
                                         "max_parallel": max_parallel}, status=R.QUEUED)
         warnings: list[str] = []
         try:
+            if compute is not None:
+                self.compute.assign(parent.id, compute)
             for combo in combos:
+                # children elsewhere execute from their snapshot: no copy of it here
                 sub = self.submit(path, {**base, **combo}, experiment=experiment,
-                                  parent_id=parent.id, detach=False, isolate=True, **options)
+                                  parent_id=parent.id, detach=False, isolate=not elsewhere, **options)
                 warnings = warnings or sub.warnings
         except BaseException as exc:
             self.runs.end(parent.id, R.FAILED, f"could not be submitted: {exc}")
@@ -211,11 +248,13 @@ class NotebookService:
 
     def rerun(self, run_id: str, overrides: Mapping[str, Any] | None = None, *,
               detach: bool = True, secrets=None, actor: str | None = None,
-              check_actor: bool = True) -> Submission:
+              check_actor: bool = True, compute: str | None = None) -> Submission:
         """Re-execute a notebook run from its snapshot, parameters, kernel and secrets (with
-        ``secrets`` added: ``["NAME", "NAME=ENVVAR"]``)."""
+        ``secrets`` added: ``["NAME", "NAME=ENVVAR"]``), on target ``compute`` (default
+        ``local``)."""
         from ..secrets.names import parse_bindings
 
+        self._target(compute)  # before a copy of the snapshot is made
         source = self.runs.get(run_id)
         spec = self.spec(source.id)
         given = {**self.secrets.bindings(source.id), **parse_bindings(secrets)}
@@ -225,10 +264,14 @@ class NotebookService:
         tags = {"rerun_of": source.id}
         if source.tags.get("notebook"):
             tags["notebook"] = source.tags["notebook"]
-        return self.submit(workdir / spec["notebook"], params, experiment=source.experiment,
-                           kernel=spec["kernel"], timeout=spec["timeout"], retries=spec["retries"],
-                           project_dir=workdir, tags=tags, detach=detach, secrets=given,
-                           actor=actor, check_actor=check_actor, _rerun_of=source.id)
+        sub = self.submit(workdir / spec["notebook"], params, experiment=source.experiment,
+                          kernel=spec["kernel"], timeout=spec["timeout"], retries=spec["retries"],
+                          project_dir=workdir, tags=tags, detach=detach, secrets=given,
+                          actor=actor, check_actor=check_actor, compute=compute,
+                          _rerun_of=source.id)
+        if not self.compute.is_local(compute or "local"):  # it executes from its snapshot
+            shutil.rmtree(workdir, ignore_errors=True)
+        return sub
 
     def promote(self, run_id: str, **options) -> Submission:
         """Turn a session run's successful cells into a notebook run (see :mod:`.promote`)."""
@@ -311,9 +354,15 @@ class NotebookService:
                       on_progress: Callable[[int, int], None] | None = None) -> str:
         """Execute the queued children of sweep ``run_id`` in this process, ``max_parallel`` at a
         time, each in a forked process (see :func:`.sweep.run_sweep`); return its final status."""
-        from .sweep import run_sweep
+        from .sweep import TargetLauncher, run_sweep
 
-        return run_sweep(self.sweep_reporter(run_id), max_parallel, on_progress)
+        target, _handle = self.compute.target_of(run_id)
+        launcher = None
+        if not self.compute.is_local(target):  # each child is handed to the target
+            launcher = TargetLauncher(self.compute.target(target), job=self.job,
+                                      hand_over=self._hand_over, runs=self.runs,
+                                      cancel_run=self._cancel_run)
+        return run_sweep(self.sweep_reporter(run_id), max_parallel, on_progress, launcher=launcher)
 
     # -- working folders ------------------------------------------------------------------
 
@@ -359,13 +408,32 @@ class NotebookService:
         self.db.transact(lambda conn: conn.execute(t.update().where(t.c.run_pk == run_pk)
                                                    .values(**values)))
 
-    def set_progress(self, run_id: str, done: int, total: int) -> None:
-        """Record how many cells of the notebook have run (a reporter's call)."""
-        self._update(self.runs.pk_of(run_id), cells_done=done, cells_total=total)
+    def set_progress(self, run_id: str, done: int, total: int, *, attempt: int | None = None) -> None:
+        """Record how many cells of the notebook have run (a reporter's call), in ``attempt``
+        (1 the first; None: the attempt recorded)."""
+        values = {} if attempt is None else {"attempt": attempt}
+        self._update(self.runs.pk_of(run_id), cells_done=done, cells_total=total, **values)
 
     def set_attempt(self, run_id: str, attempt: int) -> None:
         """Record the attempt now executing (1 is the first; a reporter's call)."""
         self._update(self.runs.pk_of(run_id), attempt=attempt, cells_done=0)
+
+    def record_attempt(self, run_id: str, number: int, status: str, error: str | None) -> None:
+        """Keep how attempt ``number`` of a run ended (a reporter's call)."""
+        self.runs.add_value(run_id, "attempts", "attempt", number, R.now_ms(),
+                            data=json.dumps({"attempt": number, "status": status, "error": error}))
+
+    def record_environment(self, run_id: str, kernel: str, captured: Mapping[str, Any]) -> None:
+        """Keep the environment a run's kernel executed in (:func:`jupyter_mlws.environment.capture`):
+        tags ``kernel``, ``env_hash`` and ``python``, and the artifact ``environment.json``."""
+        if not captured:
+            return
+        from ..environment import env_hash
+
+        self.runs.set_tags(run_id, {"kernel": kernel, "env_hash": env_hash(captured),
+                                    "python": captured["python"].split()[0]})
+        sha, size = self.blobs.put_bytes(json.dumps(captured, indent=1).encode())
+        self.runs.add_files(run_id, "artifact", [("environment.json", sha, size)])
 
     def record_cells(self, run_id: str, records: list[dict]) -> None:
         """Keep the per-cell records of an executed notebook (a reporter's call)."""

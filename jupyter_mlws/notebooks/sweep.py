@@ -20,31 +20,99 @@ from .executor import execute_with_kernel
 from .reporter import SweepReporter
 
 
+class ForkLauncher:
+    """Children executed on this machine, each in a process forked from the sweep's."""
+
+    #: seconds between two looks at the running children
+    poll = 0.05
+
+    def __init__(self, sweep: SweepReporter):
+        self.sweep = sweep
+        self.warm = False
+
+    def start(self, run_id: str) -> int:
+        return local.fork_session(_child(self.sweep, run_id))
+
+    def started(self) -> None:
+        """The first children started: import what every later one needs, once."""
+        if not self.warm:
+            _warm_up()
+            self.warm = True
+
+    def finished(self, pid: int) -> bool:
+        return local.reap(pid)
+
+    def stop(self, pids: list[int]) -> None:
+        for pid in pids:
+            local.signal_group(pid)
+        for pid in pids:
+            local.reap(pid, block=True)
+
+
+class TargetLauncher:
+    """Children handed to a compute target other than ``local`` (each executes there, and
+    reports over HTTP); the sweep's process here watches their status.
+
+    ``job(run_id)`` reads a child's job, ``hand_over(target, job)`` hands it to ``target``
+    (recording its handle), ``runs`` reads their status and ``cancel_run(run_id)`` stops one.
+    """
+
+    poll = 0.5
+
+    def __init__(self, target, *, job, hand_over, runs, cancel_run):
+        self.target, self._job, self._hand_over = target, job, hand_over
+        self.runs, self._cancel_run = runs, cancel_run
+
+    def start(self, run_id: str) -> str:
+        from ..errors import MlwsError
+
+        try:
+            self._hand_over(self.target, self._job(run_id))
+        except MlwsError:
+            pass  # the child is ended failed, saying why; the sweep goes on
+        return run_id
+
+    def started(self) -> None:
+        """Nothing to prepare here: children execute elsewhere."""
+
+    def finished(self, run_id: str) -> bool:
+        return self.runs.get(run_id).status not in R.LIVE
+
+    def stop(self, run_ids: list[str]) -> None:
+        from ..errors import Conflict
+
+        for run_id in run_ids:
+            try:
+                self._cancel_run(run_id)
+            except Conflict:
+                pass  # it ended meanwhile
+
+
 def run_sweep(sweep: SweepReporter, max_parallel: int,
-              on_progress: Callable[[int, int], None] | None = None) -> str:
+              on_progress: Callable[[int, int], None] | None = None, *, launcher=None) -> str:
     """Execute a sweep's queued children, ``max_parallel`` at a time; return its final status.
 
-    Forking needs a process that runs no other thread: the detached executor, or a process
-    waiting for its sweep in-process (``mlws run submit --grid ... --wait``).  A cancel (the
-    sweep ended elsewhere, SIGTERM raising ``Canceled``, or Ctrl-C) cancels the queued
-    children and stops the running ones.
+    ``launcher`` starts, watches and stops the children (default: a :class:`ForkLauncher`; a
+    :class:`TargetLauncher` hands them to a compute target).  Forking needs a process that runs
+    no other thread: the detached executor, or a process waiting for its sweep in-process
+    (``mlws run submit --grid ... --wait``).  A cancel (the sweep ended elsewhere, SIGTERM
+    raising ``Canceled``, or Ctrl-C) cancels the queued children and stops the running ones.
     """
-    if threading.active_count() > 1:
-        raise RuntimeError("run_sweep forks: call it from a process that runs no other thread")
+    if launcher is None:
+        if threading.active_count() > 1:
+            raise RuntimeError("run_sweep forks: call it from a process that runs no other thread")
+        launcher = ForkLauncher(sweep)
     queue = sweep.started()
     total = len(queue)
-    running: list[int] = []
+    running: list = []
     beat = checked = time.monotonic()
-    warm = False
     try:
         while queue or running:
             while queue and len(running) < max_parallel:
-                running.append(local.fork_session(_child(sweep, queue.pop(0))))
-            if not warm:
-                _warm_up()
-                warm = True
-            time.sleep(0.05)  # the next child starts as soon as a slot frees
-            running = [pid for pid in running if not local.reap(pid)]
+                running.append(launcher.start(queue.pop(0)))
+            launcher.started()
+            time.sleep(launcher.poll)  # the next child starts as soon as a slot frees
+            running = [child for child in running if not launcher.finished(child)]
             if on_progress is not None:
                 on_progress(total - len(queue) - len(running), total)
             now = time.monotonic()
@@ -57,10 +125,7 @@ def run_sweep(sweep: SweepReporter, max_parallel: int,
                     raise Canceled()
     except (Canceled, KeyboardInterrupt):
         sweep.cancel_queued(queue, "the sweep was canceled")
-        for pid in running:
-            local.signal_group(pid)
-        for pid in running:
-            local.reap(pid, block=True)
+        launcher.stop(running)
         return sweep.ended(canceled=True)
     return sweep.ended(canceled=False)
 

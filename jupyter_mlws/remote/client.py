@@ -22,6 +22,9 @@ from ..errors import InvalidInput, Unavailable, from_reason
 API = "mlws/api/"
 #: bytes read at a time when a file is downloaded
 CHUNK = 1 << 20
+#: the header naming the attempt a request of a run executed elsewhere is made for (see
+#: jupyter_mlws.executions: a superseded attempt's requests are refused)
+ATTEMPT_HEADER = "X-Mlws-Attempt"
 
 
 class Client:
@@ -29,12 +32,13 @@ class Client:
 
     ``token`` is a user's Jupyter token or a run's token; a ``?token=...`` in ``url`` (as
     Jupyter prints its URLs) counts too.  ``timeout``: seconds a request may wait for an
-    answer.  Connection failures before a request is sent are retried a few times; nothing
-    is ever sent twice.
+    answer.  ``attempt``: the attempt of a run executed elsewhere that the requests are made
+    for (sent in :data:`ATTEMPT_HEADER`).  Connection failures before a request is sent are
+    retried a few times; nothing is ever sent twice.
     """
 
     def __init__(self, url: str, token: str | None = None, *, timeout: float = 30.0,
-                 pool_size: int = 4):
+                 pool_size: int = 4, attempt: str | None = None):
         import urllib3
 
         if not is_url(url):
@@ -46,11 +50,15 @@ class Client:
         base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/", "", ""))
         #: the server's URL as messages show it
         self.url = shown_url(base)
+        #: the server's base URL (no credentials, no query) and the token: what a process
+        #: started for a run is given to reach the server the same way (never shown)
+        self.base_url, self.token = base, token
         self.timeout = timeout
         self._api = base + API
         self._headers = {"User-Agent": f"jupyter_mlws/{__version__}", "Accept": "application/json"}
         if token:
             self._headers["Authorization"] = f"token {token}"
+        self.set_attempt(attempt)
         retries = urllib3.Retry(total=3, connect=3, read=0, status=0, other=0, redirect=0,
                                 backoff_factor=0.2, raise_on_status=False)
         self._pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, retries=retries,
@@ -60,6 +68,18 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<Client {self.url}>"
+
+    @property
+    def attempt(self) -> str | None:
+        """The attempt the requests are made for (None: none)."""
+        return self._headers.get(ATTEMPT_HEADER)
+
+    def set_attempt(self, attempt: str | None) -> None:
+        """Make the following requests for ``attempt`` (None: for none)."""
+        if attempt:
+            self._headers[ATTEMPT_HEADER] = attempt
+        else:
+            self._headers.pop(ATTEMPT_HEADER, None)
 
     def close(self) -> None:
         """Close the kept-alive connections."""

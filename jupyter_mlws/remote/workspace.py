@@ -50,10 +50,13 @@ class RemoteWorkspace:
                                                 int(settings["snapshot_max_mb"])), owner=self)
 
     @classmethod
-    def connect(cls, url: str, token: str | None = None, *, timeout: float = 30.0) -> "RemoteWorkspace":
+    def connect(cls, url: str, token: str | None = None, *, timeout: float = 30.0,
+                attempt: str | None = None) -> "RemoteWorkspace":
         """Reach the server at ``url`` with ``token`` and read its settings (one request):
-        Unavailable when it cannot be reached, PermissionDenied when it refuses the token."""
-        client = Client(url, token, timeout=timeout)
+        Unavailable when it cannot be reached, PermissionDenied when it refuses the token.
+        ``attempt``: the attempt of a run executed elsewhere this process works for (a kernel
+        of a remote run: ``MLWS_ATTEMPT``)."""
+        client = Client(url, token, timeout=timeout, attempt=attempt)
         try:
             settings = client.call("GET", ("tracking",))
         except BaseException:

@@ -93,15 +93,24 @@ class SecretService:
                                     ).mappings().all()
         return {**_describe(row), "versions": [dict(v) for v in versions]}
 
-    def audit(self, name: str | None = None, *, limit: int = 100) -> list[dict]:
+    def audit(self, name: str | None = None, *, limit: int = 100, actor: str | None = None,
+              check_actor: bool = True) -> list[dict]:
         """What happened to secret ``name`` (every secret: None), newest first: ``{name, action,
         version, user, run_id, ts}``; ``action`` is set, read, delete, recover, purge, expire or
-        rotate-key.  Values never appear."""
-        if not isinstance(limit, int) or not 1 <= limit <= AUDIT_MAX:
+        rotate-key.  Values never appear.  Owners only (``actor``, default this OS user): who
+        read which secret is the owners' to know.  InvalidInput for a bad name or ``limit``
+        (1 to ``AUDIT_MAX``), PermissionDenied."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= AUDIT_MAX:
             raise InvalidInput(f"limit must be an integer from 1 to {AUDIT_MAX}, got {limit!r}")
+        if name is not None:
+            name = check_name(name)
+        if check_actor:
+            from ..access import os_user
+
+            self._require(os_user() if actor is None else actor, "admin", True)
         query = select(E).order_by(E.c.ts.desc(), E.c.pk.desc()).limit(limit)
         if name is not None:
-            query = query.where(E.c.name == check_name(name))
+            query = query.where(E.c.name == name)
         with self.db.read() as conn:
             rows = conn.execute(query).mappings().all()
         return [{"name": r["name"], "action": r["action"], "version": r["version"],

@@ -31,6 +31,7 @@ from tornado import web
 from tornado.websocket import WebSocketHandler
 
 from .. import errors as E
+from ..remote.client import ATTEMPT_HEADER
 from .identity import RunPrincipal
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PREFIX = "mlws:"
 #: the workspace's resources (``auth_resource`` of its handlers)
 CONCEPTS = ("workspace", "experiments", "runs", "models", "endpoints", "access", "secrets",
-            "compute")
+            "compute", "environments")
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 #: the close frame of a stream whose user may no longer read it (RFC 6455 "policy violation";
 #: a close reason holds at most 123 bytes)
@@ -110,11 +111,14 @@ class WorkspaceAuthorizer(Authorizer):
             handler.mlws_denied = (f"a run's token reads and writes its run only (run {user.run_id}): "
                                    "it cannot make this request")
             return False
-        run_id = handler.path_kwargs.get("run_id")
-        if run_id is None:
-            return True  # the route names no run: its service applies the token's scope
+        run_id = handler.path_kwargs.get("run_id")  # None: its service applies the token's scope
+        fenced = getattr(handler, "attempt_fenced", True)
+        attempt = handler.request.headers.get(ATTEMPT_HEADER) if fenced else None
         try:
-            covered = await asyncio.to_thread(self.app.run_token_covers, user.run_id, run_id)
+            covered = await asyncio.to_thread(self.app.run_token_allows, user.run_id, run_id,
+                                              fenced, attempt)
+        except E.Conflict:
+            raise  # another attempt executes the run: the workspace's handler answers 409
         except E.MlwsError as exc:
             raise _cannot_decide(handler, exc) from None
         if not covered:

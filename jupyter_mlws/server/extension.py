@@ -133,9 +133,12 @@ class MlwsApp(ExtensionApp):
                 if not (path / CONFIG_FILE).is_file():
                     raise E.NotFound(NO_WORKSPACE)
                 try:
-                    self._ws = Workspace.open(path)
+                    ws = Workspace.open(path)
                 except E.InvalidInput as exc:  # a damaged workspace is no client's mistake
                     raise E.Unavailable(str(exc)) from None
+                # runs on other machines report to this server (jupyter_mlws.remote.server)
+                ws.served_at = self.serverapp.connection_url
+                self._ws = ws
         return self._ws
 
     # -- roles -----------------------------------------------------------------------
@@ -159,9 +162,17 @@ class MlwsApp(ExtensionApp):
         """The run a run's token belongs to; PermissionDenied when it is not (or no longer) valid."""
         return self.open_workspace().run_tokens.verify(token)
 
-    def run_token_covers(self, scope_run_id: str, run_id: str) -> bool:
-        """Whether a token of run ``scope_run_id`` may touch run ``run_id``."""
-        return self.open_workspace().run_tokens.covers(scope_run_id, run_id)
+    def run_token_allows(self, scope_run_id: str, run_id: str | None, fenced: bool,
+                         attempt: str | None) -> bool:
+        """Whether a token of run ``scope_run_id`` may touch run ``run_id`` (None: the route
+        names none); with ``fenced``, Conflict when ``attempt`` is not the attempt executing
+        the token's run (see :meth:`jupyter_mlws.executions.Executions.check_attempt`)."""
+        ws = self.open_workspace()
+        if run_id is not None and not ws.run_tokens.covers(scope_run_id, run_id):
+            return False
+        if fenced:
+            ws.executions.check_attempt(scope_run_id, attempt)
+        return True
 
     # -- notebooks -----------------------------------------------------------------------
 

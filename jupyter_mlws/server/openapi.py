@@ -18,6 +18,7 @@ from ..limits import (
 from ..run_records import ENDED
 from ..run_writes import BATCH_MAX_POINTS, CELLS_MAX, SOURCE_TYPES
 from ..secrets.names import BINDINGS_MAX, VALUE_MAX_BYTES, VALUE_MIN_CHARS
+from ..secrets.service import AUDIT_MAX
 
 _ERRORS = {
     "400": "Invalid input (a bad filter, parameter or body)",
@@ -111,7 +112,8 @@ TRACKING_PATHS = {
         "End a running run with a status and error (its token then stops working)", "tracking",
         "Run", params=[RUN_ID], body="RunEnd")},
     "/runs/{run_id}/heartbeat": {"post": _op(
-        "The process of a running run is alive", "tracking", None, params=[RUN_ID], status="204")},
+        "The process of a running run is alive; answers {status, cancel}: whether it is asked to "
+        "stop (mlws run cancel, or the run ended)", "tracking", params=[RUN_ID])},
     "/runs/{run_id}/children": {"get": _op("The run's child runs, oldest first", "tracking",
                                            params=[RUN_ID])},
     "/runs/{run_id}/images/{key}": {"post": {
@@ -128,6 +130,51 @@ TRACKING_PATHS = {
                   RUN_ID, _param("path", description="The file's name, e.g. out/model.pkl"),
                   _param("kind", "query", "artifact (default), log or snapshot")], status="201"),
         "requestBody": _raw_body("The file's bytes")}},
+}
+
+_FENCED = (" (a run's token: from the attempt executing the run only, named in X-Mlws-Attempt; "
+           "409 for another)")
+#: runs executed on other machines: what their executor reports through (jupyter_mlws.executions)
+EXECUTION_PATHS = {
+    "/runs/{run_id}/job": {"get": _op(
+        "The run's job, as an executor elsewhere reads it: notebook, kernel, parameters, timeout, "
+        "retries and secret_env (the names of the variables its secrets are given as; never "
+        "their values)", "executions", params=[RUN_ID])},
+    "/runs/{run_id}/bundle": {"get": _op(
+        "The run's bundle: a tar of its snapshot with its notebook (what the executor runs in)",
+        "executions", params=[RUN_ID], content_type="application/x-tar")},
+    "/runs/{run_id}/execution": {"post": _op(
+        "An attempt starts executing the run: it becomes running; when another attempt started "
+        "before, what that one recorded is cleared and its writes are refused from now on (409). "
+        "409 for a run that has ended. Answers {attempt, attempts, run}", "executions",
+        params=[RUN_ID], body="ExecutionStart", status="201")},
+    "/runs/{run_id}/progress": {"post": _op(
+        "Cells done of the notebook, in retry `attempt`" + _FENCED, "executions",
+        params=[RUN_ID], body="ExecutionProgress", status="201")},
+    "/runs/{run_id}/attempts": {"post": _op(
+        "How a retry of the notebook ended" + _FENCED, "executions", params=[RUN_ID],
+        body="AttemptEnd", status="201")},
+    "/runs/{run_id}/environment": {"put": _op(
+        "The environment the run's kernel executed in (tags kernel, env_hash, python and the "
+        "artifact environment.json)" + _FENCED, "executions", params=[RUN_ID],
+        body="ExecutionEnvironment")},
+    "/runs/{run_id}/cell-records": {"put": _op(
+        "The per-cell records of the executed notebook" + _FENCED, "executions", params=[RUN_ID],
+        body="CellRecords")},
+    "/runs/{run_id}/output-copy": {"post": _op(
+        "Copy the stored executed notebook to the run's output path, if it asked for one"
+        + _FENCED, "executions", params=[RUN_ID], status="201")},
+    "/runs/{run_id}/logs/{name}": {"post": {
+        **_op("Write the body at byte ?offset=N of the running run's live log NAME (NAME.log, "
+              "at most 1 MB a piece): idempotent, bytes the log has are not written again; 409 "
+              "for an offset past its end. Answers {name, size}" + _FENCED, "executions", params=[
+                  RUN_ID, _param("name", description="The log, e.g. stdout.log"),
+                  _param("offset", "query", "The byte the piece starts at", "integer")]),
+        "requestBody": _raw_body("The log's bytes from offset on")}},
+    "/runs/{run_id}/live-notebook": {"put": {
+        **_op("The executed notebook so far (what a run whose executor vanished keeps; at most "
+              "64 MB)" + _FENCED, "executions", None, params=[RUN_ID], status="204"),
+        "requestBody": _raw_body("The .ipynb file's bytes")}},
 }
 
 PATHS = {
@@ -216,6 +263,7 @@ PATHS = {
                                         "schema": {"enum": ["cancel", "rerun", "promote"]}}],
         body="RunAction", body_required=False)},
     **TRACKING_PATHS,
+    **EXECUTION_PATHS,
     "/notebook-parameters": {"get": _op(
         "The parameters cell of a notebook in the server's folder, read without running it "
         "(contributors and owners only: it tells which files exist)",
@@ -262,6 +310,11 @@ PATHS = {
     },
     "/secrets/{secret}/recover": {"post": _op("Bring a deleted secret back (contributors and owners)",
                                               "secrets", params=[SECRET])},
+    "/secrets-audit": {"get": _op(
+        "The audit log, newest first: who read or changed which secret, when, in which run and "
+        "version (owners only; never a value)", "secrets", "SecretsAudit", params=[
+            _param("secret", "query", "Only this secret's entries"),
+            _param("max_results", "query", f"Entries at most (1 to {AUDIT_MAX}; 100)", "integer")])},
     "/compute": {
         "get": _op("Compute targets: local (built in), ssh hosts with their pinned host keys, Dask "
                    "schedulers (never a private key)", "compute"),
@@ -281,6 +334,27 @@ PATHS = {
         "Check the target step by step: DNS, TCP connect, SSH handshake, host key, authentication, "
         "Python, jupyter_mlws, disk (contributors and owners: it reads the key's secret). 200 "
         "with ok false when a check fails", "compute", "ComputeTest", params=[TARGET])},
+    "/environments": {"get": _op("Environments built per compute target, from the records (the "
+                                 "targets are not contacted)", "environments",
+                                 params=[_param("compute", "query", "One target's (e.g. local)")])},
+    "/environments/diff": {"get": _op(
+        "How a target's ready environments differ from a kernel's (default: the server's own): "
+        "state same, current, none or differs; missing, different and extra distributions",
+        "environments", params=[_param("compute", "query", "The target (default local)"),
+                                _param("kernel", "query", "An installed kernel's name")])},
+    "/environments/build": {"post": _op(
+        "Build an environment (one of run, kernel, spec) on a target, or find it built "
+        "(contributors and owners): its record, state ready or failed (with the reason naming "
+        "the step and the distribution)",
+        "environments", body="EnvironmentBuild", body_required=False)},
+    "/environments/prune": {"post": _op(
+        "Remove the environments not used for a while, failed ones included, from their "
+        "targets and the records (contributors and owners): {removed, errors}",
+        "environments", body="EnvironmentPrune", body_required=False)},
+    "/environments/{env_hash}": {"get": _op(
+        "One environment: its spec and where it is built", "environments",
+        params=[_param("env_hash", description="Its hash, or a unique prefix of 6+ hex digits "
+                                                "(a run's env_hash)")])},
     "/endpoints": {
         "get": _op("Endpoints with state, URL and each deployment's traffic (never keys)", "endpoints"),
         "post": _op("Serve a model version behind a scoring script (returns at once, state "
@@ -339,6 +413,8 @@ PATHS = {
 SCHEMAS = {
     "Error": {"type": "object", "required": ["message", "reason"], "properties": {
         "message": {"type": "string", "description": "What is wrong and what to do"},
+        "details": {"type": "object", "description": "Facts to act on, for some errors: an ssh "
+                    "host key nobody accepted (POST compute) gives host, key_type, fingerprint"},
         "reason": {"type": "string", "enum": ["invalid_input", "permission_denied", "not_found",
                                               "already_exists", "conflict", "unavailable",
                                               "unauthenticated", "method_not_allowed", "error",
@@ -360,6 +436,8 @@ SCHEMAS = {
         "notebook": {"type": ["string", "null"], "description": (
             "GET /runs/{run_id} only: the source notebook's path inside the server's folder, "
             "when it is there")},
+        "compute": {"type": "string", "description": (
+            "GET /runs/{run_id} only: the compute target it executes on (local by default)")},
         "description": {"type": "string"},
         "duration_s": {"type": ["number", "null"], "description": "GET /runs/{run_id}: None while it runs"},
         "git": {"type": ["object", "null"], "description": "GET /runs/{run_id}: {commit, branch, dirty}",
@@ -367,7 +445,8 @@ SCHEMAS = {
                                "branch": {"type": ["string", "null"]},
                                "dirty": {"type": ["boolean", "null"]}}},
         "environment_hash": {"type": ["string", "null"], "description": (
-            "GET /runs/{run_id}: the hash of the installed packages (notebook runs)")},
+            "GET /runs/{run_id}: the first 16 hex digits of its environment spec's hash (notebook "
+            "runs; GET /environments/{env_hash} shows it once built)")},
         "metric_counts": {"type": "object", "additionalProperties": {"type": "integer"},
                           "description": "GET /runs/{run_id}: points per metric (1: a single value)"}}},
     "RunUpdate": _body([], {"description": {"type": "string", "maxLength": DESCRIPTION_MAX}},
@@ -429,7 +508,8 @@ SCHEMAS = {
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_S,
                     "description": "Seconds"},
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
-        "name": {**_NAME, "minLength": 0}, "tags": _TAGS, "secrets": _SECRET_SPECS},
+        "name": {**_NAME, "minLength": 0}, "tags": _TAGS, "secrets": _SECRET_SPECS,
+        "compute": {**_NAME, "description": "The compute target it executes on (default local)"}},
         {"notebook": "folder/train.ipynb", "parameters": {"C": 0.5}}),
     "TagUpdate": _body([], {
         "set": _TAGS, "delete": {"type": "array", "maxItems": TAGS_MAX, "items": _NAME}},
@@ -438,7 +518,9 @@ SCHEMAS = {
                                            "description": "rerun: the parameters to change"},
                             "parameter_texts": _PARAMETER_TEXTS,
                             "secrets": {**_SECRET_SPECS, "description": "rerun: secrets to give "
-                                        "besides the run's own ('NAME' or 'NAME=ENVVAR')"}},
+                                        "besides the run's own ('NAME' or 'NAME=ENVVAR')"},
+                            "compute": {**_NAME, "description": "rerun: the compute target it "
+                                        "executes on (default local)"}},
                        {"parameters": {"C": 0.2}}),
     "ModelRegistration": _body(["name", "run", "artifact"], {
         "name": _NAME, "run": _NAME, "artifact": {**_TEXT, "minLength": 1}, "tags": _TAGS,
@@ -507,6 +589,13 @@ SCHEMAS = {
         "description": f"The value: text of {VALUE_MIN_CHARS} characters to {VALUE_MAX_BYTES} bytes "
                        "of UTF-8, no NUL; never logged or returned"}},
         {"value": "s3cr3t-value"}),
+    "SecretsAudit": {"type": "object", "properties": {"entries": {"type": "array", "items": {
+        "type": "object", "properties": {
+            "name": {"type": "string"}, "ts": {"type": "integer", "description": "ms since the epoch"},
+            "action": {"type": "string", "enum": ["set", "read", "delete", "recover", "purge",
+                                                  "expire", "rotate-key"]},
+            "version": {"type": ["integer", "null"]}, "user": {"type": "string"},
+            "run_id": {"type": ["string", "null"], "description": "The run that read it"}}}}}},
     "ComputeTargetCreation": _body(["name", "type"], {
         "name": _NAME, "type": {"type": "string", "enum": ["ssh", "dask"]},
         "host": {"type": "string", "minLength": 1, "maxLength": 253, "description": "ssh"},
@@ -565,6 +654,30 @@ SCHEMAS = {
         "cells": {"type": "array", "maxItems": CELLS_MAX, "description": (
             "Executed cells of a session run: [ordinal, timestamp (ms), record]")}},
         {"params": {"lr": 0.1}, "metrics": [["loss", 0.25, 0, 1700000000000]]}),
+    "ExecutionStart": _body([], {
+        "attempt": {"type": "string", "minLength": 1, "maxLength": 200, "description": (
+            "The attempt's id, chosen by the target (e.g. a task key and its retry); default: "
+            "a new one")},
+        "host": {"type": "string", "maxLength": 255, "description": "The machine executing it"}},
+        {"attempt": "train-3f2a-1", "host": "gpu-box"}),
+    "ExecutionProgress": _body(["attempt", "done", "total"], {
+        "attempt": {"type": "integer", "minimum": 1, "maximum": 11, "description": "The retry, 1 the first"},
+        "done": {"type": "integer", "minimum": 0, "maximum": 1000000},
+        "total": {"type": "integer", "minimum": 0, "maximum": 1000000}},
+        {"attempt": 1, "done": 3, "total": 8}),
+    "AttemptEnd": _body(["attempt", "status"], {
+        "attempt": {"type": "integer", "minimum": 1, "maximum": 11},
+        "status": {"type": "string", "enum": list(ENDED)},
+        "error": {"type": "string", "maxLength": DESCRIPTION_MAX}},
+        {"attempt": 1, "status": "failed", "error": "cell 3 raised ValueError: bad input"}),
+    "ExecutionEnvironment": _body(["kernel", "captured"], {
+        "kernel": _NAME, "captured": {"type": "object", "required": ["python", "packages_hash"],
+                                      "description": "jupyter_mlws.environment.capture()'s dict"}},
+        {"kernel": "python3", "captured": {"python": "3.11.7", "packages_hash": "ab12...",
+                                           "packages": ["numpy==1.26.4"]}}),
+    "CellRecords": _body(["cells"], {"cells": {"type": "array", "maxItems": 20000,
+                                               "items": {"type": "object"}}},
+                         {"cells": [{"index": 0, "number": 1, "status": "ok"}]}),
     "RunEnd": _body(["status"], {
         "status": {"type": "string", "enum": list(ENDED)},
         "error": {"type": "string", "maxLength": DESCRIPTION_MAX}},
@@ -576,6 +689,21 @@ SCHEMAS = {
         "value": {"description": "A list (kind list), or a table as {column: [...]} (kind table), "
                                  "at most 16 MB as JSON"}},
         {"key": "acc_per_class", "kind": "list", "step": 0, "value": [0.9, 0.8]}),
+    "EnvironmentBuild": _body([], {
+        "compute": {**_NAME, "description": "The target (default local)"},
+        "run": {**_NAME, "description": "The environment this run executed in"},
+        "kernel": {**_NAME, "description": "The environment of this installed kernel"},
+        "spec": {"type": "object", "description": "A spec, as GET /environments/{env_hash} gives it"},
+        "installer": {"type": "string", "enum": ["auto", "uv", "pip"]},
+        "index_url": {**_TEXT, "minLength": 1},
+        "find_links": {"type": "array", "maxItems": 16, "items": {**_TEXT, "minLength": 1}},
+        "no_index": {"type": "boolean"}},
+        {"compute": "local", "run": "0123abcd"}),
+    "EnvironmentPrune": _body([], {
+        "compute": {**_NAME, "description": "One target's (default: every target's)"},
+        "unused_for": {"type": "string", "minLength": 1, "maxLength": 32,
+                       "description": "A duration, e.g. 30d, 12h (default 30d)"}},
+        {"compute": "local", "unused_for": "30d"}),
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
 }
@@ -598,6 +726,8 @@ def document(base_url: str = "/") -> dict:
                  "description": "Runs, experiments, models, endpoints, secrets (never their values), "
                                 "compute targets and roles of the workspace. Errors are JSON "
                                 "{message, reason}. Authenticate as with any Jupyter API (Authorization: token ..., or "
+                                "environments and roles of the workspace. Errors are JSON {message, reason}. "
+                                "Authenticate as with any Jupyter API (Authorization: token ..., or "
                                 "the session cookie with _xsrf)."},
         "servers": [{"url": base_url.rstrip("/") + "/mlws/api"}],
         "paths": PATHS,

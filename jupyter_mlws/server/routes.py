@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from .handlers import (
-    access, artifacts, compute, endpoints, experiments, models, notebooks, runs, secrets, tracking,
-    values, workspace,
+    access, artifacts, compute, endpoints, environments, executions, experiments, models, notebooks,
+    runs, secrets, tracking, values, workspace,
 )
 
 API_PREFIX = "mlws/api"
@@ -20,7 +20,7 @@ API_PREFIX = "mlws/api"
 #: (route template under mlws/api, handler), concept by concept
 ROUTES = (workspace.ROUTES + experiments.ROUTES + runs.ROUTES + artifacts.ROUTES + values.ROUTES
           + tracking.ROUTES + notebooks.ROUTES + models.ROUTES + access.ROUTES + endpoints.ROUTES
-          + secrets.ROUTES + compute.ROUTES)
+          + secrets.ROUTES + compute.ROUTES + environments.ROUTES + executions.ROUTES)
 
 
 def route_pattern(template: str) -> str:

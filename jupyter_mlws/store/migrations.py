@@ -156,6 +156,14 @@ def _run_tokens(conn: Connection) -> None:
     schema.run_tokens.create(conn, checkfirst=True)
 
 
+def _environments(conn: Connection) -> None:
+    schema.environments.create(conn, checkfirst=True)
+
+
+def _run_executions(conn: Connection) -> None:
+    schema.run_executions.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -171,6 +179,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (10, "compute targets: named SSH hosts and Dask schedulers, and where each run executes",
      _compute_targets),
     (11, "run-scoped tokens: what a process elsewhere writes to its run over HTTP with", _run_tokens),
+    (12, "environments built on compute targets: spec, state, path, sizes, last use", _environments),
+    (13, "runs executed elsewhere: the attempt executing each (older ones fenced off), cancels asked",
+     _run_executions),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -464,3 +464,50 @@ run_tokens = Table(
     Column("revoked_at", BigInteger, nullable=True),
 )
 Index("ix_run_tokens_run", run_tokens.c.run_id)
+
+
+# -- environments built on compute targets (migration 12) ---------------------------------------
+
+# one row per target and environment hash: what was built where, and how it went.  ``spec`` is
+# the environment's spec (JSON); ``state`` building, ready or failed (``error`` says why);
+# ``path`` its folder on the target; sizes in bytes; times in ms.
+environments = Table(
+    "environments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("target", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("installer", Text, nullable=True),
+    Column("size_bytes", BigInteger, nullable=True),
+    Column("build_seconds", Float, nullable=True),
+    # builds that ran for it (a reuse runs none)
+    Column("builds", Integer, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False, default=""),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger, nullable=True),
+    UniqueConstraint("target", "hash"),
+)
+Index("ix_environments_hash", environments.c.hash)
+
+# -- runs executing elsewhere (migration 13) -----------------------------------------------
+
+# a run executed by a process elsewhere (an SSH host, a Dask worker) through the REST API: the
+# attempt that executes it now (a retried execution is a new attempt; writes of an older one are
+# refused) and a cancel asked for, which the executor hears on its heartbeat's reply
+run_executions = Table(
+    "run_executions",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    # the attempt's id, chosen by the target (e.g. a Dask task key and retry) or by the server
+    Column("attempt", Text, nullable=False),
+    Column("host", Text, nullable=False, default=""),
+    Column("started_at", BigInteger, nullable=False),
+    # how many attempts have started (the first is 1)
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("cancel_requested_at", BigInteger, nullable=True),
+)

@@ -29,7 +29,9 @@ export const mlwsIcon = new LabIcon({ name: 'jupyter-mlws:workspace', svgstr: IC
 const LIST_PAGES = [
   ['runs', 'Runs table'],
   ['models', 'Models'],
-  ['endpoints', 'Endpoints']
+  ['endpoints', 'Endpoints'],
+  ['compute', 'Compute'],
+  ['secrets', 'Secrets']
 ] as const;
 const CATEGORY = 'ML workspace';
 

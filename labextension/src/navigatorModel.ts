@@ -1,12 +1,15 @@
 /**
  * The navigator's state (the sidebar), apart from any view: the latest runs of the chosen
  * experiment with its primary metric, the registered models, the endpoints and their states,
- * the ticked runs, and the Access tab.  It follows the server's live events (nothing polls).
+ * the compute targets and how many secrets there are, the ticked runs, and the Access tab.  It
+ * follows the server's live events, and this browser's changes to targets and secrets (the
+ * server sends no events for those); nothing polls.
  */
 
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { AccessModel } from './accessModel';
+import { ISecret, ITarget, lastTests, localChanges } from './compute';
 import { Later } from './later';
 import { IModelSummary } from './pages/modelPageModel';
 import { errorMessage, query, requestAPI } from './request';
@@ -45,10 +48,24 @@ export class NavigatorModel {
   runs: INavList<IRun> = list();
   models: INavList<IModelSummary> = list();
   endpoints: INavList<IEndpoint> = list();
+  /** Compute targets, `local` first (their dots: each one's last test in this browser). */
+  compute: INavList<ITarget> = list();
+  /** How many live secrets there are (null until fetched, or when they cannot be listed). */
+  secretCount: number | null = null;
   /** Runs ticked for comparison. */
   readonly selected = new Set<string>();
   /** The workspace's name for the header (null until fetched). */
   workspaceName: string | null = null;
+
+  constructor() {
+    // targets and secrets send no server events: what this browser changed is fetched again
+    localChanges.connect((_, what) => {
+      if (this.tab === 'workspace') {
+        void (what === 'compute' ? this.loadCompute() : this.loadSecretCount());
+      }
+    });
+    lastTests.changed.connect(() => this.emit());
+  }
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -92,7 +109,13 @@ export class NavigatorModel {
       await this.access.refresh();
       return;
     }
-    await Promise.all([this.loadExperiments().then(() => this.loadRuns()), this.loadModels(), this.loadEndpoints()]);
+    await Promise.all([
+      this.loadExperiments().then(() => this.loadRuns()),
+      this.loadModels(),
+      this.loadEndpoints(),
+      this.loadCompute(),
+      this.loadSecretCount()
+    ]);
   }
 
   /** One of the server's live events: what it concerns is fetched again, at most once a second. */
@@ -139,6 +162,19 @@ export class NavigatorModel {
 
   private async loadEndpoints(): Promise<void> {
     await this.load(this.endpoints, async () => (await requestAPI<{ endpoints: IEndpoint[] }>('endpoints')).endpoints);
+  }
+
+  private async loadCompute(): Promise<void> {
+    await this.load(this.compute, async () => (await requestAPI<{ targets: ITarget[] }>('compute')).targets);
+  }
+
+  private async loadSecretCount(): Promise<void> {
+    try {
+      this.secretCount = (await requestAPI<{ secrets: ISecret[] }>('secrets')).secrets.length;
+    } catch {
+      this.secretCount = null; // the Secrets page says why
+    }
+    this.emit();
   }
 
   private async load<T>(target: INavList<T>, fetch: () => Promise<T[]>): Promise<void> {

@@ -44,7 +44,11 @@ export async function requestAPI<T>(
   if (!response.ok) {
     const message =
       data && typeof data === 'object' && data.message ? data.message : String(data || response.statusText);
-    throw new ServerConnection.ResponseError(response, message);
+    const error = new ServerConnection.ResponseError(response, message);
+    if (data && typeof data === 'object' && data.details && typeof data.details === 'object') {
+      (error as any).details = data.details; // facts to act on, beside the message (errorDetails)
+    }
+    throw error;
   }
   return data as T;
 }
@@ -66,4 +70,13 @@ export function query(params: Record<string, string | number | string[] | null |
 /** The message to show for any error thrown by `requestAPI`. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The `details` of a REST error (facts a page may act on, e.g. an ssh host key's fingerprint to
+ * have confirmed), or null when it gave none.
+ */
+export function errorDetails(error: unknown): Record<string, unknown> | null {
+  const details = (error as any)?.details;
+  return details && typeof details === 'object' ? details : null;
 }

@@ -1,7 +1,7 @@
 /**
  * The "ML workspace" panel of the left area: the navigator.  Compact lists of runs (latest
- * first, of the chosen experiment), models and endpoints; each row a status dot, a name and
- * one key metric.  A row opens its page in the main area (`open`); the buttons open the list
+ * first, of the chosen experiment), models, endpoints and compute targets (and a Secrets row);
+ * each row a status dot, a name and one key metric or where the target is.  A row opens its page in the main area (`open`); the buttons open the list
  * pages.  The Access tab stays here.
  */
 
@@ -9,6 +9,7 @@ import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import { AccessView } from './access';
+import { lastTests, targetWhere, testState } from './compute';
 import { INavList, NAV_RUNS, NavigatorModel } from './navigatorModel';
 import { IPageRequest } from './pages/page';
 import { formatValue } from './runColumns';
@@ -180,6 +181,41 @@ function Endpoints(props: { model: NavigatorModel; open: Open }): JSX.Element {
   );
 }
 
+const TEST_LABEL = { ok: 'last test passed', fail: 'last test failed', untested: 'not tested' };
+
+function Compute(props: { model: NavigatorModel; open: Open }): JSX.Element {
+  const { model, open } = props;
+  const count = model.secretCount;
+  return (
+    <Section title="Compute" list={model.compute} empty="">
+      {model.compute.items.map(t => {
+        const state = testState(lastTests.of(t));
+        return (
+          <NavRow
+            key={t.name}
+            className="mlws-NavTarget"
+            data={{ target: t.name, type: t.type }}
+            dot={`mlws-test-${state}`}
+            dotLabel={TEST_LABEL[state]}
+            name={t.name}
+            detail={t.type === 'local' ? 'this machine' : `${t.type} ${t.type === 'ssh' ? t.host : (t.address ?? '').replace(/^\w+:\/\//, '')}`}
+            detailTitle={`${t.type} ${targetWhere(t)}`}
+            onOpen={() => open({ kind: 'compute', id: t.name })}
+          />
+        );
+      })}
+      <NavRow
+        className="mlws-NavSecrets"
+        dot="mlws-mod-secret"
+        dotLabel="the workspace's key vault"
+        name="Secrets"
+        detail={count === null ? '' : `${count} secret${count === 1 ? '' : 's'}`}
+        onOpen={() => open({ kind: 'secrets' })}
+      />
+    </Section>
+  );
+}
+
 function Navigator(props: { model: NavigatorModel; open: Open }): JSX.Element {
   const { open } = props;
   return (
@@ -198,10 +234,14 @@ function Navigator(props: { model: NavigatorModel; open: Open }): JSX.Element {
         <button className="mlws-Button mlws-OpenEndpoints" onClick={() => open({ kind: 'endpoints' })}>
           Endpoints
         </button>
+        <button className="mlws-Button mlws-OpenCompute" onClick={() => open({ kind: 'compute' })}>
+          Compute
+        </button>
       </div>
       <Runs {...props} />
       <Models {...props} />
       <Endpoints {...props} />
+      <Compute {...props} />
     </div>
   );
 }

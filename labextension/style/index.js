@@ -7,3 +7,4 @@ import './sweep-compare.css';
 import './navigator.css';
 import './runsTable.css';
 import './modelPages.css';
+import './compute.css';

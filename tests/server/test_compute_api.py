@@ -64,6 +64,9 @@ async def test_an_ssh_host_key_is_pinned_once_accepted(api, team, mlws_ws, sshd)
             "user": sshd.user.name, "key_secret": "k", "python": sshd.user.python}
     r = await api("POST", "compute", body=body, user=CONTRIBUTOR)
     assert r.code == 400 and shown in r.json["message"] and "accept_host_key" in r.json["message"]
+    # the facts a page shows for confirmation, beside the message (no key, no secret)
+    assert r.json["details"] == {"host": f"[127.0.0.1]:{sshd.port}", "key_type": "ssh-ed25519",
+                                 "fingerprint": shown}
     r = await api("POST", "compute", body={**body, "host_key_fingerprint": "SHA256:" + "A" * 43},
                   user=CONTRIBUTOR)
     assert r.code == 409 and shown in r.json["message"] and "nothing was created" in r.json["message"]

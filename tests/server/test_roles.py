@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,13 +71,13 @@ def endpoint(team, mlws_ws, jp_root_dir):
 SAMPLE_QUERY = {"/notebook-parameters": {"notebook": "params.ipynb"}}
 
 
-def _requests(routes, run_id):
+def _requests(routes, run_id, env_hash):
     """(method, path parts, handler, query) for every route and method, parameters filled with
     real names."""
     sample = {"run_id": run_id, "key": "acc", "step": "0", "path": "a.txt", "ref": "m:1", "name": "m",
               "experiment": "e",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass",
-              "deployment": "blue", "target": "local"}
+              "deployment": "blue", "target": "local", "env_hash": env_hash}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":
@@ -91,9 +92,15 @@ def _requests(routes, run_id):
     return out
 
 
-async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, workspace_state):
+async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, workspace_state,
+                           wheelhouse):
+    from jupyter_mlws.environments.spec import EnvironmentSpec
+    from jupyter_mlws.environments.wheels import BuildOptions
+
     shutil.copy(Path(__file__).parents[1] / "notebooks" / "train.ipynb", jp_root_dir / "params.ipynb")
-    requests = _requests(routes, team)
+    env = mlws_ws.environments.build(EnvironmentSpec("%d.%d" % sys.version_info[:2], ("six==1.16.0",)),
+                                     options=BuildOptions(find_links=(str(wheelhouse),), no_index=True))
+    requests = _requests(routes, team, env["hash"])
     assert len(requests) > 20
     before = workspace_state(mlws_ws)
     for method, parts, handler, query in requests:
@@ -108,7 +115,7 @@ async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, wo
     # a contributor may change everything but roles; run the harmless methods first
     for method, parts, handler, query in sorted(requests, key=lambda q: q[0] == "DELETE"):
         r = await api(method, *parts, user=CONTRIBUTOR, params=query)
-        if handler.write_action == "admin" and method != "GET":
+        if (handler.read_action if method == "GET" else handler.write_action) == "admin":
             assert r.code == 403, (method, parts, r)
         else:
             assert r.code != 403, (method, parts, r)

@@ -118,3 +118,39 @@ async def test_a_notebook_submitted_over_rest_prints_a_secret_and_nothing_keeps_
     assert [name for name, form in forms.items() if form in text] == []
     assert leaks(mlws_ws.root, VALUE) == []
     assert "POST" in server_log.getvalue()  # the log was captured
+
+
+async def test_the_audit_log_is_the_owners_and_never_holds_a_value(api, team, mlws_ws, server_log):
+    """GET secrets-audit: who set, read, deleted which secret, when, in which run; owners only."""
+    from jupyter_mlws.access import os_user
+    from jupyter_mlws.errors import PermissionDenied
+
+    assert (await api("PUT", "secrets", "db-pass", body={"value": VALUE}, user=CONTRIBUTOR)).code == 200
+    assert (await api("PUT", "secrets", "api-key", body={"value": VALUE[::-1]}, user=OWNER)).code == 200
+    run_id = "0123456789abcdef"  # a run that read it (as its executor does, for its submitter)
+    assert mlws_ws.secrets.read(CONTRIBUTOR, "db-pass", run_id=run_id) == VALUE
+    assert (await api("DELETE", "secrets", "db-pass", user=CONTRIBUTOR)).code == 200
+    for user in (READER, CONTRIBUTOR, NOBODY):
+        r = await api("GET", "secrets-audit", user=user)
+        assert r.code == 403 and "owner" in r.json["message"], (user, r)
+    r = await api("GET", "secrets-audit", user=OWNER)
+    assert r.code == 200
+    assert [(e["name"], e["action"], e["user"], e["version"]) for e in r.json["entries"]] == [
+        ("db-pass", "delete", CONTRIBUTOR, None), ("db-pass", "read", CONTRIBUTOR, 1),
+        ("api-key", "set", OWNER, 1), ("db-pass", "set", CONTRIBUTOR, 1)]
+    assert r.json["entries"][1]["run_id"] == run_id and r.json["entries"][0]["ts"] > 0
+    one = await api("GET", "secrets-audit", params={"secret": "api-key"}, user=OWNER)
+    assert [e["action"] for e in one.json["entries"]] == ["set"]
+    two = await api("GET", "secrets-audit", params={"max_results": "2"}, user=OWNER)
+    assert len(two.json["entries"]) == 2
+    for params, message in (({"max_results": "0"}, "max_results must be from 1"),
+                            ({"max_results": "x"}, "max_results must be an integer"),
+                            ({"secret": "9lives"}, "invalid secret name")):
+        r = await api("GET", "secrets-audit", params=params, user=OWNER)
+        assert r.code == 400 and message in r.json["message"], r
+    text = (r.raw + one.raw + two.raw).decode() + server_log.getvalue()
+    assert VALUE not in text and VALUE[::-1] not in text
+    # the SDK and the CLI apply the same rule (the service decides)
+    with pytest.raises(PermissionDenied, match="needs owner"):
+        mlws_ws.secrets.audit(actor=READER)
+    assert mlws_ws.secrets.audit("api-key", actor=os_user())[0]["action"] == "set"

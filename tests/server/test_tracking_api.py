@@ -48,7 +48,8 @@ async def test_a_run_written_over_rest_reads_back_as_the_sdk_wrote_it(api, mlws_
     r = await api("PUT", "runs", run_id, "files", "train.log", params={"kind": "log"}, body=b"line\n")
     assert r.code == 201, r
     assert (await api("PATCH", "runs", run_id, body={"description": "second"})).code == 200
-    assert (await api("POST", "runs", run_id, "heartbeat")).code == 204
+    r = await api("POST", "runs", run_id, "heartbeat")
+    assert r.code == 200 and r.json == {"status": "running", "cancel": False}, r
     r = await api("POST", "runs", run_id, "end", body={"status": "failed", "error": "boom"})
     assert r.code == 200 and r.json["status"] == "failed" and r.json["error"] == "boom"
 

@@ -131,6 +131,8 @@ DOCS_SCREENSHOTS = {"quickstart.png": "quickstart.png", "runs-table.png": "runs-
 DOCS_SCREENSHOTS["sweep.png"] = "sweep.png"  # tests/ui/test_sweep_page.py
 DOCS_SCREENSHOTS.update({"run-page.png": "run-page.png",  # tests/ui/test_run_page.py
                          "run-page-charts.png": "run-page-charts.png"})
+DOCS_SCREENSHOTS.update({"compute-page.png": "compute-page.png",  # tests/ui/test_compute_page.py
+                         "secrets-page.png": "secrets-page.png"})
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -146,8 +148,11 @@ def docs_screenshots():
 
 
 @pytest.fixture(scope="session")
-def browser(lab):
-    """Debian's headless Chromium through Playwright (no browser download)."""
+def browser():
+    """Debian's headless Chromium through Playwright (no browser download); it needs no ``lab``
+    (a module with a server of its own does not start the session's)."""
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

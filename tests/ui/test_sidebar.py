@@ -162,7 +162,9 @@ def test_run_page_draws_the_metric_chart(page, lab):
     view = page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{lab['long_id']}']")
     view.locator(".mlws-RunTitle", has_text="long-run").wait_for()
     assert view.locator(".mlws-RunPageHeader .mlws-Status").inner_text() == "completed"
-    assert view.locator(".mlws-Params tr[data-key='lr'] td").inner_text() == "0.001"  # the Overview tab
+    # the first view had opened this (best) run on its Charts tab: the click focused that tab
+    view.locator(".mlws-RunTab[data-tab='overview']").click()
+    assert view.locator(".mlws-Params tr[data-key='lr'] td").inner_text() == "0.001"
 
     view.locator(".mlws-RunTab[data-tab='charts']").click()
     loss = view.locator(".mlws-RunSection[data-tab='charts'] .mlws-ChartCard[data-metric='loss']")

@@ -1,6 +1,7 @@
-"""The scoring server's ASGI app: a raw ASGI callable, no framework on the hot path.
+"""What an endpoint worker answers: routes, keys, admission, run() and its answer.
 
-Routes: ``POST /score`` (key required), ``GET /openapi.json`` (key required),
+It is called by the worker's HTTP connections (:mod:`.connection`) directly, not through
+ASGI: no framework on the hot path.  Routes: ``POST /score`` (key required), ``GET /openapi.json`` (key required),
 ``GET /health`` and ``GET /ready`` (open, reveal nothing).  A request picks its
 deployment by the ``x-mlws-deployment`` header, else at random by traffic
 weight.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import collections
 import hmac
 import inspect
 import json
@@ -39,9 +41,11 @@ from ...limits import load_json
 from ...jsonschema import validate
 from .monitor import Monitor
 
-JSON_HEADERS = [(b"content-type", b"application/json")]
 #: how early (s) the run() timer may wake, and still end the call it times
 ALARM_SLACK_S = 0.002
+#: a drain of the run queue longer than this (s) makes the admissions until the next drain read
+#: the kernel's accept queue (see ScoringApp)
+QUEUE_CHECK_S = 0.01
 _perf_counter = time.perf_counter
 _monotonic = time.monotonic
 
@@ -58,8 +62,8 @@ class LoadedDeployment:
 
     def __post_init__(self):
         self.is_async = inspect.iscoroutinefunction(self.run)
-        #: the response header naming it
-        self.header = (b"x-mlws-deployment", self.name.encode())
+        #: the response header naming it (a header line)
+        self.header = b"x-mlws-deployment: " + self.name.encode() + b"\r\n"
 
 
 class RunTimeout(BaseException):
@@ -121,7 +125,16 @@ def _error_body(message: str) -> bytes:
 
 
 class ScoringApp:
-    """The ASGI app of one worker process.
+    """What one worker process answers, request by request; its HTTP connections are
+    :mod:`.connection`'s, which call :meth:`head`, :meth:`body_complete`,
+    :meth:`body_too_large` and :meth:`gone`, and are answered with their ``respond``.
+
+    A request is decided when its head is complete: routes, the key, the deployment and
+    admission (see below) are answered at once (the body, if any, is dropped unread; a body
+    declared larger than ``max_body_bytes`` gets 413 before it is sent).  An admitted request's
+    body is read up to ``max_body_bytes`` (413 and close past it); once complete, it waits in the
+    worker's run queue, which the event loop drains in arrival order after it has read what
+    came in (so every request that arrived meanwhile has been admitted or refused first).
 
     Parameters
     ----------
@@ -135,26 +148,30 @@ class ScoringApp:
         Receives every scoring request's deployment, status and latency; None turns
         monitoring off.
     listener : socket, optional
-        This worker's own listening socket (one per worker, ``SO_REUSEPORT``): connections
-        waiting in its accept queue count towards ``max_inflight`` when ``run()`` is called
-        inline.
-    pending : sized collection, optional
-        The requests the server has started and not finished (uvicorn's
-        ``server_state.tasks``).  With ``run()`` inline, a request for which it and the accept
-        queue add up to no more than ``max_inflight`` is admitted at once; without it, and
-        above, every request yields once to the loop so that those queued ahead take their
-        places first.
+        This worker's own listening socket (one per worker, ``SO_REUSEPORT``).
+
+    Admission: a scoring request is refused (503) when it would make more than ``max_inflight``
+    in this worker: those admitted and not answered yet, plus the connections waiting in the
+    kernel's accept queue (read from ``listener`` with one ``getsockopt``).  That queue is read
+    only after a drain of the run queue that kept the loop from polling for longer than
+    :data:`QUEUE_CHECK_S` (run() calls that take long, or the process kept off the CPU), and
+    until a reading finds it empty or the next drain starts: the loop accepts every waiting
+    connection each time it polls, so at any other moment the queue holds only what arrived
+    within the last moments, which the next poll takes in.
 
     Attributes
     ----------
     requests : int
         HTTP requests this worker has answered or is answering (every route), for the
         supervisor's per-worker figures.
+    tasks : set
+        The tasks of ``async def run`` and thread-pool calls under way (uvicorn's
+        ``server_state.tasks``, so that a graceful shutdown waits for them).
     """
 
     def __init__(self, endpoint: str, deployments: dict[str, LoadedDeployment], settings: dict,
                  monitor: Monitor | None, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
-                 listener: socket.socket | None = None, pending=None):
+                 listener: socket.socket | None = None):
         self.endpoint = endpoint
         self.deployments = deployments
         self.timeout = float(settings["request_timeout"])
@@ -171,11 +188,16 @@ class ScoringApp:
             threading.Thread(target=self._time_calls, args=(threading.main_thread().ident,),
                              name="mlws-run-timer", daemon=True).start()
         self.listener = listener
-        self.pending = pending
         self.requests = 0
+        self.tasks: set = set()
         self.monitor = monitor
         self.log = log
+        #: scoring requests admitted and not answered yet
         self.inflight = 0
+        #: (connection, request) whose body is complete, waiting for run(), oldest first
+        self.queue: collections.deque = collections.deque()
+        #: the last drain kept the loop from polling for longer than QUEUE_CHECK_S
+        self._check_queue = False
         #: thread ident -> (monotonic start, deployment) of run() calls under way in the pool
         self.running: dict[int, tuple[float, str]] = {}
         self._keys: tuple[bytes, bytes] = (b"\0" * 43 + b"!", b"\0" * 43 + b"?")
@@ -197,43 +219,156 @@ class ScoringApp:
         self._routes = (cum, names)
         self.configured.set()
 
-    # -- ASGI -------------------------------------------------------------------------
+    # -- requests, from the connections -----------------------------------------------
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                while True:
-                    message = await receive()
-                    if message["type"] == "lifespan.startup":
-                        await send({"type": "lifespan.startup.complete"})
-                    elif message["type"] == "lifespan.shutdown":
-                        await send({"type": "lifespan.shutdown.complete"})
-                        return
-            return
+    def head(self, conn, req) -> None:
+        """``req``'s head is complete (and the requests before it on ``conn`` are answered):
+        answer it now, or admit it and let its body come."""
         self.requests += 1
-        path = scope["path"]
-        method = scope["method"]
-        if path == "/score":
-            if method != "POST":
-                return await self._send(send, 405, _error_body("use POST /score with a JSON body"),
-                                        [(b"allow", b"POST")])
-            return await self._score(scope, receive, send)
-        if method == "GET" and path in ("/health", "/ready"):
-            return await self._send(send, 200, b'{"status":"ok"}' if path == "/health"
-                                    else b'{"status":"ready"}')
-        if path == "/openapi.json" and method == "GET":
-            headers = dict(scope["headers"])
-            if not self._authorised(headers):
-                return await self._unauthorised(send)
-            wanted = headers.get(b"x-mlws-deployment", b"").decode("latin-1")
-            return await self._send(send, 200, _dumps(self.openapi(wanted or None)))
-        return await self._send(send, 404, _error_body(
+        path = req.path
+        method = req.method
+        if path == b"/score":
+            if method != b"POST":
+                return self.reply(conn, req, 405, _error_body("use POST /score with a JSON body"),
+                                  b"allow: POST\r\n")
+            return self._admit(conn, req)
+        if method == b"GET" and (path == b"/health" or path == b"/ready"):
+            return self.reply(conn, req, 200, b'{"status":"ok"}' if path == b"/health"
+                              else b'{"status":"ready"}')
+        if path == b"/openapi.json" and method == b"GET":
+            if not self._authorised(req.headers):
+                return self._unauthorised(conn, req)
+            wanted = req.headers.get(b"x-mlws-deployment", b"").decode("latin-1")
+            return self.reply(conn, req, 200, _dumps(self.openapi(wanted or None)))
+        return self.reply(conn, req, 404, _error_body(
             "no such route: score with POST /score; GET /health, /ready and /openapi.json"))
 
-    async def _send(self, send, status: int, body: bytes, extra=()) -> None:
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra]})
-        await send({"type": "http.response.body", "body": body})
+    def body_complete(self, conn, req) -> None:
+        """An admitted request's body is complete: it waits its turn for run()."""
+        req.queued = True
+        queue = self.queue
+        queue.append((conn, req))
+        if len(queue) == 1:
+            conn.loop.call_soon(self._drain)
+
+    def body_too_large(self, conn, req) -> None:
+        """An admitted request's body grew past ``max_body_bytes``: 413, and the connection closes
+        (the rest of the body is never read)."""
+        self.reply(conn, req, 413, self._too_large(), close=True)
+
+    def gone(self, req) -> None:
+        """``req``'s connection closed before its answer: one waiting for run() is still answered
+        (and counted) when its turn comes; one whose body never came whole counts as 400."""
+        if req.queued:
+            return
+        if req.admitted:
+            req.admitted = False
+            self.inflight -= 1
+        if req.start and self.monitor is not None:
+            self.monitor.record(req.deployment, 400, (_perf_counter() - req.start) * 1000.0)
+
+    def reply(self, conn, req, status: int, body: bytes, extra: bytes = b"", close: bool = False) -> None:
+        """Answer ``req`` (``extra``: header lines ending in CRLF); a scoring request is counted
+        by the monitor and leaves the in-flight ones."""
+        conn.respond(req, status, body, extra, close)
+        if req.admitted:
+            req.admitted = False
+            self.inflight -= 1
+        if req.start:
+            monitor = self.monitor
+            if monitor is not None:
+                monitor.record(req.deployment, status, (_perf_counter() - req.start) * 1000.0)
+
+    # -- scoring ------------------------------------------------------------------------
+
+    def _admit(self, conn, req) -> None:
+        req.start = _perf_counter()
+        headers = req.headers
+        if not self._authorised(headers):
+            return self._unauthorised(conn, req)
+        wanted = headers.get(b"x-mlws-deployment")
+        name = self._pick(wanted)
+        if name is None:
+            if wanted:
+                return self.reply(conn, req, 404, _error_body(
+                    "no such deployment: 'mlws endpoint show NAME' lists them"))
+            return self.reply(conn, req, 503, _error_body(
+                "no deployment takes traffic: set it with 'mlws endpoint traffic'"), b"retry-after: 5\r\n")
+        req.deployment = name
+        req.dep = self.deployments[name]
+        place = self.inflight + 1
+        if self._check_queue and self.listener is not None:
+            waiting = accept_queue(self.listener)
+            if waiting:
+                place += waiting
+            else:  # none waits: the poll under way has taken them all in (or none came)
+                self._check_queue = False
+        if place > self.max_inflight:
+            return self.reply(conn, req, 503, _error_body("the endpoint is overloaded: retry later"),
+                              b"retry-after: 1\r\n")
+        self.inflight += 1
+        req.admitted = True
+        ctype = headers.get(b"content-type", b"")
+        if (ctype != b"application/json"
+                and ctype.split(b";", 1)[0].strip().lower() != b"application/json"):
+            return self.reply(conn, req, 415, _error_body(
+                "send the request body as JSON with 'Content-Type: application/json'"))
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                return self.reply(conn, req, 400, _error_body("bad Content-Length"))
+            if declared > self.max_body:
+                return self.reply(conn, req, 413, self._too_large(), close=True)
+
+    def _drain(self) -> None:
+        """Score every request of the run queue, oldest first."""
+        self._check_queue = False
+        queue = self.queue
+        started = _perf_counter()
+        try:
+            while queue:
+                conn, req = queue.popleft()
+                try:
+                    self._score(conn, req)
+                except Exception:  # a bug here must not strand the requests behind this one
+                    self.log(f"scoring a request failed\n{traceback.format_exc()}")
+                    self.reply(conn, req, 500, _error_body("scoring failed: the endpoint's logs have the details"))
+        finally:
+            if queue:  # pragma: no cover - a BaseException (RunTimeout) escaped a scoring script's hands
+                conn.loop.call_soon(self._drain)
+            self._check_queue = _perf_counter() - started > QUEUE_CHECK_S
+
+    def _score(self, conn, req) -> None:
+        body = req.body
+        try:  # bounded like every JSON input (its size was checked as it came)
+            data = load_json(body, "the body", max_bytes=self.max_body, max_depth=None)
+        except InvalidInput as exc:
+            return self.reply(conn, req, 400, _error_body(str(exc)))
+        dep = req.dep
+        if dep.input_schema is not None:
+            err = validate(data, dep.input_schema)
+            if err:
+                return self.reply(conn, req, 400, _error_body(
+                    f"the input does not match the endpoint's schema: {err} (GET /openapi.json shows it)"))
+        if self.pool is None and not dep.is_async:
+            status, out = self._run_inline(dep, data)
+            return self._scored(conn, req, status, out)
+        task = conn.loop.create_task(self._score_later(conn, req, data))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _score_later(self, conn, req, data) -> None:
+        status, out = await self._run(req.dep, data)
+        self._scored(conn, req, status, out)
+
+    def _scored(self, conn, req, status: int, out: bytes) -> None:
+        dep = req.dep
+        self.reply(conn, req, status, out, dep.header if status != 504 else dep.header + b"retry-after: 1\r\n")
+        monitor = self.monitor
+        if monitor is not None and monitor.sample_rate and monitor.want_sample():
+            monitor.sample(dep.name, status, bytes(req.body), out)
 
     def _authorised(self, headers: dict) -> bool:
         given = headers.get(b"authorization")
@@ -251,11 +386,11 @@ class ScoringApp:
         ok2 = hmac.compare_digest(given, k2)
         return ok1 | ok2
 
-    async def _unauthorised(self, send) -> None:
-        await self._send(send, 401, _error_body(
+    def _unauthorised(self, conn, req) -> None:
+        self.reply(conn, req, 401, _error_body(
             "missing or wrong key: send 'Authorization: Bearer KEY' or 'x-api-key: KEY' "
             "('mlws endpoint keys NAME' shows the keys; keys in the URL are never accepted)"),
-            [(b"www-authenticate", b'Bearer realm="mlws"')])
+            b'www-authenticate: Bearer realm="mlws"\r\n')
 
     def _pick(self, wanted: bytes | None) -> str | None:
         if wanted:
@@ -268,118 +403,9 @@ class ScoringApp:
             return names[0]
         return names[bisect.bisect_right(cum, random.random() * cum[-1])]
 
-    async def _score(self, scope, receive, send) -> None:
-        start = _perf_counter()
-        headers = dict(scope["headers"])
-        deployment = "-"
-        status = 500
-        body = b""
-        admitted = False
-        try:
-            if not self._authorised(headers):
-                status = 401
-                return await self._unauthorised(send)
-            wanted = headers.get(b"x-mlws-deployment")
-            name = self._pick(wanted)
-            if name is None:
-                if wanted:
-                    status = 404
-                    return await self._send(send, 404, _error_body(
-                        "no such deployment: 'mlws endpoint show NAME' lists them"))
-                status = 503
-                return await self._send(send, 503, _error_body(
-                    "no deployment takes traffic: set it with 'mlws endpoint traffic'"),
-                    [(b"retry-after", b"5")])
-            deployment = name
-            dep = self.deployments[name]
-            self.inflight += 1
-            admitted = True
-            place = self.inflight
-            if self.pool is None:
-                # inline run() calls never overlap, so requests wait before they are read: in
-                # new connections not yet accepted (this worker's own accept queue), and on
-                # open connections.  When all of them together are within the limit, this one
-                # is; else it yields, and those queued ahead of it take their places first.  The
-                # queue is read afresh (a reading kept for later requests would count connections
-                # accepted since then twice: as waiting, and by their requests)
-                waiting = accept_queue(self.listener) if self.listener is not None else 0
-                place += waiting
-                pending = self.pending
-                if pending is None or len(pending) + waiting > self.max_inflight:
-                    await asyncio.sleep(0)
-            if place > self.max_inflight:
-                status = 503
-                return await self._send(send, 503, _error_body(
-                    "the endpoint is overloaded: retry later"), [(b"retry-after", b"1")])
-            ctype = headers.get(b"content-type", b"")
-            if (ctype != b"application/json"
-                    and ctype.split(b";", 1)[0].strip().lower() != b"application/json"):
-                status = 415
-                return await self._send(send, 415, _error_body(
-                    "send the request body as JSON with 'Content-Type: application/json'"))
-            length = headers.get(b"content-length")
-            if length is not None:
-                try:
-                    declared = int(length)
-                except ValueError:
-                    status = 400
-                    return await self._send(send, 400, _error_body("bad Content-Length"))
-                if declared > self.max_body:
-                    status = 413
-                    return await self._send(send, 413, self._too_large(), [(b"connection", b"close")])
-            body, too_large = await self._read(receive)
-            if too_large:
-                status = 413
-                return await self._send(send, 413, self._too_large(), [(b"connection", b"close")])
-            try:  # bounded like every JSON input (its size was checked above)
-                data = load_json(body, "the body", max_bytes=self.max_body, max_depth=None)
-            except InvalidInput as exc:
-                status = 400
-                return await self._send(send, 400, _error_body(str(exc)))
-            if dep.input_schema is not None:
-                err = validate(data, dep.input_schema)
-                if err:
-                    status = 400
-                    return await self._send(send, 400, _error_body(
-                        f"the input does not match the endpoint's schema: {err} "
-                        "(GET /openapi.json shows it)"))
-            if self.pool is None and not dep.is_async:
-                status, out = self._run_inline(dep, data)
-            else:
-                status, out = await self._run(dep, data)
-            headers = [*JSON_HEADERS, (b"content-length", str(len(out)).encode()), dep.header]
-            if status == 504:
-                headers.append((b"retry-after", b"1"))
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": out})
-            monitor = self.monitor
-            if monitor is not None and monitor.sample_rate and monitor.want_sample():
-                monitor.sample(name, status, body, out)
-        finally:
-            if admitted:
-                self.inflight -= 1
-            if self.monitor is not None:
-                self.monitor.record(deployment, status, (_perf_counter() - start) * 1000.0)
-
     def _too_large(self) -> bytes:
         return _error_body(f"the request body is larger than this endpoint's limit of "
                            f"{self.max_body} bytes: send less data per call")
-
-    async def _read(self, receive) -> tuple[bytes, bool]:
-        message = await receive()
-        body = message.get("body", b"")
-        if not message.get("more_body"):
-            return body, len(body) > self.max_body
-        chunks = [body]
-        size = len(body)
-        while message.get("more_body"):
-            message = await receive()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                return b"", True  # stop reading: the rest is never buffered
-            chunks.append(chunk)
-        return b"".join(chunks), False
 
     def _call(self, dep: LoadedDeployment, data):
         ident = threading.get_ident()

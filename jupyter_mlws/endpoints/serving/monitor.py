@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 BUCKET_MS = 10_000
 #: upper bounds (ms) of the latency bins: 0.05 ms * 1.2**i, up to ~10 minutes
 BOUNDS = [0.05 * 1.2 ** i for i in range(90)]
+_time = time.time
 
 
 def bin_of(ms: float) -> int:
@@ -66,6 +67,9 @@ class Monitor:
         self.sample_rate = sample_rate
         self.sample_max_bytes = sample_max_bytes
         self._buckets: dict[tuple[str, int], list] = {}
+        #: deployment -> (end in s, counters) of its bucket in use: record() looks up no key
+        #: while the bucket lasts (forgotten when the buckets are taken)
+        self._current: dict[str, tuple[float, list]] = {}
         self._samples: list[dict] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -77,11 +81,11 @@ class Monitor:
 
     def record(self, deployment: str, status: int, latency_ms: float) -> None:
         """Count one request (called on the event loop: no I/O, no allocation beyond a bucket)."""
-        key = (deployment, int(time.time() * 1000) // BUCKET_MS * BUCKET_MS)
-        b = self._buckets.get(key)
-        if b is None:
-            with self._lock:
-                b = self._buckets.setdefault(key, [0, 0, {}, {}, 0.0])
+        now = _time()
+        current = self._current.get(deployment)  # (bucket end, counters) of the bucket now
+        if current is None or now >= current[0]:
+            current = self._open(deployment, now)
+        b = current[1]
         b[0] += 1
         if status >= 500:
             b[1] += 1
@@ -91,6 +95,17 @@ class Monitor:
         idx = bisect.bisect_left(BOUNDS, latency_ms)
         hist[idx] = hist.get(idx, 0) + 1
         b[4] += latency_ms
+
+    def _open(self, deployment: str, now: float) -> tuple[float, list]:
+        """The counters of ``deployment``'s bucket at ``now`` (s), remembered until it ends."""
+        start = int(now * 1000) // BUCKET_MS * BUCKET_MS
+        key = (deployment, start)
+        b = self._buckets.get(key)
+        if b is None:
+            with self._lock:
+                b = self._buckets.setdefault(key, [0, 0, {}, {}, 0.0])
+        current = self._current[deployment] = ((start + BUCKET_MS) / 1000, b)
+        return current
 
     def want_sample(self) -> bool:
         """Whether to keep this request's payloads."""
@@ -144,6 +159,7 @@ class Monitor:
     def _swap(self):
         with self._lock:
             buckets, self._buckets = self._buckets, {}
+            self._current = {}
             samples, self._samples = self._samples, []
         return buckets, samples
 

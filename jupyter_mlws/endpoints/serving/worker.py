@@ -12,8 +12,9 @@ Started by the supervisor as
   heartbeats (with the requests answered and the connections open), ``stuck`` and batches of
   request statistics.
 
-Its HTTP protocol is uvicorn's with the endpoint's connection guards (:mod:`.protocol`: request
-head and body deadlines, a cap of open connections).
+uvicorn runs its event loop and its graceful shutdown; its HTTP connections are
+:mod:`.connection`'s, with the endpoint's connection guards (:mod:`.protocol`: request head and
+body deadlines, a cap of open connections).
 
 The supervisor writes configuration lines (keys, traffic) to the worker's stdin; keys
 therefore never appear in argv, the environment or a file.  End of stdin means the
@@ -178,9 +179,9 @@ def main(argv: list[str]) -> int:
             return 3
 
     import uvicorn
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     from .app import ScoringApp
+    from .connection import scoring_protocol
     from .monitor import Monitor
     from .protocol import guarded
 
@@ -198,16 +199,16 @@ def main(argv: list[str]) -> int:
         listening.setblocking(False)
     sock = listeners[slot]
     app = ScoringApp(spec["endpoint"], loaded, settings, monitor, log=_log, listener=sock)
-    http = guarded(AutoHTTPProtocol, float(settings["header_timeout"]),
+    http = guarded(scoring_protocol(app), float(settings["header_timeout"]),
                    float(settings["body_timeout"]), int(settings["max_connections"]))
-    # no proxy-headers middleware (the app reads neither the client address nor the scheme: one
-    # frame less per request) and no "server: uvicorn" header
-    config = uvicorn.Config(app, http=http, lifespan="off", access_log=False, log_level="warning",
-                            proxy_headers=False, server_header=False,
-                            timeout_keep_alive=int(settings.get("keep_alive", 5)),
+    # uvicorn runs the loop, the sockets and the graceful shutdown; the HTTP protocol is ours and
+    # calls the app directly (uvicorn never calls it as ASGI: no lifespan, no websockets)
+    config = uvicorn.Config(app, http=http, ws="none", interface="asgi3", lifespan="off",
+                            access_log=False, log_level="warning", proxy_headers=False,
+                            server_header=False, timeout_keep_alive=int(settings.get("keep_alive", 5)),
                             timeout_graceful_shutdown=float(settings["request_timeout"]) + 1)
     server = uvicorn.Server(config)
-    app.pending = server.server_state.tasks  # every request task of this worker, Stealer's too
+    app.tasks = server.server_state.tasks  # run() tasks: a graceful shutdown waits for them
 
     def read_config() -> None:
         for line in sys.stdin:

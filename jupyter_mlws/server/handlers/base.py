@@ -6,7 +6,8 @@ Every handler is ``@web.authenticated`` and ``@authorized`` against an
 (JupyterHub's included) decides first, then the workspace roles of the Jupyter
 identity, by method: GET/HEAD ``read_action``, POST/PUT/PATCH/DELETE
 ``write_action`` (access management: admin).
-Workspace errors become JSON ``{message, reason}`` in one place
+Workspace errors become JSON ``{message, reason}`` (and ``details`` when the error has facts a
+client may act on) in one place
 (:meth:`MlwsHandler.write_error`); request bodies are checked against the OpenAPI
 document's schemas in one place (:meth:`MlwsHandler.body`).  Workspace calls run in a
 thread: the event loop never waits on the database, a kernel or a file.
@@ -69,6 +70,9 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
     write_action = "write"
     #: the methods a run's token may call, on the runs it covers (see ..authorizer)
     run_token_methods: tuple[str, ...] = ()
+    #: whether a run token's request must come from the attempt executing its run (see
+    #: jupyter_mlws.executions): off for what an attempt reads or sends before it is one
+    attempt_fenced = True
 
     @property
     def app(self):
@@ -88,9 +92,10 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = workspace_error(self, kwargs)
+        details = None
         if isinstance(exc, E.MlwsError):
             status_code = status_for(exc)
-            message, reason = str(exc), exc.reason
+            message, reason, details = str(exc), exc.reason, exc.details
         elif isinstance(exc, web.HTTPError):
             message = exc.log_message or responses.get(status_code, "error")
             reason = _REASONS.get(status_code, "error")
@@ -98,7 +103,8 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
             message, reason = "internal error: the server log has the details", "internal"
         self.set_status(status_code)
         self.clear_header("Content-Disposition")
-        self.finish(json.dumps({"message": message, "reason": reason}))
+        self.finish(json.dumps({"message": message, "reason": reason,
+                                **({"details": details} if details else {})}))
 
     def log_exception(self, typ, value, tb) -> None:
         log_workspace_error(self, typ, value, tb)

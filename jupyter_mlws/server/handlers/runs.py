@@ -52,7 +52,7 @@ class RunsHandler(MlwsHandler):
         notebook = self.app.notebook_path(body.get("notebook"))
         params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
         options = {k: body[k] for k in ("experiment", "kernel", "timeout", "retries", "name", "tags",
-                                         "secrets")
+                                         "secrets", "compute")
                    if body.get(k) is not None}
         ws = await self.ws()
         options.update(actor=self.username, check_actor=self.app.enforce_roles)
@@ -85,7 +85,8 @@ class RunHandler(MlwsHandler):
     def _details(self, ws, run_id: str) -> dict:
         record = ws.runs.get(run_id)
         return {**record.details(), "metric_counts": ws.values.metric_counts(record.id),
-                "notebook": self.app.source_notebook(record)}
+                "notebook": self.app.source_notebook(record),
+                "compute": ws.compute.target_of(record.id)[0]}
 
 
 class RunPartHandler(MlwsHandler):
@@ -202,7 +203,8 @@ class RunActionHandler(MlwsHandler):
         elif action == "rerun":
             params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
             run = await self.call(ws.rerun, run_id, params, secrets=body.get("secrets"),
-                                  actor=self.username, check_actor=self.app.enforce_roles)
+                                  actor=self.username, check_actor=self.app.enforce_roles,
+                                  compute=body.get("compute"))
         else:
             run = await self.call(ws.promote, run_id)
         self.reply(_run_dict(run), 200 if action == "cancel" else 201)

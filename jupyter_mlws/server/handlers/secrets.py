@@ -7,6 +7,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ... import errors as E
+from ...secrets.service import AUDIT_MAX
 from .base import MlwsHandler
 
 
@@ -80,9 +81,29 @@ class SecretRecoverHandler(MlwsHandler):
                                    check_actor=self.app.enforce_roles))
 
 
+class SecretsAuditHandler(MlwsHandler):
+    """GET: the audit log, newest first: who read or changed which secret, when, in which run
+    (``?secret=NAME``: one secret's; ``?max_results=N``, 100 by default).  Owners only; never
+    a value."""
+
+    auth_resource = "mlws:secrets"
+    read_action = "admin"
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        name = self.get_query_argument("secret", None)
+        limit = self.int_arg("max_results", 100, 1, AUDIT_MAX)
+        ws = await self.ws()
+        self.reply({"entries": await self.call(ws.secrets.audit, name or None, limit=limit,
+                                               actor=self.username,
+                                               check_actor=self.app.enforce_roles)})
+
+
 #: (route template under mlws/api, handler)
 ROUTES = [
     ("/secrets", SecretsHandler),
     ("/secrets/{secret}", SecretHandler),
     ("/secrets/{secret}/recover", SecretRecoverHandler),
+    ("/secrets-audit", SecretsAuditHandler),
 ]

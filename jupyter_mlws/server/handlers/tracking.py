@@ -87,7 +87,8 @@ class RunStartHandler(TrackingWriteHandler):
 
 
 class RunEndHandler(TrackingWriteHandler):
-    """POST ``{"status", "error"}``: end a running run (its token stops working)."""
+    """POST ``{"status", "error"}``: end a running run (its token stops working; the live logs
+    an executor elsewhere sent become its stored logs)."""
 
     @web.authenticated
     @authorized
@@ -95,20 +96,20 @@ class RunEndHandler(TrackingWriteHandler):
         body = self.body()
         ws = await self.ws()
         record = await self.call(ws.run_writes.end, run_id, body["status"], body.get("error"))
+        await self.call(ws.executions.ended, record.id)
         self.reply(record.to_dict())
 
 
 class HeartbeatHandler(TrackingWriteHandler):
-    """POST: the process of a running run is alive."""
+    """POST: the process of a running run is alive; answers ``{"status", "cancel"}`` (whether
+    it is asked to stop: ``mlws run cancel``)."""
 
     @web.authenticated
     @authorized
     async def post(self, run_id):
         self.body()
         ws = await self.ws()
-        await self.call(ws.run_writes.heartbeat, run_id)
-        self.set_status(204)
-        self.finish()
+        self.reply(await self.call(ws.executions.heartbeat, run_id))
 
 
 class ChildrenHandler(TrackingWriteHandler):

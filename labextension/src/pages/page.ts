@@ -10,10 +10,20 @@ import { ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 /** Every kind of main-area page. */
-export type PageKind = 'runs' | 'run' | 'compare' | 'models' | 'model' | 'endpoints' | 'endpoint';
+export type PageKind =
+  | 'runs'
+  | 'run'
+  | 'compare'
+  | 'models'
+  | 'model'
+  | 'endpoints'
+  | 'endpoint'
+  | 'compute'
+  | 'secrets';
 
 /**
- * What to open.  `id`: a run id (run), a model name (model) or an endpoint name (endpoint);
+ * What to open.  `id`: a run id (run), a model name (model), an endpoint name (endpoint) or a
+ * compute target's name (compute: that target's page; without: every target);
  * `ids`: the run ids of a comparison (2 to 100); `experiment`: the runs table's experiment;
  * `tab`: the section a run's page opens on (e.g. 'charts'; not part of the page's key).
  * JSON-serialisable: the layout restorer stores it and reopens the page on reload.
@@ -49,7 +59,7 @@ export function pageKey(request: IPageRequest): string {
 
 /** The request a command's args carry, or null when they are not one. */
 export function asPageRequest(args: any): IPageRequest | null {
-  const kinds: PageKind[] = ['runs', 'run', 'compare', 'models', 'model', 'endpoints', 'endpoint'];
+  const kinds: PageKind[] = ['runs', 'run', 'compare', 'models', 'model', 'endpoints', 'endpoint', 'compute', 'secrets'];
   if (!args || !kinds.includes(args.kind)) {
     return null;
   }

@@ -16,7 +16,10 @@ const FACTORIES: Record<PageKind, PageFactory> = {
   models: lazyPage(() => import('./modelPage').then(m => m.createModelsPage), () => 'Models'),
   model: lazyPage(() => import('./modelPage').then(m => m.createModelPage), r => `Model ${r.id ?? ''}`),
   endpoints: lazyPage(() => import('./endpointPage').then(m => m.createEndpointsPage), () => 'Endpoints'),
-  endpoint: lazyPage(() => import('./endpointPage').then(m => m.createEndpointPage), r => `Endpoint ${r.id ?? ''}`)
+  endpoint: lazyPage(() => import('./endpointPage').then(m => m.createEndpointPage), r => `Endpoint ${r.id ?? ''}`),
+  // compute and secrets: one module for both (loaded when either is first opened)
+  compute: lazyPage(() => import('./computePages').then(m => m.createComputePage), r => (r.id ? `Compute ${r.id}` : 'Compute')),
+  secrets: lazyPage(() => import('./computePages').then(m => m.createSecretsPage), () => 'Secrets')
 };
 
 export function createPage(request: IPageRequest, context: IPageContext): Widget {

@@ -1,0 +1,212 @@
+"""Builds (or removes) one environment on its target: run there as ``python build_env.py REQUEST``.
+
+Standard library only (Python 3.8+): the builder puts this file and a JSON request on the
+target (:mod:`.builder`) and runs it with the target's Python, so the same steps run here and
+over SSH.  The request names the environment's folder (``dest``), its lock file, the Python
+``major.minor``, the pins, the local wheels (already on the target), the installer (``uv``
+when it can be found, else ``python -m venv`` + pip), a cache folder, index options, and the
+target's build log.
+
+Under an exclusive ``flock`` on the lock file (the kernel releases it if this process dies):
+
+- **build**: a folder with the ready marker is reused as it is (nothing runs); anything else
+  in ``dest`` is a build that died half-way, and is removed.  Then: a venv, every pin and wheel
+  installed without dependency resolution (the pins are the whole environment), and the marker
+  written last, atomically (temp file, fsync, rename, fsync of the folder): a half-built
+  environment is never taken as built.  A failure removes ``dest``.
+- **remove**: ``dest`` goes, marker first (a prune).
+
+The last line printed is ``MLWS-RESULT {json}``: ``state`` (ready, failed, removed), ``built``
+(whether this call built it), ``reason`` (the failed step and the installer's last lines),
+``size`` (bytes), ``installer``, ``python`` (the environment's interpreter), ``seconds``.
+"""
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+MARKER = ".mlws-ready"
+RESULT = "MLWS-RESULT "
+#: characters of an installer's output kept in a failure's reason
+REASON_TAIL = 1500
+
+
+class Failed(Exception):
+    """A build step failed: ``step`` and the tail of what it printed."""
+
+    def __init__(self, step, output):
+        super().__init__(step)
+        self.step, self.output = step, output
+
+
+def _tail(text):
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    out = "\n".join(lines[-25:])
+    return out[-REASON_TAIL:]
+
+
+def _run(step, argv, env, log):
+    """Run one step; its output goes to the build log; Failed on a non-zero status."""
+    log.write(f"$ {' '.join(argv)}\n")
+    log.flush()
+    try:
+        done = subprocess.run(argv, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except OSError as exc:
+        raise Failed(step, f"cannot start {argv[0]}: {exc.strerror}") from None
+    output = done.stdout.decode("utf-8", "replace")
+    log.write(output)
+    log.flush()
+    if done.returncode != 0:
+        raise Failed(step, _tail(output))
+    return output
+
+
+def _uv(request):
+    """The uv program to use, None for pip."""
+    if request.get("installer") == "pip":
+        return None
+    for candidate in (request.get("uv"), shutil.which("uv"),
+                      os.path.join(os.path.dirname(sys.executable), "uv")):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    if request.get("installer") == "uv":
+        raise Failed("finding uv", "uv is not installed on this target: pip install uv, or build "
+                                   "with the pip installer")
+    return None
+
+
+def _base_python(version):
+    """An interpreter of ``major.minor`` on this machine, for ``python -m venv``."""
+    if "%d.%d" % sys.version_info[:2] == version:
+        return sys.executable
+    found = shutil.which("python" + version)
+    if found is None:
+        raise Failed("finding Python", f"Python {version} is not installed on this target "
+                                       f"(no python{version} on PATH): install it, or use uv, "
+                                       "which can fetch one")
+    return found
+
+
+def _index_args(index):
+    args = []
+    if index.get("index_url"):
+        args += ["--index-url", index["index_url"]]
+    for link in index.get("find_links") or []:
+        args += ["--find-links", link]
+    if index.get("no_index"):
+        args.append("--no-index")
+    return args
+
+
+def _build(request, log):
+    dest, python = request["dest"], request["python"]
+    cache = request["cache"]
+    reqs = os.path.join(dest, "mlws-requirements.txt")
+    env_python = os.path.join(dest, "bin", "python")
+    uv = _uv(request)
+    installs = [*(["-r", reqs] if request["requirements"] else []), *request["wheels"]]
+    if uv:
+        env = {"UV_CACHE_DIR": os.path.join(cache, "uv")}
+        _run("creating the venv", [uv, "venv", "--quiet", "--python", python, dest], env, log)
+        _write(reqs, "".join(line + "\n" for line in request["requirements"]))
+        if installs:
+            _run("installing the distributions", [uv, "pip", "install", "--python", env_python,
+                                                  "--no-deps", *_index_args(request["index"]),
+                                                  *installs], env, log)
+        return "uv"
+    env = {"PIP_CACHE_DIR": os.path.join(cache, "pip"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    _run("creating the venv", [_base_python(python), "-m", "venv", dest], env, log)
+    _write(reqs, "".join(line + "\n" for line in request["requirements"]))
+    if installs:
+        _run("installing the distributions", [env_python, "-m", "pip", "install", "--no-input",
+                                              "--no-deps", *_index_args(request["index"]),
+                                              *installs], env, log)
+    return "pip"
+
+
+def _write(path, text):
+    """Write a file atomically: temp file, fsync, rename, fsync of its folder."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fd = os.open(os.path.dirname(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _size(folder):
+    total = 0
+    for base, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(base, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _history(request, line):
+    """One line in the target's build log (what a test counts builds by)."""
+    with open(request["history"], "a", encoding="utf-8") as f:
+        f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+
+
+def build(request):
+    dest = request["dest"]
+    marker = os.path.join(dest, MARKER)
+    if os.path.exists(marker):
+        return {"state": "ready", "built": False, "size": _size(dest),
+                "python": os.path.join(dest, "bin", "python")}
+    if os.path.lexists(dest):
+        shutil.rmtree(dest, ignore_errors=True)  # a build that died half-way
+    started = time.monotonic()
+    _history(request, f"build {request['hash']} start")
+    with open(request["log"], "w", encoding="utf-8") as log:
+        try:
+            installer = _build(request, log)
+        except Failed as exc:
+            shutil.rmtree(dest, ignore_errors=True)
+            _history(request, f"build {request['hash']} failed")
+            return {"state": "failed", "built": True, "step": exc.step,
+                    "reason": f"{exc.step} failed:\n{exc.output}"}
+    _write(marker, json.dumps({"hash": request["hash"], "installer": installer,
+                               "built_at": time.time()}))
+    _history(request, f"build {request['hash']} ready")
+    return {"state": "ready", "built": True, "installer": installer, "size": _size(dest),
+            "python": os.path.join(dest, "bin", "python"), "seconds": time.monotonic() - started}
+
+
+def remove(request):
+    dest = request["dest"]
+    marker = os.path.join(dest, MARKER)
+    if os.path.exists(marker):
+        os.remove(marker)  # first: a half-removed environment is never taken as built
+    shutil.rmtree(dest, ignore_errors=True)
+    _history(request, f"remove {request['hash']}")
+    return {"state": "removed", "built": False}
+
+
+def main(path):
+    with open(path, encoding="utf-8") as f:
+        request = json.load(f)
+    for key in ("dest", "lock", "log", "history"):
+        os.makedirs(os.path.dirname(request[key]), exist_ok=True)
+    with open(request["lock"], "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second build of the same hash waits here
+        result = remove(request) if request.get("action") == "remove" else build(request)
+    print(RESULT + json.dumps(result), flush=True)
+    return 0 if result["state"] != "failed" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,368 @@
+"""Environments of a workspace: specs from kernels and runs, built lazily on targets, recorded.
+
+Every face calls this service: the CLI (``mlws env list/show/build/prune/diff``), the REST API
+(``environments``), the SDK (``ws.environments``), and a compute target before it executes a
+run elsewhere (:meth:`EnvironmentService.ensure`).
+
+An environment is built on a target the first time it is needed, into a venv keyed by its
+spec's hash (:mod:`.builder`), and reused after: a second build of the same hash on the same
+target finds the record ``ready`` and the target's marker, and runs nothing.  Each target's
+environments are recorded (table ``environments``: target, hash, spec, state, path, sizes,
+times) so that listing, showing, diffing and choosing what to prune never touch the target.
+
+Roles are the faces' concern (the REST routes: reads for every role, build and prune for
+contributors and owners), as for runs and endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import and_, delete, func, select, update
+
+from ..errors import BuildFailed, InvalidInput, MlwsError, NotFound, Unavailable
+from ..store import schema as S
+from . import builder
+from .builder import Place
+from .spec import SHORT, EnvironmentSpec, diff, from_dict
+from .wheels import BuildOptions, WheelCache
+
+T = S.environments
+BUILDING, READY, FAILED = "building", "ready", "failed"
+STATES = (BUILDING, READY, FAILED)
+#: the default of ``prune``'s ``unused_for``
+DEFAULT_UNUSED = "30d"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+#: the shortest hash prefix ``show`` accepts
+MIN_PREFIX = 6
+
+
+def parse_duration(text: object, what: str = "--unused-for") -> float:
+    """Seconds in a duration such as ``30d``, ``12h``, ``90m``, ``45s``, ``2w`` (> 0).
+
+    Raises InvalidInput saying what a duration looks like.
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool) and text > 0:
+        return float(text)
+    m = _DURATION.match(text) if isinstance(text, str) else None
+    if not m or float(m.group(1)) <= 0:
+        raise InvalidInput(f"{what} {text!r} is not a duration: a number and a unit, e.g. 30d, "
+                           "12h, 90m, 45s or 2w")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+class EnvironmentService:
+    """Environment specs, and the environments built from them on compute targets.
+
+    Parameters
+    ----------
+    db : Database
+        The metadata store (table ``environments``).
+    places : callable
+        ``places(target) -> Place``: where target ``target`` keeps its environments; raises
+        InvalidInput for a target that cannot hold any.
+    wheels : WheelCache
+        Local packages' wheels, built on this machine.
+    runs, artifacts : RunService, ArtifactService
+        To read the spec a run recorded (its ``environment.json``).
+    clock : callable
+        Seconds since the epoch (default ``time.time``); tests set it.
+    """
+
+    def __init__(self, db, *, places: Callable[[str], Place], wheels: WheelCache, runs, artifacts,
+                 clock: Callable[[], float] = time.time):
+        self.db, self.places, self.wheels = db, places, wheels
+        self.runs, self.artifacts = runs, artifacts
+        self.clock = clock
+
+    def _now(self) -> int:
+        return int(self.clock() * 1000)
+
+    # -- specs ----------------------------------------------------------------------------------
+
+    def current(self) -> EnvironmentSpec:
+        """The spec of the interpreter running this code."""
+        from .spec import current
+
+        return current()
+
+    def of_kernel(self, name: str) -> EnvironmentSpec:
+        """The spec of the environment kernel ``name`` runs in (:mod:`.interpreters`)."""
+        from .interpreters import spec_of_kernel
+
+        return spec_of_kernel(name)
+
+    def of_run(self, run_id: str) -> EnvironmentSpec:
+        """The spec of the environment run ``run_id`` (or a unique prefix) executed in.
+
+        A run recorded before specs existed gives the spec of its captured packages, pinned
+        from an index (its local packages cannot be told apart), with a note saying so.
+        Raises NotFound for an unknown run, or one that recorded no environment.
+        """
+        record = self.runs.get(run_id)
+        try:
+            with self.artifacts.open(record.id, "environment.json") as f:
+                data = json.load(f)
+        except NotFound:
+            raise NotFound(f"run {record.id} recorded no environment (notebook runs do): build "
+                           "from a kernel (--from-kernel NAME) instead") from None
+        if isinstance(data.get("spec"), dict):
+            return from_dict({k: v for k, v in data["spec"].items() if k != "hash"})
+        return _legacy(data)
+
+    def parse(self, data: Mapping[str, Any]) -> EnvironmentSpec:
+        """The spec of a JSON object (:meth:`EnvironmentSpec.to_dict`); InvalidInput if it is none."""
+        return from_dict(data)
+
+    # -- records --------------------------------------------------------------------------------
+
+    def list(self, target: str | None = None) -> list[dict]:
+        """The environments built (or being built) per target, newest use first: each as
+        :meth:`show`'s records (no spec).  ``target`` keeps one target's."""
+        query = select(T).order_by(func.coalesce(T.c.last_used_at, T.c.updated_at).desc(), T.c.pk)
+        if target is not None:
+            query = query.where(T.c.target == target)
+        with self.db.read() as conn:
+            return [_record(r) for r in conn.execute(query).mappings()]
+
+    def show(self, ref: str) -> dict:
+        """One environment: ``{hash, short_hash, spec, targets: [records]}`` (a record: target,
+        state, path, error, installer, size_bytes, build_seconds, builds, python, packages,
+        created_at, created_by, updated_at, last_used_at; times in ms).
+
+        ``ref`` is its hash or a unique prefix of :data:`MIN_PREFIX`+ hex digits (a run's
+        ``env_hash``).  Raises InvalidInput for a malformed one, NotFound for one that was
+        never built (or an ambiguous prefix: Conflict).
+        """
+        ref = _check_ref(ref)
+        with self.db.read() as conn:
+            rows = conn.execute(select(T).where(T.c.hash.like(ref + "%")).order_by(T.c.target)
+                                ).mappings().all()
+        hashes = sorted({r["hash"] for r in rows})
+        if not hashes:
+            raise NotFound(f"no environment {ref} has been built: 'mlws env list' shows those "
+                           "that were; build one with 'mlws env build --from-run RUN'")
+        if len(hashes) > 1:
+            from ..errors import Conflict
+
+            raise Conflict(f"{ref} is the start of {len(hashes)} environments' hashes: give more "
+                           "digits")
+        return {"hash": hashes[0], "short_hash": hashes[0][:SHORT],
+                "spec": json.loads(rows[0]["spec"]), "targets": [_record(r) for r in rows]}
+
+    # -- building -------------------------------------------------------------------------------
+
+    def build(self, spec: EnvironmentSpec, target: str = "local", *,
+              options: BuildOptions | None = None, actor: str = "") -> dict:
+        """Make sure environment ``spec`` is built on ``target``; return its record (as in
+        :meth:`show`) with ``reused``: True when it was built already (nothing ran).
+
+        A build that fails is recorded ``failed`` with its reason (the step, and the
+        installer's lines naming the distribution), and leaves no environment on the target;
+        its record is returned (state ``failed``), not raised.  Raises InvalidInput for an
+        unknown target.
+        """
+        options = options or BuildOptions()
+        place = self.places(target)
+        env_hash = spec.hash
+        row = self._row(target, env_hash)
+        if row is not None and row["state"] == READY and place.is_ready(env_hash):
+            self._touch(row["pk"])
+            return {**_record(self._row(target, env_hash)), "reused": True}
+        self._start(target, spec, place, actor)
+        try:
+            wheels = [self.wheels.wheel(pkg, options) for pkg in spec.local]
+            result = builder.build(place, env_hash, spec.python, spec.packages, wheels, options)
+        except MlwsError as exc:
+            result = {"state": FAILED, "built": False, "reason": str(exc)}
+        self._finish(target, env_hash, result)
+        return {**_record(self._row(target, env_hash)), "reused": not result.get("built")}
+
+    def ensure(self, spec: EnvironmentSpec, target: str, *, options: BuildOptions | None = None,
+               actor: str = "") -> str:
+        """The interpreter of environment ``spec`` on ``target``, built first if need be: what a
+        compute target calls before it executes a run there.
+
+        Raises BuildFailed (the reason names the step and the distribution), InvalidInput for
+        an unknown target.
+        """
+        record = self.build(spec, target, options=options, actor=actor)
+        if record["state"] != READY:
+            raise BuildFailed(f"environment {spec.short_hash} could not be built on target "
+                              f"{target!r}: {record['error']}")
+        return self.places(target).env_python(spec.hash)
+
+    def _row(self, target: str, env_hash: str):
+        with self.db.read() as conn:
+            return conn.execute(select(T).where(and_(T.c.target == target, T.c.hash == env_hash))
+                                ).mappings().first()
+
+    def _touch(self, pk: int) -> None:
+        now = self._now()
+        self.db.transact(lambda conn: conn.execute(update(T).where(T.c.pk == pk)
+                                                   .values(last_used_at=now)))
+
+    def _start(self, target: str, spec: EnvironmentSpec, place: Place, actor: str) -> None:
+        now = self._now()
+        values = dict(spec=json.dumps(spec.to_dict()), state=BUILDING, path=place.env_path(spec.hash),
+                      error=None, updated_at=now)
+
+        stmt = self.db.insert(T).values(target=target, hash=spec.hash, created_at=now,
+                                        created_by=actor, builds=0, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["target", "hash"], set_=values)
+        self.db.transact(lambda conn: conn.execute(stmt))
+
+    def _finish(self, target: str, env_hash: str, result: dict) -> None:
+        now = self._now()
+        ready = result["state"] == READY
+        values = dict(state=READY if ready else FAILED, updated_at=now,
+                      error=None if ready else _reason(result), installer=result.get("installer"),
+                      size_bytes=result.get("size"), build_seconds=result.get("seconds"),
+                      builds=T.c.builds + (1 if result.get("built") else 0))
+        if ready:
+            values["last_used_at"] = now
+        where = and_(T.c.target == target, T.c.hash == env_hash)
+        self.db.transact(lambda conn: conn.execute(update(T).where(where).values(**values)))
+
+    # -- pruning --------------------------------------------------------------------------------
+
+    def prune(self, target: str | None = None, *, unused_for: object = DEFAULT_UNUSED) -> dict:
+        """Remove the environments (of ``target``, else of every target) not used for
+        ``unused_for`` (a duration: ``30d``, ``12h``; or seconds), failed ones included, from
+        their targets and the records.  One being built is left alone.
+
+        Returns ``{"removed": [records], "errors": [{target, hash, error}]}`` (a target that
+        could not be reached keeps its environments and records).
+        """
+        cutoff = self._now() - int(parse_duration(unused_for) * 1000)
+        query = select(T).where(and_(T.c.state != BUILDING,
+                                     func.coalesce(T.c.last_used_at, T.c.updated_at) < cutoff))
+        if target is not None:
+            self.places(target)  # an unknown target is an error, not an empty answer
+            query = query.where(T.c.target == target)
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(T.c.target, T.c.hash)).mappings().all()
+        removed, errors = [], []
+        for row in rows:
+            try:
+                builder.remove(self.places(row["target"]), row["hash"])
+            except MlwsError as exc:
+                errors.append({"target": row["target"], "hash": row["hash"], "error": str(exc)})
+                continue
+            self.db.transact(lambda conn, pk=row["pk"]: conn.execute(delete(T).where(T.c.pk == pk)))
+            removed.append(_record(row))
+        return {"removed": removed, "errors": errors}
+
+    # -- drift ----------------------------------------------------------------------------------
+
+    def check_submission(self, notebook, kernel: str | None = None, target: str = "local", *,
+                         build: bool = False, options: BuildOptions | None = None) -> dict:
+        """What to tell before ``notebook`` is submitted to ``target``: :meth:`diff` of the
+        target's environments against the notebook's kernel's (the kernel as a run resolves
+        it), or with ``build`` the build of the kernel's environment there (``state`` built,
+        ``record``; BuildFailed when it fails).
+
+        ``local`` with no environment built is answered at once (``state`` current, from the
+        records alone): runs there use this interpreter, as always.
+        """
+        from pathlib import Path
+
+        from ..notebooks.kernels import metadata_of, resolve
+
+        if not build and target == "local" and not self._has_ready(target):
+            self.places(target)
+            return {"target": target, "hash": None, "state": "current", "closest": None,
+                    "difference": None, "lines": []}
+        name = resolve(metadata_of(Path(notebook)), kernel).name
+        spec = self.of_kernel(name)
+        if not build:
+            return self.diff(spec, target)
+        python = self.ensure(spec, target, options=options)
+        return {"target": target, "hash": spec.hash, "state": "built", "closest": spec.hash,
+                "difference": None, "python": python,
+                "lines": [f"environment {spec.short_hash} of kernel {name} is ready on {target}"]}
+
+    def _has_ready(self, target: str) -> bool:
+        with self.db.read() as conn:
+            return conn.execute(select(T.c.pk).where(and_(T.c.target == target, T.c.state == READY))
+                                .limit(1)).first() is not None
+
+    def diff(self, spec: EnvironmentSpec, target: str = "local") -> dict:
+        """How ``target``'s environments differ from ``spec`` (a kernel's), from the records.
+
+        Returns ``{target, hash, state, closest, difference, lines}``; ``state`` is:
+
+        - ``same``: an environment of this very spec is ready there;
+        - ``current``: ``local`` with no environment built: runs use this interpreter, which
+          is the kernel's (nothing to say);
+        - ``none``: no environment is ready there: the first run builds this one;
+        - ``differs``: the ready environment closest to ``spec`` (``closest``, its hash)
+          differs by ``difference`` (:meth:`.spec.Difference.to_dict`), said in ``lines``.
+        """
+        self.places(target)
+        ready = [r for r in self.list(target) if r["state"] == READY]
+        out = {"target": target, "hash": spec.hash, "closest": None, "difference": None, "lines": []}
+        if any(r["hash"] == spec.hash for r in ready):
+            return {**out, "state": "same"}
+        if not ready:
+            if target == "local":
+                return {**out, "state": "current"}
+            return {**out, "state": "none", "lines": [
+                f"no environment is built on {target}: the first run there builds "
+                f"{spec.short_hash} (or: mlws env build --compute {target})"]}
+        with self.db.read() as conn:
+            specs = {r["hash"]: from_dict({k: v for k, v in json.loads(r["spec"]).items() if k != "hash"})
+                     for r in conn.execute(select(T.c.hash, T.c.spec).where(and_(
+                         T.c.target == target, T.c.state == READY))).mappings()}
+        closest, difference = min(((h, diff(spec, s)) for h, s in specs.items()),
+                                  key=lambda pair: (pair[1].size(), pair[0]))
+        return {**out, "state": "differs", "closest": closest, "difference": difference.to_dict(),
+                "lines": difference.lines()}
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _check_ref(ref: object) -> str:
+    if not isinstance(ref, str) or not _HEX.match(ref.strip().lower()) or len(ref.strip()) < MIN_PREFIX:
+        raise InvalidInput(f"{ref!r} is not an environment hash: give its hex digits (at least "
+                           f"{MIN_PREFIX}, e.g. a run's env_hash); 'mlws env list' shows them")
+    return ref.strip().lower()
+
+
+def _reason(result: dict) -> str:
+    return str(result.get("reason") or "the build failed without saying why")[:4000]
+
+
+def _record(row) -> dict:
+    spec = json.loads(row["spec"])
+    return {"target": row["target"], "hash": row["hash"], "short_hash": row["hash"][:SHORT],
+            "state": row["state"], "path": row["path"], "error": row["error"],
+            "installer": row["installer"], "size_bytes": row["size_bytes"],
+            "build_seconds": row["build_seconds"], "builds": row["builds"],
+            "python": spec.get("python"), "packages": len(spec.get("packages") or []),
+            "local": [p.get("name") for p in spec.get("local") or []],
+            "created_at": row["created_at"], "created_by": row["created_by"],
+            "updated_at": row["updated_at"], "last_used_at": row["last_used_at"]}
+
+
+def _legacy(data: Mapping[str, Any]) -> EnvironmentSpec:
+    """The spec of an ``environment.json`` written before specs: its packages, pinned."""
+    python = ".".join(str(data.get("python", "")).split()[0].split(".")[:2]) if data.get("python") else ""
+    packages = data.get("packages")
+    if not python or not isinstance(packages, list):
+        raise Unavailable("the run's environment.json is damaged (no python or packages): build "
+                          "from a kernel (--from-kernel NAME) instead")
+    from .probe import normalize
+
+    pins = sorted({f"{normalize(n)}=={v}" for n, _, v in (str(p).partition("==") for p in packages) if v})
+    spec = from_dict({"python": python, "packages": pins})
+    note = ("recorded before environments were specs: every distribution is pinned from an "
+            "index (local ones included), and its hash differs from the run's env_hash")
+    return EnvironmentSpec(spec.python, spec.packages, (), python_full=str(data["python"]).split()[0],
+                           notes=(note,))

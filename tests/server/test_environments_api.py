@@ -1,0 +1,66 @@
+"""Environments over REST on a team server: reads for every role, builds and prunes for
+contributors and owners, and bad input answered 400/404 with nothing changed."""
+
+from __future__ import annotations
+
+import sys
+
+from test_roles import CONTRIBUTOR, OWNER, READER
+from test_secrets_api import mlws_config, team  # noqa: F401  (the same team server)
+
+from jupyter_mlws.environments.spec import EnvironmentSpec
+
+PY = "%d.%d" % sys.version_info[:2]
+
+
+async def test_environments_over_rest(api, team, mlws_ws, wheelhouse):
+    spec = EnvironmentSpec(PY, ("six==1.16.0",))
+    body = {"spec": spec.to_dict(), "no_index": True, "find_links": [str(wheelhouse)]}
+    refused = await api("POST", "environments", "build", body=body, user=READER)
+    assert refused.code == 403 and "contributor" in refused.json["message"]
+    assert mlws_ws.environments.list() == []
+
+    built = await api("POST", "environments", "build", body=body, user=CONTRIBUTOR)
+    assert built.code == 200 and built.json["state"] == "ready" and not built.json["reused"]
+    assert built.json["hash"] == spec.hash and built.json["created_by"] == CONTRIBUTOR
+    for user in (READER, CONTRIBUTOR, OWNER):
+        listed = await api("GET", "environments", params={"compute": "local"}, user=user)
+        shown = await api("GET", "environments", spec.short_hash, user=user)
+        assert listed.code == shown.code == 200
+        assert [e["hash"] for e in listed.json["environments"]] == [spec.hash]
+        assert shown.json["spec"]["packages"] == ["six==1.16.0"]
+    drift = await api("GET", "environments", "diff", user=READER)
+    assert drift.code == 200 and drift.json["state"] == "differs"
+
+    failed = await api("POST", "environments", "build", user=OWNER, body={
+        "spec": EnvironmentSpec(PY, ("no-such-package-mlws==1.0",)).to_dict(), "no_index": True,
+        "find_links": [str(wheelhouse)]})
+    assert failed.code == 200 and failed.json["state"] == "failed"
+    assert "no-such-package-mlws" in failed.json["error"]
+
+    pruned = await api("POST", "environments", "prune", body={"unused_for": "1s"}, user=READER)
+    assert pruned.code == 403
+    kept = await api("POST", "environments", "prune", body={}, user=CONTRIBUTOR)
+    assert kept.code == 200 and kept.json == {"removed": [], "errors": []}
+
+
+async def test_bad_environment_requests(api, team, mlws_ws):
+    cases = [
+        (("GET", "environments", "nothex"), None, 400, "is not an environment hash"),
+        (("GET", "environments", "abcdef123456"), None, 404, "has been built"),
+        (("POST", "environments", "prune"), {"unused_for": "soon"}, 400, "is not a duration"),
+        (("POST", "environments", "build"), {"spec": {"python": "3"}}, 400, "major.minor"),
+        (("POST", "environments", "build"), {"installer": "conda"}, 400, "installer"),
+        (("POST", "environments", "build"), {"compute": "mars", "kernel": "python3"}, 400,
+         "no compute target 'mars'"),
+        (("POST", "environments", "build"), {}, 400, "say which environment to build"),
+        (("POST", "environments", "build"), {"run": "abcd", "kernel": "python3"}, 400, "one of run"),
+        (("POST", "environments", "build"), {"run": "abcd"}, 404, "abcd"),
+    ]
+    for (method, *parts), body, code, text in cases:
+        r = await api(method, *parts, body=body, user=OWNER)
+        assert r.code == code, (parts, r)
+        assert text in r.json["message"]
+    r = await api("GET", "environments", "diff", params={"kernel": "no-such-kernel"}, user=READER)
+    assert r.code == 400 and "no kernel named 'no-such-kernel'" in r.json["message"]
+    assert mlws_ws.environments.list() == []

@@ -1,0 +1,301 @@
+"""Environments: specs and their hash, real builds on the local target (uv and pip), reuse,
+failures, local packages by content, pruning, drift, and the CLI.
+
+Every build installs from a session's folder of small wheels (``wheelhouse``: --no-index
+--find-links), never from the network.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from jupyter_mlws.cli import main
+from jupyter_mlws.environments.spec import (
+    EnvironmentSpec, LocalPackage, content_hash, current, diff, from_dict, from_probe,
+)
+from jupyter_mlws.environments.wheels import BuildOptions
+from jupyter_mlws.errors import BuildFailed, Conflict, InvalidInput, NotFound
+
+PY = "%d.%d" % sys.version_info[:2]
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+
+
+def offline(wheelhouse, installer="auto") -> BuildOptions:
+    return BuildOptions(installer=installer, find_links=(str(wheelhouse),), no_index=True)
+
+
+def starts(ws) -> list[str]:
+    """The builds the local target ran: its build history's start lines."""
+    history = ws.root / ".mlws" / "environments" / "builds.log"
+    return [line for line in history.read_text().splitlines() if " start" in line] \
+        if history.exists() else []
+
+
+def env_python(ws, spec) -> str:
+    return ws.environments.places("local").env_python(spec.hash)
+
+
+def imports(python: str, module: str) -> str:
+    done = subprocess.run([python, "-c", f"import {module}; print({module}.__file__)"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def tiny_project(folder: Path, value: int = 1) -> Path:
+    """A local package ``tinypkg`` built with flit_core (in the wheelhouse)."""
+    (folder / "tinypkg").mkdir(parents=True, exist_ok=True)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.2,<4"]\nbuild-backend = "flit_core.buildapi"\n'
+        '[project]\nname = "tinypkg"\nversion = "0.1.0"\ndescription = "a tiny package"\n')
+    (folder / "tinypkg" / "__init__.py").write_text(f"VALUE = {value}\n")
+    return folder
+
+
+# -- the spec and its hash -------------------------------------------------------------------------
+
+
+def test_a_spec_pins_index_packages_and_keeps_local_ones_by_content(tmp_path):
+    project = tiny_project(tmp_path / "src")
+    probe = {"python": "3.11.4", "distributions": [
+        {"name": "six", "version": "1.16.0"},
+        {"name": "tinypkg", "version": "0.1.0",
+         "direct_url": {"url": project.as_uri(), "dir_info": {"editable": True}}},
+        {"name": "pkg-from-git", "version": "2.0", "direct_url": {
+            "url": "https://example.org/r.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}}]}
+    spec = from_probe(probe)
+    assert spec.python == "3.11" and spec.python_full == "3.11.4"
+    assert spec.packages == ("pkg-from-git @ git+https://example.org/r.git@abc123", "six==1.16.0")
+    (local,) = spec.local
+    assert local.name == "tinypkg" and local.editable and local.content == content_hash(project)
+    # the same source elsewhere is the same package: hashed by content, not by path
+    moved = shutil.copytree(project, tmp_path / "elsewhere" / "src")
+    probe["distributions"][1]["direct_url"]["url"] = moved.as_uri()
+    assert from_probe(probe).hash == spec.hash
+    # the order things were found in does not matter; a changed source does
+    probe["distributions"].reverse()
+    assert from_probe(probe).hash == spec.hash
+    (moved / "tinypkg" / "__init__.py").write_text("VALUE = 2\n")
+    assert from_probe(probe).hash != spec.hash
+    # the JSON round trip keeps the hash, and an edited spec is refused
+    assert from_dict(spec.to_dict()).hash == spec.hash
+    with pytest.raises(InvalidInput, match="does not match"):
+        from_dict({**spec.to_dict(), "packages": ["six==1.17.0"]})
+    with pytest.raises(InvalidInput, match="major.minor"):
+        from_dict({"python": "three", "packages": []})
+    with pytest.raises(InvalidInput, match="name==version"):
+        from_dict({"python": "3.11", "packages": ["six>=1"]})
+
+
+def test_the_hash_is_stable_across_processes():
+    code = "from jupyter_mlws.environments.spec import current; print(current().hash)"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == current().hash
+
+
+def test_a_runs_env_hash_is_its_spec_hash(ws, tmp_path):
+    notebook = shutil.copy(NOTEBOOKS / "train.ipynb", tmp_path / "train.ipynb")  # it writes outputs/
+    run = ws.submit_notebook(notebook, {"epochs": 1}, wait=True, in_process=True)
+    assert run.status == "completed"
+    spec = ws.environments.of_run(run.id)
+    assert run.tags["env_hash"] == spec.short_hash == current().short_hash
+    assert spec.hash == current().hash
+    # runs recorded before specs keep their tag; their packages still give a spec, with a note
+    legacy = ws.experiment("old").start_run(snapshot=False, outputs=None)
+    path = Path(ws.root) / "environment.json"
+    path.write_text(json.dumps({"python": "3.11.2 (main)", "packages": ["six==1.16.0",
+                                                                        "zope.interface==6.0"],
+                                "packages_hash": "ab" * 32}))
+    legacy.upload_file("environment.json", path)
+    legacy.end()
+    old = ws.environments.of_run(legacy.id)
+    assert old.python == "3.11" and old.packages == ("six==1.16.0", "zope-interface==6.0")
+    assert "before environments were specs" in old.notes[0]
+
+
+# -- builds on the local target --------------------------------------------------------------------
+
+
+def test_built_once_then_reused_by_another_process(ws, wheelhouse):
+    spec = EnvironmentSpec(PY, ("six==1.16.0",))
+    first = ws.environments.build(spec, options=offline(wheelhouse))
+    assert first["state"] == "ready" and not first["reused"] and first["builds"] == 1
+    assert first["installer"] == "uv" and first["size_bytes"] > 0
+    assert imports(env_python(ws, spec), "six").startswith(first["path"])
+    # a second build anywhere (another process: the CLI) runs no builder
+    again = CliRunner().invoke(main, ["-w", ws.root, "env", "build", "--from-spec", _spec_file(ws, spec),
+                                      "--no-index", "--find-links", wheelhouse])
+    assert again.exit_code == 0, again.output
+    assert f"environment {spec.short_hash} ready on local (reused)" in again.output
+    assert len(starts(ws)) == 1
+    assert ws.environments.ensure(spec, "local") == env_python(ws, spec)
+    assert len(starts(ws)) == 1 and ws.environments.show(spec.short_hash)["targets"][0]["builds"] == 1
+
+
+def _spec_file(ws, spec) -> Path:
+    path = ws.root / f"spec-{spec.short_hash}.json"
+    path.write_text(json.dumps(spec.to_dict()))
+    return path
+
+
+def test_concurrent_builds_of_one_hash_build_once(ws, wheelhouse):
+    spec = EnvironmentSpec(PY, ("iniconfig==2.0.0",))
+    results = []
+
+    def build():
+        from jupyter_mlws import Workspace
+
+        with Workspace.open(ws.root) as other:  # each with its own connections, as processes
+            results.append(other.environments.build(spec, options=offline(wheelhouse)))
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r["state"] for r in results] == ["ready", "ready"]
+    assert sorted(r["reused"] for r in results) == [False, True]
+    assert len(starts(ws)) == 1
+
+
+def test_pip_builds_when_uv_is_not_used(ws, wheelhouse):
+    spec = EnvironmentSpec(PY, ("six==1.16.0", "iniconfig==2.0.0"))
+    record = ws.environments.build(spec, options=offline(wheelhouse, installer="pip"))
+    assert record["state"] == "ready" and record["installer"] == "pip", record["error"]
+    assert "iniconfig" in imports(env_python(ws, spec), "iniconfig")
+
+
+def test_a_failed_build_names_the_package_and_leaves_nothing_built(ws, wheelhouse):
+    spec = EnvironmentSpec(PY, ("six==1.16.0", "no-such-package-mlws==1.0"))
+    record = ws.environments.build(spec, options=offline(wheelhouse))
+    assert record["state"] == "failed" and not record["reused"]
+    assert "installing the distributions failed" in record["error"]
+    assert "no-such-package-mlws" in record["error"]
+    assert not Path(record["path"]).exists()
+    assert ws.environments.list("local")[0]["state"] == "failed"
+    with pytest.raises(BuildFailed, match="no-such-package-mlws"):
+        ws.environments.ensure(spec, "local", options=offline(wheelhouse))
+    assert ws.environments.diff(current(), "local")["state"] == "current"  # nothing ready there
+
+
+def test_a_local_package_is_built_from_its_source_once(ws, wheelhouse, tmp_path):
+    project = tiny_project(tmp_path / "tiny")
+    pkg = LocalPackage("tinypkg", "0.1.0", content_hash(project), source=str(project), editable=True)
+    spec = EnvironmentSpec(PY, ("six==1.16.0",), (pkg,))
+    record = ws.environments.build(spec, options=offline(wheelhouse))
+    assert record["state"] == "ready", record["error"]
+    assert record["local"] == ["tinypkg"]
+    assert "site-packages" in imports(env_python(ws, spec), "tinypkg")  # a wheel, not the source
+    # another environment with the same source takes the cached wheel
+    other = EnvironmentSpec(PY, ("iniconfig==2.0.0",), (pkg,))
+    assert ws.environments.build(other, options=offline(wheelhouse))["state"] == "ready"
+    assert ws.environments.wheels.built == 1
+    assert len(list((ws.root / ".mlws" / "wheels").glob("tinypkg-*/*.whl"))) == 1
+    # a source changed since the spec was taken is refused: it would be another package
+    (project / "tinypkg" / "__init__.py").write_text("VALUE = 2\n")
+    changed = EnvironmentSpec(PY, (), (pkg,))
+    shutil.rmtree(ws.root / ".mlws" / "wheels")
+    failed = ws.environments.build(changed, options=offline(wheelhouse))
+    assert failed["state"] == "failed" and "tinypkg's source changed" in failed["error"]
+
+
+def test_prune_removes_unused_environments_only(ws, wheelhouse):
+    now = [1_800_000_000.0]
+    ws.environments.clock = lambda: now[0]
+    old, used = EnvironmentSpec(PY, ("six==1.16.0",)), EnvironmentSpec(PY, ("iniconfig==2.0.0",))
+    for spec in (old, used):
+        assert ws.environments.build(spec, options=offline(wheelhouse))["state"] == "ready"
+    now[0] += 31 * 86400
+    assert ws.environments.build(used, options=offline(wheelhouse))["reused"]  # used today
+    assert ws.environments.prune(unused_for="40d")["removed"] == []
+    result = ws.environments.prune("local", unused_for="30d")
+    assert [r["hash"] for r in result["removed"]] == [old.hash] and result["errors"] == []
+    assert not Path(env_python(ws, old)).exists() and Path(env_python(ws, used)).exists()
+    assert [r["hash"] for r in ws.environments.list()] == [used.hash]
+    # pruned, it is built again when needed
+    assert not ws.environments.build(old, options=offline(wheelhouse))["reused"]
+
+
+def test_bad_input_is_refused_clearly(ws):
+    for bad in ("30", "thirty days", "-1d", "0d", ""):
+        with pytest.raises(InvalidInput, match="is not a duration: a number and a unit"):
+            ws.environments.prune(unused_for=bad)
+    with pytest.raises(NotFound, match="no environment abcdef123456 has been built"):
+        ws.environments.show("abcdef123456")
+    with pytest.raises(InvalidInput, match="is not an environment hash"):
+        ws.environments.show("xyz")
+    with pytest.raises(InvalidInput, match="no compute target 'mars'"):
+        ws.environments.build(EnvironmentSpec(PY), "mars")
+    with pytest.raises(InvalidInput, match="installer"):
+        BuildOptions(installer="conda")
+    runner = CliRunner()
+    shown = runner.invoke(main, ["-w", ws.root, "env", "show", "abcdef123456"])
+    assert shown.exit_code == 3 and "no environment abcdef123456" in shown.output
+    pruned = runner.invoke(main, ["-w", ws.root, "env", "prune", "--unused-for", "soon"])
+    assert pruned.exit_code == 2 and "'soon' is not a duration" in pruned.output
+
+
+def test_two_hashes_with_one_prefix_are_a_conflict(ws, wheelhouse):
+    from jupyter_mlws.store import schema as S
+
+    def rows(conn):
+        for h in ("abcdef" + "0" * 58, "abcdef" + "1" * 58):
+            conn.execute(S.environments.insert().values(
+                target="local", hash=h, spec=json.dumps(EnvironmentSpec(PY).to_dict()), state="failed",
+                path="/x", builds=0, created_at=0, created_by="", updated_at=0))
+    ws.db.transact(rows)
+    with pytest.raises(Conflict, match="give more digits"):
+        ws.environments.show("abcdef")
+
+
+# -- drift ----------------------------------------------------------------------------------------
+
+
+def test_drift_names_missing_and_different_distributions(ws, wheelhouse):
+    kernel = EnvironmentSpec(PY, ("iniconfig==2.0.0", "six==1.17.0", "tomli==2.0.1"))
+    built = EnvironmentSpec(PY, ("six==1.16.0", "iniconfig==2.0.0"))
+    assert ws.environments.build(built, options=offline(wheelhouse))["state"] == "ready"
+    result = ws.environments.diff(kernel, "local")
+    assert result["state"] == "differs" and result["closest"] == built.hash
+    assert result["lines"] == ["missing: tomli 2.0.1",
+                               "different: six 1.17.0 in the kernel, 1.16.0 on the target"]
+    assert ws.environments.diff(built, "local")["state"] == "same"
+    other_python = diff(EnvironmentSpec("3.8", ("six==1.16.0",)), built)
+    assert other_python.python == ("3.8", PY) and other_python.extra == [("iniconfig", "2.0.0")]
+    # before a submission to local: quiet with no environment built, a warning with one
+    shown = CliRunner().invoke(main, ["-w", ws.root, "env", "diff"])
+    assert shown.exit_code == 0 and "local's closest environment" in shown.output
+    assert "missing: " in shown.output
+    check = ws.environments.check_submission(NOTEBOOKS / "train.ipynb", None, "local")
+    assert check["state"] == "differs" and check["hash"] == current().hash
+
+
+def test_no_drift_talk_for_local_without_environments(ws):
+    check = ws.environments.check_submission(NOTEBOOKS / "train.ipynb", None, "local")
+    assert check == {"target": "local", "hash": None, "state": "current", "closest": None,
+                     "difference": None, "lines": []}
+    listed = CliRunner().invoke(main, ["-w", ws.root, "env", "list"])
+    assert listed.exit_code == 0 and listed.output.split() == ["HASH", "TARGET", "STATE", "PYTHON",
+                                                               "PACKAGES", "SIZE", "LAST", "USED"]
+
+
+def test_run_submit_warns_of_drift_and_can_skip_the_check(ws, wheelhouse, tmp_path):
+    assert ws.environments.build(EnvironmentSpec(PY, ("six==1.16.0",)),
+                                 options=offline(wheelhouse))["state"] == "ready"
+    notebook = shutil.copy(NOTEBOOKS / "train.ipynb", tmp_path / "train.ipynb")
+    refused = ["--output", "../outside/{run_name}.ipynb"]  # refused after the check, before a run
+    warned = CliRunner().invoke(main, ["-w", ws.root, "run", "submit", notebook, *refused])
+    assert warned.exit_code == 2 and "outside" in warned.stderr
+    assert "warning: local's closest environment" in warned.stderr
+    assert "warning:   missing: " in warned.stderr and "--build-env" in warned.stderr
+    quiet = CliRunner().invoke(main, ["-w", ws.root, "run", "submit", notebook, "--no-env-check",
+                                      *refused])
+    assert quiet.exit_code == 2 and "warning" not in quiet.stderr
+    assert ws.search_runs() == []
