@@ -153,8 +153,8 @@ def test_local_and_dask_targets_execute_runs_ssh_targets_not_yet(ws):
 
     assert isinstance(ws.compute.target("local"), ComputeTarget)
     ws.compute.create("cluster", "dask", address="tcp://127.0.0.1:1")
-    cluster = ws.compute.target("cluster")  # bound to its record; nothing connects yet
-    assert (cluster.target, cluster.address) == ("cluster", "tcp://127.0.0.1:1")
+    cluster = ws.compute.target("cluster")  # built for its record; nothing connects yet
+    assert (cluster.name, cluster.address) == ("cluster", "tcp://127.0.0.1:1")
     ws.compute.create("gpu", "ssh", host="h", user="u", host_key=ED25519)
     with pytest.raises(Unavailable, match="cannot execute on ssh targets"):
         ws.compute.target("gpu")

@@ -69,12 +69,6 @@ class ComputeTarget(ABC):
     #: the name runs record and users pass (``--compute NAME``)
     name: str = ""
 
-    def for_target(self, record: dict[str, Any]) -> "ComputeTarget":
-        """This backend for one target's record (:meth:`ComputeService.get
-        <jupyter_mlws.compute.targets.ComputeService.get>`: its name and settings, such as a
-        Dask scheduler's address); a backend with one place only (``local``) is itself."""
-        return self
-
     @abstractmethod
     def submit(self, job: Job) -> Handle:
         """Start the executor of ``job``; return at once.
@@ -152,12 +146,16 @@ class RemoteLaunch:
         reach the executor through its environment, never argv or a file.
     connect : callable
         ``connect(target_name)``: an open, verified SSH connection to an ssh target.
+    runs : RunService, optional
+        Reads runs and ends one whose work the target lost (a Dask task its scheduler no longer
+        has while the run is live).
     """
 
     server_url: Callable[[], str]
     issue_token: Callable[[str], str]
     secret_env: Callable[[str], dict]
     connect: Callable[[str], Any]
+    runs: Any = None
 
 
 class RemoteTarget(ComputeTarget):
