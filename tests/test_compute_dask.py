@@ -225,11 +225,11 @@ def test_a_queued_task_is_canceled_by_its_key_and_a_lost_one_fails_its_run(dask_
         handle = Handle("bare", run.id, ws.compute.target_of(run.id)[1])
         wait_until(lambda: ws.runs.get(run.id).status == "running")
         cluster.kill_worker(next(iter(cluster.workers)))
-        wait_until(lambda: target.poll(handle) == "exited")
-        record = ws.runs.get(run.id)
+        record = ws.wait(run.id, timeout=120).record  # waiting checks the target: the task is gone
         assert record.status == "failed"
         assert record.error.startswith(f"dask {cluster.address}: the execution step failed: the "
                                        "scheduler lost the run's task")
+        assert target.poll(handle) == "exited"
     finally:
         cluster.stop()
         ws.compute.delete("bare", check_actor=False)
