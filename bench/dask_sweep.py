@@ -23,8 +23,6 @@ Target: the Dask sweep at least 1.6x faster than the sequential local one.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -33,40 +31,26 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import _common as C  # noqa: E402
+import sweep  # noqa: E402
 from dask_cluster import Cluster  # noqa: E402
 
-NOTEBOOK = C.ROOT / "tests" / "notebooks" / "train.ipynb"
+NOTEBOOK = sweep.NOTEBOOK
 LRS = [round(0.05 * i, 2) for i in range(1, 17)]
 TARGET = 1.6
-BIN = Path(sys.executable).parent
-MLWS = str(BIN / "mlws") if (BIN / "mlws").exists() else (shutil.which("mlws") or "mlws")
 TARGET_NAME = "cluster"
 # a CPU-bound job of about 0.3 s: the control
 CONTROL = "x = 0\nfor i in range(3_000_000): x += i"
 
 
-class Bench:
+class Bench(sweep.Bench):
+    """bench/sweep.py's workspace, project and CLI, with the dask target ``cluster``."""
+
     def __init__(self, tmp: Path, address: str):
-        self.tmp = tmp
-        self.ws = tmp / "ws"
-        self.project = tmp / "project"
-        self.project.mkdir()
-        shutil.copy(NOTEBOOK, self.project / NOTEBOOK.name)
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MLWS_")}
-        self.env["PATH"] = f"{BIN}{os.pathsep}{self.env.get('PATH', '')}"
-        self.env["MLWS_WORKSPACE"] = str(self.ws)
-        self.env["PYTHONWARNINGS"] = "ignore"
-        self.mlws("workspace", "create", str(self.ws))
+        super().__init__(tmp)
         self.mlws("compute", "create", TARGET_NAME, "--type", "dask", "--address", address)
         self.sweeps: list[tuple[str, str]] = []  # (parent id, way)
 
-    def mlws(self, *args: str) -> str:
-        done = subprocess.run([MLWS, *args], cwd=self.project, env=self.env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"mlws {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-        return done.stdout
-
-    def sweep(self, way: str) -> float:
+    def sweep_on(self, way: str) -> float:
         # on Dask every child is handed over at once: the cluster's workers decide what runs
         where = ["--compute", TARGET_NAME, "--max-parallel", str(len(LRS))] if way == "dask" \
             else ["--max-parallel", "1"]
@@ -76,19 +60,6 @@ class Bench:
         t = time.perf_counter() - t0
         self.sweeps.append((out.split()[0], way))
         return t
-
-    @staticmethod
-    def control(parallel: int) -> float:
-        """The machine's own parallel speed-up now: 16 CPU-bound processes, ``parallel`` at a time."""
-        t0 = time.perf_counter()
-        queue, running = list(range(len(LRS))), []
-        while queue or running:
-            while queue and len(running) < parallel:
-                queue.pop()
-                running.append(subprocess.Popen([sys.executable, "-c", CONTROL]))
-            running[0].wait()
-            running = [p for p in running if p.poll() is None]
-        return time.perf_counter() - t0
 
     def warm_up(self) -> None:
         """One run each way: file caches, and the workspace server the Dask workers report to."""
@@ -110,7 +81,7 @@ class Bench:
                     info["runs_checked"] += 1
                 spans = sorted((k.start_time, k.end_time) for k in kids)
                 info["sweeps"].append({
-                    "parent": parent_id, "way": way, "max_concurrent": max_overlap(spans),
+                    "parent": parent_id, "way": way, "max_concurrent": C.max_overlap(spans),
                     "child_mean_s": sum(e - s for s, e in spans) / len(spans) / 1000,
                     "submit_to_first_child_s": (spans[0][0] - parent.start_time) / 1000,
                     "last_child_to_parent_end_s": (parent.end_time - max(e for _, e in spans)) / 1000})
@@ -132,15 +103,6 @@ class Bench:
             assert len(attempts) == 1, f"run {run_id} recorded {len(attempts)} attempts"
 
 
-def max_overlap(spans: list[tuple[int, int]]) -> int:
-    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
-    now = best = 0
-    for _, d in events:
-        now += d
-        best = max(best, now)
-    return best
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=2, help="rounds of the two sweeps (default 2)")
@@ -153,8 +115,8 @@ def main() -> None:
         D, L = "dask: `--grid ... --compute cluster --max-parallel 16 --wait` (2 workers)", \
             "local, sequential: `--grid ... --max-parallel 1 --wait`"
         CP, CS = "control: 16 CPU-bound processes, 2 at a time", "control: the same, 1 at a time"
-        ways = {D: lambda: b.sweep("dask"), L: lambda: b.sweep("local"), CP: lambda: b.control(2),
-                CS: lambda: b.control(1)}
+        ways = {D: lambda: b.sweep_on("dask"), L: lambda: b.sweep_on("local"), CP: lambda: C.control(len(LRS), 2, CONTROL),
+                CS: lambda: C.control(len(LRS), 1, CONTROL)}
         times: dict[str, list[float]] = {n: [] for n in ways}
         t_start = time.perf_counter()
         for rnd in range(args.rounds):

@@ -9,9 +9,7 @@ and the address, and queues nothing.
 from __future__ import annotations
 
 import os
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,10 +17,7 @@ from sqlalchemy import select
 from jupyter_mlws.compute.base import Handle
 from jupyter_mlws.compute.failures import StepFailed
 from jupyter_mlws.store import schema as S
-from mlws_testing import free_port
-
-
-NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+from mlws_testing import fresh_target, free_port, served_at, train_project
 
 
 def dead_address() -> str:
@@ -100,29 +95,19 @@ def dask_ws(http_workspace, dask_cluster, local_cluster, monkeypatch, tmp_path):
     """Workspace ``http_workspace.ws`` (its mlws.toml naming its server: server_url) with dask
     targets ``procs`` (the dask scheduler + workers) and ``lc`` (the LocalCluster), and a project
     holding train.ipynb."""
-    from jupyter_mlws.errors import NotFound
-
     ws = http_workspace.ws
-    config = ws.root / "mlws.toml"
-    original = config.read_text()
-    config.write_text(original + f'server_url = "{http_workspace.url}"\n')
-    ws.config.server_url = http_workspace.url
+    ws._compute = ws._notebooks = None  # the session's workspace: built afresh (another test may
+    # have replaced the dask backend)
     for name, cluster in (("procs", dask_cluster), ("lc", local_cluster)):
-        try:
-            ws.compute.delete(name, check_actor=False)
-        except NotFound:
-            pass
-        ws.compute.create(name, "dask", address=cluster.address, check_actor=False)
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(NOTEBOOKS / "train.ipynb", project / "train.ipynb")
+        fresh_target(ws, name, "dask", address=cluster.address)
+    notebook = train_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     try:
-        yield ws, project / "train.ipynb"
+        with served_at(ws, http_workspace.url):
+            yield ws, notebook
     finally:
-        config.write_text(original)
-        ws.config.server_url = None
         ws.compute.close()
+        ws._compute = ws._notebooks = None
 
 
 def wait_until(what, timeout: float = 120.0, every: float = 0.2):
@@ -147,7 +132,7 @@ def test_a_run_on_a_local_cluster_records_what_a_local_run_records(dask_ws):
     assert data["key"].startswith(f"mlws-run-{run.id}-")
     target = ws.compute.target("lc")
     handle = Handle("lc", run.id, data)
-    assert target.poll(handle) == "exited"  # the task ended (fire-and-forget: forgotten)
+    wait_until(lambda: target.poll(handle) == "exited")  # the task ends (and is forgotten) after the run
     log = target.logs(handle)["worker.log"].decode()
     assert log.startswith(f"--- attempt {data['key']}.") and "the run ended completed" in log
     assert "mlws_run_" not in log  # no token

@@ -52,9 +52,15 @@ def task_key(run_id: str) -> str:
 
 
 def output_dir() -> Path:
-    """The folder this machine keeps task outputs in (private to this user)."""
+    """The folder this machine keeps task outputs in, private to this user; OSError when the
+    name is taken by something else (another user's folder, a link)."""
+    import stat
+
     folder = Path(tempfile.gettempdir()) / f"mlws-dask-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise OSError(f"{folder} is not this user's private folder")
     return folder
 
 
