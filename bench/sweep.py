@@ -87,15 +87,7 @@ class Bench:
 
     def control(self, parallel: int) -> float:
         """The machine's own parallel speed-up now: 8 CPU-bound Python processes, `parallel` at a time."""
-        t0 = time.perf_counter()
-        queue, running = list(range(len(LRS))), []
-        while queue or running:
-            while queue and len(running) < parallel:
-                queue.pop()
-                running.append(subprocess.Popen([sys.executable, "-c", CONTROL]))
-            running[0].wait()
-            running = [p for p in running if p.poll() is None]
-        return time.perf_counter() - t0
+        return C.control(len(LRS), parallel, CONTROL)
 
     def check(self) -> dict:
         from jupyter_mlws import Workspace
@@ -126,7 +118,7 @@ class Bench:
                     check_run(kid.id, float(kid.params["lr"]), f"max-parallel {max_parallel}")
                 assert sorted(float(k.params["lr"]) for k in kids) == LRS
                 spans = [(k.start_time, k.end_time) for k in kids]
-                overlap = max_overlap(spans)
+                overlap = C.max_overlap(spans)
                 busy = sum(e - s for s, e in spans) / 1000
                 first = min(s for s, _ in spans)
                 last = max(e for _, e in spans)
@@ -147,15 +139,6 @@ class Bench:
                 rec = ws.runs.get(run_id)
                 info.setdefault("single_s", []).append((rec.end_time - rec.start_time) / 1000)
         return info
-
-
-def max_overlap(spans: list[tuple[int, int]]) -> int:
-    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
-    now = best = 0
-    for _, d in events:
-        now += d
-        best = max(best, now)
-    return best
 
 
 def main() -> None:

@@ -29,6 +29,9 @@ from .runs import LIVE, RunService
 from .store.blobs import BlobStore, LocalBlobStore
 from .tracking import ENV_RUN_ID, Experiment, RunList, Tracking
 
+#: seconds between two checks, while waiting for a run, of the target it executes on
+TARGET_CHECK_S = 5.0
+
 __all__ = ["ENV_RUN_ID", "Experiment", "RunList", "Workspace"]
 
 
@@ -155,6 +158,8 @@ class Workspace:
     def close(self) -> None:
         """End this process's runs and release the database."""
         self.tracking.end_all()
+        if self._compute is not None:
+            self._compute.close()
         self.db.dispose()
 
     def __enter__(self) -> "Workspace":
@@ -399,6 +404,10 @@ class Workspace:
 
         if target == "local":
             return local_place(self.root / ".mlws" / "environments")
+        if any(t["name"] == target and t["type"] == "dask" for t in self.compute.list()):
+            raise InvalidInput(f"runs on dask target {target!r} execute with its workers' own "
+                               "Python: environments are not built there (install what the "
+                               "notebook needs where the workers run)")
         raise InvalidInput(f"no compute target {target!r} to build environments on: use local")
 
     # -- compute and notebooks ----------------------------------------------------
@@ -421,7 +430,8 @@ class Workspace:
                 server_url=lambda: ensure_server(self),
                 issue_token=lambda run_id: self.run_tokens.issue(run_id),
                 secret_env=lambda run_id: self.secrets.env_for_run(run_id),
-                connect=lambda name: self.compute.connect(name, check_actor=False))
+                connect=lambda name: self.compute.connect(name, check_actor=False),
+                runs=self.runs)
             self._compute = ComputeService(self.db, access=self.access, secrets=self.secrets,
                                            known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
                                            backends=backends, launch=launch)
@@ -570,13 +580,23 @@ class Workspace:
         """Block until a run has ended; return it.
 
         ``on_progress(done, total)`` hears, at each poll, how far it is (cells of a notebook
-        run, ended children of a sweep).  Raises Unavailable after ``timeout`` seconds.
+        run, ended children of a sweep).  A run on another machine's target (a sweep's children
+        too) is checked there every few seconds (a target that lost it ends it failed, see
+        :meth:`ComputeService.check <jupyter_mlws.compute.targets.ComputeService.check>`).
+        Raises Unavailable after ``timeout`` seconds.
         """
         import time
 
         deadline = None if timeout is None else time.monotonic() + timeout
+        checked = time.monotonic()
         while True:
             record = self.runs.get(run_id)
+            if record.status in LIVE and time.monotonic() - checked > TARGET_CHECK_S:
+                checked = time.monotonic()
+                for run in [record, *self.runs.children(record.id)]:  # a sweep's children too
+                    if run.status in LIVE:
+                        self.compute.check(run.id)
+                record = self.runs.get(run_id)
             if record.status not in LIVE:
                 return self.tracking.handle(record)
             if on_progress is not None:

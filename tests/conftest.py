@@ -171,3 +171,37 @@ def wheelhouse(tmp_path_factory) -> Path:
                            *WHEELHOUSE_PINS], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"cannot download the test wheels: {done.stderr[-2000:]}"
     return folder
+
+
+def _need_distributed():
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        if os.environ.get("MLWS_REQUIRE_DASK"):
+            pytest.fail("MLWS_REQUIRE_DASK is set but distributed is not installed: pip install -e '.[test]'")
+        pytest.skip("distributed is not installed (pip install 'jupyter_mlws[dask]')")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A real ``dask scheduler`` with two ``dask worker`` processes on 127.0.0.1 for this test
+    session (see tests/dask_cluster.py): ``address``, ``workers``, ``add_worker``,
+    ``kill_worker``.  A test that kills or adds workers leaves two running workers behind."""
+    _need_distributed()
+    from dask_cluster import Cluster
+
+    cluster = Cluster().start(2)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def local_cluster():
+    """A ``distributed.LocalCluster`` (two worker processes) held by a process of its own: its
+    ``address``."""
+    _need_distributed()
+    from dask_cluster import LocalClusterProcess
+
+    cluster = LocalClusterProcess(2)
+    yield cluster
+    cluster.stop()

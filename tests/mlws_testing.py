@@ -12,6 +12,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,3 +218,40 @@ def leaks(folder: Path, value: str, extra: dict[str, bytes] | None = None) -> li
             data = path.read_bytes()
             found += [f"{path.relative_to(folder)}: {name}" for name, form in forms.items() if form in data]
     return found
+
+
+@contextmanager
+def served_at(ws, url: str):
+    """Workspace ``ws``'s mlws.toml names ``url`` as its server (``server_url``: where runs on
+    other machines report) meanwhile."""
+    config = ws.root / "mlws.toml"
+    original = config.read_text()
+    config.write_text(original + f'server_url = "{url}"\n')
+    ws.config.server_url = url
+    try:
+        yield ws
+    finally:
+        config.write_text(original)
+        ws.config.server_url = None
+
+
+def train_project(folder: Path) -> Path:
+    """A project folder below ``folder`` holding tests/notebooks/train.ipynb; the notebook's path."""
+    import shutil
+
+    project = folder / "project"
+    project.mkdir()
+    return Path(shutil.copy(Path(__file__).resolve().parent / "notebooks" / "train.ipynb",
+                            project / "train.ipynb"))
+
+
+def fresh_target(ws, name: str, kind: str, **settings) -> dict:
+    """Compute target ``name`` of workspace ``ws`` created anew (one left by another test is
+    deleted first)."""
+    from jupyter_mlws.errors import NotFound
+
+    try:
+        ws.compute.delete(name, check_actor=False)
+    except NotFound:
+        pass
+    return ws.compute.create(name, kind, check_actor=False, **settings)

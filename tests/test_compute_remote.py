@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from jupyter_mlws.errors import NotFound
+from mlws_testing import fresh_target, served_at, train_project
 
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 
@@ -32,27 +33,16 @@ def box(http_workspace, monkeypatch, tmp_path):
 
     ws = http_workspace.ws
     monkeypatch.setitem(registry.BACKENDS, "dask", "remote_target:ProcessTarget")
-    config = ws.root / "mlws.toml"
-    original = config.read_text()
-    config.write_text(original + f'server_url = "{http_workspace.url}"\n')
-    ws.config.server_url = http_workspace.url
-    ws._compute = None  # built again with the registry above
-    try:
-        ws.compute.delete("box", check_actor=False)
-    except NotFound:
-        pass
-    ws.compute.create("box", "dask", address="tcp://127.0.0.1:1", check_actor=False)
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(NOTEBOOKS / "train.ipynb", project / "train.ipynb")
+    ws._compute = ws._notebooks = None  # built again with the registry above
+    fresh_target(ws, "box", "dask", address="tcp://127.0.0.1:1")
+    notebook = train_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     try:
-        yield ws, project / "train.ipynb"
+        with served_at(ws, http_workspace.url):
+            yield ws, notebook
     finally:
         remote_target.reap()
-        config.write_text(original)
-        ws.config.server_url = None
-        ws._compute = None
+        ws._compute = ws._notebooks = None
 
 
 def _cli(ws, *args):

@@ -147,41 +147,46 @@ def test_a_target_with_live_runs_cannot_be_deleted(ws):
         ws.compute.assign(run.id, "cluster")
 
 
-def test_only_local_targets_execute_runs_yet(ws):
+def test_local_and_dask_targets_execute_runs_ssh_targets_not_yet(ws):
     from jupyter_mlws.compute.base import ComputeTarget
     from jupyter_mlws.errors import Unavailable
 
     assert isinstance(ws.compute.target("local"), ComputeTarget)
     ws.compute.create("cluster", "dask", address="tcp://127.0.0.1:1")
-    with pytest.raises(Unavailable, match="cannot execute on dask targets"):
-        ws.compute.target("cluster")
+    cluster = ws.compute.target("cluster")  # built for its record; nothing connects yet
+    assert (cluster.name, cluster.address) == ("cluster", "tcp://127.0.0.1:1")
+    ws.compute.create("gpu", "ssh", host="h", user="u", host_key=ED25519)
+    with pytest.raises(Unavailable, match="cannot execute on ssh targets"):
+        ws.compute.target("gpu")
 
 
 def test_testing_local_and_dask_targets(ws, listener):
     report = ws.compute.test("local")
     assert report["ok"] and [c["check"] for c in report["checks"]] == ["python", "jupyter_mlws", "disk"]
     assert all(c["status"] == "ok" for c in report["checks"])
+    ws.compute.timeout = 1.0  # the listener says nothing: the scheduler step gives up after 1 s
     ws.compute.create("up", "dask", address=f"tcp://127.0.0.1:{listener}")
     report = ws.compute.test("up")
     checks = {c["check"]: c for c in report["checks"]}
     assert checks["dns"]["status"] == checks["tcp"]["status"] == "ok"
     assert checks["tcp"]["detail"] == f"127.0.0.1:{listener}"
-    # the scheduler itself is asked when distributed is installed here
-    assert checks["scheduler"]["status"] in ("ok", "fail", "skip")
+    # a port that answers is not yet a scheduler (tests/test_compute_dask.py tests real ones)
+    assert checks["scheduler"]["status"] == "fail" and checks["jupyter_mlws"]["status"] == "skip"
     ws.compute.create("down", "dask", address=f"tcp://127.0.0.1:{dead_port()}")
     report = ws.compute.test("down")
     assert not report["ok"]
     assert [(c["check"], c["status"]) for c in report["checks"]] == [
-        ("dns", "ok"), ("tcp", "fail"), ("scheduler", "skip")]
+        ("dns", "ok"), ("tcp", "fail"), ("scheduler", "skip"), ("jupyter_mlws", "skip")]
     assert "connection refused" in report["checks"][1]["detail"]
     ws.compute.create("nowhere", "dask", address="tcp://no-such-host.invalid:8786")
     report = ws.compute.test("nowhere")
     assert [(c["check"], c["status"]) for c in report["checks"]] == [
-        ("dns", "fail"), ("tcp", "skip"), ("scheduler", "skip")]
+        ("dns", "fail"), ("tcp", "skip"), ("scheduler", "skip"), ("jupyter_mlws", "skip")]
     assert "'no-such-host.invalid' does not resolve" in report["checks"][0]["detail"]
 
 
-def test_the_cli(ws, listener):
+def test_the_cli(ws, dask_cluster):
+    listener = dask_cluster.port  # a real scheduler: 'compute test' passes
     r = mlws(ws, "compute", "create", "cluster", "--type", "dask", "--address", f"tcp://127.0.0.1:{listener}")
     assert r.exit_code == 0 and "compute target cluster (dask) created" in r.stdout
     r = mlws(ws, "compute", "list")
@@ -192,6 +197,7 @@ def test_the_cli(ws, listener):
     assert json.loads(mlws(ws, "compute", "show", "cluster", "--json").stdout)["address"].endswith(str(listener))
     r = mlws(ws, "compute", "test", "cluster")
     assert r.exit_code == 0 and r.stdout.splitlines()[1].split()[:3] == ["TCP", "connect", "OK"]
+    assert r.stdout.splitlines()[2].split()[:3] == ["Dask", "scheduler", "OK"]
     r = mlws(ws, "compute", "create", "bad", "--type", "dask", "--address", "tcp://127.0.0.1:" + str(dead_port()))
     assert r.exit_code == 0
     r = mlws(ws, "compute", "test", "bad")

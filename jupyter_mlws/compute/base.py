@@ -146,12 +146,16 @@ class RemoteLaunch:
         reach the executor through its environment, never argv or a file.
     connect : callable
         ``connect(target_name)``: an open, verified SSH connection to an ssh target.
+    runs : RunService, optional
+        Reads runs and ends one whose work the target lost (a Dask task its scheduler no longer
+        has while the run is live).
     """
 
     server_url: Callable[[], str]
     issue_token: Callable[[str], str]
     secret_env: Callable[[str], dict]
     connect: Callable[[str], Any]
+    runs: Any = None
 
 
 class RemoteTarget(ComputeTarget):

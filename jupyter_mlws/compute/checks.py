@@ -5,7 +5,8 @@ a reason.
   the host's Python (its version), whether it imports jupyter_mlws (which version), and the
   free space in the work folder (created if missing);
 - dask: DNS and TCP connect to the scheduler, then the scheduler itself when ``distributed`` is
-  installed here (its workers);
+  installed here (its workers and threads), and whether its workers and the scheduler import
+  jupyter_mlws (which version);
 - local: this Python, jupyter_mlws, the free space in the workspace folder.
 
 A check that fails stops the ones that need it (they are SKIP, "not reached").
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import MlwsError
-from .failures import CONNECT_STEPS, DNS, TCP, TITLES, StepFailed
+from .failures import CONNECT_STEPS, DNS, SCHEDULER, TCP, TITLES, StepFailed
 from .network import address_of, connect_tcp, resolve
 
 OK, FAIL, SKIP = "ok", "fail", "skip"
@@ -90,7 +91,8 @@ def local_checks(root) -> list[Check]:
 
 
 def dask_checks(address: str, host: str, port: int, timeout: float) -> list[Check]:
-    """A scheduler at ``address``: DNS, TCP connect, then the scheduler (with ``distributed``)."""
+    """A scheduler at ``address``: DNS, TCP connect, the scheduler itself (its workers), and
+    jupyter_mlws on its workers and on it (what runs there need)."""
     where = f"dask {address}"
     checks: list[Check] = []
     try:
@@ -101,22 +103,65 @@ def dask_checks(address: str, host: str, port: int, timeout: float) -> list[Chec
         sock.close()
     except StepFailed as exc:
         checks.append(Check(exc.step, FAIL, exc.why))
-        return checks + _skipped(_after(checks, [DNS, TCP, "scheduler"]))
-    return checks + [_scheduler(address, timeout)]
+        return checks + _skipped(_after(checks, [DNS, TCP, SCHEDULER, "jupyter_mlws"]))
+    return checks + _cluster(address, timeout)
 
 
-def _scheduler(address: str, timeout: float) -> Check:
+def _cluster(address: str, timeout: float) -> list[Check]:
+    from . import dask
+
     try:
-        from distributed import Client
-    except ImportError:
-        return Check("scheduler", SKIP, "the 'distributed' package is not installed here (pip "
-                                        "install 'dask[distributed]'): its port answers")
+        client = dask.connect(address, timeout)
+    except StepFailed as exc:
+        return [Check(SCHEDULER, FAIL, exc.why), Check("jupyter_mlws", SKIP, "not reached")]
+    except MlwsError:  # distributed is not installed here
+        return [Check(SCHEDULER, SKIP, "the 'distributed' package is not installed here (pip "
+                                         "install 'jupyter_mlws[dask]'): its port answers"),
+                Check("jupyter_mlws", SKIP, "not reached")]
+    with client:
+        workers = dask.workers(client)
+        threads = sum(workers.values())
+        found = Check(SCHEDULER, OK, f"{_count(len(workers), 'worker')}, {_count(threads, 'thread')}")
+        return [found, _cluster_package(client, sorted(workers))]
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _cluster_package(client, workers: list[str]) -> Check:
+    """Whether the scheduler and every worker import jupyter_mlws, and which version."""
+    from .. import __version__
+    from .dask_tasks import mlws_version
+
+    if not workers:
+        return Check("jupyter_mlws", FAIL, "the scheduler has no workers: runs would wait for one; "
+                                           "start workers (dask worker ADDRESS) where jupyter_mlws "
+                                           "is installed")
+    seen = {w: v for w, v in client.run(mlws_version, on_error="return").items() if w in workers}
+    missing = sorted(w for w, v in seen.items() if not isinstance(v, str))
+    if missing:
+        why = _why(seen[missing[0]])
+        return Check("jupyter_mlws", FAIL, f"workers need jupyter_mlws installed: {len(missing)} of "
+                                           f"{len(seen)} cannot import it ({missing[0]}: {why}); "
+                                           "pip install jupyter_mlws where they run")
     try:
-        with Client(address, timeout=timeout) as client:
-            workers = len(client.scheduler_info().get("workers", {}))
-    except Exception as exc:  # noqa: BLE001 - any failure of the client is the check's answer
-        return Check("scheduler", FAIL, f"no Dask scheduler answered ({type(exc).__name__})")
-    return Check("scheduler", OK, f"{workers} worker{'s' if workers != 1 else ''}")
+        seen["scheduler"] = client.run_on_scheduler(mlws_version)
+    except Exception as exc:  # noqa: BLE001 - the scheduler's import error, as it came back
+        return Check("jupyter_mlws", FAIL, f"the scheduler needs jupyter_mlws installed (it unpickles "
+                                           f"the tasks): {_why(exc)}; pip install jupyter_mlws there")
+    versions = sorted(set(seen.values()))
+    shown = ", ".join(f"{v} on {_count(sum(x == v for x in seen.values()), 'process')}"
+                      for v in versions) if len(versions) > 1 else f"{versions[0]} on the scheduler " \
+                                                                    f"and {_count(len(workers), 'worker')}"
+    same = "" if versions == [__version__] else f" (this machine has {__version__})"
+    return Check("jupyter_mlws", OK, shown + same)
+
+
+def _why(error: object) -> str:
+    """An error a worker or the scheduler sent back, in one short line."""
+    text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    return text[:200]
 
 
 # -- ssh --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from .base import ComputeTarget
 #: the backends this package ships: name -> "module:Class"
 BACKENDS: Mapping[str, str] = {
     "local": "jupyter_mlws.compute.local:LocalTarget",
+    "dask": "jupyter_mlws.compute.dask:DaskTarget",
 }
 
 
@@ -80,9 +81,15 @@ class TargetRegistry:
         if key not in self._bound:
             if backend not in self._backends:
                 raise InvalidInput(f"no compute backend {backend!r}: use one of {', '.join(self.names())}")
-            self._bound = {k: v for k, v in self._bound.items() if k[0] != key[0]}  # changed since
+            for old in [k for k in self._bound if k[0] == key[0]]:  # changed since
+                _close(self._bound.pop(old))
             self._bound[key] = self._load(backend)(dict(target), launch)
         return self._bound[key]
+
+    def close(self) -> None:
+        """Close the backends built so far that hold connections (a Dask target's client)."""
+        for target in [*self._built.values(), *self._bound.values()]:
+            _close(target)
 
     def _load(self, name: str) -> type[ComputeTarget]:
         """The class backend ``name`` names; Unavailable when it cannot be imported or is no
@@ -99,3 +106,10 @@ class TargetRegistry:
         if not (isinstance(cls, type) and issubclass(cls, ComputeTarget)):
             raise Unavailable(f"compute target {name!r}: {ref} is not a ComputeTarget")
         return cls
+
+
+def _close(target: ComputeTarget) -> None:
+    """Close a backend that holds connections (a Dask target's client)."""
+    close = getattr(target, "close", None)
+    if close is not None:
+        close()

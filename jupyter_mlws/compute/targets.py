@@ -247,6 +247,26 @@ class ComputeService:
             return T.LOCAL, None
         return row.target, (json.loads(row.handle) if row.handle else None)
 
+    def close(self) -> None:
+        """Close the backends' connections (a Dask target's client)."""
+        self.backends.close()
+
+    def check(self, run_id: str) -> str | None:
+        """Ask the target run ``run_id`` executes on (not ``local``) how its job is: one of
+        :data:`~jupyter_mlws.compute.base.STATES`, None for a run of this machine or without a
+        handle.  A target that lost the run's job ends the run ``failed`` as it answers (a Dask
+        task its scheduler no longer has); an error reaching it is ``unknown``."""
+        from ..errors import MlwsError
+        from .base import UNKNOWN, Handle
+
+        name, data = self.target_of(run_id)
+        if name == T.LOCAL or not data:
+            return None
+        try:
+            return self.target(name).poll(Handle(name, run_id, data))
+        except MlwsError:
+            return UNKNOWN
+
     def target(self, name: str = T.LOCAL):
         """The execution backend of target ``name`` (a
         :class:`~jupyter_mlws.compute.base.ComputeTarget`; for a target other than ``local``, a

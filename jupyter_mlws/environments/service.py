@@ -268,14 +268,14 @@ class EnvironmentService:
         ``record``; BuildFailed when it fails).
 
         ``local`` with no environment built is answered at once (``state`` current, from the
-        records alone): runs there use this interpreter, as always.
+        records alone): runs there use this interpreter, as always; so is a target where no
+        environment is built (a dask target: runs use its workers' Python).
         """
         from pathlib import Path
 
         from ..notebooks.kernels import metadata_of, resolve
 
-        if not build and target == "local" and not self._has_ready(target):
-            self.places(target)
+        if not build and not self._has_ready(target) and (target == "local" or not self._builds_on(target)):
             return {"target": target, "hash": None, "state": "current", "closest": None,
                     "difference": None, "lines": []}
         name = resolve(metadata_of(Path(notebook)), kernel).name
@@ -286,6 +286,14 @@ class EnvironmentService:
         return {"target": target, "hash": spec.hash, "state": "built", "closest": spec.hash,
                 "difference": None, "python": python,
                 "lines": [f"environment {spec.short_hash} of kernel {name} is ready on {target}"]}
+
+    def _builds_on(self, target: str) -> bool:
+        """Whether environments are built on ``target`` (raises for an unknown target)."""
+        try:
+            self.places(target)
+        except InvalidInput:
+            return False
+        return True
 
     def _has_ready(self, target: str) -> bool:
         with self.db.read() as conn:

@@ -9,7 +9,8 @@ from test_roles import CONTRIBUTOR, NOBODY, OWNER, READER
 from test_secrets_api import mlws_config, team  # noqa: F401  (a team server: roles enforced)
 
 
-async def test_roles_on_compute_targets(api, team, mlws_ws, listener):
+async def test_roles_on_compute_targets(api, team, mlws_ws, dask_cluster):
+    listener = dask_cluster.port  # a real scheduler: its test passes
     body = {"name": "cluster", "type": "dask", "address": f"tcp://127.0.0.1:{listener}"}
     for user in (READER, NOBODY):
         r = await api("POST", "compute", body=body, user=user)
