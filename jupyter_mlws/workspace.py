@@ -155,6 +155,8 @@ class Workspace:
     def close(self) -> None:
         """End this process's runs and release the database."""
         self.tracking.end_all()
+        for shell in self.__dict__.get("_ssh_shells", {}).values():
+            shell.close()
         self.db.dispose()
 
     def __enter__(self) -> "Workspace":
@@ -399,7 +401,26 @@ class Workspace:
 
         if target == "local":
             return local_place(self.root / ".mlws" / "environments")
+        record = self.compute.get(target)
+        if record["type"] == "ssh":
+            return self._ssh_place(record)
         raise InvalidInput(f"no compute target {target!r} to build environments on: use local")
+
+    def _ssh_place(self, record: dict):
+        """Where ssh target ``record`` keeps its environments: ``WORKDIR/environments`` on its
+        host, reached through one connection per target kept by this workspace."""
+        import posixpath
+
+        from .compute.ssh.shell import SSHShell
+        from .environments.builder import Place
+
+        name = record["name"]
+        shells = self.__dict__.setdefault("_ssh_shells", {})
+        if name not in shells:
+            shells[name] = SSHShell(name, lambda: self.compute.connect(name, check_actor=False))
+        shell = shells[name]
+        return Place(shell=shell, root=posixpath.join(shell.absolute(record["workdir"]), "environments"),
+                     python=record["python"])
 
     # -- compute and notebooks ----------------------------------------------------
 
@@ -421,7 +442,8 @@ class Workspace:
                 server_url=lambda: ensure_server(self),
                 issue_token=lambda run_id: self.run_tokens.issue(run_id),
                 secret_env=lambda run_id: self.secrets.env_for_run(run_id),
-                connect=lambda name: self.compute.connect(name, check_actor=False))
+                connect=lambda name: self.compute.connect(name, check_actor=False),
+                root=self.root, live_root=self.artifacts.live_root)
             self._compute = ComputeService(self.db, access=self.access, secrets=self.secrets,
                                            known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
                                            backends=backends, launch=launch)

@@ -146,12 +146,17 @@ class RemoteLaunch:
         reach the executor through its environment, never argv or a file.
     connect : callable
         ``connect(target_name)``: an open, verified SSH connection to an ssh target.
+    root, live_root : path, optional
+        The workspace's folder (a runner process here opens it) and its runs' live folder
+        (where a target keeps a run's runner log and state).
     """
 
     server_url: Callable[[], str]
     issue_token: Callable[[str], str]
     secret_env: Callable[[str], dict]
     connect: Callable[[str], Any]
+    root: Any = None
+    live_root: Any = None
 
 
 class RemoteTarget(ComputeTarget):

@@ -16,6 +16,7 @@ from .base import ComputeTarget
 #: the backends this package ships: name -> "module:Class"
 BACKENDS: Mapping[str, str] = {
     "local": "jupyter_mlws.compute.local:LocalTarget",
+    "ssh": "jupyter_mlws.compute.ssh.target:SSHTarget",
 }
 
 
