@@ -25,7 +25,7 @@ from ... import run_records as R
 from ...errors import Conflict, MlwsError
 from ..failures import ENVIRONMENT, TUNNEL, StepFailed
 from ..local import Process
-from .target import STATE
+from .target import runner_files
 
 #: the executor's command after the interpreter
 EXECUTOR = ["-m", "jupyter_mlws.remote.executor"]
@@ -120,7 +120,7 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         say(f"executor exited with status {status}")
         if status not in (0, 1):
             _fail(ws, run_id, f"{conn.where}: the execution step failed: the executor exited "
-                  f"with status {status} (its output is in {Path(state).with_suffix('.log').name})")
+                  f"with status {status} (its output: the target's logs of the run)")
         return 0 if status == 0 else 1
     except _Canceled:
         say("canceled: stopping the remote process group")
@@ -170,13 +170,20 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _on_term)
     ws = Workspace.open(root)
-    state = Path(ws.artifacts.live_root) / run_id / STATE
+    state, _ = runner_files(ws.root, run_id)
     state.parent.mkdir(parents=True, exist_ok=True)
     _record(state)
+    code = 1
     try:
-        return execute(ws, target_name, run_id, state)
+        code = execute(ws, target_name, run_id, state)
     except _Canceled:
-        return 1
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # nothing is left to stop
+        say(f"exit {code}")
+        state.unlink(missing_ok=True)
+        ws.close()
+    return code
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ to run with (the run's environment, built there once and reused; or the target's
 runs ``python -m jupyter_mlws.remote.executor`` there (its token on stdin, never argv), streams
 its output to the runner's log, then removes the run's folder.
 
-The runner records itself in ``LIVE_ROOT/RUN_ID/ssh-runner.json`` (its process, the remote
-process group): :meth:`poll` is "is the runner alive", :meth:`cancel` signals it (it stops the
+The runner records itself in ``.mlws/ssh-runners/RUN_ID.json`` in the workspace (its process,
+the remote process group; removed when it exits) and writes its log beside it (``RUN_ID.log``,
+kept: a run's live folder is cleared when the run ends, the runner outlives that): :meth:`poll` is "is the runner alive", :meth:`cancel` signals it (it stops the
 remote process group, then exits), :meth:`logs` is its log.
 """
 
@@ -24,10 +25,16 @@ from pathlib import Path
 from ..base import EXITED, QUEUED, RUNNING, Handle, RemoteTarget
 from ..local import Process, spawn_detached, stop_group
 
-#: the runner's own output, beside the run's other live logs
+#: the runners' folder in the workspace: RUN_ID.log (its output), RUN_ID.json (its process)
+RUNNERS = (".mlws", "ssh-runners")
 LOG = "ssh-runner.log"
-#: what the runner records of itself: {"pid", "host", "started", "pgid"}
-STATE = "ssh-runner.json"
+
+
+def runner_files(root, run_id: str) -> tuple[Path, Path]:
+    """The runner of ``run_id``'s state file (``{"pid", "host", "started", "pgid"}``, there
+    while it runs) and log, in the workspace at ``root``."""
+    folder = Path(root).joinpath(*RUNNERS)
+    return folder / f"{run_id}.json", folder / f"{run_id}.log"
 RUNNER = "jupyter_mlws.compute.ssh.runner"
 
 
@@ -35,12 +42,12 @@ class SSHTarget(RemoteTarget):
     """Target ``target["name"]`` of type ssh (its settings: host, user, port, workdir, python,
     key_secret); see the module's text."""
 
-    def _live(self, run_id: str) -> Path:
-        if self.launch.live_root is None:
+    def _files(self, run_id: str) -> tuple[Path, Path]:
+        if self.launch.root is None:
             from ...errors import Unavailable
 
-            raise Unavailable("this workspace cannot run on ssh targets (no live folder given)")
-        return Path(self.launch.live_root) / run_id
+            raise Unavailable("this workspace cannot run on ssh targets (no workspace folder given)")
+        return runner_files(self.launch.root, run_id)
 
     def submit(self, job) -> Handle:
         """Start the run's runner; return at once (the runner records its process itself).
@@ -50,24 +57,30 @@ class SSHTarget(RemoteTarget):
 
             raise InvalidInput("an ssh target executes notebook runs (a sweep's children are "
                                "each submitted to it)")
-        live = self._live(job.run_id)
-        (live / STATE).unlink(missing_ok=True)
+        state, log = self._files(job.run_id)
+        state.unlink(missing_ok=True)
         spawn_detached([sys.executable, "-m", RUNNER, str(self.launch.root), self.name,
-                        job.run_id], live / LOG)
+                        job.run_id], log)
         return Handle(self.name, job.run_id, {})
 
     def _state(self, handle: Handle) -> dict | None:
         try:
-            return json.loads((self._live(handle.run_id) / STATE).read_text())
+            return json.loads(self._files(handle.run_id)[0].read_text())
         except (OSError, ValueError):
             return None
 
     def poll(self, handle: Handle) -> str:
         state = self._state(handle)
         if state is None:
-            return QUEUED if (self._live(handle.run_id) / LOG).exists() else EXITED
+            return QUEUED if self._files(handle.run_id)[1].exists() and not self._ended(handle) \
+                else EXITED
         process = Process.from_dict(state)
         return RUNNING if process is not None and process.is_mine() else EXITED
+
+    def _ended(self, handle: Handle) -> bool:
+        """Whether the runner's log says it exited (it removes its state file last but one)."""
+        log = self._files(handle.run_id)[1]
+        return b"mlws ssh runner: exit" in log.read_bytes()[-4096:] if log.is_file() else False
 
     def cancel(self, handle: Handle, grace: float) -> None:
         """SIGTERM the runner: it stops the remote process group (the executor, its kernel and
@@ -79,6 +92,6 @@ class SSHTarget(RemoteTarget):
             stop_group(process.pid, grace + 15.0)
 
     def logs(self, handle: Handle) -> dict[str, bytes]:
-        path = self._live(handle.run_id) / LOG
+        path = self._files(handle.run_id)[1]
         return {LOG: path.read_bytes()} if path.is_file() else {}
 
