@@ -108,6 +108,28 @@ def _runner_state(ws, run_id: str, timeout: float = 120.0) -> dict:
     raise AssertionError(f"the executor did not start on the host: {ws.runs.get(run_id)}")
 
 
+def _kill_sshd(sshd) -> None:
+    """The host's sshd dies with its connections: the server, then each connection's process
+    (sshd starts those in sessions of their own, its children)."""
+    import os
+    import signal
+
+    children = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[-1].split()
+        except (OSError, ValueError):
+            continue
+        if int(stat[1]) == sshd.proc.pid:
+            children.append(int(entry))
+    sshd.stop()
+    for pid in children:  # each leads a session and process group: the connection's processes
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def _runner_gone(ws, run_id: str, timeout: float = 60.0) -> None:
     """Wait for the run's runner (here) to exit: it removes the run's folder on the host last."""
     from jupyter_mlws.compute.base import EXITED, Handle
@@ -181,7 +203,7 @@ def test_a_lost_connection_fails_the_run_naming_the_step_and_a_rerun_succeeds(gp
     run = ws.submit_notebook(project / "pause.ipynb", {"pause": 600}, compute=NAME)
     state = _runner_state(ws, run.id)
     _wait_text(ws, run.id, "stdout.log", "pausing")
-    sshd.stop()
+    _kill_sshd(sshd)
     try:
         deadline = time.monotonic() + 60
         while ws.runs.get(run.id).status in ("queued", "running") and time.monotonic() < deadline:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from ... import run_records as R
 from ...errors import Conflict, MlwsError
-from ..failures import ENVIRONMENT, TUNNEL, StepFailed
+from ..failures import ENVIRONMENT, EXECUTION, TUNNEL, StepFailed
 from ..local import Process
 from .target import runner_files
 
@@ -116,9 +116,15 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         _record(state, pgid=proc.pgid)
         say(f"executor started (process group {proc.pgid})")
         status = proc.wait(lambda stream, data: (sys.stdout.buffer.write(data), sys.stdout.flush()))
+        if status < 0 and not _still_up(conn):  # the channel closed with the connection
+            raise StepFailed(EXECUTION, conn.where, "the connection to the host was lost while "
+                             "the run executed there (the host or its SSH server went away)")
         proc = None
         say(f"executor exited with status {status}")
-        if status not in (0, 1):
+        if status < 0:
+            _fail(ws, run_id, f"{conn.where}: the execution step failed: the executor was killed "
+                  "on the host (by a signal: out of memory, or someone stopped it)")
+        elif status not in (0, 1):
             _fail(ws, run_id, f"{conn.where}: the execution step failed: the executor exited "
                   f"with status {status} (its output: the target's logs of the run)")
         return 0 if status == 0 else 1
@@ -142,6 +148,18 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
                 except (MlwsError, OSError):
                     pass
             conn.close()
+
+
+def _still_up(conn, wait: float = 2.0) -> bool:
+    """Whether the connection is still up, given ``wait`` seconds to notice it is not."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while conn.is_active():
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _fail(ws, run_id: str, reason: str) -> None:
