@@ -221,3 +221,28 @@ def test_a_lost_connection_fails_the_run_naming_the_step_and_a_rerun_succeeds(gp
                 key=lambda r: r.start_time or 0)
     assert rerun.status == "completed", rerun.error
     assert ws.compute.target_of(rerun.id)[0] == NAME
+
+
+def test_an_environment_is_built_on_the_host_once_then_reused(gpu1, sshd, wheelhouse):
+    """Through the target's SSH shell: the first build makes the venv on the host, the second
+    (and ``ensure``, what a run with ``env = build`` calls) reuses it: one build, counted by the
+    workspace's record and by the host's own builds.log."""
+    from jupyter_mlws.environments.spec import EnvironmentSpec
+    from jupyter_mlws.environments.wheels import BuildOptions
+
+    ws, _ = gpu1
+    with ws.compute.connect(NAME, check_actor=False) as conn:
+        conn.put(wheelhouse, "wheelhouse")
+    options = BuildOptions(installer="pip", find_links=(str(sshd.user.home / "wheelhouse"),),
+                           no_index=True)
+    spec = EnvironmentSpec("3.11", ("six==1.16.0",))
+    first = ws.environments.build(spec, NAME, options=options)
+    assert first["state"] == "ready" and not first["reused"], first.get("error")
+    python = ws.environments.ensure(spec, NAME, options=options)
+    again = ws.environments.build(spec, NAME, options=options)
+    assert again["reused"] and again["builds"] == 1
+    history = (sshd.user.home / WORKDIR / "environments" / "builds.log").read_text()
+    assert history.count(f"build {spec.hash} ready") == 1, history
+    with ws.compute.connect(NAME, check_actor=False) as conn:
+        done = conn.run([python, "-c", "import six; print(six.__version__)"])
+    assert (done.status, done.output.strip()) == (0, "1.16.0")
