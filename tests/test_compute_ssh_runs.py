@@ -31,15 +31,9 @@ WORKDIR = "mlws work; touch $(id -u).p"
 @pytest.fixture(scope="module")
 def remote_python(sshd):
     """An interpreter of the login user that runs the remote executor and a kernel."""
-    import site
+    from sshd import executor_python
 
-    packages = next(p for p in site.getsitepackages() if Path(p, "nbclient").is_dir())
-    home = sshd.user.home
-    wrapper = home / "mlws-run-python"
-    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={home / "mlws-lib"}:{packages} exec /usr/bin/python3 "$@"\n')
-    wrapper.chmod(0o755)
-    subprocess.run(["chown", f"{sshd.user.name}:", str(wrapper)], check=False)
-    return str(wrapper)
+    return executor_python(sshd.user)
 
 
 @pytest.fixture
