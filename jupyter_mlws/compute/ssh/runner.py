@@ -41,8 +41,14 @@ def _on_term(signum, frame):
     raise _Canceled()
 
 
+_T0 = __import__("time").monotonic()
+
+
 def say(text: str) -> None:
-    print(f"mlws ssh runner: {text}", flush=True)
+    """A line of the runner's log, with the seconds since it started."""
+    import time
+
+    print(f"mlws ssh runner: {text} [{time.monotonic() - _T0:.2f} s]", flush=True)
 
 
 def run_dir(workdir: str, run_id: str) -> str:
