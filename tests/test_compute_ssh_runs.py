@@ -33,6 +33,7 @@ def remote_python(sshd):
     """An interpreter of the login user that runs the remote executor and a kernel."""
     from sshd import executor_python
 
+    shutil.rmtree(sshd.user.home / WORKDIR, ignore_errors=True)  # a fresh host: nothing built yet
     return executor_python(sshd.user)
 
 
@@ -207,8 +208,12 @@ def test_a_lost_connection_fails_the_run_naming_the_step_and_a_rerun_succeeds(gp
         assert "execution step failed" in record.error and "connection" in record.error, record.error
     finally:
         sshd.start()
-    with ws.compute.connect(NAME, check_actor=False) as conn:  # what the lost run left there
-        conn.stop_group(state["pgid"], 2.0)
+        with ws.compute.connect(NAME, check_actor=False) as conn:  # what the lost run left there
+            conn.stop_group(state["pgid"], 5.0)
+    deadline = time.monotonic() + 30
+    while _login_processes(sshd) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _login_processes(sshd) == []  # its kernel too
     out = _cli(ws, "run", "rerun", run.id, "-p", "pause", "0", "--compute", NAME, "--wait")
     assert out.exit_code == 0, out.output
     rerun = max((r for r in ws.runs.search(max_results=1000).runs if r.id != run.id),
