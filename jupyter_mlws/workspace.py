@@ -395,16 +395,22 @@ class Workspace:
                                   runs=self.runs, artifacts=self.artifacts)
 
     def _environment_place(self, target: str):
-        """Where compute target ``target`` keeps its environments (``local``: the workspace's
-        ``.mlws/environments``).  A backend reached another way (SSH) adds its place here."""
+        """Where compute target ``target`` keeps its environments: ``local``, the workspace's
+        ``.mlws/environments``; an ssh target, ``WORKDIR/environments`` on its host."""
         from .environments.builder import local_place
 
         if target == "local":
             return local_place(self.root / ".mlws" / "environments")
-        record = self.compute.get(target)
-        if record["type"] == "ssh":
+        from .errors import NotFound
+
+        try:
+            record = self.compute.get(target)
+        except NotFound:
+            record = None
+        if record is not None and record["type"] == "ssh":
             return self._ssh_place(record)
-        raise InvalidInput(f"no compute target {target!r} to build environments on: use local")
+        raise InvalidInput(f"no compute target {target!r} to build environments on: use local or "
+                           "an ssh target ('mlws compute list' shows them)")
 
     def _ssh_place(self, record: dict):
         """Where ssh target ``record`` keeps its environments: ``WORKDIR/environments`` on its
