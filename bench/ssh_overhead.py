@@ -51,7 +51,8 @@ def main() -> None:
     project = tmp / "project"
     project.mkdir()
     shutil.copy(NOTEBOOK, project / NOTEBOOK.name)
-    os.chdir(project)
+    here = os.getcwd()
+    os.chdir(project)  # where a user submits from
     local, remote, overhead = [], [], []
     try:
         ws.secrets.set(os_user(), "gpu1-key", server.user.private_key)
@@ -83,6 +84,7 @@ def main() -> None:
         server.remove()
         BackgroundServer(ws.root).stop()
         ws.close()
+        os.chdir(here)
     med = C.median(overhead)
     rows = [["local", f"{C.median(local):.2f} s", f"{min(local):.2f} s"],
             ["ssh (127.0.0.1 sshd, env warm)", f"{C.median(remote):.2f} s", f"{min(remote):.2f} s"],
