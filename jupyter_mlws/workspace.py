@@ -160,6 +160,8 @@ class Workspace:
         self.tracking.end_all()
         if self._compute is not None:
             self._compute.close()
+        for shell in self.__dict__.get("_ssh_shells", {}).values():
+            shell.close()
         self.db.dispose()
 
     def __enter__(self) -> "Workspace":
@@ -398,17 +400,42 @@ class Workspace:
                                   runs=self.runs, artifacts=self.artifacts)
 
     def _environment_place(self, target: str):
-        """Where compute target ``target`` keeps its environments (``local``: the workspace's
-        ``.mlws/environments``).  A backend reached another way (SSH) adds its place here."""
+        """Where compute target ``target`` keeps its environments: ``local``, the workspace's
+        ``.mlws/environments``; an ssh target, ``WORKDIR/environments`` on its host."""
         from .environments.builder import local_place
 
         if target == "local":
             return local_place(self.root / ".mlws" / "environments")
-        if any(t["name"] == target and t["type"] == "dask" for t in self.compute.list()):
+        from .errors import NotFound
+
+        try:
+            record = self.compute.get(target)
+        except NotFound:
+            record = None
+        if record is not None and record["type"] == "ssh":
+            return self._ssh_place(record)
+        if record is not None and record["type"] == "dask":
             raise InvalidInput(f"runs on dask target {target!r} execute with its workers' own "
                                "Python: environments are not built there (install what the "
                                "notebook needs where the workers run)")
-        raise InvalidInput(f"no compute target {target!r} to build environments on: use local")
+        raise InvalidInput(f"no compute target {target!r} to build environments on: use local or "
+                           "an ssh target ('mlws compute list' shows them)")
+
+    def _ssh_place(self, record: dict):
+        """Where ssh target ``record`` keeps its environments: ``WORKDIR/environments`` on its
+        host, reached through one connection per target kept by this workspace."""
+        import posixpath
+
+        from .compute.ssh.shell import SSHShell
+        from .environments.builder import Place
+
+        name = record["name"]
+        shells = self.__dict__.setdefault("_ssh_shells", {})
+        if name not in shells:
+            shells[name] = SSHShell(name, lambda: self.compute.connect(name, check_actor=False))
+        shell = shells[name]
+        return Place(shell=shell, root=posixpath.join(shell.absolute(record["workdir"]), "environments"),
+                     python=record["python"])
 
     # -- compute and notebooks ----------------------------------------------------
 
@@ -431,7 +458,7 @@ class Workspace:
                 issue_token=lambda run_id: self.run_tokens.issue(run_id),
                 secret_env=lambda run_id: self.secrets.env_for_run(run_id),
                 connect=lambda name: self.compute.connect(name, check_actor=False),
-                runs=self.runs)
+                runs=self.runs, root=self.root, live_root=self.artifacts.live_root)
             self._compute = ComputeService(self.db, access=self.access, secrets=self.secrets,
                                            known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
                                            backends=backends, launch=launch)

@@ -90,6 +90,22 @@ def _python_for(user: str, home: Path) -> str:
     return str(wrapper)
 
 
+def executor_python(user: LoginUser) -> str:
+    """An interpreter of ``user`` that runs the remote executor and a kernel: ``user.python``'s
+    copy of jupyter_mlws plus this venv's site-packages (readable by all; the same CPython minor
+    version), as a host with jupyter_mlws installed has.  ``mlws-run-python`` in its home."""
+    import site
+
+    packages = next(p for p in site.getsitepackages() if Path(p, "nbclient").is_dir())
+    wrapper = user.home / "mlws-run-python"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={user.home / "mlws-lib"}:{packages} '
+                       'exec /usr/bin/python3 "$@"\n')
+    wrapper.chmod(0o755)
+    if os.geteuid() == 0:
+        subprocess.run(["chown", f"{user.name}:", str(wrapper)], check=True)
+    return str(wrapper)
+
+
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -40,17 +40,20 @@ def _confirm_on_tty(yes: bool):
 @click.option("--workdir", help="ssh: the folder runs work in on the host, relative to the login "
                                 "folder or absolute (default mlws-work).")
 @click.option("--python", "python", help="ssh: the interpreter on the host (default python3).")
+@click.option("--env", "env", type=click.Choice(["system", "build"]),
+              help="ssh: what runs execute with: the --python as it is (system, the default), or "
+                   "each run's environment built on the host once and reused (build).")
 @click.option("--host-key", help="ssh: pin this key ('ssh-ed25519 AAAA...') without asking.")
 @click.option("--yes", "-y", is_flag=True, help="ssh: accept the key the host presents now.")
 @click.option("--address", help="dask: the scheduler's address, tcp://HOST:PORT.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
-def compute_create(ctx, name, kind, host, user, port, key_secret, workdir, python, host_key, yes,
+def compute_create(ctx, name, kind, host, user, port, key_secret, workdir, python, env, host_key, yes,
                    address, as_json) -> None:
     """Create compute target NAME (an ssh host's key is shown to confirm, then pinned)."""
     options = dict(host=host, user=user, port=port, key_secret=key_secret, workdir=workdir,
-                   python=python, address=address)
+                   python=python, env=env, address=address)
     target = _ws(ctx).compute.create(name, kind, host_key=host_key, accept_host_key=yes,
                                      confirm=_confirm_on_tty(yes),
                                      **{k: v for k, v in options.items() if v is not None})

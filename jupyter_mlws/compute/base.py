@@ -149,6 +149,9 @@ class RemoteLaunch:
     runs : RunService, optional
         Reads runs and ends one whose work the target lost (a Dask task its scheduler no longer
         has while the run is live).
+    root, live_root : path, optional
+        The workspace's folder (a runner process here opens it) and its runs' live folder
+        (where a target keeps a run's runner log and state).
     """
 
     server_url: Callable[[], str]
@@ -156,6 +159,8 @@ class RemoteLaunch:
     secret_env: Callable[[str], dict]
     connect: Callable[[str], Any]
     runs: Any = None
+    root: Any = None
+    live_root: Any = None
 
 
 class RemoteTarget(ComputeTarget):

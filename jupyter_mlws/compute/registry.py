@@ -17,6 +17,7 @@ from .base import ComputeTarget
 BACKENDS: Mapping[str, str] = {
     "local": "jupyter_mlws.compute.local:LocalTarget",
     "dask": "jupyter_mlws.compute.dask:DaskTarget",
+    "ssh": "jupyter_mlws.compute.ssh.target:SSHTarget",
 }
 
 

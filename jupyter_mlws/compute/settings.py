@@ -4,7 +4,9 @@
 - ``ssh``: ``host``, ``user``, ``port`` (22), ``workdir`` (the folder runs work in on the host,
   relative to the login folder or absolute; default ``mlws-work``), ``python`` (the interpreter
   there, default ``python3``), ``key_secret`` (the name of the workspace secret holding the
-  private key), and the host's pinned key (:mod:`.ssh.hostkeys`);
+  private key), ``env`` (what runs execute with there: ``system``, the default, the target's
+  ``python`` as it is; ``build``, the run's environment built on the host on first use and
+  reused), and the host's pinned key (:mod:`.ssh.hostkeys`);
 - ``dask``: ``address`` of a scheduler, ``tcp://HOST:PORT`` or ``tls://HOST:PORT``.
 
 Every setting is checked before anything is recorded or any connection is made; an option that
@@ -26,7 +28,10 @@ DEFAULT_PORT = 22
 DEFAULT_WORKDIR = "mlws-work"
 DEFAULT_PYTHON = "python3"
 #: the settings of each type
-OPTIONS = {SSH: ("host", "user", "port", "workdir", "python", "key_secret"), DASK: ("address",)}
+OPTIONS = {SSH: ("host", "user", "port", "workdir", "python", "key_secret", "env"),
+           DASK: ("address",)}
+#: what an ssh target's runs execute with: its ``python`` as it is, or the run's environment built
+ENV_MODES = ("system", "build")
 PATH_MAX = 1024
 _HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,252})")
 _IPV6 = re.compile(r"[0-9A-Fa-f:.]{2,45}")
@@ -97,17 +102,22 @@ def check_workdir(workdir: object) -> str:
 
 
 def ssh_settings(*, host: object = None, user: object = None, port: object = None,
-                 workdir: object = None, python: object = None, key_secret: object = None) -> dict:
+                 workdir: object = None, python: object = None, key_secret: object = None,
+                 env: object = None) -> dict:
     """The settings of an ssh target, checked; InvalidInput names the first wrong one."""
     from ..secrets.names import check_name as check_secret_name
 
     if host is None or user is None:
         raise InvalidInput("an ssh target needs --host and --user (the login name on the host)")
+    if env is not None and env not in ENV_MODES:
+        raise InvalidInput(f"invalid --env {str(env)[:40]!r}: use system (the target's python as "
+                           "it is) or build (each run's environment, built there once)")
     return {"host": check_host(host), "user": check_user(user),
             "port": DEFAULT_PORT if port is None else check_port(port),
             "workdir": DEFAULT_WORKDIR if workdir is None else check_workdir(workdir),
             "python": DEFAULT_PYTHON if python is None else check_remote_path(python, "the interpreter (--python)"),
-            "key_secret": None if key_secret is None else check_secret_name(key_secret)}
+            "key_secret": None if key_secret is None else check_secret_name(key_secret),
+            "env": env or ENV_MODES[0]}
 
 
 def dask_settings(*, address: object = None) -> dict:

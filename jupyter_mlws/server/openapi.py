@@ -614,6 +614,9 @@ SCHEMAS = {
                    "description": "ssh: the interpreter on the host (python3)"},
         "key_secret": {"type": "string", "minLength": 1, "maxLength": 127,
                        "description": "ssh: the workspace secret holding the private key"},
+        "env": {"type": "string", "enum": ["system", "build"],
+                "description": "ssh: what runs execute with: the python as it is (system), or "
+                               "each run's environment built on the host once (build)"},
         "host_key": {"type": "string", "minLength": 1, "maxLength": 4096,
                      "description": "ssh: pin this key, 'ssh-ed25519 AAAA...', without connecting"},
         "accept_host_key": {"type": "boolean", "description": "ssh: pin the key the host presents now"},
@@ -629,6 +632,7 @@ SCHEMAS = {
         "builtin": {"type": "boolean"}, "created_at": {"type": ["integer", "null"]},
         "created_by": {"type": "string"}, "host": {"type": "string"}, "user": {"type": "string"},
         "port": {"type": "integer"}, "workdir": {"type": "string"}, "python": {"type": "string"},
+        "env": {"type": "string"},
         "key_secret": {"type": ["string", "null"]}, "host_key": {"type": "string"},
         "host_key_fingerprint": {"type": "string"}, "address": {"type": "string"}}},
     "ComputeTest": {"type": "object", "properties": {
