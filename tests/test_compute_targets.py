@@ -147,17 +147,16 @@ def test_a_target_with_live_runs_cannot_be_deleted(ws):
         ws.compute.assign(run.id, "cluster")
 
 
-def test_local_and_dask_targets_execute_runs_ssh_targets_not_yet(ws):
+def test_every_target_type_has_a_backend_built_for_its_record(ws):
     from jupyter_mlws.compute.base import ComputeTarget
-    from jupyter_mlws.errors import Unavailable
 
     assert isinstance(ws.compute.target("local"), ComputeTarget)
     ws.compute.create("cluster", "dask", address="tcp://127.0.0.1:1")
     cluster = ws.compute.target("cluster")  # built for its record; nothing connects yet
     assert (cluster.name, cluster.address) == ("cluster", "tcp://127.0.0.1:1")
     ws.compute.create("gpu", "ssh", host="h", user="u", host_key=ED25519)
-    with pytest.raises(Unavailable, match="cannot execute on ssh targets"):
-        ws.compute.target("gpu")
+    gpu = ws.compute.target("gpu")  # nothing connects until a run is submitted
+    assert isinstance(gpu, ComputeTarget) and gpu.name == "gpu"
 
 
 def test_testing_local_and_dask_targets(ws, listener):
