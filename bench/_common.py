@@ -447,3 +447,14 @@ def max_overlap(spans: list[tuple[int, int]]) -> int:
         now += d
         best = max(best, now)
     return best
+
+
+def stored_points(db, run_id: str) -> int:
+    """Metric points the workspace database ``db`` holds for run ``run_id`` (read with sqlite3,
+    outside the product's own code)."""
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT count(*) FROM metrics m JOIN runs r ON r.pk = m.run_pk "
+                           "WHERE r.id = ?", (run_id,)).fetchone()[0]
+    finally:
+        con.close()

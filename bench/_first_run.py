@@ -10,7 +10,6 @@ cross-check (its wall time includes the interpreter's start-up).
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -113,15 +112,6 @@ def project(tmp: Path) -> Path:
     return folder
 
 
-def stored_points(db: Path, run_id: str) -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("SELECT count(*) FROM metrics m JOIN runs r ON r.pk = m.run_pk "
-                           "WHERE r.id = ?", (run_id,)).fetchone()[0]
-    finally:
-        con.close()
-
-
 def measure(ws_root: Path, tmp: Path, rounds: int, mlflow_uri: str | None) -> dict:
     """``rounds`` alternated rounds of ours in a new kernel, ours in ``python -c`` and (with a
     tracking URI) MLflow in a new kernel; every run's point checked in its store."""
@@ -136,7 +126,7 @@ def measure(ws_root: Path, tmp: Path, rounds: int, mlflow_uri: str | None) -> di
         for name, fn in steps[r % len(steps):] + steps[:r % len(steps)]:
             got = fn()
             if name != "mlflow_kernel":
-                n = stored_points(ws_root / "mlws.db", got["run_id"])
+                n = C.stored_points(ws_root / "mlws.db", got["run_id"])
                 assert n == 1, f"the first run stored {n} points"
             out[name].append(got)
     return out

@@ -111,15 +111,6 @@ def start_mlflow(store: Path, tmp: Path, durability: dict | None) -> tuple[Serve
     return Server(argv, f"{url}/health", tmp / f"{store.name}.log", env=env), url
 
 
-def count_ours(db: Path, run_id: str) -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("SELECT count(*) FROM metrics m JOIN runs r ON r.pk = m.run_pk "
-                           "WHERE r.id = ?", (run_id,)).fetchone()[0]
-    finally:
-        con.close()
-
-
 def count_mlflow(store: Path, run_id: str) -> int:
     con = sqlite3.connect(store / "mlflow.db")
     try:
@@ -142,7 +133,7 @@ def ours(ws, n: int, db: Path) -> dict:
     t2 = time.perf_counter()
     run.end()
     t3 = time.perf_counter()
-    stored = count_ours(db, run.id)
+    stored = C.stored_points(db, run.id)
     assert stored == n, f"{stored} points stored, {n} logged"
     return {"loop_s": t1 - t0, "persisted_s": t2 - t0, "end_s": t3 - t0}
 

@@ -46,15 +46,6 @@ TARGET_CALL_US = 5.0
 POINT_BITS = 36  # a point's id: run_pk << 36 | n (jupyter_mlws.store.schema)
 
 
-def count_points(ws, run) -> int:
-    con = sqlite3.connect(ws.root / "mlws.db")
-    try:
-        return con.execute("SELECT count(*) FROM metrics m JOIN runs r ON r.pk = m.run_pk "
-                           "WHERE r.id = ?", (run.id,)).fetchone()[0]
-    finally:
-        con.close()
-
-
 def ours_end_to_end(ws, n: int) -> dict:
     run = C.start_run(ws, "log_metrics")
     log = run.log
@@ -67,7 +58,7 @@ def ours_end_to_end(ws, n: int) -> dict:
     t2 = time.perf_counter()
     run.end()
     t3 = time.perf_counter()
-    stored = count_points(ws, run)
+    stored = C.stored_points(ws.root / "mlws.db", run.id)
     assert stored == n, f"{stored} points stored, {n} logged"
     return {"loop_s": t1 - t0, "flush_s": t2 - t0, "end_s": t3 - t0}
 
@@ -113,7 +104,7 @@ def ours_per_call(ws, n: int) -> list[int]:
         log("loss", v, step=i)
         costs[i] = clock() - t
     run.end()
-    assert count_points(ws, run) == n
+    assert C.stored_points(ws.root / "mlws.db", run.id) == n
     return costs
 
 
