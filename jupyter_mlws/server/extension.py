@@ -221,6 +221,35 @@ class MlwsApp(ExtensionApp):
             return None
         return path.relative_to(root).as_posix()
 
+    #: the tags a run keeps of where it started on the server's disk (see :meth:`client_run`)
+    PATH_TAGS = ("cwd", "notebook")
+
+    def client_run(self, run: dict) -> dict:
+        """A run's JSON as a client sees it, with no server path in it (ARCHITECTURE.md,
+        security defaults): the path tags (:attr:`PATH_TAGS`) and a session's ``source_name``,
+        absolute paths on the server's disk that re-runs and promote read, given relative to
+        the server's folder, or as their last part when outside it.  ``run`` is changed and
+        returned."""
+        if run.get("tags"):
+            run["tags"] = self.client_tags(run["tags"])
+        if run.get("source_name"):
+            run["source_name"] = self.client_path(run["source_name"])
+        return run
+
+    def client_tags(self, tags: dict) -> dict:
+        """``tags`` with :attr:`PATH_TAGS` as :meth:`client_path` gives them (a new dict)."""
+        return {k: self.client_path(v) if k in self.PATH_TAGS else v for k, v in tags.items()}
+
+    def client_path(self, value: str) -> str:
+        """An absolute path on the server's disk as a client may see it: relative to the
+        server's folder (``.`` for the folder itself), else its last part; anything else as is."""
+        if not value or not os.path.isabs(value):
+            return value
+        path, root = Path(os.path.normpath(value)), Path(self.serverapp.root_dir).resolve()
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix() or "."
+        return path.name
+
     # -- live events (runs, endpoints) ---------------------------------------------------------
 
     async def _watch(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import time
 from pathlib import Path
@@ -233,6 +234,34 @@ async def test_submit_a_notebook_returns_at_once_and_completes(api, mlws_ws, jp_
     assert (await api("GET", "runs", session.id)).json["notebook"] == "s.ipynb"
     outside = mlws_ws.runs.create("s", source_type="session", source_name=str(NOTEBOOKS / "noparams.ipynb"))
     assert (await api("GET", "runs", outside.id)).json["notebook"] is None
+
+
+async def test_a_client_never_sees_where_a_run_started_on_the_servers_disk(api, mlws_ws, jp_root_dir):
+    inside = mlws_ws.runs.create(
+        "s", source_type="session", source_name=str(jp_root_dir / "work" / "s.ipynb"),
+        tags={"cwd": str(jp_root_dir / "work"), "notebook": str(jp_root_dir / "work" / "s.ipynb"),
+              "kernel": "python3"})
+    outside = mlws_ws.runs.create(
+        "s", source_type="session", source_name=str(NOTEBOOKS / "noparams.ipynb"),
+        tags={"cwd": str(NOTEBOOKS), "notebook": str(NOTEBOOKS / "noparams.ipynb")})
+    root = mlws_ws.runs.create("s", source_type="session", source_name="s.ipynb",
+                               tags={"cwd": str(jp_root_dir)})
+    seen = {
+        "inside": (await api("GET", "runs", inside.id)).json,
+        "outside": (await api("GET", "runs", outside.id)).json,
+        "root": (await api("GET", "runs", root.id)).json,
+    }
+    assert seen["inside"]["tags"] == {"cwd": "work", "notebook": "work/s.ipynb", "kernel": "python3"}
+    assert seen["inside"]["source_name"] == "work/s.ipynb"
+    assert seen["outside"]["tags"] == {"cwd": NOTEBOOKS.name, "notebook": "noparams.ipynb"}
+    assert seen["outside"]["source_name"] == "noparams.ipynb"
+    assert seen["root"]["tags"]["cwd"] == "." and seen["root"]["source_name"] == "s.ipynb"
+    listed = (await api("GET", "runs", params={"experiment": "s"})).json["runs"]
+    tags = (await api("GET", "runs", outside.id, "tags")).json["tags"]
+    for text in [json.dumps(seen), json.dumps(listed), json.dumps(tags)]:
+        assert str(jp_root_dir) not in text and str(NOTEBOOKS) not in text
+    # the records keep the paths that re-runs and promote read
+    assert mlws_ws.runs.get(outside.id).tags["cwd"] == str(NOTEBOOKS)
 
 
 async def test_a_notebooks_parameters_cell_is_read_without_running_it(api, mlws_ws, jp_root_dir):

@@ -83,7 +83,7 @@ class StartHandler(ExecutionHandler):
         ws = await self.ws()
         started = await self.call(ws.executions.start, run_id, body.get("attempt"),
                                   body.get("host", ""))
-        self.reply({**started, "run": started["run"].to_dict()}, 201)
+        self.reply({**started, "run": self.app.client_run(started["run"].to_dict())}, 201)
 
 
 class _RecordHandler(ExecutionHandler):

@@ -11,9 +11,9 @@ from ...notebooks.parameters import given_parameters
 from .base import MlwsHandler
 
 
-def _run_dict(run) -> dict:
+def _run_dict(app, run) -> dict:
     record = getattr(run, "record", run)
-    out = record.to_dict()
+    out = app.client_run(record.to_dict())
     if getattr(run, "warnings", None):
         out["warnings"] = list(run.warnings)
     return out
@@ -36,7 +36,7 @@ class RunsHandler(MlwsHandler):
             page_token=self.get_query_argument("page_token", None) or None,
             children=self.bool_arg("children"), ranges=self.get_query_arguments("ranges"),
             keys=self.bool_arg("keys"))
-        runs = [r.to_dict() for r in page.runs]
+        runs = [self.app.client_run(r.to_dict()) for r in page.runs]
         for run in runs:
             if page.children is not None:
                 run["children"] = page.children.get(run["id"], 0)
@@ -57,7 +57,7 @@ class RunsHandler(MlwsHandler):
         ws = await self.ws()
         options.update(actor=self.username, check_actor=self.app.enforce_roles)
         run = await self.call(ws.submit_notebook, notebook, params, **options)
-        self.reply(_run_dict(run), 201)
+        self.reply(_run_dict(self.app, run), 201)
 
 
 class RunHandler(MlwsHandler):
@@ -84,7 +84,8 @@ class RunHandler(MlwsHandler):
 
     def _details(self, ws, run_id: str) -> dict:
         record = ws.runs.get(run_id)
-        return {**record.details(), "metric_counts": ws.values.metric_counts(record.id),
+        return {**self.app.client_run(record.details()),
+                "metric_counts": ws.values.metric_counts(record.id),
                 "notebook": self.app.source_notebook(record),
                 "compute": ws.compute.target_of(record.id)[0]}
 
@@ -113,7 +114,7 @@ class RunTagsHandler(MlwsHandler):
     @authorized
     async def get(self, run_id):
         ws = await self.ws()
-        self.reply({"tags": (await self.call(ws.runs.get, run_id)).tags})
+        self.reply({"tags": self.app.client_tags((await self.call(ws.runs.get, run_id)).tags)})
 
     @web.authenticated
     @authorized
@@ -122,7 +123,7 @@ class RunTagsHandler(MlwsHandler):
         ws = await self.ws()
         await self.call(ws.runs.update_tags, run_id, body.get("set") or {},
                         body.get("delete") or [])  # all of it or nothing
-        self.reply({"tags": (await self.call(ws.runs.get, run_id)).tags})
+        self.reply({"tags": self.app.client_tags((await self.call(ws.runs.get, run_id)).tags)})
 
 
 class RunCellsHandler(MlwsHandler):
@@ -207,7 +208,7 @@ class RunActionHandler(MlwsHandler):
                                   compute=body.get("compute"))
         else:
             run = await self.call(ws.promote, run_id)
-        self.reply(_run_dict(run), 200 if action == "cancel" else 201)
+        self.reply(_run_dict(self.app, run), 200 if action == "cancel" else 201)
 
 
 #: (route template under mlws/api, handler); ``{part:a|b}`` matches one of the choices
