@@ -198,8 +198,13 @@ def _main_thread() -> bool:
 
 
 def execute_with_kernel(reporter: Reporter) -> str:
-    """Execute a queued notebook run in this process, its kernel started first; its status."""
+    """Execute a queued notebook run in this process, its kernel started first; its status
+    (a script run, :mod:`.script`, starts no kernel)."""
+    from .script import execute_script, is_script
+
     job = reporter.job()
+    if is_script(job):
+        return execute_script(reporter)
     try:
         env = reporter.kernel_env()
     except MlwsError as exc:  # its secrets cannot be read (one was deleted since it was submitted)
