@@ -108,6 +108,7 @@ class Orchestrator:
         finally:
             if undo is not None:
                 undo()
+        self._progress()
         return self._end()
 
     def _pending(self) -> bool:
@@ -127,6 +128,9 @@ class Orchestrator:
                         name in self.selected:
                     continue  # no slot free: it waits (reuse decisions need none, though)
                 self._decide(self.steps[name])
+        self._progress()
+
+    def _progress(self) -> None:
         if self.on_progress is not None:
             done = sum(s not in ("pending", "running") for s in self.state.values())
             self.on_progress(done, len(self.state))

@@ -141,6 +141,7 @@ class PipelineService:
             self.latest_done(pipeline, name, None)  # InvalidInput when there is none
         if options.get("compute"):
             self.compute.target(options["compute"])  # NotFound / Unavailable first
+        self._end_orphans(pipeline.name)
         record = self.runs.create(pipeline.name, source_type=SOURCE_TYPE, source_name=shown,
                                   git=git_info(project), status=R.QUEUED,
                                   tags={"pipeline": pipeline.name})
@@ -163,6 +164,35 @@ class PipelineService:
         else:
             self.compute.target("local").submit(PipelineJob(record.id))
         return record.id
+
+    def _end_orphans(self, name: str) -> None:
+        """End the live runs of pipeline ``name`` whose orchestrator died (a process of this
+        machine that is gone): ``killed``, their queued steps canceled.  Their running steps run
+        on; a new run waits for them rather than start them again."""
+        from ..compute.local import this_host
+        from ..errors import Conflict
+
+        for run_id in self.records.runs_of(name, 20):
+            record = self.runs.get(run_id)
+            process = self.runs.process_of(record.id) if record.status == R.RUNNING else None
+            if process is None or process.host != this_host() or process.is_mine():
+                continue
+            try:
+                self.runs.end(record.id, R.KILLED, "killed: its orchestrator process died (the "
+                                                   "steps it had started ran on)")
+            except Conflict:
+                continue
+            for child in self.runs.children(record.id):
+                if child.status == R.QUEUED:
+                    try:
+                        self.runs.end(child.id, R.CANCELED, "its pipeline's orchestrator died "
+                                                            "before it started")
+                    except Conflict:
+                        pass
+            for row in self.records.steps(record.id):
+                if row.state == "pending":
+                    self.records.update(record.id, row.name, state="canceled",
+                                        reason="not run: the orchestrator died")
 
     def execute(self, run_id: str, on_progress: Callable[[int, int], None] | None = None) -> str:
         """Execute recorded pipeline run ``run_id`` in this process; return its final status."""
