@@ -235,6 +235,7 @@ BAD = [
     ("steps: []\n", "has no steps"),
     ("- a\n", "must be a mapping"),
     ("steps:\n  - {name: 'a b', script: a.py}\n", "step name 'a b' is not valid"),
+    ("name: a/b\nsteps:\n  - {name: a, script: a.py}\n", "pipeline name 'a/b' is not valid"),
 ]
 
 

@@ -35,6 +35,8 @@ from ..errors import InvalidInput
 
 #: a step's name: a letter, then letters, digits, ``_`` or ``-``
 STEP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+#: a pipeline's name (its runs' experiment; one segment of a REST path)
+PIPELINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 #: a whole parameter value that names a pipeline parameter: ``"${rows}"``
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 #: the most steps a pipeline may have
@@ -205,10 +207,14 @@ def parse(data: Mapping[str, Any] | Pipeline, shown: str = "the pipeline") -> Pi
     if not isinstance(data, Mapping):
         raise InvalidInput(f"{shown} must be a mapping with 'steps'")
     _unknown(data, _TOP_FIELDS, shown)
-    from ..limits import check_key
     from ..notebooks.parameters import check_parameters
 
-    name = check_key(data.get("name"), "the pipeline's name")
+    name = data.get("name")
+    if name is None:
+        raise InvalidInput(f"{shown} has no name: give it one (name: my-pipeline)")
+    if not isinstance(name, str) or not PIPELINE_NAME.fullmatch(name):
+        raise InvalidInput(f"{shown}: pipeline name {name!r} is not valid: a letter or digit, "
+                           "then letters, digits, '.', '_' or '-' (at most 128); set name: in it")
     parameters = check_parameters(data.get("parameters") or {})
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:

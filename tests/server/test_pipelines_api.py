@@ -59,6 +59,18 @@ async def test_a_pipeline_run_over_rest(api, team, mlws_ws, jp_root_dir):
     assert r.json["definition"]["steps"][1]["inputs"] == {"data": "make/o.txt"}
     r = await api("GET", "pipelines", "nope", user=READER)
     assert r.code == 404
+    # the same steps as JSON, relative to the server's folder, then to a project folder in it
+    definition = {"name": "api-json", "steps": [
+        {"name": "make", "script": "steps/make.py", "outputs": ["o.txt"]}]}
+    r = await api("POST", "pipelines", body={"definition": definition}, user=CONTRIBUTOR)
+    assert r.code == 201, r.json
+    assert (await _ended(api, r.json["run"]["id"]))["run"]["status"] == "completed"
+    definition["steps"][0]["script"] = "make.py"
+    r = await api("POST", "pipelines", body={"definition": definition, "project_dir": "steps"},
+                  user=CONTRIBUTOR)
+    assert r.code == 201, r.json
+    reused = await _ended(api, r.json["run"]["id"])
+    assert reused["steps"][0]["state"] == "reused"  # the same script's bytes, wherever it lives
 
 
 async def test_bad_pipelines_over_rest_are_400s_that_record_nothing(api, team, mlws_ws, jp_root_dir):
@@ -72,7 +84,9 @@ async def test_bad_pipelines_over_rest_are_400s_that_record_nothing(api, team, m
         ({"path": "missing.yaml"}, 404, "no pipeline 'missing.yaml'"),
         ({"path": "train.ipynb"}, 400, "not a pipeline definition"),
         ({}, 400, 'give the pipeline as "path"'),
-        ({"definition": {"steps": [{"name": "a", "script": "../a.py"}]}}, 400, "not a path inside"),
+        ({"definition": {"name": "x", "steps": [{"name": "a", "script": "../a.py"}]}}, 400,
+         "not a path inside"),
+        ({"definition": {"steps": [{"name": "a", "script": "a.py"}]}}, 400, "has no name"),
     ]:
         r = await api("POST", "pipelines", body=body, user=CONTRIBUTOR)
         assert r.code == code and message in r.json["message"], (body, r.json)

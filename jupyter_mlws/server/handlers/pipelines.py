@@ -41,8 +41,8 @@ class PipelinesHandler(MlwsHandler):
         project = body.get("project_dir")
         if project is not None:
             project = self.app.server_file(project, "project folder", "folder", folder=True)
-        elif "definition" in body:
-            project = self.app.server_file(".", "project folder", "folder", folder=True)
+        elif "definition" in body:  # its steps' paths are relative to the server's folder
+            project = self.app.serverapp.root_dir
         params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
         options = {k: body[k] for k in ("compute", "only", "force", "no_reuse", "max_parallel")
                    if body.get(k) is not None}
