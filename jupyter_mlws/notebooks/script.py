@@ -40,7 +40,7 @@ def is_script(job) -> bool:
 
 def execute_script(reporter: Reporter) -> str:
     """Execute the script run of ``reporter`` (recorded ``queued``) and end it; its status."""
-    from .executor import _bounded, _finish
+    from .executor import _finish, run_attempts
 
     job = reporter.job()
     try:
@@ -60,13 +60,8 @@ def execute_script(reporter: Reporter) -> str:
     status, error = R.FAILED, "the executor stopped before the script ran"
     undo_cancel = install_cancel() if _main_thread() else None
     try:
-        for attempt in range(job.retries + 1):
-            reporter.attempt(attempt + 1)
-            status, error = _attempt(reporter, job, env, masker)
-            error = _bounded(masker.text(error) if error else error)
-            reporter.attempt_ended(attempt + 1, status, error)
-            if status in (R.COMPLETED, R.CANCELED):
-                break
+        status, error = run_attempts(reporter, job.retries,
+                                     lambda _attempt_no: _attempt(reporter, job, env, masker), masker)
     except Canceled:
         status, error = R.CANCELED, "canceled"
     finally:

@@ -105,6 +105,9 @@ class Orchestrator:
         except MlwsError as exc:
             self.failures.append(str(exc))
             return self._stop(f"the pipeline stopped: {exc}", R.FAILED)
+        except Exception as exc:  # a bug or the machine: stop the steps, say so, keep the traceback
+            self._stop(f"the orchestrator failed: {type(exc).__name__}: {exc}", R.FAILED)
+            raise
         finally:
             if undo is not None:
                 undo()
