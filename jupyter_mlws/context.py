@@ -16,6 +16,26 @@ from .run import Run, active_runs
 
 _attached: dict[str, Run] = {}
 
+#: the variable naming the JSON file of a script step's parameters (see notebooks/script.py)
+ENV_PARAMETERS = "MLWS_PARAMETERS"
+
+
+def parameters(**defaults) -> dict:
+    """The parameters a script step was given, over ``defaults``: ``{name: value}``.
+
+    In a script a pipeline runs, ``MLWS_PARAMETERS`` names a JSON file of them (an input's
+    value is the relative path of its file, ``inputs/NAME.csv``); run by hand, the defaults
+    alone: ``p = jupyter_mlws.parameters(rows=100)``.
+    """
+    import json
+
+    path = os.environ.get(ENV_PARAMETERS)
+    given = {}
+    if path:
+        with open(path, encoding="utf-8") as f:
+            given = json.load(f)
+    return {**defaults, **given}
+
 
 def current_run() -> Run:
     """The run code in this process logs to; Conflict when there is none."""

@@ -487,6 +487,20 @@ class Workspace:
                 secrets=self.secrets, cancel_run=self.cancel_run)
         return self._notebooks
 
+    @cached_property
+    def pipelines(self):
+        """Pipelines: DAGs of notebook and script steps, each reused while its content is
+        unchanged (see :mod:`jupyter_mlws.pipelines.service`).  Built on first use."""
+        from .pipelines.service import PipelineService
+
+        return PipelineService(db=self.db, runs=self.runs, artifacts=self.artifacts,
+                               blobs=self.blobs, notebooks=lambda: self.notebooks,
+                               compute=lambda: self.compute,
+                               environments=lambda: self.environments,
+                               cancel_run=self.cancel_run,
+                               heartbeat_interval=self.config.heartbeat_interval,
+                               snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024)
+
     @contextmanager
     def _sweep_child_reporter(self, run_id: str):
         """The reporter of one child of a sweep, over connections of its own (called in the
@@ -657,9 +671,16 @@ class Workspace:
                                    keep=self._keep_what_a_killed_run_left)
             return self.get_run(run_id)
         self.runs.end(record.id, "canceled", "canceled by the user")
-        if record.source_type in ("notebook", "sweep", "command"):
+        if record.source_type in ("notebook", "sweep", "command", "pipeline"):
             handle = LocalTarget.handle(record.id, self.runs.process_of(record.id))
             self.compute.target("local").cancel(handle, grace)
+        if record.source_type == "pipeline":  # its orchestrator stops its steps; if it is gone:
+            for child in self.runs.children(record.id):
+                if child.status in LIVE:
+                    try:
+                        self.cancel_run(child.id, grace)
+                    except Conflict:
+                        pass  # it ended meanwhile
         return self.get_run(run_id)
 
     # -- maintenance --------------------------------------------------------------

@@ -218,3 +218,28 @@ def test_a_queued_task_is_canceled_by_its_key_and_a_lost_one_fails_its_run(dask_
     finally:
         cluster.stop()
         ws.compute.delete("bare", check_actor=False)
+
+
+def test_a_pipeline_runs_its_steps_on_a_dask_target(dask_ws, tmp_path):
+    """Script steps on a LocalCluster: each a run executed by a worker, its input downloaded
+    with its snapshot there and its output passed on as an artifact."""
+    ws, _notebook = dask_ws
+    folder = tmp_path / "pipe"
+    folder.mkdir()
+    (folder / "make.py").write_text(
+        "import pathlib, jupyter_mlws\npathlib.Path('outputs').mkdir()\n"
+        "pathlib.Path('outputs/o.txt').write_text(str(jupyter_mlws.parameters()['n'] * 2))\n")
+    (folder / "use.py").write_text(
+        "import pathlib, jupyter_mlws\np = jupyter_mlws.parameters()\npathlib.Path('outputs').mkdir()\n"
+        "pathlib.Path('outputs/o.txt').write_text(pathlib.Path(p['data']).read_text() + '!')\n")
+    (folder / "pipeline.yaml").write_text(
+        "name: on-dask\nsteps:\n  - {name: make, script: make.py, parameters: {n: 21}, outputs: [o.txt]}\n"
+        "  - {name: use, script: use.py, inputs: {data: make/o.txt}, outputs: [o.txt]}\n")
+    run_id = ws.pipelines.run(folder / "pipeline.yaml", compute="lc", wait=True)
+    assert ws.get_run(run_id).status == "completed", ws.get_run(run_id).record.error
+    steps = ws.pipelines.describe(run_id)["steps"]
+    assert [s["state"] for s in steps] == ["completed", "completed"]
+    for step in steps:
+        assert ws.compute.target_of(step["run_id"])[0] == "lc"
+        assert ws.runs.process_of(step["run_id"]) is None  # a worker executed it, not this machine
+    assert ws.blobs.read_bytes(steps[1]["files"]["o.txt"]["sha256"]) == b"42!"

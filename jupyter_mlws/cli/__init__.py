@@ -17,6 +17,7 @@ def _join_groups() -> None:
     from .endpoints import endpoint
     from .environments import env
     from .models import model
+    from .pipelines import pipeline
     from .run_values import run_cells, run_values
     from .runs import run
     from .secrets import secret
@@ -26,7 +27,7 @@ def _join_groups() -> None:
     for command in (run_values, run_cells):
         run.add_command(command)
     for command in (quickstart, workspace, experiment, run, model, access, secret, compute, env,
-                    server, endpoint):
+                    server, endpoint, pipeline):
         main.add_command(command)
 
 

@@ -293,9 +293,11 @@ class LocalTarget(ComputeTarget):
         self.python = python
 
     def argv(self, job: Job) -> list[str]:
-        """The executor's command line for ``job``: ``WORKSPACE RUN_ID [--sweep N]``."""
+        """The executor's command line for ``job``: ``WORKSPACE RUN_ID [--sweep N]``, run as
+        the job's own ``module`` when it names one (a pipeline's orchestrator)."""
         extra = ["--sweep", str(job.max_parallel)] if job.kind == "sweep" else []  # type: ignore[attr-defined]
-        return [self.python, "-m", self.EXECUTOR, str(self.root), job.run_id, *extra]
+        module = getattr(job, "module", self.EXECUTOR)
+        return [self.python, "-m", module, str(self.root), job.run_id, *extra]
 
     def submit(self, job: Job) -> Handle:
         spawn_detached(self.argv(job), self.live_root / job.run_id / self.LOG)

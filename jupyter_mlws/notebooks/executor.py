@@ -74,14 +74,12 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
     capturing.start()  # reads installed packages while the kernel boots
     try:
         resolved = resolve_kernel(metadata_of(job.path), job.kernel)
-        for attempt in range(job.retries + 1):
-            reporter.attempt(attempt + 1)
+
+        def one(attempt: int) -> tuple[str, str | None]:
             km = None if kernel is None else kernel.km if attempt == 0 else kernel.start()
-            status, error = _attempt(reporter, job, live_nb, km, resolved, on_progress, masker)
-            error = _bounded(masker.text(error) if error else error)
-            reporter.attempt_ended(attempt + 1, status, error)
-            if status in (R.COMPLETED, R.CANCELED):
-                break
+            return _attempt(reporter, job, live_nb, km, resolved, on_progress, masker)
+
+        status, error = run_attempts(reporter, job.retries, one, masker)
     except Canceled:
         status, error = R.CANCELED, "canceled"
     except InvalidInput as exc:  # its kernel was uninstalled since it was submitted
@@ -99,6 +97,22 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
                 os.environ[key] = value
         status = _finish(reporter, job, live_nb, status, error, environment)
     return status
+
+
+def run_attempts(reporter: Reporter, retries: int, one: Callable[[int], tuple[str, str | None]],
+                 masker) -> tuple[str, str | None]:
+    """Call ``one(attempt)`` (0 the first) until it completes, is canceled or ``retries`` more
+    attempts failed, reporting each attempt and its end (the error masked and bounded); the
+    last attempt's ``(status, error)``."""
+    status, error = R.FAILED, None
+    for attempt in range(retries + 1):
+        reporter.attempt(attempt + 1)
+        status, error = one(attempt)
+        error = _bounded(masker.text(error) if error else error)
+        reporter.attempt_ended(attempt + 1, status, error)
+        if status in (R.COMPLETED, R.CANCELED):
+            break
+    return status, error
 
 
 def _attempt(reporter: Reporter, job, live_nb: Path, km, kernel: Kernel,
@@ -198,8 +212,13 @@ def _main_thread() -> bool:
 
 
 def execute_with_kernel(reporter: Reporter) -> str:
-    """Execute a queued notebook run in this process, its kernel started first; its status."""
+    """Execute a queued notebook run in this process, its kernel started first; its status
+    (a script run, :mod:`.script`, starts no kernel)."""
+    from .script import execute_script, is_script
+
     job = reporter.job()
+    if is_script(job):
+        return execute_script(reporter)
     try:
         env = reporter.kernel_env()
     except MlwsError as exc:  # its secrets cannot be read (one was deleted since it was submitted)

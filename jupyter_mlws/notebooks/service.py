@@ -31,7 +31,10 @@ from .parameters import (OVERRIDDEN_TAG, check_parameters, expand_grid, overridd
 from .reporter import LocalReporter, LocalSweepReporter, Reporter
 from .template import output_path
 
-__all__ = ["NotebookService", "Submission", "OVERRIDDEN_TAG"]
+__all__ = ["NotebookService", "Submission", "OVERRIDDEN_TAG", "SCRIPT_KERNEL"]
+
+#: what a script run records as its kernel: it runs with the executor's own Python
+SCRIPT_KERNEL = "python"
 
 
 def _actor(actor: str | None) -> str:
@@ -143,12 +146,15 @@ class NotebookService:
             raise InvalidInput(f"retries must be an integer from 0 to 10, got {retries!r}")
         if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
             raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
-        nb = load_notebook(path)
-        kernel = resolve_kernel(nb.metadata, kernel, path.name).name
-        warnings = parameter_warnings(nb, params, path.name)
+        if path.suffix == ".py":  # a script (a pipeline's step): run with this Python, no kernel
+            kernel, warnings, recorded = SCRIPT_KERNEL, [], param_texts(params)
+        else:
+            nb = load_notebook(path)
+            kernel = resolve_kernel(nb.metadata, kernel, path.name).name
+            warnings = parameter_warnings(nb, params, path.name)
+            recorded = param_texts(recorded_parameters(nb, params))
         experiment = experiment or path.stem
         run_name = name or None
-        recorded = param_texts(recorded_parameters(nb, params))
         if output is not None:
             self._output_path(output, run_name or f"{experiment}-N", experiment, recorded)
         from ..snapshot import collect, git_info

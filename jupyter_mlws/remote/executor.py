@@ -99,8 +99,11 @@ def _execute(reporter: HttpReporter, stopper: "_KernelStopper | None") -> str:
     """Start the run's kernel, execute the run, stop the kernel before the run ends (its log
     is sent while the run's token still works)."""
     from ..notebooks.executor import EarlyKernel, execute
+    from ..notebooks.script import execute_script, is_script
 
     job = reporter.job()
+    if is_script(job):  # a pipeline's script step: no kernel
+        return execute_script(reporter)
     try:
         env = reporter.kernel_env()
     except MlwsError as exc:  # a secret the run was given did not reach this machine

@@ -179,7 +179,6 @@ class MlwsApp(ExtensionApp):
     def notebook_path(self, name) -> Path:
         """An existing notebook inside the server's root folder, given relative to it (no
         '..', no URL).  Messages name it as given, never by its path on the server."""
-        from ..fsutil import safe_join
         from ..notebooks import check_local
 
         if not isinstance(name, str) or not name:
@@ -189,13 +188,28 @@ class MlwsApp(ExtensionApp):
         if not name.endswith(".ipynb"):
             raise E.InvalidInput(f"{name!r} is not a notebook: only .ipynb files can be submitted "
                                  "or read for parameters")
+        return self.server_file(name, "notebook", "folder/train.ipynb")
+
+    def pipeline_path(self, name) -> Path:
+        """An existing pipeline definition (``.yaml``/``.yml``) inside the server's root folder,
+        given relative to it, as :meth:`notebook_path`."""
+        if not isinstance(name, str) or not name.endswith((".yaml", ".yml")):
+            raise E.InvalidInput(f"{name!r} is not a pipeline definition: give the path of a "
+                                 "pipeline.yaml inside the server's folder")
+        return self.server_file(name, "pipeline", "folder/pipeline.yaml")
+
+    def server_file(self, name: str, kind: str, example: str, folder: bool = False) -> Path:
+        """An existing file (``folder``: folder) inside the server's root folder, given relative
+        to it; ``kind`` and ``example`` word the messages, which name it as given."""
+        from ..fsutil import safe_join
+
         try:
             path = safe_join(self.serverapp.root_dir, name)
         except E.InvalidInput:
-            raise E.InvalidInput(f"the notebook {name!r} is not a path inside the server's folder: "
-                                 "give a relative path such as 'folder/train.ipynb'") from None
-        if not path.is_file():
-            raise E.NotFound(f"no notebook {name!r} in the server's folder: give its path "
+            raise E.InvalidInput(f"the {kind} {name!r} is not a path inside the server's folder: "
+                                 f"give a relative path such as '{example}'") from None
+        if not (path.is_dir() if folder else path.is_file()):
+            raise E.NotFound(f"no {kind} {name!r} in the server's folder: give its path "
                              "relative to that folder")
         return path
 

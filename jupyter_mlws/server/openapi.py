@@ -62,6 +62,7 @@ ENDPOINT = _param("endpoint", description="The endpoint's name")
 SECRET = _param("secret", description="The secret's name")
 TARGET = _param("target", description="The compute target's name")
 EXPERIMENT = _param("experiment", description="The experiment's name")
+PIPELINE = _param("pipeline", description="The pipeline's name")
 _SECRET_SPECS = {"type": "array", "maxItems": BINDINGS_MAX,
                  "items": {"type": "string", "minLength": 1, "maxLength": 400},
                  "description": "The workspace's secrets given to the run as environment variables: "
@@ -78,6 +79,9 @@ _PARAMETER_TEXTS = {"type": "object", "maxProperties": PARAMS_MAX,
 _TAGS = {"type": "object", "maxProperties": TAGS_MAX,
          "description": "Name: value; a value that is not a string is stored as its JSON"}
 _VERSION = {"type": "integer", "minimum": 1, "maximum": VERSION_MAX}
+_STEP_NAMES = {"type": "array", "maxItems": 200, "items": {"type": "string", "minLength": 1,
+                                                             "maxLength": 64},
+               "description": "Step names"}
 
 
 def _body(required: list[str], properties: dict, example: dict) -> dict:
@@ -334,6 +338,25 @@ PATHS = {
         "Check the target step by step: DNS, TCP connect, SSH handshake, host key, authentication, "
         "Python, jupyter_mlws, disk (contributors and owners: it reads the key's secret). 200 "
         "with ok false when a check fails", "compute", "ComputeTest", params=[TARGET])},
+    "/pipelines": {
+        "get": _op("Pipelines that ran, each with its number of runs and its latest run's id, "
+                   "status and start", "pipelines"),
+        "post": _op("Run a pipeline, detached (contributors and owners): answers its run as GET "
+                    "/runs/{run_id}/pipeline does; 400 naming the mistake in a bad definition "
+                    "(nothing is recorded)", "pipelines", body="PipelineRun", status="201"),
+    },
+    "/pipelines/{pipeline}": {"get": _op(
+        "A pipeline as its latest run defined it: its steps, edges and newest 10 runs",
+        "pipelines", params=[PIPELINE])},
+    "/pipelines/{pipeline}/runs": {"get": _op(
+        "A pipeline's runs, newest first: status, times, error and how many steps are in each "
+        "state", "pipelines", params=[PIPELINE, _param("limit", "query", "At most (1 to 1000; "
+                                                                "100)", "integer")])},
+    "/runs/{run_id}/pipeline": {"get": _op(
+        "A pipeline run's steps and edges: each step's state (pending, running, completed, "
+        "reused, skipped, failed, blocked, canceled), child run, the run it reuses, why it ran or "
+        "was reused (reason; changed: code, parameters, inputs, environment, forced, no earlier "
+        "run), its outputs' content hashes and times", "pipelines", params=[RUN_ID])},
     "/environments": {"get": _op("Environments built per compute target, from the records (the "
                                  "targets are not contacted)", "environments",
                                  params=[_param("compute", "query", "One target's (e.g. local)")])},
@@ -714,6 +737,22 @@ SCHEMAS = {
         "unused_for": {"type": "string", "minLength": 1, "maxLength": 32,
                        "description": "A duration, e.g. 30d, 12h (default 30d)"}},
         {"compute": "local", "unused_for": "30d"}),
+    "PipelineRun": _body([], {
+        "path": {**_TEXT, "minLength": 1, "description": "A pipeline.yaml, relative to the "
+                                                          "server's folder (or give definition)"},
+        "definition": {"type": "object", "description": "The pipeline as the YAML's JSON: name, "
+                                                         "parameters, steps"},
+        "project_dir": {**_TEXT, "minLength": 1, "description": "The folder the steps' paths are "
+                        "relative to, inside the server's folder (default: the YAML's)"},
+        "parameters": {"type": "object", "maxProperties": PARAMS_MAX,
+                       "description": "Typed values of the pipeline's parameters, or STEP.NAME"},
+        "parameter_texts": _PARAMETER_TEXTS,
+        "compute": {**_NAME, "description": "The compute target steps execute on (default local)"},
+        "only": _STEP_NAMES, "force": _STEP_NAMES,
+        "from": {**_NAME, "description": "Run this step and the steps after it"},
+        "no_reuse": {"type": "boolean", "description": "Run every step"},
+        "max_parallel": {"type": "integer", "minimum": 1, "maximum": 64}},
+        {"path": "folder/pipeline.yaml", "parameters": {"rows": 500}}),
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
 }
@@ -733,8 +772,8 @@ def document(base_url: str = "/") -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "jupyter_mlws workspace API", "version": __version__,
-                 "description": "Runs, experiments, models, endpoints, secrets (never their values), "
-                                "compute targets and roles of the workspace. Errors are JSON "
+                 "description": "Runs, experiments, pipelines, models, endpoints, secrets (never their "
+                                "values), compute targets and roles of the workspace. Errors are JSON "
                                 "{message, reason}. Authenticate as with any Jupyter API (Authorization: token ..., or "
                                 "environments and roles of the workspace. Errors are JSON {message, reason}. "
                                 "Authenticate as with any Jupyter API (Authorization: token ..., or "

@@ -511,3 +511,45 @@ run_executions = Table(
     Column("attempts", Integer, nullable=False, default=1),
     Column("cancel_requested_at", BigInteger, nullable=True),
 )
+
+# -- pipelines (migration 18) -----------------------------------------------------------------
+
+# a pipeline run: its parent run, the pipeline's name, its checked definition (JSON, the steps and
+# their inputs: the DAG) and the options it was started with (JSON: parameters, compute, only,
+# from, force, no_reuse, max_parallel)
+pipeline_runs = Table(
+    "pipeline_runs",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("options", Text, nullable=False),
+)
+Index("ix_pipeline_runs_name", pipeline_runs.c.name)
+
+# one row per step of a pipeline run: its state (pending, running, completed, reused, skipped,
+# failed, blocked, canceled), its child run, the run whose outputs it reuses (``source_pk``), its
+# reuse key (sha256) and the key's parts (JSON: code, parameters, inputs, environment), why it
+# ran or was reused (``reason``, and ``changed``: a JSON list of what changed), its outputs (JSON:
+# name -> {sha256, size}) and when it started and ended (ms)
+pipeline_steps = Table(
+    "pipeline_steps",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("pipeline_run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("pipeline", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("source_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("key", Text, nullable=True),
+    Column("parts", Text, nullable=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("changed", Text, nullable=False, default="[]"),
+    Column("outputs", Text, nullable=True),
+    Column("started_at", BigInteger, nullable=True),
+    Column("ended_at", BigInteger, nullable=True),
+    UniqueConstraint("pipeline_run_pk", "name"),
+)
+Index("ix_pipeline_steps_key", pipeline_steps.c.key)
+Index("ix_pipeline_steps_step", pipeline_steps.c.pipeline, pipeline_steps.c.name)

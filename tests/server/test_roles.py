@@ -71,13 +71,13 @@ def endpoint(team, mlws_ws, jp_root_dir):
 SAMPLE_QUERY = {"/notebook-parameters": {"notebook": "params.ipynb"}}
 
 
-def _requests(routes, run_id, env_hash):
+def _requests(routes, run_id, env_hash, pipeline_run=None):
     """(method, path parts, handler, query) for every route and method, parameters filled with
-    real names."""
+    real names (a pipeline run's id for the routes of pipeline runs)."""
     sample = {"run_id": run_id, "key": "acc", "step": "0", "path": "a.txt", "ref": "m:1", "name": "m",
               "experiment": "e",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass",
-              "deployment": "blue", "target": "local", "env_hash": env_hash}
+              "deployment": "blue", "target": "local", "env_hash": env_hash, "pipeline": "pipe"}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":
@@ -85,6 +85,8 @@ def _requests(routes, run_id, env_hash):
         paths = [template]
         for name, choices in re.findall(r"\{(\w+)(?::([^}]*))?\}", template):
             values = choices.split("|") if choices else [sample[name]]
+            if template == "/runs/{run_id}/pipeline" and pipeline_run is not None:
+                values = [pipeline_run]
             paths = [re.sub(r"\{" + name + r"[^}]*\}", v, p, count=1) for p in paths for v in values]
         query = SAMPLE_QUERY.get(template)
         out += [(m.upper(), [p for p in path.split("/") if p], handler, query) for path in paths
@@ -92,15 +94,25 @@ def _requests(routes, run_id, env_hash):
     return out
 
 
+@pytest.fixture
+def pipeline_run(mlws_ws, tmp_path):
+    """A completed run of pipeline "pipe" (one script step)."""
+    project = tmp_path / "pipe"
+    project.mkdir()
+    (project / "s.py").write_text("print('hi')\n")
+    (project / "pipeline.yaml").write_text("name: pipe\nsteps:\n  - {name: s, script: s.py}\n")
+    return mlws_ws.pipelines.run(project / "pipeline.yaml", wait=True)
+
+
 async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, workspace_state,
-                           wheelhouse):
+                           wheelhouse, pipeline_run):
     from jupyter_mlws.environments.spec import EnvironmentSpec
     from jupyter_mlws.environments.wheels import BuildOptions
 
     shutil.copy(Path(__file__).parents[1] / "notebooks" / "train.ipynb", jp_root_dir / "params.ipynb")
     env = mlws_ws.environments.build(EnvironmentSpec("%d.%d" % sys.version_info[:2], ("six==1.16.0",)),
                                      options=BuildOptions(find_links=(str(wheelhouse),), no_index=True))
-    requests = _requests(routes, team, env["hash"])
+    requests = _requests(routes, team, env["hash"], pipeline_run)
     assert len(requests) > 20
     before = workspace_state(mlws_ws)
     for method, parts, handler, query in requests:
