@@ -187,7 +187,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (12, "environments built on compute targets: spec, state, path, sizes, last use", _environments),
     (13, "runs executed elsewhere: the attempt executing each (older ones fenced off), cancels asked",
      _run_executions),
-    (18, "pipelines: a pipeline run's definition and options, and each step's state, child run, "
+    (14, "pipelines: a pipeline run's definition and options, and each step's state, child run, "
          "reuse key and its parts, why it ran or was reused, and its outputs", _pipelines),
 ]
 LATEST = MIGRATIONS[-1][0]

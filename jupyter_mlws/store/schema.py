@@ -512,7 +512,7 @@ run_executions = Table(
     Column("cancel_requested_at", BigInteger, nullable=True),
 )
 
-# -- pipelines (migration 18) -----------------------------------------------------------------
+# -- pipelines (migration 14) -----------------------------------------------------------------
 
 # a pipeline run: its parent run, the pipeline's name, its checked definition (JSON, the steps and
 # their inputs: the DAG) and the options it was started with (JSON: parameters, compute, only,
