@@ -3,7 +3,8 @@ a reason.
 
 - ssh: the connection's steps (DNS, TCP connect, SSH handshake, host key, authentication), then
   the host's Python (its version), whether it imports jupyter_mlws (which version), and the
-  free space in the work folder (created if missing);
+  free space in the work folder (created if missing); what runs whose runner died left on the
+  host is cleaned up over the same connection (a ``cleanup`` line, when there was any);
 - dask: DNS and TCP connect to the scheduler, then the scheduler itself when ``distributed`` is
   installed here (its workers and threads), and whether its workers and the scheduler import
   jupyter_mlws (which version);
@@ -167,9 +168,11 @@ def _why(error: object) -> str:
 # -- ssh --------------------------------------------------------------------------------------
 
 
-def ssh_checks(connect: Callable, python: str, workdir: str) -> list[Check]:
+def ssh_checks(connect: Callable, python: str, workdir: str,
+               cleanup: Callable | None = None) -> list[Check]:
     """An SSH host: ``connect(on_step)`` opens the connection (telling each step that passed);
-    then Python, jupyter_mlws and the disk over it."""
+    then Python, jupyter_mlws and the disk over it; ``cleanup(conn)`` (the run ids it cleaned
+    up after) last."""
     checks: list[Check] = []
     try:
         conn = connect(lambda step, detail: checks.append(Check(step, OK, detail)))
@@ -185,7 +188,20 @@ def ssh_checks(connect: Callable, python: str, workdir: str) -> list[Check]:
         checks.append(_package(conn, python) if found.status == OK
                       else Check("jupyter_mlws", SKIP, "needs Python"))
         checks.append(_remote_disk(conn, workdir))
+        if cleanup is not None:
+            checks += _cleanup(conn, cleanup)
     return checks
+
+
+def _cleanup(conn, cleanup: Callable) -> list[Check]:
+    try:
+        cleaned = cleanup(conn)
+    except MlwsError as exc:
+        return [Check("cleanup", FAIL, f"what lost runs left on the host could not be removed: {exc}")]
+    if not cleaned:
+        return []
+    return [Check("cleanup", OK, f"stopped and removed what {len(cleaned)} lost run(s) left on "
+                                 f"the host: {', '.join(cleaned)}")]
 
 
 def _last_line(output: str) -> str:

@@ -6,7 +6,9 @@
   there, default ``python3``), ``key_secret`` (the name of the workspace secret holding the
   private key), ``env`` (what runs execute with there: ``system``, the default, the target's
   ``python`` as it is; ``build``, the run's environment built on the host on first use and
-  reused), and the host's pinned key (:mod:`.ssh.hostkeys`);
+  reused), ``keepalive`` (seconds, default 10: a quiet connection sends a keepalive that often,
+  and a run's connection that gets no answer for 3 of them is lost, see
+  :mod:`.ssh.connection`), and the host's pinned key (:mod:`.ssh.hostkeys`);
 - ``dask``: ``address`` of a scheduler, ``tcp://HOST:PORT`` or ``tls://HOST:PORT``.
 
 Every setting is checked before anything is recorded or any connection is made; an option that
@@ -27,8 +29,11 @@ CREATABLE = (SSH, DASK)
 DEFAULT_PORT = 22
 DEFAULT_WORKDIR = "mlws-work"
 DEFAULT_PYTHON = "python3"
+#: seconds between keepalives on an ssh target's connection (its ``keepalive`` setting)
+DEFAULT_KEEPALIVE = 10
+KEEPALIVE_MAX = 3600
 #: the settings of each type
-OPTIONS = {SSH: ("host", "user", "port", "workdir", "python", "key_secret", "env"),
+OPTIONS = {SSH: ("host", "user", "port", "workdir", "python", "key_secret", "env", "keepalive"),
            DASK: ("address",)}
 #: what an ssh target's runs execute with: its ``python`` as it is, or the run's environment built
 ENV_MODES = ("system", "build")
@@ -101,9 +106,19 @@ def check_workdir(workdir: object) -> str:
     return text
 
 
+def check_keepalive(seconds: object) -> int:
+    """Seconds between keepalives, 1 to :data:`KEEPALIVE_MAX`."""
+    if isinstance(seconds, str) and seconds.isdecimal() and len(seconds) <= 5:
+        seconds = int(seconds)
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= KEEPALIVE_MAX:
+        raise InvalidInput(f"invalid keepalive {str(seconds)[:40]!r}: give whole seconds from 1 to "
+                           f"{KEEPALIVE_MAX} (default {DEFAULT_KEEPALIVE})")
+    return seconds
+
+
 def ssh_settings(*, host: object = None, user: object = None, port: object = None,
                  workdir: object = None, python: object = None, key_secret: object = None,
-                 env: object = None) -> dict:
+                 env: object = None, keepalive: object = None) -> dict:
     """The settings of an ssh target, checked; InvalidInput names the first wrong one."""
     from ..secrets.names import check_name as check_secret_name
 
@@ -117,7 +132,8 @@ def ssh_settings(*, host: object = None, user: object = None, port: object = Non
             "workdir": DEFAULT_WORKDIR if workdir is None else check_workdir(workdir),
             "python": DEFAULT_PYTHON if python is None else check_remote_path(python, "the interpreter (--python)"),
             "key_secret": None if key_secret is None else check_secret_name(key_secret),
-            "env": env or ENV_MODES[0]}
+            "env": env or ENV_MODES[0],
+            "keepalive": DEFAULT_KEEPALIVE if keepalive is None else check_keepalive(keepalive)}
 
 
 def dask_settings(*, address: object = None) -> dict:

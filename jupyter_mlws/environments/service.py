@@ -191,11 +191,17 @@ class EnvironmentService:
         Raises BuildFailed (the reason names the step and the distribution), InvalidInput for
         an unknown target.
         """
+        return self.ensure_record(spec, target, options=options, actor=actor)[0]
+
+    def ensure_record(self, spec: EnvironmentSpec, target: str, *,
+                      options: BuildOptions | None = None, actor: str = "") -> tuple[str, dict]:
+        """:meth:`ensure`, with the environment's record (:meth:`build`'s: ``reused`` says
+        whether it was built now)."""
         record = self.build(spec, target, options=options, actor=actor)
         if record["state"] != READY:
             raise BuildFailed(f"environment {spec.short_hash} could not be built on target "
                               f"{target!r}: {record['error']}")
-        return self.places(target).env_python(spec.hash)
+        return self.places(target).env_python(spec.hash), record
 
     def _row(self, target: str, env_hash: str):
         with self.db.read() as conn:
