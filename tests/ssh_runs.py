@@ -125,13 +125,13 @@ def kill_sshd(sshd) -> None:
             pass
 
 
-def runner_gone(ws, run_id: str, timeout: float = 60.0) -> None:
+def runner_gone(ws, run_id: str, timeout: float = 60.0, target: str = NAME) -> None:
     """Wait for the run's runner (here) to exit: it removes the run's folder on the host last."""
     from jupyter_mlws.compute.base import EXITED, Handle
 
-    target = ws.compute.target(NAME)
+    backend = ws.compute.target(target)
     deadline = time.monotonic() + timeout
-    while target.poll(Handle(NAME, run_id)) != EXITED:
+    while backend.poll(Handle(target, run_id)) != EXITED:
         assert time.monotonic() < deadline, "the runner did not exit"
         time.sleep(0.1)
 

@@ -41,8 +41,9 @@ def _confirm_on_tty(yes: bool):
                                 "folder or absolute (default mlws-work).")
 @click.option("--python", "python", help="ssh: the interpreter on the host (default python3).")
 @click.option("--env", "env", type=click.Choice(["system", "build"]),
-              help="ssh: what runs execute with: the --python as it is (system, the default), or "
-                   "each run's environment built on the host once and reused (build).")
+              help="ssh, dask: what runs execute with: the --python (dask: the workers' Python) as "
+                   "it is (system, the default), or each run's environment built on the host (the "
+                   "worker's machine) once and reused (build).")
 @click.option("--keepalive", type=int, help="ssh: seconds between keepalives on a run's connection "
                                           "(default 10); one that gets no answer for 3 of them is "
                                           "lost, failing its run.")

@@ -140,12 +140,9 @@ def _cluster_package(client, workers: list[str]) -> Check:
                                            "start workers (dask worker ADDRESS) where jupyter_mlws "
                                            "is installed")
     seen = {w: v for w, v in client.run(mlws_version, on_error="return").items() if w in workers}
-    missing = sorted(w for w, v in seen.items() if not isinstance(v, str))
-    if missing:
-        why = _why(seen[missing[0]])
-        return Check("jupyter_mlws", FAIL, f"workers need jupyter_mlws installed: {len(missing)} of "
-                                           f"{len(seen)} cannot import it ({missing[0]}: {why}); "
-                                           "pip install jupyter_mlws where they run")
+    lacking = workers_lacking(seen)
+    if lacking:
+        return Check("jupyter_mlws", FAIL, lacking)
     try:
         seen["scheduler"] = client.run_on_scheduler(mlws_version)
     except Exception as exc:  # noqa: BLE001 - the scheduler's import error, as it came back
@@ -157,6 +154,16 @@ def _cluster_package(client, workers: list[str]) -> Check:
                                                                     f"and {_count(len(workers), 'worker')}"
     same = "" if versions == [__version__] else f" (this machine has {__version__})"
     return Check("jupyter_mlws", OK, shown + same)
+
+
+def workers_lacking(seen: dict) -> str | None:
+    """What to tell when workers cannot import jupyter_mlws: ``seen`` is each worker's answer to
+    :func:`~.dask_tasks.mlws_version` (its version, or the error it raised); None when all can."""
+    missing = sorted(w for w, v in seen.items() if not isinstance(v, str))
+    if not missing:
+        return None
+    return (f"workers need jupyter_mlws installed: {len(missing)} of {len(seen)} cannot import it "
+            f"({missing[0]}: {_why(seen[missing[0]])}); pip install jupyter_mlws where they run")
 
 
 def _why(error: object) -> str:

@@ -115,6 +115,24 @@ class EnvironmentService:
             return from_dict({k: v for k, v in data["spec"].items() if k != "hash"})
         return _legacy(data)
 
+    def for_remote_run(self, kernel: str) -> EnvironmentSpec:
+        """The spec of kernel ``kernel``'s environment, for a run to execute in it on another
+        machine (a target with ``env: build``), where the remote executor runs with it: so it
+        must hold jupyter_mlws.  Raises Unavailable saying so when it does not (and the errors
+        of :meth:`of_kernel`)."""
+        spec = self.of_kernel(kernel)
+        if "jupyter-mlws" not in spec.versions():
+            raise Unavailable(f"kernel {kernel!r}'s environment does not have jupyter_mlws, which "
+                              "executes the run where its environment is built: install "
+                              "jupyter_mlws in that environment (pip install jupyter_mlws), or "
+                              "run on a target with env 'system'")
+        return spec
+
+    def local_wheels(self, spec: EnvironmentSpec, options: BuildOptions | None = None) -> list:
+        """The wheels of ``spec``'s local packages (built here once, then cached): what a
+        target that builds environments itself (a Dask worker) is given."""
+        return [self.wheels.wheel(pkg, options or BuildOptions()) for pkg in spec.local]
+
     def parse(self, data: Mapping[str, Any]) -> EnvironmentSpec:
         """The spec of a JSON object (:meth:`EnvironmentSpec.to_dict`); InvalidInput if it is none."""
         return from_dict(data)
@@ -176,7 +194,7 @@ class EnvironmentService:
             return {**_record(self._row(target, env_hash)), "reused": True}
         self._start(target, spec, place, actor)
         try:
-            wheels = [self.wheels.wheel(pkg, options) for pkg in spec.local]
+            wheels = self.local_wheels(spec, options)
             result = builder.build(place, env_hash, spec.python, spec.packages, wheels, options)
         except MlwsError as exc:
             result = {"state": FAILED, "built": False, "reason": str(exc)}

@@ -617,8 +617,10 @@ SCHEMAS = {
         "key_secret": {"type": "string", "minLength": 1, "maxLength": 127,
                        "description": "ssh: the workspace secret holding the private key"},
         "env": {"type": "string", "enum": ["system", "build"],
-                "description": "ssh: what runs execute with: the python as it is (system), or "
-                               "each run's environment built on the host once (build)"},
+                "description": "ssh and dask: what runs execute with: the host's python (ssh) "
+                               "or the workers' (dask) as it is (system), or each run's "
+                               "environment built on the host (the worker's machine) once "
+                               "(build)"},
         "keepalive": {"type": "integer", "minimum": 1, "maximum": 3600,
                       "description": "ssh: seconds between keepalives on a run's connection (10); "
                                      "one unanswered for 3 of them is lost, failing its run"},

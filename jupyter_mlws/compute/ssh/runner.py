@@ -75,7 +75,7 @@ def python_for(ws, target: dict, run_id: str) -> str:
     if target.get("env", "system") != "build":
         return target["python"]
     try:
-        spec = ws.environments.of_kernel(ws.notebooks.job(run_id).kernel)
+        spec = ws.environments.for_remote_run(ws.notebooks.job(run_id).kernel)
         say(f"environment {spec.short_hash}: building it on the host, or reusing it")
         python, record = ws.environments.ensure_record(spec, target["name"])
         say(f"environment {spec.short_hash} " + ("reused: nothing to build" if record["reused"]
