@@ -62,7 +62,7 @@ class TargetLauncher:
     """
 
     poll = 0.5
-    check_every = 3.0
+    check_every = 5.0
 
     def __init__(self, target, *, job, hand_over, runs, cancel_run, check):
         self.target, self._job, self._hand_over = target, job, hand_over
