@@ -80,12 +80,23 @@ def cli(ws, *args):
     return CliRunner().invoke(main, ["-w", str(ws.root), *map(str, args)], catch_exceptions=False)
 
 
-def login_processes(sshd) -> list[str]:
-    """The login user's processes other than sshd's own (``PID COMMAND`` lines)."""
+def run_processes(sshd, run_id: str) -> list[str]:
+    """The login user's processes that work for run ``run_id`` (``PID COMMAND`` lines): those
+    whose environment names the run (the executor, its kernel, what they started).  Other
+    processes of the login user (another test session's) do not count."""
     out = subprocess.run(["ps", "-u", sshd.user.name, "-o", "pid=,args="], capture_output=True,
                          text=True).stdout
-    return [line.strip() for line in out.splitlines() if line.strip()
-            and "sshd" not in line.split(None, 1)[1]]
+    marker = f"MLWS_RUN_ID={run_id}".encode()
+    found = []
+    for line in out.splitlines():
+        pid = line.split(None, 1)[0] if line.strip() else ""
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ:
+            found.append(line.strip())
+    return found
 
 
 def runner_state(ws, run_id: str, timeout: float = 120.0) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from ssh_runs import (NAME, WORKDIR, cli, gpu1, group_alive, kill_sshd,  # noqa: F401
-                      login_processes, remote_python, run_folder, runner_gone, runner_state,
+                      remote_python, run_folder, run_processes, runner_gone, runner_state,
                       wait_group_gone, wait_text)
 
 def test_a_notebook_runs_on_the_ssh_host_recorded_like_a_local_run(gpu1, sshd):
@@ -44,7 +44,7 @@ def test_a_notebook_runs_on_the_ssh_host_recorded_like_a_local_run(gpu1, sshd):
     assert (workdir / "runs").is_dir() and not (workdir / "runs" / run.id).exists()
     for folder in (sshd.user.home, workdir, Path(".")):  # what an injection would have made
         assert not [p.name for p in folder.iterdir() if p.name[:1].isdigit() or "injected" in p.name]
-    assert login_processes(sshd) == []
+    assert run_processes(sshd, run.id) == []
 
 
 def test_cancel_stops_the_remote_kernel_and_everything_it_started(gpu1, sshd):
@@ -52,14 +52,14 @@ def test_cancel_stops_the_remote_kernel_and_everything_it_started(gpu1, sshd):
     run = ws.submit_notebook(project / "pause.ipynb", {"pause": 600}, compute=NAME)
     runner_state(ws, run.id)
     wait_text(ws, run.id, "stdout.log", "pausing")
-    assert any("ipykernel" in p for p in login_processes(sshd))
+    assert any("ipykernel" in p for p in run_processes(sshd, run.id))
     ended = ws.cancel_run(run.id, grace=10)
     assert ended.status == "canceled"
     runner_gone(ws, run.id)
     deadline = time.monotonic() + 30
-    while login_processes(sshd) and time.monotonic() < deadline:
+    while run_processes(sshd, run.id) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert login_processes(sshd) == []
+    assert run_processes(sshd, run.id) == []
 
 
 def test_a_lost_connection_fails_the_run_naming_the_step_and_a_rerun_succeeds(gpu1, sshd):
@@ -91,6 +91,7 @@ def test_a_lost_connection_fails_the_run_naming_the_step_and_a_rerun_succeeds(gp
     assert ws.compute.target_of(rerun.id)[0] == NAME
     wait_group_gone(state["pgid"])  # its kernel with it: one process group
     assert not run_folder(sshd, run.id).exists()
+    runner_gone(ws, rerun.id)  # it stores its log with the run as it exits
     assert f"cleaned up after run {run.id}" in ws.run_logs(rerun.id)["ssh-runner.log"].decode()
 
 
