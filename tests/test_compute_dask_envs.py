@@ -14,7 +14,7 @@ import time
 import pytest
 
 from jupyter_mlws.compute.base import Handle
-from mlws_testing import fresh_target, served_at, train_project
+from mlws_testing import fresh_target, remote_project
 
 NAME = "daskb"
 
@@ -40,16 +40,8 @@ def env_cluster(small_kernel):
 
 @pytest.fixture
 def env_ws(http_workspace, monkeypatch, tmp_path):
-    ws = http_workspace.ws
-    ws._compute = ws._notebooks = None
-    notebook = train_project(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    try:
-        with served_at(ws, http_workspace.url):
-            yield ws, notebook
-    finally:
-        ws.compute.close()
-        ws._compute = ws._notebooks = None
+    with remote_project(http_workspace.ws, http_workspace.url, tmp_path, monkeypatch) as notebook:
+        yield http_workspace.ws, notebook
 
 
 def _exited(target, handle, timeout: float = 60.0) -> None:
