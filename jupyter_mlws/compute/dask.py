@@ -198,7 +198,10 @@ class DaskTarget(RemoteTarget):
         now = time.monotonic()
         if now - self._workers_checked.get(self.address, -1e9) < self.WORKERS_CHECK_S:
             return
-        seen = dict(client.run(mlws_version, on_error="return"))
+        try:
+            seen = dict(client.run(mlws_version, on_error="return"))
+        except Exception:  # noqa: BLE001 - the question failed, not the workers: submit anyway
+            return
         lacking = workers_lacking(seen)
         if lacking:
             raise StepFailed(ENVIRONMENT, f"dask {self.address}", lacking)

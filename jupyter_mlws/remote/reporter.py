@@ -107,7 +107,14 @@ class HttpReporter(Reporter):
         self.lost = False
 
     def _call(self, method: str, *parts: str, body: Any = None, query=None) -> Any:
+        self._reachable()
         return self.client.call(method, ("runs", self.run_id, *parts), body, query=query)
+
+    def _reachable(self) -> None:
+        """Unavailable at once once the run was given up (nothing more is tried)."""
+        if self.lost:
+            raise Unavailable(f"the workspace could not be reached for {self.lost_after:g} s: "
+                              "the run was given up")
 
     # -- before it starts ------------------------------------------------------------------
 
@@ -204,7 +211,7 @@ class HttpReporter(Reporter):
                 # out of reach for now: the workspace marks the run killed if that lasts
                 if time.monotonic() - reached < self.lost_after:
                     continue
-                stop = self.lost = True
+                self.lost = stop = True
             if stop and not self._canceled.is_set():
                 self._canceled.set()
                 if self.on_cancel is not None:
@@ -270,9 +277,11 @@ class HttpReporter(Reporter):
         self._call("PUT", "cell-records", body={"cells": records})
 
     def store_notebook(self, name: str, path: Path) -> None:
+        self._reachable()
         self._files.upload_file(self.run_id, f"notebook/{name}", path)
 
     def store_outputs(self, folder: Path) -> None:
+        self._reachable()
         self._files.upload_folder(self.run_id, "outputs", folder, since_ms=self._started_ms)
 
     def copy_output(self) -> None:
@@ -311,7 +320,7 @@ class HttpReporter(Reporter):
             return ended_status(exc) or status
 
     def log(self, name: str, path: Path) -> None:
-        if self._ended:
+        if self._ended or self.lost:
             return  # the run's token died with it: nothing more is recorded
         try:
             mask_file(self.masker(), path)

@@ -339,8 +339,9 @@ class Watchdog:
                 return
 
     def stop(self) -> None:
+        """Stop watching (a probe under way is left to end with the connection)."""
         self._stop.set()
-        self._thread.join()
+        self._thread.join(0.5)
 
 
 def fetch_host_key(host: str, port: int, timeout: float = DEFAULT_TIMEOUT) -> HostKey:
