@@ -218,12 +218,15 @@ class Executions:
                                 ).scalar() is not None
 
     def heartbeat(self, run_id: str) -> dict:
-        """The process executing run ``run_id`` is alive; returns ``{"status", "cancel"}``: the
-        run's status, and whether it is asked to stop (a cancel asked, or the run ended)."""
+        """The process executing run ``run_id`` is alive; returns ``{"status", "cancel",
+        "heartbeat_timeout"}``: the run's status, whether it is asked to stop (a cancel asked, or
+        the run ended), and the seconds without a heartbeat after which the workspace ends the
+        run ``killed`` (an executor that cannot reach the workspace for that long stops)."""
         self.runs.heartbeat(run_id)
         record = self.runs.get(run_id)
         return {"status": record.status,
-                "cancel": record.status not in R.LIVE or self._cancel_asked(record.id)}
+                "cancel": record.status not in R.LIVE or self._cancel_asked(record.id),
+                "heartbeat_timeout": self.runs.heartbeat_timeout}
 
     def cancel(self, run_id: str, target, handle, grace: float,
                keep: Callable[[str], None] | None = None) -> None:

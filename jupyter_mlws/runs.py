@@ -191,6 +191,15 @@ class RunService:
         self.db.transact(update)
         return self.get(run_id)
 
+    def kill(self, run_id: str, reason: str) -> RunRecord:
+        """End a live run ``killed`` with ``reason`` (what executed it died without saying so,
+        as its target saw) and hand it to the :attr:`on_killed` callbacks, as :meth:`reap_stale`
+        does; Conflict when it has ended already."""
+        record = self.end(run_id, KILLED, reason)
+        for keep in self.on_killed:
+            keep(record.id)
+        return record
+
     def set_process(self, run_id: str, process) -> None:
         """Record the process executing a run (a :class:`~.compute.local.Process`: what cancel
         stops, once it has checked the pid is still that process)."""

@@ -458,7 +458,8 @@ class Workspace:
                 issue_token=lambda run_id: self.run_tokens.issue(run_id),
                 secret_env=lambda run_id: self.secrets.env_for_run(run_id),
                 connect=lambda name: self.compute.connect(name, check_actor=False),
-                runs=self.runs, root=self.root, live_root=self.artifacts.live_root)
+                runs=self.runs, root=self.root, live_root=self.artifacts.live_root,
+                environments=self.environments)
             self._compute = ComputeService(self.db, access=self.access, secrets=self.secrets,
                                            known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
                                            backends=backends, launch=launch)

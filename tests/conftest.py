@@ -173,6 +173,15 @@ def wheelhouse(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def small_kernel(tmp_path_factory):
+    """A small kernel environment of its own (tests/kernel_env.py): its ``venv``, ``wheelhouse``
+    and ``jupyter_path`` (a ``python3`` kernelspec running it: set ``JUPYTER_PATH`` to use it)."""
+    from kernel_env import make
+
+    return make(tmp_path_factory.mktemp("small-kernel"))
+
+
 def _need_distributed():
     try:
         import distributed  # noqa: F401

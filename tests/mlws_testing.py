@@ -235,6 +235,23 @@ def served_at(ws, url: str):
         ws.config.server_url = None
 
 
+@contextmanager
+def remote_project(ws, url: str, folder: Path, monkeypatch):
+    """Workspace ``ws`` reporting to its server at ``url`` (:func:`served_at`), its compute and
+    notebook services built afresh before and after (another test may have replaced a backend),
+    the test run from ``folder``, which holds a project with train.ipynb: yields the notebook's
+    path."""
+    ws._compute = ws._notebooks = None
+    notebook = train_project(folder)
+    monkeypatch.chdir(folder)
+    try:
+        with served_at(ws, url):
+            yield notebook
+    finally:
+        ws.compute.close()
+        ws._compute = ws._notebooks = None
+
+
 def train_project(folder: Path) -> Path:
     """A project folder below ``folder`` holding tests/notebooks/train.ipynb; the notebook's path."""
     import shutil

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from jupyter_mlws.compute.base import Handle
 from jupyter_mlws.compute.failures import StepFailed
 from jupyter_mlws.store import schema as S
-from mlws_testing import fresh_target, free_port, served_at, train_project
+from mlws_testing import fresh_target, free_port, remote_project
 
 
 def dead_address() -> str:
@@ -96,18 +96,10 @@ def dask_ws(http_workspace, dask_cluster, local_cluster, monkeypatch, tmp_path):
     targets ``procs`` (the dask scheduler + workers) and ``lc`` (the LocalCluster), and a project
     holding train.ipynb."""
     ws = http_workspace.ws
-    ws._compute = ws._notebooks = None  # the session's workspace: built afresh (another test may
-    # have replaced the dask backend)
-    for name, cluster in (("procs", dask_cluster), ("lc", local_cluster)):
-        fresh_target(ws, name, "dask", address=cluster.address)
-    notebook = train_project(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    try:
-        with served_at(ws, http_workspace.url):
-            yield ws, notebook
-    finally:
-        ws.compute.close()
-        ws._compute = ws._notebooks = None
+    with remote_project(ws, http_workspace.url, tmp_path, monkeypatch) as notebook:
+        for name, cluster in (("procs", dask_cluster), ("lc", local_cluster)):
+            fresh_target(ws, name, "dask", address=cluster.address)
+        yield ws, notebook
 
 
 def wait_until(what, timeout: float = 120.0, every: float = 0.2):

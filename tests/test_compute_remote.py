@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from jupyter_mlws.errors import NotFound
-from mlws_testing import fresh_target, served_at, train_project
+from mlws_testing import fresh_target, remote_project
 
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 
@@ -33,16 +33,13 @@ def box(http_workspace, monkeypatch, tmp_path):
 
     ws = http_workspace.ws
     monkeypatch.setitem(registry.BACKENDS, "dask", "remote_target:ProcessTarget")
-    ws._compute = ws._notebooks = None  # built again with the registry above
-    fresh_target(ws, "box", "dask", address="tcp://127.0.0.1:1")
-    notebook = train_project(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    try:
-        with served_at(ws, http_workspace.url):
+    with remote_project(ws, http_workspace.url, tmp_path, monkeypatch) as notebook:  # the
+        # services built again with the registry above
+        fresh_target(ws, "box", "dask", address="tcp://127.0.0.1:1")
+        try:
             yield ws, notebook
-    finally:
-        remote_target.reap()
-        ws._compute = ws._notebooks = None
+        finally:
+            remote_target.reap()
 
 
 def _cli(ws, *args):

@@ -186,3 +186,32 @@ def _kill_kernels_of(run_id: str) -> None:
                 os.kill(int(entry), signal.SIGKILL)
             except OSError:
                 pass
+
+
+def test_an_executor_that_cannot_reach_the_workspace_for_its_heartbeat_timeout_gives_up(tmp_path):
+    """Its heartbeats go nowhere (the server's port is closed: an SSH runner that held the tunnel
+    died): after ``lost_after`` seconds it asks to stop (its kernel is stopped), and its end is
+    ``killed`` without another request: the workspace ends the run killed itself."""
+    import socket
+    import threading
+
+    from jupyter_mlws.remote.client import Client
+    from jupyter_mlws.remote.reporter import HttpReporter
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: connections are refused
+    stopped = threading.Event()
+    client = Client(f"http://127.0.0.1:{port}/", "mlws_run_x", timeout=2.0)
+    reporter = HttpReporter(client, "r1", tmp_path, heartbeat_interval=0.05, on_cancel=stopped.set)
+    reporter.lost_after = 0.5
+    beat = threading.Thread(target=reporter._beat, daemon=True)
+    beat.start()
+    try:
+        assert stopped.wait(30), "it never gave the run up"
+        assert reporter.lost and reporter.is_canceled()
+        assert reporter.ended("failed", "anything") == "killed"
+    finally:
+        reporter.close()
+        client.close()
+        beat.join(5)

@@ -41,19 +41,23 @@ def _confirm_on_tty(yes: bool):
                                 "folder or absolute (default mlws-work).")
 @click.option("--python", "python", help="ssh: the interpreter on the host (default python3).")
 @click.option("--env", "env", type=click.Choice(["system", "build"]),
-              help="ssh: what runs execute with: the --python as it is (system, the default), or "
-                   "each run's environment built on the host once and reused (build).")
+              help="ssh, dask: what runs execute with: the --python (dask: the workers' Python) as "
+                   "it is (system, the default), or each run's environment built on the host (the "
+                   "worker's machine) once and reused (build).")
+@click.option("--keepalive", type=int, help="ssh: seconds between keepalives on a run's connection "
+                                          "(default 10); one that gets no answer for 3 of them is "
+                                          "lost, failing its run.")
 @click.option("--host-key", help="ssh: pin this key ('ssh-ed25519 AAAA...') without asking.")
 @click.option("--yes", "-y", is_flag=True, help="ssh: accept the key the host presents now.")
 @click.option("--address", help="dask: the scheduler's address, tcp://HOST:PORT.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
-def compute_create(ctx, name, kind, host, user, port, key_secret, workdir, python, env, host_key, yes,
-                   address, as_json) -> None:
+def compute_create(ctx, name, kind, host, user, port, key_secret, workdir, python, env, keepalive,
+                   host_key, yes, address, as_json) -> None:
     """Create compute target NAME (an ssh host's key is shown to confirm, then pinned)."""
     options = dict(host=host, user=user, port=port, key_secret=key_secret, workdir=workdir,
-                   python=python, env=env, address=address)
+                   python=python, env=env, keepalive=keepalive, address=address)
     target = _ws(ctx).compute.create(name, kind, host_key=host_key, accept_host_key=yes,
                                      confirm=_confirm_on_tty(yes),
                                      **{k: v for k, v in options.items() if v is not None})
@@ -98,7 +102,8 @@ def compute_show(ctx, name, as_json) -> None:
     if t["type"] == "ssh":
         pairs += [("host", t["host"]), ("port", t["port"]), ("user", t["user"]),
                   ("key secret", t["key_secret"] or "-"), ("work folder", t["workdir"]),
-                  ("python", t["python"]), ("host key", t["host_key_fingerprint"]),
+                  ("python", t["python"]), ("env", t.get("env", "system")),
+                  ("keepalive", f"{t['keepalive']} s"), ("host key", t["host_key_fingerprint"]),
                   ("", t["host_key"][:60] + ("..." if len(t["host_key"]) > 60 else ""))]
     elif t["type"] == "dask":
         pairs += [("address", t["address"])]

@@ -152,6 +152,9 @@ class RemoteLaunch:
     root, live_root : path, optional
         The workspace's folder (a runner process here opens it) and its runs' live folder
         (where a target keeps a run's runner log and state).
+    environments : EnvironmentService, optional
+        The runs' environments (a dask target with ``env: build`` takes a run's spec and local
+        wheels from it).
     """
 
     server_url: Callable[[], str]
@@ -161,6 +164,7 @@ class RemoteLaunch:
     runs: Any = None
     root: Any = None
     live_root: Any = None
+    environments: Any = None
 
 
 class RemoteTarget(ComputeTarget):

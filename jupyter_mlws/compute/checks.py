@@ -3,7 +3,8 @@ a reason.
 
 - ssh: the connection's steps (DNS, TCP connect, SSH handshake, host key, authentication), then
   the host's Python (its version), whether it imports jupyter_mlws (which version), and the
-  free space in the work folder (created if missing);
+  free space in the work folder (created if missing); what runs whose runner died left on the
+  host is cleaned up over the same connection (a ``cleanup`` line, when there was any);
 - dask: DNS and TCP connect to the scheduler, then the scheduler itself when ``distributed`` is
   installed here (its workers and threads), and whether its workers and the scheduler import
   jupyter_mlws (which version);
@@ -139,12 +140,9 @@ def _cluster_package(client, workers: list[str]) -> Check:
                                            "start workers (dask worker ADDRESS) where jupyter_mlws "
                                            "is installed")
     seen = {w: v for w, v in client.run(mlws_version, on_error="return").items() if w in workers}
-    missing = sorted(w for w, v in seen.items() if not isinstance(v, str))
-    if missing:
-        why = _why(seen[missing[0]])
-        return Check("jupyter_mlws", FAIL, f"workers need jupyter_mlws installed: {len(missing)} of "
-                                           f"{len(seen)} cannot import it ({missing[0]}: {why}); "
-                                           "pip install jupyter_mlws where they run")
+    lacking = workers_lacking(seen)
+    if lacking:
+        return Check("jupyter_mlws", FAIL, lacking)
     try:
         seen["scheduler"] = client.run_on_scheduler(mlws_version)
     except Exception as exc:  # noqa: BLE001 - the scheduler's import error, as it came back
@@ -158,6 +156,16 @@ def _cluster_package(client, workers: list[str]) -> Check:
     return Check("jupyter_mlws", OK, shown + same)
 
 
+def workers_lacking(seen: dict) -> str | None:
+    """What to tell when workers cannot import jupyter_mlws: ``seen`` is each worker's answer to
+    :func:`~.dask_tasks.mlws_version` (its version, or the error it raised); None when all can."""
+    missing = sorted(w for w, v in seen.items() if not isinstance(v, str))
+    if not missing:
+        return None
+    return (f"workers need jupyter_mlws installed: {len(missing)} of {len(seen)} cannot import it "
+            f"({missing[0]}: {_why(seen[missing[0]])}); pip install jupyter_mlws where they run")
+
+
 def _why(error: object) -> str:
     """An error a worker or the scheduler sent back, in one short line."""
     text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
@@ -167,9 +175,11 @@ def _why(error: object) -> str:
 # -- ssh --------------------------------------------------------------------------------------
 
 
-def ssh_checks(connect: Callable, python: str, workdir: str) -> list[Check]:
+def ssh_checks(connect: Callable, python: str, workdir: str,
+               cleanup: Callable | None = None) -> list[Check]:
     """An SSH host: ``connect(on_step)`` opens the connection (telling each step that passed);
-    then Python, jupyter_mlws and the disk over it."""
+    then Python, jupyter_mlws and the disk over it; ``cleanup(conn)`` (the run ids it cleaned
+    up after) last."""
     checks: list[Check] = []
     try:
         conn = connect(lambda step, detail: checks.append(Check(step, OK, detail)))
@@ -185,7 +195,20 @@ def ssh_checks(connect: Callable, python: str, workdir: str) -> list[Check]:
         checks.append(_package(conn, python) if found.status == OK
                       else Check("jupyter_mlws", SKIP, "needs Python"))
         checks.append(_remote_disk(conn, workdir))
+        if cleanup is not None:
+            checks += _cleanup(conn, cleanup)
     return checks
+
+
+def _cleanup(conn, cleanup: Callable) -> list[Check]:
+    try:
+        cleaned = cleanup(conn)
+    except MlwsError as exc:
+        return [Check("cleanup", FAIL, f"what lost runs left on the host could not be removed: {exc}")]
+    if not cleaned:
+        return []
+    return [Check("cleanup", OK, f"stopped and removed what {len(cleaned)} lost run(s) left on "
+                                 f"the host: {', '.join(cleaned)}")]
 
 
 def _last_line(output: str) -> str:

@@ -24,7 +24,14 @@ Failures:
   restarted): :meth:`DaskTarget.poll` ends the run ``failed`` with a reason naming the Dask
   step;
 - heartbeats come from the worker's executor: a run whose executor vanished without a retry
-  ends ``killed``, as a local run does.
+  ends ``killed``, as a local run does;
+- workers that cannot import jupyter_mlws (which could not even load the run's task: such a
+  worker dies on it): the submission fails at once, naming them (asked of the workers at most
+  once a minute per scheduler), and nothing is queued.
+
+With ``env: build`` (the target's setting) a run executes in its kernel's environment, built on
+the worker's machine on first use and then reused (:mod:`.dask_env`); with ``system`` (the
+default) in the worker's own Python.
 
 ``distributed`` is imported only when a dask target is used (``pip install
 'jupyter_mlws[dask]'``).
@@ -41,8 +48,8 @@ from .. import run_records as R
 from ..errors import MlwsError, Unavailable
 from .base import EXITED, QUEUED, RUNNING, UNKNOWN, Handle, Job, RemoteTarget
 from .dask_tasks import (PROCESSING, WAITING, Hidden, cancel_keys, lost_reason, machine_output,
-                         run_task, task_key, task_states)
-from .failures import SCHEDULER, StepFailed
+                         mlws_version, run_task, task_key, task_states)
+from .failures import ENVIRONMENT, SCHEDULER, StepFailed
 from .network import DEFAULT_TIMEOUT, connect_tcp, resolve
 
 def _distributed():
@@ -124,11 +131,14 @@ class DaskTarget(RemoteTarget):
     LOG = "worker.log"
     #: seconds reaching the scheduler may take
     timeout = DEFAULT_TIMEOUT
+    #: seconds between two checks that the workers import jupyter_mlws (at a submission)
+    WORKERS_CHECK_S = 60.0
 
     def __init__(self, target: dict, launch):
         super().__init__(target, launch)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._workers_checked: dict[str, float] = {}
 
     @property
     def address(self) -> str:
@@ -168,14 +178,46 @@ class DaskTarget(RemoteTarget):
                               "children are handed to it one by one")
         distributed = _distributed()
         client = self.client()
+        self._check_workers(client)
+        env = self._environment(job)
         url = self.launch.server_url()
         key = task_key(job.run_id)
         secrets = Hidden(self.launch.secret_env(job.run_id), "run secrets")
         token = Hidden(self.launch.issue_token(job.run_id), "run token")
-        future = client.submit(run_task, url, token, job.run_id, key, secrets, key=key, pure=False)
+        future = client.submit(run_task, url, token, job.run_id, key, secrets, env, key=key,
+                               pure=False)
         distributed.fire_and_forget(future)
         self._await_held(client, key)
         return Handle(self.name, job.run_id, {"scheduler": self.address, "key": key})
+
+    def _check_workers(self, client) -> None:
+        """StepFailed (environment) when workers of the scheduler cannot import jupyter_mlws
+        (asked at most every :attr:`WORKERS_CHECK_S` seconds per scheduler)."""
+        from .checks import workers_lacking
+
+        now = time.monotonic()
+        if now - self._workers_checked.get(self.address, -1e9) < self.WORKERS_CHECK_S:
+            return
+        try:
+            seen = dict(client.run(mlws_version, on_error="return"))
+        except Exception:  # noqa: BLE001 - the question failed, not the workers: submit anyway
+            return
+        lacking = workers_lacking(seen)
+        if lacking:
+            raise StepFailed(ENVIRONMENT, f"dask {self.address}", lacking)
+        self._workers_checked[self.address] = now
+
+    def _environment(self, job: Job):
+        """With ``env: build``, the run's environment as its task carries it (its kernel's
+        spec and local wheels, built here once); else None (the workers' own Python).
+        Unavailable when that environment lacks jupyter_mlws."""
+        if self.target.get("env", "system") != "build":
+            return None
+        from .dask_env import EnvRequest
+
+        environments = self.launch.environments
+        spec = environments.for_remote_run(job.kernel)  # type: ignore[attr-defined]
+        return EnvRequest.of(spec, environments.local_wheels(spec))
 
     def _await_held(self, client, key: str) -> None:
         """Wait until the scheduler holds task ``key`` (the submission travels on the client's
@@ -208,17 +250,17 @@ class DaskTarget(RemoteTarget):
         except MlwsError:
             return UNKNOWN
         if state is None:
-            self._end_lost(handle)
+            self._end_lost(handle, lost_reason(handle.data["scheduler"]))
         if state in WAITING:
             return QUEUED
         return RUNNING if state in PROCESSING else EXITED
 
-    def _end_lost(self, handle: Handle) -> None:
+    def _end_lost(self, handle: Handle, reason: str) -> None:
         runs = getattr(self.launch, "runs", None)
         if runs is None or runs.get(handle.run_id).status not in R.LIVE:
             return
         try:
-            runs.end(handle.run_id, R.FAILED, lost_reason(handle.data["scheduler"]))
+            runs.end(handle.run_id, R.FAILED, reason)
         except MlwsError:
             pass  # it ended meanwhile
 

@@ -136,25 +136,36 @@ class Hidden:
         return (Hidden, (self.value, self.what))
 
 
-def run_task(url: str, token: Hidden, run_id: str, key: str, secrets: Hidden) -> str:
+def run_task(url: str, token: Hidden, run_id: str, key: str, secrets: Hidden, env=None) -> str:
     """Execute run ``run_id`` in this worker (a Dask task); return the run's final status.
 
-    Each call is an attempt of its own (``KEY.xxxxxxxx``).  Never raises (Dask would log the
-    task's arguments): an executor that failed before the run ended ends it ``failed`` with its
-    reason, when the workspace can still be reached.
+    Each call is an attempt of its own (``KEY.xxxxxxxx``).  ``env`` (a
+    :class:`~.dask_env.EnvRequest`): the run executes in that environment, built on this
+    machine first if need be, in a process of its own; None: in this worker, with its Python.
+    Never raises (Dask would log the task's arguments): an executor that failed before the run
+    ended ends it ``failed`` with its reason (the environment step, or execution), when the
+    workspace can still be reached.
     """
-    from ..remote.executor import execute_remote
+    from .failures import ENVIRONMENT, EXECUTION
 
     attempt = f"{key}.{uuid.uuid4().hex[:8]}"
     try:
         with task_output(key, attempt) as out:
+            step = EXECUTION
             try:
-                status = execute_remote(url, token.value, run_id, attempt=attempt,
-                                        secrets=secrets.value)
+                if env is None:
+                    from ..remote.executor import execute_remote
+
+                    status = execute_remote(url, token.value, run_id, attempt=attempt,
+                                            secrets=secrets.value)
+                else:
+                    step = ENVIRONMENT
+                    status = _execute_in(env, url, token, run_id, attempt, secrets, out)
+                    step = EXECUTION
             except Exception as exc:  # noqa: BLE001 - reported on the run, never raised to Dask
-                why = f"{type(exc).__name__}: {exc}"
+                why = f"{type(exc).__name__}: {exc}" if step == EXECUTION else str(exc)
                 out.write(f"the executor failed: {why}\n".encode(errors="replace"))
-                _end_unended(url, token, run_id, attempt, why)
+                _end_unended(url, token, run_id, attempt, why, step)
                 return f"failed: {why[:200]}"
             out.write(f"the run ended {status}\n".encode())
             return status
@@ -162,8 +173,28 @@ def run_task(url: str, token: Hidden, run_id: str, key: str, secrets: Hidden) ->
         return f"not started: {type(exc).__name__}: {exc}"
 
 
-def _end_unended(url: str, token: Hidden, run_id: str, attempt: str, why: str) -> None:
-    """End a run whose executor failed before it ended the run: failed, at the execution step."""
+def _execute_in(env, url: str, token: Hidden, run_id: str, attempt: str, secrets: Hidden, out) -> str:
+    """Execute the run in environment ``env`` (built here first if need be): its status as the
+    executor's exit tells (completed, else failed: the executor ended the run itself)."""
+    from .. import run_records as R
+    from . import dask_env
+
+    python = dask_env.ensure(env, lambda text: (out.write(f"{text}\n".encode()), out.flush()))
+    out.flush()
+    code = dask_env.run_executor(python, {**secrets.value, "MLWS_WORKSPACE": url,
+                                          "MLWS_TOKEN": token.value, "MLWS_RUN_ID": run_id,
+                                          "MLWS_ATTEMPT": attempt}, out)
+    if code == 0:
+        return R.COMPLETED
+    _end_unended(url, token, run_id, attempt, f"the executor in environment {env.short_hash} "
+                 f"exited with status {code} (its output: the target's logs of the run)")
+    return R.FAILED
+
+
+def _end_unended(url: str, token: Hidden, run_id: str, attempt: str, why: str,
+                 step: str | None = None) -> None:
+    """End a run whose executor failed before it ended the run: failed, at ``step`` (default
+    execution)."""
     from .. import run_records as R
     from ..errors import MlwsError
     from ..remote.client import Client
@@ -175,7 +206,8 @@ def _end_unended(url: str, token: Hidden, run_id: str, attempt: str, why: str) -
         runs = RemoteRuns(client)
         if runs.get(run_id).status in R.LIVE:
             where = f"dask worker {_worker_address()}"
-            runs.end(run_id, R.FAILED, str(StepFailed(EXECUTION, where, f"the run's executor failed: {why}")))
+            why = why if step not in (None, EXECUTION) else f"the run's executor failed: {why}"
+            runs.end(run_id, R.FAILED, str(StepFailed(step or EXECUTION, where, why)))
     except MlwsError:
         pass  # ended meanwhile, or the workspace is out of reach: a poll of the target ends it
     finally:

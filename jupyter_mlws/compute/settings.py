@@ -6,8 +6,12 @@
   there, default ``python3``), ``key_secret`` (the name of the workspace secret holding the
   private key), ``env`` (what runs execute with there: ``system``, the default, the target's
   ``python`` as it is; ``build``, the run's environment built on the host on first use and
-  reused), and the host's pinned key (:mod:`.ssh.hostkeys`);
-- ``dask``: ``address`` of a scheduler, ``tcp://HOST:PORT`` or ``tls://HOST:PORT``.
+  reused), ``keepalive`` (seconds, default 10: a quiet connection sends a keepalive that often,
+  and a run's connection that gets no answer for 3 of them is lost, see
+  :mod:`.ssh.connection`), and the host's pinned key (:mod:`.ssh.hostkeys`);
+- ``dask``: ``address`` of a scheduler, ``tcp://HOST:PORT`` or ``tls://HOST:PORT``; ``env``
+  (``system``, the default: runs execute with the workers' own Python; ``build``: each run's
+  environment built on the worker's machine on first use and reused, see :mod:`.dask_env`).
 
 Every setting is checked before anything is recorded or any connection is made; an option that
 belongs to another type is refused, so a typo never goes unnoticed.
@@ -27,9 +31,12 @@ CREATABLE = (SSH, DASK)
 DEFAULT_PORT = 22
 DEFAULT_WORKDIR = "mlws-work"
 DEFAULT_PYTHON = "python3"
+#: seconds between keepalives on an ssh target's connection (its ``keepalive`` setting)
+DEFAULT_KEEPALIVE = 10
+KEEPALIVE_MAX = 3600
 #: the settings of each type
-OPTIONS = {SSH: ("host", "user", "port", "workdir", "python", "key_secret", "env"),
-           DASK: ("address",)}
+OPTIONS = {SSH: ("host", "user", "port", "workdir", "python", "key_secret", "env", "keepalive"),
+           DASK: ("address", "env")}
 #: what an ssh target's runs execute with: its ``python`` as it is, or the run's environment built
 ENV_MODES = ("system", "build")
 PATH_MAX = 1024
@@ -101,27 +108,43 @@ def check_workdir(workdir: object) -> str:
     return text
 
 
+def check_env(env: object) -> str:
+    """What a target's runs execute with (default ``system``), else InvalidInput."""
+    if env is not None and env not in ENV_MODES:
+        raise InvalidInput(f"invalid --env {str(env)[:40]!r}: use system (the target's python as "
+                           "it is) or build (each run's environment, built there once)")
+    return env or ENV_MODES[0]
+
+
+def check_keepalive(seconds: object) -> int:
+    """Seconds between keepalives, 1 to :data:`KEEPALIVE_MAX`."""
+    if isinstance(seconds, str) and seconds.isdecimal() and len(seconds) <= 5:
+        seconds = int(seconds)
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= KEEPALIVE_MAX:
+        raise InvalidInput(f"invalid keepalive {str(seconds)[:40]!r}: give whole seconds from 1 to "
+                           f"{KEEPALIVE_MAX} (default {DEFAULT_KEEPALIVE})")
+    return seconds
+
+
 def ssh_settings(*, host: object = None, user: object = None, port: object = None,
                  workdir: object = None, python: object = None, key_secret: object = None,
-                 env: object = None) -> dict:
+                 env: object = None, keepalive: object = None) -> dict:
     """The settings of an ssh target, checked; InvalidInput names the first wrong one."""
     from ..secrets.names import check_name as check_secret_name
 
     if host is None or user is None:
         raise InvalidInput("an ssh target needs --host and --user (the login name on the host)")
-    if env is not None and env not in ENV_MODES:
-        raise InvalidInput(f"invalid --env {str(env)[:40]!r}: use system (the target's python as "
-                           "it is) or build (each run's environment, built there once)")
     return {"host": check_host(host), "user": check_user(user),
             "port": DEFAULT_PORT if port is None else check_port(port),
             "workdir": DEFAULT_WORKDIR if workdir is None else check_workdir(workdir),
             "python": DEFAULT_PYTHON if python is None else check_remote_path(python, "the interpreter (--python)"),
             "key_secret": None if key_secret is None else check_secret_name(key_secret),
-            "env": env or ENV_MODES[0]}
+            "env": check_env(env),
+            "keepalive": DEFAULT_KEEPALIVE if keepalive is None else check_keepalive(keepalive)}
 
 
-def dask_settings(*, address: object = None) -> dict:
-    """The settings of a dask target: its scheduler's address, checked."""
+def dask_settings(*, address: object = None, env: object = None) -> dict:
+    """The settings of a dask target: its scheduler's address and ``env``, checked."""
     if address is None:
         raise InvalidInput("a dask target needs --address tcp://HOST:PORT (its scheduler's)")
     text = check_text(address, "the scheduler's address")
@@ -135,7 +158,7 @@ def dask_settings(*, address: object = None) -> dict:
         raise InvalidInput(f"invalid scheduler address {text[:200]!r}: give tcp://HOST:PORT or "
                            "tls://HOST:PORT (dask scheduler prints it)")
     check_host(parts.hostname)
-    return {"address": f"{parts.scheme}://{parts.netloc}"}
+    return {"address": f"{parts.scheme}://{parts.netloc}", "env": check_env(env)}
 
 
 def settings_for(kind: str, options: dict) -> dict:

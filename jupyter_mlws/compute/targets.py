@@ -87,7 +87,8 @@ class ComputeService:
 
     def get(self, name: str) -> dict:
         """One target: ``name, type, builtin, created_at, created_by`` and its settings (ssh:
-        ``host, user, port, workdir, python, key_secret, host_key, host_key_fingerprint``; dask:
+        ``host, user, port, workdir, python, key_secret, env, keepalive, host_key,
+        host_key_fingerprint``; dask:
         ``address``).  NotFound when there is none."""
         name = T.check_target_name(name)
         if name == T.LOCAL:
@@ -253,14 +254,15 @@ class ComputeService:
 
     def check(self, run_id: str) -> str | None:
         """Ask the target run ``run_id`` executes on (not ``local``) how its job is: one of
-        :data:`~jupyter_mlws.compute.base.STATES`, None for a run of this machine or without a
-        handle.  A target that lost the run's job ends the run ``failed`` as it answers (a Dask
-        task its scheduler no longer has); an error reaching it is ``unknown``."""
+        :data:`~jupyter_mlws.compute.base.STATES`, None for a run of this machine or not handed
+        over yet.  A target that lost the run's job ends the run as it answers: ``failed``, a
+        Dask task its scheduler no longer has; ``killed``, an ssh run whose runner died; an
+        error reaching it is ``unknown``."""
         from ..errors import MlwsError
         from .base import UNKNOWN, Handle
 
         name, data = self.target_of(run_id)
-        if name == T.LOCAL or not data:
+        if name == T.LOCAL or data is None:
             return None
         try:
             return self.target(name).poll(Handle(name, run_id, data))
@@ -314,8 +316,18 @@ class ComputeService:
         else:
             found = checks.ssh_checks(lambda on_step: self.connect(name, actor=actor, check_actor=False,
                                                                    on_step=on_step),
-                                      target["python"], target["workdir"])
+                                      target["python"], target["workdir"], self._cleanup(name))
         return checks.report(target["name"], kind, found)
+
+    def _cleanup(self, name: str):
+        """``cleanup(conn)`` for ssh target ``name``'s test: what its dead runners left on the
+        host, stopped and removed (see :mod:`.ssh.runners`); None without a workspace folder."""
+        root = getattr(self.launch, "root", None)
+        if root is None:
+            return None
+        from .ssh.runners import clean_leftovers
+
+        return lambda conn: clean_leftovers(root, name, conn)
 
     def connect(self, name: str, *, actor: str | None = None, check_actor: bool = True,
                 on_step=None):
@@ -340,7 +352,7 @@ class ComputeService:
         self.known_hosts.ensure(host, port, parse_host_key(target["host_key"]))
         return SSHConnection.open(host, port, target["user"], known_hosts=self.known_hosts,
                                   private_key=key, key_secret=secret, timeout=self.timeout,
-                                  on_step=on_step)
+                                  on_step=on_step, keepalive=target["keepalive"])
 
 
 _LOCAL = {"name": T.LOCAL, "type": T.LOCAL, "builtin": True, "created_at": None, "created_by": ""}
@@ -372,6 +384,8 @@ def _describe(row) -> dict:
     out = {"name": row["name"], "type": row["type"], "builtin": False,
            "created_at": row["created_at"], "created_by": row["created_by"],
            **json.loads(row["settings"])}
+    if row["type"] == T.SSH:
+        out.setdefault("keepalive", T.DEFAULT_KEEPALIVE)  # a target recorded before the setting
     if row["host_key"]:
         key = HostKey(*row["host_key"].split(" ", 1))
         out.update(host_key=key.text, host_key_fingerprint=key.fingerprint)

@@ -49,12 +49,18 @@ def _tail(text):
     return out[-REASON_TAIL:]
 
 
+#: variables of this process the installers never see: they would make the new environment's
+#: Python (and its pip) import, and count as installed, another environment's packages
+HIDDEN = ("PYTHONPATH", "PYTHONHOME")
+
+
 def _run(step, argv, env, log):
     """Run one step; its output goes to the build log; Failed on a non-zero status."""
     log.write(f"$ {' '.join(argv)}\n")
     log.flush()
+    base = {k: v for k, v in os.environ.items() if k not in HIDDEN}
     try:
-        done = subprocess.run(argv, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+        done = subprocess.run(argv, env={**base, **env}, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     except OSError as exc:
         raise Failed(step, f"cannot start {argv[0]}: {exc.strerror}") from None

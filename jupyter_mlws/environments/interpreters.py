@@ -39,9 +39,18 @@ def kernel_interpreter(name: str) -> str | None:
         raise InvalidInput(f"kernel {name!r} runs {spec.language}: an environment spec holds a "
                            "Python kernel's distributions")
     exe = spec.argv[0] if spec.argv else "python"
-    if _SAME.match(exe) or os.path.realpath(exe) == os.path.realpath(sys.executable):
+    if _SAME.match(exe) or _this_environment(exe):
         return None
     return exe
+
+
+def _this_environment(exe: str) -> bool:
+    """Whether ``exe`` runs this interpreter's environment: the same program in the same folder.
+    (Not the resolved program alone: every venv made from one Python links to the same binary,
+    each with packages of its own.)"""
+    here = Path(sys.executable).absolute()
+    there = Path(exe).absolute()
+    return there.parent == here.parent and os.path.realpath(there) == os.path.realpath(here)
 
 
 def spec_of_kernel(name: str) -> EnvironmentSpec:

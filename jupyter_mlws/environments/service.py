@@ -115,6 +115,24 @@ class EnvironmentService:
             return from_dict({k: v for k, v in data["spec"].items() if k != "hash"})
         return _legacy(data)
 
+    def for_remote_run(self, kernel: str) -> EnvironmentSpec:
+        """The spec of kernel ``kernel``'s environment, for a run to execute in it on another
+        machine (a target with ``env: build``), where the remote executor runs with it: so it
+        must hold jupyter_mlws.  Raises Unavailable saying so when it does not (and the errors
+        of :meth:`of_kernel`)."""
+        spec = self.of_kernel(kernel)
+        if "jupyter-mlws" not in spec.versions():
+            raise Unavailable(f"kernel {kernel!r}'s environment does not have jupyter_mlws, which "
+                              "executes the run where its environment is built: install "
+                              "jupyter_mlws in that environment (pip install jupyter_mlws), or "
+                              "run on a target with env 'system'")
+        return spec
+
+    def local_wheels(self, spec: EnvironmentSpec, options: BuildOptions | None = None) -> list:
+        """The wheels of ``spec``'s local packages (built here once, then cached): what a
+        target that builds environments itself (a Dask worker) is given."""
+        return [self.wheels.wheel(pkg, options or BuildOptions()) for pkg in spec.local]
+
     def parse(self, data: Mapping[str, Any]) -> EnvironmentSpec:
         """The spec of a JSON object (:meth:`EnvironmentSpec.to_dict`); InvalidInput if it is none."""
         return from_dict(data)
@@ -176,7 +194,7 @@ class EnvironmentService:
             return {**_record(self._row(target, env_hash)), "reused": True}
         self._start(target, spec, place, actor)
         try:
-            wheels = [self.wheels.wheel(pkg, options) for pkg in spec.local]
+            wheels = self.local_wheels(spec, options)
             result = builder.build(place, env_hash, spec.python, spec.packages, wheels, options)
         except MlwsError as exc:
             result = {"state": FAILED, "built": False, "reason": str(exc)}
@@ -191,11 +209,17 @@ class EnvironmentService:
         Raises BuildFailed (the reason names the step and the distribution), InvalidInput for
         an unknown target.
         """
+        return self.ensure_record(spec, target, options=options, actor=actor)[0]
+
+    def ensure_record(self, spec: EnvironmentSpec, target: str, *,
+                      options: BuildOptions | None = None, actor: str = "") -> tuple[str, dict]:
+        """:meth:`ensure`, with the environment's record (:meth:`build`'s: ``reused`` says
+        whether it was built now)."""
         record = self.build(spec, target, options=options, actor=actor)
         if record["state"] != READY:
             raise BuildFailed(f"environment {spec.short_hash} could not be built on target "
                               f"{target!r}: {record['error']}")
-        return self.places(target).env_python(spec.hash)
+        return self.places(target).env_python(spec.hash), record
 
     def _row(self, target: str, env_hash: str):
         with self.db.read() as conn:

@@ -210,7 +210,7 @@ class NotebookService:
             self.runs.end(job.run_id, R.FAILED, f"could not be started on {target.name}: {exc}")
             raise
         if target.name != "local":
-            self.compute.assign(job.run_id, target.name, handle.data or None)
+            self.compute.assign(job.run_id, target.name, dict(handle.data))  # {}: handed over
 
     def submit_grid(self, notebook, grid: Mapping[str, Sequence[Any]], parameters=None, *,
                     max_parallel: int = 2, experiment: str | None = None, detach: bool = True,
@@ -367,7 +367,7 @@ class NotebookService:
         if not self.compute.is_local(target):  # each child is handed to the target
             launcher = TargetLauncher(self.compute.target(target), job=self.job,
                                       hand_over=self._hand_over, runs=self.runs,
-                                      cancel_run=self._cancel_run)
+                                      cancel_run=self._cancel_run, check=self.compute.check)
         return run_sweep(self.sweep_reporter(run_id), max_parallel, on_progress, launcher=launcher)
 
     # -- working folders ------------------------------------------------------------------

@@ -54,14 +54,20 @@ class TargetLauncher:
     reports over HTTP); the sweep's process here watches their status.
 
     ``job(run_id)`` reads a child's job, ``hand_over(target, job)`` hands it to ``target``
-    (recording its handle), ``runs`` reads their status and ``cancel_run(run_id)`` stops one.
+    (recording its handle), ``runs`` reads their status, ``cancel_run(run_id)`` stops one and
+    ``check(run_id)`` asks the target how a child's job is (:meth:`ComputeService.check
+    <jupyter_mlws.compute.targets.ComputeService.check>`): a child whose work the target lost
+    (a dead SSH runner, a Dask task its scheduler dropped) is ended there, so the sweep never
+    waits for it.  Each child is checked every :attr:`check_every` seconds at most.
     """
 
     poll = 0.5
+    check_every = 5.0
 
-    def __init__(self, target, *, job, hand_over, runs, cancel_run):
+    def __init__(self, target, *, job, hand_over, runs, cancel_run, check):
         self.target, self._job, self._hand_over = target, job, hand_over
-        self.runs, self._cancel_run = runs, cancel_run
+        self.runs, self._cancel_run, self._check = runs, cancel_run, check
+        self._checked: dict[str, float] = {}
 
     def start(self, run_id: str) -> str:
         from ..errors import MlwsError
@@ -76,6 +82,13 @@ class TargetLauncher:
         """Nothing to prepare here: children execute elsewhere."""
 
     def finished(self, run_id: str) -> bool:
+        if self.runs.get(run_id).status not in R.LIVE:
+            return True
+        now = time.monotonic()
+        if now - self._checked.get(run_id, 0.0) < self.check_every:
+            return False
+        self._checked[run_id] = now
+        self._check(run_id)  # a target that lost the child's work ends it
         return self.runs.get(run_id).status not in R.LIVE
 
     def stop(self, run_ids: list[str]) -> None:

@@ -9,6 +9,12 @@ shipped every half second by a background thread, and the environment, cell reco
 notebook, ``outputs/`` and the end go up as the run ends.  Heartbeats come from here; their
 reply says when the run is to stop (``mlws run cancel``), which :meth:`HttpReporter.is_canceled`
 then answers.
+
+An executor that cannot reach the workspace for as long as the workspace waits for a heartbeat
+before it ends the run ``killed`` (its ``heartbeat_timeout``, told on every heartbeat's reply;
+:data:`LOST_AFTER_S` until one came) stops too: its run is killed there, and nothing it does
+could be recorded (e.g. the SSH runner that held its tunnel died).  Its kernel is stopped, and
+the end it cannot send is not tried.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ from .store import RemoteArtifacts
 #: seconds between two shipments of live logs and progress, and between two heartbeats
 SHIP_EVERY_S = 0.5
 BEAT_EVERY_S = 1.0
+#: seconds without reaching the workspace after which the executor stops (until a heartbeat's
+#: reply tells the workspace's own heartbeat timeout)
+LOST_AFTER_S = 60.0
 #: the least time between two uploads of the live executed notebook
 NOTEBOOK_EVERY_S = 2.0
 _ENDED = re.compile(r"has (?:already )?ended \((\w+)\)")
@@ -92,9 +101,20 @@ class HttpReporter(Reporter):
         self._started_ms: int | None = None
         self._before_end: list[Callable[[], None]] = []
         self._ended = False
+        #: seconds without reaching the workspace after which this executor gives the run up
+        self.lost_after = LOST_AFTER_S
+        #: the workspace was out of reach for :attr:`lost_after` seconds: the run was given up
+        self.lost = False
 
     def _call(self, method: str, *parts: str, body: Any = None, query=None) -> Any:
+        self._reachable()
         return self.client.call(method, ("runs", self.run_id, *parts), body, query=query)
+
+    def _reachable(self) -> None:
+        """Unavailable at once once the run was given up (nothing more is tried)."""
+        if self.lost:
+            raise Unavailable(f"the workspace could not be reached for {self.lost_after:g} s: "
+                              "the run was given up")
 
     # -- before it starts ------------------------------------------------------------------
 
@@ -178,13 +198,20 @@ class HttpReporter(Reporter):
         return self._canceled.is_set()
 
     def _beat(self) -> None:
+        reached = time.monotonic()
         while not self._stop.wait(self.heartbeat_interval):
             try:
-                stop = self._call("POST", "heartbeat")["cancel"]
+                reply = self._call("POST", "heartbeat")
+                reached = time.monotonic()
+                stop = reply["cancel"]
+                self.lost_after = float(reply.get("heartbeat_timeout") or self.lost_after)
             except PermissionDenied:  # its token died: the run ended elsewhere
                 stop = True
             except MlwsError:
-                continue  # out of reach for now: the workspace marks it killed if that lasts
+                # out of reach for now: the workspace marks the run killed if that lasts
+                if time.monotonic() - reached < self.lost_after:
+                    continue
+                self.lost = stop = True
             if stop and not self._canceled.is_set():
                 self._canceled.set()
                 if self.on_cancel is not None:
@@ -250,9 +277,11 @@ class HttpReporter(Reporter):
         self._call("PUT", "cell-records", body={"cells": records})
 
     def store_notebook(self, name: str, path: Path) -> None:
+        self._reachable()
         self._files.upload_file(self.run_id, f"notebook/{name}", path)
 
     def store_outputs(self, folder: Path) -> None:
+        self._reachable()
         self._files.upload_folder(self.run_id, "outputs", folder, since_ms=self._started_ms)
 
     def copy_output(self) -> None:
@@ -269,6 +298,9 @@ class HttpReporter(Reporter):
         self._stop.set()
         for thread in self._threads:
             thread.join()
+        if self.lost:  # the workspace could not be reached: it ends the run killed itself
+            self._ended = True
+            return R.KILLED
         problems = []
         for _ in range(3):  # the last of the logs and progress, before the run ends
             try:
@@ -288,7 +320,7 @@ class HttpReporter(Reporter):
             return ended_status(exc) or status
 
     def log(self, name: str, path: Path) -> None:
-        if self._ended:
+        if self._ended or self.lost:
             return  # the run's token died with it: nothing more is recorded
         try:
             mask_file(self.masker(), path)

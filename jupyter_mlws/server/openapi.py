@@ -116,8 +116,10 @@ TRACKING_PATHS = {
         "End a running run with a status and error (its token then stops working)", "tracking",
         "Run", params=[RUN_ID], body="RunEnd")},
     "/runs/{run_id}/heartbeat": {"post": _op(
-        "The process of a running run is alive; answers {status, cancel}: whether it is asked to "
-        "stop (mlws run cancel, or the run ended)", "tracking", params=[RUN_ID])},
+        "The process of a running run is alive; answers {status, cancel, heartbeat_timeout}: "
+        "whether it is asked to stop (mlws run cancel, or the run ended), and the seconds "
+        "without a heartbeat after which the workspace ends the run killed", "tracking",
+        params=[RUN_ID])},
     "/runs/{run_id}/children": {"get": _op("The run's child runs, oldest first", "tracking",
                                            params=[RUN_ID])},
     "/runs/{run_id}/images/{key}": {"post": {
@@ -638,8 +640,13 @@ SCHEMAS = {
         "key_secret": {"type": "string", "minLength": 1, "maxLength": 127,
                        "description": "ssh: the workspace secret holding the private key"},
         "env": {"type": "string", "enum": ["system", "build"],
-                "description": "ssh: what runs execute with: the python as it is (system), or "
-                               "each run's environment built on the host once (build)"},
+                "description": "ssh and dask: what runs execute with: the host's python (ssh) "
+                               "or the workers' (dask) as it is (system), or each run's "
+                               "environment built on the host (the worker's machine) once "
+                               "(build)"},
+        "keepalive": {"type": "integer", "minimum": 1, "maximum": 3600,
+                      "description": "ssh: seconds between keepalives on a run's connection (10); "
+                                     "one unanswered for 3 of them is lost, failing its run"},
         "host_key": {"type": "string", "minLength": 1, "maxLength": 4096,
                      "description": "ssh: pin this key, 'ssh-ed25519 AAAA...', without connecting"},
         "accept_host_key": {"type": "boolean", "description": "ssh: pin the key the host presents now"},
@@ -655,7 +662,7 @@ SCHEMAS = {
         "builtin": {"type": "boolean"}, "created_at": {"type": ["integer", "null"]},
         "created_by": {"type": "string"}, "host": {"type": "string"}, "user": {"type": "string"},
         "port": {"type": "integer"}, "workdir": {"type": "string"}, "python": {"type": "string"},
-        "env": {"type": "string"},
+        "env": {"type": "string"}, "keepalive": {"type": "integer"},
         "key_secret": {"type": ["string", "null"]}, "host_key": {"type": "string"},
         "host_key_fingerprint": {"type": "string"}, "address": {"type": "string"}}},
     "ComputeTest": {"type": "object", "properties": {

@@ -96,10 +96,11 @@ async def test_an_attempt_starts_the_run_and_records_what_it_executes(api, mlws_
     r = await api("PUT", "runs", run_id, "live-notebook", body=b'{"cells": []}', headers=auth)
     assert r.code == 204, r
     r = await api("POST", "runs", run_id, "heartbeat", headers=auth)
-    assert r.code == 200 and r.json == {"status": "running", "cancel": False}, r
+    assert r.code == 200 and r.json == {"status": "running", "cancel": False,
+                                        "heartbeat_timeout": 60.0}, r
     assert mlws_ws.executions.request_cancel(run_id)
     r = await api("POST", "runs", run_id, "heartbeat", headers=auth)
-    assert r.json == {"status": "running", "cancel": True}, r
+    assert r.json == {"status": "running", "cancel": True, "heartbeat_timeout": 60.0}, r
     # the end stores the live logs; the live copy of the notebook is not one of them
     r = await api("POST", "runs", run_id, "end", body={"status": "canceled", "error": "canceled"},
                   headers=auth)

@@ -49,7 +49,8 @@ async def test_a_run_written_over_rest_reads_back_as_the_sdk_wrote_it(api, mlws_
     assert r.code == 201, r
     assert (await api("PATCH", "runs", run_id, body={"description": "second"})).code == 200
     r = await api("POST", "runs", run_id, "heartbeat")
-    assert r.code == 200 and r.json == {"status": "running", "cancel": False}, r
+    assert r.code == 200 and r.json == {"status": "running", "cancel": False,
+                                        "heartbeat_timeout": 60.0}, r
     r = await api("POST", "runs", run_id, "end", body={"status": "failed", "error": "boom"})
     assert r.code == 200 and r.json["status"] == "failed" and r.json["error"] == "boom"
 

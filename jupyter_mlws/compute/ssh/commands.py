@@ -163,7 +163,8 @@ def signal_group(conn, pgid: int, signal: str = "TERM") -> bool:
 
 
 def _fixed(conn, line: str) -> int:
-    """The exit status of a fixed line of ours (no user value in it) run by the host's shell."""
+    """The exit status of a line of ours run by the host's shell (a user value in it is
+    quoted with :func:`shlex.quote`)."""
     try:
         channel = conn.transport.open_session(timeout=START_TIMEOUT)
         channel.exec_command(line)
@@ -281,6 +282,31 @@ def stop_group(conn, pgid: int, grace: float = 5.0) -> None:
         return
     signal_group(conn, pgid, "KILL")
     _gone_within(conn, pgid, SETTLE)
+
+
+def works_in(conn, pgid: int, folder: str) -> bool:
+    """Whether the host's process group ``pgid`` is still the one a command started in
+    ``folder`` (a run's folder): its leader's working folder is that one (read from
+    ``/proc``), or its leader is gone while processes of the group remain (a group id is not
+    reused while any of its processes lives).  False on a host without ``/proc``: a group that
+    cannot be told from another user's program is never signalled."""
+    if isinstance(pgid, bool) or not isinstance(pgid, int) or pgid <= 1:
+        raise InvalidInput(f"a process group id is an integer above 1, got {pgid!r}")
+    text = check_text(folder, "the remote folder")
+    where = shlex.quote("./" + text if text.startswith("-") else text)
+    line = (f"[ -d /proc/self ] || exit 1; if [ -d /proc/{pgid} ]; then cd {where} 2>/dev/null "
+            f"&& [ \"$(readlink /proc/{pgid}/cwd)\" = \"$(pwd -P)\" ]; "
+            f"else kill -0 -{pgid} 2>/dev/null; fi")
+    return _fixed(conn, line) == 0
+
+
+def stop_group_in(conn, pgid: int, folder: str, grace: float = 5.0) -> bool:
+    """Stop the host's process group ``pgid`` (:func:`stop_group`) if it is still the one
+    started in ``folder`` (:func:`works_in`); whether it was (and is now stopped)."""
+    if not works_in(conn, pgid, folder):
+        return False
+    stop_group(conn, pgid, grace)
+    return True
 
 
 def _gone_within(conn, pgid: int, seconds: float) -> bool:

@@ -15,6 +15,16 @@ Over the connection (what a per-run runner, an environment build or ``compute te
 - :meth:`~SSHConnection.reverse_tunnel`: a port on the host's 127.0.0.1 forwarded back to a
   host:port reachable from here (:mod:`.tunnel`), so that a remote executor reaches the user's
   workspace server over HTTP.
+
+**Keepalive.**  A connection sends an SSH keepalive after ``keepalive`` seconds without traffic
+(paramiko's ``Transport.set_keepalive``: NAT and firewalls keep a quiet connection open).  A
+keepalive alone asks for no answer, so it cannot tell a host that went silent (powered off, its
+network cut, its SSH server frozen): :meth:`~SSHConnection.watch` also asks the host for an
+answer every ``keepalive`` seconds (a session channel opened and closed at once: a round trip
+through its SSH server, nothing started there) and declares the connection **lost** when none
+came for :data:`KEEPALIVE_MISSES` intervals: within ``(KEEPALIVE_MISSES + 1) * keepalive``
+seconds of the host going silent (40 s with the default 10 s); a connection whose TCP peer
+closes or resets is lost at once.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from typing import Callable, Mapping, Sequence
 from ...errors import MlwsError, missing_dependency
 from ..failures import AUTHENTICATION, DNS, HANDSHAKE, HOST_KEY, TCP, StepFailed
 from ..network import DEFAULT_TIMEOUT, address_of, connect_tcp, resolve
+from ..settings import DEFAULT_KEEPALIVE
 from .hostkeys import HostKey, KnownHosts, known_name
 
 try:
@@ -36,6 +47,10 @@ except ImportError:  # the ssh extra is not installed
 
 #: ``on_step(step, detail)``: told of each connection step that passed
 OnStep = Callable[[str, str], None]
+#: seconds without traffic before a keepalive is sent (and between two probes of a watched one)
+KEEPALIVE_S = DEFAULT_KEEPALIVE
+#: probe intervals without an answer after which a watched connection is lost
+KEEPALIVE_MISSES = 3
 
 
 class _UnknownHost(paramiko.SSHException):
@@ -81,9 +96,10 @@ class SSHConnection:
         ``ssh user@host:port``: how messages name it.
     """
 
-    def __init__(self, client, host: str, port: int, user: str):
+    def __init__(self, client, host: str, port: int, user: str, keepalive: float = KEEPALIVE_S):
         self.client = client
         self.host, self.port, self.user = host, port, user
+        self.keepalive = keepalive
         self.where = f"ssh {user}@{host}:{port}"
         self._sftp = None
         self._forwards: dict[int, tuple[str, int]] = {}
@@ -93,7 +109,8 @@ class SSHConnection:
     @classmethod
     def open(cls, host: str, port: int, user: str, *, known_hosts: KnownHosts,
              private_key: str | None, key_secret: str | None = None,
-             timeout: float = DEFAULT_TIMEOUT, on_step: OnStep | None = None) -> "SSHConnection":
+             timeout: float = DEFAULT_TIMEOUT, on_step: OnStep | None = None,
+             keepalive: float = KEEPALIVE_S) -> "SSHConnection":
         """Connect and authenticate.
 
         Parameters
@@ -112,6 +129,8 @@ class SSHConnection:
             authentication).
         on_step : callable, optional
             ``on_step(step, detail)`` for each step that passed, in order.
+        keepalive : float
+            Seconds without traffic before a keepalive is sent (>= 1; see the module's text).
 
         Raises
         ------
@@ -147,7 +166,8 @@ class SSHConnection:
             raise failure from None
         _tell_passed(told, client.get_transport(), None)
         told(AUTHENTICATION, f"as {user}")
-        return cls(client, host, port, user)
+        client.get_transport().set_keepalive(max(1, int(keepalive)))
+        return cls(client, host, port, user, keepalive)
 
     @property
     def transport(self):
@@ -158,6 +178,22 @@ class SSHConnection:
         """Whether the connection is still up."""
         transport = self.transport
         return transport is not None and transport.is_active()
+
+    def answers(self, timeout: float) -> bool:
+        """Whether the host's SSH server answers within ``timeout`` seconds (a session channel
+        opened and closed at once: nothing is started on the host)."""
+        try:
+            channel = self.transport.open_session(timeout=timeout)
+        except (paramiko.SSHException, EOFError, OSError, AttributeError):
+            return False
+        channel.close()
+        return True
+
+    def watch(self) -> "Watchdog":
+        """Start watching the connection (see the module's text): a :class:`Watchdog` whose
+        ``lost`` says when the host stopped answering (the connection is then closed, which ends
+        whatever waits on it); :meth:`Watchdog.stop` it."""
+        return Watchdog(self, self.keepalive)
 
     def close(self) -> None:
         """Close the SFTP session, the tunnels and the connection (a command still running on
@@ -257,6 +293,55 @@ class SSHConnection:
         from .tunnel import close_reverse
 
         close_reverse(self, remote_port)
+
+
+class Watchdog:
+    """A thread asking ``conn``'s host for an answer every ``interval`` seconds; when none came
+    for :data:`KEEPALIVE_MISSES` intervals it sets :attr:`lost` and closes the connection.
+
+    Attributes
+    ----------
+    lost : bool
+        The host stopped answering (a connection closed by its peer is not watched further).
+    silent_for : float
+        Seconds without an answer when it was declared lost.
+    """
+
+    def __init__(self, conn: SSHConnection, interval: float, misses: int = KEEPALIVE_MISSES):
+        import threading
+
+        self.conn, self.interval, self.misses = conn, max(1.0, float(interval)), misses
+        self.lost = False
+        self.silent_for = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mlws-ssh-watchdog", daemon=True)
+        self._thread.start()
+
+    @property
+    def bound(self) -> float:
+        """Seconds of silence after which the connection is declared lost."""
+        return self.interval * self.misses
+
+    def _run(self) -> None:
+        import time
+
+        last = time.monotonic()
+        while not self._stop.wait(self.interval):
+            if not self.conn.is_active():
+                return  # closed under it: whoever waits on it sees that at once
+            left = self.bound - (time.monotonic() - last)
+            if self.conn.answers(max(0.5, min(self.interval, left))):
+                last = time.monotonic()
+            elif time.monotonic() - last >= self.bound and not self._stop.is_set():
+                self.silent_for = time.monotonic() - last
+                self.lost = True
+                self.conn.transport.close()  # ends every wait on its channels
+                return
+
+    def stop(self) -> None:
+        """Stop watching (a probe under way is left to end with the connection)."""
+        self._stop.set()
+        self._thread.join(0.5)
 
 
 def fetch_host_key(host: str, port: int, timeout: float = DEFAULT_TIMEOUT) -> HostKey:

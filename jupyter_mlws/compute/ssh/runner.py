@@ -2,17 +2,26 @@
 WORKSPACE TARGET RUN_ID``, started detached by :class:`~.target.SSHTarget` (see its module).
 
 Steps, each failure ending the run ``failed`` with the step named (never a token, a key or a
-path of this machine in the reason): connect; upload the run's bundle into
-``WORKDIR/runs/RUN_ID`` (SFTP); forward a port of the host's 127.0.0.1 to the workspace
-server (reverse tunnel); the Python to run with (:func:`python_for`); run the remote executor
-there (its environment on stdin), its output streamed to this process's stdout (the runner's
-log); remove the run's folder.  SIGTERM (a cancel) stops the remote process group first.
+path of this machine in the reason): connect (and clean up what dead runners left on that
+host, :mod:`.runners`); upload the run's bundle into ``WORKDIR/runs/RUN_ID`` (SFTP); forward a
+port of the host's 127.0.0.1 to the workspace server (reverse tunnel); the Python to run with
+(:func:`python_for`); run the remote executor there (its environment on stdin), its output
+streamed to this process's stdout (the runner's log), while a watchdog asks the host for an
+answer every ``keepalive`` seconds (:meth:`SSHConnection.watch
+<.connection.SSHConnection.watch>`); remove the run's folder.  SIGTERM (a cancel) stops the
+remote process group first.
+
+A lost connection (the host stopped answering, or closed it) ends the run ``failed`` at the
+execution step at once; the runner then tries, for 3 keepalive intervals, to connect again to
+stop the run's process group there and remove its folder.  When it cannot, its state file stays
+behind as a leftover, cleaned by the next runner on that target or ``mlws compute test``.
+
+``python -m jupyter_mlws.compute.ssh.runner WORKSPACE TARGET --cleanup`` only cleans up the
+target's leftovers (what the workspace starts when it notices a dead runner).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import posixpath
 import signal
 import sys
@@ -24,8 +33,9 @@ from urllib.parse import urlsplit
 from ... import run_records as R
 from ...errors import Conflict, MlwsError
 from ..failures import ENVIRONMENT, EXECUTION, TUNNEL, StepFailed
-from ..local import Process
-from .target import runner_files
+from .connection import KEEPALIVE_MISSES
+from . import runners
+from .runners import runner_files, write_state
 
 #: the executor's command after the interpreter
 EXECUTOR = ["-m", "jupyter_mlws.remote.executor"]
@@ -65,8 +75,12 @@ def python_for(ws, target: dict, run_id: str) -> str:
     if target.get("env", "system") != "build":
         return target["python"]
     try:
-        spec = ws.environments.of_kernel(ws.notebooks.job(run_id).kernel)
-        return ws.environments.ensure(spec, target["name"])
+        spec = ws.environments.for_remote_run(ws.notebooks.job(run_id).kernel)
+        say(f"environment {spec.short_hash}: building it on the host, or reusing it")
+        python, record = ws.environments.ensure_record(spec, target["name"])
+        say(f"environment {spec.short_hash} " + ("reused: nothing to build" if record["reused"]
+            else f"built in {record['build_seconds'] or 0:.1f} s ({record['installer']})"))
+        return python
     except MlwsError as exc:
         raise StepFailed(ENVIRONMENT, f"ssh {target['user']}@{target['host']}:{target['port']}",
                          f"the run's environment could not be built: {exc}") from None
@@ -107,24 +121,24 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
     completed the run.  Ends the run ``failed`` (naming the step) when a step fails first."""
     compute = ws.compute.target(target_name)
     record = compute.target
-    conn = proc = None
+    conn = proc = watchdog = None
     remote = None
     try:
         say(f"connecting to {record['user']}@{record['host']}:{record['port']}")
         conn = ws.compute.connect(target_name, check_actor=False)
+        runners.clean_leftovers(ws.root, target_name, conn, say)
         remote = run_dir(record["workdir"], run_id)
+        write_state(state, remote=remote)
         upload_bundle(ws, conn, run_id, remote)
         say("bundle uploaded")
         url = tunnel_url(conn, compute.launch.server_url())
         python = python_for(ws, record, run_id)
         env = compute.executor_env(run_id, url=url, attempt=f"ssh-{uuid.uuid4().hex[:12]}")
+        watchdog = conn.watch()
         proc = conn.start([python, *EXECUTOR, "--workdir", "."], env=env, cwd=remote)
-        _record(state, pgid=proc.pgid)
+        write_state(state, pgid=proc.pgid)
         say(f"executor started (process group {proc.pgid})")
-        status = proc.wait(lambda stream, data: (sys.stdout.buffer.write(data), sys.stdout.flush()))
-        if status < 0 and not _still_up(conn):  # the channel closed with the connection
-            raise StepFailed(EXECUTION, conn.where, "the connection to the host was lost while "
-                             "the run executed there (the host or its SSH server went away)")
+        status = _wait(conn, proc, watchdog)
         proc = None
         say(f"executor exited with status {status}")
         if status < 0:
@@ -136,7 +150,7 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         return 0 if status == 0 else 1
     except _Canceled:
         say("canceled: stopping the remote process group")
-        if proc is not None:
+        if proc is not None and conn.is_active():
             try:
                 proc.stop(STOP_GRACE)
             except MlwsError:
@@ -147,13 +161,63 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         _fail(ws, run_id, str(exc))
         return 1
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         if conn is not None:
-            if remote is not None and conn.is_active():
+            up = conn.is_active()
+            if remote is not None and up:
                 try:
                     conn.remove(remote)
                 except (MlwsError, OSError):
                     pass
             conn.close()
+            if remote is not None and not up:
+                _clean_after_loss(ws, target_name, state, conn.keepalive * KEEPALIVE_MISSES)
+
+
+def _wait(conn, proc, watchdog) -> int:
+    """The executor's exit status, its output streamed to the log meanwhile; StepFailed
+    (execution) when the connection is lost first."""
+    def stream(_, data):
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+    try:
+        status = proc.wait(stream)
+    except StepFailed:
+        status = None
+    if status is not None and (status >= 0 or _still_up(conn)) and not watchdog.lost:
+        return status
+    if watchdog.lost:
+        why = (f"the host stopped answering for {watchdog.silent_for:.0f} s (keepalive every "
+               f"{watchdog.interval:g} s) while the run executed there: the host, its network or "
+               "its SSH server went away")
+    else:
+        why = ("the connection to the host was lost while the run executed there (the host or "
+               "its SSH server went away)")
+    raise StepFailed(EXECUTION, conn.where, why)
+
+
+def _clean_after_loss(ws, target_name: str, state: Path, window: float) -> None:
+    """After the connection was lost: connect again, for up to ``window`` seconds, to stop the
+    run's processes on the host and remove its folder.  When that fails the state file is
+    marked ``lost`` and kept: a leftover for the next runner or ``compute test``."""
+    import time
+
+    deadline = time.monotonic() + window
+    while True:
+        try:
+            with ws.compute.connect(target_name, check_actor=False) as conn:
+                runners.clean(conn, runners.read_state(state) or {}, say)
+            say("cleaned up on the host after the lost connection")
+            return
+        except MlwsError as exc:
+            if time.monotonic() >= deadline:
+                say(f"could not clean up on the host yet ({exc}): the next run on this target, "
+                    "or 'mlws compute test', will")
+                write_state(state, lost=True)
+                return
+            time.sleep(1.0)
 
 
 def _still_up(conn, wait: float = 2.0) -> bool:
@@ -176,37 +240,68 @@ def _fail(ws, run_id: str, reason: str) -> None:
         pass
 
 
-def _record(state: Path, **extra) -> None:
-    data = {**Process.current().to_dict(), **extra}
-    tmp = state.with_name(state.name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, state)
+def _keep_log(ws, run_id: str, log: Path) -> None:
+    """Store this runner's log with the run (``mlws run logs RUN`` shows it as
+    ``ssh-runner.log``): the local copy is pruned after a while (:func:`.runners.prune_logs`)."""
+    from .target import LOG
+
+    try:
+        ws.artifacts.attach_log(run_id, LOG, log)
+    except (MlwsError, OSError):
+        pass
+
+
+def cleanup(ws, target_name: str) -> int:
+    """Clean up what dead runners left on target ``target_name``'s host (see :mod:`.runners`)."""
+    try:
+        with ws.compute.connect(target_name, check_actor=False) as conn:
+            runners.clean_leftovers(ws.root, target_name, conn, say)
+    except MlwsError as exc:
+        say(f"could not clean up on the host: {exc}")
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3:
-        print("usage: python -m jupyter_mlws.compute.ssh.runner WORKSPACE TARGET RUN_ID",
+        print("usage: python -m jupyter_mlws.compute.ssh.runner WORKSPACE TARGET RUN_ID|--cleanup",
               file=sys.stderr)
         return 2
     root, target_name, run_id = args
     from ...workspace import Workspace
 
+    if run_id == "--cleanup":
+        with Workspace.open(root) as ws:
+            code = cleanup(ws, target_name)
+        runners.prune_logs(root)
+        return code
+    state, log = runner_files(root, run_id)
+    write_state(state, target=target_name)  # first: a runner that dies is found by it
     signal.signal(signal.SIGTERM, _on_term)
-    ws = Workspace.open(root)
-    state, _ = runner_files(ws.root, run_id)
-    state.parent.mkdir(parents=True, exist_ok=True)
-    _record(state)
     code = 1
+    ws = None
     try:
+        ws = Workspace.open(root)
         code = execute(ws, target_name, run_id, state)
     except _Canceled:
         pass
+    except Exception as exc:  # noqa: BLE001 - a bug here must still end the run
+        import traceback
+
+        traceback.print_exc()
+        if ws is not None:
+            _fail(ws, run_id, f"the ssh runner of the run failed ({type(exc).__name__}); its log: "
+                  "the target's logs of the run")
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # nothing is left to stop
         say(f"exit {code}")
-        state.unlink(missing_ok=True)
-        ws.close()
+        if not (runners.read_state(state) or {}).get("lost"):
+            state.unlink(missing_ok=True)
+        if ws is not None:
+            _keep_log(ws, run_id, log)
+            ws.close()
+        runners.prune_logs(root)
     return code
 
 

@@ -10,31 +10,36 @@ runs ``python -m jupyter_mlws.remote.executor`` there (its token on stdin, never
 its output to the runner's log, then removes the run's folder.
 
 The runner records itself in ``.mlws/ssh-runners/RUN_ID.json`` in the workspace (its process,
-the remote process group; removed when it exits) and writes its log beside it (``RUN_ID.log``,
-kept: a run's live folder is cleared when the run ends, the runner outlives that): :meth:`poll` is "is the runner alive", :meth:`cancel` signals it (it stops the
-remote process group, then exits), :meth:`logs` is its log.
+the run's folder and process group on the host; removed when it exits) and writes its log beside
+it (``RUN_ID.log``, kept after the run: a run's live folder is cleared when the run ends, the
+runner outlives that; pruned after 7 days, see :mod:`.runners`): :meth:`poll` is "is the runner
+alive", :meth:`cancel` signals it (it stops the remote process group, then exits), :meth:`logs`
+is its log.
+
+**A dead runner.**  The runner holds the run's only way back to the workspace (the reverse
+tunnel its executor reports through), so the runner is what is authoritative here: a runner
+that died (``kill -9``, this machine restarted) while its run is live ends the run ``killed``
+as soon as the workspace polls it (:meth:`poll`: ``mlws run wait``/``--wait``, a sweep
+watching its children), and a cleanup runner is started at once to stop the run's processes on
+the host and remove its folder.  Nobody polling, the run's heartbeats (which came from the host
+through that tunnel) stop, and the workspace ends it ``killed`` after its heartbeat timeout, as
+a local run; its executor on the host stops by itself once it has not reached the workspace for
+that long (:class:`~jupyter_mlws.remote.reporter.HttpReporter`), and what is left there is
+cleaned by the next runner on the target or ``mlws compute test``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
+from ... import run_records as R
 from ..base import EXITED, QUEUED, RUNNING, Handle, RemoteTarget
 from ..local import Process, spawn_detached, stop_group
+from .runners import is_dead, read_state, runner_files
 
-#: the runners' folder in the workspace: RUN_ID.log (its output), RUN_ID.json (its process)
-RUNNERS = (".mlws", "ssh-runners")
 LOG = "ssh-runner.log"
-
-
-def runner_files(root, run_id: str) -> tuple[Path, Path]:
-    """The runner of ``run_id``'s state file (``{"pid", "host", "started", "pgid"}``, there
-    while it runs) and log, in the workspace at ``root``."""
-    folder = Path(root).joinpath(*RUNNERS)
-    return folder / f"{run_id}.json", folder / f"{run_id}.log"
 RUNNER = "jupyter_mlws.compute.ssh.runner"
 
 
@@ -64,18 +69,40 @@ class SSHTarget(RemoteTarget):
         return Handle(self.name, job.run_id, {})
 
     def _state(self, handle: Handle) -> dict | None:
-        try:
-            return json.loads(self._files(handle.run_id)[0].read_text())
-        except (OSError, ValueError):
-            return None
+        return read_state(self._files(handle.run_id)[0])
 
     def poll(self, handle: Handle) -> str:
+        """Whether the run's runner is alive.  A runner of this machine that died while its run
+        is live ends the run ``killed`` and starts a cleanup runner (see the module's text)."""
         state = self._state(handle)
         if state is None:
             return QUEUED if self._files(handle.run_id)[1].exists() and not self._ended(handle) \
                 else EXITED
+        if is_dead(state):
+            self._end_dead(handle, state)
+            return EXITED
         process = Process.from_dict(state)
         return RUNNING if process is not None and process.is_mine() else EXITED
+
+    def _end_dead(self, handle: Handle, state: dict) -> None:
+        from ...errors import Conflict, NotFound
+
+        runs = self.launch.runs
+        if runs is None or runs.get(handle.run_id).status not in R.LIVE:
+            return
+        try:
+            runs.kill(handle.run_id, f"killed: its runner on this machine (process {state['pid']}) "
+                      "died before the run ended (killed, or the machine restarted), and with it "
+                      f"the connection to {self.name}: the run's processes there are stopped")
+        except (Conflict, NotFound):
+            return  # it ended meanwhile
+        self.clean_up()
+
+    def clean_up(self) -> None:
+        """Start a cleanup runner: it stops and removes what dead runners left on the host."""
+        root = self.launch.root
+        spawn_detached([sys.executable, "-m", RUNNER, str(root), self.name, "--cleanup"],
+                       runner_files(root, f"cleanup-{self.name}")[1])
 
     def _ended(self, handle: Handle) -> bool:
         """Whether the runner's log says it exited (it removes its state file last but one)."""
