@@ -161,6 +161,10 @@ def test_a_killed_orchestrator_is_resumed_without_repeating_completed_steps(ws, 
     orchestrator = ws.runs.process_of(first)
     assert orchestrator.pid != os.getpid()
     os.kill(orchestrator.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30  # the signal is sent; the process is gone a moment later
+    while orchestrator.is_mine():
+        assert time.monotonic() < deadline, "the killed orchestrator did not exit"
+        time.sleep(0.05)
     second = ws.pipelines.run(yaml, wait=True)
     assert ws.get_run(second).status == "completed", ws.get_run(second).record.error
     steps = steps_of(ws, second)

@@ -83,7 +83,7 @@ class Orchestrator:
         compute = self.options.get("compute") or "local"
         self.launcher = TargetLauncher(self.svc.compute.target(compute), job=self.svc.notebooks.job,
                                        hand_over=self.svc.notebooks._hand_over, runs=runs,
-                                       cancel_run=self.svc.cancel_run)
+                                       cancel_run=self.svc.cancel_run, check=self.svc.compute.check)
         beat = checked = time.monotonic()
         try:
             while self._pending():

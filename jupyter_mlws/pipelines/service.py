@@ -137,8 +137,10 @@ class PipelineService:
         paths = {f.path for f in files}
         for step in pipeline.steps:
             self._check_file(step, project, paths)
-        for name in set(pipeline.order()) - set(options["selected"]):
-            self.latest_done(pipeline, name, None)  # InvalidInput when there is none
+        selected = set(options["selected"])
+        for name in pipeline.order():  # in DAG order: the first step without outputs is named
+            if name not in selected:
+                self.latest_done(pipeline, name, None)  # InvalidInput when there is none
         if options.get("compute"):
             self.compute.target(options["compute"])  # NotFound / Unavailable first
         self._end_orphans(pipeline.name)
