@@ -347,6 +347,14 @@ PATHS = {
     "/environments": {"get": _op("Environments built per compute target, from the records (the "
                                  "targets are not contacted)", "environments",
                                  params=[_param("compute", "query", "One target's (e.g. local)")])},
+    "/environments/check": {"get": _op(
+        "Before a notebook is submitted to a target (what mlws run submit warns of): how the "
+        "target's environments differ from the notebook's kernel's: state same, current (nothing "
+        "to say: this machine's Python, or a target that builds none), none or differs, and "
+        "lines saying it (contributors and owners: it reads the server's folder)", "environments",
+        params=[_param("notebook", "query", "Relative to the server's folder"),
+                _param("compute", "query", "The target (default local)"),
+                _param("kernel", "query", "The kernel (default: the notebook's)")])},
     "/environments/diff": {"get": _op(
         "How a target's ready environments differ from a kernel's (default: the server's own): "
         "state same, current, none or differs; missing, different and extra distributions",
