@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -22,7 +23,7 @@ from jupyter_mlws.access import os_user
 from jupyter_mlws.cli import main
 from test_cli import BIN, MLWS
 from test_compute_dask import dask_ws  # noqa: F401,F811 - the fixtures, shared
-from test_compute_ssh_runs import gpu1, remote_python  # noqa: F401,F811
+from test_compute_ssh_runs import gpu1  # noqa: F401,F811
 from test_compute_ssh_runs import NAME, WORKDIR, _login_processes, _runner_gone, _wait_text
 
 SECRET = "run11-token"
@@ -45,6 +46,32 @@ print("token", os.environ.get("API_TOKEN", "none"), flush=True)
 print("a warning", file=sys.stderr, flush=True)
 sys.exit(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
 """
+
+
+@pytest.fixture(scope="module")
+def remote_python(sshd):
+    """The login user's interpreter for ``gpu1`` (this module's own, in place of
+    test_compute_ssh_runs's): this checkout's jupyter_mlws copied into a folder of the login
+    user's home that is this module's alone, and the test venv's site-packages.  (The login user
+    is the machine's: another test session's copy in its shared ``mlws-lib`` would otherwise be
+    what the host runs.)"""
+    import site
+    import uuid
+
+    import jupyter_mlws
+
+    tag = uuid.uuid4().hex[:8]
+    lib, wrapper = sshd.user.home / f"mlws-lib-{tag}", sshd.user.home / f"mlws-run-python-{tag}"
+    shutil.copytree(Path(jupyter_mlws.__file__).parent, lib / "jupyter_mlws",
+                    ignore=shutil.ignore_patterns("static", "labextension", "__pycache__"))
+    packages = next(p for p in site.getsitepackages() if Path(p, "nbclient").is_dir())
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={lib}:{packages} exec /usr/bin/python3 "$@"\n')
+    wrapper.chmod(0o755)
+    if os.geteuid() == 0:
+        subprocess.run(["chown", "-R", f"{sshd.user.name}:", str(lib), str(wrapper)], check=True)
+    yield str(wrapper)
+    shutil.rmtree(lib, ignore_errors=True)
+    wrapper.unlink(missing_ok=True)
 
 
 #: a command that pauses, told apart from the login user's other processes (other test sessions
