@@ -100,21 +100,37 @@ class Executions:
     # -- the job ---------------------------------------------------------------------------
 
     def job(self, run_id: str) -> dict:
-        """What an executor elsewhere needs to execute notebook run ``run_id``: ``run_id``,
-        ``notebook`` (its path inside the bundle), ``kernel``, ``parameters``, ``timeout``
-        (seconds or None), ``retries``, and ``secret_env``: the names of the environment
-        variables the run's secrets are given as (their values reach the executor from its
-        target, never through the server).  NotFound for a run not made from a notebook."""
-        job = self.notebooks.job(run_id)
-        return {"run_id": job.run_id, "notebook": job.notebook, "kernel": job.kernel,
-                "parameters": job.parameters, "timeout": job.timeout, "retries": job.retries,
-                "secret_env": sorted(self.secrets.bindings(job.run_id))}
+        """What an executor elsewhere needs to execute run ``run_id``: ``kind``, ``run_id`` and
+        ``secret_env`` (the names of the environment variables the run's secrets are given as;
+        their values reach the executor from its target, never through the server), and
+
+        - for a notebook run (``kind`` notebook): ``notebook`` (its path inside the bundle),
+          ``kernel``, ``parameters``, ``timeout`` (seconds or None), ``retries``;
+        - for a command run (``kind`` command, ``mlws run start --compute``): ``argv``.
+
+        NotFound for a run that was made neither from a notebook nor a command."""
+        job = self._job(run_id)
+        out = {**job.to_dict(), "secret_env": sorted(self.secrets.bindings(job.run_id))}
+        if job.kind == "notebook":  # not the server's paths
+            out = {k: v for k, v in out.items() if k not in ("workdir", "output", "scratch")}
+        return out
+
+    def _job(self, run_id: str):
+        """The job of run ``run_id``: a :class:`~jupyter_mlws.command.CommandJob` for a command
+        run, else its :class:`~jupyter_mlws.notebooks.job.NotebookJob` (NotFound for others)."""
+        from .command import CommandJob
+
+        record = self.runs.get(run_id)
+        if record.source_type == "command":
+            return CommandJob.of_record(record)
+        return self.notebooks.job(record.id)
 
     def write_bundle(self, run_id: str, out: IO[bytes]) -> int:
-        """Write notebook run ``run_id``'s bundle to ``out``: a tar of its snapshot, with its
-        notebook (from the snapshot, else from the folder it was submitted from), what a local
-        executor would run in.  Returns the number of files."""
-        job = self.notebooks.job(run_id)
+        """Write run ``run_id``'s bundle to ``out``: a tar of its snapshot and, for a notebook run,
+        its notebook (from the snapshot, else from the folder it was submitted from), what a local
+        executor would run in.  Returns the number of files (a command run taken without a
+        snapshot has none)."""
+        job = self._job(run_id)
         files = self.runs.files(job.run_id, "snapshot")
         names = {f["path"] for f in files}
         count = 0
@@ -123,11 +139,11 @@ class Executions:
                 with self.artifacts.blobs.open(f["sha256"]) as src:
                     tar.addfile(_member(f["path"], f["size"]), src)
                 count += 1
-            if job.notebook not in names and job.path.is_file():
+            if job.kind == "notebook" and job.notebook not in names and job.path.is_file():
                 with open(job.path, "rb") as src:
                     tar.addfile(_member(job.notebook, os.fstat(src.fileno()).st_size), src)
                 count += 1
-        if not count:
+        if not count and job.kind == "notebook":
             raise NotFound(f"run {job.run_id} has no snapshot and its notebook is gone: nothing "
                            "to execute; re-submit the notebook")
         return count
@@ -286,9 +302,10 @@ class Executions:
         self._require_running(run_id)
         self.notebooks.record_attempt(run_id, attempt, status, error)
 
-    def environment(self, run_id: str, kernel: str, captured: dict) -> None:
+    def environment(self, run_id: str, kernel: str | None, captured: dict) -> None:
         """The environment the run's kernel executed in (``environment.capture()``'s dict:
-        ``python`` and ``packages_hash`` texts, ``packages`` a list of texts, ...)."""
+        ``python`` and ``packages_hash`` texts, ``packages`` a list of texts, ...); ``kernel``
+        None for a command run (the environment of the executor's Python)."""
         if not isinstance(captured, dict) or not isinstance(captured.get("python"), str) \
                 or not isinstance(captured.get("packages_hash"), str):
             raise InvalidInput("the environment is an object with 'python' and 'packages_hash' "
@@ -296,7 +313,7 @@ class Executions:
         packages = captured.get("packages", [])
         if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
             raise InvalidInput("the environment's 'packages' is a list of 'name==version' texts")
-        check_text(kernel, "the kernel's name")
+        kernel = "" if kernel is None else check_text(kernel, "the kernel's name")
         self._require_running(run_id)
         self.notebooks.record_environment(run_id, kernel, captured)
 

@@ -9,17 +9,14 @@ the run's status.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shlex
-import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
-from typing import IO, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
+from . import command
 from . import config as C
 from . import runs as R
 from .artifacts import ArtifactService
@@ -27,25 +24,8 @@ from .compute import local
 from .errors import InvalidInput
 from .errors import MlwsError
 from .run import Run
-from .secrets.masking import MaskedBytes, Masker
+from .secrets.masking import Masker
 from .tracking import Tracking
-
-
-def _pump(src: IO[bytes], log_path: Path, echo: IO | None, masker: Masker) -> None:
-    """Copy a child's stream to its log file (and the terminal) until it closes, the run's
-    secrets masked in both."""
-    binary = getattr(echo, "buffer", None)
-    masked = MaskedBytes(masker)
-    with src, open(log_path, "ab") as log:
-        for chunk in itertools.chain(iter(lambda: src.read1(65536), b""), [None]):
-            chunk = masked.write(chunk) if chunk is not None else masked.flush()
-            log.write(chunk)
-            log.flush()
-            if binary is not None:
-                binary.write(chunk)
-                binary.flush()
-            elif echo is not None:  # a text stream, e.g. redirected to StringIO
-                echo.write(chunk.decode(errors="replace"))
 
 
 def run_command(
@@ -101,24 +81,114 @@ def run_command(
     masker = Masker(given.values())
     env.update(given)
     try:
-        child = local.start_session(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE)
+        child, pumps = command.start(argv, cwd=cwd, env=env, masker=masker,
+                                     logs=(artifacts.live_file(run.id, "stdout.log"),
+                                           artifacts.live_file(run.id, "stderr.log")),
+                                     echo=(sys.stdout, sys.stderr) if echo else (None, None))
     except OSError as exc:
         run.end(R.FAILED, f"could not start {argv[0]!r}: {exc.strerror}")
         raise InvalidInput(f"could not start {argv[0]!r}: {exc.strerror}") from None
     runs.set_process(run.id, local.Process.of(child.pid))  # what 'mlws run cancel' stops
-    pumps = [threading.Thread(target=_pump, args=(stream, artifacts.live_file(run.id, f"{n}.log"),
-                                                  out if echo else None, masker), daemon=True)
-             for stream, n, out in ((child.stdout, "stdout", sys.stdout), (child.stderr, "stderr", sys.stderr))]
-    for p in pumps:
-        p.start()
-    status, error = _wait(child)
+    status, error = command.wait(child)
     for p in pumps:
         p.join()
     run.end(status, error)
     code = child.returncode
     #: what a shell would report for the command: its status, 128 + N if signal N ended it
     run.exit_code = 130 if status == R.CANCELED else (128 - code if code < 0 else code)
+    return run
+
+
+def submit_command(
+    argv: Sequence[str],
+    *,
+    experiment: str,
+    target: str,
+    compute,
+    tracking: Tracking,
+    runs: R.RunService,
+    artifacts: ArtifactService,
+    secrets,
+    name: str | None = None,
+    tags: Mapping | None = None,
+    cwd: str | os.PathLike | None = None,
+    snapshot: bool = True,
+    on_warning: Callable[[str], None] | None = None,
+    secret_specs: Sequence[str] | None = None,
+    actor: str = "",
+) -> str:
+    """Record ``argv`` as a queued command run of ``experiment`` and hand it to compute target
+    ``target`` (not ``local``), where it executes in a folder holding the snapshot of ``cwd``;
+    return the run's id at once (:func:`follow_command` waits for it).
+
+    What is recorded is what :func:`run_command` records: the command line, the snapshot, git,
+    name and tags, the secrets' names; and the target (``compute``, the
+    :class:`~jupyter_mlws.compute.targets.ComputeService`).  ``secret_specs`` add to, and
+    override by variable, the target's own secrets (:meth:`ComputeService.run_secrets`).
+
+    Raises
+    ------
+    InvalidInput
+        No command, a bad secret binding.
+    NotFound, Unavailable
+        No such target, or one that cannot execute runs here (nothing recorded).
+    NotFound, Conflict, PermissionDenied
+        A secret that is missing or deleted, or that the actor may not give (nothing recorded).
+    """
+    from .command import CommandJob
+    from .snapshot import git_info
+
+    if not argv:
+        raise InvalidInput(f"no command given: mlws run start --compute {target} -- python train.py")
+    backend = compute.target(target)  # before anything is recorded
+    given = secrets.check_bindings(actor, compute.run_secrets(target, secret_specs))
+    cwd = Path(cwd or os.getcwd()).absolute()
+    files = tracking.collect_snapshot(cwd) if snapshot else []
+    if snapshot and not files and on_warning is not None:
+        on_warning(empty_snapshot_warning(cwd))
+    record = runs.create(experiment, name=name, tags=tags, source_type="command",
+                         source_name=shlex.join(argv), git=git_info(cwd), status=R.QUEUED)
+    try:
+        artifacts.store_snapshot(record.id, files)
+        if given:  # names only: values are read when it executes, on the target
+            secrets.bind(actor, record.id, given, check_actor=False)
+            runs.set_tags(record.id, {"secrets": json.dumps(sorted(set(given.values())))})
+        compute.assign(record.id, backend.name)
+    except BaseException as exc:
+        runs.end(record.id, R.FAILED, f"could not be submitted: {exc}")
+        raise
+    compute.hand_over(backend, CommandJob(record.id, list(argv)), runs)
+    return record.id
+
+
+def follow_command(run_id: str, *, tracking: Tracking, check: Callable[[str], object],
+                   cancel: Callable[[str], object], echo: bool = True,
+                   check_every: float = 5.0) -> Run:
+    """Wait for command run ``run_id`` executing elsewhere, its output copied here as it arrives
+    (``echo``: stdout to stdout, stderr to stderr); return the ended run, its ``exit_code`` the
+    command's status as a shell reports it (:func:`command.exit_code`).
+
+    ``check(run_id)`` asks its target about it every ``check_every`` seconds (a target that lost
+    it ends it); Ctrl-C calls ``cancel(run_id)``, which stops it there.
+    """
+    import time
+
+    outs = {"stdout.log": sys.stdout, "stderr.log": sys.stderr} if echo else {}
+    checked = time.monotonic()
+
+    def poll() -> None:
+        nonlocal checked
+        if time.monotonic() - checked > check_every:
+            checked = time.monotonic()
+            check(run_id)
+
+    try:
+        for log_name, data in tracking.follow_logs(run_id, on_poll=poll):
+            command.show(outs.get(log_name), data)
+    except KeyboardInterrupt:
+        cancel(run_id)
+    run = tracking.get(run_id)
+    run.exit_code = command.exit_code(run.status, run.record.error)
     return run
 
 
@@ -130,18 +200,3 @@ def empty_snapshot_warning(folder: Path) -> str:
         return ("the source snapshot is empty: this folder is the workspace itself, whose own files "
                 "are never kept, and the run's outputs/ will be written into it; " + fix)
     return f"the source snapshot is empty: {folder.name or folder} holds no files to keep; " + fix
-
-
-def _wait(child: subprocess.Popen) -> tuple[str, str | None]:
-    """Wait for the child; Ctrl-C or SIGTERM here stops it and cancels the run."""
-    try:
-        code = child.wait()
-    except (KeyboardInterrupt, SystemExit):
-        local.stop_child(child, 10)
-        return R.CANCELED, "stopped by the user"
-    if code == 0:
-        return R.COMPLETED, None
-    if code < 0:
-        sig = signal.Signals(-code).name
-        return (R.KILLED if sig == "SIGKILL" else R.FAILED), f"killed by {sig}"
-    return R.FAILED, f"exited with status {code}"

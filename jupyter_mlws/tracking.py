@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from . import runs as R
 from .artifacts import ArtifactService
@@ -149,11 +149,13 @@ class Tracking:
         return self.artifacts.read_log(record.id, name, tail=tail)
 
     def follow_logs(self, run_id: str, name: str | None = None, *, interval: float = 0.5,
-                    ) -> Iterator[tuple[str, bytes]]:
+                    on_poll: Callable[[], object] | None = None) -> Iterator[tuple[str, bytes]]:
         """Yield ``(log name, bytes)`` as a run's logs grow, until the run has ended and all of
-        it is read."""
+        it is read; ``on_poll()`` is called before each look (e.g. to ask the run's target)."""
         offsets: dict[str, int] = {}
         while True:
+            if on_poll is not None:
+                on_poll()
             record = self.runs.get(run_id)
             live = record.status in R.LIVE
             try:

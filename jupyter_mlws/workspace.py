@@ -273,7 +273,7 @@ class Workspace:
                     name: str | None = None, tags: Mapping | None = None,
                     cwd: str | os.PathLike | None = None, echo: bool = True, snapshot: bool = True,
                     on_warning: Callable[[str], None] | None = None,
-                    secrets: Sequence[str] | None = None) -> Run:
+                    secrets: Sequence[str] | None = None, compute: str | None = None) -> Run:
         """Execute ``command`` (an argv) as a run of ``experiment`` and wait for it; return the
         ended run (what ``mlws run start`` does).
 
@@ -285,14 +285,31 @@ class Workspace:
         ``secrets`` (``["NAME", "NAME=ENVVAR"]``) are given to the command as environment
         variables, and masked in its logs and in what is echoed
         (:mod:`jupyter_mlws.secrets.masking`).
+
+        ``compute`` names the compute target it executes on (default ``local``: a child of this
+        process).  On another target (an ssh host, a Dask worker) the command executes there,
+        in a folder holding the run's snapshot, reporting over HTTP as a notebook run does: its
+        output is streamed back (and echoed here), its ``outputs/`` and environment recorded, the
+        target's default secrets given (``secrets`` replace them by variable); Ctrl-C here
+        cancels it there.  NotFound for no such target (nothing is recorded).
         """
         from .access import os_user
-        from .launcher import run_command
+        from . import launcher
 
-        return run_command(command, experiment=experiment, tracking=self.tracking, runs=self.runs,
-                           artifacts=self.artifacts, root=self.root, name=name, tags=tags, cwd=cwd,
-                           echo=echo, snapshot=snapshot, on_warning=on_warning,
-                           secrets=self.secrets, secret_specs=secrets, actor=os_user())
+        if compute is not None and not self.compute.is_local(compute):
+            run_id = launcher.submit_command(
+                command, experiment=experiment, target=compute, compute=self.compute,
+                tracking=self.tracking, runs=self.runs, artifacts=self.artifacts,
+                secrets=self.secrets, name=name, tags=tags, cwd=cwd, snapshot=snapshot,
+                on_warning=on_warning, secret_specs=secrets, actor=os_user())
+            return launcher.follow_command(run_id, tracking=self.tracking, check=self.compute.check,
+                                           cancel=self.cancel_run, echo=echo,
+                                           check_every=TARGET_CHECK_S)
+        return launcher.run_command(command, experiment=experiment, tracking=self.tracking,
+                                    runs=self.runs, artifacts=self.artifacts, root=self.root,
+                                    name=name, tags=tags, cwd=cwd, echo=echo, snapshot=snapshot,
+                                    on_warning=on_warning, secrets=self.secrets,
+                                    secret_specs=secrets, actor=os_user())
 
     # -- secrets ------------------------------------------------------------------
 
@@ -652,9 +669,10 @@ class Workspace:
 
         A run the workspace started (a notebook, a sweep, ``mlws run start``)
         has its process group stopped, kernel included: SIGTERM, then SIGKILL
-        after ``grace`` seconds.  A notebook run on another machine's target is asked to
-        stop (its executor hears it on its heartbeat, stops its kernel and ends the run,
-        keeping what it made); after ``grace`` seconds its target stops what is left.  A run a user's own process is logging to is
+        after ``grace`` seconds.  A notebook or command run on another machine's target is
+        asked to stop (its executor hears it on its heartbeat, stops its kernel or command and
+        ends the run, keeping what it made); after ``grace`` seconds its target stops what is
+        left.  A run a user's own process is logging to is
         only marked canceled: its process is not ours to stop.
         """
         from .compute.local import LocalTarget
@@ -663,7 +681,7 @@ class Workspace:
         if record.status not in LIVE:
             raise Conflict(f"run {record.id} has already ended ({record.status})")
         target, data = self.compute.target_of(record.id)
-        if record.source_type == "notebook" and not self.compute.is_local(target):
+        if record.source_type in ("notebook", "command") and not self.compute.is_local(target):
             # its executor elsewhere is asked to stop, ends the run and keeps what it made
             from .compute.base import Handle
 

@@ -33,7 +33,7 @@ def dead_port() -> int:
 
 def test_local_is_built_in_listed_first_and_never_deleted(ws):
     assert ws.compute.list() == [{"name": "local", "type": "local", "builtin": True,
-                                  "created_at": None, "created_by": ""}]
+                                  "created_at": None, "created_by": "", "secrets": {}}]
     assert ws.compute.get("local")["builtin"] is True
     with pytest.raises(Conflict, match="built in: it cannot be deleted"):
         ws.compute.delete("local")

@@ -29,6 +29,19 @@ def _confirm_on_tty(yes: bool):
     return confirm
 
 
+#: ``--secret NAME[=ENVVAR]``: a target's default secrets (create, update)
+_SECRET = click.option(
+    "--secret", "secrets", multiple=True, metavar="NAME[=ENVVAR]",
+    help="Give every run on this target the workspace's secret NAME as environment variable "
+         "ENVVAR (default NAME, '-' as '_'); repeatable. Names only are kept; a run's own "
+         "--secret replaces one given as the same variable.")
+
+
+def _secrets_text(refs: dict) -> str:
+    """A target's default secrets as 'NAME as ENVVAR, ...' ('-': none)."""
+    return ", ".join(f"{name} as {env}" for env, name in sorted(refs.items())) or "-"
+
+
 @compute.command("create")
 @click.argument("name")
 @click.option("--type", "kind", required=True, type=click.Choice(["ssh", "dask"]), help="The target's type.")
@@ -50,16 +63,17 @@ def _confirm_on_tty(yes: bool):
 @click.option("--host-key", help="ssh: pin this key ('ssh-ed25519 AAAA...') without asking.")
 @click.option("--yes", "-y", is_flag=True, help="ssh: accept the key the host presents now.")
 @click.option("--address", help="dask: the scheduler's address, tcp://HOST:PORT.")
+@_SECRET
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
 def compute_create(ctx, name, kind, host, user, port, key_secret, workdir, python, env, keepalive,
-                   host_key, yes, address, as_json) -> None:
+                   host_key, yes, address, secrets, as_json) -> None:
     """Create compute target NAME (an ssh host's key is shown to confirm, then pinned)."""
     options = dict(host=host, user=user, port=port, key_secret=key_secret, workdir=workdir,
                    python=python, env=env, keepalive=keepalive, address=address)
     target = _ws(ctx).compute.create(name, kind, host_key=host_key, accept_host_key=yes,
-                                     confirm=_confirm_on_tty(yes),
+                                     confirm=_confirm_on_tty(yes), secrets=list(secrets),
                                      **{k: v for k, v in options.items() if v is not None})
     if as_json:
         return _json(target)
@@ -107,9 +121,30 @@ def compute_show(ctx, name, as_json) -> None:
                   ("", t["host_key"][:60] + ("..." if len(t["host_key"]) > 60 else ""))]
     elif t["type"] == "dask":
         pairs += [("address", t["address"])]
+    if not t["builtin"]:
+        pairs.append(("secrets", _secrets_text(t.get("secrets") or {})))
     pairs.append(("created", f"{_time(t['created_at'])} by {t['created_by']}" if t["created_at"]
                   else "built in (this machine)"))
     _fields(pairs)
+
+
+@compute.command("update")
+@click.argument("name")
+@_SECRET
+@click.option("--no-secrets", is_flag=True, help="Give runs on this target no secrets of its own.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def compute_update(ctx, name, secrets, no_secrets, as_json) -> None:
+    """Set the secrets compute target NAME gives every run (replacing its list): --secret
+    NAME[=ENVVAR] (repeatable), or --no-secrets."""
+    if bool(secrets) == no_secrets:
+        raise click.UsageError("give the target's secrets (--secret NAME[=ENVVAR], repeatable) "
+                               "or --no-secrets")
+    t = _ws(ctx).compute.update(name, secrets=list(secrets))
+    if as_json:
+        return _json(t)
+    click.echo(f"compute target {t['name']} gives its runs: {_secrets_text(t['secrets'])}")
 
 
 @compute.command("delete")

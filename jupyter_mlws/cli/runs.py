@@ -25,15 +25,20 @@ def run() -> None:
 @click.option("--secret", "secrets", multiple=True, metavar="NAME[=ENVVAR]",
               help="Give the run the workspace's secret NAME as environment variable ENVVAR "
                    "(default NAME, '-' as '_'); repeatable. Masked in its logs and outputs.")
+@click.option("--compute", metavar="NAME",
+              help="The compute target it executes on (default: local, this machine; 'mlws "
+                   "compute list'): there, in a folder holding the snapshot, its output streamed "
+                   "back here.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
 @handles_errors
-def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, secrets, command) -> None:
+def run_start(ctx, experiment, name, tags, project_dir, no_snapshot, secrets, compute, command) -> None:
     """Run COMMAND as a run, capturing its output: mlws run start -- python train.py
 
-    Exits with the command's own status."""
+    Exits with the command's own status (Ctrl-C cancels the run, wherever it executes)."""
     ended = _ws(ctx).run_command(command, experiment=experiment, name=name, tags=_pairs(tags, "tag"),
                                  cwd=project_dir, snapshot=not no_snapshot, secrets=secrets,
+                                 compute=compute,
                                  on_warning=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"run {ended.id} {ended.status}" + (f": {ended.record.error}" if ended.record.error else ""),
                err=True)
@@ -289,7 +294,7 @@ def run_show(ctx, run_id, as_json) -> None:
              ("ended", _time(rec.end_time)), ("duration", _duration(rec.duration_ms)),
              ("parent", rec.parent_id or "-"),
              ("source", f"{rec.source_type} {rec.source_name}".strip()),
-             *([("compute", compute)] if rec.source_type in ("notebook", "sweep") else []),
+             *([("compute", compute)] if rec.source_type in ("notebook", "sweep", "command") else []),
              ("git", f"{rec.git_commit or '-'} {rec.git_branch or ''}{' (dirty)' if rec.git_dirty else ''}"),
              *([("description", rec.description)] if rec.description else [])])
     if rec.error:

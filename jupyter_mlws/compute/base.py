@@ -187,6 +187,19 @@ class RemoteTarget(ComputeTarget):
         self.name = self.target["name"]
         self.launch = launch
 
+    #: the jobs the remote executor runs: a notebook run, a command run (``mlws run start``)
+    KINDS = ("notebook", "command")
+
+    def check_job(self, job: Job) -> None:
+        """InvalidInput for a job the remote executor does not run (a sweep: its children are
+        handed over one by one, each a notebook run)."""
+        if job.kind not in self.KINDS:
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"a {self.target['type']} target executes notebook runs and "
+                               f"commands, not a {job.kind}: a sweep's children are handed to it "
+                               "one by one")
+
     def executor_env(self, run_id: str, *, url: str | None = None,
                      attempt: str | None = None) -> dict[str, str]:
         """The environment of ``python -m jupyter_mlws.remote.executor`` for run ``run_id``:

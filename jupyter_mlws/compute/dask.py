@@ -168,14 +168,12 @@ class DaskTarget(RemoteTarget):
     # -- submit ----------------------------------------------------------------------------
 
     def submit(self, job: Job) -> Handle:
-        """Submit notebook run ``job`` as one task and return once the scheduler holds it.
+        """Submit notebook or command run ``job`` as one task and return once the scheduler holds it.
 
         Raises StepFailed (an Unavailable) when the scheduler cannot be reached: nothing was
         submitted then, and no token was issued.
         """
-        if job.kind != "notebook":
-            raise Unavailable(f"a dask target executes notebook runs, not a {job.kind}: a sweep's "
-                              "children are handed to it one by one")
+        self.check_job(job)
         distributed = _distributed()
         client = self.client()
         self._check_workers(client)

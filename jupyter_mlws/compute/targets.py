@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import AlreadyExists, Conflict, InvalidInput, NotFound, Unavailable
@@ -33,6 +33,8 @@ from .ssh.hostkeys import HostKey, KnownHosts, known_name, parse_host_key
 Confirm = Callable[[str, HostKey], bool]
 #: the backend each type's runs execute with (a backend not in the registry cannot run work yet)
 BACKEND_OF = {T.LOCAL: "local", T.SSH: "ssh", T.DASK: "dask"}
+#: a target's default secrets, ``{ENVVAR: NAME}``, kept with its settings (names only)
+SECRETS = "secrets"
 C, R = S.compute_targets, S.run_compute
 
 
@@ -92,7 +94,7 @@ class ComputeService:
         ``address``).  NotFound when there is none."""
         name = T.check_target_name(name)
         if name == T.LOCAL:
-            return dict(_LOCAL)
+            return {**_LOCAL, SECRETS: {}}
         with self.db.read() as conn:
             row = conn.execute(select(C).where(C.c.name == name)).mappings().first()
         if row is None:
@@ -104,9 +106,13 @@ class ComputeService:
     def create(self, name: str, type: str, *, actor: str | None = None, check_actor: bool = True,
                host_key: str | None = None, accept_host_key: bool = False,
                host_key_fingerprint: str | None = None, confirm: Confirm | None = None,
-               **settings) -> dict:
+               secrets=None, **settings) -> dict:
         """Record target ``name`` of ``type`` (``ssh``, ``dask``) with its ``settings``; return
         it (:meth:`get`).  Contributors and owners.
+
+        ``secrets`` (``["NAME", "NAME=ENVVAR"]``, as a run's ``--secret``) are the target's
+        default secrets: every run on it is given them (:meth:`run_secrets`).  Only their names
+        are recorded; each must exist and not be deleted.
 
         For ssh, the host's key is pinned: ``host_key`` (``"ssh-ed25519 AAAA..."``) as given,
         without connecting; else the key the host presents now, fetched and then accepted by
@@ -122,7 +128,7 @@ class ComputeService:
         AlreadyExists
             The name is taken (``local`` included).
         NotFound, Conflict
-            ``key_secret`` names no secret, or a deleted one.
+            ``key_secret`` or one of ``secrets`` names no secret, or a deleted one.
         Conflict
             The host's key does not have the expected fingerprint.
         StepFailed
@@ -137,6 +143,9 @@ class ComputeService:
         if kind != T.SSH and (host_key is not None or accept_host_key or host_key_fingerprint):
             raise InvalidInput("a host key is pinned for ssh targets only")
         self._check_free(name)
+        refs = self._secret_refs(secrets)
+        if refs:
+            values[SECRETS] = refs
         pinned = None
         if kind == T.SSH:
             self._check_key_secret(values["key_secret"])
@@ -169,6 +178,74 @@ class ComputeService:
         if secret is not None and self.secrets.show(secret)["state"] == "deleted":
             raise Conflict(f"secret {secret!r} is deleted: recover it ('mlws secret recover "
                            f"{secret}') or give another --key-secret")
+
+    def _secret_refs(self, specs) -> dict[str, str]:
+        """``--secret NAME[=ENVVAR]`` values as ``{ENVVAR: NAME}``, each naming a live secret
+        (only the names are read: NotFound or Conflict otherwise)."""
+        from ..secrets.names import parse_bindings
+
+        refs = parse_bindings(specs)
+        for secret in sorted(set(refs.values())):
+            if self.secrets.show(secret)["state"] == "deleted":
+                raise Conflict(f"secret {secret!r} is deleted: recover it ('mlws secret recover "
+                               f"{secret}') before a target gives it to its runs")
+        return refs
+
+    def update(self, name: str, *, secrets, actor: str | None = None,
+               check_actor: bool = True) -> dict:
+        """Replace target ``name``'s default secrets with ``secrets`` (``["NAME",
+        "NAME=ENVVAR"]``; empty: none); return the target (:meth:`get`).  Contributors and owners.
+        Runs submitted from now on are given them; runs already submitted keep theirs.
+
+        Raises NotFound (no such target or secret), Conflict (``local``, which is built in; a
+        deleted secret), InvalidInput (a bad binding), PermissionDenied.
+        """
+        name = T.check_target_name(name)
+        self._require(actor, "write", check_actor)
+        if name == T.LOCAL:
+            raise Conflict("the local target is built in and takes no default secrets: give "
+                           "runs on it --secret NAME[=ENVVAR]")
+        refs = self._secret_refs(secrets)
+
+        def write(conn) -> None:
+            row = conn.execute(select(C).where(C.c.name == name)).mappings().first()
+            if row is None:
+                raise NotFound(f"no compute target {name!r}: 'mlws compute list' shows them")
+            values = {k: v for k, v in json.loads(row["settings"]).items() if k != SECRETS}
+            if refs:
+                values[SECRETS] = refs
+            conn.execute(update(C).where(C.c.pk == row["pk"]).values(settings=json.dumps(values)))
+
+        self.db.transact(write)
+        return self.get(name)
+
+    def run_secrets(self, name: str | None, specs=None) -> dict[str, str]:
+        """The secrets a run on target ``name`` (None: ``local``) is given, as ``{ENVVAR: NAME}``:
+        the target's default secrets, and ``specs`` (the run's own ``["NAME", "NAME=ENVVAR"]``),
+        which replace a default given as the same variable.  Names only, nothing is read or
+        recorded: the caller checks and binds them for its submitter
+        (:meth:`SecretService.check_bindings <jupyter_mlws.secrets.service.SecretService.check_bindings>`).
+
+        Raises NotFound (no such target), InvalidInput (a bad binding), and NotFound or Conflict
+        naming the target when one of its defaults that the run takes is missing or deleted.
+        """
+        from ..secrets.names import parse_bindings
+
+        own = parse_bindings(specs)
+        defaults = self.get(name or T.LOCAL).get(SECRETS) or {}
+        taken = {env: secret for env, secret in defaults.items() if env not in own}
+        for secret in sorted(set(taken.values())):
+            fix = (f"or change the target's secrets ('mlws compute update {name} --secret "
+                   "NAME[=ENVVAR]', or --no-secrets)")
+            try:
+                state = self.secrets.show(secret)["state"]
+            except NotFound:
+                raise NotFound(f"compute target {name!r} gives its runs secret {secret!r}, which "
+                               f"does not exist: set it ('mlws secret set {secret}') {fix}") from None
+            if state == "deleted":
+                raise Conflict(f"compute target {name!r} gives its runs secret {secret!r}, which is "
+                               f"deleted: recover it ('mlws secret recover {secret}') {fix}")
+        return {**taken, **own}
 
     def _host_key(self, values: dict, given: str | None, accept: bool, expected: str | None,
                   confirm: Confirm | None) -> HostKey:
@@ -238,6 +315,23 @@ class ComputeService:
                                           assigned_at=now_ms()))
 
         self.db.transact(write)
+
+    def hand_over(self, target, job, runs):
+        """Hand ``job`` to ``target`` (a backend from :meth:`target`), recording the handle it
+        returns on the run (a target other than ``local``); return the handle.  A target that
+        refuses it (an ``MlwsError``: its scheduler or host is out of reach) ends the run
+        ``failed`` through ``runs`` (the RunService), saying why, and the error is raised."""
+        from ..errors import MlwsError
+        from ..run_records import FAILED
+
+        try:
+            handle = target.submit(job)
+        except MlwsError as exc:
+            runs.end(job.run_id, FAILED, f"could not be started on {target.name}: {exc}")
+            raise
+        if target.name != T.LOCAL:
+            self.assign(job.run_id, target.name, dict(handle.data))  # {}: handed over, ask it
+        return handle
 
     def target_of(self, run_id: str) -> tuple[str, dict | None]:
         """Where run ``run_id`` executes: ``(target name, handle)``; ``("local", None)`` when
@@ -355,7 +449,8 @@ class ComputeService:
                                   on_step=on_step, keepalive=target["keepalive"])
 
 
-_LOCAL = {"name": T.LOCAL, "type": T.LOCAL, "builtin": True, "created_at": None, "created_by": ""}
+_LOCAL = {"name": T.LOCAL, "type": T.LOCAL, "builtin": True, "created_at": None, "created_by": "",
+          SECRETS: {}}
 
 
 class UnconfirmedHostKey(InvalidInput):
@@ -382,7 +477,7 @@ def _taken(name: str) -> AlreadyExists:
 
 def _describe(row) -> dict:
     out = {"name": row["name"], "type": row["type"], "builtin": False,
-           "created_at": row["created_at"], "created_by": row["created_by"],
+           "created_at": row["created_at"], "created_by": row["created_by"], SECRETS: {},
            **json.loads(row["settings"])}
     if row["type"] == T.SSH:
         out.setdefault("keepalive", T.DEFAULT_KEEPALIVE)  # a target recorded before the setting

@@ -171,22 +171,29 @@ def _classify(exc: Exception) -> tuple[str, str]:
 
 def _finish(reporter: Reporter, job, live_nb: Path, status: str, error, environment: dict) -> str:
     """Report what the run produced and end it; a failure here is reported on the run."""
+    status, error = store_results((lambda: reporter.environment(job.kernel, environment),
+                                   lambda: _report_cells(reporter, live_nb, job.path),
+                                   lambda: store_notebook(reporter, job, live_nb),
+                                   lambda: _store_outputs(reporter, Path(job.workdir) / "outputs"),
+                                   reporter.copy_output), status, error)
+    final = reporter.ended(status, error)
+    if job.scratch:  # a sweep child's or a rerun's own copy
+        shutil.rmtree(job.workdir, ignore_errors=True)
+    return final
+
+
+def store_results(steps, status: str, error: str | None) -> tuple[str, str | None]:
+    """Do each of ``steps`` (what reports a run's results); a step failing (MlwsError, OSError,
+    ValueError) fails a completed run, saying so.  Returns the run's status and reason."""
     problems = []
-    for step in (lambda: reporter.environment(job.kernel, environment),
-                 lambda: _report_cells(reporter, live_nb, job.path),
-                 lambda: store_notebook(reporter, job, live_nb),
-                 lambda: _store_outputs(reporter, Path(job.workdir) / "outputs"),
-                 reporter.copy_output):
+    for step in steps:
         try:
             step()
         except (MlwsError, OSError, ValueError) as exc:
             problems.append(str(exc))
     if problems and status == R.COMPLETED:
-        status, error = R.FAILED, "while storing the results: " + "; ".join(problems)
-    final = reporter.ended(status, error)
-    if job.scratch:  # a sweep child's or a rerun's own copy
-        shutil.rmtree(job.workdir, ignore_errors=True)
-    return final
+        return R.FAILED, "while storing the results: " + "; ".join(problems)
+    return status, error
 
 
 def _report_cells(reporter: Reporter, live_nb: Path, submitted: Path) -> None:

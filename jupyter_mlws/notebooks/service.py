@@ -130,12 +130,15 @@ class NotebookService:
         (``["NAME", "NAME=ENVVAR"]``) are given to the run's kernel as environment variables,
         ``actor`` (default: this OS user) submitting it: a contributor or owner, unless
         ``check_actor`` is false (the caller decided).  ``compute`` names the target it executes
-        on (default ``local``), recorded on the run.
+        on (default ``local``), recorded on the run; the run is also given that target's default
+        secrets (those ``secrets`` do not replace by variable: :meth:`ComputeService.run_secrets
+        <jupyter_mlws.compute.targets.ComputeService.run_secrets>`).
         """
         check_local(notebook)
         target = self._target(compute)
         actor = _actor(actor)
-        given = self.secrets.check_bindings(actor, secrets, check_actor=check_actor)
+        given = self.secrets.check_bindings(actor, self.compute.run_secrets(target.name, secrets),
+                                            check_actor=check_actor)
         path = Path(notebook).expanduser().absolute()
         project = Path(project_dir).expanduser().absolute() if project_dir else path.parent
         if not path.is_relative_to(project):
@@ -200,17 +203,9 @@ class NotebookService:
         return self.compute.target(compute or "local")
 
     def _hand_over(self, target, job) -> None:
-        """Hand ``job`` to ``target``, recording its handle on the run (a target other than
-        ``local``); a target that refuses it ends the run failed, saying why."""
-        from ..errors import MlwsError
-
-        try:
-            handle = target.submit(job)
-        except MlwsError as exc:
-            self.runs.end(job.run_id, R.FAILED, f"could not be started on {target.name}: {exc}")
-            raise
-        if target.name != "local":
-            self.compute.assign(job.run_id, target.name, dict(handle.data))  # {}: handed over
+        """Hand ``job`` to ``target`` (:meth:`ComputeService.hand_over
+        <jupyter_mlws.compute.targets.ComputeService.hand_over>`: a refusal ends the run failed)."""
+        self.compute.hand_over(target, job, self.runs)
 
     def submit_grid(self, notebook, grid: Mapping[str, Sequence[Any]], parameters=None, *,
                     max_parallel: int = 2, experiment: str | None = None, detach: bool = True,
@@ -223,8 +218,10 @@ class NotebookService:
         base = check_parameters(parameters or {})
         check_local(notebook)
         compute = options.get("compute")
-        elsewhere = not self.compute.is_local(self._target(compute).name)
-        self.secrets.check_bindings(_actor(options.get("actor")), options.get("secrets"),
+        target = self._target(compute)
+        elsewhere = not self.compute.is_local(target.name)
+        self.secrets.check_bindings(_actor(options.get("actor")),
+                                    self.compute.run_secrets(target.name, options.get("secrets")),
                                     check_actor=options.get("check_actor", True))
         path = Path(notebook).expanduser().absolute()
         nb = load_notebook(path)
@@ -431,12 +428,14 @@ class NotebookService:
 
     def record_environment(self, run_id: str, kernel: str, captured: Mapping[str, Any]) -> None:
         """Keep the environment a run's kernel executed in (:func:`jupyter_mlws.environment.capture`):
-        tags ``kernel``, ``env_hash`` and ``python``, and the artifact ``environment.json``."""
+        tags ``kernel`` (unless empty: a command run's), ``env_hash`` and ``python``, and the
+        artifact ``environment.json``."""
         if not captured:
             return
         from ..environment import env_hash
 
-        self.runs.set_tags(run_id, {"kernel": kernel, "env_hash": env_hash(captured),
+        self.runs.set_tags(run_id, {**({"kernel": kernel} if kernel else {}),
+                                    "env_hash": env_hash(captured),
                                     "python": captured["python"].split()[0]})
         sha, size = self.blobs.put_bytes(json.dumps(captured, indent=1).encode())
         self.runs.add_files(run_id, "artifact", [("environment.json", sha, size)])

@@ -37,8 +37,8 @@ ENV_WORKSPACE, ENV_TOKEN, ENV_RUN_ID, ENV_ATTEMPT = ("MLWS_WORKSPACE", "MLWS_TOK
 
 def execute_remote(url: str, token: str, run_id: str, *, workdir: str | None = None,
                    attempt: str | None = None, secrets: Mapping[str, str] | None = None) -> str:
-    """Execute notebook run ``run_id`` of the workspace served at ``url`` here; return the run's
-    final status (one of ``jupyter_mlws.run_records.ENDED``).
+    """Execute notebook (or command) run ``run_id`` of the workspace served at ``url`` here;
+    return the run's final status (one of ``jupyter_mlws.run_records.ENDED``).
 
     Parameters
     ----------
@@ -97,13 +97,17 @@ def execute_remote(url: str, token: str, run_id: str, *, workdir: str | None = N
 
 def _execute(reporter: HttpReporter, stopper: "_KernelStopper | None") -> str:
     """Start the run's kernel, execute the run, stop the kernel before the run ends (its log
-    is sent while the run's token still works)."""
+    is sent while the run's token still works); a command run: :func:`.command.execute_command`."""
     from ..notebooks.executor import EarlyKernel, execute
     from ..notebooks.script import execute_script, is_script
 
     job = reporter.job()
     if is_script(job):  # a pipeline's script step: no kernel
         return execute_script(reporter)
+    if job.kind == "command":
+        from .command import execute_command
+
+        return execute_command(reporter, job)
     try:
         env = reporter.kernel_env()
     except MlwsError as exc:  # a secret the run was given did not reach this machine

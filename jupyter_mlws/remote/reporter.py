@@ -119,12 +119,19 @@ class HttpReporter(Reporter):
     # -- before it starts ------------------------------------------------------------------
 
     def job(self) -> NotebookJob:
+        """The run's job: its NotebookJob, or a :class:`~jupyter_mlws.command.CommandJob` for a
+        command run (``kind`` command), which only :mod:`.command` executes."""
         if self._job is None:
             data = self._call("GET", "job")
             self._secret_names = list(data.get("secret_env") or [])
-            self._job = NotebookJob(self.run_id, data["notebook"], str(self.workdir), data["kernel"],
-                                    data.get("parameters") or {}, data.get("timeout"),
-                                    int(data.get("retries") or 0))
+            if data.get("kind") == "command":
+                from ..command import CommandJob
+
+                self._job = CommandJob(self.run_id, [str(a) for a in data["argv"]])
+            else:
+                self._job = NotebookJob(self.run_id, data["notebook"], str(self.workdir),
+                                        data["kernel"], data.get("parameters") or {},
+                                        data.get("timeout"), int(data.get("retries") or 0))
         return self._job
 
     def download_bundle(self) -> list[str]:
@@ -270,8 +277,9 @@ class HttpReporter(Reporter):
     # -- what it produced --------------------------------------------------------------------
 
     def environment(self, kernel: str, captured: dict[str, Any]) -> None:
-        if captured:
-            self._call("PUT", "environment", body={"kernel": kernel, "captured": captured})
+        if captured:  # a command run's has no kernel
+            self._call("PUT", "environment", body={**({"kernel": kernel} if kernel else {}),
+                                                   "captured": captured})
 
     def cells(self, records: list[dict]) -> None:
         self._call("PUT", "cell-records", body={"cells": records})

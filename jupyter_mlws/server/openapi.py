@@ -68,6 +68,11 @@ _SECRET_SPECS = {"type": "array", "maxItems": BINDINGS_MAX,
                  "description": "The workspace's secrets given to the run as environment variables: "
                                 "'NAME' or 'NAME=ENVVAR' (masked in its logs and outputs)"}
 
+_TARGET_SECRETS = {**_SECRET_SPECS, "description": (
+    "The workspace's secrets the target gives every run as environment variables: 'NAME' or "
+    "'NAME=ENVVAR' (names only are kept; a run's own secrets replace one given as the same "
+    "variable)")}
+
 #: the longest a notebook run may be given (--timeout), in seconds: a year
 MAX_TIMEOUT_S = 365 * 86400
 _TEXT = {"type": "string", "maxLength": 4096}
@@ -143,11 +148,13 @@ _FENCED = (" (a run's token: from the attempt executing the run only, named in X
 #: runs executed on other machines: what their executor reports through (jupyter_mlws.executions)
 EXECUTION_PATHS = {
     "/runs/{run_id}/job": {"get": _op(
-        "The run's job, as an executor elsewhere reads it: notebook, kernel, parameters, timeout, "
-        "retries and secret_env (the names of the variables its secrets are given as; never "
-        "their values)", "executions", params=[RUN_ID])},
+        "The run's job, as an executor elsewhere reads it: kind (notebook or command), "
+        "secret_env (the names of the variables its secrets are given as; never their values), "
+        "and for a notebook run notebook, kernel, parameters, timeout, retries; for a command run "
+        "argv", "executions", params=[RUN_ID])},
     "/runs/{run_id}/bundle": {"get": _op(
-        "The run's bundle: a tar of its snapshot with its notebook (what the executor runs in)",
+        "The run's bundle: a tar of its snapshot (with a notebook run's notebook): what the "
+        "executor runs in",
         "executions", params=[RUN_ID], content_type="application/x-tar")},
     "/runs/{run_id}/execution": {"post": _op(
         "An attempt starts executing the run: it becomes running; when another attempt started "
@@ -332,6 +339,9 @@ PATHS = {
     },
     "/compute/{target}": {
         "get": _op("A compute target's settings", "compute", "ComputeTarget", params=[TARGET]),
+        "patch": _op("Replace the secrets the target gives every run (their names; contributors "
+                     "and owners; 409 for local or a deleted secret, 404 for a missing one)",
+                     "compute", "ComputeTarget", params=[TARGET], body="ComputeTargetUpdate"),
         "delete": _op("Delete a compute target (contributors and owners; 409 for local, or while "
                       "runs are queued or running on it)", "compute", None, params=[TARGET],
                       status="204"),
@@ -362,6 +372,14 @@ PATHS = {
     "/environments": {"get": _op("Environments built per compute target, from the records (the "
                                  "targets are not contacted)", "environments",
                                  params=[_param("compute", "query", "One target's (e.g. local)")])},
+    "/environments/check": {"get": _op(
+        "Before a notebook is submitted to a target (what mlws run submit warns of): how the "
+        "target's environments differ from the notebook's kernel's: state same, current (nothing "
+        "to say: this machine's Python, or a target that builds none), none or differs, and "
+        "lines saying it (contributors and owners: it reads the server's folder)", "environments",
+        params=[_param("notebook", "query", "Relative to the server's folder"),
+                _param("compute", "query", "The target (default local)"),
+                _param("kernel", "query", "The kernel (default: the notebook's)")])},
     "/environments/diff": {"get": _op(
         "How a target's ready environments differ from a kernel's (default: the server's own): "
         "state same, current, none or differs; missing, different and extra distributions",
@@ -654,9 +672,12 @@ SCHEMAS = {
                                  "description": "ssh: pin the key the host presents now if it has "
                                                 "this fingerprint ('SHA256:...'; 409 otherwise)"},
         "address": {"type": "string", "minLength": 1, "maxLength": 300,
-                    "description": "dask: the scheduler, tcp://HOST:PORT"}},
+                    "description": "dask: the scheduler, tcp://HOST:PORT"},
+        "secrets": _TARGET_SECRETS},
         {"name": "gpu1", "type": "ssh", "host": "gpu1.example.org", "user": "alice",
          "key_secret": "gpu1-key", "accept_host_key": True}),
+    "ComputeTargetUpdate": _body(["secrets"], {"secrets": _TARGET_SECRETS},
+                                 {"secrets": ["hf-token=HF_TOKEN"]}),
     "ComputeTarget": {"type": "object", "properties": {
         "name": {"type": "string"}, "type": {"type": "string", "enum": ["local", "ssh", "dask"]},
         "builtin": {"type": "boolean"}, "created_at": {"type": ["integer", "null"]},
@@ -664,7 +685,9 @@ SCHEMAS = {
         "port": {"type": "integer"}, "workdir": {"type": "string"}, "python": {"type": "string"},
         "env": {"type": "string"}, "keepalive": {"type": "integer"},
         "key_secret": {"type": ["string", "null"]}, "host_key": {"type": "string"},
-        "host_key_fingerprint": {"type": "string"}, "address": {"type": "string"}}},
+        "host_key_fingerprint": {"type": "string"}, "address": {"type": "string"},
+        "secrets": {"type": "object", "additionalProperties": {"type": "string"},
+                    "description": "The secrets it gives every run: {ENVVAR: NAME} (names only)"}}},
     "ComputeTest": {"type": "object", "properties": {
         "target": {"type": "string"}, "type": {"type": "string"}, "ok": {"type": "boolean"},
         "checks": {"type": "array", "items": {"type": "object", "properties": {
@@ -710,8 +733,9 @@ SCHEMAS = {
         "status": {"type": "string", "enum": list(ENDED)},
         "error": {"type": "string", "maxLength": DESCRIPTION_MAX}},
         {"attempt": 1, "status": "failed", "error": "cell 3 raised ValueError: bad input"}),
-    "ExecutionEnvironment": _body(["kernel", "captured"], {
-        "kernel": _NAME, "captured": {"type": "object", "required": ["python", "packages_hash"],
+    "ExecutionEnvironment": _body(["captured"], {
+        "kernel": {**_NAME, "description": "A notebook run's kernel (a command run sends none)"},
+        "captured": {"type": "object", "required": ["python", "packages_hash"],
                                       "description": "jupyter_mlws.environment.capture()'s dict"}},
         {"kernel": "python3", "captured": {"python": "3.11.7", "packages_hash": "ab12...",
                                            "packages": ["numpy==1.26.4"]}}),

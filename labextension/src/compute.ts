@@ -28,6 +28,8 @@ export interface ITarget {
   host_key_fingerprint?: string;
   /** dask: the scheduler, tcp://HOST:PORT */
   address?: string;
+  /** the secrets it gives every run: {ENVVAR: NAME} (names only) */
+  secrets?: Record<string, string>;
 }
 
 /** One check of a target's test, as the server words it. */

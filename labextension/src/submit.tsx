@@ -4,12 +4,15 @@ import { Dialog, ReactWidget, showDialog, showErrorMessage } from '@jupyterlab/a
 import * as React from 'react';
 
 import { errorMessage, query, requestAPI } from './request';
+import { ComputeChoice } from './submitCompute';
 import { INotebookParameters, IRun } from './tokens';
 
 export interface ISubmission {
   experiment: string;
   /** only the fields the user changed, as typed: the server types them as `-p` does */
   parameterTexts: Record<string, string>;
+  /** the compute target it executes on (`local` unless the form offers a choice) */
+  compute: string;
 }
 
 /**
@@ -23,12 +26,14 @@ export function fieldText(p: { value: unknown; text: string }): string {
 /**
  * A form of a notebook's parameters (and, unless `experiment` is null, its experiment).
  * `keptFrom`: what the fields left as they are keep (the notebook's defaults, or a run's values).
+ * `withCompute`: also a choice of compute target (the notebook's path is `spec.notebook`).
  */
 export class SubmitForm extends ReactWidget {
   constructor(
     readonly spec: INotebookParameters,
     experiment: string | null,
-    private readonly keptFrom = "the notebook's defaults"
+    private readonly keptFrom = "the notebook's defaults",
+    private readonly withCompute = false
   ) {
     super();
     this.addClass('mlws-SubmitForm');
@@ -49,7 +54,7 @@ export class SubmitForm extends ReactWidget {
         parameterTexts[p.name] = this.values[p.name];
       }
     }
-    return { experiment: this.experiment, parameterTexts };
+    return { experiment: this.experiment, parameterTexts, compute: this.compute };
   }
 
   render(): JSX.Element {
@@ -84,11 +89,15 @@ export class SubmitForm extends ReactWidget {
           Values are JSON or YAML, as with mlws run submit -p (1.0, [64, 32], "text"; anything else is
           text). Only the values you change are sent: the others keep {this.keptFrom}.
         </div>
+        {this.withCompute && (
+          <ComputeChoice notebook={spec.notebook} kernel={spec.kernel} onChange={name => (this.compute = name)} />
+        )}
       </div>
     );
   }
 
   experiment: string;
+  compute = 'local';
   private askExperiment: boolean;
   private defaults: Record<string, string> = {};
   private values: Record<string, string> = {};
@@ -110,7 +119,7 @@ export async function submitNotebook(path: string): Promise<IRun | null> {
   const stem = path.split('/').pop()?.replace(/\.ipynb$/, '') ?? 'notebook';
   const result = await showDialog<ISubmission>({
     title: `Submit ${path} as an experiment`,
-    body: new SubmitForm(spec, stem),
+    body: new SubmitForm(spec, stem, undefined, true),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Submit' })]
   });
   if (!result.button.accept || !result.value) {
@@ -122,7 +131,8 @@ export async function submitNotebook(path: string): Promise<IRun | null> {
       body: JSON.stringify({
         notebook: path,
         experiment: result.value.experiment,
-        parameter_texts: result.value.parameterTexts
+        parameter_texts: result.value.parameterTexts,
+        ...(result.value.compute !== 'local' ? { compute: result.value.compute } : {})
       })
     });
   } catch (error) {

@@ -65,6 +65,8 @@ export interface IRun {
   error?: string | null;
   /** GET /runs/{id} only: the source notebook's path in the server's folder, when it is there. */
   notebook?: string | null;
+  /** GET /runs/{id} only: the compute target it executes on (local by default). */
+  compute?: string;
   [key: string]: unknown;
 }
 

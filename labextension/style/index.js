@@ -8,3 +8,4 @@ import './navigator.css';
 import './runsTable.css';
 import './modelPages.css';
 import './compute.css';
+import './submitCompute.css';

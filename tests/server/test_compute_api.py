@@ -78,3 +78,41 @@ async def test_an_ssh_host_key_is_pinned_once_accepted(api, team, mlws_ws, sshd)
     r = await api("POST", "compute", "box", "test", user=CONTRIBUTOR)
     assert r.code == 200 and r.json["ok"], r.json
     assert sshd.user.private_key.splitlines()[1] not in r.raw.decode()
+
+
+async def test_a_targets_default_secrets_over_rest(api, team, mlws_ws, workspace_state):
+    """PATCH ``{"secrets": [...]}`` replaces the names of the secrets a target gives its runs
+    (contributors and owners); a POST may give them; values never appear in an answer; bad input
+    is a 4xx that changes nothing."""
+    from jupyter_mlws.access import os_user
+
+    value = "rest-CANARY/value+1"
+    mlws_ws.secrets.set(os_user(), "hf-token", value)
+    mlws_ws.secrets.set(os_user(), "old", "old-value-1")
+    mlws_ws.secrets.delete(os_user(), "old")
+    body = {"name": "farm", "type": "dask", "address": "tcp://127.0.0.1:1",
+            "secrets": ["hf-token=HF_TOKEN"]}
+    r = await api("POST", "compute", body=body, user=CONTRIBUTOR)
+    assert r.code == 201 and r.json["secrets"] == {"HF_TOKEN": "hf-token"}
+    r = await api("PATCH", "compute", "farm", body={"secrets": ["hf-token"]}, user=READER)
+    assert r.code == 403 and "contributor or above" in r.json["message"]
+    r = await api("PATCH", "compute", "farm", body={"secrets": ["hf-token"]}, user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["secrets"] == {"hf_token": "hf-token"}
+    r = await api("GET", "compute", user=READER)
+    assert r.code == 200 and r.json["targets"][1]["secrets"] == {"hf_token": "hf-token"}
+    assert value not in r.raw.decode()
+    before = workspace_state(mlws_ws)
+    for target, patch, code, message in (
+            ("farm", {"secrets": ["nope"]}, 404, "no secret named 'nope'"),
+            ("farm", {"secrets": ["old"]}, 409, "secret 'old' is deleted"),
+            ("farm", {"secrets": ["hf-token=PATH"]}, 400, "cannot be injected as PATH"),
+            ("farm", {"secrets": "hf-token"}, 400, "body.secrets"),
+            ("farm", {"secrets": [], "address": "tcp://h:2"}, 400, "address"),
+            ("farm", {}, 400, "secrets"),
+            ("local", {"secrets": ["hf-token"]}, 409, "built in"),
+            ("gone", {"secrets": []}, 404, "no compute target 'gone'")):
+        r = await api("PATCH", "compute", target, body=patch, user=OWNER)
+        assert r.code == code and message in r.json["message"], (patch, r.json)
+    assert workspace_state(mlws_ws) == before
+    r = await api("PATCH", "compute", "farm", body={"secrets": []}, user=OWNER)
+    assert r.code == 200 and r.json["secrets"] == {}

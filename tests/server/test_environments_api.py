@@ -64,3 +64,31 @@ async def test_bad_environment_requests(api, team, mlws_ws):
     r = await api("GET", "environments", "diff", params={"kernel": "no-such-kernel"}, user=READER)
     assert r.code == 400 and "no kernel named 'no-such-kernel'" in r.json["message"]
     assert mlws_ws.environments.list() == []
+
+
+async def test_the_check_before_a_submission(api, team, mlws_ws, jp_root_dir, sshd):
+    """GET environments/check: what the submit form shows before a notebook goes to a target,
+    the same facts `mlws run submit` warns of (contributors: it reads the server's folder)."""
+    import shutil
+    from pathlib import Path
+
+    from jupyter_mlws.access import os_user
+
+    shutil.copy(Path(__file__).parents[1] / "notebooks" / "train.ipynb", jp_root_dir / "t.ipynb")
+    mlws_ws.secrets.set(os_user(), "box-key", sshd.user.private_key)
+    mlws_ws.compute.create("box", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+                           key_secret="box-key", host_key=sshd.host_key, workdir="mlws-check",
+                           check_actor=False)
+    params = {"notebook": "t.ipynb", "compute": "box"}
+    assert (await api("GET", "environments", "check", params=params, user=READER)).code == 403
+    r = await api("GET", "environments", "check", params=params, user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["state"] == "none" and r.json["target"] == "box", r.json
+    assert r.json["lines"] == [f"no environment is built on box: the first run there builds "
+                               f"{r.json['hash'][:16]} (or: mlws env build --compute box)"]
+    r = await api("GET", "environments", "check", params={"notebook": "t.ipynb"}, user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["state"] == "current" and r.json["lines"] == []
+    for query, code, text in (({"notebook": "t.ipynb", "compute": "mars"}, 404, "no compute target 'mars'"),
+                              ({"notebook": "gone.ipynb"}, 404, "gone.ipynb"),
+                              ({"compute": "box"}, 400, "give the notebook")):
+        r = await api("GET", "environments", "check", params=query, user=OWNER)
+        assert r.code == code and text in r.json["message"], (query, r.json)

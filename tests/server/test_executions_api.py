@@ -47,7 +47,7 @@ async def test_the_job_and_bundle_are_what_a_local_executor_runs(api, mlws_ws, q
     run_id, token = queued
     r = await api("GET", "runs", run_id, "job", headers=_auth(token))
     assert r.code == 200, r
-    assert r.json == {"run_id": run_id, "notebook": "train.ipynb", "kernel": "python3",
+    assert r.json == {"kind": "notebook", "run_id": run_id, "notebook": "train.ipynb", "kernel": "python3",
                       "parameters": {"lr": 0.5}, "timeout": None, "retries": 0, "secret_env": []}
     r = await api("GET", "runs", run_id, "bundle", headers=_auth(token))
     assert r.code == 200 and r.headers["Content-Type"] == "application/x-tar", r

@@ -133,6 +133,8 @@ DOCS_SCREENSHOTS.update({"run-page.png": "run-page.png",  # tests/ui/test_run_pa
                          "run-page-charts.png": "run-page-charts.png"})
 DOCS_SCREENSHOTS.update({"compute-page.png": "compute-page.png",  # tests/ui/test_compute_page.py
                          "secrets-page.png": "secrets-page.png"})
+DOCS_SCREENSHOTS.update({"submit-compute.png": "submit-compute.png",  # tests/ui/test_submit_compute.py
+                         "run-on-compute.png": "run-on-compute.png"})
 
 
 @pytest.fixture(scope="session", autouse=True)

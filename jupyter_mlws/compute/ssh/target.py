@@ -57,11 +57,7 @@ class SSHTarget(RemoteTarget):
     def submit(self, job) -> Handle:
         """Start the run's runner; return at once (the runner records its process itself).
         Raises Unavailable when it cannot be started."""
-        if job.kind != "notebook":
-            from ...errors import InvalidInput
-
-            raise InvalidInput("an ssh target executes notebook runs (a sweep's children are "
-                               "each submitted to it)")
+        self.check_job(job)
         state, log = self._files(job.run_id)
         state.unlink(missing_ok=True)
         spawn_detached([sys.executable, "-m", RUNNER, str(self.launch.root), self.name,

@@ -31,7 +31,8 @@ class ComputeTargetsHandler(MlwsHandler):
 
 
 class ComputeTargetHandler(MlwsHandler):
-    """GET a target's settings; DELETE it (contributors and owners)."""
+    """GET a target's settings; PATCH ``{"secrets": [...]}`` (its default secrets' names) and
+    DELETE it (contributors and owners)."""
 
     auth_resource = "mlws:compute"
 
@@ -40,6 +41,14 @@ class ComputeTargetHandler(MlwsHandler):
     async def get(self, target):
         ws = await self.ws()
         self.reply(await self.call(ws.compute.get, target))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, target):
+        body = self.body()
+        ws = await self.ws()
+        self.reply(await self.call(ws.compute.update, target, secrets=body["secrets"],
+                                   actor=self.username, check_actor=self.app.enforce_roles))
 
     @web.authenticated
     @authorized

@@ -53,6 +53,29 @@ class EnvironmentDiffHandler(MlwsHandler):
         self.reply(await self.call(diff))
 
 
+class EnvironmentCheckHandler(MlwsHandler):
+    """GET ``?notebook=folder/train.ipynb&compute=NAME[&kernel=NAME]``: what to tell before the
+    notebook is submitted to the target (what ``mlws run submit`` warns of): how the target's
+    environments differ from the notebook's kernel's.  It reads the server's folder, as the submit
+    form does: contributors and owners."""
+
+    auth_resource = "mlws:environments"
+    read_action = "write"
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        notebook = self.app.notebook_path(self.get_query_argument("notebook", None))
+        compute = self.get_query_argument("compute", "local")
+        kernel = self.get_query_argument("kernel", None) or None
+        ws = await self.ws()
+
+        def check():
+            ws.compute.get(compute)  # NotFound for no such target, as the submission would say
+            return ws.environments.check_submission(notebook, kernel, compute)
+        self.reply(await self.call(check))
+
+
 class EnvironmentBuildHandler(MlwsHandler):
     """POST ``{compute?, run | kernel | spec, installer?, index_url?, find_links?, no_index?}``:
     build that environment on the target, or find it built -> its record (state ready, or
@@ -103,6 +126,7 @@ class EnvironmentPruneHandler(MlwsHandler):
 ROUTES = [
     ("/environments", EnvironmentsHandler),
     ("/environments/diff", EnvironmentDiffHandler),
+    ("/environments/check", EnvironmentCheckHandler),
     ("/environments/build", EnvironmentBuildHandler),
     ("/environments/prune", EnvironmentPruneHandler),
     ("/environments/{env_hash}", EnvironmentHandler),

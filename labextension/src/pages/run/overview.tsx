@@ -75,6 +75,17 @@ function Status(props: { model: RunPageModel; context: IPageContext }): JSX.Elem
             </button>
           )}
         </Field>
+        {run.compute && (
+          <Field label="Compute" className="mlws-Compute">
+            {run.compute === 'local' ? (
+              'local (this machine)'
+            ) : (
+              <button className="mlws-Link mlws-RunCompute" title="Open this compute target's page" onClick={() => props.context.open({ kind: 'compute', id: run.compute })}>
+                {run.compute}
+              </button>
+            )}
+          </Field>
+        )}
         <Field label="Git" className="mlws-Git">
           {commit || branch ? (
             <>

@@ -1,0 +1,205 @@
+/**
+ * The compute choice of the Submit form: which target the run executes on (`GET compute`, each
+ * with its state from its last test here), the secrets that target gives every run, and, for a
+ * target other than `local`, how its environments differ from the notebook kernel's
+ * (`GET environments/check`, what `mlws run submit` warns of), with "Build" (`POST
+ * environments/build`, as `--build-env`) and "Go on" (as `--no-env-check`).
+ */
+
+import * as React from 'react';
+
+import { ITarget, lastTests, targetWhere, testState } from './compute';
+import { errorMessage, query, requestAPI } from './request';
+
+/** `GET environments/check`: `state` same, current, none or differs, said in `lines`. */
+export interface IEnvironmentCheck {
+  target: string;
+  hash: string | null;
+  state: 'same' | 'current' | 'none' | 'differs' | string;
+  lines: string[];
+}
+
+/** `POST environments/build`: the environment's record (`error` when it failed). */
+interface IBuilt {
+  hash: string;
+  short_hash?: string;
+  state: 'ready' | 'failed' | string;
+  error?: string | null;
+}
+
+/** What the drift box says: nothing yet, checking, a warning, building, or the outcome. */
+type Drift =
+  | { kind: 'none' }
+  | { kind: 'checking' }
+  | { kind: 'warning'; lines: string[] }
+  | { kind: 'building' }
+  | { kind: 'built'; text: string }
+  | { kind: 'failed'; text: string }
+  | { kind: 'going-on' };
+
+/** A target as the select offers it: its name, type, where and its state here. */
+export function targetLabel(target: ITarget): string {
+  if (target.type === 'local') {
+    return 'local (this machine)';
+  }
+  const state = testState(lastTests.of(target));
+  return `${target.name} (${target.type} · ${targetWhere(target)} · ${state === 'ok' ? 'tested OK' : state === 'fail' ? 'last test failed' : 'untested'})`;
+}
+
+/** The secrets a target gives every run, as `NAME as ENVVAR, ...` (empty: none). */
+export function targetSecrets(target: ITarget | undefined): string {
+  return Object.entries(target?.secrets ?? {})
+    .map(([env, name]) => `${name} as ${env}`)
+    .join(', ');
+}
+
+/**
+ * The Compute field: `notebook` (in the server's folder) and its `kernel` say whose environment
+ * the check compares; `onChange` hears the chosen target's name.
+ */
+export function ComputeChoice(props: {
+  notebook: string;
+  kernel: string;
+  onChange: (name: string) => void;
+}): JSX.Element {
+  const [targets, setTargets] = React.useState<ITarget[] | null>(null);
+  const [listError, setListError] = React.useState<string | null>(null);
+  const [chosen, setChosen] = React.useState('local');
+  const [drift, setDrift] = React.useState<Drift>({ kind: 'none' });
+  const asked = React.useRef(0); // the newest check: an older answer is dropped
+
+  React.useEffect(() => {
+    requestAPI<{ targets: ITarget[] }>('compute')
+      .then(answer => setTargets(answer.targets))
+      .catch(error => setListError(errorMessage(error)));
+  }, []);
+
+  const check = async (name: string) => {
+    const mine = ++asked.current;
+    if (name === 'local') {
+      setDrift({ kind: 'none' });
+      return;
+    }
+    setDrift({ kind: 'checking' });
+    try {
+      const found = await requestAPI<IEnvironmentCheck>(
+        `environments/check${query({ notebook: props.notebook, compute: name })}`
+      );
+      if (mine === asked.current) {
+        setDrift(found.state === 'none' || found.state === 'differs' ? { kind: 'warning', lines: found.lines } : { kind: 'none' });
+      }
+    } catch (error) {
+      if (mine === asked.current) {
+        setDrift({ kind: 'warning', lines: [errorMessage(error)] });
+      }
+    }
+  };
+
+  const choose = (name: string) => {
+    setChosen(name);
+    props.onChange(name);
+    void check(name);
+  };
+
+  const build = async () => {
+    const mine = ++asked.current;
+    setDrift({ kind: 'building' });
+    try {
+      const built = await requestAPI<IBuilt>('environments/build', {
+        method: 'POST',
+        body: JSON.stringify({ compute: chosen, kernel: props.kernel })
+      });
+      if (mine === asked.current) {
+        setDrift(
+          built.state === 'ready'
+            ? { kind: 'built', text: `environment ${built.short_hash ?? built.hash.slice(0, 16)} of kernel ${props.kernel} is ready on ${chosen}` }
+            : { kind: 'failed', text: built.error ?? `the build on ${chosen} failed` }
+        );
+      }
+    } catch (error) {
+      if (mine === asked.current) {
+        setDrift({ kind: 'failed', text: errorMessage(error) });
+      }
+    }
+  };
+
+  const target = targets?.find(t => t.name === chosen);
+  const secrets = targetSecrets(target);
+  return (
+    <div className="mlws-SubmitComputeBox">
+      <label className="mlws-SubmitField">
+        <span>compute</span>
+        <select
+          className="mlws-SubmitCompute"
+          value={chosen}
+          disabled={targets === null}
+          onChange={event => choose(event.target.value)}
+        >
+          {(targets ?? [{ name: 'local', type: 'local' } as ITarget]).map(t => (
+            <option key={t.name} value={t.name}>
+              {targetLabel(t)}
+            </option>
+          ))}
+        </select>
+      </label>
+      {listError && (
+        <div className="mlws-SubmitComputeError" role="alert">
+          {listError}
+        </div>
+      )}
+      {secrets && <div className="mlws-Hint mlws-SubmitComputeSecrets">Runs on {chosen} are given its secrets: {secrets}.</div>}
+      <DriftBox drift={drift} target={chosen} onBuild={() => void build()} onGoOn={() => setDrift({ kind: 'going-on' })} />
+    </div>
+  );
+}
+
+function DriftBox(props: { drift: Drift; target: string; onBuild: () => void; onGoOn: () => void }): JSX.Element | null {
+  const { drift, target } = props;
+  switch (drift.kind) {
+    case 'none':
+      return null;
+    case 'checking':
+      return <div className="mlws-SubmitDrift mlws-mod-quiet">Comparing {target}'s environments with the kernel's…</div>;
+    case 'building':
+      return (
+        <div className="mlws-SubmitDrift mlws-mod-quiet" role="status">
+          Building the kernel's environment on {target}… (the first build may take minutes)
+        </div>
+      );
+    case 'built':
+      return (
+        <div className="mlws-SubmitDrift mlws-mod-ok" role="status">
+          {drift.text}
+        </div>
+      );
+    case 'going-on':
+      return <div className="mlws-SubmitDrift mlws-mod-quiet">Submitting without building: the run uses what {target} has.</div>;
+    case 'failed':
+    case 'warning': {
+      const lines = drift.kind === 'failed' ? [drift.text] : drift.lines;
+      return (
+        <div className="mlws-SubmitDrift mlws-mod-warn" role="alert">
+          <div className="mlws-SubmitDriftTitle">
+            {drift.kind === 'failed' ? `The build on ${target} failed` : `${target}'s environment differs from the kernel's`}
+          </div>
+          <ul>
+            {lines.map((line, i) => (
+              <li key={i}>{line}</li>
+            ))}
+          </ul>
+          <div className="mlws-SubmitDriftActions">
+            <button type="button" className="jp-mod-styled jp-mod-accept mlws-SubmitBuild" onClick={props.onBuild}>
+              Build
+            </button>
+            <button type="button" className="jp-mod-styled mlws-SubmitGoOn" onClick={props.onGoOn}>
+              Go on
+            </button>
+            <span className="mlws-Hint">
+              Build the kernel's environment on {target} first (mlws run submit --build-env), or go on with what it has (--no-env-check).
+            </span>
+          </div>
+        </div>
+      );
+    }
+  }
+}

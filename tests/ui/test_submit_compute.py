@@ -1,0 +1,102 @@
+"""The Submit form's compute choice in a real JupyterLab and Chromium: the workspace's targets
+listed with their state, an ssh target (the real sshd of tests/sshd.py) whose environments
+differ from the kernel's (the drift warning, with Build and Go on, as `mlws run submit` warns),
+and a notebook submitted to a dask target (a real LocalCluster): the run executes on its workers
+and its page shows the target."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jupyter_mlws import Workspace
+from jupyter_mlws.access import os_user
+
+from .conftest import SCREENSHOTS
+
+NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def targets(lab, sshd, local_cluster):
+    """In the lab's workspace: ssh target ``box`` (the test sshd; its secret ``box-key``, given
+    also to every run on it) and dask target ``cluster`` (the LocalCluster); a project folder
+    ``remote-demo`` with train.ipynb.  Removed afterwards (the lab is the session's)."""
+    root = lab["root"]
+    with Workspace.open(root) as ws:
+        ws.secrets.set(os_user(), "box-key", sshd.user.private_key)
+        ws.secrets.set(os_user(), "hf-token", "hf-token-value-1234")
+        ws.compute.create("box", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+                          key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-work",
+                          secrets=["hf-token=HF_TOKEN"])
+        ws.compute.create("cluster", "dask", address=local_cluster.address)
+    project = root / "remote-demo"
+    project.mkdir()
+    shutil.copy(NOTEBOOKS / "train.ipynb", project / "train.ipynb")
+    yield root
+    with Workspace.open(root) as ws:
+        for name in ("box", "cluster"):
+            ws.compute.delete(name, check_actor=False)
+        for name in ("box-key", "hf-token"):
+            ws.secrets.delete(os_user(), name)
+            ws.secrets.purge(os_user(), name)
+    shutil.rmtree(project, ignore_errors=True)
+
+
+def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
+    page.goto(f"{lab['url']}{lab['home']}?token={lab['token']}")
+    folder = page.locator(".jp-DirListing-item", has_text="remote-demo")
+    folder.dblclick()
+    item = page.locator(".jp-DirListing-item[data-file-type='notebook']", has_text="train.ipynb")
+    item.click(button="right")
+    page.locator(".lm-Menu-item", has_text="Submit as experiment").click()
+
+    dialog = page.locator(".jp-Dialog")
+    select = dialog.locator("select.mlws-SubmitCompute")
+    select.wait_for()
+    page.wait_for_function("document.querySelector('select.mlws-SubmitCompute').disabled === false")
+    options = select.locator("option").all_inner_texts()
+    assert options[0] == "local (this machine)"  # the default
+    assert select.input_value() == "local"
+    assert options[1].startswith("box (ssh · ") and options[1].endswith(" · untested)")
+    assert options[2].startswith("cluster (dask · tcp://127.0.0.1:") and options[2].endswith(" · untested)")
+    assert dialog.locator(".mlws-SubmitDrift").count() == 0  # local: nothing to say
+
+    # an ssh target where nothing is built: the warning mlws run submit gives, with its choices
+    select.select_option("box")
+    drift = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn")
+    drift.wait_for()
+    assert "box's environment differs from the kernel's" in drift.inner_text()
+    assert "no environment is built on box: the first run there builds" in drift.locator("li").inner_text()
+    assert dialog.locator(".mlws-SubmitComputeSecrets").inner_text() == \
+        "Runs on box are given its secrets: hf-token as HF_TOKEN."
+    assert drift.locator("button.mlws-SubmitBuild").is_visible()
+    dialog.locator(".mlws-SubmitParam[data-param='lr']").fill("0.5")
+    dialog.locator(".mlws-SubmitExperiment").fill("ui-compute")
+    page.screenshot(path=str(SCREENSHOTS / "submit-compute.png"))
+    drift.locator("button.mlws-SubmitGoOn").click()
+    assert "Submitting without building" in dialog.locator(".mlws-SubmitDrift").inner_text()
+
+    # a dask target: runs use its workers' Python, nothing to compare; submitted there
+    select.select_option("cluster")
+    dialog.locator(".mlws-SubmitDrift").wait_for(state="detached")
+    assert dialog.locator(".mlws-SubmitComputeSecrets").count() == 0
+    dialog.locator("button", has_text="Submit").click()
+
+    view = page.locator("#jp-main-dock-panel .mlws-RunPage")  # the new run's page
+    view.locator(".mlws-RunTitle").wait_for()
+    assert view.locator(".mlws-Compute dd").inner_text() == "cluster"
+    view.locator(".mlws-RunStatus .mlws-Status", has_text="completed").wait_for(timeout=180_000)
+    run_id = view.get_attribute("data-run-id")
+    with Workspace.open(targets) as ws:
+        run = ws.get_run(run_id)
+        assert run.status == "completed", run.record.error
+        assert run.record.experiment == "ui-compute" and run.params["lr"] == "0.5"
+        name, data = ws.compute.target_of(run_id)
+        assert name == "cluster" and data["key"].startswith(f"mlws-run-{run_id}-")
+    page.screenshot(path=str(SCREENSHOTS / "run-on-compute.png"))
+    # the target's name opens its page
+    view.locator(".mlws-RunCompute").click()
+    page.locator("#jp-main-dock-panel .mlws-Page", has_text="tcp://127.0.0.1:").first.wait_for()
