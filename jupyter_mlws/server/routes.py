@@ -12,7 +12,7 @@ import re
 
 from .handlers import (
     access, artifacts, compute, endpoints, environments, executions, experiments, models, notebooks,
-    runs, secrets, tracking, values, workspace,
+    runs, secrets, tracking, values, vms, workspace,
 )
 
 API_PREFIX = "mlws/api"
@@ -20,7 +20,8 @@ API_PREFIX = "mlws/api"
 #: (route template under mlws/api, handler), concept by concept
 ROUTES = (workspace.ROUTES + experiments.ROUTES + runs.ROUTES + artifacts.ROUTES + values.ROUTES
           + tracking.ROUTES + notebooks.ROUTES + models.ROUTES + access.ROUTES + endpoints.ROUTES
-          + secrets.ROUTES + compute.ROUTES + environments.ROUTES + executions.ROUTES)
+          + secrets.ROUTES + compute.ROUTES + environments.ROUTES + executions.ROUTES
+          + vms.ROUTES)
 
 
 def route_pattern(template: str) -> str:

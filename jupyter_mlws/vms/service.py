@@ -268,11 +268,12 @@ class VMService:
     def _driver_of(self, vm: dict, actor: str):
         return self._driver(vm["provider"], vm["credentials_secret"], vm["region"], actor)
 
-    def _background(self, fn, *args) -> None:
-        """Run ``fn(*args)`` in a thread of its own (its failure is in the VM's record)."""
+    def _background(self, fn, *args, **kwargs) -> None:
+        """Run ``fn(*args, **kwargs)`` in a thread of its own (its failure is in the VM's
+        record)."""
         def work() -> None:
             try:
-                fn(*args)
+                fn(*args, **kwargs)
             except MlwsError:
                 pass
 
@@ -484,10 +485,19 @@ class VMService:
             log.say(reason)
             raise self._record_failure(vm, S.FAILED, reason, actor) from None
 
-    def restart(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
-        """Stop the VM (when running), then start it (the startup script runs again)."""
-        self.stop(name, actor=actor, check_actor=check_actor)
-        return self.start(name, actor=actor, check_actor=check_actor)
+    def restart(self, name: str, *, actor: str | None = None, check_actor: bool = True,
+                wait: bool = True) -> dict:
+        """Stop the VM (when running), then start it (the startup script runs again).  With
+        ``wait=False`` both go on in a thread once the first has been asked for."""
+        vm = self.records.get(spec.check_vm_name(name))
+        actor = self._manage(vm, actor, check_actor)
+        if not wait:
+            if vm["state"] not in (S.RUNNING, S.STOPPED, S.FAILED):
+                S.check(vm["name"], vm["state"], S.STOPPING, "restarted")
+            self._background(self.restart, name, actor=actor, check_actor=False)
+            return self.show(name, actor=actor, check_actor=False)
+        self.stop(name, actor=actor, check_actor=False)
+        return self.start(name, actor=actor, check_actor=False)
 
     def delete(self, name: str, *, actor: str | None = None, check_actor: bool = True,
                wait: bool = True) -> dict:
