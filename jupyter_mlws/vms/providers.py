@@ -10,11 +10,14 @@ config file or a log)::
 
     {"key": "...", "secret": "...", "region": "eu-west-1",
      "host": "...", "port": 8443, "secure": true,      # an endpoint override (private clouds)
-     "...": "any other keyword of the libcloud driver's constructor",
      "create": {"ex_...": "..."}}                      # extra keywords of create_node
 
-``key`` and ``secret`` are the driver's first two arguments; ``create`` holds keywords
-``create_node`` needs on some clouds (Azure's resource group and network, ...).  An endpoint
+Its fields are the keywords of the libcloud driver's constructor, by their libcloud names
+(EC2: ``key``, ``secret``, ``region``, ``token``; GCE: ``user_id``, ``key``, ``project``,
+``datacenter``; Azure: ``tenant_id``, ``subscription_id``, ``key``, ``secret``; OpenStack:
+``key``, ``secret``, ``ex_force_auth_url``, ``ex_tenant_name``, ...); a field that is none of
+them is refused (libcloud would ignore it).  ``create`` holds keywords ``create_node`` needs on
+some clouds (Azure's resource group and network, ...).  An endpoint
 override points the driver at another API server: an OpenStack or private cloud, or a test's
 moto server.
 """
@@ -153,14 +156,17 @@ class ProviderRegistry:
         provider = self.get(name)
         creds = dict(credentials or {})
         creds.pop("create", None)
-        key, secret = creds.pop("key", None), creds.pop("secret", None)
         kwargs = {**provider.defaults, **self.settings.get(name, {}), **creds}
         if region is not None:
             kwargs["region"] = region
         cls = self.driver_class(provider)
+        unknown = sorted(set(creds) - _keywords(cls))
+        if unknown:
+            raise InvalidInput(f"the credentials' field {unknown[0]!r} is no keyword of the "
+                               f"{provider.name} driver: remove it (see the README, Notebook VMs, "
+                               "for what each provider takes)")
         try:
-            return cls(key, secret, **kwargs) if key is not None or ":" in provider.driver \
-                else cls(**kwargs)
+            return cls(**kwargs)
         except TypeError as exc:
             raise InvalidInput(f"the {provider.name} driver cannot be built from its credentials: "
                                f"{_first_line(exc)}; the secret holds JSON with key, secret and "
@@ -171,6 +177,24 @@ class ProviderRegistry:
                 raise InvalidInput(f"the {provider.name} provider does not know region "
                                    f"{kwargs.get('region')!r} ({text})") from None
             raise InvalidInput(f"the {provider.name} driver refused its settings: {text}") from None
+
+
+def _keywords(cls) -> set[str]:
+    """The keywords the constructors along ``cls``'s classes name (libcloud's drivers take
+    ``**kwargs`` too and ignore what they do not know: a typo would go unnoticed)."""
+    import inspect
+
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return names - {"self"}
 
 
 def parse_credentials(text: str, secret: str) -> dict:
