@@ -73,6 +73,8 @@ class VMActionHandler(VMBase):
 class VMLogsHandler(VMBase):
     """GET the VM's log as ``{"log": text}`` (its owner or a workspace owner)."""
 
+    read_action = "write"
+
     @web.authenticated
     @authorized
     async def get(self, vm):
