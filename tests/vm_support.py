@@ -31,7 +31,11 @@ def vm_workspace(folder: Path | None = None):
     from jupyter_mlws import Workspace
 
     folder = Path(folder or tempfile.mkdtemp(prefix="mlws-vms-"))
-    folder.chmod(0o711)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in (folder, *folder.parents):  # as root, the nodes' login user passes through
+        if path == Path(tempfile.gettempdir()) or not os.geteuid() == 0:
+            break
+        path.chmod(path.stat().st_mode | 0o711)
     ws = Workspace.create(folder / "ws")
     if os.geteuid() == 0:
         user = login_user()
