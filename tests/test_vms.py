@@ -109,6 +109,10 @@ def test_a_local_vm_is_created_reached_stopped_started_and_deleted(ws):
     assert again["state"] == "deleted" and len(again["events"]) == len(deleted["events"])
     assert ws.vms.list() == [] and [v["name"] for v in ws.vms.list(deleted=True)] == ["box"]
     assert ws.vms.show("box")["state"] == "deleted"
+    # the name is free again: a new VM (another id, a history of its own)
+    anew = ws.vms.create("box", provider="local", size="host")
+    assert anew["id"] != vm["id"] and len(anew["events"]) == 3
+    assert ws.vms.delete("box")["state"] == "deleted"
 
 
 def test_a_changed_host_key_is_refused_naming_both_fingerprints(ws):
@@ -271,6 +275,20 @@ def test_the_cli_creates_shows_logs_stops_starts_and_deletes(ws, tmp_path):
     assert "cli-box" in r.output and " vm " in r.output
     r = _cli(ws, "compute", "gc")
     assert r.exit_code == 0 and r.output.startswith("no leftovers")
+    # a node tagged for this workspace that no VM owns: listed, then deleted with --yes
+    from libcloud.compute.base import NodeAuthSSHKey
+
+    from jupyter_mlws.vms.keys import new_key_pair
+
+    driver = ws.vms._driver("local", None, None, ME)
+    stray = driver.create_node("stray", driver.list_sizes()[0], driver.list_images()[0],
+                               auth=NodeAuthSSHKey(new_key_pair().public),
+                               ex_metadata={"mlws:workspace": ws.config.id, "mlws:vm": "0" * 16})
+    r = _cli(ws, "compute", "gc")
+    assert r.exit_code == 0 and stray.id in r.output and "no vm record" in r.output
+    assert "delete them with 'mlws compute gc --yes'" in r.output and stray.id in node_folders(ws)
+    r = _cli(ws, "compute", "gc", "--yes")
+    assert r.exit_code == 0 and stray.id in r.output and stray.id not in node_folders(ws)
     assert _cli(ws, "vm", "delete", "cli-box").output == "vm cli-box deleted\n"
     assert _cli(ws, "vm", "delete", "cli-box").output == "vm cli-box deleted\n"
     r = _cli(ws, "vm", "create", "x", "--provider", "nope", "--size", "host")

@@ -408,10 +408,10 @@ class VMService:
         return self.show(name, actor=actor, check_actor=False)
 
     def _start(self, vm: dict, actor: str) -> None:
-        prov = self.providers.get(vm["provider"])
         log = self._log(vm)
         step, driver = "start", None
         try:
+            prov = self.providers.get(vm["provider"])
             driver = self._driver_of(vm, actor)
             node = self._node(driver, vm)
             log.say(f"starting node {node.id}")
@@ -467,9 +467,9 @@ class VMService:
     def _stop(self, vm: dict, actor: str) -> None:
         from libcloud.compute.types import NodeState
 
-        prov = self.providers.get(vm["provider"])
         log = self._log(vm)
         try:
+            prov = self.providers.get(vm["provider"])
             driver = self._driver_of(vm, actor)
             if vm["node_id"] is not None:
                 node = self._node(driver, vm)
@@ -515,9 +515,9 @@ class VMService:
         return self.show(name, actor=actor, check_actor=False)
 
     def _delete(self, vm: dict, actor: str, reason: str | None = None) -> None:
-        prov = self.providers.get(vm["provider"])
         log = self._log(vm)
         try:
+            prov = self.providers.get(vm["provider"])
             driver = self._driver_of(vm, actor)
             N.destroy(driver, N.find(driver, vm_id=vm["id"], node_id=vm["node_id"]))
             N.drop_key_pair(driver, prov, N.key_pair_name(self.workspace_id, vm["id"]))
