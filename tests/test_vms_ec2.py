@@ -117,6 +117,7 @@ def test_a_bad_size_image_region_or_credentials_record_nothing(ws, moto_port):
         (dict(size="t2.micro", image=IMAGE, region="mars-north-1"),
          "does not know region 'mars-north-1'"),
         (dict(size="t2.micro", image="ami-nosuch"), "has no image 'ami-nosuch'"),
+        (dict(size="t2.micro"), "the moto-ec2 provider needs --image"),
     ]
     for kwargs, text in cases:
         with pytest.raises(InvalidInput) as raised:

@@ -90,7 +90,7 @@ def register_faulty(ws) -> None:
     local = ws.vms.providers.settings["local"]
     ws.vms.providers.register(
         Provider("faulty", "vm_support:FaultyLocalDriver", ssh_user=None, key_install="auth",
-                 wait_period=0.05, boot_timeout=10.0, credentials=False),
+                 wait_period=0.05, boot_timeout=10.0, credentials=False, default_image="host"),
         root=ws.root / ".mlws" / "vms" / "faulty", user=local["user"], python=local["python"])
 
 

@@ -173,6 +173,8 @@ class LocalNode:
         Unavailable when it does not listen in time (the message has the end of its log)."""
         if self.running():
             return self.info["port"]
+        if os.geteuid() == 0:
+            os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation folder
         for _attempt in range(3):  # a free port may be taken before sshd binds it
             port = free_port()
             (self.etc / "sshd.pid").unlink(missing_ok=True)

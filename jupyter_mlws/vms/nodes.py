@@ -70,25 +70,23 @@ def size_of(driver, provider: Provider, size: str):
 
 
 def image_of(driver, provider: Provider, image: str | None):
-    """The driver's ``NodeImage`` ``image`` (the provider's only one when None and it has one),
-    else InvalidInput."""
-    if image is not None:
-        try:
-            return driver.get_image(image)
-        except NotImplementedError:
-            pass
-        except Exception as exc:  # noqa: BLE001 - the provider does not know it
-            raise InvalidInput(f"the {provider.name} provider has no image {image!r}: "
-                               f"{why(exc)}") from None
+    """The driver's ``NodeImage`` ``image`` (default: the provider's default image), else
+    InvalidInput."""
+    image = image or provider.default_image
+    if image is None:
+        raise InvalidInput(f"the {provider.name} provider needs --image (an image id of its own)")
+    try:
+        return driver.get_image(image)
+    except NotImplementedError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - the provider does not know it
+        raise InvalidInput(f"the {provider.name} provider has no image {image!r}: "
+                           f"{why(exc)}") from None
     try:
         images = driver.list_images()
     except Exception as exc:  # noqa: BLE001
         raise ProviderFailed(f"the {provider.name} provider's images could not be listed: "
                              f"{why(exc)}") from None
-    if image is None:
-        if len(images) == 1:
-            return images[0]
-        raise InvalidInput(f"the {provider.name} provider needs --image (an image id of its own)")
     for candidate in images:
         if image in (candidate.id, candidate.name):
             return candidate

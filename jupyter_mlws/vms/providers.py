@@ -63,6 +63,8 @@ class Provider:
         Seconds between two looks at a booting node, and the most a boot may take.
     credentials : bool
         Whether a credentials secret is required.
+    default_image : str or None
+        The image when ``--image`` is not given (None: it must be).
     defaults : mapping
         Keywords of the driver's constructor given unless the credentials give them.
     """
@@ -77,6 +79,7 @@ class Provider:
     boot_timeout: float = 600.0
     credentials: bool = True
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    default_image: str | None = None
 
     @property
     def libcloud_name(self) -> str:
@@ -86,7 +89,8 @@ class Provider:
 #: the providers this package knows, by name
 PROVIDERS: dict[str, Provider] = {p.name: p for p in (
     Provider("local", "jupyter_mlws.vms.local_driver:LocalNodeDriver", ssh_user=None,
-             key_install=AUTH, wait_period=0.05, boot_timeout=30.0, credentials=False),
+             key_install=AUTH, wait_period=0.05, boot_timeout=30.0, credentials=False,
+             default_image="host"),
     Provider("ec2", "ec2", defaults={"signature_version": "4"}),
     Provider("gce", "gce", ssh_user="mlws", key_install=METADATA),
     Provider("azure", "azure_arm", ssh_user="azureuser", key_install=AUTH),
