@@ -196,7 +196,7 @@ class VMService:
         if check_actor and owner != actor and role != OWNER:
             raise PermissionDenied(f"only a workspace owner may create a vm for another user "
                                    f"({owner!r}): create it for yourself")
-        values = self._checked(name, prov, size=size, image=image, region=region,
+        values = spec.options(name, prov, size=size, image=image, region=region,
                                setup_script=setup_script, startup_script=startup_script,
                                idle_shutdown=idle_shutdown, schedule=schedule, tz=tz,
                                credentials_secret=credentials_secret, ssh_user=ssh_user,
@@ -214,38 +214,6 @@ class VMService:
         else:
             self._background(self._provision, *args)
         return self.show(name, actor=actor, check_actor=False)
-
-    def _checked(self, name: str, prov, *, size, image, region, setup_script, startup_script,
-                 idle_shutdown, schedule, tz, credentials_secret, ssh_user, script_timeout) -> dict:
-        """The record's values from the options, every one checked (nothing is recorded yet)."""
-        from ..compute.settings import check_user as check_login
-        from ..limits import check_text
-        from ..secrets.names import check_name as check_secret_name
-
-        setup = spec.script(setup_script, "setup script")
-        startup = spec.script(startup_script, "startup script")
-        if not prov.ssh and (setup or startup):
-            raise InvalidInput(f"the {prov.name} provider's nodes are not reached over SSH: they "
-                               "take no setup or startup script")
-        if prov.credentials and credentials_secret is None:
-            raise InvalidInput(f"the {prov.name} provider needs --credentials-secret NAME: a "
-                               'workspace secret holding {"key": ..., "secret": ..., ...} (see '
-                               "the README, Notebook VMs)")
-        text_of = lambda v, what: None if v is None else check_text(v, what)[:256]  # noqa: E731
-        sched, sched_tz = spec.schedule(schedule, tz)
-        for value, what in ((size, "the size"), (image, "the image"), (region, "the region")):
-            if value is not None and (not isinstance(value, str) or not value.strip()
-                                      or len(value) > 256):
-                raise InvalidInput(f"{what} must be text of 1 to 256 characters")
-        return {"name": name, "provider": prov.name, "size": text_of(size, "the size"),
-                "image": text_of(image, "the image"), "region": text_of(region, "the region"),
-                "setup_text": setup, "startup_text": startup,
-                "idle_shutdown_s": spec.idle_shutdown(idle_shutdown),
-                "schedule": sched, "schedule_tz": sched_tz,
-                "script_timeout_s": spec.script_timeout(script_timeout),
-                "credentials_secret": None if credentials_secret is None
-                else check_secret_name(credentials_secret),
-                "ssh_user": None if ssh_user is None else check_login(ssh_user)}
 
     def _check_free(self, name: str) -> None:
         if self.records.find(name) is not None:

@@ -68,14 +68,14 @@ def _show(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def idle_shutdown(value: object) -> int | None:
+def idle_shutdown_of(value: object) -> int | None:
     """The idle shutdown in seconds (None: never)."""
     if value is None:
         return None
     return parse_duration(value, "--idle-shutdown", IDLE_MIN_S, IDLE_MAX_S)
 
 
-def script_timeout(value: object) -> int:
+def script_timeout_of(value: object) -> int:
     """The seconds a script may run (default 10 minutes)."""
     if value is None:
         return SCRIPT_TIMEOUT_S
@@ -112,7 +112,7 @@ def _check_cron(cron: str, entry: str) -> None:
                            "(MINUTE HOUR DAY MONTH WEEKDAY, e.g. 0 8 * * 1-5)")
 
 
-def schedule(text: object, tz: object) -> tuple[str | None, str | None]:
+def schedule_of(text: object, tz: object) -> tuple[str | None, str | None]:
     """The schedule as stored (its entries joined by ``"; "``) and its time zone (default UTC);
     ``(None, None)`` when there is none.  A time zone without a schedule is refused."""
     if text is None or (isinstance(text, str) and not text.strip()):
@@ -154,3 +154,42 @@ def script(text: object, what: str) -> str | None:
     if not text.strip():
         raise InvalidInput(f"the {what} is empty: give a script, or none")
     return text
+
+
+def _label(value: object, what: str) -> str | None:
+    """A size, image or region: text of 1 to 256 characters (None: not given)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 256:
+        raise InvalidInput(f"{what} must be text of 1 to 256 characters")
+    return check_text(value, what)
+
+
+def options(name: str, provider, *, size, image, region, setup_script, startup_script,
+            idle_shutdown, schedule, tz, credentials_secret, ssh_user, script_timeout) -> dict:
+    """A VM's record values from the options of ``create`` for ``provider`` (a
+    :class:`~.providers.Provider`), every one checked; the scripts' texts as ``setup_text`` and
+    ``startup_text``.  InvalidInput names the first that is wrong (a provider without SSH given
+    scripts; one that needs credentials given none)."""
+    from ..compute.settings import check_user as check_login
+    from ..secrets.names import check_name as check_secret_name
+
+    setup = script(setup_script, "setup script")
+    startup = script(startup_script, "startup script")
+    if not provider.ssh and (setup or startup):
+        raise InvalidInput(f"the {provider.name} provider's nodes are not reached over SSH: they "
+                           "take no setup or startup script")
+    if provider.credentials and credentials_secret is None:
+        raise InvalidInput(f"the {provider.name} provider needs --credentials-secret NAME: a "
+                           'workspace secret holding {"key": ..., "secret": ..., ...} (see the '
+                           "README, Notebook VMs)")
+    sched, sched_tz = schedule_of(schedule, tz)
+    return {"name": name, "provider": provider.name, "size": _label(size, "the size"),
+            "image": _label(image, "the image"), "region": _label(region, "the region"),
+            "setup_text": setup, "startup_text": startup,
+            "idle_shutdown_s": idle_shutdown_of(idle_shutdown),
+            "schedule": sched, "schedule_tz": sched_tz,
+            "script_timeout_s": script_timeout_of(script_timeout),
+            "credentials_secret": None if credentials_secret is None
+            else check_secret_name(credentials_secret),
+            "ssh_user": None if ssh_user is None else check_login(ssh_user)}
