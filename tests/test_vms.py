@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import socket
 import stat
 import subprocess
@@ -38,6 +39,7 @@ def ws(sshd):  # sshd: the session's check that OpenSSH's server and paramiko ar
     for vm in workspace.vms.list():
         workspace.vms.delete(vm["name"], check_actor=False)
     workspace.close()
+    shutil.rmtree(workspace.root.parent, ignore_errors=True)
 
 
 def _run(ws, name: str, command: str) -> str:
@@ -302,7 +304,6 @@ def test_the_cli_creates_shows_logs_stops_starts_and_deletes(ws, tmp_path):
 @pytest.mark.skipif(os.geteuid() != 0, reason="run as a normal user, the module's tests show it")
 def test_a_normal_user_runs_local_vms_without_root(ws):
     """As the unprivileged test user: sshd runs as that user on a high port, logs it in."""
-    import shutil
     import site
     import tempfile
 

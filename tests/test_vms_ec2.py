@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import shutil
+
 import pytest
 
 from jupyter_mlws.access import os_user
@@ -37,6 +39,7 @@ def ws(moto_port):
         "region": "us-east-1", "host": "127.0.0.1", "port": moto_port, "secure": False}))
     yield workspace
     workspace.close()
+    shutil.rmtree(workspace.root.parent, ignore_errors=True)
 
 
 def _driver(ws):

@@ -8,6 +8,8 @@ more, and deleting them leaves nothing."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from jupyter_mlws.vms.service import VMFailed
@@ -24,6 +26,7 @@ def ws(sshd):
     yield workspace
     FAULTS.clear()
     workspace.close()
+    shutil.rmtree(workspace.root.parent, ignore_errors=True)
 
 
 def test_failures_part_way_leave_no_node_that_gc_does_not_find(ws):

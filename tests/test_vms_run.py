@@ -32,6 +32,7 @@ def ws(sshd, tmp_path, monkeypatch):
     for vm in workspace.vms.list():
         workspace.vms.delete(vm["name"], check_actor=False)
     workspace.close()
+    shutil.rmtree(workspace.root.parent, ignore_errors=True)
 
 
 def test_a_notebook_runs_on_a_local_vm_and_is_recorded(ws, tmp_path):

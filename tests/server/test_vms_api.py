@@ -7,6 +7,7 @@ deletes for owners."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 
 import pytest
@@ -29,6 +30,7 @@ def mlws_ws(sshd, monkeypatch):
         if vm["state"] not in ("deleting",):
             ws.vms.delete(vm["name"], check_actor=False)
     ws.close()
+    shutil.rmtree(ws.root.parent, ignore_errors=True)
 
 
 async def _settled(api, name: str, user: str = OWNER, timeout: float = 60.0) -> dict:
