@@ -689,7 +689,7 @@ SCHEMAS = {
         {"name": "gpu1", "type": "ssh", "host": "gpu1.example.org", "user": "alice",
          "key_secret": "gpu1-key", "accept_host_key": True}),
     "ComputeTarget": {"type": "object", "properties": {
-        "name": {"type": "string"}, "type": {"type": "string", "enum": ["local", "ssh", "dask"]},
+        "name": {"type": "string"}, "type": {"type": "string", "enum": ["local", "ssh", "dask", "vm"]},
         "builtin": {"type": "boolean"}, "created_at": {"type": ["integer", "null"]},
         "created_by": {"type": "string"}, "host": {"type": "string"}, "user": {"type": "string"},
         "port": {"type": "integer"}, "workdir": {"type": "string"}, "python": {"type": "string"},
