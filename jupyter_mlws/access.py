@@ -45,7 +45,9 @@ _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells
         ("write", "endpoints"): "changing endpoints, reading their keys and logs",
         ("write", "secrets"): "setting, deleting and recovering secrets, reading their values",
         ("admin", "secrets"): "purging secrets, rotating their key, reading the audit log",
-        ("write", "compute"): "creating, deleting and testing compute targets"}
+        ("write", "compute"): "creating, deleting and testing compute targets",
+        ("write", "vms"): "creating, starting, stopping and deleting notebook VMs",
+        ("admin", "vms"): "deleting leftovers at the providers (compute gc --yes)"}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 

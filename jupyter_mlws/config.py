@@ -54,6 +54,11 @@ class WorkspaceConfig:
     #: the URL of a workspace server serving this workspace that runs on other machines can
     #: reach (a team's server); default: a background server on 127.0.0.1 when one is needed
     server_url: str | None = None
+    #: the local VM provider's login user (required when the workspace runs as root: an
+    #: unprivileged account; see jupyter_mlws.vms.local_node); default this OS user
+    local_vm_user: str | None = None
+    #: the interpreter runs on local VMs execute with (default: the one running the workspace)
+    local_vm_python: str | None = None
 
     @property
     def metadata_url(self) -> str:
@@ -85,7 +90,8 @@ class WorkspaceConfig:
     def to_toml(self) -> str:
         """The file text: one ``[workspace]`` table of plain values."""
         lines = ["# jupyter_mlws workspace", "[workspace]", f"format = {FORMAT}"]
-        for key in ("name", "id", "metadata", "artifacts", "secrets_key", "server_url"):
+        for key in ("name", "id", "metadata", "artifacts", "secrets_key", "server_url",
+                    "local_vm_user", "local_vm_python"):
             value = getattr(self, key)
             if value is not None:
                 lines.append(f"{key} = {json.dumps(str(value))}")

@@ -429,7 +429,7 @@ class Workspace:
             record = self.compute.get(target)
         except NotFound:
             record = None
-        if record is not None and record["type"] == "ssh":
+        if record is not None and record["type"] in ("ssh", "vm"):
             return self._ssh_place(record)
         if record is not None and record["type"] == "dask":
             raise InvalidInput(f"runs on dask target {target!r} execute with its workers' own "
@@ -479,8 +479,27 @@ class Workspace:
                 environments=self.environments)
             self._compute = ComputeService(self.db, access=self.access, secrets=self.secrets,
                                            known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
-                                           backends=backends, launch=launch)
+                                           backends=backends, launch=launch,
+                                           vms=lambda: self.vms)
         return self._compute
+
+    @cached_property
+    def vms(self):
+        """Notebook VMs: machines made at a provider (libcloud's, or the local one) and reached
+        over SSH; also compute targets of type vm (see :mod:`jupyter_mlws.vms.service`).  Built
+        on first use."""
+        from .compute.ssh.hostkeys import KNOWN_HOSTS, KnownHosts
+        from .vms.providers import ProviderRegistry
+        from .vms.service import VMService
+
+        folder = self.root / ".mlws" / "vms"
+        providers = ProviderRegistry({"local": {"root": folder / "local",
+                                                "user": self.config.local_vm_user,
+                                                "python": self.config.local_vm_python}})
+        return VMService(self.db, access=self.access, secrets=self.secrets, blobs=self.blobs,
+                         known_hosts=KnownHosts(self.root / KNOWN_HOSTS), providers=providers,
+                         logs=folder / "logs", workspace_id=self.config.id,
+                         target_exists=self.compute.has_record)
 
     @cached_property
     def executions(self):

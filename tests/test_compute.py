@@ -15,7 +15,7 @@ from jupyter_mlws.errors import InvalidInput, Unavailable
 def test_the_local_target_is_built_once_on_first_use(ws):
     target = ws.compute.target("local")
     assert isinstance(target, ComputeTarget) and ws.compute.target() is target
-    assert ws.compute.backends.names() == ["dask", "local", "ssh"]  # named, loaded when a target is used
+    assert ws.compute.backends.names() == ["dask", "local", "ssh", "vm"]  # named, loaded when used
 
 
 def test_a_backend_is_imported_only_when_first_used():

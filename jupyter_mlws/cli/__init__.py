@@ -22,12 +22,14 @@ def _join_groups() -> None:
     from .runs import run
     from .secrets import secret
     from .server import server
+    from .vms import compute_gc, vm
     from .workspace import experiment, quickstart, workspace
 
     for command in (run_values, run_cells):
         run.add_command(command)
+    compute.add_command(compute_gc)
     for command in (quickstart, workspace, experiment, run, model, access, secret, compute, env,
-                    server, endpoint, pipeline):
+                    server, endpoint, pipeline, vm):
         main.add_command(command)
 
 

@@ -322,3 +322,37 @@ class LocalTarget(ComputeTarget):
     def logs(self, handle: Handle) -> dict[str, bytes]:
         path = self.live_root / handle.run_id / self.LOG
         return {self.LOG: path.read_bytes()} if path.is_file() else {}
+
+
+def _environ_has(pid: int, entry: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return entry in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def stop_marked(name: str | None, value: str | None, grace: float, *,
+                pids: Sequence[int] = ()) -> None:
+    """Stop every process of this user (every one, as root) whose environment holds
+    ``name=value`` (a local VM's sessions carry their node's id), and ``pids``: SIGTERM, then
+    SIGKILL to those still there after ``grace`` seconds.  This process is never signalled."""
+    entry = f"{name}={value}".encode() if name is not None else None
+    found = set(pids)
+    if entry is not None:
+        found |= {int(p) for p in os.listdir("/proc") if p.isdigit() and _environ_has(int(p), entry)}
+    found.discard(os.getpid())
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in found:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(alive(p) for p in found):
+            for pid in found:
+                reap(pid)
+            time.sleep(POLL_S)
+        found = {p for p in found if alive(p)}
+        if not found:
+            return

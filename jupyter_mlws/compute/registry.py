@@ -18,6 +18,8 @@ BACKENDS: Mapping[str, str] = {
     "local": "jupyter_mlws.compute.local:LocalTarget",
     "dask": "jupyter_mlws.compute.dask:DaskTarget",
     "ssh": "jupyter_mlws.compute.ssh.target:SSHTarget",
+    # a notebook VM executes runs as an ssh host does, with the VM's address, login and pinned key
+    "vm": "jupyter_mlws.compute.ssh.target:SSHTarget",
 }
 
 

@@ -26,6 +26,8 @@ from ..errors import InvalidInput
 from ..limits import check_text
 
 LOCAL, SSH, DASK = "local", "ssh", "dask"
+#: a notebook VM (jupyter_mlws.vms): reached over SSH as an ssh target, created as a VM
+VM = "vm"
 #: the types a target may be created with (``local`` is built in)
 CREATABLE = (SSH, DASK)
 DEFAULT_PORT = 22

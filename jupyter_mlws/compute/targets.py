@@ -32,7 +32,7 @@ from .ssh.hostkeys import HostKey, KnownHosts, known_name, parse_host_key
 #: ``confirm(where, key) -> bool``: asks whoever creates a target to accept a host's key
 Confirm = Callable[[str, HostKey], bool]
 #: the backend each type's runs execute with (a backend not in the registry cannot run work yet)
-BACKEND_OF = {T.LOCAL: "local", T.SSH: "ssh", T.DASK: "dask"}
+BACKEND_OF = {T.LOCAL: "local", T.SSH: "ssh", T.DASK: "dask", T.VM: "vm"}
 #: a target's default secrets, ``{ENVVAR: NAME}``, kept with its settings (names only)
 SECRETS = "secrets"
 C, R = S.compute_targets, S.run_compute
@@ -65,13 +65,18 @@ class ComputeService:
         URL, run tokens, the runs' secrets).
     timeout : float
         Seconds each network step may take.
+    vms : callable, optional
+        ``vms()``: the workspace's :class:`~jupyter_mlws.vms.service.VMService`, whose VMs are
+        targets of type ``vm`` too (listed, shown, tested, executed on over SSH; created and
+        deleted as VMs).
     """
 
     def __init__(self, db, *, access, secrets, known_hosts: KnownHosts, backends,
-                 launch=None, timeout: float = DEFAULT_TIMEOUT):
+                 launch=None, timeout: float = DEFAULT_TIMEOUT, vms=None):
         self.db, self.access, self.secrets = db, access, secrets
         self.known_hosts, self.backends, self.timeout = known_hosts, backends, timeout
         self.launch = launch
+        self._vms = vms
 
     def _require(self, actor: str | None, action: str, check: bool) -> str:
         actor = _me() if actor is None else actor
@@ -85,7 +90,15 @@ class ComputeService:
         """Every target, ``local`` first, then by name (see :meth:`get` for the fields)."""
         with self.db.read() as conn:
             rows = conn.execute(select(C).order_by(C.c.name)).mappings().all()
-        return [_LOCAL, *(_describe(r) for r in rows)]
+        vms = self._vms().targets() if self._vms is not None else []
+        return [_LOCAL, *sorted([*(_describe(r) for r in rows), *vms], key=lambda t: t["name"])]
+
+    def has_record(self, name: str) -> bool:
+        """Whether a target other than a VM is named ``name`` (``local`` included)."""
+        if name == T.LOCAL:
+            return True
+        with self.db.read() as conn:
+            return conn.execute(select(C.c.pk).where(C.c.name == name)).first() is not None
 
     def get(self, name: str) -> dict:
         """One target: ``name, type, builtin, created_at, created_by`` and its settings (ssh:
@@ -97,9 +110,12 @@ class ComputeService:
             return {**_LOCAL, SECRETS: {}}
         with self.db.read() as conn:
             row = conn.execute(select(C).where(C.c.name == name)).mappings().first()
-        if row is None:
+        if row is not None:
+            return _describe(row)
+        vm = self._vms().target(name) if self._vms is not None else None
+        if vm is None:
             raise NotFound(f"no compute target {name!r}: 'mlws compute list' shows them")
-        return _describe(row)
+        return vm
 
     # -- changing ------------------------------------------------------------------------------
 
@@ -169,6 +185,9 @@ class ComputeService:
     def _check_free(self, name: str) -> None:
         if name == T.LOCAL:
             raise _taken(name)
+        if self._vms is not None and self._vms().exists(name):
+            raise AlreadyExists(f"a notebook vm is named {name!r}, and it is a compute target "
+                                "already: choose another name")
         with self.db.read() as conn:
             if conn.execute(select(C.c.pk).where(C.c.name == name)).first() is not None:
                 raise _taken(name)
@@ -278,6 +297,9 @@ class ComputeService:
         self._require(actor, "write", check_actor)
         if name == T.LOCAL:
             raise Conflict("the local target is built in: it cannot be deleted")
+        if not self.has_record(name) and self._vms is not None and self._vms().exists(name):
+            raise Conflict(f"compute target {name!r} is a notebook vm: delete it with 'mlws vm "
+                           f"delete {name}'")
 
         def write(conn) -> dict:
             row = conn.execute(select(C).where(C.c.name == name)).mappings().first()
@@ -376,6 +398,9 @@ class ComputeService:
                               "of jupyter_mlws: use the local target")
         if record["type"] == T.LOCAL:
             return self.backends.get(backend)
+        if record["type"] == T.VM and record["state"] != "running":
+            raise Conflict(f"vm {name!r} is {record['state']}: start it ('mlws vm start {name}') "
+                           "before running on it")
         if self.launch is None:
             raise Unavailable("this workspace executes runs on this machine only")
         return self.backends.for_target(backend, record, self.launch)
@@ -434,7 +459,7 @@ class ComputeService:
         naming the step, InvalidInput for a target that is not ssh, and the secret's errors.
         """
         target = self.get(name)
-        if target["type"] != T.SSH:
+        if target["type"] not in (T.SSH, T.VM):
             raise InvalidInput(f"compute target {target['name']!r} is a {target['type']} target, "
                                "not ssh")
         actor = self._require(actor, "write", check_actor)

@@ -190,6 +190,66 @@ EXECUTION_PATHS = {
         "requestBody": _raw_body("The .ipynb file's bytes")}},
 }
 
+VM = _param("vm", description="The VM's name")
+_DURATION = {"type": "string", "minLength": 1, "maxLength": 32, "description": "90s, 30m, 2h, 1d"}
+_SCRIPT = {"type": "string", "maxLength": 1 << 20, "description": "The script's text (sh)"}
+#: notebook VMs (``mlws vm ...``): records of machines at a provider, reached over SSH
+VM_PATHS = {
+    "/vms": {
+        "get": _op("Notebook VMs with state and reason (their owner and workspace owners also see "
+                   "connection details); ?all=true: deleted ones too", "vms",
+                   params=[_param("all", "query", "true: deleted VMs too", "boolean")]),
+        "post": _op("Create a VM (contributors for themselves, owners for anyone): checked at once "
+                    "(400 names a bad provider, size, image or region; nothing is recorded), then "
+                    "202 with state creating; watch GET /vms/{vm}", "vms", "VM", body="VMCreation",
+                    status="202"),
+    },
+    "/vms/{vm}": {
+        "get": _op("A VM with its history (events); connection details for its owner and "
+                   "workspace owners only", "vms", "VM", params=[VM]),
+        "delete": _op("Delete the VM and its node (its owner or a workspace owner; 202 with state "
+                      "deleting; a deleted VM stays deleted)", "vms", "VM", params=[VM],
+                      status="202"),
+    },
+    "/vms/{vm}/{action}": {"post": _op(
+        "start, stop or restart the VM (its owner or a workspace owner; 202 at once)", "vms", "VM",
+        params=[VM, {**_param("action"), "schema": {"enum": ["start", "stop", "restart"]}}],
+        status="202")},
+    "/vms/{vm}/logs": {"get": _op(
+        "The VM's log: its lifecycle and its scripts' output (its owner or a workspace owner)",
+        "vms", params=[VM, _param("tail", "query", "Only the last N bytes (1 to 1073741824)",
+                                  "integer")])},
+    "/vms-gc": {
+        "get": _op("Provider resources tagged for this workspace that no VM owns (contributors: "
+                   "it reads the providers' credentials)", "vms"),
+        "post": _op("Delete them (workspace owners); orphaned VMs left without a node become "
+                    "deleted", "vms"),
+    },
+}
+VM_SCHEMAS = {
+    "VMCreation": _body(["name", "provider", "size"], {
+        "name": {"type": "string", "minLength": 1, "maxLength": 63},
+        "provider": {"type": "string", "minLength": 1, "maxLength": 64},
+        "size": {"type": "string", "minLength": 1, "maxLength": 256},
+        "image": {"type": "string", "minLength": 1, "maxLength": 256},
+        "region": {"type": "string", "minLength": 1, "maxLength": 256},
+        "owner": {"type": "string", "minLength": 1, "maxLength": 256},
+        "setup_script": _SCRIPT, "startup_script": _SCRIPT,
+        "idle_shutdown": _DURATION, "script_timeout": _DURATION,
+        "schedule": {"type": "string", "maxLength": 1000,
+                     "description": "start 0 8 * * 1-5; stop 0 19 * * 1-5"},
+        "tz": {"type": "string", "minLength": 1, "maxLength": 64},
+        "credentials_secret": {"type": "string", "minLength": 1, "maxLength": 127},
+        "ssh_user": {"type": "string", "minLength": 1, "maxLength": 64}},
+        {"name": "box", "provider": "local", "size": "host"}),
+    "VM": {"type": "object", "properties": {
+        "name": {"type": "string"}, "id": {"type": "string"}, "provider": {"type": "string"},
+        "size": {"type": "string"}, "state": {"type": "string"}, "reason": {"type": "string"},
+        "owner": {"type": "string"}, "host": {"type": ["string", "null"]},
+        "ssh_port": {"type": ["integer", "null"]}, "host_key_fingerprint": {"type": ["string", "null"]},
+        "events": {"type": "array", "items": {"type": "object"}}}},
+}
+
 PATHS = {
     "/workspace": {"get": _op("Describe the workspace, with your user and role", "workspace")},
     "/openapi.json": {"get": _op("This document", "workspace")},
@@ -451,6 +511,7 @@ PATHS = {
         "Score the JSON body on the endpoint with its key; its refusals come back as errors",
         "endpoints", params=[ENDPOINT, _param("deployment", "query", "Call this deployment directly")],
         body="ScoringData")},
+    **VM_PATHS,
 }
 
 SCHEMAS = {
@@ -679,7 +740,7 @@ SCHEMAS = {
     "ComputeTargetUpdate": _body(["secrets"], {"secrets": _TARGET_SECRETS},
                                  {"secrets": ["hf-token=HF_TOKEN"]}),
     "ComputeTarget": {"type": "object", "properties": {
-        "name": {"type": "string"}, "type": {"type": "string", "enum": ["local", "ssh", "dask"]},
+        "name": {"type": "string"}, "type": {"type": "string", "enum": ["local", "ssh", "dask", "vm"]},
         "builtin": {"type": "boolean"}, "created_at": {"type": ["integer", "null"]},
         "created_by": {"type": "string"}, "host": {"type": "string"}, "user": {"type": "string"},
         "port": {"type": "integer"}, "workdir": {"type": "string"}, "python": {"type": "string"},
@@ -786,6 +847,7 @@ SCHEMAS = {
         {"path": "folder/pipeline.yaml", "parameters": {"rows": 500}}),
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
+    **VM_SCHEMAS,
 }
 
 

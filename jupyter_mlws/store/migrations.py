@@ -169,6 +169,11 @@ def _pipelines(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _vms(conn: Connection) -> None:
+    for table in (schema.vms, schema.vm_events):
+        table.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -189,6 +194,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
      _run_executions),
     (14, "pipelines: a pipeline run's definition and options, and each step's state, child run, "
          "reuse key and its parts, why it ran or was reused, and its outputs", _pipelines),
+    (15, "notebook VMs: their provider, node, connection, scripts and state, and its history",
+     _vms),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -553,3 +553,62 @@ pipeline_steps = Table(
 )
 Index("ix_pipeline_steps_key", pipeline_steps.c.key)
 Index("ix_pipeline_steps_step", pipeline_steps.c.pipeline, pipeline_steps.c.name)
+
+# -- notebook VMs (migration 15) ---------------------------------------------------------------
+
+# a notebook VM: a machine made at a provider (libcloud's, or the local one) and reached over SSH.
+# ``id`` (16 hex digits) tags its node at the provider (mlws:vm), so a VM made again under the
+# same name is another VM; ``state`` is one of jupyter_mlws.vms.states.STATES and ``reason`` says
+# why it is so.  Its connection: host, ssh_port, ssh_user, host_key ("TYPE BASE64", pinned at
+# creation), key_secret (the workspace secret holding the private key it is logged in with),
+# python (the interpreter runs there execute with).  Scripts are blobs (sha256) of the workspace's
+# blob store.  idle_shutdown_s, schedule and schedule_tz are kept for the idle and schedule
+# ticks.  A deleted VM's row stays (its history); a name is unique among the others.
+vms = Table(
+    "vms",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("size", Text, nullable=False),
+    Column("image", Text, nullable=True),
+    Column("region", Text, nullable=True),
+    Column("owner", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("node_id", Text, nullable=True),
+    Column("host", Text, nullable=True),
+    Column("ssh_port", Integer, nullable=True),
+    Column("ssh_user", Text, nullable=True),
+    Column("host_key", Text, nullable=True),
+    Column("key_secret", Text, nullable=True),
+    Column("credentials_secret", Text, nullable=True),
+    Column("python", Text, nullable=True),
+    Column("setup_script", Text, nullable=True),
+    Column("startup_script", Text, nullable=True),
+    # seconds each script may run before the VM is failed
+    Column("script_timeout_s", Integer, nullable=False, default=600),
+    Column("idle_shutdown_s", Integer, nullable=True),
+    Column("schedule", Text, nullable=True),
+    Column("schedule_tz", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False, default=""),
+    Column("updated_at", BigInteger, nullable=False),
+)
+Index("ux_vms_live_name", vms.c.name, unique=True, sqlite_where=vms.c.state != "deleted",
+      postgresql_where=vms.c.state != "deleted")
+
+# every state a VM went through, with the reason and who asked (what ``mlws vm show`` lists)
+vm_events = Table(
+    "vm_events",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("vm_id", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("from_state", Text, nullable=True),
+    Column("to_state", Text, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("actor", Text, nullable=False, default=""),
+)
+Index("ix_vm_events_vm", vm_events.c.vm_id, vm_events.c.pk)

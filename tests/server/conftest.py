@@ -110,7 +110,7 @@ def workspace_state():
 def _workspace_state(ws):
     """Everything a mutating request could change: runs with params and tags, experiments,
     models with versions and aliases, role assignments, endpoints with traffic and keys, secrets
-    with their versions and state, compute targets."""
+    with their versions and state, compute targets, notebook VMs."""
     runs = ws.search_runs(max_results=1000)
     endpoints = [(e["name"], e["state"], e["pid"], [(d["name"], d["traffic"]) for d in e["deployments"]],
                   ws.endpoints.keys(e["name"])) for e in ws.endpoints.list()]
@@ -120,7 +120,8 @@ def _workspace_state(ws):
     return ([(r.id, r.status, r.name, r.tags, r.params, r.record.description) for r in runs],
             ws.list_experiments(), models,
             [(v.ref, v.aliases, v.tags, v.description) for m in models for v in ws.models.versions(m["name"])],
-            ws.access.assignments(), endpoints, secrets, ws.compute.list())
+            ws.access.assignments(), endpoints, secrets, ws.compute.list(),
+            ws.vms.list(deleted=True, check_actor=False))
 
 
 @pytest.fixture

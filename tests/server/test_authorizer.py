@@ -53,7 +53,8 @@ async def test_unknown_workspace_resources_are_denied(mlws_app, jp_fetch):
 
     owner = User("someone")
     assert await authorizer.is_authorized(Handler(), owner, "read", "mlws:runs") is True
-    assert await authorizer.is_authorized(Handler(), owner, "read", "mlws:vms") is False  # not (yet) a concept
+    assert await authorizer.is_authorized(Handler(), owner, "read", "mlws:vms") is True
+    assert await authorizer.is_authorized(Handler(), owner, "read", "mlws:clusters") is False  # not a concept
     assert await authorizer.is_authorized(Handler(), owner, "read", "mlws:") is False
     # Jupyter's own resources are the deployer's authorizer's alone
     assert await authorizer.is_authorized(Handler(), owner, "read", "contents") is True

@@ -77,7 +77,8 @@ def _requests(routes, run_id, env_hash, pipeline_run=None):
     sample = {"run_id": run_id, "key": "acc", "step": "0", "path": "a.txt", "ref": "m:1", "name": "m",
               "experiment": "e",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass",
-              "deployment": "blue", "target": "local", "env_hash": env_hash, "pipeline": "pipe"}
+              "deployment": "blue", "target": "local", "env_hash": env_hash, "pipeline": "pipe",
+              "vm": "box"}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":
@@ -112,6 +113,10 @@ async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, wo
     shutil.copy(Path(__file__).parents[1] / "notebooks" / "train.ipynb", jp_root_dir / "params.ipynb")
     env = mlws_ws.environments.build(EnvironmentSpec("%d.%d" % sys.version_info[:2], ("six==1.16.0",)),
                                      options=BuildOptions(find_links=(str(wheelhouse),), no_index=True))
+    # a VM of the contributor's (a record whose creation failed: no node to reach)
+    vm = mlws_ws.vms.records.insert({"name": "box", "provider": "local", "size": "host",
+                                     "owner": CONTRIBUTOR}, CONTRIBUTOR, "made by the test")
+    mlws_ws.vms.records.move(vm["id"], "failed", "made by the test, without a node", CONTRIBUTOR)
     requests = _requests(routes, team, env["hash"], pipeline_run)
     assert len(requests) > 20
     before = workspace_state(mlws_ws)

@@ -1,0 +1,183 @@
+"""``mlws vm ...``: notebook VMs (create, start, stop, restart, delete, list, show, logs), and
+``mlws compute gc``: provider resources tagged for this workspace that no VM owns."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .main import _fields, _json, _table, _time, _ws, handles_errors
+
+
+@click.group("vm")
+def vm() -> None:
+    """Notebook VMs: machines at a cloud provider (or on this machine: --provider local)."""
+
+
+def _read(path: str | None, what: str) -> bytes | None:
+    from ..errors import InvalidInput
+
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise InvalidInput(f"the {what} {path!r} cannot be read ({exc.strerror})") from None
+
+
+def _where(v: dict) -> str:
+    if v.get("host") is None:
+        return "-"
+    return f"{v['ssh_user']}@{v['host']}:{v['ssh_port']}"
+
+
+@vm.command("create")
+@click.argument("name")
+@click.option("--provider", required=True, help="local, ec2, gce, azure or openstack.")
+@click.option("--size", required=True, help="The provider's size (local: host; ec2: t3.medium, ...).")
+@click.option("--image", help="The provider's image id (local: host).")
+@click.option("--region", help="The provider's region (default: the credentials' region).")
+@click.option("--setup-script", "setup", metavar="FILE", help="A shell script run once after creation.")
+@click.option("--startup-script", "startup", metavar="FILE", help="A shell script run at every start.")
+@click.option("--idle-shutdown", metavar="DURATION", help="Stop after this long idle: 30m, 2h, ...")
+@click.option("--schedule", help='Start and stop times: "start 0 8 * * 1-5; stop 0 19 * * 1-5".')
+@click.option("--tz", help="The schedule's time zone (IANA: Europe/Berlin; default UTC).")
+@click.option("--owner", help="Who owns it (default you; another user: workspace owners only).")
+@click.option("--credentials-secret", metavar="NAME",
+              help='The workspace secret holding the provider\'s credentials as JSON '
+                   '({"key": ..., "secret": ..., "region": ...}).')
+@click.option("--ssh-user", help="The login name on the image (default: the provider's usual one).")
+@click.option("--script-timeout", metavar="DURATION", help="How long a script may run (default 10m).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def vm_create(ctx, name, provider, size, image, region, setup, startup, idle_shutdown, schedule, tz,
+              owner, credentials_secret, ssh_user, script_timeout, as_json) -> None:
+    """Create VM NAME and wait until it runs (its setup and startup scripts included)."""
+    made = _ws(ctx).vms.create(
+        name, provider=provider, size=size, image=image, region=region, owner=owner,
+        setup_script=_read(setup, "setup script"), startup_script=_read(startup, "startup script"),
+        idle_shutdown=idle_shutdown, schedule=schedule, tz=tz,
+        credentials_secret=credentials_secret, ssh_user=ssh_user, script_timeout=script_timeout)
+    if as_json:
+        return _json(made)
+    click.echo(f"vm {made['name']} {made['state']} ({_where(made)}); its log: 'mlws vm logs "
+               f"{made['name']}'")
+
+
+def _action(verb: str, text: str):
+    @vm.command(verb, help=text)
+    @click.argument("name")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_context
+    @handles_errors
+    def command(ctx, name, as_json) -> None:
+        result = getattr(_ws(ctx).vms, verb)(name)
+        if as_json:
+            return _json(result)
+        click.echo(f"vm {result['name']} {result['state']}")
+
+    return command
+
+
+for _verb, _text in (("start", "Start VM NAME (its startup script runs again)."),
+                     ("stop", "Stop VM NAME (its node is kept)."),
+                     ("restart", "Stop VM NAME, then start it."),
+                     ("delete", "Delete VM NAME and its node (deleting it twice changes nothing).")):
+    _action(_verb, _text)
+
+
+@vm.command("list")
+@click.option("--all", "everything", is_flag=True, help="Deleted VMs too.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def vm_list(ctx, everything, as_json) -> None:
+    """VMs: name, provider, size, state, owner, reason."""
+    rows = _ws(ctx).vms.list(deleted=everything)
+    if as_json:
+        return _json(rows)
+    _table(["NAME", "PROVIDER", "SIZE", "STATE", "OWNER", "REASON"],
+           [[v["name"], v["provider"], v["size"], v["state"], v["owner"],
+             (v["reason"] or "").splitlines()[0][:60] if v["reason"] else "-"] for v in rows])
+
+
+@vm.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def vm_show(ctx, name, as_json) -> None:
+    """A VM: its settings, state, connection (its owner's) and history."""
+    v = _ws(ctx).vms.show(name)
+    if as_json:
+        return _json(v)
+    pairs = [("vm", v["name"]), ("provider", v["provider"]), ("size", v["size"]),
+             ("image", v["image"] or "-"), ("region", v["region"] or "-"), ("owner", v["owner"]),
+             ("state", v["state"])]
+    if "host" in v:
+        pairs += [("ssh", _where(v)), ("host key", v["host_key_fingerprint"] or "-"),
+                  ("key secret", v["key_secret"] or "-"),
+                  ("credentials", v["credentials_secret"] or "-"), ("node", v["node_id"] or "-")]
+    pairs += [("idle shutdown", f"{v['idle_shutdown_s']} s" if v["idle_shutdown_s"] else "-"),
+              ("schedule", f"{v['schedule']} ({v['schedule_tz']})" if v["schedule"] else "-"),
+              ("scripts", ", ".join(k for k in ("setup", "startup") if v[f"{k}_script"]) or "-"),
+              ("created", f"{_time(v['created_at'])} by {v['created_by']}")]
+    _fields(pairs)
+    click.echo(f"reason: {v['reason']}" if v["reason"] else "reason: -")
+    click.echo("history:")
+    for e in v["events"]:
+        click.echo(f"  {_time(e['at'])}  {e['from_state'] or '-':>13} -> {e['to_state']:<13} "
+                   f"{e['actor']}: {(e['reason'] or '').splitlines()[0][:100] if e['reason'] else ''}"
+                   .rstrip())
+
+
+@vm.command("logs")
+@click.argument("name")
+@click.option("--tail", type=click.IntRange(1, 1 << 30), help="Only the last N bytes.")
+@click.pass_context
+@handles_errors
+def vm_logs(ctx, name, tail) -> None:
+    """The VM's log: what its lifecycle did, what its scripts printed."""
+    sys.stdout.buffer.write(_ws(ctx).vms.logs(name, tail=tail))
+    sys.stdout.flush()
+
+
+@click.command("gc")
+@click.option("--yes", "-y", is_flag=True, help="Delete them (workspace owners).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def compute_gc(ctx, yes, as_json) -> None:
+    """Provider resources tagged for this workspace that no VM owns; with --yes, delete them."""
+    ws = _ws(ctx)
+    found = ws.vms.gc()
+    if not yes and found["leftovers"] and sys.stdin.isatty() and not as_json:
+        _show_leftovers(found)
+        yes = click.confirm(f"Delete these {len(found['leftovers'])}?", default=False, err=True)
+        if not yes:
+            ctx.exit(1)
+    if yes and found["leftovers"]:
+        found = ws.vms.gc(delete=True)
+    if as_json:
+        return _json(found)
+    _show_leftovers(found)
+    for e in found["errors"]:
+        click.echo(f"could not look at {e['provider']} ({e['credentials_secret'] or 'no secret'}, "
+                   f"{e['region'] or 'default region'}): {e['error']}", err=True)
+    if found["leftovers"] and not yes:
+        click.echo("delete them with 'mlws compute gc --yes'")
+    if found["errors"] or any(i.get("error") for i in found["leftovers"]):
+        ctx.exit(1)
+
+
+def _show_leftovers(found: dict) -> None:
+    if not found["leftovers"]:
+        click.echo("no leftovers: every resource tagged for this workspace belongs to a vm")
+        return
+    _table(["PROVIDER", "KIND", "ID", "NAME", "VM", "WHY", "DELETED"],
+           [[i["provider"], i["kind"], i["id"], i["name"] or "-", i["vm"] or "-", i["why"],
+             "yes" if i.get("deleted") else ("error: " + i["error"] if i.get("error") else "no")]
+            for i in found["leftovers"]])

@@ -1,0 +1,114 @@
+"""Notebook VMs under ``{base_url}mlws/api/vms``: list, show, create, start, stop, restart,
+delete, logs; and ``/vms-gc``, the leftovers at the providers.
+
+Creating, starting, stopping, restarting and deleting answer 202 at once (the input checked
+first: a bad provider, size, image or region is a 400 and nothing is recorded); the provider's
+work goes on in a thread of the workspace's VM service, and clients watch ``GET /vms/{vm}``.
+Connection details (host, port, login, host key, secrets' names) reach only the VM's owner and
+workspace owners; readers see state.  No route returns a private key or a credential.
+"""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from .base import MlwsHandler
+
+
+class VMBase(MlwsHandler):
+    auth_resource = "mlws:vms"
+
+    def who(self) -> dict:
+        return {"actor": self.username, "check_actor": self.app.enforce_roles}
+
+
+class VMsHandler(VMBase):
+    """GET: every VM; POST: create one (202, state creating)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        ws = await self.ws()
+        self.reply({"vms": await self.call(ws.vms.list, deleted=self.bool_arg("all"), **self.who())})
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        body = self.body()
+        name = body.pop("name")
+        ws = await self.ws()
+        self.reply(await self.call(ws.vms.create, name, wait=False, **body, **self.who()),
+                   status=202)
+
+
+class VMHandler(VMBase):
+    """GET a VM with its history; DELETE it (202, state deleting)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, vm):
+        ws = await self.ws()
+        self.reply(await self.call(ws.vms.show, vm, **self.who()))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, vm):
+        ws = await self.ws()
+        self.reply(await self.call(ws.vms.delete, vm, wait=False, **self.who()), status=202)
+
+
+class VMActionHandler(VMBase):
+    """POST start, stop or restart (202)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, vm, action):
+        self.body()  # none is taken: anything but an empty object is refused
+        ws = await self.ws()
+        self.reply(await self.call(getattr(ws.vms, action), vm, wait=False, **self.who()),
+                   status=202)
+
+
+class VMLogsHandler(VMBase):
+    """GET the VM's log as ``{"log": text}`` (its owner or a workspace owner)."""
+
+    read_action = "write"
+
+    @web.authenticated
+    @authorized
+    async def get(self, vm):
+        tail = self.int_arg("tail", None, 1, 1 << 30)
+        ws = await self.ws()
+        data = await self.call(ws.vms.logs, vm, tail=tail, **self.who())
+        self.reply({"log": data.decode("utf-8", "replace")})
+
+
+class VMsGcHandler(VMBase):
+    """GET the leftovers (contributors: it reads credentials); POST deletes them (owners)."""
+
+    read_action = "write"
+    write_action = "admin"
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        ws = await self.ws()
+        self.reply(await self.call(ws.vms.gc, **self.who()))
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.body()
+        ws = await self.ws()
+        self.reply(await self.call(ws.vms.gc, delete=True, **self.who()))
+
+
+#: (route template under mlws/api, handler)
+ROUTES = [
+    ("/vms", VMsHandler),
+    ("/vms-gc", VMsGcHandler),
+    ("/vms/{vm}", VMHandler),
+    ("/vms/{vm}/logs", VMLogsHandler),
+    ("/vms/{vm}/{action:start|stop|restart}", VMActionHandler),
+]

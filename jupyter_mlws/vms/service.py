@@ -1,0 +1,588 @@
+"""The lifecycle of notebook VMs (``ws.vms``): what every face calls.
+
+**Create** records the VM (``creating``) once everything given is checked (name, provider, size,
+image, region, credentials, scripts, idle shutdown, schedule), then: a login key pair (its
+private half becomes the workspace secret ``mlws-vm-VM_ID``), the node (tagged
+``mlws:workspace``, ``mlws:vm``, ``mlws:owner``), a wait until it runs, its SSH host key pinned
+(the key the provider reports, as the local provider does, else the one it presents at first
+contact), then ``bootstrapping``: the bootstrap's create steps and start steps over SSH
+(:mod:`.bootstrap`: the setup script once, the startup script), their output in the VM's log,
+and ``running``.
+
+**A failure part-way** (making the node, booting, reaching it, a script) destroys the VM's nodes
+(by id and by tag) and leaves the VM ``failed`` with the step and why (a script's failure ends
+with the end of its log); when they cannot be destroyed the VM is ``orphaned`` and its reason
+holds the command that cleans it up (``mlws vm delete NAME``), which ``mlws compute gc`` also
+finds.  **Start** runs the startup steps again (a failure stops the node: ``failed``); **stop**
+keeps the node; **delete** destroys it (deleting a deleted VM changes nothing).
+
+Roles (:mod:`jupyter_mlws.access`, concept ``vms``): readers list and show VMs' state; contributors
+create VMs they own; the VM's owner or a workspace owner start, stop, restart, delete it and see
+its connection details (host, port, user, host key, secrets' names) and log; an owner may create
+one for another user (``owner``).  A provider's credentials are read from a workspace secret
+(:func:`.providers.parse_credentials`), audited as read by whoever acts.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+from ..access import OWNER, check_user
+from ..errors import AlreadyExists, Conflict, InvalidInput, MlwsError, NotFound, PermissionDenied, Unavailable
+from . import nodes as N
+from . import reach, spec
+from . import states as S
+from .bootstrap import Bootstrap, Context, VMLog
+from .providers import ProviderRegistry, parse_credentials
+from .records import VMRecords
+
+#: fields of a VM only its owner and workspace owners see
+CONNECTION = ("host", "ssh_port", "ssh_user", "host_key", "host_key_fingerprint", "key_secret",
+              "credentials_secret", "node_id", "python")
+
+
+def _me() -> str:
+    from ..access import os_user
+
+    return os_user()
+
+
+class VMFailed(Unavailable):
+    """A VM's creation, start or stop failed part-way; the message is the VM's reason (the step,
+    why, and what became of its node)."""
+
+
+class VMService:
+    """The notebook VMs of one workspace.
+
+    Parameters
+    ----------
+    db : Database
+        The metadata store (tables ``vms``, ``vm_events``).
+    access : AccessService
+    secrets : SecretService
+        Holds the VMs' login keys and the providers' credentials (by name).
+    blobs : BlobStore
+        Holds the VMs' scripts (by sha256).
+    known_hosts : KnownHosts
+        The workspace's known_hosts file (VMs' host keys are pinned there).
+    providers : ProviderRegistry
+    logs : path
+        The folder of the VMs' logs.
+    workspace_id : str
+        What the ``mlws:workspace`` tag holds.
+    target_exists : callable, optional
+        ``target_exists(name) -> bool``: a compute target has that name (VMs share the names).
+    bootstrap : Bootstrap, optional
+        The steps run over SSH (default: the setup and startup scripts).
+    timeout : float
+        Seconds each SSH step may take.
+    """
+
+    def __init__(self, db, *, access, secrets, blobs, known_hosts, providers: ProviderRegistry,
+                 logs: Path, workspace_id: str, target_exists: Callable[[str], bool] | None = None,
+                 bootstrap: Bootstrap | None = None, timeout: float = 10.0):
+        self.records = VMRecords(db)
+        self.access, self.secrets, self.blobs = access, secrets, blobs
+        self.known_hosts, self.providers = known_hosts, providers
+        self.log_folder, self.workspace_id = Path(logs), workspace_id
+        self.target_exists = target_exists or (lambda name: False)
+        self.bootstrap = bootstrap or Bootstrap()
+        self.timeout = timeout
+        self._threads: list[threading.Thread] = []
+
+    # -- who may ------------------------------------------------------------------------------
+
+    def _actor(self, actor: str | None, action: str, check: bool) -> tuple[str, str | None]:
+        """``(actor, role)``; PermissionDenied when the role does not allow ``action``."""
+        actor = _me() if actor is None else actor
+        role = self.access.require(actor, action, "vms") if check else OWNER
+        return actor, role
+
+    def _manage(self, vm: dict, actor: str | None, check: bool) -> str:
+        """The actor, once allowed to act on ``vm``: its owner or a workspace owner."""
+        actor, role = self._actor(actor, "write", check)
+        if check and role != OWNER and vm["owner"] != actor:
+            raise PermissionDenied(f"vm {vm['name']!r} belongs to {vm['owner']!r}: only its owner "
+                                   "or a workspace owner may start, stop, delete it or read its "
+                                   "log")
+        return actor
+
+    def _sees(self, vm: dict, actor: str | None, check: bool) -> bool:
+        """Whether ``actor`` sees ``vm``'s connection details."""
+        if not check:
+            return True
+        actor = _me() if actor is None else actor
+        return vm["owner"] == actor or self.access.role_of(actor) == OWNER
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def list(self, *, deleted: bool = False, actor: str | None = None,
+             check_actor: bool = True) -> list[dict]:
+        """Every VM by name (the deleted ones too with ``deleted``), as :meth:`show` without
+        ``events``.  Readers and above."""
+        self._actor(actor, "read", check_actor)
+        return [self._describe(r, self._sees(r, actor, check_actor))
+                for r in self.records.list(deleted=deleted)]
+
+    def show(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
+        """One VM: ``name, id, provider, size, image, region, owner, state, reason, created_at,
+        created_by, updated_at, idle_shutdown_s, schedule, schedule_tz, script_timeout_s,
+        setup_script, startup_script`` (True when it has one), ``events`` (its state changes,
+        oldest first: ``at, from_state, to_state, reason, actor``), and for its owner or a
+        workspace owner :data:`CONNECTION`.  NotFound."""
+        self._actor(actor, "read", check_actor)
+        vm = self.records.get(spec.check_vm_name(name))
+        return {**self._describe(vm, self._sees(vm, actor, check_actor)),
+                "events": self.records.events(vm["id"])}
+
+    def logs(self, name: str, *, tail: int | None = None, actor: str | None = None,
+             check_actor: bool = True) -> bytes:
+        """The VM's log (its last ``tail`` bytes): its lifecycle and its scripts' output.  Its
+        owner and workspace owners."""
+        vm = self.records.get(spec.check_vm_name(name))
+        self._manage(vm, actor, check_actor)
+        return self._log(vm).read(tail)
+
+    def _describe(self, vm: dict, connection: bool) -> dict:
+        out = {k: vm[k] for k in ("name", "id", "provider", "size", "image", "region", "owner",
+                                  "state", "reason", "created_at", "created_by", "updated_at",
+                                  "idle_shutdown_s", "schedule", "schedule_tz",
+                                  "script_timeout_s")}
+        out.update(setup_script=vm["setup_script"] is not None,
+                   startup_script=vm["startup_script"] is not None)
+        if connection:
+            out.update({k: vm[k] for k in CONNECTION if k in vm})
+            out["host_key_fingerprint"] = reach.fingerprint(vm["host_key"])
+        return out
+
+    def _log(self, vm: dict) -> VMLog:
+        return VMLog(self.log_folder / f"{vm['id']}.log")
+
+    # -- creating -----------------------------------------------------------------------------
+
+    def create(self, name: str, *, provider: str, size: str, image: str | None = None,
+               region: str | None = None, owner: str | None = None,
+               setup_script: str | bytes | None = None, startup_script: str | bytes | None = None,
+               idle_shutdown: str | int | None = None, schedule: str | None = None,
+               tz: str | None = None, credentials_secret: str | None = None,
+               ssh_user: str | None = None, script_timeout: str | int | None = None,
+               actor: str | None = None, check_actor: bool = True, wait: bool = True) -> dict:
+        """Create VM ``name`` (see the module's text); return it (:meth:`show`): ``running``, or
+        with ``wait=False`` at once, ``creating`` (the rest goes on in a thread).
+
+        Raises
+        ------
+        InvalidInput
+            A bad name, provider (the message lists the known ones), size, image or region (the
+            provider's own words), script, duration, schedule or time zone; a provider without
+            SSH given scripts; missing credentials.  Nothing is recorded.
+        AlreadyExists
+            A VM or compute target has the name.
+        NotFound, Conflict
+            The credentials secret does not exist, or is deleted.
+        PermissionDenied
+            A reader; a contributor creating a VM for someone else.
+        VMFailed
+            A step failed after the VM was recorded (its state, ``failed`` or ``orphaned``,
+            and reason say which and what became of its node).
+        """
+        name = spec.check_vm_name(name)
+        prov = self.providers.get(provider)
+        actor, role = self._actor(actor, "write", check_actor)
+        owner = actor if owner is None else check_user(owner)
+        if check_actor and owner != actor and role != OWNER:
+            raise PermissionDenied(f"only a workspace owner may create a vm for another user "
+                                   f"({owner!r}): create it for yourself")
+        values = spec.options(name, prov, size=size, image=image, region=region,
+                               setup_script=setup_script, startup_script=startup_script,
+                               idle_shutdown=idle_shutdown, schedule=schedule, tz=tz,
+                               credentials_secret=credentials_secret, ssh_user=ssh_user,
+                               script_timeout=script_timeout)
+        self._check_free(name)
+        driver = self._driver(prov.name, credentials_secret, region, actor)
+        node_size = N.size_of(driver, prov, size)
+        node_image = N.image_of(driver, prov, image)
+        values.update(setup_script=self._store(values.pop("setup_text")),
+                      startup_script=self._store(values.pop("startup_text")))
+        vm = self.records.insert({**values, "owner": owner}, actor, f"created by {actor}")
+        args = (vm, driver, node_size, node_image, actor)
+        if wait:
+            self._provision(*args)
+        else:
+            self._background(self._provision, *args)
+        return self.show(name, actor=actor, check_actor=False)
+
+    def _check_free(self, name: str) -> None:
+        if self.records.find(name) is not None:
+            raise AlreadyExists(f"vm {name!r} exists: delete it first ('mlws vm delete {name}') "
+                                "or choose another name")
+        if self.target_exists(name):
+            raise AlreadyExists(f"a compute target is named {name!r}, and a vm is one too: choose "
+                                "another name")
+
+    def _store(self, text: str | None) -> str | None:
+        return None if text is None else self.blobs.put_bytes(text.encode())[0]
+
+    def _driver(self, provider: str, secret: str | None, region: str | None, actor: str):
+        """The provider's driver with the credentials in ``secret`` (an audited read)."""
+        creds = None
+        if secret is not None:
+            creds = parse_credentials(self.secrets.read(actor, secret, check_actor=False), secret)
+        return self.providers.driver(provider, creds, region)
+
+    def _driver_of(self, vm: dict, actor: str):
+        return self._driver(vm["provider"], vm["credentials_secret"], vm["region"], actor)
+
+    def _background(self, fn, *args, **kwargs) -> None:
+        """Run ``fn(*args, **kwargs)`` in a thread of its own (its failure is in the VM's
+        record)."""
+        def work() -> None:
+            try:
+                fn(*args, **kwargs)
+            except MlwsError:
+                pass
+
+        thread = threading.Thread(target=work, name="mlws-vm", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the steps run in the background (``wait=False``) to end."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+
+    def _provision(self, vm: dict, driver, size, image, actor: str) -> None:
+        """Make the VM's node, wait for it, reach it and bootstrap it; on a failure, clean up and
+        raise VMFailed (see the module's text)."""
+        from .keys import new_key_pair
+
+        prov = self.providers.get(vm["provider"])
+        log = self._log(vm)
+        step = "create"
+        try:
+            key = new_key_pair(f"mlws-vm-{vm['name']}")
+            key_secret = f"mlws-vm-{vm['id']}"
+            self.secrets.set(actor, key_secret, key.private, check_actor=False)
+            vm = self.records.update(vm["id"], key_secret=key_secret)
+            log.say(f"creating node {vm['name']} at {prov.name} (size {vm['size']})")
+            create_extra = self._create_extra(vm, actor)
+            node = N.create(driver, prov, name=vm["name"], size=size, image=image,
+                            tags=self._tags(vm), public_key=key.public,
+                            user=vm["ssh_user"] or prov.ssh_user,
+                            key_name=N.key_pair_name(self.workspace_id, vm["id"]), extra=create_extra)
+            vm = self.records.update(vm["id"], node_id=node.id)
+            log.say(f"node {node.id} made; waiting until it runs")
+            step = "boot"
+            node, addresses = N.wait_running(driver, prov, node)
+            if prov.ssh:
+                step = "ssh"
+                vm = self._reach(vm, node, addresses, prov, log, first=True)
+                vm = self.records.move(vm["id"], S.BOOTSTRAPPING, "bootstrapping over SSH", actor,
+                                       expect=(S.CREATING,), done="bootstrapped")
+                step = "bootstrap"
+                self._bootstrap(vm, actor, log, created=True)
+            self.records.move(vm["id"], S.RUNNING, "created and running", actor,
+                              expect=(S.CREATING, S.BOOTSTRAPPING), done="running")
+            log.say("running")
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded, then raised
+            raise self._abandon(vm, driver, prov, step, exc, actor) from None
+
+    def _create_extra(self, vm: dict, actor: str) -> dict:
+        """Extra ``create_node`` keywords from the credentials' ``create`` object."""
+        if vm["credentials_secret"] is None:
+            return {}
+        secret = vm["credentials_secret"]
+        return dict(parse_credentials(self.secrets.read(actor, secret, check_actor=False),
+                                      secret).get("create") or {})
+
+    def _tags(self, vm: dict) -> dict[str, str]:
+        return {N.TAG_WORKSPACE: self.workspace_id, N.TAG_VM: vm["id"], N.TAG_OWNER: vm["owner"]}
+
+    def _abandon(self, vm: dict, driver, prov, step: str, exc: BaseException, actor: str) -> VMFailed:
+        """Destroy what creation made so far and record the VM ``failed``, or ``orphaned`` when
+        that fails; the error to raise."""
+        vm = self.records.by_id(vm["id"]) or vm
+        reason = f"the {step} step failed: {N.why(exc)}"
+        self._log(vm).say(reason)
+        try:
+            N.destroy(driver, N.find(driver, vm_id=vm["id"], node_id=vm["node_id"]))
+            N.drop_key_pair(driver, prov, N.key_pair_name(self.workspace_id, vm["id"]))
+        except Exception as cleanup:  # noqa: BLE001
+            reason += (f"; its node {vm['node_id'] or '(unknown id)'} could not be destroyed "
+                       f"({N.why(cleanup)[:300]}): clean it up with 'mlws vm delete {vm['name']}'")
+            return self._record_failure(vm, S.ORPHANED, reason + _tail(exc), actor)
+        self._forget_pin(vm)
+        reason += (f"; its node was destroyed: delete the vm ('mlws vm delete {vm['name']}') and "
+                   f"create it again{_tail(exc)}")
+        return self._record_failure(vm, S.FAILED, reason, actor, node_id=None, host=None,
+                                    ssh_port=None)
+
+    def _record_failure(self, vm: dict, state: str, reason: str, actor: str, **fields) -> VMFailed:
+        try:
+            self.records.move(vm["id"], state, reason, actor, **fields)
+        except (Conflict, NotFound):
+            pass  # deleted meanwhile: its delete cleans up, gc finds what it leaves
+        return VMFailed(f"vm {vm['name']!r} is {state}: {reason}")
+
+    # -- reaching it ------------------------------------------------------------------------------
+
+    def _reach(self, vm: dict, node, addresses: list[str], prov, log: VMLog, *, first: bool) -> dict:
+        """Record the node's address, port, login and (at creation) pinned host key."""
+        fields = reach.address(vm, node, addresses, prov, log, self.known_hosts, self.timeout,
+                               first=first)
+        return self.records.update(vm["id"], **fields)
+
+    def connect(self, name_or_vm, *, actor: str | None = None, check_actor: bool = True):
+        """An open, verified SSH connection to a running VM (close it): its login key read from
+        its secret (audited), its host key the one pinned at creation.  Its owner and workspace
+        owners.  StepFailed names the failing step (a changed host key: both fingerprints)."""
+        vm = name_or_vm if isinstance(name_or_vm, dict) else self.records.get(name_or_vm)
+        actor = self._manage(vm, actor, check_actor)
+        return reach.connect(vm, self.known_hosts, self.secrets, actor, self.timeout)
+
+    def _bootstrap(self, vm: dict, actor: str, log: VMLog, *, created: bool) -> None:
+        scripts = {"setup": self._text(vm["setup_script"]), "startup": self._text(vm["startup_script"])}
+        with reach.connect(vm, self.known_hosts, self.secrets, actor, self.timeout) as conn:
+            self.bootstrap.run(Context(vm, conn, log, scripts, float(vm["script_timeout_s"])),
+                               created=created)
+
+    def _text(self, sha: str | None) -> str | None:
+        return None if sha is None else self.blobs.read_bytes(sha).decode()
+
+    def _forget_pin(self, vm: dict) -> None:
+        if vm["host"] is not None and vm["ssh_port"] is not None:
+            self.known_hosts.forget(vm["host"], vm["ssh_port"])
+
+    # -- start, stop, restart, delete ----------------------------------------------------------
+
+    def start(self, name: str, *, actor: str | None = None, check_actor: bool = True,
+              wait: bool = True) -> dict:
+        """Start a stopped or failed VM: its node, then the bootstrap's start steps (the startup
+        script); ``running``.  A running VM is left as it is.  With ``wait=False``, return at once
+        (``starting``).  Raises Conflict (a VM that is busy, deleted, or has no node),
+        PermissionDenied, VMFailed (the node is stopped again: ``failed``)."""
+        vm = self.records.get(spec.check_vm_name(name))
+        actor = self._manage(vm, actor, check_actor)
+        if vm["state"] == S.RUNNING:
+            return self.show(name, actor=actor, check_actor=False)
+        if vm["node_id"] is None and vm["state"] == S.FAILED:
+            raise Conflict(f"vm {name!r} has no node (its creation failed): delete it and create "
+                           "it again")
+        vm = self.records.move(vm["id"], S.STARTING, f"started by {actor}", actor, done="started")
+        (self._start if wait else lambda *a: self._background(self._start, *a))(vm, actor)
+        return self.show(name, actor=actor, check_actor=False)
+
+    def _start(self, vm: dict, actor: str) -> None:
+        log = self._log(vm)
+        step, driver = "start", None
+        try:
+            prov = self.providers.get(vm["provider"])
+            driver = self._driver_of(vm, actor)
+            node = self._node(driver, vm)
+            log.say(f"starting node {node.id}")
+            driver.start_node(node)
+            step = "boot"
+            node, addresses = N.wait_running(driver, prov, node)
+            if prov.ssh:
+                step = "ssh"
+                vm = self._reach(vm, node, addresses, prov, log, first=False)
+                step = "bootstrap"
+                self._bootstrap(vm, actor, log, created=False)
+            self.records.move(vm["id"], S.RUNNING, f"started by {actor}", actor,
+                              expect=(S.STARTING,), done="running")
+            log.say("running")
+        except Exception as exc:  # noqa: BLE001 - recorded, then raised
+            reason = f"the {step} step failed: {N.why(exc)}"
+            log.say(reason)
+            reason += self._stop_quietly(driver, vm) + _tail(exc)
+            raise self._record_failure(vm, S.FAILED, reason, actor) from None
+
+    def _stop_quietly(self, driver, vm: dict) -> str:
+        """Stop the VM's node after a failed start; what became of it, for the reason."""
+        if driver is None or vm["node_id"] is None:
+            return ""
+        try:
+            for node in N.find(driver, vm_id=vm["id"], node_id=vm["node_id"]):
+                driver.stop_node(node)
+            return "; its node was stopped: fix what failed, then 'mlws vm start " + vm["name"] + "'"
+        except Exception as exc:  # noqa: BLE001
+            return f"; its node could not be stopped ({N.why(exc)[:200]}): 'mlws vm stop {vm['name']}'"
+
+    def _node(self, driver, vm: dict):
+        """The VM's node at its provider; VMFailed-worthy ProviderFailed when it is gone."""
+        found = [n for n in N.find(driver, vm_id=vm["id"], node_id=vm["node_id"])
+                 if n.id == vm["node_id"]]
+        if not found:
+            raise N.ProviderFailed(f"its node {vm['node_id']} no longer exists at {vm['provider']}: "
+                                   f"delete the vm ('mlws vm delete {vm['name']}')")
+        return found[0]
+
+    def stop(self, name: str, *, actor: str | None = None, check_actor: bool = True,
+             wait: bool = True) -> dict:
+        """Stop a running (or failed) VM's node, keeping it; ``stopped``.  A stopped VM is left as
+        it is.  Raises Conflict, PermissionDenied, VMFailed (``failed``: the node may still run)."""
+        vm = self.records.get(spec.check_vm_name(name))
+        actor = self._manage(vm, actor, check_actor)
+        if vm["state"] == S.STOPPED:
+            return self.show(name, actor=actor, check_actor=False)
+        vm = self.records.move(vm["id"], S.STOPPING, f"stopped by {actor}", actor, done="stopped")
+        (self._stop if wait else lambda *a: self._background(self._stop, *a))(vm, actor)
+        return self.show(name, actor=actor, check_actor=False)
+
+    def _stop(self, vm: dict, actor: str) -> None:
+        from libcloud.compute.types import NodeState
+
+        log = self._log(vm)
+        try:
+            prov = self.providers.get(vm["provider"])
+            driver = self._driver_of(vm, actor)
+            if vm["node_id"] is not None:
+                node = self._node(driver, vm)
+                log.say(f"stopping node {node.id}")
+                driver.stop_node(node)
+                N.wait_state(driver, prov, node, NodeState.STOPPED)
+            self.records.move(vm["id"], S.STOPPED, f"stopped by {actor}", actor,
+                              expect=(S.STOPPING,), done="stopped")
+            log.say("stopped")
+        except Exception as exc:  # noqa: BLE001
+            reason = (f"the stop step failed: {N.why(exc)}; the node may still run: stop it again "
+                      f"('mlws vm stop {vm['name']}') or delete it")
+            log.say(reason)
+            raise self._record_failure(vm, S.FAILED, reason, actor) from None
+
+    def restart(self, name: str, *, actor: str | None = None, check_actor: bool = True,
+                wait: bool = True) -> dict:
+        """Stop the VM (when running), then start it (the startup script runs again).  With
+        ``wait=False`` both go on in a thread once the first has been asked for."""
+        vm = self.records.get(spec.check_vm_name(name))
+        actor = self._manage(vm, actor, check_actor)
+        if not wait:
+            if vm["state"] not in (S.RUNNING, S.STOPPED, S.FAILED):
+                S.check(vm["name"], vm["state"], S.STOPPING, "restarted")
+            self._background(self.restart, name, actor=actor, check_actor=False)
+            return self.show(name, actor=actor, check_actor=False)
+        self.stop(name, actor=actor, check_actor=False)
+        return self.start(name, actor=actor, check_actor=False)
+
+    def delete(self, name: str, *, actor: str | None = None, check_actor: bool = True,
+               wait: bool = True) -> dict:
+        """Destroy the VM's node (by id and by tag) and its key pair, forget its host key, delete
+        its login key's secret; ``deleted`` (its record and history stay).  A deleted VM is left
+        as it is.  Raises NotFound, PermissionDenied, VMFailed (``orphaned``, with the command
+        that cleans it up)."""
+        vm = self.records.get(spec.check_vm_name(name))
+        if vm["state"] == S.DELETED:
+            self._actor(actor, "write", check_actor)
+            return self.show(name, actor=actor, check_actor=False)
+        actor = self._manage(vm, actor, check_actor)
+        vm = self.records.move(vm["id"], S.DELETING, f"deleted by {actor}", actor, done="deleted")
+        (self._delete if wait else lambda *a: self._background(self._delete, *a))(vm, actor)
+        return self.show(name, actor=actor, check_actor=False)
+
+    def _delete(self, vm: dict, actor: str, reason: str | None = None) -> None:
+        log = self._log(vm)
+        try:
+            prov = self.providers.get(vm["provider"])
+            driver = self._driver_of(vm, actor)
+            N.destroy(driver, N.find(driver, vm_id=vm["id"], node_id=vm["node_id"]))
+            N.drop_key_pair(driver, prov, N.key_pair_name(self.workspace_id, vm["id"]))
+        except Exception as exc:  # noqa: BLE001
+            why = (f"its node {vm['node_id'] or '(unknown id)'} could not be destroyed "
+                   f"({N.why(exc)[:300]}): clean it up with 'mlws vm delete {vm['name']}'")
+            log.say(why)
+            raise self._record_failure(vm, S.ORPHANED, why, actor) from None
+        self._forget_pin(vm)
+        if vm["key_secret"] is not None:
+            try:
+                self.secrets.delete(actor, vm["key_secret"], check_actor=False)
+            except (NotFound, Conflict):
+                pass
+        self.records.move(vm["id"], S.DELETED, reason or f"deleted by {actor}", actor, node_id=None)
+        log.say("deleted")
+
+    # -- leftovers ------------------------------------------------------------------------------
+
+    def gc(self, *, delete: bool = False, actor: str | None = None, check_actor: bool = True) -> dict:
+        """Provider resources tagged for this workspace that no VM owns (see :mod:`.gc`):
+        ``{"leftovers": [{kind, id, name, vm, vm_state, vm_id, why, provider, region,
+        credentials_secret, deleted?, error?}], "errors": [{provider, region,
+        credentials_secret, error}], "deleted": N}``.  With ``delete`` each leftover is
+        destroyed, and orphaned VMs left without a node become ``deleted``.  Listing needs a
+        contributor (it reads the credentials, audited); deleting, a workspace owner."""
+        from . import gc as G
+
+        actor, _ = self._actor(actor, "admin" if delete else "write", check_actor)
+        found, errors, failed_vms = [], [], set()
+        for provider, secret, region in G.accounts(self.records):
+            try:
+                prov = self.providers.get(provider)
+                driver = self._driver(provider, secret, region, actor)
+                items = G.leftovers(driver, prov, self.records, self.workspace_id)
+            except Exception as exc:  # noqa: BLE001 - one account's failure is reported
+                errors.append({"provider": provider, "region": region,
+                               "credentials_secret": secret, "error": N.why(exc)})
+                continue
+            for item in items:
+                item.update(provider=provider, region=region, credentials_secret=secret)
+                if delete:
+                    try:
+                        G.delete(driver, item)
+                        item["deleted"] = True
+                    except Exception as exc:  # noqa: BLE001
+                        item["error"] = N.why(exc)
+                        failed_vms.add(item["vm_id"])
+            found += items
+        if delete:
+            for vm in self.records.list():
+                if vm["state"] == S.ORPHANED and vm["id"] not in failed_vms:
+                    self._finish_orphan(vm, actor)
+        return {"leftovers": [{k: v for k, v in i.items() if k != "resource"} for i in found],
+                "errors": errors, "deleted": sum(1 for i in found if i.get("deleted"))}
+
+    def _finish_orphan(self, vm: dict, actor: str) -> None:
+        """An orphaned VM whose leftovers gc destroyed: deleted, as ``delete`` would."""
+        try:
+            vm = self.records.move(vm["id"], S.DELETING, "cleaned up by gc", actor, done="deleted")
+            self._delete(vm, actor, reason=f"cleaned up by gc ({actor})")
+        except MlwsError:
+            pass  # still orphaned, with the reason why
+
+    # -- as a compute target ----------------------------------------------------------------------
+
+    def target(self, name: str) -> dict | None:
+        """VM ``name`` as a compute target record of type ``vm`` (what ``--compute NAME``
+        executes on over SSH), None when there is no such VM or its nodes are not reached over
+        SSH."""
+        try:
+            vm = self.records.find(spec.check_vm_name(name))
+        except InvalidInput:
+            return None
+        if vm is None or not self.providers.get(vm["provider"]).ssh:
+            return None
+        return {"name": vm["name"], "type": "vm", "builtin": False, "created_at": vm["created_at"],
+                "created_by": vm["created_by"], "host": vm["host"], "port": vm["ssh_port"],
+                "user": vm["ssh_user"], "workdir": "mlws-work", "python": vm["python"] or "python3",
+                "key_secret": vm["key_secret"], "env": "system", "host_key": vm["host_key"],
+                "host_key_fingerprint": reach.fingerprint(vm["host_key"]), "state": vm["state"],
+                "owner": vm["owner"]}
+
+    def exists(self, name: str) -> bool:
+        """Whether a VM that is not deleted is named ``name``."""
+        try:
+            return self.records.find(spec.check_vm_name(name)) is not None
+        except InvalidInput:
+            return False
+
+    def targets(self) -> list[dict]:
+        """Every VM that is a compute target (see :meth:`target`)."""
+        found = (self.target(vm["name"]) for vm in self.records.list())
+        return [t for t in found if t is not None]
+
+
+def _tail(exc: BaseException) -> str:
+    """The end of the VM's log a step's failure carries, for the end of its reason."""
+    tail = getattr(exc, "tail", "")
+    return f"; the end of its log:\n{tail.rstrip()}" if tail else ""

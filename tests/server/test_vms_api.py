@@ -1,0 +1,130 @@
+"""Notebook VMs over REST on a team server (roles enforced), with the local provider: create
+answers 202 and the VM comes up in the background; readers see state only, the owner and
+workspace owners see connection details and the log; only they act on it; bad input is a 400
+(an unknown name a 404, a taken one a 409) that changes nothing; gc lists for contributors and
+deletes for owners."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+
+import pytest
+from test_roles import CONTRIBUTOR, NOBODY, OWNER, READER
+from test_secrets_api import mlws_config, team  # noqa: F401  (a team server: roles enforced)
+
+CONNECTION = {"host", "ssh_port", "ssh_user", "host_key", "host_key_fingerprint", "key_secret",
+              "node_id"}
+
+
+@pytest.fixture
+def mlws_ws(sshd, monkeypatch):
+    """A workspace whose local VMs work here (tests/vm_support.py)."""
+    from vm_support import vm_workspace
+
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    ws = vm_workspace()
+    yield ws
+    for vm in ws.vms.list():
+        if vm["state"] not in ("deleting",):
+            ws.vms.delete(vm["name"], check_actor=False)
+    ws.close()
+    shutil.rmtree(ws.root.parent, ignore_errors=True)
+
+
+async def _settled(api, name: str, user: str = OWNER, timeout: float = 60.0) -> dict:
+    """The VM once no step is under way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = await api("GET", "vms", name, user=user)
+        assert r.code == 200, r
+        if r.json["state"] not in ("creating", "bootstrapping", "starting", "stopping", "deleting"):
+            return r.json
+        assert time.monotonic() < deadline, r.json
+        await asyncio.sleep(0.1)
+
+
+async def test_a_vm_over_rest_with_roles(api, team, mlws_ws):
+    body = {"name": "box", "provider": "local", "size": "host",
+            "setup_script": "echo set up over rest\n", "idle_shutdown": "1h"}
+    for user in (READER, NOBODY):
+        assert (await api("POST", "vms", body=body, user=user)).code == 403
+    r = await api("POST", "vms", body=body, user=CONTRIBUTOR)
+    assert r.code == 202 and r.json["state"] == "creating" and r.json["owner"] == CONTRIBUTOR
+    vm = await _settled(api, "box", CONTRIBUTOR)
+    assert vm["state"] == "running" and CONNECTION <= set(vm) and vm["idle_shutdown_s"] == 3600
+    assert [e["to_state"] for e in vm["events"]] == ["creating", "bootstrapping", "running"]
+    owner_view = (await api("GET", "vms", "box", user=OWNER)).json
+    assert owner_view["host_key_fingerprint"] == vm["host_key_fingerprint"]
+    reader = await api("GET", "vms", "box", user=READER)
+    assert reader.code == 200 and reader.json["state"] == "running"
+    assert not CONNECTION & set(reader.json)
+    listed = await api("GET", "vms", user=READER)
+    assert [v["name"] for v in listed.json["vms"]] == ["box"] and not CONNECTION & set(listed.json["vms"][0])
+    assert (await api("GET", "vms", user=NOBODY)).code == 403
+    r = await api("GET", "vms", "box", "logs", user=READER)
+    assert r.code == 403
+    r = await api("GET", "vms", "box", "logs", user=OWNER)
+    assert r.code == 200 and "set up over rest" in r.json["log"]
+    assert (await api("GET", "vms", "box", "logs", params={"tail": "5"}, user=CONTRIBUTOR)).json["log"] \
+        == r.json["log"][-5:]
+    for action in ("stop", "start", "restart"):
+        assert (await api("POST", "vms", "box", action, user=READER)).code == 403
+    r = await api("POST", "vms", "box", "stop", user=CONTRIBUTOR)
+    assert r.code == 202
+    assert (await _settled(api, "box"))["state"] == "stopped"
+    r = await api("POST", "vms", "box", "stop", user=OWNER)  # a stopped VM stays stopped
+    assert r.code == 202 and r.json["state"] == "stopped"
+    assert (await api("POST", "vms", "box", "start", user=OWNER)).code == 202
+    assert (await _settled(api, "box"))["state"] == "running"
+    assert (await api("POST", "vms", "box", "restart", user=CONTRIBUTOR)).code == 202
+    await asyncio.sleep(0.3)
+    restarted = await _settled(api, "box")
+    assert restarted["state"] == "running" and restarted["events"][-1]["to_state"] == "running"
+    assert (await api("DELETE", "vms", "box", user=READER)).code == 403
+    r = await api("DELETE", "vms", "box", user=CONTRIBUTOR)
+    assert r.code == 202 and r.json["state"] in ("deleting", "deleted")
+    assert (await _settled(api, "box"))["state"] == "deleted"
+    r = await api("DELETE", "vms", "box", user=CONTRIBUTOR)
+    assert r.code == 202 and r.json["state"] == "deleted"
+    assert (await api("GET", "vms", user=READER)).json["vms"] == []
+    r = await api("GET", "vms", params={"all": "true"}, user=READER)
+    assert [v["state"] for v in r.json["vms"]] == ["deleted"]
+
+
+@pytest.mark.parametrize("body, code, message", [
+    ({"name": "x", "provider": "nope", "size": "host"}, 400,
+     "use one of azure, ec2, gce, local, openstack"),
+    ({"name": "x", "provider": "local", "size": "xl"}, 400, "has no size 'xl': use one of host"),
+    ({"name": "x", "provider": "local", "size": "host", "region": "mars"}, 400, "region 'mars'"),
+    ({"name": "../x", "provider": "local", "size": "host"}, 400, "invalid vm name '../x'"),
+    ({"name": "x", "provider": "local"}, 400, "size"),
+    ({"name": "x", "provider": "local", "size": "host", "colour": "blue"}, 400, "colour"),
+    ({"name": "x", "provider": "local", "size": "host", "idle_shutdown": 30}, 400, "idle_shutdown"),
+    ({"name": "x", "provider": "local", "size": "host", "schedule": "nightly"}, 400, "schedule entry"),
+    ({"name": "x", "provider": "ec2", "size": "t3.micro", "credentials_secret": "none"}, 404, "none"),
+    ({"name": "taken", "provider": "local", "size": "host"}, 409, "vm 'taken' exists"),
+])
+async def test_bad_input_changes_nothing(api, team, mlws_ws, workspace_state, body, code, message):
+    if body["name"] == "taken":
+        mlws_ws.vms.create("taken", provider="local", size="host", check_actor=False)
+    before = workspace_state(mlws_ws), mlws_ws.vms.list(deleted=True)
+    r = await api("POST", "vms", body=body, user=OWNER)
+    assert r.code == code and message in r.json["message"], r
+    assert (workspace_state(mlws_ws), mlws_ws.vms.list(deleted=True)) == before
+
+
+async def test_unknown_vms_and_gc(api, team, mlws_ws):
+    for method, parts in (("GET", ("ghost",)), ("DELETE", ("ghost",)), ("POST", ("ghost", "start")),
+                          ("GET", ("ghost", "logs"))):
+        r = await api(method, "vms", *parts, user=OWNER)
+        assert r.code == 404 and "no vm 'ghost'" in r.json["message"], (method, parts, r)
+    r = await api("POST", "vms", "ghost", "explode", user=OWNER)
+    assert r.code == 404
+    r = await api("GET", "vms-gc", user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["leftovers"] == [] and r.json["errors"] == []
+    assert (await api("GET", "vms-gc", user=READER)).code == 403
+    assert (await api("POST", "vms-gc", user=CONTRIBUTOR)).code == 403
+    r = await api("POST", "vms-gc", user=OWNER)
+    assert r.code == 200 and r.json["deleted"] == 0
