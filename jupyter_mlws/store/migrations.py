@@ -164,6 +164,11 @@ def _run_executions(conn: Connection) -> None:
     schema.run_executions.create(conn, checkfirst=True)
 
 
+def _ticks(conn: Connection) -> None:
+    for table in (schema.tick_claims, schema.idle_postpones):
+        table.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -182,6 +187,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (12, "environments built on compute targets: spec, state, path, sizes, last use", _environments),
     (13, "runs executed elsewhere: the attempt executing each (older ones fenced off), cancels asked",
      _run_executions),
+    (15, "cron ticks claimed exactly once (VM start/stop, schedules); idle-shutdown postponements",
+     _ticks),
 ]
 LATEST = MIGRATIONS[-1][0]
 
