@@ -45,6 +45,8 @@ _ALIASES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1
             "@hourly": "0 * * * *"}
 _FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day of month", "1-31"),
            ("month", "1-12 or JAN-DEC"), ("day of week", "0-7 or SUN-SAT"))
+#: what croniter raises for an expression it refuses (its errors are ValueErrors)
+_REFUSED = (ValueError, KeyError, TypeError, IndexError)
 _FORM = ("five fields: minute hour day-of-month month day-of-week, e.g. '0 8 * * 1-5' "
          "(8:00 on weekdays)")
 
@@ -192,14 +194,18 @@ class Cron:
     def _check_fires(self) -> None:
         try:
             _croniter(" ".join(self._fields), datetime(2000, 1, 1)).get_next(datetime)
-        except Exception:  # croniter's CroniterBadDateError: no such day in its search
+        except _REFUSED:  # croniter's CroniterBadDateError: no such day in its search
             raise InvalidInput(f"cron expression {self.expr!r} never fires (no such date, e.g. "
                                "31 February): check the day and month fields") from None
 
 
 def _croniter(expr: str, start: datetime):
-    from croniter import croniter
+    try:
+        from croniter import croniter
+    except ModuleNotFoundError:
+        from .errors import missing_dependency
 
+        raise missing_dependency("croniter", "cron") from None
     return croniter(expr, start)
 
 
@@ -219,7 +225,7 @@ def _fields(expr: str) -> tuple[str, ...]:
                            f"{_FORM} (no seconds or year field)")
     try:
         _croniter(" ".join(fields), datetime(2000, 1, 1))
-    except Exception:  # croniter's CroniterBadCronError and friends
+    except _REFUSED:  # croniter's CroniterBadCronError and friends
         raise InvalidInput(_which_field(expr, fields)) from None
     return fields
 
@@ -231,7 +237,7 @@ def _which_field(expr: str, fields: tuple[str, ...]) -> str:
         probe[index] = fields[index]
         try:
             _croniter(" ".join(probe), datetime(2000, 1, 1))
-        except Exception:
+        except _REFUSED:
             return (f"cron expression {expr!r}: the {name} field {fields[index]!r} is not "
                     f"valid (allowed: {allowed}, lists a,b, ranges a-b and steps */n)")
     return f"cron expression {expr!r} is not valid: it must have {_FORM}"
@@ -310,13 +316,13 @@ def parse(text: str, tz: str = "UTC", actions: Collection[str] | None = None) ->
     empty schedule, an unknown action, a bad cron expression, an unknown zone, or the same
     entry twice.
     """
-    if not isinstance(text, str) or not text.strip():
+    parts = [p.strip() for p in str(text or "").replace("\n", ";").split(";") if p.strip()]
+    if not isinstance(text, str) or not parts:
         raise InvalidInput("a schedule is one or more entries 'ACTION CRON' separated by ';', "
                            "e.g. 'start 0 8 * * 1-5; stop 0 19 * * 1-5'; got an empty one")
     zone(tz)  # one message for a bad zone, whatever the entries
-    parts = [p.strip() for p in text.replace("\n", ";").split(";")]
     entries = []
-    for number, part in enumerate((p for p in parts if p), start=1):
+    for number, part in enumerate(parts, start=1):
         entries.append(_entry(number, part, tz, actions))
     seen = set()
     for number, entry in enumerate(entries, start=1):

@@ -86,7 +86,7 @@ class Ticker:
 
     def __init__(self, claims: TickClaims, *, interval: float = 30.0,
                  grace: float | None = None, clock: Callable[[], datetime] | None = None):
-        if not interval > 0:
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
             raise InvalidInput(f"a ticker's interval is a positive number of seconds, got "
                                f"{interval!r}")
         self.claims = claims

@@ -186,7 +186,8 @@ class TickClaims:
             missed_after=None if claimed.missed_after is None else to_ms(claimed.missed_after),
             claimed_at=to_ms(claimed.claimed_at), claimed_by=claimed.claimed_by,
         ).on_conflict_do_nothing(index_elements=["owner_kind", "owner_id", "action", "nominal_at"])
-        return conn.execute(stmt).rowcount == 1
+        # RETURNING, not rowcount: what a driver reports as rowcount here varies
+        return conn.execute(stmt.returning(t.c.pk)).first() is not None
 
     @staticmethod
     def _newest(conn, owner_kind: str, owner_id: str) -> int | None:
