@@ -32,8 +32,12 @@ from urllib.parse import urlsplit, urlunsplit
 from ..cron import UTC, utc
 from ..errors import InvalidInput
 
-#: kernel states in which a kernel is working (``starting``: on its way to work)
-BUSY_STATES = frozenset({"busy", "starting", "restarting", "autorestarting"})
+#: kernel states in which a kernel is on its way to work
+STARTING_STATES = frozenset({"starting", "restarting", "autorestarting"})
+#: how long a kernel counts as starting: jupyter_server reports a kernel nobody ever connected to
+#: as ``starting`` for ever (its state turns ``idle`` at a client's first request), which must not
+#: keep a VM up
+STARTING_LIMIT = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,13 @@ class Observation:
     terminals: tuple[TerminalActivity, ...] = ()
 
     def active_now(self, connection_limit: timedelta) -> str | None:
-        """Why the server is in use at ``at`` (a busy kernel, or a browser connected to a kernel
-        active within ``connection_limit``), or None."""
+        """Why the server is in use at ``at`` (a busy kernel, one starting for at most
+        :data:`STARTING_LIMIT`, or a browser connected to a kernel active within
+        ``connection_limit``), or None."""
         for k in self.kernels:
-            if k.execution_state in BUSY_STATES:
+            if k.execution_state == "busy" or (
+                    k.execution_state in STARTING_STATES and k.last_activity is not None
+                    and self.at - k.last_activity <= STARTING_LIMIT):
                 return f"kernel {k.name} ({k.id[:8]}) is {k.execution_state}"
         connected = [k for k in self.kernels if k.connections > 0 and k.last_activity is not None
                      and self.at - k.last_activity <= connection_limit]

@@ -2,7 +2,8 @@
 
 **A VM is idle** when, for its idle timeout T (``--idle-shutdown 30m``), there was
 
-- no busy kernel (``busy``, ``starting`` or restarting);
+- no busy kernel (``busy``; or starting or restarting, for at most 5 minutes: jupyter_server
+  reports a kernel nobody connected to as ``starting`` for ever);
 - no terminal activity (input or output in a JupyterLab terminal);
 - no open browser connection: no browser tab connected to a kernel (a tab counts while its
   kernel had activity within :attr:`IdlePolicy.connection_limit`, 12 h by default, so that a tab
