@@ -99,10 +99,13 @@ def main() -> None:
     check_cpu = med(checks, 0) + med(checks, 1)
     ref_cpu = med(refs, 0) + med(refs, 1)
     share = check_cpu / CHECK_INTERVAL_S
-    rows = [["idle check (IdleMonitor.check)", f"{med(checks, 0) * 1e3:.2f} ms", f"{med(checks, 1) * 1e3:.2f} ms",
-             f"{check_cpu * 1e3:.2f} ms", f"{med(checks, 2) * 1e3:.2f} ms"],
-            ["reference: 3 bare GET /api/status", f"{med(refs, 0) * 1e3:.2f} ms", f"{med(refs, 1) * 1e3:.2f} ms",
-             f"{ref_cpu * 1e3:.2f} ms", f"{med(refs, 2) * 1e3:.2f} ms"]]
+    def ms(seconds):
+        return f"{seconds * 1e3:.2f} ms"
+
+    rows = [["idle check (IdleMonitor.check)", ms(med(checks, 0)), ms(med(checks, 1)), ms(check_cpu),
+             ms(med(checks, 2))],
+            ["reference: 3 bare GET /api/status", ms(med(refs, 0)), ms(med(refs, 1)), ms(ref_cpu),
+             ms(med(refs, 2))]]
     body = (f"{args.rounds} rounds of {args.checks} checks back to back against a local Jupyter server "
             f"(one idle kernel, one terminal), alternating with the reference; medians per call. "
             f"Server CPU is its process's CPU minus its idle rate ({idle_rate * 100:.2f} % of a core).\n\n"

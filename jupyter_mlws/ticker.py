@@ -121,7 +121,7 @@ class Ticker:
                 owners = list(source())
             except Exception:
                 log.exception("listing the %s schedules failed; trying again at the next pass", kind)
-                continue
+                owners = []
             listed = {w.owner_id for w in owners}
             for key in [k for k in self._next if k[0] == kind and k[1] not in listed]:
                 del self._next[key]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable, Generic, TypeVar
 
@@ -172,9 +172,13 @@ class TickClaims:
             newest = self._newest(conn, tick.owner_kind, tick.owner_id)
             if newest is not None and newest > to_ms(claimed.nominal):
                 return None
-            if not self._insert(conn, claimed):
+            final = claimed
+            if claimed.missed_after is not None and newest is not None \
+                    and newest > to_ms(claimed.missed_after):  # another watcher claimed some since
+                final = replace(claimed, missed_after=from_ms(newest))
+            if not self._insert(conn, final):
                 return None
-            return Claimed(claimed, record(conn, claimed) if record else None)
+            return Claimed(final, record(conn, final) if record else None)
 
         return self.db.transact(step)
 

@@ -24,7 +24,8 @@ def on_day(cron: Cron, day: tuple) -> list[str]:
     """The fires during the local calendar day, as local wall times with their UTC offset."""
     zone = ZoneInfo(cron.tz)
     start = datetime(*day, tzinfo=zone)
-    fires = cron.between(start - timedelta(microseconds=1), start + timedelta(days=1) - timedelta(microseconds=1))
+    tick = timedelta(microseconds=1)
+    fires = cron.between(start - tick, start + timedelta(days=1) - tick)
     return [f.astimezone(zone).strftime("%H:%M%z") for f in fires]
 
 

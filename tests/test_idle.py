@@ -71,7 +71,8 @@ def test_the_newest_activity_of_any_kind_restarts_the_idle_time():
                terminals=[TerminalActivity("1", typed)])
     decision = POLICY.decide(typed + 25 * MIN, [obs])
     assert decision.action == WARN and decision.idle_since == typed and "terminal 1" in decision.reason
-    assert POLICY.decide(typed + T, [seen(typed + T, terminals=[TerminalActivity("1", typed)])]).action == STOP
+    later = seen(typed + T, terminals=[TerminalActivity("1", typed)])
+    assert POLICY.decide(typed + T, [later]).action == STOP
 
 
 def test_activity_stamped_a_little_in_the_future_counts_as_now():
@@ -141,7 +142,8 @@ def test_an_unknown_server_stops_only_when_both_the_limit_and_t_have_passed():
 def test_a_server_never_reached_stops_after_the_unknown_limit():
     first = START + MIN
     assert POLICY.decide(first, [silent(first)]).action == NONE
-    assert POLICY.decide(first + timedelta(hours=1), [silent(first), silent(first + timedelta(hours=1))]).action == STOP
+    hour = first + timedelta(hours=1)
+    assert POLICY.decide(hour, [silent(first), silent(hour)]).action == STOP
     assert "not observed yet" in POLICY.decide(START, []).reason
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from jupyter_mlws.vms.activity import ActivityProbe
 from jupyter_mlws.vms.idle import NONE, STOP, WARN, IdleMonitor, IdlePolicy
-from mlws_testing import free_port, start_jupyter, stop_jupyter
+from mlws_testing import free_port, start_jupyter, stop_jupyter, wait_for
 
 UTC = timezone.utc
 T = timedelta(minutes=30)
@@ -75,16 +75,6 @@ def execute(channel, code: str) -> None:
                     "allow_stdin": False, "stop_on_error": True}}))
 
 
-def until(condition, what: str, limit: float = 60.0):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {limit} s")
-
-
 def real_now() -> datetime:
     return datetime.now(UTC)
 
@@ -128,27 +118,27 @@ def test_scenarios_on_one_vm_busy_kernel_open_tab_terminal_then_truly_idle(serve
 
     # busy kernel: a cell running, no browser connected any more
     channel = websocket(server, f"api/kernels/{kid}/channels")
-    until(lambda: probe.observe().kernels[0].execution_state == "idle", "the kernel answering")
+    wait_for(lambda: probe.observe().kernels[0].execution_state == "idle", "the kernel answering")
     execute(channel, "import time; time.sleep(120)")
-    until(lambda: probe.observe().kernels[0].execution_state == "busy", "the kernel becoming busy")
+    wait_for(lambda: probe.observe().kernels[0].execution_state == "busy", "the kernel becoming busy")
     channel.close()
-    until(lambda: probe.observe().kernels[0].connections == 0, "the tab closing")
+    wait_for(lambda: probe.observe().kernels[0].connections == 0, "the tab closing")
     now = real_now()
     wrong += [f"busy kernel {w}" for w in judge(probe, [
         (f"+{h}h", now + timedelta(hours=h), NONE, {}) for h in (0, 1, 13, 48)])]
     call(server, "POST", f"api/kernels/{kid}/interrupt")
-    until(lambda: probe.observe().kernels[0].execution_state == "idle", "the kernel idling")
+    wait_for(lambda: probe.observe().kernels[0].execution_state == "idle", "the kernel idling")
 
     # open tab: a browser connected to the (idle) kernel; it counts for 12 h after the kernel's
     # last activity, then the forgotten tab no longer keeps the VM up
     channel = websocket(server, f"api/kernels/{kid}/channels")
-    until(lambda: probe.observe().kernels[0].connections == 1, "the tab connecting")
+    wait_for(lambda: probe.observe().kernels[0].connections == 1, "the tab connecting")
     opened = real_now()
     wrong += [f"open tab {w}" for w in judge(probe, [
         ("+1min", opened + MIN, NONE, {}), ("+T+1h", opened + T + timedelta(hours=1), NONE, {}),
         ("+11h", opened + timedelta(hours=11), NONE, {}), ("+13h", opened + timedelta(hours=13), STOP, {})])]
     channel.close()
-    until(lambda: probe.observe().kernels[0].connections == 0, "the tab closing")
+    wait_for(lambda: probe.observe().kernels[0].connections == 0, "the tab closing")
     call(server, "DELETE", f"api/kernels/{kid}")
 
     # terminal only: input typed into a terminal is the newest activity
@@ -156,7 +146,7 @@ def test_scenarios_on_one_vm_busy_kernel_open_tab_terminal_then_truly_idle(serve
     shell = websocket(server, f"terminals/websocket/{term}")
     time.sleep(1.0)
     shell.send(json.dumps(["stdin", "echo idle-check\r"]))
-    until(lambda: "idle-check" in shell.recv(), "the terminal echoing")
+    wait_for(lambda: "idle-check" in shell.recv(), "the terminal echoing")
     shell.close()
     typed = real_now()
     observed = probe.observe(typed + T - 5 * MIN)
@@ -196,10 +186,12 @@ def test_an_ssh_session_alone_does_not_keep_it_awake(server, sshd):
 
     client = paramiko.SSHClient()
     kind, b64 = sshd.host_key.split()[:2]
-    client.get_host_keys().add(f"[127.0.0.1]:{sshd.port}", kind, paramiko.Ed25519Key(data=base64.b64decode(b64)))
+    client.get_host_keys().add(f"[127.0.0.1]:{sshd.port}", kind,
+                               paramiko.Ed25519Key(data=base64.b64decode(b64)))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect("127.0.0.1", port=sshd.port, username=sshd.user.name, allow_agent=False, look_for_keys=False,
-                   pkey=paramiko.Ed25519Key.from_private_key(io.StringIO(sshd.user.private_key)), timeout=20)
+    key = paramiko.Ed25519Key.from_private_key(io.StringIO(sshd.user.private_key))
+    client.connect("127.0.0.1", port=sshd.port, username=sshd.user.name, pkey=key, allow_agent=False,
+                   look_for_keys=False, timeout=20)
     try:
         session = client.get_transport().open_session()
         session.exec_command("sleep 300")
@@ -261,6 +253,40 @@ def test_a_postponed_stop_warns_again_before_the_new_time(server, ws):
     assert "postponed until" in warnings[1].reason
 
 
+def other_server(answer: bytes) -> str:
+    """An HTTP server on 127.0.0.1 answering ``answer`` (200, JSON) to every GET: not Jupyter."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    OTHERS.append(httpd)
+    return f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+OTHERS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_others():
+    yield
+    while OTHERS:
+        httpd = OTHERS.pop()
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_an_unreachable_server_is_unknown_never_idle_until_the_limit(server):
     closed = ActivityProbe(f"http://127.0.0.1:{free_port()}/", "secret-token-123", timeout=2)
     first = closed.observe()
@@ -269,6 +295,9 @@ def test_an_unreachable_server_is_unknown_never_idle_until_the_limit(server):
     assert not wrong_token.reachable and "refused the token" in wrong_token.error
     assert "456" not in wrong_token.error and "123" not in first.error
     start = real_now()
+    for answer in (b"{}", b"[1, 2]", b"not json"):
+        shaped = ActivityProbe(other_server(answer), timeout=2).observe()
+        assert not shaped.reachable and "not a Jupyter server" in shaped.error
     history = [closed.observe(start)]
     decisions = {}
     for minutes in (30, 45, 55, 60, 90):

@@ -238,3 +238,31 @@ def test_times_round_trip_in_milliseconds():
     assert from_ms(to_ms(T0)) == T0 and from_ms(None) is None
     with pytest.raises(InvalidInput, match="aware"):
         TickClaims.claim(None, Tick("vm", "x", "stop", datetime(2025, 1, 1)))
+
+
+def test_a_catch_up_claim_stands_only_for_ticks_nobody_claimed(claims):
+    """Another watcher claimed 10:02 meanwhile: the catch-up claim of 10:05 stands for the
+    ticks after 10:02 only."""
+    ten = datetime(2025, 1, 6, 10, 0, tzinfo=UTC)
+    claims.claim(Tick("schedule", "s", "run", ten + timedelta(minutes=2)))
+    got = claims.claim(Tick("schedule", "s", "run", ten + timedelta(minutes=5), missed_after=ten))
+    assert got.tick.missed_after == ten + timedelta(minutes=2)
+    assert claims.claims("schedule", "s")[0].missed_after == ten + timedelta(minutes=2)
+
+
+def test_a_failing_source_is_logged_and_the_loop_does_not_spin(claims, caplog):
+    since = datetime(2025, 1, 6, 10, 0, tzinfo=UTC)
+    ok = {"fail": False}
+
+    def source():
+        if ok["fail"]:
+            raise RuntimeError("the VM table is locked")
+        return [Watched("s", parse("run * * * * *"), since)]
+
+    ticker = Ticker(claims, interval=30)
+    ticker.watch("schedule", source, Handler(record))
+    ticker.tick(since + timedelta(seconds=61))
+    ok["fail"] = True
+    assert ticker.tick(since + timedelta(seconds=200)) == []
+    assert "listing the schedule schedules failed" in caplog.text
+    assert ticker.next_due() is None and ticker._sleep() == 30  # waits its interval, no busy loop

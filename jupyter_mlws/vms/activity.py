@@ -141,8 +141,10 @@ class ActivityProbe:
         self._headers = {"Accept": "application/json"}
         if token:
             self._headers["Authorization"] = f"token {token}"
+        # one retry: a kept-alive connection the server closed meanwhile; the GETs are idempotent
+        retries = urllib3.Retry(total=1, redirect=0, status=0, raise_on_status=False)
         self._pool = urllib3.PoolManager(
-            num_pools=1, maxsize=1, retries=False,
+            num_pools=1, maxsize=1, retries=retries,
             timeout=urllib3.Timeout(connect=timeout, read=timeout))
         self._errors = urllib3.exceptions.HTTPError
 
@@ -153,12 +155,7 @@ class ActivityProbe:
             status = self._get("api/status")
             kernels = self._get("api/kernels?no_track_activity=1")
             terminals = self._get("api/terminals?no_track_activity=1", missing=[])
-            return Observation(
-                at, True, started=_time(status.get("started")),
-                last_activity=_time(status.get("last_activity")),
-                kernels=tuple(_kernel(k) for k in kernels),
-                terminals=tuple(TerminalActivity(str(t.get("name", "")), _time(t.get("last_activity")))
-                                for t in terminals))
+            return _observation(at, status, kernels, terminals)
         except _Unreachable as exc:
             return Observation(at, False, error=str(exc))
 
@@ -199,6 +196,24 @@ def _why(exc: Exception) -> str:
         if needle in text:
             return f"the Jupyter server did not answer: {reason}"
     return f"the Jupyter server did not answer ({type(exc).__name__})"
+
+
+def _observation(at: datetime, status, kernels, terminals) -> Observation:
+    """The observation from the three answers; raises _Unreachable for answers of another shape
+    (a server that is not a Jupyter server is not one that is idle)."""
+    if not isinstance(status, dict) or _time(status.get("last_activity")) is None \
+            or not isinstance(kernels, list) or not isinstance(terminals, list) \
+            or not all(isinstance(x, dict) for x in kernels + terminals):
+        raise _Unreachable("not a Jupyter server: no last_activity in /api/status, or lists of "
+                           "another shape")
+    try:
+        return Observation(
+            at, True, started=_time(status.get("started")),
+            last_activity=_time(status["last_activity"]), kernels=tuple(_kernel(k) for k in kernels),
+            terminals=tuple(TerminalActivity(str(t.get("name", "")), _time(t.get("last_activity")))
+                            for t in terminals))
+    except (TypeError, ValueError):  # e.g. connections that are no number
+        raise _Unreachable("not a Jupyter server: a kernel's field of another type") from None
 
 
 def _kernel(model: dict) -> KernelActivity:
