@@ -98,7 +98,7 @@ class CatchUp:
     def parse(cls, text: str | None) -> "CatchUp":
         """``"latest"`` (also None or empty), ``"skip"`` or ``"all:N"`` (N from 1 to
         :data:`CATCH_UP_ALL_MAX`).  Raises InvalidInput saying which forms exist."""
-        value = (text or "latest").strip().lower()
+        value = str(text or "latest").strip().lower()
         if value in ("latest", "skip"):
             return cls(value, 1)
         mode, _, count = value.partition(":")
