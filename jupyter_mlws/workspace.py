@@ -374,6 +374,30 @@ class Workspace:
 
         return LineageService(self.db, self.runs)
 
+    # -- cron ticks and idle shutdown (built on first use) ----------------------------
+
+    @cached_property
+    def tick_claims(self):
+        """Cron ticks claimed exactly once across processes (see :mod:`jupyter_mlws.ticks`)."""
+        from .ticks import TickClaims
+
+        return TickClaims(self.db)
+
+    def ticker(self, *, interval: float = 30.0, clock=None):
+        """A new watcher loop over this workspace's tick claims (see :mod:`jupyter_mlws.ticker`):
+        register each owner kind's schedules with ``watch``, then ``start()`` it (a server
+        extension) or ``run(stop_event)`` it (a standalone process)."""
+        from .ticker import Ticker
+
+        return Ticker(self.tick_claims, interval=interval, clock=clock)
+
+    @cached_property
+    def idle_postpones(self):
+        """Postponed idle stops, per owner (see :mod:`jupyter_mlws.vms.postpones`)."""
+        from .vms.postpones import IdlePostpones
+
+        return IdlePostpones(self.db)
+
     # -- models -------------------------------------------------------------------
 
     def register_model(self, name: str, path: str | os.PathLike | None = None, **options):

@@ -96,6 +96,18 @@ def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
             time.sleep(0.2)
 
 
+def wait_for(check: Callable[[], object], what: str, timeout: float = 60.0):
+    """Poll ``check()`` every 0.1 s until it returns something true, and return that; fail
+    saying ``what`` did not happen within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout:g} s")
+
+
 def stop_jupyter(server: JupyterServer) -> None:
     """Stop the server's process group (SIGTERM, then SIGKILL after 10 s)."""
     if server.proc.poll() is None:

@@ -12,6 +12,7 @@ device or an unreachable server, never a driver's exception.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import sqlite3
@@ -19,7 +20,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -138,6 +139,19 @@ class Database:
         else:
             from sqlalchemy.dialects.postgresql import insert
         return insert(table)
+
+    def serialize(self, conn: Connection, name: str) -> None:
+        """Make the write transaction of ``conn`` the only one holding ``name`` until it ends.
+
+        SQLite needs nothing: a writer holds the database's write lock from ``BEGIN IMMEDIATE``.
+        PostgreSQL takes a transaction-level advisory lock on a 64-bit hash of ``name`` (a
+        second transaction waits for the first to commit), so that a read-then-write on one
+        key (e.g. the newest tick claimed for an owner) cannot interleave with another's.
+        """
+        if self.is_sqlite:
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def upsert(self, table, rows: list[dict], keys: list[str]):
         """INSERT rows, replacing the other columns of rows whose ``keys`` exist."""

@@ -174,6 +174,11 @@ def _vms(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _ticks(conn: Connection) -> None:
+    for table in (schema.tick_claims, schema.idle_postpones):
+        table.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -196,6 +201,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
          "reuse key and its parts, why it ran or was reused, and its outputs", _pipelines),
     (15, "notebook VMs: their provider, node, connection, scripts and state, and its history",
      _vms),
+    (16, "cron ticks claimed exactly once (VM start/stop, schedules); idle-shutdown postponements",
+     _ticks),
 ]
 LATEST = MIGRATIONS[-1][0]
 

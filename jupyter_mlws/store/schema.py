@@ -612,3 +612,41 @@ vm_events = Table(
     Column("actor", Text, nullable=False, default=""),
 )
 Index("ix_vm_events_vm", vm_events.c.vm_id, vm_events.c.pk)
+
+
+# -- cron ticks claimed exactly once, idle-shutdown postponements (migration 16) ---------------
+
+# one row per tick acted on: (owner kind, owner id, action, nominal fire time) is claimed once,
+# however many processes watch the workspace, in the transaction that writes the action's own
+# record (jupyter_mlws.ticks).  ``missed_after`` (ms): set on a catch-up claim, the ticks due in
+# (missed_after, nominal_at) were missed and not claimed on their own.  Times in ms.
+tick_claims = Table(
+    "tick_claims",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    # what owns the schedule: "vm", "schedule", ...; and its id
+    Column("owner_kind", Text, nullable=False),
+    Column("owner_id", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("nominal_at", BigInteger, nullable=False),
+    Column("missed_after", BigInteger, nullable=True),
+    Column("claimed_at", BigInteger, nullable=False),
+    # the watcher that claimed it (host:pid), for the record
+    Column("claimed_by", Text, nullable=False, default=""),
+    UniqueConstraint("owner_kind", "owner_id", "action", "nominal_at"),
+)
+Index("ix_tick_claims_owner", tick_claims.c.owner_kind, tick_claims.c.owner_id,
+      tick_claims.c.nominal_at)
+
+# a later idle shutdown asked for (the warning's "postpone 1 h"): no idle stop of the owner
+# (e.g. a VM) before ``until_at`` (ms); ``by`` who asked, ``asked_at`` when (ms)
+idle_postpones = Table(
+    "idle_postpones",
+    metadata,
+    Column("owner_kind", Text, nullable=False),
+    Column("owner_id", Text, nullable=False),
+    Column("until_at", BigInteger, nullable=False),
+    Column("by", Text, nullable=False, default=""),
+    Column("asked_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("owner_kind", "owner_id"),
+)

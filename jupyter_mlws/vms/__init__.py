@@ -12,7 +12,14 @@ machine (the ``local`` provider), reachable over SSH, recorded with a state and 
   startup script at every start), streamed to the VM's log;
 - :mod:`.service`: the lifecycle (create, start, stop, restart, delete, list, show, logs), what
   every face calls as ``ws.vms``;
-- :mod:`.gc`: provider resources tagged for this workspace that no VM owns.
+- :mod:`.gc`: provider resources tagged for this workspace that no VM owns;
+- :mod:`.activity`: what a VM's Jupyter server says it is doing (its own REST API, read by an
+  :class:`~.activity.ActivityProbe`);
+- :mod:`.idle`: the one definition of idle and the decision it leads to (none, warn, stop);
+- :mod:`.postpones`: the owner's "postpone 1 h" of an idle stop.
+
+Start/stop schedules use the workspace's cron ticks (:mod:`jupyter_mlws.cron`,
+:mod:`jupyter_mlws.ticks`, :mod:`jupyter_mlws.ticker`).
 
 Nothing here imports libcloud or paramiko until a VM is created or reached.
 """
