@@ -23,8 +23,8 @@ from jupyter_mlws.access import os_user
 from jupyter_mlws.cli import main
 from test_cli import BIN, MLWS
 from test_compute_dask import dask_ws  # noqa: F401,F811 - the fixtures, shared
-from test_compute_ssh_runs import gpu1  # noqa: F401,F811
-from test_compute_ssh_runs import NAME, WORKDIR, _login_processes, _runner_gone, _wait_text
+from ssh_runs import gpu1  # noqa: F401,F811
+from ssh_runs import NAME, WORKDIR, runner_gone, wait_text
 
 SECRET = "run11-token"
 #: '/', '+', '=' make its encodings differ from it
@@ -51,7 +51,7 @@ sys.exit(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
 @pytest.fixture(scope="module")
 def remote_python(sshd):
     """The login user's interpreter for ``gpu1`` (this module's own, in place of
-    test_compute_ssh_runs's): this checkout's jupyter_mlws copied into a folder of the login
+    ssh_runs's): this checkout's jupyter_mlws copied into a folder of the login
     user's home that is this module's alone, and the test venv's site-packages.  (The login user
     is the machine's: another test session's copy in its shared ``mlws-lib`` would otherwise be
     what the host runs.)"""
@@ -81,8 +81,10 @@ MARK = "run11 = 1"
 
 
 def remote_processes(sshd, marker: str) -> list[str]:
-    """The login user's processes whose command line holds ``marker``."""
-    return [p for p in _login_processes(sshd) if marker in p]
+    """The login user's processes whose command line holds ``marker`` (``PID COMMAND`` lines)."""
+    out = subprocess.run(["ps", "-u", sshd.user.name, "-o", "pid=,args="], capture_output=True,
+                         text=True).stdout
+    return [line.strip() for line in out.splitlines() if marker in line]
 
 
 def mlws(ws, *args):
@@ -141,7 +143,7 @@ def test_run_start_on_an_ssh_host_is_recorded_as_a_local_run_start(gpu1, sshd, h
     assert [line.split() for line in shown.output.splitlines() if line.startswith("compute")] \
         == [["compute:", NAME]]
     # its folder on the host is gone; the secret is nowhere, its read audited for the run
-    _runner_gone(ws, run.id)
+    runner_gone(ws, run.id)
     assert not (sshd.user.home / WORKDIR / "runs" / run.id).exists()
     assert remote_processes(sshd, "train.py") == []
     assert leaks(ws.root, VALUE) == [] and VALUE not in Path(http_workspace.log).read_text()
@@ -161,7 +163,7 @@ def test_ctrl_c_cancels_a_command_on_the_ssh_host_and_stops_it_there(gpu1, sshd)
         while not (run_ids(ws) - before) and time.monotonic() < deadline:
             time.sleep(0.1)
         run = only_new_run(ws, before)
-        _wait_text(ws, run.id, "stdout.log", "pausing")
+        wait_text(ws, run.id, "stdout.log", "pausing")
         assert remote_processes(sshd, MARK)
         proc.send_signal(signal.SIGINT)  # Ctrl-C at the terminal
         stdout, stderr = proc.communicate(timeout=60)
@@ -171,7 +173,7 @@ def test_ctrl_c_cancels_a_command_on_the_ssh_host_and_stops_it_there(gpu1, sshd)
     assert proc.returncode == 130, stderr
     assert stdout in ("", "pausing\n") and f"run {run.id} canceled" in stderr
     assert ws.runs.get(run.id).status == "canceled"
-    _runner_gone(ws, run.id)
+    runner_gone(ws, run.id)
     deadline = time.monotonic() + 30
     while remote_processes(sshd, MARK) and time.monotonic() < deadline:
         time.sleep(0.2)

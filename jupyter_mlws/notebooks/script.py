@@ -34,8 +34,8 @@ STDERR_TAIL = 1500
 
 
 def is_script(job) -> bool:
-    """Whether ``job`` runs a Python script rather than a notebook."""
-    return str(job.notebook).endswith(".py")
+    """Whether ``job`` (a notebook job) runs a Python script rather than a notebook."""
+    return str(getattr(job, "notebook", "")).endswith(".py")
 
 
 def execute_script(reporter: Reporter) -> str:

@@ -102,12 +102,12 @@ def _execute(reporter: HttpReporter, stopper: "_KernelStopper | None") -> str:
     from ..notebooks.script import execute_script, is_script
 
     job = reporter.job()
-    if is_script(job):  # a pipeline's script step: no kernel
-        return execute_script(reporter)
     if job.kind == "command":
         from .command import execute_command
 
         return execute_command(reporter, job)
+    if is_script(job):  # a pipeline's script step: no kernel
+        return execute_script(reporter)
     try:
         env = reporter.kernel_env()
     except MlwsError as exc:  # a secret the run was given did not reach this machine
