@@ -90,13 +90,16 @@ export function manageReason(vm: IVM): string {
 function missingRoute(error: unknown): boolean {
   const response = (error as { response?: Response }).response;
   const message = errorMessage(error).trim();
-  return response?.status === 404 && (message === '' || message === 'Not Found' || message.startsWith('<'));
+  return (
+    response?.status === 404 &&
+    (message === '' || message === 'Not Found' || message.startsWith('<') || message.startsWith('no API route'))
+  );
 }
 
 /** The error's message, or what an older server without `route` lacks. */
 export function vmErrorMessage(error: unknown, what: string): string {
   return missingRoute(error)
-    ? `This server cannot ${what} yet (it has no such route): update jupyter_mlws on the server`
+    ? `This server cannot ${what} yet (its jupyter_mlws has no such API route): update jupyter_mlws on the server`
     : errorMessage(error);
 }
 
