@@ -1,9 +1,10 @@
-"""Notebook VMs in a real JupyterLab and Chromium, with the local provider (a real sshd per node):
-a VM created from the Compute page's form (a server's refusal shown verbatim first), its setup log
+"""Notebook VMs in a real JupyterLab and Chromium, on a team's server (workspace roles applied),
+with the local provider (a real sshd per node): a VM created from the Compute page's form (a server's refusal shown verbatim first), its setup log
 shown while it comes up, then running in the page and the navigator with the Open JupyterLab
 button for its owner; the idle warning shown once as a JupyterLab notification with "Postpone 1 h"
 when the server publishes a ``vm-idle-warning`` event; stopped, a delete confirmed (Escape keeps
-it), and gone."""
+it), and gone.  Someone else's VM: its controls disabled, saying whose it is; a reader's Create VM
+disabled, saying why."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from mlws_testing import start_jupyter, stop_jupyter
 
 from .conftest import CHROMIUM, SCREENSHOTS, palette
+from .test_compute_page import NAMED_USER, grant
 
 SETUP = 'echo "setting up in $HOME"\nsleep 2\necho "setup finished"\n'
 EVENT_SCHEMA = "https://jupyter-mlws.org/events/vm-idle-warning"
@@ -42,11 +44,11 @@ def vm_lab(sshd):
     config.mkdir(parents=True)
     (config / "jupyter_server_config.py").write_text(
         f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "c.ServerApp.jpserver_extensions = {'vm_idle_event': True}\n")
+        "c.ServerApp.jpserver_extensions = {'vm_idle_event': True}\n" + NAMED_USER)
     server = start_jupyter(root, lambda port, token: [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={folder}"], cwd=folder)
+        f"--ServerApp.root_dir={folder}", "--MlwsApp.enforce_roles=True"], cwd=folder)
     try:
         yield {"url": server.url, "token": server.token, "ws": folder, "log": server.log}
     finally:
@@ -59,10 +61,16 @@ def vm_lab(sshd):
 
 @pytest.fixture
 def page(browser, vm_lab):
+    """A fresh page at JupyterLab with the navigator open; its user ("alice") is a workspace
+    owner unless a test says otherwise."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(f"{vm_lab['url']}lab/workspaces/vms-{id(page)}?mlws=open&token={vm_lab['token']}")
+    page.wait_for_selector("#jp-main-dock-panel")
+    vm_lab["user"] = page.evaluate("fetch('/api/me').then(r => r.json()).then(me => me.identity.username)")
+    grant(vm_lab, "owner")
+    page.reload()  # the first lists were fetched before the user had a role
     page.wait_for_selector("#jp-main-dock-panel")
     yield page
     context.close()
@@ -173,6 +181,7 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     toast.wait_for()
     publish_idle_warning(vm_lab, stop_at)  # again: not shown twice
     assert "idle for 50 min" in toast.inner_text()
+    page.wait_for_timeout(1000)  # the toast's entering animation, for the picture only
     page.screenshot(path=str(SCREENSHOTS / "vm-idle-warning.png"))
     publish_idle_warning(vm_lab, stop_at + 60_000)  # a new stop time: a new notification
     page.locator(".Toastify__toast", has_text="VM box stops at").nth(1).wait_for()
@@ -202,13 +211,42 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     page.wait_for_selector(".mlws-NavVM[data-vm='box']", state="detached")
 
 
+def test_someone_elses_vm_and_a_reader(page, vm_lab):
+    """Bob's VM: a contributor sees its state, its controls disabled saying whose it is; a
+    reader's Create VM is disabled, saying why."""
+    from jupyter_mlws import Workspace
+
+    with Workspace.open(vm_lab["ws"]) as ws:
+        ws.vms.create("bobs", provider="local", size="host", owner="bob", check_actor=False)
+    grant(vm_lab, "contributor")
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.locator(".mlws-OpenCompute").click()
+    page.wait_for_selector(".mlws-VMRow[data-vm='bobs'][data-state='running']")
+    assert page.locator(".mlws-NewVM").is_enabled()  # a contributor creates VMs of their own
+    for control in (".mlws-OpenVM", ".mlws-VM-stop", ".mlws-VM-restart", ".mlws-VMLogButton", ".mlws-DeleteVM"):
+        button = row(page, "bobs").locator(control)
+        assert not button.is_enabled(), control
+        assert button.get_attribute("title").startswith("bobs belongs to bob: only its owner or a workspace owner")
+    page.wait_for_selector(".mlws-NavVM[data-vm='bobs'][data-state='running']")
+    grant(vm_lab, "reader")
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.locator(".mlws-OpenCompute").click()
+    page.wait_for_selector(".mlws-VMRow[data-vm='bobs']")
+    create = page.locator(".mlws-NewVM")
+    assert not create.is_enabled() and "you are a reader" in create.get_attribute("title")
+    with Workspace.open(vm_lab["ws"]) as ws:
+        ws.vms.delete("bobs", check_actor=False)
+
+
 def test_dark_theme(page, vm_lab):
     """The VM part in JupyterLab Dark (a look, for the screenshot)."""
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
     page.locator(".mlws-OpenCompute").click()
     page.locator(".mlws-NewVM").click()
     palette(page, "JupyterLab Dark")
-    page.wait_for_selector("body[data-jp-theme-light='false']")
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
     page.locator(".mlws-NewVM-name").fill("box2")
     page.screenshot(path=str(SCREENSHOTS / "vms-dark.png"))
     palette(page, "JupyterLab Light")

@@ -198,7 +198,13 @@ function TargetsTable(props: { model: ComputePageModel; context: IPageContext })
   );
 }
 
-function Header(props: { model: ComputePageModel; title: string; children?: React.ReactNode }): JSX.Element {
+function Header(props: {
+  model: ComputePageModel;
+  title: string;
+  children?: React.ReactNode;
+  /** what else Reload fetches (the notebook VMs) */
+  reload?: () => void;
+}): JSX.Element {
   const { model } = props;
   return (
     <div className="mlws-PageHeader">
@@ -212,7 +218,10 @@ function Header(props: { model: ComputePageModel; title: string; children?: Reac
           className="mlws-Reload"
           title="Fetch the targets again (changes made elsewhere show after a reload)"
           disabled={model.loading}
-          onClick={() => void model.refresh()}
+          onClick={() => {
+            void model.refresh();
+            props.reload?.();
+          }}
         >
           Reload
         </button>
@@ -230,7 +239,7 @@ function ComputeView(props: { model: ComputePageModel; vms: VMsModel; context: I
   };
   return (
     <div className="mlws-ComputePage">
-      <Header model={model} title="Compute">
+      <Header model={model} title="Compute" reload={() => void props.vms.refresh()}>
         <button
           className="mlws-NewTarget mlws-mod-accept"
           disabled={!model.canChange || adding}

@@ -158,7 +158,9 @@ function VMsTable(props: { model: VMsModel }): JSX.Element {
               </td>
               <td>{vm.provider}</td>
               <td>{vm.size}</td>
-              <td className="mlws-VMOwner">{vm.owner}</td>
+              <td className="mlws-VMOwner" title={vm.owner}>
+                {vm.owner}
+              </td>
               <td className="mlws-VMState">
                 <span className={`mlws-VMStateName mlws-vm-${stateKind(vm.state)}`}>{vm.state}</span>
                 {vm.reason && <div className="mlws-VMReason">{vm.reason}</div>}
