@@ -22,7 +22,7 @@ from mlws_testing import start_jupyter, stop_jupyter
 from .conftest import CHROMIUM, SCREENSHOTS, palette
 from .test_compute_page import NAMED_USER, grant
 
-SETUP = 'echo "setting up in $HOME"\nsleep 2\necho "setup finished"\n'
+SETUP = 'echo "setting up in $HOME"\nsleep 4\necho "setup finished"\n'
 EVENT_SCHEMA = "https://jupyter-mlws.org/events/vm-idle-warning"
 
 
@@ -145,6 +145,8 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     page.locator(".mlws-NewVMForm").wait_for(state="detached")
     log = page.locator(".mlws-VMLog[data-vm='box'] .mlws-VMLogText")
     log.wait_for()
+    page.wait_for_function(  # followed while the setup script runs (it sleeps 4 s)
+        "() => document.querySelector('.mlws-VMLogState')?.textContent.includes('following')")
     page.wait_for_selector(".mlws-VMRow[data-vm='box'][data-state='running']", timeout=180_000)
     page.wait_for_function("() => document.querySelector('.mlws-VMLogText').textContent.includes('setup finished')")
     text = log.inner_text()
