@@ -1,5 +1,6 @@
 """Notebook VMs in a real JupyterLab and Chromium, on a team's server (workspace roles applied),
-with the local provider (a real sshd per node): a VM created from the Compute page's form (a server's refusal shown verbatim first), its setup log
+with the local provider (a real sshd per node): a VM created from the Compute page's form (a
+server's refusal shown verbatim first), its setup log
 shown while it comes up, then running in the page and the navigator with the Open JupyterLab
 button for its owner; the idle warning shown once as a JupyterLab notification with "Postpone 1 h"
 when the server publishes a ``vm-idle-warning`` event; stopped, a delete confirmed (Escape keeps
@@ -12,14 +13,13 @@ import json
 import shutil
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from mlws_testing import start_jupyter, stop_jupyter
 
-from .conftest import CHROMIUM, SCREENSHOTS, palette
+from .conftest import CHROMIUM, SCREENSHOTS, lab_api, palette
 from .test_compute_page import NAMED_USER, grant
 
 SETUP = 'echo "setting up in $HOME"\nsleep 4\necho "setup finished"\n'
@@ -76,33 +76,20 @@ def page(browser, vm_lab):
     context.close()
 
 
-def jupyter_api(vm_lab, method: str, path: str, body=None) -> tuple[int, object]:
-    req = urllib.request.Request(f"{vm_lab['url']}{path}", method=method,
-                                 data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Authorization": f"token {vm_lab['token']}"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as err:
-        raw = err.read().decode(errors="replace")
-        try:
-            return err.code, json.loads(raw)
-        except ValueError:
-            return err.code, raw
-
-
 def has_route(vm_lab, path: str) -> bool:
     """Whether the server knows ``POST mlws/api/vms/box/PATH`` (another branch adds it)."""
-    status, answer = jupyter_api(vm_lab, "POST", f"mlws/api/vms/box/{path}", {})
-    return not (status == 404 and "no vm" not in str(answer))
+    status, answer = lab_api(vm_lab, "POST", f"vms/box/{path}", {})
+    return not (status == 404 and "no API route" in answer["message"])
 
 
 def publish_idle_warning(vm_lab, stop_at: int) -> None:
     body = {"schema_id": EVENT_SCHEMA, "version": "1",
-            "data": {"name": "box", "stop_at": stop_at, "reason": "idle for 50 min (no kernel busy, no tab open)"}}
-    status, answer = jupyter_api(vm_lab, "POST", "api/events", body)
-    assert status == 204, answer
+            "data": {"name": "box", "stop_at": stop_at,
+                     "reason": "idle for 50 min (no kernel busy, no tab open)"}}
+    req = urllib.request.Request(f"{vm_lab['url']}api/events", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"token {vm_lab['token']}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:  # Jupyter's own emitter, as the live feed's
+        assert resp.status == 204
 
 
 def row(page, name: str):
@@ -130,11 +117,12 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     assert "no-such.sh: no such file in the server's folder" in error.inner_text()
     page.locator(".mlws-NewVM-setup-path").fill("setup.sh")
     page.locator(".mlws-NewVM-size").press("Enter")
-    page.wait_for_function("() => document.querySelector('.mlws-CreateVMError')?.textContent.includes('huge')")
-    status, answer = jupyter_api(vm_lab, "POST", "mlws/api/vms",
+    page.wait_for_function(
+        "() => document.querySelector('.mlws-CreateVMError')?.textContent.includes('huge')")
+    status, answer = lab_api(vm_lab, "POST", "vms",
                                  {"name": "box", "provider": "local", "size": "huge"})
     assert status == 400 and error.inner_text() == answer["message"]  # the server's words; nothing created
-    assert jupyter_api(vm_lab, "GET", "mlws/api/vms")[1] == {"vms": []}
+    assert lab_api(vm_lab, "GET", "vms")[1] == {"vms": []}
     page.locator(".mlws-NewVM-size").fill("host")
     page.locator(".mlws-NewVM-startup-kind").select_option("text")
     page.locator(".mlws-NewVM-startup-text").fill("echo started at every start\n")
@@ -148,13 +136,14 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     page.wait_for_function(  # followed while the setup script runs (it sleeps 4 s)
         "() => document.querySelector('.mlws-VMLogState')?.textContent.includes('following')")
     page.wait_for_selector(".mlws-VMRow[data-vm='box'][data-state='running']", timeout=180_000)
-    page.wait_for_function("() => document.querySelector('.mlws-VMLogText').textContent.includes('setup finished')")
+    page.wait_for_function(
+        "() => document.querySelector('.mlws-VMLogText').textContent.includes('setup finished')")
     text = log.inner_text()
     assert "setting up in" in text and "started at every start" in text
     assert page.locator(".mlws-VMLogState").inner_text() == ""  # no longer followed
     assert "running" in row(page, "box").locator(".mlws-VMState").inner_text()
-    assert row(page, "box").locator(".mlws-VMOwner").inner_text() == jupyter_api(
-        vm_lab, "GET", "mlws/api/vms/box")[1]["owner"]
+    owner = lab_api(vm_lab, "GET", "vms/box")[1]["owner"]
+    assert owner == "alice" and row(page, "box").locator(".mlws-VMOwner").inner_text() == owner
     # the navigator lists it with its state
     nav = page.locator(".mlws-NavVM[data-vm='box']")
     page.wait_for_selector(".mlws-NavVM[data-vm='box'][data-state='running']")
@@ -205,11 +194,11 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     page.locator(".jp-Dialog").wait_for()
     page.keyboard.press("Escape")
     page.locator(".jp-Dialog").wait_for(state="detached")
-    assert jupyter_api(vm_lab, "GET", "mlws/api/vms/box")[1]["state"] == "stopped"
+    assert lab_api(vm_lab, "GET", "vms/box")[1]["state"] == "stopped"
     row(page, "box").locator(".mlws-DeleteVM").click()
     page.locator(".jp-Dialog .jp-mod-warn").click()
     row(page, "box").wait_for(state="detached", timeout=120_000)
-    assert jupyter_api(vm_lab, "GET", "mlws/api/vms/box")[1]["state"] == "deleted"
+    assert lab_api(vm_lab, "GET", "vms/box")[1]["state"] == "deleted"
     page.wait_for_selector(".mlws-NavVM[data-vm='box']", state="detached")
 
 
@@ -226,10 +215,12 @@ def test_someone_elses_vm_and_a_reader(page, vm_lab):
     page.locator(".mlws-OpenCompute").click()
     page.wait_for_selector(".mlws-VMRow[data-vm='bobs'][data-state='running']")
     assert page.locator(".mlws-NewVM").is_enabled()  # a contributor creates VMs of their own
-    for control in (".mlws-OpenVM", ".mlws-VM-stop", ".mlws-VM-restart", ".mlws-VMLogButton", ".mlws-DeleteVM"):
+    for control in (".mlws-OpenVM", ".mlws-VM-stop", ".mlws-VM-restart", ".mlws-VMLogButton",
+                    ".mlws-DeleteVM"):
         button = row(page, "bobs").locator(control)
         assert not button.is_enabled(), control
-        assert button.get_attribute("title").startswith("bobs belongs to bob: only its owner or a workspace owner")
+        assert button.get_attribute("title").startswith(
+            "bobs belongs to bob: only its owner or a workspace owner")
     page.wait_for_selector(".mlws-NavVM[data-vm='bobs'][data-state='running']")
     grant(vm_lab, "reader")
     page.reload()
@@ -242,8 +233,8 @@ def test_someone_elses_vm_and_a_reader(page, vm_lab):
         ws.vms.delete("bobs", check_actor=False)
 
 
-def test_dark_theme(page, vm_lab):
-    """The VM part in JupyterLab Dark (a look, for the screenshot)."""
+def test_dark_theme_and_escape(page, vm_lab):
+    """The Create VM form in JupyterLab Dark (a look, for the screenshot); Escape closes it."""
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
     page.locator(".mlws-OpenCompute").click()
     page.locator(".mlws-NewVM").click()
@@ -251,4 +242,7 @@ def test_dark_theme(page, vm_lab):
     page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
     page.locator(".mlws-NewVM-name").fill("box2")
     page.screenshot(path=str(SCREENSHOTS / "vms-dark.png"))
+    page.keyboard.press("Escape")  # closes the form; the focus goes back to Create VM
+    page.locator(".mlws-NewVMForm").wait_for(state="detached")
+    page.wait_for_function("() => document.activeElement?.classList.contains('mlws-NewVM')")
     palette(page, "JupyterLab Light")

@@ -8,6 +8,7 @@
 import * as React from 'react';
 
 import { ErrorBox } from './errorBox';
+import { TextField } from './textField';
 import { INewVM, IScriptChoice, VMsModel } from './vmsModel';
 
 /** Providers offered (the server refuses an unknown one, listing those it knows). */
@@ -44,24 +45,8 @@ function Field(props: {
   list?: string;
   inputRef?: React.Ref<HTMLInputElement>;
 }): JSX.Element {
-  return (
-    <label className="mlws-FormField">
-      <span>{props.label}</span>
-      <input
-        ref={props.inputRef}
-        className={`mlws-NewVM-${props.name}`}
-        value={props.form[props.name]}
-        placeholder={props.placeholder}
-        required={props.required}
-        disabled={props.disabled}
-        list={props.list}
-        spellCheck={false}
-        autoComplete="off"
-        title={props.hint}
-        onChange={e => props.set({ [props.name]: e.target.value })}
-      />
-    </label>
-  );
+  const { name, form, set, ...rest } = props;
+  return <TextField className={`mlws-NewVM-${name}`} value={form[name]} onChange={v => set({ [name]: v })} {...rest} />;
 }
 
 function Script(props: {
