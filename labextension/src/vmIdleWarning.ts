@@ -1,14 +1,17 @@
 /**
  * The idle warning: the server's `vm-idle-warning` event (a VM's idle check will stop it soon)
  * becomes a JupyterLab notification "VM NAME stops at HH:MM: REASON" with the action
- * "Postpone 1 h", shown once per VM and stop time however often the event comes.
+ * "Postpone 1 h", shown once per VM and stop time however often the event comes, and only to
+ * who may postpone it (the VM's owner, a workspace owner: the server shows them its connection
+ * details); everyone else's feed carries the event too, and it is left alone there.
  */
 
 import { Notification } from '@jupyterlab/apputils';
 import { Event } from '@jupyterlab/services';
 import { ISignal } from '@lumino/signaling';
 
-import { clock, postponeVM, vmErrorMessage } from './vms';
+import { requestAPI } from './request';
+import { canManage, clock, IVM, postponeVM, vmErrorMessage } from './vms';
 
 export const VM_IDLE_WARNING_SCHEMA = 'https://jupyter-mlws.org/events/vm-idle-warning';
 
@@ -53,15 +56,21 @@ export function followIdleWarnings(events: ISignal<unknown, Event.Emission>): vo
       return;
     }
     shown.add(key);
-    Notification.warning(warningText(event), {
-      autoClose: false,
-      actions: [
-        {
-          label: 'Postpone 1 h',
-          caption: `Keep VM ${event.name} running for another hour at least`,
-          callback: () => void postpone(event.name)
-        }
-      ]
-    });
+    void requestAPI<IVM>(`vms/${encodeURIComponent(event.name)}`)
+      .then(vm => canManage(vm) && show(event))
+      .catch(() => undefined); // gone, or not yours to see: nothing to postpone
+  });
+}
+
+function show(event: IIdleWarning): void {
+  Notification.warning(warningText(event), {
+    autoClose: false,
+    actions: [
+      {
+        label: 'Postpone 1 h',
+        caption: `Keep VM ${event.name} running for another hour at least`,
+        callback: () => void postpone(event.name)
+      }
+    ]
   });
 }

@@ -82,9 +82,9 @@ def has_route(vm_lab, path: str) -> bool:
     return not (status == 404 and "no API route" in answer["message"])
 
 
-def publish_idle_warning(vm_lab, stop_at: int) -> None:
+def publish_idle_warning(vm_lab, stop_at: int, name: str = "box") -> None:
     body = {"schema_id": EVENT_SCHEMA, "version": "1",
-            "data": {"name": "box", "stop_at": stop_at,
+            "data": {"name": name, "stop_at": stop_at,
                      "reason": "idle for 50 min (no kernel busy, no tab open)"}}
     req = urllib.request.Request(f"{vm_lab['url']}api/events", data=json.dumps(body).encode(), method="POST",
                                  headers={"Authorization": f"token {vm_lab['token']}"})
@@ -167,11 +167,13 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
 
     # the idle warning: one notification per stop time, with Postpone 1 h
     stop_at = int((time.time() + 600) * 1000)
+    publish_idle_warning(vm_lab, stop_at, "ghost")  # no such VM (none of yours): not shown
     publish_idle_warning(vm_lab, stop_at)
     toast = page.locator(".Toastify__toast", has_text="VM box stops at")
     toast.wait_for()
     publish_idle_warning(vm_lab, stop_at)  # again: not shown twice
     assert "idle for 50 min" in toast.inner_text()
+    assert page.locator(".Toastify__toast", has_text="VM ghost").count() == 0
     page.wait_for_timeout(1000)  # the toast's entering animation, for the picture only
     page.screenshot(path=str(SCREENSHOTS / "vm-idle-warning.png"))
     publish_idle_warning(vm_lab, stop_at + 60_000)  # a new stop time: a new notification
