@@ -19,6 +19,7 @@ import { COMPARE_MAX } from './runsTableModel';
 import { Sidebar } from './sidebar';
 import { submitNotebook } from './submit';
 import { CommandIDs, isFirstViewWorkspace, OPEN_QUERY_PARAM, PLUGIN_ID, SIDEBAR_ID } from './tokens';
+import { followIdleWarnings } from './vmIdleWarning';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
@@ -193,6 +194,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette?.addItem({ command: CommandIDs.openSidebar, category: CATEGORY });
     palette?.addItem({ command: CommandIDs.refresh, category: CATEGORY });
 
+    followIdleWarnings(app.serviceManager.events.stream); // a VM about to stop for being idle
     // live updates: the server extension's events on Jupyter's events stream (no polling)
     app.serviceManager.events.stream.connect((_, event) => {
       if (sidebar.isVisible) {

@@ -1,9 +1,10 @@
 /**
  * The navigator's state (the sidebar), apart from any view: the latest runs of the chosen
  * experiment with its primary metric, the registered models, the endpoints and their states,
- * the compute targets and how many secrets there are, the ticked runs, and the Access tab.  It
- * follows the server's live events, and this browser's changes to targets and secrets (the
- * server sends no events for those); nothing polls.
+ * the compute targets, the notebook VMs and how many secrets there are, the ticked runs, and the
+ * Access tab.  It follows the server's live events, and this browser's changes to targets and
+ * secrets (the server sends no events for those); nothing polls, except the VMs while one of them
+ * is in a step (creating, starting, stopping...: it changes on its own).
  */
 
 import { ISignal, Signal } from '@lumino/signaling';
@@ -14,6 +15,7 @@ import { Later } from './later';
 import { IModelSummary } from './pages/modelPageModel';
 import { errorMessage, query, requestAPI } from './request';
 import { primaryMetric } from './ranking';
+import { BUSY_STATES, IVM } from './vms';
 import { loadPrefs } from './runColumns';
 import {
   ENDPOINT_HEALTH_SCHEMA,
@@ -27,6 +29,9 @@ import {
 
 /** Runs the navigator lists (the latest; the runs table has them all). */
 export const NAV_RUNS = 15;
+
+/** How often the VMs are fetched while one of them is in a step (ms). */
+export const NAV_VM_POLL_MS = 2000;
 
 export type NavigatorTab = 'workspace' | 'access';
 
@@ -50,6 +55,8 @@ export class NavigatorModel {
   endpoints: INavList<IEndpoint> = list();
   /** Compute targets, `local` first (their dots: each one's last test in this browser). */
   compute: INavList<ITarget> = list();
+  /** Notebook VMs with their state and reason. */
+  vms: INavList<IVM> = list();
   /** How many live secrets there are (null until fetched, or when they cannot be listed). */
   secretCount: number | null = null;
   /** Runs ticked for comparison. */
@@ -61,7 +68,7 @@ export class NavigatorModel {
     // targets and secrets send no server events: what this browser changed is fetched again
     localChanges.connect((_, what) => {
       if (this.tab === 'workspace') {
-        void (what === 'compute' ? this.loadCompute() : this.loadSecretCount());
+        void (what === 'compute' ? Promise.all([this.loadCompute(), this.loadVMs()]) : this.loadSecretCount());
       }
     });
     lastTests.changed.connect(() => this.emit());
@@ -114,6 +121,7 @@ export class NavigatorModel {
       this.loadModels(),
       this.loadEndpoints(),
       this.loadCompute(),
+      this.loadVMs(),
       this.loadSecretCount()
     ]);
   }
@@ -168,6 +176,15 @@ export class NavigatorModel {
     await this.load(this.compute, async () => (await requestAPI<{ targets: ITarget[] }>('compute')).targets);
   }
 
+  /** The VMs; looked at again in VM_POLL_MS while one is in a step, and only then. */
+  private async loadVMs(): Promise<void> {
+    await this.load(this.vms, async () => (await requestAPI<{ vms: IVM[] }>('vms')).vms);
+    window.clearTimeout(this._vmTimer);
+    if (this.vms.items.some(vm => BUSY_STATES.has(vm.state))) {
+      this._vmTimer = window.setTimeout(() => this.tab === 'workspace' && void this.loadVMs(), NAV_VM_POLL_MS);
+    }
+  }
+
   private async loadSecretCount(): Promise<void> {
     try {
       this.secretCount = (await requestAPI<{ secrets: ISecret[] }>('secrets')).secrets.length;
@@ -195,5 +212,6 @@ export class NavigatorModel {
   }
 
   private _later = new Later();
+  private _vmTimer = 0;
   private _changed = new Signal<this, void>(this);
 }

@@ -10,6 +10,7 @@ import * as React from 'react';
 
 import { AccessView } from './access';
 import { lastTests, targetWhere, testState } from './compute';
+import { stateKind } from './vms';
 import { INavList, NAV_RUNS, NavigatorModel } from './navigatorModel';
 import { IPageRequest } from './pages/page';
 import { formatValue } from './runColumns';
@@ -192,7 +193,7 @@ function Compute(props: { model: NavigatorModel; open: Open }): JSX.Element {
   const count = model.secretCount;
   return (
     <Section title="Compute" list={model.compute} empty="">
-      {model.compute.items.map(t => {
+      {model.compute.items.filter(t => t.type !== 'vm').map(t => {
         const state = testState(lastTests.of(t));
         return (
           <NavRow
@@ -208,6 +209,19 @@ function Compute(props: { model: NavigatorModel; open: Open }): JSX.Element {
           />
         );
       })}
+      {model.vms.items.map(vm => (
+        <NavRow
+          key={`vm:${vm.name}`}
+          className="mlws-NavVM"
+          data={{ vm: vm.name, state: vm.state }}
+          dot={`mlws-vm-${stateKind(vm.state)}`}
+          dotLabel={vm.state}
+          name={vm.name}
+          detail={`vm ${vm.state}${vm.reason ? `: ${vm.reason}` : ''}`}
+          detailTitle={`notebook VM (${vm.provider}, ${vm.owner}): ${vm.state}${vm.reason ? `: ${vm.reason}` : ''}`}
+          onOpen={() => open({ kind: 'compute' })}
+        />
+      ))}
       <NavRow
         className="mlws-NavSecrets"
         dot="mlws-mod-secret"

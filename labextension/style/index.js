@@ -9,3 +9,4 @@ import './runsTable.css';
 import './modelPages.css';
 import './compute.css';
 import './submitCompute.css';
+import './vms.css';

@@ -9,6 +9,7 @@ import * as React from 'react';
 
 import { ErrorBox } from './errorBox';
 import { ComputePageModel, INewTarget } from './computeModel';
+import { TextField } from './textField';
 
 type Fields = Record<'name' | 'host' | 'user' | 'port' | 'key_secret' | 'workdir' | 'python' | 'address', string>;
 
@@ -47,23 +48,8 @@ function Field(props: {
   disabled: boolean;
   inputMode?: 'numeric';
 }): JSX.Element {
-  return (
-    <label className="mlws-FormField">
-      <span>{props.label}</span>
-      <input
-        className={`mlws-NewTarget-${props.name}`}
-        value={props.fields[props.name]}
-        placeholder={props.placeholder}
-        required={props.required}
-        disabled={props.disabled}
-        inputMode={props.inputMode}
-        spellCheck={false}
-        autoComplete="off"
-        title={props.hint}
-        onChange={e => props.set(props.name, e.target.value)}
-      />
-    </label>
-  );
+  const { name, fields, set, ...rest } = props;
+  return <TextField className={`mlws-NewTarget-${name}`} value={fields[name]} onChange={v => set(name, v)} {...rest} />;
 }
 
 export function NewTargetForm(props: { model: ComputePageModel; onClose: () => void }): JSX.Element {

@@ -19,6 +19,8 @@ import { NewTargetForm } from './computeForm';
 import { ErrorBox } from './errorBox';
 import { IPageContext, IPageRequest } from './page';
 import { ByWhen } from './who';
+import { VMsSection } from './vmsSection';
+import { VMsModel } from './vmsModel';
 
 const STATUS_TEXT = { ok: 'OK', fail: 'FAIL', skip: 'SKIP' } as const;
 
@@ -131,7 +133,7 @@ function TargetsTable(props: { model: ComputePageModel; context: IPageContext })
           </th>
         </tr>
       </thead>
-      {model.targets.map(target => {
+      {model.targets.filter(target => target.type !== 'vm').map(target => { // VMs: their own part
         const tested = model.tested(target);
         const shown = open[target.name] ?? (tested !== null && (model.testedHere.has(target.name) || !tested.report.ok));
         const error = model.rowErrors[target.name];
@@ -196,7 +198,13 @@ function TargetsTable(props: { model: ComputePageModel; context: IPageContext })
   );
 }
 
-function Header(props: { model: ComputePageModel; title: string; children?: React.ReactNode }): JSX.Element {
+function Header(props: {
+  model: ComputePageModel;
+  title: string;
+  children?: React.ReactNode;
+  /** what else Reload fetches (the notebook VMs) */
+  reload?: () => void;
+}): JSX.Element {
   const { model } = props;
   return (
     <div className="mlws-PageHeader">
@@ -210,7 +218,10 @@ function Header(props: { model: ComputePageModel; title: string; children?: Reac
           className="mlws-Reload"
           title="Fetch the targets again (changes made elsewhere show after a reload)"
           disabled={model.loading}
-          onClick={() => void model.refresh()}
+          onClick={() => {
+            void model.refresh();
+            props.reload?.();
+          }}
         >
           Reload
         </button>
@@ -219,7 +230,7 @@ function Header(props: { model: ComputePageModel; title: string; children?: Reac
   );
 }
 
-function ComputeView(props: { model: ComputePageModel; context: IPageContext }): JSX.Element {
+function ComputeView(props: { model: ComputePageModel; vms: VMsModel; context: IPageContext }): JSX.Element {
   const { model, context } = props;
   const [adding, setAdding] = React.useState(false);
   const close = () => {
@@ -228,7 +239,7 @@ function ComputeView(props: { model: ComputePageModel; context: IPageContext }):
   };
   return (
     <div className="mlws-ComputePage">
-      <Header model={model} title="Compute">
+      <Header model={model} title="Compute" reload={() => void props.vms.refresh()}>
         <button
           className="mlws-NewTarget mlws-mod-accept"
           disabled={!model.canChange || adding}
@@ -251,6 +262,7 @@ function ComputeView(props: { model: ComputePageModel; context: IPageContext }):
       <ErrorBox message={model.error} />
       {adding && model.canChange && <NewTargetForm model={model} onClose={close} />}
       {model.targets.length > 0 && <TargetsTable model={model} context={context} />}
+      <UseSignal signal={props.vms.changed}>{() => <VMsSection model={props.vms} />}</UseSignal>
     </div>
   );
 }
@@ -336,15 +348,22 @@ function TargetView(props: { model: ComputePageModel; name: string; context: IPa
 
 export function createComputePage(request: IPageRequest, context: IPageContext): Widget {
   const model = new ComputePageModel();
+  const vms = new VMsModel();
   const name = request.id;
   const widget = ReactWidget.create(
     <UseSignal signal={model.changed}>
-      {() => (name ? <TargetView model={model} name={name} context={context} /> : <ComputeView model={model} context={context} />)}
+      {() => (name ? <TargetView model={model} name={name} context={context} /> : <ComputeView model={model} vms={vms} context={context} />)}
     </UseSignal>
   );
   widget.addClass('mlws-ComputeWidget');
   widget.title.label = name ? `Compute ${name}` : 'Compute';
-  widget.disposed.connect(() => model.dispose());
+  widget.disposed.connect(() => {
+    model.dispose();
+    vms.dispose();
+  });
   void model.refresh();
+  if (!name) {
+    void vms.refresh();
+  }
   return widget;
 }

@@ -1,0 +1,76 @@
+/**
+ * The idle warning: the server's `vm-idle-warning` event (a VM's idle check will stop it soon)
+ * becomes a JupyterLab notification "VM NAME stops at HH:MM: REASON" with the action
+ * "Postpone 1 h", shown once per VM and stop time however often the event comes, and only to
+ * who may postpone it (the VM's owner, a workspace owner: the server shows them its connection
+ * details); everyone else's feed carries the event too, and it is left alone there.
+ */
+
+import { Notification } from '@jupyterlab/apputils';
+import { Event } from '@jupyterlab/services';
+import { ISignal } from '@lumino/signaling';
+
+import { requestAPI } from './request';
+import { canManage, clock, IVM, postponeVM, vmErrorMessage } from './vms';
+
+export const VM_IDLE_WARNING_SCHEMA = 'https://jupyter-mlws.org/events/vm-idle-warning';
+
+interface IIdleWarning {
+  name: string;
+  stop_at: number;
+  reason: string;
+}
+
+function isWarning(event: Event.Emission): event is Event.Emission & IIdleWarning {
+  return (
+    event.schema_id === VM_IDLE_WARNING_SCHEMA && typeof event.name === 'string' && typeof event.stop_at === 'number'
+  );
+}
+
+/** The notification's text. */
+export function warningText(event: IIdleWarning): string {
+  const reason = (event.reason ?? '').trim();
+  return `VM ${event.name} stops at ${clock(event.stop_at)}${reason ? `: ${reason}` : ''}`;
+}
+
+async function postpone(name: string): Promise<void> {
+  try {
+    const until = await postponeVM(name);
+    Notification.success(`VM ${name} is not stopped for being idle before ${clock(until)}`, { autoClose: 5000 });
+  } catch (error) {
+    Notification.error(`VM ${name} could not be postponed: ${vmErrorMessage(error, 'postpone an idle stop')}`, {
+      autoClose: false
+    });
+  }
+}
+
+/** Show each idle warning of `events` once (per VM and stop time) while this page lives. */
+export function followIdleWarnings(events: ISignal<unknown, Event.Emission>): void {
+  const shown = new Set<string>();
+  events.connect((_, event) => {
+    if (!isWarning(event)) {
+      return;
+    }
+    const key = `${event.name}@${event.stop_at}`;
+    if (shown.has(key)) {
+      return;
+    }
+    shown.add(key);
+    void requestAPI<IVM>(`vms/${encodeURIComponent(event.name)}`)
+      .then(vm => canManage(vm) && show(event))
+      .catch(() => undefined); // gone, or not yours to see: nothing to postpone
+  });
+}
+
+function show(event: IIdleWarning): void {
+  Notification.warning(warningText(event), {
+    autoClose: false,
+    actions: [
+      {
+        label: 'Postpone 1 h',
+        caption: `Keep VM ${event.name} running for another hour at least`,
+        callback: () => void postpone(event.name)
+      }
+    ]
+  });
+}

@@ -1,0 +1,250 @@
+"""Notebook VMs in a real JupyterLab and Chromium, on a team's server (workspace roles applied),
+with the local provider (a real sshd per node): a VM created from the Compute page's form (a
+server's refusal shown verbatim first), its setup log
+shown while it comes up, then running in the page and the navigator with the Open JupyterLab
+button for its owner; the idle warning shown once as a JupyterLab notification with "Postpone 1 h"
+when the server publishes a ``vm-idle-warning`` event; stopped, a delete confirmed (Escape keeps
+it), and gone.  Someone else's VM: its controls disabled, saying whose it is; a reader's Create VM
+disabled, saying why."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlws_testing import start_jupyter, stop_jupyter
+
+from .conftest import CHROMIUM, SCREENSHOTS, lab_api, palette
+from .test_compute_page import NAMED_USER, grant
+
+SETUP = 'echo "setting up in $HOME"\nsleep 4\necho "setup finished"\n'
+EVENT_SCHEMA = "https://jupyter-mlws.org/events/vm-idle-warning"
+
+
+@pytest.fixture(scope="module")
+def vm_lab(sshd):
+    """``jupyter lab`` on a workspace whose local VMs work here (tests/vm_support.py), with
+    ``setup.sh`` in its folder and the test-only ``vm_idle_event`` extension."""
+    from vm_support import vm_workspace
+
+    from jupyter_mlws import Workspace
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    ws = vm_workspace()
+    root, folder = ws.root.parent, ws.root
+    ws.close()
+    (folder / "setup.sh").write_text(SETUP)
+    config = root / "home" / "config"
+    config.mkdir(parents=True)
+    (config / "jupyter_server_config.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "c.ServerApp.jpserver_extensions = {'vm_idle_event': True}\n" + NAMED_USER)
+    server = start_jupyter(root, lambda port, token: [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={folder}", "--MlwsApp.enforce_roles=True"], cwd=folder)
+    try:
+        yield {"url": server.url, "token": server.token, "ws": folder, "log": server.log}
+    finally:
+        stop_jupyter(server)
+        with Workspace.open(folder) as ws:
+            for vm in ws.vms.list():
+                ws.vms.delete(vm["name"], check_actor=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser, vm_lab):
+    """A fresh page at JupyterLab with the navigator open; its user ("alice") is a workspace
+    owner unless a test says otherwise."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{vm_lab['url']}lab/workspaces/vms-{id(page)}?mlws=open&token={vm_lab['token']}")
+    page.wait_for_selector("#jp-main-dock-panel")
+    vm_lab["user"] = page.evaluate("fetch('/api/me').then(r => r.json()).then(me => me.identity.username)")
+    grant(vm_lab, "owner")
+    page.reload()  # the first lists were fetched before the user had a role
+    page.wait_for_selector("#jp-main-dock-panel")
+    yield page
+    context.close()
+
+
+def has_route(vm_lab, path: str) -> bool:
+    """Whether the server knows ``POST mlws/api/vms/box/PATH`` (another branch adds it)."""
+    status, answer = lab_api(vm_lab, "POST", f"vms/box/{path}", {})
+    return not (status == 404 and "no API route" in answer["message"])
+
+
+def publish_idle_warning(vm_lab, stop_at: int, name: str = "box") -> None:
+    body = {"schema_id": EVENT_SCHEMA, "version": "1",
+            "data": {"name": name, "stop_at": stop_at,
+                     "reason": "idle for 50 min (no kernel busy, no tab open)"}}
+    req = urllib.request.Request(f"{vm_lab['url']}api/events", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"token {vm_lab['token']}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:  # Jupyter's own emitter, as the live feed's
+        assert resp.status == 204
+
+
+def row(page, name: str):
+    return page.locator(f".mlws-VMRow[data-vm='{name}']")
+
+
+def test_create_watch_open_idle_stop_delete(page, vm_lab):
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.locator(".mlws-OpenCompute").click()
+    page.wait_for_selector(".mlws-VMsSection")
+    page.locator(".mlws-NoVMs").wait_for()  # no VMs yet
+
+    # the form: the name field has the focus; a size the local provider lacks: its refusal verbatim
+    page.locator(".mlws-NewVM").click()
+    name = page.locator(".mlws-NewVM-name")
+    assert name.evaluate("e => e === document.activeElement")
+    assert page.locator(".mlws-NewVM-provider").input_value() == "local"
+    name.fill("box")
+    page.locator(".mlws-NewVM-size").fill("huge")
+    page.locator(".mlws-NewVM-setup-kind").select_option("path")
+    page.locator(".mlws-NewVM-setup-path").fill("no-such.sh")
+    page.locator(".mlws-NewVM-size").press("Enter")  # Enter submits
+    error = page.locator(".mlws-CreateVMError")
+    error.wait_for()
+    assert "no-such.sh: no such file in the server's folder" in error.inner_text()
+    page.locator(".mlws-NewVM-setup-path").fill("setup.sh")
+    page.locator(".mlws-NewVM-size").press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('.mlws-CreateVMError')?.textContent.includes('huge')")
+    status, answer = lab_api(vm_lab, "POST", "vms",
+                                 {"name": "box", "provider": "local", "size": "huge"})
+    assert status == 400 and error.inner_text() == answer["message"]  # the server's words; nothing created
+    assert lab_api(vm_lab, "GET", "vms")[1] == {"vms": []}
+    page.locator(".mlws-NewVM-size").fill("host")
+    page.locator(".mlws-NewVM-startup-kind").select_option("text")
+    page.locator(".mlws-NewVM-startup-text").fill("echo started at every start\n")
+    page.locator(".mlws-NewVM-idle_shutdown").fill("1h")
+    page.locator(".mlws-NewVM-name").press("Enter")
+
+    # it comes up; its setup log is shown and followed meanwhile
+    page.locator(".mlws-NewVMForm").wait_for(state="detached")
+    log = page.locator(".mlws-VMLog[data-vm='box'] .mlws-VMLogText")
+    log.wait_for()
+    page.wait_for_function(  # followed while the setup script runs (it sleeps 4 s)
+        "() => document.querySelector('.mlws-VMLogState')?.textContent.includes('following')")
+    page.wait_for_selector(".mlws-VMRow[data-vm='box'][data-state='running']", timeout=180_000)
+    page.wait_for_function(
+        "() => document.querySelector('.mlws-VMLogText').textContent.includes('setup finished')")
+    text = log.inner_text()
+    assert "setting up in" in text and "started at every start" in text
+    assert page.locator(".mlws-VMLogState").inner_text() == ""  # no longer followed
+    assert "running" in row(page, "box").locator(".mlws-VMState").inner_text()
+    owner = lab_api(vm_lab, "GET", "vms/box")[1]["owner"]
+    assert owner == "alice" and row(page, "box").locator(".mlws-VMOwner").inner_text() == owner
+    # the navigator lists it with its state
+    nav = page.locator(".mlws-NavVM[data-vm='box']")
+    page.wait_for_selector(".mlws-NavVM[data-vm='box'][data-state='running']")
+    assert "vm running" in nav.inner_text()
+
+    page.screenshot(path=str(SCREENSHOTS / "vms.png"))
+
+    # Open JupyterLab: the owner's; a new tab, or (a server without the open route) why not
+    button = row(page, "box").locator(".mlws-OpenVM")
+    assert button.is_enabled()
+    if has_route(vm_lab, "open"):
+        with page.context.expect_page() as opened:
+            button.click()
+        assert opened.value.url.startswith("http")
+        opened.value.close()
+    else:
+        button.click()
+        refusal = row(page, "box").locator(".mlws-VMRefusal")
+        refusal.wait_for()
+        assert "cannot open JupyterLab on a VM yet" in refusal.inner_text()
+
+    # the idle warning: one notification per stop time, with Postpone 1 h
+    stop_at = int((time.time() + 600) * 1000)
+    publish_idle_warning(vm_lab, stop_at, "ghost")  # no such VM (none of yours): not shown
+    publish_idle_warning(vm_lab, stop_at)
+    toast = page.locator(".Toastify__toast", has_text="VM box stops at")
+    toast.wait_for()
+    publish_idle_warning(vm_lab, stop_at)  # again: not shown twice
+    assert "idle for 50 min" in toast.inner_text()
+    assert page.locator(".Toastify__toast", has_text="VM ghost").count() == 0
+    page.wait_for_timeout(1000)  # the toast's entering animation, for the picture only
+    page.screenshot(path=str(SCREENSHOTS / "vm-idle-warning.png"))
+    publish_idle_warning(vm_lab, stop_at + 60_000)  # a new stop time: a new notification
+    page.locator(".Toastify__toast", has_text="VM box stops at").nth(1).wait_for()
+    assert page.locator(".Toastify__toast", has_text="VM box stops at").count() == 2
+    toast.first.get_by_role("button", name="Postpone 1 h").click()
+    answer = page.locator(".Toastify__toast", has_text="postpone")
+    answer.first.wait_for()
+    if has_route(vm_lab, "postpone"):
+        assert "is not stopped for being idle before" in answer.first.inner_text()
+    else:
+        assert "cannot postpone an idle stop yet" in answer.first.inner_text()
+
+    # stop; a delete is confirmed (Escape keeps the VM), then it is gone
+    row(page, "box").locator(".mlws-VM-stop").click()
+    page.wait_for_selector(".mlws-VMRow[data-vm='box'][data-state='stopped']", timeout=120_000)
+    assert not row(page, "box").locator(".mlws-OpenVM").is_enabled()
+    assert row(page, "box").locator(".mlws-OpenVM").get_attribute("title") == "box is stopped"
+    row(page, "box").locator(".mlws-DeleteVM").click()
+    page.locator(".jp-Dialog").wait_for()
+    page.keyboard.press("Escape")
+    page.locator(".jp-Dialog").wait_for(state="detached")
+    assert lab_api(vm_lab, "GET", "vms/box")[1]["state"] == "stopped"
+    row(page, "box").locator(".mlws-DeleteVM").click()
+    page.locator(".jp-Dialog .jp-mod-warn").click()
+    row(page, "box").wait_for(state="detached", timeout=120_000)
+    assert lab_api(vm_lab, "GET", "vms/box")[1]["state"] == "deleted"
+    page.wait_for_selector(".mlws-NavVM[data-vm='box']", state="detached")
+
+
+def test_someone_elses_vm_and_a_reader(page, vm_lab):
+    """Bob's VM: a contributor sees its state, its controls disabled saying whose it is; a
+    reader's Create VM is disabled, saying why."""
+    from jupyter_mlws import Workspace
+
+    with Workspace.open(vm_lab["ws"]) as ws:
+        ws.vms.create("bobs", provider="local", size="host", owner="bob", check_actor=False)
+    grant(vm_lab, "contributor")
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.locator(".mlws-OpenCompute").click()
+    page.wait_for_selector(".mlws-VMRow[data-vm='bobs'][data-state='running']")
+    assert page.locator(".mlws-NewVM").is_enabled()  # a contributor creates VMs of their own
+    for control in (".mlws-OpenVM", ".mlws-VM-stop", ".mlws-VM-restart", ".mlws-VMLogButton",
+                    ".mlws-DeleteVM"):
+        button = row(page, "bobs").locator(control)
+        assert not button.is_enabled(), control
+        assert button.get_attribute("title").startswith(
+            "bobs belongs to bob: only its owner or a workspace owner")
+    page.wait_for_selector(".mlws-NavVM[data-vm='bobs'][data-state='running']")
+    grant(vm_lab, "reader")
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.locator(".mlws-OpenCompute").click()
+    page.wait_for_selector(".mlws-VMRow[data-vm='bobs']")
+    create = page.locator(".mlws-NewVM")
+    assert not create.is_enabled() and "you are a reader" in create.get_attribute("title")
+    with Workspace.open(vm_lab["ws"]) as ws:
+        ws.vms.delete("bobs", check_actor=False)
+
+
+def test_dark_theme_and_escape(page, vm_lab):
+    """The Create VM form in JupyterLab Dark (a look, for the screenshot); Escape closes it."""
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.locator(".mlws-OpenCompute").click()
+    page.locator(".mlws-NewVM").click()
+    palette(page, "JupyterLab Dark")
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
+    page.locator(".mlws-NewVM-name").fill("box2")
+    page.screenshot(path=str(SCREENSHOTS / "vms-dark.png"))
+    page.keyboard.press("Escape")  # closes the form; the focus goes back to Create VM
+    page.locator(".mlws-NewVMForm").wait_for(state="detached")
+    page.wait_for_function("() => document.activeElement?.classList.contains('mlws-NewVM')")
+    palette(page, "JupyterLab Light")
