@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..access import OWNER, check_user
+from ..compute.settings import DEFAULT_KEEPALIVE
 from ..errors import AlreadyExists, Conflict, InvalidInput, MlwsError, NotFound, PermissionDenied, Unavailable
 from . import nodes as N
 from . import reach, spec
@@ -565,7 +566,8 @@ class VMService:
         return {"name": vm["name"], "type": "vm", "builtin": False, "created_at": vm["created_at"],
                 "created_by": vm["created_by"], "host": vm["host"], "port": vm["ssh_port"],
                 "user": vm["ssh_user"], "workdir": "mlws-work", "python": vm["python"] or "python3",
-                "key_secret": vm["key_secret"], "env": "system", "host_key": vm["host_key"],
+                "key_secret": vm["key_secret"], "env": "system", "keepalive": DEFAULT_KEEPALIVE,
+                "host_key": vm["host_key"],
                 "host_key_fingerprint": reach.fingerprint(vm["host_key"]), "state": vm["state"],
                 "owner": vm["owner"]}
 
