@@ -216,8 +216,9 @@ VM_PATHS = {
         params=[VM, {**_param("action"), "schema": {"enum": ["start", "stop", "restart"]}}],
         status="202")},
     "/vms/{vm}/postpone": {"post": _op(
-        "Postpone the running VM's idle stop by an hour (its owner or a workspace owner; 409 "
-        "while it is not running): {postponed_until: ms}", "vms", params=[VM])},
+        "Postpone the running VM's idle stop (by an hour, or {hours: 0.1 to 24}; its owner or a "
+        "workspace owner; 409 while it is not running): {postponed_until: ms}", "vms",
+        params=[VM], body="VMPostponement")},
     "/vms/{vm}/logs": {"get": _op(
         "The VM's log: its lifecycle and its scripts' output (its owner or a workspace owner)",
         "vms", params=[VM, _param("tail", "query", "Only the last N bytes (1 to 1073741824)",
@@ -230,6 +231,8 @@ VM_PATHS = {
     },
 }
 VM_SCHEMAS = {
+    "VMPostponement": _body([], {"hours": {"type": "number", "minimum": 0.1, "maximum": 24}},
+                            {"hours": 1}),
     "VMCreation": _body(["name", "provider", "size"], {
         "name": {"type": "string", "minLength": 1, "maxLength": 63},
         "provider": {"type": "string", "minLength": 1, "maxLength": 64},

@@ -71,15 +71,15 @@ class VMActionHandler(VMBase):
 
 
 class VMPostponeHandler(VMBase):
-    """POST: no idle stop for an hour, ``{"postponed_until": ms}`` (its owner or a workspace
-    owner; 409 while the VM is not running)."""
+    """POST ``{}`` or ``{"hours": H}``: no idle stop for an hour (or H), ``{"postponed_until":
+    ms}`` (its owner or a workspace owner; 409 while the VM is not running)."""
 
     @web.authenticated
     @authorized
     async def post(self, vm):
-        self.body()
+        hours = self.body().get("hours", 1.0)
         ws = await self.ws()
-        self.reply(await self.call(ws.vm_idle.postpone, vm, **self.who()))
+        self.reply(await self.call(ws.vm_idle.postpone, vm, hours=hours, **self.who()))
 
 
 class VMLogsHandler(VMBase):
