@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ import pytest
 from jupyter_mlws.scheduler import PROVIDERS, Scheduler, Watchers, load
 from mlws_testing import wait_for
 
-UTC = timezone.utc
 FAKE = '''
 from datetime import datetime, timezone
 from jupyter_mlws.cron import parse

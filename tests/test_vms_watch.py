@@ -7,11 +7,12 @@ idle."""
 
 from __future__ import annotations
 
-import shutil
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from test_idle_server import jupyter_server
+from test_scheduler import vm_ws  # noqa: F401  (a workspace whose local VMs work here)
 
 from jupyter_mlws.scheduler import Scheduler
 from jupyter_mlws.vms.watch import VMWatch
@@ -26,18 +27,6 @@ def server(tmp_path_factory):
     started = jupyter_server(tmp_path_factory.mktemp("vm-jupyter"))
     yield started
     stop_jupyter(started)
-
-
-@pytest.fixture
-def vm_ws(sshd):
-    from vm_support import vm_workspace
-
-    ws = vm_workspace()
-    yield ws
-    for vm in ws.vms.list():
-        ws.vms.delete(vm["name"], check_actor=False)
-    ws.close()
-    shutil.rmtree(ws.root.parent, ignore_errors=True)
 
 
 class Clock:
@@ -116,3 +105,23 @@ def test_the_scheduler_runs_the_vm_watchers_of_its_providers(vm_ws):
     # no Jupyter details recorded yet: unknown, never idle, never stopped at once
     assert vm_ws.vm_idle.show("plain")["idle"]["action"] == "none"
     assert vm_ws.vms.show("plain")["state"] == "running"
+
+
+def test_mlws_vm_postpone_from_the_cli(vm_ws):
+    from click.testing import CliRunner
+
+    from jupyter_mlws.cli import main
+
+    vm_ws.vms.create("cli", provider="local", size="host", idle_shutdown="30m")
+    runner = CliRunner()
+    result = runner.invoke(main, ["-w", str(vm_ws.root), "vm", "postpone", "cli", "--json"])
+    assert result.exit_code == 0, result.output
+    until = json.loads(result.output)["postponed_until"]
+    assert until == int(vm_ws.idle_postpones.until("vm", vm_ws.vms.show("cli")["id"]).timestamp() * 1000)
+    result = runner.invoke(main, ["-w", str(vm_ws.root), "vm", "postpone", "cli", "--hours", "30"])
+    assert result.exit_code == 2 and "postponed by 0.1 to 24 hours, got 30.0" in result.output
+    vm_ws.vms.stop("cli")
+    result = runner.invoke(main, ["-w", str(vm_ws.root), "vm", "postpone", "cli"])
+    assert result.exit_code == 5 and "only a running vm's idle stop can be postponed" in result.output
+    result = runner.invoke(main, ["-w", str(vm_ws.root), "vm", "postpone", "nosuch"])
+    assert result.exit_code == 3 and "no vm 'nosuch'" in result.output

@@ -133,23 +133,13 @@ class MlwsApp(ExtensionApp):
                 return
 
     async def stop_extension(self):
-        if self._scheduler_task is not None:
-            self._scheduler_task.cancel()
-            try:
-                await self._scheduler_task
-            except asyncio.CancelledError:
-                pass
-            self._scheduler_task = None
+        await _cancel(self._scheduler_task)
+        self._scheduler_task = None
         if self._scheduler is not None:
             await asyncio.to_thread(self._scheduler.stop)
             self._scheduler = None
-        if self._watch_task is not None:
-            self._watch_task.cancel()
-            try:
-                await self._watch_task
-            except asyncio.CancelledError:
-                pass
-            self._watch_task = None
+        await _cancel(self._watch_task)
+        self._watch_task = None
         if self._ws is not None:
             self._ws.close()
             self._ws = None
@@ -311,6 +301,17 @@ class MlwsApp(ExtensionApp):
 
         await publish_changes(self.open_workspace, self.serverapp.event_logger.emit,
                               self._authorizer.end_refused_streams, self.poll_interval, self.log)
+
+
+async def _cancel(task) -> None:
+    """Cancel an asyncio task (None: nothing) and wait until it ended."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
 
 
 main = launch_new_instance = MlwsApp.launch_instance

@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from ..errors import Conflict
+from ..errors import Conflict, InvalidInput
 from ..fsutil import atomic_write
 from ..ticks import to_ms
 from . import states as S
@@ -25,6 +25,8 @@ from .idle import Decision
 STALE_AFTER_S = 300.0
 #: the owner kind of VMs' postponements (:mod:`.postpones`)
 KIND = "vm"
+#: how long a postponement may be, hours
+MIN_HOURS, MAX_HOURS = 0.1, 24.0
 
 
 class VMIdleStates:
@@ -108,12 +110,16 @@ class VMIdleStates:
                  hours: float = 1.0) -> dict:
         """No idle stop of running VM ``name`` for ``hours`` (default 1; a later postponement
         already set is kept): ``{"postponed_until": ms}``.  Its owner or a workspace owner.
-        Raises NotFound, PermissionDenied, Conflict (a VM not running), InvalidInput (a duration
-        outside 1 minute to 24 h)."""
+        Raises NotFound, PermissionDenied, Conflict (a VM not running), InvalidInput (``hours``
+        outside :data:`MIN_HOURS` to :data:`MAX_HOURS`)."""
         from datetime import timedelta
 
         from ..access import os_user
 
+        if isinstance(hours, bool) or not isinstance(hours, (int, float)) \
+                or not MIN_HOURS <= hours <= MAX_HOURS:
+            raise InvalidInput(f"a vm's idle stop is postponed by {MIN_HOURS} to {MAX_HOURS:g} "
+                               f"hours, got {hours!r}")
         vm = self.vms.manage(name, actor=actor, check_actor=check_actor)
         if vm["state"] != S.RUNNING:
             raise Conflict(f"vm {vm['name']!r} is {vm['state']}: only a running vm's idle stop "
