@@ -526,6 +526,15 @@ class Workspace:
                          target_exists=self.compute.has_record)
 
     @cached_property
+    def vm_idle(self):
+        """What the idle check last decided per running VM, and postponing a VM's idle stop
+        (see :mod:`jupyter_mlws.vms.idle_states`)."""
+        from .vms.idle_states import VMIdleStates
+
+        return VMIdleStates(self.root / ".mlws" / "vms" / "idle", vms=self.vms,
+                            postpones=self.idle_postpones)
+
+    @cached_property
     def executions(self):
         """Runs executed on other machines, as the workspace server sees them: their job and
         bundle, attempts, cancels, live logs (see :mod:`jupyter_mlws.executions`)."""

@@ -20,6 +20,7 @@ def _join_groups() -> None:
     from .pipelines import pipeline
     from .run_values import run_cells, run_values
     from .runs import run
+    from .scheduler import scheduler
     from .secrets import secret
     from .server import server
     from .vms import compute_gc, vm
@@ -29,7 +30,7 @@ def _join_groups() -> None:
         run.add_command(command)
     compute.add_command(compute_gc)
     for command in (quickstart, workspace, experiment, run, model, access, secret, compute, env,
-                    server, endpoint, pipeline, vm):
+                    server, scheduler, endpoint, pipeline, vm):
         main.add_command(command)
 
 

@@ -89,6 +89,21 @@ for _verb, _text in (("start", "Start VM NAME (its startup script runs again).")
     _action(_verb, _text)
 
 
+@vm.command("postpone")
+@click.argument("name")
+@click.option("--hours", type=float, default=1.0, show_default=True,
+              help="How long no idle stop may happen (up to 24).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def vm_postpone(ctx, name, hours, as_json) -> None:
+    """Postpone VM NAME's idle stop (a running VM; its owner or a workspace owner)."""
+    result = _ws(ctx).vm_idle.postpone(name, hours=hours)
+    if as_json:
+        return _json(result)
+    click.echo(f"vm {name}: no idle stop before {_time(result['postponed_until'])}")
+
+
 @vm.command("list")
 @click.option("--all", "everything", is_flag=True, help="Deleted VMs too.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import AlreadyExists, Conflict, InvalidInput, NotFound, Unavailable
@@ -411,6 +411,19 @@ class ComputeService:
             return conn.execute(select(R.c.run_id).join(S.runs, R.c.run_id == S.runs.c.id)
                                 .where(R.c.target != T.LOCAL, S.runs.c.status.in_(LIVE))
                                 .limit(1)).first() is not None
+
+    def runs_on(self, name: str) -> tuple[int, int | None]:
+        """``(runs queued or running on target name, when the last run there ended: ms or
+        None)``: what keeps a notebook VM awake (:mod:`jupyter_mlws.vms.idle`)."""
+        runs = S.runs
+        on = select(runs.c.status, runs.c.end_time).join(R, R.c.run_id == runs.c.id) \
+            .where(R.c.target == name).subquery()
+        with self.db.read() as conn:
+            live = conn.execute(select(func.count()).select_from(on)
+                                .where(on.c.status.in_(LIVE))).scalar()
+            ended = conn.execute(select(func.max(on.c.end_time))
+                                 .where(on.c.status.not_in(LIVE))).scalar()
+        return int(live or 0), ended
 
     def is_local(self, name: str) -> bool:
         """Whether target ``name`` is this machine (``local``)."""

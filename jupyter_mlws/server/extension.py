@@ -11,6 +11,11 @@ no other extension).  Configure with::
 
     c.MlwsApp.workspace = "/srv/team-ws"   # default: $MLWS_WORKSPACE, else the server's root
     c.MlwsApp.enforce_roles = True          # a team server: the role table decides per user
+    c.MlwsApp.scheduler = False             # no scheduler here (e.g. 'mlws scheduler' runs it)
+
+The scheduler host (:mod:`jupyter_mlws.scheduler`: VM start/stop schedules, idle shutdown,
+scheduled runs) starts with the server once its workspace can be opened, on threads of its own,
+and stops with it.
 """
 
 from __future__ import annotations
@@ -73,6 +78,11 @@ class MlwsApp(ExtensionApp):
              "authenticated Jupyter user acts as the workspace's owner (a personal server).")
     poll_interval = Float(
         1.0, config=True, help="Seconds between looks for changes of runs and endpoints (live events).")
+    scheduler = Bool(
+        True, config=True,
+        help="Run the workspace's scheduler (VM start/stop schedules, idle shutdown, scheduled "
+             "runs) in this server. Any number of schedulers may watch one workspace: each tick "
+             "is acted on once.")
 
     # -- setup -----------------------------------------------------------------------
 
@@ -80,6 +90,8 @@ class MlwsApp(ExtensionApp):
         self._ws = None
         self._ws_lock = threading.Lock()
         self._watch_task = None
+        self._scheduler = None
+        self._scheduler_task = None
         from .authorizer import install
         from .status import register_schemas
 
@@ -101,15 +113,33 @@ class MlwsApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp):
         # one poll loop per server, started once the event loop runs
         self._watch_task = asyncio.create_task(self._watch())
+        if self.scheduler:
+            self._scheduler_task = asyncio.create_task(self._start_scheduler())
+
+    async def _start_scheduler(self) -> None:
+        """Start the scheduler host once the workspace opens (looked for every 10 s)."""
+        from ..scheduler import Scheduler
+
+        while True:
+            try:
+                ws = await asyncio.to_thread(self.open_workspace)
+                self._scheduler = await asyncio.to_thread(Scheduler, ws)
+                self._scheduler.start()
+                return
+            except E.MlwsError:
+                await asyncio.sleep(10.0)  # no workspace yet
+            except Exception:
+                self.log.exception("jupyter_mlws: the scheduler could not start")
+                return
 
     async def stop_extension(self):
-        if self._watch_task is not None:
-            self._watch_task.cancel()
-            try:
-                await self._watch_task
-            except asyncio.CancelledError:
-                pass
-            self._watch_task = None
+        await _cancel(self._scheduler_task)
+        self._scheduler_task = None
+        if self._scheduler is not None:
+            await asyncio.to_thread(self._scheduler.stop)
+            self._scheduler = None
+        await _cancel(self._watch_task)
+        self._watch_task = None
         if self._ws is not None:
             self._ws.close()
             self._ws = None
@@ -271,6 +301,17 @@ class MlwsApp(ExtensionApp):
 
         await publish_changes(self.open_workspace, self.serverapp.event_logger.emit,
                               self._authorizer.end_refused_streams, self.poll_interval, self.log)
+
+
+async def _cancel(task) -> None:
+    """Cancel an asyncio task (None: nothing) and wait until it ended."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
 
 
 main = launch_new_instance = MlwsApp.launch_instance

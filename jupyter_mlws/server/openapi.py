@@ -215,6 +215,10 @@ VM_PATHS = {
         "start, stop or restart the VM (its owner or a workspace owner; 202 at once)", "vms", "VM",
         params=[VM, {**_param("action"), "schema": {"enum": ["start", "stop", "restart"]}}],
         status="202")},
+    "/vms/{vm}/postpone": {"post": _op(
+        "Postpone the running VM's idle stop (by an hour, or {hours: 0.1 to 24}; its owner or a "
+        "workspace owner; 409 while it is not running): {postponed_until: ms}", "vms",
+        params=[VM], body="VMPostponement")},
     "/vms/{vm}/logs": {"get": _op(
         "The VM's log: its lifecycle and its scripts' output (its owner or a workspace owner)",
         "vms", params=[VM, _param("tail", "query", "Only the last N bytes (1 to 1073741824)",
@@ -227,6 +231,8 @@ VM_PATHS = {
     },
 }
 VM_SCHEMAS = {
+    "VMPostponement": _body([], {"hours": {"type": "number", "minimum": 0.1, "maximum": 24}},
+                            {"hours": 1}),
     "VMCreation": _body(["name", "provider", "size"], {
         "name": {"type": "string", "minLength": 1, "maxLength": 63},
         "provider": {"type": "string", "minLength": 1, "maxLength": 64},
@@ -247,7 +253,10 @@ VM_SCHEMAS = {
         "size": {"type": "string"}, "state": {"type": "string"}, "reason": {"type": "string"},
         "owner": {"type": "string"}, "host": {"type": ["string", "null"]},
         "ssh_port": {"type": ["integer", "null"]}, "host_key_fingerprint": {"type": ["string", "null"]},
-        "events": {"type": "array", "items": {"type": "object"}}}},
+        "events": {"type": "array", "items": {"type": "object"}},
+        "idle": {"type": ["object", "null"], "description": "The idle check's newest decision "
+                 "(null when not known): action none|warn|stop, stop_at (ms or null), reason, "
+                 "postponed_until (ms or null)"}}},
 }
 
 PATHS = {

@@ -3,7 +3,9 @@
 One loop per server polls the change feed (:mod:`jupyter_mlws.watch`) every ``poll_interval``
 seconds, in a thread, and emits what changed under the event schemas in ``events/``: run
 status, run metrics (at most one event per run and poll), run logs, endpoint health, model
-changes (registered, a new version or alias, deleted).  Before it
+changes (registered, a new version or alias, deleted), and notebook VMs' coming idle stops
+(once per VM and stop time: :meth:`jupyter_mlws.vms.idle_states.VMIdleStates.warnings`, written by
+whichever scheduler checked the VM).  Before it
 publishes, every events stream whose user may no longer read the workspace (a revoked role)
 is closed, so such a stream ends within one poll.
 """
@@ -22,8 +24,10 @@ RUN_METRICS_SCHEMA = "https://jupyter-mlws.org/events/run-metrics"
 RUN_LOGS_SCHEMA = "https://jupyter-mlws.org/events/run-logs"
 ENDPOINT_HEALTH_SCHEMA = "https://jupyter-mlws.org/events/endpoint-health"
 MODEL_CHANGE_SCHEMA = "https://jupyter-mlws.org/events/model-change"
+VM_IDLE_WARNING_SCHEMA = "https://jupyter-mlws.org/events/vm-idle-warning"
 #: the schema files in ``events/``
-SCHEMA_FILES = ("run-status", "run-metrics", "run-logs", "endpoint-health", "model-change")
+SCHEMA_FILES = ("run-status", "run-metrics", "run-logs", "endpoint-health", "model-change",
+                "vm-idle-warning")
 
 
 def register_schemas(event_logger) -> None:
@@ -36,7 +40,8 @@ async def publish_changes(open_workspace: Callable, emit: Callable,
                           end_refused_streams: Callable[[], Awaitable], interval: float, log) -> None:
     """Poll the workspace's change feed every ``interval`` seconds and ``emit`` what changed,
     until cancelled (``open_workspace`` blocks: it runs in a thread, like every poll)."""
-    runs = endpoints = models = None
+    runs = endpoints = models = ws = None
+    warned: dict[str, int] = {}  # VM id -> the stop time last published
     while True:
         try:
             if runs is None:
@@ -46,6 +51,7 @@ async def publish_changes(open_workspace: Callable, emit: Callable,
             statuses = await asyncio.to_thread(runs.poll)
             health = await asyncio.to_thread(endpoints.poll)
             model_changes = await asyncio.to_thread(models.poll)
+            warnings = await asyncio.to_thread(ws.vm_idle.warnings)
             # a stream whose user lost the right to read gets none of these: closed first
             await end_refused_streams()
             for event in statuses:
@@ -58,6 +64,11 @@ async def publish_changes(open_workspace: Callable, emit: Callable,
                 emit(schema_id=ENDPOINT_HEALTH_SCHEMA, data=event)
             for event in model_changes:
                 emit(schema_id=MODEL_CHANGE_SCHEMA, data=event)
+            for w in warnings:
+                if warned.get(w["id"]) != w["stop_at"]:
+                    emit(schema_id=VM_IDLE_WARNING_SCHEMA,
+                         data={"name": w["name"], "stop_at": w["stop_at"], "reason": w["reason"]})
+            warned = {w["id"]: w["stop_at"] for w in warnings}
         except E.MlwsError:
             pass  # no workspace yet, or the store is busy: look again later
         except Exception:  # never let the loop die silently

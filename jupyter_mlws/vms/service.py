@@ -422,18 +422,27 @@ class VMService:
         return found[0]
 
     def stop(self, name: str, *, actor: str | None = None, check_actor: bool = True,
-             wait: bool = True) -> dict:
-        """Stop a running (or failed) VM's node, keeping it; ``stopped``.  A stopped VM is left as
-        it is.  Raises Conflict, PermissionDenied, VMFailed (``failed``: the node may still run)."""
+             wait: bool = True, reason: str | None = None) -> dict:
+        """Stop a running (or failed) VM's node, keeping it; ``stopped``, with ``reason`` in its
+        events (default "stopped by ACTOR").  A stopped VM is left as it is.  Raises Conflict,
+        PermissionDenied, VMFailed (``failed``: the node may still run)."""
         vm = self.records.get(spec.check_vm_name(name))
         actor = self._manage(vm, actor, check_actor)
         if vm["state"] == S.STOPPED:
             return self.show(name, actor=actor, check_actor=False)
-        vm = self.records.move(vm["id"], S.STOPPING, f"stopped by {actor}", actor, done="stopped")
-        (self._stop if wait else lambda *a: self._background(self._stop, *a))(vm, actor)
+        reason = reason or f"stopped by {actor}"
+        vm = self.records.move(vm["id"], S.STOPPING, reason, actor, done="stopped")
+        (self._stop if wait else lambda *a: self._background(self._stop, *a))(vm, actor, reason)
         return self.show(name, actor=actor, check_actor=False)
 
-    def _stop(self, vm: dict, actor: str) -> None:
+    def manage(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
+        """VM ``name``'s record once ``actor`` may act on it (its owner or a workspace owner);
+        NotFound, PermissionDenied."""
+        vm = self.records.get(spec.check_vm_name(name))
+        self._manage(vm, actor, check_actor)
+        return vm
+
+    def _stop(self, vm: dict, actor: str, reason: str) -> None:
         from libcloud.compute.types import NodeState
 
         log = self._log(vm)
@@ -445,8 +454,8 @@ class VMService:
                 log.say(f"stopping node {node.id}")
                 driver.stop_node(node)
                 N.wait_state(driver, prov, node, NodeState.STOPPED)
-            self.records.move(vm["id"], S.STOPPED, f"stopped by {actor}", actor,
-                              expect=(S.STOPPING,), done="stopped")
+            self.records.move(vm["id"], S.STOPPED, reason, actor, expect=(S.STOPPING,),
+                              done="stopped")
             log.say("stopped")
         except Exception as exc:  # noqa: BLE001
             reason = (f"the stop step failed: {N.why(exc)}; the node may still run: stop it again "

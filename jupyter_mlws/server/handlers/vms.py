@@ -1,5 +1,5 @@
 """Notebook VMs under ``{base_url}mlws/api/vms``: list, show, create, start, stop, restart,
-delete, logs; and ``/vms-gc``, the leftovers at the providers.
+delete, logs, postpone (an idle stop); and ``/vms-gc``, the leftovers at the providers.
 
 Creating, starting, stopping, restarting and deleting answer 202 at once (the input checked
 first: a bad provider, size, image or region is a 400 and nothing is recorded); the provider's
@@ -49,7 +49,7 @@ class VMHandler(VMBase):
     @authorized
     async def get(self, vm):
         ws = await self.ws()
-        self.reply(await self.call(ws.vms.show, vm, **self.who()))
+        self.reply(await self.call(ws.vm_idle.show, vm, **self.who()))
 
     @web.authenticated
     @authorized
@@ -68,6 +68,18 @@ class VMActionHandler(VMBase):
         ws = await self.ws()
         self.reply(await self.call(getattr(ws.vms, action), vm, wait=False, **self.who()),
                    status=202)
+
+
+class VMPostponeHandler(VMBase):
+    """POST ``{}`` or ``{"hours": H}``: no idle stop for an hour (or H), ``{"postponed_until":
+    ms}`` (its owner or a workspace owner; 409 while the VM is not running)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, vm):
+        hours = self.body().get("hours", 1.0)
+        ws = await self.ws()
+        self.reply(await self.call(ws.vm_idle.postpone, vm, hours=hours, **self.who()))
 
 
 class VMLogsHandler(VMBase):
@@ -110,5 +122,6 @@ ROUTES = [
     ("/vms-gc", VMsGcHandler),
     ("/vms/{vm}", VMHandler),
     ("/vms/{vm}/logs", VMLogsHandler),
+    ("/vms/{vm}/postpone", VMPostponeHandler),
     ("/vms/{vm}/{action:start|stop|restart}", VMActionHandler),
 ]
