@@ -79,15 +79,25 @@ def _python_for(user: str, home: Path) -> str:
     ``import jupyter_mlws`` needs none of its dependencies."""
     import jupyter_mlws
 
-    lib = home / "mlws-lib"
+    for old in home.glob("mlws-lib-*"):  # another test session's, when that session is over
+        pid = old.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    lib = _lib(home)
     shutil.rmtree(lib, ignore_errors=True)
     shutil.copytree(Path(jupyter_mlws.__file__).parent, lib / "jupyter_mlws", symlinks=True,
                     ignore=shutil.ignore_patterns("static", "labextension", "__pycache__"))
-    wrapper = home / "mlws-python"
+    wrapper = home / f"mlws-python-{os.getpid()}"
     wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={lib} exec /usr/bin/python3 "$@"\n')
     wrapper.chmod(0o755)
     subprocess.run(["chown", "-R", f"{user}:", str(lib), str(wrapper)], check=True)
     return str(wrapper)
+
+
+def _lib(home: Path) -> Path:
+    """This test session's copy of jupyter_mlws in the login user's home (sessions running at
+    once on one machine share the login user, never this folder)."""
+    return home / f"mlws-lib-{os.getpid()}"
 
 
 def executor_python(user: LoginUser) -> str:
@@ -97,8 +107,8 @@ def executor_python(user: LoginUser) -> str:
     import site
 
     packages = next(p for p in site.getsitepackages() if Path(p, "nbclient").is_dir())
-    wrapper = user.home / "mlws-run-python"
-    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={user.home / "mlws-lib"}:{packages} '
+    wrapper = user.home / f"mlws-run-python-{os.getpid()}"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={_lib(user.home)}:{packages} '
                        'exec /usr/bin/python3 "$@"\n')
     wrapper.chmod(0o755)
     if os.geteuid() == 0:
