@@ -215,6 +215,11 @@ VM_PATHS = {
         "start, stop or restart the VM (its owner or a workspace owner; 202 at once)", "vms", "VM",
         params=[VM, {**_param("action"), "schema": {"enum": ["start", "stop", "restart"]}}],
         status="202")},
+    "/vms/{vm}/open": {"post": _op(
+        "The URL that opens the running VM's JupyterLab in a new tab (its token inside; its owner "
+        "or a workspace owner): a port of the workspace server's machine tunnelled to the VM; 409 "
+        "while the VM is not running, 503 naming the failing step (DNS, TCP, host key, "
+        "authentication, tunnel, the remote port not up yet)", "vms", "VMOpen", params=[VM])},
     "/vms/{vm}/logs": {"get": _op(
         "The VM's log: its lifecycle and its scripts' output (its owner or a workspace owner)",
         "vms", params=[VM, _param("tail", "query", "Only the last N bytes (1 to 1073741824)",
@@ -227,6 +232,9 @@ VM_PATHS = {
     },
 }
 VM_SCHEMAS = {
+    "VMOpen": {"type": "object", "required": ["url", "expires_at"], "properties": {
+        "url": {"type": "string", "description": "Opens the VM's JupyterLab (holds its token)"},
+        "expires_at": {"type": ["integer", "null"], "description": "ms; null: while the VM runs"}}},
     "VMCreation": _body(["name", "provider", "size"], {
         "name": {"type": "string", "minLength": 1, "maxLength": 63},
         "provider": {"type": "string", "minLength": 1, "maxLength": 64},

@@ -371,13 +371,14 @@ class VMService:
         authentication, tunnel, the remote port not up yet)."""
         vm = self.records.get(spec.check_vm_name(name))
         actor = self._manage(vm, actor, check_actor)
-        if self.lab is None or not self.providers.get(vm["provider"]).ssh:
-            raise Conflict(f"vm {name!r} has no JupyterLab (its provider reaches no node over SSH)")
         if vm["state"] != S.RUNNING:
             hint = {S.STOPPED: f": start it first ('mlws vm start {name}')",
                     S.FAILED: f": see why with 'mlws vm show {name}', then start it again"}
             raise Conflict(f"vm {name!r} is {vm['state']}, not running: JupyterLab opens on a "
                            f"running VM only{hint.get(vm['state'], '')}")
+        if self.lab is None or not self.providers.get(vm["provider"]).ssh:
+            raise Conflict(f"vm {name!r} runs no JupyterLab (vm_jupyterlab = false in the "
+                           "workspace's mlws.toml, or its provider reaches no node over SSH)")
         return self.lab.open(vm, actor)
 
     # -- start, stop, restart, delete ----------------------------------------------------------

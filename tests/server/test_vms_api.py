@@ -76,6 +76,11 @@ async def test_a_vm_over_rest_with_roles(api, team, mlws_ws):
     assert (await _settled(api, "box"))["state"] == "stopped"
     r = await api("POST", "vms", "box", "stop", user=OWNER)  # a stopped VM stays stopped
     assert r.code == 202 and r.json["state"] == "stopped"
+    for user in (READER, NOBODY):  # open: its owner or a workspace owner
+        assert (await api("POST", "vms", "box", "open", user=user)).code == 403
+    r = await api("POST", "vms", "box", "open", user=CONTRIBUTOR)
+    assert r.code == 409 and "is stopped, not running" in r.json["message"] \
+        and "mlws vm start box" in r.json["message"]
     assert (await api("POST", "vms", "box", "start", user=OWNER)).code == 202
     assert (await _settled(api, "box"))["state"] == "running"
     assert (await api("POST", "vms", "box", "restart", user=CONTRIBUTOR)).code == 202
