@@ -535,7 +535,16 @@ class Workspace:
         if not isinstance(wanted, bool):
             raise InvalidInput(f"vm_jupyterlab in the workspace's mlws.toml is true or false, got "
                                f"{wanted!r}")
-        return Lab(self.root, self.secrets, environment_python(self.environments)) if wanted else None
+        return Lab(self.root, self.secrets, environment_python(self.environments),
+                   self.vm_tokens) if wanted else None
+
+    @cached_property
+    def vm_tokens(self):
+        """The tokens notebook VMs' kernels record into the workspace with (see
+        :mod:`jupyter_mlws.vms.tokens`)."""
+        from .vms.tokens import VMTokens
+
+        return VMTokens(self.db)
 
     @cached_property
     def executions(self):

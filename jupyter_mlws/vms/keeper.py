@@ -9,7 +9,7 @@ tunnel, JupyterLab) and its log (``.mlws/vms/keepers/VM_ID.log``):
 
 1. connect to the VM (its pinned host key, its login key);
 2. a reverse tunnel: the workspace server reachable on the VM's 127.0.0.1
-   (``MLWS_WORKSPACE`` for JupyterLab there);
+   (``MLWS_WORKSPACE`` for JupyterLab there, and a new VM token as ``MLWS_TOKEN``);
 3. a free port on the VM's 127.0.0.1, and JupyterLab started there with ``PYTHON`` (its token
    from the VM's secret, handed over in its environment on stdin, never argv); its output goes
    to the VM's log (``mlws vm logs``);
@@ -75,8 +75,9 @@ def keep(ws, vm: dict, python: str, state) -> int:
                             f"{out.decode(errors='replace')[-300:]}")
         port = int(out.split()[-1])
         token = ws.secrets.read(vm["owner"], token_secret(vm), check_actor=False)
-        proc = conn.start(lab_argv(python, port), env={"JUPYTER_TOKEN": token,
-                                                       "MLWS_WORKSPACE": url})
+        proc = conn.start(lab_argv(python, port), env={
+            "JUPYTER_TOKEN": token, "MLWS_WORKSPACE": url,
+            "MLWS_TOKEN": ws.vms.lab.tokens.issue(vm)})
         say(f"JupyterLab started on the VM's 127.0.0.1:{port} (process group {proc.pgid})")
         ended: list[int] = []
         waiter = threading.Thread(target=lambda: ended.append(

@@ -15,7 +15,8 @@ At every start of a VM (its creation included) the bootstrap step :meth:`Lab.ste
 
 The keeper holds the VM's SSH connection for as long as the VM runs: a reverse tunnel that
 brings the workspace server (:func:`jupyter_mlws.remote.server.ensure_server`) to the VM's
-127.0.0.1 (``MLWS_WORKSPACE`` of JupyterLab there), JupyterLab itself (bound to the VM's
+127.0.0.1 (``MLWS_WORKSPACE`` of JupyterLab there, with a VM token as ``MLWS_TOKEN``: its
+kernels record into the workspace as the VM's owner, see :mod:`.tokens`), JupyterLab itself (bound to the VM's
 127.0.0.1 on a free port, its output in the VM's log: ``mlws vm logs``), and a local port
 forward from this machine's 127.0.0.1 to it.  Stopping or deleting the VM stops its keeper
 (:meth:`Lab.stop`), which stops JupyterLab's process group on the VM first.
@@ -87,13 +88,17 @@ class Lab:
     python_for : callable
         ``python_for(ctx) -> str``: the interpreter on the VM that runs JupyterLab (see the
         module's text); raises a workspace error naming what failed.
+    tokens : VMTokens
+        The tokens the VM's kernels record into the workspace with (:mod:`.tokens`): its keeper
+        issues one at each start, :meth:`stop` revokes them.
     timeout : float
         Seconds JupyterLab may take to answer once its keeper started.
     """
 
-    def __init__(self, root, secrets, python_for: Callable[[Context], str],
+    def __init__(self, root, secrets, python_for: Callable[[Context], str], tokens,
                  timeout: float = START_TIMEOUT_S):
         self.root, self.secrets, self.python_for, self.timeout = Path(root), secrets, python_for, timeout
+        self.tokens = tokens
 
     # -- the bootstrap step -----------------------------------------------------------------
 
@@ -149,6 +154,7 @@ class Lab:
         if found and _alive(found):
             stop_group(int(found["pid"]), grace)
         path.unlink(missing_ok=True)
+        self.tokens.revoke(vm["id"])
 
     def forget(self, vm: dict, actor: str) -> None:
         """Stop the keeper and delete the VM's token (the VM is deleted)."""
