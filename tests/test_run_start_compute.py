@@ -55,11 +55,23 @@ def remote_python(sshd):
     user's home that is this module's alone, and the test venv's site-packages.  (The login user
     is the machine's: another test session's copy in its shared ``mlws-lib`` would otherwise be
     what the host runs.)"""
-    from sshd import own_executor_python
+    import site
+    import uuid
 
-    wrapper, remove = own_executor_python(sshd.user)
-    yield wrapper
-    remove()
+    import jupyter_mlws
+
+    tag = uuid.uuid4().hex[:8]
+    lib, wrapper = sshd.user.home / f"mlws-lib-{tag}", sshd.user.home / f"mlws-run-python-{tag}"
+    shutil.copytree(Path(jupyter_mlws.__file__).parent, lib / "jupyter_mlws",
+                    ignore=shutil.ignore_patterns("static", "labextension", "__pycache__"))
+    packages = next(p for p in site.getsitepackages() if Path(p, "nbclient").is_dir())
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={lib}:{packages} exec /usr/bin/python3 "$@"\n')
+    wrapper.chmod(0o755)
+    if os.geteuid() == 0:
+        subprocess.run(["chown", "-R", f"{sshd.user.name}:", str(lib), str(wrapper)], check=True)
+    yield str(wrapper)
+    shutil.rmtree(lib, ignore_errors=True)
+    wrapper.unlink(missing_ok=True)
 
 
 #: a command that pauses, told apart from the login user's other processes (other test sessions
