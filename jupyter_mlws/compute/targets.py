@@ -289,6 +289,17 @@ class ComputeService:
             raise InvalidInput(f"the host key of {where} was not accepted: nothing was created")
         return key
 
+    def runs_on(self, name: str) -> tuple[int, int | None]:
+        """``(queued or running runs on target name, when the last one that ended there ended:
+        ms or None)``: what an idle check asks of a VM."""
+        with self.db.read() as conn:
+            live = conn.execute(select(S.runs.c.id).join(R, R.c.run_id == S.runs.c.id)
+                                .where(R.c.target == name, S.runs.c.status.in_(LIVE))).all()
+            ended = conn.execute(select(S.runs.c.end_time).join(R, R.c.run_id == S.runs.c.id)
+                                 .where(R.c.target == name, S.runs.c.end_time.is_not(None))
+                                 .order_by(S.runs.c.end_time.desc()).limit(1)).scalar()
+        return len(live), ended
+
     def delete(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> None:
         """Remove target ``name`` (its host's pin too, unless another target pins that host).
         Contributors and owners.  NotFound; Conflict for ``local`` or while runs are queued or

@@ -164,6 +164,15 @@ class Lab:
         except (NotFound, Conflict):
             pass
 
+    def server(self, vm: dict, actor: str) -> tuple[str, str] | None:
+        """``(base URL, token)`` of the VM's JupyterLab as this machine reaches it (the keeper's
+        local port): what the idle check reads; None while it is not up."""
+        found = self.state(vm)
+        if not found or not found.get("ready"):
+            return None
+        return (f"http://127.0.0.1:{found['local_port']}/",
+                self.secrets.read(actor, token_secret(vm), check_actor=False))
+
     # -- opening ----------------------------------------------------------------------------
 
     def open(self, vm: dict, actor: str) -> dict:
