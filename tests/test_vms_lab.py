@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import uuid
-from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,6 +16,7 @@ import urllib3
 from click.testing import CliRunner
 
 from jupyter_mlws.errors import Conflict, PermissionDenied
+from test_idle_server import execute
 from vm_support import vm_workspace
 
 SETUP = "echo lab setup ran\n"
@@ -95,14 +94,7 @@ def _run_in_kernel(url: str, code: str) -> str:
     channel = wsclient.create_connection(f"ws://{parts.netloc}/api/kernels/{kernel['id']}/channels",
                                          header=[f"Authorization: token {token}"], timeout=60)
     try:
-        msg_id = uuid.uuid4().hex
-        channel.send(json.dumps({
-            "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex,
-                       "msg_type": "execute_request", "version": "5.3",
-                       "date": datetime.now(UTC).isoformat()},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
+        msg_id = execute(channel, code)
         out, deadline = [], time.monotonic() + 120
         while time.monotonic() < deadline:
             msg = json.loads(channel.recv())
@@ -179,6 +171,27 @@ def test_the_cli_prints_the_url(lab):
     out = CliRunner().invoke(cli, ["-w", str(ws.root), "vm", "open", "lab", "--no-browser"])
     assert out.exit_code == 0, out.output
     url = out.output.strip().splitlines()[-1]
+    assert _status(url, _token(url)).status == 200
+
+
+def test_a_dead_keeper_is_named_as_the_failing_tunnel_step_and_restart_mends_it(lab):
+    import os
+    import signal
+
+    from jupyter_mlws.errors import Unavailable
+
+    ws, _ = lab
+    keeper = ws.vms.lab.state(ws.vms.records.get("lab"))
+    os.kill(keeper["pid"], signal.SIGKILL)  # this machine lost it (OOM, a reboot)
+    deadline = time.monotonic() + 30
+    while ws.vms.lab.state(ws.vms.records.get("lab")) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with pytest.raises(Unavailable, match=r"the tunnel step failed: its keeper .* is not running: "
+                                          r"restart the VM \('mlws vm restart lab'\)"):
+        ws.vms.open("lab")
+    ws.vms.restart("lab")
+    url = ws.vms.open("lab")["url"]
     assert _status(url, _token(url)).status == 200
 
 

@@ -5,7 +5,6 @@ be reached says so and does not stop it."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import timedelta
 
@@ -13,17 +12,7 @@ import pytest
 
 from jupyter_mlws.scheduler import Watchers
 from jupyter_mlws.vms import watch
-from vm_support import vm_workspace
-
-
-@pytest.fixture(scope="module")
-def ws(sshd):
-    workspace = vm_workspace()
-    yield workspace
-    for vm in workspace.vms.list():
-        workspace.vms.delete(vm["name"], check_actor=False)
-    workspace.close()
-    shutil.rmtree(workspace.root.parent, ignore_errors=True)
+from test_vms import ws  # noqa: F401 - the module's workspace (VMs without JupyterLab)
 
 
 def _settled(ws, name: str, timeout: float = 60.0) -> dict:

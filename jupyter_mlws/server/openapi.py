@@ -220,6 +220,10 @@ VM_PATHS = {
         "or a workspace owner): a port of the workspace server's machine tunnelled to the VM; 409 "
         "while the VM is not running, 503 naming the failing step (DNS, TCP, host key, "
         "authentication, tunnel, the remote port not up yet)", "vms", "VMOpen", params=[VM])},
+    "/vms/{vm}/postpone": {"post": _op(
+        "No idle stop of the running VM for `hours` (default 1; a later postponement already set "
+        "is kept): {postponed_until: ms} (its owner or a workspace owner; 409 while not running)",
+        "vms", params=[VM], body="VMPostpone", body_required=False)},
     "/vms/{vm}/logs": {"get": _op(
         "The VM's log: its lifecycle and its scripts' output (its owner or a workspace owner)",
         "vms", params=[VM, _param("tail", "query", "Only the last N bytes (1 to 1073741824)",
@@ -232,6 +236,8 @@ VM_PATHS = {
     },
 }
 VM_SCHEMAS = {
+    "VMPostpone": {"type": "object", "additionalProperties": False, "properties": {
+        "hours": {"type": "number", "minimum": 0.0167, "maximum": 24}}},
     "VMOpen": {"type": "object", "required": ["url", "expires_at"], "properties": {
         "url": {"type": "string", "description": "Opens the VM's JupyterLab (holds its token)"},
         "expires_at": {"type": ["integer", "null"], "description": "ms; null: while the VM runs"}}},

@@ -79,6 +79,8 @@ class VMService:
         The steps run over SSH (default: the setup and startup scripts).
     timeout : float
         Seconds each SSH step may take.
+    postpones : IdlePostpones, optional
+        The owners' "postpone" of idle stops (:meth:`postpone`).
     lab : Lab, optional
         JupyterLab on the VMs (:mod:`.lab`): its start step is added to the bootstrap's start
         steps, it is stopped with the VM, and :meth:`open` opens it.
@@ -86,7 +88,8 @@ class VMService:
 
     def __init__(self, db, *, access, secrets, blobs, known_hosts, providers: ProviderRegistry,
                  logs: Path, workspace_id: str, target_exists: Callable[[str], bool] | None = None,
-                 bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None):
+                 bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None,
+                 postpones=None):
         self.records = VMRecords(db)
         self.access, self.secrets, self.blobs = access, secrets, blobs
         self.known_hosts, self.providers = known_hosts, providers
@@ -96,6 +99,8 @@ class VMService:
         self.timeout = timeout
         #: JupyterLab on the VMs (:class:`.lab.Lab`; None: VMs without JupyterLab)
         self.lab = lab
+        #: the owners' postponed idle stops (:class:`.postpones.IdlePostpones`)
+        self.postpones = postpones
         if lab is not None:
             self.bootstrap.add(lab.step, when="start")
         self._threads: list[threading.Thread] = []
@@ -142,8 +147,32 @@ class VMService:
         workspace owner :data:`CONNECTION`.  NotFound."""
         self._actor(actor, "read", check_actor)
         vm = self.records.get(spec.check_vm_name(name))
-        return {**self._describe(vm, self._sees(vm, actor, check_actor)),
-                "events": self.records.events(vm["id"])}
+        shown = {**self._describe(vm, self._sees(vm, actor, check_actor)),
+                 "events": self.records.events(vm["id"])}
+        from .watch import DECISIONS
+
+        if vm["id"] in DECISIONS:  # the idle check runs in this process
+            shown["idle"] = dict(DECISIONS[vm["id"]])
+        return shown
+
+    def postpone(self, name: str, *, hours: float = 1.0, actor: str | None = None,
+                 check_actor: bool = True) -> dict:
+        """No idle stop of VM ``name`` for ``hours`` (the warning's "postpone 1 h"; a later
+        postponement already set is kept): ``{"postponed_until": ms}``.  Its owner or a workspace
+        owner.  Raises NotFound, PermissionDenied, Conflict (not running), InvalidInput (hours
+        outside 1 minute to 24 h)."""
+        from datetime import timedelta
+
+        vm = self.records.get(spec.check_vm_name(name))
+        actor = self._manage(vm, actor, check_actor)
+        if vm["state"] != S.RUNNING:
+            raise Conflict(f"vm {name!r} is {vm['state']}, not running: there is no idle stop to "
+                           "postpone")
+        if isinstance(hours, bool) or not isinstance(hours, (int, float)):
+            raise InvalidInput(f"hours is a number, got {hours!r}")
+        until = self.postpones.postpone("vm", vm["id"], actor, timedelta(hours=hours))
+        self._log(vm).say(f"idle shutdown postponed by {actor} until {until:%Y-%m-%d %H:%M} UTC")
+        return {"postponed_until": int(until.timestamp() * 1000)}
 
     def logs(self, name: str, *, tail: int | None = None, actor: str | None = None,
              check_actor: bool = True) -> bytes:

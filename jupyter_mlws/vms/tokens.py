@@ -21,7 +21,6 @@ logged nor part of a message: messages name the VM.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
@@ -29,6 +28,7 @@ from sqlalchemy import and_, select
 
 from ..errors import PermissionDenied
 from ..run_records import now_ms
+from ..run_tokens import _digest  # one way to hash a bearer token
 from ..store import schema as S
 from . import states as ST
 
@@ -45,10 +45,6 @@ _UNKNOWN = ("this VM token is not known to the workspace: restart the VM ('mlws 
 def is_vm_token(value: object) -> bool:
     """Whether ``value`` has the shape of a VM token (says nothing of its validity)."""
     return isinstance(value, str) and value.startswith(PREFIX) and 20 < len(value) < 200
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class VMTokens:

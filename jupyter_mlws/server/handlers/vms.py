@@ -82,6 +82,18 @@ class VMOpenHandler(VMBase):
         self.reply(await self.call(ws.vms.open, vm, **self.who()))
 
 
+class VMPostponeHandler(VMBase):
+    """POST ``{"hours": 1}`` (optional): no idle stop for that long; ``{"postponed_until": ms}``
+    (its owner or a workspace owner; 409 while the VM is not running)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, vm):
+        body = self.body()
+        ws = await self.ws()
+        self.reply(await self.call(ws.vms.postpone, vm, **body, **self.who()))
+
+
 class VMLogsHandler(VMBase):
     """GET the VM's log as ``{"log": text}`` (its owner or a workspace owner)."""
 
@@ -123,5 +135,6 @@ ROUTES = [
     ("/vms/{vm}", VMHandler),
     ("/vms/{vm}/logs", VMLogsHandler),
     ("/vms/{vm}/open", VMOpenHandler),
+    ("/vms/{vm}/postpone", VMPostponeHandler),
     ("/vms/{vm}/{action:start|stop|restart}", VMActionHandler),
 ]
