@@ -59,6 +59,9 @@ class WorkspaceConfig:
     local_vm_user: str | None = None
     #: the interpreter runs on local VMs execute with (default: the one running the workspace)
     local_vm_python: str | None = None
+    #: whether notebook VMs run JupyterLab (false: plain machines reached over SSH, e.g. used
+    #: only as compute targets; see jupyter_mlws.vms.lab)
+    vm_jupyterlab: bool = True
 
     @property
     def metadata_url(self) -> str:

@@ -523,7 +523,28 @@ class Workspace:
         return VMService(self.db, access=self.access, secrets=self.secrets, blobs=self.blobs,
                          known_hosts=KnownHosts(self.root / KNOWN_HOSTS), providers=providers,
                          logs=folder / "logs", workspace_id=self.config.id,
-                         target_exists=self.compute.has_record)
+                         target_exists=self.compute.has_record,
+                         lab=self._vm_lab(), postpones=self.idle_postpones)
+
+    def _vm_lab(self):
+        """JupyterLab on the VMs (:mod:`jupyter_mlws.vms.lab`), None when ``vm_jupyterlab`` is
+        false in mlws.toml."""
+        from .vms.lab import Lab, environment_python
+
+        wanted = self.config.vm_jupyterlab
+        if not isinstance(wanted, bool):
+            raise InvalidInput(f"vm_jupyterlab in the workspace's mlws.toml is true or false, got "
+                               f"{wanted!r}")
+        return Lab(self.root, self.secrets, environment_python(self.environments),
+                   self.vm_tokens) if wanted else None
+
+    @cached_property
+    def vm_tokens(self):
+        """The tokens notebook VMs' kernels record into the workspace with (see
+        :mod:`jupyter_mlws.vms.tokens`)."""
+        from .vms.tokens import VMTokens
+
+        return VMTokens(self.db)
 
     @cached_property
     def vm_idle(self):

@@ -22,6 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 SSHD = Path("/usr/sbin/sshd")
 #: the login user the tests create (as root)
@@ -114,6 +115,33 @@ def executor_python(user: LoginUser) -> str:
     if os.geteuid() == 0:
         subprocess.run(["chown", f"{user.name}:", str(wrapper)], check=True)
     return str(wrapper)
+
+
+def own_executor_python(user: LoginUser) -> tuple[str, Callable[[], None]]:
+    """:func:`executor_python` with a copy of this checkout's jupyter_mlws that is the caller's
+    alone (``mlws-lib-TAG``, ``mlws-run-python-TAG`` in ``user``'s home): the login user is the
+    machine's, and another test session rewrites its shared ``mlws-lib`` at any time.  Returns
+    the wrapper and a function that removes both."""
+    import site
+    import uuid
+
+    import jupyter_mlws
+
+    tag = uuid.uuid4().hex[:8]
+    lib, wrapper = user.home / f"mlws-lib-{tag}", user.home / f"mlws-run-python-{tag}"
+    shutil.copytree(Path(jupyter_mlws.__file__).parent, lib / "jupyter_mlws",
+                    ignore=shutil.ignore_patterns("static", "labextension", "__pycache__"))
+    packages = next(p for p in site.getsitepackages() if Path(p, "nbclient").is_dir())
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={lib}:{packages} exec /usr/bin/python3 "$@"\n')
+    wrapper.chmod(0o755)
+    if os.geteuid() == 0:
+        subprocess.run(["chown", "-R", f"{user.name}:", str(lib), str(wrapper)], check=True)
+
+    def remove() -> None:
+        shutil.rmtree(lib, ignore_errors=True)
+        wrapper.unlink(missing_ok=True)
+
+    return str(wrapper), remove
 
 
 def _write_private(path: Path, text: str) -> None:

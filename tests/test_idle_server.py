@@ -63,8 +63,9 @@ def websocket(server, path: str):
     return wsclient.create_connection(url, header=[f"Authorization: token {server.token}"], timeout=30)
 
 
-def execute(channel, code: str) -> None:
-    """Send an execute_request on a kernel's channels websocket (what a notebook cell does)."""
+def execute(channel, code: str) -> str:
+    """Send an execute_request on a kernel's channels websocket (what a notebook cell does);
+    returns its msg_id (its replies' parent)."""
     msg_id = uuid.uuid4().hex
     channel.send(json.dumps({
         "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex,
@@ -73,6 +74,7 @@ def execute(channel, code: str) -> None:
         "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
         "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
                     "allow_stdin": False, "stop_on_error": True}}))
+    return msg_id
 
 
 def real_now() -> datetime:

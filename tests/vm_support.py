@@ -23,9 +23,12 @@ from jupyter_mlws.vms.providers import Provider
 FAULTS: dict[str, set[str]] = {}
 
 
-def vm_workspace(folder: Path | None = None):
+def vm_workspace(folder: Path | None = None, *, jupyterlab: bool = False, python: str | None = None):
     """A new workspace whose local VMs work here (see the module's text); its ``root`` is in a
-    folder other users may pass through."""
+    folder other users may pass through.  Its VMs run JupyterLab only with ``jupyterlab`` (it
+    costs seconds and memory per start: one module tests it, tests/test_vms_lab.py).  As root,
+    ``python`` replaces the nodes' shared interpreter (e.g. :func:`sshd.own_executor_python`'s).
+    """
     from sshd import executor_python, login_user
 
     from jupyter_mlws import Workspace
@@ -37,15 +40,15 @@ def vm_workspace(folder: Path | None = None):
             break
         path.chmod(path.stat().st_mode | 0o711)
     ws = Workspace.create(folder / "ws")
+    config = ws.root / "mlws.toml"
+    lines = "" if jupyterlab else "vm_jupyterlab = false\n"
     if os.geteuid() == 0:
         user = login_user()
-        python = executor_python(user)
-        config = ws.root / "mlws.toml"
-        config.write_text(config.read_text() + f'local_vm_user = "{user.name}"\n'
-                          f'local_vm_python = "{python}"\n')
-        ws.close()
-        ws = Workspace.open(ws.root)
-    return ws
+        python = python or executor_python(user)
+        lines += f'local_vm_user = "{user.name}"\nlocal_vm_python = "{python}"\n'
+    config.write_text(config.read_text() + lines)
+    ws.close()
+    return Workspace.open(ws.root)
 
 
 def node_folders(ws, provider: str = "local") -> set[str]:

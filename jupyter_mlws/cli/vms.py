@@ -1,4 +1,4 @@
-"""``mlws vm ...``: notebook VMs (create, start, stop, restart, delete, list, show, logs), and
+"""``mlws vm ...``: notebook VMs (create, start, stop, restart, delete, list, show, open, logs), and
 ``mlws compute gc``: provider resources tagged for this workspace that no VM owns."""
 
 from __future__ import annotations
@@ -147,6 +147,25 @@ def vm_show(ctx, name, as_json) -> None:
         click.echo(f"  {_time(e['at'])}  {e['from_state'] or '-':>13} -> {e['to_state']:<13} "
                    f"{e['actor']}: {(e['reason'] or '').splitlines()[0][:100] if e['reason'] else ''}"
                    .rstrip())
+
+
+@vm.command("open")
+@click.argument("name")
+@click.option("--no-browser", is_flag=True, help="Only print the URL.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def vm_open(ctx, name, no_browser, as_json) -> None:
+    """Open the running VM's JupyterLab: print its URL (its token inside: keep it to yourself)
+    and open it in a browser of this machine."""
+    opened = _ws(ctx).vms.open(name)
+    if as_json:
+        return _json(opened)
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open_new_tab(opened["url"])
+    click.echo(opened["url"])
 
 
 @vm.command("logs")

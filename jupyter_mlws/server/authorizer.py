@@ -16,7 +16,9 @@ A request signed in with a run's token (a :class:`~.identity.RunPrincipal`) is d
 alone: the server's authorizer knows nothing of runs.  It may use only the ``mlws:runs`` routes
 whose handler lists the method in ``run_token_methods``, and only on runs its token covers (its
 run and the runs below it): no other run, no secret, endpoint, model or role, and none of
-Jupyter's own resources (its events stream included).
+Jupyter's own resources (its events stream included).  A request signed in with a notebook
+VM's token (a :class:`~.identity.VMPrincipal`) is decided here alone too: the ``mlws:runs`` and
+``mlws:experiments`` routes, read or write (never admin), as the VM's owner's role allows.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from tornado.websocket import WebSocketHandler
 
 from .. import errors as E
 from ..remote.client import ATTEMPT_HEADER
-from .identity import RunPrincipal
+from .identity import RunPrincipal, VMPrincipal
 
 if TYPE_CHECKING:  # pragma: no cover
     from .extension import MlwsApp
@@ -62,6 +64,8 @@ class WorkspaceAuthorizer(Authorizer):
     async def is_authorized(self, handler, user, action: str, resource: str) -> bool:
         if isinstance(user, RunPrincipal):
             return await self._allows_run(handler, user, resource)
+        if isinstance(user, VMPrincipal):
+            return await self._allows_vm(handler, user, resource, action)
         if not await ensure_async(self.base.is_authorized(handler, user, action, resource)):
             return False
         if resource == "events" and self.app.enforce_roles:
@@ -125,6 +129,19 @@ class WorkspaceAuthorizer(Authorizer):
             handler.mlws_denied = (f"this token belongs to run {user.run_id}: it cannot read or "
                                    f"write run {run_id[:40]!r}")
         return covered
+
+    async def _allows_vm(self, handler, user: VMPrincipal, resource: str, action: str) -> bool:
+        """Whether a VM's token may make this request: runs and experiments only, as its owner
+        with at most a contributor's rights (see :mod:`jupyter_mlws.vms.tokens`)."""
+        from ..vms.tokens import CONCEPTS
+
+        concept = resource[len(PREFIX):] if resource.startswith(PREFIX) else None
+        needed = workspace_action(handler, action)
+        if concept not in CONCEPTS or needed not in ("read", "write"):
+            handler.mlws_denied = (f"the token of vm {user.vm!r} reaches the workspace's runs and "
+                                   "experiments only: it cannot make this request")
+            return False
+        return await self._allows(handler, user, needed, concept)
 
     async def _allows(self, handler, user, action: str, concept: str) -> bool:
         """Whether the user's role allows it; a refusal's reason is left on the handler

@@ -192,6 +192,11 @@ class MlwsApp(ExtensionApp):
         """The run a run's token belongs to; PermissionDenied when it is not (or no longer) valid."""
         return self.open_workspace().run_tokens.verify(token)
 
+    def verify_vm_token(self, token: str) -> tuple[str, str]:
+        """``(owner, vm name)`` of a VM's token; PermissionDenied when it is not (or no longer)
+        valid (see :mod:`jupyter_mlws.vms.tokens`)."""
+        return self.open_workspace().vm_tokens.verify(token)
+
     def run_token_allows(self, scope_run_id: str, run_id: str | None, fenced: bool,
                          attempt: str | None) -> bool:
         """Whether a token of run ``scope_run_id`` may touch run ``run_id`` (None: the route

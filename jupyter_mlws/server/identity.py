@@ -1,4 +1,6 @@
-"""Run tokens as Jupyter identities: ``Authorization: token mlws_run_...`` signs in as a run.
+"""Run tokens as Jupyter identities: ``Authorization: token mlws_run_...`` signs in as a run
+(and ``mlws_vm_...``, a notebook VM's token, as the VM's owner on runs and experiments only:
+:class:`VMPrincipal`, see :mod:`jupyter_mlws.vms.tokens`).
 
 The extension installs this around the server's own IdentityProvider (the one configured:
 token, password, JupyterHub's): a request whose Authorization header carries a run's token
@@ -25,12 +27,15 @@ from jupyter_server.utils import url_path_join
 
 from .. import errors as E
 from ..run_tokens import PREFIX
+from ..vms.tokens import PREFIX as VM_PREFIX
 
 if TYPE_CHECKING:  # pragma: no cover
     from .extension import MlwsApp
 
 _HEADER = re.compile(r"(?:token|bearer)\s+(" + re.escape(PREFIX) + r"\S+)", re.IGNORECASE)
+_VM_HEADER = re.compile(r"(?:token|bearer)\s+(" + re.escape(VM_PREFIX) + r"\S+)", re.IGNORECASE)
 _ELSEWHERE = "a run's token reaches its run on the workspace's API only"
+_VM_ELSEWHERE = "a VM's token reaches the workspace's runs and experiments only"
 
 
 @dataclass
@@ -38,6 +43,14 @@ class RunPrincipal(User):
     """The identity of a request made with a run's token: the run it may write to."""
 
     run_id: str = ""
+
+
+@dataclass
+class VMPrincipal(User):
+    """The identity of a request made with a notebook VM's token: the VM's owner (``username``),
+    capped at contributor, on runs and experiments only (see :mod:`jupyter_mlws.vms.tokens`)."""
+
+    vm: str = ""
 
 
 def install(app: MlwsApp) -> None:
@@ -49,10 +62,14 @@ def install(app: MlwsApp) -> None:
     api = url_path_join(app.serverapp.base_url, "mlws/api/")
 
     def get_user(handler):
-        match = _HEADER.fullmatch(handler.request.headers.get("Authorization", "").strip())
-        if match is None:
-            return configured(handler)
-        return _run_principal(app, handler, match.group(1), api)
+        header = handler.request.headers.get("Authorization", "").strip()
+        match = _HEADER.fullmatch(header)
+        if match is not None:
+            return _run_principal(app, handler, match.group(1), api)
+        match = _VM_HEADER.fullmatch(header)
+        if match is not None:
+            return _vm_principal(app, handler, match.group(1), api)
+        return configured(handler)
 
     provider.get_user = get_user
     provider._mlws_run_tokens = True
@@ -70,3 +87,17 @@ async def _run_principal(app: MlwsApp, handler, token: str, api: str) -> RunPrin
         return None
     handler._token_authenticated = True  # a header credential: no XSRF cookie, as with tokens
     return RunPrincipal(username=f"run:{run_id}", display_name=f"run {run_id}", run_id=run_id)
+
+
+async def _vm_principal(app: MlwsApp, handler, token: str, api: str) -> VMPrincipal | None:
+    """The VM owner a VM's token signs in as, or None (refused, the reason left on the handler)."""
+    if not handler.request.path.startswith(api):
+        handler.mlws_denied = _VM_ELSEWHERE
+        return None
+    try:
+        owner, vm = await asyncio.to_thread(app.verify_vm_token, token)
+    except E.PermissionDenied as exc:
+        handler.mlws_denied = str(exc)
+        return None
+    handler._token_authenticated = True
+    return VMPrincipal(username=owner, display_name=f"{owner} (vm {vm})", vm=vm)

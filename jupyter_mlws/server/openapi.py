@@ -215,6 +215,11 @@ VM_PATHS = {
         "start, stop or restart the VM (its owner or a workspace owner; 202 at once)", "vms", "VM",
         params=[VM, {**_param("action"), "schema": {"enum": ["start", "stop", "restart"]}}],
         status="202")},
+    "/vms/{vm}/open": {"post": _op(
+        "The URL that opens the running VM's JupyterLab in a new tab (its token inside; its owner "
+        "or a workspace owner): a port of the workspace server's machine tunnelled to the VM; 409 "
+        "while the VM is not running, 503 naming the failing step (DNS, TCP, host key, "
+        "authentication, tunnel, the remote port not up yet)", "vms", "VMOpen", params=[VM])},
     "/vms/{vm}/postpone": {"post": _op(
         "Postpone the running VM's idle stop (by an hour, or {hours: 0.1 to 24}; its owner or a "
         "workspace owner; 409 while it is not running): {postponed_until: ms}", "vms",
@@ -233,6 +238,9 @@ VM_PATHS = {
 VM_SCHEMAS = {
     "VMPostponement": _body([], {"hours": {"type": "number", "minimum": 0.1, "maximum": 24}},
                             {"hours": 1}),
+    "VMOpen": {"type": "object", "required": ["url", "expires_at"], "properties": {
+        "url": {"type": "string", "description": "Opens the VM's JupyterLab (holds its token)"},
+        "expires_at": {"type": ["integer", "null"], "description": "ms; null: while the VM runs"}}},
     "VMCreation": _body(["name", "provider", "size"], {
         "name": {"type": "string", "minLength": 1, "maxLength": 63},
         "provider": {"type": "string", "minLength": 1, "maxLength": 64},

@@ -179,6 +179,10 @@ def _ticks(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _vm_tokens(conn: Connection) -> None:
+    schema.vm_tokens.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -203,6 +207,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
      _vms),
     (16, "cron ticks claimed exactly once (VM start/stop, schedules); idle-shutdown postponements",
      _ticks),
+    # 19: numbered by the lead for session 7's wave 2 (17 and 18 land with other branches)
+    (17, "notebook VMs' JupyterLab tokens: what a VM's kernels record into the workspace with",
+     _vm_tokens),
 ]
 LATEST = MIGRATIONS[-1][0]
 

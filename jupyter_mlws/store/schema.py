@@ -650,3 +650,22 @@ idle_postpones = Table(
     Column("asked_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("owner_kind", "owner_id"),
 )
+
+
+# -- the tokens a notebook VM's JupyterLab records into the workspace with (migration 17) -------
+
+# one row per token issued at a VM's start (jupyter_mlws.vms.tokens): it signs in as the VM's
+# owner, capped at contributor, on the runs and experiments routes only, while the VM runs and
+# until it is revoked (at the VM's stop) or expires.  Only the token's sha256 is kept.  Times in ms.
+vm_tokens = Table(
+    "vm_tokens",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("vm_id", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+Index("ix_vm_tokens_vm", vm_tokens.c.vm_id)

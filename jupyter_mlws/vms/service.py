@@ -80,11 +80,17 @@ class VMService:
         The steps run over SSH (default: the setup and startup scripts).
     timeout : float
         Seconds each SSH step may take.
+    postpones : IdlePostpones, optional
+        The owners' "postpone" of idle stops (:meth:`postpone`).
+    lab : Lab, optional
+        JupyterLab on the VMs (:mod:`.lab`): its start step is added to the bootstrap's start
+        steps, it is stopped with the VM, and :meth:`open` opens it.
     """
 
     def __init__(self, db, *, access, secrets, blobs, known_hosts, providers: ProviderRegistry,
                  logs: Path, workspace_id: str, target_exists: Callable[[str], bool] | None = None,
-                 bootstrap: Bootstrap | None = None, timeout: float = 10.0):
+                 bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None,
+                 postpones=None):
         self.records = VMRecords(db)
         self.access, self.secrets, self.blobs = access, secrets, blobs
         self.known_hosts, self.providers = known_hosts, providers
@@ -92,6 +98,12 @@ class VMService:
         self.target_exists = target_exists or (lambda name: False)
         self.bootstrap = bootstrap or Bootstrap()
         self.timeout = timeout
+        #: JupyterLab on the VMs (:class:`.lab.Lab`; None: VMs without JupyterLab)
+        self.lab = lab
+        #: the owners' postponed idle stops (:class:`.postpones.IdlePostpones`)
+        self.postpones = postpones
+        if lab is not None:
+            self.bootstrap.add(lab.step, when="start")
         self._threads: list[threading.Thread] = []
 
     # -- who may ------------------------------------------------------------------------------
@@ -136,8 +148,9 @@ class VMService:
         workspace owner :data:`CONNECTION`.  NotFound."""
         self._actor(actor, "read", check_actor)
         vm = self.records.get(spec.check_vm_name(name))
-        return {**self._describe(vm, self._sees(vm, actor, check_actor)),
-                "events": self.records.events(vm["id"])}
+        shown = {**self._describe(vm, self._sees(vm, actor, check_actor)),
+                 "events": self.records.events(vm["id"])}
+        return shown
 
     def logs(self, name: str, *, tail: int | None = None, actor: str | None = None,
              check_actor: bool = True) -> bytes:
@@ -357,6 +370,24 @@ class VMService:
         if vm["host"] is not None and vm["ssh_port"] is not None:
             self.known_hosts.forget(vm["host"], vm["ssh_port"])
 
+    def open(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
+        """``{"url", "expires_at"}`` (ms, or None): the URL that opens running VM ``name``'s
+        JupyterLab in a browser of this machine (see :meth:`.lab.Lab.open`).  Its owner and
+        workspace owners.  Raises NotFound, PermissionDenied, Conflict (the VM is not running:
+        the message says what to do), Unavailable naming the failing step (DNS, TCP, host key,
+        authentication, tunnel, the remote port not up yet)."""
+        vm = self.records.get(spec.check_vm_name(name))
+        actor = self._manage(vm, actor, check_actor)
+        if vm["state"] != S.RUNNING:
+            hint = {S.STOPPED: f": start it first ('mlws vm start {name}')",
+                    S.FAILED: f": see why with 'mlws vm show {name}', then start it again"}
+            raise Conflict(f"vm {name!r} is {vm['state']}, not running: JupyterLab opens on a "
+                           f"running VM only{hint.get(vm['state'], '')}")
+        if self.lab is None or not self.providers.get(vm["provider"]).ssh:
+            raise Conflict(f"vm {name!r} runs no JupyterLab (vm_jupyterlab = false in the "
+                           "workspace's mlws.toml, or its provider reaches no node over SSH)")
+        return self.lab.open(vm, actor)
+
     # -- start, stop, restart, delete ----------------------------------------------------------
 
     def start(self, name: str, *, actor: str | None = None, check_actor: bool = True,
@@ -447,6 +478,8 @@ class VMService:
 
         log = self._log(vm)
         try:
+            if self.lab is not None:
+                self.lab.stop(vm)
             prov = self.providers.get(vm["provider"])
             driver = self._driver_of(vm, actor)
             if vm["node_id"] is not None:
@@ -495,6 +528,8 @@ class VMService:
     def _delete(self, vm: dict, actor: str, reason: str | None = None) -> None:
         log = self._log(vm)
         try:
+            if self.lab is not None:
+                self.lab.forget(vm, actor)
             prov = self.providers.get(vm["provider"])
             driver = self._driver_of(vm, actor)
             N.destroy(driver, N.find(driver, vm_id=vm["id"], node_id=vm["node_id"]))

@@ -193,6 +193,11 @@ class VMWatch:
 
 
 def watchers(ws) -> Watchers:
-    """The scheduler provider for notebook VMs: their start/stop ticks and the idle check."""
-    return VMWatch(ws).watchers()
+    """The scheduler provider for notebook VMs: their start/stop ticks and the idle check (of
+    the JupyterLab each VM's keeper reaches: :meth:`jupyter_mlws.vms.lab.Lab.server`)."""
+    def jupyter(vm: dict):
+        lab = ws.vms.lab
+        return (lab.server(vm, vm["owner"]) if lab is not None else None) or jupyter_of(vm)
+
+    return VMWatch(ws, jupyter=jupyter).watchers()
 

@@ -76,8 +76,24 @@ async def test_a_vm_over_rest_with_roles(api, team, mlws_ws):
     assert (await _settled(api, "box"))["state"] == "stopped"
     r = await api("POST", "vms", "box", "stop", user=OWNER)  # a stopped VM stays stopped
     assert r.code == 202 and r.json["state"] == "stopped"
+    for user in (READER, NOBODY):  # open: its owner or a workspace owner
+        assert (await api("POST", "vms", "box", "open", user=user)).code == 403
+    r = await api("POST", "vms", "box", "open", user=CONTRIBUTOR)
+    assert r.code == 409 and "is stopped, not running" in r.json["message"] \
+        and "mlws vm start box" in r.json["message"]
+    r = await api("POST", "vms", "box", "postpone", user=CONTRIBUTOR)
+    assert r.code == 409 and "no idle stop to postpone" in r.json["message"]
     assert (await api("POST", "vms", "box", "start", user=OWNER)).code == 202
     assert (await _settled(api, "box"))["state"] == "running"
+    # postpone the idle stop (the warning's "postpone 1 h"): its owner or a workspace owner
+    assert (await api("POST", "vms", "box", "postpone", user=READER)).code == 403
+    r = await api("POST", "vms", "box", "postpone", body={"hours": 0}, user=CONTRIBUTOR)
+    assert r.code == 400
+    asked = time.time() * 1000
+    r = await api("POST", "vms", "box", "postpone", user=CONTRIBUTOR)
+    assert r.code == 200 and abs(r.json["postponed_until"] - asked - 3600_000) < 60_000
+    again = await api("POST", "vms", "box", "postpone", body={"hours": 0.5}, user=OWNER)
+    assert again.json == r.json  # a later postponement already set is kept
     assert (await api("POST", "vms", "box", "restart", user=CONTRIBUTOR)).code == 202
     await asyncio.sleep(0.3)
     restarted = await _settled(api, "box")

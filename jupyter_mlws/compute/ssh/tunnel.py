@@ -1,5 +1,7 @@
-"""Reverse tunnels: a port on the host's 127.0.0.1 forwarded, over the SSH connection, to a
-host:port reachable from here.  A remote executor reaches the user's workspace server this way
+"""Tunnels over an SSH connection.
+
+**Reverse** (:func:`open_reverse`): a port on the host's 127.0.0.1 forwarded, over the SSH
+connection, to a host:port reachable from here.  A remote executor reaches the user's workspace server this way
 (``MLWS_WORKSPACE=http://127.0.0.1:PORT`` on the host), with no port opened on either network.
 
 paramiko keeps one handler of forwarded connections per transport: each connection's handler
@@ -80,6 +82,58 @@ def _carry(channel, target: tuple[str, int]) -> None:
     except OSError:
         channel.close()
         return
+    _join(channel, sock)
+
+
+class LocalForward:
+    """A listening port on this machine's 127.0.0.1 (:attr:`port`) whose connections are carried
+    to ``127.0.0.1:remote_port`` on the host; :meth:`close` stops listening (connections already
+    carried go on until they end)."""
+
+    def __init__(self, conn, remote_port: int, local_port: int = 0):
+        self.conn, self.remote_port = conn, _check_port(remote_port, "the remote port", 1)
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind((REMOTE_HOST, _check_port(local_port, "the local port", 0)))
+        self._server.listen(64)
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._serve, name="mlws-ssh-forward", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                sock, origin = self._server.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._forward, args=(sock, origin), name="mlws-ssh-tunnel",
+                             daemon=True).start()
+
+    def _forward(self, sock, origin) -> None:
+        try:
+            channel = self.conn.transport.open_channel(
+                "direct-tcpip", (REMOTE_HOST, self.remote_port), origin, timeout=10)
+        except (paramiko.SSHException, EOFError, OSError, AttributeError):
+            sock.close()  # the host refused (nothing listens there, or no forwarding allowed)
+            return
+        _join(channel, sock)
+
+    def close(self) -> None:
+        try:
+            self._server.close()
+        except OSError:
+            pass
+
+
+def open_local(conn, remote_port: int, local_port: int = 0) -> LocalForward:
+    """Forward this machine's ``127.0.0.1:local_port`` (0: a free one) to ``127.0.0.1:
+    remote_port`` on ``conn``'s host, over the connection; the :class:`LocalForward` (its
+    ``port``).  A connection the host refuses (nothing listens there yet, or its sshd forbids
+    forwarding) is closed at once.  OSError when the local port is taken."""
+    return LocalForward(conn, remote_port, local_port)
+
+
+def _join(channel, sock) -> None:
+    """Move bytes both ways between ``channel`` and ``sock`` until both sides have ended."""
     sock.settimeout(None)
     other = {sock: channel, channel: sock}
     reading = {sock, channel}

@@ -1,5 +1,5 @@
 """Notebook VMs under ``{base_url}mlws/api/vms``: list, show, create, start, stop, restart,
-delete, logs, postpone (an idle stop); and ``/vms-gc``, the leftovers at the providers.
+delete, open, logs, postpone (an idle stop); and ``/vms-gc``, the leftovers at the providers.
 
 Creating, starting, stopping, restarting and deleting answer 202 at once (the input checked
 first: a bad provider, size, image or region is a 400 and nothing is recorded); the provider's
@@ -70,6 +70,18 @@ class VMActionHandler(VMBase):
                    status=202)
 
 
+class VMOpenHandler(VMBase):
+    """POST: ``{"url", "expires_at"}`` opening the running VM's JupyterLab (its owner or a
+    workspace owner; 409 while the VM is not running; 503 naming the failing tunnel step)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, vm):
+        self.body()  # none is taken
+        ws = await self.ws()
+        self.reply(await self.call(ws.vms.open, vm, **self.who()))
+
+
 class VMPostponeHandler(VMBase):
     """POST ``{}`` or ``{"hours": H}``: no idle stop for an hour (or H), ``{"postponed_until":
     ms}`` (its owner or a workspace owner; 409 while the VM is not running)."""
@@ -122,6 +134,7 @@ ROUTES = [
     ("/vms-gc", VMsGcHandler),
     ("/vms/{vm}", VMHandler),
     ("/vms/{vm}/logs", VMLogsHandler),
+    ("/vms/{vm}/open", VMOpenHandler),
     ("/vms/{vm}/postpone", VMPostponeHandler),
     ("/vms/{vm}/{action:start|stop|restart}", VMActionHandler),
 ]
