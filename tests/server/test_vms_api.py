@@ -82,7 +82,7 @@ async def test_a_vm_over_rest_with_roles(api, team, mlws_ws):
     assert r.code == 409 and "is stopped, not running" in r.json["message"] \
         and "mlws vm start box" in r.json["message"]
     r = await api("POST", "vms", "box", "postpone", user=CONTRIBUTOR)
-    assert r.code == 409 and "no idle stop to postpone" in r.json["message"]
+    assert r.code == 409 and "only a running vm's idle stop can be postponed" in r.json["message"]
     assert (await api("POST", "vms", "box", "start", user=OWNER)).code == 202
     assert (await _settled(api, "box"))["state"] == "running"
     # postpone the idle stop (the warning's "postpone 1 h"): its owner or a workspace owner
