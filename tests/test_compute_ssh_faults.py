@@ -184,3 +184,39 @@ def test_a_keepalive_defaults_to_10_s_and_is_shown(ws):
 
 
 _KEY = " ".join(ed25519_pair()[1].split()[:2])
+
+
+def test_an_executor_that_exits_before_the_run_starts_ends_it_failed_with_its_last_words(gpu1, sshd):
+    """A target whose python cannot import jupyter_mlws (the host's /usr/bin/python3, no
+    PYTHONPATH): the executor exits at once; the run does not stay queued but ends ``failed`` at
+    the execution step with the end of the executor's output, without this machine's paths or
+    the run's token.  A look at a run whose runner exited while it was queued ends it too."""
+    from jupyter_mlws.compute.base import EXITED
+
+    ws, project = gpu1
+    try:
+        ws.compute.delete("bare", check_actor=False)
+    except Exception:  # noqa: BLE001 - not there yet
+        pass
+    record = ws.compute.get(NAME)
+    ws.compute.create("bare", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+                      key_secret=record["key_secret"], python="/usr/bin/python3",
+                      workdir=record["workdir"], accept_host_key=True, check_actor=False)
+    run = ws.submit_notebook(project / "pause.ipynb", {"pause": 0}, compute="bare")
+    ended = ws.wait(run.id, timeout=90).record
+    assert ended.status == "failed", ended
+    assert ended.error.startswith(f"ssh {sshd.user.name}@127.0.0.1:{sshd.port}: the execution step "
+                                  "failed: the executor exited with status 1 before the run "
+                                  'started: its last output: "'), ended.error
+    assert "No module named 'jupyter_mlws'" in ended.error, ended.error
+    assert "'mlws compute test bare'" in ended.error
+    assert str(ws.root) not in ended.error
+    # the poll: a runner that exited (its log says so) without ending its queued run
+    lone = ws.runs.create("bare-poll", status="queued")
+    ws.compute.assign(lone.id, "bare", {})
+    runner_files(ws.root, lone.id)[1].write_text("mlws ssh runner: exit 1 [0.10 s]\n")
+    assert ws.compute.check(lone.id) == EXITED
+    after = ws.runs.get(lone.id)
+    assert after.status == "failed", after
+    assert after.error == ("bare: the execution step failed: the run's ssh runner exited before "
+                           f"the run started (its log: 'mlws run logs {lone.id}')")
