@@ -217,3 +217,20 @@ def test_listing_targets_loads_no_ssh_library(ws):
             "print(names, 'paramiko' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['local', 'gpu'] False"
+
+
+def test_a_submission_a_target_refuses_names_the_run_it_recorded(ws, tmp_path, monkeypatch):
+    """``mlws run submit NB --compute deadc --wait`` on a dask target nothing listens on: the run
+    is recorded and ended failed; the message names it (what 'mlws run show' is given)."""
+    import shutil
+    from pathlib import Path
+
+    pytest.importorskip("distributed")
+    shutil.copy(Path(__file__).parent / "notebooks" / "train.ipynb", tmp_path / "train.ipynb")
+    monkeypatch.chdir(tmp_path)
+    ws.compute.create("deadc", "dask", address=f"tcp://127.0.0.1:{dead_port()}")
+    r = mlws(ws, "run", "submit", "train.ipynb", "--compute", "deadc", "--wait", "--no-env-check")
+    assert r.exit_code == 7, r.output
+    [run] = ws.runs.search().runs
+    assert run.status == "failed" and run.error.startswith("could not be started on deadc: ")
+    assert r.stderr.startswith(f"error: run {run.id} failed: could not be started on deadc: "), r.stderr

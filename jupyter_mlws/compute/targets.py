@@ -342,14 +342,17 @@ class ComputeService:
         """Hand ``job`` to ``target`` (a backend from :meth:`target`), recording the handle it
         returns on the run (a target other than ``local``); return the handle.  A target that
         refuses it (an ``MlwsError``: its scheduler or host is out of reach) ends the run
-        ``failed`` through ``runs`` (the RunService), saying why, and the error is raised."""
+        ``failed`` through ``runs`` (the RunService), saying why, and the error is raised
+        saying ``run RUN_ID failed: <why>`` (the run is recorded: its id is what to look at)."""
         from ..errors import MlwsError
         from ..run_records import FAILED
 
         try:
             handle = target.submit(job)
         except MlwsError as exc:
-            runs.end(job.run_id, FAILED, f"could not be started on {target.name}: {exc}")
+            reason = f"could not be started on {target.name}: {exc}"
+            runs.end(job.run_id, FAILED, reason)
+            exc.args = (f"run {job.run_id} failed: {reason}",)  # the run is recorded: name it
             raise
         if target.name != T.LOCAL:
             self.assign(job.run_id, target.name, dict(handle.data))  # {}: handed over, ask it
