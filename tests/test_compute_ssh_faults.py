@@ -211,6 +211,13 @@ def test_an_executor_that_exits_before_the_run_starts_ends_it_failed_with_its_la
     assert "No module named 'jupyter_mlws'" in ended.error, ended.error
     assert "'mlws compute test bare'" in ended.error
     assert str(ws.root) not in ended.error
+    # what 'mlws compute test' advises is the README's recipe for preparing a host
+    checks = {c["check"]: c for c in ws.compute.test("bare", check_actor=False)["checks"]}
+    assert checks["jupyter_mlws"]["status"] == "fail"
+    assert checks["jupyter_mlws"]["detail"].endswith(
+        "make a venv on the host, install jupyter_mlws in it (the wheel in this workspace's "
+        ".mlws/wheels/, or pip install from a checkout) and give --python ~/venv/bin/python; or "
+        "create the target with --env build"), checks["jupyter_mlws"]
     # the poll: a runner that exited (its log says so) without ending its queued run
     lone = ws.runs.create("bare-poll", status="queued")
     ws.compute.assign(lone.id, "bare", {})

@@ -234,3 +234,12 @@ def test_a_submission_a_target_refuses_names_the_run_it_recorded(ws, tmp_path, m
     [run] = ws.runs.search().runs
     assert run.status == "failed" and run.error.startswith("could not be started on deadc: ")
     assert r.stderr.startswith(f"error: run {run.id} failed: could not be started on deadc: "), r.stderr
+
+
+def test_compute_show_labels_every_row_of_an_ssh_target(ws):
+    ws.compute.create("box", "ssh", host="box.example.org", user="u", host_key=ED25519)
+    lines = mlws(ws, "compute", "show", "box").stdout.splitlines()
+    assert all(line.split(":", 1)[0].strip() for line in lines), lines
+    assert [line.split()[:3] for line in lines if line.startswith(("host key", "public key"))] == [
+        ["host", "key:", ws.compute.get("box")["host_key_fingerprint"]],
+        ["public", "key:", "ssh-ed25519"]]

@@ -277,7 +277,7 @@ class ComputeService:
         where = known_name(values["host"], values["port"])
         if expected is not None:
             if key.fingerprint != expected:
-                raise Conflict(f"the host {where} presents a {key.type} key with fingerprint "
+                raise Conflict(f"the host {where} presents an {key.type} key with fingerprint "
                                f"{key.fingerprint}, not the {expected} you confirmed: nothing "
                                "was created; check the host before you create the target again")
             return key
@@ -489,7 +489,7 @@ class UnconfirmedHostKey(InvalidInput):
 
     def __init__(self, where: str, key: HostKey):
         super().__init__(
-            f"the host {where} presents a {key.type} key with fingerprint {key.fingerprint}; "
+            f"the host {where} presents an {key.type} key with fingerprint {key.fingerprint}; "
             "nothing was created: check it (ssh-keygen -lf on the host's key) and accept it "
             "with --yes (REST: accept_host_key, or host_key_fingerprint), or pin a key you "
             "checked with --host-key 'TYPE BASE64' (REST: host_key)")
