@@ -202,8 +202,15 @@ def test_an_executor_that_exits_before_the_run_starts_ends_it_failed_with_its_la
     ws.compute.create("bare", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
                       key_secret=record["key_secret"], python="/usr/bin/python3",
                       workdir=record["workdir"], accept_host_key=True, check_actor=False)
-    run = ws.submit_notebook(project / "pause.ipynb", {"pause": 0}, compute="bare")
-    ended = ws.wait(run.id, timeout=90).record
+    # what the README's user types: the drift warning says what runs there use, and --wait ends
+    out = cli(ws, "run", "submit", project / "pause.ipynb", "-p", "pause", "0", "--compute", "bare",
+              "--wait")
+    assert out.exit_code == 1, out.output
+    [ended] = ws.runs.search().runs
+    assert out.stderr.splitlines()[0] == ("warning: bare runs notebooks with the host's own Python "
+                                          "and packages (env: system):"), out.stderr
+    assert "--build-env" not in out.stderr and "mlws env build" not in out.stderr
+    assert out.stderr.splitlines()[-1] == f"run {ended.id} failed: {ended.error}", out.stderr
     assert ended.status == "failed", ended
     assert ended.error.startswith(f"ssh {sshd.user.name}@127.0.0.1:{sshd.port}: the execution step "
                                   "failed: the executor exited with status 1 before the run "
