@@ -191,22 +191,25 @@ def test_an_executor_that_exits_before_the_run_starts_ends_it_failed_with_its_la
     PYTHONPATH): the executor exits at once; the run does not stay queued but ends ``failed`` at
     the execution step with the end of the executor's output, without this machine's paths or
     the run's token.  A look at a run whose runner exited while it was queued ends it too."""
-    from jupyter_mlws.compute.base import EXITED
-
     ws, project = gpu1
-    try:
-        ws.compute.delete("bare", check_actor=False)
-    except Exception:  # noqa: BLE001 - not there yet
-        pass
     record = ws.compute.get(NAME)
     ws.compute.create("bare", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
                       key_secret=record["key_secret"], python="/usr/bin/python3",
                       workdir=record["workdir"], accept_host_key=True, check_actor=False)
+    try:
+        _an_executor_that_exits_early(ws, project, sshd)
+    finally:
+        ws.compute.delete("bare", check_actor=False)  # the session's workspace: others use names
+
+
+def _an_executor_that_exits_early(ws, project, sshd):
+    from jupyter_mlws.compute.base import EXITED
+
     # what the README's user types: the drift warning says what runs there use, and --wait ends
     out = cli(ws, "run", "submit", project / "pause.ipynb", "-p", "pause", "0", "--compute", "bare",
               "--wait")
     assert out.exit_code == 1, out.output
-    [ended] = ws.runs.search().runs
+    ended = ws.runs.get(out.stdout.split()[0])  # the id, printed at once
     assert out.stderr.splitlines()[0] == ("warning: bare runs notebooks with the host's own Python "
                                           "and packages (env: system):"), out.stderr
     assert "--build-env" not in out.stderr and "mlws env build" not in out.stderr

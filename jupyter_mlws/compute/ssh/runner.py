@@ -148,8 +148,9 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         say(f"executor exited with status {status}")
         if ws.runs.get(run_id).status == R.QUEUED:  # it never reported: nobody else ends it
             _fail(ws, run_id, f"{conn.where}: the execution step failed: the executor exited "
-                  f"{_how(status)} before the run started{_last_words(tail, env, ws.root)} (the target's python "
-                  f"must import jupyter_mlws: 'mlws compute test {target_name}' checks it)")
+                  f"{_how(status)} before the run started{_last_words(tail, env, ws.root)} "
+                  f"(the target's python must import jupyter_mlws: 'mlws compute test "
+                  f"{target_name}' checks it)")
             return 1
         if status < 0:
             _fail(ws, run_id, f"{conn.where}: the execution step failed: the executor was killed "
