@@ -476,7 +476,7 @@ class Workspace:
             shells[name] = SSHShell(name, lambda: self.compute.connect(name, check_actor=False))
         shell = shells[name]
         return Place(shell=shell, root=posixpath.join(shell.absolute(record["workdir"]), "environments"),
-                     python=record["python"])
+                     python=record["python"], system=record.get("env", "system") != "build")
 
     # -- compute and notebooks ----------------------------------------------------
 

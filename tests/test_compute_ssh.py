@@ -98,6 +98,7 @@ def test_create_shows_the_fingerprint_pins_it_and_test_passes(ws, sshd, key):
     r = mlws(ws, *cli_args(sshd))  # no terminal, neither --yes nor --host-key
     assert r.exit_code == 2
     assert shown in r.stderr and "--yes" in r.stderr and "--host-key" in r.stderr
+    assert f"presents an ssh-ed25519 key with fingerprint {shown}" in " ".join(r.stderr.split())
     assert "nothing was created" in r.stderr and [t["name"] for t in ws.compute.list()] == ["local"]
     old = os.umask(0)  # the file's mode is given when it is opened, whatever the umask
     try:

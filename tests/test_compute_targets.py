@@ -217,3 +217,29 @@ def test_listing_targets_loads_no_ssh_library(ws):
             "print(names, 'paramiko' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['local', 'gpu'] False"
+
+
+def test_a_submission_a_target_refuses_names_the_run_it_recorded(ws, tmp_path, monkeypatch):
+    """``mlws run submit NB --compute deadc --wait`` on a dask target nothing listens on: the run
+    is recorded and ended failed; the message names it (what 'mlws run show' is given)."""
+    import shutil
+    from pathlib import Path
+
+    pytest.importorskip("distributed")
+    shutil.copy(Path(__file__).parent / "notebooks" / "train.ipynb", tmp_path / "train.ipynb")
+    monkeypatch.chdir(tmp_path)
+    ws.compute.create("deadc", "dask", address=f"tcp://127.0.0.1:{dead_port()}")
+    r = mlws(ws, "run", "submit", "train.ipynb", "--compute", "deadc", "--wait", "--no-env-check")
+    assert r.exit_code == 7, r.output
+    [run] = ws.runs.search().runs
+    assert run.status == "failed" and run.error.startswith("could not be started on deadc: ")
+    assert r.stderr.startswith(f"error: run {run.id} failed: could not be started on deadc: "), r.stderr
+
+
+def test_compute_show_labels_every_row_of_an_ssh_target(ws):
+    ws.compute.create("box", "ssh", host="box.example.org", user="u", host_key=ED25519)
+    lines = mlws(ws, "compute", "show", "box").stdout.splitlines()
+    assert all(line.split(":", 1)[0].strip() for line in lines), lines
+    assert [line.split()[:3] for line in lines if line.startswith(("host key", "public key"))] == [
+        ["host", "key:", ws.compute.get("box")["host_key_fingerprint"]],
+        ["public", "key:", "ssh-ed25519"]]

@@ -133,8 +133,18 @@ def test_errors_come_back_as_the_sdks_own(remote, http_workspace, tmp_path, monk
             run.log_params({"k" * 300: 1})
     with pytest.raises(Conflict, match="has already ended"):
         remote.runs.end(run.id, "failed")  # once ended, a run stays ended
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as refused:
         mlws.Workspace.connect(http_workspace.url, token="not-the-token")
+    assert str(refused.value) == (f"the workspace server at {http_workspace.url} refused the token: "
+                                  "check MLWS_TOKEN (or the token= given); a run's token ends "
+                                  "with its run")
+    assert "not-the-token" not in str(refused.value)
+    monkeypatch.delenv("MLWS_TOKEN", raising=False)
+    with pytest.raises(PermissionDenied) as anonymous:
+        mlws.Workspace.connect(http_workspace.url)
+    assert str(anonymous.value) == (f"the workspace server at {http_workspace.url} needs a token: "
+                                    "set MLWS_TOKEN or pass token= (the token the Jupyter server "
+                                    "or 'mlws server' printed)")
     from mlws_testing import free_port
 
     url = f"http://127.0.0.1:{free_port()}/base/"

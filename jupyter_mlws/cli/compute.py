@@ -21,7 +21,7 @@ def _confirm_on_tty(yes: bool):
         return None
 
     def confirm(where, key) -> bool:
-        click.echo(f"The host {where} presents a {key.type} key with fingerprint\n"
+        click.echo(f"The host {where} presents an {key.type} key with fingerprint\n"
                    f"  {key.fingerprint}", err=True)
         return click.confirm("Is this the host's key? Pin it for this target", default=False,
                              err=True)
@@ -118,7 +118,7 @@ def compute_show(ctx, name, as_json) -> None:
                   ("key secret", t["key_secret"] or "-"), ("work folder", t["workdir"]),
                   ("python", t["python"]), ("env", t.get("env", "system")),
                   ("keepalive", f"{t['keepalive']} s"), ("host key", t["host_key_fingerprint"]),
-                  ("", t["host_key"][:60] + ("..." if len(t["host_key"]) > 60 else ""))]
+                  ("public key", t["host_key"][:60] + ("..." if len(t["host_key"]) > 60 else ""))]
     elif t["type"] == "dask":
         pairs += [("address", t["address"])]
     if not t["builtin"]:

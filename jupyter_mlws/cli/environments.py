@@ -196,6 +196,10 @@ def env_diff(ctx, compute, kernel, as_json) -> None:
 def describe_drift(result: dict) -> str:
     """One sentence on a :meth:`EnvironmentService.diff` answer."""
     target, short = result["target"], (result["hash"] or "")[:16]
+    if result.get("system"):  # runs there use the host's Python as it is: nothing is built
+        return (f"{target} runs notebooks with the host's own Python and packages, which match the "
+                f"kernel's ({short})" if result["state"] == "same" else
+                f"{target} runs notebooks with the host's own Python and packages (env: system):")
     return {
         "same": f"{target} has this environment ({short}) built",
         "current": f"{target} runs notebooks in this interpreter: nothing differs",
@@ -218,5 +222,8 @@ def check_before_submit(ws, notebook, kernel, target, build_env, options) -> Non
     click.echo(f"warning: {describe_drift(result)}", err=True)
     for line in result["lines"]:
         click.echo(f"warning:   {line}", err=True)
+    if result.get("system"):
+        return click.echo("warning: install what the notebook needs with the host's python, or "
+                          "skip this check with --no-env-check", err=True)
     click.echo("warning: build the kernel's environment there first with --build-env, or "
                    "skip this check with --no-env-check", err=True)

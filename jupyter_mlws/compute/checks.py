@@ -239,7 +239,10 @@ def _package(conn, python: str) -> Check:
                            timeout=COMMAND_TIMEOUT)
     if status != 0:
         return Check("jupyter_mlws", FAIL, f"{python!r} on the host cannot import jupyter_mlws, which "
-                                           "executes runs there: pip install jupyter_mlws on the host")
+                                           "executes runs there: make a venv on the host, install jupyter_mlws "
+                                           "in it (the wheel in this workspace's .mlws/wheels/, or "
+                                           "pip install from a checkout) and give --python "
+                                           "~/venv/bin/python; or create the target with --env build")
     there = _last_line(out)
     same = "" if there == __version__ else f" (this machine has {__version__})"
     return Check("jupyter_mlws", OK, there + same)

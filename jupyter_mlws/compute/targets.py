@@ -277,7 +277,7 @@ class ComputeService:
         where = known_name(values["host"], values["port"])
         if expected is not None:
             if key.fingerprint != expected:
-                raise Conflict(f"the host {where} presents a {key.type} key with fingerprint "
+                raise Conflict(f"the host {where} presents an {key.type} key with fingerprint "
                                f"{key.fingerprint}, not the {expected} you confirmed: nothing "
                                "was created; check the host before you create the target again")
             return key
@@ -342,14 +342,17 @@ class ComputeService:
         """Hand ``job`` to ``target`` (a backend from :meth:`target`), recording the handle it
         returns on the run (a target other than ``local``); return the handle.  A target that
         refuses it (an ``MlwsError``: its scheduler or host is out of reach) ends the run
-        ``failed`` through ``runs`` (the RunService), saying why, and the error is raised."""
+        ``failed`` through ``runs`` (the RunService), saying why, and the error is raised
+        saying ``run RUN_ID failed: <why>`` (the run is recorded: its id is what to look at)."""
         from ..errors import MlwsError
         from ..run_records import FAILED
 
         try:
             handle = target.submit(job)
         except MlwsError as exc:
-            runs.end(job.run_id, FAILED, f"could not be started on {target.name}: {exc}")
+            reason = f"could not be started on {target.name}: {exc}"
+            runs.end(job.run_id, FAILED, reason)
+            exc.args = (f"run {job.run_id} failed: {reason}",)  # the run is recorded: name it
             raise
         if target.name != T.LOCAL:
             self.assign(job.run_id, target.name, dict(handle.data))  # {}: handed over, ask it
@@ -499,7 +502,7 @@ class UnconfirmedHostKey(InvalidInput):
 
     def __init__(self, where: str, key: HostKey):
         super().__init__(
-            f"the host {where} presents a {key.type} key with fingerprint {key.fingerprint}; "
+            f"the host {where} presents an {key.type} key with fingerprint {key.fingerprint}; "
             "nothing was created: check it (ssh-keygen -lf on the host's key) and accept it "
             "with --yes (REST: accept_host_key, or host_key_fingerprint), or pin a key you "
             "checked with --host-key 'TYPE BASE64' (REST: host_key)")

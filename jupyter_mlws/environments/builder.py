@@ -51,12 +51,16 @@ class Place:
         The interpreter that runs the build script there (``python3``; locally this one).
     uv : str or None
         The uv program there; None: the script looks on the target's PATH, else uses pip.
+    system : bool
+        Runs there use ``python`` as it is (an ssh target with ``env = "system"``): what runs
+        get is that interpreter's packages, not an environment built there.
     """
 
     shell: Shell
     root: str
     python: str = "python3"
     uv: str | None = None
+    system: bool = False
 
     def path(self, *parts: str) -> str:
         return posixpath.join(self.root, *parts)

@@ -27,7 +27,7 @@ from ..errors import BuildFailed, InvalidInput, MlwsError, NotFound, Unavailable
 from ..store import schema as S
 from . import builder
 from .builder import Place
-from .spec import SHORT, EnvironmentSpec, diff, from_dict
+from .spec import SHORT, Difference, EnvironmentSpec, diff, from_dict
 from .wheels import BuildOptions, WheelCache
 
 T = S.environments
@@ -335,8 +335,15 @@ class EnvironmentService:
         - ``none``: no environment is ready there: the first run builds this one;
         - ``differs``: the ready environment closest to ``spec`` (``closest``, its hash)
           differs by ``difference`` (:meth:`.spec.Difference.to_dict`), said in ``lines``.
+
+        A target whose runs use its own Python (``env = "system"``: nothing is built for them)
+        is compared with that Python's packages, asked there (``system`` true; ``closest``
+        None): ``same`` when it has the kernel's Python and versions, else ``differs`` (the
+        drift, or that it is not known when the host could not be asked).
         """
-        self.places(target)
+        place = self.places(target)
+        if place.system:
+            return self._system_diff(spec, target, place)
         ready = [r for r in self.list(target) if r["state"] == READY]
         out = {"target": target, "hash": spec.hash, "closest": None, "difference": None, "lines": []}
         if any(r["hash"] == spec.hash for r in ready):
@@ -355,6 +362,53 @@ class EnvironmentService:
                                   key=lambda pair: (pair[1].size(), pair[0]))
         return {**out, "state": "differs", "closest": closest, "difference": difference.to_dict(),
                 "lines": difference.lines()}
+
+    def _system_diff(self, spec: EnvironmentSpec, target: str, place) -> dict:
+        """:meth:`diff` for a target whose runs use ``place.python`` as it is."""
+        out = {"target": target, "hash": spec.hash, "closest": None, "difference": None,
+               "system": True}
+        uses = f"runs on {target} use the host's own Python ({place.python}) and its packages"
+        have = _probe_system(place)
+        if isinstance(have, str):
+            return {**out, "state": "differs", "lines": [
+                f"{uses}: how they differ from the kernel's is not known ({have})"]}
+        want = {name: version.split(" (local ")[0] for name, version in spec.versions().items()}
+        difference = Difference(
+            python=(spec.python, have["python"]) if spec.python != have["python"] else None,
+            missing=[(n, want[n]) for n in sorted(want.keys() - have["packages"].keys())],
+            different=[(n, want[n], have["packages"][n]) for n in sorted(want.keys() & have["packages"].keys())
+                       if not want[n].startswith("@ ") and want[n] != have["packages"][n]])
+        if not difference.size():
+            return {**out, "state": "same"}
+        return {**out, "state": "differs", "difference": difference.to_dict(),
+                "lines": [f"{uses}, which differ from the kernel's:", *difference.lines()]}
+
+
+#: the program that lists an interpreter's Python version and distributions, compactly
+_LIST_PACKAGES = (
+    "import importlib.metadata as m, json, re, sys\n"
+    "v = sys.version_info\n"
+    "print('MLWS-PACKAGES' + json.dumps({'python': f'{v.major}.{v.minor}', 'packages': {"
+    "re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version "
+    "for d in m.distributions() if d.metadata['Name']}}))\n")
+
+
+def _probe_system(place) -> dict | str:
+    """``{"python": "3.11", "packages": {name: version}}`` of ``place.python`` on its target,
+    or why it could not be asked (a short text, no paths of this machine)."""
+    try:
+        done = place.shell.run([place.python, "-c", _LIST_PACKAGES], timeout=60)
+    except MlwsError as exc:
+        return f"the host could not be asked: {str(exc).splitlines()[0][:200]}"
+    _, found, rest = done.output.partition("MLWS-PACKAGES")
+    try:
+        data = json.loads(rest.splitlines()[0]) if found and done.status == 0 else None
+    except (ValueError, IndexError):
+        data = None
+    if not isinstance(data, dict):
+        last = (done.output.strip().splitlines() or [""])[-1][:200]
+        return f"{place.python} did not list its packages" + (f": {last}" if last else "")
+    return data
 
 
 # -- helpers ---------------------------------------------------------------------------------------

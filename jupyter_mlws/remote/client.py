@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 from .. import __version__
 from ..config import is_url, shown_url
-from ..errors import InvalidInput, Unavailable, from_reason
+from ..errors import InvalidInput, PermissionDenied, Unavailable, from_reason
 
 #: where the workspace's REST API lives under a server's base URL
 API = "mlws/api/"
@@ -154,4 +154,15 @@ class Client:
                 f"the server at {self.url} answered HTTP {reply.status} without a workspace "
                 "error: is it a Jupyter server with jupyter_mlws (or 'mlws server'), and the URL "
                 "its base URL?")
+        if reply.status in (401, 403) and str(message).strip() in ("Forbidden", "Unauthorized", ""):
+            return self._no_entry()  # Jupyter's authentication said no: say what to do
         return from_reason(reason, message)
+
+    def _no_entry(self) -> PermissionDenied:
+        """The server did not let the request in: no token, or one it refused (never shown)."""
+        if not self.token:
+            return PermissionDenied(f"the workspace server at {self.url} needs a token: set "
+                                    "MLWS_TOKEN or pass token= (the token the Jupyter server or "
+                                    "'mlws server' printed)")
+        return PermissionDenied(f"the workspace server at {self.url} refused the token: check "
+                                "MLWS_TOKEN (or the token= given); a run's token ends with its run")

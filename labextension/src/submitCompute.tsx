@@ -11,12 +11,14 @@ import * as React from 'react';
 import { ITarget, lastTests, targetWhere, testState } from './compute';
 import { errorMessage, query, requestAPI } from './request';
 
-/** `GET environments/check`: `state` same, current, none or differs, said in `lines`. */
+/** `GET environments/check`: `state` same, current, none or differs, said in `lines`; `system`:
+ * runs there use the host's own Python as it is (nothing is built for them). */
 export interface IEnvironmentCheck {
   target: string;
   hash: string | null;
   state: 'same' | 'current' | 'none' | 'differs' | string;
   lines: string[];
+  system?: boolean;
 }
 
 /** `POST environments/build`: the environment's record (`error` when it failed). */
@@ -31,7 +33,7 @@ interface IBuilt {
 type Drift =
   | { kind: 'none' }
   | { kind: 'checking' }
-  | { kind: 'warning'; lines: string[] }
+  | { kind: 'warning'; lines: string[]; system?: boolean }
   | { kind: 'building' }
   | { kind: 'built'; text: string }
   | { kind: 'failed'; text: string }
@@ -86,7 +88,7 @@ export function ComputeChoice(props: {
         `environments/check${query({ notebook: props.notebook, compute: name })}`
       );
       if (mine === asked.current) {
-        setDrift(found.state === 'none' || found.state === 'differs' ? { kind: 'warning', lines: found.lines } : { kind: 'none' });
+        setDrift(found.state === 'none' || found.state === 'differs' ? { kind: 'warning', lines: found.lines, system: found.system } : { kind: 'none' });
       }
     } catch (error) {
       if (mine === asked.current) {
@@ -177,6 +179,7 @@ function DriftBox(props: { drift: Drift; target: string; onBuild: () => void; on
     case 'failed':
     case 'warning': {
       const lines = drift.kind === 'failed' ? [drift.text] : drift.lines;
+      const system = drift.kind === 'warning' && drift.system === true;
       return (
         <div className="mlws-SubmitDrift mlws-mod-warn" role="alert">
           <div className="mlws-SubmitDriftTitle">
@@ -188,14 +191,18 @@ function DriftBox(props: { drift: Drift; target: string; onBuild: () => void; on
             ))}
           </ul>
           <div className="mlws-SubmitDriftActions">
-            <button type="button" className="jp-mod-styled jp-mod-accept mlws-SubmitBuild" onClick={props.onBuild}>
-              Build
-            </button>
+            {!system && (
+              <button type="button" className="jp-mod-styled jp-mod-accept mlws-SubmitBuild" onClick={props.onBuild}>
+                Build
+              </button>
+            )}
             <button type="button" className="jp-mod-styled mlws-SubmitGoOn" onClick={props.onGoOn}>
               Go on
             </button>
             <span className="mlws-Hint">
-              Build the kernel's environment on {target} first (mlws run submit --build-env), or go on with what it has (--no-env-check).
+              {system
+                ? `Runs on ${target} use the host's own Python and packages: install what the notebook needs there, or go on with what it has (--no-env-check).`
+                : `Build the kernel's environment on ${target} first (mlws run submit --build-env), or go on with what it has (--no-env-check).`}
             </span>
           </div>
         </div>

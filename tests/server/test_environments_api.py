@@ -81,10 +81,32 @@ async def test_the_check_before_a_submission(api, team, mlws_ws, jp_root_dir, ss
                            check_actor=False)
     params = {"notebook": "t.ipynb", "compute": "box"}
     assert (await api("GET", "environments", "check", params=params, user=READER)).code == 403
+    # env: system (the default): runs use the host's python3 as it is, compared with the kernel's
     r = await api("GET", "environments", "check", params=params, user=CONTRIBUTOR)
-    assert r.code == 200 and r.json["state"] == "none" and r.json["target"] == "box", r.json
-    assert r.json["lines"] == [f"no environment is built on box: the first run there builds "
-                               f"{r.json['hash'][:16]} (or: mlws env build --compute box)"]
+    assert r.code == 200 and r.json["state"] == "differs" and r.json["target"] == "box", r.json
+    assert r.json["system"] is True and r.json["closest"] is None
+    assert r.json["lines"][0] == ("runs on box use the host's own Python (python3) and its packages, "
+                                  "which differ from the kernel's:"), r.json["lines"]
+    assert r.json["lines"][1].startswith("missing: ") and "nbclient" in str(r.json["difference"]["missing"])
+    assert not any("build" in line for line in r.json["lines"]), r.json["lines"]
+    # a python the host does not have: the drift is not known, and nothing suggests a build
+    mlws_ws.compute.create("nopy", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+                           key_secret="box-key", host_key=sshd.host_key, workdir="mlws-check",
+                           python="/nowhere/python3", check_actor=False)
+    r = await api("GET", "environments", "check", params={**params, "compute": "nopy"}, user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["state"] == "differs", r.json
+    assert r.json["lines"][0].startswith("runs on nopy use the host's own Python (/nowhere/python3) "
+                                         "and its packages: how they differ from the kernel's is "
+                                         "not known (/nowhere/python3 did not list its packages"), r.json
+    assert "build" not in r.json["lines"][0]
+    # env: build: the first run there builds the kernel's environment
+    mlws_ws.compute.create("boxb", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+                           key_secret="box-key", host_key=sshd.host_key, workdir="mlws-check",
+                           env="build", check_actor=False)
+    r = await api("GET", "environments", "check", params={**params, "compute": "boxb"}, user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["state"] == "none", r.json
+    assert r.json["lines"] == [f"no environment is built on boxb: the first run there builds "
+                               f"{r.json['hash'][:16]} (or: mlws env build --compute boxb)"]
     r = await api("GET", "environments", "check", params={"notebook": "t.ipynb"}, user=CONTRIBUTOR)
     assert r.code == 200 and r.json["state"] == "current" and r.json["lines"] == []
     for query, code, text in (({"notebook": "t.ipynb", "compute": "mars"}, 404, "no compute target 'mars'"),

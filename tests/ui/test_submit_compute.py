@@ -1,6 +1,7 @@
 """The Submit form's compute choice in a real JupyterLab and Chromium: the workspace's targets
 listed with their state, an ssh target (the real sshd of tests/sshd.py) whose environments
 differ from the kernel's (the drift warning, with Build and Go on, as `mlws run submit` warns),
+one whose runs use the host's own Python (a warning without Build),
 and a notebook submitted to a dask target (a real LocalCluster): the run executes on its workers
 and its page shows the target."""
 
@@ -30,14 +31,17 @@ def targets(lab, sshd, local_cluster):
         ws.secrets.set(os_user(), "hf-token", "hf-token-value-1234")
         ws.compute.create("box", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
                           key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-work",
-                          secrets=["hf-token=HF_TOKEN"])
+                          secrets=["hf-token=HF_TOKEN"], env="build")
+        ws.compute.create("sys", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+                          key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-work",
+                          python="/nowhere/python3")
         ws.compute.create("cluster", "dask", address=local_cluster.address)
     project = root / "remote-demo"
     project.mkdir()
     shutil.copy(NOTEBOOKS / "train.ipynb", project / "train.ipynb")
     yield root
     with Workspace.open(root) as ws:
-        for name in ("box", "cluster"):
+        for name in ("box", "sys", "cluster"):
             ws.compute.delete(name, check_actor=False)
         for name in ("box-key", "hf-token"):
             ws.secrets.delete(os_user(), name)
@@ -64,7 +68,17 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
     assert options[2].startswith("cluster (dask · tcp://127.0.0.1:") and options[2].endswith(" · untested)")
     assert dialog.locator(".mlws-SubmitDrift").count() == 0  # local: nothing to say
 
-    # an ssh target where nothing is built: the warning mlws run submit gives, with its choices
+    # an ssh target whose runs use the host's own Python (env: system): nothing to build there
+    select.select_option("sys")
+    drift = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn")
+    drift.wait_for()
+    assert drift.locator("li").inner_text().startswith(
+        "runs on sys use the host's own Python (/nowhere/python3) and its packages: how they differ "
+        "from the kernel's is not known")
+    assert drift.locator("button.mlws-SubmitBuild").count() == 0
+    assert "use the host's own Python and packages: install what the notebook needs there" in \
+        drift.locator(".mlws-Hint").inner_text()
+    # an env: build ssh target where nothing is built: the warning mlws run submit gives, with its choices
     select.select_option("box")
     drift = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn")
     drift.wait_for()

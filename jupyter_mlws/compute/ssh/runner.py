@@ -142,9 +142,16 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         proc = conn.start([python, *EXECUTOR, "--workdir", "."], env=env, cwd=remote)
         write_state(state, pgid=proc.pgid)
         say(f"executor started (process group {proc.pgid})")
-        status = _wait(conn, proc, watchdog)
+        tail = bytearray()
+        status = _wait(conn, proc, watchdog, tail)
         proc = None
         say(f"executor exited with status {status}")
+        if ws.runs.get(run_id).status == R.QUEUED:  # it never reported: nobody else ends it
+            _fail(ws, run_id, f"{conn.where}: the execution step failed: the executor exited "
+                  f"{_how(status)} before the run started{_last_words(tail, env, ws.root)} "
+                  f"(the target's python must import jupyter_mlws: 'mlws compute test "
+                  f"{target_name}' checks it)")
+            return 1
         if status < 0:
             _fail(ws, run_id, f"{conn.where}: the execution step failed: the executor was killed "
                   "on the host (by a signal: out of memory, or someone stopped it)")
@@ -179,12 +186,37 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
                 _clean_after_loss(ws, target_name, state, conn.keepalive * KEEPALIVE_MISSES)
 
 
-def _wait(conn, proc, watchdog) -> int:
-    """The executor's exit status, its output streamed to the log meanwhile; StepFailed
-    (execution) when the connection is lost first."""
+#: bytes of the executor's output kept for the reason of a run it never started
+TAIL = 2048
+
+
+def _how(status: int) -> str:
+    return "killed by a signal" if status < 0 else f"with status {status}"
+
+
+def _last_words(tail: bytes, env: dict, root) -> str:
+    """``: its last output: "..."``, the end of an executor's output (its last 3 lines, at most
+    400 characters) with the run's token and secrets and this machine's workspace folder
+    masked; empty when it printed nothing."""
+    text = tail.decode(errors="replace")
+    for value in [v for k, v in env.items() if k != "MLWS_RUN_ID" and len(v) >= 4]:
+        text = text.replace(value, "***")
+    text = text.replace(str(root), "<workspace>")
+    lines = [line.strip() for line in text.splitlines() if line.strip()][-3:]
+    words = " | ".join(lines)[-400:]
+    return f': its last output: "{words}"' if words else " without any output"
+
+
+def _wait(conn, proc, watchdog, tail: bytearray | None = None) -> int:
+    """The executor's exit status, its output streamed to the log meanwhile (its last
+    :data:`TAIL` bytes kept in ``tail``); StepFailed (execution) when the connection is lost
+    first."""
     def stream(_, data):
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+        if tail is not None:
+            tail.extend(data)
+            del tail[:-TAIL]
 
     try:
         status = proc.wait(stream)

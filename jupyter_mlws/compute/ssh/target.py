@@ -72,8 +72,10 @@ class SSHTarget(RemoteTarget):
         is live ends the run ``killed`` and starts a cleanup runner (see the module's text)."""
         state = self._state(handle)
         if state is None:
-            return QUEUED if self._files(handle.run_id)[1].exists() and not self._ended(handle) \
-                else EXITED
+            if self._files(handle.run_id)[1].exists() and not self._ended(handle):
+                return QUEUED
+            self._end_unstarted(handle)
+            return EXITED
         if is_dead(state):
             self._end_dead(handle, state)
             return EXITED
@@ -93,6 +95,21 @@ class SSHTarget(RemoteTarget):
         except (Conflict, NotFound):
             return  # it ended meanwhile
         self.clean_up()
+
+    def _end_unstarted(self, handle: Handle) -> None:
+        """The runner exited and its run is still queued: nothing will start it, end it
+        ``failed`` (the runner does so itself, unless it could not)."""
+        from ...errors import Conflict, NotFound
+
+        runs = self.launch.runs
+        if runs is None or not self._ended(handle) or runs.get(handle.run_id).status != R.QUEUED:
+            return
+        try:
+            runs.end(handle.run_id, R.FAILED, f"{self.name}: the execution step failed: the run's "
+                     "ssh runner exited before the run started (its log: 'mlws run logs "
+                     f"{handle.run_id}')")
+        except (Conflict, NotFound):
+            pass
 
     def clean_up(self) -> None:
         """Start a cleanup runner: it stops and removes what dead runners left on the host."""
