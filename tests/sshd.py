@@ -80,8 +80,8 @@ def _python_for(user: str, home: Path) -> str:
     ``import jupyter_mlws`` needs none of its dependencies."""
     import jupyter_mlws
 
-    for old in home.glob("mlws-lib-*"):  # another test session's, when that session is over
-        pid = old.name.rsplit("-", 1)[1]
+    for old in home.glob("mlws-lib-pid*"):  # another test session's, when that session is over
+        pid = old.name[len("mlws-lib-pid"):]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             shutil.rmtree(old, ignore_errors=True)
     lib = _lib(home)
@@ -98,7 +98,7 @@ def _python_for(user: str, home: Path) -> str:
 def _lib(home: Path) -> Path:
     """This test session's copy of jupyter_mlws in the login user's home (sessions running at
     once on one machine share the login user, never this folder)."""
-    return home / f"mlws-lib-{os.getpid()}"
+    return home / f"mlws-lib-pid{os.getpid()}"
 
 
 def executor_python(user: LoginUser) -> str:

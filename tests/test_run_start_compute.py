@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -50,28 +49,13 @@ sys.exit(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
 
 @pytest.fixture(scope="module")
 def remote_python(sshd):
-    """The login user's interpreter for ``gpu1`` (this module's own, in place of
-    ssh_runs's): this checkout's jupyter_mlws copied into a folder of the login
-    user's home that is this module's alone, and the test venv's site-packages.  (The login user
-    is the machine's: another test session's copy in its shared ``mlws-lib`` would otherwise be
-    what the host runs.)"""
-    import site
-    import uuid
+    """The login user's interpreter for ``gpu1`` (this module's own, in place of ssh_runs's):
+    a copy of this checkout's jupyter_mlws that is this module's alone."""
+    from sshd import own_executor_python
 
-    import jupyter_mlws
-
-    tag = uuid.uuid4().hex[:8]
-    lib, wrapper = sshd.user.home / f"mlws-lib-{tag}", sshd.user.home / f"mlws-run-python-{tag}"
-    shutil.copytree(Path(jupyter_mlws.__file__).parent, lib / "jupyter_mlws",
-                    ignore=shutil.ignore_patterns("static", "labextension", "__pycache__"))
-    packages = next(p for p in site.getsitepackages() if Path(p, "nbclient").is_dir())
-    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={lib}:{packages} exec /usr/bin/python3 "$@"\n')
-    wrapper.chmod(0o755)
-    if os.geteuid() == 0:
-        subprocess.run(["chown", "-R", f"{sshd.user.name}:", str(lib), str(wrapper)], check=True)
-    yield str(wrapper)
-    shutil.rmtree(lib, ignore_errors=True)
-    wrapper.unlink(missing_ok=True)
+    python, remove = own_executor_python(sshd.user)
+    yield python
+    remove()
 
 
 #: a command that pauses, told apart from the login user's other processes (other test sessions
