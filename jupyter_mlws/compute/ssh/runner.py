@@ -332,11 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # nothing is left to stop
         say(f"exit {code}")
-        if not (runners.read_state(state) or {}).get("lost"):
-            state.unlink(missing_ok=True)
-        if ws is not None:
+        if ws is not None:  # before the state goes: who sees this runner gone finds its log stored
             _keep_log(ws, run_id, log)
             ws.close()
+        if not (runners.read_state(state) or {}).get("lost"):
+            state.unlink(missing_ok=True)
         runners.prune_logs(root)
     return code
 
