@@ -124,7 +124,8 @@ def test_a_worker_that_cannot_import_jupyter_mlws_fails_the_submission_saying_so
         cluster.stop()
     expected = (f"dask {cluster.address}: the environment step failed: workers need jupyter_mlws "
                 "installed: 1 of 1 cannot import it (tcp://127.0.0.1:")
-    assert str(caught.value).startswith(expected)
+    # the message names the run first (the submission recorded it), then why
+    assert str(caught.value).startswith("run ") and expected in str(caught.value)
     assert "pip install jupyter_mlws where they run" in str(caught.value)
     failed = ws.search_runs(max_results=1)[0]
     assert failed.status == "failed" and expected in failed.record.error

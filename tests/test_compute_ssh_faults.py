@@ -193,24 +193,24 @@ def test_an_executor_that_exits_before_the_run_starts_ends_it_failed_with_its_la
     the run's token.  A look at a run whose runner exited while it was queued ends it too."""
     ws, project = gpu1
     record = ws.compute.get(NAME)
-    ws.compute.create("bare", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+    ws.compute.create("hostpy", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
                       key_secret=record["key_secret"], python="/usr/bin/python3",
                       workdir=record["workdir"], accept_host_key=True, check_actor=False)
     try:
         _an_executor_that_exits_early(ws, project, sshd)
     finally:
-        ws.compute.delete("bare", check_actor=False)  # the session's workspace: others use names
+        ws.compute.delete("hostpy", check_actor=False)  # the session's workspace: others use names
 
 
 def _an_executor_that_exits_early(ws, project, sshd):
     from jupyter_mlws.compute.base import EXITED
 
     # what the README's user types: the drift warning says what runs there use, and --wait ends
-    out = cli(ws, "run", "submit", project / "pause.ipynb", "-p", "pause", "0", "--compute", "bare",
+    out = cli(ws, "run", "submit", project / "pause.ipynb", "-p", "pause", "0", "--compute", "hostpy",
               "--wait")
     assert out.exit_code == 1, out.output
     ended = ws.runs.get(out.stdout.split()[0])  # the id, printed at once
-    assert out.stderr.splitlines()[0] == ("warning: bare runs notebooks with the host's own Python "
+    assert out.stderr.splitlines()[0] == ("warning: hostpy runs notebooks with the host's own Python "
                                           "and packages (env: system):"), out.stderr
     assert "--build-env" not in out.stderr and "mlws env build" not in out.stderr
     assert out.stderr.splitlines()[-1] == f"run {ended.id} failed: {ended.error}", out.stderr
@@ -219,10 +219,10 @@ def _an_executor_that_exits_early(ws, project, sshd):
                                   "failed: the executor exited with status 1 before the run "
                                   'started: its last output: "'), ended.error
     assert "No module named 'jupyter_mlws'" in ended.error, ended.error
-    assert "'mlws compute test bare'" in ended.error
+    assert "'mlws compute test hostpy'" in ended.error
     assert str(ws.root) not in ended.error
     # what 'mlws compute test' advises is the README's recipe for preparing a host
-    checks = {c["check"]: c for c in ws.compute.test("bare", check_actor=False)["checks"]}
+    checks = {c["check"]: c for c in ws.compute.test("hostpy", check_actor=False)["checks"]}
     assert checks["jupyter_mlws"]["status"] == "fail"
     assert checks["jupyter_mlws"]["detail"].endswith(
         "make a venv on the host, install jupyter_mlws in it (the wheel in this workspace's "
@@ -230,10 +230,10 @@ def _an_executor_that_exits_early(ws, project, sshd):
         "create the target with --env build"), checks["jupyter_mlws"]
     # the poll: a runner that exited (its log says so) without ending its queued run
     lone = ws.runs.create("bare-poll", status="queued")
-    ws.compute.assign(lone.id, "bare", {})
+    ws.compute.assign(lone.id, "hostpy", {})
     runner_files(ws.root, lone.id)[1].write_text("mlws ssh runner: exit 1 [0.10 s]\n")
     assert ws.compute.check(lone.id) == EXITED
     after = ws.runs.get(lone.id)
     assert after.status == "failed", after
-    assert after.error == ("bare: the execution step failed: the run's ssh runner exited before "
+    assert after.error == ("hostpy: the execution step failed: the run's ssh runner exited before "
                            f"the run started (its log: 'mlws run logs {lone.id}')")
