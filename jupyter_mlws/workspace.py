@@ -524,7 +524,7 @@ class Workspace:
                          known_hosts=KnownHosts(self.root / KNOWN_HOSTS), providers=providers,
                          logs=folder / "logs", workspace_id=self.config.id,
                          target_exists=self.compute.has_record,
-                         lab=self._vm_lab(), postpones=self.idle_postpones)
+                         lab=self._vm_lab())
 
     def _vm_lab(self):
         """JupyterLab on the VMs (:mod:`jupyter_mlws.vms.lab`), None when ``vm_jupyterlab`` is

@@ -10,11 +10,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from mlws_testing import wait_for
 
 from jupyter_mlws.errors import Conflict
 
@@ -61,16 +61,6 @@ def _executor(http_workspace, run_id: str, cwd: Path, attempt: str | None = None
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _wait_for(check, what: str, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout:g} s")
-
-
 def _read(ws, run_id: str, name: str) -> bytes:
     with ws.artifacts.open(run_id, name) as f:
         return f.read()
@@ -104,10 +94,11 @@ def test_a_notebook_executed_over_http_shows_what_a_local_run_shows(http_workspa
     proc = _executor(http_workspace, remote, tmp_path / "elsewhere")
     try:
         # live, while it runs: its log, cells done, metrics
-        _wait_for(lambda: b"hello-live" in ws.run_logs(remote).get("stdout.log", b""), "a live log")
+        wait_for(lambda: b"hello-live" in ws.run_logs(remote).get("stdout.log", b""), "a live log",
+                 timeout=120)
         assert ws.runs.get(remote).status == "running"
-        _wait_for(lambda: ws.notebooks.progress(remote)["done"] >= 1, "cells done")
-        _wait_for(lambda: ws.runs.get(remote).metrics.get("loss"), "a live metric")
+        wait_for(lambda: ws.notebooks.progress(remote)["done"] >= 1, "cells done", timeout=120)
+        wait_for(lambda: ws.runs.get(remote).metrics.get("loss"), "a live metric", timeout=120)
         assert ws.runs.get(remote).status == "running"
         out, _ = proc.communicate(timeout=180)
     finally:
@@ -140,11 +131,13 @@ def test_a_retried_execution_records_its_results_once(http_workspace, tmp_path):
     first = _executor(http_workspace, run_id, tmp_path / "a", attempt="task-1")
     second = None
     try:
-        _wait_for(lambda: ws.runs.get(run_id).metrics.get("loss"), "attempt 1's first metric")
+        wait_for(lambda: ws.runs.get(run_id).metrics.get("loss"), "attempt 1's first metric",
+                 timeout=120)
         os.killpg(first.pid, signal.SIGKILL)  # its machine died mid-run (its kernel lives on)
         first.communicate(timeout=10)
         second = _executor(http_workspace, run_id, tmp_path / "b", attempt="task-2")
-        _wait_for(lambda: ws.executions.current_attempt(run_id) == "task-2", "attempt 2's start")
+        wait_for(lambda: ws.executions.current_attempt(run_id) == "task-2", "attempt 2's start",
+                 timeout=120)
         # attempt 1's late writes are refused (its kernel's too: they carry its attempt)
         late = Client(http_workspace.url, ws.run_tokens.issue(run_id), attempt="task-1")
         with pytest.raises(Conflict, match="attempt 'task-1' of run .* was superseded by attempt 'task-2'"):

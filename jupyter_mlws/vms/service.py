@@ -80,8 +80,6 @@ class VMService:
         The steps run over SSH (default: the setup and startup scripts).
     timeout : float
         Seconds each SSH step may take.
-    postpones : IdlePostpones, optional
-        The owners' "postpone" of idle stops (:meth:`postpone`).
     lab : Lab, optional
         JupyterLab on the VMs (:mod:`.lab`): its start step is added to the bootstrap's start
         steps, it is stopped with the VM, and :meth:`open` opens it.
@@ -89,8 +87,7 @@ class VMService:
 
     def __init__(self, db, *, access, secrets, blobs, known_hosts, providers: ProviderRegistry,
                  logs: Path, workspace_id: str, target_exists: Callable[[str], bool] | None = None,
-                 bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None,
-                 postpones=None):
+                 bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None):
         self.records = VMRecords(db)
         self.access, self.secrets, self.blobs = access, secrets, blobs
         self.known_hosts, self.providers = known_hosts, providers
@@ -100,8 +97,6 @@ class VMService:
         self.timeout = timeout
         #: JupyterLab on the VMs (:class:`.lab.Lab`; None: VMs without JupyterLab)
         self.lab = lab
-        #: the owners' postponed idle stops (:class:`.postpones.IdlePostpones`)
-        self.postpones = postpones
         if lab is not None:
             self.bootstrap.add(lab.step, when="start")
         self._threads: list[threading.Thread] = []
