@@ -23,6 +23,7 @@ supervisor is gone, and the worker stops.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -258,6 +259,12 @@ def main(argv: list[str]) -> int:
 
         Stealer(asyncio.get_running_loop(), [s for i, s in enumerate(listeners) if i != slot],
                 protocol_factory, lambda: server.should_exit).start()
+        # Everything loaded so far (the scoring scripts' models, numpy, sklearn, uvicorn) lives
+        # as long as the worker: move it out of the collector's sight, or every full collection
+        # walks it while requests wait (about 65 ms per collection for an sklearn model on this
+        # machine; bench/serving.py).  gc.freeze(): https://docs.python.org/3/library/gc.html
+        gc.collect()
+        gc.freeze()
         status.send(event="ready")
 
     original_shutdown = server.shutdown
