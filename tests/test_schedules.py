@@ -250,6 +250,25 @@ def test_catch_up_after_the_scheduler_was_stopped_across_three_ticks(any_ws, tmp
         [1, *[len(ticks) for _n, ticks in expected], 1]
 
 
+def test_a_paused_schedule_runs_no_tick_and_resumes_from_then(ws, tmp_path, monkeypatch):
+    from jupyter_mlws.schedules import service
+
+    notebook(tmp_path / "nb.ipynb")
+    ws.schedules.create("hourly", notebook="nb.ipynb", cron="0 * * * *", tz="UTC")
+    backdate(ws, "hourly", T0)
+    t = ticker(ws)
+    assert len(t.tick(T0 + timedelta(hours=1))) == 1
+    ws.schedules.pause("hourly")
+    assert t.tick(T0 + timedelta(hours=2)) == []  # paused: nothing runs
+    resumed_at = T0 + timedelta(hours=3, minutes=30)
+    monkeypatch.setattr(service.R, "now_ms", lambda: int(resumed_at.timestamp() * 1000))
+    ws.schedules.resume("hourly")  # at 03:30: the 02:00 and 03:00 ticks never run
+    monkeypatch.undo()
+    assert t.tick(T0 + timedelta(hours=3, minutes=31)) == []
+    assert len(t.tick(T0 + timedelta(hours=4))) == 1
+    assert [r["nominal"][11:16] for r in reversed(ws.schedules.runs("hourly"))] == ["01:00", "04:00"]
+
+
 def test_daylight_saving_days_run_0230_exactly_once(ws, tmp_path):
     notebook(tmp_path / "nb.ipynb")
     for zone in ("Europe/Berlin", "America/New_York"):

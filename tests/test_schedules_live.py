@@ -1,11 +1,10 @@
 """A real Jupyter server (``mlws server``: the extension's scheduler) and a standalone ``mlws
-scheduler`` watch one workspace for three real minutes of a ``*/1`` schedule; the server is
-restarted between the first and the second tick.  Exactly three runs, one per minute, each a
-completed notebook run."""
+scheduler`` watch one workspace for three real minutes of a ``*/1`` schedule; the standalone one is
+stopped after the first tick and started again after the second (which the server's scheduler
+alone runs).  Exactly three runs, one per minute, each a completed notebook run."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from jupyter_mlws.store import schema as S
 from mlws_testing import start_jupyter, stop_jupyter, wait_for
 from schedule_support import links, notebook
 
@@ -41,22 +42,30 @@ def test_a_server_and_a_standalone_scheduler_run_each_minute_once(tmp_path, monk
             MLWS, "-w", str(ws.root), "server", "--port", str(port),
             f"--IdentityProvider.token={token}"], cwd=tmp_path)
 
-    log = open(tmp_path / "scheduler.log", "wb")
-    standalone = subprocess.Popen([MLWS, "-w", str(ws.root), "scheduler", "--interval", "10"],
-                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    jupyter = server()
+    log = open(tmp_path / "scheduler.log", "ab")
+
+    def standalone():
+        return subprocess.Popen([MLWS, "-w", str(ws.root), "scheduler", "--interval", "10"],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(proc) -> int:
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(60)
+
+    scheduler, jupyter, codes = standalone(), server(), []
     try:
         wait_for(lambda: len(links(ws)) >= 1, "the first tick's run", timeout=150)
-        stop_jupyter(jupyter)  # restarted mid-way, between the first and the second tick
-        jupyter = server()
+        codes.append(stop(scheduler))  # restarted mid-way: the server alone runs the second tick
+        wait_for(lambda: len(links(ws)) >= 2, "the second tick's run", timeout=90)
+        scheduler = standalone()
         wait_for(lambda: datetime.now(UTC) > ticks[-1] + timedelta(seconds=20),
                  "three minutes of ticks", timeout=240)
     finally:
-        standalone.send_signal(signal.SIGTERM)
-        standalone.wait(60)
+        codes.append(stop(scheduler))
+        server_pid = jupyter.proc.pid
         stop_jupyter(jupyter)
         log.close()
-    assert standalone.returncode == 0, (tmp_path / "scheduler.log").read_text()[-3000:]
+    assert codes == [0, 0], (tmp_path / "scheduler.log").read_text()[-3000:]
     got = links(ws)
     assert [from_ms(link["nominal_at"]) for link in got] == ticks, got
     for link in got:
@@ -64,12 +73,10 @@ def test_a_server_and_a_standalone_scheduler_run_each_minute_once(tmp_path, monk
         assert run.status == "completed", run.record.error
         assert run.tags["mlws.schedule.nominal"] == link_time(link)
     with ws.db.read() as conn:
-        from sqlalchemy import select
-
-        from jupyter_mlws.store import schema as S
-
-        claimers = {r.claimed_by for r in conn.execute(select(S.tick_claims.c.claimed_by))}
-    print("ticks claimed by", sorted(claimers), "pids", os.getpid())
+        claimers = [r.claimed_by for r in conn.execute(
+            select(S.tick_claims.c.claimed_by).order_by(S.tick_claims.c.nominal_at))]
+    assert claimers[1].endswith(f":{server_pid}"), claimers  # the server's scheduler ran it
+    print("ticks claimed by", claimers, "(the server:", server_pid, ")")
     ws.close()
 
 
