@@ -102,6 +102,11 @@ class Cron:
     def __repr__(self) -> str:
         return f"Cron({self.expr!r}, {self.tz!r})"
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The five fields, an alias (``@daily``) written out (``0 0 * * *``)."""
+        return self._fields
+
     def __eq__(self, other) -> bool:
         return isinstance(other, Cron) and (self.expr, self.tz) == (other.expr, other.tz)
 

@@ -137,26 +137,61 @@ class RunService:
         is recorded (there is none here to signal).  Without it, a running run is this
         process's (what cancel checks).
         """
+        insert = self._inserter(experiment, name=name, description=description,
+                                parent_id=parent_id, tags=tags, source_type=source_type,
+                                source_name=source_name, git=git, status=status, run_id=run_id,
+                                host=host)
+        exp_pk = self.experiment_pk(experiment)  # once the run is checked: a bad one makes none
+        return self.get(self.db.transact(lambda conn: insert(conn, exp_pk)))
+
+    def create_in(self, conn: Connection, experiment: str, *, name: str | None = None,
+                  tags: dict | None = None, source_type: str = "script", source_name: str = "",
+                  run_id: str | None = None) -> str:
+        """Record a new queued run inside the caller's write transaction ``conn`` (the
+        experiment created there if new); return its id.  What the caller writes in the same
+        transaction commits with the run, or neither does (a schedule's tick claim, see
+        :mod:`jupyter_mlws.schedules.runner`).  InvalidInput for a bad name, tag or source."""
+        insert = self._inserter(experiment, name=name, description="", parent_id=None, tags=tags,
+                                source_type=source_type, source_name=source_name, git=None,
+                                status=QUEUED, run_id=run_id, host=None)
+        return insert(conn, None)
+
+    def _experiment_in(self, conn: Connection, name: str) -> int:
+        """The experiment ``name``'s pk, created in ``conn``'s transaction if new."""
+        e = S.experiments
+        pk = conn.execute(select(e.c.pk).where(e.c.name == name)).scalar()
+        if pk is None:
+            conn.execute(self.db.insert(e).values(name=name, description="", created_at=now_ms(),
+                                                  run_counter=0)
+                         .on_conflict_do_nothing(index_elements=["name"]))
+            pk = conn.execute(select(e.c.pk).where(e.c.name == name)).scalar_one()
+        return pk
+
+    def _inserter(self, experiment: str, *, name, description, parent_id, tags, source_type,
+                  source_name, git, status, run_id, host) -> Callable[[Connection, int | None], str]:
+        """The checked run as ``insert(conn, experiment pk) -> run id`` (the pk None: the
+        experiment is looked up, or created, in that transaction)."""
         tags_in = tag_rows(tags or {})
+        check_key(experiment, "experiment")
         check_description(description)
         for text, what in ((name or "", "the run name"), (source_name, "the source name"),
                            (host or "", "the host name")):
             check_text(text, what)
-        exp_pk = self.experiment_pk(experiment)
         run_id = run_id or new_run_id()
         started = now_ms()
         me = local.Process.current() if host is None else None
         here = me is not None and status == RUNNING
 
-        def insert(conn: Connection) -> tuple[int, int, int | None]:
+        def insert(conn: Connection, exp_pk: int | None) -> str:
+            exp = exp_pk if exp_pk is not None else self._experiment_in(conn, experiment)
             parent_pk = self._pk(conn, parent_id) if parent_id else None
             number = conn.execute(
-                S.experiments.update().where(S.experiments.c.pk == exp_pk)
+                S.experiments.update().where(S.experiments.c.pk == exp)
                 .values(run_counter=S.experiments.c.run_counter + 1)
                 .returning(S.experiments.c.run_counter)
             ).scalar_one()
             pk = conn.execute(S.runs.insert().values(
-                id=run_id, experiment_pk=exp_pk, parent_pk=parent_pk, number=number,
+                id=run_id, experiment_pk=exp, parent_pk=parent_pk, number=number,
                 name=name or f"{experiment}-{number}", description=description,
                 status=status, start_time=started, heartbeat_at=started,
                 source_type=source_type, source_name=source_name,
@@ -168,10 +203,9 @@ class RunService:
             if tags_in:
                 conn.execute(S.tags.insert(), [
                     dict(run_pk=pk, key=k, value=v) for k, v in tags_in.items()])
-            return pk, number, parent_pk
+            return run_id
 
-        self.db.transact(insert)
-        return self.get(run_id)
+        return insert
 
     def end(self, run_id: str, status: str, error: str | None = None) -> RunRecord:
         """Mark a running run ended with ``status``; ending an ended run is a Conflict."""

@@ -11,7 +11,10 @@ What it runs comes from *watcher providers*, loaded lazily by ``"module:function
 - ``ticks``: ``(owner kind, source, handler)`` triples, watched by one :class:`~jupyter_mlws.ticker.Ticker`
   over the workspace's tick claims (``ws.ticker()``);
 - ``periodic``: ``(interval seconds, fn)`` pairs: ``fn()`` is called every ``interval`` seconds
-  on the host's periodic thread (e.g. the idle check of notebook VMs).
+  on the host's periodic thread (e.g. the idle check of notebook VMs);
+- ``joins``: ``join(timeout)`` callables waiting for work the provider's handlers started on
+  threads of their own (a scheduled run being submitted): called by :meth:`Scheduler.once` and
+  :meth:`Scheduler.stop`.
 
 A provider module that is missing (a feature not installed, or not written yet) is skipped with
 one debug log line; a provider that fails otherwise is skipped with an error logged.  An
@@ -39,6 +42,7 @@ class Watchers:
 
     ticks: list[tuple[str, Callable, Any]] = field(default_factory=list)
     periodic: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
+    joins: list[Callable[[float | None], None]] = field(default_factory=list)
 
 
 def load(ws, providers: list[str] | None = None) -> list[Watchers]:
@@ -94,6 +98,7 @@ class Scheduler:
         self.ws = ws
         self.ticker = ws.ticker(interval=interval, clock=clock)
         self.periodic: list[tuple[float, Callable[[], None]]] = []
+        self.joins: list[Callable[[float | None], None]] = []
         for watchers in load(ws, providers):
             for kind, source, handler in watchers.ticks:
                 try:
@@ -101,6 +106,7 @@ class Scheduler:
                 except Exception:
                     log.exception("scheduler: the %s ticks cannot be watched; skipped", kind)
             self.periodic += [(float(every), fn) for every, fn in watchers.periodic]
+            self.joins += watchers.joins
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -113,7 +119,8 @@ class Scheduler:
                           getattr(fn, "__qualname__", repr(fn)))
 
     def once(self) -> int:
-        """One ticker pass, then every periodic function once; returns the ticks claimed."""
+        """One ticker pass, then every periodic function once, then wait for the work they
+        started on threads of their own; returns the ticks claimed."""
         try:
             claimed = len(self.ticker.tick())
         except Exception:
@@ -121,7 +128,12 @@ class Scheduler:
             claimed = 0
         for _every, fn in self.periodic:
             self._call(fn)
+        self._join(None)
         return claimed
+
+    def _join(self, timeout: float | None) -> None:
+        for join in self.joins:
+            self._call(lambda: join(timeout))
 
     def _run_periodic(self) -> None:
         due = [time.monotonic()] * len(self.periodic)
@@ -148,11 +160,13 @@ class Scheduler:
             thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop both threads and wait for their current work (``timeout`` seconds each)."""
+        """Stop both threads and wait for their current work (``timeout`` seconds each), and
+        for the work their handlers started."""
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []
+        self._join(timeout)
 
     def request_stop(self) -> None:
         """Ask the threads to stop, without waiting (safe in a signal handler)."""

@@ -157,6 +157,8 @@ class Workspace:
 
     def close(self) -> None:
         """End this process's runs and release the database."""
+        if "schedules" in self.__dict__:  # scheduled runs this process is starting
+            self.schedules.runner.join(timeout=60)
         self.tracking.end_all()
         if self._compute is not None:
             self._compute.close()
@@ -390,6 +392,25 @@ class Workspace:
         from .ticker import Ticker
 
         return Ticker(self.tick_claims, interval=interval, clock=clock)
+
+    @cached_property
+    def schedules(self):
+        """Schedules: notebooks and pipelines run on a cron, exactly once per tick (see
+        :mod:`jupyter_mlws.schedules.service`).  Built on first use."""
+        from .schedules.records import ScheduleRecords
+        from .schedules.runner import ScheduleRunner
+        from .schedules.service import ScheduleService
+
+        records = ScheduleRecords(self.db)
+        runner = ScheduleRunner(db=self.db, records=records, runs=self.runs, blobs=self.blobs,
+                                notebooks=lambda: self.notebooks, pipelines=lambda: self.pipelines,
+                                compute=lambda: self.compute,
+                                snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024)
+        return ScheduleService(
+            records=records, runner=runner, access=self.access, secrets=self.secrets,
+            blobs=self.blobs, tick_claims=self.tick_claims, notebooks=lambda: self.notebooks,
+            pipelines=lambda: self.pipelines, compute=lambda: self.compute,
+            allow_private=lambda: bool(getattr(self.config, "webhooks_allow_private", False)))
 
     @cached_property
     def idle_postpones(self):

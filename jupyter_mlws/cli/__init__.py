@@ -21,6 +21,7 @@ def _join_groups() -> None:
     from .run_values import run_cells, run_values
     from .runs import run
     from .scheduler import scheduler
+    from .schedules import schedule
     from .secrets import secret
     from .server import server
     from .vms import compute_gc, vm
@@ -30,7 +31,7 @@ def _join_groups() -> None:
         run.add_command(command)
     compute.add_command(compute_gc)
     for command in (quickstart, workspace, experiment, run, model, access, secret, compute, env,
-                    server, scheduler, endpoint, pipeline, vm):
+                    server, scheduler, schedule, endpoint, pipeline, vm):
         main.add_command(command)
 
 

@@ -121,6 +121,7 @@ class NotebookService:
         compute: str | None = None,
         _rerun_of: str | None = None,
         _run_id: str | None = None,
+        _recorded: bool = False,
     ) -> Submission:
         """Record a notebook run and start it (see :meth:`Workspace.submit_notebook`).
 
@@ -133,6 +134,8 @@ class NotebookService:
         on (default ``local``), recorded on the run; the run is also given that target's default
         secrets (those ``secrets`` do not replace by variable: :meth:`ComputeService.run_secrets
         <jupyter_mlws.compute.targets.ComputeService.run_secrets>`).
+        With ``_recorded``, run ``_run_id`` was recorded queued by the caller (a schedule's run,
+        in its tick claim's transaction): it is filled in, not created.
         """
         check_local(notebook)
         target = self._target(compute)
@@ -163,10 +166,13 @@ class NotebookService:
         from ..snapshot import collect, git_info
 
         files = collect(project, max_bytes=self.snapshot_max_bytes)
-        record = self.runs.create(
-            experiment, name=run_name, parent_id=parent_id, tags=tags, source_type="notebook",
-            source_name=path.relative_to(project).as_posix(), git=git_info(project),
-            status=R.QUEUED, run_id=_run_id)
+        if _recorded:
+            record = self.runs.get(_run_id)
+        else:
+            record = self.runs.create(
+                experiment, name=run_name, parent_id=parent_id, tags=tags, source_type="notebook",
+                source_name=path.relative_to(project).as_posix(), git=git_info(project),
+                status=R.QUEUED, run_id=_run_id)
         try:
             self.runs.log_params(record.id, recorded)
             system_tags = {"kernel": kernel, OVERRIDDEN_TAG: overridden(params)}

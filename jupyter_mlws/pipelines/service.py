@@ -87,7 +87,7 @@ class PipelineService:
             only: Sequence[str] = (), from_step: str | None = None, force: Sequence[str] = (),
             no_reuse: bool = False, max_parallel: int = MAX_PARALLEL, wait: bool = False,
             on_progress: Callable[[int, int], None] | None = None,
-            on_submitted: Callable[[str], None] | None = None) -> str:
+            on_submitted: Callable[[str], None] | None = None, _run_id: str | None = None) -> str:
         """Start a pipeline run; return its (parent) run id.
 
         Parameters
@@ -119,6 +119,9 @@ class PipelineService:
             With ``wait``: ``on_progress(done, total)`` as steps end.
         on_submitted : callable, optional
             Hears the run id once it is recorded, before it executes.
+        _run_id : str, optional
+            A queued run the caller recorded (a schedule's run, in its tick claim's
+            transaction): it becomes the parent run, filled in rather than created.
 
         Raises
         ------
@@ -128,25 +131,19 @@ class PipelineService:
         NotFound
             A step's file, or the compute target, does not exist.
         """
-        pipeline, project, shown = self._definition(definition, project_dir)
-        options = self._options(pipeline, parameters, compute, only, from_step, force, no_reuse,
-                                max_parallel)
-        from ..snapshot import collect, git_info
+        pipeline, project, shown, options, files = self._prepare(
+            definition, project_dir, parameters, compute, only, from_step, force, no_reuse,
+            max_parallel)
+        from ..snapshot import git_info
 
-        files = collect(project, max_bytes=self.snapshot_max_bytes)
-        paths = {f.path for f in files}
-        for step in pipeline.steps:
-            self._check_file(step, project, paths)
-        selected = set(options["selected"])
-        for name in pipeline.order():  # in DAG order: the first step without outputs is named
-            if name not in selected:
-                self.latest_done(pipeline, name, None)  # InvalidInput when there is none
-        if options.get("compute"):
-            self.compute.target(options["compute"])  # NotFound / Unavailable first
         self._end_orphans(pipeline.name)
-        record = self.runs.create(pipeline.name, source_type=SOURCE_TYPE, source_name=shown,
-                                  git=git_info(project), status=R.QUEUED,
-                                  tags={"pipeline": pipeline.name})
+        if _run_id is not None:
+            record = self.runs.get(_run_id)
+            self.runs.set_tags(record.id, {"pipeline": pipeline.name})
+        else:
+            record = self.runs.create(pipeline.name, source_type=SOURCE_TYPE, source_name=shown,
+                                      git=git_info(project), status=R.QUEUED,
+                                      tags={"pipeline": pipeline.name})
         try:
             if pipeline.parameters or options["parameters"]:
                 from ..notebooks.parameters import param_texts
@@ -166,6 +163,37 @@ class PipelineService:
         else:
             self.compute.target("local").submit(PipelineJob(record.id))
         return record.id
+
+    def check(self, definition: str | os.PathLike | Pipeline | Mapping, *,
+              project_dir: str | os.PathLike | None = None,
+              parameters: Mapping[str, Any] | None = None,
+              compute: str | None = None) -> Pipeline:
+        """Check a pipeline and a run's options as :meth:`run` does first (the definition, its
+        steps' files, the parameters, the compute target), recording nothing; return the
+        pipeline.  Raises as :meth:`run` does."""
+        return self._prepare(definition, project_dir, parameters, compute, (), None, (), False,
+                             MAX_PARALLEL)[0]
+
+    def _prepare(self, definition, project_dir, parameters, compute, only, from_step, force,
+                 no_reuse, max_parallel) -> tuple[Pipeline, Path, str, dict, list]:
+        """What :meth:`run` checks before anything is recorded: ``(pipeline, project folder,
+        its source's name, options, the project's snapshot files)``."""
+        pipeline, project, shown = self._definition(definition, project_dir)
+        options = self._options(pipeline, parameters, compute, only, from_step, force, no_reuse,
+                                max_parallel)
+        from ..snapshot import collect
+
+        files = collect(project, max_bytes=self.snapshot_max_bytes)
+        paths = {f.path for f in files}
+        for step in pipeline.steps:
+            self._check_file(step, project, paths)
+        selected = set(options["selected"])
+        for name in pipeline.order():  # in DAG order: the first step without outputs is named
+            if name not in selected:
+                self.latest_done(pipeline, name, None)  # InvalidInput when there is none
+        if options.get("compute"):
+            self.compute.target(options["compute"])  # NotFound / Unavailable first
+        return pipeline, project, shown, options, files
 
     def _end_orphans(self, name: str) -> None:
         """End the live runs of pipeline ``name`` whose orchestrator died (a process of this

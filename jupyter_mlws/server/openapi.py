@@ -267,6 +267,88 @@ VM_SCHEMAS = {
                  "postponed_until (ms or null)"}}},
 }
 
+SCHEDULE = _param("schedule", description="The schedule's name")
+_CRON = {"type": "string", "minLength": 1, "maxLength": 200,
+         "description": "Five fields, minute hour day-of-month month day-of-week: 0 6 * * 1-5"}
+_WEBHOOKS = {"type": "array", "maxItems": 10, "items": {"type": "object", "required": ["url"],
+             "additionalProperties": False, "properties": {
+                 "url": {"type": "string", "minLength": 1, "maxLength": 2000},
+                 "on": {"type": "array", "minItems": 1, "maxItems": 2,
+                        "items": {"enum": ["failure", "success"]}}}}}
+_SCHEDULE_FIELDS = {
+    "notebook": {"type": "string", "minLength": 1, "maxLength": 4096,
+                 "description": "A notebook in the server's folder, snapshotted now"},
+    "pipeline": {"type": "string", "minLength": 1, "maxLength": 4096,
+                 "description": "A pipeline.yaml in the server's folder, snapshotted now"},
+    "cron": _CRON, "tz": {"type": "string", "minLength": 1, "maxLength": 64,
+                          "description": "IANA zone (default: the server's)"},
+    "params": {"type": "object", "maxProperties": PARAMS_MAX},
+    "compute": {**_NAME, "description": "The compute target runs execute on (default local)"},
+    "secrets": _SECRET_SPECS, "catch_up": {"type": "string", "maxLength": 16,
+                                           "description": "latest (default), skip or all:N"},
+    "retries": {"type": "integer", "minimum": 0, "maximum": 10}, "notify": _WEBHOOKS}
+#: schedules (``mlws schedule ...``): notebooks and pipelines run on a cron
+SCHEDULE_PATHS = {
+    "/schedules": {
+        "get": _op("Every schedule: its cron in words, next 5 fire times, settings and last runs",
+                   "schedules", "ScheduleList"),
+        "post": _op("Create a schedule (contributors; it is theirs): 400 names a bad cron, zone, "
+                    "file or name and nothing is stored; 409 when the name is taken", "schedules",
+                    "Schedule", body="ScheduleCreation", status="201"),
+    },
+    "/schedules-preview": {"get": _op(
+        "A cron in words and its next fire times, or 400 saying what is wrong", "schedules",
+        params=[_param("cron", "query", "The cron expression"),
+                _param("tz", "query", "IANA zone (default: the server's)"),
+                _param("n", "query", "How many fire times (1 to 100, default 5)", "integer")])},
+    "/schedules/{schedule}": {
+        "get": _op("A schedule, with source_state (unchanged, changed, missing)", "schedules",
+                   "Schedule", params=[SCHEDULE]),
+        "patch": _op("Change a schedule (its owner or a workspace owner): any create field, and "
+                     "paused; notebook/pipeline takes a new snapshot", "schedules", "Schedule",
+                     params=[SCHEDULE], body="ScheduleUpdate"),
+        "delete": _op("Delete a schedule (its owner or a workspace owner); its runs stay",
+                      "schedules", None, params=[SCHEDULE], status="204"),
+    },
+    "/schedules/{schedule}/runs": {"get": _op(
+        "The schedule's runs, newest first, retries included", "schedules",
+        params=[SCHEDULE, _param("limit", "query", "At most this many (1 to 1000, default 20)",
+                                 "integer")])},
+    "/schedules/{schedule}/trigger": {"post": _op(
+        "Run the schedule now (its owner or a workspace owner): 201 with the run, queued or "
+        "failed saying why it could not start", "schedules", "ScheduleRun", params=[SCHEDULE],
+        status="201")},
+}
+SCHEDULE_SCHEMAS = {
+    "ScheduleCreation": _body(["name", "cron"], {"name": _NAME, **_SCHEDULE_FIELDS},
+                              {"name": "nightly", "notebook": "reports/daily.ipynb",
+                               "cron": "0 6 * * 1-5", "tz": "Europe/Berlin",
+                               "params": {"rows": 500}}),
+    "ScheduleUpdate": _body([], {**_SCHEDULE_FIELDS, "paused": {"type": "boolean"}},
+                            {"paused": True}),
+    "ScheduleRun": {"type": "object", "properties": {
+        "id": {"type": ["string", "null"]}, "status": {"type": "string"},
+        "nominal": {"type": "string", "description": "The tick, ISO 8601 in the schedule's zone"},
+        "ticks": {"type": "array", "items": {"type": "string"}},
+        "tick_count": {"type": "integer"}, "trigger": {"enum": ["tick", "manual"]},
+        "attempt": {"type": "integer"}, "retry_of": {"type": ["string", "null"]},
+        "started": {"type": ["integer", "null"]}, "ended": {"type": ["integer", "null"]},
+        "error": {"type": ["string", "null"]}, "due": {"type": ["string", "null"]}}},
+    "Schedule": {"type": "object", "properties": {
+        "name": {"type": "string"}, "kind": {"enum": ["notebook", "pipeline"]},
+        "source": {"type": "string"}, "cron": {"type": "string"}, "tz": {"type": "string"},
+        "description": {"type": "string"},
+        "next": {"type": "array", "items": {"type": "string"}}, "params": {"type": "object"},
+        "compute": {"type": ["string", "null"]}, "secrets": {"type": "array"},
+        "catch_up": {"type": "string"}, "retries": {"type": "integer"},
+        "notify": {"type": "array", "items": {"type": "object"}}, "paused": {"type": "boolean"},
+        "owner": {"type": "string"}, "created": {"type": "integer"},
+        "updated": {"type": "integer"}, "snapshot_at": {"type": "integer"},
+        "last_runs": {"type": "array", "items": _ref("ScheduleRun")}}},
+    "ScheduleList": {"type": "object", "properties": {
+        "schedules": {"type": "array", "items": _ref("Schedule")}}},
+}
+
 PATHS = {
     "/workspace": {"get": _op("Describe the workspace, with your user and role", "workspace")},
     "/openapi.json": {"get": _op("This document", "workspace")},
@@ -529,6 +611,7 @@ PATHS = {
         "endpoints", params=[ENDPOINT, _param("deployment", "query", "Call this deployment directly")],
         body="ScoringData")},
     **VM_PATHS,
+    **SCHEDULE_PATHS,
 }
 
 SCHEMAS = {
@@ -865,6 +948,7 @@ SCHEMAS = {
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
     **VM_SCHEMAS,
+    **SCHEDULE_SCHEMAS,
 }
 
 

@@ -183,6 +183,11 @@ def _vm_tokens(conn: Connection) -> None:
     schema.vm_tokens.create(conn, checkfirst=True)
 
 
+def _schedules(conn: Connection) -> None:
+    for table in (schema.schedules, schema.schedule_runs):
+        table.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -210,6 +215,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     # 19: numbered by the lead for session 7's wave 2 (17 and 18 land with other branches)
     (17, "notebook VMs' JupyterLab tokens: what a VM's kernels record into the workspace with",
      _vm_tokens),
+    (18, "schedules: notebooks and pipelines run on a cron (their snapshot, settings and owner), "
+         "and the runs each started, its retries included", _schedules),
 ]
 LATEST = MIGRATIONS[-1][0]
 

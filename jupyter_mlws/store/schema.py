@@ -669,3 +669,75 @@ vm_tokens = Table(
     Column("revoked_at", BigInteger, nullable=True),
 )
 Index("ix_vm_tokens_vm", vm_tokens.c.vm_id)
+
+
+# -- schedules: notebooks and pipelines run on a cron (migration 18) ------------------------------
+
+# a schedule (jupyter_mlws.schedules): ``id`` (16 hex digits) owns its tick claims (owner kind
+# "schedule"), so a schedule made again under the same name starts afresh.  ``kind`` notebook or
+# pipeline; ``source`` the file as the user named it (shown; never a server path), ``source_path``
+# where it was read (absolute: the folder its runs execute in, and whether it still exists),
+# ``entry`` its path inside that folder, ``snapshot`` the files taken at create/update (JSON:
+# relative path -> sha256 of the blob), ``snapshot_at`` when, ``experiment`` its runs' experiment.  ``cron`` (5 fields) read in ``tz``
+# (IANA); ``params`` (JSON object), ``compute`` (a target's name, null: local), ``secrets`` (JSON
+# list of NAME or NAME=ENVVAR), ``catch_up`` (latest, skip, all:N), ``retries`` (0..10),
+# ``notify`` (JSON list of {url, on}), ``paused``; ``since_at``: ticks at or before it are never
+# due (set at creation, at a change of cron or zone, and at resume).  Times in ms.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("source_path", Text, nullable=False),
+    Column("entry", Text, nullable=False),
+    Column("snapshot", Text, nullable=False),
+    Column("snapshot_at", BigInteger, nullable=False),
+    Column("experiment", Text, nullable=False),
+    Column("cron", Text, nullable=False),
+    Column("tz", Text, nullable=False),
+    Column("params", Text, nullable=False, default="{}"),
+    Column("compute", Text, nullable=True),
+    Column("secrets", Text, nullable=False, default="[]"),
+    Column("catch_up", Text, nullable=False, default="latest"),
+    Column("retries", Integer, nullable=False, default=0),
+    Column("notify", Text, nullable=False, default="[]"),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("owner", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("since_at", BigInteger, nullable=False),
+)
+
+# one row per run a schedule started, and per retry still to start: the schedule, its run (null
+# for a retry not started yet), the tick it is for (``nominal_at``; a manual trigger's time for
+# origin "manual"), ``missed_from`` (set on a catch-up run: it also stands for the ticks in
+# (missed_from, nominal_at)), the ticks it stands for (``ticks``: JSON list of ms, the newest 100;
+# ``tick_count`` how many, counted up to 1001), ``attempt`` (0, then 1.. for
+# retries) and ``retry_of`` (the run it retries), ``due_at`` when a retry may start, and when the
+# run was handed over to execute (``started_at``) and its end handled (``settled_at``: the retry
+# decided, the notification sent).  (schedule, origin, nominal, attempt) is unique: a retry is
+# recorded once, however many schedulers see the run fail.  Times in ms.
+schedule_runs = Table(
+    "schedule_runs",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("schedule_id", Text, nullable=False),
+    Column("run_id", Text, nullable=True),
+    Column("origin", Text, nullable=False),
+    Column("nominal_at", BigInteger, nullable=False),
+    Column("missed_from", BigInteger, nullable=True),
+    Column("ticks", Text, nullable=False, default="[]"),
+    Column("tick_count", Integer, nullable=False, default=1),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("retry_of", Text, nullable=True),
+    Column("due_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    Column("settled_at", BigInteger, nullable=True),
+    UniqueConstraint("schedule_id", "origin", "nominal_at", "attempt"),
+)
+Index("ix_schedule_runs_schedule", schedule_runs.c.schedule_id, schedule_runs.c.pk)
+Index("ix_schedule_runs_open", schedule_runs.c.settled_at)

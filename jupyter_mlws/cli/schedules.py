@@ -1,0 +1,236 @@
+"""``mlws schedule ...``: notebooks and pipelines run on a cron (create, update, pause, resume,
+list, show, delete, runs, trigger)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .main import _fields, _json, _table, _time, _ws, handles_errors
+
+
+@click.group("schedule")
+def schedule() -> None:
+    """Schedules: a notebook or pipeline run on a cron, exactly once per tick (``mlws
+    scheduler`` or a Jupyter server with the extension runs them)."""
+
+
+def _options(update: bool):
+    """The options of create (required ones) and update (every one optional)."""
+    def wrap(fn):
+        options = [
+            click.option("--notebook", metavar="NB.IPYNB",
+                         help="The notebook to run (snapshotted now: later edits run only once "
+                              "you update the schedule with it again)."),
+            click.option("--pipeline", metavar="PIPELINE.YAML",
+                         help="The pipeline to run (its YAML and steps' files snapshotted now)."),
+            click.option("--cron", required=not update, metavar='"M H DOM MON DOW"',
+                         help='Five fields, e.g. "0 6 * * 1-5" (6:00 on weekdays), or @daily.'),
+            click.option("--tz", metavar="ZONE",
+                         help="The cron's IANA time zone, e.g. Europe/Berlin (default: this "
+                              "machine's)."),
+            click.option("-p", "--parameter", "params", nargs=2, multiple=True,
+                         metavar="NAME VALUE",
+                         help="A parameter of every run, typed as YAML/JSON (a pipeline's: NAME "
+                              "or STEP.NAME)." + (" Given: replaces them all." if update else "")),
+            click.option("--compute", metavar="NAME",
+                         help="The compute target runs execute on (default: local)."),
+            click.option("--secret", "secrets", multiple=True, metavar="NAME[=ENVVAR]",
+                         help="A secret given to every run as an environment variable "
+                              "(repeatable)." + (" Given: replaces them all." if update else "")),
+            click.option("--catch-up", metavar="latest|skip|all:N",
+                         help="After downtime: one run for the missed ticks (latest, the "
+                              "default), none (skip), or the newest N (all:N)."),
+            click.option("--retries", type=int, metavar="N",
+                         help="Run a failed run again up to N times (after 1 min, 2, 4, ...)."),
+            click.option("--notify", "urls", multiple=True, metavar="URL",
+                         help="A webhook posted when a run ends (repeatable)."
+                              + (" Given: replaces them all." if update else "")),
+            click.option("--notify-on", type=click.Choice(["failure", "success", "both"]),
+                         default="failure", show_default=True,
+                         help="When the webhooks are posted."),
+            click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+        ]
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return wrap
+
+
+def _settings(params, secrets, catch_up, retries, urls, notify_on, update: bool) -> dict:
+    from ..notebooks.parameters import parse_value
+
+    out = {}
+    if params or not update:
+        out["params"] = {name: parse_value(name, text) for name, text in params}
+    if secrets or not update:
+        out["secrets"] = list(secrets)
+    if urls or not update:
+        out["notify"] = [{"url": url, "on": notify_on} for url in urls]
+    if catch_up is not None or not update:
+        out["catch_up"] = catch_up or "latest"
+    if retries is not None or not update:
+        out["retries"] = retries or 0
+    return out
+
+
+@schedule.command("create")
+@click.argument("name")
+@_options(update=False)
+@click.pass_context
+@handles_errors
+def schedule_create(ctx, name, notebook, pipeline, cron, tz, params, compute, secrets, catch_up,
+                    retries, urls, notify_on, as_json) -> None:
+    """Create schedule NAME: run --notebook (or --pipeline) on --cron."""
+    made = _ws(ctx).schedules.create(
+        name, notebook=notebook, pipeline=pipeline, cron=cron, tz=tz, compute=compute,
+        **_settings(params, secrets, catch_up, retries, urls, notify_on, update=False))
+    if as_json:
+        return _json(made)
+    click.echo(f"schedule {made['name']} created: {made['kind']} {made['source']} (snapshot "
+               f"taken), {_when(made)}")
+    click.echo(f"next: {', '.join(made['next'][:3])}")
+    click.echo("runs start while 'mlws scheduler' (or a Jupyter server with the extension) "
+               "watches this workspace")
+
+
+@schedule.command("update")
+@click.argument("name")
+@_options(update=True)
+@click.pass_context
+@handles_errors
+def schedule_update(ctx, name, notebook, pipeline, cron, tz, params, compute, secrets, catch_up,
+                    retries, urls, notify_on, as_json) -> None:
+    """Change schedule NAME: only what is given changes.  --notebook/--pipeline (the same file
+    too) takes a new snapshot."""
+    given = {k: v for k, v in (("notebook", notebook), ("pipeline", pipeline), ("cron", cron),
+                               ("tz", tz), ("compute", compute)) if v is not None}
+    changed = _ws(ctx).schedules.update(
+        name, **given, **_settings(params, secrets, catch_up, retries, urls, notify_on, True))
+    if as_json:
+        return _json(changed)
+    click.echo(f"schedule {changed['name']} updated: {changed['kind']} {changed['source']}, "
+               f"{_when(changed)}")
+
+
+def _when(s: dict) -> str:
+    return f"{s['description']} ({s['tz']})" + (", paused" if s["paused"] else "")
+
+
+def _toggle(verb: str, text: str):
+    @schedule.command(verb, help=text)
+    @click.argument("name")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_context
+    @handles_errors
+    def command(ctx, name, as_json) -> None:
+        result = getattr(_ws(ctx).schedules, verb)(name)
+        if as_json:
+            return _json(result)
+        state = "paused" if result["paused"] else f"resumed, next {result['next'][0]}" \
+            if result["next"] else "resumed"
+        click.echo(f"schedule {result['name']} {state}")
+
+    return command
+
+
+_toggle("pause", "Pause schedule NAME: no tick runs until it is resumed.")
+_toggle("resume", "Resume schedule NAME: its ticks from now on run (none missed while paused).")
+
+
+@schedule.command("delete")
+@click.argument("name")
+@click.pass_context
+@handles_errors
+def schedule_delete(ctx, name) -> None:
+    """Delete schedule NAME (the runs it made stay)."""
+    _ws(ctx).schedules.delete(name)
+    click.echo(f"schedule {name} deleted")
+
+
+@schedule.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def schedule_list(ctx, as_json) -> None:
+    """Schedules: what runs when, and how their last run went."""
+    rows = _ws(ctx).schedules.list()
+    if as_json:
+        return _json(rows)
+    _table(["NAME", "RUNS", "WHEN", "NEXT", "LAST RUN"],
+           [[s["name"], f"{s['kind']} {s['source']}", f"{s['cron']} ({s['tz']})",
+             "paused" if s["paused"] else (s["next"] or ["-"])[0],
+             _last(s["last_runs"])] for s in rows])
+
+
+def _last(runs: list[dict]) -> str:
+    return f"{runs[0]['status']} ({runs[0]['nominal']})" if runs else "-"
+
+
+@schedule.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def schedule_show(ctx, name, as_json) -> None:
+    """Schedule NAME: its cron in words, next fire times, settings and last runs."""
+    s = _ws(ctx).schedules.get(name)
+    if as_json:
+        return _json(s)
+    state = {"unchanged": "the file is unchanged",
+             "changed": "the file changed since: runs use the snapshot ('mlws schedule update "
+                        f"{s['name']} --{s['kind']} FILE' takes the edits)",
+             "missing": "the file is gone: its runs fail"}[s["source_state"]]
+    _fields([("schedule", s["name"]), (s["kind"], s["source"]),
+             ("snapshot", f"{_time(s['snapshot_at'])}; {state}"),
+             ("cron", f"{s['cron']}: {s['description']}"), ("time zone", s["tz"]),
+             ("next", "paused" if s["paused"] else ", ".join(s["next"]) or "-"),
+             ("params", ", ".join(f"{k}={v!r}" for k, v in s["params"].items()) or "-"),
+             ("compute", s["compute"] or "local"), ("secrets", ", ".join(s["secrets"]) or "-"),
+             ("catch-up", s["catch_up"]), ("retries", s["retries"]),
+             ("notify", ", ".join(f"{n['url']} on {'/'.join(n['on'])}" for n in s["notify"])
+              or "-"),
+             ("owner", s["owner"]), ("created", _time(s["created"]))])
+    click.echo("last runs:" if s["last_runs"] else "last runs: none yet")
+    if s["last_runs"]:
+        _runs(s["last_runs"])
+
+
+@schedule.command("runs")
+@click.argument("name")
+@click.option("-n", "limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def schedule_runs(ctx, name, limit, as_json) -> None:
+    """Runs of schedule NAME, newest first, retries included."""
+    rows = _ws(ctx).schedules.runs(name, limit)
+    return _json(rows) if as_json else _runs(rows)
+
+
+def _runs(rows: list[dict]) -> None:
+    _table(["RUN", "STATUS", "TICK", "TICKS", "TRIGGER", "ATTEMPT", "STARTED", "ERROR"],
+           [[r["id"] or "-", r["status"] if r["id"] else f"retry at {r['due']}", r["nominal"],
+             r["tick_count"] if r["tick_count"] <= 1000 else "1000+", r["trigger"],
+             r["attempt"], _time(r["started"]), (r["error"] or "-").splitlines()[0][:80]]
+            for r in rows])
+
+
+@schedule.command("trigger")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def schedule_trigger(ctx, name, as_json) -> None:
+    """Run schedule NAME now, outside its cron; exit 1 when the run could not start."""
+    run = _ws(ctx).schedules.trigger(name)
+    if as_json:
+        _json(run)
+    elif run["status"] == "failed":
+        click.echo(f"run {run['id']} failed: {run['error']}", err=True)
+    else:
+        click.echo(f"run {run['id']} {run['status']} (schedule {name}, now); follow it with "
+                   f"'mlws run logs {run['id']} --follow'")
+    if run["status"] == "failed":
+        sys.exit(1)
