@@ -101,19 +101,27 @@ def test_create_preview_trigger_pause_delete(page, lab, schedules):
     assert_times(view.locator(".mlws-CronPreview .mlws-FireTimes li"), expected["next"])
     assert in_browser_zone(expected["next"][0]).endswith("12:00")  # 06:00 in New York
 
-    # a refusal shows in the form, verbatim; nothing is created
+    # a refusal shows in the form, verbatim (a missing notebook, a webhook that is not http);
+    # nothing is created
     view.locator(".mlws-NewSchedule-params").fill("lr = 0.5")
     view.locator(".mlws-CreateSchedule").click()
     refusal = view.locator(".mlws-CreateScheduleError")
     refusal.wait_for()
+    body = {"name": "nightly", "notebook": "no-such.ipynb", "cron": "0 6 * * 1-5", "tz": "America/New_York",
+            "params": {"lr": 0.5}}
+    status, answer = lab_api(lab, "POST", "schedules", body)
+    assert status == 404 and refusal.inner_text() == answer["message"]
+    view.locator(".mlws-NewSchedule-path").fill(NOTEBOOK)
+    view.locator(".mlws-NewSchedule-webhook").fill("ftp://hooks.example.org/x")
+    view.locator(".mlws-CreateSchedule").click()
+    refusal.filter(has_text="ftp").wait_for()
     status, answer = lab_api(lab, "POST", "schedules", {
-        "name": "nightly", "notebook": "no-such.ipynb", "cron": "0 6 * * 1-5", "tz": "America/New_York",
-        "params": {"lr": 0.5}})
+        **body, "notebook": NOTEBOOK, "notify": [{"url": "ftp://hooks.example.org/x", "on": ["failure"]}]})
     assert status == 400 and refusal.inner_text() == answer["message"]
     assert lab_api(lab, "GET", "schedules/nightly")[0] == 404
 
     # created: the form closes, its row lists the next 5 fire times in local time
-    view.locator(".mlws-NewSchedule-path").fill(NOTEBOOK)
+    view.locator(".mlws-NewSchedule-webhook").fill("")
     view.locator(".mlws-NewSchedule-name").press("Enter")  # Enter submits
     view.locator(".mlws-NewScheduleForm").wait_for(state="detached")
     row = view.locator(".mlws-ScheduleRow[data-schedule='nightly']")
@@ -145,8 +153,11 @@ def test_create_preview_trigger_pause_delete(page, lab, schedules):
     view.locator(".mlws-ScheduleRow[data-schedule='quarter-hourly'][data-paused='true']").wait_for()
     assert "paused: none" in quarter.inner_text() and quarter.locator(".mlws-ScheduleState").inner_text() == "paused"
     assert lab_api(lab, "GET", "schedules/quarter-hourly")[1]["paused"] is True
+    # its details: what runs is the snapshot, and the file is unchanged since
     row.locator(".mlws-ToggleDetails").click()
-    assert "sched_nb.ipynb" in row.locator(".mlws-ScheduleDetails").inner_text()
+    details = row.locator(".mlws-ScheduleDetails")
+    assert f"notebook {NOTEBOOK}" in details.locator("tr[data-key='Runs']").inner_text()
+    assert "taken" in details.locator("tr[data-key='Snapshot']").inner_text()
     row.locator(".mlws-ToggleDetails").click()
     page.screenshot(path=str(SCREENSHOTS / "schedules.png"))
     quarter.locator(".mlws-ResumeSchedule").click()

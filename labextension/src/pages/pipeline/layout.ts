@@ -235,8 +235,8 @@ export function layout(names: string[], edges: Array<[string, string]>, options:
   for (const [from, to] of edges) {
     const a = slots.get(from);
     const b = slots.get(to);
-    if (!a || !b || from === to) {
-      continue;
+    if (!a || !b || layerOf.get(to)! <= layerOf.get(from)!) {
+      continue; // only a cycle's edge points back (the server refuses cycles): not drawn
     }
     const chain = [a];
     for (let l = layerOf.get(from)! + 1; l < layerOf.get(to)!; l++) {

@@ -79,6 +79,19 @@ export class SchedulesModel extends ActingModel {
     return this.schedules.find(s => s.name === name) ?? null;
   }
 
+  /** Schedules as `GET schedules/{name}` shows them (with `source_state`), fetched when their details open. */
+  readonly full: Record<string, ISchedule> = {};
+
+  /** Fetch `name` whole (whether its file changed since its snapshot); a failure leaves the list's fields. */
+  async loadDetails(name: string): Promise<void> {
+    try {
+      this.full[name] = await requestAPI<ISchedule>(`schedules/${encodeURIComponent(name)}`);
+      this.emit();
+    } catch {
+      // gone meanwhile, or unreadable: the row says what the list said
+    }
+  }
+
   async refresh(): Promise<void> {
     await this.fetching(async () => {
       const [list, you] = await Promise.all([

@@ -22,7 +22,7 @@ import { followEvents } from '../live';
 import { IPageContext, IPageRequest } from '../page';
 import { NewScheduleForm } from './form';
 import { READER_REASON, SchedulesModel } from './model';
-import { fromNow, ISchedule, localTime, SCHEDULE_RUN_SCHEMA, zoneTime } from './types';
+import { fromNow, ISchedule, IScheduleRun, localTime, SCHEDULE_RUN_SCHEMA, zoneTime } from './types';
 
 /** A run's status as a glyph beside its word (the colour is never the only sign). */
 const RUN_GLYPH: Record<string, string> = { completed: '✓', failed: '✕', running: '●', queued: '○', canceled: '■', killed: '✕', timed_out: '✕' };
@@ -47,6 +47,55 @@ function NextTimes(props: { schedule: ISchedule }): JSX.Element {
   );
 }
 
+/** A run among a schedule's last runs: its status (a click opens it), its fire time, and what else it is. */
+function LastRun(props: { run: IScheduleRun; context: IPageContext }): JSX.Element {
+  const { run } = props;
+  const ticks = run.tick_count ?? run.ticks?.length ?? 1;
+  const when = run.nominal ? localTime(run.nominal) : formatTime(run.started);
+  const notes = [
+    ticks > 1 ? `×${ticks}` : '',
+    run.trigger === 'manual' ? 'triggered' : '',
+    run.attempt ? `retry ${run.attempt}` : ''
+  ].filter(Boolean);
+  const about = [
+    ticks > 1 ? `it stands for ${ticks} missed fire times` : '',
+    run.error ? String(run.error) : ''
+  ].filter(Boolean);
+  const detail = (
+    <span className="mlws-Muted">
+      {' '}
+      {when}
+      {notes.length > 0 ? ` (${notes.join(', ')})` : ''}
+    </span>
+  );
+  if (run.id === null) {
+    return (
+      <li>
+        <span className="mlws-ScheduleRun mlws-status-queued" data-status={run.status} title={run.error ?? undefined}>
+          <span aria-hidden="true">○</span> {run.status}
+        </span>
+        {detail}
+        {run.due && <span className="mlws-Muted"> · starts {localTime(run.due)}</span>}
+      </li>
+    );
+  }
+  const id = run.id;
+  return (
+    <li>
+      <button
+        className={`mlws-Link mlws-ScheduleRun mlws-status-${run.status}`}
+        data-run-id={id}
+        data-status={run.status}
+        title={`Open run ${id} (${run.status})${about.length ? `: ${about.join('; ')}` : ''}`}
+        onClick={() => props.context.open({ kind: 'run', id })}
+      >
+        <span aria-hidden="true">{RUN_GLYPH[run.status] ?? '•'}</span> {run.status}
+      </button>
+      {detail}
+    </li>
+  );
+}
+
 function LastRuns(props: { schedule: ISchedule; context: IPageContext }): JSX.Element {
   const runs = props.schedule.last_runs ?? [];
   if (runs.length === 0) {
@@ -54,27 +103,9 @@ function LastRuns(props: { schedule: ISchedule; context: IPageContext }): JSX.El
   }
   return (
     <ul className="mlws-LastRuns" aria-label={`Last runs of ${props.schedule.name}`}>
-      {runs.slice(0, 5).map(run => {
-        const ticks = Array.isArray(run.ticks) ? run.ticks.length : typeof run.ticks === 'number' ? run.ticks : 1;
-        const when = run.nominal ? localTime(run.nominal) : formatTime(run.started);
-        return (
-          <li key={run.id}>
-            <button
-              className={`mlws-Link mlws-ScheduleRun mlws-status-${run.status}`}
-              data-run-id={run.id}
-              data-status={run.status}
-              title={`Open run ${run.id} (${run.status})${ticks > 1 ? `: it stands for ${ticks} missed fire times` : ''}`}
-              onClick={() => props.context.open({ kind: 'run', id: run.id })}
-            >
-              <span aria-hidden="true">{RUN_GLYPH[run.status] ?? '•'}</span> {run.status}
-            </button>{' '}
-            <span className="mlws-Muted">
-              {when}
-              {ticks > 1 ? ` (×${ticks})` : ''}
-            </span>
-          </li>
-        );
-      })}
+      {runs.slice(0, 5).map((run, i) => (
+        <LastRun key={run.id ?? `waiting-${i}`} run={run} context={props.context} />
+      ))}
     </ul>
   );
 }
@@ -116,6 +147,16 @@ function Actions(props: { model: SchedulesModel; schedule: ISchedule }): JSX.Ele
   );
 }
 
+/** What runs: the file's snapshot, and whether the file changed since (`GET schedules/{name}` says). */
+function snapshotWords(s: ISchedule): string {
+  const taken = s.snapshot_at ? `taken ${formatTime(s.snapshot_at)}` : 'taken when it was created or updated';
+  const state = {
+    changed: ': the file was edited since; the snapshot runs (update the schedule to run the edits)',
+    missing: ': the file was deleted or moved since, so its runs fail "not found" (restore it, or update the schedule)'
+  }[s.source_state ?? ''];
+  return `${taken}${state ?? ''}`;
+}
+
 function catchUpWords(catchUp: string): string {
   if (catchUp === 'skip') {
     return 'skip missed times';
@@ -129,14 +170,15 @@ function Details(props: { schedule: ISchedule }): JSX.Element {
   const s = props.schedule;
   const params = Object.entries(s.params ?? {});
   const rows: Array<[string, React.ReactNode]> = [
-    ['Runs', `${s.kind} ${s.source} (a snapshot taken when the schedule was created or last updated)`],
+    ['Runs', `${s.kind} ${s.source}`],
+    ['Snapshot', snapshotWords(s)],
     ['Cron', <code key="cron">{s.cron}</code>],
     ['Time zone', s.tz],
     ['Parameters', params.length ? params.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ') : <span className="mlws-Muted">none</span>],
     ['Compute', s.compute ?? 'local'],
     ['Secrets', s.secrets?.length ? s.secrets.join(', ') : <span className="mlws-Muted">none</span>],
     ['After downtime', catchUpWords(s.catch_up)],
-    ['Retries', typeof s.retries === 'object' && s.retries !== null ? JSON.stringify(s.retries) : String(s.retries ?? 0)],
+    ['Retries', s.retries ? `${s.retries}, after 60 s, then twice as long each time` : 'none'],
     ['Webhooks', s.notify?.length ? s.notify.map(n => `${n.url} (on ${n.on.join(' and ')})`).join('; ') : <span className="mlws-Muted">none</span>],
     ['Owner', s.owner],
     ['Created', formatTime(s.created)],
@@ -173,7 +215,16 @@ function ScheduleRows(props: { model: SchedulesModel; schedule: ISchedule; conte
           <div className="mlws-Muted mlws-ScheduleSource" title={`${schedule.kind} ${schedule.source}`}>
             {schedule.kind} {schedule.source}
           </div>
-          <button className="mlws-Link mlws-ToggleDetails" aria-expanded={open} onClick={() => setOpen(!open)}>
+          <button
+            className="mlws-Link mlws-ToggleDetails"
+            aria-expanded={open}
+            onClick={() => {
+              if (!open) {
+                void model.loadDetails(schedule.name);
+              }
+              setOpen(!open);
+            }}
+          >
             {open ? 'hide details' : 'details'}
           </button>
         </td>
@@ -214,7 +265,7 @@ function ScheduleRows(props: { model: SchedulesModel; schedule: ISchedule; conte
       {open && (
         <tr className="mlws-ScheduleMore">
           <td colSpan={6}>
-            <Details schedule={schedule} />
+            <Details schedule={{ ...schedule, source_state: model.full[schedule.name]?.source_state }} />
           </td>
         </tr>
       )}

@@ -3,16 +3,27 @@
  * event; docs: README "Schedules") and how their times read: a leaf module.
  */
 
-/** A run a schedule started (newest first in `last_runs`). */
+/** A run a schedule started (newest first in `last_runs`; `GET schedules/{name}/runs`). */
 export interface IScheduleRun {
-  id: string;
+  /** the run's id; null for a retry not started yet (`status` waiting, `due` says when) */
+  id: string | null;
   status: string;
-  /** the nominal fire time it stands for (ISO-8601 with offset) */
+  /** the fire time it stands for (ISO-8601 in the schedule's zone); a trigger's time */
   nominal: string | null;
-  /** when it started (ms since the epoch, or ISO) */
-  started?: number | string | null;
-  /** the ticks it stands for (catch-up: more than one) */
-  ticks?: number | string[] | null;
+  /** the fire times it stands for: after downtime more than one (the newest 100) */
+  ticks?: string[];
+  tick_count?: number;
+  /** `tick` (its cron) or `manual` (Trigger now) */
+  trigger?: string;
+  /** 0, then 1.. for retries */
+  attempt?: number;
+  retry_of?: string | null;
+  /** ms since the epoch */
+  started?: number | null;
+  ended?: number | null;
+  error?: string | null;
+  /** a waiting retry: when it starts (ISO-8601) */
+  due?: string | null;
 }
 
 /** A webhook: its URL (userinfo and query redacted by the server) and when it is posted. */
@@ -37,12 +48,16 @@ export interface ISchedule {
   compute: string | null;
   secrets: string[];
   catch_up: string;
-  retries: unknown;
+  retries: number;
   notify: IScheduleNotify[];
   paused: boolean;
   owner: string;
   created: number | null;
   updated: number | null;
+  /** when its file was snapshotted (ms): what runs */
+  snapshot_at?: number | null;
+  /** `GET schedules/{name}` only: unchanged, changed (edited since its snapshot, which runs) or missing (its runs fail) */
+  source_state?: string;
   last_runs: IScheduleRun[];
 }
 
