@@ -84,6 +84,7 @@ def test_a_pipeline_runs_graph_follows_it_live_and_opens_its_steps(page, lab, pi
     page.wait_for_selector(".mlws-Step[data-step='train'][data-state='running']", timeout=60_000)
     page.wait_for_selector(".mlws-Step[data-step='report'][data-state='finished']", timeout=120_000)
     page.locator("#jp-main-dock-panel .mlws-PipelineSummary .mlws-status-completed").wait_for()
+    page.locator("#jp-main-dock-panel .mlws-RunPageHeader .mlws-Status", has_text="completed").wait_for()
     steps = steps_of(lab, run_id)
     assert {name: s["state"] for name, s in steps.items()} == {
         "prep": "reused", "features": "reused", "evaluate": "reused", "train": "completed", "report": "completed"}
@@ -124,7 +125,7 @@ def test_a_pipeline_runs_graph_follows_it_live_and_opens_its_steps(page, lab, pi
     train_run = steps["train"]["run_id"]
     page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{train_run}']").wait_for()
     # a click opens one too (the pipeline run's tab first)
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=run_id).click()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=answer["run"]["name"]).click()
     box(page, "report").click()
     page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{steps['report']['run_id']}']").wait_for()
 
@@ -147,7 +148,8 @@ def test_the_pipelines_page_lists_runs_and_draws_the_one_chosen(page, lab, pipel
     assert drawn.get_attribute("data-run-id") == runs[0]["id"]
     first = history.locator(f".mlws-PipelineRunRow[data-run-id='{pipeline['first']}']")
     assert "5 steps: 5 finished" in first.inner_text()
-    first.locator(".mlws-DrawRun").click()
+    if runs[0]["id"] != pipeline["first"]:  # (run alone, this module's first test made no later run)
+        first.locator(".mlws-DrawRun").click()
     history.locator(f".mlws-PipelineDrawn .mlws-PipelineRun[data-run-id='{pipeline['first']}']").wait_for()
     assert history.locator(".mlws-Step[data-state='finished']").count() == len(STEPS)
     assert history.locator(".mlws-Step[data-step='prep'] .mlws-StepWhy").inner_text() == "no earlier run"

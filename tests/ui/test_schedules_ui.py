@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import nbformat
 import pytest
 
-from .conftest import SCREENSHOTS, lab_api
+from .conftest import SCREENSHOTS, lab_api, palette
 
 #: the browser's zone in these tests (the machine's is UTC): times must be shown in it
 BROWSER_ZONE = "Europe/Berlin"
@@ -159,7 +159,22 @@ def test_create_preview_trigger_pause_delete(page, lab, schedules):
     assert f"notebook {NOTEBOOK}" in details.locator("tr[data-key='Runs']").inner_text()
     assert "taken" in details.locator("tr[data-key='Snapshot']").inner_text()
     row.locator(".mlws-ToggleDetails").click()
+    # the form above the list, its preview live (the picture); Escape closes it
+    view.locator(".mlws-NewSchedule").click()
+    view.locator(".mlws-NewSchedule-name").fill("weekly-report")
+    view.locator(".mlws-NewSchedule-path").fill(NOTEBOOK)
+    view.locator(".mlws-NewSchedule-cron").fill("30 2 * * 0")
+    view.locator(".mlws-CronPreview .mlws-FireTimes li").nth(4).wait_for()
     page.screenshot(path=str(SCREENSHOTS / "schedules.png"))
+    palette(page, "JupyterLab Dark")
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOTS / "schedules-dark.png"))
+    palette(page, "JupyterLab Light")
+    view.locator(".mlws-NewSchedule-cron").press("Escape")
+    view.locator(".mlws-NewScheduleForm").wait_for(state="detached")
+    page.wait_for_function("() => document.activeElement?.classList.contains('mlws-NewSchedule')")
+    assert lab_api(lab, "GET", "schedules/weekly-report")[0] == 404
     quarter.locator(".mlws-ResumeSchedule").click()
     view.locator(".mlws-ScheduleRow[data-schedule='quarter-hourly'][data-paused='false']").wait_for()
     assert quarter.locator(".mlws-FireTimes li").count() == 5
@@ -204,5 +219,7 @@ def test_a_schedule_run_event_is_a_notification_that_opens_the_run(page, lab):
     ok.wait_for()
     assert "Toastify__toast--error" not in ok.get_attribute("class")
     assert failed.count() == 1
+    page.wait_for_timeout(1000)  # the toasts' entering animation, for the picture only
+    page.screenshot(path=str(SCREENSHOTS / "schedule-run-notice.png"))
     failed.get_by_role("button", name="Open run").click()
     page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{run_id}']").wait_for()

@@ -214,7 +214,9 @@ function PipelineHistory(props: { model: PipelineHistoryModel; context: IPageCon
             Run {model.drawn.runId.slice(0, 8)}
             {model.drawn.runId === model.runs[0]?.id ? ' (the latest)' : ''}
           </h3>
-          <UseSignal signal={model.drawn.changed}>{() => <PipelineRunBody model={model.drawn!} context={context} />}</UseSignal>
+          <UseSignal key={model.drawn.runId} signal={model.drawn.changed}>
+            {() => <PipelineRunBody model={model.drawn!} context={context} />}
+          </UseSignal>
         </section>
       )}
     </div>

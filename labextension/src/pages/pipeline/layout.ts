@@ -212,6 +212,39 @@ function position(layers: ISlot[][], gap: number): void {
   }
 }
 
+/** Room between the ends of two edges on a step's side (px), at most. */
+const PORT_GAP = 10;
+
+/**
+ * Where each edge leaves its upstream step and reaches its downstream one, across the side from
+ * its centre: a step's edges spread over its side in the order of the slots they come from or go
+ * to, so that their arrows do not meet in one point.
+ */
+function portOffsets(chains: Array<{ slots: ISlot[] }>, crossSize: number): { out: number[]; in: number[] } {
+  const offsets = (end: (chain: { slots: ISlot[] }) => ISlot, near: (chain: { slots: ISlot[] }) => ISlot) => {
+    const bySlot = new Map<ISlot, number[]>();
+    chains.forEach((chain, c) => bySlot.set(end(chain), [...(bySlot.get(end(chain)) ?? []), c]));
+    const result = new Array<number>(chains.length).fill(0);
+    for (const list of bySlot.values()) {
+      const gap = list.length > 1 ? Math.min(PORT_GAP, (crossSize * 0.6) / (list.length - 1)) : 0;
+      list
+        .sort((a, b) => near(chains[a]).at - near(chains[b]).at)
+        .forEach((c, i) => (result[c] = (i - (list.length - 1) / 2) * gap));
+    }
+    return result;
+  };
+  return {
+    out: offsets(
+      chain => chain.slots[0],
+      chain => chain.slots[1]
+    ),
+    in: offsets(
+      chain => chain.slots[chain.slots.length - 1],
+      chain => chain.slots[chain.slots.length - 2]
+    )
+  };
+}
+
 /**
  * Lay out the DAG of `names` (the steps, in the order given: it breaks ties) and `edges`
  * (`[upstream, downstream]`).
@@ -255,8 +288,8 @@ export function layout(names: string[], edges: Array<[string, string]>, options:
   position(ordered, options.nodeGap);
   // the drawing's extent across the layers, from the slots' placed centres
   const all = ordered.flat();
-  const low = Math.min(0, ...all.map(s => s.at - s.size / 2));
-  const high = Math.max(0, ...all.map(s => s.at + s.size / 2));
+  const low = all.length ? Math.min(...all.map(s => s.at - s.size / 2)) : 0;
+  const high = all.length ? Math.max(...all.map(s => s.at + s.size / 2)) : 0;
   const shift = options.margin - low;
   const rankStart = (l: number) => options.margin + l * (rankSize + options.layerGap);
   const point = (rank: number, cross: number): IPoint => (lr ? { x: rank, y: cross } : { x: cross, y: rank });
@@ -265,16 +298,18 @@ export function layout(names: string[], edges: Array<[string, string]>, options:
     const corner = point(rankStart(layerOf.get(name)!), slot.at + shift - crossSize / 2);
     return { name, x: corner.x, y: corner.y, layer: layerOf.get(name)! };
   });
-  const laidEdges: ILaidEdge[] = chains.map(chain => {
+  const ports = portOffsets(chains, crossSize);
+  const laidEdges: ILaidEdge[] = chains.map((chain, c) => {
     const points: IPoint[] = [];
+    const last = chain.slots.length - 1;
     chain.slots.forEach((slot, i) => {
       const l = layerOf.get(chain.from)! + i;
       const cross = slot.at + shift;
       if (i > 0) {
-        points.push(point(rankStart(l), cross)); // in at the near side
+        points.push(point(rankStart(l), cross + (i === last ? ports.in[c] : 0))); // in at the near side
       }
-      if (i < chain.slots.length - 1) {
-        points.push(point(rankStart(l) + rankSize, cross)); // out at the far side
+      if (i < last) {
+        points.push(point(rankStart(l) + rankSize, cross + (i === 0 ? ports.out[c] : 0))); // out at the far side
       }
     });
     return { from: chain.from, to: chain.to, points };

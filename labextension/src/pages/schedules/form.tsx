@@ -306,7 +306,7 @@ export function NewScheduleForm(props: { model: SchedulesModel; onClose: () => v
           disabled={disabled}
         />
         <fieldset className="mlws-FormField mlws-NewSchedule-on" disabled={disabled || !form.webhook.trim()}>
-          <legend>Post it</legend>
+          <legend>Post the webhook</legend>
           <label className="mlws-Check">
             <input type="checkbox" checked disabled /> on failure
           </label>

@@ -22,7 +22,7 @@ import { followEvents } from '../live';
 import { IPageContext, IPageRequest } from '../page';
 import { NewScheduleForm } from './form';
 import { READER_REASON, SchedulesModel } from './model';
-import { fromNow, ISchedule, IScheduleRun, localTime, SCHEDULE_RUN_SCHEMA, zoneTime } from './types';
+import { fromNow, ISchedule, IScheduleRun, localTime, SCHEDULE_RUN_SCHEMA, shortTime, zoneTime } from './types';
 
 /** A run's status as a glyph beside its word (the colour is never the only sign). */
 const RUN_GLYPH: Record<string, string> = { completed: '✓', failed: '✕', running: '●', queued: '○', canceled: '■', killed: '✕', timed_out: '✕' };
@@ -51,13 +51,15 @@ function NextTimes(props: { schedule: ISchedule }): JSX.Element {
 function LastRun(props: { run: IScheduleRun; context: IPageContext }): JSX.Element {
   const { run } = props;
   const ticks = run.tick_count ?? run.ticks?.length ?? 1;
-  const when = run.nominal ? localTime(run.nominal) : formatTime(run.started);
+  const when = shortTime(run.nominal ?? run.started);
   const notes = [
     ticks > 1 ? `×${ticks}` : '',
-    run.trigger === 'manual' ? 'triggered' : '',
+    run.trigger === 'manual' ? 'manual' : '',
     run.attempt ? `retry ${run.attempt}` : ''
   ].filter(Boolean);
   const about = [
+    run.nominal ? `for ${localTime(run.nominal)}` : '',
+    run.trigger === 'manual' ? 'started with Trigger now' : '',
     ticks > 1 ? `it stands for ${ticks} missed fire times` : '',
     run.error ? String(run.error) : ''
   ].filter(Boolean);
@@ -65,17 +67,17 @@ function LastRun(props: { run: IScheduleRun; context: IPageContext }): JSX.Eleme
     <span className="mlws-Muted">
       {' '}
       {when}
-      {notes.length > 0 ? ` (${notes.join(', ')})` : ''}
+      {notes.length > 0 ? ` · ${notes.join(', ')}` : ''}
     </span>
   );
   if (run.id === null) {
     return (
       <li>
-        <span className="mlws-ScheduleRun mlws-status-queued" data-status={run.status} title={run.error ?? undefined}>
+        <span className={`mlws-ScheduleRun mlws-status-${run.status}`} data-status={run.status} title={run.error ?? undefined}>
           <span aria-hidden="true">○</span> {run.status}
         </span>
         {detail}
-        {run.due && <span className="mlws-Muted"> · starts {localTime(run.due)}</span>}
+        {run.due && <span className="mlws-Muted"> · starts {shortTime(run.due)}</span>}
       </li>
     );
   }
@@ -253,7 +255,7 @@ function ScheduleRows(props: { model: SchedulesModel; schedule: ISchedule; conte
             <ErrorBox message={error ?? null} className="mlws-ScheduleRefusal" />
             {triggered && (
               <span className="mlws-Triggered">
-                Started run{' '}
+                Trigger now started run{' '}
                 <button className="mlws-Link mlws-TriggeredRun" data-run-id={triggered} onClick={() => context.open({ kind: 'run', id: triggered })}>
                   {triggered}
                 </button>

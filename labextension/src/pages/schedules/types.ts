@@ -98,6 +98,16 @@ export function localTime(iso: string): string {
   return `${day} ${when} ${zoneName(date)}`;
 }
 
+/** A past time, compactly, in the browser's local time: `Tue 12-01 12:38` (a run's start among a schedule's last runs). */
+export function shortTime(value: string | number | null | undefined): string {
+  const date = new Date(value ?? NaN);
+  if (Number.isNaN(date.getTime())) {
+    return '';
+  }
+  const day = date.toLocaleDateString('en-US', { weekday: 'short' });
+  return `${day} ${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
 /** The same time in the schedule's own zone (a tooltip): `08:00 in America/New_York (EDT)`. */
 export function zoneTime(iso: string, timeZone: string): string {
   const date = new Date(iso);
