@@ -7,23 +7,19 @@ page lists the pipeline, its runs, and draws the one chosen."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+import yaml
 
 from .conftest import SCREENSHOTS, lab_api, open_page, palette
 
-#: a step: sleeps, then writes its name, x and its inputs' text to outputs/out.txt
+#: a step: sleeps, then writes its name and x, and its inputs' text, to outputs/out.txt
 SCRIPT = """\
-import pathlib, time
-import jupyter_mlws
+import pathlib, time, jupyter_mlws
 p = jupyter_mlws.parameters(x=0, sleep=0)
 time.sleep(p["sleep"])
-text = "{name}:" + str(p["x"])
-for name in sorted(k for k in p if k.startswith("in_")):
-    text += "|" + pathlib.Path(p[name]).read_text()
+inputs = [pathlib.Path(v).read_text() for k, v in sorted(p.items()) if k.startswith("in_")]
 pathlib.Path("outputs").mkdir(exist_ok=True)
-pathlib.Path("outputs/out.txt").write_text(text)
+pathlib.Path("outputs/out.txt").write_text("|".join([f"NAME:{p['x']}", *inputs]))
 """
 #: step -> (its parameters, its upstream steps); report reads prep too: an edge across two layers
 STEPS = {
@@ -45,14 +41,13 @@ def pipeline(lab):
 
     folder = lab["root"] / "demo-pipe"
     folder.mkdir()
-    lines = ["name: demo-pipe", "parameters: {x: 1, sleep: 0}", "steps:"]
+    steps = []
     for step, (params, ups) in STEPS.items():
-        (folder / f"{step}.py").write_text(SCRIPT.replace("{name}", step))
-        lines.append(f"  - name: {step}\n    script: {step}.py\n    parameters: {json.dumps(params)}\n"
-                     "    outputs: [out.txt]")
-        if ups:
-            lines.append("    inputs: {" + ", ".join(f"in_{u}: {u}/out.txt" for u in ups) + "}")
-    (folder / "pipeline.yaml").write_text("\n".join(lines) + "\n")
+        (folder / f"{step}.py").write_text(SCRIPT.replace("NAME", step))
+        steps.append({"name": step, "script": f"{step}.py", "parameters": params, "outputs": ["out.txt"],
+                      **({"inputs": {f"in_{u}": f"{u}/out.txt" for u in ups}} if ups else {})})
+    definition = {"name": "demo-pipe", "parameters": {"x": 1, "sleep": 0}, "steps": steps}
+    (folder / "pipeline.yaml").write_text(yaml.safe_dump(definition, sort_keys=False))
     with Workspace.open(lab["root"]) as ws:
         first = ws.pipelines.run(folder / "pipeline.yaml", wait=True)
         assert ws.get_run(first).status == "completed", ws.get_run(first).record.error

@@ -9,7 +9,7 @@
 import * as React from 'react';
 
 import { ErrorBox } from '../errorBox';
-import { TextField } from '../textField';
+import { BoundField } from '../textField';
 import { INewSchedule, SchedulesModel } from './model';
 import { browserZone, IPreview, knownZones, localTime } from './types';
 
@@ -168,6 +168,8 @@ export function NewScheduleForm(props: { model: SchedulesModel; onClose: () => v
     event.preventDefault();
     void model.create(newSchedule(form)).then(ok => ok && props.onClose());
   };
+  const common = { form, set, disabled, prefix: 'mlws-NewSchedule' };
+  const Field = BoundField<IScheduleForm>;
   const toggleSecret = (name: string) =>
     set({ secrets: form.secrets.includes(name) ? form.secrets.filter(s => s !== name) : [...form.secrets, name] });
   return (
@@ -185,7 +187,7 @@ export function NewScheduleForm(props: { model: SchedulesModel; onClose: () => v
     >
       <h3>New schedule</h3>
       <div className="mlws-FormRow">
-        <TextField label="Name" className="mlws-NewSchedule-name" value={form.name} onChange={name => set({ name })} placeholder="e.g. nightly-train" required disabled={disabled} inputRef={first} />
+        <Field name="name" label="Name" placeholder="e.g. nightly-train" required inputRef={first} {...common} />
         <label className="mlws-FormField">
           <span>Runs</span>
           <select className="mlws-NewSchedule-kind" value={form.kind} disabled={disabled} onChange={e => set({ kind: e.target.value as IScheduleForm['kind'] })}>
@@ -193,37 +195,31 @@ export function NewScheduleForm(props: { model: SchedulesModel; onClose: () => v
             <option value="pipeline">a pipeline</option>
           </select>
         </label>
-        <TextField
+        <Field
+          name="path"
           label={form.kind === 'notebook' ? 'Notebook' : 'Pipeline'}
-          className="mlws-NewSchedule-path"
-          value={form.path}
-          onChange={path => set({ path })}
           placeholder={form.kind === 'notebook' ? 'folder/train.ipynb' : 'folder/pipeline.yaml'}
           hint="A path in the server's folder. The schedule keeps a snapshot of it: later edits of the file do not change the schedule"
           required
-          disabled={disabled}
+          {...common}
         />
       </div>
       <div className="mlws-FormRow mlws-CronRow">
-        <TextField
+        <Field
+          name="cron"
           label="Cron"
-          className="mlws-NewSchedule-cron"
-          value={form.cron}
-          onChange={cron => set({ cron })}
           placeholder="minute hour day month weekday"
           hint="Five fields: minute hour day-of-month month day-of-week, e.g. 0 6 * * 1-5"
           required
-          disabled={disabled}
+          {...common}
         />
-        <TextField
+        <Field
+          name="tz"
           label="Time zone"
-          className="mlws-NewSchedule-tz"
-          value={form.tz}
-          onChange={tz => set({ tz })}
           placeholder="the server's"
           hint="The IANA zone the cron is read in (yours to start with); empty: the server's"
           list="mlws-schedule-zones"
-          disabled={disabled}
+          {...common}
         />
         <datalist id="mlws-schedule-zones">
           {zones.map(zone => (
@@ -285,25 +281,21 @@ export function NewScheduleForm(props: { model: SchedulesModel; onClose: () => v
           </select>
         </label>
         {form.catchUp === 'all' && (
-          <TextField label="Runs at most" className="mlws-NewSchedule-catchUpMax" value={form.catchUpMax} onChange={catchUpMax => set({ catchUpMax })} inputMode="numeric" disabled={disabled} />
+          <Field name="catchUpMax" label="Runs at most" inputMode="numeric" {...common} />
         )}
-        <TextField
+        <Field
+          name="retries"
           label="Retries"
-          className="mlws-NewSchedule-retries"
-          value={form.retries}
-          onChange={retries => set({ retries })}
           inputMode="numeric"
           hint="How often a failed run is tried again, waiting longer each time"
-          disabled={disabled}
+          {...common}
         />
-        <TextField
+        <Field
+          name="webhook"
           label="Webhook URL"
-          className="mlws-NewSchedule-webhook"
-          value={form.webhook}
-          onChange={webhook => set({ webhook })}
           placeholder="https://hooks.example.org/…"
           hint="Posted the run's id, status and link (never a secret)"
-          disabled={disabled}
+          {...common}
         />
         <fieldset className="mlws-FormField mlws-NewSchedule-on" disabled={disabled || !form.webhook.trim()}>
           <legend>Post the webhook</legend>

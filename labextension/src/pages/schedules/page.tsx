@@ -15,6 +15,7 @@ import * as React from 'react';
 import '../../../style/computePages.css';
 import '../../../style/workflows.css';
 
+import { FieldTable } from '../../keyValues';
 import { formatTime } from '../../runs';
 import { RUN_STATUS_SCHEMA } from '../../tokens';
 import { ErrorBox } from '../errorBox';
@@ -186,18 +187,7 @@ function Details(props: { schedule: ISchedule }): JSX.Element {
     ['Created', formatTime(s.created)],
     ['Updated', formatTime(s.updated)]
   ];
-  return (
-    <table className="mlws-KeyValues mlws-ScheduleDetails">
-      <tbody>
-        {rows.map(([key, value]) => (
-          <tr key={key} data-key={key}>
-            <th scope="row">{key}</th>
-            <td>{value}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <FieldTable rows={rows} className="mlws-ScheduleDetails" />;
 }
 
 function ScheduleRows(props: { model: SchedulesModel; schedule: ISchedule; context: IPageContext }): JSX.Element {
