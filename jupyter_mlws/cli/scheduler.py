@@ -15,8 +15,8 @@ from .main import _ws, handles_errors
 @click.pass_context
 @handles_errors
 def scheduler(ctx, once, interval) -> None:
-    """Run the workspace's scheduler in the foreground: VM start/stop schedules, idle shutdown
-    and (when installed) scheduled runs, until SIGTERM or Ctrl-C.  Any number of schedulers (and
+    """Run the workspace's scheduler in the foreground: schedules (notebooks and pipelines run on
+    a cron), VM start/stop schedules and idle shutdown, until SIGTERM or Ctrl-C.  Any number of schedulers (and
     Jupyter servers with the extension) may watch one workspace: each tick is acted on once."""
     import logging
     import signal

@@ -354,7 +354,8 @@ class ScheduleService:
             return "missing"
         for rel, sha256 in row["snapshot"].items():
             try:
-                if _sha256(project / rel) != sha256:
+                # notebooks, scripts and YAML: small files, read whole
+                if hashlib.sha256((project / rel).read_bytes()).hexdigest() != sha256:
                     return "changed"
             except OSError:
                 return "changed"
@@ -398,11 +399,3 @@ def _flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise InvalidInput(f"paused is true or false, got {value!r}")
     return value
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

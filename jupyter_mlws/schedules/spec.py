@@ -221,13 +221,11 @@ def check_url(url: object, allow_private: bool = False) -> str:
 def redact_url(url: str) -> str:
     """A webhook URL as anyone may see it: scheme, host and port; its path, query and any
     user or password (where webhooks keep their tokens) shown as ``…``."""
+    from ..config import shown_url
+
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "…"
-    if ":" in host:
-        host = f"[{host}]"
-    hidden = parts.path not in ("", "/") or parts.query or parts.fragment or parts.username
-    return f"{parts.scheme}://{host}{port}/{'…' if hidden else ''}"
+    hidden = parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc
+    return shown_url(f"{parts.scheme}://{parts.netloc}") + ("/…" if hidden else "/")

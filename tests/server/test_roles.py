@@ -68,7 +68,8 @@ def endpoint(team, mlws_ws, jp_root_dir):
 
 
 #: query parameters a route needs to answer a request (its path parameters come from _requests)
-SAMPLE_QUERY = {"/notebook-parameters": {"notebook": "params.ipynb"}}
+SAMPLE_QUERY = {"/notebook-parameters": {"notebook": "params.ipynb"},
+                "/schedules-preview": {"cron": "0 6 * * *"}}
 
 
 def _requests(routes, run_id, env_hash, pipeline_run=None):
@@ -78,7 +79,7 @@ def _requests(routes, run_id, env_hash, pipeline_run=None):
               "experiment": "e",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass",
               "deployment": "blue", "target": "local", "env_hash": env_hash, "pipeline": "pipe",
-              "vm": "box"}
+              "vm": "box", "schedule": "nightly"}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":
@@ -117,6 +118,11 @@ async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, wo
     vm = mlws_ws.vms.records.insert({"name": "box", "provider": "local", "size": "host",
                                      "owner": CONTRIBUTOR}, CONTRIBUTOR, "made by the test")
     mlws_ws.vms.records.move(vm["id"], "failed", "made by the test, without a node", CONTRIBUTOR)
+    # a schedule of the contributor's, its notebook gone (a trigger fails at once: no kernel)
+    shutil.copy(jp_root_dir / "params.ipynb", jp_root_dir / "scheduled.ipynb")
+    mlws_ws.schedules.create("nightly", notebook=jp_root_dir / "scheduled.ipynb", cron="0 6 * * *",
+                             tz="UTC", user=CONTRIBUTOR, check_actor=False)
+    (jp_root_dir / "scheduled.ipynb").unlink()
     requests = _requests(routes, team, env["hash"], pipeline_run)
     assert len(requests) > 20
     before = workspace_state(mlws_ws)
