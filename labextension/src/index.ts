@@ -20,6 +20,7 @@ import { Sidebar } from './sidebar';
 import { submitNotebook } from './submit';
 import { CommandIDs, isFirstViewWorkspace, OPEN_QUERY_PARAM, PLUGIN_ID, SIDEBAR_ID } from './tokens';
 import { followIdleWarnings } from './vmIdleWarning';
+import { followScheduleRuns } from './scheduleRunNotice';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
@@ -34,7 +35,9 @@ const LIST_PAGES = [
   ['models', 'Models'],
   ['endpoints', 'Endpoints'],
   ['compute', 'Compute'],
-  ['secrets', 'Secrets']
+  ['secrets', 'Secrets'],
+  ['pipelines', 'Pipelines'],
+  ['schedules', 'Schedules']
 ] as const;
 const CATEGORY = 'ML workspace';
 
@@ -195,6 +198,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette?.addItem({ command: CommandIDs.refresh, category: CATEGORY });
 
     followIdleWarnings(app.serviceManager.events.stream); // a VM about to stop for being idle
+    followScheduleRuns(app.serviceManager.events.stream, context.open); // a schedule's run ended
     // live updates: the server extension's events on Jupyter's events stream (no polling)
     app.serviceManager.events.stream.connect((_, event) => {
       if (sidebar.isVisible) {

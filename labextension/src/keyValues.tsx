@@ -1,6 +1,7 @@
 /**
  * Keys and values (a run's params or metrics, a model version's lineage) as a two-column table,
- * sorted by key; `empty` (default "none") where there are none.
+ * sorted by key; `empty` (default "none") where there are none.  `FieldTable`: labelled fields
+ * in the order given, their values any content (a target's or a schedule's settings).
  */
 
 import * as React from 'react';
@@ -34,5 +35,21 @@ export function KeyValues(props: {
         </table>
       )}
     </section>
+  );
+}
+
+/** Labelled fields in the order given (each row's `data-key` is its label), values any content. */
+export function FieldTable(props: { rows: Array<[string, React.ReactNode]>; className: string }): JSX.Element {
+  return (
+    <table className={`mlws-KeyValues ${props.className}`}>
+      <tbody>
+        {props.rows.map(([key, value]) => (
+          <tr key={key} data-key={key}>
+            <th scope="row">{key}</th>
+            <td>{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

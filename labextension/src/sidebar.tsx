@@ -255,6 +255,12 @@ function Navigator(props: { model: NavigatorModel; open: Open }): JSX.Element {
         <button className="mlws-Button mlws-OpenCompute" onClick={() => open({ kind: 'compute' })}>
           Compute
         </button>
+        <button className="mlws-Button mlws-OpenPipelines" onClick={() => open({ kind: 'pipelines' })}>
+          Pipelines
+        </button>
+        <button className="mlws-Button mlws-OpenSchedules" onClick={() => open({ kind: 'schedules' })}>
+          Schedules
+        </button>
       </div>
       <Runs {...props} />
       <Models {...props} />

@@ -97,6 +97,16 @@ def _stop_endpoints(path: Path) -> None:
             ws.endpoints.delete(item["name"])
 
 
+def _publishable_events(root: Path) -> None:
+    """The server's config: the test-only ``vm_idle_event`` extension, so that tests may publish
+    the live events the UI tells (``schedule-run``) through Jupyter's ``POST /api/events``."""
+    config = root / "home" / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "jupyter_server_config.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "c.ServerApp.jpserver_extensions = {'vm_idle_event': True}\n")
+
+
 @pytest.fixture(scope="session")
 def lab():
     """``jupyter lab`` on a free port serving a filled workspace; yields url, token, expectations."""
@@ -104,6 +114,7 @@ def lab():
         pytest.skip("chromium is not installed (apt-get install chromium)")
     root = Path(tempfile.mkdtemp(prefix="mlws-ui-"))
     expected = _fill(root)
+    _publishable_events(root)
     server = None
     try:
         server = start_jupyter(root, lambda port, token: [
@@ -136,6 +147,8 @@ DOCS_SCREENSHOTS.update({"compute-page.png": "compute-page.png",  # tests/ui/tes
 DOCS_SCREENSHOTS.update({"submit-compute.png": "submit-compute.png",  # tests/ui/test_submit_compute.py
                          "run-on-compute.png": "run-on-compute.png"})
 DOCS_SCREENSHOTS.update({"vms.png": "vms.png", "vm-idle-warning.png": "vm-idle-warning.png"})  # tests/ui/test_vms_ui.py
+DOCS_SCREENSHOTS.update({"pipeline-graph.png": "pipeline-graph.png",  # tests/ui/test_pipeline_graph.py
+                         "schedules.png": "schedules.png"})  # tests/ui/test_schedules_ui.py
 
 
 @pytest.fixture(scope="session", autouse=True)

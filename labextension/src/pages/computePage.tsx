@@ -13,6 +13,7 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { ICheck, ITarget, ITested, targetWhere, testState } from '../compute';
+import { FieldTable } from '../keyValues';
 import { formatTime } from '../runs';
 import { ComputePageModel, READER_REASON } from './computeModel';
 import { NewTargetForm } from './computeForm';
@@ -289,18 +290,7 @@ function Settings(props: { target: ITarget }): JSX.Element {
     rows.push(['Scheduler', t.address]);
   }
   rows.push(['Created', created(t)]);
-  return (
-    <table className="mlws-KeyValues mlws-TargetSettings">
-      <tbody>
-        {rows.map(([key, value]) => (
-          <tr key={key} data-key={key}>
-            <th scope="row">{key}</th>
-            <td>{value}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <FieldTable rows={rows} className="mlws-TargetSettings" />;
 }
 
 function TargetView(props: { model: ComputePageModel; name: string; context: IPageContext }): JSX.Element {

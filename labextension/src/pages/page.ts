@@ -19,11 +19,14 @@ export type PageKind =
   | 'endpoints'
   | 'endpoint'
   | 'compute'
-  | 'secrets';
+  | 'secrets'
+  | 'pipelines'
+  | 'schedules';
 
 /**
- * What to open.  `id`: a run id (run), a model name (model), an endpoint name (endpoint) or a
- * compute target's name (compute: that target's page; without: every target);
+ * What to open.  `id`: a run id (run), a model name (model), an endpoint name (endpoint), a
+ * compute target's name (compute: that target's page; without: every target) or a pipeline's
+ * name (pipelines: its runs, the latest drawn; without: every pipeline);
  * `ids`: the run ids of a comparison (2 to 100); `experiment`: the runs table's experiment;
  * `tab`: the section a run's page opens on (e.g. 'charts'; not part of the page's key).
  * JSON-serialisable: the layout restorer stores it and reopens the page on reload.
@@ -70,7 +73,19 @@ export function sameItem(shown: IPageRequest, request: IPageRequest): boolean {
 
 /** The request a command's args carry, or null when they are not one. */
 export function asPageRequest(args: any): IPageRequest | null {
-  const kinds: PageKind[] = ['runs', 'run', 'compare', 'models', 'model', 'endpoints', 'endpoint', 'compute', 'secrets'];
+  const kinds: PageKind[] = [
+    'runs',
+    'run',
+    'compare',
+    'models',
+    'model',
+    'endpoints',
+    'endpoint',
+    'compute',
+    'secrets',
+    'pipelines',
+    'schedules'
+  ];
   if (!args || !kinds.includes(args.kind)) {
     return null;
   }

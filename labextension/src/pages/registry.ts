@@ -19,7 +19,9 @@ const FACTORIES: Record<PageKind, PageFactory> = {
   endpoint: lazyPage(() => import('./endpointPage').then(m => m.createEndpointPage), r => `Endpoint ${r.id ?? ''}`),
   // compute and secrets: one module for both (loaded when either is first opened)
   compute: lazyPage(() => import('./computePages').then(m => m.createComputePage), r => (r.id ? `Compute ${r.id}` : 'Compute')),
-  secrets: lazyPage(() => import('./computePages').then(m => m.createSecretsPage), () => 'Secrets')
+  secrets: lazyPage(() => import('./computePages').then(m => m.createSecretsPage), () => 'Secrets'),
+  pipelines: lazyPage(() => import('./pipelinesPage').then(m => m.createPipelinesPage), r => (r.id ? `Pipeline ${r.id}` : 'Pipelines')),
+  schedules: lazyPage(() => import('./schedules/page').then(m => m.createSchedulesPage), () => 'Schedules')
 };
 
 export function createPage(request: IPageRequest, context: IPageContext): Widget {

@@ -31,6 +31,8 @@ export async function stillThere(request: IPageRequest): Promise<boolean> {
         return request.id ? await item(`models/${encodeURIComponent(request.id)}`) : false;
       case 'endpoint':
         return request.id ? await item(`endpoints/${encodeURIComponent(request.id)}`) : false;
+      case 'pipelines':
+        return request.id ? await item(`pipelines/${encodeURIComponent(request.id)}/runs?limit=1`) : true;
       case 'compare': {
         const ids = request.ids ?? [];
         const page = await requestAPI<IRunPage>(

@@ -19,9 +19,14 @@ export function canChange(role: Role | null): boolean {
 
 /** Your role in the workspace, or null when you have none (or the server could not say). */
 export async function fetchRole(): Promise<Role | null> {
+  return (await fetchYou()).role;
+}
+
+/** Who you are (your user name: what a record's `owner` names) and your role; nulls when the server could not say. */
+export async function fetchYou(): Promise<{ user: string | null; role: Role | null }> {
   try {
-    return (await requestAPI<IWorkspaceInfo>('workspace')).you.role;
+    return (await requestAPI<IWorkspaceInfo>('workspace')).you;
   } catch {
-    return null;
+    return { user: null, role: null };
   }
 }

@@ -1,6 +1,7 @@
 /**
  * A run at full size, in tabs: Overview, Charts, Logged values, Artifacts, Logs, Cells (session
- * runs), Snapshot, Environment and Sweep (a run with children), with its actions above them.
+ * runs), Snapshot, Environment, Sweep (a run with children) and, first, Pipeline (a pipeline
+ * run's graph), with its actions above them.
  * A tab loads what it shows when first opened; the server's live events for this run (status,
  * metrics, logs) update it, debounced; nothing polls.
  */
@@ -21,6 +22,7 @@ import { Overview } from './run/overview';
 import { RunPageModel, RunTab, TABS, TAB_LABELS } from './run/runPageModel';
 import { Snapshot } from './run/snapshot';
 import { LoggedValues } from './run/values';
+import { PipelineSection } from './pipelineSection';
 import { SweepSection } from './sweepSection';
 
 function TabBar(props: { model: RunPageModel }): JSX.Element {
@@ -77,6 +79,8 @@ function Section(props: { tab: RunTab; model: RunPageModel; context: IPageContex
       return <Environment model={model} context={context} />;
     case 'sweep':
       return <SweepSection runId={model.runId} context={context} />;
+    case 'pipeline':
+      return <PipelineSection runId={model.runId} context={context} />;
     default:
       return <Overview model={model} context={context} />;
   }

@@ -1,4 +1,7 @@
-/** The forms' labelled one-line text input: its label above it, its hint as its tooltip. */
+/**
+ * The forms' labelled one-line text input: its label above it, its hint as its tooltip;
+ * `BoundField`: one bound to a field of a form's state.
+ */
 
 import * as React from 'react';
 
@@ -37,5 +40,25 @@ export function TextField(props: ITextFieldProps): JSX.Element {
         onChange={e => props.onChange(e.target.value)}
       />
     </label>
+  );
+}
+
+/** A `TextField` bound to `form[name]` (a text), changed through `set`; its class `${prefix}-${name}`. */
+export function BoundField<F>(
+  props: Omit<ITextFieldProps, 'className' | 'value' | 'onChange'> & {
+    form: F;
+    name: keyof F & string;
+    set: (patch: Partial<F>) => void;
+    prefix: string;
+  }
+): JSX.Element {
+  const { form, name, set, prefix, ...rest } = props;
+  return (
+    <TextField
+      className={`${prefix}-${name}`}
+      value={String(form[name] ?? '')}
+      onChange={value => set({ [name]: value } as unknown as Partial<F>)}
+      {...rest}
+    />
   );
 }

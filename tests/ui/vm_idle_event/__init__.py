@@ -1,14 +1,15 @@
-"""A test-only Jupyter server extension: registers the ``vm-idle-warning`` event schema on the
-server's event logger unless the server already did (once every extension has loaded), so that a
-test can publish the event through Jupyter's own ``POST /api/events``, the emitter the live feed
-uses."""
+"""A test-only Jupyter server extension: registers the live event schemas of its folder
+(``vm-idle-warning``, ``schedule-run``) on the server's event logger, each unless the server already
+did (once every extension has loaded), so that a test can publish the event through Jupyter's own
+``POST /api/events``, the emitter the live feed uses.  (Named for the first of them.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-SCHEMA = Path(__file__).with_name("vm-idle-warning.yaml")
-SCHEMA_ID = "https://jupyter-mlws.org/events/vm-idle-warning"
+import yaml
+
+SCHEMAS = sorted(Path(__file__).parent.glob("*.yaml"))
 
 
 def _jupyter_server_extension_points():
@@ -19,7 +20,8 @@ def _load_jupyter_server_extension(serverapp):
     from tornado.ioloop import IOLoop
 
     def register():
-        if SCHEMA_ID not in serverapp.event_logger.schemas.schema_ids:
-            serverapp.event_logger.register_event_schema(SCHEMA)
+        for schema in SCHEMAS:
+            if yaml.safe_load(schema.read_text())["$id"] not in serverapp.event_logger.schemas.schema_ids:
+                serverapp.event_logger.register_event_schema(schema)
 
     IOLoop.current().add_callback(register)

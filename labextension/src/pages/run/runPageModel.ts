@@ -20,8 +20,9 @@ import { canChange, fetchRole } from '../role';
 import { LogsModel } from './logsModel';
 import { DEFAULT_CHART_SETTINGS, IChartSettings, ILineage } from './types';
 
-/** The page's tabs, in the order shown (Cells and Sweep only when the run has them). */
+/** The page's tabs, in the order shown (Pipeline, Cells and Sweep only when the run has them). */
 export const TABS = [
+  'pipeline',
   'overview',
   'charts',
   'values',
@@ -35,6 +36,7 @@ export const TABS = [
 export type RunTab = (typeof TABS)[number];
 
 export const TAB_LABELS: Record<RunTab, string> = {
+  pipeline: 'Pipeline',
   overview: 'Overview',
   charts: 'Charts',
   values: 'Logged values',
@@ -81,14 +83,25 @@ export class RunPageModel extends FetchingModel {
     return this.run?.status === 'queued' || this.run?.status === 'running';
   }
 
-  /** The tabs this run has: Cells for session runs, Sweep for a run with children. */
+  /** Whether this run is a pipeline run (its children are its steps). */
+  get isPipeline(): boolean {
+    return this.run?.source_type === 'pipeline';
+  }
+
+  /**
+   * The tabs this run has: Pipeline for a pipeline run (its graph), Cells for session runs,
+   * Sweep for another run with children.
+   */
   get tabs(): RunTab[] {
     return TABS.filter(tab => {
+      if (tab === 'pipeline') {
+        return this.isPipeline;
+      }
       if (tab === 'cells') {
         return this.run?.source_type === 'session';
       }
       if (tab === 'sweep') {
-        return (this.lineage?.child_count ?? this.lineage?.children.length ?? 0) > 0;
+        return !this.isPipeline && (this.lineage?.child_count ?? this.lineage?.children.length ?? 0) > 0;
       }
       return true;
     });
@@ -108,8 +121,20 @@ export class RunPageModel extends FetchingModel {
     this.emit();
   }
 
-  /** Whether the user picked a tab (else a sweep parent opens on its Sweep tab). */
+  /** Whether the user picked a tab (else a pipeline run opens on its graph, a sweep parent on its Sweep tab). */
   private _chosen = false;
+
+  /** Until the user picks a tab: a pipeline run's page shows its graph, a sweep parent's its sweep. */
+  private pickTab(): void {
+    if (this._chosen || !this.run) {
+      return;
+    }
+    if (this.isPipeline) {
+      this.tab = 'pipeline';
+    } else if (this.tabs.includes('sweep')) {
+      this.tab = 'sweep';
+    }
+  }
 
   async refresh(): Promise<void> {
     await Promise.all([this.loadRun(), this.loadLineage(), this.loadRole()]);
@@ -118,6 +143,7 @@ export class RunPageModel extends FetchingModel {
   async loadRun(): Promise<void> {
     await this.fetching(async () => {
       this.run = await requestAPI<IRun>(`runs/${this.id}`);
+      this.pickTab();
     });
   }
 
@@ -125,9 +151,7 @@ export class RunPageModel extends FetchingModel {
     try {
       this.lineage = await requestAPI<ILineage>(`runs/${this.id}/lineage`);
       this.lineageError = null;
-      if (!this._chosen && this.tabs.includes('sweep')) {
-        this.tab = 'sweep'; // a sweep parent's page is first of all its children
-      }
+      this.pickTab(); // a sweep parent's page is first of all its children
     } catch (error) {
       this.lineageError = errorMessage(error);
     }
