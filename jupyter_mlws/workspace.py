@@ -392,6 +392,14 @@ class Workspace:
         return Ticker(self.tick_claims, interval=interval, clock=clock)
 
     @cached_property
+    def schedule_notices(self):
+        """The notices of ended schedule runs: recorded once per run, read by the server's live
+        events (see :mod:`jupyter_mlws.schedules.notify`)."""
+        from .schedules.notify import ScheduleNotices
+
+        return ScheduleNotices(self.db, self.runs)
+
+    @cached_property
     def idle_postpones(self):
         """Postponed idle stops, per owner (see :mod:`jupyter_mlws.vms.postpones`)."""
         from .vms.postpones import IdlePostpones

@@ -1,0 +1,1 @@
+"""Scheduled notebook and pipeline runs."""
