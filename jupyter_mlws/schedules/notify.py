@@ -3,8 +3,9 @@
 The schedule's watcher calls :func:`notify_run_finished` once it sees a run it started end.
 
 1. The notice is recorded on the run, once (:class:`ScheduleNotices`): the tags
-   ``mlws.schedule.notified`` (when, ISO-8601 UTC) and ``mlws.schedule.owner`` (whom it
-   tells), written only while the run has no notice, in one transaction.  However many
+   ``mlws.schedule.notified`` (when, ISO-8601 UTC by the database's clock) and
+   ``mlws.schedule.owner`` (whom it tells), written only while the run has no notice, in one
+   transaction.  However many
    scheduler processes see the run end, the first one notifies and the others do nothing.
 2. The webhooks whose ``on`` matches the run's outcome are posted (``failure``: failed,
    killed, timed_out; ``success``: completed; a canceled run was stopped on purpose and posts
@@ -30,11 +31,11 @@ import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, select
 
-from ..errors import InvalidInput, MlwsError, Unavailable
+from ..errors import MlwsError, Unavailable
 from ..run_records import COMPLETED, ENDED, FAILED, KILLED, TIMED_OUT
 from ..runs import tag_rows
 from ..store import schema as S
@@ -44,8 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..runs import RunService
     from ..store.db import Database
 
-__all__ = ["ScheduleNotices", "check_notify", "check_webhook_url", "notify_run_finished",
-           "outcome", "post_webhook", "redact_url", "shown_notify"]
+__all__ = ["ScheduleNotices", "check_webhook_url", "notify_run_finished", "outcome",
+           "post_webhook", "redact_url"]
 
 log = logging.getLogger(__name__)
 
@@ -60,58 +61,15 @@ DEFAULT_ON = ("failure",)
 TRIES, BACKOFF_S, DEADLINE_S = 3, (2.0, 8.0), 60.0
 #: seconds each try may wait for a connection, and for each read
 TIMEOUT_S = 10.0
-#: webhooks per schedule, at most
-NOTIFY_MAX = 10
-#: how far back a server looks for notices committed late (seconds): covers slow commits and
-#: clocks this far apart between scheduler processes
+#: how far back a server looks for notices committed late (seconds): a notice is stamped when
+#: its transaction writes it and seen once that commits, so a slower transaction may commit a
+#: slightly older stamp after a newer one was seen
 SLACK_S = 30.0
 
 
 def outcome(status: str) -> str | None:
     """``"failure"`` or ``"success"`` for an ended run's ``status``; None for neither."""
     return next((name for name, statuses in OUTCOMES.items() if status in statuses), None)
-
-
-def check_notify(items: object, *, allow_private: bool = False) -> list[dict]:
-    """A schedule's webhooks as given (a URL, or ``{"url", "on"}`` with ``on`` a list of
-    ``"failure"`` / ``"success"``, default ``["failure"]``), normalised: ``[{"url", "on"}]``.
-    Raises InvalidInput naming the first bad item (see :func:`check_webhook_url`)."""
-    if items is None:
-        return []
-    if isinstance(items, (str, dict)) or not isinstance(items, Iterable):
-        items = [items]
-    items = list(items)
-    if len(items) > NOTIFY_MAX:
-        raise InvalidInput(f"a schedule posts to at most {NOTIFY_MAX} webhooks, got {len(items)}")
-    checked = []
-    for item in items:
-        url, on = (item, list(DEFAULT_ON)) if isinstance(item, str) else _item(item)
-        checked.append({"url": check_webhook_url(url, allow_private=allow_private),
-                        "on": [name for name in OUTCOMES if name in on]})
-    return checked
-
-
-def _item(item: object) -> tuple[object, list]:
-    if not isinstance(item, dict) or set(item) - {"url", "on"} or "url" not in item:
-        raise InvalidInput('a webhook is a URL or {"url": "https://...", "on": ["failure", '
-                           f'"success"]}}, got {_shown(item)}')
-    on = item.get("on", list(DEFAULT_ON))
-    on = [on] if isinstance(on, str) else on
-    if not isinstance(on, list) or not on or not all(
-            isinstance(name, str) and name in OUTCOMES for name in on):
-        raise InvalidInput(f"a webhook's 'on' lists 'failure' and/or 'success', got {on!r}")
-    return item["url"], on
-
-
-def _shown(item: object) -> str:
-    """An item of a notify list for a message: its URLs redacted."""
-    return scrub(repr(item))[:200]
-
-
-def shown_notify(items: Iterable[dict]) -> list[dict]:
-    """A schedule's webhooks as listings show them: each URL as :func:`redact_url` shows it."""
-    return [{"url": redact_url(item.get("url")), "on": list(item.get("on", DEFAULT_ON))}
-            for item in items]
 
 
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
@@ -201,11 +159,12 @@ def post_with_retries(url: str, payload: dict, *, allow_private: bool,
     """Post ``payload`` to ``url`` (:func:`post_webhook`), trying again after an error that
     may pass (Unavailable) up to :data:`TRIES` times, before ``deadline`` (``time.monotonic``).
     Returns None once posted, else the last error's message (URLs redacted)."""
-    error = "no time was left to post"
-    for attempt in range(TRIES):
+    error, tries = "no time was left to post", 0
+    while tries < TRIES:
         left = deadline - time.monotonic()
         if left <= 0.5:
             break
+        tries += 1
         try:
             post_webhook(url, payload, allow_private=allow_private, timeout=min(TIMEOUT_S, left))
             return None
@@ -213,12 +172,12 @@ def post_with_retries(url: str, payload: dict, *, allow_private: bool,
             error = scrub(str(exc))
         except MlwsError as exc:  # refused, or the receiver says the request is wrong
             return scrub(str(exc))
-        if attempt < TRIES - 1:
-            pause = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+        if tries < TRIES:
+            pause = BACKOFF_S[min(tries - 1, len(BACKOFF_S) - 1)]
             if time.monotonic() + pause >= deadline:
                 break
             time.sleep(pause)
-    return f"{error} (after {attempt + 1} tries)"
+    return f"{error} (after {tries} {'try' if tries == 1 else 'tries'})" if tries else error
 
 
 # -- the notices, in the store ------------------------------------------------------------------
@@ -257,12 +216,11 @@ class ScheduleNotices:
         user), unless it was already: True for the one call that recorded it, False for every
         later one (whichever process makes it).  Raises NotFound for an unknown run."""
         run_pk = self.runs.pk_of(run_id)
-        rows = tag_rows({NOTIFIED: _stamp(datetime.now(timezone.utc)), OWNER: owner,
-                         SCHEDULE: schedule})
+        rows = tag_rows({OWNER: owner, SCHEDULE: schedule})
         insert = self.db.insert(S.tags).on_conflict_do_nothing(index_elements=["run_pk", "key"])
 
         def write(conn) -> bool:
-            first = conn.execute(insert.values(run_pk=run_pk, key=NOTIFIED, value=rows[NOTIFIED]))
+            first = conn.execute(insert.values(run_pk=run_pk, key=NOTIFIED, value=self._now()))
             if first.rowcount != 1:
                 return False
             for key in (OWNER, SCHEDULE):  # a value the run already has is kept
@@ -270,6 +228,14 @@ class ScheduleNotices:
             return True
 
         return self.db.transact(write)
+
+    def _now(self):
+        """The database's clock as a stamp (SQL): one clock for every process that records
+        notices, so that their order is the order they were recorded in."""
+        if self.db.is_sqlite:
+            return func.strftime("%Y-%m-%dT%H:%M:%fZ", "now")
+        return func.to_char(func.timezone("UTC", func.clock_timestamp()),
+                            'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 
     def newest(self) -> str | None:
         """When the newest notice was recorded (a stamp), None when there is none."""

@@ -134,7 +134,7 @@ def parse(url: object) -> Target:
                            f"(the part before '@'): remove it from {redact_url(url)}")
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise InvalidInput(f"refused: the webhook URL {url[:80]!r} has no host")
+        raise InvalidInput("refused: the webhook URL has no host")
     if port == 0:
         raise InvalidInput("refused: port 0 is not a port a webhook listens on")
     if not (parts.path + parts.query).isascii():
