@@ -66,7 +66,7 @@ class Receiver:
             context.sni_callback = lambda sock, name, ctx: self.sni.append(name)
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.scheme = "https" if tls is not None else "http"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str = "/", host: str | None = None) -> str:
         host = host or self.host

@@ -220,8 +220,9 @@ class ScheduleNotices:
         insert = self.db.insert(S.tags).on_conflict_do_nothing(index_elements=["run_pk", "key"])
 
         def write(conn) -> bool:
-            first = conn.execute(insert.values(run_pk=run_pk, key=NOTIFIED, value=self._now()))
-            if first.rowcount != 1:
+            first = conn.execute(insert.values(run_pk=run_pk, key=NOTIFIED, value=self._now())
+                                 .returning(S.tags.c.key)).first()
+            if first is None:  # noticed already: nothing written
                 return False
             for key in (OWNER, SCHEDULE):  # a value the run already has is kept
                 conn.execute(insert.values(run_pk=run_pk, key=key, value=rows[key]))
