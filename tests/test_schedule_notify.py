@@ -98,7 +98,8 @@ def test_a_failed_run_posts_its_webhook_with_no_secret(private_ws, caplog):
 def test_success_posts_only_when_asked_and_a_canceled_run_never(private_ws):
     done = _scheduled_run(private_ws, "completed")
     with Receiver() as receiver:
-        assert notify_run_finished(private_ws, _schedule(receiver.url("/")), {"id": done.id}) is None
+        told = notify_run_finished(private_ws, _schedule(receiver.url("/")), {"id": done.id})
+        assert told is None
         assert receiver.requests == []  # on failure only, by default
         again = _scheduled_run(private_ws, "completed")
         _wait(notify_run_finished(private_ws, _schedule(receiver.url("/"), ("failure", "success")),

@@ -101,7 +101,8 @@ def test_only_plain_http_and_https_urls_are_webhooks(url, said):
 
 def test_a_name_is_refused_when_any_address_it_resolves_to_is():
     """``localhost`` may resolve to ::1 and 127.0.0.1: each is checked (and each is loopback)."""
-    addresses = {info[4][0] for info in socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)}
+    found = socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)
+    addresses = {info[4][0] for info in found}
     assert addresses and all(a in ("127.0.0.1", "::1") for a in addresses)
     assert "a loopback address" in _refusal("http://localhost/", False)
     message = _refusal("http://nonexistent.invalid/hook", True)
@@ -179,7 +180,8 @@ def test_redirects_are_followed_only_to_checked_targets():
         refused = {  # a target never contacted, and why
             f"http://0177.0.0.1:{target.port}/": "in a non-standard",
             f"http://2130706433:{target.port}/": "in a non-standard",
-            "http://169.254.169.254/latest/meta-data/iam/": "169.254.169.254 is a cloud metadata address",
+            "http://169.254.169.254/latest/meta-data/iam/":
+                "169.254.169.254 is a cloud metadata address",
             "http://[fe80::1]/": "fe80::1 is a link-local address",
             "http://metadata.google.internal/": "metadata.google.internal is a cloud metadata",
             f"http://user:pw@127.0.0.1:{target.port}/": "user name or password",

@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 #: the run's tags a schedule's run carries (``SCHEDULE`` and ``NOMINAL`` set when it starts)
 SCHEDULE, NOMINAL = "mlws.schedule", "mlws.schedule.nominal"
 #: the notice's tags: when it was recorded (ISO-8601 UTC, ms), whom it tells, what the webhooks did
-NOTIFIED, OWNER, WEBHOOKS = "mlws.schedule.notified", "mlws.schedule.owner", "mlws.schedule.webhooks"
+NOTIFIED, OWNER = "mlws.schedule.notified", "mlws.schedule.owner"
+WEBHOOKS = "mlws.schedule.webhooks"
 #: what a webhook's ``on`` lists, and the run statuses each stands for
 OUTCOMES = {"failure": (FAILED, KILLED, TIMED_OUT), "success": (COMPLETED,)}
 DEFAULT_ON = ("failure",)

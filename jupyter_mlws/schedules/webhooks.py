@@ -67,7 +67,8 @@ METADATA_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metada
                             "instance-data"})
 #: what a refusal of a private address says to do
 ALLOW_PRIVATE_HINT = ("a workspace owner may allow private and loopback webhooks with "
-                      "webhooks_allow_private = true under [schedules] in the workspace's mlws.toml")
+                      "webhooks_allow_private = true under [schedules] in the workspace's "
+                      "mlws.toml")
 
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in practice
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")

@@ -7,9 +7,11 @@ allows the action.  Unknown ``mlws:`` resources are denied.  With roles enforced
 events stream (which carries the workspace's live events) needs the reader role too, for as
 long as it is open: the authorizer keeps the streams it let in, and the extension has it decide
 again for each before it publishes workspace events (:meth:`end_refused_streams`), so a
-revoked user's stream closes.  The streams it keeps are also where a user's personal events
-go (:meth:`streams_of`: a schedule's ``schedule-run`` to its owner).  A refusal leaves its reason (who lacks which role, and what to do)
-on the handler as ``mlws_denied``, which the workspace's handlers show verbatim.
+revoked user's stream closes.  It keeps every events stream it lets in (roles enforced or
+not): they are where a user's personal events go (:meth:`streams_of`: a schedule's
+``schedule-run`` to its owner).  A refusal leaves its
+reason (who lacks which role, and what to do) on the handler as ``mlws_denied``, which the
+workspace's handlers show verbatim.
 When the roles cannot be read (the store fails) the request is answered 503 (507 for a full
 disk) with the reason, never 500.
 
