@@ -62,6 +62,11 @@ class WorkspaceConfig:
     #: whether notebook VMs run JupyterLab (false: plain machines reached over SSH, e.g. used
     #: only as compute targets; see jupyter_mlws.vms.lab)
     vm_jupyterlab: bool = True
+    #: whether schedules' webhooks may reach loopback and private addresses (``[schedules]``
+    #: ``webhooks_allow_private = true``: the workspace owner's choice, for receivers on the
+    #: same machine or network); link-local and cloud metadata addresses stay refused (see
+    #: jupyter_mlws.schedules.webhooks)
+    webhooks_allow_private: bool = False
 
     @property
     def metadata_url(self) -> str:
@@ -101,6 +106,8 @@ class WorkspaceConfig:
         for key in ("heartbeat_interval", "heartbeat_timeout", "snapshot_max_mb",
                     "secret_retention_days", "upload_max_mb"):
             lines.append(f"{key} = {getattr(self, key)!r}")
+        if self.webhooks_allow_private:
+            lines += ["", "[schedules]", "webhooks_allow_private = true"]
         return "\n".join(lines) + "\n"
 
 
@@ -113,7 +120,8 @@ def load(root: Path) -> WorkspaceConfig:
             "create one with 'mlws workspace create PATH'"
         )
     try:
-        data = tomllib.loads(path.read_text())["workspace"]
+        document = tomllib.loads(path.read_text())
+        data = document["workspace"]
         fmt = int(data.get("format", 1))
     except (tomllib.TOMLDecodeError, KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidInput(
@@ -125,8 +133,26 @@ def load(root: Path) -> WorkspaceConfig:
             f"the workspace at {str(root)!r} has format {fmt}, newer than this jupyter_mlws "
             f"understands ({FORMAT}): upgrade with pip install -U jupyter_mlws"
         )
-    known = {k: data[k] for k in WorkspaceConfig.__dataclass_fields__ if k in data and k != "root"}
+    known = {k: data[k] for k in WorkspaceConfig.__dataclass_fields__
+             if k in data and k not in ("root", *_OTHER_TABLES)}
+    known.update(_schedules_table(document, root))
     return WorkspaceConfig(root=root, **known)
+
+
+#: settings read from a table of their own, never from ``[workspace]``
+_OTHER_TABLES = ("webhooks_allow_private",)
+
+
+def _schedules_table(document: dict, root: Path) -> dict:
+    """The ``[schedules]`` settings of ``mlws.toml`` (only ``webhooks_allow_private``, a
+    boolean); InvalidInput naming a bad value."""
+    table = document.get("schedules", {})
+    allow = table.get("webhooks_allow_private", False) if isinstance(table, dict) else None
+    if not isinstance(allow, bool):
+        raise InvalidInput(
+            f"the workspace config {CONFIG_FILE} in {str(root)!r} sets [schedules] "
+            f"webhooks_allow_private to {allow!r}: write true or false")
+    return {"webhooks_allow_private": allow}
 
 
 def write_new(config: WorkspaceConfig) -> None:

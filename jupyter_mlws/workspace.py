@@ -413,6 +413,14 @@ class Workspace:
             allow_private=lambda: bool(getattr(self.config, "webhooks_allow_private", False)))
 
     @cached_property
+    def schedule_notices(self):
+        """The notices of ended schedule runs: recorded once per run, read by the server's live
+        events (see :mod:`jupyter_mlws.schedules.notify`)."""
+        from .schedules.notify import ScheduleNotices
+
+        return ScheduleNotices(self.db, self.runs)
+
+    @cached_property
     def idle_postpones(self):
         """Postponed idle stops, per owner (see :mod:`jupyter_mlws.vms.postpones`)."""
         from .vms.postpones import IdlePostpones

@@ -6,5 +6,7 @@ schedulers watch the workspace.
 - :mod:`.service`: ``ws.schedules`` (create, update, pause, resume, delete, get, list, runs,
   trigger, preview);
 - :mod:`.runner`: a tick's run recorded in its claim's transaction, started, retried, settled;
-- :mod:`.watch`: what the scheduler host (:mod:`jupyter_mlws.scheduler`) runs for them.
+- :mod:`.watch`: what the scheduler host (:mod:`jupyter_mlws.scheduler`) runs for them;
+- :mod:`.webhooks`: webhook URLs checked (SSRF rules) and posted;
+- :mod:`.notify`: what an ended run tells its schedule's webhooks and owner.
 """

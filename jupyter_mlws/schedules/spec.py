@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from typing import Any, Iterable, Mapping
-from urllib.parse import urlsplit
 
 from ..cron import UTC, Cron, Entry, Schedule, zone
 from ..errors import InvalidInput
 from ..ticks import CatchUp
+from .webhooks import check_webhook_url, redact_url  # noqa: F401 (redact_url: shown in listings)
 
 KINDS = ("notebook", "pipeline")
 #: the one action of a schedule's cron (what its tick claims record)
@@ -202,30 +202,8 @@ def _check_on(on: object) -> list[str]:
 
 
 def check_url(url: object, allow_private: bool = False) -> str:
-    """A webhook URL, checked by the notification module (guarded: it may not be installed)."""
+    """A webhook URL, checked by :func:`jupyter_mlws.schedules.webhooks.check_webhook_url` (http(s)
+    only, no link-local or metadata address, private ones only if ``allow_private``)."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidInput("a webhook URL is an http(s) URL, e.g. https://hooks.example.com/mlws")
-    try:
-        from .notify import check_webhook_url
-    except ImportError:
-        check_webhook_url = None
-    if check_webhook_url is not None:
-        return check_webhook_url(url.strip(), allow_private=allow_private)
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
-        raise InvalidInput(f"webhook URL {redact_url(url)!r} is not an http(s) URL with a host "
-                           "(and no user or password in it), e.g. https://hooks.example.com/mlws")
-    return url.strip()
-
-
-def redact_url(url: str) -> str:
-    """A webhook URL as anyone may see it: scheme, host and port; its path, query and any
-    user or password (where webhooks keep their tokens) shown as ``…``."""
-    from ..config import shown_url
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "…"
-    hidden = parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc
-    return shown_url(f"{parts.scheme}://{parts.netloc}") + ("/…" if hidden else "/")
+    return check_webhook_url(url.strip(), allow_private=allow_private)

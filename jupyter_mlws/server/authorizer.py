@@ -7,8 +7,11 @@ allows the action.  Unknown ``mlws:`` resources are denied.  With roles enforced
 events stream (which carries the workspace's live events) needs the reader role too, for as
 long as it is open: the authorizer keeps the streams it let in, and the extension has it decide
 again for each before it publishes workspace events (:meth:`end_refused_streams`), so a
-revoked user's stream closes.  A refusal leaves its reason (who lacks which role, and what to do)
-on the handler as ``mlws_denied``, which the workspace's handlers show verbatim.
+revoked user's stream closes.  It keeps every events stream it lets in (roles enforced or
+not): they are where a user's personal events go (:meth:`streams_of`: a schedule's
+``schedule-run`` to its owner).  A refusal leaves its
+reason (who lacks which role, and what to do) on the handler as ``mlws_denied``, which the
+workspace's handlers show verbatim.
 When the roles cannot be read (the store fails) the request is answered 503 (507 for a full
 disk) with the reason, never 500.
 
@@ -68,11 +71,12 @@ class WorkspaceAuthorizer(Authorizer):
             return await self._allows_vm(handler, user, resource, action)
         if not await ensure_async(self.base.is_authorized(handler, user, action, resource)):
             return False
-        if resource == "events" and self.app.enforce_roles:
+        if resource == "events":
             # the live events name the workspace's runs and endpoints: its readers' alone
-            allowed = await self._allows(handler, user, "read", "workspace")
+            allowed = (not self.app.enforce_roles
+                       or await self._allows(handler, user, "read", "workspace"))
             if allowed and isinstance(handler, WebSocketHandler):
-                self._streams.add(handler)  # decided again while it is open
+                self._streams.add(handler)  # decided again while it is open; its user's own events
             return allowed
         if not resource.startswith(PREFIX):
             return True  # Jupyter's own resources: the base decides
@@ -106,6 +110,15 @@ class WorkspaceAuthorizer(Authorizer):
                 handler.close(REFUSED_CODE, reason)
                 closed += 1
         return closed
+
+    def streams_of(self, username: str) -> list[WebSocketHandler]:
+        """The open events streams that get ``username``'s personal events: that Jupyter user's
+        (with roles enforced), or every open one (roles not enforced: a personal server, where
+        each signed-in user acts as the workspace's owner).  Call it after
+        :meth:`end_refused_streams`, so that no refused stream is among them."""
+        return [handler for handler in list(self._streams) if handler.ws_connection is not None
+                and (not self.app.enforce_roles
+                     or getattr(handler.current_user, "username", None) == username)]
 
     async def _allows_run(self, handler, user: RunPrincipal, resource: str) -> bool:
         """Whether a run's token may make this request (see the module's docstring); a refusal's

@@ -302,10 +302,11 @@ class MlwsApp(ExtensionApp):
     # -- live events (runs, endpoints) ---------------------------------------------------------
 
     async def _watch(self) -> None:
-        from .status import publish_changes
+        from .status import PersonalEvents, publish_changes
 
         await publish_changes(self.open_workspace, self.serverapp.event_logger.emit,
-                              self._authorizer.end_refused_streams, self.poll_interval, self.log)
+                              self._authorizer.end_refused_streams, self.poll_interval, self.log,
+                              PersonalEvents(self._authorizer.streams_of))
 
 
 async def _cancel(task) -> None:

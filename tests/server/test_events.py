@@ -13,6 +13,7 @@ SCHEMA = "https://jupyter-mlws.org/events/run-status"
 METRICS = "https://jupyter-mlws.org/events/run-metrics"
 HEALTH = "https://jupyter-mlws.org/events/endpoint-health"
 LOGS = "https://jupyter-mlws.org/events/run-logs"
+SCHEDULE_RUN = "https://jupyter-mlws.org/events/schedule-run"
 ECHO = Path(__file__).parent.parent / "endpoint_scripts" / "score_echo.py"
 
 
@@ -126,3 +127,22 @@ async def test_a_model_registered_through_the_sdk_arrives_as_an_event(subscribe,
     mlws_ws.register_model("fresh", tmp_path / "m")
     event = await _next_event(events, "fresh", schema=MODELS, key="model", state_key="change")
     assert (event["change"], event["versions"], event["latest_version"]) == ("registered", 1, 1)
+
+
+async def test_a_scheduled_runs_end_reaches_every_stream_of_a_personal_server(subscribe, mlws_ws):
+    """Roles not enforced: every signed-in user acts as the workspace's owner, so each stream is
+    the schedule owner's (the team server's case: tests/server/test_schedule_events.py)."""
+    from jupyter_mlws.schedules.notify import notify_run_finished
+
+    first, second = await subscribe(), await subscribe()
+    ready = mlws_ws.experiment("live").start_run(snapshot=False, outputs=None)
+    await _next_event(first, ready.id, "running")  # the watcher's baseline poll is over
+    run = mlws_ws.experiment("nightly").start_run(snapshot=False, outputs=None, tags={
+        "mlws.schedule": "nightly", "mlws.schedule.nominal": "2025-03-31T06:00:00+02:00"})
+    run.end("failed")
+    await asyncio.to_thread(notify_run_finished, mlws_ws,
+                            {"name": "nightly", "owner": "someone", "notify": []}, {"id": run.id})
+    for events in (first, second):
+        got = await _next_event(events, run.id, schema=SCHEDULE_RUN)
+        assert got == {"schema_id": SCHEDULE_RUN, "schedule": "nightly", "run_id": run.id,
+                       "status": "failed", "nominal": "2025-03-31T06:00:00+02:00"}
