@@ -42,6 +42,9 @@ from .records import VMRecords
 #: fields of a VM only its owner and workspace owners see
 CONNECTION = ("host", "ssh_port", "ssh_user", "host_key", "host_key_fingerprint", "key_secret",
               "credentials_secret", "node_id", "python")
+#: why :meth:`VMService.open` refuses a VM that runs no JupyterLab (after "vm NAME")
+NO_LAB = ("runs no JupyterLab (vm_jupyterlab = false in the workspace's mlws.toml, or its "
+          "provider reaches no node over SSH)")
 
 
 def _me() -> str:
@@ -138,7 +141,8 @@ class VMService:
     def show(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
         """One VM: ``name, id, provider, size, image, region, owner, state, reason, created_at,
         created_by, updated_at, idle_shutdown_s, schedule, schedule_tz, script_timeout_s,
-        setup_script, startup_script`` (True when it has one), ``events`` (its state changes,
+        setup_script, startup_script`` (True when it has one), ``jupyterlab`` (whether it runs
+        JupyterLab, :meth:`runs_lab`), ``events`` (its state changes,
         oldest first: ``at, from_state, to_state, reason, actor``), and for its owner or a
         workspace owner :data:`CONNECTION`.  NotFound."""
         self._actor(actor, "read", check_actor)
@@ -161,7 +165,8 @@ class VMService:
                                   "idle_shutdown_s", "schedule", "schedule_tz",
                                   "script_timeout_s")}
         out.update(setup_script=vm["setup_script"] is not None,
-                   startup_script=vm["startup_script"] is not None)
+                   startup_script=vm["startup_script"] is not None,
+                   jupyterlab=self.runs_lab(vm))
         if connection:
             out.update({k: vm[k] for k in CONNECTION if k in vm})
             out["host_key_fingerprint"] = reach.fingerprint(vm["host_key"])
@@ -378,10 +383,20 @@ class VMService:
                     S.FAILED: f": see why with 'mlws vm show {name}', then start it again"}
             raise Conflict(f"vm {name!r} is {vm['state']}, not running: JupyterLab opens on a "
                            f"running VM only{hint.get(vm['state'], '')}")
-        if self.lab is None or not self.providers.get(vm["provider"]).ssh:
-            raise Conflict(f"vm {name!r} runs no JupyterLab (vm_jupyterlab = false in the "
-                           "workspace's mlws.toml, or its provider reaches no node over SSH)")
+        if not self.runs_lab(vm):
+            raise Conflict(f"vm {name!r} {NO_LAB}")
         return self.lab.open(vm, actor)
+
+    def runs_lab(self, vm: dict) -> bool:
+        """Whether ``vm`` runs JupyterLab when it runs (what :meth:`open` opens): the workspace
+        starts JupyterLab on its VMs (``vm_jupyterlab``) and its provider reaches nodes over
+        SSH."""
+        if self.lab is None:
+            return False
+        try:
+            return self.providers.get(vm["provider"]).ssh
+        except InvalidInput:
+            return False  # a provider this process does not know (no longer registered)
 
     # -- start, stop, restart, delete ----------------------------------------------------------
 
