@@ -231,7 +231,8 @@ VM_PATHS = {
                                   "integer")])},
     "/vms-gc": {
         "get": _op("Provider resources tagged for this workspace that no VM owns (contributors: "
-                   "it reads the providers' credentials)", "vms"),
+                   "it reads the providers' credentials); first, VMs left busy by a process that "
+                   "died are ended failed or orphaned (reaped: [{name, state, reason}])", "vms"),
         "post": _op("Delete them (workspace owners); orphaned VMs left without a node become "
                     "deleted", "vms"),
     },

@@ -183,6 +183,21 @@ def _vm_tokens(conn: Connection) -> None:
     schema.vm_tokens.create(conn, checkfirst=True)
 
 
+#: the columns of a VM's busy lease (version 18), with their SQL types
+_VM_LEASE = (("busy_host", "TEXT"), ("busy_pid", "BIGINT"), ("busy_started", "BIGINT"),
+             ("busy_at", "BIGINT"), ("busy_step", "TEXT"))
+
+
+def _vm_leases(conn: Connection) -> None:
+    """VMs record who does their busy step and when it last beat (``vms.busy_*``)."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("vms")}
+    for name, kind in _VM_LEASE:
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE vms ADD COLUMN {name} {kind}"))
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -210,6 +225,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     # 19: numbered by the lead for session 7's wave 2 (17 and 18 land with other branches)
     (17, "notebook VMs' JupyterLab tokens: what a VM's kernels record into the workspace with",
      _vm_tokens),
+    # 18 here; the lead renumbers at merge (session 8: sched13 has 18 too)
+    (18, "notebook VMs' busy leases: who does a step (host, pid, start), its last beat and step, "
+         "so that a step whose process died is found and ended", _vm_leases),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -32,12 +32,13 @@ from typing import Callable
 from ..access import OWNER, check_user
 from ..compute.settings import DEFAULT_KEEPALIVE
 from ..errors import AlreadyExists, Conflict, InvalidInput, MlwsError, NotFound, PermissionDenied, Unavailable
+from ..run_records import now_ms
+from . import leases, reach, spec
 from . import nodes as N
-from . import reach, spec
 from . import states as S
 from .bootstrap import Bootstrap, Context, VMLog
 from .providers import ProviderRegistry, parse_credentials
-from .records import VMRecords
+from .records import STEP, VMRecords
 
 #: fields of a VM only its owner and workspace owners see
 CONNECTION = ("host", "ssh_port", "ssh_user", "host_key", "host_key_fingerprint", "key_secret",
@@ -103,6 +104,8 @@ class VMService:
         if lab is not None:
             self.bootstrap.add(lab.step, when="start")
         self._threads: list[threading.Thread] = []
+        #: renews the busy leases of the steps this process works on (:mod:`.leases`)
+        self.leases = leases.Beater(self.records.renew)
 
     # -- who may ------------------------------------------------------------------------------
 
@@ -222,11 +225,7 @@ class VMService:
         values.update(setup_script=self._store(values.pop("setup_text")),
                       startup_script=self._store(values.pop("startup_text")))
         vm = self.records.insert({**values, "owner": owner}, actor, f"created by {actor}")
-        args = (vm, driver, node_size, node_image, actor)
-        if wait:
-            self._provision(*args)
-        else:
-            self._background(self._provision, *args)
+        self._run(wait, self._provision, vm, driver, node_size, node_image, actor)
         return self.show(name, actor=actor, check_actor=False)
 
     def _check_free(self, name: str) -> None:
@@ -263,6 +262,20 @@ class VMService:
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
+    def _run(self, wait: bool, step, vm: dict, *args) -> None:
+        """``step(vm, *args)`` holding ``vm``'s busy lease (:mod:`.leases`): here, or with
+        ``wait=False`` in a thread of its own."""
+        def held() -> None:
+            with self.leases.holding(vm["id"]):
+                step(vm, *args)
+
+        held() if wait else self._background(held)
+
+    def _at(self, vm: dict, step: str) -> str:
+        """Record that ``vm``'s step is now ``step`` (what the reaper names if it ends here)."""
+        self.records.at_step(vm["id"], step)
+        return step
+
     def join(self, timeout: float | None = None) -> None:
         """Wait for the steps run in the background (``wait=False``) to end."""
         for thread in list(self._threads):
@@ -289,10 +302,10 @@ class VMService:
                             key_name=N.key_pair_name(self.workspace_id, vm["id"]), extra=create_extra)
             vm = self.records.update(vm["id"], node_id=node.id)
             log.say(f"node {node.id} made; waiting until it runs")
-            step = "boot"
+            step = self._at(vm, "boot")
             node, addresses = N.wait_running(driver, prov, node)
             if prov.ssh:
-                step = "ssh"
+                step = self._at(vm, "ssh")
                 vm = self._reach(vm, node, addresses, prov, log, first=True)
                 vm = self.records.move(vm["id"], S.BOOTSTRAPPING, "bootstrapping over SSH", actor,
                                        expect=(S.CREATING,), done="bootstrapped")
@@ -302,7 +315,8 @@ class VMService:
                               expect=(S.CREATING, S.BOOTSTRAPPING), done="running")
             log.say("running")
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, then raised
-            raise self._abandon(vm, driver, prov, step, exc, actor) from None
+            reason = f"the {step} step failed: {N.why(exc)}"
+            raise self._abandon(vm, driver, prov, reason, actor, _tail(exc)) from None
 
     def _create_extra(self, vm: dict, actor: str) -> dict:
         """Extra ``create_node`` keywords from the credentials' ``create`` object."""
@@ -315,11 +329,11 @@ class VMService:
     def _tags(self, vm: dict) -> dict[str, str]:
         return {N.TAG_WORKSPACE: self.workspace_id, N.TAG_VM: vm["id"], N.TAG_OWNER: vm["owner"]}
 
-    def _abandon(self, vm: dict, driver, prov, step: str, exc: BaseException, actor: str) -> VMFailed:
+    def _abandon(self, vm: dict, driver, prov, reason: str, actor: str, tail: str = "") -> VMFailed:
         """Destroy what creation made so far and record the VM ``failed``, or ``orphaned`` when
-        that fails; the error to raise."""
+        that fails, ``reason`` (which step failed, and why) first and ``tail`` (the end of a
+        script's log) last; the error to raise."""
         vm = self.records.by_id(vm["id"]) or vm
-        reason = f"the {step} step failed: {N.why(exc)}"
         self._log(vm).say(reason)
         try:
             N.destroy(driver, N.find(driver, vm_id=vm["id"], node_id=vm["node_id"]))
@@ -327,10 +341,10 @@ class VMService:
         except Exception as cleanup:  # noqa: BLE001
             reason += (f"; its node {vm['node_id'] or '(unknown id)'} could not be destroyed "
                        f"({N.why(cleanup)[:300]}): clean it up with 'mlws vm delete {vm['name']}'")
-            return self._record_failure(vm, S.ORPHANED, reason + _tail(exc), actor)
+            return self._record_failure(vm, S.ORPHANED, reason + tail, actor)
         self._forget_pin(vm)
         reason += (f"; its node was destroyed: delete the vm ('mlws vm delete {vm['name']}') and "
-                   f"create it again{_tail(exc)}")
+                   f"create it again{tail}")
         return self._record_failure(vm, S.FAILED, reason, actor, node_id=None, host=None,
                                     ssh_port=None)
 
@@ -414,7 +428,7 @@ class VMService:
             raise Conflict(f"vm {name!r} has no node (its creation failed): delete it and create "
                            "it again")
         vm = self.records.move(vm["id"], S.STARTING, f"started by {actor}", actor, done="started")
-        (self._start if wait else lambda *a: self._background(self._start, *a))(vm, actor)
+        self._run(wait, self._start, vm, actor)
         return self.show(name, actor=actor, check_actor=False)
 
     def _start(self, vm: dict, actor: str) -> None:
@@ -426,12 +440,12 @@ class VMService:
             node = self._node(driver, vm)
             log.say(f"starting node {node.id}")
             driver.start_node(node)
-            step = "boot"
+            step = self._at(vm, "boot")
             node, addresses = N.wait_running(driver, prov, node)
             if prov.ssh:
-                step = "ssh"
+                step = self._at(vm, "ssh")
                 vm = self._reach(vm, node, addresses, prov, log, first=False)
-                step = "bootstrap"
+                step = self._at(vm, "bootstrap")
                 self._bootstrap(vm, actor, log, created=False)
             self.records.move(vm["id"], S.RUNNING, f"started by {actor}", actor,
                               expect=(S.STARTING,), done="running")
@@ -473,7 +487,7 @@ class VMService:
             return self.show(name, actor=actor, check_actor=False)
         reason = reason or f"stopped by {actor}"
         vm = self.records.move(vm["id"], S.STOPPING, reason, actor, done="stopped")
-        (self._stop if wait else lambda *a: self._background(self._stop, *a))(vm, actor, reason)
+        self._run(wait, self._stop, vm, actor, reason)
         return self.show(name, actor=actor, check_actor=False)
 
     def manage(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
@@ -531,8 +545,9 @@ class VMService:
             self._actor(actor, "write", check_actor)
             return self.show(name, actor=actor, check_actor=False)
         actor = self._manage(vm, actor, check_actor)
-        vm = self.records.move(vm["id"], S.DELETING, f"deleted by {actor}", actor, done="deleted")
-        (self._delete if wait else lambda *a: self._background(self._delete, *a))(vm, actor)
+        vm = self.records.move(vm["id"], S.DELETING, f"deleted by {actor}", actor, done="deleted",
+                               take_over=True)
+        self._run(wait, self._delete, vm, actor)
         return self.show(name, actor=actor, check_actor=False)
 
     def _delete(self, vm: dict, actor: str, reason: str | None = None) -> None:
@@ -564,12 +579,14 @@ class VMService:
         """Provider resources tagged for this workspace that no VM owns (see :mod:`.gc`):
         ``{"leftovers": [{kind, id, name, vm, vm_state, vm_id, why, provider, region,
         credentials_secret, deleted?, error?}], "errors": [{provider, region,
-        credentials_secret, error}], "deleted": N}``.  With ``delete`` each leftover is
+        credentials_secret, error}], "deleted": N, "reaped": [...]}``.  First the steps nobody
+        does any more are ended (:meth:`reap`: ``reaped``).  With ``delete`` each leftover is
         destroyed, and orphaned VMs left without a node become ``deleted``.  Listing needs a
         contributor (it reads the credentials, audited); deleting, a workspace owner."""
         from . import gc as G
 
         actor, _ = self._actor(actor, "admin" if delete else "write", check_actor)
+        reaped = self.reap(actor=actor)
         found, errors, failed_vms = [], [], set()
         for provider, secret, region in G.accounts(self.records):
             try:
@@ -595,13 +612,60 @@ class VMService:
                 if vm["state"] == S.ORPHANED and vm["id"] not in failed_vms:
                     self._finish_orphan(vm, actor)
         return {"leftovers": [{k: v for k, v in i.items() if k != "resource"} for i in found],
-                "errors": errors, "deleted": sum(1 for i in found if i.get("deleted"))}
+                "errors": errors, "deleted": sum(1 for i in found if i.get("deleted")),
+                "reaped": reaped}
+
+    # -- steps nobody does any more (:mod:`.leases`) -----------------------------------------------
+
+    def reap(self, *, actor: str, now: int | None = None) -> list[dict]:
+        """End every busy step whose process is gone (:func:`.leases.abandoned`; ``now`` in ms,
+        default the clock) as a failure of that step would have: an interrupted creation
+        destroys the VM's node (``failed``; ``orphaned`` when it cannot), an interrupted start
+        or stop leaves it ``failed`` (start, stop and delete work from there), an interrupted
+        delete ``orphaned`` (delete again finishes it).  The reason names the step and why.
+        Returns ``[{"name", "state", "reason"}]`` of the VMs it ended.  Callers check who may
+        (the scheduler host, ``mlws compute gc``)."""
+        ended = []
+        for seen in self.records.busy():
+            why = leases.abandoned(seen, now_ms() if now is None else now)
+            vm = None if why is None else self.records.take_over(seen)
+            if vm is None:
+                continue  # still worked on, or its holder (or someone) acted meanwhile
+            with self.leases.holding(vm["id"]):
+                vm = self._end_abandoned(vm, why, actor)
+            ended.append({"name": vm["name"], "state": vm["state"], "reason": vm["reason"]})
+        return ended
+
+    def _end_abandoned(self, vm: dict, why: str, actor: str) -> dict:
+        """End the step of ``vm`` (whose lease this process took over) interrupted because
+        ``why``; the record."""
+        name, state = vm["name"], vm["state"]
+        lead = f"the {vm['busy_step'] or STEP[state]} step was interrupted: {why}"
+        if state in (S.CREATING, S.BOOTSTRAPPING):
+            try:
+                prov, driver = self.providers.get(vm["provider"]), self._driver_of(vm, actor)
+            except MlwsError as exc:
+                self._record_failure(vm, S.ORPHANED, f"{lead}; its node could not be looked for "
+                                     f"({exc}): clean it up with 'mlws vm delete {name}'", actor)
+            else:
+                self._abandon(vm, driver, prov, lead, actor)
+        else:
+            self._log(vm).say(lead)
+            to, then = {
+                S.STARTING: (S.FAILED, f": start it again ('mlws vm start {name}') or delete it"),
+                S.STOPPING: (S.FAILED, f"; its node may still run: stop it again ('mlws vm stop "
+                                       f"{name}') or delete it"),
+                S.DELETING: (S.ORPHANED, f"; its node may remain: finish deleting it ('mlws vm "
+                                         f"delete {name}')")}[state]
+            self._record_failure(vm, to, lead + then, actor)
+        return self.records.by_id(vm["id"])
 
     def _finish_orphan(self, vm: dict, actor: str) -> None:
         """An orphaned VM whose leftovers gc destroyed: deleted, as ``delete`` would."""
         try:
             vm = self.records.move(vm["id"], S.DELETING, "cleaned up by gc", actor, done="deleted")
-            self._delete(vm, actor, reason=f"cleaned up by gc ({actor})")
+            with self.leases.holding(vm["id"]):
+                self._delete(vm, actor, reason=f"cleaned up by gc ({actor})")
         except MlwsError:
             pass  # still orphaned, with the reason why
 

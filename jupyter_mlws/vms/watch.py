@@ -15,6 +15,11 @@ its runs from the workspace, the owner's postponement.  ``stop`` stops it with t
 events ("stopped: idle for 30 min (...)"); every decision is kept for ``GET vms/{name}`` and the
 ``vm-idle-warning`` live event (:mod:`.idle_states`).  Two hosts checking the same VM stop it
 once: the second finds it stopping.
+
+**Steps nobody does any more.**  Every :data:`REAP_INTERVAL_S` seconds, the VMs left in a busy
+state by a process that died (``kill -9`` mid-create, a crash, a reboot) are ended as a failure
+of that step would have ended them (:meth:`jupyter_mlws.vms.service.VMService.reap`, with the
+busy leases of :mod:`.leases`): failed or orphaned, the reason naming the step interrupted.
 """
 
 from __future__ import annotations
@@ -35,12 +40,15 @@ from . import states as S
 from .activity import ActivityProbe, Observation
 from .idle import CHECK_INTERVAL_S, STOP, IdleMonitor, IdlePolicy
 from .idle_states import KIND
+from .leases import BEAT_S
 
 log = logging.getLogger(__name__)
 
 #: who the scheduler's actions are recorded as
 ACTOR = "mlws-scheduler"
 ACTIONS = frozenset({"start", "stop"})
+#: how often the abandoned busy steps are looked for, seconds
+REAP_INTERVAL_S = 3 * BEAT_S
 
 
 def jupyter_of(vm: dict) -> tuple[str, str | None] | None:
