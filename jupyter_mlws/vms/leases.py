@@ -74,7 +74,7 @@ def abandoned(vm: dict, now: int, lease_s: float = LEASE_S) -> str | None:
     found = holder(vm)
     if found is not None and found.host == this_host() and not found.is_mine():
         return f"the process doing it ({describe(vm)}) ended before it finished"
-    beat = vm.get("busy_at") or vm["updated_at"]
+    beat = vm["updated_at"] if vm.get("busy_at") is None else vm["busy_at"]
     if now - beat > lease_s * 1000:
         return (f"nothing worked on it for {(now - beat) // 1000} s (the process doing it, "
                 f"{describe(vm)}, stopped renewing its lease)")
