@@ -3,7 +3,7 @@
 A run executing on another machine (an SSH target, a Dask worker) has no database connection
 of its own: it writes through a workspace server's REST API with a token the workspace issued
 for that run.  :meth:`RunTokens.issue` returns the token once; the store keeps only its
-sha256.  :meth:`RunTokens.verify` gives back the run a token belongs to and refuses a token
+sha256 (:mod:`jupyter_mlws.bearer`).  :meth:`RunTokens.verify` gives back the run a token belongs to and refuses a token
 that is unknown, expired or revoked, or whose run has ended (any terminal status, however it
 ended: the token dies with its run, checked on every request).
 
@@ -19,13 +19,11 @@ messages name the run, never the token.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
-import secrets
 
 from sqlalchemy import and_, select, text
 
+from . import bearer
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .run_records import LIVE, now_ms
 from .runs import RunService
@@ -54,11 +52,7 @@ _ANCESTORS = text(
 
 def is_run_token(value: object) -> bool:
     """Whether ``value`` has the shape of a run token (says nothing of its validity)."""
-    return isinstance(value, str) and value.startswith(PREFIX) and 20 < len(value) < 200
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    return bearer.has_shape(value, PREFIX)
 
 
 class RunTokens:
@@ -92,13 +86,13 @@ class RunTokens:
         if record.status not in LIVE:
             raise Conflict(f"run {record.id} has ended ({record.status}): a token is issued for a "
                            "queued or running run only")
-        token = PREFIX + secrets.token_urlsafe(32)
+        token = bearer.new(PREFIX)
         now = now_ms()
         t = S.run_tokens
 
         def write(conn) -> None:
             conn.execute(t.delete().where(t.c.expires_at < now))  # the table stays small
-            conn.execute(t.insert().values(run_id=record.id, token_hash=_digest(token),
+            conn.execute(t.insert().values(run_id=record.id, token_hash=bearer.digest(token),
                                            created_at=now, expires_at=now + int(ttl * 1000)))
 
         self.db.transact(write)
@@ -112,14 +106,14 @@ class RunTokens:
         """
         if not is_run_token(token):
             raise PermissionDenied(_UNKNOWN)
-        digest = _digest(token)
+        digest = bearer.digest(token)
         t, r = S.run_tokens, S.runs
         with self.db.read() as conn:
             row = conn.execute(
                 select(t.c.token_hash, t.c.run_id, t.c.expires_at, t.c.revoked_at, r.c.status)
                 .select_from(t.outerjoin(r, r.c.id == t.c.run_id))
                 .where(t.c.token_hash == digest)).first()
-        if row is None or not hmac.compare_digest(row.token_hash, digest):
+        if row is None or not bearer.same(row.token_hash, digest):
             raise PermissionDenied(_UNKNOWN)
         if row.revoked_at is not None:
             raise PermissionDenied(f"the token of run {row.run_id} was revoked: it no longer works")

@@ -281,7 +281,7 @@ def test_the_cli_creates_shows_logs_stops_starts_and_deletes(ws, tmp_path):
 
     from jupyter_mlws.vms.keys import new_key_pair
 
-    driver = ws.vms._driver("local", None, None, ME)
+    driver = ws.vms.steps.driver("local", None, None, ME)
     stray = driver.create_node("stray", driver.list_sizes()[0], driver.list_images()[0],
                                auth=NodeAuthSSHKey(new_key_pair().public),
                                ex_metadata={"mlws:workspace": ws.config.id, "mlws:vm": "0" * 16})

@@ -43,7 +43,7 @@ def ws(moto_port):
 
 
 def _driver(ws):
-    return ws.vms._driver("moto-ec2", CREDS, None, ME)
+    return ws.vms.steps.driver("moto-ec2", CREDS, None, ME)
 
 
 def _instances(ws) -> dict:

@@ -1,7 +1,9 @@
 """JupyterLab on a notebook VM, end to end on the local provider (a real sshd per node, a real
 JupyterLab on the node's 127.0.0.1): created with a setup script, opened through the tunnel
 (``/api/status`` with the token in the URL answers; without it, refused), stopped (open is a
-409 saying to start it, JupyterLab is gone) and started again (it answers again).  One VM for
+409 saying to start it, JupyterLab is gone) and started again (it answers again).  Its idle check
+made by ``mlws scheduler --once``, a process of its own, is what ``GET vms/NAME`` of the
+workspace's server, another one, reports.  One VM for
 the whole module: JupyterLab on a node costs seconds and memory."""
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def lab(sshd):
 
     python, remove = own_executor_python(login_user()) if os.geteuid() == 0 else (None, None)
     ws = vm_workspace(jupyterlab=True, python=python)
-    vm = ws.vms.create("lab", provider="local", size="host", setup_script=SETUP)
+    vm = ws.vms.create("lab", provider="local", size="host", setup_script=SETUP,
+                       idle_shutdown="1h")
     try:
         yield ws, vm
     finally:
@@ -208,3 +211,35 @@ def test_stop_then_open_is_a_conflict_and_start_brings_jupyterlab_back(lab):
     after = ws.vms.open("lab")["url"]
     assert _status(after, _token(after)).status == 200
     assert ws.vms.logs("lab").decode().count("JupyterLab: answering") == started + 1
+
+
+def test_the_idle_check_of_a_scheduler_process_is_what_get_vm_reports(lab):
+    """``mlws scheduler --once`` (a process of its own) reaches the VM's JupyterLab through the
+    keeper this process started, decides, and ``GET vms/lab`` of the workspace server (another
+    process) reports that decision: known, not "unknown", with the stop an hour after the last
+    activity."""
+    from test_scheduler import _mlws
+
+    from jupyter_mlws.remote.server import BackgroundServer, ensure_server
+
+    ws, vm = lab
+    ws.vm_idle.forget(vm["id"])
+    url = ensure_server(ws)
+    auth = {"Authorization": f"token {BackgroundServer(ws.root).read()['token']}"}
+
+    def idle():
+        response = urllib3.request("GET", url + "mlws/api/vms/lab", headers=auth, timeout=30)
+        assert response.status == 200, response.data
+        return response.json()["idle"]
+
+    before = time.time() * 1000
+    proc = _mlws(ws, "scheduler", "--once")
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    shown = idle()
+    assert shown is not None, "the scheduler's decision is not reported"
+    assert shown["action"] == "none" and shown["postponed_until"] is None
+    assert shown["reason"].startswith("idle since ") and "(last activity: " in shown["reason"]
+    assert "unknown" not in shown["reason"]  # the scheduler reached the VM's JupyterLab
+    assert before + 30 * 60_000 < shown["stop_at"] <= time.time() * 1000 + 3600_000
+    assert ws.vm_idle.show("lab")["idle"] == shown  # this process reads the same

@@ -185,9 +185,15 @@ def vm_logs(ctx, name, tail) -> None:
 @click.pass_context
 @handles_errors
 def compute_gc(ctx, yes, as_json) -> None:
-    """Provider resources tagged for this workspace that no VM owns; with --yes, delete them."""
+    """Provider resources tagged for this workspace that no VM owns; with --yes, delete them.
+    First, VMs left busy by a process that died (kill -9 mid-create, ...) are ended: failed or
+    orphaned, saying which step was interrupted."""
     ws = _ws(ctx)
     found = ws.vms.gc()
+    reaped = found["reaped"]
+    if not as_json:
+        for vm in reaped:
+            click.echo(f"vm {vm['name']} is {vm['state']}: {vm['reason'].splitlines()[0]}")
     if not yes and found["leftovers"] and sys.stdin.isatty() and not as_json:
         _show_leftovers(found)
         yes = click.confirm(f"Delete these {len(found['leftovers'])}?", default=False, err=True)
@@ -195,6 +201,7 @@ def compute_gc(ctx, yes, as_json) -> None:
             ctx.exit(1)
     if yes and found["leftovers"]:
         found = ws.vms.gc(delete=True)
+        found["reaped"] = reaped + found["reaped"]
     if as_json:
         return _json(found)
     _show_leftovers(found)

@@ -218,8 +218,9 @@ VM_PATHS = {
     "/vms/{vm}/open": {"post": _op(
         "The URL that opens the running VM's JupyterLab in a new tab (its token inside; its owner "
         "or a workspace owner): a port of the workspace server's machine tunnelled to the VM; 409 "
-        "while the VM is not running, 503 naming the failing step (DNS, TCP, host key, "
-        "authentication, tunnel, the remote port not up yet)", "vms", "VMOpen", params=[VM])},
+        "while the VM is not running or for one that runs no JupyterLab (jupyterlab false), 503 "
+        "naming the failing step (DNS, TCP, host key, authentication, tunnel, the remote port not "
+        "up yet)", "vms", "VMOpen", params=[VM])},
     "/vms/{vm}/postpone": {"post": _op(
         "Postpone the running VM's idle stop (by an hour, or {hours: 0.1 to 24}; its owner or a "
         "workspace owner; 409 while it is not running): {postponed_until: ms}", "vms",
@@ -230,7 +231,8 @@ VM_PATHS = {
                                   "integer")])},
     "/vms-gc": {
         "get": _op("Provider resources tagged for this workspace that no VM owns (contributors: "
-                   "it reads the providers' credentials)", "vms"),
+                   "it reads the providers' credentials); first, VMs left busy by a process that "
+                   "died are ended failed or orphaned (reaped: [{name, state, reason}])", "vms"),
         "post": _op("Delete them (workspace owners); orphaned VMs left without a node become "
                     "deleted", "vms"),
     },
@@ -261,6 +263,8 @@ VM_SCHEMAS = {
         "size": {"type": "string"}, "state": {"type": "string"}, "reason": {"type": "string"},
         "owner": {"type": "string"}, "host": {"type": ["string", "null"]},
         "ssh_port": {"type": ["integer", "null"]}, "host_key_fingerprint": {"type": ["string", "null"]},
+        "jupyterlab": {"type": "boolean", "description": "Whether the VM runs JupyterLab when it "
+                       "runs (open answers 409 for one that does not)"},
         "events": {"type": "array", "items": {"type": "object"}},
         "idle": {"type": ["object", "null"], "description": "The idle check's newest decision "
                  "(null when not known): action none|warn|stop, stop_at (ms or null), reason, "

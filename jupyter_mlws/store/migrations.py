@@ -188,6 +188,21 @@ def _schedules(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+#: the columns of a VM's busy lease (version 19), with their SQL types
+_VM_LEASE = (("busy_host", "TEXT"), ("busy_pid", "BIGINT"), ("busy_started", "BIGINT"),
+             ("busy_at", "BIGINT"), ("busy_step", "TEXT"))
+
+
+def _vm_leases(conn: Connection) -> None:
+    """VMs record who does their busy step and when it last beat (``vms.busy_*``)."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("vms")}
+    for name, kind in _VM_LEASE:
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE vms ADD COLUMN {name} {kind}"))
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -217,6 +232,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
      _vm_tokens),
     (18, "schedules: notebooks and pipelines run on a cron (their snapshot, settings and owner), "
          "and the runs each started, its retries included", _schedules),
+    (19, "notebook VMs' busy leases: who does a step (host, pid, start), its last beat and step, "
+         "so that a step whose process died is found and ended", _vm_leases),
 ]
 LATEST = MIGRATIONS[-1][0]
 

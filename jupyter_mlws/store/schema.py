@@ -595,6 +595,14 @@ vms = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("created_by", Text, nullable=False, default=""),
     Column("updated_at", BigInteger, nullable=False),
+    # the lease of a busy state (migration 18; jupyter_mlws.vms.leases): the process doing the
+    # step (host, pid, its start in clock ticks), its last beat (ms) and the step it is at; all
+    # null outside busy states
+    Column("busy_host", Text, nullable=True),
+    Column("busy_pid", BigInteger, nullable=True),
+    Column("busy_started", BigInteger, nullable=True),
+    Column("busy_at", BigInteger, nullable=True),
+    Column("busy_step", Text, nullable=True),
 )
 Index("ux_vms_live_name", vms.c.name, unique=True, sqlite_where=vms.c.state != "deleted",
       postgresql_where=vms.c.state != "deleted")

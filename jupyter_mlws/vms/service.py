@@ -1,20 +1,11 @@
 """The lifecycle of notebook VMs (``ws.vms``): what every face calls.
 
 **Create** records the VM (``creating``) once everything given is checked (name, provider, size,
-image, region, credentials, scripts, idle shutdown, schedule), then: a login key pair (its
-private half becomes the workspace secret ``mlws-vm-VM_ID``), the node (tagged
-``mlws:workspace``, ``mlws:vm``, ``mlws:owner``), a wait until it runs, its SSH host key pinned
-(the key the provider reports, as the local provider does, else the one it presents at first
-contact), then ``bootstrapping``: the bootstrap's create steps and start steps over SSH
-(:mod:`.bootstrap`: the setup script once, the startup script), their output in the VM's log,
-and ``running``.
-
-**A failure part-way** (making the node, booting, reaching it, a script) destroys the VM's nodes
-(by id and by tag) and leaves the VM ``failed`` with the step and why (a script's failure ends
-with the end of its log); when they cannot be destroyed the VM is ``orphaned`` and its reason
-holds the command that cleans it up (``mlws vm delete NAME``), which ``mlws compute gc`` also
-finds.  **Start** runs the startup steps again (a failure stops the node: ``failed``); **stop**
-keeps the node; **delete** destroys it (deleting a deleted VM changes nothing).
+image, region, credentials, scripts, idle shutdown, schedule), then makes its node, reaches it
+and bootstraps it (:mod:`.steps`: what each step does, and what a failure part-way leaves).
+**Start** runs the startup steps again; **stop** keeps the node; **delete** destroys it (deleting
+a deleted VM changes nothing).  Each runs here, or with ``wait=False`` in a thread, holding the
+VM's busy lease (:mod:`.leases`); :meth:`VMService.reap` ends the steps whose process died.
 
 Roles (:mod:`jupyter_mlws.access`, concept ``vms``): readers list and show VMs' state; contributors
 create VMs they own; the VM's owner or a workspace owner start, stop, restart, delete it and see
@@ -31,17 +22,24 @@ from typing import Callable
 
 from ..access import OWNER, check_user
 from ..compute.settings import DEFAULT_KEEPALIVE
-from ..errors import AlreadyExists, Conflict, InvalidInput, MlwsError, NotFound, PermissionDenied, Unavailable
+from ..errors import AlreadyExists, Conflict, InvalidInput, MlwsError, PermissionDenied
+from ..run_records import now_ms
+from . import leases, reach, spec
 from . import nodes as N
-from . import reach, spec
 from . import states as S
-from .bootstrap import Bootstrap, Context, VMLog
-from .providers import ProviderRegistry, parse_credentials
+from .bootstrap import Bootstrap
+from .providers import ProviderRegistry
 from .records import VMRecords
+from .steps import VMFailed, VMSteps
+
+__all__ = ["CONNECTION", "NO_LAB", "VMFailed", "VMService"]
 
 #: fields of a VM only its owner and workspace owners see
 CONNECTION = ("host", "ssh_port", "ssh_user", "host_key", "host_key_fingerprint", "key_secret",
               "credentials_secret", "node_id", "python")
+#: why :meth:`VMService.open` refuses a VM that runs no JupyterLab (after "vm NAME")
+NO_LAB = ("runs no JupyterLab (vm_jupyterlab = false in the workspace's mlws.toml, or its "
+          "provider reaches no node over SSH)")
 
 
 def _me() -> str:
@@ -49,10 +47,6 @@ def _me() -> str:
 
     return os_user()
 
-
-class VMFailed(Unavailable):
-    """A VM's creation, start or stop failed part-way; the message is the VM's reason (the step,
-    why, and what became of its node)."""
 
 
 class VMService:
@@ -91,15 +85,20 @@ class VMService:
         self.records = VMRecords(db)
         self.access, self.secrets, self.blobs = access, secrets, blobs
         self.known_hosts, self.providers = known_hosts, providers
-        self.log_folder, self.workspace_id = Path(logs), workspace_id
+        self.workspace_id, self.timeout = workspace_id, timeout
         self.target_exists = target_exists or (lambda name: False)
-        self.bootstrap = bootstrap or Bootstrap()
-        self.timeout = timeout
+        bootstrap = bootstrap or Bootstrap()
         #: JupyterLab on the VMs (:class:`.lab.Lab`; None: VMs without JupyterLab)
         self.lab = lab
         if lab is not None:
-            self.bootstrap.add(lab.step, when="start")
+            bootstrap.add(lab.step, when="start")
+        #: what is done on the VMs' nodes (:mod:`.steps`)
+        self.steps = VMSteps(self.records, secrets=secrets, blobs=blobs, known_hosts=known_hosts,
+                             providers=providers, logs=Path(logs), workspace_id=workspace_id,
+                             bootstrap=bootstrap, timeout=timeout, lab=lab)
         self._threads: list[threading.Thread] = []
+        #: renews the busy leases of the steps this process works on (:mod:`.leases`)
+        self.leases = leases.Beater(self.records.renew)
 
     # -- who may ------------------------------------------------------------------------------
 
@@ -138,7 +137,8 @@ class VMService:
     def show(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
         """One VM: ``name, id, provider, size, image, region, owner, state, reason, created_at,
         created_by, updated_at, idle_shutdown_s, schedule, schedule_tz, script_timeout_s,
-        setup_script, startup_script`` (True when it has one), ``events`` (its state changes,
+        setup_script, startup_script`` (True when it has one), ``jupyterlab`` (whether it runs
+        JupyterLab, :meth:`runs_lab`), ``events`` (its state changes,
         oldest first: ``at, from_state, to_state, reason, actor``), and for its owner or a
         workspace owner :data:`CONNECTION`.  NotFound."""
         self._actor(actor, "read", check_actor)
@@ -153,7 +153,7 @@ class VMService:
         owner and workspace owners."""
         vm = self.records.get(spec.check_vm_name(name))
         self._manage(vm, actor, check_actor)
-        return self._log(vm).read(tail)
+        return self.steps.log(vm).read(tail)
 
     def _describe(self, vm: dict, connection: bool) -> dict:
         out = {k: vm[k] for k in ("name", "id", "provider", "size", "image", "region", "owner",
@@ -161,14 +161,12 @@ class VMService:
                                   "idle_shutdown_s", "schedule", "schedule_tz",
                                   "script_timeout_s")}
         out.update(setup_script=vm["setup_script"] is not None,
-                   startup_script=vm["startup_script"] is not None)
+                   startup_script=vm["startup_script"] is not None,
+                   jupyterlab=self.runs_lab(vm))
         if connection:
             out.update({k: vm[k] for k in CONNECTION if k in vm})
             out["host_key_fingerprint"] = reach.fingerprint(vm["host_key"])
         return out
-
-    def _log(self, vm: dict) -> VMLog:
-        return VMLog(self.log_folder / f"{vm['id']}.log")
 
     # -- creating -----------------------------------------------------------------------------
 
@@ -211,17 +209,13 @@ class VMService:
                                credentials_secret=credentials_secret, ssh_user=ssh_user,
                                script_timeout=script_timeout)
         self._check_free(name)
-        driver = self._driver(prov.name, credentials_secret, region, actor)
+        driver = self.steps.driver(prov.name, credentials_secret, region, actor)
         node_size = N.size_of(driver, prov, size)
         node_image = N.image_of(driver, prov, image)
         values.update(setup_script=self._store(values.pop("setup_text")),
                       startup_script=self._store(values.pop("startup_text")))
         vm = self.records.insert({**values, "owner": owner}, actor, f"created by {actor}")
-        args = (vm, driver, node_size, node_image, actor)
-        if wait:
-            self._provision(*args)
-        else:
-            self._background(self._provision, *args)
+        self._run(wait, self.steps.provision, vm, driver, node_size, node_image, actor)
         return self.show(name, actor=actor, check_actor=False)
 
     def _check_free(self, name: str) -> None:
@@ -234,16 +228,6 @@ class VMService:
 
     def _store(self, text: str | None) -> str | None:
         return None if text is None else self.blobs.put_bytes(text.encode())[0]
-
-    def _driver(self, provider: str, secret: str | None, region: str | None, actor: str):
-        """The provider's driver with the credentials in ``secret`` (an audited read)."""
-        creds = None
-        if secret is not None:
-            creds = parse_credentials(self.secrets.read(actor, secret, check_actor=False), secret)
-        return self.providers.driver(provider, creds, region)
-
-    def _driver_of(self, vm: dict, actor: str):
-        return self._driver(vm["provider"], vm["credentials_secret"], vm["region"], actor)
 
     def _background(self, fn, *args, **kwargs) -> None:
         """Run ``fn(*args, **kwargs)`` in a thread of its own (its failure is in the VM's
@@ -258,91 +242,21 @@ class VMService:
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
+    def _run(self, wait: bool, step, vm: dict, *args) -> None:
+        """``step(vm, *args)`` holding ``vm``'s busy lease (:mod:`.leases`): here, or with
+        ``wait=False`` in a thread of its own."""
+        def held() -> None:
+            with self.leases.holding(vm["id"]):
+                step(vm, *args)
+
+        held() if wait else self._background(held)
+
     def join(self, timeout: float | None = None) -> None:
         """Wait for the steps run in the background (``wait=False``) to end."""
         for thread in list(self._threads):
             thread.join(timeout)
 
-    def _provision(self, vm: dict, driver, size, image, actor: str) -> None:
-        """Make the VM's node, wait for it, reach it and bootstrap it; on a failure, clean up and
-        raise VMFailed (see the module's text)."""
-        from .keys import new_key_pair
-
-        prov = self.providers.get(vm["provider"])
-        log = self._log(vm)
-        step = "create"
-        try:
-            key = new_key_pair(f"mlws-vm-{vm['name']}")
-            key_secret = f"mlws-vm-{vm['id']}"
-            self.secrets.set(actor, key_secret, key.private, check_actor=False)
-            vm = self.records.update(vm["id"], key_secret=key_secret)
-            log.say(f"creating node {vm['name']} at {prov.name} (size {vm['size']})")
-            create_extra = self._create_extra(vm, actor)
-            node = N.create(driver, prov, name=vm["name"], size=size, image=image,
-                            tags=self._tags(vm), public_key=key.public,
-                            user=vm["ssh_user"] or prov.ssh_user,
-                            key_name=N.key_pair_name(self.workspace_id, vm["id"]), extra=create_extra)
-            vm = self.records.update(vm["id"], node_id=node.id)
-            log.say(f"node {node.id} made; waiting until it runs")
-            step = "boot"
-            node, addresses = N.wait_running(driver, prov, node)
-            if prov.ssh:
-                step = "ssh"
-                vm = self._reach(vm, node, addresses, prov, log, first=True)
-                vm = self.records.move(vm["id"], S.BOOTSTRAPPING, "bootstrapping over SSH", actor,
-                                       expect=(S.CREATING,), done="bootstrapped")
-                step = "bootstrap"
-                self._bootstrap(vm, actor, log, created=True)
-            self.records.move(vm["id"], S.RUNNING, "created and running", actor,
-                              expect=(S.CREATING, S.BOOTSTRAPPING), done="running")
-            log.say("running")
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded, then raised
-            raise self._abandon(vm, driver, prov, step, exc, actor) from None
-
-    def _create_extra(self, vm: dict, actor: str) -> dict:
-        """Extra ``create_node`` keywords from the credentials' ``create`` object."""
-        if vm["credentials_secret"] is None:
-            return {}
-        secret = vm["credentials_secret"]
-        return dict(parse_credentials(self.secrets.read(actor, secret, check_actor=False),
-                                      secret).get("create") or {})
-
-    def _tags(self, vm: dict) -> dict[str, str]:
-        return {N.TAG_WORKSPACE: self.workspace_id, N.TAG_VM: vm["id"], N.TAG_OWNER: vm["owner"]}
-
-    def _abandon(self, vm: dict, driver, prov, step: str, exc: BaseException, actor: str) -> VMFailed:
-        """Destroy what creation made so far and record the VM ``failed``, or ``orphaned`` when
-        that fails; the error to raise."""
-        vm = self.records.by_id(vm["id"]) or vm
-        reason = f"the {step} step failed: {N.why(exc)}"
-        self._log(vm).say(reason)
-        try:
-            N.destroy(driver, N.find(driver, vm_id=vm["id"], node_id=vm["node_id"]))
-            N.drop_key_pair(driver, prov, N.key_pair_name(self.workspace_id, vm["id"]))
-        except Exception as cleanup:  # noqa: BLE001
-            reason += (f"; its node {vm['node_id'] or '(unknown id)'} could not be destroyed "
-                       f"({N.why(cleanup)[:300]}): clean it up with 'mlws vm delete {vm['name']}'")
-            return self._record_failure(vm, S.ORPHANED, reason + _tail(exc), actor)
-        self._forget_pin(vm)
-        reason += (f"; its node was destroyed: delete the vm ('mlws vm delete {vm['name']}') and "
-                   f"create it again{_tail(exc)}")
-        return self._record_failure(vm, S.FAILED, reason, actor, node_id=None, host=None,
-                                    ssh_port=None)
-
-    def _record_failure(self, vm: dict, state: str, reason: str, actor: str, **fields) -> VMFailed:
-        try:
-            self.records.move(vm["id"], state, reason, actor, **fields)
-        except (Conflict, NotFound):
-            pass  # deleted meanwhile: its delete cleans up, gc finds what it leaves
-        return VMFailed(f"vm {vm['name']!r} is {state}: {reason}")
-
     # -- reaching it ------------------------------------------------------------------------------
-
-    def _reach(self, vm: dict, node, addresses: list[str], prov, log: VMLog, *, first: bool) -> dict:
-        """Record the node's address, port, login and (at creation) pinned host key."""
-        fields = reach.address(vm, node, addresses, prov, log, self.known_hosts, self.timeout,
-                               first=first)
-        return self.records.update(vm["id"], **fields)
 
     def connect(self, name_or_vm, *, actor: str | None = None, check_actor: bool = True):
         """An open, verified SSH connection to a running VM (close it): its login key read from
@@ -351,19 +265,6 @@ class VMService:
         vm = name_or_vm if isinstance(name_or_vm, dict) else self.records.get(name_or_vm)
         actor = self._manage(vm, actor, check_actor)
         return reach.connect(vm, self.known_hosts, self.secrets, actor, self.timeout)
-
-    def _bootstrap(self, vm: dict, actor: str, log: VMLog, *, created: bool) -> None:
-        scripts = {"setup": self._text(vm["setup_script"]), "startup": self._text(vm["startup_script"])}
-        with reach.connect(vm, self.known_hosts, self.secrets, actor, self.timeout) as conn:
-            self.bootstrap.run(Context(vm, conn, log, scripts, float(vm["script_timeout_s"])),
-                               created=created)
-
-    def _text(self, sha: str | None) -> str | None:
-        return None if sha is None else self.blobs.read_bytes(sha).decode()
-
-    def _forget_pin(self, vm: dict) -> None:
-        if vm["host"] is not None and vm["ssh_port"] is not None:
-            self.known_hosts.forget(vm["host"], vm["ssh_port"])
 
     def open(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
         """``{"url", "expires_at"}`` (ms, or None): the URL that opens running VM ``name``'s
@@ -378,10 +279,20 @@ class VMService:
                     S.FAILED: f": see why with 'mlws vm show {name}', then start it again"}
             raise Conflict(f"vm {name!r} is {vm['state']}, not running: JupyterLab opens on a "
                            f"running VM only{hint.get(vm['state'], '')}")
-        if self.lab is None or not self.providers.get(vm["provider"]).ssh:
-            raise Conflict(f"vm {name!r} runs no JupyterLab (vm_jupyterlab = false in the "
-                           "workspace's mlws.toml, or its provider reaches no node over SSH)")
+        if not self.runs_lab(vm):
+            raise Conflict(f"vm {name!r} {NO_LAB}")
         return self.lab.open(vm, actor)
+
+    def runs_lab(self, vm: dict) -> bool:
+        """Whether ``vm`` runs JupyterLab when it runs (what :meth:`open` opens): the workspace
+        starts JupyterLab on its VMs (``vm_jupyterlab``) and its provider reaches nodes over
+        SSH."""
+        if self.lab is None:
+            return False
+        try:
+            return self.providers.get(vm["provider"]).ssh
+        except InvalidInput:
+            return False  # a provider this process does not know (no longer registered)
 
     # -- start, stop, restart, delete ----------------------------------------------------------
 
@@ -399,53 +310,8 @@ class VMService:
             raise Conflict(f"vm {name!r} has no node (its creation failed): delete it and create "
                            "it again")
         vm = self.records.move(vm["id"], S.STARTING, f"started by {actor}", actor, done="started")
-        (self._start if wait else lambda *a: self._background(self._start, *a))(vm, actor)
+        self._run(wait, self.steps.start, vm, actor)
         return self.show(name, actor=actor, check_actor=False)
-
-    def _start(self, vm: dict, actor: str) -> None:
-        log = self._log(vm)
-        step, driver = "start", None
-        try:
-            prov = self.providers.get(vm["provider"])
-            driver = self._driver_of(vm, actor)
-            node = self._node(driver, vm)
-            log.say(f"starting node {node.id}")
-            driver.start_node(node)
-            step = "boot"
-            node, addresses = N.wait_running(driver, prov, node)
-            if prov.ssh:
-                step = "ssh"
-                vm = self._reach(vm, node, addresses, prov, log, first=False)
-                step = "bootstrap"
-                self._bootstrap(vm, actor, log, created=False)
-            self.records.move(vm["id"], S.RUNNING, f"started by {actor}", actor,
-                              expect=(S.STARTING,), done="running")
-            log.say("running")
-        except Exception as exc:  # noqa: BLE001 - recorded, then raised
-            reason = f"the {step} step failed: {N.why(exc)}"
-            log.say(reason)
-            reason += self._stop_quietly(driver, vm) + _tail(exc)
-            raise self._record_failure(vm, S.FAILED, reason, actor) from None
-
-    def _stop_quietly(self, driver, vm: dict) -> str:
-        """Stop the VM's node after a failed start; what became of it, for the reason."""
-        if driver is None or vm["node_id"] is None:
-            return ""
-        try:
-            for node in N.find(driver, vm_id=vm["id"], node_id=vm["node_id"]):
-                driver.stop_node(node)
-            return "; its node was stopped: fix what failed, then 'mlws vm start " + vm["name"] + "'"
-        except Exception as exc:  # noqa: BLE001
-            return f"; its node could not be stopped ({N.why(exc)[:200]}): 'mlws vm stop {vm['name']}'"
-
-    def _node(self, driver, vm: dict):
-        """The VM's node at its provider; VMFailed-worthy ProviderFailed when it is gone."""
-        found = [n for n in N.find(driver, vm_id=vm["id"], node_id=vm["node_id"])
-                 if n.id == vm["node_id"]]
-        if not found:
-            raise N.ProviderFailed(f"its node {vm['node_id']} no longer exists at {vm['provider']}: "
-                                   f"delete the vm ('mlws vm delete {vm['name']}')")
-        return found[0]
 
     def stop(self, name: str, *, actor: str | None = None, check_actor: bool = True,
              wait: bool = True, reason: str | None = None) -> dict:
@@ -458,7 +324,7 @@ class VMService:
             return self.show(name, actor=actor, check_actor=False)
         reason = reason or f"stopped by {actor}"
         vm = self.records.move(vm["id"], S.STOPPING, reason, actor, done="stopped")
-        (self._stop if wait else lambda *a: self._background(self._stop, *a))(vm, actor, reason)
+        self._run(wait, self.steps.stop, vm, actor, reason)
         return self.show(name, actor=actor, check_actor=False)
 
     def manage(self, name: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
@@ -467,29 +333,6 @@ class VMService:
         vm = self.records.get(spec.check_vm_name(name))
         self._manage(vm, actor, check_actor)
         return vm
-
-    def _stop(self, vm: dict, actor: str, reason: str) -> None:
-        from libcloud.compute.types import NodeState
-
-        log = self._log(vm)
-        try:
-            if self.lab is not None:
-                self.lab.stop(vm)
-            prov = self.providers.get(vm["provider"])
-            driver = self._driver_of(vm, actor)
-            if vm["node_id"] is not None:
-                node = self._node(driver, vm)
-                log.say(f"stopping node {node.id}")
-                driver.stop_node(node)
-                N.wait_state(driver, prov, node, NodeState.STOPPED)
-            self.records.move(vm["id"], S.STOPPED, reason, actor, expect=(S.STOPPING,),
-                              done="stopped")
-            log.say("stopped")
-        except Exception as exc:  # noqa: BLE001
-            reason = (f"the stop step failed: {N.why(exc)}; the node may still run: stop it again "
-                      f"('mlws vm stop {vm['name']}') or delete it")
-            log.say(reason)
-            raise self._record_failure(vm, S.FAILED, reason, actor) from None
 
     def restart(self, name: str, *, actor: str | None = None, check_actor: bool = True,
                 wait: bool = True) -> dict:
@@ -516,32 +359,10 @@ class VMService:
             self._actor(actor, "write", check_actor)
             return self.show(name, actor=actor, check_actor=False)
         actor = self._manage(vm, actor, check_actor)
-        vm = self.records.move(vm["id"], S.DELETING, f"deleted by {actor}", actor, done="deleted")
-        (self._delete if wait else lambda *a: self._background(self._delete, *a))(vm, actor)
+        vm = self.records.move(vm["id"], S.DELETING, f"deleted by {actor}", actor, done="deleted",
+                               take_over=True)
+        self._run(wait, self.steps.delete, vm, actor)
         return self.show(name, actor=actor, check_actor=False)
-
-    def _delete(self, vm: dict, actor: str, reason: str | None = None) -> None:
-        log = self._log(vm)
-        try:
-            if self.lab is not None:
-                self.lab.forget(vm, actor)
-            prov = self.providers.get(vm["provider"])
-            driver = self._driver_of(vm, actor)
-            N.destroy(driver, N.find(driver, vm_id=vm["id"], node_id=vm["node_id"]))
-            N.drop_key_pair(driver, prov, N.key_pair_name(self.workspace_id, vm["id"]))
-        except Exception as exc:  # noqa: BLE001
-            why = (f"its node {vm['node_id'] or '(unknown id)'} could not be destroyed "
-                   f"({N.why(exc)[:300]}): clean it up with 'mlws vm delete {vm['name']}'")
-            log.say(why)
-            raise self._record_failure(vm, S.ORPHANED, why, actor) from None
-        self._forget_pin(vm)
-        if vm["key_secret"] is not None:
-            try:
-                self.secrets.delete(actor, vm["key_secret"], check_actor=False)
-            except (NotFound, Conflict):
-                pass
-        self.records.move(vm["id"], S.DELETED, reason or f"deleted by {actor}", actor, node_id=None)
-        log.say("deleted")
 
     # -- leftovers ------------------------------------------------------------------------------
 
@@ -549,17 +370,19 @@ class VMService:
         """Provider resources tagged for this workspace that no VM owns (see :mod:`.gc`):
         ``{"leftovers": [{kind, id, name, vm, vm_state, vm_id, why, provider, region,
         credentials_secret, deleted?, error?}], "errors": [{provider, region,
-        credentials_secret, error}], "deleted": N}``.  With ``delete`` each leftover is
+        credentials_secret, error}], "deleted": N, "reaped": [...]}``.  First the steps nobody
+        does any more are ended (:meth:`reap`: ``reaped``).  With ``delete`` each leftover is
         destroyed, and orphaned VMs left without a node become ``deleted``.  Listing needs a
         contributor (it reads the credentials, audited); deleting, a workspace owner."""
         from . import gc as G
 
         actor, _ = self._actor(actor, "admin" if delete else "write", check_actor)
+        reaped = self.reap(actor=actor)
         found, errors, failed_vms = [], [], set()
         for provider, secret, region in G.accounts(self.records):
             try:
                 prov = self.providers.get(provider)
-                driver = self._driver(provider, secret, region, actor)
+                driver = self.steps.driver(provider, secret, region, actor)
                 items = G.leftovers(driver, prov, self.records, self.workspace_id)
             except Exception as exc:  # noqa: BLE001 - one account's failure is reported
                 errors.append({"provider": provider, "region": region,
@@ -580,13 +403,36 @@ class VMService:
                 if vm["state"] == S.ORPHANED and vm["id"] not in failed_vms:
                     self._finish_orphan(vm, actor)
         return {"leftovers": [{k: v for k, v in i.items() if k != "resource"} for i in found],
-                "errors": errors, "deleted": sum(1 for i in found if i.get("deleted"))}
+                "errors": errors, "deleted": sum(1 for i in found if i.get("deleted")),
+                "reaped": reaped}
+
+    # -- steps nobody does any more (:mod:`.leases`) -----------------------------------------------
+
+    def reap(self, *, actor: str, now: int | None = None) -> list[dict]:
+        """End every busy step whose process is gone (:func:`.leases.abandoned`; ``now`` in ms,
+        default the clock) as a failure of that step would have: an interrupted creation
+        destroys the VM's node (``failed``; ``orphaned`` when it cannot), an interrupted start
+        or stop leaves it ``failed`` (start, stop and delete work from there), an interrupted
+        delete ``orphaned`` (delete again finishes it).  The reason names the step and why.
+        Returns ``[{"name", "state", "reason"}]`` of the VMs it ended.  Callers check who may
+        (the scheduler host, ``mlws compute gc``)."""
+        ended = []
+        for seen in self.records.busy():
+            why = leases.abandoned(seen, now_ms() if now is None else now)
+            vm = None if why is None else self.records.take_over(seen)
+            if vm is None:
+                continue  # still worked on, or its holder (or someone) acted meanwhile
+            with self.leases.holding(vm["id"]):
+                vm = self.steps.end_abandoned(vm, why, actor)
+            ended.append({"name": vm["name"], "state": vm["state"], "reason": vm["reason"]})
+        return ended
 
     def _finish_orphan(self, vm: dict, actor: str) -> None:
         """An orphaned VM whose leftovers gc destroyed: deleted, as ``delete`` would."""
         try:
             vm = self.records.move(vm["id"], S.DELETING, "cleaned up by gc", actor, done="deleted")
-            self._delete(vm, actor, reason=f"cleaned up by gc ({actor})")
+            with self.leases.holding(vm["id"]):
+                self.steps.delete(vm, actor, reason=f"cleaned up by gc ({actor})")
         except MlwsError:
             pass  # still orphaned, with the reason why
 
@@ -622,8 +468,3 @@ class VMService:
         found = (self.target(vm["name"]) for vm in self.records.list())
         return [t for t in found if t is not None]
 
-
-def _tail(exc: BaseException) -> str:
-    """The end of the VM's log a step's failure carries, for the end of its reason."""
-    tail = getattr(exc, "tail", "")
-    return f"; the end of its log:\n{tail.rstrip()}" if tail else ""

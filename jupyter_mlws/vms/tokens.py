@@ -15,20 +15,18 @@ wide (and must never leave the user's machine).  A VM token is the smallest thin
   and delete, and refused once the VM is in any other state; it also expires after
   :data:`TTL_S`.
 
-:meth:`VMTokens.issue` returns the token once; only its sha256 is stored.  A token is never
-logged nor part of a message: messages name the VM.
+:meth:`VMTokens.issue` returns the token once; only its sha256 is stored
+(:mod:`jupyter_mlws.bearer`).  A token is never logged nor part of a message: messages name the
+VM.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
-
 from sqlalchemy import and_, select
 
+from .. import bearer
 from ..errors import PermissionDenied
 from ..run_records import now_ms
-from ..run_tokens import _digest  # one way to hash a bearer token
 from ..store import schema as S
 from . import states as ST
 
@@ -44,7 +42,7 @@ _UNKNOWN = ("this VM token is not known to the workspace: restart the VM ('mlws 
 
 def is_vm_token(value: object) -> bool:
     """Whether ``value`` has the shape of a VM token (says nothing of its validity)."""
-    return isinstance(value, str) and value.startswith(PREFIX) and 20 < len(value) < 200
+    return bearer.has_shape(value, PREFIX)
 
 
 class VMTokens:
@@ -56,14 +54,14 @@ class VMTokens:
     def issue(self, vm: dict) -> str:
         """A new token for ``vm`` (a record: ``id``, ``owner``), valid while it runs and at most
         :data:`TTL_S`.  Returned once, never stored."""
-        token = PREFIX + secrets.token_urlsafe(32)
+        token = bearer.new(PREFIX)
         now = now_ms()
         t = S.vm_tokens
 
         def write(conn) -> None:
             conn.execute(t.delete().where(t.c.expires_at < now))  # the table stays small
             conn.execute(t.insert().values(vm_id=vm["id"], owner=vm["owner"],
-                                           token_hash=_digest(token), created_at=now,
+                                           token_hash=bearer.digest(token), created_at=now,
                                            expires_at=now + TTL_S * 1000))
 
         self.db.transact(write)
@@ -74,7 +72,7 @@ class VMTokens:
         token, when it is unknown, revoked, expired, or its VM is not running."""
         if not is_vm_token(token):
             raise PermissionDenied(_UNKNOWN)
-        digest = _digest(token)
+        digest = bearer.digest(token)
         t, v = S.vm_tokens, S.vms
         with self.db.read() as conn:
             row = conn.execute(
@@ -82,7 +80,7 @@ class VMTokens:
                        v.c.state)
                 .select_from(t.outerjoin(v, v.c.id == t.c.vm_id))
                 .where(t.c.token_hash == digest)).first()
-        if row is None or not hmac.compare_digest(row.token_hash, digest):
+        if row is None or not bearer.same(row.token_hash, digest):
             raise PermissionDenied(_UNKNOWN)
         if row.revoked_at is not None or row.expires_at <= now_ms():
             raise PermissionDenied(f"the token of vm {row.name!r} was revoked or has expired (the "

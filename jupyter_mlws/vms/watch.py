@@ -15,6 +15,11 @@ its runs from the workspace, the owner's postponement.  ``stop`` stops it with t
 events ("stopped: idle for 30 min (...)"); every decision is kept for ``GET vms/{name}`` and the
 ``vm-idle-warning`` live event (:mod:`.idle_states`).  Two hosts checking the same VM stop it
 once: the second finds it stopping.
+
+**Steps nobody does any more.**  Every :data:`REAP_INTERVAL_S` seconds, the VMs left in a busy
+state by a process that died (``kill -9`` mid-create, a crash, a reboot) are ended as a failure
+of that step would have ended them (:meth:`jupyter_mlws.vms.service.VMService.reap`, with the
+busy leases of :mod:`.leases`): failed or orphaned, the reason naming the step interrupted.
 """
 
 from __future__ import annotations
@@ -35,12 +40,15 @@ from . import states as S
 from .activity import ActivityProbe, Observation
 from .idle import CHECK_INTERVAL_S, STOP, IdleMonitor, IdlePolicy
 from .idle_states import KIND
+from .leases import BEAT_S
 
 log = logging.getLogger(__name__)
 
 #: who the scheduler's actions are recorded as
 ACTOR = "mlws-scheduler"
 ACTIONS = frozenset({"start", "stop"})
+#: how often the abandoned busy steps are looked for, seconds
+REAP_INTERVAL_S = 3 * BEAT_S
 
 
 def jupyter_of(vm: dict) -> tuple[str, str | None] | None:
@@ -78,20 +86,32 @@ class VMWatch:
     clock : callable, optional
         The idle check's clock (aware); tests pass a controllable one.
     jupyter : callable, optional
-        ``jupyter(vm) -> (url, token) | None`` (default :func:`jupyter_of`).
+        ``jupyter(vm) -> (url, token) | None`` (default :meth:`lab_server`).
     """
 
     def __init__(self, ws, *, clock: Callable[[], datetime] | None = None,
-                 jupyter: Callable[[dict], tuple[str, str | None] | None] = jupyter_of):
+                 jupyter: Callable[[dict], tuple[str, str | None] | None] | None = None):
         self.ws = ws
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.jupyter = jupyter
+        self.jupyter = jupyter or self.lab_server
         #: VM id -> (what the monitor was built from, the monitor)
         self.monitors: dict[str, tuple[tuple, IdleMonitor]] = {}
 
+    def lab_server(self, vm: dict) -> tuple[str, str | None] | None:
+        """The JupyterLab the VM's keeper reaches (:meth:`jupyter_mlws.vms.lab.Lab.server`), else
+        the connection details its record holds (:func:`jupyter_of`)."""
+        lab = self.ws.vms.lab
+        return (lab.server(vm, vm["owner"]) if lab is not None else None) or jupyter_of(vm)
+
     def watchers(self) -> Watchers:
         return Watchers(ticks=[("vm", self.scheduled, Handler(self.record, self.act))],
-                        periodic=[(CHECK_INTERVAL_S, self.check_idle)])
+                        periodic=[(CHECK_INTERVAL_S, self.check_idle),
+                                  (REAP_INTERVAL_S, self.reap)])
+
+    def reap(self) -> None:
+        """End the busy steps nobody does any more (their process died); each is logged."""
+        for vm in self.ws.vms.reap(actor=ACTOR):
+            log.warning("vm %r is %s: %s", vm["name"], vm["state"], vm["reason"].splitlines()[0])
 
     # -- start/stop schedules ---------------------------------------------------------------------
 
@@ -193,11 +213,8 @@ class VMWatch:
 
 
 def watchers(ws) -> Watchers:
-    """The scheduler provider for notebook VMs: their start/stop ticks and the idle check (of
-    the JupyterLab each VM's keeper reaches: :meth:`jupyter_mlws.vms.lab.Lab.server`)."""
-    def jupyter(vm: dict):
-        lab = ws.vms.lab
-        return (lab.server(vm, vm["owner"]) if lab is not None else None) or jupyter_of(vm)
-
-    return VMWatch(ws, jupyter=jupyter).watchers()
+    """The scheduler provider for notebook VMs: their start/stop ticks, the idle check (of the
+    JupyterLab each VM's keeper reaches: :meth:`VMWatch.lab_server`) and the reaper of busy
+    steps whose process died."""
+    return VMWatch(ws).watchers()
 

@@ -51,6 +51,8 @@ export interface IVM {
   schedule_tz: string | null;
   setup_script: boolean;
   startup_script: boolean;
+  /** whether it runs JupyterLab when it runs (false: `vm_jupyterlab = false`, or a provider without SSH); absent from an older server */
+  jupyterlab?: boolean;
   /** present for its owner and workspace owners only */
   host_key_fingerprint?: string;
   host?: string;
@@ -84,6 +86,11 @@ export function canManage(vm: IVM): boolean {
 /** Why a VM's controls are disabled for you (their tooltip). */
 export function manageReason(vm: IVM): string {
   return `${vm.name} belongs to ${vm.owner}: only its owner or a workspace owner may start, stop, open or delete it, or read its log`;
+}
+
+/** Why Open JupyterLab is disabled for a VM that runs no JupyterLab (its tooltip; the server's 409 says the same). */
+export function noLabReason(vm: IVM): string {
+  return `${vm.name} runs no JupyterLab: the workspace's mlws.toml says vm_jupyterlab = false, or its provider reaches no node over SSH`;
 }
 
 /** Whether an error is the server not knowing a route (an older server), not a refusal. */

@@ -84,7 +84,14 @@ async def test_a_vm_over_rest_with_roles(api, team, mlws_ws):
     r = await api("POST", "vms", "box", "postpone", user=CONTRIBUTOR)
     assert r.code == 409 and "only a running vm's idle stop can be postponed" in r.json["message"]
     assert (await api("POST", "vms", "box", "start", user=OWNER)).code == 202
-    assert (await _settled(api, "box"))["state"] == "running"
+    running = await _settled(api, "box")
+    assert running["state"] == "running" and running["jupyterlab"] is False
+    # this workspace's VMs run no JupyterLab (vm_jupyterlab = false): open says so, changes nothing
+    r = await api("POST", "vms", "box", "open", user=CONTRIBUTOR)
+    assert r.code == 409 and r.json["message"] == (
+        "vm 'box' runs no JupyterLab (vm_jupyterlab = false in the workspace's mlws.toml, or its "
+        "provider reaches no node over SSH)")
+    assert (await api("GET", "vms", "box", user=READER)).json["state"] == "running"
     # postpone the idle stop (the warning's "postpone 1 h"): its owner or a workspace owner
     assert (await api("POST", "vms", "box", "postpone", user=READER)).code == 403
     r = await api("POST", "vms", "box", "postpone", body={"hours": 0}, user=CONTRIBUTOR)

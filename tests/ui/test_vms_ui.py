@@ -1,21 +1,29 @@
 """Notebook VMs in a real JupyterLab and Chromium, on a team's server (workspace roles applied),
-with the local provider (a real sshd per node): a VM created from the Compute page's form (a
-server's refusal shown verbatim first), its setup log
-shown while it comes up, then running in the page and the navigator with the Open JupyterLab
-button for its owner; the idle warning shown once as a JupyterLab notification with "Postpone 1 h"
-when the server publishes a ``vm-idle-warning`` event; stopped, a delete confirmed (Escape keeps
-it), and gone.  Someone else's VM: its controls disabled, saying whose it is; a reader's Create VM
-disabled, saying why."""
+with the local provider (a real sshd per node).
+
+On a workspace whose VMs run JupyterLab: a VM created from the Compute page's form (a server's
+refusal shown verbatim first), its setup log shown while it comes up, then running in the page
+and the navigator; Open JupyterLab opens the VM's own JupyterLab in a new tab; an idle check made
+in another process (this one, with a clock 55 minutes ahead; the server's own scheduler is off)
+reaches the page as the idle warning with "Postpone 1 h", and ``GET vms/NAME`` reports it;
+stopped, a delete confirmed (Escape keeps it), and gone.
+
+On a workspace whose VMs run no JupyterLab (``vm_jupyterlab = false``): Open JupyterLab is
+disabled, saying why (the server's open is a 409); ``vm-idle-warning`` events become one
+notification per VM and stop time.  Someone else's VM: its controls disabled, saying whose it
+is; a reader's Create VM disabled, saying why."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import re
+import shutil
 import sys
 import time
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from mlws_testing import start_jupyter, stop_jupyter
@@ -27,17 +35,30 @@ SETUP = 'echo "setting up in $HOME"\nsleep 4\necho "setup finished"\n'
 EVENT_SCHEMA = "https://jupyter-mlws.org/events/vm-idle-warning"
 
 
+#: the tests on a workspace whose VMs run JupyterLab, and on one whose VMs do not
+JUPYTERLAB = pytest.mark.parametrize("vm_lab", ["jupyterlab"], indirect=True)
+PLAIN = pytest.mark.parametrize("vm_lab", ["plain"], indirect=True)
+
+
 @pytest.fixture(scope="module")
-def vm_lab(sshd):
+def vm_lab(sshd, request):
     """``jupyter lab`` on a workspace whose local VMs work here (tests/vm_support.py), with
-    ``setup.sh`` in its folder and the test-only ``vm_idle_event`` extension."""
+    ``setup.sh`` in its folder and the test-only ``vm_idle_event`` extension; its VMs run
+    JupyterLab with the param ``"jupyterlab"`` (then the server runs no scheduler: the tests
+    check idleness themselves), else not."""
+    import os
+
+    from sshd import login_user, own_executor_python
     from vm_support import vm_workspace
 
     from jupyter_mlws import Workspace
 
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    ws = vm_workspace()
+    jupyterlab = request.param == "jupyterlab"
+    python, remove = own_executor_python(login_user()) if jupyterlab and os.geteuid() == 0 \
+        else (None, None)
+    ws = vm_workspace(jupyterlab=jupyterlab, python=python)
     root, folder = ws.root.parent, ws.root
     ws.close()
     (folder / "setup.sh").write_text(SETUP)
@@ -49,7 +70,8 @@ def vm_lab(sshd):
     server = start_jupyter(root, lambda port, token: [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={folder}", "--MlwsApp.enforce_roles=True"], cwd=folder)
+        f"--ServerApp.root_dir={folder}", "--MlwsApp.enforce_roles=True",
+        f"--MlwsApp.scheduler={not jupyterlab}"], cwd=folder)
     try:
         yield {"url": server.url, "token": server.token, "ws": folder, "log": server.log}
     finally:
@@ -57,6 +79,12 @@ def vm_lab(sshd):
         with Workspace.open(folder) as ws:
             for vm in ws.vms.list():
                 ws.vms.delete(vm["name"], check_actor=False)
+        if jupyterlab:
+            from jupyter_mlws.remote.server import BackgroundServer
+
+            BackgroundServer(folder).stop()  # the workspace server the VMs' kernels record into
+        if remove is not None:
+            remove()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -77,12 +105,6 @@ def page(browser, vm_lab):
     context.close()
 
 
-def has_route(vm_lab, path: str) -> bool:
-    """Whether the server knows ``POST mlws/api/vms/box/PATH`` (another branch adds it)."""
-    status, answer = lab_api(vm_lab, "POST", f"vms/box/{path}", {})
-    return not (status == 404 and "no API route" in answer["message"])
-
-
 def publish_idle_warning(vm_lab, stop_at: int, name: str = "box") -> None:
     body = {"schema_id": EVENT_SCHEMA, "version": "1",
             "data": {"name": name, "stop_at": stop_at,
@@ -97,6 +119,22 @@ def row(page, name: str):
     return page.locator(f".mlws-VMRow[data-vm='{name}']")
 
 
+def idle_check_elsewhere(vm_lab, ahead: timedelta) -> dict:
+    """The idle check as the scheduler makes it, in this process (not the server's), with its
+    clock ``ahead`` of now: the decision it keeps for the server, as ``{"action", "stop_at",
+    "reason"}``."""
+    from jupyter_mlws import Workspace
+    from jupyter_mlws.vms.watch import VMWatch
+
+    with Workspace.open(vm_lab["ws"]) as ws:
+        watch = VMWatch(ws, clock=lambda: datetime.now(timezone.utc) + ahead)
+        watch.check_idle()
+        for _vm_id, (_ident, monitor) in watch.monitors.items():
+            monitor.probe.close()
+        return {w["name"]: w for w in ws.vm_idle.warnings()}.get("box") or {}
+
+
+@JUPYTERLAB
 def test_create_watch_open_idle_stop_delete(page, vm_lab):
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
     page.locator(".mlws-OpenCompute").click()
@@ -150,41 +188,40 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     page.wait_for_selector(".mlws-NavVM[data-vm='box'][data-state='running']")
     assert "vm running" in nav.inner_text()
 
+    assert lab_api(vm_lab, "GET", "vms/box")[1]["jupyterlab"] is True
+    button = row(page, "box").locator(".mlws-OpenVM")
+    assert button.is_enabled() and button.get_attribute("title") == \
+        "Open JupyterLab on box in a new browser tab"
     page.screenshot(path=str(SCREENSHOTS / "vms.png"))
 
-    # Open JupyterLab: the owner's; a new tab, or (a server without the open route) why not
-    button = row(page, "box").locator(".mlws-OpenVM")
-    assert button.is_enabled()
-    # (this workspace's VMs run no JupyterLab, `vm_jupyterlab = false`: the server says so, and
-    # the page shows it; tests/test_vms_lab.py opens a VM's JupyterLab for real)
-    button.click()
-    refusal = row(page, "box").locator(".mlws-VMRefusal")
-    refusal.wait_for()
-    assert "runs no JupyterLab" in refusal.inner_text()
+    # Open JupyterLab: the VM's own JupyterLab (through the tunnel) in a new tab
+    with page.context.expect_page() as opened:
+        button.click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert re.match(r"http://127\.0\.0\.1:\d+/lab", tab.url), tab.url
+    assert f"127.0.0.1:{urlsplit(vm_lab['url']).port}" not in tab.url  # not this server
+    tab.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
+    tab.close()
+    assert row(page, "box").locator(".mlws-VMRefusal").count() == 0
 
-    # the idle warning: one notification per stop time, with Postpone 1 h
-    stop_at = int((time.time() + 600) * 1000)
-    publish_idle_warning(vm_lab, stop_at, "ghost")  # no such VM (none of yours): not shown
-    publish_idle_warning(vm_lab, stop_at)
+    # the idle check, made in another process than the server's, 55 min on: the server reports
+    # it (GET vms/box) and the page shows its warning once, with Postpone 1 h
+    warned = idle_check_elsewhere(vm_lab, timedelta(minutes=55))
+    assert warned, "the idle check did not warn of a stop"
+    idle = lab_api(vm_lab, "GET", "vms/box")[1]["idle"]
+    assert idle["action"] == "warn" and idle["stop_at"] == warned["stop_at"]
+    assert idle["reason"] == warned["reason"] and idle["postponed_until"] is None
     toast = page.locator(".Toastify__toast", has_text="VM box stops at")
-    toast.wait_for()
-    publish_idle_warning(vm_lab, stop_at)  # again: not shown twice
-    assert "idle for 50 min" in toast.inner_text()
-    assert page.locator(".Toastify__toast", has_text="VM ghost").count() == 0
+    toast.wait_for(timeout=60_000)  # the server's live feed publishes what the check kept
+    assert warned["reason"][:60] in toast.inner_text()  # the notification cuts a long text
     page.wait_for_timeout(1000)  # the toast's entering animation, for the picture only
     page.screenshot(path=str(SCREENSHOTS / "vm-idle-warning.png"))
-    publish_idle_warning(vm_lab, stop_at + 60_000)  # a new stop time: a new notification
-    page.locator(".Toastify__toast", has_text="VM box stops at").nth(1).wait_for()
-    assert page.locator(".Toastify__toast", has_text="VM box stops at").count() == 2
     toast.first.get_by_role("button", name="Postpone 1 h").click()
-    # the answer, told from the warnings (whose button also says "Postpone")
-    answer = page.locator(".Toastify__toast", has_text=re.compile(
-        "is not stopped for being idle before|could not be postponed|cannot postpone"))
-    answer.first.wait_for()
-    if has_route(vm_lab, "postpone"):
-        assert "is not stopped for being idle before" in answer.first.inner_text()
-    else:
-        assert "cannot postpone an idle stop yet" in answer.first.inner_text()
+    answer = page.locator(".Toastify__toast", has_text="is not stopped for being idle before")
+    answer.wait_for()
+    postponed = lab_api(vm_lab, "GET", "vms/box")[1]["idle"]["postponed_until"]
+    assert postponed is not None and abs(postponed - (time.time() + 3600) * 1000) < 120_000
 
     # stop; a delete is confirmed (Escape keeps the VM), then it is gone
     row(page, "box").locator(".mlws-VM-stop").click()
@@ -203,6 +240,49 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     page.wait_for_selector(".mlws-NavVM[data-vm='box']", state="detached")
 
 
+@PLAIN
+def test_a_vm_without_jupyterlab_and_idle_warnings(page, vm_lab):
+    """A VM that runs no JupyterLab: Open is disabled, saying why, and the server's open is a
+    409 saying the same; ``vm-idle-warning`` events: one notification per VM and stop time, none
+    for a VM that is not yours, with Postpone 1 h."""
+    from jupyter_mlws import Workspace
+
+    with Workspace.open(vm_lab["ws"]) as ws:
+        ws.vms.create("box", provider="local", size="host", owner="alice", idle_shutdown="1h",
+                      check_actor=False)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.locator(".mlws-OpenCompute").click()
+    page.wait_for_selector(".mlws-VMRow[data-vm='box'][data-state='running']")
+    button = row(page, "box").locator(".mlws-OpenVM")
+    assert not button.is_enabled()
+    assert button.get_attribute("title") == (
+        "box runs no JupyterLab: the workspace's mlws.toml says vm_jupyterlab = false, or its "
+        "provider reaches no node over SSH")
+    assert row(page, "box").locator(".mlws-VM-stop").is_enabled()  # the rest stays usable
+    status, answer = lab_api(vm_lab, "POST", "vms/box/open", {})
+    assert status == 409 and "runs no JupyterLab" in answer["message"]
+    assert lab_api(vm_lab, "GET", "vms/box")[1]["jupyterlab"] is False
+
+    stop_at = int((time.time() + 600) * 1000)
+    publish_idle_warning(vm_lab, stop_at, "ghost")  # no such VM (none of yours): not shown
+    publish_idle_warning(vm_lab, stop_at)
+    toast = page.locator(".Toastify__toast", has_text="VM box stops at")
+    toast.wait_for()
+    publish_idle_warning(vm_lab, stop_at)  # again: not shown twice
+    assert "idle for 50 min" in toast.inner_text()
+    assert page.locator(".Toastify__toast", has_text="VM ghost").count() == 0
+    publish_idle_warning(vm_lab, stop_at + 60_000)  # a new stop time: a new notification
+    page.locator(".Toastify__toast", has_text="VM box stops at").nth(1).wait_for()
+    assert page.locator(".Toastify__toast", has_text="VM box stops at").count() == 2
+    toast.first.get_by_role("button", name="Postpone 1 h").click()
+    # the answer, told from the warnings (whose button also says "Postpone")
+    answer = page.locator(".Toastify__toast", has_text="is not stopped for being idle before")
+    answer.first.wait_for()
+    with Workspace.open(vm_lab["ws"]) as ws:
+        ws.vms.delete("box", check_actor=False)
+
+
+@PLAIN
 def test_someone_elses_vm_and_a_reader(page, vm_lab):
     """Bob's VM: a contributor sees its state, its controls disabled saying whose it is; a
     reader's Create VM is disabled, saying why."""
@@ -234,6 +314,7 @@ def test_someone_elses_vm_and_a_reader(page, vm_lab):
         ws.vms.delete("bobs", check_actor=False)
 
 
+@PLAIN
 def test_dark_theme_and_escape(page, vm_lab):
     """The Create VM form in JupyterLab Dark (a look, for the screenshot); Escape closes it."""
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)

@@ -9,7 +9,7 @@ import * as React from 'react';
 
 import { ErrorBox } from './errorBox';
 import { ComputePageModel, INewTarget } from './computeModel';
-import { TextField } from './textField';
+import { FormField as Field, IFormBinding, SecretField } from './textField';
 
 type Fields = Record<'name' | 'host' | 'user' | 'port' | 'key_secret' | 'workdir' | 'python' | 'address', string>;
 
@@ -37,21 +37,6 @@ export function newTarget(type: 'ssh' | 'dask', fields: Fields): INewTarget {
   return target;
 }
 
-function Field(props: {
-  label: string;
-  name: keyof Fields;
-  fields: Fields;
-  set: (name: keyof Fields, value: string) => void;
-  placeholder?: string;
-  hint?: string;
-  required?: boolean;
-  disabled: boolean;
-  inputMode?: 'numeric';
-}): JSX.Element {
-  const { name, fields, set, ...rest } = props;
-  return <TextField className={`mlws-NewTarget-${name}`} value={fields[name]} onChange={v => set(name, v)} {...rest} />;
-}
-
 export function NewTargetForm(props: { model: ComputePageModel; onClose: () => void }): JSX.Element {
   const { model } = props;
   const [type, setType] = React.useState<'ssh' | 'dask'>('ssh');
@@ -62,7 +47,7 @@ export function NewTargetForm(props: { model: ComputePageModel; onClose: () => v
     event.preventDefault();
     void model.create(newTarget(type, fields)).then(ok => ok && props.onClose());
   };
-  const common = { fields, set, disabled };
+  const common: IFormBinding<keyof Fields> = { values: fields, set, prefix: 'mlws-NewTarget', disabled };
   return (
     <form className="mlws-NewTargetForm" aria-label="New compute target" onSubmit={submit}>
       <h3>New compute target</h3>
@@ -89,23 +74,15 @@ export function NewTargetForm(props: { model: ComputePageModel; onClose: () => v
             <Field label="Port" name="port" placeholder="22" inputMode="numeric" {...common} />
           </div>
           <div className="mlws-FormRow">
-            <label className="mlws-FormField">
-              <span>Key secret</span>
-              <select
-                className="mlws-NewTarget-key_secret"
-                value={fields.key_secret}
-                disabled={disabled}
-                title="The workspace secret holding the private key (Secrets page; mlws secret set NAME --stdin < KEY)"
-                onChange={e => set('key_secret', e.target.value)}
-              >
-                <option value="">(none)</option>
-                {model.secrets.map(s => (
-                  <option key={s.name} value={s.name}>
-                    {s.name}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <SecretField
+              label="Key secret"
+              className="mlws-NewTarget-key_secret"
+              value={fields.key_secret}
+              secrets={model.secrets}
+              hint="The workspace secret holding the private key (Secrets page; mlws secret set NAME --stdin < KEY)"
+              disabled={disabled}
+              onChange={name => set('key_secret', name)}
+            />
             <Field
               label="Work folder"
               name="workdir"

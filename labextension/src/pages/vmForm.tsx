@@ -8,7 +8,7 @@
 import * as React from 'react';
 
 import { ErrorBox } from './errorBox';
-import { TextField } from './textField';
+import { FormField as Field, IFormBinding, SecretField } from './textField';
 import { INewVM, IScriptChoice, VMsModel } from './vmsModel';
 
 /** Providers offered (the server refuses an unknown one, listing those it knows). */
@@ -32,22 +32,6 @@ const EMPTY: INewVM = {
 };
 
 type TextKey = 'name' | 'provider' | 'size' | 'image' | 'region' | 'idle_shutdown' | 'schedule' | 'tz';
-
-function Field(props: {
-  label: string;
-  name: TextKey;
-  form: INewVM;
-  set: (patch: Partial<INewVM>) => void;
-  disabled: boolean;
-  placeholder?: string;
-  hint?: string;
-  required?: boolean;
-  list?: string;
-  inputRef?: React.Ref<HTMLInputElement>;
-}): JSX.Element {
-  const { name, form, set, ...rest } = props;
-  return <TextField className={`mlws-NewVM-${name}`} value={form[name]} onChange={v => set({ [name]: v })} {...rest} />;
-}
 
 function Script(props: {
   label: string;
@@ -120,7 +104,12 @@ export function NewVMForm(props: { model: VMsModel; onClose: () => void }): JSX.
     event.preventDefault();
     void model.create(form).then(ok => ok && props.onClose());
   };
-  const common = { form, set, disabled };
+  const common: IFormBinding<TextKey> = {
+    values: form,
+    set: (name, value) => set({ [name]: value }),
+    prefix: 'mlws-NewVM',
+    disabled
+  };
   const local = form.provider.trim() === 'local';
   return (
     <form
@@ -189,23 +178,15 @@ export function NewVMForm(props: { model: VMsModel; onClose: () => void }): JSX.
           {...common}
         />
         <Field label="Time zone" name="tz" placeholder="e.g. Europe/Berlin" hint="The schedule's IANA time zone" {...common} />
-        <label className="mlws-FormField">
-          <span>Credentials secret</span>
-          <select
-            className="mlws-NewVM-credentials_secret"
-            value={form.credentials_secret}
-            disabled={disabled}
-            title="The workspace secret holding the provider's credentials as JSON (the README names the fields per provider); local needs none"
-            onChange={e => set({ credentials_secret: e.target.value })}
-          >
-            <option value="">(none)</option>
-            {model.secrets.map(s => (
-              <option key={s.name} value={s.name}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SecretField
+          label="Credentials secret"
+          className="mlws-NewVM-credentials_secret"
+          value={form.credentials_secret}
+          secrets={model.secrets}
+          hint="The workspace secret holding the provider's credentials as JSON (the README names the fields per provider); local needs none"
+          disabled={disabled}
+          onChange={name => set({ credentials_secret: name })}
+        />
       </div>
       <ErrorBox message={model.createError} className="mlws-CreateVMError" />
       <div className="mlws-FormButtons">

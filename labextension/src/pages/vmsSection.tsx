@@ -1,7 +1,7 @@
 /**
  * The Compute page's Notebook VMs: every VM with its provider, size, owner, state and reason, and
  * since when; per VM the actions its state allows (Start, Stop, Restart, Delete after a confirm,
- * Open JupyterLab while it runs, its log), disabled with the reason in their tooltip for anyone
+ * Open JupyterLab while it runs and only on a VM that runs JupyterLab, its log), disabled with the reason in their tooltip for anyone
  * but its owner or a workspace owner; the Create VM form; and the log of a VM, followed (and
  * scrolled to its end) while its scripts run.
  */
@@ -10,7 +10,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import { formatTime } from '../runs';
-import { canManage, IVM, manageReason, stateKind } from '../vms';
+import { canManage, IVM, manageReason, noLabReason, stateKind } from '../vms';
 import { ErrorBox } from './errorBox';
 import { NewVMForm } from './vmForm';
 import { VM_READER_REASON, VMAction, VMsModel } from './vmsModel';
@@ -54,12 +54,13 @@ function VMActions(props: { model: VMsModel; vm: IVM }): JSX.Element {
   const title = (action: keyof typeof ALLOWED, what: string) =>
     !mine ? manageReason(vm) : ALLOWED[action](vm.state) ? what : `${vm.name} is ${vm.state}`;
   const disabled = (action: keyof typeof ALLOWED) => !mine || model.busy || !ALLOWED[action](vm.state);
+  const noLab = mine && vm.jupyterlab === false; // an older server does not say: the open route answers
   return (
     <span className="mlws-VMActions">
       <button
         className="mlws-OpenVM mlws-mod-accept"
-        disabled={disabled('open')}
-        title={title('open', `Open JupyterLab on ${vm.name} in a new browser tab`)}
+        disabled={disabled('open') || noLab}
+        title={noLab ? noLabReason(vm) : title('open', `Open JupyterLab on ${vm.name} in a new browser tab`)}
         onClick={() => void model.open(vm.name)}
       >
         Open JupyterLab
