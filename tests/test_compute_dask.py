@@ -9,7 +9,9 @@ and the address, and queues nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from jupyter_mlws.compute.failures import StepFailed
 from jupyter_mlws.store import schema as S
 from mlws_testing import fresh_target, free_port, remote_project
 
+NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 
 def dead_address() -> str:
     return f"tcp://127.0.0.1:{free_port()}"
@@ -128,6 +131,17 @@ def test_a_run_on_a_local_cluster_records_what_a_local_run_records(dask_ws):
     log = target.logs(handle)["worker.log"].decode()
     assert log.startswith(f"--- attempt {data['key']}.") and "the run ended completed" in log
     assert "mlws_run_" not in log  # no token
+
+
+def test_a_run_canceled_while_its_cell_executes_on_a_worker_ends_canceled(dask_ws):
+    """A run canceled while its cell executes on a worker (whose thread cannot be
+    interrupted: its kernel is killed) ends canceled, not failed."""
+    ws, notebook = dask_ws
+    slow = Path(shutil.copy(NOTEBOOKS / "slow.ipynb", notebook.parent / "slow.ipynb"))
+    run = ws.submit_notebook(slow, {"seconds": 120}, compute="lc")
+    wait_until(lambda: b"sleeping" in ws.run_logs(run.id).get("stdout.log", b""))
+    ended = ws.cancel_run(run.id, grace=60)
+    assert (ended.status, ended.record.error) == ("canceled", "canceled")  # its executor ended it
 
 
 def test_a_sweep_of_8_on_two_workers_records_each_run_once_when_a_worker_dies(dask_ws, dask_cluster):
