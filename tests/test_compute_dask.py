@@ -23,6 +23,15 @@ from mlws_testing import fresh_target, free_port, remote_project
 
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 
+
+def cli(ws, *args):
+    from click.testing import CliRunner
+
+    from jupyter_mlws.cli import main
+
+    return CliRunner().invoke(main, ["-w", str(ws.root), *map(str, args)], catch_exceptions=False)
+
+
 def dead_address() -> str:
     return f"tcp://127.0.0.1:{free_port()}"
 
@@ -133,15 +142,22 @@ def test_a_run_on_a_local_cluster_records_what_a_local_run_records(dask_ws):
     assert "mlws_run_" not in log  # no token
 
 
-def test_a_run_canceled_while_its_cell_executes_on_a_worker_ends_canceled(dask_ws):
-    """A run canceled while its cell executes on a worker (whose thread cannot be
-    interrupted: its kernel is killed) ends canceled, not failed."""
+def test_a_runs_worker_log_is_stored_with_it_and_a_cancel_ends_it_canceled(dask_ws):
+    """What the executor logged on the worker is stored with the run (``mlws run logs``), as an
+    ssh run's ssh-runner.log; a run canceled while its cell executes on a worker (whose thread
+    cannot be interrupted: its kernel is killed) ends canceled, not failed."""
     ws, notebook = dask_ws
     slow = Path(shutil.copy(NOTEBOOKS / "slow.ipynb", notebook.parent / "slow.ipynb"))
     run = ws.submit_notebook(slow, {"seconds": 120}, compute="lc")
     wait_until(lambda: b"sleeping" in ws.run_logs(run.id).get("stdout.log", b""))
     ended = ws.cancel_run(run.id, grace=60)
     assert (ended.status, ended.record.error) == ("canceled", "canceled")  # its executor ended it
+    key = ws.compute.target_of(run.id)[1]["key"]
+    shown = cli(ws, "run", "logs", run.id)
+    assert shown.exit_code == 0 and "==> worker.log <==" in shown.output, shown.output
+    log = cli(ws, "run", "logs", run.id, "--name", "worker.log").output
+    assert log.startswith(f"--- attempt {key}.") and "ZMQError" not in log, log
+    assert "mlws_run_" not in log  # no token
 
 
 def test_a_sweep_of_8_on_two_workers_records_each_run_once_when_a_worker_dies(dask_ws, dask_cluster):
