@@ -438,7 +438,7 @@ class Workspace:
 
         return EnvironmentService(self.db, places=self._environment_place,
                                   wheels=WheelCache(self.root / ".mlws" / "wheels", find_uv()),
-                                  runs=self.runs, artifacts=self.artifacts)
+                                  runs=self.runs, artifacts=self.artifacts, root=self.root)
 
     def _environment_place(self, target: str):
         """Where compute target ``target`` keeps its environments: ``local``, the workspace's

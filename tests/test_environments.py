@@ -129,7 +129,8 @@ def test_built_once_then_reused_by_another_process(ws, wheelhouse):
     first = ws.environments.build(spec, options=offline(wheelhouse))
     assert first["state"] == "ready" and not first["reused"] and first["builds"] == 1
     assert first["installer"] == "uv" and first["size_bytes"] > 0
-    assert imports(env_python(ws, spec), "six").startswith(first["path"])
+    assert first["path"] == f".mlws/environments/envs/{spec.hash}"  # below the workspace's folder
+    assert imports(env_python(ws, spec), "six").startswith(str(ws.root / first["path"]))
     # a second build anywhere (another process: the CLI) runs no builder
     again = CliRunner().invoke(main, ["-w", ws.root, "env", "build", "--from-spec", _spec_file(ws, spec),
                                       "--no-index", "--find-links", wheelhouse])
@@ -178,7 +179,7 @@ def test_a_failed_build_names_the_package_and_leaves_nothing_built(ws, wheelhous
     assert record["state"] == "failed" and not record["reused"]
     assert "installing the distributions failed" in record["error"]
     assert "no-such-package-mlws" in record["error"]
-    assert not Path(record["path"]).exists()
+    assert not (ws.root / record["path"]).exists()
     assert ws.environments.list("local")[0]["state"] == "failed"
     with pytest.raises(BuildFailed, match="no-such-package-mlws"):
         ws.environments.ensure(spec, "local", options=offline(wheelhouse))
@@ -204,6 +205,42 @@ def test_a_local_package_is_built_from_its_source_once(ws, wheelhouse, tmp_path)
     shutil.rmtree(ws.root / ".mlws" / "wheels")
     failed = ws.environments.build(changed, options=offline(wheelhouse))
     assert failed["state"] == "failed" and "tinypkg's source changed" in failed["error"]
+
+
+def test_what_is_shown_holds_no_path_of_this_machine_and_still_builds(ws, wheelhouse, tmp_path):
+    """``env show --json`` / ``env list --json`` (and REST, the same records) name a local
+    environment by its folder in the workspace and a local package by name, version and content,
+    never where they are on this machine; the spec shown still builds (the package's wheel is in
+    the workspace's cache), and without that wheel the build says what to do."""
+    project = tiny_project(tmp_path / "tiny")
+    pkg = LocalPackage("tinypkg", "0.1.0", content_hash(project), source=str(project), editable=True)
+    spec = EnvironmentSpec(PY, ("six==1.16.0",), (pkg,))
+    assert ws.environments.build(spec, options=offline(wheelhouse))["state"] == "ready"
+    runner = CliRunner()
+    shown = runner.invoke(main, ["-w", ws.root, "env", "show", spec.short_hash, "--json"])
+    listed = runner.invoke(main, ["-w", ws.root, "env", "list", "--json"])
+    for out in (shown, listed):
+        assert out.exit_code == 0, out.output
+        assert str(tmp_path) not in out.output, out.output  # neither the workspace nor the source
+    info = json.loads(shown.output)
+    assert info["targets"][0]["path"] == json.loads(listed.output)[0]["path"] \
+        == f".mlws/environments/envs/{spec.hash}"
+    assert info["spec"]["local"] == [{"name": "tinypkg", "version": "0.1.0", "content": pkg.content,
+                                      "editable": True}]
+    # the spec shown (all of 'env show --json') builds again: the wheel comes from the cache
+    (tmp_path / "shown.json").write_text(shown.output)
+    shutil.rmtree(ws.root / ".mlws" / "environments" / "envs" / spec.hash)
+    build = ["-w", ws.root, "env", "build", "--from-spec", tmp_path / "shown.json", "--no-index",
+             "--find-links", wheelhouse]
+    again = runner.invoke(main, build)
+    assert again.exit_code == 0 and f"environment {spec.short_hash} ready on local (built" in again.output
+    assert str(tmp_path) not in again.output
+    shutil.rmtree(ws.root / ".mlws" / "environments" / "envs" / spec.hash)
+    shutil.rmtree(ws.root / ".mlws" / "wheels")
+    failed = runner.invoke(main, build)
+    assert failed.exit_code == 7
+    assert "local package tinypkg 0.1.0 has no wheel in this workspace's cache" in failed.output
+    assert "--from-run RUN" in failed.output
 
 
 def test_prune_removes_unused_environments_only(ws, wheelhouse):

@@ -12,11 +12,17 @@ times) so that listing, showing, diffing and choosing what to prune never touch 
 
 Roles are the faces' concern (the REST routes: reads for every role, build and prune for
 contributors and owners), as for runs and endpoints.
+
+What this service returns never holds a path of the machine that holds the workspace (one rule,
+for every face: :func:`shown_record`, :func:`shown_spec`): an environment of ``local`` is named
+by its folder relative to the workspace's, and a spec's local packages by their name, version
+and content hash, not where their source is.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from typing import Any, Callable, Mapping
@@ -72,13 +78,19 @@ class EnvironmentService:
         To read the spec a run recorded (its ``environment.json``).
     clock : callable
         Seconds since the epoch (default ``time.time``); tests set it.
+    root : path, optional
+        The workspace's folder: paths below it are shown relative to it (see the module's text).
     """
 
     def __init__(self, db, *, places: Callable[[str], Place], wheels: WheelCache, runs, artifacts,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, root: str | os.PathLike | None = None):
         self.db, self.places, self.wheels = db, places, wheels
         self.runs, self.artifacts = runs, artifacts
         self.clock = clock
+        self.root = None if root is None else os.path.abspath(root)
+
+    def _record(self, row) -> dict:
+        return shown_record(row, self.root)
 
     def _now(self) -> int:
         return int(self.clock() * 1000)
@@ -134,7 +146,10 @@ class EnvironmentService:
         return [self.wheels.wheel(pkg, options or BuildOptions()) for pkg in spec.local]
 
     def parse(self, data: Mapping[str, Any]) -> EnvironmentSpec:
-        """The spec of a JSON object (:meth:`EnvironmentSpec.to_dict`); InvalidInput if it is none."""
+        """The spec of a JSON object (:meth:`EnvironmentSpec.to_dict`, or what :meth:`show`
+        returns: its ``spec``); InvalidInput if it is none."""
+        if isinstance(data, Mapping) and isinstance(data.get("spec"), Mapping) and "python" not in data:
+            data = data["spec"]
         return from_dict(data)
 
     # -- records --------------------------------------------------------------------------------
@@ -146,7 +161,7 @@ class EnvironmentService:
         if target is not None:
             query = query.where(T.c.target == target)
         with self.db.read() as conn:
-            return [_record(r) for r in conn.execute(query).mappings()]
+            return [self._record(r) for r in conn.execute(query).mappings()]
 
     def show(self, ref: str) -> dict:
         """One environment: ``{hash, short_hash, spec, targets: [records]}`` (a record: target,
@@ -171,7 +186,8 @@ class EnvironmentService:
             raise Conflict(f"{ref} is the start of {len(hashes)} environments' hashes: give more "
                            "digits")
         return {"hash": hashes[0], "short_hash": hashes[0][:SHORT],
-                "spec": json.loads(rows[0]["spec"]), "targets": [_record(r) for r in rows]}
+                "spec": shown_spec(json.loads(rows[0]["spec"])),
+                "targets": [self._record(r) for r in rows]}
 
     # -- building -------------------------------------------------------------------------------
 
@@ -191,7 +207,7 @@ class EnvironmentService:
         row = self._row(target, env_hash)
         if row is not None and row["state"] == READY and place.is_ready(env_hash):
             self._touch(row["pk"])
-            return {**_record(self._row(target, env_hash)), "reused": True}
+            return {**self._record(self._row(target, env_hash)), "reused": True}
         self._start(target, spec, place, actor)
         try:
             wheels = self.local_wheels(spec, options)
@@ -199,7 +215,7 @@ class EnvironmentService:
         except MlwsError as exc:
             result = {"state": FAILED, "built": False, "reason": str(exc)}
         self._finish(target, env_hash, result)
-        return {**_record(self._row(target, env_hash)), "reused": not result.get("built")}
+        return {**self._record(self._row(target, env_hash)), "reused": not result.get("built")}
 
     def ensure(self, spec: EnvironmentSpec, target: str, *, options: BuildOptions | None = None,
                actor: str = "") -> str:
@@ -279,7 +295,7 @@ class EnvironmentService:
                 errors.append({"target": row["target"], "hash": row["hash"], "error": str(exc)})
                 continue
             self.db.transact(lambda conn, pk=row["pk"]: conn.execute(delete(T).where(T.c.pk == pk)))
-            removed.append(_record(row))
+            removed.append(self._record(row))
         return {"removed": removed, "errors": errors}
 
     # -- drift ----------------------------------------------------------------------------------
@@ -425,16 +441,36 @@ def _reason(result: dict) -> str:
     return str(result.get("reason") or "the build failed without saying why")[:4000]
 
 
-def _record(row) -> dict:
+def shown_record(row, root: str | None = None) -> dict:
+    """An environment's record as every face shows it: its ``path`` relative to the workspace's
+    folder ``root`` when below it (a ``local`` environment; another target's path is on that
+    target), never a path of this machine."""
     spec = json.loads(row["spec"])
     return {"target": row["target"], "hash": row["hash"], "short_hash": row["hash"][:SHORT],
-            "state": row["state"], "path": row["path"], "error": row["error"],
+            "state": row["state"], "path": _shown_path(row["path"], row["target"], root),
+            "error": row["error"],
             "installer": row["installer"], "size_bytes": row["size_bytes"],
             "build_seconds": row["build_seconds"], "builds": row["builds"],
             "python": spec.get("python"), "packages": len(spec.get("packages") or []),
             "local": [p.get("name") for p in spec.get("local") or []],
             "created_at": row["created_at"], "created_by": row["created_by"],
             "updated_at": row["updated_at"], "last_used_at": row["last_used_at"]}
+
+
+def _shown_path(path: str | None, target: str, root: str | None) -> str | None:
+    if not path or target != "local" or not os.path.isabs(path):
+        return path
+    if root is not None and os.path.commonpath([path, root]) == root:
+        return os.path.relpath(path, root)
+    return os.path.basename(path)
+
+
+def shown_spec(spec: Mapping[str, Any]) -> dict:
+    """A spec's JSON as every face shows it: its local packages without ``source`` (where their
+    source is on this machine).  :func:`.spec.from_dict` still reads it (the hash leaves the
+    source out); a build then finds their wheels in the workspace's cache."""
+    return {**spec, "local": [{k: v for k, v in p.items() if k != "source"}
+                              for p in spec.get("local") or []]}
 
 
 def _legacy(data: Mapping[str, Any]) -> EnvironmentSpec:

@@ -29,6 +29,9 @@ async def test_environments_over_rest(api, team, mlws_ws, wheelhouse):
         assert listed.code == shown.code == 200
         assert [e["hash"] for e in listed.json["environments"]] == [spec.hash]
         assert shown.json["spec"]["packages"] == ["six==1.16.0"]
+        for reply in (built, listed, shown):  # no path of the server's disk
+            assert str(mlws_ws.root) not in reply.raw.decode(), reply.raw
+        assert shown.json["targets"][0]["path"] == f".mlws/environments/envs/{spec.hash}"
     drift = await api("GET", "environments", "diff", user=READER)
     assert drift.code == 200 and drift.json["state"] == "differs"
 
