@@ -73,6 +73,13 @@ class Place:
         """The interpreter of environment ``env_hash`` on the target."""
         return self.path("envs", env_hash, "bin", "python")
 
+    def close(self) -> None:
+        """Close the connection that reaches the target (an ssh target's), if any: the next use
+        opens another."""
+        close = getattr(self.shell, "close", None)
+        if close is not None:
+            close()
+
     def is_ready(self, env_hash: str) -> bool:
         """Whether environment ``env_hash`` is built there (its marker exists)."""
         return self.shell.exists(self.path("envs", env_hash, MARKER))

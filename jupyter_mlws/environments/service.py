@@ -25,7 +25,8 @@ import json
 import os
 import re
 import time
-from typing import Any, Callable, Mapping
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
 
 from sqlalchemy import and_, delete, func, select, update
 
@@ -201,8 +202,11 @@ class EnvironmentService:
         its record is returned (state ``failed``), not raised.  Raises InvalidInput for an
         unknown target.
         """
-        options = options or BuildOptions()
-        place = self.places(target)
+        with self._place(target) as place:
+            return self._build(spec, target, place, options or BuildOptions(), actor)
+
+    def _build(self, spec: EnvironmentSpec, target: str, place: Place, options: BuildOptions,
+               actor: str) -> dict:
         env_hash = spec.hash
         row = self._row(target, env_hash)
         if row is not None and row["state"] == READY and place.is_ready(env_hash):
@@ -231,11 +235,26 @@ class EnvironmentService:
                       options: BuildOptions | None = None, actor: str = "") -> tuple[str, dict]:
         """:meth:`ensure`, with the environment's record (:meth:`build`'s: ``reused`` says
         whether it was built now)."""
-        record = self.build(spec, target, options=options, actor=actor)
+        with self._place(target) as place:
+            return self._ensure(spec, target, place, options or BuildOptions(), actor)
+
+    def _ensure(self, spec: EnvironmentSpec, target: str, place: Place, options: BuildOptions,
+                actor: str = "") -> tuple[str, dict]:
+        record = self._build(spec, target, place, options, actor)
         if record["state"] != READY:
             raise BuildFailed(f"environment {spec.short_hash} could not be built on target "
                               f"{target!r}: {record['error']}")
-        return self.places(target).env_python(spec.hash), record
+        return place.env_python(spec.hash), record
+
+    @contextmanager
+    def _place(self, target: str) -> Iterator[Place]:
+        """Where ``target`` keeps its environments, for one operation: its connection (an ssh
+        target's) is closed when the operation ends, so no idle connection stays open."""
+        place = self.places(target)
+        try:
+            yield place
+        finally:
+            place.close()
 
     def _row(self, target: str, env_hash: str):
         with self.db.read() as conn:
@@ -283,20 +302,36 @@ class EnvironmentService:
         query = select(T).where(and_(T.c.state != BUILDING,
                                      func.coalesce(T.c.last_used_at, T.c.updated_at) < cutoff))
         if target is not None:
-            self.places(target)  # an unknown target is an error, not an empty answer
+            self._check_target(target)  # an unknown target is an error, not an empty answer
             query = query.where(T.c.target == target)
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(T.c.target, T.c.hash)).mappings().all()
         removed, errors = [], []
-        for row in rows:
-            try:
-                builder.remove(self.places(row["target"]), row["hash"])
-            except MlwsError as exc:
-                errors.append({"target": row["target"], "hash": row["hash"], "error": str(exc)})
-                continue
-            self.db.transact(lambda conn, pk=row["pk"]: conn.execute(delete(T).where(T.c.pk == pk)))
-            removed.append(self._record(row))
+        for name in sorted({row["target"] for row in rows}):
+            self._prune_on(name, [r for r in rows if r["target"] == name], removed, errors)
         return {"removed": removed, "errors": errors}
+
+    def _prune_on(self, target: str, rows: list, removed: list, errors: list) -> None:
+        """Remove ``rows``' environments from ``target`` (one connection), adding each to
+        ``removed`` or, with why, to ``errors``."""
+        try:
+            with self._place(target) as place:
+                for row in rows:
+                    try:
+                        builder.remove(place, row["hash"])
+                    except MlwsError as exc:
+                        errors.append({"target": target, "hash": row["hash"], "error": str(exc)})
+                        continue
+                    self.db.transact(lambda conn, pk=row["pk"]: conn.execute(delete(T).where(T.c.pk == pk)))
+                    removed.append(self._record(row))
+        except MlwsError as exc:  # the target cannot be reached (or is gone)
+            errors += [{"target": target, "hash": row["hash"], "error": str(exc)} for row in rows
+                       if row["hash"] not in {r["hash"] for r in removed if r["target"] == target}]
+
+    def _check_target(self, target: str) -> None:
+        """InvalidInput when ``target`` holds no environments (see ``places``)."""
+        with self._place(target):
+            pass
 
     # -- drift ----------------------------------------------------------------------------------
 
@@ -315,25 +350,27 @@ class EnvironmentService:
 
         from ..notebooks.kernels import metadata_of, resolve
 
-        if not build and not self._has_ready(target) and (target == "local" or not self._builds_on(target)):
-            return {"target": target, "hash": None, "state": "current", "closest": None,
-                    "difference": None, "lines": []}
-        name = resolve(metadata_of(Path(notebook)), kernel).name
-        spec = self.of_kernel(name)
-        if not build:
-            return self.diff(spec, target)
-        python = self.ensure(spec, target, options=options)
+        current = {"target": target, "hash": None, "state": "current", "closest": None,
+                   "difference": None, "lines": []}
+        if not build and target == "local" and not self._has_ready(target):
+            return current
+        try:
+            place = self.places(target)
+        except InvalidInput:
+            if build:
+                raise
+            return current  # nothing is built there (a dask target: its workers' Python)
+        try:
+            name = resolve(metadata_of(Path(notebook)), kernel).name
+            spec = self.of_kernel(name)
+            if not build:
+                return self._diff(spec, target, place)
+            python = self._ensure(spec, target, place, options or BuildOptions())[0]
+        finally:
+            place.close()
         return {"target": target, "hash": spec.hash, "state": "built", "closest": spec.hash,
                 "difference": None, "python": python,
                 "lines": [f"environment {spec.short_hash} of kernel {name} is ready on {target}"]}
-
-    def _builds_on(self, target: str) -> bool:
-        """Whether environments are built on ``target`` (raises for an unknown target)."""
-        try:
-            self.places(target)
-        except InvalidInput:
-            return False
-        return True
 
     def _has_ready(self, target: str) -> bool:
         with self.db.read() as conn:
@@ -357,7 +394,10 @@ class EnvironmentService:
         None): ``same`` when it has the kernel's Python and versions, else ``differs`` (the
         drift, or that it is not known when the host could not be asked).
         """
-        place = self.places(target)
+        with self._place(target) as place:
+            return self._diff(spec, target, place)
+
+    def _diff(self, spec: EnvironmentSpec, target: str, place: Place) -> dict:
         if place.system:
             return self._system_diff(spec, target, place)
         ready = [r for r in self.list(target) if r["state"] == READY]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from sshd import connections_to
 from test_roles import CONTRIBUTOR, OWNER, READER
 from test_secrets_api import mlws_config, team  # noqa: F401  (the same team server)
 
@@ -112,6 +113,11 @@ async def test_the_check_before_a_submission(api, team, mlws_ws, jp_root_dir, ss
                                f"{r.json['hash'][:16]} (or: mlws env build --compute boxb)"]
     r = await api("GET", "environments", "check", params={"notebook": "t.ipynb"}, user=CONTRIBUTOR)
     assert r.code == 200 and r.json["state"] == "current" and r.json["lines"] == []
+    # once answered, no request leaves a connection to the host open (checks, a target's test)
+    assert connections_to(sshd.port) == 0
+    r = await api("POST", "compute", "box", "test", user=CONTRIBUTOR)
+    assert r.code == 200 and [c["check"] for c in r.json["checks"]][:2] == ["dns", "tcp"]
+    assert connections_to(sshd.port) == 0
     for query, code, text in (({"notebook": "t.ipynb", "compute": "mars"}, 404, "no compute target 'mars'"),
                               ({"notebook": "gone.ipynb"}, 404, "gone.ipynb"),
                               ({"compute": "box"}, 400, "give the notebook")):
