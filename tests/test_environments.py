@@ -186,6 +186,58 @@ def test_a_failed_build_names_the_package_and_leaves_nothing_built(ws, wheelhous
     assert ws.environments.diff(current(), "local")["state"] == "current"  # nothing ready there
 
 
+def index_needing(folder: Path, wheelhouse: Path, requires_python: str) -> str:
+    """A package index in ``folder`` (PEP 503, as files: ``file://`` URLs) holding the
+    wheelhouse's ``six`` and ``needsnew`` 1.0, a wheel that needs ``requires_python`` (said in
+    the index, as PyPI says it); the index's URL."""
+    import html
+    import zipfile
+
+    files = folder / "files"
+    files.mkdir(parents=True)
+    meta = f"Metadata-Version: 2.1\nName: needsnew\nVersion: 1.0\nRequires-Python: {requires_python}\n"
+    content = {"needsnew/__init__.py": "", "needsnew-1.0.dist-info/METADATA": meta,
+               "needsnew-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\n"
+                                               "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = "".join(f"{name},,\n" for name in content) + "needsnew-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(files / "needsnew-1.0-py3-none-any.whl", "w") as whl:
+        for name, text in {**content, "needsnew-1.0.dist-info/RECORD": record}.items():
+            whl.writestr(name, text)
+    six = shutil.copy(next(wheelhouse.glob("six-*.whl")), files)
+    for name, wheel, needs in (("needsnew", "needsnew-1.0-py3-none-any.whl", requires_python),
+                               ("six", Path(six).name, None)):
+        page = folder / "simple" / name / "index.html"
+        page.parent.mkdir(parents=True)
+        attr = f' data-requires-python="{html.escape(needs)}"' if needs else ""
+        page.write_text(f'<html><body><a href="../../files/{wheel}"{attr}>{wheel}</a></body></html>')
+    return (folder / "simple").as_uri()
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_distribution_needing_a_newer_python_release_is_named(ws, wheelhouse, tmp_path, installer):
+    """The kernel's Python is a newer patch release than the target's (3.11.7 and 3.11.2, say)
+    and one of its pins needs it (as soupsieve needs >=3.11.5): the build says which
+    distribution needs which Python, and keeps the installer's lines whole, not from their
+    middle."""
+    major, minor, micro = sys.version_info[:3]
+    needed = f">={major}.{minor}.{micro + 1}"
+    index = index_needing(tmp_path / "index", wheelhouse, needed)
+    spec = EnvironmentSpec(PY, ("needsnew==1.0", "six==1.16.0"), python_full=f"{major}.{minor}.{micro + 1}")
+    record = ws.environments.build(spec, options=BuildOptions(installer=installer, index_url=index))
+    assert record["state"] == "failed", record
+    here = "%d.%d.%d" % sys.version_info[:3]
+    lines = record["error"].splitlines()
+    assert lines[0] == (f"installing the distributions failed: needsnew 1.0 needs Python {needed}; "
+                        f"the environment's Python here is {here} (the kernel's is "
+                        f"{major}.{minor}.{micro + 1})"), record["error"]
+    assert lines[1].startswith(f"Install a Python {PY} release it takes on the target"), lines
+    log = (ws.root / ".mlws" / "environments" / "logs" / f"{spec.hash}.log").read_text()
+    assert lines[2:] and all(line in log.splitlines() for line in lines[2:]), lines  # whole lines
+    out = CliRunner().invoke(main, ["-w", ws.root, "env", "build", "--from-spec", _spec_file(ws, spec),
+                                    "--installer", installer, "--index-url", index])
+    assert out.exit_code == 7 and f"needsnew 1.0 needs Python {needed}" in out.output, out.output
+
+
 def test_a_local_package_is_built_from_its_source_once(ws, wheelhouse, tmp_path):
     project = tiny_project(tmp_path / "tiny")
     pkg = LocalPackage("tinypkg", "0.1.0", content_hash(project), source=str(project), editable=True)

@@ -215,7 +215,8 @@ class EnvironmentService:
         self._start(target, spec, place, actor)
         try:
             wheels = self.local_wheels(spec, options)
-            result = builder.build(place, env_hash, spec.python, spec.packages, wheels, options)
+            result = builder.build(place, env_hash, spec.python, spec.packages, wheels, options,
+                                   python_full=spec.python_full)
         except MlwsError as exc:
             result = {"state": FAILED, "built": False, "reason": str(exc)}
         self._finish(target, env_hash, result)

@@ -178,18 +178,26 @@ function DriftBox(props: { drift: Drift; target: string; onBuild: () => void; on
       return <div className="mlws-SubmitDrift mlws-mod-quiet">Submitting without building: the run uses what {target} has.</div>;
     case 'failed':
     case 'warning': {
-      const lines = drift.kind === 'failed' ? [drift.text] : drift.lines;
       const system = drift.kind === 'warning' && drift.system === true;
+      // a failed build: its reason (the first line), then the installer's lines as it printed them
+      const [reason, ...output] = drift.kind === 'failed' ? drift.text.split('\n') : [''];
       return (
         <div className="mlws-SubmitDrift mlws-mod-warn" role="alert">
           <div className="mlws-SubmitDriftTitle">
             {drift.kind === 'failed' ? `The build on ${target} failed` : `${target}'s environment differs from the kernel's`}
           </div>
-          <ul>
-            {lines.map((line, i) => (
-              <li key={i}>{line}</li>
-            ))}
-          </ul>
+          {drift.kind === 'failed' ? (
+            <>
+              <p className="mlws-SubmitDriftReason">{reason}</p>
+              {output.length > 0 && <pre className="mlws-SubmitDriftOutput">{output.join('\n')}</pre>}
+            </>
+          ) : (
+            <ul>
+              {drift.lines.map((line, i) => (
+                <li key={i}>{line}</li>
+              ))}
+            </ul>
+          )}
           <div className="mlws-SubmitDriftActions">
             {!system && (
               <button type="button" className="jp-mod-styled jp-mod-accept mlws-SubmitBuild" onClick={props.onBuild}>
