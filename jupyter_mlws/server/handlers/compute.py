@@ -31,8 +31,9 @@ class ComputeTargetsHandler(MlwsHandler):
 
 
 class ComputeTargetHandler(MlwsHandler):
-    """GET a target's settings; PATCH ``{"secrets": [...]}`` (its default secrets' names) and
-    DELETE it (contributors and owners)."""
+    """GET a target's settings; PATCH ``{"secrets"?: [...], "python"?, "env"?}`` (its default
+    secrets' names, its interpreter, what its runs execute with) and DELETE it (contributors
+    and owners)."""
 
     auth_resource = "mlws:compute"
 
@@ -47,7 +48,8 @@ class ComputeTargetHandler(MlwsHandler):
     async def patch(self, target):
         body = self.body()
         ws = await self.ws()
-        self.reply(await self.call(ws.compute.update, target, secrets=body["secrets"],
+        self.reply(await self.call(ws.compute.update, target, secrets=body.get("secrets"),
+                                   python=body.get("python"), env=body.get("env"),
                                    actor=self.actor, check_actor=self.app.enforce_roles))
 
     @web.authenticated
