@@ -453,6 +453,10 @@ class Workspace:
             record = None
         if record is not None and record["type"] in ("ssh", "vm"):
             return self._ssh_place(record)
+        if record is not None and record["type"] == "dask" and record.get("env") == "build":
+            raise InvalidInput(f"runs on dask target {target!r} build their environment on the "
+                               "workers' machines themselves (env build), the first time a run "
+                               "needs it: nothing is built from here")
         if record is not None and record["type"] == "dask":
             raise InvalidInput(f"runs on dask target {target!r} execute with its workers' own "
                                "Python: environments are not built there (install what the "

@@ -345,7 +345,9 @@ class EnvironmentService:
 
         ``local`` with no environment built is answered at once (``state`` current, from the
         records alone): runs there use this interpreter, as always; so is a target where no
-        environment is built (a dask target: runs use its workers' Python).
+        environment is built (a dask target: runs use its workers' Python).  ``build`` on a
+        target whose runs use its own Python (``env: system``) is refused (InvalidInput): nothing
+        would use what it built.
         """
         from pathlib import Path
 
@@ -366,6 +368,12 @@ class EnvironmentService:
             spec = self.of_kernel(name)
             if not build:
                 return self._diff(spec, target, place)
+            if place.system:
+                raise InvalidInput(
+                    f"runs on {target} use the host's own Python ({place.python}) as it is (env "
+                    "system): no environment is built for them, so --build-env has nothing to do. "
+                    f"Install what the notebook needs with that Python, or have the target build "
+                    f"each run's environment ('mlws compute update {target} --env build')")
             python = self._ensure(spec, target, place, options or BuildOptions())[0]
         finally:
             place.close()

@@ -37,7 +37,7 @@ type Drift =
   | { kind: 'building' }
   | { kind: 'built'; text: string }
   | { kind: 'failed'; text: string }
-  | { kind: 'going-on' };
+  | { kind: 'going-on'; system?: boolean };
 
 /** A target as the select offers it: its name, type, where and its state here. */
 export function targetLabel(target: ITarget): string {
@@ -150,7 +150,12 @@ export function ComputeChoice(props: {
         </div>
       )}
       {secrets && <div className="mlws-Hint mlws-SubmitComputeSecrets">Runs on {chosen} are given its secrets: {secrets}.</div>}
-      <DriftBox drift={drift} target={chosen} onBuild={() => void build()} onGoOn={() => setDrift({ kind: 'going-on' })} />
+      <DriftBox
+        drift={drift}
+        target={chosen}
+        onBuild={() => void build()}
+        onGoOn={() => setDrift({ kind: 'going-on', system: drift.kind === 'warning' && drift.system === true })}
+      />
     </div>
   );
 }
@@ -175,7 +180,13 @@ function DriftBox(props: { drift: Drift; target: string; onBuild: () => void; on
         </div>
       );
     case 'going-on':
-      return <div className="mlws-SubmitDrift mlws-mod-quiet">Submitting without building: the run uses what {target} has.</div>;
+      return (
+        <div className="mlws-SubmitDrift mlws-mod-quiet">
+          {drift.system
+            ? `Submitting: runs on ${target} use the host's own Python and its packages as they are.`
+            : `Submitting without building first: the run builds the kernel's environment on ${target} as it starts (a first build may take minutes).`}
+        </div>
+      );
     case 'failed':
     case 'warning': {
       const system = drift.kind === 'warning' && drift.system === true;

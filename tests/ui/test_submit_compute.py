@@ -94,6 +94,9 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
     assert drift.locator("button.mlws-SubmitBuild").count() == 0
     assert "use the host's own Python and packages: install what the notebook needs there" in \
         drift.locator(".mlws-Hint").inner_text()
+    drift.locator("button.mlws-SubmitGoOn").click()  # nothing is built there: it says so
+    assert dialog.locator(".mlws-SubmitDrift").inner_text() == \
+        "Submitting: runs on sys use the host's own Python and its packages as they are."
     # an env: build ssh target where nothing is built: the warning mlws run submit gives, with its choices
     select.select_option("box")
     drift = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn")
@@ -107,7 +110,8 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
     dialog.locator(".mlws-SubmitExperiment").fill("ui-compute")
     page.screenshot(path=str(SCREENSHOTS / "submit-compute.png"))
     drift.locator("button.mlws-SubmitGoOn").click()
-    assert "Submitting without building" in dialog.locator(".mlws-SubmitDrift").inner_text()
+    assert dialog.locator(".mlws-SubmitDrift").inner_text().startswith(
+        "Submitting without building first: the run builds the kernel's environment on box as it starts")
 
     # a build that fails on the host (its pip has no index): the reason, then the installer's
     # own lines, whole and wrapped inside the box
