@@ -165,13 +165,15 @@ class EnvironmentService:
             return [self._record(r) for r in conn.execute(query).mappings()]
 
     def show(self, ref: str) -> dict:
-        """One environment: ``{hash, short_hash, spec, targets: [records]}`` (a record: target,
-        state, path, error, installer, size_bytes, build_seconds, builds, python, packages,
-        created_at, created_by, updated_at, last_used_at; times in ms).
+        """One environment: ``{hash, short_hash, spec, targets: [records], run}`` (a record:
+        target, state, path, error, installer, size_bytes, build_seconds, builds, python,
+        packages, created_at, created_by, updated_at, last_used_at; times in ms).
 
         ``ref`` is its hash or a unique prefix of :data:`MIN_PREFIX`+ hex digits (a run's
-        ``env_hash``).  Raises InvalidInput for a malformed one, NotFound for one that was
-        never built (or an ambiguous prefix: Conflict).
+        ``env_hash``).  An environment built nowhere yet that a run executed in is shown from
+        that run's record (``targets`` empty, ``run`` the newest such run's id; None otherwise).
+        Raises InvalidInput for a malformed one, NotFound for one neither built nor recorded by
+        a run, Conflict for an ambiguous prefix.
         """
         ref = _check_ref(ref)
         with self.db.read() as conn:
@@ -179,16 +181,33 @@ class EnvironmentService:
                                 ).mappings().all()
         hashes = sorted({r["hash"] for r in rows})
         if not hashes:
-            raise NotFound(f"no environment {ref} has been built: 'mlws env list' shows those "
-                           "that were; build one with 'mlws env build --from-run RUN'")
+            return self._show_of_run(ref)
         if len(hashes) > 1:
-            from ..errors import Conflict
-
-            raise Conflict(f"{ref} is the start of {len(hashes)} environments' hashes: give more "
-                           "digits")
+            raise _ambiguous(ref, len(hashes))
         return {"hash": hashes[0], "short_hash": hashes[0][:SHORT],
                 "spec": shown_spec(json.loads(rows[0]["spec"])),
-                "targets": [self._record(r) for r in rows]}
+                "targets": [self._record(r) for r in rows], "run": None}
+
+    def _show_of_run(self, ref: str) -> dict:
+        """:meth:`show` of an environment built nowhere: the spec the newest run whose
+        ``env_hash`` starts with ``ref`` recorded."""
+        tags, runs = S.tags, S.runs
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(tags.c.value, runs.c.id).join(runs, runs.c.pk == tags.c.run_pk)
+                .where(tags.c.key == "env_hash", tags.c.value.like(ref[:SHORT] + "%"))
+                .order_by(runs.c.start_time.desc())).all()
+        found = [(h, run_id) for h, run_id in found if h.startswith(ref[:len(h)])]
+        if not found:
+            raise NotFound(f"no environment {ref} has been built, and no run executed in one: "
+                           "'mlws env list' shows those built; a run's env_hash (mlws run show "
+                           "RUN) names the one it executed in")
+        if len({h for h, _ in found}) > 1:
+            raise _ambiguous(ref, len({h for h, _ in found}))
+        run_id = found[0][1]
+        spec = self.of_run(run_id)
+        return {"hash": spec.hash, "short_hash": spec.short_hash,
+                "spec": shown_spec(spec.to_dict()), "targets": [], "run": run_id}
 
     # -- building -------------------------------------------------------------------------------
 
@@ -477,6 +496,12 @@ def _probe_system(place) -> dict | str:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _ambiguous(ref: str, count: int):
+    from ..errors import Conflict
+
+    return Conflict(f"{ref} is the start of {count} environments' hashes: give more digits")
 
 
 def _check_ref(ref: object) -> str:
