@@ -436,6 +436,15 @@ def test_no_private_key_file_is_ever_written(ws, sshd, box):
     assert hits == []
 
 
+def test_the_checks_after_a_failed_one_are_skipped(ws, sshd, key):
+    """What ``compute test`` prints after a FAIL never reads as if the target could run work."""
+    create(ws, sshd, name="nopy", accept_host_key=True, python="/nowhere/python3")
+    r = mlws(ws, "compute", "test", "nopy")
+    assert r.exit_code == 1
+    assert report_lines(r.stdout)[5:] == [("python", "FAIL"), ("jupyter_mlws", "SKIP"),
+                                          ("disk", "SKIP")], r.stdout
+
+
 def test_build_env_on_a_target_running_the_hosts_python_is_refused(ws, sshd, key, tmp_path):
     """``--build-env`` on an ``env: system`` target would build what no run there uses: refused
     before anything is built or recorded, saying what to do instead."""

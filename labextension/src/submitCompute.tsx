@@ -8,7 +8,7 @@
 
 import * as React from 'react';
 
-import { ITarget, lastTests, targetWhere, testState } from './compute';
+import { ITarget, lastTests, targetSecrets, targetWhere, testState } from './compute';
 import { errorMessage, query, requestAPI } from './request';
 
 /** `GET environments/check`: `state` same, current, none or differs, said in `lines`; `system`:
@@ -46,13 +46,6 @@ export function targetLabel(target: ITarget): string {
   }
   const state = testState(lastTests.of(target));
   return `${target.name} (${target.type} · ${targetWhere(target)} · ${state === 'ok' ? 'tested OK' : state === 'fail' ? 'last test failed' : 'untested'})`;
-}
-
-/** The secrets a target gives every run, as `NAME as ENVVAR, ...` (empty: none). */
-export function targetSecrets(target: ITarget | undefined): string {
-  return Object.entries(target?.secrets ?? {})
-    .map(([env, name]) => `${name} as ${env}`)
-    .join(', ');
 }
 
 /**
