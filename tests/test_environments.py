@@ -310,10 +310,16 @@ def test_prune_removes_unused_environments_only(ws, wheelhouse):
     assert [r["hash"] for r in ws.environments.list()] == [used.hash]
     # pruned, it is built again when needed
     assert not ws.environments.build(old, options=offline(wheelhouse))["reused"]
+    # 0s: every environment, however recently used (it said '0s' is not a duration)
+    removed = ws.environments.prune(unused_for="0s")["removed"]
+    assert sorted(r["hash"] for r in removed) == sorted([old.hash, used.hash])
+    assert ws.environments.list() == []
+    pruned = CliRunner().invoke(main, ["-w", ws.root, "env", "prune", "--unused-for", "0s"])
+    assert pruned.exit_code == 0 and pruned.output == "no environment unused for 0s\n", pruned.output
 
 
 def test_bad_input_is_refused_clearly(ws):
-    for bad in ("30", "thirty days", "-1d", "0d", ""):
+    for bad in ("30", "thirty days", "-1d", ""):
         with pytest.raises(InvalidInput, match="is not a duration: a number and a unit"):
             ws.environments.prune(unused_for=bad)
     with pytest.raises(NotFound, match="no environment abcdef123456 has been built"):

@@ -159,7 +159,8 @@ def _me() -> str:
 @env.command("prune")
 @_COMPUTE
 @click.option("--unused-for", default="30d", show_default=True,
-              help="Remove environments not used for this long: 30d, 12h, 90m.")
+              help="Remove environments not used for this long: 30d, 12h, 90m; 0s: all (but "
+                   "one being built).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors

@@ -50,16 +50,17 @@ MIN_PREFIX = 6
 
 
 def parse_duration(text: object, what: str = "--unused-for") -> float:
-    """Seconds in a duration such as ``30d``, ``12h``, ``90m``, ``45s``, ``2w`` (> 0).
+    """Seconds in a duration such as ``30d``, ``12h``, ``90m``, ``45s``, ``2w``, or ``0s`` (>= 0:
+    for ``prune``, every environment not being built).
 
     Raises InvalidInput saying what a duration looks like.
     """
-    if isinstance(text, (int, float)) and not isinstance(text, bool) and text > 0:
+    if isinstance(text, (int, float)) and not isinstance(text, bool) and text >= 0:
         return float(text)
     m = _DURATION.match(text) if isinstance(text, str) else None
-    if not m or float(m.group(1)) <= 0:
+    if not m:
         raise InvalidInput(f"{what} {text!r} is not a duration: a number and a unit, e.g. 30d, "
-                           "12h, 90m, 45s or 2w")
+                           "12h, 90m, 45s or 2w (0s: however recently used)")
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
@@ -312,15 +313,16 @@ class EnvironmentService:
 
     def prune(self, target: str | None = None, *, unused_for: object = DEFAULT_UNUSED) -> dict:
         """Remove the environments (of ``target``, else of every target) not used for
-        ``unused_for`` (a duration: ``30d``, ``12h``; or seconds), failed ones included, from
-        their targets and the records.  One being built is left alone.
+        ``unused_for`` (a duration: ``30d``, ``12h``; or seconds; ``0s``: however recently
+        used), failed ones included, from their targets and the records.  One being built is
+        left alone.
 
         Returns ``{"removed": [records], "errors": [{target, hash, error}]}`` (a target that
         could not be reached keeps its environments and records).
         """
         cutoff = self._now() - int(parse_duration(unused_for) * 1000)
         query = select(T).where(and_(T.c.state != BUILDING,
-                                     func.coalesce(T.c.last_used_at, T.c.updated_at) < cutoff))
+                                     func.coalesce(T.c.last_used_at, T.c.updated_at) <= cutoff))
         if target is not None:
             self._check_target(target)  # an unknown target is an error, not an empty answer
             query = query.where(T.c.target == target)
