@@ -145,9 +145,17 @@ class ArtifactService:
         """Store snapshot files (from :func:`jupyter_mlws.snapshot.collect`); return the bytes.
 
         A file whose name could not be downloaded safely (a backslash, a control
-        character) is left out.
+        character) is left out.  InvalidInput names a file that cannot be read (anymore).
         """
-        entries = [(f.path, *self.blobs.put_file(f.abspath)) for f in files if _safe_name(f.path)]
+        from .snapshot import READ_ERRORS, unreadable
+
+        entries = []
+        for f in files:
+            if _safe_name(f.path):
+                try:
+                    entries.append((f.path, *self.blobs.put_file(f.abspath)))
+                except READ_ERRORS as exc:
+                    raise unreadable(f.path, exc.strerror or type(exc).__name__) from None
         self.runs.add_files(run_id, SNAPSHOT, entries)
         return sum(e[2] for e in entries)
 

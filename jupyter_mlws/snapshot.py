@@ -18,7 +18,9 @@ skipping what is ignored or never source:
   file that a ``.gitignore`` excludes.
 
 Ignored folders are pruned without being read.  Folders that cannot be read
-are skipped.
+are skipped.  A file that cannot be read is an error naming it (:func:`unreadable`), as
+``git add`` refuses one: a snapshot that silently lacks a file would not be the code that ran;
+ignore it (``.mlwsignore``) or make it readable.
 """
 
 import os
@@ -167,6 +169,8 @@ def _add(walk: _Walk, entry: os.DirEntry, rel: str) -> None:
         size = entry.stat().st_size
     except OSError:
         return
+    if not os.access(entry.path, os.R_OK):
+        raise unreadable(rel, "permission denied")
     walk.files.append(SnapshotFile(rel, os.path.join(walk.root, rel), size))
     walk.total += size
     parent = rel.rpartition("/")[0]
@@ -235,6 +239,20 @@ def _too_large(walk: _Walk) -> InvalidInput:
     )
 
 
+def unreadable(rel: str, why: str) -> InvalidInput:
+    """The error of a snapshot file ``rel`` (relative to the snapshot's folder) that cannot be
+    read, ``why`` (e.g. ``permission denied``): what to do, and no path of this machine."""
+    return InvalidInput(
+        f"cannot read {rel!r} for the run's source snapshot ({why}): make it readable, or leave "
+        f"it out of snapshots with a line '{rel}' in a .mlwsignore file in the folder (same syntax "
+        "as .gitignore), or turn the snapshot off (snapshot=False in Python, --no-snapshot on the "
+        "command line)")
+
+
+#: what reading a snapshot file may fail with that is the file's (not the store's) fault
+READ_ERRORS = (PermissionError, FileNotFoundError, IsADirectoryError)
+
+
 def collect(
     root: str | os.PathLike,
     max_bytes: int = 300 * 1024 * 1024,
@@ -261,9 +279,9 @@ def collect(
     Raises
     ------
     InvalidInput
-        If ``root`` is not a folder, or if the files exceed either limit; the
+        If ``root`` is not a folder, or if the files exceed either limit (the
         message lists the largest files and folders seen and how to leave them
-        out.
+        out), or if a file cannot be read (:func:`unreadable`).
     """
     real = os.path.realpath(root)
     if not os.path.isdir(real):

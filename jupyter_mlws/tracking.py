@@ -203,9 +203,9 @@ class Tracking:
         record = self.runs.create(
             experiment, name=name, description=description, parent_id=parent_id, tags=tags,
             source_type=source_type, source_name=source_name, git=git_info(snap_dir))
-        run = self.handle(record, self.writer(record.id))
         if files:
-            self.artifacts.store_snapshot(record.id, files)
+            self._store_snapshot(record.id, files)
+        run = self.handle(record, self.writer(record.id))
         outputs_dir = os.path.abspath(outputs) if outputs and parent is None else None
         return activate(run, outputs_dir)
 
@@ -230,10 +230,18 @@ class Tracking:
 
         record = self.runs.create(experiment, name=name, tags=tags, source_type="command",
                                   source_name=command, git=git_info(cwd))
-        run = activate(self.handle(record, self.writer(record.id)), str(cwd / "outputs"))
         if files:
-            self.artifacts.store_snapshot(record.id, files)
-        return run
+            self._store_snapshot(record.id, files)
+        return activate(self.handle(record, self.writer(record.id)), str(cwd / "outputs"))
+
+    def _store_snapshot(self, run_id: str, files) -> None:
+        """Store a new run's snapshot; when that fails (a file that cannot be read, a full disk)
+        the run ends ``failed`` saying why, and the error is raised: nothing stays running."""
+        try:
+            self.artifacts.store_snapshot(run_id, files)
+        except BaseException as exc:
+            self.runs.end(run_id, R.FAILED, f"could not be started: its snapshot: {exc}")
+            raise
 
     def start_session(self, notebook: str, *, kernel: str = "unknown",
                       cwd: str | os.PathLike | None = None) -> Run:

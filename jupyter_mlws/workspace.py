@@ -162,8 +162,6 @@ class Workspace:
         self.tracking.end_all()
         if self._compute is not None:
             self._compute.close()
-        for shell in self.__dict__.get("_ssh_shells", {}).values():
-            shell.close()
         self.db.dispose()
 
     def __enter__(self) -> "Workspace":
@@ -467,7 +465,7 @@ class Workspace:
 
         return EnvironmentService(self.db, places=self._environment_place,
                                   wheels=WheelCache(self.root / ".mlws" / "wheels", find_uv()),
-                                  runs=self.runs, artifacts=self.artifacts)
+                                  runs=self.runs, artifacts=self.artifacts, root=self.root)
 
     def _environment_place(self, target: str):
         """Where compute target ``target`` keeps its environments: ``local``, the workspace's
@@ -484,6 +482,10 @@ class Workspace:
             record = None
         if record is not None and record["type"] in ("ssh", "vm"):
             return self._ssh_place(record)
+        if record is not None and record["type"] == "dask" and record.get("env") == "build":
+            raise InvalidInput(f"runs on dask target {target!r} build their environment on the "
+                               "workers' machines themselves (env build), the first time a run "
+                               "needs it: nothing is built from here")
         if record is not None and record["type"] == "dask":
             raise InvalidInput(f"runs on dask target {target!r} execute with its workers' own "
                                "Python: environments are not built there (install what the "
@@ -493,19 +495,22 @@ class Workspace:
 
     def _ssh_place(self, record: dict):
         """Where ssh target ``record`` keeps its environments: ``WORKDIR/environments`` on its
-        host, reached through one connection per target kept by this workspace."""
+        host, reached through a connection of its own (the environment service closes it when
+        the operation that needed it ends: no idle connection stays open)."""
         import posixpath
 
         from .compute.ssh.shell import SSHShell
         from .environments.builder import Place
 
         name = record["name"]
-        shells = self.__dict__.setdefault("_ssh_shells", {})
-        if name not in shells:
-            shells[name] = SSHShell(name, lambda: self.compute.connect(name, check_actor=False))
-        shell = shells[name]
-        return Place(shell=shell, root=posixpath.join(shell.absolute(record["workdir"]), "environments"),
-                     python=record["python"], system=record.get("env", "system") != "build")
+        shell = SSHShell(name, lambda: self.compute.connect(name, check_actor=False))
+        try:
+            root = posixpath.join(shell.absolute(record["workdir"]), "environments")
+        except BaseException:
+            shell.close()
+            raise
+        return Place(shell=shell, root=root, python=record["python"],
+                     system=record.get("env", "system") != "build")
 
     # -- compute and notebooks ----------------------------------------------------
 

@@ -144,6 +144,15 @@ def own_executor_python(user: LoginUser) -> tuple[str, Callable[[], None]]:
     return str(wrapper), remove
 
 
+def connections_to(port: int, pid: int | None = None) -> int:
+    """How many TCP connections process ``pid`` (default: this one) holds open to 127.0.0.1:``port``
+    (an sshd's: each SSH connection, its SFTP session included, is one)."""
+    import psutil
+
+    return sum(1 for c in psutil.Process(pid).net_connections(kind="tcp")
+               if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+
+
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:

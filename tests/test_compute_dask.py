@@ -9,7 +9,9 @@ and the address, and queues nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +20,16 @@ from jupyter_mlws.compute.base import Handle
 from jupyter_mlws.compute.failures import StepFailed
 from jupyter_mlws.store import schema as S
 from mlws_testing import fresh_target, free_port, remote_project
+
+NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+
+
+def cli(ws, *args):
+    from click.testing import CliRunner
+
+    from jupyter_mlws.cli import main
+
+    return CliRunner().invoke(main, ["-w", str(ws.root), *map(str, args)], catch_exceptions=False)
 
 
 def dead_address() -> str:
@@ -127,6 +139,24 @@ def test_a_run_on_a_local_cluster_records_what_a_local_run_records(dask_ws):
     wait_until(lambda: target.poll(handle) == "exited")  # the task ends (and is forgotten) after the run
     log = target.logs(handle)["worker.log"].decode()
     assert log.startswith(f"--- attempt {data['key']}.") and "the run ended completed" in log
+    assert "mlws_run_" not in log  # no token
+
+
+def test_a_runs_worker_log_is_stored_with_it_and_a_cancel_ends_it_canceled(dask_ws):
+    """What the executor logged on the worker is stored with the run (``mlws run logs``), as an
+    ssh run's ssh-runner.log; a run canceled while its cell executes on a worker (whose thread
+    cannot be interrupted: its kernel is killed) ends canceled, not failed."""
+    ws, notebook = dask_ws
+    slow = Path(shutil.copy(NOTEBOOKS / "slow.ipynb", notebook.parent / "slow.ipynb"))
+    run = ws.submit_notebook(slow, {"seconds": 120}, compute="lc")
+    wait_until(lambda: b"sleeping" in ws.run_logs(run.id).get("stdout.log", b""))
+    ended = ws.cancel_run(run.id, grace=60)
+    assert (ended.status, ended.record.error) == ("canceled", "canceled")  # its executor ended it
+    key = ws.compute.target_of(run.id)[1]["key"]
+    shown = cli(ws, "run", "logs", run.id)
+    assert shown.exit_code == 0 and "==> worker.log <==" in shown.output, shown.output
+    log = cli(ws, "run", "logs", run.id, "--name", "worker.log").output
+    assert log.startswith(f"--- attempt {key}.") and "ZMQError" not in log, log
     assert "mlws_run_" not in log  # no token
 
 

@@ -10,6 +10,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import stat
 import subprocess
 import sys
@@ -433,3 +434,26 @@ def test_no_private_key_file_is_ever_written(ws, sshd, box):
                 except OSError:
                     continue
     assert hits == []
+
+
+def test_the_checks_after_a_failed_one_are_skipped(ws, sshd, key):
+    """What ``compute test`` prints after a FAIL never reads as if the target could run work."""
+    create(ws, sshd, name="nopy", accept_host_key=True, python="/nowhere/python3")
+    r = mlws(ws, "compute", "test", "nopy")
+    assert r.exit_code == 1
+    assert report_lines(r.stdout)[5:] == [("python", "FAIL"), ("jupyter_mlws", "SKIP"),
+                                          ("disk", "SKIP")], r.stdout
+
+
+def test_build_env_on_a_target_running_the_hosts_python_is_refused(ws, sshd, key, tmp_path):
+    """``--build-env`` on an ``env: system`` target would build what no run there uses: refused
+    before anything is built or recorded, saying what to do instead."""
+    create(ws, sshd, name="sysbox", accept_host_key=True, python="/nowhere/python3")
+    notebook = shutil.copy(Path(__file__).parent / "notebooks" / "train.ipynb", tmp_path / "t.ipynb")
+    r = mlws(ws, "run", "submit", notebook, "--compute", "sysbox", "--build-env")
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("error: runs on sysbox use the host's own Python (/nowhere/python3) as "
+                               "it is (env system): no environment is built for them, so --build-env "
+                               "has nothing to do."), r.stderr
+    assert "'mlws compute update sysbox --env build'" in r.stderr
+    assert ws.search_runs() == [] and ws.environments.list("sysbox") == []

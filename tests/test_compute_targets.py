@@ -243,3 +243,29 @@ def test_compute_show_labels_every_row_of_an_ssh_target(ws):
     assert [line.split()[:3] for line in lines if line.startswith(("host key", "public key"))] == [
         ["host", "key:", ws.compute.get("box")["host_key_fingerprint"]],
         ["public", "key:", "ssh-ed25519"]]
+
+
+def test_update_changes_python_and_env_checked_as_at_creation(ws):
+    ws.compute.create("gpu", "ssh", host="127.0.0.1", user="alice", host_key=ED25519)
+    ws.compute.create("farm", "dask", address="tcp://127.0.0.1:8786")
+    out = mlws(ws, "compute", "update", "gpu", "--python", "/opt/venv/bin/python", "--env", "build")
+    assert out.exit_code == 0 and out.stdout == \
+        "compute target gpu python: /opt/venv/bin/python; env: build\n", out.output
+    shown = mlws(ws, "compute", "show", "gpu").stdout
+    assert "\npython:      /opt/venv/bin/python\n" in shown and "\nenv:         build\n" in shown, shown
+    target = ws.compute.get("gpu")
+    # what create refuses, update refuses, and nothing changes
+    for args, message in ((["--python", "~/venv/bin/python"], "is not an absolute path"),
+                          (["--python", "venv/bin/python"], "is not an absolute path"),
+                          (["--env", "conda"], "Invalid value for '--env'"),
+                          ([], "say what to change")):
+        out = mlws(ws, "compute", "update", "gpu", *args)
+        assert out.exit_code == 2 and message in out.stderr, (args, out.output)
+    with pytest.raises(InvalidInput, match="python is not a setting of dask targets"):
+        ws.compute.update("farm", python="python3")
+    with pytest.raises(InvalidInput, match="host cannot be changed: only python, env can"):
+        ws.compute.update("gpu", host="elsewhere")
+    with pytest.raises(Conflict, match="local target is built in"):
+        ws.compute.update("local", env="build")
+    assert ws.compute.get("gpu") == target and ws.compute.get("farm")["env"] == "system"
+    assert ws.compute.update("farm", env="build")["env"] == "build"

@@ -129,7 +129,8 @@ def test_built_once_then_reused_by_another_process(ws, wheelhouse):
     first = ws.environments.build(spec, options=offline(wheelhouse))
     assert first["state"] == "ready" and not first["reused"] and first["builds"] == 1
     assert first["installer"] == "uv" and first["size_bytes"] > 0
-    assert imports(env_python(ws, spec), "six").startswith(first["path"])
+    assert first["path"] == f".mlws/environments/envs/{spec.hash}"  # below the workspace's folder
+    assert imports(env_python(ws, spec), "six").startswith(str(ws.root / first["path"]))
     # a second build anywhere (another process: the CLI) runs no builder
     again = CliRunner().invoke(main, ["-w", ws.root, "env", "build", "--from-spec", _spec_file(ws, spec),
                                       "--no-index", "--find-links", wheelhouse])
@@ -178,11 +179,63 @@ def test_a_failed_build_names_the_package_and_leaves_nothing_built(ws, wheelhous
     assert record["state"] == "failed" and not record["reused"]
     assert "installing the distributions failed" in record["error"]
     assert "no-such-package-mlws" in record["error"]
-    assert not Path(record["path"]).exists()
+    assert not (ws.root / record["path"]).exists()
     assert ws.environments.list("local")[0]["state"] == "failed"
     with pytest.raises(BuildFailed, match="no-such-package-mlws"):
         ws.environments.ensure(spec, "local", options=offline(wheelhouse))
     assert ws.environments.diff(current(), "local")["state"] == "current"  # nothing ready there
+
+
+def index_needing(folder: Path, wheelhouse: Path, requires_python: str) -> str:
+    """A package index in ``folder`` (PEP 503, as files: ``file://`` URLs) holding the
+    wheelhouse's ``six`` and ``needsnew`` 1.0, a wheel that needs ``requires_python`` (said in
+    the index, as PyPI says it); the index's URL."""
+    import html
+    import zipfile
+
+    files = folder / "files"
+    files.mkdir(parents=True)
+    meta = f"Metadata-Version: 2.1\nName: needsnew\nVersion: 1.0\nRequires-Python: {requires_python}\n"
+    content = {"needsnew/__init__.py": "", "needsnew-1.0.dist-info/METADATA": meta,
+               "needsnew-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\n"
+                                               "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = "".join(f"{name},,\n" for name in content) + "needsnew-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(files / "needsnew-1.0-py3-none-any.whl", "w") as whl:
+        for name, text in {**content, "needsnew-1.0.dist-info/RECORD": record}.items():
+            whl.writestr(name, text)
+    six = shutil.copy(next(wheelhouse.glob("six-*.whl")), files)
+    for name, wheel, needs in (("needsnew", "needsnew-1.0-py3-none-any.whl", requires_python),
+                               ("six", Path(six).name, None)):
+        page = folder / "simple" / name / "index.html"
+        page.parent.mkdir(parents=True)
+        attr = f' data-requires-python="{html.escape(needs)}"' if needs else ""
+        page.write_text(f'<html><body><a href="../../files/{wheel}"{attr}>{wheel}</a></body></html>')
+    return (folder / "simple").as_uri()
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_distribution_needing_a_newer_python_release_is_named(ws, wheelhouse, tmp_path, installer):
+    """The kernel's Python is a newer patch release than the target's (3.11.7 and 3.11.2, say)
+    and one of its pins needs it (as soupsieve needs >=3.11.5): the build says which
+    distribution needs which Python, and keeps the installer's lines whole, not from their
+    middle."""
+    major, minor, micro = sys.version_info[:3]
+    needed = f">={major}.{minor}.{micro + 1}"
+    index = index_needing(tmp_path / "index", wheelhouse, needed)
+    spec = EnvironmentSpec(PY, ("needsnew==1.0", "six==1.16.0"), python_full=f"{major}.{minor}.{micro + 1}")
+    record = ws.environments.build(spec, options=BuildOptions(installer=installer, index_url=index))
+    assert record["state"] == "failed", record
+    here = "%d.%d.%d" % sys.version_info[:3]
+    lines = record["error"].splitlines()
+    assert lines[0] == (f"installing the distributions failed: needsnew 1.0 needs Python {needed}; "
+                        f"the environment's Python here is {here} (the kernel's is "
+                        f"{major}.{minor}.{micro + 1})"), record["error"]
+    assert lines[1].startswith(f"Install a Python {PY} release it takes on the target"), lines
+    log = (ws.root / ".mlws" / "environments" / "logs" / f"{spec.hash}.log").read_text()
+    assert lines[2:] and all(line in log.splitlines() for line in lines[2:]), lines  # whole lines
+    out = CliRunner().invoke(main, ["-w", ws.root, "env", "build", "--from-spec", _spec_file(ws, spec),
+                                    "--installer", installer, "--index-url", index])
+    assert out.exit_code == 7 and f"needsnew 1.0 needs Python {needed}" in out.output, out.output
 
 
 def test_a_local_package_is_built_from_its_source_once(ws, wheelhouse, tmp_path):
@@ -206,6 +259,42 @@ def test_a_local_package_is_built_from_its_source_once(ws, wheelhouse, tmp_path)
     assert failed["state"] == "failed" and "tinypkg's source changed" in failed["error"]
 
 
+def test_what_is_shown_holds_no_path_of_this_machine_and_still_builds(ws, wheelhouse, tmp_path):
+    """``env show --json`` / ``env list --json`` (and REST, the same records) name a local
+    environment by its folder in the workspace and a local package by name, version and content,
+    never where they are on this machine; the spec shown still builds (the package's wheel is in
+    the workspace's cache), and without that wheel the build says what to do."""
+    project = tiny_project(tmp_path / "tiny")
+    pkg = LocalPackage("tinypkg", "0.1.0", content_hash(project), source=str(project), editable=True)
+    spec = EnvironmentSpec(PY, ("six==1.16.0",), (pkg,))
+    assert ws.environments.build(spec, options=offline(wheelhouse))["state"] == "ready"
+    runner = CliRunner()
+    shown = runner.invoke(main, ["-w", ws.root, "env", "show", spec.short_hash, "--json"])
+    listed = runner.invoke(main, ["-w", ws.root, "env", "list", "--json"])
+    for out in (shown, listed):
+        assert out.exit_code == 0, out.output
+        assert str(tmp_path) not in out.output, out.output  # neither the workspace nor the source
+    info = json.loads(shown.output)
+    assert info["targets"][0]["path"] == json.loads(listed.output)[0]["path"] \
+        == f".mlws/environments/envs/{spec.hash}"
+    assert info["spec"]["local"] == [{"name": "tinypkg", "version": "0.1.0", "content": pkg.content,
+                                      "editable": True}]
+    # the spec shown (all of 'env show --json') builds again: the wheel comes from the cache
+    (tmp_path / "shown.json").write_text(shown.output)
+    shutil.rmtree(ws.root / ".mlws" / "environments" / "envs" / spec.hash)
+    build = ["-w", ws.root, "env", "build", "--from-spec", tmp_path / "shown.json", "--no-index",
+             "--find-links", wheelhouse]
+    again = runner.invoke(main, build)
+    assert again.exit_code == 0 and f"environment {spec.short_hash} ready on local (built" in again.output
+    assert str(tmp_path) not in again.output
+    shutil.rmtree(ws.root / ".mlws" / "environments" / "envs" / spec.hash)
+    shutil.rmtree(ws.root / ".mlws" / "wheels")
+    failed = runner.invoke(main, build)
+    assert failed.exit_code == 7
+    assert "local package tinypkg 0.1.0 has no wheel in this workspace's cache" in failed.output
+    assert "--from-run RUN" in failed.output
+
+
 def test_prune_removes_unused_environments_only(ws, wheelhouse):
     now = [1_800_000_000.0]
     ws.environments.clock = lambda: now[0]
@@ -221,10 +310,16 @@ def test_prune_removes_unused_environments_only(ws, wheelhouse):
     assert [r["hash"] for r in ws.environments.list()] == [used.hash]
     # pruned, it is built again when needed
     assert not ws.environments.build(old, options=offline(wheelhouse))["reused"]
+    # 0s: every environment, however recently used (it said '0s' is not a duration)
+    removed = ws.environments.prune(unused_for="0s")["removed"]
+    assert sorted(r["hash"] for r in removed) == sorted([old.hash, used.hash])
+    assert ws.environments.list() == []
+    pruned = CliRunner().invoke(main, ["-w", ws.root, "env", "prune", "--unused-for", "0s"])
+    assert pruned.exit_code == 0 and pruned.output == "no environment unused for 0s\n", pruned.output
 
 
 def test_bad_input_is_refused_clearly(ws):
-    for bad in ("30", "thirty days", "-1d", "0d", ""):
+    for bad in ("30", "thirty days", "-1d", ""):
         with pytest.raises(InvalidInput, match="is not a duration: a number and a unit"):
             ws.environments.prune(unused_for=bad)
     with pytest.raises(NotFound, match="no environment abcdef123456 has been built"):

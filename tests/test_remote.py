@@ -231,3 +231,52 @@ def test_a_process_given_a_run_token_logs_to_its_run_and_nothing_else(http_works
     for path in ws.root.rglob("*"):
         if path.is_file():
             assert token.encode() not in path.read_bytes(), path
+
+
+UNREADABLE_CLIENT = """
+import os, sys
+import jupyter_mlws as mlws
+from jupyter_mlws.errors import InvalidInput
+ws = mlws.Workspace.connect(os.environ["URL"], token=os.environ["TOKEN"])
+try:
+    ws.experiment("unreadable-snapshot").start_run(snapshot=".")
+except InvalidInput as exc:
+    print(f"refused: {exc}")
+    sys.exit(3)
+"""
+
+
+def test_an_unreadable_file_in_the_snapshot_folder_is_named_and_nothing_stays_running(http_workspace, sshd):
+    """A client whose project folder holds a file it may not read (another user's) is refused
+    clearly, naming the file relative to the folder, as ``git add`` refuses one, and no run is
+    left running.  The client runs as the test's login user (root reads every file)."""
+    import shutil
+    import uuid
+
+    from sshd import executor_python
+
+    folder = sshd.user.home / f"unreadable-{uuid.uuid4().hex[:8]}"
+    (folder / "data").mkdir(parents=True)
+    (folder / "train.py").write_text("print('train')\n")
+    (folder / "data" / "private.csv").write_text("a,b\n")
+    as_user = os.geteuid() == 0
+    if as_user:
+        subprocess.run(["chown", "-R", f"{sshd.user.name}:", str(folder)], check=True)
+        os.chown(folder / "data" / "private.csv", 0, 0)  # root's: the login user cannot read it
+    (folder / "data" / "private.csv").chmod(0o600 if as_user else 0)
+    try:
+        done = subprocess.run(
+            [executor_python(sshd.user), "-c", UNREADABLE_CLIENT], cwd=folder, capture_output=True,
+            text=True, timeout=120, user=sshd.user.name if as_user else None,
+            env={"URL": http_workspace.url, "TOKEN": http_workspace.token, "HOME": str(sshd.user.home),
+                 "PATH": os.environ["PATH"]})
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert done.stdout.startswith("refused: cannot read 'data/private.csv' for the run's source "
+                                  "snapshot (permission denied): make it readable, or leave it out "
+                                  "of snapshots with a line 'data/private.csv' in a .mlwsignore file"), done.stdout
+    assert str(folder) not in done.stdout
+    runs = [r for r in http_workspace.ws.search_runs(max_results=1000)
+            if r.record.experiment == "unreadable-snapshot"]
+    assert [r.status for r in runs if r.status in ("queued", "running")] == []

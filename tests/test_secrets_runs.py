@@ -139,7 +139,7 @@ def test_secret_commands_read_values_from_stdin_never_argv(ws):
     assert "db-pass" in mlws(*w, "secret", "list", "--deleted").stdout
     assert mlws(*w, "secret", "recover", "db-pass").exit_code == 0
     audit = mlws(*w, "secret", "audit", "db-pass").stdout
-    assert [line.split()[3:6] for line in audit.splitlines()[1:]] == [
+    assert [line.split()[4:7] for line in audit.splitlines()[1:]] == [  # TIME is date, time, zone
         ["recover", "-", os_user()], ["delete", "-", os_user()], ["read", "1", os_user()],
         ["set", "1", os_user()]]
     assert "from-stdin" not in audit

@@ -120,7 +120,7 @@ def compute_show(ctx, name, as_json) -> None:
                   ("keepalive", f"{t['keepalive']} s"), ("host key", t["host_key_fingerprint"]),
                   ("public key", t["host_key"][:60] + ("..." if len(t["host_key"]) > 60 else ""))]
     elif t["type"] == "dask":
-        pairs += [("address", t["address"])]
+        pairs += [("address", t["address"]), ("env", t.get("env", "system"))]
     if not t["builtin"]:
         pairs.append(("secrets", _secrets_text(t.get("secrets") or {})))
     pairs.append(("created", f"{_time(t['created_at'])} by {t['created_by']}" if t["created_at"]
@@ -132,19 +132,30 @@ def compute_show(ctx, name, as_json) -> None:
 @click.argument("name")
 @_SECRET
 @click.option("--no-secrets", is_flag=True, help="Give runs on this target no secrets of its own.")
+@click.option("--python", "python", help="ssh: the interpreter on the host.")
+@click.option("--env", "env", type=click.Choice(["system", "build"]),
+              help="ssh, dask: what runs execute with: the --python (dask: the workers' Python) as "
+                   "it is (system), or each run's environment built there once and reused (build).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
-def compute_update(ctx, name, secrets, no_secrets, as_json) -> None:
-    """Set the secrets compute target NAME gives every run (replacing its list): --secret
-    NAME[=ENVVAR] (repeatable), or --no-secrets."""
-    if bool(secrets) == no_secrets:
-        raise click.UsageError("give the target's secrets (--secret NAME[=ENVVAR], repeatable) "
-                               "or --no-secrets")
-    t = _ws(ctx).compute.update(name, secrets=list(secrets))
+def compute_update(ctx, name, secrets, no_secrets, python, env, as_json) -> None:
+    """Change compute target NAME: the secrets it gives every run (--secret NAME[=ENVVAR],
+    repeatable, replacing its list; or --no-secrets), --python, --env.  Runs submitted
+    afterwards use them."""
+    if secrets and no_secrets:
+        raise click.UsageError("give the target's secrets (--secret NAME[=ENVVAR]) or --no-secrets, "
+                               "not both")
+    if not (secrets or no_secrets or python or env):
+        raise click.UsageError("say what to change: --secret NAME[=ENVVAR] (or --no-secrets), "
+                               "--python, --env")
+    t = _ws(ctx).compute.update(name, secrets=list(secrets) if secrets or no_secrets else None,
+                                python=python, env=env)
     if as_json:
         return _json(t)
-    click.echo(f"compute target {t['name']} gives its runs: {_secrets_text(t['secrets'])}")
+    changed = [f"gives its runs: {_secrets_text(t['secrets'])}"] if secrets or no_secrets else []
+    changed += [f"{key}: {t[key]}" for key, value in (("python", python), ("env", env)) if value]
+    click.echo(f"compute target {t['name']} {'; '.join(changed)}")
 
 
 @compute.command("delete")

@@ -79,11 +79,16 @@ def env_show(ctx, hash_, as_json) -> None:
     if as_json:
         return _json(info)
     spec = info["spec"]
+    count = len(spec["packages"]) + len(spec["local"])  # as 'env list' counts them
     _fields([("hash", info["hash"]), ("python", spec["python"]),
-             ("packages", len(spec["packages"])), ("local", len(spec["local"]))])
+             ("packages", f"{count} ({len(spec['packages'])} pinned, {len(spec['local'])} local)")])
     for note in spec.get("notes") or []:
         click.echo(f"note: {note}")
-    click.echo("built on:")
+    if not info["targets"]:
+        click.echo(f"built on: no target yet (run {info['run']} executed in it; 'mlws env build "
+                   f"--from-run {info['run']} [--compute NAME]' builds it)")
+    else:
+        click.echo("built on:")
     for target in info["targets"]:
         line = f"  {target['target']}: {target['state']}, {_size(target['size_bytes'])}, " \
                f"last used {_time(target['last_used_at'])}"
@@ -154,7 +159,8 @@ def _me() -> str:
 @env.command("prune")
 @_COMPUTE
 @click.option("--unused-for", default="30d", show_default=True,
-              help="Remove environments not used for this long: 30d, 12h, 90m.")
+              help="Remove environments not used for this long: 30d, 12h, 90m; 0s: all (but "
+                   "one being built).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors

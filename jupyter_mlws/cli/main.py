@@ -52,7 +52,15 @@ def _ws(ctx: click.Context):
 
 
 def _time(ms: int | None) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
+    """A time in ms as this machine's local time with its zone (``2025-05-05 11:20:00 CEST``;
+    an offset where the zone has no name), ``-`` for none."""
+    if not ms:
+        return "-"
+    local = dt.datetime.fromtimestamp(ms / 1000).astimezone()
+    zone = local.strftime("%Z")
+    if not zone or zone[0] in "+-":  # a zone known by its offset only ("+03")
+        zone = local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + zone
 
 
 def _duration(ms: int | None) -> str:

@@ -10,7 +10,8 @@ a reason.
   jupyter_mlws (which version);
 - local: this Python, jupyter_mlws, the free space in the workspace folder.
 
-A check that fails stops the ones that need it (they are SKIP, "not reached").
+A check that fails stops the ones after it (they are SKIP, "not reached"): what is printed
+after a FAIL never reads as if the target were usable.
 """
 
 from __future__ import annotations
@@ -194,7 +195,8 @@ def ssh_checks(connect: Callable, python: str, workdir: str,
         checks.append(found)
         checks.append(_package(conn, python) if found.status == OK
                       else Check("jupyter_mlws", SKIP, "needs Python"))
-        checks.append(_remote_disk(conn, workdir))
+        checks.append(_remote_disk(conn, workdir) if checks[-1].status == OK
+                      else Check("disk", SKIP, "not reached"))
         if cleanup is not None:
             checks += _cleanup(conn, cleanup)
     return checks

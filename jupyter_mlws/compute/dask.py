@@ -47,8 +47,8 @@ from typing import Any
 from .. import run_records as R
 from ..errors import MlwsError, Unavailable
 from .base import EXITED, QUEUED, RUNNING, UNKNOWN, Handle, Job, RemoteTarget
-from .dask_tasks import (PROCESSING, WAITING, Hidden, cancel_keys, lost_reason, machine_output,
-                         mlws_version, run_task, task_key, task_states)
+from .dask_tasks import (PROCESSING, WAITING, WORKER_LOG, Hidden, cancel_keys, lost_reason,
+                         machine_output, mlws_version, run_task, task_key, task_states)
 from .failures import ENVIRONMENT, SCHEDULER, StepFailed
 from .network import DEFAULT_TIMEOUT, connect_tcp, resolve
 
@@ -128,7 +128,7 @@ class DaskTarget(RemoteTarget):
     :meth:`poll` end a run whose task was lost.
     """
 
-    LOG = "worker.log"
+    LOG = WORKER_LOG
     #: seconds reaching the scheduler may take
     timeout = DEFAULT_TIMEOUT
     #: seconds between two checks that the workers import jupyter_mlws (at a submission)

@@ -11,7 +11,8 @@ nothing heavy).  The workspace side is :mod:`.dask` (the ``dask`` compute target
   Each try of the task is an attempt of its own (the task key and a fresh suffix): a try after
   a worker died is fenced from the dead one by the workspace, so results are recorded once.
   The token and the secrets travel as :class:`Hidden` arguments, whose repr (which Dask logs)
-  shows neither.  What the executor logs is kept on the worker for :func:`worker_output`.
+  shows neither.  What the executor logs is kept on the worker for :func:`worker_output`, and
+  stored with the run as its ``worker.log`` before the run ends (``mlws run logs RUN``).
 - :func:`task_states` (on the scheduler), :func:`machine_output` and :func:`mlws_version` (on
   the workers): what the target asks.
 """
@@ -29,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+#: the name a task's output is stored under with its run (``mlws run logs RUN --name worker.log``)
+WORKER_LOG = "worker.log"
 #: what every task key of the workspace starts with
 KEY_PREFIX = "mlws-"
 _KEY = re.compile(r"mlws-run-[0-9a-zA-Z]{1,64}-[0-9a-f]{8}")
@@ -151,21 +154,23 @@ def run_task(url: str, token: Hidden, run_id: str, key: str, secrets: Hidden, en
     attempt = f"{key}.{uuid.uuid4().hex[:8]}"
     try:
         with task_output(key, attempt) as out:
+            logs = {WORKER_LOG: str(_output_file(key))}  # stored with the run before it ends
             step = EXECUTION
             try:
                 if env is None:
                     from ..remote.executor import execute_remote
 
                     status = execute_remote(url, token.value, run_id, attempt=attempt,
-                                            secrets=secrets.value)
+                                            secrets=secrets.value, target_logs=logs)
                 else:
                     step = ENVIRONMENT
-                    status = _execute_in(env, url, token, run_id, attempt, secrets, out)
+                    status = _execute_in(env, url, token, run_id, attempt, secrets, out, logs)
                     step = EXECUTION
             except Exception as exc:  # noqa: BLE001 - reported on the run, never raised to Dask
                 why = f"{type(exc).__name__}: {exc}" if step == EXECUTION else str(exc)
                 out.write(f"the executor failed: {why}\n".encode(errors="replace"))
-                _end_unended(url, token, run_id, attempt, why, step)
+                out.flush()
+                _end_unended(url, token, run_id, attempt, why, step, logs, secrets)
                 return f"failed: {why[:200]}"
             out.write(f"the run ended {status}\n".encode())
             return status
@@ -173,38 +178,49 @@ def run_task(url: str, token: Hidden, run_id: str, key: str, secrets: Hidden, en
         return f"not started: {type(exc).__name__}: {exc}"
 
 
-def _execute_in(env, url: str, token: Hidden, run_id: str, attempt: str, secrets: Hidden, out) -> str:
+def _execute_in(env, url: str, token: Hidden, run_id: str, attempt: str, secrets: Hidden, out,
+                logs: dict[str, str]) -> str:
     """Execute the run in environment ``env`` (built here first if need be): its status as the
     executor's exit tells (completed, else failed: the executor ended the run itself)."""
+    import json
+
     from .. import run_records as R
+    from ..remote.executor import ENV_TARGET_LOGS
     from . import dask_env
 
     python = dask_env.ensure(env, lambda text: (out.write(f"{text}\n".encode()), out.flush()))
     out.flush()
     code = dask_env.run_executor(python, {**secrets.value, "MLWS_WORKSPACE": url,
                                           "MLWS_TOKEN": token.value, "MLWS_RUN_ID": run_id,
-                                          "MLWS_ATTEMPT": attempt}, out)
+                                          "MLWS_ATTEMPT": attempt,
+                                          ENV_TARGET_LOGS: json.dumps(logs)}, out)
     if code == 0:
         return R.COMPLETED
     _end_unended(url, token, run_id, attempt, f"the executor in environment {env.short_hash} "
-                 f"exited with status {code} (its output: the target's logs of the run)")
+                 f"exited with status {code} (its output: the run's {WORKER_LOG})", logs=logs,
+                 secrets=secrets)
     return R.FAILED
 
 
 def _end_unended(url: str, token: Hidden, run_id: str, attempt: str, why: str,
-                 step: str | None = None) -> None:
+                 step: str | None = None, logs: dict[str, str] | None = None,
+                 secrets: Hidden | None = None) -> None:
     """End a run whose executor failed before it ended the run: failed, at ``step`` (default
-    execution)."""
+    execution), ``logs`` (:data:`WORKER_LOG`'s path) stored with it first, the run's
+    ``secrets`` masked in them."""
     from .. import run_records as R
     from ..errors import MlwsError
     from ..remote.client import Client
-    from ..remote.store import RemoteRuns
+    from ..remote.store import RemoteArtifacts, RemoteRuns
     from .failures import EXECUTION, StepFailed
 
     client = Client(url, token.value, attempt=attempt)  # its attempt, if it started: not refused
     try:
         runs = RemoteRuns(client)
         if runs.get(run_id).status in R.LIVE:
+            for name, path in (logs or {}).items():
+                _store_log(RemoteArtifacts(client, None), run_id, name, path,
+                           secrets.value.values() if secrets is not None else ())
             where = f"dask worker {_worker_address()}"
             why = why if step not in (None, EXECUTION) else f"the run's executor failed: {why}"
             runs.end(run_id, R.FAILED, str(StepFailed(step or EXECUTION, where, why)))
@@ -212,6 +228,22 @@ def _end_unended(url: str, token: Hidden, run_id: str, attempt: str, why: str,
         pass  # ended meanwhile, or the workspace is out of reach: a poll of the target ends it
     finally:
         client.close()
+
+
+def _store_log(files, run_id: str, name: str, path: str, secrets=()) -> None:
+    """Store this machine's ``path`` (its newest :data:`OUTPUT_TAIL` bytes, the values
+    ``secrets`` masked) as run ``run_id``'s log ``name``; nothing when it cannot be read or
+    sent."""
+    from ..errors import MlwsError
+    from ..secrets.masking import Masker
+
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - OUTPUT_TAIL))
+            files.attach_log(run_id, name, Masker(secrets).bytes(f.read()))
+    except (OSError, MlwsError):
+        pass
 
 
 def _worker_address() -> str:

@@ -101,6 +101,18 @@ def check_remote_path(path: object, what: str) -> str:
     return text
 
 
+def check_python(python: object) -> str:
+    """The interpreter on the host: a name found on its PATH (``python3``) or an absolute path
+    (runs start it from their own folders, where ``~`` and relative paths name nothing)."""
+    what = "the interpreter (--python)"
+    if isinstance(python, str) and (python.startswith("~") or ("/" in python and not python.startswith("/"))):
+        raise InvalidInput(f"{what} {python[:200]!r} is not an absolute path: runs start it from "
+                           "their own folders, where '~' and relative paths name nothing; give its "
+                           "absolute path (e.g. /home/alice/venv/bin/python) or a name on the "
+                           "host's PATH (python3)")
+    return check_remote_path(python, what)
+
+
 def check_workdir(workdir: object) -> str:
     """The folder runs work in on the host (each run in a folder of its own below it)."""
     text = check_remote_path(workdir, "the work folder (--workdir)")
@@ -139,7 +151,7 @@ def ssh_settings(*, host: object = None, user: object = None, port: object = Non
     return {"host": check_host(host), "user": check_user(user),
             "port": DEFAULT_PORT if port is None else check_port(port),
             "workdir": DEFAULT_WORKDIR if workdir is None else check_workdir(workdir),
-            "python": DEFAULT_PYTHON if python is None else check_remote_path(python, "the interpreter (--python)"),
+            "python": DEFAULT_PYTHON if python is None else check_python(python),
             "key_secret": None if key_secret is None else check_secret_name(key_secret),
             "env": check_env(env),
             "keepalive": DEFAULT_KEEPALIVE if keepalive is None else check_keepalive(keepalive)}

@@ -210,29 +210,39 @@ class ComputeService:
                                f"{secret}') before a target gives it to its runs")
         return refs
 
-    def update(self, name: str, *, secrets, actor: str | None = None,
-               check_actor: bool = True) -> dict:
-        """Replace target ``name``'s default secrets with ``secrets`` (``["NAME",
-        "NAME=ENVVAR"]``; empty: none); return the target (:meth:`get`).  Contributors and owners.
-        Runs submitted from now on are given them; runs already submitted keep theirs.
+    def update(self, name: str, *, secrets=None, actor: str | None = None,
+               check_actor: bool = True, **settings) -> dict:
+        """Change target ``name``: its default ``secrets`` (``["NAME", "NAME=ENVVAR"]``, replacing
+        the list; empty: none; None: unchanged) and the ``settings`` :data:`UPDATABLE` names
+        (ssh: ``python``, ``env``; dask: ``env``; None: unchanged), each checked as
+        :meth:`create` checks it; return the target (:meth:`get`).  Contributors and owners.
+        Runs submitted from now on use them; runs already submitted keep what they had.
 
         Raises NotFound (no such target or secret), Conflict (``local``, which is built in; a
-        deleted secret), InvalidInput (a bad binding), PermissionDenied.
+        deleted secret), InvalidInput (a bad value, a setting the target's type does not take or
+        that cannot change, nothing to change), PermissionDenied.  A refused change changes
+        nothing.
         """
         name = T.check_target_name(name)
         self._require(actor, "write", check_actor)
+        given = {k: v for k, v in settings.items() if v is not None}
         if name == T.LOCAL:
-            raise Conflict("the local target is built in and takes no default secrets: give "
-                           "runs on it --secret NAME[=ENVVAR]")
-        refs = self._secret_refs(secrets)
+            raise Conflict("the local target is built in and takes no default secrets or "
+                           "settings: give runs on it --secret NAME[=ENVVAR]")
+        if secrets is None and not given:
+            raise InvalidInput("nothing to change: give the target's secrets, or one of "
+                               f"{', '.join(UPDATABLE)}")
+        refs = None if secrets is None else self._secret_refs(secrets)
 
         def write(conn) -> None:
             row = conn.execute(select(C).where(C.c.name == name)).mappings().first()
             if row is None:
                 raise NotFound(f"no compute target {name!r}: 'mlws compute list' shows them")
-            values = {k: v for k, v in json.loads(row["settings"]).items() if k != SECRETS}
-            if refs:
-                values[SECRETS] = refs
+            values = {**json.loads(row["settings"]), **_changed(row["type"], given)}
+            if refs is not None:
+                values.pop(SECRETS, None)
+                if refs:
+                    values[SECRETS] = refs
             conn.execute(update(C).where(C.c.pk == row["pk"]).values(settings=json.dumps(values)))
 
         self.db.transact(write)
@@ -507,6 +517,27 @@ class UnconfirmedHostKey(InvalidInput):
             "with --yes (REST: accept_host_key, or host_key_fingerprint), or pin a key you "
             "checked with --host-key 'TYPE BASE64' (REST: host_key)")
         self.details = {"host": where, "key_type": key.type, "fingerprint": key.fingerprint}
+
+
+#: the settings :meth:`ComputeService.update` may change (the others name the machine, its login
+#: or its key: delete the target and create it again)
+UPDATABLE = ("python", "env")
+
+
+def _changed(kind: str, given: dict) -> dict:
+    """The settings ``given`` for an update of a ``kind`` target, checked as at creation."""
+    if not given:
+        return {}
+    fixed = sorted(set(given) - set(UPDATABLE))
+    if fixed:
+        raise InvalidInput(f"{', '.join(fixed)} cannot be changed: only {', '.join(UPDATABLE)} can "
+                           "(delete the target and create it again to change the others)")
+    foreign = sorted(set(given) - set(T.OPTIONS.get(kind, ())))
+    if foreign:
+        raise InvalidInput(f"{', '.join(foreign)} {'is' if len(foreign) == 1 else 'are'} not a "
+                           f"setting of {kind} targets: they take {', '.join(T.OPTIONS.get(kind, ()))}")
+    checks = {"python": T.check_python, "env": T.check_env}
+    return {k: checks[k](v) for k, v in given.items()}
 
 
 def _taken(name: str) -> AlreadyExists:

@@ -17,13 +17,16 @@ Under an exclusive ``flock`` on the lock file (the kernel releases it if this pr
 - **remove**: ``dest`` goes, marker first (a prune).
 
 The last line printed is ``MLWS-RESULT {json}``: ``state`` (ready, failed, removed), ``built``
-(whether this call built it), ``reason`` (the failed step and the installer's last lines),
-``size`` (bytes), ``installer``, ``python`` (the environment's interpreter), ``seconds``.
+(whether this call built it), ``reason`` (the failed step and the installer's last lines, whole;
+first, when a pinned distribution needs a newer Python than the target's, which one needs which:
+``soupsieve 2.7 needs Python >=3.11.5; the environment's Python here is 3.11.2``), ``size``
+(bytes), ``installer``, ``python`` (the environment's interpreter), ``seconds``.
 """
 
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,10 +46,87 @@ class Failed(Exception):
         self.step, self.output = step, output
 
 
-def _tail(text):
-    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
-    out = "\n".join(lines[-25:])
-    return out[-REASON_TAIL:]
+def _tail(text, limit=REASON_TAIL):
+    """The last lines of ``text`` (at most 25), whole, within ``limit`` characters; a last line
+    longer than that alone keeps its end, from the start of a word, after "..."."""
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()][-25:]
+    kept, size = [], 0
+    for line in reversed(lines):
+        if kept and size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if kept and len(kept[0]) > limit:
+        end = kept[0][-limit:]
+        kept[0] = "..." + (end.split(" ", 1)[1] if " " in end else end)
+    return "\n".join(reversed(kept))
+
+
+#: what pip and uv say when a pinned distribution needs another Python than the venv's
+_PIP_IGNORED = re.compile(r"Ignored the following versions that require a different python "
+                          r"version: (.+)")
+_PIP_NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)==(\S+)")
+_PIP_PACKAGE = re.compile(r"Package '([^']+)' requires a different Python: \S+ not in '([^']+)'")
+_UV_PYTHON = re.compile(r"Python version \(\S+\) does not satisfy Python\s*(\S+?) and "
+                        r"([A-Za-z0-9._-]+)==(\S+?) depends on")
+
+
+def _python_needs(output):
+    """``(name, version, needed)`` for each distribution the installer's ``output`` says needs
+    another Python than the environment's (``needed``: its Requires-Python)."""
+    found = [(m.group(2), m.group(3), m.group(1)) for m in _UV_PYTHON.finditer(output)]
+    found += [(m.group(1), "", m.group(2)) for m in _PIP_PACKAGE.finditer(output)]
+    ignored = {}
+    for m in _PIP_IGNORED.finditer(output):
+        for item in m.group(1).split(";"):
+            version, _, needed = item.strip().partition(" Requires-Python ")
+            ignored[version.strip()] = needed.strip()
+    for m in _PIP_NO_MATCH.finditer(output):
+        if m.group(2) in ignored:
+            found.append((m.group(1), m.group(2), ignored[m.group(2)]))
+    return found
+
+
+def _normal(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pin(line):
+    """``(normalized name, version)`` of a ``name==version`` pin (else ``(line, "")``)."""
+    name, _, version = line.partition("==")
+    return _normal(name.strip()), version.strip()
+
+
+def _venv_python_version(dest):
+    """The Python version of the venv at ``dest`` (its pyvenv.cfg), or ""."""
+    try:
+        with open(os.path.join(dest, "pyvenv.cfg"), encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition("=")
+                if key.strip() in ("version", "version_info"):
+                    return value.strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _explained(exc, request):
+    """A failed step's reason: the installer's last lines, after which distribution needs which
+    Python when that is why, and what to do."""
+    needs = _python_needs(exc.output) if exc.step == "installing the distributions" else []
+    if not needs:
+        return f"{exc.step} failed:\n{exc.output}"
+    pins = dict(_pin(line) for line in request.get("requirements") or [])
+    needs = [(name, version or pins.get(_normal(name), ""), needed) for name, version, needed in needs]
+    have = _venv_python_version(request["dest"]) or request["python"]
+    kernel = request.get("python_full") or ""
+    lines = [f"{name}{' ' + version if version else ''} needs Python {needed}; the environment's "
+             f"Python here is {have}" + (f" (the kernel's is {kernel})" if kernel and kernel != have
+                                         else "") for name, version, needed in needs]
+    lines.append(f"Install a Python {request['python']} release it takes on the target (the "
+                 "target's --python names the one builds use), or build from a kernel whose "
+                 "packages take this Python.")
+    return f"{exc.step} failed: " + "\n".join(lines) + f"\n{exc.output}"
 
 
 #: variables of this process the installers never see: they would make the new environment's
@@ -181,10 +261,10 @@ def build(request):
         try:
             installer = _build(request, log)
         except Failed as exc:
+            reason = _explained(exc, request)  # before the venv goes: it says its Python
             shutil.rmtree(dest, ignore_errors=True)
             _history(request, f"build {request['hash']} failed")
-            return {"state": "failed", "built": True, "step": exc.step,
-                    "reason": f"{exc.step} failed:\n{exc.output}"}
+            return {"state": "failed", "built": True, "step": exc.step, "reason": reason}
     _write(marker, json.dumps({"hash": request["hash"], "installer": installer,
                                "built_at": time.time()}))
     _history(request, f"build {request['hash']} ready")

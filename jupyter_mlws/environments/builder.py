@@ -73,6 +73,13 @@ class Place:
         """The interpreter of environment ``env_hash`` on the target."""
         return self.path("envs", env_hash, "bin", "python")
 
+    def close(self) -> None:
+        """Close the connection that reaches the target (an ssh target's), if any: the next use
+        opens another."""
+        close = getattr(self.shell, "close", None)
+        if close is not None:
+            close()
+
     def is_ready(self, env_hash: str) -> bool:
         """Whether environment ``env_hash`` is built there (its marker exists)."""
         return self.shell.exists(self.path("envs", env_hash, MARKER))
@@ -129,13 +136,14 @@ def _request(place: Place, env_hash: str, action: str) -> dict:
 
 
 def build(place: Place, env_hash: str, python: str, requirements: Sequence[str],
-          wheels: Sequence[Path], options: BuildOptions) -> dict:
+          wheels: Sequence[Path], options: BuildOptions, python_full: str = "") -> dict:
     """Build environment ``env_hash`` on the target (or find it built); the script's result.
 
-    ``python`` is the ``major.minor`` to build with, ``requirements`` the pins, ``wheels``
-    local wheel files on this machine (copied to the target first).
+    ``python`` is the ``major.minor`` to build with (``python_full``: the kernel's own release,
+    for messages), ``requirements`` the pins, ``wheels`` local wheel files on this machine
+    (copied to the target first).
     """
-    request = {**_request(place, env_hash, "build"), "python": python,
+    request = {**_request(place, env_hash, "build"), "python": python, "python_full": python_full,
                "requirements": list(requirements), "wheels": put_wheels(place, wheels),
                "installer": options.installer, "uv": place.uv, "cache": place.path("cache"),
                "index": options.index()}

@@ -12,14 +12,21 @@ times) so that listing, showing, diffing and choosing what to prune never touch 
 
 Roles are the faces' concern (the REST routes: reads for every role, build and prune for
 contributors and owners), as for runs and endpoints.
+
+What this service returns never holds a path of the machine that holds the workspace (one rule,
+for every face: :func:`shown_record`, :func:`shown_spec`): an environment of ``local`` is named
+by its folder relative to the workspace's, and a spec's local packages by their name, version
+and content hash, not where their source is.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-from typing import Any, Callable, Mapping
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
 
 from sqlalchemy import and_, delete, func, select, update
 
@@ -43,16 +50,17 @@ MIN_PREFIX = 6
 
 
 def parse_duration(text: object, what: str = "--unused-for") -> float:
-    """Seconds in a duration such as ``30d``, ``12h``, ``90m``, ``45s``, ``2w`` (> 0).
+    """Seconds in a duration such as ``30d``, ``12h``, ``90m``, ``45s``, ``2w``, or ``0s`` (>= 0:
+    for ``prune``, every environment not being built).
 
     Raises InvalidInput saying what a duration looks like.
     """
-    if isinstance(text, (int, float)) and not isinstance(text, bool) and text > 0:
+    if isinstance(text, (int, float)) and not isinstance(text, bool) and text >= 0:
         return float(text)
     m = _DURATION.match(text) if isinstance(text, str) else None
-    if not m or float(m.group(1)) <= 0:
+    if not m:
         raise InvalidInput(f"{what} {text!r} is not a duration: a number and a unit, e.g. 30d, "
-                           "12h, 90m, 45s or 2w")
+                           "12h, 90m, 45s or 2w (0s: however recently used)")
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
@@ -72,13 +80,19 @@ class EnvironmentService:
         To read the spec a run recorded (its ``environment.json``).
     clock : callable
         Seconds since the epoch (default ``time.time``); tests set it.
+    root : path, optional
+        The workspace's folder: paths below it are shown relative to it (see the module's text).
     """
 
     def __init__(self, db, *, places: Callable[[str], Place], wheels: WheelCache, runs, artifacts,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, root: str | os.PathLike | None = None):
         self.db, self.places, self.wheels = db, places, wheels
         self.runs, self.artifacts = runs, artifacts
         self.clock = clock
+        self.root = None if root is None else os.path.abspath(root)
+
+    def _record(self, row) -> dict:
+        return shown_record(row, self.root)
 
     def _now(self) -> int:
         return int(self.clock() * 1000)
@@ -134,7 +148,10 @@ class EnvironmentService:
         return [self.wheels.wheel(pkg, options or BuildOptions()) for pkg in spec.local]
 
     def parse(self, data: Mapping[str, Any]) -> EnvironmentSpec:
-        """The spec of a JSON object (:meth:`EnvironmentSpec.to_dict`); InvalidInput if it is none."""
+        """The spec of a JSON object (:meth:`EnvironmentSpec.to_dict`, or what :meth:`show`
+        returns: its ``spec``); InvalidInput if it is none."""
+        if isinstance(data, Mapping) and isinstance(data.get("spec"), Mapping) and "python" not in data:
+            data = data["spec"]
         return from_dict(data)
 
     # -- records --------------------------------------------------------------------------------
@@ -146,16 +163,18 @@ class EnvironmentService:
         if target is not None:
             query = query.where(T.c.target == target)
         with self.db.read() as conn:
-            return [_record(r) for r in conn.execute(query).mappings()]
+            return [self._record(r) for r in conn.execute(query).mappings()]
 
     def show(self, ref: str) -> dict:
-        """One environment: ``{hash, short_hash, spec, targets: [records]}`` (a record: target,
-        state, path, error, installer, size_bytes, build_seconds, builds, python, packages,
-        created_at, created_by, updated_at, last_used_at; times in ms).
+        """One environment: ``{hash, short_hash, spec, targets: [records], run}`` (a record:
+        target, state, path, error, installer, size_bytes, build_seconds, builds, python,
+        packages, created_at, created_by, updated_at, last_used_at; times in ms).
 
         ``ref`` is its hash or a unique prefix of :data:`MIN_PREFIX`+ hex digits (a run's
-        ``env_hash``).  Raises InvalidInput for a malformed one, NotFound for one that was
-        never built (or an ambiguous prefix: Conflict).
+        ``env_hash``).  An environment built nowhere yet that a run executed in is shown from
+        that run's record (``targets`` empty, ``run`` the newest such run's id; None otherwise).
+        Raises InvalidInput for a malformed one, NotFound for one neither built nor recorded by
+        a run, Conflict for an ambiguous prefix.
         """
         ref = _check_ref(ref)
         with self.db.read() as conn:
@@ -163,15 +182,33 @@ class EnvironmentService:
                                 ).mappings().all()
         hashes = sorted({r["hash"] for r in rows})
         if not hashes:
-            raise NotFound(f"no environment {ref} has been built: 'mlws env list' shows those "
-                           "that were; build one with 'mlws env build --from-run RUN'")
+            return self._show_of_run(ref)
         if len(hashes) > 1:
-            from ..errors import Conflict
-
-            raise Conflict(f"{ref} is the start of {len(hashes)} environments' hashes: give more "
-                           "digits")
+            raise _ambiguous(ref, len(hashes))
         return {"hash": hashes[0], "short_hash": hashes[0][:SHORT],
-                "spec": json.loads(rows[0]["spec"]), "targets": [_record(r) for r in rows]}
+                "spec": shown_spec(json.loads(rows[0]["spec"])),
+                "targets": [self._record(r) for r in rows], "run": None}
+
+    def _show_of_run(self, ref: str) -> dict:
+        """:meth:`show` of an environment built nowhere: the spec the newest run whose
+        ``env_hash`` starts with ``ref`` recorded."""
+        tags, runs = S.tags, S.runs
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(tags.c.value, runs.c.id).join(runs, runs.c.pk == tags.c.run_pk)
+                .where(tags.c.key == "env_hash", tags.c.value.like(ref[:SHORT] + "%"))
+                .order_by(runs.c.start_time.desc())).all()
+        found = [(h, run_id) for h, run_id in found if h.startswith(ref[:len(h)])]
+        if not found:
+            raise NotFound(f"no environment {ref} has been built, and no run executed in one: "
+                           "'mlws env list' shows those built; a run's env_hash (mlws run show "
+                           "RUN) names the one it executed in")
+        if len({h for h, _ in found}) > 1:
+            raise _ambiguous(ref, len({h for h, _ in found}))
+        run_id = found[0][1]
+        spec = self.of_run(run_id)
+        return {"hash": spec.hash, "short_hash": spec.short_hash,
+                "spec": shown_spec(spec.to_dict()), "targets": [], "run": run_id}
 
     # -- building -------------------------------------------------------------------------------
 
@@ -185,21 +222,25 @@ class EnvironmentService:
         its record is returned (state ``failed``), not raised.  Raises InvalidInput for an
         unknown target.
         """
-        options = options or BuildOptions()
-        place = self.places(target)
+        with self._place(target) as place:
+            return self._build(spec, target, place, options or BuildOptions(), actor)
+
+    def _build(self, spec: EnvironmentSpec, target: str, place: Place, options: BuildOptions,
+               actor: str) -> dict:
         env_hash = spec.hash
         row = self._row(target, env_hash)
         if row is not None and row["state"] == READY and place.is_ready(env_hash):
             self._touch(row["pk"])
-            return {**_record(self._row(target, env_hash)), "reused": True}
+            return {**self._record(self._row(target, env_hash)), "reused": True}
         self._start(target, spec, place, actor)
         try:
             wheels = self.local_wheels(spec, options)
-            result = builder.build(place, env_hash, spec.python, spec.packages, wheels, options)
+            result = builder.build(place, env_hash, spec.python, spec.packages, wheels, options,
+                                   python_full=spec.python_full)
         except MlwsError as exc:
             result = {"state": FAILED, "built": False, "reason": str(exc)}
         self._finish(target, env_hash, result)
-        return {**_record(self._row(target, env_hash)), "reused": not result.get("built")}
+        return {**self._record(self._row(target, env_hash)), "reused": not result.get("built")}
 
     def ensure(self, spec: EnvironmentSpec, target: str, *, options: BuildOptions | None = None,
                actor: str = "") -> str:
@@ -215,11 +256,26 @@ class EnvironmentService:
                       options: BuildOptions | None = None, actor: str = "") -> tuple[str, dict]:
         """:meth:`ensure`, with the environment's record (:meth:`build`'s: ``reused`` says
         whether it was built now)."""
-        record = self.build(spec, target, options=options, actor=actor)
+        with self._place(target) as place:
+            return self._ensure(spec, target, place, options or BuildOptions(), actor)
+
+    def _ensure(self, spec: EnvironmentSpec, target: str, place: Place, options: BuildOptions,
+                actor: str = "") -> tuple[str, dict]:
+        record = self._build(spec, target, place, options, actor)
         if record["state"] != READY:
             raise BuildFailed(f"environment {spec.short_hash} could not be built on target "
                               f"{target!r}: {record['error']}")
-        return self.places(target).env_python(spec.hash), record
+        return place.env_python(spec.hash), record
+
+    @contextmanager
+    def _place(self, target: str) -> Iterator[Place]:
+        """Where ``target`` keeps its environments, for one operation: its connection (an ssh
+        target's) is closed when the operation ends, so no idle connection stays open."""
+        place = self.places(target)
+        try:
+            yield place
+        finally:
+            place.close()
 
     def _row(self, target: str, env_hash: str):
         with self.db.read() as conn:
@@ -257,30 +313,47 @@ class EnvironmentService:
 
     def prune(self, target: str | None = None, *, unused_for: object = DEFAULT_UNUSED) -> dict:
         """Remove the environments (of ``target``, else of every target) not used for
-        ``unused_for`` (a duration: ``30d``, ``12h``; or seconds), failed ones included, from
-        their targets and the records.  One being built is left alone.
+        ``unused_for`` (a duration: ``30d``, ``12h``; or seconds; ``0s``: however recently
+        used), failed ones included, from their targets and the records.  One being built is
+        left alone.
 
         Returns ``{"removed": [records], "errors": [{target, hash, error}]}`` (a target that
         could not be reached keeps its environments and records).
         """
         cutoff = self._now() - int(parse_duration(unused_for) * 1000)
         query = select(T).where(and_(T.c.state != BUILDING,
-                                     func.coalesce(T.c.last_used_at, T.c.updated_at) < cutoff))
+                                     func.coalesce(T.c.last_used_at, T.c.updated_at) <= cutoff))
         if target is not None:
-            self.places(target)  # an unknown target is an error, not an empty answer
+            self._check_target(target)  # an unknown target is an error, not an empty answer
             query = query.where(T.c.target == target)
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(T.c.target, T.c.hash)).mappings().all()
         removed, errors = [], []
-        for row in rows:
-            try:
-                builder.remove(self.places(row["target"]), row["hash"])
-            except MlwsError as exc:
-                errors.append({"target": row["target"], "hash": row["hash"], "error": str(exc)})
-                continue
-            self.db.transact(lambda conn, pk=row["pk"]: conn.execute(delete(T).where(T.c.pk == pk)))
-            removed.append(_record(row))
+        for name in sorted({row["target"] for row in rows}):
+            self._prune_on(name, [r for r in rows if r["target"] == name], removed, errors)
         return {"removed": removed, "errors": errors}
+
+    def _prune_on(self, target: str, rows: list, removed: list, errors: list) -> None:
+        """Remove ``rows``' environments from ``target`` (one connection), adding each to
+        ``removed`` or, with why, to ``errors``."""
+        try:
+            with self._place(target) as place:
+                for row in rows:
+                    try:
+                        builder.remove(place, row["hash"])
+                    except MlwsError as exc:
+                        errors.append({"target": target, "hash": row["hash"], "error": str(exc)})
+                        continue
+                    self.db.transact(lambda conn, pk=row["pk"]: conn.execute(delete(T).where(T.c.pk == pk)))
+                    removed.append(self._record(row))
+        except MlwsError as exc:  # the target cannot be reached (or is gone)
+            errors += [{"target": target, "hash": row["hash"], "error": str(exc)} for row in rows
+                       if row["hash"] not in {r["hash"] for r in removed if r["target"] == target}]
+
+    def _check_target(self, target: str) -> None:
+        """InvalidInput when ``target`` holds no environments (see ``places``)."""
+        with self._place(target):
+            pass
 
     # -- drift ----------------------------------------------------------------------------------
 
@@ -293,31 +366,41 @@ class EnvironmentService:
 
         ``local`` with no environment built is answered at once (``state`` current, from the
         records alone): runs there use this interpreter, as always; so is a target where no
-        environment is built (a dask target: runs use its workers' Python).
+        environment is built (a dask target: runs use its workers' Python).  ``build`` on a
+        target whose runs use its own Python (``env: system``) is refused (InvalidInput): nothing
+        would use what it built.
         """
         from pathlib import Path
 
         from ..notebooks.kernels import metadata_of, resolve
 
-        if not build and not self._has_ready(target) and (target == "local" or not self._builds_on(target)):
-            return {"target": target, "hash": None, "state": "current", "closest": None,
-                    "difference": None, "lines": []}
-        name = resolve(metadata_of(Path(notebook)), kernel).name
-        spec = self.of_kernel(name)
-        if not build:
-            return self.diff(spec, target)
-        python = self.ensure(spec, target, options=options)
+        current = {"target": target, "hash": None, "state": "current", "closest": None,
+                   "difference": None, "lines": []}
+        if not build and target == "local" and not self._has_ready(target):
+            return current
+        try:
+            place = self.places(target)
+        except InvalidInput:
+            if build:
+                raise
+            return current  # nothing is built there (a dask target: its workers' Python)
+        try:
+            name = resolve(metadata_of(Path(notebook)), kernel).name
+            spec = self.of_kernel(name)
+            if not build:
+                return self._diff(spec, target, place)
+            if place.system:
+                raise InvalidInput(
+                    f"runs on {target} use the host's own Python ({place.python}) as it is (env "
+                    "system): no environment is built for them, so --build-env has nothing to do. "
+                    f"Install what the notebook needs with that Python, or have the target build "
+                    f"each run's environment ('mlws compute update {target} --env build')")
+            python = self._ensure(spec, target, place, options or BuildOptions())[0]
+        finally:
+            place.close()
         return {"target": target, "hash": spec.hash, "state": "built", "closest": spec.hash,
                 "difference": None, "python": python,
                 "lines": [f"environment {spec.short_hash} of kernel {name} is ready on {target}"]}
-
-    def _builds_on(self, target: str) -> bool:
-        """Whether environments are built on ``target`` (raises for an unknown target)."""
-        try:
-            self.places(target)
-        except InvalidInput:
-            return False
-        return True
 
     def _has_ready(self, target: str) -> bool:
         with self.db.read() as conn:
@@ -341,7 +424,10 @@ class EnvironmentService:
         None): ``same`` when it has the kernel's Python and versions, else ``differs`` (the
         drift, or that it is not known when the host could not be asked).
         """
-        place = self.places(target)
+        with self._place(target) as place:
+            return self._diff(spec, target, place)
+
+    def _diff(self, spec: EnvironmentSpec, target: str, place: Place) -> dict:
         if place.system:
             return self._system_diff(spec, target, place)
         ready = [r for r in self.list(target) if r["state"] == READY]
@@ -414,6 +500,12 @@ def _probe_system(place) -> dict | str:
 # -- helpers ---------------------------------------------------------------------------------------
 
 
+def _ambiguous(ref: str, count: int):
+    from ..errors import Conflict
+
+    return Conflict(f"{ref} is the start of {count} environments' hashes: give more digits")
+
+
 def _check_ref(ref: object) -> str:
     if not isinstance(ref, str) or not _HEX.match(ref.strip().lower()) or len(ref.strip()) < MIN_PREFIX:
         raise InvalidInput(f"{ref!r} is not an environment hash: give its hex digits (at least "
@@ -425,16 +517,36 @@ def _reason(result: dict) -> str:
     return str(result.get("reason") or "the build failed without saying why")[:4000]
 
 
-def _record(row) -> dict:
+def shown_record(row, root: str | None = None) -> dict:
+    """An environment's record as every face shows it: its ``path`` relative to the workspace's
+    folder ``root`` when below it (a ``local`` environment; another target's path is on that
+    target), never a path of this machine."""
     spec = json.loads(row["spec"])
     return {"target": row["target"], "hash": row["hash"], "short_hash": row["hash"][:SHORT],
-            "state": row["state"], "path": row["path"], "error": row["error"],
+            "state": row["state"], "path": _shown_path(row["path"], row["target"], root),
+            "error": row["error"],
             "installer": row["installer"], "size_bytes": row["size_bytes"],
             "build_seconds": row["build_seconds"], "builds": row["builds"],
             "python": spec.get("python"), "packages": len(spec.get("packages") or []),
             "local": [p.get("name") for p in spec.get("local") or []],
             "created_at": row["created_at"], "created_by": row["created_by"],
             "updated_at": row["updated_at"], "last_used_at": row["last_used_at"]}
+
+
+def _shown_path(path: str | None, target: str, root: str | None) -> str | None:
+    if not path or target != "local" or not os.path.isabs(path):
+        return path
+    if root is not None and os.path.commonpath([path, root]) == root:
+        return os.path.relpath(path, root)
+    return os.path.basename(path)
+
+
+def shown_spec(spec: Mapping[str, Any]) -> dict:
+    """A spec's JSON as every face shows it: its local packages without ``source`` (where their
+    source is on this machine).  :func:`.spec.from_dict` still reads it (the hash leaves the
+    source out); a build then finds their wheels in the workspace's cache."""
+    return {**spec, "local": [{k: v for k, v in p.items() if k != "source"}
+                              for p in spec.get("local") or []]}
 
 
 def _legacy(data: Mapping[str, Any]) -> EnvironmentSpec:

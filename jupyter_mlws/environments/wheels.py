@@ -122,6 +122,12 @@ class WheelCache:
             return self._build(pkg, folder, options)
 
     def _build(self, pkg: LocalPackage, folder: Path, options: BuildOptions) -> Path:
+        if not pkg.source:
+            raise InvalidInput(
+                f"local package {pkg.name} {pkg.version} has no wheel in this workspace's cache, "
+                "and the spec does not say where its source is (specs that 'mlws env show' and the "
+                "REST API show leave it out): build the environment from its run (--from-run RUN) "
+                "or its kernel (--from-kernel NAME) instead")
         now = content_hash(pkg.source)
         if now != pkg.content:
             raise InvalidInput(

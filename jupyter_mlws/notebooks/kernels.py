@@ -257,15 +257,22 @@ def _resolved_name(path: Path, kernel: str | None) -> str | None:
 
 def _end(km, now: bool = False) -> None:
     """Stop a run's kernel: wait for its exit if it was asked to end (see
-    ``mlws_ask_to_end``), else shut it down gracefully (unless ``now``: kill it); either way
-    it is gone (killed once the manager's ``shutdown_wait_time`` has passed) and its
-    resources are released when this returns."""
+    ``mlws_ask_to_end``), reap it if it died already, else shut it down gracefully (unless
+    ``now``: kill it); either way it is gone (killed once the manager's ``shutdown_wait_time``
+    has passed) and its resources are released when this returns."""
     if not km.has_kernel:
         return
     from jupyter_client.utils import run_sync
 
     if km.mlws_asked and not now:
         run_sync(km.mlws_wait_for_end)()
+    elif not run_sync(km.is_alive)():
+        # it died already (killed by a cancel heard on another thread, or crashed), and its
+        # client may have released its sockets and context: nothing can be asked of it (a
+        # shutdown request would need a new socket of a terminated context: ZMQError); reap it
+        # and release what is left
+        run_sync(km.provisioner.wait)()
+        run_sync(km.cleanup_resources)()
     else:
         # gracefully (unless ``now``): the kernel flushes what it logged
         run_sync(km.shutdown_kernel)(now=now)

@@ -4,8 +4,8 @@ What a compute target runs where the run executes (an SSH host, a Dask worker):
 :func:`execute_remote` in a worker, or the command line ``python -m
 jupyter_mlws.remote.executor [--workdir DIR]``, which reads ``MLWS_WORKSPACE`` (the workspace
 server's URL), ``MLWS_TOKEN`` (the run's token), ``MLWS_RUN_ID`` and, optionally,
-``MLWS_ATTEMPT`` from its environment (never argv: ``ps`` shows argv to every user of the
-machine), and exits 0 when the run completed, 1 otherwise.
+``MLWS_ATTEMPT`` and ``MLWS_TARGET_LOGS`` from its environment (never argv: ``ps`` shows argv
+to every user of the machine), and exits 0 when the run completed, 1 otherwise.
 
 The notebook executes with this process's Python environment (a kernel from it), exactly as
 the local executor executes it (:func:`jupyter_mlws.notebooks.executor.execute`), reporting
@@ -33,10 +33,14 @@ from .reporter import HttpReporter, ended_status
 
 ENV_WORKSPACE, ENV_TOKEN, ENV_RUN_ID, ENV_ATTEMPT = ("MLWS_WORKSPACE", "MLWS_TOKEN", "MLWS_RUN_ID",
                                                      "MLWS_ATTEMPT")
+#: ``{"worker.log": "/path"}`` as JSON: the target's own logs of this execution (see
+#: :func:`execute_remote`'s ``target_logs``)
+ENV_TARGET_LOGS = "MLWS_TARGET_LOGS"
 
 
 def execute_remote(url: str, token: str, run_id: str, *, workdir: str | None = None,
-                   attempt: str | None = None, secrets: Mapping[str, str] | None = None) -> str:
+                   attempt: str | None = None, secrets: Mapping[str, str] | None = None,
+                   target_logs: Mapping[str, str | os.PathLike] | None = None) -> str:
     """Execute notebook (or command) run ``run_id`` of the workspace served at ``url`` here;
     return the run's final status (one of ``jupyter_mlws.run_records.ENDED``).
 
@@ -59,6 +63,10 @@ def execute_remote(url: str, token: str, run_id: str, *, workdir: str | None = N
     secrets : mapping, optional
         Where the run's secrets are read from, by the variable names its job gives (default:
         this process's environment).
+    target_logs : mapping, optional
+        ``{log name: path}``: what the target logs of this execution on this machine (a Dask
+        task's ``worker.log``), stored with the run before it ends (``mlws run logs`` shows
+        it).
 
     Raises
     ------
@@ -77,7 +85,7 @@ def execute_remote(url: str, token: str, run_id: str, *, workdir: str | None = N
     scratch = Path(tempfile.mkdtemp(prefix="mlws-run-")) if workdir is None else None
     on_cancel = None if _main_thread() else _KernelStopper()
     reporter = HttpReporter(client, run_id, workdir or scratch, secret_env=secrets,
-                            on_cancel=on_cancel)
+                            on_cancel=on_cancel, target_logs=target_logs)
     try:
         reporter.job()
         if scratch is not None:
@@ -141,6 +149,22 @@ class _KernelStopper:
                 pass
 
 
+def _target_logs(text: str | None) -> dict[str, str]:
+    """``MLWS_TARGET_LOGS`` (a JSON object of log names and paths) as a mapping; InvalidInput
+    when it is set to something else."""
+    import json
+
+    if not text:
+        return {}
+    try:
+        logs = json.loads(text)
+    except ValueError:
+        logs = None
+    if not isinstance(logs, dict) or not all(isinstance(v, str) for v in logs.values()):
+        raise InvalidInput(f"{ENV_TARGET_LOGS} must be a JSON object of log names and paths")
+    return logs
+
+
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
@@ -166,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InvalidInput(f"--workdir {args.workdir!r} is not a folder")
         status = execute_remote(os.environ[ENV_WORKSPACE], os.environ[ENV_TOKEN],
                                 os.environ[ENV_RUN_ID], workdir=workdir,
-                                attempt=os.environ.get(ENV_ATTEMPT) or None)
+                                attempt=os.environ.get(ENV_ATTEMPT) or None,
+                                target_logs=_target_logs(os.environ.get(ENV_TARGET_LOGS)))
     except MlwsError as exc:
         print(f"mlws executor: {exc}", file=sys.stderr)
         return 2

@@ -45,6 +45,8 @@ BEAT_EVERY_S = 1.0
 LOST_AFTER_S = 60.0
 #: the least time between two uploads of the live executed notebook
 NOTEBOOK_EVERY_S = 2.0
+#: the newest bytes of a target's log of the execution stored with the run
+TARGET_LOG_MAX = 1 << 20
 _ENDED = re.compile(r"has (?:already )?ended \((\w+)\)")
 
 
@@ -74,17 +76,23 @@ class HttpReporter(Reporter):
     on_cancel : callable, optional
         Called once, from the heartbeat's thread, when the run is to stop (an executor that
         cannot be interrupted by a signal stops its kernel there).
+    target_logs : mapping, optional
+        ``{log name: path}``: logs the target keeps of this execution on this machine (a Dask
+        task's ``worker.log``), stored with the run as they are when it ends (their last
+        :data:`TARGET_LOG_MAX` bytes, secrets masked), as the run's other logs.
     """
 
     def __init__(self, client: Client, run_id: str, workdir: str | os.PathLike, *,
                  secret_env: Mapping[str, str] | None = None,
                  heartbeat_interval: float = BEAT_EVERY_S,
-                 on_cancel: Callable[[], None] | None = None):
+                 on_cancel: Callable[[], None] | None = None,
+                 target_logs: Mapping[str, str | os.PathLike] | None = None):
         self.client = client
         self.run_id = run_id
         self.workdir = Path(workdir)
         self.heartbeat_interval = heartbeat_interval
         self.on_cancel = on_cancel
+        self.target_logs = dict(target_logs or {})
         self._source = os.environ if secret_env is None else secret_env
         self._files = RemoteArtifacts(client, None)
         self._live = Path(tempfile.mkdtemp(prefix="mlws-live-"))
@@ -303,6 +311,7 @@ class HttpReporter(Reporter):
     def ended(self, status: str, error: str | None) -> str:
         for work in self._before_end:
             work()
+        self._store_target_logs()
         self._stop.set()
         for thread in self._threads:
             thread.join()
@@ -326,6 +335,25 @@ class HttpReporter(Reporter):
             return self._call("POST", "end", body=body)["status"]
         except (PermissionDenied, Conflict) as exc:  # it ended elsewhere first: that stands
             return ended_status(exc) or status
+
+    def _store_target_logs(self) -> None:
+        """Store :attr:`target_logs` with the run (a copy of each one's end: the target goes on
+        writing to its own), while the run's token still works."""
+        folder = self._live / "target-logs"
+        for name, path in self.target_logs.items():
+            copy = folder / name
+            try:
+                folder.mkdir(exist_ok=True)
+                with open(path, "rb") as src, open(copy, "wb") as dst:
+                    size = src.seek(0, os.SEEK_END)
+                    src.seek(max(0, size - TARGET_LOG_MAX))
+                    shutil.copyfileobj(src, dst)
+            except OSError:
+                continue  # this machine's disk: the target still has it
+            try:
+                self.log(name, copy)
+            except MlwsError:
+                pass  # the workspace is out of reach: the run's end says what matters
 
     def log(self, name: str, path: Path) -> None:
         if self._ended or self.lost:

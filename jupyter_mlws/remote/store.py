@@ -184,15 +184,21 @@ class RemoteArtifacts:
             self.upload_file(run_id, name, source, LOG)
 
     def store_snapshot(self, run_id: str, files) -> int:
-        """Upload snapshot files (:func:`jupyter_mlws.snapshot.collect`); return the bytes."""
+        """Upload snapshot files (:func:`jupyter_mlws.snapshot.collect`); return the bytes.
+        InvalidInput names a file that cannot be read (anymore)."""
+        from ..snapshot import READ_ERRORS, unreadable
+
         sent = 0
         for f in files:
             try:
                 validate_name(f.path)
             except InvalidInput:
                 continue  # a name that could not be downloaded safely: left out, as on the store
-            self.upload_file(run_id, f.path, f.abspath, SNAPSHOT)
-            sent += os.path.getsize(f.abspath)
+            try:
+                self.upload_file(run_id, f.path, f.abspath, SNAPSHOT)
+                sent += os.path.getsize(f.abspath)
+            except READ_ERRORS as exc:
+                raise unreadable(f.path, exc.strerror or type(exc).__name__) from None
         return sent
 
     def store_live_logs(self, run_id: str) -> None:

@@ -53,6 +53,38 @@ class VMPrincipal(User):
     vm: str = ""
 
 
+#: the user id jupyter_server gives a sign-in that names nobody (a shared token or password)
+_ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_anonymous(user) -> bool:
+    """Whether ``user`` is one of jupyter_server's anonymous users: signed in with the server's
+    shared token or password, a random id and a random "Anonymous <moon>" name per browser (and
+    per API request)."""
+    name = getattr(user, "name", "") or ""
+    return bool(_ANONYMOUS_ID.fullmatch(getattr(user, "username", "") or "")) and \
+        name.startswith("Anonymous ")
+
+
+def actor_name(user, enforce_roles: bool) -> str:
+    """Who a request acts as, as the workspace records it ("created by", the audit's "who").
+
+    With roles enforced (a team server), the Jupyter username, which roles are granted to.
+    Otherwise (a personal server: every signed-in user acts as the owner), the user's name
+    (the identity provider's ``name``, else ``display_name``), and for an anonymous user
+    (:func:`is_anonymous`), ``"<the server's OS user> (Jupyter)"``: the person holding the
+    server's token, never a random id.  A run's or a VM's token acts as its username.
+    """
+    from ..access import os_user
+
+    username = getattr(user, "username", "") or ""
+    if enforce_roles or isinstance(user, (RunPrincipal, VMPrincipal)):
+        return username
+    if is_anonymous(user):
+        return f"{os_user() or 'the server'} (Jupyter)"
+    return getattr(user, "name", "") or getattr(user, "display_name", "") or username
+
+
 def install(app: MlwsApp) -> None:
     """Have the web app's IdentityProvider recognise run tokens (once)."""
     provider = app.serverapp.web_app.settings["identity_provider"]

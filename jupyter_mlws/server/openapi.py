@@ -502,8 +502,10 @@ PATHS = {
     },
     "/compute/{target}": {
         "get": _op("A compute target's settings", "compute", "ComputeTarget", params=[TARGET]),
-        "patch": _op("Replace the secrets the target gives every run (their names; contributors "
-                     "and owners; 409 for local or a deleted secret, 404 for a missing one)",
+        "patch": _op("Change a target: the secrets it gives every run (their names, replacing the "
+                     "list), its python (ssh) and env (ssh, dask), checked as at creation "
+                     "(contributors and owners; 400 for a bad value or a setting its type does not "
+                     "take, 409 for local or a deleted secret, 404 for a missing one)",
                      "compute", "ComputeTarget", params=[TARGET], body="ComputeTargetUpdate"),
         "delete": _op("Delete a compute target (contributors and owners; 409 for local, or while "
                       "runs are queued or running on it)", "compute", None, params=[TARGET],
@@ -841,8 +843,13 @@ SCHEMAS = {
         "secrets": _TARGET_SECRETS},
         {"name": "gpu1", "type": "ssh", "host": "gpu1.example.org", "user": "alice",
          "key_secret": "gpu1-key", "accept_host_key": True}),
-    "ComputeTargetUpdate": _body(["secrets"], {"secrets": _TARGET_SECRETS},
-                                 {"secrets": ["hf-token=HF_TOKEN"]}),
+    "ComputeTargetUpdate": _body([], {
+        "secrets": _TARGET_SECRETS,
+        "python": {"type": "string", "minLength": 1, "maxLength": 1024,
+                   "description": "ssh: the interpreter on the host"},
+        "env": {"type": "string", "enum": ["system", "build"],
+                "description": "ssh and dask: what runs execute with (system or build)"}},
+        {"env": "build", "secrets": ["hf-token=HF_TOKEN"]}),
     "ComputeTarget": {"type": "object", "properties": {
         "name": {"type": "string"}, "type": {"type": "string", "enum": ["local", "ssh", "dask", "vm"]},
         "builtin": {"type": "boolean"}, "created_at": {"type": ["integer", "null"]},

@@ -22,6 +22,10 @@ export interface ITarget {
   port?: number;
   workdir?: string;
   python?: string;
+  /** ssh and dask: 'system' (runs use the target's Python as it is) or 'build' */
+  env?: 'system' | 'build' | string;
+  /** ssh: seconds between keepalives on a run's connection */
+  keepalive?: number;
   /** the workspace secret holding the private key */
   key_secret?: string | null;
   host_key?: string;
@@ -81,6 +85,13 @@ export function targetWhere(target: ITarget): string {
     return target.address ?? '';
   }
   return target.type === 'local' ? 'this machine' : '';
+}
+
+/** The secrets a target gives every run, as `NAME as ENVVAR, ...` (empty: none). */
+export function targetSecrets(target: ITarget | undefined): string {
+  return Object.entries(target?.secrets ?? {})
+    .map(([env, name]) => `${name} as ${env}`)
+    .join(', ');
 }
 
 /** A target's state from its last test: 'ok', 'fail' or 'untested' (the dot's class and label). */

@@ -8,7 +8,7 @@
 
 import * as React from 'react';
 
-import { ITarget, lastTests, targetWhere, testState } from './compute';
+import { ITarget, lastTests, targetSecrets, targetWhere, testState } from './compute';
 import { errorMessage, query, requestAPI } from './request';
 
 /** `GET environments/check`: `state` same, current, none or differs, said in `lines`; `system`:
@@ -37,7 +37,7 @@ type Drift =
   | { kind: 'building' }
   | { kind: 'built'; text: string }
   | { kind: 'failed'; text: string }
-  | { kind: 'going-on' };
+  | { kind: 'going-on'; system?: boolean };
 
 /** A target as the select offers it: its name, type, where and its state here. */
 export function targetLabel(target: ITarget): string {
@@ -46,13 +46,6 @@ export function targetLabel(target: ITarget): string {
   }
   const state = testState(lastTests.of(target));
   return `${target.name} (${target.type} · ${targetWhere(target)} · ${state === 'ok' ? 'tested OK' : state === 'fail' ? 'last test failed' : 'untested'})`;
-}
-
-/** The secrets a target gives every run, as `NAME as ENVVAR, ...` (empty: none). */
-export function targetSecrets(target: ITarget | undefined): string {
-  return Object.entries(target?.secrets ?? {})
-    .map(([env, name]) => `${name} as ${env}`)
-    .join(', ');
 }
 
 /**
@@ -150,7 +143,12 @@ export function ComputeChoice(props: {
         </div>
       )}
       {secrets && <div className="mlws-Hint mlws-SubmitComputeSecrets">Runs on {chosen} are given its secrets: {secrets}.</div>}
-      <DriftBox drift={drift} target={chosen} onBuild={() => void build()} onGoOn={() => setDrift({ kind: 'going-on' })} />
+      <DriftBox
+        drift={drift}
+        target={chosen}
+        onBuild={() => void build()}
+        onGoOn={() => setDrift({ kind: 'going-on', system: drift.kind === 'warning' && drift.system === true })}
+      />
     </div>
   );
 }
@@ -175,21 +173,35 @@ function DriftBox(props: { drift: Drift; target: string; onBuild: () => void; on
         </div>
       );
     case 'going-on':
-      return <div className="mlws-SubmitDrift mlws-mod-quiet">Submitting without building: the run uses what {target} has.</div>;
+      return (
+        <div className="mlws-SubmitDrift mlws-mod-quiet">
+          {drift.system
+            ? `Submitting: runs on ${target} use the host's own Python and its packages as they are.`
+            : `Submitting without building first: the run builds the kernel's environment on ${target} as it starts (a first build may take minutes).`}
+        </div>
+      );
     case 'failed':
     case 'warning': {
-      const lines = drift.kind === 'failed' ? [drift.text] : drift.lines;
       const system = drift.kind === 'warning' && drift.system === true;
+      // a failed build: its reason (the first line), then the installer's lines as it printed them
+      const [reason, ...output] = drift.kind === 'failed' ? drift.text.split('\n') : [''];
       return (
         <div className="mlws-SubmitDrift mlws-mod-warn" role="alert">
           <div className="mlws-SubmitDriftTitle">
             {drift.kind === 'failed' ? `The build on ${target} failed` : `${target}'s environment differs from the kernel's`}
           </div>
-          <ul>
-            {lines.map((line, i) => (
-              <li key={i}>{line}</li>
-            ))}
-          </ul>
+          {drift.kind === 'failed' ? (
+            <>
+              <p className="mlws-SubmitDriftReason">{reason}</p>
+              {output.length > 0 && <pre className="mlws-SubmitDriftOutput">{output.join('\n')}</pre>}
+            </>
+          ) : (
+            <ul>
+              {drift.lines.map((line, i) => (
+                <li key={i}>{line}</li>
+              ))}
+            </ul>
+          )}
           <div className="mlws-SubmitDriftActions">
             {!system && (
               <button type="button" className="jp-mod-styled jp-mod-accept mlws-SubmitBuild" onClick={props.onBuild}>

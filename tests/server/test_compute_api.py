@@ -116,3 +116,19 @@ async def test_a_targets_default_secrets_over_rest(api, team, mlws_ws, workspace
     assert workspace_state(mlws_ws) == before
     r = await api("PATCH", "compute", "farm", body={"secrets": []}, user=OWNER)
     assert r.code == 200 and r.json["secrets"] == {}
+
+
+async def test_patch_changes_env_and_python_checked_as_at_creation(api, team, mlws_ws, workspace_state):
+    body = {"name": "farm", "type": "dask", "address": "tcp://127.0.0.1:1"}
+    assert (await api("POST", "compute", body=body, user=CONTRIBUTOR)).code == 201
+    r = await api("PATCH", "compute", "farm", body={"env": "build"}, user=READER)
+    assert r.code == 403
+    before = workspace_state(mlws_ws)
+    for patch, message in (({"env": "conda"}, "body.env"),
+                           ({"python": "python3"}, "python is not a setting of dask targets"),
+                           ({"python": ""}, "body.python")):
+        r = await api("PATCH", "compute", "farm", body=patch, user=CONTRIBUTOR)
+        assert r.code == 400 and message in r.json["message"], (patch, r.json)
+    assert workspace_state(mlws_ws) == before
+    r = await api("PATCH", "compute", "farm", body={"env": "build"}, user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["env"] == "build" and r.json["secrets"] == {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from sshd import connections_to
 from test_roles import CONTRIBUTOR, OWNER, READER
 from test_secrets_api import mlws_config, team  # noqa: F401  (the same team server)
 
@@ -29,6 +30,9 @@ async def test_environments_over_rest(api, team, mlws_ws, wheelhouse):
         assert listed.code == shown.code == 200
         assert [e["hash"] for e in listed.json["environments"]] == [spec.hash]
         assert shown.json["spec"]["packages"] == ["six==1.16.0"]
+        for reply in (built, listed, shown):  # no path of the server's disk
+            assert str(mlws_ws.root) not in reply.raw.decode(), reply.raw
+        assert shown.json["targets"][0]["path"] == f".mlws/environments/envs/{spec.hash}"
     drift = await api("GET", "environments", "diff", user=READER)
     assert drift.code == 200 and drift.json["state"] == "differs"
 
@@ -109,6 +113,11 @@ async def test_the_check_before_a_submission(api, team, mlws_ws, jp_root_dir, ss
                                f"{r.json['hash'][:16]} (or: mlws env build --compute boxb)"]
     r = await api("GET", "environments", "check", params={"notebook": "t.ipynb"}, user=CONTRIBUTOR)
     assert r.code == 200 and r.json["state"] == "current" and r.json["lines"] == []
+    # once answered, no request leaves a connection to the host open (checks, a target's test)
+    assert connections_to(sshd.port) == 0
+    r = await api("POST", "compute", "box", "test", user=CONTRIBUTOR)
+    assert r.code == 200 and [c["check"] for c in r.json["checks"]][:2] == ["dns", "tcp"]
+    assert connections_to(sshd.port) == 0
     for query, code, text in (({"notebook": "t.ipynb", "compute": "mars"}, 404, "no compute target 'mars'"),
                               ({"notebook": "gone.ipynb"}, 404, "gone.ipynb"),
                               ({"compute": "box"}, 400, "give the notebook")):

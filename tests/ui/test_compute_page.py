@@ -138,7 +138,7 @@ def fill_form(view, type_: str, **fields) -> None:
     form.locator(".mlws-NewTarget-type").select_option(type_)
     for name, value in fields.items():
         field = form.locator(f".mlws-NewTarget-{name}")
-        if name == "key_secret":
+        if name in ("key_secret", "env"):
             field.select_option(value)
         else:
             field.fill(str(value))
@@ -158,10 +158,13 @@ def test_targets_in_the_navigator_a_dask_target_created_and_tested(page, team_la
     view = open_compute(page)
     assert chunks() <= _our_scripts(page)
     port = closed_port()
-    fill_form(view, "dask", name="cluster", address=f"tcp://127.0.0.1:{port}")
+    fill_form(view, "dask", name="cluster", address=f"tcp://127.0.0.1:{port}", env="build",
+              secrets=f"{KEY}=BOX_KEY")
     row = view.locator(".mlws-TargetRow[data-target='cluster']")
     row.wait_for()
     assert view.locator(".mlws-NewTargetForm").count() == 0  # the form closed
+    created = api(page, "GET", "compute/cluster")[1]  # what the form's env and secrets fields sent
+    assert created["env"] == "build" and created["secrets"] == {"BOX_KEY": KEY}
     assert row.locator(".mlws-TargetWhere").inner_text() == f"tcp://127.0.0.1:{port}"
     assert row.locator(".mlws-TargetCreated").inner_text().startswith(team_lab["user"] + " · ")
     assert row.locator(".mlws-TargetLastTest").inner_text() == "not tested"
@@ -186,7 +189,7 @@ def test_an_ssh_target_created_after_its_fingerprint_is_confirmed_then_tested(pa
 
     view = open_compute(page)
     fill_form(view, "ssh", name="box", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
-              key_secret=KEY, python=sshd.user.python)
+              key_secret=KEY, python=sshd.user.python, keepalive=7)
     # the server fetched the host's key and created nothing: its fingerprint, to be checked
     check = view.locator(".mlws-HostKeyCheck")
     check.wait_for()
@@ -230,6 +233,21 @@ def test_an_ssh_target_created_after_its_fingerprint_is_confirmed_then_tested(pa
     one = page.locator("#jp-main-dock-panel .mlws-TargetPage[data-target='box']")
     one.locator(".mlws-TargetSettings tr[data-key='Host key']", has_text=shown).wait_for()
     assert one.locator(".mlws-Check").count() == 8  # its last test, from this browser
+    settings = {r.get_attribute("data-key"): r.locator("td").inner_text()
+                for r in one.locator(".mlws-TargetSettings tr").all()}
+    assert settings["Keepalive"] == "7 s" and settings["Secrets for its runs"] == "none"
+    assert settings["Runs execute with"] == f"system: the host's Python ({sshd.user.python}) as it is"
+    assert one.locator(".mlws-TargetEnvNote").inner_text().startswith(
+        "Runs use the host's Python as it is: nothing is built")
+    # the dask target's page: what its runs execute with, the secrets it gives them
+    page.locator(".mlws-NavTarget[data-target='cluster'] .mlws-NavOpen").click()
+    dask = page.locator("#jp-main-dock-panel .mlws-TargetPage[data-target='cluster']")
+    dask.locator(".mlws-TargetSettings tr[data-key='Secrets for its runs']", has_text="box-key as BOX_KEY").wait_for()
+    assert dask.locator(".mlws-TargetSettings tr[data-key='Runs execute with'] td").inner_text().startswith(
+        "build: each run's kernel environment, built on the worker's machine")
+    assert "they are not listed here" in dask.locator(".mlws-TargetEnvNote").inner_text()
+    page.locator(".lm-TabBar-tab", has_text="Compute box").click()
+    one.wait_for()
     one.locator(".mlws-DeleteTarget").click()
     page.locator(".jp-Dialog .jp-mod-warn", has_text="Delete").click()
     one.locator(".mlws-Empty", has_text="box was deleted.").wait_for()

@@ -20,6 +20,19 @@ from .conftest import SCREENSHOTS
 NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 
 
+def no_index_python(sshd) -> str:
+    """The host's python3, with pip told to use no package index (its builds fail at once)."""
+    import os
+    import subprocess
+
+    wrapper = sshd.user.home / f"mlws-ui-noindex-python-{os.getpid()}"
+    wrapper.write_text('#!/bin/sh\nPIP_NO_INDEX=1 exec /usr/bin/python3 "$@"\n')
+    wrapper.chmod(0o755)
+    if os.geteuid() == 0:
+        subprocess.run(["chown", f"{sshd.user.name}:", str(wrapper)], check=True)
+    return str(wrapper)
+
+
 @pytest.fixture(scope="module")
 def targets(lab, sshd, local_cluster):
     """In the lab's workspace: ssh target ``box`` (the test sshd; its secret ``box-key``, given
@@ -36,12 +49,15 @@ def targets(lab, sshd, local_cluster):
                           key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-work",
                           python="/nowhere/python3")
         ws.compute.create("cluster", "dask", address=local_cluster.address)
+        ws.compute.create("nopip", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+                          key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-nopip",
+                          python=no_index_python(sshd), env="build")
     project = root / "remote-demo"
     project.mkdir()
     shutil.copy(NOTEBOOKS / "train.ipynb", project / "train.ipynb")
     yield root
     with Workspace.open(root) as ws:
-        for name in ("box", "sys", "cluster"):
+        for name in ("box", "sys", "cluster", "nopip"):
             ws.compute.delete(name, check_actor=False)
         for name in ("box-key", "hf-token"):
             ws.secrets.delete(os_user(), name)
@@ -78,6 +94,9 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
     assert drift.locator("button.mlws-SubmitBuild").count() == 0
     assert "use the host's own Python and packages: install what the notebook needs there" in \
         drift.locator(".mlws-Hint").inner_text()
+    drift.locator("button.mlws-SubmitGoOn").click()  # nothing is built there: it says so
+    assert dialog.locator(".mlws-SubmitDrift").inner_text() == \
+        "Submitting: runs on sys use the host's own Python and its packages as they are."
     # an env: build ssh target where nothing is built: the warning mlws run submit gives, with its choices
     select.select_option("box")
     drift = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn")
@@ -91,7 +110,24 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
     dialog.locator(".mlws-SubmitExperiment").fill("ui-compute")
     page.screenshot(path=str(SCREENSHOTS / "submit-compute.png"))
     drift.locator("button.mlws-SubmitGoOn").click()
-    assert "Submitting without building" in dialog.locator(".mlws-SubmitDrift").inner_text()
+    assert dialog.locator(".mlws-SubmitDrift").inner_text().startswith(
+        "Submitting without building first: the run builds the kernel's environment on box as it starts")
+
+    # a build that fails on the host (its pip has no index): the reason, then the installer's
+    # own lines, whole and wrapped inside the box
+    select.select_option("nopip")
+    dialog.locator(".mlws-SubmitDrift.mlws-mod-warn button.mlws-SubmitBuild").click()
+    failed = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn", has_text="The build on nopip failed")
+    failed.wait_for(timeout=300_000)
+    with Workspace.open(targets) as ws:
+        error = next(e for e in ws.environments.list("nopip") if e["state"] == "failed")["error"]
+    reason, *output = error.splitlines()
+    assert failed.locator(".mlws-SubmitDriftReason").inner_text() == reason
+    assert failed.locator(".mlws-SubmitDriftOutput").inner_text() == "\n".join(output)
+    assert any("no-index" in line or "No matching distribution" in line for line in output), output
+    for part in (".mlws-SubmitDriftReason", ".mlws-SubmitDriftOutput"):  # wrapped, never wider
+        assert failed.locator(part).evaluate("e => e.scrollWidth <= e.clientWidth + 1"), part
+    dialog.screenshot(path=str(SCREENSHOTS / "submit-build-failed.png"))
 
     # a dask target: runs use its workers' Python, nothing to compare; submitted there
     select.select_option("cluster")

@@ -38,14 +38,14 @@ class AccessUserHandler(MlwsHandler):
     async def put(self, user):
         role = check_role(self.body().get("role"))
         ws = await self.ws()
-        self.reply(await self.call(ws.access.grant, self.username, user, role,
+        self.reply(await self.call(ws.access.grant, self.actor, user, role,
                                    check_actor=self.app.enforce_roles))
 
     @web.authenticated
     @authorized
     async def delete(self, user):
         ws = await self.ws()
-        await self.call(ws.access.revoke, self.username, user,
+        await self.call(ws.access.revoke, self.actor, user,
                         check_actor=self.app.enforce_roles)
         self.set_status(204)
         self.finish()

@@ -26,7 +26,7 @@ from tornado import web
 
 from ... import errors as E
 from ...run_records import jsonable
-from ..identity import RunPrincipal
+from ..identity import RunPrincipal, actor_name
 
 #: one place maps the workspace's error kinds to HTTP
 STATUS = {E.InvalidInput: 400, E.PermissionDenied: 403, E.NotFound: 404, E.AlreadyExists: 409,
@@ -81,7 +81,14 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
 
     @property
     def username(self) -> str:
+        """The Jupyter username (what roles are granted to)."""
         return getattr(self.current_user, "username", "") or ""
+
+    @property
+    def actor(self) -> str:
+        """Who this request acts as, as the workspace records it (see
+        :func:`..identity.actor_name`): the username with roles enforced, else a readable name."""
+        return actor_name(self.current_user, self.app.enforce_roles)
 
     @property
     def scope(self) -> str | None:

@@ -26,13 +26,14 @@ class ComputeTargetsHandler(MlwsHandler):
         body = self.body()
         name, kind = body.pop("name"), body.pop("type")
         ws = await self.ws()
-        self.reply(await self.call(ws.compute.create, name, kind, actor=self.username,
+        self.reply(await self.call(ws.compute.create, name, kind, actor=self.actor,
                                    check_actor=self.app.enforce_roles, **body), status=201)
 
 
 class ComputeTargetHandler(MlwsHandler):
-    """GET a target's settings; PATCH ``{"secrets": [...]}`` (its default secrets' names) and
-    DELETE it (contributors and owners)."""
+    """GET a target's settings; PATCH ``{"secrets"?: [...], "python"?, "env"?}`` (its default
+    secrets' names, its interpreter, what its runs execute with) and DELETE it (contributors
+    and owners)."""
 
     auth_resource = "mlws:compute"
 
@@ -47,14 +48,15 @@ class ComputeTargetHandler(MlwsHandler):
     async def patch(self, target):
         body = self.body()
         ws = await self.ws()
-        self.reply(await self.call(ws.compute.update, target, secrets=body["secrets"],
-                                   actor=self.username, check_actor=self.app.enforce_roles))
+        self.reply(await self.call(ws.compute.update, target, secrets=body.get("secrets"),
+                                   python=body.get("python"), env=body.get("env"),
+                                   actor=self.actor, check_actor=self.app.enforce_roles))
 
     @web.authenticated
     @authorized
     async def delete(self, target):
         ws = await self.ws()
-        await self.call(ws.compute.delete, target, actor=self.username,
+        await self.call(ws.compute.delete, target, actor=self.actor,
                         check_actor=self.app.enforce_roles)
         self.set_status(204)
         self.finish()
@@ -70,7 +72,7 @@ class ComputeTestHandler(MlwsHandler):
     async def post(self, target):
         self.body()  # none is taken: anything but an empty object is refused
         ws = await self.ws()
-        self.reply(await self.call(ws.compute.test, target, actor=self.username,
+        self.reply(await self.call(ws.compute.test, target, actor=self.actor,
                                    check_actor=self.app.enforce_roles))
 
 

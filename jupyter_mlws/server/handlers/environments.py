@@ -103,7 +103,7 @@ class EnvironmentBuildHandler(MlwsHandler):
             spec = (envs.of_run(body["run"]) if body.get("run") else
                     envs.of_kernel(body["kernel"]) if body.get("kernel") else envs.parse(body["spec"]))
             return envs.build(spec, body.get("compute") or "local", options=options,
-                              actor=self.username)
+                              actor=self.actor)
         self.reply(await self.call(build))
 
 

@@ -55,7 +55,7 @@ class RunsHandler(MlwsHandler):
                                          "secrets", "compute")
                    if body.get(k) is not None}
         ws = await self.ws()
-        options.update(actor=self.username, check_actor=self.app.enforce_roles)
+        options.update(actor=self.actor, check_actor=self.app.enforce_roles)
         run = await self.call(ws.submit_notebook, notebook, params, **options)
         self.reply(_run_dict(self.app, run), 201)
 
@@ -204,7 +204,7 @@ class RunActionHandler(MlwsHandler):
         elif action == "rerun":
             params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
             run = await self.call(ws.rerun, run_id, params, secrets=body.get("secrets"),
-                                  actor=self.username, check_actor=self.app.enforce_roles,
+                                  actor=self.actor, check_actor=self.app.enforce_roles,
                                   compute=body.get("compute"))
         else:
             run = await self.call(ws.promote, run_id)

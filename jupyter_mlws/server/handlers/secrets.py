@@ -51,7 +51,7 @@ class SecretHandler(MlwsHandler):
     async def put(self, secret):
         value = self.body().get("value")
         ws = await self.ws()
-        self.reply(await self.call(ws.secrets.set, self.username, secret, value,
+        self.reply(await self.call(ws.secrets.set, self.actor, secret, value,
                                    check_actor=self.app.enforce_roles))
 
     @web.authenticated
@@ -60,10 +60,10 @@ class SecretHandler(MlwsHandler):
         purge = self.bool_arg("purge", False)
         ws = await self.ws()
         if purge:
-            await self.call(ws.secrets.purge, self.username, secret, check_actor=self.app.enforce_roles)
+            await self.call(ws.secrets.purge, self.actor, secret, check_actor=self.app.enforce_roles)
             self.set_status(204)
             return self.finish()
-        self.reply(await self.call(ws.secrets.delete, self.username, secret,
+        self.reply(await self.call(ws.secrets.delete, self.actor, secret,
                                    check_actor=self.app.enforce_roles))
 
 
@@ -77,7 +77,7 @@ class SecretRecoverHandler(MlwsHandler):
     async def post(self, secret):
         self.body()  # none is taken: anything but an empty object is refused
         ws = await self.ws()
-        self.reply(await self.call(ws.secrets.recover, self.username, secret,
+        self.reply(await self.call(ws.secrets.recover, self.actor, secret,
                                    check_actor=self.app.enforce_roles))
 
 
@@ -96,7 +96,7 @@ class SecretsAuditHandler(MlwsHandler):
         limit = self.int_arg("max_results", 100, 1, AUDIT_MAX)
         ws = await self.ws()
         self.reply({"entries": await self.call(ws.secrets.audit, name or None, limit=limit,
-                                               actor=self.username,
+                                               actor=self.actor,
                                                check_actor=self.app.enforce_roles)})
 
 

@@ -20,7 +20,7 @@ class VMBase(MlwsHandler):
     auth_resource = "mlws:vms"
 
     def who(self) -> dict:
-        return {"actor": self.username, "check_actor": self.app.enforce_roles}
+        return {"actor": self.actor, "check_actor": self.app.enforce_roles}
 
 
 class VMsHandler(VMBase):

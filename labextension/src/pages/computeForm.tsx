@@ -1,6 +1,7 @@
 /**
  * The Compute page's New target form (ssh: name, host, user, port, key secret, work folder,
- * Python; dask: the scheduler's address) and the check of an ssh host's key that follows it:
+ * Python, keepalive; dask: the scheduler's address; both: what runs execute with and the
+ * secrets every run is given) and the check of an ssh host's key that follows it:
  * the fingerprint the host presented, to be confirmed, or a host key the user pasted instead.
  * Nothing is created before the key is accepted.
  */
@@ -11,14 +12,43 @@ import { ErrorBox } from './errorBox';
 import { ComputePageModel, INewTarget } from './computeModel';
 import { FormField as Field, IFormBinding, SecretField } from './textField';
 
-type Fields = Record<'name' | 'host' | 'user' | 'port' | 'key_secret' | 'workdir' | 'python' | 'address', string>;
+type Fields = Record<
+  'name' | 'host' | 'user' | 'port' | 'key_secret' | 'workdir' | 'python' | 'address' | 'env' | 'keepalive' | 'secrets',
+  string
+>;
 
-const EMPTY: Fields = { name: '', host: '', user: '', port: '', key_secret: '', workdir: '', python: '', address: '' };
+const EMPTY: Fields = {
+  name: '',
+  host: '',
+  user: '',
+  port: '',
+  key_secret: '',
+  workdir: '',
+  python: '',
+  address: '',
+  env: 'system',
+  keepalive: '',
+  secrets: ''
+};
+
+/** A number when the text is one; else the text, which the server refuses saying why. */
+function whole(text: string): number {
+  return /^\d+$/.test(text) ? Number(text) : (text as any);
+}
 
 /** The body of `POST compute` from the form's fields (empty ones left out: the defaults apply). */
 export function newTarget(type: 'ssh' | 'dask', fields: Fields): INewTarget {
   const target: INewTarget = { name: fields.name.trim(), type };
   const text = (key: keyof Fields) => fields[key].trim();
+  if (text('env') === 'build') {
+    target.env = 'build';
+  }
+  const secrets = text('secrets')
+    .split(/[\s,]+/)
+    .filter(s => s);
+  if (secrets.length) {
+    target.secrets = secrets;
+  }
   if (type === 'dask') {
     if (text('address')) {
       target.address = text('address');
@@ -31,10 +61,32 @@ export function newTarget(type: 'ssh' | 'dask', fields: Fields): INewTarget {
     }
   }
   if (text('port')) {
-    // a number when it is one; else the text, which the server refuses saying why
-    target.port = /^\d+$/.test(text('port')) ? Number(text('port')) : (text('port') as any);
+    target.port = whole(text('port'));
+  }
+  if (text('keepalive')) {
+    target.keepalive = whole(text('keepalive'));
   }
   return target;
+}
+
+/** What the target's runs execute with: its Python as it is, or each run's environment built there. */
+function EnvChoice(props: { type: 'ssh' | 'dask' } & IFormBinding<keyof Fields>): JSX.Element {
+  const where = props.type === 'ssh' ? "the host's Python (--python)" : "the workers' Python";
+  return (
+    <label className="mlws-FormField">
+      <span>Runs execute with</span>
+      <select
+        className="mlws-NewTarget-env"
+        value={props.values.env}
+        disabled={props.disabled}
+        title="env: what runs on the target execute with"
+        onChange={e => props.set('env', e.target.value)}
+      >
+        <option value="system">{`system: ${where} as it is`}</option>
+        <option value="build">build: each run's kernel environment, built there once</option>
+      </select>
+    </label>
+  );
 }
 
 export function NewTargetForm(props: { model: ComputePageModel; onClose: () => void }): JSX.Element {
@@ -92,6 +144,17 @@ export function NewTargetForm(props: { model: ComputePageModel; onClose: () => v
             />
             <Field label="Python" name="python" placeholder="python3" hint="The interpreter on the host" {...common} />
           </div>
+          <div className="mlws-FormRow">
+            <EnvChoice type="ssh" {...common} />
+            <Field
+              label="Keepalive (s)"
+              name="keepalive"
+              placeholder="10"
+              inputMode="numeric"
+              hint="Seconds between keepalives on a run's connection: a host that answers none of 3 is lost, failing its run"
+              {...common}
+            />
+          </div>
         </>
       ) : (
         <div className="mlws-FormRow">
@@ -103,8 +166,18 @@ export function NewTargetForm(props: { model: ComputePageModel; onClose: () => v
             required
             {...common}
           />
+          <EnvChoice type="dask" {...common} />
         </div>
       )}
+      <div className="mlws-FormRow">
+        <Field
+          label="Secrets for its runs"
+          name="secrets"
+          placeholder="e.g. hf-token=HF_TOKEN, db-password"
+          hint="Workspace secrets every run on this target is given as environment variables: NAME or NAME=ENVVAR, comma-separated (names only are kept)"
+          {...common}
+        />
+      </div>
       {model.hostKey === null && <ErrorBox message={model.createError} className="mlws-CreateError" />}
       {model.hostKey === null && (
         <div className="mlws-FormButtons">

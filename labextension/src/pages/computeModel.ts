@@ -24,7 +24,13 @@ export interface INewTarget {
   key_secret?: string;
   workdir?: string;
   python?: string;
+  /** ssh and dask: what runs execute with (the target's Python as it is, or each run's built) */
+  env?: 'system' | 'build';
+  /** ssh: seconds between keepalives on a run's connection */
+  keepalive?: number;
   address?: string;
+  /** secrets every run on it is given: ['NAME', 'NAME=ENVVAR'] */
+  secrets?: string[];
 }
 
 /** An ssh host's key waiting for the user's confirmation (the first POST's `details`). */

@@ -3,7 +3,8 @@
  * created it and when, and its last test; Test (each check OK, FAIL or SKIP with the server's
  * reason), Delete (confirmed; the server's refusal verbatim, e.g. while runs are queued or running
  * on it) and a New target form that pins an ssh host's key once the user confirmed its
- * fingerprint.  With an id, one target's page: its settings, Test and Delete.  Readers see the
+ * fingerprint.  With an id, one target's page: its settings (what its runs execute with, the
+ * secrets it gives them), the environments built there, Test and Delete.  Readers see the
  * controls disabled, the reason in their tooltip.  The server sends no events for targets: the
  * page fetches again after its own actions and on Reload; nothing polls.
  */
@@ -12,8 +13,9 @@ import { Dialog, ReactWidget, showDialog, UseSignal } from '@jupyterlab/apputils
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { ICheck, ITarget, ITested, targetWhere, testState } from '../compute';
+import { ICheck, ITarget, ITested, targetSecrets, targetWhere, testState } from '../compute';
 import { FieldTable } from '../keyValues';
+import { errorMessage, query, requestAPI } from '../request';
 import { formatTime } from '../runs';
 import { ComputePageModel, READER_REASON } from './computeModel';
 import { NewTargetForm } from './computeForm';
@@ -268,6 +270,20 @@ function ComputeView(props: { model: ComputePageModel; vms: VMsModel; context: I
   );
 }
 
+/** What a target's runs execute with, in words (its `env` setting). */
+export function envText(t: ITarget): string {
+  if (t.type === 'local') {
+    return "this server's Python, or an environment built here (mlws env build)";
+  }
+  const own = t.type === 'dask' ? "the workers' own Python" : `the host's Python (${t.python ?? 'python3'})`;
+  if (t.env === 'build') {
+    return t.type === 'dask'
+      ? "build: each run's kernel environment, built on the worker's machine the first time and reused"
+      : "build: each run's kernel environment, built on the host the first time and reused";
+  }
+  return `system: ${own} as it is`;
+}
+
 /** One target's settings, as `GET compute/NAME` shows them (never a private key). */
 function Settings(props: { target: ITarget }): JSX.Element {
   const t = props.target;
@@ -283,14 +299,89 @@ function Settings(props: { target: ITarget }): JSX.Element {
       ['Key secret', t.key_secret ?? <span className="mlws-Muted">none</span>],
       ['Host key', <code key="fp">{t.host_key_fingerprint ?? ''}</code>],
       ['Work folder', t.workdir],
-      ['Python', t.python]
+      ['Python', t.python],
+      ['Keepalive', t.keepalive ? `${t.keepalive} s` : '']
     );
   }
   if (t.type === 'dask') {
     rows.push(['Scheduler', t.address]);
   }
+  rows.push(['Runs execute with', envText(t)]);
+  if (!t.builtin) {
+    rows.push(['Secrets for its runs', targetSecrets(t) || <span className="mlws-Muted">none</span>]);
+  }
   rows.push(['Created', created(t)]);
   return <FieldTable rows={rows} className="mlws-TargetSettings" />;
+}
+
+/** An environment built on a target, as `GET environments?compute=NAME` lists it. */
+interface IBuiltEnvironment {
+  short_hash: string;
+  state: string;
+  python: string | null;
+  packages: number;
+  local: string[];
+  error: string | null;
+  last_used_at: number | null;
+}
+
+/** The environments built on a target (from the workspace's records: the target is not asked). */
+function TargetEnvironments(props: { target: ITarget }): JSX.Element {
+  const { target } = props;
+  const [rows, setRows] = React.useState<IBuiltEnvironment[] | null>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  const builds = target.type === 'local' || (target.type === 'ssh' && target.env === 'build');
+  React.useEffect(() => {
+    if (builds) {
+      requestAPI<{ environments: IBuiltEnvironment[] }>(`environments${query({ compute: target.name })}`)
+        .then(answer => setRows(answer.environments))
+        .catch(e => setError(errorMessage(e)));
+    }
+  }, [target.name, builds]);
+  let note: string;
+  if (target.type === 'dask') {
+    note =
+      target.env === 'build'
+        ? "Each run builds its environment on its worker's machine the first time (its worker.log says so); they are not listed here."
+        : "Runs use the workers' own Python: nothing is built.";
+  } else if (!builds) {
+    note = `Runs use the host's Python as it is: nothing is built (mlws env diff --compute ${target.name} compares it with a kernel's).`;
+  } else {
+    note = rows !== null && rows.length === 0 ? 'None yet: the first run that needs one builds it.' : '';
+  }
+  return (
+    <section className="mlws-TargetEnvironments" aria-label={`Environments on ${target.name}`}>
+      <h3>Environments</h3>
+      <ErrorBox message={error} />
+      {note && <p className="mlws-Muted mlws-TargetEnvNote">{note}</p>}
+      {rows !== null && rows.length > 0 && (
+        <table className="mlws-Table mlws-TargetEnvTable">
+          <thead>
+            <tr>
+              <th>Hash</th>
+              <th>State</th>
+              <th>Python</th>
+              <th>Packages</th>
+              <th>Last used</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(r => (
+              <tr key={r.short_hash} data-hash={r.short_hash} title={r.error ?? undefined}>
+                <td>
+                  <code>{r.short_hash}</code>
+                </td>
+                <td>{r.state}</td>
+                <td>{r.python ?? ''}</td>
+                <td>{r.packages + r.local.length}</td>
+                <td>{r.last_used_at ? formatTime(r.last_used_at) : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
 }
 
 function TargetView(props: { model: ComputePageModel; name: string; context: IPageContext }): JSX.Element {
@@ -324,6 +415,7 @@ function TargetView(props: { model: ComputePageModel; name: string; context: IPa
       <ErrorBox message={model.error} />
       <ErrorBox message={model.rowErrors[name] ?? null} className="mlws-TargetRefusal" />
       <Settings target={target} />
+      {target.type !== 'vm' && <TargetEnvironments target={target} />}
       <h3>
         <Dot tested={tested} /> Last test
       </h3>

@@ -1,0 +1,41 @@
+"""Who an action over REST (a browser's, an API client's) is recorded as on a personal server
+(roles not enforced): the Jupyter user's name where the sign-in gives one, and for Jupyter's
+anonymous token users (a random id and a random "Anonymous <moon>" per browser and per API
+request) the server's OS user, "(Jupyter)": never a random id.  A team server records the
+username, what its roles are granted to (tests/server/test_compute_api.py)."""
+
+from __future__ import annotations
+
+import pytest
+from jupyter_server.auth.identity import IdentityProvider, User
+
+from jupyter_mlws.access import os_user
+
+
+async def test_an_anonymous_token_user_is_recorded_by_a_readable_label(api, mlws_ws):
+    label = f"{os_user()} (Jupyter)"
+    r = await api("PUT", "secrets", "api-token", body={"value": "s3cret-value-1"})
+    assert r.code == 200 and r.json["created_by"] == label, r.json
+    r = await api("POST", "compute", body={"name": "cluster", "type": "dask",
+                                           "address": "tcp://127.0.0.1:8786"})
+    assert r.code == 201 and r.json["created_by"] == label, r.json
+    assert (await api("DELETE", "secrets", "api-token")).code == 200
+    audit = await api("GET", "secrets-audit")
+    assert [(e["action"], e["user"]) for e in audit.json["entries"]] == [("delete", label),
+                                                                         ("set", label)], audit.json
+
+
+NAMED = "Ada Lovelace"
+
+
+class NamedTokenUser(IdentityProvider):
+    """Jupyter's token sign-in naming its user (as JupyterHub's or an OAuth provider's does)."""
+
+    def generate_anonymous_user(self, handler):
+        return User("ada", name=NAMED, display_name="Ada")
+
+
+@pytest.mark.parametrize("mlws_config", [{"ServerApp": {"identity_provider_class": NamedTokenUser}}])
+async def test_a_named_jupyter_user_is_recorded_by_name(api, mlws_ws, mlws_config):
+    r = await api("PUT", "secrets", "api-token", body={"value": "s3cret-value-1"})
+    assert r.code == 200 and r.json["created_by"] == NAMED, r.json
