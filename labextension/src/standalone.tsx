@@ -47,6 +47,11 @@ function main(): void {
   void navigator.refresh();
   events.stream.connect((_, event) => navigator.onServerEvent(event));
   host.open({ kind: 'runs' });
+  // `?run=ID` (the link a schedule's webhook posts) opens that run's page beside the table
+  const run = new URLSearchParams(window.location.search).get('run');
+  if (run) {
+    host.open({ kind: 'run', id: run });
+  }
 }
 
 main();

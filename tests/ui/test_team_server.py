@@ -125,3 +125,26 @@ def test_the_team_page_shows_the_workspace_live(browser, team):
             assert ws.access.role_of("bob") == "reader"
     finally:
         context.close()
+
+
+def test_a_run_link_opens_the_run(browser, team):
+    """The link a schedule's webhook posts (``{server}/mlws/?run=ID``, schedules/notify.run_link)
+    opens that run's page."""
+    from jupyter_mlws.schedules.notify import run_link
+
+    with Workspace.open(team["ws"]) as ws:
+        run_id = next(r.id for r in ws.experiment("team").search_runs() if r.name == "lr-0.2")
+        ws.config.server_url = team["url"]
+        link = run_link(ws, run_id)
+    context = browser.new_context(viewport={"width": 1300, "height": 850})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{team['url']}login?next={link.split(team['url'].rstrip('/'), 1)[1]}")
+        page.locator("#password_input").fill(team["token"])
+        page.locator("#login_submit").click()
+        page.wait_for_url("**/mlws/?run=*")
+        view = page.locator("#mlws-dock .mlws-RunPage", has=page.locator(".mlws-RunTitle", has_text="lr-0.2"))
+        assert view.locator(".mlws-Params tr[data-key='lr'] td").inner_text() == "0.2"
+    finally:
+        context.close()
