@@ -374,6 +374,44 @@ class Workspace:
 
         return LineageService(self.db, self.runs)
 
+    # -- datasets (built on first use) ---------------------------------------------------
+
+    @cached_property
+    def datasets(self):
+        """Versioned datasets with lineage (see :mod:`jupyter_mlws.datasets.service`): register,
+        versions, aliases, deletion, and the runs and models that used each version."""
+        from .datasets.hashcache import HashCache
+        from .datasets.service import DatasetService
+
+        return DatasetService(self.db, self.runs, objects=self._dataset_objects,
+                              cache=HashCache(self.root / ".mlws" / "cache" / "file-hashes.db"),
+                              mounts=self.root / ".mlws" / "datasets",
+                              current_run=self._current_run)
+
+    def dataset(self, ref: str):
+        """The dataset version ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS`` names, with
+        ``.files()``, ``.download(dest)``, ``.mount()``, ``.to_pandas()`` (see
+        :class:`~jupyter_mlws.datasets.version.DatasetVersion`).  NotFound saying what exists."""
+        return self.datasets.get(ref)
+
+    def _dataset_objects(self, datastore: str):
+        """The object store of datastore ``datastore``: NotFound for an unknown one."""
+        if datastore != "default":
+            raise NotFound(f"no datastore named {datastore!r}: datasets are kept in 'default' "
+                           "until other datastores are registered")
+        return LocalBlobStore(self.root / "datastores" / "default" / ".mlws" / "objects", self.root)
+
+    def _current_run(self) -> str | None:
+        """The run this process logs to: its innermost active run, else the run that started
+        it (``MLWS_RUN_ID``), if it belongs to this workspace."""
+        from .run import active_runs
+
+        active = active_runs()
+        if active:
+            return active[-1].id
+        run_id = os.environ.get(ENV_RUN_ID)
+        return run_id if run_id and self.runs_exists(run_id) else None
+
     # -- cron ticks and idle shutdown (built on first use) ----------------------------
 
     @cached_property

@@ -183,6 +183,12 @@ def _vm_tokens(conn: Connection) -> None:
     schema.vm_tokens.create(conn, checkfirst=True)
 
 
+def _datasets(conn: Connection) -> None:
+    for table in (schema.datasets, schema.dataset_versions, schema.dataset_files,
+                  schema.dataset_aliases, schema.dataset_uses):
+        table.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -210,6 +216,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     # 19: numbered by the lead for session 7's wave 2 (17 and 18 land with other branches)
     (17, "notebook VMs' JupyterLab tokens: what a VM's kernels record into the workspace with",
      _vm_tokens),
+    # 21: numbered by the lead for session 8 (18 to 20 land with other branches)
+    (21, "versioned datasets: versions (root hash, datastore, tabular statistics), manifests, "
+         "aliases, and lineage (runs and model versions that used them)", _datasets),
 ]
 LATEST = MIGRATIONS[-1][0]
 
