@@ -62,7 +62,8 @@ class Workspace:
         self.secrets = _secret_service(cfg, self.db, self.access)
         # a version an endpoint serves cannot be deleted
         self.models = ModelRegistry(self.db, self.runs, self.blobs,
-                                    in_use=lambda ref: self.endpoints.serving(ref))
+                                    in_use=lambda ref: self.endpoints.serving(ref),
+                                    datasets=lambda: self.datasets)
         self.tracking = Tracking(self.runs, self.artifacts, self.models, cfg, owner=self)
         self.runs.on_killed.append(self._keep_what_a_killed_run_left)
         self._notebooks = None  # built on first use: see the notebooks property
@@ -372,7 +373,7 @@ class Workspace:
         """Links between runs and to model versions (see :mod:`jupyter_mlws.lineage`)."""
         from .lineage import LineageService
 
-        return LineageService(self.db, self.runs)
+        return LineageService(self.db, self.runs, datasets=lambda run_id: self.datasets.of_run(run_id))
 
     # -- datasets (built on first use) ---------------------------------------------------
 
@@ -613,7 +614,7 @@ class Workspace:
                 root=self.root, snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
                 heartbeat_interval=self.config.heartbeat_interval, compute=self.compute,
                 attach_run=self.attach_run, child_reporter=self._sweep_child_reporter,
-                secrets=self.secrets, cancel_run=self.cancel_run)
+                secrets=self.secrets, cancel_run=self.cancel_run, datasets=lambda: self.datasets)
         return self._notebooks
 
     @cached_property
