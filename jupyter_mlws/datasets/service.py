@@ -136,7 +136,7 @@ class DatasetService:
         files, hashed, cached = self._hash(found)
         stats = self._stats(files) if tabular else None
         result = self._commit(name, files, store=store, datastore=datastore, row={
-            **row, "source": Path(os.fspath(source)).name, "stats": stats,
+            **row, "source": Path(os.fspath(source)).name, "stats": _json(stats) if stats else None,
             "created_by": user if user is not None else _os_user()}, run=run)
         result.hashed_files, result.hashed_bytes = hashed
         result.cached_files, result.skipped = cached, found.skipped
@@ -156,7 +156,7 @@ class DatasetService:
         stats = self._stats(sources) if tabular else None
         result = self._commit(name, sorted(sources, key=lambda s: s.path), store=store,
                               datastore=datastore, run=run, row={
-                                  **row, "source": source, "stats": stats,
+                                  **row, "source": source, "stats": _json(stats) if stats else None,
                                   "created_by": user if user is not None else _os_user()})
         result.seconds = time.monotonic() - started
         return result
