@@ -183,6 +183,10 @@ def _vm_tokens(conn: Connection) -> None:
     schema.vm_tokens.create(conn, checkfirst=True)
 
 
+def _datastores(conn: Connection) -> None:
+    schema.datastores.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -210,6 +214,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     # 19: numbered by the lead for session 7's wave 2 (17 and 18 land with other branches)
     (17, "notebook VMs' JupyterLab tokens: what a VM's kernels record into the workspace with",
      _vm_tokens),
+    # 20: numbered by the lead for session 8 (18 and 19 land with other branches)
+    (20, "datastores: named fsspec URLs (s3, gs, abfs, sftp, file) and their credentials' secret",
+     _datastores),
 ]
 LATEST = MIGRATIONS[-1][0]
 
