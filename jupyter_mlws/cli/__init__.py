@@ -14,6 +14,7 @@ def _join_groups() -> None:
     # names bound in here only: the package's attributes stay its modules (cli.runs, cli.access, ...)
     from .access import access
     from .compute import compute
+    from .datastores import datastore
     from .endpoints import endpoint
     from .environments import env
     from .models import model
@@ -30,7 +31,7 @@ def _join_groups() -> None:
         run.add_command(command)
     compute.add_command(compute_gc)
     for command in (quickstart, workspace, experiment, run, model, access, secret, compute, env,
-                    server, scheduler, endpoint, pipeline, vm):
+                    server, scheduler, endpoint, pipeline, vm, datastore):
         main.add_command(command)
 
 

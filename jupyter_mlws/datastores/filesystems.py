@@ -139,9 +139,11 @@ def probe(fs, loc: Location) -> None:
         fs.makedirs(loc.root, exist_ok=True)
         return
     bucket = loc.root.split("/", 1)[0]
-    if not fs.exists(bucket):
+    try:
+        fs.info(bucket)  # not exists(): s3fs answers False for an endpoint that does not answer
+    except FileNotFoundError:
         raise InvalidInput(f"{loc.shown}: bucket or container {bucket!r} does not exist (or these "
-                           "credentials cannot see it): create it first")
+                           "credentials cannot see it): create it first") from None
 
 
 def why(exc: BaseException) -> str:
