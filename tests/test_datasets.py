@@ -229,7 +229,7 @@ def test_bad_input_is_refused_with_nothing_recorded(ws, tmp_path):
         ws.datasets.register("w", weird)
     with pytest.raises(InvalidInput, match="dataset name '../x' is not valid"):
         ws.datasets.register("../x", notes)
-    with pytest.raises(NotFound, match="no datastore named 'nope'"):
+    with pytest.raises(NotFound, match="no datastore .nope."):
         ws.datasets.register("e", notes, datastore="nope")
     assert [d["name"] for d in ws.datasets.list()] == ["e"]
 

@@ -15,6 +15,7 @@ def _join_groups() -> None:
     from .access import access
     from .compute import compute
     from .datasets import dataset
+    from .datastores import datastore
     from .endpoints import endpoint
     from .environments import env
     from .models import model
@@ -30,8 +31,8 @@ def _join_groups() -> None:
     for command in (run_values, run_cells):
         run.add_command(command)
     compute.add_command(compute_gc)
-    for command in (quickstart, workspace, experiment, run, model, dataset, access, secret, compute, env,
-                    server, scheduler, endpoint, pipeline, vm):
+    for command in (quickstart, workspace, experiment, run, model, dataset, access, secret, compute,
+                    env, server, scheduler, endpoint, pipeline, vm, datastore):
         main.add_command(command)
 
 

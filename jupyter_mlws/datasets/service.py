@@ -253,7 +253,7 @@ class DatasetService:
 
     def _handle(self, row: dict) -> DatasetVersion:
         return DatasetVersion(row, manifest=lambda: self.records.files(row["pk"]),
-                              objects=self._objects(row["datastore"]), mounts=self.mounts,
+                              objects=lambda: self._objects(row["datastore"]), mounts=self.mounts,
                               on_read=self._read)
 
     def _read(self, version: DatasetVersion) -> None:

@@ -40,8 +40,9 @@ class DatasetVersion:
     ``stats`` (format, rows, columns and per-column statistics; None unless tabular).
     """
 
-    def __init__(self, row: dict, *, manifest: Callable[[], list[dict]], objects: "BlobStore",
-                 mounts: Path, on_read: Callable[["DatasetVersion"], None]):
+    def __init__(self, row: dict, *, manifest: Callable[[], list[dict]],
+                 objects: Callable[[], "BlobStore"], mounts: Path,
+                 on_read: Callable[["DatasetVersion"], None]):
         self.pk = row["pk"]
         self.name, self.version = row["name"], row["version"]
         self.root_hash, self.size, self.file_count = row["root_hash"], row["size"], row["files"]
@@ -50,7 +51,16 @@ class DatasetVersion:
         self.created_at, self.created_by = row["created_at"], row["created_by"]
         self.run_id, self.source = row.get("run_id"), row["source"]
         self._manifest, self._files = manifest, None
-        self._objects, self._mounts, self._on_read = objects, mounts, on_read
+        self._open_objects, self._store = objects, None
+        self._mounts, self._on_read = mounts, on_read
+
+    @property
+    def _objects(self) -> "BlobStore":
+        """The datastore's objects, opened on first read (a datastore's credentials are read
+        only when its files are)."""
+        if self._store is None:
+            self._store = self._open_objects()
+        return self._store
 
     @property
     def ref(self) -> str:

@@ -20,7 +20,8 @@ from typing import Any, Callable, ContextManager, Mapping, Sequence
 from sqlalchemy import select
 
 from .. import runs as R
-from ..fsutil import atomic_copy, shown_path
+from ..artifacts import copy_blob
+from ..fsutil import shown_path
 from ..errors import InvalidInput, NotFound
 from .kernels import resolve as resolve_kernel
 from ..store import schema as S
@@ -542,4 +543,4 @@ class NotebookService:
         stored = [f for f in self.runs.files(record.id, "artifact") if f["path"].startswith("notebook/")]
         if stored:
             target = self._output_path(spec["output"], record.name, record.experiment, record.params)
-            atomic_copy(self.blobs.path(stored[0]["sha256"]), target)
+            copy_blob(self.blobs, stored[0]["sha256"], target)

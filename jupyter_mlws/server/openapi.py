@@ -190,6 +190,50 @@ EXECUTION_PATHS = {
         "requestBody": _raw_body("The .ipynb file's bytes")}},
 }
 
+DATASTORE = _param("datastore", description="The datastore's name")
+#: datastores (``mlws datastore ...``): named fsspec URLs, their credentials in a secret (by name)
+DATASTORE_PATHS = {
+    "/datastores": {
+        "get": _op("Datastores: default (built in) and the registered ones, each with its URL "
+                   "(never credentials or a query), options and its credentials' secret (its "
+                   "name)", "datastores"),
+        "post": _op("Register a datastore (contributors and owners). The URL, its hosts (no "
+                    "link-local or cloud metadata address), the secret's content and, unless check "
+                    "is false, the store itself (reached with the credentials) are checked first: "
+                    "400, 404, 409 or 503 say what failed, and nothing is recorded",
+                    "datastores", "Datastore", body="DatastoreRegistration", status="201"),
+    },
+    "/datastores/{datastore}": {
+        "get": _op("One datastore", "datastores", "Datastore", params=[DATASTORE]),
+        "delete": _op("Delete a datastore's record (owners; its files stay; 409 for default, or "
+                      "while dataset versions live in it)", "datastores", None,
+                      params=[DATASTORE], status="204"),
+    },
+}
+DATASTORE_SCHEMAS = {
+    "DatastoreRegistration": _body(["name", "url"], {
+        "name": _NAME,
+        "url": {"type": "string", "minLength": 1, "maxLength": 2048, "description": (
+            "s3://BUCKET/PREFIX[?endpoint_url=...&region=...], gs://BUCKET/PREFIX, "
+            "abfs://CONTAINER/PREFIX?account_name=..., sftp://USER@HOST[:PORT]/PATH, file:///PATH; "
+            "never credentials")},
+        "credentials_secret": {"type": "string", "minLength": 1, "maxLength": 64, "description": (
+            "The workspace secret holding the credentials (s3: {\"key\", \"secret\"} JSON; gs: "
+            "a service account's JSON key; abfs: {\"account_key\"...}; sftp: an SSH private key)")},
+        "description": {"type": "string", "maxLength": 2000},
+        "host_key": {"type": "string", "minLength": 1, "maxLength": 4096,
+                     "description": "sftp: pin this key, 'ssh-ed25519 AAAA...'"},
+        "check": {"type": "boolean", "description": "Reach the store first (default true)"}},
+        {"name": "lake", "url": "s3://team-data/lake", "credentials_secret": "lake-s3"}),
+    "Datastore": {"type": "object", "properties": {
+        "name": {"type": "string"}, "url": {"type": "string"}, "scheme": {"type": "string"},
+        "options": {"type": "object", "additionalProperties": {"type": "string"}},
+        "credentials_secret": {"type": ["string", "null"]},
+        "host_key": {"type": ["string", "null"]}, "host_key_fingerprint": {"type": ["string", "null"]},
+        "description": {"type": "string"}, "builtin": {"type": "boolean"},
+        "created_at": {"type": ["integer", "null"]}, "created_by": {"type": "string"}}},
+}
+
 VM = _param("vm", description="The VM's name")
 _DURATION = {"type": "string", "minLength": 1, "maxLength": 32, "description": "90s, 30m, 2h, 1d"}
 _SCRIPT = {"type": "string", "maxLength": 1 << 20, "description": "The script's text (sh)"}
@@ -529,6 +573,7 @@ PATHS = {
         "endpoints", params=[ENDPOINT, _param("deployment", "query", "Call this deployment directly")],
         body="ScoringData")},
     **VM_PATHS,
+    **DATASTORE_PATHS,
 }
 
 SCHEMAS = {
@@ -865,6 +910,7 @@ SCHEMAS = {
     "ScoringData": {"description": "Any JSON value the endpoint's run(data) takes",
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
     **VM_SCHEMAS,
+    **DATASTORE_SCHEMAS,
 }
 
 

@@ -183,6 +183,10 @@ def _vm_tokens(conn: Connection) -> None:
     schema.vm_tokens.create(conn, checkfirst=True)
 
 
+def _datastores(conn: Connection) -> None:
+    schema.datastores.create(conn, checkfirst=True)
+
+
 def _datasets(conn: Connection) -> None:
     for table in (schema.datasets, schema.dataset_versions, schema.dataset_files,
                   schema.dataset_aliases, schema.dataset_uses):
@@ -216,7 +220,10 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     # 19: numbered by the lead for session 7's wave 2 (17 and 18 land with other branches)
     (17, "notebook VMs' JupyterLab tokens: what a VM's kernels record into the workspace with",
      _vm_tokens),
-    # 21: numbered by the lead for session 8 (18 to 20 land with other branches)
+    # 20: numbered by the lead for session 8 (18 and 19 land with other branches)
+    (20, "datastores: named fsspec URLs (s3, gs, abfs, sftp, file) and their credentials' secret",
+     _datastores),
+    # 21: numbered by the lead for session 8 (18 and 19 land with other branches)
     (21, "versioned datasets: versions (root hash, datastore, tabular statistics), manifests, "
          "aliases, and lineage (runs and model versions that used them)", _datasets),
 ]

@@ -670,6 +670,25 @@ vm_tokens = Table(
 )
 Index("ix_vm_tokens_vm", vm_tokens.c.vm_id)
 
+# -- datastores (migration 20) -------------------------------------------------------------------
+
+# named places data lives (jupyter_mlws.datastores): an fsspec URL (s3://, gs://, abfs://, sftp://,
+# file://) and the workspace secret holding its credentials (by name: never a credential here).
+# ``default`` is built in, never a row.  Times in ms.
+datastores = Table(
+    "datastores",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    # the URL as registered, without credentials (refused in it); its query holds the options
+    Column("url", Text, nullable=False),
+    Column("credentials_secret", Text, nullable=True),
+    # an sftp datastore's pinned host key, "TYPE BASE64" (put in each machine's known_hosts)
+    Column("host_key", Text, nullable=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False, default=""),
+)
 
 # -- versioned datasets with lineage (migration 21) ---------------------------------------------
 
