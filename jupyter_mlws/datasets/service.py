@@ -251,10 +251,10 @@ class DatasetService:
         ref = param_ref(ref) or ref
         return self._handle(self.records.find(*parse_ref(ref)))
 
-    def _handle(self, row: dict) -> DatasetVersion:
+    def _handle(self, row: dict, *, record_reads: bool = True) -> DatasetVersion:
         return DatasetVersion(row, manifest=lambda: self.records.files(row["pk"]),
                               objects=lambda: self._objects(row["datastore"]), mounts=self.mounts,
-                              on_read=self._read)
+                              on_read=self._read if record_reads else lambda version: None)
 
     def _read(self, version: DatasetVersion) -> None:
         run_id = self._current_run()
@@ -363,8 +363,10 @@ class DatasetService:
 
     def local_path(self, ref: str) -> str:
         """A local read-only path holding the version (see :meth:`DatasetVersion.mount`); what a
-        notebook parameter ``dataset:REF`` is given as."""
-        return str(self._handle(self.records.find(*parse_ref(param_ref(ref) or ref))).mount())
+        notebook parameter ``dataset:REF`` is given as (the run records it as its input, at
+        submit: this read is not recorded again)."""
+        row = self.records.find(*parse_ref(param_ref(ref) or ref))
+        return str(self._handle(row, record_reads=False).mount())
 
 
 def _put(store, source: Source) -> None:
