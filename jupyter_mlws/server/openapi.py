@@ -234,6 +234,51 @@ DATASTORE_SCHEMAS = {
         "created_at": {"type": ["integer", "null"]}, "created_by": {"type": "string"}}},
 }
 
+DATASET_REF = _param("ref", description="NAME (the latest version), NAME:VERSION or NAME@ALIAS")
+#: datasets (``mlws dataset ...``): versioned file sets with lineage
+DATASET_PATHS = {
+    "/datasets": {
+        "get": _op("Datasets, each with its latest version's number, files, size and datastore",
+                   "datasets"),
+        "post": _op("Register a folder or file of the server's folder as the dataset's next "
+                    "version (contributors and owners): 201 with the new version, 200 when the "
+                    "content equals the latest version's (no new version); 400 for a bad name, "
+                    "path, empty folder or a table that is not one, and nothing is recorded",
+                    "datasets", "DatasetRegistered", body="DatasetRegistration", status="201"),
+    },
+    "/datasets/{ref}": {
+        "get": _op("A version with the runs and model versions that used it (used_by)", "datasets",
+                   params=[DATASET_REF]),
+        "delete": _op("Delete a version, or every version of NAME (its objects stay); 409 naming "
+                      "the runs and models that used one", "datasets", params=[DATASET_REF]),
+    },
+    "/datasets/{ref}/files": {"get": _op("A version's files: path, sha256, size", "datasets",
+                                         params=[DATASET_REF])},
+    "/datasets/{name}/versions": {"get": _op("Every version of a dataset, newest first", "datasets",
+                                             params=[_param("name")])},
+    "/datasets/{name}/aliases/{alias}": {
+        "put": _op("Point NAME@ALIAS at a version", "datasets", params=[_param("name"),
+                                                                        _param("alias")],
+                   body="AliasTarget"),
+        "delete": _op("Remove the alias", "datasets", None, params=[_param("name"), _param("alias")],
+                      status="204"),
+    },
+}
+DATASET_SCHEMAS = {
+    "DatasetRegistration": _body(["name", "path"], {
+        "name": _NAME,
+        "path": {**_TEXT, "minLength": 1, "description": "A folder or file, relative to the "
+                                                          "server's folder"},
+        "datastore": {**_NAME, "description": "Where its objects go (default: default)"},
+        "description": {**_TEXT, "maxLength": TAG_VALUE_MAX}, "tags": _TAGS,
+        "tabular": {"type": "boolean", "description": "CSV or Parquet tables: record their "
+                                                      "schema and per-column statistics"}},
+        {"name": "train", "path": "data/train", "tabular": True}),
+    "DatasetRegistered": {"type": "object", "properties": {
+        "version": {"type": "object"}, "created": {"type": "boolean"}, "message": {"type": "string"},
+        "uploaded_files": {"type": "integer"}, "uploaded_bytes": {"type": "integer"}}},
+}
+
 VM = _param("vm", description="The VM's name")
 _DURATION = {"type": "string", "minLength": 1, "maxLength": 32, "description": "90s, 30m, 2h, 1d"}
 _SCRIPT = {"type": "string", "maxLength": 1 << 20, "description": "The script's text (sh)"}
@@ -574,6 +619,7 @@ PATHS = {
         body="ScoringData")},
     **VM_PATHS,
     **DATASTORE_PATHS,
+    **DATASET_PATHS,
 }
 
 SCHEMAS = {
@@ -911,6 +957,7 @@ SCHEMAS = {
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
     **VM_SCHEMAS,
     **DATASTORE_SCHEMAS,
+    **DATASET_SCHEMAS,
 }
 
 
