@@ -667,7 +667,8 @@ class Workspace:
                                environments=lambda: self.environments,
                                cancel_run=self.cancel_run,
                                heartbeat_interval=self.config.heartbeat_interval,
-                               snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024)
+                               snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
+                               datasets=lambda: self.datasets)
 
     @contextmanager
     def _sweep_child_reporter(self, run_id: str):

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from jupyter_mlws.cli import main as cli
 from jupyter_mlws.datasets.hashcache import RACY_NS, Entry, trusted
-from jupyter_mlws.errors import Conflict, InvalidInput, NotFound
+from jupyter_mlws.errors import InvalidInput, NotFound
 
 FILES = 10_000
 

@@ -44,7 +44,7 @@ def test_runs_and_models_that_used_a_version_both_ways(ws, train, tmp_path):
         assert len(frame) == 200
         ws.dataset("train").files()  # the same version read again: one row
         run.upload_file("model/model.pkl", model)
-    from_run = run.register_model("clf", "model")
+    run.register_model("clf", "model")
     trained = ws.register_model("clf2", model, training_data="dataset:train:1")
 
     assert ws.lineage.of(run.id)["datasets"] == [
@@ -201,3 +201,59 @@ def test_an_s3_datastore_gets_each_content_once(ws, moto_s3, tmp_path):
     assert (back / "p1" / "f060.txt").read_text() == "changed\n"
     with pytest.raises(Conflict, match="s3set:1, s3set:2, s3set:3"):
         ws.datastores.delete("lake")
+
+
+PREP = """
+import os, jupyter_mlws
+p = jupyter_mlws.parameters()
+rows = open(p["raw"]).read().splitlines()
+os.makedirs("outputs", exist_ok=True)
+with open("outputs/table.csv", "w") as f:
+    f.write("n,text\\n" + "".join(f"{i},{r}\\n" for i, r in enumerate(rows)))
+"""
+
+
+def test_a_pipeline_step_passes_its_output_on_as_a_dataset_version(ws, tmp_path):
+    raw = tmp_path / "raw.txt"
+    raw.write_text("a\nb\n")
+    ws.datasets.register("raw", raw)
+    project = tmp_path / "pipe"
+    project.mkdir()
+    (project / "prep.py").write_text(PREP)
+    (project / "pipeline.yaml").write_text(
+        "name: pipe\nsteps:\n  - name: prep\n    script: prep.py\n"
+        "    parameters: {raw: 'dataset:raw'}\n"
+        "    outputs: [{file: table.csv, dataset: clean}]\n")
+    first = ws.get_run(ws.pipelines.run(project / "pipeline.yaml", wait=True))
+    assert first.status == "completed", first.record.error
+    clean = ws.dataset("clean:1")
+    step_run = ws.search_runs("tags.pipeline_step = 'prep'")[0]
+    assert clean.run_id == step_run.id and clean.stats["rows"] == 2 and clean.source == "prep/table.csv"
+    assert [(d["ref"], d["how"]) for d in ws.datasets.of_run(step_run.id)] == [
+        ("raw:1", "input"), ("clean:1", "output")]
+
+    again = ws.get_run(ws.pipelines.run(project / "pipeline.yaml", wait=True))  # reused
+    assert again.status == "completed"
+    assert [v.version for v in ws.datasets.versions("clean")] == [1]
+
+    raw.write_text("a\nb\nc\n")
+    ws.datasets.register("raw", raw)  # raw:2 changes the step's key: it runs again
+    third = ws.get_run(ws.pipelines.run(project / "pipeline.yaml", wait=True))
+    assert third.status == "completed", third.record.error
+    assert ws.dataset("clean").ref == "clean:2" and ws.dataset("clean").stats["rows"] == 3
+
+
+def test_a_dataset_output_is_checked_with_the_definition(ws, tmp_path):
+    from jupyter_mlws.pipelines.definition import parse
+
+    base = {"name": "p", "steps": [{"name": "s", "script": "s.py", "outputs": None}]}
+    for outputs, message in (([{"file": "t.csv", "dataset": "../x"}], "dataset name '../x' is not valid"),
+                             ([{"file": "../t.csv", "dataset": "x"}], "not a path inside the project"),
+                             ([{"file": "t.csv"}], r"an output is a file name, or \{file: F, dataset")):
+        base["steps"][0]["outputs"] = outputs
+        with pytest.raises(InvalidInput, match=message):
+            parse(base)
+    base["steps"][0]["outputs"] = ["a.txt", {"file": "t.csv", "dataset": "scores"}]
+    step = parse(base).steps[0]
+    assert step.outputs == ["a.txt", "t.csv"] and step.datasets == {"t.csv": "scores"}
+    assert step.to_dict()["outputs"] == ["a.txt", {"file": "t.csv", "dataset": "scores"}]
