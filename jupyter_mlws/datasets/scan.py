@@ -20,7 +20,7 @@ from ..errors import InvalidInput, NotFound
 from ..fsutil import shown_path, validate_name
 
 
-@dataclass
+@dataclass(slots=True)
 class Found:
     """One file of a scanned folder."""
 

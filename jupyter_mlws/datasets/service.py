@@ -41,7 +41,7 @@ UPLOAD_THREADS = 8
 _CHUNK = 1 << 20
 
 
-@dataclass
+@dataclass(slots=True)
 class Source:
     """One file to register: its name in the dataset, content hash, size, and how to read it
     (a local path, or a callable opening a binary stream)."""
