@@ -36,8 +36,11 @@ class MotoS3:
     def start(self) -> "MotoS3":
         server = Path(sys.executable).parent / "moto_server"
         log = open(self.folder / "moto.log", "ab")
+        # its request recorder (what tests count requests with) writes into its own folder
+        env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(self.folder / "recording")}
         self.proc = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                     cwd=self.folder, env=env)
         log.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
