@@ -229,7 +229,11 @@ def test_bad_input_is_refused_with_nothing_recorded(ws, tmp_path):
         ws.datasets.register("w", weird)
     with pytest.raises(InvalidInput, match="dataset name '../x' is not valid"):
         ws.datasets.register("../x", notes)
-    with pytest.raises(NotFound, match="no datastore .nope."):
+    with pytest.raises(InvalidInput, match="registering from a s3:// URL is not supported yet"):
+        ws.datasets.register("e", "s3://bucket/data")
+    assert ws.datasets.register("e2", f"file://{notes}").version.file_count == 3
+    ws.datasets.delete("e2")
+    with pytest.raises(NotFound, match="no datastore 'nope'"):
         ws.datasets.register("e", notes, datastore="nope")
     assert [d["name"] for d in ws.datasets.list()] == ["e"]
 

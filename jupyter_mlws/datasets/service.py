@@ -132,7 +132,7 @@ class DatasetService:
 
         started = time.monotonic()
         name, row, store = self._checked(name, datastore, description, tags)
-        found = scan(source)
+        found = scan(_local(source))
         files, hashed, cached = self._hash(found)
         stats = self._stats(files) if tabular else None
         result = self._commit(name, files, store=store, datastore=datastore, row={
@@ -367,6 +367,20 @@ class DatasetService:
         submit: this read is not recorded again)."""
         row = self.records.find(*parse_ref(param_ref(ref) or ref))
         return str(self._handle(row, record_reads=False).mount())
+
+
+def _local(source: str | os.PathLike) -> str | os.PathLike:
+    """A local path from ``source`` (``file://`` URLs included); InvalidInput for another URL."""
+    from urllib.parse import unquote, urlsplit
+
+    text = os.fspath(source)
+    if isinstance(text, str) and "://" in text:
+        url = urlsplit(text)
+        if url.scheme == "file" and url.netloc in ("", "localhost"):
+            return unquote(url.path)
+        raise InvalidInput(f"registering from a {url.scheme}:// URL is not supported yet: copy the "
+                           "files to this machine (or a mounted folder) and register that path")
+    return source
 
 
 def _put(store, source: Source) -> None:
