@@ -48,7 +48,9 @@ _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells
         ("write", "compute"): "creating, deleting and testing compute targets",
         ("write", "vms"): "creating, starting, stopping and deleting notebook VMs",
         ("admin", "vms"): "deleting leftovers at the providers (compute gc --yes)",
-        ("write", "schedules"): "creating, changing, triggering and deleting schedules"}
+        ("write", "schedules"): "creating, changing, triggering and deleting schedules",
+        ("write", "datastores"): "registering datastores, using one whose credentials are a secret",
+        ("admin", "datastores"): "deleting datastores"}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 

@@ -91,9 +91,18 @@ class WorkspaceConfig:
         return self.root / (Path(self.secrets_key).expanduser() if self.secrets_key else SECRETS_KEY)
 
     @property
+    def artifacts_url(self) -> str | None:
+        """The URL of the object store artifacts live on (``s3://...``), None for a folder."""
+        return self.artifacts if self.artifacts and is_store_url(self.artifacts) else None
+
+    @property
     def artifact_root(self) -> Path:
-        """Where content-addressed blobs are kept (a relative folder is under the workspace)."""
-        return self.root / self.artifacts if self.artifacts else self.root / "artifacts"
+        """Where content-addressed blobs are kept (a relative folder is under the workspace);
+        with artifacts on object storage, this machine's local scratch folder (uploads being
+        received)."""
+        if self.artifacts and not self.artifacts_url:
+            return self.root / self.artifacts
+        return self.root / "artifacts"
 
     def to_toml(self) -> str:
         """The file text: one ``[workspace]`` table of plain values."""
@@ -153,6 +162,17 @@ def _schedules_table(document: dict, root: Path) -> dict:
             f"the workspace config {CONFIG_FILE} in {str(root)!r} sets [schedules] "
             f"webhooks_allow_private to {allow!r}: write true or false")
     return {"webhooks_allow_private": allow}
+def rewrite(config: WorkspaceConfig) -> None:
+    """Replace the config file of an existing workspace atomically (readers see the old file
+    or the new one, never a part)."""
+    from .fsutil import atomic_write
+
+    atomic_write(config.root / CONFIG_FILE, config.to_toml().encode())
+
+
+def is_store_url(value: object) -> bool:
+    """Whether ``artifacts`` (or a datastore's place) is a URL (``s3://...``), not a folder."""
+    return isinstance(value, str) and "://" in value
 
 
 def write_new(config: WorkspaceConfig) -> None:

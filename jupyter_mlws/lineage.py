@@ -5,10 +5,12 @@ Each link is read from where it is recorded: a child's ``parent`` in the run row
 source in its notebook record (``notebook_runs.rerun_of``), a promotion in the promoted run's
 ``promoted_from`` tag (set by the workspace; ``promoted_to`` on the session names only the
 latest, so the session's promotions are found from their side), a model version's run in the
-registry.
+registry, the dataset versions it used or made in the dataset tables (:mod:`jupyter_mlws.datasets`).
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 from sqlalchemy import and_, func, select
 
@@ -29,23 +31,30 @@ class LineageService:
         The metadata store.
     runs : RunService
         Resolves run ids.
+    datasets : callable, optional
+        ``datasets(run_id)``: the dataset versions the run used or made
+        (:meth:`DatasetService.of_run <jupyter_mlws.datasets.service.DatasetService.of_run>`).
     """
 
-    def __init__(self, db: Database, runs: RunService):
+    def __init__(self, db: Database, runs: RunService,
+                 datasets: Callable[[str], list[dict]] | None = None):
         self.db = db
         self.runs = runs
+        self.datasets = datasets or (lambda run_id: [])
 
     def of(self, run_id: str) -> dict:
         """The lineage of a run.
 
         Returns ``{"parent", "children", "child_count", "rerun_of", "reruns",
-        "promoted_from", "promoted_to", "models"}``: a run is ``{"id", "name", "status"}``
+        "promoted_from", "promoted_to", "models", "datasets"}``: a run is ``{"id", "name", "status"}``
         (``parent``, ``rerun_of`` and ``promoted_from`` one or None; the lists the first
         :data:`LINKS_MAX`, oldest first), ``models`` ``[{"name", "version"}]`` of every
-        version registered from the run.  A tag naming a run that does not exist links
-        nothing.  NotFound for an unknown run.
+        version registered from the run, ``datasets`` ``[{"ref", "name", "version", "root_hash",
+        "how"}]`` the dataset versions it used (``how``: input, read) or made (output).  A tag
+        naming a run that does not exist links nothing.  NotFound for an unknown run.
         """
         pk = self.runs.pk_of(run_id)
+        datasets = self.datasets(run_id)
         r, nb, t = S.runs, S.notebook_runs, S.tags
         with self.db.read() as conn:
             parent = conn.execute(select(r.c.parent_pk).where(r.c.pk == pk)).scalar()
@@ -67,6 +76,7 @@ class LineageService:
                 "promoted_from": _one(conn, r.c.id == source_id) if source_id else None,
                 "promoted_to": _many(conn, r.c.pk.in_(promoted)),
                 "models": [{"name": name, "version": version} for name, version in models],
+                "datasets": datasets,
             }
 
 

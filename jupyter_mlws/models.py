@@ -65,6 +65,9 @@ class ModelVersion:
     files: list[dict] = field(default_factory=list)
     #: rows and feature names of the training data summarised at registration (None: none given)
     training_data: dict | None = None
+    #: dataset versions it was trained on (``how`` training) and those its run used (``run
+    #: input``, ``run read``): ``[{"ref", "name", "version", "root_hash", "how"}]``
+    datasets: list[dict] = field(default_factory=list)
 
     @property
     def ref(self) -> str:
@@ -179,14 +182,19 @@ class ModelRegistry:
     in_use : callable, optional
         Given a version's ``NAME:VERSION`` (or a model's ``NAME``: any of its versions), the
         names of endpoints serving it (deletion refuses those).
+    datasets : callable, optional
+        ``datasets()``: the :class:`~jupyter_mlws.datasets.service.DatasetService` (a tabular
+        dataset version as training data; the datasets a version lineage lists).
     """
 
     def __init__(self, db: Database, runs: R.RunService, blobs: BlobStore,
-                 in_use: Callable[[str], list[str]] | None = None):
+                 in_use: Callable[[str], list[str]] | None = None,
+                 datasets: Callable[[], Any] | None = None):
         self.db = db
         self.runs = runs
         self.blobs = blobs
         self.in_use = in_use or (lambda ref: [])
+        self._datasets = datasets
 
     # -- registering --------------------------------------------------------------
 
@@ -199,13 +207,18 @@ class ModelRegistry:
         (a file or a folder of artifacts).  A run given with ``path`` becomes the lineage.
         ``training_data`` (a DataFrame, a 2-D array, rows, or a .csv/.parquet path) is
         summarised per feature and kept with the version: endpoints serving it then report
-        drift (``mlws endpoint drift``).  Only the statistics are stored, never the rows.
+        drift (``mlws endpoint drift``).  Only the statistics are stored, never the rows.  A
+        tabular dataset version (``"dataset:train:3"``, or ``ws.dataset("train:3")``) gives
+        the statistics recorded when it was registered, and becomes the version's lineage.
         """
         check_name(name)
         check_text(description, "the description")
         tags = R.tag_rows(tags or {})
-        stats = None
-        if training_data is not None:
+        stats, dataset = None, self._training_dataset(training_data)
+        if dataset is not None:
+            stats = {"rows": dataset.stats["rows"], "features": [
+                f for f in dataset.stats["features"] if f.get("kind") != "empty"]}
+        elif training_data is not None:
             from .endpoints.drift import feature_stats
 
             stats = feature_stats(training_data)  # before anything is stored: bad data stores nothing
@@ -228,7 +241,28 @@ class ModelRegistry:
                    if record else {})
         version_pk = self.db.transact(lambda conn: self._insert(
             conn, name, description, flavor, files, digest, record, source, lineage, tags, stats))
+        if dataset is not None:
+            self._datasets().record_training(dataset.ref, version_pk)
         return self._version_by_pk(version_pk)
+
+    def _training_dataset(self, training_data: Any):
+        """The tabular dataset version ``training_data`` names (``"dataset:REF"`` or a
+        DatasetVersion), None for other training data; InvalidInput when it is not tabular."""
+        from .datasets.refs import param_ref
+
+        if isinstance(training_data, str):
+            ref = param_ref(training_data)
+        elif hasattr(training_data, "root_hash") and hasattr(training_data, "ref"):
+            ref = training_data.ref  # a DatasetVersion
+        else:
+            ref = None
+        if ref is None or self._datasets is None:
+            return None
+        dataset = self._datasets().get(ref)
+        if not dataset.tabular:
+            raise InvalidInput(f"dataset {dataset.ref} is not tabular: only a version registered "
+                               "with --tabular (CSV or Parquet) can be a model's training data")
+        return dataset
 
     def _from_path(self, path: Path) -> list[tuple]:
         if not path.exists():
@@ -335,7 +369,8 @@ class ModelRegistry:
             created_at=row["created_at"], flavor=row["flavor"], size=row["size"],
             sha256=row["sha256"], run_id=row["run_id"], source=row["source"],
             lineage=json.loads(row["lineage"]), tags=json.loads(row["tags"]),
-            aliases=list(aliases), files=files, training_data=training)
+            aliases=list(aliases), files=files, training_data=training,
+            datasets=self._datasets().of_model(pk, row["run_id"]) if self._datasets else [])
 
     def list(self) -> list[dict]:
         """Every model with its latest version, number of versions, aliases and ``served_by``
@@ -487,6 +522,7 @@ class ModelRegistry:
             conn.execute(S.model_files.delete().where(S.model_files.c.version_pk.in_(pks)))
             conn.execute(S.model_training_stats.delete()
                          .where(S.model_training_stats.c.version_pk.in_(pks)))
+            conn.execute(S.dataset_uses.delete().where(S.dataset_uses.c.model_version_pk.in_(pks)))
             conn.execute(S.model_versions.delete().where(S.model_versions.c.pk.in_(pks)))
             left = conn.execute(select(func.count()).select_from(S.model_versions)
                                 .where(S.model_versions.c.model_pk == model_pk)).scalar()

@@ -26,7 +26,8 @@ from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, Unavailable
 from .models import ModelRegistry
 from .run import Run
 from .runs import LIVE, RunService
-from .store.blobs import BlobStore, LocalBlobStore
+from .artifact_store import open_blob_store
+from .store.blobs import BlobStore
 from .tracking import ENV_RUN_ID, Experiment, RunList, Tracking
 
 #: seconds between two checks, while waiting for a run, of the target it executes on
@@ -54,7 +55,7 @@ class Workspace:
             raise
         # every service is built here, once, with its collaborators given explicitly
         self.runs = RunService(self.db, heartbeat_timeout=cfg.heartbeat_timeout)
-        self.blobs: BlobStore = LocalBlobStore(cfg.artifact_root / "blobs", cfg.root)
+        self.blobs: BlobStore = open_blob_store(cfg)  # a folder, or object storage (s3://...)
         self.blobs.remove_stale_temps()  # uploads killed mid-way (only dead writers' files)
         self.artifacts = ArtifactService(self.runs, self.blobs, cfg.root / "live",
                                          max_file_bytes=int(cfg.upload_max_mb) * 1024 * 1024)
@@ -62,7 +63,8 @@ class Workspace:
         self.secrets = _secret_service(cfg, self.db, self.access)
         # a version an endpoint serves cannot be deleted
         self.models = ModelRegistry(self.db, self.runs, self.blobs,
-                                    in_use=lambda ref: self.endpoints.serving(ref))
+                                    in_use=lambda ref: self.endpoints.serving(ref),
+                                    datasets=lambda: self.datasets)
         self.tracking = Tracking(self.runs, self.artifacts, self.models, cfg, owner=self)
         self.runs.on_killed.append(self._keep_what_a_killed_run_left)
         self._notebooks = None  # built on first use: see the notebooks property
@@ -88,13 +90,20 @@ class Workspace:
         """Create a workspace in ``path`` (created if missing) and open it.
 
         ``metadata`` is a SQLAlchemy URL (default: ``mlws.db`` SQLite in the
-        folder); ``artifacts`` a folder for blobs (default ``artifacts/``).
+        folder); ``artifacts`` a folder for blobs (default ``artifacts/``) or an object store's
+        URL (``s3://BUCKET/PREFIX[?endpoint_url=...]``, ``gs://...``, ``abfs://...``: see
+        :mod:`jupyter_mlws.artifact_store`), which is reached before the workspace is created
+        (Unavailable when it cannot be; InvalidInput for a URL that is refused).
         """
         from .store import migrations
         from .store.db import Database
 
         root = Path(path).expanduser().absolute()
-        if artifacts is not None:
+        if artifacts is not None and C.is_store_url(artifacts):
+            from .artifact_store import location
+
+            artifacts = location(artifacts).url  # checked before anything is created
+        elif artifacts is not None:
             artifacts = str(Path(artifacts).expanduser().absolute())
         if heartbeat_timeout <= heartbeat_interval:
             raise InvalidInput("heartbeat_timeout must be longer than heartbeat_interval")
@@ -107,6 +116,10 @@ class Workspace:
         if metadata is None and (root / C.DB_FILE).exists():
             raise Conflict(f"{str(root / C.DB_FILE)!r} exists without a workspace config: "
                            "move it away or restore the workspace's mlws.toml")
+        if cfg.artifacts_url:
+            from .artifact_store import check_reachable
+
+            check_reachable(cfg.artifacts_url)
         root.mkdir(parents=True, exist_ok=True)
         db = Database(cfg.metadata_url, root)
         try:
@@ -187,7 +200,7 @@ class Workspace:
         return {
             "name": self.name, "id": self.config.id, "path": str(self.root),
             "metadata": _redact(self.config.metadata_url),
-            "artifacts": str(self.config.artifact_root),
+            "artifacts": _shown_artifacts(self.config),
             "experiments": len(exps), "runs": sum(e["runs"] for e in exps),
             "heartbeat_interval": self.config.heartbeat_interval,
             "heartbeat_timeout": self.config.heartbeat_timeout,
@@ -372,7 +385,43 @@ class Workspace:
         """Links between runs and to model versions (see :mod:`jupyter_mlws.lineage`)."""
         from .lineage import LineageService
 
-        return LineageService(self.db, self.runs)
+        return LineageService(self.db, self.runs, datasets=lambda run_id: self.datasets.of_run(run_id))
+
+    # -- datasets (built on first use) ---------------------------------------------------
+
+    @cached_property
+    def datasets(self):
+        """Versioned datasets with lineage (see :mod:`jupyter_mlws.datasets.service`): register,
+        versions, aliases, deletion, and the runs and models that used each version."""
+        from .datasets.hashcache import HashCache
+        from .datasets.service import DatasetService
+
+        return DatasetService(self.db, self.runs, objects=self._dataset_objects,
+                              cache=HashCache(self.root / ".mlws" / "cache" / "file-hashes.db"),
+                              mounts=self.root / ".mlws" / "datasets",
+                              current_run=self._current_run)
+
+    def dataset(self, ref: str):
+        """The dataset version ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS`` names, with
+        ``.files()``, ``.download(dest)``, ``.mount()``, ``.to_pandas()`` (see
+        :class:`~jupyter_mlws.datasets.version.DatasetVersion`).  NotFound saying what exists."""
+        return self.datasets.get(ref)
+
+    def _dataset_objects(self, datastore: str):
+        """The content-addressed objects of datastore ``datastore`` (NotFound for an unknown
+        one; see :meth:`DatastoreService.get <jupyter_mlws.datastores.service.DatastoreService.get>`)."""
+        return self.datastores.get(datastore).objects
+
+    def _current_run(self) -> str | None:
+        """The run this process logs to: its innermost active run, else the run that started
+        it (``MLWS_RUN_ID``), if it belongs to this workspace."""
+        from .run import active_runs
+
+        active = active_runs()
+        if active:
+            return active[-1].id
+        run_id = os.environ.get(ENV_RUN_ID)
+        return run_id if run_id and self.runs_exists(run_id) else None
 
     # -- cron ticks and idle shutdown (built on first use) ----------------------------
 
@@ -424,6 +473,34 @@ class Workspace:
         from .vms.postpones import IdlePostpones
 
         return IdlePostpones(self.db)
+
+    # -- datastores -------------------------------------------------------------------
+
+    @cached_property
+    def datastores(self):
+        """Datastores: named places data lives, ``default`` built in (see
+        :mod:`jupyter_mlws.datastores.service`).  Built on first use."""
+        from .artifact_store import default_datastore
+        from .compute.ssh.hostkeys import KNOWN_HOSTS, KnownHosts
+        from .datastores import DatastoreService
+
+        return DatastoreService(self.db, access=self.access, secrets=self.secrets,
+                                known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
+                                default=lambda: default_datastore(self.config),
+                                in_use=self._datastore_users)
+
+    def _datastore_users(self, name: str) -> list[str]:
+        """The dataset versions living in datastore ``name`` (none while datasets are absent)."""
+        if getattr(type(self), "datasets", None) is None:
+            return []
+        return list(self.datasets.using_datastore(name))
+
+    def move_artifacts(self, url: str, *, on_blob=None) -> dict:
+        """Move the workspace's artifacts to ``url`` (an object store, or a folder), then switch
+        its config there (see :func:`jupyter_mlws.artifact_store.move_artifacts`)."""
+        from .artifact_store import move_artifacts
+
+        return move_artifacts(self, url, on_blob=on_blob)
 
     # -- models -------------------------------------------------------------------
 
@@ -609,7 +686,7 @@ class Workspace:
                 root=self.root, snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
                 heartbeat_interval=self.config.heartbeat_interval, compute=self.compute,
                 attach_run=self.attach_run, child_reporter=self._sweep_child_reporter,
-                secrets=self.secrets, cancel_run=self.cancel_run)
+                secrets=self.secrets, cancel_run=self.cancel_run, datasets=lambda: self.datasets)
         return self._notebooks
 
     @cached_property
@@ -624,7 +701,8 @@ class Workspace:
                                environments=lambda: self.environments,
                                cancel_run=self.cancel_run,
                                heartbeat_interval=self.config.heartbeat_interval,
-                               snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024)
+                               snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
+                               datasets=lambda: self.datasets)
 
     @contextmanager
     def _sweep_child_reporter(self, run_id: str):
@@ -854,6 +932,15 @@ def _secret_service(cfg: C.WorkspaceConfig, db, access):
     keyfile = KeyFile(path, shown=f"({shown_path(path, cfg.root)} of the workspace)")
     return SecretService(db, access=access, vault=Vault(keyfile),
                          retention_days=cfg.secret_retention_days)
+
+
+def _shown_artifacts(cfg: C.WorkspaceConfig) -> str:
+    """Where artifacts live, as shown: a folder, or an object store's URL without its query."""
+    if cfg.artifacts_url:
+        from .datastores.urls import shown_url
+
+        return shown_url(cfg.artifacts_url)
+    return str(cfg.artifact_root)
 
 
 def _redact(url: str) -> str:

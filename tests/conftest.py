@@ -120,6 +120,24 @@ def sshd():
     server.remove()
 
 
+@pytest.fixture(scope="session")
+def moto_s3():
+    """A real S3 API server (``moto_server``, moto[server]) on 127.0.0.1 for this test session
+    (see tests/moto_s3.py): ``endpoint``, ``bucket()`` (a new empty bucket), ``url(bucket,
+    path)``, ``fs()`` (a plain s3fs on it), ``credentials`` (a datastore secret's JSON) and
+    ``env`` (the AWS variables an artifact store on it reads)."""
+    from moto_s3 import MotoS3
+
+    for package in ("moto", "s3fs", "flask"):
+        try:
+            __import__(package)
+        except ImportError:
+            pytest.fail(f"{package} is not installed: pip install -e '.[test]'")
+    server = MotoS3(_free_port()).start()
+    yield server
+    server.stop()
+
+
 class HttpWorkspace:
     """A workspace served by a real ``mlws server`` subprocess: its ``url``, the Jupyter
     ``token`` of its user, the server's ``log`` file, and ``ws``, the same workspace opened

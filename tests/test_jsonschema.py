@@ -50,15 +50,16 @@ def test_an_example_is_a_value_the_schema_accepts():
 
 def test_a_scoring_scripts_example_is_read_without_running_it(tmp_path):
     """The endpoint page's test box starts from it: the script's input_example, else a value its
-    input_schema accepts, else None (nothing of the script runs)."""
-    script = tmp_path / "with_example.py"
-    script.write_text("import sys\nsys.exit(3)\ninput_schema = {'type': 'object'}\n"
-                      "input_example = {'data': [[5.1, 3.5]]}\ndef run(data): return data\n")
-    assert input_example(str(script)) == {"data": [[5.1, 3.5]]}
-    script = tmp_path / "with_schema.py"
-    script.write_text(f"input_schema = {ROWS!r}\ndef run(data): return data\n")
-    assert input_example(str(script)) == {"data": [[0, 0]]}
-    script = tmp_path / "bare.py"
-    script.write_text("def run(data): return data\n")
-    assert input_example(str(script)) is None
-    assert input_example(str(tmp_path / "missing.py")) is None
+    input_schema accepts, else None (nothing of the script runs).  Scripts are stored blobs (on
+    any blob store: a folder, object storage)."""
+    from jupyter_mlws.store.blobs import LocalBlobStore
+
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    sha, _ = blobs.put_bytes(b"import sys\nsys.exit(3)\ninput_schema = {'type': 'object'}\n"
+                             b"input_example = {'data': [[5.1, 3.5]]}\ndef run(data): return data\n")
+    assert input_example(blobs, sha) == {"data": [[5.1, 3.5]]}
+    sha, _ = blobs.put_bytes(f"input_schema = {ROWS!r}\ndef run(data): return data\n".encode())
+    assert input_example(blobs, sha) == {"data": [[0, 0]]}
+    sha, _ = blobs.put_bytes(b"def run(data): return data\n")
+    assert input_example(blobs, sha) is None
+    assert input_example(blobs, "0" * 64) is None

@@ -14,6 +14,8 @@ def _join_groups() -> None:
     # names bound in here only: the package's attributes stay its modules (cli.runs, cli.access, ...)
     from .access import access
     from .compute import compute
+    from .datasets import dataset
+    from .datastores import datastore
     from .endpoints import endpoint
     from .environments import env
     from .models import model
@@ -30,8 +32,8 @@ def _join_groups() -> None:
     for command in (run_values, run_cells):
         run.add_command(command)
     compute.add_command(compute_gc)
-    for command in (quickstart, workspace, experiment, run, model, access, secret, compute, env,
-                    server, scheduler, schedule, endpoint, pipeline, vm):
+    for command in (quickstart, workspace, experiment, run, model, dataset, access, secret, compute,
+                    env, server, scheduler, schedule, endpoint, pipeline, vm, datastore):
         main.add_command(command)
 
 

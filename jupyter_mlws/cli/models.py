@@ -24,6 +24,10 @@ def _version_lines(v) -> None:
             click.echo(f"{title}:")
             for key, value in values.items():
                 click.echo(f"  {key} = {_fmt(value)}")
+    if v.datasets:
+        click.echo("datasets:")
+        for d in v.datasets:
+            click.echo(f"  {d['ref']} ({'trained on it' if d['how'] == 'training' else d['how']})")
     click.echo("files:")
     for f in v.files:
         click.echo(f"  {f['path']} ({f['size']} bytes)")
@@ -36,7 +40,8 @@ def _version_lines(v) -> None:
 @click.option("--artifact", help="With --run: the run's artifact file or folder.")
 @click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
 @click.option("--description", default="")
-@click.option("--training-data", help="A .csv or .parquet of the training features: its per-feature "
+@click.option("--training-data", help="A .csv or .parquet of the training features, or a tabular "
+                                      "dataset version (dataset:train:3): its per-feature "
                                       "statistics are kept for drift (never the rows).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context

@@ -115,6 +115,8 @@ def _echo_lineage(lineage: dict) -> None:
             lines.append(f"{label.replace('_', ' ')}: {', '.join(map(_run_text, lineage[label]))}")
     if lineage["models"]:
         lines.append("models: " + ", ".join(f"{m['name']}:{m['version']}" for m in lineage["models"]))
+    if lineage.get("datasets"):
+        lines.append("datasets: " + ", ".join(f"{d['ref']} ({d['how']})" for d in lineage["datasets"]))
     if lines:
         click.echo("lineage:")
         for line in lines:

@@ -45,8 +45,10 @@ def workspace() -> None:
 @click.argument("path", default=".")
 @click.option("--name", help="Display name (default: the folder's name).")
 @click.option("--metadata", help="SQLAlchemy URL of the metadata store, e.g. postgresql+psycopg://...")
-@click.option("--artifacts", type=click.Path(file_okay=False, resolve_path=True),
-              help="Folder for artifacts (default: PATH/artifacts).")
+@click.option("--artifacts", metavar="DIR_OR_URL",
+              help="Folder for artifacts (default: PATH/artifacts), or an object store: "
+                   "s3://BUCKET/PREFIX[?endpoint_url=http://HOST:PORT] (credentials from the "
+                   "environment: AWS_ACCESS_KEY_ID, a profile, an instance role), gs://..., abfs://...")
 @handles_errors
 def workspace_create(path: str, name: str | None, metadata: str | None, artifacts: str | None) -> None:
     """Create a workspace in PATH."""
@@ -66,6 +68,33 @@ def workspace_show(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         return _json(info)
     _fields(info.items())
+
+
+@workspace.command("move-artifacts")
+@click.argument("dest", metavar="URL_OR_DIR")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def workspace_move_artifacts(ctx: click.Context, dest: str, as_json: bool) -> None:
+    """Copy the artifacts to URL_OR_DIR (s3://BUCKET/PREFIX..., a folder), then switch mlws.toml.
+
+    Each blob's sha256 is checked as it streams; blobs already there are skipped, so an
+    interrupted move is resumed by running it again.  The old store is left as it was.  Stop the
+    workspace's servers and runs first; on a team, copy the new 'artifacts' line of mlws.toml to
+    every machine.
+    """
+    done = [0]
+
+    def told(sha: str, size: int, copied: bool) -> None:
+        done[0] += 1
+        if not as_json and done[0] % 100 == 0:
+            click.echo(f"  {done[0]} blobs checked", err=True)
+
+    moved = _ws(ctx).move_artifacts(dest, on_blob=told)
+    if as_json:
+        return _json(moved)
+    click.echo(f"artifacts now in {moved['artifacts']}: {moved['copied']} of {moved['blobs']} blobs "
+               f"copied ({moved['bytes'] / 1e6:.1f} MB), the rest were there already")
 
 
 @workspace.command("backup")

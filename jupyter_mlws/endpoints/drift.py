@@ -153,7 +153,12 @@ def _categorical(values: list) -> dict:
 
 def feature_stats(data: Any) -> dict:
     """Per-feature statistics of training data (see the module's docstring); JSON-friendly."""
-    names, cols = load_columns(data)
+    return column_stats(*load_columns(data))
+
+
+def column_stats(names: Sequence[str], cols: Sequence[list]) -> dict:
+    """:func:`feature_stats` of columns already read: ``names[i]`` holds the values ``cols[i]``
+    (what a tabular dataset version records, and a model trained on it is compared with)."""
     features = []
     for name, col in zip(names, cols):
         numeric = sum(1 for v in col if _is_number(v))

@@ -5,20 +5,32 @@ from __future__ import annotations
 
 import ast
 import functools
-from pathlib import Path
 
 from ..jsonschema import example_of
 
 
+def input_example(blobs, sha256: str) -> object | None:
+    """A request for the scoring script stored as blob ``sha256`` of ``blobs`` (content-addressed:
+    the cache never goes stale): its module-level ``input_example`` literal, else a small value its
+    literal ``input_schema`` accepts (``jsonschema.example_of``); None when it has neither (or they
+    are not plain literals, or the blob cannot be read)."""
+    return _example_of_blob(blobs, sha256)
+
+
 @functools.lru_cache(maxsize=256)
-def input_example(path: str) -> object | None:
-    """A request for the scoring script at ``path`` (a stored, content-addressed blob: the cache
-    never goes stale): its module-level ``input_example`` literal, else a small value its literal
-    ``input_schema`` accepts (``jsonschema.example_of``); None when it has neither (or they are
-    not plain literals, or the file cannot be read)."""
+def _example_of_blob(blobs, sha256: str) -> object | None:
+    from ..errors import MlwsError
+
     try:
-        tree = ast.parse(Path(path).read_bytes())
-    except (OSError, SyntaxError, ValueError):
+        return _example_of_source(blobs.read_bytes(sha256))
+    except (OSError, MlwsError):
+        return None
+
+
+def _example_of_source(source: bytes) -> object | None:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
         return None
     literals = {}
     for node in tree.body:

@@ -413,7 +413,7 @@ class EndpointService:
             deps.append({"name": d["name"], "traffic": d["traffic"], "state": d["state"],
                          "error": d["error"], "entry_script": d["entry_name"],
                          "entry_script_sha256": d["entry_script"],
-                         "input_example": input_example(str(self.blobs.path(d["entry_script"]))),
+                         "input_example": input_example(self.blobs, d["entry_script"]),
                          "models": [m["ref"] for m in json.loads(d["models"])],
                          "created_at": d["created_at"], "updated_at": d["updated_at"]})
         return {"name": name, "state": state, "error": error, "url": self._url(row),

@@ -75,14 +75,19 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
     try:
         resolved = resolve_kernel(metadata_of(job.path), job.kernel)
 
+        try:
+            parameters = reporter.parameters(job)  # dataset versions as local paths
+        except MlwsError as exc:
+            raise InvalidInput(f"its dataset parameters could not be read: {exc}") from None
+
         def one(attempt: int) -> tuple[str, str | None]:
             km = None if kernel is None else kernel.km if attempt == 0 else kernel.start()
-            return _attempt(reporter, job, live_nb, km, resolved, on_progress, masker)
+            return _attempt(reporter, job, live_nb, km, resolved, on_progress, masker, parameters)
 
         status, error = run_attempts(reporter, job.retries, one, masker)
     except Canceled:
         status, error = R.CANCELED, "canceled"
-    except InvalidInput as exc:  # its kernel was uninstalled since it was submitted
+    except InvalidInput as exc:  # its kernel was uninstalled, a dataset cannot be read
         status, error = R.FAILED, str(exc)
     finally:
         if stop_watching is not None:
@@ -116,7 +121,7 @@ def run_attempts(reporter: Reporter, retries: int, one: Callable[[int], tuple[st
 
 
 def _attempt(reporter: Reporter, job, live_nb: Path, km, kernel: Kernel,
-             on_progress, masker) -> tuple[str, str | None]:
+             on_progress, masker, parameters: dict) -> tuple[str, str | None]:
     import papermill as pm
 
     live = LiveNotebook(live_nb, job.path, reporter.progress, on_progress)
@@ -125,7 +130,7 @@ def _attempt(reporter: Reporter, job, live_nb: Path, km, kernel: Kernel,
     extra = {"km": km} if km is not None else {}
     try:
         pm.execute_notebook(
-            str(job.path), None, parameters=job.parameters,
+            str(job.path), None, parameters=parameters,
             engine_name="mlws", kernel_name=kernel.name, language=kernel.language,
             progress_bar=False, cwd=job.workdir, stdout_file=stdout, stderr_file=stderr,
             execution_timeout=job.timeout, mlws_live=live, mlws_kernel=kernel, mlws_mask=masker,

@@ -117,6 +117,22 @@ class Reporter(ABC):
         """Keep the finished log file ``path`` as the run's log ``name`` (also after :meth:`ended`;
         nothing when the run was never recorded)."""
 
+    def dataset_path(self, ref: str) -> str:
+        """A local read-only path holding dataset version ``ref`` (``NAME:VERSION``): what a
+        ``dataset:REF`` parameter is given to the notebook as.  Unavailable where the run
+        executes away from the workspace's files (submit refuses such runs first)."""
+        from ..errors import Unavailable
+
+        raise Unavailable("dataset parameters are handed to notebooks on the local target only")
+
+    def parameters(self, job: NotebookJob) -> dict[str, Any]:
+        """The job's parameters as the notebook gets them: each ``dataset:REF`` value (pinned at
+        submit) replaced by :meth:`dataset_path`."""
+        from ..datasets.refs import dataset_params
+
+        named = dataset_params(job.parameters)
+        return {**job.parameters, **{k: self.dataset_path(ref) for k, ref in named.items()}}
+
 
 class SweepReporter(ABC):
     """A sweep's parent run, as the process executing its children sees it."""
@@ -251,6 +267,9 @@ class LocalReporter(Reporter):
                 mask_file(masker, live_log)
         self._run.end(status, masker.text(error) if error else error)
         return self._run.record.status
+
+    def dataset_path(self, ref: str) -> str:
+        return self._nb.dataset_path(ref)
 
     def log(self, name: str, path: Path) -> None:
         try:

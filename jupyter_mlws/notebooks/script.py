@@ -51,7 +51,10 @@ def execute_script(reporter: Reporter) -> str:
     reporter.started()
     masker = reporter.masker()
     params = reporter.live_file("parameters.json")
-    params.write_text(json.dumps(job.parameters))
+    try:
+        params.write_text(json.dumps(reporter.parameters(job)))  # dataset versions as local paths
+    except MlwsError as exc:
+        return reporter.ended(R.FAILED, f"its dataset parameters could not be read: {exc}")
     env = {**os.environ, **env, ENV_PARAMETERS: str(params)}
     environment: dict = {}
     capturing = threading.Thread(target=lambda: environment.update(capture_environment()),

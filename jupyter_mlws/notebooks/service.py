@@ -20,7 +20,8 @@ from typing import Any, Callable, ContextManager, Mapping, Sequence
 from sqlalchemy import select
 
 from .. import runs as R
-from ..fsutil import atomic_copy, shown_path
+from ..artifacts import copy_blob
+from ..fsutil import shown_path
 from ..errors import InvalidInput, NotFound
 from .kernels import resolve as resolve_kernel
 from ..store import schema as S
@@ -81,12 +82,17 @@ class NotebookService:
     cancel_run : callable, optional
         ``cancel_run(run_id)``: stops a run wherever it executes (a sweep's children on a
         target other than ``local``, when the sweep is canceled).
+    datasets : callable, optional
+        ``datasets()``: the :class:`~jupyter_mlws.datasets.service.DatasetService`; a parameter
+        ``dataset:REF`` is pinned to its version at submit, recorded as the run's input, and
+        handed to the notebook as a local read-only path when it executes.
     """
 
     def __init__(self, *, db, runs, artifacts, blobs, root: Path, snapshot_max_bytes: int,
                  heartbeat_interval: float, compute, attach_run: Callable[[str], Any],
                  child_reporter: Callable[[str], ContextManager[Reporter]], secrets,
-                 cancel_run: Callable[[str], Any] | None = None):
+                 cancel_run: Callable[[str], Any] | None = None,
+                 datasets: Callable[[], Any] | None = None):
         self.db, self.runs, self.artifacts, self.blobs = db, runs, artifacts, blobs
         self.root = root
         self.snapshot_max_bytes = snapshot_max_bytes
@@ -96,6 +102,7 @@ class NotebookService:
         self._child_reporter = child_reporter
         self.secrets = secrets
         self._cancel_run = cancel_run
+        self._datasets = datasets
 
     # -- submitting ---------------------------------------------------------------
 
@@ -147,7 +154,7 @@ class NotebookService:
         if not path.is_relative_to(project):
             raise InvalidInput(f"the notebook {path.name!r} is not inside the project folder "
                                f"{shown_path(project)!r}: pass the folder that holds it")
-        params = check_parameters(parameters or {})
+        params, inputs = self._pin_datasets(check_parameters(parameters or {}), target.name)
         if not isinstance(retries, int) or not 0 <= retries <= 10:
             raise InvalidInput(f"retries must be an integer from 0 to 10, got {retries!r}")
         if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
@@ -175,6 +182,8 @@ class NotebookService:
                 status=R.QUEUED, run_id=_run_id)
         try:
             self.runs.log_params(record.id, recorded)
+            if inputs:
+                self._datasets().record_inputs(record.id, inputs)
             system_tags = {"kernel": kernel, OVERRIDDEN_TAG: overridden(params)}
             if not self.is_work_dir(path):  # where the notebook lives (a re-run keeps its source's)
                 system_tags["notebook"] = str(path)
@@ -200,6 +209,31 @@ class NotebookService:
         if detach:
             self._hand_over(target, job)
         return Submission(record.id, warnings)
+
+    def _pin_datasets(self, params: dict, target: str) -> tuple[dict, list]:
+        """``params`` with each ``dataset:REF`` pinned to its version (``dataset:NAME:N``, what
+        the run records and a re-run reads again), and those versions; NotFound for an unknown
+        one, before anything is recorded."""
+        from ..datasets.refs import dataset_params
+
+        named = dataset_params(params)
+        if not named:
+            return params, []
+        if self._datasets is None:
+            raise InvalidInput("dataset parameters need a workspace with datasets")
+        if not self.compute.is_local(target):
+            raise InvalidInput(f"parameter {next(iter(named))!r}: dataset parameters are handed to "
+                               "the notebook as a local path, on the local target only for now: "
+                               "run it on local, or read the dataset in the notebook with "
+                               "ws.dataset(...) where the data is reachable")
+        return self._datasets().pin(params)
+
+    def dataset_path(self, ref: str) -> str:
+        """A local read-only path holding dataset version ``ref`` (what a ``dataset:REF``
+        parameter is given to the notebook as)."""
+        if self._datasets is None:
+            raise InvalidInput("dataset parameters need a workspace with datasets")
+        return self._datasets().local_path(ref)
 
     def _target(self, compute: str | None):
         """The backend of target ``compute`` (None: ``local``), checked before anything is
@@ -515,4 +549,4 @@ class NotebookService:
         stored = [f for f in self.runs.files(record.id, "artifact") if f["path"].startswith("notebook/")]
         if stored:
             target = self._output_path(spec["output"], record.name, record.experiment, record.params)
-            atomic_copy(self.blobs.path(stored[0]["sha256"]), target)
+            copy_blob(self.blobs, stored[0]["sha256"], target)

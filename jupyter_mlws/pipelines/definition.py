@@ -17,7 +17,15 @@ The YAML form (``pipeline.yaml``)::
       - name: train
         notebook: train.ipynb
         inputs: {data: prep/data.csv}   # STEP/OUTPUT: given as parameter data, a local path
-        outputs: [model.pkl]
+        outputs:
+          - model.pkl
+          - {file: scores.csv, dataset: scores}   # also registered as dataset "scores"
+
+An output declared ``{file: F, dataset: NAME}`` becomes, each time the step completes (ran or
+reused), the next version of dataset NAME (tabular for a .csv or .parquet file), made by the
+step's run; unchanged content makes no new version.  A parameter ``dataset:NAME[:N|@alias]`` is
+given to the step as a local path (see :mod:`jupyter_mlws.datasets`), its version pinned in the
+step's key.
 
 The same in code: ``Pipeline("iris", parameters={"rows": 100}).add(Step("prep", script=
 "prep.py", ...))``.  An input ``NAME`` reaches its step as the file ``inputs/NAME<suffix>`` in
@@ -65,6 +73,8 @@ class Step:
         Outputs of earlier steps this one reads (given as parameters holding their path).
     outputs : list of str
         Files the step writes into its ``outputs/`` folder, passed on as artifacts.
+    datasets : mapping of output to dataset name
+        Outputs also registered as the next version of a dataset when the step completes.
     kernel, timeout, retries
         As for ``mlws run submit`` (notebooks; ``timeout`` also bounds a script).
     """
@@ -75,6 +85,7 @@ class Step:
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    datasets: dict[str, str] = field(default_factory=dict)
     kernel: str | None = None
     timeout: float | None = None
     retries: int = 0
@@ -100,9 +111,12 @@ class Step:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, self.kind: self.path}
-        for key in ("parameters", "inputs", "outputs"):
+        for key in ("parameters", "inputs"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
+        if self.outputs:
+            out["outputs"] = [{"file": o, "dataset": self.datasets[o]} if o in self.datasets else o
+                              for o in self.outputs]
         for key in ("kernel", "timeout"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -288,7 +302,9 @@ def _step(raw: object, shown: str, pipeline_params: Mapping[str, Any]) -> Step:
     outputs = raw.get("outputs") or []
     if not isinstance(outputs, list):
         raise InvalidInput(f"{where}: outputs must be a list of files written to outputs/")
-    outputs = [check_path(o, f"{where}: output") for o in outputs]
+    datasets = _output_datasets(outputs, where)
+    outputs = [check_path(o["file"] if isinstance(o, Mapping) else o, f"{where}: output")
+               for o in outputs]
     if len(set(outputs)) != len(outputs):
         raise InvalidInput(f"{where}: an output is listed twice")
     kernel, timeout, retries = raw.get("kernel"), raw.get("timeout"), raw.get("retries", 0) or 0
@@ -300,7 +316,26 @@ def _step(raw: object, shown: str, pipeline_params: Mapping[str, Any]) -> Step:
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
         raise InvalidInput(f"{where}: retries must be an integer from 0 to 10")
     return Step(name, **{kind: path}, parameters=params, inputs=dict(inputs), outputs=outputs,
-                kernel=kernel, timeout=timeout, retries=retries)
+                datasets=datasets, kernel=kernel, timeout=timeout, retries=retries)
+
+
+def _output_datasets(outputs: list, where: str) -> dict[str, str]:
+    """``{file: dataset name}`` of the outputs declared ``{file: F, dataset: NAME}``."""
+    from ..models import check_name
+
+    found = {}
+    for o in outputs:
+        if not isinstance(o, Mapping):
+            continue
+        if set(o) != {"file", "dataset"}:
+            raise InvalidInput(f"{where}: an output is a file name, or {{file: F, dataset: NAME}} "
+                               f"(got the fields {', '.join(map(str, o))})")
+        file = check_path(o["file"], f"{where}: output")
+        try:
+            found[file] = check_name(o["dataset"], "dataset name")
+        except InvalidInput as exc:
+            raise InvalidInput(f"{where}: output {o['file']!r}: {exc}") from None
+    return found
 
 
 def check_path(value: object, what: str) -> str:

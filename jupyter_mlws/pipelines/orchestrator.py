@@ -185,7 +185,7 @@ class Orchestrator:
         params.update((k, v) for k, v in self.options.get("step_parameters", {})
                       .get(step.name, {}).items())
         params.update({iname: step.input_file(iname) for iname in step.inputs})
-        return params
+        return self.svc.pin_datasets(params)
 
     def _code(self, step: Step) -> str:
         sha = self._snapshot[step.path]
@@ -220,6 +220,8 @@ class Orchestrator:
               key: Key | None = None) -> None:
         """Record ``step`` done without running: a completed child holding ``source``'s outputs."""
         child = self.svc.linked_child(self.run_id, self.pipeline, step, source, outputs)
+        if state == "reused":
+            self.svc.register_datasets(child, step, outputs)
         now = R.now_ms()
         self.outputs[step.name] = outputs
         self._set(step.name, state, run_id=child, source_id=source, outputs=outputs,
@@ -264,6 +266,13 @@ class Orchestrator:
                              "outputs)")
             return
         self.outputs[step.name] = outputs
+        try:
+            self.svc.register_datasets(child, step, outputs)
+        except MlwsError as exc:
+            self.failures.append(f"step {step.name}: its dataset output could not be registered: {exc}")
+            self._set(step.name, "failed", **times, reason=f"failed: its dataset output could not be "
+                                                           f"registered: {exc}")
+            return
         self._set(step.name, "completed", outputs=outputs, **times)
 
     def _set(self, step: str, state: str, **values) -> None:

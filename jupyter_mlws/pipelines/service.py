@@ -9,9 +9,10 @@ edit made while the pipeline runs changes nothing), records the parent run (sour
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping, Sequence
 
 from .. import run_records as R
@@ -54,6 +55,9 @@ class PipelineService:
         ``environments() -> EnvironmentService``: the spec hash in each step's key.
     cancel_run : callable
         ``cancel_run(run_id)``: stops a step's run wherever it executes.
+    datasets : callable, optional
+        ``datasets() -> DatasetService``: outputs declared ``{file, dataset}`` become dataset
+        versions; ``dataset:REF`` parameters are pinned in a step's key.
     heartbeat_interval : float
         Seconds between two heartbeats of an orchestrator.
     snapshot_max_bytes : int
@@ -63,8 +67,9 @@ class PipelineService:
     def __init__(self, *, db, runs, artifacts, blobs, notebooks: Callable[[], Any],
                  compute: Callable[[], Any], environments: Callable[[], Any],
                  cancel_run: Callable[[str], Any], heartbeat_interval: float,
-                 snapshot_max_bytes: int):
+                 snapshot_max_bytes: int, datasets: Callable[[], Any] | None = None):
         self.db, self.runs, self.artifacts, self.blobs = db, runs, artifacts, blobs
+        self._datasets = datasets
         self._notebooks, self._compute, self._environments = notebooks, compute, environments
         self.cancel_run = cancel_run
         self.heartbeat_interval = heartbeat_interval
@@ -348,6 +353,34 @@ class PipelineService:
                                                     for name, o in outputs.items()])
         self.runs.end(record.id, R.COMPLETED)
         return record.id
+
+    def register_datasets(self, run_id: str, step: Step, outputs: Mapping[str, dict]) -> list[str]:
+        """Register each output of ``step`` declared ``{file, dataset}`` (its blob, from run
+        ``run_id``) as the next version of its dataset, made by that run (unchanged content
+        makes no new version); the versions' refs."""
+        if not step.datasets or self._datasets is None:
+            return []
+        from ..datasets.service import Source
+        from ..datasets.tabular import format_of
+
+        refs = []
+        for output, name in step.datasets.items():
+            meta = outputs[output]
+            source = Source(PurePosixPath(output).name, meta["sha256"], meta["size"],
+                            functools.partial(self.blobs.open, meta["sha256"]))
+            done = self._datasets().register_sources(
+                name, [source], run=run_id, tabular=format_of([output]) is not None,
+                source=f"{step.name}/{output}",
+                description=f"output {output} of pipeline step {step.name}")
+            refs.append(done.version.ref)
+        return refs
+
+    def pin_datasets(self, params: dict) -> dict:
+        """``params`` with each ``dataset:REF`` pinned to its version (a new version of an input
+        dataset changes the step's key)."""
+        if self._datasets is None:
+            return params
+        return self._datasets().pin(params)[0]
 
     def outputs_of(self, run_id: str, step: Step) -> dict | None:
         """``{output: {sha256, size}}`` of the step's declared outputs in run ``run_id``'s files;

@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PREFIX = "mlws:"
 #: the workspace's resources (``auth_resource`` of its handlers)
 CONCEPTS = ("workspace", "experiments", "runs", "models", "endpoints", "access", "secrets",
-            "compute", "environments", "vms", "schedules")
+            "compute", "environments", "vms", "schedules", "datastores", "datasets")
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 #: the close frame of a stream whose user may no longer read it (RFC 6455 "policy violation";
 #: a close reason holds at most 123 bytes)

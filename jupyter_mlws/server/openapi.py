@@ -190,6 +190,95 @@ EXECUTION_PATHS = {
         "requestBody": _raw_body("The .ipynb file's bytes")}},
 }
 
+DATASTORE = _param("datastore", description="The datastore's name")
+#: datastores (``mlws datastore ...``): named fsspec URLs, their credentials in a secret (by name)
+DATASTORE_PATHS = {
+    "/datastores": {
+        "get": _op("Datastores: default (built in) and the registered ones, each with its URL "
+                   "(never credentials or a query), options and its credentials' secret (its "
+                   "name)", "datastores"),
+        "post": _op("Register a datastore (contributors and owners). The URL, its hosts (no "
+                    "link-local or cloud metadata address), the secret's content and, unless check "
+                    "is false, the store itself (reached with the credentials) are checked first: "
+                    "400, 404, 409 or 503 say what failed, and nothing is recorded",
+                    "datastores", "Datastore", body="DatastoreRegistration", status="201"),
+    },
+    "/datastores/{datastore}": {
+        "get": _op("One datastore", "datastores", "Datastore", params=[DATASTORE]),
+        "delete": _op("Delete a datastore's record (owners; its files stay; 409 for default, or "
+                      "while dataset versions live in it)", "datastores", None,
+                      params=[DATASTORE], status="204"),
+    },
+}
+DATASTORE_SCHEMAS = {
+    "DatastoreRegistration": _body(["name", "url"], {
+        "name": _NAME,
+        "url": {"type": "string", "minLength": 1, "maxLength": 2048, "description": (
+            "s3://BUCKET/PREFIX[?endpoint_url=...&region=...], gs://BUCKET/PREFIX, "
+            "abfs://CONTAINER/PREFIX?account_name=..., sftp://USER@HOST[:PORT]/PATH, file:///PATH; "
+            "never credentials")},
+        "credentials_secret": {"type": "string", "minLength": 1, "maxLength": 64, "description": (
+            "The workspace secret holding the credentials (s3: {\"key\", \"secret\"} JSON; gs: "
+            "a service account's JSON key; abfs: {\"account_key\"...}; sftp: an SSH private key)")},
+        "description": {"type": "string", "maxLength": 2000},
+        "host_key": {"type": "string", "minLength": 1, "maxLength": 4096,
+                     "description": "sftp: pin this key, 'ssh-ed25519 AAAA...'"},
+        "check": {"type": "boolean", "description": "Reach the store first (default true)"}},
+        {"name": "lake", "url": "s3://team-data/lake", "credentials_secret": "lake-s3"}),
+    "Datastore": {"type": "object", "properties": {
+        "name": {"type": "string"}, "url": {"type": "string"}, "scheme": {"type": "string"},
+        "options": {"type": "object", "additionalProperties": {"type": "string"}},
+        "credentials_secret": {"type": ["string", "null"]},
+        "host_key": {"type": ["string", "null"]}, "host_key_fingerprint": {"type": ["string", "null"]},
+        "description": {"type": "string"}, "builtin": {"type": "boolean"},
+        "created_at": {"type": ["integer", "null"]}, "created_by": {"type": "string"}}},
+}
+
+DATASET_REF = _param("ref", description="NAME (the latest version), NAME:VERSION or NAME@ALIAS")
+#: datasets (``mlws dataset ...``): versioned file sets with lineage
+DATASET_PATHS = {
+    "/datasets": {
+        "get": _op("Datasets, each with its latest version's number, files, size and datastore",
+                   "datasets"),
+        "post": _op("Register a folder or file of the server's folder as the dataset's next "
+                    "version (contributors and owners): 201 with the new version, 200 when the "
+                    "content equals the latest version's (no new version); 400 for a bad name, "
+                    "path, empty folder or a table that is not one, and nothing is recorded",
+                    "datasets", "DatasetRegistered", body="DatasetRegistration", status="201"),
+    },
+    "/datasets/{ref}": {
+        "get": _op("A version with the runs and model versions that used it (used_by)", "datasets",
+                   params=[DATASET_REF]),
+        "delete": _op("Delete a version, or every version of NAME (its objects stay); 409 naming "
+                      "the runs and models that used one", "datasets", params=[DATASET_REF]),
+    },
+    "/datasets/{ref}/files": {"get": _op("A version's files: path, sha256, size", "datasets",
+                                         params=[DATASET_REF])},
+    "/datasets/{name}/versions": {"get": _op("Every version of a dataset, newest first", "datasets",
+                                             params=[_param("name")])},
+    "/datasets/{name}/aliases/{alias}": {
+        "put": _op("Point NAME@ALIAS at a version", "datasets", params=[_param("name"),
+                                                                        _param("alias")],
+                   body="AliasTarget"),
+        "delete": _op("Remove the alias", "datasets", None, params=[_param("name"), _param("alias")],
+                      status="204"),
+    },
+}
+DATASET_SCHEMAS = {
+    "DatasetRegistration": _body(["name", "path"], {
+        "name": _NAME,
+        "path": {**_TEXT, "minLength": 1, "description": "A folder or file, relative to the "
+                                                          "server's folder"},
+        "datastore": {**_NAME, "description": "Where its objects go (default: default)"},
+        "description": {**_TEXT, "maxLength": TAG_VALUE_MAX}, "tags": _TAGS,
+        "tabular": {"type": "boolean", "description": "CSV or Parquet tables: record their "
+                                                      "schema and per-column statistics"}},
+        {"name": "train", "path": "data/train", "tabular": True}),
+    "DatasetRegistered": {"type": "object", "properties": {
+        "version": {"type": "object"}, "created": {"type": "boolean"}, "message": {"type": "string"},
+        "uploaded_files": {"type": "integer"}, "uploaded_bytes": {"type": "integer"}}},
+}
+
 VM = _param("vm", description="The VM's name")
 _DURATION = {"type": "string", "minLength": 1, "maxLength": 32, "description": "90s, 30m, 2h, 1d"}
 _SCRIPT = {"type": "string", "maxLength": 1 << 20, "description": "The script's text (sh)"}
@@ -618,6 +707,8 @@ PATHS = {
         body="ScoringData")},
     **VM_PATHS,
     **SCHEDULE_PATHS,
+    **DATASTORE_PATHS,
+    **DATASET_PATHS,
 }
 
 SCHEMAS = {
@@ -960,6 +1051,8 @@ SCHEMAS = {
                     "example": {"data": [[5.1, 3.5, 1.4, 0.2]]}},
     **VM_SCHEMAS,
     **SCHEDULE_SCHEMAS,
+    **DATASTORE_SCHEMAS,
+    **DATASET_SCHEMAS,
 }
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 from .handlers import (
-    access, artifacts, compute, endpoints, environments, executions, experiments, models, notebooks,
-    pipelines, runs, schedules, secrets, tracking, values, vms, workspace,
+    access, artifacts, compute, datasets, datastores, endpoints, environments, executions,
+    experiments, models, notebooks, pipelines, runs, schedules, secrets, tracking, values, vms,
+    workspace,
 )
 
 API_PREFIX = "mlws/api"
@@ -21,7 +22,7 @@ API_PREFIX = "mlws/api"
 ROUTES = (workspace.ROUTES + experiments.ROUTES + runs.ROUTES + artifacts.ROUTES + values.ROUTES
           + tracking.ROUTES + notebooks.ROUTES + models.ROUTES + access.ROUTES + endpoints.ROUTES
           + secrets.ROUTES + compute.ROUTES + environments.ROUTES + executions.ROUTES
-          + pipelines.ROUTES + vms.ROUTES + schedules.ROUTES)
+          + pipelines.ROUTES + vms.ROUTES + schedules.ROUTES + datastores.ROUTES + datasets.ROUTES)
 
 
 def route_pattern(template: str) -> str:

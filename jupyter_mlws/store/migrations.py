@@ -203,6 +203,16 @@ def _vm_leases(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE vms ADD COLUMN {name} {kind}"))
 
 
+def _datastores(conn: Connection) -> None:
+    schema.datastores.create(conn, checkfirst=True)
+
+
+def _datasets(conn: Connection) -> None:
+    for table in (schema.datasets, schema.dataset_versions, schema.dataset_files,
+                  schema.dataset_aliases, schema.dataset_uses):
+        table.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -234,6 +244,10 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
          "and the runs each started, its retries included", _schedules),
     (19, "notebook VMs' busy leases: who does a step (host, pid, start), its last beat and step, "
          "so that a step whose process died is found and ended", _vm_leases),
+    (20, "datastores: named fsspec URLs (s3, gs, abfs, sftp, file) and their credentials' secret",
+     _datastores),
+    (21, "versioned datasets: versions (root hash, datastore, tabular statistics), manifests, "
+         "aliases, and lineage (runs and model versions that used them)", _datasets),
 ]
 LATEST = MIGRATIONS[-1][0]
 

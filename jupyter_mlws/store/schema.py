@@ -749,3 +749,101 @@ schedule_runs = Table(
 )
 Index("ix_schedule_runs_schedule", schedule_runs.c.schedule_id, schedule_runs.c.pk)
 Index("ix_schedule_runs_open", schedule_runs.c.settled_at)
+# -- datastores (migration 20) -------------------------------------------------------------------
+
+# named places data lives (jupyter_mlws.datastores): an fsspec URL (s3://, gs://, abfs://, sftp://,
+# file://) and the workspace secret holding its credentials (by name: never a credential here).
+# ``default`` is built in, never a row.  Times in ms.
+datastores = Table(
+    "datastores",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    # the URL as registered, without credentials (refused in it); its query holds the options
+    Column("url", Text, nullable=False),
+    Column("credentials_secret", Text, nullable=True),
+    # an sftp datastore's pinned host key, "TYPE BASE64" (put in each machine's known_hosts)
+    Column("host_key", Text, nullable=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False, default=""),
+)
+
+# -- versioned datasets with lineage (migration 21) ---------------------------------------------
+
+# a dataset: a name whose versions are file sets (jupyter_mlws.datasets)
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("version_counter", Integer, nullable=False, default=0),
+)
+
+# one version: its files' objects live in datastore ``datastore`` (by sha256); ``root_hash`` is the
+# sha256 over its sorted (path, sha256, size) list, so equal content hashes alike.  ``stats`` (JSON,
+# tabular versions only): format, schema and jupyter_mlws.endpoints.drift.feature_stats.  ``run_pk``:
+# the run that made it (registered from inside a run, a pipeline step's declared output).  The row
+# is written only once every object is stored: a register killed mid-way leaves no version.
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_pk", Integer, ForeignKey("datasets.pk"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("datastore", Text, nullable=False),
+    Column("root_hash", Text, nullable=False),
+    Column("files", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", Text, nullable=False, default="{}"),
+    Column("source", Text, nullable=False, default=""),
+    Column("stats", Text, nullable=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False, default=""),
+    UniqueConstraint("dataset_pk", "version"),
+)
+Index("ix_dataset_versions_datastore", dataset_versions.c.datastore)
+Index("ix_dataset_versions_run", dataset_versions.c.run_pk)
+
+# a version's manifest: one row per file (path relative to the dataset's root, '/'-separated)
+dataset_files = Table(
+    "dataset_files",
+    metadata,
+    Column("version_pk", Integer, ForeignKey("dataset_versions.pk"), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    PrimaryKeyConstraint("version_pk", "path"),
+)
+Index("ix_dataset_files_sha256", dataset_files.c.sha256)
+
+dataset_aliases = Table(
+    "dataset_aliases",
+    metadata,
+    Column("dataset_pk", Integer, ForeignKey("datasets.pk"), nullable=False),
+    Column("alias", Text, nullable=False),
+    Column("version_pk", Integer, ForeignKey("dataset_versions.pk"), nullable=False),
+    PrimaryKeyConstraint("dataset_pk", "alias"),
+)
+
+# lineage: a run that used a version (``how``: "input", a notebook parameter or a pipeline input;
+# "read", through ws.dataset(...)), or a model version trained on it (``how`` "training").  A
+# model version also inherits its run's rows (read at query time, never copied).
+dataset_uses = Table(
+    "dataset_uses",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("version_pk", Integer, ForeignKey("dataset_versions.pk"), nullable=False),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("model_version_pk", Integer, ForeignKey("model_versions.pk"), nullable=True),
+    Column("how", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+Index("ux_dataset_uses_run", dataset_uses.c.version_pk, dataset_uses.c.run_pk, dataset_uses.c.how,
+      unique=True, sqlite_where=dataset_uses.c.run_pk.isnot(None),
+      postgresql_where=dataset_uses.c.run_pk.isnot(None))
+Index("ix_dataset_uses_run", dataset_uses.c.run_pk)
+Index("ix_dataset_uses_model", dataset_uses.c.model_version_pk)

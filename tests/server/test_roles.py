@@ -51,6 +51,8 @@ def team(mlws_ws, tmp_path):
         run.log_image("acc", PNG)  # at step 0
     mlws_ws.register_model("m", run=run.id, artifact="a.txt")
     mlws_ws.models.set_alias("m", "champ", 1)
+    mlws_ws.datasets.register("m", tmp_path / "a.txt")  # what the dataset routes' samples name
+    mlws_ws.datasets.set_alias("m", "champ", 1)
     mlws_ws.secrets.set(os_user(), "db-pass", "a-value-1")
     return run.id
 
@@ -79,7 +81,7 @@ def _requests(routes, run_id, env_hash, pipeline_run=None):
               "experiment": "e",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass",
               "deployment": "blue", "target": "local", "env_hash": env_hash, "pipeline": "pipe",
-              "vm": "box", "schedule": "nightly"}
+              "vm": "box", "schedule": "nightly", "datastore": "default"}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":

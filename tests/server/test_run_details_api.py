@@ -195,7 +195,7 @@ async def test_lineage_links_both_ways(api, mlws_ws, jp_root_dir, tmp_path):
     r = await api("GET", "runs", parent.id, "lineage")
     assert r.code == 200 and r.json == {
         "parent": None, "children": [brief(k.id) for k in kids], "child_count": 3, "rerun_of": None,
-        "reruns": [], "promoted_from": None, "promoted_to": [], "models": []}
+        "reruns": [], "promoted_from": None, "promoted_to": [], "models": [], "datasets": []}
     r = await api("GET", "runs", kids[1].id, "lineage")
     assert r.json["parent"] == brief(parent.id) and r.json["children"] == []
     assert (await api("GET", "runs", source, "lineage")).json["reruns"] == [brief(rerun)]

@@ -139,9 +139,9 @@ class Supervisor:
                 model_dirs[version.ref] = str(mdir)
             script = ddir / Path(d["entry_name"]).name  # the name shown may be a path in the workspace
             if not script.is_file():
-                from ...fsutil import atomic_copy
+                from ...artifacts import copy_blob
 
-                atomic_copy(self.svc.blobs.path(d["entry_script"]), script)
+                copy_blob(self.svc.blobs, d["entry_script"], script)
             out.append({"name": d["name"], "dir": str(ddir), "script": str(script),
                         "entry_name": d["entry_name"], "model_dirs": model_dirs,
                         "model_dir": next(iter(model_dirs.values()), str(models_dir))})

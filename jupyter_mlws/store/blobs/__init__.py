@@ -1,7 +1,9 @@
 """Artifact bytes: the :class:`BlobStore` interface and its implementations.
 
 The rest of the package depends on :class:`BlobStore` only; the Workspace chooses the
-implementation (today always :class:`LocalBlobStore`, a directory).
+implementation: :class:`LocalBlobStore` (a directory, the default) or
+:class:`~.fsspec.FsspecBlobStore` (object storage, SFTP: see :mod:`jupyter_mlws.artifact_store`),
+imported from its module when used (it needs fsspec).
 """
 
 from .base import BlobStore, check_sha256

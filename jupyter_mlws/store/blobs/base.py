@@ -15,7 +15,7 @@ import hashlib
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Iterator
 
 from ...errors import NotFound, Unavailable
 
@@ -52,6 +52,10 @@ class BlobStore(ABC):
     @abstractmethod
     def size(self, sha256: str) -> int:
         """The size of a stored blob in bytes; NotFound when missing."""
+
+    def ids(self) -> Iterator[str]:
+        """Every stored blob's sha256, in no particular order (what a move copies)."""
+        raise Unavailable(f"{type(self).__name__} does not list its blobs")
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         """Store bytes; return ``(sha256, size)``."""

@@ -11,7 +11,7 @@ its PID namespace, so containers sharing a host name never judge each other's pi
 mid-way leaves its temp file; :meth:`LocalBlobStore.remove_stale_temps` (run when
 a workspace opens) removes those whose writer is gone: a process of this host
 that no longer runs, or, for another host's (a shared artifact store) and older
-names, a file not written for :data:`STALE_TEMP_S`.  A live writer writes its
+names, a file not written for :data:`~.temps.STALE_TEMP_S`.  A live writer writes its
 file continuously, so it is never taken for a dead one.
 """
 
@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -30,34 +28,7 @@ from typing import BinaryIO, Callable, Iterable
 from ...errors import MlwsError, NotFound
 from ..failures import file_error
 from .base import BlobStore, check_sha256
-
-#: a temp file of a writer not known to be alive is stale once not written for this long
-STALE_TEMP_S = 3600
-_TEMP_NAME = re.compile(r"^(?P<host>.+)_(?P<pid>\d+)_")
-
-
-def _this_host() -> str:
-    """This host as temp file names give it: its name and its PID namespace."""
-    try:
-        namespace = os.stat("/proc/self/ns/pid").st_ino
-    except OSError:
-        namespace = 0
-    return f"{socket.gethostname()}.{namespace}"
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` of this host runs (a pid reused by another process counts)."""
-    # not compute.local.alive: store/ imports nothing of the package but errors and config
-    if pid <= 0:
-        return True  # not a name this store writes: never judged by it
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it runs, as another user
-        return True
-    return True
-
+from .temps import stale, temp_prefix
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -105,7 +76,7 @@ class LocalBlobStore(BlobStore):
         store = self._store
         store(self._tmp.mkdir, parents=True, exist_ok=True)
         fd, tmp = store(tempfile.mkstemp, dir=self._tmp,
-                        prefix=f"{_this_host()}_{os.getpid()}_")
+                        prefix=temp_prefix())
         digest, size = hashlib.sha256(), 0
         try:
             with os.fdopen(fd, "wb") as out:
@@ -146,24 +117,31 @@ class LocalBlobStore(BlobStore):
         Safe while other processes write: a live writer's file is never removed.
         """
         now = time.time() if now is None else now
-        host, removed = _this_host(), 0
+        removed = 0
         try:
             entries = list(os.scandir(self._tmp))
         except OSError:
             return 0  # none yet, or unreadable: nothing to do
         for entry in entries:
-            named = _TEMP_NAME.match(entry.name)
             try:
-                if named and named["host"] == host:
-                    stale = not _alive(int(named["pid"]))
-                else:
-                    stale = now - entry.stat().st_mtime > STALE_TEMP_S
-                if stale:
+                if stale(entry.name, now - entry.stat().st_mtime):
                     os.unlink(entry.path)
                     removed += 1
             except OSError:
                 continue  # gone meanwhile, or a read-only store: left for next time
         return removed
+
+    def ids(self):
+        """Every stored blob's sha256 (temps excluded), in no particular order."""
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if len(folder.name) != 2 or not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                sha = folder.name + entry.name
+                if len(sha) == 64 and all(c in "0123456789abcdef" for c in sha):
+                    yield sha
 
     def open(self, sha256: str) -> BinaryIO:
         """Open a stored blob for reading."""

@@ -1,0 +1,174 @@
+"""``mlws dataset ...``: register, list, show, versions, download, alias and delete datasets."""
+
+from __future__ import annotations
+
+import click
+
+from .. import errors as E
+from .main import _fields, _json, _pairs, _table, _time, _ws, handles_errors
+
+
+@click.group()
+def dataset() -> None:
+    """Versioned datasets: register folders as versions, read them, follow their lineage."""
+
+
+@dataset.command("register")
+@click.argument("name")
+@click.argument("source", metavar="PATH_OR_URL")
+@click.option("--datastore", default="default", show_default=True,
+              help="The datastore keeping the files' objects.")
+@click.option("--description", default="")
+@click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
+@click.option("--tabular", is_flag=True, help="CSV or Parquet tables: record their schema and "
+                                               "per-column statistics.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def dataset_register(ctx, name, source, datastore, description, tags, tabular, as_json) -> None:
+    """Register the folder or file PATH_OR_URL as the next version of dataset NAME (the same
+    content again makes no new version)."""
+    done = _ws(ctx).datasets.register(name, source, datastore=datastore, description=description,
+                                      tags=_pairs(tags, "tag"), tabular=tabular)
+    if as_json:
+        return _json(done.to_dict())
+    click.echo(done.message)
+    click.echo(f"hashed {done.hashed_files} files ({done.hashed_bytes} bytes), "
+               f"{done.cached_files} unchanged since last hashed; {done.seconds:.2f} s")
+    for skipped in done.skipped:
+        click.echo(f"skipped: {skipped}")
+
+
+@dataset.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def dataset_list(ctx, as_json) -> None:
+    """Datasets with their latest version."""
+    rows = _ws(ctx).datasets.list()
+    if as_json:
+        return _json(rows)
+    _table(["NAME", "LATEST", "VERSIONS", "FILES", "SIZE", "DATASTORE", "UPDATED"],
+           [[d["name"], d["latest"], d["versions"], d["files"], _size(d["size"]), d["datastore"],
+             _time(d["updated_at"])] for d in rows])
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+@dataset.command("show")
+@click.argument("ref")
+@click.option("--files", "list_files", is_flag=True, help="List the version's files.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def dataset_show(ctx, ref, list_files, as_json) -> None:
+    """A version (NAME, NAME:3, NAME@alias): its hash, files, schema, and the runs and models
+    that used it."""
+    ws = _ws(ctx)
+    shown = ws.datasets.show(ref)
+    files = ws.datasets.files(ref) if list_files else None
+    if as_json:
+        return _json(shown | ({"file_list": files} if files is not None else {}))
+    _fields([("dataset", shown["ref"]), ("root hash", shown["root_hash"]),
+             ("files", shown["files"]), ("size", f"{shown['size']} bytes"),
+             ("datastore", shown["datastore"]), ("created", _time(shown["created_at"])),
+             ("by", shown["created_by"] or "-"), ("made by run", shown["run_id"] or "-"),
+             ("aliases", ", ".join(shown["aliases"]) or "-"),
+             *([("description", shown["description"])] if shown["description"] else [])])
+    if shown["tags"]:
+        click.echo("tags:")
+        for key, value in shown["tags"].items():
+            click.echo(f"  {key} = {value}")
+    if shown["stats"]:
+        stats = shown["stats"]
+        click.echo(f"schema ({stats['format']}, {stats['rows']} rows):")
+        by_name = {f["name"]: f for f in stats["features"]}
+        for col in stats["columns"]:
+            click.echo(f"  {col['name']}: {col['type']}{_summary(by_name.get(col['name']))}")
+    used = shown["used_by"]
+    click.echo(f"runs ({used['run_count']}):" if used["run_count"] else "runs: -")
+    for r in used["runs"]:
+        click.echo(f"  {r['id']}  {r['name']}  {r['status']}  ({r['how']})")
+    click.echo(f"models ({used['model_count']}):" if used["model_count"] else "models: -")
+    for m in used["models"]:
+        how = "trained on it" if m["how"] == "training" else "from a run that used it"
+        click.echo(f"  {m['name']}:{m['version']}  ({how})")
+    for f in files or []:
+        click.echo(f"  {f['path']} ({f['size']} bytes, {f['sha256'][:12]})")
+
+
+def _summary(feature: dict | None) -> str:
+    if not feature or feature.get("kind") == "empty":
+        return " (empty)"
+    if feature["kind"] == "numeric":
+        return (f" (mean {feature['mean']:.4g}, std {feature['std']:.4g}, min {feature['min']:.4g}, "
+                f"max {feature['max']:.4g}, {feature['missing']} missing)")
+    top = [k for k in feature["fractions"] if k != "__other__"][:3]
+    return f" (most frequent: {', '.join(top)}; {feature['missing']} missing)"
+
+
+@dataset.command("versions")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handles_errors
+def dataset_versions(ctx, name, as_json) -> None:
+    """Every version of dataset NAME, newest first."""
+    versions = _ws(ctx).datasets.versions(name)
+    if as_json:
+        return _json([v.to_dict() for v in versions])
+    _table(["VERSION", "FILES", "SIZE", "ROOT HASH", "ALIASES", "TABULAR", "CREATED"],
+           [[v.version, v.file_count, _size(v.size), v.root_hash[:12], ", ".join(v.aliases) or "-",
+             "yes" if v.tabular else "no", _time(v.created_at)] for v in versions])
+
+
+@dataset.command("download")
+@click.argument("ref")
+@click.option("--dest", "-d", required=True, help="Folder to write into (missing or empty: "
+                                                    "written whole, atomically).")
+@click.pass_context
+@handles_errors
+def dataset_download(ctx, ref, dest) -> None:
+    """Copy a version's files into --dest."""
+    version = _ws(ctx).dataset(ref)
+    folder = version.download(dest)
+    click.echo(f"{version.ref}: {version.file_count} files ({version.size} bytes) in {folder}")
+
+
+@dataset.command("alias")
+@click.argument("target")
+@click.argument("version", type=int, required=False)
+@click.option("--delete", "remove", is_flag=True, help="Remove the alias.")
+@click.pass_context
+@handles_errors
+def dataset_alias(ctx, target, version, remove) -> None:
+    """Point NAME@ALIAS at VERSION (or --delete it): mlws dataset alias train@golden 3"""
+    from ..datasets.refs import parse_ref
+
+    name, _version, alias = parse_ref(target)
+    if alias is None:
+        raise E.InvalidInput(f"{target!r} names no alias: write NAME@ALIAS")
+    ws = _ws(ctx)
+    if remove:
+        ws.datasets.delete_alias(name, alias)
+        return click.echo(f"removed {name}@{alias}")
+    if version is None:
+        raise E.InvalidInput("give the VERSION the alias points to, or --delete")
+    click.echo(f"{name}@{alias} -> {ws.datasets.set_alias(name, alias, version).ref}")
+
+
+@dataset.command("delete")
+@click.argument("ref")
+@click.pass_context
+@handles_errors
+def dataset_delete(ctx, ref) -> None:
+    """Delete a version (NAME:3) or a whole dataset (NAME); refused for a version a run or a
+    model used."""
+    for gone in _ws(ctx).datasets.delete(ref):
+        click.echo(f"deleted {gone}")

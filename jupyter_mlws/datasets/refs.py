@@ -1,0 +1,39 @@
+"""How a dataset version is named: ``NAME`` (the latest), ``NAME:3``, ``NAME@alias``; and, as a
+notebook or pipeline parameter, ``dataset:NAME[:3|@alias]``."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..errors import InvalidInput
+from ..models import REF_RE, check_name, check_version
+
+#: a parameter value naming a dataset version starts with this
+PARAM_PREFIX = "dataset:"
+
+
+def parse_ref(ref: object) -> tuple[str, int | None, str | None]:
+    """``(name, version, alias)`` of ``NAME``, ``NAME:VERSION`` or ``NAME@ALIAS``; InvalidInput
+    for anything else."""
+    match = REF_RE.match(ref) if isinstance(ref, str) else None
+    if not match:
+        raise InvalidInput(f"{ref!r:.80} does not name a dataset: use NAME, NAME:VERSION or NAME@ALIAS")
+    version = match["version"]
+    if version is not None:
+        version = check_version(version if version.isdecimal() and len(version) <= 16 else -1, ref)
+    alias = match["alias"]
+    if alias is not None:
+        check_name(alias, "alias")
+    return check_name(match["name"], "dataset name"), version, alias
+
+
+def param_ref(value: Any) -> str | None:
+    """The dataset reference a parameter value ``dataset:REF`` holds, else None."""
+    if isinstance(value, str) and value.startswith(PARAM_PREFIX):
+        return value[len(PARAM_PREFIX):]
+    return None
+
+
+def dataset_params(parameters: Mapping[str, Any]) -> dict[str, str]:
+    """The parameters naming dataset versions: ``{parameter: REF}``."""
+    return {k: ref for k, v in parameters.items() if (ref := param_ref(v)) is not None}

@@ -1,0 +1,408 @@
+"""Versioned datasets: register a folder, file or pipeline output as the next version of a name,
+find versions, alias, delete, and read lineage (``ws.datasets``; ``ws.dataset(REF)``).
+
+Registering (:meth:`DatasetService.register`):
+
+1. the source's files are listed (:mod:`.scan`: names checked as artifact names are, no symlink
+   followed out of the tree) and hashed (sha256 each, :mod:`.hashing`), a file unchanged since
+   it was last hashed (size, mtime, inode: :mod:`.hashcache`) not read again;
+2. the root hash (sha256 over the sorted ``(path, sha256, size)`` list) equal to the latest
+   version's, in the same datastore, makes no new version, and says so;
+3. ``--tabular``: schema and per-column statistics are computed (:mod:`.tabular`) before
+   anything is stored;
+4. each object the datastore lacks is uploaded, once per content: an object listed by an
+   earlier version in that datastore is known to be there, any other is asked for (``exists``);
+   a renamed file uploads nothing, one changed file uploads one object;
+5. only then is the version row written, with its manifest, in one transaction: a register
+   killed before leaves objects (reused by the next attempt) but no version.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Iterable, Mapping
+
+from .. import runs as R
+from ..errors import Conflict, InvalidInput
+from ..limits import check_text
+from ..models import check_name, check_version
+from .hashcache import Entry, HashCache, now_ns, trusted
+from .hashing import hash_files, root_hash
+from .records import DatasetRecords
+from .refs import dataset_params, param_ref, parse_ref
+from .version import DatasetVersion
+
+#: objects checked or uploaded at once (an object store answers each request with latency)
+UPLOAD_THREADS = 8
+_CHUNK = 1 << 20
+
+
+@dataclass(slots=True)
+class Source:
+    """One file to register: its name in the dataset, content hash, size, and how to read it
+    (a local path, or a callable opening a binary stream)."""
+
+    path: str
+    sha256: str
+    size: int
+    read: str | Callable[[], BinaryIO]
+
+
+@dataclass
+class Registered:
+    """What a register did: the version (new, or the unchanged latest) and what it cost."""
+
+    version: DatasetVersion
+    created: bool
+    hashed_files: int = 0
+    hashed_bytes: int = 0
+    cached_files: int = 0
+    uploaded_files: int = 0
+    uploaded_bytes: int = 0
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def message(self) -> str:
+        v = self.version
+        if not self.created:
+            return (f"{v.ref} unchanged: the same {v.file_count} files (root {v.root_hash[:12]}); "
+                    "no new version")
+        return (f"registered {v.ref}: {v.file_count} files, {v.size} bytes, root {v.root_hash[:12]}; "
+                f"uploaded {self.uploaded_files} objects ({self.uploaded_bytes} bytes)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version.to_dict(), "created": self.created,
+                "message": self.message, "hashed_files": self.hashed_files,
+                "hashed_bytes": self.hashed_bytes, "cached_files": self.cached_files,
+                "uploaded_files": self.uploaded_files, "uploaded_bytes": self.uploaded_bytes,
+                "skipped": self.skipped, "seconds": round(self.seconds, 3)}
+
+
+class DatasetService:
+    """Datasets of a workspace (see the module).
+
+    Parameters
+    ----------
+    db : Database
+        The store holding the dataset tables.
+    runs : RunService
+        Resolves run ids (lineage).
+    objects : callable
+        ``objects(datastore) -> BlobStore``: where a datastore keeps content-addressed objects;
+        NotFound for an unknown datastore.
+    cache : HashCache
+        The change-detection cache of this machine.
+    mounts : Path
+        The folder holding read-only copies of versions (``mount()``).
+    current_run : callable
+        ``current_run() -> run id or None``: the run this process logs to, which reads are
+        recorded on.
+    """
+
+    def __init__(self, db, runs, *, objects: Callable[[str], Any], cache: HashCache, mounts: Path,
+                 current_run: Callable[[], str | None]):
+        self.records = DatasetRecords(db, runs)
+        self.runs = runs
+        self._objects = objects
+        self.cache = cache
+        self.mounts = mounts
+        self._current_run = current_run
+
+    # -- registering --------------------------------------------------------------------------
+
+    def register(self, name: str, source: str | os.PathLike, *, datastore: str = "default",
+                 description: str = "", tags: Mapping | None = None, tabular: bool = False,
+                 run: str | None = None, user: str | None = None) -> Registered:
+        """Register the folder or file ``source`` as the next version of dataset ``name`` (see
+        the module); return what was done.
+
+        ``tabular``: the files are CSV or Parquet tables of one schema; their schema and
+        per-column statistics are recorded.  ``run``: the run that made the data (default:
+        the run this process logs to, if any).  Raises InvalidInput (a bad name, tag or path,
+        an empty folder, not tabular), NotFound (no such source or datastore), Conflict (a file
+        changed while it was registered), InsufficientStorage / Unavailable (the datastore
+        cannot be written; no version is recorded).
+        """
+        from .scan import scan
+
+        started = time.monotonic()
+        name, row, store = self._checked(name, datastore, description, tags)
+        found = scan(_local(source))
+        files, hashed, cached = self._hash(found)
+        stats = self._stats(files) if tabular else None
+        result = self._commit(name, files, store=store, datastore=datastore, row={
+            **row, "source": Path(os.fspath(source)).name, "stats": _json(stats) if stats else None,
+            "created_by": user if user is not None else _os_user()}, run=run)
+        result.hashed_files, result.hashed_bytes = hashed
+        result.cached_files, result.skipped = cached, found.skipped
+        result.seconds = time.monotonic() - started
+        return result
+
+    def register_sources(self, name: str, sources: list[Source], *, datastore: str = "default",
+                         description: str = "", tags: Mapping | None = None,
+                         tabular: bool = False, run: str | None = None,
+                         source: str = "", user: str | None = None) -> Registered:
+        """Register files already hashed (a pipeline step's outputs, read from the workspace's
+        artifacts) as the next version of ``name``; as :meth:`register` otherwise."""
+        started = time.monotonic()
+        name, row, store = self._checked(name, datastore, description, tags)
+        if not sources:
+            raise InvalidInput(f"dataset {name!r}: no files to register")
+        stats = self._stats(sources) if tabular else None
+        result = self._commit(name, sorted(sources, key=lambda s: s.path), store=store,
+                              datastore=datastore, run=run, row={
+                                  **row, "source": source, "stats": _json(stats) if stats else None,
+                                  "created_by": user if user is not None else _os_user()})
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _checked(self, name, datastore, description, tags) -> tuple[str, dict, Any]:
+        check_name(name, "dataset name")
+        row = {"description": check_text(description or "", "the description"),
+               "tags": _json(R.tag_rows(tags or {}))}
+        return name, row, self._objects(datastore)
+
+    def _hash(self, scanned) -> tuple[list[Source], tuple[int, int], int]:
+        """Each scanned file's content hash, from the cache when the file is unchanged."""
+        found = scanned.files
+        known = self.cache.under(scanned.root)
+        todo = [f for f in found if not trusted(known.get(f.abspath), f.st)]
+        started = now_ns()
+        try:
+            digests = hash_files([(f.abspath, f.st.st_size) for f in todo])
+        except OSError as exc:
+            raise InvalidInput(f"cannot read a file to register: {exc.strerror}") from None
+        fresh = {}
+        for f, (sha, size) in zip(todo, digests):
+            if size != f.st.st_size:
+                raise Conflict(f"{f.path} changed while it was hashed: register again once it "
+                               "is written")
+            fresh[f.abspath] = Entry(size, f.st.st_mtime_ns, f.st.st_ino, f.st.st_dev, sha, started)
+        listed = {f.abspath for f in found}
+        self.cache.update(fresh.items(), [p for p in known if p not in listed])
+        sources = [Source(f.path, (fresh.get(f.abspath) or known[f.abspath]).sha256,
+                          f.st.st_size, f.abspath) for f in found]
+        return sources, (len(todo), sum(f.st.st_size for f in todo)), len(found) - len(todo)
+
+    def _stats(self, files: list[Source]) -> dict:
+        from .tabular import format_of, not_tabular, table_stats
+
+        if format_of([f.path for f in files]) is None:
+            raise not_tabular([f.path for f in files])
+        if all(isinstance(f.read, str) for f in files):
+            return table_stats([(f.path, f.read) for f in files])
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="mlws-table-") as tmp:
+            local = []
+            for i, f in enumerate(files):
+                dest = Path(tmp) / f"{i}{Path(f.path).suffix}"
+                with _reader(f.read) as src, open(dest, "wb") as out:
+                    for chunk in iter(lambda: src.read(_CHUNK), b""):
+                        out.write(chunk)
+                local.append((f.path, dest))
+            return table_stats(local)
+
+    def _commit(self, name: str, files: list[Source], *, store, datastore: str, row: dict,
+                run: str | None) -> Registered:
+        triples = [(f.path, f.sha256, f.size) for f in files]
+        digest = root_hash(triples)
+        latest = self._latest_row(name)
+        if latest is not None and (latest["root_hash"], latest["datastore"]) == (digest, datastore):
+            return Registered(self._handle(latest), created=False)
+        uploaded = self._upload(store, datastore, files)
+        run_id = run if run is not None else self._current_run()
+        pk, created = self.records.insert_version(name, datastore=datastore, root_hash=digest,
+                                                  files=triples, row=row, run_id=run_id)
+        result = Registered(self._handle(self.records.by_pks([pk])[0]), created=created)
+        result.uploaded_files, result.uploaded_bytes = uploaded
+        return result
+
+    def _latest_row(self, name: str) -> dict | None:
+        from ..errors import NotFound
+
+        try:
+            return self.records.find(name)
+        except NotFound:
+            return None
+
+    def _upload(self, store, datastore: str, files: list[Source]) -> tuple[int, int]:
+        """Put each object ``store`` lacks (one per content); ``(objects, bytes)`` uploaded."""
+        first: dict[str, Source] = {}
+        for f in files:
+            first.setdefault(f.sha256, f)
+        unknown = set(first) - self.records.known_objects(datastore, first)
+        with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="mlws-upload") as pool:
+            missing = [sha for sha, there in zip(unknown, pool.map(store.exists, unknown)) if not there]
+            for _ in pool.map(lambda sha: _put(store, first[sha]), missing):
+                pass
+        return len(missing), sum(first[sha].size for sha in missing)
+
+    # -- finding --------------------------------------------------------------------------------
+
+    def get(self, ref: str) -> DatasetVersion:
+        """The version ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS`` names (a
+        ``dataset:`` prefix is allowed); NotFound saying what exists."""
+        ref = param_ref(ref) or ref
+        return self._handle(self.records.find(*parse_ref(ref)))
+
+    def _handle(self, row: dict, *, record_reads: bool = True) -> DatasetVersion:
+        return DatasetVersion(row, manifest=lambda: self.records.files(row["pk"]),
+                              objects=lambda: self._objects(row["datastore"]), mounts=self.mounts,
+                              on_read=self._read if record_reads else lambda version: None)
+
+    def _read(self, version: DatasetVersion) -> None:
+        run_id = self._current_run()
+        if run_id is not None:
+            self.records.record_use(version.pk, run_id, "read")
+
+    def list(self) -> list[dict]:
+        """Every dataset with its latest version's size, files, datastore and description."""
+        return self.records.listing()
+
+    def versions(self, name: str) -> list[DatasetVersion]:
+        """Every version of dataset ``name``, newest first."""
+        check_name(name, "dataset name")
+        return [self._handle(r) for r in self.records.by_pks(self.records.version_pks(name))]
+
+    def show(self, ref: str) -> dict:
+        """A version with its lineage: :meth:`DatasetVersion.to_dict` plus ``used_by`` (runs
+        and model versions: :meth:`DatasetRecords.users`)."""
+        version = self.get(ref)
+        return version.to_dict() | {"used_by": self.records.users(version.pk)}
+
+    def files(self, ref: str) -> list[dict]:
+        """The manifest of a version, ``[{"path", "sha256", "size"}]`` (no read recorded)."""
+        return self.records.files(self.get(ref).pk)
+
+    def using_datastore(self, datastore: str) -> list[str]:
+        """``NAME:VERSION`` of the versions whose files live in ``datastore`` (what keeps it
+        from being deleted)."""
+        return self.records.using_datastore(datastore)
+
+    # -- aliases and deletion ---------------------------------------------------------------
+
+    def set_alias(self, name: str, alias: str, version: int) -> DatasetVersion:
+        """Point ``NAME@ALIAS`` at a version (moving it if it pointed elsewhere)."""
+        check_name(alias, "alias")
+        if alias.isdigit():
+            raise InvalidInput(f"alias {alias!r} is a number: it would read like a version")
+        target = self.get(f"{name}:{check_version(version)}")
+        dataset_pk = self.records.find(name, target.version)["dataset_pk"]
+        self.records.set_alias(dataset_pk, alias, target.pk)
+        return self.get(f"{name}@{alias}")
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Remove ``NAME@ALIAS``; NotFound when there is none."""
+        from ..errors import NotFound
+
+        check_name(name, "dataset name")
+        if not self.records.delete_alias(name, alias):
+            raise NotFound(f"dataset {name!r} has no alias {alias!r}")
+
+    def delete(self, ref: str) -> list[str]:
+        """Delete a version (``NAME:3``, ``NAME@alias``) or every version (``NAME``); return
+        the refs deleted.  A version a run or a model version used is refused (Conflict naming
+        them), and nothing is deleted.  The objects stay in the datastore."""
+        name, version, alias = parse_ref(param_ref(ref) or ref)
+        targets = ([self.get(ref)] if version is not None or alias is not None
+                   else self.versions(name))
+        for target in targets:
+            users = self.records.users(target.pk)
+            runs = [r["id"] for r in users["runs"] if r["how"] != "output"]
+            models = [f"{m['name']}:{m['version']}" for m in users["models"]]
+            if runs or models:
+                named = "; ".join(part for part in (
+                    f"run{'s' if len(runs) > 1 else ''} {', '.join(runs[:10])}" if runs else "",
+                    f"model{'s' if len(models) > 1 else ''} {', '.join(models[:10])}" if models
+                    else "") if part)
+                raise Conflict(f"{target.ref} was used by {named}: it is kept as their lineage "
+                               "and cannot be deleted")
+        dataset_pk = self.records.find(name, targets[0].version)["dataset_pk"]
+        self.records.delete_versions(dataset_pk, [t.pk for t in targets])
+        return [t.ref for t in targets]
+
+    # -- lineage ------------------------------------------------------------------------------
+
+    def pin(self, parameters: Mapping[str, Any]) -> tuple[dict[str, Any], list[DatasetVersion]]:
+        """Parameters with each ``dataset:REF`` value pinned to its exact version
+        (``dataset:NAME:VERSION``), and those versions.  NotFound for an unknown one: checked
+        before anything is recorded."""
+        pinned, versions = dict(parameters), []
+        for key, ref in dataset_params(parameters).items():
+            version = self.get(ref)
+            pinned[key] = f"dataset:{version.ref}"
+            versions.append(version)
+        return pinned, versions
+
+    def record_inputs(self, run_id: str, versions: Iterable[DatasetVersion]) -> None:
+        """Run ``run_id`` was given these versions as inputs."""
+        for version in versions:
+            self.records.record_use(version.pk, run_id, "input")
+
+    def record_training(self, ref: str, model_version_pk: int) -> DatasetVersion:
+        """A model version was trained on the version ``ref``."""
+        version = self.get(ref)
+        self.records.record_training(version.pk, model_version_pk)
+        return version
+
+    def of_run(self, run_id: str) -> list[dict]:
+        """The versions run ``run_id`` used or made: ``[{"ref", "name", "version", "root_hash",
+        "how"}]`` (``how``: input, read, output)."""
+        return self.records.of_run(run_id)
+
+    def of_model(self, model_version_pk: int, run_id: str | None) -> list[dict]:
+        """The versions a model version was trained on (``how`` training) and those its run
+        used (``run input``, ``run read``)."""
+        return self.records.of_model(model_version_pk, run_id)
+
+    def local_path(self, ref: str) -> str:
+        """A local read-only path holding the version (see :meth:`DatasetVersion.mount`); what a
+        notebook parameter ``dataset:REF`` is given as (the run records it as its input, at
+        submit: this read is not recorded again)."""
+        row = self.records.find(*parse_ref(param_ref(ref) or ref))
+        return str(self._handle(row, record_reads=False).mount())
+
+
+def _local(source: str | os.PathLike) -> str | os.PathLike:
+    """A local path from ``source`` (``file://`` URLs included); InvalidInput for another URL."""
+    from urllib.parse import unquote, urlsplit
+
+    text = os.fspath(source)
+    if isinstance(text, str) and "://" in text:
+        url = urlsplit(text)
+        if url.scheme == "file" and url.netloc in ("", "localhost"):
+            return unquote(url.path)
+        raise InvalidInput(f"registering from a {url.scheme}:// URL is not supported yet: copy the "
+                           "files to this machine (or a mounted folder) and register that path")
+    return source
+
+
+def _put(store, source: Source) -> None:
+    """Store one object, checking its content is still the hash it was registered with."""
+    with _reader(source.read) as f:
+        sha, _size = store.put_chunks(iter(lambda: f.read(_CHUNK), b""))
+    if sha != source.sha256:
+        raise Conflict(f"{source.path} changed while it was registered: register again once it "
+                       "is written")
+
+
+def _reader(read: str | Callable[[], BinaryIO]) -> BinaryIO:
+    return open(read, "rb") if isinstance(read, str) else read()
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _os_user() -> str:
+    from ..access import os_user
+
+    return os_user()

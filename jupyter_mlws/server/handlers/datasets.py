@@ -1,0 +1,119 @@
+"""Datasets: list, register a folder or file of the server's folder as the next version, show a
+version with its lineage, its files, a dataset's versions, aliases, delete.  No answer holds a
+server path: a version names its source by its last part, and mounts are never shown."""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ... import errors as E
+from .base import MlwsHandler
+
+
+class DatasetsHandler(MlwsHandler):
+    """GET every dataset; POST registers ``path`` (a folder or file inside the server's folder)
+    as the next version of ``name`` (201 for a new version, 200 when the content is unchanged)."""
+
+    auth_resource = "mlws:datasets"
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        ws = await self.ws()
+        self.reply({"datasets": await self.call(lambda: ws.datasets.list())})
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        body = self.body()
+        source = await self.call(self._source, body["path"])
+        ws = await self.ws()
+        done = await self.call(lambda: ws.datasets.register(
+            body["name"], source, datastore=body.get("datastore") or "default",
+            description=body.get("description") or "", tags=body.get("tags") or {},
+            tabular=bool(body.get("tabular")), user=self.username))
+        self.reply(done.to_dict(), 201 if done.created else 200)
+
+    def _source(self, path: str):
+        """The folder or file ``path`` names inside the server's folder."""
+        try:
+            return self.app.server_file(path, "dataset folder", "data/train", folder=True)
+        except E.NotFound:
+            return self.app.server_file(path, "dataset folder or file", "data/train.csv")
+
+
+class DatasetHandler(MlwsHandler):
+    """GET a version (``NAME``: the latest, ``NAME:3``, ``NAME@alias``) with the runs and models
+    that used it; DELETE a version, or every version of ``NAME`` (409 naming the runs and
+    models that used one)."""
+
+    auth_resource = "mlws:datasets"
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref):
+        ws = await self.ws()
+        self.reply(await self.call(lambda: ws.datasets.show(ref)))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, ref):
+        ws = await self.ws()
+        self.reply({"deleted": await self.call(lambda: ws.datasets.delete(ref))})
+
+
+class DatasetFilesHandler(MlwsHandler):
+    """GET a version's manifest: ``[{"path", "sha256", "size"}]``."""
+
+    auth_resource = "mlws:datasets"
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref):
+        ws = await self.ws()
+        self.reply({"files": await self.call(lambda: ws.datasets.files(ref))})
+
+
+class DatasetVersionsHandler(MlwsHandler):
+    """GET every version of a dataset, newest first."""
+
+    auth_resource = "mlws:datasets"
+
+    @web.authenticated
+    @authorized
+    async def get(self, name):
+        ws = await self.ws()
+        versions = await self.call(lambda: ws.datasets.versions(name))
+        self.reply({"versions": [v.to_dict() for v in versions]})
+
+
+class DatasetAliasHandler(MlwsHandler):
+    """PUT ``{"version": 3}`` points NAME@ALIAS at a version; DELETE removes the alias."""
+
+    auth_resource = "mlws:datasets"
+
+    @web.authenticated
+    @authorized
+    async def put(self, name, alias):
+        version = self.body()["version"]
+        ws = await self.ws()
+        self.reply((await self.call(lambda: ws.datasets.set_alias(name, alias, version))).to_dict())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name, alias):
+        ws = await self.ws()
+        await self.call(lambda: ws.datasets.delete_alias(name, alias))
+        self.set_status(204)
+        self.finish()
+
+
+#: (route template under mlws/api, handler)
+ROUTES = [
+    ("/datasets", DatasetsHandler),
+    ("/datasets/{ref}", DatasetHandler),
+    ("/datasets/{ref}/files", DatasetFilesHandler),
+    ("/datasets/{name}/versions", DatasetVersionsHandler),
+    ("/datasets/{name}/aliases/{alias}", DatasetAliasHandler),
+]

@@ -1,0 +1,294 @@
+"""Blobs on any fsspec filesystem: object storage (S3, GCS, Azure Blob), SFTP, a local folder.
+
+Every blob is stored once, under its sha256, at ``<root>/<sha[:2]>/<sha[2:]>``, and never
+changes once written.  A blob appears only whole:
+
+- on an **object store** (``s3``, ``gs``, ``abfs``, ...) a write to a key is all or nothing (an
+  object, or a multipart upload, becomes visible when it completes), so a blob is uploaded once,
+  straight to its final key, after its content is hashed: a stream is first spooled to a local
+  temp file that the OS removes however the writer ends (unlinked at creation);
+- on a **filesystem** (``sftp``, ``file``) a blob is written to ``<root>/tmp/<host>_<pid>_...``
+  and then renamed into place; a writer killed mid-way leaves its temp, which
+  :meth:`FsspecBlobStore.remove_stale_temps` removes once its writer is gone
+  (:mod:`.temps`).
+
+Two writers of the same content write the same bytes to the same key: whichever lands last
+changes nothing.  A blob already stored is never uploaded again (``put_file`` hashes first).
+
+Failures of the filesystem (a missing bucket, refused credentials, an unreachable endpoint, a
+full disk) are raised as the workspace's Unavailable or InsufficientStorage, naming the store
+as it was given (``shown``: a URL without credentials), never a credential.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import posixpath
+import tempfile
+import time
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterable, Iterator
+
+from ...errors import InsufficientStorage, MlwsError, NotFound, Unavailable
+from .base import CHUNK, BlobStore, check_sha256
+from .temps import stale, temp_prefix
+
+#: protocols whose writes become visible whole (an object, or a completed multipart upload)
+ATOMIC_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "memory"})
+#: bytes an open blob reads ahead from an object store (a stream holds at most this much)
+READ_BLOCK = 8 * CHUNK
+
+
+def protocols(fs) -> tuple[str, ...]:
+    """The protocol names of an fsspec filesystem (``fs.protocol`` is a str or a tuple)."""
+    return (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+
+
+class FsspecBlobStore(BlobStore):
+    """Blobs under ``root`` (a path in ``fs``, no protocol) of the fsspec filesystem ``fs``.
+
+    Parameters
+    ----------
+    fs : fsspec.AbstractFileSystem
+        Where the bytes go, with its credentials (never read here).
+    root : str
+        The folder (or bucket/prefix) of the blobs inside ``fs``.
+    shown : str, optional
+        How messages name the store (a URL without credentials or query); default ``root``.
+    atomic : bool, optional
+        Whether a write to a key becomes visible whole (default: by the protocol, see
+        :data:`ATOMIC_PROTOCOLS`).
+    spool_dir : path, optional
+        Where a stream is spooled before an upload to an object store (default: the system's
+        temp folder).
+    """
+
+    def __init__(self, fs, root: str, *, shown: str | None = None, atomic: bool | None = None,
+                 spool_dir: str | os.PathLike | None = None):
+        self.fs = fs
+        self.root = root.rstrip("/") or "/"
+        self.shown = shown or self.root
+        self.atomic = any(p in ATOMIC_PROTOCOLS for p in protocols(fs)) if atomic is None else atomic
+        self.spool_dir = spool_dir
+
+    def __repr__(self) -> str:
+        return f"<FsspecBlobStore {self.shown}>"
+
+    def key(self, sha256: str) -> str:
+        """The path of a blob in the filesystem (it may not exist)."""
+        check_sha256(sha256)
+        return f"{self.root}/{sha256[:2]}/{sha256[2:]}"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def exists(self, sha256: str) -> bool:
+        """Whether the blob is stored."""
+        key = self.key(sha256)
+        return self._call(self.fs.exists, key)
+
+    def size(self, sha256: str) -> int:
+        """The size of a stored blob in bytes; NotFound when missing."""
+        key = self.key(sha256)
+        try:
+            return int(self._fresh(self.fs.size, key))
+        except FileNotFoundError:
+            raise self._missing(sha256) from None
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open a stored blob for reading: a seekable stream that fetches ranges as it is read
+        (at most :data:`READ_BLOCK` bytes held at a time); NotFound when missing."""
+        key = self.key(sha256)
+        try:
+            return self._fresh(self.fs.open, key, "rb", block_size=READ_BLOCK)
+        except FileNotFoundError:
+            raise self._missing(sha256) from None
+
+    def _fresh(self, operation: Callable, key: str, *args, **kwargs):
+        """``operation(key, ...)``, tried again once without cached listings when the key is
+        missing (another machine may have written it since this process listed its folder)."""
+        try:
+            return self._call(operation, key, *args, **kwargs)
+        except FileNotFoundError:
+            self.fs.invalidate_cache(posixpath.dirname(key))
+            return self._call(operation, key, *args, **kwargs)
+
+    def ids(self) -> Iterator[str]:
+        """Every stored blob's sha256 (temps excluded), in no particular order."""
+        try:
+            found = self._call(self.fs.find, self.root)
+        except FileNotFoundError:
+            return
+        for path in found:
+            parts = path.rstrip("/").split("/")
+            sha = "".join(parts[-2:])
+            if len(parts[-2]) == 2 and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha):
+                yield sha
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def put_file(self, src: str | os.PathLike) -> tuple[str, int]:
+        """Store the content of the local file ``src``; return ``(sha256, size)``.
+
+        Hashed first: a blob already stored is not uploaded again.  Raises Unavailable or
+        InsufficientStorage with nothing stored.
+        """
+        with open(src, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256")
+            sha, size = digest.hexdigest(), f.tell()
+        if not self.exists(sha):
+            self._upload(str(src), sha)
+        return sha, size
+
+    def put_chunks(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Store a stream of bytes; return ``(sha256, size)``.
+
+        Raises InsufficientStorage or Unavailable with nothing stored; an error of the source
+        itself (``chunks``) passes as is.
+        """
+        if self.atomic:
+            return self._spooled(chunks)
+        return self._renamed(chunks)
+
+    def _spooled(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """An object store's write: spool and hash locally, then upload once to the final key."""
+        digest, size = hashlib.sha256(), 0
+        with tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix="mlws-blob-") as spool:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                spool.write(chunk)
+            spool.flush()
+            sha = digest.hexdigest()
+            if not self.exists(sha):
+                self._upload(spool.name, sha)
+        return sha, size
+
+    def _renamed(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """A filesystem's write: into a temp beside the blobs, renamed into place when whole."""
+        tmp = f"{self.root}/tmp/{temp_prefix()}{os.urandom(8).hex()}"
+        digest, size = hashlib.sha256(), 0
+        try:
+            self._call(self.fs.makedirs, posixpath.dirname(tmp), exist_ok=True)
+            out = self._call(self.fs.open, tmp, "wb")
+            try:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    self._call(out.write, chunk)
+            except BaseException:
+                _close_quietly(out)
+                raise
+            self._call(out.close)
+            sha = digest.hexdigest()
+            final = self.key(sha)
+            if not self.exists(sha):
+                self._call(self.fs.makedirs, posixpath.dirname(final), exist_ok=True)
+                self._call(self.fs.mv, tmp, final)
+            return sha, size
+        finally:
+            self._discard(tmp)
+
+    def _upload(self, local: str, sha: str) -> None:
+        """Copy the local file ``local`` to blob ``sha``'s key (whole or not at all)."""
+        final = self.key(sha)
+        if self.atomic:
+            self._call(self.fs.put_file, local, final)
+            return
+        with open(local, "rb") as f:
+            self._renamed(iter(lambda: f.read(CHUNK), b""))
+
+    def _discard(self, tmp: str) -> None:
+        try:
+            if self.fs.exists(tmp):
+                self.fs.rm_file(tmp)
+        except Exception:  # noqa: BLE001 - best effort: a dead writer's temp is removed later
+            pass
+
+    # -- upkeep ----------------------------------------------------------------------------
+
+    def remove_stale_temps(self, now: float | None = None) -> int:
+        """Remove temps left by writers that died mid-way (a filesystem's; an object store
+        keeps none); return how many.  A live writer's temp is never removed."""
+        if self.atomic:
+            return 0
+        now = time.time() if now is None else now
+        removed = 0
+        try:
+            entries = self.fs.ls(f"{self.root}/tmp", detail=True)
+        except Exception:  # noqa: BLE001 - none yet, or unreachable now: left for next time
+            return 0
+        for entry in entries:
+            name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+            if stale(name, now - _mtime(entry, now)):
+                try:
+                    self.fs.rm_file(entry["name"])
+                    removed += 1
+                except Exception:  # noqa: BLE001 - gone meanwhile: nothing to do
+                    continue
+        return removed
+
+    def copy_to(self, dest: Path) -> None:
+        """Copy every blob into the local folder ``dest``, laid out as a LocalBlobStore's."""
+        for sha in self.ids():
+            target = Path(dest) / sha[:2] / sha[2:]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
+            try:
+                with self.open(sha) as src, open(tmp, "wb") as out:
+                    for chunk in iter(lambda: src.read(CHUNK), b""):
+                        out.write(chunk)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _call(self, operation: Callable, *args, **kwargs):
+        """``operation(*args, **kwargs)``, a failure of the store raised as the workspace's
+        error (FileNotFoundError passes: callers know what is missing)."""
+        try:
+            return operation(*args, **kwargs)
+        except (MlwsError, FileNotFoundError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every backend has its own error classes
+            raise self.error(exc) from None
+
+    def error(self, exc: BaseException) -> MlwsError:
+        """The workspace error for a failure of this store (no credential, no local path)."""
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return InsufficientStorage(f"the blob store {self.shown} is full: free space there; "
+                                       "nothing of this write was stored")
+        if isinstance(exc, PermissionError):
+            why = "refused access (check the credentials and the bucket's or folder's permissions)"
+        else:
+            why = f"failed ({type(exc).__name__}: {_first_line(exc)})"
+        return Unavailable(f"the blob store {self.shown} {why}: nothing of this write was stored")
+
+    def _missing(self, sha256: str) -> NotFound:
+        return NotFound(f"blob {sha256[:12]} is missing from the blob store {self.shown}: restore "
+                        "it from a backup of the store")
+
+
+def _close_quietly(f) -> None:
+    try:
+        f.close()
+    except Exception:  # noqa: BLE001 - the write failed already: that error is the one raised
+        pass
+
+
+def _mtime(entry: dict, default: float) -> float:
+    """An ls entry's last write, seconds since the epoch (each backend names it its way)."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = entry.get(key)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if hasattr(value, "timestamp"):
+            return value.timestamp()
+    return default
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else "no detail")[:300]
