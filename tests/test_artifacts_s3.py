@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -25,16 +24,6 @@ from jupyter_mlws.errors import Conflict, InvalidInput, Unavailable
 from mlws_testing import iris_model, wait_for
 
 SCRIPTS = Path(__file__).parent / "endpoint_scripts"
-
-
-@pytest.fixture
-def aws_env(moto_s3, monkeypatch):
-    """The AWS variables an artifact store reads (its credentials never sit in the workspace)."""
-    for key, value in moto_s3.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
-    monkeypatch.delenv("MLWS_RUN_ID", raising=False)
-    return moto_s3.env
 
 
 def _blob_keys(moto_s3, bucket: str, prefix: str) -> set[str]:

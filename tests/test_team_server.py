@@ -17,14 +17,6 @@ from jupyter_mlws import Workspace
 from mlws_testing import start_jupyter, stop_jupyter
 
 
-@pytest.fixture
-def aws_env(moto_s3, monkeypatch):
-    for key, value in moto_s3.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
-    monkeypatch.delenv("MLWS_RUN_ID", raising=False)
-
-
 def _log_runs(ws, who: str, folder: Path, out: dict, errors: list, runs: int = 3) -> None:
     try:
         for i in range(runs):
