@@ -49,7 +49,7 @@ _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells
         ("write", "vms"): "creating, starting, stopping and deleting notebook VMs",
         ("admin", "vms"): "deleting leftovers at the providers (compute gc --yes)",
         ("write", "datastores"): "registering datastores, using one whose credentials are a secret",
-        ("admin", "datastores"): "deleting datastores"}
+        ("admin", "datastores"): "deleting datastores, registering file:// ones"}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 

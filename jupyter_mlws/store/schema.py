@@ -670,7 +670,7 @@ vm_tokens = Table(
 )
 Index("ix_vm_tokens_vm", vm_tokens.c.vm_id)
 
-# -- datastores (migration 20) -------------------------------------------------------------------
+# -- datastores (migration 20 in the lead's numbering; 18 on this branch) --------------------------
 
 # named places data lives (jupyter_mlws.datastores): an fsspec URL (s3://, gs://, abfs://, sftp://,
 # file://) and the workspace secret holding its credentials (by name: never a credential here).

@@ -78,7 +78,7 @@ def _requests(routes, run_id, env_hash, pipeline_run=None):
               "experiment": "e",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass",
               "deployment": "blue", "target": "local", "env_hash": env_hash, "pipeline": "pipe",
-              "vm": "box"}
+              "vm": "box", "datastore": "default"}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":
