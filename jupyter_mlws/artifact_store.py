@@ -75,7 +75,7 @@ def check_reachable(url: str) -> None:
 
 def _spool_dir(cfg: C.WorkspaceConfig) -> Path | None:
     """Where streams are spooled before an upload: the workspace's local scratch folder."""
-    folder = cfg.artifact_root / "uploads"
+    folder = cfg.artifact_root / "spool"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

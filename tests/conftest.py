@@ -138,6 +138,18 @@ def moto_s3():
     server.stop()
 
 
+@pytest.fixture
+def aws_env(moto_s3, monkeypatch):
+    """The AWS variables of the session's moto server set in this process (what an artifact store
+    on it reads: a workspace's files never hold its credentials), and no workspace or run from the
+    environment."""
+    for key, value in moto_s3.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("MLWS_WORKSPACE", raising=False)
+    monkeypatch.delenv("MLWS_RUN_ID", raising=False)
+    return moto_s3.env
+
+
 class HttpWorkspace:
     """A workspace served by a real ``mlws server`` subprocess: its ``url``, the Jupyter
     ``token`` of its user, the server's ``log`` file, and ``ws``, the same workspace opened

@@ -183,7 +183,9 @@ def test_roles(ws, moto_s3):
     with pytest.raises(PermissionDenied):
         ws.datastores.register("lake", url, credentials_secret="lake-s3", user="rita")
     ws.datastores.register("lake", url, credentials_secret="lake-s3", user="carl")
-    ws.datastores.register("open", f"file://{ws.root}/open", user="carl")
+    with pytest.raises(PermissionDenied, match="owner"):  # the server's own disk: owners only
+        ws.datastores.register("open", f"file://{ws.root}/open", user="carl")
+    ws.datastores.register("open", f"file://{ws.root}/open", user=me)
     assert ws.datastores.get("open", user="rita").root == f"{ws.root}/open"
     with pytest.raises(PermissionDenied):
         ws.datastores.get("lake", user="rita")  # its credentials are a secret's value

@@ -48,8 +48,11 @@ class Datastore:
 
     @cached_property
     def objects(self) -> FsspecBlobStore:
-        """The datastore's content-addressed objects (a :class:`~jupyter_mlws.store.blobs.BlobStore`)."""
-        return FsspecBlobStore(self.fs, self.join(OBJECTS), shown=f"{self.url}/{OBJECTS}")
+        """The datastore's content-addressed objects (a :class:`~jupyter_mlws.store.blobs.BlobStore`);
+        on a filesystem (sftp, file), temps of writers that died are swept first."""
+        objects = FsspecBlobStore(self.fs, self.join(OBJECTS), shown=f"{self.url}/{OBJECTS}")
+        objects.remove_stale_temps()
+        return objects
 
     def join(self, rel: str) -> str:
         """The path in :attr:`fs` of ``rel`` under the datastore's root.

@@ -13,7 +13,8 @@ credentials.  A refused registration records nothing.
 
 Roles (:mod:`jupyter_mlws.access`): readers list and show datastores; contributors and owners
 register them (and use one whose credentials are a secret, which reads its value: an audited
-read); owners delete them.  A datastore that a dataset version lives in cannot be deleted (the
+read); owners delete them, and alone register ``file://`` ones (a folder of the machine the
+workspace runs on: on a team server, the server's own disk).  A datastore that a dataset version lives in cannot be deleted (the
 ``in_use`` collaborator names them).
 """
 
@@ -195,13 +196,15 @@ class DatastoreService:
             The backend is not installed; the store cannot be reached with these credentials
             (the message names the step or the store's answer, never a credential).
         PermissionDenied
-            A reader (or nobody).
+            A reader (or nobody); a contributor registering a ``file://`` datastore.
         """
         name = check_datastore_name(name)
         user = self._require(user, "write", check_actor)
         if name == DEFAULT:
             raise AlreadyExists("the default datastore is built in: choose another name")
         loc = parse(url)
+        if loc.scheme == "file":  # a folder of the machine the workspace runs on: its owners' to open
+            self._require(user, "admin", check_actor)
         require_backend(loc.scheme)
         description = _description(description)
         self._check_free(name)

@@ -110,8 +110,8 @@ def workspace_state():
 def _workspace_state(ws):
     """Everything a mutating request could change: runs with params and tags, experiments,
     models with versions and aliases, role assignments, endpoints with traffic and keys, secrets
-    with their versions and state, compute targets, notebook VMs, schedules (but the next fire
-    times, which move with the clock)."""
+    with their versions and state, compute targets, notebook VMs, datastores, schedules (but the next
+    fire times, which move with the clock)."""
     runs = ws.search_runs(max_results=1000)
     endpoints = [(e["name"], e["state"], e["pid"], [(d["name"], d["traffic"]) for d in e["deployments"]],
                   ws.endpoints.keys(e["name"])) for e in ws.endpoints.list()]
@@ -122,7 +122,7 @@ def _workspace_state(ws):
             ws.list_experiments(), models,
             [(v.ref, v.aliases, v.tags, v.description) for m in models for v in ws.models.versions(m["name"])],
             ws.access.assignments(), endpoints, secrets, ws.compute.list(),
-            ws.vms.list(deleted=True, check_actor=False),
+            ws.vms.list(deleted=True, check_actor=False), ws.datastores.list(),
             [{k: v for k, v in s.items() if k != "next"} for s in ws.schedules.list(check_actor=False)])
 
 

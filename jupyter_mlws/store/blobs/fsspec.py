@@ -6,7 +6,10 @@ changes once written.  A blob appears only whole:
 - on an **object store** (``s3``, ``gs``, ``abfs``, ...) a write to a key is all or nothing (an
   object, or a multipart upload, becomes visible when it completes), so a blob is uploaded once,
   straight to its final key, after its content is hashed: a stream is first spooled to a local
-  temp file that the OS removes however the writer ends (unlinked at creation);
+  temp file (``spool_dir``, named after its writer: :meth:`~FsspecBlobStore.remove_stale_temps`
+  removes a killed writer's).  A writer killed mid-upload leaves no object (an unfinished
+  multipart upload stays invisible; a bucket lifecycle rule, AbortIncompleteMultipartUpload,
+  reclaims its parts);
 - on a **filesystem** (``sftp``, ``file``) a blob is written to ``<root>/tmp/<host>_<pid>_...``
   and then renamed into place; a writer killed mid-way leaves its temp, which
   :meth:`FsspecBlobStore.remove_stale_temps` removes once its writer is gone
@@ -154,7 +157,7 @@ class FsspecBlobStore(BlobStore):
     def _spooled(self, chunks: Iterable[bytes]) -> tuple[str, int]:
         """An object store's write: spool and hash locally, then upload once to the final key."""
         digest, size = hashlib.sha256(), 0
-        with tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix="mlws-blob-") as spool:
+        with tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix=temp_prefix()) as spool:
             for chunk in chunks:
                 digest.update(chunk)
                 size += len(chunk)
@@ -210,11 +213,12 @@ class FsspecBlobStore(BlobStore):
 
     def remove_stale_temps(self, now: float | None = None) -> int:
         """Remove temps left by writers that died mid-way (a filesystem's; an object store
-        keeps none); return how many.  A live writer's temp is never removed."""
-        if self.atomic:
-            return 0
+        keeps none) and spooled streams of this machine's dead writers; return how many.  A
+        live writer's temp is never removed."""
         now = time.time() if now is None else now
-        removed = 0
+        removed = self._remove_stale_spools(now)
+        if self.atomic:
+            return removed
         try:
             entries = self.fs.ls(f"{self.root}/tmp", detail=True)
         except Exception:  # noqa: BLE001 - none yet, or unreachable now: left for next time
@@ -227,6 +231,24 @@ class FsspecBlobStore(BlobStore):
                     removed += 1
                 except Exception:  # noqa: BLE001 - gone meanwhile: nothing to do
                     continue
+        return removed
+
+    def _remove_stale_spools(self, now: float) -> int:
+        """Remove spool files of this machine's writers that died mid-upload."""
+        if self.spool_dir is None:
+            return 0  # the system's temp folder: not ours to sweep
+        removed = 0
+        try:
+            entries = list(os.scandir(self.spool_dir))
+        except OSError:
+            return 0
+        for entry in entries:
+            try:
+                if entry.is_file() and stale(entry.name, now - entry.stat().st_mtime):
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                continue
         return removed
 
     def copy_to(self, dest: Path) -> None:
