@@ -51,17 +51,26 @@ def refused_reason(ip: str | IPAddress, *, allow_private: bool) -> str | None:
         address = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
     except ValueError:
         raise InvalidInput(f"{str(ip)[:80]!r} is not an IP address") from None
+    judged = judge(address, allow_private=allow_private)
+    return None if judged is None else judged[0]
+
+
+def judge(address: IPAddress, *, allow_private: bool) -> tuple[str, bool] | None:
+    """``(why, always)`` when ``address`` is refused (``always``: refused whatever
+    ``allow_private`` says), else None (see the module's text)."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id:
             address = ipaddress.IPv6Address(str(address).partition("%")[0])
         inner = _embedded_ipv4(address)
         if inner is not None:
-            why = refused_reason(inner, allow_private=allow_private)
-            return None if why is None else f"{why} ({inner} inside an IPv6 address)"
+            judged = judge(inner, allow_private=allow_private)
+            return None if judged is None else (f"{judged[0]} ({inner} inside an IPv6 address)",
+                                                judged[1])
     always = _always_refused(address)
-    if always is not None or allow_private:
-        return always
-    return _private(address)
+    if always is not None:
+        return always, True
+    private = None if allow_private else _private(address)
+    return None if private is None else (private, False)
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

@@ -43,9 +43,9 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from ..addresses import METADATA_NAMES, IPAddress, judge, refused_reason
 from ..errors import InvalidInput, Unavailable
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: the longest webhook URL, characters
 URL_MAX = 2048
@@ -56,24 +56,11 @@ REDIRECTS = (301, 302, 303, 307, 308)
 #: answers worth trying again later (the receiver is busy or down), besides 5xx
 RETRY_STATUSES = (408, 425, 429)
 
-#: the clouds' instance metadata services: refused whatever the owner allows
-METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254",  # AWS, Azure, GCP, OpenStack, Oracle, DigitalOcean
-    "fd00:ec2::254",    # AWS over IPv6
-    "100.100.100.200",  # Alibaba Cloud
-    "169.254.170.2",    # AWS ECS task credentials
-))
-METADATA_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata",
-                            "instance-data"})
 #: what a refusal of a private address says to do
 ALLOW_PRIVATE_HINT = ("a workspace owner may allow private and loopback webhooks with "
                       "webhooks_allow_private = true under [schedules] in the workspace's "
                       "mlws.toml")
 
-_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in practice
-_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
-_BROADCAST = ipaddress.ip_address("255.255.255.255")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 _NUMERIC_HOST = re.compile(r"[0-9a-fx.]+")
 
@@ -182,62 +169,8 @@ def _idna(host: str, url: str) -> str:
 
 def refusal(address: IPAddress, *, allow_private: bool = False) -> str | None:
     """Why a webhook may not reach ``address`` ("a cloud metadata address", "a loopback
-    address", ...), or None when it may (see the module's text)."""
-    judged = _judge(address, allow_private)
-    return None if judged is None else judged[0]
-
-
-def _judge(address: IPAddress, allow_private: bool) -> tuple[str, bool] | None:
-    """``(why, always)`` when ``address`` is refused (``always``: whatever the owner allows),
-    else None."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.scope_id:
-            address = ipaddress.IPv6Address(str(address).partition("%")[0])
-        inner = _embedded_ipv4(address)
-        if inner is not None:
-            judged = _judge(inner, allow_private)
-            return None if judged is None else (f"{judged[0]} ({inner} inside an IPv6 address)",
-                                                judged[1])
-    always = _always_refused(address)
-    if always is not None:
-        return always, True
-    private = None if allow_private else _private(address)
-    return None if private is None else (private, False)
-
-
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address carries (mapped, 6to4, NAT64), else None."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def _always_refused(address: IPAddress) -> str | None:
-    if address in METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    if address.is_link_local:
-        return "a link-local address"
-    if address.is_unspecified or address in _THIS_NETWORK:
-        return "an unspecified address"
-    if address.is_multicast:
-        return "a multicast address"
-    if address == _BROADCAST or (address.is_reserved and not address.is_loopback):
-        return "a reserved address"
-    return None
-
-
-def _private(address: IPAddress) -> str | None:
-    if address.is_loopback:
-        return "a loopback address"
-    if address.is_private or address in _SHARED or getattr(address, "is_site_local", False):
-        return "a private address"
-    if not address.is_global:
-        return "not a public address"
-    return None
+    address", ...), or None when it may (:mod:`jupyter_mlws.addresses`, the one rule)."""
+    return refused_reason(address, allow_private=allow_private)
 
 
 def addresses(target: Target, *, allow_private: bool = False,
@@ -252,7 +185,7 @@ def addresses(target: Target, *, allow_private: bool = False,
     else:
         found = _resolve(target, unresolved)
     for address in found:
-        judged = _judge(address, allow_private)
+        judged = judge(address, allow_private=allow_private)
         if judged is not None:
             why, always = judged
             said = (f"{target.host} is {why}" if target.address is not None
