@@ -457,7 +457,18 @@ class Workspace:
             records=records, runner=runner, access=self.access, secrets=self.secrets,
             blobs=self.blobs, tick_claims=self.tick_claims, notebooks=lambda: self.notebooks,
             pipelines=lambda: self.pipelines, compute=lambda: self.compute,
-            allow_private=lambda: bool(getattr(self.config, "webhooks_allow_private", False)))
+            allow_private=self.webhooks_allow_private)
+
+    def webhooks_allow_private(self) -> bool:
+        """``[schedules] webhooks_allow_private`` as the workspace's mlws.toml says now: read at
+        every check and every send, so an owner who turns it off stops private webhooks without
+        restarting the schedulers.  False when the file cannot be read."""
+        from .errors import MlwsError
+
+        try:
+            return bool(C.load(self.root).webhooks_allow_private)
+        except MlwsError:
+            return False
 
     @cached_property
     def schedule_notices(self):

@@ -202,3 +202,20 @@ def test_the_notices_the_live_events_read(any_ws):
     ws.runs.set_tags(stale.id, {NOTIFIED: notify._earlier(seen["at"], 120), OWNER: "rita"})
     assert [(n["run_id"], n["owner"]) for n in watch.poll()] == [(late.id, "rita")]
     assert watch.poll() == []
+
+
+def test_turning_private_webhooks_off_holds_without_a_restart(private_ws):
+    """An owner who removes ``webhooks_allow_private`` from mlws.toml stops private webhooks in
+    every scheduler already running (the setting is read at each send, not at start)."""
+    allowed = _scheduled_run(private_ws, "failed")
+    config = private_ws.root / "mlws.toml"
+    with Receiver() as receiver:
+        url = receiver.url("/hook")
+        _wait(notify_run_finished(private_ws, _schedule(url), {"id": allowed.id}))
+        assert len(receiver.requests) == 1
+        config.write_text(config.read_text().replace("webhooks_allow_private = true",
+                                                     "webhooks_allow_private = false"))
+        refused = _scheduled_run(private_ws, "failed")  # the same open workspace: no restart
+        _wait(notify_run_finished(private_ws, _schedule(url), {"id": refused.id}))
+        assert len(receiver.requests) == 1
+    assert "refused: 127.0.0.1 is a loopback address" in private_ws.get_run(refused.id).tags[WEBHOOKS]

@@ -122,7 +122,7 @@ def _notify(ws, schedule: dict, run_id: str) -> threading.Thread | None:
         return None
     payload = {"schedule": schedule["name"], "run_id": record.id, "status": record.status,
                "nominal": record.tags.get(NOMINAL), "link": run_link(ws, record.id)}
-    allow_private = bool(getattr(ws.config, "webhooks_allow_private", False))
+    allow_private = ws.webhooks_allow_private()  # as mlws.toml says now, not at the start
     thread = threading.Thread(target=_deliver, args=(ws, record.id, hooks, payload, allow_private),
                               name=f"mlws-webhooks-{record.id}", daemon=True)
     thread.start()
