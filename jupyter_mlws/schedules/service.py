@@ -148,7 +148,7 @@ class ScheduleService:
         kind, path, shown = self._source(notebook, pipeline, shown)
         values = self._settings(cron=cron, tz=spec.local_zone() if tz is None else tz,
                                 params=params, compute=compute, secrets=secrets,
-                                catch_up=catch_up, retries=retries, notify=notify)
+                                catch_up=catch_up, retries=retries, notify=notify, kind=kind)
         self.records.check_free(name)  # before the file is read
         values.update(self._snapshot(kind, path, shown, values, user, check_actor))
         now = R.now_ms()
@@ -173,7 +173,10 @@ class ScheduleService:
                                        "retries", "notify")}
         current["notify"] = row["notify"]
         given = {k: v for k, v in fields.items() if k not in ("notebook", "pipeline", "paused")}
-        values = self._settings(**{**current, **given}, checked_notify=("notify" not in given))
+        kind = ("pipeline" if fields.get("pipeline") is not None else
+                "notebook" if fields.get("notebook") is not None else row["kind"])
+        values = self._settings(**{**current, **given}, checked_notify=("notify" not in given),
+                                kind=kind)
         if "paused" in fields:
             values["paused"] = _flag(fields["paused"])
         now = R.now_ms()
@@ -226,11 +229,12 @@ class ScheduleService:
         return kind, path, shown
 
     def _settings(self, *, cron, tz, params, compute, secrets, catch_up, retries, notify,
-                  checked_notify: bool = False) -> dict:
-        """The checked settings (every check that reads no file)."""
+                  checked_notify: bool = False, kind: str = "notebook") -> dict:
+        """The checked settings (every check that reads no file; a pipeline's ``STEP.NAME``
+        parameters are checked against its steps with the file)."""
         schedule = spec.cron_schedule(cron, tz)
         return {"cron": schedule.entries[0].cron.expr, "tz": tz,
-                "params": spec.check_params(params), "compute": spec.check_compute(compute),
+                "params": spec.check_params(params, steps=(kind == "pipeline")), "compute": spec.check_compute(compute),
                 "secrets": spec.check_secrets(secrets), "catch_up": spec.check_catch_up(catch_up),
                 "retries": spec.check_retries(retries),
                 "notify": notify if checked_notify else spec.check_notify(notify,

@@ -129,15 +129,22 @@ def backoff(attempt: int, base: float = RETRY_BACKOFF_S) -> float:
     return min(RETRY_BACKOFF_MAX_S, base * 2 ** (attempt - 1))
 
 
-def check_params(params: object) -> dict[str, Any]:
-    """The parameters given to each run: names are identifiers, values JSON."""
+def check_params(params: object, *, steps: bool = False) -> dict[str, Any]:
+    """The parameters given to each run: names are identifiers (``steps``: a pipeline's, where
+    ``STEP.NAME`` sets one step's parameter, as ``mlws pipeline run -p`` takes them), values
+    JSON."""
     from ..notebooks.parameters import check_parameters
 
     if params is None:
         return {}
     if not isinstance(params, Mapping):
         raise InvalidInput("params is a mapping of parameter name to value, e.g. {\"rows\": 500}")
-    return check_parameters(params)
+    if not steps:
+        return check_parameters(params)
+    check_parameters({f"p{i}": v for i, v in enumerate(params.values())})  # count, values
+    for name, value in params.items():  # the step's name and its parameters: the pipeline's check
+        check_parameters({str(name).partition(".")[2] or name: value})
+    return dict(params)
 
 
 def check_secrets(specs: object) -> list[str]:
