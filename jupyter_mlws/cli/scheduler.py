@@ -9,7 +9,8 @@ from .main import _ws, handles_errors
 
 @click.command("scheduler")
 @click.option("--once", is_flag=True,
-              help="One pass (due ticks and every periodic check), wait for what it started, exit.")
+              help="One pass (due ticks and every periodic check), wait until the runs it claimed are "
+                   "handed to their executors, exit; the next pass settles them (retries, webhooks).")
 @click.option("--interval", type=float, default=30.0, show_default=True,
               help="The longest time between two looks at the schedules, seconds.")
 @click.pass_context
