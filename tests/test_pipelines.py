@@ -294,6 +294,9 @@ def test_a_pipeline_built_in_code_and_a_failing_step_blocks_what_depends_on_it(w
     assert [steps[n]["state"] for n in ("ok", "bad", "after")] == ["completed", "failed", "blocked"]
     assert steps["after"]["run_id"] is None
     assert b"something broke" in ws.run_logs(steps["bad"]["run_id"])["stderr.log"]
+    # `mlws pipeline show` names what broke, not only the exit status
+    shown = CliRunner().invoke(main_cli(), ["-w", str(ws.root), "pipeline", "show", run_id]).output
+    assert "error:" in shown and "bad.py exited with status 3: something broke" in shown
 
 
 def test_the_cli_runs_shows_and_lists(ws, tmp_path):

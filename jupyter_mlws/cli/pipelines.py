@@ -131,10 +131,17 @@ def _runs(rows: list[dict]) -> None:
              ", ".join(f"{n} {s}" for s, n in sorted(r["states"].items()))] for r in rows])
 
 
+def _error_line(error: str) -> str:
+    """A failed run's error on one line: its first line and, for a traceback, its last (what
+    was raised); the whole text is in ``mlws run show`` of the failed step's run."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    return lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1]}"
+
+
 def _steps(described: dict) -> None:
     run = described["run"]
     _fields([("pipeline", described["pipeline"]), ("run", run["id"]), ("status", run["status"])]
-            + ([("error", run["error"].splitlines()[0])] if run.get("error") else []))
+            + ([("error", _error_line(run["error"]))] if run.get("error") else []))
     _table(["STEP", "STATE", "RUN", "WHY"],
            [[s["name"], s["state"], s["run_id"] or "-", s["reason"] or "-"]
             for s in described["steps"]])
