@@ -39,3 +39,13 @@ class NamedTokenUser(IdentityProvider):
 async def test_a_named_jupyter_user_is_recorded_by_name(api, mlws_ws, mlws_config):
     r = await api("PUT", "secrets", "api-token", body={"value": "s3cret-value-1"})
     assert r.code == 200 and r.json["created_by"] == NAMED, r.json
+
+
+async def test_a_schedule_made_in_the_browser_is_owned_by_a_readable_label(api, mlws_ws, jp_root_dir):
+    """A newcomer's Schedules page showed "owner: 59a2b4df..." (Jupyter's anonymous id)."""
+    from schedule_support import notebook
+
+    notebook(jp_root_dir / "nb.ipynb")
+    r = await api("POST", "schedules", body={"name": "nightly", "notebook": "nb.ipynb",
+                                             "cron": "0 6 * * *", "tz": "UTC"})
+    assert r.code == 201 and r.json["owner"] == f"{os_user()} (Jupyter)", r.json

@@ -32,7 +32,7 @@ class DatasetsHandler(MlwsHandler):
         done = await self.call(lambda: ws.datasets.register(
             body["name"], source, datastore=body.get("datastore") or "default",
             description=body.get("description") or "", tags=body.get("tags") or {},
-            tabular=bool(body.get("tabular")), user=self.username))
+            tabular=bool(body.get("tabular")), user=self.actor))
         self.reply(done.to_dict(), 201 if done.created else 200)
 
     def _source(self, path: str):
