@@ -31,6 +31,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .limits import TAGS_MAX, VERSION_MAX, check_count, check_key, check_text
 from .store import schema as S
 from .store.blobs import BlobStore
+from .store.versions import version_pk_query
 from .store.db import Database
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -322,14 +323,8 @@ class ModelRegistry:
     def resolve(self, ref: str) -> ModelVersion:
         """The version ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS`` names."""
         name, version, alias = parse_ref(ref)
-        v, m, a = S.model_versions, S.models, S.model_aliases
-        query = select(v.c.pk).select_from(v.join(m, m.c.pk == v.c.model_pk)).where(m.c.name == name)
-        if alias is not None:
-            query = query.join(a, and_(a.c.version_pk == v.c.pk, a.c.alias == alias))
-        elif version is not None:
-            query = query.where(v.c.version == version)
-        else:
-            query = query.order_by(v.c.version.desc()).limit(1)
+        query = version_pk_query(S.model_versions, S.models, S.model_aliases,
+                                 S.model_versions.c.model_pk, name, version, alias)
         with self.db.read() as conn:
             pk = conn.execute(query).scalar()
             if pk is None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from .. import run_records as R
 from ..errors import NotFound
 from ..store import schema as S
+from ..store.versions import version_pk_query
 
 #: runs or models listed per version (the count says how many there are)
 USERS_MAX = 100
@@ -84,14 +85,8 @@ class DatasetRecords:
     def find(self, name: str, version: int | None = None, alias: str | None = None) -> dict:
         """The version row ``name`` (latest), ``name:version`` or ``name@alias`` names, with
         ``name``, ``aliases`` and ``run_id``; NotFound saying what exists."""
-        v, d, a = S.dataset_versions, S.datasets, S.dataset_aliases
-        query = select(v.c.pk).select_from(v.join(d, d.c.pk == v.c.dataset_pk)).where(d.c.name == name)
-        if alias is not None:
-            query = query.join(a, and_(a.c.version_pk == v.c.pk, a.c.alias == alias))
-        elif version is not None:
-            query = query.where(v.c.version == version)
-        else:
-            query = query.order_by(v.c.version.desc()).limit(1)
+        query = version_pk_query(S.dataset_versions, S.datasets, S.dataset_aliases,
+                                 S.dataset_versions.c.dataset_pk, name, version, alias)
         with self.db.read() as conn:
             pk = conn.execute(query).scalar()
             if pk is None:
