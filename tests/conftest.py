@@ -16,6 +16,19 @@ PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
 PG_BIN = PG_BINS[-1].parent if PG_BINS else None
 
 
+@pytest.fixture(autouse=True)
+def _undo_import_markers():
+    """Forget the modules a test marked absent through jupyter_mlws.startup (by running the CLI's
+    ``run submit --wait`` or an executor in this process): those marks are for a process that only
+    executes runs, and left here they would hide pyarrow from every later test (pandas' Parquet)."""
+    import sys
+
+    before = {name for name, mod in sys.modules.items() if mod is None}
+    yield
+    for name in [n for n, mod in sys.modules.items() if mod is None and n not in before]:
+        del sys.modules[name]
+
+
 @pytest.fixture
 def ws(tmp_path, monkeypatch):
     """A fresh SQLite workspace; the test runs inside its folder."""

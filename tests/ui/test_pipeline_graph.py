@@ -138,7 +138,7 @@ def test_the_pipelines_page_lists_runs_and_draws_the_one_chosen(page, lab, pipel
     assert history.locator(".mlws-PipelineRunRow").evaluate_all("rows => rows.map(r => r.dataset.runId)") == [
         r["id"] for r in runs]
     # the latest is drawn; the first run (every step ran, none before it) drawn on request
-    drawn = history.locator(".mlws-PipelineDrawn .mlws-PipelineRun")
+    drawn = history.locator(".mlws-PipelineDrawn .mlws-PipelineRun[data-status]")  # loaded, not "Loading…"
     drawn.wait_for()
     assert drawn.get_attribute("data-run-id") == runs[0]["id"]
     first = history.locator(f".mlws-PipelineRunRow[data-run-id='{pipeline['first']}']")
