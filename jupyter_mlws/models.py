@@ -93,15 +93,19 @@ def check_name(name: object, what: str = "model name") -> str:
     return name
 
 
-def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
-    """``NAME``, ``NAME:3`` or ``NAME@alias`` as (name, version, alias)."""
-    match = REF_RE.match(ref or "")
+def parse_ref(ref: object, what: str = "model") -> tuple[str, int | None, str | None]:
+    """``(name, version, alias)`` of ``NAME``, ``NAME:VERSION`` or ``NAME@ALIAS`` in a registry of
+    ``what`` (a model, a dataset); InvalidInput for anything else."""
+    match = REF_RE.match(ref) if isinstance(ref, str) else None
     if not match:
-        raise InvalidInput(f"{ref!r} does not name a model: use NAME, NAME:VERSION or NAME@ALIAS")
+        raise InvalidInput(f"{ref!r:.80} does not name a {what}: use NAME, NAME:VERSION or NAME@ALIAS")
     version = match["version"]
     if version is not None:
         version = check_version(version if version.isdecimal() and len(version) <= 16 else -1, ref)
-    return check_name(match["name"]), version, match["alias"]
+    alias = match["alias"]
+    if alias is not None:
+        check_name(alias, "alias")
+    return check_name(match["name"], f"{what} name"), version, alias
 
 
 def check_version(version: object, ref: str = "") -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import errors as E
+from .aliases import add_alias_command
 from .main import _fields, _json, _pairs, _table, _time, _ws, handles_errors
 
 
@@ -141,28 +141,6 @@ def dataset_download(ctx, ref, dest) -> None:
     click.echo(f"{version.ref}: {version.file_count} files ({version.size} bytes) in {folder}")
 
 
-@dataset.command("alias")
-@click.argument("target")
-@click.argument("version", type=int, required=False)
-@click.option("--delete", "remove", is_flag=True, help="Remove the alias.")
-@click.pass_context
-@handles_errors
-def dataset_alias(ctx, target, version, remove) -> None:
-    """Point NAME@ALIAS at VERSION (or --delete it): mlws dataset alias train@golden 3"""
-    from ..datasets.refs import parse_ref
-
-    name, _version, alias = parse_ref(target)
-    if alias is None:
-        raise E.InvalidInput(f"{target!r} names no alias: write NAME@ALIAS")
-    ws = _ws(ctx)
-    if remove:
-        ws.datasets.delete_alias(name, alias)
-        return click.echo(f"removed {name}@{alias}")
-    if version is None:
-        raise E.InvalidInput("give the VERSION the alias points to, or --delete")
-    click.echo(f"{name}@{alias} -> {ws.datasets.set_alias(name, alias, version).ref}")
-
-
 @dataset.command("delete")
 @click.argument("ref")
 @click.pass_context
@@ -172,3 +150,6 @@ def dataset_delete(ctx, ref) -> None:
     model used."""
     for gone in _ws(ctx).datasets.delete(ref):
         click.echo(f"deleted {gone}")
+
+
+add_alias_command(dataset, registry="datasets", what="dataset", example="mlws dataset alias train@golden 3")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import errors as E
+from .aliases import add_alias_command
 from .main import _fields, _fmt, _json, _pairs, _table, _time, _ws, handles_errors
 
 
@@ -115,23 +115,4 @@ def model_delete(ctx, ref) -> None:
         click.echo(f"deleted {gone}")
 
 
-@model.command("alias")
-@click.argument("target")
-@click.argument("version", type=int, required=False)
-@click.option("--delete", "remove", is_flag=True, help="Remove the alias.")
-@click.pass_context
-@handles_errors
-def model_alias(ctx, target, version, remove) -> None:
-    """Point NAME@ALIAS at VERSION (or --delete it): mlws model alias iris@champion 3"""
-    from ..models import parse_ref
-
-    name, _version, alias = parse_ref(target)
-    if alias is None:
-        raise E.InvalidInput(f"{target!r} names no alias: write NAME@ALIAS")
-    ws = _ws(ctx)
-    if remove:
-        ws.models.delete_alias(name, alias)
-        return click.echo(f"removed {name}@{alias}")
-    if version is None:
-        raise E.InvalidInput("give the VERSION the alias points to, or --delete")
-    click.echo(f"{name}@{alias} -> {ws.models.set_alias(name, alias, version).ref}")
+add_alias_command(model, registry="models", what="model", example="mlws model alias iris@champion 3")

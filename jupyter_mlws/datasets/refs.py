@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..errors import InvalidInput
-from ..models import REF_RE, check_name, check_version
+from ..models import parse_ref as models_parse_ref
 
 #: a parameter value naming a dataset version starts with this
 PARAM_PREFIX = "dataset:"
@@ -14,17 +13,8 @@ PARAM_PREFIX = "dataset:"
 
 def parse_ref(ref: object) -> tuple[str, int | None, str | None]:
     """``(name, version, alias)`` of ``NAME``, ``NAME:VERSION`` or ``NAME@ALIAS``; InvalidInput
-    for anything else."""
-    match = REF_RE.match(ref) if isinstance(ref, str) else None
-    if not match:
-        raise InvalidInput(f"{ref!r:.80} does not name a dataset: use NAME, NAME:VERSION or NAME@ALIAS")
-    version = match["version"]
-    if version is not None:
-        version = check_version(version if version.isdecimal() and len(version) <= 16 else -1, ref)
-    alias = match["alias"]
-    if alias is not None:
-        check_name(alias, "alias")
-    return check_name(match["name"], "dataset name"), version, alias
+    for anything else (the model registry's rule)."""
+    return models_parse_ref(ref, "dataset")
 
 
 def param_ref(value: Any) -> str | None:
