@@ -70,7 +70,6 @@ import pickle
 import re
 import resource
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -83,6 +82,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 import _counts  # noqa: E402
+
+sys.path.insert(0, str(C.ROOT / "tests"))
+from mlws_testing import stop_group as stop  # noqa: E402  (a server this script started: its process group)
 
 BIN = Path(sys.executable).parent
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
@@ -258,23 +260,6 @@ def spawn(argv, log: Path, env=None, cwd=None) -> subprocess.Popen:
                             start_new_session=True)
     STARTED.append(proc)
     return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """End a server this script started: its own process group, by its id."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
 
 
 # -- load generation ----------------------------------------------------------------------

@@ -108,15 +108,27 @@ def wait_for(check: Callable[[], object], what: str, timeout: float = 60.0):
     raise AssertionError(f"{what} did not happen within {timeout:g} s")
 
 
+def stop_group(proc: subprocess.Popen, grace: float = 10) -> None:
+    """End a server a test or benchmark started in its own session: its process group gets
+    SIGTERM, then SIGKILL after ``grace`` seconds (s); nothing when it has already exited."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(grace)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(5)
+
+
 def stop_jupyter(server: JupyterServer) -> None:
     """Stop the server's process group (SIGTERM, then SIGKILL after 10 s)."""
-    if server.proc.poll() is None:
-        os.killpg(server.proc.pid, signal.SIGTERM)
-        try:
-            server.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.proc.pid, signal.SIGKILL)
-            server.proc.wait(5)
+    stop_group(server.proc)
 
 
 # -- slow clients ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,8 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+
+from mlws_testing import stop_group
 
 #: the credentials every client of the test server uses (moto accepts any)
 KEY, SECRET = "mlws-test-key", "mlws-test-secret-value-123"
@@ -74,12 +75,7 @@ class MotoS3:
         return f"s3://{bucket}{'/' + path if path else ''}?endpoint_url={self.endpoint}"
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None:
+            stop_group(self.proc)
         self.proc = None
         shutil.rmtree(self.folder, ignore_errors=True)

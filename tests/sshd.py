@@ -14,7 +14,6 @@ import getpass
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from mlws_testing import stop_group
 
 SSHD = Path("/usr/sbin/sshd")
 #: the login user the tests create (as root)
@@ -214,13 +215,8 @@ class SshServer:
 
     def stop(self) -> None:
         """Stop the server and its connections' processes (its process group)."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None:
+            stop_group(self.proc)
         self.proc = None
 
     def remove(self) -> None:
