@@ -295,17 +295,24 @@ def test_daylight_saving_days_run_0230_exactly_once(ws, tmp_path):
 
 # -- failures: retries with backoff, the final end notified once -----------------------------------------
 
+def flaky(ws, tmp_path, *, retries: int, backoff_s: float) -> Scheduler:
+    """Schedule "flaky": a pipeline that always fails, retried ``retries`` times after
+    ``backoff_s`` (doubling); its 06:00 tick claimed and started by the scheduler returned."""
+    yaml = script_pipeline(tmp_path / "p", code="raise SystemExit('the data is not there')\n")
+    ws.schedules.create("flaky", pipeline=str(yaml), cron="0 6 * * *", tz="UTC", retries=retries)
+    backdate(ws, "flaky", T0)
+    ws.schedules.runner.retry_backoff_s = backoff_s
+    scheduler, _clock = host(ws, T0 + timedelta(hours=6))
+    assert scheduler.once() == 1
+    return scheduler
+
+
 def test_a_failed_run_is_retried_with_backoff_linked_to_its_tick(ws, tmp_path, monkeypatch):
     from jupyter_mlws.schedules import watch
 
     notified = []
     monkeypatch.setattr(watch, "notify", lambda ws, schedule, run: notified.append((schedule, run)))
-    yaml = script_pipeline(tmp_path / "p", code="raise SystemExit('the data is not there')\n")
-    ws.schedules.create("flaky", pipeline=str(yaml), cron="0 6 * * *", tz="UTC", retries=2)
-    backdate(ws, "flaky", T0)
-    ws.schedules.runner.retry_backoff_s = 0.3
-    scheduler, _clock = host(ws, T0 + timedelta(hours=6))
-    assert scheduler.once() == 1
+    scheduler = flaky(ws, tmp_path, retries=2, backoff_s=0.3)
 
     def three_failed():
         scheduler.once()
@@ -395,12 +402,7 @@ def test_parameters_a_notebook_does_not_declare_are_warned_of_as_run_submit_does
 
 
 def test_a_retry_held_by_a_pause_says_so_not_a_past_time(ws, tmp_path):
-    yaml = script_pipeline(tmp_path / "p", code="raise SystemExit('the data is not there')\n")
-    ws.schedules.create("flaky", pipeline=str(yaml), cron="0 6 * * *", tz="UTC", retries=1)
-    backdate(ws, "flaky", T0)
-    ws.schedules.runner.retry_backoff_s = 0.01
-    scheduler, _clock = host(ws, T0 + timedelta(hours=6))
-    assert scheduler.once() == 1
+    scheduler = flaky(ws, tmp_path, retries=1, backoff_s=0.01)
     (first,) = links(ws, "flaky")
     assert ws.wait(first["run_id"], timeout=120).status == "failed"
     ws.schedules.pause("flaky")

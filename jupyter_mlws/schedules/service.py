@@ -163,10 +163,10 @@ class ScheduleService:
     def update(self, name: str, *, user: str | None = None, check_actor: bool = True,
                shown: str | None = None, **fields) -> dict:
         """Change schedule ``name``'s fields (those of :meth:`create`, and ``paused``); return
-        it, with ``warnings`` as :meth:`create`.  Giving ``notebook`` or ``pipeline`` takes a new snapshot (the same file too: the
-        way to run its edits).  A new cron or zone counts its ticks from now.  Raises as
-        :meth:`create` (nothing is changed), NotFound, PermissionDenied (not its owner or a
-        workspace owner)."""
+        it, with ``warnings`` as :meth:`create`.  Giving ``notebook`` or ``pipeline`` takes a new
+        snapshot (the same file too: the way to run its edits).  A new cron or zone counts its
+        ticks from now.  Raises as :meth:`create` (nothing is changed), NotFound,
+        PermissionDenied (not its owner or a workspace owner)."""
         unknown = set(fields) - set(FIELDS)
         if unknown:
             raise InvalidInput(f"a schedule has no field {sorted(unknown)[0]!r}: change "

@@ -178,6 +178,7 @@ def test_a_failed_pipeline_runs_traceback_keeps_its_lines(page, lab):
     shown.wait_for()
     assert shown.evaluate("e => e.tagName") == "PRE"
     assert shown.inner_text().strip() == error.strip()
-    style = shown.evaluate("e => { const s = getComputedStyle(e); return [s.whiteSpace, s.fontFamily, s.overflowY]; }")
+    style = shown.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.whiteSpace, s.fontFamily, s.overflowY]; }")
     assert style[0] == "pre-wrap" and "mono" in style[1].lower() and style[2] == "auto", style
     page.screenshot(path=str(SCREENSHOTS / "pipeline-failure.png"))

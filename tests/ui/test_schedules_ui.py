@@ -170,7 +170,8 @@ def test_create_preview_trigger_pause_delete(page, lab, schedules):
     quarter = view.locator(".mlws-ScheduleRow[data-schedule='quarter-hourly']")
     quarter.locator(".mlws-PauseSchedule").click()
     view.locator(".mlws-ScheduleRow[data-schedule='quarter-hourly'][data-paused='true']").wait_for()
-    assert "none while paused" in quarter.inner_text() and quarter.locator(".mlws-ScheduleState").inner_text() == "paused"
+    assert "none while paused" in quarter.inner_text()
+    assert quarter.locator(".mlws-ScheduleState").inner_text() == "paused"
     assert lab_api(lab, "GET", "schedules/quarter-hourly")[1]["paused"] is True
     # its details: what runs is the snapshot, and the file is unchanged since
     row.locator(".mlws-ToggleDetails").click()
