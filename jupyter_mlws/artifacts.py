@@ -21,6 +21,9 @@ from .limits import check_key, check_upload_size, check_value_size
 from .runs import RunService
 from .store.blobs import BlobStore
 
+#: the executed notebook a notebook run writes among its live files as it runs (not a log)
+LIVE_NOTEBOOK = "output.ipynb"
+
 ARTIFACT, SNAPSHOT, LOG = "artifact", "snapshot", "log"
 KINDS = (ARTIFACT, SNAPSHOT, LOG)
 #: the image formats a run may log, told by their first bytes (SVG: see :func:`image_format`)
@@ -179,12 +182,12 @@ class ArtifactService:
         self.runs.add_files(run_id, LOG, [(name, sha, size)])
 
     def store_live_logs(self, run_id: str) -> None:
-        """Turn the live logs of an ending run into stored blobs."""
+        """Turn the live logs of an ending run into stored blobs (an empty one is not kept: an
+        executor that printed nothing left no log)."""
         live = self.live_root / run_id
         if not live.is_dir():
             return
-        entries = [(p.relative_to(live).as_posix(), *self.blobs.put_file(p))
-                   for p in sorted(live.rglob("*")) if p.is_file()]
+        entries = [(rel, *self.blobs.put_file(p)) for rel, p in self._live_logs(run_id).items()]
         self.runs.add_files(run_id, LOG, entries)
         shutil.rmtree(live, ignore_errors=True)
 
@@ -225,11 +228,16 @@ class ArtifactService:
         return {rel: p.stat().st_size for rel, p in self._live_logs(run_id).items()}
 
     def _live_logs(self, run_id: str) -> dict[str, Path]:
-        """A running run's live log files by name (none once the run has stored them)."""
+        """A running run's live log files by name (none once the run has stored them): not the
+        executed notebook as it changes (:data:`LIVE_NOTEBOOK`, no log), nor a log still empty
+        (the same logs ``run logs`` shows once the run has ended, and ``--follow`` while it
+        runs)."""
         live = self.live_root / run_id
         if not live.is_dir():
             return {}
-        return {p.relative_to(live).as_posix(): p for p in sorted(live.rglob("*")) if p.is_file()}
+        return {rel: p for p in sorted(live.rglob("*"))
+                if (rel := p.relative_to(live).as_posix()) != LIVE_NOTEBOOK and p.is_file()
+                and p.stat().st_size > 0}
 
     # -- reading files back ----------------------------------------------------
 

@@ -33,6 +33,7 @@ from typing import IO, Any, Callable
 from sqlalchemy import insert, select, update
 
 from . import run_records as R
+from .artifacts import LIVE_NOTEBOOK  # the executed notebook among a run's live files
 from .errors import Conflict, InvalidInput, NotFound
 from .fsutil import atomic_write, validate_name
 from .limits import DESCRIPTION_MAX, check_text
@@ -49,8 +50,6 @@ LIVE_LOG_MAX = (10 << 20) + 4096
 LIVE_NOTEBOOK_MAX = 64 << 20
 #: the most cell records of one executed notebook
 CELL_RECORDS_MAX = 20_000
-#: the live files an executor writes: its logs and the executed notebook as it changes
-LIVE_NOTEBOOK = "output.ipynb"
 E = S.run_executions
 
 

@@ -73,6 +73,14 @@ class RunRecord:
         """Milliseconds from start to end, None while running."""
         return None if self.end_time is None else self.end_time - self.start_time
 
+    @property
+    def source_kind(self) -> str:
+        """What its source is, in words: ``source_type``, but ``script`` for a script a
+        notebook run executed (a pipeline's script step: ``prep.py``, run with no kernel)."""
+        if self.source_type == "notebook" and self.source_name.endswith(".py"):
+            return "script"
+        return self.source_type
+
     def to_dict(self) -> dict:
         """A JSON-friendly dict (NaN and infinities as strings)."""
         out = {k: v for k, v in self.__dict__.items() if k != "pk"}
@@ -82,15 +90,17 @@ class RunRecord:
     def details(self) -> dict:
         """:meth:`to_dict` with what a run's page shows besides: ``duration_s`` (seconds, None
         while it runs), ``git`` (``{"commit", "branch", "dirty"}``, None when the source was
-        not in a git repository) and ``environment_hash`` (the first 16 hex digits of its
+        not in a git repository), ``environment_hash`` (the first 16 hex digits of its
         environment spec's hash, what ``mlws env show`` takes, recorded for notebook runs; a
-        run recorded before environment specs: of its installed packages' hash; else None)."""
+        run recorded before environment specs: of its installed packages' hash; else None) and
+        ``source_kind`` (:attr:`source_kind`)."""
         duration = self.duration_ms
         git = None
         if self.git_commit or self.git_branch:
             git = {"commit": self.git_commit, "branch": self.git_branch, "dirty": self.git_dirty}
         return {**self.to_dict(), "duration_s": None if duration is None else duration / 1000,
-                "git": git, "environment_hash": self.tags.get("env_hash")}
+                "git": git, "environment_hash": self.tags.get("env_hash"),
+                "source_kind": self.source_kind}
 
 
 def json_number(value: float) -> float | str:

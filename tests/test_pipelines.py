@@ -297,6 +297,11 @@ def test_a_pipeline_built_in_code_and_a_failing_step_blocks_what_depends_on_it(w
     # `mlws pipeline show` names what broke, not only the exit status
     shown = CliRunner().invoke(main_cli(), ["-w", str(ws.root), "pipeline", "show", run_id]).output
     assert "error:" in shown and "bad.py exited with status 3: something broke" in shown
+    # a script step's run reads as a script's (it said "source: notebook bad.py")
+    shown = CliRunner().invoke(main_cli(), ["-w", str(ws.root), "run", "show",
+                                            steps["bad"]["run_id"]]).output
+    assert "script bad.py" in shown and "notebook bad.py" not in shown
+    assert ws.get_run(steps["bad"]["run_id"]).record.details()["source_kind"] == "script"
 
 
 def test_the_cli_runs_shows_and_lists(ws, tmp_path):
@@ -322,7 +327,76 @@ def test_the_cli_runs_shows_and_lists(ws, tmp_path):
     assert r.exit_code == 2 and "not valid YAML" in r.output
 
 
+def test_a_step_parameter_its_notebook_does_not_declare_is_warned_of_and_passed(ws, tmp_path):
+    """``-p train.nope 3`` was taken silently (a newcomer): warned of as ``mlws run submit``
+    warns, naming the step and what its notebook declares, and passed; an unknown step is
+    refused (exit 2) with nothing recorded."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("lr = 0.1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import pathlib\npathlib.Path('outputs').mkdir(exist_ok=True)\n"
+        "pathlib.Path('outputs/out.txt').write_text(f'{lr} {nope}')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(tmp_path / "train.ipynb"))
+    (tmp_path / "pipeline.yaml").write_text(
+        "name: warned\nsteps:\n  - {name: train, notebook: train.ipynb, outputs: [out.txt]}\n")
+    warning = ("step 'train': train.ipynb does not declare parameter 'nope' in its 'parameters' "
+               "cell (its parameters: lr; passed anyway)")
+    assert ws.pipelines.check(tmp_path / "pipeline.yaml",
+                              parameters={"train.nope": 3, "train.lr": 0.5}) == [warning]
+    args = ["-w", str(ws.root), "pipeline", "run", str(tmp_path / "pipeline.yaml")]
+    r = CliRunner().invoke(main_cli(), [*args, "-p", "nope.lr", "1"])
+    assert r.exit_code == 2 and "has no step 'nope': its steps are train" in r.output
+    assert not ws.search_runs()
+    r = CliRunner().invoke(main_cli(), [*args, "-p", "train.nope", "3", "-p", "train.lr", "0.5",
+                                        "--wait"])
+    assert r.exit_code == 0, r.output
+    assert f"warning: {warning}" in r.stderr
+    run_id = r.stdout.splitlines()[0]
+    described = ws.pipelines.describe(run_id)
+    assert described["warnings"] == [warning] and "warnings" not in described["options"]
+    assert output(ws, described["steps"][0]) == "0.5 3"  # passed anyway
+    # what a step that runs again says of its environment: what changed since that run's, by
+    # package, a local (editable) package's new source its own item
+    from dataclasses import replace
+
+    from jupyter_mlws.environments.spec import LocalPackage, diff
+
+    step_run = described["steps"][0]["run_id"]
+    before = ws.environments.of_run(step_run)
+    pins = sorted(p for p in before.packages if not p.startswith("nbformat=="))
+    now = replace(before, packages=tuple(pins + ["nbformat==0.0.1", "zzz-new==1.0"]),
+                  local=(*before.local, LocalPackage("mypkg", "0.1", "sha256:" + "a" * 64)))
+    changes = ws.pipelines.environment_changes(step_run, now)
+    assert "added zzz-new 1.0" in changes and "added mypkg 0.1 (local aaaaaaaaaaaa)" in changes
+    assert any(c.startswith("nbformat ") and c.endswith(" -> 0.0.1") for c in changes), changes
+    edited = replace(now, local=(*before.local, LocalPackage("mypkg", "0.1", "sha256:" + "b" * 64)))
+    assert diff(now, edited).changes() == ["mypkg 0.1: its local source changed"]
+    assert ws.pipelines.environment_changes(None, now) == []
+
+
 def main_cli():
     from jupyter_mlws.cli import main
 
     return main
+
+
+def test_a_changed_environment_is_explained_by_what_changed_in_it():
+    from jupyter_mlws.pipelines.keys import Key, explain
+
+    before = Key.of("c", {"x": 1}, {}, "env-1")
+    now = Key.of("c", {"x": 1}, {}, "env-2")
+    asked = []
+
+    def changes():
+        asked.append(1)
+        return ["numpy 1.26.4 -> 2.0.0", "mypkg 0.1: its local source changed"]
+
+    assert explain(now, before, "r1", environment=changes) == (
+        ["environment"], "environment changed (numpy 1.26.4 -> 2.0.0; mypkg 0.1: its local source "
+                         "changed) since run r1")
+    assert explain(now, before, "r1", environment=list) == (["environment"],
+                                                            "environment changed since run r1")
+    explain(before, before, "r1", environment=changes)  # unchanged: not asked what changed
+    assert asked == [1]

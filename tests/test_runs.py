@@ -547,3 +547,25 @@ def test_log_batch_checks_its_columns_and_writes_nothing_on_error(ws):
         run.log("x", 9.0)  # continues after the highest step
     assert run.metric_history("x") == [(3, 2000, 2.5), (4, 3000, 1.0), (5, 1000, 1.0), (6, run.metric_history("x")[-1][1], 9.0)]
     assert ws.get_run(run.id).metrics == {"x": 9.0}
+
+
+def test_a_running_runs_logs_are_its_logs_not_its_live_notebook(ws):
+    """``mlws run logs --follow`` on a notebook run printed output.ipynb's JSON first (a
+    newcomer): following, and reading the logs of a run that runs, give what the run's logs are
+    once it ended (the executed notebook is its output, not a log; an empty log is none)."""
+    from click.testing import CliRunner
+
+    from jupyter_mlws.cli import main
+
+    run = ws.experiment("live").start_run(snapshot=False, outputs=None)
+    ws.artifacts.live_file(run.id, "output.ipynb").write_text('{"cells": []}')
+    ws.artifacts.live_file(run.id, "executor.log").write_bytes(b"")
+    ws.artifacts.live_file(run.id, "stdout.log").write_bytes(b"cell 1 says hi\n")
+    assert ws.run_logs(run.id) == {"stdout.log": b"cell 1 says hi\n"}
+    following = ws.follow_logs(run.id, interval=0.01)
+    assert next(following) == ("stdout.log", b"cell 1 says hi\n")  # while it runs
+    run.end()
+    assert list(following) == []
+    followed = CliRunner().invoke(main, ["-w", str(ws.root), "run", "logs", run.id, "--follow"])
+    assert followed.output == "==> stdout.log <==\ncell 1 says hi\n"
+    assert ws.run_logs(run.id) == {"stdout.log": b"cell 1 says hi\n"}

@@ -193,8 +193,15 @@ def test_the_notices_the_live_events_read(any_ws):
     assert not ws.schedule_notices.claim(first.id, schedule="nightly", owner="mallory")
     (seen,) = watch.poll()
     assert seen == {"run_id": first.id, "status": "completed", "schedule": "nightly",
-                    "nominal": NOMINAL, "owner": "carol", "at": seen["at"]}
+                    "nominal": NOMINAL, "trigger": "tick", "owner": "carol", "at": seen["at"]}
     assert watch.poll() == []
+    # a run started with Trigger now says so (the notification must not call its time a fire time)
+    manual = ws.experiment("nightly").start_run(snapshot=False, outputs=None, tags={
+        "mlws.schedule": "nightly", "mlws.schedule.nominal": NOMINAL,
+        "mlws.schedule.trigger": "manual"})
+    manual.end("completed")
+    assert ws.schedule_notices.claim(manual.id, schedule="nightly", owner="carol")
+    assert [n["trigger"] for n in watch.poll()] == ["manual"]
     # a notice whose transaction committed late (stamped 5 s before the newest seen) still
     # arrives; one stamped before the slack window does not
     late, stale = _scheduled_run(ws, "failed"), _scheduled_run(ws, "failed")

@@ -295,17 +295,24 @@ def test_daylight_saving_days_run_0230_exactly_once(ws, tmp_path):
 
 # -- failures: retries with backoff, the final end notified once -----------------------------------------
 
+def flaky(ws, tmp_path, *, retries: int, backoff_s: float) -> Scheduler:
+    """Schedule "flaky": a pipeline that always fails, retried ``retries`` times after
+    ``backoff_s`` (doubling); its 06:00 tick claimed and started by the scheduler returned."""
+    yaml = script_pipeline(tmp_path / "p", code="raise SystemExit('the data is not there')\n")
+    ws.schedules.create("flaky", pipeline=str(yaml), cron="0 6 * * *", tz="UTC", retries=retries)
+    backdate(ws, "flaky", T0)
+    ws.schedules.runner.retry_backoff_s = backoff_s
+    scheduler, _clock = host(ws, T0 + timedelta(hours=6))
+    assert scheduler.once() == 1
+    return scheduler
+
+
 def test_a_failed_run_is_retried_with_backoff_linked_to_its_tick(ws, tmp_path, monkeypatch):
     from jupyter_mlws.schedules import watch
 
     notified = []
     monkeypatch.setattr(watch, "notify", lambda ws, schedule, run: notified.append((schedule, run)))
-    yaml = script_pipeline(tmp_path / "p", code="raise SystemExit('the data is not there')\n")
-    ws.schedules.create("flaky", pipeline=str(yaml), cron="0 6 * * *", tz="UTC", retries=2)
-    backdate(ws, "flaky", T0)
-    ws.schedules.runner.retry_backoff_s = 0.3
-    scheduler, _clock = host(ws, T0 + timedelta(hours=6))
-    assert scheduler.once() == 1
+    scheduler = flaky(ws, tmp_path, retries=2, backoff_s=0.3)
 
     def three_failed():
         scheduler.once()
@@ -357,3 +364,72 @@ def test_a_pipeline_schedule_sets_a_steps_parameter(ws, tmp_path):
     with pytest.raises(InvalidInput, match="train.C"):
         ws.schedules.create("nb", notebook=str(tmp_path / "nb.ipynb"), cron="0 6 * * *",
                             params={"train.C": 0.2})
+
+
+def test_parameters_a_notebook_does_not_declare_are_warned_of_as_run_submit_does(ws, tmp_path):
+    """A newcomer's ``-p undeclared=1`` was taken silently: the schedule says so (``run submit``'s
+    rule: warned of, naming what the notebook declares, passed anyway); an unknown pipeline step
+    is refused with nothing stored."""
+    notebook(tmp_path / "nb.ipynb", params="x = 1\nrows = 10")
+    made = ws.schedules.create("nb", notebook=str(tmp_path / "nb.ipynb"), cron="0 6 * * *",
+                               tz="UTC", params={"x": 2, "undeclared": 1})
+    assert made["warnings"] == ["nb.ipynb does not declare parameter 'undeclared' in its "
+                                "'parameters' cell (its parameters: x, rows; passed anyway)"]
+    assert made["params"] == {"x": 2, "undeclared": 1}
+    # new parameters, the snapshot kept: read from the snapshot, not the file as it is now
+    notebook(tmp_path / "nb.ipynb", params="x = 1\nlater = 2")
+    changed = ws.schedules.update("nb", params={"later": 1})
+    assert changed["warnings"] == ["nb.ipynb does not declare parameter 'later' in its "
+                                   "'parameters' cell (its parameters: x, rows; passed anyway)"]
+    assert ws.schedules.update("nb", params={"rows": 1})["warnings"] == []
+    assert ws.schedules.update("nb", notebook=str(tmp_path / "nb.ipynb"))["warnings"] == [
+        "nb.ipynb does not declare parameter 'rows' in its 'parameters' cell (its parameters: "
+        "x, later; passed anyway)"]
+    # a pipeline's notebook step: the same words, naming the step
+    folder = tmp_path / "p"
+    notebook(folder / "train.ipynb", params="lr = 0.1")
+    (folder / "pipeline.yaml").write_text(
+        "name: pipe\nsteps:\n  - {name: train, notebook: train.ipynb}\n")
+    made = ws.schedules.create("pipe", pipeline=str(folder / "pipeline.yaml"), cron="0 6 * * *",
+                               tz="UTC", params={"train.nope": 1, "train.lr": 0.5})
+    assert made["warnings"] == ["step 'train': train.ipynb does not declare parameter 'nope' in "
+                                "its 'parameters' cell (its parameters: lr; passed anyway)"]
+    with pytest.raises(InvalidInput, match="has no step 'nope': its steps are train"):
+        ws.schedules.create("pipe2", pipeline=str(folder / "pipeline.yaml"), cron="0 6 * * *",
+                            params={"nope.lr": 1})
+    with pytest.raises(NotFound):
+        ws.schedules.get("pipe2")
+
+
+def test_a_retry_held_by_a_pause_says_so_not_a_past_time(ws, tmp_path):
+    scheduler = flaky(ws, tmp_path, retries=1, backoff_s=0.01)
+    (first,) = links(ws, "flaky")
+    assert ws.wait(first["run_id"], timeout=120).status == "failed"
+    ws.schedules.pause("flaky")
+    scheduler.once()  # the failure seen: a retry is due at once, but the pause holds it
+    waiting = wait_for(lambda: [r for r in ws.schedules.runs("flaky") if r["id"] is None],
+                       "the retry recorded")
+    assert waiting[0]["status"] == "waiting" and waiting[0]["held"] is True
+    assert ws.schedules.get("flaky")["last_runs"][0]["held"] is True
+    from click.testing import CliRunner
+
+    from jupyter_mlws.cli import main
+
+    shown = CliRunner().invoke(main, ["-w", str(ws.root), "schedule", "runs", "flaky"]).output
+    assert "retry held (paused)" in shown and "retry at" not in shown
+    ws.schedules.resume("flaky")
+    assert ws.schedules.runs("flaky")[0]["held"] is False
+
+
+def test_the_cron_in_words_on_the_readers_clock(ws, tmp_path):
+    """The Schedules page wrote "At 06:00" beside fire times its locale writes "06:00 AM": the
+    words come on a 12-hour clock when asked (``hour12``), 24 hours otherwise."""
+    assert ws.schedules.preview("0 18 * * 1-5", "UTC")["description"] == \
+        "At 18:00, Monday through Friday"
+    assert ws.schedules.preview("0 18 * * 1-5", "UTC", hour12=True)["description"] == \
+        "At 06:00 PM, Monday through Friday"
+    notebook(tmp_path / "nb.ipynb")
+    ws.schedules.create("nb", notebook=str(tmp_path / "nb.ipynb"), cron="0 18 * * *", tz="UTC")
+    assert ws.schedules.get("nb", hour12=True)["description"] == "At 06:00 PM"
+    assert [s["description"] for s in ws.schedules.list(hour12=True)] == ["At 06:00 PM"]
+    assert ws.schedules.get("nb")["description"] == "At 18:00"

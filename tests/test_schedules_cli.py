@@ -109,3 +109,37 @@ def test_trigger_runs_and_scheduler_once(ws, tmp_path):
     assert runs[0]["id"] == run_id and datetime.fromisoformat(runs[0]["nominal"])
     r = mlws(ws, "scheduler", "--once")  # nothing due yet: one pass, nothing claimed
     assert r.exit_code == 0 and "0 tick(s) claimed" in r.stdout
+
+
+def test_runs_read_in_one_zone_errors_cut_at_a_word_and_warnings_on_stderr(ws, tmp_path,
+                                                                           monkeypatch):
+    """Newcomer findings: TICK in the schedule's zone beside STARTED in this machine's; the
+    ERROR column cut mid-word; ``update --notebook`` not saying it took a snapshot; ``-p
+    undeclared`` taken silently."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    import time
+
+    time.tzset()
+    try:
+        notebook(tmp_path / "nb.ipynb")
+        r = mlws(ws, "schedule", "create", "nb", "--notebook", "nb.ipynb", "--cron", "0 6 * * *",
+                 "--tz", "America/New_York", "-p", "undeclared", "1")
+        assert r.exit_code == 0 and r.stderr == (
+            "warning: nb.ipynb does not declare parameter 'undeclared' in its 'parameters' cell "
+            "(its parameters: x; passed anyway)\n")
+        r = mlws(ws, "schedule", "update", "nb", "--notebook", "nb.ipynb")
+        assert r.stdout.startswith("schedule nb updated: notebook nb.ipynb (new snapshot taken), ")
+        (tmp_path / "nb.ipynb").unlink()  # its run fails at once: a long error
+        run = json.loads(mlws(ws, "schedule", "trigger", "nb", "--json").stdout)
+        r = mlws(ws, "schedule", "runs", "nb")
+        header, row, hint = r.stdout.splitlines()
+        assert hint == "the whole error of a run: mlws run show RUN"
+        when = re.compile(r"[A-Z][a-z]{2} \d\d( \d{4})? \d\d:\d\d:\d\d CES?T")  # this machine's
+        tick, started = [m.group(0) for m in when.finditer(row)]  # both in this machine's zone
+        assert tick[:6] == started[:6], row  # the same day: triggered now
+        error = row[header.index("ERROR"):]
+        assert error.endswith("…") and len(error) <= 60 and not error[:-1].endswith(" ")
+        assert run["error"].startswith(error[:-1].rstrip())
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -57,10 +57,39 @@ def _time(ms: int | None) -> str:
     if not ms:
         return "-"
     local = dt.datetime.fromtimestamp(ms / 1000).astimezone()
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + _zone(local)
+
+
+def _zone(local: dt.datetime) -> str:
+    """The zone of a local time by name (``CEST``), by offset where it has none (``+0300``)."""
     zone = local.strftime("%Z")
-    if not zone or zone[0] in "+-":  # a zone known by its offset only ("+03")
-        zone = local.strftime("%z")
-    return local.strftime("%Y-%m-%d %H:%M:%S ") + zone
+    return local.strftime("%z") if not zone or zone[0] in "+-" else zone
+
+
+def _moment(value: int | str | None, now: dt.datetime | None = None) -> str:
+    """A time (ms, or ISO 8601 with an offset) as this machine's local time with its zone, the
+    year only when it is not this one: ``Jun 02 08:00:00 CEST``, ``Dec 31 2024 23:00:00 CET``;
+    ``-`` for none (a table's times, whatever zone they were given in)."""
+    if value is None or value == "":
+        return "-"
+    when = (dt.datetime.fromisoformat(value) if isinstance(value, str)
+            else dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc))
+    local = when.astimezone()
+    year = "" if local.year == (now or dt.datetime.now().astimezone()).year else " %Y"
+    return local.strftime(f"%b %d{year} %H:%M:%S ") + _zone(local)
+
+
+def _cut(text: str | None, width: int | None = None) -> str:
+    """An error on one line: its first line and, for a traceback, its last (what was raised);
+    with ``width``, at most that many characters, cut at a word with "…"; ``-`` for none."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        return "-"
+    line = lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1]}"
+    if width is None or len(line) <= width:
+        return line
+    cut = line[:width - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[width // 2:] else cut) + "…"
 
 
 def _duration(ms: int | None) -> str:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .main import _duration, _fields, _json, _table, _time, _ws, handles_errors
+from .main import _cut, _duration, _fields, _json, _table, _time, _ws, handles_errors
 
 
 @click.group()
@@ -51,15 +51,20 @@ def pipeline_run(ctx, definition, params, compute, from_step, only, force, no_re
             click.echo(f"steps {done}/{total} done", err=True)
             progress.done = done  # type: ignore[attr-defined]
 
+    def submitted(run_id: str) -> None:
+        if not as_json:
+            click.echo(run_id)
+        for warning in ws.pipelines.describe(run_id)["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
+
     progress.done = 0  # type: ignore[attr-defined]
     run_id = ws.pipelines.run(definition, project_dir=project_dir, parameters=values,
                               compute=compute, only=only, from_step=from_step, force=force,
                               no_reuse=no_reuse, max_parallel=max_parallel, wait=wait,
-                              on_progress=progress,
-                              on_submitted=None if as_json else click.echo)
+                              on_progress=progress, on_submitted=submitted)
     if not wait:
         if as_json:
-            _json({"id": run_id})
+            _json({"id": run_id, "warnings": ws.pipelines.describe(run_id)["warnings"]})
         return
     described = ws.pipelines.describe(run_id)
     if as_json:
@@ -131,17 +136,10 @@ def _runs(rows: list[dict]) -> None:
              ", ".join(f"{n} {s}" for s, n in sorted(r["states"].items()))] for r in rows])
 
 
-def _error_line(error: str) -> str:
-    """A failed run's error on one line: its first line and, for a traceback, its last (what
-    was raised); the whole text is in ``mlws run show`` of the failed step's run."""
-    lines = [line.strip() for line in error.splitlines() if line.strip()]
-    return lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1]}"
-
-
 def _steps(described: dict) -> None:
     run = described["run"]
     _fields([("pipeline", described["pipeline"]), ("run", run["id"]), ("status", run["status"])]
-            + ([("error", _error_line(run["error"]))] if run.get("error") else []))
+            + ([("error", _cut(run["error"]))] if run.get("error") else []))
     _table(["STEP", "STATE", "RUN", "WHY"],
            [[s["name"], s["state"], s["run_id"] or "-", s["reason"] or "-"]
             for s in described["steps"]])

@@ -293,7 +293,7 @@ def run_show(ctx, run_id, as_json) -> None:
              ("status", rec.status), ("started", _time(rec.start_time)),
              ("ended", _time(rec.end_time)), ("duration", _duration(rec.duration_ms)),
              ("parent", rec.parent_id or "-"),
-             ("source", f"{rec.source_type} {rec.source_name}".strip()),
+             ("source", f"{rec.source_kind} {rec.source_name}".strip()),
              *([("compute", compute)] if rec.source_type in ("notebook", "sweep", "command") else []),
              ("git", f"{rec.git_commit or '-'} {rec.git_branch or ''}{' (dirty)' if rec.git_dirty else ''}"),
              *([("description", rec.description)] if rec.description else [])])

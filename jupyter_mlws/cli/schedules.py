@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .main import _fields, _json, _table, _time, _ws, handles_errors
+from .main import _cut, _fields, _json, _moment, _table, _time, _ws, handles_errors
 
 
 @click.group("schedule")
@@ -86,6 +86,7 @@ def schedule_create(ctx, name, notebook, pipeline, cron, tz, params, compute, se
     made = _ws(ctx).schedules.create(
         name, notebook=notebook, pipeline=pipeline, cron=cron, tz=tz, compute=compute,
         **_settings(params, secrets, catch_up, retries, urls, notify_on, update=False))
+    _warn(made)
     if as_json:
         return _json(made)
     click.echo(f"schedule {made['name']} created: {made['kind']} {made['source']} (snapshot "
@@ -108,10 +109,17 @@ def schedule_update(ctx, name, notebook, pipeline, cron, tz, params, compute, se
                                ("tz", tz), ("compute", compute)) if v is not None}
     changed = _ws(ctx).schedules.update(
         name, **given, **_settings(params, secrets, catch_up, retries, urls, notify_on, True))
+    _warn(changed)
     if as_json:
         return _json(changed)
-    click.echo(f"schedule {changed['name']} updated: {changed['kind']} {changed['source']}, "
-               f"{_when(changed)}")
+    snapshot = " (new snapshot taken)" if notebook or pipeline else ""
+    click.echo(f"schedule {changed['name']} updated: {changed['kind']} {changed['source']}"
+               f"{snapshot}, {_when(changed)}")
+
+
+def _warn(s: dict) -> None:
+    for warning in s.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _when(s: dict) -> str:
@@ -160,12 +168,19 @@ def schedule_list(ctx, as_json) -> None:
         return _json(rows)
     _table(["NAME", "RUNS", "WHEN", "NEXT", "LAST RUN"],
            [[s["name"], f"{s['kind']} {s['source']}", f"{s['cron']} ({s['tz']})",
-             "paused" if s["paused"] else (s["next"] or ["-"])[0],
+             "paused" if s["paused"] else _moment((s["next"] or [None])[0]),
              _last(s["last_runs"])] for s in rows])
 
 
 def _last(runs: list[dict]) -> str:
-    return f"{runs[0]['status']} ({runs[0]['nominal']})" if runs else "-"
+    return f"{_status(runs[0])} ({_moment(runs[0]['nominal'])})" if runs else "-"
+
+
+def _status(run: dict) -> str:
+    """A run's status; a retry not started: when it starts, or that the pause holds it."""
+    if run["id"]:
+        return run["status"]
+    return "retry held (paused)" if run.get("held") else f"retry at {_moment(run['due'])}"
 
 
 @schedule.command("show")
@@ -209,12 +224,20 @@ def schedule_runs(ctx, name, limit, as_json) -> None:
     return _json(rows) if as_json else _runs(rows)
 
 
+#: the widest a runs table's ERROR column gets (the whole error: ``mlws run show RUN``)
+ERROR_WIDTH = 60
+
+
 def _runs(rows: list[dict]) -> None:
+    """A schedule's runs: times in this machine's zone, each error on one line (cut with "…",
+    then a pointer to the whole)."""
+    errors = [_cut(r["error"], ERROR_WIDTH) for r in rows]
     _table(["RUN", "STATUS", "TICK", "TICKS", "TRIGGER", "ATTEMPT", "STARTED", "ERROR"],
-           [[r["id"] or "-", r["status"] if r["id"] else f"retry at {r['due']}", r["nominal"],
+           [[r["id"] or "-", _status(r), _moment(r["nominal"]),
              r["tick_count"] if r["tick_count"] <= 1000 else "1000+", r["trigger"],
-             r["attempt"], _time(r["started"]), (r["error"] or "-").splitlines()[0][:80]]
-            for r in rows])
+             r["attempt"], _moment(r["started"]), error] for r, error in zip(rows, errors)])
+    if any(e.endswith("…") for e in errors):
+        click.echo("the whole error of a run: mlws run show RUN")
 
 
 @schedule.command("trigger")

@@ -301,6 +301,28 @@ class Difference:
         return out
 
 
+    def changes(self, limit: int = 10) -> list[str]:
+        """The difference read as a change from ``want`` (an earlier environment) to ``have``
+        (the one now), an item each: ``Python 3.11 -> 3.12``, ``numpy 1.26.4 -> 2.0.0``,
+        ``added polars 1.0.0``, ``removed tqdm 4.66.1``; a package installed from local files
+        (an editable install of the project among them) whose source changed, its own item:
+        ``mypkg 0.1: its local source changed`` (at most ``limit`` items, then a count)."""
+        out = [f"Python {self.python[0]} -> {self.python[1]}"] if self.python else []
+        for name, before, now in self.different:
+            local = _LOCAL.fullmatch(before), _LOCAL.fullmatch(now)
+            if local[0] and local[1] and local[0]["version"] == local[1]["version"]:
+                out.append(f"{name} {local[1]['version']}: its local source changed")
+            else:
+                out.append(f"{name} {before} -> {now}")
+        out += [f"added {n} {v}" for n, v in self.extra]
+        out += [f"removed {n} {v}" for n, v in self.missing]
+        return _capped(out, limit)
+
+
+#: a local package's version as :meth:`EnvironmentSpec.versions` writes it
+_LOCAL = re.compile(r"(?P<version>\S+) \(local [0-9a-f]+\)")
+
+
 def _capped(lines: list[str], limit: int) -> list[str]:
     return lines if len(lines) <= limit else lines[:limit] + [f"... and {len(lines) - limit} more"]
 

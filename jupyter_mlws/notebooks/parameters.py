@@ -218,14 +218,17 @@ def recorded_parameters(nb, overrides: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parameter_warnings(nb, params: Mapping[str, Any], name: str) -> list[str]:
-    """What to tell a user whose parameters the notebook ``name`` does not declare."""
+    """What to tell a user whose parameters the notebook ``name`` does not declare (the one
+    rule of ``run submit``, schedules and pipeline steps: warned of, passed anyway), naming
+    the parameters it does declare."""
     if not params:
         return []
     declared = declared_parameters(nb)
     if declared is None:
         return [f"{name} has no cell tagged 'parameters': the parameters are injected at the top"]
-    return [f"{name} does not declare parameter {p!r} in its 'parameters' cell (passed anyway)"
-            for p in params if p not in declared]
+    its = f"its parameters: {', '.join(declared)}" if declared else "it declares none"
+    return [f"{name} does not declare parameter {p!r} in its 'parameters' cell ({its}; passed "
+            "anyway)" for p in params if p not in declared]
 
 
 def param_texts(params: Mapping[str, Any]) -> dict[str, str]:

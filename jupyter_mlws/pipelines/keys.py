@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import InvalidInput
 
@@ -101,12 +101,15 @@ class Key:
                       for k in (*PARTS, "params", "input_hashes")})
 
 
-def explain(now: Key, before: Key | None, before_run: str | None = None) -> tuple[list[str], str]:
+def explain(now: Key, before: Key | None, before_run: str | None = None, *,
+            environment: Callable[[], Sequence[str]] | None = None) -> tuple[list[str], str]:
     """Why a step runs although it was not forced: which parts of its key changed since
     ``before`` (the key of its latest completed run, ``before_run``), as ``(changed, text)``.
 
     ``changed`` lists part names (``code``, ``parameters``, ``inputs``, ``environment``), or is
-    ``["no earlier run"]``; ``text`` says it in words, naming the parameters and inputs.
+    ``["no earlier run"]``; ``text`` says it in words, naming the parameters and inputs, and
+    what changed in the environment as ``environment()`` says (asked only when it changed:
+    ``["numpy 1.26.4 -> 2.0.0", "mypkg 0.1: its local source changed"]``; none: unnamed).
     """
     if before is None:
         return [NO_EARLIER], "no earlier run of this step to reuse"
@@ -123,6 +126,10 @@ def explain(now: Key, before: Key | None, before_run: str | None = None) -> tupl
         elif part == "inputs":
             names = _differ(now.input_hashes, before.input_hashes)
             words.append(f"inputs changed ({', '.join(names)})" if names else "inputs changed")
+        elif part == "environment":
+            items = list(environment()) if environment is not None else []
+            words.append(f"environment changed ({'; '.join(items)})" if items else
+                         "environment changed")
         else:
             words.append(f"{part} changed")
     since = f" since run {before_run}" if before_run else ""

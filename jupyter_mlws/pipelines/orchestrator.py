@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from .. import run_records as R
 from ..errors import Conflict, MlwsError
@@ -62,7 +62,7 @@ class Orchestrator:
         self.forced = self._forced()
         self.selected = set(self.options.get("selected") or self.steps)
         self._snapshot = {f["path"]: f["sha256"] for f in service.runs.files(run_id, "snapshot")}
-        self._env: dict[str, str] = {}
+        self._env: dict[str, Any] = {}  # kernel ('' for scripts) -> its EnvironmentSpec
         self.launcher = None
         self.failures: list[str] = []
 
@@ -165,7 +165,8 @@ class Orchestrator:
                              "started by an earlier pipeline run", source_id=live[0])
             return
         before = self.svc.previous(self.pipeline.name, step.name, self.run_id)
-        changed, why = explain(key, *before)
+        changed, why = explain(key, *before, environment=lambda: self.svc.environment_changes(
+            before[1], self._env[self._kernel(step)]))
         self._run(step, key, changed, why)
 
     # -- one step -----------------------------------------------------------------------------
@@ -193,11 +194,15 @@ class Orchestrator:
             return sha  # the blob's sha256 is the script's content hash
         return code_hash("notebook", self.svc.blobs.read_bytes(sha), step.path)
 
+    def _kernel(self, step: Step) -> str:
+        """The kernel a notebook step runs with; '' for a script (this interpreter)."""
+        return self.svc.kernel_of(step, self._snapshot) if step.kind == "notebook" else ""
+
     def _environment(self, step: Step) -> str:
-        kernel = self.svc.kernel_of(step, self._snapshot) if step.kind == "notebook" else ""
+        kernel = self._kernel(step)
         if kernel not in self._env:
-            self._env[kernel] = self.svc.environment_hash(kernel or None)
-        return self._env[kernel]
+            self._env[kernel] = self.svc.environment_spec(kernel or None)
+        return self._env[kernel].hash
 
     def _run(self, step: Step, key: Key, changed: list, why: str) -> None:
         child = self.svc.submit_step(self.run_id, self.pipeline, step, self._parameters(step),

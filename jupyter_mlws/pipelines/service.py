@@ -104,7 +104,10 @@ class PipelineService:
             file's folder, else the current folder).
         parameters : mapping, optional
             ``{name: value}`` for the pipeline's parameters, ``{"STEP.name": value}`` for one
-            step's parameter.
+            step's parameter.  A name the pipeline does not declare, or a step it does not
+            have, is refused; a ``STEP.name`` that neither the step nor its notebook's
+            ``parameters`` cell declares is passed anyway and warned of, as ``mlws run
+            submit`` does (:meth:`describe`'s ``warnings``).
         compute : str, optional
             The compute target every step executes on (default ``local``).
         only : names, optional
@@ -172,12 +175,13 @@ class PipelineService:
     def check(self, definition: str | os.PathLike | Pipeline | Mapping, *,
               project_dir: str | os.PathLike | None = None,
               parameters: Mapping[str, Any] | None = None,
-              compute: str | None = None) -> Pipeline:
+              compute: str | None = None) -> list[str]:
         """Check a pipeline and a run's options as :meth:`run` does first (the definition, its
-        steps' files, the parameters, the compute target), recording nothing; return the
-        pipeline.  Raises as :meth:`run` does."""
+        steps' files, the parameters, the compute target), recording nothing; return what
+        :meth:`run` would warn of (``STEP.NAME`` parameters a notebook step does not declare).
+        Raises as :meth:`run` does."""
         return self._prepare(definition, project_dir, parameters, compute, (), None, (), False,
-                             MAX_PARALLEL)[0]
+                             MAX_PARALLEL)[3]["warnings"]
 
     def _prepare(self, definition, project_dir, parameters, compute, only, from_step, force,
                  no_reuse, max_parallel) -> tuple[Pipeline, Path, str, dict, list]:
@@ -192,6 +196,8 @@ class PipelineService:
         paths = {f.path for f in files}
         for step in pipeline.steps:
             self._check_file(step, project, paths)
+        options["warnings"] = self._parameter_warnings(pipeline, project,
+                                                       options["step_parameters"])
         selected = set(options["selected"])
         for name in pipeline.order():  # in DAG order: the first step without outputs is named
             if name not in selected:
@@ -292,6 +298,24 @@ class PipelineService:
         return {"parameters": pipeline_params, "step_parameters": step_params,
                 "compute": compute, "only": list(only), "from": from_step, "force": list(force),
                 "no_reuse": bool(no_reuse), "max_parallel": max_parallel, "selected": selected}
+
+    @staticmethod
+    def _parameter_warnings(pipeline: Pipeline, project: Path,
+                            step_parameters: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """``STEP.NAME`` parameters given to a notebook step that neither the step nor its
+        notebook's ``parameters`` cell declares: warned of and passed anyway, as ``mlws run
+        submit`` does (:func:`~jupyter_mlws.notebooks.parameters.parameter_warnings`)."""
+        from ..notebooks.document import load_notebook
+        from ..notebooks.parameters import parameter_warnings
+
+        out = []
+        for name, values in step_parameters.items():
+            step = pipeline.step(name)
+            given = {k: v for k, v in values.items() if k not in step.parameters}
+            if step.kind == "notebook" and given:
+                nb = load_notebook(project / step.path, step.path)
+                out += [f"step {name!r}: {w}" for w in parameter_warnings(nb, given, step.path)]
+        return out
 
     def _check_file(self, step: Step, project: Path, snapshot: set[str]) -> None:
         """The step's file exists in the project and its snapshot: NotFound / InvalidInput."""
@@ -431,11 +455,27 @@ class PipelineService:
         nb = nbformat.reads(self.blobs.read_bytes(snapshot[step.path]).decode(), as_version=4)
         return resolve(nb.metadata, None, step.path).name
 
-    def environment_hash(self, kernel: str | None) -> str:
-        """The spec hash of the environment a step runs in: kernel ``kernel``'s (a notebook),
-        or this interpreter's (a script, which the executor runs with it)."""
+    def environment_spec(self, kernel: str | None):
+        """The spec of the environment a step runs in (its hash is the key's ``environment``):
+        kernel ``kernel``'s (a notebook), or this interpreter's (a script, which the executor
+        runs with it)."""
         envs = self._environments()
-        return (envs.of_kernel(kernel) if kernel else envs.current()).hash
+        return envs.of_kernel(kernel) if kernel else envs.current()
+
+    def environment_changes(self, before_run: str | None, spec) -> list[str]:
+        """What changed from the environment run ``before_run`` executed in to ``spec``, an item
+        each (:meth:`~jupyter_mlws.environments.spec.Difference.changes`); [] when that run
+        recorded none (a step reused from a run before environment specs)."""
+        from ..environments.spec import diff
+        from ..errors import MlwsError
+
+        if before_run is None:
+            return []
+        try:
+            before = self._environments().of_run(before_run)
+        except MlwsError:
+            return []
+        return diff(before, spec).changes()
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -486,7 +526,8 @@ class PipelineService:
         ``reused_from`` (the run whose outputs it holds), ``reason`` (why it ran or was reused,
         in words), ``changed`` (what changed in its key: code, parameters, inputs,
         environment; or forced, no earlier run), ``key`` and ``started_at``/``ended_at`` (ms).
-        NotFound for a run that is not a pipeline run.
+        ``warnings``: what the run was warned of when it started (``STEP.NAME`` parameters a
+        notebook step does not declare).  NotFound for a run that is not a pipeline run.
         """
         record = self.runs.get(run_id)
         stored = self.records.get(record.id)
@@ -506,5 +547,7 @@ class PipelineService:
                 "reason": row.reason, "changed": row.changed, "key": row.key,
                 "started_at": row.started_at, "ended_at": row.ended_at})
         return {"run": record.details(), "pipeline": stored["name"],
-                "options": {k: v for k, v in stored["options"].items() if k != "selected"},
+                "options": {k: v for k, v in stored["options"].items()
+                            if k not in ("selected", "warnings")},
+                "warnings": stored["options"].get("warnings", []),
                 "steps": steps, "edges": [list(e) for e in pipeline.edges()]}

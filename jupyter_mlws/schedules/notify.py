@@ -50,8 +50,8 @@ __all__ = ["ScheduleNotices", "check_webhook_url", "notify_run_finished", "outco
 
 log = logging.getLogger(__name__)
 
-#: the run's tags a schedule's run carries (``SCHEDULE`` and ``NOMINAL`` set when it starts)
-SCHEDULE, NOMINAL = "mlws.schedule", "mlws.schedule.nominal"
+#: the run's tags a schedule's run carries (set when it starts; ``TRIGGER``: tick or manual)
+SCHEDULE, NOMINAL, TRIGGER = "mlws.schedule", "mlws.schedule.nominal", "mlws.schedule.trigger"
 #: the notice's tags: when it was recorded (ISO-8601 UTC, ms), whom it tells, what the webhooks did
 NOTIFIED, OWNER = "mlws.schedule.notified", "mlws.schedule.owner"
 WEBHOOKS = "mlws.schedule.webhooks"
@@ -247,10 +247,12 @@ class ScheduleNotices:
 
     def since(self, stamp: str) -> list[dict]:
         """The notices recorded at or after ``stamp``, oldest first: ``[{"run_id", "status",
-        "schedule", "nominal", "owner", "at"}]``."""
+        "schedule", "nominal", "trigger", "owner", "at"}]`` (``trigger``: ``tick``, or
+        ``manual`` for a run started with ``trigger``)."""
         t, r = S.tags, S.runs
         notice = t.alias("notice")
-        others = {key: t.alias(f"t{i}") for i, key in enumerate((OWNER, SCHEDULE, NOMINAL))}
+        others = {key: t.alias(f"t{i}") for i, key in enumerate((OWNER, SCHEDULE, NOMINAL,
+                                                                  TRIGGER))}
         joined = notice.join(r, r.c.pk == notice.c.run_pk)
         for key, alias in others.items():
             joined = joined.outerjoin(alias, and_(alias.c.run_pk == notice.c.run_pk,
@@ -262,8 +264,8 @@ class ScheduleNotices:
         with self.db.read() as conn:
             rows = conn.execute(query).all()
         return [{"run_id": run_id, "status": status, "at": at, "owner": owner or "",
-                 "schedule": schedule or "", "nominal": nominal}
-                for run_id, status, at, owner, schedule, nominal in rows]
+                 "schedule": schedule or "", "nominal": nominal, "trigger": trigger or "tick"}
+                for run_id, status, at, owner, schedule, nominal, trigger in rows]
 
     def watch(self) -> "NoticeWatch":
         """A new watcher of the notices recorded between two polls (the live events')."""

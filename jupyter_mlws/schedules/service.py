@@ -73,7 +73,7 @@ class ScheduleService:
         self._notebooks, self._pipelines, self._compute = notebooks, pipelines, compute
         self.allow_private = allow_private
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._words: dict[str, str] = {}
+        self._words: dict[tuple[str, bool], str] = {}
 
     # -- who may ----------------------------------------------------------------------------
 
@@ -97,7 +97,9 @@ class ScheduleService:
                notify: Iterable = (), user: str | None = None, check_actor: bool = True,
                shown: str | None = None) -> dict:
         """Create schedule ``name``: run ``notebook`` (or ``pipeline``, a pipeline.yaml) on
-        ``cron``; return it (:meth:`get`).
+        ``cron``; return it (:meth:`get`) with ``warnings``: what looked wrong but did not stop
+        it (a parameter the notebook, or a pipeline's notebook step, does not declare in its
+        ``parameters`` cell: passed anyway, as ``mlws run submit`` does).
 
         Parameters
         ----------
@@ -150,19 +152,21 @@ class ScheduleService:
                                 params=params, compute=compute, secrets=secrets,
                                 catch_up=catch_up, retries=retries, notify=notify, kind=kind)
         self.records.check_free(name)  # before the file is read
-        values.update(self._snapshot(kind, path, shown, values, user, check_actor))
+        snapshot, warnings = self._snapshot(kind, path, shown, values, user, check_actor)
+        values.update(snapshot)
         now = R.now_ms()
-        return self._describe(self.records.insert({
+        return {**self._describe(self.records.insert({
             **values, "id": R.new_run_id(), "name": name, "owner": user, "paused": False,
-            "created_at": now, "updated_at": now, "since_at": now}), full=True)
+            "created_at": now, "updated_at": now, "since_at": now}), full=True),
+            "warnings": warnings}
 
     def update(self, name: str, *, user: str | None = None, check_actor: bool = True,
                shown: str | None = None, **fields) -> dict:
         """Change schedule ``name``'s fields (those of :meth:`create`, and ``paused``); return
-        it.  Giving ``notebook`` or ``pipeline`` takes a new snapshot (the same file too: the
-        way to run its edits).  A new cron or zone counts its ticks from now.  Raises as
-        :meth:`create` (nothing is changed), NotFound, PermissionDenied (not its owner or a
-        workspace owner)."""
+        it, with ``warnings`` as :meth:`create`.  Giving ``notebook`` or ``pipeline`` takes a new
+        snapshot (the same file too: the way to run its edits).  A new cron or zone counts its
+        ticks from now.  Raises as :meth:`create` (nothing is changed), NotFound,
+        PermissionDenied (not its owner or a workspace owner)."""
         unknown = set(fields) - set(FIELDS)
         if unknown:
             raise InvalidInput(f"a schedule has no field {sorted(unknown)[0]!r}: change "
@@ -183,13 +187,16 @@ class ScheduleService:
         if (values["cron"], values["tz"]) != (row["cron"], row["tz"]) \
                 or (row["paused"] and values.get("paused") is False):
             values["since_at"] = now  # no catch-up for ticks before the change, or the pause
+        warnings: list[str] = []
         if fields.get("notebook") is not None or fields.get("pipeline") is not None:
             kind, path, shown = self._source(fields.get("notebook"), fields.get("pipeline"), shown)
-            values.update(self._snapshot(kind, path, shown, values, row["owner"], check_actor))
+            snapshot, warnings = self._snapshot(kind, path, shown, values, row["owner"],
+                                                check_actor)
+            values.update(snapshot)
         elif set(given) & {"params", "compute", "secrets"}:  # a pause needs no target
-            self._check_runs(row["kind"], values, row["owner"], check_actor, row)
-        return self._describe(self.records.update(row["id"], {**values, "updated_at": now}),
-                              full=True)
+            warnings = self._check_runs(row["kind"], values, row["owner"], check_actor, row)
+        return {**self._describe(self.records.update(row["id"], {**values, "updated_at": now}),
+                                 full=True), "warnings": warnings}
 
     def pause(self, name: str, *, user: str | None = None, check_actor: bool = True) -> dict:
         """Pause schedule ``name``: no tick runs until :meth:`resume` (a retry waits too)."""
@@ -241,32 +248,39 @@ class ScheduleService:
                                                                           self.allow_private())}
 
     def _snapshot(self, kind: str, path: Path, shown: str, values: dict, owner: str,
-                  check_actor: bool) -> dict:
-        """The file checked as a run would take it, and kept: ``source, source_path, entry,
-        snapshot, snapshot_at, experiment, kind``."""
+                  check_actor: bool) -> tuple[dict, list[str]]:
+        """The file checked as a run would take it, and kept: ``({source, source_path, entry,
+        snapshot, snapshot_at, experiment, kind}, what to warn of)``: parameters the notebook
+        (a pipeline's notebook step) does not declare, passed anyway as ``run submit`` does."""
         project = path.parent
         if kind == "notebook":
             from ..notebooks.document import load_notebook
             from ..notebooks.kernels import resolve
+            from ..notebooks.parameters import parameter_warnings
 
-            resolve(load_notebook(path, shown).metadata, None, shown)
+            nb = load_notebook(path, shown)
+            resolve(nb.metadata, None, shown)
+            warnings = parameter_warnings(nb, values["params"], shown)
             files, experiment = [path.name], path.stem
         else:
             from ..pipelines.definition import load
 
             pipeline = load(path.read_bytes(), default_name=path.stem, shown=shown)
-            self._pipelines().check(pipeline, project_dir=project, parameters=values["params"],
-                                    compute=values["compute"])
+            warnings = self._pipelines().check(pipeline, project_dir=project,
+                                               parameters=values["params"],
+                                               compute=values["compute"])
             files, experiment = [path.name, *(s.path for s in pipeline.steps)], pipeline.name
         self._check_runs(kind, values, owner, check_actor)
         snapshot = {rel: self.blobs.put_file(project / rel)[0] for rel in dict.fromkeys(files)}
         return {"kind": kind, "source": shown, "source_path": str(path), "entry": path.name,
-                "snapshot": snapshot, "snapshot_at": R.now_ms(), "experiment": experiment}
+                "snapshot": snapshot, "snapshot_at": R.now_ms(), "experiment": experiment}, warnings
 
     def _check_runs(self, kind: str, values: dict, owner: str, check_actor: bool,
-                    row: dict | None = None) -> None:
+                    row: dict | None = None) -> list[str]:
         """What each run is given: the compute target exists, the owner may give the secrets
-        (a pipeline takes none), a pipeline's parameters are its own."""
+        (a pipeline takes none), a pipeline's parameters are its own.  With ``row`` (new
+        parameters, the snapshot kept), what to warn of: parameters its snapshot does not
+        declare."""
         if kind == "pipeline" and values["secrets"]:
             raise InvalidInput("a pipeline schedule's runs take no secrets: give them to a "
                                "notebook schedule, or as a compute target's default secrets")
@@ -279,27 +293,40 @@ class ScheduleService:
 
             pipeline = load(self.blobs.read_bytes(row["snapshot"][row["entry"]]),
                             default_name=Path(row["entry"]).stem, shown=row["source"])
-            self._pipelines().check(pipeline, project_dir=Path(row["source_path"]).parent,
-                                    parameters=values["params"], compute=values["compute"])
+            return self._pipelines().check(pipeline, project_dir=Path(row["source_path"]).parent,
+                                           parameters=values["params"], compute=values["compute"])
+        if row is not None and values["params"] != row["params"]:
+            import nbformat
+
+            from ..notebooks.parameters import parameter_warnings
+
+            nb = nbformat.reads(self.blobs.read_bytes(row["snapshot"][row["entry"]]).decode(),
+                                as_version=4)
+            return parameter_warnings(nb, values["params"], row["source"])
+        return []
 
     # -- reading ------------------------------------------------------------------------------
 
-    def get(self, name: str, *, user: str | None = None, check_actor: bool = True) -> dict:
+    def get(self, name: str, *, user: str | None = None, check_actor: bool = True,
+            hour12: bool = False) -> dict:
         """Schedule ``name`` as every face shows it: ``name, kind, source, cron, tz,
         description`` (the cron in words), ``next`` (the next 5 fire times, ISO 8601 with the
         zone's offset; [] while paused), ``params, compute, secrets, catch_up, retries,
         notify`` (URLs with their path and query hidden), ``paused, owner, created, updated,
         snapshot_at`` (ms), ``source_state`` (``unchanged``, ``changed``: edited since its
         snapshot, which is what runs; ``missing``: its runs fail) and ``last_runs`` (the newest
-        5, as :meth:`runs`).  NotFound."""
+        5, as :meth:`runs`).  ``hour12``: the description on a 12-hour clock (``At 06:00
+        AM``).  NotFound."""
         self._role(user, "read", check_actor)
-        return self._describe(self.records.get(spec.check_name(name)), full=True)
+        return self._describe(self.records.get(spec.check_name(name)), full=True, hour12=hour12)
 
-    def list(self, *, user: str | None = None, check_actor: bool = True) -> list[dict]:
+    def list(self, *, user: str | None = None, check_actor: bool = True,
+             hour12: bool = False) -> list[dict]:
         """Every schedule by name, as :meth:`get` without ``source_state``."""
         self._role(user, "read", check_actor)
         last = self.records.last_runs(LAST_RUNS)
-        return [self._describe(row, last=last.get(row["id"], [])) for row in self.records.list()]
+        return [self._describe(row, last=last.get(row["id"], []), hour12=hour12)
+                for row in self.records.list()]
 
     def runs(self, name: str, limit: int = 20, *, user: str | None = None,
              check_actor: bool = True) -> list[dict]:
@@ -309,34 +336,38 @@ class ScheduleService:
         zone; a trigger's time), ``ticks`` (the ticks it stands for, after downtime more than
         one: the newest 100) and ``tick_count``, ``trigger`` (tick or manual), ``attempt`` (0,
         then 1.. for retries) and ``retry_of`` (the run retried), ``started``/``ended`` (ms),
-        ``error``.  NotFound."""
+        ``error``, ``held`` (a waiting retry of a paused schedule: it starts once the schedule
+        resumes, whatever ``due`` says).  NotFound."""
         self._role(user, "read", check_actor)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise InvalidInput(f"limit is an integer from 1 to 1000, got {limit!r}")
         row = self.records.get(spec.check_name(name))
-        return [run_view(link, row["tz"]) for link in self.records.runs(row["id"], limit)]
+        return [run_view(link, row["tz"], row["paused"])
+                for link in self.records.runs(row["id"], limit)]
 
-    def preview(self, cron: str, tz: str | None = None, n: int = spec.NEXT_SHOWN) -> dict:
+    def preview(self, cron: str, tz: str | None = None, n: int = spec.NEXT_SHOWN, *,
+                hour12: bool = False) -> dict:
         """``{"description": the cron in words, "next": [the next n fire times, ISO 8601]}``
-        (n 1 to 100); raises the InvalidInput :meth:`create` would for a bad cron or zone."""
+        (n 1 to 100; ``hour12``: the words on a 12-hour clock); raises the InvalidInput
+        :meth:`create` would for a bad cron or zone."""
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100:
             raise InvalidInput(f"n is an integer from 1 to 100, got {n!r}")
         schedule = spec.cron_schedule(cron, spec.local_zone() if tz is None else tz)
-        return {"description": self._description(schedule),
+        return {"description": self._description(schedule, hour12),
                 "next": spec.next_fires(schedule, self.clock(), n)}
 
-    def _description(self, schedule) -> str:
-        expr = schedule.entries[0].cron.expr
-        if expr not in self._words:
-            self._words[expr] = spec.describe(schedule)
-        return self._words[expr]
+    def _description(self, schedule, hour12: bool = False) -> str:
+        key = (schedule.entries[0].cron.expr, hour12)
+        if key not in self._words:
+            self._words[key] = spec.describe(schedule, hour12)
+        return self._words[key]
 
     def _describe(self, row: dict, *, last: list[dict] | None = None, full: bool = False,
-                  secret_urls: bool = False) -> dict:
+                  secret_urls: bool = False, hour12: bool = False) -> dict:
         schedule = self.runner.schedule_of(row["cron"], row["tz"])
         out = {"name": row["name"], "kind": row["kind"], "source": row["source"],
                "cron": row["cron"], "tz": row["tz"],
-               "description": self._description(schedule) if schedule else row["cron"],
+               "description": self._description(schedule, hour12) if schedule else row["cron"],
                "next": [] if row["paused"] or schedule is None
                else spec.next_fires(schedule, self.clock()),
                "params": row["params"], "compute": row["compute"], "secrets": row["secrets"],
@@ -349,7 +380,7 @@ class ScheduleService:
         if full:
             out["source_state"] = self._source_state(row)
             last = self.records.runs(row["id"], LAST_RUNS)
-        out["last_runs"] = [run_view(link, row["tz"]) for link in last or []]
+        out["last_runs"] = [run_view(link, row["tz"], row["paused"]) for link in last or []]
         return out
 
     def _source_state(self, row: dict) -> str:
@@ -381,11 +412,12 @@ class ScheduleService:
         self.runner.start(recorded)
         link = next(link for link in self.records.runs(row["id"], 50)
                     if link["run_id"] == recorded["run_id"])
-        return run_view(link, row["tz"])
+        return run_view(link, row["tz"], row["paused"])
 
 
-def run_view(link: dict, tz: str) -> dict:
-    """A schedule's run as the faces show it (see :meth:`ScheduleService.runs`)."""
+def run_view(link: dict, tz: str, paused: bool = False) -> dict:
+    """A schedule's run as the faces show it (see :meth:`ScheduleService.runs`); ``paused``:
+    its schedule is, so a waiting retry is ``held`` (it starts once the schedule resumes)."""
     where = zone(tz)
     waiting = link["run_id"] is None
     return {"id": link["run_id"], "status": "waiting" if waiting else link["status"],
@@ -396,7 +428,8 @@ def run_view(link: dict, tz: str) -> dict:
             "started": None if waiting else link["start_time"],
             "ended": None if waiting else link["end_time"],
             "error": None if waiting else link["error"],
-            "due": spec.iso(from_ms(link["due_at"]), where) if waiting else None}
+            "due": spec.iso(from_ms(link["due_at"]), where) if waiting else None,
+            "held": waiting and bool(paused)}
 
 
 def _flag(value: object) -> bool:

@@ -78,9 +78,10 @@ def cron_schedule(expr: object, tz: object) -> Schedule:
     return Schedule((Entry(ACTION, Cron(expr, tz)),), tz)
 
 
-def describe(schedule: Schedule) -> str:
-    """The schedule's cron in words, e.g. ``At 06:00, Monday through Friday``
-    (cron-descriptor)."""
+def describe(schedule: Schedule, hour12: bool = False) -> str:
+    """The schedule's cron in words, e.g. ``At 06:00, Monday through Friday`` (cron-descriptor);
+    ``hour12``: on a 12-hour clock (``At 06:00 AM``), as a reader whose locale reads times so
+    sees the fire times."""
     try:
         from cron_descriptor import Options, get_description
     except ModuleNotFoundError:
@@ -88,7 +89,7 @@ def describe(schedule: Schedule) -> str:
 
         raise missing_dependency("cron-descriptor", "cron") from None
     options = Options()
-    options.use_24hour_time_format = True
+    options.use_24hour_time_format = not hour12
     options.verbose = False
     cron = schedule.entries[0].cron
     try:

@@ -380,23 +380,27 @@ _SCHEDULE_FIELDS = {
     "secrets": _SECRET_SPECS, "catch_up": {"type": "string", "maxLength": 16,
                                            "description": "latest (default), skip or all:N"},
     "retries": {"type": "integer", "minimum": 0, "maximum": 10}, "notify": _WEBHOOKS}
+_HOUR12 = _param("hour12", "query", "true: the cron in words on a 12-hour clock (At 06:00 AM), "
+                 "as the reader's locale shows times", "boolean")
 #: schedules (``mlws schedule ...``): notebooks and pipelines run on a cron
 SCHEDULE_PATHS = {
     "/schedules": {
         "get": _op("Every schedule: its cron in words, next 5 fire times, settings and last runs",
-                   "schedules", "ScheduleList"),
+                   "schedules", "ScheduleList", params=[_HOUR12]),
         "post": _op("Create a schedule (contributors; it is theirs): 400 names a bad cron, zone, "
-                    "file or name and nothing is stored; 409 when the name is taken", "schedules",
-                    "Schedule", body="ScheduleCreation", status="201"),
+                    "file or name and nothing is stored; 409 when the name is taken; 201 with "
+                    "warnings (parameters its notebook does not declare, passed anyway)",
+                    "schedules", "Schedule", body="ScheduleCreation", status="201"),
     },
     "/schedules-preview": {"get": _op(
         "A cron in words and its next fire times, or 400 saying what is wrong", "schedules",
         params=[_param("cron", "query", "The cron expression"),
                 _param("tz", "query", "IANA zone (default: the server's)"),
-                _param("n", "query", "How many fire times (1 to 100, default 5)", "integer")])},
+                _param("n", "query", "How many fire times (1 to 100, default 5)", "integer"),
+                _HOUR12])},
     "/schedules/{schedule}": {
         "get": _op("A schedule, with source_state (unchanged, changed, missing)", "schedules",
-                   "Schedule", params=[SCHEDULE]),
+                   "Schedule", params=[SCHEDULE, _HOUR12]),
         "patch": _op("Change a schedule (its owner or a workspace owner): any create field, and "
                      "paused; notebook/pipeline takes a new snapshot", "schedules", "Schedule",
                      params=[SCHEDULE], body="ScheduleUpdate"),

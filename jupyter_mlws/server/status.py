@@ -39,7 +39,7 @@ SCHEMA_FILES = ("run-status", "run-metrics", "run-logs", "endpoint-health", "mod
 #: the schema files in ``events/`` of the events one user's streams get (:class:`PersonalEvents`)
 PERSONAL_SCHEMA_FILES = ("schedule-run",)
 #: what a ``schedule-run`` event tells of a notice
-SCHEDULE_RUN_FIELDS = ("schedule", "run_id", "status", "nominal")
+SCHEDULE_RUN_FIELDS = ("schedule", "run_id", "status", "nominal", "trigger")
 
 
 def register_schemas(event_logger) -> None:

@@ -1,6 +1,7 @@
 /**
  * A schedule's run, told: the server's `schedule-run` event (sent to the schedule's owner only)
- * becomes a JupyterLab notification "Schedule NAME: run RUN failed (fire time …)": an error when
+ * becomes a JupyterLab notification "Schedule NAME: run RUN failed (fire time …)" ("(started with
+ * Trigger now, …)" for a run started by hand): an error when
  * it failed, success when it completed, information otherwise, with the action "Open run".
  * Shown once per run and status however often the event comes.
  */
@@ -26,7 +27,9 @@ function isScheduleRun(event: Event.Emission): event is Event.Emission & ISchedu
 
 /** The notification's text. */
 export function scheduleRunText(event: IScheduleRunEvent): string {
-  const nominal = event.nominal ? ` (fire time ${localTime(event.nominal)})` : '';
+  const when = event.nominal ? localTime(event.nominal) : '';
+  const nominal =
+    event.trigger === 'manual' ? ` (started with Trigger now${when ? `, ${when}` : ''})` : when ? ` (fire time ${when})` : '';
   return `Schedule ${event.schedule}: run ${event.run_id.slice(0, 8)} ${event.status}${nominal}`;
 }
 

@@ -145,4 +145,5 @@ async def test_a_scheduled_runs_end_reaches_every_stream_of_a_personal_server(su
     for events in (first, second):
         got = await _next_event(events, run.id, schema=SCHEDULE_RUN)
         assert got == {"schema_id": SCHEDULE_RUN, "schedule": "nightly", "run_id": run.id,
-                       "status": "failed", "nominal": "2025-03-31T06:00:00+02:00"}
+                       "status": "failed", "nominal": "2025-03-31T06:00:00+02:00",
+                       "trigger": "tick"}

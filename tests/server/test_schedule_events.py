@@ -63,7 +63,7 @@ async def test_a_scheduled_runs_end_reaches_its_owner_alone(subscribe, team, mlw
     assert await asyncio.to_thread(notify_run_finished, mlws_ws, schedule, {"id": run.id}) is None
     got = (await _until(owner_of_schedule, SCHEDULE_RUN, run_id=run.id))[-1]
     assert got == {"schema_id": SCHEDULE_RUN, "schedule": "nightly", "run_id": run.id,
-                   "status": "failed", "nominal": NOMINAL}
+                   "status": "failed", "nominal": NOMINAL, "trigger": "tick"}
     # a run started afterwards: its status event reaches every reader, later than the notice
     marker = mlws_ws.experiment("other").start_run(snapshot=False, outputs=None)
     for socket in (workspace_owner, reader):

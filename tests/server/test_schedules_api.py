@@ -34,6 +34,7 @@ async def test_schedules_over_rest_with_roles(api, team, mlws_ws, jp_root_dir):
     assert made["owner"] == CONTRIBUTOR and made["source"] == "reports/daily.ipynb"
     assert made["description"] == "At 06:00, Monday through Friday" and len(made["next"]) == 5
     assert made["notify"] == [{"url": "https://93.184.215.14/…", "on": ["failure"]}]
+    assert made["warnings"] == []  # x is declared
     assert str(jp_root_dir) not in r.raw.decode() and "s3cr3t" not in r.raw.decode()
     assert (await api("POST", "schedules", body=body, user=CONTRIBUTOR)).code == 409
     listed = await api("GET", "schedules", user=READER)
@@ -115,3 +116,23 @@ async def test_the_live_preview(api, team):
     assert r.code == 400 and "unknown time zone" in r.json["message"]
     assert (await api("GET", "schedules-preview", params={"cron": "0 6 * * *"}, user=NOBODY)).code == 403
     assert json.loads(json.dumps(r.json))["reason"] == "invalid_input"
+    r = await api("GET", "schedules-preview", params={"cron": "0 18 * * *", "tz": "UTC",
+                                                      "hour12": "true"}, user=READER)
+    assert r.code == 200 and r.json["description"] == "At 06:00 PM"
+
+
+async def test_undeclared_parameters_are_warned_of_and_an_unknown_step_refused(api, team, mlws_ws,
+                                                                             jp_root_dir):
+    notebook(jp_root_dir / "nb.ipynb")
+    r = await api("POST", "schedules", body={"name": "nb", "notebook": "nb.ipynb", "cron": "@daily",
+                                             "params": {"undeclared": 1}}, user=OWNER)
+    assert r.code == 201 and r.json["warnings"] == [
+        "nb.ipynb does not declare parameter 'undeclared' in its 'parameters' cell (its "
+        "parameters: x; passed anyway)"]
+    notebook(jp_root_dir / "p" / "train.ipynb")
+    (jp_root_dir / "p" / "pipeline.yaml").write_text(
+        "name: pipe\nsteps:\n  - {name: train, notebook: train.ipynb}\n")
+    r = await api("POST", "schedules", body={"name": "pipe", "pipeline": "p/pipeline.yaml",
+                                             "cron": "@daily", "params": {"nope.x": 1}}, user=OWNER)
+    assert r.code == 400 and "has no step 'nope': its steps are train" in r.json["message"]
+    assert (await api("GET", "schedules", "pipe", user=OWNER)).code == 404

@@ -89,6 +89,10 @@ def test_a_pipeline_runs_graph_follows_it_live_and_opens_its_steps(page, lab, pi
         assert box(page, name).get_attribute("data-state") == "reused"
         assert box(page, name).locator(".mlws-StepWhy").inner_text() == "unchanged: reused"
     assert box(page, "train").locator(".mlws-StepWhy").inner_text() == "parameters changed"
+    # its label says the state once ("reused: reused: ..." read a newcomer's screen reader)
+    label = box(page, "prep").get_attribute("aria-label")
+    assert label == f"Step prep (script), {steps['prep']['reason']}. Opens its run.", label
+    assert steps["prep"]["reason"].startswith("reused: ")
     assert box(page, "report").locator(".mlws-StepWhy").inner_text() == "inputs changed"
     row = page.locator("#jp-main-dock-panel .mlws-PipelineStepRow[data-step='train']")
     assert steps["train"]["reason"] in row.inner_text() and "parameters changed (sleep, x)" in row.inner_text()
@@ -154,3 +158,27 @@ def test_the_pipelines_page_lists_runs_and_draws_the_one_chosen(page, lab, pipel
     page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / "pipeline-graph-dark.png"))
     palette(page, "JupyterLab Light")
+
+
+def test_a_failed_pipeline_runs_traceback_keeps_its_lines(page, lab):
+    """A scheduled pipeline run that failed showed its traceback as one paragraph: preformatted,
+    its lines kept, in the code font and the theme's colours, scrolling when long."""
+    from jupyter_mlws import Workspace
+
+    folder = lab["root"] / "broken-pipe"
+    folder.mkdir()
+    (folder / "bad.py").write_text("def load():\n    raise ValueError('the data is not there')\n\nload()\n")
+    (folder / "pipeline.yaml").write_text("name: broken-pipe\nsteps:\n  - {name: bad, script: bad.py}\n")
+    with Workspace.open(lab["root"]) as ws:
+        run_id = ws.pipelines.run(folder / "pipeline.yaml", wait=True)
+        error = ws.get_run(run_id).record.error
+    assert "Traceback" in error and error.count("\n") > 3
+    open_page(page, lab, {"kind": "run", "id": run_id})
+    shown = page.locator("#jp-main-dock-panel .mlws-PipelineError")
+    shown.wait_for()
+    assert shown.evaluate("e => e.tagName") == "PRE"
+    assert shown.inner_text().strip() == error.strip()
+    style = shown.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.whiteSpace, s.fontFamily, s.overflowY]; }")
+    assert style[0] == "pre-wrap" and "mono" in style[1].lower() and style[2] == "auto", style
+    page.screenshot(path=str(SCREENSHOTS / "pipeline-failure.png"))

@@ -44,9 +44,17 @@ def schedules(lab):
         lab_api(lab, "DELETE", f"schedules/{name}")
 
 
-def in_browser_zone(iso: str) -> str:
-    """A fire time as the page writes it in the browser's zone, without the zone's name."""
-    return datetime.fromisoformat(iso).astimezone(ZoneInfo(BROWSER_ZONE)).strftime("%a %Y-%m-%d %H:%M")
+def in_browser_zone(iso: str, hour12: bool = False) -> str:
+    """A fire time as the page writes it in the browser's zone, without the zone's name: on the
+    clock the browser's locale reads (``06:00 AM`` or ``06:00``)."""
+    clock = "%I:%M %p" if hour12 else "%H:%M"
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(BROWSER_ZONE)).strftime(f"%a %Y-%m-%d {clock}")
+
+
+def hour12(page) -> bool:
+    """Whether the browser's locale reads times on 12 hours (what the page follows)."""
+    return page.evaluate("['h11', 'h12'].includes(new Intl.DateTimeFormat(undefined, {hour: 'numeric'})"
+                         ".resolvedOptions().hourCycle)")
 
 
 def open_schedules(page, lab):
@@ -66,13 +74,13 @@ def preview(lab, cron: str, tz: str):
     return lab_api(lab, "GET", "schedules-preview?" + urllib.parse.urlencode({"cron": cron, "tz": tz}))
 
 
-def assert_times(times, isos: list[str]) -> None:
+def assert_times(times, isos: list[str], twelve: bool) -> None:
     """The listed times are `isos` in the browser's zone, each with its zone's name."""
     texts = times.all_inner_texts()
     assert len(texts) == len(isos) == 5, texts
     for text, iso in zip(texts, isos):
-        assert text.startswith(in_browser_zone(iso) + " "), (text, iso)
-        assert text.split(" ")[3].startswith(("CET", "CEST", "GMT+1", "GMT+2")), text
+        assert text.startswith(in_browser_zone(iso, twelve) + " "), (text, iso)
+        assert text.split(" ")[4 if twelve else 3].startswith(("CET", "CEST", "GMT+1", "GMT+2")), text
 
 
 def test_create_preview_trigger_pause_delete(page, lab, schedules):
@@ -96,10 +104,21 @@ def test_create_preview_trigger_pause_delete(page, lab, schedules):
     cron.fill("0 6 * * 1-5")
     status, expected = preview(lab, "0 6 * * 1-5", "America/New_York")
     assert status == 200, expected
+    # the words on the clock the fire times are written on (the browser's locale's)
+    twelve = hour12(page)
+    status, on_clock = lab_api(lab, "GET", "schedules-preview?" + urllib.parse.urlencode(
+        {"cron": "0 6 * * 1-5", "tz": "America/New_York", "hour12": str(twelve).lower()}))
+    assert on_clock["description"] == ("At 06:00 AM, Monday through Friday" if twelve else
+                                       "At 06:00, Monday through Friday")
     words = view.locator(".mlws-CronPreview .mlws-CronWords")
-    words.filter(has_text=expected["description"]).wait_for()
-    assert_times(view.locator(".mlws-CronPreview .mlws-FireTimes li"), expected["next"])
-    assert in_browser_zone(expected["next"][0]).endswith("12:00")  # 06:00 in New York
+    words.filter(has_text=on_clock["description"]).wait_for()
+    assert_times(view.locator(".mlws-CronPreview .mlws-FireTimes li"), expected["next"], twelve)
+    assert in_browser_zone(expected["next"][0], twelve).endswith("12:00 PM" if twelve else "12:00")
+    # the placeholder of the cron field shows whole (it was cut)
+    assert cron.evaluate("""e => { const c = document.createElement('canvas').getContext('2d');
+        const s = getComputedStyle(e); c.font = `${s.fontSize} ${s.fontFamily}`;
+        const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+        return c.measureText(e.placeholder).width <= room; }""")
 
     # a refusal shows in the form, verbatim (a missing notebook, a webhook that is not http);
     # nothing is created
@@ -126,10 +145,10 @@ def test_create_preview_trigger_pause_delete(page, lab, schedules):
     view.locator(".mlws-NewScheduleForm").wait_for(state="detached")
     row = view.locator(".mlws-ScheduleRow[data-schedule='nightly']")
     row.wait_for()
-    created = lab_api(lab, "GET", "schedules/nightly")[1]
+    created = lab_api(lab, "GET", f"schedules/nightly?hour12={str(twelve).lower()}")[1]
     assert created["params"] == {"lr": 0.5} and created["tz"] == "America/New_York"
     assert row.locator(".mlws-CronWords").inner_text() == created["description"]
-    assert_times(row.locator(".mlws-FireTimes li"), created["next"])
+    assert_times(row.locator(".mlws-FireTimes li"), created["next"], twelve)
     assert row.locator(".mlws-ScheduleState").inner_text() == "active"
     assert "no runs yet" in row.inner_text()
 
@@ -151,7 +170,8 @@ def test_create_preview_trigger_pause_delete(page, lab, schedules):
     quarter = view.locator(".mlws-ScheduleRow[data-schedule='quarter-hourly']")
     quarter.locator(".mlws-PauseSchedule").click()
     view.locator(".mlws-ScheduleRow[data-schedule='quarter-hourly'][data-paused='true']").wait_for()
-    assert "paused: none" in quarter.inner_text() and quarter.locator(".mlws-ScheduleState").inner_text() == "paused"
+    assert "none while paused" in quarter.inner_text()
+    assert quarter.locator(".mlws-ScheduleState").inner_text() == "paused"
     assert lab_api(lab, "GET", "schedules/quarter-hourly")[1]["paused"] is True
     # its details: what runs is the snapshot, and the file is unchanged since
     row.locator(".mlws-ToggleDetails").click()
@@ -185,10 +205,14 @@ def test_create_preview_trigger_pause_delete(page, lab, schedules):
     page.keyboard.press("Escape")
     page.locator(".jp-Dialog").wait_for(state="detached")
     assert lab_api(lab, "GET", "schedules/quarter-hourly")[0] == 200
+    page.wait_for_timeout(300)  # the dialog gave the focus back to Delete, at the row's right end
+    widget = view.locator("xpath=ancestor::*[contains(@class, 'mlws-SchedulesWidget')]")
+    assert widget.evaluate("e => e.scrollLeft") == 0  # the page did not stay scrolled sideways
     quarter.locator(".mlws-DeleteSchedule").click()
     page.locator(".jp-Dialog .jp-mod-warn").click()
     quarter.wait_for(state="detached")
     assert lab_api(lab, "GET", "schedules/quarter-hourly")[0] == 404
+    assert widget.evaluate("e => e.scrollLeft") == 0
 
     # the last run opens its page
     done.click()
@@ -217,6 +241,12 @@ def test_a_schedule_run_event_is_a_notification_that_opens_the_run(page, lab):
     publish(lab, {"schedule": "nightly", "run_id": run_id, "status": "completed", "nominal": None})
     ok = page.locator(".Toastify__toast", has_text=f"Schedule nightly: run {run_id[:8]} completed")
     ok.wait_for()
+    # a run started with Trigger now is not said to be for a fire time
+    publish(lab, {"schedule": "nightly", "run_id": run_id, "status": "canceled",
+                  "nominal": "2025-06-02T06:00:00-04:00", "trigger": "manual"})
+    manual = page.locator(".Toastify__toast", has_text=f"Schedule nightly: run {run_id[:8]} canceled")
+    manual.wait_for()
+    assert "(started with Trigger now, " in manual.inner_text() and "fire time" not in manual.inner_text()
     assert "Toastify__toast--error" not in ok.get_attribute("class")
     assert failed.count() == 1
     page.wait_for_timeout(1000)  # the toasts' entering animation, for the picture only

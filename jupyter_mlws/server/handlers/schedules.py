@@ -35,13 +35,15 @@ class ScheduleBase(MlwsHandler):
 
 
 class SchedulesHandler(ScheduleBase):
-    """GET: every schedule; POST: create one (201)."""
+    """GET: every schedule (``?hour12=true``: the cron in words on a 12-hour clock); POST:
+    create one (201, with ``warnings``)."""
 
     @web.authenticated
     @authorized
     async def get(self):
         ws = await self.ws()
-        self.reply({"schedules": await self.call(ws.schedules.list, **self.who())})
+        self.reply({"schedules": await self.call(ws.schedules.list, **self.who(),
+                                                 hour12=self.bool_arg("hour12"))})
 
     @web.authenticated
     @authorized
@@ -59,7 +61,8 @@ class ScheduleHandler(ScheduleBase):
     @authorized
     async def get(self, schedule):
         ws = await self.ws()
-        self.reply(await self.call(ws.schedules.get, schedule, **self.who()))
+        self.reply(await self.call(ws.schedules.get, schedule, **self.who(),
+                                   hour12=self.bool_arg("hour12")))
 
     @web.authenticated
     @authorized
@@ -100,7 +103,8 @@ class ScheduleRunsHandler(ScheduleBase):
 
 
 class SchedulePreviewHandler(ScheduleBase):
-    """GET ``?cron=..&tz=..``: ``{"description", "next"}``, or 400 saying what is wrong."""
+    """GET ``?cron=..&tz=..[&hour12=true]``: ``{"description", "next"}``, or 400 saying what is
+    wrong."""
 
     @web.authenticated
     @authorized
@@ -109,7 +113,8 @@ class SchedulePreviewHandler(ScheduleBase):
         tz = self.get_query_argument("tz", None) or None
         n = self.int_arg("n", 5, 1, 100)
         ws = await self.ws()
-        self.reply(await self.call(ws.schedules.preview, cron, tz, n))
+        self.reply(await self.call(ws.schedules.preview, cron, tz, n,
+                                   hour12=self.bool_arg("hour12")))
 
 
 #: (route template under mlws/api, handler)

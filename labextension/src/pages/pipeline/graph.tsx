@@ -80,8 +80,11 @@ function stepDuration(step: IPipelineStep): string {
 /** What a step's box says to a screen reader (and its tooltip, with the whole reason). */
 export function stepSummary(step: IPipelineStep): string {
   const why = step.reason || shortWhy(step);
+  const label = stateLabel(step);
   const opens = step.run_id ? 'Opens its run.' : 'No run yet.';
-  return `Step ${step.name} (${step.kind}), ${stateLabel(step)}${why ? `: ${why}` : ''}. ${opens}`;
+  // a reason that starts with the state ("reused: ...", "skipped (--only): ...") says it once
+  const state = why.startsWith(label) ? why : `${label}${why ? `: ${why}` : ''}`;
+  return `Step ${step.name} (${step.kind}), ${state}. ${opens}`;
 }
 
 function StepBox(props: { step: IPipelineStep; x: number; y: number; onOpen: (runId: string) => void }): JSX.Element {

@@ -147,7 +147,7 @@ export function PipelineRunBody(props: { model: PipelineRunModel; context: IPage
       </div>
       <ErrorBox message={model.error} />
       {pipeline.run.error && pipeline.run.status !== 'completed' && (
-        <div className="mlws-Note mlws-PipelineError">{String(pipeline.run.error)}</div>
+        <pre className="mlws-PipelineError">{String(pipeline.run.error)}</pre>
       )}
       <PipelineGraph steps={pipeline.steps} edges={pipeline.edges} onOpen={open} />
       <StepsTable pipeline={pipeline} context={context} />

@@ -67,7 +67,7 @@ function Status(props: { model: RunPageModel; context: IPageContext }): JSX.Elem
           {live ? ' so far' : ''}
         </Field>
         <Field label="Source" className="mlws-Source">
-          {run.source_type as string}
+          {(run.source_kind ?? run.source_type) as string}
           {run.source_name ? ` · ${run.source_name}` : ''}
           {run.notebook && (
             <button className="mlws-Link mlws-OpenNotebook" title="Open the notebook this run came from" onClick={() => props.context.openNotebook(run.notebook!)}>

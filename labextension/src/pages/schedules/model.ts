@@ -7,12 +7,14 @@
  * started or ended.
  */
 
+import { Notification } from '@jupyterlab/apputils';
+
 import { ISecret, ITarget } from '../../compute';
 import { ActingModel } from '../../fetching';
 import { errorMessage, query, requestAPI } from '../../request';
 import { Role } from '../../tokens';
 import { canChange, fetchYou } from '../role';
-import { IPreview, ISchedule } from './types';
+import { IPreview, ISchedule, uses12Hours } from './types';
 
 /** What the New schedule form sends (`POST schedules`); fields left empty are left out. */
 export interface INewSchedule {
@@ -27,6 +29,11 @@ export interface INewSchedule {
   catch_up?: string;
   retries?: number;
   notify?: Array<{ url: string; on: string[] }>;
+}
+
+/** `?hour12=true` where the browser's locale reads 12-hour times: the cron in words then reads as the fire times do. */
+function clockQuery(): string {
+  return query({ hour12: uses12Hours() ? 'true' : null });
 }
 
 /** The longest a fire-time timer waits before the list is fetched again anyway (ms). */
@@ -85,7 +92,7 @@ export class SchedulesModel extends ActingModel {
   /** Fetch `name` whole (whether its file changed since its snapshot); a failure leaves the list's fields. */
   async loadDetails(name: string): Promise<void> {
     try {
-      this.full[name] = await requestAPI<ISchedule>(`schedules/${encodeURIComponent(name)}`);
+      this.full[name] = await requestAPI<ISchedule>(`schedules/${encodeURIComponent(name)}${clockQuery()}`);
       this.emit();
     } catch {
       // gone meanwhile, or unreadable: the row says what the list said
@@ -95,7 +102,7 @@ export class SchedulesModel extends ActingModel {
   async refresh(): Promise<void> {
     await this.fetching(async () => {
       const [list, you] = await Promise.all([
-        requestAPI<{ schedules: ISchedule[] }>('schedules'),
+        requestAPI<{ schedules: ISchedule[] }>(`schedules${clockQuery()}`),
         this.role === null ? fetchYou() : Promise.resolve({ user: this.user, role: this.role })
       ]);
       this.schedules = list.schedules;
@@ -144,7 +151,16 @@ export class SchedulesModel extends ActingModel {
   async create(schedule: INewSchedule): Promise<boolean> {
     this.createError = null;
     const ok = await this.act(
-      () => requestAPI<ISchedule>('schedules', { method: 'POST', body: JSON.stringify(schedule) }),
+      async () => {
+        const made = await requestAPI<ISchedule & { warnings?: string[] }>('schedules', {
+          method: 'POST',
+          body: JSON.stringify(schedule)
+        });
+        // what looked wrong but did not stop it (a parameter its notebook does not declare), as `run submit` warns
+        for (const warning of made.warnings ?? []) {
+          Notification.warning(`Schedule ${made.name}: ${warning}`, { autoClose: false });
+        }
+      },
       message => (this.createError = message)
     );
     if (ok) {
@@ -163,7 +179,7 @@ export class SchedulesModel extends ActingModel {
   /** The cron in words and its next fire times, or the server's error (a live preview). */
   async preview(cron: string, tz: string): Promise<IPreview | { error: string }> {
     try {
-      return await requestAPI<IPreview>(`schedules-preview${query({ cron, tz, n: 5 })}`);
+      return await requestAPI<IPreview>(`schedules-preview${query({ cron, tz, n: 5, hour12: uses12Hours() ? 'true' : null })}`);
     } catch (error) {
       return { error: errorMessage(error) };
     }

@@ -23,7 +23,7 @@ import { followEvents } from '../live';
 import { IPageContext, IPageRequest } from '../page';
 import { NewScheduleForm } from './form';
 import { READER_REASON, SchedulesModel } from './model';
-import { fromNow, ISchedule, IScheduleRun, localTime, SCHEDULE_RUN_SCHEMA, shortTime, zoneTime } from './types';
+import { fromNow, ISchedule, IScheduleRun, localTime, SCHEDULE_RUN_SCHEMA, zoneTime } from './types';
 
 /** A run's status as a glyph beside its word (the colour is never the only sign). */
 const RUN_GLYPH: Record<string, string> = { completed: '✓', failed: '✕', running: '●', queued: '○', canceled: '■', killed: '✕', timed_out: '✕' };
@@ -31,7 +31,7 @@ const RUN_GLYPH: Record<string, string> = { completed: '✓', failed: '✕', run
 function NextTimes(props: { schedule: ISchedule }): JSX.Element {
   const { schedule } = props;
   if (schedule.paused) {
-    return <span className="mlws-Muted">paused: none</span>;
+    return <span className="mlws-Muted">none while paused</span>;
   }
   if (schedule.next.length === 0) {
     return <span className="mlws-Muted">none</span>;
@@ -41,7 +41,7 @@ function NextTimes(props: { schedule: ISchedule }): JSX.Element {
       {schedule.next.map((iso, i) => (
         <li key={iso} title={zoneTime(iso, schedule.tz)}>
           {localTime(iso)}
-          {i === 0 && <span className="mlws-Muted mlws-FromNow"> · {fromNow(iso)}</span>}
+          {i === 0 && <span className="mlws-Muted mlws-FromNow">{fromNow(iso)}</span>}
         </li>
       ))}
     </ol>
@@ -52,7 +52,7 @@ function NextTimes(props: { schedule: ISchedule }): JSX.Element {
 function LastRun(props: { run: IScheduleRun; context: IPageContext }): JSX.Element {
   const { run } = props;
   const ticks = run.tick_count ?? run.ticks?.length ?? 1;
-  const when = shortTime(run.nominal ?? run.started);
+  const when = localTime(run.nominal ?? run.started);
   const notes = [
     ticks > 1 ? `×${ticks}` : '',
     run.trigger === 'manual' ? 'manual' : '',
@@ -78,7 +78,11 @@ function LastRun(props: { run: IScheduleRun; context: IPageContext }): JSX.Eleme
           <span aria-hidden="true">○</span> {run.status}
         </span>
         {detail}
-        {run.due && <span className="mlws-Muted"> · starts {shortTime(run.due)}</span>}
+        {run.held ? (
+          <span className="mlws-Muted mlws-RetryHeld"> · held while the schedule is paused (starts once resumed)</span>
+        ) : (
+          run.due && <span className="mlws-Muted"> · starts {localTime(run.due)}</span>
+        )}
       </li>
     );
   }
@@ -119,6 +123,8 @@ async function confirmDelete(model: SchedulesModel, schedule: ISchedule): Promis
     body: 'It starts no more runs. The runs it started are kept, with their tags.',
     buttons: [Dialog.cancelButton({ label: 'Keep it' }), Dialog.warnButton({ label: 'Delete' })]
   });
+  // the dialog gives focus back to the Delete button at the row's right end: the page must not stay scrolled sideways to it
+  window.requestAnimationFrame(() => document.querySelector('.mlws-SchedulesWidget')?.scrollTo({ left: 0 }));
   if (answer.button.accept) {
     await model.remove(schedule.name);
   }

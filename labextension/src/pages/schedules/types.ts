@@ -24,6 +24,8 @@ export interface IScheduleRun {
   error?: string | null;
   /** a waiting retry: when it starts (ISO-8601) */
   due?: string | null;
+  /** a waiting retry of a paused schedule: it starts once the schedule resumes, whatever `due` says */
+  held?: boolean;
 }
 
 /** A webhook: its URL (userinfo and query redacted by the server) and when it is posted. */
@@ -75,6 +77,8 @@ export interface IScheduleRunEvent {
   run_id: string;
   status: string;
   nominal?: string | null;
+  /** `tick` (its cron) or `manual` (Trigger now: `nominal` is when) */
+  trigger?: string;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -87,36 +91,47 @@ function zoneName(date: Date, timeZone?: string): string {
   return part?.value ?? '';
 }
 
-/** A fire time in the browser's local time with its zone: `Mon 2025-06-02 08:00 CEST`; the text itself when it is no time. */
-export function localTime(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) {
-    return iso;
-  }
-  const day = date.toLocaleDateString('en-US', { weekday: 'short' });
-  const when = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
-  return `${day} ${when} ${zoneName(date)}`;
+/** Whether the browser's locale reads clock times on 12 hours (en-US: `06:00 AM`) rather than 24 (en-GB, de: `06:00`):
+ * the fire times and the cron in words (`?hour12=true`) are both written so. */
+export function uses12Hours(): boolean {
+  // hourCycle is in every browser's Intl, not in this TypeScript lib's types
+  const options = new Intl.DateTimeFormat(undefined, { hour: 'numeric' }).resolvedOptions() as { hourCycle?: string };
+  const cycle = options.hourCycle;
+  return cycle === 'h11' || cycle === 'h12';
 }
 
-/** A past time, compactly, in the browser's local time: `Tue 12-01 12:38` (a run's start among a schedule's last runs). */
-export function shortTime(value: string | number | null | undefined): string {
+/** A clock time as the browser's locale writes it, on the clock {@link uses12Hours} picks: `06:00 AM` or `06:00`. */
+function clock(date: Date): string {
+  return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: uses12Hours() });
+}
+
+/** A time in the browser's local time with its zone, `Mon 2025-06-02 08:00 CEST` (`08:00 AM` where the locale reads
+ * 12 hours); a fire time, a run's; the text itself when it is no time, '' for none. */
+export function localTime(value: string | number | null | undefined): string {
   const date = new Date(value ?? NaN);
   if (Number.isNaN(date.getTime())) {
-    return '';
+    return typeof value === 'string' ? value : '';
   }
   const day = date.toLocaleDateString('en-US', { weekday: 'short' });
-  return `${day} ${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const ymd = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  return `${day} ${ymd} ${clock(date)} ${zoneName(date)}`;
 }
 
-/** The same time in the schedule's own zone (a tooltip): `08:00 in America/New_York (EDT)`. */
+/** The same time in the schedule's own zone (a tooltip): `Mon 08:00 in America/New_York (EDT)`. */
 export function zoneTime(iso: string, timeZone: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime()) || !timeZone) {
     return iso;
   }
   try {
-    const clock = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(date);
-    return `${clock} in ${timeZone} (${zoneName(date, timeZone)})`;
+    const there = new Intl.DateTimeFormat(undefined, {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hour12: uses12Hours()
+    }).format(date);
+    return `${there} in ${timeZone} (${zoneName(date, timeZone)})`;
   } catch {
     return iso; // a zone this browser does not know
   }
