@@ -478,6 +478,13 @@ class Workspace:
 
         return ScheduleNotices(self.db, self.runs)
 
+    def next_scheduled_run_on(self, target: str, now=None):
+        """When a scheduled run is next due on compute target ``target`` (aware, or None): the
+        idle rule's "no scheduled run due within T" for a notebook VM, which the VM watchers are
+        given (:class:`~jupyter_mlws.vms.watch.VMWatch`); see
+        :meth:`ScheduleService.next_run_on <jupyter_mlws.schedules.service.ScheduleService.next_run_on>`."""
+        return self.schedules.next_run_on(target, now)
+
     @cached_property
     def idle_postpones(self):
         """Postponed idle stops, per owner (see :mod:`jupyter_mlws.vms.postpones`)."""
