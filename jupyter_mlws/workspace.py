@@ -642,6 +642,7 @@ class Workspace:
         over SSH; also compute targets of type vm (see :mod:`jupyter_mlws.vms.service`).  Built
         on first use."""
         from .compute.ssh.hostkeys import KNOWN_HOSTS, KnownHosts
+        from .vms.log_paths import ServerPaths
         from .vms.providers import ProviderRegistry
         from .vms.service import VMService
 
@@ -653,7 +654,8 @@ class Workspace:
                          known_hosts=KnownHosts(self.root / KNOWN_HOSTS), providers=providers,
                          logs=folder / "logs", workspace_id=self.config.id,
                          target_exists=self.compute.has_record,
-                         lab=self._vm_lab())
+                         lab=self._vm_lab(),
+                         server_paths=ServerPaths(self.root, folder / "local"))
 
     def _vm_lab(self):
         """JupyterLab on the VMs (:mod:`jupyter_mlws.vms.lab`), None when ``vm_jupyterlab`` is

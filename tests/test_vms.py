@@ -68,7 +68,9 @@ def test_a_local_vm_is_created_reached_stopped_started_and_deleted(ws):
     assert vm["node_id"] == node and vm["host"] == "127.0.0.1"
     home = ws.root / ".mlws" / "vms" / "local" / node / "home"
     log = ws.vms.logs("box").decode()
-    assert f"setting up\n{home}\n" in log and "startup ran" in log
+    # the log shows the VM's own path (its home: ~), never this server's (the node's folder)
+    assert "setting up\n~\n" in log and "startup ran" in log
+    assert str(ws.root) not in log and os.path.realpath(ws.root) not in log
     assert log.index("setting up") < log.index("startup ran")
     # every session starts in the node's own home, HOME pointing there; the setup script ran there
     assert _run(ws, "box", 'pwd; echo "$HOME"; cat made.txt').split() == [str(home), str(home), "made"]

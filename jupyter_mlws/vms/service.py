@@ -66,6 +66,8 @@ class VMService:
     providers : ProviderRegistry
     logs : path
         The folder of the VMs' logs.
+    server_paths : ServerPaths, optional
+        This server's paths, rewritten in what the logs record (:mod:`.log_paths`).
     workspace_id : str
         What the ``mlws:workspace`` tag holds.
     target_exists : callable, optional
@@ -81,7 +83,8 @@ class VMService:
 
     def __init__(self, db, *, access, secrets, blobs, known_hosts, providers: ProviderRegistry,
                  logs: Path, workspace_id: str, target_exists: Callable[[str], bool] | None = None,
-                 bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None):
+                 bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None,
+                 server_paths=None):
         self.records = VMRecords(db)
         self.access, self.secrets, self.blobs = access, secrets, blobs
         self.known_hosts, self.providers = known_hosts, providers
@@ -95,7 +98,8 @@ class VMService:
         #: what is done on the VMs' nodes (:mod:`.steps`)
         self.steps = VMSteps(self.records, secrets=secrets, blobs=blobs, known_hosts=known_hosts,
                              providers=providers, logs=Path(logs), workspace_id=workspace_id,
-                             bootstrap=bootstrap, timeout=timeout, lab=lab)
+                             bootstrap=bootstrap, timeout=timeout, lab=lab,
+                             server_paths=server_paths)
         self._threads: list[threading.Thread] = []
         #: renews the busy leases of the steps this process works on (:mod:`.leases`)
         self.leases = leases.Beater(self.records.renew)
