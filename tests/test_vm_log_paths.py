@@ -54,3 +54,16 @@ def test_a_log_without_paths_to_hide_writes_as_it_comes(tmp_path):
     log = VMLog(tmp_path / "vm.log")
     log.write(b"a /tmp/partial")
     assert log.read() == b"a /tmp/partial"
+
+
+def test_a_local_nodes_python_is_hidden_a_cloud_vms_paths_are_its_own(tmp_path):
+    root = tmp_path / "ws"
+    venv = tmp_path / "venv"
+    paths = ServerPaths(root, root / ".mlws" / "vms" / "local", python=venv)
+    line = f"JupyterLab extension loaded from {venv}/lib/python3.11/site-packages/jupyterlab\n"
+    assert paths.of("local")(line.encode()).decode() == \
+        "JupyterLab extension loaded from <python>/lib/python3.11/site-packages/jupyterlab\n"
+    assert paths.of("ec2")(line.encode()).decode() == line  # a path of the VM itself
+    assert paths.of("ec2")(f"in {root}/x\n".encode()) == b"in <workspace>/x\n"
+    system = ServerPaths(root, root / ".mlws" / "vms" / "local", python="/usr")
+    assert system.of("local")(b"/usr/bin/python3\n") == b"/usr/bin/python3\n"

@@ -63,7 +63,8 @@ class VMSteps:
     def log(self, vm: dict) -> VMLog:
         """The VM's log (its lifecycle, its scripts' and its JupyterLab's output), which rewrites
         this server's paths as the VM sees them (:mod:`.log_paths`)."""
-        return VMLog(self.log_folder / f"{vm['id']}.log", self.server_paths)
+        paths = None if self.server_paths is None else self.server_paths.of(vm["provider"])
+        return VMLog(self.log_folder / f"{vm['id']}.log", paths)
 
     def driver(self, provider: str, secret: str | None, region: str | None, actor: str):
         """The provider's driver with the credentials in ``secret`` (an audited read)."""
