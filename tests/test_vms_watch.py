@@ -136,8 +136,25 @@ def test_a_scheduled_run_due_on_the_vm_keeps_it_up_until_the_fire_is_past(vm_ws,
     vm_ws.vms.join()
     assert vm_ws.vms.show("nightly")["state"] == "stopped"
     assert _stops(vm_ws, "nightly")[0]["reason"].startswith("stopped: idle for 30 min (idle since ")
+    # what the check is given: the next fire on the VM (tomorrow's now), or a retry due sooner
+    assert vm_ws.next_scheduled_run_on("nightly", clock.now) == due + timedelta(days=1)
+    assert vm_ws.next_scheduled_run_on("plain", clock.now) is None  # paused
+    retry_at = clock.now + timedelta(minutes=7)
+    _waiting_retry(vm_ws, "on-nightly", due, retry_at)
+    assert vm_ws.next_scheduled_run_on("nightly", clock.now) == retry_at.replace(
+        microsecond=retry_at.microsecond // 1000 * 1000)
     for name in ("on-nightly", "here", "paused"):
         vm_ws.schedules.delete(name)
+
+
+def _waiting_retry(ws, schedule: str, nominal: datetime, due: datetime) -> None:
+    """A retry of ``schedule``'s run of ``nominal``, waiting to start at ``due``."""
+    from jupyter_mlws.ticks import to_ms
+
+    sid = ws.schedules.records.get(schedule)["id"]
+    ws.db.transact(lambda conn: ws.schedules.records.link_in(conn, {
+        "schedule_id": sid, "run_id": None, "origin": "tick", "nominal_at": to_ms(nominal),
+        "attempt": 1, "due_at": to_ms(due), "created_at": to_ms(nominal)}))
 
 
 def test_the_scheduler_runs_the_vm_watchers_of_its_providers(vm_ws):
