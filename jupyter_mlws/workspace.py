@@ -478,6 +478,13 @@ class Workspace:
 
         return ScheduleNotices(self.db, self.runs)
 
+    def next_scheduled_run_on(self, target: str, now=None):
+        """When a scheduled run is next due on compute target ``target`` (aware, or None): the
+        idle rule's "no scheduled run due within T" for a notebook VM, which the VM watchers are
+        given (:class:`~jupyter_mlws.vms.watch.VMWatch`); see
+        :meth:`ScheduleService.next_run_on <jupyter_mlws.schedules.service.ScheduleService.next_run_on>`."""
+        return self.schedules.next_run_on(target, now)
+
     @cached_property
     def idle_postpones(self):
         """Postponed idle stops, per owner (see :mod:`jupyter_mlws.vms.postpones`)."""
@@ -635,6 +642,7 @@ class Workspace:
         over SSH; also compute targets of type vm (see :mod:`jupyter_mlws.vms.service`).  Built
         on first use."""
         from .compute.ssh.hostkeys import KNOWN_HOSTS, KnownHosts
+        from .vms.log_paths import ServerPaths
         from .vms.providers import ProviderRegistry
         from .vms.service import VMService
 
@@ -646,7 +654,8 @@ class Workspace:
                          known_hosts=KnownHosts(self.root / KNOWN_HOSTS), providers=providers,
                          logs=folder / "logs", workspace_id=self.config.id,
                          target_exists=self.compute.has_record,
-                         lab=self._vm_lab())
+                         lab=self._vm_lab(),
+                         server_paths=ServerPaths(self.root, folder / "local"))
 
     def _vm_lab(self):
         """JupyterLab on the VMs (:mod:`jupyter_mlws.vms.lab`), None when ``vm_jupyterlab`` is

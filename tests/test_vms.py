@@ -68,7 +68,9 @@ def test_a_local_vm_is_created_reached_stopped_started_and_deleted(ws):
     assert vm["node_id"] == node and vm["host"] == "127.0.0.1"
     home = ws.root / ".mlws" / "vms" / "local" / node / "home"
     log = ws.vms.logs("box").decode()
-    assert f"setting up\n{home}\n" in log and "startup ran" in log
+    # the log shows the VM's own path (its home: ~), never this server's (the node's folder)
+    assert "setting up\n~\n" in log and "startup ran" in log
+    assert str(ws.root) not in log and os.path.realpath(ws.root) not in log
     assert log.index("setting up") < log.index("startup ran")
     # every session starts in the node's own home, HOME pointing there; the setup script ran there
     assert _run(ws, "box", 'pwd; echo "$HOME"; cat made.txt').split() == [str(home), str(home), "made"]
@@ -241,8 +243,10 @@ def test_readers_see_state_only_and_only_the_owner_acts(ws):
         ws.vms.stop("theirs", actor="bob")
     with pytest.raises(PermissionDenied, match="has the role reader"):
         ws.vms.create("readers", provider="local", size="host", actor="bob")
-    with pytest.raises(PermissionDenied, match="owner"):
-        ws.vms.gc(delete=True, actor="carol")
+    with pytest.raises(PermissionDenied, match="has the role reader"):
+        ws.vms.gc(actor="bob")
+    # a contributor's gc --yes deletes only what is hers: neither "mine" nor its node is touched
+    assert ws.vms.gc(delete=True, actor="carol")["deleted"] == 0
     assert ws.vms.stop("theirs", actor="carol")["state"] == "stopped"
     assert ws.vms.show("mine")["state"] == "running"
     for name in ("mine", "theirs"):
@@ -284,9 +288,13 @@ def test_the_cli_creates_shows_logs_stops_starts_and_deletes(ws, tmp_path):
     driver = ws.vms.steps.driver("local", None, None, ME)
     stray = driver.create_node("stray", driver.list_sizes()[0], driver.list_images()[0],
                                auth=NodeAuthSSHKey(new_key_pair().public),
-                               ex_metadata={"mlws:workspace": ws.config.id, "mlws:vm": "0" * 16})
+                               ex_metadata={"mlws:workspace": ws.config.id, "mlws:vm": "0" * 16,
+                                            "mlws:owner": "dora"})
     r = _cli(ws, "compute", "gc")
     assert r.exit_code == 0 and stray.id in r.output and "no vm record" in r.output
+    header, row = [line.split() for line in r.output.splitlines()
+                   if line.startswith(("PROVIDER", "local"))]
+    assert dict(zip(header, row))["OWNER"] == "dora"  # whose it is, from its mlws:owner tag
     assert "delete them with 'mlws compute gc --yes'" in r.output and stray.id in node_folders(ws)
     r = _cli(ws, "compute", "gc", "--yes")
     assert r.exit_code == 0 and stray.id in r.output and stray.id not in node_folders(ws)

@@ -113,6 +113,47 @@ def test_gc_finds_and_deletes_tagged_nodes_no_vm_owns(ws):
     driver.destroy_node(other)
 
 
+def test_gc_lists_whose_each_leftover_is_and_a_contributor_deletes_only_their_own(ws):
+    """Listing deletes nothing, for anyone, and says whose each resource is (its mlws:owner
+    tag); a contributor's delete takes only theirs, a workspace owner's the rest."""
+    from libcloud.compute.base import NodeImage
+
+    from jupyter_mlws.errors import PermissionDenied
+
+    ws.access.grant(ME, "carol", "contributor")
+    ws.access.grant(ME, "bob", "contributor")
+    ws.access.grant(ME, "rita", "reader")
+    driver = _driver(ws)
+    size = next(s for s in driver.list_sizes() if s.id == "t2.micro")
+    image = NodeImage(IMAGE, IMAGE, driver)
+
+    def abandoned(name: str, owner: str | None):
+        tags = {"mlws:workspace": ws.config.id, "mlws:vm": name.ljust(16, "0")}
+        return driver.create_node(name=name, size=size, image=image,
+                                  ex_metadata={**tags, **({"mlws:owner": owner} if owner else {})})
+
+    carols, bobs, nobodys = abandoned("carols", "carol"), abandoned("bobs", "bob"), abandoned("anon", None)
+    ids = {carols.id: "carol", bobs.id: "bob", nobodys.id: None}
+
+    for actor in ("carol", "bob", ME):  # listing: each sees every leftover, and whose it is
+        found = ws.vms.gc(actor=actor)["leftovers"]
+        assert {i["id"]: i["owner"] for i in found} == ids
+        assert {i["id"] for i in found if i["may_delete"]} == (
+            set(ids) if actor == ME else {i for i, who in ids.items() if who == actor})
+    assert set(ids) <= set(_instances(ws))  # nothing deleted by looking
+    with pytest.raises(PermissionDenied, match="reader"):
+        ws.vms.gc(actor="rita")
+    done = ws.vms.gc(delete=True, actor="carol")  # a contributor: hers only
+    assert done["deleted"] == 1
+    assert {i["id"]: (i.get("deleted", False), i["may_delete"]) for i in done["leftovers"]} == {
+        carols.id: (True, True), bobs.id: (False, False), nobodys.id: (False, False)}
+    left = _instances(ws)
+    assert carols.id not in left and bobs.id in left and nobodys.id in left
+    done = ws.vms.gc(delete=True)  # a workspace owner: any, its owner's tag or none
+    assert done["deleted"] == 2
+    assert not set(ids) & set(_instances(ws)) and ws.vms.gc()["leftovers"] == []
+
+
 def test_a_bad_size_image_region_or_credentials_record_nothing(ws, moto_port):
     before = (ws.vms.list(deleted=True), set(_instances(ws)))
     cases = [

@@ -1,7 +1,8 @@
 """Busy steps whose process died: a real ``mlws vm create`` (and ``mlws vm start``) killed with
 SIGKILL mid-way on the local provider leaves its VM busy; while the process lives nothing touches
-it, once it is gone the scheduler host's watcher (or ``mlws compute gc``) ends the step as its
-failure would have (the reason naming the interrupted step), and delete and start work again.
+it, once it is gone the scheduler host's watcher (or ``mlws compute gc --yes``; ``gc`` alone lists
+it) ends the step as its failure would have (the reason naming the interrupted step), and delete
+and start work again.
 A lease held on another machine is judged by its renewals; once taken over, its old holder can
 no longer move the VM."""
 
@@ -92,7 +93,18 @@ def test_a_live_step_is_left_alone_and_a_killed_start_is_ended_by_gc(ws):
     _killed_when(proc, lambda: True, "the start")
     flag.unlink()
 
+    # gc lists the abandoned step, whose it is, and changes nothing
     gc = _mlws(ws, "compute", "gc", "--json")
+    out, err = gc.communicate(timeout=120)
+    assert gc.returncode == 0, err
+    listed = json.loads(out)
+    assert listed["reaped"] == [] and ws.vms.show("box")["state"] == "starting"
+    (abandoned,) = listed["abandoned"]
+    assert abandoned["name"] == "box" and abandoned["owner"] == ws.vms.show("box")["owner"]
+    assert abandoned["step"] == "bootstrap" and abandoned["may_delete"] is True
+    assert abandoned["why"].startswith(f"the process doing it (pid {proc.pid} on ")
+    # gc --yes ends it
+    gc = _mlws(ws, "compute", "gc", "--yes", "--json")
     out, err = gc.communicate(timeout=120)
     assert gc.returncode == 0, err
     (reaped,) = json.loads(out)["reaped"]

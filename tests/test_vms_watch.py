@@ -98,6 +98,65 @@ def test_the_idle_check_warns_then_stops_a_truly_idle_vm_and_never_one_with_a_ru
     assert vm_ws.vm_idle.warnings() == []  # stopped VMs warn no more
 
 
+def test_a_scheduled_run_due_on_the_vm_keeps_it_up_until_the_fire_is_past(vm_ws, server, tmp_path):
+    """A schedule whose runs go to the VM and fire within T of its stop holds the stop (a
+    schedule on another target does not); a paused one does not; once the fire is past and
+    nothing ran, the VM stops as usual."""
+    from schedule_support import notebook
+
+    from jupyter_mlws.schedules.service import DUE_GRACE_S
+
+    for name in ("nightly", "plain"):
+        vm_ws.vms.create(name, provider="local", size="host", idle_shutdown="30m")
+    clock = Clock()
+    start = clock.now
+    due = (start + T + timedelta(minutes=10)).replace(second=0, microsecond=0)
+    cron = f"{due.minute} {due.hour} * * *"
+    nb = notebook(tmp_path / "report.ipynb")
+    vm_ws.schedules.create("on-nightly", notebook=nb, cron=cron, tz="UTC", compute="nightly")
+    vm_ws.schedules.create("here", notebook=nb, cron=cron, tz="UTC")  # local: no VM's
+    vm_ws.schedules.create("paused", notebook=nb, cron=f"{due.minute} * * * *", tz="UTC",
+                           compute="plain")
+    vm_ws.schedules.pause("paused")
+    watch = VMWatch(vm_ws, clock=clock, jupyter=lambda vm: (server.url, server.token))
+
+    clock.now = start + T + timedelta(minutes=1)  # both idle for T: only the schedule holds one
+    watch.check_idle()
+    vm_ws.vms.join()
+    assert vm_ws.vms.show("plain")["state"] == "stopped"
+    assert vm_ws.vms.show("nightly")["state"] == "running"
+    idle = vm_ws.vm_idle.show("nightly")["idle"]
+    assert idle["action"] == "none" and idle["reason"].startswith(
+        f"a scheduled run is due at {due:%Y-%m-%d %H:%M:%S} UTC, within the idle timeout"), idle
+    assert vm_ws.vm_idle.warnings() == []  # no warning of a stop that will not come
+
+    # the fire is past, its run never came (no scheduler ticked here): it stops as usual
+    clock.now = due + timedelta(seconds=DUE_GRACE_S + 60)
+    watch.check_idle()
+    vm_ws.vms.join()
+    assert vm_ws.vms.show("nightly")["state"] == "stopped"
+    assert _stops(vm_ws, "nightly")[0]["reason"].startswith("stopped: idle for 30 min (idle since ")
+    # what the check is given: the next fire on the VM (tomorrow's now), or a retry due sooner
+    assert vm_ws.next_scheduled_run_on("nightly", clock.now) == due + timedelta(days=1)
+    assert vm_ws.next_scheduled_run_on("plain", clock.now) is None  # paused
+    retry_at = clock.now + timedelta(minutes=7)
+    _waiting_retry(vm_ws, "on-nightly", due, retry_at)
+    assert vm_ws.next_scheduled_run_on("nightly", clock.now) == retry_at.replace(
+        microsecond=retry_at.microsecond // 1000 * 1000)
+    for name in ("on-nightly", "here", "paused"):
+        vm_ws.schedules.delete(name)
+
+
+def _waiting_retry(ws, schedule: str, nominal: datetime, due: datetime) -> None:
+    """A retry of ``schedule``'s run of ``nominal``, waiting to start at ``due``."""
+    from jupyter_mlws.ticks import to_ms
+
+    sid = ws.schedules.records.get(schedule)["id"]
+    ws.db.transact(lambda conn: ws.schedules.records.link_in(conn, {
+        "schedule_id": sid, "run_id": None, "origin": "tick", "nominal_at": to_ms(nominal),
+        "attempt": 1, "due_at": to_ms(due), "created_at": to_ms(nominal)}))
+
+
 def test_the_scheduler_runs_the_vm_watchers_of_its_providers(vm_ws):
     vm_ws.vms.create("plain", provider="local", size="host", idle_shutdown="30m")
     host = Scheduler(vm_ws, providers=["jupyter_mlws.vms.watch:watchers"])

@@ -180,45 +180,74 @@ def vm_logs(ctx, name, tail) -> None:
 
 
 @click.command("gc")
-@click.option("--yes", "-y", is_flag=True, help="Delete them (workspace owners).")
+@click.option("--yes", "-y", is_flag=True,
+              help="Delete them without asking (yours; a workspace owner's: all of them).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
 def compute_gc(ctx, yes, as_json) -> None:
-    """Provider resources tagged for this workspace that no VM owns; with --yes, delete them.
-    First, VMs left busy by a process that died (kill -9 mid-create, ...) are ended: failed or
-    orphaned, saying which step was interrupted."""
+    """Provider resources tagged for this workspace that no VM owns, and VMs left busy by a
+    process that died (kill -9 mid-create, ...), each with whose it is.  It only lists them;
+    with --yes (or when you answer its question) it deletes the resources and ends those VMs'
+    steps (failed or orphaned, saying which step was interrupted): yours only, unless you are a
+    workspace owner."""
     ws = _ws(ctx)
     found = ws.vms.gc()
-    reaped = found["reaped"]
-    if not as_json:
-        for vm in reaped:
-            click.echo(f"vm {vm['name']} is {vm['state']}: {vm['reason'].splitlines()[0]}")
-    if not yes and found["leftovers"] and sys.stdin.isatty() and not as_json:
-        _show_leftovers(found)
-        yes = click.confirm(f"Delete these {len(found['leftovers'])}?", default=False, err=True)
+    mine = _deletable(found)
+    if not yes and mine and sys.stdin.isatty() and not as_json:
+        _show_gc(found)
+        yes = click.confirm(f"Delete {'these' if mine == _count(found) else 'your'} {mine}?",
+                            default=False, err=True)
         if not yes:
             ctx.exit(1)
-    if yes and found["leftovers"]:
+    if yes:
         found = ws.vms.gc(delete=True)
-        found["reaped"] = reaped + found["reaped"]
     if as_json:
         return _json(found)
-    _show_leftovers(found)
+    _show_gc(found)
     for e in found["errors"]:
         click.echo(f"could not look at {e['provider']} ({e['credentials_secret'] or 'no secret'}, "
                    f"{e['region'] or 'default region'}): {e['error']}", err=True)
-    if found["leftovers"] and not yes:
-        click.echo("delete them with 'mlws compute gc --yes'")
+    if not yes and mine:
+        click.echo(f"delete {'them' if mine == _count(found) else f'your {mine}'} with "
+                   "'mlws compute gc --yes'")
+    if _count(found) > _deletable(found):
+        click.echo("not yours: only their owner or a workspace owner may delete them")
     if found["errors"] or any(i.get("error") for i in found["leftovers"]):
         ctx.exit(1)
 
 
-def _show_leftovers(found: dict) -> None:
+def _count(found: dict) -> int:
+    return len(found["leftovers"]) + len(found["abandoned"])
+
+
+def _deletable(found: dict) -> int:
+    return sum(1 for i in [*found["leftovers"], *found["abandoned"]] if i["may_delete"])
+
+
+def _whose(owner: str | None) -> str:
+    return owner or "unknown"
+
+
+def _show_gc(found: dict) -> None:
+    for vm in found["reaped"]:
+        click.echo(f"vm {vm['name']} is {vm['state']}: {vm['reason'].splitlines()[0]}")
+    for vm in found["abandoned"]:
+        click.echo(f"vm {vm['name']} ({_whose(vm['owner'])}'s) is {vm['state']}, its {vm['step']} "
+                   f"step abandoned: {vm['why']}")
     if not found["leftovers"]:
         click.echo("no leftovers: every resource tagged for this workspace belongs to a vm")
         return
-    _table(["PROVIDER", "KIND", "ID", "NAME", "VM", "WHY", "DELETED"],
-           [[i["provider"], i["kind"], i["id"], i["name"] or "-", i["vm"] or "-", i["why"],
-             "yes" if i.get("deleted") else ("error: " + i["error"] if i.get("error") else "no")]
-            for i in found["leftovers"]])
+    _table(["PROVIDER", "KIND", "ID", "NAME", "OWNER", "VM", "WHY", "DELETED"],
+           [[i["provider"], i["kind"], i["id"], i["name"] or "-", _whose(i["owner"]),
+             i["vm"] or "-", i["why"], _deleted(i)] for i in found["leftovers"]])
+
+
+def _deleted(item: dict) -> str:
+    if item.get("deleted"):
+        return "yes"
+    if item.get("error"):
+        return "error: " + item["error"]
+    return "no" if item["may_delete"] else "no: not yours"
+
+

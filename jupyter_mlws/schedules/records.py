@@ -91,6 +91,19 @@ class ScheduleRecords:
         with self.db.read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
+    def on_target(self, target: str, retries_after: int) -> tuple[list[dict], int | None]:
+        """What may run on compute target ``target``, one read: ``id, name, cron, tz`` of every
+        schedule not paused whose runs execute there, and the earliest due time (ms) of their
+        retries waiting to start that are due after ``retries_after`` (ms; None: none)."""
+        on = and_(T.c.compute == target, T.c.paused.is_(False))
+        retries = (select(func.min(L.c.due_at)).join(T, T.c.id == L.c.schedule_id)
+                   .where(and_(on, L.c.run_id.is_(None), L.c.due_at > retries_after)))
+        with self.db.read() as conn:
+            rows = [dict(r) for r in conn.execute(
+                select(T.c.id, T.c.name, T.c.cron, T.c.tz).where(on)).mappings()]
+            due = conn.execute(retries).scalar() if rows else None
+        return rows, due
+
     def check_free(self, name: str) -> None:
         """AlreadyExists when a schedule is named ``name``."""
         if self.find(name) is not None:

@@ -17,7 +17,7 @@ last updated.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -25,7 +25,7 @@ from .. import run_records as R
 from ..access import OWNER
 from ..cron import UTC, zone
 from ..errors import InvalidInput, NotFound, PermissionDenied
-from ..ticks import from_ms
+from ..ticks import from_ms, to_ms
 from . import spec
 from .records import ScheduleRecords
 from .runner import ScheduleRunner
@@ -37,6 +37,10 @@ FIELDS = ("notebook", "pipeline", "cron", "tz", "params", "compute", "secrets", 
 LAST_RUNS = 5
 #: the owner kind of a schedule's tick claims
 KIND = "schedule"
+#: seconds a fire (or a retry's due time) still counts as due after it: the ticker claims a tick
+#: within its interval (30 s) and the run then starts on the scheduler's pool; once it executes on
+#: its target it counts there as a run in flight
+DUE_GRACE_S = 300.0
 
 
 def _me() -> str:
@@ -355,6 +359,27 @@ class ScheduleService:
         schedule = spec.cron_schedule(cron, spec.local_zone() if tz is None else tz)
         return {"description": self._description(schedule, hour12),
                 "next": spec.next_fires(schedule, self.clock(), n)}
+
+    def next_run_on(self, target: str, now: datetime | None = None) -> datetime | None:
+        """When a run of a schedule is next due on compute target ``target`` (e.g. a notebook
+        VM's name), aware UTC, or None when no schedule runs there.
+
+        It is the earliest of the next fires of every schedule not paused whose ``compute`` is
+        ``target`` (a pipeline schedule's steps execute there too) and of their retries waiting
+        to start.  A fire or retry due at most :data:`DUE_GRACE_S` before ``now`` (default: the
+        clock) still counts: its run may not have reached its target yet.  What keeps a notebook
+        VM awake (:mod:`jupyter_mlws.vms.idle`)."""
+        target = spec.check_compute(target)
+        if target is None:  # this machine: no schedule's runs keep a VM awake
+            return None
+        floor = (self.clock() if now is None else now) - timedelta(seconds=DUE_GRACE_S)
+        rows, retry = self.records.on_target(target, to_ms(floor))
+        found = [] if retry is None else [from_ms(retry)]
+        for row in rows:
+            schedule = self.runner.schedule_of(row["cron"], row["tz"])
+            if schedule is not None:
+                found += [f.at for f in schedule.next(floor)]
+        return min(found, default=None)
 
     def _description(self, schedule, hour12: bool = False) -> str:
         key = (schedule.entries[0].cron.expr, hour12)

@@ -319,11 +319,14 @@ VM_PATHS = {
         "vms", params=[VM, _param("tail", "query", "Only the last N bytes (1 to 1073741824)",
                                   "integer")])},
     "/vms-gc": {
-        "get": _op("Provider resources tagged for this workspace that no VM owns (contributors: "
-                   "it reads the providers' credentials); first, VMs left busy by a process that "
-                   "died are ended failed or orphaned (reaped: [{name, state, reason}])", "vms"),
-        "post": _op("Delete them (workspace owners); orphaned VMs left without a node become "
-                    "deleted", "vms"),
+        "get": _op("Lists, changing nothing: provider resources tagged for this workspace that "
+                   "no VM owns (leftovers), and VMs left busy by a process that died (abandoned), "
+                   "each with its owner (the mlws:owner tag) and may_delete (contributors: it "
+                   "reads the providers' credentials)", "vms"),
+        "post": _op("Delete them: the leftovers are destroyed, the abandoned VMs ended failed or "
+                    "orphaned (reaped: [{name, state, reason}]), orphaned VMs left without a node "
+                    "deleted; a workspace owner's request all of them, a contributor's only their "
+                    "own (the others stay listed, may_delete false)", "vms"),
     },
 }
 VM_SCHEMAS = {

@@ -119,8 +119,7 @@ async def publish_changes(open_workspace: Callable, emit: Callable,
                 emit(schema_id=MODEL_CHANGE_SCHEMA, data=event)
             for w in warnings:
                 if warned.get(w["id"]) != w["stop_at"]:
-                    emit(schema_id=VM_IDLE_WARNING_SCHEMA,
-                         data={"name": w["name"], "stop_at": w["stop_at"], "reason": w["reason"]})
+                    emit(schema_id=VM_IDLE_WARNING_SCHEMA, data=_idle_warning(w))
             warned = {w["id"]: w["stop_at"] for w in warnings}
             for notice in ended if personal is not None else ():
                 _send_schedule_run(personal, notice, log)
@@ -129,6 +128,14 @@ async def publish_changes(open_workspace: Callable, emit: Callable,
         except Exception:  # never let the loop die silently
             log.exception("jupyter_mlws: the run status poll failed")
         await asyncio.sleep(interval)
+
+
+def _idle_warning(warning: dict) -> dict:
+    """The ``vm-idle-warning`` event of a VM's warning (``idle_since`` only when known)."""
+    data = {key: warning[key] for key in ("name", "stop_at", "reason")}
+    if isinstance(warning.get("idle_since"), int):
+        data["idle_since"] = warning["idle_since"]
+    return data
 
 
 def _send_schedule_run(personal: PersonalEvents, notice: dict, log) -> None:

@@ -21,12 +21,14 @@ after its time-out the group is stopped.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..errors import Unavailable
+from .log_paths import ServerPaths
 
 #: the end of a log a failure shows, in characters
 TAIL_CHARS = 1500
@@ -44,12 +46,34 @@ class StepError(Unavailable):
 class VMLog:
     """The log of one VM (``.mlws/vms/logs/VM_ID.log`` in the workspace): what its lifecycle did
     and what its scripts printed.  Never holds a secret: nothing the workspace writes there is
-    one, and the scripts are the user's."""
+    one, and the scripts are the user's.  Nor a path of this server: with ``paths``
+    (:class:`~.log_paths.ServerPaths`) each is rewritten as the VM sees it as it is recorded
+    (an unfinished line that may hold one waits for its end, or the next :meth:`say` or
+    :meth:`flush`)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, paths: ServerPaths | None = None):
         self.path = Path(path)
+        self.paths = paths
+        self._held = b""
+        self._lock = threading.Lock()
 
     def write(self, data: bytes) -> None:
+        """Append output (any chunk of it), its server paths rewritten."""
+        with self._lock:
+            if self.paths is None:
+                return self._append(data)
+            ready, self._held = self.paths.split(self._held + data)
+            self._append(self.paths(ready))
+
+    def flush(self) -> None:
+        """Write what is held (an unfinished line)."""
+        with self._lock:
+            held, self._held = self._held, b""
+            self._append(held if self.paths is None else self.paths(held))
+
+    def _append(self, data: bytes) -> None:
+        if not data:
+            return
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
@@ -58,7 +82,8 @@ class VMLog:
             os.close(fd)
 
     def say(self, text: str) -> None:
-        """A line of the workspace's own, with the time."""
+        """A line of the workspace's own, with the time (after what is held)."""
+        self.flush()
         self.write(f"[mlws {time.strftime('%Y-%m-%d %H:%M:%S')}] {text}\n".encode())
 
     def read(self, tail: int | None = None) -> bytes:

@@ -5,8 +5,9 @@ and region a VM record names, deleted ones included, and the local provider).  A
 ``mlws:workspace`` with this workspace's id is a **leftover** unless a VM record owns it: a VM,
 not deleted or orphaned, whose node id it is (or, while that VM is still ``creating``, tagged
 with its id).  The nodes of ``orphaned`` VMs are leftovers too, and so are key pairs named for a
-VM that no longer has a node.  :func:`collect` lists them; with ``delete`` each is destroyed, and
-an orphaned VM whose nodes are all gone becomes ``deleted``.
+VM that no longer has a node.  :func:`leftovers` lists them, each with its **owner**: the
+node's ``mlws:owner`` tag (a key pair's: its VM's owner; None when unknown).  Deleting one is
+for its owner or a workspace owner (:func:`may_delete`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ def accounts(records) -> list[tuple[str, str | None, str | None]]:
     return sorted(found, key=lambda a: tuple(x or "" for x in a))
 
 
+def may_delete(item: dict, actor: str, owner_role: bool) -> bool:
+    """Whether ``actor`` may delete leftover ``item``: a workspace owner (``owner_role``) any;
+    anyone else only one whose owner is them."""
+    return owner_role or (item["owner"] is not None and item["owner"] == actor)
+
+
 def _owned(vm: dict | None, node) -> bool:
     if vm is None or vm["state"] in (S.DELETED, S.ORPHANED):
         return False
@@ -31,7 +38,7 @@ def _owned(vm: dict | None, node) -> bool:
 
 
 def leftovers(driver, provider, records, workspace_id: str) -> list[dict]:
-    """The leftovers of one account: ``{"kind": "node"|"key_pair", "id", "name", "vm",
+    """The leftovers of one account: ``{"kind": "node"|"key_pair", "id", "name", "owner", "vm",
     "vm_state", "why", "resource"}`` (``resource``: the libcloud object, for :func:`delete`)."""
     out = []
     by_id = {}
@@ -47,7 +54,7 @@ def leftovers(driver, provider, records, workspace_id: str) -> list[dict]:
                if vm["state"] in (S.DELETED, S.ORPHANED, S.FAILED)
                else f"its vm {vm['name']!r} has node {vm['node_id']}, not this one")
         out.append({"kind": "node", "id": node.id, "name": node.name,
-                    "vm": vm["name"] if vm else None, "vm_state": vm["state"] if vm else None,
+                    "owner": tags.get(N.TAG_OWNER) or None, "vm": vm["name"] if vm else None, "vm_state": vm["state"] if vm else None,
                     "vm_id": vm_id, "why": why, "resource": node})
     out += _key_pairs(driver, provider, records, workspace_id)
     return out
@@ -70,7 +77,7 @@ def _key_pairs(driver, provider, records, workspace_id: str) -> list[dict]:
                 (vm["node_id"] is not None or vm["state"] == S.CREATING):
             continue
         out.append({"kind": "key_pair", "id": pair.name, "name": pair.name,
-                    "vm": vm["name"] if vm else None, "vm_state": vm["state"] if vm else None,
+                    "owner": vm["owner"] if vm else None, "vm": vm["name"] if vm else None, "vm_state": vm["state"] if vm else None,
                     "vm_id": vm["id"] if vm else None,
                     "why": "no vm record" if vm is None else f"its vm is {vm['state']}",
                     "resource": pair})

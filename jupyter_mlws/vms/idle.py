@@ -10,10 +10,14 @@
   forgotten overnight does not keep a VM up for days), and no signed-in request to the
   Jupyter server (what an open JupyterLab tab keeps sending);
 - no mlws run in flight on it (queued or running), nor one that ended within T;
-- and no scheduled run due within T.
+- and no scheduled run due within T: no schedule whose compute target is the VM (``mlws
+  schedule create ... --compute VM``, a notebook's or a pipeline's) fires, nor has a retry due,
+  within T of the stop.  A fire counts until 5 minutes after its time, while its run is being
+  claimed and started; from then on the run counts as a run in flight, and a fire whose run never
+  came is forgotten (:meth:`~jupyter_mlws.schedules.service.ScheduleService.next_run_on`).
 
 Where it is read: the VM's Jupyter server's own REST API (:mod:`.activity`), and the workspace
-for runs and schedules.  Its clock starts at the server's start, so a VM nobody ever connected
+for runs and schedules (given to the check by the composition root, never read from here).  Its clock starts at the server's start, so a VM nobody ever connected
 to stops T after it came up.
 
 **An SSH session alone does not keep a VM awake.**  The workspace itself holds SSH connections to

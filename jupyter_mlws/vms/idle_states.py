@@ -92,7 +92,7 @@ class VMIdleStates:
 
     def warnings(self) -> list[dict]:
         """The running VMs whose recent check warns of a stop: ``[{"id", "name", "stop_at",
-        "reason"}]`` (what the live events publish)."""
+        "idle_since", "reason"}]`` (times in ms; what the live events publish)."""
         if not self.folder.is_dir():
             return []
         found = []
@@ -103,7 +103,8 @@ class VMIdleStates:
             data = self._read(vm_id)
             if data and data.get("action") == "warn" and data.get("stop_at") is not None:
                 found.append({"id": vm_id, "name": data.get("name", ""),
-                              "stop_at": data["stop_at"], "reason": data.get("reason", "")})
+                              "stop_at": data["stop_at"], "idle_since": data.get("idle_since"),
+                              "reason": data.get("reason", "")})
         return found
 
     def postpone(self, name: str, *, actor: str | None = None, check_actor: bool = True,

@@ -28,7 +28,6 @@ import time
 
 from ..compute.local import Process
 from ..errors import MlwsError
-from .bootstrap import VMLog
 from .lab import START_TIMEOUT_S, answers, keeper_files, token_secret, write_state
 
 #: prints a free port of the VM's loopback
@@ -59,7 +58,7 @@ def keep(ws, vm: dict, python: str, state) -> int:
     from ..compute.ssh.tunnel import open_local
     from ..remote.server import ensure_server
 
-    log = VMLog(ws.root / ".mlws" / "vms" / "logs" / f"{vm['id']}.log")
+    log = ws.vms.steps.log(vm)  # JupyterLab's output, this server's paths rewritten
     conn = proc = watchdog = forward = None
     step = "connect"
     try:
@@ -117,6 +116,7 @@ def keep(ws, vm: dict, python: str, state) -> int:
         write_state(state, ready=False, error=why)
         return 1
     finally:
+        log.flush()
         if watchdog is not None:
             watchdog.stop()
         if forward is not None:

@@ -29,7 +29,7 @@ from . import nodes as N
 from . import states as S
 from .bootstrap import Bootstrap
 from .providers import ProviderRegistry
-from .records import VMRecords
+from .records import STEP, VMRecords
 from .steps import VMFailed, VMSteps
 
 __all__ = ["CONNECTION", "NO_LAB", "VMFailed", "VMService"]
@@ -66,6 +66,8 @@ class VMService:
     providers : ProviderRegistry
     logs : path
         The folder of the VMs' logs.
+    server_paths : ServerPaths, optional
+        This server's paths, rewritten in what the logs record (:mod:`.log_paths`).
     workspace_id : str
         What the ``mlws:workspace`` tag holds.
     target_exists : callable, optional
@@ -81,7 +83,8 @@ class VMService:
 
     def __init__(self, db, *, access, secrets, blobs, known_hosts, providers: ProviderRegistry,
                  logs: Path, workspace_id: str, target_exists: Callable[[str], bool] | None = None,
-                 bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None):
+                 bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None,
+                 server_paths=None):
         self.records = VMRecords(db)
         self.access, self.secrets, self.blobs = access, secrets, blobs
         self.known_hosts, self.providers = known_hosts, providers
@@ -95,7 +98,8 @@ class VMService:
         #: what is done on the VMs' nodes (:mod:`.steps`)
         self.steps = VMSteps(self.records, secrets=secrets, blobs=blobs, known_hosts=known_hosts,
                              providers=providers, logs=Path(logs), workspace_id=workspace_id,
-                             bootstrap=bootstrap, timeout=timeout, lab=lab)
+                             bootstrap=bootstrap, timeout=timeout, lab=lab,
+                             server_paths=server_paths)
         self._threads: list[threading.Thread] = []
         #: renews the busy leases of the steps this process works on (:mod:`.leases`)
         self.leases = leases.Beater(self.records.renew)
@@ -367,17 +371,30 @@ class VMService:
     # -- leftovers ------------------------------------------------------------------------------
 
     def gc(self, *, delete: bool = False, actor: str | None = None, check_actor: bool = True) -> dict:
-        """Provider resources tagged for this workspace that no VM owns (see :mod:`.gc`):
-        ``{"leftovers": [{kind, id, name, vm, vm_state, vm_id, why, provider, region,
-        credentials_secret, deleted?, error?}], "errors": [{provider, region,
-        credentials_secret, error}], "deleted": N, "reaped": [...]}``.  First the steps nobody
-        does any more are ended (:meth:`reap`: ``reaped``).  With ``delete`` each leftover is
-        destroyed, and orphaned VMs left without a node become ``deleted``.  Listing needs a
-        contributor (it reads the credentials, audited); deleting, a workspace owner."""
+        """Provider resources tagged for this workspace that no VM owns (see :mod:`.gc`), and
+        VMs whose busy step nobody does any more (its process died: :meth:`reap`).
+
+        Returns ``{"leftovers": [{kind, id, name, owner, vm, vm_state, vm_id, why, provider,
+        region, credentials_secret, may_delete, deleted?, error?}], "abandoned": [{name, owner,
+        state, step, why, may_delete}], "errors": [{provider, region, credentials_secret,
+        error}], "deleted": N, "reaped": [{name, state, reason}]}`` (``owner``: whose it is, the
+        node's ``mlws:owner`` tag; None when unknown).
+
+        Listing (the default) changes nothing: ``abandoned`` says what ``delete`` would end
+        (after a delete: what it left, someone else's).
+        ``delete`` (a user's explicit choice: ``mlws compute gc --yes``, or its question
+        answered) ends those steps (failed or orphaned, as :meth:`reap` does), destroys the
+        leftovers and marks orphaned VMs left without a node ``deleted``; a workspace owner's
+        does all of it, anyone else's only what is theirs (``may_delete``: its ``mlws:owner`` is
+        them), the rest listed as it was.  Both need a contributor (it reads the providers'
+        credentials, audited)."""
         from . import gc as G
 
-        actor, _ = self._actor(actor, "admin" if delete else "write", check_actor)
-        reaped = self.reap(actor=actor)
+        actor, role = self._actor(actor, "write", check_actor)
+        everything = role == OWNER
+        reaped = self.reap(actor=actor, owner=None if everything else actor) if delete else []
+        abandoned = [{**vm, "may_delete": everything or vm["owner"] == actor}
+                     for vm in self.abandoned()]  # after a delete: someone else's, left
         found, errors, failed_vms = [], [], set()
         for provider, secret, region in G.accounts(self.records):
             try:
@@ -389,35 +406,53 @@ class VMService:
                                "credentials_secret": secret, "error": N.why(exc)})
                 continue
             for item in items:
-                item.update(provider=provider, region=region, credentials_secret=secret)
-                if delete:
+                item.update(provider=provider, region=region, credentials_secret=secret,
+                            may_delete=G.may_delete(item, actor, everything))
+                if delete and item["may_delete"]:
                     try:
                         G.delete(driver, item)
                         item["deleted"] = True
                     except Exception as exc:  # noqa: BLE001
                         item["error"] = N.why(exc)
                         failed_vms.add(item["vm_id"])
+                elif not item["may_delete"]:
+                    failed_vms.add(item["vm_id"])  # its orphaned VM keeps a node: not deleted
             found += items
         if delete:
             for vm in self.records.list():
-                if vm["state"] == S.ORPHANED and vm["id"] not in failed_vms:
+                if vm["state"] == S.ORPHANED and vm["id"] not in failed_vms \
+                        and (everything or vm["owner"] == actor):
                     self._finish_orphan(vm, actor)
         return {"leftovers": [{k: v for k, v in i.items() if k != "resource"} for i in found],
-                "errors": errors, "deleted": sum(1 for i in found if i.get("deleted")),
-                "reaped": reaped}
+                "abandoned": abandoned, "errors": errors,
+                "deleted": sum(1 for i in found if i.get("deleted")), "reaped": reaped}
+
+    def abandoned(self, now: int | None = None) -> list[dict]:
+        """The VMs whose busy step nobody does any more (what :meth:`reap` would end now):
+        ``[{"name", "owner", "state", "step", "why"}]``; changes nothing."""
+        found = []
+        for seen in self.records.busy():
+            why = leases.abandoned(seen, now_ms() if now is None else now)
+            if why is not None:
+                found.append({"name": seen["name"], "owner": seen["owner"], "state": seen["state"],
+                              "step": seen["busy_step"] or STEP.get(seen["state"]), "why": why})
+        return found
 
     # -- steps nobody does any more (:mod:`.leases`) -----------------------------------------------
 
-    def reap(self, *, actor: str, now: int | None = None) -> list[dict]:
+    def reap(self, *, actor: str, now: int | None = None, owner: str | None = None) -> list[dict]:
         """End every busy step whose process is gone (:func:`.leases.abandoned`; ``now`` in ms,
         default the clock) as a failure of that step would have: an interrupted creation
         destroys the VM's node (``failed``; ``orphaned`` when it cannot), an interrupted start
         or stop leaves it ``failed`` (start, stop and delete work from there), an interrupted
         delete ``orphaned`` (delete again finishes it).  The reason names the step and why.
-        Returns ``[{"name", "state", "reason"}]`` of the VMs it ended.  Callers check who may
-        (the scheduler host, ``mlws compute gc``)."""
+        Returns ``[{"name", "state", "reason"}]`` of the VMs it ended; with ``owner``, only
+        that user's VMs are looked at.  Callers check who may (the scheduler host, ``mlws
+        compute gc --yes``)."""
         ended = []
         for seen in self.records.busy():
+            if owner is not None and seen["owner"] != owner:
+                continue
             why = leases.abandoned(seen, now_ms() if now is None else now)
             vm = None if why is None else self.records.take_over(seen)
             if vm is None:

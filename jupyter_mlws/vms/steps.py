@@ -27,6 +27,7 @@ from . import nodes as N
 from . import reach
 from . import states as S
 from .bootstrap import Bootstrap, Context, VMLog
+from .log_paths import ServerPaths
 from .providers import ProviderRegistry, parse_credentials
 from .records import STEP, VMRecords
 
@@ -42,7 +43,7 @@ class VMSteps:
     Parameters
     ----------
     records : VMRecords
-    secrets, blobs, known_hosts, providers, logs, workspace_id, timeout
+    secrets, blobs, known_hosts, providers, logs, workspace_id, timeout, server_paths
         As :class:`~.service.VMService`'s of the same names (it builds this).
     bootstrap : Bootstrap
         The steps run over SSH (JupyterLab's start step added).
@@ -52,15 +53,18 @@ class VMSteps:
 
     def __init__(self, records: VMRecords, *, secrets, blobs, known_hosts,
                  providers: ProviderRegistry, logs: Path, workspace_id: str, bootstrap: Bootstrap,
-                 timeout: float, lab=None):
+                 timeout: float, lab=None, server_paths: ServerPaths | None = None):
         self.records, self.secrets, self.blobs = records, secrets, blobs
+        self.server_paths = server_paths
         self.known_hosts, self.providers = known_hosts, providers
         self.log_folder, self.workspace_id = Path(logs), workspace_id
         self.bootstrap, self.timeout, self.lab = bootstrap, timeout, lab
 
     def log(self, vm: dict) -> VMLog:
-        """The VM's log (its lifecycle, its scripts' output)."""
-        return VMLog(self.log_folder / f"{vm['id']}.log")
+        """The VM's log (its lifecycle, its scripts' and its JupyterLab's output), which rewrites
+        this server's paths as the VM sees them (:mod:`.log_paths`)."""
+        paths = None if self.server_paths is None else self.server_paths.of(vm["provider"])
+        return VMLog(self.log_folder / f"{vm['id']}.log", paths)
 
     def driver(self, provider: str, secret: str | None, region: str | None, actor: str):
         """The provider's driver with the credentials in ``secret`` (an audited read)."""

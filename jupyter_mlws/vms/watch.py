@@ -11,7 +11,8 @@ it as a compute target) is never stopped: the tick is logged and the idle check 
 **Idle shutdown.**  Every :data:`~.idle.CHECK_INTERVAL_S` seconds, each running VM with
 ``idle_shutdown`` gets an :class:`~.idle.IdleMonitor` check: its Jupyter server read through
 the VM's connection details (:func:`jupyter_of`; a VM without them is *unknown*, never idle),
-its runs from the workspace, the owner's postponement.  ``stop`` stops it with the reason in its
+its runs and the scheduled runs due on it (schedules whose compute target it is) from the
+workspace, the owner's postponement.  ``stop`` stops it with the reason in its
 events ("stopped: idle for 30 min (...)"); every decision is kept for ``GET vms/{name}`` and the
 ``vm-idle-warning`` live event (:mod:`.idle_states`).  Two hosts checking the same VM stop it
 once: the second finds it stopping.
@@ -87,13 +88,18 @@ class VMWatch:
         The idle check's clock (aware); tests pass a controllable one.
     jupyter : callable, optional
         ``jupyter(vm) -> (url, token) | None`` (default :meth:`lab_server`).
+    scheduled : callable, optional
+        ``scheduled(vm name, now) -> datetime | None``: when a scheduled run is next due on the
+        VM (default: the workspace's ``next_scheduled_run_on``, which reads its schedules).
     """
 
     def __init__(self, ws, *, clock: Callable[[], datetime] | None = None,
-                 jupyter: Callable[[dict], tuple[str, str | None] | None] | None = None):
+                 jupyter: Callable[[dict], tuple[str, str | None] | None] | None = None,
+                 scheduled: Callable[[str, datetime], datetime | None] | None = None):
         self.ws = ws
         self.clock = clock or (lambda: datetime.now(UTC))
         self.jupyter = jupyter or self.lab_server
+        self.scheduled = scheduled or ws.next_scheduled_run_on
         #: VM id -> (what the monitor was built from, the monitor)
         self.monitors: dict[str, tuple[tuple, IdleMonitor]] = {}
 
@@ -206,6 +212,7 @@ class VMWatch:
         monitor = IdleMonitor(probe, IdlePolicy(timedelta(seconds=vm["idle_shutdown_s"])),
                               runs=runs, postponed_until=lambda: self.ws.idle_postpones.until(
                                   KIND, vm_id, self.clock()),
+                              next_scheduled_run=lambda: self.scheduled(name, self.clock()),
                               on_warn=lambda d: log.info("vm %r: %s", name, d.reason),
                               clock=self.clock)
         self.monitors[vm_id] = (ident, monitor)

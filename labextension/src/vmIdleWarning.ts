@@ -1,7 +1,8 @@
 /**
  * The idle warning: the server's `vm-idle-warning` event (a VM's idle check will stop it soon)
- * becomes a JupyterLab notification "VM NAME stops at HH:MM: REASON" with the action
- * "Postpone 1 h", shown once per VM and stop time however often the event comes, and only to
+ * becomes a JupyterLab notification, one short sentence that fits it: "VM NAME stops at HH:MM ZONE
+ * (idle 50 min)." (the browser's time and zone) with the action "Postpone 1 h" (the reason, in
+ * full, is the VM's `idle` in `GET vms/NAME` and `mlws vm show`), shown once per VM and stop time however often the event comes, and only to
  * who may postpone it (the VM's owner, a workspace owner: the server shows them its connection
  * details); everyone else's feed carries the event too, and it is left alone there.
  */
@@ -11,13 +12,15 @@ import { Event } from '@jupyterlab/services';
 import { ISignal } from '@lumino/signaling';
 
 import { requestAPI } from './request';
-import { canManage, clock, IVM, postponeVM, vmErrorMessage } from './vms';
+import { canManage, clock, IVM, minutes, postponeVM, vmErrorMessage } from './vms';
 
 export const VM_IDLE_WARNING_SCHEMA = 'https://jupyter-mlws.org/events/vm-idle-warning';
 
 interface IIdleWarning {
   name: string;
   stop_at: number;
+  /** since when it is idle (ms; absent when not known) */
+  idle_since?: number;
   reason: string;
 }
 
@@ -27,10 +30,10 @@ function isWarning(event: Event.Emission): event is Event.Emission & IIdleWarnin
   );
 }
 
-/** The notification's text. */
-export function warningText(event: IIdleWarning): string {
-  const reason = (event.reason ?? '').trim();
-  return `VM ${event.name} stops at ${clock(event.stop_at)}${reason ? `: ${reason}` : ''}`;
+/** The notification's text: "VM gpu-1 stops at 14:32 CEST (idle 50 min)." */
+export function warningText(event: IIdleWarning, now: number = Date.now()): string {
+  const since = typeof event.idle_since === 'number' ? ` (idle ${minutes(now - event.idle_since)})` : '';
+  return `VM ${event.name} stops at ${clock(event.stop_at)}${since}.`;
 }
 
 async function postpone(name: string): Promise<void> {

@@ -136,7 +136,19 @@ export async function postponeVM(name: string): Promise<number> {
   return answer.postponed_until;
 }
 
-/** A time of day, HH:MM in the browser's zone. */
+/** A time of day, HH:MM in the browser's zone, with the zone's short name ("14:32 CEST"). */
 export function clock(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+  return new Date(ms).toLocaleTimeString([], {
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+    timeZoneName: 'short'
+  });
+}
+
+/** A duration in whole minutes, as "50 min" or "2 h 5 min" (at least "1 min"). */
+export function minutes(ms: number): string {
+  const total = Math.max(1, Math.round(ms / 60_000));
+  const hours = Math.floor(total / 60);
+  return hours ? `${hours} h${total % 60 ? ` ${total % 60} min` : ''}` : `${total} min`;
 }

@@ -1,8 +1,8 @@
 """Notebook VMs over REST on a team server (roles enforced), with the local provider: create
 answers 202 and the VM comes up in the background; readers see state only, the owner and
 workspace owners see connection details and the log; only they act on it; bad input is a 400
-(an unknown name a 404, a taken one a 409) that changes nothing; gc lists for contributors and
-deletes for owners."""
+(an unknown name a 404, a taken one a 409) that changes nothing; gc lists for contributors, each
+leftover with its owner, and deletes a contributor's own, an owner's all."""
 
 from __future__ import annotations
 
@@ -148,6 +148,23 @@ async def test_unknown_vms_and_gc(api, team, mlws_ws):
     r = await api("GET", "vms-gc", user=CONTRIBUTOR)
     assert r.code == 200 and r.json["leftovers"] == [] and r.json["errors"] == []
     assert (await api("GET", "vms-gc", user=READER)).code == 403
-    assert (await api("POST", "vms-gc", user=CONTRIBUTOR)).code == 403
+    assert (await api("POST", "vms-gc", user=READER)).code == 403
+    # a node the owner left: listed as hers; a contributor's delete leaves it, an owner's takes it
+    from libcloud.compute.base import NodeAuthSSHKey
+
+    from jupyter_mlws.vms.keys import new_key_pair
+
+    driver = mlws_ws.vms.steps.driver("local", None, None, OWNER)
+    stray = driver.create_node("stray", driver.list_sizes()[0], driver.list_images()[0],
+                               auth=NodeAuthSSHKey(new_key_pair().public),
+                               ex_metadata={"mlws:workspace": mlws_ws.config.id,
+                                            "mlws:vm": "0" * 16, "mlws:owner": OWNER})
+    r = await api("GET", "vms-gc", user=CONTRIBUTOR)
+    (item,) = r.json["leftovers"]
+    assert (item["id"], item["owner"], item["may_delete"]) == (stray.id, OWNER, False)
+    r = await api("POST", "vms-gc", user=CONTRIBUTOR)
+    assert r.code == 200 and r.json["deleted"] == 0 and r.json["leftovers"][0]["id"] == stray.id
+    assert stray.id in {n.id for n in driver.list_nodes()}
     r = await api("POST", "vms-gc", user=OWNER)
-    assert r.code == 200 and r.json["deleted"] == 0
+    assert r.code == 200 and r.json["deleted"] == 1
+    assert stray.id not in {n.id for n in driver.list_nodes()}

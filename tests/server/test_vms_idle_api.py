@@ -83,6 +83,8 @@ async def test_the_servers_scheduler_checks_vms_and_a_warning_reaches_the_events
     got = await asyncio.wait_for(warning(), 15)
     assert got["name"] == "warm" and got["stop_at"] == int(stop_at.timestamp() * 1000)
     assert got["reason"] == "idle since then: it stops soon"
+    # since when it is idle, for the notification's "(idle 21 min)"
+    assert got["idle_since"] == int((stop_at - timedelta(minutes=30)).timestamp() * 1000)
     scheduler = mlws_app._scheduler
     await mlws_app.stop_extension()
     assert mlws_app._scheduler is None and not scheduler._threads

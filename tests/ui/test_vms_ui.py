@@ -33,6 +33,8 @@ from .test_compute_page import NAMED_USER, grant
 
 SETUP = 'echo "setting up in $HOME"\nsleep 4\necho "setup finished"\n'
 EVENT_SCHEMA = "https://jupyter-mlws.org/events/vm-idle-warning"
+#: the browser's time zone (Chromium names it GMT+1 or GMT+2 in English)
+ZONE = "Europe/Berlin"
 
 
 #: the tests on a workspace whose VMs run JupyterLab, and on one whose VMs do not
@@ -92,7 +94,8 @@ def vm_lab(sshd, request):
 def page(browser, vm_lab):
     """A fresh page at JupyterLab with the navigator open; its user ("alice") is a workspace
     owner unless a test says otherwise."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    # a zone of its own: the idle warning's time is the browser's, with the zone's name
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id=ZONE)
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(f"{vm_lab['url']}lab/workspaces/vms-{id(page)}?mlws=open&token={vm_lab['token']}")
@@ -106,13 +109,22 @@ def page(browser, vm_lab):
 
 
 def publish_idle_warning(vm_lab, stop_at: int, name: str = "box") -> None:
+    """The event of a VM idle for 50 min now, which stops at ``stop_at`` (ms)."""
     body = {"schema_id": EVENT_SCHEMA, "version": "1",
-            "data": {"name": name, "stop_at": stop_at,
-                     "reason": "idle for 50 min (no kernel busy, no tab open)"}}
+            "data": {"name": name, "stop_at": stop_at, "idle_since": int((time.time() - 3000) * 1000),
+                     "reason": f"idle since long ago: it stops at {stop_at} unless used or "
+                               "postponed (last activity: the server started at ...)"}}
     req = urllib.request.Request(f"{vm_lab['url']}api/events", data=json.dumps(body).encode(), method="POST",
                                  headers={"Authorization": f"token {vm_lab['token']}"})
     with urllib.request.urlopen(req, timeout=30) as resp:  # Jupyter's own emitter, as the live feed's
         assert resp.status == 204
+
+
+def _hhmm(ms: int) -> str:
+    """A time (ms) as HH:MM in the browser's zone."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(ZONE)).strftime("%H:%M")
 
 
 def row(page, name: str):
@@ -178,7 +190,8 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     page.wait_for_function(
         "() => document.querySelector('.mlws-VMLogText').textContent.includes('setup finished')")
     text = log.inner_text()
-    assert "setting up in" in text and "started at every start" in text
+    assert "setting up in ~\n" in text and "started at every start" in text
+    assert str(vm_lab["ws"]) not in text  # the VM's own paths, never this server's
     assert page.locator(".mlws-VMLogState").inner_text() == ""  # no longer followed
     assert "running" in row(page, "box").locator(".mlws-VMState").inner_text()
     owner = lab_api(vm_lab, "GET", "vms/box")[1]["owner"]
@@ -209,12 +222,17 @@ def test_create_watch_open_idle_stop_delete(page, vm_lab):
     # it (GET vms/box) and the page shows its warning once, with Postpone 1 h
     warned = idle_check_elsewhere(vm_lab, timedelta(minutes=55))
     assert warned, "the idle check did not warn of a stop"
+    # the browser's clock as far ahead as the check's: "idle N min" is counted in the browser
+    page.clock.set_system_time(datetime.now(timezone.utc) + timedelta(minutes=55))
     idle = lab_api(vm_lab, "GET", "vms/box")[1]["idle"]
     assert idle["action"] == "warn" and idle["stop_at"] == warned["stop_at"]
     assert idle["reason"] == warned["reason"] and idle["postponed_until"] is None
     toast = page.locator(".Toastify__toast", has_text="VM box stops at")
     toast.wait_for(timeout=60_000)  # the server's live feed publishes what the check kept
-    assert warned["reason"][:60] in toast.inner_text()  # the notification cuts a long text
+    # one short sentence, whole: the stop time in the browser's zone, how long it is idle (since
+    # the VM's JupyterLab started, 55 min ago on both clocks)
+    assert re.search(rf"^VM box stops at {_hhmm(warned['stop_at'])} GMT\+[12] \(idle 5\d min\)\.",
+                     toast.inner_text()), toast.inner_text()
     page.wait_for_timeout(1000)  # the toast's entering animation, for the picture only
     page.screenshot(path=str(SCREENSHOTS / "vm-idle-warning.png"))
     toast.first.get_by_role("button", name="Postpone 1 h").click()
@@ -269,7 +287,9 @@ def test_a_vm_without_jupyterlab_and_idle_warnings(page, vm_lab):
     toast = page.locator(".Toastify__toast", has_text="VM box stops at")
     toast.wait_for()
     publish_idle_warning(vm_lab, stop_at)  # again: not shown twice
-    assert "idle for 50 min" in toast.inner_text()
+    assert toast.inner_text().startswith(f"VM box stops at {_hhmm(stop_at)} GMT+"), toast.inner_text()
+    assert re.search(r"^VM box stops at \d\d:\d\d GMT\+[12] \(idle 50 min\)\.\s*Postpone 1 h",
+                     toast.inner_text()), toast.inner_text()  # the reason is in GET vms/box
     assert page.locator(".Toastify__toast", has_text="VM ghost").count() == 0
     publish_idle_warning(vm_lab, stop_at + 60_000)  # a new stop time: a new notification
     page.locator(".Toastify__toast", has_text="VM box stops at").nth(1).wait_for()

@@ -109,10 +109,11 @@ class VMLogsHandler(VMBase):
 
 
 class VMsGcHandler(VMBase):
-    """GET the leftovers (contributors: it reads credentials); POST deletes them (owners)."""
+    """GET lists the leftovers and abandoned steps (contributors: it reads credentials); POST
+    deletes them: a workspace owner all, a contributor their own (the service decides)."""
 
     read_action = "write"
-    write_action = "admin"
+    write_action = "write"
 
     @web.authenticated
     @authorized
