@@ -16,7 +16,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote_to_bytes
 
 from .errors import InvalidInput
@@ -202,15 +202,24 @@ def _umask() -> int:
 
 def _write_atomically(path, fill) -> int:
     """Create ``path`` through a temp file that ``fill(file)`` writes; return its size."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:50]}.", suffix=".tmp")
-    try:
+    def write(fd: int, _tmp: str) -> int:
         with os.fdopen(fd, "wb") as out:
             fill(out)
             out.flush()
             os.fsync(out.fileno())
-            size = out.tell()
+            return out.tell()
+
+    return _through_temp(path, write)
+
+
+def _through_temp(path, write) -> int:
+    """Create ``path`` from a temp file beside it that ``write(fd, temp path)`` fills, makes
+    durable and closes (returning its size); renamed into place, the folder fsynced."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:50]}.", suffix=".tmp")
+    try:
+        size = write(fd, tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
@@ -221,6 +230,24 @@ def _write_atomically(path, fill) -> int:
         raise
     _fsync_dir(path.parent)
     return size
+
+
+def atomic_fetch(path: str | os.PathLike, fetch: Callable[[str], object]) -> int:
+    """Create ``path`` atomically, as :func:`atomic_write` does, from a temp file beside it that
+    ``fetch(temp path)`` writes by its path (a downloader that takes a local file name, such as
+    fsspec's ``get_file``); return its size.  An error of ``fetch`` leaves ``path`` as it was.
+    """
+    def write(fd: int, tmp: str) -> int:
+        os.close(fd)
+        fetch(tmp)
+        done = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(done)
+            return os.fstat(done).st_size
+        finally:
+            os.close(done)
+
+    return _through_temp(path, write)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | Iterable[bytes]) -> int:
