@@ -137,6 +137,18 @@ def _already_normal(name: str) -> bool:
                for part in name.split("/"))
 
 
+def normal_child(folder: str, name: str) -> bool:
+    """Whether ``folder/name`` (``name`` alone when ``folder`` is empty) is in the normal form
+    :func:`validate_name` returns unchanged, given that ``folder`` is (or is empty) and that
+    ``name`` is one segment (a directory entry's name): the check of ``name`` alone, so that a
+    folder of 10,000 files does not check its own path 10,000 times.  False means "not known":
+    take :func:`validate_name`."""
+    if not folder:
+        return _already_normal(name)
+    return (len(name) <= MAX_SEGMENT_BYTES and len(folder) + 1 + len(name) <= MAX_NAME_CHARS
+            and name not in (".", "..") and "/" not in name and _PLAIN.fullmatch(name) is not None)
+
+
 def safe_join(root: str | os.PathLike, name: str) -> pathlib.Path:
     """Resolve an artifact name under ``root``, refusing anything outside it.
 
