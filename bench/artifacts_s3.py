@@ -4,9 +4,10 @@ A real S3 API (``moto_server`` on 127.0.0.1, a process of its own) holds a works
 (``artifacts = s3://BUCKET/PREFIX?endpoint_url=...``).  ``--files`` files of ``--mb`` MB each,
 random bytes, are:
 
-* uploaded by ``run.upload_file`` (the file is hashed, its blob looked up, then sent once straight
-  to its final key: ``FsspecBlobStore.put_file``), and downloaded by ``run.download`` (streamed
-  into an atomic local file through ``BlobStore.open``: ranged reads);
+* uploaded by ``run.upload_file`` (the file is read once and hashed, its blob looked up with one
+  HEAD, then sent once straight to its final key: ``FsspecBlobStore.put_file``), and downloaded
+  by ``run.download`` (4 files at a time, each through s3fs's ``get_file`` into a temp file beside
+  its destination, its sha256 checked, fsynced and renamed: ``FsspecBlobStore.fetch``);
 * copied by plain s3fs, the floor: ``fs.put_file`` and ``fs.get_file`` of the same files, the same
   filesystem options (downloads also with the file and its folder fsynced).
 
@@ -167,7 +168,7 @@ def main() -> None:
         ["upload: the blob store alone (`FsspecBlobStore.put_file`, info)", f"{rate['store_up']:.1f}",
          f"{rate['store_up'] / rate['plain_up']:.2f}x", "", ""],
         ["upload: plain s3fs `put_file` (floor)", f"{rate['plain_up']:.1f}", "1.00x", "", ""],
-        ["download: `run.download` (ranged reads, atomic durable local files)",
+        ["download: `run.download` (get_file, sha256 checked, atomic durable local files)",
          f"{rate['ours_down']:.1f}", f"{down_ratio:.2f}x", f">= {DOWNLOAD_TARGET:.0%} of s3fs + fsync",
          C.verdict(ok_down)],
         ["download: the blob store alone (`copy_blob`, info)", f"{rate['store_down']:.1f}",
@@ -185,9 +186,11 @@ def main() -> None:
   request handling, not a network); a new bucket per round, the two alternating, median of
   {args.rounds} rounds. Downloads checked byte for byte.
 - `run.upload_file` / `run.download` include the workspace's bookkeeping (the run and each file
-  recorded in its SQLite database, committed); "the blob store alone" is `put_file` (hash, one HEAD
-  and a listing to look the blob up, one PUT) and `copy_blob` (one HEAD, ranged GETs of 8 MB read
-  ahead, a temp file fsynced and renamed, the folder fsynced) without them.
+  recorded in its SQLite database, committed; `run.download` fetches 4 files at a time); "the blob
+  store alone" is `put_file` (the file read once and hashed, one HEAD to look the blob up, one PUT
+  from memory) and `copy_blob` one file after the other (one streamed GET through s3fs's
+  `get_file` into a temp file, its sha256 checked, fsynced and renamed, the folder fsynced)
+  without them.
 """
     C.write_section("artifacts_s3", "artifacts_s3: artifact upload and download through S3 (moto)", body, {
         "files": args.files, "mb": args.mb, "rounds": args.rounds, "seconds": times, "mb_per_s": rate,

@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from .fsutil import atomic_write, safe_join, validate_name
+from .fsutil import atomic_fetch, safe_join, validate_name
 from .errors import InvalidInput, NotFound
 from .limits import check_key, check_upload_size, check_value_size
 from .runs import RunService
@@ -32,8 +32,8 @@ IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp", "svg")
 #: bytes of an SVG file read for its <svg element (past an XML declaration, comments, a doctype)
 _SVG_HEAD = 4096
-#: bytes read at a time when a blob is copied out
-_COPY_CHUNK = 1 << 20
+#: files downloaded at once
+DOWNLOAD_THREADS = 4
 
 
 def image_format(data: bytes) -> str | None:
@@ -62,9 +62,25 @@ def check_image(data: bytes, what: str) -> str:
 
 
 def copy_blob(blobs: BlobStore, sha256: str, dest: str | os.PathLike) -> int:
-    """Write a stored blob to the local file ``dest`` atomically, streamed; return its size."""
-    with blobs.open(sha256) as src:
-        return atomic_write(dest, iter(lambda: src.read(_COPY_CHUNK), b""))
+    """Write a stored blob to the local file ``dest`` atomically (a temp file beside it, fsynced,
+    renamed), its content checked against its sha256; return its size.  NotFound, Conflict (a
+    damaged blob) or Unavailable leave ``dest`` as it was."""
+    return atomic_fetch(dest, lambda tmp: blobs.fetch(sha256, tmp))
+
+
+def copy_blobs(blobs: BlobStore, targets: list[tuple[str, Path]]) -> None:
+    """:func:`copy_blob` each ``(sha256, dest)``, :data:`DOWNLOAD_THREADS` at a time (an object
+    store answers each request with some latency); the first error is raised once all stop."""
+    if len(targets) < 2:
+        for sha, dest in targets:
+            copy_blob(blobs, sha, dest)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(DOWNLOAD_THREADS, len(targets)),
+                            thread_name_prefix="mlws-download") as pool:
+        for _ in pool.map(lambda t: copy_blob(blobs, *t), targets):
+            pass
 
 
 def _safe_name(name: str) -> bool:
@@ -253,12 +269,9 @@ class ArtifactService:
                  kind: str = ARTIFACT) -> list[Path]:
         """Copy files at or below ``path`` into ``dest``, keeping their relative names."""
         files = select_files(self.runs.files(run_id, kind), path, kind)
-        written = []
-        for f in files:
-            target = safe_join(dest, f["path"])
-            copy_blob(self.blobs, f["sha256"], target)
-            written.append(target)
-        return written
+        targets = [(f["sha256"], safe_join(dest, f["path"])) for f in files]
+        copy_blobs(self.blobs, targets)
+        return [target for _sha, target in targets]
 
 
 def folder_files(name: str, path: str | os.PathLike, since_ms: int | None = None) -> list[tuple[str, Path]]:

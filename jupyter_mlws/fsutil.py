@@ -16,7 +16,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote_to_bytes
 
 from .errors import InvalidInput
@@ -137,6 +137,18 @@ def _already_normal(name: str) -> bool:
                for part in name.split("/"))
 
 
+def normal_child(folder: str, name: str) -> bool:
+    """Whether ``folder/name`` (``name`` alone when ``folder`` is empty) is in the normal form
+    :func:`validate_name` returns unchanged, given that ``folder`` is (or is empty) and that
+    ``name`` is one segment (a directory entry's name): the check of ``name`` alone, so that a
+    folder of 10,000 files does not check its own path 10,000 times.  False means "not known":
+    take :func:`validate_name`."""
+    if not folder:
+        return _already_normal(name)
+    return (len(name) <= MAX_SEGMENT_BYTES and len(folder) + 1 + len(name) <= MAX_NAME_CHARS
+            and name not in (".", "..") and "/" not in name and _PLAIN.fullmatch(name) is not None)
+
+
 def safe_join(root: str | os.PathLike, name: str) -> pathlib.Path:
     """Resolve an artifact name under ``root``, refusing anything outside it.
 
@@ -202,15 +214,24 @@ def _umask() -> int:
 
 def _write_atomically(path, fill) -> int:
     """Create ``path`` through a temp file that ``fill(file)`` writes; return its size."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:50]}.", suffix=".tmp")
-    try:
+    def write(fd: int, _tmp: str) -> int:
         with os.fdopen(fd, "wb") as out:
             fill(out)
             out.flush()
             os.fsync(out.fileno())
-            size = out.tell()
+            return out.tell()
+
+    return _through_temp(path, write)
+
+
+def _through_temp(path, write) -> int:
+    """Create ``path`` from a temp file beside it that ``write(fd, temp path)`` fills, makes
+    durable and closes (returning its size); renamed into place, the folder fsynced."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:50]}.", suffix=".tmp")
+    try:
+        size = write(fd, tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
@@ -221,6 +242,24 @@ def _write_atomically(path, fill) -> int:
         raise
     _fsync_dir(path.parent)
     return size
+
+
+def atomic_fetch(path: str | os.PathLike, fetch: Callable[[str], object]) -> int:
+    """Create ``path`` atomically, as :func:`atomic_write` does, from a temp file beside it that
+    ``fetch(temp path)`` writes by its path (a downloader that takes a local file name, such as
+    fsspec's ``get_file``); return its size.  An error of ``fetch`` leaves ``path`` as it was.
+    """
+    def write(fd: int, tmp: str) -> int:
+        os.close(fd)
+        fetch(tmp)
+        done = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(done)
+            return os.fstat(done).st_size
+        finally:
+            os.close(done)
+
+    return _through_temp(path, write)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | Iterable[bytes]) -> int:

@@ -5,6 +5,7 @@ of its own stopped by its PID.  Any access key works against it; buckets are mad
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from mlws_testing import stop_group
@@ -73,6 +75,28 @@ class MotoS3:
     def url(self, bucket: str, path: str = "") -> str:
         """``s3://bucket/path?endpoint_url=...``: a datastore's or an artifact store's URL here."""
         return f"s3://{bucket}{'/' + path if path else ''}?endpoint_url={self.endpoint}"
+
+    def _recorder(self, what: str, method: str = "POST") -> bytes:
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/recorder/{what}", method=method)
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.read()
+
+    @contextmanager
+    def recorded(self):
+        """The requests the server receives inside the block: ``[(method, path)]`` (moto's
+        request recorder)."""
+        self._recorder("reset-recording")
+        self._recorder("start-recording")
+        seen: list[tuple[str, str]] = []
+        try:
+            yield seen
+        finally:
+            self._recorder("stop-recording")
+            for line in self._recorder("download-recording", "GET").decode().splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    seen.append((entry["method"], entry["url"].split("?")[0]))
+            self._recorder("reset-recording")
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -75,16 +75,68 @@ def test_a_writer_killed_mid_way_leaves_no_blob_and_its_temp_is_swept(store, tmp
     assert _stored_files(tmp_path / "blobs") == [f"tmp/{live.name}"]  # the live writer's stays
 
 
-def test_on_s3_an_existing_blob_is_not_uploaded_again(moto_s3, tmp_path, monkeypatch):
-    store = FsspecBlobStore(moto_s3.fs(), f"{moto_s3.bucket()}/blobs", spool_dir=tmp_path / "spool")
+def test_on_s3_an_existing_blob_is_not_uploaded_again(moto_s3, tmp_path):
+    bucket = moto_s3.bucket()
+    store = FsspecBlobStore(moto_s3.fs(), f"{bucket}/blobs", spool_dir=tmp_path / "spool")
     (tmp_path / "spool").mkdir()
     assert store.atomic
-    uploads = []
-    put = store.fs.put_file
-    monkeypatch.setattr(store.fs, "put_file", lambda *a, **k: uploads.append(a) or put(*a, **k))
     (tmp_path / "f.bin").write_bytes(b"z" * 5000)
-    first = store.put_file(tmp_path / "f.bin")
-    assert store.put_file(tmp_path / "f.bin") == first
-    assert store.put_chunks([b"z" * 2500, b"z" * 2500]) == first
-    assert len(uploads) == 1
+    with moto_s3.recorded() as seen:
+        first = store.put_file(tmp_path / "f.bin")
+    key = f"{moto_s3.endpoint}/{bucket}/blobs/{first[0][:2]}/{first[0][2:]}"
+    assert seen == [("HEAD", key), ("PUT", key)]  # one lookup (no listing), one upload
+    with moto_s3.recorded() as seen:
+        assert store.put_file(tmp_path / "f.bin") == first
+        assert store.put_chunks([b"z" * 2500, b"z" * 2500]) == first
+        assert store.put_bytes(b"z" * 5000) == first
+    assert seen == [("HEAD", key)] * 3
     assert os.listdir(tmp_path / "spool") == []  # spooled streams are removed once stored
+
+
+def test_on_s3_a_large_file_goes_through_the_backend_and_a_changed_one_is_refused(
+        moto_s3, tmp_path, monkeypatch):
+    import jupyter_mlws.store.blobs.fsspec as F
+    from jupyter_mlws.errors import Conflict
+
+    monkeypatch.setattr(F, "IN_MEMORY_MAX", 1000)  # past it: hashed, then the backend's put_file
+    store = FsspecBlobStore(moto_s3.fs(), f"{moto_s3.bucket()}/blobs")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(5000))
+    sha, size = store.put_file(big)
+    assert (sha, size) == (hashlib.sha256(big.read_bytes()).hexdigest(), 5000)
+    assert store.read_bytes(sha) == big.read_bytes()
+
+    put = store.fs.put_file
+
+    def written_meanwhile(local, remote, **kwargs):  # another process appends during the upload
+        put(local, remote, **kwargs)
+        with open(local, "ab") as f:
+            f.write(b"more")
+
+    monkeypatch.setattr(store.fs, "put_file", written_meanwhile)
+    big.write_bytes(os.urandom(5000))
+    with pytest.raises(Conflict, match="'big.bin' changed while it was uploaded: nothing was stored"):
+        store.put_file(big)
+    assert list(store.ids()) == [sha]  # the object whose bytes may not be its name is gone
+
+
+def test_a_download_is_checked_against_the_blob_id(moto_s3, tmp_path):
+    from jupyter_mlws.artifacts import copy_blob
+    from jupyter_mlws.errors import Conflict
+
+    bucket = moto_s3.bucket()
+    store = FsspecBlobStore(moto_s3.fs(), f"{bucket}/blobs", shown=f"s3://{bucket}/blobs")
+    data = os.urandom(3 << 20)
+    sha, _ = store.put_bytes(data)
+    with moto_s3.recorded() as seen:
+        assert copy_blob(store, sha, tmp_path / "out" / "a.bin") == len(data)
+    assert seen == [("GET", f"{moto_s3.endpoint}/{bucket}/blobs/{sha[:2]}/{sha[2:]}")]  # one streamed GET
+    assert (tmp_path / "out" / "a.bin").read_bytes() == data
+
+    moto_s3.fs().pipe_file(f"{bucket}/blobs/{sha[:2]}/{sha[2:]}", b"damaged")
+    with pytest.raises(Conflict, match=f"blob {sha[:12]} in the blob store s3://{bucket}/blobs "
+                                       "does not match its sha256"):
+        copy_blob(store, sha, tmp_path / "out" / "b.bin")
+    with pytest.raises(NotFound, match="is missing from the blob store"):
+        copy_blob(store, "1" * 64, tmp_path / "out" / "c.bin")
+    assert os.listdir(tmp_path / "out") == ["a.bin"]  # no partial or damaged file left

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import urllib.request
-from contextlib import contextmanager
 
 import nbformat
 import pytest
@@ -138,27 +136,9 @@ def test_a_dataset_parameter_reaches_a_notebook_as_a_local_path(ws, train, tmp_p
     assert [(d["ref"], d["how"]) for d in ws.lineage.of(run.id)["datasets"]] == [("train:1", "input")]
 
 
-def _moto_api(moto_s3, what: str, method: str = "POST") -> bytes:
-    request = urllib.request.Request(f"{moto_s3.endpoint}/moto-api/recorder/{what}", method=method)
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return reply.read()
-
-
-@contextmanager
 def recorded(moto_s3):
     """The requests moto receives inside the block: ``[(method, path)]``."""
-    _moto_api(moto_s3, "reset-recording")
-    _moto_api(moto_s3, "start-recording")
-    seen: list[tuple[str, str]] = []
-    try:
-        yield seen
-    finally:
-        _moto_api(moto_s3, "stop-recording")
-        for line in _moto_api(moto_s3, "download-recording", "GET").decode().splitlines():
-            if line.strip():
-                entry = json.loads(line)
-                seen.append((entry["method"], entry["url"].split("?")[0]))
-        _moto_api(moto_s3, "reset-recording")
+    return moto_s3.recorded()
 
 
 def _object_writes(seen) -> list[str]:

@@ -262,3 +262,38 @@ def test_atomic_copy_missing_source_leaves_nothing(tmp_path):
     with pytest.raises(FileNotFoundError):
         atomic_copy(tmp_path / "nope", tmp_path / "dest")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+LONG = "/".join(["d" * 254] * 4)  # a normal folder name of 1,019 characters
+
+
+@pytest.mark.parametrize("folder, name", [
+    ("", "a.csv"), ("", "C:x"), ("", ".."), ("d", "a b.csv"), ("d", "a%2e"), ("d", "a\\b"),
+    ("d", "."), ("d", ".."), ("d", "é.csv"), ("d", "x" * 255), ("d", "x" * 256),
+    (LONG, "abcd"), (LONG, "abcde"), ("d/e", "C:x"), ("d", "tab\tx")])
+def test_normal_child_never_passes_what_validate_name_would_change(folder, name):
+    rel = f"{folder}/{name}" if folder else name
+    try:
+        unchanged = validate_name(rel) == rel
+    except InvalidInput:
+        unchanged = False
+    if artifact_names.normal_child(folder, name):
+        assert unchanged, rel  # what it passes, the full check keeps as it is
+    elif name.isascii() and name.isprintable() and "%" not in name and "\\" not in name:
+        assert not unchanged, rel  # plain names are told apart exactly
+
+
+def test_atomic_fetch_writes_by_path_or_leaves_nothing(tmp_path):
+    from jupyter_mlws.fsutil import atomic_fetch
+
+    dest = tmp_path / "sub" / "f.bin"
+    assert atomic_fetch(dest, lambda tmp: pathlib.Path(tmp).write_bytes(b"abc")) == 3
+    assert dest.read_bytes() == b"abc"
+
+    def broken(tmp):
+        pathlib.Path(tmp).write_bytes(b"half")
+        raise OSError("the download broke")
+
+    with pytest.raises(OSError, match="the download broke"):
+        atomic_fetch(dest, broken)
+    assert dest.read_bytes() == b"abc" and os.listdir(dest.parent) == ["f.bin"]

@@ -121,6 +121,15 @@ class DatasetRecords:
                 select(f.c.path, f.c.sha256, f.c.size).where(f.c.version_pk == version_pk)
                 .order_by(f.c.path)).mappings()]
 
+    def file(self, version_pk: int, path: str) -> dict | None:
+        """One file of a version's manifest, ``{"path", "sha256", "size"}``; None when it has
+        no file ``path``."""
+        f = S.dataset_files
+        with self.db.read() as conn:
+            row = conn.execute(select(f.c.path, f.c.sha256, f.c.size).where(and_(
+                f.c.version_pk == version_pk, f.c.path == path))).mappings().first()
+        return dict(row) if row is not None else None
+
     def version_pks(self, name: str) -> list[int]:
         """The versions of ``name``, newest first (NotFound for no such dataset)."""
         v, d = S.dataset_versions, S.datasets

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidInput, NotFound
-from ..fsutil import shown_path, validate_name
+from ..fsutil import normal_child, shown_path, validate_name
 
 
 @dataclass(slots=True)
@@ -69,9 +69,9 @@ def scan(source: str | os.PathLike) -> Scan:
         raise InvalidInput(f"{shown_path(path)!r} is neither a file nor a folder")
     out = Scan(str(path))
     real_root = os.path.realpath(path)
-    stack = [""]
+    stack = [("", True)]  # (folder relative to the root, whether it is a normal name)
     while stack:
-        rel_dir = stack.pop()
+        rel_dir, normal = stack.pop()
         try:
             with os.scandir(os.path.join(out.root, rel_dir)) as entries:
                 listed = list(entries)
@@ -79,19 +79,21 @@ def scan(source: str | os.PathLike) -> Scan:
             raise InvalidInput(f"cannot read the folder {rel_dir or '.'!r}: {exc.strerror}") from None
         for entry in listed:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            _one(out, entry, rel, real_root, stack)
+            _one(out, entry, rel, real_root, stack, normal and normal_child(rel_dir, entry.name))
     if not out.files:
         raise InvalidInput(f"the folder {shown_path(path)!r} holds no files to register")
     out.files.sort(key=lambda f: f.path)
     return out
 
 
-def _one(out: Scan, entry: os.DirEntry, rel: str, real_root: str, stack: list[str]) -> None:
+def _one(out: Scan, entry: os.DirEntry, rel: str, real_root: str, stack: list,
+         normal: bool) -> None:
+    """File, folder or link ``entry`` (at ``rel``; ``normal``: its name needs no more check)."""
     st = entry.stat(follow_symlinks=False)
     if S.S_ISDIR(st.st_mode):
-        stack.append(rel)
+        stack.append((rel, normal))
     elif S.S_ISREG(st.st_mode):
-        out.files.append(Found(_checked(rel), entry.path, st))
+        out.files.append(Found(rel if normal else _checked(rel), entry.path, st))
     elif S.S_ISLNK(st.st_mode):
         target = os.path.realpath(entry.path)
         if os.path.commonpath([target, real_root]) != real_root:

@@ -20,14 +20,16 @@ Registering (:meth:`DatasetService.register`):
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
 from .. import runs as R
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..limits import check_text
 from ..models import check_name, check_version
 from .hashcache import Entry, HashCache, now_ns, trusted
@@ -38,6 +40,8 @@ from .version import DatasetVersion
 
 #: objects checked or uploaded at once (an object store answers each request with latency)
 UPLOAD_THREADS = 8
+#: seconds a datastore opened to serve files is reused (see DatasetService.open_file)
+SERVED_TTL_S = 60.0
 _CHUNK = 1 << 20
 
 
@@ -112,6 +116,8 @@ class DatasetService:
         self.cache = cache
         self.mounts = mounts
         self._current_run = current_run
+        self._served_stores: dict[str, tuple[Any, float]] = {}
+        self._served_lock = threading.Lock()
 
     # -- registering --------------------------------------------------------------------------
 
@@ -128,6 +134,12 @@ class DatasetService:
         changed while it was registered), InsufficientStorage / Unavailable (the datastore
         cannot be written; no version is recorded).
         """
+        with _no_gc_pause():  # ends once _register's 10,000 files are freed
+            return self._register(name, source, datastore=datastore, description=description,
+                                  tags=tags, tabular=tabular, run=run, user=user)
+
+    def _register(self, name, source, *, datastore, description, tags, tabular, run,
+                  user) -> Registered:
         from .scan import scan
 
         started = time.monotonic()
@@ -224,8 +236,6 @@ class DatasetService:
         return result
 
     def _latest_row(self, name: str) -> dict | None:
-        from ..errors import NotFound
-
         try:
             return self.records.find(name)
         except NotFound:
@@ -280,6 +290,38 @@ class DatasetService:
         """The manifest of a version, ``[{"path", "sha256", "size"}]`` (no read recorded)."""
         return self.records.files(self.get(ref).pk)
 
+    def open_file(self, ref: str, path: str) -> BinaryIO:
+        """A binary stream of file ``path`` of version ``ref`` (what the REST API serves; no
+        read recorded: :meth:`read_for_run` records a run's).  NotFound for no such version or
+        file."""
+        row = self.records.find(*parse_ref(param_ref(ref) or ref))
+        entry = self.records.file(row["pk"], path) if isinstance(path, str) else None
+        if entry is None:
+            raise NotFound(f"{row['name']}:{row['version']} has no file {str(path)[:200]!r}: its "
+                           "files are listed by 'mlws dataset show REF --files'")
+        return self._served(row["datastore"]).open(entry["sha256"])
+
+    def _served(self, datastore: str):
+        """The objects of ``datastore``, kept open for :data:`SERVED_TTL_S` seconds: a client
+        reading a version file by file does not open the datastore (a secret read, a new
+        connection) once per file."""
+        now = time.monotonic()
+        with self._served_lock:
+            kept = self._served_stores.get(datastore)
+            if kept is None or now - kept[1] > SERVED_TTL_S:
+                kept = self._served_stores[datastore] = (self._objects(datastore), now)
+        return kept[0]
+
+    def read_for_run(self, run_id: str, ref: str) -> tuple[DatasetVersion, list[dict]]:
+        """Version ``ref`` and its manifest, read by run ``run_id`` from another machine (over
+        HTTP, with the run's token): recorded as the run's read, unless it was given to the run
+        as an input (a ``dataset:`` parameter, recorded at submit)."""
+        version = self.get(ref)
+        given = any(d["ref"] == version.ref and d["how"] == "input" for d in self.of_run(run_id))
+        if not given:
+            self.records.record_use(version.pk, run_id, "read")
+        return version, self.records.files(version.pk)
+
     def using_datastore(self, datastore: str) -> list[str]:
         """``NAME:VERSION`` of the versions whose files live in ``datastore`` (what keeps it
         from being deleted)."""
@@ -299,8 +341,6 @@ class DatasetService:
 
     def delete_alias(self, name: str, alias: str) -> None:
         """Remove ``NAME@ALIAS``; NotFound when there is none."""
-        from ..errors import NotFound
-
         check_name(name, "dataset name")
         if not self.records.delete_alias(name, alias):
             raise NotFound(f"dataset {name!r} has no alias {alias!r}")
@@ -367,6 +407,23 @@ class DatasetService:
         submit: this read is not recorded again)."""
         row = self.records.find(*parse_ref(param_ref(ref) or ref))
         return str(self._handle(row, record_reads=False).mount())
+
+
+@contextmanager
+def _no_gc_pause():
+    """No cyclic garbage collection while a folder is registered: its 10,000 files are some
+    100,000 new objects (none in a cycle), which start a full collection of the whole heap (100
+    ms and more in a workspace's process, a third of an unchanged re-check); they are freed by
+    reference counting all the same, before collection resumes as it was."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _local(source: str | os.PathLike) -> str | os.PathLike:

@@ -25,8 +25,6 @@ from ..fsutil import safe_join, shown_path
 if TYPE_CHECKING:  # pragma: no cover
     from ..store.blobs import BlobStore
 
-#: bytes copied at a time
-_COPY = 1 << 20
 #: files written at once (an object store answers each request with some latency)
 _THREADS = 8
 
@@ -38,11 +36,12 @@ class DatasetVersion:
     (bytes), ``file_count``, ``datastore``, ``description``, ``tags``, ``aliases``,
     ``created_at`` (ms), ``run_id`` (the run that made it, or None), ``tabular`` and
     ``stats`` (format, rows, columns and per-column statistics; None unless tabular).
+    ``lock_folders``: whether a mount's folders are read-only too (its files always are).
     """
 
     def __init__(self, row: dict, *, manifest: Callable[[], list[dict]],
                  objects: Callable[[], "BlobStore"], mounts: Path,
-                 on_read: Callable[["DatasetVersion"], None]):
+                 on_read: Callable[["DatasetVersion"], None], lock_folders: bool = True):
         self.pk = row["pk"]
         self.name, self.version = row["name"], row["version"]
         self.root_hash, self.size, self.file_count = row["root_hash"], row["size"], row["files"]
@@ -53,6 +52,7 @@ class DatasetVersion:
         self._manifest, self._files = manifest, None
         self._open_objects, self._store = objects, None
         self._mounts, self._on_read = mounts, on_read
+        self._lock_folders = lock_folders
 
     @property
     def _objects(self) -> "BlobStore":
@@ -149,13 +149,14 @@ class DatasetVersion:
         tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name[:40]}.", suffix=".tmp"))
         try:
             targets = [(f["sha256"], safe_join(tmp, f["path"])) for f in files]
+            objects = self._objects  # opened once, before the threads
             with ThreadPoolExecutor(_THREADS, thread_name_prefix="mlws-dataset") as pool:
-                for _ in pool.map(lambda t: self._write(*t), targets):
+                for _ in pool.map(lambda t: _write(objects, *t), targets):
                     pass
             for _sha, path in targets:  # after all writes: most of these have nothing left to do
                 _fsync(path)
             if read_only:
-                _read_only(tmp)
+                _read_only(tmp, self._lock_folders)
             try:
                 os.rename(tmp, dest)
             except OSError:
@@ -168,10 +169,10 @@ class DatasetVersion:
             if tmp.exists():
                 _remove(tmp)
 
-    def _write(self, sha256: str, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._objects.open(sha256) as src, open(path, "wb") as out:
-            shutil.copyfileobj(src, out, _COPY)
+
+def _write(objects: "BlobStore", sha256: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    objects.fetch(sha256, path)  # its sha256 checked
 
 
 def _fsync(path: Path) -> None:
@@ -182,14 +183,16 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _read_only(root: Path) -> None:
-    """Files 0444 and folders 0555 under ``root`` (deepest first, ``root`` last)."""
+def _read_only(root: Path, folders: bool = True) -> None:
+    """Files 0444 and, with ``folders``, folders 0555 under ``root`` (deepest first, ``root``
+    last)."""
     for folder, dirs, files in os.walk(root, topdown=False):
         for name in files:
             os.chmod(os.path.join(folder, name), 0o444)
-        for name in dirs:
+        for name in dirs if folders else ():
             os.chmod(os.path.join(folder, name), 0o555)
-    os.chmod(root, 0o555)
+    if folders:
+        os.chmod(root, 0o555)
 
 
 def _remove(root: Path) -> None:

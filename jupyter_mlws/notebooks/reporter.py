@@ -117,13 +117,11 @@ class Reporter(ABC):
         """Keep the finished log file ``path`` as the run's log ``name`` (also after :meth:`ended`;
         nothing when the run was never recorded)."""
 
+    @abstractmethod
     def dataset_path(self, ref: str) -> str:
-        """A local read-only path holding dataset version ``ref`` (``NAME:VERSION``): what a
-        ``dataset:REF`` parameter is given to the notebook as.  Unavailable where the run
-        executes away from the workspace's files (submit refuses such runs first)."""
-        from ..errors import Unavailable
-
-        raise Unavailable("dataset parameters are handed to notebooks on the local target only")
+        """A local read-only path holding dataset version ``ref`` (``NAME:VERSION``), on the
+        machine the run executes on: the version's folder, or the file of a one-file version
+        (what a ``dataset:REF`` parameter is given to the notebook as)."""
 
     def parameters(self, job: NotebookJob) -> dict[str, Any]:
         """The job's parameters as the notebook gets them: each ``dataset:REF`` value (pinned at

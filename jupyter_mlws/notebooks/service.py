@@ -154,7 +154,7 @@ class NotebookService:
         if not path.is_relative_to(project):
             raise InvalidInput(f"the notebook {path.name!r} is not inside the project folder "
                                f"{shown_path(project)!r}: pass the folder that holds it")
-        params, inputs = self._pin_datasets(check_parameters(parameters or {}), target.name)
+        params, inputs = self._pin_datasets(check_parameters(parameters or {}))
         if not isinstance(retries, int) or not 0 <= retries <= 10:
             raise InvalidInput(f"retries must be an integer from 0 to 10, got {retries!r}")
         if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
@@ -210,10 +210,11 @@ class NotebookService:
             self._hand_over(target, job)
         return Submission(record.id, warnings)
 
-    def _pin_datasets(self, params: dict, target: str) -> tuple[dict, list]:
+    def _pin_datasets(self, params: dict) -> tuple[dict, list]:
         """``params`` with each ``dataset:REF`` pinned to its version (``dataset:NAME:N``, what
         the run records and a re-run reads again), and those versions; NotFound for an unknown
-        one, before anything is recorded."""
+        one, before anything is recorded.  The reporter where the run executes turns each into
+        a local path (:meth:`Reporter.parameters <.reporter.Reporter.parameters>`)."""
         from ..datasets.refs import dataset_params
 
         named = dataset_params(params)
@@ -221,11 +222,6 @@ class NotebookService:
             return params, []
         if self._datasets is None:
             raise InvalidInput("dataset parameters need a workspace with datasets")
-        if not self.compute.is_local(target):
-            raise InvalidInput(f"parameter {next(iter(named))!r}: dataset parameters are handed to "
-                               "the notebook as a local path, on the local target only for now: "
-                               "run it on local, or read the dataset in the notebook with "
-                               "ws.dataset(...) where the data is reachable")
         return self._datasets().pin(params)
 
     def dataset_path(self, ref: str) -> str:

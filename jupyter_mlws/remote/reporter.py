@@ -47,6 +47,8 @@ LOST_AFTER_S = 60.0
 NOTEBOOK_EVERY_S = 2.0
 #: the newest bytes of a target's log of the execution stored with the run
 TARGET_LOG_MAX = 1 << 20
+#: the folder of the run's folder that its dataset parameters are downloaded into
+DATASETS_DIR = ".mlws-datasets"
 _ENDED = re.compile(r"has (?:already )?ended \((\w+)\)")
 
 
@@ -366,6 +368,18 @@ class HttpReporter(Reporter):
             self._files.upload_file(self.run_id, name, path, "log")
         except (PermissionDenied, Conflict):
             pass  # the run ended meanwhile
+
+    def dataset_path(self, ref: str) -> str:
+        """A local read-only copy of dataset version ``ref`` (pinned at submit), downloaded
+        from the workspace server with the run's token into ``.mlws-datasets/`` of the run's
+        folder (removed with it), each file's sha256 checked: what a ``dataset:REF`` parameter
+        is given to the notebook as, as on the local target."""
+        from .datasets import RemoteDatasets
+
+        self._reachable()
+        datasets = RemoteDatasets(self.client, mounts=self.workdir / DATASETS_DIR,
+                                  current_run=lambda: self.run_id, lock_folders=False)
+        return datasets.local_path(ref)
 
     def close(self) -> None:
         """Stop the background threads and remove the live files (after :meth:`ended`)."""

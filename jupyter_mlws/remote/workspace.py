@@ -8,7 +8,10 @@ status rules at exit).  What is not offered over HTTP says so when called.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Sequence
 
 from ..errors import PermissionDenied
@@ -115,9 +118,42 @@ class RemoteWorkspace:
         marked running): what ``mlws.current_run()`` gives a process the workspace started."""
         return self.tracking.attach(run_id)
 
+    @cached_property
+    def datasets(self):
+        """The workspace's datasets (:class:`~.datasets.RemoteDatasets`: ``get``, ``list``,
+        ``versions``, ``show``, ``files``, aliases, ``delete``); versions are mounted into
+        :func:`dataset_cache` on this machine."""
+        from .datasets import RemoteDatasets
+
+        return RemoteDatasets(self.client, mounts=dataset_cache(), current_run=self._current_run)
+
+    def dataset(self, ref: str):
+        """The dataset version ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS`` names, with
+        ``.files()``, ``.open(path)``, ``.download(dest)``, ``.mount()``, ``.to_pandas()`` as on
+        a local workspace (its files streamed from the server, each checked against its
+        sha256).  Within a run (one started here, or with a run's token) the read is recorded on
+        it.  NotFound saying what exists."""
+        return self.datasets.get(ref)
+
+    def _current_run(self) -> str | None:
+        """The run this process logs to here: its innermost active run started on this
+        workspace, else the run of this workspace's token."""
+        from ..run import active_runs
+
+        mine = [run for run in active_runs() if run.workspace is self]
+        return mine[-1].id if mine else self.run_id
+
     def get_secret(self, name: str, *, version: int | None = None) -> str:
         """Not over HTTP: no route returns a secret's value (PermissionDenied saying what to do)."""
         raise PermissionDenied(
             f"secret {name!r} cannot be read over HTTP: a run on another machine gets the secrets "
             "it was given (--secret NAME[=ENVVAR]) as environment variables; read them with "
             "os.environ")
+
+
+def dataset_cache() -> Path:
+    """Where a workspace reached over HTTP mounts dataset versions on this machine:
+    ``$XDG_CACHE_HOME/jupyter_mlws/datasets`` (default ``~/.cache/...``), one read-only folder
+    per root hash (the same content, whichever server it came from)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "jupyter_mlws" / "datasets"

@@ -235,6 +235,7 @@ DATASTORE_SCHEMAS = {
 }
 
 DATASET_REF = _param("ref", description="NAME (the latest version), NAME:VERSION or NAME@ALIAS")
+_DATASET_FILE = _param("path", description="The file's path in the version, e.g. part-0/a.csv")
 #: datasets (``mlws dataset ...``): versioned file sets with lineage
 DATASET_PATHS = {
     "/datasets": {
@@ -254,6 +255,17 @@ DATASET_PATHS = {
     },
     "/datasets/{ref}/files": {"get": _op("A version's files: path, sha256, size", "datasets",
                                          params=[DATASET_REF])},
+    "/datasets/{ref}/files/{path}": {"get": _op(
+        "Download one file of a version, streamed (only PNG/JPEG/GIF/WebP inline, everything else "
+        "as a sandboxed attachment)", "datasets", "File", content_type="application/octet-stream",
+        params=[DATASET_REF, _DATASET_FILE])},
+    "/runs/{run_id}/datasets/{ref}": {"get": _op(
+        "A version read by run RUN (its token, or a user who may write the run), with its "
+        "manifest ([{path, sha256, size}]): recorded as the run's read unless it was the run's "
+        "input", "datasets", params=[RUN_ID, DATASET_REF])},
+    "/runs/{run_id}/datasets/{ref}/files/{path}": {"get": _op(
+        "Download one file of a version for run RUN, streamed", "datasets", "File",
+        content_type="application/octet-stream", params=[RUN_ID, DATASET_REF, _DATASET_FILE])},
     "/datasets/{name}/versions": {"get": _op("Every version of a dataset, newest first", "datasets",
                                              params=[_param("name")])},
     "/datasets/{name}/aliases/{alias}": {

@@ -1,5 +1,6 @@
 """Datasets over REST through a real Jupyter server: register from the server's folder, unchanged
-content, show with lineage, files, versions, aliases, delete refused while used; bad input answered
+content, show with lineage, files (and one file's bytes), versions, aliases, delete refused while
+used; bad input answered
 400/404/409 with nothing changed; no server path in any answer."""
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ async def test_datasets_over_rest(api, mlws_ws, jp_root_dir):
     assert [(f["path"], f["size"]) for f in files] == [("t.csv", 16)]
     versions = (await call("GET", "datasets", "train", "versions")).json["versions"]
     assert [v["version"] for v in versions] == [1]
+    r = await api("GET", "datasets", "train:1", "files", "t.csv")  # one file's bytes, streamed
+    assert r.code == 200 and r.raw == b"x,y\n1,a\n2,b\n3,a\n"
+    assert r.headers["Content-Disposition"].startswith("attachment")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    for parts, message in ((("train:1", "files", "nope.csv"), "train:1 has no file 'nope.csv'"),
+                           (("train:9", "files", "t.csv"), "dataset 'train' has no version 9")):
+        r = await call("GET", "datasets", *parts)
+        assert r.code == 404 and message in r.json["message"], r
     r = await call("PUT", "datasets", "train", "aliases", "gold", body={"version": 1})
     assert r.code == 200 and r.json["aliases"] == ["gold"]
     assert (await call("GET", "datasets", "train@gold")).json["ref"] == "train:1"

@@ -1,13 +1,18 @@
 """Datasets: list, register a folder or file of the server's folder as the next version, show a
-version with its lineage, its files, a dataset's versions, aliases, delete.  No answer holds a
+version with its lineage, its files and each file's bytes, a dataset's versions, aliases, delete;
+and, for a run executing elsewhere (its token), a version read by that run.  No answer holds a
 server path: a version names its source by its last part, and mounts are never shown."""
 
 from __future__ import annotations
+
+import mimetypes
+from pathlib import PurePosixPath
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ... import errors as E
+from .artifacts import FileHandler
 from .base import MlwsHandler
 
 
@@ -75,6 +80,55 @@ class DatasetFilesHandler(MlwsHandler):
         self.reply({"files": await self.call(lambda: ws.datasets.files(ref))})
 
 
+class DatasetFileHandler(FileHandler):
+    """GET the bytes of one file of a version, streamed: an attachment (images that cannot run
+    script inline), never sniffed, sandboxed."""
+
+    auth_resource = "mlws:datasets"
+    run_token_methods = ()
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref, path):
+        ws = await self.ws()
+        await self.send_file(await self.call(ws.datasets.open_file, ref, path), path)
+
+    async def send_file(self, f, path: str) -> None:
+        name = PurePosixPath(path).name
+        await self.send(f, name, mimetypes.guess_type(name)[0] or "")
+
+
+class RunDatasetHandler(MlwsHandler):
+    """GET version REF for run RUN: the version (as ``GET datasets/REF``, without its users) and
+    its ``manifest``; recorded as the run's read unless the run was given it as an input.  A
+    run's token may call it for its runs; a user needs to be allowed to write the run."""
+
+    auth_resource = "mlws:runs"
+    run_token_methods = ("GET",)
+    read_action = "write"  # the read is recorded on the run
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id, ref):
+        ws = await self.ws()
+        version, files = await self.call(ws.datasets.read_for_run, run_id, ref)
+        self.reply({**version.to_dict(), "manifest": files})
+
+
+class RunDatasetFileHandler(DatasetFileHandler):
+    """GET the bytes of one file of version REF, for run RUN (see :class:`RunDatasetHandler`)."""
+
+    auth_resource = "mlws:runs"
+    run_token_methods = ("GET",)
+    read_action = "write"
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id, ref, path):
+        ws = await self.ws()
+        await self.send_file(await self.call(ws.datasets.open_file, ref, path), path)
+
+
 class DatasetVersionsHandler(MlwsHandler):
     """GET every version of a dataset, newest first."""
 
@@ -114,6 +168,9 @@ ROUTES = [
     ("/datasets", DatasetsHandler),
     ("/datasets/{ref}", DatasetHandler),
     ("/datasets/{ref}/files", DatasetFilesHandler),
+    ("/datasets/{ref}/files/{path}", DatasetFileHandler),
     ("/datasets/{name}/versions", DatasetVersionsHandler),
     ("/datasets/{name}/aliases/{alias}", DatasetAliasHandler),
+    ("/runs/{run_id}/datasets/{ref}", RunDatasetHandler),
+    ("/runs/{run_id}/datasets/{ref}/files/{path}", RunDatasetFileHandler),
 ]

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
-from ...errors import NotFound, Unavailable
+from ...errors import Conflict, NotFound, Unavailable
 
 #: bytes read at a time when a blob is streamed in or out
 CHUNK = 1 << 20
@@ -30,8 +30,18 @@ def check_sha256(sha256: str) -> str:
     return sha256
 
 
+def check_content(sha256: str, found: str, store: str) -> None:
+    """Conflict when bytes read as blob ``sha256`` hash to ``found`` (a damaged store)."""
+    if found != sha256:
+        raise Conflict(f"blob {sha256[:12]} in {store} does not match its sha256 (it was damaged "
+                       "or changed there): restore it from a backup of the store")
+
+
 class BlobStore(ABC):
     """Where artifacts' bytes live, by content: ``put_*`` returns ``(sha256, size)``."""
+
+    #: how messages name the store (no credentials, no server path)
+    described = "the artifact store"
 
     @abstractmethod
     def put_chunks(self, chunks: Iterable[bytes]) -> tuple[str, int]:
@@ -76,6 +86,25 @@ class BlobStore(ABC):
                 return sha, size
             f.seek(0)
             return self.put_chunks(iter(lambda: f.read(CHUNK), b""))
+
+    def fetch(self, sha256: str, dest: str | os.PathLike) -> int:
+        """Write blob ``sha256`` into the local file ``dest`` (created, or truncated) and check
+        that its content is the one its id names; return its size.
+
+        ``dest`` is written in place: callers that need an atomic, durable file pass a temp
+        file (``jupyter_mlws.fsutil.atomic_fetch``).  Raises NotFound (no such blob), Conflict
+        (the stored bytes do not match their id: a damaged store; ``dest`` then holds them),
+        Unavailable (the store cannot be read); an error writing ``dest`` (a full disk) passes
+        as the OSError it is.
+        """
+        digest, size = hashlib.sha256(), 0
+        with self.open(sha256) as src, open(dest, "wb") as out:
+            for chunk in iter(lambda: src.read(CHUNK), b""):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        check_content(sha256, digest.hexdigest(), self.described)
+        return size
 
     def read_bytes(self, sha256: str) -> bytes:
         """The whole content of a stored blob."""

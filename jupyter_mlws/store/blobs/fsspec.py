@@ -16,7 +16,15 @@ changes once written.  A blob appears only whole:
   (:mod:`.temps`).
 
 Two writers of the same content write the same bytes to the same key: whichever lands last
-changes nothing.  A blob already stored is never uploaded again (``put_file`` hashes first).
+changes nothing.  A blob already stored is never uploaded again (``put_file`` hashes first, then
+asks for the key once: on S3 one HEAD, where s3fs's ``exists`` would also list it as a folder).
+A file of up to :data:`IN_MEMORY_MAX` bytes is read once, hashed and sent from memory, so the
+bytes sent are the bytes hashed; a larger one is hashed, then sent by the backend (multipart,
+concurrent parts), and refused (the object removed) when the file changed meanwhile.
+
+Downloads (:meth:`FsspecBlobStore.fetch`) go through the backend's own ``get_file`` (one
+streamed GET on S3, concurrent ranged GETs for a large object) into a local file, whose sha256
+is then checked against the blob's id.
 
 Failures of the filesystem (a missing bucket, refused credentials, an unreachable endpoint, a
 full disk) are raised as the workspace's Unavailable or InsufficientStorage, naming the store
@@ -34,14 +42,17 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
 
-from ...errors import InsufficientStorage, MlwsError, NotFound, Unavailable
-from .base import CHUNK, BlobStore, check_sha256
+from ...errors import Conflict, InsufficientStorage, MlwsError, NotFound, Unavailable
+from .base import CHUNK, BlobStore, check_content, check_sha256
 from .temps import stale, temp_prefix
 
 #: protocols whose writes become visible whole (an object, or a completed multipart upload)
 ATOMIC_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "memory"})
 #: bytes an open blob reads ahead from an object store (a stream holds at most this much)
 READ_BLOCK = 8 * CHUNK
+#: a file up to this size is uploaded to an object store from memory, read once (s3fs reads a
+#: file under 2 x its 50 MiB part size into memory for its one PUT anyway)
+IN_MEMORY_MAX = 64 * CHUNK
 
 
 def protocols(fs) -> tuple[str, ...]:
@@ -79,6 +90,10 @@ class FsspecBlobStore(BlobStore):
     def __repr__(self) -> str:
         return f"<FsspecBlobStore {self.shown}>"
 
+    @property
+    def described(self) -> str:
+        return f"the blob store {self.shown}"
+
     def key(self, sha256: str) -> str:
         """The path of a blob in the filesystem (it may not exist)."""
         check_sha256(sha256)
@@ -87,9 +102,26 @@ class FsspecBlobStore(BlobStore):
     # -- reading ---------------------------------------------------------------------------
 
     def exists(self, sha256: str) -> bool:
-        """Whether the blob is stored."""
+        """Whether the blob is stored (one request to an object store)."""
         key = self.key(sha256)
-        return self._call(self.fs.exists, key)
+        return self._read(self._present, key)
+
+    def _lacks(self, sha256: str) -> bool:
+        """Whether a write must send blob ``sha256`` (a failure to ask says the write failed)."""
+        return not self._call(self._present, self.key(sha256))
+
+    def _present(self, key: str) -> bool:
+        """Whether ``key`` holds an object: on S3 one HEAD (s3fs's ``exists`` lists the key as a
+        folder too when it is missing: a second request a blob's key never needs)."""
+        call_s3 = getattr(self.fs, "call_s3", None) if self.atomic else None
+        if call_s3 is None or not hasattr(self.fs, "split_path"):
+            return self.fs.exists(key)
+        bucket, path, _version = self.fs.split_path(key)
+        try:
+            call_s3("head_object", getattr(self.fs, "kwargs", {}), Bucket=bucket, Key=path)
+        except FileNotFoundError:
+            return False
+        return True
 
     def size(self, sha256: str) -> int:
         """The size of a stored blob in bytes; NotFound when missing."""
@@ -108,14 +140,29 @@ class FsspecBlobStore(BlobStore):
         except FileNotFoundError:
             raise self._missing(sha256) from None
 
+    def fetch(self, sha256: str, dest: str | os.PathLike) -> int:
+        """Write blob ``sha256`` into the local file ``dest`` through the backend's ``get_file``
+        (on S3 one streamed GET; concurrent ranged GETs past s3fs's part size), then check its
+        sha256; return its size.  See :meth:`BlobStore.fetch <.base.BlobStore.fetch>`."""
+        key = self.key(sha256)
+        try:
+            self._fresh(self.fs.get_file, key, os.fspath(dest))
+        except FileNotFoundError:
+            raise self._missing(sha256) from None
+        with open(dest, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256")
+            size = f.tell()
+        check_content(sha256, digest.hexdigest(), self.described)
+        return size
+
     def _fresh(self, operation: Callable, key: str, *args, **kwargs):
         """``operation(key, ...)``, tried again once without cached listings when the key is
         missing (another machine may have written it since this process listed its folder)."""
         try:
-            return self._call(operation, key, *args, **kwargs)
+            return self._read(operation, key, *args, **kwargs)
         except FileNotFoundError:
             self.fs.invalidate_cache(posixpath.dirname(key))
-            return self._call(operation, key, *args, **kwargs)
+            return self._read(operation, key, *args, **kwargs)
 
     def ids(self) -> Iterator[str]:
         """Every stored blob's sha256 (temps excluded), in no particular order."""
@@ -135,14 +182,34 @@ class FsspecBlobStore(BlobStore):
         """Store the content of the local file ``src``; return ``(sha256, size)``.
 
         Hashed first: a blob already stored is not uploaded again.  Raises Unavailable or
-        InsufficientStorage with nothing stored.
+        InsufficientStorage with nothing stored; Conflict when the file changed while it was
+        uploaded (nothing stored: upload it again once it is written).
         """
         with open(src, "rb") as f:
+            before = os.fstat(f.fileno())
+            if self.atomic and before.st_size <= IN_MEMORY_MAX:
+                data = f.read()  # read once: the bytes sent are the bytes hashed
+                return self.put_bytes(data)
             digest = hashlib.file_digest(f, "sha256")
             sha, size = digest.hexdigest(), f.tell()
-        if not self.exists(sha):
+        if self._lacks(sha):
             self._upload(str(src), sha)
+            if self.atomic and _changed(before, os.stat(src)):
+                self._discard(self.key(sha))
+                raise Conflict(f"{os.path.basename(src)!r} changed while it was uploaded: nothing "
+                               "was stored; upload it again once it is written")
         return sha, size
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store ``data``; return ``(sha256, size)`` (sent once, straight to its key, when the
+        store lacks it)."""
+        sha = hashlib.sha256(data).hexdigest()
+        if self._lacks(sha):
+            if self.atomic:
+                self._call(self.fs.pipe_file, self.key(sha), data)
+            else:
+                self._renamed([data])
+        return sha, len(data)
 
     def put_chunks(self, chunks: Iterable[bytes]) -> tuple[str, int]:
         """Store a stream of bytes; return ``(sha256, size)``.
@@ -164,7 +231,7 @@ class FsspecBlobStore(BlobStore):
                 spool.write(chunk)
             spool.flush()
             sha = digest.hexdigest()
-            if not self.exists(sha):
+            if self._lacks(sha):
                 self._upload(spool.name, sha)
         return sha, size
 
@@ -186,7 +253,7 @@ class FsspecBlobStore(BlobStore):
             self._call(out.close)
             sha = digest.hexdigest()
             final = self.key(sha)
-            if not self.exists(sha):
+            if self._lacks(sha):
                 self._call(self.fs.makedirs, posixpath.dirname(final), exist_ok=True)
                 self._call(self.fs.mv, tmp, final)
             return sha, size
@@ -277,20 +344,41 @@ class FsspecBlobStore(BlobStore):
         except Exception as exc:  # noqa: BLE001 - every backend has its own error classes
             raise self.error(exc) from None
 
-    def error(self, exc: BaseException) -> MlwsError:
+    def _read(self, operation: Callable, *args, **kwargs):
+        """As :meth:`_call`, for a read: its failure says nothing was read.  A full local disk
+        (a download's destination) passes as the OSError it is."""
+        try:
+            return operation(*args, **kwargs)
+        except (MlwsError, FileNotFoundError):
+            raise
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise self.error(exc, reading=True) from None
+        except Exception as exc:  # noqa: BLE001 - every backend has its own error classes
+            raise self.error(exc, reading=True) from None
+
+    def error(self, exc: BaseException, *, reading: bool = False) -> MlwsError:
         """The workspace error for a failure of this store (no credential, no local path)."""
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        outcome = "nothing was read" if reading else "nothing of this write was stored"
+        if not reading and isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return InsufficientStorage(f"the blob store {self.shown} is full: free space there; "
-                                       "nothing of this write was stored")
+                                       f"{outcome}")
         if isinstance(exc, PermissionError):
             why = "refused access (check the credentials and the bucket's or folder's permissions)"
         else:
             why = f"failed ({type(exc).__name__}: {_first_line(exc)})"
-        return Unavailable(f"the blob store {self.shown} {why}: nothing of this write was stored")
+        return Unavailable(f"the blob store {self.shown} {why}: {outcome}")
 
     def _missing(self, sha256: str) -> NotFound:
         return NotFound(f"blob {sha256[:12]} is missing from the blob store {self.shown}: restore "
                         "it from a backup of the store")
+
+
+def _changed(before: os.stat_result, after: os.stat_result) -> bool:
+    """Whether a file was written between two ``stat`` calls."""
+    return ((before.st_size, before.st_mtime_ns, before.st_ino)
+            != (after.st_size, after.st_mtime_ns, after.st_ino))
 
 
 def _close_quietly(f) -> None:
