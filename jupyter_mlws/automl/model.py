@@ -83,8 +83,11 @@ def refit(table, trial: Trial, *, task: str, metric: str | None, columns: Sequen
           dest: Path, work: Path) -> Path:
     """Refit ``trial``'s configuration on ``table`` (``(features DataFrame, target Series)``)
     and write the model folder ``dest`` (see the module's docstring); return it."""
+    import logging
+
     from flaml import AutoML
 
+    logging.getLogger("flaml.automl.logger").setLevel(logging.WARNING)
     frame, y = table
     log = work / "best.jsonl"
     record = {"record_id": 0, "iter_per_learner": 1, "logged_metric": trial.logged_metric,

@@ -66,6 +66,8 @@ class Runner:
         self.trials: list[Trial] = list(self.previous)
         self.notes: list[str] = []
         self.stopped: dict | None = None
+        #: max_trials trials are recorded
+        self.full = bool(self.spec.max_trials) and len(self.previous) >= self.spec.max_trials
 
     # -- the attempt ----------------------------------------------------------------------
 
@@ -105,7 +107,8 @@ class Runner:
                      "of the budget left")
         prepared = _Prepared(files, self.spec.target)
         prepared.start()  # imports FLAML and reads the table for the refit while the search runs
-        search = self._search(files, budget) if budget > 0 else {"search_s": 0.0, "setup_s": 0.0}
+        search = (self._search(files, budget) if budget > 0 and not self.full
+                  else {"search_s": 0.0, "setup_s": 0.0})
         top = best(self.trials)
         if top is None:
             raise InvalidInput(f"no trial finished within the budget of {self.spec.time_budget:g} s: "
@@ -135,7 +138,7 @@ class Runner:
             path.unlink(missing_ok=True)
         job = {"files": files, "target": self.spec.target, "task": self.spec.task,
                "metric": self.metric or self.spec.metric, "seed": self.spec.seed,
-               "time_budget": -1 if self.spec.max_trials else max(budget - FLAML_MARGIN_S, 1.0),
+               "time_budget": -1 if self.spec.max_trials else budget + FLAML_MARGIN_S,
                "max_iter": self.spec.max_trials, "estimators": list(self.spec.estimators),
                "log": str(log), "started": str(started),
                "known": [t.known() for t in self.previous]}
@@ -144,9 +147,14 @@ class Runner:
 
     def record(self, line: str, replays: dict[str, int]) -> None:
         """Record one finished trial from FLAML's log as a child run (a replayed one, no)."""
+        if '"learner"' not in line:
+            return  # FLAML's checkpoint (the best record's id) when its search ended by itself
         raw = Trial.from_log(line, 0)
         if replays.get(raw.key()):
             replays[raw.key()] -= 1  # a finished trial of an earlier attempt: recorded then
+            return
+        if self.spec.max_trials and len(self.trials) >= self.spec.max_trials:
+            self.full = True  # every trial asked for is recorded: the search is stopped
             return
         trial = Trial.from_log(line, len(self.trials) + 1)
         self.trials.append(trial)
@@ -305,6 +313,10 @@ class _Search:
                 now = time.monotonic()
                 if code is not None:
                     break
+                if runner.full:
+                    local.signal_group(child.pid, 9)
+                    child.wait()
+                    break
                 if self.fit_at is not None and now >= self._deadline():
                     local.signal_group(child.pid, 9)  # at once: a trial in C code ignores SIGTERM
                     child.wait()
@@ -328,7 +340,7 @@ class _Search:
                             "started: 'mlws run logs RUN --name search.log' shows why")
         if stopped_at is not None:
             self._note_stopped(stopped_at)
-        elif child.returncode != 0:
+        elif child.returncode != 0 and not runner.full:
             raise MlwsError(f"the search process failed (status {child.returncode}): "
                             "'mlws run logs RUN --name search.log' shows why")
         search_s = end - self.fit_at

@@ -12,10 +12,12 @@ of the workspace: it reads the job (:func:`write_job` writes it), and writes
   ``trial`` as each trial starts (its estimator and configuration: the runner can say which
   trial the deadline stopped), or ``error`` when the table does not fit the request.
 
-A resumed search is given the finished trials of the interrupted one (``known``): FLAML starts
-from their best configuration per estimator (``starting_points``, FLAML's warm start), and a
-trial whose estimator and configuration match a finished one returns that one's result without
-training again (:func:`_replaying`), so the search retraces its steps at no cost and goes on.
+A resumed search is given the finished trials of the interrupted one (``known``): a trial whose
+estimator, configuration and rows match a finished one returns that one's result without
+training again (:func:`_replaying`).  A search of counted trials (``max_iter``) is the same
+every time for a seed (below), so it retraces its steps at no cost and goes on where it was
+stopped; a timed one starts from the finished trials' best configuration per estimator
+(``starting_points``, FLAML's warm start).
 
 With ``max_iter`` FLAML is given no time budget (``time_budget=-1``): it then counts trials
 instead of seconds when it chooses the next estimator, which makes the search, for a seed,
@@ -31,8 +33,10 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-#: seconds FLAML is left to wrap up before the runner's deadline (it then stops by itself)
-FLAML_MARGIN_S = 0.5
+#: seconds past the runner's deadline FLAML is told its budget ends: FLAML picks its validation
+#: method and trial sizes by the budget, but the runner's deadline (which keeps time for the
+#: refit) always comes first
+FLAML_MARGIN_S = 1.0
 
 
 def write_job(path: Path, job: Mapping[str, Any]) -> None:
@@ -87,7 +91,9 @@ def run(job: Mapping[str, Any]) -> int:
         settings["max_iter"] = job["max_iter"]
     if job.get("estimators"):
         settings["estimator_list"] = list(job["estimators"])
-    starting = _starting_points(job.get("known") or [])
+    # counted trials (max_iter) retrace their steps exactly, replaying every finished trial;
+    # a timed search is warm-started from the best finished ones instead
+    starting = {} if job.get("max_iter") else _starting_points(job.get("known") or [])
     if starting:
         settings["starting_points"] = starting
     _note(started, {"event": "fit", "at": time.time(), "metric": metric, "classes": classes,
