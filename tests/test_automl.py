@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +20,7 @@ pytest.importorskip("lightgbm")
 pytest.importorskip("sklearn")
 
 from click.testing import CliRunner  # noqa: E402
+from mlws_testing import wait_for  # noqa: E402
 
 from jupyter_mlws import Workspace  # noqa: E402
 from jupyter_mlws.automl import spec as S  # noqa: E402
@@ -183,24 +182,14 @@ def test_the_budget_is_kept_and_the_stopped_trial_named(ws):
     assert all(t["config"] != stopped["config"] for t in recorded)
 
 
-def _wait_for(predicate, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 def test_an_interrupted_search_resumes_keeping_its_trials(ws):
     run_id = ws.automl_service.start("bc", "target", "classification", time_budget=120,
                                      max_trials=10, seed=3, estimators=["lgbm", "sgd"],
                                      register=False)
-    _wait_for(lambda: len(_children(ws, run_id)) >= 3)
-    process = _wait_for(lambda: ws.runs.process_of(run_id))
+    wait_for(lambda: len(_children(ws, run_id)) >= 3, "three trials recorded", 120)
+    process = wait_for(lambda: ws.runs.process_of(run_id), "the runner's process")
     os.kill(process.pid, signal.SIGKILL)  # the runner dies as a kernel restart would leave it
-    _wait_for(lambda: not process.is_mine())
+    wait_for(lambda: not process.is_mine(), "the runner gone")
     before = {c.id: Trial.from_tag(c.tags[TRIAL_TAG]) for c in _children(ws, run_id)}
     with pytest.raises(Conflict):
         ws.runs.reopen(run_id, ("completed",))

@@ -337,12 +337,12 @@ class _Search:
             raise InvalidInput(self.error)
         if self.fit_at is None:
             raise MlwsError(f"the search process ended (status {child.returncode}) before it "
-                            "started: 'mlws run logs RUN --name search.log' shows why")
+                            f"started: 'mlws run logs {runner.run_id} --name search.log' shows why")
         if stopped_at is not None:
             self._note_stopped(stopped_at)
         elif child.returncode != 0 and not runner.full:
             raise MlwsError(f"the search process failed (status {child.returncode}): "
-                            "'mlws run logs RUN --name search.log' shows why")
+                            f"'mlws run logs {runner.run_id} --name search.log' shows why")
         search_s = end - self.fit_at
         runner.add_spent(search_s)
         return {"search_s": search_s, "setup_s": self.fit_at - began}

@@ -281,9 +281,7 @@ class AutoMLService:
         board = self.leaderboard(record.id, metric or "metric")
         m = record.metrics
         spent = m.get("time_spent_s", _float(record.tags.get(SPENT_TAG)))
-        out = spec.to_dict()
-        out.pop("columns", None)
-        return {"run": record.to_dict(), "spec": out, "metric": metric, "leaderboard": board,
+        return {"run": record.to_dict(), "spec": spec.to_dict(), "metric": metric, "leaderboard": board,
                 "best": board[0] if board else None,
                 "budget": {"time_budget_s": spec.time_budget, "time_spent_s": spent,
                            "search_s": m.get("search_s"), "refit_s": m.get("refit_s"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
 from ..errors import InvalidInput
@@ -95,20 +95,17 @@ class AutoMLSpec:
     compute: str = "local"
     register: bool = True
     model_name: str = ""
-    columns: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able: what the parent run keeps (its ``automl.spec`` tag)."""
         out = asdict(self)
         out["estimators"] = list(self.estimators)
-        out["columns"] = list(self.columns)
         return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "AutoMLSpec":
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         known["estimators"] = tuple(known.get("estimators") or ())
-        known["columns"] = tuple(known.get("columns") or ())
         return cls(**known)
 
     def params(self) -> dict[str, Any]:
@@ -198,8 +195,7 @@ def check(*, data: str, stats: Mapping[str, Any] | None, target: object, task: o
     model = check_name(model_name or _model_name(data, str(target)), "model name")
     return AutoMLSpec(data=data, target=str(target), task=str(task), metric=metric,
                       time_budget=budget, max_trials=trials, seed=seed, estimators=chosen,
-                      experiment=experiment, compute=compute, register=register, model_name=model,
-                      columns=tuple(c for c in columns if c != target))
+                      experiment=experiment, compute=compute, register=register, model_name=model)
 
 
 def _check_target(data: str, stats, columns: list[str], target: object, task: object) -> None:
