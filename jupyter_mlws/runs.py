@@ -225,6 +225,24 @@ class RunService:
         self.db.transact(update)
         return self.get(run_id)
 
+    def reopen(self, run_id: str, ended: Sequence[str]) -> RunRecord:
+        """Move an ended run back to queued, to be executed again by a new process (a resumed
+        automated-ML search keeps its id and children); Conflict unless its status is one of
+        ``ended``.  Its end time and error are cleared; what it recorded stays."""
+        def update(conn: Connection) -> None:
+            pk = self._pk(conn, run_id)
+            done = conn.execute(
+                S.runs.update().where(and_(S.runs.c.pk == pk, S.runs.c.status.in_(list(ended))))
+                .values(status=QUEUED, end_time=None, error=None, pid=None, pid_started=None,
+                        heartbeat_at=now_ms())).rowcount
+            if not done:
+                current = conn.execute(select(S.runs.c.status).where(S.runs.c.pk == pk)).scalar()
+                raise Conflict(f"run {run_id} is {current}: only a run that ended "
+                               f"{' or '.join(ended)} can be executed again")
+
+        self.db.transact(update)
+        return self.get(run_id)
+
     def kill(self, run_id: str, reason: str) -> RunRecord:
         """End a live run ``killed`` with ``reason`` (what executed it died without saying so,
         as its target saw) and hand it to the :attr:`on_killed` callbacks, as :meth:`reap_stale`

@@ -724,6 +724,30 @@ class Workspace:
                                snapshot_max_bytes=self.config.snapshot_max_mb * 1024 * 1024,
                                datasets=lambda: self.datasets)
 
+    @cached_property
+    def automl_service(self):
+        """Automated ML: FLAML searches as a parent run with a child run per trial, the best
+        model registered (see :mod:`jupyter_mlws.automl.service`).  Built on first use."""
+        from .automl.service import AutoMLService
+
+        return AutoMLService(runs=self.runs, artifacts=self.artifacts, blobs=self.blobs,
+                             models=self.models, datasets=lambda: self.datasets,
+                             compute=lambda: self.compute,
+                             record_environment=lambda run_id, captured:
+                             self.notebooks.record_environment(run_id, "", captured),
+                             root=self.root, heartbeat_interval=self.config.heartbeat_interval)
+
+    def automl(self, data: str, target: str, task: str, *, wait: bool = False, **options) -> Run:
+        """Start an automated-ML search over tabular dataset version ``data`` (``NAME[:VERSION]``)
+        predicting column ``target`` (``task``: classification or regression); return its parent
+        run (ended, with ``wait=True``).  ``options``: ``metric``, ``time_budget`` (seconds, or
+        ``"10m"``), ``max_trials``, ``seed``, ``estimators``, ``experiment``, ``compute``,
+        ``register``, ``model_name`` (see :meth:`AutoMLService.start
+        <jupyter_mlws.automl.service.AutoMLService.start>`, which says what is raised).
+        ``ws.automl_service.show(run.id)`` is its leaderboard."""
+        run_id = self.automl_service.start(data, target, task, wait=wait, **options)
+        return self.get_run(run_id)
+
     @contextmanager
     def _sweep_child_reporter(self, run_id: str):
         """The reporter of one child of a sweep, over connections of its own (called in the
@@ -895,7 +919,7 @@ class Workspace:
                                    keep=self._keep_what_a_killed_run_left)
             return self.get_run(run_id)
         self.runs.end(record.id, "canceled", "canceled by the user")
-        if record.source_type in ("notebook", "sweep", "command", "pipeline"):
+        if record.source_type in ("notebook", "sweep", "command", "pipeline", "automl"):
             handle = LocalTarget.handle(record.id, self.runs.process_of(record.id))
             self.compute.target("local").cancel(handle, grace)
         if record.source_type == "pipeline":  # its orchestrator stops its steps; if it is gone:

@@ -13,6 +13,7 @@ from .main import main
 def _join_groups() -> None:
     # names bound in here only: the package's attributes stay its modules (cli.runs, cli.access, ...)
     from .access import access
+    from .automl import automl
     from .compute import compute
     from .datasets import dataset
     from .datastores import datastore
@@ -33,7 +34,7 @@ def _join_groups() -> None:
         run.add_command(command)
     compute.add_command(compute_gc)
     for command in (quickstart, workspace, experiment, run, model, dataset, access, secret, compute,
-                    env, server, scheduler, schedule, endpoint, pipeline, vm, datastore):
+                    env, server, scheduler, schedule, endpoint, pipeline, vm, datastore, automl):
         main.add_command(command)
 
 

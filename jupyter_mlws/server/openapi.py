@@ -642,6 +642,22 @@ PATHS = {
         "reused, skipped, failed, blocked, canceled), child run, the run it reuses, why it ran or "
         "was reused (reason; changed: code, parameters, inputs, environment, forced, no earlier "
         "run), its outputs' content hashes and times", "pipelines", params=[RUN_ID])},
+    "/automl": {"post": _op(
+        "Start an automated-ML search (FLAML) over a tabular dataset version, detached "
+        "(contributors and owners): answers the search as GET /automl/{run_id} does; 400 naming "
+        "the mistake (an unknown target column, one class, regression on text, an empty dataset, "
+        "a budget under 5 s, an unknown estimator or metric; nothing is recorded)", "automl",
+        body="AutoMLRun", status="201")},
+    "/automl/{run_id}": {"get": _op(
+        "A search: its request (spec), the metric, the leaderboard (rows best first: rank, "
+        "run_id, trial, estimator, config, metric, val_loss, train_time_s, sample_size, best), "
+        "the budget (time_budget_s, time_spent_s, search_s, refit_s, setup_s), the trial the "
+        "deadline stopped, the registered model; 400 for a run that is not a search", "automl",
+        params=[RUN_ID])},
+    "/automl/{run_id}/resume": {"post": _op(
+        "Resume an interrupted search (killed, failed or canceled), detached, keeping its "
+        "finished trials and the budget left (contributors and owners); 409 while it runs or "
+        "once it completed", "automl", params=[RUN_ID])},
     "/environments": {"get": _op("Environments built per compute target, from the records (the "
                                  "targets are not contacted)", "environments",
                                  params=[_param("compute", "query", "One target's (e.g. local)")])},
@@ -1050,6 +1066,23 @@ SCHEMAS = {
         "unused_for": {"type": "string", "minLength": 1, "maxLength": 32,
                        "description": "A duration, e.g. 30d, 12h (default 30d)"}},
         {"compute": "local", "unused_for": "30d"}),
+    "AutoMLRun": _body(["data", "target", "task"], {
+        "data": {**_TEXT, "minLength": 1, "description": "A tabular dataset version: NAME, "
+                 "NAME:VERSION or NAME@ALIAS"},
+        "target": {**_TEXT, "minLength": 1, "description": "The column to predict"},
+        "task": {"type": "string", "enum": ["classification", "regression"]},
+        "metric": {**_TEXT, "description": "FLAML's metric name (default roc_auc for two "
+                   "classes, accuracy for more, r2 for regression)"},
+        "time_budget": {"type": ["number", "string"], "description": "Seconds (>= 5), or 90s, "
+                        "10m, 1h: the search and the best model's refit"},
+        "max_trials": {"type": "integer", "minimum": 1},
+        "seed": {"type": "integer", "minimum": 0},
+        "estimators": {"type": "array", "items": _TEXT, "maxItems": 32,
+                       "description": "FLAML estimator names (default: FLAML's list)"},
+        "experiment": _NAME, "compute": _NAME,
+        "register": {"type": "boolean", "description": "Register the best model (default true)"},
+        "model_name": _NAME,
+    }, {"data": "breast:1", "target": "target", "task": "classification", "time_budget": "30s"}),
     "PipelineRun": _body([], {
         "path": {**_TEXT, "minLength": 1, "description": "A pipeline.yaml, relative to the "
                                                           "server's folder (or give definition)"},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .handlers import (
-    access, artifacts, compute, datasets, datastores, endpoints, environments, executions,
+    access, artifacts, automl, compute, datasets, datastores, endpoints, environments, executions,
     experiments, models, notebooks, pipelines, runs, schedules, secrets, tracking, values, vms,
     workspace,
 )
@@ -22,7 +22,8 @@ API_PREFIX = "mlws/api"
 ROUTES = (workspace.ROUTES + experiments.ROUTES + runs.ROUTES + artifacts.ROUTES + values.ROUTES
           + tracking.ROUTES + notebooks.ROUTES + models.ROUTES + access.ROUTES + endpoints.ROUTES
           + secrets.ROUTES + compute.ROUTES + environments.ROUTES + executions.ROUTES
-          + pipelines.ROUTES + vms.ROUTES + schedules.ROUTES + datastores.ROUTES + datasets.ROUTES)
+          + pipelines.ROUTES + vms.ROUTES + schedules.ROUTES + datastores.ROUTES + datasets.ROUTES
+          + automl.ROUTES)
 
 
 def route_pattern(template: str) -> str:

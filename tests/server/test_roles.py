@@ -74,9 +74,9 @@ SAMPLE_QUERY = {"/notebook-parameters": {"notebook": "params.ipynb"},
                 "/schedules-preview": {"cron": "0 6 * * *"}}
 
 
-def _requests(routes, run_id, env_hash, pipeline_run=None):
+def _requests(routes, run_id, env_hash, pipeline_run=None, automl_run=None):
     """(method, path parts, handler, query) for every route and method, parameters filled with
-    real names (a pipeline run's id for the routes of pipeline runs)."""
+    real names (a pipeline run's id for the routes of pipeline runs, a search's for automl's)."""
     sample = {"run_id": run_id, "key": "acc", "step": "0", "path": "a.txt", "ref": "m:1", "name": "m",
               "experiment": "e",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass",
@@ -91,6 +91,8 @@ def _requests(routes, run_id, env_hash, pipeline_run=None):
             values = choices.split("|") if choices else [sample[name]]
             if template == "/runs/{run_id}/pipeline" and pipeline_run is not None:
                 values = [pipeline_run]
+            if template.startswith("/automl/") and automl_run is not None:
+                values = [automl_run]
             paths = [re.sub(r"\{" + name + r"[^}]*\}", v, p, count=1) for p in paths for v in values]
         query = SAMPLE_QUERY.get(template)
         out += [(m.upper(), [p for p in path.split("/") if p], handler, query) for path in paths
@@ -108,8 +110,21 @@ def pipeline_run(mlws_ws, tmp_path):
     return mlws_ws.pipelines.run(project / "pipeline.yaml", wait=True)
 
 
+@pytest.fixture
+def automl_run(mlws_ws):
+    """A completed automated-ML search, as recorded (no search ran): what its routes read."""
+    import json
+
+    from jupyter_mlws.automl.spec import AutoMLSpec
+
+    spec = AutoMLSpec(data="d:1", target="y", task="classification")
+    record = mlws_ws.runs.create("automl-d", source_type="automl",
+                                 tags={"automl.spec": json.dumps(spec.to_dict())})
+    return mlws_ws.runs.end(record.id, "completed").id
+
+
 async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, workspace_state,
-                           wheelhouse, pipeline_run):
+                           wheelhouse, pipeline_run, automl_run):
     from jupyter_mlws.environments.spec import EnvironmentSpec
     from jupyter_mlws.environments.wheels import BuildOptions
 
@@ -125,7 +140,7 @@ async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, wo
     mlws_ws.schedules.create("nightly", notebook=jp_root_dir / "scheduled.ipynb", cron="0 6 * * *",
                              tz="UTC", user=CONTRIBUTOR, check_actor=False)
     (jp_root_dir / "scheduled.ipynb").unlink()
-    requests = _requests(routes, team, env["hash"], pipeline_run)
+    requests = _requests(routes, team, env["hash"], pipeline_run, automl_run)
     assert len(requests) > 20
     before = workspace_state(mlws_ws)
     for method, parts, handler, query in requests:

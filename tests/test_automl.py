@@ -1,0 +1,221 @@
+"""Automated ML for real: FLAML searches over load_breast_cancer registered as a tabular dataset.
+
+A parent run with a child run per trial, the best model registered (lineage, env hash, drift
+statistics) and served by an endpoint with its generated score.py; bad input refused with
+nothing recorded; the budget kept with the stopped trial named; an interrupted search resumed
+(kill -9 of its runner) without running or recording a finished trial twice; the same seed and
+max_trials giving the same best configuration.  Budgets are a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+pytest.importorskip("flaml")
+pytest.importorskip("lightgbm")
+pytest.importorskip("sklearn")
+
+from click.testing import CliRunner  # noqa: E402
+from mlws_testing import wait_for  # noqa: E402
+
+from jupyter_mlws import Workspace  # noqa: E402
+from jupyter_mlws.automl import spec as S  # noqa: E402
+from jupyter_mlws.automl.trials import TRIAL_TAG, Trial  # noqa: E402
+from jupyter_mlws.cli import main as cli  # noqa: E402
+from jupyter_mlws.errors import Conflict, InvalidInput  # noqa: E402
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    from sklearn.datasets import load_breast_cancer
+
+    root = tmp_path_factory.mktemp("automl")
+    old = os.environ.pop("MLWS_WORKSPACE", None)
+    ws = Workspace.create(root / "ws")
+    data = root / "data"
+    data.mkdir()
+    load_breast_cancer(as_frame=True).frame.to_csv(data / "bc.csv", index=False)
+    (data / "one.csv").write_text("x,y\n1,a\n2,a\n3,a\n")
+    (data / "text.csv").write_text("x,y\n1,a\n2,b\n3,a\n")
+    (data / "empty.csv").write_text("x,y\n")
+    (data / "notes.txt").write_text("hello")
+    for name in ("bc", "one", "text", "empty"):
+        ws.datasets.register(name, data / f"{name}.csv", tabular=True)
+    ws.datasets.register("notes", data / "notes.txt")
+    try:
+        yield ws
+    finally:
+        for item in ws.endpoints.list():
+            ws.endpoints.delete(item["name"])
+        ws.close()
+        if old is not None:
+            os.environ["MLWS_WORKSPACE"] = old
+
+
+def _children(ws, run_id):
+    return ws.runs.children(run_id)
+
+
+def _run_count(ws) -> int:
+    """Every run of the workspace, children included."""
+    return len(ws.runs.search(None, max_results=50_000).runs)
+
+
+def test_estimator_and_metric_names_are_flamls():
+    from flaml.automl.ml import sklearn_metric_name_set
+    from flaml.automl.task.generic_task import GenericTask
+
+    known = set(GenericTask("classification").estimators)
+    for task in S.TASKS:
+        assert set(S.ESTIMATORS[task]) <= known, set(S.ESTIMATORS[task]) - known
+        assert set(S.METRICS[task]) <= sklearn_metric_name_set
+
+
+def test_a_search_records_trials_registers_a_model_that_serves(ws, tmp_path):
+    run = ws.automl("bc", "target", "classification", time_budget=8, wait=True)
+    assert run.status == "completed", run.record.error
+    parent = ws.runs.get(run.id)
+    assert parent.source_type == "automl"
+    assert parent.params["data"] == "bc:1" and parent.params["metric"] == "roc_auc"
+    children = _children(ws, run.id)
+    assert children and all(c.status == "completed" for c in children)
+    for child in children:
+        trial = Trial.from_tag(child.tags[TRIAL_TAG])
+        assert child.params["estimator"] == trial.estimator
+        assert set(child.metrics) == {"roc_auc", "val_loss", "train_time_s"}
+        assert abs(child.metrics["roc_auc"] - (1 - trial.val_loss)) < 1e-9
+    shown = ws.automl_service.show(run.id)
+    board = shown["leaderboard"]
+    assert len(board) == len(children) and [r["rank"] for r in board] == list(range(1, len(board) + 1))
+    assert [r["best"] for r in board] == [True] + [False] * (len(board) - 1)
+    assert board == sorted(board, key=lambda r: -r["metric"])
+    assert parent.metrics["best_roc_auc"] == board[0]["metric"]
+    assert json.loads(parent.tags["automl.best_config"]) == board[0]["config"]
+    budget = shown["budget"]
+    assert budget["time_spent_s"] <= 8 * 1.05, budget
+    assert abs(budget["search_s"] + budget["refit_s"] - budget["time_spent_s"]) < 0.01
+    # lineage: parent -> dataset version; model -> run and dataset version
+    assert [(d["ref"], d["how"]) for d in ws.datasets.of_run(run.id)] == [("bc:1", "input")]
+    model = ws.models.resolve(shown["model"])
+    assert model.run_id == run.id and model.tags["env_hash"] == ws.runs.get(run.id).tags["env_hash"]
+    assert ("bc:1", "training") in [(d["ref"], d["how"]) for d in model.datasets]
+    assert sorted(f["path"] for f in model.files) == ["automl.json", "model.pkl", "score.py"]
+    stats = ws.models.training_stats(model)
+    assert stats["rows"] == 569 and len(stats["features"]) == 30
+    assert "target" not in [f["name"] for f in stats["features"]]
+    # the CLI's leaderboard: the best marked, the budget used
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "automl", "show", run.id, "-n", "3"])
+    assert res.exit_code == 0, res.output
+    assert "of 8 s used" in res.output and f"model:   {model.ref}" in res.output
+    best_line = next(line for line in res.output.splitlines() if line.startswith("★"))
+    assert board[0]["run_id"] in best_line and board[0]["estimator"] in best_line
+    # deploy in two commands: download the version, create the endpoint with its score.py
+    ws.models.download(model.ref, tmp_path / "model")
+    info = ws.deploy(model.ref, "bc-api", tmp_path / "model" / "score.py")
+    assert info["state"] == "healthy"
+    from sklearn.datasets import load_breast_cancer
+
+    bc = load_breast_cancer(as_frame=True)
+    rows = bc.data.iloc[:20].values.tolist()
+    out = ws.endpoints.invoke("bc-api", {"data": rows})
+    assert len(out["predictions"]) == 20 and set(out["predictions"]) <= {0, 1}
+    accuracy = sum(p == t for p, t in zip(out["predictions"], bc.target[:20])) / 20
+    assert accuracy >= 0.8, out
+    assert len(out["probabilities"][0]) == 2
+    named = ws.endpoints.invoke("bc-api", {"data": [dict(zip(bc.feature_names, rows[0]))]})
+    assert named["predictions"] == out["predictions"][:1]
+    ws.endpoints.delete("bc-api")
+
+
+@pytest.mark.parametrize("data, target, task, options, message", [
+    ("bc", "nope", "classification", {}, "dataset bc:1 has no column 'nope': its columns are "
+                                         "mean radius, mean texture"),
+    ("one", "y", "classification", {}, "target column 'y' holds a single value"),
+    ("text", "y", "regression", {}, "target column 'y' holds text (e.g. 'a', 'b'): regression "
+                                    "needs numbers; use --task classification"),
+    ("empty", "y", "classification", {}, "dataset empty:1 is empty (no rows)"),
+    ("bc", "target", "classification", {"time_budget": "3s"}, "time budget 3 s is under 5 s"),
+    ("bc", "target", "classification", {"estimators": ["lgbm", "magic"]},
+     "unknown estimator 'magic' for classification: FLAML knows lgbm, rf, xgboost"),
+    ("bc", "target", "regression", {"metric": "roc_auc"}, "metric 'roc_auc' is not one of FLAML's "
+                                                          "regression metrics: r2"),
+    ("notes", "y", "classification", {}, "dataset notes:1 is not tabular"),
+    ("bc", "target", "clustering", {}, "task 'clustering' is not one of classification, regression"),
+])
+def test_bad_input_is_refused_and_nothing_recorded(ws, data, target, task, options, message):
+    before = _run_count(ws)
+    with pytest.raises(InvalidInput) as err:
+        ws.automl(data, target, task, **options)
+    assert message in str(err.value)
+    assert _run_count(ws) == before
+
+
+def test_bad_input_from_the_cli(ws):
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "automl", "run", "--data", "bc",
+                                   "--target", "target", "--task", "classification",
+                                   "--time-budget", "2s"])
+    assert res.exit_code == 2 and "time budget 2 s is under 5 s" in res.output
+
+
+def test_the_budget_is_kept_and_the_stopped_trial_named(ws):
+    run = ws.automl("bc", "target", "classification", time_budget=6, wait=True,
+                    estimators=["rf", "extra_tree"], register=False)
+    assert run.status == "completed", run.record.error
+    shown = ws.automl_service.show(run.id)
+    assert shown["budget"]["time_spent_s"] <= 6 * 1.05, shown["budget"]
+    assert shown["model"] is None  # --no-register
+    assert shown["stopped"].startswith("the trial running then (")
+    assert "was stopped and is not recorded" in shown["stopped"]
+    log = ws.run_logs(run.id)["automl.log"].decode()
+    assert "the budget's deadline stopped the search: the trial running then" in log
+    with ws.artifacts.open(run.id, "automl/summary.json") as f:
+        summary = json.load(f)
+    stopped = summary["stopped_trial"]
+    recorded = [json.loads(c.tags[TRIAL_TAG]) for c in _children(ws, run.id)]
+    assert stopped["estimator"] in ("rf", "extra_tree")
+    assert all(t["config"] != stopped["config"] for t in recorded)
+
+
+def test_an_interrupted_search_resumes_keeping_its_trials(ws):
+    run_id = ws.automl_service.start("bc", "target", "classification", time_budget=120,
+                                     max_trials=10, seed=3, estimators=["lgbm", "sgd"],
+                                     register=False)
+    wait_for(lambda: len(_children(ws, run_id)) >= 3, "three trials recorded", 120)
+    process = wait_for(lambda: ws.runs.process_of(run_id), "the runner's process")
+    os.kill(process.pid, signal.SIGKILL)  # the runner dies as a kernel restart would leave it
+    wait_for(lambda: not process.is_mine(), "the runner gone")
+    before = {c.id: Trial.from_tag(c.tags[TRIAL_TAG]) for c in _children(ws, run_id)}
+    with pytest.raises(Conflict):
+        ws.runs.reopen(run_id, ("completed",))
+    assert ws.automl_service.resume(run_id, wait=True) == run_id
+    parent = ws.runs.get(run_id)
+    assert parent.status == "completed", parent.error
+    after = {c.id: Trial.from_tag(c.tags[TRIAL_TAG]) for c in _children(ws, run_id)}
+    assert set(before) <= set(after)  # the finished trials are kept, as they were
+    assert all(after[k] == v for k, v in before.items())
+    keys = [t.key() for t in after.values()]
+    assert len(keys) == len(set(keys))  # no trial run or recorded twice
+    assert sorted(t.number for t in after.values()) == list(range(1, len(after) + 1))
+    assert len(after) <= 10
+    log = ws.run_logs(run_id)["automl.log"].decode()
+    assert f"resumed with {len(before)} finished trials" in log
+    with pytest.raises(Conflict, match="completed: start a new one"):
+        ws.automl_service.resume(run_id)
+
+
+def test_max_trials_with_a_seed_gives_the_same_best_twice(ws):
+    best = []
+    for _ in range(2):
+        run = ws.automl("bc", "target", "classification", time_budget=120, max_trials=6, seed=7,
+                        estimators=["lgbm", "sgd"], register=False, wait=True)
+        assert run.status == "completed", run.record.error
+        shown = ws.automl_service.show(run.id)
+        assert len(shown["leaderboard"]) <= 6
+        best.append((shown["best"]["estimator"], shown["best"]["config"]))
+    assert best[0] == best[1]
