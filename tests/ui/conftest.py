@@ -149,6 +149,8 @@ DOCS_SCREENSHOTS.update({"submit-compute.png": "submit-compute.png",  # tests/ui
 DOCS_SCREENSHOTS.update({"vms.png": "vms.png", "vm-idle-warning.png": "vm-idle-warning.png"})  # tests/ui/test_vms_ui.py
 DOCS_SCREENSHOTS.update({"pipeline-graph.png": "pipeline-graph.png",  # tests/ui/test_pipeline_graph.py
                          "schedules.png": "schedules.png"})  # tests/ui/test_schedules_ui.py
+DOCS_SCREENSHOTS.update({"data-page.png": "data-page.png",  # tests/ui/test_data_ui.py
+                         "dataset-page.png": "dataset-page.png", "dataset-page-dark.png": "dataset-page-dark.png"})
 
 
 @pytest.fixture(scope="session", autouse=True)
