@@ -12,13 +12,11 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 
 import pytest
-from mlws_testing import iris_model, start_jupyter, stop_jupyter
+from mlws_testing import iris_model, stop_jupyter
 
-from .conftest import CHROMIUM, SCREENSHOTS, lab_api, palette
-from .test_compute_page import NAMED_USER
+from .conftest import CHROMIUM, SCREENSHOTS, lab_api, palette, start_team_lab
 
 #: the S3 datastore's secret key: never on a page
 SECRET = "wJalrXUtnFEMI-example-secret"
@@ -82,13 +80,7 @@ def data_lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("data-lab")
     with Workspace.create(root / "ws") as ws:
         runs = _fill(ws, root)
-    config = root / "home" / "config"
-    config.mkdir(parents=True)
-    (config / "jupyter_server_config.py").write_text(NAMED_USER)
-    server = start_jupyter(root, lambda port, token: [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root / 'ws'}", "--MlwsApp.enforce_roles=True"], cwd=root / "ws")
+    server = start_team_lab(root)
     try:
         yield {"url": server.url, "token": server.token, "ws": root / "ws", "root": root, **runs}
     finally:
