@@ -2,7 +2,7 @@
  * The models list page and a model's page (main area).  The list: every model with its latest
  * version, aliases, versions and the endpoints serving it.  A model's page: its versions with
  * aliases (move, remove, set), a version's description, tags, lineage (the run it came from,
- * with params and metrics, and its training data's statistics), files, Deploy, and Delete
+ * with params and metrics, the dataset versions it used, and its training data's statistics), files, Deploy, and Delete
  * (the server refuses a version an endpoint serves, naming the endpoint).  Controls are enabled
  * for contributors and owners; the server's refusals show verbatim.
  */
