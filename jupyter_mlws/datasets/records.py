@@ -113,13 +113,14 @@ class DatasetRecords:
                            "aliases": aliases.get(row["pk"], [])} for row in rows}
         return [out[pk] for pk in pks if pk in out]
 
-    def files(self, version_pk: int) -> list[dict]:
-        """A version's manifest, ``{"path", "sha256", "size"}`` by path."""
+    def files(self, version_pk: int, offset: int = 0, limit: int | None = None) -> list[dict]:
+        """A version's manifest, ``{"path", "sha256", "size"}`` by path (from the ``offset``-th
+        file, at most ``limit`` of them; None: all)."""
         f = S.dataset_files
+        query = (select(f.c.path, f.c.sha256, f.c.size).where(f.c.version_pk == version_pk)
+                 .order_by(f.c.path).offset(offset).limit(limit))
         with self.db.read() as conn:
-            return [dict(r) for r in conn.execute(
-                select(f.c.path, f.c.sha256, f.c.size).where(f.c.version_pk == version_pk)
-                .order_by(f.c.path)).mappings()]
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def file(self, version_pk: int, path: str) -> dict | None:
         """One file of a version's manifest, ``{"path", "sha256", "size"}``; None when it has

@@ -277,8 +277,16 @@ class DatasetService:
 
     def versions(self, name: str) -> list[DatasetVersion]:
         """Every version of dataset ``name``, newest first."""
+        return self.versions_page(name)[0]
+
+    def versions_page(self, name: str, *, offset: int = 0,
+                      limit: int | None = None) -> tuple[list[DatasetVersion], int]:
+        """Versions of dataset ``name``, newest first, from the ``offset``-th (0: the newest), at
+        most ``limit`` (None: all); and how many it has.  NotFound for no such dataset."""
         check_name(name, "dataset name")
-        return [self._handle(r) for r in self.records.by_pks(self.records.version_pks(name))]
+        pks = self.records.version_pks(name)
+        shown = pks[offset:] if limit is None else pks[offset:offset + limit]
+        return [self._handle(r) for r in self.records.by_pks(shown)], len(pks)
 
     def show(self, ref: str) -> dict:
         """A version with its lineage: :meth:`DatasetVersion.to_dict` plus ``used_by`` (runs
@@ -288,7 +296,14 @@ class DatasetService:
 
     def files(self, ref: str) -> list[dict]:
         """The manifest of a version, ``[{"path", "sha256", "size"}]`` (no read recorded)."""
-        return self.records.files(self.get(ref).pk)
+        return self.files_page(ref)[0]
+
+    def files_page(self, ref: str, *, offset: int = 0,
+                   limit: int | None = None) -> tuple[list[dict], int]:
+        """Files of a version by path, from the ``offset``-th, at most ``limit`` (None: all),
+        and how many it has (no read recorded)."""
+        version = self.get(ref)
+        return self.records.files(version.pk, offset, limit), version.file_count
 
     def open_file(self, ref: str, path: str) -> BinaryIO:
         """A binary stream of file ``path`` of version ``ref`` (what the REST API serves; no

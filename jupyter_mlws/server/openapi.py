@@ -236,6 +236,9 @@ DATASTORE_SCHEMAS = {
 
 DATASET_REF = _param("ref", description="NAME (the latest version), NAME:VERSION or NAME@ALIAS")
 _DATASET_FILE = _param("path", description="The file's path in the version, e.g. part-0/a.csv")
+#: a page of a long list: where it starts and how long it is
+PAGE_PARAMS = [_param("offset", "query", "Skip this many (default 0)", "integer"),
+               _param("limit", "query", "At most this many (1 to 1000; default all)", "integer")]
 #: datasets (``mlws dataset ...``): versioned file sets with lineage
 DATASET_PATHS = {
     "/datasets": {
@@ -253,8 +256,12 @@ DATASET_PATHS = {
         "delete": _op("Delete a version, or every version of NAME (its objects stay); 409 naming "
                       "the runs and models that used one", "datasets", params=[DATASET_REF]),
     },
-    "/datasets/{ref}/files": {"get": _op("A version's files: path, sha256, size", "datasets",
-                                         params=[DATASET_REF])},
+    "/datasets/{ref}/files": {"get": _op("A version's files by path (path, sha256, size) and "
+                                         "their total: all, or a page (offset, limit)", "datasets",
+                                         params=[DATASET_REF, *PAGE_PARAMS])},
+    "/datasets/{name}/versions": {"get": _op("The versions of a dataset, newest first, and their "
+                                             "total: all, or a page (offset, limit)", "datasets",
+                                             params=[_param("name"), *PAGE_PARAMS])},
     "/datasets/{ref}/files/{path}": {"get": _op(
         "Download one file of a version, streamed (only PNG/JPEG/GIF/WebP inline, everything else "
         "as a sandboxed attachment)", "datasets", "File", content_type="application/octet-stream",
@@ -266,8 +273,6 @@ DATASET_PATHS = {
     "/runs/{run_id}/datasets/{ref}/files/{path}": {"get": _op(
         "Download one file of a version for run RUN, streamed", "datasets", "File",
         content_type="application/octet-stream", params=[RUN_ID, DATASET_REF, _DATASET_FILE])},
-    "/datasets/{name}/versions": {"get": _op("Every version of a dataset, newest first", "datasets",
-                                             params=[_param("name")])},
     "/datasets/{name}/aliases/{alias}": {
         "put": _op("Point NAME@ALIAS at a version", "datasets", params=[_param("name"),
                                                                         _param("alias")],

@@ -37,7 +37,8 @@ const LIST_PAGES = [
   ['compute', 'Compute'],
   ['secrets', 'Secrets'],
   ['pipelines', 'Pipelines'],
-  ['schedules', 'Schedules']
+  ['schedules', 'Schedules'],
+  ['data', 'Data']
 ] as const;
 const CATEGORY = 'ML workspace';
 

@@ -261,6 +261,13 @@ function Navigator(props: { model: NavigatorModel; open: Open }): JSX.Element {
         <button className="mlws-Button mlws-OpenSchedules" onClick={() => open({ kind: 'schedules' })}>
           Schedules
         </button>
+        <button
+          className="mlws-Button mlws-OpenData"
+          title="Datastores, and datasets with their versions and lineage"
+          onClick={() => open({ kind: 'data' })}
+        >
+          Data
+        </button>
       </div>
       <Runs {...props} />
       <Models {...props} />

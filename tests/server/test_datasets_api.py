@@ -88,3 +88,45 @@ async def test_datasets_over_rest(api, mlws_ws, jp_root_dir):
         text = reply.raw.decode()
         assert str(jp_root_dir) not in text and str(mlws_ws.root) not in text, text
     assert all(json.loads(r.raw) is not None for r in replies if r.code != 204)
+
+
+async def test_versions_and_files_come_in_pages(api, mlws_ws, tmp_path):
+    """The Data page's long lists: a page of a version's files (by path) or of a dataset's
+    versions (newest first) with the total; a bad page is a 400 saying what is allowed."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(7):
+        (folder / f"f{i}.txt").write_text(f"file {i}")
+    for n in range(3):
+        (folder / "extra.txt").write_text(f"change {n}")
+        mlws_ws.datasets.register("many", folder)
+
+    r = await api("GET", "datasets", "many:3", "files", params={"offset": 2, "limit": 3})
+    assert r.code == 200, r
+    assert [f["path"] for f in r.json["files"]] == ["f1.txt", "f2.txt", "f3.txt"]
+    assert r.json["total"] == 8 and r.json["files"][0]["size"] == len("file 1")
+    whole = (await api("GET", "datasets", "many:3", "files")).json
+    assert [f["path"] for f in whole["files"]][2:5] == ["f1.txt", "f2.txt", "f3.txt"]
+    assert whole["total"] == len(whole["files"]) == 8
+    assert (await api("GET", "datasets", "many", "files", params={"offset": 8})).json == {
+        "files": [], "total": 8}
+
+    r = await api("GET", "datasets", "many", "versions", params={"offset": 1, "limit": 1})
+    assert r.code == 200 and [v["ref"] for v in r.json["versions"]] == ["many:2"]
+    assert r.json["total"] == 3
+    assert [v["version"] for v in (await api("GET", "datasets", "many", "versions")).json["versions"]] == [3, 2, 1]
+
+    for path, params, message in (
+            (("many", "versions"), {"limit": "0"}, "limit must be from 1 to 1000, got 0"),
+            (("many", "versions"), {"limit": "1001"}, "limit must be from 1 to 1000, got 1001"),
+            (("many", "versions"), {"offset": "-1"}, "offset must be from 0 to"),
+            (("many:3", "files"), {"limit": "ten"}, "limit must be an integer, got 'ten'"),
+            (("many:3", "files"), {"offset": "1.5"}, "offset must be an integer, got '1.5'")):
+        r = await api("GET", "datasets", *path, params=params)
+        assert r.code == 400 and message in r.json["message"], (path, params, r)
+    r = await api("GET", "datasets", "ghost", "versions", params={"limit": 5})
+    assert r.code == 404 and "no dataset named 'ghost'" in r.json["message"]
+    r = await api("GET", "datasets", "many:9", "files", params={"limit": 5})
+    assert r.code == 404 and "has no version 9" in r.json["message"]
+    r = await api("GET", "datasets", "many", "versions", params={"limit": 5}, headers={"Authorization": ""})
+    assert r.code in (401, 403)

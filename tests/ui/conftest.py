@@ -97,6 +97,33 @@ def _stop_endpoints(path: Path) -> None:
             ws.endpoints.delete(item["name"])
 
 
+#: the server config that names whoever signs in with the token "alice" (as on a team's server, a
+#: person's name: the pages show who created what), not Jupyter's anonymous user with a random name
+NAMED_USER = """
+from jupyter_server.auth.identity import IdentityProvider, User
+
+
+class NamedTokenUser(IdentityProvider):
+    def generate_anonymous_user(self, handler):
+        return User("alice", name="Alice", display_name="Alice")
+
+
+c.ServerApp.identity_provider_class = NamedTokenUser
+"""
+
+
+def start_team_lab(root: Path, config: str = NAMED_USER):
+    """``jupyter lab`` applying workspace roles (a team's server) on the workspace ``root/ws``,
+    its server config ``config`` (whoever has the token is "alice"); stop it with ``stop_jupyter``."""
+    folder = root / "home" / "config"
+    folder.mkdir(parents=True)
+    (folder / "jupyter_server_config.py").write_text(config)
+    return start_jupyter(root, lambda port, token: [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root / 'ws'}", "--MlwsApp.enforce_roles=True"], cwd=root / "ws")
+
+
 def _publishable_events(root: Path) -> None:
     """The server's config: the test-only ``vm_idle_event`` extension, so that tests may publish
     the live events the UI tells (``schedule-run``) through Jupyter's ``POST /api/events``."""
@@ -149,6 +176,8 @@ DOCS_SCREENSHOTS.update({"submit-compute.png": "submit-compute.png",  # tests/ui
 DOCS_SCREENSHOTS.update({"vms.png": "vms.png", "vm-idle-warning.png": "vm-idle-warning.png"})  # tests/ui/test_vms_ui.py
 DOCS_SCREENSHOTS.update({"pipeline-graph.png": "pipeline-graph.png",  # tests/ui/test_pipeline_graph.py
                          "schedules.png": "schedules.png"})  # tests/ui/test_schedules_ui.py
+DOCS_SCREENSHOTS.update({"data-page.png": "data-page.png",  # tests/ui/test_data_ui.py
+                         "dataset-page.png": "dataset-page.png", "dataset-page-dark.png": "dataset-page-dark.png"})
 
 
 @pytest.fixture(scope="session", autouse=True)

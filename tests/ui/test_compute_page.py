@@ -8,14 +8,13 @@ page or any answer), deleted and recovered; the owners' audit log."""
 from __future__ import annotations
 
 import socket
-import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
-from mlws_testing import start_jupyter, stop_jupyter
+from mlws_testing import stop_jupyter
 
-from .conftest import CHROMIUM, SCREENSHOTS
+from .conftest import CHROMIUM, NAMED_USER, SCREENSHOTS, start_team_lab  # noqa: F401 (test_vms_ui imports NAMED_USER from here)
 from .test_compare import _our_scripts
 
 KEY = "box-key"
@@ -34,17 +33,6 @@ def chunks() -> set[str]:
     return found
 
 
-NAMED_USER = """
-from jupyter_server.auth.identity import IdentityProvider, User
-
-
-class NamedTokenUser(IdentityProvider):
-    def generate_anonymous_user(self, handler):
-        return User("alice", name="Alice", display_name="Alice")
-
-
-c.ServerApp.identity_provider_class = NamedTokenUser
-"""
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +49,7 @@ def team_lab(tmp_path_factory, sshd):
         ws.secrets.set(os_user(), KEY, sshd.user.private_key)
         ws.secrets.set(os_user(), "old-token", "an-old-token-value")
         ws.secrets.delete(os_user(), "old-token")
-    # whoever signs in with the token is "alice" (as on a team's server, a person's name: the
-    # pages show who created what), not Jupyter's anonymous user with a random name
-    config = root / "home" / "config"
-    config.mkdir(parents=True)
-    (config / "jupyter_server_config.py").write_text(NAMED_USER)
-    server = start_jupyter(root, lambda port, token: [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root / 'ws'}", "--MlwsApp.enforce_roles=True"], cwd=root / "ws")
+    server = start_team_lab(root)  # whoever has the token is "alice"
     try:
         yield {"url": server.url, "token": server.token, "ws": root / "ws", "log": server.log}
     finally:

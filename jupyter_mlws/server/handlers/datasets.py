@@ -68,16 +68,23 @@ class DatasetHandler(MlwsHandler):
         self.reply({"deleted": await self.call(lambda: ws.datasets.delete(ref))})
 
 
+#: the most files or versions one page holds (``?limit=``)
+PAGE_MAX = 1000
+
+
 class DatasetFilesHandler(MlwsHandler):
-    """GET a version's manifest: ``[{"path", "sha256", "size"}]``."""
+    """GET a version's manifest by path, ``{"files": [{"path", "sha256", "size"}], "total"}``:
+    every file, or a page of them (``?offset=0&limit=100``)."""
 
     auth_resource = "mlws:datasets"
 
     @web.authenticated
     @authorized
     async def get(self, ref):
+        offset, limit = self.int_arg("offset", 0), self.int_arg("limit", None, 1, PAGE_MAX)
         ws = await self.ws()
-        self.reply({"files": await self.call(lambda: ws.datasets.files(ref))})
+        files, total = await self.call(lambda: ws.datasets.files_page(ref, offset=offset, limit=limit))
+        self.reply({"files": files, "total": total})
 
 
 class DatasetFileHandler(FileHandler):
@@ -130,16 +137,19 @@ class RunDatasetFileHandler(DatasetFileHandler):
 
 
 class DatasetVersionsHandler(MlwsHandler):
-    """GET every version of a dataset, newest first."""
+    """GET the versions of a dataset, newest first, ``{"versions": [...], "total"}``: every
+    version, or a page of them (``?offset=0&limit=20``)."""
 
     auth_resource = "mlws:datasets"
 
     @web.authenticated
     @authorized
     async def get(self, name):
+        offset, limit = self.int_arg("offset", 0), self.int_arg("limit", None, 1, PAGE_MAX)
         ws = await self.ws()
-        versions = await self.call(lambda: ws.datasets.versions(name))
-        self.reply({"versions": [v.to_dict() for v in versions]})
+        versions, total = await self.call(
+            lambda: ws.datasets.versions_page(name, offset=offset, limit=limit))
+        self.reply({"versions": [v.to_dict() for v in versions], "total": total})
 
 
 class DatasetAliasHandler(MlwsHandler):

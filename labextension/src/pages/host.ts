@@ -8,7 +8,7 @@ import { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { DockPanel, Widget } from '@lumino/widgets';
 
-import { IPageContext, IPageRequest, pageKey, sameItem } from './page';
+import { IPageContext, IPageRequest, pageKey, reopen, sameItem } from './page';
 import { createPage } from './registry';
 
 /** Where a new page goes: beside or below another (`ref`: its id), or as a tab (default). */
@@ -38,6 +38,14 @@ export function requestOf(widget: Widget): IPageRequest | null {
   return ((widget as any).content ?? widget).mlwsRequest ?? null;
 }
 
+/** An open page asked for again: it shows what the request asks (a version), and keeps it for the restorer. */
+function askAgain(page: Widget, request: IPageRequest): void {
+  if (request.version !== undefined) {
+    (page as any).mlwsRequest = { ...requestOf(page), version: request.version };
+  }
+  reopen(page, request);
+}
+
 /** JupyterLab's main area. */
 export class LabPageHost implements IPageHost {
   readonly tracker = new WidgetTracker<MainAreaWidget>({ namespace: 'mlws-pages' });
@@ -64,6 +72,8 @@ export class LabPageHost implements IPageHost {
       return shown !== null && sameItem(shown, request);
     });
     if (open) {
+      askAgain(open.content, request);
+      void this.tracker.save(open);
       this.app.shell.activateById(open.id);
       return open;
     }
@@ -96,6 +106,7 @@ export class DockPageHost implements IPageHost {
     for (const widget of this.dock.widgets()) {
       const shown = requestOf(widget);
       if (shown && sameItem(shown, request)) {
+        askAgain(widget, request);
         this.dock.activateWidget(widget);
         return widget;
       }

@@ -2,7 +2,7 @@
  * The models list page and a model's page (main area).  The list: every model with its latest
  * version, aliases, versions and the endpoints serving it.  A model's page: its versions with
  * aliases (move, remove, set), a version's description, tags, lineage (the run it came from,
- * with params and metrics, and its training data's statistics), files, Deploy, and Delete
+ * with params and metrics, the dataset versions it used, and its training data's statistics), files, Deploy, and Delete
  * (the server refuses a version an endpoint serves, naming the endpoint).  Controls are enabled
  * for contributors and owners; the server's refusals show verbatim.
  */
@@ -18,14 +18,12 @@ import { formatTime } from '../runs';
 import { ENDPOINT_HEALTH_SCHEMA, MODEL_CHANGE_SCHEMA } from '../tokens';
 import { ErrorBox } from './errorBox';
 import { followEvents } from './live';
-import { IFeatureStats, IModelSummary, ITrainingData, IVersionDetail, ModelPageModel, ModelsPageModel } from './modelPageModel';
+import { IModelSummary, ITrainingData, IVersionDetail, ModelPageModel, ModelsPageModel } from './modelPageModel';
 import { IPageContext, IPageRequest } from './page';
-import { formatNumber, formatSize } from './run/format';
-
-/** A statistic as logged values show numbers (4 significant digits), or a dash. */
-function number(value: number | undefined): string {
-  return value === undefined || value === null ? '–' : formatNumber(value);
-}
+import { DatasetLinks } from './data/links';
+import { FeatureStatsTable } from './featureStats';
+import { FilesTable } from './filesTable';
+import { formatSize } from './run/format';
 
 /** Endpoint names as links to their pages. */
 function EndpointLinks(props: { names: string[]; context: IPageContext }): JSX.Element {
@@ -355,11 +353,29 @@ function Tags(props: { model: ModelPageModel; version: IVersionDetail }): JSX.El
   );
 }
 
+/** The dataset versions a model version was trained on, and those its run used: each opens its dataset's page. */
+function Datasets(props: { version: IVersionDetail; context: IPageContext }): JSX.Element | null {
+  const datasets = props.version.datasets ?? [];
+  if (datasets.length === 0) {
+    return null;
+  }
+  return (
+    <div className="mlws-ModelDatasets">
+      Datasets: <DatasetLinks datasets={datasets} context={props.context} />
+    </div>
+  );
+}
+
 function Lineage(props: { version: IVersionDetail; context: IPageContext }): JSX.Element {
   const { version, context } = props;
   const lineage = version.lineage ?? {};
   if (!version.run_id && !lineage.run_id) {
-    return <div className="mlws-Lineage mlws-Muted">Registered from files ({version.source}), not from a run.</div>;
+    return (
+      <div className="mlws-Lineage">
+        <div className="mlws-Muted">Registered from files ({version.source}), not from a run.</div>
+        <Datasets version={version} context={context} />
+      </div>
+    );
   }
   const runId = version.run_id ?? lineage.run_id!;
   return (
@@ -376,6 +392,7 @@ function Lineage(props: { version: IVersionDetail; context: IPageContext }): JSX
         {lineage.experiment ? <span className="mlws-Muted"> in experiment {lineage.experiment}</span> : null}
         <span className="mlws-Muted"> (params and metrics when it was registered)</span>
       </div>
+      <Datasets version={version} context={context} />
       <div className="mlws-LineageTables">
         <div>
           <h4>Params</h4>
@@ -388,15 +405,6 @@ function Lineage(props: { version: IVersionDetail; context: IPageContext }): JSX
       </div>
     </div>
   );
-}
-
-function categories(f: IFeatureStats): string {
-  const fractions = (f.fractions ?? {}) as Record<string, number>;
-  return Object.entries(fractions)
-    .filter(([k]) => k !== '__other__')
-    .slice(0, 3)
-    .map(([k, share]) => `${k} ${Math.round(share * 100)}%`)
-    .join(', ');
 }
 
 function TrainingData(props: { version: IVersionDetail; stats: ITrainingData | undefined }): JSX.Element {
@@ -420,67 +428,14 @@ function TrainingData(props: { version: IVersionDetail; stats: ITrainingData | u
       <div className="mlws-Muted">
         {stats.rows} rows, {stats.features.length} features (statistics only: the rows are not kept)
       </div>
-      <table className="mlws-Table mlws-FeatureStats">
-        <thead>
-          <tr>
-            <th>Feature</th>
-            <th>Kind</th>
-            <th>Count</th>
-            <th>Missing</th>
-            <th>Mean</th>
-            <th>Std</th>
-            <th>Min</th>
-            <th>Max</th>
-          </tr>
-        </thead>
-        <tbody>
-          {stats.features.map(f => (
-            <tr key={f.name} data-feature={f.name}>
-              <td>{f.name}</td>
-              <td>{f.kind}</td>
-              <td>{f.count}</td>
-              <td>{f.missing}</td>
-              {f.kind === 'numeric' ? (
-                <>
-                  <td>{number(f.mean)}</td>
-                  <td>{number(f.std)}</td>
-                  <td>{number(f.min)}</td>
-                  <td>{number(f.max)}</td>
-                </>
-              ) : (
-                <td colSpan={4}>{categories(f)}</td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <FeatureStatsTable features={stats.features} label={`Training data of ${version.name}:${version.version}`} />
     </div>
   );
 }
 
 function Files(props: { version: IVersionDetail }): JSX.Element {
-  return (
-    <table className="mlws-Table mlws-VersionFiles">
-      <thead>
-        <tr>
-          <th>File</th>
-          <th>Size</th>
-          <th>SHA-256</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.version.files.map(f => (
-          <tr key={f.path}>
-            <td>{f.path}</td>
-            <td>{formatSize(f.size)}</td>
-            <td className="mlws-Hash" title={f.sha256}>
-              {f.sha256.slice(0, 12)}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  const v = props.version;
+  return <FilesTable files={v.files} className="mlws-VersionFiles" label={`Files of ${v.name}:${v.version}`} />;
 }
 
 function VersionActions(props: { model: ModelPageModel; version: IVersionDetail; endpoints: EndpointsModel }): JSX.Element {
@@ -605,9 +560,19 @@ function ModelView(props: { model: ModelPageModel; endpoints: EndpointsModel; co
 export function createModelPage(request: IPageRequest, context: IPageContext): Widget {
   const name = request.id ?? '';
   const model = new ModelPageModel(name);
+  model.selected = request.version ?? null; // a link to one version (a dataset's lineage) shows it
   const endpoints = new EndpointsModel();
-  const widget = ReactWidget.create(
-    <UseSignal signal={model.changed}>{() => <ModelView model={model} endpoints={endpoints} context={context} />}</UseSignal>
+  const widget = Object.assign(
+    ReactWidget.create(
+      <UseSignal signal={model.changed}>{() => <ModelView model={model} endpoints={endpoints} context={context} />}</UseSignal>
+    ),
+    {
+      reopen: (again: IPageRequest): void => {
+        if (again.version !== undefined) {
+          model.select(again.version);
+        }
+      }
+    }
   );
   widget.title.label = `Model ${name}`;
   // an endpoint created, deleted or moved changes "served by", and the deploy form's progress

@@ -8,6 +8,8 @@
 import { ActingModel, FetchingModel } from '../fetching';
 import { errorMessage, requestAPI } from '../request';
 import { IModelVersion, Role, Scalar } from '../tokens';
+import { IDatasetUse } from './data/types';
+import { IFeatureStats } from './featureStats';
 import { canChange, fetchRole } from './role';
 
 /** A model as `GET models` lists it. */
@@ -35,20 +37,11 @@ export interface IVersionDetail extends IModelVersion {
   training_data: { rows: number; features: string[] } | null;
   /** The endpoints serving this version (the server refuses to delete it meanwhile). */
   served_by: string[];
+  /** The dataset versions it was trained on (`how` training) and those its run used (`run input`, `run read`). */
+  datasets?: IDatasetUse[];
 }
 
-/** One feature of `GET models/REF/training-data`. */
-export interface IFeatureStats {
-  name: string;
-  kind: 'numeric' | 'categorical';
-  count: number;
-  missing: number;
-  mean?: number;
-  std?: number;
-  min?: number;
-  max?: number;
-  fractions?: number[] | Record<string, number>;
-}
+export type { IFeatureStats } from './featureStats';
 
 export interface ITrainingData {
   ref: string;

@@ -21,14 +21,19 @@ export type PageKind =
   | 'compute'
   | 'secrets'
   | 'pipelines'
-  | 'schedules';
+  | 'schedules'
+  | 'data'
+  | 'dataset';
 
 /**
  * What to open.  `id`: a run id (run), a model name (model), an endpoint name (endpoint), a
  * compute target's name (compute: that target's page; without: every target) or a pipeline's
- * name (pipelines: its runs, the latest drawn; without: every pipeline);
+ * name (pipelines: its runs, the latest drawn; without: every pipeline) or a dataset's name
+ * (dataset; `data`: the datastores and datasets);
  * `ids`: the run ids of a comparison (2 to 100); `experiment`: the runs table's experiment;
- * `tab`: the section a run's page opens on (e.g. 'charts'; not part of the page's key).
+ * `tab`: the section a run's page opens on (e.g. 'charts'; not part of the page's key);
+ * `version`: the version a dataset's or a model's page shows (not part of the key: opening
+ * another version of an open page shows it there, see `IReopenable`).
  * JSON-serialisable: the layout restorer stores it and reopens the page on reload.
  */
 export interface IPageRequest {
@@ -37,6 +42,7 @@ export interface IPageRequest {
   ids?: string[];
   experiment?: string;
   tab?: string;
+  version?: number;
 }
 
 /** What a page may use besides the REST API (`requestAPI`). */
@@ -53,6 +59,22 @@ export interface IPageContext {
 
 /** Builds a page's content widget; it sets its own `title.label` (and updates it as it loads). */
 export type PageFactory = (request: IPageRequest, context: IPageContext) => Widget;
+
+/**
+ * A page that shows what a request for its item asks when it is opened again while open (a
+ * dataset's page asked for another version selects it), rather than only being focused.
+ */
+export interface IReopenable {
+  reopen(request: IPageRequest): void;
+}
+
+/** Tell an open page (when it is an `IReopenable`) what it was asked for again. */
+export function reopen(page: Widget, request: IPageRequest): void {
+  const target = page as Widget & Partial<IReopenable>;
+  if (typeof target.reopen === 'function') {
+    target.reopen(request);
+  }
+}
 
 /** The one key of the page a request opens: the same item always gives the same key. */
 export function pageKey(request: IPageRequest): string {
@@ -84,7 +106,9 @@ export function asPageRequest(args: any): IPageRequest | null {
     'compute',
     'secrets',
     'pipelines',
-    'schedules'
+    'schedules',
+    'data',
+    'dataset'
   ];
   if (!args || !kinds.includes(args.kind)) {
     return null;
@@ -101,6 +125,9 @@ export function asPageRequest(args: any): IPageRequest | null {
   }
   if (typeof args.tab === 'string') {
     request.tab = args.tab;
+  }
+  if (Number.isInteger(args.version) && args.version > 0) {
+    request.version = args.version;
   }
   return request;
 }

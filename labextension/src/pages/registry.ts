@@ -21,7 +21,10 @@ const FACTORIES: Record<PageKind, PageFactory> = {
   compute: lazyPage(() => import('./computePages').then(m => m.createComputePage), r => (r.id ? `Compute ${r.id}` : 'Compute')),
   secrets: lazyPage(() => import('./computePages').then(m => m.createSecretsPage), () => 'Secrets'),
   pipelines: lazyPage(() => import('./pipelinesPage').then(m => m.createPipelinesPage), r => (r.id ? `Pipeline ${r.id}` : 'Pipelines')),
-  schedules: lazyPage(() => import('./schedules/page').then(m => m.createSchedulesPage), () => 'Schedules')
+  schedules: lazyPage(() => import('./schedules/page').then(m => m.createSchedulesPage), () => 'Schedules'),
+  // the Data page and a dataset's page: one module for both
+  data: lazyPage(() => import('./data/pages').then(m => m.createDataPage), () => 'Data'),
+  dataset: lazyPage(() => import('./data/pages').then(m => m.createDatasetPage), r => `Dataset ${r.id ?? ''}`)
 };
 
 export function createPage(request: IPageRequest, context: IPageContext): Widget {

@@ -31,6 +31,8 @@ export async function stillThere(request: IPageRequest): Promise<boolean> {
         return request.id ? await item(`models/${encodeURIComponent(request.id)}`) : false;
       case 'endpoint':
         return request.id ? await item(`endpoints/${encodeURIComponent(request.id)}`) : false;
+      case 'dataset':
+        return request.id ? await item(`datasets/${encodeURIComponent(request.id)}/versions?limit=1`) : false;
       case 'pipelines':
         return request.id ? await item(`pipelines/${encodeURIComponent(request.id)}/runs?limit=1`) : true;
       case 'compare': {

@@ -9,6 +9,7 @@ import * as React from 'react';
 import { errorMessage } from '../../request';
 import { KeyValues } from '../../keyValues';
 import { IRun } from '../../tokens';
+import { DatasetLinks } from '../data/links';
 import { IPageContext } from '../page';
 import { formatDuration, formatMoment } from './format';
 import { Problem } from './notes';
@@ -269,12 +270,13 @@ function Lineage(props: { model: RunPageModel; context: IPageContext }): JSX.Ele
     lineage.reruns.length === 0 &&
     !lineage.promoted_from &&
     lineage.promoted_to.length === 0 &&
-    lineage.models.length === 0;
+    lineage.models.length === 0 &&
+    (lineage.datasets ?? []).length === 0;
   return (
     <section className="mlws-Lineage">
       <h3>Lineage</h3>
       <Problem error={model.lineageError} />
-      {empty && <div className="mlws-Empty">no parent, children, re-runs, promotions or models</div>}
+      {empty && <div className="mlws-Empty">no parent, children, re-runs, promotions, models or datasets</div>}
       {lineage && (
         <dl className="mlws-Fields">
           <RunList label="Parent" className="mlws-Parent" runs={one(lineage.parent)} context={context} />
@@ -300,6 +302,11 @@ function Lineage(props: { model: RunPageModel; context: IPageContext }): JSX.Ele
                   </li>
                 ))}
               </ul>
+            </Field>
+          )}
+          {(lineage.datasets ?? []).length > 0 && (
+            <Field label="Datasets" className="mlws-RunDatasets">
+              <DatasetLinks datasets={lineage.datasets!} context={context} />
             </Field>
           )}
         </dl>

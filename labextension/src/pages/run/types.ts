@@ -1,5 +1,7 @@
 /** The run page's REST shapes (under `mlws/api/runs/{id}/`) and chart settings: a leaf module. */
 
+import type { IDatasetUse } from '../data/types';
+
 /** A run as lineage names it. */
 export interface IRunRef {
   id: string;
@@ -17,6 +19,8 @@ export interface ILineage {
   promoted_from: IRunRef | null;
   promoted_to: IRunRef[];
   models: Array<{ name: string; version: number }>;
+  /** The dataset versions it used (input, read) or made (output). */
+  datasets?: IDatasetUse[];
 }
 
 /** One logged list, table or image (GET runs/{id}/values). */
