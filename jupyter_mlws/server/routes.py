@@ -12,8 +12,8 @@ import re
 
 from .handlers import (
     access, artifacts, compute, datasets, datastores, endpoints, environments, executions,
-    experiments, models, notebooks, pipelines, runs, schedules, secrets, tracking, values, vms,
-    workspace,
+    experiments, models, notebooks, pipelines, runs, schedules, secrets, submissions, tracking,
+    values, vms, workspace,
 )
 
 API_PREFIX = "mlws/api"
@@ -22,7 +22,8 @@ API_PREFIX = "mlws/api"
 ROUTES = (workspace.ROUTES + experiments.ROUTES + runs.ROUTES + artifacts.ROUTES + values.ROUTES
           + tracking.ROUTES + notebooks.ROUTES + models.ROUTES + access.ROUTES + endpoints.ROUTES
           + secrets.ROUTES + compute.ROUTES + environments.ROUTES + executions.ROUTES
-          + pipelines.ROUTES + vms.ROUTES + schedules.ROUTES + datastores.ROUTES + datasets.ROUTES)
+          + pipelines.ROUTES + vms.ROUTES + schedules.ROUTES + datastores.ROUTES + datasets.ROUTES
+          + submissions.ROUTES)
 
 
 def route_pattern(template: str) -> str:
