@@ -42,7 +42,7 @@ class _SubmissionHandler(MlwsHandler):
         data = (project[0]["body"] if isinstance(project[0], dict) else project[0]) if project else None
         return self.body(raw=raw), data
 
-    def options(self, body: dict, names: tuple[str, ...]) -> dict:
+    def given(self, body: dict, names: tuple[str, ...]) -> dict:
         return {k: body[k] for k in names if body.get(k) is not None} | {
             "actor": self.actor, "check_actor": self.app.enforce_roles}
 
@@ -58,7 +58,7 @@ class NotebookSubmissionHandler(_SubmissionHandler):
             raise E.InvalidInput("the 'project' part (a tar of the project folder, the notebook "
                                  "in it) is missing")
         params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
-        options = self.options(body, NOTEBOOK_OPTIONS)
+        options = self.given(body, NOTEBOOK_OPTIONS)
         ws = await self.ws()
 
         def submit():
@@ -78,7 +78,7 @@ class CommandSubmissionHandler(_SubmissionHandler):
     @authorized
     async def post(self):
         body, project = self.parts()
-        options = self.options(body, COMMAND_OPTIONS)
+        options = self.given(body, COMMAND_OPTIONS)
         ws = await self.ws()
 
         def submit():
