@@ -257,3 +257,24 @@ def test_a_dask_target_runs_a_notebook_and_a_command_sent_from_here(server, lapt
     cmd_run = server.ws.search_runs(experiments=["remote-cmd"])[0]
     assert cmd_run.status == "completed" and server.ws.compute.target_of(cmd_run.id)[0] == "box"
     assert mlws("compute", "delete", "box") == (0, "compute target box deleted\n", "")
+
+
+def test_an_ssh_targets_host_key_is_shown_then_pinned_and_tested_from_the_server(server, laptop,
+                                                                                  sshd):
+    key = sshd.user.private_key
+    assert mlws("secret", "set", "ssh-key", "--stdin", input=key)[0] == 0
+    create = ("compute", "create", "sshbox", "--type", "ssh", "--host", "127.0.0.1", "--port",
+              sshd.port, "--user", sshd.user.name, "--key-secret", "ssh-key")
+    code, _, err = mlws(*create)  # not at a terminal: nobody to confirm the key
+    assert code == 2 and "fingerprint SHA256:" in err and "--yes" in err
+    assert "sshbox" not in mlws("compute", "list")[1]
+    code, out, err = mlws(*create, "--yes")
+    assert code == 0, err
+    assert "host key SHA256:" in out and "pinned" in out
+    code, out, _ = mlws("compute", "show", "sshbox")
+    assert f"user:        {sshd.user.name}" in out and "key secret:  ssh-key" in out
+    code, out, _ = mlws("compute", "test", "sshbox")
+    checks = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "OK" in checks["DNS"] and "OK" in checks["authentication"], out
+    assert key.strip().splitlines()[1] not in out + server.log.read_text(errors="replace")
+    assert mlws("compute", "delete", "sshbox")[0] == 0
