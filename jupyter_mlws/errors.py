@@ -34,6 +34,24 @@ class InvalidInput(MlwsError):
     reason = "invalid_input"
 
 
+class LocalOnly(InvalidInput, AttributeError):
+    """What a workspace reached over HTTP does not offer: it works on a local workspace only
+    (one opened from its folder or store URL), so it is run where the workspace is.
+
+    ``what`` names the call (``ws.move_artifacts``; the CLI says the command instead) and
+    ``url`` the server's URL as messages show it.  Also an AttributeError, so that
+    ``hasattr(ws, name)`` and ``getattr(ws, name, default)`` answer as for a missing attribute.
+    A kind of :class:`InvalidInput` (CLI exit code 2).
+    """
+
+    reason = "local_only"
+
+    def __init__(self, what: str, url: str):
+        super().__init__(f"{what} works on a local workspace only; this is {url}: run it on the "
+                         "server")
+        self.what, self.url = what, url
+
+
 class PermissionDenied(MlwsError):
     """The caller's role does not allow the action."""
 

@@ -400,16 +400,25 @@ def _check_error(error: object) -> None:
     check_text(error, "the error")
 
 
-def extract_bundle(stream, dest: Path) -> list[str]:
+def extract_bundle(stream, dest: Path, max_bytes: int | None = None) -> list[str]:
     """Unpack a bundle (:meth:`Executions.write_bundle`, read from the binary file ``stream``)
     into the folder ``dest``; return the names.  Only regular files land, inside ``dest``
-    (tarfile's ``data`` filter: no links, devices, absolute names or ``..``)."""
+    (tarfile's ``data`` filter: no links, devices, absolute names or ``..``).  With
+    ``max_bytes``, InvalidInput as soon as the files add up to more (what landed stays: the
+    caller removes ``dest``)."""
     names = []
+    total = 0
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             if not member.isfile():
                 continue
             validate_name(member.name)
+            total += member.size
+            if max_bytes is not None and total > max_bytes:
+                raise InvalidInput(f"the files sent add up to more than {max_bytes // (1 << 20)} "
+                                   "MB, the workspace's snapshot limit (snapshot_max_mb): leave "
+                                   "large data out of the project folder (.gitignore, "
+                                   ".mlwsignore) and read it from a dataset")
             tar.extract(member, dest, filter="data")
             names.append(member.name)
     return names

@@ -35,7 +35,7 @@ def run_command(
     tracking: Tracking,
     runs: R.RunService,
     artifacts: ArtifactService,
-    root: Path,
+    root: str | os.PathLike,
     name: str | None = None,
     tags: Mapping | None = None,
     cwd: str | os.PathLike | None = None,
@@ -45,18 +45,20 @@ def run_command(
     secrets=None,
     secret_specs: Sequence[str] | None = None,
     actor: str = "",
+    env: Mapping[str, str] | None = None,
 ) -> Run:
     """Execute ``argv`` as a run of ``experiment`` in ``cwd`` and wait for it; return the ended run
     (what :meth:`Workspace.run_command <jupyter_mlws.workspace.Workspace.run_command>` does).
 
     ``tracking`` creates the run and its handle, ``runs`` records its process (what ``mlws run
-    cancel`` stops), ``artifacts`` gives its live log files; ``root`` is the workspace folder the
-    child's ``MLWS_WORKSPACE`` names.  ``cwd`` (default: the current folder) is snapshotted and
+    cancel`` stops), ``artifacts`` gives its live log files; ``root`` is the workspace folder (or
+    server URL) the child's ``MLWS_WORKSPACE`` names.  ``cwd`` (default: the current folder) is snapshotted and
     run in; ``on_warning`` hears, before the command starts, what the user should know (an
     empty snapshot).  The run's ``exit_code`` is the command's exit status as a shell reports it.
     ``secret_specs`` (``["NAME", "NAME=ENVVAR"]``, checked for ``actor`` by ``secrets``, the
     :class:`~jupyter_mlws.secrets.service.SecretService`) reach the child as environment variables
-    only (never its argv or a file), and are masked in its logs and echo.
+    only (never its argv or a file), and are masked in its logs and echo.  ``env``: more
+    variables for the child (a workspace reached over HTTP: its token, as ``MLWS_TOKEN``).
     """
     if not argv:
         raise InvalidInput("no command given: mlws run start -- python train.py")
@@ -68,7 +70,7 @@ def run_command(
         on_warning(empty_snapshot_warning(cwd))
     run = tracking.start_command(experiment, shlex.join(argv), cwd=cwd, name=name, tags=tags,
                                  files=files)
-    env = {**os.environ, **C.run_env(root, run.id), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **(env or {}), **C.run_env(root, run.id), "PYTHONUNBUFFERED": "1"}
     given: dict[str, str] = {}
     if secret_specs:
         try:
@@ -116,6 +118,7 @@ def submit_command(
     on_warning: Callable[[str], None] | None = None,
     secret_specs: Sequence[str] | None = None,
     actor: str = "",
+    check_actor: bool = True,
 ) -> str:
     """Record ``argv`` as a queued command run of ``experiment`` and hand it to compute target
     ``target`` (not ``local``), where it executes in a folder holding the snapshot of ``cwd``;
@@ -124,7 +127,8 @@ def submit_command(
     What is recorded is what :func:`run_command` records: the command line, the snapshot, git,
     name and tags, the secrets' names; and the target (``compute``, the
     :class:`~jupyter_mlws.compute.targets.ComputeService`).  ``secret_specs`` add to, and
-    override by variable, the target's own secrets (:meth:`ComputeService.run_secrets`).
+    override by variable, the target's own secrets (:meth:`ComputeService.run_secrets`),
+    checked for ``actor`` unless ``check_actor`` is false (the caller decided it may).
 
     Raises
     ------
@@ -141,7 +145,8 @@ def submit_command(
     if not argv:
         raise InvalidInput(f"no command given: mlws run start --compute {target} -- python train.py")
     backend = compute.target(target)  # before anything is recorded
-    given = secrets.check_bindings(actor, compute.run_secrets(target, secret_specs))
+    given = secrets.check_bindings(actor, compute.run_secrets(target, secret_specs),
+                                   check_actor=check_actor)
     cwd = Path(cwd or os.getcwd()).absolute()
     files = tracking.collect_snapshot(cwd) if snapshot else []
     if snapshot and not files and on_warning is not None:

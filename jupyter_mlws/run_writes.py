@@ -32,8 +32,9 @@ from .run_records import LIVE, RUNNING, RunRecord, now_ms
 from .run_tokens import RunTokens
 from .runs import BATCH_ROWS, RunService
 
-#: what a run started over HTTP may say it is (the others are started by the workspace itself)
-SOURCE_TYPES = ("script", "interactive", "notebook")
+#: what a run started over HTTP may say it is (the others are started by the workspace itself;
+#: a command: ``mlws run start`` on another machine, against the workspace's server)
+SOURCE_TYPES = ("script", "interactive", "notebook", "command")
 #: the most metric points one batch carries (one transaction), and its largest body in bytes
 BATCH_MAX_POINTS = BATCH_ROWS
 BATCH_MAX_BYTES = 64 << 20

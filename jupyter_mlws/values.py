@@ -115,9 +115,8 @@ class ValueService:
                            "'mlws run values RUN' lists what it logged")
         info = json.loads(row.data or "{}")
         fmt = info.get("format", "png")
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
         return {"format": fmt, "size": info.get("size"), "media_type": MEDIA_TYPES.get(fmt, ""),
-                "sha256": row.blob, "name": f"{safe}-{step}.{'jpg' if fmt == 'jpeg' else fmt}"}
+                "sha256": row.blob, "name": image_name(key, step, fmt)}
 
     def open_image(self, run_id: str, key: str, step: int) -> tuple[dict, BinaryIO]:
         """:meth:`image` and its bytes, opened for reading (the caller closes the stream)."""
@@ -177,3 +176,10 @@ def _values(run_id: str, rows) -> list[dict]:
         seen.add(key)
         out.append(item)
     return out
+
+
+def image_name(key: str, step: int, fmt: str) -> str:
+    """A file name for the image logged as ``key`` at ``step``: ``KEY-STEP.png`` (a key's
+    characters other than letters, digits, ``-``, ``_`` and ``.`` as ``_``; jpeg as ``.jpg``)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    return f"{safe}-{step}.{'jpg' if fmt == 'jpeg' else fmt}"

@@ -310,11 +310,9 @@ class Workspace:
         from . import launcher
 
         if compute is not None and not self.compute.is_local(compute):
-            run_id = launcher.submit_command(
-                command, experiment=experiment, target=compute, compute=self.compute,
-                tracking=self.tracking, runs=self.runs, artifacts=self.artifacts,
-                secrets=self.secrets, name=name, tags=tags, cwd=cwd, snapshot=snapshot,
-                on_warning=on_warning, secret_specs=secrets, actor=os_user())
+            run_id = self.submit_command(command, experiment=experiment, compute=compute,
+                                         name=name, tags=tags, cwd=cwd, snapshot=snapshot,
+                                         on_warning=on_warning, secrets=secrets)
             return launcher.follow_command(run_id, tracking=self.tracking, check=self.compute.check,
                                            cancel=self.cancel_run, echo=echo,
                                            check_every=TARGET_CHECK_S)
@@ -323,6 +321,26 @@ class Workspace:
                                     name=name, tags=tags, cwd=cwd, echo=echo, snapshot=snapshot,
                                     on_warning=on_warning, secrets=self.secrets,
                                     secret_specs=secrets, actor=os_user())
+
+    def submit_command(self, command: Sequence[str], *, compute: str, experiment: str = "default",
+                       name: str | None = None, tags: Mapping | None = None,
+                       cwd: str | os.PathLike | None = None, snapshot: bool = True,
+                       on_warning: Callable[[str], None] | None = None,
+                       secrets: Sequence[str] | None = None, actor: str | None = None,
+                       check_actor: bool = True) -> str:
+        """Record ``command`` as a run handed to compute target ``compute`` (not ``local``) and
+        return its id at once (:meth:`run_command` waits for it; see
+        :func:`jupyter_mlws.launcher.submit_command`).  ``actor`` (default this OS user) gives
+        the ``secrets``, checked unless ``check_actor`` is false."""
+        from .access import os_user
+        from . import launcher
+
+        return launcher.submit_command(
+            command, experiment=experiment, target=compute, compute=self.compute,
+            tracking=self.tracking, runs=self.runs, artifacts=self.artifacts,
+            secrets=self.secrets, name=name, tags=tags, cwd=cwd, snapshot=snapshot,
+            on_warning=on_warning, secret_specs=secrets,
+            actor=os_user() if actor is None else actor, check_actor=check_actor)
 
     # -- secrets ------------------------------------------------------------------
 

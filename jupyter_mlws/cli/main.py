@@ -27,6 +27,8 @@ EXIT_CODES = {E.InvalidInput: 2, E.NotFound: 3, E.AlreadyExists: 4, E.Conflict: 
 
 
 def _fail(exc: E.MlwsError) -> None:
+    if isinstance(exc, E.LocalOnly):  # the command, as typed, rather than the call it made
+        exc = E.LocalOnly(f"`{_command_path()}`", exc.url)
     click.echo(f"error: {exc}", err=True)
     code = next(c for kind, c in EXIT_CODES.items() if isinstance(exc, kind))
     sys.exit(code)
@@ -40,6 +42,32 @@ def handles_errors(fn):
             return fn(*args, **kwargs)
         except E.MlwsError as exc:
             _fail(exc)
+    return wrapper
+
+
+def _command_path() -> str:
+    """The command running, as a user types it: ``mlws workspace move-artifacts``."""
+    ctx = click.get_current_context(silent=True)
+    return " ".join(["mlws", *(ctx.command_path.split()[1:] if ctx else [])])
+
+
+def local_only(fn):
+    """For a command that works on a local workspace only and never opens one through
+    :func:`_ws` (``workspace create``, ``server``, ``quickstart``): given a workspace server's URL
+    (``-w URL``, ``MLWS_WORKSPACE``), it says so in one line (exit 2) and does nothing.  Those
+    that open the workspace hear it from the workspace over HTTP itself
+    (:class:`~jupyter_mlws.errors.LocalOnly`)."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        from ..config import is_url, shown_url
+
+        ctx = click.get_current_context()
+        where = (ctx.find_root().obj or {}).get("workspace")
+        if where is None:
+            where = os.environ.get("MLWS_WORKSPACE")
+        if is_url(where):
+            _fail(E.LocalOnly(f"`{_command_path()}`", shown_url(str(where))))
+        return fn(*args, **kwargs)
     return wrapper
 
 

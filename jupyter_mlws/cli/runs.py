@@ -173,10 +173,13 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
 
 
 def _early_kernel(ctx, notebook: str, kernel: str | None, project_dir: str | None):
-    """The kernel of the run about to be submitted, launched before the workspace is opened."""
-    from ..config import find_root
+    """The kernel of the run about to be submitted, launched before the workspace is opened
+    (None for a workspace server's URL: the server executes the run)."""
+    from ..config import find_root, is_url
     from ..notebooks.kernels import EarlyKernel
 
+    if is_url(ctx.obj["workspace"]):
+        return None
     return EarlyKernel.for_run(notebook, kernel, project_dir, find_root(ctx.obj["workspace"]))
 
 

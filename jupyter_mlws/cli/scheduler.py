@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .main import _ws, handles_errors
+from .main import _ws, handles_errors, local_only
 
 
 @click.command("scheduler")
@@ -15,6 +15,7 @@ from .main import _ws, handles_errors
               help="The longest time between two looks at the schedules, seconds.")
 @click.pass_context
 @handles_errors
+@local_only
 def scheduler(ctx, once, interval) -> None:
     """Run the workspace's scheduler in the foreground: schedules (notebooks and pipelines run on
     a cron), VM start/stop schedules and idle shutdown, until SIGTERM or Ctrl-C.  Any number of schedulers (and

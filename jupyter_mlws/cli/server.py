@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .main import handles_errors
+from .main import handles_errors, local_only
 
 
 @click.command("server", context_settings={"ignore_unknown_options": True})
@@ -15,6 +15,7 @@ from .main import handles_errors
 @click.argument("server_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 @handles_errors
+@local_only
 def server(ctx, port, ip, enforce_roles, server_args) -> None:
     """Serve the workspace alone for a team: its page at /mlws/ and its REST API (a Jupyter
     server with only this extension: no files, kernels or terminals).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .main import _fields, _json, _table, _time, _ws, handles_errors
+from .main import _fields, _json, _table, _time, _ws, handles_errors, local_only
 
 
 # -- quickstart -------------------------------------------------------------------
@@ -15,6 +15,7 @@ from .main import _fields, _json, _table, _time, _ws, handles_errors
 @click.option("--no-lab", is_flag=True,
               help="Do not start JupyterLab afterwards; print its command instead.")
 @handles_errors
+@local_only
 def quickstart(path: str, no_lab: bool) -> None:
     """Create a workspace here (or reuse it), run a small sample experiment, open JupyterLab.
 
@@ -50,6 +51,7 @@ def workspace() -> None:
                    "s3://BUCKET/PREFIX[?endpoint_url=http://HOST:PORT] (credentials from the "
                    "environment: AWS_ACCESS_KEY_ID, a profile, an instance role), gs://..., abfs://...")
 @handles_errors
+@local_only
 def workspace_create(path: str, name: str | None, metadata: str | None, artifacts: str | None) -> None:
     """Create a workspace in PATH."""
     from ..workspace import Workspace

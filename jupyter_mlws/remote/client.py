@@ -156,7 +156,10 @@ class Client:
                 "its base URL?")
         if reply.status in (401, 403) and str(message).strip() in ("Forbidden", "Unauthorized", ""):
             return self._no_entry()  # Jupyter's authentication said no: say what to do
-        return from_reason(reason, message)
+        error = from_reason(reason, message)
+        if isinstance(data.get("details"), dict):
+            error.details = data["details"]  # facts to act on (a host key's fingerprint)
+        return error
 
     def _no_entry(self) -> PermissionDenied:
         """The server did not let the request in: no token, or one it refused (never shown)."""

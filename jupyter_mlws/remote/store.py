@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..artifacts import ARTIFACT, KINDS, LOG, SNAPSHOT, folder_files, select_files
-from ..errors import InvalidInput, Unavailable
+from ..errors import InvalidInput
 from ..fsutil import atomic_write, safe_join, validate_name
 from ..limits import check_upload_size, param_text, tag_text
 from ..run_records import RunPage, RunRecord, Series
@@ -112,6 +112,10 @@ class RemoteRuns:
     def heartbeat(self, run_id: str) -> None:
         self.client.call("POST", ("runs", run_id, "heartbeat"))
 
+    def set_process(self, run_id: str, process) -> None:
+        """Nothing to record: a process of this machine is not the server's to stop (``mlws
+        run cancel`` from elsewhere marks the run canceled)."""
+
     def write_points(self, run_id: str, points: Sequence[tuple]) -> None:
         """POST buffered points ``(key, value, step, ts)`` as one batch (all or nothing)."""
         if points:
@@ -162,6 +166,7 @@ class RemoteArtifacts:
     def __init__(self, client: Client, max_file_bytes: int | None):
         self.client = client
         self.max_file_bytes = max_file_bytes
+        self._live_root: Path | None = None  # the logs of runs this process executes
 
     def upload_file(self, run_id: str, name: str, path: str | os.PathLike, kind: str = ARTIFACT) -> str:
         name = validate_name(name)
@@ -201,8 +206,64 @@ class RemoteArtifacts:
                 raise unreadable(f.path, exc.strerror or type(exc).__name__) from None
         return sent
 
+    def close(self) -> None:
+        """Remove what :meth:`live_file` left here (the logs of a run that did not end)."""
+        import shutil
+
+        if self._live_root is not None:
+            shutil.rmtree(self._live_root, ignore_errors=True)
+            self._live_root = None
+
+    def live_file(self, run_id: str, name: str) -> Path:
+        """A log file of a run this process executes (``mlws run start`` here, over HTTP),
+        written here while it runs and uploaded when it ends (:meth:`store_live_logs`)."""
+        import tempfile
+
+        if self._live_root is None:
+            self._live_root = Path(tempfile.mkdtemp(prefix="mlws-live-"))
+        path = safe_join(self._live_root / run_id, validate_name(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
     def store_live_logs(self, run_id: str) -> None:
-        """Nothing to do: a process elsewhere keeps no live logs in the workspace."""
+        """Upload the logs :meth:`live_file` gave for ``run_id`` (an empty one is not kept),
+        then remove them here; nothing for a run that has none."""
+        import shutil
+
+        folder = None if self._live_root is None else self._live_root / run_id
+        if folder is None or not folder.is_dir():
+            return
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.stat().st_size):
+            self.attach_log(run_id, path.relative_to(folder).as_posix(), path)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def read_log(self, run_id: str, name: str | None = None,
+                 tail: int | None = None) -> dict[str, bytes]:
+        """The logs of a run by name (stored, or live while it runs; ``tail``: each one's last
+        bytes)."""
+        return {n: data for n, (_s, _o, data) in self.read_log_parts(run_id, name, tail=tail).items()}
+
+    def read_log_parts(self, run_id: str, name: str | None = None, since: int = 0,
+                       tail: int | None = None, offsets: Mapping[str, int] | None = None,
+                       ) -> dict[str, tuple[int, int, bytes]]:
+        """Each log as ``(size, offset, bytes from offset on)`` (see
+        :meth:`ArtifactService.read_log_parts <jupyter_mlws.artifacts.ArtifactService.read_log_parts>`);
+        with ``offsets``, each log from its own offset (one request per log that grew)."""
+        if offsets is None:
+            return self._logs(run_id, name, since, tail)
+        sizes = self._logs(run_id, name, 0, 1)  # every log's size, one byte of each
+        out = {}
+        for log, (size, _offset, _data) in sizes.items():
+            start = offsets.get(log, since)
+            out[log] = (self._logs(run_id, log, start, None)[log] if size > start
+                        else (size, size, b""))
+        return out
+
+    def _logs(self, run_id: str, name: str | None, since: int, tail: int | None) -> dict:
+        data = self.client.call("GET", ("runs", run_id, "logs"), query={
+            "name": name, "since_bytes": since or None, "tail_bytes": tail})
+        return {n: (part["size"], part["offset"], part["text"].encode()) for n, part
+                in data["logs"].items()}
 
     def add_image(self, run_id: str, key: str, step: int, ts: int, data: bytes) -> str:
         reply = self.client.send("POST", ("runs", run_id, "images", key), data,
@@ -235,12 +296,3 @@ class RemoteArtifacts:
         if self.max_file_bytes is not None:
             check_upload_size(shown, size, self.max_file_bytes)
 
-
-class RemoteModels:
-    """Model registration is not offered over HTTP yet (see :meth:`register`)."""
-
-    def register(self, name: str, path=None, **options):
-        raise Unavailable(
-            f"registering model {name!r} over HTTP is not available yet: upload the file with "
-            "run.upload_file, then register it where the workspace is ('mlws model register NAME "
-            "--run RUN --artifact PATH')")

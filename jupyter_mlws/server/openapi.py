@@ -101,6 +101,34 @@ def _raw_body(description: str) -> dict:
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 
 
+def _upload_body(schema: str, description: str) -> dict:
+    """A request body of two parts (multipart/form-data): ``submission``, JSON fitting
+    ``schema``, and ``project``, a tar of the project folder."""
+    return {"required": True, "description": description, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["submission"], "properties": {
+            "submission": _ref(schema),
+            "project": {"type": "string", "format": "binary",
+                        "description": "A tar of the project folder's files (regular files only)"}}}}}}
+
+
+#: runs submitted from another machine with their project folder (the CLI against a server)
+SUBMISSION_PATHS = {
+    "/submissions/notebook": {"post": {**_op(
+        "Submit a notebook sent with its project folder (what 'mlws run submit' does against a "
+        "server): unpacked into a work folder of the workspace and submitted from there, as "
+        "POST /runs submits one of the server's folder; 400 for a notebook not among the files "
+        "sent or files beyond snapshot_max_mb (nothing is recorded)", "runs", "Run",
+        status="201"), "requestBody": _upload_body(
+            "NotebookUpload", "The submission (JSON) and the project folder (a tar)")}},
+    "/submissions/command": {"post": {**_op(
+        "Start a command as a run on a compute target (not local), its project folder sent with "
+        "it (what 'mlws run start --compute NAME' does against a server): it executes there in a "
+        "folder holding the snapshot; follow it with GET /runs/{run_id}/logs", "runs", "Run",
+        status="201"), "requestBody": _upload_body(
+            "CommandUpload", "The submission (JSON) and, optionally, the project folder (a tar)")}},
+}
+
+
 #: the tracking write API: what the SDK sends over HTTP (run tokens may call these on their runs)
 TRACKING_PATHS = {
     "/tracking": {"get": _op(
@@ -553,6 +581,7 @@ PATHS = {
         body="RunAction", body_required=False)},
     **TRACKING_PATHS,
     **EXECUTION_PATHS,
+    **SUBMISSION_PATHS,
     "/notebook-parameters": {"get": _op(
         "The parameters cell of a notebook in the server's folder, read without running it "
         "(contributors and owners only: it tells which files exist)",
@@ -852,6 +881,29 @@ SCHEMAS = {
         "name": {**_NAME, "minLength": 0}, "tags": _TAGS, "secrets": _SECRET_SPECS,
         "compute": {**_NAME, "description": "The compute target it executes on (default local)"}},
         {"notebook": "folder/train.ipynb", "parameters": {"C": 0.5}}),
+    "NotebookUpload": _body(["notebook"], {
+        "notebook": {**_TEXT, "minLength": 1, "description": "Its path in the project folder sent"},
+        "parameters": {"type": "object", "maxProperties": PARAMS_MAX, "description": "Typed values (JSON)"},
+        "parameter_texts": _PARAMETER_TEXTS,
+        "grid": {"type": "object", "maxProperties": PARAMS_MAX, "description": (
+            "NAME: [values]: a sweep, one child run per combination")},
+        "max_parallel": {"type": "integer", "minimum": 1, "maximum": 64},
+        "experiment": _NAME, "kernel": _NAME,
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_S,
+                    "description": "Seconds"},
+        "retries": {"type": "integer", "minimum": 0, "maximum": 10},
+        "name": {**_NAME, "minLength": 0}, "tags": _TAGS, "secrets": _SECRET_SPECS,
+        "output": {**_TEXT, "minLength": 1, "description": (
+            "A copy of the output notebook inside the workspace: reports/{run_name}.ipynb")},
+        "compute": {**_NAME, "description": "The compute target it executes on (default local)"}},
+        {"notebook": "train.ipynb", "parameters": {"C": 0.5}, "compute": "gpu-box"}),
+    "CommandUpload": _body(["argv", "compute"], {
+        "argv": {"type": "array", "minItems": 1, "maxItems": 1000,
+                 "items": {"type": "string", "maxLength": 4096}},
+        "compute": {**_NAME, "description": "The compute target it executes on (not local)"},
+        "experiment": _NAME, "name": {**_NAME, "minLength": 0}, "tags": _TAGS,
+        "secrets": _SECRET_SPECS},
+        {"argv": ["python", "train.py"], "compute": "gpu-box", "experiment": "default"}),
     "TagUpdate": _body([], {
         "set": _TAGS, "delete": {"type": "array", "maxItems": TAGS_MAX, "items": _NAME}},
         {"set": {"stage": "review"}, "delete": ["draft"]}),
@@ -1118,8 +1170,14 @@ def request_schema(template: str, method: str) -> dict | None:
     None when the route takes no body."""
     path = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", template)
     op = PATHS.get(path, {}).get(method.lower(), {})
-    content = op.get("requestBody", {}).get("content", {}).get("application/json")
-    return SCHEMAS[content["schema"]["$ref"].rsplit("/", 1)[1]] if content else None
+    content = op.get("requestBody", {}).get("content", {})
+    if "multipart/form-data" in content:  # its JSON part (see _upload_body)
+        schema = content["multipart/form-data"]["schema"]["properties"]["submission"]
+    elif "application/json" in content:
+        schema = content["application/json"]["schema"]
+    else:
+        return None
+    return SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
 
 
 def document(base_url: str = "/") -> dict:

@@ -12,8 +12,8 @@ import re
 
 from .handlers import (
     access, artifacts, automl, compute, datasets, datastores, endpoints, environments, executions,
-    experiments, models, notebooks, pipelines, runs, schedules, secrets, tracking, values, vms,
-    workspace,
+    experiments, models, notebooks, pipelines, runs, schedules, secrets, submissions, tracking,
+    values, vms, workspace,
 )
 
 API_PREFIX = "mlws/api"
@@ -23,7 +23,7 @@ ROUTES = (workspace.ROUTES + experiments.ROUTES + runs.ROUTES + artifacts.ROUTES
           + tracking.ROUTES + notebooks.ROUTES + models.ROUTES + access.ROUTES + endpoints.ROUTES
           + secrets.ROUTES + compute.ROUTES + environments.ROUTES + executions.ROUTES
           + pipelines.ROUTES + vms.ROUTES + schedules.ROUTES + datastores.ROUTES + datasets.ROUTES
-          + automl.ROUTES)
+          + automl.ROUTES + submissions.ROUTES)
 
 
 def route_pattern(template: str) -> str:

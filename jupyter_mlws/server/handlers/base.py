@@ -130,7 +130,7 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         super().initialize(name, **kwargs)
 
     def body(self, any_json: bool = False, *, max_bytes: int | None = None,
-             unbounded: tuple[str, ...] = ()) -> Any:
+             unbounded: tuple[str, ...] = (), raw: bytes | None = None) -> Any:
         """The request body, bounded (:func:`~jupyter_mlws.limits.load_json`) and checked
         against the route's schema in the OpenAPI document: an object unless ``any_json``.
         InvalidInput names what does not fit, before anything is done.
@@ -138,15 +138,17 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         ``max_bytes`` and ``unbounded`` are for routes whose bodies may be larger than others
         and whose large parts the service checks itself (a batch's metric points, a logged
         list): another byte limit, and the properties named in ``unbounded`` left out of the
-        count of values and depth (the rest of the body is bounded as any other)."""
+        count of values and depth (the rest of the body is bounded as any other).  ``raw``: the
+        JSON to read instead of the request's body (a multipart request's JSON part)."""
         from ...limits import JSON_MAX_BYTES, JSON_MAX_DEPTH, check_json, load_json
         from ...jsonschema import validate
         from ..openapi import request_schema
 
-        if not self.request.body and any_json:
+        raw = self.request.body if raw is None else raw
+        if not raw and any_json:
             raise E.InvalidInput("the request body is empty: send JSON")
-        data = load_json(self.request.body, max_bytes=max_bytes or JSON_MAX_BYTES,
-                         max_depth=None if unbounded else JSON_MAX_DEPTH) if self.request.body else {}
+        data = load_json(raw, max_bytes=max_bytes or JSON_MAX_BYTES,
+                         max_depth=None if unbounded else JSON_MAX_DEPTH) if raw else {}
         if not any_json and not isinstance(data, dict):
             raise E.InvalidInput("the request body must be a JSON object")
         if unbounded:
