@@ -255,7 +255,8 @@ def test_update_changes_python_and_env_checked_as_at_creation(ws):
     assert "\npython:      /opt/venv/bin/python\n" in shown and "\nenv:         build\n" in shown, shown
     target = ws.compute.get("gpu")
     # what create refuses, update refuses, and nothing changes
-    for args, message in ((["--python", "~/venv/bin/python"], "is not an absolute path"),
+    for args, message in ((["--python", "~alice/venv/bin/python"], "is not an absolute path"),
+                          (["--python", "~"], "is not an absolute path"),
                           (["--python", "venv/bin/python"], "is not an absolute path"),
                           (["--env", "conda"], "Invalid value for '--env'"),
                           ([], "say what to change")):
@@ -269,3 +270,6 @@ def test_update_changes_python_and_env_checked_as_at_creation(ws):
         ws.compute.update("local", env="build")
     assert ws.compute.get("gpu") == target and ws.compute.get("farm")["env"] == "system"
     assert ws.compute.update("farm", env="build")["env"] == "build"
+    # '~/...' is the login's home on the host (expanded there, not here: test_compute_ssh.py)
+    out = mlws(ws, "compute", "update", "gpu", "--python", "~/venv/bin/python")
+    assert out.exit_code == 0 and ws.compute.get("gpu")["python"] == "~/venv/bin/python", out.output

@@ -198,7 +198,9 @@ def _last_words(tail: bytes, env: dict, root) -> str:
     """``: its last output: "..."``, the end of an executor's output (its last 3 lines, at most
     400 characters) with the run's token and secrets and this machine's workspace folder
     masked; empty when it printed nothing."""
-    text = tail.decode(errors="replace")
+    from .commands import plain
+
+    text = plain(tail.decode(errors="replace"))
     for value in [v for k, v in env.items() if k != "MLWS_RUN_ID" and len(v) >= 4]:
         text = text.replace(value, "***")
     text = text.replace(str(root), "<workspace>")
