@@ -150,6 +150,10 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
     try:
         ws = _ws(ctx)
         values = _notebook_parameters(params, raw, parameters_file)
+        grid_values = parse_grid(grid) if grid else None
+        # the input's own mistakes first: the environment check may ask a host (slow)
+        ws.notebooks.check_input(notebook, values, project_dir=project_dir, kernel=kernel,
+                                 retries=retries, timeout=timeout, grid=grid_values)
         if not no_env_check or build_env:
             from .environments import check_before_submit
 
@@ -159,7 +163,7 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
                        secrets=list(secrets), **({"compute": compute} if compute else {}))
         if early is not None:
             options["_kernel"] = early  # the run takes it (and shuts it down)
-        run_ = ws.submit_notebook(notebook, values, grid=parse_grid(grid) if grid else None,
+        run_ = ws.submit_notebook(notebook, values, grid=grid_values,
                                   max_parallel=max_parallel, wait=wait, in_process=True,
                                   on_progress=progress, on_submitted=_announcer(as_json), **options)
     finally:
