@@ -293,3 +293,18 @@ def test_a_submissions_own_mistakes_are_told_before_any_target_is_asked(ws, tmp_
         assert out.exit_code in (2, 3) and out.stderr.startswith(said), (args, out.stderr)
         assert "warning" not in out.stderr and "TCP connect" not in out.stderr, (args, out.stderr)
     assert ws.search_runs() == []
+
+
+def test_runs_list_and_filter_by_their_compute_target(ws, tmp_path, listener):
+    """``run list --json`` says where each run executes and ``compute`` is a filter field, by
+    the one search rule (a run with no target recorded is ``local``)."""
+    ws.compute.create("cluster", "dask", address=f"tcp://127.0.0.1:{listener}")
+    ws.runs.create("e", name="here", source_type="notebook", status="queued")
+    there = ws.runs.create("e", name="there", source_type="notebook", status="queued")
+    ws.compute.assign(there.id, "cluster")
+    listed = json.loads(mlws(ws, "run", "list", "--json").stdout)["runs"]
+    assert {r["name"]: r["compute"] for r in listed} == {"here": "local", "there": "cluster"}
+    for text, names in (("compute = 'cluster'", ["there"]), ("compute = 'local'", ["here"]),
+                        ("compute != 'cluster'", ["here"]), ("attributes.compute LIKE 'clu%'", ["there"])):
+        out = mlws(ws, "run", "list", "-f", text, "--json")
+        assert [r["name"] for r in json.loads(out.stdout)["runs"]] == names, (text, out.output)

@@ -262,10 +262,13 @@ def run_cancel(ctx, run_id) -> None:
 @handles_errors
 def run_list(ctx, experiments, filter_string, order_by, max_results, page_token, as_json) -> None:
     """List runs, newest first, with search and paging."""
-    page = _ws(ctx).search_runs(filter_string, experiments=experiments or None, order_by=order_by or None,
-                                max_results=max_results, page_token=page_token)
+    ws = _ws(ctx)
+    page = ws.search_runs(filter_string, experiments=experiments or None, order_by=order_by or None,
+                          max_results=max_results, page_token=page_token)
     if as_json:
-        return _json({"runs": [r.record.to_dict() for r in page], "next_page_token": page.next_page_token})
+        where = ws.compute.targets_of([r.id for r in page])
+        return _json({"runs": [{**r.record.to_dict(), "compute": where[r.id]} for r in page],
+                      "next_page_token": page.next_page_token})
     metric_keys = sorted({k for r in page for k in r.metrics})[:4]
     _table(["ID", "NAME", "EXPERIMENT", "STATUS", "STARTED", "DURATION", *metric_keys],
            [[r.id, r.name, r.record.experiment, r.status, _time(r.record.start_time),

@@ -391,6 +391,15 @@ class ComputeService:
             return T.LOCAL, None
         return row.target, (json.loads(row.handle) if row.handle else None)
 
+    def targets_of(self, run_ids) -> dict[str, str]:
+        """``{run id: the target it executes on}`` for ``run_ids`` (``local`` when nothing was
+        recorded), in one query: what a run listing shows (a filter says ``compute = 'NAME'``)."""
+        ids = list(run_ids)
+        with self.db.read() as conn:
+            found = dict(conn.execute(select(R.c.run_id, R.c.target).where(R.c.run_id.in_(ids))).all()) \
+                if ids else {}
+        return {run_id: found.get(run_id, T.LOCAL) for run_id in ids}
+
     def close(self) -> None:
         """Close the backends' connections (a Dask target's client)."""
         self.backends.close()
