@@ -26,6 +26,7 @@ import posixpath
 import signal
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -142,10 +143,13 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         proc = conn.start([python, *EXECUTOR, "--workdir", "."], env=env, cwd=remote)
         write_state(state, pgid=proc.pgid)
         say(f"executor started (process group {proc.pgid})")
+        started = time.monotonic()
         tail = bytearray()
         status = _wait(conn, proc, watchdog, tail)
         proc = None
-        say(f"executor exited with status {status}")
+        # the bracket counts from the runner's start (connecting, uploading, the environment
+        # and, from the CLI, starting the workspace's server come first): say the executor's own
+        say(f"executor exited with status {status}, {time.monotonic() - started:.2f} s after it started")
         if ws.runs.get(run_id).status == R.QUEUED:  # it never reported: nobody else ends it
             _fail(ws, run_id, f"{conn.where}: the execution step failed: the executor exited "
                   f"{_how(status)} before the run started{_last_words(tail, env, ws.root)} "
