@@ -22,7 +22,8 @@ Semantics:
 * params compare as numbers when the value is a number (a param that is not
   numeric then does not match), as text when it is a string.
 * tags and text attributes compare as text; ``start_time``, ``end_time`` and
-  ``duration`` (milliseconds) as numbers.  ``true``/``false`` match the text
+  ``duration`` (milliseconds) as numbers.  ``compute`` is the compute target the run was
+  handed to (``local`` when none was recorded).  ``true``/``false`` match the text
   ``true``/``false`` in any case (1 and 0 for metrics).
 * a run lacking the key matches no comparison, not even ``!=`` or ``NOT IN``;
   only ``IS NULL`` matches it.  ``NOT`` is plain negation, so
@@ -63,6 +64,7 @@ ATTRIBUTES: dict[str, str] = {
     "git_commit": "text",
     "parent_id": "text",
     "description": "text",
+    "compute": "text",
 }
 _ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name", "user_name": "user"}
 _PREFIXES = {

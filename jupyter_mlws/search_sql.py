@@ -9,7 +9,8 @@ from typing import Sequence
 from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, cast, func, literal, not_, or_, select
 
 from .search import And, Comparison, Field, Node, Not, Or, OrderKey, parse_filter, parse_order_by
-from .store.schema import POINT_BITS, experiments, latest_metrics, metrics, params, runs, tags
+from .store.schema import (POINT_BITS, experiments, latest_metrics, metrics, params, run_compute, runs,
+                           tags)
 
 _NULLABLE = {"end_time", "duration", "git_commit", "parent_id"}
 _TABLES = {"metric": latest_metrics, "param": params, "tag": tags}
@@ -49,6 +50,9 @@ class _Compiler:
             return self.join(("parent",), runs, lambda t: t.c.pk == runs.c.parent_pk).c.id
         if key == "duration":
             return runs.c.end_time - runs.c.start_time
+        if key == "compute":  # the target it was handed to; none recorded: this machine
+            target = self.join(("compute",), run_compute, lambda t: t.c.run_id == runs.c.id).c.target
+            return func.coalesce(target, literal("local"))
         return runs.c["user_name" if key == "user" else key]
 
     def column(self, fld: Field) -> ColumnElement:

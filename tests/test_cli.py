@@ -694,6 +694,8 @@ def test_mlws_server_starts_for_whoever_runs_it_root_included(ws, tmp_path):
     try:
         log = server.log.read_text(errors="replace")
         assert "Running as root is not recommended" not in log
+        # it serves no files: Jupyter's "Serving notebooks from local directory" would mislead
+        assert "Serving notebooks" not in log and "Serving the workspace's page and API only" in log, log
         if os.geteuid() == 0:
             assert "running as root, so Jupyter is started with --allow-root" in log
     finally:

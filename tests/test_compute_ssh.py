@@ -117,7 +117,8 @@ def test_create_shows_the_fingerprint_pins_it_and_test_passes(ws, sshd, key):
     assert report_lines(r.stdout) == [(title, "OK") for title in CHECKS]
     assert f"{shown} as pinned" in r.stdout and f"as {sshd.user.name}" in r.stdout
     assert "free in the work folder" in r.stdout
-    assert [e["action"] for e in ws.secrets.audit(KEY)][:2] == ["read", "set"]  # the test's read
+    # the test's read, then creation's (the secret must hold a key), newest first
+    assert [e["action"] for e in ws.secrets.audit(KEY)][:3] == ["read", "read", "set"]
 
 
 def _answer_prompt(ws, sshd, answer: str) -> tuple[int, str]:
@@ -221,10 +222,11 @@ def test_a_known_hosts_file_others_may_change_is_refused(ws, box):
 
 def test_authentication_failures_name_their_step(ws, sshd, key):
     ws.secrets.set(os_user(), "other-key", ed25519_pair()[0])
-    ws.secrets.set(os_user(), "not-a-key", "just some text")
+    ws.secrets.set(os_user(), "not-a-key", sshd.user.private_key)
     create(ws, sshd, "wrong", key_secret="other-key", host_key=sshd.host_key)
     create(ws, sshd, "keyless", key_secret=None, host_key=sshd.host_key)
     create(ws, sshd, "garbled", key_secret="not-a-key", host_key=sshd.host_key)
+    ws.secrets.set(os_user(), "not-a-key", "just some text")  # a key is checked at creation only
     for name, why in (("wrong", "was refused with the key in secret 'other-key'"),
                       ("keyless", "has no key to offer: create it with --key-secret"),
                       ("garbled", "does not hold an SSH private key")):

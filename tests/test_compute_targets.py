@@ -6,9 +6,11 @@ and the ``mlws compute`` commands."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +21,7 @@ from jupyter_mlws.cli import main
 from jupyter_mlws.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 
 ED25519 = " ".join(ed25519_pair()[1].split()[:2])
+NOTEBOOKS = Path(__file__).parent / "notebooks"
 
 
 def mlws(ws, *args):
@@ -255,7 +258,8 @@ def test_update_changes_python_and_env_checked_as_at_creation(ws):
     assert "\npython:      /opt/venv/bin/python\n" in shown and "\nenv:         build\n" in shown, shown
     target = ws.compute.get("gpu")
     # what create refuses, update refuses, and nothing changes
-    for args, message in ((["--python", "~/venv/bin/python"], "is not an absolute path"),
+    for args, message in ((["--python", "~alice/venv/bin/python"], "is not an absolute path"),
+                          (["--python", "~"], "is not an absolute path"),
                           (["--python", "venv/bin/python"], "is not an absolute path"),
                           (["--env", "conda"], "Invalid value for '--env'"),
                           ([], "say what to change")):
@@ -269,3 +273,38 @@ def test_update_changes_python_and_env_checked_as_at_creation(ws):
         ws.compute.update("local", env="build")
     assert ws.compute.get("gpu") == target and ws.compute.get("farm")["env"] == "system"
     assert ws.compute.update("farm", env="build")["env"] == "build"
+    # '~/...' is the login's home on the host (expanded there, not here: test_compute_ssh.py)
+    out = mlws(ws, "compute", "update", "gpu", "--python", "~/venv/bin/python")
+    assert out.exit_code == 0 and ws.compute.get("gpu")["python"] == "~/venv/bin/python", out.output
+
+
+def test_a_submissions_own_mistakes_are_told_before_any_target_is_asked(ws, tmp_path):
+    """``run submit --compute`` checks the notebook, the project folder and the parameters
+    first: the environment check (an SSH round trip; here a host that is not there) comes
+    after, so a typo is told at once, without a drift warning before it."""
+    ws.compute.create("box", "ssh", host="127.0.0.1", port=dead_port(), user="u", host_key=ED25519)
+    notebook = tmp_path / "nb.ipynb"
+    shutil.copy(NOTEBOOKS / "train.ipynb", notebook)
+    for args, said in (([tmp_path / "missing.ipynb"], "error: no notebook at "),
+                       ([notebook, "--project-dir", tmp_path / "nowhere"], "error: no folder "),
+                       ([notebook, "-p", "bad name", "1"], "error: "),
+                       ([notebook, "--retries", "11"], "error: retries must be an integer")):
+        out = mlws(ws, "run", "submit", *args, "--compute", "box")
+        assert out.exit_code in (2, 3) and out.stderr.startswith(said), (args, out.stderr)
+        assert "warning" not in out.stderr and "TCP connect" not in out.stderr, (args, out.stderr)
+    assert ws.search_runs() == []
+
+
+def test_runs_list_and_filter_by_their_compute_target(ws, tmp_path, listener):
+    """``run list --json`` says where each run executes and ``compute`` is a filter field, by
+    the one search rule (a run with no target recorded is ``local``)."""
+    ws.compute.create("cluster", "dask", address=f"tcp://127.0.0.1:{listener}")
+    ws.runs.create("e", name="here", source_type="notebook", status="queued")
+    there = ws.runs.create("e", name="there", source_type="notebook", status="queued")
+    ws.compute.assign(there.id, "cluster")
+    listed = json.loads(mlws(ws, "run", "list", "--json").stdout)["runs"]
+    assert {r["name"]: r["compute"] for r in listed} == {"here": "local", "there": "cluster"}
+    for text, names in (("compute = 'cluster'", ["there"]), ("compute = 'local'", ["here"]),
+                        ("compute != 'cluster'", ["here"]), ("attributes.compute LIKE 'clu%'", ["there"])):
+        out = mlws(ws, "run", "list", "-f", text, "--json")
+        assert [r["name"] for r in json.loads(out.stdout)["runs"]] == names, (text, out.output)

@@ -394,3 +394,68 @@ def test_run_submit_warns_of_drift_and_can_skip_the_check(ws, wheelhouse, tmp_pa
                                       *refused])
     assert quiet.exit_code == 2 and "warning" not in quiet.stderr
     assert ws.search_runs() == []
+
+
+def test_a_python_line_lost_from_the_installers_tail_still_explains_the_failure(tmp_path):
+    """pip lists every release a Python cannot take on one line ("Ignored the following
+    versions ..."), before its errors: with many releases that line is longer than the tail a
+    reason keeps, and the reason still says which pin needs which Python, and keeps pip's line
+    for the pinned release."""
+    from jupyter_mlws.environments.build_env import REASON_TAIL, Failed, _explained, _tail
+
+    ignored = "; ".join(f"4.{m}.{p} Requires-Python >=3.11.5" for m in range(1, 40) for p in range(4))
+    versions = ", ".join(f"1.{m}.{p}" for m in range(60) for p in range(3))
+    output = ("Looking in links: /wheels\nProcessing ./six-1.16.0-py2.py3-none-any.whl\n"
+              f"Ignored the following versions that require a different python version: {ignored}\n"
+              "ERROR: Could not find a version that satisfies the requirement soupsieve==4.1.3 "
+              f"(from versions: {versions})\nERROR: No matching distribution found for soupsieve==4.1.3\n")
+    assert "Ignored" not in _tail(output) and len(ignored) > REASON_TAIL  # what the old reason lost
+    request = {"dest": str(tmp_path / "gone"), "python": "3.11", "python_full": "3.11.7",
+               "requirements": ["soupsieve==4.1.3", "six==1.16.0"]}
+    lines = _explained(Failed("installing the distributions", _tail(output), output),
+                       {**request, "python": "3.11"}).splitlines()
+    assert lines[0] == ("installing the distributions failed: soupsieve 4.1.3 needs Python "
+                        ">=3.11.5; the environment's Python here is 3.11 (the kernel's is 3.11.7)"), lines
+    assert lines[1].startswith("Install a Python 3.11 release it takes on the target")
+    assert lines[2] == ("Ignored the following versions that require a different python version: "
+                        "4.1.3 Requires-Python >=3.11.5; ..."), lines[2]
+    assert lines[-1] == "ERROR: No matching distribution found for soupsieve==4.1.3"
+
+
+def _installed_needing_python3() -> tuple[str, str, str]:
+    """A distribution installed here whose Requires-Python excludes Python 3.0.0."""
+    from jupyter_mlws.environments.requires import beyond, requires_python
+
+    return beyond("3.0.0", requires_python())[0]
+
+
+def test_pins_needing_a_newer_python_than_a_targets_are_told_before_a_build(ws, tmp_path):
+    """The drift check of a target that would build the kernel's environment asks the target's
+    Python for its release: another one than the kernel's, with pins whose Requires-Python (read
+    here, from the kernel's installed distributions) excludes it, is a warning up front.  (This
+    machine has one Python: the target's is a stand-in that says it is 3.0.0.)"""
+    from jupyter_mlws.environments.builder import Place
+    from jupyter_mlws.environments.requires import ahead, beyond, python_warning
+    from jupyter_mlws.environments.shell import LocalShell
+
+    assert beyond("3.11.2", {"soupsieve": ("4.1.3", ">=3.11.5"), "six": ("1.16.0", ">=2.7")}) == \
+        [("soupsieve", "4.1.3", ">=3.11.5")]
+    assert beyond("3.11.7", {"soupsieve": ("4.1.3", ">=3.11.5")}) == []
+    name, version, needs = _installed_needing_python3()
+    spec = current()
+    here = spec.python_full
+    assert python_warning(here, here, "box", spec.packages) is None  # the same release: nothing
+    old = tmp_path / "python3"
+    old.write_text("#!/bin/sh\necho 3.0.0\n")
+    old.chmod(0o755)
+    place = Place(LocalShell("box"), str(tmp_path / "envs"), python=str(old))
+    found = ahead({"target": "box", "state": "none", "lines": ["no environment is built on box"]},
+                  spec, place, kernel_here=True)
+    warning = found["python_warning"]
+    assert warning.startswith(f"box's Python is 3.0.0, the kernel's {here}: "), warning
+    assert f"{name} {version} needs Python {needs}" in warning or " more)" in warning, warning
+    assert warning.endswith("or build from a kernel whose packages take 3.0.0")
+    assert found["lines"] == ["no environment is built on box", warning]
+    assert ahead({"target": "box", "state": "same", "lines": []}, spec, place, True)["lines"] == []
+    elsewhere = {"target": "box", "state": "none", "lines": []}  # a kernel of another interpreter
+    assert ahead(elsewhere, spec, place, kernel_here=False) == elsewhere

@@ -29,6 +29,12 @@ def _confirm_on_tty(yes: bool):
     return confirm
 
 
+#: ``--python``'s help (create, update): a ``~`` is the host's, so it must reach us unexpanded
+_PYTHON_HELP = ("ssh: the interpreter on the host: a name on its PATH (default python3), an "
+                "absolute path, or '~/venv/bin/python', below the login's home there. Quote a "
+                "'~': unquoted, your own shell turns it into your home here (/root/...), which "
+                "names nothing on another machine.")
+
 #: ``--secret NAME[=ENVVAR]``: a target's default secrets (create, update)
 _SECRET = click.option(
     "--secret", "secrets", multiple=True, metavar="NAME[=ENVVAR]",
@@ -52,7 +58,7 @@ def _secrets_text(refs: dict) -> str:
                                    "(mlws secret set NAME --stdin < KEYFILE).")
 @click.option("--workdir", help="ssh: the folder runs work in on the host, relative to the login "
                                 "folder or absolute (default mlws-work).")
-@click.option("--python", "python", help="ssh: the interpreter on the host (default python3).")
+@click.option("--python", "python", help=_PYTHON_HELP)
 @click.option("--env", "env", type=click.Choice(["system", "build"]),
               help="ssh, dask: what runs execute with: the --python (dask: the workers' Python) as "
                    "it is (system, the default), or each run's environment built on the host (the "
@@ -132,7 +138,7 @@ def compute_show(ctx, name, as_json) -> None:
 @click.argument("name")
 @_SECRET
 @click.option("--no-secrets", is_flag=True, help="Give runs on this target no secrets of its own.")
-@click.option("--python", "python", help="ssh: the interpreter on the host.")
+@click.option("--python", "python", help=_PYTHON_HELP)
 @click.option("--env", "env", type=click.Choice(["system", "build"]),
               help="ssh, dask: what runs execute with: the --python (dask: the workers' Python) as "
                    "it is (system), or each run's environment built there once and reused (build).")

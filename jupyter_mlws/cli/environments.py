@@ -231,5 +231,7 @@ def check_before_submit(ws, notebook, kernel, target, build_env, options) -> Non
     if result.get("system"):
         return click.echo("warning: install what the notebook needs with the host's python, or "
                           "skip this check with --no-env-check", err=True)
+    if result.get("python_warning"):  # a build there would fail: the line above says what to do
+        return click.echo("warning: skip this check with --no-env-check", err=True)
     click.echo("warning: build the kernel's environment there first with --build-env, or "
                    "skip this check with --no-env-check", err=True)

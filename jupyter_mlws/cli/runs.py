@@ -150,6 +150,10 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
     try:
         ws = _ws(ctx)
         values = _notebook_parameters(params, raw, parameters_file)
+        grid_values = parse_grid(grid) if grid else None
+        # the input's own mistakes first: the environment check may ask a host (slow)
+        ws.notebooks.check_input(notebook, values, project_dir=project_dir, kernel=kernel,
+                                 retries=retries, timeout=timeout, grid=grid_values)
         if not no_env_check or build_env:
             from .environments import check_before_submit
 
@@ -159,7 +163,7 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
                        secrets=list(secrets), **({"compute": compute} if compute else {}))
         if early is not None:
             options["_kernel"] = early  # the run takes it (and shuts it down)
-        run_ = ws.submit_notebook(notebook, values, grid=parse_grid(grid) if grid else None,
+        run_ = ws.submit_notebook(notebook, values, grid=grid_values,
                                   max_parallel=max_parallel, wait=wait, in_process=True,
                                   on_progress=progress, on_submitted=_announcer(as_json), **options)
     finally:
@@ -261,10 +265,13 @@ def run_cancel(ctx, run_id) -> None:
 @handles_errors
 def run_list(ctx, experiments, filter_string, order_by, max_results, page_token, as_json) -> None:
     """List runs, newest first, with search and paging."""
-    page = _ws(ctx).search_runs(filter_string, experiments=experiments or None, order_by=order_by or None,
-                                max_results=max_results, page_token=page_token)
+    ws = _ws(ctx)
+    page = ws.search_runs(filter_string, experiments=experiments or None, order_by=order_by or None,
+                          max_results=max_results, page_token=page_token)
     if as_json:
-        return _json({"runs": [r.record.to_dict() for r in page], "next_page_token": page.next_page_token})
+        where = ws.compute.targets_of([r.id for r in page])
+        return _json({"runs": [{**r.record.to_dict(), "compute": where[r.id]} for r in page],
+                      "next_page_token": page.next_page_token})
     metric_keys = sorted({k for r in page for k in r.metrics})[:4]
     _table(["ID", "NAME", "EXPERIMENT", "STATUS", "STARTED", "DURATION", *metric_keys],
            [[r.id, r.name, r.record.experiment, r.status, _time(r.record.start_time),

@@ -2,8 +2,11 @@
 a reason.
 
 - ssh: the connection's steps (DNS, TCP connect, SSH handshake, host key, authentication), then
-  the host's Python (its version), whether it imports jupyter_mlws (which version), and the
-  free space in the work folder (created if missing); what runs whose runner died left on the
+  the host's Python (its version, 3.10 or newer), and what the target's ``env`` needs: with
+  ``system`` that it imports jupyter_mlws (which version); with ``build`` that it can make the
+  runs' environments (uv, or venv and pip; warned when this machine's Python is another release
+  and distributions here need one the host's is not); then the free space in the work folder
+  (created if missing); what runs whose runner died left on the
   host is cleaned up over the same connection (a ``cleanup`` line, when there was any);
 - dask: DNS and TCP connect to the scheduler, then the scheduler itself when ``distributed`` is
   installed here (its workers and threads), and whether its workers and the scheduler import
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import MlwsError
-from .failures import CONNECT_STEPS, DNS, SCHEDULER, TCP, TITLES, StepFailed
+from .failures import CONNECT_STEPS, DNS, ENVIRONMENT, SCHEDULER, TCP, TITLES, StepFailed
 from .network import address_of, connect_tcp, resolve
 
 OK, FAIL, SKIP = "ok", "fail", "skip"
@@ -177,24 +180,31 @@ def _why(error: object) -> str:
 
 
 def ssh_checks(connect: Callable, python: str, workdir: str,
-               cleanup: Callable | None = None) -> list[Check]:
+               cleanup: Callable | None = None, *, name: str = "", env: str = "system") -> list[Check]:
     """An SSH host: ``connect(on_step)`` opens the connection (telling each step that passed);
-    then Python, jupyter_mlws and the disk over it; ``cleanup(conn)`` (the run ids it cleaned
-    up after) last."""
+    then Python and, as the target's ``env`` needs (``system``: its Python imports jupyter_mlws;
+    ``build``: it can make the runs' environments), and the disk over it; ``cleanup(conn)``
+    (the run ids it cleaned up after) last.  ``name`` is the target's, for advice.  The checks
+    are in the order they are taken (:data:`~.failures.CONNECT_STEPS` first)."""
+    what = "jupyter_mlws" if env != "build" else ENVIRONMENT
     checks: list[Check] = []
     try:
         conn = connect(lambda step, detail: checks.append(Check(step, OK, detail)))
     except StepFailed as exc:
         checks.append(Check(exc.step, FAIL, exc.why))
-        return checks + _skipped(_after(checks, [*CONNECT_STEPS, "python", "jupyter_mlws", "disk"]))
+        return checks + _skipped(_after(checks, [*CONNECT_STEPS, "python", what, "disk"]))
     except MlwsError as exc:  # the key's secret cannot be read (missing, deleted)
         checks.append(Check("authentication", FAIL, str(exc)))
-        return checks + _skipped(_after(checks, [*CONNECT_STEPS, "python", "jupyter_mlws", "disk"]))
+        return checks + _skipped(_after(checks, [*CONNECT_STEPS, "python", what, "disk"]))
     with conn:
         found = _python(conn, python)
         checks.append(found)
-        checks.append(_package(conn, python) if found.status == OK
-                      else Check("jupyter_mlws", SKIP, "needs Python"))
+        if found.status != OK:
+            checks.append(Check(what, SKIP, "needs Python"))
+        elif env == "build":
+            checks.append(_builds(conn, python, found.detail, name))
+        else:
+            checks.append(_package(conn, python))
         checks.append(_remote_disk(conn, workdir) if checks[-1].status == OK
                       else Check("disk", SKIP, "not reached"))
         if cleanup is not None:
@@ -214,7 +224,9 @@ def _cleanup(conn, cleanup: Callable) -> list[Check]:
 
 
 def _last_line(output: str) -> str:
-    lines = [ln.strip() for ln in output.strip().splitlines() if ln.strip()]
+    from .ssh.commands import plain
+
+    lines = [ln.strip() for ln in plain(output).strip().splitlines() if ln.strip()]
     return lines[-1][:200] if lines else "no output"
 
 
@@ -223,15 +235,55 @@ def _python(conn, python: str) -> Check:
                            timeout=COMMAND_TIMEOUT)
     if status == 127:
         return Check("python", FAIL, f"{python!r} is not on the host (or not on its PATH): install "
-                                     "Python 3 there, or give the target's interpreter (--python)")
+                                     "Python 3 there, or give the target's interpreter (--python)"
+                                     + _expanded_here(python))
     version = out.strip().splitlines()[-1] if status == 0 and out.strip() else ""
     parts = tuple(int(p) for p in version.split(".") if p.isdigit())
     if status != 0 or len(parts) != 3:
-        return Check("python", FAIL, f"{python!r} did not run: {_last_line(out)}")
+        return Check("python", FAIL, f"{python!r} did not run: {_last_line(out)}" + _expanded_here(python))
     if parts[:2] < MIN_PYTHON:
         return Check("python", FAIL, f"{python!r} is Python {version}: runs need "
                                      f"{'.'.join(map(str, MIN_PYTHON))} or newer")
     return Check("python", OK, version)
+
+
+def _expanded_here(python: str) -> str:
+    """A hint when ``python`` looks like a ``~`` this machine's shell expanded (to its own home,
+    which the host need not have)."""
+    import os
+
+    home = os.path.expanduser("~").rstrip("/")
+    if home and python.startswith(home + "/"):
+        return (f" (if you typed ~{python[len(home):]}, your shell here expanded it to this "
+                f"machine's home: give '~{python[len(home):]}' quoted, expanded on the host)")
+    return ""
+
+
+#: what ``compute test`` runs on an ``env build`` host: can its Python make a venv (or is uv there)
+_BUILDS = ("import importlib.util as u, os, shutil, sys\n"
+           "uv = shutil.which('uv') or os.path.join(os.path.dirname(sys.executable), 'uv')\n"
+           "print('uv' if os.access(uv, os.X_OK) else 'venv' if u.find_spec('venv') and "
+           "u.find_spec('ensurepip') else 'none')")
+
+
+def _builds(conn, python: str, version: str, name: str) -> Check:
+    """An ``env build`` host: its Python (checked before) can make the runs' environments (uv,
+    or ``venv`` with ``ensurepip`` for pip); warned when this machine's Python is another release
+    and distributions here need one the host's is not."""
+    status, out = conn.run([python, "-c", _BUILDS], timeout=COMMAND_TIMEOUT)
+    how = _last_line(out) if status == 0 else ""
+    if how not in ("uv", "venv"):
+        return Check(ENVIRONMENT, FAIL, f"{python!r} cannot make a venv with pip (no ensurepip: on "
+                                        "Debian and Ubuntu, apt install python3-venv) and uv is "
+                                        "not on the host's PATH: install one of them there")
+    with_ = "uv" if how == "uv" else "python -m venv and pip"
+    told = (f"each run's environment is built here with {with_} the first time a run needs it, "
+            f"then reused ('mlws env list --compute {name or 'NAME'}' lists those built)")
+    from ..environments.requires import python_warning
+
+    here = "%d.%d.%d" % sys.version_info[:3]
+    warning = python_warning(version, here, "the host", theirs="this machine's")
+    return Check(ENVIRONMENT, OK, told + (f"; warning: {warning}" if warning else ""))
 
 
 def _package(conn, python: str) -> Check:
@@ -244,7 +296,8 @@ def _package(conn, python: str) -> Check:
                                            "executes runs there: make a venv on the host, install jupyter_mlws "
                                            "in it (the wheel in this workspace's .mlws/wheels/, or "
                                            "pip install from a checkout) and give --python "
-                                           "~/venv/bin/python; or create the target with --env build")
+                                           "'~/venv/bin/python' (quoted: the host's home); or "
+                                           "let runs bring their own: --env build")
     there = _last_line(out)
     same = "" if there == __version__ else f" (this machine has {__version__})"
     return Check("jupyter_mlws", OK, there + same)

@@ -3,7 +3,8 @@
 - ``local``: this machine, built in (never created or deleted);
 - ``ssh``: ``host``, ``user``, ``port`` (22), ``workdir`` (the folder runs work in on the host,
   relative to the login folder or absolute; default ``mlws-work``), ``python`` (the interpreter
-  there, default ``python3``), ``key_secret`` (the name of the workspace secret holding the
+  there, default ``python3``; absolute, ``~/...`` below the login's home there, or a name on
+  its PATH), ``key_secret`` (the name of the workspace secret holding the
   private key), ``env`` (what runs execute with there: ``system``, the default, the target's
   ``python`` as it is; ``build``, the run's environment built on the host on first use and
   reused), ``keepalive`` (seconds, default 10: a quiet connection sends a keepalive that often,
@@ -102,14 +103,21 @@ def check_remote_path(path: object, what: str) -> str:
 
 
 def check_python(python: object) -> str:
-    """The interpreter on the host: a name found on its PATH (``python3``) or an absolute path
-    (runs start it from their own folders, where ``~`` and relative paths name nothing)."""
+    """The interpreter on the host: a name found on its PATH (``python3``), an absolute path, or
+    ``~/PATH``, below the login's home on the host (expanded there by the command's shell: see
+    :mod:`.ssh.commands`).  Runs start it from their own folders, where other relative paths
+    name nothing."""
     what = "the interpreter (--python)"
-    if isinstance(python, str) and (python.startswith("~") or ("/" in python and not python.startswith("/"))):
+    home = isinstance(python, str) and python.startswith("~/") and len(python) > 2
+    if isinstance(python, str) and not home and (
+            python.startswith("~") or ("/" in python and not python.startswith("/"))):
         raise InvalidInput(f"{what} {python[:200]!r} is not an absolute path: runs start it from "
-                           "their own folders, where '~' and relative paths name nothing; give its "
-                           "absolute path (e.g. /home/alice/venv/bin/python) or a name on the "
-                           "host's PATH (python3)")
+                           "their own folders, where relative paths name nothing; give its "
+                           "absolute path (e.g. /home/alice/venv/bin/python), one below the login's "
+                           "home on the host (~/venv/bin/python, quoted so that your shell leaves "
+                           "it alone) or a name on the host's PATH (python3)")
+    if home:
+        return "~/" + check_remote_path(python[2:], what)
     return check_remote_path(python, what)
 
 

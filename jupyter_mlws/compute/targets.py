@@ -166,6 +166,7 @@ class ComputeService:
         if kind == T.SSH:
             self._check_key_secret(values["key_secret"])
             pinned = self._host_key(values, host_key, accept_host_key, host_key_fingerprint, confirm)
+            self._check_key(values["key_secret"], actor)  # once the key is accepted: a read
         row = {"name": name, "type": kind, "settings": json.dumps(values), "created_at": now_ms(),
                "created_by": actor, "host_key": pinned.text if pinned else None}
 
@@ -197,6 +198,19 @@ class ComputeService:
         if secret is not None and self.secrets.show(secret)["state"] == "deleted":
             raise Conflict(f"secret {secret!r} is deleted: recover it ('mlws secret recover "
                            f"{secret}') or give another --key-secret")
+
+    def _check_key(self, secret: str | None, actor: str) -> None:
+        """The key's secret holds an SSH private key without a passphrase (its value is read, an
+        audited read by ``actor``, and never shown): InvalidInput otherwise."""
+        if secret is None:
+            return
+        from .failures import StepFailed
+        from .ssh.connection import load_private_key
+
+        try:
+            load_private_key(self.secrets.read(actor, secret, check_actor=False), secret, "")
+        except StepFailed as exc:
+            raise InvalidInput(f"{exc.why}; nothing was created") from None
 
     def _secret_refs(self, specs) -> dict[str, str]:
         """``--secret NAME[=ENVVAR]`` values as ``{ENVVAR: NAME}``, each naming a live secret
@@ -377,6 +391,15 @@ class ComputeService:
             return T.LOCAL, None
         return row.target, (json.loads(row.handle) if row.handle else None)
 
+    def targets_of(self, run_ids) -> dict[str, str]:
+        """``{run id: the target it executes on}`` for ``run_ids`` (``local`` when nothing was
+        recorded), in one query: what a run listing shows (a filter says ``compute = 'NAME'``)."""
+        ids = list(run_ids)
+        with self.db.read() as conn:
+            found = dict(conn.execute(select(R.c.run_id, R.c.target).where(R.c.run_id.in_(ids))).all()) \
+                if ids else {}
+        return {run_id: found.get(run_id, T.LOCAL) for run_id in ids}
+
     def close(self) -> None:
         """Close the backends' connections (a Dask target's client)."""
         self.backends.close()
@@ -461,7 +484,8 @@ class ComputeService:
         else:
             found = checks.ssh_checks(lambda on_step: self.connect(name, actor=actor, check_actor=False,
                                                                    on_step=on_step),
-                                      target["python"], target["workdir"], self._cleanup(name))
+                                      target["python"], target["workdir"], self._cleanup(name),
+                                      name=target["name"], env=target.get("env") or "system")
         return checks.report(target["name"], kind, found)
 
     def _cleanup(self, name: str):
@@ -491,13 +515,17 @@ class ComputeService:
         actor = self._require(actor, "write", check_actor)
         from .ssh.connection import SSHConnection
 
-        secret = target["key_secret"]
-        key = self.secrets.read(actor, secret, check_actor=False) if secret else None
+        secret, key, key_error = target["key_secret"], None, None
+        try:
+            key = self.secrets.read(actor, secret, check_actor=False) if secret else None
+        except (NotFound, Conflict) as exc:  # missing or deleted: the authentication step's
+            key_error = exc
         host, port = target["host"], target["port"]
         self.known_hosts.ensure(host, port, parse_host_key(target["host_key"]))
         return SSHConnection.open(host, port, target["user"], known_hosts=self.known_hosts,
                                   private_key=key, key_secret=secret, timeout=self.timeout,
-                                  on_step=on_step, keepalive=target["keepalive"])
+                                  on_step=on_step, keepalive=target["keepalive"],
+                                  key_error=key_error)
 
 
 _LOCAL = {"name": T.LOCAL, "type": T.LOCAL, "builtin": True, "created_at": None, "created_by": "",

@@ -39,11 +39,13 @@ REASON_TAIL = 1500
 
 
 class Failed(Exception):
-    """A build step failed: ``step`` and the tail of what it printed."""
+    """A build step failed: ``step``, the tail of what it printed (``output``) and all of it
+    (``whole``: what says why can be anywhere in it)."""
 
-    def __init__(self, step, output):
+    def __init__(self, step, output, whole=None):
         super().__init__(step)
         self.step, self.output = step, output
+        self.whole = output if whole is None else whole
 
 
 def _tail(text, limit=REASON_TAIL):
@@ -65,10 +67,24 @@ def _tail(text, limit=REASON_TAIL):
 #: what pip and uv say when a pinned distribution needs another Python than the venv's
 _PIP_IGNORED = re.compile(r"Ignored the following versions that require a different python "
                           r"version: (.+)")
-_PIP_NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)==(\S+)")
+_PIP_NO_MATCH = re.compile(r"(?:No matching distribution found for|Could not find a version that "
+                           r"satisfies the requirement) ([A-Za-z0-9._-]+)==([^\s;,()]+)")
 _PIP_PACKAGE = re.compile(r"Package '([^']+)' requires a different Python: \S+ not in '([^']+)'")
 _UV_PYTHON = re.compile(r"Python version \(\S+\) does not satisfy Python\s*(\S+?) and "
                         r"([A-Za-z0-9._-]+)==(\S+?) depends on")
+
+
+def _ignored_line(output, versions):
+    """pip's "Ignored the following versions that require a different python version" line,
+    with only the ``versions`` named (the others elided: the line lists every release), or ""."""
+    for m in _PIP_IGNORED.finditer(output):
+        items = [item.strip() for item in m.group(1).split(";")]
+        kept = [item for item in items if item.partition(" ")[0] in versions]
+        if kept:
+            more = "; ..." if len(kept) < len(items) else ""
+            return ("Ignored the following versions that require a different python version: "
+                    + "; ".join(kept) + more)
+    return ""
 
 
 def _python_needs(output):
@@ -82,7 +98,7 @@ def _python_needs(output):
             version, _, needed = item.strip().partition(" Requires-Python ")
             ignored[version.strip()] = needed.strip()
     for m in _PIP_NO_MATCH.finditer(output):
-        if m.group(2) in ignored:
+        if m.group(2) in ignored and (m.group(1), m.group(2), ignored[m.group(2)]) not in found:
             found.append((m.group(1), m.group(2), ignored[m.group(2)]))
     return found
 
@@ -113,7 +129,7 @@ def _venv_python_version(dest):
 def _explained(exc, request):
     """A failed step's reason: the installer's last lines, after which distribution needs which
     Python when that is why, and what to do."""
-    needs = _python_needs(exc.output) if exc.step == "installing the distributions" else []
+    needs = _python_needs(exc.whole) if exc.step == "installing the distributions" else []
     if not needs:
         return f"{exc.step} failed:\n{exc.output}"
     pins = dict(_pin(line) for line in request.get("requirements") or [])
@@ -126,6 +142,9 @@ def _explained(exc, request):
     lines.append(f"Install a Python {request['python']} release it takes on the target (the "
                  "target's --python names the one builds use), or build from a kernel whose "
                  "packages take this Python.")
+    ignored = _ignored_line(exc.whole, {version for _, version, _ in needs})
+    if ignored and ignored not in exc.output:
+        lines.append(ignored)  # pip's own word for it, which the tail below may have lost
     return f"{exc.step} failed: " + "\n".join(lines) + f"\n{exc.output}"
 
 
@@ -148,7 +167,7 @@ def _run(step, argv, env, log):
     log.write(output)
     log.flush()
     if done.returncode != 0:
-        raise Failed(step, _tail(output))
+        raise Failed(step, _tail(output), output)
     return output
 
 

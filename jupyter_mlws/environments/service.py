@@ -364,6 +364,12 @@ class EnvironmentService:
         it), or with ``build`` the build of the kernel's environment there (``state`` built,
         ``record``; BuildFailed when it fails).
 
+        A target that would build the kernel's environment, whose Python is another release
+        than the kernel's, is asked for it: when pinned distributions need a Python it is not
+        (known when the kernel is this interpreter), ``python_warning`` says which, before any
+        build fails (:func:`.requires.ahead`).  A missing or malformed notebook is refused
+        (NotFound, InvalidInput) before any target is asked.
+
         ``local`` with no environment built is answered at once (``state`` current, from the
         records alone): runs there use this interpreter, as always; so is a target where no
         environment is built (a dask target: runs use its workers' Python).  ``build`` on a
@@ -372,7 +378,10 @@ class EnvironmentService:
         """
         from pathlib import Path
 
-        from ..notebooks.kernels import metadata_of, resolve
+        from ..notebooks.document import load_notebook
+        from ..notebooks.kernels import resolve
+        from .interpreters import kernel_interpreter
+        from .requires import ahead
 
         current = {"target": target, "hash": None, "state": "current", "closest": None,
                    "difference": None, "lines": []}
@@ -385,10 +394,11 @@ class EnvironmentService:
                 raise
             return current  # nothing is built there (a dask target: its workers' Python)
         try:
-            name = resolve(metadata_of(Path(notebook)), kernel).name
+            name = resolve(load_notebook(Path(notebook)).metadata, kernel).name
             spec = self.of_kernel(name)
             if not build:
-                return self._diff(spec, target, place)
+                return ahead(self._diff(spec, target, place), spec, place,
+                             kernel_interpreter(name) is None)
             if place.system:
                 raise InvalidInput(
                     f"runs on {target} use the host's own Python ({place.python}) as it is (env "

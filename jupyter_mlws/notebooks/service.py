@@ -144,26 +144,17 @@ class NotebookService:
         With ``_recorded``, run ``_run_id`` was recorded queued by the caller (a schedule's run,
         in its tick claim's transaction): it is filled in, not created.
         """
-        check_local(notebook)
+        path, project, params, nb, kernel = self.check_input(
+            notebook, parameters, project_dir=project_dir, kernel=kernel, retries=retries,
+            timeout=timeout)
         target = self._target(compute)
         actor = _actor(actor)
         given = self.secrets.check_bindings(actor, self.compute.run_secrets(target.name, secrets),
                                             check_actor=check_actor)
-        path = Path(notebook).expanduser().absolute()
-        project = Path(project_dir).expanduser().absolute() if project_dir else path.parent
-        if not path.is_relative_to(project):
-            raise InvalidInput(f"the notebook {path.name!r} is not inside the project folder "
-                               f"{shown_path(project)!r}: pass the folder that holds it")
-        params, inputs = self._pin_datasets(check_parameters(parameters or {}))
-        if not isinstance(retries, int) or not 0 <= retries <= 10:
-            raise InvalidInput(f"retries must be an integer from 0 to 10, got {retries!r}")
-        if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
-            raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if path.suffix == ".py":  # a script (a pipeline's step): run with this Python, no kernel
-            kernel, warnings, recorded = SCRIPT_KERNEL, [], param_texts(params)
+        params, inputs = self._pin_datasets(params)
+        if nb is None:  # a script (a pipeline's step): run with this Python, no kernel
+            warnings, recorded = [], param_texts(params)
         else:
-            nb = load_notebook(path)
-            kernel = resolve_kernel(nb.metadata, kernel, path.name).name
             warnings = parameter_warnings(nb, params, path.name)
             recorded = param_texts(recorded_parameters(nb, params))
         experiment = experiment or path.stem
@@ -209,6 +200,41 @@ class NotebookService:
         if detach:
             self._hand_over(target, job)
         return Submission(record.id, warnings)
+
+    def check_input(self, notebook: str | os.PathLike, parameters: Mapping[str, Any] | None = None, *,
+                    project_dir: str | os.PathLike | None = None, kernel: str | None = None,
+                    retries: int = 0, timeout: float | None = None,
+                    grid: Mapping[str, Sequence[Any]] | None = None) -> tuple[Path, Path, dict, Any, str]:
+        """A submission's own input, checked as :meth:`submit` checks it, before anything else
+        (no target is asked, nothing is recorded; what a face calls before a slow check): the
+        notebook is a file, not a URL, inside ``project_dir`` (a folder; default its own), a
+        valid notebook whose kernel (``kernel``, else its own) is installed; ``parameters`` (and
+        a ``grid``'s) are valid; ``retries`` is 0 to 10; ``timeout`` positive seconds.
+
+        Returns ``(path, project folder, parameters, notebook, kernel name)`` (for a ``.py``
+        script: no notebook, the script kernel).  Raises NotFound (no such notebook or folder),
+        InvalidInput.
+        """
+        check_local(notebook)
+        path = Path(notebook).expanduser().absolute()
+        project = Path(project_dir).expanduser().absolute() if project_dir else path.parent
+        if project_dir and not project.is_dir():
+            raise NotFound(f"no folder {shown_path(project)!r} (the project folder): give the "
+                           "folder that holds the notebook, or leave it out (the notebook's own)")
+        if not path.is_relative_to(project):
+            raise InvalidInput(f"the notebook {path.name!r} is not inside the project folder "
+                               f"{shown_path(project)!r}: pass the folder that holds it")
+        params = check_parameters(parameters or {})
+        if grid:
+            expand_grid(grid)
+        if not isinstance(retries, int) or not 0 <= retries <= 10:
+            raise InvalidInput(f"retries must be an integer from 0 to 10, got {retries!r}")
+        if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
+            raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if path.suffix == ".py":
+            return path, project, params, None, SCRIPT_KERNEL
+        nb = load_notebook(path)
+        return path, project, params, nb, resolve_kernel(nb.metadata, kernel, path.name).name
 
     def _pin_datasets(self, params: dict) -> tuple[dict, list]:
         """``params`` with each ``dataset:REF`` pinned to its version (``dataset:NAME:N``, what

@@ -58,6 +58,11 @@ class _NoFilesContentsManager(AsyncLargeFileManager):
     def get_extra_handlers(self):
         return []
 
+    def info_string(self):
+        """What the server logs at start in place of "Serving notebooks from local directory":
+        it serves none."""
+        return "Serving the workspace's page and API only (no files, notebooks, kernels or terminals)"
+
 
 class MlwsApp(ExtensionApp):
     """Serve a workspace: its page at ``{base_url}mlws/``, its API under ``{base_url}mlws/api/``."""

@@ -807,7 +807,8 @@ SCHEMAS = {
             "GET /runs/{run_id} only: the source notebook's path inside the server's folder, "
             "when it is there")},
         "compute": {"type": "string", "description": (
-            "GET /runs/{run_id} only: the compute target it executes on (local by default)")},
+            "GET /runs and /runs/{run_id}: the compute target it executes on (local by default; "
+            "a filter says compute = 'NAME')")},
         "description": {"type": "string"},
         "duration_s": {"type": ["number", "null"], "description": "GET /runs/{run_id}: None while it runs"},
         "git": {"type": ["object", "null"], "description": "GET /runs/{run_id}: {commit, branch, dirty}",

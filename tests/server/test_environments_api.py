@@ -74,9 +74,13 @@ async def test_the_check_before_a_submission(api, team, mlws_ws, jp_root_dir, ss
     """GET environments/check: what the submit form shows before a notebook goes to a target,
     the same facts `mlws run submit` warns of (contributors: it reads the server's folder)."""
     import shutil
+    import subprocess
+    import sys
     from pathlib import Path
 
     from jupyter_mlws.access import os_user
+    from jupyter_mlws.environments.requires import python_warning
+    from jupyter_mlws.environments.spec import current
 
     shutil.copy(Path(__file__).parents[1] / "notebooks" / "train.ipynb", jp_root_dir / "t.ipynb")
     mlws_ws.secrets.set(os_user(), "box-key", sshd.user.private_key)
@@ -109,8 +113,17 @@ async def test_the_check_before_a_submission(api, team, mlws_ws, jp_root_dir, ss
                            env="build", check_actor=False)
     r = await api("GET", "environments", "check", params={**params, "compute": "boxb"}, user=CONTRIBUTOR)
     assert r.code == 200 and r.json["state"] == "none", r.json
-    assert r.json["lines"] == [f"no environment is built on boxb: the first run there builds "
-                               f"{r.json['hash'][:16]} (or: mlws env build --compute boxb)"]
+    assert r.json["lines"][0] == (f"no environment is built on boxb: the first run there builds "
+                                  f"{r.json['hash'][:16]} (or: mlws env build --compute boxb)")
+    # the host's python3 is asked for its release: pins of the kernel's that need a newer one
+    # are told up front (on a machine whose venv runs a newer Python than /usr/bin/python3)
+    assert r.json["lines"][1:] == ([r.json["python_warning"]] if "python_warning" in r.json else [])
+    host = subprocess.run(["python3", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    kernel = "%d.%d.%d" % sys.version_info[:3]
+    if python_warning(host, kernel, "boxb", current().packages):
+        assert r.json["python_warning"].startswith(f"boxb's Python is {host}, the kernel's {kernel}: ")
+        assert "needs Python" in r.json["python_warning"]
     r = await api("GET", "environments", "check", params={"notebook": "t.ipynb"}, user=CONTRIBUTOR)
     assert r.code == 200 and r.json["state"] == "current" and r.json["lines"] == []
     # once answered, no request leaves a connection to the host open (checks, a target's test)

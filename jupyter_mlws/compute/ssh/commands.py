@@ -3,7 +3,7 @@ own, its output streamed back, its exit status returned.
 
 The host's login shell (a POSIX shell: sh, dash, bash, zsh) is handed one line::
 
-    cd 'WORK DIR' && exec setsid -w sh -c 'echo "$$"; eval "$(cat)"; exec "$@" </dev/null' mlws 'ARG0' 'ARG1' ...
+    cd 'WORK DIR' && exec setsid -w sh -c 'echo "$$"; eval "$(cat)"; ...; exec "$@" </dev/null' mlws 'ARG0' 'ARG1' ...
 
 - every user value (the folder, each argument) is quoted with :func:`shlex.quote`: a value such
   as ``x; touch /tmp/p`` or ``$(id)`` arrives as one literal argument;
@@ -13,6 +13,13 @@ The host's login shell (a POSIX shell: sh, dash, bash, zsh) is handed one line::
 - environment variables travel on the command's stdin as ``export NAME='value'`` lines (names
   are identifiers, values quoted), never in a command line: another user of the host cannot read
   a token in its process list.  The command itself gets ``/dev/null`` as stdin.
+- a program given as ``~/PATH`` (``--python ~/venv/bin/python``) is the login's home's, as the
+  host sees it (``$HOME/PATH``, expanded there, never on this machine); any other argument
+  starting with ``~`` stays literal.
+
+What the host's ``sh`` says about a command it could not start (``mlws: 1: exec: PROG: Permission
+denied``, dash's ``$0: LINE:`` in front) reads as ``PROG: Permission denied`` through
+:func:`plain`.
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ from ...limits import check_text
 from ..failures import ENVIRONMENT, EXECUTION, StepFailed
 
 #: what the host's ``sh -c`` runs: report the group, read the environment, become the command
-WRAPPER = 'echo "$$"; eval "$(cat)"; exec "$@" </dev/null'
+WRAPPER = ('echo "$$"; eval "$(cat)"; '
+           'case $1 in "~/"*) p=$HOME/${1#??}; shift; set -- "$p" "$@";; esac; '
+           'exec "$@" </dev/null')
 #: the output :func:`run` keeps, in bytes (the last ones)
 OUTPUT_KEEP = 1 << 20
 #: seconds the host has to start a command and report its process group
@@ -54,6 +63,16 @@ class Completed(NamedTuple):
 
 class TimedOut(Exception):
     """:meth:`RemoteProcess.wait` reached its timeout (the command still runs)."""
+
+
+#: what sh (dash ``mlws: 1: exec: ``, bash ``mlws: line 1: exec: ``) puts before its own error
+_SH_PREFIX = re.compile(r"^mlws: (?:line )?\d+: (?:exec: )?", re.MULTILINE)
+
+
+def plain(output: str) -> str:
+    """A command's output with the wrapper's shell prefix taken off its own errors (see the
+    module's text): what a message quotes."""
+    return _SH_PREFIX.sub("", output)
 
 
 def check_argv(argv: object) -> list[str]:

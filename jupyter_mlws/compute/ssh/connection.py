@@ -30,9 +30,11 @@ closes or resets is lost at once.
 from __future__ import annotations
 
 import io
+import logging
 import os
+import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 from ...errors import MlwsError, missing_dependency
 from ..failures import AUTHENTICATION, DNS, HANDSHAKE, HOST_KEY, TCP, StepFailed
@@ -45,6 +47,8 @@ try:
 except ImportError:  # the ssh extra is not installed
     raise missing_dependency("paramiko", "ssh") from None
 
+#: the logger paramiko's transports of ours log to (see :func:`_quiet_channel`)
+LOG_CHANNEL = "jupyter_mlws.compute.ssh.paramiko"
 #: ``on_step(step, detail)``: told of each connection step that passed
 OnStep = Callable[[str, str], None]
 #: seconds without traffic before a keepalive is sent (and between two probes of a watched one)
@@ -66,6 +70,28 @@ class _Refuse(paramiko.RejectPolicy):
 
     def missing_host_key(self, client, hostname, key):
         raise _UnknownHost(hostname, key)
+
+
+class _AsDebug(logging.Handler):
+    """Hands paramiko's records on to jupyter_mlws's log at DEBUG (its transport thread logs a
+    failed handshake's traceback at ERROR, which Python's last-resort handler would print on a
+    user's terminal beside our own one-line reason)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        target = logging.getLogger("jupyter_mlws.compute.ssh")
+        if target.isEnabledFor(logging.DEBUG):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            target.handle(record)
+
+
+def _quiet_channel() -> str:
+    """The log channel our transports use: its records reach jupyter_mlws's debug log only
+    (never the root logger, whatever a host application configured there)."""
+    channel = logging.getLogger(LOG_CHANNEL)
+    if not any(isinstance(h, _AsDebug) for h in channel.handlers):
+        channel.addHandler(_AsDebug())
+        channel.propagate = False
+    return LOG_CHANNEL
 
 
 def load_private_key(text: str, secret: str, where: str):
@@ -110,7 +136,8 @@ class SSHConnection:
     def open(cls, host: str, port: int, user: str, *, known_hosts: KnownHosts,
              private_key: str | None, key_secret: str | None = None,
              timeout: float = DEFAULT_TIMEOUT, on_step: OnStep | None = None,
-             keepalive: float = KEEPALIVE_S) -> "SSHConnection":
+             keepalive: float = KEEPALIVE_S,
+             key_error: MlwsError | None = None) -> "SSHConnection":
         """Connect and authenticate.
 
         Parameters
@@ -131,6 +158,10 @@ class SSHConnection:
             ``on_step(step, detail)`` for each step that passed, in order.
         keepalive : float
             Seconds without traffic before a keepalive is sent (>= 1; see the module's text).
+        key_error : MlwsError, optional
+            Why the key could not be read (its secret is missing or deleted): raised as the
+            authentication step's failure, once the handshake and the host key passed (as is a
+            ``private_key`` that holds no usable key).
 
         Raises
         ------
@@ -144,10 +175,20 @@ class SSHConnection:
         infos = resolve(host, port, where)
         told(DNS, infos[0][4][0])
         sock = connect_tcp(infos, port, where, timeout)
-        told(TCP, address_of(sock))
+        address = address_of(sock)
+        told(TCP, address)
+        started = time.monotonic()
         client = paramiko.SSHClient()
+        client.set_log_channel(_quiet_channel())
+        # a key that cannot be had fails the authentication step, in its turn: after the
+        # handshake and the host key (no key is offered: paramiko sends no request then)
+        pkey, key_failure = None, key_error
+        if private_key and key_failure is None:
+            try:
+                pkey = load_private_key(private_key, key_secret or "", where)
+            except StepFailed as exc:
+                key_failure = exc
         try:
-            pkey = load_private_key(private_key, key_secret or "", where) if private_key else None
             _load_known(client, known_hosts)
             client.set_missing_host_key_policy(_Refuse())
             client.connect(host, port, username=user, pkey=pkey, sock=sock, timeout=timeout,
@@ -155,10 +196,14 @@ class SSHConnection:
                            look_for_keys=False)
         except BaseException as exc:
             transport = client.get_transport()
-            failure = _failure(exc, client, host, port, user, key_secret, where) \
+            failure = _failure(exc, client, host, port, user, key_secret, where,
+                               _Silence(address, timeout, time.monotonic() - started)) \
                 if isinstance(exc, Exception) else None
-            if getattr(failure, "step", None) in (HOST_KEY, AUTHENTICATION):
-                _tell_passed(told, transport, failure.step)
+            step = getattr(failure, "step", None)
+            if step in (HOST_KEY, AUTHENTICATION):
+                _tell_passed(told, transport, step)
+            if step == AUTHENTICATION and key_failure is not None:
+                failure = key_failure
             client.close()
             sock.close()
             if failure is None:
@@ -350,15 +395,17 @@ def fetch_host_key(host: str, port: int, timeout: float = DEFAULT_TIMEOUT) -> Ho
     failed."""
     where = f"ssh {host}:{port}"
     sock = connect_tcp(resolve(host, port, where), port, where, timeout)
+    silence = _Silence(address_of(sock), timeout, 0.0)
+    started = time.monotonic()
     transport = paramiko.Transport(sock)
+    transport.set_log_channel(_quiet_channel())
     transport.banner_timeout = timeout
     try:
         transport.start_client(timeout=timeout)
         return HostKey.of(transport.get_remote_server_key())
     except (paramiko.SSHException, EOFError, OSError) as exc:
-        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise StepFailed(HANDSHAKE, where, f"no SSH handshake with the server on port {port} "
-                         f"({detail}): is it an SSH server?") from None
+        silence = silence._replace(waited=time.monotonic() - started)
+        raise StepFailed(HANDSHAKE, where, _no_handshake(exc, transport, silence)) from None
     finally:
         transport.close()
         sock.close()
@@ -381,8 +428,42 @@ def _load_known(client, known_hosts: KnownHosts) -> None:
         client.load_host_keys(str(known_hosts.path))
 
 
+class _Silence(NamedTuple):
+    """What a handshake that never came says: the ``address`` reached over TCP, the ``timeout``
+    it had, the seconds it ``waited``."""
+
+    address: str
+    timeout: float
+    waited: float
+
+
+def _no_handshake(exc: Exception, transport, silence: _Silence) -> str:
+    """Why the SSH handshake failed, for a user: no banner at all (a hung sshd, a silent
+    listener), a first line that is not SSH's (another service), or the key exchange's own
+    error (never paramiko's "No existing session", which says only that it did not end)."""
+    where = silence.address
+    said = str(exc)
+    if "Indecipherable protocol version" in said:
+        first = said.partition("version")[2].strip().strip('"')[:80]
+        return (f"{where} answered, but not as an SSH server (its first line: {first!r}): is "
+                "that port another service's? Give the SSH server's --port")
+    if transport is None or not getattr(transport, "remote_version", ""):
+        if silence.waited < silence.timeout * 0.8:
+            return (f"{where} accepted TCP but closed the connection without an SSH banner: is an "
+                    "SSH server listening there (not another service), and does it accept new "
+                    "connections (its MaxStartups, a TCP wrapper)?")
+        return (f"{where} accepted TCP but sent no SSH banner within {silence.timeout:g} s: is an "
+                "SSH server listening there (not another service), and is it answering (not hung)?")
+    inner = getattr(transport, "saved_exception", None) or exc
+    detail = str(inner).splitlines()[0][:200] if str(inner) else type(inner).__name__
+    if detail == "No existing session":
+        detail = f"the key exchange did not end within {silence.timeout:g} s"
+    return (f"the SSH server at {where} ({transport.remote_version[:80]}) did not complete the "
+            f"handshake: {detail}")
+
+
 def _failure(exc: Exception, client, host: str, port: int, user: str, key_secret: str | None,
-             where: str) -> Exception:
+             where: str, silence: _Silence) -> Exception:
     """The step ``client.connect`` failed at, and why (the workspace's own errors as they are)."""
     name = known_name(host, port)
     if isinstance(exc, MlwsError):
@@ -410,9 +491,8 @@ def _failure(exc: Exception, client, host: str, port: int, user: str, key_secret
     if isinstance(exc, paramiko.SSHException) and "No authentication methods" in str(exc):
         return StepFailed(AUTHENTICATION, where, "the target has no key to offer: create it with "
                           "--key-secret NAME, a workspace secret holding its private key")
-    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     if past_kex:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return StepFailed(AUTHENTICATION, where, f"the connection ended during authentication ({detail})")
-    return StepFailed(HANDSHAKE, where, f"no SSH handshake with the server on port {port} "
-                      f"({detail}): is it an SSH server, and does it accept new connections?")
+    return StepFailed(HANDSHAKE, where, _no_handshake(exc, transport, silence))
 

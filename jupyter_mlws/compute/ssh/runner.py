@@ -26,6 +26,7 @@ import posixpath
 import signal
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -142,10 +143,13 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         proc = conn.start([python, *EXECUTOR, "--workdir", "."], env=env, cwd=remote)
         write_state(state, pgid=proc.pgid)
         say(f"executor started (process group {proc.pgid})")
+        started = time.monotonic()
         tail = bytearray()
         status = _wait(conn, proc, watchdog, tail)
         proc = None
-        say(f"executor exited with status {status}")
+        # the bracket counts from the runner's start (connecting, uploading, the environment
+        # and, from the CLI, starting the workspace's server come first): say the executor's own
+        say(f"executor exited with status {status}, {time.monotonic() - started:.2f} s after it started")
         if ws.runs.get(run_id).status == R.QUEUED:  # it never reported: nobody else ends it
             _fail(ws, run_id, f"{conn.where}: the execution step failed: the executor exited "
                   f"{_how(status)} before the run started{_last_words(tail, env, ws.root)} "
@@ -198,7 +202,9 @@ def _last_words(tail: bytes, env: dict, root) -> str:
     """``: its last output: "..."``, the end of an executor's output (its last 3 lines, at most
     400 characters) with the run's token and secrets and this machine's workspace folder
     masked; empty when it printed nothing."""
-    text = tail.decode(errors="replace")
+    from .commands import plain
+
+    text = plain(tail.decode(errors="replace"))
     for value in [v for k, v in env.items() if k != "MLWS_RUN_ID" and len(v) >= 4]:
         text = text.replace(value, "***")
     text = text.replace(str(root), "<workspace>")

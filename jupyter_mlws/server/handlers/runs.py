@@ -37,7 +37,9 @@ class RunsHandler(MlwsHandler):
             children=self.bool_arg("children"), ranges=self.get_query_arguments("ranges"),
             keys=self.bool_arg("keys"))
         runs = [self.app.client_run(r.to_dict()) for r in page.runs]
+        where = await self.call(ws.compute.targets_of, [run["id"] for run in runs])
         for run in runs:
+            run["compute"] = where[run["id"]]
             if page.children is not None:
                 run["children"] = page.children.get(run["id"], 0)
             if page.ranges is not None:
