@@ -6,7 +6,9 @@ the requests each endpoint served since then.  A cursor is an opaque string: a c
 back the one it got, never builds or reads one.  :class:`RunWatch` and :class:`EndpointWatch`
 turn the feed into events between two polls: a run whose status changed, a live run that
 logged points (one event per poll, however many points), a running run whose live logs grew
-(their sizes: a stat each, nothing read), an endpoint whose health, deployments or traffic
+(their sizes: a stat each, nothing read), a run that ended whose target stored a log after its
+end (an ssh runner's own log, stored as the runner exits: watched :data:`SETTLE_S` seconds),
+an endpoint whose health, deployments or traffic
 changed or that served requests, a model registered, given a version or an alias, edited or
 deleted (:class:`ModelWatch`).  Plain data, no server here: the server's status loop
 publishes the events (``server/status.py``).
@@ -14,6 +16,7 @@ publishes the events (``server/status.py``).
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Iterable
 
 from sqlalchemy import func, or_, select
@@ -30,6 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: the state of an endpoint's last event once it is deleted
 DELETED = "deleted"
+#: seconds a run that ended is still watched for logs stored after its end
+SETTLE_S = 30.0
 _RUNS, _TRAFFIC = "runs", "endpoint-requests"
 
 
@@ -90,6 +95,10 @@ class ChangeFeed:
     def live_log_sizes(self, run_id: str) -> dict[str, int]:
         """The sizes of a running run's live logs (what a live tail watches)."""
         return self.artifacts.live_log_sizes(run_id)
+
+    def stored_log_sizes(self, run_id: str) -> dict[str, int]:
+        """The sizes of a run's stored logs, by name (one query, nothing read)."""
+        return {f["path"]: f["size"] for f in self.runs.files(run_id, "log")}
 
     def endpoint_traffic(self, cursor: str | None = None,
                          ) -> tuple[dict[str, tuple[int, int]], str]:
@@ -168,6 +177,8 @@ class RunWatch:
         self.live: dict[str, str] = {}
         self.points: dict[str, int] = {}
         self.log_sizes: dict[str, dict[str, int]] = {}
+        #: runs that ended lately: until when they are watched, and their stored logs' sizes
+        self.settling: dict[str, tuple[float, dict[str, int]]] = {}
         self.metric_events: list[dict] = []
         self.log_events: list[dict] = []
 
@@ -175,7 +186,8 @@ class RunWatch:
         """Status changes since the previous poll; the first poll only takes a baseline.
 
         After :meth:`poll`, :attr:`metric_events` holds the live runs that logged points, and
-        :attr:`log_events` the running runs whose logs grew (with each log's size).
+        :attr:`log_events` the running runs whose logs grew (with each log's size), and the
+        runs that ended lately whose stored logs changed since (each stored log's size).
         """
         self.metric_events, self.log_events = [], []
         if self.cursor is None:
@@ -202,6 +214,15 @@ class RunWatch:
             if sizes != self.log_sizes.get(run_id, {}) and any(sizes.values()):
                 self.log_events.append({"run_id": run_id, "logs": sizes})
             self.log_sizes[run_id] = sizes
+        now = time.monotonic()
+        for run_id, (until, known) in list(self.settling.items()):
+            sizes = self.feed.stored_log_sizes(run_id)
+            if sizes != known:
+                self.log_events.append({"run_id": run_id, "logs": sizes})
+            if now >= until:
+                del self.settling[run_id]
+            else:
+                self.settling[run_id] = (until, sizes)
 
     def _see(self, run: dict) -> dict | None:
         run_id, status = run["run_id"], run["status"]
@@ -212,6 +233,8 @@ class RunWatch:
         if status in LIVE:
             self.live[run_id] = status
             self.points[run_id] = points
+        elif previous in LIVE:  # it ended: its target may store a log of its own after the end
+            self.settling[run_id] = (time.monotonic() + SETTLE_S, self.feed.stored_log_sizes(run_id))
         if status == previous:
             return None
         return {"run_id": run_id, "name": run["name"], "experiment": run["experiment"],

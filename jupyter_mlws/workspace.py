@@ -784,7 +784,7 @@ class Workspace:
                         grid: Mapping | None = None, max_parallel: int = 2, wait: bool = False,
                         on_progress: Callable[[int, int], None] | None = None,
                         on_submitted: Callable[[Run], None] | None = None,
-                        in_process: bool = False, **options) -> Run:
+                        in_process: bool = False, env_check: bool = False, **options) -> Run:
         """Execute a notebook as a run with Papermill, in the background; return the run at once.
 
         Parameters
@@ -821,9 +821,32 @@ class Workspace:
             children each execute there; ``in_process`` applies to ``local`` only),
             ``actor`` (who submits, default this OS user: secrets need a contributor or owner)
             and ``check_actor`` (False: the caller decided the actor may).
+        env_check : bool
+            First compare the target's environments with the notebook kernel's, as ``mlws run
+            submit`` does (:meth:`EnvironmentService.check_submission
+            <jupyter_mlws.environments.service.EnvironmentService.check_submission>`): a drift
+            becomes one of the run's warnings; a target that cannot be reached raises its
+            Unavailable and nothing is recorded (else the run would be recorded, then fail).
 
         The returned run's ``warnings`` list what looked wrong but did not stop it.
         """
+        drift = self._drift(notebook, options) if env_check else None
+        run = self._submit_notebook(notebook, parameters, grid=grid, max_parallel=max_parallel,
+                                    wait=wait, on_progress=on_progress, on_submitted=on_submitted,
+                                    in_process=in_process, **options)
+        if drift:
+            run.warnings = [*run.warnings, drift]
+        return run
+
+    def _drift(self, notebook, options: Mapping) -> str | None:
+        """How the submission's target differs from the notebook kernel's, in one sentence
+        (None: nothing to say); Unavailable when the target cannot be reached."""
+        target = options.get("compute") or "local"
+        found = self.environments.check_submission(notebook, options.get("kernel"), target)
+        return f"{target}: {found['summary']}" if found.get("summary") else None
+
+    def _submit_notebook(self, notebook, parameters, *, grid, max_parallel, wait, on_progress,
+                         on_submitted, in_process, **options) -> Run:
         told = self._told(on_submitted)
         if wait and in_process and self.compute.is_local(options.get("compute") or "local"):
             sub = self.notebooks.execute_here(notebook, parameters, grid=grid,

@@ -46,6 +46,21 @@ def test_a_run_watch_reports_status_changes_and_points_once_per_poll(ws):
     assert watch.poll() == [] and watch.metric_events == []
 
 
+def test_a_log_stored_after_a_run_ended_is_reported(ws):
+    """An ssh run's runner stores its own log as it exits, after the run ended: a page showing
+    the run hears of it (a run-logs event with the stored logs' sizes), once."""
+    watch = ws.changes.watch_runs()
+    run = ws.experiment("e").start_run(snapshot=False)
+    assert watch.poll() == []  # a baseline
+    run.end()
+    [event] = watch.poll()
+    assert event["status"] == "completed" and watch.log_events == []
+    ws.artifacts.attach_log(run.id, "ssh-runner.log", b"mlws ssh runner: exit 0\n")
+    assert watch.poll() == []
+    assert watch.log_events == [{"run_id": run.id, "logs": {"ssh-runner.log": 24}}]
+    assert watch.poll() == [] and watch.log_events == []  # told once
+
+
 def test_metric_points_are_downsampled_in_the_core(ws):
     with ws.experiment("e").start_run(snapshot=False) as run:
         for step in range(1000):

@@ -34,6 +34,7 @@ from ..errors import BuildFailed, InvalidInput, MlwsError, NotFound, Unavailable
 from ..store import schema as S
 from . import builder
 from .builder import Place
+from .imports import summed_up
 from .spec import SHORT, Difference, EnvironmentSpec, diff, from_dict
 from .wheels import BuildOptions, WheelCache
 
@@ -375,6 +376,12 @@ class EnvironmentService:
         environment is built (a dask target: runs use its workers' Python).  ``build`` on a
         target whose runs use its own Python (``env: system``) is refused (InvalidInput): nothing
         would use what it built.
+
+        A drift (``state`` none or differs) is also summed up in one sentence, ``summary`` (how
+        many packages differ, and which of them the notebook imports: ``imported``; see
+        :mod:`.imports`).  A target that cannot be reached raises its Unavailable (nothing to
+        compare, and a run there would fail), with ``details`` ``{"target", "unreachable": the
+        step that failed and why}`` for a form to say so in its words.
         """
         from pathlib import Path
 
@@ -393,12 +400,15 @@ class EnvironmentService:
             if build:
                 raise
             return current  # nothing is built there (a dask target: its workers' Python)
+        except Unavailable as exc:
+            _unreachable(exc, target)
+            raise
         try:
             name = resolve(load_notebook(Path(notebook)).metadata, kernel).name
             spec = self.of_kernel(name)
             if not build:
-                return ahead(self._diff(spec, target, place), spec, place,
-                             kernel_interpreter(name) is None)
+                return summed_up(ahead(self._diff(spec, target, place), spec, place,
+                                       kernel_interpreter(name) is None), notebook)
             if place.system:
                 raise InvalidInput(
                     f"runs on {target} use the host's own Python ({place.python}) as it is (env "
@@ -487,6 +497,14 @@ _LIST_PACKAGES = (
     "print('MLWS-PACKAGES' + json.dumps({'python': f'{v.major}.{v.minor}', 'packages': {"
     "re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version "
     "for d in m.distributions() if d.metadata['Name']}}))\n")
+
+
+def _unreachable(exc: Unavailable, target: str) -> None:
+    """Give ``exc`` (reaching ``target`` failed) ``details`` saying so: ``{"target",
+    "unreachable": the failed step and why}`` (a connection's failure names its step)."""
+    where, text = getattr(exc, "where", None), str(exc)
+    reason = text[len(where) + 2:] if where and text.startswith(f"{where}: ") else text
+    exc.details = {**(exc.details or {}), "target": target, "unreachable": reason}
 
 
 def _probe_system(place) -> dict | str:

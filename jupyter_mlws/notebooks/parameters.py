@@ -78,8 +78,9 @@ def parse_value(name: str, text: str) -> Any:
         try:
             return json.loads(text)
         except ValueError:  # an integer of more digits than Python converts
-            raise InvalidInput(f"parameter {name!r}: {text[:40]!r}... has too many digits to be "
-                               f"a number; pass it as text with -r {name} VALUE") from None
+            raise _untyped(f"parameter {name!r}: {text[:40]!r}... has too many digits to be "
+                           f"a number; pass it as text with -r {name} VALUE",
+                           name, "too many digits to be a number") from None
     try:
         return yaml.safe_load(text) if text.strip() else text
     except RecursionError:
@@ -87,9 +88,18 @@ def parse_value(name: str, text: str) -> Any:
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at column {where.column + 1}" if where else ""
-        raise InvalidInput(
-            f"parameter {name!r}: {text[:60]!r} is not valid YAML/JSON{at} "
-            f"({getattr(exc, 'problem', exc)}); pass it raw with -r {name} VALUE") from None
+        problem = f"not valid YAML/JSON{at} ({getattr(exc, 'problem', exc)})"
+        raise _untyped(f"parameter {name!r}: {text[:60]!r} is {problem}; pass it raw with "
+                       f"-r {name} VALUE", name, problem) from None
+
+
+def _untyped(message: str, name: str, problem: str) -> InvalidInput:
+    """The error of a parameter's text that cannot be typed (passed as text, it would do): its
+    ``details`` name the parameter and the problem, for a form to show at the field in its own
+    words (``{"parameter", "problem", "as_text": true}``)."""
+    error = InvalidInput(message)
+    error.details = {"parameter": name, "problem": problem, "as_text": True}
+    return error
 
 
 def parse_texts(texts: object) -> dict[str, Any]:

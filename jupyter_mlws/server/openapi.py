@@ -880,7 +880,11 @@ SCHEMAS = {
                     "description": "Seconds"},
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
         "name": {**_NAME, "minLength": 0}, "tags": _TAGS, "secrets": _SECRET_SPECS,
-        "compute": {**_NAME, "description": "The compute target it executes on (default local)"}},
+        "compute": {**_NAME, "description": "The compute target it executes on (default local)"},
+        "env_check": {"type": "boolean", "default": True, "description": (
+            "Compare the target's environments with the kernel's first, as mlws run submit "
+            "does: a drift is one of the run's warnings; a target that cannot be reached is "
+            "refused (503), nothing recorded")}},
         {"notebook": "folder/train.ipynb", "parameters": {"C": 0.5}}),
     "NotebookUpload": _body(["notebook"], {
         "notebook": {**_TEXT, "minLength": 1, "description": "Its path in the project folder sent"},

@@ -297,6 +297,11 @@ async def test_a_submission_records_the_same_params_as_the_cli_and_the_sdk(api, 
                          ({"parameters": "seed=7"}, "parameters must be")):
         r = await api("POST", "runs", body={"notebook": "c.ipynb", **bad})
         assert r.code == 400 and message in r.json["message"], r
+    # a text that cannot be typed: the parameter and the problem, for a form to show at the field
+    r = await api("POST", "runs", body={"notebook": "c.ipynb", "parameter_texts": {"C": "[1, 2"}})
+    assert r.code == 400 and "pass it raw with -r C VALUE" in r.json["message"], r
+    assert r.json["details"] == {"parameter": "C", "as_text": True, "problem": (
+        "not valid YAML/JSON at column 6 (expected ',' or ']', but got '<stream end>')")}
     assert mlws_ws.describe()["runs"] == 0
     # what the sidebar's form sends: only the changed fields, as typed (1e-05 and 2.0 stay floats)
     r = await api("POST", "runs", body={"notebook": "c.ipynb", "experiment": "c",

@@ -97,6 +97,10 @@ async def test_the_check_before_a_submission(api, team, mlws_ws, jp_root_dir, ss
                                   "which differ from the kernel's:"), r.json["lines"]
     assert r.json["lines"][1].startswith("missing: ") and "nbclient" in str(r.json["difference"]["missing"])
     assert not any("build" in line for line in r.json["lines"]), r.json["lines"]
+    # in one sentence, naming the differing packages the notebook imports (import jupyter_mlws)
+    count = len(r.json["difference"]["missing"]) + len(r.json["difference"]["different"])
+    assert r.json["imported"] == ["jupyter-mlws"], r.json
+    assert r.json["summary"].endswith(f"{count} packages differ (1 the notebook imports: jupyter-mlws)")
     # a python the host does not have: the drift is not known, and nothing suggests a build
     mlws_ws.compute.create("nopy", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
                            key_secret="box-key", host_key=sshd.host_key, workdir="mlws-check",
@@ -136,3 +140,37 @@ async def test_the_check_before_a_submission(api, team, mlws_ws, jp_root_dir, ss
                               ({"compute": "box"}, 400, "give the notebook")):
         r = await api("GET", "environments", "check", params=query, user=OWNER)
         assert r.code == code and text in r.json["message"], (query, r.json)
+
+
+async def test_a_submission_to_a_target_that_cannot_be_reached(api, team, mlws_ws, jp_root_dir, sshd):
+    """Nothing listens on the target's port: the check says the target is unreachable (its
+    step and why, in details), and a submission is refused as `mlws run submit` refuses it
+    (503, nothing recorded) unless the check is skipped (env_check false, --no-env-check)."""
+    import shutil
+    from pathlib import Path
+
+    from mlws_testing import free_port
+
+    from jupyter_mlws.access import os_user
+
+    shutil.copy(Path(__file__).parents[1] / "notebooks" / "train.ipynb", jp_root_dir / "t.ipynb")
+    mlws_ws.secrets.set(os_user(), "down-key", sshd.user.private_key)
+    port = free_port()
+    mlws_ws.compute.create("down", "ssh", host="127.0.0.1", port=port, user=sshd.user.name,
+                           key_secret="down-key", host_key=sshd.host_key, workdir="mlws-down",
+                           check_actor=False)
+    r = await api("GET", "environments", "check", params={"notebook": "t.ipynb", "compute": "down"},
+                  user=CONTRIBUTOR)
+    assert r.code == 503, r.json
+    reason = r.json["details"]["unreachable"]
+    assert r.json["details"]["target"] == "down" and reason.startswith("the TCP connect step failed: ")
+    assert r.json["message"].endswith(reason)
+    body = {"notebook": "t.ipynb", "experiment": "down", "compute": "down"}
+    r = await api("POST", "runs", body=body, user=CONTRIBUTOR)
+    assert r.code == 503 and r.json["details"]["unreachable"] == reason, r.json
+    assert mlws_ws.describe()["runs"] == 0  # refused before anything was recorded
+    r = await api("POST", "runs", body={**body, "env_check": "no"}, user=CONTRIBUTOR)
+    assert r.code == 400 and "env_check" in r.json["message"]
+    r = await api("POST", "runs", body={**body, "env_check": False}, user=CONTRIBUTOR)
+    assert r.code == 201, r.json  # recorded: its runner fails to connect, and ends it failed
+    assert (await api("POST", "runs", r.json["id"], "cancel", user=CONTRIBUTOR)).code in (200, 409)

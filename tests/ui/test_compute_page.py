@@ -125,6 +125,22 @@ def fill_form(view, type_: str, **fields) -> None:
     form.locator(".mlws-CreateTarget").click()
 
 
+def fields_cut(form) -> list[str]:
+    """The form's fields whose value (or, empty, placeholder; a select's chosen option) does not
+    show whole, as ``class: text``."""
+    return form.evaluate("""f => {
+        const ctx = document.createElement('canvas').getContext('2d');
+        return [...f.querySelectorAll('input:not([type=checkbox]), select')].filter(e => {
+            const cs = getComputedStyle(e);
+            ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+            const text = e.tagName === 'SELECT' ? e.options[e.selectedIndex].text : e.value || e.placeholder;
+            const room = e.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)
+                - (e.tagName === 'SELECT' ? 20 : 0);  // a select's arrow
+            return ctx.measureText(text).width > room;
+        }).map(e => `${e.className}: ${e.value || e.placeholder}`);
+    }""")
+
+
 def test_targets_in_the_navigator_a_dask_target_created_and_tested(page, team_lab):
     nav = page.locator(".mlws-Navigator .mlws-NavTarget")
     nav.first.wait_for()
@@ -173,6 +189,9 @@ def test_an_ssh_target_created_after_its_fingerprint_is_confirmed_then_tested(pa
     # the server fetched the host's key and created nothing: its fingerprint, to be checked
     check = view.locator(".mlws-HostKeyCheck")
     check.wait_for()
+    # every field shows its value (the Python's path) or its placeholder whole
+    assert fields_cut(view.locator(".mlws-NewTargetForm")) == []
+    page.screenshot(path=str(SCREENSHOTS / "compute-new-target.png"))
     shown = HostKey(*sshd.host_key.split()).fingerprint
     assert check.locator(".mlws-Fingerprint").inner_text() == shown
     assert f"[127.0.0.1]:{sshd.port}" in check.inner_text() and "ssh-ed25519" in check.inner_text()
@@ -192,6 +211,9 @@ def test_an_ssh_target_created_after_its_fingerprint_is_confirmed_then_tested(pa
                             "python", "jupyter_mlws", "disk")]
     assert f"{shown} as pinned" in row.locator(".mlws-Check[data-check='host_key']").inner_text()
     page.locator(".mlws-NavTarget[data-target='box'] .mlws-Dot.mlws-test-ok").wait_for()
+    # the navigator tells ssh targets apart: user@host:port (the port only when not 22)
+    assert page.locator(".mlws-NavTarget[data-target='box']").inner_text().endswith(
+        f"ssh {sshd.user.name}@127.0.0.1:{sshd.port}")
     cluster = view.locator(".mlws-TargetRow[data-target='cluster']")
     cluster.locator(".mlws-TestTarget").click()
     cluster.locator(".mlws-Check[data-status='fail']").wait_for()

@@ -299,3 +299,45 @@ def test_live_log_tail_appends_and_keeps_its_first_lines(browser, lab, runs):
     finally:
         page.unroute_all(behavior="ignoreErrors")  # a delayed reply must not outlive the page
         context.close()
+
+
+def test_a_page_open_as_its_run_ends_keeps_the_end_and_lists_logs_stored_after_it(browser, lab):
+    """A record fetched while the run ran but answered after a newer one (a loaded server) does
+    not put the page back to "running"; a log the run's target stores after the end (an ssh
+    runner's own) appears in the open Logs tab."""
+    with Workspace.open(lab["root"]) as ws:
+        run = ws.experiment("page").start_run("ends-while-shown", snapshot=False, outputs=None)
+    context, page = open_pages(browser, lab, run.id, name="run-page-ends")
+    held = []
+
+    def hold_one(route):  # the record as it is now, answered only when the test says
+        if held:
+            return route.continue_()
+        held.append((route, route.fetch()))
+
+    try:
+        view = run_page(page, run.id)
+        logs = tab(view, "logs")
+        logs.locator(".mlws-Empty", has_text="No output yet.").wait_for()
+        page.route(lambda url: url.endswith(f"/mlws/api/runs/{run.id}"), hold_one)
+        run.log("loss", 0.5)
+        run.flush()  # a metrics event: the page fetches the record (running), held
+        while not held:
+            page.wait_for_timeout(100)
+        run.end()  # a status event: the page fetches it again (completed), answered at once
+        header = view.locator(".mlws-RunPageHeader .mlws-Status")
+        header.filter(has_text="completed").wait_for(timeout=30_000)
+        route, response = held[0]
+        assert response.json()["status"] == "running"
+        route.fulfill(response=response)  # the older answer arrives last
+        page.wait_for_timeout(1500)
+        assert header.inner_text() == "completed"
+        with Workspace.open(lab["root"]) as ws:
+            ws.artifacts.attach_log(run.id, "ssh-runner.log", b"mlws ssh runner: exit 0\n")
+        stored = logs.locator(".mlws-Log[data-log='ssh-runner.log']")
+        stored.wait_for(timeout=30_000)
+        assert stored.locator(".mlws-LogText").inner_text().strip() == "mlws ssh runner: exit 0"
+        stored.locator("a.mlws-Download").filter(has_text=re.compile(r"^Download$")).wait_for()
+    finally:
+        page.unroute_all(behavior="ignoreErrors")
+        context.close()

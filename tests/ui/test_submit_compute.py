@@ -1,9 +1,11 @@
 """The Submit form's compute choice in a real JupyterLab and Chromium: the workspace's targets
 listed with their state, an ssh target (the real sshd of tests/sshd.py) whose environments
-differ from the kernel's (the drift warning, with Build and Go on, as `mlws run submit` warns),
-one whose runs use the host's own Python (a warning without Build),
-and a notebook submitted to a dask target (a real LocalCluster): the run executes on its workers
-and its page shows the target."""
+differ from the kernel's (the drift warning, with Build and Submit anyway, as `mlws run submit`
+warns; Submit waits for the choice), ones whose runs use the host's own Python (a summary
+naming the packages the notebook imports, every difference behind a disclosure; no Build), one
+that cannot be reached (said so, nothing to submit), a parameter value the server cannot type
+(shown at its field, the form kept), and a notebook submitted to a dask target (a real
+LocalCluster): the run executes on its workers and its page shows the target."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from mlws_testing import free_port
 
 from jupyter_mlws import Workspace
 from jupyter_mlws.access import os_user
@@ -33,6 +36,15 @@ def no_index_python(sshd) -> str:
     return str(wrapper)
 
 
+def in_view(locator) -> bool:
+    """Whether the element shows whole in its dialog's body (no scrolling to find it)."""
+    return locator.evaluate("""e => {
+        const box = (e.closest('.jp-Dialog-content') || document.body).getBoundingClientRect();
+        const r = e.getBoundingClientRect();
+        return r.height > 0 && r.top >= box.top && r.bottom <= box.bottom;
+    }""")
+
+
 @pytest.fixture(scope="module")
 def targets(lab, sshd, local_cluster):
     """In the lab's workspace: ssh target ``box`` (the test sshd; its secret ``box-key``, given
@@ -48,6 +60,10 @@ def targets(lab, sshd, local_cluster):
         ws.compute.create("sys", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
                           key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-work",
                           python="/nowhere/python3")
+        ws.compute.create("host", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+                          key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-work")
+        ws.compute.create("down", "ssh", host="127.0.0.1", port=free_port(), user=sshd.user.name,
+                          key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-work")
         ws.compute.create("cluster", "dask", address=local_cluster.address)
         ws.compute.create("nopip", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
                           key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-nopip",
@@ -57,7 +73,7 @@ def targets(lab, sshd, local_cluster):
     shutil.copy(NOTEBOOKS / "train.ipynb", project / "train.ipynb")
     yield root
     with Workspace.open(root) as ws:
-        for name in ("box", "sys", "cluster", "nopip"):
+        for name in ("box", "sys", "host", "down", "cluster", "nopip"):
             ws.compute.delete(name, check_actor=False)
         for name in ("box-key", "hf-token"):
             ws.secrets.delete(os_user(), name)
@@ -84,28 +100,62 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
     assert options[2].startswith("cluster (dask · tcp://127.0.0.1:") and options[2].endswith(" · untested)")
     assert dialog.locator(".mlws-SubmitDrift").count() == 0  # local: nothing to say
 
+    submit = dialog.locator(".jp-Dialog-footer button.jp-mod-accept")
+    assert submit.is_enabled()
     # an ssh target whose runs use the host's own Python (env: system): nothing to build there
     select.select_option("sys")
     drift = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn")
     drift.wait_for()
-    assert drift.locator("li").inner_text().startswith(
+    assert drift.locator(".mlws-SubmitDriftSummary").inner_text().startswith(
         "runs on sys use the host's own Python (/nowhere/python3) and its packages: how they differ "
         "from the kernel's is not known")
     assert drift.locator("button.mlws-SubmitBuild").count() == 0
-    assert "use the host's own Python and packages: install what the notebook needs there" in \
+    assert "Install what the notebook needs with sys's Python, or submit anyway" in \
         drift.locator(".mlws-Hint").inner_text()
-    drift.locator("button.mlws-SubmitGoOn").click()  # nothing is built there: it says so
+    assert submit.is_disabled()  # a choice first
+    drift.locator("button.mlws-SubmitGoOn", has_text="Submit anyway").click()  # it says what that means
     assert dialog.locator(".mlws-SubmitDrift").inner_text() == \
         "Submitting: runs on sys use the host's own Python and its packages as they are."
+    assert submit.is_enabled()
+    # the host's python3 as it is: many packages differ, summed up by the ones the notebook
+    # imports; every difference behind a disclosure; the choice in view, Submit waiting for it
+    select.select_option("host")
+    drift = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn")
+    drift.locator(".mlws-SubmitDriftSummary").wait_for()
+    with Workspace.open(targets) as ws:
+        checked = ws.environments.check_submission(targets / "remote-demo" / "train.ipynb", None, "host")
+    assert checked["imported"] == ["jupyter-mlws"]
+    assert drift.locator(".mlws-SubmitDriftTitle").inner_text() == \
+        "Runs on host use the host's own Python and packages"
+    assert drift.locator(".mlws-SubmitDriftSummary").inner_text() == checked["summary"]
+    assert checked["summary"].endswith(" packages differ (1 the notebook imports: jupyter-mlws)")
+    details = drift.locator("details.mlws-SubmitDriftDetails")
+    assert details.get_attribute("open") is None and not drift.locator("li").first.is_visible()
+    assert drift.locator("button.mlws-SubmitBuild").count() == 0 and submit.is_disabled()
+    assert in_view(drift.locator("button.mlws-SubmitGoOn")) and in_view(submit)
+    details.locator("summary").click()
+    assert [line for line in checked["lines"][1:]] == drift.locator("li").all_inner_texts()
+    page.screenshot(path=str(SCREENSHOTS / "submit-drift.png"))
+    # a target that cannot be reached: said so, the step and why; nothing to build or submit
+    select.select_option("down")
+    down = dialog.locator(".mlws-SubmitUnreachable")
+    down.wait_for()
+    assert down.locator(".mlws-SubmitDriftTitle").inner_text().startswith(
+        "down is unreachable: the TCP connect step failed: ")
+    assert "differs" not in down.inner_text()
+    assert down.locator("button.mlws-SubmitBuild, button.mlws-SubmitGoOn").count() == 0
+    assert submit.is_disabled()
+    down.locator("button.mlws-SubmitCheckAgain").click()  # asked again: still unreachable
+    dialog.locator(".mlws-SubmitUnreachable").wait_for()
     # an env: build ssh target where nothing is built: the warning mlws run submit gives, with its choices
     select.select_option("box")
     drift = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn")
-    drift.wait_for()
-    assert "box's environment differs from the kernel's" in drift.inner_text()
-    assert "no environment is built on box: the first run there builds" in drift.locator("li").inner_text()
+    drift.locator(".mlws-SubmitDriftTitle", has_text="No environment is built on box yet").wait_for()
+    assert drift.locator(".mlws-SubmitDriftSummary").inner_text().startswith(
+        "The first run there builds the kernel's environment")
     assert dialog.locator(".mlws-SubmitComputeSecrets").inner_text() == \
         "Runs on box are given its secrets: hf-token as HF_TOKEN."
-    assert drift.locator("button.mlws-SubmitBuild").is_visible()
+    assert drift.locator("button.mlws-SubmitBuild").is_visible() and submit.is_disabled()
     dialog.locator(".mlws-SubmitParam[data-param='lr']").fill("0.5")
     dialog.locator(".mlws-SubmitExperiment").fill("ui-compute")
     page.screenshot(path=str(SCREENSHOTS / "submit-compute.png"))
@@ -133,7 +183,22 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
     select.select_option("cluster")
     dialog.locator(".mlws-SubmitDrift").wait_for(state="detached")
     assert dialog.locator(".mlws-SubmitComputeSecrets").count() == 0
-    dialog.locator("button", has_text="Submit").click()
+    # a value the server cannot type: said at its field in the form's words, the form kept open
+    message = dialog.locator(".mlws-SubmitParam[data-param='message']")
+    message.fill("[1, 2")
+    submit.click()
+    error = dialog.locator(".mlws-SubmitParamError[data-param='message']")
+    error.wait_for()
+    assert error.inner_text() == ("message: not valid YAML/JSON at column 6 (expected ',' or ']', but got "
+                                  "'<stream end>'). Correct it, or tick \"text\" to pass it exactly as typed.")
+    assert "-r " not in error.inner_text() and message.get_attribute("aria-invalid") == "true"
+    assert dialog.locator(".mlws-SubmitExperiment").input_value() == "ui-compute"  # kept
+    assert dialog.locator(".mlws-SubmitParam[data-param='lr']").input_value() == "0.5"
+    assert select.input_value() == "cluster" and submit.is_disabled()
+    dialog.screenshot(path=str(SCREENSHOTS / "submit-bad-value.png"))
+    dialog.locator(".mlws-SubmitAsText input[data-param='message']").check()
+    assert error.count() == 0
+    submit.click()
 
     view = page.locator("#jp-main-dock-panel .mlws-RunPage")  # the new run's page
     view.locator(".mlws-RunTitle").wait_for()
@@ -144,6 +209,7 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
         run = ws.get_run(run_id)
         assert run.status == "completed", run.record.error
         assert run.record.experiment == "ui-compute" and run.params["lr"] == "0.5"
+        assert run.params["message"] == "[1, 2"  # as typed, a string
         name, data = ws.compute.target_of(run_id)
         assert name == "cluster" and data["key"].startswith(f"mlws-run-{run_id}-")
     page.screenshot(path=str(SCREENSHOTS / "run-on-compute.png"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ... import errors as E
 from ...notebooks.parameters import given_parameters
 from .base import MlwsHandler
 
@@ -20,7 +21,9 @@ def _run_dict(app, run) -> dict:
 
 
 class RunsHandler(MlwsHandler):
-    """Search runs (GET) or submit a notebook as a run (POST)."""
+    """Search runs (GET) or submit a notebook as a run (POST; ``env_check`` true by default:
+    the target's environments are compared with the kernel's first, as ``mlws run submit``
+    does, and a target that cannot be reached is refused with 503, nothing recorded)."""
 
     auth_resource = "mlws:runs"
 
@@ -56,8 +59,12 @@ class RunsHandler(MlwsHandler):
         options = {k: body[k] for k in ("experiment", "kernel", "timeout", "retries", "name", "tags",
                                          "secrets", "compute")
                    if body.get(k) is not None}
+        env_check = body.get("env_check", True)  # as mlws run submit (without --no-env-check)
+        if not isinstance(env_check, bool):
+            raise E.InvalidInput("env_check is true (compare the target's environments with the "
+                                 "kernel's first, as mlws run submit does) or false")
         ws = await self.ws()
-        options.update(actor=self.actor, check_actor=self.app.enforce_roles)
+        options.update(actor=self.actor, check_actor=self.app.enforce_roles, env_check=env_check)
         run = await self.call(ws.submit_notebook, notebook, params, **options)
         self.reply(_run_dict(self.app, run), 201)
 

@@ -10,7 +10,7 @@ import * as React from 'react';
 
 import { requestAPI } from '../../request';
 import { post, registerFromArtifact } from '../../runActions';
-import { ISubmission, SubmitForm } from '../../submit';
+import { ISubmission, SubmitForm, submitInDialog, submittedParameters } from '../../submit';
 import { INotebookParameters, IRun, IRunFile } from '../../tokens';
 import { IPageContext } from '../page';
 import { RunPageModel } from './runPageModel';
@@ -42,15 +42,10 @@ function rerunSpec(run: IRun): INotebookParameters {
 
 async function rerun(model: RunPageModel, context: IPageContext): Promise<void> {
   const run = model.run!;
-  const result = await showDialog<ISubmission>({
-    title: `Re-run ${run.name || run.id}`,
-    body: new SubmitForm(rerunSpec(run), null, "this run's values"),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Re-run' })]
-  });
-  if (!result.button.accept || !result.value) {
-    return;
-  }
-  const created = await post<IRun>(`runs/${model.id}/rerun`, { parameter_texts: result.value.parameterTexts });
+  const send = (value: ISubmission) =>
+    requestAPI<IRun>(`runs/${model.id}/rerun`, { method: 'POST', body: JSON.stringify(submittedParameters(value)) });
+  const form = new SubmitForm(rerunSpec(run), null, send, "this run's values");
+  const created = await submitInDialog(form, `Re-run ${run.name || run.id}`, 'Re-run');
   if (created) {
     void model.loadLineage();
     context.open({ kind: 'run', id: created.id });

@@ -98,7 +98,7 @@ export function Logs(props: { model: RunPageModel }): JSX.Element {
   }, [model]);
   const stored = useFetch(
     () => requestAPI<{ files: IRunFile[] }>(`runs/${model.id}/files?kind=log`).then(reply => reply.files),
-    [model.runId, model.statusVersion]
+    [model.runId, model.statusVersion, model.storedLogsVersion]
   );
   return (
     <div className="mlws-Logs">

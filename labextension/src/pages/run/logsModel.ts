@@ -37,13 +37,16 @@ export class LogsModel extends FetchingModel {
   }
 
   /**
-   * Follow the logs to the sizes a run-logs event told (or, with none, to their ends): fetch
-   * the new bytes of each log that grew, a new log's end.
+   * Follow the logs to the sizes a run-logs event told: fetch the new bytes of each log that
+   * grew, a new log's end; with none (the run's status changed), every log's end again, the
+   * list included (a run that ended stored its logs, a target's among them).  The executed
+   * notebook is not a log: never asked for.
    */
   follow(sizes: Record<string, number> | null): Promise<void> {
     return this.serially(async () => {
-      const names = sizes ? Object.keys(sizes).filter(name => sizes[name] > (this.logs[name]?.size ?? 0)) : Object.keys(this.logs);
-      const unknown = sizes === null;
+      const names = sizes
+        ? Object.keys(sizes).filter(name => !name.endsWith('.ipynb') && sizes[name] > (this.logs[name]?.size ?? 0))
+        : [];
       try {
         const replies = await Promise.all(
           names.map(name => {
@@ -53,10 +56,8 @@ export class LogsModel extends FetchingModel {
           })
         );
         replies.forEach(reply => this.merge(reply));
-        if (unknown) {
-          // a log that appeared since (a run that just ended stored its logs)
-          const all = await requestAPI<ILogs>(`${this.base}${query({ tail_bytes: LOGS_KEPT })}`);
-          this.merge(all);
+        if (sizes === null) {
+          this.merge(await requestAPI<ILogs>(`${this.base}${query({ tail_bytes: LOGS_KEPT })}`));
         }
         this.error = null;
       } catch {

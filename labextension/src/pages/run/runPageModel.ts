@@ -70,6 +70,8 @@ export class RunPageModel extends FetchingModel {
   metricsVersion = 0;
   /** Bumped when the run's status or record changed (sections that depend on it reload). */
   statusVersion = 0;
+  /** Bumped when a log was stored after the run ended (the Logs tab lists the stored ones again). */
+  storedLogsVersion = 0;
   /** The live logs' sizes from the latest run-logs events. */
   logSizes: Record<string, number> = {};
   /** The logs tab's text: followed live once the tab was first shown. */
@@ -140,23 +142,42 @@ export class RunPageModel extends FetchingModel {
     await Promise.all([this.loadRun(), this.loadLineage(), this.loadRole()]);
   }
 
+  /**
+   * Fetch the run's record.  Several fetches may be under way (the page's first, a status
+   * event's, a metrics event's) and the server may answer them out of order: only the newest
+   * one's answer is kept, never an older record over a newer one (a page left "running" after
+   * the run ended).
+   */
   async loadRun(): Promise<void> {
+    const mine = ++this.runAsked;
     await this.fetching(async () => {
-      this.run = await requestAPI<IRun>(`runs/${this.id}`);
-      this.pickTab();
+      const run = await requestAPI<IRun>(`runs/${this.id}`);
+      if (mine === this.runAsked) {
+        this.run = run;
+        this.pickTab();
+      }
     });
   }
 
   async loadLineage(): Promise<void> {
+    const mine = ++this.lineageAsked;
     try {
-      this.lineage = await requestAPI<ILineage>(`runs/${this.id}/lineage`);
-      this.lineageError = null;
-      this.pickTab(); // a sweep parent's page is first of all its children
+      const lineage = await requestAPI<ILineage>(`runs/${this.id}/lineage`);
+      if (mine === this.lineageAsked) {
+        this.lineage = lineage;
+        this.lineageError = null;
+        this.pickTab(); // a sweep parent's page is first of all its children
+      }
     } catch (error) {
-      this.lineageError = errorMessage(error);
+      if (mine === this.lineageAsked) {
+        this.lineageError = errorMessage(error);
+      }
     }
     this.emit();
   }
+
+  private runAsked = 0;
+  private lineageAsked = 0;
 
   private async loadRole(): Promise<void> {
     this.role = await fetchRole();
@@ -193,7 +214,7 @@ export class RunPageModel extends FetchingModel {
           this.statusVersion++;
           this.emit();
           if (this.logs.loaded) {
-            await this.logs.follow(null); // an ended run's logs are stored: read to their ends
+            await this.logs.follow(null); // every log again: an ended run's are stored, some new
           }
         });
       } else if (event.parent_id === this.runId) {
@@ -206,10 +227,15 @@ export class RunPageModel extends FetchingModel {
         this.emit();
       });
     } else if (event.schema_id === RUN_LOGS_SCHEMA && runId === this.runId && event.logs) {
+      // a live log grew, or (the run ended) its target stored a log of its own after the end
       this.logSizes = { ...this.logSizes, ...(event.logs as Record<string, number>) };
       this.later('logs', async () => {
         if (this.logs.loaded) {
           await this.logs.follow(this.logSizes);
+        }
+        if (!this.live) {
+          this.storedLogsVersion++; // a stored log: its download link
+          this.emit();
         }
       });
     }
