@@ -88,18 +88,18 @@ class VMWatch:
         The idle check's clock (aware); tests pass a controllable one.
     jupyter : callable, optional
         ``jupyter(vm) -> (url, token) | None`` (default :meth:`lab_server`).
-    scheduled : callable, optional
-        ``scheduled(vm name, now) -> datetime | None``: when a scheduled run is next due on the
-        VM (default: the workspace's ``next_scheduled_run_on``, which reads its schedules).
+    scheduled_runs : callable, optional
+        ``scheduled_runs(vm name, now) -> datetime | None``: when a scheduled run is next due on
+        the VM (default: the workspace's ``next_scheduled_run_on``, which reads its schedules).
     """
 
     def __init__(self, ws, *, clock: Callable[[], datetime] | None = None,
                  jupyter: Callable[[dict], tuple[str, str | None] | None] | None = None,
-                 scheduled: Callable[[str, datetime], datetime | None] | None = None):
+                 scheduled_runs: Callable[[str, datetime], datetime | None] | None = None):
         self.ws = ws
         self.clock = clock or (lambda: datetime.now(UTC))
         self.jupyter = jupyter or self.lab_server
-        self.scheduled = scheduled or ws.next_scheduled_run_on
+        self.scheduled_runs = scheduled_runs or ws.next_scheduled_run_on
         #: VM id -> (what the monitor was built from, the monitor)
         self.monitors: dict[str, tuple[tuple, IdleMonitor]] = {}
 
@@ -212,7 +212,7 @@ class VMWatch:
         monitor = IdleMonitor(probe, IdlePolicy(timedelta(seconds=vm["idle_shutdown_s"])),
                               runs=runs, postponed_until=lambda: self.ws.idle_postpones.until(
                                   KIND, vm_id, self.clock()),
-                              next_scheduled_run=lambda: self.scheduled(name, self.clock()),
+                              next_scheduled_run=lambda: self.scheduled_runs(name, self.clock()),
                               on_warn=lambda d: log.info("vm %r: %s", name, d.reason),
                               clock=self.clock)
         self.monitors[vm_id] = (ident, monitor)
