@@ -168,10 +168,14 @@ def test_a_due_stop_leaves_a_vm_with_a_run_in_flight_running(vm_ws):
 def test_sigterm_stops_the_foreground_scheduler_cleanly(vm_ws):
     proc = _mlws(vm_ws, "scheduler", "--interval", "1")
     try:
-        time.sleep(3)
-        assert proc.poll() is None
+        said = ""
+        while "mlws scheduler: watching" not in said:  # its handlers are set (start-up takes a while under load)
+            line = proc.stderr.readline()
+            assert line, f"the scheduler exited before watching: {said}"
+            said += line
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
+        err = said + err
     finally:
         if proc.poll() is None:
             proc.kill()

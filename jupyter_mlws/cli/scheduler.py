@@ -33,10 +33,10 @@ def scheduler(ctx, once, interval) -> None:
         ws.vms.join()
         click.echo(f"mlws scheduler: one pass, {claimed} tick(s) claimed")
         return
+    host.start()  # (before the handlers: start() clears a stop asked for before it)
     previous = {sig: signal.signal(sig, lambda *_: host.request_stop())
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     click.echo(f"mlws scheduler: watching {ws.root.name} (SIGTERM or Ctrl-C stops it)", err=True)
-    host.start()
     try:
         host.wait()
     finally:
