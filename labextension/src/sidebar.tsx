@@ -203,7 +203,7 @@ function Compute(props: { model: NavigatorModel; open: Open }): JSX.Element {
             dot={`mlws-test-${state}`}
             dotLabel={TEST_LABEL[state]}
             name={t.name}
-            detail={t.type === 'local' ? 'this machine' : `${t.type} ${t.type === 'dask' ? (t.address ?? '').replace(/^\w+:\/\//, '') : targetWhere(t)}`}
+            detail={t.type === 'local' ? 'this machine' : t.type === 'dask' ? `dask ${(t.address ?? '').replace(/^\w+:\/\//, '')}` : targetWhere(t)}
             detailTitle={`${t.type} ${targetWhere(t)}`}
             onOpen={() => open({ kind: 'compute', id: t.name })}
           />

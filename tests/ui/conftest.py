@@ -172,7 +172,7 @@ DOCS_SCREENSHOTS.update({"run-page.png": "run-page.png",  # tests/ui/test_run_pa
 DOCS_SCREENSHOTS.update({"compute-page.png": "compute-page.png",  # tests/ui/test_compute_page.py
                          "secrets-page.png": "secrets-page.png"})
 DOCS_SCREENSHOTS.update({"submit-compute.png": "submit-compute.png",  # tests/ui/test_submit_compute.py
-                         "run-on-compute.png": "run-on-compute.png"})
+                         "submit-drift.png": "submit-drift.png", "run-on-compute.png": "run-on-compute.png"})
 DOCS_SCREENSHOTS.update({"vms.png": "vms.png", "vm-idle-warning.png": "vm-idle-warning.png"})  # tests/ui/test_vms_ui.py
 DOCS_SCREENSHOTS.update({"pipeline-graph.png": "pipeline-graph.png",  # tests/ui/test_pipeline_graph.py
                          "schedules.png": "schedules.png"})  # tests/ui/test_schedules_ui.py

@@ -212,8 +212,9 @@ def test_an_ssh_target_created_after_its_fingerprint_is_confirmed_then_tested(pa
     assert f"{shown} as pinned" in row.locator(".mlws-Check[data-check='host_key']").inner_text()
     page.locator(".mlws-NavTarget[data-target='box'] .mlws-Dot.mlws-test-ok").wait_for()
     # the navigator tells ssh targets apart: user@host:port (the port only when not 22)
-    assert page.locator(".mlws-NavTarget[data-target='box']").inner_text().endswith(
-        f"ssh {sshd.user.name}@127.0.0.1:{sshd.port}")
+    nav_box = page.locator(".mlws-NavTarget[data-target='box'] .mlws-NavDetail")
+    assert nav_box.inner_text() == f"{sshd.user.name}@127.0.0.1:{sshd.port}"
+    assert nav_box.get_attribute("title") == f"ssh {sshd.user.name}@127.0.0.1:{sshd.port}"
     cluster = view.locator(".mlws-TargetRow[data-target='cluster']")
     cluster.locator(".mlws-TestTarget").click()
     cluster.locator(".mlws-Check[data-status='fail']").wait_for()

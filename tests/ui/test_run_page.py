@@ -305,8 +305,8 @@ def test_a_page_open_as_its_run_ends_keeps_the_end_and_lists_logs_stored_after_i
     """A record fetched while the run ran but answered after a newer one (a loaded server) does
     not put the page back to "running"; a log the run's target stores after the end (an ssh
     runner's own) appears in the open Logs tab."""
-    with Workspace.open(lab["root"]) as ws:
-        run = ws.experiment("page").start_run("ends-while-shown", snapshot=False, outputs=None)
+    ws = Workspace.open(lab["root"])  # open until the end: closing it ends its live runs
+    run = ws.experiment("page").start_run("ends-while-shown", snapshot=False, outputs=None)
     context, page = open_pages(browser, lab, run.id, name="run-page-ends")
     held = []
 
@@ -319,11 +319,14 @@ def test_a_page_open_as_its_run_ends_keeps_the_end_and_lists_logs_stored_after_i
         view = run_page(page, run.id)
         logs = tab(view, "logs")
         logs.locator(".mlws-Empty", has_text="No output yet.").wait_for()
-        page.route(lambda url: url.endswith(f"/mlws/api/runs/{run.id}"), hold_one)
+        page.route(lambda url: url.split("?")[0].endswith(f"/mlws/api/runs/{run.id}"), hold_one)
         run.log("loss", 0.5)
         run.flush()  # a metrics event: the page fetches the record (running), held
-        while not held:
+        for _ in range(600):  # at most a minute
+            if held:
+                break
             page.wait_for_timeout(100)
+        assert held, "the page did not fetch the run's record after its metrics event"
         run.end()  # a status event: the page fetches it again (completed), answered at once
         header = view.locator(".mlws-RunPageHeader .mlws-Status")
         header.filter(has_text="completed").wait_for(timeout=30_000)
@@ -332,8 +335,7 @@ def test_a_page_open_as_its_run_ends_keeps_the_end_and_lists_logs_stored_after_i
         route.fulfill(response=response)  # the older answer arrives last
         page.wait_for_timeout(1500)
         assert header.inner_text() == "completed"
-        with Workspace.open(lab["root"]) as ws:
-            ws.artifacts.attach_log(run.id, "ssh-runner.log", b"mlws ssh runner: exit 0\n")
+        ws.artifacts.attach_log(run.id, "ssh-runner.log", b"mlws ssh runner: exit 0\n")
         stored = logs.locator(".mlws-Log[data-log='ssh-runner.log']")
         stored.wait_for(timeout=30_000)
         assert stored.locator(".mlws-LogText").inner_text().strip() == "mlws ssh runner: exit 0"
@@ -341,3 +343,4 @@ def test_a_page_open_as_its_run_ends_keeps_the_end_and_lists_logs_stored_after_i
     finally:
         page.unroute_all(behavior="ignoreErrors")
         context.close()
+        ws.close()

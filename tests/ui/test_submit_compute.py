@@ -133,9 +133,10 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
     assert details.get_attribute("open") is None and not drift.locator("li").first.is_visible()
     assert drift.locator("button.mlws-SubmitBuild").count() == 0 and submit.is_disabled()
     assert in_view(drift.locator("button.mlws-SubmitGoOn")) and in_view(submit)
-    details.locator("summary").click()
-    assert [line for line in checked["lines"][1:]] == drift.locator("li").all_inner_texts()
     page.screenshot(path=str(SCREENSHOTS / "submit-drift.png"))
+    details.locator("summary").click()
+    assert checked["lines"][1:] == drift.locator("li").all_inner_texts()
+    assert in_view(drift.locator("button.mlws-SubmitGoOn"))  # the list opens below the choice
     # a target that cannot be reached: said so, the step and why; nothing to build or submit
     select.select_option("down")
     down = dialog.locator(".mlws-SubmitUnreachable")
