@@ -161,6 +161,12 @@ class RemoteWorkspace:
 
         return RemoteDatasets(self.client, mounts=dataset_cache(), current_run=self._current_run)
 
+    @cached_property
+    def notebooks(self):
+        """Submissions' input checks: over HTTP the server checks a submission's input when it
+        receives it (its 400 names the mistake), so :meth:`check_input` here checks nothing."""
+        return _ServerChecksInput()
+
     def dataset(self, ref: str):
         """The dataset version ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS`` names, with
         ``.files()``, ``.open(path)``, ``.download(dest)``, ``.mount()``, ``.to_pandas()`` as on
@@ -322,3 +328,11 @@ def dataset_cache() -> Path:
     per root hash (the same content, whichever server it came from)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "jupyter_mlws" / "datasets"
+
+
+class _ServerChecksInput:
+    """``ws.notebooks`` of a workspace over HTTP: what the CLI asks before a submission."""
+
+    def check_input(self, notebook, parameters=None, **options) -> None:
+        """Nothing here: the server checks the notebook, parameters and options it receives."""
+        return None
