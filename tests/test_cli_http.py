@@ -8,6 +8,7 @@ traceback, never a path of the server."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -176,6 +177,9 @@ def test_a_notebook_is_sent_with_its_folder_and_run_on_the_server(server, laptop
     code, out, _ = mlws("run", "show", run_id)
     assert code == 0 and "compute:    local" in out and "lr = 0.5" in out
     assert "[snapshot] data.csv" in out
+    code, out, err = mlws("run", "list", "--json")
+    assert code == 0, err
+    assert {r["id"]: r["compute"] for r in json.loads(out)["runs"]}[run_id] == "local"
     code, out, _ = mlws("run", "logs", run_id)
     assert code == 0 and "==> stdout.log <==" in out
     assert mlws("run", "logs", run_id, "--follow")[1] == out  # an ended run: its logs, then stop

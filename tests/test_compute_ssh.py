@@ -418,7 +418,14 @@ def test_a_reverse_tunnel_carries_http_from_the_host_to_a_local_server(conn):
 # -- no private key on disk ------------------------------------------------------------------------
 
 
-def test_no_private_key_file_is_ever_written(ws, sshd, box):
+@pytest.fixture
+def since():
+    """The time this test's own fixtures began (it comes first in the test's arguments): a file
+    a key was written to by the workspace, the key's secret or the target is newer."""
+    return time.time() - 1
+
+
+def test_no_private_key_file_is_ever_written(since, ws, sshd, box):
     body = sshd.user.private_key.splitlines()[4].encode()  # its private half (the first lines are
     assert len(body) > 40  # the format's header and the public key, the same in other files)
     assert ws.compute.test("box")["ok"]
@@ -430,8 +437,9 @@ def test_no_private_key_file_is_ever_written(ws, sshd, box):
             for name in files:
                 path = Path(parent) / name
                 try:
-                    if path.is_file() and not path.is_symlink() and path.stat().st_size < 50 << 20 \
-                            and body in path.read_bytes():
+                    info = path.lstat()
+                    if path.is_file() and not path.is_symlink() and info.st_mtime >= since \
+                            and info.st_size < 50 << 20 and body in path.read_bytes():
                         hits.append(path)
                 except OSError:
                     continue

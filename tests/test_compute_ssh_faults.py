@@ -226,8 +226,8 @@ def _an_executor_that_exits_early(ws, project, sshd):
     assert checks["jupyter_mlws"]["status"] == "fail"
     assert checks["jupyter_mlws"]["detail"].endswith(
         "make a venv on the host, install jupyter_mlws in it (the wheel in this workspace's "
-        ".mlws/wheels/, or pip install from a checkout) and give --python ~/venv/bin/python; or "
-        "create the target with --env build"), checks["jupyter_mlws"]
+        ".mlws/wheels/, or pip install from a checkout) and give --python '~/venv/bin/python' "
+        "(quoted: the host's home); or let runs bring their own: --env build"), checks["jupyter_mlws"]
     # the poll: a runner that exited (its log says so) without ending its queued run
     lone = ws.runs.create("bare-poll", status="queued")
     ws.compute.assign(lone.id, "hostpy", {})

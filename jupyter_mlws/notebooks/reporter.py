@@ -318,8 +318,17 @@ class LocalSweepReporter(SweepReporter):
         children = self._runs.children(self.run_id)
         failed = [c for c in children if c.status != R.COMPLETED]
         return self._runs.end(self.run_id, R.FAILED if failed else R.COMPLETED,
-                              f"{len(failed)} of {len(children)} runs did not complete"
-                              if failed else None).status
+                              _not_completed(failed, len(children)) if failed else None).status
 
     def child(self, run_id: str) -> ContextManager[Reporter]:
         return self._child_reporter(run_id)
+
+
+def _not_completed(failed: list, total: int) -> str:
+    """A sweep's error: how many children did not complete and, so the user need not look
+    each up, the first one's id, status and the first line of its error (200 characters)."""
+    first = failed[0]
+    why = next((line.strip() for line in (first.error or "").splitlines() if line.strip()), "")
+    why = why if len(why) <= 200 else why[:199] + "…"
+    return (f"{len(failed)} of {total} runs did not complete (first: {first.id} {first.status}"
+            + (f": {why}" if why else "") + ")")

@@ -79,6 +79,11 @@ class RemoteCompute(RemoteService):
         server)."""
         return self.client.call("GET", ("runs", run_id))["compute"], None
 
+    def targets_of(self, run_ids) -> dict[str, str]:
+        """``{run id: the target it executes on}`` for ``run_ids``: one request per run (what
+        ``mlws run list --json`` shows for a page of at most ``--max-results`` runs)."""
+        return {run_id: self.target_of(run_id)[0] for run_id in run_ids}
+
     def is_local(self, name: str) -> bool:
         """Whether ``name`` is the server's own machine (``local``)."""
         return name == LOCAL
