@@ -9,7 +9,9 @@ starts for ``ws.automl(...)`` without ``wait``), or in the calling process (``wa
 2. The budget is kept here, not by FLAML: its clock starts when FLAML's search starts (loading
    the table and the libraries before that is ``setup_s``, shown apart), and the search is
    stopped at ``start + budget - refit reserve`` (the reserve: what refitting the best
-   configuration so far is expected to take, from its trial time), whatever trial is running;
+   configuration so far is expected to take, from its trial time and how FLAML validated it:
+   a trial of 5-fold cross-validation trains five models on 80 % of the rows, the refit one
+   on all of them), whatever trial is running;
    the run's log and summary name the trial that was stopped.  The best configuration is then
    refit on the whole table (``refit_s``), so the search and the refit together keep to the
    budget; an overrun is shown in the summary (``time_spent_s`` against ``time_budget_s``).
@@ -66,6 +68,10 @@ class Runner:
         self.trials: list[Trial] = list(self.previous)
         self.notes: list[str] = []
         self.stopped: dict | None = None
+        #: how the search validates a trial (``fits``, ``fit_share``) and the table's rows, once
+        #: the search process said (see :meth:`refit_scale`)
+        self.validation: dict | None = None
+        self.rows = 0
         #: max_trials trials are recorded
         self.full = bool(self.spec.max_trials) and len(self.previous) >= self.spec.max_trials
 
@@ -169,9 +175,22 @@ class Runner:
                  f"{trial.metric_value(metric):.5g} ({trial.train_time_s:.2f} s)")
 
     def reserve(self) -> float:
-        """Seconds kept for the refit of the best trial so far."""
+        """Seconds kept for the refit of the best trial so far: what one fit of it on every
+        row is expected to take (:meth:`refit_scale`), times REFIT_FACTOR, plus REFIT_FLOOR_S."""
         top = best(self.trials)
-        return 0.0 if top is None else REFIT_FACTOR * top.train_time_s + REFIT_FLOOR_S
+        if top is None:
+            return 0.0
+        return REFIT_FACTOR * top.train_time_s * self.refit_scale(top) + REFIT_FLOOR_S
+
+    def refit_scale(self, trial: Trial) -> float:
+        """The refit's time as a share of ``trial``'s: a trial trains ``fits`` models (the
+        folds of a cross-validation, or one on a holdout's training part) on ``fit_share`` of
+        its ``sample_size`` rows each; the refit trains one on all ``rows``.  1 until the search
+        process said how it validates."""
+        v, rows = self.validation, self.rows
+        if not v or not rows or not trial.sample_size:
+            return 1.0
+        return rows / (trial.sample_size * float(v["fit_share"])) / int(v["fits"])
 
     def heartbeat(self) -> None:
         """Beat the parent's heartbeat; Canceled when it was ended elsewhere (a cancel)."""
@@ -373,6 +392,9 @@ class _Search:
             # FLAML's clock: the monotonic time of its wall-clock stamp
             self.fit_at = time.monotonic() - max(0.0, time.time() - float(event["at"]))
             self.runner.set_metric(event["metric"])
+            self.runner.rows = int(event.get("rows") or 0)
+        elif kind == "validation":
+            self.runner.validation = event
         elif kind == "trial":
             self.last_trial = event
             self.started += 1

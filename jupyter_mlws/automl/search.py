@@ -8,9 +8,12 @@ of the workspace: it reads the job (:func:`write_job` writes it), and writes
 - FLAML's own training log (``log``; ``log_type="all"``: one JSON line per finished trial,
   flushed as it ends), which the runner reads as the trials' results;
 - ``started``, events as JSON lines: ``fit`` when FLAML's search starts (the budget's clock
-  starts then; with the metric, chosen here when none was given, and the number of classes),
-  ``trial`` as each trial starts (its estimator and configuration: the runner can say which
-  trial the deadline stopped), or ``error`` when the table does not fit the request.
+  starts then; with the metric, chosen here when none was given, the number of classes and
+  the table's rows), ``validation`` once, as the first trial starts (how FLAML validates a
+  trial: cross-validation folds or a holdout, :func:`validation`; the runner sizes its refit
+  reserve by it), ``trial`` as each trial starts (its estimator and configuration: the runner
+  can say which trial the deadline stopped), or ``error`` when the table does not fit the
+  request.
 
 A resumed search is given the finished trials of the interrupted one (``known``): a trial whose
 estimator, configuration and rows match a finished one returns that one's result without
@@ -119,6 +122,18 @@ def _starting_points(known) -> dict[str, dict]:
             for e, k in best.items()}
 
 
+def validation(state) -> dict[str, Any]:
+    """How FLAML validates each trial, from its search state: ``method`` (``cv`` or
+    ``holdout``), ``fits`` (models trained per trial: the folds, or 1) and ``fit_share`` (the
+    share of a trial's rows each of them trains on).  The runner sizes the refit's reserve by
+    it: a trial's time over its ``fits``, scaled from the rows each fit trained on to every row
+    (:meth:`.runner.Runner.reserve`)."""
+    if state.eval_method == "cv" and state.kf is not None:
+        folds = int(state.kf.get_n_splits())
+        return {"method": "cv", "fits": folds, "fit_share": (folds - 1) / folds}
+    return {"method": "holdout", "fits": 1, "fit_share": 1.0}
+
+
 class _replaying:
     """Within it, FLAML's trial function answers a finished trial's configuration with that
     trial's result (no training) and notes each other trial as it starts.
@@ -134,8 +149,12 @@ class _replaying:
 
         original = AutoMLState._compute_with_config_base
         known, started = self.known, self.started
+        noted: list = []
 
         def evaluate(config_w_resource, state, estimator, is_report=True):
+            if not noted:
+                noted.append(True)
+                _note(started, {"event": "validation", **validation(state)})
             size = config_w_resource.get("FLAML_sample_size", state.data_size[0])
             done = known.get(config_key(estimator, config_w_resource, size))
             if done is None:
