@@ -130,17 +130,19 @@ class RunService:
         status: str = RUNNING,
         run_id: str | None = None,
         host: str | None = None,
+        started_ms: int | None = None,
     ) -> RunRecord:
         """Record a new run (running, or queued for an executor) and return it.
 
         ``host``: the run is a process's on that machine, which logs to it over HTTP; no process
         is recorded (there is none here to signal).  Without it, a running run is this
-        process's (what cancel checks).
+        process's (what cancel checks).  ``started_ms``: when the run's work started (ms since
+        the epoch), if not now (a trial that ran elsewhere, recorded once it ended).
         """
         insert = self._inserter(experiment, name=name, description=description,
                                 parent_id=parent_id, tags=tags, source_type=source_type,
                                 source_name=source_name, git=git, status=status, run_id=run_id,
-                                host=host)
+                                host=host, started_ms=started_ms)
         exp_pk = self.experiment_pk(experiment)  # once the run is checked: a bad one makes none
         return self.get(self.db.transact(lambda conn: insert(conn, exp_pk)))
 
@@ -153,7 +155,7 @@ class RunService:
         :mod:`jupyter_mlws.schedules.runner`).  InvalidInput for a bad name, tag or source."""
         insert = self._inserter(experiment, name=name, description="", parent_id=None, tags=tags,
                                 source_type=source_type, source_name=source_name, git=None,
-                                status=QUEUED, run_id=run_id, host=None)
+                                status=QUEUED, run_id=run_id, host=None, started_ms=None)
         return insert(conn, None)
 
     def _experiment_in(self, conn: Connection, name: str) -> int:
@@ -168,7 +170,8 @@ class RunService:
         return pk
 
     def _inserter(self, experiment: str, *, name, description, parent_id, tags, source_type,
-                  source_name, git, status, run_id, host) -> Callable[[Connection, int | None], str]:
+                  source_name, git, status, run_id, host,
+                  started_ms) -> Callable[[Connection, int | None], str]:
         """The checked run as ``insert(conn, experiment pk) -> run id`` (the pk None: the
         experiment is looked up, or created, in that transaction)."""
         tags_in = tag_rows(tags or {})
@@ -178,7 +181,7 @@ class RunService:
                            (host or "", "the host name")):
             check_text(text, what)
         run_id = run_id or new_run_id()
-        started = now_ms()
+        started = now_ms() if started_ms is None else int(started_ms)
         me = local.Process.current() if host is None else None
         here = me is not None and status == RUNNING
 
@@ -207,8 +210,10 @@ class RunService:
 
         return insert
 
-    def end(self, run_id: str, status: str, error: str | None = None) -> RunRecord:
-        """Mark a running run ended with ``status``; ending an ended run is a Conflict."""
+    def end(self, run_id: str, status: str, error: str | None = None, *,
+            ended_ms: int | None = None) -> RunRecord:
+        """Mark a running run ended with ``status`` (at ``ended_ms``, ms since the epoch, if
+        not now); ending an ended run is a Conflict."""
         if status not in ENDED:
             raise InvalidInput(f"unknown end status {status!r}: use one of {', '.join(ENDED)}")
 
@@ -216,7 +221,8 @@ class RunService:
             pk = self._pk(conn, run_id)
             done = conn.execute(
                 S.runs.update().where(and_(S.runs.c.pk == pk, S.runs.c.status.in_([RUNNING, QUEUED])))
-                .values(status=status, end_time=now_ms(), error=error)
+                .values(status=status, end_time=now_ms() if ended_ms is None else int(ended_ms),
+                        error=error)
             ).rowcount
             if not done:
                 current = conn.execute(select(S.runs.c.status).where(S.runs.c.pk == pk)).scalar()

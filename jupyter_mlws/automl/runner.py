@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +114,12 @@ class Runner:
                      "of the budget left")
         prepared = _Prepared(files, self.spec.target)
         prepared.start()  # imports FLAML and reads the table for the refit while the search runs
-        search = (self._search(files, budget) if budget > 0 and not self.full
-                  else {"search_s": 0.0, "setup_s": 0.0})
+        if budget <= 0 or self.full:
+            search = {"search_s": 0.0, "setup_s": 0.0}
+        elif self.spec.compute != "local":
+            search = self._search_on_dask(prepared, budget)
+        else:
+            search = self._search(files, budget)
         top = best(self.trials)
         if top is None:
             raise InvalidInput(f"no trial finished within the budget of {self.spec.time_budget:g} s: "
@@ -151,6 +156,14 @@ class Runner:
         write_job(self.work / "job.json", job)
         return _Search(self, log, started, budget).run()
 
+    def _search_on_dask(self, prepared: "_Prepared", budget: float) -> dict[str, float]:
+        """The search with its trials on the spec's dask target (:mod:`.dask_trials`)."""
+        from .dask_trials import DaskSearch
+
+        backend = self.svc.compute.target(self.spec.compute)
+        prepared.join()
+        return DaskSearch(self, backend).run(prepared.value(), budget)
+
     def record(self, line: str, replays: dict[str, int]) -> None:
         """Record one finished trial from FLAML's log as a child run (a replayed one, no)."""
         if '"learner"' not in line:
@@ -159,17 +172,28 @@ class Runner:
         if replays.get(raw.key()):
             replays[raw.key()] -= 1  # a finished trial of an earlier attempt: recorded then
             return
+        self.record_trial(raw)
+
+    def record_trial(self, raw: Trial, *, started: float | None = None,
+                     ended: float | None = None) -> None:
+        """Record finished trial ``raw`` (its number given here) as a child run, unless
+        ``max_trials`` are recorded already; ``started`` and ``ended`` (seconds since the
+        epoch): when it ran, if not just now (a trial on a Dask worker)."""
         if self.spec.max_trials and len(self.trials) >= self.spec.max_trials:
             self.full = True  # every trial asked for is recorded: the search is stopped
             return
-        trial = Trial.from_log(line, len(self.trials) + 1)
+        trial = replace(raw, number=len(self.trials) + 1)
         self.trials.append(trial)
+        if self.spec.max_trials and len(self.trials) >= self.spec.max_trials:
+            self.full = True
         runs = self.svc.runs
         child = runs.create(self.spec.experiment, name=f"trial-{trial.number}-{trial.estimator}",
                             parent_id=self.run_id, source_type="automl-trial",
                             source_name=f"{trial.estimator} trial {trial.number}",
-                            tags={TRIAL_TAG: trial.to_tag(), "automl.estimator": trial.estimator})
-        self.svc.finish_child(child.id, trial, self.metric)
+                            tags={TRIAL_TAG: trial.to_tag(), "automl.estimator": trial.estimator},
+                            started_ms=None if started is None else int(started * 1000))
+        self.svc.finish_child(child.id, trial, self.metric,
+                              ended_ms=None if ended is None else int(ended * 1000))
         metric = self.metric or "metric"
         self.log(f"trial {trial.number}: {trial.estimator} {metric}="
                  f"{trial.metric_value(metric):.5g} ({trial.train_time_s:.2f} s)")
@@ -419,6 +443,13 @@ class _Search:
 
 
 def _stopped_text(stopped: dict) -> str:
+    if stopped.get("where"):  # trials on a cluster: every one running then was canceled
+        count = int(stopped.get("running") or 1)
+        first = f"{stopped['estimator']}, {stopped['ran_s']:.2f} s in"
+        return (f"the trial running then ({first}) was canceled on {stopped['where']} and is "
+                "not recorded" if count == 1 else
+                f"the {count} trials running then (the longest: {first}) were canceled on "
+                f"{stopped['where']} and are not recorded")
     return (f"the trial running then ({stopped['estimator']}, {stopped['ran_s']:.2f} s in) was "
             "stopped and is not recorded")
 

@@ -69,17 +69,13 @@ def load_table(files):
 def run(job: Mapping[str, Any]) -> int:
     """Fit FLAML as ``job`` says (see the module's docstring); 0 once the search ended by
     itself, 2 when the data does not fit the request (the reason written to ``started``)."""
-    from .spec import check_metric_for_classes, default_metric
     from ..errors import InvalidInput
 
     started = Path(job["started"])
     frame = load_table(job["files"])
     y = frame.pop(job["target"])
-    classes = int(y.nunique()) if job["task"] == "classification" else 0
-    metric = job.get("metric") or default_metric(job["task"], classes)
     try:
-        if job["task"] == "classification":
-            check_metric_for_classes(metric, classes)
+        metric, classes = choose_metric(job["task"], y, job.get("metric"))
     except InvalidInput as exc:
         _note(started, {"event": "error", "message": str(exc)})
         return 2
@@ -104,6 +100,19 @@ def run(job: Mapping[str, Any]) -> int:
     with _replaying(known, started):
         AutoML().fit(frame, y, **settings)
     return 0
+
+
+def choose_metric(task: str, y, metric: str | None) -> tuple[str, int]:
+    """The metric a search of ``task`` on target values ``y`` (a Series) judges by (``metric``,
+    or the default for the task and the number of classes) and the number of classes (0 for
+    regression).  InvalidInput when the metric cannot judge that many classes."""
+    from .spec import check_metric_for_classes, default_metric
+
+    classes = int(y.nunique()) if task == "classification" else 0
+    metric = metric or default_metric(task, classes)
+    if task == "classification":
+        check_metric_for_classes(metric, classes)
+    return metric, classes
 
 
 def _note(path: Path, event: Mapping[str, Any]) -> None:

@@ -91,11 +91,14 @@ class AutoMLService:
         return spec
 
     def _check_compute(self, name: str) -> None:
-        backend = self.compute.target(name)  # NotFound / Unavailable first
-        if backend.name != "local":
-            raise Unavailable(f"automated ML executes on the local target for now, not on "
-                              f"{name!r}: leave out --compute (trials on Dask and ssh targets "
-                              "are planned)")
+        """A search executes on ``local``, or runs its trials on a dask target."""
+        kind = self.compute.get(name)["type"]  # NotFound first
+        if kind == "dask":
+            self.compute.target(name)  # Unavailable when distributed is not installed here
+        elif kind != "local":
+            raise Unavailable(f"automated ML runs its trials on the local target or a dask "
+                              f"target, not on {kind} target {name!r}: leave out --compute, or "
+                              "give a dask target (trials on ssh targets are planned)")
 
     def start(self, data: str, target: str, task: str, *, metric: str | None = None,
               time_budget: float | str = S.DEFAULT_BUDGET_S, max_trials: int | None = None,
@@ -233,12 +236,14 @@ class AutoMLService:
 
     # -- the runner's writes -------------------------------------------------------------------
 
-    def finish_child(self, child_id: str, trial: Trial, metric: str | None) -> None:
-        """Write a trial's params and metrics to its child run and complete it."""
-        ts = R.now_ms()
+    def finish_child(self, child_id: str, trial: Trial, metric: str | None, *,
+                     ended_ms: int | None = None) -> None:
+        """Write a trial's params and metrics to its child run and complete it (at
+        ``ended_ms``, ms since the epoch, if not now)."""
+        ts = R.now_ms() if ended_ms is None else ended_ms
         points = [(k, float(v), 0, ts) for k, v in trial.metrics(metric or "metric").items()]
         self.runs.write_batch(child_id, params=trial.params(), points=points)
-        self.runs.end(child_id, R.COMPLETED)
+        self.runs.end(child_id, R.COMPLETED, ended_ms=ended_ms)
 
     def record_environment(self, run_id: str, captured: dict) -> None:
         self._record_environment(run_id, captured)
