@@ -132,7 +132,8 @@ class AutoMLService:
         experiment : str, optional
             The parent run's experiment (default ``automl-DATASET``).
         compute : str, optional
-            The compute target (default ``local``; the only one for now).
+            The compute target (default ``local``); a dask target runs the trials in parallel
+            on its cluster, one task per trial (:mod:`.dask_trials`).
         register : bool
             Register the best model (default True), as ``model_name`` (default
             ``DATASET-TARGET``).
@@ -149,7 +150,7 @@ class AutoMLService:
             No such dataset version or compute target.
         Unavailable
             FLAML is not installed (``pip install 'jupyter_mlws[automl]'``), or a compute target
-            a search cannot execute on.
+            a search cannot execute on (ssh, vm; dask without ``distributed`` installed here).
         """
         spec = self.check(data, target, task, metric=metric, time_budget=time_budget,
                           max_trials=max_trials, seed=seed, estimators=estimators,
