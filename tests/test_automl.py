@@ -219,3 +219,30 @@ def test_max_trials_with_a_seed_gives_the_same_best_twice(ws):
         assert len(shown["leaderboard"]) <= 6
         best.append((shown["best"]["estimator"], shown["best"]["config"]))
     assert best[0] == best[1]
+
+
+def test_the_refit_reserve_is_one_fit_on_every_row_of_the_best_trial():
+    """A 5-fold cross-validated trial trains five models on 80 % of the rows: its refit on every
+    row takes about a quarter of its time, not more than all of it (the reserve kept back)."""
+    import types
+
+    from flaml import AutoML
+    from sklearn.datasets import load_breast_cancer
+
+    from jupyter_mlws.automl.runner import Runner
+    from jupyter_mlws.automl.search import validation
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    automl = AutoML()
+    automl.fit(X, y, task="classification", time_budget=10, max_iter=0, retrain_full=False,
+               keep_search_state=True, verbose=0)
+    assert validation(automl._state) == {"method": "cv", "fits": 5, "fit_share": 0.8}
+    trial = Trial(number=1, estimator="lgbm", config={}, val_loss=0.01, train_time_s=2.0,
+                  wall_clock_s=3.0, sample_size=len(y))
+    runner = types.SimpleNamespace(validation=validation(automl._state), rows=len(y),
+                                   trials=[trial])
+    assert Runner.refit_scale(runner, trial) == pytest.approx(0.25)
+    holdout = dict(method="holdout", fits=1, fit_share=1.0)
+    runner.validation = holdout
+    sampled = Trial(**{**trial.__dict__, "sample_size": len(y) // 2})
+    assert Runner.refit_scale(runner, sampled) == pytest.approx(len(y) / (len(y) // 2))
