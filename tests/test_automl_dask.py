@@ -110,8 +110,8 @@ def test_the_deadline_cancels_the_trials_running_on_the_cluster(ws):
     with ws.artifacts.open(run.id, "automl/summary.json") as f:
         stopped = json.load(f)["stopped_trial"]
     assert stopped["where"].startswith("dask tcp://127.0.0.1:") and stopped["running"] >= 1
-    recorded = [t.config for t in _trials(ws, run.id).values()]
-    assert stopped["config"] not in recorded
+    recorded = [(t.estimator, t.config) for t in _trials(ws, run.id).values()]
+    assert (stopped["estimator"], stopped["config"]) not in recorded
     _check_once(ws, run.id)
 
 

@@ -40,6 +40,9 @@ from typing import Any, Mapping
 TRIAL_JOBS = 1
 #: consecutive failed trials after which the search fails (the cluster cannot run FLAML)
 MAX_FAILURES = 10
+#: the searcher suggesting nothing this many times in a row, with no trial running: it is done
+#: (``flaml.tune.run``'s ``max_failure``)
+MAX_NONES = 100
 #: seconds between two looks at the running tasks
 POLL_S = 0.05
 
@@ -91,28 +94,28 @@ class DaskSearch:
     def __init__(self, runner, backend):
         self.runner, self.backend = runner, backend
         self.pending: dict[Any, tuple[str, dict, str, dict, float]] = {}
-        self.failures = 0
+        self.failures, self.last_error = 0, ""  # trials failed in a row, the last one's why
         self.submitted = 0
+        self.threads = 1  # the cluster's worker threads: trials at once
+        self._exhausted = False  # the searcher has nothing more to suggest
+        self.start_wall = time.time()
         self.known = {t.key(): t for t in runner.previous}
 
     def run(self, table, budget: float) -> dict[str, float]:
         from ..errors import MlwsError
-        from .search import FLAML_MARGIN_S, choose_metric
+        from .search import FLAML_MARGIN_S, choose_metric, validation
 
         runner = self.runner
         began = time.monotonic()
         client = self.backend.client()  # StepFailed naming the step when out of reach
         self._check_workers(client)
         frame, y = table
-        metric, classes = choose_metric(runner.spec.task, y, runner.metric or runner.spec.metric)
+        metric, _ = choose_metric(runner.spec.task, y, runner.metric or runner.spec.metric)
         automl, searcher = self._prepare(frame.copy(), y, metric, budget + FLAML_MARGIN_S)
         state = automl._state
-        data = client.scatter(state, broadcast=True, hash=False)
+        data = client.scatter(state, broadcast=True, hash=False)  # the prepared data, sent once
         runner.set_metric(metric)
-        runner.rows = len(y)
-        from .search import validation
-
-        runner.validation = validation(state)
+        runner.rows, runner.validation = len(y), validation(state)
         fit_at = time.monotonic()
         self.start_wall = time.time()
         runner.log(f"the search runs its trials on dask {self.backend.address} "
@@ -122,11 +125,10 @@ class DaskSearch:
         try:
             while True:
                 now = time.monotonic()
-                left = fit_at + budget - runner.reserve() - now
-                if left <= 0 and (self.pending or not self._exhausted):
-                    stopped_at = now
-                    break
                 if runner.full or (self._exhausted and not self.pending):
+                    break
+                if now >= fit_at + budget - runner.reserve():
+                    stopped_at = now
                     break
                 self._fill(client, searcher, data, automl, fit_at + budget - now)
                 self._collect(searcher, automl)
@@ -137,11 +139,10 @@ class DaskSearch:
                     beat = now
                     runner.add_spent(now - fit_at)
                     runner.heartbeat()
-                    self.threads = self._threads(client)
+                    self._refresh_threads(client)
                 time.sleep(POLL_S)
         finally:
-            running = self._cancel(client)
-            client.cancel([data], force=True)
+            running = self._cancel(client, [data])
         end = stopped_at or time.monotonic()
         if stopped_at is not None and running:
             self._note_stopped(running, stopped_at)
@@ -153,10 +154,6 @@ class DaskSearch:
 
     # -- preparing ------------------------------------------------------------------------
 
-    _exhausted = False
-    threads = 1
-    last_error = ""
-
     def _check_workers(self, client) -> None:
         from ..errors import Unavailable
 
@@ -167,7 +164,8 @@ class DaskSearch:
         lacking = sorted(w for w, v in seen.items() if not isinstance(v, str))
         if lacking:
             raise Unavailable(f"{len(lacking)} of the {len(seen)} workers of dask "
-                              f"{self.backend.address} cannot import FLAML with LightGBM "
+                              f"{self.backend.address} cannot import jupyter_mlws and "
+                              f"FLAML with LightGBM "
                               f"({', '.join(lacking[:3])}): pip install 'jupyter_mlws[automl]' "
                               "where the workers run")
         self.threads = self._threads(client)
@@ -175,6 +173,14 @@ class DaskSearch:
     @staticmethod
     def _threads(client) -> int:
         return max(1, sum(client.nthreads().values()))
+
+    def _refresh_threads(self, client) -> None:
+        """Workers come and go: as many trials at once as they have threads now (the last
+        count kept while the scheduler does not answer: its tasks' futures say what is lost)."""
+        try:
+            self.threads = self._threads(client)
+        except Exception:  # noqa: BLE001 - an unanswered question, not a failed search
+            pass
 
     def _prepare(self, frame, y, metric: str, time_budget: float):
         """FLAML's prepared search (no trial run) and its CFO searcher."""
@@ -220,12 +226,18 @@ class DaskSearch:
         from .search import config_key
 
         limit = None if self.runner.spec.max_trials else time_left
+        nones = 0
         while len(self.pending) < self.threads and not self.runner.full:
             trial_id = f"t{self.submitted}-{uuid.uuid4().hex[:6]}"
             suggested = searcher.suggest(trial_id)
-            if suggested is None:
-                self._exhausted = not self.pending
-                return
+            if suggested is None:  # none now: wait for a result, or ask again (as tune.run)
+                nones += 1
+                if self.pending:
+                    return
+                if nones >= MAX_NONES:
+                    self._exhausted = True
+                    return
+                continue
             self.submitted += 1
             estimator, config = _split(suggested, automl)
             size = int(config.get("FLAML_sample_size", automl._state.data_size[0]))
@@ -263,15 +275,14 @@ class DaskSearch:
                                          "pred_time": got["pred_time"]})
             self.runner.record_trial(trial, started=got["started"], ended=got["ended"])
 
-    def _cancel(self, client) -> list[tuple[str, dict, float]]:
-        """Cancel the tasks still pending; what they were (estimator, config, submitted)."""
-        if not self.pending:
-            return []
+    def _cancel(self, client, data: list) -> list[tuple[str, dict, float]]:
+        """Cancel the trials still pending and release the scattered ``data``; what the trials
+        were (estimator, config, when submitted)."""
         futures = list(self.pending)
         running = [(e, c, at) for _, _, e, c, at in self.pending.values()]
         self.pending.clear()
         try:
-            client.cancel(futures, force=True)
+            client.cancel(futures + data, force=True)
         except Exception:  # noqa: BLE001 - a scheduler gone meanwhile holds nothing to cancel
             pass
         return running
