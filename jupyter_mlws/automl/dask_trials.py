@@ -116,6 +116,7 @@ class DaskSearch:
         data = client.scatter(state, broadcast=True, hash=False)  # the prepared data, sent once
         runner.set_metric(metric)
         runner.rows, runner.validation = len(y), validation(state)
+        runner.trial_jobs = TRIAL_JOBS  # the refit here trains as the trials did
         fit_at = time.monotonic()
         self.start_wall = time.time()
         runner.log(f"the search runs its trials on dask {self.backend.address} "

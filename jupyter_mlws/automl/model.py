@@ -80,9 +80,11 @@ def _plain(values):
 
 
 def refit(table, trial: Trial, *, task: str, metric: str | None, columns: Sequence[str],
-          dest: Path, work: Path) -> Path:
+          dest: Path, work: Path, n_jobs: int = -1) -> Path:
     """Refit ``trial``'s configuration on ``table`` (``(features DataFrame, target Series)``)
-    and write the model folder ``dest`` (see the module's docstring); return it."""
+    and write the model folder ``dest`` (see the module's docstring); return it.  ``n_jobs``:
+    the estimator's threads (-1: every core), as the trials had them (the refit's reserve is
+    reckoned from their times)."""
     import logging
 
     from flaml import AutoML
@@ -96,7 +98,8 @@ def refit(table, trial: Trial, *, task: str, metric: str | None, columns: Sequen
               "learner": trial.estimator, "sample_size": trial.sample_size}
     log.write_text(json.dumps(record) + "\n")
     automl = AutoML()
-    automl.retrain_from_log(str(log), frame, y, task=task, train_full=True, record_id=0)
+    automl.retrain_from_log(str(log), frame, y, task=task, train_full=True, record_id=0,
+                            n_jobs=n_jobs)
     _drop_rows(automl)
     dest.mkdir(parents=True, exist_ok=True)
     with open(dest / "model.pkl", "wb") as f:

@@ -73,6 +73,9 @@ class Runner:
         #: the search process said (see :meth:`refit_scale`)
         self.validation: dict | None = None
         self.rows = 0
+        #: the threads the trials' estimators had (the refit gets as many: its reserve is
+        #: reckoned from their times); -1: every core
+        self.trial_jobs = -1
         #: max_trials trials are recorded
         self.full = bool(self.spec.max_trials) and len(self.previous) >= self.spec.max_trials
 
@@ -235,7 +238,8 @@ class Runner:
         began = time.monotonic()
         model_dir = self.work / "model"
         refit(prepared.value(), top, task=self.spec.task, metric=self.metric,
-              columns=list(prepared.value()[0].columns), dest=model_dir, work=self.work)
+              columns=list(prepared.value()[0].columns), dest=model_dir, work=self.work,
+              n_jobs=self.trial_jobs)
         seconds = time.monotonic() - began
         self.log(f"refit {top.estimator} (trial {top.number}) on {len(prepared.value()[1])} rows "
                  f"in {seconds:.2f} s")
