@@ -125,6 +125,7 @@ class DaskSearch:
         beat = 0.0
         try:
             while True:
+                self._collect(searcher, automl)  # what ended before the deadline is recorded
                 now = time.monotonic()
                 if runner.full or (self._exhausted and not self.pending):
                     break
@@ -132,7 +133,6 @@ class DaskSearch:
                     stopped_at = now
                     break
                 self._fill(client, searcher, data, automl, fit_at + budget - now)
-                self._collect(searcher, automl)
                 if self.failures >= MAX_FAILURES:
                     raise MlwsError(f"{self.failures} trials in a row failed on dask "
                                     f"{self.backend.address}: {self.last_error}")
