@@ -12,30 +12,12 @@ pytest.importorskip("flaml")
 pytest.importorskip("lightgbm")
 pytest.importorskip("sklearn")
 
-from jupyter_mlws import Workspace  # noqa: E402
+from test_automl import ws  # noqa: E402,F401  (a workspace with load_breast_cancer as "bc")
+
 from jupyter_mlws.automl import spec as S  # noqa: E402
 from jupyter_mlws.widgets import AutoMLDetails  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory):
-    import os
-
-    from sklearn.datasets import load_breast_cancer
-
-    root = tmp_path_factory.mktemp("automl-widget")
-    old = os.environ.pop("MLWS_WORKSPACE", None)
-    ws = Workspace.create(root / "ws")
-    load_breast_cancer(as_frame=True).frame.to_csv(root / "bc.csv", index=False)
-    ws.datasets.register("bc", root / "bc.csv", tabular=True)
-    try:
-        yield ws
-    finally:
-        ws.close()
-        if old is not None:
-            os.environ["MLWS_WORKSPACE"] = old
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ from .test_compare import make_older, vega_marks  # noqa: E402
 from .test_sweep_page import _theme  # noqa: E402
 
 EXPERIMENT = "automl-ui"
+#: an ended search's budget line, as both faces word it
+BUDGET_LINE = re.compile(r"[\d.]+ s of 6 s used \(search [\d.]+ s, refit [\d.]+ s; setup [\d.]+ s apart\)")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,9 @@ def test_the_automl_details_widget_shows_the_leaderboard_in_a_notebook(page, lab
         f"from jupyter_mlws.widgets import AutoMLDetails\nAutoMLDetails({shown['run']['id']!r})")],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nbformat.write(nb, lab["root"] / "automl.ipynb")
-    page.goto(f"{lab['url']}lab/tree/automl.ipynb?token={lab['token']}")
+    # in this test's own JupyterLab workspace: the default one's layout (this notebook open) would
+    # reopen in every module that opens lab/tree/...
+    page.goto(f"{lab['url']}{lab['home']}/tree/automl.ipynb?token={lab['token']}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
     page.locator(".jp-StatusBar-Widget", has_text="| Idle").wait_for(timeout=60_000)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
@@ -65,7 +69,7 @@ def test_the_automl_details_widget_shows_the_leaderboard_in_a_notebook(page, lab
     summary = details.locator(".mlws-AutoMLSummary")
     assert summary.locator("tr[data-field='metric'] td").inner_text() == "roc_auc (higher is better)"
     budget = summary.locator("tr[data-field='budget'] td").inner_text()
-    assert re.match(r"[\d.]+ s of 6 s used \(search [\d.]+ s, refit [\d.]+ s; setup [\d.]+ s apart\)", budget)
+    assert BUDGET_LINE.match(budget)
     assert summary.locator("tr[data-field='trials'] td").inner_text() == f"{len(board)} done"
     assert summary.locator("tr[data-field='model'] td").inner_text() == "bc-target:1 registered"
     # the leaderboard: the service's rows, best first and marked
@@ -132,7 +136,7 @@ def test_a_search_opens_on_its_leaderboard_ranked_by_its_metric(page, lab, searc
     summary = view.locator(".mlws-AutoMLSummary")
     assert summary.locator("[data-field='metric'] dd").inner_text() == "roc_auc (higher is better)"
     budget = summary.locator(".mlws-BudgetText").inner_text()
-    assert re.match(r"[\d.]+ s of 6 s used \(search [\d.]+ s, refit [\d.]+ s; setup [\d.]+ s apart\)", budget)
+    assert BUDGET_LINE.match(budget)
     assert summary.locator("[data-field='trials'] dd").inner_text() == f"{len(board)} done"
     assert summary.locator(".mlws-AutoMLModel").inner_text() == "bc-target:1"
     assert view.locator(".mlws-GridTable").count() == 0  # a search has no grid
@@ -209,26 +213,27 @@ def test_a_searchs_overview_has_its_budget_and_the_way_to_its_leaderboard(page, 
 def test_a_running_searchs_leaderboard_grows_while_it_runs(page, lab, searches):
     from jupyter_mlws import Workspace
 
-    with Workspace.open(lab["root"]) as ws:  # detached: it runs while the page is open
-        run = ws.automl("bc", "target", "classification", time_budget=10, estimators=["lgbm"],
+    with Workspace.open(lab["root"]) as ws:  # detached, with time to spare: canceled below
+        run = ws.automl("bc", "target", "classification", time_budget=120, estimators=["lgbm"],
                         experiment="automl-live", register=False)
     # asked for its leaderboard: the overview until its first trial, then the leaderboard
     open_page(page, lab, {"kind": "run", "id": run.id, "tab": "sweep"})
     rows = page.locator(".mlws-Sweep[data-loaded='true'] .mlws-Leaderboard tr.mlws-ResultRow")
-    rows.first.wait_for(timeout=60_000)
+    rows.first.wait_for(timeout=90_000)
     # new trials appear as they end (their events name the parent), the search still running
     page.wait_for_function(
         """n => document.querySelectorAll('.mlws-Leaderboard tr.mlws-ResultRow').length > n
                && document.querySelector('.mlws-Sweep .mlws-BudgetText').textContent.endsWith('so far')""",
-        arg=rows.count(), timeout=60_000)
-    page.locator(".mlws-RunPageHeader .mlws-Status", has_text="completed").wait_for(timeout=120_000)
+        arg=rows.count(), timeout=90_000)
+    with Workspace.open(lab["root"]) as ws:
+        ws.cancel_run(run.id)
+    page.locator(".mlws-RunPageHeader .mlws-Status", has_text="canceled").wait_for(timeout=60_000)
     with Workspace.open(lab["root"]) as ws:
         shown = ws.automl_service.show(run.id)
         make_older(ws, "automl-live")
     board = shown["leaderboard"]
     page.wait_for_function("n => document.querySelectorAll('.mlws-Leaderboard tr.mlws-ResultRow').length == n",
                            arg=len(board))
-    best = page.locator(".mlws-Leaderboard tr.mlws-Best")
-    assert best.get_attribute("data-run-id") == board[0]["run_id"]
+    assert page.locator(".mlws-Leaderboard tr.mlws-Best").get_attribute("data-run-id") == board[0]["run_id"]
     budget = page.locator(".mlws-Sweep .mlws-BudgetText").inner_text()
-    assert _spent(budget) == pytest.approx(shown["budget"]["time_spent_s"], abs=0.06), budget
+    assert re.fullmatch(r"[\d.]+ s of 120 s used", budget), budget
