@@ -104,6 +104,11 @@ def _leaderboard(page, lab, run_id: str):
     return view
 
 
+def _drawn(view) -> None:
+    """Wait for the parallel coordinates to be drawn (Vega takes its time on a loaded machine)."""
+    view.locator(".mlws-Parallel .mlws-PlotHost[data-drawn='true'] svg").wait_for(timeout=90_000)
+
+
 def _rows(view) -> list[str]:
     """The leaderboard's rows' run ids, top to bottom."""
     return view.locator(".mlws-Leaderboard tr.mlws-ResultRow").evaluate_all(
@@ -141,6 +146,7 @@ def test_a_search_opens_on_its_leaderboard_ranked_by_its_metric(page, lab, searc
     assert summary.locator(".mlws-AutoMLModel").inner_text() == "bc-target:1"
     assert view.locator(".mlws-GridTable").count() == 0  # a search has no grid
     # parallel coordinates: a line per trial
+    _drawn(view)
     assert vega_marks(view, ".mlws-Parallel", "line").count() == len(board)
     page.screenshot(path=str(SCREENSHOTS / "automl-leaderboard.png"))
     view.locator(".mlws-ChartRow").scroll_into_view_if_needed()
@@ -167,7 +173,7 @@ def test_a_search_by_a_lower_is_better_metric_marks_the_lowest_in_the_dark_theme
     try:
         view = _leaderboard(page, lab, shown["run"]["id"])
         page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
-        vega_marks(view, ".mlws-Parallel", "line").first.wait_for()
+        _drawn(view)
         page.screenshot(path=str(SCREENSHOTS / "automl-leaderboard-dark.png"))
         # the summary's text is the theme's (light on dark)
         color = page.evaluate("getComputedStyle(document.body).getPropertyValue('--jp-ui-font-color1').trim()")
