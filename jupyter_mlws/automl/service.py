@@ -268,7 +268,9 @@ class AutoMLService:
         -------
         dict
             ``run`` (the parent run's record as a dict), ``spec`` (the request, as checked),
-            ``metric`` (the metric judged by; None until the search chose it), ``leaderboard``
+            ``metric`` (the metric judged by; None until the search chose it), ``direction``
+            (``max`` when a higher ``metric`` is better, ``min`` when a lower one is; None with
+            no metric yet), ``leaderboard``
             (rows best first: ``rank``, ``run_id``, ``name``, ``trial``, ``estimator``,
             ``config``, ``metric``, ``val_loss``, ``train_time_s``, ``sample_size``, ``best``),
             ``budget`` (``time_budget_s``, ``time_spent_s``, ``search_s``, ``refit_s``,
@@ -287,7 +289,8 @@ class AutoMLService:
         board = self.leaderboard(record.id, metric or "metric")
         m = record.metrics
         spent = m.get("time_spent_s", _float(record.tags.get(SPENT_TAG)))
-        return {"run": record.to_dict(), "spec": spec.to_dict(), "metric": metric, "leaderboard": board,
+        return {"run": record.to_dict(), "spec": spec.to_dict(), "metric": metric,
+                "direction": S.direction(metric) if metric else None, "leaderboard": board,
                 "best": board[0] if board else None,
                 "budget": {"time_budget_s": spec.time_budget, "time_spent_s": spent,
                            "search_s": m.get("search_s"), "refit_s": m.get("refit_s"),

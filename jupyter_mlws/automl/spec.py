@@ -146,6 +146,13 @@ def default_metric(task: str, classes: int) -> str:
     return "roc_auc" if classes == 2 else "accuracy"
 
 
+def direction(metric: str) -> str:
+    """``max`` when a higher value of FLAML metric ``metric`` is better (``roc_auc``,
+    ``accuracy``, ``r2``, ...), ``min`` when a lower one is (``log_loss``, ``rmse``, ``mae``, ...):
+    how a search ranks its trials (its loss is ``1 - metric`` or the metric itself)."""
+    return "max" if metric in MAXIMIZED else "min"
+
+
 def check_metric_for_classes(metric: str, classes: int) -> None:
     """InvalidInput when ``metric`` cannot judge a target of ``classes`` classes."""
     if metric in BINARY_ONLY and classes != 2:

@@ -683,7 +683,8 @@ PATHS = {
         "a budget under 5 s, an unknown estimator or metric; nothing is recorded)", "automl",
         body="AutoMLRun", status="201")},
     "/automl/{run_id}": {"get": _op(
-        "A search: its request (spec), the metric, the leaderboard (rows best first: rank, "
+        "A search: its request (spec), the metric and its direction (max: higher is better, "
+        "min: lower is), the leaderboard (rows best first: rank, "
         "run_id, trial, estimator, config, metric, val_loss, train_time_s, sample_size, best), "
         "the budget (time_budget_s, time_spent_s, search_s, refit_s, setup_s), the trial the "
         "deadline stopped, the registered model; 400 for a run that is not a search", "automl",

@@ -1,6 +1,7 @@
 """Notebook widgets (ipywidgets 8) over the workspace, for JupyterLab 4 and Notebook 7.
 
 - :class:`RunDetails`: a run's live status, metric charts, logs and child runs;
+- :class:`AutoMLDetails`: an automated-ML search's state and leaderboard, live while it runs;
 - :class:`RegisterModel`: a form that registers a model from a run's artifact or a path;
 - :class:`Deploy`: deploy a model version with a scoring script, then call the endpoint.
 
@@ -10,7 +11,7 @@ standard ipywidgets, so no front-end extension beyond ipywidgets' own is needed.
 
 from __future__ import annotations
 
-__all__ = ["Deploy", "RegisterModel", "RunDetails"]
+__all__ = ["AutoMLDetails", "Deploy", "RegisterModel", "RunDetails"]
 
 
 def __getattr__(name: str):  # ipywidgets loads only when a widget is first used
@@ -18,6 +19,10 @@ def __getattr__(name: str):  # ipywidgets loads only when a widget is first used
         from .run_details import RunDetails
 
         return RunDetails
+    if name == "AutoMLDetails":
+        from .automl_details import AutoMLDetails
+
+        return AutoMLDetails
     if name == "RegisterModel":
         from .register_model import RegisterModel
 

@@ -1,12 +1,16 @@
-"""What the widgets share: finding the workspace and the run, an SVG line chart, small HTML."""
+"""What the widgets share: finding the workspace and the run, following a live run, an SVG line
+chart, small HTML."""
 
 from __future__ import annotations
 
 import html
 import math
+import threading
+import time
 from typing import Any, Mapping, Sequence
 
 from ..errors import MlwsError
+from ..runs import LIVE
 
 STATUS_COLORS = {"running": "#1976d2", "queued": "#757575", "completed": "#2e7d32", "failed": "#c62828",
                  "killed": "#c62828", "timed_out": "#c62828", "canceled": "#ef6c00"}
@@ -51,11 +55,54 @@ def status_badge(status: str) -> str:
             f'border-radius:8px">{esc(status)}</span>')
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "",
+          row_styles: Sequence[tuple[str, str]] | None = None) -> str:
+    """An HTML table of escaped cells; ``row_styles``: a ``(class, style)`` per row, or None."""
     head = "".join(f'<th style="text-align:left;padding:2px 8px">{esc(h)}</th>' for h in headers)
-    body = "".join("<tr>" + "".join(f'<td style="padding:2px 8px">{esc(c)}</td>' for c in row) + "</tr>"
-                   for row in rows)
+    styles = row_styles or [("", "")] * len(rows)
+    body = "".join((f'<tr class="{esc(rc)}" style="{esc(rs)}">' if rc or rs else "<tr>")
+                   + "".join(f'<td style="padding:2px 8px">{esc(c)}</td>' for c in row) + "</tr>"
+                   for row, (rc, rs) in zip(rows, styles))
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+class Follows:
+    """What a widget of a run does while the run is live (queued or running): it calls its own
+    ``update()`` every few seconds in a thread, once more when the run ended, then stops.  The
+    widget sets ``status`` (the run's) in ``update()``; ``_follow_start()`` is called last in its
+    ``__init__``, ``_follow_init()`` first (``close()`` works on a half-built widget)."""
+
+    status = "unknown"
+
+    def _follow_init(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _follow_start(self, every: float, name: str) -> None:
+        if every > 0 and self.status in LIVE:
+            self._thread = threading.Thread(target=self._follow, args=(every,), name=name, daemon=True)
+            self._thread.start()
+
+    def _follow(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.update()
+            if self.status not in LIVE:  # one last update showed the end: stop following
+                return
+
+    def stop(self) -> None:
+        """Stop following the run."""
+        self._stop.set()
+
+    def close(self) -> None:
+        self.stop()
+        super().close()
+
+    def wait(self, timeout: float = 60.0) -> str:
+        """Block until the run has ended and the widget shows it; return its status."""
+        deadline = time.monotonic() + timeout
+        while self.status in LIVE and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.status
 
 
 def _fmt(x: float) -> str:

@@ -3,21 +3,18 @@ lists, tables and images, a session's cells, logs and child runs, live."""
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import ipywidgets as W
 
-from ..runs import LIVE
-from .common import error_html, esc, run_id_of, status_badge, svg_chart, table, workspace_of
+from .common import Follows, error_html, esc, run_id_of, status_badge, svg_chart, table, workspace_of
 from .run_values import THUMB_MAX_BYTES, THUMBS_PER_KEY, cells_html, numbers_html, values_html
 
 #: characters of each log shown (its end)
 LOG_TAIL = 4000
 
 
-class RunDetails(W.VBox):
+class RunDetails(Follows, W.VBox):
     """A run's details, refreshed every ``refresh`` seconds while it is queued or running.
 
     Parameters
@@ -35,8 +32,7 @@ class RunDetails(W.VBox):
     def __init__(self, run: Any, *, workspace=None, refresh: float = 2.0, max_points: int = 500):
         # first: close() (called by ipywidgets' __del__ too) must work on a widget whose
         # construction failed below, e.g. for want of a workspace
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._follow_init()
         self._ws = workspace_of(run, workspace)
         self.run_id = run_id_of(run)
         self.max_points = max_points
@@ -59,10 +55,7 @@ class RunDetails(W.VBox):
         self.status = "unknown"
         self.metrics.observe(lambda _change: self._draw_chart(), names="value")
         self.update()
-        if refresh > 0 and self.status in LIVE:
-            self._thread = threading.Thread(target=self._follow, args=(refresh,),
-                                            name="mlws-run-details", daemon=True)
-            self._thread.start()
+        self._follow_start(refresh, "mlws-run-details")
 
     # -- reading the run ----------------------------------------------------------------
 
@@ -135,24 +128,3 @@ class RunDetails(W.VBox):
                 small = info["size"] is not None and info["size"] <= THUMB_MAX_BYTES
                 self._thumbs[(key, step)] = (info["format"], f.read()) if small else None
         return self._thumbs[(key, step)]
-
-    def _follow(self, every: float) -> None:
-        while not self._stop.wait(every):
-            self.update()
-            if self.status not in LIVE:  # one last update showed the end: stop following
-                return
-
-    def stop(self) -> None:
-        """Stop following the run."""
-        self._stop.set()
-
-    def close(self) -> None:
-        self.stop()
-        super().close()
-
-    def wait(self, timeout: float = 60.0) -> str:
-        """Block until the run has ended and the widget shows it; return its status."""
-        deadline = time.monotonic() + timeout
-        while self.status in LIVE and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.status

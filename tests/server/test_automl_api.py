@@ -51,7 +51,8 @@ async def test_a_search_over_rest(api, team, mlws_ws, jp_root_dir):
     assert r.json["spec"]["data"] == "bc:1" and r.json["budget"]["time_budget_s"] == 6
     shown = await _ended(api, run_id)
     assert shown["run"]["status"] == "completed", shown["run"]
-    assert shown["metric"] == "roc_auc" and shown["leaderboard"][0]["best"]
+    assert shown["metric"] == "roc_auc" and shown["direction"] == "max"
+    assert shown["leaderboard"][0]["best"]
     assert shown["leaderboard"][0]["run_id"] in {c.id for c in mlws_ws.runs.children(run_id)}
     assert shown["budget"]["time_budget_s"] == 6 and shown["budget"]["time_spent_s"] > 0
     r = await api("POST", "automl", run_id, "resume", user=READER)

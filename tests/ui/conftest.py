@@ -178,6 +178,8 @@ DOCS_SCREENSHOTS.update({"pipeline-graph.png": "pipeline-graph.png",  # tests/ui
                          "schedules.png": "schedules.png"})  # tests/ui/test_schedules_ui.py
 DOCS_SCREENSHOTS.update({"data-page.png": "data-page.png",  # tests/ui/test_data_ui.py
                          "dataset-page.png": "dataset-page.png", "dataset-page-dark.png": "dataset-page-dark.png"})
+DOCS_SCREENSHOTS.update({"automl-leaderboard.png": "automl-leaderboard.png",  # tests/ui/test_automl_ui.py
+                         "automl-widget.png": "automl-widget.png"})
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,7 +19,7 @@ import { Charts } from './run/charts';
 import { Environment } from './run/environment';
 import { Logs } from './run/logs';
 import { Overview } from './run/overview';
-import { RunPageModel, RunTab, TABS, TAB_LABELS } from './run/runPageModel';
+import { RunPageModel, RunTab, TABS } from './run/runPageModel';
 import { Snapshot } from './run/snapshot';
 import { LoggedValues } from './run/values';
 import { PipelineSection } from './pipelineSection';
@@ -53,7 +53,7 @@ function TabBar(props: { model: RunPageModel }): JSX.Element {
           tabIndex={model.tab === tab ? 0 : -1}
           onClick={() => model.show(tab)}
         >
-          {TAB_LABELS[tab]}
+          {model.tabLabel(tab)}
         </button>
       ))}
     </div>

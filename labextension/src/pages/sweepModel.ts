@@ -1,6 +1,10 @@
 /**
  * A sweep: its parent run, its grid and its children (paged from the runs search API with
  * `parent_id = 'PARENT'`), and which child is best by a chosen metric and direction.
+ *
+ * An automated-ML search is a sweep too (a child run per trial): it is ranked at first by the
+ * search's own metric and direction, its best trial and each trial's rank the service's
+ * leaderboard (`GET automl/RUN`), not worked out here.
  */
 
 import { Event } from '@jupyterlab/services';
@@ -10,6 +14,7 @@ import { FetchingModel } from '../fetching';
 import { query, requestAPI } from '../request';
 import { IRun, IRunPage, Scalar } from '../tokens';
 import { BEST_TIE_BREAK, bestBy, bestRun, chooseBest, Direction } from '../ranking';
+import { fetchAutoML, IAutoMLSearch, isAutoML } from './automl';
 import { metricKeys, paramDiffers, paramKeys } from './best';
 import { followRuns } from './follow';
 
@@ -57,7 +62,20 @@ export class SweepModel extends FetchingModel {
   bestBeyond: IRun | null = null;
   metric = '';
   direction: Direction = 'max';
+  /** An automated-ML search's leaderboard and summary (null for another sweep). */
+  automl: IAutoMLSearch | null = null;
   private _chosen = false;
+
+  /** Whether the children are ranked as the automated-ML search ranks its trials. */
+  get bySearch(): boolean {
+    const search = this.automl;
+    return search !== null && search.metric === this.metric && search.direction === this.direction;
+  }
+
+  /** A trial's rank on the search's leaderboard (1: the best), by child run id. */
+  get ranks(): Map<string, number> {
+    return new Map((this.automl?.leaderboard ?? []).map(row => [row.run_id, row.rank]));
+  }
 
   get metrics(): string[] {
     return metricKeys(this.children);
@@ -81,7 +99,30 @@ export class SweepModel extends FetchingModel {
     return [...grid, ...others];
   }
 
+  /**
+   * The params the charts draw: the varying ones; for an automated-ML search, the estimator
+   * (when several were tried) and the hyper-parameters of the best trial's estimator (each
+   * estimator has its own, so the union of all would be mostly gaps).
+   */
+  get chartParams(): string[] {
+    if (!this.automl) {
+      return this.varying;
+    }
+    const best = this.best;
+    const estimator = best?.params?.estimator;
+    const same = this.children.filter(run => run.params?.estimator === estimator);
+    // in the search's order (FLAML's: n_estimators, num_leaves, ...), else by name
+    const config = this.automl.leaderboard.find(row => row.run_id === best?.id)?.config;
+    const keys = config ? Object.keys(config) : paramKeys(same);
+    const hyper = keys.filter(key => key !== 'estimator' && paramDiffers(same, key));
+    return [...(paramDiffers(this.children, 'estimator') ? ['estimator'] : []), ...hyper];
+  }
+
   get best(): IRun | null {
+    if (this.bySearch) {
+      const id = this.automl!.best?.run_id;
+      return (id && (this.children.find(run => run.id === id) ?? this.bestBeyond)) || null;
+    }
     return this.bestBeyond ?? bestRun(this.children, this.metric, this.direction);
   }
 
@@ -103,14 +144,19 @@ export class SweepModel extends FetchingModel {
         children.push(...page.runs);
         token = page.next_page_token;
       } while (token !== null && children.length < SWEEP_MAX_CHILDREN);
+      // read after the children: its leaderboard holds every trial the table shows
+      const automl = isAutoML(parent) ? await fetchAutoML(parent.id) : null;
       if (this.stale(ticket)) {
         return;
       }
       this.parent = parent;
       this.children = children;
+      this.automl = automl;
       this.more = token !== null;
       if (!this._chosen || !this.metrics.includes(this.metric)) {
-        const by = bestBy(parent.experiment, this.metrics);
+        const by = automl?.metric && this.metrics.includes(automl.metric)
+          ? { metric: automl.metric, direction: automl.direction ?? 'max' }
+          : bestBy(parent.experiment, this.metrics);
         this.metric = by?.metric ?? '';
         this.direction = by?.direction ?? 'max';
       }
@@ -128,9 +174,19 @@ export class SweepModel extends FetchingModel {
     await this.fetching(() => this.findBestBeyond());
   }
 
-  /** Past the cap, the best child is asked of the server (the search sorts on any metric). */
+  /**
+   * Past the cap, the best child is asked of the server (the search sorts on any metric); the
+   * best trial of an automated-ML search is its leaderboard's, fetched when not loaded.
+   */
   private async findBestBeyond(): Promise<void> {
     this.bestBeyond = null;
+    const id = this.bySearch ? this.automl!.best?.run_id : undefined;
+    if (id) {
+      if (!this.children.some(run => run.id === id)) {
+        this.bestBeyond = await requestAPI<IRun>(`runs/${encodeURIComponent(id)}`);
+      }
+      return;
+    }
     if (!this.more || !this.metric || !this.parent) {
       return;
     }
@@ -149,9 +205,10 @@ export class SweepModel extends FetchingModel {
 
   /** Follow the server's live events about the parent and its children (see `followRuns`). */
   follow(events: ISignal<unknown, Event.Emission>): () => void {
+    const mine = (id: string) => id === this.parent?.id || id === this.parentId;
     return followRuns(
       events,
-      runId => runId === this.parent?.id || runId === this.parentId || this.children.some(run => run.id === runId),
+      (runId, parentId) => mine(runId) || (parentId !== null && mine(parentId)) || this.children.some(run => run.id === runId),
       () => void this.refresh()
     );
   }

@@ -2,16 +2,22 @@
  * A sweep parent's section (lazily loaded): the grid, the children with their params and final
  * metrics (sortable, the best marked by a chosen metric and direction), parallel coordinates
  * (params -> metric) and a scatter of any param against any metric.
+ *
+ * An automated-ML search's: its summary (the budget line) in place of the grid, and its
+ * leaderboard: the trials by rank (the service's), estimator, metrics and hyper-parameters, the
+ * best trial the search's.
  */
 
 import { UseSignal } from '@jupyterlab/apputils';
 import * as React from 'react';
 
-import { IRun } from '../tokens';
-import { runLabels } from './best';
+import { IRun, Scalar } from '../tokens';
+import { formatValue } from '../runs';
+import { AutoMLSummary } from './automlSummary';
+import { numberOf, runLabels } from './best';
 import { BestBy } from './bestBy';
 import { IPageContext } from './page';
-import { metricColumn, paramColumn, ResultsTable, IResultsSort, STATUS_COLUMN } from './resultsTable';
+import { IResultColumn, metricColumn, paramColumn, ResultsTable, IResultsSort, STATUS_COLUMN } from './resultsTable';
 import { ParallelCoordinates, ParamScatter } from './runCharts';
 import { SWEEP_MAX_CHILDREN, SweepModel } from './sweepModel';
 
@@ -62,12 +68,37 @@ function GridTable(props: { model: SweepModel }): JSX.Element {
   );
 }
 
+/** A trial's hyper-parameters in one line, in the search's order (its config but the estimator). */
+function hyperParameters(config: Record<string, Scalar> | undefined): string {
+  return Object.entries(config ?? {})
+    .filter(([key]) => key !== 'estimator')
+    .map(([key, value]) => `${key}=${formatValue(numberOf(value) ?? value)}`)
+    .join(', ');
+}
+
+/** The leaderboard's columns: rank, status, estimator, the search's metric, the other metrics, the hyper-parameters. */
+function searchColumns(model: SweepModel): IResultColumn[] {
+  const ranks = model.ranks;
+  const configs = new Map((model.automl?.leaderboard ?? []).map(row => [row.run_id, row.config]));
+  const metric = model.automl?.metric;
+  const metrics = model.metrics;
+  return [
+    { key: 'rank', label: 'Rank', kind: 'attribute', value: run => ranks.get(run.id) },
+    STATUS_COLUMN,
+    paramColumn('estimator'),
+    ...(metric && metrics.includes(metric) ? [metric] : []).map(metricColumn),
+    ...metrics.filter(key => key !== metric).map(metricColumn),
+    { key: 'config', label: 'Hyper-parameters', kind: 'attribute', value: run => hyperParameters(configs.get(run.id) ?? run.params) }
+  ];
+}
+
 function SweepBody(props: { model: SweepModel; context: IPageContext }): JSX.Element {
   const { model, context } = props;
   const [sort, setSort] = React.useState<IResultsSort | null>(null);
   const children = model.children;
   const labels = React.useMemo(() => runLabels(model.bestBeyond ? [...children, model.bestBeyond] : children), [children, model.bestBeyond]);
-  const varying = model.varying;
+  const search = model.automl;
+  const varying = model.chartParams;
   const metrics = model.metrics;
   const best = model.best;
   const shown = React.useMemo(
@@ -76,22 +107,25 @@ function SweepBody(props: { model: SweepModel; context: IPageContext }): JSX.Ele
   );
   const open = (run: IRun) => context.open({ kind: 'run', id: run.id });
   const chart = { runs: shown, labels, metric: model.metric, direction: model.direction, best, rendermime: context.rendermime };
-  const columns = [STATUS_COLUMN, ...varying.map(paramColumn), ...metrics.map(metricColumn)];
-  const metricSort = { key: `metrics.${model.metric}`, descending: model.direction === 'max' };
+  const columns = search ? searchColumns(model) : [STATUS_COLUMN, ...varying.map(paramColumn), ...metrics.map(metricColumn)];
+  // a search's trials by rank while they are ranked as the search ranks them
+  const metricSort = model.bySearch ? { key: 'rank', descending: false } : { key: `metrics.${model.metric}`, descending: model.direction === 'max' };
   return (
     <>
-      <GridTable model={model} />
+      {search ? <AutoMLSummary search={search} context={context} /> : <GridTable model={model} />}
       {model.more && (
         <div className="mlws-Note" role="note">
-          This sweep has more than {SWEEP_MAX_CHILDREN} children: the table and charts show the first {SWEEP_MAX_CHILDREN}
-          {best && !children.includes(best) ? ', and its best child of all' : ''}.
+          {search
+            ? `This search has more than ${SWEEP_MAX_CHILDREN} trials: the table and charts show the first ${SWEEP_MAX_CHILDREN}`
+            : `This sweep has more than ${SWEEP_MAX_CHILDREN} children: the table and charts show the first ${SWEEP_MAX_CHILDREN}`}
+          {best && !children.includes(best) ? (search ? ', and its best trial' : ', and its best child of all') : ''}.
         </div>
       )}
       {children.length === 0 ? (
-        <div className="mlws-Empty">No children yet.</div>
+        <div className="mlws-Empty">{search ? 'No trial finished yet.' : 'No children yet.'}</div>
       ) : (
         <>
-          <h3>Children</h3>
+          <h3>{search ? 'Leaderboard' : 'Children'}</h3>
           {metrics.length > 0 ? (
             <BestBy metrics={metrics} metric={model.metric} direction={model.direction} onChange={(m, d) => void model.rankBy(m, d)} />
           ) : (
@@ -106,8 +140,8 @@ function SweepBody(props: { model: SweepModel; context: IPageContext }): JSX.Ele
             sort={sort ?? metricSort}
             onSort={setSort}
             onOpen={open}
-            className="mlws-SweepChildren"
-            caption={`The sweep's children with their params and final metrics`}
+            className={search ? 'mlws-SweepChildren mlws-Leaderboard' : 'mlws-SweepChildren'}
+            caption={search ? `The search's trials by rank, with their estimator, metrics and hyper-parameters` : `The sweep's children with their params and final metrics`}
           />
           {metrics.length > 0 && varying.length > 0 && (
             <div className="mlws-ChartRow">

@@ -9,6 +9,7 @@ import * as React from 'react';
 import { errorMessage } from '../../request';
 import { KeyValues } from '../../keyValues';
 import { IRun } from '../../tokens';
+import { AutoMLSummary } from '../automlSummary';
 import { DatasetLinks } from '../data/links';
 import { IPageContext } from '../page';
 import { formatDuration, formatMoment } from './format';
@@ -315,12 +316,33 @@ function Lineage(props: { model: RunPageModel; context: IPageContext }): JSX.Ele
   );
 }
 
+/** An automated-ML search's summary, and the way to its leaderboard. */
+function AutoMLSection(props: { model: RunPageModel; context: IPageContext }): JSX.Element | null {
+  const { model, context } = props;
+  if (!model.automl) {
+    return null;
+  }
+  return (
+    <div className="mlws-AutoMLSection">
+      <h3>Automated ML</h3>
+      <AutoMLSummary search={model.automl} context={context}>
+        {model.tabs.includes('sweep') && (
+          <button className="mlws-Link mlws-OpenLeaderboard" onClick={() => model.show('sweep')}>
+            Open the leaderboard ({model.automl.leaderboard.length} trials)
+          </button>
+        )}
+      </AutoMLSummary>
+    </div>
+  );
+}
+
 export function Overview(props: { model: RunPageModel; context: IPageContext }): JSX.Element {
   const { model, context } = props;
   const run = model.run!;
   return (
     <div className="mlws-Overview">
       <Status model={model} context={context} />
+      <AutoMLSection model={model} context={context} />
       <div className="mlws-Columns">
         <div>
           <Description model={model} />

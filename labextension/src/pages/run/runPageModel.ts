@@ -16,6 +16,7 @@ import {
   RUN_STATUS_SCHEMA,
   Role
 } from '../../tokens';
+import { fetchAutoML, IAutoMLSearch, isAutoML } from '../automl';
 import { canChange, fetchRole } from '../role';
 import { LogsModel } from './logsModel';
 import { DEFAULT_CHART_SETTINGS, IChartSettings, ILineage } from './types';
@@ -55,6 +56,8 @@ export class RunPageModel extends FetchingModel {
   }
 
   run: IRun | null = null;
+  /** An automated-ML search's summary and leaderboard (null for another run, or until read). */
+  automl: IAutoMLSearch | null = null;
   lineage: ILineage | null = null;
   lineageError: string | null = null;
   /** Your role in the workspace (null until known, or for none). */
@@ -83,6 +86,11 @@ export class RunPageModel extends FetchingModel {
 
   get live(): boolean {
     return this.run?.status === 'queued' || this.run?.status === 'running';
+  }
+
+  /** A tab's label: an automated-ML search's children are its leaderboard. */
+  tabLabel(tab: RunTab): string {
+    return tab === 'sweep' && isAutoML(this.run) ? 'Leaderboard' : TAB_LABELS[tab];
   }
 
   /** Whether this run is a pipeline run (its children are its steps). */
@@ -157,7 +165,27 @@ export class RunPageModel extends FetchingModel {
         this.pickTab();
       }
     });
+    await this.loadAutoML();
   }
+
+  /** An automated-ML search's summary (the budget line, the trials done, the model). */
+  async loadAutoML(): Promise<void> {
+    if (!isAutoML(this.run)) {
+      return;
+    }
+    const mine = ++this.automlAsked;
+    try {
+      const search = await fetchAutoML(this.runId);
+      if (mine === this.automlAsked) {
+        this.automl = search;
+        this.emit();
+      }
+    } catch {
+      // the overview shows the run without it; the leaderboard tab says what went wrong
+    }
+  }
+
+  private automlAsked = 0;
 
   async loadLineage(): Promise<void> {
     const mine = ++this.lineageAsked;
@@ -218,7 +246,7 @@ export class RunPageModel extends FetchingModel {
           }
         });
       } else if (event.parent_id === this.runId) {
-        this.later('lineage', () => this.loadLineage());
+        this.later('lineage', () => Promise.all([this.loadLineage(), this.loadAutoML()]).then(() => undefined));
       }
     } else if (event.schema_id === RUN_METRICS_SCHEMA && runId === this.runId) {
       this.later('metrics', async () => {
