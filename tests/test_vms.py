@@ -22,7 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from jupyter_mlws.access import os_user
-from jupyter_mlws.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
+from jupyter_mlws.errors import (AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied,
+                                 Unavailable)
 from jupyter_mlws.vms.service import VMFailed
 from vm_support import node_folders, vm_workspace
 
@@ -221,6 +222,31 @@ def test_bad_input_is_refused_and_changes_nothing(ws):
     ws.secrets.purge(ME, "not-json")
     assert _state(ws) == before
     ws.vms.delete("dup")
+
+
+def test_a_python_the_login_user_cannot_run_is_refused_at_create_saying_what_to_set(ws, tmp_path):
+    """The newcomer's case: as root, the default Python is this venv under /root (a 0700 home),
+    which the unprivileged login user cannot run; create said nothing and setup crashed."""
+    import sys
+
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    python = closed / "python"
+    if os.geteuid() == 0:
+        python.symlink_to(sys.executable)  # fine for root, closed to the login user
+    settings = ws.vms.providers.settings["local"]
+    before, kept = _state(ws), settings["python"]
+    settings["python"] = str(python)
+    try:
+        with pytest.raises(Unavailable) as err:
+            ws.vms.create("nopy", provider="local", size="host")
+    finally:
+        settings["python"] = kept
+    text = str(err.value)
+    assert "cannot run their Python (local_vm_python" in text, text
+    assert "set local_vm_python in the [workspace] table of the workspace's mlws.toml" in text
+    assert "jupyter_mlws[vms] and jupyterlab" in text
+    assert _state(ws) == before  # nothing recorded, no node, no key secret
 
 
 def test_readers_see_state_only_and_only_the_owner_acts(ws):

@@ -79,6 +79,8 @@ def image_of(driver, provider: Provider, image: str | None):
         return driver.get_image(image)
     except NotImplementedError:
         pass
+    except MlwsError:
+        raise  # the provider's own words (the local provider: its Python cannot be run)
     except Exception as exc:  # noqa: BLE001 - the provider does not know it
         raise InvalidInput(f"the {provider.name} provider has no image {image!r}: "
                            f"{why(exc)}") from None
