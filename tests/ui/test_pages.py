@@ -55,3 +55,38 @@ def test_tabs_of_items_gone_are_not_restored(page, lab):
     tabs = page.locator("#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab")
     assert tabs.all_inner_texts() == ["long-run"]
     assert page.locator("#jp-main-dock-panel .mlws-Error").count() == 0
+
+
+def test_a_saved_page_left_out_of_the_layout_opens_when_asked(page, lab):
+    """A JupyterLab workspace whose saved state holds the Compute, Schedules and Pipelines pages'
+    entries but whose tab layout does not (a newcomer's, after closing tabs in a former session):
+    the sidebar's buttons open those pages (they did nothing: the page tracker believed them open,
+    though they were in no tab)."""
+    import json
+    import urllib.request
+
+    runs = "mlws-pages:runs:long"
+    layout = {"main": {"dock": {"type": "tab-area", "currentIndex": 0, "widgets": [runs]}, "current": runs},
+              "left": {"collapsed": False, "visible": True, "current": "mlws-sidebar",
+                       "widgets": ["filebrowser", "mlws-sidebar"]},
+              "right": {"collapsed": True, "visible": True, "widgets": []}}
+    data = {"layout-restorer:data": layout, runs: {"data": {"kind": "runs", "experiment": "long"}},
+            **{f"mlws-pages:{kind}:": {"data": {"kind": kind}}
+               for kind in ("compute", "schedules", "pipelines")}}
+    name = "pages-left-out"
+    body = json.dumps({"data": data, "metadata": {"id": name}}).encode()
+    req = urllib.request.Request(f"{lab['url']}lab/api/workspaces/{name}", data=body, method="PUT",
+                                 headers={"Authorization": f"token {lab['token']}",
+                                          "Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).close()
+    page.goto(f"{lab['url']}lab/workspaces/{name}?token={lab['token']}")
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.locator("#jp-main-dock-panel .mlws-Page .mlws-RunRow").first.wait_for()
+    tabs = page.locator("#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab")
+    assert len(tabs.all_inner_texts()) == 1  # the saved pages are not shown as tabs
+    for button, view in ((".mlws-OpenCompute", ".mlws-ComputePage"),
+                         (".mlws-OpenSchedules", ".mlws-SchedulesPage"),
+                         (".mlws-OpenPipelines", ".mlws-PipelinesPage")):
+        page.locator(f".mlws-Sidebar {button}").click()
+        page.locator(f"#jp-main-dock-panel {view}").first.wait_for(state="visible", timeout=15_000)
+    assert len(tabs.all_inner_texts()) == 4
