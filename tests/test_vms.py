@@ -296,8 +296,15 @@ def test_the_cli_creates_shows_logs_stops_starts_and_deletes(ws, tmp_path):
     assert r.exit_code == 0 and "idle shutdown: 7200 s" in r.output
     assert "history:" in r.output and "-> bootstrapping" in r.output
     assert "host key:" in r.output and "SHA256:" in r.output
+    # why it is (not) idle: the last idle check's decision (none yet here), in text and JSON
+    [idle] = [l for l in r.output.splitlines() if l.startswith("idle:")]
+    assert idle.split(None, 1)[1].startswith("not checked yet"), idle
+    assert "idle" in json.loads(_cli(ws, "vm", "show", "cli-box", "--json").output)
     r = _cli(ws, "vm", "logs", "cli-box")
     assert r.exit_code == 0 and "setting up" in r.output
+    whole = r.output.splitlines(keepends=True)
+    assert len(whole) > 3
+    assert _cli(ws, "vm", "logs", "cli-box", "--tail", 3).output == "".join(whole[-3:])  # lines
     assert _cli(ws, "vm", "stop", "cli-box").output == "vm cli-box stopped\n"
     assert _cli(ws, "vm", "start", "cli-box").output == "vm cli-box running\n"
     shown = json.loads(_cli(ws, "vm", "show", "cli-box", "--json").output)
@@ -335,6 +342,21 @@ def test_the_cli_creates_shows_logs_stops_starts_and_deletes(ws, tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="run as a normal user, the module's tests show it")
+def test_vm_show_cuts_a_long_history_reason_at_a_word(ws, tmp_path):
+    words = " ".join(f"word{i:03d}" for i in range(60))
+    with pytest.raises(VMFailed):
+        ws.vms.create("cut-box", provider="local", size="host",
+                      setup_script=f"echo {words}; exit 3\n")
+    r = _cli(ws, "vm", "show", "cut-box")
+    [line] = [l for l in r.output.splitlines() if "-> failed" in l]
+    assert line.endswith("…"), line
+    said = line[:-1].split("root: ", 1)[1]
+    [reason] = [e["reason"] for e in ws.vms.show("cut-box")["events"] if e["to_state"] == "failed"]
+    first = reason.splitlines()[0]
+    assert len(first) > 100 and first.startswith(said) and first[len(said)] == " ", (said, first)
+    ws.vms.delete("cut-box")
+
+
 def test_a_normal_user_runs_local_vms_without_root(ws):
     """As the unprivileged test user: sshd runs as that user on a high port, logs it in."""
     import site
