@@ -311,6 +311,12 @@ def test_the_cli_creates_shows_logs_stops_starts_and_deletes(ws, tmp_path):
     assert shown["state"] == "running" and shown["setup_script"] is True
     r = _cli(ws, "compute", "list")
     assert "cli-box" in r.output and " vm " in r.output
+    for change in (["--env", "build"], ["--python", "/usr/bin/python3"]):
+        r = _cli(ws, "compute", "update", "cli-box", *change)
+        assert r.exit_code != 0 and "no compute target" not in r.output, r.output
+        assert "compute target 'cli-box' is a notebook vm: 'mlws compute update' does not change " \
+               "it. Runs on it execute with the VM's own Python" in r.output, r.output
+        assert "local_vm_python in the [workspace] table of mlws.toml" in r.output
     r = _cli(ws, "compute", "gc")
     assert r.exit_code == 0 and r.output.startswith("no leftovers")
     # a node tagged for this workspace that no VM owns: listed, then deleted with --yes
