@@ -192,9 +192,10 @@ def test_bad_input_is_refused_and_changes_nothing(ws):
         (dict(name="x", provider="local", size="host", idle_shutdown="10s"), InvalidInput,
          "from 1m to 30d"),
         (dict(name="x", provider="local", size="host", schedule="start at eight"), InvalidInput,
-         "is not 'start|stop MINUTE HOUR DAY MONTH WEEKDAY'"),
-        (dict(name="x", provider="local", size="host", schedule="stop 0 25 * * *"), InvalidInput,
-         "not a valid cron expression"),
+         "schedule entry 1 ('start at eight'): cron expression 'at eight' has 2 field(s)"),
+        (dict(name="x", provider="local", size="host", schedule="start 0 8 * * 1-5; stop 0 25 * * *"),
+         InvalidInput, "schedule entry 2 ('stop 0 25 * * *'): cron expression '0 25 * * *': the "
+         "hour field '25' is not valid (allowed: 0-23"),
         (dict(name="x", provider="local", size="host", schedule="stop 0 19 * * *", tz="Mars/Base"),
          InvalidInput, "unknown time zone 'Mars/Base'"),
         (dict(name="x", provider="local", size="host", tz="UTC"), InvalidInput, "give the schedule"),
