@@ -83,9 +83,13 @@ def keep(ws, vm: dict, python: str, state) -> int:
             raise MlwsError(python_failed(vm, python, status, out))
         port = int(out.split()[-1])
         token = ws.secrets.read(vm["owner"], token_secret(vm), check_actor=False)
-        proc = conn.start(lab_argv(python, port), env={
-            "JUPYTER_TOKEN": token, "MLWS_WORKSPACE": url,
-            "MLWS_TOKEN": ws.vms.lab.tokens.issue(vm)})
+        env = {"JUPYTER_TOKEN": token, "MLWS_WORKSPACE": url,
+               "MLWS_TOKEN": ws.vms.lab.tokens.issue(vm),
+               # what its sidebar says: whose VM this is (jupyter_mlws.server.extension.on_a_vm)
+               "MLWS_VM": vm["name"], "MLWS_VM_WORKSPACE": ws.config.name}
+        if ws.config.server_url:
+            env["MLWS_VM_WORKSPACE_URL"] = ws.config.server_url
+        proc = conn.start(lab_argv(python, port), env=env)
         say(f"JupyterLab started on the VM's 127.0.0.1:{port} (process group {proc.pgid})")
         ended: list[int] = []
         waiter = threading.Thread(target=lambda: ended.append(
