@@ -87,8 +87,7 @@ const FORM_FIELDS: Record<string, string> = {
 
 /** A refusal of `POST vms` in the form's words: "Idle shutdown is a duration ..." for "--idle-shutdown is ...". */
 export function inFormWords(message: string): string {
-  const said = message.replace(/--[a-z][a-z-]*/g, flag => FORM_FIELDS[flag] ?? flag);
-  return said.charAt(0).toUpperCase() + said.slice(1);
+  return message.replace(/--[a-z][a-z-]*/g, flag => FORM_FIELDS[flag] ?? flag); // else verbatim
 }
 
 /** States in which a step is under way: the VM changes on its own (jupyter_mlws/vms/states.py BUSY). */
