@@ -33,8 +33,9 @@ from .run_tokens import RunTokens
 from .runs import BATCH_ROWS, RunService
 
 #: what a run started over HTTP may say it is (the others are started by the workspace itself;
-#: a command: ``mlws run start`` on another machine, against the workspace's server)
-SOURCE_TYPES = ("script", "interactive", "notebook", "command")
+#: a command: ``mlws run start`` on another machine, against the workspace's server; a session:
+#: a kernel's cells, ``%load_ext jupyter_mlws`` in a JupyterLab elsewhere, e.g. on a notebook VM)
+SOURCE_TYPES = ("script", "interactive", "notebook", "command", "session")
 #: the most metric points one batch carries (one transaction), and its largest body in bytes
 BATCH_MAX_POINTS = BATCH_ROWS
 BATCH_MAX_BYTES = 64 << 20

@@ -185,3 +185,25 @@ def test_without_cell_ids_the_parameters_cell_is_found_by_its_source(tmp_path):
         f"session run {other.id} did not run the 'parameters' cell of its notebook successfully: "
         "the promoted notebook has none"]
     ws.close()
+
+
+def test_cells_are_tracked_into_a_workspace_over_http(http_workspace, monkeypatch):
+    """The JupyterLab of a notebook VM reaches its workspace over HTTP (MLWS_WORKSPACE is the
+    workspace server's URL): ``%load_ext jupyter_mlws`` there records the session like locally
+    (it raised LocalOnly: ws.start_session_run works on a local workspace only)."""
+    monkeypatch.setenv("MLWS_WORKSPACE", http_workspace.url)
+    monkeypatch.setenv("MLWS_TOKEN", http_workspace.token)
+    nb = _execute(["%load_ext jupyter_mlws",
+                   "import jupyter_mlws as mlws\nmlws.log('acc', 0.5)", "2 + 2"],
+                  monkeypatch, session="/vm/home/over-http.ipynb")
+    said = "".join(o.get("text", "") + o.get("evalue", "") for c in nb.cells for o in c.outputs)
+    assert "tracking this session as run" in said, said
+    assert "LocalOnly" not in said and "cell tracking is off" not in said
+    ws = http_workspace.ws
+    [run] = ws.search_runs("source_type = 'session' and source_name = '/vm/home/over-http.ipynb'")
+    assert run.status == "completed"
+    assert run.record.experiment == "over-http"
+    cells = [json.loads(v["data"]) for v in run.values("cells")]
+    assert [c["execution_count"] for c in cells] == [1, 2, 3]
+    assert cells[1]["metrics"] == {"acc": 1} and cells[2]["result"]["type"] == "builtins.int"
+    assert run.metrics["acc"] == 0.5

@@ -22,7 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from jupyter_mlws.access import os_user
-from jupyter_mlws.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
+from jupyter_mlws.errors import (AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied,
+                                 Unavailable)
 from jupyter_mlws.vms.service import VMFailed
 from vm_support import node_folders, vm_workspace
 
@@ -191,9 +192,10 @@ def test_bad_input_is_refused_and_changes_nothing(ws):
         (dict(name="x", provider="local", size="host", idle_shutdown="10s"), InvalidInput,
          "from 1m to 30d"),
         (dict(name="x", provider="local", size="host", schedule="start at eight"), InvalidInput,
-         "is not 'start|stop MINUTE HOUR DAY MONTH WEEKDAY'"),
-        (dict(name="x", provider="local", size="host", schedule="stop 0 25 * * *"), InvalidInput,
-         "not a valid cron expression"),
+         "schedule entry 1 ('start at eight'): cron expression 'at eight' has 2 field(s)"),
+        (dict(name="x", provider="local", size="host", schedule="start 0 8 * * 1-5; stop 0 25 * * *"),
+         InvalidInput, "schedule entry 2 ('stop 0 25 * * *'): cron expression '0 25 * * *': the "
+         "hour field '25' is not valid (allowed: 0-23"),
         (dict(name="x", provider="local", size="host", schedule="stop 0 19 * * *", tz="Mars/Base"),
          InvalidInput, "unknown time zone 'Mars/Base'"),
         (dict(name="x", provider="local", size="host", tz="UTC"), InvalidInput, "give the schedule"),
@@ -221,6 +223,31 @@ def test_bad_input_is_refused_and_changes_nothing(ws):
     ws.secrets.purge(ME, "not-json")
     assert _state(ws) == before
     ws.vms.delete("dup")
+
+
+def test_a_python_the_login_user_cannot_run_is_refused_at_create_saying_what_to_set(ws, tmp_path):
+    """The newcomer's case: as root, the default Python is this venv under /root (a 0700 home),
+    which the unprivileged login user cannot run; create said nothing and setup crashed."""
+    import sys
+
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    python = closed / "python"
+    if os.geteuid() == 0:
+        python.symlink_to(sys.executable)  # fine for root, closed to the login user
+    settings = ws.vms.providers.settings["local"]
+    before, kept = _state(ws), settings["python"]
+    settings["python"] = str(python)
+    try:
+        with pytest.raises(Unavailable) as err:
+            ws.vms.create("nopy", provider="local", size="host")
+    finally:
+        settings["python"] = kept
+    text = str(err.value)
+    assert "cannot run their Python (local_vm_python" in text, text
+    assert "set local_vm_python in the [workspace] table of the workspace's mlws.toml" in text
+    assert "jupyter_mlws[vms] and jupyterlab" in text
+    assert _state(ws) == before  # nothing recorded, no node, no key secret
 
 
 def test_readers_see_state_only_and_only_the_owner_acts(ws):
@@ -270,14 +297,27 @@ def test_the_cli_creates_shows_logs_stops_starts_and_deletes(ws, tmp_path):
     assert r.exit_code == 0 and "idle shutdown: 7200 s" in r.output
     assert "history:" in r.output and "-> bootstrapping" in r.output
     assert "host key:" in r.output and "SHA256:" in r.output
+    # why it is (not) idle: the last idle check's decision (none yet here), in text and JSON
+    [idle] = [l for l in r.output.splitlines() if l.startswith("idle:")]
+    assert idle.split(None, 1)[1].startswith("not checked yet"), idle
+    assert "idle" in json.loads(_cli(ws, "vm", "show", "cli-box", "--json").output)
     r = _cli(ws, "vm", "logs", "cli-box")
     assert r.exit_code == 0 and "setting up" in r.output
+    whole = r.output.splitlines(keepends=True)
+    assert len(whole) > 3
+    assert _cli(ws, "vm", "logs", "cli-box", "--tail", 3).output == "".join(whole[-3:])  # lines
     assert _cli(ws, "vm", "stop", "cli-box").output == "vm cli-box stopped\n"
     assert _cli(ws, "vm", "start", "cli-box").output == "vm cli-box running\n"
     shown = json.loads(_cli(ws, "vm", "show", "cli-box", "--json").output)
     assert shown["state"] == "running" and shown["setup_script"] is True
     r = _cli(ws, "compute", "list")
     assert "cli-box" in r.output and " vm " in r.output
+    for change in (["--env", "build"], ["--python", "/usr/bin/python3"]):
+        r = _cli(ws, "compute", "update", "cli-box", *change)
+        assert r.exit_code != 0 and "no compute target" not in r.output, r.output
+        assert "compute target 'cli-box' is a notebook vm: 'mlws compute update' does not change " \
+               "it. Runs on it execute with the VM's own Python" in r.output, r.output
+        assert "local_vm_python in the [workspace] table of mlws.toml" in r.output
     r = _cli(ws, "compute", "gc")
     assert r.exit_code == 0 and r.output.startswith("no leftovers")
     # a node tagged for this workspace that no VM owns: listed, then deleted with --yes
@@ -309,6 +349,21 @@ def test_the_cli_creates_shows_logs_stops_starts_and_deletes(ws, tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="run as a normal user, the module's tests show it")
+def test_vm_show_cuts_a_long_history_reason_at_a_word(ws, tmp_path):
+    words = " ".join(f"word{i:03d}" for i in range(60))
+    with pytest.raises(VMFailed):
+        ws.vms.create("cut-box", provider="local", size="host",
+                      setup_script=f"echo {words}; exit 3\n")
+    r = _cli(ws, "vm", "show", "cut-box")
+    [line] = [l for l in r.output.splitlines() if "-> failed" in l]
+    assert line.endswith("…"), line
+    said = line[:-1].split("root: ", 1)[1]
+    [reason] = [e["reason"] for e in ws.vms.show("cut-box")["events"] if e["to_state"] == "failed"]
+    first = reason.splitlines()[0]
+    assert len(first) > 100 and first.startswith(said) and first[len(said)] == " ", (said, first)
+    ws.vms.delete("cut-box")
+
+
 def test_a_normal_user_runs_local_vms_without_root(ws):
     """As the unprivileged test user: sshd runs as that user on a high port, logs it in."""
     import site

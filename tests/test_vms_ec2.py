@@ -178,3 +178,43 @@ def test_a_bad_size_image_region_or_credentials_record_nothing(ws, moto_port):
         ws.vms.create("ec2-bad", provider="moto-ec2", size="t2.micro", image=IMAGE,
                       credentials_secret=CREDS, setup_script="echo hi")
     assert (ws.vms.list(deleted=True), set(_instances(ws))) == before
+
+
+def test_the_ec2_provider_finds_moto_images_and_names_an_endpoint_it_cannot_reach(ws, moto_port):
+    """The README's "Try EC2 on moto", with the ec2 provider itself and nothing patched: the image
+    is found (it said "has no image 'ami-12c6146b': IndexError: list index out of range", moto's
+    XML namespace lacking libcloud's trailing slash); an endpoint nothing listens on is said so,
+    with the step (it said "has no image ...: ConnectionError: HTTPConnectionPool(...)")."""
+    import socket
+
+    from jupyter_mlws.errors import MlwsError
+    from jupyter_mlws.vms import nodes as N
+    from jupyter_mlws.vms.providers import PROVIDERS
+
+    ws.secrets.set(ME, "aws-eu", json.dumps({"key": "AKIAIOSFODNN7EXAMPLE", "secret": "s3cr3t",
+                                             "host": "127.0.0.1", "port": moto_port, "secure": False}))
+    driver = ws.vms.steps.driver("ec2", "aws-eu", "eu-west-1", ME)
+    image = N.image_of(driver, PROVIDERS["ec2"], "ami-12c6146b")
+    assert image.id == "ami-12c6146b"
+    assert N.size_of(driver, PROVIDERS["ec2"], "t3.micro").id == "t3.micro"
+    with pytest.raises(InvalidInput) as raised:
+        N.image_of(driver, PROVIDERS["ec2"], "ami-0nosuch0")
+    assert str(raised.value) == ("the ec2 provider has no image 'ami-0nosuch0': BaseHTTPError: "
+                                 "InvalidAMIID.NotFound: The image id '[ami-0nosuch0]' does not "
+                                 "exist")
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    ws.secrets.set(ME, "aws-nowhere", json.dumps({"key": "AKIA", "secret": "s3cr3t",
+                                                  "host": "127.0.0.1", "port": closed,
+                                                  "secure": False}))
+    before = ws.vms.list(deleted=True)
+    with pytest.raises(MlwsError) as raised:
+        ws.vms.create("ec2-far", provider="ec2", size="t3.micro", image="ami-12c6146b",
+                      region="eu-west-1", credentials_secret="aws-nowhere")
+    assert str(raised.value).startswith(
+        f"cannot reach the ec2 endpoint 127.0.0.1:{closed} (looking up image 'ami-12c6146b'): "
+        "Connection refused"), raised.value
+    assert "HTTPConnectionPool" not in str(raised.value) and "s3cr3t" not in str(raised.value)
+    assert ws.vms.list(deleted=True) == before

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .main import _fields, _json, _table, _time, _ws, handles_errors
+from .main import _cut, _fields, _json, _table, _time, _ws, handles_errors
 
 
 @click.group("vm")
@@ -126,7 +126,7 @@ def vm_list(ctx, everything, as_json) -> None:
 @handles_errors
 def vm_show(ctx, name, as_json) -> None:
     """A VM: its settings, state, connection (its owner's) and history."""
-    v = _ws(ctx).vms.show(name)
+    v = _ws(ctx).vm_idle.show(name)
     if as_json:
         return _json(v)
     pairs = [("vm", v["name"]), ("provider", v["provider"]), ("size", v["size"]),
@@ -140,13 +140,31 @@ def vm_show(ctx, name, as_json) -> None:
               ("schedule", f"{v['schedule']} ({v['schedule_tz']})" if v["schedule"] else "-"),
               ("scripts", ", ".join(k for k in ("setup", "startup") if v[f"{k}_script"]) or "-"),
               ("created", f"{_time(v['created_at'])} by {v['created_by']}")]
+    pairs.append(("idle", _idle(v)))
     _fields(pairs)
     click.echo(f"reason: {v['reason']}" if v["reason"] else "reason: -")
     click.echo("history:")
     for e in v["events"]:
+        why = _cut((e["reason"] or "").splitlines()[0], 100) if e["reason"] else ""
         click.echo(f"  {_time(e['at'])}  {e['from_state'] or '-':>13} -> {e['to_state']:<13} "
-                   f"{e['actor']}: {(e['reason'] or '').splitlines()[0][:100] if e['reason'] else ''}"
-                   .rstrip())
+                   f"{e['actor']}: {why}".rstrip())
+
+
+def _idle(v: dict) -> str:
+    """The last idle check of VM ``v`` (``ws.vm_idle.show``), on one line: its decision and
+    why."""
+    idle = v.get("idle")
+    if not v["idle_shutdown_s"]:
+        return "- (no idle shutdown)"
+    if v["state"] != "running":
+        return f"- ({v['state']})"
+    if idle is None:
+        return "not checked yet (the scheduler checks running VMs every minute)"
+    said = {"none": "in use", "warn": f"stops at {_time(idle['stop_at'])}" if idle.get("stop_at")
+            else "stops soon", "stop": "stopping"}.get(idle.get("action"), idle.get("action") or "-")
+    postponed = (f"; no idle stop before {_time(idle['postponed_until'])}"
+                 if idle.get("postponed_until") else "")
+    return f"{said}: {idle.get('reason') or '-'}{postponed}"
 
 
 @vm.command("open")
@@ -170,12 +188,12 @@ def vm_open(ctx, name, no_browser, as_json) -> None:
 
 @vm.command("logs")
 @click.argument("name")
-@click.option("--tail", type=click.IntRange(1, 1 << 30), help="Only the last N bytes.")
+@click.option("--tail", type=click.IntRange(1, 1 << 30), metavar="N", help="Only the last N lines.")
 @click.pass_context
 @handles_errors
 def vm_logs(ctx, name, tail) -> None:
     """The VM's log: what its lifecycle did, what its scripts printed."""
-    sys.stdout.buffer.write(_ws(ctx).vms.logs(name, tail=tail))
+    sys.stdout.buffer.write(_ws(ctx).vms.logs(name, lines=tail))
     sys.stdout.flush()
 
 

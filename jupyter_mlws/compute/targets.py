@@ -243,6 +243,13 @@ class ComputeService:
         if name == T.LOCAL:
             raise Conflict("the local target is built in and takes no default secrets or "
                            "settings: give runs on it --secret NAME[=ENVVAR]")
+        if not self.has_record(name) and self._vms is not None and self._vms().exists(name):
+            raise Conflict(f"compute target {name!r} is a notebook vm: 'mlws compute update' does "
+                           "not change it. Runs on it execute with the VM's own Python as it is "
+                           "(env system): on a local vm local_vm_python in the [workspace] table "
+                           "of mlws.toml (taken when the vm is created), on a cloud vm the "
+                           "environment its JupyterLab was built from; give a run its secrets "
+                           "with --secret NAME[=ENVVAR]")
         if secrets is None and not given:
             raise InvalidInput("nothing to change: give the target's secrets, or one of "
                                f"{', '.join(UPDATABLE)}")

@@ -183,6 +183,14 @@ class RemoteWorkspace:
         mine = [run for run in active_runs() if run.workspace is self]
         return mine[-1].id if mine else self.run_id
 
+    def start_session_run(self, notebook: str, *, kernel: str = "unknown",
+                          cwd: str | os.PathLike | None = None) -> Run:
+        """Start the session run of this kernel over HTTP (what ``%load_ext jupyter_mlws``
+        records cells on, e.g. in the JupyterLab of a notebook VM): created with
+        ``POST experiments/NAME/runs``, its cells and metrics sent in the run's batches; see
+        :meth:`Workspace.start_session_run <jupyter_mlws.workspace.Workspace.start_session_run>`."""
+        return self.tracking.start_session(notebook, kernel=kernel, cwd=cwd)
+
     def run_logs(self, run_id: str, name: str | None = None, tail: int | None = None) -> dict[str, bytes]:
         """The logs of a run (stored, or live while it runs); with ``tail``, each log's last bytes."""
         return self.tracking.logs(run_id, name, tail=tail)

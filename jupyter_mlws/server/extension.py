@@ -38,6 +38,24 @@ NO_WORKSPACE = ("no workspace is open on this server: create one in the server's
                 "the API picks it up without a restart")
 
 
+def on_a_vm(env=os.environ) -> str | None:
+    """What a notebook VM's JupyterLab says instead of :data:`NO_WORKSPACE`: it records into its
+    workspace over HTTP (``MLWS_WORKSPACE`` is a URL; its keeper sets ``MLWS_VM`` and
+    ``MLWS_VM_WORKSPACE``, see :mod:`jupyter_mlws.vms.keeper`), so the workspace's pages are on
+    the workspace's own server.  None elsewhere."""
+    if not str(env.get("MLWS_WORKSPACE") or "").startswith(("http://", "https://")):
+        return None
+    vm, name = env.get("MLWS_VM"), env.get("MLWS_VM_WORKSPACE")
+    where = f"notebook VM {vm!r}" if vm else "a machine that reaches its workspace over HTTP"
+    of = f" of workspace {name!r}" if name else ""
+    page = env.get("MLWS_VM_WORKSPACE_URL")
+    there = f" ({page})" if page else ""
+    return (f"this JupyterLab is {where}{of}: its notebooks record into that workspace (%load_ext "
+            "jupyter_mlws, mlws.Workspace.open()), and the workspace's pages (runs, compute, "
+            f"secrets, ...) are on the workspace's own JupyterLab{there}, where you opened this "
+            "VM from")
+
+
 class WorkspaceServerApp(ServerApp):
     """The Jupyter server of ``mlws server``: no contents, files, kernels or terminals APIs.
 
@@ -166,7 +184,7 @@ class MlwsApp(ExtensionApp):
             if self._ws is None:
                 path = self.workspace_path()
                 if not (path / CONFIG_FILE).is_file():
-                    raise E.NotFound(NO_WORKSPACE)
+                    raise E.NotFound((None if self.workspace else on_a_vm()) or NO_WORKSPACE)
                 try:
                     ws = Workspace.open(path)
                 except E.InvalidInput as exc:  # a damaged workspace is no client's mistake

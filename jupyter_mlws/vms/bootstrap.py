@@ -96,6 +96,10 @@ class VMLog:
         except FileNotFoundError:
             return b""
 
+    def read_lines(self, lines: int) -> bytes:
+        """The log's last ``lines`` lines (a line unended at the end counts as one)."""
+        return b"".join(self.read().splitlines(keepends=True)[-lines:]) if lines > 0 else b""
+
     def tail_text(self, chars: int = TAIL_CHARS) -> str:
         return self.read(chars * 4).decode("utf-8", "replace")[-chars:]
 

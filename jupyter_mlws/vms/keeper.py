@@ -28,6 +28,7 @@ import time
 
 from ..compute.local import Process
 from ..errors import MlwsError
+from .local_node import LOCAL_PYTHON_HINT
 from .lab import START_TIMEOUT_S, answers, keeper_files, token_secret, write_state
 
 #: prints a free port of the VM's loopback
@@ -45,6 +46,15 @@ def _on_term(signum, frame):
 
 def say(text: str) -> None:
     print(f"mlws vm keeper: {text} [{time.strftime('%H:%M:%S')}]", flush=True)
+
+
+def python_failed(vm: dict, python: str, status: int, out: str) -> str:
+    """Why JupyterLab's Python could not be run on ``vm`` (``out``: its output, text), and on a
+    local VM what to set (the local provider checks it at create: :func:`.local_node.check_python`)."""
+    if vm["provider"] == "local":
+        return (f"the local VMs' Python (local_vm_python) could not be run by the VM's login user "
+                f"(status {status}): {out.strip()[-300:]}: {LOCAL_PYTHON_HINT}")
+    return f"{python} could not be run on the VM (status {status}): {out.strip()[-300:]}"
 
 
 def lab_argv(python: str, port: int) -> list[str]:
@@ -70,13 +80,16 @@ def keep(ws, vm: dict, python: str, state) -> int:
         step = "JupyterLab"
         status, out = conn.run([python, "-c", FREE_PORT], timeout=30)
         if status != 0:
-            raise MlwsError(f"{python} could not be run on the VM (status {status}): "
-                            f"{out.decode(errors='replace')[-300:]}")
+            raise MlwsError(python_failed(vm, python, status, out))
         port = int(out.split()[-1])
         token = ws.secrets.read(vm["owner"], token_secret(vm), check_actor=False)
-        proc = conn.start(lab_argv(python, port), env={
-            "JUPYTER_TOKEN": token, "MLWS_WORKSPACE": url,
-            "MLWS_TOKEN": ws.vms.lab.tokens.issue(vm)})
+        env = {"JUPYTER_TOKEN": token, "MLWS_WORKSPACE": url,
+               "MLWS_TOKEN": ws.vms.lab.tokens.issue(vm),
+               # what its sidebar says: whose VM this is (jupyter_mlws.server.extension.on_a_vm)
+               "MLWS_VM": vm["name"], "MLWS_VM_WORKSPACE": ws.config.name}
+        if ws.config.server_url:
+            env["MLWS_VM_WORKSPACE_URL"] = ws.config.server_url
+        proc = conn.start(lab_argv(python, port), env=env)
         say(f"JupyterLab started on the VM's 127.0.0.1:{port} (process group {proc.pgid})")
         ended: list[int] = []
         waiter = threading.Thread(target=lambda: ended.append(

@@ -23,7 +23,7 @@ from pathlib import Path
 from libcloud.compute.base import Node, NodeAuthSSHKey, NodeDriver, NodeImage, NodeLocation, NodeSize
 from libcloud.compute.types import NodeState
 
-from .local_node import RUNNING, LocalNode, login_user, open_path_to
+from .local_node import RUNNING, LocalNode, check_python, login_user, open_path_to
 
 #: the provider's constant, as ``libcloud.compute.providers.get_driver`` takes it
 PROVIDER = "mlws_local"
@@ -72,6 +72,15 @@ class LocalNodeDriver(NodeDriver):
 
     def list_images(self, location=None, ex_only_active=True) -> list[NodeImage]:
         return [NodeImage(IMAGE, "this machine's system", self, extra={"python": self.python})]
+
+    def get_image(self, image_id: str) -> NodeImage:
+        """The one image, once its Python is checked: the login user can run it with
+        jupyter_mlws and jupyterlab (:func:`.local_node.check_python`; Unavailable saying what to
+        set), so a VM is refused before anything is recorded.  ValueError for another id."""
+        if image_id != IMAGE:
+            raise ValueError(f"the local provider has image {IMAGE!r} only")
+        check_python(self.python, login_user(self._user))
+        return self.list_images()[0]
 
     def list_locations(self) -> list[NodeLocation]:
         return [NodeLocation(REGION, "this machine", "", self)]

@@ -238,6 +238,42 @@ def login_user(configured: str | None) -> str:
     return name
 
 
+#: what to do when the local VMs' login user cannot run their Python
+LOCAL_PYTHON_HINT = ("set local_vm_python in the [workspace] table of the workspace's mlws.toml to "
+                     "the python of a venv that account can run (outside a 0700 home such as "
+                     "/root), with jupyter_mlws[vms] and jupyterlab installed")
+#: what the check runs with the nodes' Python: jupyter_mlws imported, jupyterlab found
+PYTHON_CHECK = ("import importlib.util, jupyter_mlws; "
+                "assert importlib.util.find_spec('jupyterlab'), 'No module named jupyterlab'")
+
+
+def check_python(python: str, user: str, timeout: float = 60.0) -> None:
+    """Check that ``user`` (the nodes' login user) can run ``python`` with jupyter_mlws and
+    jupyterlab: run as that user when this process is root.  Unavailable saying what to set
+    (:data:`LOCAL_PYTHON_HINT`) otherwise; the interpreter's own last line says why."""
+    import subprocess
+
+    as_user = {}
+    if os.geteuid() == 0 and user != "root":
+        entry = pwd.getpwnam(user)
+        as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C.UTF-8"}
+    try:
+        done = subprocess.run([python, "-c", PYTHON_CHECK], capture_output=True, text=True,
+                              env=env, cwd="/", timeout=timeout, **as_user)
+        status, why = done.returncode, (done.stderr.strip().splitlines() or [""])[-1]
+    except PermissionError:
+        status, why = None, "permission denied"
+    except OSError as exc:
+        status, why = None, exc.strerror or type(exc).__name__
+    except subprocess.TimeoutExpired:
+        status, why = None, f"it did not answer within {timeout:g} s"
+    if status != 0:
+        raise Unavailable(f"the local VMs' login user {user!r} cannot run their Python "
+                          f"(local_vm_python, default the workspace's): {why[:200]}: "
+                          f"{LOCAL_PYTHON_HINT}")
+
+
 def open_path_to(folder: Path, user: str) -> None:
     """As root, let ``user`` reach ``folder`` (the nodes' root): the workspace's ``.mlws`` and the
     folders below it down to ``folder`` become traversable by others (0711: not listable; every

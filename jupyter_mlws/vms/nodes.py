@@ -28,11 +28,34 @@ class ProviderFailed(MlwsError):
     reason = "unavailable"
 
 
+def unreachable(exc: BaseException) -> tuple[str, str] | None:
+    """``("HOST:PORT", why)`` (HOST:PORT ``"?"`` when not said) when ``exc`` says the provider's API endpoint could not be reached
+    (requests' connection errors and time-outs, a socket error), else None."""
+    import re
+
+    try:
+        from requests.exceptions import ConnectionError as Refused, Timeout
+    except ImportError:  # pragma: no cover - libcloud needs requests
+        Refused = Timeout = ()
+    if not isinstance(exc, (Refused, Timeout, ConnectionError, TimeoutError)):
+        return None
+    text = str(exc)
+    where = re.search(r"host='([^']+)', port=(\d+)", text)
+    errno = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    reason = (errno.group(1).strip() if errno else
+              "timed out" if isinstance(exc, (Timeout, TimeoutError)) or "timed out" in text
+              else "the connection failed")
+    return (f"{where.group(1)}:{where.group(2)}" if where else "?"), reason
+
+
 def why(exc: BaseException) -> str:
     """A provider error's first line, safe to show (libcloud's messages name the API's error,
-    never the credentials)."""
+    never the credentials); an endpoint that cannot be reached is said so (:func:`unreachable`),
+    not as the raw exception."""
     if isinstance(exc, MlwsError):
         return str(exc)
+    if (found := unreachable(exc)) is not None:
+        return f"cannot reach the endpoint {found[0]}: {found[1]}"
     text = str(getattr(exc, "value", "") or exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
@@ -53,11 +76,22 @@ def key_pair_name(workspace_id: str, vm_id: str) -> str:
     return f"mlws-{workspace_id[:8]}-{vm_id}"
 
 
+def _raise_unreachable(exc: BaseException, provider: Provider, step: str) -> None:
+    """ProviderFailed "cannot reach the PROVIDER endpoint HOST:PORT (step): why" when ``exc``
+    says the endpoint could not be reached (:func:`unreachable`)."""
+    found = unreachable(exc)
+    if found is not None:
+        raise ProviderFailed(f"cannot reach the {provider.name} endpoint {found[0]} ({step}): "
+                             f"{found[1]}: check the credentials secret's host, port and secure, "
+                             "and the network") from None
+
+
 def size_of(driver, provider: Provider, size: str):
     """The driver's ``NodeSize`` with id ``size``, else InvalidInput listing some of those there are."""
     try:
         sizes = driver.list_sizes()
     except Exception as exc:  # noqa: BLE001 - any driver error is the provider's
+        _raise_unreachable(exc, provider, "listing its sizes")
         raise ProviderFailed(f"the {provider.name} provider's sizes could not be listed: "
                              f"{why(exc)}") from None
     for candidate in sizes:
@@ -79,12 +113,16 @@ def image_of(driver, provider: Provider, image: str | None):
         return driver.get_image(image)
     except NotImplementedError:
         pass
+    except MlwsError:
+        raise  # the provider's own words (the local provider: its Python cannot be run)
     except Exception as exc:  # noqa: BLE001 - the provider does not know it
+        _raise_unreachable(exc, provider, f"looking up image {image!r}")
         raise InvalidInput(f"the {provider.name} provider has no image {image!r}: "
                            f"{why(exc)}") from None
     try:
         images = driver.list_images()
     except Exception as exc:  # noqa: BLE001
+        _raise_unreachable(exc, provider, "listing its images")
         raise ProviderFailed(f"the {provider.name} provider's images could not be listed: "
                              f"{why(exc)}") from None
     for candidate in images:

@@ -91,7 +91,7 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in (
     Provider("local", "jupyter_mlws.vms.local_driver:LocalNodeDriver", ssh_user=None,
              key_install=AUTH, wait_period=0.05, boot_timeout=30.0, credentials=False,
              default_image="host"),
-    Provider("ec2", "ec2", defaults={"signature_version": "4"}),
+    Provider("ec2", "jupyter_mlws.vms.ec2_driver:EC2Driver", defaults={"signature_version": "4"}),
     Provider("gce", "gce", ssh_user="mlws", key_install=METADATA),
     Provider("azure", "azure_arm", ssh_user="azureuser", key_install=AUTH),
     Provider("openstack", "openstack"),

@@ -151,13 +151,14 @@ class VMService:
                  "events": self.records.events(vm["id"])}
         return shown
 
-    def logs(self, name: str, *, tail: int | None = None, actor: str | None = None,
-             check_actor: bool = True) -> bytes:
-        """The VM's log (its last ``tail`` bytes): its lifecycle and its scripts' output.  Its
-        owner and workspace owners."""
+    def logs(self, name: str, *, tail: int | None = None, lines: int | None = None,
+             actor: str | None = None, check_actor: bool = True) -> bytes:
+        """The VM's log (its last ``tail`` bytes, or its last ``lines`` lines): its lifecycle and
+        its scripts' output.  Its owner and workspace owners."""
         vm = self.records.get(spec.check_vm_name(name))
         self._manage(vm, actor, check_actor)
-        return self.steps.log(vm).read(tail)
+        log = self.steps.log(vm)
+        return log.read_lines(lines) if lines is not None else log.read(tail)
 
     def _describe(self, vm: dict, connection: bool) -> dict:
         out = {k: vm[k] for k in ("name", "id", "provider", "size", "image", "region", "owner",

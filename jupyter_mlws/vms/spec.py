@@ -31,7 +31,6 @@ SCRIPT_TIMEOUT_MAX_S = 86400
 SCRIPT_MAX_BYTES = 1 << 20
 SCHEDULE_MAX = 1000
 ACTIONS = ("start", "stop")
-_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,\-?LW#]{1,64}")
 
 
 def check_vm_name(name: object) -> str:
@@ -82,34 +81,13 @@ def script_timeout_of(value: object) -> int:
     return parse_duration(value, "the script time-out", 1, SCRIPT_TIMEOUT_MAX_S)
 
 
-def parse_schedule(text: str) -> list[tuple[str, str]]:
-    """The entries of a schedule, ``[("start", "0 8 * * 1-5"), ("stop", "0 19 * * 1-5")]``, else
-    InvalidInput naming the entry that is wrong (the cron fields are checked with croniter when it
-    is installed)."""
-    entries = []
-    for part in check_text(text, "--schedule").split(";"):
-        fields = part.split()
-        if not fields:
-            continue
-        if fields[0] not in ACTIONS or len(fields) != 6 or not all(map(_CRON_FIELD.fullmatch, fields[1:])):
-            raise InvalidInput(f"schedule entry {part.strip()[:80]!r} is not 'start|stop MINUTE HOUR "
-                               "DAY MONTH WEEKDAY': e.g. \"start 0 8 * * 1-5; stop 0 19 * * 1-5\"")
-        cron = " ".join(fields[1:])
-        _check_cron(cron, part.strip())
-        entries.append((fields[0], cron))
-    if not entries:
-        raise InvalidInput("the schedule is empty: give e.g. \"start 0 8 * * 1-5; stop 0 19 * * 1-5\"")
-    return entries
+def parse_schedule(text: str, tz: str = "UTC"):
+    """The schedule (a :class:`jupyter_mlws.cron.Schedule`: its entries ``start CRON`` and ``stop
+    CRON``), else InvalidInput from :func:`jupyter_mlws.cron.parse` naming the entry by number and
+    text and what is wrong in it (the one rule every face shows)."""
+    from ..cron import parse
 
-
-def _check_cron(cron: str, entry: str) -> None:
-    try:
-        from croniter import croniter
-    except ImportError:  # the fields' characters were checked; the schedule tick checks the rest
-        return
-    if not croniter.is_valid(cron):
-        raise InvalidInput(f"schedule entry {entry[:80]!r}: {cron!r} is not a valid cron expression "
-                           "(MINUTE HOUR DAY MONTH WEEKDAY, e.g. 0 8 * * 1-5)")
+    return parse(check_text(text, "--schedule"), tz, actions=ACTIONS)
 
 
 def schedule_of(text: object, tz: object) -> tuple[str | None, str | None]:
@@ -121,8 +99,8 @@ def schedule_of(text: object, tz: object) -> tuple[str | None, str | None]:
         return None, None
     if len(str(text)) > SCHEDULE_MAX:
         raise InvalidInput(f"the schedule is longer than {SCHEDULE_MAX} characters")
-    entries = parse_schedule(text)
-    return "; ".join(f"{a} {c}" for a, c in entries), check_tz(tz or "UTC")
+    zone = check_tz(tz or "UTC")
+    return "; ".join(str(e) for e in parse_schedule(text, zone).entries), zone
 
 
 def check_tz(tz: object) -> str:

@@ -75,6 +75,16 @@ export interface ISecret {
   purge_at: number | null;
 }
 
+/** The workspace's own secrets of its notebook VMs: `mlws-vm-ID` (a VM's login key) and
+ * `mlws-vm-ID-lab` (its JupyterLab's token), made and deleted with the VM (jupyter_mlws/vms/steps.py,
+ * lab.py). Never a user's pick: pickers and counts leave them out; the Secrets page lists them. */
+export const VM_SECRET = /^mlws-vm-[0-9a-f]{16}(-lab)?$/;
+
+/** `secrets` without the VMs' own (VM_SECRET): what a user picks from, and counts. */
+export function userSecrets<T extends { name: string }>(secrets: T[]): T[] {
+  return secrets.filter(secret => !VM_SECRET.test(secret.name));
+}
+
 /** Where a target runs work: `user@host:port`, the scheduler's address, or this machine. */
 export function targetWhere(target: ITarget): string {
   if (target.type === 'ssh') {

@@ -3,14 +3,15 @@
  * experiment with its primary metric, the registered models, the endpoints and their states,
  * the compute targets, the notebook VMs and how many secrets there are, the ticked runs, and the
  * Access tab.  It follows the server's live events, and this browser's changes to targets and
- * secrets (the server sends no events for those); nothing polls, except the VMs while one of them
- * is in a step (creating, starting, stopping...: it changes on its own).
+ * secrets (the server sends no events for those); nothing polls, except the VMs: every 30 s while
+ * there are some and the page is visible, every 2 s while one of them is in a step (creating,
+ * starting, stopping...: it changes on its own).
  */
 
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { AccessModel } from './accessModel';
-import { ISecret, ITarget, lastTests, localChanges } from './compute';
+import { ISecret, ITarget, lastTests, localChanges, userSecrets } from './compute';
 import { Later } from './later';
 import { IModelSummary } from './pages/modelPageModel';
 import { errorMessage, query, requestAPI } from './request';
@@ -32,6 +33,8 @@ export const NAV_RUNS = 15;
 
 /** How often the VMs are fetched while one of them is in a step (ms). */
 export const NAV_VM_POLL_MS = 2000;
+/** How often they are fetched otherwise, while there are VMs (ms). */
+export const NAV_VM_QUIET_POLL_MS = 30000;
 
 export type NavigatorTab = 'workspace' | 'access';
 
@@ -182,12 +185,18 @@ export class NavigatorModel {
     window.clearTimeout(this._vmTimer);
     if (this.vms.items.some(vm => BUSY_STATES.has(vm.state))) {
       this._vmTimer = window.setTimeout(() => this.tab === 'workspace' && void this.loadVMs(), NAV_VM_POLL_MS);
+    } else if (this.vms.items.length > 0) {
+      // a scheduled start or an idle stop changes a VM with nobody acting here
+      this._vmTimer = window.setTimeout(
+        () => this.tab === 'workspace' && document.visibilityState === 'visible' && void this.loadVMs(),
+        NAV_VM_QUIET_POLL_MS
+      );
     }
   }
 
   private async loadSecretCount(): Promise<void> {
     try {
-      this.secretCount = (await requestAPI<{ secrets: ISecret[] }>('secrets')).secrets.length;
+      this.secretCount = userSecrets((await requestAPI<{ secrets: ISecret[] }>('secrets')).secrets).length;
     } catch {
       this.secretCount = null; // the Secrets page says why
     }

@@ -4,7 +4,8 @@
  * (idle 50 min)." (the browser's time and zone) with the action "Postpone 1 h" (the reason, in
  * full, is the VM's `idle` in `GET vms/NAME` and `mlws vm show`), shown once per VM and stop time however often the event comes, and only to
  * who may postpone it (the VM's owner, a workspace owner: the server shows them its connection
- * details); everyone else's feed carries the event too, and it is left alone there.
+ * details); everyone else's feed carries the event too, and it is left alone there.  A warning
+ * shown is dismissed once its VM no longer runs (looked at every `WARNING_CHECK_MS`).
  */
 
 import { Notification } from '@jupyterlab/apputils';
@@ -65,8 +66,33 @@ export function followIdleWarnings(events: ISignal<unknown, Event.Emission>): vo
   });
 }
 
+/** How often a shown warning looks whether its VM still runs (ms). */
+export const WARNING_CHECK_MS = 20000;
+
+/** Dismiss warning `id` once VM `name` no longer runs (stopped for being idle, or by anyone;
+ * deleted): its Postpone would fail.  Stops looking when the warning is gone. */
+function dismissWhenStopped(id: string, name: string): void {
+  const look = async (): Promise<void> => {
+    if (!Notification.manager.has(id)) {
+      return;
+    }
+    let running = true;
+    try {
+      running = (await requestAPI<IVM>(`vms/${encodeURIComponent(name)}`)).state === 'running';
+    } catch (error) {
+      running = (error as { response?: Response }).response?.status !== 404; // deleted: it stopped
+    }
+    if (running) {
+      window.setTimeout(() => void look(), WARNING_CHECK_MS);
+    } else {
+      Notification.dismiss(id);
+    }
+  };
+  window.setTimeout(() => void look(), WARNING_CHECK_MS);
+}
+
 function show(event: IIdleWarning): void {
-  Notification.warning(warningText(event), {
+  const id = Notification.warning(warningText(event), {
     autoClose: false,
     actions: [
       {
@@ -76,4 +102,5 @@ function show(event: IIdleWarning): void {
       }
     ]
   });
+  dismissWhenStopped(id, event.name);
 }

@@ -58,7 +58,36 @@ export interface IVM {
   host?: string;
   ssh_port?: number;
   ssh_user?: string;
+  /** its node at the provider (null: none, e.g. destroyed by a failure); its owner's only */
+  node_id?: string | null;
   idle?: IVMIdle | null;
+}
+
+/** Why a failed VM whose node is gone cannot start or stop (null: it can), as the buttons' tooltip. */
+export function noNodeReason(vm: IVM): string | null {
+  return vm.state === 'failed' && vm.node_id === null
+    ? `${vm.name} failed and has no node any more (it was destroyed): delete it and create it again`
+    : null;
+}
+
+/** The fields of the Create VM form by the CLI flags the server's refusals name (one rule). */
+const FORM_FIELDS: Record<string, string> = {
+  '--idle-shutdown': 'Idle shutdown',
+  '--schedule': 'Schedule',
+  '--tz': 'Time zone',
+  '--credentials-secret': 'Credentials secret',
+  '--image': 'Image',
+  '--size': 'Size',
+  '--region': 'Region',
+  '--setup-script': 'Setup script',
+  '--startup-script': 'Startup script',
+  '--script-timeout': 'Script time-out',
+  '--provider': 'Provider'
+};
+
+/** A refusal of `POST vms` in the form's words: "Idle shutdown is a duration ..." for "--idle-shutdown is ...". */
+export function inFormWords(message: string): string {
+  return message.replace(/--[a-z][a-z-]*/g, flag => FORM_FIELDS[flag] ?? flag); // else verbatim
 }
 
 /** States in which a step is under way: the VM changes on its own (jupyter_mlws/vms/states.py BUSY). */

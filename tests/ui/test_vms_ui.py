@@ -348,3 +348,85 @@ def test_dark_theme_and_escape(page, vm_lab):
     page.locator(".mlws-NewVMForm").wait_for(state="detached")
     page.wait_for_function("() => document.activeElement?.classList.contains('mlws-NewVM')")
     palette(page, "JupyterLab Light")
+
+
+@PLAIN
+def test_a_newcomers_trips_internal_secrets_stale_rows_a_failed_vm_and_the_log(page, vm_lab):
+    """What a newcomer tripped on: the VMs' own secrets (login key, token) offered in the Create
+    VM form and counted in the navigator; a row still "stopped" after a start made elsewhere, and
+    an idle warning left after its VM stopped; the CLI's flag in a form's refusal; a failed VM
+    without a node offering Start/Stop, its row as tall as its log tail; the log not shown on
+    Start nor closed on Delete; the delete dialog's focus on the red button."""
+    from jupyter_mlws import Workspace
+
+    with Workspace.open(vm_lab["ws"]) as ws:
+        ws.vms.create("box", provider="local", size="host", owner="alice", idle_shutdown="1h",
+                      check_actor=False)
+        ws.secrets.set("alice", "aws", '{"key": "k", "secret": "s"}', check_actor=False)
+        assert sum(s["name"].startswith("mlws-vm-") for s in ws.secrets.list()) >= 1
+        with pytest.raises(Exception):
+            ws.vms.create("broken", provider="local", size="host", owner="alice",
+                          setup_script="for i in $(seq 1 40); do echo line $i of the setup; done; "
+                                       "exit 3\n", check_actor=False)
+    page.reload()  # the navigator counted the secrets before these (no events for secrets)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    # the navigator counts the user's secrets only
+    page.wait_for_function("() => document.querySelector('.mlws-NavSecrets')?.textContent.includes('1 secret')")
+    page.locator(".mlws-OpenCompute").click()
+    page.wait_for_selector(".mlws-VMRow[data-vm='box'][data-state='running']")
+
+    # the form offers the user's secrets only; a refusal names the form's field, not the CLI flag
+    page.locator(".mlws-NewVM").click()
+    options = page.locator(".mlws-NewVM-credentials_secret option").all_inner_texts()
+    assert options == ["(none)", "aws"], options
+    page.locator(".mlws-NewVM-name").fill("box2")
+    page.locator(".mlws-NewVM-idle_shutdown").fill("5 parsecs")
+    page.locator(".mlws-NewVM-name").press("Enter")
+    error = page.locator(".mlws-CreateVMError")
+    error.wait_for()
+    assert error.inner_text().startswith("Idle shutdown is a duration"), error.inner_text()
+    assert "--" not in error.inner_text()
+    page.locator(".mlws-CancelNewVM").click()
+
+    # a failed VM without a node: Start and Stop disabled, saying to delete and create again;
+    # its reason one line (the rest in its log): the row is as tall as box's
+    broken = row(page, "broken")
+    for action in ("start", "stop"):
+        button = broken.locator(f".mlws-VM-{action}")
+        assert not button.is_enabled()
+        assert button.get_attribute("title") == ("broken failed and has no node any more (it was "
+                                                 "destroyed): delete it and create it again")
+    heights = [row(page, n).bounding_box()["height"] for n in ("box", "broken")]
+    assert heights[1] < heights[0] * 1.5, heights
+    page.screenshot(path=str(SCREENSHOTS / "vms-failed.png"))
+
+    # the delete dialog's focus is on its Cancel ("Keep it"): Enter keeps the VM
+    broken.locator(".mlws-DeleteVM").click()
+    page.locator(".jp-Dialog").wait_for()
+    page.wait_for_function("() => document.activeElement?.textContent.trim() === 'Keep it'")
+    page.keyboard.press("Enter")
+    page.locator(".jp-Dialog").wait_for(state="detached")
+    assert lab_api(vm_lab, "GET", "vms/broken")[1]["state"] == "failed"
+
+    # an idle warning, then box stopped elsewhere (its idle stop): the row shows it without
+    # anyone acting here, and the warning goes (its Postpone would fail)
+    publish_idle_warning(vm_lab, int((time.time() + 600) * 1000))
+    toast = page.locator(".Toastify__toast", has_text="VM box stops at")
+    toast.wait_for()
+    with Workspace.open(vm_lab["ws"]) as ws:
+        ws.vms.stop("box", check_actor=False)
+    page.wait_for_selector(".mlws-VMRow[data-vm='box'][data-state='stopped']", timeout=40_000)
+    page.wait_for_selector(".mlws-NavVM[data-vm='box'][data-state='stopped']", timeout=60_000)
+    toast.wait_for(state="detached", timeout=60_000)
+
+    # Start shows the log (its startup, followed); deleting the VM whose log is shown closes it
+    row(page, "box").locator(".mlws-VM-start").click()
+    page.locator(".mlws-VMLog[data-vm='box']").wait_for()
+    page.wait_for_selector(".mlws-VMRow[data-vm='box'][data-state='running']", timeout=120_000)
+    row(page, "box").locator(".mlws-DeleteVM").click()
+    page.locator(".jp-Dialog .jp-mod-warn").click()
+    row(page, "box").wait_for(state="detached", timeout=120_000)
+    page.locator(".mlws-VMLog").wait_for(state="detached")
+    with Workspace.open(vm_lab["ws"]) as ws:
+        ws.vms.delete("broken", check_actor=False)
+        ws.secrets.delete("alice", "aws", check_actor=False)

@@ -8,7 +8,7 @@
  * action changed is fetched again, and Reload fetches everything.
  */
 
-import { lastTests, localChanges, ISecret, ITarget, ITestReport, ITested } from '../compute';
+import { lastTests, localChanges, ISecret, ITarget, ITestReport, ITested, userSecrets } from '../compute';
 import { ActingModel } from '../fetching';
 import { errorDetails, errorMessage, requestAPI } from '../request';
 import { Role } from '../tokens';
@@ -98,7 +98,7 @@ export class ComputePageModel extends ActingModel {
         this.role === null ? fetchRole() : Promise.resolve(this.role)
       ]);
       this.targets = targets.targets;
-      this.secrets = secrets.secrets;
+      this.secrets = userSecrets(secrets.secrets);
       this.role = role;
     });
   }

@@ -64,13 +64,33 @@ export class LabPageHost implements IPageHost {
         name: widget => pageKey(requestOf(widget)!)
       });
     }
+    // the restorer reopens every page the saved state holds, but the saved tab layout places only
+    // those it names: a page left out of it is in no tab, so it is dropped (and forgotten)
+    void app.restored.then(() => {
+      const pages: MainAreaWidget[] = [];
+      this.tracker.forEach(widget => pages.push(widget));
+      pages.forEach(widget => this.dropIfHidden(widget));
+    });
+  }
+
+  /** Dispose `widget` when it is in no tab of the shell (so the tracker and the restorer's saved
+   * state no longer hold it); whether it was. */
+  private dropIfHidden(widget: MainAreaWidget): boolean {
+    if (widget.isDisposed || (widget.isAttached && widget.parent !== null)) {
+      return false;
+    }
+    widget.dispose();
+    return true;
   }
 
   open(request: IPageRequest, placement: IPlacement = {}): MainAreaWidget {
-    const open = this.tracker.find(widget => {
+    let open = this.tracker.find(widget => {
       const shown = requestOf(widget);
       return shown !== null && sameItem(shown, request);
     });
+    if (open && this.dropIfHidden(open)) {
+      open = undefined; // in no tab: made again below
+    }
     if (open) {
       askAgain(open.content, request);
       void this.tracker.save(open);

@@ -3,21 +3,24 @@
  * the secrets a VM's provider credentials may come from, and the actions (create, start, stop,
  * restart, delete, open).  The server sends no events for VMs: while one is in a step (creating,
  * bootstrapping, starting, stopping, deleting) the list is fetched again every
- * `VM_POLL_MS`; when none is, nothing polls.  A VM's setup log is followed the same way while its
+ * `VM_POLL_MS`; when none is, every `VM_QUIET_POLL_MS` while the browser tab is visible.  A VM's setup log is followed the same way while its
  * scripts run (`vms/NAME/logs`), and fetched once more when they end.  Refusals are verbatim.
  */
 
 import { Contents, ContentsManager } from '@jupyterlab/services';
 
-import { ISecret, localChanges } from '../compute';
+import { ISecret, localChanges, userSecrets } from '../compute';
 import { ActingModel } from '../fetching';
 import { requestAPI } from '../request';
 import { Role } from '../tokens';
-import { BUSY_STATES, IVM, openVM, SETUP_STATES, vmErrorMessage } from '../vms';
+import { BUSY_STATES, inFormWords, IVM, openVM, SETUP_STATES, vmErrorMessage } from '../vms';
 import { canChange, fetchRole } from './role';
 
 /** How often the list (and a followed log) is fetched while a VM is in a step. */
 export const VM_POLL_MS = 1500;
+/** How often the list is fetched otherwise, while the page is visible (a scheduled start or an
+ * idle stop changes a VM with nobody acting here). */
+export const VM_QUIET_POLL_MS = 15000;
 
 /** A script as the form gives it: none, a file of the server's folder, or pasted text. */
 export interface IScriptChoice {
@@ -129,7 +132,7 @@ export class VMsModel extends ActingModel {
         this.role === null ? fetchRole() : Promise.resolve(this.role)
       ]);
       this.vms = vms.vms;
-      this.secrets = secrets.secrets;
+      this.secrets = userSecrets(secrets.secrets);
       this.role = role;
     });
     if (this.logOf !== null) {
@@ -158,7 +161,7 @@ export class VMsModel extends ActingModel {
         name = String(body.name);
         await requestAPI<IVM>('vms', { method: 'POST', body: JSON.stringify(body) });
       },
-      message => (this.createError = message)
+      message => (this.createError = inFormWords(message))
     );
     if (ok) {
       this.created = name;
@@ -177,6 +180,10 @@ export class VMsModel extends ActingModel {
     );
     if (ok) {
       localChanges.emit('compute');
+      if (action !== 'stop') {
+        await this.showLog(name); // what its startup script prints, followed
+      }
+      await this.refresh();
     }
     return ok;
   }
@@ -189,6 +196,10 @@ export class VMsModel extends ActingModel {
     );
     if (ok) {
       localChanges.emit('compute');
+      if (this.logOf === name) {
+        await this.showLog(null);
+      }
+      await this.refresh();
     }
     return ok;
   }
@@ -230,12 +241,17 @@ export class VMsModel extends ActingModel {
     this.emit();
   }
 
-  /** Look again soon while a VM is in a step; stop looking when none is. */
+  /** Look again soon while a VM is in a step, else now and then while the page is visible. */
   private schedule(): void {
     window.clearTimeout(this.timer);
-    if (!this.disposed && this.vms.some(v => BUSY_STATES.has(v.state))) {
-      this.timer = window.setTimeout(() => void this.refresh(), VM_POLL_MS);
+    if (this.disposed) {
+      return;
     }
+    const busy = this.vms.some(v => BUSY_STATES.has(v.state));
+    this.timer = window.setTimeout(
+      () => (busy || document.visibilityState === 'visible' ? void this.refresh() : this.schedule()),
+      busy ? VM_POLL_MS : VM_QUIET_POLL_MS
+    );
   }
 
   /** Whether the shown log still grows (its VM runs a script). */

@@ -10,7 +10,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import { formatTime } from '../runs';
-import { canManage, IVM, manageReason, noLabReason, stateKind } from '../vms';
+import { canManage, IVM, manageReason, noLabReason, noNodeReason, stateKind } from '../vms';
 import { ErrorBox } from './errorBox';
 import { NewVMForm } from './vmForm';
 import { VM_READER_REASON, VMAction, VMsModel } from './vmsModel';
@@ -41,7 +41,8 @@ async function confirmDelete(model: VMsModel, vm: IVM): Promise<void> {
   const answer = await showDialog({
     title: `Delete notebook VM ${vm.name}?`,
     body: `Its node is destroyed with everything on it (${vm.provider}); its record and history stay. This cannot be undone.`,
-    buttons: [Dialog.cancelButton({ label: 'Keep it' }), Dialog.warnButton({ label: 'Delete' })]
+    buttons: [Dialog.cancelButton({ label: 'Keep it' }), Dialog.warnButton({ label: 'Delete' })],
+    defaultButton: 0 // Enter keeps it
   });
   if (answer.button.accept) {
     await model.remove(vm.name);
@@ -51,9 +52,17 @@ async function confirmDelete(model: VMsModel, vm: IVM): Promise<void> {
 function VMActions(props: { model: VMsModel; vm: IVM }): JSX.Element {
   const { model, vm } = props;
   const mine = canManage(vm);
+  const noNode = noNodeReason(vm); // a failed VM whose node is gone: only Delete helps
   const title = (action: keyof typeof ALLOWED, what: string) =>
-    !mine ? manageReason(vm) : ALLOWED[action](vm.state) ? what : `${vm.name} is ${vm.state}`;
-  const disabled = (action: keyof typeof ALLOWED) => !mine || model.busy || !ALLOWED[action](vm.state);
+    !mine
+      ? manageReason(vm)
+      : noNode && (action === 'start' || action === 'stop')
+        ? noNode
+        : ALLOWED[action](vm.state)
+          ? what
+          : `${vm.name} is ${vm.state}`;
+  const disabled = (action: keyof typeof ALLOWED) =>
+    !mine || model.busy || !ALLOWED[action](vm.state) || (noNode !== null && (action === 'start' || action === 'stop'));
   const noLab = mine && vm.jupyterlab === false; // an older server does not say: the open route answers
   return (
     <span className="mlws-VMActions">
@@ -103,10 +112,11 @@ function VMLog(props: { model: VMsModel }): JSX.Element | null {
   const ref = React.useRef<HTMLPreElement>(null);
   const follow = model.logFollowed;
   React.useEffect(() => {
-    if (ref.current && follow) {
+    // its end: where a followed log grows, and what a log just opened ends with
+    if (ref.current) {
       ref.current.scrollTop = ref.current.scrollHeight;
     }
-  }, [model.log, follow]);
+  }, [model.log, model.logOf, follow]);
   if (model.logOf === null) {
     return null;
   }
@@ -164,7 +174,11 @@ function VMsTable(props: { model: VMsModel }): JSX.Element {
               </td>
               <td className="mlws-VMState">
                 <span className={`mlws-VMStateName mlws-vm-${stateKind(vm.state)}`}>{vm.state}</span>
-                {vm.reason && <div className="mlws-VMReason">{vm.reason}</div>}
+                {vm.reason && (
+                  <div className="mlws-VMReason" title={vm.reason}>
+                    {vm.reason.split('\n')[0]}
+                  </div>
+                )}
               </td>
               <td className="mlws-VMSince">{formatTime(vm.updated_at)}</td>
               <td>
