@@ -152,3 +152,46 @@ def test_a_dataset_parameter_reaches_a_run_on_an_ssh_host(gpu1, sshd, tmp_path):
     assert [(d["ref"], d["how"]) for d in ws.datasets.of_run(run.id)] == [(f"{name}:1", "input")]
     runner_gone(ws, run.id)
     assert not (sshd.user.home / WORKDIR / "runs" / run.id).exists()  # removed, copies included
+
+
+@pytest.fixture
+def shards(http_workspace, tmp_path):
+    """A tabular dataset of several CSV files (three, one in a subfolder) on the server's
+    workspace: its name."""
+    folder = tmp_path / "shards"
+    (folder / "more").mkdir(parents=True)
+    for i, where in enumerate(["a.csv", "b.csv", "more/c.csv"]):
+        (folder / where).write_text(f"x,y\n{i},{where}\n{i + 10},{where}\n")
+    name = _name("shards")
+    http_workspace.ws.datasets.register(name, folder, tabular=True)
+    return name
+
+
+def test_a_several_file_version_is_read_over_http_from_a_fresh_handle(remote, shards, tmp_path):
+    # each read on a handle of its own: the first read of a handle fetches its files from
+    # several threads at once (no earlier .open() having loaded the manifest)
+    dest = remote.dataset(f"{shards}:1").download(tmp_path / "dl")
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == [
+        "a.csv", "b.csv", "more/c.csv"]
+    assert (dest / "more" / "c.csv").read_text() == "x,y\n2,more/c.csv\n12,more/c.csv\n"
+    frame = remote.dataset(shards).to_pandas()
+    assert sorted(frame["x"]) == [0, 1, 2, 10, 11, 12]
+    mounted = remote.dataset(f"{shards}:1").mount()
+    assert (mounted / "b.csv").read_text() == "x,y\n1,b.csv\n11,b.csv\n"
+
+
+def test_the_cli_downloads_a_several_file_version_over_http(http_workspace, shards, tmp_path,
+                                                           monkeypatch):
+    from click.testing import CliRunner
+
+    from jupyter_mlws.cli import main
+
+    monkeypatch.setenv("MLWS_WORKSPACE", http_workspace.url)
+    monkeypatch.setenv("MLWS_TOKEN", http_workspace.token)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MLWS_RUN_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["dataset", "download", shards, "-d", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert f"{shards}:1: 3 files" in done.stdout
+    assert (tmp_path / "out" / "more" / "c.csv").is_file()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
@@ -126,13 +127,16 @@ class HttpObjects:
         self.base = base
         self._manifest = manifest
         self._paths: dict[str, str] | None = None
+        self._paths_lock = threading.Lock()  # a download fetches its files from 8 threads
         self.described = f"the workspace server at {client.url}"
 
     def _parts(self, sha256: str) -> tuple[str, ...]:
-        if self._paths is None:
-            self._paths = {}
-            for f in self._manifest():
-                self._paths.setdefault(f["sha256"], f["path"])
+        with self._paths_lock:
+            if self._paths is None:
+                paths: dict[str, str] = {}
+                for f in self._manifest():
+                    paths.setdefault(f["sha256"], f["path"])
+                self._paths = paths  # whole, never seen half-filled by another thread
         try:
             path = self._paths[sha256]
         except KeyError:
