@@ -232,7 +232,7 @@ def test_bad_input_is_refused_with_nothing_recorded(ws, tmp_path):
     with pytest.raises(InvalidInput, match="registering from a s3:// URL is not supported yet"):
         ws.datasets.register("e", "s3://bucket/data")
     assert ws.datasets.register("e2", f"file://{notes}").version.file_count == 3
-    ws.datasets.delete("e2")
+    ws.datasets.delete("e2:1")
     with pytest.raises(NotFound, match="no datastore 'nope'"):
         ws.datasets.register("e", notes, datastore="nope")
     assert [d["name"] for d in ws.datasets.list()] == ["e"]
@@ -259,10 +259,26 @@ def test_aliases_and_deletion(ws, tmp_path):
     assert ws.dataset("al@golden").aliases == ["golden"]
     with pytest.raises(InvalidInput, match="is a number"):
         ws.datasets.set_alias("al", "3", 1)
-    assert ws.datasets.delete("al@golden") == ["al:1"]
+    with pytest.raises(InvalidInput, match=r"al@golden is an alias \(of al:1\): delete that version "
+                                           "with 'mlws dataset delete al:1', or remove the alias "
+                                           "with 'mlws dataset alias al@golden --delete'"):
+        ws.datasets.delete("al@golden")
+    with pytest.raises(InvalidInput, match="'al' names the whole dataset \\(2 versions\\): delete one "
+                                           "version by its number \\('mlws dataset delete al:2'\\), "
+                                           "or every version with 'mlws dataset delete al "
+                                           "--all-versions'"):
+        ws.datasets.delete("al")
+    with pytest.raises(InvalidInput, match="not al:1"):
+        ws.datasets.delete("al:1", all_versions=True)
+    assert [v.ref for v in ws.datasets.versions("al")] == ["al:2", "al:1"]  # nothing deleted
+    assert ws.datasets.delete("al:1") == ["al:1"]
     with pytest.raises(NotFound, match="no alias 'golden'"):
         ws.dataset("al@golden")
-    assert ws.datasets.delete("al") == ["al:2"]
+    assert ws.dataset("al").ref == "al:2"
+    ws.datasets.register("al", src)  # the same content as al:2: no new version
+    (src / "f").write_text("3")
+    ws.datasets.register("al", src)
+    assert ws.datasets.delete("al", all_versions=True) == ["al:3", "al:2"]
     assert ws.datasets.list() == []
 
 
@@ -318,4 +334,9 @@ def test_cli(ws, tmp_path):
     assert bad.exit_code == 3 and bad.output == "error: no dataset named 'nope': 'mlws dataset list' shows them\n"
     bad = run(cli, ["-w", str(ws.root), "dataset", "register", "x", str(tmp_path / "missing")])
     assert bad.exit_code == 3
-    assert ok("dataset", "delete", "cli") == "deleted cli:1\n"
+    bad = run(cli, ["-w", str(ws.root), "dataset", "delete", "cli"])
+    assert bad.exit_code == 2 and "'cli' names the whole dataset (1 version)" in bad.output
+    bad = run(cli, ["-w", str(ws.root), "dataset", "delete", "cli", "--all-versions"], input="n\n")
+    assert bad.exit_code == 1 and "delete all 1 version of dataset cli? [y/N]" in bad.output
+    assert ws.dataset("cli").ref == "cli:1"  # nothing deleted
+    assert ok("dataset", "delete", "cli", "--all-versions", "--yes") == "deleted cli:1\n"

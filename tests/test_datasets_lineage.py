@@ -68,7 +68,8 @@ def test_runs_and_models_that_used_a_version_both_ways(ws, train, tmp_path):
     with pytest.raises(Conflict, match=rf"train:1 was used by run {run.id}; models clf:1, clf2:1: "
                                        "it is kept as their lineage"):
         ws.datasets.delete("train:1")
-    bad = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "delete", "train"])
+    bad = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "delete", "train",
+                                   "--all-versions", "--yes"])
     assert bad.exit_code == 5 and "train:1 was used by run" in bad.output
     assert ws.dataset("train:1").version == 1  # nothing deleted
     ws.models.delete("clf2")

@@ -195,3 +195,21 @@ def test_the_cli_downloads_a_several_file_version_over_http(http_workspace, shar
     assert done.exit_code == 0, done.output
     assert f"{shards}:1: 3 files" in done.stdout
     assert (tmp_path / "out" / "more" / "c.csv").is_file()
+
+
+def test_deleting_over_http_takes_a_version_or_all_versions_explicitly(remote, http_workspace,
+                                                                       tmp_path):
+    from jupyter_mlws.errors import InvalidInput
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    name = _name("gone")
+    for text in ("one", "two"):
+        (folder / "f.txt").write_text(text)
+        http_workspace.ws.datasets.register(name, folder)
+    with pytest.raises(InvalidInput, match=f"'{name}' names the whole dataset \\(2 versions\\)"):
+        remote.datasets.delete(name)
+    assert remote.datasets.delete(f"{name}:1") == [f"{name}:1"]
+    assert remote.datasets.delete(name, all_versions=True) == [f"{name}:2"]
+    with pytest.raises(NotFound):
+        remote.dataset(name)

@@ -142,14 +142,27 @@ def dataset_download(ctx, ref, dest) -> None:
 
 
 @dataset.command("delete")
-@click.argument("ref")
+@click.argument("ref", metavar="NAME:VERSION")
+@click.option("--all-versions", is_flag=True, help="REF is a NAME: delete every version of it "
+                                                   "(asks first).")
+@click.option("--yes", "-y", is_flag=True, help="With --all-versions: do not ask.")
 @click.pass_context
 @handles_errors
-def dataset_delete(ctx, ref) -> None:
-    """Delete a version (NAME:3) or a whole dataset (NAME); refused for a version a run or a
-    model used."""
-    for gone in _ws(ctx).datasets.delete(ref):
+def dataset_delete(ctx, ref, all_versions, yes) -> None:
+    """Delete the version NAME:VERSION, or with --all-versions every version of NAME; refused for
+    a version a run or a model used (nothing is deleted then)."""
+    ws = _ws(ctx)
+    if all_versions and not yes and ":" not in ref and "@" not in ref:
+        count = len(ws.datasets.versions(ref))
+        click.confirm(f"delete all {_count(count, 'version')} of dataset {ref}?", abort=True,
+                      err=True)
+    for gone in ws.datasets.delete(ref, all_versions=all_versions):
         click.echo(f"deleted {gone}")
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 add_alias_command(dataset, registry="datasets", what="dataset", example="mlws dataset alias train@golden 3")

@@ -360,13 +360,35 @@ class DatasetService:
         if not self.records.delete_alias(name, alias):
             raise NotFound(f"dataset {name!r} has no alias {alias!r}")
 
-    def delete(self, ref: str) -> list[str]:
-        """Delete a version (``NAME:3``, ``NAME@alias``) or every version (``NAME``); return
-        the refs deleted.  A version a run or a model version used is refused (Conflict naming
-        them), and nothing is deleted.  The objects stay in the datastore."""
+    def delete(self, ref: str, *, all_versions: bool = False) -> list[str]:
+        """Delete the version ``NAME:3``, or with ``all_versions`` every version of ``NAME``;
+        return the refs deleted.
+
+        ``NAME`` alone without ``all_versions`` is refused (InvalidInput saying how many
+        versions it has and what to give), as is ``NAME@alias`` (name the version, or remove the
+        alias with ``delete_alias``) and ``all_versions`` with a version.  A version a run or a
+        model version used is refused (Conflict naming them), and nothing is deleted.  The
+        objects stay in the datastore."""
         name, version, alias = parse_ref(param_ref(ref) or ref)
-        targets = ([self.get(ref)] if version is not None or alias is not None
-                   else self.versions(name))
+        if alias is not None:
+            target = self.get(ref)
+            raise InvalidInput(
+                f"{name}@{alias} is an alias (of {target.ref}): delete that version with 'mlws "
+                f"dataset delete {target.ref}', or remove the alias with 'mlws dataset alias "
+                f"{name}@{alias} --delete'")
+        if all_versions and version is not None:
+            raise InvalidInput(f"all versions are deleted by the dataset's name ({name}), not "
+                               f"{name}:{version}")
+        if version is None and not all_versions:
+            count = len(self.records.version_pks(name))
+            if not count:
+                self.get(name)  # NotFound saying what exists
+            latest = self.get(name)
+            raise InvalidInput(
+                f"{name!r} names the whole dataset ({count} version{'s' if count != 1 else ''}): "
+                f"delete one version by its number ('mlws dataset delete {latest.ref}'), or every "
+                f"version with 'mlws dataset delete {name} --all-versions'")
+        targets = [self.get(ref)] if version is not None else self.versions(name)
         for target in targets:
             users = self.records.users(target.pk)
             runs = [r["id"] for r in users["runs"] if r["how"] != "output"]

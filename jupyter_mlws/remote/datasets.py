@@ -104,10 +104,12 @@ class RemoteDatasets:
         """Remove ``NAME@ALIAS``; NotFound when there is none."""
         self.client.call("DELETE", ("datasets", name, "aliases", alias))
 
-    def delete(self, ref: str) -> list[str]:
-        """Delete a version (or every version of ``NAME``); Conflict naming the runs and models
-        that used one.  Returns the refs deleted."""
-        return self.client.call("DELETE", ("datasets", param_ref(ref) or ref))["deleted"]
+    def delete(self, ref: str, *, all_versions: bool = False) -> list[str]:
+        """Delete the version ``NAME:3`` (or with ``all_versions`` every version of ``NAME``);
+        InvalidInput for ``NAME`` alone or an alias, Conflict naming the runs and models that
+        used one.  Returns the refs deleted."""
+        return self.client.call("DELETE", ("datasets", param_ref(ref) or ref),
+                                query={"all_versions": "true"} if all_versions else None)["deleted"]
 
     def register(self, name: str, source: Any = None, **options) -> None:
         """Not over HTTP: the server would read ``source`` on its own disk (Unavailable saying
