@@ -255,3 +255,31 @@ def test_cli_register_list_show_delete(ws, moto_s3):
     assert gone.exit_code == 0 and "files are left" in gone.output
     missing = mlws("show", "lake")
     assert missing.exit_code != 0 and "no datastore 'lake'" in missing.output
+
+
+def test_a_machine_without_the_key_file_is_told_how_to_read_a_datastore_with_credentials(
+        ws, moto_s3, tmp_path):
+    """A teammate who joined by copying mlws.toml has no secrets key file: reading a dataset on
+    a datastore with credentials says whose credentials are missing and how to read it."""
+    from jupyter_mlws import Workspace
+
+    bucket = moto_s3.bucket()
+    ws.secrets.set(ws.access.creator(), "lake-s3", moto_s3.credentials)
+    ws.datastores.register("lake", moto_s3.url(bucket, "raw"), credentials_secret="lake-s3")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.csv").write_text("x\n1\n")
+    ws.datasets.register("t", tmp_path / "d", datastore="lake")
+    root = ws.root
+    ws.close()
+    (root / ".mlws" / "secrets.key").rename(tmp_path / "elsewhere.key")
+    with Workspace.open(root) as teammate:
+        with pytest.raises(Unavailable) as refused:
+            teammate.dataset("t:1").download(tmp_path / "out")
+    message = str(refused.value)
+    assert message.startswith("datastore 'lake''s credentials are the workspace secret 'lake-s3', "
+                              "which is encrypted under the workspace's secrets key file (")
+    assert ("this machine does not have it: read the datastore's data through the workspace "
+            "server (MLWS_WORKSPACE=URL, or Workspace.connect(URL, token)), or copy the key file"
+            in message)
+    assert "restore the key file from a backup" not in message and str(tmp_path) not in message
+    assert not (tmp_path / "out").exists()

@@ -142,11 +142,27 @@ class DatastoreService:
         credentials = None
         if secret is not None:
             self._require(user, "write", check_actor)
-            credentials = self.secrets.read(user, secret, check_actor=False)
+            credentials = self._secret_of(name, secret, user)
         if row["host_key"]:
             self._pin(loc, row["host_key"])
         return Datastore(name, loc, lambda: open_filesystem(
             loc, credentials, secret=secret, known_hosts=self.known_hosts))
+
+    def _secret_of(self, name: str, secret: str, user: str) -> str:
+        """The text of datastore ``name``'s credentials secret; Unavailable saying how else to
+        reach the datastore when this machine lacks the workspace's secrets key file."""
+        from ..secrets.vault import KeyMissing
+
+        try:
+            return self.secrets.read(user, secret, check_actor=False)
+        except KeyMissing:
+            keyfile = self.secrets.vault.keyfile.shown
+            raise Unavailable(
+                f"datastore {name!r}'s credentials are the workspace secret {secret!r}, which is "
+                f"encrypted under the workspace's secrets key file ({keyfile}), and this machine "
+                "does not have it: read the datastore's data through the workspace server "
+                "(MLWS_WORKSPACE=URL, or Workspace.connect(URL, token)), or copy the key file "
+                "from the machine the workspace was created on (mode 0600)") from None
 
     def _pin(self, loc: Location, host_key: str) -> None:
         """Put a recorded sftp host key in this machine's known_hosts (a team's other machines
