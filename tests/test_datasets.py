@@ -340,3 +340,29 @@ def test_cli(ws, tmp_path):
     assert bad.exit_code == 1 and "delete all 1 version of dataset cli? [y/N]" in bad.output
     assert ws.dataset("cli").ref == "cli:1"  # nothing deleted
     assert ok("dataset", "delete", "cli", "--all-versions", "--yes") == "deleted cli:1\n"
+
+
+def test_a_download_into_a_folder_holding_other_files_is_refused_unless_overwrite(ws, tmp_path):
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("a\n")
+    (src / "sub" / "b.txt").write_text("b\n")
+    ws.datasets.register("dl", src)
+    out = tmp_path / "out"
+    ws.dataset("dl").download(out)
+    (out / "sub" / "b.txt").unlink()
+    ws.dataset("dl").download(out)  # only the version's own files there: the missing one added
+    assert (out / "sub" / "b.txt").read_text() == "b\n"
+    (out / "a.txt").write_text("my edit\n")
+    (out / "extra.txt").write_text("mine\n")
+    with pytest.raises(InvalidInput, match="'.*out' holds files that are not dl:1's \\(a.txt, "
+                                           "extra.txt\\): download into an empty or new folder, "
+                                           "or give --overwrite"):
+        ws.dataset("dl").download(out)
+    assert (out / "a.txt").read_text() == "my edit\n"  # nothing written
+    bad = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "download", "dl", "-d", str(out)])
+    assert bad.exit_code == 2 and "holds files that are not dl:1's (a.txt, extra.txt)" in bad.output
+    done = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "download", "dl", "-d", str(out),
+                                    "--overwrite"])
+    assert done.exit_code == 0, done.output
+    assert (out / "a.txt").read_text() == "a\n" and (out / "extra.txt").read_text() == "mine\n"

@@ -132,13 +132,16 @@ def dataset_versions(ctx, name, as_json) -> None:
 @click.argument("ref")
 @click.option("--dest", "-d", required=True, help="Folder to write into (missing or empty: "
                                                     "written whole, atomically).")
+@click.option("--overwrite", is_flag=True, help="Write the version's files over those of a folder "
+                                                "already holding other files.")
 @click.pass_context
 @handles_errors
-def dataset_download(ctx, ref, dest) -> None:
-    """Copy a version's files into --dest."""
+def dataset_download(ctx, ref, dest, overwrite) -> None:
+    """Copy a version's files into --dest (a folder holding other files is refused unless
+    --overwrite)."""
     version = _ws(ctx).dataset(ref)
-    folder = version.download(dest)
-    click.echo(f"{version.ref}: {version.file_count} files ({version.size} bytes) in {folder}")
+    folder = version.download(dest, overwrite=overwrite)
+    click.echo(f"{version.ref}: {_count(version.file_count, 'file')} ({version.size} bytes) in {folder}")
 
 
 @dataset.command("delete")
