@@ -366,3 +366,20 @@ def test_a_download_into_a_folder_holding_other_files_is_refused_unless_overwrit
                                     "--overwrite"])
     assert done.exit_code == 0, done.output
     assert (out / "a.txt").read_text() == "a\n" and (out / "extra.txt").read_text() == "mine\n"
+
+
+def test_registering_one_file_keeps_the_cache_of_its_folders_other_files(ws, tmp_path):
+    data = tmp_path / "data"
+    (data / "big").mkdir(parents=True)
+    for i in range(50):
+        (data / "big" / f"{i}.txt").write_text(f"{i}\n")
+    (data / "one.csv").write_text("x\n1\n")
+    old = time.time() - 60  # older than any clock tick: trusted by the cache
+    for path in data.rglob("*.*"):
+        os.utime(path, (old, old))
+    assert ws.datasets.register("big", data / "big").hashed_files == 50
+    one = ws.datasets.register("one", data / "one.csv")
+    assert (one.hashed_files, one.version.file_count) == (1, 1)
+    assert ws.datasets.register("one", data / "one.csv").cached_files == 1
+    again = ws.datasets.register("big", data / "big")
+    assert (again.created, again.hashed_files, again.cached_files) == (False, 0, 50)

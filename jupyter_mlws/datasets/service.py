@@ -182,7 +182,10 @@ class DatasetService:
     def _hash(self, scanned) -> tuple[list[Source], tuple[int, int], int]:
         """Each scanned file's content hash, from the cache when the file is unchanged."""
         found = scanned.files
-        known = self.cache.under(scanned.root)
+        # one file: its own entry (its folder's other files, another dataset's perhaps, are
+        # neither read nor forgotten)
+        known = (self.cache.of(found[0].abspath) if scanned.one_file
+                 else self.cache.under(scanned.root))
         todo = [f for f in found if not trusted(known.get(f.abspath), f.st)]
         started = now_ns()
         try:
