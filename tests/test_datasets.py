@@ -317,8 +317,8 @@ def test_cli(ws, tmp_path):
         return result.output
 
     out = ok("dataset", "register", "cli", str(src), "--tabular", "--description", "d", "--tag", "a=b")
-    assert out.startswith("registered cli:1: 1 files, 16 bytes, root ")
-    assert "uploaded 1 objects (16 bytes)" in out
+    assert out.startswith("registered cli:1 in datastore default: 1 file, 16 bytes, root ")
+    assert "uploaded 1 object (16 bytes)" in out
     assert "no new version" in ok("dataset", "register", "cli", str(src))
     listed = json.loads(ok("dataset", "list", "--json"))
     assert [(d["name"], d["latest"], d["tabular"]) for d in listed] == [("cli", 1, True)]

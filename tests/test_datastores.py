@@ -283,3 +283,26 @@ def test_a_machine_without_the_key_file_is_told_how_to_read_a_datastore_with_cre
             in message)
     assert "restore the key file from a backup" not in message and str(tmp_path) not in message
     assert not (tmp_path / "out").exists()
+
+
+def test_a_new_version_goes_to_the_datastore_of_the_latest_one_unless_told(ws, tmp_path):
+    ws.datastores.register("lake", f"file://{tmp_path}/lake")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("1\n")
+    run = CliRunner().invoke
+
+    def ok(*args):
+        done = run(main, ["-w", str(ws.root), "dataset", "register", "t", str(src), *args])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    assert ok("--datastore", "lake").startswith("registered t:1 in datastore lake: 1 file, ")
+    (src / "a.txt").write_text("2\n")
+    assert ok().startswith("registered t:2 in datastore lake: 1 file, ")
+    assert ok().startswith("t:2 unchanged: the same 1 file (root ")
+    assert [v.datastore for v in ws.datasets.versions("t")] == ["lake", "lake"]
+    assert ok("--datastore", "default").startswith("registered t:3 in datastore default: ")
+    (src / "a.txt").write_text("3\n")
+    assert ws.datasets.register("t", src).version.datastore == "default"
+    assert ws.datasets.register("new", src).version.datastore == "default"

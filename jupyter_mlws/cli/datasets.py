@@ -16,8 +16,9 @@ def dataset() -> None:
 @dataset.command("register")
 @click.argument("name")
 @click.argument("source", metavar="PATH_OR_URL")
-@click.option("--datastore", default="default", show_default=True,
-              help="The datastore keeping the files' objects.")
+@click.option("--datastore", default=None,
+              help="The datastore keeping the files' objects (default: the datastore of the "
+                   "dataset's latest version; 'default' for a new dataset).")
 @click.option("--description", default="")
 @click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
 @click.option("--tabular", is_flag=True, help="CSV or Parquet tables: record their schema and "

@@ -74,10 +74,11 @@ class Registered:
     def message(self) -> str:
         v = self.version
         if not self.created:
-            return (f"{v.ref} unchanged: the same {v.file_count} files (root {v.root_hash[:12]}); "
-                    "no new version")
-        return (f"registered {v.ref}: {v.file_count} files, {v.size} bytes, root {v.root_hash[:12]}; "
-                f"uploaded {self.uploaded_files} objects ({self.uploaded_bytes} bytes)")
+            return (f"{v.ref} unchanged: the same {_count(v.file_count, 'file')} (root "
+                    f"{v.root_hash[:12]}, datastore {v.datastore}); no new version")
+        return (f"registered {v.ref} in datastore {v.datastore}: {_count(v.file_count, 'file')}, "
+                f"{v.size} bytes, root {v.root_hash[:12]}; uploaded "
+                f"{_count(self.uploaded_files, 'object')} ({self.uploaded_bytes} bytes)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version.to_dict(), "created": self.created,
@@ -121,14 +122,15 @@ class DatasetService:
 
     # -- registering --------------------------------------------------------------------------
 
-    def register(self, name: str, source: str | os.PathLike, *, datastore: str = "default",
+    def register(self, name: str, source: str | os.PathLike, *, datastore: str | None = None,
                  description: str = "", tags: Mapping | None = None, tabular: bool = False,
                  run: str | None = None, user: str | None = None) -> Registered:
         """Register the folder or file ``source`` as the next version of dataset ``name`` (see
         the module); return what was done.
 
-        ``tabular``: the files are CSV or Parquet tables of one schema; their schema and
-        per-column statistics are recorded.  ``run``: the run that made the data (default:
+        ``datastore``: where the files' objects go; None: the datastore of the dataset's latest
+        version (``default`` for a new dataset).  ``tabular``: the files are CSV or Parquet
+        tables of one schema; their schema and per-column statistics are recorded.  ``run``: the run that made the data (default:
         the run this process logs to, if any).  Raises InvalidInput (a bad name, tag or path,
         an empty folder, not tabular), NotFound (no such source or datastore), Conflict (a file
         changed while it was registered), InsufficientStorage / Unavailable (the datastore
@@ -143,7 +145,7 @@ class DatasetService:
         from .scan import scan
 
         started = time.monotonic()
-        name, row, store = self._checked(name, datastore, description, tags)
+        name, datastore, row, store = self._checked(name, datastore, description, tags)
         found = scan(_local(source))
         files, hashed, cached = self._hash(found)
         stats = self._stats(files) if tabular else None
@@ -155,14 +157,14 @@ class DatasetService:
         result.seconds = time.monotonic() - started
         return result
 
-    def register_sources(self, name: str, sources: list[Source], *, datastore: str = "default",
+    def register_sources(self, name: str, sources: list[Source], *, datastore: str | None = None,
                          description: str = "", tags: Mapping | None = None,
                          tabular: bool = False, run: str | None = None,
                          source: str = "", user: str | None = None) -> Registered:
         """Register files already hashed (a pipeline step's outputs, read from the workspace's
         artifacts) as the next version of ``name``; as :meth:`register` otherwise."""
         started = time.monotonic()
-        name, row, store = self._checked(name, datastore, description, tags)
+        name, datastore, row, store = self._checked(name, datastore, description, tags)
         if not sources:
             raise InvalidInput(f"dataset {name!r}: no files to register")
         stats = self._stats(sources) if tabular else None
@@ -173,11 +175,16 @@ class DatasetService:
         result.seconds = time.monotonic() - started
         return result
 
-    def _checked(self, name, datastore, description, tags) -> tuple[str, dict, Any]:
+    def _checked(self, name, datastore, description, tags) -> tuple[str, str, dict, Any]:
+        """The checked name, the datastore (given, else the latest version's, else
+        ``default``), the row's description and tags, and the datastore's objects."""
         check_name(name, "dataset name")
         row = {"description": check_text(description or "", "the description"),
                "tags": _json(R.tag_rows(tags or {}))}
-        return name, row, self._objects(datastore)
+        if datastore is None:
+            latest = self._latest_row(name)
+            datastore = latest["datastore"] if latest is not None else "default"
+        return name, datastore, row, self._objects(datastore)
 
     def _hash(self, scanned) -> tuple[list[Source], tuple[int, int], int]:
         """Each scanned file's content hash, from the cache when the file is unchanged."""
@@ -497,6 +504,11 @@ def _json(value) -> str:
     import json
 
     return json.dumps(value)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _os_user() -> str:

@@ -35,7 +35,7 @@ class DatasetsHandler(MlwsHandler):
         source = await self.call(self._source, body["path"])
         ws = await self.ws()
         done = await self.call(lambda: ws.datasets.register(
-            body["name"], source, datastore=body.get("datastore") or "default",
+            body["name"], source, datastore=body.get("datastore") or None,
             description=body.get("description") or "", tags=body.get("tags") or {},
             tabular=bool(body.get("tabular")), user=self.actor))
         self.reply(done.to_dict(), 201 if done.created else 200)
