@@ -13,7 +13,7 @@ import pytest
 from ssh_runs import NAME, WORKDIR, gpu1, remote_python, runner_gone  # noqa: F401
 
 import jupyter_mlws as mlws
-from jupyter_mlws.errors import Conflict, NotFound, PermissionDenied, Unavailable
+from jupyter_mlws.errors import Conflict, LocalOnly, NotFound, PermissionDenied
 from mlws_testing import fresh_target, remote_project
 
 
@@ -60,7 +60,7 @@ def test_the_http_sdk_reads_a_dataset_as_the_local_sdk_does(remote, http_workspa
     assert [v.ref for v in remote.datasets.versions(table)] == [f"{table}:1"]
     with pytest.raises(NotFound, match=f"dataset {table!r} has no version 7"):
         remote.dataset(f"{table}:7")
-    with pytest.raises(Unavailable, match="over HTTP is not available"):
+    with pytest.raises(LocalOnly, match="ws.datasets.register works on a local workspace only"):
         remote.datasets.register("x", tmp_path)
     assert http_workspace.ws.datasets.show(table)["used_by"]["runs"] == []  # no run: no lineage
 

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 from ..datasets.refs import param_ref
 from ..datasets.version import DatasetVersion
-from ..errors import NotFound, Unavailable
+from ..errors import LocalOnly, NotFound
 from ..store.blobs.base import CHUNK, check_content
 from .client import Client
 
@@ -112,12 +112,10 @@ class RemoteDatasets:
                                 query={"all_versions": "true"} if all_versions else None)["deleted"]
 
     def register(self, name: str, source: Any = None, **options) -> None:
-        """Not over HTTP: the server would read ``source`` on its own disk (Unavailable saying
-        what to do)."""
-        raise Unavailable(
-            f"registering dataset {name!r} over HTTP is not available: register it where the "
-            "files are, on a machine with the workspace ('mlws dataset register NAME PATH'), or "
-            "through the REST API with a folder of the server's (POST datasets)")
+        """Not over HTTP: the server would read ``source`` on its own disk (LocalOnly: register
+        where the files are, on a machine with the workspace, or ``POST datasets`` with a folder
+        of the server's)."""
+        raise LocalOnly("ws.datasets.register", self.client.url)
 
 
 class HttpObjects:
