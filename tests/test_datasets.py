@@ -149,7 +149,7 @@ def test_reading_a_version_back(ws, tmp_path):
     assert (dest / "sub" / "b.txt").read_text() == "beta"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dl.")]  # no temp left
     (dest / "a.txt").write_text("edited")
-    version.download(dest)  # into a folder holding files: each file rewritten
+    version.download(dest, overwrite=True)  # over a folder holding files: each file rewritten
     assert (dest / "a.txt").read_text() == "alpha"
     with pytest.raises(InvalidInput, match="is a file"):
         version.download(dest / "a.txt")
