@@ -306,3 +306,55 @@ def test_a_new_version_goes_to_the_datastore_of_the_latest_one_unless_told(ws, t
     (src / "a.txt").write_text("3\n")
     assert ws.datasets.register("t", src).version.datastore == "default"
     assert ws.datasets.register("new", src).version.datastore == "default"
+
+
+def test_many_small_files_go_to_s3_with_one_request_each(ws, moto_s3, tmp_path):
+    """Registering many files into an S3 datastore: the objects it lacks are found by one
+    listing (a HEAD each when few), then each sent once, concurrently; progress is reported."""
+    bucket = moto_s3.bucket()
+    ws.secrets.set(ws.access.creator(), "lake-s3", moto_s3.credentials)
+    ws.datastores.register("lake", moto_s3.url(bucket, "raw"), credentials_secret="lake-s3")
+    src = tmp_path / "many"
+    src.mkdir()
+    for i in range(600):
+        (src / f"f{i:04d}.txt").write_text(f"row {i}\n" * (i % 7 + 1))
+    heard = []
+    with moto_s3.recorded() as seen:
+        done = ws.datasets.register("many", src, datastore="lake",
+                                    progress=lambda *counts: heard.append(counts))
+    methods = [m for m, _path in seen]
+    assert (done.uploaded_files, methods.count("PUT")) == (600, 600)
+    assert len(methods) - 600 <= 3  # the listing of the datastore's objects: no HEAD per object
+    assert len(heard) == 600 and heard[-1] == (600, done.uploaded_bytes, 600, done.uploaded_bytes)
+    assert done.upload_seconds > 0 and done.hash_seconds > 0
+    dest = ws.dataset("many").download(tmp_path / "back")
+    assert (dest / "f0599.txt").read_text() == "row 599\n" * 5
+
+    for i in range(5):  # a few changed files: a HEAD each at most, a PUT each
+        (src / f"f{i:04d}.txt").write_text(f"changed {i}\n")
+    with moto_s3.recorded() as seen:
+        again = ws.datasets.register("many", src)
+    methods = [m for m, _path in seen]
+    assert again.version.ref == "many:2" and again.version.datastore == "lake"
+    assert (again.uploaded_files, methods.count("PUT"), methods.count("HEAD")) == (5, 5, 5)
+
+
+def test_a_file_changed_before_its_upload_is_not_stored(ws, moto_s3, tmp_path):
+    from jupyter_mlws.store.blobs import batch
+
+    bucket = moto_s3.bucket()
+    ws.secrets.set(ws.access.creator(), "lake-s3", moto_s3.credentials)
+    ws.datastores.register("lake", moto_s3.url(bucket, "raw"), credentials_secret="lake-s3")
+    objects = ws.datastores.get("lake").objects
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text("good\n")
+    bad.write_text("now different\n")
+    listed_sha = __import__("hashlib").sha256(b"as hashed\n").hexdigest()
+    good_sha = __import__("hashlib").sha256(b"good\n").hexdigest()
+    files = [batch.LocalFile(str(good), good_sha, 5, "good.txt"),
+             batch.LocalFile(str(bad), listed_sha, 10, "bad.txt")]
+    assert batch.missing(objects, [good_sha, listed_sha]) == {good_sha, listed_sha}
+    with pytest.raises(Conflict, match="bad.txt changed"):
+        batch.put_files(objects, files, changed=lambda f: Conflict(f"{f.shown} changed"))
+    assert not objects.exists(listed_sha)
+    assert batch.missing(objects, [good_sha, listed_sha]) <= {good_sha, listed_sha}

@@ -30,14 +30,44 @@ def dataset_register(ctx, name, source, datastore, description, tags, tabular, a
     """Register the folder or file PATH_OR_URL as the next version of dataset NAME (the same
     content again makes no new version)."""
     done = _ws(ctx).datasets.register(name, source, datastore=datastore, description=description,
-                                      tags=_pairs(tags, "tag"), tabular=tabular)
+                                      tags=_pairs(tags, "tag"), tabular=tabular,
+                                      progress=_Progress())
     if as_json:
         return _json(done.to_dict())
     click.echo(done.message)
-    click.echo(f"hashed {done.hashed_files} files ({done.hashed_bytes} bytes), "
-               f"{done.cached_files} unchanged since last hashed; {done.seconds:.2f} s")
+    click.echo(f"hashed {_count(done.hashed_files, 'file')} ({done.hashed_bytes} bytes) in "
+               f"{done.hash_seconds:.2f} s, {done.cached_files} unchanged since last hashed; "
+               f"uploaded {_count(done.uploaded_files, 'object')} in {done.upload_seconds:.2f} s; "
+               f"{done.seconds:.2f} s in all")
     for skipped in done.skipped:
         click.echo(f"skipped: {skipped}")
+
+
+class _Progress:
+    """Uploads under way, on stderr every :attr:`EVERY_S` seconds (``uploading: 2,345 of 10,000
+    objects (2.3 of 10.2 MB)``), and once at the end if anything was shown; called from the
+    uploading threads."""
+
+    EVERY_S = 3.0
+
+    def __init__(self):
+        import threading
+        import time
+
+        self._clock = time.monotonic
+        self._next = self._clock() + self.EVERY_S
+        self._shown = False
+        self._lock = threading.Lock()
+
+    def __call__(self, objects: int, size: int, of_objects: int, of_size: int) -> None:
+        with self._lock:
+            now = self._clock()
+            last = objects >= of_objects
+            if (now < self._next and not last) or (last and not self._shown):
+                return
+            self._next, self._shown = now + self.EVERY_S, True
+        click.echo(f"uploading: {objects:,} of {of_objects:,} objects ({size / 1e6:.1f} of "
+                   f"{of_size / 1e6:.1f} MB)", err=True)
 
 
 @dataset.command("list")

@@ -11,8 +11,10 @@ Registering (:meth:`DatasetService.register`):
 3. ``--tabular``: schema and per-column statistics are computed (:mod:`.tabular`) before
    anything is stored;
 4. each object the datastore lacks is uploaded, once per content: an object listed by an
-   earlier version in that datastore is known to be there, any other is asked for (``exists``);
-   a renamed file uploads nothing, one changed file uploads one object;
+   earlier version in that datastore is known to be there, any other is asked for once (a HEAD
+   each, or one listing of the datastore's objects when there are many: :mod:`..store.blobs.batch`),
+   and the missing ones are sent many at once; a renamed file uploads nothing, one changed file
+   uploads one object;
 5. only then is the version row written, with its manifest, in one transaction: a register
    killed before leaves objects (reused by the next attempt) but no version.
 """
@@ -69,6 +71,8 @@ class Registered:
     uploaded_bytes: int = 0
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    hash_seconds: float = 0.0
+    upload_seconds: float = 0.0
 
     @property
     def message(self) -> str:
@@ -85,7 +89,9 @@ class Registered:
                 "message": self.message, "hashed_files": self.hashed_files,
                 "hashed_bytes": self.hashed_bytes, "cached_files": self.cached_files,
                 "uploaded_files": self.uploaded_files, "uploaded_bytes": self.uploaded_bytes,
-                "skipped": self.skipped, "seconds": round(self.seconds, 3)}
+                "skipped": self.skipped, "seconds": round(self.seconds, 3),
+                "hash_seconds": round(self.hash_seconds, 3),
+                "upload_seconds": round(self.upload_seconds, 3)}
 
 
 class DatasetService:
@@ -124,34 +130,39 @@ class DatasetService:
 
     def register(self, name: str, source: str | os.PathLike, *, datastore: str | None = None,
                  description: str = "", tags: Mapping | None = None, tabular: bool = False,
-                 run: str | None = None, user: str | None = None) -> Registered:
+                 run: str | None = None, user: str | None = None,
+                 progress: Callable[[int, int, int, int], None] | None = None) -> Registered:
         """Register the folder or file ``source`` as the next version of dataset ``name`` (see
         the module); return what was done.
 
         ``datastore``: where the files' objects go; None: the datastore of the dataset's latest
         version (``default`` for a new dataset).  ``tabular``: the files are CSV or Parquet
         tables of one schema; their schema and per-column statistics are recorded.  ``run``: the run that made the data (default:
-        the run this process logs to, if any).  Raises InvalidInput (a bad name, tag or path,
+        the run this process logs to, if any).  ``progress(objects, bytes, of_objects,
+        of_bytes)`` hears of each object uploaded (from the uploading threads).  Raises InvalidInput (a bad name, tag or path,
         an empty folder, not tabular), NotFound (no such source or datastore), Conflict (a file
         changed while it was registered), InsufficientStorage / Unavailable (the datastore
         cannot be written; no version is recorded).
         """
         with _no_gc_pause():  # ends once _register's 10,000 files are freed
             return self._register(name, source, datastore=datastore, description=description,
-                                  tags=tags, tabular=tabular, run=run, user=user)
+                                  tags=tags, tabular=tabular, run=run, user=user,
+                                  progress=progress)
 
     def _register(self, name, source, *, datastore, description, tags, tabular, run,
-                  user) -> Registered:
+                  user, progress) -> Registered:
         from .scan import scan
 
         started = time.monotonic()
         name, datastore, row, store = self._checked(name, datastore, description, tags)
         found = scan(_local(source))
         files, hashed, cached = self._hash(found)
+        hash_seconds = time.monotonic() - started
         stats = self._stats(files) if tabular else None
         result = self._commit(name, files, store=store, datastore=datastore, row={
             **row, "source": Path(os.fspath(source)).name, "stats": _json(stats) if stats else None,
-            "created_by": user if user is not None else _os_user()}, run=run)
+            "created_by": user if user is not None else _os_user()}, run=run, progress=progress)
+        result.hash_seconds = hash_seconds
         result.hashed_files, result.hashed_bytes = hashed
         result.cached_files, result.skipped = cached, found.skipped
         result.seconds = time.monotonic() - started
@@ -231,17 +242,20 @@ class DatasetService:
             return table_stats(local)
 
     def _commit(self, name: str, files: list[Source], *, store, datastore: str, row: dict,
-                run: str | None) -> Registered:
+                run: str | None, progress=None) -> Registered:
         triples = [(f.path, f.sha256, f.size) for f in files]
         digest = root_hash(triples)
         latest = self._latest_row(name)
         if latest is not None and (latest["root_hash"], latest["datastore"]) == (digest, datastore):
             return Registered(self._handle(latest), created=False)
-        uploaded = self._upload(store, datastore, files)
+        started = time.monotonic()
+        uploaded = self._upload(store, datastore, files, progress)
+        upload_seconds = time.monotonic() - started
         run_id = run if run is not None else self._current_run()
         pk, created = self.records.insert_version(name, datastore=datastore, root_hash=digest,
                                                   files=triples, row=row, run_id=run_id)
-        result = Registered(self._handle(self.records.by_pks([pk])[0]), created=created)
+        result = Registered(self._handle(self.records.by_pks([pk])[0]), created=created,
+                            upload_seconds=upload_seconds)
         result.uploaded_files, result.uploaded_bytes = uploaded
         return result
 
@@ -251,17 +265,36 @@ class DatasetService:
         except NotFound:
             return None
 
-    def _upload(self, store, datastore: str, files: list[Source]) -> tuple[int, int]:
-        """Put each object ``store`` lacks (one per content); ``(objects, bytes)`` uploaded."""
+    def _upload(self, store, datastore: str, files: list[Source],
+                progress=None) -> tuple[int, int]:
+        """Put each object ``store`` lacks (one per content; see :mod:`..store.blobs.batch`:
+        one lookup per object at most, many uploads at once); ``(objects, bytes)`` uploaded."""
+        from ..store.blobs import batch
+
         first: dict[str, Source] = {}
         for f in files:
             first.setdefault(f.sha256, f)
         unknown = set(first) - self.records.known_objects(datastore, first)
+        lacking = sorted(batch.missing(store, unknown))
+        total = (len(lacking), sum(first[sha].size for sha in lacking))
+        done, lock = [0, 0], threading.Lock()
+
+        def put(size: int) -> None:
+            with lock:
+                done[0] += 1
+                done[1] += size
+                counts = (done[0], done[1], *total)
+            if progress is not None:
+                progress(*counts)
+
+        local = [first[sha] for sha in lacking if isinstance(first[sha].read, str)]
+        batch.put_files(store, [batch.LocalFile(f.read, f.sha256, f.size, f.path) for f in local],
+                        changed=lambda f: _changed(f.shown), on_put=put)
+        streamed = [first[sha] for sha in lacking if not isinstance(first[sha].read, str)]
         with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="mlws-upload") as pool:
-            missing = [sha for sha, there in zip(unknown, pool.map(store.exists, unknown)) if not there]
-            for _ in pool.map(lambda sha: _put(store, first[sha]), missing):
-                pass
-        return len(missing), sum(first[sha].size for sha in missing)
+            for size in pool.map(lambda source: _put(store, source), streamed):
+                put(size)
+        return total
 
     # -- finding --------------------------------------------------------------------------------
 
@@ -487,13 +520,18 @@ def _local(source: str | os.PathLike) -> str | os.PathLike:
     return source
 
 
-def _put(store, source: Source) -> None:
-    """Store one object, checking its content is still the hash it was registered with."""
+def _put(store, source: Source) -> int:
+    """Store one object, checking its content is still the hash it was registered with; its
+    size."""
     with _reader(source.read) as f:
-        sha, _size = store.put_chunks(iter(lambda: f.read(_CHUNK), b""))
+        sha, size = store.put_chunks(iter(lambda: f.read(_CHUNK), b""))
     if sha != source.sha256:
-        raise Conflict(f"{source.path} changed while it was registered: register again once it "
-                       "is written")
+        raise _changed(source.path)
+    return size
+
+
+def _changed(path: str) -> Conflict:
+    return Conflict(f"{path} changed while it was registered: register again once it is written")
 
 
 def _reader(read: str | Callable[[], BinaryIO]) -> BinaryIO:
