@@ -5,6 +5,7 @@ killed mid-upload.  Uploads are counted as objects appearing in the datastore's 
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -383,3 +384,18 @@ def test_registering_one_file_keeps_the_cache_of_its_folders_other_files(ws, tmp
     assert ws.datasets.register("one", data / "one.csv").cached_files == 1
     again = ws.datasets.register("big", data / "big")
     assert (again.created, again.hashed_files, again.cached_files) == (False, 0, 50)
+
+
+def test_the_cli_shows_upload_progress_and_splits_the_summary(ws, tmp_path, monkeypatch):
+    from jupyter_mlws.cli import datasets as cli_datasets
+
+    monkeypatch.setattr(cli_datasets._Progress, "EVERY_S", 0.0)  # every object, not every 3 s
+    src = tmp_path / "p"
+    src.mkdir()
+    for i in range(3):
+        (src / f"{i}.txt").write_text("x" * (i + 1))
+    done = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "register", "p", str(src)])
+    assert done.exit_code == 0, done.output
+    assert "uploading: 3 of 3 objects (0.0 of 0.0 MB)\n" in done.stderr
+    assert re.search(r"^hashed 3 files \(6 bytes\) in [0-9.]+ s, 0 unchanged since last hashed; "
+                     r"uploaded 3 objects in [0-9.]+ s; [0-9.]+ s in all$", done.stdout, re.M)
