@@ -226,8 +226,13 @@ def test_bad_input_is_refused_with_nothing_recorded(ws, tmp_path):
     weird = tmp_path / "weird"
     weird.mkdir()
     (weird / "back\\slash.txt").write_text("x")
-    with pytest.raises(InvalidInput, match="backslashes are not allowed"):
+    with pytest.raises(InvalidInput) as refused:
         ws.datasets.register("w", weird)
+    assert str(refused.value) == ("'back\\\\slash.txt' cannot be a dataset file's name (backslashes "
+                                  "are not allowed, separate folders with '/'): rename it")
+    with pytest.raises(InvalidInput, match="file:// URLs are absolute: file:///abs/path "
+                                           "\\(file://data/... names a host\\)"):
+        ws.datasets.register("e", "file://data/train")
     with pytest.raises(InvalidInput, match="dataset name '../x' is not valid"):
         ws.datasets.register("../x", notes)
     with pytest.raises(InvalidInput, match="registering from a s3:// URL is not supported yet"):
@@ -260,6 +265,8 @@ def test_aliases_and_deletion(ws, tmp_path):
     assert ws.dataset("al@golden").aliases == ["golden"]
     with pytest.raises(InvalidInput, match="is a number"):
         ws.datasets.set_alias("al", "3", 1)
+    with pytest.raises(InvalidInput, match="alias 'latest' is reserved: NAME alone is the latest"):
+        ws.datasets.set_alias("al", "latest", 1)
     with pytest.raises(InvalidInput, match=r"al@golden is an alias \(of al:1\): delete that version "
                                            "with 'mlws dataset delete al:1', or remove the alias "
                                            "with 'mlws dataset alias al@golden --delete'"):
@@ -325,7 +332,7 @@ def test_cli(ws, tmp_path):
     assert [(d["name"], d["latest"], d["tabular"]) for d in listed] == [("cli", 1, True)]
     shown = ok("dataset", "show", "cli:1", "--files")
     assert "schema (csv, 3 rows):\n  a: number (mean 2" in shown and "  b: text (most frequent: x, y" in shown
-    assert "  t.csv (16 bytes, " in shown and "runs: -" in shown
+    assert "models: -\nfiles (1):\n  t.csv (16 bytes, " in shown and "runs: -" in shown
     assert json.loads(ok("dataset", "show", "cli", "--json"))["tags"] == {"a": "b"}
     assert json.loads(ok("dataset", "versions", "cli", "--json"))[0]["version"] == 1
     assert ok("dataset", "alias", "cli@best", "1") == "cli@best -> cli:1\n"

@@ -358,3 +358,19 @@ def test_a_file_changed_before_its_upload_is_not_stored(ws, moto_s3, tmp_path):
         batch.put_files(objects, files, changed=lambda f: Conflict(f"{f.shown} changed"))
     assert not objects.exists(listed_sha)
     assert batch.missing(objects, [good_sha, listed_sha]) <= {good_sha, listed_sha}
+
+
+def test_an_s3_datastore_without_credentials_is_told_how_to_give_them(ws, moto_s3, monkeypatch,
+                                                                      tmp_path):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(Unavailable) as refused:
+        ws.datastores.register("lake", moto_s3.url(moto_s3.bucket(), "raw"))
+    message = str(refused.value)
+    assert "Unable to locate credentials; store its credentials in a workspace secret" in message
+    assert "(--credentials-secret NAME), or give this machine's own" in message
+    assert message.endswith("nothing was registered")
+    assert [d["name"] for d in ws.datastores.list()] == ["default"]

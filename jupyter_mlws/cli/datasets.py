@@ -130,6 +130,8 @@ def dataset_show(ctx, ref, list_files, as_json) -> None:
     for m in used["models"]:
         how = "trained on it" if m["how"] == "training" else "from a run that used it"
         click.echo(f"  {m['name']}:{m['version']}  ({how})")
+    if files is not None:
+        click.echo(f"files ({len(files)}):")
     for f in files or []:
         click.echo(f"  {f['path']} ({f['size']} bytes, {f['sha256'][:12]})")
 

@@ -46,7 +46,8 @@ def _checked(rel: str) -> str:
     try:
         clean = validate_name(rel)
     except InvalidInput as exc:
-        raise InvalidInput(f"{rel!r} cannot be a dataset file's name ({exc}): rename it") from None
+        why = getattr(exc, "why", None) or str(exc)
+        raise InvalidInput(f"{rel!r} cannot be a dataset file's name ({why}): rename it") from None
     if clean != rel:
         raise InvalidInput(f"{rel!r} cannot be a dataset file's name: it would read as {clean!r}; "
                            "rename it")

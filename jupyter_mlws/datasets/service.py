@@ -392,6 +392,9 @@ class DatasetService:
         check_name(alias, "alias")
         if alias.isdigit():
             raise InvalidInput(f"alias {alias!r} is a number: it would read like a version")
+        if alias.lower() == "latest":
+            raise InvalidInput(f"alias {alias!r} is reserved: NAME alone is the latest version; "
+                               "choose another name (golden, prod...)")
         target = self.get(f"{name}:{check_version(version)}")
         dataset_pk = self.records.find(name, target.version)["dataset_pk"]
         self.records.set_alias(dataset_pk, alias, target.pk)
@@ -515,6 +518,10 @@ def _local(source: str | os.PathLike) -> str | os.PathLike:
         url = urlsplit(text)
         if url.scheme == "file" and url.netloc in ("", "localhost"):
             return unquote(url.path)
+        if url.scheme == "file":
+            raise InvalidInput(f"file:// URLs are absolute: file:///abs/path (file://{url.netloc[:40]}"
+                               "/... names a host); or give the path itself, such as "
+                               f"{url.netloc[:40]}{url.path[:80]}")
         raise InvalidInput(f"registering from a {url.scheme}:// URL is not supported yet: copy the "
                            "files to this machine (or a mounted folder) and register that path")
     return source

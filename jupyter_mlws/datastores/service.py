@@ -255,8 +255,8 @@ class DatastoreService:
         if secret is None:
             if loc.scheme == "sftp":
                 raise InvalidInput("an sftp datastore logs in with an SSH private key: store it "
-                                   "('mlws secret set NAME --stdin < KEYFILE') and give "
-                                   "--credentials-secret NAME")
+                                   "('mlws secret set NAME --stdin < KEYFILE') and name it as "
+                                   "the datastore's credentials secret (--credentials-secret NAME)")
             return None
         if loc.scheme == "file":
             raise InvalidInput("a file:// datastore takes no credentials: leave out --credentials-secret")
@@ -314,8 +314,15 @@ class DatastoreService:
             except MlwsError:
                 raise
             except Exception as exc:  # noqa: BLE001 - each backend has its own errors
-                raise Unavailable(f"datastore {loc.shown} cannot be reached: {why(exc)}; nothing "
-                                  "was registered") from None
+                hint = ""
+                if credentials is None and loc.scheme in ("s3", "gs", "abfs") and "credential" in \
+                        why(exc).lower():
+                    hint = ("; store its credentials in a workspace secret ('mlws secret set "
+                            "NAME --stdin') and name it as the datastore's credentials secret "
+                            "(--credentials-secret NAME), or give this machine's own (for S3: "
+                            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, a role)")
+                raise Unavailable(f"datastore {loc.shown} cannot be reached: {why(exc)}{hint}; "
+                                  "nothing was registered") from None
 
     def delete(self, name: str, *, user: str | None = None, check_actor: bool = True) -> None:
         """Remove datastore ``name``'s record (its files stay where they are).  Owners.
