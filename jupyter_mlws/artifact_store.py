@@ -99,12 +99,14 @@ def default_datastore(cfg: C.WorkspaceConfig) -> tuple[object, Callable]:
 
 
 def move_blobs(source: BlobStore, target: BlobStore, *,
-               on_blob: Callable[[str, int, bool], None] | None = None) -> dict:
+               on_blob: Callable[[str, int, bool], None] | None = None,
+               source_named: str = "the old artifact store") -> dict:
     """Copy every blob of ``source`` missing from ``target``; return ``{"blobs", "copied",
     "bytes"}`` (bytes copied).  Resumable: run again after an interruption, it copies what is
     still missing.  Each blob is streamed and its sha256 checked on the way: a blob whose
     content does not match its id is not copied, and the move stops with Conflict naming it.
-    ``on_blob(sha256, size, copied)`` hears of each blob.
+    ``on_blob(sha256, size, copied)`` hears of each blob; ``source_named`` names ``source`` in
+    that Conflict.
     """
     from .errors import Conflict
 
@@ -122,7 +124,7 @@ def move_blobs(source: BlobStore, target: BlobStore, *,
                 digest.update(chunk)
                 yield chunk
             if digest.hexdigest() != sha:
-                raise Conflict(f"blob {sha[:12]} in the old artifact store does not match its "
+                raise Conflict(f"blob {sha[:12]} in {source_named} does not match its "
                                "sha256 (damaged): restore it from a backup, then move again")
 
         with source.open(sha) as src:
@@ -135,18 +137,30 @@ def move_blobs(source: BlobStore, target: BlobStore, *,
     return {"blobs": total, "copied": copied, "bytes": moved}
 
 
+def _default_objects(cfg: C.WorkspaceConfig) -> tuple[str, BlobStore]:
+    """Where the ``default`` datastore of ``cfg`` keeps its objects (datasets' files): its URL
+    as shown, and its objects (nothing is contacted yet)."""
+    from .datastores.datastore import Datastore
+
+    loc, connect = default_datastore(cfg)
+    return loc.shown, Datastore("default", loc, connect).objects
+
+
 def move_artifacts(ws, dest: str, *, on_blob: Callable[[str, int, bool], None] | None = None) -> dict:
-    """Copy workspace ``ws``'s blobs to ``dest`` (an artifacts URL or a folder), then switch its
-    ``mlws.toml`` there atomically; return what :func:`move_blobs` did (both passes) with
-    ``artifacts`` (where they are now, as shown).
+    """Copy workspace ``ws``'s blobs to ``dest`` (an artifacts URL or a folder), and the objects
+    of its ``default`` datastore (datasets' files) when that datastore moves with them (it lives
+    beside the blobs on object storage), then switch its ``mlws.toml`` there atomically; return
+    what :func:`move_blobs` did for the blobs (both passes) with ``artifacts`` (where they are
+    now, as shown) and ``default_datastore`` (``{"url", "objects", "copied", "bytes"}``: what
+    was done for the default datastore; ``objects`` 0 and ``copied`` 0 when it stays).
 
     Resumable: interrupted, nothing is switched, and running it again copies only what is
     missing.  After the switch a second pass copies what other processes wrote meanwhile.  The
     old store is left as it was (remove it once satisfied).  For a team, every machine's
     ``mlws.toml`` names the new place (copy the ``artifacts`` line).
 
-    Raises InvalidInput (a refused URL), Conflict (already there; a damaged blob), Unavailable
-    (the store cannot be reached).
+    Raises InvalidInput (a refused URL), Conflict (already there; a damaged blob or object),
+    Unavailable (the store cannot be reached).
     """
     import dataclasses
 
@@ -162,10 +176,26 @@ def move_artifacts(ws, dest: str, *, on_blob: Callable[[str, int, bool], None] |
     if new == (ws.config.artifacts or "") or (not ws.config.artifacts_url
                                               and Path(new) == ws.config.artifact_root):
         raise Conflict("the workspace's artifacts are there already")
-    first = move_blobs(ws.blobs, target, on_blob=on_blob)
     moved = dataclasses.replace(ws.config, artifacts=new)
+    old_url, old_objects = _default_objects(ws.config)
+    new_url, new_objects = _default_objects(moved)
+    datastore_moves = new_url != old_url
+
+    def copy_all() -> tuple[dict, dict]:
+        blobs = move_blobs(ws.blobs, target, on_blob=on_blob)
+        objects = (move_blobs(old_objects, new_objects, on_blob=on_blob,
+                              source_named="the default datastore's old place")
+                   if datastore_moves else {"blobs": 0, "copied": 0, "bytes": 0})
+        return blobs, objects
+
+    first, first_objects = copy_all()
     C.rewrite(moved)
-    second = move_blobs(ws.blobs, target, on_blob=on_blob)  # what arrived during the first pass
+    second, second_objects = copy_all()  # what arrived during the first pass
     return {"blobs": first["blobs"] + second["copied"], "copied": first["copied"] + second["copied"],
             "bytes": first["bytes"] + second["bytes"],
-            "artifacts": dest if not C.is_store_url(new) else location(new).shown}
+            "artifacts": dest if not C.is_store_url(new) else location(new).shown,
+            "default_datastore": {
+                "url": new_url,
+                "objects": first_objects["blobs"] + second_objects["copied"],
+                "copied": first_objects["copied"] + second_objects["copied"],
+                "bytes": first_objects["bytes"] + second_objects["bytes"]}}

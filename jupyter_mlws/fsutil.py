@@ -35,10 +35,12 @@ _CHUNK = 1024 * 1024
 
 def _invalid(name: str, reason: str) -> InvalidInput:
     shown = name if len(name) <= 80 else name[:77] + "..."
-    return InvalidInput(
+    error = InvalidInput(
         f"invalid artifact name {shown!r}: {reason}; "
         "use a relative path like 'out/model.pkl'"
     )
+    error.why = reason  # what is wrong alone, for callers naming the thing otherwise
+    return error
 
 
 def _decode(original: str) -> str:

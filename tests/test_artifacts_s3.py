@@ -133,7 +133,9 @@ def test_move_artifacts_copies_checks_and_switches(moto_s3, aws_env, tmp_path):
     assert out.exit_code == 0, out.output
     moved = json.loads(out.output)
     assert moved == {"blobs": len(local), "copied": len(local), "bytes": moved["bytes"],
-                     "artifacts": f"s3://{bucket}/moved"}
+                     "artifacts": f"s3://{bucket}/moved", "default_datastore": {
+                         "url": f"s3://{bucket}/moved/datastores/default", "objects": 0,
+                         "copied": 0, "bytes": 0}}
     assert moved["bytes"] == sum(200_000 + i for i in range(5))
     assert _blob_keys(moto_s3, bucket, "moved") == local
     with Workspace.open(tmp_path / "ws") as again:
@@ -172,6 +174,37 @@ def test_an_interrupted_move_resumes_and_a_damaged_blob_stops_it(moto_s3, aws_en
     assert not target.exists(victim)
     assert "s3://" not in (tmp_path / "ws" / "mlws.toml").read_text()
     ws.close()
+
+
+def test_move_artifacts_moves_the_default_datastores_dataset_files(moto_s3, aws_env, tmp_path):
+    """The default datastore lives beside the blobs: moved to S3, its datasets' objects go too
+    (resumably: a second move elsewhere copies only what is missing), and every dataset reads."""
+    with Workspace.create(tmp_path / "ws") as ws:
+        folder = tmp_path / "data"
+        folder.mkdir()
+        for i in range(3):
+            (folder / f"f{i}.txt").write_text(f"file {i}\n")
+        ws.datasets.register("train", folder)
+        (folder / "f0.txt").write_text("changed\n")
+        ws.datasets.register("train", folder)
+    bucket = moto_s3.bucket()
+    url = moto_s3.url(bucket, "moved")
+    out = CliRunner().invoke(main, ["-w", str(tmp_path / "ws"), "workspace", "move-artifacts", url])
+    assert out.exit_code == 0, out.output
+    assert (f"datastore default now in s3://{bucket}/moved/datastores/default: 4 of 4 objects "
+            "(datasets' files) copied") in out.stdout
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ws.datastores.get("default").url == f"s3://{bucket}/moved/datastores/default"
+        for ref, first in (("train:1", "file 0\n"), ("train:2", "changed\n")):
+            dest = ws.dataset(ref).download(tmp_path / ref.replace(":", "-"))
+            assert (dest / "f0.txt").read_text() == first
+            assert (dest / "f2.txt").read_text() == "file 2\n"
+        # back to a folder: the default datastore is the workspace's own folder again, which
+        # still holds the 4 objects (the old place is left as it was): none copied again
+        back = ws.move_artifacts(str(tmp_path / "back"))
+    assert (back["default_datastore"]["objects"], back["default_datastore"]["copied"]) == (4, 0)
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert (ws.dataset("train:2").download(tmp_path / "again") / "f0.txt").read_text() == "changed\n"
 
 
 _UPLOADER = textwrap.dedent("""

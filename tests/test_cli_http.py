@@ -33,10 +33,11 @@ MUST_WORK = {"workspace show", "experiment list", "run start", "run submit", "ru
              "secret list", "secret show", "secret delete", "secret recover", "secret purge",
              "secret audit", "compute create", "compute list", "compute show", "compute update",
              "compute delete", "compute test", "env list", "env show", "env build", "env prune",
-             "env diff"}
+             "env diff", "dataset list", "dataset show", "dataset versions", "dataset download",
+             "dataset alias", "dataset delete"}
 #: inherently local: these must say so
 LOCAL_ONLY = {"workspace create", "workspace move-artifacts", "workspace backup", "server",
-              "quickstart", "scheduler", "secret rotate-key"}
+              "quickstart", "scheduler", "secret rotate-key", "dataset register"}
 
 
 class Server:

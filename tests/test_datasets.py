@@ -5,6 +5,7 @@ killed mid-upload.  Uploads are counted as objects appearing in the datastore's 
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -149,7 +150,7 @@ def test_reading_a_version_back(ws, tmp_path):
     assert (dest / "sub" / "b.txt").read_text() == "beta"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dl.")]  # no temp left
     (dest / "a.txt").write_text("edited")
-    version.download(dest)  # into a folder holding files: each file rewritten
+    version.download(dest, overwrite=True)  # over a folder holding files: each file rewritten
     assert (dest / "a.txt").read_text() == "alpha"
     with pytest.raises(InvalidInput, match="is a file"):
         version.download(dest / "a.txt")
@@ -225,14 +226,19 @@ def test_bad_input_is_refused_with_nothing_recorded(ws, tmp_path):
     weird = tmp_path / "weird"
     weird.mkdir()
     (weird / "back\\slash.txt").write_text("x")
-    with pytest.raises(InvalidInput, match="backslashes are not allowed"):
+    with pytest.raises(InvalidInput) as refused:
         ws.datasets.register("w", weird)
+    assert str(refused.value) == ("'back\\\\slash.txt' cannot be a dataset file's name (backslashes "
+                                  "are not allowed, separate folders with '/'): rename it")
+    with pytest.raises(InvalidInput, match="file:// URLs are absolute: file:///abs/path "
+                                           "\\(file://data/... names a host\\)"):
+        ws.datasets.register("e", "file://data/train")
     with pytest.raises(InvalidInput, match="dataset name '../x' is not valid"):
         ws.datasets.register("../x", notes)
     with pytest.raises(InvalidInput, match="registering from a s3:// URL is not supported yet"):
         ws.datasets.register("e", "s3://bucket/data")
     assert ws.datasets.register("e2", f"file://{notes}").version.file_count == 3
-    ws.datasets.delete("e2")
+    ws.datasets.delete("e2:1")
     with pytest.raises(NotFound, match="no datastore 'nope'"):
         ws.datasets.register("e", notes, datastore="nope")
     assert [d["name"] for d in ws.datasets.list()] == ["e"]
@@ -259,10 +265,28 @@ def test_aliases_and_deletion(ws, tmp_path):
     assert ws.dataset("al@golden").aliases == ["golden"]
     with pytest.raises(InvalidInput, match="is a number"):
         ws.datasets.set_alias("al", "3", 1)
-    assert ws.datasets.delete("al@golden") == ["al:1"]
+    with pytest.raises(InvalidInput, match="alias 'latest' is reserved: NAME alone is the latest"):
+        ws.datasets.set_alias("al", "latest", 1)
+    with pytest.raises(InvalidInput, match=r"al@golden is an alias \(of al:1\): delete that version "
+                                           "with 'mlws dataset delete al:1', or remove the alias "
+                                           "with 'mlws dataset alias al@golden --delete'"):
+        ws.datasets.delete("al@golden")
+    with pytest.raises(InvalidInput, match="'al' names the whole dataset \\(2 versions\\): delete one "
+                                           "version by its number \\('mlws dataset delete al:2'\\), "
+                                           "or every version with 'mlws dataset delete al "
+                                           "--all-versions'"):
+        ws.datasets.delete("al")
+    with pytest.raises(InvalidInput, match="not al:1"):
+        ws.datasets.delete("al:1", all_versions=True)
+    assert [v.ref for v in ws.datasets.versions("al")] == ["al:2", "al:1"]  # nothing deleted
+    assert ws.datasets.delete("al:1") == ["al:1"]
     with pytest.raises(NotFound, match="no alias 'golden'"):
         ws.dataset("al@golden")
-    assert ws.datasets.delete("al") == ["al:2"]
+    assert ws.dataset("al").ref == "al:2"
+    ws.datasets.register("al", src)  # the same content as al:2: no new version
+    (src / "f").write_text("3")
+    ws.datasets.register("al", src)
+    assert ws.datasets.delete("al", all_versions=True) == ["al:3", "al:2"]
     assert ws.datasets.list() == []
 
 
@@ -301,14 +325,14 @@ def test_cli(ws, tmp_path):
         return result.output
 
     out = ok("dataset", "register", "cli", str(src), "--tabular", "--description", "d", "--tag", "a=b")
-    assert out.startswith("registered cli:1: 1 files, 16 bytes, root ")
-    assert "uploaded 1 objects (16 bytes)" in out
+    assert out.startswith("registered cli:1 in datastore default: 1 file, 16 bytes, root ")
+    assert "uploaded 1 object (16 bytes)" in out
     assert "no new version" in ok("dataset", "register", "cli", str(src))
     listed = json.loads(ok("dataset", "list", "--json"))
     assert [(d["name"], d["latest"], d["tabular"]) for d in listed] == [("cli", 1, True)]
     shown = ok("dataset", "show", "cli:1", "--files")
     assert "schema (csv, 3 rows):\n  a: number (mean 2" in shown and "  b: text (most frequent: x, y" in shown
-    assert "  t.csv (16 bytes, " in shown and "runs: -" in shown
+    assert "models: -\nfiles (1):\n  t.csv (16 bytes, " in shown and "runs: -" in shown
     assert json.loads(ok("dataset", "show", "cli", "--json"))["tags"] == {"a": "b"}
     assert json.loads(ok("dataset", "versions", "cli", "--json"))[0]["version"] == 1
     assert ok("dataset", "alias", "cli@best", "1") == "cli@best -> cli:1\n"
@@ -318,4 +342,67 @@ def test_cli(ws, tmp_path):
     assert bad.exit_code == 3 and bad.output == "error: no dataset named 'nope': 'mlws dataset list' shows them\n"
     bad = run(cli, ["-w", str(ws.root), "dataset", "register", "x", str(tmp_path / "missing")])
     assert bad.exit_code == 3
-    assert ok("dataset", "delete", "cli") == "deleted cli:1\n"
+    bad = run(cli, ["-w", str(ws.root), "dataset", "delete", "cli"])
+    assert bad.exit_code == 2 and "'cli' names the whole dataset (1 version)" in bad.output
+    bad = run(cli, ["-w", str(ws.root), "dataset", "delete", "cli", "--all-versions"], input="n\n")
+    assert bad.exit_code == 1 and "delete all 1 version of dataset cli? [y/N]" in bad.output
+    assert ws.dataset("cli").ref == "cli:1"  # nothing deleted
+    assert ok("dataset", "delete", "cli", "--all-versions", "--yes") == "deleted cli:1\n"
+
+
+def test_a_download_into_a_folder_holding_other_files_is_refused_unless_overwrite(ws, tmp_path):
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("a\n")
+    (src / "sub" / "b.txt").write_text("b\n")
+    ws.datasets.register("dl", src)
+    out = tmp_path / "out"
+    ws.dataset("dl").download(out)
+    (out / "sub" / "b.txt").unlink()
+    ws.dataset("dl").download(out)  # only the version's own files there: the missing one added
+    assert (out / "sub" / "b.txt").read_text() == "b\n"
+    (out / "a.txt").write_text("my edit\n")
+    (out / "extra.txt").write_text("mine\n")
+    with pytest.raises(InvalidInput, match="'.*out' holds files that are not dl:1's \\(a.txt, "
+                                           "extra.txt\\): download into an empty or new folder, "
+                                           "or give --overwrite"):
+        ws.dataset("dl").download(out)
+    assert (out / "a.txt").read_text() == "my edit\n"  # nothing written
+    bad = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "download", "dl", "-d", str(out)])
+    assert bad.exit_code == 2 and "holds files that are not dl:1's (a.txt, extra.txt)" in bad.output
+    done = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "download", "dl", "-d", str(out),
+                                    "--overwrite"])
+    assert done.exit_code == 0, done.output
+    assert (out / "a.txt").read_text() == "a\n" and (out / "extra.txt").read_text() == "mine\n"
+
+
+def test_registering_one_file_keeps_the_cache_of_its_folders_other_files(ws, tmp_path):
+    data = tmp_path / "data"
+    (data / "big").mkdir(parents=True)
+    for i in range(50):
+        (data / "big" / f"{i}.txt").write_text(f"{i}\n")
+    (data / "one.csv").write_text("x\n1\n")
+    old = time.time() - 60  # older than any clock tick: trusted by the cache
+    for path in data.rglob("*.*"):
+        os.utime(path, (old, old))
+    assert ws.datasets.register("big", data / "big").hashed_files == 50
+    one = ws.datasets.register("one", data / "one.csv")
+    assert (one.hashed_files, one.version.file_count) == (1, 1)
+    assert ws.datasets.register("one", data / "one.csv").cached_files == 1
+    again = ws.datasets.register("big", data / "big")
+    assert (again.created, again.hashed_files, again.cached_files) == (False, 0, 50)
+
+
+def test_the_cli_shows_upload_progress_and_splits_the_summary(ws, tmp_path, monkeypatch):
+    from jupyter_mlws.cli import datasets as cli_datasets
+
+    monkeypatch.setattr(cli_datasets._Progress, "EVERY_S", 0.0)  # every object, not every 3 s
+    src = tmp_path / "p"
+    src.mkdir()
+    for i in range(3):
+        (src / f"{i}.txt").write_text("x" * (i + 1))
+    done = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "register", "p", str(src)])
+    assert done.exit_code == 0, done.output
+    assert "uploading: 3 of 3 objects (0.0 of 0.0 MB)\n" in done.stderr
+    assert re.search(r"^hashed 3 files \(6 bytes\) in [0-9.]+ s, 0 unchanged since last hashed; "
+                     r"uploaded 3 objects in [0-9.]+ s; [0-9.]+ s in all$", done.stdout, re.M)

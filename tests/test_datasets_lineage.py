@@ -49,6 +49,12 @@ def test_runs_and_models_that_used_a_version_both_ways(ws, train, tmp_path):
         {"ref": "train:1", "name": "train", "version": 1, "root_hash": train.root_hash, "how": "read"}]
     assert [(d["ref"], d["how"]) for d in ws.models.resolve("clf:1").datasets] == [("train:1", "run read")]
     assert [(d["ref"], d["how"]) for d in trained.datasets] == [("train:1", "training")]
+    # trained on the version its run read: listed once, as its training data
+    both = ws.register_model("clf3", run=run.id, artifact="model",
+                             training_data="dataset:train:1")
+    assert [(d["ref"], d["how"]) for d in both.datasets] == [("train:1", "training")]
+    assert "datasets:\n  train:1 (trained on it)\n" in _cli(ws, "model", "show", "clf3:1")
+    ws.models.delete("clf3")
     # the model compares its inputs with the statistics recorded with the version
     stats = ws.models.training_data("clf2:1")
     assert stats["rows"] == 200 and [f["name"] for f in stats["features"]] == ["x", "label"]
@@ -68,7 +74,8 @@ def test_runs_and_models_that_used_a_version_both_ways(ws, train, tmp_path):
     with pytest.raises(Conflict, match=rf"train:1 was used by run {run.id}; models clf:1, clf2:1: "
                                        "it is kept as their lineage"):
         ws.datasets.delete("train:1")
-    bad = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "delete", "train"])
+    bad = CliRunner().invoke(cli, ["-w", str(ws.root), "dataset", "delete", "train",
+                                   "--all-versions", "--yes"])
     assert bad.exit_code == 5 and "train:1 was used by run" in bad.output
     assert ws.dataset("train:1").version == 1  # nothing deleted
     ws.models.delete("clf2")

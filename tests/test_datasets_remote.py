@@ -13,7 +13,7 @@ import pytest
 from ssh_runs import NAME, WORKDIR, gpu1, remote_python, runner_gone  # noqa: F401
 
 import jupyter_mlws as mlws
-from jupyter_mlws.errors import Conflict, NotFound, PermissionDenied, Unavailable
+from jupyter_mlws.errors import Conflict, LocalOnly, NotFound, PermissionDenied
 from mlws_testing import fresh_target, remote_project
 
 
@@ -60,7 +60,7 @@ def test_the_http_sdk_reads_a_dataset_as_the_local_sdk_does(remote, http_workspa
     assert [v.ref for v in remote.datasets.versions(table)] == [f"{table}:1"]
     with pytest.raises(NotFound, match=f"dataset {table!r} has no version 7"):
         remote.dataset(f"{table}:7")
-    with pytest.raises(Unavailable, match="over HTTP is not available"):
+    with pytest.raises(LocalOnly, match="ws.datasets.register works on a local workspace only"):
         remote.datasets.register("x", tmp_path)
     assert http_workspace.ws.datasets.show(table)["used_by"]["runs"] == []  # no run: no lineage
 
@@ -152,3 +152,64 @@ def test_a_dataset_parameter_reaches_a_run_on_an_ssh_host(gpu1, sshd, tmp_path):
     assert [(d["ref"], d["how"]) for d in ws.datasets.of_run(run.id)] == [(f"{name}:1", "input")]
     runner_gone(ws, run.id)
     assert not (sshd.user.home / WORKDIR / "runs" / run.id).exists()  # removed, copies included
+
+
+@pytest.fixture
+def shards(http_workspace, tmp_path):
+    """A tabular dataset of several CSV files (three, one in a subfolder) on the server's
+    workspace: its name."""
+    folder = tmp_path / "shards"
+    (folder / "more").mkdir(parents=True)
+    for i, where in enumerate(["a.csv", "b.csv", "more/c.csv"]):
+        (folder / where).write_text(f"x,y\n{i},{where}\n{i + 10},{where}\n")
+    name = _name("shards")
+    http_workspace.ws.datasets.register(name, folder, tabular=True)
+    return name
+
+
+def test_a_several_file_version_is_read_over_http_from_a_fresh_handle(remote, shards, tmp_path):
+    # each read on a handle of its own: the first read of a handle fetches its files from
+    # several threads at once (no earlier .open() having loaded the manifest)
+    dest = remote.dataset(f"{shards}:1").download(tmp_path / "dl")
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == [
+        "a.csv", "b.csv", "more/c.csv"]
+    assert (dest / "more" / "c.csv").read_text() == "x,y\n2,more/c.csv\n12,more/c.csv\n"
+    frame = remote.dataset(shards).to_pandas()
+    assert sorted(frame["x"]) == [0, 1, 2, 10, 11, 12]
+    mounted = remote.dataset(f"{shards}:1").mount()
+    assert (mounted / "b.csv").read_text() == "x,y\n1,b.csv\n11,b.csv\n"
+
+
+def test_the_cli_downloads_a_several_file_version_over_http(http_workspace, shards, tmp_path,
+                                                           monkeypatch):
+    from click.testing import CliRunner
+
+    from jupyter_mlws.cli import main
+
+    monkeypatch.setenv("MLWS_WORKSPACE", http_workspace.url)
+    monkeypatch.setenv("MLWS_TOKEN", http_workspace.token)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MLWS_RUN_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["dataset", "download", shards, "-d", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert f"{shards}:1: 3 files" in done.stdout
+    assert (tmp_path / "out" / "more" / "c.csv").is_file()
+
+
+def test_deleting_over_http_takes_a_version_or_all_versions_explicitly(remote, http_workspace,
+                                                                       tmp_path):
+    from jupyter_mlws.errors import InvalidInput
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    name = _name("gone")
+    for text in ("one", "two"):
+        (folder / "f.txt").write_text(text)
+        http_workspace.ws.datasets.register(name, folder)
+    with pytest.raises(InvalidInput, match=f"'{name}' names the whole dataset \\(2 versions\\)"):
+        remote.datasets.delete(name)
+    assert remote.datasets.delete(f"{name}:1") == [f"{name}:1"]
+    assert remote.datasets.delete(name, all_versions=True) == [f"{name}:2"]
+    with pytest.raises(NotFound):
+        remote.dataset(name)

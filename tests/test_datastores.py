@@ -255,3 +255,122 @@ def test_cli_register_list_show_delete(ws, moto_s3):
     assert gone.exit_code == 0 and "files are left" in gone.output
     missing = mlws("show", "lake")
     assert missing.exit_code != 0 and "no datastore 'lake'" in missing.output
+
+
+def test_a_machine_without_the_key_file_is_told_how_to_read_a_datastore_with_credentials(
+        ws, moto_s3, tmp_path):
+    """A teammate who joined by copying mlws.toml has no secrets key file: reading a dataset on
+    a datastore with credentials says whose credentials are missing and how to read it."""
+    from jupyter_mlws import Workspace
+
+    bucket = moto_s3.bucket()
+    ws.secrets.set(ws.access.creator(), "lake-s3", moto_s3.credentials)
+    ws.datastores.register("lake", moto_s3.url(bucket, "raw"), credentials_secret="lake-s3")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.csv").write_text("x\n1\n")
+    ws.datasets.register("t", tmp_path / "d", datastore="lake")
+    root = ws.root
+    ws.close()
+    (root / ".mlws" / "secrets.key").rename(tmp_path / "elsewhere.key")
+    with Workspace.open(root) as teammate:
+        with pytest.raises(Unavailable) as refused:
+            teammate.dataset("t:1").download(tmp_path / "out")
+    message = str(refused.value)
+    assert message.startswith("datastore 'lake''s credentials are the workspace secret 'lake-s3', "
+                              "which is encrypted under the workspace's secrets key file (")
+    assert ("this machine does not have it: read the datastore's data through the workspace "
+            "server (MLWS_WORKSPACE=URL, or Workspace.connect(URL, token)), or copy the key file"
+            in message)
+    assert "restore the key file from a backup" not in message and str(tmp_path) not in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_new_version_goes_to_the_datastore_of_the_latest_one_unless_told(ws, tmp_path):
+    ws.datastores.register("lake", f"file://{tmp_path}/lake")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("1\n")
+    run = CliRunner().invoke
+
+    def ok(*args):
+        done = run(main, ["-w", str(ws.root), "dataset", "register", "t", str(src), *args])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    assert ok("--datastore", "lake").startswith("registered t:1 in datastore lake: 1 file, ")
+    (src / "a.txt").write_text("2\n")
+    assert ok().startswith("registered t:2 in datastore lake: 1 file, ")
+    assert ok().startswith("t:2 unchanged: the same 1 file (root ")
+    assert [v.datastore for v in ws.datasets.versions("t")] == ["lake", "lake"]
+    assert ok("--datastore", "default").startswith("registered t:3 in datastore default: ")
+    (src / "a.txt").write_text("3\n")
+    assert ws.datasets.register("t", src).version.datastore == "default"
+    assert ws.datasets.register("new", src).version.datastore == "default"
+
+
+def test_many_small_files_go_to_s3_with_one_request_each(ws, moto_s3, tmp_path):
+    """Registering many files into an S3 datastore: the objects it lacks are found by one
+    listing (a HEAD each when few), then each sent once, concurrently; progress is reported."""
+    bucket = moto_s3.bucket()
+    ws.secrets.set(ws.access.creator(), "lake-s3", moto_s3.credentials)
+    ws.datastores.register("lake", moto_s3.url(bucket, "raw"), credentials_secret="lake-s3")
+    src = tmp_path / "many"
+    src.mkdir()
+    for i in range(600):
+        (src / f"f{i:04d}.txt").write_text(f"row {i}\n" * (i % 7 + 1))
+    heard = []
+    with moto_s3.recorded() as seen:
+        done = ws.datasets.register("many", src, datastore="lake",
+                                    progress=lambda *counts: heard.append(counts))
+    methods = [m for m, _path in seen]
+    assert (done.uploaded_files, methods.count("PUT")) == (600, 600)
+    assert len(methods) - 600 <= 3  # the listing of the datastore's objects: no HEAD per object
+    assert len(heard) == 600 and heard[-1] == (600, done.uploaded_bytes, 600, done.uploaded_bytes)
+    assert done.upload_seconds > 0 and done.hash_seconds > 0
+    dest = ws.dataset("many").download(tmp_path / "back")
+    assert (dest / "f0599.txt").read_text() == "row 599\n" * 5
+
+    for i in range(5):  # a few changed files: a HEAD each at most, a PUT each
+        (src / f"f{i:04d}.txt").write_text(f"changed {i}\n")
+    with moto_s3.recorded() as seen:
+        again = ws.datasets.register("many", src)
+    methods = [m for m, _path in seen]
+    assert again.version.ref == "many:2" and again.version.datastore == "lake"
+    assert (again.uploaded_files, methods.count("PUT"), methods.count("HEAD")) == (5, 5, 5)
+
+
+def test_a_file_changed_before_its_upload_is_not_stored(ws, moto_s3, tmp_path):
+    from jupyter_mlws.store.blobs import batch
+
+    bucket = moto_s3.bucket()
+    ws.secrets.set(ws.access.creator(), "lake-s3", moto_s3.credentials)
+    ws.datastores.register("lake", moto_s3.url(bucket, "raw"), credentials_secret="lake-s3")
+    objects = ws.datastores.get("lake").objects
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text("good\n")
+    bad.write_text("now different\n")
+    listed_sha = __import__("hashlib").sha256(b"as hashed\n").hexdigest()
+    good_sha = __import__("hashlib").sha256(b"good\n").hexdigest()
+    files = [batch.LocalFile(str(good), good_sha, 5, "good.txt"),
+             batch.LocalFile(str(bad), listed_sha, 10, "bad.txt")]
+    assert batch.missing(objects, [good_sha, listed_sha]) == {good_sha, listed_sha}
+    with pytest.raises(Conflict, match="bad.txt changed"):
+        batch.put_files(objects, files, changed=lambda f: Conflict(f"{f.shown} changed"))
+    assert not objects.exists(listed_sha)
+    assert batch.missing(objects, [good_sha, listed_sha]) <= {good_sha, listed_sha}
+
+
+def test_an_s3_datastore_without_credentials_is_told_how_to_give_them(ws, moto_s3, monkeypatch,
+                                                                      tmp_path):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(Unavailable) as refused:
+        ws.datastores.register("lake", moto_s3.url(moto_s3.bucket(), "raw"))
+    message = str(refused.value)
+    assert "Unable to locate credentials; store its credentials in a workspace secret" in message
+    assert "(--credentials-secret NAME), or give this machine's own" in message
+    assert message.endswith("nothing was registered")
+    assert [d["name"] for d in ws.datastores.list()] == ["default"]

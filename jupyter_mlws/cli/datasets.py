@@ -16,8 +16,9 @@ def dataset() -> None:
 @dataset.command("register")
 @click.argument("name")
 @click.argument("source", metavar="PATH_OR_URL")
-@click.option("--datastore", default="default", show_default=True,
-              help="The datastore keeping the files' objects.")
+@click.option("--datastore", default=None,
+              help="The datastore keeping the files' objects (default: the datastore of the "
+                   "dataset's latest version; 'default' for a new dataset).")
 @click.option("--description", default="")
 @click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
 @click.option("--tabular", is_flag=True, help="CSV or Parquet tables: record their schema and "
@@ -29,14 +30,44 @@ def dataset_register(ctx, name, source, datastore, description, tags, tabular, a
     """Register the folder or file PATH_OR_URL as the next version of dataset NAME (the same
     content again makes no new version)."""
     done = _ws(ctx).datasets.register(name, source, datastore=datastore, description=description,
-                                      tags=_pairs(tags, "tag"), tabular=tabular)
+                                      tags=_pairs(tags, "tag"), tabular=tabular,
+                                      progress=_Progress())
     if as_json:
         return _json(done.to_dict())
     click.echo(done.message)
-    click.echo(f"hashed {done.hashed_files} files ({done.hashed_bytes} bytes), "
-               f"{done.cached_files} unchanged since last hashed; {done.seconds:.2f} s")
+    click.echo(f"hashed {_count(done.hashed_files, 'file')} ({done.hashed_bytes} bytes) in "
+               f"{done.hash_seconds:.2f} s, {done.cached_files} unchanged since last hashed; "
+               f"uploaded {_count(done.uploaded_files, 'object')} in {done.upload_seconds:.2f} s; "
+               f"{done.seconds:.2f} s in all")
     for skipped in done.skipped:
         click.echo(f"skipped: {skipped}")
+
+
+class _Progress:
+    """Uploads under way, on stderr every :attr:`EVERY_S` seconds (``uploading: 2,345 of 10,000
+    objects (2.3 of 10.2 MB)``), and once at the end if anything was shown; called from the
+    uploading threads."""
+
+    EVERY_S = 3.0
+
+    def __init__(self):
+        import threading
+        import time
+
+        self._clock = time.monotonic
+        self._next = self._clock() + self.EVERY_S
+        self._shown = False
+        self._lock = threading.Lock()
+
+    def __call__(self, objects: int, size: int, of_objects: int, of_size: int) -> None:
+        with self._lock:
+            now = self._clock()
+            last = objects >= of_objects
+            if (now < self._next and not last) or (last and not self._shown):
+                return
+            self._next, self._shown = now + self.EVERY_S, True
+        click.echo(f"uploading: {objects:,} of {of_objects:,} objects ({size / 1e6:.1f} of "
+                   f"{of_size / 1e6:.1f} MB)", err=True)
 
 
 @dataset.command("list")
@@ -99,6 +130,8 @@ def dataset_show(ctx, ref, list_files, as_json) -> None:
     for m in used["models"]:
         how = "trained on it" if m["how"] == "training" else "from a run that used it"
         click.echo(f"  {m['name']}:{m['version']}  ({how})")
+    if files is not None:
+        click.echo(f"files ({len(files)}):")
     for f in files or []:
         click.echo(f"  {f['path']} ({f['size']} bytes, {f['sha256'][:12]})")
 
@@ -132,24 +165,40 @@ def dataset_versions(ctx, name, as_json) -> None:
 @click.argument("ref")
 @click.option("--dest", "-d", required=True, help="Folder to write into (missing or empty: "
                                                     "written whole, atomically).")
+@click.option("--overwrite", is_flag=True, help="Write the version's files over those of a folder "
+                                                "already holding other files.")
 @click.pass_context
 @handles_errors
-def dataset_download(ctx, ref, dest) -> None:
-    """Copy a version's files into --dest."""
+def dataset_download(ctx, ref, dest, overwrite) -> None:
+    """Copy a version's files into --dest (a folder holding other files is refused unless
+    --overwrite)."""
     version = _ws(ctx).dataset(ref)
-    folder = version.download(dest)
-    click.echo(f"{version.ref}: {version.file_count} files ({version.size} bytes) in {folder}")
+    folder = version.download(dest, overwrite=overwrite)
+    click.echo(f"{version.ref}: {_count(version.file_count, 'file')} ({version.size} bytes) in {folder}")
 
 
 @dataset.command("delete")
-@click.argument("ref")
+@click.argument("ref", metavar="NAME:VERSION")
+@click.option("--all-versions", is_flag=True, help="REF is a NAME: delete every version of it "
+                                                   "(asks first).")
+@click.option("--yes", "-y", is_flag=True, help="With --all-versions: do not ask.")
 @click.pass_context
 @handles_errors
-def dataset_delete(ctx, ref) -> None:
-    """Delete a version (NAME:3) or a whole dataset (NAME); refused for a version a run or a
-    model used."""
-    for gone in _ws(ctx).datasets.delete(ref):
+def dataset_delete(ctx, ref, all_versions, yes) -> None:
+    """Delete the version NAME:VERSION, or with --all-versions every version of NAME; refused for
+    a version a run or a model used (nothing is deleted then)."""
+    ws = _ws(ctx)
+    if all_versions and not yes and ":" not in ref and "@" not in ref:
+        count = len(ws.datasets.versions(ref))
+        click.confirm(f"delete all {_count(count, 'version')} of dataset {ref}?", abort=True,
+                      err=True)
+    for gone in ws.datasets.delete(ref, all_versions=all_versions):
         click.echo(f"deleted {gone}")
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 add_alias_command(dataset, registry="datasets", what="dataset", example="mlws dataset alias train@golden 3")

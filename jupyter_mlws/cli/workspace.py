@@ -80,6 +80,9 @@ def workspace_show(ctx: click.Context, as_json: bool) -> None:
 def workspace_move_artifacts(ctx: click.Context, dest: str, as_json: bool) -> None:
     """Copy the artifacts to URL_OR_DIR (s3://BUCKET/PREFIX..., a folder), then switch mlws.toml.
 
+    The default datastore's objects (its datasets' files) move with them when it lives beside
+    them (on object storage), checked and resumable the same way.
+
     Each blob's sha256 is checked as it streams; blobs already there are skipped, so an
     interrupted move is resumed by running it again.  The old store is left as it was.  Stop the
     workspace's servers and runs first; on a team, copy the new 'artifacts' line of mlws.toml to
@@ -95,8 +98,18 @@ def workspace_move_artifacts(ctx: click.Context, dest: str, as_json: bool) -> No
     moved = _ws(ctx).move_artifacts(dest, on_blob=told)
     if as_json:
         return _json(moved)
-    click.echo(f"artifacts now in {moved['artifacts']}: {moved['copied']} of {moved['blobs']} blobs "
-               f"copied ({moved['bytes'] / 1e6:.1f} MB), the rest were there already")
+    click.echo(f"artifacts now in {moved['artifacts']}: {moved['copied']} of "
+               f"{_count(moved['blobs'], 'blob')} copied ({moved['bytes'] / 1e6:.1f} MB), the rest "
+               "were there already")
+    store = moved["default_datastore"]
+    if store["objects"]:
+        click.echo(f"datastore default now in {store['url']}: {store['copied']} of "
+                   f"{_count(store['objects'], 'object')} (datasets' files) copied "
+                   f"({store['bytes'] / 1e6:.1f} MB), the rest were there already")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @workspace.command("backup")

@@ -101,6 +101,20 @@ class HashCache:
             return {}
         return {r[0]: Entry(*r[1:]) for r in rows}
 
+    def of(self, path: str) -> dict[str, Entry]:
+        """The entry of the one file at absolute ``path``, as :meth:`under` gives them (empty
+        when none)."""
+        conn = self._connect()
+        if conn is None:
+            return {}
+        try:
+            row = conn.execute(
+                "SELECT path, size, mtime_ns, ino, dev, sha256, hashed_at_ns FROM files "
+                "WHERE host = ? AND path = ?", (self.host, path)).fetchone()
+        except sqlite3.Error:
+            return {}
+        return {row[0]: Entry(*row[1:])} if row else {}
+
     def update(self, fresh: Iterable[tuple[str, Entry]], gone: Iterable[str] = ()) -> None:
         """Remember ``fresh`` ``(absolute path, Entry)`` and forget the paths ``gone``, in one
         transaction; a cache that cannot be written is left as it is."""

@@ -256,14 +256,21 @@ class DatasetRecords:
         return self._linked([(p, h) for p, h in rows] + [(p, "output") for p in made])
 
     def of_model(self, model_version_pk: int, run_id: str | None) -> list[dict]:
-        """The versions a model version was trained on, then those its run used."""
+        """The versions a model version was trained on, then those its run used (a version it
+        was trained on is listed once, as training, though its run read it too)."""
         u = S.dataset_uses
         with self.db.read() as conn:
             own = conn.execute(select(u.c.version_pk).where(u.c.model_version_pk == model_version_pk)
                                .order_by(u.c.pk)).scalars().all()
+        trained = self._linked([(p, "training") for p in own])
         inherited = [d for d in self.of_run(run_id) if d["how"] != "output"] if run_id else []
-        return self._linked([(p, "training") for p in own]) + [
-            {**d, "how": f"run {d['how']}"} for d in inherited]
+        listed = {d["ref"] for d in trained}
+        out = list(trained)
+        for d in inherited:
+            if d["ref"] not in listed:
+                listed.add(d["ref"])
+                out.append({**d, "how": f"run {d['how']}"})
+        return out
 
     def _linked(self, pairs: list[tuple[int, str]]) -> list[dict]:
         rows = {r["pk"]: r for r in self.by_pks(list({p for p, _ in pairs}))}

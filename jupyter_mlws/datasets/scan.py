@@ -33,18 +33,21 @@ class Found:
 
 @dataclass
 class Scan:
-    """The files of a folder, and what was left out (relative paths, with why)."""
+    """The files of a folder, and what was left out (relative paths, with why); ``one_file``:
+    the source was one file (``root`` is then its folder, whose other files are not scanned)."""
 
     root: str
     files: list[Found] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    one_file: bool = False
 
 
 def _checked(rel: str) -> str:
     try:
         clean = validate_name(rel)
     except InvalidInput as exc:
-        raise InvalidInput(f"{rel!r} cannot be a dataset file's name ({exc}): rename it") from None
+        why = getattr(exc, "why", None) or str(exc)
+        raise InvalidInput(f"{rel!r} cannot be a dataset file's name ({why}): rename it") from None
     if clean != rel:
         raise InvalidInput(f"{rel!r} cannot be a dataset file's name: it would read as {clean!r}; "
                            "rename it")
@@ -64,7 +67,7 @@ def scan(source: str | os.PathLike) -> Scan:
     except OSError as exc:
         raise InvalidInput(f"cannot read {shown_path(path)!r}: {exc.strerror}") from None
     if S.S_ISREG(top.st_mode):
-        return Scan(str(path.parent), [Found(_checked(path.name), str(path), top)])
+        return Scan(str(path.parent), [Found(_checked(path.name), str(path), top)], one_file=True)
     if not S.S_ISDIR(top.st_mode):
         raise InvalidInput(f"{shown_path(path)!r} is neither a file nor a folder")
     out = Scan(str(path))

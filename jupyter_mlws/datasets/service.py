@@ -11,8 +11,10 @@ Registering (:meth:`DatasetService.register`):
 3. ``--tabular``: schema and per-column statistics are computed (:mod:`.tabular`) before
    anything is stored;
 4. each object the datastore lacks is uploaded, once per content: an object listed by an
-   earlier version in that datastore is known to be there, any other is asked for (``exists``);
-   a renamed file uploads nothing, one changed file uploads one object;
+   earlier version in that datastore is known to be there, any other is asked for once (a HEAD
+   each, or one listing of the datastore's objects when there are many: :mod:`..store.blobs.batch`),
+   and the missing ones are sent many at once; a renamed file uploads nothing, one changed file
+   uploads one object;
 5. only then is the version row written, with its manifest, in one transaction: a register
    killed before leaves objects (reused by the next attempt) but no version.
 """
@@ -69,22 +71,27 @@ class Registered:
     uploaded_bytes: int = 0
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    hash_seconds: float = 0.0
+    upload_seconds: float = 0.0
 
     @property
     def message(self) -> str:
         v = self.version
         if not self.created:
-            return (f"{v.ref} unchanged: the same {v.file_count} files (root {v.root_hash[:12]}); "
-                    "no new version")
-        return (f"registered {v.ref}: {v.file_count} files, {v.size} bytes, root {v.root_hash[:12]}; "
-                f"uploaded {self.uploaded_files} objects ({self.uploaded_bytes} bytes)")
+            return (f"{v.ref} unchanged: the same {_count(v.file_count, 'file')} (root "
+                    f"{v.root_hash[:12]}, datastore {v.datastore}); no new version")
+        return (f"registered {v.ref} in datastore {v.datastore}: {_count(v.file_count, 'file')}, "
+                f"{v.size} bytes, root {v.root_hash[:12]}; uploaded "
+                f"{_count(self.uploaded_files, 'object')} ({self.uploaded_bytes} bytes)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version.to_dict(), "created": self.created,
                 "message": self.message, "hashed_files": self.hashed_files,
                 "hashed_bytes": self.hashed_bytes, "cached_files": self.cached_files,
                 "uploaded_files": self.uploaded_files, "uploaded_bytes": self.uploaded_bytes,
-                "skipped": self.skipped, "seconds": round(self.seconds, 3)}
+                "skipped": self.skipped, "seconds": round(self.seconds, 3),
+                "hash_seconds": round(self.hash_seconds, 3),
+                "upload_seconds": round(self.upload_seconds, 3)}
 
 
 class DatasetService:
@@ -121,48 +128,54 @@ class DatasetService:
 
     # -- registering --------------------------------------------------------------------------
 
-    def register(self, name: str, source: str | os.PathLike, *, datastore: str = "default",
+    def register(self, name: str, source: str | os.PathLike, *, datastore: str | None = None,
                  description: str = "", tags: Mapping | None = None, tabular: bool = False,
-                 run: str | None = None, user: str | None = None) -> Registered:
+                 run: str | None = None, user: str | None = None,
+                 progress: Callable[[int, int, int, int], None] | None = None) -> Registered:
         """Register the folder or file ``source`` as the next version of dataset ``name`` (see
         the module); return what was done.
 
-        ``tabular``: the files are CSV or Parquet tables of one schema; their schema and
-        per-column statistics are recorded.  ``run``: the run that made the data (default:
-        the run this process logs to, if any).  Raises InvalidInput (a bad name, tag or path,
+        ``datastore``: where the files' objects go; None: the datastore of the dataset's latest
+        version (``default`` for a new dataset).  ``tabular``: the files are CSV or Parquet
+        tables of one schema; their schema and per-column statistics are recorded.  ``run``: the run that made the data (default:
+        the run this process logs to, if any).  ``progress(objects, bytes, of_objects,
+        of_bytes)`` hears of each object uploaded (from the uploading threads).  Raises InvalidInput (a bad name, tag or path,
         an empty folder, not tabular), NotFound (no such source or datastore), Conflict (a file
         changed while it was registered), InsufficientStorage / Unavailable (the datastore
         cannot be written; no version is recorded).
         """
         with _no_gc_pause():  # ends once _register's 10,000 files are freed
             return self._register(name, source, datastore=datastore, description=description,
-                                  tags=tags, tabular=tabular, run=run, user=user)
+                                  tags=tags, tabular=tabular, run=run, user=user,
+                                  progress=progress)
 
     def _register(self, name, source, *, datastore, description, tags, tabular, run,
-                  user) -> Registered:
+                  user, progress) -> Registered:
         from .scan import scan
 
         started = time.monotonic()
-        name, row, store = self._checked(name, datastore, description, tags)
+        name, datastore, row, store = self._checked(name, datastore, description, tags)
         found = scan(_local(source))
         files, hashed, cached = self._hash(found)
+        hash_seconds = time.monotonic() - started
         stats = self._stats(files) if tabular else None
         result = self._commit(name, files, store=store, datastore=datastore, row={
             **row, "source": Path(os.fspath(source)).name, "stats": _json(stats) if stats else None,
-            "created_by": user if user is not None else _os_user()}, run=run)
+            "created_by": user if user is not None else _os_user()}, run=run, progress=progress)
+        result.hash_seconds = hash_seconds
         result.hashed_files, result.hashed_bytes = hashed
         result.cached_files, result.skipped = cached, found.skipped
         result.seconds = time.monotonic() - started
         return result
 
-    def register_sources(self, name: str, sources: list[Source], *, datastore: str = "default",
+    def register_sources(self, name: str, sources: list[Source], *, datastore: str | None = None,
                          description: str = "", tags: Mapping | None = None,
                          tabular: bool = False, run: str | None = None,
                          source: str = "", user: str | None = None) -> Registered:
         """Register files already hashed (a pipeline step's outputs, read from the workspace's
         artifacts) as the next version of ``name``; as :meth:`register` otherwise."""
         started = time.monotonic()
-        name, row, store = self._checked(name, datastore, description, tags)
+        name, datastore, row, store = self._checked(name, datastore, description, tags)
         if not sources:
             raise InvalidInput(f"dataset {name!r}: no files to register")
         stats = self._stats(sources) if tabular else None
@@ -173,16 +186,24 @@ class DatasetService:
         result.seconds = time.monotonic() - started
         return result
 
-    def _checked(self, name, datastore, description, tags) -> tuple[str, dict, Any]:
+    def _checked(self, name, datastore, description, tags) -> tuple[str, str, dict, Any]:
+        """The checked name, the datastore (given, else the latest version's, else
+        ``default``), the row's description and tags, and the datastore's objects."""
         check_name(name, "dataset name")
         row = {"description": check_text(description or "", "the description"),
                "tags": _json(R.tag_rows(tags or {}))}
-        return name, row, self._objects(datastore)
+        if datastore is None:
+            latest = self._latest_row(name)
+            datastore = latest["datastore"] if latest is not None else "default"
+        return name, datastore, row, self._objects(datastore)
 
     def _hash(self, scanned) -> tuple[list[Source], tuple[int, int], int]:
         """Each scanned file's content hash, from the cache when the file is unchanged."""
         found = scanned.files
-        known = self.cache.under(scanned.root)
+        # one file: its own entry (its folder's other files, another dataset's perhaps, are
+        # neither read nor forgotten)
+        known = (self.cache.of(found[0].abspath) if scanned.one_file
+                 else self.cache.under(scanned.root))
         todo = [f for f in found if not trusted(known.get(f.abspath), f.st)]
         started = now_ns()
         try:
@@ -221,17 +242,20 @@ class DatasetService:
             return table_stats(local)
 
     def _commit(self, name: str, files: list[Source], *, store, datastore: str, row: dict,
-                run: str | None) -> Registered:
+                run: str | None, progress=None) -> Registered:
         triples = [(f.path, f.sha256, f.size) for f in files]
         digest = root_hash(triples)
         latest = self._latest_row(name)
         if latest is not None and (latest["root_hash"], latest["datastore"]) == (digest, datastore):
             return Registered(self._handle(latest), created=False)
-        uploaded = self._upload(store, datastore, files)
+        started = time.monotonic()
+        uploaded = self._upload(store, datastore, files, progress)
+        upload_seconds = time.monotonic() - started
         run_id = run if run is not None else self._current_run()
         pk, created = self.records.insert_version(name, datastore=datastore, root_hash=digest,
                                                   files=triples, row=row, run_id=run_id)
-        result = Registered(self._handle(self.records.by_pks([pk])[0]), created=created)
+        result = Registered(self._handle(self.records.by_pks([pk])[0]), created=created,
+                            upload_seconds=upload_seconds)
         result.uploaded_files, result.uploaded_bytes = uploaded
         return result
 
@@ -241,17 +265,36 @@ class DatasetService:
         except NotFound:
             return None
 
-    def _upload(self, store, datastore: str, files: list[Source]) -> tuple[int, int]:
-        """Put each object ``store`` lacks (one per content); ``(objects, bytes)`` uploaded."""
+    def _upload(self, store, datastore: str, files: list[Source],
+                progress=None) -> tuple[int, int]:
+        """Put each object ``store`` lacks (one per content; see :mod:`..store.blobs.batch`:
+        one lookup per object at most, many uploads at once); ``(objects, bytes)`` uploaded."""
+        from ..store.blobs import batch
+
         first: dict[str, Source] = {}
         for f in files:
             first.setdefault(f.sha256, f)
         unknown = set(first) - self.records.known_objects(datastore, first)
+        lacking = sorted(batch.missing(store, unknown))
+        total = (len(lacking), sum(first[sha].size for sha in lacking))
+        done, lock = [0, 0], threading.Lock()
+
+        def put(size: int) -> None:
+            with lock:
+                done[0] += 1
+                done[1] += size
+                counts = (done[0], done[1], *total)
+            if progress is not None:
+                progress(*counts)
+
+        local = [first[sha] for sha in lacking if isinstance(first[sha].read, str)]
+        batch.put_files(store, [batch.LocalFile(f.read, f.sha256, f.size, f.path) for f in local],
+                        changed=lambda f: _changed(f.shown), on_put=put)
+        streamed = [first[sha] for sha in lacking if not isinstance(first[sha].read, str)]
         with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="mlws-upload") as pool:
-            missing = [sha for sha, there in zip(unknown, pool.map(store.exists, unknown)) if not there]
-            for _ in pool.map(lambda sha: _put(store, first[sha]), missing):
-                pass
-        return len(missing), sum(first[sha].size for sha in missing)
+            for size in pool.map(lambda source: _put(store, source), streamed):
+                put(size)
+        return total
 
     # -- finding --------------------------------------------------------------------------------
 
@@ -349,6 +392,9 @@ class DatasetService:
         check_name(alias, "alias")
         if alias.isdigit():
             raise InvalidInput(f"alias {alias!r} is a number: it would read like a version")
+        if alias.lower() == "latest":
+            raise InvalidInput(f"alias {alias!r} is reserved: NAME alone is the latest version; "
+                               "choose another name (golden, prod...)")
         target = self.get(f"{name}:{check_version(version)}")
         dataset_pk = self.records.find(name, target.version)["dataset_pk"]
         self.records.set_alias(dataset_pk, alias, target.pk)
@@ -360,13 +406,35 @@ class DatasetService:
         if not self.records.delete_alias(name, alias):
             raise NotFound(f"dataset {name!r} has no alias {alias!r}")
 
-    def delete(self, ref: str) -> list[str]:
-        """Delete a version (``NAME:3``, ``NAME@alias``) or every version (``NAME``); return
-        the refs deleted.  A version a run or a model version used is refused (Conflict naming
-        them), and nothing is deleted.  The objects stay in the datastore."""
+    def delete(self, ref: str, *, all_versions: bool = False) -> list[str]:
+        """Delete the version ``NAME:3``, or with ``all_versions`` every version of ``NAME``;
+        return the refs deleted.
+
+        ``NAME`` alone without ``all_versions`` is refused (InvalidInput saying how many
+        versions it has and what to give), as is ``NAME@alias`` (name the version, or remove the
+        alias with ``delete_alias``) and ``all_versions`` with a version.  A version a run or a
+        model version used is refused (Conflict naming them), and nothing is deleted.  The
+        objects stay in the datastore."""
         name, version, alias = parse_ref(param_ref(ref) or ref)
-        targets = ([self.get(ref)] if version is not None or alias is not None
-                   else self.versions(name))
+        if alias is not None:
+            target = self.get(ref)
+            raise InvalidInput(
+                f"{name}@{alias} is an alias (of {target.ref}): delete that version with 'mlws "
+                f"dataset delete {target.ref}', or remove the alias with 'mlws dataset alias "
+                f"{name}@{alias} --delete'")
+        if all_versions and version is not None:
+            raise InvalidInput(f"all versions are deleted by the dataset's name ({name}), not "
+                               f"{name}:{version}")
+        if version is None and not all_versions:
+            count = len(self.records.version_pks(name))
+            if not count:
+                self.get(name)  # NotFound saying what exists
+            latest = self.get(name)
+            raise InvalidInput(
+                f"{name!r} names the whole dataset ({count} version{'s' if count != 1 else ''}): "
+                f"delete one version by its number ('mlws dataset delete {latest.ref}'), or every "
+                f"version with 'mlws dataset delete {name} --all-versions'")
+        targets = [self.get(ref)] if version is not None else self.versions(name)
         for target in targets:
             users = self.records.users(target.pk)
             runs = [r["id"] for r in users["runs"] if r["how"] != "output"]
@@ -450,18 +518,27 @@ def _local(source: str | os.PathLike) -> str | os.PathLike:
         url = urlsplit(text)
         if url.scheme == "file" and url.netloc in ("", "localhost"):
             return unquote(url.path)
+        if url.scheme == "file":
+            raise InvalidInput(f"file:// URLs are absolute: file:///abs/path (file://{url.netloc[:40]}"
+                               "/... names a host); or give the path itself, such as "
+                               f"{url.netloc[:40]}{url.path[:80]}")
         raise InvalidInput(f"registering from a {url.scheme}:// URL is not supported yet: copy the "
                            "files to this machine (or a mounted folder) and register that path")
     return source
 
 
-def _put(store, source: Source) -> None:
-    """Store one object, checking its content is still the hash it was registered with."""
+def _put(store, source: Source) -> int:
+    """Store one object, checking its content is still the hash it was registered with; its
+    size."""
     with _reader(source.read) as f:
-        sha, _size = store.put_chunks(iter(lambda: f.read(_CHUNK), b""))
+        sha, size = store.put_chunks(iter(lambda: f.read(_CHUNK), b""))
     if sha != source.sha256:
-        raise Conflict(f"{source.path} changed while it was registered: register again once it "
-                       "is written")
+        raise _changed(source.path)
+    return size
+
+
+def _changed(path: str) -> Conflict:
+    return Conflict(f"{path} changed while it was registered: register again once it is written")
 
 
 def _reader(read: str | Callable[[], BinaryIO]) -> BinaryIO:
@@ -472,6 +549,11 @@ def _json(value) -> str:
     import json
 
     return json.dumps(value)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _os_user() -> str:

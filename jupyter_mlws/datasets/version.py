@@ -99,13 +99,16 @@ class DatasetVersion:
                 return self._objects.open(f["sha256"])
         raise NotFound(f"{self.ref} has no file {path!r}: .files() lists them")
 
-    def download(self, dest: str | os.PathLike) -> Path:
+    def download(self, dest: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the version's files into folder ``dest``; return it.
 
         A ``dest`` that is missing or empty receives the whole version at once (written beside
-        it, then renamed).  Into a folder already holding files, each file is written
-        atomically (readers see the old file or the new one).  Raises InvalidInput when
-        ``dest`` is a file."""
+        it, then renamed).  A folder already holding files is refused (InvalidInput naming up
+        to five of them) unless each is one of the version's files with its content (an earlier
+        download of it: the missing ones are added), or ``overwrite`` is given: then each of
+        the version's files is written atomically (readers see the old file or the new one)
+        and the folder's other files are left as they are.  Raises InvalidInput when ``dest``
+        is a file."""
         dest = Path(dest).expanduser().absolute()
         files = self.files()
         if dest.is_file():
@@ -113,8 +116,12 @@ class DatasetVersion:
         if dest.is_dir() and any(dest.iterdir()):
             from ..artifacts import copy_blob
 
+            if not overwrite:
+                _check_only_ours(dest, files, self.ref)
             for f in files:
-                copy_blob(self._objects, f["sha256"], safe_join(dest, f["path"]))
+                target = safe_join(dest, f["path"])
+                if overwrite or not target.is_file():
+                    copy_blob(self._objects, f["sha256"], target)
             return dest
         self._materialize(files, dest, read_only=False)
         return dest
@@ -168,6 +175,26 @@ class DatasetVersion:
         finally:
             if tmp.exists():
                 _remove(tmp)
+
+
+def _check_only_ours(dest: Path, files: list[dict], ref: str) -> None:
+    """InvalidInput unless every file under ``dest`` is one of ``files`` with its content."""
+    from .hashing import file_sha256
+
+    ours = {f["path"]: f for f in files}
+    foreign = []
+    for path in sorted(p for p in dest.rglob("*") if not p.is_dir()):
+        rel = path.relative_to(dest).as_posix()
+        mine = ours.get(rel)
+        if (mine is None or not path.is_file() or path.stat().st_size != mine["size"]
+                or file_sha256(path)[0] != mine["sha256"]):
+            foreign.append(rel)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise InvalidInput(
+            f"{shown_path(dest)!r} holds files that are not {ref}'s ({shown}): download into an "
+            "empty or new folder, or give --overwrite (overwrite=True) to write the version's "
+            "files over them (other files are left as they are)")
 
 
 def _write(objects: "BlobStore", sha256: str, path: Path) -> None:

@@ -142,11 +142,27 @@ class DatastoreService:
         credentials = None
         if secret is not None:
             self._require(user, "write", check_actor)
-            credentials = self.secrets.read(user, secret, check_actor=False)
+            credentials = self._secret_of(name, secret, user)
         if row["host_key"]:
             self._pin(loc, row["host_key"])
         return Datastore(name, loc, lambda: open_filesystem(
             loc, credentials, secret=secret, known_hosts=self.known_hosts))
+
+    def _secret_of(self, name: str, secret: str, user: str) -> str:
+        """The text of datastore ``name``'s credentials secret; Unavailable saying how else to
+        reach the datastore when this machine lacks the workspace's secrets key file."""
+        from ..secrets.vault import KeyMissing
+
+        try:
+            return self.secrets.read(user, secret, check_actor=False)
+        except KeyMissing:
+            keyfile = self.secrets.vault.keyfile.shown
+            raise Unavailable(
+                f"datastore {name!r}'s credentials are the workspace secret {secret!r}, which is "
+                f"encrypted under the workspace's secrets key file ({keyfile}), and this machine "
+                "does not have it: read the datastore's data through the workspace server "
+                "(MLWS_WORKSPACE=URL, or Workspace.connect(URL, token)), or copy the key file "
+                "from the machine the workspace was created on (mode 0600)") from None
 
     def _pin(self, loc: Location, host_key: str) -> None:
         """Put a recorded sftp host key in this machine's known_hosts (a team's other machines
@@ -239,8 +255,8 @@ class DatastoreService:
         if secret is None:
             if loc.scheme == "sftp":
                 raise InvalidInput("an sftp datastore logs in with an SSH private key: store it "
-                                   "('mlws secret set NAME --stdin < KEYFILE') and give "
-                                   "--credentials-secret NAME")
+                                   "('mlws secret set NAME --stdin < KEYFILE') and name it as "
+                                   "the datastore's credentials secret (--credentials-secret NAME)")
             return None
         if loc.scheme == "file":
             raise InvalidInput("a file:// datastore takes no credentials: leave out --credentials-secret")
@@ -298,8 +314,15 @@ class DatastoreService:
             except MlwsError:
                 raise
             except Exception as exc:  # noqa: BLE001 - each backend has its own errors
-                raise Unavailable(f"datastore {loc.shown} cannot be reached: {why(exc)}; nothing "
-                                  "was registered") from None
+                hint = ""
+                if credentials is None and loc.scheme in ("s3", "gs", "abfs") and "credential" in \
+                        why(exc).lower():
+                    hint = ("; store its credentials in a workspace secret ('mlws secret set "
+                            "NAME --stdin') and name it as the datastore's credentials secret "
+                            "(--credentials-secret NAME), or give this machine's own (for S3: "
+                            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, a role)")
+                raise Unavailable(f"datastore {loc.shown} cannot be reached: {why(exc)}{hint}; "
+                                  "nothing was registered") from None
 
     def delete(self, name: str, *, user: str | None = None, check_actor: bool = True) -> None:
         """Remove datastore ``name``'s record (its files stay where they are).  Owners.

@@ -118,7 +118,8 @@ def parse(url: object, *, check_hosts: bool = True) -> Location:
     if parts.password is not None or (parts.username is not None and scheme != "sftp"):
         raise InvalidInput(f"refused: the {WHAT} {shown_url(url)} carries credentials (the part "
                            "before '@'): store them in a workspace secret ('mlws secret set NAME') "
-                           "and give --credentials-secret NAME")
+                           "and name it as the datastore's credentials secret "
+                           "(--credentials-secret NAME)")
     if parts.fragment:
         raise InvalidInput(f"the {WHAT} {shown_url(url)} has a fragment ('#...'): remove it")
     options = _options(parts.query, scheme, url)

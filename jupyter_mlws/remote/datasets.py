@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
 from ..datasets.refs import param_ref
 from ..datasets.version import DatasetVersion
-from ..errors import NotFound, Unavailable
+from ..errors import LocalOnly, NotFound
 from ..store.blobs.base import CHUNK, check_content
 from .client import Client
 
@@ -103,18 +104,18 @@ class RemoteDatasets:
         """Remove ``NAME@ALIAS``; NotFound when there is none."""
         self.client.call("DELETE", ("datasets", name, "aliases", alias))
 
-    def delete(self, ref: str) -> list[str]:
-        """Delete a version (or every version of ``NAME``); Conflict naming the runs and models
-        that used one.  Returns the refs deleted."""
-        return self.client.call("DELETE", ("datasets", param_ref(ref) or ref))["deleted"]
+    def delete(self, ref: str, *, all_versions: bool = False) -> list[str]:
+        """Delete the version ``NAME:3`` (or with ``all_versions`` every version of ``NAME``);
+        InvalidInput for ``NAME`` alone or an alias, Conflict naming the runs and models that
+        used one.  Returns the refs deleted."""
+        return self.client.call("DELETE", ("datasets", param_ref(ref) or ref),
+                                query={"all_versions": "true"} if all_versions else None)["deleted"]
 
     def register(self, name: str, source: Any = None, **options) -> None:
-        """Not over HTTP: the server would read ``source`` on its own disk (Unavailable saying
-        what to do)."""
-        raise Unavailable(
-            f"registering dataset {name!r} over HTTP is not available: register it where the "
-            "files are, on a machine with the workspace ('mlws dataset register NAME PATH'), or "
-            "through the REST API with a folder of the server's (POST datasets)")
+        """Not over HTTP: the server would read ``source`` on its own disk (LocalOnly: register
+        where the files are, on a machine with the workspace, or ``POST datasets`` with a folder
+        of the server's)."""
+        raise LocalOnly("ws.datasets.register", self.client.url)
 
 
 class HttpObjects:
@@ -126,13 +127,16 @@ class HttpObjects:
         self.base = base
         self._manifest = manifest
         self._paths: dict[str, str] | None = None
+        self._paths_lock = threading.Lock()  # a download fetches its files from 8 threads
         self.described = f"the workspace server at {client.url}"
 
     def _parts(self, sha256: str) -> tuple[str, ...]:
-        if self._paths is None:
-            self._paths = {}
-            for f in self._manifest():
-                self._paths.setdefault(f["sha256"], f["path"])
+        with self._paths_lock:
+            if self._paths is None:
+                paths: dict[str, str] = {}
+                for f in self._manifest():
+                    paths.setdefault(f["sha256"], f["path"])
+                self._paths = paths  # whole, never seen half-filled by another thread
         try:
             path = self._paths[sha256]
         except KeyError:

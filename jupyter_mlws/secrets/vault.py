@@ -45,6 +45,12 @@ def decrypt(key: bytes, name: str, version: int, blob: bytes) -> str | None:
     return plain.decode("utf-8")
 
 
+class KeyMissing(Unavailable):
+    """The key file is missing, or lacks the key the workspace's secrets are encrypted under (a
+    machine that joined a team by copying ``mlws.toml`` has none): callers reading a secret
+    for a purpose say what instead (:meth:`Vault.missing`)."""
+
+
 class Vault:
     """The keys of a workspace, read from its :class:`KeyFile` when needed.
 
@@ -91,8 +97,8 @@ class Vault:
                 self._keys = Keys(self._keys.primary,
                                   {k: v for k, v in self._keys.keys.items() if k not in key_ids})
 
-    def missing(self) -> Unavailable:
+    def missing(self) -> KeyMissing:
         """The error for a database whose secrets' key is not in the key file."""
-        return Unavailable(f"the workspace's secrets key file {self.keyfile.shown} is missing or "
+        return KeyMissing(f"the workspace's secrets key file {self.keyfile.shown} is missing or "
                            "does not hold the key its secrets are encrypted under: restore the "
                            "key file from a backup (no secret can be read or set without it)")

@@ -281,8 +281,11 @@ DATASET_PATHS = {
     "/datasets/{ref}": {
         "get": _op("A version with the runs and model versions that used it (used_by)", "datasets",
                    params=[DATASET_REF]),
-        "delete": _op("Delete a version, or every version of NAME (its objects stay); 409 naming "
-                      "the runs and models that used one", "datasets", params=[DATASET_REF]),
+        "delete": _op("Delete the version NAME:VERSION, or with all_versions=true every version of "
+                      "NAME (its objects stay); 400 for NAME alone or an alias, 409 naming the runs "
+                      "and models that used one", "datasets", params=[
+                          DATASET_REF, _param("all_versions", "query", "Delete every version of "
+                                              "NAME", "boolean")]),
     },
     "/datasets/{ref}/files": {"get": _op("A version's files by path (path, sha256, size) and "
                                          "their total: all, or a page (offset, limit)", "datasets",
@@ -314,7 +317,7 @@ DATASET_SCHEMAS = {
         "name": _NAME,
         "path": {**_TEXT, "minLength": 1, "description": "A folder or file, relative to the "
                                                           "server's folder"},
-        "datastore": {**_NAME, "description": "Where its objects go (default: default)"},
+        "datastore": {**_NAME, "description": "Where its objects go (default: the datastore of the dataset's latest version; default for a new dataset)"},
         "description": {**_TEXT, "maxLength": TAG_VALUE_MAX}, "tags": _TAGS,
         "tabular": {"type": "boolean", "description": "CSV or Parquet tables: record their "
                                                       "schema and per-column statistics"}},

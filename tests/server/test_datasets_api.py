@@ -81,7 +81,11 @@ async def test_datasets_over_rest(api, mlws_ws, jp_root_dir):
     assert r.code == 409 and f"train:1 was used by run {run.id}" in r.json["message"]
     assert mlws_ws.dataset("train:1").version == 1
     assert (await call("DELETE", "datasets", "train", "aliases", "gold")).code == 204
-    r = await call("DELETE", "datasets", "notes")
+    r = await call("DELETE", "datasets", "notes")  # the whole dataset: only when asked so
+    assert r.code == 400 and "'notes' names the whole dataset (1 version)" in r.json["message"]
+    r = await call("DELETE", "datasets", "notes", params={"all_versions": "maybe"})
+    assert r.code == 400 and r.json["message"] == "all_versions must be true or false, got 'maybe'"
+    r = await call("DELETE", "datasets", "notes", params={"all_versions": "true"})
     assert r.code == 200 and r.json == {"deleted": ["notes:1"]}
 
     for reply in replies:  # never the server's folder, a mount or the workspace's path

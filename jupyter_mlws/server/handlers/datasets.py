@@ -35,7 +35,7 @@ class DatasetsHandler(MlwsHandler):
         source = await self.call(self._source, body["path"])
         ws = await self.ws()
         done = await self.call(lambda: ws.datasets.register(
-            body["name"], source, datastore=body.get("datastore") or "default",
+            body["name"], source, datastore=body.get("datastore") or None,
             description=body.get("description") or "", tags=body.get("tags") or {},
             tabular=bool(body.get("tabular")), user=self.actor))
         self.reply(done.to_dict(), 201 if done.created else 200)
@@ -50,8 +50,9 @@ class DatasetsHandler(MlwsHandler):
 
 class DatasetHandler(MlwsHandler):
     """GET a version (``NAME``: the latest, ``NAME:3``, ``NAME@alias``) with the runs and models
-    that used it; DELETE a version, or every version of ``NAME`` (409 naming the runs and
-    models that used one)."""
+    that used it; DELETE a version (``NAME:3``), or every version of ``NAME`` with
+    ``?all_versions=true`` (400 for ``NAME`` without it and for an alias; 409 naming the runs
+    and models that used one)."""
 
     auth_resource = "mlws:datasets"
 
@@ -65,7 +66,8 @@ class DatasetHandler(MlwsHandler):
     @authorized
     async def delete(self, ref):
         ws = await self.ws()
-        self.reply({"deleted": await self.call(lambda: ws.datasets.delete(ref))})
+        every = self.bool_arg("all_versions")
+        self.reply({"deleted": await self.call(lambda: ws.datasets.delete(ref, all_versions=every))})
 
 
 #: the most files or versions one page holds (``?limit=``)
