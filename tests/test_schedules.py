@@ -70,6 +70,7 @@ def test_a_schedule_shows_its_cron_in_words_its_next_fires_and_its_snapshot(ws, 
     # the snapshot is what runs: an edit shows as changed, a deletion as missing
     notebook(nb, body="print('edited')")
     assert ws.schedules.get("nightly")["source_state"] == "changed"
+    assert ws.schedules.get("nightly")["source_changed"] == ["proj/report.ipynb"]
     nb.unlink()
     assert ws.schedules.get("nightly")["source_state"] == "missing"
 
@@ -357,6 +358,10 @@ def test_a_failed_run_is_retried_with_backoff_linked_to_its_tick(ws, tmp_path, m
 def test_a_trigger_runs_now_even_while_paused(ws, tmp_path):
     ws.schedules.create("pipe", pipeline=str(script_pipeline(tmp_path / "p")), cron="0 6 * * *",
                         tz="UTC")
+    (tmp_path / "p" / "step.py").write_text("print('edited')\n")  # a step's file, named
+    shown = ws.schedules.get("pipe")
+    assert (shown["source"], shown["source_state"], shown["source_changed"]) == \
+        ("pipeline.yaml", "changed", ["step.py"])
     ws.schedules.pause("pipe")
     run = ws.schedules.trigger("pipe")
     assert run["trigger"] == "manual" and run["status"] in ("queued", "running", "completed")

@@ -193,10 +193,11 @@ def schedule_show(ctx, name, as_json) -> None:
     s = _ws(ctx).schedules.get(name)
     if as_json:
         return _json(s)
-    state = {"unchanged": "the file is unchanged",
-             "changed": "the file changed since: runs use the snapshot ('mlws schedule update "
-                        f"{s['name']} --{s['kind']} FILE' takes the edits)",
-             "missing": "the file is gone: its runs fail"}[s["source_state"]]
+    changed = ", ".join(s.get("source_changed") or []) or s["source"]
+    state = {"unchanged": "the files are unchanged",
+             "changed": f"changed since: {changed}; runs use the snapshot ('mlws schedule "
+                        f"update {s['name']} --{s['kind']} {s['source']}' takes the edits)",
+             "missing": f"{s['source']} is gone: its runs fail"}[s["source_state"]]
     _fields([("schedule", s["name"]), (s["kind"], s["source"]),
              ("snapshot", f"{_time(s['snapshot_at'])}; {state}"),
              ("cron", f"{s['cron']}: {s['description']}"), ("time zone", s["tz"]),

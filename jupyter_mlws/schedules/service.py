@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping
 
 from .. import run_records as R
@@ -403,23 +403,29 @@ class ScheduleService:
                "created": row["created_at"], "updated": row["updated_at"],
                "snapshot_at": row["snapshot_at"]}
         if full:
-            out["source_state"] = self._source_state(row)
+            out["source_state"], out["source_changed"] = self._source_state(row)
             last = self.records.runs(row["id"], LAST_RUNS)
         out["last_runs"] = [run_view(link, row["tz"], row["paused"]) for link in last or []]
         return out
 
-    def _source_state(self, row: dict) -> str:
+    def _source_state(self, row: dict) -> tuple[str, list[str]]:
+        """``(state, files)``: ``missing`` (the file is gone), ``changed`` (with the snapshot's
+        files edited or gone since, named as the schedule's file is: ``pipe/prep.py``) or
+        ``unchanged``."""
         project = Path(row["source_path"]).parent
         if not Path(row["source_path"]).is_file():
-            return "missing"
+            return "missing", [row["source"]]
+        folder = PurePosixPath(row["source"]).parent
+        changed = []
         for rel, sha256 in row["snapshot"].items():
             try:
                 # notebooks, scripts and YAML: small files, read whole
-                if hashlib.sha256((project / rel).read_bytes()).hexdigest() != sha256:
-                    return "changed"
+                same = hashlib.sha256((project / rel).read_bytes()).hexdigest() == sha256
             except OSError:
-                return "changed"
-        return "unchanged"
+                same = False
+            if not same:
+                changed.append(str(folder / rel))
+        return ("changed" if changed else "unchanged"), changed
 
     def notified(self, row: dict) -> dict:
         """A schedule as the notifications take it: :meth:`get`'s fields, webhook URLs whole."""
