@@ -71,8 +71,10 @@ def test_a_schedule_shows_its_cron_in_words_its_next_fires_and_its_snapshot(ws, 
     notebook(nb, body="print('edited')")
     assert ws.schedules.get("nightly")["source_state"] == "changed"
     assert ws.schedules.get("nightly")["source_changed"] == ["proj/report.ipynb"]
+    assert ws.schedules.list()[0]["source_missing"] is False
     nb.unlink()
     assert ws.schedules.get("nightly")["source_state"] == "missing"
+    assert ws.schedules.list()[0]["source_missing"] is True  # the list says it too
 
 
 def test_pause_resume_update_and_delete(ws, tmp_path):

@@ -270,8 +270,11 @@ class ScheduleRunner:
                 # its executor here removes its folder when it ends; elsewhere, its snapshot
                 kept = self._compute().is_local(row["compute"] or "local")
             else:
+                options = row.get("run_options") or {}
                 self._pipelines().run(entry, project_dir=work, parameters=row["params"],
-                                      compute=row["compute"], _run_id=run_id)
+                                      compute=row["compute"], _run_id=run_id,
+                                      no_reuse=bool(options.get("no_reuse")),
+                                      force=options.get("force") or ())
         finally:
             if not kept:
                 shutil.rmtree(work, ignore_errors=True)

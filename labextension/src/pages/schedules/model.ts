@@ -29,6 +29,7 @@ export interface INewSchedule {
   catch_up?: string;
   retries?: number;
   notify?: Array<{ url: string; on: string[] }>;
+  no_reuse?: boolean;
 }
 
 /** `?hour12=true` where the browser's locale reads 12-hour times: the cron in words then reads as the fire times do. */
