@@ -295,6 +295,24 @@ def test_a_pipeline_schedule_without_reuse_a_stale_refusal_and_a_missing_file(pa
         row.locator(".mlws-ToggleDetails").click()
         reuse = row.locator(".mlws-ScheduleDetails tr[data-key='Reuse']")
         reuse.filter(has_text="every step runs (no reuse)").wait_for()
+
+        # a long warning (an undeclared parameter): the toast ends at a word, Details has it whole
+        view.locator(".mlws-NewSchedule").click()
+        view.locator(".mlws-NewSchedule-name").fill("warned")
+        view.locator(".mlws-NewSchedule-path").fill(NOTEBOOK)
+        view.locator(".mlws-NewSchedule-cron").fill("0 6 * * *")
+        view.locator(".mlws-NewSchedule-params").fill("a_rather_long_parameter_name_nobody_declared = 1")
+        view.locator(".mlws-CreateSchedule").click()
+        view.locator(".mlws-NewScheduleForm").wait_for(state="detached")
+        toast = page.locator(".Toastify__toast", has_text="Schedule warned:")
+        toast.wait_for()
+        assert toast.inner_text().splitlines()[0].endswith(" …")  # at a word, said to go on
+        toast.get_by_text("Details").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for()
+        assert "(its parameters: lr; passed anyway)" in dialog.inner_text()
+        dialog.locator(".jp-mod-accept").click()
+        dialog.wait_for(state="detached")
     finally:
-        for name in ("doomed", "every-step"):
+        for name in ("doomed", "every-step", "warned"):
             lab_api(lab, "DELETE", f"schedules/{name}")

@@ -21,7 +21,8 @@ import { IPageContext, IPageRequest } from './page';
 import { PipelineRunModel } from './pipeline/model';
 import { IPipelineRunSummary, IPipelineSummary } from './pipeline/types';
 import { PipelineRunBody, stepCounts } from './pipeline/view';
-import { formatDuration, formatMoment } from './run/format';
+import { formatDuration } from './run/format';
+import { localTime } from './schedules/types';
 
 /** Runs a pipeline's page lists (the newest). */
 const RECENT_RUNS = 20;
@@ -131,7 +132,7 @@ function PipelinesList(props: { model: PipelinesModel; context: IPageContext }):
                     {p.last_run.slice(0, 8)}
                   </button>
                 </td>
-                <td className="mlws-Muted">{formatMoment(p.last_start)}</td>
+                <td className="mlws-Muted">{localTime(p.last_start)}</td>
               </tr>
             ))}
           </tbody>
@@ -194,7 +195,7 @@ function PipelineHistory(props: { model: PipelineHistoryModel; context: IPageCon
                     <StatusCell status={run.status} />
                   </td>
                   <td>{stepCounts(run.states)}</td>
-                  <td className="mlws-Muted">{formatMoment(run.start_time)}</td>
+                  <td className="mlws-Muted">{localTime(run.start_time)}</td>
                   <td className="mlws-Muted">{duration(run)}</td>
                   <td>
                     <button
