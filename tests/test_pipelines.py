@@ -187,7 +187,8 @@ def test_only_and_from_take_skipped_steps_outputs_from_their_latest_run(ws, tmp_
     assert {n: s["state"] for n, s in only.items()} == {"a": "skipped", "b": "completed",
                                                         "c": "skipped"}
     assert only["a"]["reused_from"] == full["a"]["run_id"] and "--only" in only["a"]["reason"]
-    assert output(ws, only["c"]) == "c:1|b:1|a:1"  # c did not run: its latest outputs
+    # c did not run, and no run of it read b's new output: left without outputs (not stale ones)
+    assert not only["c"]["files"] and "no completed run of it matches" in only["c"]["reason"]
     assert output(ws, only["b"]) == "b:2|a:1"
     frm = steps_of(ws, ws.pipelines.run(yaml, from_step="b", parameters={"b.x": 2}, wait=True))
     assert {n: s["state"] for n, s in frm.items()} == {"a": "skipped", "b": "reused",
@@ -311,7 +312,7 @@ def test_the_cli_runs_shows_and_lists(ws, tmp_path):
     r = runner.invoke(main_cli(), [*args, "run", str(yaml), "--wait", "-p", "x", "3"])
     assert r.exit_code == 0, r.output
     run_id = r.output.splitlines()[0]
-    assert "steps 2/2 done" in r.output and "no earlier run" in r.output
+    assert "steps 2/2 ended: 2 completed" in r.output and "no earlier run" in r.output
     r = runner.invoke(main_cli(), [*args, "run", str(yaml), "--wait", "-p", "x", "3", "--json"])
     assert [s["state"] for s in json.loads(r.output)["steps"]] == ["reused", "reused"]
     r = runner.invoke(main_cli(), [*args, "show", run_id])
@@ -322,6 +323,14 @@ def test_the_cli_runs_shows_and_lists(ws, tmp_path):
     assert run_id in r.output and "2 reused" in r.output
     r = runner.invoke(main_cli(), [*args, "show", "cli"])
     assert "a.py" in r.output and "in_a=a/out.txt" in r.output
+    # a failed run says what ended how, not "2/2 done"
+    failing = project(tmp_path / "fails", {"a": [], "b": ["a"]}, name="cli-fails",
+                      params={"a": {"sleep": "not a number"}})
+    r = runner.invoke(main_cli(), [*args, "run", str(failing), "--wait"])
+    assert r.exit_code == 1 and "steps 2/2 ended: 1 failed, 1 blocked" in r.output, r.output
+    assert "done" not in r.output
+    r = runner.invoke(main_cli(), [*args, "runs", "cli-fails"])
+    assert "1 failed, 1 blocked" in r.output
     (tmp_path / "bad.yaml").write_text("steps: [")
     r = runner.invoke(main_cli(), [*args, "run", str(tmp_path / "bad.yaml")])
     assert r.exit_code == 2 and "not valid YAML" in r.output

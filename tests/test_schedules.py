@@ -70,8 +70,11 @@ def test_a_schedule_shows_its_cron_in_words_its_next_fires_and_its_snapshot(ws, 
     # the snapshot is what runs: an edit shows as changed, a deletion as missing
     notebook(nb, body="print('edited')")
     assert ws.schedules.get("nightly")["source_state"] == "changed"
+    assert ws.schedules.get("nightly")["source_changed"] == ["proj/report.ipynb"]
+    assert ws.schedules.list()[0]["source_missing"] is False
     nb.unlink()
     assert ws.schedules.get("nightly")["source_state"] == "missing"
+    assert ws.schedules.list()[0]["source_missing"] is True  # the list says it too
 
 
 def test_pause_resume_update_and_delete(ws, tmp_path):
@@ -199,7 +202,8 @@ def test_a_tick_runs_the_snapshot_as_a_normal_notebook_run(ws, tmp_path):
     assert ws.schedules.update("rep", notebook="proj/report.ipynb")["source_state"] == "unchanged"
 
 
-def test_a_deleted_notebook_fails_its_run_and_the_other_schedules_go_on(ws, tmp_path):
+def test_a_deleted_notebook_fails_its_run_and_the_other_schedules_go_on(ws, tmp_path, caplog):
+    caplog.set_level("INFO", logger="jupyter_mlws.schedules.runner")
     gone = notebook(tmp_path / "gone.ipynb")
     ws.schedules.create("gone", notebook="gone.ipynb", cron="0 * * * *", tz="UTC")
     ws.schedules.create("pipe", pipeline=str(script_pipeline(tmp_path / "p")), cron="0 * * * *",
@@ -218,6 +222,16 @@ def test_a_deleted_notebook_fails_its_run_and_the_other_schedules_go_on(ws, tmp_
         run = ws.wait(links(ws, "pipe")[-1]["run_id"], timeout=120)
         assert run.status == "completed", run.record.error
         assert run.tags["mlws.schedule"] == "pipe" and run.record.source_type == "pipeline"
+    # the scheduler's log tells each start, failed start (and why) and end
+    logged = [r.getMessage() for r in caplog.records]
+    first = links(ws, "pipe")[0]["run_id"]
+    assert f"schedule 'pipe': started run {first} (pipeline tick 2025-03-03T01:00:00+00:00)" \
+        in logged, logged
+    assert any(m.startswith("schedule 'gone': run ") and "(tick 2025-03-03T02:00:00+00:00) could "
+               "not start: notebook not found: 'gone.ipynb' was deleted" in m for m in logged)
+    scheduler.once()  # settles the ended runs
+    logged = [r.getMessage() for r in caplog.records]
+    assert f"schedule 'pipe': run {first} ended completed" in logged, logged
     triggered = ws.schedules.trigger("gone")
     assert triggered["status"] == "failed" and triggered["trigger"] == "manual"
     assert "notebook not found" in triggered["error"]
@@ -307,9 +321,11 @@ def flaky(ws, tmp_path, *, retries: int, backoff_s: float) -> Scheduler:
     return scheduler
 
 
-def test_a_failed_run_is_retried_with_backoff_linked_to_its_tick(ws, tmp_path, monkeypatch):
+def test_a_failed_run_is_retried_with_backoff_linked_to_its_tick(ws, tmp_path, monkeypatch,
+                                                                 caplog):
     from jupyter_mlws.schedules import watch
 
+    caplog.set_level("INFO", logger="jupyter_mlws.schedules.runner")
     notified = []
     monkeypatch.setattr(watch, "notify", lambda ws, schedule, run: notified.append((schedule, run)))
     scheduler = flaky(ws, tmp_path, retries=2, backoff_s=0.3)
@@ -332,11 +348,22 @@ def test_a_failed_run_is_retried_with_backoff_linked_to_its_tick(ws, tmp_path, m
     scheduler.once()
     assert [(s["name"], r["id"], r["status"]) for s, r in notified] == \
         [("flaky", done[2]["run_id"], "failed")]  # the final end only, once
+    logged = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith(f"schedule 'flaky': run {done[0]['run_id']} ended failed (")
+               and "; retry 1 of 2 at 2" in m for m in logged), logged
+    assert any(m == f"schedule 'flaky': started run {done[2]['run_id']} (pipeline tick "
+               "2025-03-03T06:00:00+00:00, retry 2)" for m in logged), logged
+    assert any(m.startswith(f"schedule 'flaky': run {done[2]['run_id']} ended failed: ")
+               for m in logged), logged
 
 
 def test_a_trigger_runs_now_even_while_paused(ws, tmp_path):
     ws.schedules.create("pipe", pipeline=str(script_pipeline(tmp_path / "p")), cron="0 6 * * *",
                         tz="UTC")
+    (tmp_path / "p" / "step.py").write_text("print('edited')\n")  # a step's file, named
+    shown = ws.schedules.get("pipe")
+    assert (shown["source"], shown["source_state"], shown["source_changed"]) == \
+        ("pipeline.yaml", "changed", ["step.py"])
     ws.schedules.pause("pipe")
     run = ws.schedules.trigger("pipe")
     assert run["trigger"] == "manual" and run["status"] in ("queued", "running", "completed")

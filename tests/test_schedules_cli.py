@@ -41,10 +41,11 @@ def test_create_list_show_pause_resume_delete(ws, tmp_path):
     assert fields["cron"].strip() == "0 6 * * 1-5: At 06:00, Monday through Friday"
     assert fields["params"].strip() == "x=5" and fields["retries"].strip() == "2"
     assert fields["catch-up"].strip() == "all:3" and fields["compute"].strip() == "local"
-    assert "the file is unchanged" in r.stdout and r.stdout.rstrip().endswith("last runs: none yet")
+    assert "the files are unchanged" in r.stdout and r.stdout.rstrip().endswith("last runs: none yet")
     notebook(tmp_path / "report.ipynb", body="print('edited')")
-    assert "the file changed since: runs use the snapshot" in mlws(ws, "schedule", "show",
-                                                                   "nightly").stdout
+    assert "changed since: report.ipynb; runs use the snapshot ('mlws schedule update nightly " \
+           "--notebook report.ipynb' takes the edits)" in mlws(ws, "schedule", "show",
+                                                               "nightly").stdout
     shown = json.loads(mlws(ws, "schedule", "show", "nightly", "--json").stdout)
     assert shown["source_state"] == "changed" and shown["params"] == {"x": 5}
     assert mlws(ws, "schedule", "pause", "nightly").stdout == "schedule nightly paused\n"

@@ -43,15 +43,20 @@ def pipeline_run(ctx, definition, params, compute, from_step, only, force, no_re
     """Run the pipeline of DEFINITION (a pipeline.yaml); print its run id at once (or --wait)."""
     from ..notebooks.parameters import parse_value
 
+    from ..pipelines.records import ENDED, state_word, tally
+
     ws = _ws(ctx)
     values = {name: parse_value(name, text) for name, text in params}
 
     def progress(done: int, total: int) -> None:
         if wait and not as_json and done != progress.done:  # type: ignore[attr-defined]
-            click.echo(f"steps {done}/{total} done", err=True)
+            steps = ws.pipelines.describe(progress.run_id)["steps"]  # type: ignore[attr-defined]
+            ended = tally(state_word(s["state"]) for s in steps if s["state"] in ENDED)
+            click.echo(f"steps {done}/{total} ended: {ended}", err=True)
             progress.done = done  # type: ignore[attr-defined]
 
     def submitted(run_id: str) -> None:
+        progress.run_id = run_id  # type: ignore[attr-defined]
         if not as_json:
             click.echo(run_id)
         for warning in ws.pipelines.describe(run_id)["warnings"]:
@@ -130,16 +135,22 @@ def pipeline_runs(ctx, name, limit, as_json) -> None:
 
 
 def _runs(rows: list[dict]) -> None:
+    from ..pipelines.records import state_word, tally
+
     _table(["RUN", "STATUS", "STARTED", "DURATION", "STEPS"],
            [[r["id"], r["status"], _time(r["start_time"]),
              _duration(r["end_time"] - r["start_time"] if r["end_time"] else None),
-             ", ".join(f"{n} {s}" for s, n in sorted(r["states"].items()))] for r in rows])
+             tally(state_word(s) for s, n in r["states"].items() for _ in range(n))]
+            for r in rows])
 
 
 def _steps(described: dict) -> None:
+    from ..pipelines.records import state_word
+
     run = described["run"]
     _fields([("pipeline", described["pipeline"]), ("run", run["id"]), ("status", run["status"])]
             + ([("error", _cut(run["error"]))] if run.get("error") else []))
     _table(["STEP", "STATE", "RUN", "WHY"],
-           [[s["name"], s["state"], s["run_id"] or "-", s["reason"] or "-"]
+           [[s["name"], state_word(s["state"], s["run_status"]), s["run_id"] or "-",
+             s["reason"] or "-"]
             for s in described["steps"]])

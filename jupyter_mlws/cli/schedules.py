@@ -50,6 +50,13 @@ def _options(update: bool):
             click.option("--notify-on", type=click.Choice(["failure", "success", "both"]),
                          default="failure", show_default=True,
                          help="When the webhooks are posted."),
+            click.option("--no-reuse/--reuse", "no_reuse", default=None,
+                         help="A pipeline's runs run every step (--no-reuse), or reuse "
+                              "unchanged steps (--reuse, the default)."),
+            click.option("--force", multiple=True, metavar="STEP",
+                         help="A pipeline's runs run STEP and what follows it even when "
+                              "unchanged (repeatable)." + (" Given: replaces them." if update
+                                                           else "")),
             click.option("--json", "as_json", is_flag=True, help="Print JSON."),
         ]
         for option in reversed(options):
@@ -81,10 +88,11 @@ def _settings(params, secrets, catch_up, retries, urls, notify_on, update: bool)
 @click.pass_context
 @handles_errors
 def schedule_create(ctx, name, notebook, pipeline, cron, tz, params, compute, secrets, catch_up,
-                    retries, urls, notify_on, as_json) -> None:
+                    retries, urls, notify_on, no_reuse, force, as_json) -> None:
     """Create schedule NAME: run --notebook (or --pipeline) on --cron."""
     made = _ws(ctx).schedules.create(
         name, notebook=notebook, pipeline=pipeline, cron=cron, tz=tz, compute=compute,
+        no_reuse=bool(no_reuse), force=list(force),
         **_settings(params, secrets, catch_up, retries, urls, notify_on, update=False))
     _warn(made)
     if as_json:
@@ -102,11 +110,16 @@ def schedule_create(ctx, name, notebook, pipeline, cron, tz, params, compute, se
 @click.pass_context
 @handles_errors
 def schedule_update(ctx, name, notebook, pipeline, cron, tz, params, compute, secrets, catch_up,
-                    retries, urls, notify_on, as_json) -> None:
+                    retries, urls, notify_on, no_reuse, force, as_json) -> None:
     """Change schedule NAME: only what is given changes.  --notebook/--pipeline (the same file
     too) takes a new snapshot."""
     given = {k: v for k, v in (("notebook", notebook), ("pipeline", pipeline), ("cron", cron),
-                               ("tz", tz), ("compute", compute)) if v is not None}
+                               ("tz", tz), ("compute", compute), ("no_reuse", no_reuse))
+             if v is not None}
+    if force:
+        given["force"] = list(force)
+    elif no_reuse is False:
+        given["force"] = []  # --reuse: no step forced either
     changed = _ws(ctx).schedules.update(
         name, **given, **_settings(params, secrets, catch_up, retries, urls, notify_on, True))
     _warn(changed)
@@ -123,7 +136,17 @@ def _warn(s: dict) -> None:
 
 
 def _when(s: dict) -> str:
-    return f"{s['description']} ({s['tz']})" + (", paused" if s["paused"] else "")
+    return f"{s['description']} ({s['tz']})" + _reuse(s, ", ") + (", paused" if s["paused"]
+                                                                   else "")
+
+
+def _reuse(s: dict, lead: str = "") -> str:
+    """A pipeline schedule's reuse options in words ('' when unchanged steps are reused)."""
+    if s.get("no_reuse"):
+        return f"{lead}every step runs (--no-reuse)"
+    if s.get("force"):
+        return f"{lead}forces {', '.join(s['force'])} (--force)"
+    return ""
 
 
 def _toggle(verb: str, text: str):
@@ -167,7 +190,9 @@ def schedule_list(ctx, as_json) -> None:
     if as_json:
         return _json(rows)
     _table(["NAME", "RUNS", "WHEN", "NEXT", "LAST RUN"],
-           [[s["name"], f"{s['kind']} {s['source']}", f"{s['cron']} ({s['tz']})",
+           [[s["name"], f"{s['kind']} {s['source']}" + (" (file missing: its runs fail)"
+                                                         if s.get("source_missing") else ""),
+             f"{s['cron']} ({s['tz']})",
              "paused" if s["paused"] else _moment((s["next"] or [None])[0]),
              _last(s["last_runs"])] for s in rows])
 
@@ -193,10 +218,11 @@ def schedule_show(ctx, name, as_json) -> None:
     s = _ws(ctx).schedules.get(name)
     if as_json:
         return _json(s)
-    state = {"unchanged": "the file is unchanged",
-             "changed": "the file changed since: runs use the snapshot ('mlws schedule update "
-                        f"{s['name']} --{s['kind']} FILE' takes the edits)",
-             "missing": "the file is gone: its runs fail"}[s["source_state"]]
+    changed = ", ".join(s.get("source_changed") or []) or s["source"]
+    state = {"unchanged": "the files are unchanged",
+             "changed": f"changed since: {changed}; runs use the snapshot ('mlws schedule "
+                        f"update {s['name']} --{s['kind']} {s['source']}' takes the edits)",
+             "missing": f"{s['source']} is gone: its runs fail"}[s["source_state"]]
     _fields([("schedule", s["name"]), (s["kind"], s["source"]),
              ("snapshot", f"{_time(s['snapshot_at'])}; {state}"),
              ("cron", f"{s['cron']}: {s['description']}"), ("time zone", s["tz"]),
@@ -204,6 +230,8 @@ def schedule_show(ctx, name, as_json) -> None:
              ("params", ", ".join(f"{k}={v!r}" for k, v in s["params"].items()) or "-"),
              ("compute", s["compute"] or "local"), ("secrets", ", ".join(s["secrets"]) or "-"),
              ("catch-up", s["catch_up"]), ("retries", s["retries"]),
+             *([("reuse", _reuse(s) or "unchanged steps reused (their deps declared)")]
+               if s["kind"] == "pipeline" else []),
              ("notify", ", ".join(f"{n['url']} on {'/'.join(n['on'])}" for n in s["notify"])
               or "-"),
              ("owner", s["owner"]), ("created", _time(s["created"]))])

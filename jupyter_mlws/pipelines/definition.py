@@ -13,6 +13,7 @@ The YAML form (``pipeline.yaml``)::
       - name: prep
         script: prep.py             # or notebook: prep.ipynb (paths inside the project folder)
         parameters: {rows: "${rows}", seed: 1}
+        deps: [raw.csv, data/]      # project files/folders it reads: their content is in its key
         outputs: [data.csv]         # files the step writes into its outputs/ folder
       - name: train
         notebook: train.ipynb
@@ -20,6 +21,11 @@ The YAML form (``pipeline.yaml``)::
         outputs:
           - model.pkl
           - {file: scores.csv, dataset: scores}   # also registered as dataset "scores"
+
+A step's ``deps`` are the project files and folders (``data/``: every file under it) it reads
+from its working folder (the pipeline's snapshot of the project); their content hashes go into
+its key, so that a changed ``raw.csv`` runs the step again.  A file a step reads but does not
+declare is not hashed: a change to it alone lets the step be reused.
 
 An output declared ``{file: F, dataset: NAME}`` becomes, each time the step completes (ran or
 reused), the next version of dataset NAME (tabular for a .csv or .parquet file), made by the
@@ -51,7 +57,7 @@ REFERENCE = re.compile(r"\$\{([^}]*)\}")
 STEPS_MAX = 200
 #: the kinds of step and the file suffix each runs
 KINDS = {"script": ".py", "notebook": ".ipynb"}
-_STEP_FIELDS = {"name", "script", "notebook", "parameters", "inputs", "outputs", "kernel",
+_STEP_FIELDS = {"name", "script", "notebook", "parameters", "inputs", "deps", "outputs", "kernel",
                 "timeout", "retries"}
 _TOP_FIELDS = {"name", "parameters", "steps", "description"}
 
@@ -71,6 +77,9 @@ class Step:
         ``jupyter_mlws.parameters()``; a value ``"${NAME}"`` is the pipeline parameter NAME.
     inputs : mapping of name to ``"STEP/OUTPUT"``
         Outputs of earlier steps this one reads (given as parameters holding their path).
+    deps : list of str
+        Project files and folders the step reads (relative paths; a folder stands for every
+        file under it): their content is part of the step's key, so a change runs it again.
     outputs : list of str
         Files the step writes into its ``outputs/`` folder, passed on as artifacts.
     datasets : mapping of output to dataset name
@@ -84,6 +93,7 @@ class Step:
     notebook: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
+    deps: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     datasets: dict[str, str] = field(default_factory=dict)
     kernel: str | None = None
@@ -111,7 +121,7 @@ class Step:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, self.kind: self.path}
-        for key in ("parameters", "inputs"):
+        for key in ("parameters", "inputs", "deps"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         if self.outputs:
@@ -299,6 +309,13 @@ def _step(raw: object, shown: str, pipeline_params: Mapping[str, Any]) -> Step:
         if not isinstance(ref, str) or "/" not in ref:
             raise InvalidInput(f"{where}: input {iname!r} must be STEP/OUTPUT (e.g. "
                                f"prep/data.csv), got {ref!r}")
+    deps = raw.get("deps") or []
+    if isinstance(deps, str):
+        deps = [deps]
+    if not isinstance(deps, list):
+        raise InvalidInput(f"{where}: deps must be a list of the project files and folders the "
+                           "step reads, e.g. [raw.csv, data/]")
+    deps = list(dict.fromkeys(check_path(d, f"{where}: dep").rstrip("/") for d in deps))
     outputs = raw.get("outputs") or []
     if not isinstance(outputs, list):
         raise InvalidInput(f"{where}: outputs must be a list of files written to outputs/")
@@ -315,7 +332,8 @@ def _step(raw: object, shown: str, pipeline_params: Mapping[str, Any]) -> Step:
         raise InvalidInput(f"{where}: timeout must be a positive number of seconds")
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
         raise InvalidInput(f"{where}: retries must be an integer from 0 to 10")
-    return Step(name, **{kind: path}, parameters=params, inputs=dict(inputs), outputs=outputs,
+    return Step(name, **{kind: path}, parameters=params, inputs=dict(inputs), deps=deps,
+                outputs=outputs,
                 datasets=datasets, kernel=kernel, timeout=timeout, retries=retries)
 
 

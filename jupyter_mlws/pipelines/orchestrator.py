@@ -5,7 +5,9 @@ target starts for ``mlws pipeline run`` without ``--wait``), or in the calling p
 (``--wait``).  For each step whose upstream steps are done it decides, in this order:
 
 1. not selected (``--only`` / ``--from``): *skipped*, its outputs those of its latest completed
-   run;
+   run *with its key now* (so ``-p train.C 0.1 --from evaluate`` takes a train run made with
+   C=0.1); a step the selected ones need with no such run fails the pipeline run before any
+   step runs, naming what differs; one after a selected step is left without outputs;
 2. forced (``--force STEP`` and what depends on it, ``--no-reuse``): it runs;
 3. a completed run of a step with the same key whose outputs are all there: *reused*;
 4. a running run of a step with the same key (another pipeline run's, e.g. one whose
@@ -27,9 +29,9 @@ import time
 from typing import Any, Callable
 
 from .. import run_records as R
-from ..errors import Conflict, MlwsError
+from ..errors import Conflict, InvalidInput, MlwsError
 from .definition import Pipeline, Step, parse, resolve_parameters
-from .keys import FORCED, Key, code_hash, explain
+from .keys import FORCED, Key, code_hash, dep_hashes, explain
 
 #: seconds between two looks at the running steps
 POLL_S = 0.1
@@ -86,6 +88,7 @@ class Orchestrator:
                                        cancel_run=self.svc.cancel_run, check=self.svc.compute.check)
         beat = checked = time.monotonic()
         try:
+            self._skip_needed()
             while self._pending():
                 self._advance()
                 time.sleep(POLL_S)
@@ -141,10 +144,7 @@ class Orchestrator:
     def _decide(self, step: Step) -> None:
         """Skip, reuse, wait for or run ``step`` (see the module's docstring)."""
         if step.name not in self.selected:
-            row = self.svc.latest_done(self.pipeline, step.name, self.run_id)
-            how = "--only" if self.options.get("only") else "--from"
-            self._link(step, "skipped", row[0], row[1],
-                       f"skipped ({how}): outputs of its latest completed run {row[0]}")
+            self._skip(step)
             return
         key = self._key(step)
         if step.name in self.forced:
@@ -154,8 +154,7 @@ class Orchestrator:
             outputs = self.svc.outputs_of(source, step)
             if outputs is not None:
                 self._link(step, "reused", source, outputs,
-                           f"reused: code, parameters, inputs and environment unchanged since "
-                           f"run {source}", key)
+                           f"reused: {_unchanged(step)} unchanged since run {source}", key)
                 return
         live = self.svc.records.executed_with(key.value, (R.RUNNING,), exclude=self.run_id)
         if live and step.name not in self.waiting:
@@ -169,17 +168,67 @@ class Orchestrator:
             before[1], self._env[self._kernel(step)]))
         self._run(step, key, changed, why)
 
+    def _needed(self, name: str) -> bool:
+        """Whether a step not selected comes before the selected ones (not after one of them):
+        its outputs are what they read, so they must match it as now defined."""
+        return name not in self.pipeline.downstream(self.selected)
+
+    def _skip_needed(self) -> None:
+        """Decide, before any step runs, every step not selected that the selected ones need:
+        InvalidInput (the run fails, nothing ran) when one has no completed run to take."""
+        for name in self.pipeline.order():
+            if name not in self.selected and self._needed(name):
+                self._skip(self.steps[name])
+
+    def _skip(self, step: Step) -> None:
+        """A step not selected (``--only`` / ``--from``) takes the outputs of the latest completed
+        run of it whose key is its key now (these parameters, its inputs, code, deps and
+        environment).  When none has: a step the selected ones need is refused (InvalidInput,
+        naming what differs); one after them is left without outputs."""
+        how = "--only" if self.options.get("only") else "--from"
+        if any(up not in self.outputs for up in step.upstream()):  # after a step left without
+            self._set(step.name, "skipped", changed=[], ended_at=R.now_ms(),
+                      reason=f"skipped ({how}): not run, and a step it reads has no outputs in "
+                             "this run")
+            return
+        key = self._key(step)
+        for source in self.svc.records.executed_with(key.value):
+            outputs = self.svc.outputs_of(source, step)
+            if outputs is not None:
+                self._link(step, "skipped", source, outputs,
+                           f"skipped ({how}): outputs of run {source}, the latest completed run "
+                           "of it as now defined", key)
+                return
+        if not self._needed(step.name):
+            self._set(step.name, "skipped", key=key.value, parts=key.to_dict(), changed=[],
+                      reason=f"skipped ({how}): not run, and no completed run of it matches it "
+                             "now (a step before it ran in this run)", ended_at=R.now_ms())
+            return
+        before, before_run = self.svc.previous(self.pipeline.name, step.name, self.run_id)
+        differ = []
+        if before is not None:
+            differ = [f"{n}={_shown(key.params.get(n))}" for n in sorted(key.params)
+                      if key.params.get(n) != before.params.get(n)]
+        if differ:
+            what = f"with {', '.join(differ)}"
+        else:
+            what = "as now defined (" + explain(key, before, before_run)[1] + ")"
+        raise InvalidInput(f"no completed run of {step.name} {what}: drop {how} (or "
+                           f"--only/--from), or run {step.name}")
+
     # -- one step -----------------------------------------------------------------------------
 
     def _key(self, step: Step) -> Key:
         """The step's key: its code in the pipeline's snapshot, its parameters, its inputs'
-        content hashes and its environment's spec hash."""
+        content hashes, its deps' content hashes in the snapshot and its environment's spec
+        hash."""
         params = self._parameters(step)
         inputs = {}
         for iname, ref in step.inputs.items():
             source, output = ref.split("/", 1)
             inputs[iname] = self.outputs[source][output]["sha256"]
-        return Key.of(self._code(step), params, inputs, self._environment(step))
+        return Key.of(self._code(step), params, inputs, self._environment(step),
+                      dep_hashes(step.name, step.deps, self._snapshot))
 
     def _parameters(self, step: Step) -> dict:
         params = resolve_parameters(step, self.values)
@@ -324,6 +373,22 @@ class Orchestrator:
             return self.svc.runs.end(self.run_id, status, why[:4000]).status
         except Conflict:
             return self.svc.runs.get(self.run_id).status
+
+
+def _shown(value: Any) -> str:
+    """A parameter's value as ``-p`` takes it (JSON; a string as itself)."""
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _unchanged(step: Step) -> str:
+    """What a reused step's key covers, in words (the files it declares it reads named)."""
+    if not step.deps:
+        return "code, parameters, inputs and environment"
+    shown = ", ".join(step.deps[:3]) + (f" and {len(step.deps) - 3} more" if len(step.deps) > 3
+                                        else "")
+    return f"code, parameters, inputs, environment and {shown}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,25 @@ ENDED = (*DONE, "failed", "blocked", "canceled")
 STATES = ("pending", "running", *ENDED)
 
 
+def state_word(state: str, run_status: str | None = None) -> str:
+    """A step's state as users read it (the run page's word too): a step waiting for its
+    upstream steps (``pending``), or submitted but not started, is ``queued``."""
+    if state == "pending" or (state == "running" and run_status == R.QUEUED):
+        return "queued"
+    return state
+
+
+def tally(words) -> str:
+    """How many steps ended how: ``1 failed, 3 blocked`` (in :data:`STATES`' order, ``queued``
+    where ``pending`` would be)."""
+    counts: dict[str, int] = {}
+    for word in words:
+        counts[word] = counts.get(word, 0) + 1
+    order = [state_word(s) for s in STATES]
+    return ", ".join(f"{counts[w]} {w}" for w in sorted(counts, key=lambda w: (
+        order.index(w) if w in order else len(order), w)))
+
+
 @dataclass
 class StepRow:
     """One step of a pipeline run as recorded (ids, never keys)."""

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .. import run_records as R
 from ..errors import InvalidInput, NotFound
 from .definition import Pipeline, Step, load, parse
-from .keys import Key
+from .keys import Key, dep_hashes
 from .records import PipelineRecords
 
 #: the default number of steps running at once
@@ -196,9 +196,15 @@ class PipelineService:
         paths = {f.path for f in files}
         for step in pipeline.steps:
             self._check_file(step, project, paths)
+            dep_hashes(step.name, step.deps, dict.fromkeys(paths, ""))  # InvalidInput first
         options["warnings"] = self._parameter_warnings(pipeline, project,
                                                        options["step_parameters"])
         selected = set(options["selected"])
+        after = pipeline.downstream(selected) - selected
+        options["warnings"] += [f"-p {name}.{p} has no effect: step {name} does not run "
+                                "(it is not in --only) and nothing that runs reads it"
+                                for name in sorted(after)
+                                for p in options["step_parameters"].get(name, {})]
         for name in pipeline.order():  # in DAG order: the first step without outputs is named
             if name not in selected:
                 self.latest_done(pipeline, name, None)  # InvalidInput when there is none
@@ -291,6 +297,13 @@ class PipelineService:
             check_parameters(values)
         if only:
             selected = [n for n in names if n in set(only)]
+            for name in names:  # a step between two selected ones would read stale outputs
+                if name not in selected and name in pipeline.downstream(selected) and \
+                        pipeline.downstream([name]).intersection(selected):
+                    after = sorted(pipeline.downstream([name]).intersection(selected))
+                    raise InvalidInput(f"--only: step {name!r} is not selected, but it reads "
+                                       f"the outputs of a selected step and {after[0]!r} reads "
+                                       f"its own: add {name} to --only")
         elif from_step:
             selected = [n for n in names if n in pipeline.downstream([from_step])]
         else:

@@ -18,7 +18,7 @@ from ..errors import AlreadyExists, NotFound
 from ..store import schema as S
 
 T, L, R = S.schedules, S.schedule_runs, S.runs
-_JSON = {"snapshot": {}, "params": {}, "secrets": [], "notify": []}
+_JSON = {"snapshot": {}, "params": {}, "secrets": [], "notify": [], "run_options": {}}
 #: what a run link is read with: the link, and its run's state
 _LINK_COLUMNS = (L, R.c.status, R.c.start_time, R.c.end_time, R.c.error)
 

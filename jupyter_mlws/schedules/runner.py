@@ -58,6 +58,24 @@ ORPHAN_AFTER_S = 600.0
 RETRIED = (R.FAILED, R.KILLED, R.TIMED_OUT)
 
 
+def _what(recorded: dict) -> str:
+    """A recorded run in the log's words: ``tick 2025-03-04T06:00:00+01:00, standing for 3
+    ticks, retry 1``."""
+    words = f"{'tick' if recorded.get('origin') == 'tick' else 'manual trigger'} " \
+            f"{recorded.get('nominal', '?')}"
+    if recorded.get("tick_count", 1) > 1:
+        words += f", standing for {recorded['tick_count']} ticks"
+    if recorded.get("attempt"):
+        words += f", retry {recorded['attempt']}"
+    return words
+
+
+def _line(text: str, limit: int = 300) -> str:
+    """An error on one line of the log, cut at ``limit`` characters."""
+    one = " ".join(str(text).split())
+    return one if len(one) <= limit else one[:limit - 1] + "…"
+
+
 class ScheduleRunner:
     """Records, starts and settles the runs of one workspace's schedules.
 
@@ -164,7 +182,8 @@ class ScheduleRunner:
             return {}
         self.runs.create_in(conn, row["experiment"], tags=tags, source_type=row["kind"],
                             source_name=row["entry"], run_id=run_id)
-        return {"link": link, "run_id": run_id, "schedule": row}
+        return {"link": link, "run_id": run_id, "schedule": row, "origin": origin,
+                "nominal": tags[TAG_NOMINAL], "tick_count": count, "attempt": attempt}
 
     def record_manual(self, schedule_id: str) -> dict:
         """Record a run of the schedule now (``mlws schedule trigger``), outside its cron."""
@@ -209,14 +228,17 @@ class ScheduleRunner:
     def start(self, recorded: dict) -> None:
         """Start a recorded run here; a run that cannot start ends failed saying why."""
         row, run_id = recorded["schedule"], recorded["run_id"]
+        what = _what(recorded)
         try:
             self._start(row, run_id)
             self.records.mark_started(recorded["link"], R.now_ms())
+            log.info("schedule %r: started run %s (%s %s)", row["name"], run_id, row["kind"], what)
         except MlwsError as exc:
-            log.warning("schedule %r: run %s could not start: %s", row["name"], run_id, exc)
+            log.warning("schedule %r: run %s (%s) could not start: %s", row["name"], run_id,
+                        what, exc)
             self._fail(run_id, str(exc))
         except Exception as exc:  # a bug of ours: logged, and the run says it did not start
-            log.exception("schedule %r: run %s could not start", row["name"], run_id)
+            log.exception("schedule %r: run %s (%s) could not start", row["name"], run_id, what)
             self._fail(run_id, f"the scheduler could not start it ({type(exc).__name__}): its "
                                "log has the details")
 
@@ -248,8 +270,11 @@ class ScheduleRunner:
                 # its executor here removes its folder when it ends; elsewhere, its snapshot
                 kept = self._compute().is_local(row["compute"] or "local")
             else:
+                options = row.get("run_options") or {}
                 self._pipelines().run(entry, project_dir=work, parameters=row["params"],
-                                      compute=row["compute"], _run_id=run_id)
+                                      compute=row["compute"], _run_id=run_id,
+                                      no_reuse=bool(options.get("no_reuse")),
+                                      force=options.get("force") or ())
         finally:
             if not kept:
                 shutil.rmtree(work, ignore_errors=True)
@@ -290,8 +315,18 @@ class ScheduleRunner:
                 schedules[sid] = self.records.by_id(sid)
             row = schedules[sid]
             retry = self._retry_of(row, link, now)
-            if self.records.settle(link["pk"], now, retry) and retry is None and row is not None:
+            if not self.records.settle(link["pk"], now, retry) or row is None:
+                continue  # another scheduler settled it, or its schedule was deleted
+            if retry is None:
                 finals.append((row, link))
+                log.info("schedule %r: run %s ended %s%s", row["name"], link["run_id"],
+                         link["status"], f": {_line(link['error'])}" if link["error"] else "")
+            else:
+                log.warning("schedule %r: run %s ended %s%s; retry %d of %d at %s",
+                            row["name"], link["run_id"], link["status"],
+                            f" ({_line(link['error'])})" if link["error"] else "",
+                            retry["attempt"], row["retries"],
+                            spec.iso(from_ms(retry["due_at"]), zone(row["tz"])))
         for pending in self.records.due_retries(now):
             self._start_retry(pending)
         return finals
@@ -299,6 +334,8 @@ class ScheduleRunner:
     def _orphan(self, link: dict, now: int) -> None:
         if link["status"] == R.QUEUED and link["started_at"] is None \
                 and now - link["created_at"] > ORPHAN_AFTER_S * 1000:
+            log.warning("schedule run %s was recorded but never started (the scheduler that "
+                        "recorded it stopped): ended failed", link["run_id"])
             self._fail(link["run_id"], "not started: the scheduler process that recorded it "
                                        "stopped before starting it")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping
 
 from .. import run_records as R
@@ -32,7 +32,7 @@ from .runner import ScheduleRunner
 
 #: the fields :meth:`ScheduleService.update` changes
 FIELDS = ("notebook", "pipeline", "cron", "tz", "params", "compute", "secrets", "catch_up",
-          "retries", "notify", "paused")
+          "retries", "notify", "no_reuse", "force", "paused")
 #: how many of its newest runs a schedule shows
 LAST_RUNS = 5
 #: the owner kind of a schedule's tick claims
@@ -98,7 +98,8 @@ class ScheduleService:
                pipeline: str | Path | None = None, cron: str, tz: str | None = None,
                params: Mapping[str, Any] | None = None, compute: str | None = None,
                secrets: Iterable[str] = (), catch_up: str = "latest", retries: int = 0,
-               notify: Iterable = (), user: str | None = None, check_actor: bool = True,
+               notify: Iterable = (), no_reuse: bool = False, force: Iterable[str] = (),
+               user: str | None = None, check_actor: bool = True,
                shown: str | None = None) -> dict:
         """Create schedule ``name``: run ``notebook`` (or ``pipeline``, a pipeline.yaml) on
         ``cron``; return it (:meth:`get`) with ``warnings``: what looked wrong but did not stop
@@ -131,6 +132,11 @@ class ScheduleService:
         notify : list
             Webhooks ``{"url": ..., "on": ["failure"] | ["success"] | ["failure", "success"]}``
             (a URL alone: on failure).
+        no_reuse, force : optional
+            A pipeline schedule's runs run every step (``no_reuse``), or these steps and what
+            follows them (``force``), even when unchanged (``mlws pipeline run --no-reuse /
+            --force``); by default unchanged steps are reused (a step's ``deps`` make new data
+            count as a change).
         user : str, optional
             Who creates and owns it (default: this OS user); ``check_actor=False``: the caller
             checked that user may.
@@ -154,7 +160,8 @@ class ScheduleService:
         kind, path, shown = self._source(notebook, pipeline, shown)
         values = self._settings(cron=cron, tz=spec.local_zone() if tz is None else tz,
                                 params=params, compute=compute, secrets=secrets,
-                                catch_up=catch_up, retries=retries, notify=notify, kind=kind)
+                                catch_up=catch_up, retries=retries, notify=notify, kind=kind,
+                                no_reuse=no_reuse, force=list(force or []))
         self.records.check_free(name)  # before the file is read
         snapshot, warnings = self._snapshot(kind, path, shown, values, user, check_actor)
         values.update(snapshot)
@@ -179,10 +186,18 @@ class ScheduleService:
         user = self._manage(row, user, check_actor)
         current = {k: row[k] for k in ("cron", "tz", "params", "compute", "secrets", "catch_up",
                                        "retries", "notify")}
+        options = row.get("run_options") or {}
+        current.update(no_reuse=bool(options.get("no_reuse")), force=options.get("force") or [])
+        if fields.get("no_reuse") and "force" not in fields:
+            current["force"] = []  # one replaces the other
+        if fields.get("force") and "no_reuse" not in fields:
+            current["no_reuse"] = False
         current["notify"] = row["notify"]
         given = {k: v for k, v in fields.items() if k not in ("notebook", "pipeline", "paused")}
         kind = ("pipeline" if fields.get("pipeline") is not None else
                 "notebook" if fields.get("notebook") is not None else row["kind"])
+        if kind == "notebook" and not {"no_reuse", "force"} & set(fields):
+            current.update(no_reuse=False, force=[])  # a pipeline's options go with it
         values = self._settings(**{**current, **given}, checked_notify=("notify" not in given),
                                 kind=kind)
         if "paused" in fields:
@@ -197,8 +212,15 @@ class ScheduleService:
             snapshot, warnings = self._snapshot(kind, path, shown, values, row["owner"],
                                                 check_actor)
             values.update(snapshot)
-        elif set(given) & {"params", "compute", "secrets"}:  # a pause needs no target
-            warnings = self._check_runs(row["kind"], values, row["owner"], check_actor, row)
+        else:
+            if set(given) & {"params", "compute", "secrets"}:  # a pause needs no target
+                warnings = self._check_runs(row["kind"], values, row["owner"], check_actor, row)
+            if values["run_options"].get("force"):
+                from ..pipelines.definition import load
+
+                self._check_force(values, load(self.blobs.read_bytes(row["snapshot"][row["entry"]]),
+                                               default_name=Path(row["entry"]).stem,
+                                               shown=row["source"]))
         return {**self._describe(self.records.update(row["id"], {**values, "updated_at": now}),
                                  full=True), "warnings": warnings}
 
@@ -240,7 +262,8 @@ class ScheduleService:
         return kind, path, shown
 
     def _settings(self, *, cron, tz, params, compute, secrets, catch_up, retries, notify,
-                  checked_notify: bool = False, kind: str = "notebook") -> dict:
+                  checked_notify: bool = False, kind: str = "notebook", no_reuse=False,
+                  force=()) -> dict:
         """The checked settings (every check that reads no file; a pipeline's ``STEP.NAME``
         parameters are checked against its steps with the file)."""
         schedule = spec.cron_schedule(cron, tz)
@@ -248,6 +271,7 @@ class ScheduleService:
                 "params": spec.check_params(params, steps=(kind == "pipeline")), "compute": spec.check_compute(compute),
                 "secrets": spec.check_secrets(secrets), "catch_up": spec.check_catch_up(catch_up),
                 "retries": spec.check_retries(retries),
+                "run_options": spec.check_run_options(no_reuse, force, kind),
                 "notify": notify if checked_notify else spec.check_notify(notify,
                                                                           self.allow_private())}
 
@@ -274,10 +298,18 @@ class ScheduleService:
                                                parameters=values["params"],
                                                compute=values["compute"])
             files, experiment = [path.name, *(s.path for s in pipeline.steps)], pipeline.name
+            self._check_force(values, pipeline)
         self._check_runs(kind, values, owner, check_actor)
         snapshot = {rel: self.blobs.put_file(project / rel)[0] for rel in dict.fromkeys(files)}
         return {"kind": kind, "source": shown, "source_path": str(path), "entry": path.name,
                 "snapshot": snapshot, "snapshot_at": R.now_ms(), "experiment": experiment}, warnings
+
+    @staticmethod
+    def _check_force(values: dict, pipeline) -> None:
+        """The steps a pipeline schedule forces are the pipeline's (InvalidInput naming its
+        steps)."""
+        for step in values["run_options"].get("force") or []:
+            pipeline.step(step)
 
     def _check_runs(self, kind: str, values: dict, owner: str, check_actor: bool,
                     row: dict | None = None) -> list[str]:
@@ -397,29 +429,38 @@ class ScheduleService:
                else spec.next_fires(schedule, self.clock()),
                "params": row["params"], "compute": row["compute"], "secrets": row["secrets"],
                "catch_up": row["catch_up"], "retries": row["retries"],
+               "source_missing": not Path(row["source_path"]).is_file(),  # a stat: cheap
+               "no_reuse": bool((row.get("run_options") or {}).get("no_reuse")),
+               "force": list((row.get("run_options") or {}).get("force") or []),
                "notify": [{"url": n["url"] if secret_urls else spec.redact_url(n["url"]),
                            "on": n["on"]} for n in row["notify"]],
                "paused": bool(row["paused"]), "owner": row["owner"],
                "created": row["created_at"], "updated": row["updated_at"],
                "snapshot_at": row["snapshot_at"]}
         if full:
-            out["source_state"] = self._source_state(row)
+            out["source_state"], out["source_changed"] = self._source_state(row)
             last = self.records.runs(row["id"], LAST_RUNS)
         out["last_runs"] = [run_view(link, row["tz"], row["paused"]) for link in last or []]
         return out
 
-    def _source_state(self, row: dict) -> str:
+    def _source_state(self, row: dict) -> tuple[str, list[str]]:
+        """``(state, files)``: ``missing`` (the file is gone), ``changed`` (with the snapshot's
+        files edited or gone since, named as the schedule's file is: ``pipe/prep.py``) or
+        ``unchanged``."""
         project = Path(row["source_path"]).parent
         if not Path(row["source_path"]).is_file():
-            return "missing"
+            return "missing", [row["source"]]
+        folder = PurePosixPath(row["source"]).parent
+        changed = []
         for rel, sha256 in row["snapshot"].items():
             try:
                 # notebooks, scripts and YAML: small files, read whole
-                if hashlib.sha256((project / rel).read_bytes()).hexdigest() != sha256:
-                    return "changed"
+                same = hashlib.sha256((project / rel).read_bytes()).hexdigest() == sha256
             except OSError:
-                return "changed"
-        return "unchanged"
+                same = False
+            if not same:
+                changed.append(str(folder / rel))
+        return ("changed" if changed else "unchanged"), changed
 
     def notified(self, row: dict) -> dict:
         """A schedule as the notifications take it: :meth:`get`'s fields, webhook URLs whole."""

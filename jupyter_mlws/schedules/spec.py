@@ -148,6 +148,32 @@ def check_params(params: object, *, steps: bool = False) -> dict[str, Any]:
     return dict(params)
 
 
+def check_run_options(no_reuse: object, force: object, kind: str) -> dict[str, Any]:
+    """A pipeline schedule's reuse options as stored: ``{}``, ``{"no_reuse": True}`` (every
+    step of each run runs) or ``{"force": [STEP, ...]}`` (those steps and what follows them run
+    even when unchanged), as ``mlws pipeline run --no-reuse / --force`` take them; the steps
+    are checked against the pipeline by the caller.  InvalidInput for a notebook schedule, both
+    at once, or a bad value."""
+    if isinstance(force, str):
+        force = [force]
+    if no_reuse is None:
+        no_reuse = False
+    if not isinstance(no_reuse, bool):
+        raise InvalidInput(f"no_reuse is true or false, got {no_reuse!r}")
+    if force is None:
+        force = []
+    if not isinstance(force, (list, tuple)) or not all(isinstance(f, str) and f for f in force):
+        raise InvalidInput("force is a list of the pipeline's step names, e.g. [\"prep\"]")
+    if not (no_reuse or force):
+        return {}
+    if kind != "pipeline":
+        raise InvalidInput("no_reuse and force are a pipeline schedule's options (a notebook "
+                           "schedule's run always runs): drop them")
+    if no_reuse and force:
+        raise InvalidInput("give force (some steps) or no_reuse (every step), not both")
+    return {"no_reuse": True} if no_reuse else {"force": list(dict.fromkeys(force))}
+
+
 def check_secrets(specs: object) -> list[str]:
     """Secrets given to each run, as ``NAME`` or ``NAME=ENVVAR`` (checked, not read)."""
     from ..secrets.names import parse_bindings

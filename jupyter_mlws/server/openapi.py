@@ -430,7 +430,11 @@ _SCHEDULE_FIELDS = {
     "compute": {**_NAME, "description": "The compute target runs execute on (default local)"},
     "secrets": _SECRET_SPECS, "catch_up": {"type": "string", "maxLength": 16,
                                            "description": "latest (default), skip or all:N"},
-    "retries": {"type": "integer", "minimum": 0, "maximum": 10}, "notify": _WEBHOOKS}
+    "retries": {"type": "integer", "minimum": 0, "maximum": 10}, "notify": _WEBHOOKS,
+    "no_reuse": {"type": "boolean", "description": "A pipeline's runs run every step"},
+    "force": {"type": "array", "maxItems": 200, "items": {"type": "string", "maxLength": 64},
+              "description": "A pipeline's runs run these steps, and what follows them, even "
+                             "when unchanged"}}
 _HOUR12 = _param("hour12", "query", "true: the cron in words on a 12-hour clock (At 06:00 AM), "
                  "as the reader's locale shows times", "boolean")
 #: schedules (``mlws schedule ...``): notebooks and pipelines run on a cron
@@ -490,6 +494,10 @@ SCHEDULE_SCHEMAS = {
         "compute": {"type": ["string", "null"]}, "secrets": {"type": "array"},
         "catch_up": {"type": "string"}, "retries": {"type": "integer"},
         "notify": {"type": "array", "items": {"type": "object"}}, "paused": {"type": "boolean"},
+        "no_reuse": {"type": "boolean"}, "force": {"type": "array", "items": {"type": "string"}},
+        "source_missing": {"type": "boolean", "description": "Its file is gone: runs fail"},
+        "source_changed": {"type": "array", "items": {"type": "string"},
+                           "description": "GET schedules/NAME: the snapshot's files edited since"},
         "owner": {"type": "string"}, "created": {"type": "integer"},
         "updated": {"type": "integer"}, "snapshot_at": {"type": "integer"},
         "last_runs": {"type": "array", "items": _ref("ScheduleRun")}}},

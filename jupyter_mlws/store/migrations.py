@@ -207,6 +207,15 @@ def _datastores(conn: Connection) -> None:
     schema.datastores.create(conn, checkfirst=True)
 
 
+def _schedule_run_options(conn: Connection) -> None:
+    """A pipeline schedule's reuse options (``schedules.run_options``, JSON)."""
+    from sqlalchemy import inspect, text
+
+    if "run_options" not in {c["name"] for c in inspect(conn).get_columns("schedules")}:
+        conn.execute(text("ALTER TABLE schedules ADD COLUMN run_options TEXT NOT NULL "
+                          "DEFAULT '{}'"))
+
+
 def _datasets(conn: Connection) -> None:
     for table in (schema.datasets, schema.dataset_versions, schema.dataset_files,
                   schema.dataset_aliases, schema.dataset_uses):
@@ -248,6 +257,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
      _datastores),
     (21, "versioned datasets: versions (root hash, datastore, tabular statistics), manifests, "
          "aliases, and lineage (runs and model versions that used them)", _datasets),
+    (22, "a pipeline schedule's reuse options: every step run (--no-reuse) or some forced",
+     _schedule_run_options),
 ]
 LATEST = MIGRATIONS[-1][0]
 

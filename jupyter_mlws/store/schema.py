@@ -712,6 +712,8 @@ schedules = Table(
     Column("catch_up", Text, nullable=False, default="latest"),
     Column("retries", Integer, nullable=False, default=0),
     Column("notify", Text, nullable=False, default="[]"),
+    # a pipeline schedule's reuse options (version 22): {"no_reuse": true} or {"force": [STEP]}
+    Column("run_options", Text, nullable=False, default="{}", server_default="{}"),
     Column("paused", Boolean, nullable=False, default=False),
     Column("owner", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),

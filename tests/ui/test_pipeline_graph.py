@@ -152,6 +152,24 @@ def test_the_pipelines_page_lists_runs_and_draws_the_one_chosen(page, lab, pipel
     history.locator(f".mlws-PipelineDrawn .mlws-PipelineRun[data-run-id='{pipeline['first']}']").wait_for()
     assert history.locator(".mlws-Step[data-state='finished']").count() == len(STEPS)
     assert history.locator(".mlws-Step[data-step='prep'] .mlws-StepWhy").inner_text() == "no earlier run"
+    # another run starts while the user follows this one: it stays drawn, the newer one is offered
+    from jupyter_mlws import Workspace
+
+    with Workspace.open(lab["root"]) as ws:
+        newer = ws.pipelines.run(lab["root"] / "demo-pipe" / "pipeline.yaml", wait=True)
+    history.locator(f".mlws-PipelineRunRow[data-run-id='{newer}']").wait_for()  # listed live
+    offer = history.locator(".mlws-NewerRun")
+    offer.wait_for()
+    assert f"A newer run, {newer[:8]}, started" in offer.inner_text()
+    assert history.locator(".mlws-PipelineDrawn .mlws-PipelineRun").get_attribute("data-run-id") == \
+        pipeline["first"]
+    offer.locator(".mlws-DrawNewer").click()
+    history.locator(f".mlws-PipelineDrawn .mlws-PipelineRun[data-run-id='{newer}']").wait_for()
+    offer.wait_for(state="detached")
+    # the list scrolls past about 8 runs: the graph stays in view below it (17 runs pushed it off)
+    scroll = history.locator(".mlws-PipelineRunsScroll")
+    assert scroll.evaluate("e => getComputedStyle(e).overflowY") == "auto"
+    assert scroll.evaluate("e => parseFloat(getComputedStyle(e).maxHeight)") < 400
     # JupyterLab Dark: the same graph in the theme's colours (a look, for the screenshot)
     palette(page, "JupyterLab Dark")
     page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")

@@ -253,3 +253,66 @@ def test_a_schedule_run_event_is_a_notification_that_opens_the_run(page, lab):
     page.screenshot(path=str(SCREENSHOTS / "schedule-run-notice.png"))
     failed.get_by_role("button", name="Open run").click()
     page.locator(f"#jp-main-dock-panel .mlws-RunPage[data-run-id='{run_id}']").wait_for()
+
+
+def test_a_pipeline_schedule_without_reuse_a_stale_refusal_and_a_missing_file(page, lab, schedules):
+    """Issue 13's newcomer: the form offers "Run every step" for a pipeline (no_reuse), a
+    refusal goes once the form is edited (it stayed after the zone was fixed), and a schedule
+    whose file is gone says so in its row, not "active"."""
+    folder = lab["root"] / "sched_pipe"
+    folder.mkdir(exist_ok=True)
+    (folder / "step.py").write_text("print('ok')\n")
+    (folder / "pipeline.yaml").write_text("name: sched-pipe\nsteps:\n  - {name: s, script: step.py}\n")
+    gone = lab["root"] / "sched_gone.ipynb"
+    gone.write_bytes((lab["root"] / NOTEBOOK).read_bytes())
+    status, made = lab_api(lab, "POST", "schedules", {"name": "doomed", "notebook": gone.name,
+                                                      "cron": "0 6 * * *", "tz": "UTC"})
+    assert status == 201, made
+    gone.unlink()
+    try:
+        view = open_schedules(page, lab)
+        doomed = view.locator(".mlws-ScheduleRow[data-schedule='doomed']")
+        state = doomed.locator(".mlws-ScheduleState")
+        assert "file missing" in state.inner_text() and "mlws-mod-missing" in state.get_attribute("class")
+        assert "sched_gone.ipynb was deleted or moved" in state.get_attribute("title")
+
+        view.locator(".mlws-NewSchedule").click()
+        view.locator(".mlws-NewSchedule-name").fill("every-step")
+        view.locator(".mlws-NewSchedule-kind").select_option("pipeline")
+        view.locator(".mlws-NewSchedule-path").fill("sched_pipe/pipeline.yaml")
+        view.locator(".mlws-NewSchedule-cron").fill("0 6 * * *")
+        view.locator(".mlws-NewSchedule-tz").fill("Europe/Berln")
+        view.locator(".mlws-CreateSchedule").click()
+        refusal = view.locator(".mlws-CreateScheduleError")
+        refusal.filter(has_text="unknown time zone").wait_for()
+        view.locator(".mlws-NewSchedule-tz").fill("Europe/Berlin")  # fixed: the refusal goes
+        refusal.filter(has_text="unknown time zone").wait_for(state="detached")
+        view.locator(".mlws-NewSchedule-noReuse").check()
+        view.locator(".mlws-CreateSchedule").click()
+        view.locator(".mlws-NewScheduleForm").wait_for(state="detached")
+        assert lab_api(lab, "GET", "schedules/every-step")[1]["no_reuse"] is True
+        row = view.locator(".mlws-ScheduleRow[data-schedule='every-step']")
+        row.locator(".mlws-ToggleDetails").click()
+        reuse = row.locator(".mlws-ScheduleDetails tr[data-key='Reuse']")
+        reuse.filter(has_text="every step runs (no reuse)").wait_for()
+
+        # a long warning (an undeclared parameter): the toast ends at a word, Details has it whole
+        view.locator(".mlws-NewSchedule").click()
+        view.locator(".mlws-NewSchedule-name").fill("warned")
+        view.locator(".mlws-NewSchedule-path").fill(NOTEBOOK)
+        view.locator(".mlws-NewSchedule-cron").fill("0 6 * * *")
+        view.locator(".mlws-NewSchedule-params").fill("a_rather_long_parameter_name_nobody_declared = 1")
+        view.locator(".mlws-CreateSchedule").click()
+        view.locator(".mlws-NewScheduleForm").wait_for(state="detached")
+        toast = page.locator(".Toastify__toast", has_text="Schedule warned:")
+        toast.wait_for()
+        assert toast.inner_text().splitlines()[0].endswith(" …")  # at a word, said to go on
+        toast.get_by_text("Details").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for()
+        assert "(its parameters: lr; passed anyway)" in dialog.inner_text()
+        dialog.locator(".jp-mod-accept").click()
+        dialog.wait_for(state="detached")
+    finally:
+        for name in ("doomed", "every-step", "warned"):
+            lab_api(lab, "DELETE", f"schedules/{name}")

@@ -21,7 +21,8 @@ import { IPageContext, IPageRequest } from './page';
 import { PipelineRunModel } from './pipeline/model';
 import { IPipelineRunSummary, IPipelineSummary } from './pipeline/types';
 import { PipelineRunBody, stepCounts } from './pipeline/view';
-import { formatDuration, formatMoment } from './run/format';
+import { formatDuration } from './run/format';
+import { localTime } from './schedules/types';
 
 /** Runs a pipeline's page lists (the newest). */
 const RECENT_RUNS = 20;
@@ -42,29 +43,31 @@ class PipelineHistoryModel extends FetchingModel {
   }
 
   runs: IPipelineRunSummary[] = [];
-  /** The run drawn: the one chosen, else the latest. */
+  /** The run drawn: the latest when the page opened, then the one chosen; never replaced by a run that starts later. */
   drawn: PipelineRunModel | null = null;
-  private _chosen: string | null = null;
+  /** The latest run when the drawn one was drawn: a later one is "a newer run" to offer. */
+  private _latestWhenDrawn: string | null = null;
+
+  /** A run that started after the drawn one was drawn (the user follows theirs: it is offered, not drawn). */
+  get newer(): IPipelineRunSummary | null {
+    const latest = this.runs[0] ?? null;
+    return latest && this.drawn && latest.id !== this.drawn.runId && latest.id !== this._latestWhenDrawn ? latest : null;
+  }
 
   async refresh(): Promise<void> {
     await this.fetching(async () => {
       const path = `pipelines/${encodeURIComponent(this.name)}/runs?limit=${RECENT_RUNS}`;
       this.runs = (await requestAPI<{ runs: IPipelineRunSummary[] }>(path)).runs;
     });
-    const id = this._chosen ?? this.runs[0]?.id ?? null;
-    if (id !== null && this.drawn?.runId !== id) {
-      this.draw(id);
-    } else if (this.drawn) {
+    if (this.drawn) {
       void this.drawn.refresh();
+    } else if (this.runs.length > 0) {
+      this.choose(this.runs[0].id);
     }
   }
 
   choose(id: string): void {
-    this._chosen = id;
-    this.draw(id);
-  }
-
-  private draw(id: string): void {
+    this._latestWhenDrawn = this.runs[0]?.id ?? null;
     this.drawn = new PipelineRunModel(id);
     this.emit();
     void this.drawn.refresh();
@@ -129,7 +132,7 @@ function PipelinesList(props: { model: PipelinesModel; context: IPageContext }):
                     {p.last_run.slice(0, 8)}
                   </button>
                 </td>
-                <td className="mlws-Muted">{formatMoment(p.last_start)}</td>
+                <td className="mlws-Muted">{localTime(p.last_start)}</td>
               </tr>
             ))}
           </tbody>
@@ -161,52 +164,62 @@ function PipelineHistory(props: { model: PipelineHistoryModel; context: IPageCon
       </div>
       <ErrorBox message={model.error} />
       {model.runs.length > 0 && (
-        <table className="mlws-Table mlws-PipelineRuns" aria-label={`Runs of ${model.name}`}>
-          <thead>
-            <tr>
-              <th>Run</th>
-              <th>Status</th>
-              <th>Steps</th>
-              <th>Started</th>
-              <th>Took</th>
-              <th>
-                <span className="mlws-VisuallyHidden">Graph</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {model.runs.map(run => (
-              <tr
-                key={run.id}
-                className={`mlws-PipelineRunRow${run.id === drawn ? ' mlws-mod-drawn' : ''}`}
-                data-run-id={run.id}
-                aria-current={run.id === drawn ? 'true' : undefined}
-              >
-                <td>
-                  <button className="mlws-Link mlws-PipelineRunOpen" title="Open the run's page" onClick={() => context.open({ kind: 'run', id: run.id })}>
-                    {run.id.slice(0, 8)}
-                  </button>
-                </td>
-                <td>
-                  <StatusCell status={run.status} />
-                </td>
-                <td>{stepCounts(run.states)}</td>
-                <td className="mlws-Muted">{formatMoment(run.start_time)}</td>
-                <td className="mlws-Muted">{duration(run)}</td>
-                <td>
-                  <button
-                    className="mlws-Button mlws-DrawRun"
-                    disabled={run.id === drawn}
-                    title="Draw this run's graph below"
-                    onClick={() => model.choose(run.id)}
-                  >
-                    {run.id === drawn ? 'drawn below' : 'Draw'}
-                  </button>
-                </td>
+        <div className="mlws-PipelineRunsScroll">
+          <table className="mlws-Table mlws-PipelineRuns" aria-label={`Runs of ${model.name}`}>
+            <thead>
+              <tr>
+                <th>Run</th>
+                <th>Status</th>
+                <th>Steps</th>
+                <th>Started</th>
+                <th>Took</th>
+                <th>
+                  <span className="mlws-VisuallyHidden">Graph</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {model.runs.map(run => (
+                <tr
+                  key={run.id}
+                  className={`mlws-PipelineRunRow${run.id === drawn ? ' mlws-mod-drawn' : ''}`}
+                  data-run-id={run.id}
+                  aria-current={run.id === drawn ? 'true' : undefined}
+                >
+                  <td>
+                    <button className="mlws-Link mlws-PipelineRunOpen" title="Open the run's page" onClick={() => context.open({ kind: 'run', id: run.id })}>
+                      {run.id.slice(0, 8)}
+                    </button>
+                  </td>
+                  <td>
+                    <StatusCell status={run.status} />
+                  </td>
+                  <td>{stepCounts(run.states)}</td>
+                  <td className="mlws-Muted">{localTime(run.start_time)}</td>
+                  <td className="mlws-Muted">{duration(run)}</td>
+                  <td>
+                    <button
+                      className="mlws-Button mlws-DrawRun"
+                      disabled={run.id === drawn}
+                      title="Draw this run's graph below"
+                      onClick={() => model.choose(run.id)}
+                    >
+                      {run.id === drawn ? 'drawn below' : 'Draw'}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {model.newer && (
+        <div className="mlws-NewerRun" role="status">
+          A newer run, {model.newer.id.slice(0, 8)}, started ({model.newer.status}):{' '}
+          <button className="mlws-Link mlws-DrawNewer" onClick={() => model.choose(model.newer!.id)}>
+            draw it
+          </button>
+        </div>
       )}
       {model.drawn && (
         <section className="mlws-PipelineDrawn" aria-label={`Run ${model.drawn.runId}`}>

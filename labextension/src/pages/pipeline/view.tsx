@@ -12,7 +12,7 @@ import '../../../style/workflows.css';
 
 import { ErrorBox } from '../errorBox';
 import { IPageContext } from '../page';
-import { formatMoment } from '../run/format';
+import { localTime } from '../schedules/types';
 import { PipelineGraph } from './graph';
 import { PipelineRunModel } from './model';
 import { IPipelineRun, IPipelineStep, STATE_ORDER, stateLabel } from './types';
@@ -107,7 +107,7 @@ function StepsTable(props: { pipeline: IPipelineRun; context: IPageContext }): J
             </td>
             <td>{step.run_id ? <RunButton id={step.run_id} context={context} className="mlws-StepRun" /> : ''}</td>
             <td>{step.reused_from ? <RunButton id={step.reused_from} context={context} className="mlws-StepSource" /> : ''}</td>
-            <td className="mlws-Muted">{formatMoment(step.started_at)}</td>
+            <td className="mlws-Muted">{localTime(step.started_at)}</td>
           </tr>
         ))}
       </tbody>

@@ -31,6 +31,8 @@ export interface IScheduleForm {
   retries: string;
   webhook: string;
   onSuccess: boolean;
+  /** a pipeline's runs run every step (no reuse) */
+  noReuse: boolean;
 }
 
 export const EMPTY_FORM: IScheduleForm = {
@@ -46,7 +48,8 @@ export const EMPTY_FORM: IScheduleForm = {
   catchUpMax: '3',
   retries: '0',
   webhook: '',
-  onSuccess: false
+  onSuccess: false,
+  noReuse: false
 };
 
 /** A parameter's value as `-p name value` types it: JSON when it reads as JSON (1, 0.5, true, "x", [1]), else the text. */
@@ -95,6 +98,9 @@ export function newSchedule(form: IScheduleForm): INewSchedule {
   if (form.retries.trim() && form.retries.trim() !== '0') {
     // a number when it is one; else the text, which the server refuses saying why
     body.retries = /^\d+$/.test(form.retries.trim()) ? Number(form.retries.trim()) : (form.retries.trim() as any);
+  }
+  if (form.kind === 'pipeline' && form.noReuse) {
+    body.no_reuse = true;
   }
   if (form.webhook.trim()) {
     body.notify = [{ url: form.webhook.trim(), on: form.onSuccess ? ['failure', 'success'] : ['failure'] }];
@@ -158,7 +164,12 @@ function usePreview(model: SchedulesModel, cron: string, tz: string): PreviewSta
 export function NewScheduleForm(props: { model: SchedulesModel; onClose: () => void }): JSX.Element {
   const { model } = props;
   const [form, setForm] = React.useState<IScheduleForm>({ ...EMPTY_FORM, tz: browserZone() });
-  const set = (patch: Partial<IScheduleForm>) => setForm({ ...form, ...patch });
+  const set = (patch: Partial<IScheduleForm>) => {
+    setForm({ ...form, ...patch });
+    if (model.createError) {
+      model.clearForm(); // a refusal is of what was sent: an edit makes it stale
+    }
+  };
   const first = React.useRef<HTMLInputElement>(null);
   React.useEffect(() => first.current?.focus(), []);
   const zones = React.useMemo(knownZones, []);
@@ -203,6 +214,14 @@ export function NewScheduleForm(props: { model: SchedulesModel; onClose: () => v
           required
           {...common}
         />
+        {form.kind === 'pipeline' && (
+          <label
+            className="mlws-Check mlws-NewSchedule-noReuseField"
+            title="Unchecked: a step whose code, parameters, inputs, declared deps and environment are unchanged is reused (files it reads but does not declare in deps are not hashed)"
+          >
+            <input className="mlws-NewSchedule-noReuse" type="checkbox" checked={form.noReuse} disabled={disabled} onChange={() => set({ noReuse: !form.noReuse })} /> Run every step (no reuse)
+          </label>
+        )}
       </div>
       <div className="mlws-FormRow mlws-CronRow">
         <Field

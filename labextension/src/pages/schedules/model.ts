@@ -7,7 +7,7 @@
  * started or ended.
  */
 
-import { Notification } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 
 import { ISecret, ITarget } from '../../compute';
 import { ActingModel } from '../../fetching';
@@ -29,12 +29,16 @@ export interface INewSchedule {
   catch_up?: string;
   retries?: number;
   notify?: Array<{ url: string; on: string[] }>;
+  no_reuse?: boolean;
 }
 
 /** `?hour12=true` where the browser's locale reads 12-hour times: the cron in words then reads as the fire times do. */
 function clockQuery(): string {
   return query({ hour12: uses12Hours() ? 'true' : null });
 }
+
+/** The most characters of a warning a toast shows (JupyterLab cuts longer ones mid-word); Details shows it whole. */
+const WARNING_SHOWN = 120;
 
 /** The longest a fire-time timer waits before the list is fetched again anyway (ms). */
 const MAX_TIMER_MS = 6 * 3600 * 1000;
@@ -157,8 +161,19 @@ export class SchedulesModel extends ActingModel {
           body: JSON.stringify(schedule)
         });
         // what looked wrong but did not stop it (a parameter its notebook does not declare), as `run submit` warns
+        // a toast cuts a long text: a short one, its Details the whole warning
         for (const warning of made.warnings ?? []) {
-          Notification.warning(`Schedule ${made.name}: ${warning}`, { autoClose: false });
+          const whole = `Schedule ${made.name}: ${warning}`;
+          Notification.warning(whole.length > WARNING_SHOWN ? `${whole.slice(0, whole.lastIndexOf(' ', WARNING_SHOWN))} …` : whole, {
+            autoClose: false,
+            actions: [
+              {
+                label: 'Details',
+                caption: 'The whole warning',
+                callback: () => void showDialog({ title: `Schedule ${made.name}`, body: warning, buttons: [Dialog.okButton()] })
+              }
+            ]
+          });
         }
       },
       message => (this.createError = message)

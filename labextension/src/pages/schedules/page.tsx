@@ -159,11 +159,39 @@ function Actions(props: { model: SchedulesModel; schedule: ISchedule }): JSX.Ele
 /** What runs: the file's snapshot, and whether the file changed since (`GET schedules/{name}` says). */
 function snapshotWords(s: ISchedule): string {
   const taken = s.snapshot_at ? `taken ${formatTime(s.snapshot_at)}` : 'taken when it was created or updated';
+  const changed = s.source_changed?.length ? ` (${s.source_changed.join(', ')})` : '';
   const state = {
-    changed: ': the file was edited since; the snapshot runs (update the schedule to run the edits)',
+    changed: `: edited since${changed}; the snapshot runs (update the schedule to run the edits)`,
     missing: ': the file was deleted or moved since, so its runs fail "not found" (restore it, or update the schedule)'
   }[s.source_state ?? ''];
   return `${taken}${state ?? ''}`;
+}
+
+/** A pipeline schedule's reuse options in words. */
+function reuseWords(s: ISchedule): string {
+  if (s.no_reuse) {
+    return 'every step runs (no reuse)';
+  }
+  if (s.force?.length) {
+    return `${s.force.join(', ')} and what follows run even when unchanged`;
+  }
+  return 'unchanged steps are reused (files a step reads count only when declared in its deps)';
+}
+
+/** The row's state: paused, active, or its file gone (its runs fail). */
+function ScheduleState(props: { schedule: ISchedule }): JSX.Element {
+  const s = props.schedule;
+  if (s.source_missing) {
+    return (
+      <span
+        className="mlws-ScheduleState mlws-mod-missing"
+        title={`${s.source} was deleted or moved: its runs fail "not found" (restore it, or update the schedule)`}
+      >
+        ⚠ file missing{s.paused ? ' · paused' : ''}
+      </span>
+    );
+  }
+  return <span className={`mlws-ScheduleState${s.paused ? ' mlws-mod-paused' : ''}`}>{s.paused ? 'paused' : 'active'}</span>;
 }
 
 function catchUpWords(catchUp: string): string {
@@ -188,6 +216,7 @@ function Details(props: { schedule: ISchedule }): JSX.Element {
     ['Secrets', s.secrets?.length ? s.secrets.join(', ') : <span className="mlws-Muted">none</span>],
     ['After downtime', catchUpWords(s.catch_up)],
     ['Retries', s.retries ? `${s.retries}, after 60 s, then twice as long each time` : 'none'],
+    ...(s.kind === 'pipeline' ? [['Reuse', reuseWords(s)] as [string, React.ReactNode]] : []),
     ['Webhooks', s.notify?.length ? s.notify.map(n => `${n.url} (on ${n.on.join(' and ')})`).join('; ') : <span className="mlws-Muted">none</span>],
     ['Owner', s.owner],
     ['Created', formatTime(s.created)],
@@ -236,7 +265,7 @@ function ScheduleRows(props: { model: SchedulesModel; schedule: ISchedule; conte
           <NextTimes schedule={schedule} />
         </td>
         <td>
-          <span className={`mlws-ScheduleState${schedule.paused ? ' mlws-mod-paused' : ''}`}>{schedule.paused ? 'paused' : 'active'}</span>
+          <ScheduleState schedule={schedule} />
         </td>
         <td>
           <LastRuns schedule={schedule} context={context} />
@@ -263,7 +292,9 @@ function ScheduleRows(props: { model: SchedulesModel; schedule: ISchedule; conte
       {open && (
         <tr className="mlws-ScheduleMore">
           <td colSpan={6}>
-            <Details schedule={{ ...schedule, source_state: model.full[schedule.name]?.source_state }} />
+            <Details
+              schedule={{ ...schedule, source_state: model.full[schedule.name]?.source_state, source_changed: model.full[schedule.name]?.source_changed }}
+            />
           </td>
         </tr>
       )}

@@ -60,6 +60,14 @@ export interface ISchedule {
   snapshot_at?: number | null;
   /** `GET schedules/{name}` only: unchanged, changed (edited since its snapshot, which runs) or missing (its runs fail) */
   source_state?: string;
+  /** `GET schedules/{name}` only: the snapshot's files edited or gone since, named as `source` is */
+  source_changed?: string[];
+  /** its file is gone (deleted or moved): its runs fail "not found" */
+  source_missing?: boolean;
+  /** a pipeline schedule's runs run every step */
+  no_reuse?: boolean;
+  /** a pipeline schedule's runs run these steps (and what follows them) even when unchanged */
+  force?: string[];
   last_runs: IScheduleRun[];
 }
 
