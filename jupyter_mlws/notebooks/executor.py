@@ -69,11 +69,13 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
     live_nb = reporter.live_file("output.ipynb")
     status, error = R.FAILED, "the executor stopped before the notebook ran"
     environment: dict = {}
-    capturing = threading.Thread(target=lambda: environment.update(capture_environment(job.kernel)),
-                                 name="mlws-environment", daemon=True)
+    own = kernel is not None and kernel.own_python  # an environment built for the run: its Python
+    capturing = threading.Thread(
+        target=lambda: environment.update(capture_environment(job.kernel, this_python=own)),
+        name="mlws-environment", daemon=True)
     capturing.start()  # reads installed packages while the kernel boots
     try:
-        resolved = resolve_kernel(metadata_of(job.path), job.kernel)
+        resolved = kernel.resolved if own else resolve_kernel(metadata_of(job.path), job.kernel)
 
         try:
             parameters = reporter.parameters(job)  # dataset versions as local paths

@@ -140,7 +140,9 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         python = python_for(ws, record, run_id)
         env = compute.executor_env(run_id, url=url, attempt=f"ssh-{uuid.uuid4().hex[:12]}")
         watchdog = conn.watch()
-        proc = conn.start([python, *EXECUTOR, "--workdir", "."], env=env, cwd=remote)
+        # in an environment built for the run, its Python's kernel runs whatever the kernel's name
+        own = ["--own-kernel"] if record.get("env", "system") == "build" else []
+        proc = conn.start([python, *EXECUTOR, "--workdir", ".", *own], env=env, cwd=remote)
         write_state(state, pgid=proc.pgid)
         say(f"executor started (process group {proc.pgid})")
         started = time.monotonic()
