@@ -396,6 +396,66 @@ def test_run_submit_warns_of_drift_and_can_skip_the_check(ws, wheelhouse, tmp_pa
     assert ws.search_runs() == []
 
 
+def _notebook_importing(path: Path, *modules: str) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("\n".join(f"import {m}" for m in modules))]
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_drift_warning_names_the_notebooks_imports_first(ws, wheelhouse, tmp_path):
+    """Of some 200 packages missing from the target's environment, the ones the notebook imports
+    (``yaml`` -> pyyaml, far past the first 20 by name) come first, said so, in the summary and
+    the lines, in ``mlws run submit``'s warning as in the check every face asks."""
+    from importlib.metadata import version
+
+    assert ws.environments.build(EnvironmentSpec(PY, ("six==1.16.0",)),
+                                 options=offline(wheelhouse))["state"] == "ready"
+    notebook = _notebook_importing(tmp_path / "nb.ipynb", "yaml", "click")
+    check = ws.environments.check_submission(notebook, None, "local")
+    assert check["imported"] == ["click", "pyyaml"]
+    missing = [line for line in check["lines"] if line.startswith("missing: ")]
+    assert missing[:2] == [f"missing: click {version('click')} (the notebook imports it)",
+                           f"missing: pyyaml {version('pyyaml')} (the notebook imports it)"], missing[:3]
+    assert missing[2].startswith("missing: ") and "imports" not in missing[2]
+    warned = CliRunner().invoke(main, ["-w", ws.root, "run", "submit", notebook,
+                                       "--output", "../outside/{run_name}.ipynb"])
+    assert "(2 the notebook imports: click, pyyaml)" in warned.stderr, warned.stderr
+    assert f"warning:   missing: pyyaml {version('pyyaml')} (the notebook imports it)" in warned.stderr
+
+
+def test_the_drift_check_reads_this_interpreters_distributions_once(ws, wheelhouse, tmp_path,
+                                                                  monkeypatch):
+    """Which distribution provides which module is read once (not once per imported module, as
+    it was: 1.7 s each with this venv), then again only after something was installed here."""
+    import importlib.metadata
+
+    from jupyter_mlws.environments import imports
+
+    assert ws.environments.build(EnvironmentSpec(PY, ("six==1.16.0",)),
+                                 options=offline(wheelhouse))["state"] == "ready"
+    notebook = _notebook_importing(tmp_path / "nb.ipynb", "yaml", "click", "sqlalchemy", "numpy")
+    reads = []
+    real = importlib.metadata.packages_distributions
+    monkeypatch.setattr(importlib.metadata, "packages_distributions",
+                        lambda: reads.append(1) or real())
+    imports.module_distributions.cache_clear()
+    for _ in range(2):
+        assert ws.environments.check_submission(notebook, None, "local")["imported"] == \
+            ["click", "numpy", "pyyaml", "sqlalchemy"]
+    assert len(reads) == 1
+    site = Path(importlib.metadata.distribution("click")._path).parent  # installing touches it
+    (site / "mlws-test-touch.pth").write_text("")
+    try:
+        ws.environments.check_submission(notebook, None, "local")
+    finally:
+        (site / "mlws-test-touch.pth").unlink()
+    assert len(reads) == 2
+
+
 def test_a_python_line_lost_from_the_installers_tail_still_explains_the_failure(tmp_path):
     """pip lists every release a Python cannot take on one line ("Ignored the following
     versions ..."), before its errors: with many releases that line is longer than the tail a
