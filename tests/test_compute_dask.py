@@ -158,6 +158,11 @@ def test_a_runs_worker_log_is_stored_with_it_and_a_cancel_ends_it_canceled(dask_
     log = cli(ws, "run", "logs", run.id, "--name", "worker.log").output
     assert log.startswith(f"--- attempt {key}.") and "ZMQError" not in log, log
     assert "mlws_run_" not in log  # no token
+    # the kernel it killed is no error: one line in the kernel's log says what happened
+    assert "Kernel died" not in log and "Traceback" not in log, log
+    kernel_log = ws.run_logs(run.id)["kernel.log"].decode()
+    assert kernel_log.endswith(" UTC: kernel stopped\n") and "mlws: canceled at " in kernel_log, kernel_log
+    assert "Traceback" not in kernel_log, kernel_log
 
 
 def test_a_sweep_of_8_on_two_workers_records_each_run_once_when_a_worker_dies(dask_ws, dask_cluster):

@@ -275,6 +275,22 @@ class EarlyKernel:
         self.km = km
         return km
 
+    def note(self, line: str) -> None:
+        """Add ``line`` to the kernel's log (what the run keeps as ``kernel.log``), as the
+        product's own: ``mlws: LINE``."""
+        with open(self.log.name, "ab") as f:
+            f.write(f"mlws: {line}\n".encode())
+
+    def canceled(self) -> None:
+        """Say in the kernel's log that the run was canceled and its kernel stopped (one line,
+        with the time, UTC), and mark its manager so that the kernel's death is no error."""
+        import datetime
+
+        if self.km is not None:
+            self.km.mlws_canceled = True
+        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        self.note(f"canceled at {when}: kernel stopped")
+
     def shutdown(self, keep_log: Callable[[str, Path], None] | None = None, *,
                  now: bool = False) -> None:
         """Stop the kernel if it still runs, and hand its output to ``keep_log("kernel.log",

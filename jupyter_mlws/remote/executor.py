@@ -148,6 +148,8 @@ class _KernelStopper:
 
     def __call__(self) -> None:
         km = getattr(self.kernel, "km", None)
+        if self.kernel is not None:
+            self.kernel.canceled()  # its death is the cancel's doing: said once, not as an error
         pid = getattr(getattr(km, "provisioner", None), "pid", None)
         if pid:
             try:
