@@ -318,6 +318,33 @@ def test_prune_removes_unused_environments_only(ws, wheelhouse):
     assert pruned.exit_code == 0 and pruned.output == "no environment unused for 0s\n", pruned.output
 
 
+def test_prune_says_what_the_download_cache_holds_and_empties_it_with_cache(ws, wheelhouse):
+    """The installers' download cache outlives the environments pruned (builds share it): prune
+    says how much it holds and that --cache empties it; --cache does (the JSON says it too)."""
+    from jupyter_mlws.cli.environments import _size
+
+    spec = EnvironmentSpec(PY, ("six==1.16.0",))
+    assert ws.environments.build(spec, options=offline(wheelhouse))["state"] == "ready"
+    cache = Path(ws.root) / ".mlws" / "environments" / "cache"
+    (cache / "pip").mkdir(parents=True, exist_ok=True)  # a download, whichever installer built
+    (cache / "pip" / "a-download.whl").write_bytes(b"x" * 300_000)
+    held = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file() and not f.is_symlink())
+    pruned = CliRunner().invoke(main, ["-w", ws.root, "env", "prune", "--compute", "local",
+                                       "--unused-for", "0s"])
+    assert pruned.exit_code == 0, pruned.output
+    assert pruned.stdout.splitlines()[-1] == (f"the download cache on local holds {_size(held)} "
+                                              "(downloads later builds reuse): --cache empties it")
+    assert cache.is_dir()  # kept without --cache
+    emptied = CliRunner().invoke(main, ["-w", ws.root, "env", "prune", "--compute", "local",
+                                        "--unused-for", "0s", "--cache", "--json"])
+    assert emptied.exit_code == 0, emptied.output
+    assert json.loads(emptied.stdout)["cache"] == [{"target": "local", "size_bytes": held,
+                                                     "cleared": True}]
+    assert not cache.exists()
+    again = CliRunner().invoke(main, ["-w", ws.root, "env", "prune", "--compute", "local"])
+    assert again.stdout.splitlines()[-1] == "the download cache on local is empty"
+
+
 def test_bad_input_is_refused_clearly(ws):
     for bad in ("30", "thirty days", "-1d", ""):
         with pytest.raises(InvalidInput, match="is not a duration: a number and a unit"):

@@ -108,8 +108,9 @@ class EnvironmentBuildHandler(MlwsHandler):
 
 
 class EnvironmentPruneHandler(MlwsHandler):
-    """POST ``{compute?, unused_for?}``: remove the environments unused that long (default 30d)
-    -> ``{removed, errors}``."""
+    """POST ``{compute?, unused_for?, cache?}``: remove the environments unused that long
+    (default 30d), and with ``cache: true`` empty the targets' download caches -> ``{removed,
+    errors, cache}``."""
 
     auth_resource = "mlws:environments"
 
@@ -118,8 +119,11 @@ class EnvironmentPruneHandler(MlwsHandler):
     async def post(self):
         body = self.body()
         ws = await self.ws()
+        cache = body.get("cache", False)
+        if not isinstance(cache, bool):
+            raise E.InvalidInput("cache must be true or false")
         self.reply(await self.call(ws.environments.prune, body.get("compute"),
-                                   unused_for=body.get("unused_for", "30d")))
+                                   unused_for=body.get("unused_for", "30d"), cache=cache))
 
 
 #: (route template under mlws/api, handler); the fixed paths before the hash
