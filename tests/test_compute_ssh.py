@@ -183,7 +183,7 @@ def test_a_changed_host_key_is_refused_naming_the_host_and_both_fingerprints(ws,
         assert failed.value.step == "host_key"
         message = str(failed.value)
         assert f"[127.0.0.1]:{server.port}" in message and first in message and second in message
-        assert "Nothing was sent" in message
+        assert "Nothing was sent" in message and f"presented an ssh-ed25519 key with fingerprint {second}" in message
         r = mlws(ws, "compute", "test", "moved")
         assert r.exit_code == 1
         assert report_lines(r.stdout) == [("DNS", "OK"), ("TCP connect", "OK"), ("SSH handshake", "OK"),

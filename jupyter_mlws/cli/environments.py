@@ -61,9 +61,11 @@ def env_list(ctx, compute, as_json) -> None:
     rows = _ws(ctx).environments.list(compute)
     if as_json:
         return _json(rows)
+    # as --json counts them: pinned ones, then local ones (built from source) apart
     _table(["HASH", "TARGET", "STATE", "PYTHON", "PACKAGES", "SIZE", "LAST USED"],
            [[r["short_hash"], r["target"], r["state"], r["python"],
-             r["packages"] + len(r["local"]), _size(r["size_bytes"]), _time(r["last_used_at"])]
+             f"{r['packages']}+{len(r['local'])} local" if r["local"] else r["packages"],
+             _size(r["size_bytes"]), _time(r["last_used_at"])]
             for r in rows])
 
 
@@ -242,7 +244,7 @@ def check_before_submit(ws, notebook, kernel, target, build_env, options, force=
     build the kernel's there with ``build_env``: refused when the check knows the build will
     fail, unless ``force``), before ``mlws run submit``."""
     result = ws.environments.check_submission(notebook, kernel, target, build=build_env,
-                                              options=options, force=force)
+                                              options=options, force=force, actor=_me())
     if result["state"] in ("same", "current"):
         return
     if result["state"] == "built":

@@ -385,7 +385,7 @@ class EnvironmentService:
 
     def check_submission(self, notebook, kernel: str | None = None, target: str = "local", *,
                          build: bool = False, options: BuildOptions | None = None,
-                         force: bool = False) -> dict:
+                         force: bool = False, actor: str = "") -> dict:
         """What to tell before ``notebook`` is submitted to ``target``: :meth:`diff` of the
         target's environments against the notebook's kernel's (the kernel as a run resolves
         it), or with ``build`` the build of the kernel's environment there (``state`` built,
@@ -395,7 +395,8 @@ class EnvironmentService:
         than the kernel's, is asked for it: when pinned distributions need a Python it is not
         (known when the kernel is this interpreter), ``python_warning`` says which, before any
         build fails (:func:`.requires.ahead`); with ``build`` that is refused (InvalidInput:
-        nothing is built) unless ``force``.  A missing or malformed notebook is refused
+        nothing is built) unless ``force``; ``actor`` is who builds (the record's
+        ``created_by``).  A missing or malformed notebook is refused
         (NotFound, InvalidInput) before any target is asked.
 
         ``local`` with no environment built is answered at once (``state`` current, from the
@@ -445,7 +446,7 @@ class EnvironmentService:
                     "system): no environment is built for them, so --build-env has nothing to do. "
                     f"Install what the notebook needs with that Python, or have the target build "
                     f"each run's environment ('mlws compute update {target} --env build')")
-            python = self._ensure(spec, target, place, options or BuildOptions())[0]
+            python = self._ensure(spec, target, place, options or BuildOptions(), actor)[0]
         finally:
             place.close()
         return {"target": target, "hash": spec.hash, "state": "built", "closest": spec.hash,

@@ -81,13 +81,15 @@ class RemoteEnvironments(RemoteService):
         return self.client.call("POST", ("environments", "prune"), body)
 
     def check_submission(self, notebook, kernel: str | None = None, target: str = "local", *,
-                         build: bool = False, options=None, force: bool = False) -> dict:
+                         build: bool = False, options=None, force: bool = False,
+                         actor: str = "") -> dict:
         """What to tell before ``notebook`` (a file here) is submitted to ``target``: how the
         target's environments differ from the server's kernel the run will use (the notebook's
         kernel, or ``kernel``), or with ``build`` that kernel's environment built there (see
         :meth:`EnvironmentService.check_submission`).  The server's ``local`` target runs it in
-        the server's own interpreter: nothing to tell.  (``force`` is accepted for the same
-        signature: over HTTP a build is not checked against the host's Python first.)"""
+        the server's own interpreter: nothing to tell.  (``force`` and ``actor`` are accepted for
+        the same signature: over HTTP a build is not checked against the host's Python first,
+        and the server records its own user.)"""
         current = {"target": target, "hash": None, "state": "current", "closest": None,
                    "difference": None, "lines": []}
         name = kernel or _kernel_of(notebook)

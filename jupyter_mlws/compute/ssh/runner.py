@@ -82,7 +82,8 @@ def python_for(ws, target: dict, run_id: str) -> str:
         else:
             spec = ws.environments.for_remote_run(ws.notebooks.job(run_id).kernel)
         say(f"environment {spec.short_hash}: building it on the host, or reusing it")
-        python, record = ws.environments.ensure_record(spec, target["name"])
+        python, record = ws.environments.ensure_record(spec, target["name"],
+                                                       actor=ws.runs.get(run_id).user)
         say(f"environment {spec.short_hash} " + ("reused: nothing to build" if record["reused"]
             else f"built in {record['build_seconds'] or 0:.1f} s ({record['installer']})"))
         return python
