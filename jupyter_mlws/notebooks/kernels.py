@@ -277,7 +277,9 @@ class EarlyKernel:
 
     def note(self, line: str) -> None:
         """Add ``line`` to the kernel's log (what the run keeps as ``kernel.log``), as the
-        product's own: ``mlws: LINE``."""
+        product's own: ``mlws: LINE`` (nothing once it was shut down: its log is kept by then)."""
+        if self._shut:
+            return
         with open(self.log.name, "ab") as f:
             f.write(f"mlws: {line}\n".encode())
 
