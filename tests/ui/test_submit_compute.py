@@ -23,31 +23,28 @@ from .conftest import SCREENSHOTS
 NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 
 
-def no_index_python(sshd) -> str:
-    """The host's python3, with pip told to use no package index (its builds fail at once)."""
+def host_script(sshd, name: str, body: str) -> str:
+    """A shell script of the login user's on the host (its home), as a target's ``python``."""
     import os
     import subprocess
 
-    wrapper = sshd.user.home / f"mlws-ui-noindex-python-{os.getpid()}"
-    wrapper.write_text('#!/bin/sh\nPIP_NO_INDEX=1 exec /usr/bin/python3 "$@"\n')
+    wrapper = sshd.user.home / f"mlws-ui-{name}-{os.getpid()}"
+    wrapper.write_text(f"#!/bin/sh\n{body}\n")
     wrapper.chmod(0o755)
     if os.geteuid() == 0:
         subprocess.run(["chown", f"{sshd.user.name}:", str(wrapper)], check=True)
     return str(wrapper)
+
+
+def no_index_python(sshd) -> str:
+    """The host's python3, with pip told to use no package index (its builds fail at once)."""
+    return host_script(sshd, "noindex-python", 'PIP_NO_INDEX=1 exec /usr/bin/python3 "$@"')
 
 
 def old_python(sshd) -> str:
     """A stand-in for an old Python on the host: it says it is 3.0.0 (what a build target's
     check asks it), so pins of the kernel's environment need a newer one."""
-    import os
-    import subprocess
-
-    wrapper = sshd.user.home / f"mlws-ui-old-python-{os.getpid()}"
-    wrapper.write_text("#!/bin/sh\necho 3.0.0\n")
-    wrapper.chmod(0o755)
-    if os.geteuid() == 0:
-        subprocess.run(["chown", f"{sshd.user.name}:", str(wrapper)], check=True)
-    return str(wrapper)
+    return host_script(sshd, "old-python", "echo 3.0.0")
 
 
 def in_view(locator) -> bool:
