@@ -119,11 +119,9 @@ class EnvironmentPruneHandler(MlwsHandler):
     async def post(self):
         body = self.body()
         ws = await self.ws()
-        cache = body.get("cache", False)
-        if not isinstance(cache, bool):
-            raise E.InvalidInput("cache must be true or false")
         self.reply(await self.call(ws.environments.prune, body.get("compute"),
-                                   unused_for=body.get("unused_for", "30d"), cache=cache))
+                                   unused_for=body.get("unused_for", "30d"),
+                                   cache=body.get("cache", False)))
 
 
 #: (route template under mlws/api, handler); the fixed paths before the hash
