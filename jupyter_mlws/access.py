@@ -127,14 +127,18 @@ class AccessService:
         """Whether ``user`` may perform ``action``."""
         return role_allows(self.role_of(user), action)
 
-    def require(self, user: str, action: str, concept: str = "workspace") -> str:
-        """Return the role of ``user`` if it allows ``action`` on ``concept``; else PermissionDenied."""
+    def require(self, user: str, action: str, concept: str = "workspace",
+                doing: str | None = None) -> str:
+        """Return the role of ``user`` if it allows ``action`` on ``concept``; else
+        PermissionDenied, naming ``doing`` (what was refused: ``POST runs/ID/cancel``) when
+        given, else what that access covers."""
         role = self.role_of(user)
         if role_allows(role, action):
             return role
         needed = ACTIONS[action]
         has = f"has the role {role}" if role else "has no role in this workspace"
-        why = f" ({_WHY[action, concept]})" if (action, concept) in _WHY else ""
+        why = f" ({doing})" if doing else \
+            f" ({_WHY[action, concept]})" if (action, concept) in _WHY else ""
         raise PermissionDenied(
             f"user {user!r} {has}: {action} access to {concept}{why} needs {needed} or above; "
             "an owner can grant it with 'mlws access grant USER ROLE'")

@@ -27,12 +27,14 @@ def packages() -> list[str]:
     return [f"{d['name']}=={d['version']}" for d in distributions()]
 
 
-def capture(kernel: str | None = None) -> dict:
+def capture(kernel: str | None = None, *, this_python: bool = False) -> dict:
     """A JSON-friendly description of this process's environment (and the kernel's spec).
 
     ``spec``/``spec_hash`` describe this interpreter, the kernel's when it runs the same one
-    (a ``python3`` kernel); for a kernel with an interpreter of its own, that one is asked.
-    When no spec can be taken (a local package's source is gone), ``spec_error`` says why.
+    (a ``python3`` kernel, or any with ``this_python``: an executor in an environment built for
+    its run runs its own Python's kernel, whatever the name); for a kernel with an interpreter
+    of its own, that one is asked.  When no spec can be taken (a local package's source is
+    gone), ``spec_error`` says why.
     """
     from .environments.probe import describe
 
@@ -46,12 +48,17 @@ def capture(kernel: str | None = None) -> dict:
         "packages_hash": hashlib.sha256("\n".join(pkgs).encode()).hexdigest(),
     }
     try:
-        spec = _spec(probe, kernel)
+        spec = _spec(probe, None if this_python else kernel)
         env["spec"], env["spec_hash"] = spec.to_dict(), spec.hash
     except MlwsError as exc:
         env["spec_error"] = str(exc)
     if kernel:
-        env["kernel"] = {"name": kernel, **_kernelspec(kernel)}
+        if this_python:
+            from .notebooks.kernels import this_python_spec
+
+            env["kernel"] = {"name": kernel, **this_python_spec()}
+        else:
+            env["kernel"] = {"name": kernel, **_kernelspec(kernel)}
     return env
 
 

@@ -926,10 +926,10 @@ class Workspace:
                     if run.status in LIVE:
                         self.compute.check(run.id)
                 record = self.runs.get(run_id)
+            if on_progress is not None:  # also once it ended: the last child or cell counts
+                on_progress(*self.notebooks.done(record.id))
             if record.status not in LIVE:
                 return self.tracking.handle(record)
-            if on_progress is not None:
-                on_progress(*self.notebooks.done(record.id))
             if deadline is not None and time.monotonic() > deadline:
                 raise Unavailable(f"run {record.id} is still {record.status} after {timeout:g} s")
             time.sleep(poll)

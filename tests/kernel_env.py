@@ -92,3 +92,14 @@ def make(folder: Path) -> KernelEnv:
         "argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (small)", "language": "python"}))
     return KernelEnv(venv, wheelhouse, jupyter_path)
+
+
+def named_kernel(env: KernelEnv, folder: Path, name: str) -> str:
+    """A ``JUPYTER_PATH`` under which kernel ``name`` (as well as ``python3``) runs ``env``'s
+    venv: a kernelspec of that name in ``folder``, before ``env.jupyter_path``."""
+    spec = folder / "kernels" / name
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(env.python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"{name} (small)", "language": "python"}))
+    return os.pathsep.join([str(folder), str(env.jupyter_path)])

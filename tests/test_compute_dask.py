@@ -142,6 +142,17 @@ def test_a_run_on_a_local_cluster_records_what_a_local_run_records(dask_ws):
     assert "mlws_run_" not in log  # no token
 
 
+def test_waiting_for_a_sweep_on_a_dask_target_counts_its_last_child(dask_ws):
+    """``mlws run submit --grid ... --wait`` on a remote target showed "run 1/2 done" and then
+    the sweep's end: the last child counts too, as on local."""
+    ws, notebook = dask_ws
+    seen = []
+    sweep = ws.submit_notebook(notebook, grid={"lr": [0.2, 0.4]}, compute="lc", wait=True,
+                               on_progress=lambda done, total: seen.append((done, total)))
+    assert sweep.status == "completed", sweep.record.error
+    assert seen[-1] == (2, 2), seen
+
+
 def test_a_runs_worker_log_is_stored_with_it_and_a_cancel_ends_it_canceled(dask_ws):
     """What the executor logged on the worker is stored with the run (``mlws run logs``), as an
     ssh run's ssh-runner.log; a run canceled while its cell executes on a worker (whose thread
@@ -158,6 +169,11 @@ def test_a_runs_worker_log_is_stored_with_it_and_a_cancel_ends_it_canceled(dask_
     log = cli(ws, "run", "logs", run.id, "--name", "worker.log").output
     assert log.startswith(f"--- attempt {key}.") and "ZMQError" not in log, log
     assert "mlws_run_" not in log  # no token
+    # the kernel it killed is no error: one line in the kernel's log says what happened
+    assert "Kernel died" not in log and "Traceback" not in log, log
+    kernel_log = ws.run_logs(run.id)["kernel.log"].decode()
+    assert kernel_log.endswith(" UTC: kernel stopped\n") and "mlws: canceled at " in kernel_log, kernel_log
+    assert "Traceback" not in kernel_log, kernel_log
 
 
 def test_a_sweep_of_8_on_two_workers_records_each_run_once_when_a_worker_dies(dask_ws, dask_cluster):
@@ -186,8 +202,14 @@ def test_a_sweep_of_8_on_two_workers_records_each_run_once_when_a_worker_dies(da
         with ws.db.read() as conn:
             attempts[child.id] = conn.execute(select(S.run_executions.c.attempts).where(
                 S.run_executions.c.run_id == child.id)).scalar()
-    # the killed worker's child was executed again by Dask, as a new attempt
+    # the killed worker's child was executed again by Dask, as a new attempt, and its
+    # worker.log says why there are two
     assert sorted(attempts.values()) == [1] * 7 + [2]
+    again = next(run_id for run_id, n in attempts.items() if n == 2)
+    log = ws.run_logs(again)["worker.log"].decode()
+    assert log.count("--- attempt ") == 2, log
+    assert "(the previous attempt's worker died: Dask runs the task again)" in log.splitlines()[-1] \
+        or "(the previous attempt's worker died: Dask runs the task again)" in log, log
     assert len(dask_cluster.workers) == 2
 
 

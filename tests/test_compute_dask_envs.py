@@ -77,6 +77,23 @@ def test_env_build_on_a_dask_target_builds_the_runs_environment_on_the_worker_on
     assert "mlws_run_" not in "".join(logs)  # no token
 
 
+def test_env_build_on_a_dask_target_runs_a_notebook_of_any_kernel_name(env_ws, env_cluster,
+                                                                       small_kernel, monkeypatch,
+                                                                       tmp_path):
+    """Kernel ``small`` (the small venv under another name) chooses what is built; the worker
+    has no kernelspec of that name, and the environment's Python runs the notebook."""
+    from kernel_env import named_kernel
+
+    ws, notebook = env_ws
+    monkeypatch.setenv("JUPYTER_PATH", named_kernel(small_kernel, tmp_path / "jupyter", "small"))
+    fresh_target(ws, NAME, "dask", address=env_cluster.address, env="build")
+    spec = ws.environments.of_kernel("small")
+    run = ws.submit_notebook(notebook, {"lr": 0.3}, kernel="small", compute=NAME, wait=True)
+    assert run.status == "completed", run.record.error
+    assert run.metrics["loss"] == pytest.approx(0.7 ** 5)
+    assert (run.tags["kernel"], run.tags["env_hash"]) == ("small", spec.short_hash)
+
+
 def test_env_build_refuses_a_kernel_environment_without_jupyter_mlws(env_ws, env_cluster,
                                                                      monkeypatch, tmp_path):
     import json

@@ -183,7 +183,7 @@ def test_a_changed_host_key_is_refused_naming_the_host_and_both_fingerprints(ws,
         assert failed.value.step == "host_key"
         message = str(failed.value)
         assert f"[127.0.0.1]:{server.port}" in message and first in message and second in message
-        assert "Nothing was sent" in message
+        assert "Nothing was sent" in message and f"presented an ssh-ed25519 key with fingerprint {second}" in message
         r = mlws(ws, "compute", "test", "moved")
         assert r.exit_code == 1
         assert report_lines(r.stdout) == [("DNS", "OK"), ("TCP connect", "OK"), ("SSH handshake", "OK"),
@@ -444,6 +444,29 @@ def test_no_private_key_file_is_ever_written(since, ws, sshd, box):
                 except OSError:
                     continue
     assert hits == []
+
+
+def test_build_env_that_the_check_knows_will_fail_is_refused_before_building(ws, sshd, key,
+                                                                             tmp_path):
+    """``--build-env`` to a target whose Python (a stand-in saying it is 3.0.0) cannot take pins
+    of the kernel's environment: the check's warning, before anything is built (nothing is
+    recorded, no run); ``--yes`` builds anyway (and the build then fails on the host)."""
+    old = sshd.user.home / "old-python"
+    old.write_text("#!/bin/sh\necho 3.0.0\n")
+    old.chmod(0o755)
+    subprocess.run(["chown", f"{sshd.user.name}:", str(old)], check=True)
+    create(ws, sshd, name="oldbox", accept_host_key=True, python=str(old), env="build",
+           workdir="mlws-oldbox")
+    notebook = shutil.copy(Path(__file__).parent / "notebooks" / "train.ipynb", tmp_path / "t.ipynb")
+    r = mlws(ws, "run", "submit", notebook, "--compute", "oldbox", "--build-env")
+    assert r.exit_code == 2, r.output
+    here = ws.environments.current().python_full
+    assert r.stderr.startswith(f"error: oldbox's Python is 3.0.0, the kernel's {here}: "), r.stderr
+    assert "Nothing was built: fix that first, or build anyway with --yes" in r.stderr
+    assert ws.search_runs() == [] and ws.environments.list("oldbox") == []
+    anyway = mlws(ws, "run", "submit", notebook, "--compute", "oldbox", "--build-env", "--yes")
+    assert anyway.exit_code != 0 and "Nothing was built" not in anyway.stderr, anyway.output
+    assert [e["state"] for e in ws.environments.list("oldbox")] == ["failed"]  # it was tried
 
 
 def test_the_checks_after_a_failed_one_are_skipped(ws, sshd, key):

@@ -68,3 +68,27 @@ def test_env_build_builds_the_runs_environment_on_the_host_once_then_reuses_it(b
     assert [(t["target"], t["builds"]) for t in shown["targets"] if t["target"] == BUILT] == [(BUILT, 1)]
     history = (sshd.user.home / WORKDIR / "environments" / "builds.log").read_text()
     assert history.count(f"build {spec.hash} ready") == 1, history
+
+
+def test_env_build_runs_a_notebook_of_any_kernel_name_in_the_environment_built(built, sshd,
+                                                                              small_kernel,
+                                                                              monkeypatch, tmp_path):
+    """A kernel named otherwise than ``python3`` (``small``) only chooses which packages are
+    built: on the host, no kernelspec of that name exists, and the environment's Python runs
+    the notebook; the run keeps the name asked for."""
+    from kernel_env import named_kernel
+
+    ws, project = built
+    monkeypatch.setenv("JUPYTER_PATH", named_kernel(small_kernel, tmp_path / "jupyter", "small"))
+    spec = ws.environments.of_kernel("small")
+    out = cli(ws, "run", "submit", project / "train.ipynb", "-p", "lr", 0.1, "--kernel", "small",
+              "--compute", BUILT, "--wait", "--json")
+    run = ws.get_run(json.loads(out.output[out.output.index("{"):])["id"])
+    assert run.status == "completed", run.record.error
+    assert out.exit_code == 0, out.output
+    assert run.metrics["loss"] == pytest.approx(0.9 ** 5)
+    assert (run.tags["kernel"], run.tags["env_hash"]) == ("small", spec.short_hash)
+    runner_gone(ws, run.id, target=BUILT)
+    with ws.artifacts.open(run.id, "notebook/train.ipynb") as f:
+        notebook = json.load(f)
+    assert notebook["metadata"]["kernelspec"]["name"] == "small"

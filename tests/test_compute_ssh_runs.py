@@ -9,6 +9,7 @@ site-packages (``mlws-run-python`` in its home): what a host with jupyter_mlws i
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -56,6 +57,12 @@ def test_cancel_stops_the_remote_kernel_and_everything_it_started(gpu1, sshd):
     ended = ws.cancel_run(run.id, grace=10)
     assert ended.status == "canceled"
     runner_gone(ws, run.id)
+    # the logs say it once, in words, with no traceback (no ZMQError from a kernel asked to end
+    # mid-cell, no task of the executor's failing on the kernel it stopped)
+    logs = {name: data.decode(errors="replace") for name, data in ws.run_logs(run.id).items()}
+    assert "Traceback" not in "".join(logs.values()) and "Error" not in "".join(logs.values()), logs
+    assert re.fullmatch(r"mlws: canceled at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: kernel stopped\n",
+                        logs["kernel.log"]), logs["kernel.log"]
     deadline = time.monotonic() + 30
     while run_processes(sshd, run.id) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -252,8 +252,10 @@ def test_update_changes_python_and_env_checked_as_at_creation(ws):
     ws.compute.create("gpu", "ssh", host="127.0.0.1", user="alice", host_key=ED25519)
     ws.compute.create("farm", "dask", address="tcp://127.0.0.1:8786")
     out = mlws(ws, "compute", "update", "gpu", "--python", "/opt/venv/bin/python", "--env", "build")
-    assert out.exit_code == 0 and out.stdout == \
-        "compute target gpu python: /opt/venv/bin/python; env: build\n", out.output
+    assert out.exit_code == 0 and out.stdout == (
+        "compute target gpu python: /opt/venv/bin/python; env: build\n"
+        "the host was not asked: 'mlws compute test gpu' checks that /opt/venv/bin/python runs "
+        "there and imports jupyter_mlws\n"), out.output
     shown = mlws(ws, "compute", "show", "gpu").stdout
     assert "\npython:      /opt/venv/bin/python\n" in shown and "\nenv:         build\n" in shown, shown
     target = ws.compute.get("gpu")

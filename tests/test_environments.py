@@ -318,6 +318,33 @@ def test_prune_removes_unused_environments_only(ws, wheelhouse):
     assert pruned.exit_code == 0 and pruned.output == "no environment unused for 0s\n", pruned.output
 
 
+def test_prune_says_what_the_download_cache_holds_and_empties_it_with_cache(ws, wheelhouse):
+    """The installers' download cache outlives the environments pruned (builds share it): prune
+    says how much it holds and that --cache empties it; --cache does (the JSON says it too)."""
+    from jupyter_mlws.cli.environments import _size
+
+    spec = EnvironmentSpec(PY, ("six==1.16.0",))
+    assert ws.environments.build(spec, options=offline(wheelhouse))["state"] == "ready"
+    cache = Path(ws.root) / ".mlws" / "environments" / "cache"
+    (cache / "pip").mkdir(parents=True, exist_ok=True)  # a download, whichever installer built
+    (cache / "pip" / "a-download.whl").write_bytes(b"x" * 300_000)
+    held = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file() and not f.is_symlink())
+    pruned = CliRunner().invoke(main, ["-w", ws.root, "env", "prune", "--compute", "local",
+                                       "--unused-for", "0s"])
+    assert pruned.exit_code == 0, pruned.output
+    assert pruned.stdout.splitlines()[-1] == (f"the download cache on local holds {_size(held)} "
+                                              "(downloads later builds reuse): --cache empties it")
+    assert cache.is_dir()  # kept without --cache
+    emptied = CliRunner().invoke(main, ["-w", ws.root, "env", "prune", "--compute", "local",
+                                        "--unused-for", "0s", "--cache", "--json"])
+    assert emptied.exit_code == 0, emptied.output
+    assert json.loads(emptied.stdout)["cache"] == [{"target": "local", "size_bytes": held,
+                                                     "cleared": True}]
+    assert not cache.exists()
+    again = CliRunner().invoke(main, ["-w", ws.root, "env", "prune", "--compute", "local"])
+    assert again.stdout.splitlines()[-1] == "the download cache on local is empty"
+
+
 def test_bad_input_is_refused_clearly(ws):
     for bad in ("30", "thirty days", "-1d", ""):
         with pytest.raises(InvalidInput, match="is not a duration: a number and a unit"):
@@ -394,6 +421,66 @@ def test_run_submit_warns_of_drift_and_can_skip_the_check(ws, wheelhouse, tmp_pa
                                       *refused])
     assert quiet.exit_code == 2 and "warning" not in quiet.stderr
     assert ws.search_runs() == []
+
+
+def _notebook_importing(path: Path, *modules: str) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("\n".join(f"import {m}" for m in modules))]
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_drift_warning_names_the_notebooks_imports_first(ws, wheelhouse, tmp_path):
+    """Of some 200 packages missing from the target's environment, the ones the notebook imports
+    (``yaml`` -> pyyaml, far past the first 20 by name) come first, said so, in the summary and
+    the lines, in ``mlws run submit``'s warning as in the check every face asks."""
+    from importlib.metadata import version
+
+    assert ws.environments.build(EnvironmentSpec(PY, ("six==1.16.0",)),
+                                 options=offline(wheelhouse))["state"] == "ready"
+    notebook = _notebook_importing(tmp_path / "nb.ipynb", "yaml", "click")
+    check = ws.environments.check_submission(notebook, None, "local")
+    assert check["imported"] == ["click", "pyyaml"]
+    missing = [line for line in check["lines"] if line.startswith("missing: ")]
+    assert missing[:2] == [f"missing: click {version('click')} (the notebook imports it)",
+                           f"missing: pyyaml {version('pyyaml')} (the notebook imports it)"], missing[:3]
+    assert missing[2].startswith("missing: ") and "imports" not in missing[2]
+    warned = CliRunner().invoke(main, ["-w", ws.root, "run", "submit", notebook,
+                                       "--output", "../outside/{run_name}.ipynb"])
+    assert "(2 the notebook imports: click, pyyaml)" in warned.stderr, warned.stderr
+    assert f"warning:   missing: pyyaml {version('pyyaml')} (the notebook imports it)" in warned.stderr
+
+
+def test_the_drift_check_reads_this_interpreters_distributions_once(ws, wheelhouse, tmp_path,
+                                                                  monkeypatch):
+    """Which distribution provides which module is read once (not once per imported module, as
+    it was: 1.7 s each with this venv), then again only after something was installed here."""
+    import importlib.metadata
+
+    from jupyter_mlws.environments import imports
+
+    assert ws.environments.build(EnvironmentSpec(PY, ("six==1.16.0",)),
+                                 options=offline(wheelhouse))["state"] == "ready"
+    notebook = _notebook_importing(tmp_path / "nb.ipynb", "yaml", "click", "sqlalchemy", "numpy")
+    reads = []
+    real = importlib.metadata.packages_distributions
+    monkeypatch.setattr(importlib.metadata, "packages_distributions",
+                        lambda: reads.append(1) or real())
+    imports.module_distributions.cache_clear()
+    for _ in range(2):
+        assert ws.environments.check_submission(notebook, None, "local")["imported"] == \
+            ["click", "numpy", "pyyaml", "sqlalchemy"]
+    assert len(reads) == 1
+    site = Path(importlib.metadata.distribution("click")._path).parent  # installing touches it
+    (site / "mlws-test-touch.pth").write_text("")
+    try:
+        ws.environments.check_submission(notebook, None, "local")
+    finally:
+        (site / "mlws-test-touch.pth").unlink()
+    assert len(reads) == 2
 
 
 def test_a_python_line_lost_from_the_installers_tail_still_explains_the_failure(tmp_path):

@@ -162,6 +162,9 @@ def compute_update(ctx, name, secrets, no_secrets, python, env, as_json) -> None
     changed = [f"gives its runs: {_secrets_text(t['secrets'])}"] if secrets or no_secrets else []
     changed += [f"{key}: {t[key]}" for key, value in (("python", python), ("env", env)) if value]
     click.echo(f"compute target {t['name']} {'; '.join(changed)}")
+    if python:  # its form is checked here; whether it runs there, only the host can say
+        click.echo(f"the host was not asked: 'mlws compute test {t['name']}' checks that "
+                   f"{t['python']} runs there and imports jupyter_mlws")
 
 
 @compute.command("delete")

@@ -61,9 +61,11 @@ def env_list(ctx, compute, as_json) -> None:
     rows = _ws(ctx).environments.list(compute)
     if as_json:
         return _json(rows)
+    # as --json counts them: pinned ones, then local ones (built from source) apart
     _table(["HASH", "TARGET", "STATE", "PYTHON", "PACKAGES", "SIZE", "LAST USED"],
            [[r["short_hash"], r["target"], r["state"], r["python"],
-             r["packages"] + len(r["local"]), _size(r["size_bytes"]), _time(r["last_used_at"])]
+             f"{r['packages']}+{len(r['local'])} local" if r["local"] else r["packages"],
+             _size(r["size_bytes"]), _time(r["last_used_at"])]
             for r in rows])
 
 
@@ -161,15 +163,19 @@ def _me() -> str:
 @click.option("--unused-for", default="30d", show_default=True,
               help="Remove environments not used for this long: 30d, 12h, 90m; 0s: all (but "
                    "one being built).")
+@click.option("--cache", is_flag=True,
+              help="Also empty each target's download cache (the installers' downloads, shared "
+                   "by its builds; later builds download again).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
-def env_prune(ctx, compute, unused_for, as_json) -> None:
-    """Remove environments not used for a while (failed ones too) from their targets."""
+def env_prune(ctx, compute, unused_for, cache, as_json) -> None:
+    """Remove environments not used for a while (failed ones too) from their targets; say what
+    each target's download cache holds (--cache empties it)."""
     from ..environments.service import parse_duration
 
     parse_duration(unused_for)  # before the workspace opens
-    result = _ws(ctx).environments.prune(compute, unused_for=unused_for)
+    result = _ws(ctx).environments.prune(compute, unused_for=unused_for, cache=cache)
     if as_json:
         return _json(result)
     for r in result["removed"]:
@@ -178,6 +184,23 @@ def env_prune(ctx, compute, unused_for, as_json) -> None:
         click.echo(f"kept {r['hash'][:16]} on {r['target']}: {r['error']}", err=True)
     if not result["removed"] and not result["errors"]:
         click.echo(f"no environment unused for {unused_for}")
+    for c in result.get("cache") or []:
+        click.echo(_cache_line(c), err="error" in c or "kept" in c)
+
+
+def _cache_line(c: dict) -> str:
+    """What ``env prune`` says of a target's download cache."""
+    where = f"the download cache on {c['target']}"
+    if "error" in c:
+        return f"{where} could not be measured: {c['error']}"
+    if c.get("kept"):
+        return f"kept {where} ({_size(c['size_bytes'])}): {c['kept']}"
+    if c["cleared"]:
+        return f"emptied {where} ({_size(c['size_bytes'])})"
+    if not c["size_bytes"]:
+        return f"{where} is empty"
+    return (f"{where} holds {_size(c['size_bytes'])} (downloads later builds reuse): "
+            "--cache empties it")
 
 
 @env.command("diff")
@@ -216,16 +239,19 @@ def describe_drift(result: dict) -> str:
     }[result["state"]]
 
 
-def check_before_submit(ws, notebook, kernel, target, build_env, options) -> None:
+def check_before_submit(ws, notebook, kernel, target, build_env, options, force=False) -> None:
     """Say on stderr how ``target``'s environments differ from the notebook's kernel's (or
-    build the kernel's there with ``build_env``), before ``mlws run submit``."""
+    build the kernel's there with ``build_env``: refused when the check knows the build will
+    fail, unless ``force``), before ``mlws run submit``."""
     result = ws.environments.check_submission(notebook, kernel, target, build=build_env,
-                                              options=options)
+                                              options=options, force=force, actor=_me())
     if result["state"] in ("same", "current"):
         return
     if result["state"] == "built":
         return click.echo(result["lines"][0], err=True)
     click.echo(f"warning: {describe_drift(result)}", err=True)
+    if result.get("summary") and result["state"] == "differs":  # the notebook's imports named
+        click.echo(f"warning:   {result['summary']}", err=True)
     for line in result["lines"]:
         click.echo(f"warning:   {line}", err=True)
     if result.get("system"):

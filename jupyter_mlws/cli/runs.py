@@ -126,6 +126,8 @@ def _report_end(record, as_json: bool) -> None:
                    "a bar at a terminal, else a line each.")
 @click.option("--build-env", is_flag=True,
               help="Build the kernel's environment on the target first (if it lacks it).")
+@click.option("--yes", "-y", "force", is_flag=True,
+              help="With --build-env: build even when the check says the build will fail.")
 @click.option("--no-env-check", is_flag=True,
               help="Do not compare the target's environments with the kernel's.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -133,7 +135,7 @@ def _report_end(record, as_json: bool) -> None:
 @handles_errors
 def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout, retries, kernel,
                project_dir, name, tags, output, grid, max_parallel, secrets, compute, wait, build_env,
-               no_env_check, as_json) -> None:
+               force, no_env_check, as_json) -> None:
     """Execute NOTEBOOK as a run with Papermill; print the run id at once (or --wait)."""
     from ..notebooks.parameters import parse_grid
 
@@ -157,7 +159,7 @@ def run_submit(ctx, notebook, params, raw, parameters_file, experiment, timeout,
         if not no_env_check or build_env:
             from .environments import check_before_submit
 
-            check_before_submit(ws, notebook, kernel, compute or "local", build_env, None)
+            check_before_submit(ws, notebook, kernel, compute or "local", build_env, None, force)
         options = dict(experiment=experiment, timeout=timeout, retries=retries, kernel=kernel,
                        project_dir=project_dir, name=name, tags=_pairs(tags, "tag"), output=output,
                        secrets=list(secrets), **({"compute": compute} if compute else {}))

@@ -102,12 +102,13 @@ def ensure(request: EnvRequest, say: Callable[[str], None]) -> str:
 
 
 def run_executor(python: str, env: Mapping[str, str], out) -> int:
-    """Run ``python -m jupyter_mlws.remote.executor`` with ``env`` added to this process's
-    environment (:data:`DROPPED` removed), in a temporary folder, its output appended to the
-    binary file ``out``; its exit status (0: the run completed)."""
+    """Run ``python -m jupyter_mlws.remote.executor --own-kernel`` (the environment's Python
+    runs the kernel, whatever the notebook's kernel is named) with ``env`` added to this
+    process's environment (:data:`DROPPED` removed), in a temporary folder, its output appended
+    to the binary file ``out``; its exit status (0: the run completed)."""
     full = {k: v for k, v in os.environ.items() if k not in DROPPED}
     with tempfile.TemporaryDirectory(prefix="mlws-task-") as cwd:
-        done = subprocess.run([python, "-m", "jupyter_mlws.remote.executor"], env={**full, **env},
+        done = subprocess.run([python, "-m", "jupyter_mlws.remote.executor", "--own-kernel"], env={**full, **env},
                               cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
                               stderr=subprocess.STDOUT)
     return done.returncode

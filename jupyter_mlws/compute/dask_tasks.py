@@ -108,9 +108,13 @@ def task_output(key: str, attempt: str):
     thread's log records go there meanwhile."""
     folder = output_dir()
     _prune_outputs(folder)
-    fd = os.open(_output_file(key), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    path = _output_file(key)
+    # Dask runs a task again only when the worker of its previous attempt died: say so
+    again = os.path.exists(path) and os.path.getsize(path) > 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "ab") as out:
-        out.write(f"--- attempt {attempt} on {_worker_address()}\n".encode())
+        why = " (the previous attempt's worker died: Dask runs the task again)" if again else ""
+        out.write(f"--- attempt {attempt} on {_worker_address()}{why}\n".encode())
         out.flush()
         handler = _TaskOutput(out)
         root = logging.getLogger()

@@ -301,6 +301,16 @@ def remove(request):
     return {"state": "removed", "built": False}
 
 
+def cache(request):
+    """The installers' download cache (``request["cache"]``): its size in bytes, and emptied
+    with ``clear`` (the service asks only when no build runs on the target)."""
+    folder = request["cache"]
+    size = _size(folder) if os.path.isdir(folder) else 0
+    if request.get("clear"):
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"state": "cache", "built": False, "size": size, "cleared": bool(request.get("clear"))}
+
+
 def main(path):
     with open(path, encoding="utf-8") as f:
         request = json.load(f)
@@ -308,7 +318,9 @@ def main(path):
         os.makedirs(os.path.dirname(request[key]), exist_ok=True)
     with open(request["lock"], "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second build of the same hash waits here
-        result = remove(request) if request.get("action") == "remove" else build(request)
+        action = request.get("action")
+        result = remove(request) if action == "remove" else cache(request) if action == "cache" \
+            else build(request)
     print(RESULT + json.dumps(result), flush=True)
     return 0 if result["state"] != "failed" else 1
 

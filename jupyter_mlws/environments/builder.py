@@ -155,6 +155,13 @@ def remove(place: Place, env_hash: str, timeout: float = 600.0) -> dict:
     return run_script(place, _request(place, env_hash, "remove"), timeout)
 
 
+def cache(place: Place, clear: bool = False, timeout: float = 600.0) -> dict:
+    """The target's download cache (``cache/``: uv's and pip's, shared by its builds):
+    ``{"size": bytes, "cleared": bool}``, emptied first with ``clear``."""
+    request = {**_request(place, "cache", "cache"), "cache": place.path("cache"), "clear": clear}
+    return run_script(place, request, timeout)
+
+
 def local_place(root: str | os.PathLike, name: str = "local") -> Place:
     """This machine as a place for environments: under ``root``, built by this interpreter,
     with this machine's uv (the ``uv`` package) when it is installed."""

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
+from .installed import cached
 from .spec import Difference
 
 #: ``import a, b`` / ``from a.b import c`` at the start of a line (a cell that does not parse)
@@ -70,12 +71,20 @@ def _top(dotted: str) -> str:
 
 def imported(packages: Iterable[str], modules: set[str]) -> list[str]:
     """The ``packages`` (distribution names) that provide one of ``modules``, sorted."""
+    provided = {canonical(m) for m in modules}
+    distributions = module_distributions()  # once: it reads every distribution's files
+    for module in modules:
+        provided |= {canonical(d) for d in distributions.get(module, ())}
+    return sorted(p for p in packages if canonical(p) in provided)
+
+
+@cached
+def module_distributions() -> dict[str, list[str]]:
+    """``importlib.metadata.packages_distributions()`` (top-level module -> distributions), read
+    again only once a distribution was installed or removed here (:mod:`.installed`)."""
     from importlib.metadata import packages_distributions
 
-    provided = {canonical(m) for m in modules}
-    for module in modules:
-        provided |= {canonical(d) for d in packages_distributions().get(module, ())}
-    return sorted(p for p in packages if canonical(p) in provided)
+    return packages_distributions()
 
 
 def summary(difference: Difference, notebook: str | Path) -> tuple[str, list[str]]:
@@ -97,7 +106,9 @@ def summary(difference: Difference, notebook: str | Path) -> tuple[str, list[str
 
 def summed_up(result: dict, notebook) -> dict:
     """``result`` (a :meth:`.service.EnvironmentService.diff` answer) with its ``summary`` and the
-    differing packages the notebook imports (``imported``) when it tells of a drift."""
+    differing packages the notebook imports (``imported``) when it tells of a drift; its
+    ``lines`` then list those packages first in each kind, said so (what every face shows: the
+    form's list, ``mlws run submit``'s warning)."""
     if result["state"] == "none":
         return {**result, "summary": result["lines"][0], "imported": []}
     if result["state"] != "differs" or not result.get("difference"):
@@ -108,4 +119,9 @@ def summed_up(result: dict, notebook) -> dict:
                             different=[(m["name"], m["kernel"], m["target"]) for m in d["different"]],
                             extra=[(m["name"], m["version"]) for m in d["extra"]])
     text, used = summary(difference, notebook)
-    return {**result, "summary": text, "imported": used}
+    # the lines before and after the difference's own (a host's Python's heading, a warning)
+    lines, own = list(result["lines"]), difference.lines()
+    at = next((i for i in range(len(lines)) if lines[i:i + len(own)] == own), None)
+    if at is not None:
+        lines[at:at + len(own)] = difference.lines(first=used)
+    return {**result, "summary": text, "imported": used, "lines": lines}

@@ -13,14 +13,18 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping
 
+from .installed import cached
+
 _SEPARATORS = re.compile(r"[-_.]+")
 #: pins named in a warning before "and N more"
 SHOWN = 3
 
 
+@cached
 def requires_python() -> dict[str, tuple[str, str]]:
     """``{name: (version, Requires-Python)}`` of this interpreter's installed distributions that
-    declare one (names normalized as indexes compare them)."""
+    declare one (names normalized as indexes compare them); read again only once a distribution
+    was installed or removed here (:mod:`.installed`)."""
     from importlib.metadata import distributions
 
     found: dict[str, tuple[str, str]] = {}
@@ -73,6 +77,13 @@ def python_warning(host: str, kernel: str, where: str, pins: Iterable[str] | Non
             f"{theirs} environment there will fail. Install a Python release they take there "
             f"(--python names the one builds use), or build from a kernel whose packages take "
             f"{host}")
+
+
+def refusal(warning: str) -> str:
+    """Why a build asked for (``run submit --build-env``) is refused: ``warning``
+    (:func:`python_warning`), that nothing was built, and how to build anyway."""
+    return (f"{warning.rstrip('.')}. Nothing was built: fix that first, or build anyway with "
+            "--yes (the build then fails on the host, saying which package)")
 
 
 def python_of(place) -> str:

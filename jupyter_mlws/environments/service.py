@@ -312,14 +312,18 @@ class EnvironmentService:
 
     # -- pruning --------------------------------------------------------------------------------
 
-    def prune(self, target: str | None = None, *, unused_for: object = DEFAULT_UNUSED) -> dict:
+    def prune(self, target: str | None = None, *, unused_for: object = DEFAULT_UNUSED,
+              cache: bool = False) -> dict:
         """Remove the environments (of ``target``, else of every target) not used for
         ``unused_for`` (a duration: ``30d``, ``12h``; or seconds; ``0s``: however recently
         used), failed ones included, from their targets and the records.  One being built is
-        left alone.
+        left alone.  Each target's download cache (the installers' ``cache/``, which builds
+        share and no environment owns) is measured, and with ``cache`` emptied (not while an
+        environment is being built there).
 
-        Returns ``{"removed": [records], "errors": [{target, hash, error}]}`` (a target that
-        could not be reached keeps its environments and records).
+        Returns ``{"removed": [records], "errors": [{target, hash, error}], "cache": [{target,
+        size_bytes, cleared} or {target, error}]}`` (a target that could not be reached keeps
+        its environments and records).
         """
         cutoff = self._now() - int(parse_duration(unused_for) * 1000)
         query = select(T).where(and_(T.c.state != BUILDING,
@@ -329,14 +333,35 @@ class EnvironmentService:
             query = query.where(T.c.target == target)
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(T.c.target, T.c.hash)).mappings().all()
-        removed, errors = [], []
-        for name in sorted({row["target"] for row in rows}):
+            known = {target} if target is not None else \
+                set(conn.execute(select(T.c.target).distinct()).scalars())
+        removed, errors, caches = [], [], []
+        for name in sorted(known | {row["target"] for row in rows}):
             self._prune_on(name, [r for r in rows if r["target"] == name], removed, errors)
-        return {"removed": removed, "errors": errors}
+            caches.append(self._cache_of(name, cache))
+        return {"removed": removed, "errors": errors, "cache": caches}
+
+    def _cache_of(self, target: str, clear: bool) -> dict:
+        """``target``'s download cache: ``{target, size_bytes, cleared}`` (emptied with
+        ``clear`` unless a build runs there: then ``kept`` says so), or ``{target, error}``."""
+        with self.db.read() as conn:
+            busy = conn.execute(select(T.c.pk).where(and_(T.c.target == target, T.c.state == BUILDING))
+                                .limit(1)).first() is not None
+        try:
+            with self._place(target) as place:
+                found = builder.cache(place, clear=clear and not busy)
+        except MlwsError as exc:
+            return {"target": target, "error": str(exc)}
+        out = {"target": target, "size_bytes": found["size"], "cleared": found["cleared"]}
+        if clear and busy:
+            out["kept"] = "an environment is being built there: prune again once it is done"
+        return out
 
     def _prune_on(self, target: str, rows: list, removed: list, errors: list) -> None:
         """Remove ``rows``' environments from ``target`` (one connection), adding each to
         ``removed`` or, with why, to ``errors``."""
+        if not rows:
+            return
         try:
             with self._place(target) as place:
                 for row in rows:
@@ -359,7 +384,8 @@ class EnvironmentService:
     # -- drift ----------------------------------------------------------------------------------
 
     def check_submission(self, notebook, kernel: str | None = None, target: str = "local", *,
-                         build: bool = False, options: BuildOptions | None = None) -> dict:
+                         build: bool = False, options: BuildOptions | None = None,
+                         force: bool = False, actor: str = "") -> dict:
         """What to tell before ``notebook`` is submitted to ``target``: :meth:`diff` of the
         target's environments against the notebook's kernel's (the kernel as a run resolves
         it), or with ``build`` the build of the kernel's environment there (``state`` built,
@@ -368,7 +394,9 @@ class EnvironmentService:
         A target that would build the kernel's environment, whose Python is another release
         than the kernel's, is asked for it: when pinned distributions need a Python it is not
         (known when the kernel is this interpreter), ``python_warning`` says which, before any
-        build fails (:func:`.requires.ahead`).  A missing or malformed notebook is refused
+        build fails (:func:`.requires.ahead`); with ``build`` that is refused (InvalidInput:
+        nothing is built) unless ``force``; ``actor`` is who builds (the record's
+        ``created_by``).  A missing or malformed notebook is refused
         (NotFound, InvalidInput) before any target is asked.
 
         ``local`` with no environment built is answered at once (``state`` current, from the
@@ -388,7 +416,7 @@ class EnvironmentService:
         from ..notebooks.document import load_notebook
         from ..notebooks.kernels import resolve
         from .interpreters import kernel_interpreter
-        from .requires import ahead
+        from .requires import ahead, refusal
 
         current = {"target": target, "hash": None, "state": "current", "closest": None,
                    "difference": None, "lines": []}
@@ -406,16 +434,19 @@ class EnvironmentService:
         try:
             name = resolve(load_notebook(Path(notebook)).metadata, kernel).name
             spec = self.of_kernel(name)
+            found = None if build and place.system else \
+                ahead(self._diff(spec, target, place), spec, place, kernel_interpreter(name) is None)
             if not build:
-                return summed_up(ahead(self._diff(spec, target, place), spec, place,
-                                       kernel_interpreter(name) is None), notebook)
+                return summed_up(found, notebook)
+            if found is not None and found.get("python_warning") and not force:
+                raise InvalidInput(refusal(found["python_warning"]))
             if place.system:
                 raise InvalidInput(
                     f"runs on {target} use the host's own Python ({place.python}) as it is (env "
                     "system): no environment is built for them, so --build-env has nothing to do. "
                     f"Install what the notebook needs with that Python, or have the target build "
                     f"each run's environment ('mlws compute update {target} --env build')")
-            python = self._ensure(spec, target, place, options or BuildOptions())[0]
+            python = self._ensure(spec, target, place, options or BuildOptions(), actor)[0]
         finally:
             place.close()
         return {"target": target, "hash": spec.hash, "state": "built", "closest": spec.hash,

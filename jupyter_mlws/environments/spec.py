@@ -28,7 +28,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
 from ..errors import InvalidInput
@@ -289,14 +289,26 @@ class Difference:
                 "different": [{"name": n, "kernel": w, "target": h} for n, w, h in self.different],
                 "extra": [{"name": n, "version": v} for n, v in self.extra]}
 
-    def lines(self, limit: int = 20) -> list[str]:
-        """The difference in words, a line each (at most ``limit`` per kind, then a count)."""
+    def lines(self, limit: int = 20, first: Iterable[str] = ()) -> list[str]:
+        """The difference in words, a line each (at most ``limit`` per kind, then a count).
+
+        The packages named in ``first`` (those the notebook imports: a run fails without them)
+        come first in each kind, said so ("the notebook imports it"), the rest by name."""
+        wanted = set(first)
+        note = " (the notebook imports it)"
+
+        def ordered(rows):
+            return sorted(rows, key=lambda row: (row[0] not in wanted, row[0]))
+
+        def said(name: str, text: str) -> str:
+            return text + (note if name in wanted else "")
+
         out = []
         if self.python:
             out.append(f"Python {self.python[0]} in the kernel, {self.python[1]} on the target")
-        out += _capped([f"missing: {n} {v}" for n, v in self.missing], limit)
-        out += _capped([f"different: {n} {w} in the kernel, {h} on the target"
-                        for n, w, h in self.different], limit)
+        out += _capped([said(n, f"missing: {n} {v}") for n, v in ordered(self.missing)], limit)
+        out += _capped([said(n, f"different: {n} {w} in the kernel, {h} on the target")
+                        for n, w, h in ordered(self.different)], limit)
         out += _capped([f"only on the target: {n} {v}" for n, v in self.extra], limit)
         return out
 

@@ -8,6 +8,8 @@ waits for a cell's late output as long as it keeps coming, and says why a cell s
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -193,6 +195,7 @@ def build_engine():
             self.mlws_live, self.mlws_cap = live, cap
             self.mlws_seen = 0  # IOPub messages received (what _QuietWait watches)
             self.mlws_stalled = False
+            self.log = _CancelAware(self.log, lambda: getattr(self.km, "mlws_canceled", False))
 
         def process_message(self, msg, cell, cell_index):
             self.mlws_seen += 1
@@ -216,6 +219,10 @@ def build_engine():
             # a run's own kernel (kernels.EarlyKernel's) is only asked to end here: the run's
             # results are stored while it exits, and its EarlyKernel then waits for the exit
             ask = getattr(self.km, "mlws_ask_to_end", None)
+            if self.mlws_canceled and self.km is not None:
+                # a cancel: stopped now (asked to end while a cell runs, ipykernel would write
+                # the running cell's reply to a closed socket: a ZMQError traceback in its log)
+                self.shutdown_kernel = "immediate"
             if ask is None or self.shutdown_kernel == "immediate":
                 return await super()._async_cleanup_kernel()
             asked = False
@@ -231,7 +238,16 @@ def build_engine():
                     self.kc = None
                     self.km = None
 
-        _cleanup_kernel = run_sync(_async_cleanup_kernel)  # nbclient's binds its own
+        _sync_cleanup_kernel = run_sync(_async_cleanup_kernel)  # nbclient's binds its own
+        #: the kernel is cleaned up because the run is being canceled
+        mlws_canceled = False
+
+        def _cleanup_kernel(self):
+            from .cancel import Canceled
+
+            # called from nbclient's ``finally`` as a cancel (SIGTERM) unwinds the execution
+            self.mlws_canceled = isinstance(sys.exc_info()[1], Canceled)
+            return self._sync_cleanup_kernel()
 
         async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
                                         task_poll_kernel_alive):
@@ -286,6 +302,21 @@ def build_engine():
                 raise CellStopped(R.FAILED, "kernel died" + _while_running(nb_man.nb, live)) from None
 
     return MlwsEngine
+
+
+class _CancelAware(logging.LoggerAdapter):
+    """nbclient's log, without its error about a kernel that died once a cancel killed it on
+    purpose (its kernel manager's ``mlws_canceled``: a Dask worker's cancel, which can only kill
+    the kernel): the run ends canceled, and says so once."""
+
+    def __init__(self, logger, canceled: Callable[[], bool]):
+        super().__init__(logger, {})
+        self._canceled = canceled
+
+    def log(self, level, msg, *args, **kwargs):
+        if self._canceled() and "Kernel died" in str(msg):
+            return
+        super().log(level, msg, *args, **kwargs)
 
 
 def _stopped(nb, live: LiveNotebook, timeout, stalled: bool, exc: Exception) -> CellStopped:

@@ -69,11 +69,13 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
     live_nb = reporter.live_file("output.ipynb")
     status, error = R.FAILED, "the executor stopped before the notebook ran"
     environment: dict = {}
-    capturing = threading.Thread(target=lambda: environment.update(capture_environment(job.kernel)),
-                                 name="mlws-environment", daemon=True)
+    own = kernel is not None and kernel.own_python  # an environment built for the run: its Python
+    capturing = threading.Thread(
+        target=lambda: environment.update(capture_environment(job.kernel, this_python=own)),
+        name="mlws-environment", daemon=True)
     capturing.start()  # reads installed packages while the kernel boots
     try:
-        resolved = resolve_kernel(metadata_of(job.path), job.kernel)
+        resolved = kernel.resolved if own else resolve_kernel(metadata_of(job.path), job.kernel)
 
         try:
             parameters = reporter.parameters(job)  # dataset versions as local paths
@@ -87,6 +89,9 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
         status, error = run_attempts(reporter, job.retries, one, masker)
     except Canceled:
         status, error = R.CANCELED, "canceled"
+        _drop_pending_tasks()
+        if kernel is not None:  # stopped at once (see engine): one line says so, no traceback
+            kernel.canceled()
     except InvalidInput as exc:  # its kernel was uninstalled, a dataset cannot be read
         status, error = R.FAILED, str(exc)
     finally:
@@ -102,6 +107,24 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
                 os.environ[key] = value
         status = _finish(reporter, job, live_nb, status, error, environment)
     return status
+
+
+def _drop_pending_tasks() -> None:
+    """Cancel what a cancel left pending on this thread's event loop (nbclient's watch of the
+    kernel, its wait for a reply): left alone, the kernel's death fails them, and asyncio prints
+    each one's traceback ("Task exception was never retrieved") into the run's logs."""
+    import asyncio
+
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop()
+    if loop.is_running() or loop.is_closed():
+        return
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def run_attempts(reporter: Reporter, retries: int, one: Callable[[int], tuple[str, str | None]],

@@ -7,6 +7,10 @@ promote, the executor): the kernel asked for (``--kernel``), else the one the no
 notebook's).  So a notebook stripped of its metadata (nbstripout, jupytext,
 ``nbformat.v4.new_notebook()``) runs, and Papermill is always told both.
 
+One exception: an executor running in an environment built for its run (a target with ``env:
+build``) runs the kernel of its own Python whatever the name (:func:`this_python`): the kernel's
+name only chose which packages were built, and no kernelspec of that name exists there.
+
 :class:`EarlyKernel` starts a run's kernel before anything else.  This module imports neither
 the store nor Jupyter's libraries at import time, so a caller can launch the kernel first (``mlws
 run submit --wait`` does, before it opens the workspace).
@@ -53,6 +57,35 @@ class Kernel:
         info = metadata.get("language_info")
         if not isinstance(info, dict) or str(info.get("name", "")).lower() != self.language.lower():
             metadata["language_info"] = {"name": self.language}
+
+
+def this_python(metadata: Mapping | None, requested: str | None = None) -> Kernel:
+    """The kernel of an executor that runs in an environment built for its run: this
+    interpreter's ipykernel (:func:`this_python_spec`), under the name asked for (else the
+    notebook's, else ``python3``), which the run and its executed notebook keep."""
+    meta = metadata if isinstance(metadata, Mapping) else {}
+    kernelspec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), Mapping) else {}
+    name = requested or kernelspec.get("name") or DEFAULT_KERNEL
+    return Kernel(name, "python", kernelspec.get("display_name") or this_python_spec()["display_name"])
+
+
+def this_python_spec() -> dict:
+    """The kernelspec (``argv``, ``display_name``, ``language``) of an ipykernel of this
+    interpreter."""
+    version = ".".join(map(str, sys.version_info[:3]))
+    return {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": f"Python {version} (the run's environment)", "language": "python"}
+
+
+def _this_python_specs():
+    """A KernelSpecManager that gives :func:`this_python_spec` for any kernel name."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class ThisPython(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name):
+            return KernelSpec(**this_python_spec())
+
+    return ThisPython()
 
 
 def installed() -> dict[str, dict]:
@@ -180,16 +213,28 @@ class EarlyKernel:
         :meth:`~.reporter.Reporter.kernel_env`).
     run_id : str, optional
         The run's id (default: a new one, for a run recorded once the kernel boots).
+    own_python : bool
+        The kernel is this interpreter's whatever the name (:func:`this_python`): the executor
+        runs in an environment built for the run.
+
+    Attributes
+    ----------
+    resolved : Kernel or None
+        The kernel that runs (None: it could not be resolved).
     """
 
     def __init__(self, notebook, kernel: str | None = None, cwd=None,
-                 env: Mapping[str, str] | None = None, run_id: str | None = None):
+                 env: Mapping[str, str] | None = None, run_id: str | None = None,
+                 own_python: bool = False):
         if run_id is None:
             from ..run_records import new_run_id
 
             run_id = new_run_id()
         self.run_id = run_id
-        self.kernel = _resolved_name(Path(notebook), kernel)
+        self.own_python = own_python
+        meta = metadata_of(Path(notebook))
+        self.resolved = this_python(meta, kernel) if own_python else _resolved(meta, kernel)
+        self.kernel = None if self.resolved is None else self.resolved.name
         self.km = None
         self.log = tempfile.NamedTemporaryFile(prefix="mlws-kernel-", suffix=".log", delete=False)
         self._cwd = str(Path(cwd or Path(notebook).absolute().parent))
@@ -220,7 +265,8 @@ class EarlyKernel:
 
         # async, as nbclient's own: with a blocking client its wait for output would block the
         # loop that enforces the cell timeout
-        km = _manager_class()(kernel_name=self.kernel, kernel_spec_manager=spec_manager())
+        specs = _this_python_specs() if self.own_python else spec_manager()
+        km = _manager_class()(kernel_name=self.kernel, kernel_spec_manager=specs)
         try:
             run_sync(km.start_kernel)(cwd=self._cwd, env={**os.environ, **self._env},
                                       stdout=self.log, stderr=self.log)
@@ -228,6 +274,24 @@ class EarlyKernel:
             return None  # submit refuses the kernel with the list of installed ones
         self.km = km
         return km
+
+    def note(self, line: str) -> None:
+        """Add ``line`` to the kernel's log (what the run keeps as ``kernel.log``), as the
+        product's own: ``mlws: LINE`` (nothing once it was shut down: its log is kept by then)."""
+        if self._shut:
+            return
+        with open(self.log.name, "ab") as f:
+            f.write(f"mlws: {line}\n".encode())
+
+    def canceled(self) -> None:
+        """Say in the kernel's log that the run was canceled and its kernel stopped (one line,
+        with the time, UTC), and mark its manager so that the kernel's death is no error."""
+        import datetime
+
+        if self.km is not None:
+            self.km.mlws_canceled = True
+        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        self.note(f"canceled at {when}: kernel stopped")
 
     def shutdown(self, keep_log: Callable[[str, Path], None] | None = None, *,
                  now: bool = False) -> None:
@@ -248,9 +312,9 @@ class EarlyKernel:
             os.unlink(self.log.name)
 
 
-def _resolved_name(path: Path, kernel: str | None) -> str | None:
+def _resolved(metadata: dict, kernel: str | None) -> Kernel | None:
     try:
-        return resolve(metadata_of(path), kernel).name
+        return resolve(metadata, kernel)
     except InvalidInput:
         return None
 

@@ -73,18 +73,23 @@ class RemoteEnvironments(RemoteService):
         body = {"compute": target, **spec.ref, **{k: v for k, v in opts.items() if v}}
         return self.client.call("POST", ("environments", "build"), body)
 
-    def prune(self, compute: str | None = None, *, unused_for: str = "30d") -> dict:
-        """Remove the environments unused that long: ``{removed, errors}``."""
-        body = {"unused_for": unused_for, **({"compute": compute} if compute else {})}
+    def prune(self, compute: str | None = None, *, unused_for: str = "30d", cache: bool = False) -> dict:
+        """Remove the environments unused that long (and with ``cache`` the targets' download
+        caches): ``{removed, errors, cache}``."""
+        body = {"unused_for": unused_for, **({"compute": compute} if compute else {}),
+                **({"cache": True} if cache else {})}
         return self.client.call("POST", ("environments", "prune"), body)
 
     def check_submission(self, notebook, kernel: str | None = None, target: str = "local", *,
-                         build: bool = False, options=None) -> dict:
+                         build: bool = False, options=None, force: bool = False,
+                         actor: str = "") -> dict:
         """What to tell before ``notebook`` (a file here) is submitted to ``target``: how the
         target's environments differ from the server's kernel the run will use (the notebook's
         kernel, or ``kernel``), or with ``build`` that kernel's environment built there (see
         :meth:`EnvironmentService.check_submission`).  The server's ``local`` target runs it in
-        the server's own interpreter: nothing to tell."""
+        the server's own interpreter: nothing to tell.  (``force`` and ``actor`` are accepted for
+        the same signature: over HTTP a build is not checked against the host's Python first,
+        and the server records its own user.)"""
         current = {"target": target, "hash": None, "state": "current", "closest": None,
                    "difference": None, "lines": []}
         name = kernel or _kernel_of(notebook)

@@ -10,7 +10,10 @@ to every user of the machine), and exits 0 when the run completed, 1 otherwise.
 The notebook executes with this process's Python environment (a kernel from it), exactly as
 the local executor executes it (:func:`jupyter_mlws.notebooks.executor.execute`), reporting
 through an :class:`~.reporter.HttpReporter`.  Without ``workdir`` it first downloads the run's
-bundle (its snapshot, with the notebook) into a temporary folder, removed at the end.
+bundle (its snapshot, with the notebook) into a temporary folder, removed at the end.  With
+``--own-kernel`` (what a target with ``env: build`` passes: this Python is the environment built
+for the run) the kernel is this Python's whatever kernel the notebook names: that name only
+chose which packages were built (the run keeps it).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ ENV_TARGET_LOGS = "MLWS_TARGET_LOGS"
 
 def execute_remote(url: str, token: str, run_id: str, *, workdir: str | None = None,
                    attempt: str | None = None, secrets: Mapping[str, str] | None = None,
-                   target_logs: Mapping[str, str | os.PathLike] | None = None) -> str:
+                   target_logs: Mapping[str, str | os.PathLike] | None = None,
+                   own_kernel: bool = False) -> str:
     """Execute notebook (or command) run ``run_id`` of the workspace served at ``url`` here;
     return the run's final status (one of ``jupyter_mlws.run_records.ENDED``).
 
@@ -67,6 +71,9 @@ def execute_remote(url: str, token: str, run_id: str, *, workdir: str | None = N
         ``{log name: path}``: what the target logs of this execution on this machine (a Dask
         task's ``worker.log``), stored with the run before it ends (``mlws run logs`` shows
         it).
+    own_kernel : bool
+        This interpreter runs in the environment built for the run: its kernel executes the
+        notebook, whatever kernel name the run has (see :func:`..notebooks.kernels.this_python`).
 
     Raises
     ------
@@ -90,7 +97,7 @@ def execute_remote(url: str, token: str, run_id: str, *, workdir: str | None = N
         reporter.job()
         if scratch is not None:
             reporter.download_bundle()
-        return _execute(reporter, on_cancel)
+        return _execute(reporter, on_cancel, own_kernel)
     except (PermissionDenied, Conflict) as exc:
         status = ended_status(exc)
         if status is None:
@@ -103,7 +110,7 @@ def execute_remote(url: str, token: str, run_id: str, *, workdir: str | None = N
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _execute(reporter: HttpReporter, stopper: "_KernelStopper | None") -> str:
+def _execute(reporter: HttpReporter, stopper: "_KernelStopper | None", own_kernel: bool = False) -> str:
     """Start the run's kernel, execute the run, stop the kernel before the run ends (its log
     is sent while the run's token still works); a command run: :func:`.command.execute_command`."""
     from ..notebooks.executor import EarlyKernel, execute
@@ -121,7 +128,7 @@ def _execute(reporter: HttpReporter, stopper: "_KernelStopper | None") -> str:
     except MlwsError as exc:  # a secret the run was given did not reach this machine
         reporter.started()
         return reporter.ended(R.FAILED, f"its secrets could not be read: {exc}")
-    early = EarlyKernel(job.path, job.kernel, job.workdir, env, reporter.run_id)
+    early = EarlyKernel(job.path, job.kernel, job.workdir, env, reporter.run_id, own_python=own_kernel)
     if stopper is not None:
         stopper.kernel = early
     reporter.before_end(lambda: early.shutdown(reporter.log))
@@ -141,6 +148,8 @@ class _KernelStopper:
 
     def __call__(self) -> None:
         km = getattr(self.kernel, "km", None)
+        if self.kernel is not None:
+            self.kernel.canceled()  # its death is the cancel's doing: said once, not as an error
         pid = getattr(getattr(km, "provisioner", None), "pid", None)
         if pid:
             try:
@@ -179,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
                     "MLWS_TOKEN, MLWS_RUN_ID and MLWS_ATTEMPT from the environment.")
     parser.add_argument("--workdir", help="The folder to execute in (default: a temporary one "
                                           "the run's files are downloaded into)")
+    parser.add_argument("--own-kernel", action="store_true",
+                        help="Execute with this Python's kernel, whatever kernel the notebook "
+                             "names (this Python is the environment built for the run)")
     args = parser.parse_args(argv)
     try:
         missing = [n for n in (ENV_WORKSPACE, ENV_TOKEN, ENV_RUN_ID) if not os.environ.get(n)]
@@ -191,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         status = execute_remote(os.environ[ENV_WORKSPACE], os.environ[ENV_TOKEN],
                                 os.environ[ENV_RUN_ID], workdir=workdir,
                                 attempt=os.environ.get(ENV_ATTEMPT) or None,
-                                target_logs=_target_logs(os.environ.get(ENV_TARGET_LOGS)))
+                                target_logs=_target_logs(os.environ.get(ENV_TARGET_LOGS)),
+                                own_kernel=args.own_kernel)
     except MlwsError as exc:
         print(f"mlws executor: {exc}", file=sys.stderr)
         return 2

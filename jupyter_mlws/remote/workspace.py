@@ -259,11 +259,11 @@ class RemoteWorkspace:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             record = self.runs.get(run_id)
-            if record.status not in LIVE:
-                return self.tracking.handle(record)
-            if on_progress is not None and record.source_type == "sweep":
+            if on_progress is not None and record.source_type == "sweep":  # once ended too
                 children = self.runs.children(record.id)
                 on_progress(sum(c.status not in LIVE for c in children), len(children))
+            if record.status not in LIVE:
+                return self.tracking.handle(record)
             if deadline is not None and time.monotonic() > deadline:
                 raise Unavailable(f"run {record.id} is still {record.status} after {timeout:g} s")
             time.sleep(poll)

@@ -161,13 +161,25 @@ class WorkspaceAuthorizer(Authorizer):
         (``mlws_denied``) for its error page or JSON."""
         username = getattr(user, "username", "") or ""
         try:
-            await asyncio.to_thread(self.app.require_role, username, action, concept)
+            await asyncio.to_thread(self.app.require_role, username, action, concept,
+                                    _request_line(handler))
         except E.PermissionDenied as exc:
             handler.mlws_denied = str(exc)
             return False
         except E.MlwsError as exc:  # the roles cannot be read (the store fails): no answer
             raise _cannot_decide(handler, exc) from None
         return True
+
+
+def _request_line(handler) -> str | None:
+    """The request a refusal names: ``POST runs/ID/cancel`` (its path below the workspace's
+    API, without the query); None for a request outside it (a page, the events stream)."""
+    request = getattr(handler, "request", None)
+    path = getattr(request, "path", "") or ""
+    marker = "/mlws/api/"
+    if marker not in path:
+        return None
+    return f"{request.method} {path.split(marker, 1)[1][:200]}"
 
 
 def _cannot_decide(handler, exc: E.MlwsError) -> Exception:

@@ -202,12 +202,13 @@ class MlwsApp(ExtensionApp):
             return OWNER
         return self.open_workspace().access.role_of(user)
 
-    def require_role(self, user: str, action: str, concept: str) -> None:
-        """PermissionDenied unless ``user`` may do ``action`` on ``concept`` (blocking)."""
+    def require_role(self, user: str, action: str, concept: str, doing: str | None = None) -> None:
+        """PermissionDenied unless ``user`` may do ``action`` on ``concept`` (blocking); its
+        message names ``doing``, the request refused."""
         if not self.enforce_roles:
             role_allows(OWNER, action)  # still refuses an unknown action
             return
-        self.open_workspace().access.require(user, action, concept)
+        self.open_workspace().access.require(user, action, concept, doing)
 
     # -- run tokens (blocking: call in a thread) ------------------------------------------
 

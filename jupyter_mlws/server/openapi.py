@@ -1138,7 +1138,9 @@ SCHEMAS = {
     "EnvironmentPrune": _body([], {
         "compute": {**_NAME, "description": "One target's (default: every target's)"},
         "unused_for": {"type": "string", "minLength": 1, "maxLength": 32,
-                       "description": "A duration, e.g. 30d, 12h (default 30d)"}},
+                       "description": "A duration, e.g. 30d, 12h (default 30d)"},
+        "cache": {"type": "boolean", "description": "Also empty each target's download cache "
+                  "(default false)"}},
         {"compute": "local", "unused_for": "30d"}),
     "AutoMLRun": _body(["data", "target", "task"], {
         "data": {**_TEXT, "minLength": 1, "description": "A tabular dataset version: NAME, "

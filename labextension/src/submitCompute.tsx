@@ -25,6 +25,8 @@ export interface IEnvironmentCheck {
   summary?: string;
   imported?: string[];
   system?: boolean;
+  /** a build there will fail: the target's Python cannot take pins of the kernel's environment */
+  python_warning?: string;
 }
 
 /** `POST environments/build`: the environment's record (`error` when it failed). */
@@ -39,7 +41,7 @@ interface IBuilt {
 type Drift =
   | { kind: 'none' }
   | { kind: 'checking' }
-  | { kind: 'warning'; state: string; summary: string; lines: string[]; system: boolean }
+  | { kind: 'warning'; state: string; summary: string; lines: string[]; system: boolean; pythonWarning?: string }
   | { kind: 'building' }
   | { kind: 'built'; text: string }
   | { kind: 'failed'; text: string }
@@ -106,7 +108,8 @@ export function ComputeChoice(props: {
               state: found.state,
               summary: found.summary ?? found.lines[0] ?? '',
               lines: found.lines,
-              system: found.system ?? system
+              system: found.system ?? system,
+              pythonWarning: found.python_warning
             }
           : { kind: 'none' };
     } catch (error) {
@@ -256,6 +259,11 @@ function DriftBox(props: {
           <div className="mlws-SubmitDriftTitle">
             {drift.kind === 'failed' ? `The build on ${target} failed` : driftTitle(drift, target)}
           </div>
+          {drift.kind === 'warning' && drift.pythonWarning && (
+            <p className="mlws-SubmitDriftReason mlws-SubmitPythonWarning">
+              The build will fail: {drift.pythonWarning}
+            </p>
+          )}
           {drift.kind === 'failed' ? (
             <>
               <p className="mlws-SubmitDriftReason">{reason}</p>
@@ -280,16 +288,21 @@ function DriftBox(props: {
             <span className="mlws-Hint">
               {system
                 ? `Install what the notebook needs with ${target}'s Python, or submit anyway with what it has. Choose one to enable Submit.`
-                : `Build the kernel's environment on ${target} now, or submit anyway (the run builds it as it starts). Choose one to enable Submit.`}
+                : drift.kind === 'warning' && drift.pythonWarning
+                  ? `Building on ${target} will fail as said above (the run's own build too): fix that first, or choose anyway to enable Submit.`
+                  : `Build the kernel's environment on ${target} now, or submit anyway (the run builds it as it starts). Choose one to enable Submit.`}
             </span>
           </div>
           {drift.kind === 'warning' && drift.lines.length > 1 && (
             <details className="mlws-SubmitDriftDetails">
               <summary>The differences</summary>
               <ul>
-                {drift.lines.slice(drift.system ? 1 : 0).map((line, i) => (
-                  <li key={i}>{line}</li>
-                ))}
+                {drift.lines
+                  .slice(drift.system ? 1 : 0)
+                  .filter(line => line !== drift.pythonWarning)
+                  .map((line, i) => (
+                    <li key={i}>{line}</li>
+                  ))}
               </ul>
             </details>
           )}

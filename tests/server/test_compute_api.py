@@ -24,6 +24,9 @@ async def test_roles_on_compute_targets(api, team, mlws_ws, dask_cluster):
     for method, parts in (("POST", ("cluster", "test")), ("DELETE", ("cluster",))):
         r = await api(method, "compute", *parts, user=READER)
         assert r.code == 403 and "contributor or above" in r.json["message"], (method, r)
+        # the request refused is named, not everything that access covers
+        assert f"write access to compute ({method} compute/{'/'.join(parts)}) needs" in \
+            r.json["message"], r.json["message"]
     r = await api("POST", "compute", "cluster", "test", user=CONTRIBUTOR)
     assert r.code == 200 and r.json["ok"] is True
     assert [c["check"] for c in r.json["checks"]][:2] == ["dns", "tcp"]

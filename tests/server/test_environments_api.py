@@ -45,7 +45,12 @@ async def test_environments_over_rest(api, team, mlws_ws, wheelhouse):
     pruned = await api("POST", "environments", "prune", body={"unused_for": "1s"}, user=READER)
     assert pruned.code == 403
     kept = await api("POST", "environments", "prune", body={}, user=CONTRIBUTOR)
-    assert kept.code == 200 and kept.json == {"removed": [], "errors": []}
+    assert kept.code == 200 and (kept.json["removed"], kept.json["errors"]) == ([], [])
+    # the download cache is said, and kept without "cache": true
+    [cache] = kept.json["cache"]
+    assert cache["target"] == "local" and cache["cleared"] is False and cache["size_bytes"] >= 0
+    emptied = await api("POST", "environments", "prune", body={"cache": True}, user=CONTRIBUTOR)
+    assert emptied.code == 200 and [c["cleared"] for c in emptied.json["cache"]] == [True]
 
 
 async def test_bad_environment_requests(api, team, mlws_ws):
@@ -53,6 +58,7 @@ async def test_bad_environment_requests(api, team, mlws_ws):
         (("GET", "environments", "nothex"), None, 400, "is not an environment hash"),
         (("GET", "environments", "abcdef123456"), None, 404, "has been built"),
         (("POST", "environments", "prune"), {"unused_for": "soon"}, 400, "is not a duration"),
+        (("POST", "environments", "prune"), {"cache": "yes"}, 400, "cache"),
         (("POST", "environments", "build"), {"spec": {"python": "3"}}, 400, "major.minor"),
         (("POST", "environments", "build"), {"installer": "conda"}, 400, "installer"),
         (("POST", "environments", "build"), {"compute": "mars", "kernel": "python3"}, 400,

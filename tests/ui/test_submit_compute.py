@@ -23,17 +23,28 @@ from .conftest import SCREENSHOTS
 NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 
 
-def no_index_python(sshd) -> str:
-    """The host's python3, with pip told to use no package index (its builds fail at once)."""
+def host_script(sshd, name: str, body: str) -> str:
+    """A shell script of the login user's on the host (its home), as a target's ``python``."""
     import os
     import subprocess
 
-    wrapper = sshd.user.home / f"mlws-ui-noindex-python-{os.getpid()}"
-    wrapper.write_text('#!/bin/sh\nPIP_NO_INDEX=1 exec /usr/bin/python3 "$@"\n')
+    wrapper = sshd.user.home / f"mlws-ui-{name}-{os.getpid()}"
+    wrapper.write_text(f"#!/bin/sh\n{body}\n")
     wrapper.chmod(0o755)
     if os.geteuid() == 0:
         subprocess.run(["chown", f"{sshd.user.name}:", str(wrapper)], check=True)
     return str(wrapper)
+
+
+def no_index_python(sshd) -> str:
+    """The host's python3, with pip told to use no package index (its builds fail at once)."""
+    return host_script(sshd, "noindex-python", 'PIP_NO_INDEX=1 exec /usr/bin/python3 "$@"')
+
+
+def old_python(sshd) -> str:
+    """A stand-in for an old Python on the host: it says it is 3.0.0 (what a build target's
+    check asks it), so pins of the kernel's environment need a newer one."""
+    return host_script(sshd, "old-python", "echo 3.0.0")
 
 
 def in_view(locator) -> bool:
@@ -68,12 +79,15 @@ def targets(lab, sshd, local_cluster):
         ws.compute.create("nopip", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
                           key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-nopip",
                           python=no_index_python(sshd), env="build")
+        ws.compute.create("old", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
+                          key_secret="box-key", host_key=sshd.host_key, workdir="mlws-ui-old",
+                          python=old_python(sshd), env="build")
     project = root / "remote-demo"
     project.mkdir()
     shutil.copy(NOTEBOOKS / "train.ipynb", project / "train.ipynb")
     yield root
     with Workspace.open(root) as ws:
-        for name in ("box", "sys", "host", "down", "cluster", "nopip"):
+        for name in ("box", "sys", "host", "down", "cluster", "nopip", "old"):
             ws.compute.delete(name, check_actor=False)
         for name in ("box-key", "hf-token"):
             ws.secrets.delete(os_user(), name)
@@ -163,6 +177,16 @@ def test_submit_a_notebook_to_a_dask_target_from_the_form(page, lab, targets):
     drift.locator("button.mlws-SubmitGoOn").click()
     assert dialog.locator(".mlws-SubmitDrift").inner_text().startswith(
         "Submitting without building first: the run builds the kernel's environment on box as it starts")
+
+    # a build the check knows will fail (the host's Python is older than pins need): said
+    # beside Build, before anything is built
+    select.select_option("old")
+    warning = dialog.locator(".mlws-SubmitDrift.mlws-mod-warn .mlws-SubmitPythonWarning")
+    warning.wait_for()
+    assert warning.inner_text().startswith("The build will fail: old's Python is 3.0.0, the kernel's ")
+    assert warning.inner_text().endswith("or build from a kernel whose packages take 3.0.0")
+    assert "will fail as said above" in dialog.locator(".mlws-SubmitDrift .mlws-Hint").inner_text()
+    assert in_view(warning) and in_view(dialog.locator("button.mlws-SubmitBuild"))
 
     # a build that fails on the host (its pip has no index): the reason, then the installer's
     # own lines, whole and wrapped inside the box

@@ -471,7 +471,7 @@ def _failure(exc: Exception, client, host: str, port: int, user: str, key_secret
     if isinstance(exc, paramiko.BadHostKeyException):
         got, pinned = HostKey.of(exc.key), HostKey.of(exc.expected_key)
         return StepFailed(HOST_KEY, where, (
-            f"the host {name} presented a {got.type} key with fingerprint {got.fingerprint}, but "
+            f"the host {name} presented an {got.type} key with fingerprint {got.fingerprint}, but "
             f"the workspace pinned {pinned.fingerprint} for it: the host was reinstalled or its "
             "key replaced, or someone is intercepting the connection. Nothing was sent. If you "
             "know the new key is right, delete the target and create it again (it shows the new "
@@ -479,7 +479,7 @@ def _failure(exc: Exception, client, host: str, port: int, user: str, key_secret
     if isinstance(exc, _UnknownHost):
         got = HostKey.of(exc.key)
         return StepFailed(HOST_KEY, where, (
-            f"the host {name} presented a {got.type} key with fingerprint {got.fingerprint}, which "
+            f"the host {name} presented an {got.type} key with fingerprint {got.fingerprint}, which "
             "the workspace has not pinned: create a compute target for it, which shows the key "
             "to confirm ('mlws compute create ... --yes' or --host-key)"))
     if isinstance(exc, paramiko.AuthenticationException):

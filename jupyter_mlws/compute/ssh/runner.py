@@ -82,7 +82,8 @@ def python_for(ws, target: dict, run_id: str) -> str:
         else:
             spec = ws.environments.for_remote_run(ws.notebooks.job(run_id).kernel)
         say(f"environment {spec.short_hash}: building it on the host, or reusing it")
-        python, record = ws.environments.ensure_record(spec, target["name"])
+        python, record = ws.environments.ensure_record(spec, target["name"],
+                                                       actor=ws.runs.get(run_id).user)
         say(f"environment {spec.short_hash} " + ("reused: nothing to build" if record["reused"]
             else f"built in {record['build_seconds'] or 0:.1f} s ({record['installer']})"))
         return python
@@ -140,7 +141,9 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
         python = python_for(ws, record, run_id)
         env = compute.executor_env(run_id, url=url, attempt=f"ssh-{uuid.uuid4().hex[:12]}")
         watchdog = conn.watch()
-        proc = conn.start([python, *EXECUTOR, "--workdir", "."], env=env, cwd=remote)
+        # in an environment built for the run, its Python's kernel runs whatever the kernel's name
+        own = ["--own-kernel"] if record.get("env", "system") == "build" else []
+        proc = conn.start([python, *EXECUTOR, "--workdir", ".", *own], env=env, cwd=remote)
         write_state(state, pgid=proc.pgid)
         say(f"executor started (process group {proc.pgid})")
         started = time.monotonic()

@@ -108,8 +108,9 @@ class EnvironmentBuildHandler(MlwsHandler):
 
 
 class EnvironmentPruneHandler(MlwsHandler):
-    """POST ``{compute?, unused_for?}``: remove the environments unused that long (default 30d)
-    -> ``{removed, errors}``."""
+    """POST ``{compute?, unused_for?, cache?}``: remove the environments unused that long
+    (default 30d), and with ``cache: true`` empty the targets' download caches -> ``{removed,
+    errors, cache}``."""
 
     auth_resource = "mlws:environments"
 
@@ -119,7 +120,8 @@ class EnvironmentPruneHandler(MlwsHandler):
         body = self.body()
         ws = await self.ws()
         self.reply(await self.call(ws.environments.prune, body.get("compute"),
-                                   unused_for=body.get("unused_for", "30d")))
+                                   unused_for=body.get("unused_for", "30d"),
+                                   cache=body.get("cache", False)))
 
 
 #: (route template under mlws/api, handler); the fixed paths before the hash
