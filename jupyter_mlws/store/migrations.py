@@ -213,6 +213,10 @@ def _datasets(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _user_tokens(conn: Connection) -> None:
+    schema.user_tokens.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -248,6 +252,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
      _datastores),
     (21, "versioned datasets: versions (root hash, datastore, tabular statistics), manifests, "
          "aliases, and lineage (runs and model versions that used them)", _datasets),
+    (22, "users' API tokens: what a teammate signs in to a workspace server with (only their "
+         "sha256 kept), who made them, when they expire, were last used or revoked", _user_tokens),
 ]
 LATEST = MIGRATIONS[-1][0]
 
