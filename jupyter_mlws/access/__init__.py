@@ -51,7 +51,9 @@ _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells
         ("admin", "vms"): "deleting leftovers at the providers (compute gc --yes)",
         ("write", "schedules"): "creating, changing, triggering and deleting schedules",
         ("write", "datastores"): "registering datastores, using one whose credentials are a secret",
-        ("admin", "datastores"): "deleting datastores, registering file:// ones"}
+        ("admin", "datastores"): "deleting datastores, registering file:// ones",
+        ("write", "access"): "creating and revoking your own API tokens (an owner makes a "
+                             "reader's)"}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 

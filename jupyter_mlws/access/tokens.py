@@ -7,9 +7,10 @@ with ``Authorization: token mlws_user_...`` is then ``alice``, with alice's work
 (checked on every request, so a revoked role takes effect at once), on the workspace's API
 only (``{base_url}mlws/api/``: none of Jupyter's own APIs).
 
-- **Who manages them.** An owner creates, lists and revokes anyone's tokens; any user with a
-  role creates, lists and revokes their own (a new token before the old one expires).  A token
-  is made only for a user who has a role (grant it first).
+- **Who manages them.** An owner creates, lists and revokes anyone's tokens; a contributor
+  creates and revokes their own (a new token before the old one expires); a reader changes
+  nothing, tokens included: an owner makes and revokes theirs.  Anyone with a role lists their
+  own.  A token is made only for a user who has a role (grant it first).
 - **Lifetime.** ``expires`` from 1 hour to 366 days (default 90 days); a token is refused
   once it has expired or was revoked, with a reason naming its id and user, never the token.
 - **Storage.** Only the token's sha256 is kept (:mod:`jupyter_mlws.bearer`), with an ``id``
@@ -82,8 +83,8 @@ class UserTokens:
         "expires_at", "token"}`` (times in ms).  The token is in this answer only: the store
         keeps its sha256.
 
-        ``actor`` (default: this OS user) must be an owner, or ``user`` themselves, unless
-        ``check_actor`` is false (the caller decided).  Raises PermissionDenied, InvalidInput
+        ``actor`` (default: this OS user) must be an owner, or ``user`` themselves with a
+        contributor's role, unless ``check_actor`` is false (the caller decided).  Raises PermissionDenied, InvalidInput
         (a bad user name, ``expires`` or ``note``; a user without a role).
         """
         from . import check_user, os_user
@@ -129,7 +130,7 @@ class UserTokens:
 
     def revoke(self, token_id: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
         """Revoke token ``token_id`` now (its listing's entry is returned); revoking a revoked one
-        changes nothing.  An owner revokes anyone's, another user their own.  NotFound for an
+        changes nothing.  An owner revokes anyone's, a contributor their own.  NotFound for an
         unknown id (or another user's, to a non-owner)."""
         from . import os_user
 
@@ -139,6 +140,8 @@ class UserTokens:
         token_id = token_id.strip()
         t = S.user_tokens
         owner = not check_actor or self._is_owner(actor)
+        if not owner:
+            self.access.require(actor, "write", "access")
 
         def write(conn) -> dict:
             row = conn.execute(select(t).where(t.c.id == token_id)).mappings().first()
@@ -190,9 +193,8 @@ class UserTokens:
             raise PermissionDenied(f"only an owner creates tokens for other users, and {actor!r} "
                                    "is not one: create your own ('mlws access token create "
                                    f"{actor}') or ask an owner")
-        if actor == user and self.access.role_of(actor) is None:
-            raise PermissionDenied(f"user {actor!r} has no role in this workspace: ask an owner "
-                                   "for one ('mlws access grant USER ROLE')")
+        if actor == user:
+            self.access.require(actor, "write", "access")
 
 
 def _check_note(note: object) -> str:

@@ -54,10 +54,10 @@ class AccessUserHandler(MlwsHandler):
 
 class TokensHandler(MlwsHandler):
     """GET ``?user=U`` lists users' API tokens (an owner's: anyone's; else your own), POST
-    ``{"user", "expires", "note"}`` creates one: the token is in that answer only."""
+    ``{"user", "expires", "note"}`` creates one (a contributor: their own; the service decides
+    whose): the token is in that answer only."""
 
     auth_resource = "mlws:access"
-    write_action = "read"  # any role: the service lets a user manage their own tokens only
 
     @web.authenticated
     @authorized
@@ -78,10 +78,9 @@ class TokensHandler(MlwsHandler):
 
 
 class TokenHandler(MlwsHandler):
-    """DELETE revokes a user's API token (an owner: anyone's; else your own)."""
+    """DELETE revokes a user's API token (an owner: anyone's; a contributor: their own)."""
 
     auth_resource = "mlws:access"
-    write_action = "read"  # any role: the service lets a user revoke their own tokens only
 
     @web.authenticated
     @authorized
