@@ -71,8 +71,6 @@ class UserPrincipal(User):
     """The identity of a request made with a user's API token: that user (``username``), with
     their workspace role whether or not roles are enforced, on the workspace's API only."""
 
-    token_id: str = ""
-
 
 #: the user id jupyter_server gives a sign-in that names nobody (a shared token or password)
 _ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
@@ -156,46 +154,41 @@ def install(app: MlwsApp) -> None:
     provider._mlws_run_tokens = True
 
 
-async def _run_principal(app: MlwsApp, handler, token: str, api: str) -> RunPrincipal | None:
-    """The run a token signs in as, or None (refused, the reason left on the handler)."""
+async def _verified(handler, token: str, api: str, elsewhere: str, verify):
+    """What ``verify(token)`` says the token signs in as, or None: refused, the reason left on
+    the handler (``elsewhere`` for a request outside the workspace's API)."""
     if not handler.request.path.startswith(api):
-        handler.mlws_denied = _ELSEWHERE
+        handler.mlws_denied = elsewhere
         return None
     try:
-        run_id = await asyncio.to_thread(app.verify_run_token, token)
+        found = await asyncio.to_thread(verify, token)
     except E.PermissionDenied as exc:
         handler.mlws_denied = str(exc)
         return None
     handler._token_authenticated = True  # a header credential: no XSRF cookie, as with tokens
-    return RunPrincipal(username=f"run:{run_id}", display_name=f"run {run_id}", run_id=run_id)
+    return found
+
+
+async def _run_principal(app: MlwsApp, handler, token: str, api: str) -> RunPrincipal | None:
+    """The run a token signs in as, or None (refused, the reason left on the handler)."""
+    run_id = await _verified(handler, token, api, _ELSEWHERE, app.verify_run_token)
+    return None if run_id is None else RunPrincipal(
+        username=f"run:{run_id}", display_name=f"run {run_id}", run_id=run_id)
 
 
 async def _vm_principal(app: MlwsApp, handler, token: str, api: str) -> VMPrincipal | None:
     """The VM owner a VM's token signs in as, or None (refused, the reason left on the handler)."""
-    if not handler.request.path.startswith(api):
-        handler.mlws_denied = _VM_ELSEWHERE
+    found = await _verified(handler, token, api, _VM_ELSEWHERE, app.verify_vm_token)
+    if found is None:
         return None
-    try:
-        owner, vm = await asyncio.to_thread(app.verify_vm_token, token)
-    except E.PermissionDenied as exc:
-        handler.mlws_denied = str(exc)
-        return None
-    handler._token_authenticated = True
+    owner, vm = found
     return VMPrincipal(username=owner, display_name=f"{owner} (vm {vm})", vm=vm)
 
 
 async def _user_principal(app: MlwsApp, handler, token: str, api: str) -> UserPrincipal | None:
     """The user a user's API token signs in as, or None (refused, the reason left on the handler)."""
-    if not handler.request.path.startswith(api):
-        handler.mlws_denied = _USER_ELSEWHERE
-        return None
-    try:
-        user = await asyncio.to_thread(app.verify_user_token, token)
-    except E.PermissionDenied as exc:
-        handler.mlws_denied = str(exc)
-        return None
-    handler._token_authenticated = True  # a header credential: no XSRF cookie, as with tokens
-    return UserPrincipal(username=user, name=user, display_name=user)
+    user = await _verified(handler, token, api, _USER_ELSEWHERE, app.verify_user_token)
+    return None if user is None else UserPrincipal(username=user, name=user, display_name=user)
 
 
 async def _named(found):
