@@ -7,7 +7,8 @@ token) as that user, with their workspace role (:class:`UserPrincipal`, see
 With roles enforced (a team server), the server's own shared token (or password) signs in as the
 server's OS user, the one the workspace's creator and ``mlws`` on that machine are
 (:func:`is_anonymous`): Jupyter would make each of its requests a new random "Anonymous" user,
-whom no role could ever be granted to.  Teammates sign in with user tokens.
+whom no role could ever be granted to.  Teammates sign in with user tokens.  (A server whose
+sign-in is disabled, an empty token and no password, lets nobody in as its OS user.)
 
 The extension installs this around the server's own IdentityProvider (the one configured:
 token, password, JupyterHub's): a request whose Authorization header carries a run's token
@@ -146,7 +147,8 @@ def install(app: MlwsApp) -> None:
         match = _USER_HEADER.fullmatch(header)
         if match is not None:
             return _user_principal(app, handler, match.group(1), api)
-        if app.enforce_roles:
+        if app.enforce_roles and getattr(provider, "auth_enabled", True):
+            # (with sign-in disabled, an anonymous user stays nobody: no role, no entry)
             return _named(configured(handler))
         return configured(handler)
 

@@ -76,3 +76,21 @@ async def test_a_user_token_has_its_users_role_on_a_personal_server(api, mlws_ws
     r = await api("POST", "experiments", "e", "runs", body={}, headers=bob)
     assert r.code == 403 and "user 'bob' has the role reader" in r.json["message"], r.json
     assert token not in r.json["message"]
+
+
+@pytest.mark.parametrize("mlws_config", [{"MlwsApp": {"enforce_roles": True}}])
+async def test_the_servers_token_is_the_servers_os_user_on_a_team_server(api, mlws_ws, mlws_config):
+    """Not a random "Anonymous" user per request, whom no role could be granted to."""
+    r = await api("GET", "workspace")
+    assert r.code == 200 and r.json["you"] == {"user": os_user(), "role": "owner"}, r.json
+    r = await api("POST", "experiments", "e", "runs", body={})
+    assert r.code == 201 and r.json["user"] == os_user()
+
+
+@pytest.mark.parametrize("mlws_config", [{"MlwsApp": {"enforce_roles": True}}])
+async def test_with_sign_in_disabled_nobody_is_the_servers_os_user(api, mlws_ws, mlws_config,
+                                                                    jp_serverapp, monkeypatch):
+    monkeypatch.setattr(jp_serverapp.identity_provider, "token", "")  # no token, no password
+    assert not jp_serverapp.identity_provider.auth_enabled
+    r = await api("GET", "workspace")
+    assert r.code == 403 and "has no role in this workspace" in r.json["message"], r.json
