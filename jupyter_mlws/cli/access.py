@@ -1,4 +1,4 @@
-"""``mlws access ...``: who has which workspace role."""
+"""``mlws access ...``: who has which workspace role, and users' API tokens (``access token``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .main import _json, _table, _time, _ws, handles_errors
 
 @click.group()
 def access() -> None:
-    """Workspace roles: owner, contributor, reader."""
+    """Workspace roles (owner, contributor, reader) and users' API tokens."""
 
 
 @access.command("list")
@@ -52,7 +52,7 @@ def access_revoke(ctx, user) -> None:
 
 @access.group("token")
 def token() -> None:
-    """Users' API tokens for a team server: an owner manages anyone's, a user their own."""
+    """Users' API tokens for a team server: an owner manages anyone's, a contributor their own."""
 
 
 @token.command("create")

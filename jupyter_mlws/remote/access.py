@@ -9,7 +9,8 @@ from .service import RemoteService
 
 
 class RemoteUserTokens(RemoteService):
-    """Create, list and revoke users' API tokens on the server (an owner: anyone's; else your own)."""
+    """Create, list and revoke users' API tokens on the server (an owner: anyone's; a
+    contributor: their own; see :mod:`jupyter_mlws.access.tokens`)."""
 
     name = "access.tokens"
 

@@ -618,12 +618,12 @@ PATHS = {
         "get": _op("Users' API tokens: ids, users, notes and dates, never a token (an owner: "
                    "anyone's; else your own)", "access",
                    params=[_param("user", "query", "only this user's tokens")]),
-        "post": _op("Create a user's API token (an owner: for anyone with a role; else for "
-                    "yourself): the token is in this answer only", "access", body="TokenCreation",
+        "post": _op("Create a user's API token (an owner: for anyone with a role; a contributor: "
+                    "for themselves): the token is in this answer only", "access", body="TokenCreation",
                     status="201"),
     },
     "/tokens/{token_id}": {
-        "delete": _op("Revoke a user's API token (an owner: anyone's; else your own)", "access",
+        "delete": _op("Revoke a user's API token (an owner: anyone's; a contributor: their own)", "access",
                       params=[_param("token_id")]),
     },
     "/secrets": {"get": _op("Secrets: names, versions and dates; never a value (no route returns one)",
