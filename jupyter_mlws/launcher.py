@@ -119,6 +119,7 @@ def submit_command(
     secret_specs: Sequence[str] | None = None,
     actor: str = "",
     check_actor: bool = True,
+    user: str | None = None,
 ) -> str:
     """Record ``argv`` as a queued command run of ``experiment`` and hand it to compute target
     ``target`` (not ``local``), where it executes in a folder holding the snapshot of ``cwd``;
@@ -129,6 +130,7 @@ def submit_command(
     :class:`~jupyter_mlws.compute.targets.ComputeService`).  ``secret_specs`` add to, and
     override by variable, the target's own secrets (:meth:`ComputeService.run_secrets`),
     checked for ``actor`` unless ``check_actor`` is false (the caller decided it may).
+    ``user``: who the run records as its user (default: this OS user).
 
     Raises
     ------
@@ -152,7 +154,8 @@ def submit_command(
     if snapshot and not files and on_warning is not None:
         on_warning(empty_snapshot_warning(cwd))
     record = runs.create(experiment, name=name, tags=tags, source_type="command",
-                         source_name=shlex.join(argv), git=git_info(cwd), status=R.QUEUED)
+                         source_name=shlex.join(argv), git=git_info(cwd), status=R.QUEUED,
+                         user=user)
     try:
         artifacts.store_snapshot(record.id, files)
         if given:  # names only: values are read when it executes, on the target

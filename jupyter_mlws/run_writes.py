@@ -84,12 +84,14 @@ class RunWrites:
     def create(self, experiment: str, *, name: str | None = None, tags: Mapping | None = None,
                description: str = "", parent_id: str | None = None, source_type: str = "script",
                source_name: str = "", git: Mapping | None = None, host: str = "",
-               scope: str | None = None) -> RunRecord:
+               scope: str | None = None, user: str | None = None) -> RunRecord:
         """Start a running run of ``experiment`` for a process on ``host`` (no process of this
         machine is recorded on it: nothing here is signalled when it is canceled).
 
         ``git`` is ``{"commit", "branch", "dirty"}`` of the caller's source.  With ``scope`` (a
-        run token's run) the run must be a child of a run the token covers.  Raises
+        run token's run) the run must be a child of a run the token covers.  ``user``: who
+        starts it (the request's user; default this OS user); a child of a run records its
+        parent's user (a run's token starts its own run's children).  Raises
         PermissionDenied (outside the scope), NotFound (an unknown parent), InvalidInput.
         """
         if source_type not in SOURCE_TYPES:
@@ -100,13 +102,16 @@ class RunWrites:
                                    "only: give parent_id")
         if parent_id:
             parent_id = self.runs.id_of(parent_id)
+            if scope is not None:
+                user = self.runs.get(parent_id).user
         commit = SimpleNamespace(**{k: (git or {}).get(k) for k in ("commit", "branch", "dirty")})
         for value, what in ((commit.commit, "git.commit"), (commit.branch, "git.branch")):
             if value is not None:
                 check_text(value, what)
         return self.runs.create(experiment, name=name, description=description, parent_id=parent_id,
                                 tags=tags, source_type=source_type, source_name=source_name,
-                                git=commit, host=check_text(host, "the host name") or "unknown")
+                                git=commit, host=check_text(host, "the host name") or "unknown",
+                                user=user)
 
     def batch(self, run_id: str, *, params: Mapping | None = None, tags: Mapping | None = None,
               metrics: object = None, cells: object = None) -> int:

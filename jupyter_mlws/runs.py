@@ -131,18 +131,21 @@ class RunService:
         run_id: str | None = None,
         host: str | None = None,
         started_ms: int | None = None,
+        user: str | None = None,
     ) -> RunRecord:
         """Record a new run (running, or queued for an executor) and return it.
 
         ``host``: the run is a process's on that machine, which logs to it over HTTP; no process
         is recorded (there is none here to signal).  Without it, a running run is this
         process's (what cancel checks).  ``started_ms``: when the run's work started (ms since
-        the epoch), if not now (a trial that ran elsewhere, recorded once it ended).
+        the epoch), if not now (a trial that ran elsewhere, recorded once it ended).  ``user``:
+        who made it (default: this OS user), e.g. the signed-in user of a workspace server's
+        request.
         """
         insert = self._inserter(experiment, name=name, description=description,
                                 parent_id=parent_id, tags=tags, source_type=source_type,
                                 source_name=source_name, git=git, status=status, run_id=run_id,
-                                host=host, started_ms=started_ms)
+                                host=host, started_ms=started_ms, user=user)
         exp_pk = self.experiment_pk(experiment)  # once the run is checked: a bad one makes none
         return self.get(self.db.transact(lambda conn: insert(conn, exp_pk)))
 
@@ -155,7 +158,8 @@ class RunService:
         :mod:`jupyter_mlws.schedules.runner`).  InvalidInput for a bad name, tag or source."""
         insert = self._inserter(experiment, name=name, description="", parent_id=None, tags=tags,
                                 source_type=source_type, source_name=source_name, git=None,
-                                status=QUEUED, run_id=run_id, host=None, started_ms=None)
+                                status=QUEUED, run_id=run_id, host=None, started_ms=None,
+                                user=None)
         return insert(conn, None)
 
     def _experiment_in(self, conn: Connection, name: str) -> int:
@@ -171,14 +175,14 @@ class RunService:
 
     def _inserter(self, experiment: str, *, name, description, parent_id, tags, source_type,
                   source_name, git, status, run_id, host,
-                  started_ms) -> Callable[[Connection, int | None], str]:
+                  started_ms, user) -> Callable[[Connection, int | None], str]:
         """The checked run as ``insert(conn, experiment pk) -> run id`` (the pk None: the
         experiment is looked up, or created, in that transaction)."""
         tags_in = tag_rows(tags or {})
         check_key(experiment, "experiment")
         check_description(description)
         for text, what in ((name or "", "the run name"), (source_name, "the source name"),
-                           (host or "", "the host name")):
+                           (host or "", "the host name"), (user or "", "the user name")):
             check_text(text, what)
         run_id = run_id or new_run_id()
         started = now_ms() if started_ms is None else int(started_ms)
@@ -199,7 +203,8 @@ class RunService:
                 status=status, start_time=started, heartbeat_at=started,
                 source_type=source_type, source_name=source_name,
                 git_commit=getattr(git, "commit", None), git_branch=getattr(git, "branch", None),
-                git_dirty=getattr(git, "dirty", None), user_name=_user(),
+                git_dirty=getattr(git, "dirty", None),
+                user_name=_user() if user is None else user[:255],
                 host=me.host if me else host[:255], pid=me.pid if here else None,
                 pid_started=me.started if here else None, point_seq=0,
             )).inserted_primary_key[0]

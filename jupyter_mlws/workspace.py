@@ -327,11 +327,12 @@ class Workspace:
                        cwd: str | os.PathLike | None = None, snapshot: bool = True,
                        on_warning: Callable[[str], None] | None = None,
                        secrets: Sequence[str] | None = None, actor: str | None = None,
-                       check_actor: bool = True) -> str:
+                       check_actor: bool = True, user: str | None = None) -> str:
         """Record ``command`` as a run handed to compute target ``compute`` (not ``local``) and
         return its id at once (:meth:`run_command` waits for it; see
         :func:`jupyter_mlws.launcher.submit_command`).  ``actor`` (default this OS user) gives
-        the ``secrets``, checked unless ``check_actor`` is false."""
+        the ``secrets``, checked unless ``check_actor`` is false; ``user`` (default this OS
+        user) is who the run records as its user."""
         from .access import os_user
         from . import launcher
 
@@ -340,7 +341,7 @@ class Workspace:
             tracking=self.tracking, runs=self.runs, artifacts=self.artifacts,
             secrets=self.secrets, name=name, tags=tags, cwd=cwd, snapshot=snapshot,
             on_warning=on_warning, secret_specs=secrets,
-            actor=os_user() if actor is None else actor, check_actor=check_actor)
+            actor=os_user() if actor is None else actor, check_actor=check_actor, user=user)
 
     # -- secrets ------------------------------------------------------------------
 
@@ -819,8 +820,9 @@ class Workspace:
             ``_``; masked in the run's logs and outputs; the run records their names only),
             ``compute`` (the compute target the run executes on, default ``local``; a sweep's
             children each execute there; ``in_process`` applies to ``local`` only),
-            ``actor`` (who submits, default this OS user: secrets need a contributor or owner)
-            and ``check_actor`` (False: the caller decided the actor may).
+            ``actor`` (who submits, default this OS user: secrets need a contributor or owner),
+            ``check_actor`` (False: the caller decided the actor may) and ``user`` (who the run
+            records as its user, default this OS user: a server gives its request's user).
         env_check : bool
             First compare the target's environments with the notebook kernel's, as ``mlws run
             submit`` does (:meth:`EnvironmentService.check_submission
@@ -875,15 +877,15 @@ class Workspace:
               on_progress: Callable[[int, int], None] | None = None,
               on_submitted: Callable[[Run], None] | None = None, secrets=None,
               actor: str | None = None, check_actor: bool = True,
-              compute: str | None = None) -> Run:
+              compute: str | None = None, user: str | None = None) -> Run:
         """Re-execute a notebook run from its snapshot, parameters (with overrides), kernel and
         secrets (with ``secrets`` added).
 
-        ``wait``, ``on_progress``, ``on_submitted``, ``secrets``, ``actor``, ``check_actor`` and
-        ``compute`` (default ``local``) as for :meth:`submit_notebook`.
+        ``wait``, ``on_progress``, ``on_submitted``, ``secrets``, ``actor``, ``check_actor``,
+        ``compute`` (default ``local``) and ``user`` as for :meth:`submit_notebook`.
         """
         sub = self.notebooks.rerun(run_id, parameters, secrets=secrets, actor=actor,
-                                   check_actor=check_actor, compute=compute)
+                                   check_actor=check_actor, compute=compute, user=user)
         return self._then(sub, self._told(on_submitted), wait, on_progress)
 
     def _submitted(self, sub) -> Run:

@@ -52,11 +52,13 @@ def free_port() -> int:
 
 
 def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
-                  timeout: float = 60, allow_root: bool = True) -> JupyterServer:
+                  timeout: float = 60, allow_root: bool = True,
+                  token_env: bool = False) -> JupyterServer:
     """Start ``argv(port, token)`` (``jupyter lab``, ``mlws server``) with HOME and every Jupyter
     folder under ``root/home``, nothing of the caller's Jupyter or MLWS_ environment, and wait
     for ``/api/status``; its output goes to ``root/server.log``.  ``allow_root``: add
-    ``--allow-root`` when the tests run as root."""
+    ``--allow-root`` when the tests run as root.  ``token_env``: the token is given in
+    ``JUPYTER_TOKEN`` (as the README shows: never on a command line, which ``ps`` shows)."""
     home = root / "home"
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)
@@ -77,6 +79,8 @@ def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
                # the environment's first): a copy installed there must not hide this build
                JUPYTER_PREFER_ENV_PATH="0")
     port, token = free_port(), secrets.token_hex(16)
+    if token_env:
+        env["JUPYTER_TOKEN"] = token
     cmd = argv(port, token) + (["--allow-root"] if allow_root and os.geteuid() == 0 else [])
     log = root / "server.log"
     with open(log, "wb") as out:

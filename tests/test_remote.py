@@ -280,3 +280,19 @@ def test_an_unreadable_file_in_the_snapshot_folder_is_named_and_nothing_stays_ru
     runs = [r for r in http_workspace.ws.search_runs(max_results=1000)
             if r.record.experiment == "unreadable-snapshot"]
     assert [r.status for r in runs if r.status in ("queued", "running")] == []
+
+
+@pytest.mark.parametrize("url, base", [
+    ("http://h:8890/mlws/?token=abc", "http://h:8890/"),     # what mlws server prints
+    ("http://h:8890/mlws?token=abc", "http://h:8890/"),
+    ("http://h:8890/mlws/api/runs?token=abc", "http://h:8890/"),
+    ("http://h:8890/jupyter/mlws/?token=abc", "http://h:8890/jupyter/"),
+    ("http://h:8890/user/ann/?token=abc", "http://h:8890/user/ann/"),
+    ("http://h:8890", "http://h:8890/"),
+])
+def test_a_page_url_is_taken_for_its_servers_base_url(url, base):
+    from jupyter_mlws.remote.client import Client
+
+    client = Client(url)
+    assert (client.base_url, client.token) == (base, "abc" if "token" in url else None)
+    assert "abc" not in client.url

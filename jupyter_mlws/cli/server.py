@@ -20,8 +20,11 @@ def server(ctx, port, ip, enforce_roles, server_args) -> None:
     """Serve the workspace alone for a team: its page at /mlws/ and its REST API (a Jupyter
     server with only this extension: no files, kernels or terminals).
 
-    Extra arguments go to Jupyter, e.g. --IdentityProvider.token=SECRET.  Run as root, it
-    passes --allow-root to Jupyter (as quickstart does) and says so.
+    Give the server's token in the environment (JUPYTER_TOKEN=SECRET), never on the command
+    line, which ps shows; with --enforce-roles it signs in as this OS user (the owner), and
+    teammates sign in with their own tokens ('mlws access token create USER').  Extra
+    arguments go to Jupyter.  Run as root, it passes --allow-root to Jupyter (as quickstart
+    does) and says so.
     """
     from ..config import find_root
     from ..server.extension import MlwsApp

@@ -126,6 +126,7 @@ class NotebookService:
         actor: str | None = None,
         check_actor: bool = True,
         compute: str | None = None,
+        user: str | None = None,
         _rerun_of: str | None = None,
         _run_id: str | None = None,
         _recorded: bool = False,
@@ -140,7 +141,8 @@ class NotebookService:
         ``check_actor`` is false (the caller decided).  ``compute`` names the target it executes
         on (default ``local``), recorded on the run; the run is also given that target's default
         secrets (those ``secrets`` do not replace by variable: :meth:`ComputeService.run_secrets
-        <jupyter_mlws.compute.targets.ComputeService.run_secrets>`).
+        <jupyter_mlws.compute.targets.ComputeService.run_secrets>`).  ``user``: who the run
+        records as its user (default: this OS user; a server gives its request's user).
         With ``_recorded``, run ``_run_id`` was recorded queued by the caller (a schedule's run,
         in its tick claim's transaction): it is filled in, not created.
         """
@@ -170,7 +172,7 @@ class NotebookService:
             record = self.runs.create(
                 experiment, name=run_name, parent_id=parent_id, tags=tags, source_type="notebook",
                 source_name=path.relative_to(project).as_posix(), git=git_info(project),
-                status=R.QUEUED, run_id=_run_id)
+                status=R.QUEUED, run_id=_run_id, user=user)
         try:
             self.runs.log_params(record.id, recorded)
             if inputs:
@@ -294,7 +296,8 @@ class NotebookService:
                               experiment, param_texts(recorded_parameters(nb, {**base, **combos[0]})))
         parent = self.runs.create(experiment, source_type="sweep", source_name=path.name,
                                   tags={"grid": json.dumps(grid, default=str)[:4000],
-                                        "max_parallel": max_parallel}, status=R.QUEUED)
+                                        "max_parallel": max_parallel}, status=R.QUEUED,
+                                  user=options.get("user"))
         warnings: list[str] = []
         try:
             if compute is not None:
@@ -313,7 +316,8 @@ class NotebookService:
 
     def rerun(self, run_id: str, overrides: Mapping[str, Any] | None = None, *,
               detach: bool = True, secrets=None, actor: str | None = None,
-              check_actor: bool = True, compute: str | None = None) -> Submission:
+              check_actor: bool = True, compute: str | None = None,
+              user: str | None = None) -> Submission:
         """Re-execute a notebook run from its snapshot, parameters, kernel and secrets (with
         ``secrets`` added: ``["NAME", "NAME=ENVVAR"]``), on target ``compute`` (default
         ``local``)."""
@@ -332,7 +336,7 @@ class NotebookService:
         sub = self.submit(workdir / spec["notebook"], params, experiment=source.experiment,
                           kernel=spec["kernel"], timeout=spec["timeout"], retries=spec["retries"],
                           project_dir=workdir, tags=tags, detach=detach, secrets=given,
-                          actor=actor, check_actor=check_actor, compute=compute,
+                          actor=actor, check_actor=check_actor, compute=compute, user=user,
                           _rerun_of=source.id)
         if not self.compute.is_local(compute or "local"):  # it executes from its snapshot
             shutil.rmtree(workdir, ignore_errors=True)

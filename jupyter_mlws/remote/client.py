@@ -11,6 +11,7 @@ header only: no message, log line or URL ever holds it.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
@@ -25,13 +26,27 @@ CHUNK = 1 << 20
 #: the header naming the attempt a request of a run executed elsewhere is made for (see
 #: jupyter_mlws.executions: a superseded attempt's requests are refused)
 ATTEMPT_HEADER = "X-Mlws-Attempt"
+#: the workspace's page (``mlws/``, as ``mlws server`` prints it), its API or assets at the end
+#: of a URL's path: what :func:`base_url_of` takes off
+_PAGE = re.compile(r"(?P<base>.*/)mlws(?:/(?:(?:api|static)(?:/.*)?)?)?")
+
+
+def base_url_of(path: str) -> str:
+    """The server's base path of a URL's ``path``: the path itself, or, for the URL of the
+    workspace's page (``/mlws/``), its API or its assets, the path before ``mlws``; always
+    ending in ``/``.  (A server whose own base URL ends in ``/mlws/`` is given by its page's
+    URL, ``.../mlws/mlws/``.)"""
+    match = _PAGE.fullmatch(path)
+    return match.group("base") if match else path.rstrip("/") + "/"
 
 
 class Client:
     """Requests to the workspace server at ``url`` (its base URL, e.g. ``http://host:8890/``).
 
-    ``token`` is a user's Jupyter token or a run's token; a ``?token=...`` in ``url`` (as
-    Jupyter prints its URLs) counts too.  ``timeout``: seconds a request may wait for an
+    ``token`` is a user's API token, the server's Jupyter token or a run's token; a
+    ``?token=...`` in ``url`` (as Jupyter prints its URLs) counts too, and the URL of the
+    workspace's page (``http://host:8890/mlws/?token=...``, as ``mlws server`` prints it) is
+    taken for its server's base URL (:func:`base_url_of`).  ``timeout``: seconds a request may wait for an
     answer.  ``attempt``: the attempt of a run executed elsewhere that the requests are made
     for (sent in :data:`ATTEMPT_HEADER`).  Connection failures before a request is sent are
     retried a few times; nothing is ever sent twice.
@@ -47,7 +62,7 @@ class Client:
         parts = urlsplit(url)
         token = token or (parse_qs(parts.query).get("token") or [None])[0]
         netloc = parts.netloc.rsplit("@", 1)[-1]  # never credentials in the URL
-        base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/", "", ""))
+        base = urlunsplit((parts.scheme, netloc, base_url_of(parts.path), "", ""))
         #: the server's URL as messages show it
         self.url = shown_url(base)
         #: the server's base URL (no credentials, no query) and the token: what a process

@@ -4,7 +4,7 @@ The composition root of the remote side: it builds the HTTP client, the run stor
 the same :class:`~jupyter_mlws.tracking.Tracking` a local workspace builds, so that a run
 started here behaves as one started on the store (buffered metrics, heartbeats, children, the
 status rules at exit); and one client-side object per service a team's user reaches through
-the server (``compute``, ``secrets``, ``environments``, ``models``, and what a run's page reads:
+the server (``compute``, ``secrets``, ``environments``, ``models``, ``access``, and what a run's page reads:
 ``values``, ``cells``, ``lineage``), with the local services' method names and return shapes,
 so that the CLI and the SDK call ``ws.<service>.<method>`` whichever way the workspace is
 reached.  What is not offered over HTTP raises :class:`~jupyter_mlws.errors.LocalOnly` naming
@@ -24,6 +24,7 @@ from ..limits import check_key
 from ..run import Run
 from ..run_records import LIVE
 from ..tracking import Experiment, RunList, Tracking
+from .access import RemoteAccess
 from .client import Client
 from .compute import RemoteCompute
 from .environments import RemoteEnvironments
@@ -64,6 +65,7 @@ class RemoteWorkspace:
                                  RemoteSettings(float(settings["heartbeat_interval"]),
                                                 int(settings["snapshot_max_mb"])), owner=self)
         self.compute = RemoteCompute(client)
+        self.access = RemoteAccess(client)
         self.secrets = RemoteSecrets(client)
         self.environments = RemoteEnvironments(client)
         self.values = RemoteValues(client)

@@ -21,7 +21,10 @@ whose handler lists the method in ``run_token_methods``, and only on runs its to
 run and the runs below it): no other run, no secret, endpoint, model or role, and none of
 Jupyter's own resources (its events stream included).  A request signed in with a notebook
 VM's token (a :class:`~.identity.VMPrincipal`) is decided here alone too: the ``mlws:runs`` and
-``mlws:experiments`` routes, read or write (never admin), as the VM's owner's role allows.
+``mlws:experiments`` routes, read or write (never admin), as the VM's owner's role allows.  A
+request signed in with a user's API token (a :class:`~.identity.UserPrincipal`) is decided here
+alone as well: the workspace's routes, as that user's role allows (whether or not roles are
+enforced: the token was made for a teammate), and none of Jupyter's own resources.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from tornado.websocket import WebSocketHandler
 
 from .. import errors as E
 from ..remote.client import ATTEMPT_HEADER
-from .identity import RunPrincipal, VMPrincipal
+from .identity import RunPrincipal, UserPrincipal, VMPrincipal
 
 if TYPE_CHECKING:  # pragma: no cover
     from .extension import MlwsApp
@@ -69,6 +72,8 @@ class WorkspaceAuthorizer(Authorizer):
             return await self._allows_run(handler, user, resource)
         if isinstance(user, VMPrincipal):
             return await self._allows_vm(handler, user, resource, action)
+        if isinstance(user, UserPrincipal):
+            return await self._allows_user(handler, user, resource, action)
         if not await ensure_async(self.base.is_authorized(handler, user, action, resource)):
             return False
         if resource == "events":
@@ -156,13 +161,25 @@ class WorkspaceAuthorizer(Authorizer):
             return False
         return await self._allows(handler, user, needed, concept)
 
-    async def _allows(self, handler, user, action: str, concept: str) -> bool:
+    async def _allows_user(self, handler, user: UserPrincipal, resource: str, action: str) -> bool:
+        """Whether a user's API token may make this request: a workspace route its user's role
+        allows (see :mod:`jupyter_mlws.access.tokens`)."""
+        concept = resource[len(PREFIX):] if resource.startswith(PREFIX) else None
+        if concept not in CONCEPTS:
+            handler.mlws_denied = ("a user's API token reaches the workspace's API only: it "
+                                   "cannot make this request")
+            return False
+        return await self._allows(handler, user, workspace_action(handler, action), concept,
+                                  always=True)
+
+    async def _allows(self, handler, user, action: str, concept: str, always: bool = False) -> bool:
         """Whether the user's role allows it; a refusal's reason is left on the handler
-        (``mlws_denied``) for its error page or JSON."""
+        (``mlws_denied``) for its error page or JSON.  ``always``: apply the roles even when
+        they are not enforced (a user's API token)."""
         username = getattr(user, "username", "") or ""
         try:
             await asyncio.to_thread(self.app.require_role, username, action, concept,
-                                    _request_line(handler))
+                                    _request_line(handler), always)
         except E.PermissionDenied as exc:
             handler.mlws_denied = str(exc)
             return False

@@ -196,16 +196,19 @@ class MlwsApp(ExtensionApp):
 
     # -- roles -----------------------------------------------------------------------
 
-    def role_of(self, user: str) -> str | None:
-        """The workspace role of a Jupyter user (everyone is owner when roles are not enforced)."""
-        if not self.enforce_roles:
+    def role_of(self, user: str, always: bool = False) -> str | None:
+        """The workspace role of a Jupyter user (everyone is owner when roles are not enforced,
+        unless ``always``: a user's API token has its user's role)."""
+        if not (self.enforce_roles or always):
             return OWNER
         return self.open_workspace().access.role_of(user)
 
-    def require_role(self, user: str, action: str, concept: str, doing: str | None = None) -> None:
+    def require_role(self, user: str, action: str, concept: str, doing: str | None = None,
+                     always: bool = False) -> None:
         """PermissionDenied unless ``user`` may do ``action`` on ``concept`` (blocking); its
-        message names ``doing``, the request refused."""
-        if not self.enforce_roles:
+        message names ``doing``, the request refused; ``always``: by the role table even when
+        roles are not enforced (a user's API token)."""
+        if not (self.enforce_roles or always):
             role_allows(OWNER, action)  # still refuses an unknown action
             return
         self.open_workspace().access.require(user, action, concept, doing)
@@ -215,6 +218,11 @@ class MlwsApp(ExtensionApp):
     def verify_run_token(self, token: str) -> str:
         """The run a run's token belongs to; PermissionDenied when it is not (or no longer) valid."""
         return self.open_workspace().run_tokens.verify(token)
+
+    def verify_user_token(self, token: str) -> str:
+        """The user a user's API token signs in as; PermissionDenied when it is not (or no
+        longer) valid (see :mod:`jupyter_mlws.access.tokens`)."""
+        return self.open_workspace().access.tokens.verify(token)
 
     def verify_vm_token(self, token: str) -> tuple[str, str]:
         """``(owner, vm name)`` of a VM's token; PermissionDenied when it is not (or no longer)

@@ -1,6 +1,14 @@
-"""Run tokens as Jupyter identities: ``Authorization: token mlws_run_...`` signs in as a run
-(and ``mlws_vm_...``, a notebook VM's token, as the VM's owner on runs and experiments only:
-:class:`VMPrincipal`, see :mod:`jupyter_mlws.vms.tokens`).
+"""The workspace's tokens as Jupyter identities: ``Authorization: token mlws_run_...`` signs in
+as a run, ``mlws_vm_...`` (a notebook VM's token) as the VM's owner on runs and experiments only
+(:class:`VMPrincipal`, see :mod:`jupyter_mlws.vms.tokens`), and ``mlws_user_...`` (a user's API
+token) as that user, with their workspace role (:class:`UserPrincipal`, see
+:mod:`jupyter_mlws.access.tokens`); each on the workspace's API only.
+
+With roles enforced (a team server), the server's own shared token (or password) signs in as the
+server's OS user, the one the workspace's creator and ``mlws`` on that machine are
+(:func:`is_anonymous`): Jupyter would make each of its requests a new random "Anonymous" user,
+whom no role could ever be granted to.  Teammates sign in with user tokens.  (A server whose
+sign-in is disabled, an empty token and no password, lets nobody in as its OS user.)
 
 The extension installs this around the server's own IdentityProvider (the one configured:
 token, password, JupyterHub's): a request whose Authorization header carries a run's token
@@ -12,12 +20,13 @@ configured provider's to judge, as before.  What a run principal may then do is 
 The provider is wrapped on its instance, not replaced: its class, configuration and state stay
 what the deployer chose (Jupyter checks its type in places), and only ``get_user`` looks at run
 tokens first.  A refused token leaves its reason on the handler (``mlws_denied``, naming the
-run, never the token), which the workspace's handlers answer 403 with.
+run, VM or user token's id, never the token), which the workspace's handlers answer 403 with.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,6 +35,7 @@ from jupyter_server.auth.identity import User
 from jupyter_server.utils import url_path_join
 
 from .. import errors as E
+from ..access.tokens import PREFIX as USER_PREFIX
 from ..run_tokens import PREFIX
 from ..vms.tokens import PREFIX as VM_PREFIX
 
@@ -34,8 +44,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _HEADER = re.compile(r"(?:token|bearer)\s+(" + re.escape(PREFIX) + r"\S+)", re.IGNORECASE)
 _VM_HEADER = re.compile(r"(?:token|bearer)\s+(" + re.escape(VM_PREFIX) + r"\S+)", re.IGNORECASE)
+_USER_HEADER = re.compile(r"(?:token|bearer)\s+(" + re.escape(USER_PREFIX) + r"\S+)",
+                          re.IGNORECASE)
 _ELSEWHERE = "a run's token reaches its run on the workspace's API only"
 _VM_ELSEWHERE = "a VM's token reaches the workspace's runs and experiments only"
+_USER_ELSEWHERE = ("a user's API token reaches the workspace's API (mlws/api/) only: sign in to "
+                   "Jupyter itself with the server's token")
 
 
 @dataclass
@@ -53,6 +67,12 @@ class VMPrincipal(User):
     vm: str = ""
 
 
+@dataclass
+class UserPrincipal(User):
+    """The identity of a request made with a user's API token: that user (``username``), with
+    their workspace role whether or not roles are enforced, on the workspace's API only."""
+
+
 #: the user id jupyter_server gives a sign-in that names nobody (a shared token or password)
 _ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -64,6 +84,28 @@ def is_anonymous(user) -> bool:
     name = getattr(user, "name", "") or ""
     return bool(_ANONYMOUS_ID.fullmatch(getattr(user, "username", "") or "")) and \
         name.startswith("Anonymous ")
+
+
+def server_user(user) -> User:
+    """The server's OS user in place of an anonymous one (:func:`is_anonymous`): who holds the
+    server's shared token on a team server."""
+    from ..access import os_user
+
+    me = os_user() or "the server"
+    return User(username=me, name=me, display_name=f"{me} (the server's token)",
+                initials=getattr(user, "initials", None), avatar_url=None,
+                color=getattr(user, "color", None))
+
+
+def run_user(user, enforce_roles: bool) -> str:
+    """Who a run made by this request records as its user (what ``run list -f "user = ..."``
+    finds): :func:`actor_name`, except the server's OS user itself for an anonymous user of a
+    personal server (as the runs its kernels start record it)."""
+    from ..access import os_user
+
+    if not enforce_roles and is_anonymous(user):
+        return os_user()
+    return actor_name(user, enforce_roles)
 
 
 def actor_name(user, enforce_roles: bool) -> str:
@@ -78,7 +120,7 @@ def actor_name(user, enforce_roles: bool) -> str:
     from ..access import os_user
 
     username = getattr(user, "username", "") or ""
-    if enforce_roles or isinstance(user, (RunPrincipal, VMPrincipal)):
+    if enforce_roles or isinstance(user, (RunPrincipal, VMPrincipal, UserPrincipal)):
         return username
     if is_anonymous(user):
         return f"{os_user() or 'the server'} (Jupyter)"
@@ -86,7 +128,8 @@ def actor_name(user, enforce_roles: bool) -> str:
 
 
 def install(app: MlwsApp) -> None:
-    """Have the web app's IdentityProvider recognise run tokens (once)."""
+    """Have the web app's IdentityProvider recognise the workspace's tokens and, with roles
+    enforced, sign the server's shared token in as the server's OS user (once)."""
     provider = app.serverapp.web_app.settings["identity_provider"]
     if getattr(provider, "_mlws_run_tokens", False):
         return
@@ -101,35 +144,56 @@ def install(app: MlwsApp) -> None:
         match = _VM_HEADER.fullmatch(header)
         if match is not None:
             return _vm_principal(app, handler, match.group(1), api)
+        match = _USER_HEADER.fullmatch(header)
+        if match is not None:
+            return _user_principal(app, handler, match.group(1), api)
+        if app.enforce_roles and getattr(provider, "auth_enabled", True):
+            # (with sign-in disabled, an anonymous user stays nobody: no role, no entry)
+            return _named(configured(handler))
         return configured(handler)
 
     provider.get_user = get_user
     provider._mlws_run_tokens = True
 
 
-async def _run_principal(app: MlwsApp, handler, token: str, api: str) -> RunPrincipal | None:
-    """The run a token signs in as, or None (refused, the reason left on the handler)."""
+async def _verified(handler, token: str, api: str, elsewhere: str, verify):
+    """What ``verify(token)`` says the token signs in as, or None: refused, the reason left on
+    the handler (``elsewhere`` for a request outside the workspace's API)."""
     if not handler.request.path.startswith(api):
-        handler.mlws_denied = _ELSEWHERE
+        handler.mlws_denied = elsewhere
         return None
     try:
-        run_id = await asyncio.to_thread(app.verify_run_token, token)
+        found = await asyncio.to_thread(verify, token)
     except E.PermissionDenied as exc:
         handler.mlws_denied = str(exc)
         return None
     handler._token_authenticated = True  # a header credential: no XSRF cookie, as with tokens
-    return RunPrincipal(username=f"run:{run_id}", display_name=f"run {run_id}", run_id=run_id)
+    return found
+
+
+async def _run_principal(app: MlwsApp, handler, token: str, api: str) -> RunPrincipal | None:
+    """The run a token signs in as, or None (refused, the reason left on the handler)."""
+    run_id = await _verified(handler, token, api, _ELSEWHERE, app.verify_run_token)
+    return None if run_id is None else RunPrincipal(
+        username=f"run:{run_id}", display_name=f"run {run_id}", run_id=run_id)
 
 
 async def _vm_principal(app: MlwsApp, handler, token: str, api: str) -> VMPrincipal | None:
     """The VM owner a VM's token signs in as, or None (refused, the reason left on the handler)."""
-    if not handler.request.path.startswith(api):
-        handler.mlws_denied = _VM_ELSEWHERE
+    found = await _verified(handler, token, api, _VM_ELSEWHERE, app.verify_vm_token)
+    if found is None:
         return None
-    try:
-        owner, vm = await asyncio.to_thread(app.verify_vm_token, token)
-    except E.PermissionDenied as exc:
-        handler.mlws_denied = str(exc)
-        return None
-    handler._token_authenticated = True
+    owner, vm = found
     return VMPrincipal(username=owner, display_name=f"{owner} (vm {vm})", vm=vm)
+
+
+async def _user_principal(app: MlwsApp, handler, token: str, api: str) -> UserPrincipal | None:
+    """The user a user's API token signs in as, or None (refused, the reason left on the handler)."""
+    user = await _verified(handler, token, api, _USER_ELSEWHERE, app.verify_user_token)
+    return None if user is None else UserPrincipal(username=user, name=user, display_name=user)
+
+
+async def _named(found):
+    """The configured provider's user, the server's OS user in place of an anonymous one."""
+    user = await found if inspect.isawaitable(found) else found
+    return server_user(user) if user is not None and is_anonymous(user) else user

@@ -625,6 +625,18 @@ PATHS = {
         "delete": _op("Revoke USER's role (owners only; never the last owner)", "access", None,
                       params=[_param("user")], status="204"),
     },
+    "/tokens": {
+        "get": _op("Users' API tokens: ids, users, notes and dates, never a token (an owner: "
+                   "anyone's; else your own)", "access",
+                   params=[_param("user", "query", "only this user's tokens")]),
+        "post": _op("Create a user's API token (an owner: for anyone with a role; a contributor: "
+                    "for themselves): the token is in this answer only", "access", body="TokenCreation",
+                    status="201"),
+    },
+    "/tokens/{token_id}": {
+        "delete": _op("Revoke a user's API token (an owner: anyone's; a contributor: their own)", "access",
+                      params=[_param("token_id")]),
+    },
     "/secrets": {"get": _op("Secrets: names, versions and dates; never a value (no route returns one)",
                             "secrets", params=[_param("deleted", "query",
                                                       "true: the deleted ones still recoverable",
@@ -953,6 +965,12 @@ SCHEMAS = {
     "RoleGrant": _body(["role"], {"role": {"type": "string", "maxLength": 32,
                                            "description": "owner, contributor or reader (any case)"}},
                        {"role": "reader"}),
+    "TokenCreation": _body([], {
+        "user": {**_TEXT, "maxLength": 256, "description": "Whose token (default: yours)"},
+        "expires": {"type": ["string", "integer"], "maxLength": 16,
+                    "description": "How long it works: 1h to 366d, e.g. 30d (default 90d), or seconds"},
+        "note": {**_TEXT, "maxLength": 200, "description": "What it is for"}},
+        {"user": "alice", "expires": "30d", "note": "alice's laptop"}),
     "EndpointCreation": _body(["name", "model", "script"], {
         "name": _NAME,
         "model": {**_NAME, "description": "NAME:VERSION, NAME@ALIAS or NAME (latest)"},

@@ -222,6 +222,10 @@ def _datasets(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _user_tokens(conn: Connection) -> None:
+    schema.user_tokens.create(conn, checkfirst=True)
+
+
 #: (version, description, step); versions are consecutive from 1
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _initial),
@@ -259,6 +263,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
          "aliases, and lineage (runs and model versions that used them)", _datasets),
     (22, "a pipeline schedule's reuse options: every step run (--no-reuse) or some forced",
      _schedule_run_options),
+    (23, "users' API tokens: what a teammate signs in to a workspace server with (only their "
+         "sha256 kept), who made them, when they expire, were last used or revoked", _user_tokens),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -849,3 +849,26 @@ Index("ux_dataset_uses_run", dataset_uses.c.version_pk, dataset_uses.c.run_pk, d
       postgresql_where=dataset_uses.c.run_pk.isnot(None))
 Index("ix_dataset_uses_run", dataset_uses.c.run_pk)
 Index("ix_dataset_uses_model", dataset_uses.c.model_version_pk)
+
+
+# -- users' API tokens (migration 23) ---------------------------------------------------------
+
+# a token a teammate signs in to a workspace server with (jupyter_mlws.access.tokens): it acts as
+# ``user_name``, with that user's workspace role, on the workspace's API only.  ``id`` (12 hex
+# digits) names it in listings and revokes; only the token's sha256 is kept.  Times in ms.
+user_tokens = Table(
+    "user_tokens",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", Text, nullable=False, unique=True),
+    Column("user_name", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Column("revoked_by", Text, nullable=True),
+)
+Index("ix_user_tokens_user", user_tokens.c.user_name)

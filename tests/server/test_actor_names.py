@@ -49,3 +49,48 @@ async def test_a_schedule_made_in_the_browser_is_owned_by_a_readable_label(api, 
     r = await api("POST", "schedules", body={"name": "nightly", "notebook": "nb.ipynb",
                                              "cron": "0 6 * * *", "tz": "UTC"})
     assert r.code == 201 and r.json["owner"] == f"{os_user()} (Jupyter)", r.json
+
+
+async def test_runs_made_over_rest_record_who_made_them(api, mlws_ws):
+    """A personal server's anonymous token user starts runs as the server's OS user (as the runs
+    its kernels start); a named Jupyter user as their name (tests/test_team_tokens.py: a team's)."""
+    r = await api("POST", "experiments", "e", "runs", body={"host": "laptop"})
+    assert r.code == 201 and r.json["user"] == os_user(), r.json
+
+
+@pytest.mark.parametrize("mlws_config", [{"ServerApp": {"identity_provider_class": NamedTokenUser}}])
+async def test_a_named_users_runs_are_theirs(api, mlws_ws, mlws_config):
+    r = await api("POST", "experiments", "e", "runs", body={"host": "laptop"})
+    assert r.code == 201 and r.json["user"] == NAMED, r.json
+    assert [run.id for run in mlws_ws.search_runs(f"user = '{NAMED}'")] == [r.json["id"]]
+
+
+async def test_a_user_token_has_its_users_role_on_a_personal_server(api, mlws_ws):
+    """Roles not enforced (everyone signed in to Jupyter acts as owner), a user's API token still
+    carries its user's role: it was made for a teammate."""
+    mlws_ws.access.grant(os_user(), "bob", "reader")
+    token = mlws_ws.access.tokens.create("bob")["token"]
+    bob = {"Authorization": f"token {token}"}
+    r = await api("GET", "workspace", headers=bob)
+    assert r.code == 200 and r.json["you"] == {"user": "bob", "role": "reader"}, r.json
+    r = await api("POST", "experiments", "e", "runs", body={}, headers=bob)
+    assert r.code == 403 and "user 'bob' has the role reader" in r.json["message"], r.json
+    assert token not in r.json["message"]
+
+
+@pytest.mark.parametrize("mlws_config", [{"MlwsApp": {"enforce_roles": True}}])
+async def test_the_servers_token_is_the_servers_os_user_on_a_team_server(api, mlws_ws, mlws_config):
+    """Not a random "Anonymous" user per request, whom no role could be granted to."""
+    r = await api("GET", "workspace")
+    assert r.code == 200 and r.json["you"] == {"user": os_user(), "role": "owner"}, r.json
+    r = await api("POST", "experiments", "e", "runs", body={})
+    assert r.code == 201 and r.json["user"] == os_user()
+
+
+@pytest.mark.parametrize("mlws_config", [{"MlwsApp": {"enforce_roles": True}}])
+async def test_with_sign_in_disabled_nobody_is_the_servers_os_user(api, mlws_ws, mlws_config,
+                                                                    jp_serverapp, monkeypatch):
+    monkeypatch.setattr(jp_serverapp.identity_provider, "token", "")  # no token, no password
+    assert not jp_serverapp.identity_provider.auth_enabled
+    r = await api("GET", "workspace")
+    assert r.code == 403 and "has no role in this workspace" in r.json["message"], r.json

@@ -81,7 +81,8 @@ def _requests(routes, run_id, env_hash, pipeline_run=None, automl_run=None):
               "experiment": "e",
               "alias": "champ", "user": CONTRIBUTOR, "endpoint": "ep", "secret": "db-pass",
               "deployment": "blue", "target": "local", "env_hash": env_hash, "pipeline": "pipe",
-              "vm": "box", "schedule": "nightly", "datastore": "default"}
+              "vm": "box", "schedule": "nightly", "datastore": "default",
+              "token_id": "0123456789ab"}
     out = []
     for template, (handler, methods) in routes.items():
         if handler.__name__ == "NotFoundHandler":

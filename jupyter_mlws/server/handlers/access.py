@@ -1,4 +1,5 @@
-"""Access: who has which role, your own, and granting or revoking roles (owners only)."""
+"""Access: who has which role, your own, granting or revoking roles (owners only), and users'
+API tokens (an owner manages anyone's, a user their own: :mod:`jupyter_mlws.access.tokens`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class AccessHandler(MlwsHandler):
         self.reply({"you": {"user": self.username,
                             "display_name": getattr(self.current_user, "display_name", None)
                             or self.username,
-                            "role": await self.call(self.app.role_of, self.username)},
+                            "role": await self.my_role()},
                     "roles_enforced": self.app.enforce_roles,
                     "assignments": await self.call(ws.access.assignments)})
 
@@ -39,20 +40,60 @@ class AccessUserHandler(MlwsHandler):
         role = check_role(self.body().get("role"))
         ws = await self.ws()
         self.reply(await self.call(ws.access.grant, self.actor, user, role,
-                                   check_actor=self.app.enforce_roles))
+                                   check_actor=self.checks_actor))
 
     @web.authenticated
     @authorized
     async def delete(self, user):
         ws = await self.ws()
         await self.call(ws.access.revoke, self.actor, user,
-                        check_actor=self.app.enforce_roles)
+                        check_actor=self.checks_actor)
         self.set_status(204)
         self.finish()
+
+
+class TokensHandler(MlwsHandler):
+    """GET ``?user=U`` lists users' API tokens (an owner's: anyone's; else your own), POST
+    ``{"user", "expires", "note"}`` creates one (a contributor: their own; the service decides
+    whose): the token is in that answer only."""
+
+    auth_resource = "mlws:access"
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        ws = await self.ws()
+        self.reply({"tokens": await self.call(
+            ws.access.tokens.list, self.get_query_argument("user", None) or None,
+            actor=self.username, check_actor=self.checks_actor)})
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        body = self.body()
+        ws = await self.ws()
+        self.reply(await self.call(ws.access.tokens.create, body.get("user") or self.username,
+                                   expires=body.get("expires"), note=body.get("note", ""),
+                                   actor=self.username, check_actor=self.checks_actor), 201)
+
+
+class TokenHandler(MlwsHandler):
+    """DELETE revokes a user's API token (an owner: anyone's; a contributor: their own)."""
+
+    auth_resource = "mlws:access"
+
+    @web.authenticated
+    @authorized
+    async def delete(self, token_id):
+        ws = await self.ws()
+        self.reply(await self.call(ws.access.tokens.revoke, token_id, actor=self.username,
+                                   check_actor=self.checks_actor))
 
 
 #: (route template under mlws/api, handler)
 ROUTES = [
     ("/access", AccessHandler),
     ("/access/{user}", AccessUserHandler),
+    ("/tokens", TokensHandler),
+    ("/tokens/{token_id}", TokenHandler),
 ]

@@ -26,7 +26,7 @@ from tornado import web
 
 from ... import errors as E
 from ...run_records import jsonable
-from ..identity import RunPrincipal, actor_name
+from ..identity import RunPrincipal, UserPrincipal, actor_name, run_user
 
 #: one place maps the workspace's error kinds to HTTP
 STATUS = {E.InvalidInput: 400, E.PermissionDenied: 403, E.NotFound: 404, E.AlreadyExists: 409,
@@ -89,6 +89,23 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         """Who this request acts as, as the workspace records it (see
         :func:`..identity.actor_name`): the username with roles enforced, else a readable name."""
         return actor_name(self.current_user, self.app.enforce_roles)
+
+    @property
+    def run_user(self) -> str:
+        """Who a run this request makes records as its user (see :func:`..identity.run_user`)."""
+        return run_user(self.current_user, self.app.enforce_roles)
+
+    @property
+    def checks_actor(self) -> bool:
+        """Whether services check the actor's role themselves: with roles enforced, and for a
+        user's API token (which carries its user's role on any server)."""
+        return self.app.enforce_roles or isinstance(self.current_user, UserPrincipal)
+
+    async def my_role(self) -> str | None:
+        """The role of this request's user (owner for everyone when roles are not enforced,
+        except a user's API token, which has its user's)."""
+        return await self.call(self.app.role_of, self.username,
+                               isinstance(self.current_user, UserPrincipal))
 
     @property
     def scope(self) -> str | None:

@@ -27,7 +27,7 @@ class ComputeTargetsHandler(MlwsHandler):
         name, kind = body.pop("name"), body.pop("type")
         ws = await self.ws()
         self.reply(await self.call(ws.compute.create, name, kind, actor=self.actor,
-                                   check_actor=self.app.enforce_roles, **body), status=201)
+                                   check_actor=self.checks_actor, **body), status=201)
 
 
 class ComputeTargetHandler(MlwsHandler):
@@ -50,14 +50,14 @@ class ComputeTargetHandler(MlwsHandler):
         ws = await self.ws()
         self.reply(await self.call(ws.compute.update, target, secrets=body.get("secrets"),
                                    python=body.get("python"), env=body.get("env"),
-                                   actor=self.actor, check_actor=self.app.enforce_roles))
+                                   actor=self.actor, check_actor=self.checks_actor))
 
     @web.authenticated
     @authorized
     async def delete(self, target):
         ws = await self.ws()
         await self.call(ws.compute.delete, target, actor=self.actor,
-                        check_actor=self.app.enforce_roles)
+                        check_actor=self.checks_actor)
         self.set_status(204)
         self.finish()
 
@@ -73,7 +73,7 @@ class ComputeTestHandler(MlwsHandler):
         self.body()  # none is taken: anything but an empty object is refused
         ws = await self.ws()
         self.reply(await self.call(ws.compute.test, target, actor=self.actor,
-                                   check_actor=self.app.enforce_roles))
+                                   check_actor=self.checks_actor))
 
 
 #: (route template under mlws/api, handler)

@@ -35,7 +35,7 @@ class DatastoresHandler(MlwsHandler):
         name, url = body.pop("name"), body.pop("url")
         ws = await self.ws()
         record = await self.call(lambda: ws.datastores.register(
-            name, url, user=self.actor, check_actor=self.app.enforce_roles, **body))
+            name, url, user=self.actor, check_actor=self.checks_actor, **body))
         self.reply(_shown(record), status=201)
 
 
@@ -56,7 +56,7 @@ class DatastoreHandler(MlwsHandler):
     async def delete(self, datastore):
         ws = await self.ws()
         await self.call(lambda: ws.datastores.delete(datastore, user=self.actor,
-                                                     check_actor=self.app.enforce_roles))
+                                                     check_actor=self.checks_actor))
         self.set_status(204)
         self.finish()
 

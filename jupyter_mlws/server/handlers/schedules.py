@@ -21,7 +21,7 @@ class ScheduleBase(MlwsHandler):
     auth_resource = "mlws:schedules"
 
     def who(self) -> dict:
-        return {"user": self.actor, "check_actor": self.app.enforce_roles}
+        return {"user": self.actor, "check_actor": self.checks_actor}
 
     def files(self, body: dict) -> dict:
         """The body's notebook or pipeline as a file of the server's folder, and how it is

@@ -52,7 +52,7 @@ class SecretHandler(MlwsHandler):
         value = self.body().get("value")
         ws = await self.ws()
         self.reply(await self.call(ws.secrets.set, self.actor, secret, value,
-                                   check_actor=self.app.enforce_roles))
+                                   check_actor=self.checks_actor))
 
     @web.authenticated
     @authorized
@@ -60,11 +60,11 @@ class SecretHandler(MlwsHandler):
         purge = self.bool_arg("purge", False)
         ws = await self.ws()
         if purge:
-            await self.call(ws.secrets.purge, self.actor, secret, check_actor=self.app.enforce_roles)
+            await self.call(ws.secrets.purge, self.actor, secret, check_actor=self.checks_actor)
             self.set_status(204)
             return self.finish()
         self.reply(await self.call(ws.secrets.delete, self.actor, secret,
-                                   check_actor=self.app.enforce_roles))
+                                   check_actor=self.checks_actor))
 
 
 class SecretRecoverHandler(MlwsHandler):
@@ -78,7 +78,7 @@ class SecretRecoverHandler(MlwsHandler):
         self.body()  # none is taken: anything but an empty object is refused
         ws = await self.ws()
         self.reply(await self.call(ws.secrets.recover, self.actor, secret,
-                                   check_actor=self.app.enforce_roles))
+                                   check_actor=self.checks_actor))
 
 
 class SecretsAuditHandler(MlwsHandler):
@@ -97,7 +97,7 @@ class SecretsAuditHandler(MlwsHandler):
         ws = await self.ws()
         self.reply({"entries": await self.call(ws.secrets.audit, name or None, limit=limit,
                                                actor=self.actor,
-                                               check_actor=self.app.enforce_roles)})
+                                               check_actor=self.checks_actor)})
 
 
 #: (route template under mlws/api, handler)

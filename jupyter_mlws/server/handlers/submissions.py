@@ -44,7 +44,7 @@ class _SubmissionHandler(MlwsHandler):
 
     def given(self, body: dict, names: tuple[str, ...]) -> dict:
         return {k: body[k] for k in names if body.get(k) is not None} | {
-            "actor": self.actor, "check_actor": self.app.enforce_roles}
+            "actor": self.actor, "check_actor": self.checks_actor, "user": self.run_user}
 
 
 class NotebookSubmissionHandler(_SubmissionHandler):

@@ -52,7 +52,7 @@ class ExperimentRunsHandler(TrackingWriteHandler):
             ws.run_writes.create, experiment, name=body.get("name") or None, tags=body.get("tags"),
             description=body.get("description", ""), parent_id=body.get("parent_id"),
             source_type=body.get("source_type", "script"), source_name=body.get("source_name", ""),
-            git=body.get("git"), host=body.get("host", ""), scope=self.scope)
+            git=body.get("git"), host=body.get("host", ""), scope=self.scope, user=self.run_user)
         self.reply(record.to_dict(), 201)
 
 

@@ -20,7 +20,7 @@ class VMBase(MlwsHandler):
     auth_resource = "mlws:vms"
 
     def who(self) -> dict:
-        return {"actor": self.actor, "check_actor": self.app.enforce_roles}
+        return {"actor": self.actor, "check_actor": self.checks_actor}
 
 
 class VMsHandler(VMBase):

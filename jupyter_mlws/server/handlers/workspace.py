@@ -21,7 +21,7 @@ class WorkspaceHandler(MlwsHandler):
         info.pop("path", None)  # no server paths to clients
         info.pop("artifacts", None)
         info["metadata"] = info["metadata"].split(":", 1)[0]
-        info["you"] = {"user": self.username, "role": await self.call(self.app.role_of, self.username)}
+        info["you"] = {"user": self.username, "role": await self.my_role()}
         info["roles_enforced"] = self.app.enforce_roles
         self.reply(info)
 

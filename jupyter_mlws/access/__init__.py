@@ -19,7 +19,8 @@ Any face or service checks with :meth:`AccessService.require`; for example a
 service returning an endpoint's keys calls
 ``ws.access.require(user, "write", "endpoints")`` first, so a reader gets
 PermissionDenied and never the key.  The Jupyter server applies the same
-check to the Jupyter identity of each request (``jupyter_mlws.server``).
+check to the Jupyter identity of each request (``jupyter_mlws.server``).  A teammate signs in to a team
+server with an API token of their own (``ws.access.tokens``: :mod:`.tokens`).
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ import unicodedata
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from .runs import now_ms
-from .store import schema as S
-from .store.db import Database
+from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ..runs import now_ms
+from ..store import schema as S
+from ..store.db import Database
 
 OWNER, CONTRIBUTOR, READER = "owner", "contributor", "reader"
 ROLES = (OWNER, CONTRIBUTOR, READER)
@@ -50,7 +51,9 @@ _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells
         ("admin", "vms"): "deleting leftovers at the providers (compute gc --yes)",
         ("write", "schedules"): "creating, changing, triggering and deleting schedules",
         ("write", "datastores"): "registering datastores, using one whose credentials are a secret",
-        ("admin", "datastores"): "deleting datastores, registering file:// ones"}
+        ("admin", "datastores"): "deleting datastores, registering file:// ones",
+        ("write", "access"): "creating and revoking your own API tokens (an owner makes a "
+                             "reader's)"}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 
@@ -96,7 +99,11 @@ class AccessService:
     """
 
     def __init__(self, db: Database):
+        from .tokens import UserTokens
+
         self.db = db
+        #: users' API tokens (:class:`~.tokens.UserTokens`: ``create``, ``list``, ``revoke``)
+        self.tokens = UserTokens(db, self)
 
     # -- reading ------------------------------------------------------------------
 
