@@ -54,6 +54,8 @@ _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells
         ("admin", "datastores"): "deleting datastores, registering file:// ones",
         ("write", "access"): "creating and revoking your own API tokens (an owner makes a "
                              "reader's)"}
+#: what else a refused user can do, before "an owner can grant it" (a refusal naming the request)
+_OTHERWISE = {("write", "access"): "an owner makes and revokes a reader's API tokens, or "}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 
@@ -146,9 +148,10 @@ class AccessService:
         has = f"has the role {role}" if role else "has no role in this workspace"
         why = f" ({doing})" if doing else \
             f" ({_WHY[action, concept]})" if (action, concept) in _WHY else ""
+        other = _OTHERWISE.get((action, concept), "")
         raise PermissionDenied(
             f"user {user!r} {has}: {action} access to {concept}{why} needs {needed} or above; "
-            "an owner can grant it with 'mlws access grant USER ROLE'")
+            f"{other}an owner can grant it with 'mlws access grant USER ROLE'")
 
     # -- changing -------------------------------------------------------------------
 

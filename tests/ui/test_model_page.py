@@ -182,9 +182,8 @@ def test_deploy_then_a_served_version_cannot_be_deleted(page, lab, flower):
 def team_lab(tmp_path_factory):
     """A ``jupyter lab`` that applies workspace roles (a team's server), on a workspace with
     flower:1 and flower:2 and a run; yields its URL, token, workspace folder and the run's id."""
-    import sys
-
-    from mlws_testing import iris_model, start_jupyter, stop_jupyter
+    from .conftest import start_team_lab
+    from mlws_testing import iris_model, stop_jupyter
 
     from jupyter_mlws import Workspace
 
@@ -197,10 +196,9 @@ def team_lab(tmp_path_factory):
         with ws.experiment("team").start_run("team-run", snapshot=False, outputs=None) as run:
             run.set_tag("stage", "dev")
             run_id = run.id
-    server = start_jupyter(root, lambda port, token: [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root / 'ws'}", "--MlwsApp.enforce_roles=True"], cwd=root / "ws")
+    # whoever has the token is "alice" (the server's shared token would be its OS user, the
+    # workspace's owner, under enforced roles: README "Tokens for a team")
+    server = start_team_lab(root)
     try:
         yield {"url": server.url, "token": server.token, "ws": root / "ws", "run": run_id}
     finally:
@@ -230,7 +228,7 @@ def test_readers_see_no_enabled_controls_and_refusals_show_verbatim(browser, tea
         with Workspace.open(team_lab["ws"]) as ws:
             ws.access.grant(os_user(), user, "reader")
             with pytest.raises(PermissionDenied) as refusal:
-                ws.access.require(user, "write", "models")
+                ws.access.require(user, "write", "models", f"PUT models/{MODEL}/aliases/champion")
         alias.locator(".mlws-AliasMove").click()
         error = view.locator(".mlws-ModelActionError")
         error.wait_for()
