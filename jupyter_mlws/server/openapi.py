@@ -821,8 +821,6 @@ SCHEMAS = {
                                               "killed", "timed_out"]},
         "start_time": {"type": "integer"}, "end_time": {"type": ["integer", "null"]},
         "params": {"type": "object"}, "metrics": {"type": "object"}, "tags": {"type": "object"},
-        "metric_counts": {"type": "object", "description": (
-            "points logged per metric: 1 is a single value (a number, not a chart)")},
         "error": {"type": ["string", "null"]}, "parent_id": {"type": ["string", "null"]},
         "children": {"type": "integer", "description": "GET /runs?children=true only: child runs"},
         "ranges": {"type": "object", "description": (
@@ -843,7 +841,8 @@ SCHEMAS = {
             "GET /runs/{run_id}: the first 16 hex digits of its environment spec's hash (notebook "
             "runs; GET /environments/{env_hash} shows it once built)")},
         "metric_counts": {"type": "object", "additionalProperties": {"type": "integer"},
-                          "description": "GET /runs/{run_id}: points per metric (1: a single value)"}}},
+                          "description": "GET /runs/{run_id}: points logged per metric (1 is a "
+                                         "single value: a number, not a chart)"}}},
     "RunUpdate": _body([], {"description": {"type": "string", "maxLength": DESCRIPTION_MAX}},
                        {"description": "baseline with the new features"}),
     "RunBrief": {"type": "object", "properties": {
