@@ -149,6 +149,36 @@ class RunService:
         exp_pk = self.experiment_pk(experiment)  # once the run is checked: a bad one makes none
         return self.get(self.db.transact(lambda conn: insert(conn, exp_pk)))
 
+    def record_ended(self, experiment: str, *, parent_id: str, name: str, tags: Mapping,
+                     source_type: str, source_name: str, params: Mapping,
+                     points: Sequence[tuple], started_ms: int | None = None,
+                     ended_ms: int | None = None) -> str:
+        """Record a run whose work already ended elsewhere (a search's trial, ended in FLAML's
+        process or on a Dask worker), completed, in one transaction: the run below
+        ``parent_id``, its ``params``, its metric ``points`` ``(key, value, step, ts)``, its
+        start and end (ms since the epoch; now when None).  Return its id.  All of it is
+        recorded, or nothing.  InvalidInput for a bad name, tag, param or point; NotFound for
+        no parent ``parent_id``."""
+        insert = self._inserter(experiment, name=name, description="", parent_id=parent_id,
+                                tags=dict(tags), source_type=source_type, source_name=source_name,
+                                git=None, status=COMPLETED, run_id=None, host=None,
+                                started_ms=started_ms, user=None)
+        prows = param_rows(params)
+        ended = now_ms() if ended_ms is None else int(ended_ms)
+        exp_pk = self.experiment_pk(experiment)
+
+        def write(conn: Connection) -> str:
+            run_id = insert(conn, exp_pk)
+            pk = self._pk(conn, run_id)
+            conn.execute(S.runs.update().where(S.runs.c.pk == pk).values(end_time=ended))
+            if prows:
+                self._write_params(conn, pk, prows)
+            if points:
+                self._write_points(conn, pk, points)
+            return run_id
+
+        return self.db.transact(write)
+
     def create_in(self, conn: Connection, experiment: str, *, name: str | None = None,
                   tags: dict | None = None, source_type: str = "script", source_name: str = "",
                   run_id: str | None = None) -> str:
@@ -318,12 +348,13 @@ class RunService:
 
         self.db.transact(clear)
 
-    def heartbeat(self, run_id: str) -> None:
-        """Record that the process of a running run is alive."""
+    def heartbeat(self, run_id: str) -> bool:
+        """Record that the process of a running run is alive; False when the run is not
+        running (it was ended elsewhere, e.g. canceled): nothing is written then."""
         run_pk = self.pk_of(run_id)
-        self.db.transact(lambda conn: conn.execute(
+        return bool(self.db.transact(lambda conn: conn.execute(
             S.runs.update().where(and_(S.runs.c.pk == run_pk, S.runs.c.status == RUNNING))
-            .values(heartbeat_at=now_ms())))
+            .values(heartbeat_at=now_ms())).rowcount))
 
     def reap_stale(self, force: bool = False) -> int:
         """Mark running runs whose heartbeat is stale as killed; return how many.

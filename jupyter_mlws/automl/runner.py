@@ -39,7 +39,7 @@ from typing import Any
 from .. import run_records as R
 from ..errors import Conflict, InvalidInput, MlwsError
 from .spec import AutoMLSpec
-from .trials import TRIAL_TAG, Trial, best, parse_lines, trials_of
+from .trials import Trial, best, parse_lines, trials_of
 
 #: seconds between two looks at the search's logs
 POLL_S = 0.05
@@ -189,13 +189,8 @@ class Runner:
         self.trials.append(trial)
         if self.spec.max_trials and len(self.trials) >= self.spec.max_trials:
             self.full = True
-        runs = self.svc.runs
-        child = runs.create(self.spec.experiment, name=f"trial-{trial.number}-{trial.estimator}",
-                            parent_id=self.run_id, source_type="automl-trial",
-                            source_name=f"{trial.estimator} trial {trial.number}",
-                            tags={TRIAL_TAG: trial.to_tag(), "automl.estimator": trial.estimator},
-                            started_ms=None if started is None else int(started * 1000))
-        self.svc.finish_child(child.id, trial, self.metric,
+        self.svc.record_child(self.run_id, self.spec.experiment, trial, self.metric,
+                              started_ms=None if started is None else int(started * 1000),
                               ended_ms=None if ended is None else int(ended * 1000))
         metric = self.metric or "metric"
         self.log(f"trial {trial.number}: {trial.estimator} {metric}="
@@ -223,10 +218,8 @@ class Runner:
         """Beat the parent's heartbeat; Canceled when it was ended elsewhere (a cancel)."""
         from ..notebooks.cancel import Canceled, cancel_dropped
 
-        runs = self.svc.runs
-        runs.heartbeat(self.run_id)
-        if cancel_dropped() or runs.get(self.run_id).status not in R.LIVE:
-            raise Canceled()
+        if not self.svc.runs.heartbeat(self.run_id) or cancel_dropped():
+            raise Canceled()  # ended elsewhere (a cancel), or this process was told to stop
 
     # -- after the search ------------------------------------------------------------------
 

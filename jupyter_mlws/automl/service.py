@@ -21,7 +21,7 @@ from .. import run_records as R
 from ..errors import Conflict, InvalidInput, Unavailable
 from . import spec as S
 from .runner import METRIC_TAG, SPEC_TAG, SPENT_TAG
-from .trials import Trial, leaderboard
+from .trials import TRIAL_TAG, Trial, leaderboard
 
 #: the source type of a search's parent run, and of its trials' child runs
 SOURCE_TYPE, TRIAL_SOURCE_TYPE = "automl", "automl-trial"
@@ -237,14 +237,19 @@ class AutoMLService:
 
     # -- the runner's writes -------------------------------------------------------------------
 
-    def finish_child(self, child_id: str, trial: Trial, metric: str | None, *,
-                     ended_ms: int | None = None) -> None:
-        """Write a trial's params and metrics to its child run and complete it (at
-        ``ended_ms``, ms since the epoch, if not now)."""
+    def record_child(self, run_id: str, experiment: str, trial: Trial, metric: str | None, *,
+                     started_ms: int | None = None, ended_ms: int | None = None) -> str:
+        """Record finished ``trial`` as a completed child run of search ``run_id`` (its
+        estimator and hyper-parameters as params, its metrics at ``ended_ms``), in one
+        transaction; started and ended at ``started_ms`` / ``ended_ms`` (ms since the epoch),
+        if not now.  Return the child's id."""
         ts = R.now_ms() if ended_ms is None else ended_ms
         points = [(k, float(v), 0, ts) for k, v in trial.metrics(metric or "metric").items()]
-        self.runs.write_batch(child_id, params=trial.params(), points=points)
-        self.runs.end(child_id, R.COMPLETED, ended_ms=ended_ms)
+        return self.runs.record_ended(
+            experiment, parent_id=run_id, name=f"trial-{trial.number}-{trial.estimator}",
+            tags={TRIAL_TAG: trial.to_tag(), "automl.estimator": trial.estimator},
+            source_type=TRIAL_SOURCE_TYPE, source_name=f"{trial.estimator} trial {trial.number}",
+            params=trial.params(), points=points, started_ms=started_ms, ended_ms=ts)
 
     def record_environment(self, run_id: str, captured: dict) -> None:
         self._record_environment(run_id, captured)
