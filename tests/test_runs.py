@@ -225,6 +225,28 @@ def test_child_runs_and_description(ws):
     assert {r.id for r in ws.search_runs(f"parent_id = '{parent.id}'")} == {k.id for k in kids}
 
 
+def test_a_run_that_ended_elsewhere_is_recorded_whole_or_not_at_all(ws):
+    # what an automated-ML search records for each finished trial: one transaction
+    with ws.experiment("search").start_run(snapshot=False) as parent:
+        runs = ws.runs
+        child_id = runs.record_ended("search", parent_id=parent.id, name="trial-1", tags={"t": "1"},
+                                     source_type="automl-trial", source_name="lgbm trial 1",
+                                     params={"n_estimators": 4}, points=[("acc", 0.9, 0, 1000)],
+                                     started_ms=500, ended_ms=1500)
+        child = ws.get_run(child_id).record
+        assert (child.status, child.parent_id, child.start_time, child.end_time) == \
+            ("completed", parent.id, 500, 1500)
+        assert child.params == {"n_estimators": "4"} and child.metrics == {"acc": 0.9}
+        with pytest.raises(InvalidInput):
+            runs.record_ended("search", parent_id=parent.id, name="trial-2", tags={},
+                              source_type="automl-trial", source_name="x",
+                              params={"": 1}, points=[("acc", 0.8, 0, 1000)])
+        with pytest.raises(NotFound):
+            runs.record_ended("search", parent_id="ffffffffffff", name="trial-2", tags={},
+                              source_type="automl-trial", source_name="x", params={}, points=[])
+        assert [k.id for k in ws.get_run(parent.id).children()] == [child_id]
+
+
 def test_unknown_and_prefix_run_ids(ws):
     with ws.experiment("e").start_run(snapshot=False) as run:
         pass
