@@ -152,22 +152,41 @@ def likely_model_artifact(paths: list[str]) -> str | None:
     return (folders.pop() or None) if len(folders) == 1 else None
 
 
+#: the packages a pickled model's flavor is named by, as the first of their classes it names
+#: (a fitted ``flaml.AutoML`` names flaml's class first, then its estimator's library's)
+PICKLE_FLAVORS = ("flaml", "sklearn", "xgboost", "lightgbm", "catboost", "torch", "statsmodels")
+#: pickle opcodes that push a string (a module or class name of a STACK_GLOBAL)
+_STRING_OPS = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE",
+                         "SHORT_BINSTRING", "BINSTRING", "STRING"})
+
+
 def _pickle_flavor(source: Source) -> str:
-    """The top-level package of the classes a pickle names (its opcodes, never loaded)."""
-    known = ("sklearn", "xgboost", "lightgbm", "catboost", "torch", "statsmodels")
-    strings: list[str] = []
+    """The top-level package of the first known class a pickle names (:data:`PICKLE_FLAVORS`),
+    read from its opcodes, never loaded (``pickletools``, protocols 0-5: ``GLOBAL``/``INST``
+    name ``module name``; ``STACK_GLOBAL`` takes the two values pushed before it, strings or
+    memo gets of strings).  ``"pickle"`` when none is named or the file is not a plain pickle."""
+    memo: dict = {}
+    pushed: list = [None, None]  # the values of the last two pushes (None: not a string)
     try:
         with (source() if callable(source) else open(source, "rb")) as f:
             for op, arg, _pos in pickletools.genops(f):
-                module = None
-                if op.name in ("GLOBAL", "INST") and isinstance(arg, str):
+                name, module = op.name, None
+                if name in ("GLOBAL", "INST") and isinstance(arg, str):
                     module = arg.split(" ")[0]
-                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
-                    module = strings[-2]
-                elif isinstance(arg, str):
-                    strings.append(arg)
-                if module and module.split(".")[0] in known:
-                    return module.split(".")[0]
+                elif name == "STACK_GLOBAL":
+                    module = pushed[0]
+                elif name == "MEMOIZE":
+                    memo[len(memo)] = pushed[1]
+                    continue
+                elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                    memo[arg] = pushed[1]
+                    continue
+                value = (arg if name in _STRING_OPS and isinstance(arg, str)
+                         else memo.get(arg) if name in ("GET", "BINGET", "LONG_BINGET") else None)
+                pushed = [pushed[1], value]
+                top = module.split(".")[0] if isinstance(module, str) else None
+                if top in PICKLE_FLAVORS:
+                    return top
     except Exception:  # compressed joblib files and the like
         return "pickle"
     return "pickle"

@@ -104,6 +104,20 @@ def test_flavours_are_read_from_pickle_opcodes_without_loading(tmp_path, monkeyp
         monkeypatch.delitem(sys.modules, name)
     assert detect_flavor([("m.pkl", path)]) == "sklearn"
     assert detect_flavor([("old.pkl", old)]) == "sklearn"
+    # a string that names another library (an option's value) is no class; a module named a
+    # second time comes from the pickle's memo (flaml.AutoML's own classes, then its model's)
+    A = type("A", (), {"__module__": "mylib.m"})
+    B = type("B", (), {"__module__": "mylib.m"})
+    Fake.__module__ = "xgboost.sklearn"
+    for name in ("mylib", "mylib.m", "xgboost", "xgboost.sklearn"):
+        monkeypatch.setitem(sys.modules, name, type(sys)(name))
+    sys.modules["mylib.m"].A, sys.modules["mylib.m"].B = A, B
+    sys.modules["xgboost.sklearn"].LogisticRegression = Fake
+    mixed = tmp_path / "mixed.pkl"
+    mixed.write_bytes(pickle.dumps([A(), "catboost", B(), Fake()]))
+    for name in ("mylib", "mylib.m", "xgboost", "xgboost.sklearn"):
+        monkeypatch.delitem(sys.modules, name)
+    assert detect_flavor([("mixed.pkl", mixed)]) == "xgboost"
     onnx = tmp_path / "m.onnx"
     onnx.write_bytes(b"x")
     assert detect_flavor([("m.onnx", onnx)]) == "onnx"
