@@ -9,7 +9,8 @@ come with it) and writes the model folder:
   endpoint's process (the workspace never unpickles);
 - ``score.py``: the scoring script (``init()`` / ``run(data)``) for ``mlws endpoint create``;
   ``data`` is ``{"data": rows}``, each row a list of the features in training order or an
-  object by column name; the answer ``{"predictions": [...]}`` (and ``probabilities`` per class
+  object naming every feature (its ``input_schema`` says so: the endpoint answers 400 to a row
+  of another length or an object missing a feature); the answer ``{"predictions": [...]}`` (and ``probabilities`` per class
   for classification);
 - ``automl.json``: the features, the target, the task, the metric, the estimator and its
   configuration.
@@ -36,7 +37,7 @@ Deploy it with the model it came with:
     mlws model download MODEL:VERSION --dest model && \\
     mlws endpoint create NAME --model MODEL:VERSION --entry-script model/score.py
 Call it with {{"data": rows}}: each row a list of the {count} features in this order, or an
-object by feature name.
+object naming every feature (null for a missing value).
 """
 import json
 import os
@@ -47,8 +48,12 @@ import pandas as pd
 FEATURES = {features}
 TASK = {task!r}
 input_example = {example}
-input_schema = {{"type": "object", "required": ["data"],
-                "properties": {{"data": {{"type": "array", "minItems": 1}}}}}}
+# a row is every feature: a list of {count} values in this order, or an object naming each one
+# (null where a value is missing); the endpoint answers 400 to any other body
+input_schema = {{"type": "object", "required": ["data"], "properties": {{"data": {{
+    "type": "array", "minItems": 1,
+    "items": {{"type": ["array", "object"], "minItems": len(FEATURES), "maxItems": len(FEATURES),
+              "required": FEATURES}}}}}}}}
 
 
 def init():
@@ -58,11 +63,8 @@ def init():
 
 
 def _frame(rows):
-    if rows and isinstance(rows[0], dict):
-        return pd.DataFrame([[row.get(name) for name in FEATURES] for row in rows], columns=FEATURES)
-    if rows and not isinstance(rows[0], (list, tuple)):
-        rows = [rows]  # one row
-    return pd.DataFrame(rows, columns=FEATURES)
+    return pd.DataFrame([[row[name] for name in FEATURES] if isinstance(row, dict) else row
+                         for row in rows], columns=FEATURES)
 
 
 def run(data):
