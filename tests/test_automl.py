@@ -90,6 +90,8 @@ def test_a_search_records_trials_registers_a_model_that_serves(ws, tmp_path):
         assert child.params["estimator"] == trial.estimator
         assert set(child.metrics) == {"roc_auc", "val_loss", "train_time_s"}
         assert abs(child.metrics["roc_auc"] - (1 - trial.val_loss)) < 1e-9
+        # its run lasts as long as the trial did (what the runs table's Duration shows)
+        assert abs(child.end_time - child.start_time - trial.train_time_s * 1000) <= 1
     shown = ws.automl_service.show(run.id)
     board = shown["leaderboard"]
     assert len(board) == len(children) and [r["rank"] for r in board] == list(range(1, len(board) + 1))

@@ -175,7 +175,8 @@ class Runner:
         if replays.get(raw.key()):
             replays[raw.key()] -= 1  # a finished trial of an earlier attempt: recorded then
             return
-        self.record_trial(raw)
+        ended = time.time()  # read within POLL_S of its end: it ran for its trial time
+        self.record_trial(raw, started=ended - raw.train_time_s, ended=ended)
 
     def record_trial(self, raw: Trial, *, started: float | None = None,
                      ended: float | None = None) -> None:
@@ -189,9 +190,12 @@ class Runner:
         self.trials.append(trial)
         if self.spec.max_trials and len(self.trials) >= self.spec.max_trials:
             self.full = True
-        self.svc.record_child(self.run_id, self.spec.experiment, trial, self.metric,
-                              started_ms=None if started is None else int(started * 1000),
-                              ended_ms=None if ended is None else int(ended * 1000))
+        child_id = self.svc.record_child(
+            self.run_id, self.spec.experiment, trial, self.metric,
+            started_ms=None if started is None else int(started * 1000),
+            ended_ms=None if ended is None else int(ended * 1000))
+        if self.spec.compute != "local":  # it ran there: what `run list -f "compute = ..."` finds
+            self.svc.compute.assign(child_id, self.spec.compute)
         metric = self.metric or "metric"
         self.log(f"trial {trial.number}: {trial.estimator} {metric}="
                  f"{trial.metric_value(metric):.5g} ({trial.train_time_s:.2f} s)")
