@@ -45,7 +45,9 @@ def ws(tmp_path_factory):
     (data / "text.csv").write_text("x,y\n1,a\n2,b\n3,a\n")
     (data / "empty.csv").write_text("x,y\n")
     (data / "notes.txt").write_text("hello")
-    for name in ("bc", "one", "text", "empty"):
+    (data / "three.csv").write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    (data / "price.csv").write_text("x,y\n" + "".join(f"{i},{i * 1.37 + 0.5}\n" for i in range(60)))
+    for name in ("bc", "one", "text", "empty", "three", "price"):
         ws.datasets.register(name, data / f"{name}.csv", tabular=True)
     ws.datasets.register("notes", data / "notes.txt")
     try:
@@ -154,6 +156,10 @@ def test_a_search_records_trials_registers_a_model_that_serves(ws, tmp_path):
                                                           "regression metrics: r2"),
     ("notes", "y", "classification", {}, "dataset notes:1 is not tabular"),
     ("bc", "target", "clustering", {}, "task 'clustering' is not one of classification, regression"),
+    ("three", "y", "classification", {"metric": "roc_auc"},
+     "metric 'roc_auc' needs a two-class target; this one has 3 classes: use accuracy"),
+    ("price", "y", "classification", {}, "target column 'y' holds 60 different numbers in 60 rows: "
+                                         "a class needs rows to learn from; use --task regression"),
 ])
 def test_bad_input_is_refused_and_nothing_recorded(ws, data, target, task, options, message):
     before = _run_count(ws)

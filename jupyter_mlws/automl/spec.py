@@ -160,6 +160,11 @@ def check_metric_for_classes(metric: str, classes: int) -> None:
                            "classes: use accuracy, roc_auc_ovr, macro_f1 or log_loss")
 
 
+#: a numeric classification target with more different values than this share of its rows is
+#: refused (each class would have a row or two: it is a number to regress)
+MAX_CLASSES_SHARE = 0.5
+
+
 def check(*, data: str, stats: Mapping[str, Any] | None, target: object, task: object,
           metric: object = None, time_budget: object = DEFAULT_BUDGET_S,
           max_trials: object = None, seed: object = 0, estimators: object = None,
@@ -173,7 +178,8 @@ def check(*, data: str, stats: Mapping[str, Any] | None, target: object, task: o
     InvalidInput
         Naming what is wrong and what to do: a version that is not tabular or has no rows; an
         unknown target column (the columns are named); a target with one value; regression on
-        a text target; an unknown task, metric or estimator (the known ones are named); a
+        a text target; classification of numbers that are nearly all different; a metric
+        that cannot judge the target's number of classes (e.g. roc_auc of three); an unknown task, metric or estimator (the known ones are named); a
         budget under 5 s; a bad max_trials, seed or name.
     """
     from ..limits import check_key
@@ -187,8 +193,10 @@ def check(*, data: str, stats: Mapping[str, Any] | None, target: object, task: o
     columns = [c["name"] for c in stats.get("columns") or []]
     if not stats.get("rows"):
         raise InvalidInput(f"dataset {data} is empty (no rows): register a table with rows")
-    _check_target(data, stats, columns, target, task)
+    classes = _check_target(data, stats, columns, target, task)
     metric = _check_metric(metric, task)
+    if metric is not None and classes is not None:
+        check_metric_for_classes(metric, classes)
     budget = parse_budget(time_budget)
     trials = _check_count(max_trials, "max_trials", 1, MAX_TRIALS, none_ok=True)
     seed = _check_count(seed, "seed", 0, 2**31 - 1)
@@ -205,7 +213,11 @@ def check(*, data: str, stats: Mapping[str, Any] | None, target: object, task: o
                       experiment=experiment, compute=compute, register=register, model_name=model)
 
 
-def _check_target(data: str, stats, columns: list[str], target: object, task: object) -> None:
+def _check_target(data: str, stats, columns: list[str], target: object,
+                  task: object) -> int | None:
+    """Check the target column for the task; return its number of classes for classification
+    when the version's statistics tell it (the distinct numbers, or every text value kept),
+    else None."""
     if not isinstance(target, str) or target not in columns:
         shown = ", ".join(columns[:30]) + (f" and {len(columns) - 30} more" if len(columns) > 30 else "")
         raise InvalidInput(f"dataset {data} has no column {str(target)[:80]!r}: its columns are "
@@ -227,6 +239,18 @@ def _check_target(data: str, stats, columns: list[str], target: object, task: ob
         values = [k for k in feature.get("fractions", {}) if k != "__other__"][:3]
         raise InvalidInput(f"target column {target!r} holds text (e.g. {', '.join(map(repr, values))}): "
                            "regression needs numbers; use --task classification")
+    if task != "classification":
+        return None
+    if kind == "numeric":
+        classes = feature.get("distinct")  # None in statistics kept before it was counted
+        rows = int(feature["count"])
+        if classes is not None and classes > MAX_CLASSES_SHARE * rows and classes > 20:
+            raise InvalidInput(f"target column {target!r} holds {classes} different numbers in "
+                               f"{rows} rows: a class needs rows to learn from; use --task "
+                               "regression to predict a number")
+        return classes
+    fractions = feature.get("fractions") or {}
+    return None if fractions.get("__other__") else len([k for k in fractions if k != "__other__"])
 
 
 def _check_metric(metric: object, task: str) -> str | None:

@@ -1,8 +1,8 @@
 """Feature statistics of a model's training data, and how far an endpoint's inputs drift from them.
 
 At registration, :func:`feature_stats` summarises the training data per feature (numeric:
-count, mean, std, min, max and the fractions of rows in ten quantile bins; categorical: the
-fractions of the most frequent values).  :func:`compare` scores sampled inputs against that
+count, distinct values, mean, std, min, max and the fractions of rows in ten quantile bins;
+categorical: the fractions of the most frequent values).  :func:`compare` scores sampled inputs against that
 summary: per feature the population stability index (PSI) over the same bins, and the shift
 of the mean in training standard deviations.  Pure Python: nothing is unpickled and no
 numeric library is needed in the workspace process.
@@ -133,8 +133,9 @@ def _numeric(values: list) -> dict:
     mean = sum(xs) / n
     std = math.sqrt(sum((x - mean) ** 2 for x in xs) / n)
     edges = sorted({_quantile(xs, i / BINS) for i in range(1, BINS)})
-    return {"kind": "numeric", "count": n, "missing": len(values) - n, "mean": mean, "std": std,
-            "min": xs[0], "max": xs[-1], "edges": edges, "fractions": _bin_fractions(xs, edges)}
+    return {"kind": "numeric", "count": n, "missing": len(values) - n, "distinct": len(set(xs)),
+            "mean": mean, "std": std, "min": xs[0], "max": xs[-1], "edges": edges,
+            "fractions": _bin_fractions(xs, edges)}
 
 
 def _categorical(values: list) -> dict:
