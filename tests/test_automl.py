@@ -108,6 +108,9 @@ def test_a_search_records_trials_registers_a_model_that_serves(ws, tmp_path):
     assert [(d["ref"], d["how"]) for d in ws.datasets.of_run(run.id)] == [("bc:1", "input")]
     model = ws.models.resolve(shown["model"])
     assert model.run_id == run.id and model.tags["env_hash"] == ws.runs.get(run.id).tags["env_hash"]
+    # its lineage has the search's params and its score (recorded before it was registered)
+    assert model.lineage["metrics"]["best_roc_auc"] == board[0]["metric"]
+    assert model.lineage["params"]["data"] == "bc:1"
     assert ("bc:1", "training") in [(d["ref"], d["how"]) for d in model.datasets]
     assert sorted(f["path"] for f in model.files) == ["automl.json", "model.pkl", "score.py"]
     stats = ws.models.training_stats(model)
@@ -206,6 +209,13 @@ def test_an_interrupted_search_resumes_keeping_its_trials(ws):
     os.kill(process.pid, signal.SIGKILL)  # the runner dies as a kernel restart would leave it
     wait_for(lambda: not process.is_mine(), "the runner gone")
     before = {c.id: Trial.from_tag(c.tags[TRIAL_TAG]) for c in _children(ws, run_id)}
+    # shown at once as what it is (not "running" until the heartbeat's timeout), with what to do
+    shown = CliRunner().invoke(cli, ["--workspace", str(ws.root), "automl", "show", run_id])
+    assert f"{run_id} (killed)" in shown.output.splitlines()[0], shown.output
+    assert f"mlws automl resume {run_id} (its finished trials are kept)" in shown.output
+    trial = next(iter(before))
+    with pytest.raises(InvalidInput, match=f"a trial of automated-ML search {run_id}"):
+        ws.automl_service.resume(trial)
     with pytest.raises(Conflict):
         ws.runs.reopen(run_id, ("completed",))
     assert ws.automl_service.resume(run_id, wait=True) == run_id
@@ -220,6 +230,8 @@ def test_an_interrupted_search_resumes_keeping_its_trials(ws):
     assert len(after) <= 10
     log = ws.run_logs(run_id)["automl.log"].decode()
     assert f"resumed with {len(before)} finished trials" in log
+    shown = CliRunner().invoke(cli, ["--workspace", str(ws.root), "automl", "show", run_id])
+    assert "(earlier attempts " in shown.output, shown.output  # the parts add up to the total
     with pytest.raises(Conflict, match="completed: start a new one"):
         ws.automl_service.resume(run_id)
 

@@ -131,9 +131,10 @@ class Runner:
         spent = self.spent_before + search["search_s"] + refit_s
         summary = self._summary(top, search, refit_s, spent)
         self._store(model_dir, summary)
+        self._record_summary(summary)  # first: the model's lineage holds the run's metrics
         if self.spec.register:
-            summary["model"] = self._register(model_dir, version, prepared, top)
-        self._record_summary(summary)
+            model = self._register(model_dir, version, prepared, top)
+            self.svc.runs.set_tags(self.run_id, {"automl.model": model})
         return self._end(R.COMPLETED, None)
 
     def _table_files(self, version) -> list[tuple[str, str]]:
@@ -287,8 +288,6 @@ class Runner:
                 "automl.best_trial": str(summary["best_trial"]),
                 "automl.best_estimator": summary["best_estimator"],
                 "automl.best_config": json.dumps(summary["best_config"], default=str)[:4000]}
-        if summary.get("model"):
-            tags["automl.model"] = summary["model"]
         if summary.get("stopped_trial"):
             tags["automl.stopped"] = _stopped_text(summary["stopped_trial"])
         ts = R.now_ms()

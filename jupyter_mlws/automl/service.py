@@ -206,10 +206,7 @@ class AutoMLService:
         Conflict
             The search is still running (its process lives), or it completed.
         """
-        record = self.runs.get(run_id)
-        if record.source_type != SOURCE_TYPE:
-            raise InvalidInput(f"run {record.id} is not an automated-ML search (it is a "
-                               f"{record.source_type} run)")
+        record = self._search(run_id)
         if record.status in R.LIVE:
             process = self.runs.process_of(record.id)
             if process is not None and process.is_mine():
@@ -285,10 +282,7 @@ class AutoMLService:
 
         Raises NotFound for no such run, InvalidInput for a run that is not a search.
         """
-        record = self.runs.get(run_id)
-        if record.source_type != SOURCE_TYPE:
-            raise InvalidInput(f"run {record.id} is not an automated-ML search (it is a "
-                               f"{record.source_type} run): 'mlws run show {record.id}' shows it")
+        record = self._orphan_ended(self._search(run_id))
         spec = S.AutoMLSpec.from_dict(json.loads(record.tags[SPEC_TAG]))
         metric = record.tags.get(METRIC_TAG)
         board = self.leaderboard(record.id, metric or "metric")
@@ -302,6 +296,36 @@ class AutoMLService:
                            "setup_s": m.get("setup_s")},
                 "stopped": record.tags.get("automl.stopped"),
                 "model": record.tags.get("automl.model")}
+
+
+    def _search(self, run_id: str):
+        """The record of search ``run_id``; InvalidInput for a run that is not a search (a
+        trial names its search)."""
+        record = self.runs.get(run_id)
+        if record.source_type == SOURCE_TYPE:
+            return record
+        if record.source_type == TRIAL_SOURCE_TYPE and record.parent_id:
+            raise InvalidInput(f"run {record.id} is a trial of automated-ML search "
+                               f"{record.parent_id}: give the search's id")
+        raise InvalidInput(f"run {record.id} is not an automated-ML search (it is a "
+                           f"{record.source_type} run): 'mlws run show {record.id}' shows it")
+
+    def _orphan_ended(self, record):
+        """``record``, ended ``killed`` first when it is running and its runner was a process
+        of this machine that is gone (killed, or its kernel restarted): what is shown then says
+        so at once, not once the heartbeat's timeout has passed."""
+        from ..compute.local import this_host
+
+        if record.status != R.RUNNING:
+            return record
+        process = self.runs.process_of(record.id)
+        if process is None or process.host != this_host() or process.is_mine():
+            return record
+        try:
+            return self.runs.kill(record.id, f"killed: its runner process is gone: 'mlws automl "
+                                             f"resume {record.id}' goes on with its finished trials")
+        except Conflict:  # it ended meanwhile
+            return self.runs.get(record.id)
 
 
 def _float(text: str | None) -> float | None:

@@ -109,17 +109,24 @@ def _leaderboard(shown: dict, limit: int) -> None:
     run, spec, budget = shown["run"], shown["spec"], shown["budget"]
     metric = shown["metric"] or spec.get("metric") or "metric"
     spent = budget["time_spent_s"]
+    parts = ""
+    if budget["search_s"] is not None:
+        # a resumed search's parts are its last attempt's: the earlier ones' are named apart
+        earlier = (spent or 0) - budget["search_s"] - (budget["refit_s"] or 0)
+        parts = (f" ({f'earlier attempts {_fmt(earlier)} s, ' if earlier > 0.005 else ''}"
+                 f"search {_fmt(budget['search_s'])} s, refit {_fmt(budget['refit_s'])} s; "
+                 f"setup {_fmt(budget['setup_s'])} s apart)")
+    resumable = run["status"] in ("killed", "failed", "canceled")
     _fields([("search", f"{run['id']} ({run['status']})"),
              ("data", f"{spec['data']}, target {spec['target']} ({spec['task']})"),
              ("metric", metric),
-             ("budget", f"{_fmt(spent)} s of {spec['time_budget']:g} s used" +
-              (f" (search {_fmt(budget['search_s'])} s, refit {_fmt(budget['refit_s'])} s; "
-               f"setup {_fmt(budget['setup_s'])} s apart)" if budget["search_s"] is not None
-               else "")),
+             ("budget", f"{_fmt(spent)} s of {spec['time_budget']:g} s used{parts}"),
              ("trials", str(len(shown["leaderboard"]))),
              *([("stopped", shown["stopped"])] if shown["stopped"] else []),
              *([("model", shown["model"])] if shown["model"] else []),
-             *([("error", run["error"])] if run.get("error") else [])])
+             *([("error", run["error"])] if run.get("error") else []),
+             *([("resume", f"mlws automl resume {run['id']} (its finished trials are kept)")]
+               if resumable else [])])
     rows = shown["leaderboard"][:limit]
     if not rows:
         return
