@@ -180,8 +180,17 @@ def test_bad_input_from_the_cli(ws):
 
 
 def test_the_budget_is_kept_and_the_stopped_trial_named(ws):
-    run = ws.automl("bc", "target", "classification", time_budget=6, wait=True,
-                    estimators=["rf", "extra_tree"], register=False)
+    import re
+
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "automl", "run", "--data", "bc",
+                                   "--target", "target", "--task", "classification",
+                                   "--time-budget", "6s", "--estimator", "rf", "--estimator",
+                                   "extra_tree", "--no-register", "--wait"])
+    assert res.exit_code == 0, res.output
+    run = ws.get_run(re.search(r"search (\w+) started", res.stderr).group(1))
+    # --wait says how the search goes while it runs (trials, the best so far, the budget used)
+    assert re.search(r"^  \d+ trials, best roc_auc [\d.]+ \((rf|extra_tree)\), [\d.]+ s of 6 s$",
+                     res.stderr, re.M), res.stderr
     assert run.status == "completed", run.record.error
     shown = ws.automl_service.show(run.id)
     assert shown["budget"]["time_spent_s"] <= 6 * 1.05, shown["budget"]

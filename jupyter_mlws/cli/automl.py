@@ -49,11 +49,16 @@ def automl_run(ctx, data, target, task, metric, time_budget, max_trials, seed, e
     """Search models and hyper-parameters for TARGET in a dataset; print the run id at once
     (or --wait: the leaderboard)."""
     ws = _ws(ctx)
-    run_id = ws.automl_service.start(
-        data, target, task, metric=metric, time_budget=time_budget, max_trials=max_trials,
-        seed=seed, estimators=list(estimators) or None, experiment=experiment, compute=compute,
-        register=not no_register, model_name=model_name, wait=wait,
-        on_submitted=None if as_json else _submitted(wait))
+    progress = _Progress(ws.automl_service) if wait and not as_json else None
+    try:
+        run_id = ws.automl_service.start(
+            data, target, task, metric=metric, time_budget=time_budget, max_trials=max_trials,
+            seed=seed, estimators=list(estimators) or None, experiment=experiment,
+            compute=compute, register=not no_register, model_name=model_name, wait=wait,
+            on_submitted=None if as_json else (progress.start if progress else _submitted))
+    finally:
+        if progress is not None:
+            progress.stop()
     if not wait:
         if as_json:
             _json({"id": run_id})
@@ -61,10 +66,49 @@ def automl_run(ctx, data, target, task, metric, time_budget, max_trials, seed, e
     _shown(ws.automl_service.show(run_id), as_json)
 
 
-def _submitted(wait: bool):
-    def told(run_id: str) -> None:
-        click.echo(run_id if not wait else f"search {run_id} started", err=wait)
-    return told
+def _submitted(run_id: str) -> None:
+    click.echo(run_id)
+
+
+class _Progress:
+    """While a search runs here (--wait): a line on stderr every PROGRESS_S seconds with its
+    trials, the best so far and the budget used (the leaderboard comes at the end)."""
+
+    PROGRESS_S = 5.0
+
+    def __init__(self, service):
+        import threading
+
+        self.service, self.done = service, threading.Event()
+        self.thread: "threading.Thread | None" = None
+
+    def start(self, run_id: str) -> None:
+        import threading
+
+        click.echo(f"search {run_id} started (a line every {self.PROGRESS_S:g} s; "
+                   f"'mlws run logs {run_id} -f' shows each trial)", err=True)
+        self.thread = threading.Thread(target=self._watch, args=(run_id,), daemon=True,
+                                       name="mlws-automl-progress")
+        self.thread.start()
+
+    def _watch(self, run_id: str) -> None:
+        while not self.done.wait(self.PROGRESS_S):
+            try:
+                shown = self.service.show(run_id)
+            except Exception:  # the search's own end says what went wrong
+                return
+            best, spent = shown["best"], shown["budget"]["time_spent_s"]
+            metric = shown["metric"] or "metric"
+            click.echo(f"  {len(shown['leaderboard'])} trials" +
+                       (f", best {metric} {_fmt(best['metric'])} ({best['estimator']})" if best
+                        else "") +
+                       (f", {_fmt(spent)} s of {shown['spec']['time_budget']:g} s"
+                        if spent is not None else ""), err=True)
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
 
 
 @automl.command("show")
