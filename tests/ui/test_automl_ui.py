@@ -145,9 +145,13 @@ def test_a_search_opens_on_its_leaderboard_ranked_by_its_metric(page, lab, searc
     assert summary.locator("[data-field='trials'] dd").inner_text() == f"{len(board)} done"
     assert summary.locator(".mlws-AutoMLModel").inner_text() == "bc-target:1"
     assert view.locator(".mlws-GridTable").count() == 0  # a search has no grid
-    # parallel coordinates: a line per trial
+    # parallel coordinates: a line per trial of the best trial's estimator, on its own
+    # hyper-parameters (another estimator's are other axes, or the same names meaning else)
     _drawn(view)
-    assert vega_marks(view, ".mlws-Parallel", "line").count() == len(board)
+    same = [r for r in board if r["estimator"] == board[0]["estimator"]]
+    assert vega_marks(view, ".mlws-Parallel", "line").count() == len(same)
+    assert view.locator(".mlws-ChartRow h3").first.inner_text() == \
+        f"Parallel coordinates of the {board[0]['estimator']} trials (the best trial's estimator)"
     page.screenshot(path=str(SCREENSHOTS / "automl-leaderboard.png"))
     view.locator(".mlws-ChartRow").scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "automl-leaderboard-charts.png"))

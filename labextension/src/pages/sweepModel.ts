@@ -100,22 +100,34 @@ export class SweepModel extends FetchingModel {
   }
 
   /**
-   * The params the charts draw: the varying ones; for an automated-ML search, the estimator
-   * (when several were tried) and the hyper-parameters of the best trial's estimator (each
-   * estimator has its own, so the union of all would be mostly gaps).
+   * The params the charts draw: the varying ones; for an automated-ML search, the
+   * hyper-parameters of the best trial's estimator (each estimator has its own, and two may
+   * share a name with other meanings: sgd's learning_rate is a schedule's name, xgboost's a
+   * number), drawn for that estimator's trials only ({@link chartRuns}).
    */
   get chartParams(): string[] {
     if (!this.automl) {
       return this.varying;
     }
-    const best = this.best;
-    const estimator = best?.params?.estimator;
-    const same = this.children.filter(run => run.params?.estimator === estimator);
+    const same = this.chartRuns;
     // in the search's order (FLAML's: n_estimators, num_leaves, ...), else by name
-    const config = this.automl.leaderboard.find(row => row.run_id === best?.id)?.config;
+    const config = this.automl.leaderboard.find(row => row.run_id === this.best?.id)?.config;
     const keys = config ? Object.keys(config) : paramKeys(same);
-    const hyper = keys.filter(key => key !== 'estimator' && paramDiffers(same, key));
-    return [...(paramDiffers(this.children, 'estimator') ? ['estimator'] : []), ...hyper];
+    return keys.filter(key => key !== 'estimator' && paramDiffers(same, key));
+  }
+
+  /** The estimator whose trials the charts of a search draw: the best trial's. */
+  get chartEstimator(): string | null {
+    const estimator = this.automl ? this.best?.params?.estimator : undefined;
+    return estimator === undefined || estimator === null ? null : String(estimator);
+  }
+
+  /** The runs the charts draw: every child (and the best beyond them); a search's best estimator's trials. */
+  get chartRuns(): IRun[] {
+    const best = this.best;
+    const all = best && !this.children.includes(best) ? [...this.children, best] : this.children;
+    const estimator = this.chartEstimator;
+    return estimator === null ? all : all.filter(run => String(run.params?.estimator) === estimator);
   }
 
   get best(): IRun | null {

@@ -106,7 +106,8 @@ function SweepBody(props: { model: SweepModel; context: IPageContext }): JSX.Ele
     [children, best]
   );
   const open = (run: IRun) => context.open({ kind: 'run', id: run.id });
-  const chart = { runs: shown, labels, metric: model.metric, direction: model.direction, best, rendermime: context.rendermime };
+  const estimator = model.chartEstimator;
+  const chart = { runs: model.chartRuns, labels, metric: model.metric, direction: model.direction, best, rendermime: context.rendermime };
   const columns = search ? searchColumns(model) : [STATUS_COLUMN, ...varying.map(paramColumn), ...metrics.map(metricColumn)];
   // a search's trials by rank while they are ranked as the search ranks them
   const metricSort = model.bySearch ? { key: 'rank', descending: false } : { key: `metrics.${model.metric}`, descending: model.direction === 'max' };
@@ -146,7 +147,7 @@ function SweepBody(props: { model: SweepModel; context: IPageContext }): JSX.Ele
           {metrics.length > 0 && varying.length > 0 && (
             <div className="mlws-ChartRow">
               <section className="mlws-ChartCell mlws-Wide">
-                <h3>Parallel coordinates</h3>
+                <h3>Parallel coordinates{estimator !== null ? ` of the ${estimator} trials (the best trial's estimator)` : ''}</h3>
                 <ParallelCoordinates {...chart} params={varying} />
               </section>
               <section className="mlws-ChartCell">
