@@ -280,6 +280,31 @@ class RemoteProcess:
         self.status = self.channel.recv_exit_status()
         return self.status
 
+    def poll(self, on_output: OnOutput | None = None) -> int | None:
+        """Pass the output that arrived on to ``on_output(stream, data)`` without waiting for
+        more; the exit status once the command ended and its output is read, else None.
+        StepFailed (execution) when the connection is lost first."""
+        emit = on_output or (lambda stream, data: None)
+        pending, self._pending = self._pending, []
+        for stream, data in pending:
+            emit(stream, data)
+        try:
+            for stream, data in self._read(0.0):
+                emit(stream, data)
+            if not self._ended():
+                return None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise _lost(self.conn, exc) from None
+        if not self.channel.exit_status_ready():
+            raise _lost(self.conn)
+        self.status = self.channel.recv_exit_status()
+        return self.status
+
+    def kill(self) -> None:
+        """SIGKILL the command's group at once (a process busy in C code ignores SIGTERM)."""
+        if self.pgid is not None:
+            signal_group(self.conn, self.pgid, "KILL")
+
     def alive(self) -> bool:
         """Whether a process of the command's group still runs on the host."""
         return self.pgid is not None and signal_group(self.conn, self.pgid, "0")
