@@ -106,7 +106,9 @@ def test_a_search_runs_on_the_host_and_its_best_model_is_registered(ws, sshd, ho
     # the budget: connecting, the upload and starting Python there count against it
     budget = shown["budget"]
     assert budget["time_spent_s"] <= 8 * 1.05, budget
-    assert budget["setup_s"] > 0
+    assert budget["setup_s"] > 0 and budget["setup_counted"]
+    shown_cli = mlws(ws, "automl", "show", run_id).output
+    assert "s of 8 s used (search " in shown_cli and " s included)" in shown_cli, shown_cli
     assert abs(budget["setup_s"] + budget["search_s"] + budget["refit_s"]
                - budget["time_spent_s"]) < 0.01, budget
     log = ws.run_logs(run_id)["automl.log"].decode()
@@ -123,8 +125,10 @@ def test_a_search_runs_on_the_host_and_its_best_model_is_registered(ws, sshd, ho
     with ws.artifacts.open(run_id, "environment.json") as f:
         environment = json.load(f)
     assert environment["executable"] == "/usr/bin/python3"  # the host's Python, not this venv's
-    arts = [a["path"] for a in ws.artifacts.list(run_id)]
-    assert "model/model.pkl" in arts and "automl/leaderboard.json" in arts
+    with ws.artifacts.open(run_id, "automl/leaderboard.json") as f:
+        assert len(json.load(f)) == len(trials)
+    with ws.artifacts.open(run_id, "model/model.pkl") as f:
+        assert f.read(1) == b"\x80"  # a pickle: the model refit there, stored here
     # nothing left behind: the search's folder there, the runner's state here
     assert not _host_folder(sshd, run_id).exists()
     assert not runner_files(ws.root, run_id)[0].exists()
@@ -151,7 +155,10 @@ def test_a_host_without_flaml_is_refused_at_the_environment_step(ws, sshd):
     checks = {c["check"]: c for c in ws.compute.test(BARE, check_actor=False)["checks"]}
     assert checks["automl"]["status"] == "skip" and checks["disk"]["status"] == "ok"
     assert "cannot import flaml, lightgbm" in checks["automl"]["detail"]
-    assert ws.compute.test(NAME, check_actor=False)["checks"][6]["status"] == "ok"
+    checks = {c["check"]: c for c in ws.compute.test(NAME, check_actor=False)["checks"]}
+    assert checks["automl"]["status"] == "ok", checks["automl"]
+    assert checks["automl"]["detail"] == ("FLAML and LightGBM import: 'mlws automl run ... "
+                                          f"--compute {NAME}' runs its search on the host")
 
 
 def test_a_host_dying_mid_search_fails_it_naming_the_step_and_resume_completes_it(ws, sshd):

@@ -51,6 +51,8 @@ POLL_S = 0.05
 REFIT_FACTOR, REFIT_FLOOR_S = 1.25, 0.2
 #: the parent's tags
 SPEC_TAG, SPENT_TAG, METRIC_TAG = "automl.spec", "automl.spent_s", "automl.metric"
+#: ``counted`` when the set-up is inside the time spent (a search on an ssh host)
+SETUP_TAG = "automl.setup"
 #: the parent's live log
 LOG = "automl.log"
 #: the target types a search runs on over SSH (:mod:`.host_search`)
@@ -300,7 +302,7 @@ class Runner:
                 "time_spent_s": round(spent, 3), "search_s": round(search["search_s"], 3),
                 "refit_s": round(refit_s, 3), "setup_s": round(search["setup_s"], 3),
                 "stopped_trial": self.stopped, "attempts_spent_s": round(self.spent_before, 3),
-                "notes": list(self.notes)}
+                "setup_counted": bool(search.get("setup_counted")), "notes": list(self.notes)}
 
     def _store(self, model_dir: Path, summary: dict) -> None:
         arts = self.svc.artifacts
@@ -343,6 +345,8 @@ class Runner:
                 "automl.best_config": json.dumps(summary["best_config"], default=str)[:4000]}
         if summary.get("model"):
             tags["automl.model"] = summary["model"]
+        if summary.get("setup_counted"):
+            tags[SETUP_TAG] = "counted"
         if summary.get("stopped_trial"):
             tags["automl.stopped"] = _stopped_text(summary["stopped_trial"])
         ts = R.now_ms()
