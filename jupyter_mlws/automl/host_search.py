@@ -10,8 +10,8 @@ for a local search; only the work goes to the host, over one SSH connection per 
    Python mlws runs with here is built there first), and upload the dataset version's table
    files and the search's job into ``WORKDIR/automl/RUN_ID`` (**transfer**);
 2. start there the same two processes a local search has: the search (``python -m
-   jupyter_mlws.automl.search``, FLAML) and the refit, which imports FLAML and reads the table
-   while the search runs, then waits for the best configuration
+   jupyter_mlws.automl.search``, FLAML) and, once it has started, the refit, which imports
+   FLAML and reads the table while the search runs, then waits for the best configuration
    (``python -m jupyter_mlws.automl.model``);
 3. read FLAML's training log and the search's events from the host as they grow (SFTP, by
    offset): each finished trial becomes a child run here, once (:meth:`.runner.Runner.record`;
@@ -42,6 +42,7 @@ from typing import Any
 
 from ..compute.failures import ENVIRONMENT, EXECUTION, StepFailed
 from ..errors import InvalidInput, MlwsError
+from .model import READY, WRITTEN
 from .runner import POLL_S, _Search
 
 #: seconds between two reads of the search's files on the host
@@ -51,6 +52,8 @@ FOLDER = "automl"
 #: its files there
 JOB, REFIT, LOG, EVENTS, MODEL, ENVIRONMENT_FILE = ("job.json", "refit.json", "trials.jsonl",
                                                     "events.jsonl", "model", "environment.json")
+#: the refit's process is expected ready by this many times the search's own start-up
+READY_FACTOR = 1.5
 #: seconds a canceled search's processes have to end before they are killed
 STOP_GRACE = 2.0
 
@@ -103,7 +106,6 @@ class Host:
         self._check_python()
         self._upload(files, job)
         self.watchdog = self.conn.watch()
-        self.refit = self._start(["-m", "jupyter_mlws.automl.model", JOB, REFIT])
 
     def _check_python(self) -> None:
         from ..compute.checks import automl_advice, automl_lacking
@@ -144,6 +146,12 @@ class Host:
         state = runners.read_state(self.state) or {}
         runners.write_state(self.state, pgids=[*state.get("pgids", []), proc.pgid])
         return proc
+
+    def start_refit(self):
+        """Start the refit's process (once): it imports FLAML and reads the table, then waits."""
+        if self.refit is None:
+            self.refit = self._start(["-m", "jupyter_mlws.automl.model", JOB, REFIT])
+        return self.refit
 
     def start_search(self):
         self.search = self._start(["-m", "jupyter_mlws.automl.search", JOB])
@@ -238,6 +246,21 @@ class Host:
         self.conn = None
 
 
+class _Said:
+    """A binary sink that notes when ``marker`` went through it (in one write, or across two)."""
+
+    def __init__(self, file, marker: bytes):
+        self.file, self.marker = file, marker
+        self.said = False
+        self._tail = b""
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        seen = self._tail + data
+        self.said = self.said or self.marker in seen
+        self._tail = seen[-len(self.marker):]
+
+
 class HostSearch(_Search):
     """The search process of one attempt, on ``host`` (a :class:`Host`): watched as
     :class:`~.runner._Search` watches a local one, its files read over SFTP, its deadline
@@ -253,11 +276,16 @@ class HostSearch(_Search):
         stopped_at = None
         beat = read = 0.0
         with open(out, "ab") as sink:
+            refit = _Said(sink, READY.encode())
+            host.start_refit()  # it imports FLAML and reads the table beside the search
+            refit_began = time.monotonic()
             proc = host.start_search()
             fit_at_local = None
             try:
                 while True:
                     code = host.pump(proc, sink)
+                    if not refit.said:
+                        host.pump(host.refit, refit)
                     now = time.monotonic()
                     if code is not None or now - read >= READ_S:
                         read = now
@@ -269,7 +297,11 @@ class HostSearch(_Search):
                     if runner.full:
                         proc.kill()
                         break
-                    if now >= self._deadline():
+                    # the refit, started with the search, imports and reads as much as the
+                    # search did before its start: one still getting ready stops it earlier
+                    getting_ready = 0.0 if refit.said or fit_at_local is None else max(
+                        0.0, refit_began + READY_FACTOR * (fit_at_local - refit_began) - now)
+                    if now >= self._deadline() - getting_ready:
                         proc.kill()
                         stopped_at = time.monotonic()
                         break
@@ -288,6 +320,13 @@ class HostSearch(_Search):
         if self.error:
             raise InvalidInput(self.error)
         if self.fit_at is None:
+            if stopped_at is not None and runner.trials:  # a resumed search: refit its best
+                note = (f"the budget ran out before the search started on {host.where}: the "
+                        "finished trials' best is refit")
+                runner.notes.append(note)
+                runner.log(note)
+                runner.add_spent(end - self.began)
+                return {"search_s": 0.0, "setup_s": end - self.began, "setup_counted": True}
             if stopped_at is not None:
                 raise InvalidInput(
                     f"the time budget of {runner.spec.time_budget:g} s ran out before the search "
@@ -323,13 +362,15 @@ def refit_on_host(runner, host: Host, top) -> tuple[float, Path, dict | None]:
     folder into the runner's work folder; its seconds (from asking to having the model here),
     the folder, and the environment the host captured (None when it could not)."""
     began = time.monotonic()
+    host.start_refit()
     host.write(REFIT, json.dumps({"trial": json.loads(top.to_tag()), "task": runner.spec.task,
                                   "metric": runner.metric, "n_jobs": runner.trial_jobs}).encode())
     out = runner.svc.artifacts.live_file(runner.run_id, "search.log")
     beat = 0.0
-    with open(out, "ab") as sink:
-        try:
-            while (code := host.pump(host.refit, sink)) is None:
+    with open(out, "ab") as file:
+        sink = _Said(file, WRITTEN.encode())
+        try:  # the model is written once the process says so (its exit is not waited for)
+            while (code := host.pump(host.refit, sink)) is None and not sink.said:
                 now = time.monotonic()
                 if now - beat > min(1.0, runner.svc.heartbeat_interval):
                     beat = now
@@ -339,7 +380,7 @@ def refit_on_host(runner, host: Host, top) -> tuple[float, Path, dict | None]:
         except BaseException as exc:
             host.stop(host.refit)
             host.reraise(exc)
-    if code != 0:
+    if not sink.said:
         raise MlwsError(f"{host.where}: the execution step failed: the refit of the best "
                         f"configuration failed there (status {code}): 'mlws run logs "
                         f"{runner.run_id} --name search.log' shows why")

@@ -139,6 +139,10 @@ def score_script(trial: Trial, task: str, metric: str, value: float, columns: Se
                            example=repr({"data": [example]}))
 
 
+#: what the refit process on a host prints once it is ready to refit, and once it has
+READY, WRITTEN = "mlws refit: ready", "mlws refit: model written"
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m jupyter_mlws.automl.model JOB.json REFIT.json``: the refit of a search on an
     SSH host (:mod:`.host_search`), started beside the search.  Imports FLAML, reads the job's
@@ -165,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     y = frame.pop(job["target"])
     Path("environment.json.tmp").write_text(json.dumps(capture(), default=str))
     os.replace("environment.json.tmp", "environment.json")
+    print(READY, flush=True)
     while not os.path.exists(refit_path):
         if not os.path.exists(job_path):  # the folder was removed: nobody will ask
             return 3
@@ -175,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     refit((frame, y), trial, task=asked["task"], metric=asked.get("metric"),
           columns=list(frame.columns), dest=Path("model"), work=Path("."),
           n_jobs=int(asked.get("n_jobs") or -1))
-    print(f"refit {trial.estimator} on {len(y)} rows", flush=True)
+    print(f"{WRITTEN} ({trial.estimator} on {len(y)} rows)", flush=True)
     return 0
 
 
