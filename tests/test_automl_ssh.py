@@ -1,6 +1,5 @@
 """Automated ML on an ssh target, against the session's real sshd (tests/sshd.py): the search and
-the refit run on the host, the workspace records each trial once, keeps the budget (connecting
-and the upload count) and registers the best model with the host's environment; a host that
+the refit run on the host, the workspace records each trial once, keeps the budget and registers the best model with the host's environment; a host that
 lacks FLAML is refused at the environment step in plain words; a host that dies mid-way fails
 the search naming the step with its finished trials kept, and ``mlws automl resume`` completes
 it once the host is back.  Budgets are a few seconds."""
@@ -82,11 +81,11 @@ def _host_folder(sshd, run_id):
 
 def test_a_search_runs_on_the_host_and_its_best_model_is_registered(ws, sshd, host_python):
     """``mlws automl run ... --compute gpu-box --wait``: the trials are child runs with params
-    and metrics, each once; the budget is kept with the set-up counted; the model was refit on
+    and metrics, each once; the budget is kept; the model was refit on
     the host (its environment is the host's Python) and registered with lineage; nothing is
     left on the host."""
     out = mlws(ws, "automl", "run", "--data", "bc", "--target", "target", "--task",
-               "classification", "--time-budget", "12s", "--compute", NAME, "--wait", "--json")
+               "classification", "--time-budget", "8s", "--compute", NAME, "--wait", "--json")
     assert out.exit_code == 0, out.output
     shown = json.loads(out.stdout)
     run_id = shown["run"]["id"]
@@ -103,15 +102,13 @@ def test_a_search_runs_on_the_host_and_its_best_model_is_registered(ws, sshd, ho
     assert sorted(t.number for t in trials.values()) == list(range(1, len(trials) + 1))
     assert len({t.key() for t in trials.values()}) == len(trials)
     assert len(shown["leaderboard"]) == len(trials) and shown["leaderboard"][0]["best"]
-    # the budget: connecting, the upload and starting Python there count against it
+    # the budget: as on local, its clock starts when FLAML's search starts (on the host);
+    # connecting, the upload and starting Python there are setup_s, apart
     budget = shown["budget"]
     log = ws.run_logs(run_id)["automl.log"].decode()
-    assert budget["time_spent_s"] <= 12 * 1.05, (budget, log)
-    assert budget["setup_s"] > 0 and budget["setup_counted"]
-    shown_cli = mlws(ws, "automl", "show", run_id).output
-    assert "s of 12 s used (search " in shown_cli and " s included)" in shown_cli, shown_cli
-    assert abs(budget["setup_s"] + budget["search_s"] + budget["refit_s"]
-               - budget["time_spent_s"]) < 0.01, budget
+    assert budget["time_spent_s"] <= 8 * 1.05, (budget, log)
+    assert abs(budget["search_s"] + budget["refit_s"] - budget["time_spent_s"]) < 0.01, budget
+    assert budget["setup_s"] > 0
     assert f"connecting to {sshd.user.name}@127.0.0.1:{sshd.port} (ssh target {NAME})" in log
     assert f"on ssh {sshd.user.name}@127.0.0.1:{sshd.port} in " in log  # the refit's line
     # the model: refit there, registered here with lineage, the host's environment and stats
@@ -166,7 +163,7 @@ def test_a_host_dying_mid_search_fails_it_naming_the_step_and_resume_completes_i
     ``mlws automl run`` without --wait starts it): the search ends failed at the execution step,
     its finished trials kept; once the host is back, ``mlws automl resume RUN --wait`` cleans
     up what the lost attempt left there and completes the search, no trial recorded twice."""
-    run_id = ws.automl_service.start("bc", "target", "classification", time_budget=25,
+    run_id = ws.automl_service.start("bc", "target", "classification", time_budget=12,
                                      compute=NAME, register=False)
     try:
         wait_for(lambda: len(ws.runs.children(run_id)) >= 2, "two trials recorded", 120)
@@ -198,7 +195,7 @@ def test_a_host_dying_mid_search_fails_it_naming_the_step_and_resume_completes_i
     # as this run's earlier attempt while its runner was still exiting)
     assert "stopped the run's processes left on the host (process group " in log, log
     assert not _host_folder(sshd, run_id).exists()
-    assert parent.metrics["time_spent_s"] <= 25 * 1.05
+    assert parent.metrics["time_spent_s"] <= 12 * 1.05
 
 
 def test_a_search_on_an_unreachable_ssh_host_fails_naming_the_step(ws):

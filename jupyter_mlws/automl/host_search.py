@@ -16,9 +16,10 @@ for a local search; only the work goes to the host, over one SSH connection per 
 3. read FLAML's training log and the search's events from the host as they grow (SFTP, by
    offset): each finished trial becomes a child run here, once (:meth:`.runner.Runner.record`;
    a resumed search replays the finished ones without training, as locally);
-4. keep the budget here: the clock starts when the attempt does (connecting, the upload and
-   starting Python there count: ``setup_s``), and the search's process group is killed on the
-   host at ``start + budget - refit reserve``, whatever trial runs;
+4. keep the budget here, by the local search's rule: its clock starts when FLAML's search
+   starts (as this process hears it; connecting, the upload and starting Python there are
+   ``setup_s``, shown apart), and the search's process group is killed on the host at ``start
+   + budget - refit reserve``, whatever trial runs;
 5. hand the refit the best trial, download the model folder and the environment the host
    captured (``env_hash`` and ``environment.json`` describe the host's Python), remove the
    folder.  Storing and registering the model are the runner's, the same as a local search's.
@@ -52,6 +53,8 @@ FOLDER = "automl"
 #: its files there
 JOB, REFIT, LOG, EVENTS, MODEL, ENVIRONMENT_FILE = ("job.json", "refit.json", "trials.jsonl",
                                                     "events.jsonl", "model", "environment.json")
+#: the SFTP round trips a refit on the host takes beyond the refit (asking, the download)
+REFIT_ROUND_TRIPS = 12
 #: the refit's process is expected ready by this many times the search's own start-up
 READY_FACTOR = 1.5
 #: seconds a canceled search's processes have to end before they are killed
@@ -76,6 +79,9 @@ class Host:
         self.python = ""
         self.search = self.refit = None
         self.state = None  # the runner's state file here (.mlws/ssh-runners/RUN_ID.json)
+        #: seconds a refit there takes beyond the refit itself: asking for it, hearing it is
+        #: done and downloading the model (SFTP round trips, measured), and the polls between
+        self.overhead = 0.0
 
     @property
     def where(self) -> str:
@@ -134,6 +140,9 @@ class Host:
         (work / JOB).write_text(json.dumps(on_host))
         sent = self.conn.put(work, self.folder)
         self.runner.log(f"uploaded the table ({sent / 1e6:.1f} MB) to the host")
+        began = time.monotonic()
+        self.conn.sftp.stat(self.folder)
+        self.overhead = REFIT_ROUND_TRIPS * (time.monotonic() - began) + 3 * POLL_S
 
     def _start(self, args: list[str]):
         from ..compute.ssh import runners
@@ -263,8 +272,8 @@ class _Said:
 
 class HostSearch(_Search):
     """The search process of one attempt, on ``host`` (a :class:`Host`): watched as
-    :class:`~.runner._Search` watches a local one, its files read over SFTP, its deadline
-    counted from ``began`` (monotonic: when the attempt started, before connecting)."""
+    :class:`~.runner._Search` watches a local one, its files read over SFTP; ``began``
+    (monotonic): when the attempt started, before connecting (``setup_s`` counts from it)."""
 
     def __init__(self, runner, host: Host, budget: float, began: float):
         super().__init__(runner, LOG, EVENTS, budget)
@@ -287,7 +296,8 @@ class HostSearch(_Search):
                     if not refit.said:
                         host.pump(host.refit, refit)
                     now = time.monotonic()
-                    if code is not None or now - read >= READ_S:
+                    # until the search starts, every look reads: its start is the clock's
+                    if code is not None or fit_at_local is None or now - read >= READ_S:
                         read = now
                         self._read()
                         if self.fit_at is not None and fit_at_local is None:
@@ -301,18 +311,21 @@ class HostSearch(_Search):
                     # search did before its start: one still getting ready stops it earlier
                     getting_ready = 0.0 if refit.said or fit_at_local is None else max(
                         0.0, refit_began + READY_FACTOR * (fit_at_local - refit_began) - now)
-                    if now >= self._deadline() - getting_ready:
+                    if fit_at_local is not None and \
+                            now >= fit_at_local + self._deadline() - getting_ready:
                         proc.kill()
                         stopped_at = time.monotonic()
                         break
                     if now - beat > min(1.0, runner.svc.heartbeat_interval):
                         beat = now
-                        runner.add_spent(now - self.began)
+                        if fit_at_local is not None:
+                            runner.add_spent(now - fit_at_local)
                         runner.heartbeat()
                         host.check()
                     time.sleep(POLL_S)
             except BaseException as exc:
-                runner.add_spent(time.monotonic() - self.began)  # what a resumed search has left
+                if fit_at_local is not None:  # what a resumed search has left
+                    runner.add_spent(time.monotonic() - fit_at_local)
                 host.stop(proc)
                 host.reraise(exc)
         end = stopped_at or time.monotonic()
@@ -320,18 +333,6 @@ class HostSearch(_Search):
         if self.error:
             raise InvalidInput(self.error)
         if self.fit_at is None:
-            if stopped_at is not None and runner.trials:  # a resumed search: refit its best
-                note = (f"the budget ran out before the search started on {host.where}: the "
-                        "finished trials' best is refit")
-                runner.notes.append(note)
-                runner.log(note)
-                runner.add_spent(end - self.began)
-                return {"search_s": 0.0, "setup_s": end - self.began, "setup_counted": True}
-            if stopped_at is not None:
-                raise InvalidInput(
-                    f"the time budget of {runner.spec.time_budget:g} s ran out before the search "
-                    f"started on {host.where} ({end - self.began:.1f} s went to connecting, the "
-                    "upload and starting Python with FLAML there): give a larger --time-budget")
             raise MlwsError(f"{host.where}: the execution step failed: the search process ended "
                             f"(status {proc.status}) before it started: 'mlws run logs "
                             f"{runner.run_id} --name search.log' shows why")
@@ -342,11 +343,12 @@ class HostSearch(_Search):
                             f"(status {proc.status}): 'mlws run logs {runner.run_id} --name "
                             "search.log' shows why")
         fit_at = min(fit_at_local or end, end)
-        runner.add_spent(end - self.began)
-        return {"search_s": end - fit_at, "setup_s": fit_at - self.began, "setup_counted": True}
+        runner.add_spent(end - fit_at)
+        return {"search_s": end - fit_at, "setup_s": fit_at - self.began}
 
     def _deadline(self) -> float:
-        return self.began + self.budget - self.runner.reserve()
+        """Seconds after the search's start it is stopped at."""
+        return self.budget - self.runner.reserve() - self.host.overhead
 
     def _lines(self, path: str) -> list[str]:
         from .trials import parse_lines

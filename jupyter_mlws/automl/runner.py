@@ -51,8 +51,6 @@ POLL_S = 0.05
 REFIT_FACTOR, REFIT_FLOOR_S = 1.25, 0.2
 #: the parent's tags
 SPEC_TAG, SPENT_TAG, METRIC_TAG = "automl.spec", "automl.spent_s", "automl.metric"
-#: ``counted`` when the set-up is inside the time spent (a search on an ssh host)
-SETUP_TAG = "automl.setup"
 #: the parent's live log
 LOG = "automl.log"
 #: the target types a search runs on over SSH (:mod:`.host_search`)
@@ -155,9 +153,7 @@ class Runner:
         finally:
             if host is not None:
                 host.close()
-        # on a host, connecting, the upload and starting Python there count against the budget
-        setup = search["setup_s"] if search.get("setup_counted") else 0.0
-        spent = self.spent_before + setup + search["search_s"] + refit_s
+        spent = self.spent_before + search["search_s"] + refit_s
         summary = self._summary(top, search, refit_s, spent)
         self._store(model_dir, summary)
         if self.spec.register:
@@ -302,7 +298,7 @@ class Runner:
                 "time_spent_s": round(spent, 3), "search_s": round(search["search_s"], 3),
                 "refit_s": round(refit_s, 3), "setup_s": round(search["setup_s"], 3),
                 "stopped_trial": self.stopped, "attempts_spent_s": round(self.spent_before, 3),
-                "setup_counted": bool(search.get("setup_counted")), "notes": list(self.notes)}
+                "notes": list(self.notes)}
 
     def _store(self, model_dir: Path, summary: dict) -> None:
         arts = self.svc.artifacts
@@ -345,8 +341,6 @@ class Runner:
                 "automl.best_config": json.dumps(summary["best_config"], default=str)[:4000]}
         if summary.get("model"):
             tags["automl.model"] = summary["model"]
-        if summary.get("setup_counted"):
-            tags[SETUP_TAG] = "counted"
         if summary.get("stopped_trial"):
             tags["automl.stopped"] = _stopped_text(summary["stopped_trial"])
         ts = R.now_ms()

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from .. import run_records as R
 from ..errors import Conflict, InvalidInput, Unavailable
 from . import spec as S
-from .runner import HOST_TYPES, METRIC_TAG, SETUP_TAG, SPEC_TAG, SPENT_TAG
+from .runner import HOST_TYPES, METRIC_TAG, SPEC_TAG, SPENT_TAG
 from .trials import Trial, leaderboard
 
 #: the source type of a search's parent run, and of its trials' child runs
@@ -295,8 +295,7 @@ class AutoMLService:
             (rows best first: ``rank``, ``run_id``, ``name``, ``trial``, ``estimator``,
             ``config``, ``metric``, ``val_loss``, ``train_time_s``, ``sample_size``, ``best``),
             ``budget`` (``time_budget_s``, ``time_spent_s``, ``search_s``, ``refit_s``,
-            ``setup_s``; seconds, those not known yet None; ``setup_counted``: the set-up is
-            inside ``time_spent_s``, as on an ssh host, not apart), ``stopped`` (what the deadline
+            ``setup_s``; seconds, those not known yet None), ``stopped`` (what the deadline
             stopped, or None), ``model`` (the registered ``NAME:VERSION``, or None), ``best``
             (the best row, or None).
 
@@ -316,8 +315,7 @@ class AutoMLService:
                 "best": board[0] if board else None,
                 "budget": {"time_budget_s": spec.time_budget, "time_spent_s": spent,
                            "search_s": m.get("search_s"), "refit_s": m.get("refit_s"),
-                           "setup_s": m.get("setup_s"),
-                           "setup_counted": record.tags.get(SETUP_TAG) == "counted"},
+                           "setup_s": m.get("setup_s")},
                 "stopped": record.tags.get("automl.stopped"),
                 "model": record.tags.get("automl.model")}
 

@@ -114,9 +114,7 @@ def _leaderboard(shown: dict, limit: int) -> None:
              ("metric", metric),
              ("budget", f"{_fmt(spent)} s of {spec['time_budget']:g} s used" +
               (f" (search {_fmt(budget['search_s'])} s, refit {_fmt(budget['refit_s'])} s; "
-               f"setup {_fmt(budget['setup_s'])} s "
-               f"{'included' if budget.get('setup_counted') else 'apart'})"
-               if budget["search_s"] is not None
+               f"setup {_fmt(budget['setup_s'])} s apart)" if budget["search_s"] is not None
                else "")),
              ("trials", str(len(shown["leaderboard"]))),
              *([("stopped", shown["stopped"])] if shown["stopped"] else []),
