@@ -205,9 +205,10 @@ def ssh_checks(connect: Callable, python: str, workdir: str,
             checks.append(_builds(conn, python, found.detail, name))
         else:
             checks.append(_package(conn, python))
-            if checks[-1].status == OK:
-                checks.append(_automl(conn, python, name))
-        checks.append(_remote_disk(conn, workdir) if checks[-1].status != FAIL
+        usable = checks[-1].status == OK  # its Python runs, and runs work there
+        if usable and env != "build":
+            checks.append(_automl(conn, python, name))  # a note: SKIP when it cannot
+        checks.append(_remote_disk(conn, workdir) if usable
                       else Check("disk", SKIP, "not reached"))
         if cleanup is not None:
             checks += _cleanup(conn, cleanup)
