@@ -10,16 +10,17 @@ for a local search; only the work goes to the host, over one SSH connection per 
    Python mlws runs with here is built there first), and upload the dataset version's table
    files and the search's job into ``WORKDIR/automl/RUN_ID`` (**transfer**);
 2. start there the same two processes a local search has: the search (``python -m
-   jupyter_mlws.automl.search``, FLAML) and, once it has started, the refit, which imports
-   FLAML and reads the table while the search runs, then waits for the best configuration
-   (``python -m jupyter_mlws.automl.model``);
+   jupyter_mlws.automl.search``, FLAML) and beside it the refit, which imports FLAML, reads
+   the table and captures the host's environment while the search runs, says it is ready, then
+   waits for the best configuration (``python -m jupyter_mlws.automl.model``);
 3. read FLAML's training log and the search's events from the host as they grow (SFTP, by
    offset): each finished trial becomes a child run here, once (:meth:`.runner.Runner.record`;
    a resumed search replays the finished ones without training, as locally);
 4. keep the budget here, by the local search's rule: its clock starts when FLAML's search
    starts (as this process hears it; connecting, the upload and starting Python there are
    ``setup_s``, shown apart), and the search's process group is killed on the host at ``start
-   + budget - refit reserve``, whatever trial runs;
+   + budget - refit reserve``, whatever trial runs (the reserve: the local one, plus the SFTP
+   round trips the refit takes, measured; earlier while the refit is still getting ready);
 5. hand the refit the best trial, download the model folder and the environment the host
    captured (``env_hash`` and ``environment.json`` describe the host's Python), remove the
    folder.  Storing and registering the model are the runner's, the same as a local search's.
