@@ -1,8 +1,10 @@
 """Automated ML on an ssh target, against the session's real sshd (tests/sshd.py): the search and
-the refit run on the host, the workspace records each trial once, keeps the budget and registers the best model with the host's environment; a host that
-lacks FLAML is refused at the environment step in plain words; a host that dies mid-way fails
-the search naming the step with its finished trials kept, and ``mlws automl resume`` completes
-it once the host is back.  Budgets are a few seconds."""
+the refit run on the host, the workspace records each trial once, keeps the budget and registers
+the best model with the host's environment; a host that lacks FLAML is refused at the
+environment step in plain words, an unreachable one at its connection step; a host that dies
+mid-way fails the search naming the step with its finished trials kept, and ``mlws automl
+resume`` completes it once the host is back; a cancel stops the search's processes there.
+Budgets are a few seconds."""
 
 from __future__ import annotations
 
@@ -223,3 +225,25 @@ def test_a_search_on_an_unreachable_ssh_host_fails_naming_the_step(ws):
     assert run.record.error.startswith(f"ssh nobody@127.0.0.1:{port}: the TCP connect step "
                                        "failed: "), run.record.error
     assert ws.runs.children(run.id) == []
+
+
+def test_a_cancel_stops_the_search_on_the_host(ws, sshd):
+    """``mlws run cancel RUN`` of a search running on the host: it ends canceled with its
+    finished trials, its processes there (the search's and the refit's process groups) are
+    stopped and its folder removed."""
+    from ssh_runs import wait_group_gone
+
+    run_id = ws.automl_service.start("bc", "target", "classification", time_budget=120,
+                                     compute=NAME, register=False)
+    wait_for(lambda: ws.runs.children(run_id), "a trial recorded", 120)
+    state = json.loads(runner_files(ws.root, run_id)[0].read_text())
+    assert len(state["pgids"]) == 2  # the refit's and the search's
+    out = mlws(ws, "run", "cancel", run_id)
+    assert out.exit_code == 0, out.output
+    record = wait_for(lambda: (r := ws.runs.get(run_id)).status not in ("queued", "running")
+                      and r, "the search ended", 60)
+    assert record.status == "canceled", record
+    assert ws.runs.children(run_id)
+    for pgid in state["pgids"]:
+        wait_group_gone(pgid, 30)
+    wait_for(lambda: not _host_folder(sshd, run_id).exists(), "the host's folder removed", 30)
