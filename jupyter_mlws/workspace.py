@@ -754,7 +754,15 @@ class Workspace:
                              compute=lambda: self.compute,
                              record_environment=lambda run_id, captured:
                              self.notebooks.record_environment(run_id, "", captured),
-                             root=self.root, heartbeat_interval=self.config.heartbeat_interval)
+                             root=self.root, heartbeat_interval=self.config.heartbeat_interval,
+                             host_python=self._host_python)
+
+    def _host_python(self, target: dict, run_id: str) -> str:
+        """The interpreter a run executes with on ssh target ``target``'s host (built there
+        first with ``env = build``)."""
+        from .compute.ssh.runner import python_for
+
+        return python_for(self, target, run_id)
 
     def automl(self, data: str, target: str, task: str, *, wait: bool = False, **options) -> Run:
         """Start an automated-ML search over tabular dataset version ``data`` (``NAME[:VERSION]``)

@@ -26,7 +26,6 @@ from mlws_testing import wait_for  # noqa: E402
 
 from jupyter_mlws import Workspace  # noqa: E402
 from jupyter_mlws.automl.trials import TRIAL_TAG, Trial  # noqa: E402
-from jupyter_mlws.errors import Unavailable  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 CLUSTER = "cluster"
@@ -158,23 +157,3 @@ def test_a_cluster_out_of_reach_fails_the_search_saying_where(ws):
     assert run.status == "failed"
     assert "tcp" in run.record.error and "127.0.0.1" in run.record.error
     assert not ws.runs.children(run.id)
-
-
-def test_ssh_targets_are_refused_before_anything_is_recorded(ws):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from jupyter_mlws.access import os_user
-
-    key = Ed25519PrivateKey.generate()
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                           serialization.PublicFormat.OpenSSH).decode()
-    ws.secrets.set(os_user(), "box-key", key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption()).decode())
-    ws.compute.create("box", "ssh", host="127.0.0.1", user="nobody", key_secret="box-key",
-                      host_key=public, check_actor=False)
-    before = len(ws.runs.search(None, max_results=50_000).runs)
-    with pytest.raises(Unavailable, match="not on ssh target 'box'"):
-        ws.automl("bc", "target", "classification", compute="box")
-    assert len(ws.runs.search(None, max_results=50_000).runs) == before

@@ -139,3 +139,56 @@ def score_script(trial: Trial, task: str, metric: str, value: float, columns: Se
     return SCORE_PY.format(estimator=trial.estimator, metric=metric, value=value,
                            count=len(columns), features=json.dumps(list(columns)), task=task,
                            example=repr({"data": [example]}))
+
+
+#: what the refit process on a host prints once it is ready to refit, and once it has
+READY, WRITTEN = "mlws refit: ready", "mlws refit: model written"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m jupyter_mlws.automl.model JOB.json REFIT.json``: the refit of a search on an
+    SSH host (:mod:`.host_search`), started beside the search.  Imports FLAML, reads the job's
+    table and captures this Python's environment (``environment.json``) at once, off the
+    budget's clock; then waits for ``REFIT.json`` (``trial``: the best trial as its child run's
+    tag holds it, ``task``, ``metric``, ``n_jobs``) and refits that trial on the whole table
+    into ``model/`` (see :func:`refit`).  0 once the model is written; 3 when the job went
+    first (the search's folder was removed: nobody will ask)."""
+    import logging
+    import os
+    import sys
+    import time
+
+    import flaml.automl  # noqa: F401  (imported while the search runs)
+
+    from ..environment import capture
+    from .search import load_table
+
+    logging.getLogger("flaml").setLevel(logging.WARNING)
+    job_path, refit_path = (argv if argv is not None else sys.argv[1:])[:2]
+    with open(job_path) as f:
+        job = json.load(f)
+    frame = load_table(job["files"])
+    y = frame.pop(job["target"])
+    Path("environment.json.tmp").write_text(json.dumps(capture(), default=str))
+    os.replace("environment.json.tmp", "environment.json")
+    print(READY, flush=True)
+    while not os.path.exists(refit_path):
+        if not os.path.exists(job_path):  # the folder was removed: nobody will ask
+            return 3
+        time.sleep(0.05)
+    with open(refit_path) as f:
+        asked = json.load(f)
+    trial = Trial.from_tag(json.dumps(asked["trial"]))
+    refit((frame, y), trial, task=asked["task"], metric=asked.get("metric"),
+          columns=list(frame.columns), dest=Path("model"), work=Path("."),
+          n_jobs=int(asked.get("n_jobs") or -1))
+    print(f"{WRITTEN} ({trial.estimator} on {len(y)} rows)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    import os
+    import sys
+
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())

@@ -19,6 +19,10 @@ starts for ``ws.automl(...)`` without ``wait``), or in the calling process (``wa
    unless ``register`` is off, registered with lineage to the run and the dataset version, the
    environment hash, and the training features' statistics (drift).
 
+On a dask target the trials run on the cluster (:mod:`.dask_trials`); on an ssh or vm target
+the search and the refit run on its host, watched from here over SSH (:mod:`.host_search`):
+either way this process records everything, as above.
+
 A resumed search (:meth:`.service.AutoMLService.resume`) is executed the same way: its finished
 trials are handed to the new search process, which replays them without training (no child
 is recorded twice), and its budget is what the interrupted attempts left.
@@ -49,6 +53,8 @@ REFIT_FACTOR, REFIT_FLOOR_S = 1.25, 0.2
 SPEC_TAG, SPENT_TAG, METRIC_TAG = "automl.spec", "automl.spent_s", "automl.metric"
 #: the parent's live log
 LOG = "automl.log"
+#: the target types a search runs on over SSH (:mod:`.host_search`)
+HOST_TYPES = ("ssh", "vm")
 
 
 class Runner:
@@ -107,6 +113,7 @@ class Runner:
                 undo()
 
     def _execute(self) -> str:
+        began = time.monotonic()
         version = self.svc.datasets.get(self.spec.data)
         files = self._table_files(version)
         budget = self.spec.time_budget - self.spent_before
@@ -115,27 +122,56 @@ class Runner:
         if self.previous:
             self.log(f"resumed with {len(self.previous)} finished trials; {max(budget, 0):.1f} s "
                      "of the budget left")
-        prepared = _Prepared(files, self.spec.target)
-        prepared.start()  # imports FLAML and reads the table for the refit while the search runs
-        if budget <= 0 or self.full:
-            search = {"search_s": 0.0, "setup_s": 0.0}
-        elif self.spec.compute != "local":
-            search = self._search_on_dask(prepared, budget)
-        else:
-            search = self._search(files, budget)
-        top = best(self.trials)
-        if top is None:
-            raise InvalidInput(f"no trial finished within the budget of {self.spec.time_budget:g} s: "
-                               "give a larger --time-budget")
-        refit_s, model_dir = self._refit(prepared, top)
+        host = self._host()
+        # imports FLAML (here, for a refit here) and reads the table while the search runs
+        prepared = _Prepared(files, self.spec.target, flaml=host is None)
+        prepared.start()
+        captured = None
+        try:
+            if host is not None:
+                host.open(files, self._job())
+            if budget <= 0 or self.full:
+                search = {"search_s": 0.0, "setup_s": 0.0}
+            elif host is not None:
+                from .host_search import HostSearch
+
+                search = HostSearch(self, host, budget, began).run()
+            elif self.spec.compute != "local":
+                search = self._search_on_dask(prepared, budget)
+            else:
+                search = self._search(files, budget)
+            top = best(self.trials)
+            if top is None:
+                raise InvalidInput(f"no trial finished within the budget of "
+                                   f"{self.spec.time_budget:g} s: give a larger --time-budget")
+            if host is not None:
+                from .host_search import refit_on_host
+
+                refit_s, model_dir, captured = refit_on_host(self, host, top)
+            else:
+                refit_s, model_dir = self._refit(prepared, top)
+        finally:
+            if host is not None:
+                host.close()
         spent = self.spent_before + search["search_s"] + refit_s
         summary = self._summary(top, search, refit_s, spent)
         self._store(model_dir, summary)
         self._record_summary(summary)  # first: the model's lineage holds the run's metrics
         if self.spec.register:
-            model = self._register(model_dir, version, prepared, top)
+            prepared.join()
+            model = self._register(model_dir, version, prepared, top, captured)
             self.svc.runs.set_tags(self.run_id, {"automl.model": model})
         return self._end(R.COMPLETED, None)
+
+    def _host(self):
+        """The :class:`~.host_search.Host` of the spec's ssh or vm target; None for a search
+        here or with its trials on Dask."""
+        if self.spec.compute == "local" or \
+                self.svc.compute.get(self.spec.compute)["type"] not in HOST_TYPES:
+            return None
+        from .host_search import Host
+
+        return Host(self, self.spec.compute)
 
     def _table_files(self, version) -> list[tuple[str, str]]:
         root = version.mount()
@@ -144,20 +180,29 @@ class Runner:
 
     # -- the search -----------------------------------------------------------------------
 
+    def _job(self, budget: float | None = None, **paths) -> dict[str, Any]:
+        """The search process's job (:func:`.search.write_job`), without its paths unless
+        given (``files``, ``log``, ``started``): FLAML's budget is ``budget`` (default: what
+        the interrupted attempts left) plus FLAML_MARGIN_S, or none with ``max_trials``."""
+        from .search import FLAML_MARGIN_S
+
+        if budget is None:
+            budget = self.spec.time_budget - self.spent_before
+        return {"target": self.spec.target, "task": self.spec.task,
+                "metric": self.metric or self.spec.metric, "seed": self.spec.seed,
+                "time_budget": -1 if self.spec.max_trials else budget + FLAML_MARGIN_S,
+                "max_iter": self.spec.max_trials, "estimators": list(self.spec.estimators),
+                "known": [t.known() for t in self.previous], **paths}
+
     def _search(self, files, budget: float) -> dict[str, float]:
         """Run the search process until it ends or the deadline; record its trials."""
-        from .search import FLAML_MARGIN_S, write_job
+        from .search import write_job
 
         log, started = self.work / "trials.jsonl", self.work / "events.jsonl"
         for path in (log, started):
             path.unlink(missing_ok=True)
-        job = {"files": files, "target": self.spec.target, "task": self.spec.task,
-               "metric": self.metric or self.spec.metric, "seed": self.spec.seed,
-               "time_budget": -1 if self.spec.max_trials else budget + FLAML_MARGIN_S,
-               "max_iter": self.spec.max_trials, "estimators": list(self.spec.estimators),
-               "log": str(log), "started": str(started),
-               "known": [t.known() for t in self.previous]}
-        write_job(self.work / "job.json", job)
+        write_job(self.work / "job.json",
+                  self._job(budget, files=files, log=str(log), started=str(started)))
         return _Search(self, log, started, budget).run()
 
     def _search_on_dask(self, prepared: "_Prepared", budget: float) -> dict[str, float]:
@@ -261,10 +306,14 @@ class Runner:
             sha, size = self.svc.blobs.put_bytes(json.dumps(data, indent=1, default=str).encode())
             self.svc.runs.add_files(self.run_id, "artifact", [(name, sha, size)])
 
-    def _register(self, model_dir: Path, version, prepared: "_Prepared", top: Trial) -> str:
+    def _register(self, model_dir: Path, version, prepared: "_Prepared", top: Trial,
+                  captured: dict | None = None) -> str:
+        """Register the model folder with lineage to the run and ``version``, the environment
+        it was trained in (``captured`` on a host; else this process's) and the training
+        features' statistics."""
         from ..environment import capture, env_hash
 
-        captured = capture()
+        captured = captured or capture()
         self.svc.record_environment(self.run_id, captured)
         frame = prepared.value()[0]
         model = self.svc.models.register(
@@ -455,11 +504,12 @@ def _stopped_text(stopped: dict) -> str:
 
 
 class _Prepared(threading.Thread):
-    """Imports FLAML and reads the table (features, target) in the background."""
+    """Imports FLAML (with ``flaml``: for a refit here) and reads the table (features, target)
+    in the background."""
 
-    def __init__(self, files, target: str):
+    def __init__(self, files, target: str, flaml: bool = True):
         super().__init__(name="mlws-automl-prepare", daemon=True)
-        self.files, self.target = files, target
+        self.files, self.target, self.flaml = files, target, flaml
         self._value = None
         self._error: BaseException | None = None
 
@@ -467,7 +517,8 @@ class _Prepared(threading.Thread):
         try:
             from .search import load_table
 
-            import flaml.automl  # noqa: F401  (the refit's import, off the clock)
+            if self.flaml:
+                import flaml.automl  # noqa: F401  (the refit's import, off the clock)
 
             frame = load_table(self.files)
             y = frame.pop(self.target)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from .. import run_records as R
 from ..errors import Conflict, InvalidInput, Unavailable
 from . import spec as S
-from .runner import METRIC_TAG, SPEC_TAG, SPENT_TAG
+from .runner import HOST_TYPES, METRIC_TAG, SPEC_TAG, SPENT_TAG
 from .trials import TRIAL_TAG, Trial, leaderboard
 
 #: the source type of a search's parent run, and of its trials' child runs
@@ -60,15 +60,27 @@ class AutoMLService:
         The workspace folder: searches keep their working files in ``.mlws/automl/RUN_ID``.
     heartbeat_interval : float
         Seconds between two heartbeats of a runner.
+    host_python : callable, optional
+        ``host_python(target record, run_id) -> str``: the interpreter a search runs with on
+        an ssh or vm target's host (the target's ``python``, or with ``env = build`` the
+        environment built there: :func:`jupyter_mlws.compute.ssh.runner.python_for`).
     """
 
     def __init__(self, *, runs, artifacts, blobs, models, datasets: Callable[[], Any],
                  compute: Callable[[], Any], record_environment: Callable[[str, dict], None],
-                 root: Path, heartbeat_interval: float):
+                 root: Path, heartbeat_interval: float,
+                 host_python: Callable[[dict, str], str] | None = None):
         self.runs, self.artifacts, self.blobs, self.models = runs, artifacts, blobs, models
         self._datasets, self._compute = datasets, compute
         self._record_environment = record_environment
         self.root, self.heartbeat_interval = Path(root), heartbeat_interval
+        self._host_python = host_python
+
+    def host_python(self, target: dict, run_id: str) -> str:
+        """The interpreter search ``run_id`` runs with on ssh or vm target ``target``'s host."""
+        if self._host_python is None:
+            return target["python"]
+        return self._host_python(target, run_id)
 
     @property
     def datasets(self):
@@ -90,15 +102,18 @@ class AutoMLService:
         self._check_compute(spec.compute)
         return spec
 
-    def _check_compute(self, name: str) -> None:
-        """A search executes on ``local``, or runs its trials on a dask target."""
+    def _check_compute(self, name: str) -> str:
+        """A search executes on ``local``, runs its trials on a dask target, or runs on an ssh
+        (or running vm) target's host; return the target's type."""
         kind = self.compute.get(name)["type"]  # NotFound first
-        if kind == "dask":
-            self.compute.target(name)  # Unavailable when distributed is not installed here
+        if kind in ("dask", *HOST_TYPES):
+            # Unavailable when distributed (or paramiko) is not installed here; Conflict for a
+            # vm that is not running
+            self.compute.target(name)
         elif kind != "local":
-            raise Unavailable(f"automated ML runs its trials on the local target or a dask "
-                              f"target, not on {kind} target {name!r}: leave out --compute, or "
-                              "give a dask target (trials on ssh targets are planned)")
+            raise Unavailable(f"automated ML runs on the local target, a dask target or an ssh "
+                              f"or vm target, not on {kind} target {name!r}: leave out --compute")
+        return kind
 
     def start(self, data: str, target: str, task: str, *, metric: str | None = None,
               time_budget: float | str = S.DEFAULT_BUDGET_S, max_trials: int | None = None,
@@ -133,7 +148,9 @@ class AutoMLService:
             The parent run's experiment (default ``automl-DATASET``).
         compute : str, optional
             The compute target (default ``local``); a dask target runs the trials in parallel
-            on its cluster, one task per trial (:mod:`.dask_trials`).
+            on its cluster, one task per trial (:mod:`.dask_trials`); an ssh (or vm) target runs
+            the search and the refit on its host, which needs ``jupyter_mlws[automl]``
+            (:mod:`.host_search`); the time connecting and uploading takes counts.
         register : bool
             Register the best model (default True), as ``model_name`` (default
             ``DATASET-TARGET``).
@@ -149,14 +166,18 @@ class AutoMLService:
         NotFound
             No such dataset version or compute target.
         Unavailable
-            FLAML is not installed (``pip install 'jupyter_mlws[automl]'``), or a compute target
-            a search cannot execute on (ssh, vm; dask without ``distributed`` installed here).
+            FLAML is not installed (``pip install 'jupyter_mlws[automl]'``; for an ssh target,
+            on its host: the search fails at its environment step), or a compute target a
+            search cannot execute on (dask without ``distributed`` installed here).
+        Conflict
+            A vm target that is not running.
         """
         spec = self.check(data, target, task, metric=metric, time_budget=time_budget,
                           max_trials=max_trials, seed=seed, estimators=estimators,
                           experiment=experiment, compute=compute, register=register,
                           model_name=model_name)
-        _require_flaml()
+        if self.compute.get(spec.compute)["type"] not in HOST_TYPES:
+            _require_flaml()  # a search on a host needs FLAML there (checked as it connects)
         version = self.datasets.get(spec.data)
         record = self.runs.create(spec.experiment, source_type=SOURCE_TYPE,
                                   source_name=f"automl {spec.data} {spec.target} ({spec.task})",

@@ -205,7 +205,10 @@ def ssh_checks(connect: Callable, python: str, workdir: str,
             checks.append(_builds(conn, python, found.detail, name))
         else:
             checks.append(_package(conn, python))
-        checks.append(_remote_disk(conn, workdir) if checks[-1].status == OK
+        usable = checks[-1].status == OK  # its Python runs, and runs work there
+        if usable and env != "build":
+            checks.append(_automl(conn, python, name))  # a note: SKIP when it cannot
+        checks.append(_remote_disk(conn, workdir) if usable
                       else Check("disk", SKIP, "not reached"))
         if cleanup is not None:
             checks += _cleanup(conn, cleanup)
@@ -301,6 +304,41 @@ def _package(conn, python: str) -> Check:
     there = _last_line(out)
     same = "" if there == __version__ else f" (this machine has {__version__})"
     return Check("jupyter_mlws", OK, there + same)
+
+
+#: what an automated-ML search imports on the host (:func:`automl_lacking`)
+AUTOML_MODULES = ("jupyter_mlws", "flaml", "lightgbm")
+_LACKING = ("import importlib.util as u\n"
+            f"print('missing:' + ','.join(m for m in {AUTOML_MODULES!r} if u.find_spec(m) is None))")
+
+
+def automl_lacking(conn, python: str) -> list[str] | None:
+    """The modules of :data:`AUTOML_MODULES` ``python`` on ``conn``'s host cannot import (an
+    automated-ML search runs there with FLAML and LightGBM); None when ``python`` does not run."""
+    status, out = conn.run([python, "-c", _LACKING], timeout=COMMAND_TIMEOUT)
+    line = next((ln for ln in reversed(out.splitlines()) if ln.startswith("missing:")), None)
+    if status != 0 or line is None:
+        return None
+    return [m for m in line[len("missing:"):].strip().split(",") if m]
+
+
+def automl_advice(python: str, lacking: list[str]) -> str:
+    """What a user reads when the host's ``python`` lacks modules an automated-ML search needs."""
+    return (f"{python!r} on the host cannot import {', '.join(lacking)}: automated ML runs its "
+            "search there with FLAML and LightGBM; install them in that Python (pip install "
+            "'jupyter_mlws[automl]'), or give the target --env build from a Python that has them")
+
+
+def _automl(conn, python: str, name: str) -> Check:
+    """Whether automated-ML searches can run on the host (SKIP, not FAIL, when not: notebook
+    runs and commands still can)."""
+    lacking = automl_lacking(conn, python)
+    if lacking is None:
+        return Check("automl", SKIP, f"{python!r} could not be asked what it imports")
+    if lacking:
+        return Check("automl", SKIP, "not available: " + automl_advice(python, lacking))
+    return Check("automl", OK, f"FLAML and LightGBM import: 'mlws automl run ... --compute "
+                               f"{name or 'NAME'}' runs its search on the host")
 
 
 def _remote_disk(conn, workdir: str) -> Check:

@@ -263,22 +263,36 @@ class RemoteProcess:
         (execution) when the connection is lost first.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        while (status := self.poll(on_output, 0.2)) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimedOut()
+        return status
+
+    def poll(self, on_output: OnOutput | None = None, wait: float = 0.0) -> int | None:
+        """Pass the output that arrives within ``wait`` seconds on to ``on_output(stream,
+        data)``; the exit status once the command ended and its output is read, else None.
+        StepFailed (execution) when the connection is lost first."""
         emit = on_output or (lambda stream, data: None)
         pending, self._pending = self._pending, []
         for stream, data in pending:
             emit(stream, data)
         try:
-            while not self._ended():
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimedOut()
-                for stream, data in self._read(0.2):
+            if not self._ended():
+                for stream, data in self._read(wait):
                     emit(stream, data)
+                if not self._ended():
+                    return None
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise _lost(self.conn, exc) from None
         if not self.channel.exit_status_ready():
             raise _lost(self.conn)
         self.status = self.channel.recv_exit_status()
         return self.status
+
+    def kill(self) -> None:
+        """SIGKILL the command's group at once (a process busy in C code ignores SIGTERM)."""
+        if self.pgid is not None:
+            signal_group(self.conn, self.pgid, "KILL")
 
     def alive(self) -> bool:
         """Whether a process of the command's group still runs on the host."""

@@ -69,15 +69,15 @@ def run_dir(workdir: str, run_id: str) -> str:
 
 def python_for(ws, target: dict, run_id: str) -> str:
     """The interpreter the run executes with on the host: with ``env = "build"`` (the target's
-    setting) the run's environment (its spec's hash: a notebook run's kernel's, a command run's the
-    Python mlws runs with here), built there on first use and then reused
+    setting) the run's environment (its spec's hash: a notebook run's kernel's; a command run's,
+    or an automated-ML search's, the Python mlws runs with here), built there on first use and then reused
     (:meth:`EnvironmentService.ensure`); with ``env = "system"`` (the default) the target's
     ``python`` as it is (it must import jupyter_mlws and have a kernel).  StepFailed at the
     ``environment`` step when the environment cannot be built."""
     if target.get("env", "system") != "build":
         return target["python"]
     try:
-        if ws.runs.get(run_id).source_type == "command":  # the environment mlws runs in here
+        if ws.runs.get(run_id).source_type in ("command", "automl"):  # mlws's own environment
             spec = ws.environments.current()
         else:
             spec = ws.environments.for_remote_run(ws.notebooks.job(run_id).kernel)

@@ -107,13 +107,16 @@ def clean_leftovers(root, target: str, conn, say: Callable[[str], None] | None =
 
 
 def clean(conn, state: dict, say: Callable[[str], None]) -> None:
-    """Stop the remote process group a runner's ``state`` names, if it still runs in the run's
-    folder, and remove that folder, over ``conn``.  Raises the connection's errors."""
+    """Stop the remote process groups a runner's ``state`` names (``pgid``, and ``pgids``: an
+    automated-ML search's), each if it still runs in the run's folder, and remove that folder,
+    over ``conn``.  Raises the connection's errors."""
     from .commands import stop_group_in
 
-    remote, pgid = state.get("remote"), state.get("pgid")
-    if remote and isinstance(pgid, int) and stop_group_in(conn, pgid, remote):
-        say(f"stopped the run's processes left on the host (process group {pgid})")
+    remote = state.get("remote")
+    for pgid in (state.get("pgid"), *(state.get("pgids") or ())):
+        if remote and isinstance(pgid, int) and not isinstance(pgid, bool) \
+                and stop_group_in(conn, pgid, remote):
+            say(f"stopped the run's processes left on the host (process group {pgid})")
     if remote:
         conn.remove(remote)
 
