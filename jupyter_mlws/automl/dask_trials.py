@@ -88,8 +88,9 @@ def flaml_version() -> str | None:
 class DaskSearch:
     """The search of one attempt with its trials on dask target ``backend`` (a
     :class:`~jupyter_mlws.compute.dask.DaskTarget`), recording through ``runner`` (a
-    :class:`~.runner.Runner`): ``run(table, budget)`` returns ``search_s`` and ``setup_s`` as
-    the local search does."""
+    :class:`~.runner.Runner`): ``run(table, budget, began)`` returns ``search_s`` and
+    ``setup_s`` (from ``began``, monotonic: when the attempt started; the table read and FLAML
+    imported here count as set-up) as the local search does."""
 
     def __init__(self, runner, backend):
         self.runner, self.backend = runner, backend
@@ -101,12 +102,11 @@ class DaskSearch:
         self.start_wall = time.time()
         self.known = {t.key(): t for t in runner.previous}
 
-    def run(self, table, budget: float) -> dict[str, float]:
+    def run(self, table, budget: float, began: float) -> dict[str, float]:
         from ..errors import MlwsError
         from .search import FLAML_MARGIN_S, choose_metric, validation
 
         runner = self.runner
-        began = time.monotonic()
         client = self.backend.client()  # StepFailed naming the step when out of reach
         self._check_workers(client)
         frame, y = table

@@ -137,7 +137,7 @@ class Runner:
 
                 search = HostSearch(self, host, budget, began).run()
             elif self.spec.compute != "local":
-                search = self._search_on_dask(prepared, budget)
+                search = self._search_on_dask(prepared, budget, began)
             else:
                 search = self._search(files, budget)
             top = best(self.trials)
@@ -205,13 +205,14 @@ class Runner:
                   self._job(budget, files=files, log=str(log), started=str(started)))
         return _Search(self, log, started, budget).run()
 
-    def _search_on_dask(self, prepared: "_Prepared", budget: float) -> dict[str, float]:
+    def _search_on_dask(self, prepared: "_Prepared", budget: float,
+                        began: float) -> dict[str, float]:
         """The search with its trials on the spec's dask target (:mod:`.dask_trials`)."""
         from .dask_trials import DaskSearch
 
         backend = self.svc.compute.target(self.spec.compute)
         prepared.join()
-        return DaskSearch(self, backend).run(prepared.value(), budget)
+        return DaskSearch(self, backend).run(prepared.value(), budget, began)
 
     def record(self, line: str, replays: dict[str, int]) -> None:
         """Record one finished trial from FLAML's log as a child run (a replayed one, no)."""
