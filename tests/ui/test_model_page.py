@@ -78,6 +78,17 @@ def test_versions_aliases_lineage_and_edits(page, lab, flower):
     assert stats.count() == 4 and "150 rows, 4 features" in detail.locator(".mlws-TrainingData").inner_text()
     expected = lab_api(lab, "GET", f"models/{MODEL}:1/training-data")[1]["features"][0]
     assert stats.first.locator("td").nth(4).inner_text() == str(float(f"{expected['mean']:.4g}"))
+    # at 1400 px, every column of the statistics is in reach: the table scrolls in the version's
+    # column, whose right edge is in the main area (its last columns were cut at the area's edge)
+    reach = detail.locator(".mlws-TrainingData").evaluate("""box => {
+        const page = document.querySelector('#jp-main-dock-panel').getBoundingClientRect();
+        box.scrollLeft = box.scrollWidth;
+        const last = box.querySelector('.mlws-FeatureStats thead th:last-child').getBoundingClientRect();
+        const shown = box.getBoundingClientRect();
+        return {last: last.right, box: shown.right, page: page.right,
+                text: box.querySelector('.mlws-FeatureStats thead th:last-child').textContent};
+    }""")
+    assert reach["text"] == "Max" and reach["last"] <= reach["box"] + 1 <= reach["page"] + 1, reach
     assert detail.locator(".mlws-VersionFiles").inner_text().count("summary.json") == 1
     assert detail.locator(".mlws-DescriptionInput").input_value() == "The long run's model"
 
