@@ -37,6 +37,14 @@ async def test_the_browser_and_the_cli_record_one_name_for_one_person(api, mlws_
     assert {s["name"]: s["created_by"] for s in listed} == {"from-browser": os_user(),
                                                              "from-cli": os_user()}, listed
     assert r.json["user"] == os_user()
+    # the Access tab's "you" and a user token's maker and revoker: the same name, never
+    # Jupyter's random anonymous id
+    you = (await api("GET", "access")).json["you"]
+    assert you["user"] == you["display_name"] == os_user() and you["role"] == "owner", you
+    r = await api("POST", "tokens", body={"note": "mine"})  # for yourself: the OS user, an owner
+    assert r.code == 201 and r.json["user"] == r.json["created_by"] == os_user(), r.json
+    revoked = (await api("DELETE", "tokens", r.json["id"])).json
+    assert revoked["revoked_by"] == os_user() and revoked["state"] == "revoked", revoked
 
 
 NAMED = "Ada Lovelace"
