@@ -99,23 +99,20 @@ def server_user(user) -> User:
 
 def run_user(user, enforce_roles: bool) -> str:
     """Who a run made by this request records as its user (what ``run list -f "user = ..."``
-    finds): :func:`actor_name`, except the server's OS user itself for an anonymous user of a
-    personal server (as the runs its kernels start record it)."""
-    from ..access import os_user
-
-    if not enforce_roles and is_anonymous(user):
-        return os_user()
+    finds): :func:`actor_name`, the same name as the request's other records."""
     return actor_name(user, enforce_roles)
 
 
 def actor_name(user, enforce_roles: bool) -> str:
-    """Who a request acts as, as the workspace records it ("created by", the audit's "who").
+    """Who a request acts as, as the workspace records it ("created by", the audit's "who", a
+    run's user).
 
     With roles enforced (a team server), the Jupyter username, which roles are granted to.
     Otherwise (a personal server: every signed-in user acts as the owner), the user's name
     (the identity provider's ``name``, else ``display_name``), and for an anonymous user
-    (:func:`is_anonymous`), ``"<the server's OS user> (Jupyter)"``: the person holding the
-    server's token, never a random id.  A run's or a VM's token acts as its username.
+    (:func:`is_anonymous`), the server's OS user: the person holding the server's token, never
+    a random id, and the same name as what they do from the CLI and their kernels (one name
+    for one person everywhere).  A run's or a VM's token acts as its username.
     """
     from ..access import os_user
 
@@ -123,7 +120,7 @@ def actor_name(user, enforce_roles: bool) -> str:
     if enforce_roles or isinstance(user, (RunPrincipal, VMPrincipal, UserPrincipal)):
         return username
     if is_anonymous(user):
-        return f"{os_user() or 'the server'} (Jupyter)"
+        return os_user() or "the server"
     return getattr(user, "name", "") or getattr(user, "display_name", "") or username
 
 

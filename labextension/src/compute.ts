@@ -73,16 +73,33 @@ export interface ISecret {
   deleted_by: string | null;
   /** when a deleted secret is purged for good (ms) */
   purge_at: number | null;
+  /** the notebook VM whose own secret it is (its login key, its JupyterLab's token), else null;
+   * absent from a server that does not say (then `VM_SECRET` tells) */
+  vm?: string | null;
 }
 
 /** The workspace's own secrets of its notebook VMs: `mlws-vm-ID` (a VM's login key) and
  * `mlws-vm-ID-lab` (its JupyterLab's token), made and deleted with the VM (jupyter_mlws/vms/steps.py,
- * lab.py). Never a user's pick: pickers and counts leave them out; the Secrets page lists them. */
+ * lab.py). Never a user's pick: pickers and counts leave them out; the Secrets page marks them.
+ * Only for a server whose listing has no `vm` field: the field, where given, decides. */
 export const VM_SECRET = /^mlws-vm-[0-9a-f]{16}(-lab)?$/;
 
-/** `secrets` without the VMs' own (VM_SECRET): what a user picks from, and counts. */
-export function userSecrets<T extends { name: string }>(secrets: T[]): T[] {
-  return secrets.filter(secret => !VM_SECRET.test(secret.name));
+/** Whether a secret is a notebook VM's own: its `vm` field, else (an older server) its name. */
+export function isVMSecret(secret: { name: string; vm?: string | null }): boolean {
+  return secret.vm !== undefined ? secret.vm !== null : VM_SECRET.test(secret.name);
+}
+
+/** What the Secrets page says of a VM's own secret (`VM vm-a's own`), or null for a user's. */
+export function vmSecretLabel(secret: { name: string; vm?: string | null }): string | null {
+  if (!isVMSecret(secret)) {
+    return null;
+  }
+  return secret.vm ? `VM ${secret.vm}'s own` : "a notebook VM's own";
+}
+
+/** `secrets` without the VMs' own (`isVMSecret`): what a user picks from, and counts. */
+export function userSecrets<T extends { name: string; vm?: string | null }>(secrets: T[]): T[] {
+  return secrets.filter(secret => !isVMSecret(secret));
 }
 
 /** Where a target runs work: `user@host:port`, the scheduler's address, or this machine. */

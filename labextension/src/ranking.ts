@@ -1,10 +1,12 @@
 /**
  * What "best" means, one rule for every view (the runs table, the compare page, a sweep's
  * section, the navigator's key metric):
- * - the metric: the one the user chose for the experiment (remembered in the browser), else a
- *   loss, else a score (acc, f1, auc, r2), else the first alphabetically;
- * - the direction: lowest for losses, errors, times and costs, else highest; picking another
- *   metric takes that metric's direction, and only flipping the direction overrides it;
+ * - the metric: the one the user chose for the experiment (remembered in the browser), else the
+ *   metric of its automated-ML search (the latest one's: `automl.ts`), else a loss, else a score
+ *   (acc, f1, auc, r2), else the first alphabetically;
+ * - the direction: the search's for its metric, else lowest for losses, errors, times and costs,
+ *   else highest; picking another metric takes that metric's direction, and only flipping the
+ *   direction overrides it;
  * - ties: the run that started first wins, then the smaller run id (the server's search is asked
  *   with the same order, `BEST_TIE_BREAK`).
  */
@@ -29,6 +31,14 @@ export function lowerIsBetter(key: string): boolean {
 /** A metric's direction when nobody chose one. */
 export function defaultDirection(key: string): Direction {
   return lowerIsBetter(key) ? 'min' : 'max';
+}
+
+/**
+ * A metric's direction when nobody chose one: the one `known` judges it by (an automated-ML
+ * search's metric and direction, as the service says), else its name's (`defaultDirection`).
+ */
+export function directionOf(metric: string, known?: IBestBy | null): Direction {
+  return known && known.metric === metric ? known.direction : defaultDirection(metric);
 }
 
 /** The metric runs are judged by when nobody chose one: a loss, else a score, else the first; null for none. */

@@ -18,7 +18,8 @@ import {
   quoteKey,
   savePrefs
 } from './runColumns';
-import { BEST_TIE_BREAK, chooseBest, defaultDirection, Direction, preferredMetric } from './ranking';
+import { experimentSearchBestBy } from './pages/automl';
+import { BEST_TIE_BREAK, chooseBest, Direction, directionOf, IBestBy, preferredMetric } from './ranking';
 import { IExperiment, ISort, PAGE_SIZE } from './tokens';
 
 /** Children fetched per expanded row (more on request). */
@@ -153,7 +154,7 @@ export class RunsTableModel extends FetchingModel {
     const key = columnField(column);
     let first = column.kind !== 'attribute' || key !== 'name';
     if (column.kind === 'metric') {
-      const direction = this.best?.metric === column.key ? this.best.direction : defaultDirection(column.key);
+      const direction = this.best?.metric === column.key ? this.best.direction : directionOf(column.key, this._search);
       first = direction === 'max';
     }
     const descending = this.sort.key === key ? !this.sort.descending : first;
@@ -174,7 +175,7 @@ export class RunsTableModel extends FetchingModel {
 
   /** Mark the best run by this metric and direction (remembered for the experiment). */
   async setBest(metric: string, direction?: Direction): Promise<void> {
-    const chosen = chooseBest(this.experiment, metric, direction);
+    const chosen = chooseBest(this.experiment, metric, direction ?? directionOf(metric, this._search));
     this.best = { ...chosen, run: null, error: null };
     this.emit();
     await this.loadBest();
@@ -247,6 +248,7 @@ export class RunsTableModel extends FetchingModel {
     const prefs = loadPrefs(this.experiment);
     this._columns = Array.isArray(prefs.columns) ? prefs.columns : null;
     this.best = prefs.best ? { ...prefs.best, run: null, error: null } : null;
+    this._search = null;
   }
 
   private async loadExperiments(): Promise<void> {
@@ -361,16 +363,38 @@ export class RunsTableModel extends FetchingModel {
     return page.runs[0] ?? null;
   }
 
-  /** The best run by the chosen (else the preferred) metric, among every run the filter matches. */
+  /**
+   * The metric and direction of the experiment's latest automated-ML search (null: none), asked
+   * once per experiment shown (the table of every experiment has none).
+   */
+  private searchBestBy(): Promise<IBestBy | null> {
+    const experiment = this.experiment;
+    if (this._searchOf?.experiment !== experiment) {
+      // a failure: judged as any experiment (the page's own requests show what is wrong)
+      const asked = experiment ? experimentSearchBestBy(experiment).catch(() => null) : Promise.resolve(null);
+      this._searchOf = { experiment, asked };
+    }
+    return this._searchOf.asked;
+  }
+
+  /**
+   * The best run by the chosen metric, else the experiment's search's (`ranking.ts`), else the
+   * preferred one, among every run the filter matches.
+   */
   private async loadBest(): Promise<void> {
-    const metric = this.best?.metric ?? preferredMetric(this.metricKeys);
+    const experiment = this.experiment;
+    const search = await this.searchBestBy();
+    if (experiment !== this.experiment) {
+      return;
+    }
+    this._search = search;
+    const metric = this.best?.metric ?? search?.metric ?? preferredMetric(this.metricKeys);
     if (!metric) {
       this.best = null;
       this.emit();
       return;
     }
-    const direction = this.best?.metric === metric ? this.best.direction : defaultDirection(metric);
-    const experiment = this.experiment;
+    const direction = this.best?.metric === metric ? this.best.direction : directionOf(metric, search);
     const best: IBest = { metric, direction, run: null, error: null };
     try {
       best.run = await this.bestBy(metric, direction, this.filter.trim());
@@ -396,6 +420,9 @@ export class RunsTableModel extends FetchingModel {
   private _resolved = false;
   private _columns: IColumn[] | null = null;
   private _shownBest = new Set<string>();
+  /** The experiment's latest search's metric and direction, once known (see `searchBestBy`). */
+  private _search: IBestBy | null = null;
+  private _searchOf: { experiment: string; asked: Promise<IBestBy | null> } | null = null;
   private _resolveReady: () => void = () => undefined;
   /** Tokens of the pages before the current one (the first page has none). */
   private _tokens: Array<string | null> = [];

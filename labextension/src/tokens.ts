@@ -145,6 +145,25 @@ export interface IAccess {
   assignments: IRoleAssignment[];
 }
 
+/** A user's API token as `GET tokens` lists it (times in ms): never the token itself. */
+export interface IUserToken {
+  id: string;
+  user: string;
+  note: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  revoked_by: string | null;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+/** `POST tokens`: the new token's entry and, in this answer only, the token. */
+export interface INewUserToken extends IUserToken {
+  token: string;
+}
+
 /** A sort of the runs table: a column's `order_by` key and its direction. */
 export interface ISort {
   key: string;

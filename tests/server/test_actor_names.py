@@ -1,8 +1,9 @@
 """Who an action over REST (a browser's, an API client's) is recorded as on a personal server
 (roles not enforced): the Jupyter user's name where the sign-in gives one, and for Jupyter's
 anonymous token users (a random id and a random "Anonymous <moon>" per browser and per API
-request) the server's OS user, "(Jupyter)": never a random id.  A team server records the
-username, what its roles are granted to (tests/server/test_compute_api.py)."""
+request) the server's OS user, as its CLI and kernels record it ("root", never "root (Jupyter)"
+in one place and "root" in another): never a random id.  A team server records the username,
+what its roles are granted to (tests/server/test_compute_api.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_mlws.access import os_user
 
 
-async def test_an_anonymous_token_user_is_recorded_by_a_readable_label(api, mlws_ws):
-    label = f"{os_user()} (Jupyter)"
+async def test_an_anonymous_token_user_is_recorded_as_the_servers_os_user(api, mlws_ws):
+    label = os_user()
     r = await api("PUT", "secrets", "api-token", body={"value": "s3cret-value-1"})
     assert r.code == 200 and r.json["created_by"] == label, r.json
     r = await api("POST", "compute", body={"name": "cluster", "type": "dask",
@@ -23,6 +24,27 @@ async def test_an_anonymous_token_user_is_recorded_by_a_readable_label(api, mlws
     audit = await api("GET", "secrets-audit")
     assert [(e["action"], e["user"]) for e in audit.json["entries"]] == [("delete", label),
                                                                          ("set", label)], audit.json
+
+
+async def test_the_browser_and_the_cli_record_one_name_for_one_person(api, mlws_ws):
+    """Pages showed "root (Jupyter)" for what the browser did beside "root" for the same
+    person's CLI commands and runs."""
+    r = await api("PUT", "secrets", "from-browser", body={"value": "s3cret-value-1"})
+    assert r.code == 200
+    mlws_ws.secrets.set(os_user(), "from-cli", "s3cret-value-2")  # as `mlws secret set` does
+    r = await api("POST", "experiments", "e", "runs", body={"host": "laptop"})
+    listed = (await api("GET", "secrets")).json["secrets"]
+    assert {s["name"]: s["created_by"] for s in listed} == {"from-browser": os_user(),
+                                                             "from-cli": os_user()}, listed
+    assert r.json["user"] == os_user()
+    # the Access tab's "you" and a user token's maker and revoker: the same name, never
+    # Jupyter's random anonymous id
+    you = (await api("GET", "access")).json["you"]
+    assert you["user"] == you["display_name"] == os_user() and you["role"] == "owner", you
+    r = await api("POST", "tokens", body={"note": "mine"})  # for yourself: the OS user, an owner
+    assert r.code == 201 and r.json["user"] == r.json["created_by"] == os_user(), r.json
+    revoked = (await api("DELETE", "tokens", r.json["id"])).json
+    assert revoked["revoked_by"] == os_user() and revoked["state"] == "revoked", revoked
 
 
 NAMED = "Ada Lovelace"
@@ -48,7 +70,7 @@ async def test_a_schedule_made_in_the_browser_is_owned_by_a_readable_label(api, 
     notebook(jp_root_dir / "nb.ipynb")
     r = await api("POST", "schedules", body={"name": "nightly", "notebook": "nb.ipynb",
                                              "cron": "0 6 * * *", "tz": "UTC"})
-    assert r.code == 201 and r.json["owner"] == f"{os_user()} (Jupyter)", r.json
+    assert r.code == 201 and r.json["owner"] == os_user(), r.json
 
 
 async def test_runs_made_over_rest_record_who_made_them(api, mlws_ws):

@@ -247,3 +247,23 @@ def test_a_running_searchs_leaderboard_grows_while_it_runs(page, lab, searches):
     assert page.locator(".mlws-Leaderboard tr.mlws-Best").get_attribute("data-run-id") == board[0]["run_id"]
     budget = page.locator(".mlws-Sweep .mlws-BudgetText").inner_text()
     assert re.fullmatch(r"[\d.]+ s of 120 s used", budget), budget
+
+
+def test_the_runs_table_marks_the_best_trial_by_the_searchs_metric(page, lab, searches):
+    """An experiment of searches (parents and their trials): the runs table judges by the latest
+    search's metric and direction, as its leaderboard does; it once guessed a loss first
+    (`best_log_loss`, a parent's) and marked a parent."""
+    shown = searches["loss"]  # the experiment's latest search
+    best = shown["leaderboard"][0]["run_id"]
+    open_page(page, lab, {"kind": "runs", "experiment": EXPERIMENT})
+    table = page.locator("#jp-main-dock-panel .mlws-RunsPage")
+    table.locator(f".mlws-BestRun[data-run-id='{best}']").wait_for()
+    assert table.locator(".mlws-BestMetric").input_value() == shown["metric"] == "log_loss"
+    assert table.locator(".mlws-BestDirection").inner_text() == "lowest"
+    # the search's best trial, under its parent (opened by itself), which says it holds it
+    marked = table.locator(".mlws-RunRow.mlws-mod-best")
+    marked.wait_for()
+    assert marked.get_attribute("data-run-id") == best and marked.get_attribute("data-depth") == "1"
+    assert "in children" in table.locator(f".mlws-RunRow[data-run-id='{shown['run']['id']}']").inner_text()
+    # the other search's trials have no log_loss: none of them is marked
+    assert table.locator(".mlws-RunRow.mlws-mod-best").count() == 1

@@ -117,13 +117,23 @@ def open_data(page):
     return view
 
 
+def cli_sizes(folder) -> dict[str, str]:
+    """Each dataset's SIZE as `mlws dataset list` prints it: what the pages must say too."""
+    from click.testing import CliRunner
+
+    from jupyter_mlws.cli.main import main
+
+    out = CliRunner().invoke(main, ["-w", str(folder), "dataset", "list"], catch_exceptions=False).output
+    header, *rows = out.splitlines()
+    start, end = header.index("SIZE"), header.index("DATASTORE")
+    return {row.split()[0]: row[start:end].strip() for row in rows}
+
+
 def size_text(n: int) -> str:
-    """A size as the pages write it (pages/run/format.ts formatSize)."""
-    for unit in ("B", "KB", "MB"):
-        if n < 1024 or unit == "MB":
-            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError
+    """A size as the CLI prints one (decimal units: 1 KB = 1000 bytes, `mlws dataset list`)."""
+    from jupyter_mlws.cli.datasets import _size
+
+    return _size(n)
 
 
 def dataset_page(page, name: str):
@@ -158,10 +168,12 @@ def test_data_page_dataset_lineage_and_pages(page, data_lab):
     assert SECRET not in page.content() and "AKIAEXAMPLE" not in page.content()
     # the datasets: latest version, size and files as the server counts them
     listed = {d["name"]: d for d in lab_api(data_lab, "GET", "datasets")[1]["datasets"]}
+    printed = cli_sizes(data_lab["ws"])  # the same units as the CLI: 3.9 KB there is 3.9 KB here
+    assert listed["iris"]["size"] >= 1024 and printed["iris"].endswith(" KB")
     for name in ("iris", "images"):
         row = view.locator(f".mlws-DatasetRow[data-dataset='{name}']")
         assert row.locator(".mlws-DatasetLatest").inner_text() == f"v{listed[name]['latest']}"
-        assert row.locator(".mlws-DatasetSize").inner_text() == size_text(listed[name]["size"])
+        assert row.locator(".mlws-DatasetSize").inner_text() == printed[name] == size_text(listed[name]["size"])
         assert row.locator(".mlws-DatasetFiles").inner_text() == str(listed[name]["files"])
     assert listed["images"]["latest"] == IMAGE_VERSIONS and listed["images"]["files"] == IMAGE_FILES
     page.screenshot(path=str(SCREENSHOTS / "data-page.png"))

@@ -23,14 +23,18 @@ def flower(lab):
     """flower:1 registered from the workspace's long run (its params and metrics) with iris as
     its training data, flower:2 and :3 from files; @champion on 1.  No run is added (other
     modules count the workspace's runs); the endpoint a test deploys is removed at the end."""
+    import pandas as pd
     from mlws_testing import iris_model
+    from sklearn.datasets import load_iris
 
     from jupyter_mlws import Workspace
 
     root = lab["root"].parent
     with Workspace.open(lab["root"]) as ws:
         _, X = iris_model(root / "flower-1")
-        ws.models.register(MODEL, run=lab["long_id"], artifact="summary.json", training_data=X.tolist(),
+        # long feature names, as a real table's: the statistics are wider than the version's column
+        features = pd.DataFrame(X, columns=[f"the flower's {name}" for name in load_iris().feature_names])
+        ws.models.register(MODEL, run=lab["long_id"], artifact="summary.json", training_data=features,
                            description="The long run's model", tags={"stage": "dev"})
         for n in (2, 3):
             iris_model(root / f"flower-{n}", C=1.0 / n)
@@ -78,6 +82,19 @@ def test_versions_aliases_lineage_and_edits(page, lab, flower):
     assert stats.count() == 4 and "150 rows, 4 features" in detail.locator(".mlws-TrainingData").inner_text()
     expected = lab_api(lab, "GET", f"models/{MODEL}:1/training-data")[1]["features"][0]
     assert stats.first.locator("td").nth(4).inner_text() == str(float(f"{expected['mean']:.4g}"))
+    # at 1400 px, every column of the statistics is in reach: the table scrolls in the version's
+    # column, whose right edge is in the main area (its last columns were cut at the area's edge)
+    reach = detail.locator(".mlws-TrainingData").evaluate("""box => {
+        const page = document.querySelector('#jp-main-dock-panel').getBoundingClientRect();
+        box.scrollLeft = box.scrollWidth;
+        const last = box.querySelector('.mlws-FeatureStats thead th:last-child').getBoundingClientRect();
+        const shown = box.getBoundingClientRect();
+        const out = {last: last.right, box: shown.right, page: page.right,
+                     text: box.querySelector('.mlws-FeatureStats thead th:last-child').textContent};
+        box.scrollLeft = 0;
+        return out;
+    }""")
+    assert reach["text"] == "Max" and reach["last"] <= reach["box"] + 1 <= reach["page"] + 1, reach
     assert detail.locator(".mlws-VersionFiles").inner_text().count("summary.json") == 1
     assert detail.locator(".mlws-DescriptionInput").input_value() == "The long run's model"
 

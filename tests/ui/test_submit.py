@@ -57,8 +57,10 @@ def test_submit_a_notebook_with_its_parameter_form(page, lab):
     assert view.locator(".mlws-Params tr[data-key='lr'] td").inner_text() == "0.5"
 
     # the run's page opens the source notebook, whose toolbar submits it too
-    assert "notebook · submit-me.ipynb" in view.locator(".mlws-Source dd").inner_text()
-    assert view.locator(".mlws-OpenNotebook").inner_text() == "open submit-me.ipynb"
+    # the source, then its link apart ("submit-me.ipynbopen submit-me.ipynb" once)
+    assert view.locator(".mlws-Source dd").inner_text() == "notebook · submit-me.ipynb · open"
+    assert view.locator(".mlws-OpenNotebook").get_attribute("title") == \
+        "Open submit-me.ipynb, the notebook this run came from"
     view.locator(".mlws-OpenNotebook").click()
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="submit-me.ipynb")
     tab.wait_for()

@@ -372,7 +372,22 @@ def test_a_newcomers_trips_internal_secrets_stale_rows_a_failed_vm_and_the_log(p
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
     # the navigator counts the user's secrets only
     page.wait_for_function("() => document.querySelector('.mlws-NavSecrets')?.textContent.includes('1 secret')")
-    page.locator(".mlws-OpenCompute").click()
+    # the Secrets page lists the VMs' own too, each marked as its VM's (by the listing's `vm`
+    # field; a server without it: by the name), and its Set form offers the user's names only
+    page.locator(".mlws-NavSecrets .mlws-NavOpen").click()
+    secrets = page.locator("#jp-main-dock-panel .mlws-SecretsPage")
+    secrets.locator(".mlws-SecretRow[data-secret='aws']").wait_for()
+    listed = lab_api(vm_lab, "GET", "secrets")[1]["secrets"]
+    own = [s for s in listed if s["name"].startswith("mlws-vm-")]
+    assert own and all(s.get("vm", "box") in ("box", "broken") for s in own), listed
+    for secret in own:
+        expected = f"VM {secret['vm']}'s own" if "vm" in secret else "a notebook VM's own"
+        mark = secrets.locator(f".mlws-SecretRow[data-secret='{secret['name']}'] .mlws-SecretOwnerVM")
+        assert mark.inner_text().strip() == f"· {expected}"
+    assert secrets.locator(".mlws-SecretRow[data-secret='aws'] .mlws-SecretOwnerVM").count() == 0
+    assert secrets.locator("#mlws-secret-names option").evaluate_all("os => os.map(o => o.value)") == ["aws"]
+    page.screenshot(path=str(SCREENSHOTS / "secrets-vm.png"))
+    secrets.locator(".mlws-OpenCompute").click()  # the page's own way to the compute page
     page.wait_for_selector(".mlws-VMRow[data-vm='box'][data-state='running']")
 
     # the form offers the user's secrets only; a refusal names the form's field, not the CLI flag

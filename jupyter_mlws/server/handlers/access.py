@@ -7,6 +7,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...access import check_role
+from ..identity import is_anonymous
 from .base import MlwsHandler
 
 
@@ -20,9 +21,12 @@ class AccessHandler(MlwsHandler):
     @authorized
     async def get(self):
         ws = await self.ws()
-        self.reply({"you": {"user": self.username,
-                            "display_name": getattr(self.current_user, "display_name", None)
-                            or self.username,
+        # who you are as the workspace records you (a personal server's token user: its OS
+        # user, not Jupyter's random "Anonymous" id and name: identity.actor_name)
+        anonymous = is_anonymous(self.current_user)
+        self.reply({"you": {"user": self.actor,
+                            "display_name": self.actor if anonymous else
+                            getattr(self.current_user, "display_name", None) or self.actor,
                             "role": await self.my_role()},
                     "roles_enforced": self.app.enforce_roles,
                     "assignments": await self.call(ws.access.assignments)})
@@ -65,16 +69,16 @@ class TokensHandler(MlwsHandler):
         ws = await self.ws()
         self.reply({"tokens": await self.call(
             ws.access.tokens.list, self.get_query_argument("user", None) or None,
-            actor=self.username, check_actor=self.checks_actor)})
+            actor=self.actor, check_actor=self.checks_actor)})
 
     @web.authenticated
     @authorized
     async def post(self):
         body = self.body()
         ws = await self.ws()
-        self.reply(await self.call(ws.access.tokens.create, body.get("user") or self.username,
+        self.reply(await self.call(ws.access.tokens.create, body.get("user") or self.actor,
                                    expires=body.get("expires"), note=body.get("note", ""),
-                                   actor=self.username, check_actor=self.checks_actor), 201)
+                                   actor=self.actor, check_actor=self.checks_actor), 201)
 
 
 class TokenHandler(MlwsHandler):
@@ -86,7 +90,7 @@ class TokenHandler(MlwsHandler):
     @authorized
     async def delete(self, token_id):
         ws = await self.ws()
-        self.reply(await self.call(ws.access.tokens.revoke, token_id, actor=self.username,
+        self.reply(await self.call(ws.access.tokens.revoke, token_id, actor=self.actor,
                                    check_actor=self.checks_actor))
 
 

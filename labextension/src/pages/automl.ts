@@ -5,9 +5,9 @@
  * is best is the service's rule; the pages show it, never rank the trials themselves.
  */
 
-import { requestAPI } from '../request';
-import { IRun, Scalar } from '../tokens';
-import { Direction } from '../ranking';
+import { query, requestAPI } from '../request';
+import { IRun, IRunPage, Scalar } from '../tokens';
+import { Direction, IBestBy } from '../ranking';
 
 /** The source type of a search's parent run. */
 export const AUTOML_SOURCE = 'automl';
@@ -70,6 +70,27 @@ export function fetchAutoML(runId: string): Promise<IAutoMLSearch> {
 function seconds(value: number | null): string {
   const s = value ?? 0;
   return s < 10 ? String(Number(s.toPrecision(3))) : s.toFixed(1);
+}
+
+/**
+ * The metric and direction a search judges its trials by (the service's), or null before it
+ * chose its metric: what "best" means for its trials on every page that shows them.
+ */
+export function searchBestBy(search: IAutoMLSearch | null | undefined): IBestBy | null {
+  return search?.metric && search.direction ? { metric: search.metric, direction: search.direction } : null;
+}
+
+/**
+ * The metric and direction of the latest automated-ML search of an experiment (`searchBestBy`),
+ * or null when it has none (or none chose its metric yet): two requests, the latest search
+ * parent and its `GET automl/RUN`.
+ */
+export async function experimentSearchBestBy(experiment: string): Promise<IBestBy | null> {
+  const page = await requestAPI<IRunPage>(
+    `runs${query({ experiment, filter: `source_type = '${AUTOML_SOURCE}'`, order_by: 'start_time DESC', max_results: 1 })}`
+  );
+  const latest = page.runs[0];
+  return latest ? searchBestBy(await fetchAutoML(latest.id)) : null;
 }
 
 /** Whether the search is queued or running. */

@@ -5,8 +5,7 @@
  * test box.  Everything goes through `requestAPI`; the server's refusals are kept verbatim.
  */
 
-import { Clipboard } from '@jupyterlab/apputils';
-
+import { copyText } from '../clipboard';
 import { ActingModel } from '../fetching';
 import { errorMessage, query, requestAPI } from '../request';
 import { IEndpoint, IEndpointMetrics, Role } from '../tokens';
@@ -73,15 +72,6 @@ export const LOG_LINES = 200;
 
 /** Where the error of each part the page fetches on its own is kept. */
 type PartError = 'metricsError' | 'driftError' | 'logsError' | 'keysError';
-
-/** Put text on the system clipboard (the async API where the page may use it). */
-async function copyText(text: string): Promise<void> {
-  if (navigator.clipboard && window.isSecureContext) {
-    await navigator.clipboard.writeText(text);
-  } else {
-    Clipboard.copyToSystem(text);
-  }
-}
 
 export class EndpointPageModel extends ActingModel {
   constructor(readonly name: string) {

@@ -11,7 +11,7 @@ import { Dialog, ReactWidget, showDialog, UseSignal } from '@jupyterlab/apputils
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { ISecret } from '../compute';
+import { ISecret, userSecrets, vmSecretLabel } from '../compute';
 import { formatTime } from '../runs';
 import { ErrorBox } from './errorBox';
 import { IPageContext, IPageRequest } from './page';
@@ -71,7 +71,7 @@ function SetForm(props: { model: SecretsPageModel; name: string; setName: (name:
         />
       </label>
       <datalist id="mlws-secret-names">
-        {model.secrets
+        {userSecrets(model.secrets)
           .filter(s => s.state === 'active')
           .map(s => (
             <option key={s.name} value={s.name} />
@@ -199,7 +199,15 @@ function SecretsTable(props: { model: SecretsPageModel; newVersion: (name: strin
       {model.secrets.map(s => (
         <tbody key={`${s.state}:${s.name}`} className="mlws-SecretRow" data-secret={s.name} data-state={s.state}>
           <tr>
-            <td className="mlws-SecretRowName">{s.name}</td>
+            <td className="mlws-SecretRowName">
+              {s.name}
+              {vmSecretLabel(s) && (
+                <span className="mlws-Muted mlws-SecretOwnerVM" title="Made and deleted with its VM: not for runs or targets">
+                  {' '}
+                  · {vmSecretLabel(s)}
+                </span>
+              )}
+            </td>
             <td className="mlws-SecretVersion">{s.version}</td>
             <td>
               <ByWhen user={s.created_by} when={s.created_at} />

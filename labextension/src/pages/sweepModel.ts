@@ -13,8 +13,8 @@ import { ISignal } from '@lumino/signaling';
 import { FetchingModel } from '../fetching';
 import { query, requestAPI } from '../request';
 import { IRun, IRunPage, Scalar } from '../tokens';
-import { BEST_TIE_BREAK, bestBy, bestRun, chooseBest, Direction } from '../ranking';
-import { fetchAutoML, IAutoMLSearch, isAutoML } from './automl';
+import { BEST_TIE_BREAK, bestBy, bestRun, chooseBest, Direction, directionOf } from '../ranking';
+import { fetchAutoML, IAutoMLSearch, isAutoML, searchBestBy } from './automl';
 import { metricKeys, paramDiffers, paramKeys } from './best';
 import { followRuns } from './follow';
 
@@ -166,9 +166,8 @@ export class SweepModel extends FetchingModel {
       this.automl = automl;
       this.more = token !== null;
       if (!this._chosen || !this.metrics.includes(this.metric)) {
-        const by = automl?.metric && this.metrics.includes(automl.metric)
-          ? { metric: automl.metric, direction: automl.direction ?? 'max' }
-          : bestBy(parent.experiment, this.metrics);
+        const search = searchBestBy(automl);
+        const by = search && this.metrics.includes(search.metric) ? search : bestBy(parent.experiment, this.metrics);
         this.metric = by?.metric ?? '';
         this.direction = by?.direction ?? 'max';
       }
@@ -178,7 +177,7 @@ export class SweepModel extends FetchingModel {
 
   /** Rank the children by another metric, or the other way. */
   async rankBy(metric: string, direction?: Direction): Promise<void> {
-    const chosen = chooseBest(this.parent?.experiment ?? '', metric, direction);
+    const chosen = chooseBest(this.parent?.experiment ?? '', metric, direction ?? directionOf(metric, searchBestBy(this.automl)));
     this._chosen = true;
     this.metric = chosen.metric;
     this.direction = chosen.direction;

@@ -32,7 +32,10 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${Math.floor(s / 3600)}h ${pad(Math.floor((s % 3600) / 60))}m`;
 }
 
-/** Bytes as `812 B`, `3.4 KB`, `12.0 MB`. */
+/**
+ * Bytes as `812 B`, `3.4 KB`, `12.0 MB`: decimal units (1 KB = 1000 bytes), as the CLI prints
+ * sizes (`mlws dataset list`), so that both say the same of a dataset.
+ */
 export function formatSize(bytes: number | null | undefined): string {
   if (typeof bytes !== 'number') {
     return '';
@@ -40,8 +43,8 @@ export function formatSize(bytes: number | null | undefined): string {
   const units = ['B', 'KB', 'MB', 'GB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
     unit++;
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;

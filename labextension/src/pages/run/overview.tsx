@@ -40,6 +40,14 @@ function Field(props: { label: string; children: React.ReactNode; className?: st
 }
 
 /** Seconds from start to end (or to now while it runs). */
+/**
+ * The source notebook's link: `open` when the source already names it (`notebook · train.ipynb ·
+ * open`), else `open PATH` (where it is in the server's folder).
+ */
+function openNotebookLabel(path: string, sourceName: unknown): string {
+  return sourceName === path || sourceName === path.split('/').pop() ? 'open' : `open ${path}`;
+}
+
 function duration(run: IRun): number | null {
   if (typeof run.duration_s === 'number') {
     return run.duration_s;
@@ -72,9 +80,12 @@ function Status(props: { model: RunPageModel; context: IPageContext }): JSX.Elem
           {(run.source_kind ?? run.source_type) as string}
           {run.source_name ? ` · ${run.source_name}` : ''}
           {run.notebook && (
-            <button className="mlws-Link mlws-OpenNotebook" title="Open the notebook this run came from" onClick={() => props.context.openNotebook(run.notebook!)}>
-              open {run.notebook}
-            </button>
+            <>
+              {' · '}
+              <button className="mlws-Link mlws-OpenNotebook" title={`Open ${run.notebook}, the notebook this run came from`} onClick={() => props.context.openNotebook(run.notebook!)}>
+                {openNotebookLabel(run.notebook, run.source_name)}
+              </button>
+            </>
           )}
         </Field>
         {run.compute && (
