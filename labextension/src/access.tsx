@@ -67,6 +67,18 @@ async function confirmRevoke(model: AccessModel, token: IUserToken): Promise<voi
   }
 }
 
+/** Ask before taking a user's role away: they lose the workspace, and their API tokens sign nothing in. */
+async function confirmRevokeRole(model: AccessModel, user: string): Promise<void> {
+  const answer = await showDialog({
+    title: `Revoke ${user}'s role?`,
+    body: `${user} can no longer use this workspace, and requests with their API tokens are refused. Granting a role again gives it back.`,
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Revoke role' })]
+  });
+  if (answer.button.accept) {
+    await model.revoke(user);
+  }
+}
+
 /** A token's dates: made (by whom, when another user made it), last used, expires or revoked. */
 function tokenDates(token: IUserToken): string {
   const made = `made ${formatTime(token.created_at)}${token.created_by && token.created_by !== token.user ? ` by ${token.created_by}` : ''}`;
@@ -262,7 +274,7 @@ export function AccessView(props: { model: AccessModel }): JSX.Element {
               </td>
               {manage && (
                 <td>
-                  <button className="mlws-Revoke" disabled={model.busy} onClick={() => void model.revoke(a.user)}>
+                  <button className="mlws-Revoke" disabled={model.busy} onClick={() => void confirmRevokeRole(model, a.user)}>
                     Revoke
                   </button>
                 </td>

@@ -61,12 +61,20 @@ def test_an_owner_manages_roles_from_the_sidebar(page, lab):
 
     # the last owner cannot go: the server's refusal, verbatim, and nothing changed
     page.locator(f".mlws-Roles tr[data-user='{owner}'] .mlws-Revoke").click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()  # asked first: "Revoke owner's role?"
     error = page.locator(".mlws-AccessError")
     error.wait_for()
     refused = lab_api(lab, "DELETE", f"access/{owner}")
     assert refused[0] == 409 and error.inner_text() == refused[1]["message"]
-    # revoke
+    # revoke: asked first, and Cancel keeps the role
     page.locator(".mlws-Roles tr[data-user='alice'] .mlws-Revoke").click()
+    dialog = page.locator(".jp-Dialog")
+    assert dialog.locator(".jp-Dialog-header").inner_text() == "Revoke alice's role?"
+    dialog.locator(".jp-mod-reject").click()
+    dialog.wait_for(state="detached")
+    assert "alice" in [a["user"] for a in lab_api(lab, "GET", "access")[1]["assignments"]]
+    page.locator(".mlws-Roles tr[data-user='alice'] .mlws-Revoke").click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
     page.locator(".mlws-Roles tr[data-user='alice']").wait_for(state="detached")
     assert [a["user"] for a in lab_api(lab, "GET", "access")[1]["assignments"]] == [owner]
 
