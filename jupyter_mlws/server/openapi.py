@@ -735,7 +735,8 @@ PATHS = {
     "/environments/build": {"post": _op(
         "Build an environment (one of run, kernel, spec) on a target, or find it built "
         "(contributors and owners): its record, state ready or failed (with the reason naming "
-        "the step and the distribution)",
+        "the step and the distribution); a build the release check knows will fail is refused "
+        "(400, nothing built) unless force",
         "environments", body="EnvironmentBuild", body_required=False)},
     "/environments/prune": {"post": _op(
         "Remove the environments not used for a while, failed ones included, from their "
@@ -1150,7 +1151,11 @@ SCHEMAS = {
         "installer": {"type": "string", "enum": ["auto", "uv", "pip"]},
         "index_url": {**_TEXT, "minLength": 1},
         "find_links": {"type": "array", "maxItems": 16, "items": {**_TEXT, "minLength": 1}},
-        "no_index": {"type": "boolean"}},
+        "no_index": {"type": "boolean"},
+        "force": {"type": "boolean", "description": "Build even when the release check says "
+                  "the build will fail (the target's Python cannot take pins of the spec), as "
+                  "mlws env build --yes; without it such a build is a 400 naming the pins, and "
+                  "nothing is built (default false)"}},
         {"compute": "local", "run": "0123abcd"}),
     "EnvironmentPrune": _body([], {
         "compute": {**_NAME, "description": "One target's (default: every target's)"},
