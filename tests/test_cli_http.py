@@ -318,3 +318,34 @@ def test_a_build_the_check_knows_will_fail_is_refused_over_http_too(server, lapt
     finally:
         server.ws.compute.delete("oldhttp", check_actor=False)
         server.ws.secrets.delete(os_user(), "old-key")
+
+
+def test_run_list_json_takes_each_runs_target_from_the_page_alone(server, laptop, monkeypatch):
+    """``mlws run list --json`` over HTTP: the GET runs page carries each run's target, so
+    the listing is that one request (it made one more per run)."""
+    from jupyter_mlws.remote.client import Client
+
+    server.ws.compute.create("listed", "dask", address="tcp://127.0.0.1:9", check_actor=False)
+    made = []
+    for i in range(3):
+        record = server.ws.runs.create("listing", status="queued")
+        server.ws.runs.end(record.id, "canceled")
+        made.append(record.id)
+    server.ws.compute.assign(made[1], "listed")
+    asked = []
+    real = Client._request
+
+    def counted(self, method, path, query, **options):
+        asked.append((method, tuple(path)))
+        return real(self, method, path, query, **options)
+
+    monkeypatch.setattr(Client, "_request", counted)
+    try:
+        code, out, err = mlws("run", "list", "-e", "listing", "--json")
+        assert code == 0, err
+        assert {r["id"]: r["compute"] for r in json.loads(out)["runs"]} == {
+            made[0]: "local", made[1]: "listed", made[2]: "local"}
+        assert [a for a in asked if a[1][:1] == ("runs",)] == [("GET", ("runs",))], asked
+    finally:
+        monkeypatch.undo()
+        server.ws.compute.delete("listed", check_actor=False)
