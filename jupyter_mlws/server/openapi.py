@@ -637,12 +637,14 @@ PATHS = {
         "delete": _op("Revoke a user's API token (an owner: anyone's; a contributor: their own)", "access",
                       params=[_param("token_id")]),
     },
-    "/secrets": {"get": _op("Secrets: names, versions and dates; never a value (no route returns one)",
-                            "secrets", params=[_param("deleted", "query",
+    "/secrets": {"get": _op("Secrets: names, versions and dates, and the notebook VM each of the "
+                            "VMs' own secrets was made for; never a value (no route returns one)",
+                            "secrets", "Secrets", params=[_param("deleted", "query",
                                                       "true: the deleted ones still recoverable",
                                                       "boolean")])},
     "/secrets/{secret}": {
-        "get": _op("A secret's metadata and versions (never its value)", "secrets", params=[SECRET]),
+        "get": _op("A secret's metadata and versions (never its value)", "secrets", "Secret",
+                   params=[SECRET]),
         "put": _op("Set the secret's next version (contributors and owners); 409 when it is deleted",
                    "secrets", params=[SECRET], body="SecretValue"),
         "delete": _op("Delete the secret, recoverable until its purge_at; ?purge=true removes a "
@@ -1023,6 +1025,22 @@ SCHEMAS = {
         "description": f"The value: text of {VALUE_MIN_CHARS} characters to {VALUE_MAX_BYTES} bytes "
                        "of UTF-8, no NUL; never logged or returned"}},
         {"value": "s3cr3t-value"}),
+    "Secret": {"type": "object", "properties": {
+        "name": {"type": "string"}, "version": {"type": "integer"},
+        "state": {"type": "string", "enum": ["active", "deleted"]},
+        **{f"{what}_at": {"type": ["integer", "null"], "description": "ms since the epoch"}
+           for what in ("created", "updated", "deleted", "purge")},
+        **{f"{what}_by": {"type": ["string", "null"]} for what in ("created", "updated", "deleted")},
+        "vm": {"type": ["string", "null"], "description": "The name of the notebook VM this "
+               "secret was made for (its login key, mlws-vm-ID, or its JupyterLab's token, "
+               "mlws-vm-ID-lab): made and deleted with the VM, never a user's pick; null for "
+               "every other secret"},
+        "versions": {"type": "array", "description": "GET /secrets/{secret} only: newest first",
+                     "items": {"type": "object", "properties": {
+                         "version": {"type": "integer"}, "created_at": {"type": "integer"},
+                         "created_by": {"type": "string"}}}}}},
+    "Secrets": {"type": "object", "properties": {"secrets": {"type": "array",
+                                                             "items": _ref("Secret")}}},
     "SecretsAudit": {"type": "object", "properties": {"entries": {"type": "array", "items": {
         "type": "object", "properties": {
             "name": {"type": "string"}, "ts": {"type": "integer", "description": "ms since the epoch"},
