@@ -127,6 +127,8 @@ class RunPage:
     number of child runs (runs without children left out); ``ranges``, run id -> metric ->
     ``{"min", "max"}`` over all its points; ``keys``, the experiments' param, metric and tag
     keys (``{"params": [...], "metrics": [...], "tags": [...]}``).  None when not asked.
+    ``compute``: run id -> the target it executes on, when the page came with it (a
+    workspace server's page does: no request per run asks it again); None otherwise.
     """
 
     runs: list[RunRecord]
@@ -134,6 +136,7 @@ class RunPage:
     children: dict[str, int] | None = None
     ranges: dict[str, dict[str, dict]] | None = None
     keys: dict[str, list[str]] | None = None
+    compute: dict[str, str] | None = None
 
 
 @dataclass

@@ -139,8 +139,9 @@ class RunService:
         is recorded (there is none here to signal).  Without it, a running run is this
         process's (what cancel checks).  ``started_ms``: when the run's work started (ms since
         the epoch), if not now (a trial that ran elsewhere, recorded once it ended).  ``user``:
-        who made it (default: this OS user), e.g. the signed-in user of a workspace server's
-        request.
+        who made it, e.g. the signed-in user of a workspace server's request (default: a child
+        run's parent's user, so that a pipeline's steps and a search's trials record who started
+        it; else this OS user).
         """
         insert = self._inserter(experiment, name=name, description=description,
                                 parent_id=parent_id, tags=tags, source_type=source_type,
@@ -181,15 +182,16 @@ class RunService:
 
     def create_in(self, conn: Connection, experiment: str, *, name: str | None = None,
                   tags: dict | None = None, source_type: str = "script", source_name: str = "",
-                  run_id: str | None = None) -> str:
+                  run_id: str | None = None, user: str | None = None) -> str:
         """Record a new queued run inside the caller's write transaction ``conn`` (the
         experiment created there if new); return its id.  What the caller writes in the same
         transaction commits with the run, or neither does (a schedule's tick claim, see
-        :mod:`jupyter_mlws.schedules.runner`).  InvalidInput for a bad name, tag or source."""
+        :mod:`jupyter_mlws.schedules.runner`).  ``user`` as for :meth:`create`.  InvalidInput
+        for a bad name, tag, source or user."""
         insert = self._inserter(experiment, name=name, description="", parent_id=None, tags=tags,
                                 source_type=source_type, source_name=source_name, git=None,
                                 status=QUEUED, run_id=run_id, host=None, started_ms=None,
-                                user=None)
+                                user=user)
         return insert(conn, None)
 
     def _experiment_in(self, conn: Connection, name: str) -> int:
@@ -222,6 +224,10 @@ class RunService:
         def insert(conn: Connection, exp_pk: int | None) -> str:
             exp = exp_pk if exp_pk is not None else self._experiment_in(conn, experiment)
             parent_pk = self._pk(conn, parent_id) if parent_id else None
+            who = user
+            if who is None and parent_pk is not None:  # a child: who started its parent
+                who = conn.execute(select(S.runs.c.user_name)
+                                   .where(S.runs.c.pk == parent_pk)).scalar()
             number = conn.execute(
                 S.experiments.update().where(S.experiments.c.pk == exp)
                 .values(run_counter=S.experiments.c.run_counter + 1)
@@ -234,7 +240,7 @@ class RunService:
                 source_type=source_type, source_name=source_name,
                 git_commit=getattr(git, "commit", None), git_branch=getattr(git, "branch", None),
                 git_dirty=getattr(git, "dirty", None),
-                user_name=_user() if user is None else user[:255],
+                user_name=_user() if who is None else who[:255],
                 host=me.host if me else host[:255], pid=me.pid if here else None,
                 pid_started=me.started if here else None, point_seq=0,
             )).inserted_primary_key[0]

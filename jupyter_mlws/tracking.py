@@ -72,11 +72,15 @@ class Experiment:
 
 
 class RunList(list):
-    """A page of runs; ``next_page_token`` fetches the next page (None at the end)."""
+    """A page of runs; ``next_page_token`` fetches the next page (None at the end);
+    ``compute``: run id -> its target, when the page came with it (see
+    :class:`~jupyter_mlws.run_records.RunPage`), else None."""
 
-    def __init__(self, runs: list[Run], next_page_token: str | None):
+    def __init__(self, runs: list[Run], next_page_token: str | None,
+                 compute: dict[str, str] | None = None):
         super().__init__(runs)
         self.next_page_token = next_page_token
+        self.compute = compute
 
 
 class Tracking:
@@ -126,7 +130,7 @@ class Tracking:
         """One page of runs matching a filter (see :meth:`RunService.search`)."""
         page = self.runs.search(filter_string, experiments=experiments, order_by=order_by,
                                 max_results=max_results, page_token=page_token)
-        return RunList([self.handle(r) for r in page.runs], page.next_page_token)
+        return RunList([self.handle(r) for r in page.runs], page.next_page_token, page.compute)
 
     def compare(self, run_ids: Sequence[str]) -> dict:
         """Params and last metrics of several runs side by side."""

@@ -1026,7 +1026,16 @@ def _secret_service(cfg: C.WorkspaceConfig, db, access):
     path = cfg.secrets_key_path
     keyfile = KeyFile(path, shown=f"({shown_path(path, cfg.root)} of the workspace)")
     return SecretService(db, access=access, vault=Vault(keyfile),
-                         retention_days=cfg.secret_retention_days)
+                         retention_days=cfg.secret_retention_days,
+                         vm_secrets=lambda: _vm_secrets(db))
+
+
+def _vm_secrets(db) -> dict[str, str]:
+    """``{secret name: VM name}`` of the secrets made for the workspace's notebook VMs."""
+    from .vms.records import VMRecords
+    from .vms.secret_names import vm_secrets
+
+    return vm_secrets(VMRecords(db).list(deleted=True))
 
 
 def _shown_artifacts(cfg: C.WorkspaceConfig) -> str:

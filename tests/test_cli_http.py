@@ -283,3 +283,69 @@ def test_an_ssh_targets_host_key_is_shown_then_pinned_and_tested_from_the_server
     assert "OK" in checks["DNS"] and "OK" in checks["authentication"], out
     assert key.strip().splitlines()[1] not in out + server.log.read_text(errors="replace")
     assert mlws("compute", "delete", "sshbox")[0] == 0
+
+
+def test_a_build_the_check_knows_will_fail_is_refused_over_http_too(server, laptop, sshd):
+    """The release check (a target whose Python, a stand-in saying it is 3.0.0, cannot take
+    pins of the kernel's environment) is the server's: ``mlws env build`` and ``run submit
+    --build-env`` typed here are refused with its reason, nothing built or recorded; ``--yes``
+    builds anyway (the build then fails on the host)."""
+    old = sshd.user.home / "old-python-http"
+    old.write_text("#!/bin/sh\necho 3.0.0\n")
+    old.chmod(0o755)
+    subprocess.run(["chown", f"{sshd.user.name}:", str(old)], check=True)
+    from jupyter_mlws.access import os_user
+
+    server.ws.secrets.set(os_user(), "old-key", sshd.user.private_key)
+    server.ws.compute.create("oldhttp", "ssh", host="127.0.0.1", port=sshd.port,
+                             user=sshd.user.name, key_secret="old-key", host_key=sshd.host_key,
+                             python=str(old), env="build", workdir="mlws-oldhttp")
+    try:
+        runs_before = len(server.ws.search_runs(max_results=1000))
+        for command in (("env", "build", "--from-kernel", "python3", "--compute", "oldhttp"),
+                        ("run", "submit", "train.ipynb", "--compute", "oldhttp", "--build-env")):
+            code, _, err = mlws(*command)
+            assert code == 2, (command, err)
+            assert err.startswith("error: oldhttp's Python is 3.0.0, the kernel's "), err
+            assert "Nothing was built: fix that first, or build anyway with --yes" in err
+            assert str(server.root) not in err
+        assert server.ws.environments.list("oldhttp") == []
+        assert len(server.ws.search_runs(max_results=1000)) == runs_before
+        code, _, err = mlws("env", "build", "--from-kernel", "python3", "--compute", "oldhttp",
+                            "--yes")
+        assert code != 0 and "Nothing was built" not in err, err
+        assert [e["state"] for e in server.ws.environments.list("oldhttp")] == ["failed"]
+    finally:
+        server.ws.compute.delete("oldhttp", check_actor=False)
+        server.ws.secrets.delete(os_user(), "old-key")
+
+
+def test_run_list_json_takes_each_runs_target_from_the_page_alone(server, laptop, monkeypatch):
+    """``mlws run list --json`` over HTTP: the GET runs page carries each run's target, so
+    the listing is that one request (it made one more per run)."""
+    from jupyter_mlws.remote.client import Client
+
+    server.ws.compute.create("listed", "dask", address="tcp://127.0.0.1:9", check_actor=False)
+    made = []
+    for i in range(3):
+        record = server.ws.runs.create("listing", status="queued")
+        server.ws.runs.end(record.id, "canceled")
+        made.append(record.id)
+    server.ws.compute.assign(made[1], "listed")
+    asked = []
+    real = Client._request
+
+    def counted(self, method, path, query, **options):
+        asked.append((method, tuple(path)))
+        return real(self, method, path, query, **options)
+
+    monkeypatch.setattr(Client, "_request", counted)
+    try:
+        code, out, err = mlws("run", "list", "-e", "listing", "--json")
+        assert code == 0, err
+        assert {r["id"]: r["compute"] for r in json.loads(out)["runs"]} == {
+            made[0]: "local", made[1]: "listed", made[2]: "local"}
+        assert [a for a in asked if a[1][:1] == ("runs",)] == [("GET", ("runs",))], asked
+    finally:
+        monkeypatch.undo()
+        server.ws.compute.delete("listed", check_actor=False)

@@ -470,6 +470,12 @@ def test_build_env_that_the_check_knows_will_fail_is_refused_before_building(ws,
     assert r.stderr.startswith(f"error: oldbox's Python is 3.0.0, the kernel's {here}: "), r.stderr
     assert "Nothing was built: fix that first, or build anyway with --yes" in r.stderr
     assert ws.search_runs() == [] and ws.environments.list("oldbox") == []
+    # mlws env build runs the same check (it went on and built)
+    built = mlws(ws, "env", "build", "--compute", "oldbox")
+    assert built.exit_code == 2, built.output
+    assert built.stderr.startswith(f"error: oldbox's Python is 3.0.0, the kernel's {here}: ")
+    assert "Nothing was built: fix that first, or build anyway with --yes" in built.stderr
+    assert ws.environments.list("oldbox") == []
     anyway = mlws(ws, "run", "submit", notebook, "--compute", "oldbox", "--build-env", "--yes")
     assert anyway.exit_code != 0 and "Nothing was built" not in anyway.stderr, anyway.output
     assert [e["state"] for e in ws.environments.list("oldbox")] == ["failed"]  # it was tried

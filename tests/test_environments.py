@@ -528,6 +528,12 @@ def test_pins_needing_a_newer_python_than_a_targets_are_told_before_a_build(ws, 
     assert beyond("3.11.2", {"soupsieve": ("4.1.3", ">=3.11.5"), "six": ("1.16.0", ">=2.7")}) == \
         [("soupsieve", "4.1.3", ">=3.11.5")]
     assert beyond("3.11.7", {"soupsieve": ("4.1.3", ">=3.11.5")}) == []
+    # pins: only those at the version whose metadata is known here (any kernel's spec)
+    installed = {"soupsieve": ("4.1.3", ">=3.11.5")}
+    assert beyond("3.11.2", installed, ["soupsieve==4.1.3"]) == [("soupsieve", "4.1.3", ">=3.11.5")]
+    assert beyond("3.11.2", installed, ["Soupsieve==4.1.3", "six==1.16.0"]) != []
+    assert beyond("3.11.2", installed, ["soupsieve==4.0.0"]) == []  # another release: not known
+    assert beyond("3.11.2", installed, ["soupsieve @ https://example.org/s.whl"]) == []
     name, version, needs = _installed_needing_python3()
     spec = current()
     here = spec.python_full

@@ -52,6 +52,17 @@ def test_the_readme_example_records_everything(ws, tmp_path):
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_child_run_records_its_parents_user_unless_given_one(ws):
+    """Who started a run is who started its children (a pipeline's steps, a search's trials,
+    a sweep's runs), not the OS user of the process recording them."""
+    parent = ws.runs.create("e", user="alice")
+    assert ws.runs.create("e", parent_id=parent.id).user == "alice"
+    assert ws.runs.create("e", parent_id=parent.id, user="bob").user == "bob"
+    from jupyter_mlws.access import os_user
+
+    assert ws.runs.create("e").user == os_user()
+
+
 def test_matplotlib_like_figures_are_saved_as_png(ws):
     class Figure:
         def savefig(self, buf, format):

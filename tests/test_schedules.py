@@ -372,6 +372,17 @@ def test_a_trigger_runs_now_even_while_paused(ws, tmp_path):
     assert [r["id"] for r in ws.schedules.runs("pipe")] == [run["id"]]
 
 
+def test_a_schedules_runs_are_its_owners(ws, tmp_path):
+    """A schedule's run and its steps' runs record who owns the schedule (they recorded the OS
+    user of the process that ticked), whoever triggers it."""
+    ws.schedules.create("pipe", pipeline=str(script_pipeline(tmp_path / "p")), cron="0 6 * * *",
+                        tz="UTC", user="alice", check_actor=False)
+    run = ws.wait(ws.schedules.trigger("pipe", check_actor=False)["id"], timeout=120)
+    assert run.status == "completed", run.record.error
+    steps = ws.runs.children(run.id)
+    assert steps and {r.user for r in (run.record, *steps)} == {"alice"}
+
+
 def test_a_pipeline_schedule_sets_a_steps_parameter(ws, tmp_path):
     """``-p STEP.NAME VALUE`` as `mlws pipeline run` takes it (a newcomer found it refused as
     "not a Python identifier"); a notebook schedule still refuses a dotted name."""

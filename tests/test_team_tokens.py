@@ -24,7 +24,7 @@ from jupyter_mlws import Workspace
 from jupyter_mlws.access import os_user
 from jupyter_mlws.cli import main
 from jupyter_mlws.errors import PermissionDenied
-from mlws_testing import start_jupyter, stop_jupyter
+from mlws_testing import start_jupyter, stop_jupyter, wait_for
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 MLWS = str(Path(sys.executable).parent / "mlws")
@@ -70,10 +70,13 @@ def mlws(*args, token: str | None, workspace: str, cwd: Path | None = None):
     return r.exit_code, r.stdout, r.stderr
 
 
-def call(team: Team, method: str, path: str, token: str):
-    """A raw request with ``Authorization: token TOKEN``: (status, JSON or text)."""
+def call(team: Team, method: str, path: str, token: str, body=None):
+    """A raw request with ``Authorization: token TOKEN`` (and ``body`` as JSON): (status, JSON or
+    text)."""
     req = urllib.request.Request(team.url + path, method=method,
-                                 headers={"Authorization": f"token {token}"})
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"token {token}",
+                                          "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=30) as reply:
             return reply.status, json.loads(reply.read() or b"null")
@@ -148,6 +151,30 @@ def test_alice_logs_and_submits_runs_recorded_as_hers(team, people, tmp_path):
         with ws.experiment("team").start_run(snapshot=False) as mine:
             pass
     assert team.ws.get_run(mine.id).record.user == os_user()
+
+
+def test_a_pipeline_alice_runs_over_rest_is_hers_with_all_its_steps(team, people):
+    """``POST pipelines`` with alice's token: the pipeline's run and each step's run record alice
+    (they recorded the server's OS user), as her notebooks and sweeps do; so do the runs of a
+    step reused from an earlier run."""
+    project = team.root.parent / "alice-pipe"  # in the server's folder (the one it started in)
+    project.mkdir()
+    (project / "make.py").write_text("import pathlib\npathlib.Path('outputs').mkdir()\n"
+                                     "pathlib.Path('outputs/o.txt').write_text('x')\n")
+    definition = {"name": "alice-pipe", "steps": [
+        {"name": "make", "script": "make.py", "outputs": ["o.txt"]}]}
+    for _ in range(2):  # the second run reuses the first's step
+        code, made = call(team, "POST", "mlws/api/pipelines", people["alice"],
+                          {"definition": definition, "project_dir": "alice-pipe"})
+        assert code == 201, made
+        run_id = made["run"]["id"]
+        wait_for(lambda: team.ws.get_run(run_id).status not in ("queued", "running"),
+                 f"pipeline run {run_id} ending", timeout=90)
+        assert team.ws.get_run(run_id).status == "completed"
+        children = team.ws.runs.children(run_id)
+        assert len(children) == 1
+        assert [r.user for r in (team.ws.get_run(run_id).record, *children)] == ["alice", "alice"]
+    assert children[0].tags.get("reused_from")
 
 
 def test_bob_reads_but_is_refused_writes(team, people, tmp_path):

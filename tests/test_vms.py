@@ -63,6 +63,11 @@ def test_a_local_vm_is_created_reached_stopped_started_and_deleted(ws):
                        schedule="start 0 8 * * 1-5;stop 0 19 * * 1-5", tz="Europe/Berlin")
     assert vm["state"] == "running" and vm["owner"] == ME
     assert [e["to_state"] for e in vm["events"]] == ["creating", "bootstrapping", "running"]
+    ws.secrets.set(ME, "mine", "a-users-own-value")
+    assert {s["name"]: s["vm"] for s in ws.secrets.list()} == {vm["key_secret"]: "box", "mine": None}
+    header, *rows = _cli(ws, "secret", "list").stdout.splitlines()
+    assert header.split()[-1] == "VM"
+    assert {row.split()[0]: row.split()[-1] for row in rows} == {vm["key_secret"]: "box", "mine": "-"}
     assert vm["idle_shutdown_s"] == 1800 and vm["schedule_tz"] == "Europe/Berlin"
     assert vm["schedule"] == "start 0 8 * * 1-5; stop 0 19 * * 1-5"
     [node] = node_folders(ws)
@@ -109,6 +114,7 @@ def test_a_local_vm_is_created_reached_stopped_started_and_deleted(ws):
     assert deleted["state"] == "deleted" and node_folders(ws) == set()
     assert f"{restarted['ssh_port']}]" not in known.read_text()
     assert ws.secrets.show(vm["key_secret"])["state"] == "deleted"
+    assert {s["name"]: s["vm"] for s in ws.secrets.list(deleted=True)} == {vm["key_secret"]: "box"}
     again = ws.vms.delete("box")  # a no-op: no new event
     assert again["state"] == "deleted" and len(again["events"]) == len(deleted["events"])
     assert ws.vms.list() == [] and [v["name"] for v in ws.vms.list(deleted=True)] == ["box"]

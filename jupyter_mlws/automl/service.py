@@ -119,7 +119,8 @@ class AutoMLService:
               time_budget: float | str = S.DEFAULT_BUDGET_S, max_trials: int | None = None,
               seed: int = 0, estimators=None, experiment: str | None = None,
               compute: str | None = None, register: bool = True, model_name: str | None = None,
-              wait: bool = False, on_submitted: Callable[[str], None] | None = None) -> str:
+              wait: bool = False, on_submitted: Callable[[str], None] | None = None,
+              user: str | None = None) -> str:
         """Start a search; return its parent run's id.
 
         Parameters
@@ -158,6 +159,9 @@ class AutoMLService:
             Execute here and return once the search ended (else a detached runner does).
         on_submitted : callable, optional
             Hears the run id once it is recorded, before it executes.
+        user : str, optional
+            Who the search records as its user (default: this OS user; a server gives its
+            request's user); its trials' runs record the same.
 
         Raises
         ------
@@ -181,7 +185,7 @@ class AutoMLService:
         version = self.datasets.get(spec.data)
         record = self.runs.create(spec.experiment, source_type=SOURCE_TYPE,
                                   source_name=f"automl {spec.data} {spec.target} ({spec.task})",
-                                  status=R.QUEUED,
+                                  status=R.QUEUED, user=user,
                                   tags={SPEC_TAG: json.dumps(spec.to_dict()),
                                         "automl.data": spec.data, **(
                                             {METRIC_TAG: spec.metric} if spec.metric else {})})

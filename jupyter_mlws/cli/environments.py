@@ -127,12 +127,16 @@ def _spec(ws, from_run, from_kernel, from_spec):
 @click.option("--from-kernel", metavar="NAME", help="The environment of an installed kernel.")
 @click.option("--from-spec", metavar="FILE", help="A spec as JSON ('mlws env show --json').")
 @index_options
+@click.option("--yes", "-y", "force", is_flag=True,
+              help="Build even when the check says the build will fail.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
 def env_build(ctx, compute, from_run, from_kernel, from_spec, installer, index_url, find_links,
-              no_index, as_json) -> None:
-    """Build an environment on a target (default: this one's, on local); reuse it if built."""
+              no_index, force, as_json) -> None:
+    """Build an environment on a target (default: this one's, on local); reuse it if built.
+    A build the check knows will fail (the target's Python cannot take pinned packages) is
+    refused, nothing built, unless --yes."""
     ws = _ws(ctx)
     spec = _spec(ws, from_run, from_kernel, from_spec)
     for note in spec.notes:
@@ -140,7 +144,7 @@ def env_build(ctx, compute, from_run, from_kernel, from_spec, installer, index_u
     target = compute or "local"
     record = ws.environments.build(spec, target,
                                    options=build_options(installer, index_url, find_links, no_index),
-                                   actor=_me())
+                                   actor=_me(), force=force)
     if as_json:
         _json(record)
     if record["state"] != "ready":

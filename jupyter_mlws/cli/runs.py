@@ -271,7 +271,8 @@ def run_list(ctx, experiments, filter_string, order_by, max_results, page_token,
     page = ws.search_runs(filter_string, experiments=experiments or None, order_by=order_by or None,
                           max_results=max_results, page_token=page_token)
     if as_json:
-        where = ws.compute.targets_of([r.id for r in page])
+        where = page.compute if page.compute is not None else \
+            ws.compute.targets_of([r.id for r in page])  # over HTTP the page has them
         return _json({"runs": [{**r.record.to_dict(), "compute": where[r.id]} for r in page],
                       "next_page_token": page.next_page_token})
     metric_keys = sorted({k for r in page for k in r.metrics})[:4]

@@ -67,17 +67,18 @@ def secret_set(ctx, name, from_stdin, as_json) -> None:
 @click.pass_context
 @handles_errors
 def secret_list(ctx, deleted, as_json) -> None:
-    """Secrets: names, versions and dates (never values)."""
+    """Secrets: names, versions and dates (never values); VM: the notebook VM a secret was made
+    for (its login key, its JupyterLab's token), made and deleted with it."""
     rows = _ws(ctx).secrets.list(deleted=deleted)
     if as_json:
         return _json(rows)
     if deleted:
-        return _table(["NAME", "VERSION", "DELETED", "BY", "PURGED AFTER"],
+        return _table(["NAME", "VERSION", "DELETED", "BY", "PURGED AFTER", "VM"],
                       [[r["name"], r["version"], _time(r["deleted_at"]), r["deleted_by"],
-                        _time(r["purge_at"])] for r in rows])
-    _table(["NAME", "VERSION", "CREATED", "UPDATED", "BY"],
-           [[r["name"], r["version"], _time(r["created_at"]), _time(r["updated_at"]), r["updated_by"]]
-            for r in rows])
+                        _time(r["purge_at"]), r.get("vm") or "-"] for r in rows])
+    _table(["NAME", "VERSION", "CREATED", "UPDATED", "BY", "VM"],
+           [[r["name"], r["version"], _time(r["created_at"]), _time(r["updated_at"]), r["updated_by"],
+             r.get("vm") or "-"] for r in rows])
 
 
 @secret.command("show")
@@ -94,7 +95,8 @@ def secret_show(ctx, name, as_json) -> None:
              ("created", f"{_time(info['created_at'])} by {info['created_by']}"),
              ("updated", f"{_time(info['updated_at'])} by {info['updated_by']}"),
              *([("deleted", f"{_time(info['deleted_at'])} by {info['deleted_by']}"),
-                ("purged after", _time(info["purge_at"]))] if info["state"] == "deleted" else [])])
+                ("purged after", _time(info["purge_at"]))] if info["state"] == "deleted" else []),
+             *([("vm", f"{info['vm']} (made and deleted with it)")] if info.get("vm") else [])])
     click.echo("versions:")
     _table(["VERSION", "CREATED", "BY"],
            [[v["version"], _time(v["created_at"]), v["created_by"]] for v in info["versions"]])

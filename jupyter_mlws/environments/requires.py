@@ -37,8 +37,10 @@ def requires_python() -> dict[str, tuple[str, str]]:
 
 def beyond(python: str, requires: Mapping[str, tuple[str, str]],
            pins: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
-    """``[(name, version, requires)]`` of ``requires`` (of the ``pins`` names only, when given)
-    whose Requires-Python excludes ``python`` (``"3.11.2"``); an unparsable one is skipped."""
+    """``[(name, version, requires)]`` of ``requires`` whose Requires-Python excludes ``python``
+    (``"3.11.2"``); an unparsable one is skipped.  With ``pins`` (``name==version``), only the
+    distributions pinned at the version installed here: their metadata is known here, whichever
+    kernel's spec pins them (a pin by URL is not checked)."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import InvalidVersion, Version
 
@@ -46,11 +48,12 @@ def beyond(python: str, requires: Mapping[str, tuple[str, str]],
         version = Version(python)
     except InvalidVersion:
         return []
-    wanted = None if pins is None else {_SEPARATORS.sub("-", p.partition("==")[0].strip()).lower()
-                                        for p in pins}
+    wanted = None if pins is None else {
+        _SEPARATORS.sub("-", name.strip()).lower(): pinned.strip()
+        for name, _, pinned in (p.partition("==") for p in pins) if pinned}
     out = []
     for name, (dist_version, needs) in sorted(requires.items()):
-        if wanted is not None and name not in wanted:
+        if wanted is not None and wanted.get(name) != dist_version:
             continue
         try:
             if version not in SpecifierSet(needs):
@@ -80,10 +83,12 @@ def python_warning(host: str, kernel: str, where: str, pins: Iterable[str] | Non
 
 
 def refusal(warning: str) -> str:
-    """Why a build asked for (``run submit --build-env``) is refused: ``warning``
-    (:func:`python_warning`), that nothing was built, and how to build anyway."""
+    """Why a build asked for (``mlws env build``, ``run submit --build-env``, ``POST
+    environments/build``) is refused: ``warning`` (:func:`python_warning`), that nothing was
+    built, and how to build anyway."""
     return (f"{warning.rstrip('.')}. Nothing was built: fix that first, or build anyway with "
-            "--yes (the build then fails on the host, saying which package)")
+            "--yes (over REST: \"force\": true; the build then fails on the host, saying which "
+            "package)")
 
 
 def python_of(place) -> str:
@@ -100,15 +105,16 @@ def python_of(place) -> str:
     return lines[-1].strip() if done.status == 0 and lines else ""
 
 
-def ahead(found: dict, spec, place, kernel_here: bool) -> dict:
+def ahead(found: dict, spec, place, kernel_here: bool = True) -> dict:
     """A drift check's ``found`` (:meth:`EnvironmentService.diff <.service.EnvironmentService.diff>`),
     with ``python_warning`` (also its last line) when the kernel's environment would be built
-    there and cannot be, for the pins of this interpreter's (``kernel_here``: the kernel is it)
-    that need a newer Python than the target's (:func:`python_warning`)."""
+    there and cannot be, for the pins (at the versions installed here) that need a newer Python
+    than the target's (:func:`python_warning`); ``kernel_here`` false: nothing is checked."""
     if found["state"] in ("same", "current") or place.system or not kernel_here \
             or found["target"] == "local":
         return found
-    warning = python_warning(python_of(place), spec.python_full, found["target"], spec.packages)
+    warning = python_warning(python_of(place), spec.python_full or spec.python, found["target"],
+                             spec.packages)
     if warning is None:
         return found
     return {**found, "python_warning": warning, "lines": [*found["lines"], warning]}

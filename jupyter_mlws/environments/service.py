@@ -214,17 +214,39 @@ class EnvironmentService:
     # -- building -------------------------------------------------------------------------------
 
     def build(self, spec: EnvironmentSpec, target: str = "local", *,
-              options: BuildOptions | None = None, actor: str = "") -> dict:
+              options: BuildOptions | None = None, actor: str = "", force: bool = False) -> dict:
         """Make sure environment ``spec`` is built on ``target``; return its record (as in
         :meth:`show`) with ``reused``: True when it was built already (nothing ran).
 
-        A build that fails is recorded ``failed`` with its reason (the step, and the
+        First the release check (:meth:`_refuse_doomed`): a target whose Python the spec's
+        pins cannot take refuses the build (InvalidInput, nothing is built or recorded) unless
+        ``force``.  A build that fails is recorded ``failed`` with its reason (the step, and the
         installer's lines naming the distribution), and leaves no environment on the target;
         its record is returned (state ``failed``), not raised.  Raises InvalidInput for an
         unknown target.
         """
         with self._place(target) as place:
+            if not force:
+                self._refuse_doomed(self._ahead(spec, target, place))
             return self._build(spec, target, place, options or BuildOptions(), actor)
+
+    def _ahead(self, spec: EnvironmentSpec, target: str, place: Place) -> dict | None:
+        """The release check (:func:`.requires.ahead`) of building ``spec`` on ``target``: the
+        drift, with ``python_warning`` when pins need a Python the target's is not; None where
+        nothing is built (runs use the host's own Python)."""
+        from .requires import ahead
+
+        return None if place.system else ahead(self._diff(spec, target, place), spec, place)
+
+    @staticmethod
+    def _refuse_doomed(found: dict | None) -> None:
+        """A build the release check knows will fail is refused: InvalidInput saying why and
+        how to build anyway (the one rule of ``env build``, ``--build-env`` and the REST
+        build, whichever face asks)."""
+        from .requires import refusal
+
+        if found is not None and found.get("python_warning"):
+            raise InvalidInput(refusal(found["python_warning"]))
 
     def _build(self, spec: EnvironmentSpec, target: str, place: Place, options: BuildOptions,
                actor: str) -> dict:
@@ -393,9 +415,10 @@ class EnvironmentService:
 
         A target that would build the kernel's environment, whose Python is another release
         than the kernel's, is asked for it: when pinned distributions need a Python it is not
-        (known when the kernel is this interpreter), ``python_warning`` says which, before any
-        build fails (:func:`.requires.ahead`); with ``build`` that is refused (InvalidInput:
-        nothing is built) unless ``force``; ``actor`` is who builds (the record's
+        (known for the pins at the versions installed here), ``python_warning`` says which,
+        before any build fails (:func:`.requires.ahead`); with ``build`` that is refused
+        (InvalidInput: nothing is built) unless ``force``, as :meth:`build` refuses it; ``actor``
+        is who builds (the record's
         ``created_by``).  A missing or malformed notebook is refused
         (NotFound, InvalidInput) before any target is asked.
 
@@ -415,8 +438,6 @@ class EnvironmentService:
 
         from ..notebooks.document import load_notebook
         from ..notebooks.kernels import resolve
-        from .interpreters import kernel_interpreter
-        from .requires import ahead, refusal
 
         current = {"target": target, "hash": None, "state": "current", "closest": None,
                    "difference": None, "lines": []}
@@ -434,12 +455,14 @@ class EnvironmentService:
         try:
             name = resolve(load_notebook(Path(notebook)).metadata, kernel).name
             spec = self.of_kernel(name)
-            found = None if build and place.system else \
-                ahead(self._diff(spec, target, place), spec, place, kernel_interpreter(name) is None)
+            if place.system:  # runs there use the host's Python: compared, nothing built
+                found = None if build else self._diff(spec, target, place)
+            else:
+                found = self._ahead(spec, target, place)
             if not build:
                 return summed_up(found, notebook)
-            if found is not None and found.get("python_warning") and not force:
-                raise InvalidInput(refusal(found["python_warning"]))
+            if not force:
+                self._refuse_doomed(found)
             if place.system:
                 raise InvalidInput(
                     f"runs on {target} use the host's own Python ({place.python}) as it is (env "

@@ -92,7 +92,8 @@ class PipelineService:
             only: Sequence[str] = (), from_step: str | None = None, force: Sequence[str] = (),
             no_reuse: bool = False, max_parallel: int = MAX_PARALLEL, wait: bool = False,
             on_progress: Callable[[int, int], None] | None = None,
-            on_submitted: Callable[[str], None] | None = None, _run_id: str | None = None) -> str:
+            on_submitted: Callable[[str], None] | None = None, user: str | None = None,
+            _run_id: str | None = None) -> str:
         """Start a pipeline run; return its (parent) run id.
 
         Parameters
@@ -127,6 +128,9 @@ class PipelineService:
             With ``wait``: ``on_progress(done, total)`` as steps end.
         on_submitted : callable, optional
             Hears the run id once it is recorded, before it executes.
+        user : str, optional
+            Who the run records as its user (default: this OS user; a server gives its
+            request's user); its steps' runs record the same.
         _run_id : str, optional
             A queued run the caller recorded (a schedule's run, in its tick claim's
             transaction): it becomes the parent run, filled in rather than created.
@@ -151,7 +155,7 @@ class PipelineService:
         else:
             record = self.runs.create(pipeline.name, source_type=SOURCE_TYPE, source_name=shown,
                                       git=git_info(project), status=R.QUEUED,
-                                      tags={"pipeline": pipeline.name})
+                                      tags={"pipeline": pipeline.name}, user=user)
         try:
             if pipeline.parameters or options["parameters"]:
                 from ..notebooks.parameters import param_texts

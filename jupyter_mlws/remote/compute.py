@@ -80,8 +80,8 @@ class RemoteCompute(RemoteService):
         return self.client.call("GET", ("runs", run_id))["compute"], None
 
     def targets_of(self, run_ids) -> dict[str, str]:
-        """``{run id: the target it executes on}`` for ``run_ids``: one request per run (what
-        ``mlws run list --json`` shows for a page of at most ``--max-results`` runs)."""
+        """``{run id: the target it executes on}`` for ``run_ids``: one request per run (a page
+        of runs from :meth:`search_runs` carries its runs' targets: ``page.compute``)."""
         return {run_id: self.target_of(run_id)[0] for run_id in run_ids}
 
     def is_local(self, name: str) -> bool:

@@ -62,15 +62,18 @@ class RemoteEnvironments(RemoteService):
         return self.client.call("GET", ("environments", "diff"),
                                 query={"compute": target, "kernel": spec.ref["kernel"]})
 
-    def build(self, spec: EnvironmentRef, target: str, *, options=None, actor=None) -> dict:
-        """Build ``spec`` on ``target`` (or find it built): its record."""
+    def build(self, spec: EnvironmentRef, target: str, *, options=None, actor=None,
+              force: bool = False) -> dict:
+        """Build ``spec`` on ``target`` (or find it built): its record.  The server runs the
+        release check first (a build it knows will fail is refused unless ``force``)."""
         if not any(spec.ref.values()):
             raise InvalidInput("over HTTP, say which environment to build: --from-run RUN, "
                                "--from-kernel NAME (a kernel of the server) or --from-spec FILE")
         opts = {} if options is None else {
             "installer": options.installer, "index_url": options.index_url,
             "find_links": list(options.find_links), "no_index": options.no_index}
-        body = {"compute": target, **spec.ref, **{k: v for k, v in opts.items() if v}}
+        body = {"compute": target, **spec.ref, **{k: v for k, v in opts.items() if v},
+                **({"force": True} if force else {})}
         return self.client.call("POST", ("environments", "build"), body)
 
     def prune(self, compute: str | None = None, *, unused_for: str = "30d", cache: bool = False) -> dict:
@@ -87,16 +90,16 @@ class RemoteEnvironments(RemoteService):
         target's environments differ from the server's kernel the run will use (the notebook's
         kernel, or ``kernel``), or with ``build`` that kernel's environment built there (see
         :meth:`EnvironmentService.check_submission`).  The server's ``local`` target runs it in
-        the server's own interpreter: nothing to tell.  (``force`` and ``actor`` are accepted for
-        the same signature: over HTTP a build is not checked against the host's Python first,
-        and the server records its own user.)"""
+        the server's own interpreter: nothing to tell.  A build is checked by the server as
+        :meth:`build` is (``force``: built anyway); ``actor`` is accepted for the same signature
+        (the server records the request's user)."""
         current = {"target": target, "hash": None, "state": "current", "closest": None,
                    "difference": None, "lines": []}
         name = kernel or _kernel_of(notebook)
         if target == "local" and not build:
             return current
         if build:
-            record = self.build(EnvironmentRef(kernel=name), target, options=options)
+            record = self.build(EnvironmentRef(kernel=name), target, options=options, force=force)
             if record.get("state") != "ready":
                 from ..errors import BuildFailed
 

@@ -61,7 +61,10 @@ class RemoteRuns:
         page = self.client.call("GET", ("runs",), query={
             "filter": filter_string, "experiment": list(experiments or []),
             "order_by": list(order_by or []), "max_results": max_results, "page_token": page_token})
-        return RunPage([record_of(r) for r in page["runs"]], page.get("next_page_token"))
+        runs = page["runs"]
+        compute = {r["id"]: r["compute"] for r in runs} \
+            if all("compute" in r for r in runs) else None  # (a server that does not say)
+        return RunPage([record_of(r) for r in runs], page.get("next_page_token"), compute=compute)
 
     def list_experiments(self) -> list[dict]:
         return self.client.call("GET", ("experiments",))["experiments"]

@@ -181,7 +181,7 @@ class ScheduleRunner:
         elif not self.records.claim_retry_in(conn, link, run_id):
             return {}
         self.runs.create_in(conn, row["experiment"], tags=tags, source_type=row["kind"],
-                            source_name=row["entry"], run_id=run_id)
+                            source_name=row["entry"], run_id=run_id, user=row["owner"])
         return {"link": link, "run_id": run_id, "schedule": row, "origin": origin,
                 "nominal": tags[TAG_NOMINAL], "tick_count": count, "attempt": attempt}
 

@@ -54,13 +54,26 @@ class SecretService:
         Days a deleted secret stays recoverable.
     clock : callable
         Seconds since the epoch (default ``time.time``).
+    vm_secrets : callable, optional
+        ``vm_secrets() -> {secret name: VM name}``: the secrets the workspace made for its
+        notebook VMs (:func:`jupyter_mlws.vms.secret_names.vm_secrets`), marked ``vm`` in the
+        listing.
     """
 
     def __init__(self, db, *, access, vault: Vault, retention_days: float = 7.0,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 vm_secrets: Callable[[], Mapping[str, str]] | None = None):
         self.db, self.access, self.vault = db, access, vault
         self.retention_days = retention_days
         self.clock = clock
+        self._vm_secrets = vm_secrets
+
+    def _vms(self) -> Mapping[str, str]:
+        return self._vm_secrets() if self._vm_secrets is not None else {}
+
+    def _shown(self, row: Mapping) -> dict:
+        """One secret's row as :meth:`list` shows it."""
+        return _describe(row, self._vms())
 
     def _now(self) -> int:
         return int(self.clock() * 1000)
@@ -73,14 +86,17 @@ class SecretService:
 
     def list(self, *, deleted: bool = False) -> list[dict]:
         """Secrets by name: ``name, version, state, created_at, created_by, updated_at,
-        updated_by, deleted_at, deleted_by, purge_at`` (times in ms).  With ``deleted``, the
-        deleted ones that can still be recovered instead of the live ones."""
+        updated_by, deleted_at, deleted_by, purge_at`` (times in ms), and ``vm``: the name of
+        the notebook VM a secret was made for (its login key, its JupyterLab's token), None
+        for everyone else's.  With ``deleted``, the deleted ones that can still be recovered
+        instead of the live ones."""
         now = self._now()
         where = T.c.deleted_at.is_(None) if not deleted else and_(T.c.deleted_at.is_not(None),
                                                                    T.c.purge_at > now)
         with self.db.read() as conn:
             rows = conn.execute(select(T).where(where).order_by(T.c.name)).mappings().all()
-        return [_describe(r) for r in rows]
+        vms = self._vms() if rows else {}
+        return [_describe(r, vms) for r in rows]
 
     def show(self, name: str) -> dict:
         """One secret's metadata (as :meth:`list`) with ``versions``: ``[{version, created_at,
@@ -91,7 +107,7 @@ class SecretService:
             versions = conn.execute(select(V.c.version, V.c.created_at, V.c.created_by)
                                     .where(V.c.secret_pk == row["pk"]).order_by(V.c.version.desc())
                                     ).mappings().all()
-        return {**_describe(row), "versions": [dict(v) for v in versions]}
+        return {**self._shown(row), "versions": [dict(v) for v in versions]}
 
     def audit(self, name: str | None = None, *, limit: int = 100, actor: str | None = None,
               check_actor: bool = True) -> list[dict]:
@@ -150,9 +166,9 @@ class SecretService:
                                           ciphertext=encrypt(key, name, version, value),
                                           created_at=now, created_by=actor))
             record_event(conn, name, "set", actor, now, version=version)
-            return _describe(conn.execute(select(T).where(T.c.pk == pk)).mappings().one())
+            return dict(conn.execute(select(T).where(T.c.pk == pk)).mappings().one())
 
-        return self.db.transact(write)
+        return self._shown(self.db.transact(write))
 
     def delete(self, actor: str, name: str, *, check_actor: bool = True) -> dict:
         """Soft-delete ``name``: it can be recovered until its ``purge_at``, then it is purged.
@@ -174,9 +190,9 @@ class SecretService:
             conn.execute(update(T).where(T.c.pk == row["pk"]).values(
                 deleted_at=now, deleted_by=actor, purge_at=now + int(days * _DAY_MS)))
             record_event(conn, name, "delete", actor, now)
-            return _describe(conn.execute(select(T).where(T.c.pk == row["pk"])).mappings().one())
+            return dict(conn.execute(select(T).where(T.c.pk == row["pk"])).mappings().one())
 
-        return self.db.transact(write)
+        return self._shown(self.db.transact(write))
 
     def recover(self, actor: str, name: str, *, check_actor: bool = True) -> dict:
         """Bring a deleted secret back, every version with it.  Contributors and owners.
@@ -193,9 +209,9 @@ class SecretService:
             conn.execute(update(T).where(T.c.pk == row["pk"]).values(deleted_at=None, deleted_by=None,
                                                                      purge_at=None))
             record_event(conn, name, "recover", actor, now)
-            return _describe(conn.execute(select(T).where(T.c.pk == row["pk"])).mappings().one())
+            return dict(conn.execute(select(T).where(T.c.pk == row["pk"])).mappings().one())
 
-        return self.db.transact(write)
+        return self._shown(self.db.transact(write))
 
     def purge(self, actor: str, name: str, *, check_actor: bool = True) -> None:
         """Remove a deleted secret and all its versions for good.  Owners only.  NotFound, or
@@ -393,9 +409,9 @@ def record_event(conn: Connection, name: str, action: str, user: str, now: int, 
                                   run_id=run_id, ts=now))
 
 
-def _describe(row: Mapping) -> dict:
-    """A secret's metadata as every face shows it."""
-    return {"name": row["name"], "version": row["version"],
+def _describe(row: Mapping, vms: Mapping[str, str]) -> dict:
+    """A secret's metadata as every face shows it (``vms``: the VMs' own secrets' VM names)."""
+    return {"name": row["name"], "version": row["version"], "vm": vms.get(row["name"]),
             "state": "deleted" if row["deleted_at"] is not None else "active",
             "created_at": row["created_at"], "created_by": row["created_by"],
             "updated_at": row["updated_at"], "updated_by": row["updated_by"],

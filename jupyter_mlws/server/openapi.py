@@ -637,12 +637,14 @@ PATHS = {
         "delete": _op("Revoke a user's API token (an owner: anyone's; a contributor: their own)", "access",
                       params=[_param("token_id")]),
     },
-    "/secrets": {"get": _op("Secrets: names, versions and dates; never a value (no route returns one)",
-                            "secrets", params=[_param("deleted", "query",
+    "/secrets": {"get": _op("Secrets: names, versions and dates, and the notebook VM each of the "
+                            "VMs' own secrets was made for; never a value (no route returns one)",
+                            "secrets", "Secrets", params=[_param("deleted", "query",
                                                       "true: the deleted ones still recoverable",
                                                       "boolean")])},
     "/secrets/{secret}": {
-        "get": _op("A secret's metadata and versions (never its value)", "secrets", params=[SECRET]),
+        "get": _op("A secret's metadata and versions (never its value)", "secrets", "Secret",
+                   params=[SECRET]),
         "put": _op("Set the secret's next version (contributors and owners); 409 when it is deleted",
                    "secrets", params=[SECRET], body="SecretValue"),
         "delete": _op("Delete the secret, recoverable until its purge_at; ?purge=true removes a "
@@ -735,7 +737,8 @@ PATHS = {
     "/environments/build": {"post": _op(
         "Build an environment (one of run, kernel, spec) on a target, or find it built "
         "(contributors and owners): its record, state ready or failed (with the reason naming "
-        "the step and the distribution)",
+        "the step and the distribution); a build the release check knows will fail is refused "
+        "(400, nothing built) unless force",
         "environments", body="EnvironmentBuild", body_required=False)},
     "/environments/prune": {"post": _op(
         "Remove the environments not used for a while, failed ones included, from their "
@@ -1022,6 +1025,22 @@ SCHEMAS = {
         "description": f"The value: text of {VALUE_MIN_CHARS} characters to {VALUE_MAX_BYTES} bytes "
                        "of UTF-8, no NUL; never logged or returned"}},
         {"value": "s3cr3t-value"}),
+    "Secret": {"type": "object", "properties": {
+        "name": {"type": "string"}, "version": {"type": "integer"},
+        "state": {"type": "string", "enum": ["active", "deleted"]},
+        **{f"{what}_at": {"type": ["integer", "null"], "description": "ms since the epoch"}
+           for what in ("created", "updated", "deleted", "purge")},
+        **{f"{what}_by": {"type": ["string", "null"]} for what in ("created", "updated", "deleted")},
+        "vm": {"type": ["string", "null"], "description": "The name of the notebook VM this "
+               "secret was made for (its login key, mlws-vm-ID, or its JupyterLab's token, "
+               "mlws-vm-ID-lab): made and deleted with the VM, never a user's pick; null for "
+               "every other secret"},
+        "versions": {"type": "array", "description": "GET /secrets/{secret} only: newest first",
+                     "items": {"type": "object", "properties": {
+                         "version": {"type": "integer"}, "created_at": {"type": "integer"},
+                         "created_by": {"type": "string"}}}}}},
+    "Secrets": {"type": "object", "properties": {"secrets": {"type": "array",
+                                                             "items": _ref("Secret")}}},
     "SecretsAudit": {"type": "object", "properties": {"entries": {"type": "array", "items": {
         "type": "object", "properties": {
             "name": {"type": "string"}, "ts": {"type": "integer", "description": "ms since the epoch"},
@@ -1150,7 +1169,11 @@ SCHEMAS = {
         "installer": {"type": "string", "enum": ["auto", "uv", "pip"]},
         "index_url": {**_TEXT, "minLength": 1},
         "find_links": {"type": "array", "maxItems": 16, "items": {**_TEXT, "minLength": 1}},
-        "no_index": {"type": "boolean"}},
+        "no_index": {"type": "boolean"},
+        "force": {"type": "boolean", "description": "Build even when the release check says "
+                  "the build will fail (the target's Python cannot take pins of the spec), as "
+                  "mlws env build --yes; without it such a build is a 400 naming the pins, and "
+                  "nothing is built (default false)"}},
         {"compute": "local", "run": "0123abcd"}),
     "EnvironmentPrune": _body([], {
         "compute": {**_NAME, "description": "One target's (default: every target's)"},

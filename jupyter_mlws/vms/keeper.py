@@ -29,7 +29,8 @@ import time
 from ..compute.local import Process
 from ..errors import MlwsError
 from .local_node import LOCAL_PYTHON_HINT
-from .lab import START_TIMEOUT_S, answers, keeper_files, token_secret, write_state
+from .lab import START_TIMEOUT_S, answers, keeper_files, write_state
+from .secret_names import token_secret
 
 #: prints a free port of the VM's loopback
 FREE_PORT = ("import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); "

@@ -38,6 +38,7 @@ from typing import Callable
 from ..compute.local import Process, spawn_detached, stop_group
 from ..errors import Conflict, NotFound, Unavailable
 from .bootstrap import Context, StepError
+from .secret_names import token_secret
 
 KEEPER = "jupyter_mlws.vms.keeper"
 #: seconds JupyterLab may take to answer after its keeper started
@@ -50,11 +51,6 @@ def keeper_files(root, vm_id: str) -> tuple[Path, Path]:
     """The keeper's state file and log: ``.mlws/vms/keepers/VM_ID.json`` and ``.log``."""
     folder = Path(root) / ".mlws" / "vms" / "keepers"
     return folder / f"{vm_id}.json", folder / f"{vm_id}.log"
-
-
-def token_secret(vm: dict) -> str:
-    """The name of the secret holding ``vm``'s JupyterLab token."""
-    return f"mlws-vm-{vm['id']}-lab"
 
 
 def read_state(path: Path) -> dict | None:

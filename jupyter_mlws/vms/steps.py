@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import Conflict, MlwsError, NotFound, Unavailable
 from . import nodes as N
-from . import reach
+from . import reach, secret_names
 from . import states as S
 from .bootstrap import Bootstrap, Context, VMLog
 from .log_paths import ServerPaths
@@ -92,7 +92,7 @@ class VMSteps:
         step = "create"
         try:
             key = new_key_pair(f"mlws-vm-{vm['name']}")
-            key_secret = f"mlws-vm-{vm['id']}"
+            key_secret = secret_names.key_secret(vm)
             self.secrets.set(actor, key_secret, key.private, check_actor=False)
             vm = self.records.update(vm["id"], key_secret=key_secret)
             log.say(f"creating node {vm['name']} at {prov.name} (size {vm['size']})")

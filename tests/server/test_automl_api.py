@@ -54,6 +54,9 @@ async def test_a_search_over_rest(api, team, mlws_ws, jp_root_dir):
     assert shown["metric"] == "roc_auc" and shown["direction"] == "max"
     assert shown["leaderboard"][0]["best"]
     assert shown["leaderboard"][0]["run_id"] in {c.id for c in mlws_ws.runs.children(run_id)}
+    # the search and each trial are the contributor's (not the server's OS user's)
+    assert {r.user for r in (mlws_ws.runs.get(run_id), *mlws_ws.runs.children(run_id))} == \
+        {CONTRIBUTOR}
     assert shown["budget"]["time_budget_s"] == 6 and shown["budget"]["time_spent_s"] > 0
     r = await api("POST", "automl", run_id, "resume", user=READER)
     assert r.code == 403

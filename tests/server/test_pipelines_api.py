@@ -47,6 +47,9 @@ async def test_a_pipeline_run_over_rest(api, team, mlws_ws, jp_root_dir):
     assert [(s["name"], s["state"], s["changed"]) for s in described["steps"]] == [
         ("make", "completed", ["no earlier run"]), ("use", "completed", ["no earlier run"])]
     assert described["steps"][0]["files"]["o.txt"]["size"] == 1
+    # the pipeline's run and its steps' runs are the contributor's
+    assert {r.user for r in (mlws_ws.runs.get(run_id), *mlws_ws.runs.children(run_id))} == \
+        {CONTRIBUTOR}
     r = await api("POST", "pipelines", body={"path": "pipeline.yaml"}, user=CONTRIBUTOR)
     again = await _ended(api, r.json["run"]["id"])
     assert [s["state"] for s in again["steps"]] == ["reused", "reused"]

@@ -62,6 +62,11 @@ async def test_a_vm_over_rest_with_roles(api, team, mlws_ws):
     assert not CONNECTION & set(reader.json)
     listed = await api("GET", "vms", user=READER)
     assert [v["name"] for v in listed.json["vms"]] == ["box"] and not CONNECTION & set(listed.json["vms"][0])
+    # the secrets listing marks the VM's own secret (its login key) with the VM, from the
+    # naming the VMs use (a UI leaves them out of its pickers by that field)
+    secrets = (await api("GET", "secrets", user=READER)).json["secrets"]
+    assert {s["name"]: s["vm"] for s in secrets} == {f"mlws-vm-{vm['id']}": "box"}, secrets
+    assert (await api("GET", "secrets", f"mlws-vm-{vm['id']}", user=READER)).json["vm"] == "box"
     assert (await api("GET", "vms", user=NOBODY)).code == 403
     r = await api("GET", "vms", "box", "logs", user=READER)
     assert r.code == 403

@@ -26,8 +26,8 @@ class AutoMLHandler(MlwsHandler):
         body = self.body()
         ws = await self.ws()
         options = {k: body[k] for k in _OPTIONS if body.get(k) is not None}
-        run_id = await self.call(ws.automl_service.start, body.get("data"), body.get("target"),
-                                 body.get("task"), **options)
+        run_id = await self.start(ws.automl_service.start, body.get("data"), body.get("target"),
+                                  body.get("task"), **options)
         self.reply(await self.call(ws.automl_service.show, run_id), 201)
 
 

@@ -95,6 +95,13 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         """Who a run this request makes records as its user (see :func:`..identity.run_user`)."""
         return run_user(self.current_user, self.app.enforce_roles)
 
+    async def start(self, fn, *args, **kwargs):
+        """Call ``fn``, a workspace call that records runs, in a thread (as :meth:`call`) as
+        this request's user: the one way a route starts runs, so that every run it records
+        says who started it (``user``: :attr:`run_user`; their child runs, a pipeline's steps
+        and a search's trials, record their parent's)."""
+        return await self.call(fn, *args, user=self.run_user, **kwargs)
+
     @property
     def checks_actor(self) -> bool:
         """Whether services check the actor's role themselves: with roles enforced, and for a

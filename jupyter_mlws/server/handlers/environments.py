@@ -77,9 +77,10 @@ class EnvironmentCheckHandler(MlwsHandler):
 
 
 class EnvironmentBuildHandler(MlwsHandler):
-    """POST ``{compute?, run | kernel | spec, installer?, index_url?, find_links?, no_index?}``:
-    build that environment on the target, or find it built -> its record (state ready, or
-    failed with the reason)."""
+    """POST ``{compute?, run | kernel | spec, installer?, index_url?, find_links?, no_index?,
+    force?}``: build that environment on the target, or find it built -> its record (state
+    ready, or failed with the reason); a build the release check knows will fail is a 400
+    unless ``force``."""
 
     auth_resource = "mlws:environments"
 
@@ -103,7 +104,7 @@ class EnvironmentBuildHandler(MlwsHandler):
             spec = (envs.of_run(body["run"]) if body.get("run") else
                     envs.of_kernel(body["kernel"]) if body.get("kernel") else envs.parse(body["spec"]))
             return envs.build(spec, body.get("compute") or "local", options=options,
-                              actor=self.actor)
+                              actor=self.actor, force=bool(body.get("force")))
         self.reply(await self.call(build))
 
 

@@ -49,8 +49,8 @@ class PipelinesHandler(MlwsHandler):
         if body.get("from") is not None:
             options["from_step"] = body["from"]
         ws = await self.ws()
-        run_id = await self.call(ws.pipelines.run, definition, project_dir=project,
-                                 parameters=params, **options)
+        run_id = await self.start(ws.pipelines.run, definition, project_dir=project,
+                                  parameters=params, **options)
         self.reply(await self.call(ws.pipelines.describe, run_id), 201)
 
 

@@ -64,9 +64,8 @@ class RunsHandler(MlwsHandler):
             raise E.InvalidInput("env_check is true (compare the target's environments with the "
                                  "kernel's first, as mlws run submit does) or false")
         ws = await self.ws()
-        options.update(actor=self.actor, check_actor=self.checks_actor, env_check=env_check,
-                       user=self.run_user)
-        run = await self.call(ws.submit_notebook, notebook, params, **options)
+        options.update(actor=self.actor, check_actor=self.checks_actor, env_check=env_check)
+        run = await self.start(ws.submit_notebook, notebook, params, **options)
         self.reply(_run_dict(self.app, run), 201)
 
 
@@ -213,12 +212,11 @@ class RunActionHandler(MlwsHandler):
             run = await self.call(ws.cancel_run, run_id)
         elif action == "rerun":
             params = given_parameters(body.get("parameters"), body.get("parameter_texts"))
-            run = await self.call(ws.rerun, run_id, params, secrets=body.get("secrets"),
-                                  actor=self.actor, check_actor=self.checks_actor,
-                                  user=self.run_user,
-                                  compute=body.get("compute"))
+            run = await self.start(ws.rerun, run_id, params, secrets=body.get("secrets"),
+                                   actor=self.actor, check_actor=self.checks_actor,
+                                   compute=body.get("compute"))
         else:
-            run = await self.call(ws.promote, run_id, user=self.run_user)
+            run = await self.start(ws.promote, run_id)
         self.reply(_run_dict(self.app, run), 200 if action == "cancel" else 201)
 
 

@@ -44,7 +44,7 @@ class _SubmissionHandler(MlwsHandler):
 
     def given(self, body: dict, names: tuple[str, ...]) -> dict:
         return {k: body[k] for k in names if body.get(k) is not None} | {
-            "actor": self.actor, "check_actor": self.checks_actor, "user": self.run_user}
+            "actor": self.actor, "check_actor": self.checks_actor}
 
 
 class NotebookSubmissionHandler(_SubmissionHandler):
@@ -61,13 +61,13 @@ class NotebookSubmissionHandler(_SubmissionHandler):
         options = self.given(body, NOTEBOOK_OPTIONS)
         ws = await self.ws()
 
-        def submit():
+        def submit(**who):
             return uploads.submit_notebook(
                 project, body["notebook"], params, work_dir=ws.notebooks.work_dir,
                 submit=ws.submit_notebook, is_local=ws.compute.is_local,
-                max_bytes=ws.config.snapshot_max_mb << 20, **options)
+                max_bytes=ws.config.snapshot_max_mb << 20, **options, **who)
 
-        self.reply(_run_dict(self.app, await self.call(submit)), 201)
+        self.reply(_run_dict(self.app, await self.start(submit)), 201)
 
 
 class CommandSubmissionHandler(_SubmissionHandler):
@@ -81,13 +81,13 @@ class CommandSubmissionHandler(_SubmissionHandler):
         options = self.given(body, COMMAND_OPTIONS)
         ws = await self.ws()
 
-        def submit():
+        def submit(**who):
             run_id = uploads.submit_command(
                 project, body["argv"], work_dir=ws.notebooks.work_dir, submit=ws.submit_command,
-                max_bytes=ws.config.snapshot_max_mb << 20, **options)
+                max_bytes=ws.config.snapshot_max_mb << 20, **options, **who)
             return ws.get_run(run_id)
 
-        self.reply(_run_dict(self.app, await self.call(submit)), 201)
+        self.reply(_run_dict(self.app, await self.start(submit)), 201)
 
 
 #: (route template under mlws/api, handler)

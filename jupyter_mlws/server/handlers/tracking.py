@@ -48,11 +48,11 @@ class ExperimentRunsHandler(TrackingWriteHandler):
     async def post(self, experiment):
         body = self.body()
         ws = await self.ws()
-        record = await self.call(
+        record = await self.start(
             ws.run_writes.create, experiment, name=body.get("name") or None, tags=body.get("tags"),
             description=body.get("description", ""), parent_id=body.get("parent_id"),
             source_type=body.get("source_type", "script"), source_name=body.get("source_name", ""),
-            git=body.get("git"), host=body.get("host", ""), scope=self.scope, user=self.run_user)
+            git=body.get("git"), host=body.get("host", ""), scope=self.scope)
         self.reply(record.to_dict(), 201)
 
 
