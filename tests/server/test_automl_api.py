@@ -64,4 +64,5 @@ async def test_a_search_over_rest(api, team, mlws_ws, jp_root_dir):
     assert r.code == 409 and "completed" in r.json["message"]
     child = shown["leaderboard"][0]["run_id"]
     r = await api("GET", "automl", child, user=READER)
-    assert r.code == 400 and "is not an automated-ML search" in r.json["message"]
+    assert r.code == 400 and r.json["message"] == \
+        f"run {child} is a trial of automated-ML search {run_id}: give the search's id"
