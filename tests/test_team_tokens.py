@@ -179,6 +179,8 @@ def test_bob_reads_but_is_refused_writes(team, people, tmp_path):
     assert len(team.ws.search_runs(max_results=1000)) == before
     code, _, err = mlws("access", "token", "create", "bob", token=people["bob"], workspace=team.url)
     assert code != 0 and "has the role reader" in err and "an owner makes" in err
+    assert "write access to roles and API tokens (POST tokens) needs contributor" in err
+    assert "access to access" not in err and "'mlws access grant bob contributor'" in err
     code, _, err = mlws("access", "grant", "bob", "owner", token=people["bob"], workspace=team.url)
     assert code != 0 and "needs owner" in err
     assert team.ws.access.role_of("bob") == "reader"
@@ -301,6 +303,29 @@ def test_a_revoked_or_expired_token_is_refused_saying_why(team, people):
         Workspace.connect(team.url, people["alice"])
     status, body = call(team, "GET", "mlws/api/runs", "mlws_user_" + "x" * 43)
     assert status == 403 and "not known to the workspace" in body["message"]
+
+
+def test_a_user_whose_role_is_revoked(team, people):
+    """Newcomer findings: after 'access revoke' the user's tokens listed as active, and each
+    refusal named a request ("GET tracking") the user never made."""
+    code, out, err = mlws("access", "grant", "dave", "reader", token=team.token, workspace=team.url)
+    assert code == 0, err
+    made = team.ws.access.tokens.create("dave", note="dave's laptop")
+    code, out, err = mlws("access", "revoke", "dave", token=team.token, workspace=team.url)
+    assert (code, out.strip()) == (0, "dave has no role now"), err
+    assert "their API tokens are refused until an owner grants dave a role again" in err
+    code, out, err = mlws("access", "token", "list", "dave", "--json", token=team.token,
+                          workspace=team.url)
+    assert code == 0 and [t["state"] for t in json.loads(out)] == ["no role"], out + err
+    code, out, err = mlws("access", "token", "list", "dave", token=team.token, workspace=team.url)
+    assert code == 0 and "no role" in out.splitlines()[1] and "active" not in out
+    code, _, err = mlws("run", "list", token=made["token"], workspace=team.url)
+    assert code == 6 and "user 'dave' has no role in this workspace" in err
+    assert "tracking" not in err and "'mlws access grant dave reader'" in err
+    # granted again, the same token works again, and lists as active
+    assert mlws("access", "grant", "dave", "reader", token=team.token, workspace=team.url)[0] == 0
+    assert mlws("run", "list", token=made["token"], workspace=team.url)[0] == 0
+    assert team.ws.access.tokens.list("dave")[0]["state"] == "active"
 
 
 def test_no_token_leaks(team, people):

@@ -48,6 +48,9 @@ def access_revoke(ctx, user) -> None:
 
     _ws(ctx).access.revoke(os_user(), user)
     click.echo(f"{user} has no role now")
+    click.echo(f"their API tokens are refused until an owner grants {user} a role again; "
+               f"'mlws access token list {user}' lists them, 'mlws access token revoke ID' ends "
+               "one for good", err=True)
 
 
 @access.group("token")
