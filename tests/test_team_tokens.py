@@ -313,7 +313,7 @@ def test_a_user_whose_role_is_revoked(team, people):
     made = team.ws.access.tokens.create("dave", note="dave's laptop")
     code, out, err = mlws("access", "revoke", "dave", token=team.token, workspace=team.url)
     assert (code, out.strip()) == (0, "dave has no role now"), err
-    assert "their API tokens are refused until an owner grants dave a role again" in err
+    assert "1 API token(s) of dave are refused until an owner grants dave a role again" in err
     code, out, err = mlws("access", "token", "list", "dave", "--json", token=team.token,
                           workspace=team.url)
     assert code == 0 and [t["state"] for t in json.loads(out)] == ["no role"], out + err
