@@ -21,6 +21,12 @@ The provider is wrapped on its instance, not replaced: its class, configuration 
 what the deployer chose (Jupyter checks its type in places), and only ``get_user`` looks at run
 tokens first.  A refused token leaves its reason on the handler (``mlws_denied``, naming the
 run, VM or user token's id, never the token), which the workspace's handlers answer 403 with.
+
+A user's API token never signs a browser in: given as ``?token=mlws_user_...`` to a page (or to
+Jupyter's API) it is answered 403 with :data:`USER_TOKEN_PAGE` (where it works, what signs in to
+the pages), and pasted in Jupyter's login form, the form says the same in place of "Invalid
+credentials".  (The pages' live events go through Jupyter's own events stream, which no user
+token reaches; and the server's token stays the only sign-in that is not JupyterHub's.)
 """
 
 from __future__ import annotations
