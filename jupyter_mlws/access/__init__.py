@@ -143,23 +143,24 @@ class AccessService:
                 doing: str | None = None) -> str:
         """Return the role of ``user`` if it allows ``action`` on ``concept``; else
         PermissionDenied, naming ``doing`` (what was refused: ``POST runs/ID/cancel``) when
-        given, else what that access covers."""
+        given, else what that access covers, and the role an owner would grant (a user without
+        a role is told so, whatever the request was)."""
         role = self.role_of(user)
         if role_allows(role, action):
             return role
         needed = ACTIONS[action]
-        if not role:  # whatever it asked, nothing is allowed: the request is beside the point
+        words = _CONCEPT_WORDS.get(concept, concept)
+        if not role:  # nothing is allowed, whatever it asked: the request is beside the point
             raise PermissionDenied(
-                f"user {user!r} has no role in this workspace, so it can neither read nor "
-                f"write it: an owner gives one with 'mlws access grant {user} reader' (or "
-                "contributor, owner)")
+                f"user {user!r} has no role in this workspace: {action} access to {words} needs "
+                f"{needed} or above; an owner gives one with 'mlws access grant {user} {needed}'")
         why = f" ({doing})" if doing else \
             f" ({_WHY[action, concept]})" if (action, concept) in _WHY else ""
         other = _OTHERWISE.get((action, concept), "")
         raise PermissionDenied(
-            f"user {user!r} has the role {role}: {action} access to "
-            f"{_CONCEPT_WORDS.get(concept, concept)}{why} needs {needed} or above; {other}"
-            f"an owner can raise the role with 'mlws access grant {user} {needed}'")
+            f"user {user!r} has the role {role}: {action} access to {words}{why} needs {needed} "
+            f"or above; {other}an owner can raise the role with 'mlws access grant {user} "
+            f"{needed}'")
 
     # -- changing -------------------------------------------------------------------
 
