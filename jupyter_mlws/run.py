@@ -108,6 +108,18 @@ class Run:
         return self.record.status
 
     @property
+    def user(self) -> str:
+        """Who made the run: the OS user of the process that started it, or the signed-in user
+        of a workspace server it was made through (what ``run list -f "user = 'alice'"``
+        finds)."""
+        return self.record.user
+
+    @property
+    def host(self) -> str:
+        """The machine the run's process ran on ("" for a run not started by a process)."""
+        return self.record.host
+
+    @property
     def params(self) -> dict[str, str]:
         return self.record.params
 

@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from jupyter_mlws import Workspace
+from jupyter_mlws.access import os_user
 from jupyter_mlws.cli import main
 
 BIN = Path(sys.executable).parent
@@ -442,8 +443,9 @@ def five(ws):
 def test_run_list_table_and_json(w, five):
     out = ok(mlws(*w, "run", "list"))
     header = out.splitlines()[0].split()
-    assert header == ["ID", "NAME", "EXPERIMENT", "STATUS", "STARTED", "DURATION", "acc"]
+    assert header == ["ID", "NAME", "EXPERIMENT", "USER", "STATUS", "STARTED", "DURATION", "acc"]
     assert table_ids(out) == five[::-1]  # newest first
+    assert {line.split()[3] for line in out.splitlines()[1:]} == {os_user()}  # who ran each
     assert "more:" not in out
 
     data = strict_json(ok(mlws(*w, "run", "list", "--json")))
@@ -522,7 +524,9 @@ def test_run_list_bad_filter_points_at_the_mistake(w, five):
 def test_run_show_by_id_and_prefix(ws, w):
     run_id = make_run(ws, params={"model": "rf"}, metrics={"acc": [0.5, 0.75]}, tags={"team": "a"})
     out = ok(mlws(*w, "run", "show", run_id))
+    assert ws.get_run(run_id).user == os_user() and ws.get_run(run_id).host  # the SDK's too
     for pattern in (rf"^id:\s+{run_id}$", r"^name:\s+exp-1$", r"^experiment:\s+exp$",
+                    rf"^user:\s+{os_user()} on {re.escape(ws.get_run(run_id).host)}$",
                     r"^status:\s+completed$", r"^params:\n  model = rf$", r"^metrics:\n  acc = 0.75$",
                     r"^tags:\n  team = a$"):
         assert re.search(pattern, out, re.M), pattern

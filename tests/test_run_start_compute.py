@@ -23,7 +23,7 @@ from jupyter_mlws.cli import main
 from test_cli import BIN, MLWS
 from test_compute_dask import dask_ws  # noqa: F401,F811 - the fixtures, shared
 from ssh_runs import gpu1  # noqa: F401,F811
-from ssh_runs import NAME, WORKDIR, runner_gone, wait_text
+from ssh_runs import KEY, NAME, WORKDIR, runner_gone, wait_text
 
 SECRET = "run11-token"
 #: '/', '+', '=' make its encodings differ from it
@@ -132,6 +132,23 @@ def test_run_start_on_an_ssh_host_is_recorded_as_a_local_run_start(gpu1, sshd, h
     assert remote_processes(sshd, "train.py") == []
     assert leaks(ws.root, VALUE) == [] and VALUE not in Path(http_workspace.log).read_text()
     assert run.id in {e["run_id"] for e in ws.secrets.audit(SECRET) if e["action"] == "read"}
+    # and the target's key, read to reach the host for it, likewise (newcomer finding)
+    assert {(e["user"], e["run_id"]) for e in ws.secrets.audit(KEY) if e["action"] == "read"
+            and e["run_id"] == run.id} == {(os_user(), run.id)}
+
+
+def test_the_targets_key_read_for_alices_run_is_audited_as_hers(gpu1):
+    """On a team server the runner executes alice's run as the server's OS user: the key's read
+    was audited as that user, for no run."""
+    ws, _ = gpu1
+    run = ws.runs.create("team", status="queued", source_type="command", user="alice")
+    try:
+        with ws.compute.connect(NAME, check_actor=False, run_id=run.id):
+            pass
+        newest = next(e for e in ws.secrets.audit(KEY) if e["action"] == "read")
+        assert (newest["user"], newest["run_id"]) == ("alice", run.id)
+    finally:
+        ws.runs.end(run.id, "canceled", "a test's run: nothing executed it")
 
 
 def test_ctrl_c_cancels_a_command_on_the_ssh_host_and_stops_it_there(gpu1, sshd):

@@ -8,12 +8,15 @@ no token appears in the server's log, the workspace's files or any message."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -146,6 +149,18 @@ def test_alice_logs_and_submits_runs_recorded_as_hers(team, people, tmp_path):
                           token=people["alice"], workspace=team.url)
     assert code == 0, err
     assert {r["id"] for r in json.loads(out)["runs"]} == {run.id, submitted}
+    # who ran each, in the table, in 'run show' and on the SDK's runs (newcomer findings)
+    code, out, err = mlws("run", "list", "-f", "user = 'alice'", token=people["bob"],
+                          workspace=team.url)
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split()[:5] == ["ID", "NAME", "EXPERIMENT", "USER", "STATUS"]
+    assert sorted(row.split()[3] for row in rows) == ["alice", "alice"]
+    code, out, err = mlws("run", "show", submitted, token=people["bob"], workspace=team.url)
+    assert code == 0 and re.search(r"^user:\s+alice on \S+$", out, re.M), out + err
+    with Workspace.connect(team.url, people["bob"]) as ws:
+        assert {r.user for r in ws.search_runs("user = 'alice'")} == {"alice"}
+        assert ws.get_run(run.id).user == "alice"
     # the owner's runs over HTTP are the server's OS user's
     with Workspace.connect(team.url, team.token) as ws:
         with ws.experiment("team").start_run(snapshot=False) as mine:
@@ -191,6 +206,8 @@ def test_bob_reads_but_is_refused_writes(team, people, tmp_path):
     assert len(team.ws.search_runs(max_results=1000)) == before
     code, _, err = mlws("access", "token", "create", "bob", token=people["bob"], workspace=team.url)
     assert code != 0 and "has the role reader" in err and "an owner makes" in err
+    assert "write access to roles and API tokens (POST tokens) needs contributor" in err
+    assert "access to access" not in err and "'mlws access grant bob contributor'" in err
     code, _, err = mlws("access", "grant", "bob", "owner", token=people["bob"], workspace=team.url)
     assert code != 0 and "needs owner" in err
     assert team.ws.access.role_of("bob") == "reader"
@@ -239,6 +256,53 @@ def test_a_user_token_reaches_the_workspace_api_only(team, people):
     assert status == 200 and body["you"]["user"] == "alice"
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect (to the login page) is the answer itself
+
+
+def browse(url: str, data: dict | None = None, opener=None):
+    """A browser's request (no Authorization header, redirects not followed): (status, the
+    Location header, body text)."""
+    opener = opener or urllib.request.build_opener(_NoRedirect)
+    body = None if data is None else urllib.parse.urlencode(data).encode()
+    try:
+        with opener.open(urllib.request.Request(url, data=body), timeout=30) as reply:
+            return reply.status, reply.headers.get("Location"), reply.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Location"), exc.read().decode()
+
+
+def test_a_user_token_in_a_browser_says_where_it_works(team, people):
+    """Newcomer finding: ``/mlws/?token=mlws_user_...`` landed on Jupyter's login page, and the
+    token pasted there said only "Invalid credentials"."""
+    token = people["alice"]
+    for page in ("mlws/", "lab", "tree", "api/contents", "api/kernels", "api/sessions",
+                 "api/terminals", "api/status"):
+        status, location, body = browse(f"{team.url}{page}?token={token}")
+        assert status == 403 and location is None, (page, status, location)
+        assert "user's API token" in body.replace("&#39;", "'") and "mlws run list" in body, page
+        assert "JupyterHub" in body and token not in body, page
+    # pasted in the login form (a browser: the form's XSRF cookie first)
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPCookieProcessor(jar))
+    assert browse(f"{team.url}login", opener=opener)[0] == 200
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    status, location, body = browse(f"{team.url}login?next=%2Fmlws%2F",
+                                    {"password": token + "\n", "_xsrf": xsrf}, opener=opener)
+    assert status == 401 and location is None
+    assert "Invalid credentials" not in body and "user's API token" in body.replace("&#39;", "'")
+    assert "mlws run list" in body and token not in body
+    # the server's own token still signs a browser in, to the page as the owner
+    status, location, _ = browse(f"{team.url}login?next=%2Fmlws%2F",
+                                 {"password": team.token, "_xsrf": xsrf}, opener=opener)
+    assert status == 302 and location.endswith("/mlws/")
+    status, _, body = browse(f"{team.url}mlws/", opener=opener)
+    assert status == 200 and "mlws.js" in body
+    # and the page opened with the server's token is not refused for having a token in its URL
+    assert browse(f"{team.url}mlws/?token={team.token}")[0] in (200, 302)
+
+
 def test_a_revoked_or_expired_token_is_refused_saying_why(team, people):
     made = team.ws.access.tokens.create("alice", note="short-lived")
     token = made["token"]
@@ -266,6 +330,29 @@ def test_a_revoked_or_expired_token_is_refused_saying_why(team, people):
         Workspace.connect(team.url, people["alice"])
     status, body = call(team, "GET", "mlws/api/runs", "mlws_user_" + "x" * 43)
     assert status == 403 and "not known to the workspace" in body["message"]
+
+
+def test_a_user_whose_role_is_revoked(team, people):
+    """Newcomer findings: after 'access revoke' the user's tokens listed as active, and each
+    refusal named a request ("GET tracking") the user never made."""
+    code, out, err = mlws("access", "grant", "dave", "reader", token=team.token, workspace=team.url)
+    assert code == 0, err
+    made = team.ws.access.tokens.create("dave", note="dave's laptop")
+    code, out, err = mlws("access", "revoke", "dave", token=team.token, workspace=team.url)
+    assert (code, out.strip()) == (0, "dave has no role now"), err
+    assert "1 API token(s) of dave are refused until an owner grants dave a role again" in err
+    code, out, err = mlws("access", "token", "list", "dave", "--json", token=team.token,
+                          workspace=team.url)
+    assert code == 0 and [t["state"] for t in json.loads(out)] == ["no role"], out + err
+    code, out, err = mlws("access", "token", "list", "dave", token=team.token, workspace=team.url)
+    assert code == 0 and "no role" in out.splitlines()[1] and "active" not in out
+    code, _, err = mlws("run", "list", token=made["token"], workspace=team.url)
+    assert code == 6 and "user 'dave' has no role in this workspace" in err
+    assert "tracking" not in err and "'mlws access grant dave reader'" in err
+    # granted again, the same token works again, and lists as active
+    assert mlws("access", "grant", "dave", "reader", token=team.token, workspace=team.url)[0] == 0
+    assert mlws("run", "list", token=made["token"], workspace=team.url)[0] == 0
+    assert team.ws.access.tokens.list("dave")[0]["state"] == "active"
 
 
 def test_no_token_leaks(team, people):

@@ -54,8 +54,11 @@ _WHY = {("write", "runs"): "submitting runs, reading notebooks' parameters cells
         ("admin", "datastores"): "deleting datastores, registering file:// ones",
         ("write", "access"): "creating and revoking your own API tokens (an owner makes a "
                              "reader's)"}
-#: what else a refused user can do, before "an owner can grant it" (a refusal naming the request)
-_OTHERWISE = {("write", "access"): "an owner makes and revokes a reader's API tokens, or "}
+#: what else a refused user can do, before an owner's grant (a refusal naming the request)
+_OTHERWISE = {("write", "access"): "an owner makes and revokes a reader's API tokens "
+                                   "('mlws access token create USER'); "}
+#: how a refusal names a concept whose name reads oddly there ("write access to access")
+_CONCEPT_WORDS = {"access": "roles and API tokens"}
 #: longest accepted user name
 MAX_USER_CHARS = 256
 
@@ -140,18 +143,24 @@ class AccessService:
                 doing: str | None = None) -> str:
         """Return the role of ``user`` if it allows ``action`` on ``concept``; else
         PermissionDenied, naming ``doing`` (what was refused: ``POST runs/ID/cancel``) when
-        given, else what that access covers."""
+        given, else what that access covers, and the role an owner would grant (a user without
+        a role is told so, whatever the request was)."""
         role = self.role_of(user)
         if role_allows(role, action):
             return role
         needed = ACTIONS[action]
-        has = f"has the role {role}" if role else "has no role in this workspace"
+        words = _CONCEPT_WORDS.get(concept, concept)
+        if not role:  # nothing is allowed, whatever it asked: the request is beside the point
+            raise PermissionDenied(
+                f"user {user!r} has no role in this workspace: {action} access to {words} needs "
+                f"{needed} or above; an owner gives one with 'mlws access grant {user} {needed}'")
         why = f" ({doing})" if doing else \
             f" ({_WHY[action, concept]})" if (action, concept) in _WHY else ""
         other = _OTHERWISE.get((action, concept), "")
         raise PermissionDenied(
-            f"user {user!r} {has}: {action} access to {concept}{why} needs {needed} or above; "
-            f"{other}an owner can grant it with 'mlws access grant USER ROLE'")
+            f"user {user!r} has the role {role}: {action} access to {words}{why} needs {needed} "
+            f"or above; {other}an owner can raise the role with 'mlws access grant {user} "
+            f"{needed}'")
 
     # -- changing -------------------------------------------------------------------
 

@@ -108,7 +108,8 @@ class UserTokens:
              check_actor: bool = True) -> list[dict]:
         """The tokens of ``user`` (None: everyone's), newest first, each ``{"id", "user",
         "note", "created_by", "created_at", "expires_at", "last_used_at", "revoked_at",
-        "revoked_by", "state"}`` (state: active, expired or revoked); never a token.
+        "revoked_by", "state"}`` (state: active, expired, revoked, or "no role": its user has no
+        role now, so it is refused until one is granted again); never a token.
 
         An owner lists anyone's; another user (``actor``) only their own (``user`` None: theirs).
         """
@@ -126,7 +127,8 @@ class UserTokens:
             query = query.where(t.c.user_name == check_user(user))
         with self.db.read() as conn:
             rows = conn.execute(query).mappings().all()
-        return [_shown(row) for row in rows]
+        roled = {a["user"] for a in self.access.assignments()} if rows else set()
+        return [_shown(row, row["user_name"] in roled) for row in rows]
 
     def revoke(self, token_id: str, *, actor: str | None = None, check_actor: bool = True) -> dict:
         """Revoke token ``token_id`` now (its listing's entry is returned); revoking a revoked one
@@ -205,11 +207,12 @@ def _check_note(note: object) -> str:
     return check_text(note.strip(), "the note")
 
 
-def _shown(row) -> dict:
-    """A token's row as listings show it: never its hash."""
+def _shown(row, has_role: bool = True) -> dict:
+    """A token's row as listings show it (``has_role``: its user has a role now): never its
+    hash."""
     now = now_ms()
     state = ("revoked" if row.get("revoked_at") is not None
-             else "expired" if row["expires_at"] <= now else "active")
+             else "expired" if row["expires_at"] <= now else "active" if has_role else "no role")
     return {"id": row["id"], "user": row["user_name"], "note": row["note"],
             "created_by": row["created_by"], "created_at": row["created_at"],
             "expires_at": row["expires_at"], "last_used_at": row.get("last_used_at"),

@@ -46,8 +46,14 @@ def access_revoke(ctx, user) -> None:
     """Remove USER's role; only an owner may, and never the last owner's."""
     from ..access import os_user
 
-    _ws(ctx).access.revoke(os_user(), user)
+    ws = _ws(ctx)
+    ws.access.revoke(os_user(), user)
     click.echo(f"{user} has no role now")
+    tokens = [t for t in ws.access.tokens.list(user) if t["state"] == "no role"]
+    if tokens:
+        click.echo(f"{len(tokens)} API token(s) of {user} are refused until an owner grants "
+                   f"{user} a role again ('mlws access token list {user}'; 'mlws access token "
+                   "revoke ID' ends one for good)", err=True)
 
 
 @access.group("token")

@@ -276,8 +276,8 @@ def run_list(ctx, experiments, filter_string, order_by, max_results, page_token,
         return _json({"runs": [{**r.record.to_dict(), "compute": where[r.id]} for r in page],
                       "next_page_token": page.next_page_token})
     metric_keys = sorted({k for r in page for k in r.metrics})[:4]
-    _table(["ID", "NAME", "EXPERIMENT", "STATUS", "STARTED", "DURATION", *metric_keys],
-           [[r.id, r.name, r.record.experiment, r.status, _time(r.record.start_time),
+    _table(["ID", "NAME", "EXPERIMENT", "USER", "STATUS", "STARTED", "DURATION", *metric_keys],
+           [[r.id, r.name, r.record.experiment, r.user or "-", r.status, _time(r.record.start_time),
              _duration(r.record.duration_ms), *[_fmt(r.metrics.get(k)) for k in metric_keys]]
             for r in page])
     if page.next_page_token:
@@ -303,6 +303,7 @@ def run_show(ctx, run_id, as_json) -> None:
                       "children": [c.id for c in r.children()], **details_json(ws, r.id)})
     rec = r.record
     _fields([("id", rec.id), ("name", rec.name), ("experiment", rec.experiment),
+             ("user", f"{rec.user or '-'}{f' on {rec.host}' if rec.host else ''}"),
              ("status", rec.status), ("started", _time(rec.start_time)),
              ("ended", _time(rec.end_time)), ("duration", _duration(rec.duration_ms)),
              ("parent", rec.parent_id or "-"),

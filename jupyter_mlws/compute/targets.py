@@ -506,12 +506,14 @@ class ComputeService:
         return lambda conn: clean_leftovers(root, name, conn)
 
     def connect(self, name: str, *, actor: str | None = None, check_actor: bool = True,
-                on_step=None):
+                on_step=None, run_id: str | None = None):
         """An open, verified SSH connection to ssh target ``name``
         (:class:`~jupyter_mlws.compute.ssh.connection.SSHConnection`; close it).
 
         The private key is read from the target's secret (an audited read by ``actor``) and
         kept in memory; the host's key must be the one pinned.  Contributors and owners.
+        ``run_id``: the connection executes (or cleans up after) that run: the key's read is
+        audited for the run, as its submitter's (the run's user), as its own secrets' are.
         ``on_step(step, detail)`` hears each connection step that passed.  Raises StepFailed
         naming the step, InvalidInput for a target that is not ssh, and the secret's errors.
         """
@@ -520,11 +522,14 @@ class ComputeService:
             raise InvalidInput(f"compute target {target['name']!r} is a {target['type']} target, "
                                "not ssh")
         actor = self._require(actor, "write", check_actor)
+        if run_id is not None and getattr(self.launch, "runs", None) is not None:
+            actor = self.launch.runs.get(run_id).user or actor
         from .ssh.connection import SSHConnection
 
         secret, key, key_error = target["key_secret"], None, None
         try:
-            key = self.secrets.read(actor, secret, check_actor=False) if secret else None
+            key = (self.secrets.read(actor, secret, run_id=run_id, check_actor=False)
+                   if secret else None)
         except (NotFound, Conflict) as exc:  # missing or deleted: the authentication step's
             key_error = exc
         host, port = target["host"], target["port"]

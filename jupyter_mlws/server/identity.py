@@ -21,6 +21,12 @@ The provider is wrapped on its instance, not replaced: its class, configuration 
 what the deployer chose (Jupyter checks its type in places), and only ``get_user`` looks at run
 tokens first.  A refused token leaves its reason on the handler (``mlws_denied``, naming the
 run, VM or user token's id, never the token), which the workspace's handlers answer 403 with.
+
+A user's API token never signs a browser in: given as ``?token=mlws_user_...`` to a page (or to
+Jupyter's API) it is answered 403 with :data:`USER_TOKEN_PAGE` (where it works, what signs in to
+the pages), and pasted in Jupyter's login form, the form says the same in place of "Invalid
+credentials".  (The pages' live events go through Jupyter's own events stream, which no user
+token reaches; and the server's token stays the only sign-in that is not JupyterHub's.)
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import TYPE_CHECKING
 
 from jupyter_server.auth.identity import User
 from jupyter_server.utils import url_path_join
+from tornado import web
 
 from .. import errors as E
 from ..access.tokens import PREFIX as USER_PREFIX
@@ -50,6 +57,13 @@ _ELSEWHERE = "a run's token reaches its run on the workspace's API only"
 _VM_ELSEWHERE = "a VM's token reaches the workspace's runs and experiments only"
 _USER_ELSEWHERE = ("a user's API token reaches the workspace's API (mlws/api/) only: sign in to "
                    "Jupyter itself with the server's token")
+#: what a browser given a user's API token (``?token=mlws_user_...``, or pasted in the login
+#: form) is told: where that token works, and what signs in to the pages
+USER_TOKEN_PAGE = ("This is a user's API token (from 'mlws access token create'): it signs in to the workspace "
+                   "from the mlws command and the SDK only, not to these pages. Use it as "
+                   "MLWS_WORKSPACE=<this server's URL> MLWS_TOKEN=<your token> mlws run list, or "
+                   "Workspace.connect(URL, token). The pages sign in with the server's own token "
+                   "or password (the admin's), or through JupyterHub.")
 
 
 @dataclass
@@ -144,13 +158,59 @@ def install(app: MlwsApp) -> None:
         match = _USER_HEADER.fullmatch(header)
         if match is not None:
             return _user_principal(app, handler, match.group(1), api)
+        found = configured(handler)
         if app.enforce_roles and getattr(provider, "auth_enabled", True):
             # (with sign-in disabled, an anonymous user stays nobody: no role, no entry)
-            return _named(configured(handler))
-        return configured(handler)
+            found = _named(found)
+        if _USER_PREFIX_QUERY in handler.request.query and not handler.request.path.startswith(api):
+            return _page_with_user_token(found, handler)
+        return found
+
+    configured_form = provider.process_login_form
+
+    def process_login_form(handler):
+        if handler.get_argument("password", default="").strip().startswith(USER_PREFIX):
+            _refuse_user_token_form(handler)
+        return configured_form(handler)
 
     provider.get_user = get_user
+    provider.process_login_form = process_login_form
     provider._mlws_run_tokens = True
+
+
+#: a user's API token in a page's URL (``?token=mlws_user_...``), as the query holds it
+_USER_PREFIX_QUERY = "token=" + USER_PREFIX
+
+
+async def _page_with_user_token(found, handler):
+    """A page (or Jupyter's API) opened with ``?token=mlws_user_...``: whoever the configured
+    provider signs in (a browser signed in already), else a 403 that says where a user's API
+    token works (:data:`USER_TOKEN_PAGE`) in place of Jupyter's login page."""
+    user = await found if inspect.isawaitable(found) else found
+    if user is None and (handler.get_argument("token", default="") or "").startswith(USER_PREFIX):
+        _answer(handler, 403, USER_TOKEN_PAGE)
+    return user
+
+
+def _refuse_user_token_form(handler):
+    """A user's API token pasted in Jupyter's login form: the form again, saying where that
+    token works (:data:`USER_TOKEN_PAGE`) in place of "Invalid credentials"."""
+    render = getattr(handler, "_render", None)  # jupyter_server's LoginFormHandler
+    if render is None:
+        _answer(handler, 401, USER_TOKEN_PAGE)
+    handler.set_status(401)
+    render(message={"error": USER_TOKEN_PAGE})
+    raise web.Finish()
+
+
+def _answer(handler, status: int, message: str):
+    """End the request with the handler's own error page (or JSON) saying ``message``: sent
+    here rather than raised, since tornado would log a raised error with the request's URL,
+    token and all."""
+    error = web.HTTPError(status, message.replace("%", "%%"))
+    handler.current_user = handler._jupyter_current_user = None  # (signed in as nobody)
+    handler.send_error(status, exc_info=(web.HTTPError, error, None))
+    raise web.Finish()
 
 
 async def _verified(handler, token: str, api: str, elsewhere: str, verify):

@@ -131,7 +131,7 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
     remote = None
     try:
         say(f"connecting to {record['user']}@{record['host']}:{record['port']}")
-        conn = ws.compute.connect(target_name, check_actor=False)
+        conn = ws.compute.connect(target_name, check_actor=False, run_id=run_id)
         runners.clean_leftovers(ws.root, target_name, conn, say)
         remote = run_dir(record["workdir"], run_id)
         write_state(state, remote=remote)
@@ -190,7 +190,8 @@ def execute(ws, target_name: str, run_id: str, state: Path) -> int:
                     pass
             conn.close()
             if remote is not None and not up:
-                _clean_after_loss(ws, target_name, state, conn.keepalive * KEEPALIVE_MISSES)
+                _clean_after_loss(ws, target_name, run_id, state,
+                                  conn.keepalive * KEEPALIVE_MISSES)
 
 
 #: bytes of the executor's output kept for the reason of a run it never started
@@ -243,7 +244,7 @@ def _wait(conn, proc, watchdog, tail: bytearray | None = None) -> int:
     raise StepFailed(EXECUTION, conn.where, why)
 
 
-def _clean_after_loss(ws, target_name: str, state: Path, window: float) -> None:
+def _clean_after_loss(ws, target_name: str, run_id: str, state: Path, window: float) -> None:
     """After the connection was lost: connect again, for up to ``window`` seconds, to stop the
     run's processes on the host and remove its folder.  When that fails the state file is
     marked ``lost`` and kept: a leftover for the next runner or ``compute test``."""
@@ -252,7 +253,7 @@ def _clean_after_loss(ws, target_name: str, state: Path, window: float) -> None:
     deadline = time.monotonic() + window
     while True:
         try:
-            with ws.compute.connect(target_name, check_actor=False) as conn:
+            with ws.compute.connect(target_name, check_actor=False, run_id=run_id) as conn:
                 runners.clean(conn, runners.read_state(state) or {}, say)
             say("cleaned up on the host after the lost connection")
             return
