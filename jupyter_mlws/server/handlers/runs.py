@@ -218,7 +218,8 @@ class RunActionHandler(MlwsHandler):
                                   user=self.run_user,
                                   compute=body.get("compute"))
         else:
-            run = await self.call(ws.promote, run_id, user=self.run_user)
+            run = await self.call(ws.promote, run_id, user=self.run_user, actor=self.actor,
+                                  check_actor=self.checks_actor)
         self.reply(_run_dict(self.app, run), 200 if action == "cancel" else 201)
 
 
