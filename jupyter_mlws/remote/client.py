@@ -44,6 +44,11 @@ def base_url_of(path: str) -> str:
 WHICH_TOKEN = ("your API token, which an owner of the workspace makes for you with 'mlws access "
                "token create USER'; or the server's own token, if you run the server")
 
+#: what the server answers a request that carries no token it accepts (Jupyter's own answer is a
+#: bare "Forbidden"); a client says it in its own words (:meth:`Client._no_entry`)
+NOT_SIGNED_IN = ("this request carries no token the server accepts: send 'Authorization: token "
+                 f"TOKEN' with {WHICH_TOKEN}")
+
 
 def checked_token(token: str | None) -> str | None:
     """``token`` without surrounding whitespace (a file's or a secret's last line break);
@@ -192,7 +197,8 @@ class Client:
                 f"the server at {self.url} answered HTTP {reply.status} without a workspace "
                 "error: is it a Jupyter server with jupyter_mlws (or 'mlws server'), and the URL "
                 "its base URL?")
-        if reply.status in (401, 403) and str(message).strip() in ("Forbidden", "Unauthorized", ""):
+        if reply.status in (401, 403) and str(message).strip() in ("Forbidden", "Unauthorized", "",
+                                                                   NOT_SIGNED_IN):
             return self._no_entry()  # Jupyter's authentication said no: say what to do
         error = from_reason(reason, message)
         if isinstance(data.get("details"), dict):

@@ -25,7 +25,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ... import errors as E
-from ...remote.client import WHICH_TOKEN
+from ...remote.client import NOT_SIGNED_IN
 from ...run_records import jsonable
 from ..identity import RunPrincipal, UserPrincipal, actor_name, run_user
 
@@ -35,11 +35,6 @@ STATUS = {E.InvalidInput: 400, E.PermissionDenied: 403, E.NotFound: 404, E.Alrea
 _REASONS = {400: "invalid_input", 401: "unauthenticated", 403: "permission_denied",
             404: "not_found", 405: "method_not_allowed", 409: "conflict", 503: "unavailable",
             507: "insufficient_storage"}
-
-
-#: what a request that signed in with nothing is told (Jupyter says only "Forbidden")
-NOT_SIGNED_IN = ("this request carries no token the server accepts: send 'Authorization: token "
-                 f"TOKEN' with {WHICH_TOKEN}")
 
 
 def status_for(exc: E.MlwsError) -> int:
@@ -128,9 +123,9 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
             message, reason, details = str(exc), exc.reason, exc.details
         elif isinstance(exc, web.HTTPError):
             message = exc.log_message or responses.get(status_code, "error")
+            reason = _REASONS.get(status_code, "error")
             if status_code == 403 and not exc.log_message and self.current_user is None:
                 message = NOT_SIGNED_IN  # Jupyter's bare refusal of a request without a token
-            reason = _REASONS.get(status_code, "error")
         else:  # a bug of ours: logged with its traceback, never sent
             message, reason = "internal error: the server log has the details", "internal"
         self.set_status(status_code)
