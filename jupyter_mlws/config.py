@@ -28,6 +28,11 @@ ENV_RUN_ID = "MLWS_RUN_ID"
 ENV_TOKEN = "MLWS_TOKEN"
 #: the attempt a process executing a run elsewhere works for (see jupyter_mlws.executions)
 ENV_ATTEMPT = "MLWS_ATTEMPT"
+#: the credentials object stores' SDKs read from the environment (fsspec's s3fs, adlfs, gcsfs)
+OBJECT_STORE_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                    "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN",
+                    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_CLIENT_SECRET",
+                    "GOOGLE_APPLICATION_CREDENTIALS")
 #: the on-disk layout version of the directory (the schema has its own)
 FORMAT = 1
 
@@ -67,6 +72,11 @@ class WorkspaceConfig:
     #: same machine or network); link-local and cloud metadata addresses stay refused (see
     #: jupyter_mlws.schedules.webhooks)
     webhooks_allow_private: bool = False
+    #: the least role whose runs may execute on the ``local`` target of a server with roles
+    #: (``[compute.local]`` ``run_as_server``: ``"owner"``, the default, or ``"contributor"``):
+    #: code there executes as the server's own OS account (see
+    #: :meth:`jupyter_mlws.compute.targets.ComputeService.require_execution`)
+    local_run_as_server: str = "owner"
 
     @property
     def metadata_url(self) -> str:
@@ -83,6 +93,17 @@ class WorkspaceConfig:
                                   "set: export it before opening the workspace")
             return value
         return self.metadata or f"sqlite:///{self.root / DB_FILE}"
+
+    @property
+    def store_env(self) -> tuple[str, ...]:
+        """The environment variables the workspace's stores are opened with: the metadata URL's
+        (``metadata = "env:NAME"``) and, with artifacts on an object store, its SDKs'
+        credentials.  A process started for a run keeps these of its starter's credentials
+        (:func:`jupyter_mlws.compute.local.run_process_env`): it opens the workspace itself."""
+        names = [self.metadata[4:]] if self.metadata and self.metadata.startswith("env:") else []
+        if self.artifacts_url:
+            names += OBJECT_STORE_ENV
+        return tuple(names)
 
     @property
     def secrets_key_path(self) -> Path:
@@ -117,6 +138,8 @@ class WorkspaceConfig:
             lines.append(f"{key} = {getattr(self, key)!r}")
         if self.webhooks_allow_private:
             lines += ["", "[schedules]", "webhooks_allow_private = true"]
+        if self.local_run_as_server != "owner":
+            lines += ["", "[compute.local]", f"run_as_server = {json.dumps(self.local_run_as_server)}"]
         return "\n".join(lines) + "\n"
 
 
@@ -145,11 +168,14 @@ def load(root: Path) -> WorkspaceConfig:
     known = {k: data[k] for k in WorkspaceConfig.__dataclass_fields__
              if k in data and k not in ("root", *_OTHER_TABLES)}
     known.update(_schedules_table(document, root))
+    known.update(_compute_local_table(document, root))
     return WorkspaceConfig(root=root, **known)
 
 
 #: settings read from a table of their own, never from ``[workspace]``
-_OTHER_TABLES = ("webhooks_allow_private",)
+_OTHER_TABLES = ("webhooks_allow_private", "local_run_as_server")
+#: the roles ``[compute.local]`` ``run_as_server`` may name
+RUN_AS_SERVER_ROLES = ("owner", "contributor")
 
 
 def _schedules_table(document: dict, root: Path) -> dict:
@@ -162,6 +188,19 @@ def _schedules_table(document: dict, root: Path) -> dict:
             f"the workspace config {CONFIG_FILE} in {str(root)!r} sets [schedules] "
             f"webhooks_allow_private to {allow!r}: write true or false")
     return {"webhooks_allow_private": allow}
+
+
+def _compute_local_table(document: dict, root: Path) -> dict:
+    """The ``[compute.local]`` settings of ``mlws.toml`` (only ``run_as_server``: ``"owner"`` or
+    ``"contributor"``); InvalidInput naming a bad value."""
+    compute = document.get("compute", {})
+    table = compute.get("local", {}) if isinstance(compute, dict) else None
+    role = table.get("run_as_server", "owner") if isinstance(table, dict) else None
+    if role not in RUN_AS_SERVER_ROLES:
+        raise InvalidInput(
+            f"the workspace config {CONFIG_FILE} in {str(root)!r} sets [compute.local] "
+            f"run_as_server to {role!r}: write \"owner\" (the default) or \"contributor\"")
+    return {"local_run_as_server": role}
 def rewrite(config: WorkspaceConfig) -> None:
     """Replace the config file of an existing workspace atomically (readers see the old file
     or the new one, never a part)."""

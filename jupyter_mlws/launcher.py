@@ -147,6 +147,7 @@ def submit_command(
     if not argv:
         raise InvalidInput(f"no command given: mlws run start --compute {target} -- python train.py")
     backend = compute.target(target)  # before anything is recorded
+    compute.require_execution(target, actor, check_actor)
     given = secrets.check_bindings(actor, compute.run_secrets(target, secret_specs),
                                    check_actor=check_actor)
     cwd = Path(cwd or os.getcwd()).absolute()

@@ -65,3 +65,42 @@ def allow_root_args() -> list[str]:
     a VM's first login) asked for a server, so the CLI passes the flag rather than fail.
     """
     return ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+
+
+def server_token(environ=os.environ) -> None:
+    """Make the server's token, given in ``JUPYTER_TOKEN`` or a file named by
+    ``JUPYTER_TOKEN_FILE``, what its teammates type: without the whitespace around it (the line
+    break ``echo`` and editors end a file with, which Jupyter would keep in the token and then
+    refuse every client).  The file's token is put in ``JUPYTER_TOKEN`` of this process (which
+    Jupyter reads first; processes started for runs never inherit it).
+
+    Raises InvalidInput (never showing the token) for a file that cannot be read, holds no
+    token, or a token with a space or a control character inside it.
+    """
+    from .errors import InvalidInput
+    from .remote.client import checked_token
+
+    given, path = environ.get("JUPYTER_TOKEN") or None, environ.get("JUPYTER_TOKEN_FILE")
+    if given is None and path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                given = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"JUPYTER_TOKEN_FILE names a file that cannot be read "
+                               f"({type(exc).__name__}): give a readable text file holding the "
+                               "server's token") from None
+        if not given.strip():
+            raise InvalidInput("the file JUPYTER_TOKEN_FILE names is empty: write the server's "
+                               "token in it")
+    if given is None:
+        return
+    try:
+        token = checked_token(given)
+    except InvalidInput:
+        raise InvalidInput("the server's token (JUPYTER_TOKEN or the file JUPYTER_TOKEN_FILE "
+                           "names) holds a space, a line break or a control character inside "
+                           "it: write the token alone") from None
+    if not token:
+        raise InvalidInput("JUPYTER_TOKEN holds only whitespace: give the server's token, or "
+                           "leave JUPYTER_TOKEN out")
+    environ["JUPYTER_TOKEN"] = token

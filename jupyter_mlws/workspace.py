@@ -554,7 +554,7 @@ class Workspace:
             from .endpoints.service import EndpointService
 
             self._endpoints = EndpointService(self.db, models=self.models, blobs=self.blobs,
-                                              root=self.root)
+                                              root=self.root, keep_env=self.config.store_env)
         return self._endpoints
 
     def deploy(self, model, name: str, entry_script: str | os.PathLike, **options) -> dict:
@@ -641,7 +641,8 @@ class Workspace:
             from .remote.server import ensure_server
 
             backends = TargetRegistry({"local": {"root": self.root,
-                                                 "live_root": self.artifacts.live_root}})
+                                                 "live_root": self.artifacts.live_root,
+                                                 "keep_env": self.config.store_env}})
             launch = RemoteLaunch(
                 server_url=lambda: ensure_server(self),
                 issue_token=lambda run_id: self.run_tokens.issue(run_id),
@@ -652,7 +653,8 @@ class Workspace:
             self._compute = ComputeService(self.db, access=self.access, secrets=self.secrets,
                                            known_hosts=KnownHosts(self.root / KNOWN_HOSTS),
                                            backends=backends, launch=launch,
-                                           vms=lambda: self.vms)
+                                           vms=lambda: self.vms,
+                                           run_as_server=self.config.local_run_as_server)
         return self._compute
 
     @cached_property

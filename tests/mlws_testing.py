@@ -53,12 +53,13 @@ def free_port() -> int:
 
 def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
                   timeout: float = 60, allow_root: bool = True,
-                  token_env: bool = False) -> JupyterServer:
+                  token_env: bool = False, extra_env: dict | None = None) -> JupyterServer:
     """Start ``argv(port, token)`` (``jupyter lab``, ``mlws server``) with HOME and every Jupyter
     folder under ``root/home``, nothing of the caller's Jupyter or MLWS_ environment, and wait
     for ``/api/status``; its output goes to ``root/server.log``.  ``allow_root``: add
     ``--allow-root`` when the tests run as root.  ``token_env``: the token is given in
-    ``JUPYTER_TOKEN`` (as the README shows: never on a command line, which ``ps`` shows)."""
+    ``JUPYTER_TOKEN`` (as the README shows: never on a command line, which ``ps`` shows).
+    ``extra_env``: more variables of the server's environment (after the others)."""
     home = root / "home"
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)
@@ -81,6 +82,7 @@ def start_jupyter(root: Path, argv: Callable[[int, str], list[str]], cwd: Path,
     port, token = free_port(), secrets.token_hex(16)
     if token_env:
         env["JUPYTER_TOKEN"] = token
+    env.update(extra_env or {})
     cmd = argv(port, token) + (["--allow-root"] if allow_root and os.geteuid() == 0 else [])
     log = root / "server.log"
     with open(log, "wb") as out:

@@ -143,8 +143,10 @@ def test_errors_come_back_as_the_sdks_own(remote, http_workspace, tmp_path, monk
     with pytest.raises(PermissionDenied) as anonymous:
         mlws.Workspace.connect(http_workspace.url)
     assert str(anonymous.value) == (f"the workspace server at {http_workspace.url} needs a token: "
-                                    "set MLWS_TOKEN or pass token= (the token the Jupyter server "
-                                    "or 'mlws server' printed)")
+                                    "set MLWS_TOKEN or pass token= (your API token, which an "
+                                    "owner of the workspace makes for you with 'mlws access token "
+                                    "create USER'; or the server's own token, if you run the "
+                                    "server)")
     from mlws_testing import free_port
 
     url = f"http://127.0.0.1:{free_port()}/base/"

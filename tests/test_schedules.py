@@ -148,6 +148,7 @@ def test_a_contributor_acts_on_their_own_schedules_only(ws, tmp_path):
     notebook(tmp_path / "nb.ipynb")
     for user, role in (("carol", "contributor"), ("rita", "reader")):
         ws.access.grant(os_user(), user, role)
+    ws.compute.run_as_server = "contributor"  # mlws.toml opens local to contributors' code
     mine = ws.schedules.create("carols", notebook="nb.ipynb", cron="0 6 * * *", tz="UTC",
                                user="carol")
     assert mine["owner"] == "carol"

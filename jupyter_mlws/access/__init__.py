@@ -87,6 +87,11 @@ def check_user(user: object) -> str:
     return user.strip()
 
 
+def role_at_least(role: str | None, least: str) -> bool:
+    """Whether ``role`` (None: no role) is ``least`` (a role name) or above it."""
+    return role is not None and _RANK[role] >= _RANK[check_role(least)]
+
+
 def role_allows(role: str | None, action: str) -> bool:
     """Whether ``role`` (None: no role) may perform ``action`` (read, write or admin)."""
     if action not in ACTIONS:

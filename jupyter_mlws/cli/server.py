@@ -21,16 +21,18 @@ def server(ctx, port, ip, enforce_roles, server_args) -> None:
     server with only this extension: no files, kernels or terminals).
 
     Give the server's token in the environment (JUPYTER_TOKEN=SECRET), never on the command
-    line, which ps shows; with --enforce-roles it signs in as this OS user (the owner), and
+    line, which ps shows (or in a file named by JUPYTER_TOKEN_FILE: the whitespace around it
+    is dropped); with --enforce-roles it signs in as this OS user (the owner), and
     teammates sign in with their own tokens ('mlws access token create USER').  Extra
     arguments go to Jupyter.  Run as root, it passes --allow-root to Jupyter (as quickstart
     does) and says so.
     """
     from ..config import find_root
     from ..server.extension import MlwsApp
-    from ..startup import allow_root_args
+    from ..startup import allow_root_args, server_token
 
     root = find_root(ctx.obj["workspace"])
+    server_token()  # a token file's last line break is no part of the token
     as_root = [a for a in allow_root_args() if a not in server_args]
     if as_root:
         click.echo("mlws server: running as root, so Jupyter is started with --allow-root", err=True)

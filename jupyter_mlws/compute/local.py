@@ -140,6 +140,28 @@ class Process:
 
 # -- starting -----------------------------------------------------------------------------
 
+#: parts of a variable's name that make it a credential of the process that starts a run (a
+#: server's ``JUPYTER_TOKEN``, ``JUPYTER_TOKEN_FILE``, ``MLWS_TOKEN``, a cloud secret, a password)
+CREDENTIAL_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD")
+#: credentials by their whole name (the database URL a team server's mlws.toml reads, with its
+#: password)
+CREDENTIAL_NAMES = ("MLWS_DATABASE_URL", "DATABASE_URL")
+
+
+def run_process_env(keep: Sequence[str] = (),
+                    environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process started for a run on this machine (an executor, a sweep, a
+    pipeline's orchestrator, an endpoint): this process's (``environ``) without its credentials
+    (:data:`CREDENTIAL_PARTS` in a name, :data:`CREDENTIAL_NAMES`), except the names in ``keep``
+    (what the workspace's own stores read: :meth:`WorkspaceConfig.store_env
+    <jupyter_mlws.config.WorkspaceConfig.store_env>`).  A run's own variables (``MLWS_RUN_ID``,
+    its secrets) are given by whoever starts its code."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in environ.items()
+            if k in keep or not (k.upper() in CREDENTIAL_NAMES
+                                 or any(part in k.upper() for part in CREDENTIAL_PARTS))}
+
+
 
 def spawn_detached(argv: Sequence[str], log: Path, *, env: Mapping[str, str] | None = None,
                    cwd: str | os.PathLike | None = None) -> None:
@@ -279,6 +301,9 @@ class LocalTarget(ComputeTarget):
         ``live_root/RUN_ID/executor.log``, beside the run's other live logs.
     python : str
         The interpreter that runs the executor (default: this one).
+    keep_env : sequence of str
+        Credentials the executor keeps (the workspace's stores read them); every other
+        credential of this process stays out of its environment (:func:`run_process_env`).
     """
 
     name = "local"
@@ -287,10 +312,11 @@ class LocalTarget(ComputeTarget):
     LOG = "executor.log"
 
     def __init__(self, root: str | os.PathLike, live_root: str | os.PathLike,
-                 python: str = sys.executable):
+                 python: str = sys.executable, keep_env: Sequence[str] = ()):
         self.root = Path(root)
         self.live_root = Path(live_root)
         self.python = python
+        self.keep_env = tuple(keep_env)
 
     def argv(self, job: Job) -> list[str]:
         """The executor's command line for ``job``: ``WORKSPACE RUN_ID [--sweep N]``, run as
@@ -300,7 +326,8 @@ class LocalTarget(ComputeTarget):
         return [self.python, "-m", module, str(self.root), job.run_id, *extra]
 
     def submit(self, job: Job) -> Handle:
-        spawn_detached(self.argv(job), self.live_root / job.run_id / self.LOG)
+        spawn_detached(self.argv(job), self.live_root / job.run_id / self.LOG,
+                       env=run_process_env(self.keep_env))
         return Handle(self.name, job.run_id)  # the executor records its process itself
 
     @staticmethod

@@ -12,6 +12,16 @@ there.
 Roles (:mod:`jupyter_mlws.access`): readers list and show targets; contributors and owners
 create, delete and test them (a test reads the key's secret, an audited read of its value).
 A target with queued or running runs cannot be deleted.
+
+**Code on ``local`` runs as the workspace's own OS account.**  A run on ``local`` executes in a
+process of the account that starts it: on a server, the server's account, with its files (the
+secrets' key, the workspace's folder) and what its processes hold.  No role check can fence
+code running there, so with roles checked (a server with roles enforced) executing someone
+else's code on ``local`` is an owner's action, unless the workspace's ``mlws.toml`` opens it to
+contributors (``[compute.local] run_as_server = "contributor"``): :meth:`ComputeService.
+require_execution`, which every way of starting user code calls (notebook runs, sweeps, re-runs,
+commands, pipelines, schedules).  An AutoML search executes no user code (FLAML's own
+estimators on a registered CSV or Parquet dataset): contributors start it anywhere.
 """
 
 from __future__ import annotations
@@ -22,7 +32,8 @@ from typing import Callable
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import AlreadyExists, Conflict, InvalidInput, NotFound, Unavailable
+from ..errors import (AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied,
+                      Unavailable)
 from ..run_records import LIVE, now_ms
 from ..store import schema as S
 from . import settings as T
@@ -69,11 +80,18 @@ class ComputeService:
         ``vms()``: the workspace's :class:`~jupyter_mlws.vms.service.VMService`, whose VMs are
         targets of type ``vm`` too (listed, shown, tested, executed on over SSH; created and
         deleted as VMs).
+    run_as_server : str
+        The least role (``owner`` or ``contributor``) whose code may execute on ``local`` when
+        roles are checked (``[compute.local] run_as_server`` in mlws.toml; see
+        :meth:`require_execution`).
     """
 
     def __init__(self, db, *, access, secrets, known_hosts: KnownHosts, backends,
-                 launch=None, timeout: float = DEFAULT_TIMEOUT, vms=None):
+                 launch=None, timeout: float = DEFAULT_TIMEOUT, vms=None,
+                 run_as_server: str = "owner"):
         self.db, self.access, self.secrets = db, access, secrets
+        #: the least role whose code may execute on ``local`` for it (:meth:`require_execution`)
+        self.run_as_server = run_as_server
         self.known_hosts, self.backends, self.timeout = known_hosts, backends, timeout
         self.launch = launch
         self._vms = vms
@@ -83,6 +101,38 @@ class ComputeService:
         if check:
             self.access.require(actor, action, "compute")
         return actor
+
+    def require_execution(self, name: str | None, actor: str | None, check_actor: bool) -> None:
+        """PermissionDenied unless ``actor`` may have code executed on target ``name`` (None:
+        ``local``).  The one rule for code the workspace executes in its own OS account:
+
+        - on a target other than ``local`` (ssh, dask, a vm), or with ``check_actor`` false (the
+          caller decided: a personal server, where every signed-in user is the owner), anyone
+          who may submit;
+        - on ``local``, the OS user this process runs as (its own code in its own account), and
+          users whose role is at least :attr:`run_as_server` (``owner`` unless mlws.toml's
+          ``[compute.local] run_as_server = "contributor"``).
+
+        Call it before anything is recorded.  NotFound for no such target.
+        """
+        if not check_actor or self.get(name or T.LOCAL)["type"] != T.LOCAL:
+            return
+        from ..access import os_user, role_at_least
+
+        actor = _me() if actor is None else actor
+        if actor == os_user():
+            return
+        role = self.access.role_of(actor)
+        if role_at_least(role, self.run_as_server):
+            return
+        has = f"has the role {role}" if role else "has no role in this workspace"
+        raise PermissionDenied(
+            f"user {actor!r} {has}: running code on the local target executes it as the "
+            f"server's own OS account (its files, the workspace's keys and credentials), which "
+            f"needs the role {self.run_as_server}; run it on an ssh or dask target instead "
+            "(--compute NAME; 'mlws compute list' shows them), or ask an owner to open local "
+            "runs to contributors (run_as_server = \"contributor\" in the [compute.local] table "
+            "of the workspace's mlws.toml, then restart the server)")
 
     # -- reading ----------------------------------------------------------------------------
 

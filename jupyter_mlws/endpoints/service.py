@@ -106,7 +106,10 @@ class EndpointService:
     """
 
     def __init__(self, db: "Database", *, models: "ModelRegistry", blobs: "LocalBlobStore",
-                 root: str | os.PathLike):
+                 root: str | os.PathLike, keep_env: tuple[str, ...] = ()):
+        #: the credentials its serving processes keep (the workspace's stores read them); the
+        #: others stay out of their environment (:func:`~jupyter_mlws.compute.local.run_process_env`)
+        self.keep_env = keep_env
         self.records = EndpointRecords(db)
         self.reports = EndpointReports(self.records, models)
         self.models = models
@@ -275,7 +278,8 @@ class EndpointService:
     def _spawn(self, name: str) -> None:
         """Start the supervisor detached: its own session, not our child (it records its pid)."""
         argv = [sys.executable, "-m", "jupyter_mlws.endpoints.serving", str(self.root), name]
-        env = {k: v for k, v in os.environ.items() if k != "MLWS_RUN_ID"}  # not part of a run
+        env = local.run_process_env(self.keep_env)  # a scoring script is user code
+        env.pop("MLWS_RUN_ID", None)  # not part of a run
         local.spawn_detached(argv, self.log_path(name), env=env)
 
     def _wait_started(self, name: str, timeout: float) -> dict:

@@ -151,6 +151,7 @@ class NotebookService:
             timeout=timeout)
         target = self._target(compute)
         actor = _actor(actor)
+        self.compute.require_execution(target.name, actor, check_actor)
         given = self.secrets.check_bindings(actor, self.compute.run_secrets(target.name, secrets),
                                             check_actor=check_actor)
         params, inputs = self._pin_datasets(params)
@@ -283,6 +284,8 @@ class NotebookService:
         check_local(notebook)
         compute = options.get("compute")
         target = self._target(compute)
+        self.compute.require_execution(target.name, _actor(options.get("actor")),
+                                       options.get("check_actor", True))
         elsewhere = not self.compute.is_local(target.name)
         self.secrets.check_bindings(_actor(options.get("actor")),
                                     self.compute.run_secrets(target.name, options.get("secrets")),

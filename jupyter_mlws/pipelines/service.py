@@ -93,7 +93,8 @@ class PipelineService:
             no_reuse: bool = False, max_parallel: int = MAX_PARALLEL, wait: bool = False,
             on_progress: Callable[[int, int], None] | None = None,
             on_submitted: Callable[[str], None] | None = None, user: str | None = None,
-            _run_id: str | None = None) -> str:
+            _run_id: str | None = None, actor: str | None = None,
+            check_actor: bool = True) -> str:
         """Start a pipeline run; return its (parent) run id.
 
         Parameters
@@ -134,6 +135,11 @@ class PipelineService:
         _run_id : str, optional
             A queued run the caller recorded (a schedule's run, in its tick claim's
             transaction): it becomes the parent run, filled in rather than created.
+        actor, check_actor : optional
+            Who starts it (default this OS user), and whether that is checked here: on
+            ``local`` its steps execute as this machine's account, an owner's action
+            unless mlws.toml opens it (:meth:`ComputeService.require_execution
+            <jupyter_mlws.compute.targets.ComputeService.require_execution>`).
 
         Raises
         ------
@@ -142,7 +148,10 @@ class PipelineService:
             run to take its outputs from.
         NotFound
             A step's file, or the compute target, does not exist.
+        PermissionDenied
+            ``actor`` may not have its steps executed on ``local`` (nothing is recorded).
         """
+        self.compute.require_execution(compute, actor, check_actor)
         pipeline, project, shown, options, files = self._prepare(
             definition, project_dir, parameters, compute, only, from_step, force, no_reuse,
             max_parallel)

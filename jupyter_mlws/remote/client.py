@@ -40,13 +40,41 @@ def base_url_of(path: str) -> str:
     return match.group("base") if match else path.rstrip("/") + "/"
 
 
+#: which token a client gives, said where one is missing (here and by the server)
+WHICH_TOKEN = ("your API token, which an owner of the workspace makes for you with 'mlws access "
+               "token create USER'; or the server's own token, if you run the server")
+
+#: what the server answers a request that carries no token it accepts (Jupyter's own answer is a
+#: bare "Forbidden"); a client says it in its own words (:meth:`Client._no_entry`)
+NOT_SIGNED_IN = ("this request carries no token the server accepts: send 'Authorization: token "
+                 f"TOKEN' with {WHICH_TOKEN}")
+
+
+def checked_token(token: str | None) -> str | None:
+    """``token`` without surrounding whitespace (a file's or a secret's last line break);
+    None when that leaves nothing.  InvalidInput, which never shows the token, when a character
+    inside it cannot be part of a token (a space, a control character, non-ASCII)."""
+    if token is None:
+        return None
+    if not isinstance(token, str):
+        raise InvalidInput(f"the token must be text, got {type(token).__name__}")
+    token = token.strip()
+    if any(not "!" <= ch <= "~" for ch in token):
+        raise InvalidInput("the token (MLWS_TOKEN, or token=) holds a character no token has (a "
+                           "space, a line break, a control or non-ASCII character) inside it: "
+                           "copy the token again")
+    return token or None
+
+
 class Client:
     """Requests to the workspace server at ``url`` (its base URL, e.g. ``http://host:8890/``).
 
     ``token`` is a user's API token, the server's Jupyter token or a run's token; a
     ``?token=...`` in ``url`` (as Jupyter prints its URLs) counts too, and the URL of the
     workspace's page (``http://host:8890/mlws/?token=...``, as ``mlws server`` prints it) is
-    taken for its server's base URL (:func:`base_url_of`).  ``timeout``: seconds a request may wait for an
+    taken for its server's base URL (:func:`base_url_of`).  Whitespace around the token is
+    dropped; a token with any other character it cannot hold is InvalidInput
+    (:func:`checked_token`, never showing it).  ``timeout``: seconds a request may wait for an
     answer.  ``attempt``: the attempt of a run executed elsewhere that the requests are made
     for (sent in :data:`ATTEMPT_HEADER`).  Connection failures before a request is sent are
     retried a few times; nothing is ever sent twice.
@@ -60,7 +88,7 @@ class Client:
             raise InvalidInput(f"a workspace server is reached by an http:// or https:// URL, got "
                                f"{str(url)[:80]!r}")
         parts = urlsplit(url)
-        token = token or (parse_qs(parts.query).get("token") or [None])[0]
+        token = checked_token(token or (parse_qs(parts.query).get("token") or [None])[0])
         netloc = parts.netloc.rsplit("@", 1)[-1]  # never credentials in the URL
         base = urlunsplit((parts.scheme, netloc, base_url_of(parts.path), "", ""))
         #: the server's URL as messages show it
@@ -169,7 +197,8 @@ class Client:
                 f"the server at {self.url} answered HTTP {reply.status} without a workspace "
                 "error: is it a Jupyter server with jupyter_mlws (or 'mlws server'), and the URL "
                 "its base URL?")
-        if reply.status in (401, 403) and str(message).strip() in ("Forbidden", "Unauthorized", ""):
+        if reply.status in (401, 403) and str(message).strip() in ("Forbidden", "Unauthorized", "",
+                                                                   NOT_SIGNED_IN):
             return self._no_entry()  # Jupyter's authentication said no: say what to do
         error = from_reason(reason, message)
         if isinstance(data.get("details"), dict):
@@ -180,7 +209,6 @@ class Client:
         """The server did not let the request in: no token, or one it refused (never shown)."""
         if not self.token:
             return PermissionDenied(f"the workspace server at {self.url} needs a token: set "
-                                    "MLWS_TOKEN or pass token= (the token the Jupyter server or "
-                                    "'mlws server' printed)")
+                                    f"MLWS_TOKEN or pass token= ({WHICH_TOKEN})")
         return PermissionDenied(f"the workspace server at {self.url} refused the token: check "
                                 "MLWS_TOKEN (or the token= given); a run's token ends with its run")

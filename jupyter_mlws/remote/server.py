@@ -3,7 +3,10 @@
 An executor elsewhere (an SSH host through a reverse tunnel, a Dask worker) writes to its run
 over the REST API, so some server must serve the workspace.  In order:
 
-1. inside a Jupyter server with the extension: that server (its own URL);
+1. inside a Jupyter server with the extension: that server (its own URL); in a process that
+   server started (an ssh run's runner, a sweep, a VM's keeper), that server too: it names
+   itself to them in ``MLWS_SERVED_AT`` (``WORKSPACE_ID URL``, for its own workspace only), so
+   that nothing outlives it (a background server started for its runs would);
 2. ``server_url`` in the workspace's ``mlws.toml``: a team's server;
 3. else a background ``mlws server`` on 127.0.0.1, started once for the workspace and reused
    while it is alive.  Its Jupyter token is handed over in its environment (``JUPYTER_TOKEN``,
@@ -38,6 +41,25 @@ LOG = Path(".mlws") / "server.log"
 IDLE_S = 3600.0
 #: seconds a start may take
 START_TIMEOUT_S = 60.0
+#: how a server serving a workspace names itself to the processes it starts: ``ID URL``
+ENV_SERVED_AT = "MLWS_SERVED_AT"
+
+
+def served_here(workspace_id: str, url: str) -> None:
+    """Name ``url`` as the server of workspace ``workspace_id`` to the processes this one starts
+    from now on (:data:`ENV_SERVED_AT`); ``url`` empty: no longer."""
+    if url:
+        os.environ[ENV_SERVED_AT] = f"{workspace_id} {url}"
+    elif os.environ.get(ENV_SERVED_AT, "").split(" ", 1)[0] == workspace_id:
+        del os.environ[ENV_SERVED_AT]
+
+
+def served_by_starter(ws) -> str | None:
+    """The URL of the server that started this process and serves workspace ``ws``, if one
+    did (:data:`ENV_SERVED_AT`)."""
+    found = os.environ.get(ENV_SERVED_AT, "").split(" ", 1)
+    workspace_id = getattr(getattr(ws, "config", None), "id", None)
+    return found[1] if len(found) == 2 and workspace_id and found[0] == workspace_id else None
 
 
 def ensure_server(ws, *, idle: float = IDLE_S) -> str:
@@ -49,7 +71,8 @@ def ensure_server(ws, *, idle: float = IDLE_S) -> str:
     """
     from ..config import is_url
 
-    served = getattr(ws, "served_at", None) or getattr(ws.config, "server_url", None)
+    served = getattr(ws, "served_at", None) or served_by_starter(ws) \
+        or getattr(ws.config, "server_url", None)
     if served and not is_url(served):
         raise InvalidInput(f"server_url in the workspace's mlws.toml must be an http:// or "
                            f"https:// URL, got {str(served)[:80]!r}")

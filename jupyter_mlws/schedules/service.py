@@ -322,6 +322,7 @@ class ScheduleService:
                                "notebook schedule, or as a compute target's default secrets")
         target = values["compute"] or "local"
         self._compute().target(target)  # NotFound / Unavailable
+        self._compute().require_execution(target, owner, check_actor)
         given = self._compute().run_secrets(target, values["secrets"] or None)
         self.secrets.check_bindings(owner, given, check_actor=check_actor)
         if row is not None and kind == "pipeline" and values["params"] != row["params"]:

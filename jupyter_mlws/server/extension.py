@@ -32,6 +32,7 @@ from traitlets import Bool, Float, Unicode, default
 
 from .. import errors as E
 from ..access import OWNER, role_allows
+from ..remote.server import served_here
 
 NO_WORKSPACE = ("no workspace is open on this server: create one in the server's folder with "
                 "'mlws workspace create .', or point c.MlwsApp.workspace (or MLWS_WORKSPACE) at one; "
@@ -164,6 +165,7 @@ class MlwsApp(ExtensionApp):
         await _cancel(self._watch_task)
         self._watch_task = None
         if self._ws is not None:
+            served_here(self._ws.config.id, "")
             self._ws.close()
             self._ws = None
 
@@ -189,8 +191,10 @@ class MlwsApp(ExtensionApp):
                     ws = Workspace.open(path)
                 except E.InvalidInput as exc:  # a damaged workspace is no client's mistake
                     raise E.Unavailable(str(exc)) from None
-                # runs on other machines report to this server (jupyter_mlws.remote.server)
+                # runs on other machines report to this server (jupyter_mlws.remote.server),
+                # those handed over by the processes it starts too (never a server of their own)
                 ws.served_at = self.serverapp.connection_url
+                served_here(ws.config.id, ws.served_at)
                 self._ws = ws
         return self._ws
 

@@ -31,6 +31,15 @@ def mlws_ws(jp_root_dir, monkeypatch):
 
 
 @pytest.fixture
+def contributors_run_locally(mlws_ws):
+    """The workspace's mlws.toml opens the local target to contributors' code
+    (``[compute.local] run_as_server``); the server reads it when it opens the workspace, at
+    its first request."""
+    with open(mlws_ws.root / "mlws.toml", "a") as f:
+        f.write('\n[compute.local]\nrun_as_server = "contributor"\n')
+
+
+@pytest.fixture
 def mlws_config():
     """Extra config for MlwsApp / ServerApp; a test module overrides it."""
     return {}

@@ -29,7 +29,8 @@ async def _ended(api, run_id):
         await asyncio.sleep(0.2)
 
 
-async def test_a_pipeline_run_over_rest(api, team, mlws_ws, jp_root_dir):
+async def test_a_pipeline_run_over_rest(api, team, mlws_ws, jp_root_dir,
+        contributors_run_locally):
     (jp_root_dir / "steps").mkdir()
     (jp_root_dir / "steps" / "make.py").write_text(SCRIPT)
     (jp_root_dir / "steps" / "use.py").write_text(
@@ -76,7 +77,8 @@ async def test_a_pipeline_run_over_rest(api, team, mlws_ws, jp_root_dir):
     assert reused["steps"][0]["state"] == "reused"  # the same script's bytes, wherever it lives
 
 
-async def test_bad_pipelines_over_rest_are_400s_that_record_nothing(api, team, mlws_ws, jp_root_dir):
+async def test_bad_pipelines_over_rest_are_400s_that_record_nothing(api, team, mlws_ws, jp_root_dir,
+        contributors_run_locally):
     (jp_root_dir / "cycle.yaml").write_text(
         "steps:\n  - {name: a, script: a.py, inputs: {x: b/o}, outputs: [o]}\n"
         "  - {name: b, script: a.py, inputs: {y: a/o}, outputs: [o]}\n")

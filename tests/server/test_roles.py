@@ -125,7 +125,7 @@ def automl_run(mlws_ws):
 
 
 async def test_role_matrix(api, routes, team, endpoint, mlws_ws, jp_root_dir, workspace_state,
-                           wheelhouse, pipeline_run, automl_run):
+                           wheelhouse, pipeline_run, automl_run, contributors_run_locally):
     from jupyter_mlws.environments.spec import EnvironmentSpec
     from jupyter_mlws.environments.wheels import BuildOptions
 

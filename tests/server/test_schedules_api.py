@@ -21,7 +21,8 @@ def _state(ws) -> list[dict]:
             for s in ws.schedules.list(check_actor=False)]
 
 
-async def test_schedules_over_rest_with_roles(api, team, mlws_ws, jp_root_dir):
+async def test_schedules_over_rest_with_roles(api, team, mlws_ws, jp_root_dir,
+        contributors_run_locally):
     notebook(jp_root_dir / "reports" / "daily.ipynb")
     body = {"name": "nightly", "notebook": "reports/daily.ipynb", "cron": "0 6 * * 1-5",
             "tz": "Europe/Berlin", "params": {"x": 5}, "retries": 1,

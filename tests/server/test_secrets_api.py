@@ -87,7 +87,7 @@ async def test_bad_input_is_a_400_that_never_quotes_the_value(api, team, mlws_ws
 
 
 async def test_a_notebook_submitted_over_rest_prints_a_secret_and_nothing_keeps_it(
-        api, team, mlws_ws, jp_root_dir, server_log):
+        api, team, mlws_ws, jp_root_dir, server_log, contributors_run_locally):
     shutil.copy(NOTEBOOKS / "secret_leaks.ipynb", jp_root_dir / "leaks.ipynb")
     assert (await api("PUT", "secrets", "api-token", body={"value": VALUE}, user=OWNER)).code == 200
     replies = []

@@ -51,7 +51,8 @@ def _state(ws):
     return len(ws.search_runs(max_results=1000)), sorted(p.name for p in (ws.root / "work").glob("*"))
 
 
-async def test_a_notebook_sent_with_its_folder_runs_from_a_copy_of_it(api, team, mlws_ws):
+async def test_a_notebook_sent_with_its_folder_runs_from_a_copy_of_it(api, team, mlws_ws,
+        contributors_run_locally):
     project = tar_of({"nb/train.ipynb": NOTEBOOK, "nb/data.csv": b"x\n1\n"})
     r = await submit(api, "notebook", {"notebook": "nb/train.ipynb", "parameters": {"lr": 0.5},
                                        "experiment": "sent"}, project, user=READER)
@@ -86,7 +87,8 @@ async def test_a_bad_notebook_submission_is_refused_and_records_nothing(api, tea
     assert _state(mlws_ws) == before
 
 
-async def test_a_link_or_a_non_tar_project_is_refused(api, team, mlws_ws):
+async def test_a_link_or_a_non_tar_project_is_refused(api, team, mlws_ws,
+        contributors_run_locally):
     before = _state(mlws_ws)
     r = await submit(api, "notebook", {"notebook": "train.ipynb"},
                      tar_of({"train.ipynb": NOTEBOOK}, links={"passwd": "/etc/passwd"}))

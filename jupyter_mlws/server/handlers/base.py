@@ -25,6 +25,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ... import errors as E
+from ...remote.client import NOT_SIGNED_IN
 from ...run_records import jsonable
 from ..identity import RunPrincipal, UserPrincipal, actor_name, run_user
 
@@ -130,6 +131,8 @@ class MlwsHandler(ExtensionHandlerMixin, APIHandler):
         elif isinstance(exc, web.HTTPError):
             message = exc.log_message or responses.get(status_code, "error")
             reason = _REASONS.get(status_code, "error")
+            if status_code == 403 and not exc.log_message and self.current_user is None:
+                message = NOT_SIGNED_IN  # Jupyter's bare refusal of a request without a token
         else:  # a bug of ours: logged with its traceback, never sent
             message, reason = "internal error: the server log has the details", "internal"
         self.set_status(status_code)

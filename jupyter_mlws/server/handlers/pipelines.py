@@ -50,7 +50,8 @@ class PipelinesHandler(MlwsHandler):
             options["from_step"] = body["from"]
         ws = await self.ws()
         run_id = await self.start(ws.pipelines.run, definition, project_dir=project,
-                                  parameters=params, **options)
+                                  parameters=params, actor=self.actor,
+                                  check_actor=self.checks_actor, **options)
         self.reply(await self.call(ws.pipelines.describe, run_id), 201)
 
 

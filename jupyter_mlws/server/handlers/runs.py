@@ -216,7 +216,8 @@ class RunActionHandler(MlwsHandler):
                                    actor=self.actor, check_actor=self.checks_actor,
                                    compute=body.get("compute"))
         else:
-            run = await self.start(ws.promote, run_id)
+            run = await self.start(ws.promote, run_id, actor=self.actor,
+                                   check_actor=self.checks_actor)
         self.reply(_run_dict(self.app, run), 200 if action == "cancel" else 201)
 
 
