@@ -177,17 +177,24 @@ def test_a_pipeline_alice_runs_over_rest_is_hers_with_all_its_steps(team, people
                                      "pathlib.Path('outputs/o.txt').write_text('x')\n")
     definition = {"name": "alice-pipe", "steps": [
         {"name": "make", "script": "make.py", "outputs": ["o.txt"]}]}
-    for _ in range(2):  # the second run reuses the first's step
-        code, made = call(team, "POST", "mlws/api/pipelines", people["alice"],
-                          {"definition": definition, "project_dir": "alice-pipe"})
-        assert code == 201, made
-        run_id = made["run"]["id"]
-        wait_for(lambda: team.ws.get_run(run_id).status not in ("queued", "running"),
-                 f"pipeline run {run_id} ending", timeout=90)
-        assert team.ws.get_run(run_id).status == "completed"
-        children = team.ws.runs.children(run_id)
-        assert len(children) == 1
-        assert [r.user for r in (team.ws.get_run(run_id).record, *children)] == ["alice", "alice"]
+    body = {"definition": definition, "project_dir": "alice-pipe"}
+    # a contributor's steps would run on the server's own account: refused, nothing recorded
+    code, refused = call(team, "POST", "mlws/api/pipelines", people["alice"], body)
+    assert code == 403 and "running code on the local target" in refused["message"], refused
+    team.ws.access.grant(os_user(), "alice", "owner", check_actor=False)  # an owner's is run
+    try:
+        for _ in range(2):  # the second run reuses the first's step
+            code, made = call(team, "POST", "mlws/api/pipelines", people["alice"], body)
+            assert code == 201, made
+            run_id = made["run"]["id"]
+            wait_for(lambda: team.ws.get_run(run_id).status not in ("queued", "running"),
+                     f"pipeline run {run_id} ending", timeout=90)
+            assert team.ws.get_run(run_id).status == "completed"
+            children = team.ws.runs.children(run_id)
+            assert len(children) == 1
+            assert [r.user for r in (team.ws.get_run(run_id).record, *children)] == ["alice", "alice"]
+    finally:
+        team.ws.access.grant(os_user(), "alice", "contributor", check_actor=False)
     assert children[0].tags.get("reused_from")
 
 
