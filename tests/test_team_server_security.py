@@ -111,10 +111,16 @@ def test_a_runs_process_gets_no_credentials_but_the_stores(tmp_path):
     environ = {"PATH": "/bin", "JUPYTER_TOKEN": "t", "JUPYTER_TOKEN_FILE": "/f", "MLWS_TOKEN": "m",
                "JUPYTERHUB_API_TOKEN": "h", "PGPASSWORD": "p", "AWS_SECRET_ACCESS_KEY": "s",
                "my_db_password": "x", "MLWS_SERVED_AT": "id http://127.0.0.1:1/", "LANG": "C", **CANARIES}
-    assert run_process_env(environ=environ) == {"PATH": "/bin", "LANG": "C",
-                                                "MLWS_SERVED_AT": "id http://127.0.0.1:1/"}
-    kept = run_process_env(("MLWS_DATABASE_URL", "AWS_SECRET_ACCESS_KEY"), environ)
+    # a server checking roles: none of its credentials
+    assert run_process_env(environ=environ, strict=True) == {"PATH": "/bin", "LANG": "C",
+                                                             "MLWS_SERVED_AT": "id http://127.0.0.1:1/"}
+    kept = run_process_env(("MLWS_DATABASE_URL", "AWS_SECRET_ACCESS_KEY"), environ, strict=True)
     assert set(kept) == {"PATH", "LANG", "MLWS_SERVED_AT", "MLWS_DATABASE_URL", "AWS_SECRET_ACCESS_KEY"}
+    # a user's own process (the CLI, a personal server): their cloud keys and passwords stay for
+    # their runs; what signs in to a server and the database URL do not
+    mine = run_process_env(environ=environ, strict=False)
+    assert set(mine) == {"PATH", "LANG", "MLWS_SERVED_AT", "PGPASSWORD", "AWS_SECRET_ACCESS_KEY",
+                         "my_db_password"} | (set(CANARIES) - {"MLWS_DATABASE_URL"})
     # what the workspace's own stores read stays: a team's env: metadata URL, an object store's keys
     assert WorkspaceConfig(tmp_path, "w").store_env == ()
     team = WorkspaceConfig(tmp_path, "w", metadata="env:MLWS_DATABASE_URL", artifacts="s3://b/a")

@@ -146,21 +146,33 @@ CREDENTIAL_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD")
 #: credentials by their whole name (the database URL a team server's mlws.toml reads, with its
 #: password)
 CREDENTIAL_NAMES = ("MLWS_DATABASE_URL", "DATABASE_URL")
+#: what a Jupyter server or a workspace client signs in with: never a run's, on any machine
+SIGN_IN_NAMES = ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "MLWS_TOKEN", "JUPYTERHUB_API_TOKEN")
+#: whether runs started by this process get none of its credentials (:func:`run_process_env`):
+#: set by a workspace server that checks roles (its runs are its users' code, its credentials
+#: the server's); a user's own processes keep theirs for their own runs (cloud keys, HF_TOKEN)
+STRICT_RUN_ENV = False
 
 
-def run_process_env(keep: Sequence[str] = (),
-                    environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def run_process_env(keep: Sequence[str] = (), environ: Mapping[str, str] | None = None, *,
+                    strict: bool | None = None) -> dict[str, str]:
     """The environment of a process started for a run on this machine (an executor, a sweep, a
-    pipeline's orchestrator, an endpoint): this process's (``environ``) without its credentials
-    (:data:`CREDENTIAL_PARTS` in a name, :data:`CREDENTIAL_NAMES`), except the names in ``keep``
-    (what the workspace's own stores read: :meth:`WorkspaceConfig.store_env
+    pipeline's orchestrator, an endpoint): this process's (``environ``) without what signs in to
+    a server (:data:`SIGN_IN_NAMES`) and :data:`CREDENTIAL_NAMES`; ``strict`` (default
+    :data:`STRICT_RUN_ENV`: a server checking roles) also without every other credential
+    (:data:`CREDENTIAL_PARTS` in a name).  The names in ``keep`` stay (what the workspace's own
+    stores read: :meth:`WorkspaceConfig.store_env
     <jupyter_mlws.config.WorkspaceConfig.store_env>`).  A run's own variables (``MLWS_RUN_ID``,
     its secrets) are given by whoever starts its code."""
     environ = os.environ if environ is None else environ
-    return {k: v for k, v in environ.items()
-            if k in keep or not (k.upper() in CREDENTIAL_NAMES
-                                 or any(part in k.upper() for part in CREDENTIAL_PARTS))}
+    strict = STRICT_RUN_ENV if strict is None else strict
 
+    def credential(name: str) -> bool:
+        upper = name.upper()
+        return upper in SIGN_IN_NAMES or upper in CREDENTIAL_NAMES or (
+            strict and any(part in upper for part in CREDENTIAL_PARTS))
+
+    return {k: v for k, v in environ.items() if k in keep or not credential(k)}
 
 
 def spawn_detached(argv: Sequence[str], log: Path, *, env: Mapping[str, str] | None = None,

@@ -120,6 +120,10 @@ class MlwsApp(ExtensionApp):
         from .status import register_schemas
 
         register_schemas(self.serverapp.event_logger)  # the live events
+        # a server checking roles runs its users' code: none of its credentials go with it
+        from ..compute import local
+
+        local.STRICT_RUN_ENV = bool(self.enforce_roles)
 
         # workspace roles decide mlws:* resources (and the events stream), after the server's authorizer
         self._authorizer = install(self)
