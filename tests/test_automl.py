@@ -84,6 +84,7 @@ def test_a_search_records_trials_registers_a_model_that_serves(ws, tmp_path):
     assert run.status == "completed", run.record.error
     parent = ws.runs.get(run.id)
     assert parent.source_type == "automl"
+    assert parent.source_name == "bc:1: predict target (classification)"
     assert parent.params["data"] == "bc:1" and parent.params["metric"] == "roc_auc"
     children = _children(ws, run.id)
     assert children and all(c.status == "completed" for c in children)

@@ -817,3 +817,10 @@ def test_the_readme_roles_name_only_what_the_roles_guard():
     assert things and all(thing in CONCEPTS for thing in things), things
     for missing in ("VM",):  # not part of the product (yet)
         assert missing not in roles
+
+
+def test_numbers_in_tables_read_as_numbers():
+    from jupyter_mlws.cli.main import _fmt
+
+    # a drift table's mean shift of -0.0 read "-0"
+    assert [_fmt(v) for v in (-0.0, 0.0, -1.5, 0.1234567, None)] == ["0", "0", "-1.5", "0.123457", "-"]

@@ -184,7 +184,7 @@ class AutoMLService:
             _require_flaml()  # a search on a host needs FLAML there (checked as it connects)
         version = self.datasets.get(spec.data)
         record = self.runs.create(spec.experiment, source_type=SOURCE_TYPE,
-                                  source_name=f"automl {spec.data} {spec.target} ({spec.task})",
+                                  source_name=f"{spec.data}: predict {spec.target} ({spec.task})",
                                   status=R.QUEUED, user=user,
                                   tags={SPEC_TAG: json.dumps(spec.to_dict()),
                                         "automl.data": spec.data, **(

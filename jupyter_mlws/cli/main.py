@@ -148,7 +148,7 @@ def _fields(pairs) -> None:
 
 def _fmt(value) -> str:
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value + 0.0:.6g}"  # (+ 0.0: a negative zero reads 0, not -0)
     return "-" if value is None else str(value)
 
 
