@@ -289,6 +289,9 @@ def test_a_user_token_in_a_browser_says_where_it_works(team, people):
         assert status == 403 and location is None, (page, status, location)
         assert "user's API token" in body.replace("&#39;", "'") and "mlws run list" in body, page
         assert "JupyterHub" in body and token not in body, page
+        assert f"MLWS_WORKSPACE={team.url} MLWS_TOKEN=" in body, body  # this server's URL
+        if not page.startswith("api/"):  # a page: on lines of their own (Jupyter shows it in <pre>)
+            assert f"\n\n    MLWS_WORKSPACE={team.url} MLWS_TOKEN=" in body, body
     # pasted in the login form (a browser: the form's XSRF cookie first)
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPCookieProcessor(jar))

@@ -158,10 +158,15 @@ class AccessService:
         if not role:  # nothing is allowed, whatever it asked: the request is beside the point
             raise PermissionDenied(
                 f"user {user!r} has no role in this workspace: {action} access to {words} needs "
-                f"{needed} or above; an owner gives one with 'mlws access grant {user} {needed}'")
+                f"{needed}{'' if needed == OWNER else ' or above'}; an owner gives one with "
+                f"'mlws access grant {user} {needed}'")
         why = f" ({doing})" if doing else \
             f" ({_WHY[action, concept]})" if (action, concept) in _WHY else ""
         other = _OTHERWISE.get((action, concept), "")
+        if needed == OWNER:  # nothing is above it, and the user cannot grant it to themselves
+            raise PermissionDenied(
+                f"user {user!r} has the role {role}: {action} access to {words}{why} needs "
+                f"owner; {other}ask an owner to do it (or to make you one)")
         raise PermissionDenied(
             f"user {user!r} has the role {role}: {action} access to {words}{why} needs {needed} "
             f"or above; {other}an owner can raise the role with 'mlws access grant {user} "

@@ -59,11 +59,21 @@ _USER_ELSEWHERE = ("a user's API token reaches the workspace's API (mlws/api/) o
                    "Jupyter itself with the server's token")
 #: what a browser given a user's API token (``?token=mlws_user_...``, or pasted in the login
 #: form) is told: where that token works, and what signs in to the pages
-USER_TOKEN_PAGE = ("This is a user's API token (from 'mlws access token create'): it signs in to the workspace "
-                   "from the mlws command and the SDK only, not to these pages. Use it as "
-                   "MLWS_WORKSPACE=<this server's URL> MLWS_TOKEN=<your token> mlws run list, or "
-                   "Workspace.connect(URL, token). The pages sign in with the server's own token "
-                   "or password (the admin's), or through JupyterHub.")
+USER_TOKEN_PAGE = ("This is a user's API token (from 'mlws access token create'):\n"
+                   "it signs in to the workspace from the mlws command and the SDK only, not to "
+                   "these pages. Use it as\n\n"
+                   "    MLWS_WORKSPACE={url} MLWS_TOKEN=<your token> mlws run list\n\n"
+                   "or Workspace.connect(\"{url}\", token) in Python.\n"
+                   "The pages sign in with the server's own token or password (the admin's), or "
+                   "through JupyterHub.")
+
+
+def user_token_page(handler) -> str:
+    """:data:`USER_TOKEN_PAGE` naming this server's URL (as the request reached it); lines a
+    page's ``<pre>`` shows whole."""
+    request = handler.request
+    base = handler.settings.get("base_url", "/")
+    return USER_TOKEN_PAGE.format(url=f"{request.protocol}://{request.host}{base}")
 
 
 @dataclass
@@ -188,7 +198,7 @@ async def _page_with_user_token(found, handler):
     token works (:data:`USER_TOKEN_PAGE`) in place of Jupyter's login page."""
     user = await found if inspect.isawaitable(found) else found
     if user is None and (handler.get_argument("token", default="") or "").startswith(USER_PREFIX):
-        _answer(handler, 403, USER_TOKEN_PAGE)
+        _answer(handler, 403, user_token_page(handler))
     return user
 
 
@@ -197,9 +207,9 @@ def _refuse_user_token_form(handler):
     token works (:data:`USER_TOKEN_PAGE`) in place of "Invalid credentials"."""
     render = getattr(handler, "_render", None)  # jupyter_server's LoginFormHandler
     if render is None:
-        _answer(handler, 401, USER_TOKEN_PAGE)
+        _answer(handler, 401, user_token_page(handler))
     handler.set_status(401)
-    render(message={"error": USER_TOKEN_PAGE})
+    render(message={"error": user_token_page(handler)})
     raise web.Finish()
 
 

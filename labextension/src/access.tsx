@@ -60,7 +60,8 @@ async function confirmRevoke(model: AccessModel, token: IUserToken): Promise<voi
   const answer = await showDialog({
     title: `Revoke token ${token.id} of ${token.user}?`,
     body: 'Requests signed with it are refused from now on. This cannot be undone: its user needs a new token.',
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Revoke' })]
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Revoke' })],
+    defaultButton: 0 // Enter keeps the token
   });
   if (answer.button.accept) {
     await model.revokeToken(token.id);
@@ -72,7 +73,8 @@ async function confirmRevokeRole(model: AccessModel, user: string): Promise<void
   const answer = await showDialog({
     title: `Revoke ${user}'s role?`,
     body: `${user} can no longer use this workspace, and requests with their API tokens are refused. Granting a role again gives it back.`,
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Revoke role' })]
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Revoke role' })],
+    defaultButton: 0 // Enter keeps the role
   });
   if (answer.button.accept) {
     await model.revoke(user);
