@@ -183,14 +183,21 @@ export function savePrefs(experiment: string, change: IRunsPrefs): void {
 }
 
 /** The columns a table starts with: status, times, a few params and metrics. */
-export function defaultColumns(keys: IColumnKeys): IColumn[] {
+export function defaultColumns(keys: IColumnKeys, manyUsers = false): IColumn[] {
   return [
     { kind: 'attribute', key: 'status' },
+    // on a team's workspace, who ran each run (the CLI's USER column)
+    ...(manyUsers ? [{ kind: 'attribute' as const, key: 'user' }] : []),
     { kind: 'attribute', key: 'start_time' },
     { kind: 'attribute', key: 'duration' },
     ...keys.params.slice(0, 4).map(key => ({ kind: 'param' as const, key })),
     ...keys.metrics.slice(0, 4).map(key => ({ kind: 'metric' as const, key, agg: 'last' as const }))
   ];
+}
+
+/** Whether `runs` were started by more than one user (a team's: the User column is shown). */
+export function byManyUsers(runs: IRun[]): boolean {
+  return new Set(runs.map(run => run.user)).size > 1;
 }
 
 /** The keys of some runs (before the server's list of the experiment's keys arrives). */

@@ -9,6 +9,7 @@ import { FetchingModel } from './fetching';
 import { errorMessage, query, requestAPI } from './request';
 import {
   columnField,
+  byManyUsers,
   defaultColumns,
   IColumn,
   IColumnKeys,
@@ -84,7 +85,7 @@ export class RunsTableModel extends FetchingModel {
 
   /** The columns shown: the user's choice for this experiment, else a default from its keys. */
   get columns(): IColumn[] {
-    return this._columns ?? defaultColumns(this.keys ?? keysOf(this.runs));
+    return this._columns ?? defaultColumns(this.keys ?? keysOf(this.runs), byManyUsers(this.runs));
   }
 
   get pageNumber(): number {

@@ -263,3 +263,27 @@ def test_long_numbers_are_short_and_the_name_stays_in_view_sideways(page, lab):
                         [name["x"] + 2, name["y"] + name["height"] / 2])
     assert "mlws-NameCell" in hit
     page.screenshot(path=str(SCREENSHOTS / "runs-table-sideways.png"))
+
+
+def test_a_teams_experiment_shows_who_ran_each_run(page, lab):
+    """Runs of two users (a team server's): the User column is a default column (a newcomer
+    looked for who ran what and found it hidden; one user's runs keep the table narrow: see
+    test_columns_nesting_best_sort_filter_and_compare)."""
+    from jupyter_mlws import Workspace
+
+    from .test_compare import make_older
+
+    with Workspace.open(lab["root"]) as ws:
+        for user in ("alice", "bob"):
+            record = ws.runs.create("team-runs", name=f"{user}-1", user=user)
+            ws.runs.end(record.id, "completed")
+        make_older(ws, "team-runs")
+    table = _open_table(page, "team-runs")
+    for user in ("alice", "bob"):
+        table.locator(".mlws-RunName", has_text=f"{user}-1").wait_for()
+    page.wait_for_function("document.querySelectorAll('.mlws-RunsPage .mlws-RunRow').length == 2")
+    headers = _headers(table)
+    assert headers[:2] == ["attribute::status", "attribute::user"], headers
+    cells = table.locator(".mlws-RunRow").evaluate_all(
+        "rows => rows.map(r => r.querySelectorAll('td.mlws-col-attribute')[1].textContent)")
+    assert sorted(cells) == ["alice", "bob"], cells
