@@ -676,7 +676,9 @@ class Workspace:
                          logs=folder / "logs", workspace_id=self.config.id,
                          target_exists=self.compute.has_record,
                          lab=self._vm_lab(),
-                         server_paths=ServerPaths(self.root, folder / "local"))
+                         server_paths=ServerPaths(self.root, folder / "local"),
+                         require_local=lambda actor, check: self.compute.require_execution(
+                             "local", actor, check))
 
     def _vm_lab(self):
         """JupyterLab on the VMs (:mod:`jupyter_mlws.vms.lab`), None when ``vm_jupyterlab`` is

@@ -410,3 +410,17 @@ print(d.list_nodes())
     lines = out.stdout.split()
     assert lines[0] == user.name and lines[1].startswith(str(folder / "ws/.mlws/vms/local/n-"))
     assert lines[-1] == "[]"
+
+
+def test_a_local_vm_of_the_servers_own_account_is_an_owners(ws, monkeypatch):
+    """Not as root, the local provider's nodes log in as the workspace's own account: code there
+    is code on `local`, whose rule applies (a contributor is refused, nothing recorded)."""
+    from jupyter_mlws.vms import service as vm_service
+
+    ws.access.grant(ME, "carol", "contributor")
+    before = _state(ws)
+    monkeypatch.setattr(vm_service.os, "geteuid", lambda: 1000)  # a server not run by root
+    with pytest.raises(PermissionDenied, match="running code on the local target executes it as "
+                                               "the server's own OS account"):
+        ws.vms.create("carols", provider="local", size="host", actor="carol")
+    assert _state(ws) == before

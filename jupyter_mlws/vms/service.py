@@ -16,6 +16,7 @@ one for another user (``owner``).  A provider's credentials are read from a work
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Callable
@@ -84,8 +85,12 @@ class VMService:
     def __init__(self, db, *, access, secrets, blobs, known_hosts, providers: ProviderRegistry,
                  logs: Path, workspace_id: str, target_exists: Callable[[str], bool] | None = None,
                  bootstrap: Bootstrap | None = None, timeout: float = 10.0, lab=None,
-                 server_paths=None):
+                 server_paths=None,
+                 require_local: Callable[[str | None, bool], None] | None = None):
         self.records = VMRecords(db)
+        #: ``require_local(actor, check_actor)``: PermissionDenied unless ``actor`` may have code
+        #: executed as this machine's own account (the compute service's rule for ``local``)
+        self.require_local = require_local or (lambda actor, check: None)
         self.access, self.secrets, self.blobs = access, secrets, blobs
         self.known_hosts, self.providers = known_hosts, providers
         self.workspace_id, self.timeout = workspace_id, timeout
@@ -208,6 +213,10 @@ class VMService:
         if check_actor and owner != actor and role != OWNER:
             raise PermissionDenied(f"only a workspace owner may create a vm for another user "
                                    f"({owner!r}): create it for yourself")
+        if prov.name == "local" and os.geteuid() != 0:
+            # not as root, the local provider's nodes log in as this very account (local_node.
+            # login_user): code on them is code on local, whose rule applies
+            self.require_local(actor, check_actor)
         values = spec.options(name, prov, size=size, image=image, region=region,
                                setup_script=setup_script, startup_script=startup_script,
                                idle_shutdown=idle_shutdown, schedule=schedule, tz=tz,
