@@ -183,15 +183,21 @@ export function savePrefs(experiment: string, change: IRunsPrefs): void {
 }
 
 /** The columns a table starts with: status, times, a few params and metrics. */
-export function defaultColumns(keys: IColumnKeys, manyUsers = false): IColumn[] {
+export function defaultColumns(keys: IColumnKeys, manyUsers = false, searchMetric: string | null = null): IColumn[] {
+  // an experiment of automated-ML searches: the trials' estimator and the search's metric first
+  // (its hyper-parameters differ per estimator: a column each would push the metrics away)
+  const params = searchMetric ? keys.params.filter(key => key === 'estimator') : keys.params.slice(0, 4);
+  const metrics = searchMetric
+    ? [searchMetric, `best_${searchMetric}`, 'trials', 'train_time_s'].filter(key => keys.metrics.includes(key))
+    : keys.metrics.slice(0, 4);
   return [
     { kind: 'attribute', key: 'status' },
     // on a team's workspace, who ran each run (the CLI's USER column)
     ...(manyUsers ? [{ kind: 'attribute' as const, key: 'user' }] : []),
     { kind: 'attribute', key: 'start_time' },
     { kind: 'attribute', key: 'duration' },
-    ...keys.params.slice(0, 4).map(key => ({ kind: 'param' as const, key })),
-    ...keys.metrics.slice(0, 4).map(key => ({ kind: 'metric' as const, key, agg: 'last' as const }))
+    ...params.map(key => ({ kind: 'param' as const, key })),
+    ...metrics.map(key => ({ kind: 'metric' as const, key, agg: 'last' as const }))
   ];
 }
 

@@ -85,7 +85,7 @@ export class RunsTableModel extends FetchingModel {
 
   /** The columns shown: the user's choice for this experiment, else a default from its keys. */
   get columns(): IColumn[] {
-    return this._columns ?? defaultColumns(this.keys ?? keysOf(this.runs), byManyUsers(this.runs));
+    return this._columns ?? defaultColumns(this.keys ?? keysOf(this.runs), byManyUsers(this.runs), this._search?.metric ?? null);
   }
 
   get pageNumber(): number {

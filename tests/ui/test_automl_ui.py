@@ -267,3 +267,9 @@ def test_the_runs_table_marks_the_best_trial_by_the_searchs_metric(page, lab, se
     assert "in children" in table.locator(f".mlws-RunRow[data-run-id='{shown['run']['id']}']").inner_text()
     # the other search's trials have no log_loss: none of them is marked
     assert table.locator(".mlws-RunRow.mlws-mod-best").count() == 1
+    # its columns: the trials' estimator and the search's metrics, not every estimator's
+    # hyper-parameters (a newcomer found the metrics pushed off the page by them)
+    headers = table.locator("thead th[data-column]").evaluate_all("ths => ths.map(t => t.dataset.column)")
+    assert [h for h in headers if not h.startswith("attribute:")] == [
+        "param::estimator", "metric:last:log_loss", "metric:last:best_log_loss", "metric:last:trials",
+        "metric:last:train_time_s"], headers
