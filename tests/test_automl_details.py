@@ -91,7 +91,7 @@ def test_a_search_by_a_lower_is_better_metric_and_rows_cut(ws):
 def test_a_run_that_is_not_a_search_says_so(ws, followed):
     child = ws.runs.children(followed["run_id"])[0]
     details = AutoMLDetails(child.id, workspace=ws)
-    assert f"is a trial of automated-ML search {followed['run_id']}: give the search's id" in \
+    assert f"is a trial of automated-ML search {followed['run_id']}: give the search" in \
         details.error.value and "Traceback" not in details.error.value
     assert details.shown is None and details.leaderboard.value == ""
     missing = AutoMLDetails("ffffffffffffffff", workspace=ws)

@@ -136,7 +136,8 @@ export function ComputeChoice(props: {
     try {
       const built = await requestAPI<IBuilt>('environments/build', {
         method: 'POST',
-        body: JSON.stringify({ compute: chosen, kernel: props.kernel })
+        // the release check's warning, if any, is beside Build: clicking it is the user's choice
+        body: JSON.stringify({ compute: chosen, kernel: props.kernel, force: true })
       });
       if (mine === asked.current) {
         setDrift(

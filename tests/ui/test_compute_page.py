@@ -206,9 +206,10 @@ def test_an_ssh_target_created_after_its_fingerprint_is_confirmed_then_tested(pa
     assert row.locator(".mlws-TargetWhere").inner_text() == f"{sshd.user.name}@127.0.0.1:{sshd.port}"
     row.locator(".mlws-TestTarget").click()
     row.locator(".mlws-Checks").wait_for()
+    # (automl SKIP: the host's Python has no FLAML; notebook runs still work there)
     assert [(t, s) for t, s, _ in checks_of(row)] == [
         (t, "OK") for t in ("DNS", "TCP connect", "SSH handshake", "host key", "authentication",
-                            "python", "jupyter_mlws", "disk")]
+                            "python", "jupyter_mlws")] + [("automl", "SKIP"), ("disk", "OK")]
     assert f"{shown} as pinned" in row.locator(".mlws-Check[data-check='host_key']").inner_text()
     page.locator(".mlws-NavTarget[data-target='box'] .mlws-Dot.mlws-test-ok").wait_for()
     # the navigator tells ssh targets apart: user@host:port (the port only when not 22)
@@ -235,7 +236,7 @@ def test_an_ssh_target_created_after_its_fingerprint_is_confirmed_then_tested(pa
     row.locator(".mlws-TargetOpen").click()
     one = page.locator("#jp-main-dock-panel .mlws-TargetPage[data-target='box']")
     one.locator(".mlws-TargetSettings tr[data-key='Host key']", has_text=shown).wait_for()
-    assert one.locator(".mlws-Check").count() == 8  # its last test, from this browser
+    assert one.locator(".mlws-Check").count() == 9  # its last test, from this browser (automl: SKIP)
     settings = {r.get_attribute("data-key"): r.locator("td").inner_text()
                 for r in one.locator(".mlws-TargetSettings tr").all()}
     assert settings["Keepalive"] == "7 s" and settings["Secrets for its runs"] == "none"
