@@ -198,6 +198,17 @@ def test_a_pipeline_alice_runs_over_rest_is_hers_with_all_its_steps(team, people
     assert children[0].tags.get("reused_from")
 
 
+def test_alices_endpoint_would_run_on_the_servers_account_and_is_refused(team, people):
+    """An endpoint's process runs its scoring script and unpickles its model on the server's
+    own account: local's rule (an owner's, unless run_as_server opens it), nothing recorded."""
+    body = {"model": "m:1", "script": "score.py"}
+    for method, path, extra in (("POST", "mlws/api/endpoints", {"name": "alice-api"}),
+                                ("PUT", "mlws/api/endpoints/alice-api/deployments/green", {})):
+        code, refused = call(team, method, path, people["alice"], {**body, **extra})
+        assert code == 403 and "running code on the local target" in refused["message"], refused
+    assert team.ws.endpoints.list() == []
+
+
 def test_bob_reads_but_is_refused_writes(team, people, tmp_path):
     with Workspace.connect(team.url, people["bob"]) as ws:
         assert ws.describe()["you"] == "bob (reader)"

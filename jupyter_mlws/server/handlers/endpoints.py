@@ -52,6 +52,13 @@ def _workers(value) -> int:
 class EndpointBase(MlwsHandler):
     auth_resource = "mlws:endpoints"
 
+    async def may_serve_here(self) -> None:
+        """PermissionDenied unless this request's user may have code executed on this machine's
+        own account (an endpoint's process runs its scoring script and unpickles its model
+        here): the compute service's rule for ``local``."""
+        ws = await self.ws()
+        await self.call(ws.compute.require_execution, "local", self.actor, self.checks_actor)
+
     def since(self) -> float:
         """The ``since`` query argument: seconds back from now (default an hour)."""
         raw = self.get_query_argument("since", None)
@@ -81,6 +88,7 @@ class EndpointsHandler(EndpointBase):
         if not isinstance(name, str) or not name or not isinstance(model, str) or not model:
             raise E.InvalidInput('give the endpoint\'s name, the model version and the scoring script: '
                                  '{"name": "iris", "model": "iris:2", "script": "score.py"}')
+        await self.may_serve_here()
         script = script_path(self.app.serverapp.root_dir, body.get("script"))
         deployment = body.get("deployment") or "blue"
         if not isinstance(deployment, str):
@@ -184,6 +192,7 @@ class EndpointDeploymentHandler(EndpointBase):
     @authorized
     async def put(self, endpoint, deployment):
         body = self.body()
+        await self.may_serve_here()
         script = script_path(self.app.serverapp.root_dir, body.get("script"))
         ws = await self.ws()
         self.reply(await self.call(ws.endpoints.deploy, endpoint, deployment, body["model"], script,
