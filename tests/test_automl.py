@@ -9,9 +9,11 @@ max_trials giving the same best configuration.  Budgets are a few seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -31,33 +33,46 @@ from jupyter_mlws.errors import Conflict, InvalidInput  # noqa: E402
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+@contextlib.contextmanager
+def bc_workspace(root: Path):
+    """A new workspace in ``root`` with load_breast_cancer registered as the tabular dataset
+    ``bc`` (its CSV in ``root/data``), MLWS_WORKSPACE set aside meanwhile; closed at the end
+    (what every automated-ML test module searches)."""
     from sklearn.datasets import load_breast_cancer
 
-    root = tmp_path_factory.mktemp("automl")
     old = os.environ.pop("MLWS_WORKSPACE", None)
     ws = Workspace.create(root / "ws")
-    data = root / "data"
-    data.mkdir()
-    load_breast_cancer(as_frame=True).frame.to_csv(data / "bc.csv", index=False)
-    (data / "one.csv").write_text("x,y\n1,a\n2,a\n3,a\n")
-    (data / "text.csv").write_text("x,y\n1,a\n2,b\n3,a\n")
-    (data / "empty.csv").write_text("x,y\n")
-    (data / "notes.txt").write_text("hello")
-    (data / "three.csv").write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
-    (data / "price.csv").write_text("x,y\n" + "".join(f"{i},{i * 1.37 + 0.5}\n" for i in range(60)))
-    for name in ("bc", "one", "text", "empty", "three", "price"):
-        ws.datasets.register(name, data / f"{name}.csv", tabular=True)
-    ws.datasets.register("notes", data / "notes.txt")
     try:
+        data = root / "data"
+        data.mkdir()
+        load_breast_cancer(as_frame=True).frame.to_csv(data / "bc.csv", index=False)
+        ws.datasets.register("bc", data / "bc.csv", tabular=True)
         yield ws
     finally:
-        for item in ws.endpoints.list():
-            ws.endpoints.delete(item["name"])
         ws.close()
         if old is not None:
             os.environ["MLWS_WORKSPACE"] = old
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    root = tmp_path_factory.mktemp("automl")
+    with bc_workspace(root) as ws:
+        data = root / "data"
+        (data / "one.csv").write_text("x,y\n1,a\n2,a\n3,a\n")
+        (data / "text.csv").write_text("x,y\n1,a\n2,b\n3,a\n")
+        (data / "empty.csv").write_text("x,y\n")
+        (data / "notes.txt").write_text("hello")
+        (data / "three.csv").write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+        (data / "price.csv").write_text("x,y\n" + "".join(f"{i},{i * 1.37 + 0.5}\n" for i in range(60)))
+        for name in ("one", "text", "empty", "three", "price"):
+            ws.datasets.register(name, data / f"{name}.csv", tabular=True)
+        ws.datasets.register("notes", data / "notes.txt")
+        try:
+            yield ws
+        finally:
+            for item in ws.endpoints.list():
+                ws.endpoints.delete(item["name"])
 
 
 def _children(ws, run_id):

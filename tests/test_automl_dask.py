@@ -23,8 +23,8 @@ pytest.importorskip("lightgbm")
 pytest.importorskip("sklearn")
 
 from mlws_testing import wait_for  # noqa: E402
+from test_automl import bc_workspace  # noqa: E402
 
-from jupyter_mlws import Workspace  # noqa: E402
 from jupyter_mlws.automl.trials import TRIAL_TAG, Trial  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
@@ -33,20 +33,9 @@ CLUSTER = "cluster"
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, dask_cluster):
-    from sklearn.datasets import load_breast_cancer
-
-    root = tmp_path_factory.mktemp("automl-dask")
-    old = os.environ.pop("MLWS_WORKSPACE", None)
-    ws = Workspace.create(root / "ws")
-    (root / "bc.csv").write_text(load_breast_cancer(as_frame=True).frame.to_csv(index=False))
-    ws.datasets.register("bc", root / "bc.csv", tabular=True)
-    ws.compute.create(CLUSTER, "dask", address=dask_cluster.address, check_actor=False)
-    try:
+    with bc_workspace(tmp_path_factory.mktemp("automl-dask")) as ws:
+        ws.compute.create(CLUSTER, "dask", address=dask_cluster.address, check_actor=False)
         yield ws
-    finally:
-        ws.close()
-        if old is not None:
-            os.environ["MLWS_WORKSPACE"] = old
 
 
 def _trials(ws, run_id) -> dict[str, Trial]:

@@ -9,7 +9,6 @@ Budgets are a few seconds."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import pytest
@@ -22,8 +21,8 @@ pytest.importorskip("paramiko")
 from click.testing import CliRunner  # noqa: E402
 from mlws_testing import wait_for  # noqa: E402
 from ssh_runs import kill_sshd  # noqa: E402
+from test_automl import bc_workspace  # noqa: E402
 
-from jupyter_mlws import Workspace  # noqa: E402
 from jupyter_mlws.access import os_user  # noqa: E402
 from jupyter_mlws.automl.trials import TRIAL_TAG, Trial  # noqa: E402
 from jupyter_mlws.cli import main as cli_main  # noqa: E402
@@ -46,26 +45,13 @@ def host_python(sshd):
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, sshd, host_python):
-    from sklearn.datasets import load_breast_cancer
-
-    root = tmp_path_factory.mktemp("automl-ssh")
-    old = os.environ.pop("MLWS_WORKSPACE", None)
-    ws = Workspace.create(root / "ws")
-    data = root / "data"
-    data.mkdir()
-    load_breast_cancer(as_frame=True).frame.to_csv(data / "bc.csv", index=False)
-    ws.datasets.register("bc", data / "bc.csv", tabular=True)
-    ws.secrets.set(os_user(), KEY, sshd.user.private_key)
-    common = dict(host="127.0.0.1", port=sshd.port, user=sshd.user.name, key_secret=KEY,
-                  workdir=WORKDIR, keepalive=2, accept_host_key=True, check_actor=False)
-    ws.compute.create(NAME, "ssh", python=host_python, **common)
-    ws.compute.create(BARE, "ssh", python=sshd.user.python, **common)
-    try:
+    with bc_workspace(tmp_path_factory.mktemp("automl-ssh")) as ws:
+        ws.secrets.set(os_user(), KEY, sshd.user.private_key)
+        common = dict(host="127.0.0.1", port=sshd.port, user=sshd.user.name, key_secret=KEY,
+                      workdir=WORKDIR, keepalive=2, accept_host_key=True, check_actor=False)
+        ws.compute.create(NAME, "ssh", python=host_python, **common)
+        ws.compute.create(BARE, "ssh", python=sshd.user.python, **common)
         yield ws
-    finally:
-        ws.close()
-        if old is not None:
-            os.environ["MLWS_WORKSPACE"] = old
 
 
 def mlws(ws, *args):
