@@ -339,12 +339,10 @@ class AutoMLService:
         """``record``, ended ``killed`` first when it is running and its runner was a process
         of this machine that is gone (killed, or its kernel restarted): what is shown then says
         so at once, not once the heartbeat's timeout has passed."""
-        from ..compute.local import this_host
-
         if record.status != R.RUNNING:
             return record
         process = self.runs.process_of(record.id)
-        if process is None or process.host != this_host() or process.is_mine():
+        if process is None or not process.gone_here():
             return record
         try:
             return self.runs.kill(record.id, f"killed: its runner process is gone: 'mlws automl "

@@ -129,6 +129,11 @@ class Process:
             return False
         return self.started is None or start_ticks(self.pid) == self.started
 
+    def gone_here(self) -> bool:
+        """Whether this process was recorded on this machine and no longer runs (its pid gone or
+        reused): what ended a run's executor without saying so, as this machine can tell."""
+        return self.host == this_host() and not self.is_mine()
+
     def to_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "host": self.host, "started": self.started}
 

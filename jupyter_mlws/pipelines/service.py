@@ -229,13 +229,12 @@ class PipelineService:
         """End the live runs of pipeline ``name`` whose orchestrator died (a process of this
         machine that is gone): ``killed``, their queued steps canceled.  Their running steps run
         on; a new run waits for them rather than start them again."""
-        from ..compute.local import this_host
         from ..errors import Conflict
 
         for run_id in self.records.runs_of(name, 20):
             record = self.runs.get(run_id)
             process = self.runs.process_of(record.id) if record.status == R.RUNNING else None
-            if process is None or process.host != this_host() or process.is_mine():
+            if process is None or not process.gone_here():
                 continue
             try:
                 self.runs.end(record.id, R.KILLED, "killed: its orchestrator process died (the "

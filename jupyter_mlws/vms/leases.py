@@ -28,7 +28,7 @@ from collections import Counter
 from contextlib import contextmanager
 from typing import Any
 
-from ..compute.local import Process, this_host
+from ..compute.local import Process
 
 #: seconds between two renewals of the leases a process holds
 BEAT_S = 10.0
@@ -72,7 +72,7 @@ def abandoned(vm: dict, now: int, lease_s: float = LEASE_S) -> str | None:
     still do it; ``now`` in ms.  A VM recorded before leases existed is judged by its last
     change."""
     found = holder(vm)
-    if found is not None and found.host == this_host() and not found.is_mine():
+    if found is not None and found.gone_here():
         return f"the process doing it ({describe(vm)}) ended before it finished"
     beat = vm["updated_at"] if vm.get("busy_at") is None else vm["busy_at"]
     if now - beat > lease_s * 1000:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from ...errors import MlwsError
-from ..local import Process, this_host
+from ..local import Process
 
 #: the runners' folder in the workspace
 RUNNERS = (".mlws", "ssh-runners")
@@ -73,7 +73,7 @@ def write_state(path: Path, **values) -> dict:
 def is_dead(state: dict) -> bool:
     """Whether the runner a state describes ran on this machine and is gone."""
     process = Process.from_dict(state)
-    return process is not None and process.host == this_host() and not process.is_mine()
+    return process is not None and process.gone_here()
 
 
 def leftovers(root, target: str) -> list[tuple[str, dict]]:
