@@ -45,10 +45,7 @@ from typing import Any
 from ..compute.failures import ENVIRONMENT, EXECUTION, StepFailed
 from ..errors import InvalidInput, MlwsError
 from .model import READY, WRITTEN
-from .runner import POLL_S, _Search
-
-#: seconds between two reads of the search's files on the host
-READ_S = 0.2
+from .runner import POLL_S, READ_S, _Search
 #: the search's folder on the host, below the target's work folder
 FOLDER = "automl"
 #: its files there

@@ -45,8 +45,12 @@ from ..errors import Conflict, InvalidInput, MlwsError
 from .spec import AutoMLSpec
 from .trials import Trial, best, parse_lines, trials_of
 
-#: seconds between two looks at the search's logs
+#: seconds between two looks at the search process (ended?) before its search started
 POLL_S = 0.05
+#: seconds between two reads of its logs once it started (each read records the trials that
+#: ended; fewer wake-ups leave FLAML's threads the machine's cores: at 20 reads a second, a
+#: 2-core machine ran about 8 % fewer of breast_cancer's short trials than FLAML alone)
+READ_S = 0.2
 #: the refit reserve: this many times the best trial's time, plus REFIT_FLOOR_S
 REFIT_FACTOR, REFIT_FLOOR_S = 1.25, 0.2
 #: the parent's tags
@@ -222,7 +226,7 @@ class Runner:
         if replays.get(raw.key()):
             replays[raw.key()] -= 1  # a finished trial of an earlier attempt: recorded then
             return
-        ended = time.time()  # read within POLL_S of its end: it ran for its trial time
+        ended = time.time()  # read within READ_S of its end: it ran for its trial time
         self.record_trial(raw, started=ended - raw.train_time_s, ended=ended)
 
     def record_trial(self, raw: Trial, *, started: float | None = None,
@@ -397,20 +401,25 @@ class _Search:
                 [sys.executable, "-m", "jupyter_mlws.automl.search", str(runner.work / "job.json")],
                 stdin=subprocess.DEVNULL, stdout=sink, stderr=sink,
                 env={**os.environ, "PYTHONHASHSEED": "0"})
-        beat = 0.0
+        beat = read = 0.0
+        deadline = None  # monotonic, once the search started: reckoned after each read
         stopped_at = None
         try:
             while True:
                 code = child.poll()
-                self._read()
                 now = time.monotonic()
+                # until the search starts, every look reads: its start is the clock's
+                if code is not None or deadline is None or now - read >= READ_S:
+                    read = now
+                    self._read()
+                    deadline = None if self.fit_at is None else self._deadline()
                 if code is not None:
                     break
                 if runner.full:
                     local.signal_group(child.pid, 9)
                     child.wait()
                     break
-                if self.fit_at is not None and now >= self._deadline():
+                if deadline is not None and now >= deadline:
                     local.signal_group(child.pid, 9)  # at once: a trial in C code ignores SIGTERM
                     child.wait()
                     stopped_at = time.monotonic()
@@ -420,7 +429,9 @@ class _Search:
                     if self.fit_at is not None:
                         runner.add_spent(now - self.fit_at)
                     runner.heartbeat()
-                time.sleep(POLL_S)
+                # woken at the deadline itself, not up to READ_S past it
+                time.sleep(POLL_S if deadline is None
+                           else min(READ_S, max(deadline - time.monotonic(), 0.001)))
         except BaseException:
             local.stop_child(child, 1.0)
             raise
