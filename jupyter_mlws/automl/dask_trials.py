@@ -45,6 +45,11 @@ MAX_FAILURES = 10
 MAX_NONES = 100
 #: seconds between two looks at the running tasks
 POLL_S = 0.05
+#: times an attempt sends the prepared data again after the workers holding it left (more: the
+#: cluster keeps losing workers, and the search fails saying so)
+MAX_RESENDS = 5
+#: seconds to wait for a worker to take the data sent again
+RESEND_TIMEOUT_S = 30
 
 
 # -- on a worker ------------------------------------------------------------------------------
@@ -101,6 +106,11 @@ class DaskSearch:
         self._exhausted = False  # the searcher has nothing more to suggest
         self.start_wall = time.time()
         self.known = {t.key(): t for t in runner.previous}
+        #: the prepared search state scattered to the workers (its future), sent again when
+        #: the workers holding it left (:meth:`_resend`)
+        self.state, self.data = None, None
+        self.resends = 0
+        self.sent_on: dict = {}  # a pending trial's future -> the data's future it reads
 
     def run(self, table, budget: float, began: float) -> dict[str, float]:
         from ..errors import MlwsError
@@ -113,7 +123,9 @@ class DaskSearch:
         metric, _ = choose_metric(runner.spec.task, y, runner.metric or runner.spec.metric)
         automl, searcher = self._prepare(frame.copy(), y, metric, budget + FLAML_MARGIN_S)
         state = automl._state
-        data = client.scatter(state, broadcast=True, hash=False)  # the prepared data, sent once
+        # the prepared data, sent once (again only if the workers holding it leave: Dask's
+        # active memory manager may keep one copy of what is broadcast)
+        self.state, self.data = state, client.scatter(state, broadcast=True, hash=False)
         runner.set_metric(metric)
         runner.rows, runner.validation = len(y), validation(state)
         runner.trial_jobs = TRIAL_JOBS  # the refit here trains as the trials did
@@ -125,14 +137,15 @@ class DaskSearch:
         beat = 0.0
         try:
             while True:
-                self._collect(searcher, automl)  # what ended before the deadline is recorded
+                # what ended before the deadline is recorded
+                self._collect(client, searcher, automl, fit_at + budget)
                 now = time.monotonic()
                 if runner.full or (self._exhausted and not self.pending):
                     break
                 if now >= fit_at + budget - runner.reserve():
                     stopped_at = now
                     break
-                self._fill(client, searcher, data, automl, fit_at + budget - now)
+                self._fill(client, searcher, automl, fit_at + budget - now)
                 if self.failures >= MAX_FAILURES:
                     raise MlwsError(f"{self.failures} trials in a row failed on dask "
                                     f"{self.backend.address}: {self.last_error}")
@@ -143,7 +156,7 @@ class DaskSearch:
                     self._refresh_threads(client)
                 time.sleep(POLL_S)
         finally:
-            running = self._cancel(client, [data])
+            running = self._cancel(client)
         end = stopped_at or time.monotonic()
         if stopped_at is not None and running:
             self._note_stopped(running, stopped_at)
@@ -221,7 +234,7 @@ class DaskSearch:
 
     # -- asking and telling ----------------------------------------------------------------
 
-    def _fill(self, client, searcher, data, automl, time_left: float) -> None:
+    def _fill(self, client, searcher, automl, time_left: float) -> None:
         """Ask the searcher for configurations while the cluster has a free thread; submit
         each as a task (a finished trial of an earlier attempt is told at once, not run)."""
         from .search import config_key
@@ -247,16 +260,30 @@ class DaskSearch:
                 searcher.on_trial_complete(trial_id, _told(suggested, done.val_loss,
                                                            done.train_time_s))
                 continue
-            future = client.submit(evaluate, data, config, estimator, limit, pure=False,
-                                   key=f"mlws-automl-{self.runner.run_id}-{trial_id}")
-            self.pending[future] = (trial_id, suggested, estimator, config, time.time())
+            self._submit(client, trial_id, suggested, estimator, config, limit)
 
-    def _collect(self, searcher, automl) -> None:
-        """Tell the searcher each finished task's result and record its trial, once."""
+    def _submit(self, client, trial_id: str, suggested: dict, estimator: str, config: dict,
+                limit: float | None) -> None:
+        """One trial's task on the prepared data (its key names the search, the trial and the
+        sending of the data it reads)."""
+        future = client.submit(evaluate, self.data, config, estimator, limit, pure=False,
+                               key=f"mlws-automl-{self.runner.run_id}-{trial_id}-{self.resends}")
+        self.pending[future] = (trial_id, suggested, estimator, config, time.time())
+        self.sent_on[future] = self.data
+
+    def _collect(self, client, searcher, automl, deadline: float) -> None:
+        """Tell the searcher each finished task's result and record its trial, once; trials
+        that could not run because the prepared data was lost with its workers run again
+        (``deadline``, monotonic: their time limit's end)."""
         from .trials import Trial
 
+        lost = []
         for future in [f for f in self.pending if f.done()]:
-            trial_id, suggested, estimator, config, _ = self.pending.pop(future)
+            trial_id, suggested, estimator, config, _ = entry = self.pending.pop(future)
+            if future.status != "finished" and self.sent_on.pop(future).status != "finished":
+                lost.append(entry)  # not the trial's failure: the data it reads is gone
+                continue
+            self.sent_on.pop(future, None)
             if future.status != "finished":
                 self.failures += 1
                 self.last_error = _why(future)
@@ -275,15 +302,54 @@ class DaskSearch:
                           logged_metric={**got["metric_for_logging"],
                                          "pred_time": got["pred_time"]})
             self.runner.record_trial(trial, started=got["started"], ended=got["ended"])
+        if lost and self.data.status != "finished":
+            self._resend(client, lost, deadline)
+        elif lost:  # the data was sent again already: they run on it
+            limit = self._limit(deadline)
+            for trial_id, suggested, estimator, config, _ in lost:
+                self._submit(client, trial_id, suggested, estimator, config, limit)
 
-    def _cancel(self, client, data: list) -> list[tuple[str, dict, float]]:
-        """Cancel the trials still pending and release the scattered ``data``; what the trials
+    def _resend(self, client, lost: list, deadline: float) -> None:
+        """The workers holding the prepared data left (killed, or their machine gone) and Dask
+        cannot compute it again: send it again to the workers there are, and run the ``lost``
+        trials (pending entries) on it.  MlwsError when it was sent MAX_RESENDS times already,
+        or no worker takes it within RESEND_TIMEOUT_S."""
+        from ..errors import MlwsError
+
+        runner, where = self.runner, f"dask {self.backend.address}"
+        if self.resends >= MAX_RESENDS:
+            raise MlwsError(f"the workers of {where} holding the search's data left "
+                            f"{self.resends + 1} times: the cluster keeps losing workers; "
+                            f"check them, then 'mlws automl resume {runner.run_id}'")
+        self.resends += 1
+        try:
+            self.data = client.scatter(self.state, broadcast=True, hash=False,
+                                       timeout=RESEND_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - no worker took it: say where and what to do
+            raise MlwsError(f"the workers of {where} holding the search's data left and no "
+                            f"worker took it again within {RESEND_TIMEOUT_S} s "
+                            f"({type(exc).__name__}): start workers, then "
+                            f"'mlws automl resume {runner.run_id}'") from exc
+        runner.log(f"the worker holding the search's data left {where}: its data was sent "
+                   f"again and {len(lost)} trial(s) run again")
+        limit = self._limit(deadline)
+        for trial_id, suggested, estimator, config, _ in lost:
+            self._submit(client, trial_id, suggested, estimator, config, limit)
+
+    def _limit(self, deadline: float) -> float | None:
+        """A trial's time limit: the seconds to ``deadline`` (monotonic), None for a search of
+        counted trials (as :meth:`_fill` gives)."""
+        return None if self.runner.spec.max_trials else max(0.0, deadline - time.monotonic())
+
+    def _cancel(self, client) -> list[tuple[str, dict, float]]:
+        """Cancel the trials still pending and release the scattered data; what the trials
         were (estimator, config, when submitted)."""
         futures = list(self.pending)
         running = [(e, c, at) for _, _, e, c, at in self.pending.values()]
         self.pending.clear()
+        self.sent_on.clear()
         try:
-            client.cancel(futures + data, force=True)
+            client.cancel(futures + ([self.data] if self.data is not None else []), force=True)
         except Exception:  # noqa: BLE001 - a scheduler gone meanwhile holds nothing to cancel
             pass
         return running
@@ -322,6 +388,8 @@ def _told(suggested: Mapping[str, Any], val_loss: float, seconds: float) -> dict
 
 
 def _why(future) -> str:
+    if future.status == "cancelled":  # by the scheduler: what it needed was lost
+        return "canceled by the cluster (a worker it ran on or needed left)"
     try:
         exc = future.exception(timeout=1)
     except Exception as err:  # noqa: BLE001 - canceled, or lost with its scheduler
