@@ -294,7 +294,8 @@ def test_the_refit_reserve_is_one_fit_on_every_row_of_the_best_trial():
     automl = AutoML()
     automl.fit(X, y, task="classification", time_budget=10, max_iter=0, retrain_full=False,
                keep_search_state=True, verbose=0)
-    assert validation(automl._state) == {"method": "cv", "fits": 5, "fit_share": 0.8}
+    assert validation(automl._state) == {"method": "cv", "fits": 5, "fit_share": 0.8,
+                                         "data_size": len(y)}
     trial = Trial(number=1, estimator="lgbm", config={}, val_loss=0.01, train_time_s=2.0,
                   wall_clock_s=3.0, sample_size=len(y))
     runner = types.SimpleNamespace(validation=validation(automl._state), rows=len(y),
@@ -304,3 +305,30 @@ def test_the_refit_reserve_is_one_fit_on_every_row_of_the_best_trial():
     runner.validation = holdout
     sampled = Trial(**{**trial.__dict__, "sample_size": len(y) // 2})
     assert Runner.refit_scale(runner, sampled) == pytest.approx(len(y) / (len(y) // 2))
+
+
+def test_the_refit_reserve_of_many_rare_classes_is_reckoned_on_the_rows_flaml_searched():
+    """A target of many rare classes (diabetes' progression as classes: 214 values in 442 rows):
+    FLAML repeats their rows so that each fold has them, and its trials train on many more rows
+    than the table has.  The reserve is one fit of the best trial on those rows (a quarter of a
+    5-fold trial), not that scaled down to the table's rows (which left a 14 s refit 1.35 s:
+    the budget overran by 22 %)."""
+    import types
+
+    from flaml import AutoML
+    from sklearn.datasets import load_diabetes
+
+    from jupyter_mlws.automl.runner import Runner
+    from jupyter_mlws.automl.search import validation
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    automl = AutoML()
+    automl.fit(X, y.astype(int), task="classification", time_budget=10, max_iter=0,
+               retrain_full=False, keep_search_state=True, verbose=0)
+    shown = validation(automl._state)
+    assert shown["data_size"] > 5 * len(y)  # the rare classes' rows repeated
+    trial = Trial(number=1, estimator="lgbm", config={}, val_loss=0.2, train_time_s=34.0,
+                  wall_clock_s=40.0, sample_size=shown["data_size"])
+    runner = types.SimpleNamespace(validation=shown, rows=len(y), trials=[trial])
+    assert Runner.refit_scale(runner, trial) == pytest.approx(
+        1 / (shown["fits"] * shown["fit_share"]))

@@ -133,14 +133,17 @@ def _starting_points(known) -> dict[str, dict]:
 
 def validation(state) -> dict[str, Any]:
     """How FLAML validates each trial, from its search state: ``method`` (``cv`` or
-    ``holdout``), ``fits`` (models trained per trial: the folds, or 1) and ``fit_share`` (the
-    share of a trial's rows each of them trains on).  The runner sizes the refit's reserve by
-    it: a trial's time over its ``fits``, scaled from the rows each fit trained on to every row
-    (:meth:`.runner.Runner.reserve`)."""
+    ``holdout``), ``fits`` (models trained per trial: the folds, or 1), ``fit_share`` (the
+    share of a trial's rows each of them trains on) and ``data_size`` (the rows FLAML searches
+    on: more than the table's when it repeats the rows of rare classes so that each fold has
+    them).  The runner sizes the refit's reserve by it: a trial's time over its ``fits``,
+    scaled from the rows each fit trained on to every row (:meth:`.runner.Runner.reserve`)."""
+    size = int(state.data_size[0])
     if state.eval_method == "cv" and state.kf is not None:
         folds = int(state.kf.get_n_splits())
-        return {"method": "cv", "fits": folds, "fit_share": (folds - 1) / folds}
-    return {"method": "holdout", "fits": 1, "fit_share": 1.0}
+        return {"method": "cv", "fits": folds, "fit_share": (folds - 1) / folds,
+                "data_size": size}
+    return {"method": "holdout", "fits": 1, "fit_share": 1.0, "data_size": size}
 
 
 class _replaying:
