@@ -180,6 +180,8 @@ def test_a_search_records_trials_registers_a_model_that_serves(ws, tmp_path):
      "metric 'roc_auc' needs a two-class target; this one has 3 classes: use accuracy"),
     ("price", "y", "classification", {}, "target column 'y' holds 60 different numbers in 60 rows: "
                                          "a class needs rows to learn from; use --task regression"),
+    ("bc", "target", "classification", {"max_trials": 0},
+     "max trials (--max-trials) must be a whole number from 1 to 100000, got 0"),
 ])
 def test_bad_input_is_refused_and_nothing_recorded(ws, data, target, task, options, message):
     before = _run_count(ws)
@@ -206,12 +208,22 @@ def test_the_budget_is_kept_and_the_stopped_trial_named(ws):
     assert res.exit_code == 0, res.output
     run = ws.get_run(re.search(r"search (\w+) started", res.stderr).group(1))
     # --wait says how the search goes while it runs (trials, the best so far, the budget used)
-    assert re.search(r"^  \d+ trials, best roc_auc [\d.]+ \((rf|extra_tree)\), [\d.]+ s of 6 s$",
+    assert re.search(r"^  \d+ trials?, best roc_auc [\d.]+ \((rf|extra_tree)\), [\d.]+ s of 6 s$",
                      res.stderr, re.M), res.stderr
+    assert not re.search(r"^  1 trials", res.stderr, re.M), res.stderr
     assert run.status == "completed", run.record.error
     shown = ws.automl_service.show(run.id)
     assert shown["budget"]["time_spent_s"] <= 6 * 1.05, shown["budget"]
     assert shown["model"] is None  # --no-register
+    # and `automl show` says so (no model line left a reader guessing whether it failed); its
+    # trials stay out of `run list --top-level`, which lists the search
+    said = CliRunner().invoke(cli, ["--workspace", str(ws.root), "automl", "show", run.id])
+    assert re.search(r"^model: +not registered \(--no-register\)$", said.output, re.M), said.output
+    listed = CliRunner().invoke(cli, ["--workspace", str(ws.root), "run", "list", "--top-level",
+                                      "-f", f"experiment = '{run.record.experiment}'"])
+    assert run.id in listed.output and "trial-" not in listed.output, listed.output
+    assert "trial-" in CliRunner().invoke(cli, ["--workspace", str(ws.root), "run", "list", "-f",
+                                                f"experiment = '{run.record.experiment}'"]).output
     assert shown["stopped"].startswith("the trial running then (")
     assert "was stopped and is not recorded" in shown["stopped"]
     log = ws.run_logs(run.id)["automl.log"].decode()
@@ -243,13 +255,17 @@ def test_an_interrupted_search_resumes_keeping_its_trials(ws):
     # shown at once as what it is (not "running" until the heartbeat's timeout), with what to do
     shown = CliRunner().invoke(cli, ["--workspace", str(ws.root), "automl", "show", run_id])
     assert f"{run_id} (killed)" in shown.output.splitlines()[0], shown.output
-    assert f"mlws automl resume {run_id} (its finished trials are kept)" in shown.output
+    assert shown.output.count(f"mlws automl resume {run_id}") == 1, shown.output  # said once
     trial = next(iter(before))
     with pytest.raises(InvalidInput, match=f"a trial of automated-ML search {run_id}"):
         ws.automl_service.resume(trial)
     with pytest.raises(Conflict):
         ws.runs.reopen(run_id, ("completed",))
-    assert ws.automl_service.resume(run_id, wait=True) == run_id
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "automl", "resume", run_id,
+                                   "--wait"])
+    assert res.exit_code == 0, res.output
+    # --wait says how the resumed search goes, as `automl run --wait` does
+    assert f"search {run_id} resumed (a line every 5 s" in res.stderr, res.stderr
     parent = ws.runs.get(run_id)
     assert parent.status == "completed", parent.error
     after = {c.id: Trial.from_tag(c.tags[TRIAL_TAG]) for c in _children(ws, run_id)}
@@ -263,6 +279,14 @@ def test_an_interrupted_search_resumes_keeping_its_trials(ws):
     assert f"resumed with {len(before)} finished trials" in log
     shown = CliRunner().invoke(cli, ["--workspace", str(ws.root), "automl", "show", run_id])
     assert "(earlier attempts " in shown.output, shown.output  # the parts add up to the total
+    from jupyter_mlws.widgets.automl_details import budget_text
+
+    searched = ws.automl_service.show(run_id)
+    budget = searched["budget"]
+    assert budget["earlier_s"] > 0
+    assert budget["earlier_s"] + budget["search_s"] + budget["refit_s"] == pytest.approx(
+        budget["time_spent_s"], abs=0.01)
+    assert "(earlier attempts " in budget_text(searched)  # the widget's line, as the CLI's
     with pytest.raises(Conflict, match="completed: start a new one"):
         ws.automl_service.resume(run_id)
 

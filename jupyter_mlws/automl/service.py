@@ -217,10 +217,12 @@ class AutoMLService:
 
     # -- resuming ---------------------------------------------------------------------------
 
-    def resume(self, run_id: str, *, wait: bool = False) -> str:
+    def resume(self, run_id: str, *, wait: bool = False,
+               on_submitted: Callable[[str], None] | None = None) -> str:
         """Execute an interrupted search again (its process killed, its kernel restarted, a
         cancel); return its run id.  Its finished trials are kept (their child runs stay and
         are not run again) and it has the budget the interrupted attempts left.
+        ``on_submitted`` hears the run id once it is queued again, before it executes.
 
         Raises
         ------
@@ -244,6 +246,8 @@ class AutoMLService:
         if record.status != R.QUEUED:
             self._end_live_children(record.id)
             self.runs.reopen(record.id, RESUMABLE)
+        if on_submitted is not None:
+            on_submitted(record.id)
         self._launch(record.id, wait)
         return record.id
 
@@ -301,7 +305,9 @@ class AutoMLService:
             (rows best first: ``rank``, ``run_id``, ``name``, ``trial``, ``estimator``,
             ``config``, ``metric``, ``val_loss``, ``train_time_s``, ``sample_size``, ``best``),
             ``budget`` (``time_budget_s``, ``time_spent_s``, ``search_s``, ``refit_s``,
-            ``setup_s``; seconds, those not known yet None), ``stopped`` (what the deadline
+            ``setup_s``, ``earlier_s``: what the interrupted attempts of a resumed search
+            spent, the last attempt's search and refit being the others; seconds, those not
+            known yet None), ``stopped`` (what the deadline
             stopped, or None), ``model`` (the registered ``NAME:VERSION``, or None), ``best``
             (the best row, or None).
 
@@ -313,12 +319,15 @@ class AutoMLService:
         board = self.leaderboard(record.id, metric or "metric")
         m = record.metrics
         spent = m.get("time_spent_s", _float(record.tags.get(SPENT_TAG)))
+        search_s, refit_s = m.get("search_s"), m.get("refit_s")
+        earlier = None if spent is None or search_s is None else \
+            round(max(0.0, spent - search_s - (refit_s or 0.0)), 3)
         return {"run": record.to_dict(), "spec": spec.to_dict(), "metric": metric,
                 "direction": S.direction(metric) if metric else None, "leaderboard": board,
                 "best": board[0] if board else None,
                 "budget": {"time_budget_s": spec.time_budget, "time_spent_s": spent,
-                           "search_s": m.get("search_s"), "refit_s": m.get("refit_s"),
-                           "setup_s": m.get("setup_s")},
+                           "search_s": search_s, "refit_s": refit_s,
+                           "setup_s": m.get("setup_s"), "earlier_s": earlier},
                 "stopped": record.tags.get("automl.stopped"),
                 "model": record.tags.get("automl.model")}
 

@@ -198,8 +198,8 @@ def check(*, data: str, stats: Mapping[str, Any] | None, target: object, task: o
     if metric is not None and classes is not None:
         check_metric_for_classes(metric, classes)
     budget = parse_budget(time_budget)
-    trials = _check_count(max_trials, "max_trials", 1, MAX_TRIALS, none_ok=True)
-    seed = _check_count(seed, "seed", 0, 2**31 - 1)
+    trials = _check_count(max_trials, "max trials (--max-trials)", 1, MAX_TRIALS, none_ok=True)
+    seed = _check_count(seed, "the seed (--seed)", 0, 2**31 - 1)
     chosen = _check_estimators(estimators, task)
     experiment = check_key(experiment or f"automl-{data.split(':')[0]}", "experiment")
     compute = compute or "local"

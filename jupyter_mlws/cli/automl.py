@@ -68,6 +68,8 @@ def automl_run(ctx, data, target, task, metric, time_budget, max_trials, seed, e
 
 def _submitted(run_id: str) -> None:
     click.echo(run_id)
+    click.echo(f"search {run_id} runs detached: 'mlws automl show {run_id}' shows it, "
+               f"'mlws run logs {run_id} -f' follows its trials", err=True)
 
 
 class _Progress:
@@ -82,10 +84,10 @@ class _Progress:
         self.service, self.done = service, threading.Event()
         self.thread: "threading.Thread | None" = None
 
-    def start(self, run_id: str) -> None:
+    def start(self, run_id: str, verb: str = "started") -> None:
         import threading
 
-        click.echo(f"search {run_id} started (a line every {self.PROGRESS_S:g} s; "
+        click.echo(f"search {run_id} {verb} (a line every {self.PROGRESS_S:g} s; "
                    f"'mlws run logs {run_id} -f' shows each trial)", err=True)
         self.thread = threading.Thread(target=self._watch, args=(run_id,), daemon=True,
                                        name="mlws-automl-progress")
@@ -99,7 +101,9 @@ class _Progress:
                 return
             best, spent = shown["best"], shown["budget"]["time_spent_s"]
             metric = shown["metric"] or "metric"
-            click.echo(f"  {len(shown['leaderboard'])} trials" +
+            done = len(shown["leaderboard"])
+            click.echo(("  no trial ended yet" if not done else
+                        f"  {done} trial{'s' if done != 1 else ''}") +
                        (f", best {metric} {_fmt(best['metric'])} ({best['estimator']})" if best
                         else "") +
                        (f", {_fmt(spent)} s of {shown['spec']['time_budget']:g} s"
@@ -133,7 +137,14 @@ def automl_resume(ctx, run_id, wait, as_json) -> None:
     """Resume an interrupted search (its process killed, a kernel restart, a cancel), keeping
     its finished trials and the budget it has left."""
     ws = _ws(ctx)
-    run_id = ws.automl_service.resume(run_id, wait=wait)
+    progress = _Progress(ws.automl_service) if wait and not as_json else None
+    try:
+        run_id = ws.automl_service.resume(
+            run_id, wait=wait,
+            on_submitted=(lambda rid: progress.start(rid, "resumed")) if progress else None)
+    finally:
+        if progress is not None:
+            progress.stop()
     if wait:
         return _shown(ws.automl_service.show(run_id), as_json)
     _json({"id": run_id}) if as_json else click.echo(f"search {run_id} resumed")
@@ -151,31 +162,40 @@ def _shown(shown: dict, as_json: bool, limit: int = 20) -> None:
 
 def _leaderboard(shown: dict, limit: int) -> None:
     run, spec, budget = shown["run"], shown["spec"], shown["budget"]
-    metric = shown["metric"] or spec.get("metric") or "metric"
+    metric = shown["metric"] or spec.get("metric")
     spent = budget["time_spent_s"]
     parts = ""
     if budget["search_s"] is not None:
         # a resumed search's parts are its last attempt's: the earlier ones' are named apart
-        earlier = (spent or 0) - budget["search_s"] - (budget["refit_s"] or 0)
+        earlier = budget.get("earlier_s") or 0.0
         parts = (f" ({f'earlier attempts {_fmt(earlier)} s, ' if earlier > 0.005 else ''}"
                  f"search {_fmt(budget['search_s'])} s, refit {_fmt(budget['refit_s'])} s; "
                  f"setup {_fmt(budget['setup_s'])} s apart)")
     resumable = run["status"] in ("killed", "failed", "canceled")
+    if spent is not None:
+        used = f"{_fmt(spent)} s of {spec['time_budget']:g} s used{parts}"
+    elif run["status"] in ("queued", "running"):
+        used = f"{spec['time_budget']:g} s, not started yet"
+    else:
+        used = f"none of {spec['time_budget']:g} s (it ended before its search started)"
+    error = run.get("error") or ""
     _fields([("search", f"{run['id']} ({run['status']})"),
              ("data", f"{spec['data']}, target {spec['target']} ({spec['task']})"),
-             ("metric", metric),
-             ("budget", f"{_fmt(spent)} s of {spec['time_budget']:g} s used{parts}"),
+             ("metric", metric or "the task's default, chosen when the search starts"),
+             ("budget", used),
              ("trials", str(len(shown["leaderboard"]))),
              *([("stopped", shown["stopped"])] if shown["stopped"] else []),
-             *([("model", shown["model"])] if shown["model"] else []),
-             *([("error", run["error"])] if run.get("error") else []),
+             *([("model", shown["model"])] if shown["model"] else
+               [("model", "not registered (--no-register)")]
+               if not spec.get("register", True) and run["status"] == "completed" else []),
+             *([("error", error)] if error else []),
              *([("resume", f"mlws automl resume {run['id']} (its finished trials are kept)")]
-               if resumable else [])])
+               if resumable and "mlws automl resume" not in error else [])])
     rows = shown["leaderboard"][:limit]
     if not rows:
         return
     click.echo()
-    _table(["", "RANK", "TRIAL", "ESTIMATOR", metric.upper(), "TRAIN S", "RUN", "CONFIG"],
+    _table(["", "RANK", "TRIAL", "ESTIMATOR", (metric or "metric").upper(), "TRAIN S", "RUN", "CONFIG"],
            [["★" if r["best"] else "", r["rank"], r["trial"], r["estimator"], _fmt(r["metric"]),
              f"{r['train_time_s']:.2f}", r["run_id"], _config(r["config"])] for r in rows])
     if len(shown["leaderboard"]) > limit:

@@ -262,12 +262,17 @@ def run_cancel(ctx, run_id) -> None:
 @click.option("--order-by", "-o", multiple=True, help="e.g. 'metrics.acc DESC' (repeatable).")
 @click.option("--max-results", "-n", default=50, show_default=True, type=int)
 @click.option("--page-token", help="Token printed by the previous page.")
+@click.option("--top-level", is_flag=True,
+              help="Only runs without a parent: sweeps and searches, not their children.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handles_errors
-def run_list(ctx, experiments, filter_string, order_by, max_results, page_token, as_json) -> None:
+def run_list(ctx, experiments, filter_string, order_by, max_results, page_token, top_level,
+             as_json) -> None:
     """List runs, newest first, with search and paging."""
     ws = _ws(ctx)
+    if top_level:
+        filter_string = "parent_id IS NULL" + (f" and ({filter_string})" if filter_string else "")
     page = ws.search_runs(filter_string, experiments=experiments or None, order_by=order_by or None,
                           max_results=max_results, page_token=page_token)
     if as_json:

@@ -84,7 +84,8 @@ def _header(shown: Mapping[str, Any]) -> str:
 
 def budget_text(shown: Mapping[str, Any]) -> str:
     """The time spent against the budget, as a user reads it: ``7.6 s of 8 s used (search 7.1
-    s, refit 0.52 s; setup 2.4 s apart)``, ``... so far`` while the search runs."""
+    s, refit 0.52 s; setup 2.4 s apart)``, a resumed search's earlier attempts named first
+    (``earlier attempts 10.5 s, search ...``), ``... so far`` while the search runs."""
     budget, status = shown["budget"], shown["run"]["status"]
     total = f'{budget["time_budget_s"]:g} s'
     if status == "queued" or (status == "running" and budget["time_spent_s"] is None):
@@ -93,7 +94,9 @@ def budget_text(shown: Mapping[str, Any]) -> str:
     if status == "running":
         return text + " so far"
     if budget["search_s"] is not None:
-        text += (f' (search {_seconds(budget["search_s"])} s, refit {_seconds(budget["refit_s"])} s;'
+        earlier = budget.get("earlier_s") or 0.0
+        text += (f' ({f"earlier attempts {_seconds(earlier)} s, " if earlier > 0.005 else ""}'
+                 f'search {_seconds(budget["search_s"])} s, refit {_seconds(budget["refit_s"])} s;'
                  f' setup {_seconds(budget["setup_s"])} s apart)')
     return text
 

@@ -50,6 +50,8 @@ export interface IAutoMLSearch {
     time_budget_s: number;
     time_spent_s: number | null;
     search_s: number | null;
+    /** What the interrupted attempts of a resumed search spent (the others are the last one's). */
+    earlier_s?: number | null;
     refit_s: number | null;
     setup_s: number | null;
   };
@@ -113,9 +115,10 @@ export function budgetText(search: IAutoMLSearch): string {
   if (status === 'running') {
     return `${used} so far`;
   }
+  const earlier = (budget.earlier_s ?? 0) > 0.005 ? `earlier attempts ${seconds(budget.earlier_s ?? 0)} s, ` : '';
   return budget.search_s === null
     ? used
-    : `${used} (search ${seconds(budget.search_s)} s, refit ${seconds(budget.refit_s)} s; setup ${seconds(budget.setup_s)} s apart)`;
+    : `${used} (${earlier}search ${seconds(budget.search_s)} s, refit ${seconds(budget.refit_s)} s; setup ${seconds(budget.setup_s)} s apart)`;
 }
 
 /** The model registered, as a name and a version, or null. */
