@@ -3,7 +3,8 @@
 Supported: ``type`` (a name or a list of names), ``properties``, ``required``,
 ``additionalProperties`` (false, or a schema for the other properties), ``minProperties``/
 ``maxProperties``,
-``items``, ``enum``, ``minItems``/``maxItems``, ``minLength``/``maxLength``,
+``items``, ``prefixItems`` (the first items' schemas, by position: JSON Schema 2020-12,
+section 10.3.1.1), ``enum``, ``minItems``/``maxItems``, ``minLength``/``maxLength``,
 ``minimum``/``maximum``/``exclusiveMinimum`` (NaN and infinities fail any bound).
 Anything else is ignored (documentation only).  The REST API validates its request
 bodies against its OpenAPI document with the same function.
@@ -38,6 +39,8 @@ def check_schema(schema: object, where: str) -> None:
     for part in ("items", "additionalProperties"):
         if isinstance(schema.get(part), dict):
             check_schema(schema[part], f"{where}.{part}")
+    for i, sub in enumerate(schema.get("prefixItems") or []):
+        check_schema(sub, f"{where}.prefixItems[{i}]")
 
 
 def validate(value: object, schema: dict, path: str = "$") -> str | None:
@@ -75,9 +78,15 @@ def _check(value: object, schema: dict):
             return [], f" needs at least {schema['minItems']} items"
         if "maxItems" in schema and len(value) > schema["maxItems"]:
             return [], f" takes at most {schema['maxItems']} items"
+        prefix = schema.get("prefixItems") or []
+        for i, (item, sub) in enumerate(zip(value, prefix)):
+            err = _check(item, sub)
+            if err is not None:
+                err[0].append(f"[{i}]")
+                return err
         items = schema.get("items")
         if isinstance(items, dict):
-            for i, item in enumerate(value):
+            for i, item in enumerate(value[len(prefix):], len(prefix)):
                 err = _check(item, items)
                 if err is not None:
                     err[0].append(f"[{i}]")

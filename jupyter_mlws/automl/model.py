@@ -10,7 +10,8 @@ come with it) and writes the model folder:
 - ``score.py``: the scoring script (``init()`` / ``run(data)``) for ``mlws endpoint create``;
   ``data`` is ``{"data": rows}``, each row a list of the features in training order or an
   object naming every feature (its ``input_schema`` says so: the endpoint answers 400 to a row
-  of another length or an object missing a feature); the answer ``{"predictions": [...]}`` (and ``probabilities`` per class
+  of another length, an object missing a feature, or a value not of its feature's type, a
+  number, text or true/false, or null); the answer ``{"predictions": [...]}`` (and ``probabilities`` per class
   for classification);
 - ``automl.json``: the features, the target, the task, the metric, the estimator and its
   configuration.
@@ -49,11 +50,16 @@ FEATURES = {features}
 TASK = {task!r}
 input_example = {example}
 # a row is every feature: a list of {count} values in this order, or an object naming each one
-# (null where a value is missing); the endpoint answers 400 to any other body
+# (null where a value is missing), each of its feature's type; the endpoint answers 400 to any
+# other body
+KINDS = {kinds}
 input_schema = {{"type": "object", "required": ["data"], "properties": {{"data": {{
     "type": "array", "minItems": 1,
     "items": {{"type": ["array", "object"], "minItems": len(FEATURES), "maxItems": len(FEATURES),
-              "required": FEATURES}}}}}}}}
+              "required": FEATURES,
+              "prefixItems": [{{"type": [kind, "null"]}} for kind in KINDS],
+              "properties": {{name: {{"type": [kind, "null"]}}
+                             for name, kind in zip(FEATURES, KINDS)}}}}}}}}}}
 
 
 def init():
@@ -108,7 +114,7 @@ def refit(table, trial: Trial, *, task: str, metric: str | None, columns: Sequen
         pickle.dump(automl, f, pickle.HIGHEST_PROTOCOL)
     value = trial.metric_value(metric or "")
     (dest / "score.py").write_text(score_script(trial, task, metric or "", value, columns,
-                                                example_row(frame)))
+                                                example_row(frame), feature_kinds(frame)))
     (dest / "automl.json").write_text(json.dumps(
         {"features": list(columns), "target": y.name, "task": task, "metric": metric,
          "estimator": trial.estimator, "config": trial.params(), "validation_metric": value},
@@ -133,12 +139,23 @@ def example_row(frame) -> list[Any]:
     return json.loads(json.dumps(row, default=str).replace("NaN", "null"))
 
 
+def feature_kinds(frame) -> list[str]:
+    """Each column's JSON type as a scoring request gives it (``number``, ``boolean`` or
+    ``string``: text and categories), by the table's dtypes (pandas' ``api.types``)."""
+    from pandas.api import types
+
+    return ["boolean" if types.is_bool_dtype(dtype) else
+            "number" if types.is_numeric_dtype(dtype) else "string" for dtype in frame.dtypes]
+
+
 def score_script(trial: Trial, task: str, metric: str, value: float, columns: Sequence[str],
-                 example: list) -> str:
-    """The text of ``score.py`` for a model of ``columns`` (see the module's docstring)."""
+                 example: list, kinds: Sequence[str] | None = None) -> str:
+    """The text of ``score.py`` for a model of ``columns`` (see the module's docstring),
+    ``kinds`` their JSON types (:func:`feature_kinds`; default every one a number)."""
+    kinds = list(kinds) if kinds is not None else ["number"] * len(columns)
     return SCORE_PY.format(estimator=trial.estimator, metric=metric, value=value,
                            count=len(columns), features=json.dumps(list(columns)), task=task,
-                           example=repr({"data": [example]}))
+                           kinds=json.dumps(kinds), example=repr({"data": [example]}))
 
 
 #: what the refit process on a host prints once it is ready to refit, and once it has
