@@ -14,6 +14,7 @@ import { stateKind } from './vms';
 import { INavList, NAV_RUNS, NavigatorModel } from './navigatorModel';
 import { IPageRequest } from './pages/page';
 import { formatValue } from './runColumns';
+import { preferredMetric } from './ranking';
 import { SIDEBAR_ID } from './tokens';
 
 type Open = (request: IPageRequest) => void;
@@ -103,7 +104,11 @@ function Runs(props: { model: NavigatorModel; open: Open }): JSX.Element {
   return (
     <Section title="Runs" list={model.runs} empty="No runs yet: mlws quickstart runs a sample" tools={tools}>
       {model.runs.items.map(run => {
-        const value = metric ? run.metrics?.[metric] : undefined;
+        // the experiment's metric; a run without it (a search by another metric beside it)
+        // shows its own preferred one rather than nothing
+        const key =
+          metric && run.metrics?.[metric] !== undefined ? metric : preferredMetric(Object.keys(run.metrics || {}));
+        const value = key ? run.metrics?.[key] : undefined;
         return (
           <NavRow
             key={run.id}
@@ -112,9 +117,9 @@ function Runs(props: { model: NavigatorModel; open: Open }): JSX.Element {
             dot={`mlws-status-${run.status}`}
             dotLabel={run.status}
             name={run.name || run.id.slice(0, 8)}
-            detail={value === undefined ? '' : metric ?? ''}
+            detail={value === undefined ? '' : key ?? ''}
             value={value === undefined ? undefined : formatValue(value)}
-            detailTitle={value === undefined ? undefined : `${metric} ${formatValue(value)}`}
+            detailTitle={value === undefined ? undefined : `${key} ${formatValue(value)}`}
             onOpen={() => open({ kind: 'run', id: run.id })}
             select={{ checked: model.selected.has(run.id), onChange: () => model.toggleSelect(run.id) }}
           />

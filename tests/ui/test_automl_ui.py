@@ -249,6 +249,22 @@ def test_a_running_searchs_leaderboard_grows_while_it_runs(page, lab, searches):
     assert re.fullmatch(r"[\d.]+ s of 120 s used", budget), budget
 
 
+def test_the_navigator_shows_each_search_by_its_own_metric(page, lab, searches):
+    """Searches by different metrics in one experiment: each navigator row shows a value, the
+    experiment's metric where the run has it, else its own (a newcomer saw a roc_auc search's
+    row blank beside a log_loss one's, and a regression's beside a classification's)."""
+    page.goto(f"{lab['url']}lab/workspaces/automl-nav?mlws=open&token={lab['token']}")
+    nav = page.locator(".mlws-Sidebar")
+    nav.locator(".mlws-NavRun").first.wait_for()
+    nav.locator(".mlws-NavExperiment").select_option(EXPERIMENT)
+    for key, metric in (("auc", "best_roc_auc"), ("loss", "best_log_loss")):
+        row = nav.locator(f".mlws-NavRun[data-run-id='{searches[key]['run']['id']}']")
+        row.wait_for()
+        assert row.locator(".mlws-NavDetailText").inner_text() == metric
+        value = searches[key]["leaderboard"][0]["metric"]
+        assert float(row.locator(".mlws-NavValue").inner_text()) == pytest.approx(value, rel=1e-3)
+
+
 def test_the_runs_table_marks_the_best_trial_by_the_searchs_metric(page, lab, searches):
     """An experiment of searches (parents and their trials): the runs table judges by the latest
     search's metric and direction, as its leaderboard does; it once guessed a loss first
