@@ -359,3 +359,30 @@ def test_the_refit_reserve_of_many_rare_classes_is_reckoned_on_the_rows_flaml_se
     runner = types.SimpleNamespace(validation=shown, rows=len(y), trials=[trial])
     assert Runner.refit_scale(runner, trial) == pytest.approx(
         1 / (shown["fits"] * shown["fit_share"]))
+
+
+def test_a_long_set_up_keeps_the_search_alive(ws):
+    """Reading the table, importing FLAML, connecting to a host or preparing a search on Dask
+    beat the search's heartbeat (a newcomer's search on a loaded machine took 98 s to set up and
+    was ended killed, "no heartbeat for 60 s", while its process was alive)."""
+    import time
+    import types
+
+    from jupyter_mlws import run_records as R
+    from jupyter_mlws.automl.runner import Runner
+
+    record = ws.runs.create("beating", source_type="automl", status=R.QUEUED)
+    ws.runs.mark_started(record.id)
+    timeout, interval = ws.runs.heartbeat_timeout, ws.automl_service.heartbeat_interval
+    ws.runs.heartbeat_timeout, ws.automl_service.heartbeat_interval = 1.0, 0.2
+    try:
+        runner = types.SimpleNamespace(svc=ws.automl_service, run_id=record.id)
+        with Runner.beating(runner):
+            time.sleep(2.5)  # a set-up longer than the timeout
+            assert ws.runs.reap_stale(force=True) == 0
+        assert ws.runs.get(record.id).status == "running"
+        time.sleep(1.5)  # and without a beat, the same wait ends it
+        assert ws.runs.reap_stale(force=True) == 1
+        assert ws.runs.get(record.id).status == "killed"
+    finally:
+        ws.runs.heartbeat_timeout, ws.automl_service.heartbeat_interval = timeout, interval

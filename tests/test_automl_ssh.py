@@ -179,6 +179,10 @@ def test_a_host_dying_mid_search_fails_it_naming_the_step_and_resume_completes_i
     assert sorted(t.number for t in after.values()) == list(range(1, len(after) + 1))
     log = ws.run_logs(run_id)["automl.log"].decode()
     assert f"resumed with {len(before)} finished trials" in log
+    # the log tells the whole search: the lost attempt's trials and why it ended come first
+    first = log.index(f"resumed with {len(before)} finished trials")
+    assert "failed: " + where + ": the execution step failed" in log[:first], log
+    assert log[:first].count("trial ") >= len(before), log
     # what the lost attempt left running there was stopped first (by the runner's leftovers, or
     # as this run's earlier attempt while its runner was still exiting)
     assert "stopped the run's processes left on the host (process group " in log, log

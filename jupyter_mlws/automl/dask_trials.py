@@ -117,15 +117,16 @@ class DaskSearch:
         from .search import FLAML_MARGIN_S, choose_metric, validation
 
         runner = self.runner
-        client = self.backend.client()  # StepFailed naming the step when out of reach
-        self._check_workers(client)
-        frame, y = table
-        metric, _ = choose_metric(runner.spec.task, y, runner.metric or runner.spec.metric)
-        automl, searcher = self._prepare(frame.copy(), y, metric, budget + FLAML_MARGIN_S)
-        state = automl._state
-        # the prepared data, sent once (again only if the workers holding it leave: Dask's
-        # active memory manager may keep one copy of what is broadcast)
-        self.state, self.data = state, client.scatter(state, broadcast=True, hash=False)
+        with runner.beating():  # the set-up below takes its time on a loaded machine
+            client = self.backend.client()  # StepFailed naming the step when out of reach
+            self._check_workers(client)
+            frame, y = table
+            metric, _ = choose_metric(runner.spec.task, y, runner.metric or runner.spec.metric)
+            automl, searcher = self._prepare(frame.copy(), y, metric, budget + FLAML_MARGIN_S)
+            state = automl._state
+            # the prepared data, sent once (again only if the workers holding it leave: Dask's
+            # active memory manager may keep one copy of what is broadcast)
+            self.state, self.data = state, client.scatter(state, broadcast=True, hash=False)
         runner.set_metric(metric)
         runner.rows, runner.validation = len(y), validation(state)
         runner.trial_jobs = TRIAL_JOBS  # the refit here trains as the trials did

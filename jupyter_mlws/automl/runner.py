@@ -30,6 +30,7 @@ is recorded twice), and its budget is what the interrupted attempts left.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -99,6 +100,7 @@ class Runner:
         runs = self.svc.runs
         if runs.get(self.run_id).status != R.QUEUED:
             raise Conflict(f"automl run {self.run_id} is not queued: it ran or was canceled")
+        self._keep_earlier_logs()
         runs.mark_started(self.run_id)
         runs.set_process(self.run_id, Process.current())
         undo = install_cancel() if threading.current_thread() is threading.main_thread() else None
@@ -133,7 +135,8 @@ class Runner:
         captured = None
         try:
             if host is not None:
-                host.open(files, self._job())
+                with self.beating():  # connecting and uploading the table take their time
+                    host.open(files, self._job())
             if budget <= 0 or self.full:
                 search = {"search_s": 0.0, "setup_s": 0.0}
             elif host is not None:
@@ -215,7 +218,8 @@ class Runner:
         from .dask_trials import DaskSearch
 
         backend = self.svc.compute.target(self.spec.compute)
-        prepared.join()
+        with self.beating():
+            prepared.join()
         return DaskSearch(self, backend).run(prepared.value(), budget, began)
 
     def record(self, line: str, replays: dict[str, int]) -> None:
@@ -272,6 +276,39 @@ class Runner:
         if not v or not rows or not trial.sample_size:
             return 1.0
         return rows / (trial.sample_size * float(v["fit_share"])) / int(v["fits"])
+
+    def _keep_earlier_logs(self) -> None:
+        """A resumed search's logs go on from its earlier attempts' (stored when each ended; a
+        killed runner's are still live files, appended to as they are): its log then tells the
+        whole search, why an attempt ended included."""
+        artifacts = self.svc.artifacts
+        if (artifacts.live_root / self.run_id).exists():
+            return
+        for name, data in artifacts.read_log(self.run_id).items():
+            artifacts.live_file(self.run_id, name).write_bytes(data)
+
+    @contextlib.contextmanager
+    def beating(self):
+        """Within it, a thread beats the parent's heartbeat every heartbeat interval: a step
+        that takes its time before the search's loop beats (reading the table and importing
+        FLAML, connecting to a host, preparing a search on Dask: 98 s on a loaded machine,
+        past the 60 s after which a run without a heartbeat is ended killed)."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.svc.heartbeat_interval):
+                try:
+                    self.svc.runs.heartbeat(self.run_id)
+                except Exception:  # noqa: BLE001 - the step's own end says what went wrong
+                    return
+
+        thread = threading.Thread(target=beat, name="mlws-automl-setup-beat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=10)
 
     def heartbeat(self) -> None:
         """Beat the parent's heartbeat; Canceled when it was ended elsewhere (a cancel)."""
