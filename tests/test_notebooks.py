@@ -191,13 +191,12 @@ def test_a_dying_kernel_fails_the_run(nbws, project):
 
 
 def test_cancel_stops_the_executor_and_its_kernel(nbws, project):
-    others = set(_kernel_pids())  # kernels of other work on this machine
     run = nbws.submit_notebook(project / "slow.ipynb", {"seconds": 60})
     deadline = time.monotonic() + 60
     while "sleeping" not in nbws.run_logs(run.id).get("stdout.log", b"").decode():
         assert time.monotonic() < deadline, "the notebook never started"
         time.sleep(0.2)
-    kernels = [pid for pid in _kernel_pids() if pid not in others]
+    kernels = _kernels_of(run.id)  # never another test's (another worker's) kernels
     assert kernels, "a kernel is running the notebook"
     got = nbws.cancel_run(run.id)
     assert got.status == "canceled"
@@ -224,9 +223,16 @@ def test_canceling_a_sweep_stops_its_running_child_and_cancels_the_queued_ones(n
     assert nbws.get_run(sweep.id).status == "canceled"
 
 
-def _kernel_pids():
-    out = subprocess.run(["pgrep", "-f", "ipykernel_launcher"], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+def _kernels_of(run_id: str) -> list[int]:
+    """The pids of the kernels running run ``run_id``'s notebook (its id in their environment)."""
+    found = []
+    for pid in _processes_of(run_id):
+        try:
+            if b"ipykernel_launcher" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:  # gone already
+            pass
+    return found
 
 
 def _alive(pid):

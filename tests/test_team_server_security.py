@@ -255,25 +255,32 @@ def test_no_token_says_which_token_to_give(team):
     assert "server's own token" in body["message"]
 
 
-def _background_servers() -> list[int]:
+def _background_servers(under: Path) -> list[int]:
+    """The pids of background workspace servers (``python -m jupyter_mlws.server.background ROOT
+    PORT IDLE``) of a workspace under ``under``: this test session's (this worker's) temp root,
+    never another test's running beside it."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if b"jupyter_mlws.server.background" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(int(pid))
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
-            pass
+            continue
+        if b"jupyter_mlws.server.background" in argv:
+            root = Path(os.fsdecode(argv[argv.index(b"jupyter_mlws.server.background") + 1]))
+            if root.resolve().is_relative_to(under.resolve()):
+                found.append(int(pid))
     return found
 
 
 def test_an_ssh_run_of_the_team_server_reports_to_it_and_nothing_outlives_it(
-        team, sshd, remote_python, tmp_path):
+        team, sshd, remote_python, tmp_path, tmp_path_factory):
     """The newcomer's finding: the team server's ssh runs started a second, hidden workspace
     server (``jupyter_mlws.server.background``) that outlived ``mlws server`` and logged database
     tracebacks after it."""
     from jupyter_mlws.remote.server import BackgroundServer
 
-    before = _background_servers()
+    ours = tmp_path_factory.getbasetemp()
+    before = _background_servers(ours)
     team.ws.secrets.set(os_user(), "box-key", sshd.user.private_key)
     team.ws.compute.create("box", "ssh", host="127.0.0.1", port=sshd.port, user=sshd.user.name,
                            key_secret="box-key", python=remote_python, workdir="mlws-team-security",
@@ -287,6 +294,6 @@ def test_an_ssh_run_of_the_team_server_reports_to_it_and_nothing_outlives_it(
         assert run.status == "completed" and run.record.user == "alice"
         assert run.metrics["loss"] > 0
         assert not (team.root / ".mlws" / "server.json").exists()
-        assert _background_servers() == before
+        assert _background_servers(ours) == before
     finally:
         BackgroundServer(team.root).stop()  # had one started, it must not outlive the test
