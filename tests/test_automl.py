@@ -386,3 +386,30 @@ def test_a_long_set_up_keeps_the_search_alive(ws):
         assert ws.runs.get(record.id).status == "killed"
     finally:
         ws.runs.heartbeat_timeout, ws.automl_service.heartbeat_interval = timeout, interval
+
+
+def test_a_refit_process_nobody_asks_ends_after_the_budget_and_a_grace(tmp_path, monkeypatch):
+    """The refit process a search on a host starts beside it waits for the best trial; when its
+    runner lost the host for good (nobody will ask, nor come back to stop it), it ends once the
+    search's budget and ORPHAN_GRACE_S have passed (a newcomer found one still waiting 14
+    minutes later)."""
+    import subprocess
+    import sys
+    import time
+
+    from sklearn.datasets import load_breast_cancer
+
+    load_breast_cancer(as_frame=True).frame.to_csv(tmp_path / "bc.csv", index=False)
+    job = {"files": [["bc.csv", str(tmp_path / "bc.csv")]], "target": "target",
+           "time_left_s": 1.0}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    script = ("import sys; from jupyter_mlws.automl import model; model.ORPHAN_GRACE_S = 1.0; "
+              "sys.exit(model.main(sys.argv[1:]))")
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script, "job.json", "refit.json"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "mlws refit: ready" in done.stdout
+    assert "nobody asked within the search's budget: ended" in done.stdout
+    assert time.monotonic() - began >= 2.0  # not before the budget and the grace
+    assert not (tmp_path / "model").exists()

@@ -73,8 +73,9 @@ def test_trials_run_in_parallel_on_dask_each_recorded_once_within_the_budget(ws)
     assert len(trials) >= 4
     children = ws.runs.children(run.id)
     assert _overlapping(children), "no two trials ran at the same time on the two workers"
-    # each trial's run records the target it ran on (the parent's runner is this process's)
-    assert set(ws.compute.targets_of([c.id for c in children]).values()) == {CLUSTER}
+    # each trial's run records the target it ran on, and the search the target it was given
+    # (its runner is this process: the run page and `run list -f "compute = ..."` say where)
+    assert set(ws.compute.targets_of([run.id, *(c.id for c in children)]).values()) == {CLUSTER}
     for child in children:  # the child's times are the task's on the worker, inside the parent's
         assert parent.start_time <= child.start_time < child.end_time <= parent.end_time
         assert child.params["estimator"] in ("lgbm", "rf", "extra_tree")

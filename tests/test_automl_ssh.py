@@ -78,8 +78,11 @@ def test_a_search_runs_on_the_host_and_its_best_model_is_registered(ws, sshd, ho
     shown = json.loads(out.stdout)
     run_id = shown["run"]["id"]
     assert shown["run"]["status"] == "completed", shown["run"]
+    # the search ran there: its run says so (the run page's Compute, `run list -f`), as do its
+    # trials' (a newcomer's page said "local (this machine)")
     trials = _trials(ws, run_id)
     children = ws.runs.children(run_id)
+    assert set(ws.compute.targets_of([run_id, *(c.id for c in children)]).values()) == {NAME}
     assert trials and all(c.status == "completed" for c in children)
     for child in children:
         trial = trials[child.id]

@@ -160,6 +160,9 @@ def score_script(trial: Trial, task: str, metric: str, value: float, columns: Se
 
 #: what the refit process on a host prints once it is ready to refit, and once it has
 READY, WRITTEN = "mlws refit: ready", "mlws refit: model written"
+#: seconds past the search's budget the refit process on a host waits to be asked, then ends
+#: (the runner that would ask lost the host, and may never reach it again to stop it)
+ORPHAN_GRACE_S = 600.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     budget's clock; then waits for ``REFIT.json`` (``trial``: the best trial as its child run's
     tag holds it, ``task``, ``metric``, ``n_jobs``) and refits that trial on the whole table
     into ``model/`` (see :func:`refit`).  0 once the model is written; 3 when the job went
-    first (the search's folder was removed: nobody will ask)."""
+    first (the search's folder was removed: nobody will ask), or nobody asked within the
+    search's budget left (``time_left_s``) and ORPHAN_GRACE_S."""
     import logging
     import os
     import sys
@@ -189,8 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     Path("environment.json.tmp").write_text(json.dumps(capture(), default=str))
     os.replace("environment.json.tmp", "environment.json")
     print(READY, flush=True)
+    give_up = time.monotonic() + float(job.get("time_left_s") or 0.0) + ORPHAN_GRACE_S
     while not os.path.exists(refit_path):
         if not os.path.exists(job_path):  # the folder was removed: nobody will ask
+            return 3
+        if time.monotonic() > give_up:  # its runner lost the host: nobody will ask either
+            print("mlws refit: nobody asked within the search's budget: ended", flush=True)
             return 3
         time.sleep(0.05)
     with open(refit_path) as f:

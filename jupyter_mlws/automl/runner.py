@@ -197,6 +197,7 @@ class Runner:
             budget = self.spec.time_budget - self.spent_before
         return {"target": self.spec.target, "task": self.spec.task,
                 "metric": self.metric or self.spec.metric, "seed": self.spec.seed,
+                "time_left_s": self.spec.time_budget - self.spent_before,
                 "time_budget": -1 if self.spec.max_trials else budget + FLAML_MARGIN_S,
                 "max_iter": self.spec.max_trials, "estimators": list(self.spec.estimators),
                 "known": [t.known() for t in self.previous], **paths}

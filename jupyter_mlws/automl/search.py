@@ -44,7 +44,8 @@ FLAML_MARGIN_S = 1.0
 
 def write_job(path: Path, job: Mapping[str, Any]) -> None:
     """Write the search's job: ``files`` ([relative, local] table files), ``target``, ``task``,
-    ``metric``, ``time_budget`` (s, or -1), ``max_iter`` (or None), ``seed``, ``estimators``,
+    ``metric``, ``time_budget`` (s, or -1), ``time_left_s`` (the search's budget left, s:
+    however it counts, it ends by then), ``max_iter`` (or None), ``seed``, ``estimators``,
     ``log`` and ``started`` (paths), ``known`` (finished trials: ``estimator``, ``config``,
     ``val_loss``, ``logged_metric``, ``sample_size``)."""
     from ..fsutil import atomic_write

@@ -195,6 +195,8 @@ class AutoMLService:
                 params.pop("metric")  # recorded once the search chose it
             self.runs.log_params(record.id, params)
             self.datasets.record_inputs(record.id, [version])
+            if spec.compute != "local":  # where it runs: its trials (dask), or all of it (ssh)
+                self.compute.assign(record.id, spec.compute)
         except BaseException as exc:
             self.runs.end(record.id, R.FAILED, f"could not be recorded: {exc}")
             raise
