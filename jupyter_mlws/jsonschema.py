@@ -4,7 +4,8 @@ Supported: ``type`` (a name or a list of names), ``properties``, ``required``,
 ``additionalProperties`` (false, or a schema for the other properties), ``minProperties``/
 ``maxProperties``,
 ``items``, ``prefixItems`` (the first items' schemas, by position: JSON Schema 2020-12,
-section 10.3.1.1), ``enum``, ``minItems``/``maxItems``, ``minLength``/``maxLength``,
+section 10.3.1.1; a mismatch names the position's ``title``, if it has one), ``enum``,
+``minItems``/``maxItems``, ``minLength``/``maxLength``,
 ``minimum``/``maximum``/``exclusiveMinimum`` (NaN and infinities fail any bound).
 Anything else is ignored (documentation only).  The REST API validates its request
 bodies against its OpenAPI document with the same function.
@@ -81,8 +82,8 @@ def _check(value: object, schema: dict):
         prefix = schema.get("prefixItems") or []
         for i, (item, sub) in enumerate(zip(value, prefix)):
             err = _check(item, sub)
-            if err is not None:
-                err[0].append(f"[{i}]")
+            if err is not None:  # a row's value by position: its name says which
+                err[0].append(f"[{i}]" + (f" ({sub['title']})" if sub.get("title") else ""))
                 return err
         items = schema.get("items")
         if isinstance(items, dict):

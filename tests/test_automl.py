@@ -157,7 +157,8 @@ def test_a_search_records_trials_registers_a_model_that_serves(ws, tmp_path):
     # a row of another length, or an object missing a feature, is the client's mistake: a 400
     # that says what the row needs, never a 500 or a score made of missing values
     for bad, says in (([1, 2, 3], "at least 30 items"), ({"mean radius": 13.0}, "mean texture"),
-                      (["x"] * 30, r"data\[0\]\[0\] must be number or null, got string"),
+                      (["x"] * 30,
+                       r"data\[0\]\[0\] \(mean radius\) must be number or null, got string"),
                       ({**dict(zip(bc.feature_names, rows[0])), "mean area": "big"},
                        r"data\[0\]\.mean area must be number or null, got string")):
         with pytest.raises(InvalidInput, match=says):

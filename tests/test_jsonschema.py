@@ -36,12 +36,12 @@ def test_the_first_mismatch_is_named_by_its_path(value, message):
 
 def test_prefix_items_check_each_position_and_items_the_rest():
     """A row of typed features by position (JSON Schema 2020-12's ``prefixItems``)."""
-    row = {"type": "array", "prefixItems": [{"type": "number"}, {"type": ["string", "null"]}],
-           "items": {"type": "boolean"}}
+    row = {"type": "array", "items": {"type": "boolean"},
+           "prefixItems": [{"type": "number"}, {"type": ["string", "null"], "title": "colour"}]}
     assert validate([1.5, "red", True, False], row) is None
     assert validate([1.5, None], row) is None
     assert validate(["1.5", "red"], row) == "$[0] must be number, got string"
-    assert validate([1.5, 2], row) == "$[1] must be string or null, got integer"
+    assert validate([1.5, 2], row) == "$[1] (colour) must be string or null, got integer"
     assert validate([1.5, "red", "x"], row) == "$[2] must be boolean, got string"
 
 

@@ -332,7 +332,8 @@ class DaskSearch:
                             f"({type(exc).__name__}): start workers, then "
                             f"'mlws automl resume {runner.run_id}'") from exc
         runner.log(f"the worker holding the search's data left {where}: its data was sent "
-                   f"again and {len(lost)} trial(s) run again")
+                   f"again and {len(lost)} trial{'s' if len(lost) != 1 else ''} it lost run "
+                   "again")
         limit = self._limit(deadline)
         for trial_id, suggested, estimator, config, _ in lost:
             self._submit(client, trial_id, suggested, estimator, config, limit)

@@ -57,7 +57,8 @@ input_schema = {{"type": "object", "required": ["data"], "properties": {{"data":
     "type": "array", "minItems": 1,
     "items": {{"type": ["array", "object"], "minItems": len(FEATURES), "maxItems": len(FEATURES),
               "required": FEATURES,
-              "prefixItems": [{{"type": [kind, "null"]}} for kind in KINDS],
+              "prefixItems": [{{"type": [kind, "null"], "title": name}}
+                              for name, kind in zip(FEATURES, KINDS)],
               "properties": {{name: {{"type": [kind, "null"]}}
                              for name, kind in zip(FEATURES, KINDS)}}}}}}}}}}
 

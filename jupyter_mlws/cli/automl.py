@@ -189,7 +189,8 @@ def _leaderboard(shown: dict, limit: int) -> None:
                [("model", "not registered (--no-register)")]
                if not spec.get("register", True) and run["status"] == "completed" else []),
              *([("error", error)] if error else []),
-             *([("resume", f"mlws automl resume {run['id']} (its finished trials are kept)")]
+             *([("resume", f"mlws automl resume {run['id']}" + (
+                 " (its finished trials are kept)" if shown["leaderboard"] else ""))]
                if resumable and "mlws automl resume" not in error else [])])
     rows = shown["leaderboard"][:limit]
     if not rows:

@@ -289,3 +289,24 @@ def test_the_runs_table_marks_the_best_trial_by_the_searchs_metric(page, lab, se
     assert [h for h in headers if not h.startswith("attribute:")] == [
         "param::estimator", "metric:last:log_loss", "metric:last:best_log_loss", "metric:last:trials",
         "metric:last:train_time_s"], headers
+
+
+def test_a_search_that_ended_early_says_why_and_how_it_goes_on(page, lab, searches):
+    """A canceled (or failed, or killed) search's page opens on its leaderboard as any search's
+    does, and says there why it ended and the command that goes on from its finished trials (a
+    newcomer's failed search showed only a red 'failed')."""
+    from mlws_testing import wait_for
+
+    from jupyter_mlws import Workspace
+
+    with Workspace.open(lab["root"]) as ws:
+        run_id = ws.automl_service.start("bc", "target", "classification", time_budget=120,
+                                         estimators=["lgbm"], experiment=EXPERIMENT,
+                                         register=False)
+        wait_for(lambda: ws.runs.children(run_id), "a trial recorded", 120)
+        ws.cancel_run(run_id)
+    view = _leaderboard(page, lab, run_id)
+    note = view.locator(".mlws-AutoMLEnded")
+    assert note.inner_text() == (f"The search canceled: canceled by the user. Its finished trials "
+                                 f"are kept: mlws automl resume {run_id} goes on from them.")
+    assert view.locator(".mlws-Leaderboard tr.mlws-ResultRow").count() >= 1

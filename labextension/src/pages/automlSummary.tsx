@@ -56,6 +56,28 @@ function ModelLine(props: { search: IAutoMLSearch; context: IPageContext }): JSX
   return <span className="mlws-Muted">{text}</span>;
 }
 
+/** Why a search ended without completing, and how it goes on (as `mlws automl show` says). */
+function EndedNote(props: { search: IAutoMLSearch }): JSX.Element | null {
+  const { run } = props.search;
+  if (!['failed', 'killed', 'canceled'].includes(run.status)) {
+    return null;
+  }
+  const error = run.error ?? '';
+  return (
+    <div className="mlws-Note mlws-AutoMLEnded" role="note">
+      The search {run.status}
+      {error ? `: ${error}` : ''}
+      {error.includes('mlws automl resume') ? null : (
+        <>
+          {props.search.leaderboard.length ? '. Its finished trials are kept: ' : '. '}
+          <code>mlws automl resume {run.id}</code> goes on
+          {props.search.leaderboard.length ? ' from them' : ''}.
+        </>
+      )}
+    </div>
+  );
+}
+
 export function AutoMLSummary(props: { search: IAutoMLSearch; context: IPageContext; children?: React.ReactNode }): JSX.Element {
   const { search, context } = props;
   const { spec, metric } = search;
@@ -84,6 +106,7 @@ export function AutoMLSummary(props: { search: IAutoMLSearch; context: IPageCont
           The budget&apos;s deadline stopped the search: {search.stopped}.
         </div>
       )}
+      <EndedNote search={search} />
       {props.children}
     </section>
   );
