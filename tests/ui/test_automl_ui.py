@@ -263,6 +263,7 @@ def test_the_navigator_shows_each_search_by_its_own_metric(page, lab, searches):
         assert row.locator(".mlws-NavDetailText").inner_text() == metric
         value = searches[key]["leaderboard"][0]["metric"]
         assert float(row.locator(".mlws-NavValue").inner_text()) == pytest.approx(value, rel=1e-3)
+    page.screenshot(path=str(SCREENSHOTS / "automl-navigator.png"))
 
 
 def test_the_runs_table_marks_the_best_trial_by_the_searchs_metric(page, lab, searches):
@@ -310,3 +311,4 @@ def test_a_search_that_ended_early_says_why_and_how_it_goes_on(page, lab, search
     assert note.inner_text() == (f"The search canceled: canceled by the user. Its finished trials "
                                  f"are kept: mlws automl resume {run_id} goes on from them.")
     assert view.locator(".mlws-Leaderboard tr.mlws-ResultRow").count() >= 1
+    page.screenshot(path=str(SCREENSHOTS / "automl-ended.png"))
