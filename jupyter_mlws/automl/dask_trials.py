@@ -111,6 +111,7 @@ class DaskSearch:
         self.state, self.data = None, None
         self.resends = 0
         self.sent_on: dict = {}  # a pending trial's future -> the data's future it reads
+        self.reruns: dict[str, int] = {}  # a trial's id -> times it ran again (lost, not failed)
 
     def run(self, table, budget: float, began: float) -> dict[str, float]:
         from ..errors import MlwsError
@@ -274,25 +275,34 @@ class DaskSearch:
 
     def _collect(self, client, searcher, automl, deadline: float) -> None:
         """Tell the searcher each finished task's result and record its trial, once; trials
-        that could not run because the prepared data was lost with its workers run again
-        (``deadline``, monotonic: their time limit's end)."""
+        that could not run because the prepared data was lost with its workers, or whose result
+        was lost with the worker holding it, run again (``deadline``, monotonic: their time
+        limit's end)."""
         from .trials import Trial
 
         lost = []
         for future in [f for f in self.pending if f.done()]:
             trial_id, suggested, estimator, config, _ = entry = self.pending.pop(future)
-            if future.status != "finished" and self.sent_on.pop(future).status != "finished":
-                lost.append(entry)  # not the trial's failure: the data it reads is gone
-                continue
-            self.sent_on.pop(future, None)
-            if future.status != "finished":
+            data = self.sent_on.pop(future, None)
+            got = None
+            if future.status == "finished":
+                try:  # its result is on the worker that ran it, which may have left since
+                    got = future.result(timeout=RESEND_TIMEOUT_S)
+                except Exception:  # noqa: BLE001 - lost with its worker: it runs again below
+                    pass
+            if got is None and (future.status == "finished" or
+                                (data is not None and data.status != "finished")):
+                self.reruns[trial_id] = self.reruns.get(trial_id, 0) + 1
+                if self.reruns[trial_id] <= MAX_RESENDS:
+                    lost.append(entry)  # not the trial's failure: its data or result is gone
+                    continue
+            if got is None:
                 self.failures += 1
                 self.last_error = _why(future)
                 searcher.on_trial_complete(trial_id, None, error=True)
                 self.runner.log(f"a trial of {estimator} failed on dask: {self.last_error}")
                 continue
             self.failures = 0
-            got = future.result()
             seconds = got["ended"] - got["started"]
             searcher.on_trial_complete(trial_id, _told(suggested, got["val_loss"], seconds))
             trial = Trial(number=0, estimator=estimator, config=dict(config),
