@@ -98,7 +98,8 @@ def test_the_deadline_cancels_the_trials_running_on_the_cluster(ws):
     assert run.status == "completed", run.record.error
     shown = ws.automl_service.show(run.id)
     assert shown["budget"]["time_spent_s"] <= 6 * 1.05, shown["budget"]
-    assert "canceled on dask" in shown["stopped"] and "not recorded" in shown["stopped"]
+    stopped_text = shown["stopped"] or ""
+    assert "canceled on dask" in stopped_text and "not recorded" in stopped_text, _logs(ws, run.id)
     with ws.artifacts.open(run.id, "automl/summary.json") as f:
         stopped = json.load(f)["stopped_trial"]
     assert stopped["where"].startswith("dask tcp://127.0.0.1:") and stopped["running"] >= 1
