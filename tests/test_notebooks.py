@@ -543,6 +543,42 @@ def test_submit_wait_loads_neither_papermill_remote_backends_nor_unused_format_c
     assert len(nbws.notebooks.cells(run_id)) == 10
 
 
+RACY_KERNEL = """
+import os, sys
+marker = sys.argv[1]
+if not os.path.exists(marker):  # the first start loses the race for its ports, as ipykernel says
+    open(marker, "w").close()
+    sys.stderr.write("zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:1')\\n")
+    sys.exit(1)
+os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *sys.argv[2:]])
+"""
+
+
+def test_a_kernel_that_lost_the_race_for_its_ports_is_started_again(nbws, project, tmp_path):
+    """Kernels started at once on one machine (a sweep's children) race for the ports
+    jupyter_client chose: one may die at start ("Address already in use"), and nbclient says
+    "Kernel died before replying to kernel_info".  Not the notebook's failure: the run starts
+    its kernel again and completes, its kernel.log saying so."""
+    spec = tmp_path / "ipython" / "kernels" / "racy-py"
+    spec.mkdir(parents=True)
+    (tmp_path / "racy.py").write_text(RACY_KERNEL)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(tmp_path / "racy.py"), str(tmp_path / "lost-once"), "-f",
+                 "{connection_file}"], "display_name": "Racy Python", "language": "python"}))
+    env = {k: v for k, v in os.environ.items() if k not in ("MLWS_WORKSPACE", "MLWS_RUN_ID")}
+    res = subprocess.run([str(Path(sys.executable).parent / "mlws"), "-w", str(nbws.root), "run",
+                          "submit", "trivial10.ipynb", "--kernel", "racy-py", "--wait"],
+                         cwd=project, env={**env, "IPYTHONDIR": str(tmp_path / "ipython")},
+                         capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    run = nbws.get_run(res.stdout.split()[0])
+    assert run.status == "completed", run.record.error
+    assert (tmp_path / "lost-once").exists()  # its first start did lose
+    log = nbws.run_logs(run.id)["kernel.log"].decode()
+    assert "Address already in use" in log
+    assert "a port it was given was taken by another process meanwhile" in log
+
+
 def test_a_kernel_installed_in_ipythons_folder_runs_a_submitted_notebook(nbws, project, tmp_path):
     # jupyter_client also searches $IPYTHONDIR/kernels; the CLI finds it there without IPython
     spec = tmp_path / "ipython" / "kernels" / "legacy-py"

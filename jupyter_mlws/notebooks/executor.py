@@ -84,7 +84,16 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
 
         def one(attempt: int) -> tuple[str, str | None]:
             km = None if kernel is None else kernel.km if attempt == 0 else kernel.start()
-            return _attempt(reporter, job, live_nb, km, resolved, on_progress, masker, parameters)
+            status, error = _attempt(reporter, job, live_nb, km, resolved, on_progress, masker,
+                                     parameters)
+            for _ in range(PORT_RACE_RESTARTS):  # not the notebook's failure: start it again
+                if kernel is None or status != R.FAILED or not _lost_port_race(kernel, error):
+                    break
+                kernel.note("the kernel died as it started: a port it was given was taken by "
+                            "another process meanwhile (kernels started at once); started again")
+                status, error = _attempt(reporter, job, live_nb, kernel.start(), resolved,
+                                         on_progress, masker, parameters)
+            return status, error
 
         status, error = run_attempts(reporter, job.retries, one, masker)
     except Canceled:
@@ -107,6 +116,24 @@ def execute(reporter: Reporter, *, kernel: EarlyKernel | None = None,
                 os.environ[key] = value
         status = _finish(reporter, job, live_nb, status, error, environment)
     return status
+
+
+#: times a kernel that lost the race for its ports is started again within one attempt
+PORT_RACE_RESTARTS = 2
+
+
+def _lost_port_race(kernel, error: str | None) -> bool:
+    """Whether the attempt failed because its kernel died before answering, on a port another
+    process bound between jupyter_client choosing it and the kernel binding it (ipykernel's
+    ``ZMQError: Address already in use`` in the kernel's log): a race of kernels started at
+    once on one machine (jupyter_client picks free ports, the kernel binds them later)."""
+    if "Kernel died before replying to kernel_info" not in (error or ""):
+        return False
+    try:
+        with open(kernel.log.name, "rb") as f:
+            return b"Address already in use" in f.read()
+    except OSError:
+        return False
 
 
 def _drop_pending_tasks() -> None:

@@ -282,6 +282,9 @@ class EarlyKernel:
             return
         with open(self.log.name, "ab") as f:
             f.write(f"mlws: {line}\n".encode())
+        # the kernel writes through the descriptor it inherited, at their shared offset: past
+        # the line, or a kernel started after it would write over it
+        os.lseek(self.log.fileno(), 0, os.SEEK_END)
 
     def canceled(self) -> None:
         """Say in the kernel's log that the run was canceled and its kernel stopped (one line,
