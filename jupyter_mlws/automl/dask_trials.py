@@ -147,7 +147,7 @@ class DaskSearch:
                 if now >= fit_at + budget - runner.reserve():
                     stopped_at = now
                     break
-                self._fill(client, searcher, automl, fit_at + budget - now)
+                self._fill(client, searcher, automl, fit_at + budget)
                 if self.failures >= MAX_FAILURES:
                     raise MlwsError(f"{self.failures} trials in a row failed on dask "
                                     f"{self.backend.address}: {self.last_error}")
@@ -236,12 +236,12 @@ class DaskSearch:
 
     # -- asking and telling ----------------------------------------------------------------
 
-    def _fill(self, client, searcher, automl, time_left: float) -> None:
+    def _fill(self, client, searcher, automl, deadline: float) -> None:
         """Ask the searcher for configurations while the cluster has a free thread; submit
         each as a task (a finished trial of an earlier attempt is told at once, not run)."""
         from .search import config_key
 
-        limit = None if self.runner.spec.max_trials else time_left
+        limit = self._limit(deadline)
         nones = 0
         while len(self.pending) < self.threads and not self.runner.full:
             trial_id = f"t{self.submitted}-{uuid.uuid4().hex[:6]}"
@@ -314,17 +314,16 @@ class DaskSearch:
                                          "pred_time": got["pred_time"]})
             self.runner.record_trial(trial, started=got["started"], ended=got["ended"])
         if lost and self.data.status != "finished":
-            self._resend(client, lost, deadline)
-        elif lost:  # the data was sent again already: they run on it
-            limit = self._limit(deadline)
-            for trial_id, suggested, estimator, config, _ in lost:
-                self._submit(client, trial_id, suggested, estimator, config, limit)
+            self._resend(client, len(lost))
+        limit = self._limit(deadline)
+        for trial_id, suggested, estimator, config, _ in lost:  # on the data there is now
+            self._submit(client, trial_id, suggested, estimator, config, limit)
 
-    def _resend(self, client, lost: list, deadline: float) -> None:
+    def _resend(self, client, lost: int) -> None:
         """The workers holding the prepared data left (killed, or their machine gone) and Dask
-        cannot compute it again: send it again to the workers there are, and run the ``lost``
-        trials (pending entries) on it.  MlwsError when it was sent MAX_RESENDS times already,
-        or no worker takes it within RESEND_TIMEOUT_S."""
+        cannot compute it again: send it again to the workers there are (``lost``: the trials
+        that run again on it).  MlwsError when it was sent MAX_RESENDS times already, or no
+        worker takes it within RESEND_TIMEOUT_S."""
         from ..errors import MlwsError
 
         runner, where = self.runner, f"dask {self.backend.address}"
@@ -342,15 +341,11 @@ class DaskSearch:
                             f"({type(exc).__name__}): start workers, then "
                             f"'mlws automl resume {runner.run_id}'") from exc
         runner.log(f"the worker holding the search's data left {where}: its data was sent "
-                   f"again and {len(lost)} trial{'s' if len(lost) != 1 else ''} it lost run "
-                   "again")
-        limit = self._limit(deadline)
-        for trial_id, suggested, estimator, config, _ in lost:
-            self._submit(client, trial_id, suggested, estimator, config, limit)
+                   f"again and {lost} trial{'s' if lost != 1 else ''} it lost run again")
 
     def _limit(self, deadline: float) -> float | None:
         """A trial's time limit: the seconds to ``deadline`` (monotonic), None for a search of
-        counted trials (as :meth:`_fill` gives)."""
+        counted trials."""
         return None if self.runner.spec.max_trials else max(0.0, deadline - time.monotonic())
 
     def _cancel(self, client) -> list[tuple[str, dict, float]]:
